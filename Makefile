@@ -1,0 +1,45 @@
+# Two commands: `make up` runs a local network, `make test` runs the checks and the tests.
+# Both create .venv if it is missing and install exactly what uv.lock pins (uv, bootstrapped
+# from tools/bootstrap.txt with hash checking, then `uv sync --frozen`).
+
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+RUN := $(VENV)/bin/python -m
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup test test-all lint up bench lock clean
+
+$(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/bootstrap.txt
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	touch $@
+
+setup: $(VENV)/.synced
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+# The default suite: everything but the runs marked slow. pytest exits non-zero (5) when it
+# collects no test, so an empty run fails here and in CI.
+test: lint
+	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) -q
+
+# Everything, long runs included (CI does not run this).
+test-all: lint
+	$(RUN) pytest -n $(PYTEST_WORKERS) -q
+
+up: setup
+	$(VENV)/bin/metanode up
+
+bench: setup
+	$(VENV)/bin/python bench/crypto.py
+
+# Re-resolve the pins after editing pyproject.toml.
+lock: setup
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Metanode: a community-run BFT chain whose nodes host deterministic, auditable applications."""

@@ -1,0 +1,49 @@
+"""The `metanode` command: operator entry point for a node and a local network.
+
+Every deliberate failure (`MetanodeError`) ends the command with one line on stderr and exit
+code 1; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from metanode.errors import MetanodeError, NotBuiltError
+
+app = typer.Typer(
+    name="metanode",
+    help="Run and inspect a Metanode chain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_HOME = Path(".metanode")
+
+
+@app.callback()
+def metanode() -> None:
+    """Run and inspect a Metanode chain."""
+
+
+@app.command()
+def up(
+    home: Path = typer.Option(DEFAULT_HOME, help="Directory holding keys, genesis and data."),
+    validators: int = typer.Option(4, min=1, max=64, help="Validators in the local network."),
+) -> None:
+    """Start a local network: init if needed, then the validators and the gateway."""
+    raise NotBuiltError(
+        "the local network is not built yet (it arrives with the node issue): "
+        f"nothing was started for {validators} validators in {home}"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except MetanodeError as error:
+        typer.echo(f"metanode: {error}", err=True)
+        sys.exit(1)

@@ -1,0 +1,69 @@
+"""The single registry of domain tags.
+
+Every byte string that is hashed or signed is bound to exactly one domain here, so that a
+signature or hash made for one purpose can never be replayed as another. A `DomainTag` has:
+
+- `name`: the ASCII domain used by `tagged_hash` and by signing (`metanode/<what>/v<n>`);
+- `number`: the CBOR tag number used when an object is written self-describing (for example a
+  receipt file), drawn from the first-come-first-served range of the IANA registry
+  (`NUMBER_BASE` + a small index, "MN" in the high bytes).
+
+Rules: a name or number, once released, is never reused or renumbered (it is in stored data).
+Add new tags only at the end, with the next index. A test asserts that all are unique.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NUMBER_BASE = 0x4D4E_0000  # "MN" << 16: inside CBOR's first-come-first-served tag range
+
+
+@dataclass(frozen=True, slots=True)
+class DomainTag:
+    name: str
+    number: int
+
+    @property
+    def name_bytes(self) -> bytes:
+        return self.name.encode("ascii")
+
+
+ALL: list[DomainTag] = []
+
+
+def _register(name: str, index: int) -> DomainTag:
+    tag = DomainTag(name=name, number=NUMBER_BASE + index)
+    ALL.append(tag)
+    return tag
+
+
+# Ledger objects.
+TX = _register("metanode/tx/v1", 1)
+TX_SIGNATURE = _register("metanode/tx-sig/v1", 2)
+BLOCK_HEADER = _register("metanode/block-header/v1", 3)
+RECEIPT = _register("metanode/receipt/v1", 4)
+ADDRESS = _register("metanode/address/v1", 5)
+STATE_LEAF = _register("metanode/state-leaf/v1", 6)
+STATE_NODE = _register("metanode/state-node/v1", 7)
+# Consensus.
+COMMIT_SEAL = _register("metanode/commit-seal/v1", 8)
+CONSENSUS_MESSAGE = _register("metanode/consensus-msg/v1", 9)
+VALIDATOR_SET = _register("metanode/validator-set/v1", 10)
+VRF_SEED = _register("metanode/vrf-seed/v1", 11)
+EVIDENCE = _register("metanode/evidence/v1", 12)
+# Post-quantum hybrid signatures: both halves sign one domain-separated message.
+HYBRID_SIGNATURE = _register("metanode/hybrid-sig/v1", 13)
+# Key files.
+KEYSTORE = _register("metanode/keystore/v1", 14)
+# DockLock.
+APP_ID = _register("metanode/app-id/v1", 15)
+EXEC_RECEIPT = _register("metanode/exec-receipt/v1", 16)
+WITNESS_RECORD = _register("metanode/witness-record/v1", 17)
+APP_STATE = _register("metanode/app-state/v1", 18)
+# Peer links.
+NODE_ID = _register("metanode/node-id/v1", 19)
+TLS_BINDING = _register("metanode/tls-binding/v1", 20)
+
+BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
+BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

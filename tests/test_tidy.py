@@ -1,0 +1,98 @@
+"""Tidiness as a test (STYLE.md §12): layer order of imports, banned imports in pure cores,
+no float literal in consensus state, no bare `except Exception` in the cores."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "metanode"
+
+# DESIGN.md: a module imports only from layers below it (or its own package).
+LAYERS = {
+    "errors": 0,
+    "codec": 1,
+    "crypto": 1,
+    "types": 2,
+    "state": 3,
+    "mempool": 3,
+    "consensus": 3,
+    "docklock": 3,
+    "testing": 4,
+    "net": 4,
+    "node": 5,
+    "api": 6,
+    "light": 6,
+    "cli": 7,
+}
+# Pure cores: no I/O, clock, ambient randomness or threads (STYLE.md §1). The LMDB store is
+# the one I/O edge inside `state`, so it is listed apart.
+PURE = {"consensus", "mempool", "state"}
+PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py"}
+BANNED_IN_PURE = {"asyncio", "socket", "lmdb", "time", "random", "threading", "os", "subprocess"}
+CORES = {"codec", "crypto", "types", "state", "mempool", "consensus"}
+
+
+def modules() -> list[Path]:
+    return sorted(SOURCE.rglob("*.py"))
+
+
+def package_of(path: Path) -> str:
+    relative = path.relative_to(SOURCE)
+    return relative.parts[0].removesuffix(".py") if len(relative.parts) > 1 else relative.stem
+
+
+def imported(tree: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(SOURCE)))
+def test_layers(path: Path) -> None:
+    package = package_of(path)
+    if package == "__init__":
+        return
+    assert package in LAYERS, f"{package} is not placed in a layer: add it to LAYERS and DESIGN"
+    own = LAYERS[package]
+    tree = ast.parse(path.read_text())
+    relative = str(path.relative_to(SOURCE))
+    for name in imported(tree):
+        parts = name.split(".")
+        if parts[0] == "metanode" and len(parts) > 1 and parts[1] != package:
+            other = parts[1]
+            assert other in LAYERS, f"{relative} imports unknown package {name}"
+            assert LAYERS[other] < own or (LAYERS[other] == own == 1), (
+                f"{relative} (layer {own}) imports {name} (layer {LAYERS[other]})"
+            )
+        if package in PURE and relative not in PURE_EXEMPT:
+            assert parts[0] not in BANNED_IN_PURE, f"pure core {relative} imports {name}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(SOURCE)))
+def test_no_broad_except_in_cores(path: Path) -> None:
+    if package_of(path) not in CORES:
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ExceptHandler):
+            caught = ast.unparse(node.type) if node.type else "everything"
+            assert caught not in {"Exception", "BaseException", "everything"}, (
+                f"{path.relative_to(SOURCE)}:{node.lineno} catches {caught}"
+            )
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(SOURCE)))
+def test_no_float_literal_in_state(path: Path) -> None:
+    if package_of(path) not in {"state", "consensus", "mempool"}:
+        return
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant):
+            assert not isinstance(node.value, float), (
+                f"{path.relative_to(SOURCE)}:{node.lineno} has a float; money is integer base units"
+            )
