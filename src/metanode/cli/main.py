@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -31,8 +32,12 @@ def metanode() -> None:
 
 @app.command()
 def up(
-    home: Path = typer.Option(DEFAULT_HOME, help="Directory holding keys, genesis and data."),
-    validators: int = typer.Option(4, min=1, max=64, help="Validators in the local network."),
+    home: Annotated[Path, typer.Option(help="Directory holding keys, genesis and data.")] = (
+        DEFAULT_HOME
+    ),
+    validators: Annotated[
+        int, typer.Option(min=1, max=64, help="Validators in the local network.")
+    ] = 4,
 ) -> None:
     """Start a local network: init if needed, then the validators and the gateway."""
     raise NotBuiltError(
