@@ -1,0 +1,36 @@
+"""Layer 2: transactions, headers, blocks, commit certificates and receipts.
+
+Frozen dataclasses with `encode()`, `decode()` (strict, typed errors) and `hash()` (tagged
+SHA-256); positional deterministic CBOR with a leading version.
+"""
+
+from metanode.types.address import Address
+from metanode.types.block import Block, BlockHeader, CommitCertificate
+from metanode.types.messages import (
+    Bond,
+    Denom,
+    FaucetClaim,
+    Message,
+    RegisterValidator,
+    Transfer,
+    Unbond,
+)
+from metanode.types.receipt import Event, Receipt
+from metanode.types.transaction import Transaction
+
+__all__ = [
+    "Address",
+    "Block",
+    "BlockHeader",
+    "Bond",
+    "CommitCertificate",
+    "Denom",
+    "Event",
+    "FaucetClaim",
+    "Message",
+    "Receipt",
+    "RegisterValidator",
+    "Transaction",
+    "Transfer",
+    "Unbond",
+]

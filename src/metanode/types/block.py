@@ -1,0 +1,205 @@
+"""Block headers, blocks and commit certificates.
+
+Wire forms (deterministic CBOR, positional, version first):
+    header      [1, chain_id, height, round, timestamp_ms, previous_hash, txs_root, state_root,
+                 receipts_root, validator_set_hash, next_validator_set_hash, proposer, vrf_proof]
+    block       [1, header, [tx bytes…], [evidence bytes…]]
+    certificate [1, height, round, block_hash, signer_bitmap, aggregate_signature]
+
+Transactions sit in a block as byte strings holding their own encodings, so a node hashes and
+verifies the bytes it received and never re-encodes a transaction. `txs_root` is the RFC 6962
+root over the transaction hashes. The block hash is the tagged hash of the encoded header.
+`timestamp_ms` is the proposer's time in milliseconds, checked by consensus against the parent;
+it is the only clock the state machine reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from metanode.codec import decode, encode, tags
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import DecodeError
+from metanode.types import constants
+from metanode.types.address import Address
+from metanode.types.fields import (
+    expect_array,
+    expect_bytes,
+    expect_text,
+    expect_uint,
+    expect_version,
+)
+from metanode.types.transaction import Transaction
+
+_HASH = constants.hash_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    chain_id: str
+    height: int
+    round: int
+    timestamp_ms: int
+    previous_hash: bytes
+    txs_root: bytes
+    state_root: bytes
+    receipts_root: bytes
+    validator_set_hash: bytes
+    next_validator_set_hash: bytes
+    proposer: Address
+    vrf_proof: bytes
+
+    def to_wire(self) -> list[Any]:
+        return [
+            constants.version,
+            self.chain_id,
+            self.height,
+            self.round,
+            self.timestamp_ms,
+            self.previous_hash,
+            self.txs_root,
+            self.state_root,
+            self.receipts_root,
+            self.validator_set_hash,
+            self.next_validator_set_hash,
+            self.proposer.raw,
+            self.vrf_proof,
+        ]
+
+    def encode(self) -> bytes:
+        return encode(self.to_wire())
+
+    def hash(self) -> bytes:
+        return tagged_hash(tags.BLOCK_HEADER, self.encode())
+
+    @classmethod
+    def decode(cls, data: bytes) -> BlockHeader:
+        return cls.from_wire(decode(data))
+
+    @classmethod
+    def from_wire(cls, value: Any) -> BlockHeader:
+        fields = expect_array(value, "header", 13)
+        expect_version(fields[0], "header")
+        return cls(
+            chain_id=expect_text(fields[1], "header.chain_id", constants.chain_id_bytes_max),
+            height=expect_uint(fields[2], "header.height"),
+            round=expect_uint(fields[3], "header.round"),
+            timestamp_ms=expect_uint(fields[4], "header.timestamp_ms"),
+            previous_hash=expect_bytes(fields[5], "header.previous_hash", _HASH),
+            txs_root=expect_bytes(fields[6], "header.txs_root", _HASH),
+            state_root=expect_bytes(fields[7], "header.state_root", _HASH),
+            receipts_root=expect_bytes(fields[8], "header.receipts_root", _HASH),
+            validator_set_hash=expect_bytes(fields[9], "header.validator_set_hash", _HASH),
+            next_validator_set_hash=expect_bytes(
+                fields[10], "header.next_validator_set_hash", _HASH
+            ),
+            proposer=Address(expect_bytes(fields[11], "header.proposer", constants.address_bytes)),
+            vrf_proof=expect_bytes(fields[12], "header.vrf_proof", constants.vrf_proof_bytes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    header: BlockHeader
+    txs: tuple[Transaction, ...]
+    evidence: tuple[bytes, ...] = ()
+    encoded: bytes = field(default=b"", compare=False, repr=False)
+
+    def hash(self) -> bytes:
+        return self.header.hash()
+
+    def encode(self) -> bytes:
+        if self.encoded:
+            return self.encoded
+        return encode(
+            [
+                constants.version,
+                self.header.to_wire(),
+                [tx.encode() for tx in self.txs],
+                list(self.evidence),
+            ]
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Block:
+        if len(data) > constants.block_bytes_max:
+            raise DecodeError(
+                "too_long", f"block is {len(data)} bytes, at most {constants.block_bytes_max}"
+            )
+        fields = expect_array(decode(data), "block", 4)
+        expect_version(fields[0], "block")
+        header = BlockHeader.from_wire(fields[1])
+        tx_items = fields[2]
+        if not isinstance(tx_items, tuple) or len(tx_items) > constants.block_txs_max:
+            raise DecodeError(
+                "wrong_type", f"block.txs must be an array of at most {constants.block_txs_max}"
+            )
+        txs = tuple(
+            Transaction.decode(expect_bytes(item, f"block.txs[{index}]"))
+            for index, item in enumerate(tx_items)
+        )
+        evidence_items = fields[3]
+        if not isinstance(evidence_items, tuple):
+            raise DecodeError("wrong_type", "block.evidence must be an array")
+        evidence = tuple(
+            expect_bytes(item, f"block.evidence[{index}]")
+            for index, item in enumerate(evidence_items)
+        )
+        return cls(header, txs, evidence, bytes(data))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitCertificate:
+    """Proof that a quorum committed `block_hash` at (height, round): the signers' positions in
+    the validator set as a bitmap (bit i of byte i // 8, least significant bit first) and one
+    aggregate BLS signature over their commit seals."""
+
+    height: int
+    round: int
+    block_hash: bytes
+    signer_bitmap: bytes
+    aggregate_signature: bytes
+
+    def signer_indexes(self) -> list[int]:
+        return [
+            index
+            for index in range(len(self.signer_bitmap) * 8)
+            if self.signer_bitmap[index // 8] >> (index % 8) & 1
+        ]
+
+    @staticmethod
+    def bitmap_for(indexes: list[int], validator_count: int) -> bytes:
+        bitmap = bytearray((validator_count + 7) // 8)
+        for index in indexes:
+            bitmap[index // 8] |= 1 << (index % 8)
+        return bytes(bitmap)
+
+    def to_wire(self) -> list[Any]:
+        return [
+            constants.version,
+            self.height,
+            self.round,
+            self.block_hash,
+            self.signer_bitmap,
+            self.aggregate_signature,
+        ]
+
+    def encode(self) -> bytes:
+        return encode(self.to_wire())
+
+    @classmethod
+    def decode(cls, data: bytes) -> CommitCertificate:
+        fields = expect_array(decode(data), "certificate", 6)
+        expect_version(fields[0], "certificate")
+        return cls(
+            height=expect_uint(fields[1], "certificate.height"),
+            round=expect_uint(fields[2], "certificate.round"),
+            block_hash=expect_bytes(fields[3], "certificate.block_hash", _HASH),
+            signer_bitmap=expect_bytes(
+                fields[4], "certificate.signer_bitmap", maximum=(constants.validators_max + 7) // 8
+            ),
+            aggregate_signature=expect_bytes(
+                fields[5], "certificate.aggregate_signature", constants.bls_signature_bytes
+            ),
+        )

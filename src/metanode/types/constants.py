@@ -1,0 +1,31 @@
+"""Limits of the ledger types (`*_max`, units last), checked against each other at import."""
+
+from __future__ import annotations
+
+from metanode.codec import constants as codec_constants
+
+version = 1
+chain_id_bytes_max = 64
+address_bytes = 20
+ed25519_public_key_bytes = 32
+ed25519_signature_bytes = 64
+mldsa65_public_key_bytes = 1952
+mldsa65_signature_bytes = 3309
+bls_public_key_bytes = 48
+bls_signature_bytes = 96
+vrf_proof_bytes = 80
+hash_bytes = 32
+uint64_max = 2**64 - 1
+# One transaction on the wire, a hybrid one included (its ML-DSA key and signature are ~5.3 KB).
+tx_bytes_max = 8 * 1024
+memo_bytes_max = 256
+events_per_receipt_max = 16
+event_attribute_bytes_max = 256
+block_txs_max = 20_000
+block_bytes_max = 8 * 1024 * 1024
+validators_max = 256
+decimals = 9
+
+assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
+assert block_bytes_max <= codec_constants.input_bytes_max
+assert block_txs_max * 100 < block_bytes_max

@@ -1,0 +1,145 @@
+"""Signed transactions.
+
+Wire form (deterministic CBOR, positional):
+    [version, chain_id, sender, nonce, fee, expiry_height, message, signature]            Ed25519
+    [version, chain_id, sender, nonce, fee, expiry_height, message, pq_key, signature]    hybrid
+
+The signature covers `"metanode/tx-sig/v1" || 0x00 || body`, where `body` is the same array
+without its last element; a hybrid account signs that message with both Ed25519 and ML-DSA-65
+(`metanode.crypto.pq`). The transaction hash is `tagged_hash(TX, encoding)`.
+
+A decoded transaction keeps the bytes it arrived as: its hash and the signed body are computed
+from them, never from a re-encoding (decode once, hash once, verify once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from metanode.codec import decode, encode, tags
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import DecodeError
+from metanode.types import constants
+from metanode.types.address import Address
+from metanode.types.fields import (
+    expect_array,
+    expect_bytes,
+    expect_text,
+    expect_uint,
+    expect_version,
+)
+from metanode.types.messages import Message, message_from_wire, message_to_wire
+
+_SIGNED_PREFIX = tags.TX_SIGNATURE.name_bytes + b"\x00"
+
+
+def _bytes_item_length(length: int) -> int:
+    """Bytes taken by a CBOR byte string of `length` bytes: head plus content."""
+    if length < 24:
+        return 1 + length
+    if length < 0x100:
+        return 2 + length
+    if length < 0x1_0000:
+        return 3 + length
+    return 5 + length
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    chain_id: str
+    sender: bytes
+    nonce: int
+    fee: int
+    expiry_height: int
+    message: Message
+    signature: bytes = b""
+    pq_public_key: bytes | None = None
+    encoded: bytes = field(default=b"", compare=False, repr=False)
+
+    @property
+    def is_hybrid(self) -> bool:
+        return self.pq_public_key is not None
+
+    @property
+    def sender_address(self) -> Address:
+        if self.pq_public_key is None:
+            return Address.from_public_key(self.sender)
+        return Address.from_public_key(self.sender, self.pq_public_key)
+
+    def body_fields(self) -> list[Any]:
+        body: list[Any] = [
+            constants.version,
+            self.chain_id,
+            self.sender,
+            self.nonce,
+            self.fee,
+            self.expiry_height,
+            message_to_wire(self.message),
+        ]
+        if self.pq_public_key is not None:
+            body.append(self.pq_public_key)
+        return body
+
+    def signing_message(self) -> bytes:
+        """What the account signs: the domain prefix and the encoded body."""
+        if self.encoded:
+            signature_item = _bytes_item_length(len(self.signature))
+            body = bytes([self.encoded[0] - 1]) + self.encoded[1:-signature_item]
+            return _SIGNED_PREFIX + body
+        return _SIGNED_PREFIX + encode(self.body_fields())
+
+    def encode(self) -> bytes:
+        if self.encoded:
+            return self.encoded
+        return encode([*self.body_fields(), self.signature])
+
+    def hash(self) -> bytes:
+        return tagged_hash(tags.TX, self.encode())
+
+    def with_signature(self, signature: bytes) -> Transaction:
+        unsigned = Transaction(
+            self.chain_id,
+            self.sender,
+            self.nonce,
+            self.fee,
+            self.expiry_height,
+            self.message,
+            signature,
+            self.pq_public_key,
+        )
+        return Transaction.decode(unsigned.encode())
+
+    @classmethod
+    def decode(cls, data: bytes) -> Transaction:
+        if len(data) > constants.tx_bytes_max:
+            raise DecodeError(
+                "too_long", f"transaction is {len(data)} bytes, at most {constants.tx_bytes_max}"
+            )
+        return cls.from_wire(decode(data), bytes(data))
+
+    @classmethod
+    def from_wire(cls, value: Any, encoded: bytes) -> Transaction:
+        fields = expect_array(value, "transaction", (8, 9))
+        expect_version(fields[0], "transaction")
+        pq_public_key = None
+        if len(fields) == 9:
+            pq_public_key = expect_bytes(
+                fields[7], "transaction.pq_key", constants.mldsa65_public_key_bytes
+            )
+            signature_length = constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes
+        else:
+            signature_length = constants.ed25519_signature_bytes
+        return cls(
+            chain_id=expect_text(fields[1], "transaction.chain_id", constants.chain_id_bytes_max),
+            sender=expect_bytes(
+                fields[2], "transaction.sender", constants.ed25519_public_key_bytes
+            ),
+            nonce=expect_uint(fields[3], "transaction.nonce"),
+            fee=expect_uint(fields[4], "transaction.fee"),
+            expiry_height=expect_uint(fields[5], "transaction.expiry_height"),
+            message=message_from_wire(fields[6]),
+            signature=expect_bytes(fields[-1], "transaction.signature", signature_length),
+            pq_public_key=pq_public_key,
+            encoded=encoded,
+        )
