@@ -234,3 +234,43 @@ def test_validate_is_decode_without_the_value() -> None:
     validate(encode([1, 2, 3]))
     with pytest.raises(DecodeError):
         validate(bytes.fromhex("1801"))
+
+
+def validator_accepts(data: bytes, profile: Profile) -> bool:
+    try:
+        validate(data, profile=profile)
+    except DecodeError:
+        return False
+    return True
+
+
+def decoder_accepts(data: bytes, profile: Profile) -> bool:
+    try:
+        decode(data, profile=profile)
+    except DecodeError:
+        return False
+    return True
+
+
+@given(consensus_values, st.data())
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_path_and_validator_accept_the_same_inputs(value: Any, draw: st.DataObject) -> None:
+    # decode() first tries cbor2 plus a re-encoding; validate() is the explicit rule set.
+    data = bytearray(encode(value))
+    for _ in range(draw.draw(st.integers(0, 3))):
+        position = draw.draw(st.integers(0, len(data) - 1))
+        data[position] = draw.draw(st.integers(0, 255))
+    profile = draw.draw(st.sampled_from(list(Profile)))
+    assert decoder_accepts(bytes(data), profile) == validator_accepts(bytes(data), profile)
+
+
+@pytest.mark.parametrize(
+    "hex_input",
+    ["c249010000000000000000", "c11a514b67b0", "d9d9f700", "a2616201616101", "fa3f800000"],
+)
+def test_fast_path_refusals_match_the_validator(hex_input: str) -> None:
+    # Inputs that cbor2 decodes and re-encodes identically but a profile forbids (bignums,
+    # standard tags, floats in consensus) or that are not deterministic.
+    data = bytes.fromhex(hex_input)
+    for profile in Profile:
+        assert decoder_accepts(data, profile) == validator_accepts(data, profile)

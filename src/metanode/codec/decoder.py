@@ -30,8 +30,8 @@ from typing import Any
 import cbor2
 
 from metanode.codec import constants, tags
-from metanode.codec.encoder import Profile
-from metanode.errors import DecodeError
+from metanode.codec.encoder import Profile, encode
+from metanode.errors import DecodeError, EncodeError
 
 _MAJOR_UNSIGNED = 0
 _MAJOR_NEGATIVE = 1
@@ -274,18 +274,46 @@ _CBOR2_SEMANTIC_TAGS = (0, 1, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256
 _RAW_TAGS = {number: _keep_tag(number) for number in _CBOR2_SEMANTIC_TAGS}
 
 
+def _refuse_bignum(_value: Any, _immutable: bool) -> Any:
+    raise DecodeError("tag_not_registered", "bignums (tags 2 and 3) are not consensus data")
+
+
+_CONSENSUS_TAGS = {2: _refuse_bignum, 3: _refuse_bignum}
+# Inputs this small cannot hold an item over the size or count limits, so the fast path
+# below needs no limit checks of its own.
+_FAST_PATH_BYTES_MAX = min(constants.item_bytes_max, constants.item_count_max)
+
+
+def _loads(data: bytes, profile: Profile) -> Any:
+    return cbor2.loads(
+        data,
+        semantic_decoders=_RAW_TAGS if profile is Profile.DATA else _CONSENSUS_TAGS,
+        immutable=True,
+        max_depth=constants.nesting_depth_max,
+        allow_indefinite=False,
+        allow_duplicate_keys=False,
+    )
+
+
 def decode(data: bytes, *, profile: Profile = Profile.CONSENSUS) -> Any:
-    """The value encoded by `data`, which must be deterministic CBOR; raises DecodeError."""
+    """The value encoded by `data`, which must be deterministic CBOR; raises DecodeError.
+
+    Fast path: cbor2 (C) decodes and our encoder writes the value again; if that gives back the
+    input byte for byte, the input was the one deterministic encoding of its value and the
+    profile's encoder has accepted every type in it. Anything else (an error, a difference)
+    goes to `validate`, which names the rule and the offset. A test checks that the two paths
+    accept exactly the same inputs.
+    """
+    if type(data) is bytes and 0 < len(data) <= _FAST_PATH_BYTES_MAX:
+        try:
+            value = _loads(data, profile)
+            if encode(value, profile=profile) == data:
+                return value
+        except (cbor2.CBORError, DecodeError, EncodeError, ValueError, TypeError, OverflowError):
+            pass  # the validator below says what is wrong
     validate(data, profile=profile)
     try:
-        return cbor2.loads(
-            data,
-            semantic_decoders=_RAW_TAGS,
-            immutable=True,
-            max_depth=constants.nesting_depth_max + 1,
-            allow_indefinite=False,
-            allow_duplicate_keys=False,
-        )
+        return _loads(bytes(data), profile)
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError) as exc:
         # The validator admits only well-formed deterministic CBOR, so this is a disagreement
         # with cbor2 that the fuzz tests would surface; still, no library error escapes.
