@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from metanode.cli.sim import sim
 from metanode.errors import MetanodeError, NotBuiltError
 
 app = typer.Typer(
@@ -28,6 +29,9 @@ DEFAULT_HOME = Path(".metanode")
 @app.callback()
 def metanode() -> None:
     """Run and inspect a Metanode chain."""
+
+
+app.command()(sim)
 
 
 @app.command()

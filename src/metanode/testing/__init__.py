@@ -1,0 +1,1 @@
+"""Deterministic test harnesses: the consensus simulator and its signature model (layer 4)."""
