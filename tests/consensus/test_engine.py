@@ -339,3 +339,22 @@ def test_envelopes_roundtrip_on_the_wire() -> None:
     ]
     for message in messages:
         assert decode_message(encode_message(message)) == message
+
+
+def test_a_bad_seal_is_found_and_dropped_and_the_quorum_waits_for_a_good_one() -> None:
+    committee, _proposer, me, state, block, _ = accepted_prepare_setup()
+    others = committee.other_than(me)
+    state, _ = feed(
+        state,
+        *[MessageReceived(committee.signed(m, Kind.PREPARE, 0, block.hash())) for m in others[:2]],
+    )
+    good = committee.signed(others[0], Kind.COMMIT, 0, block.hash())
+    bad_seal = committee.signed(others[1], Kind.COMMIT, 0, block.hash())
+    forged = replace(bad_seal, seal=bytes(96))
+    forged = replace(forged, signature=others[1].suite.sign(forged.signing_message()))
+    state, actions = feed(state, MessageReceived(good), MessageReceived(forged))
+    assert not of_type(actions, CommitBlock)
+    assert others[1].address not in state.commits[0]
+    last = committee.signed(others[2], Kind.COMMIT, 0, block.hash())
+    state, actions = feed(state, MessageReceived(last))
+    assert of_type(actions, CommitBlock)
