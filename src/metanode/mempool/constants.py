@@ -1,0 +1,17 @@
+"""Limits of the mempool (`*_max`, units last), checked against each other at import."""
+
+from __future__ import annotations
+
+from metanode.types import constants as types_constants
+
+pool_txs_max = 200_000
+pool_bytes_max = 128 * 1024 * 1024
+sender_txs_max = 256  # pending transactions of one sender
+nonce_gap_max = 64  # how far ahead of the account's nonce a transaction may wait
+replacement_bump_percent = 10  # a replacement must pay at least this much more
+verified_cache_max = 400_000  # hashes this node verified, so it never verifies them twice
+batch_txs_max = 10_000
+
+assert pool_bytes_max >= pool_txs_max * 100
+assert nonce_gap_max <= sender_txs_max
+assert types_constants.tx_bytes_max < pool_bytes_max

@@ -1,0 +1,277 @@
+"""The transaction pool.
+
+Admission of a batch of raw transactions, each through one guard ladder in a pinned order
+(tests/mempool/test_pool.py pins it): too_large, malformed, duplicate, then the state machine's
+own envelope rungs (wrong_chain, expired, fee_too_low — the same code as in a block), then
+nonce_too_low, nonce_gap_too_large, insufficient_fee_balance, replacement_fee_too_low,
+sender_full; the survivors' signatures are then verified together on both cores
+(bad_signature), and finally room is made (pool_full). Cheap checks come first so that a flood
+costs us decoding, not signature checks. A verified transaction is remembered by hash and never
+verified again by this node; the block proposer and validator receive those hashes.
+
+Order: across senders, highest fee first; within a sender, nonce order, and only the run that
+starts at the account's next nonce is executable. Ties break by transaction hash, never by
+dict or hash order. A pending transaction is replaced only by one paying at least 10% more.
+When full, the lowest-fee transaction is evicted for a better one; a transaction that cannot
+beat the lowest fee is refused `pool_full`. Expired transactions leave at each new height.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from metanode.crypto import ed25519, pq
+from metanode.errors import DecodeError, VerificationError
+from metanode.mempool import constants
+from metanode.mempool.reasons import Reason
+from metanode.state.auth import errors as auth_errors
+from metanode.state.auth.messages import check_envelope
+from metanode.state.codes import OK
+from metanode.types import Address, Transaction
+from metanode.types import constants as types_constants
+
+_ENVELOPE_REASONS = {
+    auth_errors.WRONG_CHAIN: Reason.WRONG_CHAIN,
+    auth_errors.EXPIRED: Reason.EXPIRED,
+    auth_errors.FEE_TOO_LOW: Reason.FEE_TOO_LOW,
+}
+
+
+class LedgerView(Protocol):
+    """What admission reads from committed state."""
+
+    fee_min: int
+
+    def account(self, address: Address) -> tuple[int, int]:
+        """(the nonce its next transaction must carry, its FLX balance in base units)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    hash: bytes | None
+    reason: Reason | None
+
+    @property
+    def admitted(self) -> bool:
+        return self.reason is None
+
+
+@dataclass(slots=True)
+class _Entry:
+    tx: Transaction
+    hash: bytes
+    sender: Address
+    size: int
+
+
+class Pool:
+    def __init__(self, chain_id: str) -> None:
+        self.chain_id = chain_id
+        self._by_hash: dict[bytes, _Entry] = {}
+        self._by_sender: dict[Address, dict[int, _Entry]] = {}
+        self._by_fee: list[tuple[int, bytes]] = []  # (fee, hash), lazily cleaned
+        self._by_expiry: list[tuple[int, bytes]] = []  # (expiry height, hash)
+        self._verified: dict[bytes, None] = {}  # insertion-ordered, bounded
+        self.bytes = 0
+        self.verifications = 0
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self._by_hash
+
+    def get(self, tx_hash: bytes) -> Transaction | None:
+        entry = self._by_hash.get(tx_hash)
+        return entry.tx if entry else None
+
+    def verified_hashes(self) -> set[bytes]:
+        """Hashes whose signatures this node checked: blocks need not check them again."""
+        return set(self._verified)
+
+    # --- admission ------------------------------------------------------------------------
+
+    def admit(self, raw: bytes, ledger: LedgerView, height: int) -> Admission:
+        return self.admit_batch([raw], ledger, height)[0]
+
+    def admit_batch(
+        self, raws: Sequence[bytes], ledger: LedgerView, height: int
+    ) -> list[Admission]:
+        if len(raws) > constants.batch_txs_max:
+            return [Admission(None, Reason.POOL_FULL)] * len(raws)
+        results: list[Admission | None] = [None] * len(raws)
+        candidates: list[tuple[int, _Entry]] = []
+        seen: set[bytes] = set()
+        for index, raw in enumerate(raws):
+            outcome = self._check(raw, ledger, height, seen)
+            if isinstance(outcome, Admission):
+                results[index] = outcome
+            else:
+                seen.add(outcome.hash)
+                candidates.append((index, outcome))
+        for (index, entry), valid in zip(
+            candidates, self._verify([entry for _, entry in candidates]), strict=True
+        ):
+            if not valid:
+                results[index] = Admission(entry.hash, Reason.BAD_SIGNATURE)
+                continue
+            results[index] = self._insert(entry, ledger)
+        return [result for result in results if result is not None]
+
+    def _check(
+        self, raw: bytes, ledger: LedgerView, height: int, seen: set[bytes]
+    ) -> Admission | _Entry:
+        if len(raw) > types_constants.tx_bytes_max:
+            return Admission(None, Reason.TOO_LARGE)
+        try:
+            tx = Transaction.decode(raw)
+        except DecodeError:
+            return Admission(None, Reason.MALFORMED)
+        tx_hash = tx.hash()
+        if tx_hash in self._by_hash or tx_hash in seen:
+            return Admission(tx_hash, Reason.DUPLICATE)
+        code = check_envelope(tx, self.chain_id, height, ledger.fee_min)
+        if code != OK:
+            return Admission(tx_hash, _ENVELOPE_REASONS[code])
+        sender = tx.sender_address
+        next_nonce, balance = ledger.account(sender)
+        if tx.nonce < next_nonce:
+            return Admission(tx_hash, Reason.NONCE_TOO_LOW)
+        if tx.nonce > next_nonce + constants.nonce_gap_max:
+            return Admission(tx_hash, Reason.NONCE_GAP_TOO_LARGE)
+        pending = self._by_sender.get(sender, {})
+        replaced = pending.get(tx.nonce)
+        committed_fees = sum(e.tx.fee for n, e in pending.items() if n != tx.nonce)
+        if committed_fees + tx.fee > balance:
+            return Admission(tx_hash, Reason.INSUFFICIENT_FEE_BALANCE)
+        if replaced is not None and tx.fee * 100 < replaced.tx.fee * (
+            100 + constants.replacement_bump_percent
+        ):
+            return Admission(tx_hash, Reason.REPLACEMENT_FEE_TOO_LOW)
+        if replaced is None and len(pending) >= constants.sender_txs_max:
+            return Admission(tx_hash, Reason.SENDER_FULL)
+        return _Entry(tx, tx_hash, sender, len(raw))
+
+    def _verify(self, entries: list[_Entry]) -> list[bool]:
+        """Signatures of entries not verified before, Ed25519 ones in one two-core batch."""
+        verdicts = [entry.hash in self._verified for entry in entries]
+        plain = [i for i, entry in enumerate(entries) if not verdicts[i] and not entry.tx.is_hybrid]
+        batch = [
+            (entries[i].tx.sender, entries[i].tx.signing_message(), entries[i].tx.signature)
+            for i in plain
+        ]
+        for i, valid in zip(plain, ed25519.verify_batch(batch, workers=2), strict=True):
+            verdicts[i] = valid
+        for i, entry in enumerate(entries):
+            if not verdicts[i] and entry.tx.is_hybrid:
+                verdicts[i] = _hybrid_valid(entry.tx)
+        self.verifications += sum(1 for entry in entries if entry.hash not in self._verified)
+        for entry, valid in zip(entries, verdicts, strict=True):
+            if valid:
+                self._remember(entry.hash)
+        return verdicts
+
+    def _remember(self, tx_hash: bytes) -> None:
+        self._verified[tx_hash] = None
+        while len(self._verified) > constants.verified_cache_max:
+            self._verified.pop(next(iter(self._verified)))
+
+    def _insert(self, entry: _Entry, ledger: LedgerView) -> Admission:
+        pending = self._by_sender.setdefault(entry.sender, {})
+        replaced = pending.get(entry.tx.nonce)
+        if replaced is not None:
+            self._remove(replaced)
+        while (
+            len(self._by_hash) >= constants.pool_txs_max
+            or self.bytes + entry.size > constants.pool_bytes_max
+        ):
+            lowest = self._lowest()
+            if lowest is None or lowest.tx.fee >= entry.tx.fee:
+                if replaced is not None:
+                    self._add(replaced)  # put back what the refused replacement displaced
+                return Admission(entry.hash, Reason.POOL_FULL)
+            self._remove(lowest)
+        self._add(entry)
+        return Admission(entry.hash, None)
+
+    def _add(self, entry: _Entry) -> None:
+        self._by_hash[entry.hash] = entry
+        self._by_sender.setdefault(entry.sender, {})[entry.tx.nonce] = entry
+        self.bytes += entry.size
+        heapq.heappush(self._by_fee, (entry.tx.fee, entry.hash))
+        heapq.heappush(self._by_expiry, (entry.tx.expiry_height, entry.hash))
+
+    def _remove(self, entry: _Entry) -> None:
+        del self._by_hash[entry.hash]
+        pending = self._by_sender[entry.sender]
+        del pending[entry.tx.nonce]
+        if not pending:
+            del self._by_sender[entry.sender]
+        self.bytes -= entry.size
+
+    def _lowest(self) -> _Entry | None:
+        while self._by_fee:
+            _, tx_hash = self._by_fee[0]
+            entry = self._by_hash.get(tx_hash)
+            if entry is not None:
+                return entry
+            heapq.heappop(self._by_fee)
+        return None
+
+    # --- proposing and committing ---------------------------------------------------------
+
+    def reap(self, ledger: LedgerView, txs_max: int, bytes_max: int) -> list[Transaction]:
+        """Executable transactions, highest fee first across senders, nonce order within one."""
+        heads: list[tuple[int, bytes, Address, int]] = []
+        for sender in sorted(self._by_sender):
+            next_nonce, _ = ledger.account(sender)
+            entry = self._by_sender[sender].get(next_nonce)
+            if entry is not None:
+                heads.append((-entry.tx.fee, entry.hash, sender, next_nonce))
+        heapq.heapify(heads)
+        chosen: list[Transaction] = []
+        size = 0
+        while heads and len(chosen) < txs_max:
+            _, _, sender, nonce = heapq.heappop(heads)
+            entry = self._by_sender[sender][nonce]
+            if size + entry.size > bytes_max:
+                continue  # this sender's run stops here; others may still fit
+            chosen.append(entry.tx)
+            size += entry.size
+            following = self._by_sender[sender].get(nonce + 1)
+            if following is not None:
+                heapq.heappush(heads, (-following.tx.fee, following.hash, sender, nonce + 1))
+        return chosen
+
+    def remove_committed(self, txs: Iterable[Transaction], ledger: LedgerView, height: int) -> None:
+        """After a block: drop its transactions, those its senders' nonces passed, and those
+        that expire before `height`."""
+        senders = set()
+        for tx in txs:
+            entry = self._by_hash.get(tx.hash())
+            if entry is not None:
+                self._remove(entry)
+            senders.add(tx.sender_address)
+        for sender in sorted(senders):
+            next_nonce, _ = ledger.account(sender)
+            for nonce in sorted(self._by_sender.get(sender, {})):
+                if nonce < next_nonce:
+                    self._remove(self._by_sender[sender][nonce])
+        while self._by_expiry and self._by_expiry[0][0] < height:
+            _, tx_hash = heapq.heappop(self._by_expiry)
+            entry = self._by_hash.get(tx_hash)
+            if entry is not None and entry.tx.expiry_height < height:
+                self._remove(entry)
+
+
+def _hybrid_valid(tx: Transaction) -> bool:
+    assert tx.pq_public_key is not None
+    try:
+        pq.verify_hybrid(tx.sender, tx.pq_public_key, tx.signing_message(), tx.signature)
+    except VerificationError:
+        return False
+    return True

@@ -1,0 +1,25 @@
+"""Why a transaction was not admitted: stable identifiers a client can act on.
+
+The envelope rungs (wrong chain, expired, fee below the floor) are the state machine's own
+(`metanode.state.auth`), run by the same code; the rest belong to the pool.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Reason(enum.StrEnum):
+    TOO_LARGE = "too_large"
+    MALFORMED = "malformed"
+    DUPLICATE = "duplicate"
+    WRONG_CHAIN = "wrong_chain"
+    EXPIRED = "expired"
+    FEE_TOO_LOW = "fee_too_low"
+    NONCE_TOO_LOW = "nonce_too_low"
+    NONCE_GAP_TOO_LARGE = "nonce_gap_too_large"
+    INSUFFICIENT_FEE_BALANCE = "insufficient_fee_balance"
+    REPLACEMENT_FEE_TOO_LOW = "replacement_fee_too_low"
+    SENDER_FULL = "sender_full"
+    BAD_SIGNATURE = "bad_signature"
+    POOL_FULL = "pool_full"

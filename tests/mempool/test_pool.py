@@ -1,0 +1,194 @@
+"""The mempool with real Ed25519 keys: each rejection reason, the order of the ladder,
+verify-once, fee priority, nonce order, replacement, eviction, expiry, and bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metanode.crypto import ed25519
+from metanode.mempool import constants
+from metanode.mempool.pool import Pool
+from metanode.mempool.reasons import Reason
+from metanode.types import Address, Denom, Transaction, Transfer
+
+CHAIN = "mempool-test"
+KEYS = [ed25519.PrivateKey.from_seed(bytes([index]) * 32) for index in range(1, 9)]
+TO = Address.from_public_key(bytes(32))
+
+
+@dataclass
+class Accounts:
+    """The LedgerView of committed state, as a table (the pool reads nothing else)."""
+
+    fee_min: int = 10
+    rows: dict[Address, tuple[int, int]] = field(default_factory=dict)
+
+    def account(self, address: Address) -> tuple[int, int]:
+        return self.rows.get(address, (0, 0))
+
+
+def address(key: ed25519.PrivateKey) -> Address:
+    return Address.from_public_key(key.public_key)
+
+
+def funded(balance: int = 10**9) -> Accounts:
+    return Accounts(rows={address(key): (0, balance) for key in KEYS})
+
+
+def tx(
+    key: ed25519.PrivateKey = KEYS[0],
+    nonce: int = 0,
+    fee: int = 100,
+    expiry: int = 1_000,
+    chain: str = CHAIN,
+    amount: int = 1,
+    forge: bool = False,
+) -> bytes:
+    unsigned = Transaction(
+        chain, key.public_key, nonce, fee, expiry, Transfer(TO, amount, Denom.FLX)
+    )
+    signature = bytes(64) if forge else key.sign(unsigned.signing_message())
+    return unsigned.with_signature(signature).encode()
+
+
+def test_admits_and_reaps() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    result = pool.admit(tx(), ledger, 1)
+    assert result.admitted and len(pool) == 1
+    assert [t.nonce for t in pool.reap(ledger, 10, 10**6)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"\x00" * (8 * 1024 + 1), Reason.TOO_LARGE),
+        (b"\x81\x01", Reason.MALFORMED),
+        (tx(chain="other"), Reason.WRONG_CHAIN),
+        (tx(expiry=0), Reason.EXPIRED),
+        (tx(fee=9), Reason.FEE_TOO_LOW),
+        (tx(nonce=constants.nonce_gap_max + 1), Reason.NONCE_GAP_TOO_LARGE),
+        (tx(fee=10**10), Reason.INSUFFICIENT_FEE_BALANCE),
+        (tx(forge=True), Reason.BAD_SIGNATURE),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_each_reason(raw: bytes, reason: Reason) -> None:
+    pool = Pool(CHAIN)
+    assert pool.admit(raw, funded(), 5).reason is reason
+    assert len(pool) == 0
+
+
+def test_nonce_too_low_and_duplicate() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    ledger.rows[address(KEYS[0])] = (3, 10**9)
+    assert pool.admit(tx(nonce=2), ledger, 1).reason is Reason.NONCE_TOO_LOW
+    assert pool.admit(tx(nonce=3), ledger, 1).admitted
+    assert pool.admit(tx(nonce=3), ledger, 1).reason is Reason.DUPLICATE
+
+
+def test_the_ladder_order_is_pinned() -> None:
+    # A transaction with every fault gets the first reason of the pinned order.
+    faults = dict(chain="other", expiry=0, fee=9, nonce=10_000, forge=True)
+    order = [
+        ("chain", Reason.WRONG_CHAIN),
+        ("expiry", Reason.EXPIRED),
+        ("fee", Reason.FEE_TOO_LOW),
+        ("nonce", Reason.NONCE_GAP_TOO_LARGE),
+        ("forge", Reason.BAD_SIGNATURE),
+    ]
+    remaining = dict(faults)
+    for name, reason in order:
+        assert Pool(CHAIN).admit(tx(**remaining), funded(), 5).reason is reason
+        remaining.pop(name)
+
+
+def test_a_verified_transaction_is_never_verified_again() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    raw = tx()
+    pool.admit(raw, ledger, 1)
+    assert pool.verifications == 1
+    committed = Transaction.decode(raw)
+    assert committed.hash() in pool.verified_hashes()
+    pool.remove_committed([], ledger, 1)
+    assert pool.admit(raw, ledger, 1).reason is Reason.DUPLICATE
+    assert pool.verifications == 1
+
+
+def test_fee_priority_across_senders_and_nonce_order_within() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    raws = [
+        tx(KEYS[0], nonce=0, fee=50),
+        tx(KEYS[0], nonce=1, fee=500),
+        tx(KEYS[1], nonce=0, fee=200),
+        tx(KEYS[2], nonce=1, fee=900),  # gap: nonce 0 missing, not executable
+    ]
+    assert all(result.admitted for result in pool.admit_batch(raws, ledger, 1))
+    reaped = pool.reap(ledger, 10, 10**6)
+    assert [(t.sender, t.nonce) for t in reaped] == [
+        (KEYS[1].public_key, 0),
+        (KEYS[0].public_key, 0),
+        (KEYS[0].public_key, 1),
+    ]
+
+
+def test_replacement_needs_ten_percent_more() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    assert pool.admit(tx(fee=100), ledger, 1).admitted
+    assert pool.admit(tx(fee=109, amount=2), ledger, 1).reason is Reason.REPLACEMENT_FEE_TOO_LOW
+    assert pool.admit(tx(fee=110, amount=3), ledger, 1).admitted
+    (only,) = pool.reap(ledger, 10, 10**6)
+    assert only.fee == 110 and len(pool) == 1
+
+
+def test_full_pool_evicts_the_lowest_fee_only_for_a_better_one(monkeypatch) -> None:
+    monkeypatch.setattr(constants, "pool_txs_max", 3)
+    pool, ledger = Pool(CHAIN), funded()
+    for index, fee in enumerate([100, 200, 300]):
+        assert pool.admit(tx(KEYS[index], fee=fee), ledger, 1).admitted
+    assert pool.admit(tx(KEYS[3], fee=100), ledger, 1).reason is Reason.POOL_FULL
+    assert pool.admit(tx(KEYS[3], fee=150), ledger, 1).admitted
+    assert sorted(t.fee for t in pool.reap(ledger, 10, 10**6)) == [150, 200, 300]
+
+
+def test_commit_removes_included_passed_and_expired() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    raws = [tx(KEYS[0], nonce=0), tx(KEYS[0], nonce=1), tx(KEYS[1], expiry=3)]
+    pool.admit_batch(raws, ledger, 1)
+    included = Transaction.decode(raws[0])
+    ledger.rows[address(KEYS[0])] = (2, 10**9)  # the block also carried nonce 1 elsewhere
+    pool.remove_committed([included], ledger, 4)
+    assert len(pool) == 0
+
+
+operations = st.lists(
+    st.tuples(st.integers(0, 7), st.integers(0, 6), st.integers(10, 1000)), max_size=40
+)
+
+
+@given(operations)
+@settings(max_examples=40, deadline=None)
+def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    raws = [tx(KEYS[k], nonce=n, fee=f) for k, n, f in monkeypatch_ops]
+    pool.admit_batch(raws, ledger, 1)
+    assert len(pool) <= constants.pool_txs_max
+    for sender_txs in pool._by_sender.values():
+        assert len(sender_txs) <= constants.sender_txs_max
+    reaped = pool.reap(ledger, 1_000, 10**7)
+    next_nonce: dict[bytes, int] = {}
+    for item in reaped:
+        expected = next_nonce.get(item.sender, ledger.account(item.sender_address)[0])
+        assert item.nonce == expected  # contiguous from the account nonce
+        next_nonce[item.sender] = expected + 1
+    # Fee priority: each sender's first transaction comes out in descending fee order.
+    firsts = []
+    seen = set()
+    for item in reaped:
+        if item.sender not in seen:
+            seen.add(item.sender)
+            firsts.append(item.fee)
+    assert firsts == sorted(firsts, reverse=True)
