@@ -205,6 +205,15 @@ def pop_verify(public_key: bytes, proof: bytes) -> None:
     verify(public_key, public_key, proof, dst=POP_DST)
 
 
+def pop_is_valid(public_key: bytes, proof: bytes) -> bool:
+    """`pop_verify` as a verdict, for rules that turn a bad proof into a result code."""
+    try:
+        pop_verify(public_key, proof)
+    except (VerificationError, KeyFormatError):
+        return False
+    return True
+
+
 class KeyCache:
     """Decoded, validated keys of a known validator set, so that verifying a certificate costs
     one aggregation and one pairing check, not a decompression and subgroup check per key."""

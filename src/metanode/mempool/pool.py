@@ -23,12 +23,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from metanode.crypto import ed25519, pq
-from metanode.errors import DecodeError, VerificationError
+from metanode.crypto import ed25519
+from metanode.errors import DecodeError
 from metanode.mempool import constants
 from metanode.mempool.reasons import Reason
 from metanode.state.auth import errors as auth_errors
 from metanode.state.auth.messages import check_envelope
+from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.codes import OK
 from metanode.types import Address, Transaction
 from metanode.types import constants as types_constants
@@ -168,7 +169,7 @@ class Pool:
             verdicts[i] = valid
         for i, entry in enumerate(entries):
             if not verdicts[i] and entry.tx.is_hybrid:
-                verdicts[i] = _hybrid_valid(entry.tx)
+                verdicts[i] = verify_tx_signature(entry.tx)
         self.verifications += sum(1 for entry in entries if entry.hash not in self._verified)
         for entry, valid in zip(entries, verdicts, strict=True):
             if valid:
@@ -266,12 +267,3 @@ class Pool:
             entry = self._by_hash.get(tx_hash)
             if entry is not None and entry.tx.expiry_height < height:
                 self._remove(entry)
-
-
-def _hybrid_valid(tx: Transaction) -> bool:
-    assert tx.pq_public_key is not None
-    try:
-        pq.verify_hybrid(tx.sender, tx.pq_public_key, tx.signing_message(), tx.signature)
-    except VerificationError:
-        return False
-    return True
