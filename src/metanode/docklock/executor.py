@@ -1,0 +1,49 @@
+"""Run one call in the cage and sign what happened: the receipt and its replay bundle."""
+
+from __future__ import annotations
+
+from metanode.crypto import ed25519
+from metanode.crypto.hashing import blake3_hash
+from metanode.docklock import cage, witness
+from metanode.docklock.receipt import Bundle, Receipt, state_root
+
+ZERO = bytes(32)
+
+
+def execute(
+    module: bytes,
+    function: str,
+    input_: bytes,
+    state: dict[bytes, bytes],
+    key: ed25519.PrivateKey,
+    *,
+    block_time: int,
+    seed: bytes,
+    previous: bytes = ZERO,
+) -> tuple[Bundle, dict[bytes, bytes]]:
+    """(the signed bundle, the app state after the call)."""
+    run = cage.run(module, function, input_, state, block_time=block_time, seed=seed)
+    unsigned = Receipt(
+        app_id=cage.app_id(module),
+        function=function,
+        input_hash=blake3_hash(input_),
+        state_root_before=state_root(state),
+        state_root_after=state_root(run.state_after),
+        fuel_used=run.fuel_used,
+        peak_memory_bytes=run.peak_memory_bytes,
+        witness_root=witness.root(run.witness),
+        witness_length=len(run.witness),
+        outcome=run.outcome,
+        output_hash=blake3_hash(run.output),
+        block_time=block_time,
+        seed=seed,
+        executor=key.public_key,
+        previous=previous,
+    )
+    signed = Receipt(**{**_fields(unsigned), "signature": key.sign(unsigned.signing_message())})
+    bundle = Bundle(signed, module, input_, dict(state), run.witness, run.output)
+    return bundle, run.state_after
+
+
+def _fields(receipt: Receipt) -> dict[str, object]:
+    return {name: getattr(receipt, name) for name in Receipt.__slots__}  # type: ignore[attr-defined]

@@ -1,0 +1,148 @@
+"""The host interface: the only way an app reaches the world, every call witnessed.
+
+Imports an app may use, all from module `env` (i32 pointers into the app's exported `memory`):
+    input_len() -> i32                      input_read(ptr)
+    output_write(ptr, len)                  log(ptr, len)
+    state_get(kptr, klen, vptr, vcap) -> i32    (value length, or -1 if absent; copies ≤ vcap)
+    state_set(kptr, klen, vptr, vlen)       state_delete(kptr, klen)
+    block_time() -> i64                     random_u64() -> i64
+There is no clock, no entropy, no file or network: `block_time` is the caller's block time and
+`random_u64` a stream keyed by the caller's seed (BLAKE3 keyed hash of a counter). Any other
+import fails to link, and the run ends with the outcome `forbidden_import`.
+
+Each call appends a witness record. During replay the same host runs against the recorded
+input and initial state, and the replayer compares the records it produces with the receipt's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import wasmtime
+
+from metanode.crypto.hashing import blake3_keyed_hash
+from metanode.docklock import constants
+from metanode.docklock.witness import Record, Value
+
+
+class HostLimit(Exception):
+    """A host call broke a limit (too much output, a key too long…): the run ends with it."""
+
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+@dataclass(slots=True)
+class Host:
+    input: bytes
+    state: dict[bytes, bytes]
+    block_time: int
+    seed: bytes
+    witness: list[Record] = field(default_factory=list)
+    output: bytearray = field(default_factory=bytearray)
+    logs: list[bytes] = field(default_factory=list)
+    random_counter: int = 0
+
+    def record(self, call: str, arguments: tuple[Value, ...], result: Value) -> None:
+        if len(self.witness) >= constants.witness_records_max:
+            raise HostLimit("too_many_host_calls")
+        self.witness.append(Record(len(self.witness), call, arguments, result))
+
+    def link(self, linker: wasmtime.Linker) -> None:
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        functions = {
+            "input_len": ([], [i32], self.input_len),
+            "input_read": ([i32], [], self.input_read),
+            "output_write": ([i32, i32], [], self.output_write),
+            "log": ([i32, i32], [], self.log),
+            "state_get": ([i32, i32, i32, i32], [i32], self.state_get),
+            "state_set": ([i32, i32, i32, i32], [], self.state_set),
+            "state_delete": ([i32, i32], [], self.state_delete),
+            "block_time": ([], [i64], self.get_block_time),
+            "random_u64": ([], [i64], self.random_u64),
+        }
+        for name, (params, results, function) in functions.items():
+            linker.define_func(
+                "env", name, wasmtime.FuncType(params, results), function, access_caller=True
+            )
+
+    # Each function below takes the caller first (wasmtime's access_caller).
+
+    def input_len(self, caller: Any) -> int:
+        self.record("input_len", (), len(self.input))
+        return len(self.input)
+
+    def input_read(self, caller: Any, pointer: int) -> None:
+        _write(caller, pointer, self.input)
+        self.record("input_read", (pointer,), self.input)
+
+    def output_write(self, caller: Any, pointer: int, length: int) -> None:
+        data = _read(caller, pointer, length, constants.output_bytes_max)
+        if len(self.output) + len(data) > constants.output_bytes_max:
+            raise HostLimit("output_too_large")
+        self.output += data
+        self.record("output_write", (data,), None)
+
+    def log(self, caller: Any, pointer: int, length: int) -> None:
+        data = _read(caller, pointer, length, constants.log_bytes_max)
+        self.logs.append(data)
+        self.record("log", (data,), None)
+
+    def state_get(self, caller: Any, key_pointer: int, key_length: int, out: int, cap: int) -> int:
+        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
+        value = self.state.get(key)
+        if value is not None:
+            _write(caller, out, value[: max(cap, 0)])
+        self.record("state_get", (key,), value)
+        return -1 if value is None else len(value)
+
+    def state_set(
+        self, caller: Any, key_pointer: int, key_length: int, pointer: int, length: int
+    ) -> None:
+        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
+        value = _read(caller, pointer, length, constants.value_bytes_max)
+        if key not in self.state and len(self.state) >= constants.state_entries_max:
+            raise HostLimit("state_full")
+        self.state[key] = value
+        self.record("state_set", (key, value), None)
+
+    def state_delete(self, caller: Any, key_pointer: int, key_length: int) -> None:
+        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
+        self.state.pop(key, None)
+        self.record("state_delete", (key,), None)
+
+    def get_block_time(self, caller: Any) -> int:
+        self.record("block_time", (), self.block_time)
+        return self.block_time
+
+    def random_u64(self, caller: Any) -> int:
+        word = blake3_keyed_hash(self.seed, self.random_counter.to_bytes(8, "big"), length=8)
+        self.random_counter += 1
+        value = int.from_bytes(word, "big", signed=True)
+        self.record("random_u64", (), value)
+        return value
+
+
+def _memory(caller: Any) -> wasmtime.Memory:
+    memory = caller.get("memory")
+    if not isinstance(memory, wasmtime.Memory):
+        raise HostLimit("no_memory_export")
+    return memory
+
+
+def _read(caller: Any, pointer: int, length: int, limit: int) -> bytes:
+    if length < 0 or length > limit or pointer < 0:
+        raise HostLimit("host_argument_out_of_range")
+    memory = _memory(caller)
+    if pointer + length > memory.data_len(caller):
+        raise HostLimit("memory_out_of_bounds")
+    return bytes(memory.read(caller, pointer, pointer + length))
+
+
+def _write(caller: Any, pointer: int, data: bytes) -> None:
+    memory = _memory(caller)
+    if pointer < 0 or pointer + len(data) > memory.data_len(caller):
+        raise HostLimit("memory_out_of_bounds")
+    memory.write(caller, data, pointer)

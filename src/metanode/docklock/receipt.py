@@ -1,0 +1,143 @@
+"""Execution receipts and the replay bundle.
+
+Receipt body (deterministic CBOR, positional, tagged `metanode/exec-receipt/v1` on disk):
+    [1, app_id, function, input_hash, state_root_before, state_root_after, fuel_used,
+     peak_memory_bytes, witness_root, witness_length, outcome, output_hash, block_time, seed,
+     executor, previous]
+`app_id`, `input_hash` and `output_hash` are BLAKE3; state roots are RFC 6962 roots over the
+app's sorted (key, value) pairs; `previous` is the hash of the app's previous receipt (zero for
+the first), so receipts form a chain per app. The executor's Ed25519 signature covers
+`"metanode/exec-receipt/v1" ‖ 0x00 ‖ body`; the receipt hash is the tagged hash of the body
+and signature.
+
+A bundle (what `bpi exec --receipt FILE` writes) carries what a replay needs besides the
+receipt: the module, the input, the initial state, the witness records and the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from metanode.codec import decode, encode, tags
+from metanode.crypto import ed25519, merkle
+from metanode.crypto.hashing import tagged_hash
+from metanode.docklock.witness import Record
+from metanode.errors import DecodeError, VerificationError
+from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
+
+_SIGNED = tags.EXEC_RECEIPT.name_bytes + b"\x00"
+
+
+def state_root(state: dict[bytes, bytes]) -> bytes:
+    return merkle.root([encode([key, state[key]]) for key in sorted(state)])
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    app_id: bytes
+    function: str
+    input_hash: bytes
+    state_root_before: bytes
+    state_root_after: bytes
+    fuel_used: int
+    peak_memory_bytes: int
+    witness_root: bytes
+    witness_length: int
+    outcome: str
+    output_hash: bytes
+    block_time: int
+    seed: bytes
+    executor: bytes
+    previous: bytes
+    signature: bytes = b""
+
+    def body(self) -> list[Any]:
+        return [
+            1, self.app_id, self.function, self.input_hash, self.state_root_before,
+            self.state_root_after, self.fuel_used, self.peak_memory_bytes, self.witness_root,
+            self.witness_length, self.outcome, self.output_hash, self.block_time, self.seed,
+            self.executor, self.previous,
+        ]  # fmt: skip
+
+    def signing_message(self) -> bytes:
+        return _SIGNED + encode(self.body())
+
+    def to_wire(self) -> cbor2.CBORTag:
+        return cbor2.CBORTag(tags.EXEC_RECEIPT.number, [*self.body(), self.signature])
+
+    def hash(self) -> bytes:
+        return tagged_hash(tags.EXEC_RECEIPT, encode(self.to_wire()))
+
+    def verify_signature(self) -> None:
+        try:
+            ed25519.verify(self.executor, self.signing_message(), self.signature)
+        except VerificationError:
+            raise VerificationError("the receipt's signature does not verify") from None
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Receipt:
+        if not isinstance(value, cbor2.CBORTag) or value.tag != tags.EXEC_RECEIPT.number:
+            raise DecodeError("not_a_receipt", "expected a tagged execution receipt")
+        fields = expect_array(value.value, "receipt", 17)
+        if fields[0] != 1:
+            raise DecodeError("unknown_version", "execution receipt version must be 1")
+        return cls(
+            app_id=expect_bytes(fields[1], "app_id", 32),
+            function=expect_text(fields[2], "function", 128),
+            input_hash=expect_bytes(fields[3], "input_hash", 32),
+            state_root_before=expect_bytes(fields[4], "state_root_before", 32),
+            state_root_after=expect_bytes(fields[5], "state_root_after", 32),
+            fuel_used=expect_uint(fields[6], "fuel_used"),
+            peak_memory_bytes=expect_uint(fields[7], "peak_memory_bytes"),
+            witness_root=expect_bytes(fields[8], "witness_root", 32),
+            witness_length=expect_uint(fields[9], "witness_length"),
+            outcome=expect_text(fields[10], "outcome", 64),
+            output_hash=expect_bytes(fields[11], "output_hash", 32),
+            block_time=expect_uint(fields[12], "block_time"),
+            seed=expect_bytes(fields[13], "seed", 32),
+            executor=expect_bytes(fields[14], "executor", 32),
+            previous=expect_bytes(fields[15], "previous", 32),
+            signature=expect_bytes(fields[16], "signature", 64),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    receipt: Receipt
+    module: bytes
+    input: bytes
+    state_before: dict[bytes, bytes]
+    witness: list[Record]
+    output: bytes
+
+    def encode(self) -> bytes:
+        return encode(
+            [
+                self.receipt.to_wire(),
+                self.module,
+                self.input,
+                self.state_before,
+                [record.encode() for record in self.witness],
+                self.output,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Bundle:
+        receipt, module, input_, state, witness, output = expect_array(decode(data), "bundle", 6)
+        if not isinstance(state, cbor2.frozendict) or not isinstance(witness, tuple):
+            raise DecodeError("wrong_type", "bundle state must be a map and witness an array")
+        return cls(
+            Receipt.from_wire(receipt),
+            expect_bytes(module, "module"),
+            expect_bytes(input_, "input"),
+            {
+                expect_bytes(k, "state key"): expect_bytes(v, "state value")
+                for k, v in state.items()
+            },
+            [Record.decode(expect_bytes(record, "witness record")) for record in witness],
+            expect_bytes(output, "output"),
+        )

@@ -1,0 +1,58 @@
+"""The witness log: every host call an app makes and what it got back, in order.
+
+A record is deterministic CBOR `[step, call, arguments, result]` (step from 0, call a name
+such as `state_get`, arguments and result byte strings or integers). The witness root is the
+RFC 6962 Merkle root over the encoded records, so one record can be proven without the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from metanode.codec import decode, encode
+from metanode.crypto import merkle
+from metanode.errors import DecodeError
+from metanode.types.fields import expect_array, expect_text, expect_uint
+
+Value = bytes | int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    step: int
+    call: str
+    arguments: tuple[Value, ...]
+    result: Value
+
+    def encode(self) -> bytes:
+        return encode([self.step, self.call, list(self.arguments), self.result])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Record:
+        step, call, arguments, result = expect_array(decode(data), "witness record", 4)
+        if not isinstance(arguments, tuple):
+            raise DecodeError("wrong_type", "witness record arguments must be an array")
+        return cls(
+            expect_uint(step, "record.step"),
+            expect_text(call, "record.call", 64),
+            tuple(_value(item) for item in arguments),
+            _value(result),
+        )
+
+    def describe(self) -> str:
+        def show(value: Any) -> str:
+            return value.hex() if isinstance(value, bytes) else repr(value)
+
+        arguments = ", ".join(show(item) for item in self.arguments)
+        return f"{self.call}({arguments}) -> {show(self.result)}"
+
+
+def _value(item: Any) -> Value:
+    if item is None or isinstance(item, bytes) or (type(item) is int):
+        return item
+    raise DecodeError("wrong_type", "witness values are byte strings, integers or null")
+
+
+def root(records: list[Record]) -> bytes:
+    return merkle.root([record.encode() for record in records])

@@ -1,0 +1,189 @@
+"""DockLock with real wasmtime: receipts replay, every kind of tampering is caught and named at
+its step, the escape attempts end in signed receipts, and a fresh process agrees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from metanode.crypto import ed25519
+from metanode.docklock import cage
+from metanode.docklock.executor import execute
+from metanode.docklock.receipt import Bundle, state_root
+from metanode.docklock.replay import replay
+from metanode.docklock.witness import Record
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+KEY = ed25519.PrivateKey.from_seed(bytes(range(32)))
+COUNTER = cage.wat_to_wasm((EXAMPLES / "counter.wat").read_text())
+BPI = Path(sys.executable).parent / "bpi"
+
+RANDOM_APP = cage.wat_to_wasm("""
+(module
+  (import "env" "random_u64" (func $random (result i64)))
+  (import "env" "block_time" (func $time (result i64)))
+  (import "env" "state_set" (func $set (param i32 i32 i32 i32)))
+  (import "env" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "r")
+  (func (export "draw")
+    (i64.store (i32.const 8) (i64.add (call $random) (call $time)))
+    (call $log (i32.const 0) (i32.const 1))
+    (call $set (i32.const 0) (i32.const 1) (i32.const 8) (i32.const 8))))
+""")
+
+
+def counter_bundle(start: int = 5) -> Bundle:
+    state = {b"count": start.to_bytes(8, "little")}
+    bundle, _ = execute(COUNTER, "increment", b"", state, KEY, block_time=7, seed=bytes(32))
+    return bundle
+
+
+def resign(bundle: Bundle, **changes) -> Bundle:
+    """A receipt changed and signed again by the same key: only replay can catch it."""
+    unsigned = replace(bundle.receipt, signature=b"", **changes)
+    signed = replace(unsigned, signature=KEY.sign(unsigned.signing_message()))
+    return replace(bundle, receipt=signed)
+
+
+def test_counter_replays_and_increments() -> None:
+    bundle = counter_bundle()
+    assert bundle.output == (6).to_bytes(8, "little")
+    assert replay(Bundle.decode(bundle.encode())).lines() == ["match"]
+
+
+def test_tampered_signature_is_named() -> None:
+    bundle = counter_bundle()
+    forged = replace(bundle, receipt=replace(bundle.receipt, signature=bytes(64)))
+    verdict = replay(forged)
+    assert (verdict.step, verdict.what) == (0, "signature")
+
+
+def test_any_field_change_without_resigning_breaks_the_signature() -> None:
+    bundle = counter_bundle()
+    for field in ("previous", "state_root_after", "output_hash", "witness_root"):
+        changed = replace(bundle, receipt=replace(bundle.receipt, **{field: b"\x01" * 32}))
+        assert replay(changed).what == "signature", field
+
+
+def test_resigned_output_is_caught_after_the_last_host_call() -> None:
+    bundle = counter_bundle()
+    lie = resign(bundle, output_hash=bytes(32))
+    verdict = replay(lie)
+    assert (verdict.step, verdict.what) == (3, "output")
+
+
+def test_resigned_state_root_is_caught() -> None:
+    verdict = replay(resign(counter_bundle(), state_root_after=bytes(32)))
+    assert (verdict.step, verdict.what) == (3, "state root after")
+
+
+def test_altered_witness_record_is_caught_at_its_step() -> None:
+    bundle = counter_bundle()
+    records = list(bundle.witness)
+    records[1] = Record(1, "state_set", (b"count", (999).to_bytes(8, "little")), None)
+    verdict = replay(replace(bundle, witness=records))
+    assert (verdict.step, verdict.what) == (1, "witness record")
+
+
+def test_a_lying_executor_is_caught_at_the_step_it_lied() -> None:
+    # The executor claims a different initial count and signs a consistent story.
+    bundle = counter_bundle(start=5)
+    honest = counter_bundle(start=41)
+    lie = replace(resign(bundle, witness_root=honest.receipt.witness_root), witness=honest.witness)
+    verdict = replay(lie)
+    assert (verdict.step, verdict.what) == (0, "host call")
+
+
+def test_altered_initial_state_and_input_are_named() -> None:
+    bundle = counter_bundle()
+    assert replay(replace(bundle, state_before={b"count": bytes(8)})).what == "initial state"
+    assert replay(replace(bundle, input=b"x")).what == "input"
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "outcome"),
+    [
+        ("escape.wat", "loop", "out_of_fuel"),
+        ("escape.wat", "allocate", "out_of_memory"),
+        ("escape.wat", "recurse", "stack_overflow"),
+        ("escape_clock.wat", "escape", "forbidden_import"),
+        ("escape_entropy.wat", "escape", "forbidden_import"),
+        ("escape_files.wat", "escape", "forbidden_import"),
+    ],
+)
+def test_escape_attempts_end_in_signed_receipts(module: str, function: str, outcome: str) -> None:
+    code = cage.wat_to_wasm((EXAMPLES / module).read_text())
+    bundle, after = execute(code, function, b"", {}, KEY, block_time=0, seed=bytes(32))
+    assert bundle.receipt.outcome == outcome
+    bundle.receipt.verify_signature()
+    assert after == {}
+    assert replay(bundle).matches
+
+
+def test_context_comes_from_the_caller_and_is_witnessed() -> None:
+    first, _ = execute(RANDOM_APP, "draw", b"", {}, KEY, block_time=10, seed=bytes(32))
+    again, _ = execute(RANDOM_APP, "draw", b"", {}, KEY, block_time=10, seed=bytes(32))
+    other, _ = execute(RANDOM_APP, "draw", b"", {}, KEY, block_time=10, seed=b"\x01" * 32)
+    assert first.receipt.state_root_after == again.receipt.state_root_after
+    assert first.receipt.state_root_after != other.receipt.state_root_after
+    assert [record.call for record in first.witness] == [
+        "random_u64",
+        "block_time",
+        "log",
+        "state_set",
+    ]
+    assert replay(first).matches
+
+
+def test_missing_function_and_invalid_module() -> None:
+    bundle, _ = execute(COUNTER, "nope", b"", {}, KEY, block_time=0, seed=bytes(32))
+    assert bundle.receipt.outcome == "missing_function"
+    bundle, _ = execute(b"\x00asm garbage", "f", b"", {}, KEY, block_time=0, seed=bytes(32))
+    assert bundle.receipt.outcome == "invalid_module"
+
+
+def test_cli_exec_then_replay_in_fresh_processes(tmp_path: Path) -> None:
+    env = {"BPI_KEY_PASSWORD": "test-password", "PATH": "/usr/bin:/bin"}
+    receipt = tmp_path / "R"
+
+    def bpi(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BPI), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        )
+
+    for _ in range(2):
+        done = bpi(
+            "exec",
+            str(EXAMPLES / "counter.wat"),
+            "increment",
+            "--state",
+            str(tmp_path / "S"),
+            "--receipt",
+            str(receipt),
+        )
+        assert done.returncode == 0, done.stderr
+    checked = bpi("replay", str(receipt))
+    assert checked.stdout.splitlines()[0] == "match"
+    bundle = Bundle.decode(receipt.read_bytes())
+    assert bundle.output == (2).to_bytes(8, "little")
+    # The state root a fresh process computes equals the one this process computes.
+    assert (
+        state_root(
+            cage.run(
+                COUNTER, "increment", b"", bundle.state_before, block_time=0, seed=bytes(32)
+            ).state_after
+        )
+        == bundle.receipt.state_root_after
+    )
+    tampered = tmp_path / "T"
+    data = bytearray(receipt.read_bytes())
+    data[-3] ^= 1  # inside the bundled output bytes
+    tampered.write_bytes(bytes(data))
+    result = bpi("replay", str(tampered))
+    assert result.stdout.splitlines()[0].startswith("diverged at step ")
+    assert result.returncode == 1
