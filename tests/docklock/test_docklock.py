@@ -187,3 +187,29 @@ def test_cli_exec_then_replay_in_fresh_processes(tmp_path: Path) -> None:
     result = bpi("replay", str(tampered))
     assert result.stdout.splitlines()[0].startswith("diverged at step ")
     assert result.returncode == 1
+
+
+def test_key_value_store_example() -> None:
+    code = cage.wat_to_wasm((EXAMPLES / "kv.wat").read_text())
+    state: dict[bytes, bytes] = {}
+    for function, input_ in [("put", b"colour=blue"), ("put", b"size=9")]:
+        bundle, state = execute(code, function, input_, state, KEY, block_time=0, seed=bytes(32))
+        assert bundle.receipt.outcome == "ok" and replay(bundle).matches
+    bundle, state = execute(code, "get", b"colour", state, KEY, block_time=0, seed=bytes(32))
+    assert bundle.output == b"blue"
+    bundle, state = execute(code, "delete", b"colour", state, KEY, block_time=0, seed=bytes(32))
+    assert state == {b"size": b"9"} and replay(bundle).matches
+
+
+def test_hash_chain_example_depends_on_every_link() -> None:
+    code = cage.wat_to_wasm((EXAMPLES / "hashchain.wat").read_text())
+
+    def chain(inputs: list[bytes]) -> bytes:
+        state: dict[bytes, bytes] = {}
+        for item in inputs:
+            bundle, state = execute(code, "extend", item, state, KEY, block_time=0, seed=bytes(32))
+            assert replay(bundle).matches
+        return state[b"head"]
+
+    assert chain([b"a", b"b"]) != chain([b"b", b"a"])
+    assert chain([b"a", b"b"]) == chain([b"a", b"b"])

@@ -1,0 +1,41 @@
+;; A key-value store. Input is "key=value" for `put`, "key" for `get` and `delete`.
+;; `get` writes the value (or nothing) as output.
+(module
+  (import "env" "input_len" (func $input_len (result i32)))
+  (import "env" "input_read" (func $input_read (param i32)))
+  (import "env" "output_write" (func $output_write (param i32 i32)))
+  (import "env" "state_get" (func $state_get (param i32 i32 i32 i32) (result i32)))
+  (import "env" "state_set" (func $state_set (param i32 i32 i32 i32)))
+  (import "env" "state_delete" (func $state_delete (param i32 i32)))
+  (memory (export "memory") 2)
+  ;; input at 0, values read at 65536
+  (func $split (param $n i32) (result i32)
+    ;; the index of the first '=' in the input, or $n
+    (local $i i32)
+    (block $done
+      (loop $scan
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (br_if $done (i32.eq (i32.load8_u (local.get $i)) (i32.const 61)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $scan)))
+    (local.get $i))
+  (func (export "put")
+    (local $n i32) (local $eq i32)
+    (local.set $n (call $input_len))
+    (call $input_read (i32.const 0))
+    (local.set $eq (call $split (local.get $n)))
+    (call $state_set (i32.const 0) (local.get $eq)
+      (i32.add (local.get $eq) (i32.const 1))
+      (i32.sub (local.get $n) (i32.add (local.get $eq) (i32.const 1)))))
+  (func (export "get")
+    (local $n i32) (local $len i32)
+    (local.set $n (call $input_len))
+    (call $input_read (i32.const 0))
+    (local.set $len (call $state_get (i32.const 0) (local.get $n) (i32.const 65536) (i32.const 65536)))
+    (if (i32.ge_s (local.get $len) (i32.const 0))
+      (then (call $output_write (i32.const 65536) (local.get $len)))))
+  (func (export "delete")
+    (local $n i32)
+    (local.set $n (call $input_len))
+    (call $input_read (i32.const 0))
+    (call $state_delete (i32.const 0) (local.get $n))))
