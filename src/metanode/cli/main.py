@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from metanode.cli.sim import sim
+from metanode.cli.store import app as store_app
 from metanode.errors import MetanodeError, NotBuiltError
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ def metanode() -> None:
 
 
 app.command()(sim)
+app.add_typer(store_app, name="store")
 
 
 @app.command()

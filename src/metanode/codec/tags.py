@@ -64,6 +64,7 @@ APP_STATE = _register("metanode/app-state/v1", 18)
 # Peer links.
 NODE_ID = _register("metanode/node-id/v1", 19)
 TLS_BINDING = _register("metanode/tls-binding/v1", 20)
+GENESIS = _register("metanode/genesis/v1", 21)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

@@ -1,0 +1,188 @@
+"""Ledger throughput and storage: admission, apply, and LMDB bytes per stored transfer.
+
+Builds a genesis of 100,000 funded accounts in a fresh LMDB store, then for each of BLOCKS
+blocks: 5,000 signed FLX transfers (distinct senders, random recipients) are admitted into the
+mempool (decode, the state's envelope checks, nonce and fee balance, Ed25519 on two threads),
+reaped, built into a block by the proposer (not timed), then applied as a follower applies a
+block it already verified at admission: `apply_block` (every transaction through the guard
+ladder and its rule, the state root from one tree batch update, receipts and their root) plus
+`Store.commit` (one LMDB write transaction, fsync included).
+
+- admission_tps: transactions through `Pool.admit_batch` per second.
+- apply_tps: transfers per second of apply_block + state root + LMDB commit.
+- bytes_per_transfer: growth of the LMDB data file (up to its last used page) divided by the
+  transfers stored (block, receipts, indexes, state, tree nodes, and LMDB's own free pages),
+  measured after WARMUP blocks. The first block after genesis copies every page the genesis
+  wrote (LMDB is copy-on-write, and a block of 5,000 transfers touches every page of the state
+  and tree tables); from then on freed pages are reused. The all-in figure from genesis is
+  printed on the line before the last, and the pages of each table at the end.
+
+`--profile` prints a pyinstrument profile of the apply phase. `--blocks N` changes BLOCKS.
+Last line: admission_tps=… apply_tps=… bytes_per_transfer=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from metanode.crypto import bls, ed25519
+from metanode.mempool.pool import Pool
+from metanode.state.auth.params import AuthParams
+from metanode.state.auth.queries import AdmissionView
+from metanode.state.bank.genesis import GenesisAccount
+from metanode.state.faucet.records import FaucetParams
+from metanode.state.genesis.document import GenesisDocument
+from metanode.state.machine import apply_block, build_block
+from metanode.state.staking.genesis import GenesisValidator, StakingGenesis
+from metanode.state.staking.records import StakingParams
+from metanode.state.store import Store
+from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import constants as types_constants
+
+CHAIN = "bench"
+ACCOUNTS = 100_000
+BLOCK_TXS = 5_000
+BLOCKS = 12
+WARMUP = 2
+FEE = 1_000
+COIN = 10**9
+
+
+def genesis(addresses: list[Address]) -> tuple[GenesisDocument, Address]:
+    validator_key = ed25519.PrivateKey.from_seed(b"validator".ljust(32, b"\x00"))
+    bls_key = bls.PrivateKey.keygen(b"validator-bls".ljust(32, b"\x00"))
+    validator = GenesisValidator(
+        validator_key.public_key,
+        bls_key.public_key,
+        bls_key.prove_possession(),
+        bytes(32),
+        1_000 * COIN,
+    )
+    accounts = tuple(
+        sorted(
+            (GenesisAccount(address, (COIN, 0, 10_000 * COIN, 0)) for address in addresses),
+            key=lambda account: account.address,
+        )
+    )
+    document = GenesisDocument(
+        CHAIN,
+        "dev",
+        1_700_000_000_000,
+        AuthParams(FEE),
+        FaucetParams(True),
+        StakingGenesis(StakingParams(), (validator,)),
+        accounts,
+    )
+    return document, validator.address
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--blocks", type=int, default=BLOCKS)
+    parser.add_argument("--profile", action="store_true")
+    options = parser.parse_args()
+    blocks = options.blocks
+    if blocks <= WARMUP:
+        parser.error(f"--blocks must be above the {WARMUP} warm-up blocks")
+    warm = 0
+    rng = random.Random(7)
+
+    started = time.perf_counter()
+    keys = [
+        ed25519.PrivateKey.from_seed(index.to_bytes(32, "big"))
+        for index in range(min(ACCOUNTS, blocks * BLOCK_TXS))
+    ]
+    addresses = [Address.from_public_key(key.public_key) for key in keys]
+    addresses += [Address(rng.randbytes(20)) for _ in range(ACCOUNTS - len(addresses))]
+    document, proposer = genesis(addresses)
+    print(f"keys and genesis document: {time.perf_counter() - started:.1f} s")
+
+    raws: list[list[bytes]] = []
+    for block in range(blocks):
+        batch = []
+        for offset in range(BLOCK_TXS):
+            key = keys[(block * BLOCK_TXS + offset) % len(keys)]
+            nonce = (block * BLOCK_TXS + offset) // len(keys)
+            message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
+            unsigned = Transaction(CHAIN, key.public_key, nonce, FEE, 10**6, message)
+            batch.append(unsigned.with_signature(key.sign(unsigned.signing_message())).encode())
+        raws.append(batch)
+    print(f"signed {blocks * BLOCK_TXS} transfers: {time.perf_counter() - started:.1f} s")
+
+    with tempfile.TemporaryDirectory() as directory:
+        begun = time.perf_counter()
+        store = Store.open(Path(directory) / "ledger", document)
+        print(
+            f"genesis of {ACCOUNTS} accounts committed: {time.perf_counter() - begun:.1f} s, "
+            f"{store.file_bytes() / 1e6:.1f} MB"
+        )
+        pool = Pool(CHAIN)
+        admission_seconds = 0.0
+        apply_seconds = 0.0
+        stored = 0
+        bytes_genesis = store.file_bytes()
+        bytes_start = bytes_genesis
+        profiler = None
+        if options.profile:
+            from pyinstrument import Profiler  # noqa: PLC0415 - only when profiling
+
+            profiler = Profiler()
+        for block_raws in raws:
+            state = store.state()
+            view = AdmissionView(state.reader)
+            begun = time.perf_counter()
+            admissions = pool.admit_batch(block_raws, view, state.height + 1)
+            admission_seconds += time.perf_counter() - begun
+            refused = [a.reason for a in admissions if not a.admitted]
+            assert not refused, refused[:3]
+            txs = pool.reap(view, BLOCK_TXS, types_constants.block_bytes_max - 4096)
+            verified = pool.verified_hashes()
+            proposal = build_block(
+                state,
+                txs,
+                timestamp_ms=document.genesis_time_ms + 1_000 * (state.height + 1),
+                proposer=proposer,
+                verified=verified,
+            )
+            assert len(proposal.block.txs) == BLOCK_TXS and not proposal.dropped
+            if profiler is not None:
+                profiler.start()
+            begun = time.perf_counter()
+            changes = apply_block(state, proposal.block, verified=verified)
+            store.commit(changes)
+            apply_seconds += time.perf_counter() - begun
+            if profiler is not None:
+                profiler.stop()
+            assert all(receipt.code == 0 for receipt in changes.receipts)
+            stored += len(proposal.block.txs)
+            if proposal.block.header.height == WARMUP:
+                bytes_start = store.file_bytes()
+                warm = stored
+            after = store.state()
+            pool.remove_committed(proposal.block.txs, AdmissionView(after.reader), after.height)
+            print(
+                f"block {after.height}: {len(proposal.block.txs)} transfers, "
+                f"file {store.file_bytes() / 1e6:.1f} MB"
+            )
+        growth = store.file_bytes() - bytes_start
+        growth_all = store.file_bytes() - bytes_genesis
+        for name, pages in store.table_pages().items():
+            print(f"table {name}: {pages * 4096 / 1e6:.1f} MB")
+        store.close()
+    if profiler is not None:
+        print(profiler.output_text(unicode=False, color=False))
+    admission_tps = stored / admission_seconds
+    apply_tps = stored / apply_seconds
+    print(f"bytes_per_transfer from genesis (all {blocks} blocks): {growth_all / stored:.0f}")
+    print(
+        f"admission_tps={admission_tps:.0f} apply_tps={apply_tps:.0f} "
+        f"bytes_per_transfer={growth / (stored - warm):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

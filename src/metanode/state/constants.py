@@ -1,0 +1,36 @@
+"""Limits of the state layer (`*_max`, units last), checked against each other at import.
+
+Parameters a chain may choose live in its genesis file (`genesis/document.py`) and are bounded
+by the `*_max` here; these limits are the same on every chain.
+"""
+
+from __future__ import annotations
+
+from metanode.types import constants as types_constants
+from metanode.types.messages import BASE_UNITS_PER_COIN
+
+uint64_max = types_constants.uint64_max
+# Every balance and every supply is a uint64 of base units: 1.8e10 coins at 9 decimals.
+supply_max = uint64_max
+# Validator candidates kept in state; the active set is the top `validators_max` by power.
+validator_candidates_max = 1_000
+validators_max = types_constants.validators_max
+# Unbondings completing at one height (one stored list per height).
+unbondings_per_height_max = 1_000
+unbonding_delay_blocks_max = 10_000_000
+# Genesis: accounts and validators in one file.
+genesis_accounts_max = 10_000_000
+genesis_validators_max = validators_max
+genesis_bytes_max = 4 * 1024 * 1024 * 1024
+# Faucet: the issue's numbers are the defaults and the ceilings.
+faucet_request_coins_max = 100_000
+faucet_daily_coins_max = 1_000_000
+faucet_cooldown_ms = 3_600_000
+day_ms = 86_400_000
+# Storage (store.py): how many recent transactions are indexed per address.
+address_txs_max = 1_000
+base_units_per_coin = BASE_UNITS_PER_COIN
+
+assert validators_max <= validator_candidates_max
+assert faucet_request_coins_max <= faucet_daily_coins_max
+assert faucet_daily_coins_max * base_units_per_coin < supply_max

@@ -1,0 +1,41 @@
+"""What a rule knows about where it runs: the block (height, time, proposer, chain) and the
+transaction (its sender), plus the events it may emit.
+
+The block timestamp is the only clock a rule reads (DESIGN: determinism). `BlockContext` is
+built once per block by `machine.py` from the header; `TxContext` once per transaction.
+`changed` lets a module note that it changed something that end-of-block work depends on
+(staking recomputes the next validator set only when stakes moved); it is scratch for one
+block, never stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from metanode.types import Address, Event
+
+
+@dataclass(frozen=True, slots=True)
+class ChainInfo:
+    """The chain's identity, fixed at genesis."""
+
+    chain_id: str
+    kind: str  # "dev", "testnet" or "mainnet" (genesis/document.py)
+
+
+@dataclass(slots=True)
+class BlockContext:
+    chain: ChainInfo
+    height: int
+    timestamp_ms: int
+    proposer: Address
+    changed: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class TxContext:
+    block: BlockContext
+    sender: Address
+    sender_public_key: bytes
+    is_hybrid: bool
+    events: list[Event] = field(default_factory=list)

@@ -1,0 +1,464 @@
+"""The genesis document: read from JSON or TOML, every field checked, every error naming it.
+
+File shape (JSON shown; TOML is the same tree; amounts are base units, 9 decimals, as an
+integer or a string of digits; keys are hex):
+
+    {"chain_id": "metanode-dev", "chain_kind": "dev", "genesis_time_ms": 0,
+     "parameters": {"auth": {"fee_min": 1000},
+                    "staking": {"unbonding_delay_blocks": 100, "validators_max": 100},
+                    "faucet": {"enabled": true, "request_coins_max": 100000,
+                               "daily_coins_max": 1000000, "cooldown_ms": 3600000}},
+     "accounts": [{"address": "mn1…", "balances": {"FLX": "5000000000"}, "nonce": 0}],
+     "validators": [{"public_key": "…", "bls_public_key": "…",
+                     "bls_proof_of_possession": "…", "vrf_public_key": "…",
+                     "stake": "1000000000000"}],
+     "delegations": [{"delegator": "mn1…", "validator": "mn1…", "amount": "…"}],
+     "unbondings": [{"delegator": "mn1…", "amount": "…", "completion_height": 5}]}
+
+Rules: unknown fields are refused (a typo must not pass silently); `parameters` and each of its
+sections may be left out (defaults below); the faucet may be enabled only on `dev` and
+`testnet` chains and is enabled there by default; every validator's proof of possession is
+verified; at least one validator needs one whole GEN of stake; each denomination's total fits
+in uint64. Every failure is a `ConfigError` whose message starts with the field's path
+(`accounts[3].balances.GEN: …`). Lists are kept sorted (accounts and validators by address,
+delegations by delegator then validator) so that a document, its state and its export agree.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from metanode.codec import encode, tags
+from metanode.crypto import bls
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import ConfigError, DecodeError
+from metanode.state import constants
+from metanode.state.auth.params import AuthParams
+from metanode.state.bank.accounts import MODULE_ADDRESSES
+from metanode.state.bank.genesis import GenesisAccount
+from metanode.state.faucet.records import FaucetParams
+from metanode.state.genesis.chain import KINDS
+from metanode.state.staking.genesis import (
+    GenesisDelegation,
+    GenesisUnbonding,
+    GenesisValidator,
+    StakingGenesis,
+)
+from metanode.state.staking.records import StakingParams
+from metanode.types import Address, Denom
+from metanode.types import constants as types_constants
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisDocument:
+    chain_id: str
+    chain_kind: str
+    genesis_time_ms: int
+    auth: AuthParams
+    faucet: FaucetParams
+    staking: StakingGenesis
+    accounts: tuple[GenesisAccount, ...] = field(default=())
+
+    def to_wire(self) -> list[Any]:
+        staking = self.staking
+        return [
+            1,
+            self.chain_id,
+            self.chain_kind,
+            self.genesis_time_ms,
+            [self.auth.fee_min],
+            [
+                int(self.faucet.enabled),
+                self.faucet.request_coins_max,
+                self.faucet.daily_coins_max,
+                self.faucet.cooldown_ms,
+            ],
+            [staking.params.unbonding_delay_blocks, staking.params.validators_max],
+            [[a.address.raw, list(a.balances), a.nonce] for a in self.accounts],
+            [
+                [
+                    v.public_key,
+                    v.bls_public_key,
+                    v.bls_proof_of_possession,
+                    v.vrf_public_key,
+                    v.stake,
+                ]
+                for v in staking.validators
+            ],
+            [[d.delegator.raw, d.validator.raw, d.amount] for d in staking.delegations],
+            [[u.delegator.raw, u.amount, u.completion_height] for u in staking.unbondings],
+        ]
+
+    def hash(self) -> bytes:
+        """The genesis hash: block 1's `previous_hash`, and what a node checks on reopen."""
+        return tagged_hash(tags.GENESIS, encode(self.to_wire()))
+
+    def to_json(self) -> str:
+        """The document as a file `parse_genesis` reads back to an equal document."""
+        staking = self.staking
+        tree = {
+            "chain_id": self.chain_id,
+            "chain_kind": self.chain_kind,
+            "genesis_time_ms": self.genesis_time_ms,
+            "parameters": {
+                "auth": {"fee_min": self.auth.fee_min},
+                "staking": {
+                    "unbonding_delay_blocks": staking.params.unbonding_delay_blocks,
+                    "validators_max": staking.params.validators_max,
+                },
+                "faucet": {
+                    "enabled": self.faucet.enabled,
+                    "request_coins_max": self.faucet.request_coins_max,
+                    "daily_coins_max": self.faucet.daily_coins_max,
+                    "cooldown_ms": self.faucet.cooldown_ms,
+                },
+            },
+            "accounts": [
+                {
+                    "address": str(a.address),
+                    "balances": {
+                        d.name: str(a.balances[d - 1]) for d in Denom if a.balances[d - 1]
+                    },
+                    "nonce": a.nonce,
+                }
+                for a in self.accounts
+            ],
+            "validators": [
+                {
+                    "public_key": v.public_key.hex(),
+                    "bls_public_key": v.bls_public_key.hex(),
+                    "bls_proof_of_possession": v.bls_proof_of_possession.hex(),
+                    "vrf_public_key": v.vrf_public_key.hex(),
+                    "stake": str(v.stake),
+                }
+                for v in staking.validators
+            ],
+            "delegations": [
+                {
+                    "delegator": str(d.delegator),
+                    "validator": str(d.validator),
+                    "amount": str(d.amount),
+                }
+                for d in staking.delegations
+            ],
+            "unbondings": [
+                {
+                    "delegator": str(u.delegator),
+                    "amount": str(u.amount),
+                    "completion_height": u.completion_height,
+                }
+                for u in staking.unbondings
+            ],
+        }
+        return json.dumps(tree, indent=2) + "\n"
+
+
+def load_genesis(path: str | PurePath, text: str) -> GenesisDocument:
+    """Parse the genesis file at `path` (its contents `text`), JSON or TOML by its suffix."""
+    suffix = PurePath(path).suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise ConfigError(f"genesis file {path}: the name must end in .json or .toml")
+    return parse_genesis(text, "toml" if suffix == ".toml" else "json")
+
+
+def parse_genesis(text: str, file_format: str = "json") -> GenesisDocument:
+    if len(text) > constants.genesis_bytes_max:
+        raise ConfigError(f"genesis: the file is larger than {constants.genesis_bytes_max} bytes")
+    try:
+        tree = tomllib.loads(text) if file_format == "toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ConfigError(f"genesis: not valid {file_format.upper()}: {error}") from None
+    return from_tree(tree)
+
+
+def _fail(path: str, problem: str) -> ConfigError:
+    return ConfigError(f"genesis: {path}: {problem}")
+
+
+def _table(value: Any, path: str, allowed: set[str], required: set[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, f"must be a table/object, got {type(value).__name__}")
+    for name in value:
+        if name not in allowed:
+            raise _fail(f"{path}.{name}" if path else str(name), "unknown field")
+    for name in sorted(required):
+        if name not in value:
+            raise _fail(f"{path}.{name}" if path else name, "missing")
+    return value
+
+
+def _list(value: Any, path: str, maximum: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(path, f"must be a list, got {type(value).__name__}")
+    if len(value) > maximum:
+        raise _fail(path, f"has {len(value)} entries, at most {maximum}")
+    return value
+
+
+def _uint(value: Any, path: str, maximum: int = constants.uint64_max) -> int:
+    """An integer, or a string of decimal digits (JSON and TOML cannot all carry uint64)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if type(value) is not int:
+        raise _fail(path, f"must be a non-negative integer (base units), got {value!r}")
+    if not 0 <= value <= maximum:
+        raise _fail(path, f"{value} is outside 0..{maximum}")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if type(value) is not bool:
+        raise _fail(path, f"must be true or false, got {value!r}")
+    return value
+
+
+def _hex(value: Any, path: str, length: int) -> bytes:
+    if not isinstance(value, str):
+        raise _fail(path, f"must be a hex string of {length} bytes")
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise _fail(path, f"is not hex: {value[:40]!r}") from None
+    if len(raw) != length:
+        raise _fail(path, f"is {len(raw)} bytes, expected {length}")
+    return raw
+
+
+def _address(value: Any, path: str) -> Address:
+    try:
+        return Address.parse(value)
+    except DecodeError as error:
+        raise _fail(path, f"not an address: {error.detail}") from None
+
+
+def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingParams, FaucetParams]:
+    sections = _table(
+        tree.get("parameters", {}), "parameters", {"auth", "staking", "faucet"}, set()
+    )
+    auth_tree = _table(sections.get("auth", {}), "parameters.auth", {"fee_min"}, set())
+    auth = AuthParams(
+        _uint(auth_tree.get("fee_min", AuthParams().fee_min), "parameters.auth.fee_min")
+    )
+    staking_tree = _table(
+        sections.get("staking", {}),
+        "parameters.staking",
+        {"unbonding_delay_blocks", "validators_max"},
+        set(),
+    )
+    delay = _uint(
+        staking_tree.get("unbonding_delay_blocks", StakingParams().unbonding_delay_blocks),
+        "parameters.staking.unbonding_delay_blocks",
+        constants.unbonding_delay_blocks_max,
+    )
+    if delay == 0:
+        raise _fail("parameters.staking.unbonding_delay_blocks", "must be at least 1")
+    seats = _uint(
+        staking_tree.get("validators_max", StakingParams().validators_max),
+        "parameters.staking.validators_max",
+        constants.validators_max,
+    )
+    if seats == 0:
+        raise _fail("parameters.staking.validators_max", "must be at least 1")
+    faucet_tree = _table(
+        sections.get("faucet", {}),
+        "parameters.faucet",
+        {"enabled", "request_coins_max", "daily_coins_max", "cooldown_ms"},
+        set(),
+    )
+    enabled = _bool(faucet_tree.get("enabled", kind != "mainnet"), "parameters.faucet.enabled")
+    if enabled and kind == "mainnet":
+        raise _fail("parameters.faucet.enabled", "the faucet runs only on dev and testnet chains")
+    request = _uint(
+        faucet_tree.get("request_coins_max", constants.faucet_request_coins_max),
+        "parameters.faucet.request_coins_max",
+        constants.faucet_request_coins_max,
+    )
+    if request == 0:
+        raise _fail("parameters.faucet.request_coins_max", "must be at least 1")
+    daily = _uint(
+        faucet_tree.get("daily_coins_max", constants.faucet_daily_coins_max),
+        "parameters.faucet.daily_coins_max",
+        constants.faucet_daily_coins_max,
+    )
+    if daily < request:
+        raise _fail(
+            "parameters.faucet.daily_coins_max", f"must be at least request_coins_max ({request})"
+        )
+    cooldown = _uint(
+        faucet_tree.get("cooldown_ms", constants.faucet_cooldown_ms),
+        "parameters.faucet.cooldown_ms",
+        constants.day_ms,
+    )
+    return (
+        auth,
+        StakingParams(delay, seats),
+        FaucetParams(enabled, request, daily, cooldown),
+    )
+
+
+def _accounts(tree: dict[str, Any]) -> tuple[GenesisAccount, ...]:
+    entries = _list(tree.get("accounts", []), "accounts", constants.genesis_accounts_max)
+    accounts: dict[Address, GenesisAccount] = {}
+    for index, entry in enumerate(entries):
+        path = f"accounts[{index}]"
+        item = _table(entry, path, {"address", "balances", "nonce"}, {"address"})
+        address = _address(item["address"], f"{path}.address")
+        if address in MODULE_ADDRESSES:
+            raise _fail(f"{path}.address", "is a module account; its balance follows its module")
+        if address in accounts:
+            raise _fail(f"{path}.address", f"{address} appears twice")
+        balances_tree = _table(
+            item.get("balances", {}), f"{path}.balances", {d.name for d in Denom}, set()
+        )
+        balances = [0, 0, 0, 0]
+        for name, amount in balances_tree.items():
+            balances[Denom[name] - 1] = _uint(amount, f"{path}.balances.{name}")
+        nonce = _uint(item.get("nonce", 0), f"{path}.nonce")
+        accounts[address] = GenesisAccount(
+            address, (balances[0], balances[1], balances[2], balances[3]), nonce
+        )
+    return tuple(accounts[address] for address in sorted(accounts))
+
+
+def _validators(tree: dict[str, Any]) -> tuple[GenesisValidator, ...]:
+    entries = _list(tree.get("validators"), "validators", constants.genesis_validators_max)
+    validators: dict[Address, GenesisValidator] = {}
+    bls_keys: set[bytes] = set()
+    fields = {"public_key", "bls_public_key", "bls_proof_of_possession", "vrf_public_key"}
+    for index, entry in enumerate(entries):
+        path = f"validators[{index}]"
+        item = _table(entry, path, {*fields, "stake"}, fields)
+        public_key = _hex(
+            item["public_key"], f"{path}.public_key", types_constants.ed25519_public_key_bytes
+        )
+        bls_key = _hex(
+            item["bls_public_key"], f"{path}.bls_public_key", types_constants.bls_public_key_bytes
+        )
+        pop = _hex(
+            item["bls_proof_of_possession"],
+            f"{path}.bls_proof_of_possession",
+            types_constants.bls_signature_bytes,
+        )
+        vrf_key = _hex(
+            item["vrf_public_key"],
+            f"{path}.vrf_public_key",
+            types_constants.ed25519_public_key_bytes,
+        )
+        stake = _uint(item.get("stake", 0), f"{path}.stake")
+        validator = GenesisValidator(public_key, bls_key, pop, vrf_key, stake)
+        if validator.address in validators:
+            raise _fail(f"{path}.public_key", "the same validator appears twice")
+        if bls_key in bls_keys:
+            raise _fail(f"{path}.bls_public_key", "already used by another validator")
+        if not bls.pop_is_valid(bls_key, pop):
+            raise _fail(
+                f"{path}.bls_proof_of_possession", "does not prove possession of bls_public_key"
+            )
+        bls_keys.add(bls_key)
+        validators[validator.address] = validator
+    return tuple(validators[address] for address in sorted(validators))
+
+
+def _delegations(tree: dict[str, Any], validators: set[Address]) -> tuple[GenesisDelegation, ...]:
+    entries = _list(tree.get("delegations", []), "delegations", constants.genesis_accounts_max)
+    delegations: dict[tuple[Address, Address], GenesisDelegation] = {}
+    for index, entry in enumerate(entries):
+        path = f"delegations[{index}]"
+        item = _table(
+            entry, path, {"delegator", "validator", "amount"}, {"delegator", "validator", "amount"}
+        )
+        delegator = _address(item["delegator"], f"{path}.delegator")
+        validator = _address(item["validator"], f"{path}.validator")
+        if validator not in validators:
+            raise _fail(f"{path}.validator", f"{validator} is not among the validators")
+        if delegator == validator:
+            raise _fail(f"{path}.delegator", "a validator's own stake goes in validators[].stake")
+        amount = _uint(item["amount"], f"{path}.amount")
+        if amount == 0:
+            raise _fail(f"{path}.amount", "must not be zero")
+        if (delegator, validator) in delegations:
+            raise _fail(path, "the same delegator and validator appear twice")
+        delegations[delegator, validator] = GenesisDelegation(delegator, validator, amount)
+    return tuple(delegations[pair] for pair in sorted(delegations))
+
+
+def _unbondings(tree: dict[str, Any]) -> tuple[GenesisUnbonding, ...]:
+    entries = _list(tree.get("unbondings", []), "unbondings", constants.genesis_accounts_max)
+    unbondings = []
+    per_height: dict[int, int] = {}
+    for index, entry in enumerate(entries):
+        path = f"unbondings[{index}]"
+        required = {"delegator", "amount", "completion_height"}
+        item = _table(entry, path, required, required)
+        delegator = _address(item["delegator"], f"{path}.delegator")
+        amount = _uint(item["amount"], f"{path}.amount")
+        if amount == 0:
+            raise _fail(f"{path}.amount", "must not be zero")
+        height = _uint(item["completion_height"], f"{path}.completion_height")
+        if height == 0:
+            raise _fail(f"{path}.completion_height", "must be at least 1")
+        per_height[height] = per_height.get(height, 0) + 1
+        if per_height[height] > constants.unbondings_per_height_max:
+            raise _fail(path, f"more than {constants.unbondings_per_height_max} at one height")
+        unbondings.append(GenesisUnbonding(delegator, amount, height))
+    unbondings.sort(key=lambda entry: entry.completion_height)  # stable: file order per height
+    return tuple(unbondings)
+
+
+def from_tree(tree: Any) -> GenesisDocument:
+    """Check a parsed JSON/TOML tree and build the document."""
+    top = {
+        "chain_id",
+        "chain_kind",
+        "genesis_time_ms",
+        "parameters",
+        "accounts",
+        "validators",
+        "delegations",
+        "unbondings",
+    }
+    root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
+    chain_id = root["chain_id"]
+    if (
+        not isinstance(chain_id, str)
+        or not chain_id
+        or len(chain_id.encode()) > types_constants.chain_id_bytes_max
+        or not chain_id.isprintable()
+    ):
+        raise _fail(
+            "chain_id", f"must be printable text of 1..{types_constants.chain_id_bytes_max} bytes"
+        )
+    kind = root["chain_kind"]
+    if kind not in KINDS:
+        raise _fail("chain_kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    genesis_time_ms = _uint(root.get("genesis_time_ms", 0), "genesis_time_ms")
+    auth, staking_params, faucet = _parameters(root, kind)
+    accounts = _accounts(root)
+    validators = _validators(root)
+    delegations = _delegations(root, {v.address for v in validators})
+    unbondings = _unbondings(root)
+    stakes = {v.address: v.stake for v in validators}
+    for delegation in delegations:
+        stakes[delegation.validator] += delegation.amount
+    if not any(stake >= constants.base_units_per_coin for stake in stakes.values()):
+        raise _fail("validators", "at least one validator needs a stake of one whole GEN")
+    totals = [sum(a.balances[i] for a in accounts) for i in range(4)]
+    totals[Denom.GEN - 1] += sum(v.stake for v in validators)
+    totals[Denom.GEN - 1] += sum(d.amount for d in delegations)
+    totals[Denom.GEN - 1] += sum(u.amount for u in unbondings)
+    for denom in Denom:
+        if totals[denom - 1] > constants.supply_max:
+            raise _fail("accounts", f"total {denom.name} is {totals[denom - 1]}, above uint64")
+    return GenesisDocument(
+        chain_id,
+        kind,
+        genesis_time_ms,
+        auth,
+        faucet,
+        StakingGenesis(staking_params, validators, delegations, unbondings),
+        accounts,
+    )

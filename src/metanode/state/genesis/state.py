@@ -1,0 +1,45 @@
+"""Genesis into state and back out.
+
+`genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
+order (chain, auth, faucet, bank accounts, staking, then bank's supply totals that count
+everything credited so far), and returns the sorted writes that `machine.init_chain` turns into
+the first state root. `export_genesis(reader)` asks each module for its part; the result
+equals the document the state came from (tests/state/test_genesis.py), faucet claims aside.
+"""
+
+from __future__ import annotations
+
+from metanode.state.auth import genesis as auth_genesis
+from metanode.state.bank import genesis as bank_genesis
+from metanode.state.context import ChainInfo
+from metanode.state.faucet import genesis as faucet_genesis
+from metanode.state.genesis.chain import read_chain, read_tip, write_chain, write_tip
+from metanode.state.genesis.document import GenesisDocument
+from metanode.state.staking import genesis as staking_genesis
+from metanode.state.view import MemoryReader, Overlay, StateReader, Write
+
+
+def genesis_writes(document: GenesisDocument) -> list[Write]:
+    writer = Overlay(MemoryReader())
+    write_chain(writer, ChainInfo(document.chain_id, document.chain_kind))
+    write_tip(writer, 0, document.genesis_time_ms)
+    auth_genesis.import_genesis(writer, document.auth)
+    faucet_genesis.import_genesis(writer, document.faucet)
+    bank_genesis.import_genesis(writer, document.accounts)
+    staking_genesis.import_genesis(writer, document.staking)
+    bank_genesis.finish_genesis(writer)
+    return writer.sorted_writes()
+
+
+def export_genesis(reader: StateReader) -> GenesisDocument:
+    chain = read_chain(reader)
+    _height, timestamp_ms = read_tip(reader)
+    return GenesisDocument(
+        chain.chain_id,
+        chain.kind,
+        timestamp_ms,
+        auth_genesis.export_genesis(reader),
+        faucet_genesis.export_genesis(reader),
+        staking_genesis.export_genesis(reader),
+        bank_genesis.export_genesis(reader),
+    )

@@ -1,0 +1,26 @@
+"""Every module's named invariants in one list; tests run `check_all` after every block.
+
+An invariant that fails raises `InvariantViolation` naming itself (`bank.supply_is_held: …`).
+They scan whole tables, so they are for tests, checks and `metanode store check`, not for the
+block path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from metanode.state.bank import invariants as bank
+from metanode.state.faucet import invariants as faucet
+from metanode.state.staking import invariants as staking
+from metanode.state.view import StateReader
+
+INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
+    *bank.INVARIANTS,
+    *staking.INVARIANTS,
+    *faucet.INVARIANTS,
+)
+
+
+def check_all(reader: StateReader) -> None:
+    for invariant in INVARIANTS:
+        invariant(reader)

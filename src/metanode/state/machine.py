@@ -1,0 +1,362 @@
+"""The state machine: `apply_block(state, block) -> BlockChanges`, pure.
+
+Rules:
+- No I/O, no clock but the block's timestamp, no randomness, nothing iterated in hash order.
+  State is read through the reader protocol (`view.py`); every write goes to one overlay.
+- Each transaction runs the auth guard ladder (auth/rules.py). A transaction that fails it is
+  never in a block: `apply_block` raises `InvalidBlock` naming the transaction and the code,
+  and consensus treats the proposal as invalid. `build_block` (the proposer's side) leaves such
+  transactions out instead.
+- A transaction that passes pays its fee and bumps its nonce, then its message rule runs. A
+  rule that fails returns its code having written nothing (checked here: a rule that wrote and
+  then failed is a bug, `InvariantViolation`), so the receipt records the code and the fee and
+  nothing else changed.
+- End of block, in this order: the block's fees go to its proposer (FLX), staking returns
+  matured unbondings and rotates validator sets, the tip record takes the block's height and
+  time. Then the sorted writes go to the state tree in ONE batch update: one new root per block.
+- Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
+  state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
+  RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
+  the block; `receipts_root` is the RFC 6962 root over the encoded receipts. `apply_block`
+  checks all five and the chain linkage (chain id, height, previous hash, non-decreasing time).
+- Signatures: a transaction whose hash is in `verified` (checked at admission by this node) is
+  not verified again; every other one is, inside the ladder. `verify_signatures=False` is for
+  re-executing blocks this node stored itself (replay), whose signatures it checked before.
+
+Theory: the proposer calls `build_block`, which executes candidates and fills the header from
+the result; every node calls `apply_block`, which executes the block's transactions the same
+way and compares. Both return a `BlockChanges`: everything the store writes for the block in
+its one transaction, and the state after it (an overlay, until the store has committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass
+
+from metanode.codec import tags
+from metanode.crypto import merkle
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import MetanodeError, check
+from metanode.state import tree
+from metanode.state.auth.params import read_params as read_auth_params
+from metanode.state.auth.rules import charge, guard_ladder
+from metanode.state.bank.rules import credit, on_transfer
+from metanode.state.codes import OK, name_of
+from metanode.state.context import BlockContext, TxContext
+from metanode.state.faucet.rules import on_faucet_claim
+from metanode.state.genesis.chain import read_chain, read_tip, write_tip
+from metanode.state.genesis.document import GenesisDocument
+from metanode.state.genesis.state import genesis_writes
+from metanode.state.staking import queries as staking_queries
+from metanode.state.staking.rules import end_block, on_bond, on_register_validator, on_unbond
+from metanode.state.values import encode_plain
+from metanode.state.view import FrozenOverlay, MemoryReader, Overlay, StateReader, Write
+from metanode.types import (
+    Address,
+    Block,
+    BlockHeader,
+    Bond,
+    Denom,
+    FaucetClaim,
+    Receipt,
+    RegisterValidator,
+    Transaction,
+    Transfer,
+    Unbond,
+)
+from metanode.types import constants as types_constants
+
+Handler = Callable[[Overlay, TxContext, object], int]
+HANDLERS: dict[type, Handler] = {
+    Transfer: on_transfer,  # type: ignore[dict-item]
+    Bond: on_bond,  # type: ignore[dict-item]
+    Unbond: on_unbond,  # type: ignore[dict-item]
+    RegisterValidator: on_register_validator,  # type: ignore[dict-item]
+    FaucetClaim: on_faucet_claim,  # type: ignore[dict-item]
+}
+
+
+class InvalidBlock(MetanodeError):
+    """A block that must not be committed: a transaction failed the guard ladder, or a header
+    field disagrees with what executing the block gives. `reason` is a stable identifier."""
+
+    def __init__(self, reason: str, detail: str, tx_index: int | None = None) -> None:
+        self.reason = reason
+        self.detail = detail
+        self.tx_index = tx_index
+        where = f" (transaction {tx_index})" if tx_index is not None else ""
+        super().__init__(f"invalid block: {reason}{where}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerState:
+    """Committed state as the machine sees it: a reader of state values, a reader of tree
+    nodes, and the tip (height, root, hash of the last block; the genesis hash at height 0)."""
+
+    reader: StateReader
+    nodes: tree.NodeReader
+    height: int
+    state_root: bytes
+    block_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BlockChanges:
+    """Everything one block does, as the store writes it in one transaction."""
+
+    block: Block | None  # None for genesis (height 0)
+    height: int
+    writes: tuple[Write, ...]  # sorted by key; value None deletes
+    tree: tree.TreeUpdate  # new root, node writes, stale node keys
+    receipts: tuple[Receipt, ...]
+    tx_hashes: tuple[bytes, ...]
+    receipts_root: bytes
+    state: LedgerState  # the state after the block
+    senders: tuple[Address, ...] = ()  # each transaction's sender (the store indexes them)
+
+    @property
+    def state_root(self) -> bytes:
+        return self.tree.root
+
+    @property
+    def block_hash(self) -> bytes:
+        return self.state.block_hash
+
+
+def init_chain(document: GenesisDocument, nodes: tree.NodeReader | None = None) -> BlockChanges:
+    """The state at height 0: the genesis document written into an empty state."""
+    writes = genesis_writes(document)
+    node_reader = nodes if nodes is not None else tree.MemoryNodes()
+    update = tree.update(node_reader, None, 0, writes)
+    state = LedgerState(
+        reader=MemoryReader(),
+        nodes=node_reader,
+        height=0,
+        state_root=update.root,
+        block_hash=document.hash(),
+    )
+    after = _after(state, 0, writes, update, document.hash())
+    return BlockChanges(None, 0, tuple(writes), update, (), (), merkle.root([]), after)
+
+
+def _after(
+    state: LedgerState, height: int, writes: list[Write], update: tree.TreeUpdate, block_hash: bytes
+) -> LedgerState:
+    return LedgerState(
+        reader=FrozenOverlay(state.reader, writes),
+        nodes=tree.overlay(state.nodes, update),
+        height=height,
+        state_root=update.root,
+        block_hash=block_hash,
+    )
+
+
+@dataclass(slots=True)
+class _Execution:
+    overlay: Overlay
+    included: list[Transaction]
+    tx_hashes: list[bytes]
+    senders: list[Address]
+    receipts: list[Receipt]
+    dropped: list[tuple[Transaction, int]]
+
+
+def _execute(
+    state: LedgerState,
+    context: BlockContext,
+    txs: Iterable[Transaction],
+    verified: Container[bytes],
+    verify_signatures: bool,
+    strict: bool,
+    txs_max: int = types_constants.block_txs_max,
+    bytes_max: int = types_constants.block_bytes_max,
+) -> _Execution:
+    overlay = Overlay(state.reader)
+    params = read_auth_params(overlay)
+    chain_id = context.chain.chain_id
+    height = context.height
+    run = _Execution(overlay, [], [], [], [], [])
+    fees = 0
+    size = 0
+    for index, tx in enumerate(txs):
+        if not strict and (len(run.included) >= txs_max or size + len(tx.encode()) > bytes_max):
+            break
+        tx_hash = tx.hash()
+        sender = _sender_address(tx)
+        signature_checked = not verify_signatures or tx_hash in verified
+        code = guard_ladder(overlay, params, chain_id, height, tx, sender, signature_checked)
+        if code != OK:
+            if strict:
+                raise InvalidBlock("transaction_fails_ladder", name_of(code), index)
+            run.dropped.append((tx, code))
+            continue
+        charge(overlay, sender, tx)
+        fees += tx.fee
+        handler = HANDLERS[type(tx.message)]
+        tx_context = TxContext(context, sender, tx.sender, tx.pq_public_key is not None)
+        before = overlay.write_count
+        code = handler(overlay, tx_context, tx.message)
+        if code != OK:
+            check(
+                overlay.write_count == before and not tx_context.events,
+                f"rule for {type(tx.message).__name__} wrote before failing with {name_of(code)}",
+            )
+        run.included.append(tx)
+        run.tx_hashes.append(tx_hash)
+        run.senders.append(sender)
+        run.receipts.append(Receipt(tx_hash, code, tx.fee, tuple(tx_context.events)))
+        size += len(tx.encode())
+    credit(overlay, context.proposer, Denom.FLX, fees)
+    end_block(overlay, context)
+    write_tip(overlay, height, context.timestamp_ms)
+    return run
+
+
+_ED25519_KEY_PREFIX = len(bytes(32)).to_bytes(2, "big")
+
+
+def _sender_address(tx: Transaction) -> Address:
+    """`tx.sender_address`, without the general path's per-key loop for the one-key case
+    (5% of a transfer's cost in the profile; tests/state/test_machine.py checks they agree)."""
+    if tx.pq_public_key is not None:
+        return tx.sender_address
+    return Address(tagged_hash(tags.ADDRESS, _ED25519_KEY_PREFIX + tx.sender)[:20])
+
+
+def _context(state: LedgerState, height: int, timestamp_ms: int, proposer: Address) -> BlockContext:
+    return BlockContext(read_chain(state.reader), height, timestamp_ms, proposer)
+
+
+def receipts_root(receipts: Sequence[Receipt]) -> bytes:
+    # Receipts are uint64s, byte and text strings and arrays: `encode_plain` writes the same
+    # bytes as `Receipt.encode()` (tests/state/test_values.py) at a third of the cost.
+    return merkle.root([encode_plain(receipt.to_wire()) for receipt in receipts])
+
+
+def txs_root(tx_hashes: Sequence[bytes]) -> bytes:
+    # The transaction hashes are the leaf hashes: a tagged hash starts its input with the tag's
+    # ASCII name, never with RFC 6962's 0x01 node prefix, so no transaction hash can pose as an
+    # interior node (the job the 0x00 leaf prefix does for raw leaf data).
+    return merkle.root_from_leaf_hashes(list(tx_hashes))
+
+
+def apply_block(
+    state: LedgerState,
+    block: Block,
+    *,
+    verified: Container[bytes] = frozenset(),
+    verify_signatures: bool = True,
+) -> BlockChanges:
+    """Execute `block` on `state`; raise `InvalidBlock` if it must not be committed."""
+    header = block.header
+    chain = read_chain(state.reader)
+    _tip_height, tip_time = read_tip(state.reader)
+    if header.chain_id != chain.chain_id:
+        raise InvalidBlock("wrong_chain", f"header.chain_id {header.chain_id!r}")
+    if header.height != state.height + 1:
+        raise InvalidBlock("wrong_height", f"height {header.height} after {state.height}")
+    if header.previous_hash != state.block_hash:
+        raise InvalidBlock("wrong_previous_hash", header.previous_hash.hex())
+    if header.timestamp_ms < tip_time:
+        raise InvalidBlock("time_went_back", f"{header.timestamp_ms} < {tip_time}")
+    if header.validator_set_hash != staking_queries.validator_set_hash(state.reader):
+        raise InvalidBlock("wrong_validator_set_hash", header.validator_set_hash.hex())
+    if header.next_validator_set_hash != staking_queries.next_validator_set_hash(state.reader):
+        raise InvalidBlock("wrong_next_validator_set_hash", header.next_validator_set_hash.hex())
+    context = BlockContext(chain, header.height, header.timestamp_ms, header.proposer)
+    run = _execute(state, context, block.txs, verified, verify_signatures, strict=True)
+    if txs_root(run.tx_hashes) != header.txs_root:
+        raise InvalidBlock("wrong_txs_root", header.txs_root.hex())
+    writes = run.overlay.sorted_writes()
+    update = tree.update(state.nodes, state.state_root, header.height, writes)
+    if update.root != header.state_root:
+        raise InvalidBlock(
+            "wrong_state_root", f"header {header.state_root.hex()}, executed {update.root.hex()}"
+        )
+    root = receipts_root(run.receipts)
+    if root != header.receipts_root:
+        raise InvalidBlock("wrong_receipts_root", header.receipts_root.hex())
+    after = _after(state, header.height, writes, update, block.hash())
+    return BlockChanges(
+        block,
+        header.height,
+        tuple(writes),
+        update,
+        tuple(run.receipts),
+        tuple(run.tx_hashes),
+        root,
+        after,
+        tuple(run.senders),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    block: Block
+    changes: BlockChanges
+    dropped: tuple[tuple[Transaction, int], ...]  # candidates left out, with their ladder code
+
+
+def build_block(
+    state: LedgerState,
+    candidates: Iterable[Transaction],
+    *,
+    timestamp_ms: int,
+    proposer: Address,
+    round: int = 0,
+    vrf_proof: bytes = bytes(types_constants.vrf_proof_bytes),
+    verified: Container[bytes] = frozenset(),
+    verify_signatures: bool = True,
+    txs_max: int = types_constants.block_txs_max,
+) -> Proposal:
+    """The proposer's side: execute candidates in order, leave out those that fail the ladder
+    (and any past the block's limits), and fill the header from the result. The changes are the
+    same `apply_block` would compute for the returned block, so the proposer need not re-run.
+    A `timestamp_ms` before the last block's is raised to it (time never goes back)."""
+    height = state.height + 1
+    _tip_height, tip_time = read_tip(state.reader)
+    timestamp_ms = max(timestamp_ms, tip_time)
+    context = _context(state, height, timestamp_ms, proposer)
+    run = _execute(
+        state,
+        context,
+        candidates,
+        verified,
+        verify_signatures,
+        strict=False,
+        txs_max=min(txs_max, types_constants.block_txs_max),
+        # Leave room in the block for the header and framing.
+        bytes_max=types_constants.block_bytes_max - 4096,
+    )
+    writes = run.overlay.sorted_writes()
+    update = tree.update(state.nodes, state.state_root, height, writes)
+    root = receipts_root(run.receipts)
+    header = BlockHeader(
+        chain_id=context.chain.chain_id,
+        height=height,
+        round=round,
+        timestamp_ms=timestamp_ms,
+        previous_hash=state.block_hash,
+        txs_root=txs_root(run.tx_hashes),
+        state_root=update.root,
+        receipts_root=root,
+        validator_set_hash=staking_queries.validator_set_hash(state.reader),
+        next_validator_set_hash=staking_queries.next_validator_set_hash(state.reader),
+        proposer=proposer,
+        vrf_proof=vrf_proof,
+    )
+    block = Block(header, tuple(run.included))
+    after = _after(state, height, writes, update, block.hash())
+    changes = BlockChanges(
+        block,
+        height,
+        tuple(writes),
+        update,
+        tuple(run.receipts),
+        tuple(run.tx_hashes),
+        root,
+        after,
+        tuple(run.senders),
+    )
+    return Proposal(block, changes, tuple(run.dropped))

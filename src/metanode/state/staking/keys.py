@@ -1,0 +1,45 @@
+"""staking keys. Prefix 0x03 belongs to staking; a table byte, once used, is never reused.
+
+    0x03 0x00                           → parameters [unbonding_delay_blocks, validators_max]
+    0x03 0x01 ‖ validator(20)           → validator [public_key, bls_key, bls_pop, vrf_key, stake]
+    0x03 0x02 ‖ delegator(20) ‖ validator(20) → bonded amount (uint)
+    0x03 0x03 ‖ height(8, big-endian)   → unbondings completing then [[delegator, amount]…]
+    0x03 0x04 ‖ bls_key(48)             → validator address (a BLS key serves one validator)
+    0x03 0x05                           → the validator set of the next height
+    0x03 0x06                           → the validator set of the height after it
+    0x03 0x07                           → number of registered validators (uint)
+
+A validator set is stored as the deterministic CBOR of `[[address, power, public_key,
+bls_key, vrf_key]…]` sorted by address, the same bytes `metanode.consensus.validators.
+ValidatorSet.hash()` hashes, so the set hash is `tagged_hash(VALIDATOR_SET, stored value)`.
+"""
+
+from __future__ import annotations
+
+from metanode.types import Address
+
+PREFIX = b"\x03"
+PARAMS = PREFIX + b"\x00"
+VALIDATOR = PREFIX + b"\x01"
+DELEGATION = PREFIX + b"\x02"
+UNBONDING = PREFIX + b"\x03"
+BLS_KEY = PREFIX + b"\x04"
+SET_NEXT = PREFIX + b"\x05"
+SET_AFTER_NEXT = PREFIX + b"\x06"
+VALIDATOR_COUNT = PREFIX + b"\x07"
+
+
+def validator(address: Address) -> bytes:
+    return VALIDATOR + address.raw
+
+
+def delegation(delegator: Address, validator_address: Address) -> bytes:
+    return DELEGATION + delegator.raw + validator_address.raw
+
+
+def unbonding(height: int) -> bytes:
+    return UNBONDING + height.to_bytes(8, "big")
+
+
+def bls_key(public_key: bytes) -> bytes:
+    return BLS_KEY + public_key

@@ -1,0 +1,514 @@
+"""The ledger store: one LMDB environment per node, one write transaction per block.
+
+Rules:
+- `commit(changes, certificate)` writes, in ONE LMDB write transaction: the block, its
+  receipts, the certificate, the state writes, the state tree's new nodes (and the deletion of
+  the nodes the block made stale), the indexes (tx hash → height and position; address → its
+  recent transactions) and the tip.
+  LMDB commits a transaction atomically and durably (`sync=True`: fsync before returning), so
+  after a crash the store holds the previous block or the new one, never a part.
+- This is the only module of `metanode.state` that does I/O (tests/test_tidy.py).
+- A `LedgerState` from `state()` reads through one LMDB read transaction; it is valid until
+  the next `commit`, which ends it (a reader left open would pin old pages and the file would
+  grow).
+- `replay_check(store)` re-executes every stored block from the stored genesis in memory and
+  compares every header's state root, every stored receipt, the tip and the final state.
+
+Tables (named databases; keys big-endian so that LMDB's order is height order):
+    meta      b"height" → u64, b"block_hash", b"state_root", b"genesis" → genesis JSON,
+              b"genesis_hash", b"format" → b"1"
+    blocks    height u64 → 0x01 ‖ zlib(block encoding)
+    receipts  height u64 → compact receipts (below)
+    certs     height u64 → commit certificate encoding
+    state     state key → value (the latest version; the tree authenticates it)
+    nodes     tree node path (depth ‖ nibbles) → version u64 ‖ node encoding; and the tree's
+              root-index entries (`R` ‖ root) as they are
+    txs       (dupsort) tx hash[:8] → height u32 ‖ position u16; a lookup checks the full hash
+              against the stored block, so colliding prefixes cost a read, never a wrong answer
+    addrs     (dupsort, dupfixed) address[:8] → height u32 ‖ position u16, the newest
+              `address_txs_max` per address prefix; a lookup keeps only the transactions
+              that really touch the address
+
+Tree nodes are stored by path, not by (version, path): a block's new node at a path replaces
+the old one in place, and the stale nodes it lists are deleted in the same transaction. So the
+table holds exactly the live tree (no garbage to prune, no fragmentation of version-ordered
+pages: the first layout, versioned keys pruned two blocks late, grew the file by ~3 KB per
+transfer), and the store serves the tree, and proofs, at its tip only. `tree.py` reads a node
+by (version, path); the reader checks the stored version and answers "absent" for any other.
+
+Compact receipts: one CBOR array per block, one entry per transaction: the bare code when the
+fee charged is the transaction's fee and there are no events (the usual case: one byte), else
+`[code, fee_charged, events]`. The transaction hash comes from the stored block. Blocks are
+compressed: the chain id and the CBOR framing repeat in every transaction.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lmdb
+
+from metanode.codec import decode, encode
+from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError, check
+from metanode.state import constants
+from metanode.state.genesis.document import GenesisDocument, parse_genesis
+from metanode.state.ledger import MemoryLedger
+from metanode.state.machine import BlockChanges, InvalidBlock, LedgerState, apply_block, init_chain
+from metanode.types import (
+    Address,
+    Block,
+    Bond,
+    CommitCertificate,
+    Event,
+    Receipt,
+    Transaction,
+    Transfer,
+    Unbond,
+)
+
+FORMAT = b"1"
+# The store's directory inside a node's home.
+LEDGER_DIR = "ledger"
+_TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes")
+# The tree's node keys are version u64 ‖ depth ‖ packed path; its root-index keys start with
+# "R" (0x52), which no depth byte (0..64) equals.
+_VERSION_BYTES = 8
+_ROOT_INDEX = b"R"
+_BLOCK_ZLIB = b"\x01"
+_HEIGHT_U32_MAX = 2**32 - 1
+_TX_PREFIX_BYTES = 8
+# Index keys are hash or address prefixes: 8 bytes instead of 32 or 20 keep an index entry at
+# ~24 bytes; the rare prefix collision costs a block read at lookup, never a wrong answer.
+_ADDRESS_PREFIX_BYTES = 8
+# Sparse on Linux: the file grows with what is written, not with the map.
+_MAP_BYTES_DEFAULT = 1 << 40
+
+
+def _height_key(height: int) -> bytes:
+    return height.to_bytes(8, "big")
+
+
+def _location(height: int, position: int) -> bytes:
+    check(height <= _HEIGHT_U32_MAX, "index heights are u32")
+    return height.to_bytes(4, "big") + position.to_bytes(2, "big")
+
+
+class _Reader:
+    """A `StateReader` (and tree node reader) over one table of one read transaction."""
+
+    __slots__ = ("_db", "_txn")
+
+    def __init__(self, txn: lmdb.Transaction, db: Any) -> None:
+        self._txn = txn
+        self._db = db
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._txn.get(key, db=self._db)
+
+    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        cursor = self._txn.cursor(db=self._db)
+        if not cursor.set_range(prefix):
+            return
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                return
+            yield key, value
+
+
+class _NodeReader:
+    """The tree's `NodeReader` over the path-keyed node table of one read transaction."""
+
+    __slots__ = ("_db", "_txn")
+
+    def __init__(self, txn: lmdb.Transaction, db: Any) -> None:
+        self._txn = txn
+        self._db = db
+
+    def get(self, node_key: bytes) -> bytes | None:
+        if node_key[:1] == _ROOT_INDEX:
+            return self._txn.get(node_key, db=self._db)
+        data = self._txn.get(node_key[_VERSION_BYTES:], db=self._db)
+        if data is None or data[:_VERSION_BYTES] != node_key[:_VERSION_BYTES]:
+            return None  # an older version of this path: not kept
+        return data[_VERSION_BYTES:]
+
+
+def touched_addresses(tx: Transaction, sender: Address | None = None) -> tuple[Address, ...]:
+    """The addresses a transaction is indexed under: its sender and its counterparty."""
+    sender = tx.sender_address if sender is None else sender
+    message = tx.message
+    if isinstance(message, Transfer) and message.to != sender:
+        return (sender, message.to)
+    if isinstance(message, Bond | Unbond) and message.validator != sender:
+        return (sender, message.validator)
+    return (sender,)
+
+
+def encode_receipts(txs: tuple[Transaction, ...], receipts: tuple[Receipt, ...]) -> bytes:
+    check(len(txs) == len(receipts), "one receipt per transaction")
+    entries: list[Any] = []
+    for tx, receipt in zip(txs, receipts, strict=True):
+        if receipt.fee_charged == tx.fee and not receipt.events:
+            entries.append(receipt.code)
+        else:
+            entries.append(
+                [receipt.code, receipt.fee_charged, [event.to_wire() for event in receipt.events]]
+            )
+    return encode(entries)
+
+
+def decode_receipts(data: bytes, txs: tuple[Transaction, ...]) -> tuple[Receipt, ...]:
+    """The receipts stored for a block of `txs`; a malformed blob is a corrupt store."""
+    try:
+        entries = decode(data)
+    except DecodeError as error:
+        raise InvariantViolation(f"stored receipts are corrupt: {error}") from None
+    check(type(entries) is tuple and len(entries) == len(txs), "stored receipts are malformed")
+    receipts = []
+    for tx, entry in zip(txs, entries, strict=True):
+        if type(entry) is int:
+            check(entry >= 0, "stored receipt code is negative")
+            receipts.append(Receipt(tx.hash(), entry, tx.fee))
+            continue
+        check(
+            type(entry) is tuple
+            and len(entry) == 3
+            and type(entry[0]) is int
+            and type(entry[1]) is int
+            and entry[0] >= 0
+            and entry[1] >= 0
+            and type(entry[2]) is tuple,
+            "stored receipt is malformed",
+        )
+        try:
+            events = tuple(Event.from_wire(event) for event in entry[2])
+        except DecodeError as error:
+            raise InvariantViolation(f"stored receipt events are corrupt: {error}") from None
+        receipts.append(Receipt(tx.hash(), entry[0], entry[1], events))
+    return tuple(receipts)
+
+
+class Store:
+    """One node's ledger on disk. Not thread-safe: one owner (the node's single writer)."""
+
+    def __init__(self, env: lmdb.Environment, genesis: GenesisDocument) -> None:
+        self._env = env
+        self._db = {name: env.open_db(name.encode()) for name in _TABLES}
+        self._db["txs"] = env.open_db(b"txs", dupsort=True)
+        self._db["addrs"] = env.open_db(b"addrs", dupsort=True, dupfixed=True)
+        self.genesis = genesis
+        self._read: lmdb.Transaction | None = None
+
+    @classmethod
+    def open(
+        cls,
+        home: Path,
+        genesis: GenesisDocument | None = None,
+        *,
+        map_bytes: int = _MAP_BYTES_DEFAULT,
+        sync: bool = True,
+    ) -> Store:
+        """Open (creating if needed) the store in `home`. A new store needs `genesis`; an
+        existing one refuses a `genesis` other than the one it was made with."""
+        home.mkdir(parents=True, exist_ok=True)
+        try:
+            env = lmdb.open(
+                str(home),
+                map_size=map_bytes,
+                max_dbs=len(_TABLES) + 2,
+                sync=sync,
+                metasync=sync,
+            )
+        except lmdb.Error as error:
+            raise ConfigError(f"cannot open the ledger store in {home}: {error}") from None
+        meta = env.open_db(b"meta")
+        with env.begin(db=meta) as txn:
+            stored = txn.get(b"genesis")
+            stored_format = txn.get(b"format")
+        if stored is None:
+            if genesis is None:
+                env.close()
+                raise ConfigError(f"{home} holds no ledger; give a genesis file to create one")
+            store = cls(env, genesis)
+            store._commit(init_chain(genesis), None, genesis_text=genesis.to_json())
+            return store
+        if stored_format != FORMAT:
+            env.close()
+            raise ConfigError(
+                f"{home}: ledger format {stored_format!r}, this node reads {FORMAT!r}"
+            )
+        document = parse_genesis(stored.decode())
+        if genesis is not None and genesis.hash() != document.hash():
+            env.close()
+            raise ConfigError(
+                f"{home} holds a ledger of another genesis (chain {document.chain_id})"
+            )
+        return cls(env, document)
+
+    def close(self) -> None:
+        self._end_read()
+        self._env.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _meta(self, txn: lmdb.Transaction, key: bytes) -> bytes:
+        value = txn.get(key, db=self._db["meta"])
+        if value is None:
+            raise InvariantViolation(f"ledger store meta {key!r} missing")
+        return value
+
+    def _end_read(self) -> None:
+        if self._read is not None:
+            self._read.abort()
+            self._read = None
+
+    def state(self) -> LedgerState:
+        """The committed state, valid until the next commit."""
+        if self._read is None:
+            self._read = self._env.begin()
+        txn = self._read
+        return LedgerState(
+            reader=_Reader(txn, self._db["state"]),
+            nodes=_NodeReader(txn, self._db["nodes"]),
+            height=int.from_bytes(self._meta(txn, b"height"), "big"),
+            state_root=self._meta(txn, b"state_root"),
+            block_hash=self._meta(txn, b"block_hash"),
+        )
+
+    @property
+    def height(self) -> int:
+        with self._env.begin() as txn:
+            return int.from_bytes(self._meta(txn, b"height"), "big")
+
+    def block(self, height: int) -> Block | None:
+        with self._env.begin() as txn:
+            data = txn.get(_height_key(height), db=self._db["blocks"])
+        if data is None:
+            return None
+        check(data[:1] == _BLOCK_ZLIB, f"stored block {height} has an unknown format")
+        return Block.decode(zlib.decompress(data[1:]))
+
+    def receipts(self, height: int) -> tuple[Receipt, ...]:
+        block = self.block(height)
+        if block is None:
+            return ()
+        with self._env.begin() as txn:
+            data = txn.get(_height_key(height), db=self._db["receipts"])
+        check(data is not None, f"block {height} is stored without its receipts")
+        return decode_receipts(data, block.txs)  # type: ignore[arg-type]
+
+    def certificate(self, height: int) -> CommitCertificate | None:
+        with self._env.begin() as txn:
+            data = txn.get(_height_key(height), db=self._db["certs"])
+        return None if data is None else CommitCertificate.decode(data)
+
+    def find_tx(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(height, position) of a stored transaction, or None."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor(db=self._db["txs"])
+            if not cursor.set_key(tx_hash[:_TX_PREFIX_BYTES]):
+                return None
+            locations = list(cursor.iternext_dup())
+        for location in locations:
+            height, position = (
+                int.from_bytes(location[:4], "big"),
+                int.from_bytes(location[4:], "big"),
+            )
+            block = self.block(height)
+            if block is not None and block.txs[position].hash() == tx_hash:
+                return height, position
+        return None
+
+    def address_txs(self, address: Address) -> list[tuple[int, int]]:
+        """The address's recent transactions as (height, position), newest first."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor(db=self._db["addrs"])
+            if not cursor.set_key(address.raw[:_ADDRESS_PREFIX_BYTES]):
+                return []
+            found = [
+                (int.from_bytes(v[:4], "big"), int.from_bytes(v[4:], "big"))
+                for v in cursor.iternext_dup()
+            ]
+        blocks: dict[int, Block | None] = {}
+        mine = []
+        for height, position in reversed(found):
+            if height not in blocks:
+                blocks[height] = self.block(height)
+            block = blocks[height]
+            if block is not None and address in touched_addresses(block.txs[position]):
+                mine.append((height, position))
+        return mine
+
+    def table_pages(self) -> dict[str, int]:
+        """Pages each table uses, and `free`: pages of the file in no table (LMDB's free list
+        and its two meta pages)."""
+        pages: dict[str, int] = {}
+        with self._env.begin() as txn:
+            for name, db in self._db.items():
+                stat = txn.stat(db)
+                pages[name] = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+        pages["free"] = self._env.info()["last_pgno"] + 1 - sum(pages.values())
+        return pages
+
+    def file_bytes(self) -> int:
+        """Bytes the LMDB data file uses (up to its last page)."""
+        info = self._env.info()
+        return (info["last_pgno"] + 1) * self._env.stat()["psize"]
+
+    # Writing ------------------------------------------------------------------------------
+
+    def commit(
+        self, changes: BlockChanges, certificate: CommitCertificate | None = None
+    ) -> LedgerState:
+        """Store one block and everything it changed in one write transaction."""
+        check(changes.block is not None, "commit a block's changes; genesis commits on open")
+        self._commit(changes, certificate)
+        return self.state()
+
+    def save_certificate(self, height: int, certificate: CommitCertificate) -> None:
+        with self._env.begin(write=True) as txn:
+            check(
+                txn.get(_height_key(height), db=self._db["blocks"]) is not None,
+                f"certificate for height {height}, which is not stored",
+            )
+            txn.put(_height_key(height), certificate.encode(), db=self._db["certs"])
+
+    def _commit(
+        self,
+        changes: BlockChanges,
+        certificate: CommitCertificate | None,
+        genesis_text: str | None = None,
+    ) -> None:
+        self._end_read()
+        db = self._db
+        height = changes.height
+        with self._env.begin(write=True) as txn:
+            if genesis_text is None:
+                tip = int.from_bytes(self._meta(txn, b"height"), "big")
+                check(height == tip + 1, f"commit of height {height} on a store at {tip}")
+                check(
+                    changes.block is not None
+                    and changes.block.header.previous_hash == self._meta(txn, b"block_hash"),
+                    "commit of a block that does not extend the stored tip",
+                )
+            else:
+                check(txn.get(b"height", db=db["meta"]) is None, "genesis committed twice")
+                txn.put(b"genesis", genesis_text.encode(), db=db["meta"])
+                txn.put(b"genesis_hash", changes.block_hash, db=db["meta"])
+                txn.put(b"format", FORMAT, db=db["meta"])
+            self._write_state(txn, changes)
+            block = changes.block
+            if block is not None:
+                key = _height_key(height)
+                txn.put(key, _BLOCK_ZLIB + zlib.compress(block.encode(), 1), db=db["blocks"])
+                txn.put(key, encode_receipts(block.txs, changes.receipts), db=db["receipts"])
+                if certificate is not None:
+                    check(certificate.height == height, "certificate of another height")
+                    txn.put(key, certificate.encode(), db=db["certs"])
+                self._write_indexes(txn, height, block, changes)
+            txn.put(b"height", height.to_bytes(8, "big"), db=db["meta"])
+            txn.put(b"block_hash", changes.block_hash, db=db["meta"])
+            txn.put(b"state_root", changes.state_root, db=db["meta"])
+
+    def _write_state(self, txn: lmdb.Transaction, changes: BlockChanges) -> None:
+        db = self._db
+        state_db = db["state"]
+        for key, value in changes.writes:
+            if value is None:
+                txn.delete(key, db=state_db)
+            else:
+                txn.put(key, value, db=state_db)
+        nodes_db = db["nodes"]
+        written = {key[_VERSION_BYTES:] for key, _ in changes.tree.node_writes}
+        for node_key in changes.tree.stale:
+            if node_key[:1] == _ROOT_INDEX:
+                txn.delete(node_key, db=nodes_db)
+                continue
+            path = node_key[_VERSION_BYTES:]
+            if path in written:
+                continue  # replaced in place below
+            stored = txn.get(path, db=nodes_db)
+            check(
+                stored is not None and stored[:_VERSION_BYTES] == node_key[:_VERSION_BYTES],
+                f"stale tree node {node_key.hex()} is not the one stored",
+            )
+            txn.delete(path, db=nodes_db)
+        for node_key, node in changes.tree.node_writes:
+            if node_key[:1] == _ROOT_INDEX:
+                txn.put(node_key, node, db=nodes_db)
+            else:
+                txn.put(node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node, db=nodes_db)
+
+    def _write_indexes(
+        self, txn: lmdb.Transaction, height: int, block: Block, changes: BlockChanges
+    ) -> None:
+        txs_db = self._db["txs"]
+        addrs_db = self._db["addrs"]
+        touched: set[bytes] = set()
+        senders = changes.senders or tuple(tx.sender_address for tx in block.txs)
+        rows = zip(block.txs, changes.tx_hashes, senders, strict=True)
+        for position, (tx, tx_hash, sender) in enumerate(rows):
+            location = _location(height, position)
+            txn.put(tx_hash[:_TX_PREFIX_BYTES], location, db=txs_db)
+            for address in touched_addresses(tx, sender):
+                prefix = address.raw[:_ADDRESS_PREFIX_BYTES]
+                txn.put(prefix, location, db=addrs_db)
+                touched.add(prefix)
+        cursor = txn.cursor(db=addrs_db)
+        for raw in sorted(touched):
+            cursor.set_key(raw)
+            extra = cursor.count() - constants.address_txs_max
+            for _ in range(max(0, extra)):
+                cursor.set_key(raw)
+                cursor.delete()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    height: int
+    state_root: bytes
+    blocks: int
+    transactions: int
+
+
+class ReplayMismatch(MetanodeError):
+    """Re-executing the stored chain did not reproduce what the store holds."""
+
+
+def replay_check(store: Store, *, verify_signatures: bool = True) -> ReplayReport:
+    """Re-execute every stored block from genesis; raise `ReplayMismatch` at the first
+    difference (a header's state root, a block's receipts, the tip, the final state)."""
+    ledger = MemoryLedger(store.genesis)
+    tip = store.height
+    transactions = 0
+    for height in range(1, tip + 1):
+        block = store.block(height)
+        if block is None:
+            raise ReplayMismatch(f"block {height} is missing below the tip {tip}")
+        try:
+            changes = apply_block(ledger.state, block, verify_signatures=verify_signatures)
+        except InvalidBlock as error:
+            raise ReplayMismatch(f"block {height} does not re-execute: {error}") from None
+        if changes.receipts != store.receipts(height):
+            raise ReplayMismatch(f"block {height}: re-executed receipts differ from the stored")
+        ledger.commit(changes)
+        transactions += len(block.txs)
+    stored = store.state()
+    if stored.state_root != ledger.state.state_root or stored.height != ledger.state.height:
+        raise ReplayMismatch(
+            f"tip: stored root {stored.state_root.hex()} at {stored.height}, "
+            f"re-executed {ledger.state.state_root.hex()} at {ledger.state.height}"
+        )
+    if dict(stored.reader.scan(b"")) != ledger.items:
+        raise ReplayMismatch("the stored state table differs from the re-executed state")
+    return ReplayReport(tip, ledger.state.state_root, tip, transactions)

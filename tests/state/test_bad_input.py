@@ -1,0 +1,200 @@
+"""Bad input: every decoder and every message rule fed malformed and hostile input raises a
+typed error or returns a code, and leaves the state untouched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError
+from metanode.state.context import BlockContext, TxContext
+from metanode.state.genesis.chain import read_chain
+from metanode.state.genesis.document import parse_genesis
+from metanode.state.machine import HANDLERS, InvalidBlock, apply_block
+from metanode.state.store import decode_receipts
+from metanode.state.view import Overlay
+from metanode.types import (
+    Address,
+    Block,
+    Bond,
+    CommitCertificate,
+    Denom,
+    FaucetClaim,
+    Receipt,
+    RegisterValidator,
+    Transaction,
+    Transfer,
+    Unbond,
+)
+from metanode.types.block import BlockHeader
+from tests.state.support import Chain, Wallet, genesis_tree, validator_wallet
+
+U64 = 2**64 - 1
+SAMPLE_TX = Wallet.of(0).tx(0, Transfer(Wallet.of(1).address, 5, Denom.FLX))
+
+
+def _mutations(data: bytes) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        st.binary(max_size=300),
+        st.integers(0, len(data) - 1).map(lambda i: data[:i]),
+        st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)).map(
+            lambda p: data[: p[0]] + bytes([p[1]]) + data[p[0] + 1 :]
+        ),
+        st.binary(min_size=1, max_size=8).map(lambda extra: data + extra),
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_block() -> Block:
+    chain = Chain()
+    return chain.propose([SAMPLE_TX]).block
+
+
+DECODERS = {
+    "transaction": (Transaction.decode, SAMPLE_TX.encode()),
+    "receipt": (Receipt.decode, Receipt(bytes(32), 202, 1000).encode()),
+    "certificate": (
+        CommitCertificate.decode,
+        CommitCertificate(1, 0, bytes(32), b"\x01", bytes(96)).encode(),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECODERS))
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_decoders_raise_only_decode_errors(name: str, data: st.DataObject) -> None:
+    decoder, valid = DECODERS[name]
+    blob = data.draw(_mutations(valid))
+    try:
+        decoder(blob)
+    except DecodeError:
+        pass
+
+
+@given(data=st.data())
+@settings(max_examples=200, deadline=None)
+def test_block_decoder_and_apply_refuse_garbage(sample_block: Block, data: st.DataObject) -> None:
+    chain = Chain(check=False)
+    before = chain.ledger.items
+    blob = data.draw(_mutations(sample_block.encode()))
+    try:
+        block = Block.decode(blob)
+    except DecodeError:
+        return
+    try:
+        apply_block(chain.state, block)
+    except InvalidBlock:
+        pass
+    # Whatever happened, a failed or uncommitted apply left the committed state as it was.
+    assert chain.ledger.items == before
+
+
+@given(st.binary(max_size=64))
+def test_stored_receipts_decoder_is_typed(blob: bytes) -> None:
+    # A stored blob that is not what the store wrote means a corrupt store: a bug-class error.
+    try:
+        decode_receipts(blob, (SAMPLE_TX,))
+    except InvariantViolation:
+        pass
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    st.sampled_from(
+        [
+            "chain_id",
+            "chain_kind",
+            "accounts",
+            "validators",
+            "parameters",
+            "delegations",
+            "unbondings",
+            "genesis_time_ms",
+        ]
+    ),
+    json_values,
+)
+@settings(max_examples=300, deadline=None)
+def test_genesis_loader_raises_only_config_errors(field: str, value: object) -> None:
+    tree = genesis_tree(wallets=1)
+    tree[field] = value
+    try:
+        parse_genesis(json.dumps(tree))
+    except ConfigError:
+        pass
+
+
+@given(st.text(max_size=200))
+def test_genesis_text_raises_only_config_errors(text: str) -> None:
+    for file_format in ("json", "toml"):
+        try:
+            parse_genesis(text, file_format)
+        except ConfigError:
+            pass
+
+
+addresses = st.one_of(
+    st.sampled_from([Wallet.of(i).address for i in range(3)] + [validator_wallet(0).address]),
+    st.binary(min_size=20, max_size=20).map(Address),
+)
+amounts = st.one_of(st.sampled_from([0, 1, U64, U64 - 1, 2**63]), st.integers(0, U64))
+messages = st.one_of(
+    st.builds(Transfer, addresses, amounts, st.sampled_from(list(Denom))),
+    st.builds(Bond, addresses, amounts),
+    st.builds(Unbond, addresses, amounts),
+    st.builds(FaucetClaim, amounts, st.sampled_from(list(Denom))),
+    st.builds(
+        RegisterValidator,
+        st.binary(min_size=48, max_size=48),
+        st.binary(min_size=96, max_size=96),
+        st.binary(min_size=32, max_size=32),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Chain:
+    return Chain()
+
+
+@given(message=messages, sender=st.integers(0, 3), timestamp=st.integers(0, U64))
+@settings(max_examples=400, deadline=None)
+def test_message_rules_return_a_code_and_fail_cleanly(
+    chain: Chain, message, sender, timestamp
+) -> None:
+    """Each rule, fed hostile values directly: it returns an int code; a failure wrote nothing;
+    the committed state is never touched (rules only see an overlay)."""
+    before = chain.ledger.items
+    wallet = Wallet.of(sender)
+    overlay = Overlay(chain.state.reader)
+    block = BlockContext(read_chain(chain.state.reader), 2, timestamp, validator_wallet(0).address)
+    context = TxContext(block, wallet.address, wallet.public_key, False)
+    try:
+        code = HANDLERS[type(message)](overlay, context, message)
+    except MetanodeError as error:  # pragma: no cover - a rule must not raise on input
+        pytest.fail(f"rule raised {error!r}")
+    assert type(code) is int
+    if code != 0:
+        assert overlay.write_count == 0 and not context.events
+    assert chain.ledger.items == before
+
+
+def test_header_with_hostile_sizes_is_refused_by_the_decoder(sample_block: Block) -> None:
+    wire = sample_block.header.to_wire()
+    for index, bad in ((1, "x" * 65), (2, -1), (2, 2**64), (7, b"\x00" * 31), (11, b"\x00" * 19)):
+        changed = list(wire)
+        changed[index] = bad
+        with pytest.raises(DecodeError):
+            BlockHeader.from_wire(tuple(changed))
