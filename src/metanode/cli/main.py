@@ -7,14 +7,13 @@ code 1; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
+from metanode.cli import network, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
-from metanode.errors import MetanodeError, NotBuiltError
+from metanode.errors import MetanodeError
 
 app = typer.Typer(
     name="metanode",
@@ -23,8 +22,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DEFAULT_HOME = Path(".metanode")
 
 
 @app.callback()
@@ -36,20 +33,14 @@ app.command()(sim)
 app.add_typer(store_app, name="store")
 
 
-@app.command()
-def up(
-    home: Annotated[Path, typer.Option(help="Directory holding keys, genesis and data.")] = (
-        DEFAULT_HOME
-    ),
-    validators: Annotated[
-        int, typer.Option(min=1, max=64, help="Validators in the local network.")
-    ] = 4,
-) -> None:
-    """Start a local network: init if needed, then the validators and the gateway."""
-    raise NotBuiltError(
-        "the local network is not built yet (it arrives with the node issue): "
-        f"nothing was started for {validators} validators in {home}"
-    )
+app.command()(network.init)
+app.command()(network.start)
+app.command()(network.up)
+app.command()(network.status)
+app.command()(wallet.faucet)
+app.add_typer(wallet.keys_app, name="keys")
+app.add_typer(wallet.tx_app, name="tx")
+app.add_typer(wallet.query_app, name="query")
 
 
 def main() -> None:
@@ -58,3 +49,7 @@ def main() -> None:
     except MetanodeError as error:
         typer.echo(f"metanode: {error}", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ beat the lowest fee is refused `pool_full`. Expired transactions leave at each n
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -90,9 +90,18 @@ class Pool:
         entry = self._by_hash.get(tx_hash)
         return entry.tx if entry else None
 
-    def verified_hashes(self) -> set[bytes]:
-        """Hashes whose signatures this node checked: blocks need not check them again."""
-        return set(self._verified)
+    def next_nonce(self, sender: Address, committed_nonce: int) -> int:
+        """The nonce a new transaction of `sender` should carry, after its pending ones."""
+        pending = self._by_sender.get(sender, {})
+        nonce = committed_nonce
+        while nonce in pending:
+            nonce += 1
+        return nonce
+
+    def verified_hashes(self) -> KeysView[bytes]:
+        """Hashes whose signatures this node checked: blocks need not check them again (a live
+        view, not a copy: the node asks once per block)."""
+        return self._verified.keys()
 
     # --- admission ------------------------------------------------------------------------
 

@@ -309,6 +309,7 @@ def build_block(
     verified: Container[bytes] = frozenset(),
     verify_signatures: bool = True,
     txs_max: int = types_constants.block_txs_max,
+    evidence: tuple[bytes, ...] = (),
 ) -> Proposal:
     """The proposer's side: execute candidates in order, leave out those that fail the ladder
     (and any past the block's limits), and fill the header from the result. The changes are the
@@ -346,7 +347,7 @@ def build_block(
         proposer=proposer,
         vrf_proof=vrf_proof,
     )
-    block = Block(header, tuple(run.included))
+    block = Block(header, tuple(run.included), evidence)
     after = _after(state, height, writes, update, block.hash())
     changes = BlockChanges(
         block,

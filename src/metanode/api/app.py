@@ -1,0 +1,379 @@
+"""The gateway API of one node (FastAPI). Handlers are thin: they parse, call the node on the
+event loop thread (the node's one writer), and shape the answer; every error is a problem+json.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Path, Request, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from metanode.codec import decode
+from metanode.crypto import merkle
+from metanode.errors import DecodeError
+from metanode.mempool.pool import Admission
+from metanode.node.node import Node
+from metanode.state import tree
+from metanode.state.auth import queries as auth_queries
+from metanode.state.bank import keys as bank_keys
+from metanode.state.bank import queries as bank_queries
+from metanode.state.codes import name_of
+from metanode.types import Address, Block, Denom
+
+from . import problems, schemas
+
+HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+CBOR = "application/cbor"
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: problems.SCHEMA for status in (400, 404, 413, 422, 429, 503)
+}
+faucet_window_s = 60
+
+
+class BodyLimit:
+    """Refuse request bodies over the limit with 413 before they are read whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise problems.Problem(
+                        413, "too-large", "Request too large", f"bodies are at most {self.limit}"
+                    )
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = problems.response(
+            413, "too-large", "Request too large", f"bodies are at most {self.limit} bytes"
+        )
+        await answer(scope, receive, send)
+
+
+def create_app(node: Node) -> FastAPI:
+    app = FastAPI(
+        title="Metanode gateway",
+        version="1",
+        description="Submit transactions, read blocks, accounts with state proofs, and events.",
+        responses=PROBLEMS,
+    )
+    app.add_exception_handler(problems.Problem, problems.on_problem)
+    app.add_exception_handler(StarletteHTTPException, problems.on_http)
+    app.add_exception_handler(RequestValidationError, problems.on_validation)
+    app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
+    faucet_calls: dict[str, collections.deque[float]] = {}
+
+    async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:
+        """A CBOR body as bytes (transactions as they are signed), or a JSON body checked
+        against `model`."""
+        data = await request.body()
+        if request.headers.get("content-type", "").startswith(CBOR):
+            return data
+        try:
+            return model.model_validate_json(data)
+        except ValidationError as error:
+            raise problems.Problem(
+                422, "invalid-request", "The request is not valid", _errors(error)
+            ) from None
+
+    @app.post(
+        "/api/v1/txs",
+        status_code=202,
+        response_model=schemas.Admitted,
+        openapi_extra=_body_doc(schemas.TxSubmit, "one encoded transaction"),
+    )
+    async def submit_tx(request: Request) -> schemas.Admitted:
+        """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`)."""
+        body = await body_of(request, schemas.TxSubmit)
+        raw = body if isinstance(body, bytes) else bytes.fromhex(body.tx)
+        (result,) = node.submit([raw])
+        admitted = _admitted(result)
+        if not admitted.accepted:
+            raise problems.Problem(
+                400,
+                f"tx-{admitted.reason}",
+                "Transaction refused",
+                f"the mempool refused it: {admitted.reason}",
+                reason=admitted.reason,
+                hash=admitted.hash,
+            )
+        return admitted
+
+    @app.post(
+        "/api/v1/txs/batch",
+        response_model=schemas.BatchResult,
+        openapi_extra=_body_doc(schemas.TxBatchSubmit, "a CBOR array of encoded transactions"),
+    )
+    async def submit_batch(request: Request) -> schemas.BatchResult:
+        """Submit up to 10,000 transactions; each gets its own verdict, in order."""
+        body = await body_of(request, schemas.TxBatchSubmit)
+        if isinstance(body, bytes):
+            try:
+                items = decode(body)
+            except DecodeError as error:
+                raise problems.Problem(400, "bad-cbor", "Body is not CBOR", str(error)) from None
+            if not isinstance(items, (list, tuple)) or not all(
+                type(item) is bytes for item in items
+            ):
+                raise problems.Problem(
+                    400, "bad-cbor", "Wrong shape", "send a CBOR array of byte strings"
+                )
+            raws = list(items)
+        else:
+            raws = [bytes.fromhex(item) for item in body.txs]
+        if len(raws) > batch_txs_max:
+            raise problems.Problem(
+                413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
+            )
+        return schemas.BatchResult(results=[_admitted(r) for r in node.submit(raws)])
+
+    @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
+    async def get_tx(tx_hash: HashHex) -> schemas.TxView:
+        """A transaction: pending in the mempool, or committed with its receipt and its
+        inclusion proof in the block's transactions root."""
+        digest = bytes.fromhex(tx_hash)
+        if digest in node.chain.pool:
+            return schemas.TxView(hash=tx_hash, status="pending")
+        found = node.store.find_tx(digest)
+        if found is None:
+            raise problems.Problem(404, "tx-not-found", "Unknown transaction", tx_hash)
+        height, index = found
+        block = node.store.block(height)
+        receipts = node.store.receipts(height)
+        if block is None or index >= len(receipts):
+            raise problems.Problem(404, "tx-not-found", "Unknown transaction", tx_hash)
+        hashes = [tx.hash() for tx in block.txs]
+        receipt = receipts[index]
+        return schemas.TxView(
+            hash=tx_hash,
+            status="committed",
+            height=height,
+            index=index,
+            receipt=schemas.ReceiptView(
+                code=receipt.code,
+                code_name=name_of(receipt.code),
+                fee_charged=receipt.fee_charged,
+                events=[
+                    schemas.ReceiptEvent(
+                        kind=event.kind,
+                        attributes={key: value.hex() for key, value in event.attributes},
+                    )
+                    for event in receipt.events
+                ],
+            ),
+            inclusion=schemas.TxInclusion(
+                index=index,
+                size=len(hashes),
+                txs_root=block.header.txs_root.hex(),
+                path=[item.hex() for item in merkle.inclusion_proof(hashes, index)],
+            ),
+        )
+
+    @app.get("/api/v1/blocks/latest", response_model=schemas.BlockView)
+    async def latest_block() -> schemas.BlockView:
+        """The newest committed block, with its commit certificate."""
+        height = node.chain.height
+        if height == 0:
+            raise problems.Problem(404, "block-not-found", "No block yet", "the chain is at 0")
+        return _block_view(node, height)
+
+    @app.get("/api/v1/blocks/{height}", response_model=schemas.BlockView)
+    async def block_at(height: Annotated[int, Path(ge=1, le=2**63)]) -> schemas.BlockView:
+        """The committed block at `height`, with its commit certificate."""
+        return _block_view(node, height)
+
+    @app.get("/api/v1/accounts/{address}", response_model=schemas.AccountView)
+    async def account(address: Annotated[str, Path(max_length=100)]) -> schemas.AccountView:
+        """Balances and nonce, with a proof against the state root of the latest block."""
+        try:
+            parsed = Address.parse(address)
+        except DecodeError as error:
+            raise problems.Problem(400, "bad-address", "Not an address", str(error)) from None
+        state = node.store.state()
+        record = bank_queries.account(state.reader, parsed)
+        key = bank_keys.account(parsed)
+        value = state.reader.get(key)
+        return schemas.AccountView(
+            address=str(parsed),
+            nonce=auth_queries.nonce(state.reader, parsed),
+            balances={denom.name: record.balances[denom - 1] for denom in Denom},
+            proof=schemas.StateProof(
+                height=state.height,
+                state_root=state.state_root.hex(),
+                key=key.hex(),
+                value=None if value is None else bytes(value).hex(),
+                proof=tree.prove(state.nodes, state.state_root, key).hex(),
+            ),
+        )
+
+    @app.get("/api/v1/validators", response_model=schemas.ValidatorsView)
+    async def validators() -> schemas.ValidatorsView:
+        """The validator set deciding the next block."""
+        current = node.chain.validator_set()
+        return schemas.ValidatorsView(
+            height=node.chain.height + 1,
+            total_power=current.total_power,
+            validators=[
+                schemas.ValidatorView(
+                    address=str(v.address),
+                    power=v.power,
+                    public_key=v.public_key.hex(),
+                    bls_public_key=v.bls_public_key.hex(),
+                    vrf_public_key=v.vrf_public_key.hex(),
+                )
+                for v in current.validators
+            ],
+        )
+
+    @app.get("/api/v1/status", response_model=schemas.StatusView)
+    async def status() -> schemas.StatusView:
+        """This node: height, round, peers, mempool, tip."""
+        return schemas.StatusView(**node.status())
+
+    @app.post("/api/v1/faucet", response_model=schemas.FaucetResult, status_code=202)
+    async def faucet(request: Request, body: schemas.FaucetRequest) -> schemas.FaucetResult:
+        """Dev and testnet chains: send coins to an address from the node's faucet account,
+        at most `faucet_requests_per_minute` per client."""
+        if node.faucet_key is None:
+            raise problems.Problem(
+                503, "faucet-off", "No faucet", "this node has no faucet account configured"
+            )
+        try:
+            target = Address.parse(body.address)
+        except DecodeError as error:
+            raise problems.Problem(400, "bad-address", "Not an address", str(error)) from None
+        client = request.client.host if request.client else "unknown"
+        calls = faucet_calls.setdefault(client, collections.deque())
+        now = time.monotonic()
+        while calls and now - calls[0] > faucet_window_s:
+            calls.popleft()
+        if len(calls) >= node.config.api.faucet_requests_per_minute:
+            raise problems.Problem(
+                429, "rate-limited", "Too many faucet requests", "try again in a minute"
+            )
+        calls.append(now)
+        tx = node.faucet_transfer(target, Denom[body.denom], body.amount)
+        (result,) = node.submit([tx.encode()])
+        if not result.admitted:
+            raise problems.Problem(
+                503,
+                "faucet-busy",
+                "Faucet transfer refused",
+                f"the mempool refused the faucet's transfer: {result.reason}",
+            )
+        return schemas.FaucetResult(
+            hash=tx.hash().hex(), address=str(target), denom=body.denom, amount=body.amount
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.websocket("/api/v1/events")
+    async def events(socket: WebSocket) -> None:
+        """New blocks (`{"type": "block", …}`) and committed transactions (`"txs"`)."""
+        await socket.accept()
+        queue = node.subscribe()
+        try:
+            while True:
+                event = await queue.get()
+                await socket.send_json(event)
+                if event["type"] == "closed":
+                    await socket.close()
+                    return
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            node.unsubscribe(queue)
+
+    return app
+
+
+batch_txs_max = 10_000
+
+
+def _errors(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors()
+    )
+
+
+def _body_doc(model: type[schemas.BaseModel], cbor_note: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                CBOR: {"schema": {"type": "string", "format": "binary", "description": cbor_note}},
+            },
+        }
+    }
+
+
+def _admitted(result: Admission) -> schemas.Admitted:
+    return schemas.Admitted(
+        hash=result.hash.hex() if result.hash else None,
+        accepted=result.admitted,
+        reason=result.reason.value if result.reason else None,
+    )
+
+
+def _block_view(node: Node, height: int) -> schemas.BlockView:
+    block: Block | None = node.store.block(height)
+    if block is None:
+        raise problems.Problem(
+            404, "block-not-found", "No such block", f"height {height} is not committed"
+        )
+    header = block.header
+    certificate = node.store.certificate(height)
+    return schemas.BlockView(
+        height=height,
+        hash=block.hash().hex(),
+        chain_id=header.chain_id,
+        round=header.round,
+        timestamp_ms=header.timestamp_ms,
+        previous_hash=header.previous_hash.hex(),
+        txs_root=header.txs_root.hex(),
+        state_root=header.state_root.hex(),
+        receipts_root=header.receipts_root.hex(),
+        validator_set_hash=header.validator_set_hash.hex(),
+        next_validator_set_hash=header.next_validator_set_hash.hex(),
+        proposer=str(header.proposer),
+        vrf_proof=header.vrf_proof.hex(),
+        txs=[tx.hash().hex() for tx in block.txs],
+        certificate=None
+        if certificate is None
+        else schemas.Certificate(
+            height=certificate.height,
+            round=certificate.round,
+            block_hash=certificate.block_hash.hex(),
+            signer_bitmap=certificate.signer_bitmap.hex(),
+            aggregate_signature=certificate.aggregate_signature.hex(),
+        ),
+    )

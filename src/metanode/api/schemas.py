@@ -1,0 +1,147 @@
+"""Response and request bodies of the gateway (they become the OpenAPI document's schemas).
+Bytes travel as lowercase hex; amounts as integers of base units (9 decimals)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Hex = Annotated[str, Field(pattern=r"^([0-9a-f]{2})*$", max_length=2 * 8 * 1024)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TxSubmit(_Body):
+    tx: Hex  # one encoded, signed transaction
+
+
+class TxBatchSubmit(_Body):
+    txs: Annotated[list[Hex], Field(max_length=10_000)]
+
+
+class Admitted(BaseModel):
+    hash: str | None
+    accepted: bool
+    reason: str | None
+
+
+class BatchResult(BaseModel):
+    results: list[Admitted]
+
+
+class ReceiptEvent(BaseModel):
+    kind: str
+    attributes: dict[str, str]
+
+
+class ReceiptView(BaseModel):
+    code: int
+    code_name: str
+    fee_charged: int
+    events: list[ReceiptEvent]
+
+
+class TxInclusion(BaseModel):
+    """RFC 6962 audit path of the transaction's hash in the block's `txs_root`."""
+
+    index: int
+    size: int
+    txs_root: str
+    path: list[str]
+
+
+class TxView(BaseModel):
+    hash: str
+    status: Literal["pending", "committed"]
+    height: int | None = None
+    index: int | None = None
+    receipt: ReceiptView | None = None
+    inclusion: TxInclusion | None = None
+
+
+class Certificate(BaseModel):
+    height: int
+    round: int
+    block_hash: str
+    signer_bitmap: str
+    aggregate_signature: str
+
+
+class BlockView(BaseModel):
+    height: int
+    hash: str
+    chain_id: str
+    round: int
+    timestamp_ms: int
+    previous_hash: str
+    txs_root: str
+    state_root: str
+    receipts_root: str
+    validator_set_hash: str
+    next_validator_set_hash: str
+    proposer: str
+    vrf_proof: str
+    txs: list[str]
+    certificate: Certificate | None
+
+
+class StateProof(BaseModel):
+    """Proof of the account record (or its absence) under `state_root` at `height`; check it
+    with `metanode.state.tree.verify_proof(root, key, value, proof)` and SHA-256 alone."""
+
+    height: int
+    state_root: str
+    key: str
+    value: str | None
+    proof: str
+
+
+class AccountView(BaseModel):
+    address: str
+    nonce: int
+    balances: dict[str, int]
+    proof: StateProof
+
+
+class ValidatorView(BaseModel):
+    address: str
+    power: int
+    public_key: str
+    bls_public_key: str
+    vrf_public_key: str
+
+
+class ValidatorsView(BaseModel):
+    height: int
+    total_power: int
+    validators: list[ValidatorView]
+
+
+class StatusView(BaseModel):
+    name: str
+    node_id: str
+    chain_id: str
+    height: int
+    deciding: int | None
+    round: int | None
+    peers: int
+    mempool: int
+    state_root: str
+    block_hash: str
+    validator: bool
+
+
+class FaucetRequest(_Body):
+    address: Annotated[str, Field(min_length=3, max_length=100)]
+    denom: Literal["FLX", "NEX"] = "FLX"
+    amount: Annotated[int, Field(ge=1, le=100_000 * 10**9)] = 1_000 * 10**9
+
+
+class FaucetResult(BaseModel):
+    hash: str
+    address: str
+    denom: str
+    amount: int

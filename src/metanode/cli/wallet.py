@@ -1,0 +1,225 @@
+"""`metanode keys | tx | query | faucet`: accounts and the gateway, from the command line.
+
+Amounts are given in coins with up to 9 decimals (`1.5` is 1,500,000,000 base units) and
+parsed exactly, never through a float. Every read command takes `--json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+
+from metanode.crypto import ed25519
+from metanode.errors import ConfigError, KeystoreError, MetanodeError
+from metanode.node import home as dev_home
+from metanode.node import keys
+from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import constants as types_constants
+
+from .network import DEFAULT_HOME, _dev_password, node_urls
+
+Home = Annotated[Path, typer.Option(help="The network's home directory.")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+NodeUrl = Annotated[str | None, typer.Option("--node", help="Gateway URL (default: first node).")]
+TIMEOUT_S = 10.0
+tx_lifetime_blocks = 1_000
+
+keys_app = typer.Typer(help="Account keys in the home's keystore.", no_args_is_help=True)
+tx_app = typer.Typer(help="Sign and send transactions.", no_args_is_help=True)
+query_app = typer.Typer(help="Read the chain through a gateway.", no_args_is_help=True)
+
+
+class GatewayError(MetanodeError):
+    """The gateway refused a request or could not be reached."""
+
+
+def parse_amount(text: str) -> int:
+    whole, _, fraction = text.strip().partition(".")
+    decimals = types_constants.decimals
+    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > decimals:
+        raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
+    return int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
+
+
+def _password(home: Path) -> str:
+    return keys.password(_dev_password(home))
+
+
+def _key_path(home: Path, name: str) -> Path:
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"key name {name!r}: use letters, digits, - and _")
+    return home / "keys" / f"{name}.key"
+
+
+def _gateway(home: Path, node: str | None) -> str:
+    return node if node is not None else node_urls(home)[0][1]
+
+
+def _call(method: str, url: str, **options: Any) -> Any:
+    try:
+        answer = httpx.request(method, url, timeout=TIMEOUT_S, **options)
+    except httpx.HTTPError as error:
+        raise GatewayError(f"cannot reach the gateway at {url}: {error}") from None
+    if answer.status_code >= 400:
+        try:
+            problem = answer.json()
+            detail = f"{problem.get('title')}: {problem.get('detail')}"
+        except ValueError:
+            detail = answer.text[:200]
+        raise GatewayError(f"{answer.status_code} from {url}: {detail}")
+    return answer.json()
+
+
+def _emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+    else:
+        Console().print_json(json.dumps(data))
+
+
+# keys ------------------------------------------------------------------------------------------
+
+
+@keys_app.command("add")
+def keys_add(name: str, home: Home = DEFAULT_HOME) -> None:
+    """Create a new account key NAME (encrypted with METANODE_KEY_PASSWORD, or a dev home's)."""
+    path = _key_path(home, name)
+    if path.exists():
+        raise KeystoreError(f"{path} exists; choose another name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ed25519.PrivateKey.generate()
+    keys.write_account(path, key.seed, _password(home))
+    typer.echo(f"{name} {keys.account_address(key)}")
+
+
+@keys_app.command("list")
+def keys_list(home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
+    """Every account key of the home, with its address."""
+    password = _password(home)
+    found = [
+        {"name": path.stem, "address": str(keys.account_address(keys.read_account(path, password)))}
+        for path in dev_home.account_key_files(home)
+    ]
+    if as_json:
+        typer.echo(json.dumps({"keys": found}))
+    else:
+        for item in found:
+            typer.echo(f"{item['name']:<12} {item['address']}")
+
+
+@keys_app.command("show")
+def keys_show(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
+    """The address and public key of NAME."""
+    key = keys.read_account(_key_path(home, name), _password(home))
+    data = {
+        "name": name,
+        "address": str(keys.account_address(key)),
+        "public_key": key.public_key.hex(),
+    }
+    _emit(data, as_json)
+
+
+# tx --------------------------------------------------------------------------------------------
+
+
+@tx_app.command("send")
+def tx_send(
+    to: Annotated[str, typer.Option(help="Recipient address (mn1…).")],
+    amount: Annotated[str, typer.Option(help="Coins, e.g. 12.5.")],
+    denom: Annotated[str, typer.Option(help="GEN, NEX, FLX or AUR.")] = "FLX",
+    sender: Annotated[str, typer.Option("--from", help="Key name in the home.")] = "dev0",
+    fee: Annotated[int, typer.Option(help="Fee in FLX base units (0: the chain's minimum).")] = 0,
+    wait: Annotated[bool, typer.Option(help="Wait until the transaction is committed.")] = False,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Sign a transfer with a key of the home and submit it to a gateway."""
+    if denom not in Denom.__members__:
+        raise ConfigError(f"--denom {denom!r}: one of {', '.join(Denom.__members__)}")
+    recipient = Address.parse(to)
+    key = keys.read_account(_key_path(home, sender), _password(home))
+    url = _gateway(home, node)
+    account = _call("GET", f"{url}/api/v1/accounts/{keys.account_address(key)}")
+    status = _call("GET", f"{url}/api/v1/status")
+    unsigned = Transaction(
+        status["chain_id"],
+        key.public_key,
+        account["nonce"],
+        max(fee, 1_000),
+        status["height"] + tx_lifetime_blocks,
+        Transfer(recipient, parse_amount(amount), Denom[denom]),
+    )
+    tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
+    answer = _call(
+        "POST",
+        f"{url}/api/v1/txs",
+        content=tx.encode(),
+        headers={"content-type": "application/cbor"},
+    )
+    if wait:
+        answer = _wait_committed(url, tx.hash().hex())
+    _emit(answer, as_json)
+
+
+def _wait_committed(url: str, tx_hash: str, timeout_s: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer = _call("GET", f"{url}/api/v1/txs/{tx_hash}")
+        if answer["status"] == "committed":
+            return answer
+        time.sleep(0.2)
+    raise GatewayError(f"{tx_hash} not committed within {timeout_s:.0f} s")
+
+
+# query -----------------------------------------------------------------------------------------
+
+
+@query_app.command("balance")
+def query_balance(
+    address: str, home: Home = DEFAULT_HOME, node: NodeUrl = None, as_json: Json = False
+) -> None:
+    """Balances and nonce of ADDRESS, with the state proof the gateway gives."""
+    Address.parse(address)
+    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/accounts/{address}"), as_json)
+
+
+@query_app.command("tx")
+def query_tx(
+    tx_hash: str, home: Home = DEFAULT_HOME, node: NodeUrl = None, as_json: Json = False
+) -> None:
+    """A transaction: pending, or committed with its receipt and inclusion proof."""
+    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/txs/{tx_hash}"), as_json)
+
+
+@query_app.command("block")
+def query_block(
+    height: Annotated[str, typer.Argument(help="A height, or latest.")] = "latest",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """A committed block with its commit certificate."""
+    if height != "latest" and not height.isdigit():
+        raise ConfigError(f"height {height!r}: a number, or latest")
+    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/blocks/{height}"), as_json)
+
+
+def faucet(
+    address: str,
+    denom: Annotated[str, typer.Option(help="FLX or NEX.")] = "FLX",
+    amount: Annotated[str, typer.Option(help="Coins.")] = "1000",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Ask the gateway's faucet (dev and testnet chains) for coins."""
+    Address.parse(address)
+    body = {"address": address, "denom": denom, "amount": parse_amount(amount)}
+    _emit(_call("POST", f"{_gateway(home, node)}/api/v1/faucet", json=body), as_json)

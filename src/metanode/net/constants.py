@@ -1,0 +1,31 @@
+"""Limits of the peer layer (`*_max`, units last)."""
+
+from __future__ import annotations
+
+from metanode.types import constants as types_constants
+
+# A frame carries at most one block with its certificate, or one batch of transactions.
+frame_bytes_max = types_constants.block_bytes_max + 64 * 1024
+length_prefix_bytes = 4
+txs_per_frame_max = 5_000
+# Per peer, frames queued for sending; a peer that cannot keep up is dropped, not buffered.
+send_queue_frames_max = 4_096
+# Flood control: a token bucket per peer (frames per second, burst).
+frames_per_second_max = 2_000
+frames_burst_max = 4_000
+# Scoring: each offence costs points; at `score_min` the peer is disconnected and banned.
+score_start = 100
+score_min = 0
+penalty_malformed = 50
+penalty_oversize = 100
+penalty_flood = 25
+penalty_unknown_kind = 50
+ban_ms = 30_000
+# Reconnection: exponential backoff between dial attempts.
+backoff_initial_ms = 200
+backoff_max_ms = 5_000
+handshake_timeout_ms = 5_000
+status_interval_ms = 500
+
+assert frame_bytes_max < 2 ** (8 * length_prefix_bytes)
+assert txs_per_frame_max * types_constants.tx_bytes_max <= 64 * frame_bytes_max

@@ -1,0 +1,143 @@
+"""The wire: length-prefixed deterministic CBOR frames, `[kind, …fields]`.
+
+Rules: a frame is a 4-byte big-endian length and that many bytes of canonical CBOR; a length
+over `frame_bytes_max` is refused before anything is read; a body that fails strict decoding or
+has the wrong shape is a `DecodeError` naming the kind and the field. Payloads that a higher
+layer decodes (consensus messages, transactions, blocks) travel as byte strings, so each is
+decoded once, by its owner, from the bytes that arrived.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from metanode.codec import decode, encode
+from metanode.errors import DecodeError
+
+from . import constants
+
+
+class Kind(enum.IntEnum):
+    STATUS = 1  # [height]: the sender's committed height
+    CONSENSUS = 2  # [message]: one encoded consensus message
+    TXS = 3  # [[tx, …]]: a batch of encoded transactions
+    GET_BLOCK = 4  # [height]
+    BLOCK = 5  # [height, block, certificate]
+    NO_BLOCK = 6  # [height]: the sender does not hold it
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Consensus:
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Txs:
+    txs: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GetBlock:
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockReply:
+    height: int
+    block: bytes
+    certificate: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NoBlock:
+    height: int
+
+
+Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock
+
+
+def encode_frame(frame: Frame) -> bytes:
+    fields: list[Any]
+    if isinstance(frame, Status):
+        fields = [Kind.STATUS, frame.height]
+    elif isinstance(frame, Consensus):
+        fields = [Kind.CONSENSUS, frame.message]
+    elif isinstance(frame, Txs):
+        fields = [Kind.TXS, list(frame.txs)]
+    elif isinstance(frame, GetBlock):
+        fields = [Kind.GET_BLOCK, frame.height]
+    elif isinstance(frame, BlockReply):
+        fields = [Kind.BLOCK, frame.height, frame.block, frame.certificate]
+    else:
+        fields = [Kind.NO_BLOCK, frame.height]
+    body = encode([int(fields[0]), *fields[1:]])
+    if len(body) > constants.frame_bytes_max:
+        raise DecodeError("frame_too_large", f"{len(body)} bytes > {constants.frame_bytes_max}")
+    return len(body).to_bytes(constants.length_prefix_bytes, "big") + body
+
+
+def frame_length(prefix: bytes) -> int:
+    length = int.from_bytes(prefix, "big")
+    if length > constants.frame_bytes_max:
+        raise DecodeError(
+            "frame_too_large",
+            f"a peer announced {length} bytes, at most {constants.frame_bytes_max}",
+        )
+    if length == 0:
+        raise DecodeError("empty_frame", "a frame needs at least a kind")
+    return length
+
+
+def _uint(value: Any, name: str) -> int:
+    if type(value) is not int or value < 0:
+        raise DecodeError("wrong_type", f"{name} must be an unsigned integer")
+    return value
+
+
+def _bytes(value: Any, name: str) -> bytes:
+    if type(value) is not bytes:
+        raise DecodeError("wrong_type", f"{name} must be a byte string")
+    return value
+
+
+def decode_frame(body: bytes) -> Frame:
+    value = decode(body)
+    if type(value) not in (list, tuple) or not value:
+        raise DecodeError("wrong_type", "a frame is an array [kind, …]")
+    try:
+        kind = Kind(_uint(value[0], "frame.kind"))
+    except ValueError:
+        raise DecodeError("unknown_kind", f"frame kind {value[0]} is not known") from None
+    fields = value[1:]
+    arity = {Kind.BLOCK: 3}.get(kind, 1)
+    if len(fields) != arity:
+        raise DecodeError(
+            "wrong_length", f"{kind.name} frame has {len(fields)} fields, not {arity}"
+        )
+    if kind is Kind.STATUS:
+        return Status(_uint(fields[0], "status.height"))
+    if kind is Kind.CONSENSUS:
+        return Consensus(_bytes(fields[0], "consensus.message"))
+    if kind is Kind.TXS:
+        txs = fields[0]
+        if type(txs) not in (list, tuple) or len(txs) > constants.txs_per_frame_max:
+            raise DecodeError(
+                "wrong_type", f"txs must be an array of at most {constants.txs_per_frame_max}"
+            )
+        return Txs(tuple(_bytes(tx, "txs[]") for tx in txs))
+    if kind is Kind.GET_BLOCK:
+        return GetBlock(_uint(fields[0], "get_block.height"))
+    if kind is Kind.BLOCK:
+        return BlockReply(
+            _uint(fields[0], "block.height"),
+            _bytes(fields[1], "block.block"),
+            _bytes(fields[2], "block.certificate"),
+        )
+    return NoBlock(_uint(fields[0], "no_block.height"))

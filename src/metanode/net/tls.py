@@ -1,0 +1,111 @@
+"""TLS 1.3 bound to node keys.
+
+A node's certificate is self-signed by its Ed25519 node key, and its node id is the address of
+that key (`Address.from_public_key`), so the TLS handshake itself (CertificateVerify) proves that
+the peer holds the key its id names. Peers are pinned: each side trusts exactly the certificates
+of the peers in its configuration, and after the handshake the node id read from the peer's
+certificate must be the one it was configured under; anything else is refused.
+
+Certificates are deterministic (fixed serial, subject and validity; Ed25519 signs
+deterministically), so `init` can write them and a node can check its own on start.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ssl
+import tempfile
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519 as crypto_ed25519
+from cryptography.x509.oid import NameOID
+
+from metanode.errors import ConfigError, VerificationError
+from metanode.types import Address
+
+# Fixed fields make the certificate a function of the key alone (no wall clock read).
+_NOT_BEFORE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+_NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+_SERIAL = 1
+
+
+def node_id(public_key: bytes) -> Address:
+    return Address.from_public_key(public_key)
+
+
+def certificate_pem(seed: bytes) -> bytes:
+    """The node's self-signed certificate (PEM) for the Ed25519 key of `seed`."""
+    key = crypto_ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(node_id(public)))])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(_SERIAL)
+        .not_valid_before(_NOT_BEFORE)
+        .not_valid_after(_NOT_AFTER)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, None)
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def certificate_key(der_or_pem: bytes) -> bytes:
+    """The Ed25519 public key of a node certificate, after checking its self-signature."""
+    try:
+        if der_or_pem.startswith(b"-----"):
+            certificate = x509.load_pem_x509_certificate(der_or_pem)
+        else:
+            certificate = x509.load_der_x509_certificate(der_or_pem)
+        public = certificate.public_key()
+        if not isinstance(public, crypto_ed25519.Ed25519PublicKey):
+            raise VerificationError("a node certificate must carry an Ed25519 key")
+        public.verify(certificate.signature, certificate.tbs_certificate_bytes)
+    except (ValueError, InvalidSignature) as error:
+        raise VerificationError(f"not a valid node certificate: {error}") from None
+    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def contexts(seed: bytes, trusted: list[bytes]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server, client) contexts for the node key `seed`, trusting exactly `trusted` (PEM).
+
+    `ssl` loads keys only from files, so the key is written unencrypted to a private temporary
+    directory (0700) for the moment of loading and removed at once: at rest it stays in the
+    keystore."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    key = crypto_ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with tempfile.TemporaryDirectory(prefix="metanode-tls-") as directory:
+        cert_path = Path(directory) / "node.pem"
+        key_path = Path(directory) / "node.key"
+        cert_path.write_bytes(certificate_pem(seed))
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(key_pem)
+        for context in (server, client):
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            context.check_hostname = False  # peers are named by node id, checked afterwards
+            context.verify_mode = ssl.CERT_REQUIRED
+            try:
+                context.load_cert_chain(cert_path, key_path)
+                context.load_verify_locations(cadata="".join(pem.decode() for pem in trusted))
+            except (ssl.SSLError, ValueError) as error:
+                raise ConfigError(f"cannot set up TLS with the pinned peers: {error}") from None
+    return server, client
+
+
+def peer_id(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> Address:
+    """The node id proven by the peer in this handshake."""
+    der = ssl_object.getpeercert(binary_form=True)
+    if der is None:
+        raise VerificationError("the peer presented no certificate")
+    return node_id(certificate_key(der))

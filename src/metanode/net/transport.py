@@ -1,0 +1,261 @@
+"""Authenticated peer links on asyncio: one TLS 1.3 connection per pair of pinned peers.
+
+Theory of operation. Every node listens; of each pair, the node with the lower node id dials
+(so there is one connection per pair and no race), retrying with exponential backoff while the
+peer is away. After the handshake the peer's node id comes from its certificate (tls.py) and
+must be a configured peer that is not banned. Each connection has a reader that frames, decodes
+and rate-limits input and hands whole frames to `on_frame`, and a writer fed by a bounded
+queue: a peer whose queue is full is too slow and is dropped rather than buffered without end.
+Bad input is blamed here, at the receive edge: the peer is scored down (peers.py) and, at the
+bottom, disconnected and banned; nothing a peer sends can raise out of this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from metanode.crypto import ed25519
+from metanode.errors import DecodeError, VerificationError
+from metanode.types import Address
+
+from . import constants, tls
+from .frames import Frame, decode_frame, encode_frame, frame_length
+from .peers import Scores
+
+log = logging.getLogger("metanode.net")
+
+FrameHandler = Callable[[Address, Frame], None]
+PeerHandler = Callable[[Address, bool], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConfig:
+    node_id: Address
+    host: str
+    port: int
+    certificate: bytes  # PEM
+
+
+def _now_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class _Link:
+    def __init__(
+        self, peer: Address, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.peer = peer
+        self.reader = reader
+        self.writer = writer
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(constants.send_queue_frames_max)
+        self.closed = asyncio.Event()
+
+
+class Network:
+    def __init__(
+        self,
+        seed: bytes,
+        host: str,
+        port: int,
+        peers: list[PeerConfig],
+        on_frame: FrameHandler,
+        on_peer: PeerHandler | None = None,
+    ) -> None:
+        self.me = tls.node_id(ed25519.PrivateKey.from_seed(seed).public_key)
+        self.host = host
+        self.port = port
+        self.peers = {peer.node_id: peer for peer in peers if peer.node_id != self.me}
+        self.server_context, self.client_context = tls.contexts(
+            seed, [peer.certificate for peer in self.peers.values()]
+        )
+        self.on_frame = on_frame
+        self.on_peer = on_peer
+        self.scores = Scores()
+        self.links: dict[Address, _Link] = {}
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.frames_in = 0
+        self.frames_out = 0
+
+    # Life cycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept,
+            self.host,
+            self.port,
+            ssl=self.server_context,
+            ssl_handshake_timeout=constants.handshake_timeout_ms / 1000,
+        )
+        for peer in sorted(self.peers):
+            if self.me < peer:
+                self._spawn(self._dial_forever(self.peers[peer]))
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for link in list(self.links.values()):
+            link.writer.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, coroutine: object) -> None:
+        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # Sending ---------------------------------------------------------------------------------
+
+    def connected(self) -> list[Address]:
+        return sorted(self.links)
+
+    def send(self, peer: Address, frame: Frame) -> None:
+        link = self.links.get(peer)
+        if link is not None:
+            self._enqueue(link, encode_frame(frame))
+
+    def broadcast(self, frame: Frame, *, skip: Address | None = None) -> None:
+        data = encode_frame(frame)
+        for peer, link in list(self.links.items()):
+            if peer != skip:
+                self._enqueue(link, data)
+
+    def _enqueue(self, link: _Link, data: bytes) -> None:
+        try:
+            link.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            log.warning("peer %s is not reading; dropping the link", link.peer)
+            self._close(link)
+
+    def penalize(self, peer: Address, points: int, reason: str) -> None:
+        """Blame a peer for input a higher layer found bad (an undecodable message…)."""
+        if self.scores.penalize(peer, points, reason, _now_ms()):
+            log.warning("peer %s banned (%s)", peer, reason)
+            link = self.links.get(peer)
+            if link is not None:
+                self._close(link)
+
+    # Connecting ------------------------------------------------------------------------------
+
+    async def _dial_forever(self, peer: PeerConfig) -> None:
+        backoff = constants.backoff_initial_ms
+        while True:
+            if peer.node_id not in self.links and not self.scores.is_banned(
+                peer.node_id, _now_ms()
+            ):
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_connection(peer.host, peer.port, ssl=self.client_context),
+                        constants.handshake_timeout_ms / 1000,
+                    )
+                except (OSError, ssl.SSLError, TimeoutError):
+                    await asyncio.sleep(backoff / 1000)
+                    backoff = min(constants.backoff_max_ms, backoff * 2)
+                    continue
+                link = self._admit(reader, writer, expected=peer.node_id)
+                if link is not None:
+                    backoff = constants.backoff_initial_ms
+                    await self._run(link)
+            await asyncio.sleep(backoff / 1000)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        link = self._admit(reader, writer, expected=None)
+        if link is None:
+            return
+        # A handler cancelled at shutdown ends quietly: asyncio's server logs a cancelled
+        # handler as an error (Python 3.11), which here is only the node stopping.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._run(link)
+
+    def _admit(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: Address | None
+    ) -> _Link | None:
+        try:
+            peer = tls.peer_id(writer.get_extra_info("ssl_object"))
+        except VerificationError as error:
+            log.warning("refused a peer: %s", error)
+            writer.close()
+            return None
+        refused = (
+            peer not in self.peers
+            or (expected is not None and peer != expected)
+            or self.scores.is_banned(peer, _now_ms())
+        )
+        if refused:
+            log.warning("refused peer %s (unknown, unexpected or banned)", peer)
+            writer.close()
+            return None
+        old = self.links.get(peer)
+        if old is not None:
+            self._close(old)  # the peer restarted: the newer link wins
+        link = _Link(peer, reader, writer)
+        self.links[peer] = link
+        if self.on_peer is not None:
+            self.on_peer(peer, True)
+        return link
+
+    async def _run(self, link: _Link) -> None:
+        writer_task = asyncio.ensure_future(self._write(link))
+        try:
+            await self._read(link)
+        finally:
+            writer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError, ssl.SSLError):
+                await writer_task
+            self._close(link)
+            if self.links.get(link.peer) is link:
+                del self.links[link.peer]
+                if self.on_peer is not None:
+                    self.on_peer(link.peer, False)
+
+    def _close(self, link: _Link) -> None:
+        if not link.closed.is_set():
+            link.closed.set()
+            link.writer.close()
+            with contextlib.suppress(asyncio.QueueFull):
+                link.queue.put_nowait(None)
+
+    async def _write(self, link: _Link) -> None:
+        while True:
+            data = await link.queue.get()
+            if data is None:
+                return
+            link.writer.write(data)
+            self.frames_out += 1
+            if link.queue.empty():
+                await link.writer.drain()
+
+    async def _read(self, link: _Link) -> None:
+        prefix_bytes = constants.length_prefix_bytes
+        while not link.closed.is_set():
+            try:
+                prefix = await link.reader.readexactly(prefix_bytes)
+                length = frame_length(prefix)
+                body = await link.reader.readexactly(length)
+            except DecodeError as error:
+                self.penalize(link.peer, constants.penalty_oversize, error.rule)
+                return
+            except (asyncio.IncompleteReadError, OSError, ssl.SSLError):
+                return
+            if not self.scores.take_token(link.peer, _now_ms()):
+                self.penalize(link.peer, constants.penalty_flood, "flood")
+                continue
+            try:
+                frame = decode_frame(body)
+            except DecodeError as error:
+                points = (
+                    constants.penalty_unknown_kind
+                    if error.rule == "unknown_kind"
+                    else constants.penalty_malformed
+                )
+                self.penalize(link.peer, points, error.rule)
+                continue
+            self.frames_in += 1
+            self.on_frame(link.peer, frame)

@@ -1,0 +1,150 @@
+"""The application side of consensus, over the store and the mempool: no asyncio, no sockets.
+
+The engine asks (`RequestProposal`, `ValidateBlock`, `CommitBlock`); this answers. Each block
+is executed once per node: the proposer keeps the changes `build_block` computed, a validator
+keeps those of `apply_block`, and the commit stores them (or executes a block synced from a
+peer, whose certificate consensus has checked). Transactions admitted to this node's mempool
+were verified there and are not verified again (`verified`).
+
+The wall clock enters here, at the edge, twice: the proposer stamps its block with its time,
+and a validator refuses a block stamped more than `future_drift_ms_max` ahead of its own. The
+state machine only ever sees the header's timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metanode.consensus.suite import Suite
+from metanode.consensus.validators import Validator, ValidatorSet, genesis_seed, vrf_input
+from metanode.errors import DecodeError
+from metanode.mempool.pool import Admission, Pool
+from metanode.state import machine
+from metanode.state.auth.queries import AdmissionView
+from metanode.state.machine import BlockChanges, InvalidBlock
+from metanode.state.staking import queries as staking_queries
+from metanode.state.store import Store
+from metanode.types import Address, Block, CommitCertificate, Receipt
+from metanode.types import constants as types_constants
+
+future_drift_ms_max = 5_000
+# Pending proposals kept per height (one per round seen); a bound, not a cache policy.
+pending_blocks_max = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    block: Block
+    certificate: CommitCertificate
+    receipts: tuple[Receipt, ...]
+    tx_hashes: tuple[bytes, ...]
+    state_root: bytes
+
+
+class Chain:
+    def __init__(self, store: Store, pool: Pool, suite: Suite, block_txs_max: int) -> None:
+        self.store = store
+        self.pool = pool
+        self.suite = suite
+        self.block_txs_max = block_txs_max
+        self.chain_id = store.genesis.chain_id
+        self._pending: dict[bytes, BlockChanges] = {}
+        self._seed = self._stored_seed()
+
+    # What the next height runs with -----------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        """The committed height; consensus runs height + 1."""
+        return self.store.state().height
+
+    def validator_set(self) -> ValidatorSet:
+        members = staking_queries.validator_set(self.store.state().reader)
+        return ValidatorSet.of(
+            [
+                Validator(m.address, m.power, m.public_key, m.bls_public_key, m.vrf_public_key)
+                for m in members
+            ]
+        )
+
+    def seed(self) -> bytes:
+        return self._seed
+
+    def _stored_seed(self) -> bytes:
+        height = self.height
+        if height == 0:
+            return genesis_seed(self.chain_id, self.store.genesis.hash())
+        block = self.store.block(height)
+        if block is None:
+            raise DecodeError("missing_block", f"the store's tip block {height} is absent")
+        return self.suite.vrf_output(block.header.vrf_proof)[:32]
+
+    # Mempool ---------------------------------------------------------------------------------
+
+    def admission_view(self) -> AdmissionView:
+        return AdmissionView(self.store.state().reader)
+
+    def admit(self, raws: list[bytes]) -> list[Admission]:
+        return self.pool.admit_batch(raws, self.admission_view(), self.height + 1)
+
+    # Consensus requests ----------------------------------------------------------------------
+
+    def propose(
+        self, height: int, round_: int, evidence: tuple[bytes, ...], me: Address, now_ms: int
+    ) -> Block:
+        state = self.store.state()
+        if height != state.height + 1:
+            raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
+        candidates = self.pool.reap(
+            self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
+        )
+        proposal = machine.build_block(
+            state,
+            candidates,
+            timestamp_ms=now_ms,
+            proposer=me,
+            round=round_,
+            vrf_proof=self.suite.vrf_prove(vrf_input(self._seed, height)),
+            verified=self.pool.verified_hashes(),
+            txs_max=self.block_txs_max,
+            evidence=evidence,
+        )
+        self._keep(proposal.block.hash(), proposal.changes)
+        return proposal.block
+
+    def validate(self, block: Block, now_ms: int) -> bool:
+        digest = block.hash()
+        if digest in self._pending:
+            return True
+        if block.header.timestamp_ms > now_ms + future_drift_ms_max:
+            return False
+        try:
+            changes = machine.apply_block(
+                self.store.state(), block, verified=self.pool.verified_hashes()
+            )
+        except (InvalidBlock, DecodeError):
+            return False
+        self._keep(digest, changes)
+        return True
+
+    def _keep(self, digest: bytes, changes: BlockChanges) -> None:
+        if len(self._pending) >= pending_blocks_max:
+            self._pending.clear()
+        self._pending[digest] = changes
+
+    def commit(self, block: Block, certificate: CommitCertificate) -> Committed:
+        """Store a final block. A block synced from a peer is executed here; a block that a
+        quorum certified but this node cannot execute is a fork of the state machine, and
+        `InvalidBlock` propagates (the node halts rather than diverge)."""
+        changes = self._pending.get(block.hash())
+        if changes is None:
+            changes = machine.apply_block(
+                self.store.state(), block, verified=self.pool.verified_hashes()
+            )
+        self.store.commit(changes, certificate)
+        self._pending.clear()
+        self._seed = self.suite.vrf_output(block.header.vrf_proof)[:32]
+        self.pool.remove_committed(block.txs, self.admission_view(), changes.height + 1)
+        return Committed(
+            block, certificate, changes.receipts, changes.tx_hashes, changes.state_root
+        )

@@ -1,0 +1,141 @@
+"""A node's configuration: TOML, typed with pydantic; every error names the field.
+
+Defaults are documented where they are declared and in docs/operator.md. Paths are relative to
+the directory of the configuration file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from metanode.errors import ConfigError, DecodeError
+from metanode.types import Address
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoint(_Section):
+    host: str = "127.0.0.1"
+    port: Port
+
+
+class Peer(_Section):
+    name: str
+    node_id: str  # bech32m address of the peer's node key
+    host: str = "127.0.0.1"
+    port: Port
+    certificate: str  # PEM file of the peer's node certificate
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        try:
+            Address.parse(value)
+        except DecodeError as error:
+            raise ValueError(str(error)) from None  # pydantic reports ValueErrors by field
+        return value
+
+
+class P2P(_Section):
+    listen: Endpoint
+    peers: list[Peer] = []
+
+
+class Api(_Section):
+    listen: Endpoint
+    # Faucet requests per client address per minute (dev and testnet chains only).
+    faucet_requests_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # Largest request body; transactions are at most 8 KiB each.
+    request_bytes_max: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 4 * 1024 * 1024
+
+
+class Consensus(_Section):
+    # Round 0's timeout; round r waits base * 2^r (QBFT).
+    round_timeout_base_ms: Annotated[int, Field(ge=100, le=60_000)] = 1_000
+    # With an empty mempool the proposer waits this long before proposing (empty blocks keep
+    # time moving and prove liveness); with pending transactions it proposes at once.
+    empty_block_delay_ms: Annotated[int, Field(ge=0, le=60_000)] = 300
+    # Largest block the proposer builds, in transactions.
+    block_txs_max: Annotated[int, Field(ge=1, le=20_000)] = 5_000
+
+
+class NodeConfig(_Section):
+    name: str
+    genesis: str = "../../genesis.json"
+    key_file: str = "validator.key"
+    # Only dev chains may keep the key password in the config (as Anvil's well-known dev keys);
+    # anywhere else the node reads METANODE_KEY_PASSWORD.
+    key_password: str | None = None
+    # A funded dev account whose key pays out faucet requests made through the gateway.
+    faucet_key_file: str | None = None
+    p2p: P2P
+    api: Api
+    consensus: Consensus = Consensus()
+    # LMDB map size of the ledger, in MiB.
+    ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
+
+
+def describe(error: ValidationError, source: Path) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {where}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load(path: Path) -> NodeConfig:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read the node configuration {path}: {error.strerror}") from None
+    try:
+        tree = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return NodeConfig.model_validate(tree)
+    except ValidationError as error:
+        raise ConfigError(describe(error, path)) from None
+
+
+def resolve(config_path: Path, relative: str) -> Path:
+    return (config_path.parent / relative).resolve()
+
+
+def to_toml(config: NodeConfig) -> str:
+    """The configuration as TOML (what `init` writes), defaults included so operators see them."""
+    lines = [f"name = {_q(config.name)}", f"genesis = {_q(config.genesis)}"]
+    lines.append(f"key_file = {_q(config.key_file)}")
+    if config.key_password is not None:
+        lines.append(f"key_password = {_q(config.key_password)}")
+    if config.faucet_key_file is not None:
+        lines.append(f"faucet_key_file = {_q(config.faucet_key_file)}")
+    lines.append(f"ledger_map_mib = {config.ledger_map_mib}")
+    lines += ["", "[p2p.listen]", f"host = {_q(config.p2p.listen.host)}"]
+    lines.append(f"port = {config.p2p.listen.port}")
+    for peer in config.p2p.peers:
+        lines += ["", "[[p2p.peers]]", f"name = {_q(peer.name)}", f"node_id = {_q(peer.node_id)}"]
+        lines += [f"host = {_q(peer.host)}", f"port = {peer.port}"]
+        lines.append(f"certificate = {_q(peer.certificate)}")
+    lines += ["", "[api]", f"faucet_requests_per_minute = {config.api.faucet_requests_per_minute}"]
+    lines.append(f"request_bytes_max = {config.api.request_bytes_max}")
+    lines += ["", "[api.listen]", f"host = {_q(config.api.listen.host)}"]
+    lines.append(f"port = {config.api.listen.port}")
+    consensus = config.consensus
+    lines += ["", "[consensus]", f"round_timeout_base_ms = {consensus.round_timeout_base_ms}"]
+    lines.append(f"empty_block_delay_ms = {consensus.empty_block_delay_ms}")
+    lines.append(f"block_txs_max = {consensus.block_txs_max}")
+    return "\n".join(lines) + "\n"
+
+
+def _q(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -1,0 +1,51 @@
+"""Prometheus metrics of one node, named in CometBFT's style (`metanode_<subsystem>_<name>`).
+
+Each node has its own registry (tests run several nodes in one process). Every figure is read
+from what the node did: heights and rounds from the engine, intervals from block timestamps,
+sizes from the mempool and the peer table.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.height = Gauge("metanode_consensus_height", "Height being decided.", registry=r)
+        self.rounds = Gauge(
+            "metanode_consensus_rounds", "Round reached at the current height.", registry=r
+        )
+        self.block_interval = Histogram(
+            "metanode_consensus_block_interval_seconds",
+            "Time between consecutive blocks, from their header timestamps.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30),
+            registry=r,
+        )
+        self.txs_committed = Counter(
+            "metanode_consensus_txs_committed", "Transactions committed in blocks.", registry=r
+        )
+        self.block_size = Gauge(
+            "metanode_consensus_block_size_txs", "Transactions in the last block.", registry=r
+        )
+        self.mempool_size = Gauge(
+            "metanode_mempool_size", "Transactions waiting in the mempool.", registry=r
+        )
+        self.mempool_rejected = Counter(
+            "metanode_mempool_rejected",
+            "Transactions refused at admission, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.peers = Gauge("metanode_p2p_peers", "Connected peers.", registry=r)
+        self.peer_penalties = Counter(
+            "metanode_p2p_peer_penalties",
+            "Offences charged to peers, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.blocks_synced = Counter(
+            "metanode_blocksync_blocks", "Blocks fetched from peers to catch up.", registry=r
+        )

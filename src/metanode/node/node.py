@@ -1,0 +1,475 @@
+"""One node: the event loop that carries the consensus engine's actions out.
+
+Theory of operation. Everything runs on one asyncio loop thread, so the engine has one writer:
+network frames, timers and API calls all end in `dispatch(event)`, which steps the engine and
+carries out its actions in order; an event raised while doing so (a block built, a block
+validated, the next height) waits in a bounded FIFO and is stepped next, never re-entrantly.
+A `Persist` is committed to LMDB before the action after it runs (write before send).
+
+Catching up: peers announce their committed height every `status_interval_ms`; a node that
+sees a peer ahead of the height it is deciding asks that peer for the block and certificate
+(one request at a time) and feeds them to the engine as `BlockSynced`, which checks the
+certificate against the height's validator set before anything is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metanode.consensus import engine
+from metanode.consensus.actions import (
+    Action,
+    Broadcast,
+    CommitBlock,
+    Persist,
+    RequestProposal,
+    RequestSync,
+    ScheduleTimeout,
+    ValidateBlock,
+)
+from metanode.consensus.events import (
+    BlockSynced,
+    BlockValidated,
+    Event,
+    MessageReceived,
+    ProposalCandidateReady,
+    StartHeight,
+    TimeoutFired,
+)
+from metanode.consensus.messages import decode_message, encode_message
+from metanode.consensus.real_suite import RealSuite
+from metanode.consensus.state import Config as EngineConfig
+from metanode.consensus.state import EngineState
+from metanode.crypto import ed25519
+from metanode.errors import ConfigError, DecodeError, InvariantViolation, check
+from metanode.mempool.pool import Admission, Pool
+from metanode.mempool.reasons import Reason
+from metanode.net import constants as net_constants
+from metanode.net.frames import BlockReply, Consensus, Frame, GetBlock, NoBlock, Status, Txs
+from metanode.net.transport import Network, PeerConfig
+from metanode.state.genesis.document import load_genesis
+from metanode.state.store import Store
+from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
+from metanode.types.messages import Message
+
+from . import config as node_config
+from . import keys
+from .chain import Chain, Committed
+from .durable import ConsensusLog
+from .metrics import Metrics
+
+log = logging.getLogger("metanode.node")
+
+events_pending_max = 100_000
+subscriber_queue_max = 10_000
+gossip_interval_ms = 10
+sync_request_timeout_ms = 2_000
+# Transactions this node signs (the faucet's) expire this many blocks after signing.
+tx_lifetime_blocks = 1_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    config: Path
+    home: Path
+    ledger: Path
+    consensus: Path
+
+
+class Node:
+    def __init__(self, config_path: Path) -> None:
+        self.config = node_config.load(config_path)
+        cfg = self.config
+        home = config_path.parent
+        self.paths = Paths(config_path, home, home / "ledger", home / "consensus")
+        genesis_path = node_config.resolve(config_path, cfg.genesis)
+        try:
+            genesis_text = genesis_path.read_text()
+        except OSError as error:
+            raise ConfigError(
+                f"cannot read the genesis file {genesis_path}: {error.strerror}"
+            ) from None
+        genesis = load_genesis(genesis_path, genesis_text)
+        password = keys.password(cfg.key_password)
+        validator_keys = keys.read_validator(
+            node_config.resolve(config_path, cfg.key_file), password
+        )
+        self.faucet_key: ed25519.PrivateKey | None = None
+        if cfg.faucet_key_file is not None:
+            self.faucet_key = keys.read_account(
+                node_config.resolve(config_path, cfg.faucet_key_file), password
+            )
+        self.store = Store.open(self.paths.ledger, genesis, map_bytes=cfg.ledger_map_mib << 20)
+        self.suite = RealSuite(validator_keys)
+        self.me = Address.from_public_key(validator_keys.public_key)
+        self.chain = Chain(
+            self.store, Pool(genesis.chain_id), self.suite, cfg.consensus.block_txs_max
+        )
+        self.consensus_log = ConsensusLog(self.paths.consensus)
+        self.engine_config = EngineConfig(genesis.chain_id, cfg.consensus.round_timeout_base_ms)
+        peers = [
+            PeerConfig(
+                Address.parse(peer.node_id),
+                peer.host,
+                peer.port,
+                _read_certificate(node_config.resolve(config_path, peer.certificate)),
+            )
+            for peer in cfg.p2p.peers
+        ]
+        self.peer_names = {Address.parse(peer.node_id): peer.name for peer in cfg.p2p.peers}
+        self.network = Network(
+            validator_keys.ed25519_seed,
+            cfg.p2p.listen.host,
+            cfg.p2p.listen.port,
+            peers,
+            self._on_frame,
+            self._on_peer,
+        )
+        self.metrics = Metrics()
+        self.state: EngineState | None = None
+        self._pending: collections.deque[Event] = collections.deque()
+        self._dispatching = False
+        self._peer_heights: dict[Address, int] = {}
+        self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
+        self._gossip: list[bytes] = []
+        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._stopping = asyncio.Event()
+        self._halted: BaseException | None = None
+        self.last_block_time_ms: int | None = None
+
+    # Life cycle ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until `stop()`; returns after closing the network and the stores."""
+        loop = asyncio.get_running_loop()
+        await self.network.start()
+        self._start_engine()
+        tickers = [
+            loop.create_task(self._every(net_constants.status_interval_ms, self._announce)),
+            loop.create_task(self._every(gossip_interval_ms, self._flush_gossip)),
+        ]
+        try:
+            await self._stopping.wait()
+        finally:
+            for task in tickers:
+                task.cancel()
+            await self.network.stop()
+            self.consensus_log.close()
+            self.store.close()
+        if self._halted is not None:
+            raise self._halted
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _every(self, interval_ms: int, work: Any) -> None:
+        while True:
+            await asyncio.sleep(interval_ms / 1000)
+            work()
+
+    def _start_engine(self) -> None:
+        height = self.chain.height + 1
+        validators = self.chain.validator_set()
+        seed = self.chain.seed()
+        record = self.consensus_log.load()
+        if record is not None and record.height == height:
+            self.state, actions = engine.restore(
+                self.engine_config, self.suite, self.me, record, validators, seed
+            )
+            self._metrics_height()
+            self._carry_out(actions)
+            self._drain()
+        else:
+            self.state = engine.new_state(
+                self.engine_config, self.suite, self.me, height, validators, seed
+            )
+            self.dispatch(StartHeight(height, validators, seed))
+
+    # The one writer --------------------------------------------------------------------------
+
+    def dispatch(self, event: Event) -> None:
+        if len(self._pending) >= events_pending_max:
+            log.warning("event backlog full; dropping %s", type(event).__name__)
+            return
+        self._pending.append(event)
+        if not self._dispatching:
+            self._drain()
+
+    def _drain(self) -> None:
+        self._dispatching = True
+        try:
+            while self._pending and self._halted is None:
+                event = self._pending.popleft()
+                check(self.state is not None, "an event before the engine started")
+                self.state, actions = engine.step(self.state, event)
+                self._carry_out(actions)
+        except (InvariantViolation, DecodeError) as error:
+            # A certified block this node cannot execute, or a broken store: halt, never diverge.
+            log.critical("halting: %s", error)
+            self._halted = error
+            self._stopping.set()
+        finally:
+            self._dispatching = False
+
+    def _carry_out(self, actions: list[Action]) -> None:
+        loop = asyncio.get_running_loop()
+        for action in actions:
+            if isinstance(action, Persist):
+                self.consensus_log.save(action.record)
+            elif isinstance(action, Broadcast):
+                self.network.broadcast(Consensus(encode_message(action.message)))
+            elif isinstance(action, ScheduleTimeout):
+                self.metrics.rounds.set(self.state.round if self.state else 0)
+                event = TimeoutFired(action.height, action.round)
+                loop.call_later(action.delay_ms / 1000, self.dispatch, event)
+            elif isinstance(action, RequestProposal):
+                self._schedule_proposal(action)
+            elif isinstance(action, ValidateBlock):
+                valid = self.chain.validate(action.block, now_ms())
+                self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
+            elif isinstance(action, CommitBlock):
+                self._commit(action.block, action.certificate)
+            elif isinstance(action, RequestSync):
+                self._request_block(action.height)
+
+    def _schedule_proposal(self, action: RequestProposal) -> None:
+        delay_ms = 0
+        if action.round == 0 and len(self.chain.pool) == 0:
+            delay_ms = self.config.consensus.empty_block_delay_ms
+        asyncio.get_running_loop().call_later(delay_ms / 1000, self._propose, action)
+
+    def _propose(self, action: RequestProposal) -> None:
+        state = self.state
+        if state is None or state.height != action.height or state.round != action.round:
+            return
+        block = self.chain.propose(action.height, action.round, action.evidence, self.me, now_ms())
+        self.dispatch(ProposalCandidateReady(action.height, action.round, block))
+
+    def _commit(self, block: Block, certificate: CommitCertificate) -> None:
+        committed = self.chain.commit(block, certificate)
+        self._after_commit(committed)
+        height = block.header.height + 1
+        validators = self.chain.validator_set()
+        self._pending.append(StartHeight(height, validators, self.chain.seed()))
+        self._sync_asked = None
+        self.network.broadcast(Status(block.header.height))
+        self._maybe_sync()
+
+    def _after_commit(self, committed: Committed) -> None:
+        header = committed.block.header
+        metrics = self.metrics
+        metrics.height.set(header.height + 1)
+        metrics.rounds.set(0)
+        metrics.txs_committed.inc(len(committed.tx_hashes))
+        metrics.block_size.set(len(committed.tx_hashes))
+        metrics.mempool_size.set(len(self.chain.pool))
+        if self.last_block_time_ms is not None:
+            metrics.block_interval.observe((header.timestamp_ms - self.last_block_time_ms) / 1000)
+        self.last_block_time_ms = header.timestamp_ms
+        self._publish(
+            {
+                "type": "block",
+                "height": header.height,
+                "hash": committed.block.hash().hex(),
+                "round": header.round,
+                "time_ms": header.timestamp_ms,
+                "txs": len(committed.tx_hashes),
+                "state_root": committed.state_root.hex(),
+            }
+        )
+        if committed.tx_hashes and self._subscribers:
+            self._publish(
+                {
+                    "type": "txs",
+                    "height": header.height,
+                    "txs": [
+                        {"hash": tx_hash.hex(), "code": receipt.code}
+                        for tx_hash, receipt in zip(
+                            committed.tx_hashes, committed.receipts, strict=True
+                        )
+                    ],
+                }
+            )
+
+    def _metrics_height(self) -> None:
+        if self.state is not None:
+            self.metrics.height.set(self.state.height)
+            self.metrics.rounds.set(self.state.round)
+
+    # Transactions ------------------------------------------------------------------------------
+
+    def submit(self, raws: list[bytes]) -> list[Admission]:
+        """Admit client transactions; the admitted ones are gossiped in the next batch."""
+        results = self.chain.admit(raws)
+        for raw, result in zip(raws, results, strict=True):
+            if result.admitted:
+                self._gossip.append(raw)
+            elif result.reason is not None:
+                self.metrics.mempool_rejected.labels(result.reason.value).inc()
+        self.metrics.mempool_size.set(len(self.chain.pool))
+        return results
+
+    def sign_transaction(self, key: ed25519.PrivateKey, message: Message, fee: int) -> Transaction:
+        """A transaction from `key`'s account with the next free nonce (after its pending ones),
+        the chain's minimum fee unless more is given, valid for `tx_lifetime_blocks`."""
+        sender = Address.from_public_key(key.public_key)
+        view = self.chain.admission_view()
+        committed_nonce, _ = view.account(sender)
+        unsigned = Transaction(
+            self.engine_config.chain_id,
+            key.public_key,
+            self.chain.pool.next_nonce(sender, committed_nonce),
+            max(fee, view.fee_min),
+            self.chain.height + tx_lifetime_blocks,
+            message,
+        )
+        return unsigned.with_signature(key.sign(unsigned.signing_message()))
+
+    def faucet_transfer(self, to: Address, denom: Denom, amount: int) -> Transaction:
+        if self.faucet_key is None:
+            raise ConfigError("this node has no faucet account (faucet_key_file)")
+        return self.sign_transaction(self.faucet_key, Transfer(to, amount, denom), 0)
+
+    def _flush_gossip(self) -> None:
+        limit = net_constants.txs_per_frame_max
+        while self._gossip:
+            batch, self._gossip = self._gossip[:limit], self._gossip[limit:]
+            self.network.broadcast(Txs(tuple(batch)))
+
+    # Events for the API ------------------------------------------------------------------------
+
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(subscriber_queue_max)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        self._subscribers.discard(queue)
+
+    def _publish(self, event: dict[str, Any]) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # A reader that cannot keep up is cut off, and its last item says so.
+                self._subscribers.discard(queue)
+                queue.get_nowait()
+                queue.put_nowait({"type": "closed", "reason": "subscriber too slow"})
+
+    # Network ----------------------------------------------------------------------------------
+
+    def _on_peer(self, peer: Address, connected: bool) -> None:
+        self.metrics.peers.set(len(self.network.links))
+        if connected:
+            self.network.send(peer, Status(self.chain.height))
+        else:
+            self._peer_heights.pop(peer, None)
+
+    def _on_frame(self, peer: Address, frame: Frame) -> None:
+        if isinstance(frame, Consensus):
+            try:
+                message = decode_message(frame.message)
+            except DecodeError as error:
+                self._penalize(peer, error.rule)
+                return
+            self.dispatch(MessageReceived(message))
+        elif isinstance(frame, Txs):
+            results = self.chain.admit(list(frame.txs))
+            self.metrics.mempool_size.set(len(self.chain.pool))
+            if any(result.reason is Reason.MALFORMED for result in results):
+                self._penalize(peer, "malformed_tx")
+        elif isinstance(frame, Status):
+            self._peer_heights[peer] = frame.height
+            self._maybe_sync()
+        elif isinstance(frame, GetBlock):
+            self._serve_block(peer, frame.height)
+        elif isinstance(frame, BlockReply):
+            self._on_block_reply(peer, frame)
+        elif isinstance(frame, NoBlock):
+            self._sync_asked = None
+
+    def _penalize(self, peer: Address, reason: str) -> None:
+        self.metrics.peer_penalties.labels(reason).inc()
+        self.network.penalize(peer, net_constants.penalty_malformed, reason)
+
+    def _announce(self) -> None:
+        self.network.broadcast(Status(self.chain.height))
+        self.metrics.mempool_size.set(len(self.chain.pool))
+        self._maybe_sync()
+
+    def _maybe_sync(self) -> None:
+        if self.state is None:
+            return
+        height = self.state.height
+        if any(peer_height >= height for peer_height in self._peer_heights.values()):
+            self._request_block(height)
+
+    def _request_block(self, height: int) -> None:
+        current = now_ms()
+        if self._sync_asked is not None:
+            asked_height, asked_at = self._sync_asked
+            if asked_height == height and current - asked_at < sync_request_timeout_ms:
+                return
+        ahead = sorted(
+            (peer for peer, peer_height in self._peer_heights.items() if peer_height >= height),
+            key=lambda peer: (-self._peer_heights[peer], peer),
+        )
+        if not ahead:
+            return
+        self._sync_asked = (height, current)
+        self.network.send(ahead[0], GetBlock(height))
+
+    def _serve_block(self, peer: Address, height: int) -> None:
+        block = self.store.block(height) if 0 < height <= self.chain.height else None
+        certificate = self.store.certificate(height) if block is not None else None
+        if block is None or certificate is None:
+            self.network.send(peer, NoBlock(height))
+            return
+        self.network.send(peer, BlockReply(height, block.encode(), certificate.encode()))
+
+    def _on_block_reply(self, peer: Address, frame: BlockReply) -> None:
+        try:
+            block = Block.decode(frame.block)
+            certificate = CommitCertificate.decode(frame.certificate)
+        except DecodeError as error:
+            self._penalize(peer, error.rule)
+            return
+        self._sync_asked = None
+        if self.state is not None and block.header.height == self.state.height:
+            self.metrics.blocks_synced.inc()
+            self.dispatch(BlockSynced(block, certificate))
+
+    # Reading for the API -----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "name": self.config.name,
+            "node_id": str(self.me),
+            "chain_id": self.engine_config.chain_id,
+            "height": self.chain.height,
+            "deciding": state.height if state else None,
+            "round": state.round if state else None,
+            "peers": len(self.network.links),
+            "mempool": len(self.chain.pool),
+            "state_root": self.store.state().state_root.hex(),
+            "block_hash": self.store.state().block_hash.hex(),
+            "validator": bool(state and state.is_validator),
+        }
+
+
+def _read_certificate(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read the peer certificate {path}: {error.strerror}") from None
