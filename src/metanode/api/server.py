@@ -39,8 +39,9 @@ async def serve(node: Node) -> None:
             port=listen.port,
             log_level="warning",
             lifespan="off",
-            ws="websockets",
+            ws="websockets-sansio",
             access_log=False,
+            timeout_graceful_shutdown=5,
         )
     )
     loop = asyncio.get_running_loop()

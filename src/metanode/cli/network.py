@@ -77,15 +77,21 @@ def _node_command(node_dir: Path) -> list[str]:
 def up(
     home: Home = DEFAULT_HOME,
     validators: Annotated[int, typer.Option(min=1, max=64, help="Validators (on init).")] = 4,
+    port_base: Annotated[int, typer.Option(help="P2P port of v0 (on init).")] = 26600,
+    api_port_base: Annotated[int, typer.Option(help="API port of v0 (on init).")] = 8600,
 ) -> None:
     """Init if needed, then run every validator as its own process; Ctrl-C stops them all.
     Starting again resumes the same chain."""
     if not (home / dev_home.GENESIS).exists():
-        dev_home.init_dev(home, validators=validators)
+        dev_home.init_dev(
+            home, validators=validators, port_base=port_base, api_port_base=api_port_base
+        )
     entries = dev_home.node_entries(home)
     if not entries:
         raise ConfigError(f"{home} holds a genesis but no nodes/*/config.toml")
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: print every column whole
+        console = Console(width=240)
     children: dict[str, subprocess.Popen[bytes]] = {}
     for entry in entries:
         log_path = entry.config_path.parent / "node.log"

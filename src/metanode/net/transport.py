@@ -32,6 +32,7 @@ log = logging.getLogger("metanode.net")
 
 FrameHandler = Callable[[Address, Frame], None]
 PeerHandler = Callable[[Address, bool], None]
+OffenceHandler = Callable[[Address, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Network:
         peers: list[PeerConfig],
         on_frame: FrameHandler,
         on_peer: PeerHandler | None = None,
+        on_offence: OffenceHandler | None = None,
     ) -> None:
         self.me = tls.node_id(ed25519.PrivateKey.from_seed(seed).public_key)
         self.host = host
@@ -76,6 +78,7 @@ class Network:
         )
         self.on_frame = on_frame
         self.on_peer = on_peer
+        self.on_offence = on_offence
         self.scores = Scores()
         self.links: dict[Address, _Link] = {}
         self._server: asyncio.Server | None = None
@@ -135,7 +138,9 @@ class Network:
             self._close(link)
 
     def penalize(self, peer: Address, points: int, reason: str) -> None:
-        """Blame a peer for input a higher layer found bad (an undecodable message…)."""
+        """Blame a peer for bad input (here, or found by a higher layer)."""
+        if self.on_offence is not None:
+            self.on_offence(peer, reason)
         if self.scores.penalize(peer, points, reason, _now_ms()):
             log.warning("peer %s banned (%s)", peer, reason)
             link = self.links.get(peer)

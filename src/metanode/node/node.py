@@ -127,6 +127,7 @@ class Node:
             for peer in cfg.p2p.peers
         ]
         self.peer_names = {Address.parse(peer.node_id): peer.name for peer in cfg.p2p.peers}
+        self.metrics = Metrics()
         self.network = Network(
             validator_keys.ed25519_seed,
             cfg.p2p.listen.host,
@@ -134,8 +135,8 @@ class Node:
             peers,
             self._on_frame,
             self._on_peer,
+            self._on_offence,
         )
-        self.metrics = Metrics()
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False
@@ -171,6 +172,8 @@ class Node:
 
     def stop(self) -> None:
         self._stopping.set()
+        for queue in list(self._subscribers):  # event streams end, so the server can stop
+            self._close_subscriber(queue, "node stopping")
 
     async def _every(self, interval_ms: int, work: Any) -> None:
         while True:
@@ -361,10 +364,14 @@ class Node:
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                # A reader that cannot keep up is cut off, and its last item says so.
-                self._subscribers.discard(queue)
-                queue.get_nowait()
-                queue.put_nowait({"type": "closed", "reason": "subscriber too slow"})
+                self._close_subscriber(queue, "subscriber too slow")
+
+    def _close_subscriber(self, queue: asyncio.Queue[dict[str, Any]], reason: str) -> None:
+        """Cut a reader off; its last item says why (room is made for it if need be)."""
+        self._subscribers.discard(queue)
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait({"type": "closed", "reason": reason})
 
     # Network ----------------------------------------------------------------------------------
 
@@ -399,8 +406,10 @@ class Node:
             self._sync_asked = None
 
     def _penalize(self, peer: Address, reason: str) -> None:
-        self.metrics.peer_penalties.labels(reason).inc()
         self.network.penalize(peer, net_constants.penalty_malformed, reason)
+
+    def _on_offence(self, _peer: Address, reason: str) -> None:
+        self.metrics.peer_penalties.labels(reason).inc()
 
     def _announce(self) -> None:
         self.network.broadcast(Status(self.chain.height))

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metanode.errors import DecodeError
+from metanode.net import constants
+from metanode.net.frames import (
+    BlockReply,
+    Consensus,
+    GetBlock,
+    NoBlock,
+    Status,
+    Txs,
+    decode_frame,
+    encode_frame,
+    frame_length,
+)
+
+heights = st.integers(0, 2**63)
+blobs = st.binary(max_size=64)
+frames = st.one_of(
+    st.builds(Status, heights),
+    st.builds(Consensus, blobs),
+    st.builds(Txs, st.lists(blobs, max_size=5).map(tuple)),
+    st.builds(GetBlock, heights),
+    st.builds(BlockReply, heights, blobs, blobs),
+    st.builds(NoBlock, heights),
+)
+
+
+@given(frames)
+def test_every_frame_round_trips(frame) -> None:
+    data = encode_frame(frame)
+    assert frame_length(data[:4]) == len(data) - 4
+    assert decode_frame(data[4:]) == frame
+
+
+@given(st.binary(max_size=200))
+def test_hostile_bodies_raise_only_decode_errors(body: bytes) -> None:
+    try:
+        decode_frame(body)
+    except DecodeError:
+        pass
+
+
+def test_lengths_over_the_limit_and_empty_frames_are_refused_before_reading() -> None:
+    with pytest.raises(DecodeError) as error:
+        frame_length((constants.frame_bytes_max + 1).to_bytes(4, "big"))
+    assert error.value.rule == "frame_too_large"
+    with pytest.raises(DecodeError) as error:
+        frame_length(bytes(4))
+    assert error.value.rule == "empty_frame"
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        (bytes.fromhex("8109"), "unknown_kind"),  # [9]
+        (bytes.fromhex("820140"), "wrong_type"),  # [1, h''] : status height must be a uint
+        (bytes.fromhex("8301 01 02".replace(" ", "")), "wrong_length"),
+        (bytes.fromhex("a0"), "wrong_type"),  # a map, not an array
+    ],
+)
+def test_each_shape_error_names_its_rule(body: bytes, rule: str) -> None:
+    with pytest.raises(DecodeError) as error:
+        decode_frame(body)
+    assert error.value.rule == rule

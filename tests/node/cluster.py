@@ -1,0 +1,185 @@
+"""A local network of real node processes for tests: real TLS sockets, real LMDB, real keys.
+
+`Cluster` makes a dev home on free ports, starts each validator as `metanode start` in its own
+process, and reads them through their gateways. Nothing is simulated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from metanode.crypto import ed25519
+from metanode.node import home as dev_home
+from metanode.node import keys
+from metanode.types import Address, Denom, Transaction, Transfer
+
+PYTHON = sys.executable
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that base..base+count-1 are free now (checked by binding each)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count >= 65_000:
+            continue
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    held = stack.enter_context(socket.socket())
+                    held.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free block of ports")
+
+
+class Cluster:
+    def __init__(self, home: Path, validators: int = 4, accounts: int = 20) -> None:
+        self.home = home
+        base = free_port_block(2 * validators)
+        self.entries = dev_home.init_dev(
+            home,
+            validators=validators,
+            accounts=accounts,
+            port_base=base,
+            api_port_base=base + validators,
+        )
+        self.names = [entry.name for entry in self.entries]
+        self.api_port = {name: base + validators + i for i, name in enumerate(self.names)}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.client = httpx.Client(timeout=10)
+
+    # processes ---------------------------------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        node_dir = self.home / "nodes" / name
+        log = (node_dir / "node.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [PYTHON, "-m", "metanode.cli.main", "start", "--home", str(node_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def start_all(self) -> None:
+        for name in self.names:
+            self.start(name)
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+        self.client.close()
+
+    def log(self, name: str) -> str:
+        return (self.home / "nodes" / name / "node.log").read_text(errors="replace")
+
+    # gateways ----------------------------------------------------------------------------------
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.api_port[name]}"
+
+    def get(self, name: str, path: str) -> Any:
+        answer = self.client.get(self.url(name) + path)
+        answer.raise_for_status()
+        return answer.json()
+
+    def status(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.get(name, "/api/v1/status")
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def height(self, name: str) -> int:
+        status = self.status(name)
+        return -1 if status is None else status["height"]
+
+    def wait(self, condition: Any, timeout_s: float, what: str) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if condition():
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+    def wait_height(
+        self, height: int, names: list[str] | None = None, timeout_s: float = 30
+    ) -> float:
+        names = names or list(self.processes)
+        return self.wait(
+            lambda: all(self.height(name) >= height for name in names),
+            timeout_s,
+            f"{names} to reach height {height}",
+        )
+
+    def block(self, name: str, height: int) -> dict[str, Any]:
+        return self.get(name, f"/api/v1/blocks/{height}")
+
+    # accounts ----------------------------------------------------------------------------------
+
+    def dev_keys(self) -> list[ed25519.PrivateKey]:
+        paths = [path for path in dev_home.account_key_files(self.home) if path.stem != "faucet"]
+        return [keys.read_account(path, dev_home.DEV_PASSWORD) for path in paths]
+
+    def transfers(
+        self, per_account: int, start_nonce: int = 0, height: int = 0
+    ) -> list[Transaction]:
+        """Signed transfers from every dev account to the next one, nonces in order."""
+        senders = self.dev_keys()
+        txs = []
+        for index, key in enumerate(senders):
+            to = Address.from_public_key(senders[(index + 1) % len(senders)].public_key)
+            for nonce in range(start_nonce, start_nonce + per_account):
+                unsigned = Transaction(
+                    dev_home.DEV_CHAIN_ID,
+                    key.public_key,
+                    nonce,
+                    1_000,
+                    height + 10_000,
+                    Transfer(to, 1 + nonce, Denom.FLX),
+                )
+                txs.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
+        return txs
+
+    def submit(self, name: str, txs: list[Transaction]) -> list[dict[str, Any]]:
+        answer = self.client.post(
+            self.url(name) + "/api/v1/txs/batch", json={"txs": [tx.encode().hex() for tx in txs]}
+        )
+        answer.raise_for_status()
+        return answer.json()["results"]
+
+    def committed(self, name: str, tx_hash: str) -> bool:
+        answer = self.client.get(self.url(name) + f"/api/v1/txs/{tx_hash}")
+        return answer.status_code == 200 and answer.json()["status"] == "committed"
+
+
+@contextlib.contextmanager
+def running(home: Path, validators: int = 4, **options: Any) -> Iterator[Cluster]:
+    cluster = Cluster(home, validators, **options)
+    cluster.start_all()
+    try:
+        yield cluster
+    finally:
+        cluster.stop_all()

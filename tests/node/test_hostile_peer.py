@@ -1,0 +1,129 @@
+"""A hostile peer cannot crash or stall a node: garbage, oversize frames, replayed and badly
+signed consensus messages, floods, and a key nobody pinned. Real TLS, real node processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+from pathlib import Path
+
+from metanode.consensus.messages import decode_message, encode_message
+from metanode.net import constants as net_constants
+from metanode.net import tls
+from metanode.net.frames import Consensus, Status, decode_frame, encode_frame
+from metanode.node import home as dev_home
+from metanode.node import keys
+
+from .cluster import Cluster
+
+Link = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+async def _connect_with(cluster: Cluster, context: ssl.SSLContext, target: str) -> Link:
+    port = cluster.api_port[target] - len(cluster.names)  # p2p ports sit below the API ports
+    return await asyncio.open_connection("127.0.0.1", port, ssl=context)
+
+
+async def _connect(cluster: Cluster, seed: bytes, target: str) -> Link:
+    target_pem = (cluster.home / "nodes" / target / "node.pem").read_bytes()
+    _, client = tls.contexts(seed, [target_pem])
+    return await _connect_with(cluster, client, target)
+
+
+async def _read_frames(reader: asyncio.StreamReader, count: int) -> list[bytes]:
+    bodies = []
+    while len(bodies) < count:
+        prefix = await asyncio.wait_for(reader.readexactly(4), 10)
+        bodies.append(await reader.readexactly(int.from_bytes(prefix, "big")))
+    return bodies
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    """True when the node hangs up (end of stream) within `seconds`."""
+    try:
+        await asyncio.wait_for(reader.read(), seconds)
+    except (ConnectionError, ssl.SSLError):
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
+    """Each attack on its own node, since the first few offences get the key banned there."""
+    outcomes = {}
+    # v0: replays of its own consensus messages, forgeries, then garbage.
+    reader, writer = await _connect(cluster, seed, "v0")
+    heard = []
+    for body in await _read_frames(reader, 30):
+        frame = decode_frame(body)
+        if isinstance(frame, Consensus):
+            heard.append(frame.message)
+    outcomes["heard_consensus"] = bool(heard)
+    for message in heard:  # replayed, twice each
+        writer.write(encode_frame(Consensus(message)) * 2)
+    for message in heard[:5]:  # badly signed: the signature's last byte changed
+        raw = bytearray(encode_message(decode_message(message)))
+        raw[-1] ^= 0x01
+        writer.write(encode_frame(Consensus(bytes(raw))))
+    for _ in range(3):
+        writer.write(b"\x00\x00\x00\x05" + os.urandom(5))
+    await writer.drain()
+    outcomes["garbage_closed"] = await _closed_within(reader, 10)
+    writer.close()
+    # v1: a flood of status frames, far over the per-peer rate.
+    reader, writer = await _connect(cluster, seed, "v1")
+    writer.write(encode_frame(Status(1)) * (net_constants.frames_burst_max * 3))
+    try:
+        await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    outcomes["flood_closed"] = await _closed_within(reader, 10)
+    writer.close()
+    # v2: an oversize frame (an announced length over the limit).
+    reader, writer = await _connect(cluster, seed, "v2")
+    writer.write((net_constants.frame_bytes_max + 1).to_bytes(4, "big") + b"x" * 1024)
+    await writer.drain()
+    outcomes["oversize_closed"] = await _closed_within(reader, 10)
+    writer.close()
+    # A key nobody pinned: the handshake is refused and nothing is read from us.
+    _, client = tls.contexts(os.urandom(32), [(cluster.home / "nodes/v0/node.pem").read_bytes()])
+    try:
+        reader, writer = await _connect_with(cluster, client, "v0")
+        writer.write(encode_frame(Status(10**9)))
+        await writer.drain()
+        outcomes["stranger_refused"] = await asyncio.wait_for(reader.read(), 10) == b""
+    except (ConnectionError, ssl.SSLError):
+        outcomes["stranger_refused"] = True
+    return outcomes
+
+
+def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path / "net", validators=4)
+    try:
+        for name in ("v0", "v1", "v2"):  # three honest validators are a quorum of four
+            cluster.start(name)
+        cluster.wait_height(2)
+        v3 = keys.read_validator(cluster.home / "nodes/v3/validator.key", dev_home.DEV_PASSWORD)
+        outcomes = asyncio.run(_hostile(cluster, v3.ed25519_seed))
+        assert outcomes == {
+            "heard_consensus": True,
+            "garbage_closed": True,
+            "flood_closed": True,
+            "oversize_closed": True,
+            "stranger_refused": True,
+        }
+        before = cluster.height("v0")
+        cluster.wait_height(before + 3, timeout_s=20)
+        for name in ("v0", "v1", "v2"):
+            assert cluster.processes[name].poll() is None, cluster.log(name)
+        charged = {
+            name: cluster.client.get(cluster.url(name) + "/metrics").text
+            for name in ("v0", "v1", "v2")
+        }
+        assert 'metanode_p2p_peer_penalties_total{reason="flood"}' in charged["v1"]
+        assert 'metanode_p2p_peer_penalties_total{reason="frame_too_large"}' in charged["v2"]
+        assert "metanode_p2p_peer_penalties_total{" in charged["v0"]
+    finally:
+        cluster.stop_all()

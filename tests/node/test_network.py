@@ -1,0 +1,131 @@
+"""A 4-validator network of real processes: transfers through the gateways, agreement on every
+block, crashes (kill -9) of one and of two validators, and restarts that catch up."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from .cluster import Cluster, running
+
+
+def committed_hashes(cluster: Cluster, name: str, up_to: int) -> dict[int, list[str]]:
+    return {h: cluster.block(name, h)["txs"] for h in range(1, up_to + 1)}
+
+
+def assert_same_chain(cluster: Cluster, names: list[str], up_to: int) -> None:
+    """Every node holds the same block (hash, state root) at every height up to `up_to`."""
+    for height in range(1, up_to + 1):
+        blocks = {name: cluster.block(name, height) for name in names}
+        hashes = {block["hash"] for block in blocks.values()}
+        roots = {block["state_root"] for block in blocks.values()}
+        assert len(hashes) == 1, f"fork at height {height}: {blocks}"
+        assert len(roots) == 1
+        assert blocks[names[0]]["certificate"]["height"] == height
+
+
+def test_a_thousand_transfers_through_the_gateways_are_all_committed_and_agreed(
+    tmp_path: Path,
+) -> None:
+    with running(tmp_path / "net") as cluster:
+        cluster.wait_height(2)
+        txs = cluster.transfers(per_account=50)  # 20 accounts x 50 = 1,000
+        assert len(txs) == 1_000
+        results = []
+        for index, name in enumerate(cluster.names):  # spread over every gateway
+            results += cluster.submit(name, txs[index * 250 : (index + 1) * 250])
+        assert all(result["accepted"] for result in results), results[:3]
+        wanted = {tx.hash().hex() for tx in txs}
+
+        def all_in() -> bool:
+            return all(cluster.committed("v0", tx_hash) for tx_hash in sorted(wanted)[-20:])
+
+        cluster.wait(all_in, 60, "the last transfers to commit")
+        top = cluster.height("v0")
+        cluster.wait_height(top)
+        seen = [h for hashes in committed_hashes(cluster, "v0", top).values() for h in hashes]
+        assert wanted <= set(seen)
+        assert len(seen) == len(set(seen))  # none twice
+        assert_same_chain(cluster, cluster.names, top)
+        receipt = cluster.get("v1", f"/api/v1/txs/{txs[0].hash().hex()}")
+        assert receipt["status"] == "committed"
+        assert receipt["receipt"]["code_name"] == "ok"
+
+
+def test_one_validator_killed_during_load_catches_up_and_nothing_is_lost(tmp_path: Path) -> None:
+    with running(tmp_path / "net") as cluster:
+        cluster.wait_height(2)
+        first = cluster.transfers(per_account=20)
+        assert all(r["accepted"] for r in cluster.submit("v0", first))
+        cluster.kill("v3")
+        second = cluster.transfers(per_account=20, start_nonce=20)
+        assert all(r["accepted"] for r in cluster.submit("v1", second))
+        before = cluster.height("v0")
+        cluster.wait_height(before + 3, ["v0", "v1", "v2"], timeout_s=30)  # still live
+        cluster.start("v3")
+        target = cluster.height("v0")
+        took = cluster.wait_height(target, ["v3"], timeout_s=15)
+        assert took < 15
+        top = min(cluster.height(name) for name in cluster.names)
+        assert_same_chain(cluster, cluster.names, top)
+        wanted = {tx.hash().hex() for tx in first + second}
+        cluster.wait(
+            lambda: all(cluster.committed("v3", h) for h in sorted(wanted)[:10]),
+            30,
+            "v3 to know the committed transfers",
+        )
+        seen = {h for hashes in committed_hashes(cluster, "v3", top).values() for h in hashes}
+        missing = wanted - seen
+        if missing:  # the tail may still be in flight: it must commit, not vanish
+            cluster.wait(lambda: all(cluster.committed("v3", h) for h in missing), 30, "the tail")
+
+
+def test_two_of_four_killed_stops_commits_without_a_fork_and_the_chain_resumes(
+    tmp_path: Path,
+) -> None:
+    with running(tmp_path / "net") as cluster:
+        cluster.wait_height(3)
+        cluster.kill("v2")
+        cluster.kill("v3")
+        time.sleep(1.5)  # let the block in flight (if any) finish
+        stalled = cluster.height("v0")
+        time.sleep(4)
+        assert cluster.height("v0") <= stalled + 1  # no quorum: at most the in-flight block
+        assert cluster.height("v1") <= stalled + 1
+        cluster.start("v2")
+        cluster.start("v3")
+        cluster.wait_height(stalled + 3, timeout_s=60)
+        top = min(cluster.height(name) for name in cluster.names)
+        assert_same_chain(cluster, cluster.names, top)
+
+
+@pytest.mark.parametrize("validators", [1])
+def test_a_single_validator_chain_commits_alone(tmp_path: Path, validators: int) -> None:
+    with running(tmp_path / "net", validators) as cluster:
+        cluster.wait_height(3)
+        txs = cluster.transfers(per_account=5)
+        assert all(r["accepted"] for r in cluster.submit("v0", txs))
+        cluster.wait(lambda: cluster.committed("v0", txs[-1].hash().hex()), 30, "commit")
+
+
+def test_the_events_stream_reports_blocks_and_committed_transactions(tmp_path: Path) -> None:
+    with running(tmp_path / "net", 1) as cluster:
+        cluster.wait_height(1)
+        url = cluster.url("v0").replace("http", "ws") + "/api/v1/events"
+        with connect(url, open_timeout=10) as stream:
+            txs = cluster.transfers(per_account=1)
+            assert all(r["accepted"] for r in cluster.submit("v0", txs))
+            wanted = {tx.hash().hex() for tx in txs}
+            heights = []
+            while wanted:
+                event = json.loads(stream.recv(timeout=20))
+                if event["type"] == "block":
+                    heights.append(event["height"])
+                elif event["type"] == "txs":
+                    wanted -= {item["hash"] for item in event["txs"]}
+                    assert all(item["code"] == 0 for item in event["txs"])
+            assert heights == sorted(heights) and heights
