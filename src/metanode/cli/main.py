@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from metanode.cli import network, wallet
+from metanode.cli import bench, network, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
 from metanode.errors import MetanodeError
@@ -38,6 +38,7 @@ app.command()(network.start)
 app.command()(network.up)
 app.command()(network.status)
 app.command()(wallet.faucet)
+app.command()(bench.bench)
 app.add_typer(wallet.keys_app, name="keys")
 app.add_typer(wallet.tx_app, name="tx")
 app.add_typer(wallet.query_app, name="query")

@@ -70,7 +70,7 @@ def start(
     run(config_path)
 
 
-def _node_command(node_dir: Path) -> list[str]:
+def node_command(node_dir: Path) -> list[str]:
     return [sys.executable, "-m", "metanode.cli.main", "start", "--home", str(node_dir)]
 
 
@@ -97,7 +97,7 @@ def up(
         log_path = entry.config_path.parent / "node.log"
         with log_path.open("ab") as log_file:
             children[entry.name] = subprocess.Popen(
-                _node_command(entry.config_path.parent),
+                node_command(entry.config_path.parent),
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches `up`, which stops the nodes in order

@@ -1,0 +1,324 @@
+"""`metanode bench`: TPS and finality of a real local network, against this machine's limit.
+
+A fresh network of N validator processes (the same code and configuration as `metanode up`),
+K funded accounts, transfers pre-signed by separate load processes before the measured window
+and then submitted in batches to every gateway. The events stream of one validator gives the
+commit time of every transaction; the load processes give its submit time. In the same run the
+Ed25519 verification time `t_verify` is measured, and the machine's limit is
+`cores / (N × t_verify)`: every validator verifies every transaction once.
+
+The last line printed is `validators=N tps=… p50_ms=… p99_ms=… limit_tps=… ratio=… rss_mb=…`;
+`--out` gets report.json and report.png (committed TPS over time, latency histogram).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+import websockets
+
+from metanode.crypto import ed25519
+from metanode.errors import ConfigError
+from metanode.node import home as dev_home
+
+from .load import account_address
+from .network import node_command
+
+WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the steady window
+DRAIN_S = 5.0  # after the load stops, how long commits are still collected
+LOAD_PROCESSES = 2
+BATCH = 500
+T_VERIFY_SAMPLES = 3_000
+
+
+def measure_t_verify() -> float:
+    """Seconds per Ed25519 verification on one core, measured now."""
+    key = ed25519.PrivateKey.generate()
+    messages = [secrets.token_bytes(150) for _ in range(T_VERIFY_SAMPLES)]
+    signatures = [key.sign(message) for message in messages]
+    started = time.perf_counter()
+    for message, signature in zip(messages, signatures, strict=True):
+        ed25519.verify(key.public_key, message, signature)
+    return (time.perf_counter() - started) / T_VERIFY_SAMPLES
+
+
+def _free_ports(count: int) -> int:
+    import socket  # noqa: PLC0415 - only the bench picks ports
+
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count < 65_000:
+            try:
+                held = []
+                for port in range(base, base + count):
+                    sock = socket.socket()
+                    held.append(sock)
+                    sock.bind(("127.0.0.1", port))
+                return base
+            except OSError:
+                continue
+            finally:
+                for sock in held:
+                    sock.close()
+    raise ConfigError("no free block of ports for the bench network")
+
+
+def _rss_peak_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _listen(url: str, until: float, commits: dict[str, float], blocks: list) -> None:
+    async with websockets.connect(url, max_size=None, open_timeout=10) as stream:
+        while time.time() < until:
+            try:
+                message = await asyncio.wait_for(stream.recv(), max(0.1, until - time.time()))
+            except TimeoutError:
+                continue
+            seen = time.time()
+            event = json.loads(message)
+            if event["type"] == "block":
+                blocks.append((seen, event["height"], event["txs"]))
+            elif event["type"] == "txs":
+                for item in event["txs"]:
+                    commits[item["hash"]] = seen
+            elif event["type"] == "closed":
+                return
+
+
+def bench(
+    validators: Annotated[int, typer.Option(min=1, max=16, help="Validator processes.")] = 4,
+    duration: Annotated[int, typer.Option(min=5, help="Seconds of load.")] = 60,
+    rate: Annotated[str, typer.Option(help="'max', or transactions per second.")] = "max",
+    accounts: Annotated[int, typer.Option(min=2, help="Funded sending accounts.")] = 4_000,
+    txs: Annotated[int | None, typer.Option(help="Transfers to pre-sign (default: enough).")] = (
+        None
+    ),
+    out: Annotated[Path, typer.Option(help="Directory for report.json and report.png.")] = (
+        Path("bench-out")
+    ),
+    keep: Annotated[bool, typer.Option(help="Keep the network's home in --out.")] = False,
+) -> None:
+    """Start a fresh network, load it with pre-signed transfers, report TPS and latency."""
+    if rate != "max" and not rate.isdigit():
+        raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
+    out.mkdir(parents=True, exist_ok=True)
+    t_verify = measure_t_verify()
+    cores = os.cpu_count() or 1
+    limit_tps = cores / (validators * t_verify)
+    offered_rate = 0 if rate == "max" else int(rate)
+    total = txs if txs is not None else int(max(offered_rate, limit_tps) * duration * 1.2)
+    per_account = max(1, -(-total // accounts))
+    home = Path(tempfile.mkdtemp(prefix="metanode-bench-", dir=out if keep else None))
+    bench_seed = secrets.token_bytes(32)
+    base = _free_ports(2 * validators)
+    typer.echo(
+        f"t_verify_us={t_verify * 1e6:.1f} limit_tps={limit_tps:.0f}; "
+        f"{accounts} accounts x {per_account} transfers"
+    )
+    entries = dev_home.init_dev(
+        home,
+        validators=validators,
+        accounts=0,
+        port_base=base,
+        api_port_base=base + validators,
+        extra_accounts=[account_address(bench_seed, index) for index in range(accounts)],
+    )
+    gateways = [f"http://127.0.0.1:{base + validators + i}" for i in range(validators)]
+    processes = []
+    try:
+        for entry in entries:
+            log = (entry.config_path.parent / "node.log").open("ab")
+            processes.append(
+                subprocess.Popen(
+                    node_command(entry.config_path.parent),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            log.close()
+        _wait_ready(gateways)
+        report = _run_load(
+            home, gateways, bench_seed, accounts, per_account, duration, offered_rate
+        )
+        report.update(
+            validators=validators,
+            cores=cores,
+            t_verify_us=t_verify * 1e6,
+            limit_tps=limit_tps,
+            rss_mb=max(_rss_peak_mb(process.pid) for process in processes),
+            rate=rate,
+            accounts=accounts,
+        )
+        report["ratio"] = report["tps"] / limit_tps
+        alive = [process.poll() is None for process in processes]
+        report["validators_alive"] = sum(alive)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)
+    timeline = report.pop("timeline")
+    latencies = report.pop("latencies_ms")
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    _plot(out / "report.png", timeline, latencies, report)
+    typer.echo(json.dumps(report["verdicts"]))
+    typer.echo(
+        f"validators={validators} tps={report['tps']:.0f} p50_ms={report['p50_ms']:.0f} "
+        f"p99_ms={report['p99_ms']:.0f} limit_tps={limit_tps:.0f} ratio={report['ratio']:.2f} "
+        f"rss_mb={report['rss_mb']:.0f}"
+    )
+
+
+def _wait_ready(gateways: list[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            heights = [
+                httpx.get(f"{url}/api/v1/status", timeout=2).json()["height"] for url in gateways
+            ]
+            if min(heights) >= 2:
+                return
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    raise ConfigError("the bench network did not reach height 2 within a minute")
+
+
+def _run_load(
+    home: Path,
+    gateways: list[str],
+    bench_seed: bytes,
+    accounts: int,
+    per_account: int,
+    duration: int,
+    offered_rate: int,
+) -> dict[str, Any]:
+    status = httpx.get(f"{gateways[0]}/api/v1/status", timeout=5).json()
+    share = -(-accounts // LOAD_PROCESSES)
+    specs = []
+    loaders = []
+    for index in range(LOAD_PROCESSES):
+        first, last = index * share, min(accounts, (index + 1) * share)
+        spec_path = home / f"load{index}.json"
+        spec = {
+            "bench_seed": bench_seed.hex(),
+            "accounts": [first, last],
+            "total_accounts": accounts,
+            "per_account": per_account,
+            "chain_id": status["chain_id"],
+            "fee": 1_000,
+            "expiry_height": status["height"] + 1_000_000,
+            "gateways": gateways[index % len(gateways) :] + gateways[: index % len(gateways)],
+            "rate": offered_rate // LOAD_PROCESSES,
+            "batch": BATCH,
+            "duration_s": duration,
+            "start_time": 0,
+        }
+        specs.append((spec_path, spec))
+    # Pre-signing happens before the window: start the loaders with a start time far enough
+    # out, and wait until every one says it is ready.
+    presign_s = max(5.0, per_account * share * 40e-6 * 1.5)
+    start = time.time() + presign_s + 2
+    for spec_path, spec in specs:
+        spec["start_time"] = start
+        spec_path.write_text(json.dumps(spec))
+        loaders.append(
+            subprocess.Popen([sys.executable, "-m", "metanode.cli.load", str(spec_path)])
+        )
+    commits: dict[str, float] = {}
+    blocks: list[tuple[float, int, int]] = []
+    events_url = gateways[0].replace("http", "ws") + "/api/v1/events"
+    asyncio.run(_listen(events_url, start + duration + DRAIN_S, commits, blocks))
+    for loader in loaders:
+        loader.wait(120)
+    ready = all(Path(str(path) + ".ready").exists() for path, _ in specs)
+    sent: list[tuple[float, list[str]]] = []
+    verdicts: dict[str, int] = {}
+    for spec_path, _ in specs:
+        result = json.loads(Path(str(spec_path) + ".out.json").read_text())
+        sent += [(at, hashes) for at, hashes in result["sent"]]
+        for reason, count in result["verdicts"].items():
+            verdicts[reason] = verdicts.get(reason, 0) + count
+    window_start = start + duration * WARMUP_FRACTION
+    window_end = start + duration
+    in_window = [at for at in commits.values() if window_start <= at < window_end]
+    tps = len(in_window) / (window_end - window_start)
+    latencies = [
+        (commits[tx_hash] - at) * 1000
+        for at, hashes in sent
+        if window_start <= at < window_end
+        for tx_hash in hashes
+        if tx_hash in commits
+    ]
+    submitted_in_window = sum(len(h) for at, h in sent if window_start <= at < window_end)
+    timeline = [(at - start, height, count) for at, height, count in blocks]
+    return {
+        "tps": tps,
+        "p50_ms": _percentile(latencies, 0.50),
+        "p99_ms": _percentile(latencies, 0.99),
+        "committed_total": len(commits),
+        "accepted_in_window": submitted_in_window,
+        "committed_of_accepted_in_window": len(latencies),
+        "verdicts": dict(sorted(verdicts.items())),
+        "presigned_before_window": ready,
+        "duration_s": duration,
+        "window_s": window_end - window_start,
+        "timeline": timeline,
+        "latencies_ms": latencies,
+    }
+
+
+def _plot(path: Path, timeline: list, latencies: list[float], report: dict[str, Any]) -> None:
+    import matplotlib  # noqa: PLC0415 - plotting libraries load only for the report
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    per_second: dict[int, int] = {}
+    for at, _height, count in timeline:
+        per_second[int(at)] = per_second.get(int(at), 0) + count
+    seconds = sorted(per_second)
+    left.plot(seconds, [per_second[s] for s in seconds], drawstyle="steps-post")
+    left.set_xlabel("seconds since load start")
+    left.set_ylabel("committed transactions per second")
+    left.set_title(f"{report['validators']} validators: {report['tps']:.0f} TPS (steady)")
+    right.hist(latencies, bins=50)
+    right.set_xlabel("submit → commit latency (ms)")
+    right.set_ylabel("transactions")
+    right.set_title(f"p50 {report['p50_ms']:.0f} ms, p99 {report['p99_ms']:.0f} ms")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

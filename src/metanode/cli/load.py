@@ -1,0 +1,113 @@
+"""A load process of `metanode bench`: pre-signs transfers, then submits them in batches.
+
+Run as `python -m metanode.cli.load SPEC.json`. The spec names the account seeds (derived
+from a bench seed and an index range, so no secret crosses a process boundary), the gateways,
+how many transfers per account, the start time, the rate and the batch size. Everything is
+signed before the start time; from then on the process only sends. It writes what it sent
+(each batch's send time and transaction hashes) and the gateways' verdicts to SPEC.out.json.
+
+Wall-clock times here are measurements at the client, which is what the benchmark reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from metanode.codec import encode
+from metanode.crypto import ed25519
+from metanode.types import Address, Denom, Transaction, Transfer
+
+CBOR = {"content-type": "application/cbor"}
+
+
+def account_seed(bench_seed: bytes, index: int) -> bytes:
+    return hashlib.sha256(bench_seed + index.to_bytes(8, "big")).digest()
+
+
+def account_address(bench_seed: bytes, index: int) -> Address:
+    return Address.from_public_key(ed25519.PrivateKey(account_seed(bench_seed, index)).public_key)
+
+
+def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    """(encoded tx, hash), round-robin over accounts so that nonces stay contiguous."""
+    seed = bytes.fromhex(spec["bench_seed"])
+    first, last = spec["accounts"]
+    total_accounts = spec["total_accounts"]
+    keys = [ed25519.PrivateKey(account_seed(seed, index)) for index in range(first, last)]
+    recipients = [
+        account_address(seed, (index + 1) % total_accounts) for index in range(first, last)
+    ]
+    txs = []
+    for nonce in range(spec["per_account"]):
+        for key, recipient in zip(keys, recipients, strict=True):
+            unsigned = Transaction(
+                spec["chain_id"],
+                key.public_key,
+                nonce,
+                spec["fee"],
+                spec["expiry_height"],
+                Transfer(recipient, 1, Denom.FLX),
+            )
+            tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
+            txs.append((tx.encode(), tx.hash()))
+    return txs
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    txs = presign(spec)
+    Path(spec_path + ".ready").write_text(str(len(txs)))
+    start, duration = spec["start_time"], spec["duration_s"]
+    rate = spec["rate"]  # transactions per second for this process, or 0 for "as fast as taken"
+    batch_size = spec["batch"]
+    gateways = spec["gateways"]
+    while time.time() < start:
+        time.sleep(0.001)
+    sent: list[tuple[float, list[str]]] = []
+    verdicts: dict[str, int] = {}
+    client = httpx.Client(timeout=30)
+    position = 0
+    batch_index = 0
+    while position < len(txs) and time.time() < start + duration:
+        if rate:
+            due = start + position / rate
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+        batch = txs[position : position + batch_size]
+        gateway = gateways[batch_index % len(gateways)]
+        sent_at = time.time()
+        try:
+            answer = client.post(
+                f"{gateway}/api/v1/txs/batch",
+                content=encode([raw for raw, _ in batch]),
+                headers=CBOR,
+            )
+            results = answer.json()["results"] if answer.status_code == 200 else []
+        except (httpx.HTTPError, ValueError, KeyError):
+            results = []
+        accepted = []
+        for (_, tx_hash), result in zip(batch, results, strict=False):
+            reason = "accepted" if result["accepted"] else result["reason"]
+            verdicts[reason] = verdicts.get(reason, 0) + 1
+            if result["accepted"]:
+                accepted.append(tx_hash.hex())
+        if not results:
+            verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
+        sent.append((sent_at, accepted))
+        position += len(batch)
+        batch_index += 1
+    Path(spec_path + ".out.json").write_text(
+        json.dumps({"sent": sent, "verdicts": verdicts, "offered": position})
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
