@@ -40,6 +40,7 @@ WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the stea
 DRAIN_S = 5.0  # after the load stops, how long commits are still collected
 LOAD_PROCESSES = 2
 BATCH = 500
+IN_FLIGHT = 4  # batches outstanding per load process
 T_VERIFY_SAMPLES = 3_000
 
 
@@ -243,6 +244,7 @@ def _run_load(
             "gateways": gateways[index % len(gateways) :] + gateways[: index % len(gateways)],
             "rate": offered_rate // LOAD_PROCESSES,
             "batch": BATCH,
+            "in_flight": IN_FLIGHT,
             "duration_s": duration,
             "start_time": 0,
         }

@@ -11,6 +11,7 @@ Wall-clock times here are measurements at the client, which is what the benchmar
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sys
@@ -60,53 +61,62 @@ def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
     return txs
 
 
+async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given."""
+    start, duration = spec["start_time"], spec["duration_s"]
+    rate = spec["rate"]  # transactions per second for this process, or 0: as fast as taken
+    batch_size = spec["batch"]
+    gateways = spec["gateways"]
+    sent: list[tuple[float, list[str]]] = []
+    verdicts: dict[str, int] = {}
+    batches = [txs[i : i + batch_size] for i in range(0, len(txs), batch_size)]
+    next_batch = 0
+    offered = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal next_batch, offered
+        while next_batch < len(batches) and time.time() < start + duration:
+            index = next_batch
+            next_batch += 1
+            batch = batches[index]
+            if rate:
+                pause = start + index * batch_size / rate - time.time()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+            sent_at = time.time()
+            try:
+                answer = await client.post(
+                    f"{gateways[index % len(gateways)]}/api/v1/txs/batch",
+                    content=encode([raw for raw, _ in batch]),
+                    headers=CBOR,
+                )
+                results = answer.json()["results"] if answer.status_code == 200 else []
+            except (httpx.HTTPError, ValueError, KeyError):
+                results = []
+            accepted = []
+            for (_, tx_hash), result in zip(batch, results, strict=False):
+                reason = "accepted" if result["accepted"] else result["reason"]
+                verdicts[reason] = verdicts.get(reason, 0) + 1
+                if result["accepted"]:
+                    accepted.append(tx_hash.hex())
+            if not results:
+                verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
+            sent.append((sent_at, accepted))
+            offered += len(batch)
+
+    async with httpx.AsyncClient(timeout=60) as client:
+        await asyncio.gather(*(worker(client) for _ in range(spec["in_flight"])))
+    return {"sent": sent, "verdicts": verdicts, "offered": offered}
+
+
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     txs = presign(spec)
     Path(spec_path + ".ready").write_text(str(len(txs)))
-    start, duration = spec["start_time"], spec["duration_s"]
-    rate = spec["rate"]  # transactions per second for this process, or 0 for "as fast as taken"
-    batch_size = spec["batch"]
-    gateways = spec["gateways"]
-    while time.time() < start:
+    while time.time() < spec["start_time"]:
         time.sleep(0.001)
-    sent: list[tuple[float, list[str]]] = []
-    verdicts: dict[str, int] = {}
-    client = httpx.Client(timeout=30)
-    position = 0
-    batch_index = 0
-    while position < len(txs) and time.time() < start + duration:
-        if rate:
-            due = start + position / rate
-            pause = due - time.time()
-            if pause > 0:
-                time.sleep(pause)
-        batch = txs[position : position + batch_size]
-        gateway = gateways[batch_index % len(gateways)]
-        sent_at = time.time()
-        try:
-            answer = client.post(
-                f"{gateway}/api/v1/txs/batch",
-                content=encode([raw for raw, _ in batch]),
-                headers=CBOR,
-            )
-            results = answer.json()["results"] if answer.status_code == 200 else []
-        except (httpx.HTTPError, ValueError, KeyError):
-            results = []
-        accepted = []
-        for (_, tx_hash), result in zip(batch, results, strict=False):
-            reason = "accepted" if result["accepted"] else result["reason"]
-            verdicts[reason] = verdicts.get(reason, 0) + 1
-            if result["accepted"]:
-                accepted.append(tx_hash.hex())
-        if not results:
-            verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
-        sent.append((sent_at, accepted))
-        position += len(batch)
-        batch_index += 1
-    Path(spec_path + ".out.json").write_text(
-        json.dumps({"sent": sent, "verdicts": verdicts, "offered": position})
-    )
+    result = asyncio.run(_send(spec, txs))
+    Path(spec_path + ".out.json").write_text(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError
 from metanode.types import Address, Block
 from metanode.types import constants as type_constants
+from metanode.types.block import KnownTxs
 from metanode.types.fields import expect_array, expect_bytes, expect_uint
 
 from . import constants
@@ -169,7 +170,8 @@ def _signed_list(value: Any, name: str) -> tuple[Signed, ...]:
     return tuple(Signed.from_wire(item) for item in value)
 
 
-def decode_message(data: bytes) -> Message:
+def decode_message(data: bytes, known: KnownTxs | None = None) -> Message:
+    """`known`: see `Block.decode` (a node passes its mempool's lookup)."""
     value = decode(data)
     if not isinstance(value, tuple) or not value:
         raise DecodeError("wrong_type", "a consensus envelope is a non-empty array")
@@ -178,7 +180,7 @@ def decode_message(data: bytes) -> Message:
         _, signed, block, round_changes, prepares = expect_array(value, "proposal", 5)
         envelope: Message = ProposalMessage(
             Signed.from_wire(signed),
-            Block.decode(expect_bytes(block, "proposal.block")),
+            Block.decode(expect_bytes(block, "proposal.block"), known),
             _signed_list(round_changes, "proposal.round_changes"),
             _signed_list(prepares, "proposal.prepares"),
         )
@@ -186,7 +188,9 @@ def decode_message(data: bytes) -> Message:
         _, signed, block, prepares = expect_array(value, "round change", 4)
         envelope = RoundChangeMessage(
             Signed.from_wire(signed),
-            None if block is None else Block.decode(expect_bytes(block, "round_change.block")),
+            None
+            if block is None
+            else Block.decode(expect_bytes(block, "round_change.block"), known),
             _signed_list(prepares, "round_change.prepares"),
         )
     elif kind in (Kind.PREPARE, Kind.COMMIT):

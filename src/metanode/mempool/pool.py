@@ -23,7 +23,9 @@ from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from metanode.codec import tags
 from metanode.crypto import ed25519
+from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError
 from metanode.mempool import constants
 from metanode.mempool.reasons import Reason
@@ -89,6 +91,11 @@ class Pool:
     def get(self, tx_hash: bytes) -> Transaction | None:
         entry = self._by_hash.get(tx_hash)
         return entry.tx if entry else None
+
+    def known(self, raw: bytes) -> Transaction | None:
+        """The pending transaction with exactly these bytes, decoded (for `Block.decode`)."""
+        entry = self._by_hash.get(tagged_hash(tags.TX, raw))
+        return entry.tx if entry is not None else None
 
     def next_nonce(self, sender: Address, committed_nonce: int) -> int:
         """The nonce a new transaction of `sender` should carry, after its pending ones."""

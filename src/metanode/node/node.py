@@ -47,7 +47,7 @@ from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
-from metanode.errors import ConfigError, DecodeError, InvariantViolation, check
+from metanode.errors import ConfigError, DecodeError, MetanodeError, check
 from metanode.mempool.pool import Admission, Pool
 from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
@@ -216,11 +216,17 @@ class Node:
                 check(self.state is not None, "an event before the engine started")
                 self.state, actions = engine.step(self.state, event)
                 self._carry_out(actions)
-        except (InvariantViolation, DecodeError) as error:
-            # A certified block this node cannot execute, or a broken store: halt, never diverge.
+        except MetanodeError as error:
+            # A certified block this node cannot execute, a broken store, a failed write: the
+            # engine's state and the store may now disagree, so halt rather than diverge.
             log.critical("halting: %s", error)
             self._halted = error
             self._stopping.set()
+        except BaseException as error:
+            # A bug: stop the node and let `run` re-raise it with its traceback.
+            self._halted = error
+            self._stopping.set()
+            raise
         finally:
             self._dispatching = False
 
@@ -385,7 +391,7 @@ class Node:
     def _on_frame(self, peer: Address, frame: Frame) -> None:
         if isinstance(frame, Consensus):
             try:
-                message = decode_message(frame.message)
+                message = decode_message(frame.message, self.chain.pool.known)
             except DecodeError as error:
                 self._penalize(peer, error.rule)
                 return

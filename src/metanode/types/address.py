@@ -8,6 +8,7 @@ reference code); we only choose the prefix and the 8-to-5 bit conversion.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bech32m import codecs as bech32
@@ -33,8 +34,7 @@ class Address:
     @classmethod
     def from_public_key(cls, *public_keys: bytes) -> Address:
         """One key for an Ed25519 account; the Ed25519 and ML-DSA keys of a hybrid account."""
-        material = b"".join(len(key).to_bytes(2, "big") + key for key in public_keys)
-        return cls(tagged_hash(tags.ADDRESS, material)[: constants.address_bytes])
+        return _address_of(public_keys)
 
     def __str__(self) -> str:
         data = bech32.convertbits(self.raw, 8, 5)
@@ -62,3 +62,11 @@ class Address:
         except bech32.DecodeError:
             raise DecodeError("bad_address_padding", f"{text!r} has invalid padding") from None
         return cls(raw)
+
+
+# Each transaction names its sender by key, and admission, execution and indexing all need the
+# address: a bounded cache makes that one hash per active account instead of several per tx.
+@functools.lru_cache(maxsize=1 << 16)
+def _address_of(public_keys: tuple[bytes, ...]) -> Address:
+    material = b"".join(len(key).to_bytes(2, "big") + key for key in public_keys)
+    return Address(tagged_hash(tags.ADDRESS, material)[: constants.address_bytes])

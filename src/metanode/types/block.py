@@ -15,6 +15,7 @@ it is the only clock the state machine reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +100,17 @@ class BlockHeader:
         )
 
 
+KnownTxs = Callable[[bytes], Transaction | None]
+
+
+def _transaction(data: bytes, known: KnownTxs | None) -> Transaction:
+    if known is not None:
+        held = known(data)
+        if held is not None:
+            return held
+    return Transaction.decode(data)
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     header: BlockHeader
@@ -122,7 +134,9 @@ class Block:
         )
 
     @classmethod
-    def decode(cls, data: bytes) -> Block:
+    def decode(cls, data: bytes, known: KnownTxs | None = None) -> Block:
+        """`known` maps a transaction's exact bytes to the decoded transaction a node already
+        holds (its mempool): a block of transactions it has seen is not decoded twice."""
         if len(data) > constants.block_bytes_max:
             raise DecodeError(
                 "too_long", f"block is {len(data)} bytes, at most {constants.block_bytes_max}"
@@ -136,7 +150,7 @@ class Block:
                 "wrong_type", f"block.txs must be an array of at most {constants.block_txs_max}"
             )
         txs = tuple(
-            Transaction.decode(expect_bytes(item, f"block.txs[{index}]"))
+            _transaction(expect_bytes(item, f"block.txs[{index}]"), known)
             for index, item in enumerate(tx_items)
         )
         evidence_items = fields[3]
