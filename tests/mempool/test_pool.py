@@ -144,12 +144,13 @@ def test_replacement_needs_ten_percent_more() -> None:
     assert only.fee == 110 and len(pool) == 1
 
 
-def test_full_pool_evicts_the_lowest_fee_only_for_a_better_one(monkeypatch) -> None:
-    monkeypatch.setattr(constants, "pool_txs_max", 3)
-    pool, ledger = Pool(CHAIN), funded()
+def test_full_pool_evicts_the_lowest_fee_only_for_a_better_one() -> None:
+    pool, ledger = Pool(CHAIN, txs_max=3), funded()
     for index, fee in enumerate([100, 200, 300]):
         assert pool.admit(tx(KEYS[index], fee=fee), ledger, 1).admitted
+    verified = pool.verifications
     assert pool.admit(tx(KEYS[3], fee=100), ledger, 1).reason is Reason.POOL_FULL
+    assert pool.verifications == verified  # refused before its signature was checked
     assert pool.admit(tx(KEYS[3], fee=150), ledger, 1).admitted
     assert sorted(t.fee for t in pool.reap(ledger, 10, 10**6)) == [150, 200, 300]
 
@@ -192,3 +193,12 @@ def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
             seen.add(item.sender)
             firsts.append(item.fee)
     assert firsts == sorted(firsts, reverse=True)
+
+
+def test_waiting_transactions_may_fill_only_half_the_pool() -> None:
+    pool, ledger = Pool(CHAIN, txs_max=4), funded()
+    assert pool.admit(tx(KEYS[0], nonce=1), ledger, 1).admitted  # waits for nonce 0
+    assert pool.admit(tx(KEYS[1], nonce=1), ledger, 1).admitted
+    assert pool.admit(tx(KEYS[2], nonce=1), ledger, 1).reason is Reason.QUEUE_FULL
+    assert pool.admit(tx(KEYS[2], nonce=0), ledger, 1).admitted  # ready: still welcome
+    assert pool.admit(tx(KEYS[0], nonce=0), ledger, 1).admitted

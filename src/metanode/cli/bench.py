@@ -192,6 +192,11 @@ def bench(
             shutil.rmtree(home, ignore_errors=True)
     timeline = report.pop("timeline")
     latencies = report.pop("latencies_ms")
+    window = [item for item in timeline if item[0] >= duration * WARMUP_FRACTION]
+    report["heights_in_window"] = len(window)
+    report["txs_per_block_in_window"] = (
+        sum(count for _, _, count in window) / len(window) if window else 0
+    )
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(out / "report.png", timeline, latencies, report)
     typer.echo(json.dumps(report["verdicts"]))

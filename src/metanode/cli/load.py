@@ -12,6 +12,7 @@ Wall-clock times here are measurements at the client, which is what the benchmar
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import sys
@@ -61,51 +62,67 @@ def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
     return txs
 
 
+RETRYABLE = {"pool_full", "queue_full", "nonce_gap_too_large", "gateway_error"}
+retry_pause_s = 0.2
+
+
 async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given."""
+    """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given.
+
+    Backpressure reaches the client here: transactions refused because the network is full
+    (`pool_full`, `queue_full`, or a gap behind one of those) go back to the front of the queue
+    and are sent again after a short pause, as a real client would; a transaction counts from
+    the submission that was accepted."""
     start, duration = spec["start_time"], spec["duration_s"]
     rate = spec["rate"]  # transactions per second for this process, or 0: as fast as taken
     batch_size = spec["batch"]
     gateways = spec["gateways"]
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
-    batches = [txs[i : i + batch_size] for i in range(0, len(txs), batch_size)]
-    next_batch = 0
+    queue = collections.deque(txs[i : i + batch_size] for i in range(0, len(txs), batch_size))
     offered = 0
+    first_sends = 0
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal next_batch, offered
-        while next_batch < len(batches) and time.time() < start + duration:
-            index = next_batch
-            next_batch += 1
-            batch = batches[index]
+    async def worker(client: httpx.AsyncClient, number: int) -> None:
+        nonlocal offered, first_sends
+        request = number
+        while queue and time.time() < start + duration:
+            batch = queue.popleft()
             if rate:
-                pause = start + index * batch_size / rate - time.time()
+                pause = start + first_sends / rate - time.time()
                 if pause > 0:
                     await asyncio.sleep(pause)
+            first_sends += len(batch)
             sent_at = time.time()
             try:
                 answer = await client.post(
-                    f"{gateways[index % len(gateways)]}/api/v1/txs/batch",
+                    f"{gateways[request % len(gateways)]}/api/v1/txs/batch",
                     content=encode([raw for raw, _ in batch]),
                     headers=CBOR,
                 )
                 results = answer.json()["results"] if answer.status_code == 200 else []
             except (httpx.HTTPError, ValueError, KeyError):
                 results = []
-            accepted = []
-            for (_, tx_hash), result in zip(batch, results, strict=False):
+            request += spec["in_flight"]
+            accepted, again = [], []
+            for item, result in zip(batch, results, strict=False):
                 reason = "accepted" if result["accepted"] else result["reason"]
                 verdicts[reason] = verdicts.get(reason, 0) + 1
                 if result["accepted"]:
-                    accepted.append(tx_hash.hex())
+                    accepted.append(item[1].hex())
+                elif reason in RETRYABLE:
+                    again.append(item)
             if not results:
                 verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
+                again = batch
             sent.append((sent_at, accepted))
             offered += len(batch)
+            if again:
+                queue.appendleft(again)
+                await asyncio.sleep(retry_pause_s)
 
     async with httpx.AsyncClient(timeout=60) as client:
-        await asyncio.gather(*(worker(client) for _ in range(spec["in_flight"])))
+        await asyncio.gather(*(worker(client, n) for n in range(spec["in_flight"])))
     return {"sent": sent, "verdicts": verdicts, "offered": offered}
 
 

@@ -26,7 +26,7 @@ from typing import Protocol
 from metanode.codec import tags
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
-from metanode.errors import DecodeError
+from metanode.errors import DecodeError, check
 from metanode.mempool import constants
 from metanode.mempool.reasons import Reason
 from metanode.state.auth import errors as auth_errors
@@ -72,8 +72,10 @@ class _Entry:
 
 
 class Pool:
-    def __init__(self, chain_id: str) -> None:
+    def __init__(self, chain_id: str, txs_max: int = constants.pool_txs_max) -> None:
+        check(0 < txs_max <= constants.pool_txs_max, f"pool txs_max {txs_max} out of range")
         self.chain_id = chain_id
+        self.txs_max = txs_max
         self._by_hash: dict[bytes, _Entry] = {}
         self._by_sender: dict[Address, dict[int, _Entry]] = {}
         self._by_fee: list[tuple[int, bytes]] = []  # (fee, hash), lazily cleaned
@@ -171,6 +173,18 @@ class Pool:
             return Admission(tx_hash, Reason.REPLACEMENT_FEE_TOO_LOW)
         if replaced is None and len(pending) >= constants.sender_txs_max:
             return Admission(tx_hash, Reason.SENDER_FULL)
+        if (
+            replaced is None
+            and tx.nonce > self.next_nonce(sender, next_nonce)
+            and len(self._by_hash) >= self.txs_max // 2
+        ):
+            return Admission(tx_hash, Reason.QUEUE_FULL)
+        if replaced is None and len(self._by_hash) >= self.txs_max:
+            # Backpressure before the costly part: a full pool refuses a transaction that could
+            # not evict anything, without verifying its signature.
+            lowest = self._lowest()
+            if lowest is None or lowest.tx.fee >= tx.fee:
+                return Admission(tx_hash, Reason.POOL_FULL)
         return _Entry(tx, tx_hash, sender, len(raw))
 
     def _verify(self, entries: list[_Entry]) -> list[bool]:
@@ -203,8 +217,7 @@ class Pool:
         if replaced is not None:
             self._remove(replaced)
         while (
-            len(self._by_hash) >= constants.pool_txs_max
-            or self.bytes + entry.size > constants.pool_bytes_max
+            len(self._by_hash) >= self.txs_max or self.bytes + entry.size > constants.pool_bytes_max
         ):
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= entry.tx.fee:

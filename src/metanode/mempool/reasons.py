@@ -22,4 +22,7 @@ class Reason(enum.StrEnum):
     REPLACEMENT_FEE_TOO_LOW = "replacement_fee_too_low"
     SENDER_FULL = "sender_full"
     BAD_SIGNATURE = "bad_signature"
+    # A transaction that must wait for an earlier nonce, refused while the pool is half full:
+    # waiting transactions may hold at most half of it, so they cannot crowd out ready ones.
+    QUEUE_FULL = "queue_full"
     POOL_FULL = "pool_full"

@@ -67,6 +67,12 @@ class Consensus(_Section):
     block_txs_max: Annotated[int, Field(ge=1, le=20_000)] = 5_000
 
 
+class Mempool(_Section):
+    # Pending transactions held; a full pool refuses (typed `pool_full`) what cannot evict a
+    # lower fee, before verifying it. The bound is what keeps latency bounded under overload.
+    txs_max: Annotated[int, Field(ge=1, le=200_000)] = 10_000
+
+
 class NodeConfig(_Section):
     name: str
     genesis: str = "../../genesis.json"
@@ -79,6 +85,7 @@ class NodeConfig(_Section):
     p2p: P2P
     api: Api
     consensus: Consensus = Consensus()
+    mempool: Mempool = Mempool()
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
 
@@ -133,6 +140,7 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[consensus]", f"round_timeout_base_ms = {consensus.round_timeout_base_ms}"]
     lines.append(f"empty_block_delay_ms = {consensus.empty_block_delay_ms}")
     lines.append(f"block_txs_max = {consensus.block_txs_max}")
+    lines += ["", "[mempool]", f"txs_max = {config.mempool.txs_max}"]
     return "\n".join(lines) + "\n"
 
 

@@ -113,7 +113,10 @@ class Node:
         self.suite = RealSuite(validator_keys)
         self.me = Address.from_public_key(validator_keys.public_key)
         self.chain = Chain(
-            self.store, Pool(genesis.chain_id), self.suite, cfg.consensus.block_txs_max
+            self.store,
+            Pool(genesis.chain_id, cfg.mempool.txs_max),
+            self.suite,
+            cfg.consensus.block_txs_max,
         )
         self.consensus_log = ConsensusLog(self.paths.consensus)
         self.engine_config = EngineConfig(genesis.chain_id, cfg.consensus.round_timeout_base_ms)
