@@ -88,11 +88,10 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
         request = number
         while queue and time.time() < start + duration:
             batch = queue.popleft()
-            if rate:
-                pause = start + first_sends / rate - time.time()
-                if pause > 0:
-                    await asyncio.sleep(pause)
-            first_sends += len(batch)
+            due = start + first_sends / rate if rate else 0.0
+            first_sends += len(batch)  # this batch's slot is taken before waiting for it
+            if due > time.time():
+                await asyncio.sleep(due - time.time())
             sent_at = time.time()
             try:
                 answer = await client.post(
