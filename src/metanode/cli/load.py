@@ -63,7 +63,8 @@ def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
 
 
 RETRYABLE = {"pool_full", "queue_full", "nonce_gap_too_large", "gateway_error"}
-retry_pause_s = 0.2
+retry_pause_s = 0.1
+retry_pause_max_s = 2.0
 
 
 async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -79,7 +80,8 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
     gateways = spec["gateways"]
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
-    queue = collections.deque(txs[i : i + batch_size] for i in range(0, len(txs), batch_size))
+    # Each queued batch carries how often it was refused: its retry waits double each time.
+    queue = collections.deque((0, txs[i : i + batch_size]) for i in range(0, len(txs), batch_size))
     offered = 0
     first_sends = 0
 
@@ -87,7 +89,7 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
         nonlocal offered, first_sends
         request = number
         while queue and time.time() < start + duration:
-            batch = queue.popleft()
+            attempts, batch = queue.popleft()
             due = start + first_sends / rate if rate else 0.0
             first_sends += len(batch)  # this batch's slot is taken before waiting for it
             if due > time.time():
@@ -117,8 +119,8 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
             sent.append((sent_at, accepted))
             offered += len(batch)
             if again:
-                queue.appendleft(again)
-                await asyncio.sleep(retry_pause_s)
+                queue.appendleft((attempts + 1, again))
+                await asyncio.sleep(min(retry_pause_max_s, retry_pause_s * 2**attempts))
 
     async with httpx.AsyncClient(timeout=60) as client:
         await asyncio.gather(*(worker(client, n) for n in range(spec["in_flight"])))
