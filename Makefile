@@ -10,7 +10,8 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup test test-all lint up bench lock clean
 
-$(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt
+$(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh
+	sh tools/install-native.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/bootstrap.txt
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet

@@ -4,6 +4,10 @@
     bpi exec MODULE FUNCTION [ARGS…] --state DIR --receipt FILE
     bpi replay RECEIPT                 first line: `match` or `diverged at step N`
     bpi inspect RECEIPT [--json]
+    bpi native [--stdin FILE] [--json] EXECUTABLE [ARGS…]
+                                       run a Linux program twice under bubblewrap + seccomp;
+                                       first line: `deterministic` or `nondeterministic`
+                                       (options after EXECUTABLE are the program's own)
 
 The app state lives in DIR (state.cbor, and last-receipt for the chain of receipts); the
 executor's Ed25519 key is DIR/executor.key, encrypted with the password in BPI_KEY_PASSWORD.
@@ -28,6 +32,7 @@ from rich.table import Table
 from metanode.codec import decode, encode
 from metanode.crypto import ed25519, keystore
 from metanode.docklock import cage
+from metanode.docklock import native as native_mode
 from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
@@ -211,6 +216,40 @@ def inspect(
     for name, value in fields.items():
         table.add_row(name, str(value))
     Console().print(table)
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def native(
+    executable: Annotated[str, typer.Argument(help="The program (a path, or a name on PATH).")],
+    args: Annotated[list[str] | None, typer.Argument(help="Its arguments.")] = None,
+    stdin: Annotated[Path | None, typer.Option(help="A file given to it as stdin.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Run an ordinary executable twice in the native sandbox and compare the runs."""
+    data = b""
+    if stdin is not None:
+        try:
+            data = stdin.read_bytes()
+        except OSError as error:
+            raise ConfigError(f"cannot read {stdin}: {error.strerror}") from None
+    result = native_mode.run(executable, tuple(args or ()), data)
+    typer.echo("deterministic" if result.deterministic else "nondeterministic")
+    summary = {
+        "executable": result.executable,
+        "executable_hash": result.executable_hash,
+        "args": list(result.args),
+        "input_hash": result.input_hash,
+        "exit_code": result.exit_code,
+        "output_hash": result.output_hash,
+        "stdout": result.stdout.decode(errors="replace"),
+        "stderr": result.stderr.decode(errors="replace"),
+        "deterministic": result.deterministic,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            typer.echo(f"{key}: {value}")
 
 
 def main() -> None:
