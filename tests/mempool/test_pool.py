@@ -202,3 +202,15 @@ def test_waiting_transactions_may_fill_only_half_the_pool() -> None:
     assert pool.admit(tx(KEYS[2], nonce=1), ledger, 1).reason is Reason.QUEUE_FULL
     assert pool.admit(tx(KEYS[2], nonce=0), ledger, 1).admitted  # ready: still welcome
     assert pool.admit(tx(KEYS[0], nonce=0), ledger, 1).admitted
+
+
+def test_the_index_heaps_do_not_outgrow_the_pool(monkeypatch) -> None:
+    monkeypatch.setattr(constants, "heap_slack_max", 0)
+    pool, ledger = Pool(CHAIN), funded()
+    for round_ in range(3):
+        raws = [tx(KEYS[i], nonce=round_) for i in range(len(KEYS))]
+        assert all(r.admitted for r in pool.admit_batch(raws, ledger, 1))
+        ledger.rows = {address(key): (round_ + 1, 10**9) for key in KEYS}
+        pool.remove_committed([Transaction.decode(raw) for raw in raws], ledger, 2)
+        assert len(pool) == 0
+        assert pool._by_fee == [] and pool._by_expiry == []  # rebuilt, not left to grow

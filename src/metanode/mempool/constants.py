@@ -11,6 +11,8 @@ nonce_gap_max = 64  # how far ahead of the account's nonce a transaction may wai
 replacement_bump_percent = 10  # a replacement must pay at least this much more
 verified_cache_max = 400_000  # hashes this node verified, so it never verifies them twice
 batch_txs_max = 10_000
+# Departed entries the lazily cleaned heaps may hold beyond the live ones before a rebuild.
+heap_slack_max = 10_000
 
 assert pool_bytes_max >= pool_txs_max * 100
 assert nonce_gap_max <= sender_txs_max

@@ -296,3 +296,16 @@ class Pool:
             entry = self._by_hash.get(tx_hash)
             if entry is not None and entry.tx.expiry_height < height:
                 self._remove(entry)
+        self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the lazily cleaned heaps once they hold mostly departed transactions: they
+        grow with every admission, and would otherwise grow without bound."""
+        live = len(self._by_hash)
+        if len(self._by_fee) + len(self._by_expiry) <= 4 * live + constants.heap_slack_max:
+            return
+        entries = self._by_hash.values()
+        self._by_fee = [(entry.tx.fee, entry.hash) for entry in entries]
+        self._by_expiry = [(entry.tx.expiry_height, entry.hash) for entry in entries]
+        heapq.heapify(self._by_fee)
+        heapq.heapify(self._by_expiry)
