@@ -9,7 +9,8 @@ pool_bytes_max = 128 * 1024 * 1024
 sender_txs_max = 256  # pending transactions of one sender
 nonce_gap_max = 64  # how far ahead of the account's nonce a transaction may wait
 replacement_bump_percent = 10  # a replacement must pay at least this much more
-verified_cache_max = 400_000  # hashes this node verified, so it never verifies them twice
+# Hashes this node verified, so it never verifies them twice: as many as the largest pool.
+verified_cache_max = 200_000
 batch_txs_max = 10_000
 # Departed entries the lazily cleaned heaps may hold beyond the live ones before a rebuild.
 heap_slack_max = 10_000
@@ -17,3 +18,4 @@ heap_slack_max = 10_000
 assert pool_bytes_max >= pool_txs_max * 100
 assert nonce_gap_max <= sender_txs_max
 assert types_constants.tx_bytes_max < pool_bytes_max
+assert verified_cache_max >= pool_txs_max

@@ -222,6 +222,9 @@ class Store:
                 max_dbs=len(_TABLES) + 2,
                 sync=sync,
                 metasync=sync,
+                # Random reads of state and tree nodes gain nothing from read-ahead, which
+                # would only pull neighbouring pages into the node's resident memory.
+                readahead=False,
             )
         except lmdb.Error as error:
             raise ConfigError(f"cannot open the ledger store in {home}: {error}") from None
