@@ -4,6 +4,9 @@ versions stay provable."""
 
 from __future__ import annotations
 
+import hashlib
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,6 +25,37 @@ batches = st.lists(
 def fresh_root(content: dict[bytes, bytes]) -> bytes:
     nodes = tree.MemoryNodes()
     return tree.update(nodes, None, 1, sorted(content.items())).root
+
+
+def _sha(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def reference_root(content: dict[bytes, bytes]) -> bytes:
+    """The root straight from the definition in docs/decisions/state-tree.md, written
+    independently of tree.py: a leaf at the shallowest depth where its key hash's nibble
+    prefix is unique, each 16-slot node folded as a binary tree in which two empties stay
+    empty."""
+
+    def nibble(hashed: bytes, depth: int) -> int:
+        return hashed[depth // 2] >> 4 if depth % 2 == 0 else hashed[depth // 2] & 15
+
+    def pair(left: bytes, right: bytes) -> bytes:
+        return bytes(32) if left == right == bytes(32) else _sha(b"\x01" + left + right)
+
+    def subtree(items: list[tuple[bytes, bytes]], depth: int) -> bytes:
+        if not items:
+            return bytes(32)
+        if len(items) == 1:
+            return _sha(b"\x00" + items[0][0] + items[0][1])
+        level = [
+            subtree([i for i in items if nibble(i[0], depth) == s], depth + 1) for s in range(16)
+        ]
+        while len(level) > 1:
+            level = [pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        return level[0]
+
+    return subtree(sorted((_sha(k), _sha(v)) for k, v in content.items()), 0)
 
 
 @given(batches)
@@ -45,6 +79,7 @@ def test_model_roots_and_proofs(sequence) -> None:
         root = update.root
         # (a) the root depends only on the content, not on the path taken to it
         assert root == (fresh_root(model) if model else tree.EMPTY_ROOT)
+        assert root == reference_root(model)
         history.append((root, dict(model)))
         # (b) every present key proves its value; absent keys prove absence
         for key in sorted(set(model) | {key for key, _ in batch}):
@@ -94,3 +129,28 @@ def test_stale_nodes_are_listed_and_unchanged_batches_write_nothing() -> None:
     nodes.apply(second)
     same = tree.update(nodes, second.root, 3, [(b"zzz", None), (b"a", b"3")])
     assert same == tree.TreeUpdate(second.root, (), ())
+
+
+def test_wide_batches_match_the_definition() -> None:
+    """Batches of thousands of keys (the upper levels split their share by bisection) give the
+    root the definition gives, through inserts, updates and deletes, and every key proves."""
+    rng = random.Random(5)
+    nodes = tree.MemoryNodes()
+    model = {rng.randbytes(12): rng.randbytes(20) for _ in range(3_000)}
+    update = tree.update(nodes, None, 1, sorted(model.items()))
+    nodes.apply(update)
+    assert update.root == reference_root(model)
+    present = sorted(model)
+    changes: dict[bytes, bytes | None] = {key: rng.randbytes(20) for key in present[::3]}
+    changes.update({key: None for key in present[1::7]})
+    changes.update({rng.randbytes(12): rng.randbytes(20) for _ in range(800)})
+    update = tree.update(nodes, update.root, 2, sorted(changes.items()))
+    nodes.apply(update)
+    for key, value in changes.items():
+        if value is None:
+            model.pop(key)
+        else:
+            model[key] = value
+    assert update.root == reference_root(model)
+    for key in sorted(changes)[:200]:
+        tree.verify_proof(update.root, key, model.get(key), tree.prove(nodes, update.root, key))
