@@ -37,18 +37,22 @@ def account_address(bench_seed: bytes, index: int) -> Address:
     return Address.from_public_key(ed25519.PrivateKey(account_seed(bench_seed, index)).public_key)
 
 
-def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
-    """(encoded tx, hash), round-robin over accounts so that nonces stay contiguous."""
+def presign(spec: dict[str, Any]) -> list[list[tuple[bytes, bytes]]]:
+    """(encoded tx, hash) for each gateway, round-robin over accounts so that nonces stay
+    contiguous. An account always goes to the same gateway (account index mod the number of
+    gateways), as a wallet talks to its one node: its nonces then arrive in order instead of
+    racing each other through different gateways and the gossip between them."""
     seed = bytes.fromhex(spec["bench_seed"])
     first, last = spec["accounts"]
     total_accounts = spec["total_accounts"]
+    gateways = len(spec["gateways"])
     keys = [ed25519.PrivateKey(account_seed(seed, index)) for index in range(first, last)]
     recipients = [
         account_address(seed, (index + 1) % total_accounts) for index in range(first, last)
     ]
-    txs = []
+    routes: list[list[tuple[bytes, bytes]]] = [[] for _ in range(gateways)]
     for nonce in range(spec["per_account"]):
-        for key, recipient in zip(keys, recipients, strict=True):
+        for index, (key, recipient) in enumerate(zip(keys, recipients, strict=True)):
             unsigned = Transaction(
                 spec["chain_id"],
                 key.public_key,
@@ -58,8 +62,8 @@ def presign(spec: dict[str, Any]) -> list[tuple[bytes, bytes]]:
                 Transfer(recipient, 1, Denom.FLX),
             )
             tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
-            txs.append((tx.encode(), tx.hash()))
-    return txs
+            routes[(first + index) % gateways].append((tx.encode(), tx.hash()))
+    return routes
 
 
 RETRYABLE = {"pool_full", "queue_full", "nonce_gap_too_large", "gateway_error"}
@@ -67,8 +71,9 @@ retry_pause_s = 0.1
 retry_pause_max_s = 2.0
 
 
-async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[str, Any]:
-    """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given.
+async def _send(spec: dict[str, Any], routes: list[list[tuple[bytes, bytes]]]) -> dict[str, Any]:
+    """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given; each
+    gateway's transactions go to that gateway only, the gateways taken in turn.
 
     Backpressure reaches the client here: transactions refused because the network is full
     (`pool_full`, `queue_full`, or a gap behind one of those) go back to the front of the queue
@@ -81,14 +86,21 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
     # Each queued batch carries how often it was refused: its retry waits double each time.
-    queue = collections.deque((0, txs[i : i + batch_size]) for i in range(0, len(txs), batch_size))
+    queues = [
+        collections.deque((0, txs[i : i + batch_size]) for i in range(0, len(txs), batch_size))
+        for txs in routes
+    ]
     offered = 0
     first_sends = 0
 
     async def worker(client: httpx.AsyncClient, number: int) -> None:
         nonlocal offered, first_sends
         request = number
-        while queue and time.time() < start + duration:
+        while any(queues) and time.time() < start + duration:
+            while not queues[request % len(gateways)]:
+                request += 1
+            gateway = request % len(gateways)
+            queue = queues[gateway]
             attempts, batch = queue.popleft()
             due = start + first_sends / rate if rate else 0.0
             first_sends += len(batch)  # this batch's slot is taken before waiting for it
@@ -97,7 +109,7 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
             sent_at = time.time()
             try:
                 answer = await client.post(
-                    f"{gateways[request % len(gateways)]}/api/v1/txs/batch",
+                    f"{gateways[gateway]}/api/v1/txs/batch",
                     content=encode([raw for raw, _ in batch]),
                     headers=CBOR,
                 )
@@ -129,11 +141,11 @@ async def _send(spec: dict[str, Any], txs: list[tuple[bytes, bytes]]) -> dict[st
 
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    txs = presign(spec)
-    Path(spec_path + ".ready").write_text(str(len(txs)))
+    routes = presign(spec)
+    Path(spec_path + ".ready").write_text(str(sum(map(len, routes))))
     while time.time() < spec["start_time"]:
         time.sleep(0.001)
-    result = asyncio.run(_send(spec, txs))
+    result = asyncio.run(_send(spec, routes))
     Path(spec_path + ".out.json").write_text(json.dumps(result))
 
 

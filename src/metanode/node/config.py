@@ -63,14 +63,18 @@ class Consensus(_Section):
     # With an empty mempool the proposer waits this long before proposing (empty blocks keep
     # time moving and prove liveness); with pending transactions it proposes at once.
     empty_block_delay_ms: Annotated[int, Field(ge=0, le=60_000)] = 300
-    # Largest block the proposer builds, in transactions.
-    block_txs_max: Annotated[int, Field(ge=1, le=20_000)] = 5_000
+    # Largest block the proposer builds, in transactions. A full block must be built, gossiped
+    # and validated well inside round 0's timeout, or the round changes and the work is lost:
+    # on 2 cores with 4 validators 5,000 transfers sent 8 of 14 loaded heights to round 1 or 2,
+    # 2,000 sent 3 of 79 (docs/performance.md).
+    block_txs_max: Annotated[int, Field(ge=1, le=20_000)] = 2_000
 
 
 class Mempool(_Section):
     # Pending transactions held; a full pool refuses (typed `pool_full`) what cannot evict a
-    # lower fee, before verifying it. The bound is what keeps latency bounded under overload.
-    txs_max: Annotated[int, Field(ge=1, le=200_000)] = 10_000
+    # lower fee, before verifying it. The bound is what keeps latency bounded under overload:
+    # 2.5 full blocks (geth's pool holds 5,120).
+    txs_max: Annotated[int, Field(ge=1, le=200_000)] = 5_000
 
 
 class NodeConfig(_Section):
