@@ -40,6 +40,7 @@ WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the stea
 DRAIN_S = 5.0  # after the load stops, how long commits are still collected
 LOAD_PROCESSES = 2
 BATCH = 500
+BATCHES_PER_S_MIN = 20  # a paced client sends at least this often, so its load is smooth
 IN_FLIGHT = 4  # batches outstanding per load process
 T_VERIFY_SAMPLES = 3_000
 PLOT_BIN_S = 5
@@ -208,6 +209,15 @@ def bench(
     )
 
 
+def _batch(rate: int) -> int:
+    """Transactions per request for a load process offering `rate` per second (0: as fast as
+    taken). At low rates a full batch would be one burst a few seconds apart, all of it
+    before the steady window opens."""
+    if rate == 0:
+        return BATCH
+    return max(1, min(BATCH, rate // BATCHES_PER_S_MIN))
+
+
 def _wait_ready(gateways: list[str], timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -249,7 +259,7 @@ def _run_load(
             "expiry_height": status["height"] + 1_000_000,
             "gateways": gateways[index % len(gateways) :] + gateways[: index % len(gateways)],
             "rate": offered_rate // LOAD_PROCESSES,
-            "batch": BATCH,
+            "batch": _batch(offered_rate // LOAD_PROCESSES),
             "in_flight": IN_FLIGHT,
             "duration_s": duration,
             "start_time": 0,

@@ -1,0 +1,53 @@
+"""`metanode bench` end to end on a small run: a fresh network of real validator processes,
+pre-signed load through the gateways, and a report whose figures hang together."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.cli.test_metanode_cli import run
+
+FIGURES = re.compile(
+    r"^validators=1 tps=(\d+) p50_ms=(\d+) p99_ms=(\d+) limit_tps=(\d+) ratio=([\d.]+) "
+    r"rss_mb=(\d+)$"
+)
+
+
+def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = run(
+        "bench",
+        "--validators", "1",
+        "--duration", "6",
+        "--rate", "150",
+        "--accounts", "12",
+        "--txs", "1200",
+        "--out", str(out),
+        timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    figures = FIGURES.match(last)
+    assert figures, last
+    report = json.loads((out / "report.json").read_text())
+    assert report["validators_alive"] == 1
+    assert report["presigned_before_window"] is True
+    # Below capacity everything accepted in the window is committed, and the TPS is the rate
+    # offered (within what pacing and a 6 s window allow).
+    assert report["accepted_in_window"] > 0
+    assert report["committed_of_accepted_in_window"] == report["accepted_in_window"]
+    assert 60 <= report["tps"] <= 200, report["tps"]
+    assert 0 < report["p50_ms"] <= report["p99_ms"]
+    assert report["limit_tps"] > 0 and report["ratio"] == report["tps"] / report["limit_tps"]
+    assert int(figures.group(1)) == round(report["tps"])
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> None:
+    result = run("bench", "--rate", "fast", "--out", str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "--rate 'fast'" in result.stdout + result.stderr
