@@ -111,7 +111,7 @@ def create_app(node: Node) -> FastAPI:
         """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`)."""
         body = await body_of(request, schemas.TxSubmit)
         raw = body if isinstance(body, bytes) else bytes.fromhex(body.tx)
-        (result,) = node.submit([raw])
+        (result,) = await node.submit([raw])
         admitted = _admitted(result)
         if not admitted.accepted:
             raise problems.Problem(
@@ -150,7 +150,7 @@ def create_app(node: Node) -> FastAPI:
             raise problems.Problem(
                 413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
             )
-        return schemas.BatchResult(results=[_admitted(r) for r in node.submit(raws)])
+        return schemas.BatchResult(results=[_admitted(r) for r in await node.submit(raws)])
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
     async def get_tx(tx_hash: HashHex) -> schemas.TxView:
@@ -278,7 +278,7 @@ def create_app(node: Node) -> FastAPI:
             )
         calls.append(now)
         tx = node.faucet_transfer(target, Denom[body.denom], body.amount)
-        (result,) = node.submit([tx.encode()])
+        (result,) = await node.submit([tx.encode()])
         if not result.admitted:
             raise problems.Problem(
                 503,

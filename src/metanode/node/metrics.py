@@ -39,6 +39,11 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.gossip_dropped = Counter(
+            "metanode_mempool_gossip_dropped",
+            "Gossiped transactions dropped unadmitted because the admission inbox was full.",
+            registry=r,
+        )
         self.peers = Gauge("metanode_p2p_peers", "Connected peers.", registry=r)
         self.peer_penalties = Counter(
             "metanode_p2p_peer_penalties",
