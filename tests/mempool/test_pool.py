@@ -135,6 +135,18 @@ def test_fee_priority_across_senders_and_nonce_order_within() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "order", [list(range(8)), list(range(7, -1, -1)), [3, 0, 6, 1, 7, 2, 5, 4]]
+)
+def test_equal_fees_are_reaped_first_come_first_served(order: list[int]) -> None:
+    """Whatever the hashes: a tie broken by hash starved high hashes under sustained load."""
+    pool, ledger = Pool(CHAIN), funded()
+    for index in order:
+        assert pool.admit(tx(KEYS[index], fee=100), ledger, 1).admitted
+    reaped = pool.reap(ledger, 10, 10**6)
+    assert [t.sender for t in reaped] == [KEYS[index].public_key for index in order]
+
+
 def test_replacement_needs_ten_percent_more() -> None:
     pool, ledger = Pool(CHAIN), funded()
     assert pool.admit(tx(fee=100), ledger, 1).admitted

@@ -37,8 +37,11 @@ def account_address(bench_seed: bytes, index: int) -> Address:
     return Address.from_public_key(ed25519.PrivateKey(account_seed(bench_seed, index)).public_key)
 
 
-def presign(spec: dict[str, Any]) -> list[list[tuple[bytes, bytes]]]:
-    """(encoded tx, hash) for each gateway, round-robin over accounts so that nonces stay
+Item = tuple[bytes, bytes, int]  # encoded transaction, its hash, its account's index
+
+
+def presign(spec: dict[str, Any]) -> list[list[Item]]:
+    """(encoded tx, hash, account) for each gateway, round-robin over accounts so that nonces stay
     contiguous. An account always goes to the same gateway (account index mod the number of
     gateways), as a wallet talks to its one node: its nonces then arrive in order instead of
     racing each other through different gateways and the gossip between them."""
@@ -50,7 +53,7 @@ def presign(spec: dict[str, Any]) -> list[list[tuple[bytes, bytes]]]:
     recipients = [
         account_address(seed, (index + 1) % total_accounts) for index in range(first, last)
     ]
-    routes: list[list[tuple[bytes, bytes]]] = [[] for _ in range(gateways)]
+    routes: list[list[Item]] = [[] for _ in range(gateways)]
     for nonce in range(spec["per_account"]):
         for index, (key, recipient) in enumerate(zip(keys, recipients, strict=True)):
             unsigned = Transaction(
@@ -62,7 +65,8 @@ def presign(spec: dict[str, Any]) -> list[list[tuple[bytes, bytes]]]:
                 Transfer(recipient, 1, Denom.FLX),
             )
             tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
-            routes[(first + index) % gateways].append((tx.encode(), tx.hash()))
+            account = first + index
+            routes[account % gateways].append((tx.encode(), tx.hash(), account))
     return routes
 
 
@@ -71,14 +75,16 @@ retry_pause_s = 0.1
 retry_pause_max_s = 2.0
 
 
-async def _send(spec: dict[str, Any], routes: list[list[tuple[bytes, bytes]]]) -> dict[str, Any]:
+async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any]:
     """Send batches with up to `in_flight` requests outstanding, paced to `rate` if given; each
     gateway's transactions go to that gateway only, the gateways taken in turn.
 
     Backpressure reaches the client here: transactions refused because the network is full
     (`pool_full`, `queue_full`, or a gap behind one of those) go back to the front of the queue
     and are sent again after a short pause, as a real client would; a transaction counts from
-    the submission that was accepted."""
+    the submission that was accepted. While one of an account's transactions waits to be sent
+    again, the account's later ones are held back (as a wallet does not sign past a nonce the
+    node refused), so they do not sit in a pool behind a gap."""
     start, duration = spec["start_time"], spec["duration_s"]
     rate = spec["rate"]  # transactions per second for this process, or 0: as fast as taken
     batch_size = spec["batch"]
@@ -90,44 +96,79 @@ async def _send(spec: dict[str, Any], routes: list[list[tuple[bytes, bytes]]]) -
         collections.deque((0, txs[i : i + batch_size]) for i in range(0, len(txs), batch_size))
         for txs in routes
     ]
+    retrying: set[bytes] = set()  # hashes refused and queued again
+    held: dict[int, list[Item]] = {}  # account → its later transactions, in nonce order
     offered = 0
     first_sends = 0
+    in_flight = 0
+
+    def hold_back(batch: list[Item]) -> list[Item]:
+        ready = []
+        for item in batch:
+            line = held.get(item[2])
+            if line is None or item[1] in retrying:
+                ready.append(item)
+            else:
+                line.append(item)
+        return ready
+
+    def release(account: int, queue: collections.deque[tuple[int, list[Item]]]) -> None:
+        line = held.pop(account, [])
+        if line:
+            queue.appendleft((0, line))
 
     async def worker(client: httpx.AsyncClient, number: int) -> None:
-        nonlocal offered, first_sends
+        nonlocal offered, first_sends, in_flight
         request = number
-        while any(queues) and time.time() < start + duration:
+        while time.time() < start + duration:
+            if not any(queues):
+                if not held and not in_flight:
+                    return
+                await asyncio.sleep(0.01)  # what is left waits on a request in flight
+                continue
             while not queues[request % len(gateways)]:
                 request += 1
             gateway = request % len(gateways)
             queue = queues[gateway]
             attempts, batch = queue.popleft()
+            batch = hold_back(batch)
+            if not batch:
+                continue
             due = start + first_sends / rate if rate else 0.0
             first_sends += len(batch)  # this batch's slot is taken before waiting for it
             if due > time.time():
                 await asyncio.sleep(due - time.time())
             sent_at = time.time()
+            in_flight += 1
             try:
                 answer = await client.post(
                     f"{gateways[gateway]}/api/v1/txs/batch",
-                    content=encode([raw for raw, _ in batch]),
+                    content=encode([raw for raw, _, _ in batch]),
                     headers=CBOR,
                 )
                 results = answer.json()["results"] if answer.status_code == 200 else []
             except (httpx.HTTPError, ValueError, KeyError):
                 results = []
+            finally:
+                in_flight -= 1
             request += spec["in_flight"]
             accepted, again = [], []
-            for item, result in zip(batch, results, strict=False):
-                reason = "accepted" if result["accepted"] else result["reason"]
-                verdicts[reason] = verdicts.get(reason, 0) + 1
-                if result["accepted"]:
-                    accepted.append(item[1].hex())
-                elif reason in RETRYABLE:
-                    again.append(item)
             if not results:
                 verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
-                again = batch
+                results = [{"accepted": False, "reason": "gateway_error"}] * len(batch)
+            for item, result in zip(batch, results, strict=False):
+                reason = "accepted" if result["accepted"] else result["reason"]
+                if reason != "gateway_error":
+                    verdicts[reason] = verdicts.get(reason, 0) + 1
+                if reason in RETRYABLE:
+                    again.append(item)
+                    retrying.add(item[1])
+                    held.setdefault(item[2], [])
+                    continue
+                if result["accepted"]:
+                    accepted.append(item[1].hex())
+                retrying.discard(item[1])
+                release(item[2], queue)
             sent.append((sent_at, accepted))
             offered += len(batch)
             if again:

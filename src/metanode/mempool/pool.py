@@ -19,6 +19,7 @@ beat the lowest fee is refused `pool_full`. Expired transactions leave at each n
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -69,6 +70,7 @@ class _Entry:
     hash: bytes
     sender: Address
     size: int
+    arrival: int  # admission order: among equal fees the first come is reaped first
 
 
 class Pool:
@@ -81,6 +83,7 @@ class Pool:
         self._by_fee: list[tuple[int, bytes]] = []  # (fee, hash), lazily cleaned
         self._by_expiry: list[tuple[int, bytes]] = []  # (expiry height, hash)
         self._verified: dict[bytes, None] = {}  # insertion-ordered, bounded
+        self._arrivals = itertools.count()
         self.bytes = 0
         self.verifications = 0
 
@@ -185,7 +188,7 @@ class Pool:
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= tx.fee:
                 return Admission(tx_hash, Reason.POOL_FULL)
-        return _Entry(tx, tx_hash, sender, len(raw))
+        return _Entry(tx, tx_hash, sender, len(raw), next(self._arrivals))
 
     def _verify(self, entries: list[_Entry]) -> list[bool]:
         """Signatures of entries not verified before, Ed25519 ones in one two-core batch."""
@@ -255,13 +258,16 @@ class Pool:
     # --- proposing and committing ---------------------------------------------------------
 
     def reap(self, ledger: LedgerView, txs_max: int, bytes_max: int) -> list[Transaction]:
-        """Executable transactions, highest fee first across senders, nonce order within one."""
-        heads: list[tuple[int, bytes, Address, int]] = []
+        """Executable transactions, highest fee first across senders and the first admitted
+        first among equal fees (as geth orders by price, then time: a tie broken by hash let
+        low hashes overtake, and under sustained load high ones waited tens of seconds), nonce
+        order within one sender."""
+        heads: list[tuple[int, int, Address, int]] = []
         for sender in sorted(self._by_sender):
             next_nonce, _ = ledger.account(sender)
             entry = self._by_sender[sender].get(next_nonce)
             if entry is not None:
-                heads.append((-entry.tx.fee, entry.hash, sender, next_nonce))
+                heads.append((-entry.tx.fee, entry.arrival, sender, next_nonce))
         heapq.heapify(heads)
         chosen: list[Transaction] = []
         size = 0
@@ -274,7 +280,7 @@ class Pool:
             size += entry.size
             following = self._by_sender[sender].get(nonce + 1)
             if following is not None:
-                heapq.heappush(heads, (-following.tx.fee, following.hash, sender, nonce + 1))
+                heapq.heappush(heads, (-following.tx.fee, following.arrival, sender, nonce + 1))
         return chosen
 
     def remove_committed(self, txs: Iterable[Transaction], ledger: LedgerView, height: int) -> None:
