@@ -18,6 +18,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -333,20 +334,23 @@ class Node:
     # Transactions ------------------------------------------------------------------------------
 
     async def submit(self, raws: list[bytes]) -> list[Admission]:
-        """Admit client transactions, a slice at a time; the admitted ones are gossiped in the
-        next batch."""
+        """Admit client transactions; the admitted ones are gossiped in the next batch."""
+        results = await self._admit(raws)
+        for raw, result in zip(raws, results, strict=True):
+            if result.admitted:
+                self._gossip.append(raw)
+            elif result.reason is not None:
+                self.metrics.mempool_rejected.labels(result.reason.value).inc()
+        return results
+
+    async def _admit(self, raws: Sequence[bytes]) -> list[Admission]:
+        """Admit `raws` a slice at a time, yielding to the loop between slices (never before
+        the first: a faucet transfer is admitted with the nonce it was just signed with)."""
         results: list[Admission] = []
         for start in range(0, len(raws), admission_slice_txs):
             if start:
                 await asyncio.sleep(0)
-            piece = raws[start : start + admission_slice_txs]
-            admitted = self.chain.admit(piece)
-            for raw, result in zip(piece, admitted, strict=True):
-                if result.admitted:
-                    self._gossip.append(raw)
-                elif result.reason is not None:
-                    self.metrics.mempool_rejected.labels(result.reason.value).inc()
-            results += admitted
+            results += self.chain.admit(list(raws[start : start + admission_slice_txs]))
         self.metrics.mempool_size.set(len(self.chain.pool))
         return results
 
@@ -436,7 +440,7 @@ class Node:
             self._sync_asked = None
 
     async def _admit_gossiped(self) -> None:
-        """Admit gossiped transactions a slice at a time, yielding to the loop in between."""
+        """Admit gossiped transactions, one frame after another, off the frame reader."""
         try:
             while True:
                 await self._inbox_ready.wait()
@@ -444,12 +448,10 @@ class Node:
                 while self._inbox:
                     peer, txs = self._inbox.popleft()
                     self._inbox_txs -= len(txs)
-                    for start in range(0, len(txs), admission_slice_txs):
-                        results = self.chain.admit(list(txs[start : start + admission_slice_txs]))
-                        if any(result.reason is Reason.MALFORMED for result in results):
-                            self._penalize(peer, "malformed_tx")
-                        await asyncio.sleep(0)
-                    self.metrics.mempool_size.set(len(self.chain.pool))
+                    results = await self._admit(txs)
+                    if any(result.reason is Reason.MALFORMED for result in results):
+                        self._penalize(peer, "malformed_tx")
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except BaseException as error:
