@@ -154,12 +154,10 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
             request += spec["in_flight"]
             accepted, again = [], []
             if not results:
-                verdicts["gateway_error"] = verdicts.get("gateway_error", 0) + len(batch)
                 results = [{"accepted": False, "reason": "gateway_error"}] * len(batch)
             for item, result in zip(batch, results, strict=False):
                 reason = "accepted" if result["accepted"] else result["reason"]
-                if reason != "gateway_error":
-                    verdicts[reason] = verdicts.get(reason, 0) + 1
+                verdicts[reason] = verdicts.get(reason, 0) + 1
                 if reason in RETRYABLE:
                     again.append(item)
                     retrying.add(item[1])
@@ -167,8 +165,9 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
                     continue
                 if result["accepted"]:
                     accepted.append(item[1].hex())
-                retrying.discard(item[1])
-                release(item[2], queue)
+                if item[1] in retrying:  # the transaction the account waited on is settled
+                    retrying.discard(item[1])
+                    release(item[2], queue)
             sent.append((sent_at, accepted))
             offered += len(batch)
             if again:
