@@ -253,15 +253,16 @@ class _Batch:
 
     def finish(self, slots: Slots, path: bytes, depth: int) -> bytes | None:
         """Store an internal node, collapsing it into its only child when that is a leaf."""
-        present = [slot for slot in range(16) if slots[slot] is not None]
-        if not present:
+        empty = slots.count(None)
+        if empty == 16:
             return None
-        if len(present) == 1 and slots[present[0]][0]:
-            slot = present[0]
-            child_key = _node_key(slots[slot][33:], _path_with(path, depth, slot), depth + 1)
-            data = self.load(child_key)
-            self.retire(child_key)
-            return self.put_leaf(data[1:33], data[33:65], depth)
+        if empty == 15:
+            slot, only = next((slot, record) for slot, record in enumerate(slots) if record)
+            if only[0]:
+                child_key = _node_key(only[33:], _path_with(path, depth, slot), depth + 1)
+                data = self.load(child_key)
+                self.retire(child_key)
+                return self.put_leaf(data[1:33], data[33:65], depth)
         self.writes[_node_key(self.version, path, depth)] = _encode_slots(slots)
         return _IS_INTERNAL + _slots_hash(slots) + self.version
 
@@ -272,9 +273,9 @@ class _Batch:
         keys = self.keys
         values = self.values
         if record is None:
-            puts = [index for index in range(low, high) if values[index] is not None]
-            if len(puts) == high - low:
+            if None not in values[low:high]:
                 return self.build(keys, values, low, high, depth)  # type: ignore[arg-type]
+            puts = [index for index in range(low, high) if values[index] is not None]
             return self.build(
                 [keys[index] for index in puts],
                 [values[index] for index in puts],
