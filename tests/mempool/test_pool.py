@@ -226,3 +226,23 @@ def test_the_index_heaps_do_not_outgrow_the_pool(monkeypatch) -> None:
         pool.remove_committed([Transaction.decode(raw) for raw in raws], ledger, 2)
         assert len(pool) == 0
         assert pool._by_fee == [] and pool._by_expiry == []  # rebuilt, not left to grow
+
+
+def test_settling_after_the_pool_moved_checks_the_state_again() -> None:
+    # A node screens a batch, awaits its signatures, and settles it; meanwhile another batch
+    # may settle or a block commit. What settles second is checked against the pool and the
+    # state as they are then.
+    pool, ledger = Pool(CHAIN), funded()
+    first = pool.screen([tx(KEYS[0]), tx(KEYS[1])], ledger, 1)
+    second = pool.screen([tx(KEYS[0]), tx(KEYS[2])], ledger, 1)
+    assert all(
+        result.admitted for result in pool.settle(first, first.verifying.result(), ledger, 1)
+    )
+    duplicate, fresh = pool.settle(second, second.verifying.result(), ledger, 1)
+    assert duplicate.reason is Reason.DUPLICATE and fresh.admitted
+    third = pool.screen([tx(KEYS[3]), tx(KEYS[4], forge=True)], ledger, 1)
+    committed = Accounts(rows={**ledger.rows, address(KEYS[3]): (1, 10**9)})
+    passed, forged = pool.settle(third, third.verifying.result(), committed, 2)
+    assert passed.reason is Reason.NONCE_TOO_LOW and forged.reason is Reason.BAD_SIGNATURE
+    assert len(pool) == 3
+    assert pool.verifications == 6

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from metanode.crypto import ed25519
+from metanode.crypto.verifiers import BatchVerifier
 from metanode.errors import VerificationError
 from tests.conftest import load_vectors
 
@@ -30,3 +31,14 @@ def test_cctv_case(case: dict[str, Any]) -> None:
         with pytest.raises(VerificationError):
             ed25519.verify(key, message, signature)
     assert ed25519.verify_batch([(key, message, signature)]) == [expected]
+
+
+def test_cctv_cases_through_the_worker_processes() -> None:
+    # The admission path verifies in child processes: the same 914 verdicts must come back,
+    # in order, through the pipe framing.
+    verifier = BatchVerifier(chunk=100)
+    expected = []
+    for case in VECTORS:
+        verifier.add(bytes.fromhex(case["key"]), case["msg"].encode(), bytes.fromhex(case["sig"]))
+        expected.append(set(case["flags"] or []) <= ACCEPTED_FLAGS)
+    assert verifier.finish().result(timeout=60) == expected

@@ -21,12 +21,13 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterable, KeysView, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
 from metanode.codec import tags
-from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
+from metanode.crypto.verifiers import BatchVerifier
 from metanode.errors import DecodeError, check
 from metanode.mempool import constants
 from metanode.mempool.reasons import Reason
@@ -36,6 +37,11 @@ from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.codes import OK
 from metanode.types import Address, Transaction
 from metanode.types import constants as types_constants
+
+# Signatures handed to a verification process at a time while a batch is screened: small
+# enough that the workers start early and finish close behind the screening, large enough that
+# the hand-over (a pickled list down a pipe) stays a few percent of 64 verifications' ~4 ms.
+_VERIFY_CHUNK_TXS = 64
 
 _ENVELOPE_REASONS = {
     auth_errors.WRONG_CHAIN: Reason.WRONG_CHAIN,
@@ -73,6 +79,18 @@ class _Entry:
     arrival: int  # admission order: among equal fees the first come is reaped first
 
 
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """A batch after the cheap checks, its signatures being verified (`Pool.screen`)."""
+
+    results: list[Admission | None]  # the refusals so far, by position in the batch
+    # (position, entry, whether `verifying` holds its verdict: Ed25519 and not verified before)
+    candidates: list[tuple[int, _Entry, bool]]
+    verifying: Future[list[bool]]  # the Ed25519 verdicts, in candidate order
+    version: int  # the pool's version when screened
+    height: int
+
+
 class Pool:
     def __init__(self, chain_id: str, txs_max: int = constants.pool_txs_max) -> None:
         check(0 < txs_max <= constants.pool_txs_max, f"pool txs_max {txs_max} out of range")
@@ -84,6 +102,7 @@ class Pool:
         self._by_expiry: list[tuple[int, bytes]] = []  # (expiry height, hash)
         self._verified: dict[bytes, None] = {}  # insertion-ordered, bounded
         self._arrivals = itertools.count()
+        self._version = 0  # bumped by every insertion and removal: `settle` knows what moved
         self.bytes = 0
         self.verifications = 0
 
@@ -123,25 +142,61 @@ class Pool:
     def admit_batch(
         self, raws: Sequence[bytes], ledger: LedgerView, height: int
     ) -> list[Admission]:
-        if len(raws) > constants.batch_txs_max:
-            return [Admission(None, Reason.POOL_FULL)] * len(raws)
+        """Admit a batch at once: screening and verification overlap (see `screen`)."""
+        screened = self.screen(raws, ledger, height)
+        return self.settle(screened, screened.verifying.result(), ledger, height)
+
+    def screen(self, raws: Sequence[bytes], ledger: LedgerView, height: int) -> Screened:
+        """The cheap rungs of the ladder for every transaction of the batch; the Ed25519
+        signatures of the survivors not verified before go to the verification threads as they
+        are found, so they are checked while the next ones are decoded. The pool does not
+        change here: `settle` inserts, once the verdicts are in."""
         results: list[Admission | None] = [None] * len(raws)
-        candidates: list[tuple[int, _Entry]] = []
+        candidates: list[tuple[int, _Entry, bool]] = []
+        verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
+        if len(raws) > constants.batch_txs_max:
+            results = [Admission(None, Reason.POOL_FULL)] * len(raws)
+            raws = ()
         seen: set[bytes] = set()
         for index, raw in enumerate(raws):
             outcome = self._check(raw, ledger, height, seen)
             if isinstance(outcome, Admission):
                 results[index] = outcome
-            else:
-                seen.add(outcome.hash)
-                candidates.append((index, outcome))
-        for (index, entry), valid in zip(
-            candidates, self._verify([entry for _, entry in candidates]), strict=True
-        ):
+                continue
+            seen.add(outcome.hash)
+            tx = outcome.tx
+            awaits_verdict = outcome.hash not in self._verified and not tx.is_hybrid
+            candidates.append((index, outcome, awaits_verdict))
+            if awaits_verdict:
+                verifier.add(tx.sender, tx.signing_message(), tx.signature)
+        return Screened(results, candidates, verifier.finish(), self._version, height)
+
+    def settle(
+        self, screened: Screened, verdicts: Sequence[bool], ledger: LedgerView, height: int
+    ) -> list[Admission]:
+        """Insert the screened candidates whose signatures hold. If the pool or the height
+        changed since screening (a commit, another batch settled first), each candidate goes
+        through the state's rungs of the ladder again before it is inserted."""
+        results = list(screened.results)
+        stale = screened.version != self._version or screened.height != height
+        seen: set[bytes] = set()
+        verdict = iter(verdicts)
+        for index, entry, awaits_verdict in screened.candidates:
+            known = entry.hash in self._verified
+            valid = next(verdict) if awaits_verdict else known or verify_tx_signature(entry.tx)
+            self.verifications += awaits_verdict or not known
             if not valid:
                 results[index] = Admission(entry.hash, Reason.BAD_SIGNATURE)
                 continue
+            self._remember(entry.hash)
+            if stale:
+                refusal = self._rules(entry, ledger, height, seen)
+                if refusal is not None:
+                    results[index] = refusal
+                    continue
+                seen.add(entry.hash)
             results[index] = self._insert(entry, ledger)
+        check(next(verdict, None) is None, "more verdicts than screened signatures")
         return [result for result in results if result is not None]
 
     def _check(
@@ -153,13 +208,20 @@ class Pool:
             tx = Transaction.decode(raw)
         except DecodeError:
             return Admission(None, Reason.MALFORMED)
-        tx_hash = tx.hash()
+        entry = _Entry(tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals))
+        refusal = self._rules(entry, ledger, height, seen)
+        return entry if refusal is None else refusal
+
+    def _rules(
+        self, entry: _Entry, ledger: LedgerView, height: int, seen: set[bytes]
+    ) -> Admission | None:
+        """The rungs after decoding, against the pool and the state as they are now."""
+        tx, tx_hash, sender = entry.tx, entry.hash, entry.sender
         if tx_hash in self._by_hash or tx_hash in seen:
             return Admission(tx_hash, Reason.DUPLICATE)
         code = check_envelope(tx, self.chain_id, height, ledger.fee_min)
         if code != OK:
             return Admission(tx_hash, _ENVELOPE_REASONS[code])
-        sender = tx.sender_address
         next_nonce, balance = ledger.account(sender)
         if tx.nonce < next_nonce:
             return Admission(tx_hash, Reason.NONCE_TOO_LOW)
@@ -188,26 +250,7 @@ class Pool:
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= tx.fee:
                 return Admission(tx_hash, Reason.POOL_FULL)
-        return _Entry(tx, tx_hash, sender, len(raw), next(self._arrivals))
-
-    def _verify(self, entries: list[_Entry]) -> list[bool]:
-        """Signatures of entries not verified before, Ed25519 ones in one two-core batch."""
-        verdicts = [entry.hash in self._verified for entry in entries]
-        plain = [i for i, entry in enumerate(entries) if not verdicts[i] and not entry.tx.is_hybrid]
-        batch = [
-            (entries[i].tx.sender, entries[i].tx.signing_message(), entries[i].tx.signature)
-            for i in plain
-        ]
-        for i, valid in zip(plain, ed25519.verify_batch(batch, workers=2), strict=True):
-            verdicts[i] = valid
-        for i, entry in enumerate(entries):
-            if not verdicts[i] and entry.tx.is_hybrid:
-                verdicts[i] = verify_tx_signature(entry.tx)
-        self.verifications += sum(1 for entry in entries if entry.hash not in self._verified)
-        for entry, valid in zip(entries, verdicts, strict=True):
-            if valid:
-                self._remember(entry.hash)
-        return verdicts
+        return None
 
     def _remember(self, tx_hash: bytes) -> None:
         self._verified[tx_hash] = None
@@ -232,6 +275,7 @@ class Pool:
         return Admission(entry.hash, None)
 
     def _add(self, entry: _Entry) -> None:
+        self._version += 1
         self._by_hash[entry.hash] = entry
         self._by_sender.setdefault(entry.sender, {})[entry.tx.nonce] = entry
         self.bytes += entry.size
@@ -239,6 +283,7 @@ class Pool:
         heapq.heappush(self._by_expiry, (entry.tx.expiry_height, entry.hash))
 
     def _remove(self, entry: _Entry) -> None:
+        self._version += 1
         del self._by_hash[entry.hash]
         pending = self._by_sender[entry.sender]
         del pending[entry.tx.nonce]

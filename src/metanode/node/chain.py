@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from metanode.consensus.suite import Suite
 from metanode.consensus.validators import Validator, ValidatorSet, genesis_seed, vrf_input
 from metanode.errors import DecodeError
-from metanode.mempool.pool import Admission, Pool
+from metanode.mempool.pool import Admission, Pool, Screened
 from metanode.state import machine
 from metanode.state.auth.queries import AdmissionView
 from metanode.state.machine import BlockChanges, InvalidBlock
@@ -84,8 +84,11 @@ class Chain:
     def admission_view(self) -> AdmissionView:
         return AdmissionView(self.store.state().reader)
 
-    def admit(self, raws: list[bytes]) -> list[Admission]:
-        return self.pool.admit_batch(raws, self.admission_view(), self.height + 1)
+    def screen(self, raws: list[bytes]) -> Screened:
+        return self.pool.screen(raws, self.admission_view(), self.height + 1)
+
+    def settle(self, screened: Screened, verdicts: list[bool]) -> list[Admission]:
+        return self.pool.settle(screened, verdicts, self.admission_view(), self.height + 1)
 
     # Consensus requests ----------------------------------------------------------------------
 

@@ -1,0 +1,185 @@
+"""Ed25519 verification in worker processes, started while a batch is still being read.
+
+Why processes and not threads: libsodium's verification releases the GIL, but a thread needs
+the GIL back after every signature, and while the caller's thread runs Python (decoding the
+next transactions, a node's event loop) it gets it only at the interpreter's switch interval.
+Measured on this machine (`python bench/verifiers.py`, 2026-12-01): two verification threads
+take 40 µs a signature beside an idle caller and 1,965 µs beside a busy one; two worker
+processes take 35 and 37 µs. A worker has its own interpreter, so the caller's Python work and
+the signature checks run on both cores at once.
+
+A `BatchVerifier` collects (public key, message, signature) triples; every `chunk` of them is
+sent straight from the caller's thread down a pipe to the next worker (round robin), so the
+workers verify while the caller goes on. `finish()` returns a future of the verdicts, in the
+order added, completed by one collector thread that waits on the workers' pipes (it holds the
+GIL only for a moment per chunk; an error there reaches whoever waits on the future). A worker
+that cannot be reached (it died, the pipe broke) is replaced by verification on the collector
+thread for what it had not answered, and by a fresh worker for what comes next: a verdict is
+never lost or guessed, and the rule is the same function (`ed25519.verify_many`) on both paths.
+
+Workers are `python -m metanode.crypto.verify_worker` child processes started on first use
+(not `multiprocessing`: its spawn mode re-imports the caller's main module, which a library
+cannot ask of every script that admits a transaction, and fork would copy a threaded process).
+They end with the process: a worker exits when its stdin closes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import subprocess
+import sys
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from metanode.crypto import ed25519, verify_worker
+
+Triple = tuple[bytes, bytes, bytes]
+
+# Fewer signatures than this are verified on the calling thread: handing them over would cost
+# more than the few hundred microseconds they take.
+inline_max = 8
+workers_default = 2
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen[bytes]
+    # Tickets sent and not yet answered, oldest first (a worker answers in order).
+    waiting: deque[int] = field(default_factory=deque)
+    answers: dict[int, list[bool]] = field(default_factory=dict)
+    alive: bool = True
+
+
+def _spawn() -> _Worker:
+    command = [sys.executable, "-m", "metanode.crypto.verify_worker"]
+    pipe = subprocess.PIPE
+    return _Worker(subprocess.Popen(command, stdin=pipe, stdout=pipe, bufsize=0))
+
+
+class _Workers:
+    """The process-wide worker processes and their bookkeeping (one lock guards it all)."""
+
+    def __init__(self, count: int) -> None:
+        self._lock = threading.Lock()
+        self._tickets = itertools.count()
+        self._next = itertools.cycle(range(count))
+        self._items: dict[int, list[Triple]] = {}  # ticket → items, for the fallback
+        self._workers = [_spawn() for _ in range(count)]
+        self.collector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ed25519-collect")
+
+    def send(self, items: list[Triple]) -> tuple[int, int]:
+        """Hand `items` to the next worker; the (worker, ticket) to collect them by."""
+        with self._lock:
+            ticket = next(self._tickets)
+            index = next(self._next)
+            worker = self._workers[index]
+            if not worker.alive:
+                # Its unanswered tickets were verified on the collector thread; a fresh worker
+                # takes its place from here on.
+                worker = self._workers[index] = _spawn()
+            self._items[ticket] = items
+            worker.waiting.append(ticket)
+        if worker.alive:
+            try:
+                verify_worker.write_request(worker.process.stdin, items)  # type: ignore[arg-type]
+            except (OSError, ValueError):
+                self._lose(worker)
+        return index, ticket
+
+    def collect(self, index: int, ticket: int) -> list[bool]:
+        """The verdicts of one ticket (on the collector thread)."""
+        with self._lock:
+            worker = self._workers[index]
+        while True:
+            with self._lock:
+                if ticket in worker.answers:
+                    self._items.pop(ticket)
+                    return worker.answers.pop(ticket)
+                if not worker.alive or ticket not in worker.waiting:
+                    items = self._items.pop(ticket)
+                    break
+                expected = len(self._items[worker.waiting[0]])
+            try:
+                data = verify_worker.read_exactly(worker.process.stdout, expected)  # type: ignore[arg-type]
+            except (EOFError, OSError, ValueError):
+                self._lose(worker)
+                continue
+            with self._lock:
+                answered = worker.waiting.popleft()
+                worker.answers[answered] = [verdict == 1 for verdict in data]
+        return ed25519.verify_many(items)
+
+    def _lose(self, worker: _Worker) -> None:
+        with self._lock:
+            worker.alive = False
+            worker.waiting.clear()
+        worker.process.kill()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()
+        for worker in self._workers:
+            try:
+                worker.process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+        self.collector.shutdown(wait=False)
+
+
+_workers: _Workers | None = None
+_workers_lock = threading.Lock()
+
+
+def _shared(count: int) -> _Workers:
+    global _workers  # noqa: PLW0603 — one set of workers per process, started on first use
+    with _workers_lock:
+        if _workers is None:
+            _workers = _Workers(count)
+            atexit.register(_workers.close)
+        return _workers
+
+
+class BatchVerifier:
+    """Triples added one at a time, verified in the workers as they come (see the module)."""
+
+    def __init__(self, *, chunk: int = 64, workers: int = workers_default) -> None:
+        self._chunk = max(1, chunk)
+        self._workers_count = max(1, workers)
+        self._items: list[Triple] = []
+        self._sent: list[tuple[int, int]] = []
+        self._count = 0
+        self._finished = False
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, public_key: bytes, message: bytes, signature: bytes) -> None:
+        if self._finished:
+            raise RuntimeError("BatchVerifier.add after finish()")
+        self._items.append((public_key, message, signature))
+        self._count += 1
+        if len(self._items) >= self._chunk:
+            self._send()
+
+    def _send(self) -> None:
+        self._sent.append(_shared(self._workers_count).send(self._items))
+        self._items = []
+
+    def finish(self) -> Future[list[bool]]:
+        """The verdicts of everything added, in order; nothing may be added after."""
+        self._finished = True
+        done: Future[list[bool]] = Future()
+        if not self._sent and len(self._items) < inline_max:
+            done.set_result(ed25519.verify_many(self._items))
+            return done
+        if self._items:
+            self._send()
+        workers = _shared(self._workers_count)
+        sent = self._sent
+        return workers.collector.submit(
+            lambda: [verdict for where in sent for verdict in workers.collect(*where)]
+        )
