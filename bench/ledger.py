@@ -2,11 +2,12 @@
 
 Builds a genesis of 100,000 funded accounts in a fresh LMDB store, then for each of BLOCKS
 blocks: 5,000 signed FLX transfers (distinct senders, random recipients) are admitted into the
-mempool (decode, the state's envelope checks, nonce and fee balance, Ed25519 on two threads),
-reaped, built into a block by the proposer (not timed), then applied as a follower applies a
-block it already verified at admission: `apply_block` (every transaction through the guard
-ladder and its rule, the state root from one tree batch update, receipts and their root) plus
-`Store.commit` (one LMDB write transaction, fsync included).
+mempool (decode, the state's envelope checks, nonce and fee balance, Ed25519 in two worker
+processes while the batch is screened), reaped, built into a block by the proposer (not
+timed), then applied as a follower applies a block it already verified at admission:
+`apply_block` (every transaction through the guard ladder and its rule, the state root from
+one tree batch update, receipts and their root) plus `Store.commit` (one LMDB write
+transaction, fsync included).
 
 - admission_tps: transactions through `Pool.admit_batch` per second.
 - apply_tps: transfers per second of apply_block + state root + LMDB commit.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from metanode.crypto import ed25519
 from metanode.crypto.verifiers import BatchVerifier
@@ -28,8 +28,11 @@ def _items() -> list[tuple[bytes, bytes, bytes]]:
     return [(key.public_key, message, key.sign(message)) for message in messages]
 
 
+_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bench-verify")
+
+
 def _threads(items: list[tuple[bytes, bytes, bytes]]) -> list[Future[list[bool]]]:
-    executor = ed25519._executor(2)
+    executor = _THREADS
     return [
         executor.submit(ed25519.verify_many, items[start : start + CHUNK])
         for start in range(0, len(items), CHUNK)

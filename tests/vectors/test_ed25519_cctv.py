@@ -30,7 +30,7 @@ def test_cctv_case(case: dict[str, Any]) -> None:
     if not expected:
         with pytest.raises(VerificationError):
             ed25519.verify(key, message, signature)
-    assert ed25519.verify_batch([(key, message, signature)]) == [expected]
+    assert ed25519.verify_many([(key, message, signature)]) == [expected]
 
 
 def test_cctv_cases_through_the_worker_processes() -> None:

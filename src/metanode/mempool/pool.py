@@ -4,10 +4,16 @@ Admission of a batch of raw transactions, each through one guard ladder in a pin
 (tests/mempool/test_pool.py pins it): too_large, malformed, duplicate, then the state machine's
 own envelope rungs (wrong_chain, expired, fee_too_low — the same code as in a block), then
 nonce_too_low, nonce_gap_too_large, insufficient_fee_balance, replacement_fee_too_low,
-sender_full; the survivors' signatures are then verified together on both cores
-(bad_signature), and finally room is made (pool_full). Cheap checks come first so that a flood
-costs us decoding, not signature checks. A verified transaction is remembered by hash and never
-verified again by this node; the block proposer and validator receive those hashes.
+sender_full; the survivors' signatures are verified in two worker processes, which start on
+the first while the rest of the batch is still being screened (bad_signature), and finally room
+is made (pool_full). Cheap checks come first so that a flood costs us decoding, not signature
+checks. A verified transaction is remembered by hash and never verified again by this node;
+the block proposer and validator receive those hashes.
+
+Two steps: `screen` (decode and the cheap rungs; the pool does not change) and `settle` (the
+verdicts in, insert). A node awaits the verdicts between the two with its event loop free, so
+the pool may have moved meanwhile (another batch settled, a block committed): `settle` then
+puts each candidate through the state's rungs again. `admit_batch` is the two back to back.
 
 Order: across senders, highest fee first; within a sender, nonce order, and only the run that
 starts at the account's next nonce is executable. Ties break by transaction hash, never by
@@ -148,7 +154,7 @@ class Pool:
 
     def screen(self, raws: Sequence[bytes], ledger: LedgerView, height: int) -> Screened:
         """The cheap rungs of the ladder for every transaction of the batch; the Ed25519
-        signatures of the survivors not verified before go to the verification threads as they
+        signatures of the survivors not verified before go to the verification processes as they
         are found, so they are checked while the next ones are decoded. The pool does not
         change here: `settle` inserts, once the verdicts are in."""
         results: list[Admission | None] = [None] * len(raws)
