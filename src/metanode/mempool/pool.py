@@ -314,7 +314,10 @@ class Pool:
         low hashes overtake, and under sustained load high ones waited tens of seconds), nonce
         order within one sender."""
         heads: list[tuple[int, int, Address, int]] = []
-        for sender in sorted(self._by_sender):
+        # Any order of senders gives the same block: (fee, arrival) is unique per entry, so the
+        # heap never compares further. Sorting 5,000 senders by the dataclass's Python `__lt__`
+        # was half of a reap (cProfile: 14 ms for a 2,000-transaction block).
+        for sender in self._by_sender:
             next_nonce, _ = ledger.account(sender)
             entry = self._by_sender[sender].get(next_nonce)
             if entry is not None:
