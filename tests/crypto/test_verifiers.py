@@ -3,6 +3,8 @@ when a worker dies in the middle of a batch."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from metanode.crypto import ed25519, verifiers
@@ -64,3 +66,10 @@ def test_no_add_after_finish() -> None:
     verifier.finish()
     with pytest.raises(RuntimeError, match="after finish"):
         verifier.add(KEY.public_key, b"m", bytes(64))
+
+
+def test_batches_from_several_threads_keep_their_own_verdicts() -> None:
+    batches = [_items(150 + 10 * index) for index in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(lambda items: _verified(items, 16), batches))
+    assert verdicts == [ed25519.verify_many(items) for items in batches]

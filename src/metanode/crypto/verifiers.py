@@ -51,6 +51,9 @@ class _Worker:
     waiting: deque[int] = field(default_factory=deque)
     answers: dict[int, list[bool]] = field(default_factory=dict)
     alive: bool = True
+    # Held from queuing a ticket to the end of its write: requests reach the pipe in ticket
+    # order even if two threads send, and the bookkeeping lock is not held across a write.
+    sending: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _spawn() -> _Worker:
@@ -81,8 +84,11 @@ class _Workers:
                 # takes its place from here on.
                 worker = self._workers[index] = _spawn()
             self._items[ticket] = items
-            worker.waiting.append(ticket)
-        if worker.alive:
+        with worker.sending:
+            with self._lock:
+                if not worker.alive:
+                    return index, ticket  # collected on the collector thread
+                worker.waiting.append(ticket)
             try:
                 verify_worker.write_request(worker.process.stdin, items)  # type: ignore[arg-type]
             except (OSError, ValueError):
