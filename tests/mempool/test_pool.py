@@ -246,3 +246,16 @@ def test_settling_after_the_pool_moved_checks_the_state_again() -> None:
     assert passed.reason is Reason.NONCE_TOO_LOW and forged.reason is Reason.BAD_SIGNATURE
     assert len(pool) == 3
     assert pool.verifications == 6
+
+
+def test_a_blocks_unseen_signatures_are_verified_once_and_only_valid_ones_remembered() -> None:
+    pool = Pool(CHAIN)
+    good = [Transaction.decode(tx(KEYS[i])) for i in range(3)]
+    forged = Transaction.decode(tx(KEYS[3], forge=True))
+    pool.verify_unseen([*good, forged])
+    verified = pool.verified_hashes()
+    assert all(t.hash() in verified for t in good)
+    assert forged.hash() not in verified
+    assert pool.verifications == 4
+    pool.verify_unseen(good)
+    assert pool.verifications == 4

@@ -262,6 +262,23 @@ class Pool:
                 return Admission(tx_hash, Reason.POOL_FULL)
         return None
 
+    def verify_unseen(self, txs: Iterable[Transaction]) -> None:
+        """Verify, in the worker processes, the Ed25519 signatures of a block's transactions
+        this node has not verified (they reached it in a proposal first: its pool was full
+        when they were gossiped), and remember the valid ones. The block's execution then
+        skips them; an invalid one it checks again itself, and refuses the block."""
+        verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
+        unseen = []
+        for tx in txs:
+            tx_hash = tx.hash()
+            if tx_hash not in self._verified and not tx.is_hybrid:
+                verifier.add(tx.sender, tx.signing_message(), tx.signature)
+                unseen.append(tx_hash)
+        self.verifications += len(unseen)
+        for tx_hash, valid in zip(unseen, verifier.finish().result(), strict=True):
+            if valid:
+                self._remember(tx_hash)
+
     def _remember(self, tx_hash: bytes) -> None:
         self._verified[tx_hash] = None
         while len(self._verified) > constants.verified_cache_max:
