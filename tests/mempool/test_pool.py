@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.crypto import ed25519
+from metanode.errors import InvariantViolation
 from metanode.mempool import constants
 from metanode.mempool.pool import Pool
 from metanode.mempool.reasons import Reason
@@ -259,3 +260,25 @@ def test_a_blocks_unseen_signatures_are_verified_once_and_only_valid_ones_rememb
     assert pool.verifications == 4
     pool.verify_unseen(good)
     assert pool.verifications == 4
+
+
+def test_clients_fill_only_their_share_and_peers_gossip_the_rest() -> None:
+    pool, ledger = Pool(CHAIN, txs_max=4, local_txs_max=2), funded()
+    local = pool.admit_batch([tx(KEYS[0]), tx(KEYS[1]), tx(KEYS[2])], ledger, 1, local=True)
+    assert [r.reason for r in local] == [None, None, Reason.POOL_FULL]
+    gossiped = pool.admit_batch([tx(KEYS[2]), tx(KEYS[3])], ledger, 1)
+    assert all(r.admitted for r in gossiped) and len(pool) == 4
+    first = pool.get(local[0].hash)  # type: ignore[arg-type]
+    assert first is not None
+    pool.remove_committed([first], Accounts(rows={**ledger.rows, address(KEYS[0]): (1, 10**9)}), 2)
+    (again,) = pool.admit_batch([tx(KEYS[4])], ledger, 2, local=True)
+    assert again.admitted and len(pool) == 4
+
+
+@pytest.mark.parametrize(("validators", "share"), [(1, 4_000), (4, 1_000), (3, 1_333), (9_999, 1)])
+def test_each_validators_clients_get_an_equal_share(validators: int, share: int) -> None:
+    pool = Pool(CHAIN, txs_max=4_000)
+    pool.share_among(validators)
+    assert pool.local_txs_max == share
+    with pytest.raises(InvariantViolation, match="local_txs_max"):
+        pool.share(4_001)

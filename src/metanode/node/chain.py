@@ -88,8 +88,8 @@ class Chain:
     def admission_view(self) -> AdmissionView:
         return AdmissionView(self.store.state().reader)
 
-    def screen(self, raws: list[bytes]) -> Screened:
-        return self.pool.screen(raws, self.admission_view(), self.height + 1)
+    def screen(self, raws: list[bytes], *, local: bool) -> Screened:
+        return self.pool.screen(raws, self.admission_view(), self.height + 1, local=local)
 
     def settle(self, screened: Screened, verdicts: list[bool]) -> list[Admission]:
         return self.pool.settle(screened, verdicts, self.admission_view(), self.height + 1)

@@ -200,6 +200,7 @@ class Node:
     def _start_engine(self) -> None:
         height = self.chain.height + 1
         validators = self.chain.validator_set()
+        self.chain.pool.share_among(len(validators))
         seed = self.chain.seed()
         record = self.consensus_log.load()
         if record is not None and record.height == height:
@@ -286,6 +287,7 @@ class Node:
         self._after_commit(committed)
         height = block.header.height + 1
         validators = self.chain.validator_set()
+        self.chain.pool.share_among(len(validators))
         self._pending.append(StartHeight(height, validators, self.chain.seed()))
         self._sync_asked = None
         self.network.broadcast(Status(block.header.height))
@@ -336,7 +338,7 @@ class Node:
 
     async def submit(self, raws: list[bytes]) -> list[Admission]:
         """Admit client transactions; the admitted ones are gossiped in the next batch."""
-        results = await self._admit(raws)
+        results = await self._admit(raws, local=True)
         for raw, result in zip(raws, results, strict=True):
             if result.admitted:
                 self._gossip.append(raw)
@@ -344,7 +346,7 @@ class Node:
                 self.metrics.mempool_rejected.labels(result.reason.value).inc()
         return results
 
-    async def _admit(self, raws: Sequence[bytes]) -> list[Admission]:
+    async def _admit(self, raws: Sequence[bytes], *, local: bool) -> list[Admission]:
         """Admit `raws` a slice at a time. A slice is screened on the loop (decoding, the cheap
         checks) while its signatures go to the verification processes; the loop serves other
         work until the verdicts are in, then the slice settles into the pool. A few signatures
@@ -352,7 +354,9 @@ class Node:
         before the next one is signed with the next nonce."""
         results: list[Admission] = []
         for start in range(0, len(raws), admission_slice_txs):
-            screened = self.chain.screen(list(raws[start : start + admission_slice_txs]))
+            screened = self.chain.screen(
+                list(raws[start : start + admission_slice_txs]), local=local
+            )
             verifying = screened.verifying
             verdicts = verifying.result() if verifying.done() else await wrap_future(verifying)
             results += self.chain.settle(screened, verdicts)
@@ -453,7 +457,7 @@ class Node:
                 while self._inbox:
                     peer, txs = self._inbox.popleft()
                     self._inbox_txs -= len(txs)
-                    results = await self._admit(txs)
+                    results = await self._admit(txs, local=False)
                     if any(result.reason is Reason.MALFORMED for result in results):
                         self._penalize(peer, "malformed_tx")
                     await asyncio.sleep(0)
