@@ -81,6 +81,18 @@ def test_header_fields_are_checked(field: str, value: object, reason: str) -> No
     assert apply_block(chain.state, block).state_root == block.header.state_root
 
 
+def test_preverify_sees_the_transactions_only_of_a_block_whose_header_holds() -> None:
+    chain = Chain()
+    txs = [Wallet.of(0).tx(0, Transfer(Wallet.of(1).address, 1, Denom.GEN))]
+    block = chain.propose(txs).block
+    seen: list[tuple[Transaction, ...]] = []
+    with pytest.raises(InvalidBlock):
+        apply_block(chain.state, _tamper(block, previous_hash=bytes(32)), preverify=seen.append)
+    assert seen == []
+    apply_block(chain.state, block, preverify=seen.append)
+    assert seen == [block.txs]
+
+
 def test_a_rule_that_writes_then_fails_is_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     def sloppy(writer, context, message) -> int:
         writer.put(b"\x02\xff", b"x")

@@ -125,15 +125,20 @@ class Chain:
             return True
         if block.header.timestamp_ms > now_ms + future_drift_ms_max:
             return False
-        self.pool.verify_unseen(block.txs)
         try:
-            changes = machine.apply_block(
-                self.store.state(), block, verified=self.pool.verified_hashes()
-            )
+            changes = self._apply(block)
         except (InvalidBlock, DecodeError):
             return False
         self._keep(digest, changes)
         return True
+
+    def _apply(self, block: Block) -> BlockChanges:
+        return machine.apply_block(
+            self.store.state(),
+            block,
+            verified=self.pool.verified_hashes(),
+            preverify=self.pool.verify_unseen,
+        )
 
     def _keep(self, digest: bytes, changes: BlockChanges) -> None:
         if len(self._pending) >= pending_blocks_max:
@@ -146,10 +151,7 @@ class Chain:
         `InvalidBlock` propagates (the node halts rather than diverge)."""
         changes = self._pending.get(block.hash())
         if changes is None:
-            self.pool.verify_unseen(block.txs)
-            changes = machine.apply_block(
-                self.store.state(), block, verified=self.pool.verified_hashes()
-            )
+            changes = self._apply(block)
         self.store.commit(changes, certificate)
         self._pending.clear()
         self._seed = self.suite.vrf_output(block.header.vrf_proof)[:32]

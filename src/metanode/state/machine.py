@@ -247,8 +247,13 @@ def apply_block(
     *,
     verified: Container[bytes] = frozenset(),
     verify_signatures: bool = True,
+    preverify: Callable[[Sequence[Transaction]], None] | None = None,
 ) -> BlockChanges:
-    """Execute `block` on `state`; raise `InvalidBlock` if it must not be committed."""
+    """Execute `block` on `state`; raise `InvalidBlock` if it must not be committed.
+
+    `preverify`, if given, receives the block's transactions once the header has passed its
+    checks and before any executes: a node verifies there, all at once, the signatures it has
+    not seen and adds them to `verified` (a block refused by its header costs no signature)."""
     header = block.header
     chain = read_chain(state.reader)
     _tip_height, tip_time = read_tip(state.reader)
@@ -264,6 +269,8 @@ def apply_block(
         raise InvalidBlock("wrong_validator_set_hash", header.validator_set_hash.hex())
     if header.next_validator_set_hash != staking_queries.next_validator_set_hash(state.reader):
         raise InvalidBlock("wrong_next_validator_set_hash", header.next_validator_set_hash.hex())
+    if preverify is not None and verify_signatures:
+        preverify(block.txs)
     context = BlockContext(chain, header.height, header.timestamp_ms, header.proposer)
     run = _execute(state, context, block.txs, verified, verify_signatures, strict=True)
     if txs_root(run.tx_hashes) != header.txs_root:
