@@ -16,13 +16,13 @@ the pool may have moved meanwhile (another batch settled, a block committed): `s
 puts each candidate through the state's rungs again. `admit_batch` is the two back to back.
 
 Order: across senders, highest fee first; within a sender, nonce order, and only the run that
-starts at the account's next nonce is executable. Ties break by transaction hash, never by
-dict or hash order. A pending transaction is replaced only by one paying at least 10% more.
-When full, the lowest-fee transaction is evicted for a better one; a transaction that cannot
-beat the lowest fee is refused `pool_full`. Transactions this node's clients submit (`local`)
-may fill only its share of the pool (`share_among`: 1/N with N validators), and past it are
-refused `pool_full` as well; the rest is room for its peers' gossip. Expired transactions
-leave at each new height.
+starts at the account's next nonce is executable. Equal fees go by admission order (first
+come, first reaped), never by dict or hash order. A pending transaction is replaced only by
+one paying at least 10% more. When full, the lowest-fee transaction is evicted for a better
+one; a transaction that cannot beat the lowest fee is refused `pool_full`. Transactions this
+node's clients submit (`local`) may fill only its share of the pool (`share_among`: 1/N with
+N validators), and past it are refused `pool_full` as well; the rest is room for its peers'
+gossip. Expired transactions leave at each new height.
 """
 
 from __future__ import annotations
@@ -201,11 +201,7 @@ class Pool:
                 results[index] = outcome
                 continue
             seen.add(outcome.hash)
-            tx = outcome.tx
-            awaits_verdict = outcome.hash not in self._verified and not tx.is_hybrid
-            candidates.append((index, outcome, awaits_verdict))
-            if awaits_verdict:
-                verifier.add(tx.sender, tx.signing_message(), tx.signature)
+            candidates.append((index, outcome, self._queue(verifier, outcome.tx, outcome.hash)))
         return Screened(results, candidates, verifier.finish(), self._version, height)
 
     def settle(
@@ -281,7 +277,7 @@ class Pool:
             and len(self._by_hash) >= self.txs_max // 2
         ):
             return Admission(tx_hash, Reason.QUEUE_FULL)
-        if entry.local and replaced is None and self._local >= self.local_txs_max:
+        if replaced is None and self._share_taken(entry):
             return Admission(tx_hash, Reason.POOL_FULL)
         if replaced is None and len(self._by_hash) >= self.txs_max:
             # Backpressure before the costly part: a full pool refuses a transaction that could
@@ -300,13 +296,20 @@ class Pool:
         unseen = []
         for tx in txs:
             tx_hash = tx.hash()
-            if tx_hash not in self._verified and not tx.is_hybrid:
-                verifier.add(tx.sender, tx.signing_message(), tx.signature)
+            if self._queue(verifier, tx, tx_hash):
                 unseen.append(tx_hash)
         self.verifications += len(unseen)
         for tx_hash, valid in zip(unseen, verifier.finish().result(), strict=True):
             if valid:
                 self._remember(tx_hash)
+
+    def _queue(self, verifier: BatchVerifier, tx: Transaction, tx_hash: bytes) -> bool:
+        """Hand `tx`'s Ed25519 signature to `verifier` unless this node verified it before;
+        whether it did (a hybrid signature is verified on the spot, in `settle` or the block)."""
+        if tx_hash in self._verified or tx.is_hybrid:
+            return False
+        verifier.add(tx.sender, tx.signing_message(), tx.signature)
+        return True
 
     def _remember(self, tx_hash: bytes) -> None:
         self._verified[tx_hash] = None
@@ -315,8 +318,8 @@ class Pool:
 
     def _insert(self, entry: _Entry, ledger: LedgerView) -> Admission:
         replaced = self._by_sender.get(entry.sender, {}).get(entry.tx.nonce)
-        if entry.local and replaced is None and self._local >= self.local_txs_max:
-            return Admission(entry.hash, Reason.POOL_FULL)  # clients' share is taken
+        if replaced is None and self._share_taken(entry):
+            return Admission(entry.hash, Reason.POOL_FULL)
         if replaced is not None:
             self._remove(replaced)
         while (
@@ -330,6 +333,12 @@ class Pool:
             self._remove(lowest)
         self._add(entry)
         return Admission(entry.hash, None)
+
+    def _share_taken(self, entry: _Entry) -> bool:
+        """A client's new transaction finds this node's clients' share of the pool full: checked
+        when screening (before its signature costs anything) and again when inserting (the
+        screened batch itself may fill the share)."""
+        return entry.local and self._local >= self.local_txs_max
 
     def _add(self, entry: _Entry) -> None:
         self._version += 1
