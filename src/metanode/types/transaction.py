@@ -56,6 +56,9 @@ class Transaction:
     signature: bytes = b""
     pq_public_key: bytes | None = None
     encoded: bytes = field(default=b"", compare=False, repr=False)
+    # The hash, once computed: the pool, the block decoder, the validator's preverify and the
+    # state machine all ask the same object for it (four SHA-256 runs a transaction before).
+    _hash: bytes = field(default=b"", init=False, compare=False, repr=False)
 
     @property
     def is_hybrid(self) -> bool:
@@ -95,7 +98,11 @@ class Transaction:
         return encode([*self.body_fields(), self.signature])
 
     def hash(self) -> bytes:
-        return tagged_hash(tags.TX, self.encode())
+        digest = self._hash
+        if not digest:
+            digest = tagged_hash(tags.TX, self.encode())
+            object.__setattr__(self, "_hash", digest)  # a cache of a pure function of the fields
+        return digest
 
     def with_signature(self, signature: bytes) -> Transaction:
         unsigned = Transaction(
