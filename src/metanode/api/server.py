@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 import uvloop
 
+from metanode.node.collector import tune_for_node
 from metanode.node.node import Node
 
 from .app import create_app
@@ -65,6 +66,7 @@ def run(config_path: Path) -> None:
 
     async def main() -> None:
         node = Node(config_path)
+        tune_for_node()
         log.info("node %s (%s) starting", node.config.name, node.me)
         await serve(node)
 
