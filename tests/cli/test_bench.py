@@ -4,9 +4,16 @@ pre-signed load through the gateways, and a report whose figures hang together."
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
+
+from metanode.cli.bench import _cpu_seconds
 from tests.cli.test_metanode_cli import run
 
 FIGURES = re.compile(
@@ -45,6 +52,11 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert 0 < report["p50_ms"] <= report["p99_ms"], summary
     assert report["limit_tps"] > 0 and report["ratio"] == report["tps"] / report["limit_tps"]
     assert int(figures.group(1)) == round(report["tps"])
+    assert 0 < report["cores_used_by_validators"] <= report["cores"] * 1.05, summary
+    assert report["cores_used_by_load"] > 0, summary
+    assert report["validators_cpu_us_per_tx"] == pytest.approx(
+        report["cores_used_by_validators"] / report["tps"] * 1e6
+    )
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -52,3 +64,17 @@ def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> N
     result = run("bench", "--rate", "fast", "--out", str(tmp_path / "out"))
     assert result.returncode != 0
     assert "--rate 'fast'" in result.stdout + result.stderr
+
+
+def test_cpu_seconds_count_a_process_and_its_live_children() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(1.0)
+        counted = _cpu_seconds(os.getpid())
+        own = time.process_time()
+    finally:
+        child.kill()
+        child.wait()
+    assert own <= counted + 0.05  # /proc counts in clock ticks of 10 ms
+    assert counted - own >= 0.3  # the busy child had at least a third of a core for 1 s
+    assert _cpu_seconds(child.pid) == 0.0  # gone

@@ -8,7 +8,11 @@ Ed25519 verification time `t_verify` is measured, and the machine's limit is
 `cores / (N × t_verify)`: every validator verifies every transaction once.
 
 The last line printed is `validators=N tps=… p50_ms=… p99_ms=… limit_tps=… ratio=… rss_mb=…`;
-`--out` gets report.json and report.png (committed TPS over time, latency histogram).
+`--out` gets report.json and report.png (committed TPS over time, latency histogram). The line
+before it says how many of the machine's cores the validators (with their verification workers)
+and the load processes used in the window, and the validators' CPU per committed transaction:
+on a saturated machine TPS varies with what else the VM runs, that figure much less, so it is
+the one to compare between two versions of the hot path.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,6 +93,51 @@ def _rss_peak_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+_CLOCK_TICKS_S = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and of its live children (a validator's
+    verification workers), from /proc; 0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS_S
+    return own + sum(_cpu_seconds(child) for child in children)
+
+
+class _CpuWindow:
+    """CPU seconds each group of processes used between two moments (wall-clock times)."""
+
+    def __init__(self, groups: dict[str, list[int]], start: float, end: float) -> None:
+        self._groups = groups
+        self.used: dict[str, float] = {}
+        self._first: dict[str, float] = {}
+        self._timers = [
+            threading.Timer(max(0.0, start - time.time()), self._sample, (self._first,)),
+            threading.Timer(max(0.0, end - time.time()), self._sample, (None,)),
+        ]
+        for timer in self._timers:
+            timer.start()
+
+    def _sample(self, into: dict[str, float] | None) -> None:
+        now = {name: sum(map(_cpu_seconds, pids)) for name, pids in self._groups.items()}
+        if into is not None:
+            into.update(now)
+        else:
+            self.used = {name: now[name] - self._first.get(name, 0.0) for name in now}
+
+    def join(self) -> None:
+        for timer in self._timers:
+            timer.join()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -168,7 +218,14 @@ def bench(
             log.close()
         _wait_ready(gateways)
         report = _run_load(
-            home, gateways, bench_seed, accounts, per_account, duration, offered_rate
+            home,
+            gateways,
+            bench_seed,
+            accounts,
+            per_account,
+            duration,
+            offered_rate,
+            [process.pid for process in processes],
         )
         report.update(
             validators=validators,
@@ -202,6 +259,11 @@ def bench(
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(out / "report.png", timeline, latencies, report)
     typer.echo(json.dumps(report["verdicts"]))
+    typer.echo(
+        f"cores used in the window: validators {report['cores_used_by_validators']:.2f}, "
+        f"load {report['cores_used_by_load']:.2f} of {cores}; "
+        f"validators_cpu_us_per_tx={report['validators_cpu_us_per_tx']:.0f}"
+    )
     typer.echo(
         f"validators={validators} tps={report['tps']:.0f} p50_ms={report['p50_ms']:.0f} "
         f"p99_ms={report['p99_ms']:.0f} limit_tps={limit_tps:.0f} ratio={report['ratio']:.2f} "
@@ -241,6 +303,7 @@ def _run_load(
     per_account: int,
     duration: int,
     offered_rate: int,
+    validator_pids: list[int],
 ) -> dict[str, Any]:
     status = httpx.get(f"{gateways[0]}/api/v1/status", timeout=5).json()
     share = -(-accounts // LOAD_PROCESSES)
@@ -275,12 +338,20 @@ def _run_load(
         loaders.append(
             subprocess.Popen([sys.executable, "-m", "metanode.cli.load", str(spec_path)])
         )
+    window_start = start + duration * WARMUP_FRACTION
+    window_end = start + duration
+    cpu = _CpuWindow(
+        {"validators": validator_pids, "load": [loader.pid for loader in loaders]},
+        window_start,
+        window_end,
+    )
     commits: dict[str, float] = {}
     blocks: list[tuple[float, int, int]] = []
     events_url = gateways[0].replace("http", "ws") + "/api/v1/events"
     asyncio.run(_listen(events_url, start + duration + DRAIN_S, commits, blocks))
     for loader in loaders:
         loader.wait(120)
+    cpu.join()
     ready = all(Path(str(path) + ".ready").exists() for path, _ in specs)
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
@@ -289,8 +360,6 @@ def _run_load(
         sent += [(at, hashes) for at, hashes in result["sent"]]
         for reason, count in result["verdicts"].items():
             verdicts[reason] = verdicts.get(reason, 0) + count
-    window_start = start + duration * WARMUP_FRACTION
-    window_end = start + duration
     in_window = [at for at in commits.values() if window_start <= at < window_end]
     tps = len(in_window) / (window_end - window_start)
     latencies = [
@@ -302,6 +371,8 @@ def _run_load(
     ]
     submitted_in_window = sum(len(h) for at, h in sent if window_start <= at < window_end)
     timeline = [(at - start, height, count) for at, height, count in blocks]
+    window_s = window_end - window_start
+    validators_cpu_s = cpu.used.get("validators", 0.0)
     return {
         "tps": tps,
         "p50_ms": _percentile(latencies, 0.50),
@@ -312,7 +383,13 @@ def _run_load(
         "verdicts": dict(sorted(verdicts.items())),
         "presigned_before_window": ready,
         "duration_s": duration,
-        "window_s": window_end - window_start,
+        "window_s": window_s,
+        # Where the machine's cores went in the window: the validators with their verification
+        # workers, and the load processes (which share the machine); and the validators' CPU
+        # per committed transaction, the figure a change to the hot path moves.
+        "cores_used_by_validators": validators_cpu_s / window_s,
+        "cores_used_by_load": cpu.used.get("load", 0.0) / window_s,
+        "validators_cpu_us_per_tx": validators_cpu_s / len(in_window) * 1e6 if in_window else 0.0,
         "timeline": timeline,
         "latencies_ms": latencies,
     }
