@@ -10,9 +10,9 @@ Ed25519 verification time `t_verify` is measured, and the machine's limit is
 The last line printed is `validators=N tps=… p50_ms=… p99_ms=… limit_tps=… ratio=… rss_mb=…`;
 `--out` gets report.json and report.png (committed TPS over time, latency histogram). The line
 before it says how many of the machine's cores the validators (with their verification workers)
-and the load processes used in the window, and the validators' CPU per committed transaction:
-on a saturated machine TPS varies with what else the VM runs, that figure much less, so it is
-the one to compare between two versions of the hot path.
+and the load processes used in the window, and the validators' CPU per committed transaction
+(at `--rate max` the cores are saturated and that is simply cores / TPS; below saturation it is
+what a transaction costs the network at that rate).
 """
 
 from __future__ import annotations
