@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from metanode.errors import InvariantViolation
-from metanode.state.bank import errors
+from metanode.state.bank import accounts, errors, keys
 from metanode.state.bank import queries as bank_queries
-from metanode.state.bank.accounts import MODULE_ADDRESSES, Account, decode_account
+from metanode.state.bank.accounts import MODULE_ADDRESSES, Account, decode_account, read_account
 from metanode.state.bank.invariants import supply_is_held
 from metanode.state.codes import OK
 from metanode.state.view import MemoryReader
-from metanode.types import Denom, Transfer
+from metanode.types import Address, Denom, Transfer
 from tests.state.support import COIN, FEE, Chain, Wallet
 
 
@@ -117,3 +117,39 @@ def test_account_record_roundtrip_and_corruption() -> None:
         record.with_balance(Denom.GEN, -1)
     with pytest.raises(InvariantViolation):
         Account(0, (0, 0, 5, 0)).charged(6)
+
+
+def test_a_read_account_is_decoded_once_per_stored_bytes_and_corruption_always_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[bytes] = []
+
+    def counting(data: bytes, key: bytes) -> Account:
+        decoded.append(data)
+        return decode_account(data, key)
+
+    monkeypatch.setattr(accounts, "decode_account", counting)
+    monkeypatch.setattr(accounts, "_DECODED", type(accounts._DECODED)())
+    monkeypatch.setattr(accounts, "_DECODED_MAX", 2)
+    owners = [Address(bytes([n]) * 20) for n in range(3)]
+    records = [Account(n, (n, 0, 10**9 + n, 0)) for n in range(3)]
+    reader = MemoryReader(
+        {
+            keys.account(owner): record.encode()
+            for owner, record in zip(owners, records, strict=True)
+        }
+    )
+    first = read_account(reader, owners[0])
+    assert first == records[0] and read_account(reader, owners[0]) is first
+    assert decoded == [records[0].encode()]
+    read_account(reader, owners[1])
+    read_account(reader, owners[2])  # past the bound: the oldest entry goes
+    assert len(accounts._DECODED) == 2 and records[0].encode() not in accounts._DECODED
+    assert read_account(reader, owners[0]) == records[0]
+    assert len(decoded) == 4
+    corrupt = MemoryReader({keys.account(owners[0]): b"\x85\x18\x01\x00\x00\x00\x00"})
+    for _ in range(2):
+        with pytest.raises(InvariantViolation):
+            read_account(corrupt, owners[0])
+    with pytest.raises(AttributeError, match="immutable"):
+        first.nonce = 9  # type: ignore[misc]

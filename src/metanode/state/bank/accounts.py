@@ -12,6 +12,8 @@ Rules:
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import InvariantViolation, check
@@ -22,19 +24,27 @@ from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom
 
 _SUPPLY_MAX = constants.supply_max
+_set = object.__setattr__
 
 
 class Account:
     """An immutable account record; `balances` are indexed by `Denom - 1`.
 
     The constructor does not check: records come from `decode_account` (which checks every
-    field) or from the methods below (which check the one amount they change)."""
+    field) or from the methods below (which check the one amount they change). Immutable for
+    real, not by convention: one decoded record serves every reader of the same bytes
+    (`_DECODED` below), so a write to one would change the others."""
 
     __slots__ = ("balances", "nonce")
+    nonce: int
+    balances: tuple[int, int, int, int]
 
     def __init__(self, nonce: int = 0, balances: tuple[int, int, int, int] = (0, 0, 0, 0)) -> None:
-        self.nonce = nonce
-        self.balances = balances
+        _set(self, "nonce", nonce)
+        _set(self, "balances", balances)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Account is immutable: cannot set {name}")
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -83,13 +93,34 @@ def decode_account(data: bytes, key: bytes) -> Account:
     return Account(nonce, (gen, nex, flx, aur))
 
 
+# Accounts already decoded, by their stored bytes. Between two blocks a sender's record is
+# read by every admission of its transactions, by the proposer's reap, by the block's
+# execution and by the pool's clean-up after commit: the same bytes each time, and decoding
+# them strictly (2.5 µs) was 8.5% of a validator's loop at full load (py-spy, 4 validators).
+# Keyed by the bytes, not the state key, an entry can never be stale: it is the decoding of
+# exactly those bytes, and `Account` is immutable. First in, first out: a hit costs one dict
+# lookup, with no reordering.
+_DECODED: OrderedDict[bytes, Account] = OrderedDict()
+_DECODED_MAX = 32_768  # ≈ 10 MB at most
+
+
+def _decode_remembered(data: bytes, key: bytes) -> Account:
+    account = _DECODED.get(data)
+    if account is None:
+        account = decode_account(data, key)
+        _DECODED[data] = account
+        if len(_DECODED) > _DECODED_MAX:
+            _DECODED.popitem(last=False)
+    return account
+
+
 def read_account(reader: StateReader, address: Address) -> Account:
     key = keys.ACCOUNT + address.raw
     if type(reader) is Overlay:
-        account = reader.get_object(key, decode_account)
+        account = reader.get_object(key, _decode_remembered)
     else:
         data = reader.get(key)
-        account = None if data is None else decode_account(data, key)
+        account = None if data is None else _decode_remembered(data, key)
     return EMPTY if account is None else account
 
 
