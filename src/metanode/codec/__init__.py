@@ -5,7 +5,7 @@ that encoding and names the broken rule and its byte offset otherwise. Both take
 CONSENSUS (the default: no floats, registered tags only) or DATA (any deterministic CBOR).
 """
 
-from metanode.codec.decoder import decode, validate
+from metanode.codec.decoder import decode, decode_typed, validate
 from metanode.codec.encoder import Profile, encode
 
-__all__ = ["Profile", "decode", "encode", "validate"]
+__all__ = ["Profile", "decode", "decode_typed", "encode", "validate"]

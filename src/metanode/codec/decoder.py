@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import cbor2
 
@@ -318,3 +318,29 @@ def decode(data: bytes, *, profile: Profile = Profile.CONSENSUS) -> Any:
         # The validator admits only well-formed deterministic CBOR, so this is a disagreement
         # with cbor2 that the fuzz tests would surface; still, no library error escapes.
         raise DecodeError("not_decodable", str(exc)) from exc
+
+
+T = TypeVar("T")
+
+
+def decode_typed(data: bytes, build: Callable[[Any], T]) -> T:
+    """`build(decode(data))`, for a `build` that accepts only exact unsigned integers, byte
+    and text strings and arrays of them, every field type-checked (a transaction's
+    `from_wire`), and raises DecodeError for anything else.
+
+    For such values cbor2's plain encoder writes the deterministic encoding (shortest heads,
+    definite lengths; the CONSENSUS profile's hooks only matter for maps, floats and tags),
+    so the re-encoding check needs none of them: 3.0 → 1.25 µs for a transfer, of a decode
+    of 8.6 µs. Anything that does not pass, `build`'s check or the bytes' comparison, goes
+    the general way, which names the broken rule: the two ways accept the same inputs with
+    the same result (tests/codec/test_decoder.py checks that on mutated transactions).
+    """
+    if type(data) is bytes and 0 < len(data) <= _FAST_PATH_BYTES_MAX:
+        try:
+            value = _loads(data, Profile.CONSENSUS)
+            built = build(value)
+            if cbor2.dumps(value) == data:
+                return built
+        except (cbor2.CBORError, DecodeError, ValueError, TypeError, OverflowError):
+            pass  # the general way below says what is wrong
+    return build(decode(data))

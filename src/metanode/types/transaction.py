@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from metanode.codec import decode, encode, tags
+from metanode.codec import decode_typed, encode, tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError
 from metanode.types import constants
@@ -123,7 +123,8 @@ class Transaction:
             raise DecodeError(
                 "too_long", f"transaction is {len(data)} bytes, at most {constants.tx_bytes_max}"
             )
-        return cls.from_wire(decode(data), bytes(data))
+        encoded = bytes(data)
+        return decode_typed(encoded, lambda value: cls.from_wire(value, encoded))
 
     @classmethod
     def from_wire(cls, value: Any, encoded: bytes) -> Transaction:
