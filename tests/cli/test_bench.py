@@ -3,9 +3,11 @@ pre-signed load through the gateways, and a report whose figures hang together."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -13,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from metanode.cli.bench import _cpu_seconds
+from metanode.cli.bench import _cpu_seconds, _wait_ready
+from metanode.errors import ConfigError
+from metanode.net.ports import free_port_block
 from tests.cli.test_metanode_cli import run
 
 FIGURES = re.compile(
@@ -67,14 +71,58 @@ def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> N
 
 
 def test_cpu_seconds_count_a_process_and_its_live_children() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    # The child burns 0.3 s of CPU by its own clock, says so, and stays alive: the figure
+    # then holds however loaded the machine is.
+    burn = (
+        "import time\n"
+        "while time.process_time() < 0.3: pass\n"
+        "print('burnt', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", burn], stdout=subprocess.PIPE)
     try:
-        time.sleep(1.0)
+        assert child.stdout is not None and child.stdout.readline() == b"burnt\n"
         counted = _cpu_seconds(os.getpid())
         own = time.process_time()
     finally:
         child.kill()
         child.wait()
     assert own <= counted + 0.05  # /proc counts in clock ticks of 10 ms
-    assert counted - own >= 0.3  # the busy child had at least a third of a core for 1 s
+    assert counted - own >= 0.25
     assert _cpu_seconds(child.pid) == 0.0  # gone
+
+
+def test_a_network_that_does_not_start_is_reported_validator_by_validator(tmp_path: Path) -> None:
+    dead_dir, silent_dir = tmp_path / "v0", tmp_path / "v1"
+    dead_dir.mkdir()
+    silent_dir.mkdir()
+    (dead_dir / "node.log").write_text("starting\nConfigError: port 40001 is in use\n")
+    base = free_port_block(2)  # nothing listens there
+    dead = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    silent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        dead.wait(10)
+        with pytest.raises(ConfigError) as raised:
+            _wait_ready(
+                [f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 1}"],
+                [dead, silent],
+                [dead_dir, silent_dir],
+                keep=False,
+                timeout_s=5,
+            )
+    finally:
+        silent.kill()
+        silent.wait()
+    message = str(raised.value)
+    assert "v0 exited with code 3: ConfigError: port 40001 is in use" in message
+    assert "v1 not answering" in message and "--keep keeps the logs" in message
+
+
+def test_port_blocks_are_free_and_below_the_ephemeral_range() -> None:
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(5):
+        base = free_port_block(8)
+        assert base >= 10_000 and base + 8 <= low
+        with contextlib.ExitStack() as stack:
+            for port in range(base, base + 8):
+                stack.enter_context(socket.socket()).bind(("127.0.0.1", port))

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.node.cluster import free_port_block, running
+from metanode.net.ports import free_port_block
+from tests.node.cluster import running
 
 METANODE = str(Path(sys.executable).parent / "metanode")
 

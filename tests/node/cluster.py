@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,30 +18,12 @@ from typing import Any
 import httpx
 
 from metanode.crypto import ed25519
+from metanode.net.ports import free_port_block
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
 
 PYTHON = sys.executable
-
-
-def free_port_block(count: int) -> int:
-    """A base port such that base..base+count-1 are free now (checked by binding each)."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count >= 65_000:
-            continue
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    held = stack.enter_context(socket.socket())
-                    held.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free block of ports")
 
 
 class Cluster:

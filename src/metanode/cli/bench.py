@@ -36,6 +36,7 @@ import websockets
 
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError
+from metanode.net.ports import free_port_block
 from metanode.node import home as dev_home
 
 from .load import account_address
@@ -60,29 +61,6 @@ def measure_t_verify() -> float:
     for message, signature in zip(messages, signatures, strict=True):
         ed25519.verify(key.public_key, message, signature)
     return (time.perf_counter() - started) / T_VERIFY_SAMPLES
-
-
-def _free_ports(count: int) -> int:
-    import socket  # noqa: PLC0415 - only the bench picks ports
-
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count < 65_000:
-            try:
-                held = []
-                for port in range(base, base + count):
-                    sock = socket.socket()
-                    held.append(sock)
-                    sock.bind(("127.0.0.1", port))
-                return base
-            except OSError:
-                continue
-            finally:
-                for sock in held:
-                    sock.close()
-    raise ConfigError("no free block of ports for the bench network")
 
 
 def _rss_peak_mb(pid: int) -> float:
@@ -190,7 +168,7 @@ def bench(
     per_account = max(1, -(-total // accounts))
     home = Path(tempfile.mkdtemp(prefix="metanode-bench-", dir=out if keep else None))
     bench_seed = secrets.token_bytes(32)
-    base = _free_ports(2 * validators)
+    base = free_port_block(2 * validators)
     typer.echo(
         f"t_verify_us={t_verify * 1e6:.1f} limit_tps={limit_tps:.0f}; "
         f"{accounts} accounts x {per_account} transfers"
@@ -216,7 +194,7 @@ def bench(
                 )
             )
             log.close()
-        _wait_ready(gateways)
+        _wait_ready(gateways, processes, [entry.config_path.parent for entry in entries], keep)
         report = _run_load(
             home,
             gateways,
@@ -280,19 +258,47 @@ def _batch(rate: int) -> int:
     return max(1, min(BATCH, rate // BATCHES_PER_S_MIN))
 
 
-def _wait_ready(gateways: list[str], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            heights = [
-                httpx.get(f"{url}/api/v1/status", timeout=2).json()["height"] for url in gateways
-            ]
-            if min(heights) >= 2:
-                return
-        except (httpx.HTTPError, ValueError, KeyError):
-            pass
+def _wait_ready(
+    gateways: list[str],
+    processes: list[subprocess.Popen[bytes]],
+    node_dirs: list[Path],
+    keep: bool,
+    timeout_s: float = 60,
+) -> None:
+    started = time.monotonic()
+    while time.monotonic() < started + timeout_s:
+        if min(_height(url) for url in gateways) >= 2:
+            return
+        if any(process.poll() is not None for process in processes):
+            break
         time.sleep(0.2)
-    raise ConfigError("the bench network did not reach height 2 within a minute")
+    states = []
+    for index, (url, process, node_dir) in enumerate(
+        zip(gateways, processes, node_dirs, strict=True)
+    ):
+        code = process.poll()
+        if code is None:
+            height = _height(url)
+            states.append(
+                f"v{index} at height {height}" if height >= 0 else f"v{index} not answering"
+            )
+            continue
+        log = node_dir / "node.log"
+        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+        states.append(f"v{index} exited with code {code}: {lines[-1] if lines else 'no log'}")
+    hint = f"the logs are in {node_dirs[0].parent}" if keep else "--keep keeps the logs"
+    raise ConfigError(
+        f"the bench network did not reach height 2 in {time.monotonic() - started:.0f} s "
+        f"({'; '.join(states)}); {hint}"
+    )
+
+
+def _height(gateway: str) -> int:
+    """The height a gateway reports, or -1 if it does not answer."""
+    try:
+        return int(httpx.get(f"{gateway}/api/v1/status", timeout=2).json()["height"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return -1
 
 
 def _run_load(
