@@ -93,29 +93,28 @@ def _cpu_seconds(pid: int) -> float:
 
 
 class _CpuWindow:
-    """CPU seconds each group of processes used between two moments (wall-clock times)."""
+    """CPU seconds each group of processes used in the measured window, sampled from /proc by
+    one thread at its start and at its end. The window's bounds are wall-clock times because
+    the load processes, which pace themselves, share them (`time.time()` is the clock of the
+    client side of the bench, never of a node)."""
 
     def __init__(self, groups: dict[str, list[int]], start: float, end: float) -> None:
         self._groups = groups
         self.used: dict[str, float] = {}
-        self._first: dict[str, float] = {}
-        self._timers = [
-            threading.Timer(max(0.0, start - time.time()), self._sample, (self._first,)),
-            threading.Timer(max(0.0, end - time.time()), self._sample, (None,)),
-        ]
-        for timer in self._timers:
-            timer.start()
+        self._thread = threading.Thread(target=self._run, args=(start, end), daemon=True)
+        self._thread.start()
 
-    def _sample(self, into: dict[str, float] | None) -> None:
-        now = {name: sum(map(_cpu_seconds, pids)) for name, pids in self._groups.items()}
-        if into is not None:
-            into.update(now)
-        else:
-            self.used = {name: now[name] - self._first.get(name, 0.0) for name in now}
+    def _sample(self) -> dict[str, float]:
+        return {name: sum(map(_cpu_seconds, pids)) for name, pids in self._groups.items()}
+
+    def _run(self, start: float, end: float) -> None:
+        time.sleep(max(0.0, start - time.time()))
+        first = self._sample()
+        time.sleep(max(0.0, end - time.time()))
+        self.used = {name: seconds - first[name] for name, seconds in self._sample().items()}
 
     def join(self) -> None:
-        for timer in self._timers:
-            timer.join()
+        self._thread.join()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -392,7 +391,7 @@ def _run_load(
         "window_s": window_s,
         # Where the machine's cores went in the window: the validators with their verification
         # workers, and the load processes (which share the machine); and the validators' CPU
-        # per committed transaction, the figure a change to the hot path moves.
+        # per committed transaction (at --rate max simply cores / TPS).
         "cores_used_by_validators": validators_cpu_s / window_s,
         "cores_used_by_load": cpu.used.get("load", 0.0) / window_s,
         "validators_cpu_us_per_tx": validators_cpu_s / len(in_window) * 1e6 if in_window else 0.0,
