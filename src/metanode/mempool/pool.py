@@ -50,7 +50,7 @@ from metanode.types import constants as types_constants
 
 # Signatures handed to a verification process at a time while a batch is screened: small
 # enough that the workers start early and finish close behind the screening, large enough that
-# the hand-over (a pickled list down a pipe) stays a few percent of 64 verifications' ~4 ms.
+# the hand-over (one framed write down a worker's pipe) stays small beside 64 verifications.
 _VERIFY_CHUNK_TXS = 64
 
 _ENVELOPE_REASONS = {

@@ -1,10 +1,11 @@
 """The garbage collector's settings for a long-running node process.
 
-Why: CPython's cycle collector, on its defaults (a young collection every 700 net allocations
-of container objects, a full one after ten of the middle generation), spent 29% of each
-validator's CPU at full load: 5.0 of 17 s in a 40 s run of `metanode bench --validators 4
---rate max`, 3.4 s of it in full collections of ~0.2 s each, which walk every object alive,
-the tens of thousands made at start-up (modules, functions, the genesis) included. Nearly all
+Why: on CPython's defaults (a young collection every 700 net allocations of container
+objects, a full one after ten of the middle generation), each validator of a 40 s run of
+`metanode bench --validators 4 --rate max` spent 5.0 s inside the collector (wall time timed
+with `gc.callbacks`, which a saturated CPU inflates) of ~17 s of CPU, 3.4 s of it in full
+collections of ~0.2 s each, which walk every object alive, the tens of thousands made at
+start-up (modules, functions, the genesis) included. Nearly all
 of a node's garbage is freed by reference counting the moment it is dropped (a decoded
 transaction, a block's writes); the collector is there for the rare cycle.
 
@@ -13,9 +14,10 @@ So, once the node is built:
   generation that no collection walks again;
 - the young generation is collected every `young_threshold` net allocations instead of 700,
   so a collection finds most short-lived objects already freed.
-Measured with the same bench, alternating runs (docs/performance.md): the collector's share
-fell to ~0.35 s of ~16.5 s, TPS 1,611 → 1,981 and 2,169 → 2,662. The cost is bounded: cyclic
-garbage waits for at most `young_threshold` allocations (a few MB) before it is freed.
+Measured with the same bench (docs/performance.md): time inside the collector fell to ~0.35 s
+per validator; alternating runs gave 1,611 / 2,169 → 1,981 / 2,662 TPS with an experimental
+setting of the same idea, and 2,417 / 2,272 → 2,475 / 2,344 with this one (within noise). The
+cost is bounded: cyclic garbage waits for at most `young_threshold` allocations (a few MB).
 """
 
 from __future__ import annotations
