@@ -38,6 +38,7 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
         "--accounts", "12",
         "--txs", "1200",
         "--out", str(out),
+        "--clients-txs-max", "1000",
         timeout=240,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -48,6 +49,7 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     summary = {key: value for key, value in report.items() if not isinstance(value, list)}
     assert report["validators_alive"] == 1, summary
     assert report["presigned_before_window"] is True, summary
+    assert report["clients_txs_max"] == 1000, summary
     # Below capacity everything accepted in the window is committed, and the TPS is near the
     # rate offered (pacing, a 6 s window and a loaded CI machine allow some slack).
     assert report["accepted_in_window"] > 0, summary
@@ -126,3 +128,11 @@ def test_port_blocks_are_free_and_below_the_ephemeral_range() -> None:
         with contextlib.ExitStack() as stack:
             for port in range(base, base + 8):
                 stack.enter_context(socket.socket()).bind(("127.0.0.1", port))
+
+
+def test_a_clients_bound_above_the_pool_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    result = run("bench", "--clients-txs-max", "6000", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "--clients-txs-max" in result.stderr and "must not exceed txs_max" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()  # refused before the output or a home was made

@@ -282,3 +282,17 @@ def test_each_validators_clients_get_an_equal_share(validators: int, share: int)
     assert pool.local_txs_max == share
     with pytest.raises(InvariantViolation, match="local_txs_max"):
         pool.share(4_001)
+
+
+@pytest.mark.parametrize(
+    ("validators", "clients", "share"), [(4, 2_000, 500), (4, 0, 1_000), (1, 2_000, 2_000)]
+)
+def test_a_bound_on_all_clients_is_shared_among_the_validators(
+    validators: int, clients: int, share: int
+) -> None:
+    pool = Pool(CHAIN, txs_max=4_000)
+    pool.share_among(validators, clients)
+    assert pool.local_txs_max == share
+    with pytest.raises(InvariantViolation, match="clients_txs_max"):
+        pool.share_among(validators, 4_001)
+    assert pool.local_txs_max == share

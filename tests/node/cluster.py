@@ -42,6 +42,15 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.client = httpx.Client(timeout=10)
 
+    def configure(self, name: str, setting: str, value: int) -> None:
+        """Set one numeric `setting` (its name is unique in the file) in a node's config.toml."""
+        path = self.home / "nodes" / name / "config.toml"
+        lines = path.read_text().splitlines()
+        at = [i for i, line in enumerate(lines) if line.startswith(f"{setting} = ")]
+        assert len(at) == 1, f"{setting} is not one line of {path}"
+        lines[at[0]] = f"{setting} = {value}"
+        path.write_text("\n".join(lines) + "\n")
+
     # processes ---------------------------------------------------------------------------------
 
     def start(self, name: str) -> None:

@@ -129,3 +129,21 @@ def test_the_events_stream_reports_blocks_and_committed_transactions(tmp_path: P
                     wanted -= {item["hash"] for item in event["txs"]}
                     assert all(item["code"] == 0 for item in event["txs"])
             assert heights == sorted(heights) and heights
+
+
+def test_clients_past_their_bound_are_refused_pool_full_and_the_rest_commits(
+    tmp_path: Path,
+) -> None:
+    cluster = Cluster(tmp_path / "net", 1)
+    cluster.configure("v0", "clients_txs_max", 3)
+    cluster.start_all()
+    try:
+        cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
+        txs = cluster.transfers(per_account=1)[:5]
+        results = cluster.submit("v0", txs)  # one slice: it settles in one pass
+        assert [r["accepted"] for r in results] == [True] * 3 + [False] * 2
+        assert {r["reason"] for r in results[3:]} == {"pool_full"}
+        cluster.wait(lambda: cluster.committed("v0", txs[2].hash().hex()), 30, "commit")
+        assert not cluster.committed("v0", txs[4].hash().hex())
+    finally:
+        cluster.stop_all()

@@ -13,6 +13,9 @@ before it says how many of the machine's cores the validators (with their verifi
 and the load processes used in the window, and the validators' CPU per committed transaction
 (at `--rate max` the cores are saturated and that is simply cores / TPS; below saturation it is
 what a transaction costs the network at that rate).
+
+The nodes run on the defaults of `metanode up`; `--clients-txs-max` sets their `[mempool]
+clients_txs_max`, the bound on all clients' pending transactions that sets latency at overload.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from typing import Annotated, Any
 import httpx
 import typer
 import websockets
+from pydantic import ValidationError
 
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError
 from metanode.net.ports import free_port_block
+from metanode.node import config as node_config
 from metanode.node import home as dev_home
 
 from .load import account_address
@@ -142,6 +147,14 @@ async def _listen(url: str, until: float, commits: dict[str, float], blocks: lis
                 return
 
 
+def _mempool(clients_txs_max: int) -> node_config.Mempool:
+    try:
+        return node_config.Mempool(clients_txs_max=clients_txs_max)
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"--clients-txs-max: {reason}") from None
+
+
 def bench(
     validators: Annotated[int, typer.Option(min=1, max=16, help="Validator processes.")] = 4,
     duration: Annotated[int, typer.Option(min=5, help="Seconds of load.")] = 60,
@@ -154,10 +167,14 @@ def bench(
         Path("bench-out")
     ),
     keep: Annotated[bool, typer.Option(help="Keep the network's home in --out.")] = False,
+    clients_txs_max: Annotated[
+        int, typer.Option(min=0, help="The nodes' [mempool] clients_txs_max (0: txs_max).")
+    ] = 0,
 ) -> None:
     """Start a fresh network, load it with pre-signed transfers, report TPS and latency."""
     if rate != "max" and not rate.isdigit():
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
+    mempool = _mempool(clients_txs_max)
     out.mkdir(parents=True, exist_ok=True)
     t_verify = measure_t_verify()
     cores = os.cpu_count() or 1
@@ -179,6 +196,7 @@ def bench(
         port_base=base,
         api_port_base=base + validators,
         extra_accounts=[account_address(bench_seed, index) for index in range(accounts)],
+        mempool=mempool,
     )
     gateways = [f"http://127.0.0.1:{base + validators + i}" for i in range(validators)]
     processes = []
@@ -212,6 +230,7 @@ def bench(
             rss_mb=max(_rss_peak_mb(process.pid) for process in processes),
             rate=rate,
             accounts=accounts,
+            clients_txs_max=clients_txs_max,
         )
         report["ratio"] = report["tps"] / limit_tps
         alive = [process.poll() is None for process in processes]

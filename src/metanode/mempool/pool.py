@@ -20,9 +20,10 @@ starts at the account's next nonce is executable. Equal fees go by admission ord
 come, first reaped), never by dict or hash order. A pending transaction is replaced only by
 one paying at least 10% more. When full, the lowest-fee transaction is evicted for a better
 one; a transaction that cannot beat the lowest fee is refused `pool_full`. Transactions this
-node's clients submit (`local`) may fill only its share of the pool (`share_among`: 1/N with
-N validators), and past it are refused `pool_full` as well; the rest is room for its peers'
-gossip. Expired transactions leave at each new height.
+node's clients submit (`local`) may fill only its share of the pool (`share_among`: 1/N of the
+pool, or of a smaller bound on all clients' transactions, with N validators), and past it are
+refused `pool_full` as well; the rest is room for its peers' gossip. Expired transactions
+leave at each new height.
 """
 
 from __future__ import annotations
@@ -133,13 +134,15 @@ class Pool:
         check(0 < local_txs_max <= self.txs_max, f"pool local_txs_max {local_txs_max} out of range")
         self.local_txs_max = local_txs_max
 
-    def share_among(self, validators: int) -> None:
-        """Clients of each of `validators` nodes get an equal share of the pool. Without it, at
-        overload every pool filled with its own clients' transactions and refused its peers'
-        gossip, so each transaction waited for its own validator's turn to propose (4 validators
-        at `--rate max`, 40 s: p99 19,507–24,539 ms; with a quarter share 3,772–4,680 ms,
-        docs/performance.md)."""
-        self.share(max(1, self.txs_max // max(1, validators)))
+    def share_among(self, validators: int, clients_txs_max: int = 0) -> None:
+        """Clients of each of `validators` nodes get an equal share of `clients_txs_max` (0: the
+        whole pool). Without it, at overload every pool filled with its own clients'
+        transactions and refused its peers' gossip, so each transaction waited for its own
+        validator's turn to propose (4 validators at `--rate max`, 40 s: p99 19,507–24,539 ms;
+        with a quarter share 3,772–4,680 ms, docs/performance.md)."""
+        check(0 <= clients_txs_max <= self.txs_max, "clients_txs_max exceeds the pool")
+        total = clients_txs_max or self.txs_max
+        self.share(max(1, total // max(1, validators)))
 
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -10,7 +10,14 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from metanode.errors import ConfigError, DecodeError
 from metanode.types import Address
@@ -75,6 +82,22 @@ class Mempool(_Section):
     # lower fee, before verifying it. The bound is what keeps latency bounded under overload:
     # 2.5 full blocks (geth's pool holds 5,120).
     txs_max: Annotated[int, Field(ge=1, le=200_000)] = 5_000
+    # Pending transactions the clients of all N validators together may hold; each node's own
+    # clients get 1/N of it and the rest of its pool is room for gossip. 0: `txs_max`. It
+    # sets the latency at overload (Little's law: the queue's depth over the commit rate):
+    # 4 validators at `--rate max` (docs/performance.md) gave p50 / p99 1.8–2.1 s / 3.1–3.6 s
+    # with 5,000 and 0.75–0.99 s / 1.3–1.7 s with 2,000, for about 12% fewer TPS (more
+    # refusals to decode, smaller blocks); one validator lost 30% of its TPS at 2,000.
+    clients_txs_max: Annotated[int, Field(ge=0, le=200_000)] = 0
+
+    @model_validator(mode="after")
+    def _clients_fit_in_the_pool(self) -> Mempool:
+        if self.clients_txs_max > self.txs_max:
+            raise ValueError(
+                f"clients_txs_max ({self.clients_txs_max}) must not exceed txs_max "
+                f"({self.txs_max}): the clients' share is part of the pool"
+            )
+        return self
 
 
 class NodeConfig(_Section):
@@ -145,6 +168,7 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"empty_block_delay_ms = {consensus.empty_block_delay_ms}")
     lines.append(f"block_txs_max = {consensus.block_txs_max}")
     lines += ["", "[mempool]", f"txs_max = {config.mempool.txs_max}"]
+    lines.append(f"clients_txs_max = {config.mempool.clients_txs_max}")
     return "\n".join(lines) + "\n"
 
 

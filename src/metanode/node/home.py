@@ -67,6 +67,7 @@ def init_dev(
     port_base: int = 26600,
     api_port_base: int = 8600,
     extra_accounts: list[Address] | None = None,
+    mempool: node_config.Mempool | None = None,
 ) -> list[NodeEntry]:
     """Create a dev network's home: keys, genesis with funded dev accounts, configs."""
     if (home / GENESIS).exists():
@@ -140,6 +141,7 @@ def init_dev(
             faucet_key_file="../../keys/faucet.key",
             p2p=node_config.P2P(listen=node_config.Endpoint(port=port_base + index), peers=peers),
             api=node_config.Api(listen=node_config.Endpoint(port=api_port_base + index)),
+            mempool=mempool or node_config.Mempool(),
         )
         path = home / "nodes" / name / "config.toml"
         path.write_text(node_config.to_toml(cfg))

@@ -200,7 +200,7 @@ class Node:
     def _start_engine(self) -> None:
         height = self.chain.height + 1
         validators = self.chain.validator_set()
-        self.chain.pool.share_among(len(validators))
+        self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         seed = self.chain.seed()
         record = self.consensus_log.load()
         if record is not None and record.height == height:
@@ -287,7 +287,7 @@ class Node:
         self._after_commit(committed)
         height = block.header.height + 1
         validators = self.chain.validator_set()
-        self.chain.pool.share_among(len(validators))
+        self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         self._pending.append(StartHeight(height, validators, self.chain.seed()))
         self._sync_asked = None
         self.network.broadcast(Status(block.header.height))

@@ -1,0 +1,31 @@
+"""A node's configuration file: defaults, and bad values refused with the field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metanode.errors import ConfigError
+from metanode.node import config as node_config
+
+MINIMAL = 'name = "v0"\n[p2p.listen]\nport = 7000\n[api.listen]\nport = 8000\n'
+
+
+def test_the_clients_bound_defaults_to_the_whole_pool_and_is_written_out(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL)
+    loaded = node_config.load(path)
+    assert loaded.mempool.clients_txs_max == 0
+    path.write_text(node_config.to_toml(loaded))
+    assert "clients_txs_max = 0" in path.read_text()
+    assert node_config.load(path) == loaded
+
+
+def test_a_clients_bound_above_the_pool_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL + "[mempool]\ntxs_max = 1000\nclients_txs_max = 2000\n")
+    with pytest.raises(ConfigError) as raised:
+        node_config.load(path)
+    message = str(raised.value)
+    assert "mempool" in message and "clients_txs_max (2000) must not exceed txs_max" in message
