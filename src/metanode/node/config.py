@@ -85,9 +85,10 @@ class Mempool(_Section):
     # Pending transactions the clients of all N validators together may hold; each node's own
     # clients get 1/N of it and the rest of its pool is room for gossip. 0: `txs_max`. It
     # sets the latency at overload (Little's law: the queue's depth over the commit rate):
-    # 4 validators at `--rate max` (docs/performance.md) gave p50 / p99 1.8–2.1 s / 3.1–3.6 s
-    # with 5,000 and 0.75–0.99 s / 1.3–1.7 s with 2,000, for about 12% fewer TPS (more
-    # refusals to decode, smaller blocks); one validator lost 30% of its TPS at 2,000.
+    # 4 validators at `--rate max` (docs/performance.md) gave p50 / p99 1.8–2.1 s / 3.1–3.7 s
+    # with 5,000 and 0.75–0.99 s / 1.3–1.7 s with 2,000, for about 13% fewer TPS (smaller
+    # blocks, so more of each height's fixed work per transaction); one validator lost 30% of
+    # its TPS at 2,000.
     clients_txs_max: Annotated[int, Field(ge=0, le=200_000)] = 0
 
     @model_validator(mode="after")
