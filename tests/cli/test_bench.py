@@ -4,6 +4,7 @@ pre-signed load through the gateways, and a report whose figures hang together."
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,15 @@ from metanode.cli.bench import _cpu_seconds, _wait_ready
 from metanode.errors import ConfigError
 from metanode.net.ports import free_port_block
 from tests.cli.test_metanode_cli import run
+
+
+def _ab() -> Any:
+    spec = importlib.util.spec_from_file_location("ab", Path(__file__).parents[2] / "bench/ab.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 FIGURES = re.compile(
     r"^validators=1 tps=(\d+) p50_ms=(\d+) p99_ms=(\d+) limit_tps=(\d+) ratio=([\d.]+) "
@@ -58,6 +69,10 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert 0 < report["p50_ms"] <= report["p99_ms"], summary
     assert report["limit_tps"] > 0 and report["ratio"] == report["tps"] / report["limit_tps"]
     assert int(figures.group(1)) == round(report["tps"])
+    parsed = _ab().figures(result.stdout)  # bench/ab.py reads these two lines
+    assert parsed["tps"] == int(figures.group(1)) and parsed["validators"] == 1
+    assert parsed["cores_validators"] == round(report["cores_used_by_validators"], 2)
+    assert parsed["validators_cpu_us_per_tx"] == round(report["validators_cpu_us_per_tx"])
     assert 0 < report["cores_used_by_validators"] <= report["cores"] * 1.05, summary
     assert report["cores_used_by_load"] > 0, summary
     assert report["validators_cpu_us_per_tx"] == pytest.approx(

@@ -1,0 +1,124 @@
+"""Alternate `metanode bench` runs between two revisions of the code, on one hour.
+
+This VM's speed drifts by ±30% within an hour (docs/performance.md), so one run of each side
+says little; runs that alternate (base, change, base, change, …) share the drift. Each side is
+a git revision checked out into a temporary worktree (or `.`, the working tree as it is), and
+every run is the same `metanode bench` command with PYTHONPATH at that side's `src`, which the
+validator and load processes inherit.
+
+    python bench/ab.py BASE CHANGE [--runs K] [-- metanode bench options]
+
+Prints each run's figures as they come, then one line per side with the median of every figure
+the bench printed on its last two lines (the cores, tps, p50_ms, p99_ms, …), and as its last
+line `ab: runs=K base_tps=… change_tps=… tps_change_over_base=…`. A revision's worktree is
+removed at the end, also when a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FIGURE = re.compile(r"([a-z_0-9]+)=([0-9.]+)")
+CORES = re.compile(r"cores used in the window: validators ([0-9.]+), load ([0-9.]+)")
+
+
+def figures(output: str) -> dict[str, float]:
+    """The figures of the bench's last two lines: the cores line's (validators', load's) and
+    every key=value of both."""
+    cores_line, last = output.strip().splitlines()[-2:]
+    found = {}
+    cores = CORES.match(cores_line)
+    if cores:
+        found = {"cores_validators": float(cores[1]), "cores_load": float(cores[2])}
+    for key, value in FIGURE.findall(cores_line + " " + last):
+        found[key] = float(value)
+    return found
+
+
+def checkout(revision: str, tree: Path) -> Path:
+    """The `src` directory of `revision`: the working tree for '.', else a worktree at `tree`."""
+    if revision == ".":
+        return REPO / "src"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision],
+        check=True,
+        capture_output=True,
+    )
+    return tree / "src"
+
+
+def run_bench(src: Path, options: list[str]) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    result = subprocess.run(
+        [sys.executable, "-m", "metanode.cli.main", "bench", *options],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"bench failed with {src}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
+    return figures(result.stdout)
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def line(values: dict[str, float]) -> str:
+    return " ".join(f"{key}={value:g}" for key, value in values.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base", help="git revision, or '.' for the working tree")
+    parser.add_argument("change", help="git revision, or '.' for the working tree")
+    parser.add_argument("--runs", type=int, default=2, help="runs of each side")
+    own = sys.argv[1:]
+    options: list[str] = []
+    if "--" in own:  # what follows goes to `metanode bench` as it is
+        options = own[own.index("--") + 1 :]
+        own = own[: own.index("--")]
+    arguments = parser.parse_args(own)
+    if arguments.runs < 1:
+        parser.error("--runs must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="metanode-ab-") as directory:
+        trees = {}
+        try:
+            for side in ("base", "change"):
+                trees[side] = checkout(getattr(arguments, side), Path(directory) / side)
+            results: dict[str, list[dict[str, float]]] = {"base": [], "change": []}
+            for number in range(arguments.runs):
+                for side in ("base", "change"):
+                    results[side].append(run_bench(trees[side], options))
+                    print(f"{side} run {number + 1}: {line(results[side][-1])}", flush=True)
+        finally:
+            for src in trees.values():
+                if src != REPO / "src":
+                    subprocess.run(
+                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)],
+                        check=False,
+                        capture_output=True,
+                    )
+    middle = {side: medians(runs) for side, runs in results.items()}
+    for side in ("base", "change"):
+        print(f"{side} median of {arguments.runs}: {line(middle[side])}")
+    base_tps, change_tps = middle["base"]["tps"], middle["change"]["tps"]
+    print(
+        f"ab: runs={arguments.runs} base_tps={base_tps:.0f} change_tps={change_tps:.0f} "
+        f"tps_change_over_base={change_tps / base_tps:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
