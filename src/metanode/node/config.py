@@ -87,8 +87,9 @@ class Mempool(_Section):
     # sets the latency at overload (Little's law: the queue's depth over the commit rate):
     # 4 validators at `--rate max` (docs/performance.md) gave p50 / p99 1.8–2.1 s / 3.1–3.7 s
     # with 5,000 and 0.75–0.99 s / 1.3–1.7 s with 2,000, for about 13% fewer TPS (smaller
-    # blocks, so more of each height's fixed work per transaction); one validator lost 30% of
-    # its TPS at 2,000.
+    # blocks, so more of each height's fixed work per transaction); 4,000 took p50 / p99 down
+    # by 13% / 19% (medians of four alternating pairs) with TPS within noise. One validator
+    # lost 30% of its TPS at 2,000 and 16% at 4,000.
     clients_txs_max: Annotated[int, Field(ge=0, le=200_000)] = 0
 
     @model_validator(mode="after")
