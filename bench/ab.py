@@ -6,7 +6,12 @@ a git revision checked out into a temporary worktree (or `.`, the working tree a
 every run is the same `metanode bench` command with PYTHONPATH at that side's `src`, which the
 validator and load processes inherit.
 
-    python bench/ab.py BASE CHANGE [--runs K] [-- metanode bench options]
+    python bench/ab.py BASE CHANGE [--runs K] [--base-options "…"] [--change-options "…"]
+        [-- metanode bench options]
+
+The options after `--` go to both sides; `--base-options` and `--change-options` add options
+to one side only, so one revision can be compared with itself under two settings
+(`python bench/ab.py . . --change-options "--clients-txs-max 4000"`).
 
 Prints each run's figures as they come, then one line per side with the median of every figure
 the bench printed on its last two lines (the cores, tps, p50_ms, p99_ms, …), and as its last
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -84,6 +90,8 @@ def main() -> None:
     parser.add_argument("base", help="git revision, or '.' for the working tree")
     parser.add_argument("change", help="git revision, or '.' for the working tree")
     parser.add_argument("--runs", type=int, default=2, help="runs of each side")
+    parser.add_argument("--base-options", default="", help="bench options of the base only")
+    parser.add_argument("--change-options", default="", help="bench options of the change only")
     own = sys.argv[1:]
     options: list[str] = []
     if "--" in own:  # what follows goes to `metanode bench` as it is
@@ -100,7 +108,8 @@ def main() -> None:
             results: dict[str, list[dict[str, float]]] = {"base": [], "change": []}
             for number in range(arguments.runs):
                 for side in ("base", "change"):
-                    results[side].append(run_bench(trees[side], options))
+                    extra = shlex.split(getattr(arguments, f"{side}_options"))
+                    results[side].append(run_bench(trees[side], options + extra))
                     print(f"{side} run {number + 1}: {line(results[side][-1])}", flush=True)
         finally:
             for src in trees.values():
