@@ -53,11 +53,14 @@ def checkout(revision: str, tree: Path) -> Path:
     """The `src` directory of `revision`: the working tree for '.', else a worktree at `tree`."""
     if revision == ".":
         return REPO / "src"
-    subprocess.run(
+    added = subprocess.run(
         ["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), revision],
-        check=True,
+        check=False,
         capture_output=True,
+        text=True,
     )
+    if added.returncode != 0:
+        raise SystemExit(f"cannot check out {revision!r}: {added.stderr.strip()}")
     return tree / "src"
 
 
@@ -78,7 +81,9 @@ def run_bench(src: Path, options: list[str]) -> dict[str, float]:
 
 
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    """Per figure, the median over the runs that printed it (an older revision may lack one)."""
+    keys = dict.fromkeys(key for run in runs for key in run)
+    return {key: statistics.median(run[key] for run in runs if key in run) for key in keys}
 
 
 def line(values: dict[str, float]) -> str:

@@ -151,3 +151,25 @@ def test_a_clients_bound_above_the_pool_is_refused_before_anything_starts(tmp_pa
     assert "--clients-txs-max" in result.stderr and "must not exceed txs_max" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()  # refused before the output or a home was made
+
+
+def test_ab_takes_each_figures_median_over_the_runs_that_printed_it() -> None:
+    runs = [{"tps": 1.0, "p50_ms": 9.0}, {"tps": 3.0}, {"tps": 8.0, "p50_ms": 5.0}]
+    assert _ab().medians(runs) == {"tps": 3.0, "p50_ms": 7.0}
+
+
+def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree() -> None:
+    repo = Path(__file__).parents[2]
+    result = subprocess.run(
+        [sys.executable, str(repo / "bench/ab.py"), "no-such-revision", "."],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "cannot check out 'no-such-revision'" in result.stderr
+    assert "Traceback" not in result.stderr
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True, check=True
+    )
+    assert "metanode-ab-" not in listed.stdout
