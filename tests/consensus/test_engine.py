@@ -71,6 +71,15 @@ def test_timeouts_double_per_round() -> None:
     assert delays == [2_000, 4_000, 8_000, 16_000]
 
 
+def test_round_zero_timeout_covers_the_proposers_wait_for_transactions() -> None:
+    committee = Committee()
+    committee.config = replace(committee.config, proposal_wait_ms=700)
+    state, actions = committee.engine_for(committee.members[0])
+    assert of_type(actions, ScheduleTimeout) == [ScheduleTimeout(1, 0, 1_700)]
+    state, actions = feed(state, TimeoutFired(1, 0))
+    assert of_type(actions, ScheduleTimeout) == [ScheduleTimeout(1, 1, 2_000)]
+
+
 def test_normal_height_prepare_commit_decide_with_persist_before_send() -> None:
     committee, _proposer, me, state, block, actions = accepted_prepare_setup()
     assert broadcast_kinds(actions) == [Kind.PREPARE]

@@ -29,3 +29,22 @@ def test_a_clients_bound_above_the_pool_is_refused_by_name(tmp_path: Path) -> No
         node_config.load(path)
     message = str(raised.value)
     assert "mempool" in message and "clients_txs_max (2000) must not exceed txs_max" in message
+
+
+def test_the_proposers_waits_round_trip_through_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL + "[consensus]\nblock_gather_ms = 50\nempty_block_delay_ms = 5000\n")
+    loaded = node_config.load(path)
+    path.write_text(node_config.to_toml(loaded))
+    assert node_config.load(path) == loaded
+    assert (loaded.consensus.block_gather_ms, loaded.consensus.empty_block_delay_ms) == (50, 5000)
+
+
+def test_a_gathering_longer_than_the_empty_block_delay_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL + "[consensus]\nblock_gather_ms = 2000\nempty_block_delay_ms = 1000\n")
+    with pytest.raises(ConfigError) as raised:
+        node_config.load(path)
+    message = str(raised.value)
+    assert "consensus" in message
+    assert "block_gather_ms (2000) must not exceed empty_block_delay_ms (1000)" in message

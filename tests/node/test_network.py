@@ -147,3 +147,23 @@ def test_clients_past_their_bound_are_refused_pool_full_and_the_rest_commits(
         assert not cluster.committed("v0", txs[4].hash().hex())
     finally:
         cluster.stop_all()
+
+
+def test_a_transaction_reaching_an_idle_proposer_is_proposed_without_the_empty_block_delay(
+    tmp_path: Path,
+) -> None:
+    """With an empty pool the proposer waits up to `empty_block_delay_ms` (here the most the
+    config allows, 60 s) for transactions; the first to arrive after the gathering time
+    (here none) is proposed at once, so the commit comes long before the delay."""
+    cluster = Cluster(tmp_path / "net", 1)
+    cluster.configure("v0", "block_gather_ms", 0)
+    cluster.configure("v0", "empty_block_delay_ms", 60_000)
+    cluster.start_all()
+    try:
+        cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
+        assert cluster.height("v0") == 0  # genesis only: height 1 waits for a transaction
+        txs = cluster.transfers(per_account=1)[:1]
+        assert cluster.submit("v0", txs)[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v0", txs[0].hash().hex()), 30, "commit")
+    finally:
+        cluster.stop_all()

@@ -17,6 +17,10 @@ from .validators import ValidatorSet
 class Config:
     chain_id: str
     round_timeout_base_ms: int = constants.round_timeout_base_ms
+    # The longest a round-0 proposer waits for transactions before proposing (the node's
+    # `empty_block_delay_ms`): round 0's timeout covers that wait as well, as Besu's request
+    # timeout covers its block period.
+    proposal_wait_ms: int = 0
 
 
 @dataclass(slots=True)
@@ -61,7 +65,8 @@ class EngineState:
         return self.validators.proposer(self.seed, self.height, round_).address
 
     def timeout_ms(self, round_: int) -> int:
-        return self.config.round_timeout_base_ms << min(round_, constants.round_exponent_max)
+        timeout = self.config.round_timeout_base_ms << min(round_, constants.round_exponent_max)
+        return timeout + self.config.proposal_wait_ms if round_ == 0 else timeout
 
     def authentic(self, signed: Signed) -> bool:
         """Signed by a member of this height's set; each signature is checked once."""

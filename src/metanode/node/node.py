@@ -129,7 +129,11 @@ class Node:
             cfg.consensus.block_txs_max,
         )
         self.consensus_log = ConsensusLog(self.paths.consensus)
-        self.engine_config = EngineConfig(genesis.chain_id, cfg.consensus.round_timeout_base_ms)
+        self.engine_config = EngineConfig(
+            genesis.chain_id,
+            cfg.consensus.round_timeout_base_ms,
+            cfg.consensus.empty_block_delay_ms,
+        )
         peers = [
             PeerConfig(
                 Address.parse(peer.node_id),
@@ -163,6 +167,10 @@ class Node:
         self._stopping = asyncio.Event()
         self._halted: BaseException | None = None
         self.last_block_time_ms: int | None = None
+        # A round-0 proposal waiting for transactions, and whether its gathering time is over
+        # (then the first transactions to settle into the pool propose it).
+        self._waiting: RequestProposal | None = None
+        self._gathered = False
 
     # Life cycle ------------------------------------------------------------------------------
 
@@ -270,10 +278,28 @@ class Node:
                 self._request_block(action.height)
 
     def _schedule_proposal(self, action: RequestProposal) -> None:
-        delay_ms = 0
-        if action.round == 0 and len(self.chain.pool) == 0:
-            delay_ms = self.config.consensus.empty_block_delay_ms
-        asyncio.get_running_loop().call_later(delay_ms / 1000, self._propose, action)
+        loop = asyncio.get_running_loop()
+        if action.round > 0 or len(self.chain.pool) > 0:
+            loop.call_soon(self._propose, action)
+            return
+        consensus = self.config.consensus
+        self._waiting, self._gathered = action, False
+        loop.call_later(consensus.block_gather_ms / 1000, self._end_gathering, action)
+        loop.call_later(consensus.empty_block_delay_ms / 1000, self._propose_waiting, action)
+
+    def _end_gathering(self, action: RequestProposal) -> None:
+        if self._waiting is action:
+            self._gathered = True
+            self._propose_when_pending()
+
+    def _propose_when_pending(self) -> None:
+        if self._waiting is not None and self._gathered and len(self.chain.pool) > 0:
+            self._propose_waiting(self._waiting)
+
+    def _propose_waiting(self, action: RequestProposal) -> None:
+        if self._waiting is action:
+            self._waiting = None
+            self._propose(action)
 
     def _propose(self, action: RequestProposal) -> None:
         state = self.state
@@ -361,6 +387,7 @@ class Node:
             verdicts = verifying.result() if verifying.done() else await wrap_future(verifying)
             results += self.chain.settle(screened, verdicts)
         self.metrics.mempool_size.set(len(self.chain.pool))
+        self._propose_when_pending()
         return results
 
     def sign_transaction(self, key: ed25519.PrivateKey, message: Message, fee: int) -> Transaction:
