@@ -22,12 +22,17 @@ def test_the_clients_bound_defaults_to_the_whole_pool_and_is_written_out(tmp_pat
     assert node_config.load(path) == loaded
 
 
-def test_a_clients_bound_above_the_pool_is_refused_by_name(tmp_path: Path) -> None:
+def refusal(tmp_path: Path, sections: str) -> str:
+    """The message with which a config of MINIMAL plus `sections` is refused."""
     path = tmp_path / "config.toml"
-    path.write_text(MINIMAL + "[mempool]\ntxs_max = 1000\nclients_txs_max = 2000\n")
+    path.write_text(MINIMAL + sections)
     with pytest.raises(ConfigError) as raised:
         node_config.load(path)
-    message = str(raised.value)
+    return str(raised.value)
+
+
+def test_a_clients_bound_above_the_pool_is_refused_by_name(tmp_path: Path) -> None:
+    message = refusal(tmp_path, "[mempool]\ntxs_max = 1000\nclients_txs_max = 2000\n")
     assert "mempool" in message and "clients_txs_max (2000) must not exceed txs_max" in message
 
 
@@ -41,10 +46,8 @@ def test_the_proposers_waits_round_trip_through_the_file(tmp_path: Path) -> None
 
 
 def test_a_gathering_longer_than_the_empty_block_delay_is_refused_by_name(tmp_path: Path) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text(MINIMAL + "[consensus]\nblock_gather_ms = 2000\nempty_block_delay_ms = 1000\n")
-    with pytest.raises(ConfigError) as raised:
-        node_config.load(path)
-    message = str(raised.value)
+    message = refusal(
+        tmp_path, "[consensus]\nblock_gather_ms = 2000\nempty_block_delay_ms = 1000\n"
+    )
     assert "consensus" in message
     assert "block_gather_ms (2000) must not exceed empty_block_delay_ms (1000)" in message

@@ -29,6 +29,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _not_above(section: _Section, field: str, limit: str, why: str) -> None:
+    """Refuse a section whose `field` exceeds its `limit` field, naming both and why."""
+    value, bound = getattr(section, field), getattr(section, limit)
+    if value > bound:
+        raise ValueError(f"{field} ({value}) must not exceed {limit} ({bound}): {why}")
+
+
 class Endpoint(_Section):
     host: str = "127.0.0.1"
     port: Port
@@ -85,11 +92,9 @@ class Consensus(_Section):
 
     @model_validator(mode="after")
     def _gather_within_the_delay(self) -> Consensus:
-        if self.block_gather_ms > self.empty_block_delay_ms:
-            raise ValueError(
-                f"block_gather_ms ({self.block_gather_ms}) must not exceed empty_block_delay_ms "
-                f"({self.empty_block_delay_ms}): the gathering is part of the wait"
-            )
+        _not_above(
+            self, "block_gather_ms", "empty_block_delay_ms", "the gathering is part of the wait"
+        )
         return self
 
 
@@ -110,11 +115,7 @@ class Mempool(_Section):
 
     @model_validator(mode="after")
     def _clients_fit_in_the_pool(self) -> Mempool:
-        if self.clients_txs_max > self.txs_max:
-            raise ValueError(
-                f"clients_txs_max ({self.clients_txs_max}) must not exceed txs_max "
-                f"({self.txs_max}): the clients' share is part of the pool"
-            )
+        _not_above(self, "clients_txs_max", "txs_max", "the clients' share is part of the pool")
         return self
 
 
