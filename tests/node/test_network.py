@@ -167,3 +167,24 @@ def test_a_transaction_reaching_an_idle_proposer_is_proposed_without_the_empty_b
         cluster.wait(lambda: cluster.committed("v0", txs[0].hash().hex()), 30, "commit")
     finally:
         cluster.stop_all()
+
+
+def test_a_proposer_gathers_transactions_until_a_full_block_is_pending(tmp_path: Path) -> None:
+    """Within `block_gather_ms` (here 60 s) a pending transaction waits for more; once a full
+    block (`block_txs_max`, here 2) is pending the proposer proposes without waiting further."""
+    cluster = Cluster(tmp_path / "net", 1)
+    cluster.configure("v0", "block_gather_ms", 60_000)
+    cluster.configure("v0", "empty_block_delay_ms", 60_000)
+    cluster.configure("v0", "block_txs_max", 2)
+    cluster.start_all()
+    try:
+        cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
+        first, second = cluster.transfers(per_account=1)[:2]
+        assert cluster.submit("v0", [first])[0]["accepted"]
+        time.sleep(2)
+        assert cluster.height("v0") == 0 and not cluster.committed("v0", first.hash().hex())
+        assert cluster.submit("v0", [second])[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v0", second.hash().hex()), 30, "commit")
+        assert cluster.committed("v0", first.hash().hex())
+    finally:
+        cluster.stop_all()

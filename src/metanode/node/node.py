@@ -279,7 +279,7 @@ class Node:
 
     def _schedule_proposal(self, action: RequestProposal) -> None:
         loop = asyncio.get_running_loop()
-        if action.round > 0 or len(self.chain.pool) > 0:
+        if action.round > 0 or self._full_block_pending():
             loop.call_soon(self._propose, action)
             return
         consensus = self.config.consensus
@@ -293,8 +293,14 @@ class Node:
             self._propose_when_pending()
 
     def _propose_when_pending(self) -> None:
-        if self._waiting is not None and self._gathered and len(self.chain.pool) > 0:
+        if self._waiting is None or len(self.chain.pool) == 0:
+            return
+        if self._gathered or self._full_block_pending():
             self._propose_waiting(self._waiting)
+
+    def _full_block_pending(self) -> bool:
+        # Gathering longer cannot make the block bigger.
+        return len(self.chain.pool) >= self.chain.block_txs_max
 
     def _propose_waiting(self, action: RequestProposal) -> None:
         if self._waiting is action:
