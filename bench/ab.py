@@ -16,7 +16,9 @@ to one side only, so one revision can be compared with itself under two settings
 Prints each run's figures as they come, then one line per side with the median of every figure
 the bench printed on its last two lines (the cores, tps, p50_ms, p99_ms, …), and as its last
 line `ab: runs=K base_tps=… change_tps=… tps_change_over_base=…`. A revision's worktree is
-removed at the end, also when a run fails.
+removed at the end, also when a run fails. Each run writes its report into the temporary
+directory (removed at the end), not into the checkout's `bench-out/`, unless `--out` is among
+the bench options (then every run writes there and the last one stays).
 """
 
 from __future__ import annotations
@@ -80,6 +82,13 @@ def run_bench(src: Path, options: list[str]) -> dict[str, float]:
     return figures(result.stdout)
 
 
+def run_options(options: list[str], directory: Path, side: str, number: int) -> list[str]:
+    """The bench options of one run: a report directory of its own unless `--out` is given."""
+    if any(option == "--out" or option.startswith("--out=") for option in options):
+        return options
+    return [*options, "--out", str(directory / f"{side}-{number + 1}")]
+
+
 def medians(runs: list[dict[str, float]]) -> dict[str, float]:
     """Per figure, the median over the runs that printed it (an older revision may lack one)."""
     keys = dict.fromkeys(key for run in runs for key in run)
@@ -114,7 +123,8 @@ def main() -> None:
             for number in range(arguments.runs):
                 for side in ("base", "change"):
                     extra = shlex.split(getattr(arguments, f"{side}_options"))
-                    results[side].append(run_bench(trees[side], options + extra))
+                    chosen = run_options(options + extra, Path(directory), side, number)
+                    results[side].append(run_bench(trees[side], chosen))
                     print(f"{side} run {number + 1}: {line(results[side][-1])}", flush=True)
         finally:
             for src in trees.values():

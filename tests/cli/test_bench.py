@@ -158,6 +158,18 @@ def test_ab_takes_each_figures_median_over_the_runs_that_printed_it() -> None:
     assert _ab().medians(runs) == {"tps": 3.0, "p50_ms": 7.0}
 
 
+def test_ab_gives_each_run_its_own_report_directory_unless_out_is_given(tmp_path: Path) -> None:
+    ab = _ab()
+    assert ab.run_options(["--rate", "max"], tmp_path, "change", 0) == [
+        "--rate",
+        "max",
+        "--out",
+        str(tmp_path / "change-1"),
+    ]
+    assert ab.run_options(["--out", "mine"], tmp_path, "base", 1) == ["--out", "mine"]
+    assert ab.run_options(["--out=mine"], tmp_path, "base", 1) == ["--out=mine"]
+
+
 def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree() -> None:
     repo = Path(__file__).parents[2]
     result = subprocess.run(
