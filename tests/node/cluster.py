@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -166,8 +166,14 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running(home: Path, validators: int = 4, **options: Any) -> Iterator[Cluster]:
+def running(
+    home: Path, validators: int = 4, settings: Mapping[str, int] | None = None, **options: Any
+) -> Iterator[Cluster]:
+    """A started cluster, stopped at the end; `settings` go into every node's config first."""
     cluster = Cluster(home, validators, **options)
+    for name in cluster.names:
+        for setting, value in (settings or {}).items():
+            cluster.configure(name, setting, value)
     cluster.start_all()
     try:
         yield cluster

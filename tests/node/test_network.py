@@ -134,10 +134,7 @@ def test_the_events_stream_reports_blocks_and_committed_transactions(tmp_path: P
 def test_clients_past_their_bound_are_refused_pool_full_and_the_rest_commits(
     tmp_path: Path,
 ) -> None:
-    cluster = Cluster(tmp_path / "net", 1)
-    cluster.configure("v0", "clients_txs_max", 3)
-    cluster.start_all()
-    try:
+    with running(tmp_path / "net", 1, {"clients_txs_max": 3}) as cluster:
         cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
         txs = cluster.transfers(per_account=1)[:5]
         results = cluster.submit("v0", txs)  # one slice: it settles in one pass
@@ -145,8 +142,6 @@ def test_clients_past_their_bound_are_refused_pool_full_and_the_rest_commits(
         assert {r["reason"] for r in results[3:]} == {"pool_full"}
         cluster.wait(lambda: cluster.committed("v0", txs[2].hash().hex()), 30, "commit")
         assert not cluster.committed("v0", txs[4].hash().hex())
-    finally:
-        cluster.stop_all()
 
 
 def test_a_transaction_reaching_an_idle_proposer_is_proposed_without_the_empty_block_delay(
@@ -155,29 +150,20 @@ def test_a_transaction_reaching_an_idle_proposer_is_proposed_without_the_empty_b
     """With an empty pool the proposer waits up to `empty_block_delay_ms` (here the most the
     config allows, 60 s) for transactions; the first to arrive after the gathering time
     (here none) is proposed at once, so the commit comes long before the delay."""
-    cluster = Cluster(tmp_path / "net", 1)
-    cluster.configure("v0", "block_gather_ms", 0)
-    cluster.configure("v0", "empty_block_delay_ms", 60_000)
-    cluster.start_all()
-    try:
+    settings = {"block_gather_ms": 0, "empty_block_delay_ms": 60_000}
+    with running(tmp_path / "net", 1, settings) as cluster:
         cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
         assert cluster.height("v0") == 0  # genesis only: height 1 waits for a transaction
         txs = cluster.transfers(per_account=1)[:1]
         assert cluster.submit("v0", txs)[0]["accepted"]
         cluster.wait(lambda: cluster.committed("v0", txs[0].hash().hex()), 30, "commit")
-    finally:
-        cluster.stop_all()
 
 
 def test_a_proposer_gathers_transactions_until_a_full_block_is_pending(tmp_path: Path) -> None:
     """Within `block_gather_ms` (here 60 s) a pending transaction waits for more; once a full
     block (`block_txs_max`, here 2) is pending the proposer proposes without waiting further."""
-    cluster = Cluster(tmp_path / "net", 1)
-    cluster.configure("v0", "block_gather_ms", 60_000)
-    cluster.configure("v0", "empty_block_delay_ms", 60_000)
-    cluster.configure("v0", "block_txs_max", 2)
-    cluster.start_all()
-    try:
+    settings = {"block_gather_ms": 60_000, "empty_block_delay_ms": 60_000, "block_txs_max": 2}
+    with running(tmp_path / "net", 1, settings) as cluster:
         cluster.wait(lambda: cluster.status("v0") is not None, 30, "the gateway")
         first, second = cluster.transfers(per_account=1)[:2]
         assert cluster.submit("v0", [first])[0]["accepted"]
@@ -186,5 +172,3 @@ def test_a_proposer_gathers_transactions_until_a_full_block_is_pending(tmp_path:
         assert cluster.submit("v0", [second])[0]["accepted"]
         cluster.wait(lambda: cluster.committed("v0", second.hash().hex()), 30, "commit")
         assert cluster.committed("v0", first.hash().hex())
-    finally:
-        cluster.stop_all()
