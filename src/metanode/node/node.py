@@ -280,6 +280,7 @@ class Node:
     def _schedule_proposal(self, action: RequestProposal) -> None:
         loop = asyncio.get_running_loop()
         if action.round > 0 or self._full_block_pending():
+            self._waiting = None  # an earlier round's or height's wait is over
             loop.call_soon(self._propose, action)
             return
         consensus = self.config.consensus
