@@ -4,7 +4,8 @@ or wholly absent, and re-executing the stored blocks reproduces every stored sta
 
 The child is forked from the test process (no interpreter start-up per kill, so 200 kills take
 seconds). The parent never holds the LMDB environment open across a fork. Blocks are small and
-the delays a few milliseconds, so kills land in every phase: building, writing, committing.
+each kill waits for 0 to 3 of the child's progress marks and then a few milliseconds, so
+kills land in every phase: building, writing, committing.
 """
 
 from __future__ import annotations
@@ -100,12 +101,19 @@ def kill_loop(tmp_path: Path, kills: int, seed_value: int) -> tuple[int, int, in
             finally:
                 os._exit(1)
         os.close(write_end)
-        time.sleep(rng.uniform(0.002, 0.040))
-        os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status), f"the child ended by itself (status {status})"
-        with os.fdopen(read_end, "rb") as progress:
-            marks = progress.read()
+        with os.fdopen(read_end, "rb", buffering=0) as progress:
+            # The moment is counted in the child's progress marks, then a few milliseconds,
+            # not in wall time from the fork alone: on a loaded machine a child killed 40 ms
+            # after its fork had often not opened the store yet, and the run never reached
+            # the commits it is meant to interrupt.
+            marks = b""
+            for _ in range(rng.randrange(4)):
+                marks += progress.read(1)
+            time.sleep(rng.uniform(0, 0.010))
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            assert os.WIFSIGNALED(status), f"the child ended by itself (status {status})"
+            marks += progress.read()
         in_commit += marks.endswith(b"b")
         new_height = check_store(home, mirror)
         assert new_height >= height
