@@ -23,8 +23,6 @@ from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
 
-PYTHON = sys.executable
-
 
 class Cluster:
     def __init__(self, home: Path, validators: int = 4, accounts: int = 20) -> None:
@@ -55,13 +53,14 @@ class Cluster:
 
     def start(self, name: str) -> None:
         node_dir = self.home / "nodes" / name
-        log = (node_dir / "node.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            [PYTHON, "-m", "metanode.cli.main", "start", "--home", str(node_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        # The node writes node.log itself; what it prints (its console log, a crash) is kept
+        # beside it.
+        with (node_dir / "stderr.log").open("ab") as printed:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "metanode.cli.main", "start", "--home", str(node_dir)],
+                stdout=printed,
+                stderr=subprocess.STDOUT,
+            )
 
     def start_all(self) -> None:
         for name in self.names:
@@ -84,7 +83,13 @@ class Cluster:
         self.client.close()
 
     def log(self, name: str) -> str:
-        return (self.home / "nodes" / name / "node.log").read_text(errors="replace")
+        """What a node logged (node.log, JSON lines) and printed outside its log (stderr.log)."""
+        node_dir = self.home / "nodes" / name
+        return "\n".join(
+            path.read_text(errors="replace")
+            for path in (node_dir / "node.log", node_dir / "stderr.log")
+            if path.exists()
+        )
 
     # gateways ----------------------------------------------------------------------------------
 

@@ -2,7 +2,11 @@
 
 uvicorn serves the API on the node's own loop (so handlers call the node on its one thread).
 Signals are the node's: the first one stops the node and the server cleanly (LMDB closed,
-links closed); uvicorn's own signal capture is turned off for that reason.
+links closed); uvicorn's own signal capture is turned off for that reason. The gateway stops
+before the node closes its store (its requests admit transactions): uvicorn waits at most
+`gateway_stop_grace_s` for open connections, and a gateway that has not ended a second later
+is cancelled, with a warning in the log. uvicorn logs through the node's handlers
+(`log_config=None`), so its errors land in `node.log` too.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +24,15 @@ import uvicorn
 import uvloop
 
 from metanode.node.collector import tune_for_node
-from metanode.node.node import Node
+from metanode.node.node import Node, gateway_stop_grace_s
 
 from .app import create_app
 
 log = logging.getLogger("metanode.api")
+# From the start of stopping, how long the process may take to end before it exits anyway: the
+# gateway's grace and its cancellation, then a second for the rest. A stop that takes longer
+# is stuck (a thread joined at exit, a connection that never closes); the forced exit is logged.
+process_stop_deadline_s = gateway_stop_grace_s + 3
 
 
 class _Server(uvicorn.Server):
@@ -39,26 +49,51 @@ async def serve(node: Node) -> None:
             host=listen.host,
             port=listen.port,
             log_level="warning",
+            log_config=None,
             lifespan="off",
             ws="websockets-sansio",
             access_log=False,
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=gateway_stop_grace_s,
         )
     )
     loop = asyncio.get_running_loop()
 
-    def stop() -> None:
+    def on_signal(sig: signal.Signals) -> None:
+        log.info("stopping on %s", sig.name)
         node.stop()
-        server.should_exit = True
 
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
+        loop.add_signal_handler(sig, on_signal, sig)
     api = loop.create_task(server.serve())
-    try:
-        await node.run()
-    finally:
+
+    async def stop_gateway() -> None:
+        _exit_if_still_running_after(process_stop_deadline_s, node.config.name)
         server.should_exit = True
-        await api
+        try:
+            await asyncio.wait_for(asyncio.shield(api), gateway_stop_grace_s + 1)
+        except TimeoutError:
+            log.warning(
+                "the gateway did not stop within %.0f s; cancelling its connections",
+                gateway_stop_grace_s + 1,
+                extra={"node": node.config.name},
+            )
+            api.cancel()
+            await asyncio.gather(api, return_exceptions=True)
+
+    await node.run(stop_first=stop_gateway)
+
+
+def _exit_if_still_running_after(seconds: float, name: str) -> None:
+    def force() -> None:
+        log.error(
+            "forced exit: still stopping %.0f s after stopping began", seconds, extra={"node": name}
+        )
+        logging.shutdown()
+        os._exit(1)
+
+    watchdog = threading.Timer(seconds, force)
+    watchdog.daemon = True  # it must not keep the process alive, only end one that hangs
+    watchdog.start()
 
 
 def run(config_path: Path) -> None:
@@ -67,7 +102,10 @@ def run(config_path: Path) -> None:
     async def main() -> None:
         node = Node(config_path)
         tune_for_node()
-        log.info("node %s (%s) starting", node.config.name, node.me)
         await serve(node)
 
-    uvloop.run(main())
+    try:
+        uvloop.run(main())
+    except Exception:
+        log.critical("the node stopped on an error", exc_info=True)
+        raise

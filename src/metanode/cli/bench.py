@@ -43,9 +43,10 @@ from metanode.errors import ConfigError
 from metanode.net.ports import free_port_block
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
+from metanode.node import logs
 
 from .load import account_address
-from .network import node_command
+from .network import launch
 
 WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the steady window
 DRAIN_S = 5.0  # after the load stops, how long commits are still collected
@@ -202,15 +203,7 @@ def bench(
     processes = []
     try:
         for entry in entries:
-            log = (entry.config_path.parent / "node.log").open("ab")
-            processes.append(
-                subprocess.Popen(
-                    node_command(entry.config_path.parent),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            log.close()
+            processes.append(launch(entry.config_path.parent))
         _wait_ready(gateways, processes, [entry.config_path.parent for entry in entries], keep)
         report = _run_load(
             home,
@@ -301,9 +294,7 @@ def _wait_ready(
                 f"v{index} at height {height}" if height >= 0 else f"v{index} not answering"
             )
             continue
-        log = node_dir / "node.log"
-        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        states.append(f"v{index} exited with code {code}: {lines[-1] if lines else 'no log'}")
+        states.append(f"v{index} exited with code {code}: {logs.last_line(node_dir) or 'no log'}")
     hint = f"the logs are in {node_dirs[0].parent}" if keep else "--keep keeps the logs"
     raise ConfigError(
         f"the bench network did not reach height 2 in {time.monotonic() - started:.0f} s "

@@ -1,15 +1,23 @@
-"""`metanode init | start | up | status`: create a dev network, run one node, run a whole local
-network as processes, and ask every node how it is doing."""
+"""`metanode init | start | up | status | logs`: create a dev network, run one node, run a whole
+local network as processes, ask every node how it is doing, and read their logs.
+
+Exit codes: 0 ok, 1 a failed outcome (a node that exits while `up` starts it), 2 a usage or
+configuration problem found before anything runs (a port already taken).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import typer
@@ -19,12 +27,21 @@ from rich.table import Table
 from metanode.errors import ConfigError
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
-from metanode.node import keys
+from metanode.node import keys, logs
 from metanode.state.genesis.document import load_genesis
 
 DEFAULT_HOME = Path(".metanode")
 STATUS_TIMEOUT_S = 2.0
-STOP_GRACE_S = 10.0
+# After SIGTERM, how long `up` waits for a node before it kills it (and logs that it did). A
+# node ends its gateway's connections within `node.gateway_stop_grace_s` (3 s) and then needs
+# well under a second; the rest is room for a loaded machine.
+STOP_GRACE_S = 8.0
+# How long `up` waits for every gateway to answer before it gives up on starting.
+START_TIMEOUT_S = 60.0
+POLL_S = 0.2
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 
 
@@ -56,22 +73,99 @@ def start(
     testnet: Annotated[
         bool, typer.Option("--testnet", help="Refuse to start unless the chain is a testnet.")
     ] = False,
+    log_level: Annotated[
+        LogLevel | None, typer.Option(help="Log level (default: [log] level of config.toml).")
+    ] = None,
+    log_console: Annotated[
+        bool, typer.Option(help="Print the log on stderr as well as writing node.log.")
+    ] = True,
 ) -> None:
-    """Run one node (consensus, mempool, ledger, P2P and its gateway API) until Ctrl-C."""
+    """Run one node (consensus, mempool, ledger, P2P and its gateway API) until Ctrl-C. It logs
+    JSON lines to node.log in its directory and, readable, to stderr."""
     from metanode.api.server import run  # noqa: PLC0415 - FastAPI loads only for this command
 
     config_path = home / "config.toml"
+    cfg = node_config.load(config_path)
     if testnet:
-        cfg = node_config.load(config_path)
         genesis_path = node_config.resolve(config_path, cfg.genesis)
         genesis = load_genesis(genesis_path, genesis_path.read_text())
         if genesis.chain_kind != "testnet":
             raise ConfigError(f"--testnet, but {genesis_path} is a {genesis.chain_kind} chain")
+    _refuse_taken_ports([(cfg.name, config_path)], new_home_options=False)
+    logs.setup(
+        home,
+        log_level or cfg.log.level,
+        file_bytes_max=cfg.log.file_bytes_max,
+        files_max=cfg.log.files_max,
+        console=log_console,
+    )
     run(config_path)
 
 
 def node_command(node_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "metanode.cli.main", "start", "--home", str(node_dir)]
+    """`metanode start` for a supervised node: its log goes to node.log only."""
+    return [
+        *(sys.executable, "-m", "metanode.cli.main", "start"),
+        *("--home", str(node_dir), "--no-log-console"),
+    ]
+
+
+def launch(node_dir: Path) -> subprocess.Popen[bytes]:
+    """Start a node process; what it prints outside its log (a crash) goes to stderr.log."""
+    with (node_dir / logs.STDERR_FILE).open("wb") as stderr:
+        return subprocess.Popen(
+            node_command(node_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=stderr,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the supervisor, which stops nodes in order
+        )
+
+
+# Ports ----------------------------------------------------------------------------------------
+
+
+def _refuse_taken_ports(nodes: list[tuple[str, Path]], *, new_home_options: bool) -> None:
+    """Exit 2 with one line per port of `nodes` that is taken (by another process, or by two
+    of these settings), before anything listens; a clash found later is a traceback."""
+    problems = []
+    claimed: dict[tuple[str, int], str] = {}
+    for name, config_path in nodes:
+        cfg = node_config.load(config_path)
+        ports = (
+            (cfg.p2p.listen, "P2P", "[p2p.listen] port", "--port-base"),
+            (cfg.api.listen, "gateway API and /metrics", "[api.listen] port", "--api-port-base"),
+        )
+        for endpoint, what, key, option in ports:
+            where = f"set {key} in {config_path}"
+            if new_home_options:
+                where += f" (or start a new home with `metanode up {option}`)"
+            owner = claimed.get((endpoint.host, endpoint.port))
+            claimed[(endpoint.host, endpoint.port)] = f"{name}'s {what}"
+            if owner is not None:
+                taken_by = f"also {owner} port"
+            else:
+                taken_by = _bind_error(endpoint.host, endpoint.port)
+            if taken_by is not None:
+                problems.append(
+                    f"{name}: {what} port {endpoint.port} on {endpoint.host} is {taken_by}; {where}"
+                )
+    if problems:
+        for line in problems:
+            typer.echo(f"metanode: {line}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+
+
+def _bind_error(host: str, port: int) -> str | None:
+    """Why `port` cannot be listened on now, or None. SO_REUSEADDR as the servers set it, so a
+    port a stopped node left in TIME_WAIT is not taken for busy."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return "in use" if error.errno == errno.EADDRINUSE else f"not usable ({error.strerror})"
+    return None
 
 
 def up(
@@ -81,7 +175,7 @@ def up(
     api_port_base: Annotated[int, typer.Option(help="API port of v0 (on init).")] = 8600,
 ) -> None:
     """Init if needed, then run every validator as its own process; Ctrl-C stops them all.
-    Starting again resumes the same chain."""
+    Starting again resumes the same chain. Exits 1 if a node exits while starting."""
     if not (home / dev_home.GENESIS).exists():
         dev_home.init_dev(
             home, validators=validators, port_base=port_base, api_port_base=api_port_base
@@ -89,20 +183,12 @@ def up(
     entries = dev_home.node_entries(home)
     if not entries:
         raise ConfigError(f"{home} holds a genesis but no nodes/*/config.toml")
+    _refuse_taken_ports(
+        [(entry.name, entry.config_path) for entry in entries], new_home_options=True
+    )
     console = Console()
     if not console.is_terminal:  # a log or a pipe: print every column whole
         console = Console(width=240)
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    for entry in entries:
-        log_path = entry.config_path.parent / "node.log"
-        with log_path.open("ab") as log_file:
-            children[entry.name] = subprocess.Popen(
-                node_command(entry.config_path.parent),
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches `up`, which stops the nodes in order
-            )
-    _print_endpoints(console, home, entries)
     stopping = False
 
     def on_signal(_sig: int, _frame: object) -> None:
@@ -111,28 +197,81 @@ def up(
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    reported: set[str] = set()
-    while not stopping:
-        time.sleep(0.2)
-        for name, child in children.items():
-            code = child.poll()
-            if code is not None and name not in reported:
-                reported.add(name)
+    node_dirs = {entry.name: entry.config_path.parent for entry in entries}
+    children = {name: launch(node_dir) for name, node_dir in node_dirs.items()}
+    with _stopped_at_the_end(console, children, node_dirs):
+        urls = dict(node_urls(home))
+        started = time.monotonic()
+        waiting = set(children)
+        while waiting and not stopping:
+            for name, child in children.items():
+                code = child.poll()
+                if code is not None:
+                    console.print(
+                        f"[red]{name} exited ({code}) while starting[/red]: "
+                        f"{logs.last_line(node_dirs[name]) or 'it logged nothing'}"
+                    )
+                    raise typer.Exit(EXIT_FAILED)
+            waiting = {name for name in waiting if _answers(urls[name])}
+            if time.monotonic() - started > START_TIMEOUT_S:
                 console.print(
-                    f"[red]{name} exited ({code})[/red]; its log: "
-                    f"{home / 'nodes' / name / 'node.log'}"
+                    f"[red]{', '.join(sorted(waiting))} did not answer within "
+                    f"{START_TIMEOUT_S:.0f} s[/red]; their logs: `metanode logs --home {home}`"
                 )
-    console.print("stopping…")
-    for child in children.values():
-        if child.poll() is None:
+                raise typer.Exit(EXIT_FAILED)
+            time.sleep(POLL_S)
+        if stopping:
+            return
+        _print_endpoints(console, home, entries)
+        reported: set[str] = set()
+        while not stopping and len(reported) < len(children):
+            time.sleep(POLL_S)
+            for name, child in children.items():
+                code = child.poll()
+                if code is not None and name not in reported:
+                    reported.add(name)
+                    console.print(
+                        f"[red]{name} exited ({code})[/red]: "
+                        f"{logs.last_line(node_dirs[name]) or 'it logged nothing'}"
+                    )
+        if not stopping:
+            console.print("[red]every node has exited[/red]")
+            raise typer.Exit(EXIT_FAILED)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/v1/status", timeout=STATUS_TIMEOUT_S).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def _stopped_at_the_end(
+    console: Console, children: dict[str, subprocess.Popen[bytes]], node_dirs: dict[str, Path]
+) -> Iterator[None]:
+    """SIGTERM every node still running when the block ends (Ctrl-C, a failed start); one that
+    has not exited `STOP_GRACE_S` later is killed, and the kill is logged in its node.log."""
+    try:
+        yield
+    finally:
+        running = {name: child for name, child in children.items() if child.poll() is None}
+        if running:
+            console.print("stopping…")
+        for child in running.values():
             child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for child in children.values():
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-    console.print("stopped; `metanode up` again resumes this chain")
+        deadline = time.monotonic() + STOP_GRACE_S
+        for name, child in running.items():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+                message = f"killed: still running {STOP_GRACE_S:.0f} s after SIGTERM"
+                logs.append(node_dirs[name], "warning", "metanode.up", message, node=name)
+                console.print(f"[yellow]{name} {message}[/yellow]")
+        if running:
+            console.print("stopped; `metanode up` again resumes this chain")
 
 
 def _print_endpoints(console: Console, home: Path, entries: list[dev_home.NodeEntry]) -> None:
@@ -216,3 +355,58 @@ def status(
     for row in rows:
         table.add_row(*("down" if row[c] is None else str(row[c]) for c in columns))
     Console().print(table)
+
+
+def logs_command(
+    home: Home = DEFAULT_HOME,
+    node: Annotated[
+        str | None, typer.Option(help="Only this node (a name under nodes/); default: all.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The raw JSON lines.")] = False,
+) -> None:
+    """Print the nodes' logs (node.log, rotated files first), readable or as JSON lines."""
+    node_dirs = _log_dirs(home, node)
+    several = len(node_dirs) > 1
+
+    def show(name: str, line: str) -> None:
+        if as_json:
+            typer.echo(line)
+            return
+        text = logs.readable(logs.parse(line))
+        typer.echo(f"{name:<4} {text}" if several else text)
+
+    if not follow:
+        merged = [
+            (logs.parse(line).get("time", ""), name, line)
+            for name, node_dir in node_dirs.items()
+            for line in logs.read(node_dir)
+        ]
+        merged.sort(key=lambda item: item[0])  # ISO 8601 UTC times sort as text; stable
+        for _, name, line in merged:
+            show(name, line)
+        return
+    followers = {name: logs.Follower(node_dir) for name, node_dir in node_dirs.items()}
+    try:
+        while True:
+            for name, follower in followers.items():
+                for line in follower.new_lines():
+                    show(name, line)
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how following ends: not a failure
+
+
+def _log_dirs(home: Path, node: str | None) -> dict[str, Path]:
+    if (home / "config.toml").exists():
+        return {home.name: home}
+    entries = {entry.name: entry.config_path.parent for entry in dev_home.node_entries(home)}
+    if not entries:
+        raise ConfigError(f"no node under {home} (give --home a network home or a node's dir)")
+    if node is None:
+        return entries
+    if node not in entries:
+        raise ConfigError(f"no node {node!r} under {home}; its nodes: {', '.join(entries)}")
+    return {node: entries[node]}

@@ -31,7 +31,8 @@ from .peers import Scores
 log = logging.getLogger("metanode.net")
 
 FrameHandler = Callable[[Address, Frame], None]
-PeerHandler = Callable[[Address, bool], None]
+# (peer, connected, why a link ended: empty on connecting)
+PeerHandler = Callable[[Address, bool, str], None]
 OffenceHandler = Callable[[Address, str], None]
 
 
@@ -56,6 +57,7 @@ class _Link:
         self.writer = writer
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(constants.send_queue_frames_max)
         self.closed = asyncio.Event()
+        self.reason = ""  # why it closed, for the log
 
 
 class Network:
@@ -135,7 +137,7 @@ class Network:
             link.queue.put_nowait(data)
         except asyncio.QueueFull:
             log.warning("peer %s is not reading; dropping the link", link.peer)
-            self._close(link)
+            self._close(link, "not reading")
 
     def penalize(self, peer: Address, points: int, reason: str) -> None:
         """Blame a peer for bad input (here, or found by a higher layer)."""
@@ -145,7 +147,7 @@ class Network:
             log.warning("peer %s banned (%s)", peer, reason)
             link = self.links.get(peer)
             if link is not None:
-                self._close(link)
+                self._close(link, f"banned ({reason})")
 
     # Connecting ------------------------------------------------------------------------------
 
@@ -199,29 +201,31 @@ class Network:
             return None
         old = self.links.get(peer)
         if old is not None:
-            self._close(old)  # the peer restarted: the newer link wins
+            self._close(old, "replaced by a newer link")  # the peer restarted
         link = _Link(peer, reader, writer)
         self.links[peer] = link
         if self.on_peer is not None:
-            self.on_peer(peer, True)
+            self.on_peer(peer, True, "")
         return link
 
     async def _run(self, link: _Link) -> None:
         writer_task = asyncio.ensure_future(self._write(link))
+        reason = "stopping"  # a link its reader did not end was cancelled
         try:
-            await self._read(link)
+            reason = await self._read(link)
         finally:
             writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError, ssl.SSLError):
                 await writer_task
-            self._close(link)
+            self._close(link, reason)
             if self.links.get(link.peer) is link:
                 del self.links[link.peer]
                 if self.on_peer is not None:
-                    self.on_peer(link.peer, False)
+                    self.on_peer(link.peer, False, link.reason)
 
-    def _close(self, link: _Link) -> None:
+    def _close(self, link: _Link, reason: str) -> None:
         if not link.closed.is_set():
+            link.reason = reason
             link.closed.set()
             link.writer.close()
             with contextlib.suppress(asyncio.QueueFull):
@@ -237,7 +241,8 @@ class Network:
             if link.queue.empty():
                 await link.writer.drain()
 
-    async def _read(self, link: _Link) -> None:
+    async def _read(self, link: _Link) -> str:
+        """Read frames until the link ends; returns why it ended."""
         prefix_bytes = constants.length_prefix_bytes
         while not link.closed.is_set():
             try:
@@ -246,9 +251,11 @@ class Network:
                 body = await link.reader.readexactly(length)
             except DecodeError as error:
                 self.penalize(link.peer, constants.penalty_oversize, error.rule)
-                return
-            except (asyncio.IncompleteReadError, OSError, ssl.SSLError):
-                return
+                return f"bad frame ({error.rule})"
+            except asyncio.IncompleteReadError:
+                return "closed by the peer"
+            except (OSError, ssl.SSLError) as error:
+                return f"connection error ({error})"
             if not self.scores.take_token(link.peer, _now_ms()):
                 self.penalize(link.peer, constants.penalty_flood, "flood")
                 continue
@@ -264,3 +271,4 @@ class Network:
                 continue
             self.frames_in += 1
             self.on_frame(link.peer, frame)
+        return link.reason  # closed while reading: by a ban or a send queue left full

@@ -10,6 +10,17 @@ Catching up: peers announce their committed height every `status_interval_ms`; a
 sees a peer ahead of the height it is deciding asks that peer for the block and certificate
 (one request at a time) and feeds them to the engine as `BlockSynced`, which checks the
 certificate against the height's validator set before anything is committed.
+
+Stopping. Everything that can touch the store later (a timer, a task, a gateway request) is
+ended before the store closes: every handle the node schedules goes through `_later` and is
+kept until it fires, every task through `_spawn`; `run` stops the gateway first (its requests
+admit transactions), then cancels the timers and ends the tasks, then closes the network and
+only then the stores. Once stopping has begun, `dispatch` and `_later` do nothing.
+
+Logs (`metanode.node.logs`): start and stop, peer links, proposals, round changes and timeouts,
+one line per commit, and refused client transactions as a count per reason every
+`refused_log_interval_ms` — never a line per refusal, which under a flood would make the log
+the bottleneck and let a client rotate the useful lines away.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import collections
 import logging
 import time
 from asyncio import wrap_future
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +55,7 @@ from metanode.consensus.events import (
     StartHeight,
     TimeoutFired,
 )
-from metanode.consensus.messages import decode_message, encode_message
+from metanode.consensus.messages import ProposalMessage, decode_message, encode_message
 from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
@@ -82,6 +93,11 @@ gossip_inbox_txs_max = 20_000
 sync_request_timeout_ms = 2_000
 # Transactions this node signs (the faucet's) expire this many blocks after signing.
 tx_lifetime_blocks = 1_000
+# Refused client transactions are logged as one count per reason per this interval.
+refused_log_interval_ms = 10_000
+# How long stopping waits for the gateway's requests and connections (keep-alive clients,
+# event streams) to end before it cancels them.
+gateway_stop_grace_s = 3.0
 
 
 def now_ms() -> int:
@@ -171,36 +187,86 @@ class Node:
         # (then the first transactions to settle into the pool propose it).
         self._waiting: RequestProposal | None = None
         self._gathered = False
+        self._timers: set[asyncio.Handle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._refused: collections.Counter[str] = collections.Counter()
+        self._height_started = time.monotonic()
 
     # Life cycle ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Run until `stop()`; returns after closing the network and the stores."""
-        loop = asyncio.get_running_loop()
+    async def run(self, stop_first: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Run until `stop()`; then await `stop_first` (the gateway's shutdown), end every timer
+        and task, close the network, and only then the stores."""
         await self.network.start()
+        log.info(
+            "node started",
+            extra={
+                "node": self.config.name,
+                "node_id": str(self.me),
+                "height": self.chain.height,
+                "p2p": f"{self.config.p2p.listen.host}:{self.config.p2p.listen.port}",
+            },
+        )
         self._start_engine()
-        tickers = [
-            loop.create_task(self._every(net_constants.status_interval_ms, self._announce)),
-            loop.create_task(self._every(gossip_interval_ms, self._flush_gossip)),
-            loop.create_task(self._admit_gossiped()),
-        ]
+        self._spawn(self._every(net_constants.status_interval_ms, self._announce))
+        self._spawn(self._every(gossip_interval_ms, self._flush_gossip))
+        self._spawn(self._every(refused_log_interval_ms, self._log_refused))
+        self._spawn(self._admit_gossiped())
         try:
             await self._stopping.wait()
         finally:
-            for task in tickers:
-                task.cancel()
-            await self.network.stop()
-            self.consensus_log.close()
-            self.store.close()
+            log.info("node stopping", extra={"height": self.chain.height})
+            self.stop()  # also when cancelled: nothing new may start
+            try:
+                if stop_first is not None:
+                    await stop_first()
+            finally:
+                await self._end_timers_and_tasks()
+                await self.network.stop()
+                self.consensus_log.close()
+                self.store.close()
+                log.info("node stopped")
         if self._halted is not None:
             raise self._halted
 
     def stop(self) -> None:
         self._stopping.set()
+        self._cancel_timers()  # none fires while the gateway winds down
         for queue in list(self._subscribers):  # event streams end, so the server can stop
             self._close_subscriber(queue, "node stopping")
 
-    async def _every(self, interval_ms: int, work: Any) -> None:
+    def _later(self, delay_ms: int, callback: Callable[..., None], *args: Any) -> None:
+        """Run `callback(*args)` after `delay_ms` (0: next on the loop), unless stopping begins
+        first: the handle is kept until it fires, so that `run` can cancel it."""
+        if self._stopping.is_set():
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._timers.discard(handle)
+            callback(*args)
+
+        handle = loop.call_later(delay_ms / 1000, fire) if delay_ms > 0 else loop.call_soon(fire)
+        self._timers.add(handle)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _cancel_timers(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+
+    async def _end_timers_and_tasks(self) -> None:
+        self._cancel_timers()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _every(self, interval_ms: int, work: Callable[[], None]) -> None:
         while True:
             await asyncio.sleep(interval_ms / 1000)
             work()
@@ -227,6 +293,8 @@ class Node:
     # The one writer --------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> None:
+        if self._stopping.is_set():
+            return
         if len(self._pending) >= events_pending_max:
             log.warning("event backlog full; dropping %s", type(event).__name__)
             return
@@ -240,24 +308,43 @@ class Node:
             while self._pending and self._halted is None:
                 event = self._pending.popleft()
                 check(self.state is not None, "an event before the engine started")
+                before = self.state
                 self.state, actions = engine.step(self.state, event)
+                self._log_step(before, event)
                 self._carry_out(actions)
         except MetanodeError as error:
             # A certified block this node cannot execute, a broken store, a failed write: the
             # engine's state and the store may now disagree, so halt rather than diverge.
-            log.critical("halting: %s", error)
+            log.critical("halting: %s", error, extra=self._position())
             self._halted = error
             self._stopping.set()
         except BaseException as error:
             # A bug: stop the node and let `run` re-raise it with its traceback.
+            log.critical("halting on a bug", exc_info=True, extra=self._position())
             self._halted = error
             self._stopping.set()
             raise
         finally:
             self._dispatching = False
 
+    def _position(self) -> dict[str, int]:
+        state = self.state
+        return {} if state is None else {"height": state.height, "round": state.round}
+
+    def _log_step(self, before: EngineState, event: Event) -> None:
+        """Round timeouts that were live, and round changes (stale timeouts are not news)."""
+        after = self.state
+        if after is None or not log.isEnabledFor(logging.INFO):
+            return
+        if isinstance(event, TimeoutFired) and (event.height, event.round) == (
+            before.height,
+            before.round,
+        ):
+            log.info("round timed out", extra={"height": event.height, "round": event.round})
+        if after.height == before.height and after.round != before.round:
+            log.info("round changed", extra={"height": after.height, "round": after.round})
+
     def _carry_out(self, actions: list[Action]) -> None:
-        loop = asyncio.get_running_loop()
         for action in actions:
             if isinstance(action, Persist):
                 self.consensus_log.save(action.record)
@@ -266,7 +353,7 @@ class Node:
             elif isinstance(action, ScheduleTimeout):
                 self.metrics.rounds.set(self.state.round if self.state else 0)
                 event = TimeoutFired(action.height, action.round)
-                loop.call_later(action.delay_ms / 1000, self.dispatch, event)
+                self._later(action.delay_ms, self.dispatch, event)
             elif isinstance(action, RequestProposal):
                 self._schedule_proposal(action)
             elif isinstance(action, ValidateBlock):
@@ -278,15 +365,14 @@ class Node:
                 self._request_block(action.height)
 
     def _schedule_proposal(self, action: RequestProposal) -> None:
-        loop = asyncio.get_running_loop()
         if action.round > 0 or self._full_block_pending():
             self._waiting = None  # an earlier round's or height's wait is over
-            loop.call_soon(self._propose, action)
+            self._later(0, self._propose, action)
             return
         consensus = self.config.consensus
         self._waiting, self._gathered = action, False
-        loop.call_later(consensus.block_gather_ms / 1000, self._end_gathering, action)
-        loop.call_later(consensus.empty_block_delay_ms / 1000, self._propose_waiting, action)
+        self._later(consensus.block_gather_ms, self._end_gathering, action)
+        self._later(consensus.empty_block_delay_ms, self._propose_waiting, action)
 
     def _end_gathering(self, action: RequestProposal) -> None:
         if self._waiting is action:
@@ -312,11 +398,32 @@ class Node:
         state = self.state
         if state is None or state.height != action.height or state.round != action.round:
             return
+        if self._stopping.is_set():  # a gateway request that ends while the node stops
+            return
         block = self.chain.propose(action.height, action.round, action.evidence, self.me, now_ms())
+        log.info(
+            "proposal made",
+            extra={"height": action.height, "round": action.round, "txs": len(block.txs)},
+        )
         self.dispatch(ProposalCandidateReady(action.height, action.round, block))
 
     def _commit(self, block: Block, certificate: CommitCertificate) -> None:
+        writing = time.monotonic()
         committed = self.chain.commit(block, certificate)
+        done = time.monotonic()
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "committed",
+                extra={
+                    "height": block.header.height,
+                    "round": block.header.round,
+                    "txs": len(block.txs),
+                    "bytes": len(block.encode()),
+                    "height_ms": round((done - self._height_started) * 1000),
+                    "write_ms": round((done - writing) * 1000, 1),
+                },
+            )
+        self._height_started = done
         self._after_commit(committed)
         height = block.header.height + 1
         validators = self.chain.validator_set()
@@ -377,7 +484,16 @@ class Node:
                 self._gossip.append(raw)
             elif result.reason is not None:
                 self.metrics.mempool_rejected.labels(result.reason.value).inc()
+                self._refused[result.reason.value] += 1
         return results
+
+    def _log_refused(self) -> None:
+        for reason, count in sorted(self._refused.items()):
+            log.info(
+                "refused client transactions",
+                extra={"reason": reason, "count": count, "in_s": refused_log_interval_ms // 1000},
+            )
+        self._refused.clear()
 
     async def _admit(self, raws: Sequence[bytes], *, local: bool) -> list[Admission]:
         """Admit `raws` a slice at a time. A slice is screened on the loop (decoding, the cheap
@@ -450,11 +566,17 @@ class Node:
 
     # Network ----------------------------------------------------------------------------------
 
-    def _on_peer(self, peer: Address, connected: bool) -> None:
+    def _on_peer(self, peer: Address, connected: bool, reason: str) -> None:
         self.metrics.peers.set(len(self.network.links))
+        name = self.peer_names.get(peer, str(peer))
         if connected:
+            log.info("peer connected", extra={"peer": name, "peers": len(self.network.links)})
             self.network.send(peer, Status(self.chain.height))
         else:
+            log.info(
+                "peer dropped",
+                extra={"peer": name, "reason": reason, "peers": len(self.network.links)},
+            )
             self._peer_heights.pop(peer, None)
 
     def _on_frame(self, peer: Address, frame: Frame) -> None:
@@ -464,6 +586,17 @@ class Node:
             except DecodeError as error:
                 self._penalize(peer, error.rule)
                 return
+            if isinstance(message, ProposalMessage) and log.isEnabledFor(logging.DEBUG):
+                header = message.block.header
+                log.debug(
+                    "proposal received",
+                    extra={
+                        "height": header.height,
+                        "round": header.round,
+                        "txs": len(message.block.txs),
+                        "peer": self.peer_names.get(peer, str(peer)),
+                    },
+                )
             self.dispatch(MessageReceived(message))
         elif isinstance(frame, Txs):
             if self._inbox_txs + len(frame.txs) > gossip_inbox_txs_max:
@@ -500,6 +633,7 @@ class Node:
         except BaseException as error:
             # Admission answers every refusal with a reason; anything raised is a bug: stop
             # the node, and `run` re-raises it.
+            log.critical("halting on a bug in admission", exc_info=True, extra=self._position())
             self._halted = error
             self._stopping.set()
 
