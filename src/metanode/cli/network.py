@@ -212,7 +212,7 @@ def up(
                         f"{logs.last_line(node_dirs[name]) or 'it logged nothing'}"
                     )
                     raise typer.Exit(EXIT_FAILED)
-            waiting = {name for name in waiting if _answers(urls[name])}
+            waiting = {name for name in waiting if not _answers(urls[name])}
             if time.monotonic() - started > START_TIMEOUT_S:
                 console.print(
                     f"[red]{', '.join(sorted(waiting))} did not answer within "

@@ -8,7 +8,8 @@ Layout (docs/operator.md):
     nodes/<name>/node.pem        its TLS certificate, which peers pin
     nodes/<name>/ledger/         its LMDB ledger
     nodes/<name>/consensus/      its consensus write-ahead record (LMDB)
-    nodes/<name>/node.log        its log, when started by `metanode up`
+    nodes/<name>/node.log        its log (JSON lines, rotated), written by the node
+    nodes/<name>/stderr.log      what it printed outside its log, when `metanode up` ran it
 
 A dev home keeps the key password in each config (dev chains only, as Anvil's dev keys are
 public); the dev accounts' keys are printed by `metanode up`, never written in the clear.
