@@ -114,6 +114,13 @@ def gone(pid: int) -> bool:
         return True
 
 
+def kill_all(pids: list[int]) -> None:
+    """What a failed test leaves running (the processes it started, by their ids)."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def start_up(home: Path, api_port: int) -> subprocess.Popen[str]:
     up = subprocess.Popen(
         [*METANODE, "up", "--home", str(home)],
@@ -158,9 +165,7 @@ def test_ctrl_c_with_open_connections_stops_every_process(tmp_path: Path) -> Non
         if "killed" in output:  # the forced path may be taken on a loaded machine: logged
             assert '"message":"killed: still running' in log
     finally:
-        for pid in everything:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(everything)
 
 
 def test_a_node_that_does_not_stop_is_killed_and_the_kill_is_logged(tmp_path: Path) -> None:
@@ -182,9 +187,7 @@ def test_a_node_that_does_not_stop_is_killed_and_the_kill_is_logged(tmp_path: Pa
         assert killed["level"] == "warning" and killed["node"] == "v1"
         assert all(gone(pid) for pid in nodes)
     finally:
-        for pid in nodes:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+        kill_all(nodes)
 
 
 def test_logs_shows_readable_lines_json_lines_and_follows_until_ctrl_c(tmp_path: Path) -> None:
