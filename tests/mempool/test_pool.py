@@ -1,9 +1,11 @@
-"""The mempool with real Ed25519 keys: each rejection reason, the order of the ladder,
-verify-once, fee priority, nonce order, replacement, eviction, expiry, and bounds."""
+"""The mempool with real Ed25519 keys: each rejection reason and its detail, the order of the
+ladder, verify-once, fee priority, nonce order, ready and queued transactions, replacement,
+eviction, expiry, and bounds."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -27,9 +29,15 @@ class Accounts:
 
     fee_min: int = 10
     rows: dict[Address, tuple[int, int]] = field(default_factory=dict)
+    other_balances: dict[tuple[Address, Denom], int] = field(default_factory=dict)
 
     def account(self, address: Address) -> tuple[int, int]:
         return self.rows.get(address, (0, 0))
+
+    def balance(self, address: Address, denom: Denom) -> int:
+        if denom is Denom.FLX:
+            return self.account(address)[1]
+        return self.other_balances.get((address, denom), 0)
 
 
 def address(key: ed25519.PrivateKey) -> Address:
@@ -48,10 +56,9 @@ def tx(
     chain: str = CHAIN,
     amount: int = 1,
     forge: bool = False,
+    denom: Denom = Denom.FLX,
 ) -> bytes:
-    unsigned = Transaction(
-        chain, key.public_key, nonce, fee, expiry, Transfer(TO, amount, Denom.FLX)
-    )
+    unsigned = Transaction(chain, key.public_key, nonce, fee, expiry, Transfer(TO, amount, denom))
     signature = bytes(64) if forge else key.sign(unsigned.signing_message())
     return unsigned.with_signature(signature).encode()
 
@@ -73,14 +80,31 @@ def test_admits_and_reaps() -> None:
         (tx(fee=9), Reason.FEE_TOO_LOW),
         (tx(nonce=constants.nonce_gap_max + 1), Reason.NONCE_GAP_TOO_LARGE),
         (tx(fee=10**10), Reason.INSUFFICIENT_FEE_BALANCE),
+        (tx(amount=10**9), Reason.INSUFFICIENT_FUNDS),
+        (tx(amount=1, denom=Denom.NEX), Reason.INSUFFICIENT_FUNDS),
         (tx(forge=True), Reason.BAD_SIGNATURE),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_each_reason(raw: bytes, reason: Reason) -> None:
     pool = Pool(CHAIN)
-    assert pool.admit(raw, funded(), 5).reason is reason
+    refused = pool.admit(raw, funded(), 5)
+    assert refused.reason is reason and refused.detail
     assert len(pool) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        (b"garbage bytes!", "trailing_bytes at byte 8"),
+        (b"\x81\x01", "transaction has 1 fields"),
+        (b"", "no bytes to decode"),
+    ],
+)
+def test_garbage_is_malformed_with_the_decoders_reason(raw: bytes, words: str) -> None:
+    refused = Pool(CHAIN).admit(raw, funded(), 5)
+    assert refused.reason is Reason.MALFORMED
+    assert refused.detail.startswith("not a transaction: ") and words in refused.detail
 
 
 def test_nonce_too_low_and_duplicate() -> None:
@@ -92,19 +116,57 @@ def test_nonce_too_low_and_duplicate() -> None:
 
 
 def test_the_ladder_order_is_pinned() -> None:
-    # A transaction with every fault gets the first reason of the pinned order.
-    faults = dict(chain="other", expiry=0, fee=9, nonce=10_000, forge=True)
-    order = [
-        ("chain", Reason.WRONG_CHAIN),
-        ("expiry", Reason.EXPIRED),
-        ("fee", Reason.FEE_TOO_LOW),
-        ("nonce", Reason.NONCE_GAP_TOO_LARGE),
-        ("forge", Reason.BAD_SIGNATURE),
+    # A transaction with every fault gets the first reason of the pinned order; each step
+    # mends one fault. It replaces a pending transaction (nonce 0, fee 100) of its sender, so
+    # the replacement rung applies, and after the signature: a forged transaction is refused as
+    # forged, never told to pay more.
+    ledger = funded(balance=1_000)
+    faults: dict[str, Any] = dict(
+        chain="other", expiry=0, fee=9, nonce=10_000, amount=10**6, forge=True
+    )
+    steps: list[tuple[Reason, str, Any]] = [
+        (Reason.WRONG_CHAIN, "chain", CHAIN),
+        (Reason.EXPIRED, "expiry", 1_000),
+        (Reason.FEE_TOO_LOW, "fee", 10**6),
+        (Reason.NONCE_GAP_TOO_LARGE, "nonce", 0),
+        (Reason.INSUFFICIENT_FEE_BALANCE, "fee", 105),
+        (Reason.INSUFFICIENT_FUNDS, "amount", 1),
+        (Reason.BAD_SIGNATURE, "forge", False),
+        (Reason.REPLACEMENT_FEE_TOO_LOW, "fee", 110),
     ]
-    remaining = dict(faults)
-    for name, reason in order:
-        assert Pool(CHAIN).admit(tx(**remaining), funded(), 5).reason is reason
-        remaining.pop(name)
+    for reason, name, mended in steps:
+        pool = Pool(CHAIN)
+        assert pool.admit(tx(fee=100), ledger, 5).admitted
+        assert pool.admit(tx(**faults), ledger, 5).reason is reason
+        faults[name] = mended
+    assert Pool(CHAIN).admit(tx(fee=100), ledger, 5).admitted
+    pool = Pool(CHAIN)
+    pool.admit(tx(fee=100), ledger, 5)
+    assert pool.admit(tx(**faults), ledger, 5).admitted
+
+
+def test_capacity_rungs_refuse_before_the_signature_is_checked() -> None:
+    # Between the funds and the signature: at overload most refusals are `pool_full`, and a
+    # verification each would double the work; a transaction that could never pass still hears
+    # why (its funds) rather than "retry later".
+    pool, ledger = Pool(CHAIN, txs_max=1), funded(balance=10_000)
+    assert pool.admit(tx(KEYS[1], fee=1_000), ledger, 5).admitted
+    verified = pool.verifications
+    faults: dict[str, Any] = dict(key=KEYS[0], amount=10**6, forge=True, fee=100)
+    assert pool.admit(tx(**faults), ledger, 5).reason is Reason.INSUFFICIENT_FUNDS
+    faults["amount"] = 1
+    assert pool.admit(tx(**faults), ledger, 5).reason is Reason.POOL_FULL
+    assert pool.verifications == verified
+    faults["fee"] = 2_000
+    assert pool.admit(tx(**faults), ledger, 5).reason is Reason.BAD_SIGNATURE
+
+
+def test_a_forged_transaction_with_a_pending_nonce_is_refused_as_forged() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    assert pool.admit(tx(fee=100), ledger, 1).admitted
+    forged = pool.admit(tx(fee=100, amount=2, forge=True), ledger, 1)
+    assert forged.reason is Reason.BAD_SIGNATURE
+    assert "signature" in forged.detail
 
 
 def test_a_verified_transaction_is_never_verified_again() -> None:
@@ -190,9 +252,10 @@ def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
     raws = [tx(KEYS[k], nonce=n, fee=f) for k, n, f in monkeypatch_ops]
     pool.admit_batch(raws, ledger, 1)
     assert len(pool) <= constants.pool_txs_max
-    for sender_txs in pool._by_sender.values():
-        assert len(sender_txs) <= constants.sender_txs_max
+    for sender in pool._by_sender.values():
+        assert len(sender.txs) <= constants.sender_txs_max
     reaped = pool.reap(ledger, 1_000, 10**7)
+    assert pool.ready == len(reaped)  # what the proposer counts is what a block can take
     next_nonce: dict[bytes, int] = {}
     for item in reaped:
         expected = next_nonce.get(item.sender, ledger.account(item.sender_address)[0])
@@ -296,3 +359,77 @@ def test_a_bound_on_all_clients_is_shared_among_the_validators(
     with pytest.raises(InvariantViolation, match="clients_txs_max"):
         pool.share_among(validators, 4_001)
     assert pool.local_txs_max == share
+
+
+def test_a_transaction_behind_a_nonce_gap_is_queued_and_no_work_for_a_proposer() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    waiting = pool.admit(tx(nonce=3), ledger, 1)
+    assert waiting.admitted and waiting.queued and waiting.next_nonce == 0
+    assert "nonce 0" in waiting.detail
+    assert len(pool) == 1 and pool.ready == 0 and pool.reap(ledger, 10, 10**6) == []
+    first = pool.admit(tx(nonce=0), ledger, 1)
+    assert first.admitted and not first.queued and first.next_nonce is None
+    assert pool.ready == 1
+    assert pool.admit(tx(nonce=2), ledger, 1).next_nonce == 1
+    assert pool.admit(tx(nonce=1), ledger, 1).admitted and pool.ready == 4
+    assert [t.nonce for t in pool.reap(ledger, 10, 10**6)] == [0, 1, 2, 3]
+    # A block takes nonces 0 and 1; then nonce 2 expires, and 3 waits again.
+    committed = [Transaction.decode(tx(nonce=n)) for n in (0, 1)]
+    ledger.rows[address(KEYS[0])] = (2, 10**9)
+    pool.remove_committed(committed, ledger, 2)
+    assert len(pool) == 2 and pool.ready == 2
+    expiring = pool.get(Transaction.decode(tx(nonce=2)).hash())
+    assert expiring is not None
+    pool.remove_committed([], ledger, expiring.expiry_height + 1)
+    assert len(pool) == 0 and pool.ready == 0  # nonce 3 shared the expiry height
+
+
+def test_replacing_or_evicting_inside_the_ready_run_leaves_the_rest_queued() -> None:
+    pool, ledger = Pool(CHAIN, txs_max=3), funded()
+    assert all(r.admitted for r in pool.admit_batch([tx(nonce=n) for n in range(3)], ledger, 1))
+    assert pool.ready == 3
+    assert pool.admit(tx(nonce=1, fee=200), ledger, 1).admitted  # replaced in place
+    assert pool.ready == 3
+    assert pool.admit(tx(KEYS[1], fee=150), ledger, 1).admitted  # evicts a fee-100 one
+    assert len(pool) == 3 and pool.ready == len(pool.reap(ledger, 10, 10**6))
+
+
+def test_a_batch_answers_as_the_pool_stands_after_it() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    results = pool.admit_batch([tx(nonce=2), tx(nonce=1), tx(nonce=0)], ledger, 1)
+    assert [(r.admitted, r.queued) for r in results] == [(True, False)] * 3
+    assert pool.ready == 3
+
+
+def test_the_nonce_bound_names_itself_and_the_nonce_expected() -> None:
+    pool, ledger = Pool(CHAIN, nonce_gap_max=3), funded()
+    assert pool.admit(tx(nonce=0), ledger, 1).admitted
+    assert pool.admit(tx(nonce=3), ledger, 1).queued
+    refused = pool.admit(tx(nonce=4), ledger, 1)
+    assert refused.reason is Reason.NONCE_GAP_TOO_LARGE and refused.next_nonce == 1
+    assert "at most 3 ahead" in refused.detail and "nonce_gap_max" in refused.detail
+    ledger.rows[address(KEYS[0])] = (2, 10**9)
+    low = pool.admit(tx(nonce=1), ledger, 1)
+    assert low.reason is Reason.NONCE_TOO_LOW and low.next_nonce == 2
+    with pytest.raises(InvariantViolation, match="nonce_gap_max"):
+        Pool(CHAIN, nonce_gap_max=constants.sender_txs_max + 1)
+
+
+def test_funds_count_what_the_senders_pending_transactions_spend() -> None:
+    # 1,000 base units: a transfer of 500 at fee 100 leaves 400; a second of 400 would need
+    # 500 with its fee. Replacing the first (its amount no longer counts) may move more.
+    pool, ledger = Pool(CHAIN), funded(balance=1_000)
+    assert pool.admit(tx(nonce=0, amount=500), ledger, 1).admitted
+    short = pool.admit(tx(nonce=1, amount=400), ledger, 1)
+    assert short.reason is Reason.INSUFFICIENT_FUNDS
+    assert short.detail == (
+        "it moves 0.0000004 FLX; the sender holds 0.000001 FLX, of which its fee and pending "
+        "transactions spend 0.0000007 FLX"
+    )
+    assert pool.admit(tx(nonce=1, amount=300), ledger, 1).admitted
+    assert pool.admit(tx(nonce=2, fee=101), ledger, 1).reason is Reason.INSUFFICIENT_FEE_BALANCE
+    assert pool.admit(tx(nonce=0, amount=100, fee=110), ledger, 1).admitted
+    ledger.other_balances[(address(KEYS[1]), Denom.NEX)] = 5
+    assert pool.admit(tx(KEYS[1], amount=5, denom=Denom.NEX), ledger, 1).admitted
+    nex = pool.admit(tx(KEYS[1], nonce=1, amount=1, denom=Denom.NEX), ledger, 1)
+    assert nex.reason is Reason.INSUFFICIENT_FUNDS and "NEX" in nex.detail

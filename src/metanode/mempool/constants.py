@@ -7,7 +7,9 @@ from metanode.types import constants as types_constants
 pool_txs_max = 200_000
 pool_bytes_max = 128 * 1024 * 1024
 sender_txs_max = 256  # pending transactions of one sender
-nonce_gap_max = 64  # how far ahead of the account's nonce a transaction may wait
+# How far ahead of the account's next nonce a transaction may wait (the default of the node's
+# `[mempool] nonce_gap_max`); further ahead is refused `nonce_gap_too_large`.
+nonce_gap_max = 64
 replacement_bump_percent = 10  # a replacement must pay at least this much more
 # Hashes this node verified, so it never verifies them twice: as many as the largest pool.
 verified_cache_max = 200_000

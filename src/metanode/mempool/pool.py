@@ -3,12 +3,27 @@
 Admission of a batch of raw transactions, each through one guard ladder in a pinned order
 (tests/mempool/test_pool.py pins it): too_large, malformed, duplicate, then the state machine's
 own envelope rungs (wrong_chain, expired, fee_too_low — the same code as in a block), then
-nonce_too_low, nonce_gap_too_large, insufficient_fee_balance, replacement_fee_too_low,
-sender_full; the survivors' signatures are verified in two worker processes, which start on
-the first while the rest of the batch is still being screened (bad_signature), and finally room
-is made (pool_full). Cheap checks come first so that a flood costs us decoding, not signature
-checks. A verified transaction is remembered by hash and never verified again by this node;
-the block proposer and validator receive those hashes.
+nonce_too_low, nonce_gap_too_large, insufficient_fee_balance, insufficient_funds, and the
+capacity rungs sender_full, queue_full, pool_full; the survivors' signatures are verified in
+two worker processes, which start on the first while the rest of the batch is still being
+screened (bad_signature); then replacement_fee_too_low, and finally room is made (pool_full).
+Cheap checks come first so that a flood costs us decoding, not signature checks: at overload
+most refusals are `pool_full` (1.5 million beside a million admitted in docs/performance.md),
+and each would otherwise cost a verification. The replacement rung alone waits for the
+signature: it judges a transaction against its sender's pending one, and a forged transaction
+must hear that it is forged, not that it should pay more. Every refusal carries a detail a
+person can act on (which field, which bound, the nonce the pool expects). A verified
+transaction is remembered by hash and never verified again by this node; the block proposer
+and validator receive those hashes.
+
+Admission refuses what the pool can already see must fail, as geth's pool does (a cost above
+the balance is refused) and as CometBFT lets an application's CheckTx do: a fee, or a transfer's
+or bond's amount, that the sender's committed balance less what its pending transactions spend
+cannot cover. Admitted, such a transaction would be committed only to fail, and charge its fee
+for nothing. The pool judges by committed state, so coins on their way to the sender (a pending
+transfer to it) do not count until they are committed; and a transaction may still fail when
+it runs, because state moves between admission and inclusion (another transaction spends
+first, a validator's stake changes): clients must read the receipt's code.
 
 Two steps: `screen` (decode and the cheap rungs; the pool does not change) and `settle` (the
 verdicts in, insert). A node awaits the verdicts between the two with its event loop free, so
@@ -16,7 +31,10 @@ the pool may have moved meanwhile (another batch settled, a block committed): `s
 puts each candidate through the state's rungs again. `admit_batch` is the two back to back.
 
 Order: across senders, highest fee first; within a sender, nonce order, and only the run that
-starts at the account's next nonce is executable. Equal fees go by admission order (first
+starts at the account's next nonce is executable (`ready`, geth's "pending"); the rest wait
+behind the first missing nonce (queued, geth's "queued") and are no work for a proposer, so
+`ready` is what the node counts before proposing early. A nonce at most `nonce_gap_max` ahead
+may wait. Equal fees go by admission order (first
 come, first reaped), never by dict or hash order. A pending transaction is replaced only by
 one paying at least 10% more. When full, the lowest-fee transaction is evicted for a better
 one; a transaction that cannot beat the lowest fee is refused `pool_full`. Transactions this
@@ -46,8 +64,9 @@ from metanode.state.auth import errors as auth_errors
 from metanode.state.auth.messages import check_envelope
 from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.codes import OK
-from metanode.types import Address, Transaction
+from metanode.types import Address, Bond, Denom, Message, Transaction, Transfer
 from metanode.types import constants as types_constants
+from metanode.types.messages import format_coins
 
 # Signatures handed to a verification process at a time while a batch is screened: small
 # enough that the workers start early and finish close behind the screening, large enough that
@@ -70,11 +89,21 @@ class LedgerView(Protocol):
         """(the nonce its next transaction must carry, its FLX balance in base units)."""
         ...
 
+    def balance(self, address: Address, denom: Denom) -> int:
+        """Its balance of `denom` in base units."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     hash: bytes | None
     reason: Reason | None
+    detail: str = ""  # what a person can act on: which field, which bound
+    # Admitted, but behind a missing nonce of its sender: no block can include it yet.
+    queued: bool = False
+    # The nonce the pool expects next from the sender (the first one it does not hold), given
+    # with a queued admission and with a refused nonce.
+    next_nonce: int | None = None
 
     @property
     def admitted(self) -> bool:
@@ -89,6 +118,22 @@ class _Entry:
     size: int
     arrival: int  # admission order: among equal fees the first come is reaped first
     local: bool = False  # submitted to this node by a client (not gossiped by a peer)
+
+
+@dataclass(slots=True)
+class _Sender:
+    """One sender's pending transactions by nonce. `nonce` is its account's next nonce in
+    committed state (it moves only when a block includes one of the sender's transactions, and
+    `remove_committed` then reads it again); `ready` counts the run from it with no gap, what a
+    block can include now. The others wait for the first missing nonce, `nonce + ready`."""
+
+    txs: dict[int, _Entry]
+    nonce: int
+    ready: int = 0
+
+    @property
+    def missing(self) -> int:
+        return self.nonce + self.ready
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +154,21 @@ class Pool:
         chain_id: str,
         txs_max: int = constants.pool_txs_max,
         local_txs_max: int | None = None,
+        nonce_gap_max: int = constants.nonce_gap_max,
     ) -> None:
         check(0 < txs_max <= constants.pool_txs_max, f"pool txs_max {txs_max} out of range")
+        check(
+            0 <= nonce_gap_max <= constants.sender_txs_max,
+            f"pool nonce_gap_max {nonce_gap_max} out of range",
+        )
         self.chain_id = chain_id
         self.txs_max = txs_max
+        self.nonce_gap_max = nonce_gap_max
         self.share(txs_max if local_txs_max is None else local_txs_max)
         self._local = 0  # pending entries that clients submitted here
         self._by_hash: dict[bytes, _Entry] = {}
-        self._by_sender: dict[Address, dict[int, _Entry]] = {}
+        self._by_sender: dict[Address, _Sender] = {}
+        self.ready = 0  # pending transactions a block can include now (see `_Sender`)
         self._by_fee: list[tuple[int, bytes]] = []  # (fee, hash), lazily cleaned
         self._by_expiry: list[tuple[int, bytes]] = []  # (expiry height, hash)
         # Oldest first, bounded. An OrderedDict, not a dict: at the bound every insert drops the
@@ -161,11 +213,15 @@ class Pool:
 
     def next_nonce(self, sender: Address, committed_nonce: int) -> int:
         """The nonce a new transaction of `sender` should carry, after its pending ones."""
-        pending = self._by_sender.get(sender, {})
+        pending = self._pending(sender)
         nonce = committed_nonce
         while nonce in pending:
             nonce += 1
         return nonce
+
+    def _pending(self, sender: Address) -> dict[int, _Entry]:
+        entries = self._by_sender.get(sender)
+        return entries.txs if entries is not None else {}
 
     def verified_hashes(self) -> KeysView[bytes]:
         """Hashes whose signatures this node checked: blocks need not check them again (a live
@@ -195,7 +251,8 @@ class Pool:
         candidates: list[tuple[int, _Entry, bool]] = []
         verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
         if len(raws) > constants.batch_txs_max:
-            results = [Admission(None, Reason.POOL_FULL)] * len(raws)
+            detail = f"a batch holds at most {constants.batch_txs_max} transactions"
+            results = [Admission(None, Reason.POOL_FULL, detail)] * len(raws)
             raws = ()
         seen: set[bytes] = set()
         for index, raw in enumerate(raws):
@@ -210,9 +267,11 @@ class Pool:
     def settle(
         self, screened: Screened, verdicts: Sequence[bool], ledger: LedgerView, height: int
     ) -> list[Admission]:
-        """Insert the screened candidates whose signatures hold. If the pool or the height
-        changed since screening (a commit, another batch settled first), each candidate goes
-        through the state's rungs of the ladder again before it is inserted."""
+        """Insert the screened candidates whose signatures hold and that replace nothing or
+        pay enough more. If the pool or the height changed since screening (a commit, another
+        batch settled first), each candidate goes through the state's rungs of the ladder again
+        before it is inserted. An admitted transaction that waits behind a missing nonce once
+        the whole batch is in says so (`queued`)."""
         results = list(screened.results)
         stale = screened.version != self._version or screened.height != height
         seen: set[bytes] = set()
@@ -222,28 +281,40 @@ class Pool:
             valid = next(verdict) if awaits_verdict else known or verify_tx_signature(entry.tx)
             self.verifications += awaits_verdict or not known
             if not valid:
-                results[index] = Admission(entry.hash, Reason.BAD_SIGNATURE)
+                detail = "the signature does not verify with the sender's public key"
+                results[index] = Admission(entry.hash, Reason.BAD_SIGNATURE, detail)
                 continue
             self._remember(entry.hash)
-            if stale:
-                refusal = self._rules(entry, ledger, height, seen)
-                if refusal is not None:
-                    results[index] = refusal
-                    continue
-                seen.add(entry.hash)
-            results[index] = self._insert(entry, ledger)
+            refusal = self._rules(entry, ledger, height, seen) if stale else None
+            seen.add(entry.hash)
+            refusal = refusal or self._replacement(entry)
+            results[index] = refusal or self._insert(entry, ledger)
         check(next(verdict, None) is None, "more verdicts than screened signatures")
+        for index, entry, _ in screened.candidates:
+            result = results[index]
+            if result is not None and result.admitted:
+                results[index] = self._standing(entry)
         return [result for result in results if result is not None]
+
+    def _standing(self, entry: _Entry) -> Admission:
+        """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
+        (it may also have left the pool again, replaced or evicted by the rest of its batch)."""
+        sender = self._by_sender.get(entry.sender)
+        if sender is None or entry.tx.nonce < sender.missing or entry.hash not in self._by_hash:
+            return Admission(entry.hash, None)
+        detail = f"waiting for nonce {sender.missing} of its sender (a nonce gap)"
+        return Admission(entry.hash, None, detail, queued=True, next_nonce=sender.missing)
 
     def _check(
         self, raw: bytes, ledger: LedgerView, height: int, seen: set[bytes], local: bool
     ) -> Admission | _Entry:
         if len(raw) > types_constants.tx_bytes_max:
-            return Admission(None, Reason.TOO_LARGE)
+            detail = f"{len(raw)} bytes; a transaction has at most {types_constants.tx_bytes_max}"
+            return Admission(None, Reason.TOO_LARGE, detail)
         try:
             tx = Transaction.decode(raw)
-        except DecodeError:
-            return Admission(None, Reason.MALFORMED)
+        except DecodeError as error:
+            return Admission(None, Reason.MALFORMED, f"not a transaction: {error}")
         entry = _Entry(tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals), local)
         refusal = self._rules(entry, ledger, height, seen)
         return entry if refusal is None else refusal
@@ -251,44 +322,117 @@ class Pool:
     def _rules(
         self, entry: _Entry, ledger: LedgerView, height: int, seen: set[bytes]
     ) -> Admission | None:
-        """The rungs after decoding, against the pool and the state as they are now."""
+        """The rungs between decoding and the signature, against the pool and the state as
+        they are now."""
         tx, tx_hash, sender = entry.tx, entry.hash, entry.sender
         if tx_hash in self._by_hash or tx_hash in seen:
-            return Admission(tx_hash, Reason.DUPLICATE)
+            return Admission(tx_hash, Reason.DUPLICATE, "this transaction is already pending")
         code = check_envelope(tx, self.chain_id, height, ledger.fee_min)
         if code != OK:
-            return Admission(tx_hash, _ENVELOPE_REASONS[code])
+            return Admission(tx_hash, _ENVELOPE_REASONS[code], self._envelope(tx, ledger, height))
         next_nonce, balance = ledger.account(sender)
-        if tx.nonce < next_nonce:
-            return Admission(tx_hash, Reason.NONCE_TOO_LOW)
-        if tx.nonce > next_nonce + constants.nonce_gap_max:
-            return Admission(tx_hash, Reason.NONCE_GAP_TOO_LARGE)
-        pending = self._by_sender.get(sender, {})
-        replaced = pending.get(tx.nonce)
-        committed_fees = sum(e.tx.fee for n, e in pending.items() if n != tx.nonce)
-        if committed_fees + tx.fee > balance:
-            return Admission(tx_hash, Reason.INSUFFICIENT_FEE_BALANCE)
-        if replaced is not None and tx.fee * 100 < replaced.tx.fee * (
-            100 + constants.replacement_bump_percent
+        refusal = self._nonce(entry, next_nonce) or self._funds(entry, ledger, balance)
+        if refusal is not None:
+            return refusal
+        pending = self._pending(sender)
+        if tx.nonce in pending:
+            return None  # a replacement takes no new room; its rung follows the signature
+        if len(pending) >= constants.sender_txs_max:
+            detail = f"the sender has {len(pending)} pending transactions, the most one may have"
+            return Admission(tx_hash, Reason.SENDER_FULL, detail)
+        if tx.nonce > self.next_nonce(sender, next_nonce) and len(self._by_hash) >= (
+            self.txs_max // 2
         ):
-            return Admission(tx_hash, Reason.REPLACEMENT_FEE_TOO_LOW)
-        if replaced is None and len(pending) >= constants.sender_txs_max:
-            return Admission(tx_hash, Reason.SENDER_FULL)
-        if (
-            replaced is None
-            and tx.nonce > self.next_nonce(sender, next_nonce)
-            and len(self._by_hash) >= self.txs_max // 2
-        ):
-            return Admission(tx_hash, Reason.QUEUE_FULL)
-        if replaced is None and self._share_taken(entry):
-            return Admission(tx_hash, Reason.POOL_FULL)
-        if replaced is None and len(self._by_hash) >= self.txs_max:
+            detail = "transactions waiting behind a missing nonce fill half the pool; send the gap"
+            return Admission(tx_hash, Reason.QUEUE_FULL, detail)
+        if self._share_taken(entry):
+            detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
+            return Admission(tx_hash, Reason.POOL_FULL, detail)
+        if len(self._by_hash) >= self.txs_max:
             # Backpressure before the costly part: a full pool refuses a transaction that could
             # not evict anything, without verifying its signature.
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= tx.fee:
-                return Admission(tx_hash, Reason.POOL_FULL)
+                return Admission(tx_hash, Reason.POOL_FULL, self._full(lowest))
         return None
+
+    def _envelope(self, tx: Transaction, ledger: LedgerView, height: int) -> str:
+        if tx.chain_id != self.chain_id:
+            return f"signed for chain {tx.chain_id!r}; this chain is {self.chain_id!r}"
+        if tx.expiry_height < height:
+            return f"its last height {tx.expiry_height} is before the next block's, {height}"
+        fee, fee_min = format_coins(tx.fee, Denom.FLX), format_coins(ledger.fee_min, Denom.FLX)
+        return f"fee {fee} is below the chain's minimum, {fee_min}"
+
+    def _nonce(self, entry: _Entry, next_nonce: int) -> Admission | None:
+        nonce = entry.tx.nonce
+        if nonce < next_nonce:
+            reason = Reason.NONCE_TOO_LOW
+            detail = f"nonce {nonce} is used: the account's next nonce is {next_nonce}"
+        elif nonce > next_nonce + self.nonce_gap_max:
+            reason = Reason.NONCE_GAP_TOO_LARGE
+            detail = (
+                f"nonce {nonce} is {nonce - next_nonce} ahead of the account's next nonce "
+                f"{next_nonce}; the pool holds at most {self.nonce_gap_max} ahead "
+                "([mempool] nonce_gap_max)"
+            )
+        else:
+            return None
+        expected = self.next_nonce(entry.sender, next_nonce)
+        detail += f"; the pool expects nonce {expected} next"
+        return Admission(entry.hash, reason, detail, next_nonce=expected)
+
+    def _funds(self, entry: _Entry, ledger: LedgerView, flx_balance: int) -> Admission | None:
+        """The fee, then the amount the message moves, against the committed balance less what
+        the sender's other pending transactions (all but the one this replaces) would spend."""
+        tx = entry.tx
+        others = [e.tx for nonce, e in self._pending(entry.sender).items() if nonce != tx.nonce]
+        flx_spent = sum(_cost(other, Denom.FLX) for other in others)
+        if flx_spent + tx.fee > flx_balance:
+            detail = (
+                f"fee {format_coins(tx.fee, Denom.FLX)}; the sender holds "
+                f"{format_coins(flx_balance, Denom.FLX)}, of which its pending transactions "
+                f"spend {format_coins(flx_spent, Denom.FLX)}"
+            )
+            return Admission(entry.hash, Reason.INSUFFICIENT_FEE_BALANCE, detail)
+        moved = _moves(tx.message)
+        if moved is None:
+            return None
+        denom, amount = moved
+        if denom is Denom.FLX:
+            balance, spent = flx_balance, flx_spent + tx.fee
+        else:
+            balance = ledger.balance(entry.sender, denom)
+            spent = sum(_cost(other, denom) for other in others)
+        if spent + amount <= balance:
+            return None
+        detail = (
+            f"it moves {format_coins(amount, denom)}; the sender holds "
+            f"{format_coins(balance, denom)}, of which its fee and pending transactions spend "
+            f"{format_coins(spent, denom)}"
+        )
+        return Admission(entry.hash, Reason.INSUFFICIENT_FUNDS, detail)
+
+    def _replacement(self, entry: _Entry) -> Admission | None:
+        """The rung after the signature: a transaction with the nonce of a pending one of its
+        sender replaces it only for `replacement_bump_percent` more fee."""
+        replaced = self._pending(entry.sender).get(entry.tx.nonce)
+        bump = 100 + constants.replacement_bump_percent
+        if replaced is None or entry.tx.fee * 100 >= replaced.tx.fee * bump:
+            return None
+        fee_min = -(-replaced.tx.fee * bump // 100)
+        detail = (
+            f"nonce {entry.tx.nonce} is pending with fee {format_coins(replaced.tx.fee, Denom.FLX)}"
+            f"; a replacement pays at least {constants.replacement_bump_percent}% more, "
+            f"{format_coins(fee_min, Denom.FLX)}"
+        )
+        return Admission(entry.hash, Reason.REPLACEMENT_FEE_TOO_LOW, detail)
+
+    def _full(self, lowest: _Entry | None) -> str:
+        held = f"the pool is full ({len(self._by_hash)} transactions)"
+        if lowest is None:
+            return held
+        return f"{held}; only a fee above {format_coins(lowest.tx.fee, Denom.FLX)} evicts one"
 
     def verify_unseen(self, txs: Iterable[Transaction]) -> None:
         """Verify, in the worker processes, the Ed25519 signatures of a block's transactions
@@ -320,9 +464,12 @@ class Pool:
             self._verified.popitem(last=False)
 
     def _insert(self, entry: _Entry, ledger: LedgerView) -> Admission:
-        replaced = self._by_sender.get(entry.sender, {}).get(entry.tx.nonce)
+        replaced = self._pending(entry.sender).get(entry.tx.nonce)
         if replaced is None and self._share_taken(entry):
-            return Admission(entry.hash, Reason.POOL_FULL)
+            detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
+            return Admission(entry.hash, Reason.POOL_FULL, detail)
+        sender = self._by_sender.get(entry.sender)
+        next_nonce = sender.nonce if sender is not None else ledger.account(entry.sender)[0]
         if replaced is not None:
             self._remove(replaced)
         while (
@@ -331,10 +478,10 @@ class Pool:
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= entry.tx.fee:
                 if replaced is not None:
-                    self._add(replaced)  # put back what the refused replacement displaced
-                return Admission(entry.hash, Reason.POOL_FULL)
+                    self._add(replaced, next_nonce)  # put back what the refused one displaced
+                return Admission(entry.hash, Reason.POOL_FULL, self._full(lowest))
             self._remove(lowest)
-        self._add(entry)
+        self._add(entry, next_nonce)
         return Admission(entry.hash, None)
 
     def _share_taken(self, entry: _Entry) -> bool:
@@ -343,11 +490,16 @@ class Pool:
         screened batch itself may fill the share)."""
         return entry.local and self._local >= self.local_txs_max
 
-    def _add(self, entry: _Entry) -> None:
+    def _add(self, entry: _Entry, next_nonce: int) -> None:
+        """Insert `entry`; `next_nonce` is its sender's next nonce in committed state."""
         self._version += 1
         self._local += entry.local
         self._by_hash[entry.hash] = entry
-        self._by_sender.setdefault(entry.sender, {})[entry.tx.nonce] = entry
+        sender = self._by_sender.get(entry.sender)
+        if sender is None:
+            sender = self._by_sender[entry.sender] = _Sender({}, next_nonce)
+        sender.txs[entry.tx.nonce] = entry
+        self._count_ready(sender, next_nonce)
         self.bytes += entry.size
         heapq.heappush(self._by_fee, (entry.tx.fee, entry.hash))
         heapq.heappush(self._by_expiry, (entry.tx.expiry_height, entry.hash))
@@ -356,11 +508,26 @@ class Pool:
         self._version += 1
         self._local -= entry.local
         del self._by_hash[entry.hash]
-        pending = self._by_sender[entry.sender]
-        del pending[entry.tx.nonce]
-        if not pending:
+        sender = self._by_sender[entry.sender]
+        nonce = entry.tx.nonce
+        del sender.txs[nonce]
+        if sender.nonce <= nonce < sender.missing:  # the gap now starts here
+            self.ready -= sender.missing - nonce
+            sender.ready = nonce - sender.nonce
+        if not sender.txs:
+            check(sender.ready == 0, "a sender without transactions has ready ones")
             del self._by_sender[entry.sender]
         self.bytes -= entry.size
+
+    def _count_ready(self, sender: _Sender, next_nonce: int) -> None:
+        """Move the sender's run to start at `next_nonce` (when a block moved its account on)
+        and extend it over the nonces now present without a gap."""
+        if next_nonce != sender.nonce:
+            self.ready -= sender.ready
+            sender.nonce, sender.ready = next_nonce, 0
+        while sender.missing in sender.txs:
+            sender.ready += 1
+            self.ready += 1
 
     def _lowest(self) -> _Entry | None:
         while self._by_fee:
@@ -382,9 +549,9 @@ class Pool:
         # Any order of senders gives the same block: (fee, arrival) is unique per entry, so the
         # heap never compares further. Sorting 5,000 senders by the dataclass's Python `__lt__`
         # was half of a reap (cProfile: 14 ms for a 2,000-transaction block).
-        for sender in self._by_sender:
+        for sender, pending in self._by_sender.items():
             next_nonce, _ = ledger.account(sender)
-            entry = self._by_sender[sender].get(next_nonce)
+            entry = pending.txs.get(next_nonce)
             if entry is not None:
                 heads.append((-entry.tx.fee, entry.arrival, sender, next_nonce))
         heapq.heapify(heads)
@@ -392,12 +559,12 @@ class Pool:
         size = 0
         while heads and len(chosen) < txs_max:
             _, _, sender, nonce = heapq.heappop(heads)
-            entry = self._by_sender[sender][nonce]
+            entry = self._by_sender[sender].txs[nonce]
             if size + entry.size > bytes_max:
                 continue  # this sender's run stops here; others may still fit
             chosen.append(entry.tx)
             size += entry.size
-            following = self._by_sender[sender].get(nonce + 1)
+            following = self._by_sender[sender].txs.get(nonce + 1)
             if following is not None:
                 heapq.heappush(heads, (-following.tx.fee, following.arrival, sender, nonce + 1))
         return chosen
@@ -411,11 +578,14 @@ class Pool:
             if entry is not None:
                 self._remove(entry)
             senders.add(tx.sender_address)
-        for sender in sorted(senders):
-            next_nonce, _ = ledger.account(sender)
-            for nonce in sorted(self._by_sender.get(sender, {})):
+        for address in sorted(senders):
+            next_nonce, _ = ledger.account(address)
+            for nonce in sorted(self._pending(address)):
                 if nonce < next_nonce:
-                    self._remove(self._by_sender[sender][nonce])
+                    self._remove(self._by_sender[address].txs[nonce])
+            sender = self._by_sender.get(address)
+            if sender is not None:
+                self._count_ready(sender, next_nonce)
         while self._by_expiry and self._by_expiry[0][0] < height:
             _, tx_hash = heapq.heappop(self._by_expiry)
             entry = self._by_hash.get(tx_hash)
@@ -434,3 +604,19 @@ class Pool:
         self._by_expiry = [(entry.tx.expiry_height, entry.hash) for entry in entries]
         heapq.heapify(self._by_fee)
         heapq.heapify(self._by_expiry)
+
+
+def _moves(message: Message) -> tuple[Denom, int] | None:
+    """The coins a message takes from its sender's balance when it succeeds, if it takes any."""
+    if isinstance(message, Transfer):
+        return message.denom, message.amount
+    if isinstance(message, Bond):
+        return Denom.GEN, message.amount
+    return None
+
+
+def _cost(tx: Transaction, denom: Denom) -> int:
+    """What `tx` takes from its sender's balance of `denom`: the fee (FLX) and what it moves."""
+    moved = _moves(tx.message)
+    fee = tx.fee if denom is Denom.FLX else 0
+    return fee + (moved[1] if moved is not None and moved[0] is denom else 0)

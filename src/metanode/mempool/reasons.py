@@ -19,6 +19,9 @@ class Reason(enum.StrEnum):
     NONCE_TOO_LOW = "nonce_too_low"
     NONCE_GAP_TOO_LARGE = "nonce_gap_too_large"
     INSUFFICIENT_FEE_BALANCE = "insufficient_fee_balance"
+    # The amount the message moves (a transfer's, a bond's) and the fee exceed what the sender
+    # holds in committed state less what its pending transactions spend: it would fail.
+    INSUFFICIENT_FUNDS = "insufficient_funds"
     REPLACEMENT_FEE_TOO_LOW = "replacement_fee_too_low"
     SENDER_FULL = "sender_full"
     BAD_SIGNATURE = "bad_signature"

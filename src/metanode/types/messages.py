@@ -44,6 +44,14 @@ class Denom(enum.IntEnum):
 BASE_UNITS_PER_COIN = 10**constants.decimals
 
 
+def format_coins(amount: int, denom: Denom) -> str:
+    """Base units as a person reads them: whole coins, exact decimals, the unit last
+    (`1.5 FLX` for 1,500,000,000; never through a float)."""
+    whole, fraction = divmod(amount, BASE_UNITS_PER_COIN)
+    decimals = str(fraction).rjust(constants.decimals, "0").rstrip("0")
+    return f"{whole}.{decimals} {denom.name}" if decimals else f"{whole} {denom.name}"
+
+
 @dataclass(frozen=True, slots=True)
 class Transfer:
     code: ClassVar[int] = 1

@@ -31,7 +31,8 @@ def params(reader: StateReader) -> AuthParams:
 
 class AdmissionView:
     """The mempool's `LedgerView` over committed state: the fee floor and each sender's
-    (next nonce, FLX balance). Build one per height from the store's current reader."""
+    (next nonce, FLX balance), and a balance of another denomination (what a transfer of it
+    would move). Build one per height from the store's current reader."""
 
     __slots__ = ("_reader", "fee_min")
 
@@ -42,3 +43,6 @@ class AdmissionView:
     def account(self, address: Address) -> tuple[int, int]:
         record = read_account(self._reader, address)
         return record.nonce, record.balance(Denom.FLX)
+
+    def balance(self, address: Address, denom: Denom) -> int:
+        return read_account(self._reader, address).balance(denom)
