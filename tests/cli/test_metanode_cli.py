@@ -107,6 +107,26 @@ def test_keys_tx_query_and_faucet_against_a_running_chain(tmp_path: Path) -> Non
         assert balance["balances"]["FLX"] == 9_500_000_000
         block = json.loads(run("query", "block", "latest", "--home", home, "--json").stdout)
         assert block["certificate"]["block_hash"] == block["hash"]
+        # More than alice holds: the pool sees it would fail and refuses it, saying why.
+        short = run(
+            "tx", "send", "--to", alice, "--amount", "1000", "--from", "alice", "--home", home
+        )
+        assert short.returncode == 1 and "Traceback" not in short.stderr
+        assert "insufficient_funds" in short.stderr and "9.5 FLX" in short.stderr, short.stderr
+        # A zero amount passes admission and fails when it runs: it reads FAILED, first.
+        failed = run("tx", "send", "--to", alice, "--amount", "0", "--wait", "--home", home)
+        assert failed.returncode == 1, failed.stderr
+        first = failed.stdout.splitlines()[0]
+        assert first.startswith("FAILED: amount must not be zero (bank.amount_must_not_be_zero)")
+        assert "fee charged 0.000001 FLX" in first, first
+        as_json = run(
+            "tx", "send", "--to", alice, "--amount", "0", "--wait", "--home", home, "--json"
+        )
+        assert as_json.returncode == 1
+        record = json.loads(as_json.stdout)
+        assert record["status"] == "failed" and record["committed"] and record["ok"] is False
+        shown = run("query", "tx", record["hash"], "--home", home)
+        assert shown.returncode == 0 and shown.stdout.startswith("FAILED: amount must not be zero")
         typo = alice[:-1] + ("q" if alice[-1] != "q" else "p")  # one character changed
         bad = run("tx", "send", "--to", typo, "--amount", "1", "--home", home)
         assert bad.returncode == 1

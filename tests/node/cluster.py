@@ -147,16 +147,22 @@ class Cluster:
         for index, key in enumerate(senders):
             to = Address.from_public_key(senders[(index + 1) % len(senders)].public_key)
             for nonce in range(start_nonce, start_nonce + per_account):
-                unsigned = Transaction(
-                    dev_home.DEV_CHAIN_ID,
-                    key.public_key,
-                    nonce,
-                    1_000,
-                    height + 10_000,
-                    Transfer(to, 1 + nonce, Denom.FLX),
-                )
-                txs.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
+                txs.append(self.transfer(key, nonce, to, 1 + nonce, height))
         return txs
+
+    def transfer(
+        self, key: ed25519.PrivateKey, nonce: int, to: Address, amount: int, height: int = 0
+    ) -> Transaction:
+        """One signed FLX transfer at the chain's usual fee, valid until `height` + 10,000."""
+        unsigned = Transaction(
+            dev_home.DEV_CHAIN_ID,
+            key.public_key,
+            nonce,
+            1_000,
+            height + 10_000,
+            Transfer(to, amount, Denom.FLX),
+        )
+        return unsigned.with_signature(key.sign(unsigned.signing_message()))
 
     def submit(self, name: str, txs: list[Transaction]) -> list[dict[str, Any]]:
         answer = self.client.post(
@@ -167,7 +173,7 @@ class Cluster:
 
     def committed(self, name: str, tx_hash: str) -> bool:
         answer = self.client.get(self.url(name) + f"/api/v1/txs/{tx_hash}")
-        return answer.status_code == 200 and answer.json()["status"] == "committed"
+        return answer.status_code == 200 and answer.json()["committed"]
 
 
 @contextlib.contextmanager

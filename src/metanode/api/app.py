@@ -25,7 +25,7 @@ from metanode.state import tree
 from metanode.state.auth import queries as auth_queries
 from metanode.state.bank import keys as bank_keys
 from metanode.state.bank import queries as bank_queries
-from metanode.state.codes import name_of
+from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
 from . import problems, schemas
@@ -118,9 +118,10 @@ def create_app(node: Node) -> FastAPI:
                 400,
                 f"tx-{admitted.reason}",
                 "Transaction refused",
-                f"the mempool refused it: {admitted.reason}",
+                f"the mempool refused it: {admitted.reason}: {admitted.detail}",
                 reason=admitted.reason,
                 hash=admitted.hash,
+                next_nonce=admitted.next_nonce,
             )
         return admitted
 
@@ -158,7 +159,9 @@ def create_app(node: Node) -> FastAPI:
         inclusion proof in the block's transactions root."""
         digest = bytes.fromhex(tx_hash)
         if digest in node.chain.pool:
-            return schemas.TxView(hash=tx_hash, status="pending")
+            missing = node.chain.pool.waiting_for(digest)
+            status = "pending" if missing is None else "queued"
+            return schemas.TxView(hash=tx_hash, status=status, committed=False, next_nonce=missing)
         found = node.store.find_tx(digest)
         if found is None:
             raise problems.Problem(404, "tx-not-found", "Unknown transaction", tx_hash)
@@ -169,14 +172,18 @@ def create_app(node: Node) -> FastAPI:
             raise problems.Problem(404, "tx-not-found", "Unknown transaction", tx_hash)
         hashes = [tx.hash() for tx in block.txs]
         receipt = receipts[index]
+        ok = receipt.code == OK
         return schemas.TxView(
             hash=tx_hash,
-            status="committed",
+            status="committed" if ok else "failed",
+            committed=True,
+            ok=ok,
             height=height,
             index=index,
             receipt=schemas.ReceiptView(
                 code=receipt.code,
                 code_name=name_of(receipt.code),
+                ok=ok,
                 fee_charged=receipt.fee_charged,
                 events=[
                     schemas.ReceiptEvent(
@@ -341,6 +348,10 @@ def _admitted(result: Admission) -> schemas.Admitted:
         hash=result.hash.hex() if result.hash else None,
         accepted=result.admitted,
         reason=result.reason.value if result.reason else None,
+        detail=result.detail or None,
+        queued=result.queued,
+        queued_reason="nonce_gap" if result.queued else None,
+        next_nonce=result.next_nonce,
     )
 
 

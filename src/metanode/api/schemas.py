@@ -24,8 +24,14 @@ class TxBatchSubmit(_Body):
 
 class Admitted(BaseModel):
     hash: str | None
-    accepted: bool
-    reason: str | None
+    accepted: bool  # admitted to the mempool: ready for a block, or queued
+    reason: str | None  # why it was refused (a stable identifier), or null
+    detail: str | None = None  # the refusal's specifics, or what a queued one waits for
+    # Admitted but behind a missing nonce of its sender: no block can include it until a
+    # transaction with `next_nonce` arrives.
+    queued: bool = False
+    queued_reason: Literal["nonce_gap"] | None = None
+    next_nonce: int | None = None  # the nonce the mempool expects next from the sender
 
 
 class BatchResult(BaseModel):
@@ -40,6 +46,7 @@ class ReceiptEvent(BaseModel):
 class ReceiptView(BaseModel):
     code: int
     code_name: str
+    ok: bool  # code 0: it did what it asked; otherwise only its fee was charged
     fee_charged: int
     events: list[ReceiptEvent]
 
@@ -55,7 +62,14 @@ class TxInclusion(BaseModel):
 
 class TxView(BaseModel):
     hash: str
-    status: Literal["pending", "committed"]
+    # pending: in the mempool, ready for a block; queued: in the mempool behind a missing nonce
+    # of its sender (`next_nonce`); committed: in a block, and it did what it asked; failed: in
+    # a block, but its result code is not ok (`receipt.code_name`): the fee was charged and
+    # nothing else changed.
+    status: Literal["pending", "queued", "committed", "failed"]
+    committed: bool  # in a block, whether it succeeded or failed
+    ok: bool | None = None  # its result code is ok; null until it is in a block
+    next_nonce: int | None = None
     height: int | None = None
     index: int | None = None
     receipt: ReceiptView | None = None

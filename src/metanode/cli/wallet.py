@@ -21,6 +21,7 @@ from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
+from metanode.types.messages import format_coins
 
 from .network import DEFAULT_HOME, _dev_password, node_urls
 
@@ -140,7 +141,9 @@ def tx_send(
     node: NodeUrl = None,
     as_json: Json = False,
 ) -> None:
-    """Sign a transfer with a key of the home and submit it to a gateway."""
+    """Sign a transfer with a key of the home and submit it to a gateway. With --wait, a
+    transaction committed with a result code other than ok reads FAILED, with its reason and
+    the fee it was charged, and the command exits 1."""
     if denom not in Denom.__members__:
         raise ConfigError(f"--denom {denom!r}: one of {', '.join(Denom.__members__)}")
     recipient = Address.parse(to)
@@ -163,19 +166,49 @@ def tx_send(
         content=tx.encode(),
         headers={"content-type": "application/cbor"},
     )
-    if wait:
-        answer = _wait_committed(url, tx.hash().hex())
-    _emit(answer, as_json)
+    if not wait:
+        _emit(answer, as_json)
+        return
+    record = _wait_committed(url, tx.hash().hex())
+    _show_tx(record, as_json)
+    if not record["ok"]:
+        raise typer.Exit(1)
 
 
 def _wait_committed(url: str, tx_hash: str, timeout_s: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         answer = _call("GET", f"{url}/api/v1/txs/{tx_hash}")
-        if answer["status"] == "committed":
+        if answer["committed"]:
             return answer
         time.sleep(0.2)
     raise GatewayError(f"{tx_hash} not committed within {timeout_s:.0f} s")
+
+
+def _show_tx(record: dict[str, Any], as_json: bool) -> None:
+    """A transaction as the gateway gives it; a person reads first what became of it."""
+    if not as_json:
+        typer.echo(_outcome(record))
+    _emit(record, as_json)
+
+
+def _outcome(record: dict[str, Any]) -> str:
+    """One line: where the transaction is, and for a committed one whether it did what it
+    asked (a failed one was still charged its fee, and nothing else changed)."""
+    if not record["committed"]:
+        if record["status"] == "queued":
+            return f"queued: waiting for nonce {record['next_nonce']} of its sender"
+        return "pending: in the mempool, not yet in a block"
+    receipt = record["receipt"]
+    fee = format_coins(receipt["fee_charged"], Denom.FLX)
+    if record["ok"]:
+        return f"committed at height {record['height']}, fee charged {fee}"
+    code_name = receipt["code_name"]
+    reason = code_name.rpartition(".")[2].replace("_", " ")
+    return (
+        f"FAILED: {reason} ({code_name}), committed at height {record['height']}; "
+        f"fee charged {fee}, nothing else changed"
+    )
 
 
 # query -----------------------------------------------------------------------------------------
@@ -194,8 +227,9 @@ def query_balance(
 def query_tx(
     tx_hash: str, home: Home = DEFAULT_HOME, node: NodeUrl = None, as_json: Json = False
 ) -> None:
-    """A transaction: pending, or committed with its receipt and inclusion proof."""
-    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/txs/{tx_hash}"), as_json)
+    """A transaction: pending or queued, or committed with its receipt and inclusion proof (a
+    failed one reads FAILED first; the query itself succeeded, so it exits 0)."""
+    _show_tx(_call("GET", f"{_gateway(home, node)}/api/v1/txs/{tx_hash}"), as_json)
 
 
 @query_app.command("block")

@@ -206,6 +206,15 @@ class Pool:
         entry = self._by_hash.get(tx_hash)
         return entry.tx if entry else None
 
+    def waiting_for(self, tx_hash: bytes) -> int | None:
+        """For a pending transaction queued behind a nonce gap, the first nonce its sender's
+        account lacks; None if it is ready (or not pending)."""
+        entry = self._by_hash.get(tx_hash)
+        if entry is None:
+            return None
+        missing = self._by_sender[entry.sender].missing
+        return missing if entry.tx.nonce > missing else None
+
     def known(self, raw: bytes) -> Transaction | None:
         """The pending transaction with exactly these bytes, decoded (for `Block.decode`)."""
         entry = self._by_hash.get(tagged_hash(tags.TX, raw))
@@ -299,11 +308,11 @@ class Pool:
     def _standing(self, entry: _Entry) -> Admission:
         """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
         (it may also have left the pool again, replaced or evicted by the rest of its batch)."""
-        sender = self._by_sender.get(entry.sender)
-        if sender is None or entry.tx.nonce < sender.missing or entry.hash not in self._by_hash:
+        missing = self.waiting_for(entry.hash)
+        if missing is None:
             return Admission(entry.hash, None)
-        detail = f"waiting for nonce {sender.missing} of its sender (a nonce gap)"
-        return Admission(entry.hash, None, detail, queued=True, next_nonce=sender.missing)
+        detail = f"waiting for nonce {missing} of its sender (a nonce gap)"
+        return Admission(entry.hash, None, detail, queued=True, next_nonce=missing)
 
     def _check(
         self, raw: bytes, ledger: LedgerView, height: int, seen: set[bytes], local: bool

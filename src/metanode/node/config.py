@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from metanode.errors import ConfigError, DecodeError
+from metanode.mempool import constants as mempool_constants
 from metanode.types import Address
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -76,8 +77,9 @@ class Consensus(_Section):
     round_timeout_base_ms: Annotated[int, Field(ge=100, le=60_000)] = 1_000
     # A round-0 proposer gathers transactions for `block_gather_ms` from the start of its
     # height (unless a full block is already pending), then proposes as soon as any are
-    # pending, or an empty block at `empty_block_delay_ms` (empty blocks keep time moving and
-    # prove liveness). Round 0's timeout is extended by `empty_block_delay_ms`, so that
+    # pending that a block can include (not those queued behind a nonce gap), or an empty
+    # block at `empty_block_delay_ms` (empty blocks keep time moving and prove liveness).
+    # Round 0's timeout is extended by `empty_block_delay_ms`, so that
     # waiting never reads as a faulty proposer. Proposing at once whenever some were pending
     # made small blocks at moderate rates, each with a height's fixed work: 150 ms of
     # gathering cost 4 validators 16% less CPU at 1,000/s (60 ms more p50) and half at 50/s;
@@ -113,6 +115,12 @@ class Mempool(_Section):
     # by 13% / 19% (medians of four alternating pairs) with TPS within noise. One validator
     # lost 30% of its TPS at 2,000 and 16% at 4,000.
     clients_txs_max: Annotated[int, Field(ge=0, le=200_000)] = 0
+    # How far ahead of its account's next nonce a transaction may wait in the pool (queued
+    # behind the missing nonces, no work for a proposer); further ahead is refused
+    # `nonce_gap_too_large`, naming this bound and the nonce the pool expects.
+    nonce_gap_max: Annotated[int, Field(ge=0, le=mempool_constants.sender_txs_max)] = (
+        mempool_constants.nonce_gap_max
+    )
 
     @model_validator(mode="after")
     def _clients_fit_in_the_pool(self) -> Mempool:

@@ -140,7 +140,7 @@ class Node:
         self.me = Address.from_public_key(validator_keys.public_key)
         self.chain = Chain(
             self.store,
-            Pool(genesis.chain_id, cfg.mempool.txs_max),
+            Pool(genesis.chain_id, cfg.mempool.txs_max, nonce_gap_max=cfg.mempool.nonce_gap_max),
             self.suite,
             cfg.consensus.block_txs_max,
         )
@@ -380,14 +380,17 @@ class Node:
             self._propose_when_pending()
 
     def _propose_when_pending(self) -> None:
-        if self._waiting is None or len(self.chain.pool) == 0:
+        # Only what a block can include is work: a transaction waiting behind a missing nonce
+        # of its sender made every proposer propose an empty block as soon as its gathering
+        # ended, five times the idle cadence, until the transaction expired.
+        if self._waiting is None or self.chain.pool.ready == 0:
             return
         if self._gathered or self._full_block_pending():
             self._propose_waiting(self._waiting)
 
     def _full_block_pending(self) -> bool:
         # Gathering longer cannot make the block bigger.
-        return len(self.chain.pool) >= self.chain.block_txs_max
+        return self.chain.pool.ready >= self.chain.block_txs_max
 
     def _propose_waiting(self, action: RequestProposal) -> None:
         if self._waiting is action:
