@@ -254,6 +254,9 @@ def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
     assert len(pool) <= constants.pool_txs_max
     for sender in pool._by_sender.values():
         assert len(sender.txs) <= constants.sender_txs_max
+        # The running total of what a sender's pending transfers spend is their sum.
+        spent = sum(e.tx.fee + e.tx.message.amount for e in sender.txs.values())  # type: ignore[union-attr]
+        assert sender.spends[Denom.FLX] == spent
     reaped = pool.reap(ledger, 1_000, 10**7)
     assert pool.ready == len(reaped)  # what the proposer counts is what a block can take
     next_nonce: dict[bytes, int] = {}

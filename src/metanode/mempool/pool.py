@@ -51,7 +51,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterable, KeysView, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from metanode.codec import tags
@@ -130,6 +130,14 @@ class _Sender:
     txs: dict[int, _Entry]
     nonce: int
     ready: int = 0
+    # What its pending transactions take from each balance if they succeed (fees and amounts),
+    # kept as they come and go: summing them at each admission cost O(pending) per transaction.
+    spends: dict[Denom, int] = field(default_factory=dict)
+
+    def spent(self, denom: Denom, beside: _Entry | None) -> int:
+        """What the pending transactions but `beside` (the one a replacement displaces) spend."""
+        total = self.spends.get(denom, 0)
+        return total - _cost(beside.tx, denom) if beside is not None else total
 
     @property
     def missing(self) -> int:
@@ -395,8 +403,9 @@ class Pool:
         """The fee, then the amount the message moves, against the committed balance less what
         the sender's other pending transactions (all but the one this replaces) would spend."""
         tx = entry.tx
-        others = [e.tx for nonce, e in self._pending(entry.sender).items() if nonce != tx.nonce]
-        flx_spent = sum(_cost(other, Denom.FLX) for other in others)
+        sender = self._by_sender.get(entry.sender) or _Sender({}, 0)
+        replaced = sender.txs.get(tx.nonce)
+        flx_spent = sender.spent(Denom.FLX, replaced)
         if flx_spent + tx.fee > flx_balance:
             detail = (
                 f"fee {format_coins(tx.fee, Denom.FLX)}; the sender holds "
@@ -412,7 +421,7 @@ class Pool:
             balance, spent = flx_balance, flx_spent + tx.fee
         else:
             balance = ledger.balance(entry.sender, denom)
-            spent = sum(_cost(other, denom) for other in others)
+            spent = sender.spent(denom, replaced)
         if spent + amount <= balance:
             return None
         detail = (
@@ -508,6 +517,8 @@ class Pool:
         if sender is None:
             sender = self._by_sender[entry.sender] = _Sender({}, next_nonce)
         sender.txs[entry.tx.nonce] = entry
+        for denom, amount in _costs(entry.tx):
+            sender.spends[denom] = sender.spends.get(denom, 0) + amount
         self._count_ready(sender, next_nonce)
         self.bytes += entry.size
         heapq.heappush(self._by_fee, (entry.tx.fee, entry.hash))
@@ -520,6 +531,8 @@ class Pool:
         sender = self._by_sender[entry.sender]
         nonce = entry.tx.nonce
         del sender.txs[nonce]
+        for denom, amount in _costs(entry.tx):
+            sender.spends[denom] -= amount
         if sender.nonce <= nonce < sender.missing:  # the gap now starts here
             self.ready -= sender.missing - nonce
             sender.ready = nonce - sender.nonce
@@ -624,8 +637,11 @@ def _moves(message: Message) -> tuple[Denom, int] | None:
     return None
 
 
-def _cost(tx: Transaction, denom: Denom) -> int:
-    """What `tx` takes from its sender's balance of `denom`: the fee (FLX) and what it moves."""
+def _costs(tx: Transaction) -> list[tuple[Denom, int]]:
+    """What `tx` takes from its sender's balances if it succeeds: the fee, and what it moves."""
     moved = _moves(tx.message)
-    fee = tx.fee if denom is Denom.FLX else 0
-    return fee + (moved[1] if moved is not None and moved[0] is denom else 0)
+    return [(Denom.FLX, tx.fee)] if moved is None else [(Denom.FLX, tx.fee), moved]
+
+
+def _cost(tx: Transaction, denom: Denom) -> int:
+    return sum(amount for spent, amount in _costs(tx) if spent is denom)
