@@ -5,6 +5,7 @@ event loop thread (the node's one writer), and shape the answer; every error is 
 from __future__ import annotations
 
 import collections
+import contextlib
 import time
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from metanode.codec import decode
@@ -75,6 +77,18 @@ class BodyLimit:
         await answer(scope, receive, send)
 
 
+class Disconnects:
+    """A client that closes its connection in the middle of a body ends its request: the
+    protocol counts it (`connections.py`); here it must not become a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(ClientDisconnect):
+            await self.app(scope, receive, send)
+
+
 def create_app(node: Node) -> FastAPI:
     app = FastAPI(
         title="Metanode gateway",
@@ -86,6 +100,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
+    app.add_middleware(Disconnects)
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:

@@ -26,6 +26,7 @@ import uvloop
 from metanode.node.collector import tune_for_node
 from metanode.node.node import Node, gateway_stop_grace_s
 
+from . import connections
 from .app import create_app
 
 log = logging.getLogger("metanode.api")
@@ -42,16 +43,26 @@ class _Server(uvicorn.Server):
 
 
 async def serve(node: Node) -> None:
-    listen = node.config.api.listen
+    api = node.config.api
+    http, ws = connections.protocols(
+        connections.Limits(
+            connections_per_client_max=api.connections_per_client_max,
+            header_timeout_s=api.header_timeout_ms / 1000,
+            body_timeout_s=api.body_timeout_ms / 1000,
+        ),
+        node.metrics.api_connections_dropped,
+    )
     server = _Server(
         uvicorn.Config(
             create_app(node),
-            host=listen.host,
-            port=listen.port,
+            host=api.listen.host,
+            port=api.listen.port,
             log_level="warning",
             log_config=None,
             lifespan="off",
-            ws="websockets-sansio",
+            http=http,  # factories of uvicorn's own protocols, with the bounds above
+            ws=ws,
+            limit_concurrency=api.connections_max,
             access_log=False,
             timeout_graceful_shutdown=gateway_stop_grace_s,
         )
@@ -64,21 +75,21 @@ async def serve(node: Node) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
-    api = loop.create_task(server.serve())
+    serving = loop.create_task(server.serve())
 
     async def stop_gateway() -> None:
         _exit_if_still_running_after(process_stop_deadline_s, node.config.name)
         server.should_exit = True
         try:
-            await asyncio.wait_for(asyncio.shield(api), gateway_stop_grace_s + 1)
+            await asyncio.wait_for(asyncio.shield(serving), gateway_stop_grace_s + 1)
         except TimeoutError:
             log.warning(
                 "the gateway did not stop within %.0f s; cancelling its connections",
                 gateway_stop_grace_s + 1,
                 extra={"node": node.config.name},
             )
-            api.cancel()
-            await asyncio.gather(api, return_exceptions=True)
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
 
     await node.run(stop_first=stop_gateway)
 

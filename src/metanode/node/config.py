@@ -70,6 +70,24 @@ class Api(_Section):
     faucet_requests_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 10
     # Largest request body; transactions are at most 8 KiB each.
     request_bytes_max: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 4 * 1024 * 1024
+    # Open connections overall; past it requests are answered 503 (uvicorn's limit_concurrency).
+    connections_max: Annotated[int, Field(ge=1, le=100_000)] = 1_000
+    # Open connections of one client address; the next one is answered 503 and closed, so one
+    # address that opens connections and sends nothing (slowloris) cannot take them all.
+    connections_per_client_max: Annotated[int, Field(ge=1, le=100_000)] = 64
+    # A request's headers must arrive within `header_timeout_ms` of the connection's opening or
+    # of the request's first byte (an idle kept-alive connection closes after 5 s), and its
+    # body within `body_timeout_ms` of its headers; past either the client gets 408 and the
+    # connection is closed.
+    header_timeout_ms: Annotated[int, Field(ge=100, le=600_000)] = 10_000
+    body_timeout_ms: Annotated[int, Field(ge=100, le=600_000)] = 30_000
+
+    @model_validator(mode="after")
+    def _client_share_within_the_whole(self) -> Api:
+        _not_above(
+            self, "connections_per_client_max", "connections_max", "one client's are part of all"
+        )
+        return self
 
 
 class Consensus(_Section):
@@ -202,6 +220,10 @@ def to_toml(config: NodeConfig) -> str:
         lines.append(f"certificate = {_q(peer.certificate)}")
     lines += ["", "[api]", f"faucet_requests_per_minute = {config.api.faucet_requests_per_minute}"]
     lines.append(f"request_bytes_max = {config.api.request_bytes_max}")
+    lines.append(f"connections_max = {config.api.connections_max}")
+    lines.append(f"connections_per_client_max = {config.api.connections_per_client_max}")
+    lines.append(f"header_timeout_ms = {config.api.header_timeout_ms}")
+    lines.append(f"body_timeout_ms = {config.api.body_timeout_ms}")
     lines += ["", "[api.listen]", f"host = {_q(config.api.listen.host)}"]
     lines.append(f"port = {config.api.listen.port}")
     consensus = config.consensus

@@ -54,3 +54,9 @@ class Metrics:
         self.blocks_synced = Counter(
             "metanode_blocksync_blocks", "Blocks fetched from peers to catch up.", registry=r
         )
+        self.api_connections_dropped = Counter(
+            "metanode_api_connections_dropped",
+            "Gateway connections closed before a whole request arrived, by reason.",
+            ["reason"],
+            registry=r,
+        )
