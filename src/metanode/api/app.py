@@ -230,7 +230,17 @@ def create_app(node: Node) -> FastAPI:
         return _block_view(node, height)
 
     @app.get("/api/v1/accounts/{address}", response_model=schemas.AccountView)
-    async def account(address: Annotated[str, Path(max_length=100)]) -> schemas.AccountView:
+    async def account(
+        address: Annotated[
+            str,
+            Path(
+                pattern=schemas.ADDRESS_PATTERN,
+                min_length=41,
+                max_length=41,
+                json_schema_extra=schemas.ADDRESS_DOC,
+            ),
+        ],
+    ) -> schemas.AccountView:
         """Balances and nonce, with a proof against the state root of the latest block."""
         try:
             parsed = Address.parse(address)

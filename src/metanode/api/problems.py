@@ -3,6 +3,7 @@ a detail a person can act on. Every error response of the gateway goes through h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -25,11 +26,16 @@ class Problem(Exception):
 
 
 def response(
-    status: int, kind: str, title: str, detail: str, extra: dict[str, Any] | None = None
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
     body.update(extra or {})
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 async def on_problem(_request: Request, error: Exception) -> JSONResponse:
@@ -40,7 +46,10 @@ async def on_problem(_request: Request, error: Exception) -> JSONResponse:
 async def on_http(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     kind = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
-    return response(error.status_code, kind, str(error.detail), str(error.detail))
+    # Starlette's own headers carry what the status requires, such as a 405's `Allow`.
+    return response(
+        error.status_code, kind, str(error.detail), str(error.detail), headers=error.headers
+    )
 
 
 async def on_validation(_request: Request, error: Exception) -> JSONResponse:
