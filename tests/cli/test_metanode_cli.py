@@ -98,13 +98,22 @@ def test_keys_tx_query_and_faucet_against_a_running_chain(tmp_path: Path) -> Non
         assert sent.returncode == 0, sent.stderr
         assert json.loads(sent.stdout)["status"] == "committed"
         balance = json.loads(run("query", "balance", alice, "--home", home, "--json").stdout)
-        assert balance["balances"]["FLX"] == 2_500_000_000
+        assert balance["balances"]["FLX"] == "2.5"
+        assert balance["balances_base_units"]["FLX"] == 2_500_000_000
         gift = run("faucet", alice, "--amount", "7", "--home", home, "--json")
         assert gift.returncode == 0, gift.stderr
-        tx_hash = json.loads(gift.stdout)["hash"]
+        answer = json.loads(gift.stdout)
+        assert answer["amount"] == "7" and answer["amount_base_units"] == 7 * 10**9
+        cluster.wait(lambda: cluster.committed("v0", answer["hash"]), 20, "the faucet transfer")
+        gift = run("faucet", alice, "--amount", "100", "--home", home)  # what a person reads
+        assert gift.returncode == 0, gift.stderr
+        assert gift.stdout.startswith(f"the faucet sent 100 FLX to {alice} in transaction ")
+        tx_hash = gift.stdout.split()[-1]
         cluster.wait(lambda: cluster.committed("v0", tx_hash), 20, "the faucet transfer")
-        balance = json.loads(run("query", "balance", alice, "--home", home, "--json").stdout)
-        assert balance["balances"]["FLX"] == 9_500_000_000
+        shown = run("query", "balance", alice, "--home", home)
+        assert shown.returncode == 0, shown.stderr
+        assert "FLX      109.5 FLX" in shown.stdout.splitlines()
+        assert "0 NEX" in shown.stdout and "000000" not in shown.stdout.replace(alice, "")
         block = json.loads(run("query", "block", "latest", "--home", home, "--json").stdout)
         assert block["certificate"]["block_hash"] == block["hash"]
         # More than alice holds: the pool sees it would fail and refuses it, saying why.
@@ -112,7 +121,7 @@ def test_keys_tx_query_and_faucet_against_a_running_chain(tmp_path: Path) -> Non
             "tx", "send", "--to", alice, "--amount", "1000", "--from", "alice", "--home", home
         )
         assert short.returncode == 1 and "Traceback" not in short.stderr
-        assert "insufficient_funds" in short.stderr and "9.5 FLX" in short.stderr, short.stderr
+        assert "insufficient_funds" in short.stderr and "109.5 FLX" in short.stderr, short.stderr
         # A zero amount passes admission and fails when it runs: it reads FAILED, first.
         failed = run("tx", "send", "--to", alice, "--amount", "0", "--wait", "--home", home)
         assert failed.returncode == 1, failed.stderr
@@ -129,8 +138,22 @@ def test_keys_tx_query_and_faucet_against_a_running_chain(tmp_path: Path) -> Non
         assert shown.returncode == 0 and shown.stdout.startswith("FAILED: amount must not be zero")
         typo = alice[:-1] + ("q" if alice[-1] != "q" else "p")  # one character changed
         bad = run("tx", "send", "--to", typo, "--amount", "1", "--home", home)
-        assert bad.returncode == 1
+        assert bad.returncode == 2  # a usage error
         assert "checksum" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_node_takes_the_url_up_prints_and_host_port(tmp_path: Path) -> None:
+    with running(tmp_path / "net", validators=1) as cluster:
+        cluster.wait_height(1)
+        base = cluster.url("v0")  # http://127.0.0.1:PORT
+        forms = [base, base + "/", base + "/api/v1", base + "/api/v1/"]
+        forms.append(base.removeprefix("http://"))
+        for form in forms:
+            block = run("query", "block", "latest", "--node", form, "--json")
+            assert block.returncode == 0, (form, block.stderr)
+            assert json.loads(block.stdout)["certificate"]["block_hash"]
+        wrong = run("query", "block", "latest", "--node", base + "/api/v2")
+        assert wrong.returncode == 2 and "the gateway URL that `metanode up` prints" in wrong.stderr
 
 
 def test_a_bad_config_names_the_field(tmp_path: Path) -> None:
@@ -140,5 +163,5 @@ def test_a_bad_config_names_the_field(tmp_path: Path) -> None:
         'name = "x"\n[p2p.listen]\nport = 70000\n[api.listen]\nport = 1\n'
     )
     result = run("start", "--home", str(node))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error
     assert "p2p.listen.port" in result.stderr and "Traceback" not in result.stderr

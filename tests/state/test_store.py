@@ -161,7 +161,7 @@ def test_replay_check_and_cli(home: Path) -> None:
     result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
     assert result.exit_code == 1
     result = runner.invoke(store_app, ["check", "--home", str(home.parent / "nowhere")])
-    assert result.exit_code == 1 and "no ledger store" in result.output
+    assert result.exit_code == 2 and "no ledger store" in result.output  # a usage error
 
 
 def test_store_state_is_what_apply_sees(home: Path) -> None:

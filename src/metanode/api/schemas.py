@@ -173,10 +173,15 @@ class StatusView(BaseModel):
     validator: bool
 
 
+FAUCET_AMOUNT_MAX = 100_000 * 10**9  # base units: 100,000 coins a request
+
+
 class FaucetRequest(_Body):
     address: AddressText
     denom: Literal["FLX", "NEX"] = "FLX"
-    amount: Annotated[int, Field(ge=1, le=100_000 * 10**9)] = 1_000 * 10**9
+    amount: Annotated[
+        int, Field(ge=1, le=FAUCET_AMOUNT_MAX, description="base units (10^-9 of a coin)")
+    ] = 1_000 * 10**9
 
 
 class FaucetResult(BaseModel):

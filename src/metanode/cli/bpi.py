@@ -9,6 +9,9 @@
                                        first line: `deterministic` or `nondeterministic`
                                        (options after EXECUTABLE are the program's own)
 
+Exit codes, as for `metanode` (`output.py`): 0 ok; 1 a failed outcome (an `exec` whose outcome
+is not `ok`, a replay that diverged, a nondeterministic native run); 2 a usage error.
+
 The app state lives in DIR (state.cbor, and last-receipt for the chain of receipts); the
 executor's Ed25519 key is DIR/executor.key, encrypted with the password in BPI_KEY_PASSWORD.
 ARGS become the call's input, joined by single spaces. Block time and seed default to 0 and
@@ -17,9 +20,7 @@ ARGS become the call's input, joined by single spaces. Block time and seed defau
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +37,9 @@ from metanode.docklock import native as native_mode
 from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
-from metanode.errors import ConfigError, DecodeError, MetanodeError
+from metanode.errors import ConfigError, DecodeError
+
+from . import output
 
 app = typer.Typer(
     name="bpi",
@@ -171,6 +174,8 @@ def exec_(
     typer.echo(f"outcome: {bundle.receipt.outcome}")
     typer.echo(f"output: {bundle.output!r}")
     typer.echo(f"receipt: {receipt} ({bundle.receipt.hash().hex()})")
+    if bundle.receipt.outcome != "ok":  # the receipt records the failure; the run still failed
+        raise typer.Exit(output.FAILED)
 
 
 def read_bundle(path: Path) -> Bundle:
@@ -187,7 +192,7 @@ def replay(receipt: Annotated[Path, typer.Argument(help="A receipt bundle.")]) -
     for line in verdict.lines():
         typer.echo(line)
     if not verdict.matches:
-        raise typer.Exit(1)
+        raise typer.Exit(output.FAILED)
 
 
 @app.command()
@@ -208,7 +213,7 @@ def inspect(
     fields["signature"] = bundle.receipt.signature.hex()
     fields["hash"] = bundle.receipt.hash().hex()
     if as_json:
-        typer.echo(json.dumps(fields, indent=2))
+        output.print_json(fields)
         return
     table = Table(title=f"receipt {receipt}")
     table.add_column("field")
@@ -233,7 +238,6 @@ def native(
         except OSError as error:
             raise ConfigError(f"cannot read {stdin}: {error.strerror}") from None
     result = native_mode.run(executable, tuple(args or ()), data)
-    typer.echo("deterministic" if result.deterministic else "nondeterministic")
     summary = {
         "executable": result.executable,
         "executable_hash": result.executable_hash,
@@ -246,15 +250,14 @@ def native(
         "deterministic": result.deterministic,
     }
     if as_json:
-        typer.echo(json.dumps(summary))
+        output.print_json(summary)
     else:
+        typer.echo("deterministic" if result.deterministic else "nondeterministic")
         for key, value in summary.items():
             typer.echo(f"{key}: {value}")
+    if not result.deterministic:
+        raise typer.Exit(output.FAILED)
 
 
 def main() -> None:
-    try:
-        app()
-    except MetanodeError as error:
-        typer.echo(f"bpi: {error}", err=True)
-        sys.exit(1)
+    output.run(app, "bpi")

@@ -1,19 +1,17 @@
 """The `metanode` command: operator entry point for a node and a local network.
 
-Every deliberate failure (`MetanodeError`) ends the command with one line on stderr and exit
-code 1; anything else is a bug and keeps its traceback.
+Exit codes follow one rule for every command (`output.py`): 0 ok, 1 a failed outcome, 2 a
+usage error. Every deliberate failure (`MetanodeError`) ends the command with one line on
+stderr; anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
-from metanode.cli import bench, network, wallet
+from metanode.cli import bench, network, output, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
-from metanode.errors import MetanodeError
 
 app = typer.Typer(
     name="metanode",
@@ -46,11 +44,7 @@ app.add_typer(wallet.query_app, name="query")
 
 
 def main() -> None:
-    try:
-        app()
-    except MetanodeError as error:
-        typer.echo(f"metanode: {error}", err=True)
-        sys.exit(1)
+    output.run(app, "metanode")
 
 
 if __name__ == "__main__":

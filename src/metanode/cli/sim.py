@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from metanode.cli import output
 from metanode.errors import ConfigError
 from metanode.testing.simulator import run_many
 
@@ -49,3 +50,5 @@ def sim(
         f"liveness_failures={summary.liveness_failures} heights={summary.heights} "
         f"seconds={elapsed:.1f}"
     )
+    if summary.failures:
+        raise typer.Exit(output.FAILED)

@@ -4,7 +4,7 @@
 compares every state root, every block's receipts, the tip and the final state with what the
 store holds (`metanode.state.store.replay_check`). The store lives in `DIR/ledger`. Exit code 0
 and a last line `replay ok: …` when everything matches; exit code 1 and the first difference
-otherwise.
+otherwise; 2 when DIR holds no ledger store.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from metanode.cli import output
 from metanode.errors import MetanodeError
 from metanode.state.store import LEDGER_DIR, Store, replay_check
 
@@ -42,13 +43,13 @@ def check(
     ledger = home / LEDGER_DIR
     if not (ledger / "data.mdb").exists():
         typer.echo(f"metanode store check: no ledger store in {ledger}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(output.USAGE)
     try:
         with Store.open(ledger) as opened:
             report = replay_check(opened, verify_signatures=not skip_signatures)
     except MetanodeError as error:
         typer.echo(f"metanode store check: {error}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(output.FAILED) from None
     typer.echo(
         f"replay ok: height={report.height} blocks={report.blocks} "
         f"transactions={report.transactions} state_root={report.state_root.hex()}"

@@ -1,7 +1,8 @@
 """`metanode keys | tx | query | faucet`: accounts and the gateway, from the command line.
 
-Amounts are given in coins with up to 9 decimals (`1.5` is 1,500,000,000 base units) and
-parsed exactly, never through a float. Every read command takes `--json`.
+Amounts are given and shown in coins with up to 9 decimals (`1.5` is 1,500,000,000 base
+units), exactly, never through a float; base units appear only in JSON fields that say so
+(`output.py`). Every read command takes `--json`, which prints JSON alone on stdout.
 """
 
 from __future__ import annotations
@@ -15,19 +16,26 @@ import httpx
 import typer
 from rich.console import Console
 
+from metanode.api import schemas
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError, KeystoreError, MetanodeError
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
-from metanode.types import constants as types_constants
 from metanode.types.messages import format_coins
 
+from . import output
 from .network import DEFAULT_HOME, _dev_password, node_urls
 
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-NodeUrl = Annotated[str | None, typer.Option("--node", help="Gateway URL (default: first node).")]
+NodeUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--node",
+        help="Gateway: host:port, http://host:port or the URL `up` prints (default: first node).",
+    ),
+]
 TIMEOUT_S = 10.0
 tx_lifetime_blocks = 1_000
 
@@ -38,14 +46,6 @@ query_app = typer.Typer(help="Read the chain through a gateway.", no_args_is_hel
 
 class GatewayError(MetanodeError):
     """The gateway refused a request or could not be reached."""
-
-
-def parse_amount(text: str) -> int:
-    whole, _, fraction = text.strip().partition(".")
-    decimals = types_constants.decimals
-    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > decimals:
-        raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
-    return int(whole) * 10**decimals + int(fraction.ljust(decimals, "0") or "0")
 
 
 def _password(home: Path) -> str:
@@ -59,7 +59,34 @@ def _key_path(home: Path, name: str) -> Path:
 
 
 def _gateway(home: Path, node: str | None) -> str:
-    return node if node is not None else node_urls(home)[0][1]
+    return gateway_base(node) if node is not None else node_urls(home)[0][1]
+
+
+def gateway_base(node: str) -> str:
+    """A `--node` value as the gateway's base URL (`http://host:port`): `host:port`,
+    `http(s)://host:port`, or the gateway URL that `metanode up` prints (`…/api/v1`)."""
+    text = node.strip().rstrip("/")
+    scheme_given = "://" in text
+    try:
+        url = httpx.URL(text if scheme_given else f"http://{text}")
+        port_given = url.port is not None
+    except (httpx.InvalidURL, ValueError):
+        url, port_given = None, False
+    if (
+        url is None
+        or url.scheme not in ("http", "https")
+        or not url.host
+        or not (port_given or scheme_given)  # `host` alone: which port?
+        or url.path not in ("/", "/api/v1")
+        or url.query
+        or url.fragment
+        or url.userinfo
+    ):
+        raise ConfigError(
+            f"--node {node!r}: give host:port, http://host:port or the gateway URL that "
+            "`metanode up` prints (http://127.0.0.1:8600/api/v1)"
+        )
+    return f"{url.scheme}://{url.netloc.decode()}"
 
 
 def _call(method: str, url: str, **options: Any) -> Any:
@@ -79,7 +106,7 @@ def _call(method: str, url: str, **options: Any) -> Any:
 
 def _emit(data: Any, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(data))
+        output.print_json(data)
     else:
         Console().print_json(json.dumps(data))
 
@@ -108,7 +135,7 @@ def keys_list(home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
         for path in dev_home.account_key_files(home)
     ]
     if as_json:
-        typer.echo(json.dumps({"keys": found}))
+        output.print_json({"keys": found})
     else:
         for item in found:
             typer.echo(f"{item['name']:<12} {item['address']}")
@@ -157,7 +184,7 @@ def tx_send(
         account["nonce"],
         max(fee, 1_000),
         status["height"] + tx_lifetime_blocks,
-        Transfer(recipient, parse_amount(amount), Denom[denom]),
+        Transfer(recipient, output.parse_coins(amount), Denom[denom]),
     )
     tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
     answer = _call(
@@ -220,7 +247,19 @@ def query_balance(
 ) -> None:
     """Balances and nonce of ADDRESS, with the state proof the gateway gives."""
     Address.parse(address)
-    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/accounts/{address}"), as_json)
+    answer = _call("GET", f"{_gateway(home, node)}/api/v1/accounts/{address}")
+    base_units: dict[str, int] = answer["balances"]
+    if as_json:
+        answer["balances"] = {denom: output.coins(value) for denom, value in base_units.items()}
+        answer["balances_base_units"] = base_units
+        output.print_json(answer)
+        return
+    proof = answer["proof"]
+    typer.echo(f"address  {answer['address']}")
+    typer.echo(f"nonce    {answer['nonce']}")
+    for denom, value in base_units.items():
+        typer.echo(f"{denom:<8} {output.tokens(value, denom)}")
+    typer.echo(f"proven   at height {proof['height']} against state root {proof['state_root']}")
 
 
 @query_app.command("tx")
@@ -255,5 +294,24 @@ def faucet(
 ) -> None:
     """Ask the gateway's faucet (dev and testnet chains) for coins."""
     Address.parse(address)
-    body = {"address": address, "denom": denom, "amount": parse_amount(amount)}
-    _emit(_call("POST", f"{_gateway(home, node)}/api/v1/faucet", json=body), as_json)
+    base_units = output.parse_coins(amount)
+    if not 1 <= base_units <= schemas.FAUCET_AMOUNT_MAX:
+        raise ConfigError(
+            f"--amount {amount}: the faucet gives from {output.tokens(1, denom)} "
+            f"to {output.tokens(schemas.FAUCET_AMOUNT_MAX, denom)} at a time"
+        )
+    body = {"address": address, "denom": denom, "amount": base_units}
+    answer = _call("POST", f"{_gateway(home, node)}/api/v1/faucet", json=body)
+    if as_json:
+        output.print_json(
+            {
+                "hash": answer["hash"],
+                "address": answer["address"],
+                "denom": answer["denom"],
+                "amount": output.coins(answer["amount"]),
+                "amount_base_units": answer["amount"],
+            }
+        )
+        return
+    sent = output.tokens(answer["amount"], answer["denom"])
+    typer.echo(f"the faucet sent {sent} to {answer['address']} in transaction {answer['hash']}")

@@ -186,11 +186,16 @@ def describe(error: ValidationError, source: Path) -> str:
 
 def load(path: Path) -> NodeConfig:
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot read the node configuration {path}: {error.strerror}") from None
     try:
-        tree = tomllib.loads(text)
+        tree = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not a UTF-8 TOML file (byte {error.start} cannot be UTF-8); "
+            "a node's configuration is the config.toml that `metanode init` writes"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     try:

@@ -1,0 +1,73 @@
+"""How every command of `metanode` and `bpi` exits and shows amounts; one rule for all.
+
+Exit codes:
+- 0 (`OK`): the command did what was asked.
+- 1 (`FAILED`): it ran, and the outcome is a failure: a gateway refused or could not be
+  reached, a transaction failed, a replay diverged, a run stopped short of `ok`, a store does
+  not re-execute to what it holds, a key file cannot be opened.
+- 2 (`USAGE`): what the person gave cannot be used: an unknown option, a malformed value or
+  address, a configuration file that is not valid TOML or names a bad value. Nothing was done.
+
+Amounts: people read whole coins with the unit (`2.5 FLX`), computed from base units (9
+decimals) with integers only. Base units appear only in fields that say so
+(`*_base_units`, or the gateway's fields, which are documented as base units). `--json`
+prints one JSON document on stdout and nothing else there.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+from metanode.errors import ConfigError, DecodeError, MetanodeError
+from metanode.types import constants as types_constants
+
+OK = 0
+FAILED = 1
+USAGE = 2
+
+_SCALE = 10**types_constants.decimals
+
+
+def exit_code(error: MetanodeError) -> int:
+    """Bad input a person typed or pointed at is a usage error; anything else failed."""
+    return USAGE if isinstance(error, ConfigError | DecodeError) else FAILED
+
+
+def run(app: typer.Typer, name: str) -> None:
+    """Run a Typer app; a deliberate error is one line on stderr and its exit code."""
+    try:
+        app()
+    except MetanodeError as error:
+        typer.echo(f"{name}: {error}", err=True)
+        sys.exit(exit_code(error))
+
+
+def coins(base_units: int) -> str:
+    """Base units as an exact decimal of whole coins: 2500000000 → `2.5`."""
+    sign = "-" if base_units < 0 else ""
+    whole, fraction = divmod(abs(base_units), _SCALE)
+    digits = f"{fraction:0{types_constants.decimals}d}".rstrip("0")
+    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
+
+
+def tokens(base_units: int, denom: str) -> str:
+    """What a person reads: `2.5 FLX`."""
+    return f"{coins(base_units)} {denom}"
+
+
+def parse_coins(text: str) -> int:
+    """`12`, `0.5` (at most 9 decimals) as base units, exactly, never through a float."""
+    whole, _, fraction = text.strip().partition(".")
+    decimals = types_constants.decimals
+    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > decimals:
+        raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
+    return int(whole) * _SCALE + int(fraction.ljust(decimals, "0") or "0")
+
+
+def print_json(data: Any) -> None:
+    """`--json`: one JSON document, alone on stdout."""
+    typer.echo(json.dumps(data))
