@@ -147,7 +147,7 @@ def test_port_blocks_are_free_and_below_the_ephemeral_range() -> None:
 
 def test_a_clients_bound_above_the_pool_is_refused_before_anything_starts(tmp_path: Path) -> None:
     result = run("bench", "--clients-txs-max", "6000", "--out", str(tmp_path / "out"))
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error
     assert "--clients-txs-max" in result.stderr and "must not exceed txs_max" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()  # refused before the output or a home was made
