@@ -24,12 +24,11 @@ import typer
 
 from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.types import constants as types_constants
+from metanode.types.messages import BASE_UNITS_PER_COIN, coins
 
 OK = 0
 FAILED = 1
 USAGE = 2
-
-_SCALE = 10**types_constants.decimals
 
 
 def exit_code(error: MetanodeError) -> int:
@@ -46,14 +45,6 @@ def run(app: typer.Typer, name: str) -> None:
         sys.exit(exit_code(error))
 
 
-def coins(base_units: int) -> str:
-    """Base units as an exact decimal of whole coins: 2500000000 → `2.5`."""
-    sign = "-" if base_units < 0 else ""
-    whole, fraction = divmod(abs(base_units), _SCALE)
-    digits = f"{fraction:0{types_constants.decimals}d}".rstrip("0")
-    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
-
-
 def tokens(base_units: int, denom: str) -> str:
     """What a person reads: `2.5 FLX`."""
     return f"{coins(base_units)} {denom}"
@@ -65,7 +56,7 @@ def parse_coins(text: str) -> int:
     decimals = types_constants.decimals
     if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > decimals:
         raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
-    return int(whole) * _SCALE + int(fraction.ljust(decimals, "0") or "0")
+    return int(whole) * BASE_UNITS_PER_COIN + int(fraction.ljust(decimals, "0") or "0")
 
 
 def print_json(data: Any) -> None:

@@ -44,12 +44,18 @@ class Denom(enum.IntEnum):
 BASE_UNITS_PER_COIN = 10**constants.decimals
 
 
+def coins(base_units: int) -> str:
+    """Base units as an exact decimal of whole coins (`2.5` for 2,500,000,000; never through a
+    float): what a person reads, in the CLIs and in refusal details alike."""
+    sign = "-" if base_units < 0 else ""
+    whole, fraction = divmod(abs(base_units), BASE_UNITS_PER_COIN)
+    digits = f"{fraction:0{constants.decimals}d}".rstrip("0")
+    return f"{sign}{whole}.{digits}" if digits else f"{sign}{whole}"
+
+
 def format_coins(amount: int, denom: Denom) -> str:
-    """Base units as a person reads them: whole coins, exact decimals, the unit last
-    (`1.5 FLX` for 1,500,000,000; never through a float)."""
-    whole, fraction = divmod(amount, BASE_UNITS_PER_COIN)
-    decimals = str(fraction).rjust(constants.decimals, "0").rstrip("0")
-    return f"{whole}.{decimals} {denom.name}" if decimals else f"{whole} {denom.name}"
+    """Base units with the unit last: `1.5 FLX`."""
+    return f"{coins(amount)} {denom.name}"
 
 
 @dataclass(frozen=True, slots=True)
