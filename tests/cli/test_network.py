@@ -92,7 +92,7 @@ def test_up_exits_1_with_the_reason_when_a_node_exits_while_starting(tmp_path: P
         timeout=START_S,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "v1 exited (1) while starting" in done.stdout
+    assert "v1 exited (2) while starting" in done.stdout  # its config names no genesis: usage
     assert "cannot read the genesis file" in done.stdout
     assert time.monotonic() - started < START_S
     assert "Traceback" not in done.stdout + done.stderr
