@@ -100,7 +100,8 @@ def _call(method: str, url: str, **options: Any) -> Any:
             detail = f"{problem.get('title')}: {problem.get('detail')}"
         except ValueError:
             detail = answer.text[:200]
-        raise GatewayError(f"{answer.status_code} from {url}: {detail}")
+        # What went wrong first, where it came from last: a person reads the reason.
+        raise GatewayError(f"{detail} (HTTP {answer.status_code} from {url})")
     return answer.json()
 
 
