@@ -8,6 +8,8 @@ round_max = 1_000_000  # a round number beyond this is garbage, not a slow netwo
 future_messages_max = 4_096  # buffered messages for the next height
 evidence_pending_max = 64
 round_window_max = 64  # votes for rounds further ahead than this are dropped, not held
+# Proposer orders (one per cycle of n rounds) memoised per validator set: a few heights' worth.
+proposer_cycles_cached_max = 64
 messages_per_round_max = 4 * 256  # per kind and round: validators_max each, four kinds
 
 assert round_timeout_base_ms > 0
