@@ -1,5 +1,6 @@
 """The simulator drives real engines: hundreds of seeded fault scenarios must stay safe and
-live; with too many Twins the checker must find the fork (so we know it can fail)."""
+live; with too many Twins the checker must find the fork (so we know it can fail); with f
+validators down a height takes at most f + 1 rounds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from metanode.testing.model_suite import ModelSuite
-from metanode.testing.simulator import Simulation, generate, model_suites, run_many
+from metanode.testing.simulator import (
+    Simulation,
+    generate,
+    measure_stall,
+    model_suites,
+    run_many,
+)
 
 METANODE = Path(sys.executable).parent / "metanode"
 
@@ -40,21 +47,38 @@ def test_same_seed_same_run() -> None:
     assert first.heights == second.heights
 
 
-def test_cli_prints_the_summary_line_and_is_byte_for_byte_repeatable() -> None:
-    def run() -> list[str]:
-        result = subprocess.run(
-            [str(METANODE), "sim", "--scenarios", "8", "--seed", "5", "--validators", "4..7"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
-        return result.stdout.strip().splitlines()
+def sim_cli(*options: str) -> list[str]:
+    result = subprocess.run(
+        [str(METANODE), "sim", *options], capture_output=True, text=True, timeout=300, check=True
+    )
+    return result.stdout.strip().splitlines()
 
-    first, second = run(), run()
+
+def test_cli_prints_the_summary_line_and_is_byte_for_byte_repeatable() -> None:
+    options = ("--scenarios", "8", "--seed", "5", "--validators", "4..7")
+    first, second = sim_cli(*options), sim_cli(*options)
     assert first[-1].startswith("scenarios=8 safety_violations=0 liveness_failures=0 heights=")
     strip_time = [line.rsplit(" seconds=", 1)[0] for line in first]
     assert strip_time == [line.rsplit(" seconds=", 1)[0] for line in second]
+
+
+@pytest.mark.parametrize(("validators", "down"), [(4, 1), (7, 2)])
+def test_with_f_validators_down_a_height_takes_at_most_f_plus_one_rounds(
+    validators: int, down: int
+) -> None:
+    """The draw takes no proposer twice in a cycle, so at most f rounds go to absent ones; a
+    draw with replacement took 5 rounds at f = 1 and 6 at f = 2 over these seeds."""
+    stall = measure_stall(20, 15, (validators, validators), down)
+    assert [outcome.scenario.describe() for outcome in stall.failures] == []
+    assert stall.heights == 20 * 20
+    assert stall.rounds_max == down + 1  # some height met every absent validator first
+
+
+def test_cli_measures_what_absent_validators_cost() -> None:
+    (line,) = sim_cli("--down", "1", "--validators", "4", "--scenarios", "3")
+    fields = dict(item.split("=") for item in line.split())
+    assert fields["scenarios"] == "3" and fields["heights"] == "60" and fields["failures"] == "0"
+    assert 1 <= float(fields["rounds_per_height"]) <= float(fields["rounds_max"]) <= 2
 
 
 @pytest.mark.slow

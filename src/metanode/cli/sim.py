@@ -1,4 +1,5 @@
-"""`metanode sim`: run the deterministic consensus simulator and report safety and liveness."""
+"""`metanode sim`: run the deterministic consensus simulator and report safety and liveness,
+or (`--down F`) measure what F absent validators cost a healthy network."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 
 from metanode.cli import output
 from metanode.errors import ConfigError
-from metanode.testing.simulator import run_many
+from metanode.testing.simulator import Outcome, measure_stall, run_many
 
 FAILURES_SHOWN_MAX = 5
 
@@ -23,9 +24,18 @@ def sim(
     byzantine: Annotated[
         int | None, typer.Option(help="Validators run as Twins (default: up to the threshold).")
     ] = None,
+    down: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Instead: keep this many validators down in an otherwise healthy network and "
+            "print the rounds and simulated ms each height takes (20 heights a scenario).",
+        ),
+    ] = None,
 ) -> None:
     """Drive real engines through delays, loss, partitions, crashes and Twins; check safety
-    at every commit and liveness after the network heals."""
+    at every commit and liveness after the network heals. With --down, measure instead what
+    absent validators cost: rounds and simulated ms per height."""
     low, _, high = validators.partition("..")
     try:
         bounds = (int(low), int(high or low))
@@ -33,10 +43,34 @@ def sim(
         raise ConfigError(f"--validators {validators!r}: expected N or N..M") from None
     if not 1 <= bounds[0] <= bounds[1] <= 64:
         raise ConfigError(f"--validators {validators!r}: expected 1 <= N <= M <= 64")
+    if down is not None and byzantine is not None:
+        raise ConfigError("--down measures absent validators among honest ones: drop --byzantine")
     started = time.perf_counter()
+    if down is not None:
+        stall = measure_stall(scenarios, seed, bounds, down)
+        show_failures(stall.failures)
+        typer.echo(
+            f"scenarios={stall.scenarios} down={down} heights={stall.heights} "
+            f"rounds_per_height={stall.rounds_per_height:.3f} rounds_max={stall.rounds_max} "
+            f"ms_per_height={stall.ms_per_height:.0f} failures={len(stall.failures)} "
+            f"seconds={time.perf_counter() - started:.1f}"
+        )
+        if stall.failures:
+            raise typer.Exit(output.FAILED)
+        return
     summary = run_many(scenarios, seed, bounds, byzantine)
-    elapsed = time.perf_counter() - started
-    for outcome in summary.failures[:FAILURES_SHOWN_MAX]:
+    show_failures(summary.failures)
+    typer.echo(
+        f"scenarios={summary.scenarios} safety_violations={summary.safety_violations} "
+        f"liveness_failures={summary.liveness_failures} heights={summary.heights} "
+        f"seconds={time.perf_counter() - started:.1f}"
+    )
+    if summary.failures:
+        raise typer.Exit(output.FAILED)
+
+
+def show_failures(failures: list[Outcome]) -> None:
+    for outcome in failures[:FAILURES_SHOWN_MAX]:
         typer.echo(f"FAILED {outcome.scenario.describe()}")
         for line in outcome.safety_violations[:3]:
             typer.echo(f"  {line}")
@@ -45,10 +79,3 @@ def sim(
         typer.echo("  trace (last events):")
         for line in outcome.trace[-15:]:
             typer.echo(f"    {line}")
-    typer.echo(
-        f"scenarios={summary.scenarios} safety_violations={summary.safety_violations} "
-        f"liveness_failures={summary.liveness_failures} heights={summary.heights} "
-        f"seconds={elapsed:.1f}"
-    )
-    if summary.failures:
-        raise typer.Exit(output.FAILED)

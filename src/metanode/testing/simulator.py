@@ -10,6 +10,9 @@ Phase one runs with faults and checks safety at every commit: no two honest node
 different blocks at one height, and every certificate verifies. Phase two heals the network
 (no loss, no partition, every node up) and demands liveness: every honest node commits at
 least `liveness_heights` more heights within `liveness_bound_ms` of simulated time.
+
+`measure_stall` asks what absent validators cost: f validators are down for the whole run of an
+otherwise healthy network, and it counts the rounds and simulated time each height takes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 from metanode.consensus import engine
@@ -43,8 +47,8 @@ from metanode.consensus.events import (
 from metanode.consensus.record import Durable
 from metanode.consensus.state import Config, EngineState
 from metanode.consensus.suite import Suite
-from metanode.consensus.validators import Validator, ValidatorSet, vrf_input
-from metanode.errors import VerificationError
+from metanode.consensus.validators import Validator, ValidatorSet, quorum, vrf_input
+from metanode.errors import ConfigError, VerificationError
 from metanode.testing.model_suite import ModelKeys, ModelSuite
 from metanode.types import Address, Block, BlockHeader, CommitCertificate
 
@@ -64,6 +68,7 @@ class Scenario:
     partitions: tuple[tuple[int, int, tuple[frozenset[str], ...]], ...]
     crashes: tuple[tuple[str, int, int], ...]
     heal_ms: int
+    down: tuple[str, ...] = ()  # validators never started: absent, owed no liveness
     liveness_heights: int = 3
     liveness_bound_ms: int = 60_000
     round_timeout_base_ms: int = 1_000
@@ -73,6 +78,7 @@ class Scenario:
             f"seed={self.seed} validators={self.validators} byzantine={self.byzantine} "
             f"loss={self.loss:.2f} dup={self.duplicate:.2f} delay_max={self.delay_max_ms}ms "
             f"partitions={len(self.partitions)} crashes={len(self.crashes)} heal={self.heal_ms}ms"
+            f" down={','.join(self.down) or '-'}"
         )
 
 
@@ -164,6 +170,9 @@ class Outcome:
     liveness_failure: str | None
     heights: int
     trace: list[str]
+    # Per height, in order: the round it was decided in and when it was first committed.
+    decided_rounds: list[int] = field(default_factory=list)
+    decided_ms: list[int] = field(default_factory=list)
 
 
 SuiteFactory = Callable[[str], tuple[Suite, bytes, bytes, bytes]]
@@ -182,6 +191,8 @@ class Simulation:
         self.trace: list[str] = []
         self.violations: list[str] = []
         self.decided: dict[int, bytes] = {}
+        self.decided_rounds: list[int] = []
+        self.decided_ms: list[int] = []
         self.config = Config(CHAIN_ID, scenario.round_timeout_base_ms)
         keys = {}
         validators = []
@@ -191,13 +202,17 @@ class Simulation:
             keys[index] = (suite, address)
             validators.append(Validator(address, validator_power(index), ed_key, bls_key, vrf_key))
         self.validators = ValidatorSet.of(validators)
-        self.seed0 = bytes(32)
+        # The chain's first VRF seed, from the scenario's seed: the proposers of every height
+        # follow from it, so a fixed one would give every scenario the same proposer sequence.
+        self.seed0 = random.Random(f"chain-seed/{scenario.seed}").randbytes(32)
         self.nodes: dict[str, SimNode] = {}
         for name in node_names(scenario.validators, scenario.byzantine):
             index = int(name[1:].rstrip("ab"))
             suite, address = keys[index]
             state = engine.new_state(self.config, suite, address, 1, self.validators, self.seed0)
             self.nodes[name] = SimNode(name, index, not name.endswith(("a", "b")), suite, state)
+        for name in scenario.down:
+            self.nodes[name].alive = False
 
     # --- the event queue ------------------------------------------------------------------
 
@@ -212,7 +227,8 @@ class Simulation:
 
     def run(self) -> Outcome:
         for name in sorted(self.nodes):
-            self.deliver(self.nodes[name], StartHeight(1, self.validators, self.seed0))
+            if self.nodes[name].alive:
+                self.deliver(self.nodes[name], StartHeight(1, self.validators, self.seed0))
         for name, start, end in self.scenario.crashes:
             self.at(start, "crash", name)
             self.at(end, "restart", name)
@@ -240,14 +256,19 @@ class Simulation:
             self.liveness_failure(heights_at_heal),
             max(len(node.chain) for node in self.nodes.values()),
             self.trace[-TRACE_MAX:],
+            self.decided_rounds,
+            self.decided_ms,
         )
+
+    def owed_liveness(self, node: SimNode) -> bool:
+        return node.honest and node.name not in self.scenario.down
 
     def all_live(self, heights_at_heal: dict[str, int]) -> bool:
         target = self.scenario.liveness_heights
         return all(
             len(node.chain) >= heights_at_heal[name] + target
             for name, node in self.nodes.items()
-            if node.honest
+            if self.owed_liveness(node)
         )
 
     def liveness_failure(self, heights_at_heal: dict[str, int]) -> str | None:
@@ -256,7 +277,7 @@ class Simulation:
         behind = [
             f"{name}:{heights_at_heal[name]}->{len(node.chain)}"
             for name, node in sorted(self.nodes.items())
-            if node.honest
+            if self.owed_liveness(node)
         ]
         return "honest nodes short of the liveness target: " + " ".join(behind)
 
@@ -344,6 +365,9 @@ class Simulation:
             self.violations.append(f"{node.name} h={height}: certificate fails: {error}")
         node.chain.append((block, certificate))
         if node.honest:
+            if height not in self.decided:
+                self.decided_rounds.append(certificate.round)
+                self.decided_ms.append(self.now)
             first = self.decided.setdefault(height, block.hash())
             if first != block.hash():
                 self.violations.append(
@@ -467,3 +491,77 @@ def run_many(
         if outcome.safety_violations or outcome.liveness_failure:
             summary.failures.append(outcome)
     return summary
+
+
+def stall_scenario(seed: int, validators: tuple[int, int], down: int, heights: int) -> Scenario:
+    """A healthy network (no loss, no partition, delays up to 50 ms) with `down` validators
+    absent throughout, drawn from the sets that leave a quorum of power up (the stakes are
+    unequal, so not every set of `down` validators does)."""
+    rng = random.Random(seed)
+    count = rng.randint(*validators)
+    powers = [validator_power(index) for index in range(count)]
+    absent_sets = [
+        chosen
+        for chosen in combinations(range(count), down)
+        if sum(powers) - sum(powers[index] for index in chosen) >= quorum(sum(powers))
+    ]
+    if not absent_sets:
+        raise ConfigError(
+            f"no {down} of {count} validators (stakes 1, 2, 3, 1, …) can be down and leave a "
+            "quorum up: choose fewer down or more validators"
+        )
+    return Scenario(
+        seed=seed,
+        validators=count,
+        byzantine=0,
+        loss=0.0,
+        duplicate=0.0,
+        delay_max_ms=50,
+        partitions=(),
+        crashes=(),
+        heal_ms=0,
+        down=tuple(f"v{index}" for index in rng.choice(absent_sets)),
+        liveness_heights=heights,
+        # Ten simulated minutes a height: eight rounds in a row at a dead proposer fit (511 s).
+        liveness_bound_ms=heights * 600_000,
+    )
+
+
+@dataclass(slots=True)
+class Stall:
+    """What absent validators cost, over the first `heights` heights of each scenario."""
+
+    scenarios: int = 0
+    heights: int = 0
+    rounds: int = 0  # rounds taken in all, a height decided in round r taking r + 1
+    rounds_max: int = 0  # the most rounds any one height took
+    simulated_ms: int = 0
+    failures: list[Outcome] = field(default_factory=list)
+
+    @property
+    def rounds_per_height(self) -> float:
+        return self.rounds / max(self.heights, 1)
+
+    @property
+    def ms_per_height(self) -> float:
+        return self.simulated_ms / max(self.heights, 1)
+
+
+def measure_stall(
+    count: int, seed: int, validators: tuple[int, int], down: int, heights: int = 20
+) -> Stall:
+    """Scenario i uses seed `seed * 1_000_003 + i`, as `run_many` does."""
+    stall = Stall()
+    for index in range(count):
+        scenario = stall_scenario(seed * 1_000_003 + index, validators, down, heights)
+        outcome = Simulation(scenario, model_suites, ModelSuite(None)).run()
+        stall.scenarios += 1
+        if outcome.safety_violations or outcome.liveness_failure:
+            stall.failures.append(outcome)
+            continue
+        rounds = outcome.decided_rounds[:heights]
+        stall.heights += len(rounds)
+        stall.rounds += sum(rounds) + len(rounds)
+        stall.rounds_max = max(stall.rounds_max, max(rounds) + 1)
+        stall.simulated_ms += outcome.decided_ms[heights - 1]
+    return stall
