@@ -3,6 +3,8 @@ nodes, replay check, and the `metanode store check` command."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,7 +163,46 @@ def test_replay_check_and_cli(home: Path) -> None:
     result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
     assert result.exit_code == 1
     result = runner.invoke(store_app, ["check", "--home", str(home.parent / "nowhere")])
-    assert result.exit_code == 2 and "no ledger store" in result.output  # a usage error
+    assert result.exit_code == 2 and "no ledger store" in result.output
+
+
+def commit_blocks(ledger: str, count: int) -> None:
+    """The writer of the next test, run in its own process (LMDB opens an environment once per
+    process): `count` blocks of four transfers, as fast as the store takes them."""
+    with Store.open(Path(ledger), sync=False) as store:
+        for _ in range(count):
+            commit_block(store, transfers(store, 4))
+
+
+def stored_height(home: Path) -> int:
+    with Store.open(home, readonly=True) as store:
+        return store.height
+
+
+def test_store_check_reads_one_snapshot_while_another_process_commits(home: Path) -> None:
+    """`metanode store check` beside a writer: the blocks committed during a check are not
+    its business, and must not make it compare the tip of one height with another's replay."""
+    with Store.open(home, make_genesis()) as store:
+        for _ in range(40):
+            commit_block(store, transfers(store, 4))
+    code = f"from tests.state.test_store import commit_blocks; commit_blocks({str(home)!r}, 400)"
+    writer = subprocess.Popen([sys.executable, "-c", code], cwd=Path(__file__).parents[2])
+    runner = CliRunner()
+    overlapped = 0
+    try:
+        while writer.poll() is None:
+            before = stored_height(home)
+            result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
+            after = stored_height(home)
+            assert result.exit_code == 0, result.output
+            reported = int(result.output.split("height=")[1].split()[0])
+            assert before <= reported <= after
+            overlapped += after > before
+    finally:
+        writer.kill()
+        writer.wait()
+    assert writer.returncode == 0
+    assert overlapped >= 3, "the writer never committed during a check: the test proved nothing"
 
 
 def test_store_state_is_what_apply_sees(home: Path) -> None:

@@ -2,9 +2,11 @@
 
 `check --home DIR` re-executes every block stored under DIR from the stored genesis and
 compares every state root, every block's receipts, the tip and the final state with what the
-store holds (`metanode.state.store.replay_check`). The store lives in `DIR/ledger`. Exit code 0
-and a last line `replay ok: …` when everything matches; exit code 1 and the first difference
-otherwise; 2 when DIR holds no ledger store.
+store holds (`metanode.state.store.replay_check`). The store lives in `DIR/ledger`; it is
+opened read-only and read in one snapshot, so the check may run beside the node that writes it
+and checks the height that was the tip when it began. Exit code 0 and a last line
+`replay ok: …` when everything matches; 1 and the first difference otherwise; 2 when there is
+no store to check.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated
 import typer
 
 from metanode.cli import output
-from metanode.errors import MetanodeError
+from metanode.errors import ConfigError, MetanodeError
 from metanode.state.store import LEDGER_DIR, Store, replay_check
 
 app = typer.Typer(
@@ -39,13 +41,19 @@ def check(
         bool, typer.Option(help="Trust the stored blocks' signatures (faster).")
     ] = False,
 ) -> None:
-    """Re-execute every stored block from genesis and compare every state root."""
+    """Re-execute every stored block from genesis and compare every state root (safe on a
+    running node: it checks the tip it finds when it starts)."""
     ledger = home / LEDGER_DIR
     if not (ledger / "data.mdb").exists():
         typer.echo(f"metanode store check: no ledger store in {ledger}", err=True)
         raise typer.Exit(output.USAGE)
     try:
-        with Store.open(ledger) as opened:
+        opened = Store.open(ledger, readonly=True)
+    except ConfigError as error:
+        typer.echo(f"metanode store check: {error}", err=True)
+        raise typer.Exit(output.USAGE) from None
+    try:
+        with opened:
             report = replay_check(opened, verify_signatures=not skip_signatures)
     except MetanodeError as error:
         typer.echo(f"metanode store check: {error}", err=True)

@@ -12,7 +12,11 @@ Rules:
   the next `commit`, which ends it (a reader left open would pin old pages and the file would
   grow).
 - `replay_check(store)` re-executes every stored block from the stored genesis in memory and
-  compares every header's state root, every stored receipt, the tip and the final state.
+  compares every header's state root, every stored receipt, the tip and the final state,
+  all read in one read transaction (`snapshot()`): LMDB gives each read transaction the store
+  as of its start, so the check is exact while a node of another process commits. The price: a
+  check holds its snapshot for its whole run, and the writer cannot reuse the pages it frees
+  meanwhile, so the node's file grows by about what it writes during the check.
 
 Tables (named databases; keys big-endian so that LMDB's order is height order):
     meta      b"height" → u64, b"block_hash", b"state_root", b"genesis" → genesis JSON,
@@ -44,6 +48,7 @@ compressed: the chain id and the CBOR framing repeat in every transaction.
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -192,6 +197,53 @@ def decode_receipts(data: bytes, txs: tuple[Transaction, ...]) -> tuple[Receipt,
     return tuple(receipts)
 
 
+def _meta(txn: lmdb.Transaction, db: dict[str, Any], key: bytes) -> bytes:
+    value = txn.get(key, db=db["meta"])
+    if value is None:
+        raise InvariantViolation(f"ledger store meta {key!r} missing")
+    return value
+
+
+class Snapshot:
+    """The store as one read transaction sees it: every read is of the same committed height.
+    Valid only inside `Store.snapshot()` (or until the next commit, for `Store.state()`)."""
+
+    __slots__ = ("_db", "_txn")
+
+    def __init__(self, txn: lmdb.Transaction, db: dict[str, Any]) -> None:
+        self._txn = txn
+        self._db = db
+
+    @property
+    def height(self) -> int:
+        return int.from_bytes(_meta(self._txn, self._db, b"height"), "big")
+
+    def state(self) -> LedgerState:
+        txn, db = self._txn, self._db
+        return LedgerState(
+            reader=_Reader(txn, db["state"]),
+            nodes=_NodeReader(txn, db["nodes"]),
+            height=self.height,
+            state_root=_meta(txn, db, b"state_root"),
+            block_hash=_meta(txn, db, b"block_hash"),
+        )
+
+    def block(self, height: int) -> Block | None:
+        data = self._txn.get(_height_key(height), db=self._db["blocks"])
+        if data is None:
+            return None
+        check(data[:1] == _BLOCK_ZLIB, f"stored block {height} has an unknown format")
+        return Block.decode(zlib.decompress(data[1:]))
+
+    def receipts(self, height: int) -> tuple[Receipt, ...]:
+        block = self.block(height)
+        if block is None:
+            return ()
+        data = self._txn.get(_height_key(height), db=self._db["receipts"])
+        check(data is not None, f"block {height} is stored without its receipts")
+        return decode_receipts(data, block.txs)  # type: ignore[arg-type]
+
+
 class Store:
     """One node's ledger on disk. Not thread-safe: one owner (the node's single writer)."""
 
@@ -211,13 +263,18 @@ class Store:
         *,
         map_bytes: int = _MAP_BYTES_DEFAULT,
         sync: bool = True,
+        readonly: bool = False,
     ) -> Store:
         """Open (creating if needed) the store in `home`. A new store needs `genesis`; an
-        existing one refuses a `genesis` other than the one it was made with."""
-        home.mkdir(parents=True, exist_ok=True)
+        existing one refuses a `genesis` other than the one it was made with. `readonly` opens
+        an existing store for reading only, beside a node of another process that writes it
+        (LMDB's lock file, which must be writable, coordinates the two)."""
+        if not readonly:
+            home.mkdir(parents=True, exist_ok=True)
         try:
             env = lmdb.open(
                 str(home),
+                readonly=readonly,
                 map_size=map_bytes,
                 max_dbs=len(_TABLES) + 2,
                 sync=sync,
@@ -228,12 +285,14 @@ class Store:
             )
         except lmdb.Error as error:
             raise ConfigError(f"cannot open the ledger store in {home}: {error}") from None
-        meta = env.open_db(b"meta")
-        with env.begin(db=meta) as txn:
-            stored = txn.get(b"genesis")
-            stored_format = txn.get(b"format")
+        try:
+            with env.begin(db=env.open_db(b"meta")) as txn:
+                stored = txn.get(b"genesis")
+                stored_format = txn.get(b"format")
+        except lmdb.ReadonlyError:  # read-only, and the table was never created
+            stored = stored_format = None
         if stored is None:
-            if genesis is None:
+            if genesis is None or readonly:
                 env.close()
                 raise ConfigError(f"{home} holds no ledger; give a genesis file to create one")
             store = cls(env, genesis)
@@ -264,12 +323,6 @@ class Store:
 
     # Reading ------------------------------------------------------------------------------
 
-    def _meta(self, txn: lmdb.Transaction, key: bytes) -> bytes:
-        value = txn.get(key, db=self._db["meta"])
-        if value is None:
-            raise InvariantViolation(f"ledger store meta {key!r} missing")
-        return value
-
     def _end_read(self) -> None:
         if self._read is not None:
             self._read.abort()
@@ -279,36 +332,27 @@ class Store:
         """The committed state, valid until the next commit."""
         if self._read is None:
             self._read = self._env.begin()
-        txn = self._read
-        return LedgerState(
-            reader=_Reader(txn, self._db["state"]),
-            nodes=_NodeReader(txn, self._db["nodes"]),
-            height=int.from_bytes(self._meta(txn, b"height"), "big"),
-            state_root=self._meta(txn, b"state_root"),
-            block_hash=self._meta(txn, b"block_hash"),
-        )
+        return Snapshot(self._read, self._db).state()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Reads of one committed height, whatever a writer (this process or another) commits
+        meanwhile: one LMDB read transaction, which sees the store as it was when it began."""
+        with self._env.begin() as txn:
+            yield Snapshot(txn, self._db)
 
     @property
     def height(self) -> int:
-        with self._env.begin() as txn:
-            return int.from_bytes(self._meta(txn, b"height"), "big")
+        with self.snapshot() as snapshot:
+            return snapshot.height
 
     def block(self, height: int) -> Block | None:
-        with self._env.begin() as txn:
-            data = txn.get(_height_key(height), db=self._db["blocks"])
-        if data is None:
-            return None
-        check(data[:1] == _BLOCK_ZLIB, f"stored block {height} has an unknown format")
-        return Block.decode(zlib.decompress(data[1:]))
+        with self.snapshot() as snapshot:
+            return snapshot.block(height)
 
     def receipts(self, height: int) -> tuple[Receipt, ...]:
-        block = self.block(height)
-        if block is None:
-            return ()
-        with self._env.begin() as txn:
-            data = txn.get(_height_key(height), db=self._db["receipts"])
-        check(data is not None, f"block {height} is stored without its receipts")
-        return decode_receipts(data, block.txs)  # type: ignore[arg-type]
+        with self.snapshot() as snapshot:
+            return snapshot.receipts(height)
 
     def certificate(self, height: int) -> CommitCertificate | None:
         with self._env.begin() as txn:
@@ -397,11 +441,11 @@ class Store:
         height = changes.height
         with self._env.begin(write=True) as txn:
             if genesis_text is None:
-                tip = int.from_bytes(self._meta(txn, b"height"), "big")
+                tip = int.from_bytes(_meta(txn, db, b"height"), "big")
                 check(height == tip + 1, f"commit of height {height} on a store at {tip}")
                 check(
                     changes.block is not None
-                    and changes.block.header.previous_hash == self._meta(txn, b"block_hash"),
+                    and changes.block.header.previous_hash == _meta(txn, db, b"block_hash"),
                     "commit of a block that does not extend the stored tip",
                 )
             else:
@@ -490,23 +534,32 @@ class ReplayMismatch(MetanodeError):
 
 def replay_check(store: Store, *, verify_signatures: bool = True) -> ReplayReport:
     """Re-execute every stored block from genesis; raise `ReplayMismatch` at the first
-    difference (a header's state root, a block's receipts, the tip, the final state)."""
-    ledger = MemoryLedger(store.genesis)
-    tip = store.height
+    difference (a header's state root, a block's receipts, the tip, the final state).
+
+    Every read is of one snapshot, so a node that commits while the check runs (in its own
+    process) changes nothing the check sees: reading the tip, the blocks and the final state
+    in separate transactions compared the state of one height with the replay of another."""
+    with store.snapshot() as snapshot:
+        return _replay(store.genesis, snapshot, verify_signatures)
+
+
+def _replay(genesis: GenesisDocument, snapshot: Snapshot, verify_signatures: bool) -> ReplayReport:
+    ledger = MemoryLedger(genesis)
+    tip = snapshot.height
     transactions = 0
     for height in range(1, tip + 1):
-        block = store.block(height)
+        block = snapshot.block(height)
         if block is None:
             raise ReplayMismatch(f"block {height} is missing below the tip {tip}")
         try:
             changes = apply_block(ledger.state, block, verify_signatures=verify_signatures)
         except InvalidBlock as error:
             raise ReplayMismatch(f"block {height} does not re-execute: {error}") from None
-        if changes.receipts != store.receipts(height):
+        if changes.receipts != snapshot.receipts(height):
             raise ReplayMismatch(f"block {height}: re-executed receipts differ from the stored")
         ledger.commit(changes)
         transactions += len(block.txs)
-    stored = store.state()
+    stored = snapshot.state()
     if stored.state_root != ledger.state.state_root or stored.height != ledger.state.height:
         raise ReplayMismatch(
             f"tip: stored root {stored.state_root.hex()} at {stored.height}, "
