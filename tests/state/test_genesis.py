@@ -8,6 +8,7 @@ import json
 import pytest
 
 from metanode.errors import ConfigError
+from metanode.state.bank.accounts import POOL_ADDRESSES, TREASURY
 from metanode.state.genesis.document import load_genesis, parse_genesis
 from metanode.state.genesis.state import export_genesis
 from metanode.state.ledger import MemoryLedger
@@ -98,11 +99,15 @@ BAD_FIELDS = [
     ("chain_id", "x" * 65, "chain_id"),
     ("chain_id", KeyError, "chain_id: missing"),
     ("chain_kind", "prod", "chain_kind"),
+    ("chain_id", "metanode-testnet-1a2b", "chain_id: 'metanode-testnet-1a2b' names a testnet"),
+    ("chain_id", "metanode-mainnet", "chain_id: 'metanode-mainnet' names a mainnet chain"),
     ("genesis_time_ms", -1, "genesis_time_ms"),
     ("genesis_time_ms", 1.5, "genesis_time_ms"),
     ("colour", "blue", "colour: unknown field"),
     ("parameters.auth.fee_min", "ten", "parameters.auth.fee_min"),
     ("parameters.auth.fee_maximum", 3, "parameters.auth.fee_maximum: unknown field"),
+    ("parameters.auth.treasury_fee_bps", 10_001, "parameters.auth.treasury_fee_bps"),
+    ("parameters.auth.treasury_fee_bps", "1%", "parameters.auth.treasury_fee_bps"),
     ("parameters.staking.unbonding_delay_blocks", 0, "parameters.staking.unbonding_delay_blocks"),
     ("parameters.staking.validators_max", 1000, "parameters.staking.validators_max"),
     ("parameters.faucet.request_coins_max", 100_001, "parameters.faucet.request_coins_max"),
@@ -175,3 +180,36 @@ def test_faucet_defaults_follow_the_chain_kind() -> None:
     assert make_genesis(kind="dev").faucet.enabled
     assert make_genesis(kind="testnet").faucet.enabled
     assert not make_genesis(kind="mainnet", parameters={}).faucet.enabled
+
+
+def test_the_treasury_fee_share_follows_the_chain_kind_and_round_trips() -> None:
+    assert make_genesis(kind="dev").auth.treasury_fee_bps == 0
+    assert make_genesis(kind="testnet").auth.treasury_fee_bps == 100
+    assert make_genesis(kind="mainnet", parameters={}).auth.treasury_fee_bps == 500
+    document = make_genesis(kind="testnet", parameters={"auth": {"treasury_fee_bps": 250}})
+    assert document.auth.treasury_fee_bps == 250
+    assert parse_genesis(document.to_json()) == document
+    assert export_genesis(init_chain(document).state.reader) == document
+    # The share is in the genesis hash: two chains that split fees differently differ.
+    assert document.hash() != make_genesis(kind="testnet").hash()
+
+
+def test_the_treasury_is_listed_like_an_account_and_the_staking_pools_are_not() -> None:
+    tree = genesis_tree(wallets=1)
+    tree["accounts"].append({"address": str(TREASURY), "balances": {"FLX": 7}})
+    document = parse_genesis(json.dumps(tree))
+    assert export_genesis(init_chain(document).state.reader) == document
+    for pool in sorted(POOL_ADDRESSES):
+        tree["accounts"][-1]["address"] = str(pool)
+        with pytest.raises(ConfigError, match=r"accounts\[1\]\.address: is a staking pool"):
+            parse_genesis(json.dumps(tree))
+
+
+def test_an_export_after_fees_keeps_the_treasury_balance() -> None:
+    chain = Chain(make_genesis(wallets=2, kind="testnet"))
+    chain.run([Wallet.of(0).tx(0, Transfer(Wallet.of(1).address, 5, Denom.NEX), fee=300_000)])
+    exported = export_genesis(chain.state.reader)
+    treasury = [account for account in exported.accounts if account.address == TREASURY]
+    assert [account.balances[Denom.FLX - 1] for account in treasury] == [3_000]
+    reloaded = MemoryLedger(parse_genesis(exported.to_json()))
+    assert export_genesis(reloaded.state.reader) == exported

@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from metanode.errors import InvariantViolation
 from metanode.state import machine
+from metanode.state.auth.params import BPS_PER_WHOLE, AuthParams
 from metanode.state.bank import queries as bank_queries
-from metanode.state.bank.accounts import MODULE_ADDRESSES
+from metanode.state.bank.accounts import MODULE_ADDRESSES, TREASURY
 from metanode.state.codes import OK, is_auth_code
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
@@ -128,6 +129,44 @@ def test_empty_blocks_move_time_and_height() -> None:
         roots.add(changes.state_root)
     # The tip record is in state, so every height has its own root.
     assert len(roots) == 4
+
+
+# Fee distribution --------------------------------------------------------------------------
+
+
+@given(fees=st.integers(0, 2**64 - 1), bps=st.integers(0, BPS_PER_WHOLE))
+def test_fee_split_floors_the_treasury_and_loses_no_base_unit(fees: int, bps: int) -> None:
+    treasury, proposer = AuthParams(treasury_fee_bps=bps).split_fees(fees)
+    assert treasury + proposer == fees
+    assert treasury * BPS_PER_WHOLE <= fees * bps < (treasury + 1) * BPS_PER_WHOLE
+    assert 0 <= treasury <= fees
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    fees=st.lists(st.integers(1_000, 10**12), min_size=0, max_size=4),
+    bps=st.sampled_from([0, 1, 100, 500, 3_333, 9_999, BPS_PER_WHOLE]) | st.integers(0, 10_000),
+)
+def test_a_blocks_fees_go_to_the_treasury_and_the_proposer(fees: list[int], bps: int) -> None:
+    parameters = {"auth": {"treasury_fee_bps": bps}}
+    chain = Chain(make_genesis(kind="testnet", parameters=parameters))  # checks the invariants
+    senders = [Wallet.of(index) for index in range(len(fees))]
+    txs = [
+        wallet.tx(0, Transfer(Wallet.of(3).address, 1, Denom.NEX), fee=fee)
+        for wallet, fee in zip(senders, fees, strict=True)
+    ]
+
+    def flx(address: Address) -> int:
+        return bank_queries.account(chain.state.reader, address).balance(Denom.FLX)
+
+    before = (flx(TREASURY), flx(chain.proposer))
+    changes = chain.run(txs)
+    assert [receipt.fee_charged for receipt in changes.receipts] == fees
+    share = sum(fees) * bps // BPS_PER_WHOLE
+    assert (flx(TREASURY) - before[0], flx(chain.proposer) - before[1]) == (
+        share,
+        sum(fees) - share,
+    )
 
 
 # Random sequences ----------------------------------------------------------------------------

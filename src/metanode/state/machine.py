@@ -11,9 +11,11 @@ Rules:
   rule that fails returns its code having written nothing (checked here: a rule that wrote and
   then failed is a bug, `InvariantViolation`), so the receipt records the code and the fee and
   nothing else changed.
-- End of block, in this order: the block's fees go to its proposer (FLX), staking returns
-  matured unbondings and rotates validator sets, the tip record takes the block's height and
-  time. Then the sorted writes go to the state tree in ONE batch update: one new root per block.
+- End of block, in this order: the block's fees (FLX) are split, `auth.treasury_fee_bps` of
+  them (floored) to the treasury module account and the rest to the block's proposer, so no
+  base unit is lost; staking returns matured unbondings and rotates validator sets; the tip
+  record takes the block's height and time. Then the sorted writes go to the state tree in
+  ONE batch update: one new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
   state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
   RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
@@ -41,6 +43,7 @@ from metanode.errors import MetanodeError, check
 from metanode.state import tree
 from metanode.state.auth.params import read_params as read_auth_params
 from metanode.state.auth.rules import charge, guard_ladder
+from metanode.state.bank.accounts import TREASURY
 from metanode.state.bank.rules import credit, on_transfer
 from metanode.state.codes import OK, name_of
 from metanode.state.context import BlockContext, TxContext
@@ -207,7 +210,9 @@ def _execute(
         run.senders.append(sender)
         run.receipts.append(Receipt(tx_hash, code, tx.fee, tuple(tx_context.events)))
         size += len(tx.encode())
-    credit(overlay, context.proposer, Denom.FLX, fees)
+    treasury_share, proposer_share = params.split_fees(fees)
+    credit(overlay, TREASURY, Denom.FLX, treasury_share)
+    credit(overlay, context.proposer, Denom.FLX, proposer_share)
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
     return run

@@ -20,7 +20,8 @@ Rules:
 
 Tables (named databases; keys big-endian so that LMDB's order is height order):
     meta      b"height" → u64, b"block_hash", b"state_root", b"genesis" → genesis JSON,
-              b"genesis_hash", b"format" → b"1"
+              b"genesis_hash", b"format" → b"2" (2: auth's parameters gained the
+              treasury's fee share; a store of format 1 is refused with both numbers)
     blocks    height u64 → 0x01 ‖ zlib(block encoding)
     receipts  height u64 → compact receipts (below)
     certs     height u64 → commit certificate encoding
@@ -75,7 +76,7 @@ from metanode.types import (
     Unbond,
 )
 
-FORMAT = b"1"
+FORMAT = b"2"
 # The store's directory inside a node's home.
 LEDGER_DIR = "ledger"
 _TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes")

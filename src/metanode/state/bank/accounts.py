@@ -132,12 +132,13 @@ def write_account(writer: Overlay, address: Address, account: Account) -> None:
         writer.put_object(key, account)
 
 
-# Module accounts hold coins on behalf of a module (bonded and unbonding stake). Their
-# addresses hash `module\x00<name>`, an input no public key can produce (`Address.
-# from_public_key` hashes a 2-byte length then the key, and no key is 0x6d6f = 28,015 bytes
-# long), so nobody holds their keys. Transfers to them are refused (bank code 203): only
-# their module moves their coins, which keeps each module's own accounting exact.
-MODULE_ACCOUNT_NAMES = ("staking/bonded", "staking/unbonding")
+# Module accounts hold coins on behalf of a module (bonded and unbonding stake, the treasury's
+# share of fees). Their addresses hash `module\x00<name>` under the address domain tag, an
+# input no public key can produce (`Address.from_public_key` hashes a 2-byte length then the
+# key, and no key is 0x6d6f = 28,015 bytes long), so nobody holds their keys. Transfers to
+# them are refused (bank code 203): only their module moves their coins, which keeps each
+# module's own accounting exact.
+MODULE_ACCOUNT_NAMES = ("staking/bonded", "staking/unbonding", "treasury")
 
 
 def module_address(name: str) -> Address:
@@ -146,3 +147,8 @@ def module_address(name: str) -> Address:
 
 
 MODULE_ADDRESSES = frozenset(module_address(name) for name in MODULE_ACCOUNT_NAMES)
+# The treasury's balance is its own record (what fees paid it, until governance spends it), so
+# a genesis file lists it like any account; staking's pools follow from staking's records and
+# are refilled by staking's genesis, so a genesis file never lists them.
+TREASURY = module_address("treasury")
+POOL_ADDRESSES = MODULE_ADDRESSES - {TREASURY}

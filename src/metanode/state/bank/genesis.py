@@ -1,7 +1,8 @@
 """bank genesis: accounts in, accounts out (round-trip tested in tests/state/test_genesis.py).
 
-Module accounts are not exported: their balances follow from the modules that own them
-(staking exports its stakes, and importing them refills the pools).
+Staking's pool accounts are not exported: their balances follow from staking's records (it
+exports its stakes, and importing them refills the pools). The treasury is exported as an
+account: nothing else records its balance.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from metanode.state.bank import keys
 from metanode.state.bank.accounts import (
-    MODULE_ADDRESSES,
+    POOL_ADDRESSES,
     Account,
     decode_account,
     write_account,
@@ -48,7 +49,7 @@ def export_genesis(reader: StateReader) -> tuple[GenesisAccount, ...]:
     exported = []
     for key, value in reader.scan(keys.ACCOUNT):
         address = Address(key[len(keys.ACCOUNT) :])
-        if address in MODULE_ADDRESSES:
+        if address in POOL_ADDRESSES:
             continue
         account = decode_account(value, key)
         exported.append(GenesisAccount(address, account.balances, account.nonce))

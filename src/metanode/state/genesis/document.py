@@ -4,7 +4,7 @@ File shape (JSON shown; TOML is the same tree; amounts are base units, 9 decimal
 integer or a string of digits; keys are hex):
 
     {"chain_id": "metanode-dev", "chain_kind": "dev", "genesis_time_ms": 0,
-     "parameters": {"auth": {"fee_min": 1000},
+     "parameters": {"auth": {"fee_min": 1000, "treasury_fee_bps": 100},
                     "staking": {"unbonding_delay_blocks": 100, "validators_max": 100},
                     "faucet": {"enabled": true, "request_coins_max": 100000,
                                "daily_coins_max": 1000000, "cooldown_ms": 3600000}},
@@ -16,10 +16,13 @@ integer or a string of digits; keys are hex):
      "unbondings": [{"delegator": "mn1…", "amount": "…", "completion_height": 5}]}
 
 Rules: unknown fields are refused (a typo must not pass silently); `parameters` and each of its
-sections may be left out (defaults below); the faucet may be enabled only on `dev` and
-`testnet` chains and is enabled there by default; every validator's proof of possession is
+sections may be left out (defaults below); `treasury_fee_bps`, the treasury's share of fees in
+basis points, defaults to the chain kind's (dev 0, testnet 100, mainnet 500); the faucet may be
+enabled only on `dev` and `testnet` chains and is enabled there by default; staking's pool
+accounts may not be listed (the treasury may); every validator's proof of possession is
 verified; at least one validator needs one whole GEN of stake; each denomination's total fits
-in uint64. Every failure is a `ConfigError` whose message starts with the field's path
+in uint64; a chain id of the form `metanode-<kind>` or `metanode-<kind>-…` belongs to chains of
+that kind only. Every failure is a `ConfigError` whose message starts with the field's path
 (`accounts[3].balances.GEN: …`). Lists are kept sorted (accounts and validators by address,
 delegations by delegator then validator) so that a document, its state and its export agree.
 """
@@ -37,8 +40,8 @@ from metanode.crypto import bls
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import ConfigError, DecodeError
 from metanode.state import constants
-from metanode.state.auth.params import AuthParams
-from metanode.state.bank.accounts import MODULE_ADDRESSES
+from metanode.state.auth.params import BPS_PER_WHOLE, TREASURY_FEE_BPS_BY_KIND, AuthParams
+from metanode.state.bank.accounts import POOL_ADDRESSES
 from metanode.state.bank.genesis import GenesisAccount
 from metanode.state.faucet.records import FaucetParams
 from metanode.state.genesis.chain import KINDS
@@ -70,7 +73,7 @@ class GenesisDocument:
             self.chain_id,
             self.chain_kind,
             self.genesis_time_ms,
-            [self.auth.fee_min],
+            [self.auth.fee_min, self.auth.treasury_fee_bps],
             [
                 int(self.faucet.enabled),
                 self.faucet.request_coins_max,
@@ -105,7 +108,10 @@ class GenesisDocument:
             "chain_kind": self.chain_kind,
             "genesis_time_ms": self.genesis_time_ms,
             "parameters": {
-                "auth": {"fee_min": self.auth.fee_min},
+                "auth": {
+                    "fee_min": self.auth.fee_min,
+                    "treasury_fee_bps": self.auth.treasury_fee_bps,
+                },
                 "staking": {
                     "unbonding_delay_blocks": staking.params.unbonding_delay_blocks,
                     "validators_max": staking.params.validators_max,
@@ -239,9 +245,16 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     sections = _table(
         tree.get("parameters", {}), "parameters", {"auth", "staking", "faucet"}, set()
     )
-    auth_tree = _table(sections.get("auth", {}), "parameters.auth", {"fee_min"}, set())
+    auth_tree = _table(
+        sections.get("auth", {}), "parameters.auth", {"fee_min", "treasury_fee_bps"}, set()
+    )
     auth = AuthParams(
-        _uint(auth_tree.get("fee_min", AuthParams().fee_min), "parameters.auth.fee_min")
+        _uint(auth_tree.get("fee_min", AuthParams().fee_min), "parameters.auth.fee_min"),
+        _uint(
+            auth_tree.get("treasury_fee_bps", TREASURY_FEE_BPS_BY_KIND[kind]),
+            "parameters.auth.treasury_fee_bps",
+            BPS_PER_WHOLE,
+        ),
     )
     staking_tree = _table(
         sections.get("staking", {}),
@@ -307,8 +320,8 @@ def _accounts(tree: dict[str, Any]) -> tuple[GenesisAccount, ...]:
         path = f"accounts[{index}]"
         item = _table(entry, path, {"address", "balances", "nonce"}, {"address"})
         address = _address(item["address"], f"{path}.address")
-        if address in MODULE_ADDRESSES:
-            raise _fail(f"{path}.address", "is a module account; its balance follows its module")
+        if address in POOL_ADDRESSES:
+            raise _fail(f"{path}.address", "is a staking pool; its balance follows the stakes")
         if address in accounts:
             raise _fail(f"{path}.address", f"{address} appears twice")
         balances_tree = _table(
@@ -409,6 +422,15 @@ def _unbondings(tree: dict[str, Any]) -> tuple[GenesisUnbonding, ...]:
     return tuple(unbondings)
 
 
+def kind_named_by(chain_id: str) -> str | None:
+    """The kind a chain id claims: `metanode-<kind>` and `metanode-<kind>-…` are reserved for
+    chains of that kind (what `metanode init` writes); any other id claims none."""
+    for kind in KINDS:
+        if chain_id == f"metanode-{kind}" or chain_id.startswith(f"metanode-{kind}-"):
+            return kind
+    return None
+
+
 def from_tree(tree: Any) -> GenesisDocument:
     """Check a parsed JSON/TOML tree and build the document."""
     top = {
@@ -435,6 +457,13 @@ def from_tree(tree: Any) -> GenesisDocument:
     kind = root["chain_kind"]
     if kind not in KINDS:
         raise _fail("chain_kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+    named = kind_named_by(chain_id)
+    if named is not None and named != kind:
+        raise _fail(
+            "chain_id",
+            f"{chain_id!r} names a {named} chain, but chain_kind is {kind!r} (signatures are "
+            "bound to the chain id, so chains of two kinds must never share one)",
+        )
     genesis_time_ms = _uint(root.get("genesis_time_ms", 0), "genesis_time_ms")
     auth, staking_params, faucet = _parameters(root, kind)
     accounts = _accounts(root)
