@@ -107,11 +107,11 @@ def _exit_if_still_running_after(seconds: float, name: str) -> None:
     watchdog.start()
 
 
-def run(config_path: Path) -> None:
+def run(config_path: Path, key_passphrase: str) -> None:
     """`metanode start`: build the node (errors surface before anything listens), then run."""
 
     async def main() -> None:
-        node = Node(config_path)
+        node = Node(config_path, key_passphrase)
         tune_for_node()
         await serve(node)
 

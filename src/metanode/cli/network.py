@@ -1,9 +1,10 @@
-"""`metanode init | start | up | status | logs`: create a dev network, run one node, run a whole
-local network as processes, ask every node how it is doing, and read their logs.
+"""`metanode init | start | up | status | logs`: create a dev, testnet or mainnet home, run one
+node, run a whole local network as processes, ask every node how it is doing, and read their
+logs.
 
-Exit codes: 0 ok, 1 a failed outcome (a node that exits while `up` starts it), 2 a usage or
-configuration problem found before anything runs (a port already taken).
-"""
+Exit codes: 0 ok; 1 a failed outcome (a node that exits while `up` starts it); 2 the command
+cannot run as asked (a usage or configuration error found before anything runs: a port already
+taken, no passphrase, a wrong one, the wrong kind of chain)."""
 
 from __future__ import annotations
 
@@ -15,20 +16,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from metanode.errors import ConfigError
+from metanode.errors import ConfigError, KeystoreError
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import keys, logs
-from metanode.state.genesis.document import load_genesis
 
 DEFAULT_HOME = Path(".metanode")
 STATUS_TIMEOUT_S = 2.0
@@ -46,24 +46,86 @@ Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 
 
 def init(
-    dev: Annotated[bool, typer.Option("--dev", help="A dev network (the only kind init makes).")],
+    dev: Annotated[bool, typer.Option("--dev", help="A dev network (public keys).")] = False,
+    testnet: Annotated[bool, typer.Option("--testnet", help="A testnet (1% to the treasury).")] = (
+        False
+    ),
+    mainnet: Annotated[bool, typer.Option("--mainnet", help="A mainnet (5% to the treasury).")] = (
+        False
+    ),
     home: Home = DEFAULT_HOME,
     validators: Annotated[int, typer.Option(min=1, max=64, help="Validators.")] = 4,
-    accounts: Annotated[int, typer.Option(min=0, max=1000, help="Funded dev accounts.")] = 10,
+    accounts: Annotated[
+        int | None, typer.Option(min=0, max=1000, help="Funded dev accounts (dev; 10).")
+    ] = None,
     port_base: Annotated[int, typer.Option(help="P2P port of v0; vN listens on +N.")] = 26600,
     api_port_base: Annotated[int, typer.Option(help="API port of v0; vN on +N.")] = 8600,
+    chain_id: Annotated[
+        str | None,
+        typer.Option(help="Testnet/mainnet: the chain id (default metanode-KIND-<8 hex>)."),
+    ] = None,
 ) -> None:
-    """Keys in the keystore, a genesis with funded dev accounts, one config per validator."""
-    if not dev:
-        raise ConfigError("only --dev networks can be created here; testnets start from a genesis")
-    entries = dev_home.init_dev(
-        home,
-        validators=validators,
-        accounts=accounts,
-        port_base=port_base,
-        api_port_base=api_port_base,
-    )
-    typer.echo(f"initialised {len(entries)} validators in {home}")
+    """Keys in the keystore, a genesis, one config per validator. A dev network has funded dev
+    accounts and a public key password; a testnet or mainnet's keys are encrypted under a
+    passphrase from METANODE_KEY_PASSWORD or asked for, which no file keeps."""
+    flags = (("dev", dev), ("testnet", testnet), ("mainnet", mainnet))
+    chosen = [kind for kind, flag in flags if flag]
+    if len(chosen) != 1:
+        usage_error("choose one kind of chain: --dev, --testnet or --mainnet")
+    kind = chosen[0]
+    try:
+        if kind == "dev":
+            if chain_id is not None:
+                raise ConfigError(f"--chain-id: a dev chain's id is always {dev_home.DEV_CHAIN_ID}")
+            entries = dev_home.init_dev(
+                home,
+                validators=validators,
+                accounts=10 if accounts is None else accounts,
+                port_base=port_base,
+                api_port_base=api_port_base,
+            )
+        else:
+            if accounts is not None:
+                raise ConfigError(f"--accounts: a {kind} has no dev accounts")
+            passphrase = keys.node_passphrase(kind, None, _prompt(confirm=True))
+            entries = dev_home.init_public(
+                home,
+                kind,
+                passphrase,
+                validators=validators,
+                port_base=port_base,
+                api_port_base=api_port_base,
+                chain_id=chain_id,
+            )
+    except ConfigError as error:
+        usage_error(str(error))
+    chain_id = dev_home.read_genesis(home / dev_home.GENESIS).chain_id
+    typer.echo(f"initialised {len(entries)} validators of {kind} chain {chain_id} in {home}")
+    if kind != "dev":
+        typer.echo(
+            f"start each node with its passphrase in {keys.PASSWORD_ENV} (or type it when asked): "
+            f"metanode start{' --testnet' if kind == 'testnet' else ''} --home {home}/nodes/v0"
+        )
+
+
+def usage_error(message: str) -> NoReturn:
+    """Exit code 2 with one line on stderr: the command cannot run as it was asked to."""
+    typer.echo(f"metanode: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _prompt(*, confirm: bool) -> Callable[[], str] | None:
+    """A prompt for the key passphrase, or None when nobody is at a terminal to answer it."""
+    if not sys.stdin.isatty():
+        return None
+
+    def ask() -> str:
+        answer: str = typer.prompt(
+            "Key passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        return answer
+
+    return ask
 
 
 def start(
@@ -86,11 +148,7 @@ def start(
 
     config_path = home / "config.toml"
     cfg = node_config.load(config_path)
-    if testnet:
-        genesis_path = node_config.resolve(config_path, cfg.genesis)
-        genesis = load_genesis(genesis_path, genesis_path.read_text())
-        if genesis.chain_kind != "testnet":
-            raise ConfigError(f"--testnet, but {genesis_path} is a {genesis.chain_kind} chain")
+    passphrase = _node_passphrase(config_path, testnet)
     _refuse_taken_ports([(cfg.name, config_path)], new_home_options=False)
     logs.setup(
         home,
@@ -99,7 +157,27 @@ def start(
         files_max=cfg.log.files_max,
         console=log_console,
     )
-    run(config_path)
+    try:
+        run(config_path, passphrase)
+    except KeystoreError as error:
+        usage_error(f"{error}; give the passphrase the home was made with ({keys.PASSWORD_ENV})")
+
+
+def _node_passphrase(config_path: Path, testnet: bool) -> str:
+    """The passphrase of the node's keys, once its chain's kind is the one asked for."""
+    cfg = node_config.load(config_path)
+    genesis_path = node_config.resolve(config_path, cfg.genesis)
+    kind = dev_home.read_genesis(genesis_path).chain_kind
+    try:
+        if testnet and kind != "testnet":
+            raise ConfigError(
+                f"--testnet, but {genesis_path} is a {kind} chain; make a testnet with "
+                "`metanode init --testnet --home DIR`, then start each of its nodes with "
+                "`metanode start --testnet --home DIR/nodes/vN`"
+            )
+        return keys.node_passphrase(kind, cfg.key_password, _prompt(confirm=False))
+    except ConfigError as error:
+        usage_error(str(error))
 
 
 def node_command(node_dir: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The home directory of a local network, and `metanode init --dev`.
+"""The home directory of a local network: `metanode init --dev | --testnet | --mainnet`.
 
 Layout (docs/operator.md):
     genesis.json                 the chain's genesis document
@@ -11,8 +11,18 @@ Layout (docs/operator.md):
     nodes/<name>/node.log        its log (JSON lines, rotated), written by the node
     nodes/<name>/stderr.log      what it printed outside its log, when `metanode up` ran it
 
-A dev home keeps the key password in each config (dev chains only, as Anvil's dev keys are
-public); the dev accounts' keys are printed by `metanode up`, never written in the clear.
+The three kinds of chain:
+- dev: chain id `metanode-dev`, funded dev accounts, the faucet; the key password is public
+  and kept in each config (dev chains only, as Anvil's dev keys are public), and the dev
+  accounts' keys are printed by `metanode up`, never written in the clear.
+- testnet: chain id `metanode-testnet-<8 hex>`, no dev accounts, a funded faucet account.
+- mainnet: chain id `metanode-mainnet-<8 hex>`, no faucet.
+The 8 hex digits are the first 4 bytes of the genesis hash computed with the bare id
+(`metanode-testnet`) in place of the chain id, so every new network has its own id, anyone can
+recompute it from genesis.json, and (the genesis loader enforces it) no id of one kind names
+another: a signature made for a dev chain is never valid on a testnet. `--chain-id` sets the
+id instead (any printable id the loader takes: not one that names another kind). Testnet and
+mainnet keys are encrypted under the operator's passphrase, which no file of the home holds.
 """
 
 from __future__ import annotations
@@ -23,11 +33,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, ed25519, vrf
+from metanode.crypto.keystore import DEFAULT_PARAMS, KdfParams
 from metanode.errors import ConfigError
 from metanode.net import tls
 from metanode.state import constants as state_constants
-from metanode.state.genesis.document import parse_genesis
+from metanode.state.genesis.document import GenesisDocument, load_genesis, parse_genesis
 from metanode.types import Address, Denom
 
 from . import config as node_config
@@ -36,9 +48,11 @@ from . import keys
 DEV_PASSWORD = "metanode-dev"
 DEV_CHAIN_ID = "metanode-dev"
 GENESIS = "genesis.json"
+FAUCET_KEY = "faucet.key"
 COIN = state_constants.base_units_per_coin
 dev_account_coins = 1_000_000
 validator_stake_coins = 1_000
+faucet_coins = 10_000_000  # FLX and NEX each, in a testnet's faucet account
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +67,14 @@ def node_entries(home: Path) -> list[NodeEntry]:
     found = sorted(nodes.glob("*/config.toml")) if nodes.is_dir() else []
     entries = [NodeEntry(path.parent.name, path) for path in found]
     return sorted(entries, key=lambda entry: (len(entry.name), entry.name))
+
+
+def read_genesis(path: Path) -> GenesisDocument:
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read the genesis file {path}: {error.strerror}") from None
+    return load_genesis(path, text)
 
 
 def account_key_files(home: Path) -> list[Path]:
@@ -71,39 +93,130 @@ def init_dev(
     mempool: node_config.Mempool | None = None,
 ) -> list[NodeEntry]:
     """Create a dev network's home: keys, genesis with funded dev accounts, configs."""
+    _check_new_home(home, validators)
+    if not 0 <= accounts <= 1_000:
+        raise ConfigError("--accounts must be within 0..1000")
+    funded: list[Address] = list(extra_accounts or [])
+    for index in range(accounts):
+        funded.append(_new_account(home / "keys" / f"dev{index}.key", DEV_PASSWORD, keys.DEV_KDF))
+    funded.append(_new_account(home / "keys" / FAUCET_KEY, DEV_PASSWORD, keys.DEV_KDF))
+    every_denom = {denom: dev_account_coins * COIN for denom in Denom}
+    chain = _Chain("dev", DEV_CHAIN_ID, DEV_PASSWORD, keys.DEV_KDF, faucet=True)
+    ports = (port_base, api_port_base)
+    return _write_network(home, chain, validators, ports, funded, every_denom, mempool)
+
+
+def init_public(
+    home: Path,
+    kind: str,
+    passphrase: str,
+    *,
+    validators: int = 4,
+    port_base: int = 26600,
+    api_port_base: int = 8600,
+    chain_id: str | None = None,
+) -> list[NodeEntry]:
+    """Create a testnet or mainnet home: validator keys under `passphrase` (full key
+    derivation cost, the passphrase in no file), a genesis without dev accounts (a testnet's
+    with a funded faucet account), and configs that hold no password."""
+    if kind not in ("testnet", "mainnet"):
+        raise ConfigError(f"init_public makes testnets and mainnets, not {kind!r} chains")
+    keys.check_new_passphrase(passphrase)
+    _check_new_home(home, validators)
+    funded: list[Address] = []
+    faucet = kind == "testnet"
+    if faucet:
+        funded.append(_new_account(home / "keys" / FAUCET_KEY, passphrase, DEFAULT_PARAMS))
+    faucet_denoms = {Denom.FLX: faucet_coins * COIN, Denom.NEX: faucet_coins * COIN}
+    chain = _Chain(kind, chain_id, passphrase, DEFAULT_PARAMS, faucet=faucet)
+    ports = (port_base, api_port_base)
+    return _write_network(home, chain, validators, ports, funded, faucet_denoms, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    kind: str
+    chain_id: str | None  # None: derived from the genesis (module docstring)
+    passphrase: str
+    kdf: KdfParams
+    faucet: bool
+
+
+def _check_new_home(home: Path, validators: int) -> None:
     if (home / GENESIS).exists():
         raise ConfigError(f"{home} already holds a network (genesis.json); use another --home")
     if not 1 <= validators <= 64:
         raise ConfigError("--validators must be within 1..64")
-    if not 0 <= accounts <= 1_000:
-        raise ConfigError("--accounts must be within 0..1000")
-    (home / "keys").mkdir(parents=True, exist_ok=True)
-    funded: list[Address] = list(extra_accounts or [])
-    for index in range(accounts):
-        seed = secrets.token_bytes(32)
-        keys.write_account(home / "keys" / f"dev{index}.key", seed, DEV_PASSWORD, keys.DEV_KDF)
-        funded.append(Address.from_public_key(ed25519.PrivateKey(seed).public_key))
-    faucet_seed = secrets.token_bytes(32)
-    keys.write_account(home / "keys" / "faucet.key", faucet_seed, DEV_PASSWORD, keys.DEV_KDF)
-    funded.append(Address.from_public_key(ed25519.PrivateKey(faucet_seed).public_key))
 
+
+def _new_account(path: Path, passphrase: str, kdf: KdfParams) -> Address:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    seed = secrets.token_bytes(32)
+    keys.write_account(path, seed, passphrase, kdf)
+    return Address.from_public_key(ed25519.PrivateKey(seed).public_key)
+
+
+def _write_network(
+    home: Path,
+    chain: _Chain,
+    validators: int,
+    ports: tuple[int, int],
+    funded: list[Address],
+    balances: dict[Denom, int],
+    mempool: node_config.Mempool | None,
+) -> list[NodeEntry]:
     names = [f"v{index}" for index in range(validators)]
     validator_keys = [keys.new_validator_keys() for _ in names]
     for name, vkeys in zip(names, validator_keys, strict=True):
         directory = home / "nodes" / name
         directory.mkdir(parents=True, exist_ok=True)
-        keys.write_validator(directory / "validator.key", vkeys, DEV_PASSWORD, keys.DEV_KDF)
+        keys.write_validator(directory / "validator.key", vkeys, chain.passphrase, chain.kdf)
         (directory / "node.pem").write_bytes(tls.certificate_pem(vkeys.ed25519_seed))
+    (home / GENESIS).write_text(_genesis_text(chain, validator_keys, funded, balances))
 
+    port_base, api_port_base = ports
+    entries = []
+    for index, name in enumerate(names):
+        peers = [
+            node_config.Peer(
+                name=other,
+                node_id=str(Address.from_public_key(validator_keys[j].public_key)),
+                port=port_base + j,
+                certificate=f"../{other}/node.pem",
+            )
+            for j, other in enumerate(names)
+            if j != index
+        ]
+        cfg = node_config.NodeConfig(
+            name=name,
+            key_password=chain.passphrase if chain.kind == "dev" else None,
+            faucet_key_file=f"../../keys/{FAUCET_KEY}" if chain.faucet else None,
+            p2p=node_config.P2P(listen=node_config.Endpoint(port=port_base + index), peers=peers),
+            api=node_config.Api(listen=node_config.Endpoint(port=api_port_base + index)),
+            mempool=mempool or node_config.Mempool(),
+        )
+        path = home / "nodes" / name / "config.toml"
+        path.write_text(node_config.to_toml(cfg))
+        node_config.load(path)  # and so must every config
+        entries.append(NodeEntry(name, path))
+    return entries
+
+
+def _genesis_text(
+    chain: _Chain,
+    validator_keys: list[ValidatorKeys],
+    funded: list[Address],
+    balances: dict[Denom, int],
+) -> str:
     genesis = {
-        "chain_id": DEV_CHAIN_ID,
-        "chain_kind": "dev",
+        "chain_id": chain.chain_id or f"metanode-{chain.kind}",
+        "chain_kind": chain.kind,
         "genesis_time_ms": time.time_ns() // 1_000_000,
-        "parameters": {"faucet": {"enabled": True}},
+        "parameters": {"faucet": {"enabled": chain.faucet}},
         "accounts": [
             {
                 "address": str(address),
-                "balances": {denom.name: dev_account_coins * COIN for denom in Denom},
+                "balances": {denom.name: amount for denom, amount in balances.items()},
             }
             for address in funded
         ],
@@ -120,32 +233,8 @@ def init_dev(
             for vkeys in validator_keys
         ],
     }
-    text = json.dumps(genesis, indent=2) + "\n"
-    parse_genesis(text)  # what init writes must load
-    (home / GENESIS).write_text(text)
-
-    entries = []
-    for index, name in enumerate(names):
-        peers = [
-            node_config.Peer(
-                name=other,
-                node_id=str(Address.from_public_key(validator_keys[j].public_key)),
-                port=port_base + j,
-                certificate=f"../{other}/node.pem",
-            )
-            for j, other in enumerate(names)
-            if j != index
-        ]
-        cfg = node_config.NodeConfig(
-            name=name,
-            key_password=DEV_PASSWORD,
-            faucet_key_file="../../keys/faucet.key",
-            p2p=node_config.P2P(listen=node_config.Endpoint(port=port_base + index), peers=peers),
-            api=node_config.Api(listen=node_config.Endpoint(port=api_port_base + index)),
-            mempool=mempool or node_config.Mempool(),
-        )
-        path = home / "nodes" / name / "config.toml"
-        path.write_text(node_config.to_toml(cfg))
-        node_config.load(path)  # and so must every config
-        entries.append(NodeEntry(name, path))
-    return entries
+    document = parse_genesis(json.dumps(genesis))  # what init writes must load
+    if chain.chain_id is None and chain.kind != "dev":
+        genesis["chain_id"] = f"metanode-{chain.kind}-{document.hash()[:4].hex()}"
+        parse_genesis(json.dumps(genesis))
+    return json.dumps(genesis, indent=2) + "\n"

@@ -3,12 +3,18 @@
 A validator's file holds its three secrets (Ed25519 seed, BLS secret, VRF seed; 32 bytes
 each), kind `validator`; the Ed25519 key is also the node key that TLS binds (net/tls.py). An
 account's file holds one Ed25519 seed, kind `account`.
+
+Passphrases: a dev home's is public (`metanode-dev`, kept in each config.toml, cheap key
+derivation: dev keys are printed anyway). A testnet or mainnet home's is the operator's: given
+at `init` and at every `start` through METANODE_KEY_PASSWORD or a prompt, never written to
+disk, and its key files use the keystore's full Argon2id cost.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from metanode.consensus.real_suite import ValidatorKeys
@@ -21,6 +27,9 @@ PASSWORD_ENV = "METANODE_KEY_PASSWORD"
 # Dev homes print their keys and keep their password in the config, so their key files guard
 # nothing secret; a cheap key derivation keeps `metanode up` quick. Never for other chains.
 DEV_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
+# A testnet or mainnet passphrase guards real keys against whoever copies the files: Argon2id
+# makes each guess costly, and a floor on the length keeps the guesses many.
+PASSPHRASE_CHARS_MIN = 8
 VALIDATOR = "validator"
 ACCOUNT = "account"
 _SEED_BYTES = 32
@@ -33,6 +42,41 @@ def password(configured: str | None) -> str:
             f"no key password: set {PASSWORD_ENV} (only dev homes keep it in config.toml)"
         )
     return value
+
+
+class PassphraseError(ConfigError):
+    """No usable key passphrase: none given where one is needed, too short, or kept in a
+    testnet or mainnet node's config.toml."""
+
+
+def check_new_passphrase(passphrase: str) -> str:
+    if len(passphrase) < PASSPHRASE_CHARS_MIN:
+        raise PassphraseError(
+            f"the key passphrase must have at least {PASSPHRASE_CHARS_MIN} characters"
+        )
+    return passphrase
+
+
+def node_passphrase(kind: str, configured: str | None, prompt: Callable[[], str] | None) -> str:
+    """The passphrase of a node's key files: a dev node's from its config (or the
+    environment); any other node's from `METANODE_KEY_PASSWORD`, else from `prompt` (None
+    when nobody can answer one), never from its config."""
+    if kind == "dev":
+        return password(configured)
+    if configured is not None:
+        raise PassphraseError(
+            f"config.toml holds key_password, which only dev chains may keep: this is a {kind} "
+            f"node; delete that line and set {PASSWORD_ENV} (or answer the prompt)"
+        )
+    value = os.environ.get(PASSWORD_ENV)
+    if value:
+        return value
+    if prompt is None:
+        raise PassphraseError(
+            f"this {kind} node's keys need their passphrase: set {PASSWORD_ENV}, or start it "
+            "in a terminal to be asked for it"
+        )
+    return prompt()
 
 
 def new_validator_keys() -> ValidatorKeys:

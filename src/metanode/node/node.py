@@ -113,7 +113,9 @@ class Paths:
 
 
 class Node:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, key_passphrase: str) -> None:
+        """`key_passphrase` opens the node's key files (`metanode start` finds it: a dev
+        config's, METANODE_KEY_PASSWORD, or a prompt)."""
         self.config = node_config.load(config_path)
         cfg = self.config
         home = config_path.parent
@@ -126,14 +128,13 @@ class Node:
                 f"cannot read the genesis file {genesis_path}: {error.strerror}"
             ) from None
         genesis = load_genesis(genesis_path, genesis_text)
-        password = keys.password(cfg.key_password)
         validator_keys = keys.read_validator(
-            node_config.resolve(config_path, cfg.key_file), password
+            node_config.resolve(config_path, cfg.key_file), key_passphrase
         )
         self.faucet_key: ed25519.PrivateKey | None = None
         if cfg.faucet_key_file is not None:
             self.faucet_key = keys.read_account(
-                node_config.resolve(config_path, cfg.faucet_key_file), password
+                node_config.resolve(config_path, cfg.faucet_key_file), key_passphrase
             )
         self.store = Store.open(self.paths.ledger, genesis, map_bytes=cfg.ledger_map_mib << 20)
         self.suite = RealSuite(validator_keys)
