@@ -3,10 +3,14 @@ runs them: real processes, real key files, a real testnet node that commits bloc
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,6 +150,66 @@ def test_start_refuses_without_the_passphrase_or_on_the_wrong_kind(tmp_path: Pat
     config = testnet / "nodes" / "v0" / "config.toml"
     config.write_text(f'key_password = "{PASSPHRASE}"\n' + config.read_text())
     assert_usage_error(metanode("start", "--testnet", "--home", node), "only dev chains may keep")
+
+
+def at_terminal(*args: str, answers: list[str], timeout_s: float = 120) -> tuple[int, str]:
+    """Run the command on its own pseudo-terminal with no passphrase in its environment,
+    answer each hidden prompt in turn, and return its exit code and what the terminal showed."""
+    env = {name: value for name, value in os.environ.items() if name != keys.PASSWORD_ENV}
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [METANODE, *args],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+        # The pseudo-terminal becomes the command's own terminal, the one a hidden prompt
+        # reads (/dev/tty), not whatever terminal runs the tests.
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509 - no threads
+    )
+    os.close(secondary)
+    seen = b""
+    pending = list(answers)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        # A hidden prompt turns echo off (flushing what was typed before), then reads: answer
+        # only once it waits that way.
+        waiting = not termios.tcgetattr(primary)[3] & termios.ECHO
+        if pending and waiting and seen.rstrip().endswith(b":"):
+            os.write(primary, pending.pop(0).encode() + b"\n")
+            seen += b"\n"
+        if not select.select([primary], [], [], 0.1)[0]:
+            continue
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the command ended and closed its terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    return process.wait(timeout_s), seen.decode(errors="replace")
+
+
+def test_init_and_start_ask_for_the_passphrase_at_a_terminal(tmp_path: Path) -> None:
+    home = tmp_path / "testnet"
+    code, output = at_terminal(
+        "init",
+        "--testnet",
+        "--validators",
+        "1",
+        "--home",
+        str(home),
+        answers=[PASSPHRASE, PASSPHRASE],
+    )
+    assert code == 0, output
+    assert "Repeat for confirmation" in output and PASSPHRASE not in output  # asked twice, hidden
+    keys.read_validator(home / "nodes" / "v0" / "validator.key", PASSPHRASE)
+    code, output = at_terminal(
+        "start", "--testnet", "--home", str(home / "nodes" / "v0"), answers=["not the one"]
+    )
+    assert code == 2 and "wrong password" in output and "Traceback" not in output, output
 
 
 def test_a_one_validator_testnet_commits_and_pays_the_treasury(tmp_path: Path) -> None:
