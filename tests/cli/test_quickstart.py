@@ -58,7 +58,7 @@ def test_the_quick_start_as_a_new_user_runs_it(tmp_path: Path) -> None:
 
     made = run("init", "--dev", "--home", home, *ports, timeout=300)
     assert made.returncode == 0, made.stderr
-    assert made.stdout.strip() == f"initialised 4 validators in {home}"
+    assert made.stdout.strip() == f"initialised 4 validators of dev chain metanode-dev in {home}"
     again = run("init", "--dev", "--home", home, *ports)
     assert again.returncode == 2 and "Traceback" not in again.stderr  # never overwrites
 

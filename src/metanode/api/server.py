@@ -23,6 +23,7 @@ from pathlib import Path
 import uvicorn
 import uvloop
 
+from metanode.errors import MetanodeError
 from metanode.node.collector import tune_for_node
 from metanode.node.node import Node, gateway_stop_grace_s
 
@@ -117,6 +118,11 @@ def run(config_path: Path, key_passphrase: str) -> None:
 
     try:
         uvloop.run(main())
+    except MetanodeError as error:
+        # A typed error (a wrong passphrase, a store that cannot open, a certified block this
+        # node cannot execute) says what happened in its message; its caller prints it.
+        log.critical("the node stopped: %s", error)
+        raise
     except Exception:
         log.critical("the node stopped on an error", exc_info=True)
         raise

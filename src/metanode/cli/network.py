@@ -18,13 +18,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from metanode.cli import output
 from metanode.errors import ConfigError, KeystoreError
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
@@ -39,8 +40,6 @@ STOP_GRACE_S = 8.0
 # How long `up` waits for every gateway to answer before it gives up on starting.
 START_TIMEOUT_S = 60.0
 POLL_S = 0.2
-EXIT_USAGE = 2
-EXIT_FAILED = 1
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 
@@ -71,34 +70,31 @@ def init(
     flags = (("dev", dev), ("testnet", testnet), ("mainnet", mainnet))
     chosen = [kind for kind, flag in flags if flag]
     if len(chosen) != 1:
-        usage_error("choose one kind of chain: --dev, --testnet or --mainnet")
+        raise ConfigError("choose one kind of chain: --dev, --testnet or --mainnet")
     kind = chosen[0]
-    try:
-        if kind == "dev":
-            if chain_id is not None:
-                raise ConfigError(f"--chain-id: a dev chain's id is always {dev_home.DEV_CHAIN_ID}")
-            entries = dev_home.init_dev(
-                home,
-                validators=validators,
-                accounts=10 if accounts is None else accounts,
-                port_base=port_base,
-                api_port_base=api_port_base,
-            )
-        else:
-            if accounts is not None:
-                raise ConfigError(f"--accounts: a {kind} has no dev accounts")
-            passphrase = keys.node_passphrase(kind, None, _prompt(confirm=True))
-            entries = dev_home.init_public(
-                home,
-                kind,
-                passphrase,
-                validators=validators,
-                port_base=port_base,
-                api_port_base=api_port_base,
-                chain_id=chain_id,
-            )
-    except ConfigError as error:
-        usage_error(str(error))
+    if kind == "dev":
+        if chain_id is not None:
+            raise ConfigError(f"--chain-id: a dev chain's id is always {dev_home.DEV_CHAIN_ID}")
+        entries = dev_home.init_dev(
+            home,
+            validators=validators,
+            accounts=10 if accounts is None else accounts,
+            port_base=port_base,
+            api_port_base=api_port_base,
+        )
+    else:
+        if accounts is not None:
+            raise ConfigError(f"--accounts: a {kind} has no dev accounts")
+        passphrase = keys.node_passphrase(kind, None, _prompt(confirm=True))
+        entries = dev_home.init_public(
+            home,
+            kind,
+            passphrase,
+            validators=validators,
+            port_base=port_base,
+            api_port_base=api_port_base,
+            chain_id=chain_id,
+        )
     chain_id = dev_home.read_genesis(home / dev_home.GENESIS).chain_id
     typer.echo(f"initialised {len(entries)} validators of {kind} chain {chain_id} in {home}")
     if kind != "dev":
@@ -106,12 +102,6 @@ def init(
             f"start each node with its passphrase in {keys.PASSWORD_ENV} (or type it when asked): "
             f"metanode start{' --testnet' if kind == 'testnet' else ''} --home {home}/nodes/v0"
         )
-
-
-def usage_error(message: str) -> NoReturn:
-    """Exit code 2 with one line on stderr: the command cannot run as it was asked to."""
-    typer.echo(f"metanode: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def _prompt(*, confirm: bool) -> Callable[[], str] | None:
@@ -160,7 +150,10 @@ def start(
     try:
         run(config_path, passphrase)
     except KeystoreError as error:
-        usage_error(f"{error}; give the passphrase the home was made with ({keys.PASSWORD_ENV})")
+        # A wrong passphrase is the operator's input, like a bad option: a usage error.
+        raise ConfigError(
+            f"{error}; give the passphrase the home was made with ({keys.PASSWORD_ENV})"
+        ) from None
 
 
 def _node_passphrase(config_path: Path, testnet: bool) -> str:
@@ -168,16 +161,13 @@ def _node_passphrase(config_path: Path, testnet: bool) -> str:
     cfg = node_config.load(config_path)
     genesis_path = node_config.resolve(config_path, cfg.genesis)
     kind = dev_home.read_genesis(genesis_path).chain_kind
-    try:
-        if testnet and kind != "testnet":
-            raise ConfigError(
-                f"--testnet, but {genesis_path} is a {kind} chain; make a testnet with "
-                "`metanode init --testnet --home DIR`, then start each of its nodes with "
-                "`metanode start --testnet --home DIR/nodes/vN`"
-            )
-        return keys.node_passphrase(kind, cfg.key_password, _prompt(confirm=False))
-    except ConfigError as error:
-        usage_error(str(error))
+    if testnet and kind != "testnet":
+        raise ConfigError(
+            f"--testnet, but {genesis_path} is a {kind} chain; make a testnet with "
+            "`metanode init --testnet --home DIR`, then start each of its nodes with "
+            "`metanode start --testnet --home DIR/nodes/vN`"
+        )
+    return keys.node_passphrase(kind, cfg.key_password, _prompt(confirm=False))
 
 
 def node_command(node_dir: Path) -> list[str]:
@@ -231,7 +221,7 @@ def _refuse_taken_ports(nodes: list[tuple[str, Path]], *, new_home_options: bool
     if problems:
         for line in problems:
             typer.echo(f"metanode: {line}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(output.USAGE)
 
 
 def _bind_error(host: str, port: int) -> str | None:
@@ -289,14 +279,14 @@ def up(
                         f"[red]{name} exited ({code}) while starting[/red]: "
                         f"{logs.last_line(node_dirs[name]) or 'it logged nothing'}"
                     )
-                    raise typer.Exit(EXIT_FAILED)
+                    raise typer.Exit(output.FAILED)
             waiting = {name for name in waiting if not _answers(urls[name])}
             if time.monotonic() - started > START_TIMEOUT_S:
                 console.print(
                     f"[red]{', '.join(sorted(waiting))} did not answer within "
                     f"{START_TIMEOUT_S:.0f} s[/red]; their logs: `metanode logs --home {home}`"
                 )
-                raise typer.Exit(EXIT_FAILED)
+                raise typer.Exit(output.FAILED)
             time.sleep(POLL_S)
         if stopping:
             return
@@ -314,7 +304,7 @@ def up(
                     )
         if not stopping:
             console.print("[red]every node has exited[/red]")
-            raise typer.Exit(EXIT_FAILED)
+            raise typer.Exit(output.FAILED)
 
 
 def _answers(url: str) -> bool:
