@@ -23,14 +23,19 @@ from metanode.types import (
     CommitCertificate,
     Denom,
     FaucetClaim,
+    NodeType,
     Receipt,
+    RegisterNode,
     RegisterValidator,
+    Role,
+    SubmitEvidence,
     Transaction,
     Transfer,
     Unbond,
 )
 from metanode.types.block import BlockHeader
-from tests.state.support import Chain, Wallet, genesis_tree, validator_wallet
+from metanode.types.vote import Kind, Signed
+from tests.state.support import Chain, Wallet, bls_material, genesis_tree, validator_wallet
 
 U64 = 2**64 - 1
 SAMPLE_TX = Wallet.of(0).tx(0, Transfer(Wallet.of(1).address, 5, Denom.FLX))
@@ -56,6 +61,23 @@ def sample_block() -> Block:
 DECODERS = {
     "transaction": (Transaction.decode, SAMPLE_TX.encode()),
     "receipt": (Receipt.decode, Receipt(bytes(32), 202, 1000).encode()),
+    "registration": (
+        Transaction.decode,
+        Wallet.of(0)
+        .tx(
+            0,
+            RegisterNode(
+                NodeType.ENTERPRISE,
+                (Role.VALIDATOR, Role.NOTARY),
+                *bls_material(3),
+                bytes(32),
+                "h:1",
+                "did:metanode:a",
+                5,
+            ),
+        )
+        .encode(),
+    ),
     "certificate": (
         CommitCertificate.decode,
         CommitCertificate(1, 0, bytes(32), b"\x01", bytes(96)).encode(),
@@ -122,6 +144,10 @@ json_values = st.recursive(
             "delegations",
             "unbondings",
             "genesis_time_ms",
+            "jailed",
+            "nodes",
+            "used_evidence",
+            "treasury",
         ]
     ),
     json_values,
@@ -150,6 +176,17 @@ addresses = st.one_of(
     st.binary(min_size=20, max_size=20).map(Address),
 )
 amounts = st.one_of(st.sampled_from([0, 1, U64, U64 - 1, 2**63]), st.integers(0, U64))
+consensus_records = st.builds(
+    Signed,
+    st.sampled_from(list(Kind)),
+    st.integers(0, 5),
+    st.integers(0, 2),
+    st.sampled_from([bytes(32), b"\x01" * 32, b""]),
+    st.none(),
+    st.sampled_from([b"", bytes(96)]),
+    addresses,
+    st.binary(min_size=64, max_size=64),
+)
 messages = st.one_of(
     st.builds(Transfer, addresses, amounts, st.sampled_from(list(Denom))),
     st.builds(Bond, addresses, amounts),
@@ -160,6 +197,22 @@ messages = st.one_of(
         st.binary(min_size=48, max_size=48),
         st.binary(min_size=96, max_size=96),
         st.binary(min_size=32, max_size=32),
+    ),
+    st.builds(
+        RegisterNode,
+        st.sampled_from(list(NodeType)),
+        st.lists(st.sampled_from(list(Role)), max_size=5).map(lambda r: tuple(sorted(set(r)))),
+        st.one_of(st.binary(min_size=48, max_size=48), st.just(bls_material(0)[0])),
+        st.binary(min_size=96, max_size=96),
+        st.binary(min_size=32, max_size=32),
+        st.one_of(st.text(max_size=20), st.just("host:1"), st.just("h:65536")),
+        st.one_of(st.text(max_size=20), st.just("did:metanode:a"), st.just("did::")),
+        amounts,
+    ),
+    st.builds(
+        SubmitEvidence,
+        consensus_records,
+        consensus_records,
     ),
 )
 

@@ -18,10 +18,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from metanode.errors import InvariantViolation
 from metanode.state import machine
-from metanode.state.auth.params import BPS_PER_WHOLE, AuthParams
+from metanode.state.auth.params import AuthParams
 from metanode.state.bank import queries as bank_queries
 from metanode.state.bank.accounts import MODULE_ADDRESSES, TREASURY
 from metanode.state.codes import OK, is_auth_code
+from metanode.state.constants import basis_points
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import InvalidBlock, apply_block
@@ -134,18 +135,18 @@ def test_empty_blocks_move_time_and_height() -> None:
 # Fee distribution --------------------------------------------------------------------------
 
 
-@given(fees=st.integers(0, 2**64 - 1), bps=st.integers(0, BPS_PER_WHOLE))
+@given(fees=st.integers(0, 2**64 - 1), bps=st.integers(0, basis_points))
 def test_fee_split_floors_the_treasury_and_loses_no_base_unit(fees: int, bps: int) -> None:
     treasury, proposer = AuthParams(treasury_fee_bps=bps).split_fees(fees)
     assert treasury + proposer == fees
-    assert treasury * BPS_PER_WHOLE <= fees * bps < (treasury + 1) * BPS_PER_WHOLE
+    assert treasury * basis_points <= fees * bps < (treasury + 1) * basis_points
     assert 0 <= treasury <= fees
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fees=st.lists(st.integers(1_000, 10**12), min_size=0, max_size=4),
-    bps=st.sampled_from([0, 1, 100, 500, 3_333, 9_999, BPS_PER_WHOLE]) | st.integers(0, 10_000),
+    bps=st.sampled_from([0, 1, 100, 500, 3_333, 9_999, basis_points]) | st.integers(0, 10_000),
 )
 def test_a_blocks_fees_go_to_the_treasury_and_the_proposer(fees: list[int], bps: int) -> None:
     parameters = {"auth": {"treasury_fee_bps": bps}}
@@ -162,7 +163,7 @@ def test_a_blocks_fees_go_to_the_treasury_and_the_proposer(fees: list[int], bps:
     before = (flx(TREASURY), flx(chain.proposer))
     changes = chain.run(txs)
     assert [receipt.fee_charged for receipt in changes.receipts] == fees
-    share = sum(fees) * bps // BPS_PER_WHOLE
+    share = sum(fees) * bps // basis_points
     assert (flx(TREASURY) - before[0], flx(chain.proposer) - before[1]) == (
         share,
         sum(fees) - share,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from metanode.types import constants as types_constants
+
 round_timeout_base_ms = 1_000  # default; the node's config may change it
 round_exponent_max = 10  # timeouts stop doubling here: base · 2^10 ≈ 17 minutes at 1 s
-round_max = 1_000_000  # a round number beyond this is garbage, not a slow network
+round_max = types_constants.consensus_round_max
 future_messages_max = 4_096  # buffered messages for the next height
 evidence_pending_max = 64
 round_window_max = 64  # votes for rounds further ahead than this are dropped, not held

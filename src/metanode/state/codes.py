@@ -27,6 +27,7 @@ MODULE_BASES: dict[str, int] = {
     "bank": 200,
     "staking": 300,
     "faucet": 400,
+    "registry": 500,
 }
 MODULE_CODES_MAX = 99
 

@@ -18,6 +18,11 @@ validators_max = types_constants.validators_max
 # Unbondings completing at one height (one stored list per height).
 unbondings_per_height_max = 1_000
 unbonding_delay_blocks_max = 10_000_000
+epoch_blocks_max = 1_000_000
+# Registry: registered nodes, and the basis points of a slashing fraction.
+registry_nodes_max = 100_000
+basis_points = 10_000
+evidence_age_blocks_max = 10_000_000
 # Genesis: accounts and validators in one file.
 genesis_accounts_max = 10_000_000
 genesis_validators_max = validators_max

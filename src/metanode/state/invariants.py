@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from metanode.state.bank import invariants as bank
 from metanode.state.faucet import invariants as faucet
+from metanode.state.registry import invariants as registry
 from metanode.state.staking import invariants as staking
 from metanode.state.view import StateReader
 
@@ -18,6 +19,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *bank.INVARIANTS,
     *staking.INVARIANTS,
     *faucet.INVARIANTS,
+    *registry.INVARIANTS,
 )
 
 

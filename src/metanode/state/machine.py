@@ -13,9 +13,10 @@ Rules:
   nothing else changed.
 - End of block, in this order: the block's fees (FLX) are split, `auth.treasury_fee_bps` of
   them (floored) to the treasury module account and the rest to the block's proposer, so no
-  base unit is lost; staking returns matured unbondings and rotates validator sets; the tip
-  record takes the block's height and time. Then the sorted writes go to the state tree in
-  ONE batch update: one new root per block.
+  base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
+  only at an epoch boundary); the tip record takes the block's height and time; at an epoch
+  boundary the registry turns its pending nodes active. Then the sorted writes go to the state
+  tree in ONE batch update: one new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
   state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
   RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
@@ -51,6 +52,8 @@ from metanode.state.faucet.rules import on_faucet_claim
 from metanode.state.genesis.chain import read_chain, read_tip, write_tip
 from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
+from metanode.state.registry.rules import end_block as registry_end_block
+from metanode.state.registry.rules import on_register_node, on_submit_evidence
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.rules import end_block, on_bond, on_register_validator, on_unbond
 from metanode.state.values import encode_plain
@@ -63,7 +66,9 @@ from metanode.types import (
     Denom,
     FaucetClaim,
     Receipt,
+    RegisterNode,
     RegisterValidator,
+    SubmitEvidence,
     Transaction,
     Transfer,
     Unbond,
@@ -77,6 +82,8 @@ HANDLERS: dict[type, Handler] = {
     Unbond: on_unbond,  # type: ignore[dict-item]
     RegisterValidator: on_register_validator,  # type: ignore[dict-item]
     FaucetClaim: on_faucet_claim,  # type: ignore[dict-item]
+    RegisterNode: on_register_node,  # type: ignore[dict-item]
+    SubmitEvidence: on_submit_evidence,  # type: ignore[dict-item]
 }
 
 
@@ -215,6 +222,7 @@ def _execute(
     credit(overlay, context.proposer, Denom.FLX, proposer_share)
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
+    registry_end_block(overlay, context)
     return run
 
 

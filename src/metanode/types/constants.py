@@ -19,11 +19,16 @@ uint64_max = 2**64 - 1
 # One transaction on the wire, a hybrid one included (its ML-DSA key and signature are ~5.3 KB).
 tx_bytes_max = 8 * 1024
 memo_bytes_max = 256
+# Registry records: a node's P2P address (host:port) and its DID, as text.
+p2p_address_bytes_max = 128
+did_bytes_max = 256
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000
 block_bytes_max = 8 * 1024 * 1024
 validators_max = 256
+# A consensus round number beyond this is garbage, not a slow network.
+consensus_round_max = 1_000_000
 decimals = 9
 
 assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512

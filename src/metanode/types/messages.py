@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 from metanode.errors import DecodeError
 from metanode.types import constants
 from metanode.types.address import Address
-from metanode.types.fields import expect_array, expect_bytes, expect_uint
+from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
+from metanode.types.vote import Signed
 
 
 class Denom(enum.IntEnum):
@@ -158,11 +159,125 @@ class FaucetClaim:
         return cls(expect_uint(amount, "faucet.amount"), Denom.from_wire(denom, "faucet.denom"))
 
 
-Message = Transfer | Bond | Unbond | RegisterValidator | FaucetClaim
+class NodeType(enum.IntEnum):
+    """The registry's node types (state/registry explains each); stored in records."""
+
+    COMMUNITY = 1  # hosts and executes apps
+    ENTERPRISE = 2  # validator, notary, miner
+    HYBRID = 3  # a community node sponsored by a bank
+    BANK = 4  # bank authority: issues credentials
+    GOVERNMENT = 5  # government authority
+
+
+class Role(enum.IntEnum):
+    """What a registered node does; each node type allows some (a genesis parameter)."""
+
+    VALIDATOR = 1
+    NOTARY = 2
+    MINER = 3
+    EXECUTOR = 4
+    AUTHORITY = 5
+
+
+def _enum_member(kind: type[enum.IntEnum], value: Any, name: str) -> Any:
+    code = expect_uint(value, name)
+    try:
+        return kind(code)
+    except ValueError:
+        raise DecodeError("out_of_range", f"{name} = {code} is not a {kind.__name__}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterNode:
+    """Register the sender in the node registry as `node_type` with `roles`, locking `stake`
+    GEN. A node with the validator role becomes a staking validator candidate too (its stake is
+    its own bond there). `did` is text until the identity module exists."""
+
+    code: ClassVar[int] = 6
+    node_type: NodeType
+    roles: tuple[Role, ...]  # strictly increasing, at least one
+    bls_public_key: bytes
+    bls_proof_of_possession: bytes
+    vrf_public_key: bytes
+    p2p_address: str  # host:port
+    did: str
+    stake: int
+
+    def fields(self) -> list[Any]:
+        return [
+            int(self.node_type),
+            [int(role) for role in self.roles],
+            self.bls_public_key,
+            self.bls_proof_of_possession,
+            self.vrf_public_key,
+            self.p2p_address,
+            self.did,
+            self.stake,
+        ]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RegisterNode:
+        node_type, roles, bls_key, pop, vrf_key, p2p_address, did, stake = fields
+        role_values = expect_array(roles, "register_node.roles", tuple(range(1, len(Role) + 1)))
+        decoded = tuple(_enum_member(Role, value, "register_node.roles[]") for value in role_values)
+        if list(decoded) != sorted(set(decoded)):
+            raise DecodeError("unsorted_roles", "register_node.roles must be strictly increasing")
+        return cls(
+            _enum_member(NodeType, node_type, "register_node.node_type"),
+            decoded,
+            expect_bytes(bls_key, "register_node.bls_public_key", constants.bls_public_key_bytes),
+            expect_bytes(
+                pop, "register_node.bls_proof_of_possession", constants.bls_signature_bytes
+            ),
+            expect_bytes(
+                vrf_key, "register_node.vrf_public_key", constants.ed25519_public_key_bytes
+            ),
+            expect_text(p2p_address, "register_node.p2p_address", constants.p2p_address_bytes_max),
+            expect_text(did, "register_node.did", constants.did_bytes_max),
+            expect_uint(stake, "register_node.stake"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitEvidence:
+    """Equivocation evidence: two consensus records one validator signed for the same kind,
+    height and round with different content. Anyone may submit it; the chain verifies it."""
+
+    code: ClassVar[int] = 7
+    first: Signed
+    second: Signed
+
+    def fields(self) -> list[Any]:
+        return [self.first.to_wire(), self.second.to_wire()]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> SubmitEvidence:
+        first, second = fields
+        return cls(Signed.from_wire(first), Signed.from_wire(second))
+
+
+Message = Transfer | Bond | Unbond | RegisterValidator | FaucetClaim | RegisterNode | SubmitEvidence
 MESSAGE_TYPES: dict[int, type[Message]] = {
-    kind.code: kind for kind in (Transfer, Bond, Unbond, RegisterValidator, FaucetClaim)
+    kind.code: kind
+    for kind in (
+        Transfer,
+        Bond,
+        Unbond,
+        RegisterValidator,
+        FaucetClaim,
+        RegisterNode,
+        SubmitEvidence,
+    )
 }
-_FIELD_COUNTS = {Transfer: 3, Bond: 2, Unbond: 2, RegisterValidator: 3, FaucetClaim: 2}
+_FIELD_COUNTS = {
+    Transfer: 3,
+    Bond: 2,
+    Unbond: 2,
+    RegisterValidator: 3,
+    FaucetClaim: 2,
+    RegisterNode: 8,
+    SubmitEvidence: 2,
+}
 
 
 def message_to_wire(message: Message) -> list[Any]:

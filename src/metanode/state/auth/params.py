@@ -10,7 +10,6 @@ from metanode.state.auth import keys
 from metanode.state.values import decode_uints, encode_value
 from metanode.state.view import Overlay, StateReader
 
-BPS_PER_WHOLE = 10_000
 # The treasury's share of fees each chain kind starts with (a genesis file may set another):
 # a dev chain pays its proposers everything, a testnet rehearses the mainnet's split at a
 # fifth of its rate.
@@ -28,12 +27,15 @@ class AuthParams:
 
     def __post_init__(self) -> None:
         check(0 <= self.fee_min <= constants.uint64_max, "auth.fee_min out of range")
-        check(0 <= self.treasury_fee_bps <= BPS_PER_WHOLE, "auth.treasury_fee_bps out of range")
+        check(
+            0 <= self.treasury_fee_bps <= constants.basis_points,
+            "auth.treasury_fee_bps out of range",
+        )
 
     def split_fees(self, fees: int) -> tuple[int, int]:
         """(treasury's, proposer's) shares of `fees`: the treasury's is floored and the
         proposer gets the rest, so the two always sum to `fees` exactly."""
-        treasury = fees * self.treasury_fee_bps // BPS_PER_WHOLE
+        treasury = fees * self.treasury_fee_bps // constants.basis_points
         return treasury, fees - treasury
 
 

@@ -132,13 +132,14 @@ def write_account(writer: Overlay, address: Address, account: Account) -> None:
         writer.put_object(key, account)
 
 
-# Module accounts hold coins on behalf of a module (bonded and unbonding stake, the treasury's
-# share of fees). Their addresses hash `module\x00<name>` under the address domain tag, an
-# input no public key can produce (`Address.from_public_key` hashes a 2-byte length then the
-# key, and no key is 0x6d6f = 28,015 bytes long), so nobody holds their keys. Transfers to
-# them are refused (bank code 203): only their module moves their coins, which keeps each
-# module's own accounting exact.
-MODULE_ACCOUNT_NAMES = ("staking/bonded", "staking/unbonding", "treasury")
+# Module accounts hold coins on behalf of a module (bonded and unbonding stake, registry stake,
+# the treasury: its share of fees and slashed stake, until governance spends it). Their
+# addresses hash `module\x00<name>` under the address domain tag, an input no public key can
+# produce (`Address.from_public_key` hashes a 2-byte length then the key, and no key is
+# 0x6d6f = 28,015 bytes long), so nobody holds their keys. Transfers to them are refused (bank
+# code 203): only their module moves their coins, which keeps each module's own accounting
+# exact.
+MODULE_ACCOUNT_NAMES = ("staking/bonded", "staking/unbonding", "registry/bonded", "treasury")
 
 
 def module_address(name: str) -> Address:

@@ -2,7 +2,7 @@
 
 Each handler is a guard ladder that returns a code before any write, then writes; so a
 failing message changes nothing (machine.py checks that with the overlay's write count).
-`move`, `mint` and `credit` are bank's narrow interface for other modules' rules.
+`move`, `mint`, `burn` and `credit` are bank's narrow interface for other modules' rules.
 """
 
 from __future__ import annotations
@@ -75,6 +75,15 @@ def mint(writer: Overlay, target: Address, denom: Denom, amount: int) -> int:
     writer.put(keys.supply(denom), encode_value([genesis, minted + amount, burned]))
     credit(writer, target, denom, amount)
     return OK
+
+
+def burn(writer: Overlay, source: Address, denom: Denom, amount: int) -> None:
+    """Destroy `amount` held by `source` (a module's rule, which has checked the balance)."""
+    account = read_account(writer, source)
+    check(account.balance(denom) >= amount, f"burn of {amount} from an account holding less")
+    genesis, minted, burned = read_supply(writer, denom)
+    writer.put(keys.supply(denom), encode_value([genesis, minted, burned + amount]))
+    write_account(writer, source, account.with_balance(denom, account.balance(denom) - amount))
 
 
 def set_genesis_supply(writer: Overlay, denom: Denom, amount: int) -> None:

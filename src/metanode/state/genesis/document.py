@@ -40,11 +40,23 @@ from metanode.crypto import bls
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import ConfigError, DecodeError
 from metanode.state import constants
-from metanode.state.auth.params import BPS_PER_WHOLE, TREASURY_FEE_BPS_BY_KIND, AuthParams
+from metanode.state.auth.params import TREASURY_FEE_BPS_BY_KIND, AuthParams
 from metanode.state.bank.accounts import POOL_ADDRESSES
 from metanode.state.bank.genesis import GenesisAccount
 from metanode.state.faucet.records import FaucetParams
 from metanode.state.genesis.chain import KINDS
+from metanode.state.registry.genesis import RegistryGenesis
+from metanode.state.registry.messages import check_did, check_p2p_address
+from metanode.state.registry.records import (
+    DEFAULT_ROLE_MIN_STAKE,
+    DEFAULT_TYPES,
+    IdentityLevel,
+    NodeRecord,
+    RegistryParams,
+    Status,
+    TypeParams,
+    params_to_wire,
+)
 from metanode.state.staking.genesis import (
     GenesisDelegation,
     GenesisUnbonding,
@@ -52,7 +64,7 @@ from metanode.state.staking.genesis import (
     StakingGenesis,
 )
 from metanode.state.staking.records import StakingParams
-from metanode.types import Address, Denom
+from metanode.types import Address, Denom, NodeType, Role
 from metanode.types import constants as types_constants
 
 
@@ -65,6 +77,7 @@ class GenesisDocument:
     faucet: FaucetParams
     staking: StakingGenesis
     accounts: tuple[GenesisAccount, ...] = field(default=())
+    registry: RegistryGenesis = field(default_factory=RegistryGenesis)
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -80,7 +93,11 @@ class GenesisDocument:
                 self.faucet.daily_coins_max,
                 self.faucet.cooldown_ms,
             ],
-            [staking.params.unbonding_delay_blocks, staking.params.validators_max],
+            [
+                staking.params.unbonding_delay_blocks,
+                staking.params.validators_max,
+                staking.params.epoch_blocks,
+            ],
             [[a.address.raw, list(a.balances), a.nonce] for a in self.accounts],
             [
                 [
@@ -94,6 +111,8 @@ class GenesisDocument:
             ],
             [[d.delegator.raw, d.validator.raw, d.amount] for d in staking.delegations],
             [[u.delegator.raw, u.amount, u.completion_height] for u in staking.unbondings],
+            [[address.raw, height] for address, height in staking.jailed],
+            _registry_wire(self.registry),
         ]
 
     def hash(self) -> bytes:
@@ -115,7 +134,9 @@ class GenesisDocument:
                 "staking": {
                     "unbonding_delay_blocks": staking.params.unbonding_delay_blocks,
                     "validators_max": staking.params.validators_max,
+                    "epoch_blocks": staking.params.epoch_blocks,
                 },
+                "registry": _registry_params_json(self.registry.params),
                 "faucet": {
                     "enabled": self.faucet.enabled,
                     "request_coins_max": self.faucet.request_coins_max,
@@ -158,6 +179,14 @@ class GenesisDocument:
                     "completion_height": u.completion_height,
                 }
                 for u in staking.unbondings
+            ],
+            "jailed": [
+                {"validator": str(address), "height": height} for address, height in staking.jailed
+            ],
+            "nodes": [_node_json(record) for record in self.registry.nodes],
+            "used_evidence": [
+                {"hash": digest.hex(), "height": height}
+                for digest, height in self.registry.used_evidence
             ],
         }
         return json.dumps(tree, indent=2) + "\n"
@@ -243,7 +272,7 @@ def _address(value: Any, path: str) -> Address:
 
 def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingParams, FaucetParams]:
     sections = _table(
-        tree.get("parameters", {}), "parameters", {"auth", "staking", "faucet"}, set()
+        tree.get("parameters", {}), "parameters", {"auth", "staking", "faucet", "registry"}, set()
     )
     auth_tree = _table(
         sections.get("auth", {}), "parameters.auth", {"fee_min", "treasury_fee_bps"}, set()
@@ -253,13 +282,13 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
         _uint(
             auth_tree.get("treasury_fee_bps", TREASURY_FEE_BPS_BY_KIND[kind]),
             "parameters.auth.treasury_fee_bps",
-            BPS_PER_WHOLE,
+            constants.basis_points,
         ),
     )
     staking_tree = _table(
         sections.get("staking", {}),
         "parameters.staking",
-        {"unbonding_delay_blocks", "validators_max"},
+        {"unbonding_delay_blocks", "validators_max", "epoch_blocks"},
         set(),
     )
     delay = _uint(
@@ -276,6 +305,13 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     )
     if seats == 0:
         raise _fail("parameters.staking.validators_max", "must be at least 1")
+    epoch = _uint(
+        staking_tree.get("epoch_blocks", StakingParams().epoch_blocks),
+        "parameters.staking.epoch_blocks",
+        constants.epoch_blocks_max,
+    )
+    if epoch == 0:
+        raise _fail("parameters.staking.epoch_blocks", "must be at least 1")
     faucet_tree = _table(
         sections.get("faucet", {}),
         "parameters.faucet",
@@ -308,7 +344,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     )
     return (
         auth,
-        StakingParams(delay, seats),
+        StakingParams(delay, seats, epoch),
         FaucetParams(enabled, request, daily, cooldown),
     )
 
@@ -337,6 +373,27 @@ def _accounts(tree: dict[str, Any]) -> tuple[GenesisAccount, ...]:
     return tuple(accounts[address] for address in sorted(accounts))
 
 
+def _node_keys(item: dict[str, Any], path: str) -> tuple[bytes, bytes, bytes, bytes]:
+    """A validator's or node's four keys: Ed25519, BLS, its proof of possession, VRF."""
+    public_key = _hex(
+        item["public_key"], f"{path}.public_key", types_constants.ed25519_public_key_bytes
+    )
+    bls_key = _hex(
+        item["bls_public_key"], f"{path}.bls_public_key", types_constants.bls_public_key_bytes
+    )
+    pop = _hex(
+        item["bls_proof_of_possession"],
+        f"{path}.bls_proof_of_possession",
+        types_constants.bls_signature_bytes,
+    )
+    vrf_key = _hex(
+        item["vrf_public_key"],
+        f"{path}.vrf_public_key",
+        types_constants.ed25519_public_key_bytes,
+    )
+    return public_key, bls_key, pop, vrf_key
+
+
 def _validators(tree: dict[str, Any]) -> tuple[GenesisValidator, ...]:
     entries = _list(tree.get("validators"), "validators", constants.genesis_validators_max)
     validators: dict[Address, GenesisValidator] = {}
@@ -345,22 +402,7 @@ def _validators(tree: dict[str, Any]) -> tuple[GenesisValidator, ...]:
     for index, entry in enumerate(entries):
         path = f"validators[{index}]"
         item = _table(entry, path, {*fields, "stake"}, fields)
-        public_key = _hex(
-            item["public_key"], f"{path}.public_key", types_constants.ed25519_public_key_bytes
-        )
-        bls_key = _hex(
-            item["bls_public_key"], f"{path}.bls_public_key", types_constants.bls_public_key_bytes
-        )
-        pop = _hex(
-            item["bls_proof_of_possession"],
-            f"{path}.bls_proof_of_possession",
-            types_constants.bls_signature_bytes,
-        )
-        vrf_key = _hex(
-            item["vrf_public_key"],
-            f"{path}.vrf_public_key",
-            types_constants.ed25519_public_key_bytes,
-        )
+        public_key, bls_key, pop, vrf_key = _node_keys(item, path)
         stake = _uint(item.get("stake", 0), f"{path}.stake")
         validator = GenesisValidator(public_key, bls_key, pop, vrf_key, stake)
         if validator.address in validators:
@@ -431,6 +473,240 @@ def kind_named_by(chain_id: str) -> str | None:
     return None
 
 
+def _jailed(tree: dict[str, Any], validators: set[Address]) -> tuple[tuple[Address, int], ...]:
+    entries = _list(tree.get("jailed", []), "jailed", constants.genesis_validators_max)
+    jailed: dict[Address, int] = {}
+    for index, entry in enumerate(entries):
+        path = f"jailed[{index}]"
+        item = _table(entry, path, {"validator", "height"}, {"validator", "height"})
+        address = _address(item["validator"], f"{path}.validator")
+        if address not in validators or address in jailed:
+            raise _fail(f"{path}.validator", f"{address} is not a validator, or appears twice")
+        jailed[address] = _uint(item["height"], f"{path}.height")
+    return tuple(sorted(jailed.items()))
+
+
+# The registry section. Enums are written by their lower-case names.
+def _name(member: Any) -> str:
+    return str(member.name.lower())
+
+
+def _enum(kind: Any, value: Any, path: str) -> Any:
+    names = {_name(member): member for member in kind}
+    if value not in names:
+        raise _fail(path, f"must be one of {', '.join(names)}, got {value!r}")
+    return names[value]
+
+
+def _registry_params_json(params: RegistryParams) -> dict[str, Any]:
+    return {
+        "slash_fraction_bps": params.slash_fraction_bps,
+        "slash_to_treasury": params.slash_to_treasury,
+        "evidence_age_blocks_max": params.evidence_age_blocks_max,
+        "role_min_stake": {_name(role): str(amount) for role, amount in params.role_min_stake},
+        "node_types": {
+            _name(node_type): {
+                "min_stake": str(entry.min_stake),
+                "identity_level": _name(entry.identity_level),
+                "trust_score_min": entry.trust_score_min,
+                "power_divisor": entry.power_divisor,
+                "roles": [_name(role) for role in entry.roles],
+            }
+            for node_type, entry in params.types
+        },
+    }
+
+
+def _registry_params(value: Any) -> RegistryParams:
+    path = "parameters.registry"
+    tree = _table(
+        value,
+        path,
+        {
+            "slash_fraction_bps",
+            "slash_to_treasury",
+            "evidence_age_blocks_max",
+            "role_min_stake",
+            "node_types",
+        },
+        set(),
+    )
+    defaults = RegistryParams()
+    minimums_tree = _table(
+        tree.get("role_min_stake", {}), f"{path}.role_min_stake", {_name(r) for r in Role}, set()
+    )
+    minimums = tuple(
+        (
+            role,
+            _uint(minimums_tree.get(_name(role), amount), f"{path}.role_min_stake.{_name(role)}"),
+        )
+        for role, amount in DEFAULT_ROLE_MIN_STAKE.items()
+    )
+    types_tree = _table(
+        tree.get("node_types", {}), f"{path}.node_types", {_name(t) for t in NodeType}, set()
+    )
+    types = []
+    fields = {"min_stake", "identity_level", "trust_score_min", "power_divisor", "roles"}
+    for node_type, default in DEFAULT_TYPES.items():
+        where = f"{path}.node_types.{_name(node_type)}"
+        item = _table(types_tree.get(_name(node_type), {}), where, fields, set())
+        roles_value = _list(
+            item.get("roles", [_name(r) for r in default.roles]), f"{where}.roles", len(Role)
+        )
+        roles = sorted({_enum(Role, role, f"{where}.roles") for role in roles_value})
+        if not roles:
+            raise _fail(f"{where}.roles", "a node type needs at least one role")
+        level = item.get("identity_level", _name(default.identity_level))
+        types.append(
+            (
+                node_type,
+                TypeParams(
+                    _uint(item.get("min_stake", default.min_stake), f"{where}.min_stake"),
+                    _enum(IdentityLevel, level, f"{where}.identity_level"),
+                    _uint(item.get("trust_score_min", 0), f"{where}.trust_score_min"),
+                    _uint(
+                        item.get("power_divisor", default.power_divisor), f"{where}.power_divisor"
+                    ),
+                    tuple(roles),
+                ),
+            )
+        )
+    bps = _uint(
+        tree.get("slash_fraction_bps", defaults.slash_fraction_bps),
+        f"{path}.slash_fraction_bps",
+        constants.basis_points,
+    )
+    age = _uint(
+        tree.get("evidence_age_blocks_max", defaults.evidence_age_blocks_max),
+        f"{path}.evidence_age_blocks_max",
+        constants.evidence_age_blocks_max,
+    )
+    if age == 0:
+        raise _fail(f"{path}.evidence_age_blocks_max", "must be at least 1")
+    to_treasury = _bool(
+        tree.get("slash_to_treasury", defaults.slash_to_treasury), f"{path}.slash_to_treasury"
+    )
+    return RegistryParams(tuple(types), minimums, bps, to_treasury, age)
+
+
+def _node_json(record: NodeRecord) -> dict[str, Any]:
+    return {
+        "node_type": _name(record.node_type),
+        "roles": [_name(role) for role in record.roles],
+        "public_key": record.public_key.hex(),
+        "bls_public_key": record.bls_public_key.hex(),
+        "bls_proof_of_possession": record.bls_proof_of_possession.hex(),
+        "vrf_public_key": record.vrf_public_key.hex(),
+        "p2p_address": record.p2p_address,
+        "did": record.did,
+        "stake": str(record.stake),
+        "status": _name(record.status),
+        "registered_height": record.registered_height,
+    }
+
+
+def _nodes(
+    tree: dict[str, Any], validators: tuple[GenesisValidator, ...]
+) -> tuple[NodeRecord, ...]:
+    """Genesis nodes are trusted as written: identity levels are not checked here (the first
+    bank and government authorities can only come from genesis)."""
+    entries = _list(tree.get("nodes", []), "nodes", constants.registry_nodes_max)
+    by_address = {v.address: v for v in validators}
+    bls_keys = {v.bls_public_key for v in validators}
+    records: dict[Address, NodeRecord] = {}
+    keys_fields = {"public_key", "bls_public_key", "bls_proof_of_possession", "vrf_public_key"}
+    other = {"node_type", "roles", "p2p_address", "did", "stake", "status", "registered_height"}
+    for index, entry in enumerate(entries):
+        path = f"nodes[{index}]"
+        item = _table(
+            entry,
+            path,
+            keys_fields | other,
+            keys_fields | {"node_type", "roles", "p2p_address", "did"},
+        )
+        node_type = _enum(NodeType, item["node_type"], f"{path}.node_type")
+        roles = tuple(
+            sorted(
+                {
+                    _enum(Role, r, f"{path}.roles")
+                    for r in _list(item["roles"], f"{path}.roles", len(Role))
+                }
+            )
+        )
+        if not roles:
+            raise _fail(f"{path}.roles", "a node needs at least one role")
+        public_key, bls_key, pop, vrf_key = _node_keys(item, path)
+        p2p_address = item["p2p_address"]
+        if (
+            not isinstance(p2p_address, str)
+            or not check_p2p_address(p2p_address)
+            or len(p2p_address.encode()) > types_constants.p2p_address_bytes_max
+        ):
+            raise _fail(f"{path}.p2p_address", "must be host:port")
+        did = item["did"]
+        if (
+            not isinstance(did, str)
+            or not check_did(did)
+            or len(did.encode()) > types_constants.did_bytes_max
+        ):
+            raise _fail(f"{path}.did", "must be a DID (did:method:id)")
+        record = NodeRecord(
+            node_type,
+            roles,
+            public_key,
+            bls_key,
+            pop,
+            vrf_key,
+            p2p_address,
+            did,
+            _uint(item.get("stake", 0), f"{path}.stake"),
+            _enum(Status, item.get("status", "active"), f"{path}.status"),
+            _uint(item.get("registered_height", 0), f"{path}.registered_height"),
+        )
+        address = Address.from_public_key(public_key)
+        if address in records:
+            raise _fail(f"{path}.public_key", "the same node appears twice")
+        if record.is_validator:
+            validator = by_address.get(address)
+            if validator is None or validator.bls_public_key != bls_key:
+                raise _fail(
+                    f"{path}.public_key",
+                    "a validator node must be among validators[] with the same keys",
+                )
+            if record.stake:
+                raise _fail(f"{path}.stake", "a validator node's stake goes in validators[].stake")
+        else:
+            if bls_key in bls_keys:
+                raise _fail(f"{path}.bls_public_key", "already used by another node or validator")
+            if not bls.pop_is_valid(bls_key, pop):
+                raise _fail(
+                    f"{path}.bls_proof_of_possession", "does not prove possession of bls_public_key"
+                )
+            bls_keys.add(bls_key)
+        records[address] = record
+    return tuple(records[address] for address in sorted(records))
+
+
+def _used_evidence(tree: dict[str, Any]) -> tuple[tuple[bytes, int], ...]:
+    entries = _list(tree.get("used_evidence", []), "used_evidence", constants.genesis_accounts_max)
+    used: dict[bytes, int] = {}
+    for index, entry in enumerate(entries):
+        path = f"used_evidence[{index}]"
+        item = _table(entry, path, {"hash", "height"}, {"hash", "height"})
+        used[_hex(item["hash"], f"{path}.hash", types_constants.hash_bytes)] = _uint(
+            item["height"], f"{path}.height"
+        )
+    return tuple(sorted(used.items()))
+
+
+def _registry_wire(registry: RegistryGenesis) -> list[Any]:
+    return [
+        params_to_wire(registry.params),
+        [record.to_wire() for record in registry.nodes],
+        [[digest, height] for digest, height in registry.used_evidence],
+    ]
+
+
 def from_tree(tree: Any) -> GenesisDocument:
     """Check a parsed JSON/TOML tree and build the document."""
     top = {
@@ -442,6 +718,9 @@ def from_tree(tree: Any) -> GenesisDocument:
         "validators",
         "delegations",
         "unbondings",
+        "jailed",
+        "nodes",
+        "used_evidence",
     }
     root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
     chain_id = root["chain_id"]
@@ -470,15 +749,22 @@ def from_tree(tree: Any) -> GenesisDocument:
     validators = _validators(root)
     delegations = _delegations(root, {v.address for v in validators})
     unbondings = _unbondings(root)
-    stakes = {v.address: v.stake for v in validators}
+    jailed = _jailed(root, {v.address for v in validators})
+    registry = RegistryGenesis(
+        _registry_params(root.get("parameters", {}).get("registry", {})),
+        _nodes(root, validators),
+        _used_evidence(root),
+    )
+    stakes = {v.address: v.stake for v in validators if v.address not in dict(jailed)}
     for delegation in delegations:
         stakes[delegation.validator] += delegation.amount
     if not any(stake >= constants.base_units_per_coin for stake in stakes.values()):
-        raise _fail("validators", "at least one validator needs a stake of one whole GEN")
+        raise _fail("validators", "at least one validator (unjailed) needs one whole GEN of stake")
     totals = [sum(a.balances[i] for a in accounts) for i in range(4)]
     totals[Denom.GEN - 1] += sum(v.stake for v in validators)
     totals[Denom.GEN - 1] += sum(d.amount for d in delegations)
     totals[Denom.GEN - 1] += sum(u.amount for u in unbondings)
+    totals[Denom.GEN - 1] += sum(node.stake for node in registry.nodes)
     for denom in Denom:
         if totals[denom - 1] > constants.supply_max:
             raise _fail("accounts", f"total {denom.name} is {totals[denom - 1]}, above uint64")
@@ -488,6 +774,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         genesis_time_ms,
         auth,
         faucet,
-        StakingGenesis(staking_params, validators, delegations, unbondings),
+        StakingGenesis(staking_params, validators, delegations, unbondings, jailed),
         accounts,
+        registry,
     )

@@ -1,7 +1,7 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, then bank's supply totals that count
+order (chain, auth, faucet, bank accounts, staking, registry, then bank's supply totals that count
 everything credited so far), and returns the sorted writes that `machine.init_chain` turns into
 the first state root. `export_genesis(reader)` asks each module for its part; the result
 equals the document the state came from (tests/state/test_genesis.py), faucet claims aside.
@@ -15,6 +15,7 @@ from metanode.state.context import ChainInfo
 from metanode.state.faucet import genesis as faucet_genesis
 from metanode.state.genesis.chain import read_chain, read_tip, write_chain, write_tip
 from metanode.state.genesis.document import GenesisDocument
+from metanode.state.registry import genesis as registry_genesis
 from metanode.state.staking import genesis as staking_genesis
 from metanode.state.view import MemoryReader, Overlay, StateReader, Write
 
@@ -27,6 +28,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     faucet_genesis.import_genesis(writer, document.faucet)
     bank_genesis.import_genesis(writer, document.accounts)
     staking_genesis.import_genesis(writer, document.staking)
+    registry_genesis.import_genesis(writer, document.registry)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -42,4 +44,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         faucet_genesis.export_genesis(reader),
         staking_genesis.export_genesis(reader),
         bank_genesis.export_genesis(reader),
+        registry_genesis.export_genesis(reader),
     )

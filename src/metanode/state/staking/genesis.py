@@ -66,6 +66,7 @@ class StakingGenesis:
     validators: tuple[GenesisValidator, ...]
     delegations: tuple[GenesisDelegation, ...] = ()
     unbondings: tuple[GenesisUnbonding, ...] = ()
+    jailed: tuple[tuple[Address, int], ...] = ()  # (validator, height jailed), by address
 
 
 def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
@@ -113,8 +114,10 @@ def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
         credit(writer, UNBONDING_POOL, Denom.GEN, unbonding.amount)
     for height in sorted(by_height):
         write_unbondings(writer, height, tuple(by_height[height]))
+    for address, height in genesis.jailed:
+        write_uint(writer, keys.jailed(address), height)
     members = compute_set(writer, genesis.params)
-    check(bool(members), "genesis needs a validator with at least one whole GEN bonded")
+    check(bool(members), "genesis needs an unjailed validator with at least one whole GEN bonded")
     encoded = encode_set(members)
     writer.put(keys.SET_NEXT, encoded)
     writer.put(keys.SET_AFTER_NEXT, encoded)
@@ -150,6 +153,10 @@ def export_genesis(reader: StateReader) -> StakingGenesis:
             GenesisUnbonding(delegator, amount, height)
             for delegator, amount in read_unbondings(reader, height)
         )
+    jailed = tuple(
+        (Address(key[len(keys.JAILED) :]), read_uint(reader, key))
+        for key, _value in reader.scan(keys.JAILED)
+    )
     return StakingGenesis(
-        read_params(reader), tuple(validators), tuple(delegations), tuple(unbondings)
+        read_params(reader), tuple(validators), tuple(delegations), tuple(unbondings), jailed
     )

@@ -1,6 +1,7 @@
 """staking keys. Prefix 0x03 belongs to staking; a table byte, once used, is never reused.
 
-    0x03 0x00                           → parameters [unbonding_delay_blocks, validators_max]
+    0x03 0x00                           → parameters [unbonding_delay_blocks, validators_max,
+                                          epoch_blocks]
     0x03 0x01 ‖ validator(20)           → validator [public_key, bls_key, bls_pop, vrf_key, stake]
     0x03 0x02 ‖ delegator(20) ‖ validator(20) → bonded amount (uint)
     0x03 0x03 ‖ height(8, big-endian)   → unbondings completing then [[delegator, amount]…]
@@ -8,6 +9,8 @@
     0x03 0x05                           → the validator set of the next height
     0x03 0x06                           → the validator set of the height after it
     0x03 0x07                           → number of registered validators (uint)
+    0x03 0x08 ‖ validator(20)           → jailed: the height it was jailed at (uint); a jailed
+                                          validator is left out of every set computed after
 
 A validator set is stored as the deterministic CBOR of `[[address, power, public_key,
 bls_key, vrf_key]…]` sorted by address, the same bytes `metanode.consensus.validators.
@@ -27,6 +30,7 @@ BLS_KEY = PREFIX + b"\x04"
 SET_NEXT = PREFIX + b"\x05"
 SET_AFTER_NEXT = PREFIX + b"\x06"
 VALIDATOR_COUNT = PREFIX + b"\x07"
+JAILED = PREFIX + b"\x08"
 
 
 def validator(address: Address) -> bytes:
@@ -43,3 +47,7 @@ def unbonding(height: int) -> bytes:
 
 def bls_key(public_key: bytes) -> bytes:
     return BLS_KEY + public_key
+
+
+def jailed(address: Address) -> bytes:
+    return JAILED + address.raw

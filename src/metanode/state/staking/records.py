@@ -20,6 +20,8 @@ from metanode.types import constants as types_constants
 class StakingParams:
     unbonding_delay_blocks: int = 100
     validators_max: int = 100
+    # Sets change only at epoch boundaries (rules.py); 1 = every block, as before epochs.
+    epoch_blocks: int = 1
 
     def __post_init__(self) -> None:
         check(
@@ -30,6 +32,15 @@ class StakingParams:
             1 <= self.validators_max <= constants.validators_max,
             "staking.validators_max out of range",
         )
+        check(
+            1 <= self.epoch_blocks <= constants.epoch_blocks_max,
+            "staking.epoch_blocks out of range",
+        )
+
+    def is_epoch_end(self, height: int) -> bool:
+        """Whether the end of block `height` fixes the set of the next epoch: the set it
+        computes signs from `height + 2` on, the first height of an epoch (kE + 1)."""
+        return (height + 1) % self.epoch_blocks == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +71,15 @@ class SetMember:
 def read_params(reader: StateReader) -> StakingParams:
     data = reader.get(keys.PARAMS)
     check(data is not None, "staking parameters missing from state (genesis not loaded?)")
-    delay, seats = decode_uints(data, keys.PARAMS, 2)  # type: ignore[arg-type]
-    return StakingParams(delay, seats)
+    delay, seats, epoch = decode_uints(data, keys.PARAMS, 3)  # type: ignore[arg-type]
+    return StakingParams(delay, seats, epoch)
 
 
 def write_params(writer: Overlay, params: StakingParams) -> None:
-    writer.put(keys.PARAMS, encode_value([params.unbonding_delay_blocks, params.validators_max]))
+    writer.put(
+        keys.PARAMS,
+        encode_value([params.unbonding_delay_blocks, params.validators_max, params.epoch_blocks]),
+    )
 
 
 def read_validator(reader: StateReader, address: Address) -> ValidatorRecord | None:

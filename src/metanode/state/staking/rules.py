@@ -7,12 +7,19 @@ Rules:
 - An unbonding completes at the end of block `height + unbonding_delay_blocks`.
 - Validator sets (keys.py): during block h, `SET_NEXT` is the set that signs h and
   `SET_AFTER_NEXT` the one that signs h + 1 (the header commits to both). At the end of h,
-  `SET_NEXT ← SET_AFTER_NEXT` and `SET_AFTER_NEXT ←` the set computed from the stakes as they
-  stand: a change made in block h takes effect at h + 2.
-- A set is the `validators_max` registered validators of highest power (power = whole GEN
-  bonded; ties by address), then sorted by address. A set is never empty: if every validator
-  unbonded, the last non-empty set stays (the chain cannot lose all its signers by a vote of
-  stake alone).
+  `SET_NEXT ← SET_AFTER_NEXT`, and if h ends an epoch (`StakingParams.is_epoch_end`: h + 1 is
+  a multiple of `epoch_blocks`) `SET_AFTER_NEXT ←` the set computed from the stakes as they
+  stand. So the set changes only at the first height of an epoch (kE + 1), fixed two heights
+  ahead as before: the consensus engine's assumption (the header of h names the sets of h and
+  h + 1, both known before h runs) holds for every E. With E = 1 a change made in block h
+  takes effect at h + 2.
+- A set is the `validators_max` registered, unjailed validators of highest power (power =
+  whole GEN bonded; ties by address), then sorted by address. A set is never empty: if every
+  validator unbonded or was jailed, the last non-empty set stays (the chain cannot lose all its
+  signers by a vote of stake alone).
+- `jail` and `slash` are staking's narrow interface for the registry's evidence rule (the way
+  Cosmos' x/slashing calls x/staking): a slash cuts every delegation to the validator by the
+  same fraction, floored, so the stake stays the sum of its delegations.
 Each message handler returns its failure code before writing anything.
 """
 
@@ -22,7 +29,7 @@ from metanode.crypto import bls
 from metanode.errors import InvariantViolation, check
 from metanode.state import constants
 from metanode.state.bank.accounts import module_address, read_account
-from metanode.state.bank.rules import move
+from metanode.state.bank.rules import burn, move
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.staking import errors, keys
@@ -41,6 +48,7 @@ from metanode.state.staking.records import (
     write_unbondings,
     write_validator,
 )
+from metanode.state.values import decode_value
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Bond, Denom, Event, RegisterValidator, Unbond
 
@@ -159,6 +167,59 @@ def on_unbond(writer: Overlay, context: TxContext, message: Unbond) -> int:
     return OK
 
 
+def is_jailed(reader: StateReader, address: Address) -> bool:
+    return reader.get(keys.jailed(address)) is not None
+
+
+def jail(writer: Overlay, block: BlockContext, address: Address) -> None:
+    """Keep `address` out of every set computed from now on (it leaves at the next epoch)."""
+    check(read_validator(writer, address) is not None, "jail names a registered validator")
+    write_uint(writer, keys.jailed(address), block.height)
+    block.changed.add(CHANGED)
+
+
+def slash(
+    writer: Overlay, block: BlockContext, address: Address, fraction_bps: int, to: Address | None
+) -> int:
+    """Cut `fraction_bps` / 10,000 of every delegation to `address`, floored; the GEN goes to
+    `to`, or is burned if `to` is None. Returns the amount cut.
+
+    Delegations are keyed by delegator first, so this scans the table: slashing is rare and
+    each evidence is usable once (registry), which bounds how often it runs."""
+    record = read_validator(writer, address)
+    if record is None:
+        raise InvariantViolation(f"slash names {address}, which is not a registered validator")
+    check(0 <= fraction_bps <= constants.basis_points, "slash fraction within 0..10,000 bp")
+    width = len(keys.DELEGATION)
+    cuts = []
+    for key, value in writer.scan(keys.DELEGATION):
+        if key[width + 20 :] == address.raw:
+            amount = decode_value(value, key)
+            cuts.append((key, amount, amount * fraction_bps // constants.basis_points))
+    total = sum(cut for _, _, cut in cuts)
+    if total == 0:
+        return 0
+    for key, amount, cut in cuts:
+        write_uint(writer, key, amount - cut)
+    write_validator(
+        writer,
+        address,
+        ValidatorRecord(
+            record.public_key,
+            record.bls_public_key,
+            record.bls_proof_of_possession,
+            record.vrf_public_key,
+            record.stake - total,
+        ),
+    )
+    if to is None:
+        burn(writer, BONDED_POOL, Denom.GEN, total)
+    else:
+        check(move(writer, BONDED_POOL, to, Denom.GEN, total) == OK, "the pool holds the stake")
+    block.changed.add(CHANGED)
+    return total
+
+
 def end_block(writer: Overlay, block: BlockContext) -> None:
     """Return matured unbondings, then rotate the validator sets."""
     matured = read_unbondings(writer, block.height)
@@ -174,8 +235,11 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
         raise InvariantViolation("validator sets missing from state (genesis not loaded?)")
     if writer.get(keys.SET_NEXT) != after_next:
         writer.put(keys.SET_NEXT, after_next)
-    if CHANGED in block.changed:
-        members = compute_set(writer, read_params(writer))
+    params = read_params(writer)
+    # With epochs longer than one block, stakes may have moved in any block since the last
+    # boundary; `changed` only covers this one, so the boundary always recomputes.
+    if params.is_epoch_end(block.height) and (CHANGED in block.changed or params.epoch_blocks > 1):
+        members = compute_set(writer, params)
         if members:
             encoded = encode_set(members)
             if encoded != after_next:
@@ -183,12 +247,14 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
 
 
 def compute_set(reader: StateReader, params: StakingParams) -> tuple[SetMember, ...]:
-    """The set the current stakes call for (empty if no validator has a whole GEN bonded)."""
+    """The set the current stakes call for (empty if no unjailed validator has a whole GEN
+    bonded)."""
     candidates = []
     for key, value in reader.scan(keys.VALIDATOR):
         record = decode_validator(value, key)
-        if record.power > 0:
-            candidates.append((Address(key[len(keys.VALIDATOR) :]), record))
+        address = Address(key[len(keys.VALIDATOR) :])
+        if record.power > 0 and not is_jailed(reader, address):
+            candidates.append((address, record))
     candidates.sort(key=lambda item: (-item[1].power, item[0]))
     chosen = sorted(candidates[: params.validators_max], key=lambda item: item[0])
     return tuple(

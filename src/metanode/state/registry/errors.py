@@ -1,0 +1,32 @@
+"""registry result codes (range 500–599), stable forever: stored in receipts.
+
+`identity_level_too_low`: the node type requires a credential (basic or full KYC) and the
+identity module that will hold credentials does not exist yet, so every such registration is
+refused with this code; nothing is taken on trust in its place. `trust_score_too_low` likewise:
+no module computes trust scores yet, so every node's score is 0.
+"""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+P2P_ADDRESS_INVALID = register("registry", 1, "p2p_address_invalid")
+DID_INVALID = register("registry", 2, "did_invalid")
+HYBRID_ACCOUNT_CANNOT_REGISTER = register("registry", 3, "hybrid_account_cannot_register")
+ALREADY_REGISTERED = register("registry", 4, "already_registered")
+ROLE_NOT_ALLOWED = register("registry", 5, "role_not_allowed")
+IDENTITY_LEVEL_TOO_LOW = register("registry", 6, "identity_level_too_low")
+TRUST_SCORE_TOO_LOW = register("registry", 7, "trust_score_too_low")
+STAKE_BELOW_MINIMUM = register("registry", 8, "stake_below_minimum")
+INSUFFICIENT_FUNDS = register("registry", 9, "insufficient_funds")
+BLS_KEY_IN_USE = register("registry", 10, "bls_key_in_use")
+REGISTRY_FULL = register("registry", 11, "registry_full")
+INVALID_PROOF_OF_POSSESSION = register("registry", 12, "invalid_proof_of_possession")
+EVIDENCE_NOT_SAME_SLOT = register("registry", 13, "evidence_not_same_slot")
+EVIDENCE_MESSAGES_IDENTICAL = register("registry", 14, "evidence_messages_identical")
+EVIDENCE_FROM_FUTURE = register("registry", 15, "evidence_from_future")
+EVIDENCE_TOO_OLD = register("registry", 16, "evidence_too_old")
+EVIDENCE_VALIDATOR_UNKNOWN = register("registry", 17, "evidence_validator_unknown")
+EVIDENCE_ALREADY_USED = register("registry", 18, "evidence_already_used")
+VALIDATOR_ALREADY_JAILED = register("registry", 19, "validator_already_jailed")
+EVIDENCE_SIGNATURE_INVALID = register("registry", 20, "evidence_signature_invalid")

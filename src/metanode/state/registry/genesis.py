@@ -1,0 +1,67 @@
+"""registry genesis: parameters, node records and used evidence, in and out (round-trip tested
+in tests/state/test_registry.py).
+
+A validator node's stake is its bond in staking's genesis (`validators[].stake`), so its record
+holds none; the document loader checks that such a node is among staking's validators with the
+same keys. Other nodes' stake is newly created GEN credited to `registry/bonded`, which bank's
+`finish_genesis` counts into the supply. Import runs after staking's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from metanode.errors import InvariantViolation
+from metanode.state.bank.rules import credit
+from metanode.state.registry import keys
+from metanode.state.registry.queries import nodes
+from metanode.state.registry.records import (
+    NodeRecord,
+    RegistryParams,
+    Status,
+    read_params,
+    write_node,
+    write_params,
+)
+from metanode.state.registry.rules import REGISTRY_POOL
+from metanode.state.staking.records import read_uint, read_validator, write_uint
+from metanode.state.view import Overlay, StateReader
+from metanode.types import Address, Denom
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryGenesis:
+    params: RegistryParams = field(default_factory=RegistryParams)
+    nodes: tuple[NodeRecord, ...] = ()  # sorted by address (the hash of public_key)
+    used_evidence: tuple[tuple[bytes, int], ...] = ()  # (evidence hash, height), sorted
+
+
+def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
+    write_params(writer, genesis.params)
+    for record in genesis.nodes:
+        address = Address.from_public_key(record.public_key)
+        if record.is_validator:
+            staked = read_validator(writer, address)
+            if staked is None or staked.bls_public_key != record.bls_public_key:
+                raise InvariantViolation(f"genesis validator node {address} is not in staking")
+        else:
+            credit(writer, REGISTRY_POOL, Denom.GEN, record.stake)
+            writer.put(keys.bls_key(record.bls_public_key), address.raw)
+        write_node(writer, address, record)
+        if record.status is Status.PENDING:
+            writer.put(keys.pending(address), b"")
+    write_uint(writer, keys.NODE_COUNT, len(genesis.nodes))
+    for evidence_hash, height in genesis.used_evidence:
+        write_uint(writer, keys.evidence(evidence_hash), height)
+
+
+def export_genesis(reader: StateReader) -> RegistryGenesis:
+    used = tuple(
+        (key[len(keys.EVIDENCE) :], read_uint(reader, key))
+        for key, _value in reader.scan(keys.EVIDENCE)
+    )
+    return RegistryGenesis(
+        read_params(reader),
+        tuple(record for _address, record in nodes(reader)),
+        used,
+    )

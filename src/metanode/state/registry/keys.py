@@ -1,0 +1,37 @@
+"""registry keys. Prefix 0x05 belongs to the registry; a table byte, once used, is never reused.
+
+0x05 0x00                  → parameters (records.py: encode_params)
+0x05 0x01 ‖ address(20)    → node record (records.py: encode_node)
+0x05 0x02 ‖ bls_key(48)    → node address (a BLS key serves one node)
+0x05 0x03 ‖ evidence(32)   → height the evidence was used at (uint): never usable again
+0x05 0x04 ‖ address(20)    → pending: activated at the next epoch boundary (empty value)
+0x05 0x05                  → number of registered nodes (uint)
+"""
+
+from __future__ import annotations
+
+from metanode.types import Address
+
+PREFIX = b"\x05"
+PARAMS = PREFIX + b"\x00"
+NODE = PREFIX + b"\x01"
+BLS_KEY = PREFIX + b"\x02"
+EVIDENCE = PREFIX + b"\x03"
+PENDING = PREFIX + b"\x04"
+NODE_COUNT = PREFIX + b"\x05"
+
+
+def node(address: Address) -> bytes:
+    return NODE + address.raw
+
+
+def bls_key(public_key: bytes) -> bytes:
+    return BLS_KEY + public_key
+
+
+def evidence(evidence_hash: bytes) -> bytes:
+    return EVIDENCE + evidence_hash
+
+
+def pending(address: Address) -> bytes:
+    return PENDING + address.raw

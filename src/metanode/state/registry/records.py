@@ -1,0 +1,284 @@
+"""registry's stored records: parameters and node records, each with its encoder and strict
+decoder (a stored value of the wrong shape is a bug).
+
+Parameters per node type (genesis parameters; only governance will change them): the minimum
+stake, the identity level a credential must show, the trust score threshold, the voting-power
+rule (`power_divisor` whole GEN per vote, floored; 0 means one vote per node) and the roles the
+type may take. A role may add its own minimum (`role_min_stake`): an enterprise node needs the
+largest of its type's and its roles' minimums. All amounts are GEN base units.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from metanode.errors import check
+from metanode.state import constants
+from metanode.state.registry import keys
+from metanode.state.values import decode_array, encode_value
+from metanode.state.view import Overlay, StateReader
+from metanode.types import Address, NodeType, Role
+from metanode.types import constants as types_constants
+
+COIN = constants.base_units_per_coin
+
+
+class IdentityLevel(enum.IntEnum):
+    NONE = 0
+    BASIC = 1
+    FULL = 2  # full KYC
+
+
+class Status(enum.IntEnum):
+    """A node's life: pending until the next epoch boundary, then active; jailed by evidence
+    (for good: equivocation tombstones, as in Cosmos). `UNBONDING` and `EXITED` are the states
+    of a node that leaves; the message that leaves is not built yet (docs/registry.md)."""
+
+    PENDING = 1
+    ACTIVE = 2
+    JAILED = 3
+    UNBONDING = 4
+    EXITED = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TypeParams:
+    min_stake: int
+    identity_level: IdentityLevel
+    trust_score_min: int
+    power_divisor: int  # whole GEN per vote; 0 = one vote per node
+    roles: tuple[Role, ...]
+
+    def to_wire(self) -> list[object]:
+        return [
+            self.min_stake,
+            int(self.identity_level),
+            self.trust_score_min,
+            self.power_divisor,
+            [int(role) for role in self.roles],
+        ]
+
+
+DEFAULT_TYPES: dict[NodeType, TypeParams] = {
+    NodeType.COMMUNITY: TypeParams(0, IdentityLevel.NONE, 0, 0, (Role.EXECUTOR,)),
+    NodeType.ENTERPRISE: TypeParams(
+        0, IdentityLevel.FULL, 0, 1_000, (Role.VALIDATOR, Role.NOTARY, Role.MINER)
+    ),
+    NodeType.HYBRID: TypeParams(500_000 * COIN, IdentityLevel.BASIC, 0, 500, (Role.EXECUTOR,)),
+    NodeType.BANK: TypeParams(10_000_000 * COIN, IdentityLevel.FULL, 0, 100, (Role.AUTHORITY,)),
+    NodeType.GOVERNMENT: TypeParams(
+        15_000_000 * COIN, IdentityLevel.FULL, 0, 50, (Role.AUTHORITY,)
+    ),
+}
+# The issue names no minimum for miners: they take the validator's, the smallest enterprise one.
+DEFAULT_ROLE_MIN_STAKE: dict[Role, int] = {
+    Role.VALIDATOR: 1_000_000 * COIN,
+    Role.NOTARY: 2_000_000 * COIN,
+    Role.MINER: 1_000_000 * COIN,
+    Role.EXECUTOR: 0,
+    Role.AUTHORITY: 0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryParams:
+    types: tuple[tuple[NodeType, TypeParams], ...] = tuple(DEFAULT_TYPES.items())
+    role_min_stake: tuple[tuple[Role, int], ...] = tuple(DEFAULT_ROLE_MIN_STAKE.items())
+    slash_fraction_bps: int = 500  # of the stake, per equivocation
+    slash_to_treasury: bool = False  # else burned
+    evidence_age_blocks_max: int = 100_000
+
+    def __post_init__(self) -> None:
+        check([t for t, _ in self.types] == list(NodeType), "registry: one entry per node type")
+        check([r for r, _ in self.role_min_stake] == list(Role), "registry: one entry per role")
+        check(
+            0 <= self.slash_fraction_bps <= constants.basis_points,
+            "registry.slash_fraction_bps out of range",
+        )
+        check(
+            1 <= self.evidence_age_blocks_max <= constants.evidence_age_blocks_max,
+            "registry.evidence_age_blocks_max out of range",
+        )
+
+    def of(self, node_type: NodeType) -> TypeParams:
+        return self.types[node_type - 1][1]
+
+    def required_stake(self, node_type: NodeType, roles: tuple[Role, ...]) -> int:
+        minimums = dict(self.role_min_stake)
+        return max([self.of(node_type).min_stake, *(minimums[role] for role in roles)])
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    node_type: NodeType
+    roles: tuple[Role, ...]
+    public_key: bytes  # Ed25519, the account key: the address is its hash
+    bls_public_key: bytes
+    bls_proof_of_possession: bytes
+    vrf_public_key: bytes
+    p2p_address: str
+    did: str
+    # GEN the registry holds for the node in `registry/bonded`. A validator node's stake is its
+    # own bond in staking instead (queries.node_stake), so each coin has one place.
+    stake: int
+    status: Status
+    registered_height: int
+
+    @property
+    def is_validator(self) -> bool:
+        return Role.VALIDATOR in self.roles
+
+    def with_status(self, status: Status) -> NodeRecord:
+        return NodeRecord(
+            self.node_type,
+            self.roles,
+            self.public_key,
+            self.bls_public_key,
+            self.bls_proof_of_possession,
+            self.vrf_public_key,
+            self.p2p_address,
+            self.did,
+            self.stake,
+            status,
+            self.registered_height,
+        )
+
+    def to_wire(self) -> list[object]:
+        return [
+            int(self.node_type),
+            [int(role) for role in self.roles],
+            self.public_key,
+            self.bls_public_key,
+            self.bls_proof_of_possession,
+            self.vrf_public_key,
+            self.p2p_address,
+            self.did,
+            self.stake,
+            int(self.status),
+            self.registered_height,
+        ]
+
+
+def _uint(value: object, key: bytes) -> int:
+    check(type(value) is int and 0 <= value <= constants.uint64_max, f"{key.hex()}: not a uint")
+    return value  # type: ignore[return-value]
+
+
+def _roles(value: object, key: bytes) -> tuple[Role, ...]:
+    check(type(value) is tuple, f"{key.hex()}: roles are not an array")
+    values = [_uint(item, key) for item in value]  # type: ignore[attr-defined]
+    check(all(1 <= item <= len(Role) for item in values), f"{key.hex()}: unknown role")
+    check(values == sorted(set(values)), f"{key.hex()}: roles not strictly increasing")
+    return tuple(Role(item) for item in values)
+
+
+def read_params(reader: StateReader) -> RegistryParams:
+    data = reader.get(keys.PARAMS)
+    check(data is not None, "registry parameters missing from state (genesis not loaded?)")
+    bps, to_treasury, age, role_mins, types = decode_array(data, keys.PARAMS, 5)  # type: ignore[arg-type]
+    check(
+        type(role_mins) is tuple and len(role_mins) == len(Role),
+        "registry parameters: role minimums malformed",
+    )
+    check(
+        type(types) is tuple and len(types) == len(NodeType),
+        "registry parameters: node types malformed",
+    )
+    type_params = []
+    for node_type, entry in zip(NodeType, types, strict=True):
+        check(type(entry) is tuple and len(entry) == 5, "registry parameters: type malformed")
+        min_stake, level, trust, divisor, roles = entry
+        check(_uint(level, keys.PARAMS) <= max(IdentityLevel), "registry: unknown level")
+        type_params.append(
+            (
+                node_type,
+                TypeParams(
+                    _uint(min_stake, keys.PARAMS),
+                    IdentityLevel(level),
+                    _uint(trust, keys.PARAMS),
+                    _uint(divisor, keys.PARAMS),
+                    _roles(roles, keys.PARAMS),
+                ),
+            )
+        )
+    check(to_treasury in (0, 1) and type(to_treasury) is int, "registry: slash_to_treasury")
+    return RegistryParams(
+        tuple(type_params),
+        tuple(
+            (role, _uint(amount, keys.PARAMS)) for role, amount in zip(Role, role_mins, strict=True)
+        ),
+        _uint(bps, keys.PARAMS),
+        bool(to_treasury),
+        _uint(age, keys.PARAMS),
+    )
+
+
+def params_to_wire(params: RegistryParams) -> list[object]:
+    return [
+        params.slash_fraction_bps,
+        int(params.slash_to_treasury),
+        params.evidence_age_blocks_max,
+        [amount for _, amount in params.role_min_stake],
+        [entry.to_wire() for _, entry in params.types],
+    ]
+
+
+def write_params(writer: Overlay, params: RegistryParams) -> None:
+    writer.put(keys.PARAMS, encode_value(params_to_wire(params)))
+
+
+def decode_node(data: bytes, key: bytes) -> NodeRecord:
+    (
+        node_type,
+        roles,
+        public_key,
+        bls_key,
+        pop,
+        vrf_key,
+        p2p_address,
+        did,
+        stake,
+        status,
+        height,
+    ) = decode_array(data, key, 11)
+    check(
+        _uint(node_type, key) in set(NodeType) and _uint(status, key) in set(Status),
+        f"node record at {key.hex()}: unknown type or status",
+    )
+    check(
+        type(public_key) is bytes
+        and len(public_key) == types_constants.ed25519_public_key_bytes
+        and type(bls_key) is bytes
+        and len(bls_key) == types_constants.bls_public_key_bytes
+        and type(pop) is bytes
+        and len(pop) == types_constants.bls_signature_bytes
+        and type(vrf_key) is bytes
+        and len(vrf_key) == types_constants.ed25519_public_key_bytes
+        and type(p2p_address) is str
+        and type(did) is str,
+        f"node record at {key.hex()} is malformed",
+    )
+    return NodeRecord(
+        NodeType(node_type),
+        _roles(roles, key),
+        public_key,  # type: ignore[arg-type]
+        bls_key,  # type: ignore[arg-type]
+        pop,  # type: ignore[arg-type]
+        vrf_key,  # type: ignore[arg-type]
+        p2p_address,  # type: ignore[arg-type]
+        did,  # type: ignore[arg-type]
+        _uint(stake, key),
+        Status(status),
+        _uint(height, key),
+    )
+
+
+def read_node(reader: StateReader, address: Address) -> NodeRecord | None:
+    key = keys.node(address)
+    data = reader.get(key)
+    return None if data is None else decode_node(data, key)
+
+
+def write_node(writer: Overlay, address: Address, record: NodeRecord) -> None:
+    writer.put(keys.node(address), encode_value(record.to_wire()))

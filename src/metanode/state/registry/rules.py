@@ -1,0 +1,211 @@
+"""registry rules: the only code that writes node records, used evidence and the registry pool.
+
+Rules:
+- How the registry relates to staking: staking owns validator candidates, bonds and validator
+  sets; the registry owns node records. A node registered with the validator role is ALSO a
+  staking candidate: its registration writes staking's record (keys, proof of possession) and
+  bonds its stake as its own delegation there, so consensus power, delegations, unbonding and
+  the set rotation stay staking's alone. Other nodes' stake is held by the registry in the
+  module account `registry/bonded` (record.stake). Validators registered through staking's own
+  `RegisterValidator` (and genesis validators) have no registry record; slashing works on
+  staking's records, so it covers them too.
+- Registrations and jailing take effect at epoch boundaries: a new node is `pending` until the
+  end of the block that fixes the next epoch's set (`StakingParams.is_epoch_end`), when it
+  turns `active` and, if a validator, joins the set that signs from the epoch's first height.
+  A jailed validator is left out of the set computed at the next boundary.
+- Evidence: two consensus records of one validator for the same (kind, height, round) with
+  different content, both signed with its Ed25519 key. A validator's key cannot change (its
+  address is the key's hash), so the key in staking's record is its key as of any height.
+  Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
+  `evidence_age_blocks_max` blocks. The validator loses `slash_fraction_bps` of every
+  delegation to it (burned, or to `treasury`) and is jailed for good.
+Each handler is a flat guard ladder (tests/state/test_registry.py pins the order): it returns
+its failure code before writing anything. The most expensive rung (a pairing or two signature
+checks) comes last.
+"""
+
+from __future__ import annotations
+
+from metanode.codec import encode, tags
+from metanode.crypto import bls, ed25519
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import InvariantViolation, check
+from metanode.state import constants
+from metanode.state.bank.accounts import TREASURY, module_address, read_account
+from metanode.state.bank.rules import move
+from metanode.state.codes import OK
+from metanode.state.context import BlockContext, TxContext
+from metanode.state.registry import errors, keys
+from metanode.state.registry.messages import check_evidence, check_register
+from metanode.state.registry.records import (
+    IdentityLevel,
+    NodeRecord,
+    Status,
+    read_node,
+    read_params,
+    write_node,
+)
+from metanode.state.staking import keys as staking_keys
+from metanode.state.staking import rules as staking
+from metanode.state.staking.records import read_params as read_staking_params
+from metanode.state.staking.records import read_uint, read_validator, write_uint
+from metanode.state.view import Overlay
+from metanode.types import (
+    Address,
+    Denom,
+    Event,
+    RegisterNode,
+    RegisterValidator,
+    Role,
+    SubmitEvidence,
+)
+
+REGISTRY_POOL = module_address("registry/bonded")
+
+
+def on_register_node(writer: Overlay, context: TxContext, message: RegisterNode) -> int:
+    code = check_register(message)
+    if code != OK:
+        return code
+    if context.is_hybrid:
+        # The record's Ed25519 key is the node's identity and its address is that key's hash.
+        return errors.HYBRID_ACCOUNT_CANNOT_REGISTER
+    address = context.sender
+    if read_node(writer, address) is not None or read_validator(writer, address) is not None:
+        return errors.ALREADY_REGISTERED
+    params = read_params(writer)
+    type_params = params.of(message.node_type)
+    if not set(message.roles) <= set(type_params.roles):
+        return errors.ROLE_NOT_ALLOWED
+    if type_params.identity_level > IdentityLevel.NONE:
+        # No credential can exist before the identity module: refuse rather than assume one.
+        return errors.IDENTITY_LEVEL_TOO_LOW
+    if type_params.trust_score_min > 0:
+        return errors.TRUST_SCORE_TOO_LOW  # no module computes trust scores yet: all are 0
+    if message.stake < params.required_stake(message.node_type, message.roles):
+        return errors.STAKE_BELOW_MINIMUM
+    if read_account(writer, address).balance(Denom.GEN) < message.stake:
+        return errors.INSUFFICIENT_FUNDS
+    if (
+        writer.get(keys.bls_key(message.bls_public_key)) is not None
+        or writer.get(staking_keys.bls_key(message.bls_public_key)) is not None
+    ):
+        return errors.BLS_KEY_IN_USE
+    count = read_uint(writer, keys.NODE_COUNT)
+    validator_role = Role.VALIDATOR in message.roles
+    if count >= constants.registry_nodes_max or (
+        validator_role
+        and read_uint(writer, staking_keys.VALIDATOR_COUNT) >= constants.validator_candidates_max
+    ):
+        return errors.REGISTRY_FULL
+    if not bls.pop_is_valid(message.bls_public_key, message.bls_proof_of_possession):
+        return errors.INVALID_PROOF_OF_POSSESSION
+    record = NodeRecord(
+        message.node_type,
+        message.roles,
+        context.sender_public_key,
+        message.bls_public_key,
+        message.bls_proof_of_possession,
+        message.vrf_public_key,
+        message.p2p_address,
+        message.did,
+        0 if validator_role else message.stake,
+        Status.PENDING,
+        context.block.height,
+    )
+    if validator_role:
+        staking.register(
+            writer,
+            address,
+            context.sender_public_key,
+            RegisterValidator(
+                message.bls_public_key, message.bls_proof_of_possession, message.vrf_public_key
+            ),
+        )
+        validators = read_uint(writer, staking_keys.VALIDATOR_COUNT)
+        write_uint(writer, staking_keys.VALIDATOR_COUNT, validators + 1)
+        candidate = read_validator(writer, address)
+        if candidate is None:
+            raise InvariantViolation("staking.register wrote no record")
+        if message.stake:
+            staking.bond(writer, address, address, candidate, message.stake)
+            context.block.changed.add(staking.CHANGED)
+    else:
+        check(
+            move(writer, address, REGISTRY_POOL, Denom.GEN, message.stake) == OK,
+            "stake moved after the funds check",
+        )
+        writer.put(keys.bls_key(message.bls_public_key), address.raw)
+    write_node(writer, address, record)
+    writer.put(keys.pending(address), b"")
+    write_uint(writer, keys.NODE_COUNT, count + 1)
+    return OK
+
+
+def evidence_hash(message: SubmitEvidence) -> bytes:
+    """The consensus layer's hash of the pair (`consensus.evidence.Evidence.encode`): the pair
+    sorted by encoding, so the same two records give the same hash in either order."""
+    pair = sorted([message.first.to_wire(), message.second.to_wire()], key=encode)
+    return tagged_hash(tags.EVIDENCE, encode(pair))
+
+
+def on_submit_evidence(writer: Overlay, context: TxContext, message: SubmitEvidence) -> int:
+    code = check_evidence(message)
+    if code != OK:
+        return code
+    height = message.first.height
+    if height >= context.block.height:
+        return errors.EVIDENCE_FROM_FUTURE
+    params = read_params(writer)
+    if height + params.evidence_age_blocks_max < context.block.height:
+        return errors.EVIDENCE_TOO_OLD
+    validator = message.first.signer
+    record = read_validator(writer, validator)
+    if record is None:
+        return errors.EVIDENCE_VALIDATOR_UNKNOWN
+    digest = evidence_hash(message)
+    if writer.get(keys.evidence(digest)) is not None:
+        return errors.EVIDENCE_ALREADY_USED
+    if staking.is_jailed(writer, validator):
+        return errors.VALIDATOR_ALREADY_JAILED
+    for signed in (message.first, message.second):
+        if not ed25519.is_valid(record.public_key, signed.signing_message(), signed.signature):
+            return errors.EVIDENCE_SIGNATURE_INVALID
+    slashed = staking.slash(
+        writer,
+        context.block,
+        validator,
+        params.slash_fraction_bps,
+        TREASURY if params.slash_to_treasury else None,
+    )
+    staking.jail(writer, context.block, validator)
+    write_uint(writer, keys.evidence(digest), context.block.height)
+    node = read_node(writer, validator)
+    if node is not None:
+        write_node(writer, validator, node.with_status(Status.JAILED))
+        writer.delete(keys.pending(validator))
+    context.events.append(
+        Event(
+            "slashed",
+            (
+                ("validator", validator.raw),
+                ("amount", slashed.to_bytes(8, "big")),
+                ("evidence", digest),
+            ),
+        )
+    )
+    return OK
+
+
+def end_block(writer: Overlay, block: BlockContext) -> None:
+    """At an epoch boundary, pending nodes turn active (staking computes the set they join in
+    the same end of block)."""
+    if not read_staking_params(writer).is_epoch_end(block.height):
+        return
+    for key, _value in list(writer.scan(keys.PENDING)):
+        address = Address(key[len(keys.PENDING) :])
+        node = read_node(writer, address)
+        if node is None or node.status is not Status.PENDING:
+            raise InvariantViolation(f"the pending marker of {address} names no pending node")
+        write_node(writer, address, node.with_status(Status.ACTIVE))
+        writer.delete(key)
