@@ -13,6 +13,7 @@ from metanode.errors import ConfigError, DecodeError, InvariantViolation, Metano
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.genesis.chain import read_chain
 from metanode.state.genesis.document import parse_genesis
+from metanode.state.identity.records import did_of_key
 from metanode.state.machine import HANDLERS, InvalidBlock, apply_block
 from metanode.state.store import decode_receipts
 from metanode.state.view import Overlay
@@ -21,17 +22,26 @@ from metanode.types import (
     Block,
     Bond,
     CommitCertificate,
+    CreateDid,
+    DeactivateDid,
     Denom,
     FaucetClaim,
     NodeType,
     Receipt,
+    RegisterCredential,
     RegisterNode,
     RegisterValidator,
+    Relationship,
+    RevokeCredential,
     Role,
+    RotateDidKey,
+    Service,
     SubmitEvidence,
     Transaction,
     Transfer,
     Unbond,
+    UpdateDid,
+    VerificationMethod,
 )
 from metanode.types.block import BlockHeader
 from metanode.types.vote import Kind, Signed
@@ -74,6 +84,21 @@ DECODERS = {
                 "h:1",
                 "did:metanode:a",
                 5,
+            ),
+        )
+        .encode(),
+    ),
+    "did update": (
+        Transaction.decode,
+        Wallet.of(0)
+        .tx(
+            0,
+            UpdateDid(
+                "did:metanode:a",
+                (VerificationMethod("k", bytes(32), Relationship.AUTHENTICATION),),
+                ("key-1",),
+                (Service("s", "t", "https://x"),),
+                (),
             ),
         )
         .encode(),
@@ -148,6 +173,7 @@ json_values = st.recursive(
             "nodes",
             "used_evidence",
             "treasury",
+            "identity",
         ]
     ),
     json_values,
@@ -187,7 +213,48 @@ consensus_records = st.builds(
     addresses,
     st.binary(min_size=64, max_size=64),
 )
+did_names = st.one_of(
+    st.text(max_size=30),
+    st.just(did_of_key(Wallet.of(0).public_key)),
+    st.just(did_of_key(Wallet.of(1).public_key)),
+    st.just("did:metanode:"),
+)
+fragments = st.one_of(st.just("key-1"), st.text(max_size=8))
+keys = st.one_of(st.binary(min_size=32, max_size=32), st.just(Wallet.of(0).public_key))
+services = st.builds(
+    Service, fragments, st.text(max_size=8), st.sampled_from(["https://x", "x", ""])
+)
+methods = st.builds(
+    VerificationMethod, fragments, keys, st.sampled_from([Relationship(bits) for bits in range(4)])
+)
+credential_blobs = st.one_of(
+    st.binary(max_size=200),
+    st.just(b'{"@context": ["https://www.w3.org/ns/credentials/v2"]}'),
+    st.just(b'{"a": 1, "a": 2}'),
+    st.just(b"[" * 5000),
+    st.just(b'{"credentialSubject": {"kycLevel": []}}'),
+)
+identity_messages = st.one_of(
+    st.builds(
+        CreateDid,
+        st.lists(did_names, max_size=2).map(tuple),
+        st.lists(services, max_size=2).map(tuple),
+    ),
+    st.builds(
+        UpdateDid,
+        did_names,
+        st.lists(methods, max_size=2).map(tuple),
+        st.lists(fragments, max_size=2).map(tuple),
+        st.lists(services, max_size=2).map(tuple),
+        st.lists(fragments, max_size=2).map(tuple),
+    ),
+    st.builds(RotateDidKey, did_names, fragments, keys),
+    st.builds(DeactivateDid, did_names),
+    st.builds(RegisterCredential, credential_blobs),
+    st.builds(RevokeCredential, did_names, amounts),
+)
 messages = st.one_of(
+    identity_messages,
     st.builds(Transfer, addresses, amounts, st.sampled_from(list(Denom))),
     st.builds(Bond, addresses, amounts),
     st.builds(Unbond, addresses, amounts),

@@ -5,17 +5,19 @@ invariant (support.Chain)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import from_tree, parse_genesis
 from metanode.state.genesis.state import export_genesis, genesis_writes
+from metanode.state.identity.records import did_of_key
 from metanode.state.registry import queries
 from metanode.state.registry.records import Status
 from metanode.state.registry.rules import REGISTRY_POOL, TREASURY, evidence_hash
 from metanode.state.staking import queries as staking_queries
-from metanode.types import Denom, NodeType, RegisterNode, Role, SubmitEvidence
+from metanode.types import CreateDid, Denom, NodeType, RegisterNode, Role, SubmitEvidence
 from metanode.types.vote import Kind, Signed
 from tests.state.support import (
     COIN,
@@ -82,7 +84,7 @@ def test_community_node_is_pending_then_active_at_the_epoch_boundary() -> None:
     assert queries.voting_power(params, 5 * COIN, record) == 1  # community: one per node
 
 
-def test_default_parameters_are_the_issue_s_and_identity_levels_are_refused() -> None:
+def test_default_parameters_are_the_issue_s_and_identity_levels_are_checked() -> None:
     chain = Chain()  # default registry parameters
     params = queries.params(chain.state.reader)
     assert params.required_stake(NodeType.ENTERPRISE, (Role.VALIDATOR,)) == 1_000_000 * COIN
@@ -91,9 +93,15 @@ def test_default_parameters_are_the_issue_s_and_identity_levels_are_refused() ->
     assert params.required_stake(NodeType.BANK, (Role.AUTHORITY,)) == 10_000_000 * COIN
     assert params.required_stake(NodeType.GOVERNMENT, (Role.AUTHORITY,)) == 15_000_000 * COIN
     assert params.required_stake(NodeType.COMMUNITY, (Role.EXECUTOR,)) == 0
-    # Every type but community needs a credential, and no credential exists yet.
+    # Every type but community needs a credential: a DID of the sender's own, and without a
+    # credential its level is none.
+    sender = Wallet.of(1)
     message = registration(NodeType.BANK, (Role.AUTHORITY,), stake=10_000_000 * COIN)
-    code = chain.run([Wallet.of(1).tx(0, message)]).receipts[0].code
+    code = chain.run([sender.tx(0, message)]).receipts[0].code
+    assert name_of(code) == "registry.did_not_controlled"
+    assert chain.run([sender.tx(1, CreateDid((), ()))]).receipts[0].code == OK
+    own = replace(message, did=did_of_key(sender.public_key))
+    code = chain.run([sender.tx(2, own)]).receipts[0].code
     assert name_of(code) == "registry.identity_level_too_low"
 
 
@@ -113,7 +121,12 @@ def test_register_ladder_order_is_pinned() -> None:
         (registration(p2p_address="nohost"), "registry.p2p_address_invalid"),
         (registration(did="not-a-did"), "registry.did_invalid"),
         (registration(NodeType.COMMUNITY, (Role.VALIDATOR,)), "registry.role_not_allowed"),
-        (registration(NodeType.BANK, (Role.AUTHORITY,)), "registry.identity_level_too_low"),
+        (registration(NodeType.BANK, (Role.AUTHORITY,)), "registry.did_not_controlled"),
+        (CreateDid((), ()), "ok"),
+        (
+            registration(NodeType.BANK, (Role.AUTHORITY,), did=did_of_key(sender.public_key)),
+            "registry.identity_level_too_low",
+        ),
         (registration(NodeType.HYBRID, (Role.EXECUTOR,)), "registry.trust_score_too_low"),
         (
             registration(NodeType.ENTERPRISE, (Role.VALIDATOR,), stake=COIN),

@@ -101,7 +101,7 @@ def test_address_text_roundtrip_and_checksum() -> None:
         ([2, "c", SENDER, 0, 0, 0, [1, TO.raw, 1, 3], bytes(64)], "unknown_version"),
         ([1, "c", SENDER[:31], 0, 0, 0, [1, TO.raw, 1, 3], bytes(64)], "wrong_length"),
         ([1, "c", SENDER, -1, 0, 0, [1, TO.raw, 1, 3], bytes(64)], "out_of_range"),
-        ([1, "c", SENDER, 0, 0, 0, [9, TO.raw, 1, 3], bytes(64)], "unknown_message"),
+        ([1, "c", SENDER, 0, 0, 0, [99, TO.raw, 1, 3], bytes(64)], "unknown_message"),
         ([1, "c", SENDER, 0, 0, 0, [1, TO.raw, 1, 9], bytes(64)], "unknown_denom"),
         ([1, "c", SENDER, 0, 0, 0, [1, TO.raw, 1], bytes(64)], "wrong_length"),
         ([1, "c", SENDER, 0, 0, 0, [1, TO.raw, 1, 3]], "wrong_length"),

@@ -65,6 +65,9 @@ APP_STATE = _register("metanode/app-state/v1", 18)
 NODE_ID = _register("metanode/node-id/v1", 19)
 TLS_BINDING = _register("metanode/tls-binding/v1", 20)
 GENESIS = _register("metanode/genesis/v1", 21)
+# Identity: a DID's method-specific id, and a credential's on-chain identifier.
+DID = _register("metanode/did/v1", 22)
+CREDENTIAL = _register("metanode/credential/v1", 23)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

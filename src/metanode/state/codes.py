@@ -28,6 +28,7 @@ MODULE_BASES: dict[str, int] = {
     "staking": 300,
     "faucet": 400,
     "registry": 500,
+    "identity": 600,
 }
 MODULE_CODES_MAX = 99
 

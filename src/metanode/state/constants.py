@@ -23,6 +23,8 @@ epoch_blocks_max = 1_000_000
 registry_nodes_max = 100_000
 basis_points = 10_000
 evidence_age_blocks_max = 10_000_000
+# Identity: credentials registered per subject DID (each is read to find the subject's level).
+credentials_per_subject_max = 16
 # Genesis: accounts and validators in one file.
 genesis_accounts_max = 10_000_000
 genesis_validators_max = validators_max

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from metanode.state.bank import invariants as bank
 from metanode.state.faucet import invariants as faucet
+from metanode.state.identity import invariants as identity
 from metanode.state.registry import invariants as registry
 from metanode.state.staking import invariants as staking
 from metanode.state.view import StateReader
@@ -20,6 +21,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *staking.INVARIANTS,
     *faucet.INVARIANTS,
     *registry.INVARIANTS,
+    *identity.INVARIANTS,
 )
 
 

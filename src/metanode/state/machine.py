@@ -52,6 +52,7 @@ from metanode.state.faucet.rules import on_faucet_claim
 from metanode.state.genesis.chain import read_chain, read_tip, write_tip
 from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
+from metanode.state.identity import rules as identity
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import on_register_node, on_submit_evidence
 from metanode.state.staking import queries as staking_queries
@@ -63,15 +64,21 @@ from metanode.types import (
     Block,
     BlockHeader,
     Bond,
+    CreateDid,
+    DeactivateDid,
     Denom,
     FaucetClaim,
     Receipt,
+    RegisterCredential,
     RegisterNode,
     RegisterValidator,
+    RevokeCredential,
+    RotateDidKey,
     SubmitEvidence,
     Transaction,
     Transfer,
     Unbond,
+    UpdateDid,
 )
 from metanode.types import constants as types_constants
 
@@ -84,6 +91,12 @@ HANDLERS: dict[type, Handler] = {
     FaucetClaim: on_faucet_claim,  # type: ignore[dict-item]
     RegisterNode: on_register_node,  # type: ignore[dict-item]
     SubmitEvidence: on_submit_evidence,  # type: ignore[dict-item]
+    CreateDid: identity.on_create_did,  # type: ignore[dict-item]
+    UpdateDid: identity.on_update_did,  # type: ignore[dict-item]
+    RotateDidKey: identity.on_rotate_did_key,  # type: ignore[dict-item]
+    DeactivateDid: identity.on_deactivate_did,  # type: ignore[dict-item]
+    RegisterCredential: identity.on_register_credential,  # type: ignore[dict-item]
+    RevokeCredential: identity.on_revoke_credential,  # type: ignore[dict-item]
 }
 
 

@@ -22,6 +22,15 @@ memo_bytes_max = 256
 # Registry records: a node's P2P address (host:port) and its DID, as text.
 p2p_address_bytes_max = 128
 did_bytes_max = 256
+# DID documents (state/identity): fragments, services, keys and controllers of one DID, and a
+# credential carried in a transaction (its JSON, UTF-8).
+did_fragment_bytes_max = 32
+did_service_type_bytes_max = 64
+did_service_endpoint_bytes_max = 256
+did_methods_max = 8
+did_services_max = 8
+did_controllers_max = 4
+credential_bytes_max = 4 * 1024
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000
@@ -33,4 +42,5 @@ decimals = 9
 
 assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
 assert block_bytes_max <= codec_constants.input_bytes_max
+assert credential_bytes_max + 1024 < tx_bytes_max
 assert block_txs_max * 100 < block_bytes_max

@@ -191,7 +191,8 @@ def _enum_member(kind: type[enum.IntEnum], value: Any, name: str) -> Any:
 class RegisterNode:
     """Register the sender in the node registry as `node_type` with `roles`, locking `stake`
     GEN. A node with the validator role becomes a staking validator candidate too (its stake is
-    its own bond there). `did` is text until the identity module exists."""
+    its own bond there). `did` names the node's DID; a type that requires an identity
+    level needs a DID the sender controls, holding a credential of that level."""
 
     code: ClassVar[int] = 6
     node_type: NodeType
@@ -256,7 +257,237 @@ class SubmitEvidence:
         return cls(Signed.from_wire(first), Signed.from_wire(second))
 
 
-Message = Transfer | Bond | Unbond | RegisterValidator | FaucetClaim | RegisterNode | SubmitEvidence
+class Relationship(enum.IntFlag):
+    """What a DID's verification method may be used for (W3C DID Core §5.3), as bits."""
+
+    AUTHENTICATION = 1  # controls the DID: signs its update, rotate and deactivate transactions
+    ASSERTION = 2  # signs credentials (assertionMethod)
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationMethod:
+    """A DID's Ed25519 key, named by its fragment (`did:metanode:…#<fragment>`)."""
+
+    fragment: str
+    public_key: bytes
+    relationships: Relationship
+
+    def to_wire(self) -> list[Any]:
+        return [self.fragment, self.public_key, int(self.relationships)]
+
+    @classmethod
+    def from_wire(cls, value: Any, name: str) -> VerificationMethod:
+        fragment, public_key, relationships = expect_array(value, name, 3)
+        return cls(
+            expect_text(fragment, f"{name}.fragment", constants.did_fragment_bytes_max),
+            expect_bytes(public_key, f"{name}.public_key", constants.ed25519_public_key_bytes),
+            Relationship(
+                expect_uint(relationships, f"{name}.relationships", max(Relationship) * 2 - 1)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A DID document's service endpoint (W3C DID Core §5.4)."""
+
+    fragment: str
+    type: str
+    endpoint: str
+
+    def to_wire(self) -> list[Any]:
+        return [self.fragment, self.type, self.endpoint]
+
+    @classmethod
+    def from_wire(cls, value: Any, name: str) -> Service:
+        fragment, kind, endpoint = expect_array(value, name, 3)
+        return cls(
+            expect_text(fragment, f"{name}.fragment", constants.did_fragment_bytes_max),
+            expect_text(kind, f"{name}.type", constants.did_service_type_bytes_max),
+            expect_text(endpoint, f"{name}.endpoint", constants.did_service_endpoint_bytes_max),
+        )
+
+
+def _texts(value: Any, name: str, count_max: int, bytes_max: int) -> tuple[str, ...]:
+    items = expect_array(value, name, tuple(range(count_max + 1)))
+    return tuple(expect_text(item, f"{name}[]", bytes_max) for item in items)
+
+
+def _items(value: Any, name: str, count_max: int, kind: Any) -> tuple[Any, ...]:
+    items = expect_array(value, name, tuple(range(count_max + 1)))
+    return tuple(kind.from_wire(item, f"{name}[]") for item in items)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateDid:
+    """Create `did:metanode:<id>`, where id is derived from the sender's key (state/identity).
+    Its first verification method, `#key-1`, is the sender's key for authentication and
+    assertion. `controllers` are DIDs that may also change it; empty means itself alone."""
+
+    code: ClassVar[int] = 8
+    controllers: tuple[str, ...]
+    services: tuple[Service, ...]
+
+    def fields(self) -> list[Any]:
+        return [list(self.controllers), [service.to_wire() for service in self.services]]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> CreateDid:
+        controllers, services = fields
+        return cls(
+            _texts(
+                controllers,
+                "create_did.controllers",
+                constants.did_controllers_max,
+                constants.did_bytes_max,
+            ),
+            _items(services, "create_did.services", constants.did_services_max, Service),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateDid:
+    """Add and remove verification methods and services of `did`; the sender's key must
+    authenticate for one of its controllers. Removals apply before additions."""
+
+    code: ClassVar[int] = 9
+    did: str
+    add_methods: tuple[VerificationMethod, ...]
+    remove_methods: tuple[str, ...]
+    add_services: tuple[Service, ...]
+    remove_services: tuple[str, ...]
+
+    def fields(self) -> list[Any]:
+        return [
+            self.did,
+            [method.to_wire() for method in self.add_methods],
+            list(self.remove_methods),
+            [service.to_wire() for service in self.add_services],
+            list(self.remove_services),
+        ]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> UpdateDid:
+        did, add_methods, remove_methods, add_services, remove_services = fields
+        return cls(
+            expect_text(did, "update_did.did", constants.did_bytes_max),
+            _items(
+                add_methods, "update_did.add_methods", constants.did_methods_max, VerificationMethod
+            ),
+            _texts(
+                remove_methods,
+                "update_did.remove_methods",
+                constants.did_methods_max,
+                constants.did_fragment_bytes_max,
+            ),
+            _items(add_services, "update_did.add_services", constants.did_services_max, Service),
+            _texts(
+                remove_services,
+                "update_did.remove_services",
+                constants.did_services_max,
+                constants.did_fragment_bytes_max,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RotateDidKey:
+    """Replace the key of `did`'s authentication method `fragment` with `public_key` (the
+    method keeps its name and relationships)."""
+
+    code: ClassVar[int] = 10
+    did: str
+    fragment: str
+    public_key: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.did, self.fragment, self.public_key]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RotateDidKey:
+        did, fragment, public_key = fields
+        return cls(
+            expect_text(did, "rotate_did_key.did", constants.did_bytes_max),
+            expect_text(fragment, "rotate_did_key.fragment", constants.did_fragment_bytes_max),
+            expect_bytes(
+                public_key, "rotate_did_key.public_key", constants.ed25519_public_key_bytes
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeactivateDid:
+    """Deactivate `did` for good: it resolves with `deactivated: true` and changes no more."""
+
+    code: ClassVar[int] = 11
+    did: str
+
+    def fields(self) -> list[Any]:
+        return [self.did]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> DeactivateDid:
+        (did,) = fields
+        return cls(expect_text(did, "deactivate_did.did", constants.did_bytes_max))
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterCredential:
+    """Put a KYC verifiable credential (JSON, UTF-8, signed `eddsa-jcs-2022`) on chain for its
+    subject; the chain verifies issuer, proof, subject and status before it counts."""
+
+    code: ClassVar[int] = 12
+    credential: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.credential]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RegisterCredential:
+        (credential,) = fields
+        return cls(
+            expect_bytes(
+                credential, "register_credential.credential", maximum=constants.credential_bytes_max
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeCredential:
+    """Set bit `index` of `issuer`'s revocation status list (Bitstring Status List); the
+    sender's key must authenticate for one of the issuer DID's controllers."""
+
+    code: ClassVar[int] = 13
+    issuer: str
+    index: int
+
+    def fields(self) -> list[Any]:
+        return [self.issuer, self.index]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RevokeCredential:
+        issuer, index = fields
+        return cls(
+            expect_text(issuer, "revoke_credential.issuer", constants.did_bytes_max),
+            expect_uint(index, "revoke_credential.index"),
+        )
+
+
+Message = (
+    Transfer
+    | Bond
+    | Unbond
+    | RegisterValidator
+    | FaucetClaim
+    | RegisterNode
+    | SubmitEvidence
+    | CreateDid
+    | UpdateDid
+    | RotateDidKey
+    | DeactivateDid
+    | RegisterCredential
+    | RevokeCredential
+)
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
     for kind in (
@@ -267,6 +498,12 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         FaucetClaim,
         RegisterNode,
         SubmitEvidence,
+        CreateDid,
+        UpdateDid,
+        RotateDidKey,
+        DeactivateDid,
+        RegisterCredential,
+        RevokeCredential,
     )
 }
 _FIELD_COUNTS = {
@@ -277,6 +514,12 @@ _FIELD_COUNTS = {
     FaucetClaim: 2,
     RegisterNode: 8,
     SubmitEvidence: 2,
+    CreateDid: 2,
+    UpdateDid: 5,
+    RotateDidKey: 3,
+    DeactivateDid: 1,
+    RegisterCredential: 1,
+    RevokeCredential: 2,
 }
 
 

@@ -38,13 +38,43 @@ from typing import Any
 from metanode.codec import encode, tags
 from metanode.crypto import bls
 from metanode.crypto.hashing import tagged_hash
-from metanode.errors import ConfigError, DecodeError
+from metanode.errors import ConfigError
 from metanode.state import constants
 from metanode.state.auth.params import TREASURY_FEE_BPS_BY_KIND, AuthParams
 from metanode.state.bank.accounts import POOL_ADDRESSES
 from metanode.state.bank.genesis import GenesisAccount
 from metanode.state.faucet.records import FaucetParams
 from metanode.state.genesis.chain import KINDS
+from metanode.state.genesis.fields import (
+    address as _address,
+)
+from metanode.state.genesis.fields import (
+    boolean as _bool,
+)
+from metanode.state.genesis.fields import (
+    enum_member as _enum,
+)
+from metanode.state.genesis.fields import (
+    fail as _fail,
+)
+from metanode.state.genesis.fields import (
+    hex_bytes as _hex,
+)
+from metanode.state.genesis.fields import (
+    listed as _list,
+)
+from metanode.state.genesis.fields import (
+    name as _name,
+)
+from metanode.state.genesis.fields import (
+    table as _table,
+)
+from metanode.state.genesis.fields import (
+    uint as _uint,
+)
+from metanode.state.identity.genesis import IdentityGenesis
+from metanode.state.identity.genesis import from_json as identity_from_json
+from metanode.state.identity.genesis import to_json as identity_json
 from metanode.state.registry.genesis import RegistryGenesis
 from metanode.state.registry.messages import check_did, check_p2p_address
 from metanode.state.registry.records import (
@@ -78,6 +108,7 @@ class GenesisDocument:
     staking: StakingGenesis
     accounts: tuple[GenesisAccount, ...] = field(default=())
     registry: RegistryGenesis = field(default_factory=RegistryGenesis)
+    identity: IdentityGenesis = field(default_factory=IdentityGenesis)
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -113,6 +144,7 @@ class GenesisDocument:
             [[u.delegator.raw, u.amount, u.completion_height] for u in staking.unbondings],
             [[address.raw, height] for address, height in staking.jailed],
             _registry_wire(self.registry),
+            self.identity.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -188,6 +220,7 @@ class GenesisDocument:
                 {"hash": digest.hex(), "height": height}
                 for digest, height in self.registry.used_evidence
             ],
+            "identity": identity_json(self.identity),
         }
         return json.dumps(tree, indent=2) + "\n"
 
@@ -208,66 +241,6 @@ def parse_genesis(text: str, file_format: str = "json") -> GenesisDocument:
     except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ConfigError(f"genesis: not valid {file_format.upper()}: {error}") from None
     return from_tree(tree)
-
-
-def _fail(path: str, problem: str) -> ConfigError:
-    return ConfigError(f"genesis: {path}: {problem}")
-
-
-def _table(value: Any, path: str, allowed: set[str], required: set[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _fail(path, f"must be a table/object, got {type(value).__name__}")
-    for name in value:
-        if name not in allowed:
-            raise _fail(f"{path}.{name}" if path else str(name), "unknown field")
-    for name in sorted(required):
-        if name not in value:
-            raise _fail(f"{path}.{name}" if path else name, "missing")
-    return value
-
-
-def _list(value: Any, path: str, maximum: int) -> list[Any]:
-    if not isinstance(value, list):
-        raise _fail(path, f"must be a list, got {type(value).__name__}")
-    if len(value) > maximum:
-        raise _fail(path, f"has {len(value)} entries, at most {maximum}")
-    return value
-
-
-def _uint(value: Any, path: str, maximum: int = constants.uint64_max) -> int:
-    """An integer, or a string of decimal digits (JSON and TOML cannot all carry uint64)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        value = int(value)
-    if type(value) is not int:
-        raise _fail(path, f"must be a non-negative integer (base units), got {value!r}")
-    if not 0 <= value <= maximum:
-        raise _fail(path, f"{value} is outside 0..{maximum}")
-    return value
-
-
-def _bool(value: Any, path: str) -> bool:
-    if type(value) is not bool:
-        raise _fail(path, f"must be true or false, got {value!r}")
-    return value
-
-
-def _hex(value: Any, path: str, length: int) -> bytes:
-    if not isinstance(value, str):
-        raise _fail(path, f"must be a hex string of {length} bytes")
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        raise _fail(path, f"is not hex: {value[:40]!r}") from None
-    if len(raw) != length:
-        raise _fail(path, f"is {len(raw)} bytes, expected {length}")
-    return raw
-
-
-def _address(value: Any, path: str) -> Address:
-    try:
-        return Address.parse(value)
-    except DecodeError as error:
-        raise _fail(path, f"not an address: {error.detail}") from None
 
 
 def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingParams, FaucetParams]:
@@ -484,18 +457,6 @@ def _jailed(tree: dict[str, Any], validators: set[Address]) -> tuple[tuple[Addre
             raise _fail(f"{path}.validator", f"{address} is not a validator, or appears twice")
         jailed[address] = _uint(item["height"], f"{path}.height")
     return tuple(sorted(jailed.items()))
-
-
-# The registry section. Enums are written by their lower-case names.
-def _name(member: Any) -> str:
-    return str(member.name.lower())
-
-
-def _enum(kind: Any, value: Any, path: str) -> Any:
-    names = {_name(member): member for member in kind}
-    if value not in names:
-        raise _fail(path, f"must be one of {', '.join(names)}, got {value!r}")
-    return names[value]
 
 
 def _registry_params_json(params: RegistryParams) -> dict[str, Any]:
@@ -721,6 +682,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         "jailed",
         "nodes",
         "used_evidence",
+        "identity",
     }
     root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
     chain_id = root["chain_id"]
@@ -777,4 +739,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         StakingGenesis(staking_params, validators, delegations, unbondings, jailed),
         accounts,
         registry,
+        identity_from_json(root.get("identity", {})),
     )

@@ -1,10 +1,11 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, registry, then bank's supply totals that count
-everything credited so far), and returns the sorted writes that `machine.init_chain` turns into
-the first state root. `export_genesis(reader)` asks each module for its part; the result
-equals the document the state came from (tests/state/test_genesis.py), faucet claims aside.
+order (chain, auth, faucet, bank accounts, staking, registry, identity, then bank's supply
+totals that count everything credited so far), and returns the sorted writes that
+`machine.init_chain` turns into the first state root. `export_genesis(reader)` asks each
+module for its part; the result equals the document the state came from
+(tests/state/test_genesis.py), faucet claims aside.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from metanode.state.context import ChainInfo
 from metanode.state.faucet import genesis as faucet_genesis
 from metanode.state.genesis.chain import read_chain, read_tip, write_chain, write_tip
 from metanode.state.genesis.document import GenesisDocument
+from metanode.state.identity import genesis as identity_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.staking import genesis as staking_genesis
 from metanode.state.view import MemoryReader, Overlay, StateReader, Write
@@ -29,6 +31,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     bank_genesis.import_genesis(writer, document.accounts)
     staking_genesis.import_genesis(writer, document.staking)
     registry_genesis.import_genesis(writer, document.registry)
+    identity_genesis.import_genesis(writer, document.identity)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -45,4 +48,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         staking_genesis.export_genesis(reader),
         bank_genesis.export_genesis(reader),
         registry_genesis.export_genesis(reader),
+        identity_genesis.export_genesis(reader),
     )

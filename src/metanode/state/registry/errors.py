@@ -1,9 +1,10 @@
 """registry result codes (range 500–599), stable forever: stored in receipts.
 
-`identity_level_too_low`: the node type requires a credential (basic or full KYC) and the
-identity module that will hold credentials does not exist yet, so every such registration is
-refused with this code; nothing is taken on trust in its place. `trust_score_too_low` likewise:
-no module computes trust scores yet, so every node's score is 0.
+`did_not_controlled`: the node type requires an identity level and the DID named is not a
+`did:metanode` DID whose controllers the sender's key authenticates for (anyone could otherwise
+borrow another's credentials). `identity_level_too_low`: the DID's highest valid, unrevoked
+credential (state/identity) is below the type's level. `trust_score_too_low`: no module
+computes trust scores yet, so every node's score is 0.
 """
 
 from __future__ import annotations
@@ -30,3 +31,4 @@ EVIDENCE_VALIDATOR_UNKNOWN = register("registry", 17, "evidence_validator_unknow
 EVIDENCE_ALREADY_USED = register("registry", 18, "evidence_already_used")
 VALIDATOR_ALREADY_JAILED = register("registry", 19, "validator_already_jailed")
 EVIDENCE_SIGNATURE_INVALID = register("registry", 20, "evidence_signature_invalid")
+DID_NOT_CONTROLLED = register("registry", 21, "did_not_controlled")

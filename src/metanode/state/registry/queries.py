@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from metanode.state import constants
+from metanode.state.identity.queries import level_of
 from metanode.state.registry import keys
-from metanode.state.registry.records import NodeRecord, RegistryParams, decode_node, read_node
+from metanode.state.registry.records import (
+    IdentityLevel,
+    NodeRecord,
+    RegistryParams,
+    decode_node,
+    read_node,
+)
 from metanode.state.registry.records import read_params as read_registry_params
 from metanode.state.staking import keys as staking_keys
 from metanode.state.staking.records import read_uint
@@ -49,3 +56,10 @@ def evidence_used_at(reader: StateReader, evidence_hash: bytes) -> int | None:
 
 def params(reader: StateReader) -> RegistryParams:
     return read_registry_params(reader)
+
+
+def identity_level(reader: StateReader, record: NodeRecord, time_ms: int) -> IdentityLevel:
+    """The node's identity level at `time_ms`: its DID's highest credential valid then and not
+    revoked. It was at least its type's level when it registered; an expired or revoked
+    credential lowers it to what the node's other credentials still show."""
+    return level_of(reader, record.did, time_ms)

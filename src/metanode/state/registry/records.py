@@ -25,9 +25,14 @@ COIN = constants.base_units_per_coin
 
 
 class IdentityLevel(enum.IntEnum):
+    """KYC levels, in order: a credential of a level satisfies every requirement up to it
+    (state/identity holds the credentials)."""
+
     NONE = 0
     BASIC = 1
-    FULL = 2  # full KYC
+    STANDARD = 2
+    ENHANCED = 3
+    FULL = 4  # full KYC
 
 
 class Status(enum.IntEnum):

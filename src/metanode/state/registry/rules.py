@@ -19,6 +19,10 @@ Rules:
   Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
   `evidence_age_blocks_max` blocks. The validator loses `slash_fraction_bps` of every
   delegation to it (burned, or to `treasury`) and is jailed for good.
+- Identity: a type that requires an identity level needs a `did:metanode` DID the sender
+  controls, whose highest credential valid at the block time and not revoked is at least that
+  level (state/identity). The level is read at registration; a credential that expires or is
+  revoked later lowers what `queries.identity_level` reports for the node.
 Each handler is a flat guard ladder (tests/state/test_registry.py pins the order): it returns
 its failure code before writing anything. The most expensive rung (a pairing or two signature
 checks) comes last.
@@ -35,6 +39,8 @@ from metanode.state.bank.accounts import TREASURY, module_address, read_account
 from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
+from metanode.state.identity.queries import controls, level_of
+from metanode.state.identity.records import read_did
 from metanode.state.registry import errors, keys
 from metanode.state.registry.messages import check_evidence, check_register
 from metanode.state.registry.records import (
@@ -78,8 +84,11 @@ def on_register_node(writer: Overlay, context: TxContext, message: RegisterNode)
     if not set(message.roles) <= set(type_params.roles):
         return errors.ROLE_NOT_ALLOWED
     if type_params.identity_level > IdentityLevel.NONE:
-        # No credential can exist before the identity module: refuse rather than assume one.
-        return errors.IDENTITY_LEVEL_TOO_LOW
+        did = read_did(writer, message.did)
+        if did is None or not controls(writer, message.did, did, context.sender_public_key):
+            return errors.DID_NOT_CONTROLLED
+        if level_of(writer, message.did, context.block.timestamp_ms) < type_params.identity_level:
+            return errors.IDENTITY_LEVEL_TOO_LOW
     if type_params.trust_score_min > 0:
         return errors.TRUST_SCORE_TOO_LOW  # no module computes trust scores yet: all are 0
     if message.stake < params.required_stake(message.node_type, message.roles):

@@ -1,0 +1,35 @@
+"""identity result codes (range 600–699), stable forever: stored in receipts."""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+DID_INVALID = register("identity", 1, "did_invalid")
+CONTROLLER_INVALID = register("identity", 2, "controller_invalid")
+METHOD_INVALID = register("identity", 3, "method_invalid")
+SERVICE_INVALID = register("identity", 4, "service_invalid")
+DID_EXISTS = register("identity", 5, "did_exists")
+CONTROLLER_NOT_FOUND = register("identity", 6, "controller_not_found")
+DID_NOT_FOUND = register("identity", 7, "did_not_found")
+DID_DEACTIVATED = register("identity", 8, "did_deactivated")
+NOT_CONTROLLER = register("identity", 9, "not_controller")
+METHOD_UNKNOWN = register("identity", 10, "method_unknown")
+SERVICE_UNKNOWN = register("identity", 11, "service_unknown")
+FRAGMENT_IN_USE = register("identity", 12, "fragment_in_use")
+DOCUMENT_FULL = register("identity", 13, "document_full")
+NO_AUTHENTICATION_METHOD = register("identity", 14, "no_authentication_method")
+METHOD_NOT_AUTHENTICATION = register("identity", 15, "method_not_authentication")
+KEY_UNCHANGED = register("identity", 16, "key_unchanged")
+CREDENTIAL_MALFORMED = register("identity", 17, "credential_malformed")
+ISSUER_NOT_FOUND = register("identity", 18, "issuer_not_found")
+ISSUER_NOT_AUTHORITY = register("identity", 19, "issuer_not_authority")
+VERIFICATION_METHOD_INVALID = register("identity", 20, "verification_method_invalid")
+SUBJECT_NOT_FOUND = register("identity", 21, "subject_not_found")
+CREDENTIAL_NOT_YET_VALID = register("identity", 22, "credential_not_yet_valid")
+CREDENTIAL_EXPIRED = register("identity", 23, "credential_expired")
+CREDENTIAL_ALREADY_REGISTERED = register("identity", 24, "credential_already_registered")
+CREDENTIAL_REVOKED = register("identity", 25, "credential_revoked")
+STATUS_INDEX_IN_USE = register("identity", 26, "status_index_in_use")
+SUBJECT_CREDENTIALS_FULL = register("identity", 27, "subject_credentials_full")
+PROOF_INVALID = register("identity", 28, "proof_invalid")
+STATUS_INDEX_OUT_OF_RANGE = register("identity", 29, "status_index_out_of_range")
