@@ -30,7 +30,7 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
-from . import problems, schemas
+from . import identity, problems, schemas
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -101,6 +101,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
     app.add_middleware(Disconnects)
+    app.include_router(identity.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:

@@ -1,0 +1,45 @@
+"""The gateway's identity reads: the DID resolver (W3C DID Resolution over HTTP).
+
+`GET /api/v1/dids/{did}` answers a DID resolution result (`didDocument`,
+`didResolutionMetadata`, `didDocumentMetadata` with `deactivated`) rendered by
+`state.identity.document`, with the HTTP status the DID Resolution binding gives each outcome:
+200, 400 `invalidDid`, 404 `notFound`, 410 for a deactivated DID (the body still carries the
+document and its metadata).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from metanode.node.node import Node
+from metanode.state.identity import queries
+from metanode.state.identity.document import resolution_result
+from metanode.types import constants as types_constants
+
+MEDIA_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"'
+_STATUS = {"invalidDid": 400, "notFound": 404}
+
+
+def router(node: Node) -> APIRouter:
+    routes = APIRouter()
+
+    @routes.get(
+        "/api/v1/dids/{did}",
+        responses={200: {"content": {MEDIA_TYPE: {}}}, 400: {}, 404: {}, 410: {}},
+        response_class=JSONResponse,
+    )
+    async def resolve_did(
+        did: Annotated[str, Path(max_length=types_constants.did_bytes_max)],
+    ) -> JSONResponse:
+        """Resolve a `did:metanode` DID to its DID document and metadata."""
+        state = node.store.state()
+        result: dict[str, Any] = resolution_result(did, queries.did(state.reader, did))
+        error = result["didResolutionMetadata"].get("error")
+        deactivated = result["didDocumentMetadata"].get("deactivated", False)
+        status = _STATUS[error] if error else (410 if deactivated else 200)
+        return JSONResponse(result, status_code=status, media_type=MEDIA_TYPE)
+
+    return routes
