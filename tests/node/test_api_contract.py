@@ -3,7 +3,8 @@ with every check schemathesis has (no 5xx, declared status, content type, schema
 as a 405's `Allow`, schema-invalid input refused, schema-valid input accepted).
 
 What JSON Schema cannot say, the document names by `format`: an address's bech32m checksum
-(`metanode-address`) and a transaction's signature (`metanode-tx`). Here both formats get
+(`metanode-address`), a transaction's signature (`metanode-tx`) and a DID's 20-byte id
+(`metanode-did`). Here both formats get
 generators of real values: addresses of random 20 bytes, and transfers signed by funded dev
 accounts, each from an account not used before, so that every one of them may be admitted.
 """
@@ -21,6 +22,7 @@ from schemathesis.specs.openapi import unregister_string_format
 
 from metanode.api import schemas
 from metanode.node import home as dev_home
+from metanode.state.identity.records import did_of_id
 from metanode.types import Address, Denom, Transaction, Transfer
 
 from .cluster import Cluster, running
@@ -40,6 +42,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def addresses() -> st.SearchStrategy[str]:
     return st.binary(min_size=20, max_size=20).map(lambda raw: str(Address(raw)))
+
+
+def dids() -> st.SearchStrategy[str]:
+    return st.binary(min_size=20, max_size=20).map(did_of_id)
 
 
 def fresh_transfers(cluster: Cluster) -> st.SearchStrategy[str]:
@@ -65,7 +71,9 @@ def fresh_transfers(cluster: Cluster) -> st.SearchStrategy[str]:
 def formats(cluster: Cluster) -> Iterator[None]:
     schemathesis.openapi.format(schemas.ADDRESS_FORMAT, addresses())
     schemathesis.openapi.format(schemas.TX_FORMAT, fresh_transfers(cluster))
+    schemathesis.openapi.format(schemas.DID_FORMAT, dids())
     yield
+    unregister_string_format(schemas.DID_FORMAT)
     unregister_string_format(schemas.ADDRESS_FORMAT)
     unregister_string_format(schemas.TX_FORMAT)
 

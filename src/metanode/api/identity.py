@@ -19,6 +19,8 @@ from metanode.state.identity import queries
 from metanode.state.identity.document import resolution_result
 from metanode.types import constants as types_constants
 
+from . import schemas
+
 MEDIA_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"'
 _STATUS = {"invalidDid": 400, "notFound": 404}
 
@@ -32,7 +34,15 @@ def router(node: Node) -> APIRouter:
         response_class=JSONResponse,
     )
     async def resolve_did(
-        did: Annotated[str, Path(max_length=types_constants.did_bytes_max)],
+        did: Annotated[
+            str,
+            # The pattern is documented, not enforced by FastAPI: text that is not a DID gets
+            # the DID Resolution binding's answer (400, `invalidDid`), not a validation problem.
+            Path(
+                max_length=types_constants.did_bytes_max,
+                json_schema_extra={"pattern": schemas.DID_PATTERN, **schemas.DID_DOC},
+            ),
+        ],
     ) -> JSONResponse:
         """Resolve a `did:metanode` DID to its DID document and metadata."""
         state = node.store.state()

@@ -21,6 +21,15 @@ TxHex = Annotated[
 ]
 # bech32m (BIP 350) of 20 bytes with the prefix `mn`: 32 data characters and 6 of checksum, in
 # one case. JSON Schema can say all but the checksum; `format` names the whole rule.
+DID_FORMAT = "metanode-did"
+# `did:metanode:` then base58btc (Bitcoin alphabet) of 20 bytes: 1 to 28 characters. Which of
+# those decode to exactly 20 bytes JSON Schema cannot say, so the format names it; any other
+# text matching the pattern is answered 400 `invalidDid`.
+DID_PATTERN = r"^did:metanode:[1-9A-HJ-NP-Za-km-z]{1,28}$"
+DID_DOC = {
+    "format": DID_FORMAT,
+    "description": "a `did:metanode` DID; one whose id is not 20 bytes is answered 400",
+}
 ADDRESS_FORMAT = "metanode-address"
 ADDRESS_PATTERN = (
     r"^(mn1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{38}|MN1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{38})$"
