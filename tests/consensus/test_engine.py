@@ -318,6 +318,25 @@ def test_equivocation_becomes_evidence_for_the_next_proposal() -> None:
         assert requests[0].evidence == (encoded,)
 
 
+def test_evidence_the_chain_left_out_of_the_own_block_is_forgotten_below_its_height() -> None:
+    committee = Committee()
+    proposer = committee.proposer(0)
+    liar = committee.other_than(proposer)[0]
+    state, _ = committee.engine_for(proposer)
+
+    def pair(height: int) -> bytes:
+        first = committee.signed(liar, Kind.PREPARE, 0, bytes(32), height=height)
+        second = committee.signed(liar, Kind.PREPARE, 0, b"\x01" * 32, height=height)
+        return Evidence(first, second).encode()
+
+    refused, waiting = pair(0), pair(1)
+    state.evidence = {refused: None, waiting: None}
+    state, actions = feed(state, ProposalCandidateReady(1, 0, committee.block(proposer)))
+    assert of_type(actions, Broadcast)  # proposed
+    # Height 0 below the block's: the chain refused it for good. Height 1 waits for height 2.
+    assert list(state.evidence) == [waiting]
+
+
 def test_synced_block_needs_a_valid_certificate() -> None:
     committee = Committee()
     proposer = committee.proposer(0)

@@ -130,12 +130,18 @@ class Chain:
     def state(self):
         return self.ledger.state
 
-    def propose(self, txs: list[Transaction], *, step_ms: int = 1_000):
+    def propose(
+        self, txs: list[Transaction], *, step_ms: int = 1_000, evidence: tuple[bytes, ...] = ()
+    ):
         self.time_ms += step_ms
-        return build_block(self.state, txs, timestamp_ms=self.time_ms, proposer=self.proposer)
+        return build_block(
+            self.state, txs, timestamp_ms=self.time_ms, proposer=self.proposer, evidence=evidence
+        )
 
-    def run(self, txs: list[Transaction], *, step_ms: int = 1_000) -> BlockChanges:
-        proposal = self.propose(txs, step_ms=step_ms)
+    def run(
+        self, txs: list[Transaction], *, step_ms: int = 1_000, evidence: tuple[bytes, ...] = ()
+    ) -> BlockChanges:
+        proposal = self.propose(txs, step_ms=step_ms, evidence=evidence)
         changes = apply_block(self.state, proposal.block)
         assert changes.state_root == proposal.changes.state_root
         assert changes.receipts == proposal.changes.receipts

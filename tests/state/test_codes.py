@@ -58,6 +58,8 @@ PINNED = {
     519: "registry.validator_already_jailed",
     520: "registry.evidence_signature_invalid",
     521: "registry.did_not_controlled",
+    522: "registry.evidence_malformed",
+    523: "registry.evidence_validator_not_in_set",
     601: "identity.did_invalid",
     602: "identity.controller_invalid",
     603: "identity.method_invalid",

@@ -8,16 +8,32 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
+from metanode.codec import encode
+from metanode.consensus.evidence import Evidence
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import from_tree, parse_genesis
 from metanode.state.genesis.state import export_genesis, genesis_writes
 from metanode.state.identity.records import did_of_key
+from metanode.state.invariants import check_all
+from metanode.state.machine import InvalidBlock, apply_block
 from metanode.state.registry import queries
 from metanode.state.registry.records import Status
 from metanode.state.registry.rules import REGISTRY_POOL, TREASURY, evidence_hash
 from metanode.state.staking import queries as staking_queries
-from metanode.types import CreateDid, Denom, NodeType, RegisterNode, Role, SubmitEvidence
+from metanode.state.staking.records import encode_set, set_hash
+from metanode.types import (
+    Block,
+    CreateDid,
+    Denom,
+    NodeType,
+    RegisterNode,
+    RegisterValidator,
+    Role,
+    SubmitEvidence,
+)
 from metanode.types.vote import Kind, Signed
 from tests.state.support import (
     COIN,
@@ -194,7 +210,10 @@ def test_validator_node_joins_the_set_at_the_next_epoch() -> None:
 
 def equivocation(index: int, height: int, round_: int = 0) -> SubmitEvidence:
     """Validator `index` signs two PREPAREs for different blocks in one slot."""
-    wallet = validator_wallet(index)
+    return equivocation_by(validator_wallet(index), height, round_)
+
+
+def equivocation_by(wallet: Wallet, height: int, round_: int = 0) -> SubmitEvidence:
     signed = []
     for digest in (bytes(32), b"\x01" * 32):
         record = Signed(Kind.PREPARE, height, round_, digest, None, b"", wallet.address)
@@ -229,8 +248,86 @@ def test_evidence_slashes_jails_and_the_validator_leaves_at_the_next_epoch() -> 
     assert bad in {m.address for m in staking_queries.validator_set(chain.state.reader)}
 
 
+def block_item(message: SubmitEvidence) -> bytes:
+    """The pair as the consensus layer puts it in `Block.evidence`."""
+    return Evidence(message.first, message.second).encode()
+
+
+def test_block_evidence_slashes_and_jails_without_a_transaction() -> None:
+    chain = chain_of(validators=2, slash_fraction_bps=1_000)
+    bad = validator_wallet(1).address
+    stake = staking_queries.validator(chain.state.reader, bad).stake
+    supply = bank_queries.supply(chain.state.reader, Denom.GEN).total
+    run_until_height(chain, 4)
+    evidence = equivocation(1, height=2)
+    proposal = chain.propose([], evidence=(block_item(evidence),))
+    assert proposal.block.evidence == (block_item(evidence),)
+    assert proposal.dropped_evidence == ()
+    changes = apply_block(chain.state, proposal.block)  # block 5, as a follower runs it
+    assert changes.state_root == proposal.changes.state_root
+    chain.ledger.commit(changes)
+    check_all(chain.state.reader)
+    assert changes.receipts == ()
+    assert staking_queries.validator(chain.state.reader, bad).stake == stake - stake // 10
+    assert bank_queries.supply(chain.state.reader, Denom.GEN).total == supply - stake // 10
+    assert queries.evidence_used_at(chain.state.reader, evidence_hash(evidence)) == 5
+    chain.run([])
+    chain.run([])  # block 7 fixes the set of the next epoch
+    assert bad not in {m.address for m in staking_queries.next_validator_set(chain.state.reader)}
+
+
+def with_evidence(block: Block, *items: bytes) -> Block:
+    return Block(block.header, block.txs, items)
+
+
+def test_block_with_invalid_evidence_is_invalid_and_the_proposer_leaves_it_out() -> None:
+    chain = chain_of(validators=2)
+    run_until_height(chain, 4)
+    good = equivocation(1, height=2)
+    forged = SubmitEvidence(good.first, Signed(*[*_fields(good.second)[:-1], bytes(64)]))
+    unsorted = encode([good.second.to_wire(), good.first.to_wire()])
+    if unsorted == block_item(good):
+        unsorted = encode([good.first.to_wire(), good.second.to_wire()])
+    cases = [
+        (block_item(forged), "registry.evidence_signature_invalid"),
+        (block_item(equivocation(1, height=5)), "registry.evidence_from_future"),
+        (b"\x80", "registry.evidence_malformed"),
+        (unsorted, "registry.evidence_malformed"),
+    ]
+    for item, code in cases:
+        proposal = chain.propose([], evidence=(item,))
+        assert proposal.block.evidence == ()
+        assert [(i, name_of(c)) for i, c in proposal.dropped_evidence] == [(item, code)]
+        with pytest.raises(InvalidBlock) as refused:
+            apply_block(chain.state, with_evidence(proposal.block, item))
+        assert (refused.value.reason, refused.value.detail) == ("evidence_refused", code)
+        assert refused.value.evidence_index == 0
+    assert chain.state.height == 4  # nothing was committed
+
+
+def test_evidence_is_spent_once_by_block_or_transaction() -> None:
+    chain = chain_of(validators=3)
+    reporter = Wallet.of(1)
+    run_until_height(chain, 4)
+    by_tx, by_block = equivocation(1, height=2), equivocation(2, height=3)
+    assert chain.run([reporter.tx(0, by_tx)]).receipts[0].code == OK  # block 5
+    # The transaction spent it: the proposer leaves it out, a block carrying it is invalid.
+    proposal = chain.propose([], evidence=(block_item(by_tx), block_item(by_block)))
+    assert proposal.block.evidence == (block_item(by_block),)
+    assert [name_of(c) for _, c in proposal.dropped_evidence] == ["registry.evidence_already_used"]
+    with pytest.raises(InvalidBlock, match="evidence_already_used"):
+        apply_block(chain.state, with_evidence(proposal.block, block_item(by_tx)))
+    # The same pair twice in one block is invalid too.
+    with pytest.raises(InvalidBlock, match="evidence_already_used") as twice:
+        apply_block(chain.state, with_evidence(proposal.block, *[block_item(by_block)] * 2))
+    assert twice.value.evidence_index == 1
+    chain.ledger.commit(apply_block(chain.state, proposal.block))  # block 6: by the block
+    code = chain.run([reporter.tx(1, by_block)]).receipts[0].code
+    assert name_of(code) == "registry.evidence_already_used"
+
+
 def test_evidence_ladder_order_is_pinned() -> None:
-    chain = chain_of(validators=2, evidence_age_blocks_max=3)
+    chain = chain_of(validators=2, evidence_age_blocks_max=4)
     reporter = Wallet.of(1)
     good = equivocation(1, height=10)
     other = equivocation(0, height=10)
@@ -238,13 +335,17 @@ def test_evidence_ladder_order_is_pinned() -> None:
     unknown = Wallet.of(99)
     stranger = Signed(Kind.PREPARE, 8, 0, bytes(32), None, b"", unknown.address, bytes(64))
     stranger_2 = Signed(Kind.PREPARE, 8, 0, b"\x02" * 32, None, b"", unknown.address, bytes(64))
+    outsider = Wallet.of(2)  # registered, never bonded: in no set
+    bls_key, pop = bls_material(44)
+    chain.run([outsider.tx(0, RegisterValidator(bls_key, pop, seed("vrf", 44)))])
     run_until_height(chain, 5)
     steps = [
         (SubmitEvidence(good.first, other.first), "registry.evidence_not_same_slot"),
         (SubmitEvidence(good.first, good.first), "registry.evidence_messages_identical"),
         (equivocation(1, height=8), "registry.evidence_from_future"),  # in block 8
-        (equivocation(1, height=2), "registry.evidence_too_old"),  # block 9: 2 + 3 < 9
+        (equivocation(1, height=2), "registry.evidence_too_old"),  # block 9: 2 + 4 < 9
         (SubmitEvidence(stranger, stranger_2), "registry.evidence_validator_unknown"),
+        (equivocation_by(outsider, height=8), "registry.evidence_validator_not_in_set"),
         (SubmitEvidence(good.first, forged_signature), "registry.evidence_signature_invalid"),
         (good, "ok"),
         (good, "registry.evidence_already_used"),
@@ -270,13 +371,14 @@ def _fields(signed: Signed) -> list[Any]:
 
 def test_genesis_round_trip_with_nodes_jailing_and_treasury() -> None:
     chain = chain_of(validators=2, slash_to_treasury=True)
+    chain.run([])
     chain.run(
         [
             Wallet.of(1).tx(0, registration(stake=3 * COIN)),
             Wallet.of(2).tx(
                 0, registration(NodeType.ENTERPRISE, (Role.VALIDATOR,), key=43, stake=20 * COIN)
             ),
-            Wallet.of(3).tx(0, equivocation(1, height=0)),
+            Wallet.of(3).tx(0, equivocation(1, height=1)),
         ]
     )
     receipts = chain.run([]).receipts
@@ -286,7 +388,7 @@ def test_genesis_round_trip_with_nodes_jailing_and_treasury() -> None:
     # The treasury is exported as an account (bank), slashed GEN and all.
     held = {account.address: account.balances for account in exported.accounts}
     assert held[TREASURY][Denom.GEN - 1] > 0
-    assert exported.staking.jailed == ((validator_wallet(1).address, 1),)
+    assert exported.staking.jailed == ((validator_wallet(1).address, 2),)
     assert len(exported.registry.used_evidence) == 1
     # Through the file and back: the same document, and it imports to the same export.
     again = parse_genesis(exported.to_json())
@@ -307,4 +409,35 @@ def test_a_slashed_validator_s_delegators_lose_the_same_fraction() -> None:
     chain.run([holder.tx(1, equivocation(1, height=1))])
     assert staking_queries.delegation(chain.state.reader, holder.address, bad) == (
         8 * COIN + 3 - (8 * COIN + 3) * 2_500 // 10_000
+    )
+
+
+def test_validator_set_history_answers_every_past_height() -> None:
+    chain = chain_of(validators=2)
+    node = Wallet.of(2)
+    message = registration(NodeType.ENTERPRISE, (Role.VALIDATOR,), key=43, stake=20 * COIN)
+    chain.run([node.tx(0, message)])  # block 1; the node signs from 5
+    run_until_height(chain, 9)
+    chain.run([Wallet.of(3).tx(0, equivocation(1, height=6))])  # block 10; 1 leaves from 13
+    run_until_height(chain, 14)
+    reader = chain.state.reader
+    members_at = {h: staking_queries.validator_set_at(reader, h) for h in range(1, 17)}
+    for block in chain.blocks:  # what each header committed to, read back by height
+        header = block.header
+        assert set_hash(encode_set(members_at[header.height])) == header.validator_set_hash
+        following = members_at[header.height + 1]
+        assert set_hash(encode_set(following)) == header.next_validator_set_hash
+    addresses = {h: {m.address for m in members} for h, members in members_at.items()}
+    assert node.address not in addresses[4] and node.address in addresses[5]
+    assert validator_wallet(1).address in addresses[12]
+    assert validator_wallet(1).address not in addresses[13]
+    assert addresses[15] == addresses[16] == addresses[13]
+    # Genesis is signed by no set; the set of tip + 3 is not fixed yet.
+    assert staking_queries.validator_set_at(reader, 0) is None
+    assert staking_queries.validator_set_at(reader, 17) is None
+    # Evidence of the node from before it joined is refused: it signed nothing that counted.
+    code = chain.run([node.tx(1, equivocation_by(node, height=4))]).receipts[0].code
+    assert name_of(code) == "registry.evidence_validator_not_in_set"
+    assert (
+        name_of(chain.run([node.tx(2, equivocation_by(node, height=5))]).receipts[0].code) == "ok"
     )

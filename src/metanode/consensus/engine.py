@@ -204,9 +204,20 @@ def on_proposal_candidate(
         if quorum is None or justification.highest_prepared(quorum) is not None:
             return  # a prepared block must be re-proposed, not a new one
         justification_rcs = tuple(message.signed for message in quorum)
+    forget_refused_evidence(state, event.block)
     digest = event.block.hash()
     state.valid.add(digest)  # this node built it
     propose(state, event.block, justification_rcs, (), actions)
+
+
+def forget_refused_evidence(state: EngineState, block: Block) -> None:
+    """Evidence the chain left out of this node's own block, from a height below it, is refused
+    for good (already used, signer already jailed, too old: state/registry); keeping it would
+    fill the bounded pending list. Evidence of the block's own height waits for the next."""
+    included = set(block.evidence)
+    for item in list(state.evidence):
+        if item not in included and Evidence.decode(item).first.height < block.header.height:
+            del state.evidence[item]
 
 
 def propose(

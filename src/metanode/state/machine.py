@@ -3,6 +3,12 @@
 Rules:
 - No I/O, no clock but the block's timestamp, no randomness, nothing iterated in hash order.
   State is read through the reader protocol (`view.py`); every write goes to one overlay.
+- Evidence first: each item of `block.evidence` (equivocation, recorded by the consensus
+  layer) runs the registry's evidence rule, the one `SubmitEvidence` runs, with no sender and
+  no fee, before any transaction. An item the rule refuses makes the block invalid
+  (`InvalidBlock("evidence_refused")`, as CometBFT treats invalid evidence); `build_block`
+  leaves such items out and reports them. The rule spends each pair once, so a pair that a
+  transaction already used, or that sits twice in a block, is refused.
 - Each transaction runs the auth guard ladder (auth/rules.py). A transaction that fails it is
   never in a block: `apply_block` raises `InvalidBlock` naming the transaction and the code,
   and consensus treats the proposal as invalid. `build_block` (the proposer's side) leaves such
@@ -54,7 +60,11 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
 from metanode.state.identity import rules as identity
 from metanode.state.registry.rules import end_block as registry_end_block
-from metanode.state.registry.rules import on_register_node, on_submit_evidence
+from metanode.state.registry.rules import (
+    on_block_evidence,
+    on_register_node,
+    on_submit_evidence,
+)
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.rules import end_block, on_bond, on_register_validator, on_unbond
 from metanode.state.values import encode_plain
@@ -104,11 +114,20 @@ class InvalidBlock(MetanodeError):
     """A block that must not be committed: a transaction failed the guard ladder, or a header
     field disagrees with what executing the block gives. `reason` is a stable identifier."""
 
-    def __init__(self, reason: str, detail: str, tx_index: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str,
+        tx_index: int | None = None,
+        evidence_index: int | None = None,
+    ) -> None:
         self.reason = reason
         self.detail = detail
         self.tx_index = tx_index
+        self.evidence_index = evidence_index
         where = f" (transaction {tx_index})" if tx_index is not None else ""
+        if evidence_index is not None:
+            where = f" (evidence {evidence_index})"
         super().__init__(f"invalid block: {reason}{where}: {detail}")
 
 
@@ -183,6 +202,8 @@ class _Execution:
     senders: list[Address]
     receipts: list[Receipt]
     dropped: list[tuple[Transaction, int]]
+    evidence: list[bytes]
+    dropped_evidence: list[tuple[bytes, int]]
 
 
 def _execute(
@@ -192,6 +213,7 @@ def _execute(
     verified: Container[bytes],
     verify_signatures: bool,
     strict: bool,
+    evidence: Sequence[bytes] = (),
     txs_max: int = types_constants.block_txs_max,
     bytes_max: int = types_constants.block_bytes_max,
 ) -> _Execution:
@@ -199,7 +221,17 @@ def _execute(
     params = read_auth_params(overlay)
     chain_id = context.chain.chain_id
     height = context.height
-    run = _Execution(overlay, [], [], [], [], [])
+    run = _Execution(overlay, [], [], [], [], [], [], [])
+    for index, item in enumerate(evidence):
+        before = overlay.write_count
+        code = on_block_evidence(overlay, context, item)
+        if code == OK:
+            run.evidence.append(item)
+            continue
+        check(overlay.write_count == before, f"evidence rule wrote before {name_of(code)}")
+        if strict:
+            raise InvalidBlock("evidence_refused", name_of(code), evidence_index=index)
+        run.dropped_evidence.append((item, code))
     fees = 0
     size = 0
     for index, tx in enumerate(txs):
@@ -295,10 +327,17 @@ def apply_block(
         raise InvalidBlock("wrong_validator_set_hash", header.validator_set_hash.hex())
     if header.next_validator_set_hash != staking_queries.next_validator_set_hash(state.reader):
         raise InvalidBlock("wrong_next_validator_set_hash", header.next_validator_set_hash.hex())
+    if len(block.evidence) > types_constants.block_evidence_max:
+        raise InvalidBlock(
+            "too_much_evidence",
+            f"{len(block.evidence)} items, at most {types_constants.block_evidence_max}",
+        )
     if preverify is not None and verify_signatures:
         preverify(block.txs)
     context = BlockContext(chain, header.height, header.timestamp_ms, header.proposer)
-    run = _execute(state, context, block.txs, verified, verify_signatures, strict=True)
+    run = _execute(
+        state, context, block.txs, verified, verify_signatures, strict=True, evidence=block.evidence
+    )
     if txs_root(run.tx_hashes) != header.txs_root:
         raise InvalidBlock("wrong_txs_root", header.txs_root.hex())
     writes = run.overlay.sorted_writes()
@@ -329,6 +368,9 @@ class Proposal:
     block: Block
     changes: BlockChanges
     dropped: tuple[tuple[Transaction, int], ...]  # candidates left out, with their ladder code
+    # Evidence offered but left out, with the registry's code (already used, already jailed…):
+    # the consensus layer can forget it, as no block will ever take it.
+    dropped_evidence: tuple[tuple[bytes, int], ...] = ()
 
 
 def build_block(
@@ -359,6 +401,7 @@ def build_block(
         verified,
         verify_signatures,
         strict=False,
+        evidence=evidence[: types_constants.block_evidence_max],
         txs_max=min(txs_max, types_constants.block_txs_max),
         # Leave room in the block for the header and framing.
         bytes_max=types_constants.block_bytes_max - 4096,
@@ -380,7 +423,7 @@ def build_block(
         proposer=proposer,
         vrf_proof=vrf_proof,
     )
-    block = Block(header, tuple(run.included), evidence)
+    block = Block(header, tuple(run.included), tuple(run.evidence))
     after = _after(state, height, writes, update, block.hash())
     changes = BlockChanges(
         block,
@@ -393,4 +436,4 @@ def build_block(
         after,
         tuple(run.senders),
     )
-    return Proposal(block, changes, tuple(run.dropped))
+    return Proposal(block, changes, tuple(run.dropped), tuple(run.dropped_evidence))

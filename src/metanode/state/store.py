@@ -76,7 +76,7 @@ from metanode.types import (
     Unbond,
 )
 
-FORMAT = b"2"
+FORMAT = b"3"
 # The store's directory inside a node's home.
 LEDGER_DIR = "ledger"
 _TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes")

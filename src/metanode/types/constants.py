@@ -35,6 +35,8 @@ events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000
 block_bytes_max = 8 * 1024 * 1024
+# Equivocation evidence items in one block (each slashes at most once: state/registry).
+block_evidence_max = 64
 validators_max = 256
 # A consensus round number beyond this is garbage, not a slow network.
 consensus_round_max = 1_000_000

@@ -4,7 +4,10 @@
 `did:metanode` DID whose controllers the sender's key authenticates for (anyone could otherwise
 borrow another's credentials). `identity_level_too_low`: the DID's highest valid, unrevoked
 credential (state/identity) is below the type's level. `trust_score_too_low`: no module
-computes trust scores yet, so every node's score is 0.
+computes trust scores yet, so every node's score is 0. `evidence_malformed`: an item of a
+block's evidence list that is not a sorted pair of consensus records (a transaction's pair is
+decoded with the transaction). `evidence_validator_not_in_set`: the signer was not in the
+validator set in force at the evidence's height (staking's set history).
 """
 
 from __future__ import annotations
@@ -32,3 +35,5 @@ EVIDENCE_ALREADY_USED = register("registry", 18, "evidence_already_used")
 VALIDATOR_ALREADY_JAILED = register("registry", 19, "validator_already_jailed")
 EVIDENCE_SIGNATURE_INVALID = register("registry", 20, "evidence_signature_invalid")
 DID_NOT_CONTROLLED = register("registry", 21, "did_not_controlled")
+EVIDENCE_MALFORMED = register("registry", 22, "evidence_malformed")
+EVIDENCE_VALIDATOR_NOT_IN_SET = register("registry", 23, "evidence_validator_not_in_set")

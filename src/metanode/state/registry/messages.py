@@ -3,9 +3,13 @@ their decoders already fix every key length, the enums and the order of roles)."
 
 from __future__ import annotations
 
+from metanode.codec import decode, encode
+from metanode.errors import DecodeError
 from metanode.state.codes import OK
 from metanode.state.registry import errors
 from metanode.types import RegisterNode, SubmitEvidence
+from metanode.types.fields import expect_array
+from metanode.types.vote import Signed
 
 MESSAGES = (RegisterNode, SubmitEvidence)
 
@@ -52,3 +56,22 @@ def check_evidence(message: SubmitEvidence) -> int:
     if message.first.fields() == message.second.fields():
         return errors.EVIDENCE_MESSAGES_IDENTICAL
     return OK
+
+
+def decode_block_evidence(data: bytes) -> SubmitEvidence | None:
+    """An item of `Block.evidence` (the consensus layer's `Evidence.encode`: the two records'
+    wire forms, sorted by encoding), or None if it is not exactly that."""
+    try:
+        first, second = expect_array(decode(data), "evidence", 2)
+        message = SubmitEvidence(Signed.from_wire(first), Signed.from_wire(second))
+    except DecodeError:
+        return None
+    if evidence_encoding(message) != data:
+        return None  # unsorted: one pair must have one encoding, as its hash is spent once
+    return message
+
+
+def evidence_encoding(message: SubmitEvidence) -> bytes:
+    """The pair sorted by encoding, as `consensus.evidence.Evidence.encode` writes it: the same
+    two records give the same bytes in either order."""
+    return encode(sorted([message.first.to_wire(), message.second.to_wire()], key=encode))

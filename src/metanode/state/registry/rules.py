@@ -16,6 +16,8 @@ Rules:
 - Evidence: two consensus records of one validator for the same (kind, height, round) with
   different content, both signed with its Ed25519 key. A validator's key cannot change (its
   address is the key's hash), so the key in staking's record is its key as of any height.
+  The signer must be in the set that signed the evidence's height (staking's set history):
+  a registered validator outside it signs nothing that counts.
   Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
   `evidence_age_blocks_max` blocks. The validator loses `slash_fraction_bps` of every
   delegation to it (burned, or to `treasury`) and is jailed for good.
@@ -30,7 +32,7 @@ checks) comes last.
 
 from __future__ import annotations
 
-from metanode.codec import encode, tags
+from metanode.codec import tags
 from metanode.crypto import bls, ed25519
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import InvariantViolation, check
@@ -42,7 +44,12 @@ from metanode.state.context import BlockContext, TxContext
 from metanode.state.identity.queries import controls, level_of
 from metanode.state.identity.records import read_did
 from metanode.state.registry import errors, keys
-from metanode.state.registry.messages import check_evidence, check_register
+from metanode.state.registry.messages import (
+    check_evidence,
+    check_register,
+    decode_block_evidence,
+    evidence_encoding,
+)
 from metanode.state.registry.records import (
     IdentityLevel,
     NodeRecord,
@@ -52,6 +59,7 @@ from metanode.state.registry.records import (
     write_node,
 )
 from metanode.state.staking import keys as staking_keys
+from metanode.state.staking import queries as staking_queries
 from metanode.state.staking import rules as staking
 from metanode.state.staking.records import read_params as read_staking_params
 from metanode.state.staking.records import read_uint, read_validator, write_uint
@@ -152,26 +160,46 @@ def on_register_node(writer: Overlay, context: TxContext, message: RegisterNode)
 
 
 def evidence_hash(message: SubmitEvidence) -> bytes:
-    """The consensus layer's hash of the pair (`consensus.evidence.Evidence.encode`): the pair
-    sorted by encoding, so the same two records give the same hash in either order."""
-    pair = sorted([message.first.to_wire(), message.second.to_wire()], key=encode)
-    return tagged_hash(tags.EVIDENCE, encode(pair))
+    """The consensus layer's hash of the pair: the same two records give the same hash in
+    either order."""
+    return tagged_hash(tags.EVIDENCE, evidence_encoding(message))
 
 
 def on_submit_evidence(writer: Overlay, context: TxContext, message: SubmitEvidence) -> int:
+    return apply_evidence(writer, context.block, message, context.events)
+
+
+def on_block_evidence(writer: Overlay, block: BlockContext, item: bytes) -> int:
+    """One item of the block's evidence list, under the transaction's rule. The block has no
+    receipt to carry the `slashed` event: the slash shows as the evidence's height
+    (`queries.evidence_used_at`) and in the stake."""
+    message = decode_block_evidence(item)
+    if message is None:
+        return errors.EVIDENCE_MALFORMED
+    return apply_evidence(writer, block, message, [])
+
+
+def apply_evidence(
+    writer: Overlay, block: BlockContext, message: SubmitEvidence, events: list[Event]
+) -> int:
+    """The evidence rule, for a transaction and for the block's own list alike: one ladder and
+    one record of spent evidence, so a pair slashes once whichever way it arrives."""
     code = check_evidence(message)
     if code != OK:
         return code
     height = message.first.height
-    if height >= context.block.height:
+    if height >= block.height:
         return errors.EVIDENCE_FROM_FUTURE
     params = read_params(writer)
-    if height + params.evidence_age_blocks_max < context.block.height:
+    if height + params.evidence_age_blocks_max < block.height:
         return errors.EVIDENCE_TOO_OLD
     validator = message.first.signer
     record = read_validator(writer, validator)
     if record is None:
         return errors.EVIDENCE_VALIDATOR_UNKNOWN
+    members = staking_queries.validator_set_at(writer, height)
+    if members is None or all(member.address != validator for member in members):
+        return errors.EVIDENCE_VALIDATOR_NOT_IN_SET
     digest = evidence_hash(message)
     if writer.get(keys.evidence(digest)) is not None:
         return errors.EVIDENCE_ALREADY_USED
@@ -182,18 +210,18 @@ def on_submit_evidence(writer: Overlay, context: TxContext, message: SubmitEvide
             return errors.EVIDENCE_SIGNATURE_INVALID
     slashed = staking.slash(
         writer,
-        context.block,
+        block,
         validator,
         params.slash_fraction_bps,
         TREASURY if params.slash_to_treasury else None,
     )
-    staking.jail(writer, context.block, validator)
-    write_uint(writer, keys.evidence(digest), context.block.height)
+    staking.jail(writer, block, validator)
+    write_uint(writer, keys.evidence(digest), block.height)
     node = read_node(writer, validator)
     if node is not None:
         write_node(writer, validator, node.with_status(Status.JAILED))
         writer.delete(keys.pending(validator))
-    context.events.append(
+    events.append(
         Event(
             "slashed",
             (

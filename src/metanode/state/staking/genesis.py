@@ -27,7 +27,7 @@ from metanode.state.staking.records import (
     write_unbondings,
     write_validator,
 )
-from metanode.state.staking.rules import BONDED_POOL, UNBONDING_POOL, compute_set
+from metanode.state.staking.rules import BONDED_POOL, UNBONDING_POOL, compute_set, record_set
 from metanode.state.values import decode_value
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom
@@ -121,6 +121,7 @@ def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
     encoded = encode_set(members)
     writer.put(keys.SET_NEXT, encoded)
     writer.put(keys.SET_AFTER_NEXT, encoded)
+    record_set(writer, 1, encoded)
 
 
 def export_genesis(reader: StateReader) -> StakingGenesis:

@@ -5,14 +5,17 @@
   unbonding pool holds exactly the sum of pending unbondings.
 - `sets_are_well_formed`: both stored sets are non-empty, sorted by address, of positive
   power, no larger than `validators_max`, and their members are registered validators.
+- `history_matches_sets`: the recorded set history gives, for the next two heights, the two
+  sets the next header commits to.
 """
 
 from __future__ import annotations
 
 from metanode.errors import check
 from metanode.state.bank.accounts import read_account
+from metanode.state.genesis.chain import read_tip
 from metanode.state.staking import keys
-from metanode.state.staking.queries import next_validator_set, validator_set
+from metanode.state.staking.queries import next_validator_set, validator_set, validator_set_at
 from metanode.state.staking.records import (
     decode_validator,
     read_params,
@@ -86,4 +89,14 @@ def sets_are_well_formed(reader: StateReader) -> None:
             )
 
 
-INVARIANTS = (pools_match_records, sets_are_well_formed)
+def history_matches_sets(reader: StateReader) -> None:
+    """The recorded history answers what the header commitments say for the next two heights."""
+    tip, _time = read_tip(reader)
+    check(
+        validator_set_at(reader, tip + 1) == validator_set(reader)
+        and validator_set_at(reader, tip + 2) == next_validator_set(reader),
+        "staking.history_matches_sets: the set history disagrees with the sets in force",
+    )
+
+
+INVARIANTS = (pools_match_records, sets_are_well_formed, history_matches_sets)

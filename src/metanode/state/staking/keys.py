@@ -11,6 +11,11 @@
     0x03 0x07                           → number of registered validators (uint)
     0x03 0x08 ‖ validator(20)           → jailed: the height it was jailed at (uint); a jailed
                                           validator is left out of every set computed after
+    0x03 0x09 ‖ height(8, big-endian)   → the validator set that signs from that height on
+                                          (written once, when fixed; never overwritten)
+    0x03 0x0a ‖ index(8, big-endian)    → the height of the index-th set change (uint), so
+                                          the set in force at a height is a binary search
+    0x03 0x0b                           → number of set changes recorded (uint)
 
 A validator set is stored as the deterministic CBOR of `[[address, power, public_key,
 bls_key, vrf_key]…]` sorted by address, the same bytes `metanode.consensus.validators.
@@ -31,6 +36,9 @@ SET_NEXT = PREFIX + b"\x05"
 SET_AFTER_NEXT = PREFIX + b"\x06"
 VALIDATOR_COUNT = PREFIX + b"\x07"
 JAILED = PREFIX + b"\x08"
+SET_FROM = PREFIX + b"\x09"
+SET_CHANGE = PREFIX + b"\x0a"
+SET_CHANGE_COUNT = PREFIX + b"\x0b"
 
 
 def validator(address: Address) -> bytes:
@@ -51,3 +59,11 @@ def bls_key(public_key: bytes) -> bytes:
 
 def jailed(address: Address) -> bytes:
     return JAILED + address.raw
+
+
+def set_from(height: int) -> bytes:
+    return SET_FROM + height.to_bytes(8, "big")
+
+
+def set_change(index: int) -> bytes:
+    return SET_CHANGE + index.to_bytes(8, "big")

@@ -4,6 +4,7 @@ commits to in a header (`validator_set_hash`, `next_validator_set_hash`) before 
 from __future__ import annotations
 
 from metanode.errors import InvariantViolation
+from metanode.state.genesis.chain import read_tip
 from metanode.state.staking import keys
 from metanode.state.staking.records import (
     SetMember,
@@ -59,3 +60,24 @@ def unbondings_at(reader: StateReader, height: int) -> tuple[tuple[Address, int]
 
 def params(reader: StateReader) -> StakingParams:
     return read_params(reader)
+
+
+def validator_set_at(reader: StateReader, height: int) -> tuple[SetMember, ...] | None:
+    """The set that signs block `height`, from the recorded changes (a binary search: about
+    log2(changes) reads); None for height 0 (genesis is not signed) and for a height past the
+    one after next, whose set is not fixed yet."""
+    tip, _time = read_tip(reader)
+    if height == 0 or height > tip + 2:
+        return None
+    # The last change at or below `height`; genesis recorded height 1, so there is one.
+    low, high = 0, read_uint(reader, keys.SET_CHANGE_COUNT)
+    while low < high:
+        middle = (low + high) // 2
+        if read_uint(reader, keys.set_change(middle)) <= height:
+            low = middle + 1
+        else:
+            high = middle
+    if low == 0:
+        raise InvariantViolation("no validator set recorded for height 1 (genesis not loaded?)")
+    key = keys.set_from(read_uint(reader, keys.set_change(low - 1)))
+    return decode_set(_stored_set(reader, key), key)

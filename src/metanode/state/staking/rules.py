@@ -5,6 +5,9 @@ Rules:
   `staking/unbonding`; coins move only through bank's `move`, so bank's supply invariant
   covers them and staking's invariants check the pools against its own records.
 - An unbonding completes at the end of block `height + unbonding_delay_blocks`.
+- Every set change is recorded by the height it signs from (`record_set`, never
+  overwritten; genesis records the set of height 1), so `queries.validator_set_at` finds
+  the set of any past height.
 - Validator sets (keys.py): during block h, `SET_NEXT` is the set that signs h and
   `SET_AFTER_NEXT` the one that signs h + 1 (the header commits to both). At the end of h,
   `SET_NEXT ← SET_AFTER_NEXT`, and if h ends an epoch (`StakingParams.is_epoch_end`: h + 1 is
@@ -244,6 +247,20 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
             encoded = encode_set(members)
             if encoded != after_next:
                 writer.put(keys.SET_AFTER_NEXT, encoded)
+                record_set(writer, block.height + 2, encoded)
+
+
+def record_set(writer: Overlay, first_height: int, encoded: bytes) -> None:
+    """Keep the set that signs from `first_height` on, for the heights to come: evidence
+    checks, block sync of old heights and light clients ask which set signed a height."""
+    check(writer.get(keys.set_from(first_height)) is None, "a recorded set is never replaced")
+    count = read_uint(writer, keys.SET_CHANGE_COUNT)
+    if count:
+        last = read_uint(writer, keys.set_change(count - 1))
+        check(last < first_height, "set changes are recorded in height order")
+    writer.put(keys.set_from(first_height), encoded)
+    write_uint(writer, keys.set_change(count), first_height)
+    write_uint(writer, keys.SET_CHANGE_COUNT, count + 1)
 
 
 def compute_set(reader: StateReader, params: StakingParams) -> tuple[SetMember, ...]:
