@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from metanode.consensus.certificate import verify_certificate
+from metanode.errors import VerificationError
 from metanode.testing.model_suite import ModelSuite
 from metanode.testing.simulator import (
     Simulation,
@@ -32,6 +35,38 @@ def test_hundreds_of_scenarios_are_safe_and_live(seed: int) -> None:
     assert summary.safety_violations == 0, failures
     assert summary.liveness_failures == 0, failures
     assert summary.heights > 150 * 3
+
+
+def test_a_hundred_scenarios_with_set_changes_are_safe_and_live() -> None:
+    summary = run_many(100, 1, set_changes=True)
+    failures = [
+        (outcome.scenario.describe(), outcome.safety_violations, outcome.liveness_failure)
+        for outcome in summary.failures
+    ]
+    assert summary.safety_violations == 0, failures
+    assert summary.liveness_failures == 0, failures
+    assert summary.heights > 100 * 3
+
+
+def test_sets_change_at_epoch_starts_and_each_certificate_needs_its_height_s_set() -> None:
+    scenario = replace(generate(7, (7, 7), 2, set_changes=True), epoch_blocks=2)
+    simulation = Simulation(scenario, model_suites, ModelSuite(None))
+    outcome = simulation.run()
+    assert not outcome.safety_violations and outcome.liveness_failure is None
+    chain = simulation.nodes["v6"].chain
+    assert len(chain) >= 6
+    hashes = [block.header.validator_set_hash for block, _ in chain]
+    for height in range(2, len(chain) + 1):
+        if height % 2 == 0:  # inside an epoch (E = 2: epochs start at 1, 3, 5…)
+            assert hashes[height - 1] == hashes[height - 2]
+        else:
+            assert hashes[height - 1] != hashes[height - 2]  # one joined or left
+    # The set of height 1 does not verify a certificate of a later set.
+    first_set = simulation.sets.at(1)
+    block, certificate = chain[2]
+    verify_certificate(certificate, block.hash(), simulation.sets.at(3), ModelSuite(None))
+    with pytest.raises(VerificationError):
+        verify_certificate(certificate, block.hash(), first_set, ModelSuite(None))
 
 
 def test_twins_above_the_threshold_break_safety_and_the_checker_sees_it() -> None:
@@ -84,5 +119,12 @@ def test_cli_measures_what_absent_validators_cost() -> None:
 @pytest.mark.slow
 def test_two_thousand_scenarios() -> None:
     summary = run_many(2000, 1)
+    assert summary.safety_violations == 0
+    assert summary.liveness_failures == 0
+
+
+@pytest.mark.slow
+def test_two_thousand_scenarios_with_set_changes() -> None:
+    summary = run_many(2000, 1, set_changes=True)
     assert summary.safety_violations == 0
     assert summary.liveness_failures == 0

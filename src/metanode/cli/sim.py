@@ -24,6 +24,14 @@ def sim(
     byzantine: Annotated[
         int | None, typer.Option(help="Validators run as Twins (default: up to the threshold).")
     ] = None,
+    set_changes: Annotated[
+        bool,
+        typer.Option(
+            "--set-changes",
+            help="Change the validator set at epoch boundaries (every 1, 2, 3 or 5 heights by "
+            "the scenario's seed, one validator joining or leaving), as the chain does.",
+        ),
+    ] = False,
     down: Annotated[
         int | None,
         typer.Option(
@@ -34,8 +42,9 @@ def sim(
     ] = None,
 ) -> None:
     """Drive real engines through delays, loss, partitions, crashes and Twins; check safety
-    at every commit and liveness after the network heals. With --down, measure instead what
-    absent validators cost: rounds and simulated ms per height."""
+        at every commit and liveness after the network heals (with --set-changes, across validator
+    set changes at epoch boundaries). With --down, measure instead what
+        absent validators cost: rounds and simulated ms per height."""
     low, _, high = validators.partition("..")
     try:
         bounds = (int(low), int(high or low))
@@ -45,6 +54,8 @@ def sim(
         raise ConfigError(f"--validators {validators!r}: expected 1 <= N <= M <= 64")
     if down is not None and byzantine is not None:
         raise ConfigError("--down measures absent validators among honest ones: drop --byzantine")
+    if down is not None and set_changes:
+        raise ConfigError("--down measures a fixed set: drop --set-changes")
     started = time.perf_counter()
     if down is not None:
         stall = measure_stall(scenarios, seed, bounds, down)
@@ -58,7 +69,7 @@ def sim(
         if stall.failures:
             raise typer.Exit(output.FAILED)
         return
-    summary = run_many(scenarios, seed, bounds, byzantine)
+    summary = run_many(scenarios, seed, bounds, byzantine, set_changes=set_changes)
     show_failures(summary.failures)
     typer.echo(
         f"scenarios={summary.scenarios} safety_violations={summary.safety_violations} "

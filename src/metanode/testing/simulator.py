@@ -11,6 +11,13 @@ different blocks at one height, and every certificate verifies. Phase two heals 
 (no loss, no partition, every node up) and demands liveness: every honest node commits at
 least `liveness_heights` more heights within `liveness_bound_ms` of simulated time.
 
+Set changes (`Scenario.epoch_blocks` E > 0): as on the chain, the set changes only at the first
+height of an epoch (kE + 1), one validator joining or leaving there by a seeded schedule that
+is fixed before the height runs (`SetSchedule`). Every node runs an engine, member or not; each
+height starts with that height's set, headers commit to the sets of h and h + 1, blocks with
+the wrong set hash are invalid, and every certificate is checked against its height's set.
+Only honest validators join and leave, and the Twins always stay under a third of the power.
+
 `measure_stall` asks what absent validators cost: f validators are down for the whole run of an
 otherwise healthy network, and it counts the rounds and simulated time each height takes.
 """
@@ -72,18 +79,22 @@ class Scenario:
     liveness_heights: int = 3
     liveness_bound_ms: int = 60_000
     round_timeout_base_ms: int = 1_000
+    epoch_blocks: int = 0  # 0: one set for every height; E: a set change every E heights
 
     def describe(self) -> str:
         return (
             f"seed={self.seed} validators={self.validators} byzantine={self.byzantine} "
             f"loss={self.loss:.2f} dup={self.duplicate:.2f} delay_max={self.delay_max_ms}ms "
             f"partitions={len(self.partitions)} crashes={len(self.crashes)} heal={self.heal_ms}ms"
-            f" down={','.join(self.down) or '-'}"
+            f" down={','.join(self.down) or '-'} epoch={self.epoch_blocks or '-'}"
         )
 
 
-def generate(seed: int, validators: tuple[int, int], byzantine: int | None) -> Scenario:
-    """A scenario drawn from one seed. `byzantine=None` draws up to the fault threshold."""
+def generate(
+    seed: int, validators: tuple[int, int], byzantine: int | None, set_changes: bool = False
+) -> Scenario:
+    """A scenario drawn from one seed. `byzantine=None` draws up to the fault threshold.
+    `set_changes` draws an epoch length last, so the rest of the scenario is the same."""
     rng = random.Random(seed)
     count = rng.randint(*validators)
     threshold = (count - 1) // 3
@@ -129,7 +140,58 @@ def generate(seed: int, validators: tuple[int, int], byzantine: int | None) -> S
         partitions=tuple(partitions),
         crashes=tuple(crashes),
         heal_ms=heal,
+        epoch_blocks=rng.choice(EPOCH_CHOICES) if set_changes else 0,
     )
+
+
+EPOCH_CHOICES = (1, 2, 3, 5)
+
+
+class SetSchedule:
+    """The validator set of every height: all validators but one reserve at first (so the
+    first change can be a join), then at each epoch's first height one honest validator joins
+    or leaves, drawn from the scenario's seed. A leave must keep the Twins under a third of
+    the set's power and the set at least `members_min`; else a validator joins (or none
+    changes). Epochs are drawn in order and kept, so the set of a height never changes once
+    drawn, whoever asks first."""
+
+    members_min = 3
+
+    def __init__(self, scenario: Scenario, validators: list[Validator]) -> None:
+        self.epoch_blocks = scenario.epoch_blocks
+        self.validators = validators
+        self.twins = scenario.byzantine
+        self.rng = random.Random(f"sets/{scenario.seed}")
+        first = frozenset(range(len(validators)))
+        reserve = len(validators) - 1  # honest unless all are Twins (they are the first)
+        if self.epoch_blocks and reserve >= self.twins and self.may_leave(first - {reserve}):
+            first -= {reserve}
+        self.epochs: list[frozenset[int]] = [first]
+        self.sets: dict[frozenset[int], ValidatorSet] = {}
+
+    def at(self, height: int) -> ValidatorSet:
+        epoch = 0 if not self.epoch_blocks else (max(height, 1) - 1) // self.epoch_blocks
+        while len(self.epochs) <= epoch:
+            self.epochs.append(self.next_members(self.epochs[-1]))
+        members = self.epochs[epoch]
+        if members not in self.sets:
+            self.sets[members] = ValidatorSet.of([self.validators[i] for i in sorted(members)])
+        return self.sets[members]
+
+    def next_members(self, members: frozenset[int]) -> frozenset[int]:
+        honest = range(self.twins, len(self.validators))
+        leavers = [i for i in honest if i in members and self.may_leave(members - {i})]
+        joiners = [i for i in honest if i not in members]
+        if leavers and (not joiners or self.rng.random() < 0.5):
+            return members - {self.rng.choice(leavers)}
+        if joiners:
+            return members | {self.rng.choice(joiners)}
+        return members
+
+    def may_leave(self, members: frozenset[int]) -> bool:
+        total = sum(validator_power(i) for i in members)
+        twins = sum(validator_power(i) for i in members if i < self.twins)
+        return len(members) >= self.members_min and 3 * twins < total
 
 
 def validator_power(index: int) -> int:
@@ -201,7 +263,7 @@ class Simulation:
             address = Address.from_public_key(ed_key)
             keys[index] = (suite, address)
             validators.append(Validator(address, validator_power(index), ed_key, bls_key, vrf_key))
-        self.validators = ValidatorSet.of(validators)
+        self.sets = SetSchedule(scenario, validators)
         # The chain's first VRF seed, from the scenario's seed: the proposers of every height
         # follow from it, so a fixed one would give every scenario the same proposer sequence.
         self.seed0 = random.Random(f"chain-seed/{scenario.seed}").randbytes(32)
@@ -209,7 +271,7 @@ class Simulation:
         for name in node_names(scenario.validators, scenario.byzantine):
             index = int(name[1:].rstrip("ab"))
             suite, address = keys[index]
-            state = engine.new_state(self.config, suite, address, 1, self.validators, self.seed0)
+            state = engine.new_state(self.config, suite, address, 1, self.sets.at(1), self.seed0)
             self.nodes[name] = SimNode(name, index, not name.endswith(("a", "b")), suite, state)
         for name in scenario.down:
             self.nodes[name].alive = False
@@ -228,7 +290,7 @@ class Simulation:
     def run(self) -> Outcome:
         for name in sorted(self.nodes):
             if self.nodes[name].alive:
-                self.deliver(self.nodes[name], StartHeight(1, self.validators, self.seed0))
+                self.deliver(self.nodes[name], StartHeight(1, self.sets.at(1), self.seed0))
         for name, start, end in self.scenario.crashes:
             self.at(start, "crash", name)
             self.at(end, "restart", name)
@@ -342,8 +404,8 @@ class Simulation:
             txs_root=ZERO,
             state_root=ZERO,
             receipts_root=ZERO,
-            validator_set_hash=self.validators.hash(),
-            next_validator_set_hash=self.validators.hash(),
+            validator_set_hash=self.sets.at(height).hash(),
+            next_validator_set_hash=self.sets.at(height + 1).hash(),
             proposer=node.address,
             vrf_proof=node.suite.vrf_prove(vrf_input(node.state.seed, height)),
         )
@@ -352,7 +414,12 @@ class Simulation:
     def is_valid(self, node: SimNode, block: Block) -> bool:
         previous = node.chain[-1][0] if node.chain else None
         expected = previous.hash() if previous else ZERO
-        return block.header.previous_hash == expected
+        header = block.header
+        return (
+            header.previous_hash == expected
+            and header.validator_set_hash == self.sets.at(header.height).hash()
+            and header.next_validator_set_hash == self.sets.at(header.height + 1).hash()
+        )
 
     def commit(self, node: SimNode, block: Block, certificate: CommitCertificate) -> None:
         height = block.header.height
@@ -360,7 +427,7 @@ class Simulation:
             self.violations.append(f"{node.name} committed height {height} out of order")
             return
         try:
-            verify_certificate(certificate, block.hash(), self.validators, self.observer)
+            verify_certificate(certificate, block.hash(), self.sets.at(height), self.observer)
         except VerificationError as error:
             self.violations.append(f"{node.name} h={height}: certificate fails: {error}")
         node.chain.append((block, certificate))
@@ -376,7 +443,7 @@ class Simulation:
                 )
         self.note(f"{node.name} committed h={height} r={certificate.round}")
         seed = node.suite.vrf_output(block.header.vrf_proof)[:32]
-        self.deliver(node, StartHeight(height + 1, self.validators, seed))
+        self.deliver(node, StartHeight(height + 1, self.sets.at(height + 1), seed))
 
     def restart(self, node: SimNode) -> None:
         node.alive = True
@@ -389,17 +456,17 @@ class Simulation:
         )
         if node.record is not None and node.record.height == height:
             node.state, actions = engine.restore(
-                self.config, node.suite, node.address, node.record, self.validators, seed
+                self.config, node.suite, node.address, node.record, self.sets.at(height), seed
             )
             self.note(f"{node.name} restarted from its record at h={height} r={node.record.round}")
             for action in actions:
                 self.carry_out(node, action)
         else:
             node.state = engine.new_state(
-                self.config, node.suite, node.address, height, self.validators, seed
+                self.config, node.suite, node.address, height, self.sets.at(height), seed
             )
             self.note(f"{node.name} restarted fresh at h={height}")
-            self.deliver(node, StartHeight(height, self.validators, seed))
+            self.deliver(node, StartHeight(height, self.sets.at(height), seed))
 
     def sync(self, node: SimNode) -> None:
         """Block sync: any reachable live peer ahead of us sends the next block and certificate."""
@@ -471,11 +538,12 @@ def run_many(
     byzantine: int | None = None,
     suite_for: SuiteFactory | None = None,
     observer: Suite | None = None,
+    set_changes: bool = False,
 ) -> Summary:
     """Scenario i uses seed `seed * 1_000_003 + i`, so any one can be rerun alone."""
     summary = Summary()
     for index in range(count):
-        scenario = generate(seed * 1_000_003 + index, validators, byzantine)
+        scenario = generate(seed * 1_000_003 + index, validators, byzantine, set_changes)
         outcome = Simulation(
             scenario, suite_for or model_suites, observer or ModelSuite(None)
         ).run()
