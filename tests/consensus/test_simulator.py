@@ -25,27 +25,18 @@ from metanode.testing.simulator import (
 METANODE = Path(sys.executable).parent / "metanode"
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_hundreds_of_scenarios_are_safe_and_live(seed: int) -> None:
-    summary = run_many(150, seed)
+@pytest.mark.parametrize(
+    ("seed", "count", "set_changes"), [(1, 150, False), (2, 150, False), (1, 100, True)]
+)
+def test_hundreds_of_scenarios_are_safe_and_live(seed: int, count: int, set_changes: bool) -> None:
+    summary = run_many(count, seed, set_changes=set_changes)
     failures = [
         (outcome.scenario.describe(), outcome.safety_violations, outcome.liveness_failure)
         for outcome in summary.failures
     ]
     assert summary.safety_violations == 0, failures
     assert summary.liveness_failures == 0, failures
-    assert summary.heights > 150 * 3
-
-
-def test_a_hundred_scenarios_with_set_changes_are_safe_and_live() -> None:
-    summary = run_many(100, 1, set_changes=True)
-    failures = [
-        (outcome.scenario.describe(), outcome.safety_violations, outcome.liveness_failure)
-        for outcome in summary.failures
-    ]
-    assert summary.safety_violations == 0, failures
-    assert summary.liveness_failures == 0, failures
-    assert summary.heights > 100 * 3
+    assert summary.heights > count * 3
 
 
 def test_sets_change_at_epoch_starts_and_each_certificate_needs_its_height_s_set() -> None:
