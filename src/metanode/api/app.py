@@ -30,7 +30,7 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
-from . import identity, problems, schemas
+from . import identity, peers, problems, registry, schemas
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -102,6 +102,8 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
     app.add_middleware(Disconnects)
     app.include_router(identity.router(node))
+    app.include_router(registry.router(node))
+    app.include_router(peers.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:
@@ -231,22 +233,9 @@ def create_app(node: Node) -> FastAPI:
         return _block_view(node, height)
 
     @app.get("/api/v1/accounts/{address}", response_model=schemas.AccountView)
-    async def account(
-        address: Annotated[
-            str,
-            Path(
-                pattern=schemas.ADDRESS_PATTERN,
-                min_length=41,
-                max_length=41,
-                json_schema_extra=schemas.ADDRESS_DOC,
-            ),
-        ],
-    ) -> schemas.AccountView:
+    async def account(address: registry.AddressPath) -> schemas.AccountView:
         """Balances and nonce, with a proof against the state root of the latest block."""
-        try:
-            parsed = Address.parse(address)
-        except DecodeError as error:
-            raise problems.Problem(400, "bad-address", "Not an address", str(error)) from None
+        parsed = registry.parse_address(address)
         state = node.store.state()
         record = bank_queries.account(state.reader, parsed)
         key = bank_keys.account(parsed)

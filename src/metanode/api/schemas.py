@@ -19,8 +19,6 @@ TxHex = Annotated[
         json_schema_extra={"format": TX_FORMAT},
     ),
 ]
-# bech32m (BIP 350) of 20 bytes with the prefix `mn`: 32 data characters and 6 of checksum, in
-# one case. JSON Schema can say all but the checksum; `format` names the whole rule.
 DID_FORMAT = "metanode-did"
 # `did:metanode:` then base58btc (Bitcoin alphabet) of 20 bytes: 1 to 28 characters. Which of
 # those decode to exactly 20 bytes JSON Schema cannot say, so the format names it; any other
@@ -30,6 +28,8 @@ DID_DOC = {
     "format": DID_FORMAT,
     "description": "a `did:metanode` DID; one whose id is not 20 bytes is answered 400",
 }
+# bech32m (BIP 350) of 20 bytes with the prefix `mn`: 32 data characters and 6 of checksum, in
+# one case. JSON Schema can say all but the checksum; `format` names the whole rule.
 ADDRESS_FORMAT = "metanode-address"
 ADDRESS_PATTERN = (
     r"^(mn1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{38}|MN1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{38})$"
@@ -198,3 +198,70 @@ class FaucetResult(BaseModel):
     address: str
     denom: str
     amount: int
+
+
+NodeTypeName = Literal["community", "enterprise", "hybrid", "bank", "government"]
+RoleName = Literal["validator", "notary", "miner", "executor", "authority"]
+HexBytes = Annotated[str, Field(pattern=r"^([0-9a-f]{2})+$")]
+
+
+class NodeView(BaseModel):
+    """A registry record (docs/registry.md)."""
+
+    address: AddressText
+    node_type: NodeTypeName
+    roles: Annotated[list[RoleName], Field(min_length=1)]
+    status: Literal["pending", "active", "jailed", "unbonding", "exited"]
+    public_key: HexBytes
+    bls_public_key: HexBytes
+    bls_proof_of_possession: HexBytes
+    vrf_public_key: HexBytes
+    p2p_address: str
+    did: str
+    stake: Annotated[int, Field(ge=0, description="GEN base units locked")]
+    voting_power: Annotated[int, Field(ge=0)]
+    registered_height: Annotated[int, Field(ge=0)]
+
+
+class NodePage(BaseModel):
+    height: Annotated[int, Field(ge=0)]  # the committed state the page was read from
+    nodes: list[NodeView]
+    next: AddressText | None  # pass as `after` for the next page; null on the last
+
+
+class PeerView(BaseModel):
+    """A node of the network as the answering node pins it: its id, P2P endpoint and TLS
+    certificate (PEM), the three things a new node's `[[p2p.peers]]` entry needs."""
+
+    name: str
+    node_id: AddressText
+    host: str
+    port: Annotated[int, Field(ge=1, le=65_535)]
+    certificate: str
+    connected: bool
+
+
+class PeersView(BaseModel):
+    chain_id: str
+    node: PeerView  # the answering node itself (connected: true)
+    peers: list[PeerView]
+
+
+class CredentialView(BaseModel):
+    """A registered KYC credential as the chain keeps it (docs/identity.md)."""
+
+    hash: HexBytes
+    issuer: str
+    level: Literal["basic", "standard", "enhanced", "full"]
+    valid_from_ms: Annotated[int, Field(ge=0)]
+    valid_until_ms: Annotated[int, Field(ge=0)]
+    status_index: Annotated[int, Field(ge=0)]
+    registered_height: Annotated[int, Field(ge=0)]
+    revoked: bool  # its bit in the issuer's status list is set
+    valid_now: bool  # within its validity at the latest block's time
+
+
+class CredentialsView(BaseModel):
+    height: Annotated[int, Field(ge=0)]
+    subject: str
+    credentials: list[CredentialView]  # by hash; empty for an unknown or malformed DID

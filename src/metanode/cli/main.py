@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from metanode.cli import bench, network, output, wallet
+from metanode.cli import bench, identity, network, output, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
 
@@ -41,6 +41,8 @@ app.command()(bench.bench)
 app.add_typer(wallet.keys_app, name="keys")
 app.add_typer(wallet.tx_app, name="tx")
 app.add_typer(wallet.query_app, name="query")
+app.add_typer(identity.did_app, name="did")
+app.add_typer(identity.credential_app, name="credential")
 
 
 def main() -> None:

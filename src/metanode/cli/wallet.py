@@ -17,12 +17,13 @@ import typer
 from rich.console import Console
 
 from metanode.api import schemas
+from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError, KeystoreError, MetanodeError
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
-from metanode.types.messages import format_coins
+from metanode.types.messages import Message, format_coins
 
 from . import output
 from .network import DEFAULT_HOME, _dev_password, node_urls
@@ -58,7 +59,7 @@ def _key_path(home: Path, name: str) -> Path:
     return home / "keys" / f"{name}.key"
 
 
-def _gateway(home: Path, node: str | None) -> str:
+def gateway(home: Path, node: str | None) -> str:
     return gateway_base(node) if node is not None else node_urls(home)[0][1]
 
 
@@ -89,12 +90,19 @@ def gateway_base(node: str) -> str:
     return f"{url.scheme}://{url.netloc.decode()}"
 
 
-def _call(method: str, url: str, **options: Any) -> Any:
+def call(method: str, url: str, accepted: tuple[int, ...] = (), **options: Any) -> Any:
+    """The gateway's JSON answer; an error status not in `accepted` is a GatewayError."""
+    return request(method, url, accepted, **options).json()
+
+
+def request(
+    method: str, url: str, accepted: tuple[int, ...] = (), **options: Any
+) -> httpx.Response:
     try:
         answer = httpx.request(method, url, timeout=TIMEOUT_S, **options)
     except httpx.HTTPError as error:
         raise GatewayError(f"cannot reach the gateway at {url}: {error}") from None
-    if answer.status_code >= 400:
+    if answer.status_code >= 400 and answer.status_code not in accepted:
         try:
             problem = answer.json()
             detail = f"{problem.get('title')}: {problem.get('detail')}"
@@ -102,10 +110,10 @@ def _call(method: str, url: str, **options: Any) -> Any:
             detail = answer.text[:200]
         # What went wrong first, where it came from last: a person reads the reason.
         raise GatewayError(f"{detail} (HTTP {answer.status_code} from {url})")
-    return answer.json()
+    return answer
 
 
-def _emit(data: Any, as_json: bool) -> None:
+def emit(data: Any, as_json: bool) -> None:
     if as_json:
         output.print_json(data)
     else:
@@ -151,7 +159,7 @@ def keys_show(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> No
         "address": str(keys.account_address(key)),
         "public_key": key.public_key.hex(),
     }
-    _emit(data, as_json)
+    emit(data, as_json)
 
 
 # tx --------------------------------------------------------------------------------------------
@@ -176,37 +184,79 @@ def tx_send(
         raise ConfigError(f"--denom {denom!r}: one of {', '.join(Denom.__members__)}")
     recipient = Address.parse(to)
     key = keys.read_account(_key_path(home, sender), _password(home))
-    url = _gateway(home, node)
-    account = _call("GET", f"{url}/api/v1/accounts/{keys.account_address(key)}")
-    status = _call("GET", f"{url}/api/v1/status")
+    url = gateway(home, node)
+    message = Transfer(recipient, output.parse_coins(amount), Denom[denom])
+    if not wait:
+        emit(submit(url, key, message, fee)[1], as_json)
+        return
+    record = commit(url, key, message, fee)
+    _show_tx(record, as_json)
+    if not record["ok"]:
+        raise typer.Exit(output.FAILED)
+
+
+def submit(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) -> tuple[str, Any]:
+    """Sign `message` with `key` at its account's next nonce and submit it to the gateway at
+    `url`: (transaction hash, the gateway's admission)."""
+    account = call("GET", f"{url}/api/v1/accounts/{keys.account_address(key)}")
+    status = call("GET", f"{url}/api/v1/status")
     unsigned = Transaction(
         status["chain_id"],
         key.public_key,
         account["nonce"],
         max(fee, 1_000),
         status["height"] + tx_lifetime_blocks,
-        Transfer(recipient, output.parse_coins(amount), Denom[denom]),
+        message,
     )
     tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
-    answer = _call(
+    answer = call(
         "POST",
         f"{url}/api/v1/txs",
         content=tx.encode(),
         headers={"content-type": "application/cbor"},
     )
-    if not wait:
-        _emit(answer, as_json)
-        return
-    record = _wait_committed(url, tx.hash().hex())
-    _show_tx(record, as_json)
+    return tx.hash().hex(), answer
+
+
+def commit(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) -> dict[str, Any]:
+    """Submit `message` and wait until it is committed: the gateway's record of it."""
+    record: dict[str, Any] = _wait_committed(url, submit(url, key, message, fee)[0])
+    return record
+
+
+def report(record: dict[str, Any], as_json: bool, facts: dict[str, Any]) -> None:
+    """A committed transaction's outcome and what it made (`facts`: a DID, an address); one
+    whose result code is not ok reads FAILED and ends the command with exit 1."""
+    if as_json:
+        output.print_json({**facts, "tx": record})
+    else:
+        typer.echo(_outcome(record))
+        for name, value in facts.items():
+            typer.echo(f"{name:<12} {value}")
     if not record["ok"]:
-        raise typer.Exit(1)
+        raise typer.Exit(output.FAILED)
+
+
+def signer(home: Path, name: str) -> ed25519.PrivateKey:
+    """The key NAME of a home: an account key (keys/NAME.key), else a node's own key
+    (nodes/NAME/validator.key), with which a node signs its registration and its DID."""
+    account = _key_path(home, name)
+    if account.exists():
+        return keys.read_account(account, _password(home))
+    return ed25519.PrivateKey.from_seed(node_keys(home, name).ed25519_seed)
+
+
+def node_keys(home: Path, name: str) -> ValidatorKeys:
+    path = home / "nodes" / name / "validator.key"
+    if not path.exists():
+        raise ConfigError(f"no key {name!r}: neither {_key_path(home, name)} nor {path} exists")
+    return keys.read_validator(path, _password(home))
 
 
 def _wait_committed(url: str, tx_hash: str, timeout_s: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        answer = _call("GET", f"{url}/api/v1/txs/{tx_hash}")
+        answer = call("GET", f"{url}/api/v1/txs/{tx_hash}")
         if answer["committed"]:
             return answer
         time.sleep(0.2)
@@ -217,7 +267,7 @@ def _show_tx(record: dict[str, Any], as_json: bool) -> None:
     """A transaction as the gateway gives it; a person reads first what became of it."""
     if not as_json:
         typer.echo(_outcome(record))
-    _emit(record, as_json)
+    emit(record, as_json)
 
 
 def _outcome(record: dict[str, Any]) -> str:
@@ -248,7 +298,7 @@ def query_balance(
 ) -> None:
     """Balances and nonce of ADDRESS, with the state proof the gateway gives."""
     Address.parse(address)
-    answer = _call("GET", f"{_gateway(home, node)}/api/v1/accounts/{address}")
+    answer = call("GET", f"{gateway(home, node)}/api/v1/accounts/{address}")
     base_units: dict[str, int] = answer["balances"]
     if as_json:
         answer["balances"] = {denom: output.coins(value) for denom, value in base_units.items()}
@@ -269,7 +319,7 @@ def query_tx(
 ) -> None:
     """A transaction: pending or queued, or committed with its receipt and inclusion proof (a
     failed one reads FAILED first; the query itself succeeded, so it exits 0)."""
-    _show_tx(_call("GET", f"{_gateway(home, node)}/api/v1/txs/{tx_hash}"), as_json)
+    _show_tx(call("GET", f"{gateway(home, node)}/api/v1/txs/{tx_hash}"), as_json)
 
 
 @query_app.command("block")
@@ -282,7 +332,7 @@ def query_block(
     """A committed block with its commit certificate."""
     if height != "latest" and not height.isdigit():
         raise ConfigError(f"height {height!r}: a number, or latest")
-    _emit(_call("GET", f"{_gateway(home, node)}/api/v1/blocks/{height}"), as_json)
+    emit(call("GET", f"{gateway(home, node)}/api/v1/blocks/{height}"), as_json)
 
 
 def faucet(
@@ -302,7 +352,7 @@ def faucet(
             f"to {output.tokens(schemas.FAUCET_AMOUNT_MAX, denom)} at a time"
         )
     body = {"address": address, "denom": denom, "amount": base_units}
-    answer = _call("POST", f"{_gateway(home, node)}/api/v1/faucet", json=body)
+    answer = call("POST", f"{gateway(home, node)}/api/v1/faucet", json=body)
     if as_json:
         output.print_json(
             {

@@ -64,6 +64,7 @@ from metanode.errors import ConfigError, DecodeError, MetanodeError, check
 from metanode.mempool.pool import Admission, Pool
 from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
+from metanode.net import tls
 from metanode.net.frames import BlockReply, Consensus, Frame, GetBlock, NoBlock, Status, Txs
 from metanode.net.transport import Network, PeerConfig
 from metanode.state.genesis.document import load_genesis
@@ -128,6 +129,8 @@ class Node:
                 f"cannot read the genesis file {genesis_path}: {error.strerror}"
             ) from None
         genesis = load_genesis(genesis_path, genesis_text)
+        # As loaded, byte for byte: a joining node fetches it from the gateway (api/peers.py).
+        self.genesis_text = genesis_text
         validator_keys = keys.read_validator(
             node_config.resolve(config_path, cfg.key_file), key_passphrase
         )
@@ -139,6 +142,7 @@ class Node:
         self.store = Store.open(self.paths.ledger, genesis, map_bytes=cfg.ledger_map_mib << 20)
         self.suite = RealSuite(validator_keys)
         self.me = Address.from_public_key(validator_keys.public_key)
+        self.certificate = tls.certificate_pem(validator_keys.ed25519_seed)
         self.chain = Chain(
             self.store,
             Pool(genesis.chain_id, cfg.mempool.txs_max, nonce_gap_max=cfg.mempool.nonce_gap_max),

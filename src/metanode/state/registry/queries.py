@@ -25,10 +25,14 @@ def node(reader: StateReader, address: Address) -> NodeRecord | None:
     return read_node(reader, address)
 
 
-def nodes(reader: StateReader) -> Iterator[tuple[Address, NodeRecord]]:
-    """Every registered node, by address."""
+def nodes(
+    reader: StateReader, after: Address | None = None
+) -> Iterator[tuple[Address, NodeRecord]]:
+    """Every registered node, by address (bytewise), from the first one past `after`."""
     for key, value in reader.scan(keys.NODE):
-        yield Address(key[len(keys.NODE) :]), decode_node(value, key)
+        address = Address(key[len(keys.NODE) :])
+        if after is None or address.raw > after.raw:
+            yield address, decode_node(value, key)
 
 
 def node_stake(reader: StateReader, address: Address, record: NodeRecord) -> int:

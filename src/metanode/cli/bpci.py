@@ -1,0 +1,365 @@
+"""`bpci` and `bpci-core`: an operator's node in the registry (docs/operator.md, docs/registry.md).
+
+`bpci register` signs a `RegisterNode` with a node's own keys (`--key NAME`: the home's
+`nodes/NAME/validator.key`), whose Ed25519 key becomes the record's key and address, with the
+BLS key and its proof of possession and the VRF key; `bpci nodes` reads the registry through a
+gateway; `bpci join` makes the home of a new node from a running node's gateway. `bpci-core`
+is the enterprise side: registration with a KYC credential, validator stake, and the notary
+committee (which does not exist yet). Every command follows `output.py`'s exit-code rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from metanode.crypto import bls
+from metanode.errors import ConfigError, MetanodeError
+from metanode.net import tls
+from metanode.net.ports import free_port_block
+from metanode.node import config as node_config
+from metanode.node import home as node_home
+from metanode.node import keys
+from metanode.state.codes import name_of
+from metanode.state.genesis.document import parse_genesis
+from metanode.state.identity.records import did_of_key
+from metanode.state.registry.messages import check_p2p_address
+from metanode.state.registry.records import DEFAULT_TYPES
+from metanode.state.staking import errors as staking_errors
+from metanode.types import Address, Bond, Denom, NodeType, RegisterNode, RegisterValidator, Role
+from metanode.types.messages import format_coins
+
+from . import identity, output, wallet
+from .network import DEFAULT_HOME
+from .wallet import Home, Json, NodeUrl
+
+app = typer.Typer(
+    name="bpci",
+    help="Register and run a node of the network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+core_app = typer.Typer(
+    name="bpci-core",
+    help="Enterprise nodes: KYC registration, validator stake, notary committee.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+NodeKey = Annotated[str, typer.Option("--key", help="The node's name in the home (nodes/NAME).")]
+P2p = Annotated[
+    str | None, typer.Option("--p2p", help="host:port peers reach (default: its config's).")
+]
+Did = Annotated[str | None, typer.Option(help="The node's DID (default: its key's did:metanode).")]
+Stake = Annotated[str, typer.Option(help="GEN to lock, in coins.")]
+JOINED_NODE = "node"
+ALREADY_CANDIDATE = name_of(staking_errors.ALREADY_REGISTERED)
+
+
+class NotBuiltError(MetanodeError):
+    """What was asked for is not part of the chain yet."""
+
+
+def _enum(kind: type[NodeType] | type[Role], text: str, option: str) -> Any:
+    try:
+        return kind[text.strip().upper()]
+    except KeyError:
+        names = ", ".join(member.name.lower() for member in kind)
+        raise ConfigError(f"{option} {text!r}: one of {names}") from None
+
+
+def register_node(
+    home: Path,
+    key: str,
+    node_type: NodeType,
+    roles: tuple[Role, ...],
+    stake: int,
+    p2p: str | None,
+    did: str | None,
+    url: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sign and commit the node's `RegisterNode`: (the transaction's record, what it says)."""
+    node_keys = wallet.node_keys(home, key)
+    signing = wallet.signer(home, key)
+    if p2p is None:
+        listen = node_config.load(home / "nodes" / key / "config.toml").p2p.listen
+        p2p = f"{listen.host}:{listen.port}"
+    if not check_p2p_address(p2p):
+        raise ConfigError(f"--p2p {p2p!r}: give host:port, the port in 1..65535")
+    message = RegisterNode(
+        node_type,
+        tuple(sorted(set(roles))),
+        node_keys.bls_public_key,
+        bls.pop_prove(bls.PrivateKey.from_bytes(node_keys.bls_secret)),
+        node_keys.vrf_public_key,
+        p2p,
+        did or did_of_key(signing.public_key),
+        stake,
+    )
+    facts = {
+        "address": str(keys.account_address(signing)),
+        "node_type": node_type.name.lower(),
+        "roles": [role.name.lower() for role in message.roles],
+        "stake": format_coins(stake, Denom.GEN),
+        "stake_base_units": stake,
+        "did": message.did,
+        "p2p": p2p,
+    }
+    return wallet.commit(url, signing, message), facts
+
+
+@app.command()
+def register(
+    key: NodeKey,
+    node_type: Annotated[
+        str, typer.Option("--node-type", help="community, enterprise, hybrid, bank, government.")
+    ],
+    roles: Annotated[
+        str | None, typer.Option(help="Comma-separated roles (default: the type's first).")
+    ] = None,
+    stake: Stake = "0",
+    p2p: P2p = None,
+    did: Did = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Register the node --key in the registry as --node-type, locking --stake GEN."""
+    kind = _enum(NodeType, node_type, "--node-type")
+    chosen = (
+        tuple(_enum(Role, item, "--roles") for item in roles.split(","))
+        if roles
+        else DEFAULT_TYPES[kind].roles[:1]
+    )
+    url = wallet.gateway(home, node)
+    record, facts = register_node(home, key, kind, chosen, output.parse_coins(stake), p2p, did, url)
+    wallet.report(record, as_json, facts)
+
+
+@app.command()
+def nodes(
+    address: Annotated[str | None, typer.Argument(help="One node (default: every node).")] = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Registered nodes, in address order, or one of them."""
+    url = wallet.gateway(home, node)
+    if address is not None:
+        Address.parse(address)
+        found = [wallet.call("GET", f"{url}/api/v1/registry/nodes/{address}")]
+    else:
+        found = []
+        cursor = ""
+        while True:
+            page = wallet.call("GET", f"{url}/api/v1/registry/nodes?limit=100{cursor}")
+            found += page["nodes"]
+            if page["next"] is None:
+                break
+            cursor = f"&after={page['next']}"
+    for item in found:
+        item["stake_base_units"] = item["stake"]
+        item["stake"] = format_coins(item["stake"], Denom.GEN)
+    if as_json:
+        output.print_json({"nodes": found} if address is None else found[0])
+        return
+    table = Table("address", "type", "roles", "status", "stake", "power", "did")
+    for item in found:
+        table.add_row(
+            item["address"],
+            item["node_type"],
+            ",".join(item["roles"]),
+            item["status"],
+            item["stake"],
+            str(item["voting_power"]),
+            item["did"],
+        )
+    Console(width=300).print(table)
+
+
+@app.command()
+def join(
+    peer: Annotated[str, typer.Option(help="A running node's gateway (host:port or URL).")],
+    home: Annotated[Path, typer.Option(help="The new node's home directory.")],
+    name: Annotated[str, typer.Option(help="The new node's name.")] = JOINED_NODE,
+    port: Annotated[int | None, typer.Option(min=1, max=65_535, help="P2P port.")] = None,
+    api_port: Annotated[int | None, typer.Option(min=1, max=65_535, help="Gateway port.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Make the home of a new node of the network that --peer runs: its genesis, new node keys,
+    and a config that pins the peer and the nodes it pins. The running nodes accept only
+    peers they pin: each must add the `[[p2p.peers]]` entry printed here and restart before
+    the new node can connect and sync."""
+    url = wallet.gateway_base(peer)
+    if (home / node_home.GENESIS).exists():
+        raise ConfigError(f"{home} already holds a network (genesis.json); use another --home")
+    genesis_text = wallet.request("GET", f"{url}/api/v1/genesis").text
+    genesis = parse_genesis(genesis_text)
+    network = wallet.call("GET", f"{url}/api/v1/peers")
+    if network["chain_id"] != genesis.chain_id:
+        raise wallet.GatewayError(f"{url} runs {network['chain_id']}, its genesis names another")
+    dev = genesis.chain_kind == "dev"
+    passphrase = node_home.DEV_PASSWORD if dev else keys.password(None)
+    directory = home / "nodes" / name
+    (directory / "peers").mkdir(parents=True)
+    (home / node_home.GENESIS).write_text(genesis_text)
+    node_keys = keys.new_validator_keys()
+    kdf = keys.DEV_KDF if dev else keys.DEFAULT_PARAMS
+    keys.write_validator(directory / "validator.key", node_keys, passphrase, kdf)
+    certificate = tls.certificate_pem(node_keys.ed25519_seed)
+    (directory / "node.pem").write_bytes(certificate)
+    pinned = []
+    for item in [network["node"], *network["peers"]]:
+        (directory / "peers" / f"{item['name']}.pem").write_text(item["certificate"])
+        pinned.append(
+            node_config.Peer(
+                name=item["name"],
+                node_id=item["node_id"],
+                host=item["host"],
+                port=item["port"],
+                certificate=f"peers/{item['name']}.pem",
+            )
+        )
+    base = free_port_block(2) if port is None or api_port is None else 0
+    cfg = node_config.NodeConfig(
+        name=name,
+        key_password=passphrase if dev else None,
+        p2p=node_config.P2P(listen=node_config.Endpoint(port=port or base), peers=pinned),
+        api=node_config.Api(listen=node_config.Endpoint(port=api_port or base + 1)),
+    )
+    (directory / "config.toml").write_text(node_config.to_toml(cfg))
+    node_config.load(directory / "config.toml")
+    node_id = str(Address.from_public_key(node_keys.public_key))
+    entry = (
+        f'[[p2p.peers]]\nname = "{name}"\nnode_id = "{node_id}"\n'
+        f'host = "{cfg.p2p.listen.host}"\nport = {cfg.p2p.listen.port}\n'
+        f'certificate = "peers/{name}.pem"'
+    )
+    facts = {
+        "chain_id": genesis.chain_id,
+        "node_id": node_id,
+        "node_dir": str(directory),
+        "certificate": str(directory / "node.pem"),
+        "p2p_port": cfg.p2p.listen.port,
+        "api_port": cfg.api.listen.port,
+        "peers": [item.name for item in pinned],
+        "peer_entry": entry,
+        "start": f"metanode start --home {directory}",
+    }
+    if as_json:
+        output.print_json(facts)
+        return
+    typer.echo(f"joined {genesis.chain_id} as {node_id}; its home is {directory}")
+    typer.echo(
+        "each running node must pin it before it can connect: copy "
+        f"{directory / 'node.pem'} to peers/{name}.pem beside its config.toml, add this entry "
+        "to that config.toml, and restart it:"
+    )
+    typer.echo(entry)
+    typer.echo(f"then start it: {facts['start']}")
+
+
+# bpci-core -------------------------------------------------------------------------------------
+
+
+@core_app.command("register")
+def core_register(
+    key: NodeKey,
+    kyc: Annotated[Path, typer.Option(help="The node DID's KYC credential (JSON).")],
+    enterprise: Annotated[
+        bool, typer.Option("--enterprise", help="As an enterprise node.")
+    ] = False,
+    roles: Annotated[str, typer.Option(help="Comma-separated roles.")] = "validator",
+    stake: Stake = "1000000",
+    p2p: P2p = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Register the node --key as an enterprise node whose DID holds the credential --kyc
+    (registered on chain first if the chain does not hold it yet)."""
+    if not enterprise:
+        raise ConfigError("bpci-core register registers enterprise nodes: give --enterprise")
+    url = wallet.gateway(home, node)
+    credential = identity.register_credential(url, home, key, kyc)
+    subject = identity.read_credential(kyc).subject
+    chosen = tuple(_enum(Role, item, "--roles") for item in roles.split(","))
+    record, facts = register_node(
+        home,
+        key,
+        NodeType.ENTERPRISE,
+        chosen,
+        output.parse_coins(stake),
+        p2p,
+        subject,
+        url,
+    )
+    wallet.report(record, as_json, {**facts, "kyc_level": credential["level"]})
+
+
+@core_app.command("validator")
+def core_validator(
+    key: NodeKey,
+    stake: Annotated[str, typer.Option(help="GEN to bond to the node, in coins.")],
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Make the node --key a validator candidate (RegisterValidator, if it is not one yet) and
+    bond --stake GEN to it from its own account; it joins the set at the next epoch."""
+    url = wallet.gateway(home, node)
+    node_keys = wallet.node_keys(home, key)
+    signing = wallet.signer(home, key)
+    address = keys.account_address(signing)
+    amount = output.parse_coins(stake)
+    found = wallet.call("GET", f"{url}/api/v1/registry/nodes/{address}", accepted=(404,))
+    # A node registered with the validator role is a staking candidate already; any other
+    # account becomes one by RegisterValidator, which refuses one that already is (and so
+    # costs only its fee when this command is run twice).
+    if "validator" not in found.get("roles", []):
+        message = RegisterValidator(
+            node_keys.bls_public_key,
+            bls.pop_prove(bls.PrivateKey.from_bytes(node_keys.bls_secret)),
+            node_keys.vrf_public_key,
+        )
+        registered = wallet.commit(url, signing, message)
+        if not registered["ok"] and registered["receipt"]["code_name"] != ALREADY_CANDIDATE:
+            wallet.report(registered, as_json, {"address": str(address)})
+    record = wallet.commit(url, signing, Bond(address, amount))
+    facts = {
+        "address": str(address),
+        "bonded": format_coins(amount, Denom.GEN),
+        "bonded_base_units": amount,
+    }
+    wallet.report(record, as_json, facts)
+
+
+@core_app.command("notary")
+def core_notary(
+    committee_join: Annotated[
+        bool, typer.Option("--committee-join", help="Join the notary committee.")
+    ] = False,
+) -> None:
+    """The notary committee (issue 17): not built yet."""
+    if not committee_join:
+        raise ConfigError("bpci-core notary: give --committee-join")
+    raise NotBuiltError(
+        "the notary committee does not exist yet (issue 17 builds it): nothing was sent"
+    )
+
+
+def main() -> None:
+    output.run(app, "bpci")
+
+
+def core_main() -> None:
+    output.run(core_app, "bpci-core")
+
+
+if __name__ == "__main__":
+    main()
