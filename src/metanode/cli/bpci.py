@@ -206,7 +206,7 @@ def join(
     dev = genesis.chain_kind == "dev"
     passphrase = node_home.DEV_PASSWORD if dev else keys.password(None)
     directory = home / "nodes" / name
-    (directory / "peers").mkdir(parents=True)
+    (directory / "peers").mkdir(parents=True, exist_ok=True)
     (home / node_home.GENESIS).write_text(genesis_text)
     node_keys = keys.new_validator_keys()
     kdf = keys.DEV_KDF if dev else keys.DEFAULT_PARAMS
