@@ -80,3 +80,14 @@ def decode_array(data: bytes, key: bytes, count: int) -> tuple[Any, ...]:
         f"state value at key {key.hex()} is not an array of {count} fields",
     )
     return value  # type: ignore[no-any-return]
+
+
+def in_ranges(params: object, ranges: dict[str, tuple[int, int]]) -> str | None:
+    """The first field of `params` outside its inclusive range in `ranges`, or None. A module's
+    parameters declare their ranges once; their constructor checks them, and governance checks
+    a proposed value against the same table before it changes one."""
+    for field, (low, high) in ranges.items():
+        value = getattr(params, field)
+        if type(value) is not int or not low <= value <= high:
+            return f"{field} = {value!r} is outside {low}..{high}"
+    return None

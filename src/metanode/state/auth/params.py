@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.auth import keys
-from metanode.state.values import decode_uints, encode_value
+from metanode.state.values import decode_uints, encode_value, in_ranges
 from metanode.state.view import Overlay, StateReader
 
 # The treasury's share of fees each chain kind starts with (a genesis file may set another):
@@ -25,12 +26,14 @@ class AuthParams:
     # instead of the block's proposer.
     treasury_fee_bps: int = 0
 
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "fee_min": (0, constants.uint64_max),
+        "treasury_fee_bps": (0, constants.basis_points),
+    }
+
     def __post_init__(self) -> None:
-        check(0 <= self.fee_min <= constants.uint64_max, "auth.fee_min out of range")
-        check(
-            0 <= self.treasury_fee_bps <= constants.basis_points,
-            "auth.treasury_fee_bps out of range",
-        )
+        problem = in_ranges(self, self.RANGES)
+        check(problem is None, f"auth parameters: {problem}")
 
     def split_fees(self, fees: int) -> tuple[int, int]:
         """(treasury's, proposer's) shares of `fees`: the treasury's is floored and the

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.registry import keys
-from metanode.state.values import decode_array, encode_value
+from metanode.state.values import decode_array, encode_value, in_ranges
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, NodeType, Role
 from metanode.types import constants as types_constants
@@ -94,17 +95,16 @@ class RegistryParams:
     slash_to_treasury: bool = False  # else burned
     evidence_age_blocks_max: int = 100_000
 
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "slash_fraction_bps": (0, constants.basis_points),
+        "evidence_age_blocks_max": (1, constants.evidence_age_blocks_max),
+    }
+
     def __post_init__(self) -> None:
         check([t for t, _ in self.types] == list(NodeType), "registry: one entry per node type")
         check([r for r, _ in self.role_min_stake] == list(Role), "registry: one entry per role")
-        check(
-            0 <= self.slash_fraction_bps <= constants.basis_points,
-            "registry.slash_fraction_bps out of range",
-        )
-        check(
-            1 <= self.evidence_age_blocks_max <= constants.evidence_age_blocks_max,
-            "registry.evidence_age_blocks_max out of range",
-        )
+        problem = in_ranges(self, self.RANGES)
+        check(problem is None, f"registry parameters: {problem}")
 
     def of(self, node_type: NodeType) -> TypeParams:
         return self.types[node_type - 1][1]
@@ -133,6 +133,10 @@ class NodeRecord:
     @property
     def is_validator(self) -> bool:
         return Role.VALIDATOR in self.roles
+
+    @property
+    def is_authority(self) -> bool:
+        return Role.AUTHORITY in self.roles
 
     def with_status(self, status: Status) -> NodeRecord:
         return NodeRecord(

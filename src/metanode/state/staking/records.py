@@ -4,13 +4,20 @@ sets, each with its encoder and strict decoder (a stored value of the wrong shap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.staking import keys
-from metanode.state.values import decode_array, decode_uints, decode_value, encode_value
+from metanode.state.values import (
+    decode_array,
+    decode_uints,
+    decode_value,
+    encode_value,
+    in_ranges,
+)
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address
 from metanode.types import constants as types_constants
@@ -23,19 +30,15 @@ class StakingParams:
     # Sets change only at epoch boundaries (rules.py); 1 = every block, as before epochs.
     epoch_blocks: int = 1
 
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "unbonding_delay_blocks": (1, constants.unbonding_delay_blocks_max),
+        "validators_max": (1, constants.validators_max),
+        "epoch_blocks": (1, constants.epoch_blocks_max),
+    }
+
     def __post_init__(self) -> None:
-        check(
-            1 <= self.unbonding_delay_blocks <= constants.unbonding_delay_blocks_max,
-            "staking.unbonding_delay_blocks out of range",
-        )
-        check(
-            1 <= self.validators_max <= constants.validators_max,
-            "staking.validators_max out of range",
-        )
-        check(
-            1 <= self.epoch_blocks <= constants.epoch_blocks_max,
-            "staking.epoch_blocks out of range",
-        )
+        problem = in_ranges(self, self.RANGES)
+        check(problem is None, f"staking parameters: {problem}")
 
     def is_epoch_end(self, height: int) -> bool:
         """Whether the end of block `height` fixes the set of the next epoch: the set it
