@@ -19,14 +19,18 @@ from metanode.state.store import decode_receipts
 from metanode.state.view import Overlay
 from metanode.types import (
     Address,
+    AuthorityChange,
     Block,
     Bond,
     CommitCertificate,
     CreateDid,
     DeactivateDid,
     Denom,
+    Deposit,
     FaucetClaim,
     NodeType,
+    ParameterChange,
+    ParameterChanges,
     Receipt,
     RegisterCredential,
     RegisterNode,
@@ -36,12 +40,17 @@ from metanode.types import (
     Role,
     RotateDidKey,
     Service,
+    SoftwareUpgrade,
     SubmitEvidence,
+    SubmitProposal,
     Transaction,
     Transfer,
+    TreasurySpend,
     Unbond,
     UpdateDid,
     VerificationMethod,
+    Vote,
+    VoteOption,
 )
 from metanode.types.block import BlockHeader
 from metanode.types.vote import Kind, Signed
@@ -99,6 +108,19 @@ DECODERS = {
                 ("key-1",),
                 (Service("s", "t", "https://x"),),
                 (),
+            ),
+        )
+        .encode(),
+    ),
+    "proposal": (
+        Transaction.decode,
+        Wallet.of(0)
+        .tx(
+            0,
+            SubmitProposal(
+                "epochs",
+                ParameterChanges((ParameterChange(1, 2), ParameterChange(4, 9))),
+                5,
             ),
         )
         .encode(),
@@ -174,6 +196,7 @@ json_values = st.recursive(
             "used_evidence",
             "treasury",
             "identity",
+            "governance",
         ]
     ),
     json_values,
@@ -253,8 +276,26 @@ identity_messages = st.one_of(
     st.builds(RegisterCredential, credential_blobs),
     st.builds(RevokeCredential, did_names, amounts),
 )
+proposal_ids = st.one_of(st.integers(0, 3), amounts)
+contents = st.one_of(
+    st.builds(
+        ParameterChanges,
+        st.lists(
+            st.builds(ParameterChange, st.integers(0, 20), amounts), min_size=1, max_size=3
+        ).map(tuple),
+    ),
+    st.builds(TreasurySpend, addresses, amounts, st.sampled_from(list(Denom))),
+    st.builds(AuthorityChange, addresses, st.booleans()),
+    st.builds(SoftwareUpgrade, st.text(max_size=10), amounts),
+)
+governance_messages = st.one_of(
+    st.builds(SubmitProposal, st.text(max_size=10), contents, amounts),
+    st.builds(Deposit, proposal_ids, amounts),
+    st.builds(Vote, proposal_ids, st.sampled_from(list(VoteOption))),
+)
 messages = st.one_of(
     identity_messages,
+    governance_messages,
     st.builds(Transfer, addresses, amounts, st.sampled_from(list(Denom))),
     st.builds(Bond, addresses, amounts),
     st.builds(Unbond, addresses, amounts),

@@ -29,6 +29,7 @@ MODULE_BASES: dict[str, int] = {
     "faucet": 400,
     "registry": 500,
     "identity": 600,
+    "governance": 700,
 }
 MODULE_CODES_MAX = 99
 

@@ -25,6 +25,11 @@ basis_points = 10_000
 evidence_age_blocks_max = 10_000_000
 # Identity: credentials registered per subject DID (each is read to find the subject's level).
 credentials_per_subject_max = 16
+# Governance: proposals open at once (each end of block scans them), depositors of one
+# proposal, and the longest deposit or voting period.
+governance_open_proposals_max = 100
+governance_depositors_max = 100
+governance_period_blocks_max = 10_000_000
 # Genesis: accounts and validators in one file.
 genesis_accounts_max = 10_000_000
 genesis_validators_max = validators_max

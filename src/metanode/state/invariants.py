@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from metanode.state.bank import invariants as bank
 from metanode.state.faucet import invariants as faucet
+from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
 from metanode.state.registry import invariants as registry
 from metanode.state.staking import invariants as staking
@@ -22,6 +23,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *faucet.INVARIANTS,
     *registry.INVARIANTS,
     *identity.INVARIANTS,
+    *governance.INVARIANTS,
 )
 
 

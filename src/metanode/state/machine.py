@@ -21,8 +21,11 @@ Rules:
   them (floored) to the treasury module account and the rest to the block's proposer, so no
   base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
   only at an epoch boundary); the tip record takes the block's height and time; at an epoch
-  boundary the registry turns its pending nodes active. Then the sorted writes go to the state
-  tree in ONE batch update: one new root per block.
+  boundary the registry turns its pending nodes active; governance executes the proposals that
+  passed in an earlier block, tallies those whose voting period ends here and expires those
+  whose deposit period does (last, so a parameter it changes is read from the next block on,
+  by every module alike). Then the sorted writes go to the state tree in ONE batch update: one
+  new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
   state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
   RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
@@ -58,6 +61,7 @@ from metanode.state.faucet.rules import on_faucet_claim
 from metanode.state.genesis.chain import read_chain, read_tip, write_tip
 from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
+from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
@@ -77,6 +81,7 @@ from metanode.types import (
     CreateDid,
     DeactivateDid,
     Denom,
+    Deposit,
     FaucetClaim,
     Receipt,
     RegisterCredential,
@@ -85,10 +90,12 @@ from metanode.types import (
     RevokeCredential,
     RotateDidKey,
     SubmitEvidence,
+    SubmitProposal,
     Transaction,
     Transfer,
     Unbond,
     UpdateDid,
+    Vote,
 )
 from metanode.types import constants as types_constants
 
@@ -107,6 +114,9 @@ HANDLERS: dict[type, Handler] = {
     DeactivateDid: identity.on_deactivate_did,  # type: ignore[dict-item]
     RegisterCredential: identity.on_register_credential,  # type: ignore[dict-item]
     RevokeCredential: identity.on_revoke_credential,  # type: ignore[dict-item]
+    SubmitProposal: governance.on_submit_proposal,  # type: ignore[dict-item]
+    Deposit: governance.on_deposit,  # type: ignore[dict-item]
+    Vote: governance.on_vote,  # type: ignore[dict-item]
 }
 
 
@@ -268,6 +278,7 @@ def _execute(
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
     registry_end_block(overlay, context)
+    governance.end_block(overlay, context)
     return run
 
 

@@ -31,6 +31,11 @@ did_methods_max = 8
 did_services_max = 8
 did_controllers_max = 4
 credential_bytes_max = 4 * 1024
+# Governance proposals (state/governance): a title, the parameter changes of one proposal, the
+# name of a software upgrade.
+proposal_title_bytes_max = 140
+parameter_changes_max = 8
+upgrade_name_bytes_max = 64
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000

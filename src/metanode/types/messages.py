@@ -13,7 +13,13 @@ from typing import Any, ClassVar
 from metanode.errors import DecodeError
 from metanode.types import constants
 from metanode.types.address import Address
-from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
+from metanode.types.fields import (
+    expect_array,
+    expect_bool,
+    expect_bytes,
+    expect_text,
+    expect_uint,
+)
 from metanode.types.vote import Signed
 
 
@@ -473,6 +479,206 @@ class RevokeCredential:
         )
 
 
+class VoteOption(enum.IntEnum):
+    """A governance vote (Cosmos x/gov's numbering; VETO is its NO_WITH_VETO)."""
+
+    YES = 1
+    ABSTAIN = 2
+    NO = 3
+    VETO = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterChange:
+    """Set one parameter of governance's closed list (`state.governance.parameters`) to
+    `value`. The number is not decoded into that list here: an unknown one is a stateful
+    refusal with its own code, so a client learns which parameter it got wrong."""
+
+    parameter: int
+    value: int
+
+    def to_wire(self) -> list[Any]:
+        return [self.parameter, self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterChanges:
+    kind: ClassVar[int] = 1
+    changes: tuple[ParameterChange, ...]  # strictly increasing parameter numbers, at least one
+
+    def fields(self) -> list[Any]:
+        return [[change.to_wire() for change in self.changes]]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], name: str) -> ParameterChanges:
+        (changes,) = fields
+        items = expect_array(changes, name, tuple(range(1, constants.parameter_changes_max + 1)))
+        decoded = []
+        for item in items:
+            parameter, value = expect_array(item, f"{name}[]", 2)
+            decoded.append(
+                ParameterChange(
+                    expect_uint(parameter, f"{name}[].parameter"),
+                    expect_uint(value, f"{name}[].value"),
+                )
+            )
+        numbers = [change.parameter for change in decoded]
+        if numbers != sorted(set(numbers)):
+            raise DecodeError("unsorted_parameters", f"{name} must be strictly increasing")
+        return cls(tuple(decoded))
+
+
+@dataclass(frozen=True, slots=True)
+class TreasurySpend:
+    """Pay `amount` of `denom` from the treasury module account to `recipient`."""
+
+    kind: ClassVar[int] = 2
+    recipient: Address
+    amount: int
+    denom: Denom
+
+    def fields(self) -> list[Any]:
+        return [self.recipient.raw, self.amount, int(self.denom)]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], name: str) -> TreasurySpend:
+        recipient, amount, denom = fields
+        return cls(
+            Address(expect_bytes(recipient, f"{name}.recipient", constants.address_bytes)),
+            expect_uint(amount, f"{name}.amount"),
+            Denom.from_wire(denom, f"{name}.denom"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorityChange:
+    """Turn the authority role of a registered bank or government node on or off."""
+
+    kind: ClassVar[int] = 3
+    node: Address
+    enabled: bool
+
+    def fields(self) -> list[Any]:
+        return [self.node.raw, self.enabled]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], name: str) -> AuthorityChange:
+        node, enabled = fields
+        return cls(
+            Address(expect_bytes(node, f"{name}.node", constants.address_bytes)),
+            expect_bool(enabled, f"{name}.enabled"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareUpgrade:
+    """A signal: software `name` is to run from `height`. Recorded on chain; nothing else."""
+
+    kind: ClassVar[int] = 4
+    name: str
+    height: int
+
+    def fields(self) -> list[Any]:
+        return [self.name, self.height]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], name: str) -> SoftwareUpgrade:
+        upgrade, height = fields
+        return cls(
+            expect_text(upgrade, f"{name}.name", constants.upgrade_name_bytes_max),
+            expect_uint(height, f"{name}.height"),
+        )
+
+
+ProposalContent = ParameterChanges | TreasurySpend | AuthorityChange | SoftwareUpgrade
+_CONTENT_TYPES: dict[int, tuple[type[ProposalContent], int]] = {
+    kind.kind: (kind, count)
+    for kind, count in (
+        (ParameterChanges, 1),
+        (TreasurySpend, 3),
+        (AuthorityChange, 2),
+        (SoftwareUpgrade, 2),
+    )
+}
+
+
+def content_to_wire(content: ProposalContent) -> list[Any]:
+    return [content.kind, *content.fields()]
+
+
+def content_from_wire(value: Any, name: str) -> ProposalContent:
+    if not isinstance(value, tuple) or not value:
+        raise DecodeError("wrong_type", f"{name} must be a non-empty array [kind, fields…]")
+    kind = expect_uint(value[0], f"{name}.kind")
+    entry = _CONTENT_TYPES.get(kind)
+    if entry is None:
+        raise DecodeError("unknown_proposal_kind", f"{name}.kind {kind} is not known")
+    content_type, count = entry
+    return content_type.from_fields(expect_array(value[1:], name, count), name)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitProposal:
+    """Submit a governance proposal with the sender's initial deposit of `deposit` GEN."""
+
+    code: ClassVar[int] = 14
+    title: str
+    content: ProposalContent
+    deposit: int
+
+    def fields(self) -> list[Any]:
+        return [self.title, content_to_wire(self.content), self.deposit]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> SubmitProposal:
+        title, content, deposit = fields
+        return cls(
+            expect_text(title, "submit_proposal.title", constants.proposal_title_bytes_max),
+            content_from_wire(content, "submit_proposal.content"),
+            expect_uint(deposit, "submit_proposal.deposit"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    """Add `amount` GEN to a proposal's deposit (anyone may)."""
+
+    code: ClassVar[int] = 15
+    proposal_id: int
+    amount: int
+
+    def fields(self) -> list[Any]:
+        return [self.proposal_id, self.amount]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> Deposit:
+        proposal_id, amount = fields
+        return cls(
+            expect_uint(proposal_id, "deposit.proposal_id"),
+            expect_uint(amount, "deposit.amount"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """Vote on a proposal in its voting period; a later vote replaces an earlier one."""
+
+    code: ClassVar[int] = 16
+    proposal_id: int
+    option: VoteOption
+
+    def fields(self) -> list[Any]:
+        return [self.proposal_id, int(self.option)]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> Vote:
+        proposal_id, option = fields
+        return cls(
+            expect_uint(proposal_id, "vote.proposal_id"),
+            _enum_member(VoteOption, option, "vote.option"),
+        )
+
+
 Message = (
     Transfer
     | Bond
@@ -487,6 +693,9 @@ Message = (
     | DeactivateDid
     | RegisterCredential
     | RevokeCredential
+    | SubmitProposal
+    | Deposit
+    | Vote
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -504,6 +713,9 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         DeactivateDid,
         RegisterCredential,
         RevokeCredential,
+        SubmitProposal,
+        Deposit,
+        Vote,
     )
 }
 _FIELD_COUNTS = {
@@ -520,6 +732,9 @@ _FIELD_COUNTS = {
     DeactivateDid: 1,
     RegisterCredential: 1,
     RevokeCredential: 2,
+    SubmitProposal: 3,
+    Deposit: 2,
+    Vote: 2,
 }
 
 

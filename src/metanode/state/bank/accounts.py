@@ -133,13 +133,19 @@ def write_account(writer: Overlay, address: Address, account: Account) -> None:
 
 
 # Module accounts hold coins on behalf of a module (bonded and unbonding stake, registry stake,
-# the treasury: its share of fees and slashed stake, until governance spends it). Their
-# addresses hash `module\x00<name>` under the address domain tag, an input no public key can
-# produce (`Address.from_public_key` hashes a 2-byte length then the key, and no key is
-# 0x6d6f = 28,015 bytes long), so nobody holds their keys. Transfers to them are refused (bank
-# code 203): only their module moves their coins, which keeps each module's own accounting
+# the treasury: its share of fees and slashed stake, until governance spends it; proposals'
+# deposits). Their addresses hash `module\x00<name>` under the address domain tag, an input no
+# public key can produce (`Address.from_public_key` hashes a 2-byte length then the key, and no
+# key is 0x6d6f = 28,015 bytes long), so nobody holds their keys. Transfers to them are refused
+# (bank code 203): only their module moves their coins, which keeps each module's own accounting
 # exact.
-MODULE_ACCOUNT_NAMES = ("staking/bonded", "staking/unbonding", "registry/bonded", "treasury")
+MODULE_ACCOUNT_NAMES = (
+    "staking/bonded",
+    "staking/unbonding",
+    "registry/bonded",
+    "treasury",
+    "governance/deposits",
+)
 
 
 def module_address(name: str) -> Address:
@@ -149,7 +155,8 @@ def module_address(name: str) -> Address:
 
 MODULE_ADDRESSES = frozenset(module_address(name) for name in MODULE_ACCOUNT_NAMES)
 # The treasury's balance is its own record (what fees paid it, until governance spends it), so
-# a genesis file lists it like any account; staking's pools follow from staking's records and
-# are refilled by staking's genesis, so a genesis file never lists them.
+# a genesis file lists it like any account; the other pools follow from their module's records
+# (stakes, registry stakes, proposals' deposits) and are refilled by that module's genesis, so a
+# genesis file never lists them.
 TREASURY = module_address("treasury")
 POOL_ADDRESSES = MODULE_ADDRESSES - {TREASURY}

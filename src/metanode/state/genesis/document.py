@@ -72,6 +72,9 @@ from metanode.state.genesis.fields import (
 from metanode.state.genesis.fields import (
     uint as _uint,
 )
+from metanode.state.governance.genesis import GovernanceGenesis
+from metanode.state.governance.genesis import from_json as governance_from_json
+from metanode.state.governance.genesis import to_json as governance_json
 from metanode.state.identity.genesis import IdentityGenesis
 from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
@@ -109,6 +112,7 @@ class GenesisDocument:
     accounts: tuple[GenesisAccount, ...] = field(default=())
     registry: RegistryGenesis = field(default_factory=RegistryGenesis)
     identity: IdentityGenesis = field(default_factory=IdentityGenesis)
+    governance: GovernanceGenesis = field(default_factory=GovernanceGenesis)
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -145,6 +149,7 @@ class GenesisDocument:
             [[address.raw, height] for address, height in staking.jailed],
             _registry_wire(self.registry),
             self.identity.to_wire(),
+            self.governance.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -221,6 +226,7 @@ class GenesisDocument:
                 for digest, height in self.registry.used_evidence
             ],
             "identity": identity_json(self.identity),
+            "governance": governance_json(self.governance),
         }
         return json.dumps(tree, indent=2) + "\n"
 
@@ -594,7 +600,9 @@ def _nodes(
                 }
             )
         )
-        if not roles:
+        # Governance may remove an authority's one role (its record stays): only then is the
+        # list empty.
+        if not roles and node_type not in (NodeType.BANK, NodeType.GOVERNMENT):
             raise _fail(f"{path}.roles", "a node needs at least one role")
         public_key, bls_key, pop, vrf_key = _node_keys(item, path)
         p2p_address = item["p2p_address"]
@@ -683,6 +691,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         "nodes",
         "used_evidence",
         "identity",
+        "governance",
     }
     root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
     chain_id = root["chain_id"]
@@ -727,6 +736,8 @@ def from_tree(tree: Any) -> GenesisDocument:
     totals[Denom.GEN - 1] += sum(d.amount for d in delegations)
     totals[Denom.GEN - 1] += sum(u.amount for u in unbondings)
     totals[Denom.GEN - 1] += sum(node.stake for node in registry.nodes)
+    governance = governance_from_json(root.get("governance", {}))
+    totals[Denom.GEN - 1] += sum(amount for _, _, amount in governance.deposits)
     for denom in Denom:
         if totals[denom - 1] > constants.supply_max:
             raise _fail("accounts", f"total {denom.name} is {totals[denom - 1]}, above uint64")
@@ -740,4 +751,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         accounts,
         registry,
         identity_from_json(root.get("identity", {})),
+        governance,
     )

@@ -1,8 +1,8 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, registry, identity, then bank's supply
-totals that count everything credited so far), and returns the sorted writes that
+order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, then bank's
+supply totals that count everything credited so far), and returns the sorted writes that
 `machine.init_chain` turns into the first state root. `export_genesis(reader)` asks each
 module for its part; the result equals the document the state came from
 (tests/state/test_genesis.py), faucet claims aside.
@@ -16,6 +16,7 @@ from metanode.state.context import ChainInfo
 from metanode.state.faucet import genesis as faucet_genesis
 from metanode.state.genesis.chain import read_chain, read_tip, write_chain, write_tip
 from metanode.state.genesis.document import GenesisDocument
+from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.staking import genesis as staking_genesis
@@ -32,6 +33,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     staking_genesis.import_genesis(writer, document.staking)
     registry_genesis.import_genesis(writer, document.registry)
     identity_genesis.import_genesis(writer, document.identity)
+    governance_genesis.import_genesis(writer, document.governance)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -49,4 +51,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         bank_genesis.export_genesis(reader),
         registry_genesis.export_genesis(reader),
         identity_genesis.export_genesis(reader),
+        governance_genesis.export_genesis(reader),
     )

@@ -32,6 +32,8 @@ checks) comes last.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from metanode.codec import tags
 from metanode.crypto import bls, ed25519
 from metanode.crypto.hashing import tagged_hash
@@ -68,6 +70,7 @@ from metanode.types import (
     Address,
     Denom,
     Event,
+    NodeType,
     RegisterNode,
     RegisterValidator,
     Role,
@@ -246,3 +249,18 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
             raise InvariantViolation(f"the pending marker of {address} names no pending node")
         write_node(writer, address, node.with_status(Status.ACTIVE))
         writer.delete(key)
+
+
+def set_authority(writer: Overlay, address: Address, enabled: bool) -> None:
+    """Governance's narrow interface: turn a bank or government node's authority role on or
+    off (its credentials then count, or no longer, state/identity). The caller has checked
+    that the node exists, is of an authority type and is not already in that state."""
+    node = read_node(writer, address)
+    if (
+        node is None
+        or node.node_type not in (NodeType.BANK, NodeType.GOVERNMENT)
+        or node.is_authority == enabled
+    ):
+        raise InvariantViolation(f"set_authority({address}, {enabled}) on a node that forbids it")
+    roles = {*node.roles, Role.AUTHORITY} if enabled else set(node.roles) - {Role.AUTHORITY}
+    write_node(writer, address, replace(node, roles=tuple(sorted(roles))))

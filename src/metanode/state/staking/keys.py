@@ -16,6 +16,8 @@
     0x03 0x0a ‖ index(8, big-endian)    → the height of the index-th set change (uint), so
                                           the set in force at a height is a binary search
     0x03 0x0b                           → number of set changes recorded (uint)
+    0x03 0x0c                           → parameters changed since the last set computation
+                                          (empty value): the next epoch end recomputes the set
 
 A validator set is stored as the deterministic CBOR of `[[address, power, public_key,
 bls_key, vrf_key]…]` sorted by address, the same bytes `metanode.consensus.validators.
@@ -39,6 +41,7 @@ JAILED = PREFIX + b"\x08"
 SET_FROM = PREFIX + b"\x09"
 SET_CHANGE = PREFIX + b"\x0a"
 SET_CHANGE_COUNT = PREFIX + b"\x0b"
+PARAMS_CHANGED = PREFIX + b"\x0c"
 
 
 def validator(address: Address) -> bytes:

@@ -47,6 +47,7 @@ from metanode.state.staking.records import (
     read_uint,
     read_unbondings,
     read_validator,
+    write_params,
     write_uint,
     write_unbondings,
     write_validator,
@@ -223,6 +224,13 @@ def slash(
     return total
 
 
+def set_params(writer: Overlay, params: StakingParams) -> None:
+    """Governance's narrow interface: new parameters, read from the next block on; the next
+    epoch end recomputes the set whatever moved."""
+    write_params(writer, params)
+    writer.put(keys.PARAMS_CHANGED, b"")
+
+
 def end_block(writer: Overlay, block: BlockContext) -> None:
     """Return matured unbondings, then rotate the validator sets."""
     matured = read_unbondings(writer, block.height)
@@ -240,8 +248,15 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
         writer.put(keys.SET_NEXT, after_next)
     params = read_params(writer)
     # With epochs longer than one block, stakes may have moved in any block since the last
-    # boundary; `changed` only covers this one, so the boundary always recomputes.
-    if params.is_epoch_end(block.height) and (CHANGED in block.changed or params.epoch_blocks > 1):
+    # boundary; `changed` only covers this one, so the boundary always recomputes. So does the
+    # first boundary after governance changed the parameters (`set_params`): a new
+    # validators_max, or epochs shortened to one block after stakes moved mid-epoch.
+    changed_params = writer.get(keys.PARAMS_CHANGED) is not None
+    if params.is_epoch_end(block.height) and (
+        CHANGED in block.changed or params.epoch_blocks > 1 or changed_params
+    ):
+        if changed_params:
+            writer.delete(keys.PARAMS_CHANGED)
         members = compute_set(writer, params)
         if members:
             encoded = encode_set(members)

@@ -1,0 +1,97 @@
+"""The closed list of parameters a governance proposal may change, each with the module that
+owns it. A proposed value is checked against the owning module's own ranges (`RANGES` on its
+parameters class, which its constructor checks too), so governance can never write a value the
+module would refuse, and never writes a key of its own choosing: a change names a `Parameter`,
+and only the field that names is replaced.
+
+Numbers are stored in proposals: never reuse or renumber one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from metanode.state.auth import params as auth_params
+from metanode.state.codes import OK
+from metanode.state.governance import errors
+from metanode.state.governance import records as governance_records
+from metanode.state.registry import records as registry_records
+from metanode.state.staking import records as staking_records
+from metanode.state.staking import rules as staking_rules
+from metanode.state.view import Overlay, StateReader
+
+
+class Parameter(enum.IntEnum):
+    STAKING_EPOCH_BLOCKS = 1
+    STAKING_UNBONDING_DELAY_BLOCKS = 2
+    STAKING_VALIDATORS_MAX = 3
+    AUTH_FEE_MIN = 4
+    AUTH_TREASURY_FEE_BPS = 5
+    REGISTRY_SLASH_FRACTION_BPS = 6
+    REGISTRY_EVIDENCE_AGE_BLOCKS_MAX = 7
+    GOVERNANCE_MIN_DEPOSIT = 8
+    GOVERNANCE_MIN_INITIAL_DEPOSIT_BPS = 9
+    GOVERNANCE_DEPOSIT_PERIOD_BLOCKS = 10
+    GOVERNANCE_VOTING_PERIOD_BLOCKS = 11
+    GOVERNANCE_QUORUM_BPS = 12
+    GOVERNANCE_THRESHOLD_BPS = 13
+    GOVERNANCE_VETO_THRESHOLD_BPS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A module's parameters as governance reaches them: read, write, and the ranges."""
+
+    read: Callable[[StateReader], Any]
+    write: Callable[[Overlay, Any], None]
+    ranges: dict[str, tuple[int, int]]
+
+
+OWNERS: dict[str, Owner] = {
+    "staking": Owner(
+        staking_records.read_params, staking_rules.set_params, staking_records.StakingParams.RANGES
+    ),
+    "auth": Owner(auth_params.read_params, auth_params.write_params, auth_params.AuthParams.RANGES),
+    "registry": Owner(
+        registry_records.read_params,
+        registry_records.write_params,
+        registry_records.RegistryParams.RANGES,
+    ),
+    "governance": Owner(
+        governance_records.read_params,
+        governance_records.write_params,
+        governance_records.GovernanceParams.RANGES,
+    ),
+}
+
+
+def owner_and_field(parameter: Parameter) -> tuple[str, str]:
+    """`STAKING_EPOCH_BLOCKS` → ("staking", "epoch_blocks"): the module, then its field."""
+    module, _, field = parameter.name.lower().partition("_")
+    return module, field
+
+
+def name_of(parameter: Parameter) -> str:
+    """The name people and genesis files use: `staking.epoch_blocks`."""
+    return ".".join(owner_and_field(parameter))
+
+
+def check_change(number: int, value: int) -> int:
+    """OK if parameter `number` exists and its module accepts `value`."""
+    if number not in set(Parameter):
+        return errors.UNKNOWN_PARAMETER
+    module, field = owner_and_field(Parameter(number))
+    low, high = OWNERS[module].ranges[field]
+    if not low <= value <= high:
+        return errors.VALUE_OUT_OF_RANGE
+    return OK
+
+
+def apply_change(writer: Overlay, parameter: Parameter, value: int) -> None:
+    """Replace one field of its module's stored parameters (the value was checked)."""
+    module, field = owner_and_field(parameter)
+    owner = OWNERS[module]
+    owner.write(writer, replace(owner.read(writer), **{field: value}))
