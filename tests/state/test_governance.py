@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from metanode.state import constants
 from metanode.state.bank import queries as bank_queries
 from metanode.state.bank.accounts import TREASURY
 from metanode.state.codes import OK, name_of
@@ -36,6 +37,7 @@ from metanode.types import (
     Role,
     SoftwareUpgrade,
     SubmitProposal,
+    Transfer,
     TreasurySpend,
     Vote,
     VoteOption,
@@ -434,3 +436,46 @@ def test_genesis_governance_section_errors_name_the_field(
     tree["governance"] = section
     with pytest.raises(ConfigError, match=problem.replace(".", r"\.").replace("[", r"\[")):
         from_tree(tree)
+
+
+def proposal_entry(proposal_id: int, total: int = 0) -> dict[str, Any]:
+    return {
+        "id": proposal_id,
+        "proposer": str(Wallet.of(1).address),
+        "title": f"p{proposal_id}",
+        "content": {"kind": "software_upgrade", "name": "v2", "height": 10**6},
+        "status": "deposit_period",
+        "submit_height": 0,
+        "deposit_end_height": 1_000,
+        "total_deposit": str(total),
+    }
+
+
+def test_open_proposals_and_depositors_are_bounded() -> None:
+    tree = genesis_tree(wallets=3, validators=1)
+    count = constants.governance_open_proposals_max
+    depositors = [Wallet.of(100 + i).address for i in range(constants.governance_depositors_max)]
+    tree["governance"] = {
+        "proposals": [proposal_entry(1, total=len(depositors))]
+        + [proposal_entry(i) for i in range(2, count + 1)],
+        "deposits": [
+            {"proposal_id": 1, "depositor": str(address), "amount": 1} for address in depositors
+        ],
+    }
+    chain = Chain(from_tree(tree))
+    assert [record.id for record in queries.proposals(chain.state.reader)] == list(
+        range(1, count + 1)
+    )
+    assert len(queries.open_ids(chain.state.reader)) == count
+    sender = Wallet.of(1)
+    full = submit(epoch_change(2), deposit=GovernanceParams().min_initial_deposit)
+    code = chain.run([sender.tx(0, full)]).receipts[0].code
+    assert name_of(code) == "governance.too_many_open_proposals"
+    code = chain.run([sender.tx(1, Deposit(1, COIN))]).receipts[0].code
+    assert name_of(code) == "governance.depositors_full"
+    # A depositor already counted may add more.
+    known = Wallet.of(100)
+    funding = [Wallet.of(2).tx(n, Transfer(known.address, COIN, d)) for n, d in enumerate(Denom)]
+    chain.run(funding)
+    assert chain.run([known.tx(0, Deposit(1, COIN))]).receipts[0].code == OK
+    assert dict(queries.deposits(chain.state.reader, 1))[known.address] == COIN + 1
