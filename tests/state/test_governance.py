@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from metanode.state import constants
 from metanode.state.bank import queries as bank_queries
@@ -479,3 +482,94 @@ def test_open_proposals_and_depositors_are_bounded() -> None:
     chain.run(funding)
     assert chain.run([known.tx(0, Deposit(1, COIN))]).receipts[0].code == OK
     assert dict(queries.deposits(chain.state.reader, 1))[known.address] == COIN + 1
+
+
+CONTENTS = st.sampled_from(
+    [
+        epoch_change(1),
+        epoch_change(3),
+        ParameterChanges((ParameterChange(Parameter.GOVERNANCE_QUORUM_BPS, 0),)),
+        TreasurySpend(Wallet.of(2).address, 20 * COIN, Denom.GEN),
+        AuthorityChange(BANK_NODE.address, False),
+        AuthorityChange(BANK_NODE.address, True),
+        SoftwareUpgrade("v2", 10**6),
+    ]
+)
+
+
+class GovernanceMachine(RuleBasedStateMachine):
+    """Random proposals, deposits, votes, bonds and empty blocks, each in its own block: every
+    invariant holds after every block (support.Chain), a proposal is PASSED only in the block
+    that tallied it (it executes in the next), and a closed proposal holds no deposit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chain = chain_of(epoch=2, deposit_period_blocks=4, voting_period_blocks=6)
+        self.wallets = [Wallet.of(i) for i in range(4)] + [validator_wallet(i) for i in (0, 1)]
+        self.nonces = [0] * len(self.wallets)
+
+    def send(self, index: int, message: Any) -> None:
+        wallet = self.wallets[index]
+        self.chain.run([wallet.tx(self.nonces[index], message)])
+        self.nonces[index] += 1
+
+    @rule(
+        index=st.integers(0, 3),
+        content=CONTENTS,
+        deposit=st.sampled_from([25 * COIN, 60 * COIN, MIN_DEPOSIT]),
+    )
+    def submit(self, index: int, content: Any, deposit: int) -> None:
+        self.send(index, submit(content, deposit=deposit))
+
+    @rule(content=CONTENTS)
+    def submit_and_vote_yes(self, content: Any) -> None:
+        """A funded proposal both validators back (random votes rarely reach the quorum)."""
+        self.send(0, submit(content))
+        proposal_id = max(record.id for record in queries.proposals(self.chain.state.reader))
+        for index in (4, 5):
+            self.send(index, Vote(proposal_id, VoteOption.YES))
+
+    @rule(index=st.integers(0, 3), proposal_id=st.integers(1, 6), amount=st.integers(1, 80))
+    def deposit(self, index: int, proposal_id: int, amount: int) -> None:
+        self.send(index, Deposit(proposal_id, amount * COIN))
+
+    @rule(
+        index=st.sampled_from([4, 5, 4, 5, 0, 1, 2, 3]),  # validators, who hold most stake
+        option=st.sampled_from([*VoteOption, VoteOption.YES, VoteOption.YES]),
+        data=st.data(),
+    )
+    def vote(self, index: int, option: VoteOption, data: st.DataObject) -> None:
+        """Mostly on a proposal in its voting period (a random id is rarely one)."""
+        voting = [
+            record.id
+            for record in queries.proposals(self.chain.state.reader)
+            if record.status is Status.VOTING_PERIOD
+        ]
+        proposal_id = data.draw(st.sampled_from([*voting, *voting, *voting, 1, 7]))
+        self.send(index, Vote(proposal_id, option))
+
+    @rule(index=st.integers(0, 3), validator=st.integers(0, 1), amount=st.integers(1, 200))
+    def bond(self, index: int, validator: int, amount: int) -> None:
+        self.send(index, Bond(validator_wallet(validator).address, amount * COIN))
+
+    @rule()
+    def empty_block(self) -> None:
+        self.chain.run([])
+
+    @invariant()
+    def proposals_move_on_in_time(self) -> None:
+        height = self.chain.state.height
+        for record in queries.proposals(self.chain.state.reader):
+            if record.status is Status.PASSED:
+                assert record.tally_height == height
+            if not record.status.is_open:
+                assert queries.deposits(self.chain.state.reader, record.id) == []
+
+
+TestGovernanceMachine = GovernanceMachine.TestCase
+TestGovernanceMachine.settings = settings(
+    max_examples=15,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
