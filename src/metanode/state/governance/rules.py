@@ -112,7 +112,7 @@ def on_submit_proposal(writer: Overlay, context: TxContext, message: SubmitPropo
     if len(open_ids(writer)) >= constants.governance_open_proposals_max:
         return errors.TOO_MANY_OPEN_PROPOSALS
     height = context.block.height
-    proposal_id = max(read_uint(writer, keys.NEXT_ID), 1)
+    proposal_id = read_uint(writer, keys.NEXT_ID)  # genesis stores 1 at least
     write_uint(writer, keys.NEXT_ID, proposal_id + 1)
     record = ProposalRecord(
         proposal_id,
