@@ -239,16 +239,15 @@ def test_deposit_and_vote_ladders_are_pinned_and_deposits_start_the_voting_perio
     no_stake = Wallet.of(3)
     code = chain.run([no_stake.tx(0, Vote(1, VoteOption.YES))]).receipts[0].code  # block 9
     assert name_of(code) == "governance.no_bonded_stake"
-    # By the end of block 11 nobody voted on 1: below quorum, its deposits are burned; and
-    # proposal 2's deposit period (9 blocks from block 2) ended: it expired, its deposit came
-    # back.
+    # By the end of block 11 nobody voted on 1: below quorum; and proposal 2's deposit period
+    # (9 blocks from block 2) ended: it expired. Both burn their deposits.
     run_until_height(chain, 11)
     record = queries.proposal(chain.state.reader, 1)
     assert record.status is Status.NO_QUORUM
     assert queries.proposal(chain.state.reader, 2).status is Status.EXPIRED
     assert bank_queries.balance(chain.state.reader, DEPOSITS_POOL, Denom.GEN) == 0
-    assert bank_queries.supply(chain.state.reader, Denom.GEN).burned == MIN_DEPOSIT
-    assert bank_queries.balance(chain.state.reader, sender.address, Denom.GEN) == 970 * COIN
+    assert bank_queries.supply(chain.state.reader, Denom.GEN).burned == MIN_DEPOSIT + 30 * COIN
+    assert bank_queries.balance(chain.state.reader, sender.address, Denom.GEN) == 940 * COIN
     code = chain.run([other.tx(4, Deposit(2, COIN))]).receipts[0].code
     assert name_of(code) == "governance.proposal_closed"
 

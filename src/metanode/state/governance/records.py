@@ -36,7 +36,7 @@ class Status(enum.IntEnum):
     NO_QUORUM = 6  # deposit burned
     EXECUTED = 7
     EXECUTION_FAILED = 8
-    EXPIRED = 9  # deposit period ended below min_deposit; deposit refunded
+    EXPIRED = 9  # deposit period ended below min_deposit; deposit burned
 
     @property
     def is_open(self) -> bool:

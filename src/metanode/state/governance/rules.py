@@ -6,7 +6,8 @@ Rules (Cosmos x/gov, v0.47 defaults, docs/governance.md):
   from the sender; anyone may add to it. When the deposit reaches `min_deposit` the voting
   period starts in that block h and ends with block h + `voting_period_blocks`. A proposal
   whose deposit period (`deposit_period_blocks` from submission) ends below `min_deposit`
-  EXPIRES and its deposits are refunded.
+  EXPIRES and its deposits are burned, as x/gov's specification says: otherwise anyone could
+  hold every open slot (`governance_open_proposals_max`) for the price of the fees.
 - Votes (yes, abstain, no, veto) may be cast and replaced during the voting period by accounts
   with bonded stake; queries.py says how stake weighs them, delegators inheriting their
   validator's vote.
@@ -263,5 +264,5 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
         elif record.status is Status.VOTING_PERIOD and record.voting_end_height <= height:
             write_proposal(writer, _tally(writer, record, height))
         elif record.status is Status.DEPOSIT_PERIOD and record.deposit_end_height <= height:
-            _settle_deposits(writer, proposal_id, burned=False)
+            _settle_deposits(writer, proposal_id, burned=True)
             write_proposal(writer, replace(record, status=Status.EXPIRED))
