@@ -124,7 +124,14 @@ def test_the_quick_start_as_a_new_user_runs_it(tmp_path: Path) -> None:
         # Usage errors: nothing is sent, exit 2, one line that says what to fix.
         for args in (
             ["tx", "send", "--to", dev0, "--amount", "ten", "--from", "alice"],
-            ["tx", "send", "--to", alice[:-1] + "x", "--amount", "1"],
+            [
+                "tx",
+                "send",
+                "--to",
+                alice[:-1] + ("q" if alice[-1] != "q" else "p"),
+                "--amount",
+                "1",
+            ],
             ["query", "balance", alice, "--node", "ftp://nowhere"],
         ):
             refused = run(*args, "--home", home)
