@@ -4,6 +4,7 @@ runs them: real processes, real key files, a real testnet node that commits bloc
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import select
@@ -16,10 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
+from rich.console import Console
 
+from metanode.cli import network
 from metanode.net.ports import free_port_block
 from metanode.node import keys
-from metanode.node.home import read_genesis
+from metanode.node.home import node_entries, read_genesis
 from metanode.state.bank.accounts import TREASURY
 from metanode.types import Address
 
@@ -262,3 +266,17 @@ def wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def test_up_prints_no_key_of_a_testnet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`up` prints a dev chain's funded keys (they are public); a testnet's faucet key, which
+    the passphrase in the environment opens, it must never print."""
+    home = tmp_path / "testnet"
+    init(home, "testnet", "--validators", "1")
+    monkeypatch.setenv(keys.PASSWORD_ENV, PASSPHRASE)
+    faucet = keys.read_account(home / "keys" / "faucet.key", PASSPHRASE)
+    printed = io.StringIO()
+    network._print_endpoints(Console(file=printed, width=400), home, node_entries(home))
+    assert "/api/v1" in printed.getvalue()
+    assert faucet.seed.hex() not in printed.getvalue()
+    assert "Funded dev accounts" not in printed.getvalue()

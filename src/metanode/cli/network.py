@@ -357,6 +357,15 @@ def _print_endpoints(console: Console, home: Path, entries: list[dev_home.NodeEn
             f"{cfg.p2p.listen.host}:{cfg.p2p.listen.port}",
         )
     console.print(table)
+    # Only a dev chain's keys are public. A testnet's faucet key is a secret: its passphrase is
+    # in the environment for the nodes, and printing the key would hand the faucet to anyone
+    # who reads the terminal or its log.
+    if dev_home.read_genesis(home / dev_home.GENESIS).chain_kind == "dev":
+        _print_dev_accounts(console, home)
+    console.print("Ctrl-C stops the network.")
+
+
+def _print_dev_accounts(console: Console, home: Path) -> None:
     accounts = Table(title="Funded dev accounts (dev keys: never use them on a real chain)")
     accounts.add_column("key file")
     accounts.add_column("address")
@@ -365,7 +374,6 @@ def _print_endpoints(console: Console, home: Path, entries: list[dev_home.NodeEn
         key = keys.read_account(path, keys.password(_dev_password(home)))
         accounts.add_row(path.stem, str(keys.account_address(key)), key.seed.hex())
     console.print(accounts)
-    console.print("Ctrl-C stops the network.")
 
 
 def _node_id(config_path: Path) -> str:
