@@ -17,10 +17,10 @@ from typing import ClassVar
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.registry import keys
+from metanode.state.staking.records import node_keys_well_formed
 from metanode.state.values import decode_array, encode_value, in_ranges
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, NodeType, Role
-from metanode.types import constants as types_constants
 
 COIN = constants.base_units_per_coin
 
@@ -256,14 +256,7 @@ def decode_node(data: bytes, key: bytes) -> NodeRecord:
         f"node record at {key.hex()}: unknown type or status",
     )
     check(
-        type(public_key) is bytes
-        and len(public_key) == types_constants.ed25519_public_key_bytes
-        and type(bls_key) is bytes
-        and len(bls_key) == types_constants.bls_public_key_bytes
-        and type(pop) is bytes
-        and len(pop) == types_constants.bls_signature_bytes
-        and type(vrf_key) is bytes
-        and len(vrf_key) == types_constants.ed25519_public_key_bytes
+        node_keys_well_formed(public_key, bls_key, pop, vrf_key)
         and type(p2p_address) is str
         and type(did) is str,
         f"node record at {key.hex()} is malformed",

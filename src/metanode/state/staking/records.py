@@ -91,17 +91,24 @@ def read_validator(reader: StateReader, address: Address) -> ValidatorRecord | N
     return None if data is None else decode_validator(data, key)
 
 
+def node_keys_well_formed(
+    public_key: object, bls_key: object, pop: object, vrf_key: object
+) -> bool:
+    """A stored node's keys as decoded: byte strings of their exact sizes (staking's validator
+    records and the registry's node records hold the same four)."""
+    sizes = (
+        (public_key, types_constants.ed25519_public_key_bytes),
+        (bls_key, types_constants.bls_public_key_bytes),
+        (pop, types_constants.bls_signature_bytes),
+        (vrf_key, types_constants.ed25519_public_key_bytes),
+    )
+    return all(type(value) is bytes and len(value) == size for value, size in sizes)
+
+
 def decode_validator(data: bytes, key: bytes) -> ValidatorRecord:
     public_key, bls_key, pop, vrf_key, stake = decode_array(data, key, 5)
     check(
-        type(public_key) is bytes
-        and len(public_key) == types_constants.ed25519_public_key_bytes
-        and type(bls_key) is bytes
-        and len(bls_key) == types_constants.bls_public_key_bytes
-        and type(pop) is bytes
-        and len(pop) == types_constants.bls_signature_bytes
-        and type(vrf_key) is bytes
-        and len(vrf_key) == types_constants.ed25519_public_key_bytes
+        node_keys_well_formed(public_key, bls_key, pop, vrf_key)
         and type(stake) is int
         and stake >= 0,
         f"validator record at {key.hex()} is malformed",
