@@ -213,3 +213,22 @@ def test_hash_chain_example_depends_on_every_link() -> None:
 
     assert chain([b"a", b"b"]) != chain([b"b", b"a"])
     assert chain([b"a", b"b"]) == chain([b"a", b"b"])
+
+
+def test_module_check_is_the_rule_run_applies() -> None:
+    """`check_module` (what the chain's deploy rule asks) and `run` refuse the same modules:
+    a start function would run at instantiation, outside any call the chain ordered."""
+    starts = cage.wat_to_wasm(
+        '(module (memory (export "memory") 1) (func $boot (i32.store (i32.const 0) '
+        '(i32.const 1))) (start $boot) (func (export "get")))'
+    )
+    wrong_type = cage.wat_to_wasm('(module (import "env" "log" (func (param i64))))')
+    assert cage.check_module(starts).outcome == "start_function"
+    assert cage.run(starts, "get", b"", {}, block_time=0, seed=bytes(32)).outcome == (
+        "start_function"
+    )
+    assert cage.check_module(wrong_type).outcome == "forbidden_import"
+    assert cage.check_module(b"junk").outcome == "invalid_module"
+    checked = cage.check_module(RANDOM_APP)
+    assert checked.outcome == "ok"
+    assert cage.check_module(COUNTER).functions == ("increment",)

@@ -8,7 +8,8 @@ compiled once per process and cached by their BLAKE3 hash (the app id).
 
 A run's outcome is `ok`, or the reason it stopped: `out_of_fuel`, `stack_overflow`,
 `out_of_memory` (memory.grow refused and the app trapped), `forbidden_import`,
-`invalid_module`, `missing_function`, a host limit (`output_too_large`, …), or `trap:<code>`.
+`invalid_module`, `start_function`, `missing_function`, a host limit (`output_too_large`, …),
+or `trap:<code>`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import wasmtime
 
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import constants
-from metanode.docklock.host import Host, HostLimit
+from metanode.docklock.host import IMPORTS, Host, HostLimit
 from metanode.docklock.witness import Record
 
 OK = "ok"
@@ -64,6 +65,69 @@ def compile_module(module_bytes: bytes) -> wasmtime.Module | str:
     return compiled
 
 
+_START_SECTION = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCheck:
+    """What the cage's rules say of a module before any run: `outcome` is `ok` or the reason it
+    can never run (`invalid_module`, `forbidden_import`, `start_function`); `functions` are the
+    exports a call may name (functions without parameters, as `run` requires), sorted."""
+
+    outcome: str
+    functions: tuple[str, ...]
+
+
+def check_module(module_bytes: bytes) -> ModuleCheck:
+    """The cage's rules over a module, without running it: it compiles within the size limit,
+    imports only the host's functions with their exact types, and has no start function (code
+    that would run at instantiation, outside any call the chain ordered). The chain's deploy
+    rule (state/apps) and `run` both use this one check."""
+    compiled = compile_module(module_bytes)
+    if isinstance(compiled, str):
+        return ModuleCheck(compiled, ())
+    for item in compiled.imports:
+        expected = IMPORTS.get(item.name or "") if item.module == "env" else None
+        kind = item.type
+        if (
+            expected is None
+            or not isinstance(kind, wasmtime.FuncType)
+            or list(kind.params) != expected[0]
+            or list(kind.results) != expected[1]
+        ):
+            return ModuleCheck("forbidden_import", ())
+    if _has_start_section(module_bytes):
+        return ModuleCheck("start_function", ())
+    functions = sorted(
+        item.name
+        for item in compiled.exports
+        if isinstance(item.type, wasmtime.FuncType) and not item.type.params
+    )
+    return ModuleCheck(OK, tuple(functions))
+
+
+def _has_start_section(module_bytes: bytes) -> bool:
+    # wasmtime-py does not expose the start function; the binary format is a header of 8 bytes,
+    # then sections `id (1 byte) ‖ size (LEB128) ‖ content`. Only called on a module that
+    # compiled, so every section is well formed.
+    position = 8
+    while position < len(module_bytes):
+        section = module_bytes[position]
+        size, shift = 0, 0
+        position += 1
+        while True:
+            byte = module_bytes[position]
+            position += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        if section == _START_SECTION:
+            return True
+        position += size
+    return False
+
+
 def wat_to_wasm(text: str) -> bytes:
     return bytes(wasmtime.wat2wasm(text))
 
@@ -97,9 +161,10 @@ def run(
 ) -> Execution:
     """Call `function` of the module; state changes apply only if the outcome is ok."""
     host = Host(input_, dict(state), block_time, seed)
+    checked = check_module(module_bytes)
     compiled = compile_module(module_bytes)
-    if isinstance(compiled, str):
-        return Execution(compiled, b"", dict(state), 0, 0, [], [])
+    if checked.outcome != OK or isinstance(compiled, str):
+        return Execution(checked.outcome, b"", dict(state), 0, 0, [], [])
     store = wasmtime.Store(ENGINE)
     store.set_limits(
         memory_size=constants.memory_bytes_max,

@@ -25,6 +25,22 @@ from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
 from metanode.docklock.witness import Record, Value
 
+_I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+# The app's imports from module `env`: (parameters, results, the Host method that serves it).
+# The cage's module check (cage.check_module) reads the same table, so what deploy accepts is
+# exactly what links.
+IMPORTS: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], str]] = {
+    "input_len": ([], [_I32], "input_len"),
+    "input_read": ([_I32], [], "input_read"),
+    "output_write": ([_I32, _I32], [], "output_write"),
+    "log": ([_I32, _I32], [], "log"),
+    "state_get": ([_I32, _I32, _I32, _I32], [_I32], "state_get"),
+    "state_set": ([_I32, _I32, _I32, _I32], [], "state_set"),
+    "state_delete": ([_I32, _I32], [], "state_delete"),
+    "block_time": ([], [_I64], "get_block_time"),
+    "random_u64": ([], [_I64], "random_u64"),
+}
+
 
 class HostLimit(Exception):
     """A host call broke a limit (too much output, a key too long…): the run ends with it."""
@@ -51,21 +67,13 @@ class Host:
         self.witness.append(Record(len(self.witness), call, arguments, result))
 
     def link(self, linker: wasmtime.Linker) -> None:
-        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-        functions = {
-            "input_len": ([], [i32], self.input_len),
-            "input_read": ([i32], [], self.input_read),
-            "output_write": ([i32, i32], [], self.output_write),
-            "log": ([i32, i32], [], self.log),
-            "state_get": ([i32, i32, i32, i32], [i32], self.state_get),
-            "state_set": ([i32, i32, i32, i32], [], self.state_set),
-            "state_delete": ([i32, i32], [], self.state_delete),
-            "block_time": ([], [i64], self.get_block_time),
-            "random_u64": ([], [i64], self.random_u64),
-        }
-        for name, (params, results, function) in functions.items():
+        for name, (params, results, method) in IMPORTS.items():
             linker.define_func(
-                "env", name, wasmtime.FuncType(params, results), function, access_caller=True
+                "env",
+                name,
+                wasmtime.FuncType(params, results),
+                getattr(self, method),
+                access_caller=True,
             )
 
     # Each function below takes the caller first (wasmtime's access_caller).

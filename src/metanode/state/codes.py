@@ -30,6 +30,7 @@ MODULE_BASES: dict[str, int] = {
     "registry": 500,
     "identity": 600,
     "governance": 700,
+    "apps": 800,
 }
 MODULE_CODES_MAX = 99
 

@@ -39,6 +39,10 @@ faucet_request_coins_max = 100_000
 faucet_daily_coins_max = 1_000_000
 faucet_cooldown_ms = 3_600_000
 day_ms = 86_400_000
+# Apps: deployed apps, versions of one app, executor replicas of one app.
+apps_max = 100_000
+app_versions_max = 1_024
+app_replicas_max = 64
 # Storage (store.py): how many recent transactions are indexed per address.
 address_txs_max = 1_000
 base_units_per_coin = BASE_UNITS_PER_COIN

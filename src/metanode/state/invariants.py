@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from metanode.state.apps import invariants as apps
 from metanode.state.bank import invariants as bank
 from metanode.state.faucet import invariants as faucet
 from metanode.state.governance import invariants as governance
@@ -24,6 +25,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *registry.INVARIANTS,
     *identity.INVARIANTS,
     *governance.INVARIANTS,
+    *apps.INVARIANTS,
 )
 
 

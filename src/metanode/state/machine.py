@@ -51,6 +51,7 @@ from metanode.crypto import merkle
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import MetanodeError, check
 from metanode.state import tree
+from metanode.state.apps import rules as apps
 from metanode.state.auth.params import read_params as read_auth_params
 from metanode.state.auth.rules import charge, guard_ladder
 from metanode.state.bank.accounts import TREASURY
@@ -78,9 +79,11 @@ from metanode.types import (
     Block,
     BlockHeader,
     Bond,
+    CallApp,
     CreateDid,
     DeactivateDid,
     Denom,
+    DeployApp,
     Deposit,
     FaucetClaim,
     Receipt,
@@ -89,12 +92,14 @@ from metanode.types import (
     RegisterValidator,
     RevokeCredential,
     RotateDidKey,
+    ScaleApp,
     SubmitEvidence,
     SubmitProposal,
     Transaction,
     Transfer,
     Unbond,
     UpdateDid,
+    UpgradeApp,
     Vote,
 )
 from metanode.types import constants as types_constants
@@ -117,6 +122,10 @@ HANDLERS: dict[type, Handler] = {
     SubmitProposal: governance.on_submit_proposal,  # type: ignore[dict-item]
     Deposit: governance.on_deposit,  # type: ignore[dict-item]
     Vote: governance.on_vote,  # type: ignore[dict-item]
+    DeployApp: apps.on_deploy_app,  # type: ignore[dict-item]
+    UpgradeApp: apps.on_upgrade_app,  # type: ignore[dict-item]
+    CallApp: apps.on_call_app,  # type: ignore[dict-item]
+    ScaleApp: apps.on_scale_app,  # type: ignore[dict-item]
 }
 
 

@@ -36,6 +36,11 @@ credential_bytes_max = 4 * 1024
 proposal_title_bytes_max = 140
 parameter_changes_max = 8
 upgrade_name_bytes_max = 64
+# Apps (state/apps): a module carried in a deploy or upgrade transaction (it must fit in one;
+# larger modules need relay storage, not built), a function name and a call's input.
+app_module_bytes_max = 6 * 1024
+app_function_bytes_max = 64
+app_input_bytes_max = 4 * 1024
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000
@@ -50,4 +55,6 @@ decimals = 9
 assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
 assert block_bytes_max <= codec_constants.input_bytes_max
 assert credential_bytes_max + 1024 < tx_bytes_max
+assert app_module_bytes_max + 1024 < tx_bytes_max
+assert app_input_bytes_max + 1024 < tx_bytes_max
 assert block_txs_max * 100 < block_bytes_max

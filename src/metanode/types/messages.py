@@ -679,6 +679,100 @@ class Vote:
         )
 
 
+def _app_id(value: Any, name: str) -> bytes:
+    return expect_bytes(value, name, constants.hash_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class DeployApp:
+    """Deploy a WASM module as an app owned by the sender (state/apps): its id is the module's
+    BLAKE3 hash; `replicas` executors run each call; a call pays up to `fuel_limit` fuel at
+    `fuel_price` FLX base units each."""
+
+    code: ClassVar[int] = 18
+    module: bytes
+    replicas: int
+    fuel_price: int
+    fuel_limit: int
+
+    def fields(self) -> list[Any]:
+        return [self.module, self.replicas, self.fuel_price, self.fuel_limit]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> DeployApp:
+        module, replicas, fuel_price, fuel_limit = fields
+        return cls(
+            expect_bytes(module, "deploy_app.module", maximum=constants.app_module_bytes_max),
+            expect_uint(replicas, "deploy_app.replicas"),
+            expect_uint(fuel_price, "deploy_app.fuel_price"),
+            expect_uint(fuel_limit, "deploy_app.fuel_limit"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeApp:
+    """The owner's new module for an app: a new version; the old ones stay on record."""
+
+    code: ClassVar[int] = 19
+    app_id: bytes
+    module: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.app_id, self.module]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> UpgradeApp:
+        app_id, module = fields
+        return cls(
+            _app_id(app_id, "upgrade_app.app_id"),
+            expect_bytes(module, "upgrade_app.module", maximum=constants.app_module_bytes_max),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CallApp:
+    """Call `function` of an app with `input`; `version` 0 means the current one. The sender
+    escrows `fuel_limit` × the app's fuel price in FLX at inclusion."""
+
+    code: ClassVar[int] = 20
+    app_id: bytes
+    version: int
+    function: str
+    input: bytes
+    fuel_limit: int
+
+    def fields(self) -> list[Any]:
+        return [self.app_id, self.version, self.function, self.input, self.fuel_limit]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> CallApp:
+        app_id, version, function, input_, fuel_limit = fields
+        return cls(
+            _app_id(app_id, "call_app.app_id"),
+            expect_uint(version, "call_app.version"),
+            expect_text(function, "call_app.function", constants.app_function_bytes_max),
+            expect_bytes(input_, "call_app.input", maximum=constants.app_input_bytes_max),
+            expect_uint(fuel_limit, "call_app.fuel_limit"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleApp:
+    """The owner sets how many executors run the app's calls (from the next epoch's draw)."""
+
+    code: ClassVar[int] = 21
+    app_id: bytes
+    replicas: int
+
+    def fields(self) -> list[Any]:
+        return [self.app_id, self.replicas]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> ScaleApp:
+        app_id, replicas = fields
+        return cls(_app_id(app_id, "scale_app.app_id"), expect_uint(replicas, "scale_app.replicas"))
+
+
 Message = (
     Transfer
     | Bond
@@ -696,6 +790,10 @@ Message = (
     | SubmitProposal
     | Deposit
     | Vote
+    | DeployApp
+    | UpgradeApp
+    | CallApp
+    | ScaleApp
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -716,6 +814,10 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         SubmitProposal,
         Deposit,
         Vote,
+        DeployApp,
+        UpgradeApp,
+        CallApp,
+        ScaleApp,
     )
 }
 _FIELD_COUNTS = {
@@ -735,6 +837,10 @@ _FIELD_COUNTS = {
     SubmitProposal: 3,
     Deposit: 2,
     Vote: 2,
+    DeployApp: 4,
+    UpgradeApp: 2,
+    CallApp: 5,
+    ScaleApp: 2,
 }
 
 

@@ -145,6 +145,7 @@ MODULE_ACCOUNT_NAMES = (
     "registry/bonded",
     "treasury",
     "governance/deposits",
+    "apps/escrow",
 )
 
 

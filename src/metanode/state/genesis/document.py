@@ -40,6 +40,10 @@ from metanode.crypto import bls
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import ConfigError
 from metanode.state import constants
+from metanode.state.apps.genesis import AppsGenesis
+from metanode.state.apps.genesis import from_json as apps_from_json
+from metanode.state.apps.genesis import to_json as apps_json
+from metanode.state.apps.genesis import to_wire as apps_wire
 from metanode.state.auth.params import TREASURY_FEE_BPS_BY_KIND, AuthParams
 from metanode.state.bank.accounts import POOL_ADDRESSES
 from metanode.state.bank.genesis import GenesisAccount
@@ -113,6 +117,7 @@ class GenesisDocument:
     registry: RegistryGenesis = field(default_factory=RegistryGenesis)
     identity: IdentityGenesis = field(default_factory=IdentityGenesis)
     governance: GovernanceGenesis = field(default_factory=GovernanceGenesis)
+    apps: AppsGenesis = field(default_factory=AppsGenesis)
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -150,6 +155,7 @@ class GenesisDocument:
             _registry_wire(self.registry),
             self.identity.to_wire(),
             self.governance.to_wire(),
+            apps_wire(self.apps),
         ]
 
     def hash(self) -> bytes:
@@ -227,6 +233,7 @@ class GenesisDocument:
             ],
             "identity": identity_json(self.identity),
             "governance": governance_json(self.governance),
+            "apps": apps_json(self.apps),
         }
         return json.dumps(tree, indent=2) + "\n"
 
@@ -692,6 +699,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         "used_evidence",
         "identity",
         "governance",
+        "apps",
     }
     root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
     chain_id = root["chain_id"]
@@ -752,4 +760,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         registry,
         identity_from_json(root.get("identity", {})),
         governance,
+        apps_from_json(root.get("apps", {})),
     )

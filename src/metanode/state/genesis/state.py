@@ -1,8 +1,8 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, then bank's
-supply totals that count everything credited so far), and returns the sorted writes that
+order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, then
+bank's supply totals that count everything credited so far), and returns the sorted writes that
 `machine.init_chain` turns into the first state root. `export_genesis(reader)` asks each
 module for its part; the result equals the document the state came from
 (tests/state/test_genesis.py), faucet claims aside.
@@ -10,6 +10,7 @@ module for its part; the result equals the document the state came from
 
 from __future__ import annotations
 
+from metanode.state.apps import genesis as apps_genesis
 from metanode.state.auth import genesis as auth_genesis
 from metanode.state.bank import genesis as bank_genesis
 from metanode.state.context import ChainInfo
@@ -34,6 +35,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     registry_genesis.import_genesis(writer, document.registry)
     identity_genesis.import_genesis(writer, document.identity)
     governance_genesis.import_genesis(writer, document.governance)
+    apps_genesis.import_genesis(writer, document.apps)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -52,4 +54,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         registry_genesis.export_genesis(reader),
         identity_genesis.export_genesis(reader),
         governance_genesis.export_genesis(reader),
+        apps_genesis.export_genesis(reader),
     )

@@ -25,6 +25,7 @@ from metanode.state.genesis.fields import (
     fail,
     listed,
     name,
+    ranged_params,
     table,
     uint,
 )
@@ -185,19 +186,6 @@ def to_json(genesis: GovernanceGenesis) -> dict[str, Any]:
     return tree
 
 
-def _params(value: Any, path: str) -> GovernanceParams:
-    ranges = GovernanceParams.RANGES
-    tree = table(value, path, set(ranges), set())
-    values = {}
-    for item, (low, high) in ranges.items():
-        values[item] = uint(
-            tree.get(item, getattr(GovernanceParams(), item)), f"{path}.{item}", high
-        )
-        if values[item] < low:
-            raise fail(f"{path}.{item}", f"must be at least {low}")
-    return GovernanceParams(**values)
-
-
 def _text(value: Any, path: str, maximum: int) -> str:
     if not isinstance(value, str) or not value or len(value.encode()) > maximum:
         raise fail(path, f"must be text of 1..{maximum} bytes")
@@ -306,7 +294,7 @@ def from_json(value: Any) -> GovernanceGenesis:
         {"parameters", "next_proposal_id", "proposals", "deposits", "votes", "upgrade"},
         set(),
     )
-    params = _params(tree.get("parameters", {}), f"{path}.parameters")
+    params = ranged_params(GovernanceParams, tree.get("parameters", {}), f"{path}.parameters")
     records: dict[int, ProposalRecord] = {}
     entries = listed(tree.get("proposals", []), f"{path}.proposals", constants.genesis_accounts_max)
     for index, entry in enumerate(entries):

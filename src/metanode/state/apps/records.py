@@ -1,0 +1,223 @@
+"""apps' stored records: parameters, apps, versions and calls, each with its encoder and strict
+decoder (a stored value of the wrong shape is a bug).
+
+Parameters (genesis; governance may change them within RANGES): the largest module a deploy
+or upgrade may carry (at most what fits in a transaction), the most replicas an app may ask
+for, the largest per-call fuel limit (the cage's own `fuel_max`), the lowest fuel price and
+the most versions one app keeps. All amounts are FLX base units.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from metanode.docklock import constants as cage_constants
+from metanode.errors import check
+from metanode.state import constants
+from metanode.state.apps import keys
+from metanode.state.values import decode_array, encode_value, in_ranges
+from metanode.state.view import Overlay, StateReader
+from metanode.types import Address
+from metanode.types import constants as types_constants
+
+
+@dataclass(frozen=True, slots=True)
+class AppsParams:
+    module_bytes_max: int = types_constants.app_module_bytes_max
+    replicas_max: int = 8
+    fuel_limit_max: int = cage_constants.fuel_max
+    fuel_price_min: int = 1
+    versions_max: int = 64
+
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "module_bytes_max": (1, types_constants.app_module_bytes_max),
+        "replicas_max": (1, constants.app_replicas_max),
+        "fuel_limit_max": (1, cage_constants.fuel_max),
+        "fuel_price_min": (1, constants.uint64_max),
+        "versions_max": (1, constants.app_versions_max),
+    }
+
+    def __post_init__(self) -> None:
+        problem = in_ranges(self, self.RANGES)
+        check(problem is None, f"apps parameters: {problem}")
+
+    def to_wire(self) -> list[int]:
+        return [
+            self.module_bytes_max,
+            self.replicas_max,
+            self.fuel_limit_max,
+            self.fuel_price_min,
+            self.versions_max,
+        ]
+
+
+class CallStatus(enum.IntEnum):
+    ESCROWED = 1  # the fee for fuel_limit is held in `apps/escrow`
+    SETTLED = 2  # charged for fuel_used, the rest refunded (settle_call)
+
+
+@dataclass(frozen=True, slots=True)
+class AppRecord:
+    owner: Address
+    version: int  # the current version (1 = the deployed module)
+    versions: int  # versions recorded, 1..versions; each stays, so receipts naming it stay valid
+    replicas: int
+    fuel_price: int  # FLX base units per unit of fuel
+    fuel_limit: int  # per call
+    calls: int  # calls made: the next call's sequence number
+    deployed_height: int
+
+    def to_wire(self) -> list[Any]:
+        return [
+            self.owner.raw,
+            self.version,
+            self.versions,
+            self.replicas,
+            self.fuel_price,
+            self.fuel_limit,
+            self.calls,
+            self.deployed_height,
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    module_hash: bytes  # BLAKE3; keys.module(module_hash) holds the bytes
+    functions: tuple[str, ...]  # exported functions a call may name, sorted
+    height: int
+
+    def to_wire(self) -> list[Any]:
+        return [self.module_hash, list(self.functions), self.height]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    caller: Address
+    version: int
+    function: str
+    input: bytes
+    fuel_limit: int
+    fuel_price: int  # the app's price when the call was included
+    height: int
+    status: CallStatus
+    fuel_used: int  # 0 until settled
+
+    @property
+    def escrow(self) -> int:
+        return self.fuel_limit * self.fuel_price
+
+    def to_wire(self) -> list[Any]:
+        return [
+            self.caller.raw,
+            self.version,
+            self.function,
+            self.input,
+            self.fuel_limit,
+            self.fuel_price,
+            self.height,
+            int(self.status),
+            self.fuel_used,
+        ]
+
+
+def _uint(value: Any, key: bytes) -> int:
+    check(
+        type(value) is int and 0 <= value <= constants.uint64_max,
+        f"state value at {key.hex()}: not a uint64",
+    )
+    return value  # type: ignore[no-any-return]
+
+
+def _bytes(value: Any, key: bytes, length: int | None = None) -> bytes:
+    check(
+        type(value) is bytes and (length is None or len(value) == length),
+        f"state value at {key.hex()}: malformed byte string",
+    )
+    return value  # type: ignore[no-any-return]
+
+
+def read_params(reader: StateReader) -> AppsParams:
+    data = reader.get(keys.PARAMS)
+    check(data is not None, "apps parameters missing from state (genesis not loaded?)")
+    fields = decode_array(data, keys.PARAMS, 5)  # type: ignore[arg-type]
+    return AppsParams(*(_uint(value, keys.PARAMS) for value in fields))
+
+
+def write_params(writer: Overlay, params: AppsParams) -> None:
+    writer.put(keys.PARAMS, encode_value(params.to_wire()))
+
+
+def decode_app(data: bytes, key: bytes) -> AppRecord:
+    owner, *numbers = decode_array(data, key, 8)
+    version, versions, replicas, price, limit, calls, height = (_uint(n, key) for n in numbers)
+    check(1 <= version <= versions, f"app record at {key.hex()}: version outside 1..versions")
+    return AppRecord(
+        Address(_bytes(owner, key, types_constants.address_bytes)),
+        version,
+        versions,
+        replicas,
+        price,
+        limit,
+        calls,
+        height,
+    )
+
+
+def read_app(reader: StateReader, app_id: bytes) -> AppRecord | None:
+    key = keys.app(app_id)
+    data = reader.get(key)
+    return None if data is None else decode_app(data, key)
+
+
+def write_app(writer: Overlay, app_id: bytes, record: AppRecord) -> None:
+    writer.put(keys.app(app_id), encode_value(record.to_wire()))
+
+
+def read_version(reader: StateReader, app_id: bytes, number: int) -> VersionRecord | None:
+    key = keys.version(app_id, number)
+    data = reader.get(key)
+    if data is None:
+        return None
+    module_hash, functions, height = decode_array(data, key, 3)
+    check(
+        type(functions) is tuple and all(type(name) is str for name in functions),
+        f"version record at {key.hex()}: functions are not texts",
+    )
+    return VersionRecord(
+        _bytes(module_hash, key, types_constants.hash_bytes), functions, _uint(height, key)
+    )
+
+
+def write_version(writer: Overlay, app_id: bytes, number: int, record: VersionRecord) -> None:
+    writer.put(keys.version(app_id, number), encode_value(record.to_wire()))
+
+
+def decode_call(data: bytes, key: bytes) -> CallRecord:
+    caller, version, function, input_, limit, price, height, status, used = decode_array(
+        data, key, 9
+    )
+    check(type(function) is str, f"call record at {key.hex()}: function is not text")
+    check(_uint(status, key) in set(CallStatus), f"call record at {key.hex()}: unknown status")
+    return CallRecord(
+        Address(_bytes(caller, key, types_constants.address_bytes)),
+        _uint(version, key),
+        function,  # type: ignore[arg-type]
+        _bytes(input_, key),
+        _uint(limit, key),
+        _uint(price, key),
+        _uint(height, key),
+        CallStatus(status),
+        _uint(used, key),
+    )
+
+
+def read_call(reader: StateReader, app_id: bytes, seq: int) -> CallRecord | None:
+    key = keys.call(app_id, seq)
+    data = reader.get(key)
+    return None if data is None else decode_call(data, key)
+
+
+def write_call(writer: Overlay, app_id: bytes, seq: int, record: CallRecord) -> None:
+    writer.put(keys.call(app_id, seq), encode_value(record.to_wire()))

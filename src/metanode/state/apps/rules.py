@@ -1,0 +1,221 @@
+"""apps rules: the only code that writes apps, versions, modules, calls and the escrow.
+
+Rules:
+- Deploy: the app id is the module's BLAKE3 hash and the owner its sender; the module passes
+  the cage's own check (`docklock.cage.check_module`: compiles within the size parameter,
+  imports only the host's functions, no start function), and the functions a call may name are
+  recorded with the version, so a call is checked without compiling anything.
+- Upgrade (owner only): a new version with its own module; every earlier version stays on
+  record, so a receipt naming one stays valid. Calls name a version (0 = the current one).
+- Call: ordered by the chain with a per-app sequence number (`AppRecord.calls` before the
+  call). Its fee for `fuel_limit` fuel at the app's price is moved from the sender's FLX to the
+  module account `apps/escrow` at inclusion, where it stays until `settle_call`.
+- Scale (owner only): the replica count; the executor draw (assignment.py) reads it.
+Each handler is a flat guard ladder (tests/state/test_apps.py pins the order): it returns its
+failure code before writing anything; compiling a module is the last rung.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from metanode.crypto.hashing import blake3_hash
+from metanode.errors import check
+from metanode.state import constants
+from metanode.state.apps import errors, keys
+from metanode.state.apps.messages import (
+    check_call,
+    check_deploy_terms,
+    check_module_bytes,
+    check_replicas,
+)
+from metanode.state.apps.records import (
+    AppRecord,
+    CallRecord,
+    CallStatus,
+    VersionRecord,
+    read_app,
+    read_call,
+    read_params,
+    read_version,
+    write_app,
+    write_call,
+    write_version,
+)
+from metanode.state.auth.params import read_params as read_auth_params
+from metanode.state.bank.accounts import TREASURY, module_address, read_account
+from metanode.state.bank.rules import move
+from metanode.state.codes import OK
+from metanode.state.context import TxContext
+from metanode.state.staking.records import read_uint, write_uint
+from metanode.state.view import Overlay
+from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp
+
+ESCROW = module_address("apps/escrow")
+
+
+def _add_version(
+    writer: Overlay,
+    app_id: bytes,
+    number: int,
+    module: bytes,
+    functions: tuple[str, ...],
+    height: int,
+) -> None:
+    module_hash = blake3_hash(module)
+    writer.put(keys.module(module_hash), module)
+    write_version(writer, app_id, number, VersionRecord(module_hash, functions, height))
+
+
+def on_deploy_app(writer: Overlay, context: TxContext, message: DeployApp) -> int:
+    params = read_params(writer)
+    code = check_deploy_terms(params, message)
+    if code != OK:
+        return code
+    app_id = blake3_hash(message.module)
+    if read_app(writer, app_id) is not None:
+        return errors.APP_EXISTS
+    count = read_uint(writer, keys.APP_COUNT)
+    if count >= constants.apps_max:
+        return errors.APPS_FULL
+    code, functions = check_module_bytes(params, message.module)
+    if code != OK:
+        return code
+    height = context.block.height
+    _add_version(writer, app_id, 1, message.module, functions, height)
+    record = AppRecord(
+        context.sender,
+        1,
+        1,
+        message.replicas,
+        message.fuel_price,
+        message.fuel_limit,
+        0,
+        height,
+    )
+    write_app(writer, app_id, record)
+    write_uint(writer, keys.APP_COUNT, count + 1)
+    context.events.append(Event("app_deployed", (("app", app_id),)))
+    return OK
+
+
+def on_upgrade_app(writer: Overlay, context: TxContext, message: UpgradeApp) -> int:
+    params = read_params(writer)
+    app = read_app(writer, message.app_id)
+    if app is None:
+        return errors.APP_UNKNOWN
+    if app.owner != context.sender:
+        return errors.NOT_OWNER
+    if app.versions >= params.versions_max:
+        return errors.VERSIONS_FULL
+    current = read_version(writer, message.app_id, app.version)
+    check(current is not None, "an app's current version has a record")
+    if current is not None and current.module_hash == blake3_hash(message.module):
+        return errors.MODULE_UNCHANGED
+    code, functions = check_module_bytes(params, message.module)
+    if code != OK:
+        return code
+    number = app.versions + 1
+    _add_version(writer, message.app_id, number, message.module, functions, context.block.height)
+    write_app(writer, message.app_id, replace(app, version=number, versions=number))
+    context.events.append(
+        Event("app_upgraded", (("app", message.app_id), ("version", number.to_bytes(8, "big"))))
+    )
+    return OK
+
+
+def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
+    code = check_call(message)
+    if code != OK:
+        return code
+    app = read_app(writer, message.app_id)
+    if app is None:
+        return errors.APP_UNKNOWN
+    number = message.version or app.version
+    version = read_version(writer, message.app_id, number) if number <= app.versions else None
+    if version is None:
+        return errors.VERSION_UNKNOWN
+    if message.function not in version.functions:
+        return errors.FUNCTION_NOT_EXPORTED
+    if message.fuel_limit > app.fuel_limit:
+        return errors.FUEL_ABOVE_APP_LIMIT
+    escrow = message.fuel_limit * app.fuel_price
+    if escrow > constants.supply_max:
+        return errors.ESCROW_TOO_LARGE
+    if read_account(writer, context.sender).balance(Denom.FLX) < escrow:
+        return errors.INSUFFICIENT_FUNDS
+    check(
+        move(writer, context.sender, ESCROW, Denom.FLX, escrow) == OK,
+        "escrow moved after the funds check",
+    )
+    seq = app.calls
+    record = CallRecord(
+        context.sender,
+        number,
+        message.function,
+        message.input,
+        message.fuel_limit,
+        app.fuel_price,
+        context.block.height,
+        CallStatus.ESCROWED,
+        0,
+    )
+    write_call(writer, message.app_id, seq, record)
+    write_app(writer, message.app_id, replace(app, calls=seq + 1))
+    context.events.append(
+        Event("app_called", (("app", message.app_id), ("seq", seq.to_bytes(8, "big"))))
+    )
+    return OK
+
+
+def on_scale_app(writer: Overlay, context: TxContext, message: ScaleApp) -> int:
+    code = check_replicas(read_params(writer), message.replicas)
+    if code != OK:
+        return code
+    app = read_app(writer, message.app_id)
+    if app is None:
+        return errors.APP_UNKNOWN
+    if app.owner != context.sender:
+        return errors.NOT_OWNER
+    write_app(writer, message.app_id, replace(app, replicas=message.replicas))
+    return OK
+
+
+def settle_call(
+    writer: Overlay, app_id: bytes, seq: int, fuel_used: int, executors: Sequence[Address]
+) -> int:
+    """Settle call `seq` of `app_id` from its escrow: the notary's interface (state/notary calls
+    it when a LogBlock covering the call commits; nothing else may).
+
+    Contract: `fuel_used` is the fuel the agreeing receipts report, whatever their outcome (a
+    call that trapped or ran out of fuel pays for the fuel it burned); `executors` are the
+    distinct addresses to pay, in the order the caller fixes (the receipts' order in the
+    LogBlock: deterministic on every node). The charge is fuel_used × the call's fuel price;
+    `auth.treasury_fee_bps` of it (floored) goes to the treasury, the rest is split equally
+    among `executors` (floored) and the remainder of that split to the treasury too, so no base
+    unit is lost; the unused escrow returns to the caller. Returns OK, or a settle_* code having
+    written nothing: the call is unknown, already settled, `fuel_used` exceeds its limit, or
+    `executors` is empty."""
+    record = read_call(writer, app_id, seq)
+    if record is None:
+        return errors.SETTLE_CALL_UNKNOWN
+    if record.status is CallStatus.SETTLED:
+        return errors.SETTLE_CALL_ALREADY_SETTLED
+    if fuel_used > record.fuel_limit:
+        return errors.SETTLE_FUEL_ABOVE_LIMIT
+    if not executors:
+        return errors.SETTLE_NO_EXECUTORS
+    check(len(set(executors)) == len(executors), "settle_call: executors must be distinct")
+    charge = fuel_used * record.fuel_price
+    treasury, earned = read_auth_params(writer).split_fees(charge)
+    each = earned // len(executors)
+    payments = [
+        (record.caller, record.escrow - charge),
+        *((executor, each) for executor in executors),
+        (TREASURY, treasury + earned - each * len(executors)),
+    ]
+    for target, amount in payments:
+        check(move(writer, ESCROW, target, Denom.FLX, amount) == OK, "escrow holds every call")
+    write_call(writer, app_id, seq, replace(record, status=CallStatus.SETTLED, fuel_used=fuel_used))
+    return OK
