@@ -265,3 +265,57 @@ class CredentialsView(BaseModel):
     height: Annotated[int, Field(ge=0)]
     subject: str
     credentials: list[CredentialView]  # by hash; empty for an unknown or malformed DID
+
+
+# An app id: the BLAKE3 hash of its first module, 32 bytes in lower-case hex.
+APP_ID_PATTERN = r"^[0-9a-f]{64}$"
+AppIdText = Annotated[str, Field(pattern=APP_ID_PATTERN, min_length=64, max_length=64)]
+
+
+class AppVersionView(BaseModel):
+    number: Annotated[int, Field(ge=1)]
+    module_hash: AppIdText  # BLAKE3 of the module
+    functions: list[str]  # what a call may name
+    height: Annotated[int, Field(ge=0)]
+
+
+class AppView(BaseModel):
+    """An app on chain (docs/apps.md)."""
+
+    id: AppIdText
+    owner: AddressText
+    version: Annotated[int, Field(ge=1, description="the current version")]
+    versions: list[AppVersionView]
+    replicas: Annotated[int, Field(ge=1)]
+    fuel_price: Annotated[int, Field(ge=0, description="FLX base units per unit of fuel")]
+    fuel_limit: Annotated[int, Field(ge=0, description="fuel per call, at most")]
+    calls: Annotated[int, Field(ge=0, description="calls made; the next call's number")]
+    deployed_height: Annotated[int, Field(ge=0)]
+    epoch: Annotated[int, Field(ge=0, description="the epoch of the next height")]
+    executors: list[AddressText]  # drawn for that epoch (apps.assignment)
+
+
+class AppPage(BaseModel):
+    height: Annotated[int, Field(ge=0)]
+    apps: list[AppView]
+    next: AppIdText | None  # pass as `after` for the next page; null on the last
+
+
+class AppCallView(BaseModel):
+    seq: Annotated[int, Field(ge=0)]
+    caller: AddressText
+    version: Annotated[int, Field(ge=1)]
+    function: str
+    input: Annotated[str, Field(pattern=r"^([0-9a-f]{2})*$")]
+    fuel_limit: Annotated[int, Field(ge=0)]
+    fuel_price: Annotated[int, Field(ge=0)]
+    escrow: Annotated[int, Field(ge=0, description="FLX base units held for the call")]
+    status: Literal["escrowed", "settled"]
+    fuel_used: Annotated[int, Field(ge=0, description="0 until settled")]
+    height: Annotated[int, Field(ge=0)]
+
+
+class AppCallPage(BaseModel):
+    height: Annotated[int, Field(ge=0)]
+    calls: list[AppCallView]
+    next: Annotated[int, Field(ge=0)] | None  # pass as `from` for the next page

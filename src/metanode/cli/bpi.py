@@ -1,6 +1,12 @@
 """`bpi`: build, run and check DockLock apps.
 
-    bpi init NAME                      a new app from a WAT template (NAME/app.wat)
+    bpi init NAME                      a new app from a WAT template (NAME/app.wat) and its
+                                       manifest (NAME/app.toml: replicas, fuel price and limit)
+    bpi deploy MODULE [--replicas N --fuel-price P --fuel-limit L]
+                                       sign and commit a DeployApp; prints the app id, height
+    bpi call APP FUNCTION [ARGS…] [--fuel-limit L]
+                                       sign and commit a CallApp; prints its sequence number
+    bpi scale APP --replicas N         sign and commit a ScaleApp
     bpi exec MODULE FUNCTION [ARGS…] --state DIR --receipt FILE
     bpi replay RECEIPT                 first line: `match` or `diverged at step N`
     bpi inspect RECEIPT [--json]
@@ -10,7 +16,13 @@
                                        (options after EXECUTABLE are the program's own)
 
 Exit codes, as for `metanode` (`output.py`): 0 ok; 1 a failed outcome (an `exec` whose outcome
-is not `ok`, a replay that diverged, a nondeterministic native run); 2 a usage error.
+is not `ok`, a replay that diverged, a nondeterministic native run, a transaction the chain
+refused, `call --wait`, which needs executors: not built yet); 2 a usage error.
+
+`deploy`, `call` and `scale` sign with a key of a network home (`--from`, `--home`) and submit
+through its gateway (`--node`) by wallet.py's one sign-submit-wait path (docs/apps.md). A deploy
+takes the options it is not given from the manifest app.toml beside MODULE, if there is one.
+The fuel price is in FLX per unit of fuel, as coins (`0.000000001` is one base unit).
 
 The app state lives in DIR (state.cbor, and last-receipt for the chain of receipts); the
 executor's Ed25519 key is DIR/executor.key, encrypted with the password in BPI_KEY_PASSWORD.
@@ -21,8 +33,9 @@ ARGS become the call's input, joined by single spaces. Block time and seed defau
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import cbor2
 import typer
@@ -33,13 +46,18 @@ from rich.table import Table
 from metanode.codec import decode, encode
 from metanode.crypto import ed25519, keystore
 from metanode.docklock import cage
+from metanode.docklock import constants as cage_constants
 from metanode.docklock import native as native_mode
 from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
-from metanode.errors import ConfigError, DecodeError
+from metanode.errors import ConfigError, DecodeError, NotBuiltError
+from metanode.types import CallApp, Denom, DeployApp, ScaleApp
+from metanode.types.messages import format_coins
 
-from . import output
+from . import output, wallet
+from .network import DEFAULT_HOME
+from .wallet import Home, Json, NodeUrl
 
 app = typer.Typer(
     name="bpi",
@@ -71,6 +89,14 @@ TEMPLATE = """;; {name}: a DockLock app. Build nothing: bpi runs WAT directly.
     (call $input_read (i32.const 22))
     (call $output_write (i32.const 16) (i32.add (local.get $n) (i32.const 6)))))
 """
+MANIFEST = """# {name}: what `bpi deploy` asks the chain for when no option says otherwise.
+[app]
+module = "app.wat"
+replicas = 2
+fuel_price = "0.000000001"  # FLX per unit of fuel
+fuel_limit = 1000000  # fuel per call, at most
+"""
+MANIFEST_KEYS = {"module", "replicas", "fuel_price", "fuel_limit"}
 DEV_PASSWORD = "bpi-dev-password"  # a development default, announced when used
 
 
@@ -128,15 +154,164 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @app.command()
 def init(name: Annotated[str, typer.Argument(help="Directory for the new app.")]) -> None:
-    """Create NAME/app.wat from the template."""
+    """Create NAME/app.wat from the template and its manifest NAME/app.toml."""
     target = Path(name)
-    if (target / "app.wat").exists():
-        raise ConfigError(f"{target / 'app.wat'} exists; refusing to overwrite it")
+    for existing in (target / "app.wat", target / "app.toml"):
+        if existing.exists():
+            raise ConfigError(f"{existing} exists; refusing to overwrite it")
     target.mkdir(parents=True, exist_ok=True)
     (target / "app.wat").write_text(TEMPLATE.format(name=target.name))
+    (target / "app.toml").write_text(MANIFEST.format(name=target.name))
     typer.echo(
-        f"created {target / 'app.wat'}; run: bpi exec {target / 'app.wat'} hello world "
-        f"--state {target / 'state'} --receipt {target / 'receipt.cbor'}"
+        f"created {target / 'app.wat'} and {target / 'app.toml'}; run: bpi exec "
+        f"{target / 'app.wat'} hello world --state {target / 'state'} --receipt "
+        f"{target / 'receipt.cbor'}, or deploy it: bpi deploy {target / 'app.wat'}"
+    )
+
+
+def manifest(module: Path) -> dict[str, Any]:
+    """The [app] table of app.toml beside `module`, or nothing if there is none."""
+    path = module.parent / "app.toml"
+    if not path.exists():
+        return {}
+    try:
+        table = tomllib.loads(path.read_text()).get("app", {})
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    if not isinstance(table, dict) or not set(table) <= MANIFEST_KEYS:
+        raise ConfigError(f"{path}: [app] takes only {', '.join(sorted(MANIFEST_KEYS))}")
+    return table
+
+
+def _whole(value: Any, name: str, minimum: int = 1) -> int:
+    if type(value) is not int or value < minimum:
+        raise ConfigError(f"{name} {value!r}: expected a whole number ≥ {minimum}")
+    return value
+
+
+def app_id_of(text: str) -> bytes:
+    try:
+        app_id = bytes.fromhex(text)
+    except ValueError:
+        app_id = b""
+    if len(app_id) != 32:
+        raise ConfigError(f"app {text!r}: expected the 64 hex digits `bpi deploy` printed")
+    return app_id
+
+
+def _event(record: dict[str, Any], kind: str, attribute: str) -> str | None:
+    receipt = record.get("receipt") or {}
+    for event in receipt.get("events", []):
+        if event["kind"] == kind:
+            return str(event["attributes"][attribute])
+    return None
+
+
+Replicas = Annotated[int | None, typer.Option(help="Executors that run each call.")]
+Sender = Annotated[str, typer.Option("--from", help="Key name in the home.")]
+
+
+@app.command()
+def deploy(
+    module: Annotated[Path, typer.Argument(help="The app: .wat or .wasm.")],
+    replicas: Replicas = None,
+    fuel_price: Annotated[
+        str | None, typer.Option(help="FLX per unit of fuel, in coins (0.000000001 = 1 unit).")
+    ] = None,
+    fuel_limit: Annotated[int | None, typer.Option(help="Fuel per call, at most.")] = None,
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Deploy MODULE as an app owned by --from: prints its id (the module's BLAKE3 hash) and
+    the height it was committed at. The chain checks the module by the cage's rules."""
+    defaults = manifest(module)
+    code = module_bytes(module)
+    price = output.parse_coins(fuel_price or str(defaults.get("fuel_price", "0.000000001")))
+    message = DeployApp(
+        code,
+        _whole(replicas if replicas is not None else defaults.get("replicas", 1), "--replicas"),
+        price,
+        _whole(
+            fuel_limit
+            if fuel_limit is not None
+            else defaults.get("fuel_limit", cage_constants.fuel_max),
+            "--fuel-limit",
+        ),
+    )
+    url = wallet.gateway(home, node)
+    record = wallet.commit(url, wallet.signer(home, sender), message)
+    facts = {
+        "app": cage.app_id(code).hex(),
+        "height": record["height"],
+        "replicas": message.replicas,
+        "fuel_price": f"{format_coins(price, Denom.FLX)} per fuel",
+        "fuel_price_base_units": price,
+        "fuel_limit": message.fuel_limit,
+    }
+    wallet.report(record, as_json, facts)
+
+
+@app.command()
+def call(
+    app_id: Annotated[str, typer.Argument(metavar="APP", help="The app id (64 hex digits).")],
+    function: Annotated[str, typer.Argument(help="The exported function to call.")],
+    args: Annotated[list[str] | None, typer.Argument(help="The call's input.")] = None,
+    fuel_limit: Annotated[
+        int | None, typer.Option(help="Fuel for this call (default: the app's limit).")
+    ] = None,
+    version: Annotated[int, typer.Option(min=0, help="Version to call (0: current).")] = 0,
+    wait: Annotated[
+        bool, typer.Option(help="Wait for the receipt: needs executors, not built yet.")
+    ] = False,
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Call FUNCTION of APP with ARGS (joined by spaces) as input: the chain orders the call
+    and escrows fuel limit × fuel price FLX; prints the call's sequence number."""
+    if wait:
+        raise NotBuiltError(
+            "call --wait: not built yet: executors that run calls and publish receipts do not "
+            "exist (issue 17); nothing was sent, call without --wait"
+        )
+    parsed = app_id_of(app_id)
+    url = wallet.gateway(home, node)
+    if fuel_limit is None:
+        fuel_limit = wallet.call("GET", f"{url}/api/v1/apps/{parsed.hex()}")["fuel_limit"]
+    message = CallApp(parsed, version, function, " ".join(args or []).encode(), fuel_limit)
+    record = wallet.commit(url, wallet.signer(home, sender), message)
+    seq = _event(record, "app_called", "seq")
+    wallet.report(
+        record,
+        as_json,
+        {
+            "app": parsed.hex(),
+            "seq": None if seq is None else int(seq, 16),
+            "function": function,
+            "fuel_limit": message.fuel_limit,
+            "height": record["height"],
+        },
+    )
+
+
+@app.command()
+def scale(
+    app_id: Annotated[str, typer.Argument(metavar="APP", help="The app id (64 hex digits).")],
+    replicas: Annotated[int, typer.Option(help="Executors that run each call.")],
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Set how many executors run APP's calls (its owner only)."""
+    parsed = app_id_of(app_id)
+    url = wallet.gateway(home, node)
+    record = wallet.commit(url, wallet.signer(home, sender), ScaleApp(parsed, replicas))
+    wallet.report(
+        record, as_json, {"app": parsed.hex(), "replicas": replicas, "height": record["height"]}
     )
 
 

@@ -75,12 +75,16 @@ class Chain:
         return self._seed
 
     def _stored_seed(self) -> bytes:
-        height = self.height
+        return self.seed_at(self.height)
+
+    def seed_at(self, height: int) -> bytes:
+        """The chain's VRF seed after block `height` (the genesis seed at 0): what the proposer
+        draw of `height + 1` and the executor draw of an epoch starting there read."""
         if height == 0:
             return genesis_seed(self.chain_id, self.store.genesis.hash())
         block = self.store.block(height)
         if block is None:
-            raise DecodeError("missing_block", f"the store's tip block {height} is absent")
+            raise DecodeError("missing_block", f"the store's block {height} is absent")
         return self.suite.vrf_output(block.header.vrf_proof)[:32]
 
     # Mempool ---------------------------------------------------------------------------------

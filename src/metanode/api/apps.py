@@ -1,0 +1,118 @@
+"""The gateway's app reads (docs/apps.md): apps in id order and paged, one app with its
+versions and the executors drawn for the epoch of the next height, and an app's calls in chain
+order with their escrow status, paged by sequence number.
+
+The executor draw reads the committed state and the chain's VRF seed after the block before the
+epoch's first height (`Chain.seed_at`); an app's replicas changed inside the epoch show at once
+here. Executors that run the calls are not built yet, so nobody acts on this answer today.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from metanode.node.node import Node
+from metanode.state.apps import assignment, queries
+from metanode.state.apps.records import AppRecord
+from metanode.state.staking import queries as staking_queries
+from metanode.state.view import StateReader
+
+from . import problems, schemas
+
+page_apps_max = 100
+page_calls_max = 1_000
+AppIdPath = Annotated[str, Path(pattern=schemas.APP_ID_PATTERN, min_length=64, max_length=64)]
+
+
+def router(node: Node) -> APIRouter:
+    routes = APIRouter()
+
+    def view(reader: StateReader, height: int, app_id: bytes, record: AppRecord) -> schemas.AppView:
+        epoch_blocks = staking_queries.params(reader).epoch_blocks
+        epoch = height // epoch_blocks  # the epoch of height + 1 starts after block epoch·E
+        seed = node.chain.seed_at(epoch * epoch_blocks)
+        drawn = assignment.executors(reader, app_id, epoch, seed)
+        return schemas.AppView(
+            id=app_id.hex(),
+            owner=str(record.owner),
+            version=record.version,
+            versions=[
+                schemas.AppVersionView(
+                    number=number,
+                    module_hash=version.module_hash.hex(),
+                    functions=list(version.functions),
+                    height=version.height,
+                )
+                for number, version in enumerate(queries.versions(reader, app_id, record), 1)
+            ],
+            replicas=record.replicas,
+            fuel_price=record.fuel_price,
+            fuel_limit=record.fuel_limit,
+            calls=record.calls,
+            deployed_height=record.deployed_height,
+            epoch=epoch,
+            executors=[str(address) for address in drawn],
+        )
+
+    def found(reader: StateReader, app_id: str) -> AppRecord:
+        record = queries.app(reader, bytes.fromhex(app_id))
+        if record is None:
+            raise problems.Problem(404, "app-not-found", "No such app", f"{app_id} is not deployed")
+        return record
+
+    @routes.get("/api/v1/apps", response_model=schemas.AppPage)
+    async def apps(
+        after: Annotated[str | None, Query(pattern=schemas.APP_ID_PATTERN)] = None,
+        limit: Annotated[int, Query(ge=1, le=page_apps_max)] = 50,
+    ) -> schemas.AppPage:
+        """Deployed apps in id order, `limit` at a time after the cursor `after`."""
+        state = node.store.state()
+        start = None if after is None else bytes.fromhex(after)
+        listed = list(itertools.islice(queries.apps(state.reader, start), limit + 1))
+        page = [view(state.reader, state.height, app_id, r) for app_id, r in listed[:limit]]
+        return schemas.AppPage(
+            height=state.height, apps=page, next=page[-1].id if len(listed) > limit else None
+        )
+
+    @routes.get("/api/v1/apps/{app_id}", response_model=schemas.AppView)
+    async def app(app_id: AppIdPath) -> schemas.AppView:
+        """One app: owner, versions, replicas, prices and its executors this epoch."""
+        state = node.store.state()
+        return view(state.reader, state.height, bytes.fromhex(app_id), found(state.reader, app_id))
+
+    @routes.get("/api/v1/apps/{app_id}/calls", response_model=schemas.AppCallPage)
+    async def calls(
+        app_id: AppIdPath,
+        start: Annotated[int, Query(alias="from", ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=page_calls_max)] = 100,
+    ) -> schemas.AppCallPage:
+        """The app's calls in chain order from sequence number `from`, with escrow status."""
+        state = node.store.state()
+        found(state.reader, app_id)
+        listed = list(
+            itertools.islice(queries.calls(state.reader, bytes.fromhex(app_id), start), limit + 1)
+        )
+        page = [
+            schemas.AppCallView(
+                seq=seq,
+                caller=str(call.caller),
+                version=call.version,
+                function=call.function,
+                input=call.input.hex(),
+                fuel_limit=call.fuel_limit,
+                fuel_price=call.fuel_price,
+                escrow=call.escrow,
+                status=call.status.name.lower(),  # type: ignore[arg-type]
+                fuel_used=call.fuel_used,
+                height=call.height,
+            )
+            for seq, call in listed[:limit]
+        ]
+        return schemas.AppCallPage(
+            height=state.height, calls=page, next=listed[-1][0] if len(listed) > limit else None
+        )
+
+    return routes
