@@ -16,15 +16,19 @@ from metanode.types import (
     Block,
     BlockHeader,
     Bond,
+    CallApp,
     CommitCertificate,
     Denom,
+    DeployApp,
     Event,
     FaucetClaim,
     Receipt,
     RegisterValidator,
+    ScaleApp,
     Transaction,
     Transfer,
     Unbond,
+    UpgradeApp,
 )
 
 KEY = nacl.signing.SigningKey(bytes(range(32)))
@@ -42,12 +46,24 @@ def transfer(nonce: int = 0, amount: int = 5) -> Transaction:
     )
 
 
+UINTS = st.integers(0, 2**64 - 1)
 messages = st.one_of(
     st.builds(Transfer, st.just(TO), st.integers(0, 2**64 - 1), st.sampled_from(list(Denom))),
     st.builds(Bond, st.just(TO), st.integers(0, 2**64 - 1)),
     st.builds(Unbond, st.just(TO), st.integers(0, 2**64 - 1)),
     st.builds(RegisterValidator, st.just(bytes(48)), st.just(bytes(96)), st.just(bytes(32))),
     st.builds(FaucetClaim, st.integers(0, 2**64 - 1), st.sampled_from(list(Denom))),
+    st.builds(DeployApp, st.binary(max_size=64), UINTS, UINTS, UINTS),
+    st.builds(UpgradeApp, st.binary(min_size=32, max_size=32), st.binary(max_size=64)),
+    st.builds(
+        CallApp,
+        st.binary(min_size=32, max_size=32),
+        UINTS,
+        st.text(max_size=16),
+        st.binary(max_size=64),
+        UINTS,
+    ),
+    st.builds(ScaleApp, st.binary(min_size=32, max_size=32), UINTS),
 )
 
 
@@ -109,6 +125,12 @@ def test_address_text_roundtrip_and_checksum() -> None:
         ([1, "c", SENDER, 0, 0, 0, [1, TO.raw, 1, 3], bytes(63)], "wrong_length"),
         ([1, "c" * 65, SENDER, 0, 0, 0, [1, TO.raw, 1, 3], bytes(64)], "too_long"),
         ([1, "c", SENDER, 0, 0, 0, [1, TO.raw, True, 3], bytes(64)], "wrong_type"),
+        # Apps: a module past what a transaction may carry, an app id of the wrong length, a
+        # function name past its bound.
+        ([1, "c", SENDER, 0, 0, 0, [18, bytes(6 * 1024 + 1), 1, 1, 1], bytes(64)], "too_long"),
+        ([1, "c", SENDER, 0, 0, 0, [21, bytes(31), 1], bytes(64)], "wrong_length"),
+        ([1, "c", SENDER, 0, 0, 0, [20, bytes(32), 0, "f" * 65, b"", 1], bytes(64)], "too_long"),
+        ([1, "c", SENDER, 0, 0, 0, [20, bytes(32), 0, "f", b""], bytes(64)], "wrong_length"),
     ],
 )
 def test_transaction_field_rules(wire, rule) -> None:

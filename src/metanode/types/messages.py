@@ -758,7 +758,7 @@ class CallApp:
 
 @dataclass(frozen=True, slots=True)
 class ScaleApp:
-    """The owner sets how many executors run the app's calls (from the next epoch's draw)."""
+    """The owner sets how many executors run the app's calls (the executor draw reads it)."""
 
     code: ClassVar[int] = 21
     app_id: bytes

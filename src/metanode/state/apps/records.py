@@ -141,7 +141,7 @@ def _bytes(value: Any, key: bytes, length: int | None = None) -> bytes:
 def read_params(reader: StateReader) -> AppsParams:
     data = reader.get(keys.PARAMS)
     check(data is not None, "apps parameters missing from state (genesis not loaded?)")
-    fields = decode_array(data, keys.PARAMS, 5)  # type: ignore[arg-type]
+    fields = decode_array(data, keys.PARAMS, 5)
     return AppsParams(*(_uint(value, keys.PARAMS) for value in fields))
 
 
