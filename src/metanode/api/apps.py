@@ -30,10 +30,15 @@ AppIdPath = Annotated[str, Path(pattern=schemas.APP_ID_PATTERN, min_length=64, m
 def router(node: Node) -> APIRouter:
     routes = APIRouter()
 
-    def view(reader: StateReader, height: int, app_id: bytes, record: AppRecord) -> schemas.AppView:
+    def draw(reader: StateReader, height: int) -> tuple[int, bytes]:
+        """(the epoch of height + 1, the seed after the block before its first height)."""
         epoch_blocks = staking_queries.params(reader).epoch_blocks
-        epoch = height // epoch_blocks  # the epoch of height + 1 starts after block epoch·E
-        seed = node.chain.seed_at(epoch * epoch_blocks)
+        epoch = height // epoch_blocks
+        return epoch, node.chain.seed_at(epoch * epoch_blocks)
+
+    def view(
+        reader: StateReader, epoch: int, seed: bytes, app_id: bytes, record: AppRecord
+    ) -> schemas.AppView:
         drawn = assignment.executors(reader, app_id, epoch, seed)
         return schemas.AppView(
             id=app_id.hex(),
@@ -72,7 +77,8 @@ def router(node: Node) -> APIRouter:
         state = node.store.state()
         start = None if after is None else bytes.fromhex(after)
         listed = list(itertools.islice(queries.apps(state.reader, start), limit + 1))
-        page = [view(state.reader, state.height, app_id, r) for app_id, r in listed[:limit]]
+        epoch, seed = draw(state.reader, state.height)
+        page = [view(state.reader, epoch, seed, app_id, r) for app_id, r in listed[:limit]]
         return schemas.AppPage(
             height=state.height, apps=page, next=page[-1].id if len(listed) > limit else None
         )
@@ -81,7 +87,9 @@ def router(node: Node) -> APIRouter:
     async def app(app_id: AppIdPath) -> schemas.AppView:
         """One app: owner, versions, replicas, prices and its executors this epoch."""
         state = node.store.state()
-        return view(state.reader, state.height, bytes.fromhex(app_id), found(state.reader, app_id))
+        record = found(state.reader, app_id)
+        epoch, seed = draw(state.reader, state.height)
+        return view(state.reader, epoch, seed, bytes.fromhex(app_id), record)
 
     @routes.get("/api/v1/apps/{app_id}/calls", response_model=schemas.AppCallPage)
     async def calls(
