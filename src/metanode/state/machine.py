@@ -7,8 +7,10 @@ Rules:
   layer) runs the registry's evidence rule, the one `SubmitEvidence` runs, with no sender and
   no fee, before any transaction. An item the rule refuses makes the block invalid
   (`InvalidBlock("evidence_refused")`, as CometBFT treats invalid evidence); `build_block`
-  leaves such items out and reports them. The rule spends each pair once, so a pair that a
-  transaction already used, or that sits twice in a block, is refused.
+  leaves such items out, and the consensus engine, seeing its own block without them, forgets
+  them (`engine.forget_refused_evidence`: it needs no list of codes). The rule spends each
+  pair once, so a pair that a transaction already used, or that sits twice in a block, is
+  refused.
 - Each transaction runs the auth guard ladder (auth/rules.py). A transaction that fails it is
   never in a block: `apply_block` raises `InvalidBlock` naming the transaction and the code,
   and consensus treats the proposal as invalid. `build_block` (the proposer's side) leaves such
@@ -222,7 +224,6 @@ class _Execution:
     receipts: list[Receipt]
     dropped: list[tuple[Transaction, int]]
     evidence: list[bytes]
-    dropped_evidence: list[tuple[bytes, int]]
 
 
 def _execute(
@@ -240,7 +241,7 @@ def _execute(
     params = read_auth_params(overlay)
     chain_id = context.chain.chain_id
     height = context.height
-    run = _Execution(overlay, [], [], [], [], [], [], [])
+    run = _Execution(overlay, [], [], [], [], [], [])
     for index, item in enumerate(evidence):
         before = overlay.write_count
         code = on_block_evidence(overlay, context, item)
@@ -250,7 +251,6 @@ def _execute(
         check(overlay.write_count == before, f"evidence rule wrote before {name_of(code)}")
         if strict:
             raise InvalidBlock("evidence_refused", name_of(code), evidence_index=index)
-        run.dropped_evidence.append((item, code))
     fees = 0
     size = 0
     for index, tx in enumerate(txs):
@@ -388,9 +388,6 @@ class Proposal:
     block: Block
     changes: BlockChanges
     dropped: tuple[tuple[Transaction, int], ...]  # candidates left out, with their ladder code
-    # Evidence offered but left out, with the registry's code (already used, already jailed…):
-    # the consensus layer can forget it, as no block will ever take it.
-    dropped_evidence: tuple[tuple[bytes, int], ...] = ()
 
 
 def build_block(
@@ -456,4 +453,4 @@ def build_block(
         after,
         tuple(run.senders),
     )
-    return Proposal(block, changes, tuple(run.dropped), tuple(run.dropped_evidence))
+    return Proposal(block, changes, tuple(run.dropped))
