@@ -76,6 +76,14 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
     again = run("bpci", "register", "--node-type=community", "--key", "node", "--home", new_home,
                 "--node", gateway)  # fmt: skip
     assert again.returncode == 1 and "FAILED: already registered" in again.stdout
+    # It leaves: exit_height is when its (zero) stake is paid back and it turns exited.
+    left = ok("bpci", "exit", "--key", "node", "--home", new_home, "--node", gateway)
+    assert left["tx"]["status"] == "committed" and left["address"] == address
+    assert left["exit_height"] > left["tx"]["height"]
+    assert left["status"] in ("pending", "active", "unbonding", "exited")
+    twice = run("bpci", "exit", "--key", "node", "--home", new_home, "--node", gateway)
+    assert twice.returncode == 1 and "FAILED: node already leaving" in twice.stdout
+    usage_error("bpci", "exit", "--key", "nobody", "--home", new_home, "--node", gateway)
 
     # The gateway reads behind them: a page, its cursor, one node, an unknown node.
     page = httpx.get(gateway + "/api/v1/registry/nodes", params={"limit": 1}).json()

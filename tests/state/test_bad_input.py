@@ -27,6 +27,7 @@ from metanode.types import (
     DeactivateDid,
     Denom,
     Deposit,
+    ExitNode,
     FaucetClaim,
     NodeType,
     ParameterChange,
@@ -322,6 +323,7 @@ messages = st.one_of(
         consensus_records,
         consensus_records,
     ),
+    st.just(ExitNode()),
 )
 
 

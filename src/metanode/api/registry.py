@@ -94,4 +94,5 @@ def _view(
         stake=stake,
         voting_power=queries.voting_power(params, stake, record),
         registered_height=record.registered_height,
+        exit_height=record.exit_height,
     )

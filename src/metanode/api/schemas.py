@@ -221,6 +221,14 @@ class NodeView(BaseModel):
     stake: Annotated[int, Field(ge=0, description="GEN base units locked")]
     voting_power: Annotated[int, Field(ge=0)]
     registered_height: Annotated[int, Field(ge=0)]
+    exit_height: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="the block whose end pays a leaving node's stake back; 0 if "
+            "it has not sent ExitNode",
+        ),
+    ]
 
 
 class NodePage(BaseModel):

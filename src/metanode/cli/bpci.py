@@ -2,7 +2,8 @@
 
 `bpci register` signs a `RegisterNode` with a node's own keys (`--key NAME`: the home's
 `nodes/NAME/validator.key`), whose Ed25519 key becomes the record's key and address, with the
-BLS key and its proof of possession and the VRF key; `bpci nodes` reads the registry through a
+BLS key and its proof of possession and the VRF key; `bpci exit` signs its `ExitNode` with the
+same key; `bpci nodes` reads the registry through a
 gateway; `bpci join` makes the home of a new node from a running node's gateway. `bpci-core`
 is the enterprise side: registration with a KYC credential, validator stake, and the notary
 committee (which does not exist yet). Every command follows `output.py`'s exit-code rule.
@@ -30,7 +31,16 @@ from metanode.state.identity.records import did_of_key
 from metanode.state.registry.messages import check_p2p_address
 from metanode.state.registry.records import DEFAULT_TYPES
 from metanode.state.staking import errors as staking_errors
-from metanode.types import Address, Bond, Denom, NodeType, RegisterNode, RegisterValidator, Role
+from metanode.types import (
+    Address,
+    Bond,
+    Denom,
+    ExitNode,
+    NodeType,
+    RegisterNode,
+    RegisterValidator,
+    Role,
+)
 from metanode.types.messages import format_coins
 
 from . import identity, output, wallet
@@ -138,6 +148,26 @@ def register(
     )
     url = wallet.gateway(home, node)
     record, facts = register_node(home, key, kind, chosen, output.parse_coins(stake), p2p, did, url)
+    wallet.report(record, as_json, facts)
+
+
+@app.command("exit")
+def exit_registry(
+    key: NodeKey,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """The node --key leaves the registry: it turns unbonding at the next epoch boundary and
+    leaves the validator set there; its stake returns to it at the end of block exit_height."""
+    signing = wallet.signer(home, key)
+    url = wallet.gateway(home, node)
+    address = str(keys.account_address(signing))
+    record = wallet.commit(url, signing, ExitNode())
+    facts: dict[str, Any] = {"address": address}
+    if record["ok"]:
+        left = wallet.call("GET", f"{url}/api/v1/registry/nodes/{address}")
+        facts |= {"status": left["status"], "exit_height": left["exit_height"]}
     wallet.report(record, as_json, facts)
 
 

@@ -23,7 +23,8 @@ Rules:
   them (floored) to the treasury module account and the rest to the block's proposer, so no
   base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
   only at an epoch boundary); the tip record takes the block's height and time; at an epoch
-  boundary the registry turns its pending nodes active; governance executes the proposals that
+  boundary the registry turns its pending nodes active and its leaving nodes unbonding, and in
+  every block those whose stake staking paid back exited; governance executes the proposals that
   passed in an earlier block, tallies those whose voting period ends here and expires those
   whose deposit period does (last, so a parameter it changes is read from the next block on,
   by every module alike). Then the sorted writes go to the state tree in ONE batch update: one
@@ -69,6 +70,7 @@ from metanode.state.identity import rules as identity
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
     on_block_evidence,
+    on_exit_node,
     on_register_node,
     on_submit_evidence,
 )
@@ -87,6 +89,7 @@ from metanode.types import (
     Denom,
     DeployApp,
     Deposit,
+    ExitNode,
     FaucetClaim,
     Receipt,
     RegisterCredential,
@@ -124,6 +127,7 @@ HANDLERS: dict[type, Handler] = {
     SubmitProposal: governance.on_submit_proposal,  # type: ignore[dict-item]
     Deposit: governance.on_deposit,  # type: ignore[dict-item]
     Vote: governance.on_vote,  # type: ignore[dict-item]
+    ExitNode: on_exit_node,  # type: ignore[dict-item]
     DeployApp: apps.on_deploy_app,  # type: ignore[dict-item]
     UpgradeApp: apps.on_upgrade_app,  # type: ignore[dict-item]
     CallApp: apps.on_call_app,  # type: ignore[dict-item]

@@ -263,6 +263,22 @@ class SubmitEvidence:
         return cls(Signed.from_wire(first), Signed.from_wire(second))
 
 
+@dataclass(frozen=True, slots=True)
+class ExitNode:
+    """The sender's registered node leaves: it turns `unbonding` at the next epoch boundary and
+    leaves the validator set there; its stake is released after the unbonding delay, when it
+    turns `exited` (docs/registry.md)."""
+
+    code: ClassVar[int] = 17
+
+    def fields(self) -> list[Any]:
+        return []
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> ExitNode:
+        return cls()
+
+
 class Relationship(enum.IntFlag):
     """What a DID's verification method may be used for (W3C DID Core §5.3), as bits."""
 
@@ -790,6 +806,7 @@ Message = (
     | SubmitProposal
     | Deposit
     | Vote
+    | ExitNode
     | DeployApp
     | UpgradeApp
     | CallApp
@@ -814,6 +831,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         SubmitProposal,
         Deposit,
         Vote,
+        ExitNode,
         DeployApp,
         UpgradeApp,
         CallApp,
@@ -837,6 +855,7 @@ _FIELD_COUNTS = {
     SubmitProposal: 3,
     Deposit: 2,
     Vote: 2,
+    ExitNode: 0,
     DeployApp: 4,
     UpgradeApp: 2,
     CallApp: 5,

@@ -152,6 +152,7 @@ class GenesisDocument:
             [[d.delegator.raw, d.validator.raw, d.amount] for d in staking.delegations],
             [[u.delegator.raw, u.amount, u.completion_height] for u in staking.unbondings],
             [[address.raw, height] for address, height in staking.jailed],
+            [[address.raw, height] for address, height in staking.retired],
             _registry_wire(self.registry),
             self.identity.to_wire(),
             self.governance.to_wire(),
@@ -225,6 +226,9 @@ class GenesisDocument:
             ],
             "jailed": [
                 {"validator": str(address), "height": height} for address, height in staking.jailed
+            ],
+            "retired": [
+                {"validator": str(address), "height": height} for address, height in staking.retired
             ],
             "nodes": [_node_json(record) for record in self.registry.nodes],
             "used_evidence": [
@@ -459,17 +463,20 @@ def kind_named_by(chain_id: str) -> str | None:
     return None
 
 
-def _jailed(tree: dict[str, Any], validators: set[Address]) -> tuple[tuple[Address, int], ...]:
-    entries = _list(tree.get("jailed", []), "jailed", constants.genesis_validators_max)
-    jailed: dict[Address, int] = {}
+def _marked(
+    tree: dict[str, Any], name: str, validators: set[Address]
+) -> tuple[tuple[Address, int], ...]:
+    """`jailed` or `retired`: validators with the height they were marked at."""
+    entries = _list(tree.get(name, []), name, constants.genesis_validators_max)
+    marked: dict[Address, int] = {}
     for index, entry in enumerate(entries):
-        path = f"jailed[{index}]"
+        path = f"{name}[{index}]"
         item = _table(entry, path, {"validator", "height"}, {"validator", "height"})
         address = _address(item["validator"], f"{path}.validator")
-        if address not in validators or address in jailed:
+        if address not in validators or address in marked:
             raise _fail(f"{path}.validator", f"{address} is not a validator, or appears twice")
-        jailed[address] = _uint(item["height"], f"{path}.height")
-    return tuple(sorted(jailed.items()))
+        marked[address] = _uint(item["height"], f"{path}.height")
+    return tuple(sorted(marked.items()))
 
 
 def _registry_params_json(params: RegistryParams) -> dict[str, Any]:
@@ -576,6 +583,7 @@ def _node_json(record: NodeRecord) -> dict[str, Any]:
         "stake": str(record.stake),
         "status": _name(record.status),
         "registered_height": record.registered_height,
+        "exit_height": record.exit_height,
     }
 
 
@@ -589,7 +597,16 @@ def _nodes(
     bls_keys = {v.bls_public_key for v in validators}
     records: dict[Address, NodeRecord] = {}
     keys_fields = {"public_key", "bls_public_key", "bls_proof_of_possession", "vrf_public_key"}
-    other = {"node_type", "roles", "p2p_address", "did", "stake", "status", "registered_height"}
+    other = {
+        "node_type",
+        "roles",
+        "p2p_address",
+        "did",
+        "stake",
+        "status",
+        "registered_height",
+        "exit_height",
+    }
     for index, entry in enumerate(entries):
         path = f"nodes[{index}]"
         item = _table(
@@ -638,7 +655,17 @@ def _nodes(
             _uint(item.get("stake", 0), f"{path}.stake"),
             _enum(Status, item.get("status", "active"), f"{path}.status"),
             _uint(item.get("registered_height", 0), f"{path}.registered_height"),
+            _uint(item.get("exit_height", 0), f"{path}.exit_height"),
         )
+        leaving = record.status in (Status.UNBONDING, Status.EXITED)
+        if (record.exit_height == 0 and leaving) or (
+            record.exit_height and (record.status is Status.JAILED or record.stake)
+        ):
+            raise _fail(
+                f"{path}.exit_height",
+                "unbonding and exited nodes need one; a node with one holds no stake and is not "
+                "jailed (its stake is among unbondings[])",
+            )
         address = Address.from_public_key(public_key)
         if address in records:
             raise _fail(f"{path}.public_key", "the same node appears twice")
@@ -695,6 +722,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         "delegations",
         "unbondings",
         "jailed",
+        "retired",
         "nodes",
         "used_evidence",
         "identity",
@@ -728,17 +756,29 @@ def from_tree(tree: Any) -> GenesisDocument:
     validators = _validators(root)
     delegations = _delegations(root, {v.address for v in validators})
     unbondings = _unbondings(root)
-    jailed = _jailed(root, {v.address for v in validators})
+    jailed = _marked(root, "jailed", {v.address for v in validators})
+    retired = _marked(root, "retired", {v.address for v in validators})
     registry = RegistryGenesis(
         _registry_params(root.get("parameters", {}).get("registry", {})),
         _nodes(root, validators),
         _used_evidence(root),
     )
-    stakes = {v.address: v.stake for v in validators if v.address not in dict(jailed)}
+    for index, record in enumerate(registry.nodes):
+        address = Address.from_public_key(record.public_key)
+        if record.is_validator and bool(record.exit_height) != (address in dict(retired)):
+            raise _fail(
+                f"nodes[{index}].exit_height",
+                f"a validator node is in retired[] exactly when it is leaving ({address})",
+            )
+    out = {address for address, _height in (*jailed, *retired)}
+    stakes = {v.address: v.stake for v in validators if v.address not in out}
     for delegation in delegations:
-        stakes[delegation.validator] += delegation.amount
+        if delegation.validator in stakes:
+            stakes[delegation.validator] += delegation.amount
     if not any(stake >= constants.base_units_per_coin for stake in stakes.values()):
-        raise _fail("validators", "at least one validator (unjailed) needs one whole GEN of stake")
+        raise _fail(
+            "validators", "at least one validator neither jailed nor retired needs a whole GEN"
+        )
     totals = [sum(a.balances[i] for a in accounts) for i in range(4)]
     totals[Denom.GEN - 1] += sum(v.stake for v in validators)
     totals[Denom.GEN - 1] += sum(d.amount for d in delegations)
@@ -755,7 +795,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         genesis_time_ms,
         auth,
         faucet,
-        StakingGenesis(staking_params, validators, delegations, unbondings, jailed),
+        StakingGenesis(staking_params, validators, delegations, unbondings, jailed, retired),
         accounts,
         registry,
         identity_from_json(root.get("identity", {})),

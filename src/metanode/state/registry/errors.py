@@ -8,6 +8,10 @@ computes trust scores yet, so every node's score is 0. `evidence_malformed`: an 
 block's evidence list that is not a sorted pair of consensus records (a transaction's pair is
 decoded with the transaction). `evidence_validator_not_in_set`: the signer was not in the
 validator set in force at the evidence's height (staking's set history).
+`ExitNode`: `node_not_registered` (the sender has no registry record), `node_already_leaving`
+(it sent `ExitNode` before: unbonding or exited), `node_jailed` (jailed for good by evidence:
+its record stays as a tombstone; a validator node withdraws its bond with staking's `Unbond`),
+`unbonding_queue_full` (staking's queue for the completion height is full: retry next block).
 """
 
 from __future__ import annotations
@@ -37,3 +41,7 @@ EVIDENCE_SIGNATURE_INVALID = register("registry", 20, "evidence_signature_invali
 DID_NOT_CONTROLLED = register("registry", 21, "did_not_controlled")
 EVIDENCE_MALFORMED = register("registry", 22, "evidence_malformed")
 EVIDENCE_VALIDATOR_NOT_IN_SET = register("registry", 23, "evidence_validator_not_in_set")
+NODE_NOT_REGISTERED = register("registry", 24, "node_not_registered")
+NODE_ALREADY_LEAVING = register("registry", 25, "node_already_leaving")
+NODE_JAILED = register("registry", 26, "node_jailed")
+UNBONDING_QUEUE_FULL = register("registry", 27, "unbonding_queue_full")

@@ -4,7 +4,9 @@ in tests/state/test_registry.py).
 A validator node's stake is its bond in staking's genesis (`validators[].stake`), so its record
 holds none; the document loader checks that such a node is among staking's validators with the
 same keys. Other nodes' stake is newly created GEN credited to `registry/bonded`, which bank's
-`finish_genesis` counts into the supply. Import runs after staking's.
+`finish_genesis` counts into the supply. Import runs after staking's. A leaving node's record
+holds its exit height; import rebuilds the leaving and exit indexes from it (its stake is
+among staking's unbondings, a validator node among staking's `retired`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
         write_node(writer, address, record)
         if record.status is Status.PENDING:
             writer.put(keys.pending(address), b"")
+        if record.exit_height and record.status is not Status.EXITED:
+            writer.put(keys.exit_entry(record.exit_height, address), b"")
+            if record.status is not Status.UNBONDING:
+                writer.put(keys.leaving(address), b"")
     write_uint(writer, keys.NODE_COUNT, len(genesis.nodes))
     for evidence_hash, height in genesis.used_evidence:
         write_uint(writer, keys.evidence(evidence_hash), height)

@@ -4,8 +4,13 @@
   a validator node's record holds none (its stake is its bond in staking).
 - `records_match_indexes`: each node's BLS key is indexed to it (in the registry's table, or in
   staking's for a validator node, whose staking record has the same keys); the node count is
-  the number of records; a pending marker exists exactly for each pending node; a node is
-  jailed exactly when staking has jailed its validator.
+  the number of records; a pending marker exists exactly for each pending node; a node that
+  has not asked to leave is jailed exactly when staking has jailed its validator.
+- `leaving_matches_indexes`: a node that sent `ExitNode` (exit height set) holds no registry
+  stake, is never marked jailed, has an exit entry at its exit height until it turns exited
+  and a leaving marker until it turns unbonding; a validator node among them is retired in
+  staking; a node with no exit height is neither unbonding nor exited; every marker and entry
+  names such a node.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from metanode.state.registry.records import Status
 from metanode.state.registry.rules import REGISTRY_POOL
 from metanode.state.staking import keys as staking_keys
 from metanode.state.staking.records import read_uint, read_validator
-from metanode.state.staking.rules import is_jailed
+from metanode.state.staking.rules import is_jailed, is_retired
 from metanode.state.view import StateReader
 from metanode.types import Denom
 
@@ -54,7 +59,7 @@ def records_match_indexes(reader: StateReader) -> None:
             jailed = False
         check(index == address.raw, f"registry.records_match_indexes: {address} BLS index")
         check(
-            (record.status is Status.JAILED) == jailed,
+            (record.status is Status.JAILED) == (jailed and not record.exit_height),
             f"registry.records_match_indexes: {address} is {record.status.name}, "
             f"staking jailed={jailed}",
         )
@@ -73,4 +78,35 @@ def records_match_indexes(reader: StateReader) -> None:
         )
 
 
-INVARIANTS = (pool_matches_records, records_match_indexes)
+def leaving_matches_indexes(reader: StateReader) -> None:
+    exits, leaving = set(), set()
+    for address, record in nodes(reader):
+        status = record.status
+        if not record.exit_height:
+            check(
+                status not in (Status.UNBONDING, Status.EXITED),
+                f"registry.leaving_matches_indexes: {address} is {status.name} without leaving",
+            )
+            continue
+        check(
+            record.stake == 0 and status is not Status.JAILED,
+            f"registry.leaving_matches_indexes: leaving {address} holds stake or is jailed",
+        )
+        check(
+            not record.is_validator or is_retired(reader, address),
+            f"registry.leaving_matches_indexes: leaving validator {address} is not retired",
+        )
+        if status is not Status.EXITED:
+            exits.add(keys.exit_entry(record.exit_height, address))
+        if status in (Status.PENDING, Status.ACTIVE):
+            leaving.add(keys.leaving(address))
+    for table, expected in ((keys.EXIT, exits), (keys.LEAVING, leaving)):
+        found = {key for key, _value in reader.scan(table)}
+        check(
+            found == expected,
+            f"registry.leaving_matches_indexes: {table.hex()} entries {len(found)}, "
+            f"expected {len(expected)}",
+        )
+
+
+INVARIANTS = (pool_matches_records, records_match_indexes, leaving_matches_indexes)

@@ -6,6 +6,10 @@
 0x05 0x03 ‖ evidence(32)   → height the evidence was used at (uint): never usable again
 0x05 0x04 ‖ address(20)    → pending: activated at the next epoch boundary (empty value)
 0x05 0x05                  → number of registered nodes (uint)
+0x05 0x06 ‖ address(20)    → leaving: sent `ExitNode`, turns unbonding at the next epoch
+                             boundary (empty value)
+0x05 0x07 ‖ height(8, big-endian) ‖ address(20) → exits then: the node turns exited at the end
+                             of that block, when staking pays its stake back (empty value)
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ BLS_KEY = PREFIX + b"\x02"
 EVIDENCE = PREFIX + b"\x03"
 PENDING = PREFIX + b"\x04"
 NODE_COUNT = PREFIX + b"\x05"
+LEAVING = PREFIX + b"\x06"
+EXIT = PREFIX + b"\x07"
 
 
 def node(address: Address) -> bytes:
@@ -35,3 +41,15 @@ def evidence(evidence_hash: bytes) -> bytes:
 
 def pending(address: Address) -> bytes:
     return PENDING + address.raw
+
+
+def leaving(address: Address) -> bytes:
+    return LEAVING + address.raw
+
+
+def exits_at(height: int) -> bytes:
+    return EXIT + height.to_bytes(8, "big")
+
+
+def exit_entry(height: int, address: Address) -> bytes:
+    return exits_at(height) + address.raw

@@ -7,11 +7,11 @@ from metanode.codec import decode, encode
 from metanode.errors import DecodeError
 from metanode.state.codes import OK
 from metanode.state.registry import errors
-from metanode.types import RegisterNode, SubmitEvidence
+from metanode.types import ExitNode, RegisterNode, SubmitEvidence
 from metanode.types.fields import expect_array
 from metanode.types.vote import Signed
 
-MESSAGES = (RegisterNode, SubmitEvidence)
+MESSAGES = (RegisterNode, SubmitEvidence, ExitNode)
 
 
 def check_p2p_address(address: str) -> bool:

@@ -11,7 +11,7 @@ largest of its type's and its roles' minimums. All amounts are GEN base units.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from metanode.errors import check
@@ -38,8 +38,8 @@ class IdentityLevel(enum.IntEnum):
 
 class Status(enum.IntEnum):
     """A node's life: pending until the next epoch boundary, then active; jailed by evidence
-    (for good: equivocation tombstones, as in Cosmos). `UNBONDING` and `EXITED` are the states
-    of a node that leaves; the message that leaves is not built yet (docs/registry.md)."""
+    (for good: equivocation tombstones, as in Cosmos). A node that leaves (`ExitNode`) turns
+    unbonding at the next epoch boundary and exited when its stake is paid back."""
 
     PENDING = 1
     ACTIVE = 2
@@ -129,6 +129,9 @@ class NodeRecord:
     stake: int
     status: Status
     registered_height: int
+    # The height at whose end the stake of a node that sent `ExitNode` is paid back and it
+    # turns exited; 0 while it has not asked to leave.
+    exit_height: int = 0
 
     @property
     def is_validator(self) -> bool:
@@ -139,19 +142,7 @@ class NodeRecord:
         return Role.AUTHORITY in self.roles
 
     def with_status(self, status: Status) -> NodeRecord:
-        return NodeRecord(
-            self.node_type,
-            self.roles,
-            self.public_key,
-            self.bls_public_key,
-            self.bls_proof_of_possession,
-            self.vrf_public_key,
-            self.p2p_address,
-            self.did,
-            self.stake,
-            status,
-            self.registered_height,
-        )
+        return replace(self, status=status)
 
     def to_wire(self) -> list[object]:
         return [
@@ -166,6 +157,7 @@ class NodeRecord:
             self.stake,
             int(self.status),
             self.registered_height,
+            self.exit_height,
         ]
 
 
@@ -250,7 +242,8 @@ def decode_node(data: bytes, key: bytes) -> NodeRecord:
         stake,
         status,
         height,
-    ) = decode_array(data, key, 11)
+        exit_height,
+    ) = decode_array(data, key, 12)
     check(
         _uint(node_type, key) in set(NodeType) and _uint(status, key) in set(Status),
         f"node record at {key.hex()}: unknown type or status",
@@ -273,6 +266,7 @@ def decode_node(data: bytes, key: bytes) -> NodeRecord:
         _uint(stake, key),
         Status(status),
         _uint(height, key),
+        _uint(exit_height, key),
     )
 
 

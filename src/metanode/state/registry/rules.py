@@ -21,6 +21,10 @@ Rules:
   Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
   `evidence_age_blocks_max` blocks. The validator loses `slash_fraction_bps` of every
   delegation to it (burned, or to `treasury`) and is jailed for good.
+- Leaving (`ExitNode`): the node's whole stake enters staking's unbonding queue at once and a
+  validator node retires from every later set; it turns unbonding at the next epoch boundary
+  and exited at the end of its `exit_height`, when staking pays the stake back. A leaving node
+  that evidence jails keeps its leaving status (its stake is already beyond the slash).
 - Identity: a type that requires an identity level needs a `did:metanode` DID the sender
   controls, whose highest credential valid at the block time and not revoked is at least that
   level (state/identity). The level is read at registration; a credential that expires or is
@@ -52,6 +56,7 @@ from metanode.state.registry.messages import (
     decode_block_evidence,
     evidence_encoding,
 )
+from metanode.state.registry.queries import node_stake
 from metanode.state.registry.records import (
     IdentityLevel,
     NodeRecord,
@@ -70,6 +75,7 @@ from metanode.types import (
     Address,
     Denom,
     Event,
+    ExitNode,
     NodeType,
     RegisterNode,
     RegisterValidator,
@@ -221,7 +227,9 @@ def apply_evidence(
     staking.jail(writer, block, validator)
     write_uint(writer, keys.evidence(digest), block.height)
     node = read_node(writer, validator)
-    if node is not None:
+    if node is not None and not node.exit_height:
+        # A node that is leaving keeps its leaving status: staking's jail already keeps it out
+        # of every set, and its stake is in the unbonding queue, beyond the slash.
         write_node(writer, validator, node.with_status(Status.JAILED))
         writer.delete(keys.pending(validator))
     events.append(
@@ -237,18 +245,65 @@ def apply_evidence(
     return OK
 
 
+def on_exit_node(writer: Overlay, context: TxContext, message: ExitNode) -> int:
+    address = context.sender
+    node = read_node(writer, address)
+    if node is None:
+        return errors.NODE_NOT_REGISTERED
+    if node.exit_height:
+        return errors.NODE_ALREADY_LEAVING
+    if node.status is Status.JAILED:
+        return errors.NODE_JAILED
+    block = context.block
+    stake = node_stake(writer, address, node)
+    if stake:
+        locked = (
+            staking.unbond(writer, block, address, address, stake)
+            if node.is_validator
+            else staking.queue_unbonding(writer, block, address, REGISTRY_POOL, stake)
+        )
+        if locked is None:
+            return errors.UNBONDING_QUEUE_FULL
+    if node.is_validator:
+        staking.retire(writer, block, address)
+    completion = staking.unbonding_completion(writer, block.height)
+    write_node(writer, address, replace(node, stake=0, exit_height=completion))
+    writer.put(keys.leaving(address), b"")
+    writer.put(keys.exit_entry(completion, address), b"")
+    context.events.append(Event("exiting", (("completion_height", completion.to_bytes(8, "big")),)))
+    return OK
+
+
 def end_block(writer: Overlay, block: BlockContext) -> None:
     """At an epoch boundary, pending nodes turn active (staking computes the set they join in
-    the same end of block)."""
-    if not read_staking_params(writer).is_epoch_end(block.height):
-        return
-    for key, _value in list(writer.scan(keys.PENDING)):
-        address = Address(key[len(keys.PENDING) :])
-        node = read_node(writer, address)
-        if node is None or node.status is not Status.PENDING:
-            raise InvariantViolation(f"the pending marker of {address} names no pending node")
-        write_node(writer, address, node.with_status(Status.ACTIVE))
-        writer.delete(key)
+    the same end of block) and leaving nodes turn unbonding (that set already leaves them out:
+    `ExitNode` retired them); in every block, nodes whose stake staking pays back in this end
+    of block turn exited."""
+    if read_staking_params(writer).is_epoch_end(block.height):
+        for key, _value in list(writer.scan(keys.PENDING)):
+            _advance(writer, key, keys.PENDING, Status.PENDING, Status.ACTIVE)
+        for key, _value in list(writer.scan(keys.LEAVING)):
+            _advance(writer, key, keys.LEAVING, None, Status.UNBONDING)
+    prefix = keys.exits_at(block.height)
+    for key, _value in list(writer.scan(prefix)):
+        address = Address(key[len(prefix) :])
+        writer.delete(keys.leaving(address))  # an unbonding delay shorter than the epoch
+        _advance(writer, key, prefix, None, Status.EXITED)
+
+
+def _advance(
+    writer: Overlay, key: bytes, table: bytes, before: Status | None, after: Status
+) -> None:
+    """Move the node a marker of `table` names to `after` and drop the marker (and its pending
+    marker, unless it turns active); `before` is the status it must have, if it matters."""
+    address = Address(key[len(table) :])
+    node = read_node(writer, address)
+    if node is None or (before is not None and node.status is not before):
+        raise InvariantViolation(f"the marker {key.hex()} names no node in {before}")
+    write_node(writer, address, node.with_status(after))
+    writer.delete(key)
+    if after is not Status.ACTIVE:
+        writer.delete(keys.pending(address))
 
 
 def set_authority(writer: Overlay, address: Address, enabled: bool) -> None:

@@ -67,6 +67,7 @@ class StakingGenesis:
     delegations: tuple[GenesisDelegation, ...] = ()
     unbondings: tuple[GenesisUnbonding, ...] = ()
     jailed: tuple[tuple[Address, int], ...] = ()  # (validator, height jailed), by address
+    retired: tuple[tuple[Address, int], ...] = ()  # (validator, height its node left), by address
 
 
 def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
@@ -116,6 +117,8 @@ def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
         write_unbondings(writer, height, tuple(by_height[height]))
     for address, height in genesis.jailed:
         write_uint(writer, keys.jailed(address), height)
+    for address, height in genesis.retired:
+        write_uint(writer, keys.retired(address), height)
     members = compute_set(writer, genesis.params)
     check(bool(members), "genesis needs an unjailed validator with at least one whole GEN bonded")
     encoded = encode_set(members)
@@ -154,10 +157,18 @@ def export_genesis(reader: StateReader) -> StakingGenesis:
             GenesisUnbonding(delegator, amount, height)
             for delegator, amount in read_unbondings(reader, height)
         )
-    jailed = tuple(
-        (Address(key[len(keys.JAILED) :]), read_uint(reader, key))
-        for key, _value in reader.scan(keys.JAILED)
-    )
     return StakingGenesis(
-        read_params(reader), tuple(validators), tuple(delegations), tuple(unbondings), jailed
+        read_params(reader),
+        tuple(validators),
+        tuple(delegations),
+        tuple(unbondings),
+        _marked(reader, keys.JAILED),
+        _marked(reader, keys.RETIRED),
+    )
+
+
+def _marked(reader: StateReader, table: bytes) -> tuple[tuple[Address, int], ...]:
+    """The validators a table of `address → height` marks, by address."""
+    return tuple(
+        (Address(key[len(table) :]), read_uint(reader, key)) for key, _value in reader.scan(table)
     )

@@ -18,6 +18,9 @@
     0x03 0x0b                           → number of set changes recorded (uint)
     0x03 0x0c                           → parameters changed since the last set computation
                                           (empty value): the next epoch end recomputes the set
+    0x03 0x0d ‖ validator(20)           → retired: the height its registry node left at (uint);
+                                          left out of every set computed after, as if jailed,
+                                          but not a punishment (evidence can still jail it)
 
 A validator set is stored as the deterministic CBOR of `[[address, power, public_key,
 bls_key, vrf_key]…]` sorted by address, the same bytes `metanode.consensus.validators.
@@ -42,6 +45,7 @@ SET_FROM = PREFIX + b"\x09"
 SET_CHANGE = PREFIX + b"\x0a"
 SET_CHANGE_COUNT = PREFIX + b"\x0b"
 PARAMS_CHANGED = PREFIX + b"\x0c"
+RETIRED = PREFIX + b"\x0d"
 
 
 def validator(address: Address) -> bytes:
@@ -62,6 +66,10 @@ def bls_key(public_key: bytes) -> bytes:
 
 def jailed(address: Address) -> bytes:
     return JAILED + address.raw
+
+
+def retired(address: Address) -> bytes:
+    return RETIRED + address.raw
 
 
 def set_from(height: int) -> bytes:

@@ -16,10 +16,12 @@ Rules:
   ahead as before: the consensus engine's assumption (the header of h names the sets of h and
   h + 1, both known before h runs) holds for every E. With E = 1 a change made in block h
   takes effect at h + 2.
-- A set is the `validators_max` registered, unjailed validators of highest power (power =
-  whole GEN bonded; ties by address), then sorted by address. A set is never empty: if every
-  validator unbonded or was jailed, the last non-empty set stays (the chain cannot lose all its
-  signers by a vote of stake alone).
+- A set is the `validators_max` registered validators, neither jailed nor retired, of highest
+  power (power = whole GEN bonded; ties by address), then sorted by address. A set is never
+  empty: if every validator unbonded, was jailed or retired, the last non-empty set stays (the
+  chain cannot lose all its signers by a vote of stake alone).
+- `retire`, `unbond` and `queue_unbonding` are the registry's for a node that leaves: it
+  retires from every later set and its stake waits out the same unbonding queue.
 - `jail` and `slash` are staking's narrow interface for the registry's evidence rule (the way
   Cosmos' x/slashing calls x/staking): a slash cuts every delegation to the validator by the
   same fraction, floored, so the stake stays the sum of its delegations.
@@ -136,39 +138,71 @@ def on_unbond(writer: Overlay, context: TxContext, message: Unbond) -> int:
     code = check_amount(message)
     if code != OK:
         return code
-    record = read_validator(writer, message.validator)
-    if record is None:
+    if read_validator(writer, message.validator) is None:
         return errors.VALIDATOR_NOT_FOUND
-    delegation_key = keys.delegation(context.sender, message.validator)
-    delegated = read_uint(writer, delegation_key)
-    if delegated < message.amount:
+    if read_uint(writer, keys.delegation(context.sender, message.validator)) < message.amount:
         return errors.INSUFFICIENT_DELEGATION
-    completion = context.block.height + read_params(writer).unbonding_delay_blocks
-    queue = read_unbondings(writer, completion)
-    if len(queue) >= constants.unbondings_per_height_max:
+    completion = unbond(writer, context.block, context.sender, message.validator, message.amount)
+    if completion is None:
         return errors.UNBONDING_QUEUE_FULL
-    check(
-        move(writer, BONDED_POOL, UNBONDING_POOL, Denom.GEN, message.amount) == OK,
-        "the bonded pool holds every delegation",
+    context.events.append(
+        Event("unbonding", (("completion_height", completion.to_bytes(8, "big")),))
     )
+    return OK
+
+
+def unbonding_completion(reader: StateReader, height: int) -> int:
+    """The height at whose end an unbonding started in block `height` is paid out."""
+    return height + read_params(reader).unbonding_delay_blocks
+
+
+def unbond(
+    writer: Overlay, block: BlockContext, delegator: Address, validator: Address, amount: int
+) -> int | None:
+    """Start unbonding `amount` of `delegator`'s bond to `validator` (the caller has checked
+    that the bond holds it). Returns the completion height, or None, having written nothing,
+    if that height's queue is full. The registry's `ExitNode` uses it for a validator node."""
+    record = read_validator(writer, validator)
+    key = keys.delegation(delegator, validator)
+    delegated = read_uint(writer, key)
+    if record is None or delegated < amount:
+        raise InvariantViolation(f"unbond of {amount} from {delegator} to {validator} unchecked")
+    completion = queue_unbonding(writer, block, delegator, BONDED_POOL, amount)
+    if completion is None:
+        return None
     write_validator(
         writer,
-        message.validator,
+        validator,
         ValidatorRecord(
             record.public_key,
             record.bls_public_key,
             record.bls_proof_of_possession,
             record.vrf_public_key,
-            record.stake - message.amount,
+            record.stake - amount,
         ),
     )
-    write_uint(writer, delegation_key, delegated - message.amount)
-    write_unbondings(writer, completion, (*queue, (context.sender, message.amount)))
-    context.events.append(
-        Event("unbonding", (("completion_height", completion.to_bytes(8, "big")),))
+    write_uint(writer, key, delegated - amount)
+    block.changed.add(CHANGED)
+    return completion
+
+
+def queue_unbonding(
+    writer: Overlay, block: BlockContext, owner: Address, source: Address, amount: int
+) -> int | None:
+    """Lock `amount` GEN from the module account `source` in the unbonding pool, paid to
+    `owner` at the end of the completion height (`unbonding_completion`). Returns that height,
+    or None, having written nothing, if its queue is full. The registry locks a leaving node's
+    stake through it, so unbonding has one queue and one payout."""
+    completion = unbonding_completion(writer, block.height)
+    queue = read_unbondings(writer, completion)
+    if len(queue) >= constants.unbondings_per_height_max:
+        return None
+    check(
+        move(writer, source, UNBONDING_POOL, Denom.GEN, amount) == OK,
+        "the source pool holds what unbonds",
     )
-    context.block.changed.add(CHANGED)
-    return OK
+    write_unbondings(writer, completion, (*queue, (owner, amount)))
+    return completion
 
 
 def is_jailed(reader: StateReader, address: Address) -> bool:
@@ -179,6 +213,19 @@ def jail(writer: Overlay, block: BlockContext, address: Address) -> None:
     """Keep `address` out of every set computed from now on (it leaves at the next epoch)."""
     check(read_validator(writer, address) is not None, "jail names a registered validator")
     write_uint(writer, keys.jailed(address), block.height)
+    block.changed.add(CHANGED)
+
+
+def is_retired(reader: StateReader, address: Address) -> bool:
+    return reader.get(keys.retired(address)) is not None
+
+
+def retire(writer: Overlay, block: BlockContext, address: Address) -> None:
+    """Keep `address` out of every set computed from now on, as `jail` does but as no
+    punishment: its registry node left (`ExitNode`). Delegators may still unbond from it."""
+    check(read_validator(writer, address) is not None, "retire names a registered validator")
+    check(not is_retired(writer, address), "a validator retires once")
+    write_uint(writer, keys.retired(address), block.height)
     block.changed.add(CHANGED)
 
 
@@ -285,7 +332,7 @@ def compute_set(reader: StateReader, params: StakingParams) -> tuple[SetMember, 
     for key, value in reader.scan(keys.VALIDATOR):
         record = decode_validator(value, key)
         address = Address(key[len(keys.VALIDATOR) :])
-        if record.power > 0 and not is_jailed(reader, address):
+        if record.power > 0 and not (is_jailed(reader, address) or is_retired(reader, address)):
             candidates.append((address, record))
     candidates.sort(key=lambda item: (-item[1].power, item[0]))
     chosen = sorted(candidates[: params.validators_max], key=lambda item: item[0])
