@@ -4,6 +4,7 @@ real 1-validator dev chain (real processes, sockets, LMDB), with the gateway rea
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from metanode.net import tls
 from tests.node.cluster import Cluster, running
 
 BIN = Path(sys.executable).parent
@@ -65,9 +67,13 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
     )  # fmt: skip
     assert registered["tx"]["status"] == "committed" and registered["address"] == address
     assert registered["roles"] == ["executor"] and registered["stake"] == "0 GEN"
+    assert registered["peer_admitted"] == address  # announced to v0, which admitted it
     listed = ok("bpci", "nodes", "--node", gateway)["nodes"]
-    assert [item["address"] for item in listed] == [address]
-    assert listed[0]["node_type"] == "community" and listed[0]["status"] in ("pending", "active")
+    by_type = {item["node_type"]: item for item in listed}  # the dev authorities, and it
+    assert sorted(by_type) == ["bank", "community", "government"] and len(listed) == 3
+    assert by_type["community"]["address"] == address
+    assert by_type["community"]["status"] in ("pending", "active")
+    assert by_type["bank"]["roles"] == ["authority"]
     one = ok("bpci", "nodes", address, "--node", gateway)
     assert one["p2p_address"] == f"127.0.0.1:{joined['p2p_port']}"
     assert one["did"].startswith("did:metanode:") and one["stake_base_units"] == 0
@@ -86,10 +92,13 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
     usage_error("bpci", "exit", "--key", "nobody", "--home", new_home, "--node", gateway)
 
     # The gateway reads behind them: a page, its cursor, one node, an unknown node.
-    page = httpx.get(gateway + "/api/v1/registry/nodes", params={"limit": 1}).json()
-    assert [item["address"] for item in page["nodes"]] == [address] and page["next"] is None
-    after = httpx.get(gateway + "/api/v1/registry/nodes", params={"after": address}).json()
-    assert after["nodes"] == []
+    addresses = [item["address"] for item in listed]
+    page = httpx.get(gateway + "/api/v1/registry/nodes", params={"limit": 2}).json()
+    assert [item["address"] for item in page["nodes"]] == addresses[:2]
+    assert page["next"] == addresses[1]
+    after = httpx.get(gateway + "/api/v1/registry/nodes", params={"after": addresses[1]}).json()
+    assert [item["address"] for item in after["nodes"]] == addresses[2:]
+    assert after["next"] is None
     unknown = httpx.get(gateway + f"/api/v1/registry/nodes/{chain.status('v0')['node_id']}")  # type: ignore[index]
     assert unknown.status_code == 404
     validators = httpx.get(gateway + "/api/v1/validators").json()
@@ -101,15 +110,21 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
     usage_error("bpci", "nodes", "mn1nope", "--node", gateway)
     usage_error("bpci", "join", "--peer", gateway, "--home", new_home)  # it holds a network
 
-    # A node outside the validator set runs and block-syncs, once the running node pins it.
-    v0_config = chain.home / "nodes" / "v0" / "config.toml"
-    (v0_config.parent / "peers").mkdir()
-    (v0_config.parent / "peers" / "node.pem").write_bytes((node_dir / "node.pem").read_bytes())
-    v0_config.write_text(v0_config.read_text() + "\n" + joined["peer_entry"] + "\n")
-    chain.kill("v0")
-    chain.start("v0")
-    reached = chain.height("v0")
-    chain.wait_height(reached + 1, timeout_s=30)
+    # A node outside the validator set runs and block-syncs: v0 admitted it when it
+    # registered, with no config edit and no restart, and keeps it for its next start.
+    assert (chain.home / "nodes" / "v0" / "admitted" / f"{address}.pem").exists()
+    again = httpx.post(
+        gateway + "/api/v1/peers", json={"certificate": (node_dir / "node.pem").read_text()}
+    )
+    assert again.status_code == 200 and again.json() == {
+        "node_id": address, "host": "127.0.0.1", "port": joined["p2p_port"], "new": False,
+    }  # fmt: skip
+    stranger = tls.certificate_pem(os.urandom(32)).decode()  # a key no record holds
+    for certificate, why in ((stranger, "is not a registered node"), ("junk", "not a valid")):
+        refused = httpx.post(gateway + "/api/v1/peers", json={"certificate": certificate})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["type"].endswith("/peer-refused")
+        assert why in refused.json()["detail"]
     syncing = subprocess.Popen(
         [str(BIN / "metanode"), "start", "--home", str(node_dir)],
         stdout=subprocess.DEVNULL,

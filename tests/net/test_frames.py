@@ -11,6 +11,7 @@ from metanode.net.frames import (
     Consensus,
     GetBlock,
     NoBlock,
+    PeerAnnounce,
     Status,
     Txs,
     decode_frame,
@@ -27,6 +28,7 @@ frames = st.one_of(
     st.builds(GetBlock, heights),
     st.builds(BlockReply, heights, blobs, blobs),
     st.builds(NoBlock, heights),
+    st.builds(PeerAnnounce, st.binary(max_size=600)),
 )
 
 

@@ -249,6 +249,22 @@ class PeerView(BaseModel):
     connected: bool
 
 
+class PeerAnnouncement(BaseModel):
+    """A registered node's TLS certificate (PEM), self-signed by its node key."""
+
+    certificate: Annotated[str, Field(max_length=4_096)]
+
+
+class PeerAdmitted(BaseModel):
+    """The peer admitted, its endpoint from its registry record; `new`: false when this node
+    linked it already."""
+
+    node_id: AddressText
+    host: str
+    port: Annotated[int, Field(ge=1, le=65_535)]
+    new: bool
+
+
 class PeersView(BaseModel):
     chain_id: str
     node: PeerView  # the answering node itself (connected: true)

@@ -2,7 +2,9 @@
 
 `bpci register` signs a `RegisterNode` with a node's own keys (`--key NAME`: the home's
 `nodes/NAME/validator.key`), whose Ed25519 key becomes the record's key and address, with the
-BLS key and its proof of possession and the VRF key; `bpci exit` signs its `ExitNode` with the
+BLS key and its proof of possession and the VRF key, and once it is committed announces the
+node's TLS certificate to the gateway (`POST /api/v1/peers`), whose node admits it as a peer
+and passes it on to the others (node/admission.py); `bpci exit` signs its `ExitNode` with the
 same key; `bpci nodes` reads the registry through a
 gateway; `bpci join` makes the home of a new node from a running node's gateway. `bpci-core`
 is the enterprise side: registration with a KYC credential, validator stake, and the notary
@@ -93,7 +95,8 @@ def register_node(
     did: str | None,
     url: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sign and commit the node's `RegisterNode`: (the transaction's record, what it says)."""
+    """Sign and commit the node's `RegisterNode` and, once committed, announce the node to the
+    network as a peer: (the transaction's record, what it says)."""
     node_keys = wallet.node_keys(home, key)
     signing = wallet.signer(home, key)
     if p2p is None:
@@ -120,7 +123,12 @@ def register_node(
         "did": message.did,
         "p2p": p2p,
     }
-    return wallet.commit(url, signing, message), facts
+    record = wallet.commit(url, signing, message)
+    if record["ok"]:
+        certificate = tls.certificate_pem(node_keys.ed25519_seed).decode()
+        admitted = wallet.call("POST", f"{url}/api/v1/peers", json={"certificate": certificate})
+        facts["peer_admitted"] = admitted["node_id"]
+    return record, facts
 
 
 @app.command()
@@ -222,9 +230,9 @@ def join(
     as_json: Json = False,
 ) -> None:
     """Make the home of a new node of the network that --peer runs: its genesis, new node keys,
-    and a config that pins the peer and the nodes it pins. The running nodes accept only
-    peers they pin: each must add the `[[p2p.peers]]` entry printed here and restart before
-    the new node can connect and sync."""
+    and a config that pins the peer and the nodes it pins. The running nodes link to it once
+    it is registered (`bpci register` or `bpci-core register` announce it), or once each pins
+    the `[[p2p.peers]]` entry printed here and restarts."""
     url = wallet.gateway_base(peer)
     if (home / node_home.GENESIS).exists():
         raise ConfigError(f"{home} already holds a network (genesis.json); use another --home")
@@ -286,12 +294,12 @@ def join(
         return
     typer.echo(f"joined {genesis.chain_id} as {node_id}; its home is {directory}")
     typer.echo(
-        "each running node must pin it before it can connect: copy "
-        f"{directory / 'node.pem'} to peers/{name}.pem beside its config.toml, add this entry "
-        "to that config.toml, and restart it:"
+        "the running nodes link to it once it is registered (bpci register --key "
+        f"{name} --home {home}); a node may also pin it by hand: copy {directory / 'node.pem'} "
+        f"to peers/{name}.pem beside its config.toml, add this entry and restart it:"
     )
     typer.echo(entry)
-    typer.echo(f"then start it: {facts['start']}")
+    typer.echo(f"start it: {facts['start']}")
 
 
 # bpci-core -------------------------------------------------------------------------------------

@@ -25,6 +25,10 @@ ban_ms = 30_000
 backoff_initial_ms = 200
 backoff_max_ms = 5_000
 handshake_timeout_ms = 5_000
+# A node certificate is about 500 bytes of PEM; anything much larger is not one.
+certificate_bytes_max = 4_096
+# Peers admitted at run time (registered nodes, docs/registry.md), beyond the configured ones.
+admitted_peers_max = 1_000
 status_interval_ms = 500
 
 assert frame_bytes_max < 2 ** (8 * length_prefix_bytes)

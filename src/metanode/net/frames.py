@@ -26,6 +26,7 @@ class Kind(enum.IntEnum):
     GET_BLOCK = 4  # [height]
     BLOCK = 5  # [height, block, certificate]
     NO_BLOCK = 6  # [height]: the sender does not hold it
+    PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,12 @@ class NoBlock:
     height: int
 
 
-Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock
+@dataclass(frozen=True, slots=True)
+class PeerAnnounce:
+    certificate: bytes
+
+
+Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce
 
 
 def encode_frame(frame: Frame) -> bytes:
@@ -75,8 +81,10 @@ def encode_frame(frame: Frame) -> bytes:
         fields = [Kind.GET_BLOCK, frame.height]
     elif isinstance(frame, BlockReply):
         fields = [Kind.BLOCK, frame.height, frame.block, frame.certificate]
-    else:
+    elif isinstance(frame, NoBlock):
         fields = [Kind.NO_BLOCK, frame.height]
+    else:
+        fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
     if len(body) > constants.frame_bytes_max:
         raise DecodeError("frame_too_large", f"{len(body)} bytes > {constants.frame_bytes_max}")
@@ -140,4 +148,11 @@ def decode_frame(body: bytes) -> Frame:
             _bytes(fields[1], "block.block"),
             _bytes(fields[2], "block.certificate"),
         )
+    if kind is Kind.PEER:
+        certificate = _bytes(fields[0], "peer.certificate")
+        if len(certificate) > constants.certificate_bytes_max:
+            raise DecodeError(
+                "wrong_length", f"peer.certificate is over {constants.certificate_bytes_max} bytes"
+            )
+        return PeerAnnounce(certificate)
     return NoBlock(_uint(fields[0], "no_block.height"))

@@ -4,7 +4,10 @@ A node's certificate is self-signed by its Ed25519 node key, and its node id is 
 that key (`Address.from_public_key`), so the TLS handshake itself (CertificateVerify) proves that
 the peer holds the key its id names. Peers are pinned: each side trusts exactly the certificates
 of the peers in its configuration, and after the handshake the node id read from the peer's
-certificate must be the one it was configured under; anything else is refused.
+certificate must be the one it was configured under; anything else is refused. A registered
+node's certificate may be added to the trust of the running contexts (`trust`): OpenSSL reads
+a context's certificate store at each handshake, so later handshakes accept it without a
+restart (tests/net/test_transport.py shows it).
 
 Certificates are deterministic (fixed serial, subject and validity; Ed25519 signs
 deterministically), so `init` can write them and a node can check its own on start.
@@ -59,6 +62,13 @@ def certificate_pem(seed: bytes) -> bytes:
 
 def certificate_key(der_or_pem: bytes) -> bytes:
     """The Ed25519 public key of a node certificate, after checking its self-signature."""
+    return node_certificate(der_or_pem)[0]
+
+
+def node_certificate(der_or_pem: bytes) -> tuple[bytes, bytes]:
+    """(public key, PEM) of a node certificate after checking its self-signature. The PEM is
+    re-encoded from the one parsed certificate, so that text after it, or a second
+    certificate after it, never reaches a trust store."""
     try:
         if der_or_pem.startswith(b"-----"):
             certificate = x509.load_pem_x509_certificate(der_or_pem)
@@ -70,7 +80,8 @@ def certificate_key(der_or_pem: bytes) -> bytes:
         public.verify(certificate.signature, certificate.tbs_certificate_bytes)
     except (ValueError, InvalidSignature) as error:
         raise VerificationError(f"not a valid node certificate: {error}") from None
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw, certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def contexts(seed: bytes, trusted: list[bytes]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
@@ -102,6 +113,14 @@ def contexts(seed: bytes, trusted: list[bytes]) -> tuple[ssl.SSLContext, ssl.SSL
             except (ssl.SSLError, ValueError) as error:
                 raise ConfigError(f"cannot set up TLS with the pinned peers: {error}") from None
     return server, client
+
+
+def trust(context: ssl.SSLContext, certificate: bytes) -> None:
+    """Add one peer certificate (PEM) to a live context's trust store."""
+    try:
+        context.load_verify_locations(cadata=certificate.decode())
+    except (ssl.SSLError, ValueError) as error:
+        raise VerificationError(f"cannot trust this certificate: {error}") from None
 
 
 def peer_id(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> Address:

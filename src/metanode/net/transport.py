@@ -6,6 +6,8 @@ peer is away. After the handshake the peer's node id comes from its certificate 
 must be a configured peer that is not banned. Each connection has a reader that frames, decodes
 and rate-limits input and hands whole frames to `on_frame`, and a writer fed by a bounded
 queue: a peer whose queue is full is too slow and is dropped rather than buffered without end.
+`add_peer` admits a peer at run time (a registered node, node/admission.py): its
+certificate joins the live trust store and it is dialled like a configured one.
 Bad input is blamed here, at the receive edge: the peer is scored down (peers.py) and, at the
 bottom, disconnected and banned; nothing a peer sends can raise out of this module.
 """
@@ -84,6 +86,7 @@ class Network:
         self.scores = Scores()
         self.links: dict[Address, _Link] = {}
         self._server: asyncio.Server | None = None
+        self._configured = len(self.peers)
         self._tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
         self.frames_out = 0
@@ -101,6 +104,22 @@ class Network:
         for peer in sorted(self.peers):
             if self.me < peer:
                 self._spawn(self._dial_forever(self.peers[peer]))
+
+    def add_peer(self, peer: PeerConfig) -> bool:
+        """Trust and link `peer` from now on; False when it is this node or already a peer
+        (its first endpoint stays). Raises `VerificationError` past `admitted_peers_max`."""
+        if peer.node_id == self.me or peer.node_id in self.peers:
+            return False
+        if len(self.peers) - self._configured >= constants.admitted_peers_max:
+            raise VerificationError(
+                f"{constants.admitted_peers_max} peers are admitted already (admitted_peers_max)"
+            )
+        for context in (self.server_context, self.client_context):
+            tls.trust(context, peer.certificate)
+        self.peers[peer.node_id] = peer
+        if self._server is not None and self.me < peer.node_id:
+            self._spawn(self._dial_forever(peer))
+        return True
 
     async def stop(self) -> None:
         if self._server is not None:

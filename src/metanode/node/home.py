@@ -2,10 +2,11 @@
 
 Layout (docs/operator.md):
     genesis.json                 the chain's genesis document
-    keys/<name>.key              account key files (dev accounts, the faucet)
+    keys/<name>.key              account key files (dev accounts, the faucet, dev authorities)
     nodes/<name>/config.toml     one node's configuration
     nodes/<name>/validator.key   its validator keys (the Ed25519 one is its node key)
     nodes/<name>/node.pem        its TLS certificate, which peers pin
+    nodes/<name>/admitted/       certificates of registered nodes it admitted as peers
     nodes/<name>/ledger/         its LMDB ledger
     nodes/<name>/consensus/      its consensus write-ahead record (LMDB)
     nodes/<name>/node.log        its log (JSON lines, rotated), written by the node
@@ -14,7 +15,10 @@ Layout (docs/operator.md):
 The three kinds of chain:
 - dev: chain id `metanode-dev`, funded dev accounts, the faucet; the key password is public
   and kept in each config (dev chains only, as Anvil's dev keys are public), and the dev
-  accounts' keys are printed by `metanode up`, never written in the clear.
+  accounts' keys are printed by `metanode up`, never written in the clear. Two authorities
+  that issue KYC credentials (`metanode credential issue --from bank`): a bank and a
+  government node record, each with a funded account key (keys/bank.key, keys/government.key)
+  and its did:metanode DID in genesis; they run no node (their P2P address is in `.invalid`).
 - testnet: chain id `metanode-testnet-<8 hex>`, no dev accounts, a funded faucet account.
 - mainnet: chain id `metanode-mainnet-<8 hex>`, no faucet.
 The 8 hex digits are the first 4 bytes of the genesis hash computed with the bare id
@@ -40,6 +44,7 @@ from metanode.errors import ConfigError
 from metanode.net import tls
 from metanode.state import constants as state_constants
 from metanode.state.genesis.document import GenesisDocument, load_genesis, parse_genesis
+from metanode.state.identity.records import FIRST_KEY, did_of_key
 from metanode.types import Address, Denom
 
 from . import config as node_config
@@ -53,6 +58,8 @@ COIN = state_constants.base_units_per_coin
 dev_account_coins = 1_000_000
 validator_stake_coins = 1_000
 faucet_coins = 10_000_000  # FLX and NEX each, in a testnet's faucet account
+# A dev chain's KYC authorities: key name (keys/NAME.key) and node type are the same word.
+DEV_AUTHORITIES = ("bank", "government")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +107,16 @@ def init_dev(
     for index in range(accounts):
         funded.append(_new_account(home / "keys" / f"dev{index}.key", DEV_PASSWORD, keys.DEV_KDF))
     funded.append(_new_account(home / "keys" / FAUCET_KEY, DEV_PASSWORD, keys.DEV_KDF))
+    authorities = {name: keys.new_validator_keys() for name in DEV_AUTHORITIES}
+    for name, authority in authorities.items():
+        keys.write_account(
+            home / "keys" / f"{name}.key", authority.ed25519_seed, DEV_PASSWORD, keys.DEV_KDF
+        )
+        funded.append(Address.from_public_key(authority.public_key))
     every_denom = {denom: dev_account_coins * COIN for denom in Denom}
     chain = _Chain("dev", DEV_CHAIN_ID, DEV_PASSWORD, keys.DEV_KDF, faucet=True)
     ports = (port_base, api_port_base)
-    return _write_network(home, chain, validators, ports, funded, every_denom, mempool)
+    return _write_network(home, chain, validators, ports, funded, every_denom, mempool, authorities)
 
 
 def init_public(
@@ -164,6 +177,7 @@ def _write_network(
     funded: list[Address],
     balances: dict[Denom, int],
     mempool: node_config.Mempool | None,
+    authorities: dict[str, ValidatorKeys] | None = None,
 ) -> list[NodeEntry]:
     names = [f"v{index}" for index in range(validators)]
     validator_keys = [keys.new_validator_keys() for _ in names]
@@ -172,7 +186,8 @@ def _write_network(
         directory.mkdir(parents=True, exist_ok=True)
         keys.write_validator(directory / "validator.key", vkeys, chain.passphrase, chain.kdf)
         (directory / "node.pem").write_bytes(tls.certificate_pem(vkeys.ed25519_seed))
-    (home / GENESIS).write_text(_genesis_text(chain, validator_keys, funded, balances))
+    genesis = _genesis_text(chain, validator_keys, funded, balances, authorities or {})
+    (home / GENESIS).write_text(genesis)
 
     port_base, api_port_base = ports
     entries = []
@@ -207,6 +222,7 @@ def _genesis_text(
     validator_keys: list[ValidatorKeys],
     funded: list[Address],
     balances: dict[Denom, int],
+    authorities: dict[str, ValidatorKeys],
 ) -> str:
     genesis = {
         "chain_id": chain.chain_id or f"metanode-{chain.kind}",
@@ -221,20 +237,49 @@ def _genesis_text(
             for address in funded
         ],
         "validators": [
-            {
-                "public_key": vkeys.public_key.hex(),
-                "bls_public_key": vkeys.bls_public_key.hex(),
-                "bls_proof_of_possession": bls.pop_prove(
-                    bls.PrivateKey.from_bytes(vkeys.bls_secret)
-                ).hex(),
-                "vrf_public_key": vrf.public_key(vkeys.vrf_seed).hex(),
-                "stake": validator_stake_coins * COIN,
-            }
-            for vkeys in validator_keys
+            {**_node_keys(vkeys), "stake": validator_stake_coins * COIN} for vkeys in validator_keys
         ],
     }
+    if authorities:
+        genesis["nodes"] = [
+            {
+                "node_type": name,
+                "roles": ["authority"],
+                **_node_keys(authority),
+                "p2p_address": f"{name}.dev.invalid:1",
+                "did": did_of_key(authority.public_key),
+            }
+            for name, authority in authorities.items()
+        ]
+        genesis["identity"] = {
+            "dids": [
+                {
+                    "creator_key": authority.public_key.hex(),
+                    "methods": [
+                        {
+                            "fragment": FIRST_KEY,
+                            "public_key": authority.public_key.hex(),
+                            "relationships": ["authentication", "assertionMethod"],
+                        }
+                    ],
+                    "created_ms": genesis["genesis_time_ms"],
+                    "updated_ms": genesis["genesis_time_ms"],
+                }
+                for authority in authorities.values()
+            ]
+        }
     document = parse_genesis(json.dumps(genesis))  # what init writes must load
     if chain.chain_id is None and chain.kind != "dev":
         genesis["chain_id"] = f"metanode-{chain.kind}-{document.hash()[:4].hex()}"
         parse_genesis(json.dumps(genesis))
     return json.dumps(genesis, indent=2) + "\n"
+
+
+def _node_keys(vkeys: ValidatorKeys) -> dict[str, str]:
+    """A genesis validator's or node's four public keys, as genesis.json writes them."""
+    return {
+        "public_key": vkeys.public_key.hex(),
+        "bls_public_key": vkeys.bls_public_key.hex(),
+        "bls_proof_of_possession": bls.pop_prove(bls.PrivateKey.from_bytes(vkeys.bls_secret)).hex(),
+        "vrf_public_key": vrf.public_key(vkeys.vrf_seed).hex(),
+    }

@@ -55,25 +55,38 @@ from metanode.consensus.events import (
     StartHeight,
     TimeoutFired,
 )
-from metanode.consensus.messages import ProposalMessage, decode_message, encode_message
+from metanode.consensus.messages import (
+    ProposalMessage,
+    decode_message,
+    encode_message,
+)
 from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
-from metanode.errors import ConfigError, DecodeError, MetanodeError, check
+from metanode.errors import ConfigError, DecodeError, MetanodeError, VerificationError, check
 from metanode.mempool.pool import Admission, Pool
 from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
 from metanode.net import tls
-from metanode.net.frames import BlockReply, Consensus, Frame, GetBlock, NoBlock, Status, Txs
+from metanode.net.frames import (
+    BlockReply,
+    Consensus,
+    Frame,
+    GetBlock,
+    NoBlock,
+    PeerAnnounce,
+    Status,
+    Txs,
+)
 from metanode.net.transport import Network, PeerConfig
 from metanode.state.genesis.document import load_genesis
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types.messages import Message
 
+from . import admission, keys
 from . import config as node_config
-from . import keys
 from .chain import Chain, Committed
 from .durable import ConsensusLog
 from .metrics import Metrics
@@ -175,6 +188,11 @@ class Node:
             self._on_peer,
             self._on_offence,
         )
+        for certificate in admission.saved(home):
+            try:
+                self.admit_peer(certificate, announce=False)
+            except admission.PeerRefused as error:
+                log.warning("an admitted peer is refused now", extra={"reason": str(error)})
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False
@@ -622,6 +640,8 @@ class Node:
             self._on_block_reply(peer, frame)
         elif isinstance(frame, NoBlock):
             self._sync_asked = None
+        elif isinstance(frame, PeerAnnounce):
+            self._on_peer_announce(peer, frame)
 
     async def _admit_gossiped(self) -> None:
         """Admit gossiped transactions, one frame after another, off the frame reader."""
@@ -697,6 +717,35 @@ class Node:
         if self.state is not None and block.header.height == self.state.height:
             self.metrics.blocks_synced.inc()
             self.dispatch(BlockSynced(block, certificate))
+
+    def admit_peer(self, certificate: bytes, *, announce: bool = True) -> tuple[PeerConfig, bool]:
+        """Admit a registered node as a peer (admission.py): (the peer, whether it is new).
+        A new peer is kept beside the config and, with `announce`, passed on to the peers."""
+        peer = admission.registered_peer(self.store.state().reader, certificate)
+        try:
+            new = self.network.add_peer(peer)
+        except VerificationError as error:
+            raise admission.PeerRefused(str(error)) from None
+        if new:
+            admission.save(self.paths.home, peer)
+            self.peer_names.setdefault(peer.node_id, str(peer.node_id))
+            log.info(
+                "peer admitted",
+                extra={"peer": str(peer.node_id), "p2p": f"{peer.host}:{peer.port}"},
+            )
+            if announce:
+                self.network.broadcast(PeerAnnounce(peer.certificate))
+        return peer, new
+
+    def _on_peer_announce(self, peer: Address, frame: PeerAnnounce) -> None:
+        try:
+            self.admit_peer(frame.certificate)
+        except admission.PeerRefused as error:
+            # Not blamed: the sender may have committed the registration before this node.
+            log.info(
+                "peer announcement refused",
+                extra={"peer": self.peer_names.get(peer, str(peer)), "reason": str(error)},
+            )
 
     # Reading for the API -----------------------------------------------------------------------
 

@@ -1,0 +1,64 @@
+"""Peers admitted at run time over real TLS sockets: a certificate added to a running node's
+trust store is accepted by its later handshakes, with no restart (net/tls.py `trust`)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from metanode.crypto import ed25519
+from metanode.errors import VerificationError
+from metanode.net import tls
+from metanode.net.ports import free_port_block
+from metanode.net.transport import Network, PeerConfig
+from metanode.types import Address
+
+
+def _peer(seed: bytes, port: int) -> PeerConfig:
+    address = Address.from_public_key(ed25519.PrivateKey.from_seed(seed).public_key)
+    return PeerConfig(address, "127.0.0.1", port, tls.certificate_pem(seed))
+
+
+async def _linked(one: Network, other: Network, seconds: float) -> bool:
+    for _ in range(int(seconds * 20)):
+        if other.me in one.connected() and one.me in other.connected():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def test_a_peer_added_to_a_running_network_links_without_a_restart() -> None:
+    async def scenario() -> tuple[bool, bool, bool]:
+        seeds = [os.urandom(32), os.urandom(32)]
+        base = free_port_block(2)
+        running = Network(seeds[0], "127.0.0.1", base, [], _drop)
+        joining = Network(seeds[1], "127.0.0.1", base + 1, [_peer(seeds[0], base)], _drop)
+        await running.start()
+        await joining.start()
+        try:
+            before = await _linked(running, joining, 1.0)  # `running` trusts nobody yet
+            added = running.add_peer(_peer(seeds[1], base + 1))
+            after = await _linked(running, joining, 12.0)  # within the dialler's backoff
+            again = running.add_peer(_peer(seeds[1], base + 1))
+            return before, added and not again, after
+        finally:
+            await joining.stop()
+            await running.stop()
+
+    before, added_once, after = asyncio.run(scenario())
+    assert not before and added_once and after
+
+
+def _drop(_peer: Address, _frame: object) -> None:
+    return None
+
+
+def test_a_node_certificate_is_reencoded_so_nothing_beside_it_is_trusted() -> None:
+    seed, other = os.urandom(32), os.urandom(32)
+    pem = tls.certificate_pem(seed)
+    key, canonical = tls.node_certificate(pem + tls.certificate_pem(other))
+    assert key == ed25519.PrivateKey.from_seed(seed).public_key and canonical == pem
+    with pytest.raises(VerificationError):
+        tls.node_certificate(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
