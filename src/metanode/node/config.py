@@ -24,6 +24,7 @@ from metanode.mempool import constants as mempool_constants
 from metanode.types import Address
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+Height = Annotated[int, Field(ge=1)]
 
 
 class _Section(BaseModel):
@@ -158,6 +159,15 @@ class Log(_Section):
     files_max: Annotated[int, Field(ge=1, le=100)] = 5
 
 
+class Testing(_Section):
+    """A test harness, refused on any chain but a dev chain (node/misbehaviour.py), in the
+    manner of CometBFT's e2e `misbehaviors`: at each of these heights the node signs and sends,
+    after its prepare, a second prepare for another block: equivocation, for the evidence and
+    slashing path to be tested on real processes."""
+
+    double_prepare_heights: Annotated[list[Height], Field(max_length=10_000)] = []
+
+
 class NodeConfig(_Section):
     name: str
     genesis: str = "../../genesis.json"
@@ -174,6 +184,7 @@ class NodeConfig(_Section):
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
+    testing: Testing = Testing()
 
 
 def describe(error: ValidationError, source: Path) -> str:
@@ -241,6 +252,9 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")
+    if config.testing.double_prepare_heights:  # a harness only appears where it is set
+        heights = ", ".join(str(height) for height in config.testing.double_prepare_heights)
+        lines += ["", "[testing]", f"double_prepare_heights = [{heights}]"]
     return "\n".join(lines) + "\n"
 
 

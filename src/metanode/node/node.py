@@ -55,8 +55,10 @@ from metanode.consensus.events import (
     StartHeight,
     TimeoutFired,
 )
+from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.messages import (
     ProposalMessage,
+    Signed,
     decode_message,
     encode_message,
 )
@@ -85,7 +87,7 @@ from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types.messages import Message
 
-from . import admission, keys
+from . import admission, keys, misbehaviour
 from . import config as node_config
 from .chain import Chain, Committed
 from .durable import ConsensusLog
@@ -142,6 +144,7 @@ class Node:
                 f"cannot read the genesis file {genesis_path}: {error.strerror}"
             ) from None
         genesis = load_genesis(genesis_path, genesis_text)
+        misbehaviour.check_allowed(cfg.testing, genesis.chain_kind)
         # As loaded, byte for byte: a joining node fetches it from the gateway (api/peers.py).
         self.genesis_text = genesis_text
         validator_keys = keys.read_validator(
@@ -373,6 +376,8 @@ class Node:
                 self.consensus_log.save(action.record)
             elif isinstance(action, Broadcast):
                 self.network.broadcast(Consensus(encode_message(action.message)))
+                if self.config.testing.double_prepare_heights:
+                    self._equivocate(action.message)
             elif isinstance(action, ScheduleTimeout):
                 self.metrics.rounds.set(self.state.round if self.state else 0)
                 event = TimeoutFired(action.height, action.round)
@@ -386,6 +391,15 @@ class Node:
                 self._commit(action.block, action.certificate)
             elif isinstance(action, RequestSync):
                 self._request_block(action.height)
+
+    def _equivocate(self, message: ConsensusMessage) -> None:
+        """The test harness of misbehaviour.py (dev chains only)."""
+        if not isinstance(message, Signed):
+            return
+        twin = misbehaviour.double_prepare(self.config.testing, self.suite, message)
+        if twin is not None:
+            log.warning("equivocating (test harness)", extra={"height": twin.height})
+            self.network.broadcast(Consensus(encode_message(twin)))
 
     def _schedule_proposal(self, action: RequestProposal) -> None:
         if action.round > 0 or self._full_block_pending():

@@ -1,0 +1,63 @@
+"""The equivocation harness (node/misbehaviour.py): what it signs, and where it is refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from metanode.consensus.real_suite import RealSuite
+from metanode.crypto import ed25519
+from metanode.errors import ConfigError
+from metanode.node import config as node_config
+from metanode.node import keys, misbehaviour
+from metanode.types import Address
+from metanode.types.vote import Kind, Signed
+
+HARNESS = node_config.Testing(double_prepare_heights=[5, 7])
+
+
+def test_the_twin_prepare_conflicts_and_is_signed_by_the_node() -> None:
+    node_keys = keys.new_validator_keys()
+    suite = RealSuite(node_keys)
+    me = Address.from_public_key(node_keys.public_key)
+    unsigned = Signed(Kind.PREPARE, 5, 0, os.urandom(32), None, b"", me)
+    signed = Signed(
+        Kind.PREPARE, 5, 0, unsigned.digest, None, b"", me, suite.sign(unsigned.signing_message())
+    )
+    twin = misbehaviour.double_prepare(HARNESS, suite, signed)
+    assert twin is not None and twin.slot == signed.slot and twin.digest != signed.digest
+    ed25519.verify(node_keys.public_key, twin.signing_message(), twin.signature)
+    assert misbehaviour.double_prepare(HARNESS, suite, _at(signed, 6)) is None
+    commit = Signed(Kind.COMMIT, 5, 0, signed.digest, None, b"seal", me, b"")
+    assert misbehaviour.double_prepare(HARNESS, suite, commit) is None
+
+
+def _at(signed: Signed, height: int) -> Signed:
+    return Signed(signed.kind, height, signed.round, signed.digest, None, b"", signed.signer)
+
+
+@pytest.mark.parametrize("kind", ["testnet", "mainnet"])
+def test_the_harness_is_refused_on_any_chain_but_a_dev_chain(kind: str) -> None:
+    with pytest.raises(ConfigError, match=f"refused on a {kind} chain"):
+        misbehaviour.check_allowed(HARNESS, kind)
+    misbehaviour.check_allowed(HARNESS, "dev")
+    misbehaviour.check_allowed(node_config.Testing(), kind)  # unset: nothing to refuse
+
+
+def test_the_harness_round_trips_through_the_config_file_and_is_absent_by_default(
+    tmp_path: Path,
+) -> None:
+    plain = node_config.NodeConfig(
+        name="v0",
+        p2p=node_config.P2P(listen=node_config.Endpoint(port=26600)),
+        api=node_config.Api(listen=node_config.Endpoint(port=8600)),
+    )
+    assert "[testing]" not in node_config.to_toml(plain)
+    path = tmp_path / "config.toml"
+    path.write_text(node_config.to_toml(plain.model_copy(update={"testing": HARNESS})))
+    assert node_config.load(path).testing.double_prepare_heights == [5, 7]
+    path.write_text(node_config.to_toml(plain) + "\n[testing]\ndouble_prepare_heights = [0]\n")
+    with pytest.raises(ConfigError, match=r"testing\.double_prepare_heights"):
+        node_config.load(path)
