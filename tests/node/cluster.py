@@ -135,7 +135,9 @@ class Cluster:
     # accounts ----------------------------------------------------------------------------------
 
     def dev_keys(self) -> list[ed25519.PrivateKey]:
-        paths = [path for path in dev_home.account_key_files(self.home) if path.stem != "faucet"]
+        # The faucet's and the dev authorities' keys are funded too, but have other jobs.
+        others = {"faucet", *dev_home.DEV_AUTHORITIES}
+        paths = [path for path in dev_home.account_key_files(self.home) if path.stem not in others]
         return [keys.read_account(path, dev_home.DEV_PASSWORD) for path in paths]
 
     def transfers(
