@@ -30,7 +30,7 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
-from . import apps, identity, peers, problems, registry, schemas
+from . import apps, governance, identity, peers, problems, registry, schemas
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -103,6 +103,7 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(Disconnects)
     app.include_router(identity.router(node))
     app.include_router(registry.router(node))
+    app.include_router(governance.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
@@ -252,25 +253,6 @@ def create_app(node: Node) -> FastAPI:
                 value=None if value is None else bytes(value).hex(),
                 proof=tree.prove(state.nodes, state.state_root, key).hex(),
             ),
-        )
-
-    @app.get("/api/v1/validators", response_model=schemas.ValidatorsView)
-    async def validators() -> schemas.ValidatorsView:
-        """The validator set deciding the next block."""
-        current = node.chain.validator_set()
-        return schemas.ValidatorsView(
-            height=node.chain.height + 1,
-            total_power=current.total_power,
-            validators=[
-                schemas.ValidatorView(
-                    address=str(v.address),
-                    power=v.power,
-                    public_key=v.public_key.hex(),
-                    bls_public_key=v.bls_public_key.hex(),
-                    vrf_public_key=v.vrf_public_key.hex(),
-                )
-                for v in current.validators
-            ],
         )
 
     @app.get("/api/v1/status", response_model=schemas.StatusView)

@@ -4,8 +4,7 @@
 addresses sort (bytewise, as the state keys them) after `after`, and `next`: the cursor of the
 following page, or null on the last. A record's stake is the GEN it has locked (a validator
 node's own bond in staking), its voting power the registry's rule for its type. The validator
-set with consensus power is `GET /api/v1/validators` (app.py); there is no set history yet, so
-it answers the set deciding the next block only.
+set with consensus power, at any height, is `GET /api/v1/validators?height=H` (governance.py).
 """
 
 from __future__ import annotations

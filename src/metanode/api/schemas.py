@@ -162,12 +162,6 @@ class ValidatorView(BaseModel):
     vrf_public_key: str
 
 
-class ValidatorsView(BaseModel):
-    height: int
-    total_power: int
-    validators: list[ValidatorView]
-
-
 class StatusView(BaseModel):
     name: str
     node_id: str
@@ -203,6 +197,19 @@ class FaucetResult(BaseModel):
 NodeTypeName = Literal["community", "enterprise", "hybrid", "bank", "government"]
 RoleName = Literal["validator", "notary", "miner", "executor", "authority"]
 HexBytes = Annotated[str, Field(pattern=r"^([0-9a-f]{2})+$")]
+
+
+class ValidatorsView(BaseModel):
+    """The validator set that signs block `height` (docs/governance.md, "Gateway reads")."""
+
+    height: Annotated[int, Field(ge=1)]
+    total_power: int
+    set_hash: HexBytes  # what headers commit to (`validator_set_hash`)
+    set_since: Annotated[int, Field(ge=1, description="first height this set signs")]
+    epoch_blocks: Annotated[
+        int, Field(ge=1, description="the epoch length in force in the latest state")
+    ]
+    validators: list[ValidatorView]
 
 
 class NodeView(BaseModel):
@@ -343,3 +350,105 @@ class AppCallPage(BaseModel):
     height: Annotated[int, Field(ge=0)]
     calls: list[AppCallView]
     next: Annotated[int, Field(ge=0)] | None  # pass as `from` for the next page
+
+
+ProposalStatusName = Literal[
+    "deposit_period",
+    "voting_period",
+    "passed",
+    "rejected",
+    "vetoed",
+    "no_quorum",
+    "executed",
+    "execution_failed",
+    "expired",
+]
+VoteOptionName = Literal["yes", "abstain", "no", "veto"]
+Uint = Annotated[int, Field(ge=0)]
+
+
+class ParameterChangeView(BaseModel):
+    parameter: str  # `staking.epoch_blocks`, as docs/governance.md lists them
+    number: Annotated[int, Field(ge=1)]  # what the transaction carries
+    value: Uint
+
+
+class ParameterChangesView(BaseModel):
+    kind: Literal["parameter_change"]
+    changes: list[ParameterChangeView]
+
+
+class TreasurySpendView(BaseModel):
+    kind: Literal["treasury_spend"]
+    recipient: AddressText
+    amount: Annotated[int, Field(ge=1, description="base units of `denom`")]
+    denom: str
+
+
+class AuthorityChangeView(BaseModel):
+    kind: Literal["authority_change"]
+    node: AddressText
+    enabled: bool
+
+
+class SoftwareUpgradeView(BaseModel):
+    kind: Literal["software_upgrade"]
+    name: str
+    height: Uint
+
+
+ContentView = Annotated[
+    ParameterChangesView | TreasurySpendView | AuthorityChangeView | SoftwareUpgradeView,
+    Field(discriminator="kind"),
+]
+
+
+class TallyView(BaseModel):
+    """GEN base units bonded behind each option, and all bonded GEN counted."""
+
+    yes: Uint
+    abstain: Uint
+    no: Uint
+    veto: Uint
+    bonded: Uint
+
+
+class ProposalView(BaseModel):
+    """A governance proposal (docs/governance.md)."""
+
+    id: Annotated[int, Field(ge=1)]
+    proposer: AddressText
+    title: str
+    content: ContentView
+    status: ProposalStatusName
+    submit_height: Uint
+    deposit_end_height: Uint
+    voting_start_height: Uint  # 0 until the voting period starts
+    voting_end_height: Uint  # 0 until then; the tally runs at the end of this block
+    total_deposit: Annotated[int, Field(ge=0, description="GEN base units held while open")]
+    # The final tally once tallied; during the voting period the votes cast so far weighted
+    # by today's stake (what the chain would count); zeros before.
+    tally: TallyView
+    tally_final: bool
+    tally_height: Uint  # 0 until tallied
+    # What became of it once decided (the status of a closed or passed proposal); null while
+    # its deposit or voting period runs.
+    result: ProposalStatusName | None
+
+
+class ProposalPage(BaseModel):
+    height: Uint  # the committed state the page was read from
+    proposals: list[ProposalView]
+    next: Annotated[int, Field(ge=1)] | None  # pass as `after` for the next page
+
+
+class VoteView(BaseModel):
+    voter: AddressText
+    option: VoteOptionName
+
+
+class VotePage(BaseModel):
+    height: Uint
+    proposal_id: Annotated[int, Field(ge=1)]
+    votes: list[VoteView]  # empty once the proposal is tallied (its tally stays)
+    next: AddressText | None

@@ -40,10 +40,11 @@ def proposal(reader: StateReader, proposal_id: int) -> ProposalRecord | None:
     return read_proposal(reader, proposal_id)
 
 
-def proposals(reader: StateReader) -> Iterator[ProposalRecord]:
-    """Every proposal, by id."""
+def proposals(reader: StateReader, after: int = 0) -> Iterator[ProposalRecord]:
+    """Every proposal with an id above `after`, by id."""
     for key, value in reader.scan(keys.PROPOSAL):
-        yield proposal_from_wire(decode_value(value, key), key)
+        if keys.id_of(key, keys.PROPOSAL) > after:
+            yield proposal_from_wire(decode_value(value, key), key)
 
 
 def open_ids(reader: StateReader) -> list[int]:

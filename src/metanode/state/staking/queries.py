@@ -62,10 +62,10 @@ def params(reader: StateReader) -> StakingParams:
     return read_params(reader)
 
 
-def validator_set_at(reader: StateReader, height: int) -> tuple[SetMember, ...] | None:
-    """The set that signs block `height`, from the recorded changes (a binary search: about
-    log2(changes) reads); None for height 0 (genesis is not signed) and for a height past the
-    one after next, whose set is not fixed yet."""
+def set_start(reader: StateReader, height: int) -> int | None:
+    """The first height of the set that signs block `height` (the set change at or below it,
+    a binary search: about log2(changes) reads); None for height 0 (genesis is not signed) and
+    for a height past the one after next, whose set is not fixed yet."""
     tip, _time = read_tip(reader)
     if height == 0 or height > tip + 2:
         return None
@@ -79,5 +79,13 @@ def validator_set_at(reader: StateReader, height: int) -> tuple[SetMember, ...] 
             high = middle
     if low == 0:
         raise InvariantViolation("no validator set recorded for height 1 (genesis not loaded?)")
-    key = keys.set_from(read_uint(reader, keys.set_change(low - 1)))
+    return read_uint(reader, keys.set_change(low - 1))
+
+
+def validator_set_at(reader: StateReader, height: int) -> tuple[SetMember, ...] | None:
+    """The set that signs block `height` (None where `set_start` is None)."""
+    start = set_start(reader, height)
+    if start is None:
+        return None
+    key = keys.set_from(start)
     return decode_set(_stored_set(reader, key), key)
