@@ -68,6 +68,9 @@ GENESIS = _register("metanode/genesis/v1", 21)
 # Identity: a DID's method-specific id, and a credential's on-chain identifier.
 DID = _register("metanode/did/v1", 22)
 CREDENTIAL = _register("metanode/credential/v1", 23)
+# Notary: a LogBlock (what its committee signs), and what the replicas of one call must agree on.
+LOGBLOCK = _register("metanode/logblock/v1", 24)
+EXEC_RESULT = _register("metanode/exec-result/v1", 25)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

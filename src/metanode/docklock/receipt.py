@@ -27,6 +27,7 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.witness import Record
 from metanode.errors import DecodeError, VerificationError
 from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
+from metanode.types.logblock import LogLeaf
 
 _SIGNED = tags.EXEC_RECEIPT.name_bytes + b"\x00"
 
@@ -70,6 +71,29 @@ class Receipt:
 
     def hash(self) -> bytes:
         return tagged_hash(tags.EXEC_RECEIPT, encode(self.to_wire()))
+
+    def result_hash(self) -> bytes:
+        """What the replicas of one call must agree on (state/notary): the state it leaves, the
+        output, the outcome and the fuel. Executor, signature and `previous` differ by replica."""
+        return tagged_hash(
+            tags.EXEC_RESULT,
+            encode([self.state_root_after, self.output_hash, self.outcome, self.fuel_used]),
+        )
+
+    def leaf(self, call_seq: int, output_bytes: int, state_bytes: int) -> LogLeaf:
+        """This receipt as a notary LogBlock leaf (types/logblock.py)."""
+        return LogLeaf(
+            self.hash(),
+            self.executor,
+            call_seq,
+            self.previous,
+            self.result_hash(),
+            self.fuel_used,
+            self.peak_memory_bytes,
+            output_bytes,
+            state_bytes,
+            self.block_time,
+        )
 
     def verify_signature(self) -> None:
         try:

@@ -6,6 +6,7 @@ SHA-256); positional deterministic CBOR with a leading version.
 
 from metanode.types.address import Address
 from metanode.types.block import Block, BlockHeader, CommitCertificate
+from metanode.types.logblock import LogBlock, LogLeaf
 from metanode.types.messages import (
     AuthorityChange,
     Bond,
@@ -33,6 +34,7 @@ from metanode.types.messages import (
     Service,
     SoftwareUpgrade,
     SubmitEvidence,
+    SubmitLogBlock,
     SubmitProposal,
     Transfer,
     TreasurySpend,
@@ -62,6 +64,8 @@ __all__ = [
     "Event",
     "ExitNode",
     "FaucetClaim",
+    "LogBlock",
+    "LogLeaf",
     "Message",
     "NodeType",
     "ParameterChange",
@@ -79,6 +83,7 @@ __all__ = [
     "Service",
     "SoftwareUpgrade",
     "SubmitEvidence",
+    "SubmitLogBlock",
     "SubmitProposal",
     "Transaction",
     "Transfer",

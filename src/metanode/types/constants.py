@@ -41,6 +41,11 @@ upgrade_name_bytes_max = 64
 app_module_bytes_max = 6 * 1024
 app_function_bytes_max = 64
 app_input_bytes_max = 4 * 1024
+
+# Notary LogBlocks (state/notary): leaves of one LogBlock, bounded by `tx_bytes_max` (a leaf is
+# about 170 bytes on the wire), and the committee a signer bitmap can name.
+logblock_leaves_max = 36
+notary_committee_max = 256
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000
@@ -52,6 +57,7 @@ validators_max = 256
 consensus_round_max = 1_000_000
 decimals = 9
 
+assert logblock_leaves_max * 180 + 1024 < tx_bytes_max
 assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
 assert block_bytes_max <= codec_constants.input_bytes_max
 assert credential_bytes_max + 1024 < tx_bytes_max

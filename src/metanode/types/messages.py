@@ -20,6 +20,7 @@ from metanode.types.fields import (
     expect_text,
     expect_uint,
 )
+from metanode.types.logblock import LogBlock
 from metanode.types.vote import Signed
 
 
@@ -789,6 +790,23 @@ class ScaleApp:
         return cls(_app_id(app_id, "scale_app.app_id"), expect_uint(replicas, "scale_app.replicas"))
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitLogBlock:
+    """Commit a notary LogBlock (types/logblock.py); anyone may submit one, the chain checks
+    its range, root and committee signature (state/notary)."""
+
+    code: ClassVar[int] = 22
+    logblock: LogBlock
+
+    def fields(self) -> list[Any]:
+        return [self.logblock.to_wire()]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> SubmitLogBlock:
+        (logblock,) = fields
+        return cls(LogBlock.from_wire(logblock))
+
+
 Message = (
     Transfer
     | Bond
@@ -811,6 +829,7 @@ Message = (
     | UpgradeApp
     | CallApp
     | ScaleApp
+    | SubmitLogBlock
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -836,6 +855,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         UpgradeApp,
         CallApp,
         ScaleApp,
+        SubmitLogBlock,
     )
 }
 _FIELD_COUNTS = {
@@ -860,6 +880,7 @@ _FIELD_COUNTS = {
     UpgradeApp: 2,
     CallApp: 5,
     ScaleApp: 2,
+    SubmitLogBlock: 1,
 }
 
 

@@ -1,8 +1,8 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, then
-bank's supply totals that count everything credited so far), and returns the sorted writes that
+order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, poe,
+then bank's supply totals that count everything credited so far), and returns the sorted writes that
 `machine.init_chain` turns into the first state root. `export_genesis(reader)` asks each
 module for its part; the result equals the document the state came from
 (tests/state/test_genesis.py), faucet claims aside.
@@ -19,6 +19,7 @@ from metanode.state.genesis.chain import read_chain, read_tip, write_chain, writ
 from metanode.state.genesis.document import GenesisDocument
 from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
+from metanode.state.poe import genesis as poe_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.staking import genesis as staking_genesis
 from metanode.state.view import MemoryReader, Overlay, StateReader, Write
@@ -36,6 +37,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     identity_genesis.import_genesis(writer, document.identity)
     governance_genesis.import_genesis(writer, document.governance)
     apps_genesis.import_genesis(writer, document.apps)
+    poe_genesis.import_genesis(writer)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 

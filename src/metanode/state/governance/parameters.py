@@ -18,6 +18,7 @@ from metanode.state.auth import params as auth_params
 from metanode.state.codes import OK
 from metanode.state.governance import errors
 from metanode.state.governance import records as governance_records
+from metanode.state.poe import params as poe_params
 from metanode.state.registry import records as registry_records
 from metanode.state.staking import records as staking_records
 from metanode.state.staking import rules as staking_rules
@@ -39,6 +40,19 @@ class Parameter(enum.IntEnum):
     GOVERNANCE_QUORUM_BPS = 12
     GOVERNANCE_THRESHOLD_BPS = 13
     GOVERNANCE_VETO_THRESHOLD_BPS = 14
+    POE_WEIGHT_CPU_BPS = 15
+    POE_WEIGHT_MEMORY_BPS = 16
+    POE_WEIGHT_STORAGE_BPS = 17
+    POE_WEIGHT_EGRESS_BPS = 18
+    POE_WEIGHT_RECEIPTS_BPS = 19
+    POE_SCALE_CPU_MS = 20
+    POE_SCALE_MEMORY_MB_S = 21
+    POE_SCALE_STORAGE_GB_DAY = 22
+    POE_SCALE_EGRESS_MB = 23
+    POE_SCALE_RECEIPTS = 24
+    POE_REWARD_COINS = 25
+    POE_ADJUSTMENT_PPM = 26
+    POE_FUEL_PER_CPU_MS = 27
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +79,7 @@ OWNERS: dict[str, Owner] = {
         governance_records.write_params,
         governance_records.GovernanceParams.RANGES,
     ),
+    "poe": Owner(poe_params.read_params, poe_params.write_params, poe_params.PoeParams.RANGES),
 }
 
 

@@ -1,0 +1,1 @@
+"""poe: Proof-of-Execution, the NEX a notarised LogBlock mints to its executors."""

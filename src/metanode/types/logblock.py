@@ -1,0 +1,138 @@
+"""Notary LogBlocks: the receipts of a range of one app's calls, rolled into an RFC 6962 root
+and signed by a quorum of the notary committee (state/notary commits them; docs/notary.md).
+
+Wire form (deterministic CBOR, positional, tagged `metanode/logblock/v1` when self-describing):
+    [1, app_id, app_version, first_seq, last_seq, root, [leaf…], signers, aggregate]
+    leaf = [receipt_hash, executor, call_seq, previous, result_hash, fuel_used,
+            peak_memory_bytes, output_bytes, state_bytes, block_time]
+`root` is the RFC 6962 root whose leaf hashes are the leaves' receipt hashes, in leaf order
+(sorted by (call_seq, executor)); a receipt hash is a tagged hash, so it cannot pose as an
+interior node (the argument `state.machine.txs_root` makes). The committee signs
+`"metanode/logblock/v1" ‖ 0x00 ‖ body`, body being the array without `signers` and
+`aggregate`, so its signature covers every leaf's usage figures too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+
+from metanode.codec import encode, tags
+from metanode.crypto.hashing import tagged_hash
+from metanode.errors import DecodeError
+from metanode.types import constants
+from metanode.types.fields import expect_array, expect_bytes, expect_uint
+
+_SIGNED = tags.LOGBLOCK.name_bytes + b"\x00"
+_HASH = constants.hash_bytes
+_KEY = constants.ed25519_public_key_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LogLeaf:
+    """One executor's receipt of one call, with what the chain pays and bills by. `previous`
+    and `result_hash` come from the receipt (`docklock.receipt.leaf_of`); `output_bytes` and
+    `state_bytes` (the call's output size, the app's state size after it) are measured by the
+    executor and attested by the notaries' signature."""
+
+    receipt_hash: bytes
+    executor: bytes  # Ed25519 public key
+    call_seq: int
+    previous: bytes
+    result_hash: bytes
+    fuel_used: int
+    peak_memory_bytes: int
+    output_bytes: int
+    state_bytes: int
+    block_time: int  # ms, the chain block time the call ran at
+
+    def to_wire(self) -> list[Any]:
+        return [
+            self.receipt_hash, self.executor, self.call_seq, self.previous, self.result_hash,
+            self.fuel_used, self.peak_memory_bytes, self.output_bytes, self.state_bytes,
+            self.block_time,
+        ]  # fmt: skip
+
+    @property
+    def order(self) -> tuple[int, bytes]:
+        return (self.call_seq, self.executor)
+
+    @classmethod
+    def from_wire(cls, value: Any) -> LogLeaf:
+        fields = expect_array(value, "logblock.leaf", 10)
+        return cls(
+            expect_bytes(fields[0], "leaf.receipt_hash", _HASH),
+            expect_bytes(fields[1], "leaf.executor", _KEY),
+            expect_uint(fields[2], "leaf.call_seq"),
+            expect_bytes(fields[3], "leaf.previous", _HASH),
+            expect_bytes(fields[4], "leaf.result_hash", _HASH),
+            expect_uint(fields[5], "leaf.fuel_used"),
+            expect_uint(fields[6], "leaf.peak_memory_bytes"),
+            expect_uint(fields[7], "leaf.output_bytes"),
+            expect_uint(fields[8], "leaf.state_bytes"),
+            expect_uint(fields[9], "leaf.block_time"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogBlock:
+    app_id: bytes
+    app_version: int
+    first_seq: int
+    last_seq: int
+    root: bytes
+    leaves: tuple[LogLeaf, ...]
+    signers: bytes = b""  # bit i (of byte i // 8, lowest bit first) = committee member i signed
+    aggregate: bytes = bytes(constants.bls_signature_bytes)
+
+    def body(self) -> list[Any]:
+        return [
+            1,
+            self.app_id,
+            self.app_version,
+            self.first_seq,
+            self.last_seq,
+            self.root,
+            [leaf.to_wire() for leaf in self.leaves],
+        ]
+
+    def signing_message(self) -> bytes:
+        return _SIGNED + encode(self.body())
+
+    def to_wire(self) -> list[Any]:
+        return [*self.body(), self.signers, self.aggregate]
+
+    def encode(self) -> bytes:
+        return encode(cbor2.CBORTag(tags.LOGBLOCK.number, self.to_wire()))
+
+    def hash(self) -> bytes:
+        return tagged_hash(tags.LOGBLOCK, encode(self.to_wire()))
+
+    def signed_by(self, member: int) -> bool:
+        byte = member // 8
+        return byte < len(self.signers) and bool(self.signers[byte] >> (member % 8) & 1)
+
+    @classmethod
+    def from_wire(cls, value: Any) -> LogBlock:
+        fields = expect_array(value, "logblock", 9)
+        if fields[0] != 1:
+            raise DecodeError("unknown_version", "LogBlock version must be 1")
+        leaves = fields[6]
+        if not isinstance(leaves, tuple) or len(leaves) > constants.logblock_leaves_max:
+            raise DecodeError(
+                "wrong_type",
+                f"logblock.leaves must be an array of at most {constants.logblock_leaves_max}",
+            )
+        bitmap_max = (constants.notary_committee_max + 7) // 8
+        return cls(
+            expect_bytes(fields[1], "logblock.app_id", _HASH),
+            expect_uint(fields[2], "logblock.app_version"),
+            expect_uint(fields[3], "logblock.first_seq"),
+            expect_uint(fields[4], "logblock.last_seq"),
+            expect_bytes(fields[5], "logblock.root", _HASH),
+            tuple(LogLeaf.from_wire(leaf) for leaf in leaves),
+            expect_bytes(fields[7], "logblock.signers", maximum=bitmap_max),
+            expect_bytes(fields[8], "logblock.aggregate", constants.bls_signature_bytes),
+        )
