@@ -135,6 +135,18 @@ PINNED = {
     821: "apps.settle_fuel_above_limit",
     822: "apps.settle_no_executors",
     823: "apps.fuel_limit_zero",
+    901: "notary.range_invalid",
+    902: "notary.leaves_not_in_order",
+    903: "notary.range_not_covered",
+    904: "notary.range_not_contiguous",
+    905: "notary.range_disputed",
+    906: "notary.wrong_root",
+    907: "notary.signers_invalid",
+    908: "notary.notary_power_too_low",
+    909: "notary.receipt_already_notarised",
+    910: "notary.chain_link_broken",
+    911: "notary.aggregate_invalid",
+    912: "notary.supply_overflow",
 }
 
 

@@ -31,6 +31,7 @@ MODULE_BASES: dict[str, int] = {
     "identity": 600,
     "governance": 700,
     "apps": 800,
+    "notary": 900,
 }
 MODULE_CODES_MAX = 99
 

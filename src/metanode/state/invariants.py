@@ -14,6 +14,7 @@ from metanode.state.bank import invariants as bank
 from metanode.state.faucet import invariants as faucet
 from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
+from metanode.state.notary import invariants as notary
 from metanode.state.registry import invariants as registry
 from metanode.state.staking import invariants as staking
 from metanode.state.view import StateReader
@@ -26,6 +27,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *identity.INVARIANTS,
     *governance.INVARIANTS,
     *apps.INVARIANTS,
+    *notary.INVARIANTS,
 )
 
 

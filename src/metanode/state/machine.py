@@ -67,6 +67,7 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
+from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
     on_block_evidence,
@@ -99,6 +100,7 @@ from metanode.types import (
     RotateDidKey,
     ScaleApp,
     SubmitEvidence,
+    SubmitLogBlock,
     SubmitProposal,
     Transaction,
     Transfer,
@@ -132,6 +134,7 @@ HANDLERS: dict[type, Handler] = {
     UpgradeApp: apps.on_upgrade_app,  # type: ignore[dict-item]
     CallApp: apps.on_call_app,  # type: ignore[dict-item]
     ScaleApp: apps.on_scale_app,  # type: ignore[dict-item]
+    SubmitLogBlock: on_submit_logblock,  # type: ignore[dict-item]
 }
 
 

@@ -1,0 +1,29 @@
+"""notary result codes (range 900–999), stable forever: stored in receipts.
+
+`range_invalid`: first_seq > last_seq, or a leaf's call outside the range. `leaves_not_in_order`:
+leaves must be strictly ordered by (call_seq, executor), so each replica's receipt of a call
+appears once. `range_not_covered`: a call of the range has no leaf. `range_not_contiguous`: the
+range does not start right after the app's last committed LogBlock. `range_disputed`: replicas
+disagreed on a call of this range and the court has not settled it, so the range is withheld.
+`signers_invalid`: the bitmap names a member past the committee's end.
+`receipt_already_notarised`: a receipt hash that a committed LogBlock (or this one) already
+holds. `chain_link_broken`: a leaf's `previous` is not its executor's previous receipt of the
+app. `supply_overflow`: the NEX it would mint passes the uint64 supply.
+"""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+RANGE_INVALID = register("notary", 1, "range_invalid")
+LEAVES_NOT_IN_ORDER = register("notary", 2, "leaves_not_in_order")
+RANGE_NOT_COVERED = register("notary", 3, "range_not_covered")
+RANGE_NOT_CONTIGUOUS = register("notary", 4, "range_not_contiguous")
+RANGE_DISPUTED = register("notary", 5, "range_disputed")
+WRONG_ROOT = register("notary", 6, "wrong_root")
+SIGNERS_INVALID = register("notary", 7, "signers_invalid")
+NOTARY_POWER_TOO_LOW = register("notary", 8, "notary_power_too_low")
+RECEIPT_ALREADY_NOTARISED = register("notary", 9, "receipt_already_notarised")
+CHAIN_LINK_BROKEN = register("notary", 10, "chain_link_broken")
+AGGREGATE_INVALID = register("notary", 11, "aggregate_invalid")
+SUPPLY_OVERFLOW = register("notary", 12, "supply_overflow")

@@ -1,0 +1,211 @@
+"""notary rules: the only code that writes LogBlocks, their receipt index, executor tips and
+disputes, and that mints Proof-of-Execution rewards.
+
+Rules:
+- `on_submit_logblock` (message 22) is a flat guard ladder (tests/state/test_notary.py pins
+  the order); it returns its failure code before writing anything. The pairing, the most
+  expensive rung, comes last.
+- What the chain checks: the range is well formed, covered and contiguous with the app's last
+  committed LogBlock; the root is the RFC 6962 root over the leaves' receipt hashes; a quorum
+  (ceil(2n/3) of power) of the notary committee (committee.py) signed the LogBlock with one
+  BLS aggregate; no receipt is notarised twice; each executor's leaves chain by `previous`
+  from its last notarised receipt of the app (zero for its first); the replicas of each call
+  agree on the result hash. What it cannot check, because a leaf carries a receipt's hash and
+  figures but not its body: the executor's Ed25519 signature over the receipt, that the
+  receipt hash and result hash are the body's, and the leaf's `output_bytes` and
+  `state_bytes`. The notaries check those off chain before they sign (docs/notary.md); a
+  LogBlock that lies about them is signed evidence against its quorum.
+- Not checked here until `state/apps` is merged: that the app exists, that the version is one
+  of its versions, that each call seq was a call of that app (the lead wires these in).
+- Replicas that disagree: the LogBlock is not committed. A dispute is recorded under (app,
+  first_seq) with the whole LogBlock as evidence, the transaction succeeds (code OK, event
+  `dispute_opened`), and every later LogBlock for that range is refused (`range_disputed`)
+  until the court settles it. Nothing is minted for a disputed range.
+- On commit (`on_logblock_committed`): the LogBlock is stored under the app's next number
+  with its height, each receipt hash indexed to (app, number, leaf index), the executor tips
+  moved to their last leaf, and each executor minted its PoE reward (state/poe) through
+  `bank.mint`, so the supply record counts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+
+from metanode.crypto import bls
+from metanode.errors import VerificationError, check
+from metanode.state.bank.rules import can_mint, mint
+from metanode.state.codes import OK
+from metanode.state.context import BlockContext, TxContext
+from metanode.state.notary import errors, keys
+from metanode.state.notary.committee import Member, notary_committee, quorum_reached
+from metanode.state.notary.messages import check_logblock, receipts_root
+from metanode.state.notary.records import (
+    AppTip,
+    Dispute,
+    ExecutorTip,
+    Stored,
+    read_app_tip,
+    read_dispute,
+    read_executor_tip,
+    write_app_tip,
+    write_dispute,
+    write_executor_tip,
+    write_logblock,
+    write_receipt_index,
+)
+from metanode.state.poe.formula import reward_base_units, usage_of
+from metanode.state.poe.params import read_params as read_poe_params
+from metanode.state.view import Overlay, StateReader
+from metanode.types import Address, Denom, Event, LogBlock, LogLeaf, SubmitLogBlock
+
+Rewards = tuple[tuple[bytes, int], ...]  # (executor key, NEX base units), by executor key
+
+
+def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBlock) -> int:
+    logblock = message.logblock
+    code = check_logblock(logblock)
+    if code != OK:
+        return code
+    app_id = logblock.app_id
+    if logblock.first_seq != read_app_tip(writer, app_id).next_seq:
+        return errors.RANGE_NOT_CONTIGUOUS
+    if read_dispute(writer, app_id, logblock.first_seq) is not None:
+        return errors.RANGE_DISPUTED
+    if receipts_root(logblock) != logblock.root:
+        return errors.WRONG_ROOT
+    committee = notary_committee(writer)
+    signers = _signers(logblock, committee)
+    if signers is None:
+        return errors.SIGNERS_INVALID
+    total = sum(member.power for member in committee)
+    if not quorum_reached(sum(member.power for member in signers), total):
+        return errors.NOTARY_POWER_TOO_LOW
+    hashes = [leaf.receipt_hash for leaf in logblock.leaves]
+    if len(set(hashes)) != len(hashes) or any(
+        writer.get(keys.receipt(receipt_hash)) is not None for receipt_hash in hashes
+    ):
+        return errors.RECEIPT_ALREADY_NOTARISED
+    chains = by_executor(logblock.leaves)
+    tips = {executor: read_executor_tip(writer, app_id, executor) for executor in chains}
+    if not _chains_link(chains, tips):
+        return errors.CHAIN_LINK_BROKEN
+    try:
+        bls.fast_aggregate_verify(
+            [member.bls_public_key for member in signers],
+            logblock.signing_message(),
+            logblock.aggregate,
+        )
+    except VerificationError:
+        return errors.AGGREGATE_INVALID
+    disagreeing = first_disagreement(logblock.leaves)
+    if disagreeing is not None:
+        write_dispute(writer, Dispute(context.block.height, disagreeing, logblock))
+        context.events.append(
+            Event(
+                "dispute_opened",
+                (
+                    ("app", app_id),
+                    ("first_seq", logblock.first_seq.to_bytes(8, "big")),
+                    ("call_seq", disagreeing.to_bytes(8, "big")),
+                ),
+            )
+        )
+        return OK
+    rewards = rewards_of(writer, logblock)
+    if can_mint(writer, Denom.NEX, sum(amount for _, amount in rewards)) != OK:
+        return errors.SUPPLY_OVERFLOW
+    context.events.append(on_logblock_committed(writer, context.block, logblock, rewards))
+    return OK
+
+
+def _signers(logblock: LogBlock, committee: Sequence[Member]) -> list[Member] | None:
+    """The members the bitmap names, or None if it is not exactly ceil(n/8) bytes with no bit
+    set past the committee's end (one LogBlock, one encoding of who signed)."""
+    size = len(committee)
+    if len(logblock.signers) != (size + 7) // 8 or any(
+        logblock.signed_by(index) for index in range(size, 8 * len(logblock.signers))
+    ):
+        return None
+    return [member for index, member in enumerate(committee) if logblock.signed_by(index)]
+
+
+def by_executor(leaves: Sequence[LogLeaf]) -> dict[bytes, list[LogLeaf]]:
+    """Each executor's leaves in call order, executors in key order (never hash order)."""
+    chains: dict[bytes, list[LogLeaf]] = {}
+    for leaf in sorted(leaves, key=lambda leaf: (leaf.executor, leaf.call_seq)):
+        chains.setdefault(leaf.executor, []).append(leaf)
+    return chains
+
+
+def _chains_link(chains: Mapping[bytes, list[LogLeaf]], tips: Mapping[bytes, ExecutorTip]) -> bool:
+    return all(
+        chain[0].previous == tips[executor].receipt_hash
+        and all(later.previous == earlier.receipt_hash for earlier, later in pairwise(chain))
+        for executor, chain in chains.items()
+    )
+
+
+def first_disagreement(leaves: Sequence[LogLeaf]) -> int | None:
+    """The first call whose replicas' result hashes differ (leaves are in call order)."""
+    for earlier, later in pairwise(leaves):
+        if earlier.call_seq == later.call_seq and earlier.result_hash != later.result_hash:
+            return earlier.call_seq
+    return None
+
+
+def rewards_of(reader: StateReader, logblock: LogBlock) -> Rewards:
+    """Each executor's PoE reward for its leaves, its storage counted from its tip."""
+    params = read_poe_params(reader)
+    rewards = []
+    for executor, chain in by_executor(logblock.leaves).items():
+        tip = read_executor_tip(reader, logblock.app_id, executor)
+        start = None if tip == ExecutorTip() else (tip.block_time, tip.state_bytes)
+        usage = usage_of(chain, start, params)
+        rewards.append((executor, reward_base_units(usage, params)))
+    return tuple(rewards)
+
+
+def on_logblock_committed(
+    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards
+) -> Event:
+    """Commit a LogBlock that passed every check: store it, index its receipts, move the
+    executor tips, mint the PoE rewards; return the `logblock_committed` event.
+
+    The one commit path: billing (state/apps' settle function: charge each call's escrow for
+    the fuel used, pay the executors, refund the rest) is wired in here with one call when the
+    branches merge, after the mint, from the same `logblock` (its leaves carry call seq,
+    executor and fuel). Its own refusal (if any) must be checked in the ladder before this
+    runs, as the mint's supply check is."""
+    app_id = logblock.app_id
+    tip = read_app_tip(writer, app_id)
+    number = tip.count
+    write_logblock(writer, number, Stored(block.height, logblock))
+    write_app_tip(writer, app_id, AppTip(number + 1, logblock.last_seq + 1))
+    for index, leaf in enumerate(logblock.leaves):
+        write_receipt_index(writer, leaf.receipt_hash, app_id, number, index)
+    for executor, chain in by_executor(logblock.leaves).items():
+        last = chain[-1]
+        write_executor_tip(
+            writer,
+            app_id,
+            executor,
+            ExecutorTip(last.receipt_hash, last.block_time, last.state_bytes),
+        )
+    minted = 0
+    for executor, amount in rewards:
+        if amount:
+            code = mint(writer, Address.from_public_key(executor), Denom.NEX, amount)
+            check(code == OK, "mint refused after the ladder's supply check passed")
+            minted += amount
+    return Event(
+        "logblock_committed",
+        (
+            ("app", app_id),
+            ("number", number.to_bytes(8, "big")),
+            ("first_seq", logblock.first_seq.to_bytes(8, "big")),
+            ("last_seq", logblock.last_seq.to_bytes(8, "big")),
+            ("root", logblock.root),
+            ("minted", minted.to_bytes(8, "big")),
+        ),
+    )

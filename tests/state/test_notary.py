@@ -1,0 +1,272 @@
+"""notary: LogBlocks through real blocks (build, apply, commit, invariants after each), the
+guard ladder's codes and their order, disputes, receipt inclusion proofs, and the PoE mint."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import nacl.signing
+import pytest
+
+from metanode.codec import decode, encode, tags
+from metanode.crypto import bls, merkle
+from metanode.docklock.receipt import Receipt
+from metanode.state.bank import queries as bank_queries
+from metanode.state.codes import OK
+from metanode.state.context import BlockContext
+from metanode.state.genesis.chain import read_chain
+from metanode.state.notary import errors, keys, queries
+from metanode.state.notary.committee import notary_committee
+from metanode.state.notary.records import ExecutorTip
+from metanode.state.notary.rules import on_logblock_committed
+from metanode.state.poe.formula import reward_base_units, usage_of
+from metanode.state.poe.params import DEFAULT as POE
+from metanode.state.view import MemoryReader, Overlay
+from metanode.types import Address, Denom, LogBlock, LogLeaf, SubmitLogBlock
+from tests.conftest import load_vectors
+from tests.state.support import Chain, Wallet, _bls_key, make_genesis, seed, validator_wallet
+
+APP = seed("app")
+VALIDATORS = 4
+EXECUTORS = [nacl.signing.SigningKey(seed("executor", index)) for index in range(2)]
+SUBMITTER = Wallet.of(0)
+
+
+def executor_key(index: int) -> bytes:
+    return bytes(EXECUTORS[index].verify_key)
+
+
+def receipt(executor: int, call: int, previous: bytes, *, output: bytes = b"out") -> Receipt:
+    unsigned = Receipt(
+        app_id=APP,
+        function="increment",
+        input_hash=seed("input", call),
+        state_root_before=seed("root", call),
+        state_root_after=seed("root", call + 1, output),
+        fuel_used=2_000_000 + call,
+        peak_memory_bytes=1_048_576,
+        witness_root=seed("witness", call),
+        witness_length=3,
+        outcome="ok",
+        output_hash=seed("output", output),
+        block_time=1_000_000 + 1_000 * call,
+        seed=seed("vrf", call),
+        executor=executor_key(executor),
+        previous=previous,
+    )
+    signature = EXECUTORS[executor].sign(unsigned.signing_message()).signature
+    return replace(unsigned, signature=signature)
+
+
+class Replicas:
+    """Two executors running the app's calls in order, each chaining its own receipts."""
+
+    def __init__(self) -> None:
+        self.last = [bytes(32), bytes(32)]
+
+    def leaves(self, first: int, last: int, *, diverge_at: int | None = None) -> list[LogLeaf]:
+        made = []
+        for call in range(first, last + 1):
+            for executor in range(2):
+                output = b"other" if (call, executor) == (diverge_at, 1) else b"out"
+                made_receipt = receipt(executor, call, self.last[executor], output=output)
+                self.last[executor] = made_receipt.hash()
+                made.append(made_receipt.leaf(call, 100_000, 2_000_000 + 10 * call))
+        return sorted(made, key=lambda leaf: leaf.order)
+
+
+def sign(logblock: LogBlock, chain: Chain, signers: list[int]) -> LogBlock:
+    """The aggregate of the committee members `signers` (indexes into the committee)."""
+    committee = notary_committee(chain.state.reader)
+    by_address = {validator_wallet(index).address: index for index in range(VALIDATORS)}
+    bitmap = bytearray((len(committee) + 7) // 8)
+    signatures = []
+    for member in signers:
+        bitmap[member // 8] |= 1 << (member % 8)
+        secret = _bls_key(by_address[committee[member].address])
+        signatures.append(secret.sign(logblock.signing_message()))
+    return replace(logblock, signers=bytes(bitmap), aggregate=bls.aggregate_signatures(signatures))
+
+
+def logblock_of(chain: Chain, leaves: list[LogLeaf], first: int, last: int) -> LogBlock:
+    root = merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves])
+    unsigned = LogBlock(APP, 1, first, last, root, tuple(leaves))
+    return sign(unsigned, chain, [0, 1, 2])
+
+
+class Submitter:
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self.nonce = 0
+
+    def submit(self, logblock: LogBlock) -> int:
+        tx = SUBMITTER.tx(self.nonce, SubmitLogBlock(logblock))
+        self.nonce += 1
+        return self.chain.run([tx]).receipts[0].code
+
+
+@pytest.fixture
+def chain() -> Chain:
+    return Chain(make_genesis(validators=VALIDATORS))
+
+
+def expected_rewards(
+    leaves: list[LogLeaf], starts: dict[bytes, tuple[int, int] | None]
+) -> dict[bytes, int]:
+    """The formula applied independently: per executor, its leaves in call order."""
+    rewards = {}
+    for executor, start in starts.items():
+        mine = [leaf for leaf in leaves if leaf.executor == executor]
+        rewards[executor] = reward_base_units(usage_of(mine, start, POE), POE)
+    return rewards
+
+
+def nex(chain: Chain, executor: bytes) -> int:
+    return bank_queries.balance(chain.state.reader, Address.from_public_key(executor), Denom.NEX)
+
+
+def test_a_logblock_commits_indexes_its_receipts_and_mints_poe(chain: Chain) -> None:
+    replicas, submitter = Replicas(), Submitter(chain)
+    first = replicas.leaves(0, 2)
+    supply_before = bank_queries.supply(chain.state.reader, Denom.NEX)
+    assert submitter.submit(logblock_of(chain, first, 0, 2)) == OK
+    starts: dict[bytes, tuple[int, int] | None] = {executor_key(i): None for i in range(2)}
+    rewards = expected_rewards(first, starts)
+    assert all(amount > 0 for amount in rewards.values())
+    for executor, amount in rewards.items():
+        assert nex(chain, executor) == amount
+    supply = bank_queries.supply(chain.state.reader, Denom.NEX)
+    assert supply.minted == supply_before.minted + sum(rewards.values())
+    # The next range continues each executor's chain; storage counts from its tip.
+    second = replicas.leaves(3, 5)
+    assert submitter.submit(logblock_of(chain, second, 3, 5)) == OK
+    starts = {leaf.executor: (leaf.block_time, leaf.state_bytes) for leaf in first[-2:]}
+    more = expected_rewards(second, starts)
+    for executor in rewards:
+        assert nex(chain, executor) == rewards[executor] + more[executor]
+    assert queries.app_tip(chain.state.reader, APP).next_seq == 6
+    for leaf in first + second:
+        found = queries.receipt(chain.state.reader, leaf.receipt_hash)
+        assert found is not None and found.leaf == leaf
+        proof = queries.inclusion_proof(chain.state.reader, leaf.receipt_hash)
+        assert proof is not None and proof.height == found.height
+        stored = dict(queries.logblocks(chain.state.reader, APP))[proof.number]
+        assert proof.root == stored.logblock.root
+        merkle.verify_inclusion(
+            leaf.receipt_hash, proof.index, proof.tree_size, proof.path, proof.root
+        )
+    assert queries.receipt(chain.state.reader, seed("nothing")) is None
+
+
+def test_inclusion_proofs_match_the_rfc6962_vectors() -> None:
+    tree = load_vectors("merkle/rfc6962_ct.json")
+    hashes = [merkle.leaf_hash(bytes.fromhex(item)) for item in tree["leaf_inputs_hex"]]
+    leaves = tuple(
+        LogLeaf(digest, bytes(32), index, bytes(32), bytes(32), 0, 0, 0, 0, 0)
+        for index, digest in enumerate(hashes)
+    )
+    logblock = LogBlock(APP, 1, 0, 7, merkle.root_from_leaf_hashes(list(hashes)), leaves)
+    assert logblock.root.hex() == tree["roots_by_size"]["8"]
+    writer = Overlay(MemoryReader())
+    chain = Chain()
+    on_logblock_committed(writer, chain_context(chain), logblock, ())
+    for vector in tree["inclusion"]:
+        if vector["tree_size"] != 8:
+            continue
+        proof = queries.inclusion_proof(writer, hashes[vector["leaf_index"]])
+        assert proof is not None
+        assert [item.hex() for item in proof.path] == vector["proof"]
+        merkle.verify_inclusion(proof.receipt_hash, proof.index, 8, proof.path, proof.root)
+
+
+def chain_context(chain: Chain) -> BlockContext:
+    return BlockContext(read_chain(chain.state.reader), 1, 0, validator_wallet(0).address)
+
+
+def notary_state(chain: Chain) -> list[tuple[bytes, bytes]]:
+    return list(chain.state.reader.scan(keys.PREFIX))
+
+
+def refused(chain: Chain, submitter: Submitter, logblock: LogBlock) -> int:
+    """Submit a LogBlock that must be refused; check that only the fee moved."""
+    before = notary_state(chain)
+    supply = bank_queries.supply(chain.state.reader, Denom.NEX)
+    code = submitter.submit(logblock)
+    assert code != OK
+    assert notary_state(chain) == before
+    assert bank_queries.supply(chain.state.reader, Denom.NEX) == supply
+    return code
+
+
+def test_each_guard_has_its_code_in_ladder_order(chain: Chain) -> None:
+    replicas, submitter = Replicas(), Submitter(chain)
+    leaves = replicas.leaves(0, 2)
+    good = logblock_of(chain, leaves, 0, 2)
+
+    def resign(logblock: LogBlock) -> LogBlock:
+        return sign(logblock, chain, [0, 1, 2])
+
+    cases = [
+        # Stateless: range, order, coverage.
+        (replace(good, first_seq=3, last_seq=2), errors.RANGE_INVALID),
+        (replace(good, last_seq=1), errors.RANGE_INVALID),
+        (replace(good, leaves=tuple(reversed(good.leaves))), errors.LEAVES_NOT_IN_ORDER),
+        (replace(good, leaves=good.leaves + good.leaves[-1:]), errors.LEAVES_NOT_IN_ORDER),
+        (replace(good, last_seq=3), errors.RANGE_NOT_COVERED),
+        # Against the app's tip, the root, the committee.
+        (replace(good, first_seq=1, leaves=good.leaves[2:]), errors.RANGE_NOT_CONTIGUOUS),
+        (replace(good, root=seed("root")), errors.WRONG_ROOT),
+        (replace(good, signers=b""), errors.SIGNERS_INVALID),
+        (replace(good, signers=bytes([0b10111])), errors.SIGNERS_INVALID),
+        (sign(good, chain, [0, 1]), errors.NOTARY_POWER_TOO_LOW),
+        (replace(good, aggregate=sign(good, chain, [0, 1, 3]).aggregate), errors.AGGREGATE_INVALID),
+    ]
+    # A receipt whose `previous` is not its executor's last: the root and signature follow it.
+    broken = list(leaves)
+    broken[2] = replace(broken[2], previous=seed("elsewhere"))
+    cases.append((logblock_of(chain, broken, 0, 2), errors.CHAIN_LINK_BROKEN))
+    # The same receipt under two calls.
+    twice = list(leaves)
+    twice[4] = replace(twice[4], receipt_hash=twice[0].receipt_hash)
+    cases.append((logblock_of(chain, twice, 0, 2), errors.RECEIPT_ALREADY_NOTARISED))
+    for logblock, code in cases:
+        assert refused(chain, submitter, logblock) == code, code
+    # Ladder order: a LogBlock wrong in two ways earns the earlier rung's code.
+    assert (
+        refused(chain, submitter, replace(good, root=seed("x"), signers=b"")) == errors.WRONG_ROOT
+    )
+    assert submitter.submit(good) == OK
+    assert refused(chain, submitter, good) == errors.RANGE_NOT_CONTIGUOUS
+    # Contiguous but holding an already notarised receipt.
+    again = replicas.leaves(3, 3)
+    again[0] = replace(again[0], receipt_hash=leaves[0].receipt_hash)
+    code = refused(chain, submitter, resign(logblock_of(chain, again, 3, 3)))
+    assert code == errors.RECEIPT_ALREADY_NOTARISED
+
+
+def test_disagreeing_replicas_open_a_dispute_and_the_range_is_withheld(chain: Chain) -> None:
+    replicas, submitter = Replicas(), Submitter(chain)
+    leaves = replicas.leaves(0, 2, diverge_at=1)
+    logblock = logblock_of(chain, leaves, 0, 2)
+    assert submitter.submit(logblock) == OK
+    dispute = queries.dispute(chain.state.reader, APP, 0)
+    assert dispute is not None and dispute.call_seq == 1 and dispute.logblock == logblock
+    assert list(queries.disputes(chain.state.reader)) == [dispute]
+    assert queries.app_tip(chain.state.reader, APP).next_seq == 0
+    assert all(nex(chain, executor_key(index)) == 0 for index in range(2))
+    assert queries.receipt(chain.state.reader, leaves[0].receipt_hash) is None
+    agreeing = Replicas().leaves(0, 2)
+    assert refused(chain, submitter, logblock_of(chain, agreeing, 0, 2)) == errors.RANGE_DISPUTED
+
+
+def test_the_committee_is_the_validator_set_until_the_registry_has_notaries(chain: Chain) -> None:
+    committee = notary_committee(chain.state.reader)
+    addresses = sorted(validator_wallet(index).address.raw for index in range(VALIDATORS))
+    assert [member.address.raw for member in committee] == addresses
+    assert ExecutorTip().receipt_hash == bytes(32)
+
+
+def test_the_logblock_round_trips_through_its_wire_form(chain: Chain) -> None:
+    logblock = logblock_of(chain, Replicas().leaves(0, 1), 0, 1)
+    assert LogBlock.from_wire(decode(encode(logblock.to_wire()))) == logblock
+    assert decode(logblock.encode()).tag == tags.LOGBLOCK.number
