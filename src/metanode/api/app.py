@@ -30,7 +30,7 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
-from . import apps, governance, identity, peers, problems, registry, schemas
+from . import apps, governance, identity, notary, peers, problems, registry, schemas
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -104,6 +104,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(identity.router(node))
     app.include_router(registry.router(node))
     app.include_router(governance.router(node))
+    app.include_router(notary.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}

@@ -452,3 +452,62 @@ class VotePage(BaseModel):
     proposal_id: Annotated[int, Field(ge=1)]
     votes: list[VoteView]  # empty once the proposal is tallied (its tally stays)
     next: AddressText | None
+
+
+Hash32 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class LogLeafView(BaseModel):
+    """A receipt as a notary LogBlock holds it (docs/notary.md)."""
+
+    receipt_hash: Hash32
+    executor: Hash32  # Ed25519 public key
+    call_seq: Annotated[int, Field(ge=0)]
+    previous: Hash32
+    result_hash: Hash32
+    fuel_used: Annotated[int, Field(ge=0)]
+    peak_memory_bytes: Annotated[int, Field(ge=0)]
+    output_bytes: Annotated[int, Field(ge=0)]
+    state_bytes: Annotated[int, Field(ge=0)]
+    block_time: Annotated[int, Field(ge=0)]
+
+
+class NotarisedReceiptView(BaseModel):
+    leaf: LogLeafView
+    app_id: Hash32
+    logblock_number: Annotated[int, Field(ge=0)]  # among the app's LogBlocks, from 0
+    logblock_hash: Hash32
+    leaf_index: Annotated[int, Field(ge=0)]
+    height: Annotated[int, Field(ge=1)]  # the block that committed the LogBlock
+
+
+class ReceiptProofView(BaseModel):
+    """RFC 6962 audit path of the receipt hash (the leaf hash itself) in its LogBlock's root:
+    `crypto.merkle.verify_inclusion(receipt_hash, leaf_index, tree_size, path, root)`."""
+
+    receipt_hash: Hash32
+    leaf_index: Annotated[int, Field(ge=0)]
+    tree_size: Annotated[int, Field(ge=1)]
+    path: list[Hash32]
+    root: Hash32
+    app_id: Hash32
+    logblock_number: Annotated[int, Field(ge=0)]
+    height: Annotated[int, Field(ge=1)]
+
+
+class LogBlockView(BaseModel):
+    number: Annotated[int, Field(ge=0)]
+    hash: Hash32
+    height: Annotated[int, Field(ge=1)]
+    app_version: Annotated[int, Field(ge=0)]
+    first_seq: Annotated[int, Field(ge=0)]
+    last_seq: Annotated[int, Field(ge=0)]
+    root: Hash32
+    leaves: Annotated[int, Field(ge=1)]
+
+
+class LogBlockPage(BaseModel):
+    height: Annotated[int, Field(ge=0)]  # the committed state the page was read from
+    app_id: Hash32
+    logblocks: list[LogBlockView]
+    next: Annotated[int, Field(ge=0)] | None  # pass as `start` for the next page; null on the last

@@ -1,0 +1,58 @@
+"""The notary's gateway reads on a real node process: a LogBlock signed by the (one-validator)
+committee commits through the gateway, then its receipt, its inclusion proof and the app's
+LogBlocks are served, and the proof verifies against the root the chain stored."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from metanode.crypto import bls, merkle
+from metanode.node import home as dev_home
+from metanode.node import keys
+from metanode.types import LogBlock, SubmitLogBlock, Transaction
+from tests.node.cluster import running
+from tests.state.test_notary import APP, Replicas
+
+
+def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
+    with running(tmp_path / "net", validators=1) as cluster:
+        cluster.wait_height(1)
+        validator = keys.read_validator(
+            cluster.home / "nodes" / "v0" / "validator.key", dev_home.DEV_PASSWORD
+        )
+        leaves = Replicas().leaves(0, 1)
+        root = merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves])
+        unsigned = LogBlock(APP, 1, 0, 1, root, tuple(leaves))
+        secret = bls.PrivateKey.from_bytes(validator.bls_secret)
+        logblock = replace(
+            unsigned, signers=b"\x01", aggregate=secret.sign(unsigned.signing_message())
+        )
+        key = cluster.dev_keys()[0]
+        tx = Transaction(
+            dev_home.DEV_CHAIN_ID, key.public_key, 0, 1_000, 10_000, SubmitLogBlock(logblock)
+        )
+        tx = tx.with_signature(key.sign(tx.signing_message()))
+        assert cluster.submit("v0", [tx])[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v0", tx.hash().hex()), 60, "the LogBlock")
+        assert cluster.get("v0", f"/api/v1/txs/{tx.hash().hex()}")["status"] == "committed"
+        for index, leaf in enumerate(leaves):
+            found = cluster.get("v0", f"/api/v1/receipts/{leaf.receipt_hash.hex()}")
+            assert found["leaf"]["call_seq"] == leaf.call_seq
+            assert found["leaf_index"] == index
+            assert found["logblock_hash"] == logblock.hash().hex()
+            proof = cluster.get("v0", f"/api/v1/receipts/{leaf.receipt_hash.hex()}/proof")
+            assert proof["height"] == found["height"] and proof["root"] == root.hex()
+            merkle.verify_inclusion(
+                leaf.receipt_hash,
+                proof["leaf_index"],
+                proof["tree_size"],
+                [bytes.fromhex(item) for item in proof["path"]],
+                bytes.fromhex(proof["root"]),
+            )
+        page = cluster.get("v0", f"/api/v1/logblocks?app={APP.hex()}")
+        assert [item["root"] for item in page["logblocks"]] == [root.hex()]
+        assert page["next"] is None
+        missing = cluster.client.get(cluster.url("v0") + f"/api/v1/receipts/{'00' * 32}/proof")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
