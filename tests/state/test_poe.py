@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metanode.errors import InvariantViolation
+from metanode.errors import ConfigError, InvariantViolation
+from metanode.state.genesis.document import from_tree, parse_genesis
+from metanode.state.genesis.state import export_genesis
 from metanode.state.poe import params as poe_params
 from metanode.state.poe.formula import Usage, gamma, phi, reward_base_units, usage_of
 from metanode.types import LogLeaf
-from tests.state.support import COIN, Chain
+from tests.state.support import COIN, Chain, genesis_tree
 
 DEFAULT = poe_params.DEFAULT
 GOLDEN = Usage(Fraction(1000), Fraction(500), Fraction(1), Fraction(10), Fraction(100))
@@ -83,7 +85,19 @@ def test_usage_from_leaves_follows_the_documented_conversions() -> None:
 
 
 def test_parameters_are_in_genesis_and_range_checked() -> None:
-    chain = Chain()
-    assert poe_params.read_params(chain.state.reader) == DEFAULT
+    assert poe_params.read_params(Chain().state.reader) == DEFAULT
+    tree = genesis_tree(parameters={"poe": {"adjustment_ppm": 500_000, "fuel_per_cpu_ms": "7"}})
+    document = from_tree(tree)
+    chain = Chain(document)
+    chosen = replace(DEFAULT, adjustment_ppm=500_000, fuel_per_cpu_ms=7)
+    assert poe_params.read_params(chain.state.reader) == chosen
+    assert parse_genesis(document.to_json()) == document
+    assert export_genesis(chain.state.reader).poe == chosen
+    tree["parameters"]["poe"] = {"scale_cpu_ms": 0}
+    with pytest.raises(ConfigError, match=r"parameters\.poe\.scale_cpu_ms: must be at least 1"):
+        from_tree(tree)
+    tree["parameters"]["poe"] = {"weight": 1}
+    with pytest.raises(ConfigError, match=r"parameters\.poe"):
+        from_tree(tree)
     with pytest.raises(InvariantViolation, match="scale_cpu_ms"):
         replace(DEFAULT, scale_cpu_ms=0)

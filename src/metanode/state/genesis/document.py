@@ -70,6 +70,7 @@ from metanode.state.genesis.fields import (
 from metanode.state.genesis.fields import (
     name as _name,
 )
+from metanode.state.genesis.fields import ranged_params
 from metanode.state.genesis.fields import (
     table as _table,
 )
@@ -82,6 +83,8 @@ from metanode.state.governance.genesis import to_json as governance_json
 from metanode.state.identity.genesis import IdentityGenesis
 from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
+from metanode.state.poe.params import DEFAULT as POE_DEFAULT
+from metanode.state.poe.params import PoeParams
 from metanode.state.registry.genesis import RegistryGenesis
 from metanode.state.registry.messages import check_did, check_p2p_address
 from metanode.state.registry.records import (
@@ -118,6 +121,7 @@ class GenesisDocument:
     identity: IdentityGenesis = field(default_factory=IdentityGenesis)
     governance: GovernanceGenesis = field(default_factory=GovernanceGenesis)
     apps: AppsGenesis = field(default_factory=AppsGenesis)
+    poe: PoeParams = POE_DEFAULT
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -157,6 +161,7 @@ class GenesisDocument:
             self.identity.to_wire(),
             self.governance.to_wire(),
             apps_wire(self.apps),
+            self.poe.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -187,6 +192,7 @@ class GenesisDocument:
                     "daily_coins_max": self.faucet.daily_coins_max,
                     "cooldown_ms": self.faucet.cooldown_ms,
                 },
+                "poe": dict(zip(PoeParams.RANGES, self.poe.to_wire(), strict=True)),
             },
             "accounts": [
                 {
@@ -262,7 +268,10 @@ def parse_genesis(text: str, file_format: str = "json") -> GenesisDocument:
 
 def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingParams, FaucetParams]:
     sections = _table(
-        tree.get("parameters", {}), "parameters", {"auth", "staking", "faucet", "registry"}, set()
+        tree.get("parameters", {}),
+        "parameters",
+        {"auth", "staking", "faucet", "registry", "poe"},
+        set(),
     )
     auth_tree = _table(
         sections.get("auth", {}), "parameters.auth", {"fee_min", "treasury_fee_bps"}, set()
@@ -801,4 +810,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         identity_from_json(root.get("identity", {})),
         governance,
         apps_from_json(root.get("apps", {})),
+        ranged_params(PoeParams, root.get("parameters", {}).get("poe", {}), "parameters.poe"),
     )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from metanode.errors import ConfigError, DecodeError
 from metanode.state import constants
@@ -24,22 +24,6 @@ def table(value: Any, path: str, allowed: set[str], required: set[str]) -> dict[
         if name not in value:
             raise fail(f"{path}.{name}" if path else name, "missing")
     return value
-
-
-Params = TypeVar("Params")
-
-
-def ranged_params(kind: type[Params], value: Any, path: str) -> Params:
-    """A module's parameters from a table of its fields, each within the inclusive range its
-    `RANGES` declares; an absent field takes the default."""
-    ranges: dict[str, tuple[int, int]] = kind.RANGES  # type: ignore[attr-defined]
-    tree = table(value, path, set(ranges), set())
-    values = {}
-    for item, (low, high) in ranges.items():
-        values[item] = uint(tree.get(item, getattr(kind(), item)), f"{path}.{item}", high)
-        if values[item] < low:
-            raise fail(f"{path}.{item}", f"must be at least {low}")
-    return kind(**values)
 
 
 def listed(value: Any, path: str, maximum: int) -> list[Any]:
@@ -96,3 +80,25 @@ def enum_member(kind: Any, value: Any, path: str) -> Any:
     if value not in names:
         raise fail(path, f"must be one of {', '.join(names)}, got {value!r}")
     return names[value]
+
+
+class _Ranged(Protocol):
+    RANGES: ClassVar[dict[str, tuple[int, int]]]
+
+    def __init__(self, **values: int) -> None: ...
+
+
+P = TypeVar("P", bound=_Ranged)
+
+
+def ranged_params(kind: type[P], value: Any, path: str) -> P:
+    """A module's integer parameters (`kind`, with its `RANGES`): each field from the table or
+    its default, checked against its range."""
+    ranges = kind.RANGES
+    tree = table(value, path, set(ranges), set())
+    values = {}
+    for item, (low, high) in ranges.items():
+        values[item] = uint(tree.get(item, getattr(kind(), item)), f"{path}.{item}", high)
+        if values[item] < low:
+            raise fail(f"{path}.{item}", f"must be at least {low}")
+    return kind(**values)

@@ -37,7 +37,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     identity_genesis.import_genesis(writer, document.identity)
     governance_genesis.import_genesis(writer, document.governance)
     apps_genesis.import_genesis(writer, document.apps)
-    poe_genesis.import_genesis(writer)
+    poe_genesis.import_genesis(writer, document.poe)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -57,4 +57,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         identity_genesis.export_genesis(reader),
         governance_genesis.export_genesis(reader),
         apps_genesis.export_genesis(reader),
+        poe_genesis.export_genesis(reader),
     )

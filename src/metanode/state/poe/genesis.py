@@ -1,13 +1,13 @@
-"""poe genesis: the parameters (the defaults until the genesis document carries a `poe`
-section, which the lead adds when merging the genesis document's other new sections)."""
+"""poe genesis: the parameters, from the genesis document's `parameters.poe` (each field
+defaults to `params.DEFAULT`)."""
 
 from __future__ import annotations
 
-from metanode.state.poe.params import DEFAULT, PoeParams, read_params, write_params
+from metanode.state.poe.params import PoeParams, read_params, write_params
 from metanode.state.view import Overlay, StateReader
 
 
-def import_genesis(writer: Overlay, params: PoeParams = DEFAULT) -> None:
+def import_genesis(writer: Overlay, params: PoeParams) -> None:
     write_params(writer, params)
 
 
