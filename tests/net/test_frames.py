@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from metanode.codec import encode
 from metanode.errors import DecodeError
 from metanode.net import constants
 from metanode.net.frames import (
@@ -12,6 +13,8 @@ from metanode.net.frames import (
     GetBlock,
     NoBlock,
     PeerAnnounce,
+    ReceiptItem,
+    Receipts,
     Status,
     Txs,
     decode_frame,
@@ -29,6 +32,12 @@ frames = st.one_of(
     st.builds(BlockReply, heights, blobs, blobs),
     st.builds(NoBlock, heights),
     st.builds(PeerAnnounce, st.binary(max_size=600)),
+    st.builds(
+        Receipts,
+        st.lists(st.builds(ReceiptItem, st.binary(min_size=32, max_size=32), heights, blobs)).map(
+            tuple
+        ),
+    ),
 )
 
 
@@ -69,3 +78,13 @@ def test_each_shape_error_names_its_rule(body: bytes, rule: str) -> None:
     with pytest.raises(DecodeError) as error:
         decode_frame(body)
     assert error.value.rule == rule
+
+
+def test_receipt_frames_are_bounded_and_name_their_apps() -> None:
+    item = [bytes(32), 0, b"receipt"]
+    too_many = encode([7, [item] * (constants.receipts_per_frame_max + 1)])
+    short_app = encode([7, [[bytes(31), 0, b"receipt"]]])
+    for body, rule in [(too_many, "wrong_type"), (short_app, "wrong_length")]:
+        with pytest.raises(DecodeError) as error:
+            decode_frame(body)
+        assert error.value.rule == rule

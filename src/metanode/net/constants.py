@@ -8,6 +8,9 @@ from metanode.types import constants as types_constants
 frame_bytes_max = types_constants.block_bytes_max + 64 * 1024
 length_prefix_bytes = 4
 txs_per_frame_max = 5_000
+# Execution receipts gossiped in one frame (a receipt is about 400 bytes); like every frame
+# they also count against the per-peer token bucket below.
+receipts_per_frame_max = 1_000
 # Per peer, frames queued for sending; a peer that cannot keep up is dropped, not buffered.
 send_queue_frames_max = 4_096
 # Flood control: a token bucket per peer (frames per second, burst).
@@ -33,3 +36,4 @@ status_interval_ms = 500
 
 assert frame_bytes_max < 2 ** (8 * length_prefix_bytes)
 assert txs_per_frame_max * types_constants.tx_bytes_max <= 64 * frame_bytes_max
+assert receipts_per_frame_max * 1024 <= frame_bytes_max

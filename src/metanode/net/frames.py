@@ -27,6 +27,7 @@ class Kind(enum.IntEnum):
     BLOCK = 5  # [height, block, certificate]
     NO_BLOCK = 6  # [height]: the sender does not hold it
     PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it
+    RECEIPTS = 8  # [[[app_id, seq, receipt], …]]: signed execution receipts an executor made
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,22 @@ class PeerAnnounce:
     certificate: bytes
 
 
-Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce
+@dataclass(frozen=True, slots=True)
+class ReceiptItem:
+    """One execution receipt (encoded, tagged) and the call it answers: the receipt names its
+    module, not the app's place in the chain, so the app id and seq travel beside it."""
+
+    app_id: bytes
+    seq: int
+    receipt: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receipts:
+    items: tuple[ReceiptItem, ...]
+
+
+Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce | Receipts
 
 
 def encode_frame(frame: Frame) -> bytes:
@@ -83,6 +99,8 @@ def encode_frame(frame: Frame) -> bytes:
         fields = [Kind.BLOCK, frame.height, frame.block, frame.certificate]
     elif isinstance(frame, NoBlock):
         fields = [Kind.NO_BLOCK, frame.height]
+    elif isinstance(frame, Receipts):
+        fields = [Kind.RECEIPTS, [[item.app_id, item.seq, item.receipt] for item in frame.items]]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -155,4 +173,25 @@ def decode_frame(body: bytes) -> Frame:
                 "wrong_length", f"peer.certificate is over {constants.certificate_bytes_max} bytes"
             )
         return PeerAnnounce(certificate)
+    if kind is Kind.RECEIPTS:
+        return Receipts(_receipt_items(fields[0]))
     return NoBlock(_uint(fields[0], "no_block.height"))
+
+
+def _receipt_items(value: Any) -> tuple[ReceiptItem, ...]:
+    limit = constants.receipts_per_frame_max
+    if type(value) not in (list, tuple) or len(value) > limit:
+        raise DecodeError("wrong_type", f"receipts must be an array of at most {limit}")
+    items = []
+    for item in value:
+        if type(item) not in (list, tuple) or len(item) != 3:
+            raise DecodeError("wrong_type", "a receipt item is [app_id, seq, receipt]")
+        app_id = _bytes(item[0], "receipts[].app_id")
+        if len(app_id) != 32:
+            raise DecodeError("wrong_length", "receipts[].app_id must be 32 bytes")
+        items.append(
+            ReceiptItem(
+                app_id, _uint(item[1], "receipts[].seq"), _bytes(item[2], "receipts[].receipt")
+            )
+        )
+    return tuple(items)
