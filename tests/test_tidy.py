@@ -23,6 +23,7 @@ LAYERS = {
     "testing": 4,
     "net": 4,
     "node": 5,
+    "executor": 5,
     "api": 6,
     "light": 6,
     "cli": 7,

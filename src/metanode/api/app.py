@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from metanode.codec import decode
 from metanode.crypto import merkle
 from metanode.errors import DecodeError
+from metanode.executor.store import ExecutorStore
 from metanode.mempool.pool import Admission
 from metanode.node.node import Node
 from metanode.state import tree
@@ -30,7 +31,7 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, Denom
 
-from . import apps, governance, identity, notary, peers, problems, registry, schemas
+from . import apps, governance, hosting, identity, notary, peers, problems, registry, schemas
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -89,7 +90,9 @@ class Disconnects:
             await self.app(scope, receive, send)
 
 
-def create_app(node: Node) -> FastAPI:
+def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
+    """The gateway of `node`; `executor`: the store of the node's executor service, if it
+    runs one (it serves `/api/v1/apps/…`)."""
     app = FastAPI(
         title="Metanode gateway",
         version="1",
@@ -107,6 +110,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(notary.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
+    app.include_router(hosting.router(executor))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:

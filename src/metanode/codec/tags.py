@@ -71,6 +71,8 @@ CREDENTIAL = _register("metanode/credential/v1", 23)
 # Notary: a LogBlock (what its committee signs), and what the replicas of one call must agree on.
 LOGBLOCK = _register("metanode/logblock/v1", 24)
 EXEC_RESULT = _register("metanode/exec-result/v1", 25)
+# Executors: the seed of one app call, from the block seed and the call's place.
+EXEC_SEED = _register("metanode/exec-seed/v1", 26)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash
-from metanode.docklock import cage, witness
+from metanode.docklock import cage, constants, witness
 from metanode.docklock.receipt import Bundle, Receipt, state_root
 
 ZERO = bytes(32)
@@ -20,9 +20,10 @@ def execute(
     block_time: int,
     seed: bytes,
     previous: bytes = ZERO,
+    fuel: int = constants.fuel_max,
 ) -> tuple[Bundle, dict[bytes, bytes]]:
     """(the signed bundle, the app state after the call)."""
-    run = cage.run(module, function, input_, state, block_time=block_time, seed=seed)
+    run = cage.run(module, function, input_, state, block_time=block_time, seed=seed, fuel=fuel)
     unsigned = Receipt(
         app_id=cage.app_id(module),
         function=function,

@@ -1,0 +1,124 @@
+"""The gateway's executor reads: this node's signed receipts for an app, and the app's state
+with its read proof.
+
+`GET /api/v1/apps/{app_id}/receipts?from=SEQ&limit=N` answers the receipts this node signed for
+the app, from call `from` on, in seq order, each with the seq it answers, its hash and its
+tagged CBOR encoding (what a notary or `replay` takes). `GET /api/v1/apps/{app_id}/state/{key}`
+answers the key's value (or null) with a proof (`metanode.executor.proofs`) against the root the
+app's state has now: the last receipt's `state_root_after`, and so the root before the next
+call. A node that runs no executor answers 404 `not-an-executor`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
+from metanode.codec import encode
+from metanode.docklock.receipt import state_root
+from metanode.executor import constants
+from metanode.executor.proofs import prove
+from metanode.executor.store import ExecutorStore
+
+from . import problems
+
+HEX32 = r"^[0-9a-f]{64}$"
+AppIdPath = Annotated[str, Path(pattern=HEX32, description="the app id, 64 hex digits")]
+KeyPath = Annotated[str, Path(pattern=r"^([0-9a-f]{2}){0,256}$", description="the key in hex")]
+seq_max = 2**64 - 1
+
+
+class ReceiptView(BaseModel):
+    seq: int
+    hash: str
+    receipt: str  # hex of the tagged CBOR receipt
+    outcome: str
+    fuel_used: int
+    state_root_after: str
+    output: str
+
+
+class ReceiptPage(BaseModel):
+    app_id: str
+    receipts: list[ReceiptView]
+    next: int | None  # the `from` of the following page, null on the last
+
+
+class LeafView(BaseModel):
+    key: str
+    value: str
+    index: int
+    path: list[str]
+
+
+class StateView(BaseModel):
+    app_id: str
+    key: str
+    value: str | None
+    seq: int | None  # the last call the state reflects; null before the first
+    root: str
+    tree_size: int
+    leaves: list[LeafView]
+
+
+def router(store: ExecutorStore | None) -> APIRouter:
+    routes = APIRouter()
+
+    def executor() -> ExecutorStore:
+        if store is None:
+            raise problems.Problem(
+                404, "not-an-executor", "Not an executor", "this node executes no apps"
+            )
+        return store
+
+    @routes.get("/api/v1/apps/{app_id}/receipts", response_model=ReceiptPage)
+    async def receipts(
+        app_id: AppIdPath,
+        start: Annotated[int, Query(alias="from", ge=0, le=seq_max)] = constants.first_seq,
+        limit: Annotated[int, Query(ge=1, le=constants.receipts_page_max)] = 100,
+    ) -> ReceiptPage:
+        """This node's receipts for the app, in seq order, from call `from` on."""
+        found = executor().receipts(bytes.fromhex(app_id), start, limit + 1)
+        views = [
+            ReceiptView(
+                seq=item.seq,
+                hash=item.receipt.hash().hex(),
+                receipt=encode(item.receipt.to_wire()).hex(),
+                outcome=item.receipt.outcome,
+                fuel_used=item.receipt.fuel_used,
+                state_root_after=item.receipt.state_root_after.hex(),
+                output=item.output.hex(),
+            )
+            for item in found[:limit]
+        ]
+        return ReceiptPage(
+            app_id=app_id, receipts=views, next=found[limit].seq if len(found) > limit else None
+        )
+
+    @routes.get("/api/v1/apps/{app_id}/state/{key}", response_model=StateView)
+    async def state(app_id: AppIdPath, key: KeyPath) -> StateView:
+        """One key of the app's state, with its proof against the app's current root."""
+        snapshot = executor().snapshot(bytes.fromhex(app_id))
+        proof = prove(snapshot.state, bytes.fromhex(key))
+        present = proof.claimed
+        return StateView(
+            app_id=app_id,
+            key=key,
+            value=None if present is None else present.hex(),
+            seq=None if snapshot.head is None else snapshot.head.seq,
+            root=state_root(snapshot.state).hex(),
+            tree_size=proof.tree_size,
+            leaves=[
+                LeafView(
+                    key=leaf.key.hex(),
+                    value=leaf.value.hex(),
+                    index=leaf.index,
+                    path=[step.hex() for step in leaf.path],
+                )
+                for leaf in proof.leaves
+            ],
+        )
+
+    return routes

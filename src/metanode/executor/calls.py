@@ -1,0 +1,38 @@
+"""Committed calls, as the block-commit path hands them to the executor, and the per-call seed.
+
+The seed an app's `random_u64` is keyed by is `tagged_hash("metanode/exec-seed/v1",
+CBOR [1, block_seed, app_id, version, seq])`. It differs for every call, every node computes it
+from the chain alone, and since the receipt signs its seed, a receipt names the one call it
+answers: a verifier recomputes the seed from the block and the call's (app, version, seq) and
+compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metanode.codec import encode, tags
+from metanode.crypto.hashing import tagged_hash
+
+
+def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes:
+    return tagged_hash(tags.EXEC_SEED, encode([1, block_seed, app_id, version, seq]))
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedCall:
+    """One CallApp transaction of a committed block, in the order the chain gave it."""
+
+    app_id: bytes
+    version: int
+    seq: int
+    function: str
+    input: bytes
+    fuel_limit: int
+    height: int
+    block_time: int
+    block_seed: bytes
+
+    @property
+    def seed(self) -> bytes:
+        return call_seed(self.block_seed, self.app_id, self.version, self.seq)

@@ -1,0 +1,17 @@
+"""Limits of the executor role (`*_max`, units last), checked against each other at import."""
+
+from __future__ import annotations
+
+# The sequence number of an app's first call (state/apps numbers calls per app from here).
+first_seq = 0
+# Calls held for one app while an earlier seq is missing; beyond this the newest are dropped
+# (they are still on chain: a node that fell this far behind resyncs from the blocks).
+pending_calls_per_app_max = 4_096
+# Committed calls queued for the worker thread; `on_committed` refuses more, by a typed error.
+queued_calls_max = 65_536
+# Receipts answered by one gateway page.
+receipts_page_max = 500
+# The executor's own LMDB environment (a sparse file: only written pages take disk).
+map_bytes = 1 << 36
+
+assert pending_calls_per_app_max <= queued_calls_max

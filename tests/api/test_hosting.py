@@ -1,0 +1,82 @@
+"""The gateway's executor reads over real HTTP handling (the ASGI app in process) on a real
+service: receipts in seq order with their seqs, paging, state with a proof that verifies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from metanode.api import hosting, problems
+from metanode.codec import decode
+from metanode.docklock.receipt import Receipt
+from metanode.executor.proofs import Leaf, ReadProof, verify_read
+from metanode.executor.store import ExecutorStore
+from tests.executor.helpers import COUNTER_ID, KV_ID, call, running
+
+
+def client_for(store: ExecutorStore | None) -> TestClient:
+    app = FastAPI()
+    app.add_exception_handler(problems.Problem, problems.on_problem)
+    app.include_router(hosting.router(store))
+    return TestClient(app)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data_dir: Path = tmp_path_factory.mktemp("executor")
+    with running(data_dir) as service:
+        service.on_committed([call(seq) for seq in range(12)])
+        service.on_committed([call(0, KV_ID, "put", b"b=2"), call(1, KV_ID, "put", b"d=4")])
+        service.wait_idle()
+        yield client_for(service.store)
+
+
+def test_receipts_come_in_seq_order_with_their_seq_and_page(client: TestClient) -> None:
+    url = f"/api/v1/apps/{COUNTER_ID.hex()}/receipts"
+    first = client.get(url, params={"from": 3, "limit": 5}).json()
+    assert [item["seq"] for item in first["receipts"]] == [3, 4, 5, 6, 7]
+    assert first["next"] == 8
+    rest = client.get(url, params={"from": first["next"]}).json()
+    assert [item["seq"] for item in rest["receipts"]] == [8, 9, 10, 11]
+    assert rest["next"] is None
+    item = rest["receipts"][-1]
+    receipt = Receipt.from_wire(decode(bytes.fromhex(item["receipt"])))
+    receipt.verify_signature()
+    assert receipt.hash().hex() == item["hash"]
+    assert int.from_bytes(bytes.fromhex(item["output"]), "little") == 12
+
+
+@pytest.mark.parametrize(("key", "value"), [(b"b", b"2"), (b"d", b"4"), (b"c", None), (b"z", None)])
+def test_state_reads_carry_a_proof_against_the_last_root(
+    client: TestClient, key: bytes, value: bytes | None
+) -> None:
+    body = client.get(f"/api/v1/apps/{KV_ID.hex()}/state/{key.hex()}").json()
+    receipts = client.get(f"/api/v1/apps/{KV_ID.hex()}/receipts").json()["receipts"]
+    assert body["root"] == receipts[-1]["state_root_after"] and body["seq"] == 1
+    proof = ReadProof(
+        key,
+        body["tree_size"],
+        tuple(
+            Leaf(
+                bytes.fromhex(leaf["key"]),
+                bytes.fromhex(leaf["value"]),
+                leaf["index"],
+                tuple(bytes.fromhex(step) for step in leaf["path"]),
+            )
+            for leaf in body["leaves"]
+        ),
+    )
+    assert verify_read(bytes.fromhex(body["root"]), proof) == value
+    assert body["value"] == (None if value is None else value.hex())
+
+
+def test_bad_input_and_a_node_without_executor_get_problems(client: TestClient) -> None:
+    assert client.get("/api/v1/apps/xyz/receipts").status_code == 422
+    assert client.get(f"/api/v1/apps/{KV_ID.hex()}/state/abc").status_code == 422
+    missing = client_for(None).get(f"/api/v1/apps/{KV_ID.hex()}/receipts")
+    assert missing.status_code == 404
+    assert missing.json()["type"].endswith("not-an-executor")

@@ -1,0 +1,50 @@
+"""Shared by the executor tests: the counter app, committed calls for it, a running service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from metanode.crypto import ed25519
+from metanode.docklock import cage
+from metanode.executor.calls import CommittedCall
+from metanode.executor.service import ExecutorService, Published
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+COUNTER = cage.wat_to_wasm((EXAMPLES / "counter.wat").read_text())
+KV = cage.wat_to_wasm((EXAMPLES / "kv.wat").read_text())
+COUNTER_ID = cage.app_id(COUNTER)
+KV_ID = cage.app_id(KV)
+MODULES = {(COUNTER_ID, 1): COUNTER, (KV_ID, 1): KV}
+BLOCK_SEED = bytes(range(32))
+
+
+def lookup(app_id: bytes, version: int) -> bytes:
+    return MODULES[(app_id, version)]
+
+
+def call(
+    seq: int, app_id: bytes = COUNTER_ID, function: str = "increment", input_: bytes = b""
+) -> CommittedCall:
+    # Ten calls a block, so calls of one app share block seeds and times but not call seeds.
+    height = 1 + seq // 10
+    return CommittedCall(
+        app_id, 1, seq, function, input_, 1_000_000, height, 1_000 * height, BLOCK_SEED
+    )
+
+
+def key(index: int) -> ed25519.PrivateKey:
+    return ed25519.PrivateKey.from_seed(bytes([index]) * 32)
+
+
+@contextmanager
+def running(
+    data_dir: Path, index: int = 1, publish: Callable[[Published], None] = lambda _: None
+) -> Iterator[ExecutorService]:
+    service = ExecutorService(data_dir, key(index), lookup, publish)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

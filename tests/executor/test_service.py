@@ -1,0 +1,135 @@
+"""The executor service with real LMDB and the real cage: receipt chains, replay, agreement of
+two executors, order under gaps and duplicates, restart after the last committed call."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from metanode.docklock.executor import ZERO
+from metanode.docklock.receipt import state_root
+from metanode.docklock.replay import replay
+from metanode.executor.calls import call_seed
+from metanode.executor.service import ExecutorService, ExecutorStopped, Published
+
+from .helpers import COUNTER_ID, KV_ID, call, key, lookup, running
+
+
+def count_of(value: bytes) -> int:
+    return int.from_bytes(value, "little")
+
+
+def test_one_hundred_counter_calls_make_a_valid_receipt_chain(tmp_path: Path) -> None:
+    published: list[Published] = []
+    with running(tmp_path, publish=published.append) as service:
+        service.on_committed([call(seq) for seq in range(100)])
+        service.wait_idle()
+        stored = service.store.receipts(COUNTER_ID, 0, 1_000)
+    assert [item.seq for item in stored] == list(range(100))
+    assert [item.receipt for item in stored] == [item.receipt for item in published]
+    previous, root = ZERO, state_root({})
+    for item in stored:
+        receipt = item.receipt
+        receipt.verify_signature()
+        assert receipt.executor == key(1).public_key
+        assert receipt.previous == previous
+        assert receipt.state_root_before == root
+        assert receipt.outcome == "ok"
+        assert count_of(item.output) == item.seq + 1
+        c = call(item.seq)
+        assert receipt.seed == call_seed(c.block_seed, c.app_id, c.version, c.seq)
+        previous, root = receipt.hash(), receipt.state_root_after
+    assert len({item.receipt.seed for item in stored}) == 100
+
+
+def test_replay_verifies_a_published_receipt(tmp_path: Path) -> None:
+    published: list[Published] = []
+    with running(tmp_path, publish=published.append) as service:
+        service.on_committed([call(seq) for seq in range(5)])
+        service.wait_idle()
+    assert all(replay(item.bundle).matches for item in published)
+    assert count_of(published[4].bundle.state_before[b"count"]) == 4
+
+
+def test_two_executors_agree_on_every_state_root(tmp_path: Path) -> None:
+    calls = [call(seq) for seq in range(30)]
+    calls += [call(seq, KV_ID, "put", f"k{seq % 7}={seq}".encode()) for seq in range(30)]
+    roots = []
+    for index in (1, 2):
+        with running(tmp_path / str(index), index) as service:
+            service.on_committed(calls)
+            service.wait_idle()
+            roots.append(
+                {
+                    app: [
+                        item.receipt.state_root_after
+                        for item in service.store.receipts(app, 0, 100)
+                    ]
+                    for app in (COUNTER_ID, KV_ID)
+                }
+            )
+    assert roots[0] == roots[1]
+    assert len(roots[0][KV_ID]) == 30
+
+
+def test_a_gap_holds_its_app_back_and_duplicates_are_ignored(tmp_path: Path) -> None:
+    with running(tmp_path) as service:
+        service.on_committed([call(0), call(2), call(3), call(0), call(0, KV_ID, "put", b"a=1")])
+        service.wait_idle()
+        assert service.store.head(COUNTER_ID).seq == 0  # type: ignore[union-attr]
+        assert service.waiting(COUNTER_ID) == [2, 3]
+        assert service.store.head(KV_ID).seq == 0  # type: ignore[union-attr]
+        service.on_committed([call(1), call(2)])
+        service.wait_idle()
+        assert service.waiting(COUNTER_ID) == []
+        stored = service.store.receipts(COUNTER_ID, 0, 100)
+    assert [count_of(item.output) for item in stored] == [1, 2, 3, 4]
+
+
+def test_shuffled_delivery_gives_the_in_order_receipts(tmp_path: Path) -> None:
+    calls = [call(seq) for seq in range(40)]
+    shuffled = calls + calls[:10]
+    random.Random(7).shuffle(shuffled)
+    results = []
+    for name, feed in [("ordered", calls), ("shuffled", shuffled)]:
+        with running(tmp_path / name) as service:
+            for start in range(0, len(feed), 7):
+                service.on_committed(feed[start : start + 7])
+            service.wait_idle()
+            results.append([item.receipt for item in service.store.receipts(COUNTER_ID, 0, 100)])
+    assert results[0] == results[1]
+
+
+def test_a_restart_resumes_after_the_last_committed_call(tmp_path: Path) -> None:
+    with running(tmp_path) as service:
+        service.on_committed([call(seq) for seq in range(10)])
+        service.wait_idle()
+        before = service.store.receipts(COUNTER_ID, 0, 100)
+    published: list[Published] = []
+    with running(tmp_path, publish=published.append) as service:
+        # The blocks are fed again from the start, as a node replaying its chain would.
+        service.on_committed([call(seq) for seq in range(15)])
+        service.wait_idle()
+        after = service.store.receipts(COUNTER_ID, 0, 100)
+    assert after[:10] == before
+    assert [item.seq for item in published] == list(range(10, 15))
+    assert after[10].receipt.previous == before[9].receipt.hash()
+    assert count_of(after[14].output) == 15
+
+
+def test_a_failed_worker_stops_the_service_with_its_cause(tmp_path: Path) -> None:
+    service = ExecutorService(tmp_path, key(1), lookup)
+    with pytest.raises(ExecutorStopped):
+        service.on_committed([call(0)])
+    service.start()
+    try:
+        service.on_committed([call(0, bytes(32))])  # no module is known for this app
+        with pytest.raises(ExecutorStopped) as stopped:
+            service.wait_idle()
+        assert isinstance(stopped.value.__cause__, KeyError)
+        with pytest.raises(ExecutorStopped):
+            service.on_committed([call(1)])
+    finally:
+        service.stop()
