@@ -37,7 +37,9 @@ class Sequencer:
             if call.seq < self._next[app] or call.seq in pending:
                 self.duplicates += 1
                 continue
-            if len(pending) >= constants.pending_calls_per_app_max:
+            # The call that fills the gap is always taken: refusing it would stall the app.
+            filling = call.seq == self._next[app]
+            if not filling and len(pending) >= constants.pending_calls_per_app_max:
                 self.overflowed += 1
                 continue
             pending[call.seq] = call
