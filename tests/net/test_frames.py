@@ -11,6 +11,7 @@ from metanode.net.frames import (
     BlockReply,
     Consensus,
     GetBlock,
+    Kind,
     NoBlock,
     PeerAnnounce,
     ReceiptItem,
@@ -82,8 +83,8 @@ def test_each_shape_error_names_its_rule(body: bytes, rule: str) -> None:
 
 def test_receipt_frames_are_bounded_and_name_their_apps() -> None:
     item = [bytes(32), 0, b"receipt"]
-    too_many = encode([7, [item] * (constants.receipts_per_frame_max + 1)])
-    short_app = encode([7, [[bytes(31), 0, b"receipt"]]])
+    too_many = encode([int(Kind.RECEIPTS), [item] * (constants.receipts_per_frame_max + 1)])
+    short_app = encode([int(Kind.RECEIPTS), [[bytes(31), 0, b"receipt"]]])
     for body, rule in [(too_many, "wrong_type"), (short_app, "wrong_length")]:
         with pytest.raises(DecodeError) as error:
             decode_frame(body)
