@@ -82,9 +82,12 @@ def set_changed_at(cluster: Cluster, after: int) -> int:
     """The first height above `after` signed by another set than `after` (block headers)."""
     before = cluster.block("v0", after)["validator_set_hash"]
     height = after + 1
-    while cluster.block("v0", height)["validator_set_hash"] == before:
+    while True:
+        # /validators answers the set of the next block, so the change may not be committed yet
+        cluster.wait(lambda h=height: cluster.height("v0") >= h, 30, f"block {height}")
+        if cluster.block("v0", height)["validator_set_hash"] != before:
+            return height
         height += 1
-    return height
 
 
 def progress(cluster: Cluster, what: str) -> int:
