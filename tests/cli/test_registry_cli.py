@@ -90,6 +90,16 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
     twice = run("bpci", "exit", "--key", "node", "--home", new_home, "--node", gateway)
     assert twice.returncode == 1 and "FAILED: node already leaving" in twice.stdout
     usage_error("bpci", "exit", "--key", "nobody", "--home", new_home, "--node", gateway)
+    # Unjail frees only a validator jailed for missed commits (tests/state/test_downtime.py).
+    free = run("bpci", "unjail", "--key", "node", "--home", new_home, "--node", gateway)
+    assert free.returncode == 1 and "FAILED: validator not jailed" in free.stdout
+    refused = run(
+        "bpci", "unjail", "--key", "node", "--home", new_home, "--node", gateway, "--json"
+    )
+    outcome = json.loads(refused.stdout)["tx"]
+    assert refused.returncode == 1 and outcome["status"] == "failed"
+    assert outcome["receipt"]["code_name"] == "registry.validator_not_jailed"
+    usage_error("bpci", "unjail", "--key", "nobody", "--home", new_home, "--node", gateway)
 
     # The gateway reads behind them: a page, its cursor, one node, an unknown node.
     addresses = [item["address"] for item in listed]

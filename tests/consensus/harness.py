@@ -83,6 +83,7 @@ class Committee:
             self.validators.hash(),
             creator.address,
             creator.suite.vrf_prove(vrf_input(SEED, self.height)),
+            ZERO,
         )
         return Block(header, ())
 

@@ -1,21 +1,26 @@
 """Shared helpers for the state tests: deterministic keys, genesis documents, signed
-transactions, and a `Chain` that proposes, applies and commits blocks in memory."""
+transactions, and a `Chain` that proposes, applies and commits blocks in memory, each block
+carrying a real certificate of the one before (BLS commit seals of the set that signed it)."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
 import nacl.signing
 
+from metanode.consensus.messages import commit_seal_message
 from metanode.crypto import bls
 from metanode.state.genesis.document import GenesisDocument, from_tree
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, apply_block, build_block
-from metanode.types import Address, Block, Denom, Transaction
+from metanode.state.staking.queries import validator_set_at
+from metanode.state.view import StateReader
+from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 from metanode.types.messages import BASE_UNITS_PER_COIN, Message
 
 CHAIN_ID = "metanode-test"
@@ -62,9 +67,46 @@ def bls_material(index: int) -> tuple[bytes, bytes]:
     return secret.public_key, secret.prove_possession()
 
 
+_BLS_SECRETS: dict[bytes, bls.PrivateKey] = {}
+GENESIS_VALIDATORS_MAX = 8  # the genesis validators these helpers' tests use, at most
+
+
 @functools.cache
 def _bls_key(index: int) -> bls.PrivateKey:
-    return bls.PrivateKey.keygen(seed("bls", index))
+    secret = bls.PrivateKey.keygen(seed("bls", index))
+    _BLS_SECRETS[secret.public_key] = secret
+    return secret
+
+
+def certify_last(reader: StateReader, last: Block | None) -> CommitCertificate | None:
+    """What the next block carries: the certificate of `last` (None after genesis)."""
+    return None if last is None else certify(reader, last)
+
+
+def certify(
+    reader: StateReader, block: Block, absent: Container[Address] = frozenset()
+) -> CommitCertificate:
+    """The certificate a proposer of the next block holds for `block`: the commit seals of every
+    member of its set (whose BLS key these helpers made) but those in `absent`."""
+    for index in range(GENESIS_VALIDATORS_MAX):
+        _bls_key(index)  # a process that reopened a store has made none of these keys yet
+    height = block.header.height
+    members = validator_set_at(reader, height)
+    assert members is not None
+    ordered = sorted(members, key=lambda member: member.address)
+    signers = [
+        (index, _BLS_SECRETS[member.bls_public_key])
+        for index, member in enumerate(ordered)
+        if member.address not in absent and member.bls_public_key in _BLS_SECRETS
+    ]
+    message = commit_seal_message(height, block.header.round, block.hash())
+    return CommitCertificate(
+        height,
+        block.header.round,
+        block.hash(),
+        CommitCertificate.bitmap_for([index for index, _ in signers], len(ordered)),
+        bls.aggregate_signatures([secret.sign(message) for _, secret in signers]),
+    )
 
 
 def validator_entry(index: int, stake: int = 1_000 * COIN) -> dict[str, Any]:
@@ -123,6 +165,8 @@ class Chain:
         self.proposer = validator_wallet(0).address
         self.check = check
         self.blocks: list[Block] = []
+        self.certificate: CommitCertificate | None = None  # of the last block
+        self.absent: set[Address] = set()  # validators whose commits the certificates miss
         if check:
             check_all(self.ledger.state.reader)
 
@@ -135,7 +179,12 @@ class Chain:
     ):
         self.time_ms += step_ms
         return build_block(
-            self.state, txs, timestamp_ms=self.time_ms, proposer=self.proposer, evidence=evidence
+            self.state,
+            txs,
+            timestamp_ms=self.time_ms,
+            proposer=self.proposer,
+            evidence=evidence,
+            last_certificate=self.certificate,
         )
 
     def run(
@@ -145,8 +194,14 @@ class Chain:
         changes = apply_block(self.state, proposal.block)
         assert changes.state_root == proposal.changes.state_root
         assert changes.receipts == proposal.changes.receipts
+        self.commit(changes)
+        return changes
+
+    def commit(self, changes: BlockChanges) -> None:
+        """Commit a block's changes and certify the block for the next one."""
+        assert changes.block is not None
         self.ledger.commit(changes)
-        self.blocks.append(proposal.block)
+        self.blocks.append(changes.block)
+        self.certificate = certify(self.state.reader, changes.block, self.absent)
         if self.check:
             check_all(self.state.reader)
-        return changes

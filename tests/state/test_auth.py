@@ -96,9 +96,8 @@ def test_a_block_holding_a_ladder_failure_is_invalid(chain: Chain) -> None:
     proposal = chain.propose([good, bad])
     assert proposal.block.txs == (good,)
     assert [code for _, code in proposal.dropped] == [errors.NONCE_TOO_HIGH]
-    forged = Block(
-        proposal.block.header, (good, bad)
-    )  # same header; apply must refuse before anything else matters
+    # Same header; apply must refuse before anything else matters.
+    forged = Block(proposal.block.header, (good, bad), (), proposal.block.last_certificate)
     with pytest.raises(InvalidBlock) as raised:
         apply_block(chain.state, forged)
     assert raised.value.reason == "transaction_fails_ladder"
@@ -117,6 +116,7 @@ def test_a_forged_signature_is_refused_unless_already_verified(chain: Chain) -> 
         timestamp_ms=chain.time_ms,
         proposer=chain.proposer,
         verified={forged.hash()},
+        last_certificate=chain.certificate,
     )
     assert skipped.block.txs == (forged,)
     with pytest.raises(InvalidBlock):

@@ -48,6 +48,7 @@ from metanode.types import (
     Transfer,
     TreasurySpend,
     Unbond,
+    Unjail,
     UpdateDid,
     VerificationMethod,
     Vote,
@@ -324,6 +325,7 @@ messages = st.one_of(
         consensus_records,
     ),
     st.just(ExitNode()),
+    st.just(Unjail()),
 )
 
 

@@ -23,7 +23,7 @@ from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import apply_block, build_block
 from metanode.state.store import Store
 from metanode.types import Denom, Transfer
-from tests.state.support import Wallet, make_genesis, validator_wallet
+from tests.state.support import Wallet, certify_last, make_genesis, validator_wallet
 
 WALLETS = 4
 PROPOSER = validator_wallet(0).address
@@ -48,6 +48,7 @@ def child_commits_forever(home: Path, progress: int) -> None:
             timestamp_ms=2_000_000 + state.height,
             proposer=PROPOSER,
             verify_signatures=False,
+            last_certificate=certify_last(state.reader, store.block(state.height)),
         )
         os.write(progress, b"b")
         store.commit(proposal.changes)

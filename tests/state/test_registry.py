@@ -264,7 +264,7 @@ def test_block_evidence_slashes_and_jails_without_a_transaction() -> None:
     assert proposal.block.evidence == (block_item(evidence),)
     changes = apply_block(chain.state, proposal.block)  # block 5, as a follower runs it
     assert changes.state_root == proposal.changes.state_root
-    chain.ledger.commit(changes)
+    chain.commit(changes)
     check_all(chain.state.reader)
     assert changes.receipts == ()
     assert staking_queries.validator(chain.state.reader, bad).stake == stake - stake // 10
@@ -276,7 +276,7 @@ def test_block_evidence_slashes_and_jails_without_a_transaction() -> None:
 
 
 def with_evidence(block: Block, *items: bytes) -> Block:
-    return Block(block.header, block.txs, items)
+    return Block(block.header, block.txs, items, block.last_certificate)
 
 
 def test_block_with_invalid_evidence_is_invalid_and_the_proposer_leaves_it_out() -> None:
@@ -318,7 +318,7 @@ def test_evidence_is_spent_once_by_block_or_transaction() -> None:
     with pytest.raises(InvalidBlock, match="evidence_already_used") as twice:
         apply_block(chain.state, with_evidence(proposal.block, *[block_item(by_block)] * 2))
     assert twice.value.evidence_index == 1
-    chain.ledger.commit(apply_block(chain.state, proposal.block))  # block 6: by the block
+    chain.commit(apply_block(chain.state, proposal.block))  # block 6: by the block
     code = chain.run([reporter.tx(1, by_block)]).receipts[0].code
     assert name_of(code) == "registry.evidence_already_used"
 

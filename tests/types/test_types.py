@@ -30,6 +30,7 @@ from metanode.types import (
     Unbond,
     UpgradeApp,
 )
+from metanode.types.block import last_certificate_hash
 
 KEY = nacl.signing.SigningKey(bytes(range(32)))
 SENDER = bytes(KEY.verify_key)
@@ -153,13 +154,24 @@ def test_block_and_header_roundtrip() -> None:
         bytes([5]) * 32,
         TO,
         bytes(80),
+        bytes([6]) * 32,
     )
     assert BlockHeader.decode(header.encode()) == header
-    block = Block(header, (transfer(0), transfer(1)), (b"evidence",))
-    again = Block.decode(block.encode())
-    assert again == block
-    assert again.hash() == header.hash()
-    assert [tx.encoded for tx in again.txs] == [tx.encode() for tx in block.txs]
+    certificate = CommitCertificate(4, 0, bytes([7]) * 32, b"\x07", bytes(96))
+    for last in (None, certificate):
+        block = Block(header, (transfer(0), transfer(1)), (b"evidence",), last)
+        again = Block.decode(block.encode())
+        assert again == block
+        assert again.last_certificate == last
+        assert again.hash() == header.hash()
+        assert [tx.encoded for tx in again.txs] == [tx.encode() for tx in block.txs]
+
+
+def test_header_commits_to_the_last_certificate() -> None:
+    certificate = CommitCertificate(4, 0, bytes(32), b"\x07", bytes(96))
+    other = CommitCertificate(4, 0, bytes(32), b"\x0b", bytes(96))
+    assert last_certificate_hash(None) == bytes(32)
+    assert last_certificate_hash(certificate) == certificate.hash() != other.hash()
 
 
 def test_certificate_bitmap() -> None:
@@ -201,6 +213,7 @@ def test_mutated_encodings_only_raise_decode_error(data) -> None:
         bytes(32),
         TO,
         bytes(80),
+        bytes(32),
     )
     samples = {
         Transaction: transfer(3).encode(),

@@ -29,7 +29,7 @@ from metanode.state.auth import queries as auth_queries
 from metanode.state.bank import keys as bank_keys
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
-from metanode.types import Address, Block, Denom
+from metanode.types import Address, Block, CommitCertificate, Denom
 
 from . import apps, governance, hosting, identity, notary, peers, problems, registry, schemas
 
@@ -380,14 +380,20 @@ def _block_view(node: Node, height: int) -> schemas.BlockView:
         next_validator_set_hash=header.next_validator_set_hash.hex(),
         proposer=str(header.proposer),
         vrf_proof=header.vrf_proof.hex(),
+        last_certificate_hash=header.last_certificate_hash.hex(),
         txs=[tx.hash().hex() for tx in block.txs],
-        certificate=None
-        if certificate is None
-        else schemas.Certificate(
-            height=certificate.height,
-            round=certificate.round,
-            block_hash=certificate.block_hash.hex(),
-            signer_bitmap=certificate.signer_bitmap.hex(),
-            aggregate_signature=certificate.aggregate_signature.hex(),
-        ),
+        certificate=_certificate_view(certificate),
+        last_certificate=_certificate_view(block.last_certificate),
+    )
+
+
+def _certificate_view(certificate: CommitCertificate | None) -> schemas.Certificate | None:
+    if certificate is None:
+        return None
+    return schemas.Certificate(
+        height=certificate.height,
+        round=certificate.round,
+        block_hash=certificate.block_hash.hex(),
+        signer_bitmap=certificate.signer_bitmap.hex(),
+        aggregate_signature=certificate.aggregate_signature.hex(),
     )

@@ -132,8 +132,11 @@ class BlockView(BaseModel):
     next_validator_set_hash: str
     proposer: str
     vrf_proof: str
+    last_certificate_hash: str
     txs: list[str]
     certificate: Certificate | None
+    # The certificate of height - 1 the block carries (its header commits to it); null at 1.
+    last_certificate: Certificate | None
 
 
 class StateProof(BaseModel):

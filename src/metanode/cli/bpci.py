@@ -5,9 +5,9 @@
 BLS key and its proof of possession and the VRF key, and once it is committed announces the
 node's TLS certificate to the gateway (`POST /api/v1/peers`), whose node admits it as a peer
 and passes it on to the others (node/admission.py); `bpci exit` signs its `ExitNode` with the
-same key; `bpci nodes` reads the registry through a
-gateway; `bpci join` makes the home of a new node from a running node's gateway. `bpci-core`
-is the enterprise side: registration with a KYC credential, validator stake, and the notary
+same key, `bpci unjail` its `Unjail` (after a jail for missed commits); `bpci nodes` reads
+the registry through a gateway; `bpci join` makes the home of a new node from a running
+node's gateway. `bpci-core` is the enterprise side: registration with a KYC credential, validator stake, and the notary
 committee (which does not exist yet). Every command follows `output.py`'s exit-code rule.
 """
 
@@ -42,6 +42,7 @@ from metanode.types import (
     RegisterNode,
     RegisterValidator,
     Role,
+    Unjail,
 )
 from metanode.types.messages import format_coins
 
@@ -168,15 +169,34 @@ def exit_registry(
 ) -> None:
     """The node --key leaves the registry: it turns unbonding at the next epoch boundary and
     leaves the validator set there; its stake returns to it at the end of block exit_height."""
-    signing = wallet.signer(home, key)
-    url = wallet.gateway(home, node)
-    address = str(keys.account_address(signing))
-    record = wallet.commit(url, signing, ExitNode())
+    url, address, record = _send_own(key, home, node, ExitNode())
     facts: dict[str, Any] = {"address": address}
     if record["ok"]:
         left = wallet.call("GET", f"{url}/api/v1/registry/nodes/{address}")
         facts |= {"status": left["status"], "exit_height": left["exit_height"]}
     wallet.report(record, as_json, facts)
+
+
+@app.command()
+def unjail(
+    key: NodeKey,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """The validator --key, jailed for missing commits, signs again from the next epoch; only
+    after the downtime jail's length (a jail for equivocation is for good)."""
+    _url, address, record = _send_own(key, home, node, Unjail())
+    wallet.report(record, as_json, {"address": address})
+
+
+def _send_own(
+    key: str, home: Path, node: str | None, message: ExitNode | Unjail
+) -> tuple[str, str, dict[str, Any]]:
+    """Commit a message the node --key sends about itself: (gateway, address, receipt)."""
+    signing = wallet.signer(home, key)
+    url = wallet.gateway(home, node)
+    return url, str(keys.account_address(signing)), wallet.commit(url, signing, message)
 
 
 @app.command()

@@ -73,6 +73,8 @@ LOGBLOCK = _register("metanode/logblock/v1", 24)
 EXEC_RESULT = _register("metanode/exec-result/v1", 25)
 # Executors: the seed of one app call, from the block seed and the call's place.
 EXEC_SEED = _register("metanode/exec-seed/v1", 26)
+# The commit certificate of height h - 1 that block h carries (its header holds this hash).
+COMMIT_CERTIFICATE = _register("metanode/commit-certificate/v1", 27)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

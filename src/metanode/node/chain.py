@@ -10,6 +10,10 @@ mempool has not seen are verified in the worker processes before the block is ex
 `--rate max` with four validators: 23% of its loop was `crypto_sign_open` inside
 `apply_block`).
 
+A proposal carries the certificate of the last block from this node's store; a block from a
+peer has its last certificate verified here, against the set that signed the last block,
+before it is executed (the state machine has no BLS suite; it checks the rest).
+
 The wall clock enters here, at the edge, twice: the proposer stamps its block with its time,
 and a validator refuses a block stamped more than `future_drift_ms_max` ahead of its own. The
 state machine only ever sees the header's timestamp.
@@ -19,14 +23,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from metanode.consensus.certificate import verify_certificate
 from metanode.consensus.suite import Suite
 from metanode.consensus.validators import Validator, ValidatorSet, genesis_seed, vrf_input
-from metanode.errors import DecodeError
+from metanode.errors import DecodeError, VerificationError
 from metanode.mempool.pool import Admission, Pool, Screened
 from metanode.state import machine
 from metanode.state.auth.queries import AdmissionView
 from metanode.state.machine import BlockChanges, InvalidBlock
 from metanode.state.staking import queries as staking_queries
+from metanode.state.staking.records import SetMember
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Receipt
 from metanode.types import constants as types_constants
@@ -63,13 +69,7 @@ class Chain:
         return self.store.state().height
 
     def validator_set(self) -> ValidatorSet:
-        members = staking_queries.validator_set(self.store.state().reader)
-        return ValidatorSet.of(
-            [
-                Validator(m.address, m.power, m.public_key, m.bls_public_key, m.vrf_public_key)
-                for m in members
-            ]
-        )
+        return _consensus_set(staking_queries.validator_set(self.store.state().reader))
 
     def seed(self) -> bytes:
         return self._seed
@@ -119,6 +119,7 @@ class Chain:
             verified=self.pool.verified_hashes(),
             txs_max=self.block_txs_max,
             evidence=evidence,
+            last_certificate=self.store.certificate(state.height) if state.height else None,
         )
         self._keep(proposal.block.hash(), proposal.changes)
         return proposal.block
@@ -137,12 +138,28 @@ class Chain:
         return True
 
     def _apply(self, block: Block) -> BlockChanges:
+        state = self.store.state()
+        self._verify_last_certificate(state, block)
         return machine.apply_block(
-            self.store.state(),
+            state,
             block,
             verified=self.pool.verified_hashes(),
             preverify=self.pool.verify_unseen,
         )
+
+    def _verify_last_certificate(self, state: machine.LedgerState, block: Block) -> None:
+        """The BLS half of the last certificate's check (the state machine checks the rest): a
+        quorum of the set that signed the last block signed it. Raises InvalidBlock."""
+        certificate = block.last_certificate
+        if certificate is None or certificate.height != state.height or not state.height:
+            return  # apply_block refuses what is missing or misplaced
+        members = staking_queries.validator_set_at(state.reader, state.height)
+        if members is None:
+            raise InvalidBlock("wrong_last_certificate", f"no set for height {state.height}")
+        try:
+            verify_certificate(certificate, state.block_hash, _consensus_set(members), self.suite)
+        except VerificationError as error:
+            raise InvalidBlock("last_certificate_invalid", str(error)) from None
 
     def _keep(self, digest: bytes, changes: BlockChanges) -> None:
         if len(self._pending) >= pending_blocks_max:
@@ -163,3 +180,12 @@ class Chain:
         return Committed(
             block, certificate, changes.receipts, changes.tx_hashes, changes.state_root
         )
+
+
+def _consensus_set(members: tuple[SetMember, ...]) -> ValidatorSet:
+    return ValidatorSet.of(
+        [
+            Validator(m.address, m.power, m.public_key, m.bls_public_key, m.vrf_public_key)
+            for m in members
+        ]
+    )

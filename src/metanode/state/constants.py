@@ -23,6 +23,10 @@ epoch_blocks_max = 1_000_000
 registry_nodes_max = 100_000
 basis_points = 10_000
 evidence_age_blocks_max = 10_000_000
+# The missed-commit window: its bitmap (window / 8 bytes) is rewritten for every validator in
+# every block, so the bound keeps that write small.
+signed_blocks_window_max = 10_000
+downtime_jail_blocks_max = 10_000_000
 # Identity: credentials registered per subject DID (each is read to find the subject's level).
 credentials_per_subject_max = 16
 # Governance: proposals open at once (each end of block scans them), depositors of one

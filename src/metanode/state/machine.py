@@ -3,7 +3,12 @@
 Rules:
 - No I/O, no clock but the block's timestamp, no randomness, nothing iterated in hash order.
   State is read through the reader protocol (`view.py`); every write goes to one overlay.
-- Evidence first: each item of `block.evidence` (equivocation, recorded by the consensus
+- The last certificate first: block h ≥ 2 carries the commit certificate of h - 1, which the
+  node's edge has verified (its aggregate signature against `validator_set_at(h - 1)`: BLS is
+  not the state machine's to check, as with block sync). Here it must be for the previous
+  block and match the header's `last_certificate_hash`; its signer bitmap then runs the
+  registry's missed-commit window (registry/downtime.py), which may jail.
+- Evidence next: each item of `block.evidence` (equivocation, recorded by the consensus
   layer) runs the registry's evidence rule, the one `SubmitEvidence` runs, with no sender and
   no fee, before any transaction. An item the rule refuses makes the block invalid
   (`InvalidBlock("evidence_refused")`, as CometBFT treats invalid evidence); `build_block`
@@ -68,6 +73,7 @@ from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
 from metanode.state.notary.rules import on_submit_logblock
+from metanode.state.registry.downtime import on_last_certificate, on_unjail
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
     on_block_evidence,
@@ -85,6 +91,7 @@ from metanode.types import (
     BlockHeader,
     Bond,
     CallApp,
+    CommitCertificate,
     CreateDid,
     DeactivateDid,
     Denom,
@@ -105,11 +112,13 @@ from metanode.types import (
     Transaction,
     Transfer,
     Unbond,
+    Unjail,
     UpdateDid,
     UpgradeApp,
     Vote,
 )
 from metanode.types import constants as types_constants
+from metanode.types.block import last_certificate_hash
 
 Handler = Callable[[Overlay, TxContext, object], int]
 HANDLERS: dict[type, Handler] = {
@@ -135,6 +144,7 @@ HANDLERS: dict[type, Handler] = {
     CallApp: apps.on_call_app,  # type: ignore[dict-item]
     ScaleApp: apps.on_scale_app,  # type: ignore[dict-item]
     SubmitLogBlock: on_submit_logblock,  # type: ignore[dict-item]
+    Unjail: on_unjail,  # type: ignore[dict-item]
 }
 
 
@@ -241,6 +251,7 @@ def _execute(
     verify_signatures: bool,
     strict: bool,
     evidence: Sequence[bytes] = (),
+    last_certificate: CommitCertificate | None = None,
     txs_max: int = types_constants.block_txs_max,
     bytes_max: int = types_constants.block_bytes_max,
 ) -> _Execution:
@@ -249,6 +260,8 @@ def _execute(
     chain_id = context.chain.chain_id
     height = context.height
     run = _Execution(overlay, [], [], [], [], [], [])
+    if last_certificate is not None:
+        on_last_certificate(overlay, context, last_certificate)
     for index, item in enumerate(evidence):
         before = overlay.write_count
         code = on_block_evidence(overlay, context, item)
@@ -354,6 +367,7 @@ def apply_block(
         raise InvalidBlock("wrong_validator_set_hash", header.validator_set_hash.hex())
     if header.next_validator_set_hash != staking_queries.next_validator_set_hash(state.reader):
         raise InvalidBlock("wrong_next_validator_set_hash", header.next_validator_set_hash.hex())
+    _check_last_certificate(state, block)
     if len(block.evidence) > types_constants.block_evidence_max:
         raise InvalidBlock(
             "too_much_evidence",
@@ -363,7 +377,14 @@ def apply_block(
         preverify(block.txs)
     context = BlockContext(chain, header.height, header.timestamp_ms, header.proposer)
     run = _execute(
-        state, context, block.txs, verified, verify_signatures, strict=True, evidence=block.evidence
+        state,
+        context,
+        block.txs,
+        verified,
+        verify_signatures,
+        strict=True,
+        evidence=block.evidence,
+        last_certificate=block.last_certificate,
     )
     if txs_root(run.tx_hashes) != header.txs_root:
         raise InvalidBlock("wrong_txs_root", header.txs_root.hex())
@@ -390,6 +411,24 @@ def apply_block(
     )
 
 
+def _check_last_certificate(state: LedgerState, block: Block) -> None:
+    certificate = block.last_certificate
+    if block.header.last_certificate_hash != last_certificate_hash(certificate):
+        raise InvalidBlock("wrong_last_certificate_hash", block.header.last_certificate_hash.hex())
+    if state.height == 0:
+        if certificate is not None:
+            raise InvalidBlock("unexpected_last_certificate", "block 1 follows genesis, unsigned")
+        return
+    if certificate is None:
+        raise InvalidBlock("missing_last_certificate", f"block {block.header.height} carries none")
+    if certificate.height != state.height or certificate.block_hash != state.block_hash:
+        raise InvalidBlock(
+            "wrong_last_certificate",
+            f"certificate of height {certificate.height} for {certificate.block_hash.hex()}, "
+            f"the last block is {state.height} {state.block_hash.hex()}",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Proposal:
     block: Block
@@ -409,11 +448,14 @@ def build_block(
     verify_signatures: bool = True,
     txs_max: int = types_constants.block_txs_max,
     evidence: tuple[bytes, ...] = (),
+    last_certificate: CommitCertificate | None = None,
 ) -> Proposal:
     """The proposer's side: execute candidates in order, leave out those that fail the ladder
     (and any past the block's limits), and fill the header from the result. The changes are the
     same `apply_block` would compute for the returned block, so the proposer need not re-run.
-    A `timestamp_ms` before the last block's is raised to it (time never goes back)."""
+    A `timestamp_ms` before the last block's is raised to it (time never goes back).
+    `last_certificate` is the certificate of the last block, from the proposer's store (None
+    only for block 1)."""
     height = state.height + 1
     _tip_height, tip_time = read_tip(state.reader)
     timestamp_ms = max(timestamp_ms, tip_time)
@@ -426,6 +468,7 @@ def build_block(
         verify_signatures,
         strict=False,
         evidence=evidence[: types_constants.block_evidence_max],
+        last_certificate=last_certificate,
         txs_max=min(txs_max, types_constants.block_txs_max),
         # Leave room in the block for the header and framing.
         bytes_max=types_constants.block_bytes_max - 4096,
@@ -446,8 +489,9 @@ def build_block(
         next_validator_set_hash=staking_queries.next_validator_set_hash(state.reader),
         proposer=proposer,
         vrf_proof=vrf_proof,
+        last_certificate_hash=last_certificate_hash(last_certificate),
     )
-    block = Block(header, tuple(run.included), tuple(run.evidence))
+    block = Block(header, tuple(run.included), tuple(run.evidence), last_certificate)
     after = _after(state, height, writes, update, block.hash())
     changes = BlockChanges(
         block,

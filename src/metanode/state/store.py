@@ -76,7 +76,7 @@ from metanode.types import (
     Unbond,
 )
 
-FORMAT = b"4"  # 4: node records hold their exit height; staking marks retired validators
+FORMAT = b"5"  # 5: block h carries the certificate of h - 1 (its header commits to it)
 # The store's directory inside a node's home.
 LEDGER_DIR = "ledger"
 _TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes")

@@ -58,6 +58,7 @@ from metanode.consensus.validators import Validator, ValidatorSet, quorum, vrf_i
 from metanode.errors import ConfigError, VerificationError
 from metanode.testing.model_suite import ModelKeys, ModelSuite
 from metanode.types import Address, Block, BlockHeader, CommitCertificate
+from metanode.types.block import last_certificate_hash
 
 CHAIN_ID = "sim"
 ZERO = bytes(32)
@@ -394,6 +395,7 @@ class Simulation:
 
     def build_block(self, node: SimNode, height: int, round_: int, evidence: tuple) -> Block:
         previous = node.chain[-1][0] if node.chain else None
+        last_certificate = node.chain[-1][1] if node.chain else None
         twin_offset = 1 if node.name.endswith("b") else 0  # twins build different blocks
         header = BlockHeader(
             chain_id=CHAIN_ID,
@@ -408,8 +410,9 @@ class Simulation:
             next_validator_set_hash=self.sets.at(height + 1).hash(),
             proposer=node.address,
             vrf_proof=node.suite.vrf_prove(vrf_input(node.state.seed, height)),
+            last_certificate_hash=last_certificate_hash(last_certificate),
         )
-        return Block(header, (), tuple(evidence))
+        return Block(header, (), tuple(evidence), last_certificate)
 
     def is_valid(self, node: SimNode, block: Block) -> bool:
         previous = node.chain[-1][0] if node.chain else None
@@ -419,7 +422,25 @@ class Simulation:
             header.previous_hash == expected
             and header.validator_set_hash == self.sets.at(header.height).hash()
             and header.next_validator_set_hash == self.sets.at(header.height + 1).hash()
+            and header.last_certificate_hash == last_certificate_hash(block.last_certificate)
+            and self.last_certificate_is_valid(previous, block.last_certificate)
         )
+
+    def last_certificate_is_valid(
+        self, previous: Block | None, certificate: CommitCertificate | None
+    ) -> bool:
+        """As a node's edge and state machine check it: none after genesis, else a quorum of
+        the previous height's set certified the previous block."""
+        if previous is None or certificate is None:
+            return previous is None and certificate is None
+        height = previous.header.height
+        if certificate.height != height:
+            return False
+        try:
+            verify_certificate(certificate, previous.hash(), self.sets.at(height), self.observer)
+        except VerificationError:
+            return False
+        return True
 
     def commit(self, node: SimNode, block: Block, certificate: CommitCertificate) -> None:
         height = block.header.height

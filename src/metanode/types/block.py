@@ -2,13 +2,18 @@
 
 Wire forms (deterministic CBOR, positional, version first):
     header      [1, chain_id, height, round, timestamp_ms, previous_hash, txs_root, state_root,
-                 receipts_root, validator_set_hash, next_validator_set_hash, proposer, vrf_proof]
-    block       [1, header, [tx bytes…], [evidence bytes…]]
+                 receipts_root, validator_set_hash, next_validator_set_hash, proposer, vrf_proof,
+                 last_certificate_hash]
+    block       [1, header, [tx bytes…], [evidence bytes…], last_certificate or null]
     certificate [1, height, round, block_hash, signer_bitmap, aggregate_signature]
 
 Transactions sit in a block as byte strings holding their own encodings, so a node hashes and
 verifies the bytes it received and never re-encodes a transaction. `txs_root` is the RFC 6962
 root over the transaction hashes. The block hash is the tagged hash of the encoded header.
+Block h (h ≥ 2) carries the commit certificate of h - 1 (`last_certificate`, CometBFT's
+LastCommit), and its header commits to it (`last_certificate_hash`, the tagged hash of the
+certificate's encoding; zero bytes at height 1, which has none): the state machine counts from
+its signer bitmap who signed h - 1 (state/registry/downtime.py).
 `timestamp_ms` is the proposer's time in milliseconds, checked by consensus against the parent;
 it is the only clock the state machine reads.
 """
@@ -50,6 +55,7 @@ class BlockHeader:
     next_validator_set_hash: bytes
     proposer: Address
     vrf_proof: bytes
+    last_certificate_hash: bytes
 
     def to_wire(self) -> list[Any]:
         return [
@@ -66,6 +72,7 @@ class BlockHeader:
             self.next_validator_set_hash,
             self.proposer.raw,
             self.vrf_proof,
+            self.last_certificate_hash,
         ]
 
     def encode(self) -> bytes:
@@ -80,7 +87,7 @@ class BlockHeader:
 
     @classmethod
     def from_wire(cls, value: Any) -> BlockHeader:
-        fields = expect_array(value, "header", 13)
+        fields = expect_array(value, "header", 14)
         expect_version(fields[0], "header")
         return cls(
             chain_id=expect_text(fields[1], "header.chain_id", constants.chain_id_bytes_max),
@@ -97,6 +104,7 @@ class BlockHeader:
             ),
             proposer=Address(expect_bytes(fields[11], "header.proposer", constants.address_bytes)),
             vrf_proof=expect_bytes(fields[12], "header.vrf_proof", constants.vrf_proof_bytes),
+            last_certificate_hash=expect_bytes(fields[13], "header.last_certificate_hash", _HASH),
         )
 
 
@@ -111,11 +119,17 @@ def _transaction(data: bytes, known: KnownTxs | None) -> Transaction:
     return Transaction.decode(data)
 
 
+def last_certificate_hash(certificate: CommitCertificate | None) -> bytes:
+    """What a header holds for the certificate its block carries: zero bytes for none."""
+    return bytes(_HASH) if certificate is None else certificate.hash()
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     header: BlockHeader
     txs: tuple[Transaction, ...]
     evidence: tuple[bytes, ...] = ()
+    last_certificate: CommitCertificate | None = None
     encoded: bytes = field(default=b"", compare=False, repr=False)
 
     def hash(self) -> bytes:
@@ -130,6 +144,7 @@ class Block:
                 self.header.to_wire(),
                 [tx.encode() for tx in self.txs],
                 list(self.evidence),
+                None if self.last_certificate is None else self.last_certificate.to_wire(),
             ]
         )
 
@@ -141,7 +156,7 @@ class Block:
             raise DecodeError(
                 "too_long", f"block is {len(data)} bytes, at most {constants.block_bytes_max}"
             )
-        fields = expect_array(decode(data), "block", 4)
+        fields = expect_array(decode(data), "block", 5)
         expect_version(fields[0], "block")
         header = BlockHeader.from_wire(fields[1])
         tx_items = fields[2]
@@ -160,7 +175,8 @@ class Block:
             expect_bytes(item, f"block.evidence[{index}]")
             for index, item in enumerate(evidence_items)
         )
-        return cls(header, txs, evidence, bytes(data))
+        last = None if fields[4] is None else CommitCertificate.from_wire(fields[4])
+        return cls(header, txs, evidence, last, bytes(data))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +218,16 @@ class CommitCertificate:
     def encode(self) -> bytes:
         return encode(self.to_wire())
 
+    def hash(self) -> bytes:
+        return tagged_hash(tags.COMMIT_CERTIFICATE, self.encode())
+
     @classmethod
     def decode(cls, data: bytes) -> CommitCertificate:
-        fields = expect_array(decode(data), "certificate", 6)
+        return cls.from_wire(decode(data))
+
+    @classmethod
+    def from_wire(cls, value: Any) -> CommitCertificate:
+        fields = expect_array(value, "certificate", 6)
         expect_version(fields[0], "certificate")
         return cls(
             height=expect_uint(fields[1], "certificate.height"),

@@ -280,6 +280,22 @@ class ExitNode:
         return cls()
 
 
+@dataclass(frozen=True, slots=True)
+class Unjail:
+    """The sender's validator, jailed for missing commits, asks to sign again: it rejoins the
+    set computed at the next epoch boundary. Only after the downtime jail's length; a jail for
+    equivocation is for good (docs/registry.md)."""
+
+    code: ClassVar[int] = 23
+
+    def fields(self) -> list[Any]:
+        return []
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> Unjail:
+        return cls()
+
+
 class Relationship(enum.IntFlag):
     """What a DID's verification method may be used for (W3C DID Core §5.3), as bits."""
 
@@ -830,6 +846,7 @@ Message = (
     | CallApp
     | ScaleApp
     | SubmitLogBlock
+    | Unjail
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -856,6 +873,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         CallApp,
         ScaleApp,
         SubmitLogBlock,
+        Unjail,
     )
 }
 _FIELD_COUNTS = {
@@ -881,6 +899,7 @@ _FIELD_COUNTS = {
     CallApp: 5,
     ScaleApp: 2,
     SubmitLogBlock: 1,
+    Unjail: 0,
 }
 
 

@@ -85,6 +85,7 @@ from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
 from metanode.state.poe.params import DEFAULT as POE_DEFAULT
 from metanode.state.poe.params import PoeParams
+from metanode.state.registry.downtime import SigningWindow
 from metanode.state.registry.genesis import RegistryGenesis
 from metanode.state.registry.messages import check_did, check_p2p_address
 from metanode.state.registry.records import (
@@ -240,6 +241,19 @@ class GenesisDocument:
             "used_evidence": [
                 {"hash": digest.hex(), "height": height}
                 for digest, height in self.registry.used_evidence
+            ],
+            "signing_windows": [
+                {
+                    "validator": str(address),
+                    "counted": window.counted,
+                    "missed": window.missed,
+                    "bitmap": window.bitmap.hex(),
+                }
+                for address, window in self.registry.signing
+            ],
+            "downtime_jailed": [
+                {"validator": str(address), "height": height}
+                for address, height in self.registry.downtime_jailed
             ],
             "identity": identity_json(self.identity),
             "governance": governance_json(self.governance),
@@ -475,7 +489,8 @@ def kind_named_by(chain_id: str) -> str | None:
 def _marked(
     tree: dict[str, Any], name: str, validators: set[Address]
 ) -> tuple[tuple[Address, int], ...]:
-    """`jailed` or `retired`: validators with the height they were marked at."""
+    """`jailed`, `retired` or `downtime_jailed`: validators with the height they were marked
+    at (for `downtime_jailed`, the height from which they may unjail)."""
     entries = _list(tree.get(name, []), name, constants.genesis_validators_max)
     marked: dict[Address, int] = {}
     for index, entry in enumerate(entries):
@@ -493,6 +508,7 @@ def _registry_params_json(params: RegistryParams) -> dict[str, Any]:
         "slash_fraction_bps": params.slash_fraction_bps,
         "slash_to_treasury": params.slash_to_treasury,
         "evidence_age_blocks_max": params.evidence_age_blocks_max,
+        **{name: getattr(params, name) for name in DOWNTIME_PARAMS},
         "role_min_stake": {_name(role): str(amount) for role, amount in params.role_min_stake},
         "node_types": {
             _name(node_type): {
@@ -518,6 +534,7 @@ def _registry_params(value: Any) -> RegistryParams:
             "evidence_age_blocks_max",
             "role_min_stake",
             "node_types",
+            *DOWNTIME_PARAMS,
         },
         set(),
     )
@@ -576,7 +593,23 @@ def _registry_params(value: Any) -> RegistryParams:
     to_treasury = _bool(
         tree.get("slash_to_treasury", defaults.slash_to_treasury), f"{path}.slash_to_treasury"
     )
-    return RegistryParams(tuple(types), minimums, bps, to_treasury, age)
+    downtime = []
+    for name in DOWNTIME_PARAMS:
+        low, high = RegistryParams.RANGES[name]
+        value = _uint(tree.get(name, getattr(defaults, name)), f"{path}.{name}", high)
+        if value < low:
+            raise _fail(f"{path}.{name}", f"must be at least {low}")
+        downtime.append(value)
+    return RegistryParams(tuple(types), minimums, bps, to_treasury, age, *downtime)
+
+
+# The missed-commit parameters, in RegistryParams's order (state/registry/downtime.py).
+DOWNTIME_PARAMS = (
+    "signed_blocks_window",
+    "min_signed_per_window_bps",
+    "downtime_jail_blocks",
+    "downtime_slash_fraction_bps",
+)
 
 
 def _node_json(record: NodeRecord) -> dict[str, Any]:
@@ -711,11 +744,34 @@ def _used_evidence(tree: dict[str, Any]) -> tuple[tuple[bytes, int], ...]:
     return tuple(sorted(used.items()))
 
 
+def _signing_windows(
+    tree: dict[str, Any], window: int
+) -> tuple[tuple[Address, SigningWindow], ...]:
+    entries = _list(
+        tree.get("signing_windows", []), "signing_windows", constants.genesis_accounts_max
+    )
+    found: dict[Address, SigningWindow] = {}
+    for index, entry in enumerate(entries):
+        path = f"signing_windows[{index}]"
+        fields = {"validator", "counted", "missed", "bitmap"}
+        item = _table(entry, path, fields, fields)
+        bitmap = _hex(item["bitmap"], f"{path}.bitmap", (window + 7) // 8)
+        missed = _uint(item["missed"], f"{path}.missed")
+        if sum(bin(byte).count("1") for byte in bitmap) != missed:
+            raise _fail(f"{path}.missed", "must count the bitmap's set bits")
+        found[_address(item["validator"], f"{path}.validator")] = SigningWindow(
+            _uint(item["counted"], f"{path}.counted"), missed, bitmap
+        )
+    return tuple(sorted(found.items()))
+
+
 def _registry_wire(registry: RegistryGenesis) -> list[Any]:
     return [
         params_to_wire(registry.params),
         [record.to_wire() for record in registry.nodes],
         [[digest, height] for digest, height in registry.used_evidence],
+        [[address.raw, *window.to_wire()] for address, window in registry.signing],
+        [[address.raw, height] for address, height in registry.downtime_jailed],
     ]
 
 
@@ -734,6 +790,8 @@ def from_tree(tree: Any) -> GenesisDocument:
         "retired",
         "nodes",
         "used_evidence",
+        "signing_windows",
+        "downtime_jailed",
         "identity",
         "governance",
         "apps",
@@ -767,10 +825,13 @@ def from_tree(tree: Any) -> GenesisDocument:
     unbondings = _unbondings(root)
     jailed = _marked(root, "jailed", {v.address for v in validators})
     retired = _marked(root, "retired", {v.address for v in validators})
+    registry_params = _registry_params(root.get("parameters", {}).get("registry", {}))
     registry = RegistryGenesis(
-        _registry_params(root.get("parameters", {}).get("registry", {})),
+        registry_params,
         _nodes(root, validators),
         _used_evidence(root),
+        _signing_windows(root, registry_params.signed_blocks_window),
+        _marked(root, "downtime_jailed", {v.address for v in validators}),
     )
     for index, record in enumerate(registry.nodes):
         address = Address.from_public_key(record.public_key)

@@ -12,6 +12,8 @@ validator set in force at the evidence's height (staking's set history).
 (it sent `ExitNode` before: unbonding or exited), `node_jailed` (jailed for good by evidence:
 its record stays as a tombstone; a validator node withdraws its bond with staking's `Unbond`),
 `unbonding_queue_full` (staking's queue for the completion height is full: retry next block).
+`Unjail`: `validator_not_jailed`, `jail_is_permanent` (jailed by evidence), and
+`downtime_jail_not_over` (jailed for missed commits; the jail's length has not passed).
 """
 
 from __future__ import annotations
@@ -45,3 +47,6 @@ NODE_NOT_REGISTERED = register("registry", 24, "node_not_registered")
 NODE_ALREADY_LEAVING = register("registry", 25, "node_already_leaving")
 NODE_JAILED = register("registry", 26, "node_jailed")
 UNBONDING_QUEUE_FULL = register("registry", 27, "unbonding_queue_full")
+VALIDATOR_NOT_JAILED = register("registry", 28, "validator_not_jailed")
+JAIL_IS_PERMANENT = register("registry", 29, "jail_is_permanent")
+DOWNTIME_JAIL_NOT_OVER = register("registry", 30, "downtime_jail_not_over")

@@ -6,7 +6,8 @@ holds none; the document loader checks that such a node is among staking's valid
 same keys. Other nodes' stake is newly created GEN credited to `registry/bonded`, which bank's
 `finish_genesis` counts into the supply. Import runs after staking's. A leaving node's record
 holds its exit height; import rebuilds the leaving and exit indexes from it (its stake is
-among staking's unbondings, a validator node among staking's `retired`).
+among staking's unbondings, a validator node among staking's `retired`). Missed-commit
+windows and downtime jails (downtime.py) go out and in as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from metanode.errors import InvariantViolation
 from metanode.state.bank.rules import credit
 from metanode.state.registry import keys
+from metanode.state.registry.downtime import SigningWindow, windows, write_window
 from metanode.state.registry.queries import nodes
 from metanode.state.registry.records import (
     NodeRecord,
@@ -36,6 +38,8 @@ class RegistryGenesis:
     params: RegistryParams = field(default_factory=RegistryParams)
     nodes: tuple[NodeRecord, ...] = ()  # sorted by address (the hash of public_key)
     used_evidence: tuple[tuple[bytes, int], ...] = ()  # (evidence hash, height), sorted
+    signing: tuple[tuple[Address, SigningWindow], ...] = ()  # sorted by address
+    downtime_jailed: tuple[tuple[Address, int], ...] = ()  # (validator, unjail height), sorted
 
 
 def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
@@ -59,6 +63,10 @@ def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
     write_uint(writer, keys.NODE_COUNT, len(genesis.nodes))
     for evidence_hash, height in genesis.used_evidence:
         write_uint(writer, keys.evidence(evidence_hash), height)
+    for address, window in genesis.signing:
+        write_window(writer, address, window)
+    for address, height in genesis.downtime_jailed:
+        write_uint(writer, keys.downtime_jail(address), height)
 
 
 def export_genesis(reader: StateReader) -> RegistryGenesis:
@@ -66,8 +74,14 @@ def export_genesis(reader: StateReader) -> RegistryGenesis:
         (key[len(keys.EVIDENCE) :], read_uint(reader, key))
         for key, _value in reader.scan(keys.EVIDENCE)
     )
+    width = len(keys.DOWNTIME_JAIL)
     return RegistryGenesis(
         read_params(reader),
         tuple(record for _address, record in nodes(reader)),
         used,
+        windows(reader),
+        tuple(
+            (Address(key[width:]), read_uint(reader, key))
+            for key, _value in reader.scan(keys.DOWNTIME_JAIL)
+        ),
     )

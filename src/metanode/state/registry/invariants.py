@@ -11,6 +11,9 @@
   and a leaving marker until it turns unbonding; a validator node among them is retired in
   staking; a node with no exit height is neither unbonding nor exited; every marker and entry
   names such a node.
+- `downtime_matches_staking`: each signing window (downtime.py) belongs to a staking validator
+  that is not jailed, has the window's size, and counts its bitmap's set bits, no more than the
+  certificates it was counted in; each downtime jail names a validator staking has jailed.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from __future__ import annotations
 from metanode.errors import check
 from metanode.state.bank.accounts import read_account
 from metanode.state.registry import keys
+from metanode.state.registry.downtime import windows
 from metanode.state.registry.queries import nodes
-from metanode.state.registry.records import Status
+from metanode.state.registry.records import Status, read_params
 from metanode.state.registry.rules import REGISTRY_POOL
 from metanode.state.staking import keys as staking_keys
 from metanode.state.staking.records import read_uint, read_validator
 from metanode.state.staking.rules import is_jailed, is_retired
 from metanode.state.view import StateReader
-from metanode.types import Denom
+from metanode.types import Address, Denom
 
 
 def pool_matches_records(reader: StateReader) -> None:
@@ -109,4 +113,31 @@ def leaving_matches_indexes(reader: StateReader) -> None:
         )
 
 
-INVARIANTS = (pool_matches_records, records_match_indexes, leaving_matches_indexes)
+def downtime_matches_staking(reader: StateReader) -> None:
+    params = read_params(reader)
+    size = (params.signed_blocks_window + 7) // 8
+    for address, window in windows(reader):
+        check(
+            read_validator(reader, address) is not None and not is_jailed(reader, address),
+            f"registry.downtime_matches_staking: window of {address}, no unjailed validator",
+        )
+        check(
+            len(window.bitmap) == size
+            and window.missed == sum(bin(byte).count("1") for byte in window.bitmap)
+            and window.missed <= window.counted,
+            f"registry.downtime_matches_staking: window of {address} is inconsistent",
+        )
+    for key, _value in reader.scan(keys.DOWNTIME_JAIL):
+        address = Address(key[len(keys.DOWNTIME_JAIL) :])
+        check(
+            is_jailed(reader, address),
+            f"registry.downtime_matches_staking: {address} downtime-jailed, not in staking",
+        )
+
+
+INVARIANTS = (
+    pool_matches_records,
+    records_match_indexes,
+    leaving_matches_indexes,
+    downtime_matches_staking,
+)

@@ -10,6 +10,8 @@
                              boundary (empty value)
 0x05 0x07 ‖ height(8, big-endian) ‖ address(20) → exits then: the node turns exited at the end
                              of that block, when staking pays its stake back (empty value)
+0x05 0x08 ‖ address(20)    → missed-commit window (downtime.py: [counted, missed, bitmap])
+0x05 0x09 ‖ address(20)    → jailed for downtime: the height from which `Unjail` may free it
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ PENDING = PREFIX + b"\x04"
 NODE_COUNT = PREFIX + b"\x05"
 LEAVING = PREFIX + b"\x06"
 EXIT = PREFIX + b"\x07"
+SIGNING = PREFIX + b"\x08"
+DOWNTIME_JAIL = PREFIX + b"\x09"
 
 
 def node(address: Address) -> bytes:
@@ -53,3 +57,11 @@ def exits_at(height: int) -> bytes:
 
 def exit_entry(height: int, address: Address) -> bytes:
     return exits_at(height) + address.raw
+
+
+def signing(address: Address) -> bytes:
+    return SIGNING + address.raw
+
+
+def downtime_jail(address: Address) -> bytes:
+    return DOWNTIME_JAIL + address.raw

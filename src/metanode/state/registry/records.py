@@ -94,10 +94,22 @@ class RegistryParams:
     slash_fraction_bps: int = 500  # of the stake, per equivocation
     slash_to_treasury: bool = False  # else burned
     evidence_age_blocks_max: int = 100_000
+    # Missed commits (Cosmos x/slashing's signed_blocks_window, min_signed_per_window,
+    # downtime_jail_duration in blocks, slash_fraction_downtime): a validator that signed fewer
+    # than `min_signed_per_window_bps` of the last `signed_blocks_window` certificates of its
+    # set is jailed, may `Unjail` after `downtime_jail_blocks`, and loses the fraction.
+    signed_blocks_window: int = 100
+    min_signed_per_window_bps: int = 5_000
+    downtime_jail_blocks: int = 1_000
+    downtime_slash_fraction_bps: int = 0
 
     RANGES: ClassVar[dict[str, tuple[int, int]]] = {
         "slash_fraction_bps": (0, constants.basis_points),
         "evidence_age_blocks_max": (1, constants.evidence_age_blocks_max),
+        "signed_blocks_window": (1, constants.signed_blocks_window_max),
+        "min_signed_per_window_bps": (0, constants.basis_points),
+        "downtime_jail_blocks": (0, constants.downtime_jail_blocks_max),
+        "downtime_slash_fraction_bps": (0, constants.basis_points),
     }
 
     def __post_init__(self) -> None:
@@ -108,6 +120,12 @@ class RegistryParams:
 
     def of(self, node_type: NodeType) -> TypeParams:
         return self.types[node_type - 1][1]
+
+    @property
+    def missed_blocks_max(self) -> int:
+        """Misses a full window may hold without a jail: the window less its floored minimum."""
+        window = self.signed_blocks_window
+        return window - window * self.min_signed_per_window_bps // constants.basis_points
 
     def required_stake(self, node_type: NodeType, roles: tuple[Role, ...]) -> int:
         minimums = dict(self.role_min_stake)
@@ -177,7 +195,7 @@ def _roles(value: object, key: bytes) -> tuple[Role, ...]:
 def read_params(reader: StateReader) -> RegistryParams:
     data = reader.get(keys.PARAMS)
     check(data is not None, "registry parameters missing from state (genesis not loaded?)")
-    bps, to_treasury, age, role_mins, types = decode_array(data, keys.PARAMS, 5)  # type: ignore[arg-type]
+    bps, to_treasury, age, role_mins, types, *downtime = decode_array(data, keys.PARAMS, 9)  # type: ignore[arg-type]
     check(
         type(role_mins) is tuple and len(role_mins) == len(Role),
         "registry parameters: role minimums malformed",
@@ -212,6 +230,7 @@ def read_params(reader: StateReader) -> RegistryParams:
         _uint(bps, keys.PARAMS),
         bool(to_treasury),
         _uint(age, keys.PARAMS),
+        *(_uint(value, keys.PARAMS) for value in downtime),
     )
 
 
@@ -222,6 +241,10 @@ def params_to_wire(params: RegistryParams) -> list[object]:
         params.evidence_age_blocks_max,
         [amount for _, amount in params.role_min_stake],
         [entry.to_wire() for _, entry in params.types],
+        params.signed_blocks_window,
+        params.min_signed_per_window_bps,
+        params.downtime_jail_blocks,
+        params.downtime_slash_fraction_bps,
     ]
 
 

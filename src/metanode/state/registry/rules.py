@@ -217,21 +217,8 @@ def apply_evidence(
     for signed in (message.first, message.second):
         if not ed25519.is_valid(record.public_key, signed.signing_message(), signed.signature):
             return errors.EVIDENCE_SIGNATURE_INVALID
-    slashed = staking.slash(
-        writer,
-        block,
-        validator,
-        params.slash_fraction_bps,
-        TREASURY if params.slash_to_treasury else None,
-    )
-    staking.jail(writer, block, validator)
+    slashed = punish(writer, block, validator, params.slash_fraction_bps)
     write_uint(writer, keys.evidence(digest), block.height)
-    node = read_node(writer, validator)
-    if node is not None and not node.exit_height:
-        # A node that is leaving keeps its leaving status: staking's jail already keeps it out
-        # of every set, and its stake is in the unbonding queue, beyond the slash.
-        write_node(writer, validator, node.with_status(Status.JAILED))
-        writer.delete(keys.pending(validator))
     events.append(
         Event(
             "slashed",
@@ -243,6 +230,25 @@ def apply_evidence(
         )
     )
     return OK
+
+
+def punish(writer: Overlay, block: BlockContext, validator: Address, fraction_bps: int) -> int:
+    """Slash `fraction_bps` of every delegation to `validator` (to the treasury or burned, by
+    the parameters) and jail it, in staking and in its registry record; the amount cut. Shared
+    by equivocation evidence and missed commits (downtime.py)."""
+    params = read_params(writer)
+    slashed = staking.slash(
+        writer, block, validator, fraction_bps, TREASURY if params.slash_to_treasury else None
+    )
+    staking.jail(writer, block, validator)
+    writer.delete(keys.signing(validator))  # a jailed validator's missed commits count no more
+    node = read_node(writer, validator)
+    if node is not None and not node.exit_height:
+        # A node that is leaving keeps its leaving status: staking's jail already keeps it out
+        # of every set, and its stake is in the unbonding queue, beyond the slash.
+        write_node(writer, validator, node.with_status(Status.JAILED))
+        writer.delete(keys.pending(validator))
+    return slashed
 
 
 def on_exit_node(writer: Overlay, context: TxContext, message: ExitNode) -> int:

@@ -216,6 +216,14 @@ def jail(writer: Overlay, block: BlockContext, address: Address) -> None:
     block.changed.add(CHANGED)
 
 
+def unjail(writer: Overlay, block: BlockContext, address: Address) -> None:
+    """Let `address` into the sets computed from now on again (the registry's `Unjail`, after a
+    jail for missed commits)."""
+    check(is_jailed(writer, address), "unjail names a jailed validator")
+    writer.delete(keys.jailed(address))
+    block.changed.add(CHANGED)
+
+
 def is_retired(reader: StateReader, address: Address) -> bool:
     return reader.get(keys.retired(address)) is not None
 
