@@ -200,3 +200,20 @@ def test_an_equivocation_jail_cannot_be_lifted() -> None:
     assert name_of(chain.run([bad.tx(0, Unjail())]).receipts[0].code) == (
         "registry.jail_is_permanent"
     )
+
+
+def test_evidence_against_a_validator_jailed_for_downtime_makes_the_jail_permanent() -> None:
+    chain = chain_of(slash_fraction_bps=1_000)
+    down = validator_wallet(3)
+    chain.absent.add(down.address)
+    run_until_height(chain, 11)  # jailed for downtime in block 11
+    chain.absent = set()
+    stake = staking_queries.validator(chain.state.reader, down.address).stake
+    evidence = equivocation(3, height=2)
+    assert chain.run([Wallet.of(0).tx(0, evidence)]).receipts[0].code == OK
+    reader = chain.state.reader
+    assert staking_queries.validator(reader, down.address).stake == stake - stake // 10
+    assert unjail_height(reader, down.address) is None
+    run_until_height(chain, 40)
+    code = chain.run([down.tx(0, Unjail())]).receipts[0].code
+    assert name_of(code) == "registry.jail_is_permanent"

@@ -13,6 +13,8 @@ Rules:
   window, more than `missed_blocks_max` misses jail it through the evidence path
   (`rules.punish`: staking's jail, its node record, `downtime_slash_fraction_bps` of every
   delegation) and record the height from which `Unjail` may free it; its window restarts.
+  Evidence against a validator jailed for downtime still slashes it, and makes the jail
+  permanent (Cosmos tombstones a jailed validator that equivocated alike).
 - `Unjail` (a flat ladder: `validator_not_jailed`, `jail_is_permanent` for a jail from
   evidence, `downtime_jail_not_over` before the recorded height) lifts staking's jail, so the
   validator rejoins the set computed at the next epoch boundary, and turns its registry node
@@ -131,15 +133,14 @@ def on_unjail(writer: Overlay, context: TxContext, message: Unjail) -> int:
 
 def on_last_certificate(
     writer: Overlay, block: BlockContext, certificate: CommitCertificate
-) -> list[Address]:
+) -> None:
     """Count `certificate` (of height block.height - 1) into each member's window; jail those
-    past the limit. Returns the validators it jailed, in address order."""
+    past the limit."""
     members = staking_queries.validator_set_at(writer, certificate.height)
     if members is None:
         raise InvariantViolation(f"no validator set recorded for height {certificate.height}")
     params = read_params(writer)
     signed = set(certificate.signer_indexes())
-    jailed = []
     ordered = sorted(members, key=lambda member: member.address)
     for index, member in enumerate(ordered):
         address = member.address
@@ -153,11 +154,8 @@ def on_last_certificate(
             write_uint(
                 writer, keys.downtime_jail(address), block.height + params.downtime_jail_blocks
             )
-            writer.delete(keys.signing(address))
-            jailed.append(address)
         else:
             write_window(writer, address, window)
-    return jailed
 
 
 def _is_down(params: RegistryParams, window: SigningWindow) -> bool:

@@ -20,7 +20,8 @@ Rules:
   a registered validator outside it signs nothing that counts.
   Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
   `evidence_age_blocks_max` blocks. The validator loses `slash_fraction_bps` of every
-  delegation to it (burned, or to `treasury`) and is jailed for good.
+  delegation to it (burned, or to `treasury`) and is jailed for good, even if it was already
+  jailed for missed commits (downtime.py), which `Unjail` could have lifted.
 - Leaving (`ExitNode`): the node's whole stake enters staking's unbonding queue at once and a
   validator node retires from every later set; it turns unbonding at the next epoch boundary
   and exited at the end of its `exit_height`, when staking pays the stake back. A leaving node
@@ -212,12 +213,13 @@ def apply_evidence(
     digest = evidence_hash(message)
     if writer.get(keys.evidence(digest)) is not None:
         return errors.EVIDENCE_ALREADY_USED
-    if staking.is_jailed(writer, validator):
+    if staking.is_jailed(writer, validator) and writer.get(keys.downtime_jail(validator)) is None:
         return errors.VALIDATOR_ALREADY_JAILED
     for signed in (message.first, message.second):
         if not ed25519.is_valid(record.public_key, signed.signing_message(), signed.signature):
             return errors.EVIDENCE_SIGNATURE_INVALID
     slashed = punish(writer, block, validator, params.slash_fraction_bps)
+    writer.delete(keys.downtime_jail(validator))  # jailed for missed commits: now for good
     write_uint(writer, keys.evidence(digest), block.height)
     events.append(
         Event(
