@@ -7,8 +7,9 @@ node's TLS certificate to the gateway (`POST /api/v1/peers`), whose node admits 
 and passes it on to the others (node/admission.py); `bpci exit` signs its `ExitNode` with the
 same key, `bpci unjail` its `Unjail` (after a jail for missed commits); `bpci nodes` reads
 the registry through a gateway; `bpci join` makes the home of a new node from a running
-node's gateway. `bpci-core` is the enterprise side: registration with a KYC credential, validator stake, and the notary
-committee (which does not exist yet). Every command follows `output.py`'s exit-code rule.
+node's gateway. `bpci-core` is the enterprise side: registration with a KYC credential,
+validator stake, and the notary committee (which does not exist yet). Every command follows
+`output.py`'s exit-code rule.
 """
 
 from __future__ import annotations
