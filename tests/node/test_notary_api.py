@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import nacl.signing
+
 from metanode.crypto import bls, merkle
 from metanode.node import home as dev_home
 from metanode.node import keys
-from metanode.types import LogBlock, SubmitLogBlock, Transaction
+from metanode.types import CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
 from tests.node.cluster import running
-from tests.state.test_notary import APP, Replicas
+from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE, Replicas
 
 
 def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
@@ -21,7 +23,8 @@ def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
         validator = keys.read_validator(
             cluster.home / "nodes" / "v0" / "validator.key", dev_home.DEV_PASSWORD
         )
-        leaves = Replicas().leaves(0, 1)
+        # The one validator is the draw's only candidate: it executes both calls.
+        leaves = Replicas(keys=[nacl.signing.SigningKey(validator.ed25519_seed)]).leaves(0, 1)
         root = merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves])
         unsigned = LogBlock(APP, 1, 0, 1, root, tuple(leaves))
         secret = bls.PrivateKey.from_bytes(validator.bls_secret)
@@ -29,11 +32,18 @@ def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
             unsigned, signers=b"\x01", aggregate=secret.sign(unsigned.signing_message())
         )
         key = cluster.dev_keys()[0]
-        tx = Transaction(
-            dev_home.DEV_CHAIN_ID, key.public_key, 0, 1_000, 10_000, SubmitLogBlock(logblock)
-        )
-        tx = tx.with_signature(key.sign(tx.signing_message()))
-        assert cluster.submit("v0", [tx])[0]["accepted"]
+        messages = [
+            DeployApp(COUNTER, 1, FUEL_PRICE, FUEL_LIMIT),
+            CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
+            CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
+            SubmitLogBlock(logblock),
+        ]
+        txs = []
+        for nonce, message in enumerate(messages):
+            tx = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
+            txs.append(tx.with_signature(key.sign(tx.signing_message())))
+        assert all(answer["accepted"] for answer in cluster.submit("v0", txs))
+        tx = txs[-1]
         cluster.wait(lambda: cluster.committed("v0", tx.hash().hex()), 60, "the LogBlock")
         assert cluster.get("v0", f"/api/v1/txs/{tx.hash().hex()}")["status"] == "committed"
         for index, leaf in enumerate(leaves):

@@ -150,6 +150,12 @@ PINNED = {
     910: "notary.chain_link_broken",
     911: "notary.aggregate_invalid",
     912: "notary.supply_overflow",
+    913: "notary.app_unknown",
+    914: "notary.app_version_unknown",
+    915: "notary.call_unknown",
+    916: "notary.call_version_mismatch",
+    917: "notary.executor_not_assigned",
+    918: "notary.fuel_above_call_limit",
 }
 
 

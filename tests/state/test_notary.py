@@ -4,72 +4,145 @@ guard ladder's codes and their order, disputes, receipt inclusion proofs, and th
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import nacl.signing
 import pytest
 
 from metanode.codec import decode, encode, tags
 from metanode.crypto import bls, merkle
+from metanode.crypto.hashing import blake3_hash
+from metanode.docklock.cage import wat_to_wasm
 from metanode.docklock.receipt import Receipt
+from metanode.state.apps import queries as apps_queries
+from metanode.state.apps.assignment import assigned
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK
-from metanode.state.context import BlockContext
-from metanode.state.genesis.chain import read_chain
 from metanode.state.notary import errors, keys, queries
 from metanode.state.notary.committee import notary_committee
 from metanode.state.notary.records import ExecutorTip
-from metanode.state.notary.rules import on_logblock_committed
+from metanode.state.notary.rules import store_logblock
 from metanode.state.poe.formula import reward_base_units, usage_of
 from metanode.state.poe.params import DEFAULT as POE
 from metanode.state.view import MemoryReader, Overlay
-from metanode.types import Address, Denom, LogBlock, LogLeaf, SubmitLogBlock
+from metanode.types import (
+    Address,
+    CallApp,
+    Denom,
+    DeployApp,
+    LogBlock,
+    LogLeaf,
+    SubmitLogBlock,
+    UpgradeApp,
+)
 from tests.conftest import load_vectors
 from tests.state.support import Chain, Wallet, _bls_key, make_genesis, seed, validator_wallet
 
-APP = seed("app")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+COUNTER = wat_to_wasm((EXAMPLES / "counter.wat").read_text())
+APP = blake3_hash(COUNTER)
 VALIDATORS = 4
-EXECUTORS = [nacl.signing.SigningKey(seed("executor", index)) for index in range(2)]
+CALLS = 6
+FUEL_LIMIT = 3_000_000
+FUEL_PRICE = 7
+OWNER = Wallet.of(1)
+CALLER = Wallet.of(2)
 SUBMITTER = Wallet.of(0)
+# A second version of the counter: another module, so another hash.
+COUNTER_V2 = wat_to_wasm('(module (memory (export "memory") 1) (func (export "increment")))')
 
 
-def executor_key(index: int) -> bytes:
-    return bytes(EXECUTORS[index].verify_key)
+def deploy_and_call(chain: Chain, calls: int = CALLS, *, nonce: int = 0) -> None:
+    """Deploy the counter with two replicas, then make `calls` calls in one block (one epoch:
+    one executor draw for all of them)."""
+    if nonce == 0:
+        deploy = DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT)
+        assert chain.run([OWNER.tx(0, deploy)]).receipts[0].code == OK
+    made = [
+        CALLER.tx(nonce + index, CallApp(APP, 0, "increment", b"", FUEL_LIMIT))
+        for index in range(calls)
+    ]
+    assert [receipt.code for receipt in chain.run(made).receipts] == [OK] * calls
 
 
-def receipt(executor: int, call: int, previous: bytes, *, output: bytes = b"out") -> Receipt:
+def drawn_keys(chain: Chain, seq: int) -> list[nacl.signing.SigningKey]:
+    """The signing keys of the validators drawn to execute call `seq` (the draw stands in
+    validators while the registry has no executors), in draw order."""
+    call = apps_queries.call(chain.state.reader, APP, seq)
+    assert call is not None
+    drawn = assigned(chain.state.reader, APP, call.epoch)
+    assert drawn is not None and len(drawn) == 2
+    wallets = {validator_wallet(index).address: validator_wallet(index) for index in range(4)}
+    return [wallets[address].key for address in drawn]
+
+
+def receipt(
+    key: nacl.signing.SigningKey,
+    call: int,
+    previous: bytes,
+    *,
+    output: bytes = b"out",
+    trapped: bool = False,
+) -> Receipt:
+    """A call that trapped burned its whole fuel limit."""
     unsigned = Receipt(
         app_id=APP,
         function="increment",
         input_hash=seed("input", call),
         state_root_before=seed("root", call),
         state_root_after=seed("root", call + 1, output),
-        fuel_used=2_000_000 + call,
+        fuel_used=FUEL_LIMIT if trapped else 2_000_000 + call,
         peak_memory_bytes=1_048_576,
         witness_root=seed("witness", call),
         witness_length=3,
-        outcome="ok",
+        outcome="trap:unreachable" if trapped else "ok",
         output_hash=seed("output", output),
         block_time=1_000_000 + 1_000 * call,
         seed=seed("vrf", call),
-        executor=executor_key(executor),
+        executor=bytes(key.verify_key),
         previous=previous,
     )
-    signature = EXECUTORS[executor].sign(unsigned.signing_message()).signature
+    signature = key.sign(unsigned.signing_message()).signature
     return replace(unsigned, signature=signature)
 
 
 class Replicas:
-    """Two executors running the app's calls in order, each chaining its own receipts."""
+    """The executors drawn for the app's calls (or `keys`), running them in order, each
+    chaining its own receipts."""
 
-    def __init__(self) -> None:
-        self.last = [bytes(32), bytes(32)]
+    def __init__(
+        self, chain: Chain | None = None, keys: list[nacl.signing.SigningKey] | None = None
+    ) -> None:
+        self.keys = drawn_keys(chain, 0) if chain is not None else list(keys or ())
+        self.last = [bytes(32) for _key in self.keys]
 
-    def leaves(self, first: int, last: int, *, diverge_at: int | None = None) -> list[LogLeaf]:
+    def key(self, index: int) -> bytes:
+        return bytes(self.keys[index].verify_key)
+
+    def leaves(
+        self,
+        first: int,
+        last: int,
+        *,
+        diverge_at: int | None = None,
+        silent: tuple[tuple[int, int], ...] = (),
+        trap_at: int | None = None,
+    ) -> list[LogLeaf]:
+        """Both replicas' leaves of calls first..last, but none of (call, executor) in
+        `silent`."""
         made = []
         for call in range(first, last + 1):
-            for executor in range(2):
+            for executor in range(len(self.keys)):
+                if (call, executor) in silent:
+                    continue
                 output = b"other" if (call, executor) == (diverge_at, 1) else b"out"
-                made_receipt = receipt(executor, call, self.last[executor], output=output)
+                made_receipt = receipt(
+                    self.keys[executor],
+                    call,
+                    self.last[executor],
+                    output=output,
+                    trapped=call == trap_at,
+                )
                 self.last[executor] = made_receipt.hash()
                 made.append(made_receipt.leaf(call, 100_000, 2_000_000 + 10 * call))
         return sorted(made, key=lambda leaf: leaf.order)
@@ -107,7 +180,9 @@ class Submitter:
 
 @pytest.fixture
 def chain() -> Chain:
-    return Chain(make_genesis(validators=VALIDATORS))
+    made = Chain(make_genesis(validators=VALIDATORS))
+    deploy_and_call(made)
+    return made
 
 
 def expected_rewards(
@@ -126,11 +201,11 @@ def nex(chain: Chain, executor: bytes) -> int:
 
 
 def test_a_logblock_commits_indexes_its_receipts_and_mints_poe(chain: Chain) -> None:
-    replicas, submitter = Replicas(), Submitter(chain)
+    replicas, submitter = Replicas(chain), Submitter(chain)
     first = replicas.leaves(0, 2)
     supply_before = bank_queries.supply(chain.state.reader, Denom.NEX)
     assert submitter.submit(logblock_of(chain, first, 0, 2)) == OK
-    starts: dict[bytes, tuple[int, int] | None] = {executor_key(i): None for i in range(2)}
+    starts: dict[bytes, tuple[int, int] | None] = {replicas.key(i): None for i in range(2)}
     rewards = expected_rewards(first, starts)
     assert all(amount > 0 for amount in rewards.values())
     for executor, amount in rewards.items():
@@ -168,8 +243,7 @@ def test_inclusion_proofs_match_the_rfc6962_vectors() -> None:
     logblock = LogBlock(APP, 1, 0, 7, merkle.root_from_leaf_hashes(list(hashes)), leaves)
     assert logblock.root.hex() == tree["roots_by_size"]["8"]
     writer = Overlay(MemoryReader())
-    chain = Chain()
-    on_logblock_committed(writer, chain_context(chain), logblock, ())
+    store_logblock(writer, 1, logblock)
     for vector in tree["inclusion"]:
         if vector["tree_size"] != 8:
             continue
@@ -177,10 +251,6 @@ def test_inclusion_proofs_match_the_rfc6962_vectors() -> None:
         assert proof is not None
         assert [item.hex() for item in proof.path] == vector["proof"]
         merkle.verify_inclusion(proof.receipt_hash, proof.index, 8, proof.path, proof.root)
-
-
-def chain_context(chain: Chain) -> BlockContext:
-    return BlockContext(read_chain(chain.state.reader), 1, 0, validator_wallet(0).address)
 
 
 def notary_state(chain: Chain) -> list[tuple[bytes, bytes]]:
@@ -199,7 +269,7 @@ def refused(chain: Chain, submitter: Submitter, logblock: LogBlock) -> int:
 
 
 def test_each_guard_has_its_code_in_ladder_order(chain: Chain) -> None:
-    replicas, submitter = Replicas(), Submitter(chain)
+    replicas, submitter = Replicas(chain), Submitter(chain)
     leaves = replicas.leaves(0, 2)
     good = logblock_of(chain, leaves, 0, 2)
 
@@ -229,11 +299,16 @@ def test_each_guard_has_its_code_in_ladder_order(chain: Chain) -> None:
     twice = list(leaves)
     twice[4] = replace(twice[4], receipt_hash=twice[0].receipt_hash)
     cases.append((logblock_of(chain, twice, 0, 2), errors.RECEIPT_ALREADY_NOTARISED))
+    cases += against_the_app(chain, good)
     for logblock, code in cases:
         assert refused(chain, submitter, logblock) == code, code
     # Ladder order: a LogBlock wrong in two ways earns the earlier rung's code.
     assert (
         refused(chain, submitter, replace(good, root=seed("x"), signers=b"")) == errors.WRONG_ROOT
+    )
+    assert (
+        refused(chain, submitter, replace(good, app_version=2, first_seq=1, leaves=good.leaves[2:]))
+        == errors.APP_VERSION_UNKNOWN
     )
     assert submitter.submit(good) == OK
     assert refused(chain, submitter, good) == errors.RANGE_NOT_CONTIGUOUS
@@ -244,8 +319,47 @@ def test_each_guard_has_its_code_in_ladder_order(chain: Chain) -> None:
     assert code == errors.RECEIPT_ALREADY_NOTARISED
 
 
+def against_the_app(chain: Chain, good: LogBlock) -> list[tuple[LogBlock, int]]:
+    """LogBlocks each wrong against state/apps in one way, signed by a quorum, with their
+    codes (their own Replicas, so the good chain of receipts is untouched)."""
+    beyond = Replicas(chain).leaves(0, CALLS)  # call CALLS was never made
+    stranger = Replicas(chain)
+    undrawn = [
+        validator_wallet(index).key
+        for index in range(VALIDATORS)
+        if validator_wallet(index).key not in stranger.keys
+    ]
+    stranger.keys[1] = undrawn[0]
+    greedy = [
+        replace(leaf, fuel_used=FUEL_LIMIT + 1) if leaf.call_seq == 1 else leaf
+        for leaf in Replicas(chain).leaves(0, 2)
+    ]
+    return [
+        (replace(good, app_id=seed("no app")), errors.APP_UNKNOWN),
+        (replace(good, app_version=0), errors.APP_VERSION_UNKNOWN),
+        (replace(good, app_version=2), errors.APP_VERSION_UNKNOWN),
+        (logblock_of(chain, beyond, 0, CALLS), errors.CALL_UNKNOWN),
+        (logblock_of(chain, stranger.leaves(0, 2), 0, 2), errors.EXECUTOR_NOT_ASSIGNED),
+        (logblock_of(chain, greedy, 0, 2), errors.FUEL_ABOVE_CALL_LIMIT),
+    ]
+
+
+def test_a_logblock_holds_one_version_of_calls(chain: Chain) -> None:
+    upgrade = UpgradeApp(APP, COUNTER_V2)
+    assert chain.run([OWNER.tx(1, upgrade)]).receipts[0].code == OK
+    deploy_and_call(chain, 1, nonce=CALLS)  # call CALLS names version 2
+    submitter = Submitter(chain)
+    leaves = Replicas(chain).leaves(0, CALLS)
+    version_two = replace(logblock_of(chain, leaves, 0, CALLS), app_version=2)
+    assert refused(chain, submitter, version_two) == errors.CALL_VERSION_MISMATCH
+    assert refused(chain, submitter, replace(version_two, app_version=3)) == (
+        errors.APP_VERSION_UNKNOWN
+    )
+    assert submitter.submit(logblock_of(chain, leaves[: 2 * CALLS], 0, CALLS - 1)) == OK
+
+
 def test_disagreeing_replicas_open_a_dispute_and_the_range_is_withheld(chain: Chain) -> None:
-    replicas, submitter = Replicas(), Submitter(chain)
+    replicas, submitter = Replicas(chain), Submitter(chain)
     leaves = replicas.leaves(0, 2, diverge_at=1)
     logblock = logblock_of(chain, leaves, 0, 2)
     assert submitter.submit(logblock) == OK
@@ -253,9 +367,9 @@ def test_disagreeing_replicas_open_a_dispute_and_the_range_is_withheld(chain: Ch
     assert dispute is not None and dispute.call_seq == 1 and dispute.logblock == logblock
     assert list(queries.disputes(chain.state.reader)) == [dispute]
     assert queries.app_tip(chain.state.reader, APP).next_seq == 0
-    assert all(nex(chain, executor_key(index)) == 0 for index in range(2))
+    assert all(nex(chain, replicas.key(index)) == 0 for index in range(2))
     assert queries.receipt(chain.state.reader, leaves[0].receipt_hash) is None
-    agreeing = Replicas().leaves(0, 2)
+    agreeing = Replicas(chain).leaves(0, 2)
     assert refused(chain, submitter, logblock_of(chain, agreeing, 0, 2)) == errors.RANGE_DISPUTED
 
 
@@ -267,6 +381,6 @@ def test_the_committee_is_the_validator_set_until_the_registry_has_notaries(chai
 
 
 def test_the_logblock_round_trips_through_its_wire_form(chain: Chain) -> None:
-    logblock = logblock_of(chain, Replicas().leaves(0, 1), 0, 1)
+    logblock = logblock_of(chain, Replicas(chain).leaves(0, 1), 0, 1)
     assert LogBlock.from_wire(decode(encode(logblock.to_wire()))) == logblock
     assert decode(logblock.encode()).tag == tags.LOGBLOCK.number

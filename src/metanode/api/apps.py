@@ -2,9 +2,9 @@
 versions and the executors drawn for the epoch of the next height, and an app's calls in chain
 order with their escrow status, paged by sequence number.
 
-The executor draw reads the committed state and the chain's VRF seed after the block before the
-epoch's first height (`Chain.seed_at`); an app's replicas changed inside the epoch show at once
-here. Executors that run the calls are not built yet, so nobody acts on this answer today.
+The executors shown are those of a call included next (`assignment.current`): the draw the
+app's first call of the current epoch recorded, or the one it would record from the committed
+state and the draw seed the state holds. The notary checks LogBlocks against the same record.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from fastapi import APIRouter, Path, Query
 from metanode.node.node import Node
 from metanode.state.apps import assignment, queries
 from metanode.state.apps.records import AppRecord
-from metanode.state.staking import queries as staking_queries
 from metanode.state.view import StateReader
 
 from . import problems, schemas
@@ -30,16 +29,8 @@ AppIdPath = Annotated[str, Path(pattern=schemas.APP_ID_PATTERN, min_length=64, m
 def router(node: Node) -> APIRouter:
     routes = APIRouter()
 
-    def draw(reader: StateReader, height: int) -> tuple[int, bytes]:
-        """(the epoch of height + 1, the seed after the block before its first height)."""
-        epoch_blocks = staking_queries.params(reader).epoch_blocks
-        epoch = height // epoch_blocks
-        return epoch, node.chain.seed_at(epoch * epoch_blocks)
-
-    def view(
-        reader: StateReader, epoch: int, seed: bytes, app_id: bytes, record: AppRecord
-    ) -> schemas.AppView:
-        drawn = assignment.executors(reader, app_id, epoch, seed)
+    def view(reader: StateReader, app_id: bytes, record: AppRecord) -> schemas.AppView:
+        epoch, drawn = assignment.current(reader, app_id)
         return schemas.AppView(
             id=app_id.hex(),
             owner=str(record.owner),
@@ -77,8 +68,7 @@ def router(node: Node) -> APIRouter:
         state = node.store.state()
         start = None if after is None else bytes.fromhex(after)
         listed = list(itertools.islice(queries.apps(state.reader, start), limit + 1))
-        epoch, seed = draw(state.reader, state.height)
-        page = [view(state.reader, epoch, seed, app_id, r) for app_id, r in listed[:limit]]
+        page = [view(state.reader, app_id, r) for app_id, r in listed[:limit]]
         return schemas.AppPage(
             height=state.height, apps=page, next=page[-1].id if len(listed) > limit else None
         )
@@ -88,8 +78,7 @@ def router(node: Node) -> APIRouter:
         """One app: owner, versions, replicas, prices and its executors this epoch."""
         state = node.store.state()
         record = found(state.reader, app_id)
-        epoch, seed = draw(state.reader, state.height)
-        return view(state.reader, epoch, seed, bytes.fromhex(app_id), record)
+        return view(state.reader, bytes.fromhex(app_id), record)
 
     @routes.get("/api/v1/apps/{app_id}/calls", response_model=schemas.AppCallPage)
     async def calls(

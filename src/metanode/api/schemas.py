@@ -325,7 +325,9 @@ class AppView(BaseModel):
     fuel_limit: Annotated[int, Field(ge=0, description="fuel per call, at most")]
     calls: Annotated[int, Field(ge=0, description="calls made; the next call's number")]
     deployed_height: Annotated[int, Field(ge=0)]
-    epoch: Annotated[int, Field(ge=0, description="the epoch of the next height")]
+    epoch: Annotated[
+        int, Field(ge=0, description="the executor draw's epoch of a call included next")
+    ]
     executors: list[AddressText]  # drawn for that epoch (apps.assignment)
 
 

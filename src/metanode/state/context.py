@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from metanode.types import Address, Event
+from metanode.types import constants as types_constants
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class BlockContext:
     timestamp_ms: int
     proposer: Address
     changed: set[str] = field(default_factory=set)
+    # The header's VRF proof: the executor draw's seed of the next epoch comes from the last
+    # block of this one (state/apps/assignment.py).
+    vrf_proof: bytes = bytes(types_constants.vrf_proof_bytes)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from metanode.state.apps import invariants as apps
 from metanode.state.bank import invariants as bank
+from metanode.state.billing import invariants as billing
 from metanode.state.faucet import invariants as faucet
 from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
@@ -28,6 +29,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *governance.INVARIANTS,
     *apps.INVARIANTS,
     *notary.INVARIANTS,
+    *billing.INVARIANTS,
 )
 
 

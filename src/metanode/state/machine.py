@@ -60,6 +60,7 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.errors import MetanodeError, check
 from metanode.state import tree
 from metanode.state.apps import rules as apps
+from metanode.state.apps.assignment import end_block as apps_end_block
 from metanode.state.auth.params import read_params as read_auth_params
 from metanode.state.auth.rules import charge, guard_ladder
 from metanode.state.bank.accounts import TREASURY
@@ -306,6 +307,7 @@ def _execute(
     credit(overlay, context.proposer, Denom.FLX, proposer_share)
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
+    apps_end_block(overlay, context)
     registry_end_block(overlay, context)
     governance.end_block(overlay, context)
     return run
@@ -322,8 +324,12 @@ def _sender_address(tx: Transaction) -> Address:
     return Address(tagged_hash(tags.ADDRESS, _ED25519_KEY_PREFIX + tx.sender)[:20])
 
 
-def _context(state: LedgerState, height: int, timestamp_ms: int, proposer: Address) -> BlockContext:
-    return BlockContext(read_chain(state.reader), height, timestamp_ms, proposer)
+def _context(
+    state: LedgerState, height: int, timestamp_ms: int, proposer: Address, vrf_proof: bytes
+) -> BlockContext:
+    return BlockContext(
+        read_chain(state.reader), height, timestamp_ms, proposer, vrf_proof=vrf_proof
+    )
 
 
 def receipts_root(receipts: Sequence[Receipt]) -> bytes:
@@ -375,7 +381,9 @@ def apply_block(
         )
     if preverify is not None and verify_signatures:
         preverify(block.txs)
-    context = BlockContext(chain, header.height, header.timestamp_ms, header.proposer)
+    context = BlockContext(
+        chain, header.height, header.timestamp_ms, header.proposer, vrf_proof=header.vrf_proof
+    )
     run = _execute(
         state,
         context,
@@ -459,7 +467,7 @@ def build_block(
     height = state.height + 1
     _tip_height, tip_time = read_tip(state.reader)
     timestamp_ms = max(timestamp_ms, tip_time)
-    context = _context(state, height, timestamp_ms, proposer)
+    context = _context(state, height, timestamp_ms, proposer, vrf_proof)
     run = _execute(
         state,
         context,

@@ -11,24 +11,41 @@ epoch ‖ position) mod W`, W the weight not yet drawn, landing on the candidate
 weight interval holds it, as the proposer draw does (consensus/validators.py). The label and the
 length of the material keep these draws apart from the proposer's, which hashes 40 or 48 bytes.
 
-The seed is the chain's VRF seed (each proposer's VRF output, `node.chain.Chain.seed`), which
-state does not hold: the caller passes the seed at the epoch's first height and the state as of
-that height, so every node draws the same executors for the whole epoch, and a new epoch draws
-again (an executor that went silent drops out when its stake or role does, or by chance).
+The seed comes from the chain's VRF: at the end of each block whose height is a multiple of
+`staking.epoch_blocks` (the last block of an epoch), `end_block` records the next epoch's
+number (the last one + 1, so a change of epoch_blocks never reuses a number) and its seed,
+`tagged_hash(VRF_SEED, "executors" ‖ Γ)` with Γ the first 32 bytes of the block's VRF proof
+(RFC 9381: the point the VRF output hashes, unique for the proposer's key and input, so a
+proposer cannot grind it, unlike the proof's c and s). Epoch 0, before the first such block,
+draws from the chain id, as public as the genesis document.
+
+The draw is frozen on first use: an app's first call of an epoch draws its executors from the
+state as it stands then and records them (`assign`, keys.assigned), and the call record keeps
+the epoch; every later call of the epoch, every executor deciding what to run and the notary
+checking a LogBlock read that record, so stake or replica changes inside an epoch take effect
+at the next one, and every node agrees on who served which call. An executor that goes silent
+drops out when its stake or role does, or by chance at the next epoch's draw; its calls in
+the meantime are served by the other replicas (docs/notary.md).
 """
 
 from __future__ import annotations
 
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
-from metanode.errors import InvariantViolation
+from metanode.errors import InvariantViolation, check
 from metanode.state import constants
+from metanode.state.apps import keys
 from metanode.state.apps.records import read_app
+from metanode.state.context import BlockContext
+from metanode.state.genesis.chain import read_chain
 from metanode.state.registry.queries import node_stake, nodes
 from metanode.state.registry.records import Status
+from metanode.state.staking.queries import params as staking_params
 from metanode.state.staking.queries import validator_set
-from metanode.state.view import StateReader
+from metanode.state.values import decode_array, encode_value
+from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Role
+from metanode.types import constants as types_constants
 
 _LABEL = b"executors"
 
@@ -71,3 +88,60 @@ def _landing(left: list[tuple[Address, int]], draw: int) -> int:
             return slot
         draw -= weight
     raise InvariantViolation("a draw below the weight left always lands on a candidate")
+
+
+def draw_seed(reader: StateReader) -> tuple[int, bytes]:
+    """(epoch, seed): the executor draw of every call included now."""
+    data = reader.get(keys.DRAW_SEED)
+    if data is None:
+        return 0, tagged_hash(tags.VRF_SEED, _LABEL + read_chain(reader).chain_id.encode())
+    epoch, seed = decode_array(data, keys.DRAW_SEED, 2)
+    check(
+        type(epoch) is int and type(seed) is bytes and len(seed) == types_constants.hash_bytes,
+        "apps draw seed: malformed",
+    )
+    return epoch, seed
+
+
+def end_block(writer: Overlay, context: BlockContext) -> None:
+    if context.height % staking_params(writer).epoch_blocks:
+        return
+    epoch, _seed = draw_seed(writer)
+    gamma = context.vrf_proof[: types_constants.hash_bytes]
+    writer.put(
+        keys.DRAW_SEED, encode_value([epoch + 1, tagged_hash(tags.VRF_SEED, _LABEL + gamma)])
+    )
+
+
+def assigned(reader: StateReader, app_id: bytes, epoch: int) -> tuple[Address, ...] | None:
+    """The executors recorded for the app's calls of `epoch`, None before its first call."""
+    key = keys.assigned(app_id, epoch)
+    data = reader.get(key)
+    if data is None:
+        return None
+    (raws,) = decode_array(data, key, 1)
+    check(
+        type(raws) is tuple and all(type(raw) is bytes for raw in raws),
+        f"apps assignment at {key.hex()}: malformed",
+    )
+    return tuple(Address(raw) for raw in raws)
+
+
+def assign(writer: Overlay, app_id: bytes) -> int:
+    """The epoch of a call included now; its first call of the epoch draws and records the
+    app's executors for it."""
+    epoch, seed = draw_seed(writer)
+    if assigned(writer, app_id, epoch) is None:
+        drawn = executors(writer, app_id, epoch, seed)
+        writer.put(keys.assigned(app_id, epoch), encode_value([[a.raw for a in drawn]]))
+    return epoch
+
+
+def current(reader: StateReader, app_id: bytes) -> tuple[int, tuple[Address, ...]]:
+    """(epoch, executors) of a call included now: the recorded draw, or the draw its first
+    call would record (what the gateway and the executors show before that call)."""
+    epoch, seed = draw_seed(reader)
+    recorded = assigned(reader, app_id, epoch)
+    if recorded is not None:
+        return epoch, recorded
+    return epoch, tuple(executors(reader, app_id, epoch, seed))

@@ -6,6 +6,8 @@
 0x08 0x03 ‖ module_hash(32)             → module bytes (shared by every version naming them)
 0x08 0x04 ‖ app_id(32) ‖ seq(8, BE)     → call record (records.py: CallRecord)
 0x08 0x05                               → number of apps (uint)
+0x08 0x06                               → executor draw seed [epoch, seed(32)] (assignment.py)
+0x08 0x07 ‖ app_id(32) ‖ epoch(8, BE)   → the app's executors of that epoch [address…]
 Big-endian numbers, so a scan lists versions and calls in order.
 """
 
@@ -18,6 +20,8 @@ VERSION = PREFIX + b"\x02"
 MODULE = PREFIX + b"\x03"
 CALL = PREFIX + b"\x04"
 APP_COUNT = PREFIX + b"\x05"
+DRAW_SEED = PREFIX + b"\x06"
+ASSIGNED = PREFIX + b"\x07"
 
 
 def app(app_id: bytes) -> bytes:
@@ -34,3 +38,7 @@ def module(module_hash: bytes) -> bytes:
 
 def call(app_id: bytes, seq: int) -> bytes:
     return CALL + app_id + seq.to_bytes(8, "big")
+
+
+def assigned(app_id: bytes, epoch: int) -> bytes:
+    return ASSIGNED + app_id + epoch.to_bytes(8, "big")

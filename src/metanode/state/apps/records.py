@@ -103,6 +103,7 @@ class CallRecord:
     height: int
     status: CallStatus
     fuel_used: int  # 0 until settled
+    epoch: int  # the executor draw's epoch at inclusion: keys.assigned(app, epoch) serve it
 
     @property
     def escrow(self) -> int:
@@ -119,6 +120,7 @@ class CallRecord:
             self.height,
             int(self.status),
             self.fuel_used,
+            self.epoch,
         ]
 
 
@@ -195,8 +197,8 @@ def write_version(writer: Overlay, app_id: bytes, number: int, record: VersionRe
 
 
 def decode_call(data: bytes, key: bytes) -> CallRecord:
-    caller, version, function, input_, limit, price, height, status, used = decode_array(
-        data, key, 9
+    caller, version, function, input_, limit, price, height, status, used, epoch = decode_array(
+        data, key, 10
     )
     check(type(function) is str, f"call record at {key.hex()}: function is not text")
     check(_uint(status, key) in set(CallStatus), f"call record at {key.hex()}: unknown status")
@@ -210,6 +212,7 @@ def decode_call(data: bytes, key: bytes) -> CallRecord:
         _uint(height, key),
         CallStatus(status),
         _uint(used, key),
+        _uint(epoch, key),
     )
 
 

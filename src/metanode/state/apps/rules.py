@@ -18,12 +18,13 @@ failure code before writing anything; compiling a module is the last rung.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from metanode.crypto.hashing import blake3_hash
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.apps import errors, keys
+from metanode.state.apps.assignment import assign
 from metanode.state.apps.messages import (
     check_call,
     check_deploy_terms,
@@ -49,7 +50,7 @@ from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import TxContext
 from metanode.state.staking.records import read_uint, write_uint
-from metanode.state.view import Overlay
+from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp
 
 ESCROW = module_address("apps/escrow")
@@ -160,6 +161,7 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
         context.block.height,
         CallStatus.ESCROWED,
         0,
+        assign(writer, message.app_id),
     )
     write_call(writer, message.app_id, seq, record)
     write_app(writer, message.app_id, replace(app, calls=seq + 1))
@@ -180,6 +182,24 @@ def on_scale_app(writer: Overlay, context: TxContext, message: ScaleApp) -> int:
         return errors.NOT_OWNER
     write_app(writer, message.app_id, replace(app, replicas=message.replicas))
     return OK
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """How a call's escrow is split when it settles; charge = each × executors + treasury."""
+
+    charge: int  # fuel_used × the call's fuel price
+    each: int  # to each executor that served it
+    treasury: int  # auth.treasury_fee_bps of the charge, plus the executors' split remainder
+    refund: int  # the escrow's unused rest, to the caller
+
+
+def settlement(reader: StateReader, record: CallRecord, fuel_used: int, served: int) -> Settlement:
+    """The split `settle_call` pays for `record` at `fuel_used` among `served` executors."""
+    charge = fuel_used * record.fuel_price
+    treasury, earned = read_auth_params(reader).split_fees(charge)
+    each = earned // served
+    return Settlement(charge, each, treasury + earned - each * served, record.escrow - charge)
 
 
 def settle_call(
@@ -207,13 +227,11 @@ def settle_call(
     if not executors:
         return errors.SETTLE_NO_EXECUTORS
     check(len(set(executors)) == len(executors), "settle_call: executors must be distinct")
-    charge = fuel_used * record.fuel_price
-    treasury, earned = read_auth_params(writer).split_fees(charge)
-    each = earned // len(executors)
+    shares = settlement(writer, record, fuel_used, len(executors))
     payments = [
-        (record.caller, record.escrow - charge),
-        *((executor, each) for executor in executors),
-        (TREASURY, treasury + earned - each * len(executors)),
+        (record.caller, shares.refund),
+        *((executor, shares.each) for executor in executors),
+        (TREASURY, shares.treasury),
     ]
     for target, amount in payments:
         check(move(writer, ESCROW, target, Denom.FLX, amount) == OK, "escrow holds every call")

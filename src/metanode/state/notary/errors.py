@@ -9,6 +9,14 @@ disagreed on a call of this range and the court has not settled it, so the range
 `receipt_already_notarised`: a receipt hash that a committed LogBlock (or this one) already
 holds. `chain_link_broken`: a leaf's `previous` is not its executor's previous receipt of the
 app. `supply_overflow`: the NEX it would mint passes the uint64 supply.
+
+Against state/apps: `app_unknown`: no app has that id. `app_version_unknown`: the app has no
+such version. `call_unknown`: a seq of the range was never called (seq ≥ the app's calls).
+`call_version_mismatch`: a call of the range named another version than the LogBlock's (a
+LogBlock holds one version's receipts; a notary cuts at an upgrade). `executor_not_assigned`: a
+leaf's executor is not among the executors drawn for its call's epoch (state/apps/
+assignment.py). `fuel_above_call_limit`: a leaf reports more fuel than its call's limit, which
+the escrow could not pay.
 """
 
 from __future__ import annotations
@@ -27,3 +35,9 @@ RECEIPT_ALREADY_NOTARISED = register("notary", 9, "receipt_already_notarised")
 CHAIN_LINK_BROKEN = register("notary", 10, "chain_link_broken")
 AGGREGATE_INVALID = register("notary", 11, "aggregate_invalid")
 SUPPLY_OVERFLOW = register("notary", 12, "supply_overflow")
+APP_UNKNOWN = register("notary", 13, "app_unknown")
+APP_VERSION_UNKNOWN = register("notary", 14, "app_version_unknown")
+CALL_UNKNOWN = register("notary", 15, "call_unknown")
+CALL_VERSION_MISMATCH = register("notary", 16, "call_version_mismatch")
+EXECUTOR_NOT_ASSIGNED = register("notary", 17, "executor_not_assigned")
+FUEL_ABOVE_CALL_LIMIT = register("notary", 18, "fuel_above_call_limit")

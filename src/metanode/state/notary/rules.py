@@ -15,8 +15,11 @@ Rules:
   receipt hash and result hash are the body's, and the leaf's `output_bytes` and
   `state_bytes`. The notaries check those off chain before they sign (docs/notary.md); a
   LogBlock that lies about them is signed evidence against its quorum.
-- Not checked here until `state/apps` is merged: that the app exists, that the version is one
-  of its versions, that each call seq was a call of that app (the lead wires these in).
+- Against state/apps (`_check_calls`, right after the range checks): the app exists, the
+  version is one of its versions, each call of the range was made and named that version, each
+  leaf's executor was drawn for its call's epoch (state/apps/assignment.py) and its fuel is
+  within the call's limit. A call needs at least one receipt (coverage) and at most one per
+  executor drawn: a silent replica leaves its calls to the others, which alone are paid.
 - Replicas that disagree: the LogBlock is not committed. A dispute is recorded under (app,
   first_seq) with the whole LogBlock as evidence, the transaction succeeds (code OK, event
   `dispute_opened`), and every later LogBlock for that range is refused (`range_disputed`)
@@ -24,7 +27,8 @@ Rules:
 - On commit (`on_logblock_committed`): the LogBlock is stored under the app's next number
   with its height, each receipt hash indexed to (app, number, leaf index), the executor tips
   moved to their last leaf, and each executor minted its PoE reward (state/poe) through
-  `bank.mint`, so the supply record counts it.
+  `bank.mint`, so the supply record counts it; then billing settles every call of the range
+  (state/billing).
 """
 
 from __future__ import annotations
@@ -33,8 +37,11 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
 from metanode.crypto import bls
-from metanode.errors import VerificationError, check
+from metanode.errors import InvariantViolation, VerificationError, check
+from metanode.state.apps.assignment import assigned
+from metanode.state.apps.records import CallRecord, read_app, read_call
 from metanode.state.bank.rules import can_mint, mint
+from metanode.state.billing.rules import bill
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.notary import errors, keys
@@ -68,6 +75,9 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     if code != OK:
         return code
     app_id = logblock.app_id
+    code = _check_calls(writer, logblock)
+    if code != OK:
+        return code
     if logblock.first_seq != read_app_tip(writer, app_id).next_seq:
         return errors.RANGE_NOT_CONTIGUOUS
     if read_dispute(writer, app_id, logblock.first_seq) is not None:
@@ -119,6 +129,38 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     return OK
 
 
+def _check_calls(reader: StateReader, logblock: LogBlock) -> int:
+    """The LogBlock against state/apps: the app and version exist, every call of the range was
+    made, named this version, and was served only by executors drawn for its epoch, within its
+    fuel limit. So `settle_call` cannot refuse what commits (its other refusals, a settled call
+    and no executors, are ruled out by contiguity and coverage)."""
+    app = read_app(reader, logblock.app_id)
+    if app is None:
+        return errors.APP_UNKNOWN
+    if not 1 <= logblock.app_version <= app.versions:
+        return errors.APP_VERSION_UNKNOWN
+    if logblock.last_seq >= app.calls:
+        return errors.CALL_UNKNOWN
+    calls: dict[int, CallRecord] = {}
+    for seq in range(logblock.first_seq, logblock.last_seq + 1):
+        found = read_call(reader, logblock.app_id, seq)
+        if found is None:
+            raise InvariantViolation(f"call {seq} of {logblock.app_id.hex()} has no record")
+        if found.version != logblock.app_version:
+            return errors.CALL_VERSION_MISMATCH
+        calls[seq] = found
+    drawn: dict[int, tuple[Address, ...] | None] = {}
+    for leaf in logblock.leaves:
+        call = calls[leaf.call_seq]
+        if call.epoch not in drawn:
+            drawn[call.epoch] = assigned(reader, logblock.app_id, call.epoch)
+        if Address.from_public_key(leaf.executor) not in (drawn[call.epoch] or ()):
+            return errors.EXECUTOR_NOT_ASSIGNED
+        if leaf.fuel_used > call.fuel_limit:
+            return errors.FUEL_ABOVE_CALL_LIMIT
+    return OK
+
+
 def _signers(logblock: LogBlock, committee: Sequence[Member]) -> list[Member] | None:
     """The members the bitmap names, or None if it is not exactly ceil(n/8) bytes with no bit
     set past the committee's end (one LogBlock, one encoding of who signed)."""
@@ -166,21 +208,12 @@ def rewards_of(reader: StateReader, logblock: LogBlock) -> Rewards:
     return tuple(rewards)
 
 
-def on_logblock_committed(
-    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards
-) -> Event:
-    """Commit a LogBlock that passed every check: store it, index its receipts, move the
-    executor tips, mint the PoE rewards; return the `logblock_committed` event.
-
-    The one commit path: billing (state/apps' settle function: charge each call's escrow for
-    the fuel used, pay the executors, refund the rest) is wired in here with one call when the
-    branches merge, after the mint, from the same `logblock` (its leaves carry call seq,
-    executor and fuel). Its own refusal (if any) must be checked in the ladder before this
-    runs, as the mint's supply check is."""
+def store_logblock(writer: Overlay, height: int, logblock: LogBlock) -> int:
+    """Store the LogBlock under the app's next number, index its receipts and move the
+    executor tips; return its number (`on_logblock_committed`'s first step)."""
     app_id = logblock.app_id
-    tip = read_app_tip(writer, app_id)
-    number = tip.count
-    write_logblock(writer, number, Stored(block.height, logblock))
+    number = read_app_tip(writer, app_id).count
+    write_logblock(writer, number, Stored(height, logblock))
     write_app_tip(writer, app_id, AppTip(number + 1, logblock.last_seq + 1))
     for index, leaf in enumerate(logblock.leaves):
         write_receipt_index(writer, leaf.receipt_hash, app_id, number, index)
@@ -192,12 +225,29 @@ def on_logblock_committed(
             executor,
             ExecutorTip(last.receipt_hash, last.block_time, last.state_bytes),
         )
+    return number
+
+
+def on_logblock_committed(
+    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards
+) -> Event:
+    """Commit a LogBlock that passed every check: store it, index its receipts, move the
+    executor tips, mint the PoE rewards; return the `logblock_committed` event.
+
+    The one commit path. After the mint, billing (state/billing: `apps.settle_call` once per
+    call of the range, and the epoch's statements) charges each call's escrow for the fuel its
+    agreeing replicas used, pays the executors that served it and refunds the rest; every
+    refusal settle_call could give is ruled out by the ladder (`_check_calls`), as the mint's
+    is by the supply check."""
+    app_id = logblock.app_id
+    number = store_logblock(writer, block.height, logblock)
     minted = 0
     for executor, amount in rewards:
         if amount:
             code = mint(writer, Address.from_public_key(executor), Denom.NEX, amount)
             check(code == OK, "mint refused after the ladder's supply check passed")
             minted += amount
+    bill(writer, logblock, rewards)
     return Event(
         "logblock_committed",
         (
