@@ -14,9 +14,12 @@ from metanode.crypto import bls, merkle
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.cage import wat_to_wasm
 from metanode.docklock.receipt import Receipt
+from metanode.state.apps import keys as apps_keys
 from metanode.state.apps import queries as apps_queries
 from metanode.state.apps.assignment import assigned
+from metanode.state.apps.rules import ESCROW
 from metanode.state.bank import queries as bank_queries
+from metanode.state.billing import keys as billing_keys
 from metanode.state.codes import OK
 from metanode.state.notary import errors, keys, queries
 from metanode.state.notary.committee import notary_committee
@@ -254,7 +257,16 @@ def test_inclusion_proofs_match_the_rfc6962_vectors() -> None:
 
 
 def notary_state(chain: Chain) -> list[tuple[bytes, bytes]]:
-    return list(chain.state.reader.scan(keys.PREFIX))
+    """The notary's records, the calls (their escrow status), the billing statements, and the
+    escrow account: what a refused LogBlock must leave as it was."""
+    reader = chain.state.reader
+    return [
+        *reader.scan(keys.PREFIX),
+        *reader.scan(apps_keys.CALL),
+        *reader.scan(billing_keys.APP_STATEMENT),
+        *reader.scan(billing_keys.EXECUTOR_STATEMENT),
+        (ESCROW.raw, bank_queries.balance(reader, ESCROW, Denom.FLX).to_bytes(8, "big")),
+    ]
 
 
 def refused(chain: Chain, submitter: Submitter, logblock: LogBlock) -> int:
