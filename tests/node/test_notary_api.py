@@ -12,7 +12,7 @@ import nacl.signing
 from metanode.crypto import bls, merkle
 from metanode.node import home as dev_home
 from metanode.node import keys
-from metanode.types import CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
+from metanode.types import Address, CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
 from tests.node.cluster import running
 from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE, Replicas
 
@@ -60,6 +60,24 @@ def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
                 [bytes.fromhex(item) for item in proof["path"]],
                 bytes.fromhex(proof["root"]),
             )
+        # Billing: both calls settled, in the statements of the epoch that committed them.
+        current = cluster.get("v0", f"/api/v1/apps/{APP.hex()}/statements")["current_epoch"]
+        executor = str(Address.from_public_key(validator.public_key))
+        for path in (f"apps/{APP.hex()}", f"executors/{executor}"):
+            statements = [
+                cluster.get("v0", f"/api/v1/{path}/statements?epoch={epoch}")
+                for epoch in range(current + 1)
+            ]
+            settled = [item for item in statements if item["calls"]]
+            assert [item["calls"] for item in settled] == [2]
+            (item,) = settled
+            charged = sum(leaf.fuel_used for leaf in leaves) * FUEL_PRICE
+            assert (item["fuel"] * FUEL_PRICE, item["charged"]) == (charged, charged)
+            assert item["paid"] + item["treasury"] == charged and item["minted"] > 0
+        bad = cluster.client.get(
+            cluster.url("v0") + f"/api/v1/apps/{APP.hex()}/statements?epoch=-1"
+        )
+        assert bad.status_code == 422
         page = cluster.get("v0", f"/api/v1/logblocks?app={APP.hex()}")
         assert [item["root"] for item in page["logblocks"]] == [root.hex()]
         assert page["next"] is None

@@ -10,6 +10,8 @@ state and the draw seed the state holds. The notary checks LogBlocks against the
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -17,9 +19,13 @@ from fastapi import APIRouter, Path, Query
 from metanode.node.node import Node
 from metanode.state.apps import assignment, queries
 from metanode.state.apps.records import AppRecord
+from metanode.state.billing import queries as billing
+from metanode.state.billing.records import Statement
+from metanode.state.constants import uint64_max
 from metanode.state.view import StateReader
 
 from . import problems, schemas
+from .registry import AddressPath, parse_address
 
 page_apps_max = 100
 page_calls_max = 1_000
@@ -110,6 +116,46 @@ def router(node: Node) -> APIRouter:
         ]
         return schemas.AppCallPage(
             height=state.height, calls=page, next=listed[-1][0] if len(listed) > limit else None
+        )
+
+    def statement(
+        reader: StateReader, height: int, epoch: int | None, read: Callable[[int], Statement]
+    ) -> schemas.StatementView:
+        current, _seed = assignment.draw_seed(reader)
+        chosen = current if epoch is None else epoch
+        return schemas.StatementView(
+            height=height, epoch=chosen, current_epoch=current, **asdict(read(chosen))
+        )
+
+    @routes.get("/api/v1/apps/{app_id}/statements", response_model=schemas.StatementView)
+    async def app_statements(
+        app_id: AppIdPath, epoch: Annotated[int | None, Query(ge=0, le=uint64_max)] = None
+    ) -> schemas.StatementView:
+        """What the app's calls settled in `epoch` (default: the current one): calls, fuel,
+        FLX charged, paid to executors and to the treasury, NEX minted."""
+        state = node.store.state()
+        found(state.reader, app_id)
+        app_id_bytes = bytes.fromhex(app_id)
+        return statement(
+            state.reader,
+            state.height,
+            epoch,
+            lambda chosen: billing.app_statement(state.reader, app_id_bytes, chosen),
+        )
+
+    @routes.get("/api/v1/executors/{address}/statements", response_model=schemas.StatementView)
+    async def executor_statements(
+        address: AddressPath, epoch: Annotated[int | None, Query(ge=0, le=uint64_max)] = None
+    ) -> schemas.StatementView:
+        """What the executor served, was paid and minted in `epoch` (default: the current
+        one)."""
+        state = node.store.state()
+        parsed = parse_address(address)
+        return statement(
+            state.reader,
+            state.height,
+            epoch,
+            lambda chosen: billing.executor_statement(state.reader, parsed, chosen),
         )
 
     return routes

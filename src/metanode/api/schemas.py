@@ -357,6 +357,22 @@ class AppCallPage(BaseModel):
     next: Annotated[int, Field(ge=0)] | None  # pass as `from` for the next page
 
 
+class StatementView(BaseModel):
+    """One epoch's billing of an app or an executor (state/billing): zeros if nothing settled.
+    For an executor, `charged` and `treasury` are those of the calls it served, shared with
+    their other replicas."""
+
+    height: Annotated[int, Field(ge=0, description="the state read")]
+    epoch: Annotated[int, Field(ge=0, description="the executor draw's epoch")]
+    current_epoch: Annotated[int, Field(ge=0, description="the epoch of a block made next")]
+    calls: Annotated[int, Field(ge=0, description="calls settled (served, for an executor)")]
+    fuel: Annotated[int, Field(ge=0, description="fuel of those calls")]
+    charged: Annotated[int, Field(ge=0, description="FLX base units charged from escrow")]
+    paid: Annotated[int, Field(ge=0, description="FLX base units paid to executors")]
+    treasury: Annotated[int, Field(ge=0, description="FLX base units to the treasury")]
+    minted: Annotated[int, Field(ge=0, description="NEX base units minted to executors")]
+
+
 ProposalStatusName = Literal[
     "deposit_period",
     "voting_period",
