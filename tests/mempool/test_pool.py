@@ -17,6 +17,7 @@ from metanode.mempool import constants
 from metanode.mempool.pool import Pool
 from metanode.mempool.reasons import Reason
 from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import constants as types_constants
 
 CHAIN = "mempool-test"
 KEYS = [ed25519.PrivateKey.from_seed(bytes([index]) * 32) for index in range(1, 9)]
@@ -73,7 +74,7 @@ def test_admits_and_reaps() -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"\x00" * (8 * 1024 + 1), Reason.TOO_LARGE),
+        (b"\x00" * (types_constants.logblock_tx_bytes_max + 1), Reason.TOO_LARGE),
         (b"\x81\x01", Reason.MALFORMED),
         (tx(chain="other"), Reason.WRONG_CHAIN),
         (tx(expiry=0), Reason.EXPIRED),

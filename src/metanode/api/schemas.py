@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metanode.types import constants as types_constants
+
 # A transaction is never empty; JSON Schema cannot say whether the bytes are a well-signed
 # transaction, so the `format` names it for tools that can (the contract test's generator).
 TX_FORMAT = "metanode-tx"
@@ -15,7 +17,7 @@ TxHex = Annotated[
     Field(
         pattern=r"^([0-9a-f]{2})+$",
         min_length=2,
-        max_length=2 * 8 * 1024,
+        max_length=2 * types_constants.logblock_tx_bytes_max,  # a LogBlock's bound, the largest
         json_schema_extra={"format": TX_FORMAT},
     ),
 ]

@@ -325,12 +325,17 @@ class Pool:
     def _check(
         self, raw: bytes, ledger: LedgerView, height: int, seen: set[bytes], local: bool
     ) -> Admission | _Entry:
-        if len(raw) > types_constants.tx_bytes_max:
-            detail = f"{len(raw)} bytes; a transaction has at most {types_constants.tx_bytes_max}"
+        if len(raw) > types_constants.logblock_tx_bytes_max:
+            detail = (
+                f"{len(raw)} bytes; a transaction has at most {types_constants.tx_bytes_max}, "
+                f"a LogBlock's {types_constants.logblock_tx_bytes_max}"
+            )
             return Admission(None, Reason.TOO_LARGE, detail)
         try:
             tx = Transaction.decode(raw)
         except DecodeError as error:
+            if error.rule == "too_long_for_message":  # types/transaction.py: bytes_max
+                return Admission(None, Reason.TOO_LARGE, error.detail)
             return Admission(None, Reason.MALFORMED, f"not a transaction: {error}")
         entry = _Entry(tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals), local)
         refusal = self._rules(entry, ledger, height, seen)

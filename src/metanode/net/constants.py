@@ -8,6 +8,9 @@ from metanode.types import constants as types_constants
 frame_bytes_max = types_constants.block_bytes_max + 64 * 1024
 length_prefix_bytes = 4
 txs_per_frame_max = 5_000
+# The transactions of one TXS frame, in bytes (frames.txs_frames cuts batches by it): a block's
+# worth, which the frame carries with room to spare.
+txs_frame_bytes_max = types_constants.block_bytes_max
 # Execution receipts gossiped in one frame (a receipt is about 400 bytes); like every frame
 # they also count against the per-peer token bucket below.
 receipts_per_frame_max = 1_000
@@ -36,4 +39,7 @@ status_interval_ms = 500
 
 assert frame_bytes_max < 2 ** (8 * length_prefix_bytes)
 assert txs_per_frame_max * types_constants.tx_bytes_max <= 64 * frame_bytes_max
+assert txs_frame_bytes_max + 1024 <= frame_bytes_max
+# A LogBlock transaction fits in a TXS frame alone, and a block of them in a BLOCK frame.
+assert types_constants.logblock_tx_bytes_max <= txs_frame_bytes_max
 assert receipts_per_frame_max * 1024 <= frame_bytes_max

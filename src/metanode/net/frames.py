@@ -10,6 +10,7 @@ decoded once, by its owner, from the bytes that arrived.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,30 @@ class Consensus:
 @dataclass(frozen=True, slots=True)
 class Txs:
     txs: tuple[bytes, ...]
+
+
+def txs_frames(raws: Sequence[bytes]) -> list[Txs]:
+    """`raws` in order, cut into TXS frames of at most `txs_per_frame_max` transactions and
+    `txs_frame_bytes_max` bytes of them, so that a batch of LogBlock transactions (up to
+    `logblock_tx_bytes_max` each) never makes a frame past `frame_bytes_max`."""
+    frames: list[Txs] = []
+    batch: list[bytes] = []
+    size = 0
+    for raw in raws:
+        item = len(raw) + _BYTES_HEAD_MAX
+        if batch and (
+            len(batch) == constants.txs_per_frame_max or size + item > constants.txs_frame_bytes_max
+        ):
+            frames.append(Txs(tuple(batch)))
+            batch, size = [], 0
+        batch.append(raw)
+        size += item
+    if batch:
+        frames.append(Txs(tuple(batch)))
+    return frames
+
+
+_BYTES_HEAD_MAX = 5  # a CBOR byte string's head, for lengths below 2**32
 
 
 @dataclass(frozen=True, slots=True)

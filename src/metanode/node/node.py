@@ -80,6 +80,7 @@ from metanode.net.frames import (
     PeerAnnounce,
     Status,
     Txs,
+    txs_frames,
 )
 from metanode.net.transport import Network, PeerConfig
 from metanode.state.genesis.document import load_genesis
@@ -575,10 +576,9 @@ class Node:
         return self.sign_transaction(self.faucet_key, Transfer(to, amount, denom), 0)
 
     def _flush_gossip(self) -> None:
-        limit = net_constants.txs_per_frame_max
-        while self._gossip:
-            batch, self._gossip = self._gossip[:limit], self._gossip[limit:]
-            self.network.broadcast(Txs(tuple(batch)))
+        pending, self._gossip = self._gossip, []
+        for frame in txs_frames(pending):
+            self.network.broadcast(frame)
 
     # Events for the API ------------------------------------------------------------------------
 

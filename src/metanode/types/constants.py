@@ -42,9 +42,14 @@ app_module_bytes_max = 6 * 1024
 app_function_bytes_max = 64
 app_input_bytes_max = 4 * 1024
 
-# Notary LogBlocks (state/notary): leaves of one LogBlock, bounded by `tx_bytes_max` (a leaf is
-# about 170 bytes on the wire), and the committee a signer bitmap can name.
-logblock_leaves_max = 36
+# Notary LogBlocks (state/notary): the leaves of one LogBlock (issue 17: a notary cuts one
+# every 512 receipts), a leaf's largest encoding (four 32-byte hashes and six uint64s), and the
+# bound of a transaction carrying message 22: its own, larger than `tx_bytes_max`, sized for
+# the leaves plus anything else a transaction holds (a hybrid signature included); and the
+# committee a signer bitmap can name.
+logblock_leaves_max = 512
+logblock_leaf_bytes_max = 1 + 4 * (2 + hash_bytes) + 6 * 9
+logblock_tx_bytes_max = 112 * 1024
 notary_committee_max = 256
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
@@ -57,7 +62,10 @@ validators_max = 256
 consensus_round_max = 1_000_000
 decimals = 9
 
-assert logblock_leaves_max * 180 + 1024 < tx_bytes_max
+assert logblock_leaves_max * logblock_leaf_bytes_max + tx_bytes_max <= logblock_tx_bytes_max
+# A block holds dozens of full LogBlocks, and a block or a batch of them fits in a peer frame
+# (net/constants.py: frame_bytes_max is block_bytes_max plus room for the certificate).
+assert 64 * logblock_tx_bytes_max <= block_bytes_max
 assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
 assert block_bytes_max <= codec_constants.input_bytes_max
 assert credential_bytes_max + 1024 < tx_bytes_max

@@ -29,7 +29,7 @@ from metanode.types.fields import (
     expect_uint,
     expect_version,
 )
-from metanode.types.messages import Message, message_from_wire, message_to_wire
+from metanode.types.messages import Message, SubmitLogBlock, message_from_wire, message_to_wire
 
 _SIGNED_PREFIX = tags.TX_SIGNATURE.name_bytes + b"\x00"
 
@@ -43,6 +43,13 @@ def _bytes_item_length(length: int) -> int:
     if length < 0x1_0000:
         return 3 + length
     return 5 + length
+
+
+def bytes_max(message: Message) -> int:
+    """A transaction's size bound, by the message it carries."""
+    if isinstance(message, SubmitLogBlock):
+        return constants.logblock_tx_bytes_max
+    return constants.tx_bytes_max
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +126,19 @@ class Transaction:
 
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
-        if len(data) > constants.tx_bytes_max:
-            raise DecodeError(
-                "too_long", f"transaction is {len(data)} bytes, at most {constants.tx_bytes_max}"
-            )
+        """Strict decoding within the size bound of the message carried: `tx_bytes_max`, or
+        the larger `logblock_tx_bytes_max` for a LogBlock (message 22). Bytes past the larger
+        bound are refused before decoding."""
+        too_long = f"transaction is {len(data)} bytes, at most"
+        if len(data) > constants.logblock_tx_bytes_max:
+            raise DecodeError("too_long", f"{too_long} {constants.logblock_tx_bytes_max}")
         encoded = bytes(data)
-        return decode_typed(encoded, lambda value: cls.from_wire(value, encoded))
+        tx = decode_typed(encoded, lambda value: cls.from_wire(value, encoded))
+        if len(data) > bytes_max(tx.message):
+            raise DecodeError(
+                "too_long_for_message", f"{too_long} {bytes_max(tx.message)} for its message"
+            )
+        return tx
 
     @classmethod
     def from_wire(cls, value: Any, encoded: bytes) -> Transaction:
