@@ -27,8 +27,9 @@ Rules:
 - End of block, in this order: the block's fees (FLX) are split, `auth.treasury_fee_bps` of
   them (floored) to the treasury module account and the rest to the block's proposer, so no
   base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
-  only at an epoch boundary); the tip record takes the block's height and time; at an epoch
-  boundary the registry turns its pending nodes active and its leaving nodes unbonding, and in
+  only at an epoch boundary); the tip record takes the block's height and time; a block whose
+  height is a multiple of `staking.epoch_blocks` records the next executor draw's seed from its
+  VRF proof (apps/assignment.py); at an epoch boundary the registry turns its pending nodes active and its leaving nodes unbonding, and in
   every block those whose stake staking paid back exited; governance executes the proposals that
   passed in an earlier block, tallies those whose voting period ends here and expires those
   whose deposit period does (last, so a parameter it changes is read from the next block on,
