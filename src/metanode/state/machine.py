@@ -29,10 +29,10 @@ Rules:
   base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
   only at an epoch boundary); the tip record takes the block's height and time; a block whose
   height is a multiple of `staking.epoch_blocks` records the next executor draw's seed from its
-  VRF proof (apps/assignment.py); at an epoch boundary the registry turns its pending nodes active and its leaving nodes unbonding, and in
-  every block those whose stake staking paid back exited; governance executes the proposals that
-  passed in an earlier block, tallies those whose voting period ends here and expires those
-  whose deposit period does (last, so a parameter it changes is read from the next block on,
+  VRF proof (apps/assignment.py); at an epoch boundary the registry turns its pending nodes
+  active and its leaving nodes unbonding, and in every block those whose stake staking paid
+  back exited; governance executes the proposals that passed in an earlier block, tallies
+  those whose voting period ends here and expires those whose deposit period does (last, so a parameter it changes is read from the next block on,
   by every module alike). Then the sorted writes go to the state tree in ONE batch update: one
   new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
