@@ -34,7 +34,9 @@ LAYERS = {
 # envelope checks (one piece of code for both) and reads accounts through its queries.
 # The app registry (state/apps) checks a module at deploy by the cage's own rules
 # (docklock.cage.check_module), so what the chain accepts is exactly what the cage runs.
-SAME_LAYER_ALLOWED = {("mempool", "state"), ("state", "docklock")}
+# The node carries out the executor role: it hands the executor service committed calls and
+# gossips its receipts (the service knows nothing of the node).
+SAME_LAYER_ALLOWED = {("mempool", "state"), ("state", "docklock"), ("node", "executor")}
 PURE = {"consensus", "mempool", "state"}
 PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py"}
 BANNED_IN_PURE = {"asyncio", "socket", "lmdb", "time", "random", "threading", "os", "subprocess"}

@@ -16,6 +16,7 @@ from metanode.net.frames import (
     PeerAnnounce,
     ReceiptItem,
     Receipts,
+    Share,
     Status,
     Txs,
     decode_frame,
@@ -35,9 +36,18 @@ frames = st.one_of(
     st.builds(PeerAnnounce, st.binary(max_size=600)),
     st.builds(
         Receipts,
-        st.lists(st.builds(ReceiptItem, st.binary(min_size=32, max_size=32), heights, blobs)).map(
-            tuple
-        ),
+        st.lists(
+            st.builds(
+                ReceiptItem, st.binary(min_size=32, max_size=32), heights, blobs, heights, heights
+            )
+        ).map(tuple),
+    ),
+    st.builds(
+        Share,
+        st.binary(min_size=32, max_size=32),
+        heights,
+        st.binary(min_size=32, max_size=32),
+        st.binary(min_size=96, max_size=96),
     ),
 )
 
@@ -69,7 +79,7 @@ def test_lengths_over_the_limit_and_empty_frames_are_refused_before_reading() ->
 @pytest.mark.parametrize(
     ("body", "rule"),
     [
-        (bytes.fromhex("8109"), "unknown_kind"),  # [9]
+        (bytes.fromhex("810a"), "unknown_kind"),  # [10]
         (bytes.fromhex("820140"), "wrong_type"),  # [1, h''] : status height must be a uint
         (bytes.fromhex("8301 01 02".replace(" ", "")), "wrong_length"),
         (bytes.fromhex("a0"), "wrong_type"),  # a map, not an array
@@ -82,10 +92,26 @@ def test_each_shape_error_names_its_rule(body: bytes, rule: str) -> None:
 
 
 def test_receipt_frames_are_bounded_and_name_their_apps() -> None:
-    item = [bytes(32), 0, b"receipt"]
+    item = [bytes(32), 0, b"receipt", 0, 0]
     too_many = encode([int(Kind.RECEIPTS), [item] * (constants.receipts_per_frame_max + 1)])
-    short_app = encode([int(Kind.RECEIPTS), [[bytes(31), 0, b"receipt"]]])
-    for body, rule in [(too_many, "wrong_type"), (short_app, "wrong_length")]:
+    short_app = encode([int(Kind.RECEIPTS), [[bytes(31), 0, b"receipt", 0, 0]]])
+    no_sizes = encode([int(Kind.RECEIPTS), [[bytes(32), 0, b"receipt"]]])
+    for body, rule in [
+        (too_many, "wrong_type"),
+        (short_app, "wrong_length"),
+        (no_sizes, "wrong_type"),
+    ]:
         with pytest.raises(DecodeError) as error:
             decode_frame(body)
         assert error.value.rule == rule
+
+
+def test_share_frames_fix_their_lengths() -> None:
+    good = [int(Kind.SHARE), bytes(32), 3, bytes(32), bytes(96)]
+    assert decode_frame(encode(good)) == Share(bytes(32), 3, bytes(32), bytes(96))
+    for index, short in [(1, bytes(31)), (3, bytes(31)), (4, bytes(95))]:
+        body = list(good)
+        body[index] = short
+        with pytest.raises(DecodeError) as error:
+            decode_frame(encode(body))
+        assert error.value.rule == "wrong_length"

@@ -55,7 +55,7 @@ async def serve(node: Node) -> None:
     )
     server = _Server(
         uvicorn.Config(
-            create_app(node),
+            create_app(node, node.hosting.executor.store),
             host=api.listen.host,
             port=api.listen.port,
             log_level="warning",

@@ -58,11 +58,14 @@ class ExecutorBusy(MetanodeError):
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A committed call's receipt, with the bundle a replay of it needs (witness, state before)."""
+    """A committed call's receipt, with the bundle a replay of it needs (witness, state before),
+    and the app state's size after the call (Σ key and value bytes: a LogBlock leaf's
+    `state_bytes`, what storage is paid by)."""
 
     app_id: bytes
     seq: int
     bundle: Bundle
+    state_bytes: int
 
     @property
     def receipt(self) -> Receipt:
@@ -190,4 +193,5 @@ class ExecutorService:
         self.store.commit(app, call.seq, before, after, receipt, bundle.output)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
-        self._publish(Published(app, call.seq, bundle))
+        state_bytes = sum(len(key) + len(value) for key, value in after.items())
+        self._publish(Published(app, call.seq, bundle, state_bytes))

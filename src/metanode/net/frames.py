@@ -16,8 +16,12 @@ from typing import Any
 
 from metanode.codec import decode, encode
 from metanode.errors import DecodeError
+from metanode.types import constants as types_constants
 
 from . import constants
+
+_HASH_BYTES = types_constants.hash_bytes
+_BLS_SIGNATURE_BYTES = types_constants.bls_signature_bytes
 
 
 class Kind(enum.IntEnum):
@@ -28,7 +32,8 @@ class Kind(enum.IntEnum):
     BLOCK = 5  # [height, block, certificate]
     NO_BLOCK = 6  # [height]: the sender does not hold it
     PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it
-    RECEIPTS = 8  # [[[app_id, seq, receipt], …]]: signed execution receipts an executor made
+    RECEIPTS = 8  # [[[app_id, seq, receipt, output_bytes, state_bytes], …]]: an executor's
+    SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +100,27 @@ class PeerAnnounce:
 @dataclass(frozen=True, slots=True)
 class ReceiptItem:
     """One execution receipt (encoded, tagged) and the call it answers: the receipt names its
-    module, not the app's place in the chain, so the app id and seq travel beside it."""
+    module, not the app's place in the chain, so the app id and seq travel beside it, with the
+    sizes a LogBlock leaf bills by (the output's, the app state's after the call), which the
+    receipt commits to only by hash."""
 
     app_id: bytes
     seq: int
     receipt: bytes
+    output_bytes: int
+    state_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """A notary committee member's BLS signature over the LogBlock candidate with hash
+    `logblock_hash` (the unsigned LogBlock's, `LogBlock.hash()`) for the range of `app_id` that
+    starts at `first_seq`; the signer is the authenticated peer that sent it."""
+
+    app_id: bytes
+    first_seq: int
+    logblock_hash: bytes
+    signature: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +128,7 @@ class Receipts:
     items: tuple[ReceiptItem, ...]
 
 
-Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce | Receipts
+Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce | Receipts | Share
 
 
 def encode_frame(frame: Frame) -> bytes:
@@ -125,7 +146,15 @@ def encode_frame(frame: Frame) -> bytes:
     elif isinstance(frame, NoBlock):
         fields = [Kind.NO_BLOCK, frame.height]
     elif isinstance(frame, Receipts):
-        fields = [Kind.RECEIPTS, [[item.app_id, item.seq, item.receipt] for item in frame.items]]
+        fields = [
+            Kind.RECEIPTS,
+            [
+                [item.app_id, item.seq, item.receipt, item.output_bytes, item.state_bytes]
+                for item in frame.items
+            ],
+        ]
+    elif isinstance(frame, Share):
+        fields = [Kind.SHARE, frame.app_id, frame.first_seq, frame.logblock_hash, frame.signature]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -158,6 +187,12 @@ def _bytes(value: Any, name: str) -> bytes:
     return value
 
 
+def _fixed(value: Any, name: str, length: int) -> bytes:
+    if len(_bytes(value, name)) != length:
+        raise DecodeError("wrong_length", f"{name} must be {length} bytes")
+    return value  # type: ignore[no-any-return]
+
+
 def decode_frame(body: bytes) -> Frame:
     value = decode(body)
     if type(value) not in (list, tuple) or not value:
@@ -167,7 +202,7 @@ def decode_frame(body: bytes) -> Frame:
     except ValueError:
         raise DecodeError("unknown_kind", f"frame kind {value[0]} is not known") from None
     fields = value[1:]
-    arity = {Kind.BLOCK: 3}.get(kind, 1)
+    arity = {Kind.BLOCK: 3, Kind.SHARE: 4}.get(kind, 1)
     if len(fields) != arity:
         raise DecodeError(
             "wrong_length", f"{kind.name} frame has {len(fields)} fields, not {arity}"
@@ -200,6 +235,13 @@ def decode_frame(body: bytes) -> Frame:
         return PeerAnnounce(certificate)
     if kind is Kind.RECEIPTS:
         return Receipts(_receipt_items(fields[0]))
+    if kind is Kind.SHARE:
+        return Share(
+            _fixed(fields[0], "share.app_id", _HASH_BYTES),
+            _uint(fields[1], "share.first_seq"),
+            _fixed(fields[2], "share.logblock_hash", _HASH_BYTES),
+            _fixed(fields[3], "share.signature", _BLS_SIGNATURE_BYTES),
+        )
     return NoBlock(_uint(fields[0], "no_block.height"))
 
 
@@ -209,14 +251,18 @@ def _receipt_items(value: Any) -> tuple[ReceiptItem, ...]:
         raise DecodeError("wrong_type", f"receipts must be an array of at most {limit}")
     items = []
     for item in value:
-        if type(item) not in (list, tuple) or len(item) != 3:
-            raise DecodeError("wrong_type", "a receipt item is [app_id, seq, receipt]")
-        app_id = _bytes(item[0], "receipts[].app_id")
-        if len(app_id) != 32:
-            raise DecodeError("wrong_length", "receipts[].app_id must be 32 bytes")
+        if type(item) not in (list, tuple) or len(item) != 5:
+            raise DecodeError(
+                "wrong_type",
+                "a receipt item is [app_id, seq, receipt, output_bytes, state_bytes]",
+            )
         items.append(
             ReceiptItem(
-                app_id, _uint(item[1], "receipts[].seq"), _bytes(item[2], "receipts[].receipt")
+                _fixed(item[0], "receipts[].app_id", _HASH_BYTES),
+                _uint(item[1], "receipts[].seq"),
+                _bytes(item[2], "receipts[].receipt"),
+                _uint(item[3], "receipts[].output_bytes"),
+                _uint(item[4], "receipts[].state_bytes"),
             )
         )
     return tuple(items)

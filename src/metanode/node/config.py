@@ -147,6 +147,21 @@ class Mempool(_Section):
         return self
 
 
+class Notary(_Section):
+    """The notary committee's cut rule (docs/notary.md). Every member must run the same values:
+    they fix which calls a LogBlock candidate holds, and members sign only identical candidates."""
+
+    # A LogBlock covers at most this many receipts (and at most `logblock_leaves_max`, which
+    # a transaction can carry) ...
+    logblock_receipts: Annotated[int, Field(ge=1, le=1_000_000)] = 512
+    # ... and only calls included within this much block time of the range's first call; the
+    # range is cut once a committed block is that much later.
+    logblock_interval_ms: Annotated[int, Field(ge=1, le=86_400_000)] = 60_000
+    # A member that holds a quorum of shares but is not the range's designated submitter
+    # submits only if the range is still open this long after (duplicates cost a fee).
+    submit_wait_ms: Annotated[int, Field(ge=0, le=600_000)] = 3_000
+
+
 class Log(_Section):
     # Records below this level are neither formatted nor written; `metanode start --log-level`
     # overrides it.
@@ -181,6 +196,7 @@ class NodeConfig(_Section):
     api: Api
     consensus: Consensus = Consensus()
     mempool: Mempool = Mempool()
+    notary: Notary = Notary()
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
@@ -249,6 +265,10 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"block_txs_max = {consensus.block_txs_max}")
     lines += ["", "[mempool]", f"txs_max = {config.mempool.txs_max}"]
     lines.append(f"clients_txs_max = {config.mempool.clients_txs_max}")
+    notary = config.notary
+    lines += ["", "[notary]", f"logblock_receipts = {notary.logblock_receipts}"]
+    lines.append(f"logblock_interval_ms = {notary.logblock_interval_ms}")
+    lines.append(f"submit_wait_ms = {notary.submit_wait_ms}")
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")

@@ -84,6 +84,10 @@ def read_genesis(path: Path) -> GenesisDocument:
     return load_genesis(path, text)
 
 
+# Dev chains notarise within a second of block time, so a test sees its LogBlocks at once.
+_DEV_NOTARY = node_config.Notary(logblock_interval_ms=1_000, submit_wait_ms=2_000)
+
+
 def account_key_files(home: Path) -> list[Path]:
     directory = home / "keys"
     return sorted(directory.glob("*.key")) if directory.is_dir() else []
@@ -181,6 +185,8 @@ def _write_network(
 ) -> list[NodeEntry]:
     names = [f"v{index}" for index in range(validators)]
     validator_keys = [keys.new_validator_keys() for _ in names]
+    if chain.kind == "dev":  # a dev node pays its notary transactions (LogBlocks) itself
+        funded = funded + [Address.from_public_key(vkeys.public_key) for vkeys in validator_keys]
     for name, vkeys in zip(names, validator_keys, strict=True):
         directory = home / "nodes" / name
         directory.mkdir(parents=True, exist_ok=True)
@@ -209,6 +215,7 @@ def _write_network(
             p2p=node_config.P2P(listen=node_config.Endpoint(port=port_base + index), peers=peers),
             api=node_config.Api(listen=node_config.Endpoint(port=api_port_base + index)),
             mempool=mempool or node_config.Mempool(),
+            notary=_DEV_NOTARY if chain.kind == "dev" else node_config.Notary(),
         )
         path = home / "nodes" / name / "config.toml"
         path.write_text(node_config.to_toml(cfg))

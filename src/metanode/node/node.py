@@ -78,6 +78,8 @@ from metanode.net.frames import (
     GetBlock,
     NoBlock,
     PeerAnnounce,
+    Receipts,
+    Share,
     Status,
     Txs,
     txs_frames,
@@ -92,6 +94,7 @@ from . import admission, keys, misbehaviour
 from . import config as node_config
 from .chain import Chain, Committed
 from .durable import ConsensusLog
+from .hosting import Hosting
 from .metrics import Metrics
 
 log = logging.getLogger("metanode.node")
@@ -192,6 +195,18 @@ class Node:
             self._on_peer,
             self._on_offence,
         )
+        # The node key signs execution receipts and pays for the LogBlocks this node submits.
+        self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
+        self.hosting = Hosting(
+            home,
+            self.node_key,
+            self.suite,
+            self.chain,
+            cfg.notary,
+            self.network.broadcast,
+            self._submit_own,
+            self._later,
+        )
         for certificate in admission.saved(home):
             try:
                 self.admit_peer(certificate, announce=False)
@@ -225,6 +240,7 @@ class Node:
         """Run until `stop()`; then await `stop_first` (the gateway's shutdown), end every timer
         and task, close the network, and only then the stores."""
         await self.network.start()
+        self.hosting.start()
         log.info(
             "node started",
             extra={
@@ -249,6 +265,7 @@ class Node:
                     await stop_first()
             finally:
                 await self._end_timers_and_tasks()
+                self.hosting.stop()
                 await self.network.stop()
                 self.consensus_log.close()
                 self.store.close()
@@ -466,6 +483,7 @@ class Node:
             )
         self._height_started = done
         self._after_commit(committed)
+        self.hosting.on_committed(committed)
         height = block.header.height + 1
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
@@ -570,12 +588,27 @@ class Node:
         )
         return unsigned.with_signature(key.sign(unsigned.signing_message()))
 
+    def _submit_own(self, message: Message) -> None:
+        """Submit a transaction of this node's own (a LogBlock), signed by its node key."""
+        raw = self.sign_transaction(self.node_key, message, 0).encode()
+
+        async def submitting() -> None:
+            (result,) = await self.submit([raw])
+            if not result.admitted:
+                log.warning(
+                    "own transaction refused",
+                    extra={"message": type(message).__name__, "reason": str(result.reason)},
+                )
+
+        self._spawn(submitting())
+
     def faucet_transfer(self, to: Address, denom: Denom, amount: int) -> Transaction:
         if self.faucet_key is None:
             raise ConfigError("this node has no faucet account (faucet_key_file)")
         return self.sign_transaction(self.faucet_key, Transfer(to, amount, denom), 0)
 
     def _flush_gossip(self) -> None:
+        self.hosting.flush()
         pending, self._gossip = self._gossip, []
         for frame in txs_frames(pending):
             self.network.broadcast(frame)
@@ -656,6 +689,14 @@ class Node:
             self._sync_asked = None
         elif isinstance(frame, PeerAnnounce):
             self._on_peer_announce(peer, frame)
+        elif isinstance(frame, Receipts | Share):
+            blame = (
+                self.hosting.on_receipts(peer, frame)
+                if isinstance(frame, Receipts)
+                else self.hosting.on_share(peer, frame)
+            )
+            if blame is not None:
+                self._penalize(peer, blame)
 
     async def _admit_gossiped(self) -> None:
         """Admit gossiped transactions, one frame after another, off the frame reader."""
