@@ -17,7 +17,8 @@
 
 Exit codes, as for `metanode` (`output.py`): 0 ok; 1 a failed outcome (an `exec` whose outcome
 is not `ok`, a replay that diverged, a nondeterministic native run, a transaction the chain
-refused, `call --wait`, which needs executors: not built yet); 2 a usage error.
+refused, a `call --wait` whose receipt or LogBlock did not come within `--wait-s`); 2 a usage
+error.
 
 `deploy`, `call` and `scale` sign with a key of a network home (`--from`, `--home`) and submit
 through its gateway (`--node`) by wallet.py's one sign-submit-wait path (docs/apps.md). A deploy
@@ -33,6 +34,7 @@ ARGS become the call's input, joined by single spaces. Block time and seed defau
 from __future__ import annotations
 
 import os
+import time
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,14 +53,15 @@ from metanode.docklock import native as native_mode
 from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
-from metanode.errors import ConfigError, DecodeError, NotBuiltError
+from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
 from . import output, wallet
-from .network import DEFAULT_HOME
+from .network import DEFAULT_HOME, node_urls
 from .wallet import Home, Json, NodeUrl
 
+wait_poll_s = 0.2
 app = typer.Typer(
     name="bpi",
     help="Build, run and check DockLock apps.",
@@ -263,20 +266,20 @@ def call(
     ] = None,
     version: Annotated[int, typer.Option(min=0, help="Version to call (0: current).")] = 0,
     wait: Annotated[
-        bool, typer.Option(help="Wait for the receipt: needs executors, not built yet.")
+        bool,
+        typer.Option(help="Wait for the receipt (output, hash) and then its LogBlock on chain."),
     ] = False,
+    wait_s: Annotated[
+        float, typer.Option(min=0.1, help="With --wait: give up after this many seconds.")
+    ] = 120.0,
     sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
 ) -> None:
     """Call FUNCTION of APP with ARGS (joined by spaces) as input: the chain orders the call
-    and escrows fuel limit × fuel price FLX; prints the call's sequence number."""
-    if wait:
-        raise NotBuiltError(
-            "call --wait: not built yet: executors that run calls and publish receipts do not "
-            "exist (issue 17); nothing was sent, call without --wait"
-        )
+    and escrows fuel limit × fuel price FLX; prints the call's sequence number, and with --wait
+    the output and receipt hash once an executor answers, then the LogBlock that notarised it."""
     parsed = app_id_of(app_id)
     url = wallet.gateway(home, node)
     if fuel_limit is None:
@@ -284,17 +287,57 @@ def call(
     message = CallApp(parsed, version, function, " ".join(args or []).encode(), fuel_limit)
     record = wallet.commit(url, wallet.signer(home, sender), message)
     seq = _event(record, "app_called", "seq")
-    wallet.report(
-        record,
-        as_json,
-        {
-            "app": parsed.hex(),
-            "seq": None if seq is None else int(seq, 16),
-            "function": function,
-            "fuel_limit": message.fuel_limit,
-            "height": record["height"],
-        },
-    )
+    facts: dict[str, Any] = {
+        "app": parsed.hex(),
+        "seq": None if seq is None else int(seq, 16),
+        "function": function,
+        "fuel_limit": message.fuel_limit,
+        "height": record["height"],
+    }
+    if wait and seq is not None:
+        gateways = [url] if node is not None else [found for _, found in node_urls(home)]
+        facts |= _notarised(gateways, parsed.hex(), int(seq, 16), wait_s)
+    wallet.report(record, as_json, facts)
+
+
+def _notarised(gateways: list[str], app: str, seq: int, wait_s: float) -> dict[str, Any]:
+    """The call's receipt from the first gateway whose node executed it, then the LogBlock
+    that holds it (any gateway answers that from the chain)."""
+    deadline = time.monotonic() + wait_s
+    receipt = None
+    while receipt is None:
+        for gateway in gateways:
+            page = wallet.call(
+                "GET", f"{gateway}/api/v1/apps/{app}/receipts?from={seq}&limit=1", (404,)
+            )
+            found = [item for item in page.get("receipts", []) if item["seq"] == seq]
+            if found:
+                receipt = found[0]
+                break
+        else:
+            _pause(deadline, f"no executor answered call {seq} of app {app}")
+    while True:
+        notarised = wallet.call("GET", f"{gateways[0]}/api/v1/receipts/{receipt['hash']}", (404,))
+        if "logblock_hash" in notarised:
+            return {
+                "output": receipt["output"],
+                "outcome": receipt["outcome"],
+                "receipt": receipt["hash"],
+                "logblock": notarised["logblock_hash"],
+                "logblock_number": notarised["logblock_number"],
+                "logblock_height": notarised["height"],
+            }
+        _pause(deadline, f"receipt {receipt['hash']} is not in a LogBlock on chain")
+
+
+def _pause(deadline: float, waiting_for: str) -> None:
+    if time.monotonic() >= deadline:
+        raise CallNotAnswered(f"gave up waiting: {waiting_for} within --wait-s")
+    time.sleep(wait_poll_s)
+
+
+class CallNotAnswered(MetanodeError):
+    """`call --wait` gave up: the call is on chain, its receipt or LogBlock did not come."""
 
 
 @app.command()
