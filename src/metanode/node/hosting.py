@@ -52,7 +52,6 @@ from metanode.state.apps import queries as apps
 from metanode.state.apps.records import CallRecord
 from metanode.state.notary import queries as notary
 from metanode.state.notary.committee import Member, quorum_reached
-from metanode.state.staking import queries as staking
 from metanode.state.view import StateReader
 from metanode.types import Address, LogBlock, LogLeaf, SubmitLogBlock
 from metanode.types import constants as types_constants
@@ -70,7 +69,6 @@ early_receipts_max = 10_000
 # LogBlock shares held, over all ranges and candidates.
 shares_held_max = 10_000
 # Cached executor draws ((app, epoch) → executors) and block times (height → ms).
-draws_cached_max = 4_096
 block_times_cached_max = 4_096
 
 
@@ -120,7 +118,6 @@ class Hosting:
         self._shares: dict[tuple[bytes, int, bytes], dict[Address, bytes]] = {}
         self._shares_count = 0
         self._candidates: dict[bytes, Candidate] = {}
-        self._draws: dict[tuple[bytes, int], list[Address]] = {}
         self._block_times: dict[int, int] = {}
         self._last_block_ms: int | None = None
         self._dirty = False  # receipts arrived since the last look for ranges to cut
@@ -151,7 +148,7 @@ class Hosting:
                 attributes = dict(event.attributes)
                 app_id, seq = attributes["app"], int.from_bytes(attributes["seq"], "big")
                 call = apps.call(reader, app_id, seq)
-                if call is None or self.me not in self._drawn(reader, app_id, call.height):
+                if call is None or self.me not in self._drawn(reader, app_id, call):
                     continue
                 self._remember_module(reader, app_id, call.version)
                 mine.append(
@@ -180,18 +177,10 @@ class Hosting:
         self._keep_received(early)
         self._notarise_all(reader, header.timestamp_ms)
 
-    def _drawn(self, reader: StateReader, app_id: bytes, height: int) -> list[Address]:
-        """The executors of the epoch of `height` (height h is in epoch (h - 1) // E, drawn
-        with the seed after block E · epoch, as the gateway's apps view draws)."""
-        epoch_blocks = staking.params(reader).epoch_blocks
-        epoch = (height - 1) // epoch_blocks
-        key = (app_id, epoch)
-        if key not in self._draws:
-            if len(self._draws) >= draws_cached_max:
-                self._draws.clear()
-            seed = self.chain.seed_at(epoch * epoch_blocks)
-            self._draws[key] = assignment.executors(reader, app_id, epoch, seed)
-        return self._draws[key]
+    def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
+        """The executors the chain recorded for the call's draw epoch (state/apps.assignment):
+        the same list the notary's checks read, so a receipt kept here is one the chain takes."""
+        return assignment.assigned(reader, app_id, call.epoch) or ()
 
     def _remember_module(self, reader: StateReader, app_id: bytes, version: int) -> None:
         """Modules are read here, on the loop, for the worker thread to find (it reads no
@@ -340,7 +329,7 @@ class Hosting:
         for seq, call in calls:
             answers = held.get(seq, {})
             answered = {Address.from_public_key(key) for key in answers}
-            if not answered.issuperset(self._drawn(reader, app_id, call.height)):
+            if not answered.issuperset(self._drawn(reader, app_id, call)):
                 return  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
@@ -385,7 +374,7 @@ class Hosting:
             call = apps.call(reader, app_id, seq)
             if call is None or call.version != start.version:
                 break
-            replicas = len(self._drawn(reader, app_id, call.height))
+            replicas = len(self._drawn(reader, app_id, call))
             if receipts + replicas > receipts_max or self._block_time(call.height) >= end_ms:
                 return calls  # a call outside the range is on chain: the range is complete
             calls.append((seq, call))

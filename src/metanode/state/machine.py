@@ -32,9 +32,9 @@ Rules:
   VRF proof (apps/assignment.py); at an epoch boundary the registry turns its pending nodes
   active and its leaving nodes unbonding, and in every block those whose stake staking paid
   back exited; governance executes the proposals that passed in an earlier block, tallies
-  those whose voting period ends here and expires those whose deposit period does (last, so a parameter it changes is read from the next block on,
-  by every module alike). Then the sorted writes go to the state tree in ONE batch update: one
-  new root per block.
+  those whose voting period ends here and expires those whose deposit period does (last, so
+  a parameter it changes is read from the next block on, by every module alike). Then the sorted
+  writes go to the state tree in ONE batch update: one new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
   state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
   RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
