@@ -283,9 +283,7 @@ class Hosting:
     def _implausible(
         self, reader: StateReader, app_id: bytes, seq: int, call: CallRecord, receipt: Receipt
     ) -> str | None:
-        if Address.from_public_key(receipt.executor) not in self._drawn(
-            reader, app_id, call.height
-        ):
+        if Address.from_public_key(receipt.executor) not in self._drawn(reader, app_id, call):
             return "executor_not_drawn"
         if receipt.seed != call_seed(self.chain.seed_at(call.height), app_id, call.version, seq):
             return "seed_not_the_calls"
