@@ -21,9 +21,13 @@ Notarising (committee members only). For each app the next range starts at the c
 than `logblock_interval_ms` of block time after the range's first call, at most
 `logblock_receipts` receipts and `logblock_leaves_max` leaves. It is cut when a call outside
 it is on chain, or when a committed block is `logblock_interval_ms` past the first call (later
-blocks cannot add to it), and when every drawn replica's receipt of every call is held. The
-content is a function of the chain and the receipts, so every member builds the same
-candidate; each BLS-signs it and gossips its share (SHARE frame). A member holding a quorum of
+blocks cannot add to it), and when every drawn replica's receipt of every call is held, or,
+a further `logblock_interval_ms` later, when every call has one: a replica drawn anew misses
+the app's earlier calls and its state, so it holds the call behind them and stays silent (app
+state hand-over between executors is not built). Each executor's receipts are kept while they
+chain by `previous` from its tip on chain, as the chain's check asks. The content is a
+function of the chain and the receipts held, so members holding the same receipts build the
+same candidate; each BLS-signs it and gossips its share (SHARE frame). A member holding a quorum of
 verified shares aggregates them; the range's designated member (`first_seq` mod committee size)
 submits the SubmitLogBlock at once, the others only if the range is still open `submit_wait_ms`
 later (the chain refuses a second one for a range, at a fee). Replicas that disagree are
@@ -52,6 +56,7 @@ from metanode.state.apps import queries as apps
 from metanode.state.apps.records import CallRecord
 from metanode.state.notary import queries as notary
 from metanode.state.notary.committee import Member, quorum_reached
+from metanode.state.notary.records import read_executor_tip
 from metanode.state.view import StateReader
 from metanode.types import Address, LogBlock, LogLeaf, SubmitLogBlock
 from metanode.types import constants as types_constants
@@ -323,16 +328,27 @@ class Hosting:
         if not calls:
             return
         held = self._held.get(app_id, {})
-        leaves: list[LogLeaf] = []
+        # A replica still silent an interval after the range closed is left out (the chain
+        # takes a call with one receipt): a newly drawn executor without the app's earlier
+        # calls holds every call behind that gap (executor/service.py) and never answers.
+        silent_from_ms = (
+            self._block_time(calls[0][1].height) + 2 * self.settings.logblock_interval_ms
+        )
+        entries: list[Held] = []
         for seq, call in calls:
             answers = held.get(seq, {})
             answered = {Address.from_public_key(key) for key in answers}
-            if not answered.issuperset(self._drawn(reader, app_id, call)):
+            if not answered.issuperset(self._drawn(reader, app_id, call)) and (
+                not answers or now_block_ms < silent_from_ms
+            ):
                 return  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
                 log.warning("replicas disagree", extra={"app": app_id.hex()[:16], "seq": seq})
-            leaves += [entry.leaf for entry in ordered]
+            entries += ordered
+        leaves = _linked(reader, app_id, entries)
+        if {leaf.call_seq for leaf in leaves} != {seq for seq, _ in calls}:
+            return  # a call's only receipts follow a missing one of their executor's
         first, last = calls[0][0], calls[-1][0]
         unsigned = LogBlock(
             app_id,
@@ -476,6 +492,23 @@ class Hosting:
             },
         )
         self._submit(SubmitLogBlock(logblock))
+
+
+def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list[LogLeaf]:
+    """The leaves, in call order, of each executor's receipts that chain by `previous` from its
+    tip on chain: past a receipt left out, the chain refuses the executor's later ones."""
+    kept: set[bytes] = set()
+    by_executor: dict[bytes, list[Held]] = {}
+    for entry in entries:
+        by_executor.setdefault(entry.receipt.executor, []).append(entry)
+    for executor, chain in by_executor.items():
+        previous = read_executor_tip(reader, app_id, executor).receipt_hash
+        for entry in sorted(chain, key=lambda entry: entry.leaf.call_seq):
+            if entry.receipt.previous != previous:
+                break
+            kept.add(entry.leaf.receipt_hash)
+            previous = entry.leaf.receipt_hash
+    return [entry.leaf for entry in entries if entry.leaf.receipt_hash in kept]
 
 
 def _tip(reader: StateReader, app_id: bytes) -> int:
