@@ -1,0 +1,91 @@
+"""Apps end to end on a real 4-validator dev network (processes, TLS sockets, LMDB): deploy
+examples/counter.wat with 2 replicas, submit N calls in one batch, and time each call from its
+submission to the first receipt a gateway serves and to the LogBlock on chain that holds it.
+
+    python -m bench.apps [--calls N]    (from the repository's root)
+
+Times are seen by polling every gateway each `POLL_S`, so they are late by up to that much;
+calls_per_s is N over the time from the submission to the last call's LogBlock on chain.
+
+Last line: calls_per_s=… call_to_receipt_p50_ms=… call_to_logblock_p50_ms=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tests.cli.test_apps_cli import COUNTER, bpi
+from tests.cli.test_apps_e2e import calls
+from tests.node.cluster import Cluster, running
+
+from metanode.docklock import cage
+
+CALLS = 200  # about a minute on this VM, network start included
+REPLICAS = 2
+POLL_S = 0.05
+TIMEOUT_S = 600.0
+
+
+def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dict[int, float]]:
+    """When each call's first receipt and its LogBlock were first seen (monotonic seconds)."""
+    receipt_seen: dict[int, float] = {}
+    logblock_seen: dict[int, float] = {}
+    deadline = time.monotonic() + TIMEOUT_S
+    while len(logblock_seen) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(logblock_seen)} of {count} calls notarised in {TIMEOUT_S} s")
+        for name in cluster.names:
+            start = min((seq for seq in range(count) if seq not in receipt_seen), default=count)
+            if start < count:
+                page = cluster.get(name, f"/api/v1/apps/{app}/receipts?from={start}&limit=500")
+                for receipt in page["receipts"]:
+                    receipt_seen.setdefault(receipt["seq"], time.monotonic())
+        found = cluster.get("v0", f"/api/v1/logblocks?app={app}&start=0&limit=100")["logblocks"]
+        covered = max((block["last_seq"] for block in found), default=-1)
+        for seq in range(min(covered + 1, count)):
+            logblock_seen.setdefault(seq, time.monotonic())
+        time.sleep(POLL_S)
+    return receipt_seen, logblock_seen
+
+
+def run(count: int) -> tuple[float, float, float]:
+    with tempfile.TemporaryDirectory() as directory, running(Path(directory) / "net") as cluster:
+        cluster.wait_height(1)
+        module = Path(directory) / "counter.wat"
+        module.write_text(COUNTER.read_text())
+        (Path(directory) / "app.toml").write_text(
+            f"[app]\nreplicas = {REPLICAS}\nfuel_limit = 100000\n"
+        )
+        bpi(cluster, "deploy", str(module), "--fuel-price", "0.000000002")
+        app_id = cage.app_id(cage.wat_to_wasm(COUNTER.read_text()))
+        txs = calls(cluster, app_id, count)
+        submitted = time.monotonic()
+        results = cluster.submit("v0", txs)
+        refused = [result for result in results if not result["accepted"]]
+        if refused:
+            raise RuntimeError(f"{len(refused)} calls refused, first: {refused[0]}")
+        receipt_seen, logblock_seen = watch(cluster, app_id.hex(), count)
+        took = max(logblock_seen.values()) - submitted
+        to_receipt = statistics.median(seen - submitted for seen in receipt_seen.values())
+        to_logblock = statistics.median(seen - submitted for seen in logblock_seen.values())
+        return count / took, to_receipt * 1000, to_logblock * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=CALLS, help=f"calls (default {CALLS})")
+    count = parser.parse_args().calls
+    rate, to_receipt, to_logblock = run(count)
+    print(f"4 validators, counter.wat, {REPLICAS} replicas, {count} calls in one batch")
+    print(
+        f"calls_per_s={rate:.1f} call_to_receipt_p50_ms={to_receipt:.0f} "
+        f"call_to_logblock_p50_ms={to_logblock:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
