@@ -24,7 +24,7 @@ from tests.node.cluster import Cluster, running
 
 from metanode.docklock import cage
 
-CALLS = 200  # about a minute on this VM, network start included
+CALLS = 200  # well under a minute on the shared 2-core VM, network start included
 REPLICAS = 2
 POLL_S = 0.05
 TIMEOUT_S = 600.0
