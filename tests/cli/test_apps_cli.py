@@ -64,10 +64,13 @@ def test_deploy_call_scale_and_read_back(chain: Cluster, tmp_path: Path) -> None
     (validator,) = chain.get("v0", "/api/v1/validators")["validators"]
     assert view["executors"] == [validator["address"]]  # no executors registered: validators
     assert chain.get("v0", "/api/v1/apps")["apps"] == [view]
-    calls = chain.get("v0", f"/api/v1/apps/{app_id}/calls?from=1")
-    assert [(c["seq"], c["status"], c["escrow"]) for c in calls["calls"]] == [
-        (1, "escrowed", 100_000 * 2)
-    ]
+
+    def call_one() -> list[tuple[int, str, int]]:
+        calls = chain.get("v0", f"/api/v1/apps/{app_id}/calls?from=1")["calls"]
+        return [(call["seq"], call["status"], call["escrow"]) for call in calls]
+
+    # The node executes and notarises the call (node/hosting), whose LogBlock settles it.
+    chain.wait(lambda: call_one() == [(1, "settled", 100_000 * 2)], 30, "call 1 settled")
     assert chain.client.get(chain.url("v0") + f"/api/v1/apps/{'0' * 64}").status_code == 404
 
 
