@@ -26,11 +26,11 @@ lint: setup
 # The default suite: everything but the runs marked slow. pytest exits non-zero (5) when it
 # collects no test, so an empty run fails here and in CI.
 test: lint
-	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) -q
+	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal -q
 
 # Everything, long runs included (CI does not run this).
 test-all: lint
-	$(RUN) pytest -n $(PYTEST_WORKERS) -q
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 up: setup
 	$(VENV)/bin/metanode up
