@@ -40,6 +40,10 @@ from metanode.types import constants as types_constants
 future_drift_ms_max = 5_000
 # Pending proposals kept per height (one per round seen); a bound, not a cache policy.
 pending_blocks_max = 64
+# Seeds of recent heights: executors and notaries ask for one per call and per received receipt,
+# and each answer is a block read and a VRF proof-to-hash. A committed height's seed never
+# changes, so a bounded memo is exact.
+seeds_memo_max = 1_024
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,7 @@ class Chain:
         self.block_txs_max = block_txs_max
         self.chain_id = store.genesis.chain_id
         self._pending: dict[bytes, BlockChanges] = {}
+        self._seeds: dict[int, bytes] = {}
         self._seed = self._stored_seed()
 
     # What the next height runs with -----------------------------------------------------------
@@ -80,12 +85,20 @@ class Chain:
     def seed_at(self, height: int) -> bytes:
         """The chain's VRF seed after block `height` (the genesis seed at 0): what the proposer
         draw of `height + 1` and the executor draw of an epoch starting there read."""
+        seed = self._seeds.get(height)
+        if seed is not None:
+            return seed
         if height == 0:
-            return genesis_seed(self.chain_id, self.store.genesis.hash())
-        block = self.store.block(height)
-        if block is None:
-            raise DecodeError("missing_block", f"the store's block {height} is absent")
-        return self.suite.vrf_output(block.header.vrf_proof)[:32]
+            seed = genesis_seed(self.chain_id, self.store.genesis.hash())
+        else:
+            block = self.store.block(height)
+            if block is None:
+                raise DecodeError("missing_block", f"the store's block {height} is absent")
+            seed = self.suite.vrf_output(block.header.vrf_proof)[:32]
+        if len(self._seeds) >= seeds_memo_max:
+            self._seeds.clear()
+        self._seeds[height] = seed
+        return seed
 
     # Mempool ---------------------------------------------------------------------------------
 

@@ -119,7 +119,7 @@ class Hosting:
         self._outgoing: list[ReceiptItem] = []
         self._held: dict[bytes, dict[int, dict[bytes, Held]]] = {}
         self._held_count = 0
-        self._early: list[ReceiptItem] = []
+        self._early: list[tuple[ReceiptItem, Receipt]] = []
         self._shares: dict[tuple[bytes, int, bytes], dict[Address, bytes]] = {}
         self._shares_count = 0
         self._candidates: dict[bytes, Candidate] = {}
@@ -222,7 +222,7 @@ class Hosting:
             extra={"app": published.app_id.hex()[:16], "seq": published.seq},
         )
         self._outgoing.append(item)
-        self._keep_received([item])
+        self._keep_received([(item, receipt)])
 
     def flush(self) -> None:
         """Gossip the receipts published since the last flush and look for ranges they
@@ -239,6 +239,7 @@ class Hosting:
 
     def on_receipts(self, peer: Address, frame: Receipts) -> str | None:
         """Keep a peer's receipts; the reason to blame the peer, if any."""
+        received = []
         for item in frame.items:
             try:
                 receipt = Receipt.from_wire(decode(item.receipt))
@@ -249,13 +250,16 @@ class Hosting:
                 return "receipt_signature_invalid"
             if Address.from_public_key(receipt.executor) != peer:
                 return "receipt_not_the_senders"
-        self._keep_received(list(frame.items))
+            received.append((item, receipt))
+        self._keep_received(received)
         return None
 
-    def _keep_received(self, items: Sequence[ReceiptItem]) -> None:
+    def _keep_received(self, received: Sequence[tuple[ReceiptItem, Receipt]]) -> None:
+        """Keep receipts already decoded and checked by their sender's path (gossip or this
+        node's own executor)."""
         reader = self.chain.store.state().reader
         tips: dict[bytes, int] = {}
-        for item in items:
+        for item, receipt in received:
             app_id = item.app_id
             if app_id not in tips:
                 tips[app_id] = notary.app_tip(reader, app_id).next_seq
@@ -264,9 +268,8 @@ class Hosting:
             call = apps.call(reader, app_id, item.seq)
             if call is None:
                 if len(self._early) < early_receipts_max:
-                    self._early.append(item)
+                    self._early.append((item, receipt))
                 continue
-            receipt = Receipt.from_wire(decode(item.receipt))
             problem = self._implausible(reader, app_id, item.seq, call, receipt)
             if problem is not None:
                 log.warning(
