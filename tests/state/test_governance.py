@@ -6,6 +6,8 @@ every invariant (support.Chain)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -576,3 +578,30 @@ TestGovernanceMachine.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+def _documented_bound(text: str) -> int:
+    """A bound as docs/governance.md writes it: 10,000 or 2^64 − 1 or 10^12."""
+    text = text.replace(",", "").replace("−", "-").replace(" ", "")
+    base, minus, rest = text.partition("-")
+    power, _, exponent = base.partition("^")
+    value = int(power) ** int(exponent) if exponent else int(power)
+    return value - int(rest) if minus else value
+
+
+def test_the_documented_parameter_table_matches_the_code() -> None:
+    """Operators read the table to write proposals: a parameter added or re-ranged in code
+    without its row would send them a number the chain refuses, or none at all."""
+    docs = Path(__file__).parents[2] / "docs" / "governance.md"
+    rows = re.findall(
+        r"^\| (\d+) \| `([a-z_.]+)`[^|]* \| (.+?) – (.+?) \|$", docs.read_text(), re.M
+    )
+    documented = {
+        int(n): (name, _documented_bound(lo), _documented_bound(hi)) for n, name, lo, hi in rows
+    }
+    expected = {}
+    for parameter in Parameter:
+        module, field = owner_and_field(parameter)
+        low, high = OWNERS[module].ranges[field]
+        expected[int(parameter)] = (f"{module}.{field}", low, high)
+    assert documented == expected
