@@ -37,8 +37,8 @@ LAYERS = {
 # The node carries out the executor role: it hands the executor service committed calls and
 # gossips its receipts (the service knows nothing of the node).
 SAME_LAYER_ALLOWED = {("mempool", "state"), ("state", "docklock"), ("node", "executor")}
-PURE = {"consensus", "mempool", "state"}
-PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py"}
+PURE = {"consensus", "mempool", "state", "light"}
+PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py", "light/fetcher.py", "light/home.py"}
 BANNED_IN_PURE = {"asyncio", "socket", "lmdb", "time", "random", "threading", "os", "subprocess"}
 CORES = {"codec", "crypto", "types", "state", "mempool", "consensus"}
 

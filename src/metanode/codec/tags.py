@@ -75,6 +75,8 @@ EXEC_RESULT = _register("metanode/exec-result/v1", 25)
 EXEC_SEED = _register("metanode/exec-seed/v1", 26)
 # The commit certificate of height h - 1 that block h carries (its header holds this hash).
 COMMIT_CERTIFICATE = _register("metanode/commit-certificate/v1", 27)
+# Light client: evidence that a signed header conflicts with the chain a client trusts.
+LIGHT_ATTACK = _register("metanode/light-attack/v1", 32)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}
