@@ -9,42 +9,56 @@ from pathlib import Path
 
 import nacl.signing
 
+from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, merkle
 from metanode.node import home as dev_home
 from metanode.node import keys
-from metanode.types import Address, CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
-from tests.node.cluster import running
+from metanode.types import (
+    Address,
+    CallApp,
+    DeployApp,
+    LogBlock,
+    LogLeaf,
+    SubmitLogBlock,
+    Transaction,
+)
+from tests.node.cluster import Cluster, running
 from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE, Replicas
+
+
+def commit_logblock(cluster: Cluster) -> tuple[ValidatorKeys, list[LogLeaf], LogBlock, Transaction]:
+    """Deploy the counter app, call it twice and commit the one validator's LogBlock of both
+    calls; answers the validator's keys, the leaves, the LogBlock and its transaction."""
+    validator = keys.read_validator(
+        cluster.home / "nodes" / "v0" / "validator.key", dev_home.DEV_PASSWORD
+    )
+    # The one validator is the draw's only candidate: it executes both calls.
+    leaves = Replicas(keys=[nacl.signing.SigningKey(validator.ed25519_seed)]).leaves(0, 1)
+    root = merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves])
+    unsigned = LogBlock(APP, 1, 0, 1, root, tuple(leaves))
+    secret = bls.PrivateKey.from_bytes(validator.bls_secret)
+    logblock = replace(unsigned, signers=b"\x01", aggregate=secret.sign(unsigned.signing_message()))
+    key = cluster.dev_keys()[0]
+    messages = [
+        DeployApp(COUNTER, 1, FUEL_PRICE, FUEL_LIMIT),
+        CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
+        CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
+        SubmitLogBlock(logblock),
+    ]
+    txs = []
+    for nonce, message in enumerate(messages):
+        tx = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
+        txs.append(tx.with_signature(key.sign(tx.signing_message())))
+    assert all(answer["accepted"] for answer in cluster.submit("v0", txs))
+    tx = txs[-1]
+    cluster.wait(lambda: cluster.committed("v0", tx.hash().hex()), 60, "the LogBlock")
+    return validator, list(leaves), logblock, tx
 
 
 def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
     with running(tmp_path / "net", validators=1) as cluster:
         cluster.wait_height(1)
-        validator = keys.read_validator(
-            cluster.home / "nodes" / "v0" / "validator.key", dev_home.DEV_PASSWORD
-        )
-        # The one validator is the draw's only candidate: it executes both calls.
-        leaves = Replicas(keys=[nacl.signing.SigningKey(validator.ed25519_seed)]).leaves(0, 1)
-        root = merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves])
-        unsigned = LogBlock(APP, 1, 0, 1, root, tuple(leaves))
-        secret = bls.PrivateKey.from_bytes(validator.bls_secret)
-        logblock = replace(
-            unsigned, signers=b"\x01", aggregate=secret.sign(unsigned.signing_message())
-        )
-        key = cluster.dev_keys()[0]
-        messages = [
-            DeployApp(COUNTER, 1, FUEL_PRICE, FUEL_LIMIT),
-            CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
-            CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
-            SubmitLogBlock(logblock),
-        ]
-        txs = []
-        for nonce, message in enumerate(messages):
-            tx = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
-            txs.append(tx.with_signature(key.sign(tx.signing_message())))
-        assert all(answer["accepted"] for answer in cluster.submit("v0", txs))
-        tx = txs[-1]
-        cluster.wait(lambda: cluster.committed("v0", tx.hash().hex()), 60, "the LogBlock")
+        validator, leaves, logblock, tx = commit_logblock(cluster)
         assert cluster.get("v0", f"/api/v1/txs/{tx.hash().hex()}")["status"] == "committed"
         for index, leaf in enumerate(leaves):
             found = cluster.get("v0", f"/api/v1/receipts/{leaf.receipt_hash.hex()}")
@@ -52,7 +66,7 @@ def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
             assert found["leaf_index"] == index
             assert found["logblock_hash"] == logblock.hash().hex()
             proof = cluster.get("v0", f"/api/v1/receipts/{leaf.receipt_hash.hex()}/proof")
-            assert proof["height"] == found["height"] and proof["root"] == root.hex()
+            assert proof["height"] == found["height"] and proof["root"] == logblock.root.hex()
             merkle.verify_inclusion(
                 leaf.receipt_hash,
                 proof["leaf_index"],
@@ -79,7 +93,7 @@ def test_a_committed_logblock_is_served_with_its_proofs(tmp_path: Path) -> None:
         )
         assert bad.status_code == 422
         page = cluster.get("v0", f"/api/v1/logblocks?app={APP.hex()}")
-        assert [item["root"] for item in page["logblocks"]] == [root.hex()]
+        assert [item["root"] for item in page["logblocks"]] == [logblock.root.hex()]
         assert page["next"] is None
         missing = cluster.client.get(cluster.url("v0") + f"/api/v1/receipts/{'00' * 32}/proof")
         assert missing.status_code == 404

@@ -31,7 +31,18 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.types import Address, Block, CommitCertificate, Denom
 
-from . import apps, governance, hosting, identity, notary, peers, problems, registry, schemas
+from . import (
+    apps,
+    governance,
+    hosting,
+    identity,
+    notary,
+    peers,
+    problems,
+    proofs,
+    registry,
+    schemas,
+)
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -111,6 +122,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
     app.include_router(hosting.router(executor))
+    app.include_router(proofs.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:

@@ -22,7 +22,7 @@ from metanode.state.governance import queries
 from metanode.state.governance.parameters import Parameter, name_of
 from metanode.state.governance.records import ProposalRecord, Status, Tally
 from metanode.state.staking import queries as staking_queries
-from metanode.state.staking.records import encode_set, set_hash
+from metanode.state.staking.records import SetMember, encode_set, set_hash
 from metanode.state.view import StateReader
 from metanode.types import (
     Address,
@@ -120,19 +120,23 @@ def router(node: Node) -> APIRouter:
             set_hash=set_hash(encode_set(members)).hex(),
             set_since=start,
             epoch_blocks=staking_queries.params(state.reader).epoch_blocks,
-            validators=[
-                schemas.ValidatorView(
-                    address=str(member.address),
-                    power=member.power,
-                    public_key=member.public_key.hex(),
-                    bls_public_key=member.bls_public_key.hex(),
-                    vrf_public_key=member.vrf_public_key.hex(),
-                )
-                for member in members
-            ],
+            validators=validator_views(members),
         )
 
     return routes
+
+
+def validator_views(members: tuple[SetMember, ...]) -> list[schemas.ValidatorView]:
+    return [
+        schemas.ValidatorView(
+            address=str(member.address),
+            power=member.power,
+            public_key=member.public_key.hex(),
+            bls_public_key=member.bls_public_key.hex(),
+            vrf_public_key=member.vrf_public_key.hex(),
+        )
+        for member in members
+    ]
 
 
 def _read(reader: StateReader, proposal_id: int) -> ProposalRecord:

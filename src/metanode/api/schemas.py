@@ -534,3 +534,53 @@ class LogBlockPage(BaseModel):
     app_id: Hash32
     logblocks: list[LogBlockView]
     next: Annotated[int, Field(ge=0)] | None  # pass as `start` for the next page; null on the last
+
+
+class MerklePathView(BaseModel):
+    """RFC 6962 audit path of leaf `index` in a tree of `size` leaves."""
+
+    index: int
+    size: int
+    path: list[str]
+
+
+class LightBlockView(BaseModel):
+    """What the light client checks a height by: the header and its commit certificate as
+    their exact CBOR encodings (hex), and the validator set that signs the height (the header
+    commits to it as `validator_set_hash`)."""
+
+    height: int
+    header: str
+    certificate: str
+    validators: list[ValidatorView]
+
+
+class StateProofView(BaseModel):
+    """`key` holds `value` (null: absent) in the state after block `height`: check with
+    `metanode.state.tree.verify_proof(header.state_root, key, value, proof)`."""
+
+    height: int
+    key: str
+    value: str | None
+    proof: str
+
+
+class TxProofView(BaseModel):
+    """A committed transaction (its exact bytes) in the block's `txs_root`, and its receipt
+    (its encoding) at the same index of the block's `receipts_root`."""
+
+    height: int
+    tx: str
+    inclusion: MerklePathView
+    receipt: str
+    receipt_inclusion: MerklePathView
+
+
+class NotarisedProofView(BaseModel):
+    """A notarised execution receipt in its LogBlock's root (`inclusion`), and that LogBlock
+    in the state under its notary key (`state`), against the header of `state.height`."""
+
+    receipt_hash: str
+    inclusion: MerklePathView
+    logblock_key: str
+    state: StateProofView

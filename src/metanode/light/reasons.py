@@ -38,6 +38,8 @@ class Rejection(enum.Enum):
     TRUST_ROOT_MISMATCH = "trust_root_mismatch"  # the header at the trust height has another hash
     BACKWARDS_TOO_FAR = "backwards_too_far"
     MALFORMED = "malformed"  # an answer that does not decode
+    NOT_FOUND = "not_found"  # the node knows no such transaction, receipt or block
+    NOT_SERVED = "not_served"  # the node keeps no state of that height (it says which it has)
 
 
 class Rejected(MetanodeError):
