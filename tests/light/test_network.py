@@ -7,6 +7,7 @@ light-client attack evidence, which the node answers as not built."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from metanode.node import home as dev_home
 from metanode.state.codes import OK
 from metanode.types import Address, BlockHeader, CommitCertificate, LogLeaf, Transaction
 from metanode.types.light_attack import LightAttackEvidence
+from tests.cli.test_light_cli import light
 from tests.node.cluster import Cluster, running
 from tests.node.test_notary_api import commit_logblock
 
@@ -75,13 +77,14 @@ def test_a_real_node_s_proofs_all_verify(network: Network) -> None:
     client = trusting(network, network.url)
     report = client.sync(now_ms())
     assert report.height > 1 and report.certificates_verified == 1
-    tx, receipt, _ = client.verify_tx(network.tx.hash(), now_ms())
+    tx, receipt, _, header = client.verify_tx(network.tx.hash(), now_ms())
+    assert header.txs_root != bytes(32)
     assert tx == network.tx and receipt.code == OK
     sender = network.tx.sender_address
-    assert client.verify_account(sender, now_ms()).value is not None
-    assert client.verify_account(Address(b"\x07" * 20), now_ms()).value is None  # non-inclusion
+    assert client.verify_account(sender, now_ms())[0].value is not None
+    assert client.verify_account(Address(b"\x07" * 20), now_ms())[0].value is None  # non-inclusion
     for leaf in network.leaves:
-        logblock, _ = client.verify_receipt(leaf.receipt_hash, now_ms())
+        logblock, _, _ = client.verify_receipt(leaf.receipt_hash, now_ms())
         assert leaf in logblock.leaves
     with pytest.raises(Rejected) as caught:
         client.verify_account(sender, now_ms(), height=1)
@@ -244,3 +247,30 @@ def test_a_witness_on_another_fork_is_caught_with_evidence(network: Network, lia
     posted = [LightAttackEvidence.decode(data) for _, data in liar.posted]
     assert against_primary in posted
     assert all("501" in outcome for outcome in caught.value.outcomes), caught.value.outcomes
+
+
+@pytest.mark.slow
+def test_the_cli_verifies_and_rejects(network: Network, liar: Proxy, tmp_path: Path) -> None:
+    root = network.cluster.block("v0", 1)["hash"]
+    done = light(tmp_path, "init", "--trust", f"1:{root}", "--primary", liar.url, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["height"] == 1
+    done = light(tmp_path, "sync")
+    assert done.stdout.splitlines()[0] == "verified", done.stderr
+    done = light(tmp_path, "verify", "tx", network.tx.hash().hex(), "--json")
+    document = json.loads(done.stdout)
+    assert (done.returncode, document["result"], document["code"]) == (0, "verified", OK)
+    assert document["proof"]["inclusion"]["size"] >= 1
+    receipt_hash = network.leaves[0].receipt_hash.hex()
+    done = light(tmp_path, "verify", "receipt", receipt_hash)
+    assert (done.returncode, done.stdout.splitlines()[0]) == (0, "verified"), done.stderr
+    sender = str(network.tx.sender_address)
+    liar.rewrite = lambda path, status, body: (
+        (status, {**body, "value": _flip(body["value"])})
+        if "/proofs/account/" in path
+        else (status, body)
+    )
+    done = light(tmp_path, "verify", "account", sender)
+    assert (done.returncode, done.stdout.splitlines()[0]) == (1, "rejected: proof_invalid")
+    done = light(tmp_path, "init", "--trust", "one:two", "--primary", liar.url)
+    assert done.returncode == 2 and "HEIGHT:HASH" in done.stderr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from metanode.cli import bench, governance, identity, network, output, wallet
+from metanode.cli import bench, governance, identity, light, network, output, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
 
@@ -44,6 +44,7 @@ app.add_typer(wallet.query_app, name="query")
 app.add_typer(identity.did_app, name="did")
 app.add_typer(identity.credential_app, name="credential")
 app.add_typer(governance.gov_app, name="gov")
+app.add_typer(light.light_app, name="light")
 
 
 def main() -> None:

@@ -218,25 +218,31 @@ class LightClient:
             header = parent
         return header
 
-    def verify_tx(self, tx_hash: bytes, now_ms: int) -> tuple[Transaction, Receipt, int]:
+    def verify_tx(
+        self, tx_hash: bytes, now_ms: int
+    ) -> tuple[Transaction, Receipt, proofs.TxProof, BlockHeader]:
         proof = self.primary.tx_proof(tx_hash)
-        tx, receipt = proofs.verify_tx(self.header_at(proof.height, now_ms), tx_hash, proof)
-        return tx, receipt, proof.height
+        header = self.header_at(proof.height, now_ms)
+        tx, receipt = proofs.verify_tx(header, tx_hash, proof)
+        return tx, receipt, proof, header
 
     def verify_account(
         self, address: Address, now_ms: int, height: int | None = None
-    ) -> proofs.StateProof:
+    ) -> tuple[proofs.StateProof, BlockHeader]:
         proof = self.primary.account_proof(address, height)
         proofs.check_height(height, proof.height)
-        proofs.verify_state(self.header_at(proof.height, now_ms), proof)
-        return proof
+        header = self.header_at(proof.height, now_ms)
+        proofs.verify_state(header, proof)
+        return proof, header
 
-    def verify_receipt(self, receipt_hash: bytes, now_ms: int) -> tuple[LogBlock, int]:
+    def verify_receipt(
+        self, receipt_hash: bytes, now_ms: int
+    ) -> tuple[LogBlock, proofs.NotarisedProof, BlockHeader]:
         proof = self.primary.receipt_proof(receipt_hash)
         if proof.receipt_hash != receipt_hash:
             raise Rejected(Rejection.PROOF_INVALID, "the proof is of another receipt")
         header = self.header_at(proof.state.height, now_ms)
-        return proofs.verify_notarised(header, proof), proof.state.height
+        return proofs.verify_notarised(header, proof), proof, header
 
 
 def _evidence(

@@ -63,7 +63,7 @@ class HttpSource:
                 raise Rejected(Rejection.HEADER_WITHHELD, rejected.detail) from None
             raise
         log.info("light block fetched", extra={"source": self.name, "height": body.get("height")})
-        return _parsed(what, lambda: _light_block(body))
+        return _parsed(what, lambda: parse_light_block(body))
 
     def header(self, height: int) -> BlockHeader:
         return self.light_block(height).header
@@ -150,7 +150,8 @@ def _state(body: dict[str, Any]) -> StateProof:
     )
 
 
-def _light_block(body: dict[str, Any]) -> LightBlock:
+def parse_light_block(body: dict[str, Any]) -> LightBlock:
+    """A light block in the gateway's JSON form (`/api/v1/proofs/header/…`)."""
     validators = ValidatorSet.of(
         [
             Validator(
@@ -168,3 +169,22 @@ def _light_block(body: dict[str, Any]) -> LightBlock:
         CommitCertificate.decode(bytes.fromhex(body["certificate"])),
         validators,
     )
+
+
+def light_block_json(block: LightBlock) -> dict[str, Any]:
+    """The gateway's JSON form of a light block, which `parse_light_block` reads back."""
+    return {
+        "height": block.height,
+        "header": block.header.encode().hex(),
+        "certificate": block.certificate.encode().hex(),
+        "validators": [
+            {
+                "address": str(validator.address),
+                "power": validator.power,
+                "public_key": validator.public_key.hex(),
+                "bls_public_key": validator.bls_public_key.hex(),
+                "vrf_public_key": validator.vrf_public_key.hex(),
+            }
+            for validator in block.validators.validators
+        ],
+    }

@@ -31,6 +31,8 @@ from metanode.types import BlockHeader, CommitCertificate
 from .reasons import Rejected, Rejection
 
 DAY_MS = 86_400_000
+period_blocks_default = 100_000
+period_days_default = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +55,8 @@ class TrustOptions:
     that delay takes; `clock_drift_ms` is how far ahead of our clock a header may be stamped."""
 
     trust_level: Fraction = Fraction(1, 3)
-    period_blocks: int = 100_000
-    period_ms: int = 14 * DAY_MS
+    period_blocks: int = period_blocks_default
+    period_ms: int = period_days_default * DAY_MS
     clock_drift_ms: int = 10_000
 
     def __post_init__(self) -> None:
