@@ -292,3 +292,18 @@ def test_sequential_verification_follows_the_set_change(chain: SignedChain) -> N
     client, _ = client_at(chain, 15)
     client.sequential([honest(chain, h) for h in range(16, 25)], now(chain))
     assert client.trusted.height == 24
+
+
+def test_ten_thousand_heights_need_a_handful_of_certificates() -> None:
+    """No set change: one certificate. A complete change half-way: bisection, about 2·log2."""
+    first = [member(f"first-{i}") for i in range(4)]
+    second = [member(f"second-{i}") for i in range(4)]
+    for sets, most in (([(1, first)], 1), ([(1, first), (5_000, second)], 30)):
+        long = SignedChain(CHAIN, sets)
+        long.grow(10_001)
+        source = ChainSource(long)
+        client = LightClient(Verifier(CHAIN), honest(long, 1), source)
+        report = client.sync(long.header(10_001).timestamp_ms)
+        assert report.height == 10_001
+        assert report.certificates_verified <= most
+        assert len(source.asked) == report.certificates_verified
