@@ -6,7 +6,7 @@ needs to check it against a header it verified itself, and nothing it must take 
 `GET /api/v1/proofs/account/{address}?height=H` an account record, or its absence, in the state;
 `GET /api/v1/proofs/receipt/{hash}` a notarised execution receipt through its LogBlock to the
 state. State proofs are served at the node's latest height only: the store keeps the live
-state tree and no older versions (state/store.py), so another `height` is answered 410
+state tree and no older versions (state/store.py), so another `height` is answered 404 of type
 `state-not-retained` naming the height served.
 `POST /api/v1/evidence/light-attack` decodes light-client attack evidence and answers 501
 `evidence-not-built`: the chain has no rule yet that punishes the signers of a conflicting
@@ -70,11 +70,7 @@ def router(node: Node) -> APIRouter:
             receipt_inclusion=_path([merkle.leaf_hash(item) for item in receipts], index),
         )
 
-    @routes.get(
-        "/api/v1/proofs/account/{address}",
-        response_model=schemas.StateProofView,
-        responses={410: problems.SCHEMA},
-    )
+    @routes.get("/api/v1/proofs/account/{address}", response_model=schemas.StateProofView)
     async def account_proof(
         address: AddressPath,
         height: Annotated[int | None, Query(ge=1, le=2**63)] = None,
@@ -159,7 +155,7 @@ def _state_proof(node: Node, key: bytes, height: int | None) -> schemas.StatePro
     state = node.store.state()
     if height is not None and height != state.height:
         raise problems.Problem(
-            410,
+            404,
             "state-not-retained",
             "State of that height not kept",
             f"this node serves state proofs at its latest height only ({state.height}), "

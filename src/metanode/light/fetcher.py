@@ -40,10 +40,10 @@ class HttpSource:
             answer = self._http.get(f"{self.name}{path}", params=params)
         except httpx.HTTPError as error:
             raise Rejected(Rejection.HEADER_WITHHELD, f"{self.name} unreachable: {error}") from None
+        if answer.status_code == 404 and _problem(answer).endswith("/state-not-retained"):
+            raise Rejected(Rejection.NOT_SERVED, f"{self.name}: {_detail(answer)}")
         if answer.status_code == 404:
             raise Rejected(Rejection.NOT_FOUND, f"{self.name} has no {what}")
-        if answer.status_code == 410:
-            raise Rejected(Rejection.NOT_SERVED, f"{self.name}: {_detail(answer)}")
         if answer.status_code != 200:
             raise Rejected(
                 Rejection.MALFORMED,
@@ -112,6 +112,14 @@ class HttpSource:
             return f"unreachable: {error}"
         log.info("evidence submitted", extra={"source": self.name, "status": answer.status_code})
         return f"{answer.status_code} {_detail(answer)}"
+
+
+def _problem(answer: httpx.Response) -> str:
+    """The problem's type (RFC 9457), or "" for another body."""
+    try:
+        return str(answer.json().get("type", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _detail(answer: httpx.Response) -> str:
