@@ -23,7 +23,7 @@ from metanode.light.reasons import Rejected, Rejection
 from metanode.light.verifier import Verifier
 from metanode.node import home as dev_home
 from metanode.state.codes import OK
-from metanode.types import Address, BlockHeader, CommitCertificate, LogLeaf, Transaction
+from metanode.types import Address, BlockHeader, Bond, CommitCertificate, LogLeaf, Transaction
 from metanode.types.light_attack import LightAttackEvidence
 from tests.cli.test_light_cli import light
 from tests.node.cluster import Cluster, running
@@ -274,3 +274,31 @@ def test_the_cli_verifies_and_rejects(network: Network, liar: Proxy, tmp_path: P
     assert (done.returncode, done.stdout.splitlines()[0]) == (1, "rejected: proof_invalid")
     done = light(tmp_path, "init", "--trust", "one:two", "--primary", liar.url)
     assert done.returncode == 2 and "HEIGHT:HASH" in done.stderr
+
+
+def test_the_client_follows_a_real_set_change(network: Network) -> None:
+    """A bond to the validator changes its power, so the set from two heights on: the client
+    crosses the change one height at a time (next-set hashes) and by skipping."""
+    cluster = network.cluster
+    validator = Address.parse(
+        cluster.get("v0", "/api/v1/validators?height=1")["validators"][0]["address"]
+    )
+    key = cluster.dev_keys()[1]
+    unsigned = Transaction(
+        dev_home.DEV_CHAIN_ID, key.public_key, 0, 1_000, 10_000, Bond(validator, 10**9)
+    )
+    bond = unsigned.with_signature(key.sign(unsigned.signing_message()))
+    assert cluster.submit("v0", [bond])[0]["accepted"]
+    cluster.wait(lambda: cluster.committed("v0", bond.hash().hex()), 30, "the bond")
+    changed = cluster.get("v0", f"/api/v1/txs/{bond.hash().hex()}")["height"] + 2
+    cluster.wait_height(changed, ["v0"])
+    before = cluster.get("v0", f"/api/v1/validators?height={changed - 1}")
+    after = cluster.get("v0", f"/api/v1/validators?height={changed}")
+    assert before["set_hash"] != after["set_hash"]
+    stepping = trusting(network, network.url)
+    for height in range(2, changed + 1):
+        stepping.sync(now_ms(), height)
+    assert stepping.trusted.header.validator_set_hash.hex() == after["set_hash"]
+    skipping = trusting(network, network.url)
+    assert skipping.sync(now_ms(), changed).certificates_verified == 1
+    assert skipping.trusted.hash() == stepping.trusted.hash()
