@@ -10,9 +10,12 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metanode.errors import ConfigError
 from metanode.light.client import ForkDetected, LightClient
+from metanode.light.fetcher import light_block_json, parse_light_block
 from metanode.light.reasons import Rejected, Rejection
 from metanode.light.verifier import LightBlock, TrustOptions, Verifier
 from metanode.testing.signed_chain import SignedChain, member
@@ -307,3 +310,47 @@ def test_ten_thousand_heights_need_a_handful_of_certificates() -> None:
         assert report.height == 10_001
         assert report.certificates_verified <= most
         assert len(source.asked) == report.certificates_verified
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    field=st.sampled_from(["header", "certificate"]),
+    offset=st.integers(0, 400),
+    flip=st.integers(1, 255),
+)
+def test_any_corrupted_byte_is_a_typed_rejection(
+    chain: SignedChain, field: str, offset: int, flip: int
+) -> None:
+    """A node's answer with one byte changed never crashes the client nor moves its trust."""
+    client, _ = client_at(chain, 9)
+    body = light_block_json(honest(chain, 10))
+    data = bytearray(bytes.fromhex(body[field]))
+    data[offset % len(data)] ^= flip
+    body[field] = data.hex()
+    before = client.trusted
+    with pytest.raises(Rejected):
+        client.verifier.verify(client.trusted, parse_light_block(body), now(chain))
+    assert client.trusted is before
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    junk=st.recursive(
+        st.none() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        ),
+        max_leaves=8,
+    )
+)
+def test_any_malformed_answer_is_rejected_as_malformed(chain: SignedChain, junk: object) -> None:
+    body = light_block_json(honest(chain, 10))
+    for key in ("validators", "header"):
+        broken = {**body, key: junk}
+        with pytest.raises(Rejected) as caught:
+            parse_light_block(broken)
+        assert caught.value.reason is Rejection.MALFORMED

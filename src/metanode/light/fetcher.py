@@ -63,7 +63,7 @@ class HttpSource:
                 raise Rejected(Rejection.HEADER_WITHHELD, rejected.detail) from None
             raise
         log.info("light block fetched", extra={"source": self.name, "height": body.get("height")})
-        return _parsed(what, lambda: parse_light_block(body))
+        return parse_light_block(body, what)
 
     def header(self, height: int) -> BlockHeader:
         return self.light_block(height).header
@@ -132,7 +132,7 @@ def _detail(answer: httpx.Response) -> str:
 def _parsed(what: str, build: Any) -> Any:
     try:
         return build()
-    except (KeyError, TypeError, ValueError, DecodeError, ConfigError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError, DecodeError, ConfigError) as error:
         raise Rejected(Rejection.MALFORMED, f"{what}: {error}") from None
 
 
@@ -158,8 +158,13 @@ def _state(body: dict[str, Any]) -> StateProof:
     )
 
 
-def parse_light_block(body: dict[str, Any]) -> LightBlock:
-    """A light block in the gateway's JSON form (`/api/v1/proofs/header/…`)."""
+def parse_light_block(body: Any, what: str = "light block") -> LightBlock:
+    """A light block in the gateway's JSON form (`/api/v1/proofs/header/…`); anything else is
+    `MALFORMED`."""
+    return _parsed(what, lambda: _light_block(body))
+
+
+def _light_block(body: dict[str, Any]) -> LightBlock:
     validators = ValidatorSet.of(
         [
             Validator(

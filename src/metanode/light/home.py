@@ -17,6 +17,7 @@ from metanode.errors import ConfigError
 
 from .client import LightClient
 from .fetcher import HttpSource, light_block_json, parse_light_block
+from .reasons import Rejected
 from .verifier import TrustOptions, Verifier
 
 FILE = "light.json"
@@ -63,7 +64,7 @@ def open_client(home: Path) -> LightClient:
         )
         trusted = parse_light_block(data["trusted"])
         primary, witnesses = data["primary"], data["witnesses"]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, Rejected) as error:
         raise ConfigError(f"{path} is not a light client's file: {error}") from None
     verifier = Verifier(trusted.header.chain_id, options)
     return LightClient(
