@@ -230,6 +230,13 @@ def test_withheld_pivot_is_rejected_and_trust_stays(chain: SignedChain) -> None:
     assert client.trusted.height == 1
 
 
+def test_a_pivot_of_another_height_is_rejected(chain: SignedChain) -> None:
+    client, source = client_at(chain, 1)
+    source.forgeries[(1 + TIP) // 2] = lambda block: honest(chain, TIP)
+    assert rejected(lambda: client.sync(now(chain))) is Rejection.WRONG_HEIGHT
+    assert client.trusted.height == 1
+
+
 def test_trusting_period_in_time_and_in_blocks(chain: SignedChain) -> None:
     client, _ = client_at(chain, 1, period_ms=5_000)
     assert rejected(lambda: client.sync(now(chain), 5)) is Rejection.TRUSTED_STATE_EXPIRED

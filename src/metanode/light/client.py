@@ -136,7 +136,13 @@ class LightClient:
             except Rejected as rejected:
                 if rejected.reason is not Rejection.NOT_ENOUGH_TRUST:
                     raise
-                pivot = source.light_block((trusted.height + candidate.height) // 2)
+                middle = (trusted.height + candidate.height) // 2
+                pivot = source.light_block(middle)
+                if pivot.height != middle:
+                    raise Rejected(
+                        Rejection.WRONG_HEIGHT,
+                        f"{source.name} answered height {pivot.height} for {middle}",
+                    ) from None
                 pending.append(pivot)
                 continue
             verified += 1
