@@ -27,6 +27,8 @@ LAYERS = {
     "api": 6,
     "light": 6,
     "cli": 7,
+    # App developers' tools (a dev chain process, the pytest plugin): they run the CLI.
+    "devkit": 8,
 }
 # Pure cores: no I/O, clock, ambient randomness or threads (STYLE.md §1). The LMDB store is
 # the one I/O edge inside `state`, so it is listed apart.

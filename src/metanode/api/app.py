@@ -4,12 +4,13 @@ event loop thread (the node's one writer), and shape the answer; every error is 
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import time
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Request, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -33,6 +34,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom
 
 from . import (
     apps,
+    dev,
     governance,
     hosting,
     identity,
@@ -50,6 +52,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: problems.SCHEMA for status in (400, 404, 413, 422, 429, 503)
 }
 faucet_window_s = 60
+# The longest a transaction read waits for its commit (`GET /api/v1/txs/{hash}?wait_ms=`).
+tx_wait_ms_max = 30_000
 
 
 class BodyLimit:
@@ -123,6 +127,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(apps.router(node))
     app.include_router(hosting.router(executor))
     app.include_router(proofs.router(node))
+    app.include_router(dev.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:
@@ -191,10 +196,16 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         return schemas.BatchResult(results=[_admitted(r) for r in await node.submit(raws)])
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
-    async def get_tx(tx_hash: HashHex) -> schemas.TxView:
+    async def get_tx(
+        tx_hash: HashHex, wait_ms: Annotated[int, Query(ge=0, le=tx_wait_ms_max)] = 0
+    ) -> schemas.TxView:
         """A transaction: pending in the mempool, or committed with its receipt and its
-        inclusion proof in the block's transactions root."""
+        inclusion proof in the block's transactions root. With `wait_ms`, a pending one is
+        answered when it is committed or `wait_ms` has passed, whichever is first: a client
+        learns of its commit at once, without polling."""
         digest = bytes.fromhex(tx_hash)
+        if wait_ms and digest in node.chain.pool:
+            await _committed(node, digest, wait_ms)
         if digest in node.chain.pool:
             missing = node.chain.pool.waiting_for(digest)
             status = "pending" if missing is None else "queued"
@@ -337,6 +348,22 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
 
 
 batch_txs_max = 10_000
+
+
+async def _committed(node: Node, digest: bytes, wait_ms: int) -> None:
+    """Return once `digest` has left the mempool (committed, or dropped) or `wait_ms` passed."""
+    queue = node.subscribe()
+    try:
+        async with asyncio.timeout(wait_ms / 1000):
+            # Subscribed first, then checked: a commit between the two is not missed.
+            while digest in node.chain.pool:
+                event = await queue.get()
+                if event["type"] == "closed":
+                    return
+    except TimeoutError:
+        return
+    finally:
+        node.unsubscribe(queue)
 
 
 def _errors(error: ValidationError) -> str:

@@ -584,3 +584,31 @@ class NotarisedProofView(BaseModel):
     inclusion: MerklePathView
     logblock_key: str
     state: StateProofView
+
+
+# Dev chain tools (api/dev.py) ---------------------------------------------------------------
+
+
+class DevSnapshot(BaseModel):
+    id: int
+    height: int
+    state_root: str
+    clock_offset_ms: int
+
+
+class DevRevert(_Body):
+    id: Annotated[int, Field(ge=1)]
+
+
+class DevTime(_Body):
+    advance_s: Annotated[int, Field(ge=1, le=100 * 366 * 86_400)]
+
+
+class DevClock(BaseModel):
+    clock_offset_ms: int
+
+
+class DevFund(_Body):
+    address: AddressText
+    denom: Literal["GEN", "NEX", "FLX", "AUR"] = "FLX"
+    amount: Annotated[int, Field(ge=1, le=2**63, description="base units (10^-9 of a coin)")]

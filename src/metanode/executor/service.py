@@ -133,6 +133,13 @@ class ExecutorService:
                     return
                 done.wait(idle_poll_s)
 
+    def reset(self) -> None:
+        """Forget what was read from the store, which a dev chain's revert rewrote: app states,
+        heads and the sequencer's expectations are read again. Call it idle (`wait_idle`)."""
+        self._states.clear()
+        self._heads.clear()
+        self._sequencer = Sequencer(self._stored_next)
+
     def waiting(self, app_id: bytes) -> list[int]:
         """The seqs held behind a gap for `app_id` (read it after `wait_idle`)."""
         return self._sequencer.waiting(app_id)

@@ -21,6 +21,7 @@ import lmdb
 from metanode.codec import decode, encode
 from metanode.docklock.receipt import Receipt
 from metanode.errors import ConfigError, check
+from metanode.state.store import copy_environment, restore_environment
 
 from . import constants
 
@@ -71,6 +72,14 @@ class ExecutorStore:
 
     def close(self) -> None:
         self._env.close()
+
+    def copy_to(self, directory: Path) -> None:
+        """A dev chain's snapshot (node/devchain.py), and its revert below."""
+        copy_environment(self._env, directory)
+
+    def restore_from(self, directory: Path) -> None:
+        tables = {b"heads": self._heads, b"receipts": self._receipts, b"state": self._state}
+        restore_environment(self._env, tables, directory)
 
     def head(self, app_id: bytes) -> Head | None:
         with self._env.begin() as txn:

@@ -66,6 +66,14 @@ class Chain:
         self._seeds: dict[int, bytes] = {}
         self._seed = self._stored_seed()
 
+    def reset(self, pool: Pool) -> None:
+        """Forget what was read from the store, which a dev chain's revert rewrote, and take
+        `pool` (empty) as the mempool."""
+        self.pool = pool
+        self._pending.clear()
+        self._seeds.clear()
+        self._seed = self._stored_seed()
+
     # What the next height runs with -----------------------------------------------------------
 
     @property

@@ -183,6 +183,18 @@ class Testing(_Section):
     double_prepare_heights: Annotated[list[Height], Field(max_length=10_000)] = []
 
 
+class Dev(_Section):
+    """A one-validator dev chain (`metanode dev up`, docs/devloop.md), refused on any chain but
+    a dev chain of one validator: the node proposes as soon as a transaction is pending and
+    commits at once, and its gateway serves the dev tools (snapshots, revert, time travel,
+    funding). Only the pacing differs: the same state machine, signatures, CBOR and LMDB."""
+
+    automine: bool = False
+    # With `automine`, an empty block this long after the last block when nothing is pending
+    # (apps that read block time see it move); 0: no empty blocks, the chain waits.
+    block_interval_ms: Annotated[int, Field(ge=0, le=86_400_000)] = 0
+
+
 class NodeConfig(_Section):
     name: str
     genesis: str = "../../genesis.json"
@@ -201,6 +213,7 @@ class NodeConfig(_Section):
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
     testing: Testing = Testing()
+    dev: Dev = Dev()
 
 
 def describe(error: ValidationError, source: Path) -> str:
@@ -275,6 +288,9 @@ def to_toml(config: NodeConfig) -> str:
     if config.testing.double_prepare_heights:  # a harness only appears where it is set
         heights = ", ".join(str(height) for height in config.testing.double_prepare_heights)
         lines += ["", "[testing]", f"double_prepare_heights = [{heights}]"]
+    if config.dev.automine:  # as [testing]: a dev chain's section appears only where it is set
+        lines += ["", "[dev]", "automine = true"]
+        lines.append(f"block_interval_ms = {config.dev.block_interval_ms}")
     return "\n".join(lines) + "\n"
 
 

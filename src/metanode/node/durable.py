@@ -13,6 +13,7 @@ import lmdb
 
 from metanode.consensus.record import Durable
 from metanode.errors import ConfigError
+from metanode.state.store import copy_environment, restore_environment
 
 _KEY = b"durable"
 _MAP_BYTES = 64 * 1024 * 1024
@@ -34,6 +35,12 @@ class ConsensusLog:
         with self._env.begin() as txn:
             data = txn.get(_KEY)
         return None if data is None else Durable.decode(bytes(data))
+
+    def copy_to(self, directory: Path) -> None:
+        copy_environment(self._env, directory)
+
+    def restore_from(self, directory: Path) -> None:
+        restore_environment(self._env, {None: self._env.open_db()}, directory)
 
     def close(self) -> None:
         self._env.close()

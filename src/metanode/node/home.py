@@ -123,6 +123,36 @@ def init_dev(
     return _write_network(home, chain, validators, ports, funded, every_denom, mempool, authorities)
 
 
+def init_devchain(
+    home: Path,
+    *,
+    accounts: int = 10,
+    port_base: int = 26600,
+    api_port_base: int = 8600,
+    block_interval_ms: int = 0,
+    extra_accounts: list[Address] | None = None,
+) -> NodeEntry:
+    """A one-validator dev chain's home (`metanode dev up`): `init_dev`'s, automining."""
+    (entry,) = init_dev(
+        home,
+        validators=1,
+        accounts=accounts,
+        port_base=port_base,
+        api_port_base=api_port_base,
+        extra_accounts=extra_accounts,
+    )
+    set_automine(entry.config_path, block_interval_ms)
+    return entry
+
+
+def set_automine(config_path: Path, block_interval_ms: int) -> None:
+    """Make the node of `config_path` automine with `block_interval_ms` (0: no empty blocks)."""
+    config = node_config.load(config_path)
+    dev = node_config.Dev(automine=True, block_interval_ms=block_interval_ms)
+    config_path.write_text(node_config.to_toml(config.model_copy(update={"dev": dev})))
+    node_config.load(config_path)
+
+
 def init_public(
     home: Path,
     kind: str,

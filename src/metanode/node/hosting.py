@@ -112,10 +112,15 @@ class Hosting:
         self._broadcast = broadcast
         self._submit = submit
         self._later = later
-        self._modules: dict[tuple[bytes, int], bytes] = {}
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every receipt, share, candidate and cached read (at start, and when a dev
+        chain's revert rewrote the chain they came from)."""
+        self._modules: dict[tuple[bytes, int], bytes] = {}
         self._outgoing: list[ReceiptItem] = []
         self._held: dict[bytes, dict[int, dict[bytes, Held]]] = {}
         self._held_count = 0

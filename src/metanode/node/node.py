@@ -90,7 +90,7 @@ from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types.messages import Message
 
-from . import admission, keys, misbehaviour
+from . import admission, devchain, keys, misbehaviour
 from . import config as node_config
 from .chain import Chain, Committed
 from .durable import ConsensusLog
@@ -159,21 +159,31 @@ class Node:
             self.faucet_key = keys.read_account(
                 node_config.resolve(config_path, cfg.faucet_key_file), key_passphrase
             )
-        self.store = Store.open(self.paths.ledger, genesis, map_bytes=cfg.ledger_map_mib << 20)
+        # A dev chain does not fsync each block: it is rebuilt in seconds, and a test suite
+        # commits thousands of them.
+        self.store = Store.open(
+            self.paths.ledger,
+            genesis,
+            map_bytes=cfg.ledger_map_mib << 20,
+            sync=not cfg.dev.automine,
+        )
         self.suite = RealSuite(validator_keys)
         self.me = Address.from_public_key(validator_keys.public_key)
         self.certificate = tls.certificate_pem(validator_keys.ed25519_seed)
         self.chain = Chain(
             self.store,
-            Pool(genesis.chain_id, cfg.mempool.txs_max, nonce_gap_max=cfg.mempool.nonce_gap_max),
+            self._new_pool(),
             self.suite,
             cfg.consensus.block_txs_max,
         )
+        devchain.check_allowed(cfg.dev, genesis.chain_kind, len(self.chain.validator_set()))
         self.consensus_log = ConsensusLog(self.paths.consensus)
         self.engine_config = EngineConfig(
             genesis.chain_id,
             cfg.consensus.round_timeout_base_ms,
-            cfg.consensus.empty_block_delay_ms,
+            devchain.proposal_wait_ms(cfg.dev)
+            if cfg.dev.automine
+            else cfg.consensus.empty_block_delay_ms,
         )
         peers = [
             PeerConfig(
@@ -207,6 +217,11 @@ class Node:
             self._submit_own,
             self._later,
         )
+        self.devchain: devchain.DevChain | None = None
+        if cfg.dev.automine:
+            self.devchain = devchain.DevChain(
+                home, self.store, self.consensus_log, self.hosting.executor, self._restart
+            )
         for certificate in admission.saved(home):
             try:
                 self.admit_peer(certificate, announce=False)
@@ -315,6 +330,25 @@ class Node:
             await asyncio.sleep(interval_ms / 1000)
             work()
 
+    def _restart(self) -> None:
+        """Start over from the store (a dev chain's revert rewrote it): drop every timer and
+        queued event, the mempool, pending proposals and hosting's caches, then start
+        consensus at the store's height."""
+        self._cancel_timers()
+        self._pending.clear()
+        self._waiting = None
+        self._gossip.clear()
+        self.chain.reset(self._new_pool())
+        self.hosting.reset()
+        self.last_block_time_ms = None
+        self._start_engine()
+
+    def _new_pool(self) -> Pool:
+        mempool = self.config.mempool
+        return Pool(
+            self.store.genesis.chain_id, mempool.txs_max, nonce_gap_max=mempool.nonce_gap_max
+        )
+
     def _start_engine(self) -> None:
         height = self.chain.height + 1
         validators = self.chain.validator_set()
@@ -403,7 +437,7 @@ class Node:
             elif isinstance(action, RequestProposal):
                 self._schedule_proposal(action)
             elif isinstance(action, ValidateBlock):
-                valid = self.chain.validate(action.block, now_ms())
+                valid = self.chain.validate(action.block, self._block_clock())
                 self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
             elif isinstance(action, CommitBlock):
                 self._commit(action.block, action.certificate)
@@ -426,8 +460,14 @@ class Node:
             return
         consensus = self.config.consensus
         self._waiting, self._gathered = action, False
-        self._later(consensus.block_gather_ms, self._end_gathering, action)
-        self._later(consensus.empty_block_delay_ms, self._propose_waiting, action)
+        if self.devchain is None:
+            self._later(consensus.block_gather_ms, self._end_gathering, action)
+            self._later(consensus.empty_block_delay_ms, self._propose_waiting, action)
+            return
+        # Automine: no gathering, and an empty block only on the dev chain's interval.
+        self._later(0, self._end_gathering, action)
+        if self.config.dev.block_interval_ms:
+            self._later(self.config.dev.block_interval_ms, self._propose_waiting, action)
 
     def _end_gathering(self, action: RequestProposal) -> None:
         if self._waiting is action:
@@ -458,12 +498,20 @@ class Node:
             return
         if self._stopping.is_set():  # a gateway request that ends while the node stops
             return
-        block = self.chain.propose(action.height, action.round, action.evidence, self.me, now_ms())
+        block = self.chain.propose(
+            action.height, action.round, action.evidence, self.me, self._block_clock()
+        )
         log.info(
             "proposal made",
             extra={"height": action.height, "round": action.round, "txs": len(block.txs)},
         )
         self.dispatch(ProposalCandidateReady(action.height, action.round, block))
+
+    def _block_clock(self) -> int:
+        """The time a block is stamped with and checked against: the wall clock, moved ahead
+        on a dev chain by its time travel."""
+        wall = now_ms()
+        return wall if self.devchain is None else self.devchain.block_time(wall)
 
     def _commit(self, block: Block, certificate: CommitCertificate) -> None:
         writing = time.monotonic()

@@ -397,6 +397,15 @@ class Store:
                 mine.append((height, position))
         return mine
 
+    def copy_to(self, directory: Path) -> None:
+        copy_environment(self._env, directory)
+
+    def restore_from(self, directory: Path) -> None:
+        """The store as `copy_to(directory)` copied it (a dev chain's revert)."""
+        self._end_read()
+        tables = {name.encode(): db for name, db in self._db.items()}
+        restore_environment(self._env, tables, directory)
+
     def table_pages(self) -> dict[str, int]:
         """Pages each table uses, and `free`: pages of the file in no table (LMDB's free list
         and its two meta pages)."""
@@ -519,6 +528,34 @@ class Store:
             for _ in range(max(0, extra)):
                 cursor.set_key(raw)
                 cursor.delete()
+
+
+def copy_environment(env: lmdb.Environment, directory: Path) -> None:
+    """A copy of `env` as one read transaction sees it, into the new `directory` (a dev
+    chain's snapshot, node/devchain.py)."""
+    directory.mkdir(parents=True)
+    env.copy(str(directory))
+
+
+def restore_environment(env: lmdb.Environment, tables: dict[bytes | None, Any], path: Path) -> None:
+    """Give every table of `tables` (name, None for the main table → `env`'s handle) the
+    content it has in the copy at `path`, in one write transaction of `env`. In place, so
+    every holder of the environment and its handles reads the restored content next: closing
+    and reopening would leave the gateway's and the executor's handles dangling."""
+    copy = lmdb.open(str(path), readonly=True, lock=False, max_dbs=len(tables), readahead=False)
+    try:
+        with env.begin(write=True) as write, copy.begin() as read:
+            for name, handle in tables.items():
+                flags = handle.flags(write)
+                source = copy.open_db(name, txn=read, create=False, **flags)
+                write.drop(handle, delete=False)
+                # Items come in key order: appending skips the search, but not for duplicate
+                # keys, which LMDB's append refuses.
+                write.cursor(db=handle).putmulti(
+                    read.cursor(db=source).iternext(), append=not flags["dupsort"]
+                )
+    finally:
+        copy.close()
 
 
 @dataclass(frozen=True, slots=True)
