@@ -25,6 +25,7 @@ from metanode.types import Address, Denom, Transfer
 from .cluster import running
 
 COIN = 10**9
+COUNTER = Path(__file__).resolve().parents[2] / "examples" / "counter.wat"
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,21 @@ def test_revert_brings_the_whole_state_back_and_the_chain_goes_on(chain: DevChai
     assert chain.balance(target) == COIN
     with pytest.raises(DevChainError, match=rf"no snapshot {later} .*HTTP 404"):
         chain.revert(later)
+
+
+def test_revert_brings_the_apps_state_back_too(chain: DevChain) -> None:
+    key = chain.key("dev1")
+    app = chain.deploy(key, COUNTER)
+    assert chain.call(key, app, "increment").output == (1).to_bytes(8, "little")
+    taken = chain.snapshot()
+    for count in (2, 3):
+        result = chain.call(key, app, "increment")
+        assert result.ok and result.output == count.to_bytes(8, "little")
+    chain.revert(taken)
+    # The executor's state and its receipt chain are back at call 0: the next call is seq 1
+    # again and counts to 2.
+    result = chain.call(key, app, "increment")
+    assert result.ok and result.seq == 1 and result.output == (2).to_bytes(8, "little")
 
 
 def test_time_travel_moves_block_time_forward_only(chain: DevChain) -> None:

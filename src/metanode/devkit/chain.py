@@ -14,22 +14,30 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from metanode.cli.bpi import module_bytes
 from metanode.cli.wallet import problem_detail
 from metanode.crypto import ed25519
+from metanode.docklock import cage
+from metanode.docklock import constants as cage_constants
+from metanode.docklock.cage import OK
 from metanode.errors import MetanodeError
 from metanode.net.ports import free_port_block
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import keys
-from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import Address, CallApp, Denom, DeployApp, Transaction, Transfer
 from metanode.types.messages import Message
 
 START_TIMEOUT_S = 60.0
+# A call's receipt is read this often until it is there, at most this long.
+RECEIPT_POLL_S = 0.002
+RECEIPT_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 # How long one read of a transaction waits for its commit (the gateway holds it).
 COMMIT_WAIT_MS = 30_000
@@ -40,6 +48,38 @@ fee_min = 1_000
 
 class DevChainError(MetanodeError):
     """The dev chain did not start, or refused or failed a request (the message says which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """A committed app call: its transaction's record, its seq, and the executor's receipt
+    (None for both when the chain refused the call: `record["receipt"]` says why)."""
+
+    record: dict[str, Any]
+    seq: int | None
+    receipt: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        """Committed, and the app ran to its end (no trap, fuel sufficed)."""
+        return (
+            bool(self.record["ok"]) and self.receipt is not None and self.receipt["outcome"] == OK
+        )
+
+    @property
+    def fuel_used(self) -> int:
+        return 0 if self.receipt is None else int(self.receipt["fuel_used"])
+
+    @property
+    def output(self) -> bytes:
+        return b"" if self.receipt is None else bytes.fromhex(self.receipt["output"])
+
+
+def _called_seq(record: dict[str, Any]) -> int | None:
+    for event in (record.get("receipt") or {}).get("events", []):
+        if event["kind"] == "app_called":
+            return int(event["attributes"]["seq"], 16)
+    return None
 
 
 class DevChain:
@@ -59,6 +99,7 @@ class DevChain:
         # The highest height seen: what a transaction's expiry counts from, with no request.
         self._height = 0
         self._keys: dict[str, ed25519.PrivateKey] = {}
+        self._fuel_limits: dict[str, int] = {}
 
     # Process -----------------------------------------------------------------------------------
 
@@ -190,6 +231,64 @@ class DevChain:
         self, key: ed25519.PrivateKey, to: Address, amount: int, denom: Denom = Denom.FLX
     ) -> dict[str, Any]:
         return self.send(key, Transfer(to, amount, denom))
+
+    # Apps ------------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        key: ed25519.PrivateKey,
+        module: Path | bytes,
+        *,
+        replicas: int = 1,
+        fuel_price: int = 1,
+        fuel_limit: int = cage_constants.fuel_max,
+    ) -> str:
+        """Deploy a module (.wat or .wasm file, or WASM bytes): the app id (hex)."""
+        code = module if isinstance(module, bytes) else module_bytes(module)
+        record = self.send(key, DeployApp(code, replicas, fuel_price, fuel_limit))
+        if not record["ok"]:
+            raise DevChainError(f"deploy failed: {record['receipt']['code_name']}")
+        app_id = cage.app_id(code).hex()
+        self._fuel_limits[app_id] = fuel_limit
+        return app_id
+
+    def call(
+        self,
+        key: ed25519.PrivateKey,
+        app_id: str,
+        function: str,
+        data: bytes = b"",
+        *,
+        fuel_limit: int | None = None,
+    ) -> CallResult:
+        """Call `function` of the app, wait for the commit, then for this node's executor's
+        receipt (served by the gateway: it runs on the chain's node)."""
+        if fuel_limit is None:
+            if app_id not in self._fuel_limits:
+                self._fuel_limits[app_id] = self.request("GET", f"/api/v1/apps/{app_id}")[
+                    "fuel_limit"
+                ]
+            fuel_limit = self._fuel_limits[app_id]
+        message = CallApp(bytes.fromhex(app_id), 0, function, data, fuel_limit)
+        record = self.send(key, message)
+        seq = _called_seq(record)
+        if seq is None:
+            return CallResult(record, None, None)
+        return CallResult(record, seq, self.receipt(app_id, seq))
+
+    def receipt(self, app_id: str, seq: int) -> dict[str, Any]:
+        """The executor's receipt of call `seq` (outcome, fuel_used, output hex, …), waited for:
+        the executor runs a call just after its block commits."""
+        deadline = time.monotonic() + RECEIPT_TIMEOUT_S
+        path = f"/api/v1/apps/{app_id}/receipts"
+        while time.monotonic() < deadline:
+            page = self.request("GET", path, params={"from": seq, "limit": 1})
+            found = [item for item in page["receipts"] if item["seq"] == seq]
+            if found:
+                receipt: dict[str, Any] = found[0]
+                return receipt
+            time.sleep(RECEIPT_POLL_S)
+        raise DevChainError(f"no receipt for call {seq} of app {app_id} in {RECEIPT_TIMEOUT_S} s")
 
     # Dev tools ---------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,9 +145,11 @@ class DevChain:
         if taken is None:
             held = ", ".join(str(key) for key in sorted(self._taken)) or "none"
             raise UnknownSnapshot(f"no snapshot {taken_id} (held: {held})")
+        started = time.perf_counter()
         self._executor.wait_idle()
         path = self._directory / str(taken_id)
         self._store.restore_from(path / "ledger")
+        ledger_done = time.perf_counter()
         self._consensus_log.restore_from(path / "consensus")
         self._executor.store.restore_from(path / "executor")
         self._executor.reset()
@@ -160,5 +163,14 @@ class DevChain:
             (state.height, state.state_root) == (taken.height, taken.state_root),
             "a reverted store differs from its snapshot",
         )
-        log.info("dev reverted", extra={"id": taken_id, "height": taken.height})
+        done = time.perf_counter()
+        log.info(
+            "dev reverted",
+            extra={
+                "id": taken_id,
+                "height": taken.height,
+                "ledger_ms": round((ledger_done - started) * 1000, 1),
+                "ms": round((done - started) * 1000, 1),
+            },
+        )
         return taken

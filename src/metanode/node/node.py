@@ -159,8 +159,8 @@ class Node:
             self.faucet_key = keys.read_account(
                 node_config.resolve(config_path, cfg.faucet_key_file), key_passphrase
             )
-        # A dev chain does not fsync each block: it is rebuilt in seconds, and a test suite
-        # commits thousands of them.
+        # A dev chain does not fsync (here and in its consensus record): it is rebuilt in
+        # seconds, and a test suite commits thousands of blocks.
         self.store = Store.open(
             self.paths.ledger,
             genesis,
@@ -177,7 +177,7 @@ class Node:
             cfg.consensus.block_txs_max,
         )
         devchain.check_allowed(cfg.dev, genesis.chain_kind, len(self.chain.validator_set()))
-        self.consensus_log = ConsensusLog(self.paths.consensus)
+        self.consensus_log = ConsensusLog(self.paths.consensus, sync=not cfg.dev.automine)
         self.engine_config = EngineConfig(
             genesis.chain_id,
             cfg.consensus.round_timeout_base_ms,
