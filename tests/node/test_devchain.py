@@ -168,6 +168,7 @@ def test_the_dev_section_round_trips_through_the_config_file(tmp_path: Path) -> 
     assert "[dev]" not in plain.config_path.read_text()
 
 
+@pytest.mark.slow
 def test_a_block_interval_makes_empty_blocks(tmp_path: Path) -> None:
     with DevChain(tmp_path / "home", accounts=0, block_interval_ms=100) as dev:
         deadline = time.monotonic() + 20

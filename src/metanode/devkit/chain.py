@@ -237,14 +237,14 @@ class DevChain:
     def deploy(
         self,
         key: ed25519.PrivateKey,
-        module: Path | bytes,
+        module: str | Path | bytes,
         *,
         replicas: int = 1,
         fuel_price: int = 1,
         fuel_limit: int = cage_constants.fuel_max,
     ) -> str:
         """Deploy a module (.wat or .wasm file, or WASM bytes): the app id (hex)."""
-        code = module if isinstance(module, bytes) else module_bytes(module)
+        code = module if isinstance(module, bytes) else module_bytes(Path(module))
         record = self.send(key, DeployApp(code, replicas, fuel_price, fuel_limit))
         if not record["ok"]:
             raise DevChainError(f"deploy failed: {record['receipt']['code_name']}")
