@@ -8,19 +8,22 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from metanode.cli import main as cli_main
 from metanode.devkit.chain import DevChain, DevChainError
 from metanode.errors import ConfigError
 from metanode.node import config as node_config
 from metanode.node import devchain
 from metanode.node import home as dev_home
-from metanode.types import Address, Denom, Transfer
+from metanode.types import Address, Denom, Transaction, Transfer
 
 from .cluster import running
 
@@ -79,6 +82,32 @@ def test_revert_brings_the_whole_state_back_and_the_chain_goes_on(chain: DevChai
     assert chain.balance(target) == COIN
     with pytest.raises(DevChainError, match=rf"no snapshot {later} .*HTTP 404"):
         chain.revert(later)
+
+
+def test_a_read_waiting_for_a_commit_is_answered_when_a_revert_drops_it(chain: DevChain) -> None:
+    taken = chain.snapshot()
+    key = chain.key("dev2")
+    sender = Address.from_public_key(key.public_key)
+    nonce = chain.request("GET", f"/api/v1/accounts/{sender}")["nonce"]
+    # Five nonces ahead: queued behind the gap, it stays in the mempool until the revert.
+    unsigned = Transaction(
+        chain.chain_id, key.public_key, nonce + 5, 1_000, 10**6, Transfer(fresh(), 1, Denom.FLX)
+    )
+    tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
+    headers = {"content-type": "application/cbor"}
+    chain.request("POST", "/api/v1/txs", content=tx.encode(), headers=headers)
+    answers: list[int] = []
+
+    def read() -> None:
+        url = f"{chain.url}/api/v1/txs/{tx.hash().hex()}"
+        answers.append(httpx.get(url, params={"wait_ms": 30_000}, timeout=40).status_code)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.5)  # the read is waiting
+    chain.revert(taken)
+    reader.join(15)
+    assert answers == [404]  # answered at the revert (else only after 30 s): the tx is gone
 
 
 def test_revert_brings_the_apps_state_back_too(chain: DevChain) -> None:
@@ -175,3 +204,13 @@ def test_a_block_interval_makes_empty_blocks(tmp_path: Path) -> None:
         while dev.height() < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert dev.height() >= 3
+
+
+def test_dev_up_refuses_a_home_of_another_chain_before_touching_it(tmp_path: Path) -> None:
+    home = tmp_path / "testnet"
+    (entry,) = dev_home.init_public(home, "testnet", "a long passphrase", validators=1)
+    config = entry.config_path.read_text()
+    result = CliRunner().invoke(cli_main.app, ["dev", "up", "--home", str(home)])
+    assert isinstance(result.exception, ConfigError)
+    assert "holds a testnet chain" in str(result.exception)
+    assert entry.config_path.read_text() == config

@@ -329,7 +329,8 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
 
     @app.websocket("/api/v1/events")
     async def events(socket: WebSocket) -> None:
-        """New blocks (`{"type": "block", …}`) and committed transactions (`"txs"`)."""
+        """New blocks (`{"type": "block", …}`), committed transactions (`"txs"`), and on a dev
+        chain its reverts (`"reverted"`, with the height the chain went back to)."""
         await socket.accept()
         queue = node.subscribe()
         try:

@@ -79,6 +79,9 @@ def up(
                 "(give `dev up` another --home, or --tmp)"
             )
         (entry,) = entries
+        kind = dev_home.read_genesis(where / dev_home.GENESIS).chain_kind
+        if kind != "dev":  # refused before the config is touched
+            raise ConfigError(f"{where} holds a {kind} chain; `dev up` runs dev chains only")
         dev_home.set_automine(entry.config_path, block_interval_ms)
         _refuse_taken_ports([(entry.name, entry.config_path)], new_home_options=False)
         _print_endpoints(Console(), where, entries)

@@ -342,6 +342,8 @@ class Node:
         self.hosting.reset()
         self.last_block_time_ms = None
         self._start_engine()
+        # Readers waiting for a transaction's commit look again: the mempool it was in is gone.
+        self._publish({"type": "reverted", "height": self.chain.height})
 
     def _new_pool(self) -> Pool:
         mempool = self.config.mempool
