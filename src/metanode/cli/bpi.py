@@ -10,6 +10,8 @@
     bpi exec MODULE FUNCTION [ARGS…] --state DIR --receipt FILE
     bpi replay RECEIPT                 first line: `match` or `diverged at step N`
     bpi inspect RECEIPT [--json]
+    bpi dev APP_DIR                    watch the app: rebuild, deploy then upgrade on change,
+                                       print each call's receipt (docs/devloop.md)
     bpi native [--stdin FILE] [--json] EXECUTABLE [ARGS…]
                                        run a Linux program twice under bubblewrap + seccomp;
                                        first line: `deterministic` or `nondeterministic`
@@ -58,6 +60,7 @@ from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
 from . import output, wallet
+from .bpi_dev import dev
 from .network import DEFAULT_HOME, node_urls
 from .wallet import Home, Json, NodeUrl
 
@@ -229,10 +232,31 @@ def deploy(
 ) -> None:
     """Deploy MODULE as an app owned by --from: prints its id (the module's BLAKE3 hash) and
     the height it was committed at. The chain checks the module by the cage's rules."""
+    message = deploy_message(module, module_bytes(module), replicas, fuel_price, fuel_limit)
+    url = wallet.gateway(home, node)
+    record = wallet.commit(url, wallet.signer(home, sender), message)
+    facts = {
+        "app": cage.app_id(message.module).hex(),
+        "height": record["height"],
+        "replicas": message.replicas,
+        "fuel_price": f"{format_coins(message.fuel_price, Denom.FLX)} per fuel",
+        "fuel_price_base_units": message.fuel_price,
+        "fuel_limit": message.fuel_limit,
+    }
+    wallet.report(record, as_json, facts)
+
+
+def deploy_message(
+    module: Path,
+    code: bytes,
+    replicas: int | None = None,
+    fuel_price: str | None = None,
+    fuel_limit: int | None = None,
+) -> DeployApp:
+    """A DeployApp of `code`, what is not given taken from the manifest beside `module`."""
     defaults = manifest(module)
-    code = module_bytes(module)
     price = output.parse_coins(fuel_price or str(defaults.get("fuel_price", "0.000000001")))
-    message = DeployApp(
+    return DeployApp(
         code,
         _whole(replicas if replicas is not None else defaults.get("replicas", 1), "--replicas"),
         price,
@@ -243,17 +267,6 @@ def deploy(
             "--fuel-limit",
         ),
     )
-    url = wallet.gateway(home, node)
-    record = wallet.commit(url, wallet.signer(home, sender), message)
-    facts = {
-        "app": cage.app_id(code).hex(),
-        "height": record["height"],
-        "replicas": message.replicas,
-        "fuel_price": f"{format_coins(price, Denom.FLX)} per fuel",
-        "fuel_price_base_units": price,
-        "fuel_limit": message.fuel_limit,
-    }
-    wallet.report(record, as_json, facts)
 
 
 @app.command()
@@ -475,6 +488,9 @@ def native(
             typer.echo(f"{key}: {value}")
     if not result.deterministic:
         raise typer.Exit(output.FAILED)
+
+
+app.command("dev")(dev)
 
 
 def main() -> None:
