@@ -17,6 +17,12 @@ kept until it fires, every task through `_spawn`; `run` stops the gateway first 
 admit transactions), then cancels the timers and ends the tasks, then closes the network and
 only then the stores. Once stopping has begun, `dispatch` and `_later` do nothing.
 
+A dev chain (`[dev] automine`, node/devchain.py) differs in pacing only: a round-0 proposer
+proposes as soon as a transaction is pending, with no gathering and no empty block unless
+`[dev] block_interval_ms`; its block clock may run ahead of the wall clock (time travel); and a
+revert rewrites the stores under the running node, which then starts over from them
+(`_restart`).
+
 Logs (`metanode.node.logs`): start and stop, peer links, proposals, round changes and timeouts,
 one line per commit, and refused client transactions as a count per reason every
 `refused_log_interval_ms` — never a line per refusal, which under a flood would make the log
