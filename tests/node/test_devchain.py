@@ -4,8 +4,11 @@ travel of the block clock, funding; and the dev tools refused on any other chain
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +23,7 @@ from typer.testing import CliRunner
 from metanode.cli import main as cli_main
 from metanode.devkit.chain import DevChain, DevChainError
 from metanode.errors import ConfigError
+from metanode.net.ports import free_port_block
 from metanode.node import config as node_config
 from metanode.node import devchain
 from metanode.node import home as dev_home
@@ -214,3 +218,25 @@ def test_dev_up_refuses_a_home_of_another_chain_before_touching_it(tmp_path: Pat
     assert isinstance(result.exception, ConfigError)
     assert "holds a testnet chain" in str(result.exception)
     assert entry.config_path.read_text() == config
+
+
+@pytest.mark.slow
+def test_dev_up_tmp_removes_its_chain_at_exit(tmp_path: Path) -> None:
+    api_port = free_port_block(2)
+    command = [sys.executable, "-m", "metanode.cli.main", "dev", "up", "--tmp", "--accounts", "1"]
+    ports = ["--port-base", str(api_port + 1), "--api-port-base", str(api_port)]
+    with (tmp_path / "printed.log").open("w") as printed:
+        process = subprocess.Popen(command + ports, stdout=printed, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{api_port}/api/v1/status").status_code == 200:
+                    break
+            time.sleep(0.1)
+        home = Path(re.findall(r"/\S*metanode-dev-\w+", (tmp_path / "printed.log").read_text())[0])
+        assert (home / "genesis.json").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(20) == 0
+    assert not home.exists()
