@@ -86,6 +86,10 @@ def test_revert_brings_the_whole_state_back_and_the_chain_goes_on(chain: DevChai
     assert chain.balance(target) == COIN
     with pytest.raises(DevChainError, match=rf"no snapshot {later} .*HTTP 404"):
         chain.revert(later)
+    # Consumed, as Hardhat's evm_revert does, when asked.
+    chain.revert(taken, keep=False)
+    with pytest.raises(DevChainError, match=rf"no snapshot {taken} .*HTTP 404"):
+        chain.revert(taken)
 
 
 def test_a_read_waiting_for_a_commit_is_answered_when_a_revert_drops_it(chain: DevChain) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from metanode.errors import ConfigError, DecodeError
-from metanode.node.devchain import DevChain, DevOnly, Taken, UnknownSnapshot
+from metanode.node.devchain import DevChain, Taken, TooManySnapshots, UnknownSnapshot
 from metanode.node.node import Node
 from metanode.types import Address, Denom
 
@@ -38,7 +38,7 @@ def router(node: Node) -> APIRouter:
         reverts to it, any number of times."""
         try:
             return _taken(dev().snapshot())
-        except DevOnly as error:
+        except TooManySnapshots as error:
             raise problems.Problem(429, "too-many-snapshots", "Too many", str(error)) from None
 
     @routes.post(
@@ -48,9 +48,9 @@ def router(node: Node) -> APIRouter:
     )
     async def revert(body: schemas.DevRevert) -> schemas.DevSnapshot:
         """Bring the whole state back to snapshot `id` (the mempool emptied); the snapshots
-        taken after it are dropped."""
+        taken after it are dropped, and `id` too with `keep: false`."""
         try:
-            return _taken(dev().revert(body.id))
+            return _taken(dev().revert(body.id, keep=body.keep))
         except UnknownSnapshot as error:
             raise problems.Problem(404, "unknown-snapshot", "Unknown", str(error)) from None
 

@@ -598,6 +598,7 @@ class DevSnapshot(BaseModel):
 
 class DevRevert(_Body):
     id: Annotated[int, Field(ge=1)]
+    keep: bool = True  # false: the snapshot is consumed (Hardhat's evm_revert)
 
 
 class DevTime(_Body):

@@ -107,13 +107,17 @@ def snapshot(home: Home = DEFAULT_HOME, node: NodeUrl = None, as_json: Json = Fa
 @dev_app.command("revert")
 def revert(
     snapshot_id: Annotated[int, typer.Argument(metavar="ID", min=1, help="A snapshot's id.")],
+    consume: Annotated[
+        bool, typer.Option("--consume", help="Drop snapshot ID too (Hardhat's evm_revert).")
+    ] = False,
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
 ) -> None:
-    """Bring the whole state back to snapshot ID (mempool emptied; later snapshots dropped)."""
+    """Bring the whole state back to snapshot ID (mempool emptied; later snapshots dropped;
+    ID stays for another revert unless --consume)."""
     url = f"{gateway(home, node)}/api/v1/dev/revert"
-    taken = call("POST", url, json={"id": snapshot_id})
+    taken = call("POST", url, json={"id": snapshot_id, "keep": not consume})
     _show(taken, as_json, f"reverted to snapshot {taken['id']} at height {taken['height']}")
 
 

@@ -295,11 +295,11 @@ class DevChain:
     def snapshot(self) -> int:
         return int(self.request("POST", "/api/v1/dev/snapshot")["id"])
 
-    def revert(self, snapshot_id: int) -> dict[str, Any]:
+    def revert(self, snapshot_id: int, *, keep: bool = True) -> dict[str, Any]:
+        """Back to the snapshot; `keep=False` consumes it (node/devchain.py)."""
         self._nonces.clear()  # the chain's nonces went back with it
-        result: dict[str, Any] = self.request(
-            "POST", "/api/v1/dev/revert", json={"id": snapshot_id}
-        )
+        body = {"id": snapshot_id, "keep": keep}
+        result: dict[str, Any] = self.request("POST", "/api/v1/dev/revert", json=body)
         return result
 
     def advance(self, seconds: int) -> int:

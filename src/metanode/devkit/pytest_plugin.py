@@ -65,7 +65,7 @@ def chain(dev_chain: DevChain) -> Iterator[DevChain]:
     """The session's chain, reverted after the test to the state it started from."""
     taken = dev_chain.snapshot()
     yield dev_chain
-    dev_chain.revert(taken)
+    dev_chain.revert(taken, keep=False)  # consumed: a long suite holds no snapshot per test
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ environments, in place (every holder of a handle, the gateway included, reads th
 next), then the node forgets everything it derived from them: pending proposals, the mempool,
 the executor's and the notary's caches, and restarts consensus at the snapshot's height.
 
-Semantics chosen: a snapshot id stays valid after a revert to it, so a test suite takes one
-snapshot and reverts to it after every test (Hardhat consumes the id: a second revert there
-needs a new snapshot); the snapshots taken after it are dropped, since they describe a future
-the chain no longer has. The block clock's offset is part of a snapshot: after a revert the
-next block's time is at least the snapshot tip's (the state machine raises a time that went
-back to the tip's), and `advance` only ever moves the clock forward.
+Semantics chosen: a snapshot id stays valid after a revert to it, so a test suite may take one
+snapshot and revert to it after every test; a revert with `keep=False` consumes it as
+Hardhat's `evm_revert` does (the pytest plugin's per-test snapshots). The snapshots taken after
+it are dropped either way, since they describe a future the chain no longer has. The block
+clock's offset is part of a snapshot: after a revert the next block's time is at least the
+snapshot tip's (the state machine raises a time that went back to the tip's), and `advance`
+only ever moves the clock forward.
 
 Only the dev kind of chain with one validator may run this: reverting one validator of many
 would fork it from its peers, and a public chain must never rewind.
@@ -49,8 +50,9 @@ clock_offset_ms_max = 100 * 366 * 86_400_000
 idle_wait_ms = 10**12
 
 
-class DevOnly(MetanodeError):
-    """A dev tool asked of a node that is not a one-validator dev chain."""
+class TooManySnapshots(MetanodeError):
+    """`snapshots_max` snapshots are held; a revert to an early one (or with `keep=False`)
+    frees them."""
 
 
 class UnknownSnapshot(MetanodeError):
@@ -123,7 +125,7 @@ class DevChain:
 
     def snapshot(self) -> Taken:
         if len(self._taken) >= snapshots_max:
-            raise DevOnly(
+            raise TooManySnapshots(
                 f"{snapshots_max} snapshots are held; revert to an early one to drop the later"
             )
         self._executor.wait_idle()
@@ -140,7 +142,10 @@ class DevChain:
         log.info("dev snapshot taken", extra={"id": taken_id, "height": taken.height})
         return taken
 
-    def revert(self, taken_id: int) -> Taken:
+    def revert(self, taken_id: int, *, keep: bool = True) -> Taken:
+        """Back to snapshot `taken_id`, which stays held unless not `keep` (Hardhat's way:
+        a test fixture that snapshots before each test and reverts after it would otherwise
+        hold one more snapshot per test)."""
         taken = self._taken.get(taken_id)
         if taken is None:
             held = ", ".join(str(key) for key in sorted(self._taken)) or "none"
@@ -153,9 +158,10 @@ class DevChain:
         self._consensus_log.restore_from(path / "consensus")
         self._executor.store.restore_from(path / "executor")
         self._executor.reset()
-        for later in [key for key in self._taken if key > taken_id]:
-            del self._taken[later]
-            shutil.rmtree(self._directory / str(later), ignore_errors=True)
+        first_dropped = taken_id if not keep else taken_id + 1
+        for dropped in [key for key in self._taken if key >= first_dropped]:
+            del self._taken[dropped]
+            shutil.rmtree(self._directory / str(dropped), ignore_errors=True)
         self.clock_offset_ms = taken.clock_offset_ms
         self._restart()
         state = self._store.state()
