@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metanode.node import home as dev_home
 from metanode.types import constants as types_constants
 
 # A transaction is never empty; JSON Schema cannot say whether the bytes are a well-signed
@@ -609,7 +610,11 @@ class DevClock(BaseModel):
     clock_offset_ms: int
 
 
+# What the dev faucet account holds of each denomination in genesis.
+DEV_FUND_MAX = dev_home.dev_account_coins * dev_home.COIN
+
+
 class DevFund(_Body):
     address: AddressText
     denom: Literal["GEN", "NEX", "FLX", "AUR"] = "FLX"
-    amount: Annotated[int, Field(ge=1, le=2**63, description="base units (10^-9 of a coin)")]
+    amount: Annotated[int, Field(ge=1, le=DEV_FUND_MAX, description="base units (10^-9 of a coin)")]
