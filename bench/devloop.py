@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from metanode.devkit.chain import DevChain
+from metanode.net.ports import free_port_block
 from metanode.node import home as dev_home
 from metanode.types import Address
 
@@ -53,7 +54,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         home = Path(directory) / "chain"
         extra = [Address(os.urandom(20)) for _ in range(options.accounts)]
-        dev_home.init_devchain(home, accounts=2, extra_accounts=extra)
+        base = free_port_block(2)
+        dev_home.init_devchain(
+            home, accounts=2, port_base=base, api_port_base=base + 1, extra_accounts=extra
+        )
         with DevChain(home) as chain:
             key, recipient = chain.key("dev0"), extra[0] if extra else Address(os.urandom(20))
             chain.transfer(key, recipient, 1)  # warm: the first request opens the connection
