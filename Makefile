@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 RUN := $(VENV)/bin/python -m
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-all lint up bench lock clean
+.PHONY: setup test test-all lint up bench lock clean dashboard
 
 $(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh
 	sh tools/install-native.sh
@@ -17,7 +17,17 @@ $(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 	touch $@
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced dashboard
+
+# The dashboard the gateway serves at /dashboard (dashboard/README.md): `npm ci` installs what
+# package-lock.json pins, Vite builds dist/; each step reruns only when its inputs changed.
+DASHBOARD_SOURCES := $(wildcard dashboard/src/*) dashboard/index.html dashboard/vite.config.ts dashboard/tsconfig.json
+dashboard/node_modules/.ci: dashboard/package.json dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+dashboard/dist/index.html: dashboard/node_modules/.ci $(DASHBOARD_SOURCES)
+	cd dashboard && npm run --silent build
+dashboard: dashboard/dist/index.html
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
@@ -43,4 +53,4 @@ lock: setup
 	$(UV) lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dashboard/node_modules dashboard/dist

@@ -1,18 +1,29 @@
 #!/bin/sh
-# DockLock's native mode runs executables under bubblewrap. Install the pinned Debian package
-# when it is missing and this machine can (root with apt-get); otherwise say so in one line and
-# carry on: native mode then reports itself unavailable, and its tests say why they skip.
+# Native packages from Debian, pinned. Each is installed when it is missing and this machine can
+# (root with apt-get); otherwise the script says so in one line and carries on, and the tests
+# that need the package say why they skip.
+# - bubblewrap: DockLock's native mode runs executables under it.
+# - chromium: the dashboard's end-to-end tests drive it headless (Playwright, no browser
+#   download of its own).
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
-if command -v bwrap >/dev/null 2>&1; then
-    exit 0
-fi
-if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "docklock native mode: bubblewrap not installed (needs root and apt-get: apt-get install bubblewrap=$BUBBLEWRAP_VERSION)"
-    exit 0
-fi
-if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "bubblewrap=$BUBBLEWRAP_VERSION" >/dev/null 2>&1; then
-    apt-get update -q >/dev/null 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "bubblewrap=$BUBBLEWRAP_VERSION" >/dev/null 2>&1 \
-        || echo "docklock native mode: could not install bubblewrap $BUBBLEWRAP_VERSION; native tests will skip"
-fi
+CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+
+# install COMMAND PACKAGE VERSION WHAT: the pinned Debian package that provides COMMAND.
+install() {
+    if command -v "$1" >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "$4: $2 not installed (needs root and apt-get: apt-get install $2=$3)"
+        return 0
+    fi
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2=$3" >/dev/null 2>&1; then
+        apt-get update -q >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2=$3" >/dev/null 2>&1 \
+            || echo "$4: could not install $2 $3; its tests will skip"
+    fi
+}
+
+install bwrap bubblewrap "$BUBBLEWRAP_VERSION" "docklock native mode"
+install chromium chromium "$CHROMIUM_VERSION" "dashboard browser tests"

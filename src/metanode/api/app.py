@@ -8,7 +8,7 @@ import asyncio
 import collections
 import contextlib
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +30,7 @@ from metanode.state.auth import queries as auth_queries
 from metanode.state.bank import keys as bank_keys
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
-from metanode.types import Address, Block, CommitCertificate, Denom
+from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 
 from . import (
     apps,
@@ -45,6 +45,7 @@ from . import (
     registry,
     schemas,
 )
+from .dashboard import Dashboard
 
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 CBOR = "application/cbor"
@@ -283,6 +284,38 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
             ),
         )
 
+    @app.get("/api/v1/accounts/{address}/txs", response_model=schemas.AccountTxs)
+    async def account_txs(
+        address: registry.AddressPath,
+        blocks: Annotated[int, Query(ge=1, le=account_blocks_max)] = 200,
+        limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    ) -> schemas.AccountTxs:
+        """The account's newest transactions, as sender or recipient, in the last `blocks`
+        blocks (for the dashboard's account page)."""
+        parsed = registry.parse_address(address)
+        top = node.chain.height
+        found: list[schemas.AccountTx] = []
+        for height in range(top, max(0, top - blocks), -1):
+            block = node.store.block(height)
+            if block is None:
+                continue
+            receipts = node.store.receipts(height)
+            for index in range(len(block.txs) - 1, -1, -1):
+                tx = block.txs[index]
+                role = _role(tx, parsed)
+                if role is not None:
+                    code = receipts[index].code if index < len(receipts) else OK
+                    found.append(
+                        schemas.AccountTx(
+                            hash=tx.hash().hex(), height=height, index=index, code=code, role=role
+                        )
+                    )
+            if len(found) >= limit:
+                break
+        return schemas.AccountTxs(
+            address=str(parsed), height=top, blocks=min(blocks, top), txs=found[:limit]
+        )
+
     @app.get("/api/v1/status", response_model=schemas.StatusView)
     async def status() -> schemas.StatusView:
         """This node: height, round, peers, mempool, tip."""
@@ -327,6 +360,8 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.mount("/dashboard", Dashboard(), name="dashboard")
+
     @app.websocket("/api/v1/events")
     async def events(socket: WebSocket) -> None:
         """New blocks (`{"type": "block", …}`), committed transactions (`"txs"`), and on a dev
@@ -349,6 +384,15 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
 
 
 batch_txs_max = 10_000
+account_blocks_max = 1_000
+
+
+def _role(tx: Transaction, account: Address) -> Literal["sender", "recipient"] | None:
+    if tx.sender_address() == account:
+        return "sender"
+    if getattr(tx.message, "to", None) == account:
+        return "recipient"
+    return None
 
 
 async def _committed(node: Node, digest: bytes, wait_ms: int) -> None:
@@ -404,10 +448,15 @@ def _block_view(node: Node, height: int) -> schemas.BlockView:
         raise problems.Problem(
             404, "block-not-found", "No such block", f"height {height} is not committed"
         )
+    return block_view(block, node.store.certificate(height))
+
+
+def block_view(block: Block, certificate: CommitCertificate | None) -> schemas.BlockView:
+    """A block as the gateway shows it; the dashboard re-hashes these fields in the browser
+    (dashboard/src/verify.ts), so both sides must name the same header fields."""
     header = block.header
-    certificate = node.store.certificate(height)
     return schemas.BlockView(
-        height=height,
+        height=header.height,
         hash=block.hash().hex(),
         chain_id=header.chain_id,
         round=header.round,

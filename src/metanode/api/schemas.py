@@ -168,6 +168,24 @@ class ValidatorView(BaseModel):
     vrf_public_key: str
 
 
+class AccountTx(BaseModel):
+    hash: str
+    height: int
+    index: int
+    code: int  # the receipt's result code: 0 ok
+    role: Literal["sender", "recipient"]
+
+
+class AccountTxs(BaseModel):
+    """An account's transactions in the newest `blocks` blocks, newest first (no index by
+    account is kept: the gateway reads the blocks)."""
+
+    address: str
+    height: int  # the newest block read
+    blocks: int  # how many blocks back were read
+    txs: list[AccountTx]
+
+
 class StatusView(BaseModel):
     name: str
     node_id: str

@@ -1,0 +1,633 @@
+// One function per page: each reads what it shows, renders it into `root`, and returns how to
+// stop its live updates when the page is left.
+import uPlot from "uplot";
+import { checked, checkedList, get, NotFound } from "./api";
+import { type BlockEvent, chain, readSet, readStatus, type Verdict } from "./chain";
+import { coins, facts, h, link, notice, short, table } from "./dom";
+import { type BlockJson, signerIndexes, type ValidatorSetJson } from "./verify";
+
+export type Cleanup = () => void;
+export type Page = (root: HTMLElement, argument: string) => Promise<Cleanup | void>;
+
+const historyBlocks = 30;
+const listBlocks = 20;
+const percentileWindow = 20;
+
+export function verdictBadge(verdict: Verdict | undefined): HTMLElement {
+  if (verdict === undefined) {
+    return h("span", { class: "badge checking", "data-verified": "checking" }, "checking…");
+  }
+  if (verdict.ok) {
+    const { signers, via } = verdict.verified;
+    return h(
+      "span",
+      {
+        class: "badge verified",
+        "data-verified": "yes",
+        title: `header linked via its ${via}; BLS certificate checked in this browser`,
+      },
+      `✓ verified (${signers.length} signers)`,
+    );
+  }
+  return h(
+    "span",
+    { class: "badge unverified", "data-verified": "no", role: "alert" },
+    `✗ not verified: ${verdict.reason}`,
+  );
+}
+
+function slot(verdictOf: Promise<Verdict>): HTMLElement {
+  const holder = h("span", { class: "verdict" }, verdictBadge(undefined));
+  void verdictOf.then((verdict) => holder.replaceChildren(verdictBadge(verdict)));
+  return holder;
+}
+
+function ago(ms: number): string {
+  const seconds = Math.max(0, (Date.now() - ms) / 1000);
+  return seconds < 60 ? `${seconds.toFixed(1)} s ago` : `${Math.floor(seconds / 60)} min ago`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function recentBlocks(top: number, count: number): Promise<BlockJson[]> {
+  const heights = [];
+  for (let height = top; height >= Math.max(1, top - count + 1); height--) heights.push(height);
+  return Promise.all(heights.map((height) => chain.block(height)));
+}
+
+// Overview ------------------------------------------------------------------------------------
+
+export const overview: Page = async (root) => {
+  const status = await readStatus();
+  if (status.height === 0) {
+    root.append(notice("info", "No block yet", "The chain has not committed its first block."));
+    return;
+  }
+  const set = await readSet(status.height);
+  const blocks = new Map<number, BlockJson>();
+  for (const block of await recentBlocks(status.height, historyBlocks)) {
+    blocks.set(block.height, block);
+  }
+  let mempool = status.mempool;
+
+  const height = h("output", { id: "stat-height" });
+  const since = h("output", { id: "stat-since" });
+  const pool = h("output", { id: "stat-mempool" });
+  const latest = h("span", { id: "stat-verdict" });
+  const chartBox = h("figure", { class: "chart", id: "chart" });
+  const validators = h("div", { id: "validators" });
+  root.append(
+    h("h1", {}, `Overview of ${status.chain_id}`),
+    h(
+      "section",
+      { class: "stats", "aria-label": "Chain figures" },
+      h("div", { class: "stat" }, h("span", {}, "Height"), height),
+      h("div", { class: "stat" }, h("span", {}, "Last block"), since),
+      h("div", { class: "stat" }, h("span", {}, "Mempool"), pool),
+      h("div", { class: "stat" }, h("span", {}, "Newest block"), latest),
+    ),
+    h("h2", {}, "Throughput and finality"),
+    chartBox,
+    h("h2", {}, "Validators"),
+    validators,
+  );
+
+  const plot = new uPlot(
+    {
+      title: "TPS and block finality over the last blocks",
+      width: Math.min(900, root.clientWidth || 900),
+      height: 260,
+      scales: { x: { time: true }, s: { auto: true } },
+      series: [
+        {},
+        { label: "TPS", stroke: "#1f6feb", width: 2 },
+        { label: "finality p50 (s)", stroke: "#1a7f37", scale: "s" },
+        { label: "finality p99 (s)", stroke: "#cf222e", scale: "s" },
+      ],
+      axes: [{}, { label: "tx/s" }, { side: 1, scale: "s", label: "seconds" }],
+    },
+    [[], [], [], []],
+    chartBox,
+  );
+
+  function render(): void {
+    const ordered = [...blocks.values()].sort((a, b) => a.height - b.height);
+    const newest = ordered[ordered.length - 1];
+    height.textContent = newest.height.toLocaleString("en");
+    pool.textContent = `${mempool} txs`;
+    latest.replaceChildren(
+      link(`#/block/${newest.height}`, `#${newest.height}`),
+      " ",
+      slot(chain.verify(newest)),
+    );
+    const xs: number[] = [];
+    const tps: number[] = [];
+    const p50: number[] = [];
+    const p99: number[] = [];
+    const intervals: number[] = [];
+    for (let i = 1; i < ordered.length; i++) {
+      if (ordered[i].height !== ordered[i - 1].height + 1) continue;
+      const seconds = (ordered[i].timestamp_ms - ordered[i - 1].timestamp_ms) / 1000;
+      intervals.push(seconds);
+      const window = intervals.slice(-percentileWindow).sort((a, b) => a - b);
+      xs.push(ordered[i].timestamp_ms / 1000);
+      tps.push(seconds > 0 ? ordered[i].txs.length / seconds : 0);
+      p50.push(percentile(window, 50));
+      p99.push(percentile(window, 99));
+    }
+    plot.setData([xs, tps, p50, p99]);
+    renderValidators(validators, set, ordered);
+  }
+  render();
+  const tick = setInterval(() => {
+    const newest = Math.max(...blocks.keys());
+    since.textContent = ago(blocks.get(newest)!.timestamp_ms);
+  }, 250);
+  const stop = chain.onBlock(async (event: BlockEvent) => {
+    const block = await chain.block(event.height);
+    blocks.set(block.height, block);
+    for (const old of [...blocks.keys()].sort((a, b) => a - b).slice(0, -historyBlocks * 4)) {
+      blocks.delete(old);
+    }
+    mempool = (await readStatus()).mempool;
+    render();
+  });
+  return () => {
+    clearInterval(tick);
+    stop();
+    plot.destroy();
+  };
+};
+
+function renderValidators(box: HTMLElement, set: ValidatorSetJson, blocks: BlockJson[]): void {
+  const lastSigned = new Map<number, number>();
+  const signedCount = new Map<number, number>();
+  let certificates = 0;
+  for (const block of blocks) {
+    if (block.certificate === null) continue;
+    certificates++;
+    for (const index of signerIndexes(block.certificate.signer_bitmap)) {
+      lastSigned.set(index, Math.max(lastSigned.get(index) ?? 0, block.height));
+      signedCount.set(index, (signedCount.get(index) ?? 0) + 1);
+    }
+  }
+  const total = set.validators.reduce((sum, v) => sum + v.power, 0);
+  box.replaceChildren(
+    table(
+      `Validator set at height ${set.height}: ${set.validators.length} validators, ${total} power`,
+      ["Validator", "Power", "Share", "Last signed", `Liveness (last ${certificates} blocks)`],
+      set.validators.map((validator, index) => [
+        link(`#/account/${validator.address}`, short(validator.address)),
+        validator.power.toLocaleString("en"),
+        `${((100 * validator.power) / total).toFixed(1)} %`,
+        lastSigned.has(index) ? link(`#/block/${lastSigned.get(index)}`, `#${lastSigned.get(index)}`) : "—",
+        certificates ? `${Math.round((100 * (signedCount.get(index) ?? 0)) / certificates)} %` : "—",
+      ]),
+    ),
+  );
+}
+
+// Blocks --------------------------------------------------------------------------------------
+
+function blockRow(block: BlockJson): HTMLElement {
+  return h(
+    "tr",
+    { "data-height": block.height },
+    h("td", {}, link(`#/block/${block.height}`, `#${block.height}`)),
+    h("td", {}, h("code", {}, short(block.hash))),
+    h("td", {}, new Date(block.timestamp_ms).toLocaleTimeString("en-GB")),
+    h("td", {}, block.txs.length),
+    h("td", {}, link(`#/account/${block.proposer}`, short(block.proposer))),
+    h("td", {}, slot(chain.verify(block))),
+  );
+}
+
+export const blocksPage: Page = async (root) => {
+  const status = await readStatus();
+  const body = h("tbody", { id: "block-rows" });
+  root.append(
+    h("h1", {}, "Blocks"),
+    h(
+      "table",
+      {},
+      h("caption", {}, "Newest blocks first; new blocks appear as they are committed"),
+      h(
+        "thead",
+        {},
+        h("tr", {}, ...["Height", "Hash", "Time", "Txs", "Proposer", "Checked"].map((t) =>
+          h("th", { scope: "col" }, t),
+        )),
+      ),
+      body,
+    ),
+  );
+  for (const block of await recentBlocks(status.height, listBlocks)) body.append(blockRow(block));
+  return chain.onBlock(async (event) => {
+    if (body.querySelector(`[data-height="${event.height}"]`)) return;
+    body.prepend(blockRow(await chain.block(event.height)));
+    while (body.children.length > listBlocks) body.lastElementChild!.remove();
+  });
+};
+
+export const blockPage: Page = async (root, argument) => {
+  if (!/^\d+$/.test(argument) || Number(argument) < 1) {
+    throw new NotFound(`"${argument}" is not a block height`);
+  }
+  const block = await chain.block(Number(argument));
+  const verdict = chain.verify(block);
+  root.append(
+    h("h1", {}, `Block #${block.height}`),
+    h("p", {}, slot(verdict)),
+    facts([
+      ["Hash", h("code", {}, block.hash)],
+      ["Time", new Date(block.timestamp_ms).toISOString()],
+      ["Round", block.round],
+      ["Proposer", link(`#/account/${block.proposer}`, block.proposer)],
+      [
+        "Previous",
+        block.height > 1 ? link(`#/block/${block.height - 1}`, short(block.previous_hash)) : "—",
+      ],
+      ["State root", h("code", {}, block.state_root)],
+      ["Transactions root", h("code", {}, block.txs_root)],
+      ["Receipts root", h("code", {}, block.receipts_root)],
+      ["Validator set", h("code", {}, block.validator_set_hash)],
+      ["Next validator set", h("code", {}, block.next_validator_set_hash)],
+    ]),
+  );
+  const certificateBox = h("section", { "aria-label": "Commit certificate" });
+  root.append(h("h2", {}, "Commit certificate"), certificateBox);
+  if (block.certificate === null) {
+    certificateBox.append(notice("info", "No certificate yet", "The block is being certified."));
+  } else {
+    const set = await readSet(block.height);
+    const signed = new Set(signerIndexes(block.certificate.signer_bitmap));
+    certificateBox.append(
+      facts([
+        ["Round", block.certificate.round],
+        ["Aggregate signature", h("code", { class: "wrap" }, block.certificate.aggregate_signature)],
+      ]),
+      table(
+        "Who signed",
+        ["Validator", "Power", "Signed"],
+        set.validators.map((validator, index) => [
+          link(`#/account/${validator.address}`, validator.address),
+          validator.power,
+          signed.has(index) ? "✓ signed" : "— absent",
+        ]),
+      ),
+    );
+  }
+  root.append(
+    h("h2", {}, `Transactions (${block.txs.length})`),
+    block.txs.length
+      ? h("ul", {}, ...block.txs.map((hash) => h("li", {}, link(`#/tx/${hash}`, hash))))
+      : h("p", {}, "No transactions in this block."),
+  );
+};
+
+// Transactions and accounts -------------------------------------------------------------------
+
+interface TxView {
+  hash: string;
+  status: string;
+  committed: boolean;
+  height: number | null;
+  index: number | null;
+  receipt: {
+    code: number;
+    code_name: string;
+    ok: boolean;
+    fee_charged: number;
+    events: { kind: string; attributes: Record<string, string> }[];
+  } | null;
+}
+
+export const txPage: Page = async (root, argument) => {
+  if (!/^[0-9a-f]{64}$/.test(argument)) throw new NotFound(`"${argument}" is not a hash`);
+  const tx = checked<TxView>(
+    await get(`/api/v1/txs/${argument}`),
+    { hash: "string", status: "string", committed: "boolean", receipt: "object?" },
+    "transaction",
+  );
+  root.append(
+    h("h1", {}, "Transaction"),
+    facts([
+      ["Hash", h("code", {}, tx.hash)],
+      ["Status", tx.status],
+      ["Block", tx.height ? link(`#/block/${tx.height}`, `#${tx.height}`) : "not yet in a block"],
+      ["Index", tx.index ?? "—"],
+    ]),
+  );
+  if (tx.receipt !== null) {
+    const receipt = checked<NonNullable<TxView["receipt"]>>(
+      tx.receipt,
+      { code: "number", code_name: "string", ok: "boolean", fee_charged: "number", events: "array" },
+      "receipt",
+    );
+    root.append(
+      h("h2", {}, "Receipt"),
+      facts([
+        ["Result", h("span", { class: receipt.ok ? "ok" : "failed" }, `${receipt.code} ${receipt.code_name}`)],
+        ["Fee charged", coins(receipt.fee_charged, "FLX")],
+      ]),
+      table(
+        "Events",
+        ["Kind", "Attributes"],
+        receipt.events.map((event) => [
+          event.kind,
+          h("code", {}, Object.entries(event.attributes).map(([k, v]) => `${k}=${v}`).join(" ")),
+        ]),
+      ),
+    );
+  }
+};
+
+interface AccountView {
+  address: string;
+  nonce: number;
+  balances: Record<string, number>;
+  proof: { height: number; state_root: string };
+}
+
+export const accountPage: Page = async (root, argument) => {
+  const account = checked<AccountView>(
+    await get(`/api/v1/accounts/${encodeURIComponent(argument)}`),
+    { address: "string", nonce: "number", balances: "object", proof: "object" },
+    "account",
+  );
+  root.append(
+    h("h1", {}, "Account"),
+    facts([
+      ["Address", h("code", {}, account.address)],
+      ["Nonce", account.nonce],
+      ["Read at height", account.proof.height],
+    ]),
+    table(
+      "Balances",
+      ["Token", "Balance"],
+      Object.entries(account.balances).map(([denom, amount]) => [denom, coins(amount, denom)]),
+    ),
+  );
+  const recent = checked<{ txs: { hash: string; height: number; code: number }[] }>(
+    await get(`/api/v1/accounts/${encodeURIComponent(argument)}/txs`),
+    { txs: "array" },
+    "recent transactions",
+  );
+  root.append(
+    table(
+      "Recent transactions",
+      ["Transaction", "Block", "Result"],
+      checkedList<{ hash: string; height: number; code: number }>(
+        recent.txs,
+        { hash: "string", height: "number", code: "number" },
+        "recent transactions",
+      ).map((tx) => [
+        link(`#/tx/${tx.hash}`, short(tx.hash)),
+        link(`#/block/${tx.height}`, `#${tx.height}`),
+        tx.code === 0 ? "ok" : `failed (${tx.code})`,
+      ]),
+    ),
+  );
+};
+
+// Apps, governance, DIDs ----------------------------------------------------------------------
+
+interface AppView {
+  id: string;
+  owner: string;
+  version: number;
+  replicas: number;
+  fuel_price: number;
+  fuel_limit: number;
+  calls: number;
+  deployed_height: number;
+}
+
+const APP_SHAPE = {
+  id: "string",
+  owner: "string",
+  version: "number",
+  replicas: "number",
+  fuel_price: "number",
+  fuel_limit: "number",
+  calls: "number",
+  deployed_height: "number",
+} as const;
+
+export const appsPage: Page = async (root) => {
+  const page = checked<{ apps: unknown[] }>(await get("/api/v1/apps"), { apps: "array" }, "apps");
+  const apps = checkedList<AppView>(page.apps, APP_SHAPE, "apps");
+  root.append(h("h1", {}, "Apps"));
+  if (apps.length === 0) {
+    root.append(notice("info", "No apps deployed", "Deploy one with `bpi app deploy`."));
+    return;
+  }
+  root.append(
+    table(
+      "Deployed apps",
+      ["App", "Owner", "Version", "Calls", "Replicas", "Fuel price"],
+      apps.map((app) => [
+        link(`#/app/${app.id}`, short(app.id)),
+        link(`#/account/${app.owner}`, short(app.owner)),
+        app.version,
+        app.calls,
+        app.replicas,
+        coins(app.fuel_price, "FLX"),
+      ]),
+    ),
+  );
+};
+
+export const appPage: Page = async (root, argument) => {
+  if (!/^[0-9a-f]{64}$/.test(argument)) throw new NotFound(`"${argument}" is not an app id`);
+  const app = checked<AppView>(await get(`/api/v1/apps/${argument}`), APP_SHAPE, "app");
+  const calls = checked<{ calls: unknown[] }>(
+    await get(`/api/v1/apps/${argument}/calls`),
+    { calls: "array" },
+    "calls",
+  );
+  const logblocks = checked<{ logblocks: unknown[] }>(
+    await get(`/api/v1/logblocks?app=${argument}`),
+    { logblocks: "array" },
+    "LogBlocks",
+  );
+  type Call = { seq: number; caller: string; function: string; status: string; fuel_used: number; height: number };
+  type LogBlock = { number: number; hash: string; height: number; first_seq: number; last_seq: number; leaves: number };
+  root.append(
+    h("h1", {}, `App ${short(app.id)}`),
+    facts([
+      ["Id", h("code", {}, app.id)],
+      ["Owner", link(`#/account/${app.owner}`, app.owner)],
+      ["Version", app.version],
+      ["Replicas", app.replicas],
+      ["Fuel price", coins(app.fuel_price, "FLX")],
+      ["Fuel limit per call", app.fuel_limit.toLocaleString("en")],
+      ["Calls", app.calls],
+      ["Deployed at", link(`#/block/${app.deployed_height}`, `#${app.deployed_height}`)],
+    ]),
+    table(
+      "Calls",
+      ["#", "Caller", "Function", "Status", "Fuel used", "Block"],
+      checkedList<Call>(
+        calls.calls,
+        { seq: "number", caller: "string", function: "string", status: "string", fuel_used: "number", height: "number" },
+        "calls",
+      ).map((call) => [
+        call.seq,
+        link(`#/account/${call.caller}`, short(call.caller)),
+        call.function,
+        call.status,
+        call.fuel_used.toLocaleString("en"),
+        link(`#/block/${call.height}`, `#${call.height}`),
+      ]),
+    ),
+    table(
+      "LogBlocks (notarised receipts)",
+      ["Number", "Hash", "Block", "Calls", "Receipts"],
+      checkedList<LogBlock>(
+        logblocks.logblocks,
+        { number: "number", hash: "string", height: "number", first_seq: "number", last_seq: "number", leaves: "number" },
+        "LogBlocks",
+      ).map((logblock) => [
+        logblock.number,
+        h("code", {}, short(logblock.hash)),
+        link(`#/block/${logblock.height}`, `#${logblock.height}`),
+        `${logblock.first_seq}–${logblock.last_seq}`,
+        logblock.leaves,
+      ]),
+    ),
+  );
+};
+
+interface ProposalView {
+  id: number;
+  title: string;
+  status: string;
+  proposer: string;
+  voting_end_height: number;
+  tally: { yes: number; no: number; abstain: number; veto: number; bonded: number };
+}
+const PROPOSAL_SHAPE = {
+  id: "number",
+  title: "string",
+  status: "string",
+  proposer: "string",
+  tally: "object",
+} as const;
+
+export const proposalsPage: Page = async (root) => {
+  const page = checked<{ proposals: unknown[] }>(
+    await get("/api/v1/proposals"),
+    { proposals: "array" },
+    "proposals",
+  );
+  const proposals = checkedList<ProposalView>(page.proposals, PROPOSAL_SHAPE, "proposals");
+  root.append(h("h1", {}, "Governance"));
+  if (proposals.length === 0) {
+    root.append(notice("info", "No proposals", "Submit one with `metanode gov propose`."));
+    return;
+  }
+  root.append(
+    table(
+      "Proposals",
+      ["Id", "Title", "Status", "Yes", "No", "Veto"],
+      proposals.map((p) => [
+        link(`#/proposal/${p.id}`, `#${p.id}`),
+        p.title,
+        p.status.replace(/_/g, " "),
+        coins(p.tally.yes, "FLX"),
+        coins(p.tally.no, "FLX"),
+        coins(p.tally.veto, "FLX"),
+      ]),
+    ),
+  );
+};
+
+export const proposalPage: Page = async (root, argument) => {
+  if (!/^\d+$/.test(argument)) throw new NotFound(`"${argument}" is not a proposal id`);
+  const p = checked<ProposalView>(await get(`/api/v1/proposals/${argument}`), PROPOSAL_SHAPE, "proposal");
+  const votes = checked<{ votes: unknown[] }>(
+    await get(`/api/v1/proposals/${argument}/votes`),
+    { votes: "array" },
+    "votes",
+  );
+  root.append(
+    h("h1", {}, `Proposal #${p.id}: ${p.title}`),
+    facts([
+      ["Status", p.status.replace(/_/g, " ")],
+      ["Proposer", link(`#/account/${p.proposer}`, p.proposer)],
+      ["Voting ends at", p.voting_end_height],
+      ["Yes / No / Abstain / Veto", `${coins(p.tally.yes, "FLX")} / ${coins(p.tally.no, "FLX")} / ${coins(p.tally.abstain, "FLX")} / ${coins(p.tally.veto, "FLX")}`],
+    ]),
+    table(
+      "Votes",
+      ["Voter", "Vote"],
+      checkedList<{ voter: string; option: string }>(
+        votes.votes,
+        { voter: "string", option: "string" },
+        "votes",
+      ).map((vote) => [link(`#/account/${vote.voter}`, vote.voter), vote.option]),
+    ),
+  );
+};
+
+export const didPage: Page = async (root, argument) => {
+  const result = checked<{ didDocument: unknown; didDocumentMetadata: unknown }>(
+    await get(`/api/v1/dids/${encodeURIComponent(argument)}`),
+    { didDocument: "object", didDocumentMetadata: "object" },
+    "DID resolution",
+  );
+  const document = checked<{ id: string; controller?: unknown }>(
+    result.didDocument,
+    { id: "string" },
+    "DID document",
+  );
+  root.append(
+    h("h1", {}, "DID"),
+    facts([["DID", h("code", {}, document.id)]]),
+    h("h2", {}, "Document"),
+    h("pre", {}, JSON.stringify(result.didDocument, null, 2)),
+    h("h2", {}, "Metadata"),
+    h("pre", {}, JSON.stringify(result.didDocumentMetadata, null, 2)),
+  );
+};
+
+/** Where a search term leads: a block, a transaction, an account, a DID, or nowhere. */
+export async function resolveSearch(term: string): Promise<string> {
+  const text = term.trim();
+  if (/^\d+$/.test(text)) return `#/block/${Number(text)}`;
+  if (/^mn1[0-9a-z]+$/.test(text)) return `#/account/${text}`;
+  if (text.startsWith("did:")) return `#/did/${text}`;
+  const hash = text.toLowerCase().replace(/^0x/, "");
+  if (/^[0-9a-f]{64}$/.test(hash)) {
+    for (const [height, block] of chain.blocks) if (block.hash === hash) return `#/block/${height}`;
+    try {
+      await get(`/api/v1/txs/${hash}`);
+      return `#/tx/${hash}`;
+    } catch (error) {
+      if (!(error instanceof NotFound)) throw error;
+    }
+    try {
+      await get(`/api/v1/apps/${hash}`);
+      return `#/app/${hash}`;
+    } catch (error) {
+      if (!(error instanceof NotFound)) throw error;
+    }
+  }
+  return `#/not-found/${encodeURIComponent(text)}`;
+}
+
+export const notFoundPage: Page = async (root, argument) => {
+  root.append(
+    notice(
+      "not-found",
+      "Nothing found",
+      `No block, transaction, account, app or DID matches "${decodeURIComponent(argument)}". ` +
+        "Search takes a height, a transaction or block hash (64 hex digits), an mn1… address or a did:… DID.",
+    ),
+  );
+};
+

@@ -1,0 +1,170 @@
+"""The dashboard's in-browser verifier (dashboard/src/verify.ts) against blocks, certificates and
+validator sets the Python side makes with real BLS keys: what the node accepts it accepts, and
+every alteration a server could make is refused with its reason. The cases are made here and
+checked by vitest under node (dashboard/src/verify.test.ts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metanode.api.app import block_view
+from metanode.crypto import bls
+from metanode.types import Block
+
+from .chain import Chain, certify, make_chain
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+def _verified(*heights: int) -> list[str]:
+    return [f"verified {height}" for height in heights]
+
+
+def _altered(chain: Chain, index: int, **fields: Any) -> Block:
+    block = chain.blocks[index]
+    return Block(dataclasses.replace(block.header, **fields), block.txs, (), block.last_certificate)
+
+
+def _view(block: Block, certificate: Any) -> dict[str, Any]:
+    return block_view(block, certificate).model_dump(mode="json")
+
+
+def cases() -> list[dict[str, Any]]:
+    chain = make_chain()
+    views = chain.block_views()
+    good_set = chain.set_view(1)
+    found: list[dict[str, Any]] = []
+
+    def case(name: str, order: list[int], expect: list[str], **server: Any) -> None:
+        blocks = server.get("blocks", views)
+        found.append(
+            {
+                "name": name,
+                "blocks": {str(b["height"]): b for b in blocks},
+                "set": server.get("set", good_set),
+                "order": order,
+                "expect": expect,
+            }
+        )
+
+    case("a chain followed forward from its first block", [1, 2, 3], _verified(1, 2, 3))
+    case("a chain followed back from its newest block", [3, 2, 1], _verified(3, 2, 1))
+    case("a gap bridged by fetching the blocks between", [1, 3], _verified(1, 3))
+
+    tampered = dict(views[1], state_root="00" * 32)
+    case(
+        "a header altered under its real hash",
+        [1, 2],
+        [*_verified(1), "the header does not hash to the block hash the server gave"],
+        blocks=[views[0], tampered, views[2]],
+    )
+
+    forged = _altered(chain, 1, state_root=bytes(32))
+    case(
+        "a forged header with its own hash and the real certificate",
+        [1, 2],
+        [*_verified(1), "the certificate is for another block"],
+        blocks=[views[0], _view(forged, chain.certificates[1]), views[2]],
+    )
+    relabelled = dataclasses.replace(chain.certificates[1], block_hash=forged.hash())
+    case(
+        "a forged header with the certificate relabelled to it",
+        [1, 2],
+        [*_verified(1), "the aggregate commit signature does not verify"],
+        blocks=[views[0], _view(forged, relabelled), views[2]],
+    )
+
+    fork = _altered(chain, 1, previous_hash=bytes(32))
+    case(
+        "a block that a quorum signed but that does not follow the verified parent",
+        [1, 2],
+        [*_verified(1), "the header does not follow the verified previous block"],
+        blocks=[
+            views[0],
+            _view(fork, certify(chain.keys, chain.validators, fork.hash(), 2, [0, 1, 2])),
+            views[2],
+        ],
+    )
+
+    block = chain.blocks[0]
+    basic = certify(chain.keys, chain.validators, block.hash(), 1, [0, 1, 2], bls.BASIC_DST)
+    case(
+        "seals made with the basic scheme's DST",
+        [1],
+        ["the aggregate commit signature does not verify"],
+        blocks=[_view(block, basic)],
+    )
+    short = certify(chain.keys, chain.validators, block.hash(), 1, [0, 1])
+    case(
+        "two of four equal signers",
+        [1],
+        ["signers hold 20 of 40 power, below the quorum"],
+        blocks=[_view(block, short)],
+    )
+
+    swapped = json.loads(json.dumps(good_set))
+    stranger = bls.PrivateKey.keygen(bytes(32))
+    swapped["validators"][3]["bls_public_key"] = stranger.public_key.hex()
+    case(
+        "a validator set with one BLS key swapped",
+        [1],
+        ["the validator set the server gave does not hash to the header's"],
+        set=swapped,
+    )
+    return found
+
+
+def signatures() -> list[dict[str, Any]]:
+    """Single signatures, as the Python side judges them, for the TypeScript side to agree."""
+    key = bls.PrivateKey.keygen(bytes(range(32)))
+    other = bls.PrivateKey.keygen(bytes(range(1, 33)))
+    message = b"metanode dashboard"
+    made = [
+        (key.public_key, message, key.sign(message)),
+        (key.public_key, message + b"!", key.sign(message)),
+        (other.public_key, message, key.sign(message)),
+        (key.public_key, message, key.sign(message, bls.BASIC_DST)),
+    ]
+    found = []
+    for public_key, signed, signature in made:
+        try:
+            bls.verify(public_key, signed, signature)
+            valid = True
+        except Exception:
+            valid = False
+        found.append(
+            {
+                "public_key": public_key.hex(),
+                "message": signed.hex(),
+                "signature": signature.hex(),
+                "valid": valid,
+            }
+        )
+    assert [item["valid"] for item in found] == [True, False, False, False]
+    return found
+
+
+def test_the_browser_verifier_agrees_with_the_node(tmp_path: Path) -> None:
+    vitest = DASHBOARD / "node_modules" / ".bin" / "vitest"
+    if not vitest.exists():
+        pytest.fail("dashboard/node_modules is missing: run `make setup` (it runs `npm ci`)")
+    fixture = tmp_path / "verify-cases.json"
+    fixture.write_text(json.dumps({"cases": cases(), "signatures": signatures()}))
+    done = subprocess.run(
+        [str(vitest), "run", "--reporter=verbose", "src/verify.test.ts"],
+        cwd=DASHBOARD,
+        env={**os.environ, "METANODE_VERIFY_FIXTURE": str(fixture), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 failed" not in done.stdout
