@@ -595,27 +595,19 @@ export const didPage: Page = async (root, argument) => {
   );
 };
 
-/** Where a search term leads: a block, a transaction, an account, a DID, or nowhere. */
+const routesByKind = { block: true, tx: true, app: true, account: true, did: true };
+
+/** Where a search term leads, as the gateway's search answers: a page, or the not-found one. */
 export async function resolveSearch(term: string): Promise<string> {
   const text = term.trim();
-  if (/^\d+$/.test(text)) return `#/block/${Number(text)}`;
-  if (/^mn1[0-9a-z]+$/.test(text)) return `#/account/${text}`;
-  if (text.startsWith("did:")) return `#/did/${text}`;
-  const hash = text.toLowerCase().replace(/^0x/, "");
-  if (/^[0-9a-f]{64}$/.test(hash)) {
-    for (const [height, block] of chain.blocks) if (block.hash === hash) return `#/block/${height}`;
-    try {
-      await get(`/api/v1/txs/${hash}`);
-      return `#/tx/${hash}`;
-    } catch (error) {
-      if (!(error instanceof NotFound)) throw error;
-    }
-    try {
-      await get(`/api/v1/apps/${hash}`);
-      return `#/app/${hash}`;
-    } catch (error) {
-      if (!(error instanceof NotFound)) throw error;
-    }
+  const found = checked<{ kind: string | null; id: string | null }>(
+    await get(`/api/v1/search?q=${encodeURIComponent(text)}`),
+    { kind: "nullable", id: "nullable" },
+    "search",
+  );
+  // Each kind the gateway names is also the route of its page.
+  if (found.kind !== null && found.id !== null && found.kind in routesByKind) {
+    return `#/${found.kind}/${encodeURIComponent(found.id)}`;
   }
   return `#/not-found/${encodeURIComponent(text)}`;
 }

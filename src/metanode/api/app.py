@@ -44,6 +44,7 @@ from . import (
     proofs,
     registry,
     schemas,
+    search,
 )
 from .dashboard import Dashboard
 
@@ -129,6 +130,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(hosting.router(executor))
     app.include_router(proofs.router(node))
     app.include_router(dev.router(node))
+    app.include_router(search.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:
@@ -388,7 +390,7 @@ account_blocks_max = 1_000
 
 
 def _role(tx: Transaction, account: Address) -> Literal["sender", "recipient"] | None:
-    if tx.sender_address() == account:
+    if tx.sender_address == account:
         return "sender"
     if getattr(tx.message, "to", None) == account:
         return "recipient"

@@ -186,6 +186,15 @@ class AccountTxs(BaseModel):
     txs: list[AccountTx]
 
 
+SearchKind = Literal["block", "tx", "app", "account", "did"]
+
+
+class SearchResult(BaseModel):
+    query: str
+    kind: SearchKind | None  # null: nothing this node knows is named so
+    id: str | None  # what to read it by: a height, a hash, an address or a DID
+
+
 class StatusView(BaseModel):
     name: str
     node_id: str
