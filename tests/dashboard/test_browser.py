@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Route,
+    WebSocketRoute,
+    expect,
+    sync_playwright,
+)
 
 from tests.node.cluster import Cluster, running
 
@@ -138,6 +146,25 @@ def test_live_pages_search_a_new_block_within_two_seconds_and_tampering_flagged(
     page.goto(f"{cluster.url(name)}/dashboard/#/block/999999999")
     expect(page.locator(".notice.not-found")).to_be_visible()
     _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(page, cluster.url(name))
+    _a_lost_events_stream_shows_reconnecting(page, cluster.url(name))
+
+
+def _a_lost_events_stream_shows_reconnecting(opened: Page, url: str) -> None:
+    page = opened.context.new_page()
+    connections: list[WebSocketRoute] = []
+
+    def first_one_fails(socket: WebSocketRoute) -> None:
+        connections.append(socket)
+        if len(connections) == 1:
+            socket.close()
+        else:
+            socket.connect_to_server()
+
+    page.route_web_socket("**/api/v1/events", first_one_fails)
+    page.goto(f"{url}/dashboard/#/blocks")
+    expect(page.locator("#connection")).to_have_text("reconnecting…")
+    expect(page.locator("#connection")).to_have_text("● live")
+    expect(page.locator("#block-rows tr").first).to_be_visible()
 
 
 def _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(
