@@ -4,7 +4,8 @@ import uPlot from "uplot";
 import { checked, checkedList, get, NotFound } from "./api";
 import { type BlockEvent, chain, readSet, readStatus, type Verdict } from "./chain";
 import { coins, facts, h, link, notice, short, table } from "./dom";
-import { type BlockJson, signerIndexes, type ValidatorSetJson } from "./verify";
+import { checkTransaction, verifyInclusion } from "./txcheck";
+import { type BlockJson, NotVerified, signerIndexes, type ValidatorSetJson } from "./verify";
 
 export type Cleanup = () => void;
 export type Page = (root: HTMLElement, argument: string) => Promise<Cleanup | void>;
@@ -13,26 +14,29 @@ const historyBlocks = 30;
 const listBlocks = 20;
 const percentileWindow = 20;
 
-export function verdictBadge(verdict: Verdict | undefined): HTMLElement {
-  if (verdict === undefined) {
+/** A mark of what the browser checked: "checking…", "✓ …" or "✗ not verified: why". */
+function mark(ok: boolean | undefined, text: string, title = ""): HTMLElement {
+  if (ok === undefined) {
     return h("span", { class: "badge checking", "data-verified": "checking" }, "checking…");
   }
-  if (verdict.ok) {
-    const { signers, via } = verdict.verified;
-    return h(
-      "span",
-      {
-        class: "badge verified",
-        "data-verified": "yes",
-        title: `header linked via its ${via}; BLS certificate checked in this browser`,
-      },
-      `✓ verified (${signers.length} signers)`,
-    );
+  if (ok) {
+    return h("span", { class: "badge verified", "data-verified": "yes", title }, `✓ ${text}`);
   }
   return h(
     "span",
     { class: "badge unverified", "data-verified": "no", role: "alert" },
-    `✗ not verified: ${verdict.reason}`,
+    `✗ not verified: ${text}`,
+  );
+}
+
+export function verdictBadge(verdict: Verdict | undefined): HTMLElement {
+  if (verdict === undefined) return mark(undefined, "");
+  if (!verdict.ok) return mark(false, verdict.reason);
+  const { signers, via } = verdict.verified;
+  return mark(
+    true,
+    `verified (${signers.length} signers)`,
+    `header linked via its ${via}; BLS certificate checked in this browser`,
   );
 }
 
@@ -296,6 +300,8 @@ interface TxView {
   committed: boolean;
   height: number | null;
   index: number | null;
+  raw: string | null;
+  inclusion: { index: number; size: number; txs_root: string; path: string[] } | null;
   receipt: {
     code: number;
     code_name: string;
@@ -321,6 +327,9 @@ export const txPage: Page = async (root, argument) => {
       ["Index", tx.index ?? "—"],
     ]),
   );
+  if (tx.raw !== null && tx.inclusion !== null && tx.height !== null) {
+    root.append(h("h2", {}, "Checked in this browser"), checkTx(tx.hash, tx.raw, tx.height, tx.inclusion));
+  }
   if (tx.receipt !== null) {
     const receipt = checked<NonNullable<TxView["receipt"]>>(
       tx.receipt,
@@ -344,6 +353,33 @@ export const txPage: Page = async (root, argument) => {
     );
   }
 };
+
+/** The transaction's own checks, then its inclusion in a block the chain verifier accepts. */
+function checkTx(
+  hash: string,
+  raw: string,
+  height: number,
+  inclusion: NonNullable<TxView["inclusion"]>,
+): HTMLElement {
+  const box = h("p", { class: "tx-check" }, mark(undefined, ""));
+  const check = async (): Promise<string> => {
+    const checked = checkTransaction(raw, hash);
+    const block = await chain.block(height);
+    const verdict = await chain.verify(block);
+    if (!verdict.ok) throw new NotVerified(`its block: ${verdict.reason}`);
+    verifyInclusion(hash, inclusion.index, inclusion.size, inclusion.path, block.txs_root);
+    const signature = checked.signatureChecked
+      ? "Ed25519 signature checked"
+      : "hash checked (a hybrid signature is not checked here)";
+    return `${signature}; included in verified block #${height}`;
+  };
+  check().then(
+    (text) => box.replaceChildren(mark(true, text)),
+    (error) =>
+      box.replaceChildren(mark(false, error instanceof NotVerified ? error.message : String(error))),
+  );
+  return box;
+}
 
 interface AccountView {
   address: string;

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, test } from "vitest";
+import { checkTransaction, verifyInclusion } from "./txcheck";
 import {
   type BlockJson,
   ChainVerifier,
@@ -64,5 +65,45 @@ describe("single BLS signatures", () => {
         item.valid,
       );
     });
+  });
+});
+
+describe("transactions", () => {
+  const { transactions, inclusions } = fixture as unknown as {
+    transactions: { raw: string; hash: string; expect: string }[];
+    inclusions: {
+      leaf: string;
+      index: number;
+      size: number;
+      path: string[];
+      root: string;
+      valid: boolean;
+    }[];
+  };
+  transactions.forEach((item, index) => {
+    test(`transaction ${index}: ${item.expect}`, () => {
+      let seen: string;
+      try {
+        seen = checkTransaction(item.raw, item.hash).signatureChecked
+          ? "Ed25519 signature checked"
+          : "not checked";
+      } catch (error) {
+        if (!(error instanceof NotVerified)) throw error;
+        seen = error.message;
+      }
+      expect(seen).toBe(item.expect);
+    });
+  });
+  test(`${inclusions.length} inclusion paths judged as the node judges them`, () => {
+    for (const item of inclusions) {
+      let valid = true;
+      try {
+        verifyInclusion(item.leaf, item.index, item.size, item.path, item.root);
+      } catch (error) {
+        if (!(error instanceof NotVerified)) throw error;
+        valid = false;
+      }
+      expect({ ...item, valid }).toEqual(item);
+    }
   });
 });

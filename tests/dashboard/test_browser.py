@@ -129,6 +129,9 @@ def test_live_pages_search_a_new_block_within_two_seconds_and_tampering_flagged(
     _search(page, hashes[0])
     expect(page.locator("h1")).to_have_text("Transaction")
     expect(page.get_by_text("0 ok")).to_be_visible()
+    expect(page.locator(".tx-check [data-verified=yes]")).to_contain_text(
+        "Ed25519 signature checked; included in verified block"
+    )
 
     sender = str(cluster.transfers(1)[0].sender_address)
     _search(page, sender)

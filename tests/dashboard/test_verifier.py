@@ -6,6 +6,7 @@ checked by vitest under node (dashboard/src/verify.test.ts)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -15,10 +16,12 @@ from typing import Any
 import pytest
 
 from metanode.api.app import block_view
-from metanode.crypto import bls
-from metanode.types import Block
+from metanode.codec import tags
+from metanode.crypto import bls, ed25519, merkle
+from metanode.crypto.hashing import tagged_hash
+from metanode.types import Address, Block, Denom, Transaction, Transfer
 
-from .chain import Chain, certify, make_chain
+from .chain import CHAIN_ID, Chain, certify, make_chain
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -151,12 +154,62 @@ def signatures() -> list[dict[str, Any]]:
     return found
 
 
+def transactions() -> list[dict[str, Any]]:
+    """Signed transfers as the node encodes them, and alterations the page must refuse."""
+    key = ed25519.PrivateKey.from_seed(bytes(range(32)))
+    other = ed25519.PrivateKey.from_seed(bytes(range(1, 33)))
+    to = Address.from_public_key(other.public_key)
+    unsigned = Transaction(CHAIN_ID, key.public_key, 7, 1_000, 10_000, Transfer(to, 5, Denom.FLX))
+    signed = unsigned.with_signature(key.sign(unsigned.signing_message()))
+    wrong_key = unsigned.with_signature(other.sign(unsigned.signing_message()))
+    raw = signed.encode()
+    flipped = raw[:-1] + bytes([raw[-1] ^ 1])
+    checked = "Ed25519 signature checked"
+    return [
+        {"raw": raw.hex(), "hash": signed.hash().hex(), "expect": checked},
+        {"raw": raw.hex(), "hash": wrong_key.hash().hex(), "expect": _NOT_HASH},
+        {"raw": flipped.hex(), "hash": tagged_hash(tags.TX, flipped).hex(), "expect": _BAD_SIG},
+        {"raw": wrong_key.encode().hex(), "hash": wrong_key.hash().hex(), "expect": _BAD_SIG},
+    ]
+
+
+_NOT_HASH = "the transaction's bytes do not hash to its hash"
+_BAD_SIG = "the transaction's Ed25519 signature does not verify"
+
+
+def inclusions() -> list[dict[str, Any]]:
+    """RFC 6962 paths the node makes for transactions in blocks of several sizes."""
+    found = []
+    for size in (1, 2, 5, 8, 13):
+        leaves = [hashlib.sha256(bytes([size, i])).digest() for i in range(size)]
+        root = merkle.root_from_leaf_hashes(leaves)
+        for index in {0, size // 2, size - 1}:
+            path = [item.hex() for item in merkle.inclusion_proof(leaves, index)]
+            case = {"leaf": leaves[index].hex(), "index": index, "size": size, "path": path}
+            found.append({**case, "root": root.hex(), "valid": True})
+            found.append({**case, "root": hashlib.sha256(root).hexdigest(), "valid": False})
+            if size > 1:
+                found.append(
+                    {**case, "index": (index + 1) % size, "root": root.hex(), "valid": False}
+                )
+    return found
+
+
 def test_the_browser_verifier_agrees_with_the_node(tmp_path: Path) -> None:
     vitest = DASHBOARD / "node_modules" / ".bin" / "vitest"
     if not vitest.exists():
         pytest.fail("dashboard/node_modules is missing: run `make setup` (it runs `npm ci`)")
     fixture = tmp_path / "verify-cases.json"
-    fixture.write_text(json.dumps({"cases": cases(), "signatures": signatures()}))
+    fixture.write_text(
+        json.dumps(
+            {
+                "cases": cases(),
+                "signatures": signatures(),
+                "transactions": transactions(),
+                "inclusions": inclusions(),
+            }
+        )
+    )
     done = subprocess.run(
         [str(vitest), "run", "--reporter=verbose", "src/verify.test.ts"],
         cwd=DASHBOARD,

@@ -250,6 +250,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
                 txs_root=block.header.txs_root.hex(),
                 path=[item.hex() for item in merkle.inclusion_proof(hashes, index)],
             ),
+            raw=block.txs[index].encode().hex(),
         )
 
     @app.get("/api/v1/blocks/latest", response_model=schemas.BlockView)

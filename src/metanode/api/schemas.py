@@ -111,6 +111,7 @@ class TxView(BaseModel):
     index: int | None = None
     receipt: ReceiptView | None = None
     inclusion: TxInclusion | None = None
+    raw: str | None = None  # the encoded transaction (hex), once in a block
 
 
 class Certificate(BaseModel):
