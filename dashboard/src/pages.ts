@@ -70,7 +70,7 @@ export const overview: Page = async (root) => {
     root.append(notice("info", "No block yet", "The chain has not committed its first block."));
     return;
   }
-  const set = await readSet(status.height);
+  let set = await readSet(status.height);
   const blocks = new Map<number, BlockJson>();
   for (const block of await recentBlocks(status.height, historyBlocks)) {
     blocks.set(block.height, block);
@@ -156,6 +156,7 @@ export const overview: Page = async (root) => {
     for (const old of [...blocks.keys()].sort((a, b) => a - b).slice(0, -historyBlocks * 4)) {
       blocks.delete(old);
     }
+    if (block.validator_set_hash !== set.set_hash) set = await readSet(block.height);
     mempool = (await readStatus()).mempool;
     render();
   });
@@ -574,9 +575,9 @@ export const proposalsPage: Page = async (root) => {
         link(`#/proposal/${p.id}`, `#${p.id}`),
         p.title,
         p.status.replace(/_/g, " "),
-        coins(p.tally.yes, "FLX"),
-        coins(p.tally.no, "FLX"),
-        coins(p.tally.veto, "FLX"),
+        coins(p.tally.yes, "GEN"),
+        coins(p.tally.no, "GEN"),
+        coins(p.tally.veto, "GEN"),
       ]),
     ),
   );
@@ -596,7 +597,7 @@ export const proposalPage: Page = async (root, argument) => {
       ["Status", p.status.replace(/_/g, " ")],
       ["Proposer", link(`#/account/${p.proposer}`, p.proposer)],
       ["Voting ends at", p.voting_end_height],
-      ["Yes / No / Abstain / Veto", `${coins(p.tally.yes, "FLX")} / ${coins(p.tally.no, "FLX")} / ${coins(p.tally.abstain, "FLX")} / ${coins(p.tally.veto, "FLX")}`],
+      ["Yes / No / Abstain / Veto", `${coins(p.tally.yes, "GEN")} / ${coins(p.tally.no, "GEN")} / ${coins(p.tally.abstain, "GEN")} / ${coins(p.tally.veto, "GEN")}`],
     ]),
     table(
       "Votes",

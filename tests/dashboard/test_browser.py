@@ -22,6 +22,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.cli.test_governance_cli import ok
 from tests.node.cluster import Cluster, running
 
 from .test_verifier import DASHBOARD
@@ -214,20 +215,29 @@ def test_every_page_loads_with_data_and_passes_axe(
     cluster, hashes = network
     url = cluster.url(cluster.names[0])
     sender = str(cluster.transfers(1)[0].sender_address)
+    did = ok(cluster, "did", "create", "--from", "dev1")["did"]
+    proposal = ok(
+        cluster, "gov", "propose", "--from", "dev5", "--title", "Longer epochs",
+        "--param", "staking.epoch_blocks=2000", "--deposit", "1000",
+    )["proposal"]  # fmt: skip
     pages = {
+        "overview": ("#/", "#stat-verdict [data-verified=yes]"),
         "blocks": ("#/blocks", "#block-rows [data-verified=yes]"),
         "block": ("#/block/3", "text=Who signed"),
-        "tx": (f"#/tx/{hashes[0]}", "text=Receipt"),
+        "tx": (f"#/tx/{hashes[0]}", ".tx-check [data-verified=yes]"),
         "account": (f"#/account/{sender}", "text=Recent transactions"),
         "apps": ("#/apps", "h1:has-text('Apps')"),
-        "governance": ("#/proposals", "h1:has-text('Governance')"),
-        "overview": ("#/", "#stat-verdict [data-verified=yes]"),
+        "governance": ("#/proposals", f"a[href='#/proposal/{proposal}']"),
+        "proposal": (f"#/proposal/{proposal}", "text=Longer epochs"),
+        "did": (f"#/did/{did}", f"code:has-text('{did}')"),
     }
     for name, (route, ready) in pages.items():
         page.goto(f"{url}/dashboard/{route}")
         expect(page.locator(ready).first).to_be_visible()
         assert _serious_violations(page) == [], name
         _shot(page, name)
+    _search(page, did)
+    expect(page.locator("h1")).to_have_text("DID")
     assert page.errors == []  # type: ignore[attr-defined]
     page.goto(f"{url}/dashboard/#/block/123456789")
     expect(page.locator(".notice.not-found")).to_be_visible()
