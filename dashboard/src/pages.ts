@@ -4,6 +4,7 @@ import uPlot from "uplot";
 import { checked, checkedList, get, NotFound } from "./api";
 import { type BlockEvent, chain, readSet, readStatus, type Verdict } from "./chain";
 import { coins, facts, h, link, notice, short, table } from "./dom";
+import { type ProvenAccount, verifyAccount } from "./stateproof";
 import { checkTransaction, verifyInclusion } from "./txcheck";
 import { type BlockJson, NotVerified, signerIndexes, type ValidatorSetJson } from "./verify";
 
@@ -27,6 +28,17 @@ function mark(ok: boolean | undefined, text: string, title = ""): HTMLElement {
     { class: "badge unverified", "data-verified": "no", role: "alert" },
     `✗ not verified: ${text}`,
   );
+}
+
+/** A mark that shows "checking…" until `check` says what it proved or why it failed. */
+function checking(className: string, check: () => Promise<string>): HTMLElement {
+  const box = h("span", { class: className }, mark(undefined, ""));
+  check().then(
+    (text) => box.replaceChildren(mark(true, text)),
+    (error) =>
+      box.replaceChildren(mark(false, error instanceof NotVerified ? error.message : String(error))),
+  );
+  return box;
 }
 
 export function verdictBadge(verdict: Verdict | undefined): HTMLElement {
@@ -329,7 +341,10 @@ export const txPage: Page = async (root, argument) => {
     ]),
   );
   if (tx.raw !== null && tx.inclusion !== null && tx.height !== null) {
-    root.append(h("h2", {}, "Checked in this browser"), checkTx(tx.hash, tx.raw, tx.height, tx.inclusion));
+    root.append(
+      h("h2", {}, "Checked in this browser"),
+      h("p", {}, checkTx(tx.hash, tx.raw, tx.height, tx.inclusion)),
+    );
   }
   if (tx.receipt !== null) {
     const receipt = checked<NonNullable<TxView["receipt"]>>(
@@ -362,8 +377,7 @@ function checkTx(
   height: number,
   inclusion: NonNullable<TxView["inclusion"]>,
 ): HTMLElement {
-  const box = h("p", { class: "tx-check" }, mark(undefined, ""));
-  const check = async (): Promise<string> => {
+  return checking("tx-check", async () => {
     const checked = checkTransaction(raw, hash);
     const block = await chain.block(height);
     const verdict = await chain.verify(block);
@@ -373,30 +387,34 @@ function checkTx(
       ? "Ed25519 signature checked"
       : "hash checked (a hybrid signature is not checked here)";
     return `${signature}; included in verified block #${height}`;
-  };
-  check().then(
-    (text) => box.replaceChildren(mark(true, text)),
-    (error) =>
-      box.replaceChildren(mark(false, error instanceof NotVerified ? error.message : String(error))),
-  );
-  return box;
+  });
 }
 
-interface AccountView {
-  address: string;
-  nonce: number;
-  balances: Record<string, number>;
-  proof: { height: number; state_root: string };
+/** The account's state proof against the state root of a block the chain verifier accepts. */
+function checkAccount(account: ProvenAccount): HTMLElement {
+  return checking("account-check", async () => {
+    const block = await chain.block(account.proof.height);
+    const verdict = await chain.verify(block);
+    if (!verdict.ok) throw new NotVerified(`its block: ${verdict.reason}`);
+    verifyAccount(account, block.state_root);
+    return `nonce and balances proven against verified block #${block.height}'s state root`;
+  });
 }
 
 export const accountPage: Page = async (root, argument) => {
-  const account = checked<AccountView>(
+  const account = checked<ProvenAccount>(
     await get(`/api/v1/accounts/${encodeURIComponent(argument)}`),
     { address: "string", nonce: "number", balances: "object", proof: "object" },
     "account",
   );
+  checked(
+    account.proof,
+    { height: "number", state_root: "string", key: "string", value: "string?", proof: "string" },
+    "account.proof",
+  );
   root.append(
     h("h1", {}, "Account"),
+    h("p", {}, checkAccount(account)),
     facts([
       ["Address", h("code", {}, account.address)],
       ["Nonce", account.nonce],

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { describe, expect, test } from "vitest";
+import { type ProvenAccount, verifyAccount } from "./stateproof";
 import { checkTransaction, verifyInclusion } from "./txcheck";
 import {
   type BlockJson,
@@ -105,5 +106,23 @@ describe("transactions", () => {
       }
       expect({ ...item, valid }).toEqual(item);
     }
+  });
+});
+
+describe("accounts", () => {
+  const { accounts } = fixture as unknown as {
+    accounts: { account: ProvenAccount; root: string; expect: string }[];
+  };
+  accounts.forEach((item, index) => {
+    test(`account ${index}: ${item.expect}`, () => {
+      let seen = "verified";
+      try {
+        verifyAccount(item.account, item.root);
+      } catch (error) {
+        if (!(error instanceof NotVerified)) throw error;
+        seen = error.message;
+      }
+      expect(seen).toBe(item.expect);
+    });
   });
 });

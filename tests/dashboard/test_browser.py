@@ -7,6 +7,7 @@ accessibility check. Screenshots go to artifacts/dashboard/."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,9 @@ def test_live_pages_search_a_new_block_within_two_seconds_and_tampering_flagged(
     _search(page, sender)
     expect(page.locator("h1")).to_have_text("Account")
     expect(page.get_by_role("cell", name="FLX", exact=True)).to_be_visible()
+    expect(page.locator(".account-check [data-verified=yes]")).to_contain_text(
+        "nonce and balances proven against verified block"
+    )
     expect(page.locator(f'a[href="#/tx/{hashes[0]}"]')).to_be_visible()
 
     block_hash = cluster.block(name, 3)["hash"]
@@ -149,7 +153,9 @@ def test_live_pages_search_a_new_block_within_two_seconds_and_tampering_flagged(
     # A height not committed is the gateway's 404 (which Chromium logs), shown as not found.
     page.goto(f"{cluster.url(name)}/dashboard/#/block/999999999")
     expect(page.locator(".notice.not-found")).to_be_visible()
-    _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(page, cluster.url(name))
+    _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(
+        page, cluster.url(name), sender
+    )
     _a_lost_events_stream_shows_reconnecting(page, cluster.url(name))
 
 
@@ -172,7 +178,7 @@ def _a_lost_events_stream_shows_reconnecting(opened: Page, url: str) -> None:
 
 
 def _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(
-    opened: Page, url: str
+    opened: Page, url: str, account: str
 ) -> None:
     page = opened.context.new_page()  # a fresh page: nothing verified or cached yet
     altered = {"state_root": 2, "aggregate_signature": 3}
@@ -201,6 +207,18 @@ def _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(
     expect(page.locator("[data-verified=no]")).to_be_visible()
     expect(page.locator("#trust .unverified")).to_contain_text("failed verification")
     _shot(page, "tampered")
+
+    def richer(route: Route) -> None:
+        answer = route.fetch()
+        account = answer.json()
+        account["balances"]["FLX"] += 10**9
+        route.fulfill(response=answer, body=json.dumps(account))
+
+    page.route(re.compile(r".*/api/v1/accounts/mn1[0-9a-z]+$"), richer)
+    page.goto(f"{url}/dashboard/#/account/{account}")
+    expect(page.locator(".account-check [data-verified=no]")).to_contain_text(
+        "the FLX balance shown differs from the proven record"
+    )
 
     page.route("**/api/v1/status", lambda route: route.fulfill(json={"height": "tall"}))
     page.goto(f"{url}/dashboard/#/blocks")

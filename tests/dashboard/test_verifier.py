@@ -13,17 +13,22 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
 
 from metanode.api.app import block_view
-from metanode.codec import tags
+from metanode.codec import encode, tags
 from metanode.crypto import bls, ed25519, merkle
 from metanode.crypto.hashing import tagged_hash
+from metanode.state import tree
+from metanode.state.bank import keys as bank_keys
+from metanode.state.bank.accounts import decode_account
 from metanode.types import Address, Block, Denom, Transaction, Transfer
 
 from .chain import CHAIN_ID, Chain, certify, make_chain
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+COIN = 10**9
 
 
 def _verified(*heights: int) -> list[str]:
@@ -195,6 +200,76 @@ def inclusions() -> list[dict[str, Any]]:
     return found
 
 
+def accounts() -> list[dict[str, Any]]:
+    """Accounts with the node's state proofs from a real state tree, and alterations."""
+    people = [Address.from_public_key(hashlib.sha256(bytes([i])).digest()) for i in range(40)]
+    records = {
+        person: encode([i, 10 * COIN, 0, 5 * COIN + i, 0]) for i, person in enumerate(people[:30])
+    }
+    for person, value in records.items():
+        assert decode_account(value, bank_keys.account(person)).nonce >= 0
+    nodes = tree.MemoryNodes()
+    update = tree.update(nodes, None, 1, [(bank_keys.account(p), v) for p, v in records.items()])
+    nodes.apply(update)
+    root = update.root.hex()
+
+    def view(person: Address, value: bytes | None, key: bytes | None = None) -> dict[str, Any]:
+        fields = [0] * 5 if value is None else list(cbor2.loads(value))
+        state_key = key or bank_keys.account(person)
+        return {
+            "address": str(person),
+            "nonce": fields[0],
+            "balances": dict(zip(("GEN", "NEX", "FLX", "AUR"), fields[1:], strict=True)),
+            "proof": {
+                "height": 1,
+                "state_root": root,
+                "key": bank_keys.account(person).hex(),
+                "value": None if value is None else value.hex(),
+                "proof": tree.prove(nodes, update.root, state_key).hex(),
+            },
+        }
+
+    present, absent, other = people[3], people[35], people[4]
+    altered_balance = view(present, records[present])
+    altered_balance["balances"]["FLX"] += 1
+    altered_record = encode([3, 10 * COIN, 0, 500 * COIN, 0])
+    forged = view(present, altered_record)
+    forged["balances"]["FLX"] = 500 * COIN
+    other_key = view(other, records[other])
+    other_key["address"] = str(present)
+    wrong_root = view(present, records[present])
+    wrong_root["proof"]["state_root"] = hashlib.sha256(b"another root").hexdigest()
+    return [
+        {"account": view(present, records[present]), "root": root, "expect": "verified"},
+        {"account": view(absent, None), "root": root, "expect": "verified"},
+        {"account": view(present, records[present]), "root": "00" * 32, "expect": _OTHER_ROOT},
+        {
+            "account": altered_balance,
+            "root": root,
+            "expect": "the FLX balance shown differs from the proven record",
+        },
+        {
+            "account": forged,
+            "root": root,
+            "expect": "the account's record differs from the one the proof holds",
+        },
+        {"account": other_key, "root": root, "expect": "the proof is for another key"},
+        {
+            "account": wrong_root,
+            "root": wrong_root["proof"]["state_root"],
+            "expect": "the state proof does not lead to the root",
+        },
+        {
+            "account": view(absent, records[present]),
+            "root": root,
+            "expect": "the proof shows the account is absent",
+        },
+    ]
+
+
+_OTHER_ROOT = "the proof is for another state root than block #1's"
+
+
 def test_the_browser_verifier_agrees_with_the_node(tmp_path: Path) -> None:
     vitest = DASHBOARD / "node_modules" / ".bin" / "vitest"
     if not vitest.exists():
@@ -207,6 +282,7 @@ def test_the_browser_verifier_agrees_with_the_node(tmp_path: Path) -> None:
                 "signatures": signatures(),
                 "transactions": transactions(),
                 "inclusions": inclusions(),
+                "accounts": accounts(),
             }
         )
     )
@@ -220,4 +296,4 @@ def test_the_browser_verifier_agrees_with_the_node(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 failed" not in done.stdout
+    assert "account 7: the proof shows the account is absent" in done.stdout
