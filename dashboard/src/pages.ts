@@ -554,8 +554,35 @@ export const appPage: Page = async (root, argument) => {
         logblock.leaves,
       ]),
     ),
+    await signedReceipts(argument),
   );
 };
+
+/** The receipts this node's executor signed for the app, or why there are none to show. */
+async function signedReceipts(app: string): Promise<HTMLElement> {
+  type Receipt = { seq: number; hash: string; outcome: string; fuel_used: number };
+  let page: { receipts: unknown[] };
+  try {
+    page = checked(await get(`/api/v1/apps/${app}/receipts`), { receipts: "array" }, "receipts");
+  } catch (error) {
+    if (!(error instanceof NotFound)) throw error;
+    return notice("info", "No receipts here", "This node runs no executor for the app.");
+  }
+  return table(
+    "Receipts signed by this node's executor",
+    ["Call", "Receipt", "Outcome", "Fuel used"],
+    checkedList<Receipt>(
+      page.receipts,
+      { seq: "number", hash: "string", outcome: "string", fuel_used: "number" },
+      "receipts",
+    ).map((receipt) => [
+      receipt.seq,
+      h("code", {}, short(receipt.hash)),
+      receipt.outcome,
+      receipt.fuel_used.toLocaleString("en"),
+    ]),
+  );
+}
 
 interface ProposalView {
   id: number;

@@ -23,6 +23,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.cli.test_apps_cli import COUNTER, bpi
 from tests.cli.test_governance_cli import ok
 from tests.node.cluster import Cluster, running
 
@@ -228,7 +229,7 @@ def _tampering_is_flagged_and_malformed_data_leaves_the_page_standing(
 
 @pytest.mark.slow
 def test_every_page_loads_with_data_and_passes_axe(
-    network: tuple[Cluster, list[str]], page: Page
+    network: tuple[Cluster, list[str]], page: Page, tmp_path: Path
 ) -> None:
     cluster, hashes = network
     url = cluster.url(cluster.names[0])
@@ -238,13 +239,18 @@ def test_every_page_loads_with_data_and_passes_axe(
         cluster, "gov", "propose", "--from", "dev5", "--title", "Longer epochs",
         "--param", "staking.epoch_blocks=2000", "--deposit", "1000",
     )["proposal"]  # fmt: skip
+    module = tmp_path / "counter.wat"
+    module.write_text(COUNTER.read_text())
+    app = bpi(cluster, "deploy", str(module))["app"]
+    bpi(cluster, "call", app, "increment")
     pages = {
         "overview": ("#/", "#stat-verdict [data-verified=yes]"),
         "blocks": ("#/blocks", "#block-rows [data-verified=yes]"),
         "block": ("#/block/3", "text=Who signed"),
         "tx": (f"#/tx/{hashes[0]}", ".tx-check [data-verified=yes]"),
         "account": (f"#/account/{sender}", "text=Recent transactions"),
-        "apps": ("#/apps", "h1:has-text('Apps')"),
+        "apps": ("#/apps", f"a[href='#/app/{app}']"),
+        "app": (f"#/app/{app}", "caption:has-text('Receipts signed by this node')"),
         "governance": ("#/proposals", f"a[href='#/proposal/{proposal}']"),
         "proposal": (f"#/proposal/{proposal}", "text=Longer epochs"),
         "did": (f"#/did/{did}", f"code:has-text('{did}')"),
