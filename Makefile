@@ -21,7 +21,8 @@ setup: $(VENV)/.synced dashboard
 
 # The dashboard the gateway serves at /dashboard (dashboard/README.md): `npm ci` installs what
 # package-lock.json pins, Vite builds dist/; each step reruns only when its inputs changed.
-DASHBOARD_SOURCES := $(wildcard dashboard/src/*) dashboard/index.html dashboard/vite.config.ts dashboard/tsconfig.json
+DASHBOARD_SOURCES := $(wildcard dashboard/src/*) dashboard/index.html dashboard/vite.config.ts \
+	dashboard/tsconfig.json dashboard/.prettierrc.json
 dashboard/node_modules/.ci: dashboard/package.json dashboard/package-lock.json
 	cd dashboard && npm ci --no-audit --no-fund --loglevel=error
 	touch $@

@@ -72,7 +72,11 @@ function explain(error: unknown): HTMLElement {
     return notice("error", "The server sent data this page cannot read", error.message);
   }
   if (error instanceof Unreachable) {
-    return notice("error", "The gateway is not answering", `${error.message}. Retrying when it is back.`);
+    return notice(
+      "error",
+      "The gateway is not answering",
+      `${error.message}. Retrying when it is back.`,
+    );
   }
   return notice("error", "Something went wrong on this page", String(error));
 }
@@ -92,8 +96,11 @@ function showTrust(): void {
       { class: refused ? "unverified" : "verified" },
       refused ? `✗ ${refused} block(s) failed verification. ` : "✓ ",
     ),
-    `${heights.length} block(s) verified in this browser (BLS certificates, header chain) from the checkpoint at height ${checkpoint.height}` +
-      (checkpoint.pinned ? " (pinned)." : " (trusted on first use; pin with ?checkpoint=HEIGHT:SETHASH)."),
+    `${heights.length} block(s) verified in this browser (BLS certificates, header chain) ` +
+      `from the checkpoint at height ${checkpoint.height}` +
+      (checkpoint.pinned
+        ? " (pinned)."
+        : " (trusted on first use; pin with ?checkpoint=HEIGHT:SETHASH)."),
   );
 }
 

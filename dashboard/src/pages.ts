@@ -36,7 +36,9 @@ function checking(className: string, check: () => Promise<string>): HTMLElement 
   check().then(
     (text) => box.replaceChildren(mark(true, text)),
     (error) =>
-      box.replaceChildren(mark(false, error instanceof NotVerified ? error.message : String(error))),
+      box.replaceChildren(
+        mark(false, error instanceof NotVerified ? error.message : String(error)),
+      ),
   );
   return box;
 }
@@ -200,8 +202,12 @@ function renderValidators(box: HTMLElement, set: ValidatorSetJson, blocks: Block
         link(`#/account/${validator.address}`, short(validator.address)),
         validator.power.toLocaleString("en"),
         `${((100 * validator.power) / total).toFixed(1)} %`,
-        lastSigned.has(index) ? link(`#/block/${lastSigned.get(index)}`, `#${lastSigned.get(index)}`) : "—",
-        certificates ? `${Math.round((100 * (signedCount.get(index) ?? 0)) / certificates)} %` : "—",
+        lastSigned.has(index)
+          ? link(`#/block/${lastSigned.get(index)}`, `#${lastSigned.get(index)}`)
+          : "—",
+        certificates
+          ? `${Math.round((100 * (signedCount.get(index) ?? 0)) / certificates)} %`
+          : "—",
       ]),
     ),
   );
@@ -234,9 +240,13 @@ export const blocksPage: Page = async (root) => {
       h(
         "thead",
         {},
-        h("tr", {}, ...["Height", "Hash", "Time", "Txs", "Proposer", "Checked"].map((t) =>
-          h("th", { scope: "col" }, t),
-        )),
+        h(
+          "tr",
+          {},
+          ...["Height", "Hash", "Time", "Txs", "Proposer", "Checked"].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
       ),
       body,
     ),
@@ -284,7 +294,10 @@ export const blockPage: Page = async (root, argument) => {
     certificateBox.append(
       facts([
         ["Round", block.certificate.round],
-        ["Aggregate signature", h("code", { class: "wrap" }, block.certificate.aggregate_signature)],
+        [
+          "Aggregate signature",
+          h("code", { class: "wrap" }, block.certificate.aggregate_signature),
+        ],
       ]),
       table(
         "Who signed",
@@ -349,13 +362,26 @@ export const txPage: Page = async (root, argument) => {
   if (tx.receipt !== null) {
     const receipt = checked<NonNullable<TxView["receipt"]>>(
       tx.receipt,
-      { code: "number", code_name: "string", ok: "boolean", fee_charged: "number", events: "array" },
+      {
+        code: "number",
+        code_name: "string",
+        ok: "boolean",
+        fee_charged: "number",
+        events: "array",
+      },
       "receipt",
     );
     root.append(
       h("h2", {}, "Receipt"),
       facts([
-        ["Result", h("span", { class: receipt.ok ? "ok" : "failed" }, `${receipt.code} ${receipt.code_name}`)],
+        [
+          "Result",
+          h(
+            "span",
+            { class: receipt.ok ? "ok" : "failed" },
+            `${receipt.code} ${receipt.code_name}`,
+          ),
+        ],
         ["Fee charged", coins(receipt.fee_charged, "FLX")],
       ]),
       table(
@@ -363,7 +389,13 @@ export const txPage: Page = async (root, argument) => {
         ["Kind", "Attributes"],
         receipt.events.map((event) => [
           event.kind,
-          h("code", {}, Object.entries(event.attributes).map(([k, v]) => `${k}=${v}`).join(" ")),
+          h(
+            "code",
+            {},
+            Object.entries(event.attributes)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" "),
+          ),
         ]),
       ),
     );
@@ -509,8 +541,22 @@ export const appPage: Page = async (root, argument) => {
     { logblocks: "array" },
     "LogBlocks",
   );
-  type Call = { seq: number; caller: string; function: string; status: string; fuel_used: number; height: number };
-  type LogBlock = { number: number; hash: string; height: number; first_seq: number; last_seq: number; leaves: number };
+  type Call = {
+    seq: number;
+    caller: string;
+    function: string;
+    status: string;
+    fuel_used: number;
+    height: number;
+  };
+  type LogBlock = {
+    number: number;
+    hash: string;
+    height: number;
+    first_seq: number;
+    last_seq: number;
+    leaves: number;
+  };
   root.append(
     h("h1", {}, `App ${short(app.id)}`),
     facts([
@@ -528,7 +574,14 @@ export const appPage: Page = async (root, argument) => {
       ["#", "Caller", "Function", "Status", "Fuel used", "Block"],
       checkedList<Call>(
         calls.calls,
-        { seq: "number", caller: "string", function: "string", status: "string", fuel_used: "number", height: "number" },
+        {
+          seq: "number",
+          caller: "string",
+          function: "string",
+          status: "string",
+          fuel_used: "number",
+          height: "number",
+        },
         "calls",
       ).map((call) => [
         call.seq,
@@ -544,7 +597,14 @@ export const appPage: Page = async (root, argument) => {
       ["Number", "Hash", "Block", "Calls", "Receipts"],
       checkedList<LogBlock>(
         logblocks.logblocks,
-        { number: "number", hash: "string", height: "number", first_seq: "number", last_seq: "number", leaves: "number" },
+        {
+          number: "number",
+          hash: "string",
+          height: "number",
+          first_seq: "number",
+          last_seq: "number",
+          leaves: "number",
+        },
         "LogBlocks",
       ).map((logblock) => [
         logblock.number,
@@ -630,7 +690,11 @@ export const proposalsPage: Page = async (root) => {
 
 export const proposalPage: Page = async (root, argument) => {
   if (!/^\d+$/.test(argument)) throw new NotFound(`"${argument}" is not a proposal id`);
-  const p = checked<ProposalView>(await get(`/api/v1/proposals/${argument}`), PROPOSAL_SHAPE, "proposal");
+  const p = checked<ProposalView>(
+    await get(`/api/v1/proposals/${argument}`),
+    PROPOSAL_SHAPE,
+    "proposal",
+  );
   const votes = checked<{ votes: unknown[] }>(
     await get(`/api/v1/proposals/${argument}/votes`),
     { votes: "array" },
@@ -642,7 +706,12 @@ export const proposalPage: Page = async (root, argument) => {
       ["Status", p.status.replace(/_/g, " ")],
       ["Proposer", link(`#/account/${p.proposer}`, p.proposer)],
       ["Voting ends at", p.voting_end_height],
-      ["Yes / No / Abstain / Veto", `${coins(p.tally.yes, "GEN")} / ${coins(p.tally.no, "GEN")} / ${coins(p.tally.abstain, "GEN")} / ${coins(p.tally.veto, "GEN")}`],
+      [
+        "Yes / No / Abstain / Veto",
+        [p.tally.yes, p.tally.no, p.tally.abstain, p.tally.veto]
+          .map((amount) => coins(amount, "GEN"))
+          .join(" / "),
+      ],
     ]),
     table(
       "Votes",
@@ -700,8 +769,8 @@ export const notFoundPage: Page = async (root, argument) => {
       "not-found",
       "Nothing found",
       `No block, transaction, account, app or DID matches "${decodeURIComponent(argument)}". ` +
-        "Search takes a height, a transaction or block hash (64 hex digits), an mn1… address or a did:… DID.",
+        "Search takes a height, a transaction or block hash (64 hex digits), " +
+        "an mn1… address or a did:… DID.",
     ),
   );
 };
-

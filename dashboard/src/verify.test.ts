@@ -33,7 +33,10 @@ const path = process.env.METANODE_VERIFY_FIXTURE;
 if (!path) {
   throw new Error("METANODE_VERIFY_FIXTURE is not set: run tests/dashboard/test_verifier.py");
 }
-const fixture = JSON.parse(readFileSync(path, "utf8")) as { cases: Case[]; signatures: Signature[] };
+const fixture = JSON.parse(readFileSync(path, "utf8")) as {
+  cases: Case[];
+  signatures: Signature[];
+};
 
 describe("chain verifier", () => {
   for (const item of fixture.cases) {
