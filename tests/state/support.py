@@ -13,7 +13,7 @@ from typing import Any
 import nacl.signing
 
 from metanode.consensus.messages import commit_seal_message
-from metanode.crypto import bls
+from metanode.crypto import bls, vrf
 from metanode.state.genesis.document import GenesisDocument, from_tree
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
@@ -21,6 +21,7 @@ from metanode.state.machine import BlockChanges, apply_block, build_block
 from metanode.state.staking.queries import validator_set_at
 from metanode.state.view import StateReader
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
+from metanode.types import constants as types_constants
 from metanode.types.messages import BASE_UNITS_PER_COIN, Message
 
 CHAIN_ID = "metanode-test"
@@ -158,8 +159,13 @@ class Chain:
     """An in-memory chain: the proposer builds each block, a follower's `apply_block` must
     agree, the ledger commits, and every invariant is checked after every block."""
 
-    def __init__(self, document: GenesisDocument | None = None, *, check: bool = True) -> None:
+    def __init__(
+        self, document: GenesisDocument | None = None, *, check: bool = True, vrf: bool = False
+    ) -> None:
         self.document = document or make_genesis()
+        # Real VRF proofs in the headers (a proposer's, over the height), for what reads their
+        # output: the court's replay of a call derives the call's seed from it.
+        self.vrf = vrf
         self.ledger = MemoryLedger(self.document)
         self.time_ms = self.document.genesis_time_ms
         self.proposer = validator_wallet(0).address
@@ -185,7 +191,13 @@ class Chain:
             proposer=self.proposer,
             evidence=evidence,
             last_certificate=self.certificate,
+            vrf_proof=self.vrf_proof(self.state.height + 1),
         )
+
+    def vrf_proof(self, height: int) -> bytes:
+        if not self.vrf:
+            return bytes(types_constants.vrf_proof_bytes)
+        return vrf.prove(seed("vrf", 0), height.to_bytes(8, "big"))
 
     def run(
         self, txs: list[Transaction], *, step_ms: int = 1_000, evidence: tuple[bytes, ...] = ()

@@ -156,6 +156,23 @@ PINNED = {
     916: "notary.call_version_mismatch",
     917: "notary.executor_not_assigned",
     918: "notary.fuel_above_call_limit",
+    1201: "court.dispute_unknown",
+    1202: "court.receipt_malformed",
+    1203: "court.claim_matches_receipt",
+    1204: "court.receipt_not_notarised",
+    1205: "court.window_closed",
+    1206: "court.receipt_already_disputed",
+    1207: "court.bond_too_small",
+    1208: "court.bond_unfunded",
+    1209: "court.disputes_full",
+    1210: "court.wrong_stage",
+    1211: "court.not_your_turn",
+    1212: "court.receipt_not_the_sides",
+    1213: "court.move_shape_invalid",
+    1214: "court.state_mismatch",
+    1215: "court.replay_fuel_exceeded",
+    1216: "court.evidence_invalid",
+    1217: "court.call_not_replayable",
 }
 
 

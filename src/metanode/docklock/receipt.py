@@ -36,6 +36,17 @@ def state_root(state: dict[bytes, bytes]) -> bytes:
     return merkle.root([encode([key, state[key]]) for key in sorted(state)])
 
 
+def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes:
+    """The seed of call `seq` (executor/calls.py explains it)."""
+    return tagged_hash(tags.EXEC_SEED, encode([1, block_seed, app_id, version, seq]))
+
+
+def result_hash(state_root_after: bytes, output_hash: bytes, outcome: str, fuel_used: int) -> bytes:
+    """`Receipt.result_hash` of a run's figures (the court compares a replay with it)."""
+    figures = [state_root_after, output_hash, outcome, fuel_used]
+    return tagged_hash(tags.EXEC_RESULT, encode(figures))
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     app_id: bytes
@@ -75,10 +86,7 @@ class Receipt:
     def result_hash(self) -> bytes:
         """What the replicas of one call must agree on (state/notary): the state it leaves, the
         output, the outcome and the fuel. Executor, signature and `previous` differ by replica."""
-        return tagged_hash(
-            tags.EXEC_RESULT,
-            encode([self.state_root_after, self.output_hash, self.outcome, self.fuel_used]),
-        )
+        return result_hash(self.state_root_after, self.output_hash, self.outcome, self.fuel_used)
 
     def leaf(self, call_seq: int, output_bytes: int, state_bytes: int) -> LogLeaf:
         """This receipt as a notary LogBlock leaf (types/logblock.py)."""

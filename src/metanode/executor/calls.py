@@ -4,19 +4,15 @@ The seed an app's `random_u64` is keyed by is `tagged_hash("metanode/exec-seed/v
 CBOR [1, block_seed, app_id, version, seq])`. It differs for every call, every node computes it
 from the chain alone, and since the receipt signs its seed, a receipt names the one call it
 answers: a verifier recomputes the seed from the block and the call's (app, version, seq) and
-compares.
+compares. The function lives with the receipt (docklock.receipt.call_seed), since the
+court's replay in the state machine computes it too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metanode.codec import encode, tags
-from metanode.crypto.hashing import tagged_hash
-
-
-def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes:
-    return tagged_hash(tags.EXEC_SEED, encode([1, block_seed, app_id, version, seq]))
+from metanode.docklock.receipt import call_seed
 
 
 @dataclass(frozen=True, slots=True)

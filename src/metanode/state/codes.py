@@ -32,6 +32,7 @@ MODULE_BASES: dict[str, int] = {
     "governance": 700,
     "apps": 800,
     "notary": 900,
+    "court": 1200,
 }
 MODULE_CODES_MAX = 99
 

@@ -49,6 +49,10 @@ app_versions_max = 1_024
 app_replicas_max = 64
 # Storage (store.py): how many recent transactions are indexed per address.
 address_txs_max = 1_000
+# Disputes open at once (state/court): each deadline is one end-of-block step, so this bounds
+# the court's work in any block; a bisection turn's deadline at most this far ahead.
+disputes_open_max = 1_000
+dispute_blocks_max = 10_000_000
 base_units_per_coin = BASE_UNITS_PER_COIN
 
 assert validators_max <= validator_candidates_max

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from metanode.state.apps import invariants as apps
 from metanode.state.bank import invariants as bank
 from metanode.state.billing import invariants as billing
+from metanode.state.court import invariants as court
 from metanode.state.faucet import invariants as faucet
 from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
@@ -30,6 +31,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *apps.INVARIANTS,
     *notary.INVARIANTS,
     *billing.INVARIANTS,
+    *court.INVARIANTS,
 )
 
 

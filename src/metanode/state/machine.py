@@ -26,15 +26,17 @@ Rules:
   nothing else changed.
 - End of block, in this order: the block's fees (FLX) are split, `auth.treasury_fee_bps` of
   them (floored) to the treasury module account and the rest to the block's proposer, so no
-  base unit is lost; staking returns matured unbondings and rotates validator sets (a new set
-  only at an epoch boundary); the tip record takes the block's height and time; a block whose
-  height is a multiple of `staking.epoch_blocks` records the next executor draw's seed from its
-  VRF proof (apps/assignment.py); at an epoch boundary the registry turns its pending nodes
-  active and its leaving nodes unbonding, and in every block those whose stake staking paid
-  back exited; governance executes the proposals that passed in an earlier block, tallies
-  those whose voting period ends here and expires those whose deposit period does (last, so
-  a parameter it changes is read from the next block on, by every module alike). Then the sorted
-  writes go to the state tree in ONE batch update: one new root per block.
+  base unit is lost; the court decides the disputes whose deadline is this height (before
+  staking, so a slash it makes counts in the next set); staking returns matured unbondings
+  and rotates validator sets (a new set only at an epoch boundary); the tip record takes the
+  block's height and time; a block whose height is a multiple of `staking.epoch_blocks`
+  records the next executor draw's seed from its VRF proof (apps/assignment.py); at an epoch
+  boundary the registry turns its pending nodes active and its leaving nodes unbonding, and
+  in every block those whose stake staking paid back exited; governance executes the
+  proposals that passed in an earlier block, tallies those whose voting period ends here and
+  expires those whose deposit period does (last, so a parameter it changes is read from the
+  next block on, by every module alike). Then the sorted writes go to the state tree in ONE
+  batch update: one new root per block.
 - Header commitments: `validator_set_hash` and `next_validator_set_hash` are read from the
   state before the block (staking/rules.py explains the two-height delay); `txs_root` is the
   RFC 6962 root whose leaf hashes are the transaction hashes; `state_root` is the root after
@@ -68,6 +70,8 @@ from metanode.state.bank.accounts import TREASURY
 from metanode.state.bank.rules import credit, on_transfer
 from metanode.state.codes import OK, name_of
 from metanode.state.context import BlockContext, TxContext
+from metanode.state.court import rules as court
+from metanode.state.court.ruling import on_rule_dispute
 from metanode.state.faucet.rules import on_faucet_claim
 from metanode.state.genesis.chain import read_chain, read_tip, write_tip
 from metanode.state.genesis.document import GenesisDocument
@@ -101,12 +105,16 @@ from metanode.types import (
     Deposit,
     ExitNode,
     FaucetClaim,
+    MoveDispute,
+    OpenDispute,
     Receipt,
     RegisterCredential,
     RegisterNode,
     RegisterValidator,
+    RevealReceipt,
     RevokeCredential,
     RotateDidKey,
+    RuleDispute,
     ScaleApp,
     SubmitEvidence,
     SubmitLogBlock,
@@ -147,6 +155,10 @@ HANDLERS: dict[type, Handler] = {
     ScaleApp: apps.on_scale_app,  # type: ignore[dict-item]
     SubmitLogBlock: on_submit_logblock,  # type: ignore[dict-item]
     Unjail: on_unjail,  # type: ignore[dict-item]
+    OpenDispute: court.on_open_dispute,  # type: ignore[dict-item]
+    RevealReceipt: court.on_reveal_receipt,  # type: ignore[dict-item]
+    MoveDispute: court.on_move_dispute,  # type: ignore[dict-item]
+    RuleDispute: on_rule_dispute,  # type: ignore[dict-item]
 }
 
 
@@ -306,6 +318,7 @@ def _execute(
     treasury_share, proposer_share = params.split_fees(fees)
     credit(overlay, TREASURY, Denom.FLX, treasury_share)
     credit(overlay, context.proposer, Denom.FLX, proposer_share)
+    court.end_block(overlay, context)
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
     apps_end_block(overlay, context)

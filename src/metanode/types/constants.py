@@ -50,6 +50,8 @@ app_input_bytes_max = 4 * 1024
 logblock_leaves_max = 512
 logblock_leaf_bytes_max = 1 + 4 * (2 + hash_bytes) + 6 * 9
 logblock_tx_bytes_max = 112 * 1024
+# Roots one bisection turn may post (state/court: its `points_per_turn` parameter's ceiling).
+dispute_points_max = 64
 notary_committee_max = 256
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256

@@ -823,6 +823,119 @@ class SubmitLogBlock:
         return cls(LogBlock.from_wire(logblock))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenDispute:
+    """Challenge a notarised execution receipt (state/court): `receipt` is its encoded body
+    and signature (docklock.receipt), `claim_root` the app's state root after its call as the
+    challenger holds it; `from_start` bisects from the app's empty state before call 0 instead
+    of agreeing with the receipt's own `state_root_before`. The sender escrows `bond` FLX."""
+
+    code: ClassVar[int] = 24
+    receipt: bytes
+    claim_root: bytes
+    from_start: bool
+    bond: int
+
+    def fields(self) -> list[Any]:
+        return [self.receipt, self.claim_root, self.from_start, self.bond]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> OpenDispute:
+        receipt, claim_root, from_start, bond = fields
+        return cls(
+            expect_bytes(receipt, "open_dispute.receipt", maximum=constants.tx_bytes_max),
+            expect_bytes(claim_root, "open_dispute.claim_root", constants.hash_bytes),
+            expect_bool(from_start, "open_dispute.from_start"),
+            expect_uint(bond, "open_dispute.bond"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RevealReceipt:
+    """A side of a dispute the notaries recorded (replicas disagreed) shows its receipt of the
+    disputed call: its hash must be that side's leaf in the withheld LogBlock."""
+
+    code: ClassVar[int] = 25
+    dispute_id: int
+    receipt: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.dispute_id, self.receipt]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RevealReceipt:
+        dispute_id, receipt = fields
+        return cls(
+            expect_uint(dispute_id, "reveal_receipt.dispute_id"),
+            expect_bytes(receipt, "reveal_receipt.receipt", maximum=constants.tx_bytes_max),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MoveDispute:
+    """A bisection turn: `answers` are the mover's state roots at the points the other side
+    posted last, `roots` its roots at the points of the range that the answers leave."""
+
+    code: ClassVar[int] = 26
+    dispute_id: int
+    answers: tuple[bytes, ...]
+    roots: tuple[bytes, ...]
+
+    def fields(self) -> list[Any]:
+        return [self.dispute_id, list(self.answers), list(self.roots)]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> MoveDispute:
+        dispute_id, answers, roots = fields
+        return cls(
+            expect_uint(dispute_id, "move_dispute.dispute_id"),
+            _roots(answers, "move_dispute.answers"),
+            _roots(roots, "move_dispute.roots"),
+        )
+
+
+def _roots(value: Any, name: str) -> tuple[bytes, ...]:
+    if not isinstance(value, tuple) or len(value) > constants.dispute_points_max:
+        raise DecodeError(
+            "wrong_type", f"{name} must be an array of at most {constants.dispute_points_max}"
+        )
+    return tuple(expect_bytes(item, name, constants.hash_bytes) for item in value)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDispute:
+    """Ask for the one-step ruling of a dispute narrowed to one call: `state` is the app's
+    whole state before it, (key, value) pairs, whose root must be the agreed one; `evidence`
+    is optional (empty): the encoded [receipt, [witness record…]] of the losing executor's run,
+    from which the ruling names its first divergent witness step."""
+
+    code: ClassVar[int] = 27
+    dispute_id: int
+    state: tuple[tuple[bytes, bytes], ...]
+    evidence: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.dispute_id, [list(pair) for pair in self.state], self.evidence]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RuleDispute:
+        dispute_id, state, evidence = fields
+        if not isinstance(state, tuple):
+            raise DecodeError("wrong_type", "rule_dispute.state must be an array of pairs")
+        return cls(
+            expect_uint(dispute_id, "rule_dispute.dispute_id"),
+            tuple(_pair(item) for item in state),
+            expect_bytes(
+                evidence, "rule_dispute.evidence", maximum=constants.logblock_tx_bytes_max
+            ),
+        )
+
+
+def _pair(value: Any) -> tuple[bytes, bytes]:
+    key, item = expect_array(value, "rule_dispute.state entry", 2)
+    return expect_bytes(key, "state key"), expect_bytes(item, "state value")
+
+
 Message = (
     Transfer
     | Bond
@@ -847,6 +960,10 @@ Message = (
     | ScaleApp
     | SubmitLogBlock
     | Unjail
+    | OpenDispute
+    | RevealReceipt
+    | MoveDispute
+    | RuleDispute
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -874,6 +991,10 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         ScaleApp,
         SubmitLogBlock,
         Unjail,
+        OpenDispute,
+        RevealReceipt,
+        MoveDispute,
+        RuleDispute,
     )
 }
 _FIELD_COUNTS = {
@@ -900,6 +1021,10 @@ _FIELD_COUNTS = {
     ScaleApp: 2,
     SubmitLogBlock: 1,
     Unjail: 0,
+    OpenDispute: 4,
+    RevealReceipt: 2,
+    MoveDispute: 3,
+    RuleDispute: 3,
 }
 
 

@@ -29,7 +29,13 @@ from metanode.types.fields import (
     expect_uint,
     expect_version,
 )
-from metanode.types.messages import Message, SubmitLogBlock, message_from_wire, message_to_wire
+from metanode.types.messages import (
+    Message,
+    RuleDispute,
+    SubmitLogBlock,
+    message_from_wire,
+    message_to_wire,
+)
 
 _SIGNED_PREFIX = tags.TX_SIGNATURE.name_bytes + b"\x00"
 
@@ -47,7 +53,8 @@ def _bytes_item_length(length: int) -> int:
 
 def bytes_max(message: Message) -> int:
     """A transaction's size bound, by the message it carries."""
-    if isinstance(message, SubmitLogBlock):
+    if isinstance(message, SubmitLogBlock | RuleDispute):
+        # A ruling carries the app's state before the disputed call, as a LogBlock its leaves.
         return constants.logblock_tx_bytes_max
     return constants.tx_bytes_max
 
@@ -127,8 +134,8 @@ class Transaction:
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
         """Strict decoding within the size bound of the message carried: `tx_bytes_max`, or
-        the larger `logblock_tx_bytes_max` for a LogBlock (message 22). Bytes past the larger
-        bound are refused before decoding."""
+        the larger `logblock_tx_bytes_max` for a LogBlock (message 22) or a ruling (27).
+        Bytes past the larger bound are refused before decoding."""
         too_long = f"transaction is {len(data)} bytes, at most"
         if len(data) > constants.logblock_tx_bytes_max:
             raise DecodeError("too_long", f"{too_long} {constants.logblock_tx_bytes_max}")

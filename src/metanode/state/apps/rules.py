@@ -9,7 +9,8 @@ Rules:
   record, so a receipt naming one stays valid. Calls name a version (0 = the current one).
 - Call: ordered by the chain with a per-app sequence number (`AppRecord.calls` before the
   call). Its fee for `fuel_limit` fuel at the app's price is moved from the sender's FLX to the
-  module account `apps/escrow` at inclusion, where it stays until `settle_call`.
+  module account `apps/escrow` at inclusion, where it stays until `settle_call`. The court
+  keeps the including block's time and VRF proof, which a replay of the call needs.
 - Scale (owner only): the replica count; the executor draw (assignment.py) reads it.
 Each handler is a flat guard ladder (tests/state/test_apps.py pins the order): it returns its
 failure code before writing anything; compiling a module is the last rung.
@@ -49,6 +50,7 @@ from metanode.state.bank.accounts import TREASURY, module_address, read_account
 from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import TxContext
+from metanode.state.court.rules import note_call_block
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp
@@ -165,6 +167,7 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
     )
     write_call(writer, message.app_id, seq, record)
     write_app(writer, message.app_id, replace(app, calls=seq + 1))
+    note_call_block(writer, context.block)
     context.events.append(
         Event("app_called", (("app", message.app_id), ("seq", seq.to_bytes(8, "big"))))
     )

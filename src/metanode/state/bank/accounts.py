@@ -146,6 +146,8 @@ MODULE_ACCOUNT_NAMES = (
     "treasury",
     "governance/deposits",
     "apps/escrow",
+    "court/bonds",
+    "court/slashed",
 )
 
 

@@ -47,6 +47,8 @@ from metanode.state.apps.genesis import to_wire as apps_wire
 from metanode.state.auth.params import TREASURY_FEE_BPS_BY_KIND, AuthParams
 from metanode.state.bank.accounts import POOL_ADDRESSES
 from metanode.state.bank.genesis import GenesisAccount
+from metanode.state.court.params import DEFAULT as COURT_DEFAULT
+from metanode.state.court.params import CourtParams
 from metanode.state.faucet.records import FaucetParams
 from metanode.state.genesis.chain import KINDS
 from metanode.state.genesis.fields import (
@@ -123,6 +125,7 @@ class GenesisDocument:
     governance: GovernanceGenesis = field(default_factory=GovernanceGenesis)
     apps: AppsGenesis = field(default_factory=AppsGenesis)
     poe: PoeParams = POE_DEFAULT
+    court: CourtParams = COURT_DEFAULT
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -163,6 +166,7 @@ class GenesisDocument:
             self.governance.to_wire(),
             apps_wire(self.apps),
             self.poe.to_wire(),
+            self.court.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -194,6 +198,7 @@ class GenesisDocument:
                     "cooldown_ms": self.faucet.cooldown_ms,
                 },
                 "poe": dict(zip(PoeParams.RANGES, self.poe.to_wire(), strict=True)),
+                "court": dict(zip(CourtParams.RANGES, self.court.to_wire(), strict=True)),
             },
             "accounts": [
                 {
@@ -284,7 +289,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     sections = _table(
         tree.get("parameters", {}),
         "parameters",
-        {"auth", "staking", "faucet", "registry", "poe"},
+        {"auth", "staking", "faucet", "registry", "poe", "court"},
         set(),
     )
     auth_tree = _table(
@@ -872,4 +877,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         governance,
         apps_from_json(root.get("apps", {})),
         ranged_params(PoeParams, root.get("parameters", {}).get("poe", {}), "parameters.poe"),
+        ranged_params(CourtParams, root.get("parameters", {}).get("court", {}), "parameters.court"),
     )

@@ -2,10 +2,10 @@
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
 order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, poe,
-then bank's supply totals that count everything credited so far), and returns the sorted writes that
-`machine.init_chain` turns into the first state root. `export_genesis(reader)` asks each
-module for its part; the result equals the document the state came from
-(tests/state/test_genesis.py), faucet claims aside.
+court, then bank's supply totals that count everything credited so far), and returns the
+sorted writes that `machine.init_chain` turns into the first state root.
+`export_genesis(reader)` asks each module for its part; the result equals the document the
+state came from (tests/state/test_genesis.py), faucet claims aside.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from metanode.state.apps import genesis as apps_genesis
 from metanode.state.auth import genesis as auth_genesis
 from metanode.state.bank import genesis as bank_genesis
 from metanode.state.context import ChainInfo
+from metanode.state.court import genesis as court_genesis
 from metanode.state.faucet import genesis as faucet_genesis
 from metanode.state.genesis.chain import read_chain, read_tip, write_chain, write_tip
 from metanode.state.genesis.document import GenesisDocument
@@ -38,6 +39,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     governance_genesis.import_genesis(writer, document.governance)
     apps_genesis.import_genesis(writer, document.apps)
     poe_genesis.import_genesis(writer, document.poe)
+    court_genesis.import_genesis(writer, document.court)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -58,4 +60,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         governance_genesis.export_genesis(reader),
         apps_genesis.export_genesis(reader),
         poe_genesis.export_genesis(reader),
+        court_genesis.export_genesis(reader),
     )

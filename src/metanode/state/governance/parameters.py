@@ -16,6 +16,7 @@ from typing import Any
 
 from metanode.state.auth import params as auth_params
 from metanode.state.codes import OK
+from metanode.state.court import params as court_params
 from metanode.state.governance import errors
 from metanode.state.governance import records as governance_records
 from metanode.state.poe import params as poe_params
@@ -57,6 +58,13 @@ class Parameter(enum.IntEnum):
     REGISTRY_MIN_SIGNED_PER_WINDOW_BPS = 29
     REGISTRY_DOWNTIME_JAIL_BLOCKS = 30
     REGISTRY_DOWNTIME_SLASH_FRACTION_BPS = 31
+    COURT_DISPUTE_WINDOW_BLOCKS = 32
+    COURT_BOND = 33
+    COURT_TURN_BLOCKS = 34
+    COURT_POINTS_PER_TURN = 35
+    COURT_SLASH_FRACTION_PPM = 36
+    COURT_CHALLENGER_SHARE_PPM = 37
+    COURT_REPLAY_FUEL_MAX = 38
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,9 @@ OWNERS: dict[str, Owner] = {
         governance_records.GovernanceParams.RANGES,
     ),
     "poe": Owner(poe_params.read_params, poe_params.write_params, poe_params.PoeParams.RANGES),
+    "court": Owner(
+        court_params.read_params, court_params.write_params, court_params.CourtParams.RANGES
+    ),
 }
 
 

@@ -132,3 +132,10 @@ def write_dispute(writer: Overlay, dispute: Dispute) -> None:
         keys.dispute(logblock.app_id, logblock.first_seq),
         encode_value([dispute.height, dispute.call_seq, logblock.to_wire()]),
     )
+
+
+def delete_dispute(writer: Overlay, app_id: bytes, first_seq: int) -> None:
+    """The court settled the dispute (state/court): the range is open to a LogBlock again."""
+    key = keys.dispute(app_id, first_seq)
+    check(writer.get(key) is not None, f"no notary dispute at {key.hex()} to release")
+    writer.delete(key)

@@ -22,8 +22,9 @@ Rules:
   executor drawn: a silent replica leaves its calls to the others, which alone are paid.
 - Replicas that disagree: the LogBlock is not committed. A dispute is recorded under (app,
   first_seq) with the whole LogBlock as evidence, the transaction succeeds (code OK, event
-  `dispute_opened`), and every later LogBlock for that range is refused (`range_disputed`)
-  until the court settles it. Nothing is minted for a disputed range.
+  `dispute_opened`), the court opens its dispute between the replicas (state/court), and
+  every later LogBlock for that range is refused (`range_disputed`) until the court settles
+  it and deletes the record. Nothing is minted or settled for a disputed range meanwhile.
 - On commit (`on_logblock_committed`): the LogBlock is stored under the app's next number
   with its height, each receipt hash indexed to (app, number, leaf index), the executor tips
   moved to their last leaf, and each executor minted its PoE reward (state/poe) through
@@ -44,6 +45,7 @@ from metanode.state.bank.rules import can_mint, mint
 from metanode.state.billing.rules import bill
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
+from metanode.state.court.rules import open_from_notary
 from metanode.state.notary import errors, keys
 from metanode.state.notary.committee import Member, notary_committee, quorum_reached
 from metanode.state.notary.messages import check_logblock, receipts_root
@@ -111,6 +113,7 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     disagreeing = first_disagreement(logblock.leaves)
     if disagreeing is not None:
         write_dispute(writer, Dispute(context.block.height, disagreeing, logblock))
+        open_from_notary(writer, context, logblock, disagreeing)
         context.events.append(
             Event(
                 "dispute_opened",

@@ -1,0 +1,1 @@
+"""court: disputes over execution receipts, settled by bisection and a one-step replay."""

@@ -1,0 +1,109 @@
+"""What the end of a dispute does, in one place (`finish`), whoever ends it: a ruling, a
+missed deadline, or nobody asking.
+
+- The losing side pays: an executor loses `slash_fraction_ppm` of its stake (its own bond in
+  staking for a validator, its registry stake otherwise), `challenger_share_ppm` of it to the
+  winning side and the rest to the treasury (all of it when both sides lost); a challenger
+  that loses forfeits its bond to the treasury. A winning challenger gets its bond back, and
+  an undecided dispute returns it.
+- The losing executor's receipt of the disputed call is marked false (keys.false_receipt).
+- A REPLICAS dispute releases the notary's withheld range (notary.records.delete_dispute): a
+  LogBlock without the false receipt can follow, and only then are the calls settled and
+  minted for, so nothing was paid for them while the dispute was open.
+Coins only move between accounts (bank.move) or are cut by staking's own slash, so the bank's
+supply invariant holds throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from metanode.errors import check
+from metanode.state.bank.accounts import TREASURY, module_address
+from metanode.state.bank.rules import move
+from metanode.state.codes import OK
+from metanode.state.context import BlockContext
+from metanode.state.court import keys
+from metanode.state.court.params import PPM, read_params
+from metanode.state.court.records import (
+    CHALLENGER,
+    DEFENDER,
+    ZERO,
+    Dispute,
+    Kind,
+    Ruling,
+    Status,
+    write_dispute,
+    write_id,
+)
+from metanode.state.notary.records import delete_dispute
+from metanode.state.registry.records import read_node, write_node
+from metanode.state.registry.rules import REGISTRY_POOL
+from metanode.state.staking import rules as staking
+from metanode.state.staking.records import read_uint, read_validator, write_uint
+from metanode.state.view import Overlay
+from metanode.types import Address, Denom
+
+BONDS = module_address("court/bonds")
+SLASHED = module_address("court/slashed")  # a slash passes through here on its way out
+_BASIS_POINTS_PER_PPM = 100
+
+_LOSERS = {
+    Status.DEFENDER_WON: (CHALLENGER,),
+    Status.CHALLENGER_WON: (DEFENDER,),
+    Status.BOTH_WRONG: (DEFENDER, CHALLENGER),
+    Status.UNDECIDED: (),
+}
+
+
+def finish(
+    writer: Overlay,
+    block: BlockContext,
+    dispute_id: int,
+    dispute: Dispute,
+    status: Status,
+    ruling: Ruling | None,
+) -> None:
+    params = read_params(writer)
+    losers = _LOSERS[status]
+    winner = next((side for side in (DEFENDER, CHALLENGER) if side not in losers), None)
+    for side in losers:
+        if dispute.kind is Kind.CHALLENGE and side == CHALLENGER:
+            _pay(writer, BONDS, TREASURY, dispute.bond)
+            continue
+        slashed = _slash(writer, block, dispute.sides[side], params.slash_fraction_ppm)
+        share = (
+            slashed * params.challenger_share_ppm // PPM if status is not Status.BOTH_WRONG else 0
+        )
+        if winner is not None:
+            _pay(writer, SLASHED, dispute.sides[winner], share)
+        _pay(writer, SLASHED, TREASURY, slashed - share)
+        if dispute.receipts[side] != ZERO:
+            write_id(writer, keys.false_receipt(dispute.receipts[side]), dispute_id)
+    if dispute.kind is Kind.CHALLENGE and CHALLENGER not in losers:
+        _pay(writer, BONDS, dispute.sides[CHALLENGER], dispute.bond)
+    if dispute.kind is Kind.REPLICAS:
+        delete_dispute(writer, dispute.app_id, dispute.first_seq)
+    writer.delete(keys.deadline(dispute.deadline, dispute_id))
+    write_uint(writer, keys.OPEN_COUNT, read_uint(writer, keys.OPEN_COUNT) - 1)
+    write_dispute(writer, dispute_id, replace(dispute, status=status, ruling=ruling))
+
+
+def _pay(writer: Overlay, source: Address, target: Address, amount: int) -> None:
+    denom = Denom.FLX if source == BONDS else Denom.GEN
+    check(move(writer, source, target, denom, amount) == OK, f"{source} holds what it pays")
+
+
+def _slash(writer: Overlay, block: BlockContext, executor: Address, fraction_ppm: int) -> int:
+    """Cut the executor's stake into `SLASHED`; the amount cut (0 for an address that stakes
+    nothing: a dispute cannot take what was never locked)."""
+    if read_validator(writer, executor) is not None:
+        fraction_bps = fraction_ppm // _BASIS_POINTS_PER_PPM
+        return staking.slash(writer, block, executor, fraction_bps, SLASHED)
+    node = read_node(writer, executor)
+    if node is None:
+        return 0
+    cut = node.stake * fraction_ppm // PPM
+    write_node(writer, executor, replace(node, stake=node.stake - cut))
+    check(move(writer, REGISTRY_POOL, SLASHED, Denom.GEN, cut) == OK, "the pool holds stakes")
+    return cut

@@ -1,0 +1,43 @@
+"""court result codes (range 1200–1299), stable forever: stored in receipts.
+
+Opening (message 24): `receipt_malformed`: the bytes are not a tagged execution receipt.
+`claim_matches_receipt`: the claim is the receipt's own root, so nothing is disputed.
+`receipt_not_notarised`: no committed LogBlock holds the receipt. `window_closed`: its LogBlock
+committed more than `dispute_window_blocks` ago. `receipt_already_disputed`: a receipt is
+challenged once. `bond_too_small`: under the `bond` parameter. `bond_unfunded`: the sender's
+FLX cannot cover it. `disputes_full`: `constants.disputes_open_max` are open.
+
+Playing (messages 25–27): `dispute_unknown`; `wrong_stage`: the dispute is not waiting for
+this kind of message (or is closed); `not_your_turn`: the sender is not the side that must move
+now (for a reveal: not a side that has yet to reveal); `receipt_not_the_sides`: the revealed
+receipt's hash is not the sender's leaf of the disputed call; `move_shape_invalid`: a turn
+posts a root for each point the other side posted and one for each point of the range that
+is left, no more and no fewer; `state_mismatch`: the state supplied for the ruling does not
+hash to the agreed root (or repeats a key); `replay_fuel_exceeded`:
+the call needs more fuel than `replay_fuel_max` lets a validator spend; `evidence_invalid`:
+the evidence is not the losing executor's receipt of the call, with its witness;
+`call_not_replayable`: the court has no record of the call's block (a call included before
+the court existed) or its VRF proof yields no seed.
+"""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+DISPUTE_UNKNOWN = register("court", 1, "dispute_unknown")
+RECEIPT_MALFORMED = register("court", 2, "receipt_malformed")
+CLAIM_MATCHES_RECEIPT = register("court", 3, "claim_matches_receipt")
+RECEIPT_NOT_NOTARISED = register("court", 4, "receipt_not_notarised")
+WINDOW_CLOSED = register("court", 5, "window_closed")
+RECEIPT_ALREADY_DISPUTED = register("court", 6, "receipt_already_disputed")
+BOND_TOO_SMALL = register("court", 7, "bond_too_small")
+BOND_UNFUNDED = register("court", 8, "bond_unfunded")
+DISPUTES_FULL = register("court", 9, "disputes_full")
+WRONG_STAGE = register("court", 10, "wrong_stage")
+NOT_YOUR_TURN = register("court", 11, "not_your_turn")
+RECEIPT_NOT_THE_SIDES = register("court", 12, "receipt_not_the_sides")
+MOVE_SHAPE_INVALID = register("court", 13, "move_shape_invalid")
+STATE_MISMATCH = register("court", 14, "state_mismatch")
+REPLAY_FUEL_EXCEEDED = register("court", 15, "replay_fuel_exceeded")
+EVIDENCE_INVALID = register("court", 16, "evidence_invalid")
+CALL_NOT_REPLAYABLE = register("court", 17, "call_not_replayable")

@@ -1,0 +1,174 @@
+"""The one-step ruling (message 27): every validator replays the single disputed call in the
+DockLock cage, as part of the state machine.
+
+What the replay is given, all from the chain or checked against it: the module of the call's
+version (the app registry), the call's function and input (its call record), its block time
+and seed (the block that included it, keys.call_block; the seed as `executor.calls.call_seed`
+makes it), the app's whole state before the call as the message supplies it, whose root must
+be the agreed one (an RFC 6962 root over sorted leaves cannot be updated from a few read
+proofs: an insertion shifts every later leaf, so the court takes the state whole, bounded by
+the transaction's size), and `min(call fuel limit, replay_fuel_max)` fuel. A call that runs
+out of it with more left in its own limit cannot be judged here (`replay_fuel_exceeded`).
+
+A side matches if its root after the call is the replay's; on the disputed call itself, where
+a side's receipt is known, its whole result (root, output, outcome, fuel) must match, so a
+wrong output with a right root loses too. The ruling records the replay's root and the witness
+step where the losing claim diverges: `docklock.replay` over the loser's receipt and witness
+when the message brings them as evidence, else the end of the run, where the roots differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metanode.codec import decode
+from metanode.crypto import vrf
+from metanode.crypto.hashing import blake3_hash
+from metanode.docklock import cage, replay
+from metanode.docklock.receipt import Bundle, Receipt, call_seed, result_hash, state_root
+from metanode.docklock.witness import Record
+from metanode.errors import DecodeError, InvariantViolation, VerificationError, check
+from metanode.state.apps import queries as apps
+from metanode.state.apps.records import read_call, read_version
+from metanode.state.codes import OK
+from metanode.state.context import TxContext
+from metanode.state.court import errors
+from metanode.state.court.consequences import finish
+from metanode.state.court.params import read_params
+from metanode.state.court.records import (
+    CHALLENGER,
+    DEFENDER,
+    ZERO,
+    Dispute,
+    Ruling,
+    Status,
+    read_call_block,
+)
+from metanode.state.court.rules import staged
+from metanode.state.view import Overlay
+from metanode.types import Address, Event, RuleDispute
+from metanode.types import constants as types_constants
+from metanode.types.fields import expect_array, expect_bytes
+
+_OUTCOMES = {
+    (True, False): Status.DEFENDER_WON,
+    (False, True): Status.CHALLENGER_WON,
+    (False, False): Status.BOTH_WRONG,
+}
+
+
+def on_rule_dispute(writer: Overlay, context: TxContext, message: RuleDispute) -> int:
+    code, dispute = staged(writer, message.dispute_id, Status.RULING_DUE)
+    if dispute is None:
+        return code
+    state = dict(message.state)
+    if len(state) != len(message.state) or state_root(state) != dispute.agreed_root:
+        return errors.STATE_MISMATCH
+    evidence = _evidence(message.evidence)
+    if evidence is None:
+        return errors.EVIDENCE_INVALID
+    call = read_call(writer, dispute.app_id, dispute.lo)
+    if call is None:
+        raise InvariantViolation(f"disputed call {dispute.lo} of {dispute.app_id.hex()} is gone")
+    version = read_version(writer, dispute.app_id, call.version)
+    module = None if version is None else apps.module(writer, version.module_hash)
+    if module is None:
+        raise InvariantViolation(f"the module of version {call.version} of a call is gone")
+    block = read_call_block(writer, call.height)
+    if block is None:
+        return errors.CALL_NOT_REPLAYABLE
+    try:
+        block_seed = vrf.proof_to_hash(block.vrf_proof)[: types_constants.hash_bytes]
+    except VerificationError:
+        return errors.CALL_NOT_REPLAYABLE
+    seed = call_seed(block_seed, dispute.app_id, call.version, dispute.lo)
+    fuel = min(call.fuel_limit, read_params(writer).replay_fuel_max)
+    run = cage.run(
+        module, call.function, call.input, state, block_time=block.block_time, seed=seed, fuel=fuel
+    )
+    if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
+        return errors.REPLAY_FUEL_EXCEEDED
+    judged = judge(
+        dispute, Replayed(module, call.input, state, seed, block.block_time, run), evidence
+    )
+    if judged is None:
+        return errors.EVIDENCE_INVALID
+    status, ruling = judged
+    finish(writer, context.block, message.dispute_id, dispute, status, ruling)
+    context.events.append(
+        Event(
+            "court_dispute_ruled",
+            (
+                ("dispute", message.dispute_id.to_bytes(8, "big")),
+                ("outcome", status.name.lower().encode()),
+                ("step", ruling.step.to_bytes(8, "big")),
+            ),
+        )
+    )
+    return OK
+
+
+def _matches(dispute: Dispute, side: int, root: bytes, result: bytes) -> bool:
+    known = dispute.results[side]
+    if dispute.lo == dispute.call_seq and known != ZERO:
+        return known == result
+    return dispute.posts[side] == root
+
+
+def _evidence(data: bytes) -> Evidence | None:
+    """[] for none, [(receipt, witness)] for well-formed evidence, None for malformed."""
+    if not data:
+        return []
+    try:
+        receipt, records = expect_array(decode(data), "evidence", 2)
+        if not isinstance(records, tuple):
+            raise DecodeError("wrong_type", "evidence witness must be an array")
+        witness = [Record.decode(expect_bytes(record, "witness record")) for record in records]
+        return [(Receipt.from_wire(receipt), witness)]
+    except DecodeError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """The disputed call as the court ran it: what it was given, and the run."""
+
+    module: bytes
+    input: bytes
+    state: dict[bytes, bytes]
+    seed: bytes
+    block_time: int
+    run: cage.Execution
+
+
+Evidence = list[tuple[Receipt, list[Record]]]
+
+
+def judge(dispute: Dispute, replayed: Replayed, evidence: Evidence) -> tuple[Status, Ruling] | None:
+    """Which side the replay matches, and where the losing claim diverges; None if the
+    evidence is not the loser's receipt of this call. Pure: a function of its arguments alone
+    (tests/state/test_court.py runs it in two processes and compares)."""
+    run = replayed.run
+    root = state_root(run.state_after)
+    result = result_hash(root, blake3_hash(run.output), run.outcome, run.fuel_used)
+    matches = tuple(_matches(dispute, side, root, result) for side in (DEFENDER, CHALLENGER))
+    check(matches != (True, True), "two sides that disagree cannot both match one replay")
+    status = _OUTCOMES[(matches[0], matches[1])]
+    loser = DEFENDER if not matches[DEFENDER] else CHALLENGER
+    if not evidence:
+        return status, Ruling(root, len(run.witness), "state root after")
+    receipt, witness = evidence[0]
+    known = dispute.receipts[loser] if dispute.lo == dispute.call_seq else ZERO
+    if (
+        Address.from_public_key(receipt.executor) != dispute.sides[loser]
+        or receipt.state_root_after != dispute.posts[loser]
+        or known not in (ZERO, receipt.hash())
+    ):
+        return None
+    bundle = Bundle(receipt, replayed.module, replayed.input, replayed.state, witness, run.output)
+    verdict = replay.replay(bundle)
+    if verdict.step is None:
+        return None  # a receipt that replays cleanly is not the losing claim
+    if (receipt.seed, receipt.block_time) != (replayed.seed, replayed.block_time):
+        return status, Ruling(root, 0, "seed or block time of another call")
+    return status, Ruling(root, verdict.step, verdict.what)
