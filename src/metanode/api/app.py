@@ -34,6 +34,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 
 from . import (
     apps,
+    court,
     dev,
     governance,
     hosting,
@@ -125,6 +126,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(registry.router(node))
     app.include_router(governance.router(node))
     app.include_router(notary.router(node))
+    app.include_router(court.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
     app.include_router(hosting.router(executor))

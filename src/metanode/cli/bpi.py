@@ -12,6 +12,9 @@
     bpi inspect RECEIPT [--json]
     bpi dev APP_DIR                    watch the app: rebuild, deploy then upgrade on change,
                                        print each call's receipt (docs/devloop.md)
+    bpi dispute open RECEIPT --claim ROOT | show ID
+                                       challenge a receipt in the court, read a dispute
+                                       (cli/dispute.py)
     bpi native [--stdin FILE] [--json] EXECUTABLE [ARGS…]
                                        run a Linux program twice under bubblewrap + seccomp;
                                        first line: `deterministic` or `nondeterministic`
@@ -61,6 +64,7 @@ from metanode.types.messages import format_coins
 
 from . import output, wallet
 from .bpi_dev import dev
+from .dispute import dispute_app
 from .network import DEFAULT_HOME, node_urls
 from .wallet import Home, Json, NodeUrl
 
@@ -72,6 +76,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(dispute_app, name="dispute")
 
 TEMPLATE = """;; {name}: a DockLock app. Build nothing: bpi runs WAT directly.
 ;; `hello` writes its input back, prefixed with "hello ", and counts its calls in state.
@@ -205,14 +210,6 @@ def app_id_of(text: str) -> bytes:
     return app_id
 
 
-def _event(record: dict[str, Any], kind: str, attribute: str) -> str | None:
-    receipt = record.get("receipt") or {}
-    for event in receipt.get("events", []):
-        if event["kind"] == kind:
-            return str(event["attributes"][attribute])
-    return None
-
-
 Replicas = Annotated[int | None, typer.Option(help="Executors that run each call.")]
 Sender = Annotated[str, typer.Option("--from", help="Key name in the home.")]
 
@@ -299,7 +296,7 @@ def call(
         fuel_limit = wallet.call("GET", f"{url}/api/v1/apps/{parsed.hex()}")["fuel_limit"]
     message = CallApp(parsed, version, function, " ".join(args or []).encode(), fuel_limit)
     record = wallet.commit(url, wallet.signer(home, sender), message)
-    seq = _event(record, "app_called", "seq")
+    seq = wallet.event_attribute(record, "app_called", "seq")
     facts: dict[str, Any] = {
         "app": parsed.hex(),
         "seq": None if seq is None else int(seq, 16),

@@ -241,6 +241,15 @@ def report(record: dict[str, Any], as_json: bool, facts: dict[str, Any]) -> None
         raise typer.Exit(output.FAILED)
 
 
+def event_attribute(record: dict[str, Any], kind: str, attribute: str) -> str | None:
+    """An attribute of the first event of `kind` a committed transaction emitted."""
+    receipt = record.get("receipt") or {}
+    for event in receipt.get("events", []):
+        if event["kind"] == kind:
+            return str(event["attributes"][attribute])
+    return None
+
+
 def signer(home: Path, name: str) -> ed25519.PrivateKey:
     """The key NAME of a home: an account key (keys/NAME.key), else a node's own key
     (nodes/NAME/validator.key), with which a node signs its registration and its DID."""
