@@ -15,6 +15,7 @@ from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle, Receipt, call_seed, state_root
 from metanode.state.apps import queries as apps_queries
 from metanode.state.apps.records import CallStatus
+from metanode.state.apps.rules import settlement
 from metanode.state.bank import queries as bank_queries
 from metanode.state.bank.accounts import TREASURY
 from metanode.state.codes import OK
@@ -40,6 +41,7 @@ from metanode.types.messages import Message
 from tests.state.support import COIN, Chain, Wallet, make_genesis, validator_wallet
 from tests.state.test_notary import (
     APP,
+    CALLER,
     COUNTER,
     FUEL_LIMIT,
     OWNER,
@@ -204,8 +206,14 @@ def test_a_wrong_state_root_is_caught_and_its_executor_slashed() -> None:
     opened = court.dispute()
     assert (opened.status, opened.lo, opened.hi) == (Status.RULING_DUE, 2, 2)
     assert court.balance(BONDS, Denom.FLX) == BOND
+    caller_flx = court.balance(CALLER.address, Denom.FLX)
+    call = apps_queries.call(court.chain.state.reader, APP, 2)
+    assert call is not None
+    fee_share = settlement(court.chain.state.reader, call, lying[2].receipt.fuel_used, 1).each
     code = court.send(CHALLENGER, rule_message(0, truth[2], evidence_of(lying[2])))
     assert code == OK
+    # The false receipt's share of its call's fee goes back to the caller.
+    assert fee_share > 0 and court.balance(CALLER.address, Denom.FLX) == caller_flx + fee_share
     ruled = court.dispute()
     assert ruled.status is Status.CHALLENGER_WON
     assert ruled.ruling is not None and ruled.ruling.root == claim

@@ -50,7 +50,7 @@ from metanode.state.bank.accounts import TREASURY, module_address, read_account
 from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import TxContext
-from metanode.state.court.rules import note_call_block
+from metanode.state.court.records import note_call_block
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp

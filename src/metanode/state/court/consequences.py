@@ -6,7 +6,8 @@ missed deadline, or nobody asking.
   winning side and the rest to the treasury (all of it when both sides lost); a challenger
   that loses forfeits its bond to the treasury. A winning challenger gets its bond back, and
   an undecided dispute returns it.
-- The losing executor's receipt of the disputed call is marked false (keys.false_receipt).
+- The losing executor's receipt of the disputed call is marked false (keys.false_receipt),
+  and if a committed LogBlock paid it, its share of the call's fee goes back to the caller.
 - A REPLICAS dispute releases the notary's withheld range (notary.records.delete_dispute): a
   LogBlock without the false receipt can follow, and only then are the calls settled and
   minted for, so nothing was paid for them while the dispute was open.
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from metanode.errors import check
-from metanode.state.bank.accounts import TREASURY, module_address
+from metanode.errors import InvariantViolation, check
+from metanode.state.apps.records import read_call
+from metanode.state.apps.rules import settlement
+from metanode.state.bank.accounts import TREASURY, module_address, read_account
 from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext
@@ -36,7 +39,8 @@ from metanode.state.court.records import (
     write_dispute,
     write_id,
 )
-from metanode.state.notary.records import delete_dispute
+from metanode.state.notary import queries as notary
+from metanode.state.notary.records import delete_dispute, read_logblock
 from metanode.state.registry.records import read_node, write_node
 from metanode.state.registry.rules import REGISTRY_POOL
 from metanode.state.staking import rules as staking
@@ -80,6 +84,7 @@ def finish(
         _pay(writer, SLASHED, TREASURY, slashed - share)
         if dispute.receipts[side] != ZERO:
             write_id(writer, keys.false_receipt(dispute.receipts[side]), dispute_id)
+            _reverse_fee(writer, dispute.receipts[side], dispute.sides[side])
     if dispute.kind is Kind.CHALLENGE and CHALLENGER not in losers:
         _pay(writer, BONDS, dispute.sides[CHALLENGER], dispute.bond)
     if dispute.kind is Kind.REPLICAS:
@@ -92,6 +97,26 @@ def finish(
 def _pay(writer: Overlay, source: Address, target: Address, amount: int) -> None:
     denom = Denom.FLX if source == BONDS else Denom.GEN
     check(move(writer, source, target, denom, amount) == OK, f"{source} holds what it pays")
+
+
+def _reverse_fee(writer: Overlay, receipt_hash: bytes, executor: Address) -> None:
+    """A false receipt in a committed LogBlock was paid its share of its call's fee when the
+    LogBlock settled (state/billing): that share, as the fee split computes it now, goes back
+    from the executor to the call's caller, as far as the executor's FLX covers it. (A
+    withheld range's receipts were never paid; its PoE mint is not reversed: the mint is per
+    executor over a whole LogBlock, with no share of it kept per receipt.)"""
+    found = notary.receipt(writer, receipt_hash)
+    if found is None:
+        return
+    seq = found.leaf.call_seq
+    stored = read_logblock(writer, found.app_id, found.number)
+    call = read_call(writer, found.app_id, seq)
+    if stored is None or call is None:
+        raise InvariantViolation(f"notarised receipt {receipt_hash.hex()} lost its LogBlock")
+    served = sum(1 for leaf in stored.logblock.leaves if leaf.call_seq == seq)
+    each = settlement(writer, call, found.leaf.fuel_used, served).each
+    amount = min(each, read_account(writer, executor).balance(Denom.FLX))
+    check(move(writer, executor, call.caller, Denom.FLX, amount) == OK, "the executor holds it")
 
 
 def _slash(writer: Overlay, block: BlockContext, executor: Address, fraction_ppm: int) -> int:

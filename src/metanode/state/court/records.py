@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from metanode.errors import check
+from metanode.state.context import BlockContext
 from metanode.state.court import keys
 from metanode.state.values import decode_array, encode_value
 from metanode.state.view import Overlay, StateReader
@@ -180,6 +181,13 @@ def read_call_block(reader: StateReader, height: int) -> CallBlock | None:
 
 def write_call_block(writer: Overlay, height: int, block: CallBlock) -> None:
     writer.put(keys.call_block(height), encode_value([block.block_time, block.vrf_proof]))
+
+
+def note_call_block(writer: Overlay, block: BlockContext) -> None:
+    """Keep what a replay of a call included in this block needs: apps' call rule calls it
+    (from here, since the court's rules pay through apps and must not be imported by it)."""
+    if read_call_block(writer, block.height) is None:
+        write_call_block(writer, block.height, CallBlock(block.timestamp_ms, block.vrf_proof))
 
 
 def read_id(reader: StateReader, key: bytes) -> int | None:

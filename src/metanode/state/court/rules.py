@@ -44,13 +44,10 @@ from metanode.state.court.records import (
     CHALLENGER,
     DEFENDER,
     ZERO,
-    CallBlock,
     Dispute,
     Kind,
     Status,
-    read_call_block,
     read_dispute,
-    write_call_block,
     write_dispute,
     write_id,
 )
@@ -58,12 +55,6 @@ from metanode.state.notary import queries as notary
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom, Event, LogBlock, MoveDispute, OpenDispute, RevealReceipt
-
-
-def note_call_block(writer: Overlay, block: BlockContext) -> None:
-    """Keep what a replay of a call included in this block needs (apps' call rule calls it)."""
-    if read_call_block(writer, block.height) is None:
-        write_call_block(writer, block.height, CallBlock(block.timestamp_ms, block.vrf_proof))
 
 
 def decode_receipt(data: bytes) -> Receipt | None:
