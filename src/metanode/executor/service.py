@@ -79,8 +79,10 @@ class ExecutorService:
         key: ed25519.PrivateKey,
         modules: ModuleLookup,
         publish: Callable[[Published], None] = lambda published: None,
+        falsify: Callable[[Bundle], Bundle] | None = None,
     ) -> None:
         self.store = ExecutorStore.open(data_dir / "executor")
+        self._falsify = falsify  # a dev chain's test harness only (node/misbehaviour.py)
         self._key = key
         self._modules = modules
         self._publish = publish
@@ -196,6 +198,8 @@ class ExecutorService:
             previous=ZERO if head is None else head.receipt_hash,
             fuel=call.fuel_limit,
         )
+        if self._falsify is not None:
+            bundle = self._falsify(bundle)
         receipt = bundle.receipt
         self.store.commit(app, call.seq, before, after, receipt, bundle.output)
         self._states[app] = after

@@ -181,6 +181,9 @@ class Testing(_Section):
     slashing path to be tested on real processes."""
 
     double_prepare_heights: Annotated[list[Height], Field(max_length=10_000)] = []
+    # The node's executor lies in every receipt it signs: "output" (a wrong output hash) or
+    # "state_root" (a wrong state root after a correct output), for the court to catch.
+    executor_lie: Literal["", "output", "state_root"] = ""
 
 
 class Dev(_Section):
@@ -285,9 +288,14 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")
-    if config.testing.double_prepare_heights:  # a harness only appears where it is set
-        heights = ", ".join(str(height) for height in config.testing.double_prepare_heights)
-        lines += ["", "[testing]", f"double_prepare_heights = [{heights}]"]
+    testing = config.testing
+    if testing.double_prepare_heights or testing.executor_lie:  # only where it is set
+        lines += ["", "[testing]"]
+    if testing.double_prepare_heights:
+        heights = ", ".join(str(height) for height in testing.double_prepare_heights)
+        lines.append(f"double_prepare_heights = [{heights}]")
+    if testing.executor_lie:
+        lines.append(f"executor_lie = {_q(testing.executor_lie)}")
     if config.dev.automine:  # as [testing]: a dev chain's section appears only where it is set
         lines += ["", "[dev]", "automine = true"]
         lines.append(f"block_interval_ms = {config.dev.block_interval_ms}")

@@ -32,6 +32,9 @@ verified shares aggregates them; the range's designated member (`first_seq` mod 
 submits the SubmitLogBlock at once, the others only if the range is still open `submit_wait_ms`
 later (the chain refuses a second one for a range, at a fee). Replicas that disagree are
 logged and still signed: the chain records the dispute from the LogBlock that shows both.
+
+The court. After each commit the node plays its side of every open dispute it is a side of
+(node/court.py): it reveals, bisects and asks for the ruling from its executor's store.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from pathlib import Path
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.receipt import Receipt
+from metanode.docklock.receipt import Bundle, Receipt
 from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
@@ -64,6 +67,7 @@ from metanode.types.messages import Message
 
 from . import config as node_config
 from .chain import Chain, Committed
+from .court import CourtPlayer
 
 log = logging.getLogger("metanode.node")
 
@@ -103,6 +107,7 @@ class Hosting:
         broadcast: Callable[[Frame], None],
         submit: Callable[[Message], None],
         later: Callable[[int, Callable[[], None]], None],
+        falsify: Callable[[Bundle], Bundle] | None = None,
     ) -> None:
         self.key = key
         self.me = Address.from_public_key(key.public_key)
@@ -112,7 +117,8 @@ class Hosting:
         self._broadcast = broadcast
         self._submit = submit
         self._later = later
-        self.executor = ExecutorService(data_dir, key, self._module, self._from_worker)
+        self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
+        self.court = CourtPlayer(self.me, self.executor.store, submit)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self.reset()
@@ -186,6 +192,7 @@ class Hosting:
         early, self._early = self._early, []
         self._keep_received(early)
         self._notarise_all(reader, header.timestamp_ms)
+        self.court.on_committed(reader, header.height)
 
     def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
         """The executors the chain recorded for the call's draw epoch (state/apps.assignment):

@@ -8,15 +8,24 @@ Its peers accept the first one they receive and record the pair as equivocation 
 jailing path runs on real processes. A node refuses the setting on any chain whose genesis is
 not of the dev kind (`check_allowed`), so no configuration mistake can make a validator of a
 public network sign twice.
+
+`[testing] executor_lie` makes the node's executor falsify every receipt it signs
+(`falsify`): a wrong output hash, or a wrong state root after a correct output, re-signed,
+stored and gossiped as its own, so the notaries see its replicas disagree and the court's game
+runs on real processes (tests/node/test_court_e2e.py). Refused off dev chains alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
 from metanode.codec import tags
 from metanode.consensus.suite import Suite
-from metanode.crypto.hashing import tagged_hash
+from metanode.crypto import ed25519
+from metanode.crypto.hashing import blake3_hash, tagged_hash
+from metanode.docklock.receipt import Bundle
 from metanode.errors import ConfigError
 from metanode.types.vote import Kind, Signed
 
@@ -24,11 +33,28 @@ from .config import Testing
 
 
 def check_allowed(testing: Testing, chain_kind: str) -> None:
-    if testing.double_prepare_heights and chain_kind != "dev":
-        raise ConfigError(
-            "[testing] double_prepare_heights makes a validator equivocate (a test harness): "
-            f"refused on a {chain_kind} chain, only a dev chain may set it"
-        )
+    harnesses = [
+        ("double_prepare_heights", "makes a validator equivocate", testing.double_prepare_heights),
+        ("executor_lie", "makes an executor sign false receipts", testing.executor_lie),
+    ]
+    for name, effect, value in harnesses:
+        if value and chain_kind != "dev":
+            raise ConfigError(
+                f"[testing] {name} {effect} (a test harness): "
+                f"refused on a {chain_kind} chain, only a dev chain may set it"
+            )
+
+
+def falsify(lie: str, key: ed25519.PrivateKey, bundle: Bundle) -> Bundle:
+    """The bundle with its receipt falsified as `lie` says, and signed again by `key`."""
+    receipt = bundle.receipt
+    if lie == "output":
+        receipt = dataclasses.replace(receipt, output_hash=blake3_hash(b"lie" + bundle.output))
+    else:
+        wrong = blake3_hash(b"lie" + receipt.state_root_after)
+        receipt = dataclasses.replace(receipt, state_root_after=wrong)
+    signed = dataclasses.replace(receipt, signature=key.sign(receipt.signing_message()))
+    return dataclasses.replace(bundle, receipt=signed)
 
 
 def double_prepare(testing: Testing, suite: Suite, signed: Signed) -> Signed | None:
@@ -38,3 +64,10 @@ def double_prepare(testing: Testing, suite: Suite, signed: Signed) -> Signed | N
     other = tagged_hash(tags.BLOCK_HEADER, b"double-prepare" + signed.digest)
     unsigned = dataclasses.replace(signed, digest=other, signature=b"")
     return dataclasses.replace(unsigned, signature=suite.sign(unsigned.signing_message()))
+
+
+def lying_executor(testing: Testing, key: ed25519.PrivateKey) -> Callable[[Bundle], Bundle] | None:
+    """The executor's receipt hook for `[testing] executor_lie`, None when it is not set."""
+    if not testing.executor_lie:
+        return None
+    return functools.partial(falsify, testing.executor_lie, key)

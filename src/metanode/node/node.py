@@ -222,6 +222,7 @@ class Node:
             self.network.broadcast,
             self._submit_own,
             self._later,
+            misbehaviour.lying_executor(cfg.testing, self.node_key),
         )
         self.devchain: devchain.DevChain | None = None
         if cfg.dev.automine:

@@ -29,6 +29,11 @@ def disputes(
         yield dispute_id, found
 
 
+def open_ids(reader: StateReader) -> list[int]:
+    """The open disputes' ids, by deadline (each open dispute has one deadline record)."""
+    return [int.from_bytes(key[-8:], "big") for key, _value in reader.scan(keys.DEADLINE)]
+
+
 def of_receipt(reader: StateReader, receipt_hash: bytes) -> int | None:
     """The dispute that challenged the receipt, if any."""
     return read_id(reader, keys.challenged(receipt_hash))

@@ -29,7 +29,7 @@ from metanode.docklock.receipt import Bundle, Receipt, call_seed, result_hash, s
 from metanode.docklock.witness import Record
 from metanode.errors import DecodeError, InvariantViolation, VerificationError, check
 from metanode.state.apps import queries as apps
-from metanode.state.apps.records import read_call, read_version
+from metanode.state.apps.records import CallRecord, read_call, read_version
 from metanode.state.codes import OK
 from metanode.state.context import TxContext
 from metanode.state.court import errors
@@ -45,7 +45,7 @@ from metanode.state.court.records import (
     read_call_block,
 )
 from metanode.state.court.rules import staged
-from metanode.state.view import Overlay
+from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Event, RuleDispute
 from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes
@@ -67,30 +67,18 @@ def on_rule_dispute(writer: Overlay, context: TxContext, message: RuleDispute) -
     evidence = _evidence(message.evidence)
     if evidence is None:
         return errors.EVIDENCE_INVALID
-    call = read_call(writer, dispute.app_id, dispute.lo)
-    if call is None:
-        raise InvariantViolation(f"disputed call {dispute.lo} of {dispute.app_id.hex()} is gone")
-    version = read_version(writer, dispute.app_id, call.version)
-    module = None if version is None else apps.module(writer, version.module_hash)
-    if module is None:
-        raise InvariantViolation(f"the module of version {call.version} of a call is gone")
-    block = read_call_block(writer, call.height)
-    if block is None:
-        return errors.CALL_NOT_REPLAYABLE
-    try:
-        block_seed = vrf.proof_to_hash(block.vrf_proof)[: types_constants.hash_bytes]
-    except VerificationError:
-        return errors.CALL_NOT_REPLAYABLE
-    seed = call_seed(block_seed, dispute.app_id, call.version, dispute.lo)
+    context_of = call_context(writer, dispute.app_id, dispute.lo)
+    if isinstance(context_of, int):
+        return context_of
+    call = context_of.call
     fuel = min(call.fuel_limit, read_params(writer).replay_fuel_max)
-    run = cage.run(
-        module, call.function, call.input, state, block_time=block.block_time, seed=seed, fuel=fuel
-    )
+    run = context_of.run(state, fuel)
     if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
         return errors.REPLAY_FUEL_EXCEEDED
-    judged = judge(
-        dispute, Replayed(module, call.input, state, seed, block.block_time, run), evidence
+    replayed = Replayed(
+        context_of.module, call.input, state, context_of.seed, context_of.block_time, run
     )
+    judged = judge(dispute, replayed, evidence)
     if judged is None:
         return errors.EVIDENCE_INVALID
     status, ruling = judged
@@ -127,6 +115,61 @@ def _evidence(data: bytes) -> Evidence | None:
         return [(Receipt.from_wire(receipt), witness)]
     except DecodeError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What the chain fixes about a call, all a replay of it needs besides the state."""
+
+    module: bytes
+    call: CallRecord
+    block_time: int
+    seed: bytes
+
+    def run(self, state: dict[bytes, bytes], fuel: int) -> cage.Execution:
+        call = self.call
+        return cage.run(
+            self.module,
+            call.function,
+            call.input,
+            state,
+            block_time=self.block_time,
+            seed=self.seed,
+            fuel=fuel,
+        )
+
+
+def call_context(reader: StateReader, app_id: bytes, seq: int) -> CallContext | int:
+    """The call's module, record, block time and seed, or `call_not_replayable`."""
+    call = read_call(reader, app_id, seq)
+    if call is None:
+        raise InvariantViolation(f"disputed call {seq} of {app_id.hex()} is gone")
+    version = read_version(reader, app_id, call.version)
+    module = None if version is None else apps.module(reader, version.module_hash)
+    if module is None:
+        raise InvariantViolation(f"the module of version {call.version} of a call is gone")
+    block = read_call_block(reader, call.height)
+    if block is None:
+        return errors.CALL_NOT_REPLAYABLE
+    try:
+        block_seed = vrf.proof_to_hash(block.vrf_proof)[: types_constants.hash_bytes]
+    except VerificationError:
+        return errors.CALL_NOT_REPLAYABLE
+    seed = call_seed(block_seed, app_id, call.version, seq)
+    return CallContext(module, call, block.block_time, seed)
+
+
+def state_before(reader: StateReader, app_id: bytes, seq: int) -> dict[bytes, bytes] | None:
+    """The app's state before call `seq`, recomputed from the chain alone by running its
+    calls 0 … seq − 1 (what a side asking for a ruling supplies); None if one of them cannot
+    be replayed. Off the block path: it runs `seq` calls."""
+    state: dict[bytes, bytes] = {}
+    for earlier in range(seq):
+        context_of = call_context(reader, app_id, earlier)
+        if isinstance(context_of, int):
+            return None
+        state = context_of.run(state, context_of.call.fuel_limit).state_after
+    return state
 
 
 @dataclass(frozen=True, slots=True)
