@@ -8,11 +8,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from metanode.codec import encode
 from metanode.crypto import ed25519, merkle, vrf
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle, Receipt, call_seed, state_root
+from metanode.errors import ConfigError
 from metanode.state.apps import queries as apps_queries
 from metanode.state.apps.records import CallStatus
 from metanode.state.apps.rules import settlement
@@ -20,9 +25,12 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.bank.accounts import TREASURY
 from metanode.state.codes import OK
 from metanode.state.court import errors, game, queries
+from metanode.state.court import params as court_params
 from metanode.state.court.consequences import BONDS
 from metanode.state.court.params import DEFAULT as COURT
 from metanode.state.court.records import Dispute, Status, read_call_block
+from metanode.state.genesis.document import from_tree, parse_genesis
+from metanode.state.genesis.state import export_genesis
 from metanode.state.notary import errors as notary_errors
 from metanode.state.notary import queries as notary_queries
 from metanode.state.staking.records import read_validator
@@ -38,7 +46,14 @@ from metanode.types import (
     Transfer,
 )
 from metanode.types.messages import Message
-from tests.state.support import COIN, Chain, Wallet, make_genesis, validator_wallet
+from tests.state.support import (
+    COIN,
+    Chain,
+    Wallet,
+    genesis_tree,
+    make_genesis,
+    validator_wallet,
+)
 from tests.state.test_notary import (
     APP,
     CALLER,
@@ -126,7 +141,7 @@ class Court:
                 fuel=FUEL_LIMIT,
             )
             if lie is not None and lie.seq == seq:
-                bundle = lie.apply(bundle, key)
+                bundle = lie.apply(bundle, key, made)
             made.append(bundle)
             previous = bundle.receipt.hash()
             state = after
@@ -169,14 +184,28 @@ class Lie:
     """How an executor falsifies its receipt of call `seq`."""
 
     seq: int
-    kind: str  # "root": a wrong state root after a correct output; "output": a wrong output
+    # "root": a wrong state root after a correct output; "output": a wrong output; "read": the
+    # run read a forged value (its witness shows it) but claims the true state before; "copy":
+    # the receipt of the call before, chained and signed again as this call's.
+    kind: str
 
-    def apply(self, bundle: Bundle, key: ed25519.PrivateKey) -> Bundle:
+    def apply(self, bundle: Bundle, key: ed25519.PrivateKey, made: list[Bundle]) -> Bundle:
         receipt = bundle.receipt
         if self.kind == "root":
             receipt = replace(receipt, state_root_after=blake3_hash(b"a state that never was"))
-        else:
+        elif self.kind == "output":
             receipt = replace(receipt, output_hash=blake3_hash(b"an output never made"))
+        elif self.kind == "read":
+            forged = {b"count": (99).to_bytes(8, "little")}
+            run, _after = execute(
+                COUNTER, "increment", b"", forged, key, block_time=receipt.block_time,
+                seed=receipt.seed, previous=receipt.previous, fuel=FUEL_LIMIT,
+            )  # fmt: skip
+            bundle = replace(run, state_before=bundle.state_before)
+            receipt = replace(run.receipt, state_root_before=receipt.state_root_before)
+        else:
+            bundle = made[-1]
+            receipt = replace(bundle.receipt, previous=receipt.previous)
         signed = replace(receipt, signature=key.sign(receipt.signing_message()))
         return replace(bundle, receipt=signed)
 
@@ -495,3 +524,82 @@ def test_the_calls_stay_held_while_the_replicas_dispute_is_open() -> None:
     refused = court.submitter.submit(logblock_of(court.chain, leaves, 0, court.calls - 1))
     assert refused == notary_errors.RANGE_DISPUTED
     assert court.balance(court.address(0), Denom.NEX) == 0
+
+
+def test_a_forged_read_is_named_at_the_read() -> None:
+    court = Court()
+    lying = court.executions(0, Lie(2, "read"))
+    court.notarise(lying)
+    truth = court.truth(court.calls)
+    assert court.send(CHALLENGER, open_message(lying[2].receipt, state_root(truth[3]))) == OK
+    assert court.send(CHALLENGER, rule_message(0, truth[2], evidence_of(lying[2]))) == OK
+    ruled = court.dispute()
+    assert ruled.status is Status.CHALLENGER_WON
+    # Step 0 is the counter's state_get: the value the liar's witness says it read.
+    assert ruled.ruling is not None and (ruled.ruling.step, ruled.ruling.what) == (0, "host call")
+    assert court.stake(0) < STAKE
+
+
+def test_a_receipt_copied_from_another_call_is_caught_from_the_start() -> None:
+    court = Court()
+    lying = court.executions(0, Lie(2, "copy"))
+    court.notarise(lying)
+    truth = court.truth(court.calls)
+    roots = [state_root(state) for state in truth]
+    claimed = [merkle.EMPTY_ROOT, *(bundle.receipt.state_root_after for bundle in lying)]
+    assert claimed[3] == roots[2]  # the copy claims call 1's end state for call 2
+    challenge = open_message(lying[2].receipt, roots[3], from_start=True)
+    assert court.send(CHALLENGER, challenge) == OK
+    play_bisection(court, court.wallet(0), claimed, roots)
+    assert (court.dispute().lo, court.dispute().hi) == (2, 2)
+    assert court.send(CHALLENGER, rule_message(0, truth[2], evidence_of(lying[2]))) == OK
+    ruled = court.dispute()
+    assert ruled.status is Status.CHALLENGER_WON and ruled.ruling is not None
+    assert (ruled.ruling.step, ruled.ruling.what) == (0, "seed or block time of another call")
+
+
+def test_parameters_are_in_genesis_and_range_checked() -> None:
+    assert court_params.read_params(Chain().state.reader) == COURT
+    tree = genesis_tree(parameters={"court": {"turn_blocks": 7, "points_per_turn": 3}})
+    document = from_tree(tree)
+    chosen = replace(COURT, turn_blocks=7, points_per_turn=3)
+    assert court_params.read_params(Chain(document).state.reader) == chosen
+    assert parse_genesis(document.to_json()) == document
+    assert export_genesis(Chain(document).state.reader).court == chosen
+    tree["parameters"]["court"] = {"points_per_turn": 65}
+    with pytest.raises(ConfigError, match=r"parameters\.court\.points_per_turn"):
+        from_tree(tree)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    calls=st.integers(min_value=1, max_value=100_000),
+    k=st.integers(min_value=1, max_value=8),
+    data=st.data(),
+)
+def test_bisection_finds_the_first_wrong_call_within_the_bound(
+    calls: int, k: int, data: st.DataObject
+) -> None:
+    """Honest roots against roots that go wrong after some call (and may agree again later,
+    as a liar may choose): the game ends at one call whose state before both sides agree on
+    and whose state after they do not, within ⌈log_(k+1) calls⌉ answering turns plus the
+    first, which only posts."""
+    wrong_from = data.draw(st.integers(min_value=0, max_value=calls - 1))
+    agrees_again = data.draw(st.sets(st.integers(min_value=wrong_from + 1, max_value=calls)))
+    truth = [n.to_bytes(32, "big") for n in range(calls + 1)]
+    lies = [
+        root if n <= wrong_from or n in agrees_again - {calls} else b"\xff" + root[1:]
+        for n, root in enumerate(truth)
+    ]
+    lo, hi, agreed, posts = 0, calls - 1, truth[0], (lies[calls], truth[calls])
+    turns = 1  # the defender's first turn posts and answers nothing
+    while lo < hi:
+        at = game.points(lo, hi, k)
+        left = game.narrow(
+            lo, hi, agreed, posts, at, ([lies[p + 1] for p in at], [truth[p + 1] for p in at])
+        )
+        lo, hi, agreed, posts = left.lo, left.hi, left.agreed_root, left.posts
+        turns += 1
+    assert agreed == truth[lo] == lies[lo] and posts[0] != posts[1]
+    splits = next(t for t in range(64) if (k + 1) ** t >= calls)  # ⌈log_(k+1) calls⌉
+    assert turns <= splits + 1
