@@ -1,7 +1,7 @@
 """`bpi dispute open | show` and the gateway's `/api/v1/disputes…` against one real 1-validator
 dev chain (real processes, sockets, LMDB): the node executes and notarises a call of the
 counter, a challenger disputes its receipt by hash with a root of its own, and the dispute is
-read back, waiting for its ruling (the dev chain's turns last 50 blocks)."""
+read back: the executor's node defends itself and wins the ruling."""
 
 from __future__ import annotations
 
@@ -26,16 +26,23 @@ def test_open_and_show_a_dispute_on_a_real_chain(tmp_path: Path) -> None:
         opened = bpi(chain, "dispute", "open", receipt, "--claim", claim, "--bond", "10")
         assert opened["tx"]["ok"] and opened["dispute"] == 0
         assert (opened["receipt"], opened["bond"]) == (receipt, "10 FLX")
+        # The honest executor's node asks for the ruling itself (node/court.py): the replay
+        # agrees with its receipt, and the frivolous challenger's bond is forfeited.
+        chain.wait(
+            lambda: bpi(chain, "dispute", "show", "0")["status"] == "defender_won",
+            60,
+            "the node to win its dispute",
+        )
         shown = bpi(chain, "dispute", "show", "0")
         (validator,) = chain.get("v0", "/api/v1/validators")["validators"]
-        assert (shown["status"], shown["kind"], shown["app_id"]) == (
-            "ruling_due",
+        assert (shown["kind"], shown["app_id"], shown["defender"]) == (
             "challenge",
             app_id,
+            validator["address"],
         )
-        assert shown["defender"] == validator["address"]
         assert shown["posts"][1] == claim and (shown["lo"], shown["hi"]) == (0, 0)
-        assert shown["receipts"] == [receipt, None] and shown["ruling"] is None
+        assert shown["receipts"] == [receipt, None] and shown["deadline"] is None
+        assert shown["ruling"]["step"] == 3 and shown["ruling"]["root"] == shown["posts"][0]
         listed = chain.get("v0", "/api/v1/disputes")
         assert [item["id"] for item in listed["disputes"]] == [0] and listed["next"] is None
 
@@ -47,4 +54,4 @@ def test_open_and_show_a_dispute_on_a_real_chain(tmp_path: Path) -> None:
         assert missing.returncode == 1 and "no dispute has id 7" in missing.stderr
         assert chain.client.get(chain.url("v0") + "/api/v1/disputes/-1").status_code == 422
         text = run("bpi", "dispute", "show", "0", "--home", str(chain.home))
-        assert text.returncode == 0 and "ruling_due" in text.stdout
+        assert text.returncode == 0 and "defender_won" in text.stdout and "at step 3" in text.stdout

@@ -425,8 +425,19 @@ def test_replicas_that_disagree_open_a_dispute_the_honest_one_wins() -> None:
     assert ruled.status is (Status.DEFENDER_WON if liar_side == 1 else Status.CHALLENGER_WON)
     assert court.stake(1) < STAKE and court.stake(0) == STAKE
     assert court.balance(court.address(0), Denom.GEN) > honest_gen
-    # The range is released: a LogBlock of the honest replica's receipts alone can follow.
+    # The range is released: a LogBlock of the honest replica's receipts alone can follow;
+    # one that holds the false receipt again cannot.
     assert notary_queries.dispute(court.chain.state.reader, APP, 0) is None
+    again = sorted(
+        (
+            bundle.receipt.leaf(seq, 8, 13)
+            for run in (honest, lying)
+            for seq, bundle in enumerate(run)
+        ),
+        key=lambda leaf: leaf.order,
+    )
+    resubmitted = court.submitter.submit(logblock_of(court.chain, again, 0, court.calls - 1))
+    assert resubmitted == notary_errors.RECEIPT_PROVEN_FALSE
     court.notarise(honest)
     assert notary_queries.app_tip(court.chain.state.reader, APP).next_seq == court.calls
 

@@ -57,6 +57,7 @@ from metanode.net.frames import Frame, ReceiptItem, Receipts, Share
 from metanode.state.apps import assignment
 from metanode.state.apps import queries as apps
 from metanode.state.apps.records import CallRecord
+from metanode.state.court import queries as court_queries
 from metanode.state.notary import queries as notary
 from metanode.state.notary.committee import Member, quorum_reached
 from metanode.state.notary.records import read_executor_tip
@@ -511,7 +512,8 @@ class Hosting:
 
 def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list[LogLeaf]:
     """The leaves, in call order, of each executor's receipts that chain by `previous` from its
-    tip on chain: past a receipt left out, the chain refuses the executor's later ones."""
+    tip on chain, short of any the court proved false: past a receipt left out, the chain
+    refuses the executor's later ones."""
     kept: set[bytes] = set()
     by_executor: dict[bytes, list[Held]] = {}
     for entry in entries:
@@ -519,7 +521,8 @@ def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list
     for executor, chain in by_executor.items():
         previous = read_executor_tip(reader, app_id, executor).receipt_hash
         for entry in sorted(chain, key=lambda entry: entry.leaf.call_seq):
-            if entry.receipt.previous != previous:
+            proven_false = court_queries.proven_false(reader, entry.leaf.receipt_hash) is not None
+            if entry.receipt.previous != previous or proven_false:
                 break
             kept.add(entry.leaf.receipt_hash)
             previous = entry.leaf.receipt_hash

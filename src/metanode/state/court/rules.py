@@ -221,7 +221,8 @@ def _befores(dispute: Dispute) -> tuple[bytes, bytes]:
 def _after_reveal(dispute: Dispute, before_0: bytes, before_1: bytes) -> Dispute:
     if before_0 == before_1:
         return replace(dispute, agreed_root=before_0, status=Status.RULING_DUE)
-    return replace(dispute, lo=0, agreed_root=merkle.EMPTY_ROOT, status=Status.BISECT)
+    status = Status.BISECT if dispute.call_seq > 0 else Status.RULING_DUE
+    return replace(dispute, lo=0, agreed_root=merkle.EMPTY_ROOT, status=status)
 
 
 def on_move_dispute(writer: Overlay, context: TxContext, message: MoveDispute) -> int:

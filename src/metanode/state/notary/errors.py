@@ -7,8 +7,10 @@ range does not start right after the app's last committed LogBlock. `range_dispu
 disagreed on a call of this range and the court has not settled it, so the range is withheld.
 `signers_invalid`: the bitmap names a member past the committee's end.
 `receipt_already_notarised`: a receipt hash that a committed LogBlock (or this one) already
-holds. `chain_link_broken`: a leaf's `previous` is not its executor's previous receipt of the
-app. `supply_overflow`: the NEX it would mint passes the uint64 supply.
+holds. `receipt_proven_false`: the court ruled a leaf's receipt false (state/court), so a
+corrected LogBlock leaves it out. `chain_link_broken`: a leaf's `previous` is not its
+executor's previous receipt of the app. `supply_overflow`: the NEX it would mint passes the
+uint64 supply.
 
 Against state/apps: `app_unknown`: no app has that id. `app_version_unknown`: the app has no
 such version. `call_unknown`: a seq of the range was never called (seq ≥ the app's calls).
@@ -41,3 +43,4 @@ CALL_UNKNOWN = register("notary", 15, "call_unknown")
 CALL_VERSION_MISMATCH = register("notary", 16, "call_version_mismatch")
 EXECUTOR_NOT_ASSIGNED = register("notary", 17, "executor_not_assigned")
 FUEL_ABOVE_CALL_LIMIT = register("notary", 18, "fuel_above_call_limit")
+RECEIPT_PROVEN_FALSE = register("notary", 19, "receipt_proven_false")

@@ -8,13 +8,14 @@ Rules:
 - What the chain checks: the range is well formed, covered and contiguous with the app's last
   committed LogBlock; the root is the RFC 6962 root over the leaves' receipt hashes; a quorum
   (ceil(2n/3) of power) of the notary committee (committee.py) signed the LogBlock with one
-  BLS aggregate; no receipt is notarised twice; each executor's leaves chain by `previous`
-  from its last notarised receipt of the app (zero for its first); the replicas of each call
-  agree on the result hash. What it cannot check, because a leaf carries a receipt's hash and
-  figures but not its body: the executor's Ed25519 signature over the receipt, that the
-  receipt hash and result hash are the body's, and the leaf's `output_bytes` and
-  `state_bytes`. The notaries check those off chain before they sign (docs/notary.md); a
-  LogBlock that lies about them is signed evidence against its quorum.
+  BLS aggregate; no receipt is notarised twice, nor one the court proved false; each
+  executor's leaves chain by `previous` from its last notarised receipt of the app (zero for
+  its first); the replicas of each call agree on the result hash. What it cannot check,
+  because a leaf carries a receipt's hash and figures but not its body: the executor's
+  Ed25519 signature over the receipt, that the receipt hash and result hash are the body's,
+  and the leaf's `output_bytes` and `state_bytes`. The notaries check those off chain before
+  they sign (docs/notary.md); a LogBlock that lies about them is signed evidence against its
+  quorum.
 - Against state/apps (`_check_calls`, right after the range checks): the app exists, the
   version is one of its versions, each call of the range was made and named that version, each
   leaf's executor was drawn for its call's epoch (state/apps/assignment.py) and its fuel is
@@ -45,6 +46,7 @@ from metanode.state.bank.rules import can_mint, mint
 from metanode.state.billing.rules import bill
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
+from metanode.state.court import keys as court_keys
 from metanode.state.court.rules import open_from_notary
 from metanode.state.notary import errors, keys
 from metanode.state.notary.committee import Member, notary_committee, quorum_reached
@@ -98,6 +100,10 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
         writer.get(keys.receipt(receipt_hash)) is not None for receipt_hash in hashes
     ):
         return errors.RECEIPT_ALREADY_NOTARISED
+    if any(
+        writer.get(court_keys.false_receipt(receipt_hash)) is not None for receipt_hash in hashes
+    ):
+        return errors.RECEIPT_PROVEN_FALSE
     chains = by_executor(logblock.leaves)
     tips = {executor: read_executor_tip(writer, app_id, executor) for executor in chains}
     if not _chains_link(chains, tips):
