@@ -8,9 +8,10 @@ UV := $(VENV)/bin/uv
 RUN := $(VENV)/bin/python -m
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-all lint up bench lock clean dashboard
+.PHONY: setup test test-all lint rust-check up bench lock clean dashboard
 
-$(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh
+$(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh \
+		rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
 	sh tools/install-native.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/bootstrap.txt
@@ -34,13 +35,17 @@ lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 
+# The compiled core's own tests and lints (uv sync above builds it into metanode._core).
+rust-check:
+	cd rust && cargo test --locked -q && cargo clippy --locked --all-targets --features python -- -D warnings
+
 # The default suite: everything but the runs marked slow. pytest exits non-zero (5) when it
 # collects no test, so an empty run fails here and in CI.
-test: lint
+test: lint rust-check
 	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal -q
 
 # Everything, long runs included (CI does not run this).
-test-all: lint
+test-all: lint rust-check
 	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 up: setup

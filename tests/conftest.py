@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,3 +24,12 @@ def load_vectors(relative: str) -> Any:
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     return VECTORS_DIR
+
+
+@pytest.fixture(params=["rust", "python"], scope="module")
+def core_choice(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A module's tests run once on the compiled core and once on the Python reference
+    (`metanode.core`); module-scoped so that hypothesis tests may use it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METANODE_CORE", request.param)
+        yield request.param

@@ -7,6 +7,9 @@ from hypothesis import strategies as st
 from metanode.crypto import ed25519
 from metanode.errors import KeyFormatError, VerificationError
 
+# Both implementations of the rule, the compiled core and the reference (metanode.core).
+pytestmark = pytest.mark.usefixtures("core_choice")
+
 KEY = ed25519.PrivateKey.from_seed(bytes(range(32)))
 
 

@@ -1,5 +1,6 @@
-"""Verification in worker processes: the same verdicts as the calling thread, in order, even
-when a worker dies in the middle of a batch."""
+"""Verification beside the caller (threads into the compiled core, or worker processes for the
+reference): the same verdicts as the calling thread, in order, even when a worker process dies
+in the middle of a batch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import pytest
 
 from metanode.crypto import ed25519, verifiers
 from metanode.crypto.verifiers import BatchVerifier
+
+# Both implementations of the rule, the compiled core and the reference (metanode.core).
+pytestmark = pytest.mark.usefixtures("core_choice")
 
 KEY = ed25519.PrivateKey.from_seed(b"verifiers".ljust(32, b"\x00"))
 
@@ -45,7 +49,8 @@ def test_small_batches_and_empty_ones() -> None:
     assert _verified(items, 64) == ed25519.verify_many(items)
 
 
-def test_a_dead_worker_costs_time_not_verdicts() -> None:
+def test_a_dead_worker_costs_time_not_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METANODE_CORE", "python")  # worker processes serve the reference only
     items = _items(400)
     workers = verifiers._shared(verifiers.workers_default)
     verifier = BatchVerifier(chunk=50)

@@ -13,6 +13,9 @@ from metanode.crypto.verifiers import BatchVerifier
 from metanode.errors import VerificationError
 from tests.conftest import load_vectors
 
+# Both implementations of the rule, the compiled core and the reference (metanode.core).
+pytestmark = pytest.mark.usefixtures("core_choice")
+
 VECTORS = load_vectors("cctv-ed25519/ed25519vectors.json")
 ACCEPTED_FLAGS = {"low_order_component_A", "low_order_component_R"}
 

@@ -11,6 +11,9 @@ from metanode.crypto import ed25519
 from metanode.errors import KeyFormatError, VerificationError
 from tests.conftest import load_vectors
 
+# Both implementations of the rule, the compiled core and the reference (metanode.core).
+pytestmark = pytest.mark.usefixtures("core_choice")
+
 SUITE = load_vectors("wycheproof/ed25519_test.json")
 CASES = [
     (group["publicKey"]["pk"], test) for group in SUITE["testGroups"] for test in group["tests"]

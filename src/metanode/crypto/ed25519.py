@@ -14,6 +14,10 @@ signer never produces any of the rejected forms, and the strict rule closes mall
 (non-canonical R, S ≥ L) and key-substitution tricks with small-order keys. ZIP-215's
 "accept everything" rule would also be deterministic, but it needs a cofactored verifier
 that libsodium does not expose.
+
+Two implementations of the rule: the compiled core (`metanode._core`, ed25519-dalek's
+`verify_strict` behind a canonical-encoding screen, the default) and the reference here on
+PyNaCl (`METANODE_CORE=python`, `metanode.core`). The vector tests run both.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import nacl.bindings
 import nacl.exceptions
 from nacl._sodium import ffi, lib
 
+from metanode import core
 from metanode.errors import KeyFormatError, VerificationError
 
 SEED_BYTES = 32
@@ -69,6 +74,11 @@ def _check_lengths(public_key: bytes, signature: bytes) -> None:
 def verify(public_key: bytes, message: bytes, signature: bytes) -> None:
     """Raise VerificationError unless `signature` is valid under the pinned rule."""
     _check_lengths(public_key, signature)
+    compiled = core.native()
+    if compiled is not None:
+        if not compiled.verify(public_key, message, signature):
+            raise VerificationError("Ed25519 signature does not verify")
+        return
     try:
         nacl.bindings.crypto_sign_open(signature + message, public_key)
     except nacl.exceptions.BadSignatureError:
@@ -85,10 +95,19 @@ def is_valid(public_key: bytes, message: bytes, signature: bytes) -> bool:
     return True
 
 
-def verify_many(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
-    """Verify (public key, message, signature) triples on the calling thread; one verdict
-    each, in order. Malformed items are False, never an exception. (`verifiers.BatchVerifier`
-    runs this in worker processes.)"""
+def verify_many(items: Sequence[tuple[bytes, bytes, bytes]], *, threads: int = 1) -> list[bool]:
+    """Verify (public key, message, signature) triples; one verdict each, in order. Malformed
+    items are False, never an exception. The compiled core crosses into Rust once for the
+    list and verifies on up to `threads` threads with the GIL released; the reference runs on
+    the calling thread (`verifiers.BatchVerifier` runs it in worker processes)."""
+    compiled = core.native()
+    if compiled is not None:
+        return compiled.verify_many(items, threads)  # type: ignore[no-any-return]
+    return reference_verify_many(items)
+
+
+def reference_verify_many(items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+    """`verify_many` on PyNaCl, whatever METANODE_CORE says (the bench measures both)."""
     # libsodium called through cffi directly, one output buffer for the whole list: PyNaCl's
     # wrapper allocates and concatenates per call (through it two threads gained 1.2x, calling
     # the function directly 1.5x; the worker processes of `verifiers` run this loop).

@@ -1,4 +1,9 @@
-"""Ed25519 verification in worker processes, started while a batch is still being read.
+"""Ed25519 verification beside the caller, started while a batch is still being read.
+
+With the compiled core (the default, `metanode.core`) every chunk goes to one of two threads,
+which cross into Rust once per chunk and verify with the GIL released: the caller's Python
+work and the signature checks run on both cores at once, without processes or pipes. With the
+reference (`METANODE_CORE=python`) chunks go to worker processes, for the reason below.
 
 Why processes and not threads: libsodium's verification releases the GIL, but a thread needs
 the GIL back after every signature, and while the caller's thread runs Python (decoding the
@@ -34,6 +39,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from metanode import core
 from metanode.crypto import ed25519, verify_worker
 
 Triple = tuple[bytes, bytes, bytes]
@@ -149,14 +155,48 @@ def _shared(count: int) -> _Workers:
         return _workers
 
 
+_threads: ThreadPoolExecutor | None = None
+
+
+def _shared_threads(count: int) -> ThreadPoolExecutor:
+    global _threads  # noqa: PLW0603 — one pool per process, started on first use
+    with _workers_lock:
+        if _threads is None:
+            _threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="ed25519")
+        return _threads
+
+
+def _gather(parts: list[Future[list[bool]]]) -> Future[list[bool]]:
+    """One future of the parts' verdicts in order, done when the last part is."""
+    done: Future[list[bool]] = Future()
+    remaining = [len(parts)]
+    lock = threading.Lock()
+
+    def part_done(_part: Future[list[bool]]) -> None:
+        with lock:
+            remaining[0] -= 1
+            if remaining[0]:
+                return
+        try:
+            done.set_result([verdict for part in parts for verdict in part.result()])
+        except Exception as error:  # handed on to whoever waits on `done`
+            done.set_exception(error)
+
+    for part in parts:
+        part.add_done_callback(part_done)
+    return done
+
+
 class BatchVerifier:
-    """Triples added one at a time, verified in the workers as they come (see the module)."""
+    """Triples added one at a time, verified beside the caller as they come (see the module)."""
 
     def __init__(self, *, chunk: int = 64, workers: int = workers_default) -> None:
         self._chunk = max(1, chunk)
         self._workers_count = max(1, workers)
         self._items: list[Triple] = []
         self._sent: list[tuple[int, int]] = []
+        self._compiled = core.native() is not None
+        self._parts: list[Future[list[bool]]] = []
         self._count = 0
         self._finished = False
 
@@ -172,18 +212,24 @@ class BatchVerifier:
             self._send()
 
     def _send(self) -> None:
-        self._sent.append(_shared(self._workers_count).send(self._items))
+        if self._compiled:
+            pool = _shared_threads(self._workers_count)
+            self._parts.append(pool.submit(ed25519.verify_many, self._items))
+        else:
+            self._sent.append(_shared(self._workers_count).send(self._items))
         self._items = []
 
     def finish(self) -> Future[list[bool]]:
         """The verdicts of everything added, in order; nothing may be added after."""
         self._finished = True
         done: Future[list[bool]] = Future()
-        if not self._sent and len(self._items) < inline_max:
+        if not self._sent and not self._parts and len(self._items) < inline_max:
             done.set_result(ed25519.verify_many(self._items))
             return done
         if self._items:
             self._send()
+        if self._compiled:
+            return _gather(self._parts)
         workers = _shared(self._workers_count)
         sent = self._sent
         return workers.collector.submit(

@@ -1,0 +1,8 @@
+//! Metanode's compiled core: the per-transaction work done for whole batches, so that Python
+//! crosses into it once per batch. `metanode._core` is the Python binding (feature `python`);
+//! the Python implementation stays the reference (`METANODE_CORE=python`).
+
+pub mod ed25519;
+
+#[cfg(feature = "python")]
+mod python;
