@@ -2,7 +2,9 @@
 //! crosses into it once per batch. `metanode._core` is the Python binding (feature `python`);
 //! the Python implementation stays the reference (`METANODE_CORE=python`).
 
+pub mod cbor;
 pub mod ed25519;
+pub mod transaction;
 
 #[cfg(feature = "python")]
 mod python;

@@ -14,9 +14,11 @@ from them, never from a re-encoding (decode once, hash once, verify once).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from metanode import core
 from metanode.codec import decode_typed, encode, tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError
@@ -30,9 +32,11 @@ from metanode.types.fields import (
     expect_version,
 )
 from metanode.types.messages import (
+    Denom,
     Message,
     RuleDispute,
     SubmitLogBlock,
+    Transfer,
     message_from_wire,
     message_to_wire,
 )
@@ -148,6 +152,29 @@ class Transaction:
         return tx
 
     @classmethod
+    def decode_many(cls, items: Sequence[bytes]) -> list[Transaction | DecodeError]:
+        """`decode` of each item, its DecodeError in its place if it has one. The compiled core
+        decodes transfers for the whole list in one call (`metanode.core`); other messages,
+        refused items (for the reference's message naming the field) and the reference
+        (`METANODE_CORE=python`) go through `decode`."""
+        compiled = core.native()
+        if compiled is None:
+            return [_decoded_or_error(item) for item in items]
+        results: list[Transaction | DecodeError] = []
+        for item, fields in zip(
+            items, compiled.decode_transactions(items, _TAG_NUMBERS), strict=True
+        ):
+            if fields is None or len(fields) == 2:  # not a transfer, or (rule, offset)
+                results.append(_decoded_or_error(item))
+            else:
+                chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature = fields
+                transfer = Transfer(Address(to), amount, Denom(denom))
+                results.append(
+                    cls(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
+                )
+        return results
+
+    @classmethod
     def from_wire(cls, value: Any, encoded: bytes) -> Transaction:
         fields = expect_array(value, "transaction", (8, 9))
         expect_version(fields[0], "transaction")
@@ -172,3 +199,13 @@ class Transaction:
             pq_public_key=pq_public_key,
             encoded=encoded,
         )
+
+
+_TAG_NUMBERS = sorted(tags.BY_NUMBER)
+
+
+def _decoded_or_error(data: bytes) -> Transaction | DecodeError:
+    try:
+        return Transaction.decode(data)
+    except DecodeError as error:
+        return error

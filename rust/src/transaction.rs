@@ -1,0 +1,121 @@
+//! Transactions carrying a transfer (message 1), decoded with the stateless checks of
+//! `metanode.types.transaction.Transaction.decode`: the same checks in the same order, the same
+//! rule names. Any other message is left to the Python decoder (`Decoded::Other`).
+
+use crate::cbor::{self, Error, Value};
+
+pub const VERSION: u64 = 1;
+pub const CHAIN_ID_BYTES_MAX: usize = 64;
+pub const PUBLIC_KEY_BYTES: usize = 32;
+pub const SIGNATURE_BYTES: usize = 64;
+pub const MLDSA65_PUBLIC_KEY_BYTES: usize = 1952;
+pub const MLDSA65_SIGNATURE_BYTES: usize = 3309;
+pub const ADDRESS_BYTES: usize = 20;
+pub const TX_BYTES_MAX: usize = 8 * 1024;
+/// The bound past which bytes are refused before decoding (a LogBlock's transaction).
+pub const LOGBLOCK_TX_BYTES_MAX: usize = 112 * 1024;
+const TRANSFER: u64 = 1;
+const DENOMS: std::ops::RangeInclusive<u64> = 1..=4;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Transfer<'a> {
+    pub chain_id: &'a str,
+    pub sender: &'a [u8],
+    pub nonce: u64,
+    pub fee: u64,
+    pub expiry_height: u64,
+    pub to: &'a [u8],
+    pub amount: u64,
+    pub denom: u64,
+    pub pq_public_key: Option<&'a [u8]>,
+    pub signature: &'a [u8],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    Transfer(Transfer<'a>),
+    /// A well-formed envelope up to its message, which is not a transfer.
+    Other,
+}
+
+fn refuse<T>(rule: &'static str) -> Result<T, Error> {
+    Err(Error { rule, offset: None })
+}
+
+fn uint(value: &Value) -> Result<u64, Error> {
+    match value {
+        Value::Uint(number) => Ok(*number),
+        Value::Negative(_) => refuse("out_of_range"),
+        _ => refuse("wrong_type"),
+    }
+}
+
+fn bytes<'a>(value: &Value<'a>, length: usize) -> Result<&'a [u8], Error> {
+    match value {
+        Value::Bytes(bytes) if bytes.len() == length => Ok(bytes),
+        Value::Bytes(_) => refuse("wrong_length"),
+        _ => refuse("wrong_type"),
+    }
+}
+
+pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>, Error> {
+    if data.len() > LOGBLOCK_TX_BYTES_MAX {
+        return refuse("too_long");
+    }
+    let value = cbor::decode(data, registered_tags)?;
+    let fields = match &value {
+        Value::Array(fields) if fields.len() == 8 || fields.len() == 9 => fields,
+        Value::Array(_) => return refuse("wrong_length"),
+        _ => return refuse("wrong_type"),
+    };
+    if fields[0] != Value::Uint(VERSION) {
+        return refuse("unknown_version");
+    }
+    let (pq_public_key, signature_length) = if fields.len() == 9 {
+        let key = bytes(&fields[7], MLDSA65_PUBLIC_KEY_BYTES)?;
+        (Some(key), SIGNATURE_BYTES + MLDSA65_SIGNATURE_BYTES)
+    } else {
+        (None, SIGNATURE_BYTES)
+    };
+    let chain_id = match &fields[1] {
+        Value::Text(text) if text.len() <= CHAIN_ID_BYTES_MAX => *text,
+        Value::Text(_) => return refuse("too_long"),
+        _ => return refuse("wrong_type"),
+    };
+    let sender = bytes(&fields[2], PUBLIC_KEY_BYTES)?;
+    let nonce = uint(&fields[3])?;
+    let fee = uint(&fields[4])?;
+    let expiry_height = uint(&fields[5])?;
+    let message = match &fields[6] {
+        Value::Array(message) if !message.is_empty() => message,
+        _ => return refuse("wrong_type"),
+    };
+    if uint(&message[0])? != TRANSFER {
+        return Ok(Decoded::Other);
+    }
+    if message.len() != 4 {
+        return refuse("wrong_length");
+    }
+    let to = bytes(&message[1], ADDRESS_BYTES)?;
+    let amount = uint(&message[2])?;
+    let denom = uint(&message[3])?;
+    if !DENOMS.contains(&denom) {
+        return refuse("unknown_denom");
+    }
+    let signature = bytes(&fields[fields.len() - 1], signature_length)?;
+    if data.len() > TX_BYTES_MAX {
+        return refuse("too_long_for_message");
+    }
+    Ok(Decoded::Transfer(Transfer {
+        chain_id,
+        sender,
+        nonce,
+        fee,
+        expiry_height,
+        to,
+        amount,
+        denom,
+        pq_public_key,
+        signature,
+    }))
+}
