@@ -6,6 +6,7 @@ use pyo3::types::PyBytes;
 
 use crate::ed25519;
 use crate::transaction::{self, Decoded};
+use crate::tree;
 
 /// Verdicts of (public key, message, signature) triples under the pinned rule, in order. A key
 /// or signature that is not `bytes` is False, as in the reference; a message must be `bytes`.
@@ -84,10 +85,75 @@ fn decode_transactions<'py>(
         .collect()
 }
 
+/// The node store's `get`, called back for each node the update reads.
+struct PythonNodes<'py> {
+    get: Bound<'py, PyAny>,
+}
+
+impl tree::Nodes for PythonNodes<'_> {
+    type Error = PyErr;
+
+    fn get(&mut self, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
+        let found = self.get.call1((PyBytes::new(self.get.py(), node_key),))?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(found.cast::<PyBytes>()?.as_bytes().to_vec()))
+    }
+}
+
+type TreeUpdate<'py> = (
+    Bound<'py, PyBytes>,
+    Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>,
+    Vec<Bound<'py, PyBytes>>,
+);
+
+/// `metanode.state.tree.update` as (root, node_writes sorted by key, stale); `get` reads a
+/// node (the store's or the overlay's `get`), and a broken store is an InvariantViolation.
+#[pyfunction]
+fn tree_update<'py>(
+    py: Python<'py>,
+    get: Bound<'py, PyAny>,
+    root: Option<[u8; 32]>,
+    version: u64,
+    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+) -> PyResult<TreeUpdate<'py>> {
+    let borrowed: Vec<(&[u8], Option<&[u8]>)> = writes
+        .iter()
+        .map(|(key, value)| (key.as_slice(), value.as_deref()))
+        .collect();
+    let update = tree::update(&mut PythonNodes { get }, root.as_ref(), version, &borrowed)
+        .map_err(|error| match error {
+            tree::Error::Reader(error) => error,
+            tree::Error::Invariant(message) => match py
+                .import("metanode.errors")
+                .and_then(|errors| errors.getattr("InvariantViolation"))
+                .and_then(|kind| kind.call1((message,)))
+            {
+                Ok(raised) => PyErr::from_value(raised),
+                Err(error) => error,
+            },
+        })?;
+    Ok((
+        PyBytes::new(py, &update.root),
+        update
+            .node_writes
+            .iter()
+            .map(|(key, data)| (PyBytes::new(py, key), PyBytes::new(py, data)))
+            .collect(),
+        update
+            .stale
+            .iter()
+            .map(|key| PyBytes::new(py, key))
+            .collect(),
+    ))
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(verify, module)?)?;
     module.add_function(wrap_pyfunction!(decode_transactions, module)?)?;
+    module.add_function(wrap_pyfunction!(tree_update, module)?)?;
     module.add_function(wrap_pyfunction!(verify_many, module)?)?;
     Ok(())
 }

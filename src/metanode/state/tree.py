@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from metanode import core
 from metanode.codec import decode, encode
 from metanode.errors import DecodeError, InvariantViolation, VerificationError, check
 
@@ -335,7 +336,13 @@ def update(
     version: int,
     writes: Sequence[tuple[bytes, bytes | None]],
 ) -> TreeUpdate:
-    """Apply one block's writes (key → value, None deletes) as one batch at `version`."""
+    """Apply one block's writes (key → value, None deletes) as one batch at `version`. The
+    compiled core does it node for node as below, reading nodes through `nodes.get`
+    (`metanode.core`; `METANODE_CORE=python` runs this code)."""
+    compiled = core.native()
+    if compiled is not None:
+        new_root, node_writes, stale = compiled.tree_update(nodes.get, root, version, writes)
+        return TreeUpdate(new_root, tuple(node_writes), tuple(stale))
     items = sorted(
         (key_hash(key), None if value is None else value_hash(value)) for key, value in writes
     )

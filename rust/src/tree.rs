@@ -1,0 +1,374 @@
+//! The state tree's batch update (`metanode.state.tree.update`), node for node: the same nodes
+//! written under the same keys, the same stale keys in the same order, the same root. The
+//! node store stays the caller's (`Nodes`); see the Python module for the structure.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+
+pub type Hash = [u8; 32];
+/// A child as its parent stores it: is_leaf (1) ‖ hash (32) ‖ version (8).
+type Record = [u8; 41];
+type Slots = [Option<Record>; 16];
+
+const ZERO: Hash = [0; 32];
+const ROOT_INDEX: u8 = b'R';
+const DEPTH_MAX: usize = 64;
+
+/// Where nodes are read; `E` is the reader's own failure, handed back untouched.
+pub trait Nodes {
+    type Error;
+    fn get(&mut self, node_key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error>;
+}
+
+#[derive(Debug)]
+pub enum Error<E> {
+    /// A broken invariant of the store (a missing node, a hash collision): a bug, never input.
+    Invariant(String),
+    Reader(E),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Update {
+    pub root: Hash,
+    /// Sorted by node key.
+    pub node_writes: Vec<(Vec<u8>, Vec<u8>)>,
+    pub stale: Vec<Vec<u8>>,
+}
+
+fn sha256(parts: &[&[u8]]) -> Hash {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+fn leaf_hash(hashed_key: &[u8], hashed_value: &[u8]) -> Hash {
+    sha256(&[&[0x00], hashed_key, hashed_value])
+}
+
+fn nibble(hashed: &[u8], depth: usize) -> usize {
+    let byte = hashed[depth >> 1];
+    usize::from(if depth % 2 == 0 {
+        byte >> 4
+    } else {
+        byte & 0x0f
+    })
+}
+
+fn node_key(version: &[u8], hashed: &[u8], depth: usize) -> Vec<u8> {
+    let mut key = Vec::with_capacity(9 + depth.div_ceil(2));
+    key.extend_from_slice(version);
+    key.push(depth as u8);
+    key.extend_from_slice(&hashed[..(depth + 1) >> 1]);
+    if depth & 1 == 1 {
+        *key.last_mut().expect("an odd depth packs a byte") &= 0xf0;
+    }
+    key
+}
+
+fn path_with(path: &[u8], depth: usize, slot: usize) -> Hash {
+    let mut padded = ZERO;
+    padded[..path.len()].copy_from_slice(path);
+    let index = depth >> 1;
+    padded[index] = if depth % 2 == 0 {
+        ((slot as u8) << 4) | (padded[index] & 0x0f)
+    } else {
+        (padded[index] & 0xf0) | slot as u8
+    };
+    padded
+}
+
+fn record(is_leaf: bool, hash: &[u8], version: &[u8]) -> Record {
+    let mut record = [0u8; 41];
+    record[0] = u8::from(is_leaf);
+    record[1..33].copy_from_slice(hash);
+    record[33..].copy_from_slice(version);
+    record
+}
+
+fn decode_slots(data: &[u8]) -> Slots {
+    let bitmap = (usize::from(data[1]) << 8) | usize::from(data[2]);
+    let mut slots: Slots = [None; 16];
+    let mut offset = 3;
+    for (slot, entry) in slots.iter_mut().enumerate() {
+        if bitmap >> slot & 1 == 1 {
+            *entry = Some(data[offset..offset + 41].try_into().expect("41 bytes"));
+            offset += 41;
+        }
+    }
+    slots
+}
+
+fn encode_slots(slots: &Slots) -> Vec<u8> {
+    let bitmap = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| entry.is_some())
+        .fold(0u16, |bitmap, (slot, _)| bitmap | 1 << slot);
+    let mut data = vec![1u8];
+    data.extend_from_slice(&bitmap.to_be_bytes());
+    for entry in slots.iter().flatten() {
+        data.extend_from_slice(entry);
+    }
+    data
+}
+
+fn slots_hash(slots: &Slots) -> Hash {
+    let mut level: Vec<Hash> = slots
+        .iter()
+        .map(|entry| entry.map_or(ZERO, |entry| entry[1..33].try_into().expect("32 bytes")))
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| {
+                if pair[0] == ZERO && pair[1] == ZERO {
+                    ZERO
+                } else {
+                    sha256(&[&[0x01], &pair[0], &pair[1]])
+                }
+            })
+            .collect();
+    }
+    level[0]
+}
+
+/// (slot, start, end) of each run of sorted `keys` with the same nibble at `depth`.
+fn slices(keys: &[Hash], depth: usize) -> Vec<(usize, usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < keys.len() {
+        let slot = nibble(&keys[start], depth);
+        let mut end = start + 1;
+        while end < keys.len() && nibble(&keys[end], depth) == slot {
+            end += 1;
+        }
+        runs.push((slot, start, end));
+        start = end;
+    }
+    runs
+}
+
+struct Batch<'n, N: Nodes> {
+    nodes: &'n mut N,
+    version: [u8; 8],
+    writes: HashMap<Vec<u8>, Vec<u8>>,
+    stale: Vec<Vec<u8>>,
+}
+
+impl<N: Nodes> Batch<'_, N> {
+    fn load(&mut self, node_key: &[u8]) -> Result<Vec<u8>, Error<N::Error>> {
+        if let Some(data) = self.writes.get(node_key) {
+            return Ok(data.clone());
+        }
+        match self.nodes.get(node_key).map_err(Error::Reader)? {
+            Some(data) => Ok(data),
+            None => Err(Error::Invariant(format!(
+                "state tree node {} is missing",
+                hex(node_key)
+            ))),
+        }
+    }
+
+    fn retire(&mut self, node_key: Vec<u8>) {
+        if self.writes.remove(&node_key).is_none() {
+            self.stale.push(node_key);
+        }
+    }
+
+    fn put_leaf(&mut self, hashed_key: &[u8], hashed_value: &[u8], depth: usize) -> Record {
+        let mut data = Vec::with_capacity(65);
+        data.push(0u8);
+        data.extend_from_slice(hashed_key);
+        data.extend_from_slice(hashed_value);
+        self.writes
+            .insert(node_key(&self.version, hashed_key, depth), data);
+        record(true, &leaf_hash(hashed_key, hashed_value), &self.version)
+    }
+
+    /// A fresh subtree at `depth` holding the puts keys → values.
+    fn build(
+        &mut self,
+        keys: &[Hash],
+        values: &[Hash],
+        depth: usize,
+    ) -> Result<Option<Record>, Error<N::Error>> {
+        match keys.len() {
+            0 => return Ok(None),
+            1 => return Ok(Some(self.put_leaf(&keys[0], &values[0], depth))),
+            _ if depth >= DEPTH_MAX => {
+                return Err(Error::Invariant(
+                    "two state keys share a 256-bit hash".into(),
+                ))
+            }
+            _ => {}
+        }
+        let mut slots: Slots = [None; 16];
+        for (slot, start, end) in slices(keys, depth) {
+            slots[slot] = self.build(&keys[start..end], &values[start..end], depth + 1)?;
+        }
+        self.finish(&slots, &keys[0], depth)
+    }
+
+    /// Store an internal node, collapsing it into its only child when that is a leaf.
+    fn finish(
+        &mut self,
+        slots: &Slots,
+        path: &[u8],
+        depth: usize,
+    ) -> Result<Option<Record>, Error<N::Error>> {
+        let present: Vec<(usize, &Record)> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, entry)| entry.as_ref().map(|entry| (slot, entry)))
+            .collect();
+        match present.as_slice() {
+            [] => return Ok(None),
+            [(slot, only)] if only[0] == 1 => {
+                let child_key = node_key(&only[33..], &path_with(path, depth, *slot), depth + 1);
+                let data = self.load(&child_key)?;
+                self.retire(child_key);
+                return Ok(Some(self.put_leaf(&data[1..33], &data[33..65], depth)));
+            }
+            _ => {}
+        }
+        self.writes
+            .insert(node_key(&self.version, path, depth), encode_slots(slots));
+        Ok(Some(record(false, &slots_hash(slots), &self.version)))
+    }
+
+    /// The subtree at `depth` on keys[0]'s path, now `current`, after the writes keys → values.
+    fn apply(
+        &mut self,
+        current: Option<Record>,
+        depth: usize,
+        keys: &[Hash],
+        values: &[Option<Hash>],
+    ) -> Result<Option<Record>, Error<N::Error>> {
+        if keys.is_empty() {
+            return Ok(current);
+        }
+        let Some(current) = current else {
+            let (puts, put_values): (Vec<Hash>, Vec<Hash>) = keys
+                .iter()
+                .zip(values)
+                .filter_map(|(key, value)| value.map(|value| (*key, value)))
+                .unzip();
+            return self.build(&puts, &put_values, depth);
+        };
+        let key = node_key(&current[33..], &keys[0], depth);
+        let data = self.load(&key)?;
+        if current[0] == 1 {
+            let leaf_key: Hash = data[1..33].try_into().expect("32 bytes");
+            let leaf_value: Hash = data[33..65].try_into().expect("32 bytes");
+            let mut merged = BTreeMap::from([(leaf_key, leaf_value)]);
+            for (key, value) in keys.iter().zip(values) {
+                match value {
+                    Some(value) => merged.insert(*key, *value),
+                    None => merged.remove(key),
+                };
+            }
+            if merged.len() == 1 && merged.get(&leaf_key) == Some(&leaf_value) {
+                return Ok(Some(current));
+            }
+            self.retire(key);
+            let (ordered, ordered_values): (Vec<Hash>, Vec<Hash>) = merged.into_iter().unzip();
+            return self.build(&ordered, &ordered_values, depth);
+        }
+        self.retire(key);
+        let mut slots = decode_slots(&data);
+        for (slot, start, end) in slices(keys, depth) {
+            slots[slot] = self.apply(
+                slots[slot],
+                depth + 1,
+                &keys[start..end],
+                &values[start..end],
+            )?;
+        }
+        self.finish(&slots, &keys[0], depth)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn root_record<N: Nodes>(
+    nodes: &mut N,
+    root: Option<&Hash>,
+) -> Result<Option<Record>, Error<N::Error>> {
+    let Some(root) = root.filter(|root| **root != ZERO) else {
+        return Ok(None);
+    };
+    let mut index = vec![ROOT_INDEX];
+    index.extend_from_slice(root);
+    let Some(located) = nodes.get(&index).map_err(Error::Reader)? else {
+        return Err(Error::Invariant(format!(
+            "no state tree root {} in the node store",
+            hex(root)
+        )));
+    };
+    let Some(data) = nodes.get(&located).map_err(Error::Reader)? else {
+        return Err(Error::Invariant(format!(
+            "state tree root node {} is missing",
+            hex(&located)
+        )));
+    };
+    Ok(Some(record(data[0] == 0, root, &located[..8])))
+}
+
+/// One block's writes (key → value, None deletes) applied as one batch at `version`.
+pub fn update<N: Nodes>(
+    nodes: &mut N,
+    root: Option<&Hash>,
+    version: u64,
+    writes: &[(&[u8], Option<&[u8]>)],
+) -> Result<Update, Error<N::Error>> {
+    let mut items: Vec<(Hash, Option<Hash>)> = writes
+        .iter()
+        .map(|(key, value)| (sha256(&[key]), value.map(|value| sha256(&[value]))))
+        .collect();
+    items.sort_unstable();
+    if items.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+        return Err(Error::Invariant(
+            "a state tree batch writes each key once".into(),
+        ));
+    }
+    let (keys, values): (Vec<Hash>, Vec<Option<Hash>>) = items.into_iter().unzip();
+    let before = root_record(nodes, root)?;
+    let mut batch = Batch {
+        nodes,
+        version: version.to_be_bytes(),
+        writes: HashMap::new(),
+        stale: Vec::new(),
+    };
+    let after = batch.apply(before, 0, &keys, &values)?;
+    let new_root = after.map_or(ZERO, |after| after[1..33].try_into().expect("32 bytes"));
+    if new_root == *root.unwrap_or(&ZERO) {
+        // Nothing changed: keep the old nodes, which the root index points at.
+        return Ok(Update {
+            root: new_root,
+            node_writes: Vec::new(),
+            stale: Vec::new(),
+        });
+    }
+    if let Some(before) = before {
+        let mut index = vec![ROOT_INDEX];
+        index.extend_from_slice(&before[1..33]);
+        batch.stale.push(index);
+    }
+    if let Some(after) = after {
+        let mut index = vec![ROOT_INDEX];
+        index.extend_from_slice(&new_root);
+        batch.writes.insert(index, node_key(&after[33..], &ZERO, 0));
+    }
+    let mut node_writes: Vec<(Vec<u8>, Vec<u8>)> = batch.writes.into_iter().collect();
+    node_writes.sort_unstable();
+    Ok(Update {
+        root: new_root,
+        node_writes,
+        stale: batch.stale,
+    })
+}
