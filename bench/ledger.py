@@ -32,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from metanode.consensus.messages import commit_seal_message
 from metanode.crypto import bls, ed25519
 from metanode.mempool.pool import Pool
 from metanode.node.collector import tune_for_node
@@ -44,7 +45,7 @@ from metanode.state.machine import apply_block, build_block
 from metanode.state.staking.genesis import GenesisValidator, StakingGenesis
 from metanode.state.staking.records import StakingParams
 from metanode.state.store import Store
-from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
 
 CHAIN = "bench"
@@ -56,7 +57,7 @@ FEE = 1_000
 COIN = 10**9
 
 
-def genesis(addresses: list[Address]) -> tuple[GenesisDocument, Address]:
+def genesis(addresses: list[Address]) -> tuple[GenesisDocument, Address, bls.PrivateKey]:
     validator_key = ed25519.PrivateKey.from_seed(b"validator".ljust(32, b"\x00"))
     bls_key = bls.PrivateKey.keygen(b"validator-bls".ljust(32, b"\x00"))
     validator = GenesisValidator(
@@ -81,7 +82,20 @@ def genesis(addresses: list[Address]) -> tuple[GenesisDocument, Address]:
         StakingGenesis(StakingParams(), (validator,)),
         accounts,
     )
-    return document, validator.address
+    return document, validator.address, bls_key
+
+
+def certificate(block: Block, bls_key: bls.PrivateKey) -> CommitCertificate:
+    """The lone validator's commit certificate of `block`, which the next block carries."""
+    height, round_ = block.header.height, block.header.round
+    seal = bls_key.sign(commit_seal_message(height, round_, block.hash()))
+    return CommitCertificate(
+        height,
+        round_,
+        block.hash(),
+        CommitCertificate.bitmap_for([0], 1),
+        bls.aggregate_signatures([seal]),
+    )
 
 
 def main() -> None:
@@ -104,7 +118,7 @@ def main() -> None:
     ]
     addresses = [Address.from_public_key(key.public_key) for key in keys]
     addresses += [Address(rng.randbytes(20)) for _ in range(ACCOUNTS - len(addresses))]
-    document, proposer = genesis(addresses)
+    document, proposer, bls_key = genesis(addresses)
     print(f"keys and genesis document: {time.perf_counter() - started:.1f} s")
 
     raws: list[list[bytes]] = []
@@ -141,6 +155,7 @@ def main() -> None:
             from pyinstrument import Profiler  # noqa: PLC0415 - only when profiling
 
             profiler = Profiler()
+        last_block: Block | None = None
         for block_raws in raws:
             state = store.state()
             view = AdmissionView(state.reader)
@@ -157,7 +172,9 @@ def main() -> None:
                 timestamp_ms=document.genesis_time_ms + 1_000 * (state.height + 1),
                 proposer=proposer,
                 verified=verified,
+                last_certificate=None if last_block is None else certificate(last_block, bls_key),
             )
+            last_block = proposal.block
             assert len(proposal.block.txs) == BLOCK_TXS and not proposal.dropped
             if profiler is not None:
                 profiler.start()
