@@ -13,6 +13,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / "metanode"
 # DESIGN.md: a module imports only from layers below it (or its own package).
 LAYERS = {
     "errors": 0,
+    "core": 0,  # which implementation runs (compiled or reference); the crypto and state use it
     "codec": 1,
     "crypto": 1,
     "types": 2,
@@ -38,7 +39,13 @@ LAYERS = {
 # (docklock.cage.check_module), so what the chain accepts is exactly what the cage runs.
 # The node carries out the executor role: it hands the executor service committed calls and
 # gossips its receipts (the service knows nothing of the node).
-SAME_LAYER_ALLOWED = {("mempool", "state"), ("state", "docklock"), ("node", "executor")}
+# The implementation choice (core) raises the project's own errors.
+SAME_LAYER_ALLOWED = {
+    ("mempool", "state"),
+    ("state", "docklock"),
+    ("node", "executor"),
+    ("core", "errors"),
+}
 PURE = {"consensus", "mempool", "state", "light"}
 PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py", "light/fetcher.py", "light/home.py"}
 BANNED_IN_PURE = {"asyncio", "socket", "lmdb", "time", "random", "threading", "os", "subprocess"}

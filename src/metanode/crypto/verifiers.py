@@ -155,36 +155,19 @@ def _shared(count: int) -> _Workers:
         return _workers
 
 
-_threads: ThreadPoolExecutor | None = None
+_threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
 
 
-def _shared_threads(count: int) -> ThreadPoolExecutor:
+def _shared_threads(count: int) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    """The verification threads, and one thread that gathers a batch's chunks in order."""
     global _threads  # noqa: PLW0603 — one pool per process, started on first use
     with _workers_lock:
         if _threads is None:
-            _threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="ed25519")
+            _threads = (
+                ThreadPoolExecutor(max_workers=count, thread_name_prefix="ed25519"),
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="ed25519-gather"),
+            )
         return _threads
-
-
-def _gather(parts: list[Future[list[bool]]]) -> Future[list[bool]]:
-    """One future of the parts' verdicts in order, done when the last part is."""
-    done: Future[list[bool]] = Future()
-    remaining = [len(parts)]
-    lock = threading.Lock()
-
-    def part_done(_part: Future[list[bool]]) -> None:
-        with lock:
-            remaining[0] -= 1
-            if remaining[0]:
-                return
-        try:
-            done.set_result([verdict for part in parts for verdict in part.result()])
-        except Exception as error:  # handed on to whoever waits on `done`
-            done.set_exception(error)
-
-    for part in parts:
-        part.add_done_callback(part_done)
-    return done
 
 
 class BatchVerifier:
@@ -213,8 +196,8 @@ class BatchVerifier:
 
     def _send(self) -> None:
         if self._compiled:
-            pool = _shared_threads(self._workers_count)
-            self._parts.append(pool.submit(ed25519.verify_many, self._items))
+            verifying, _ = _shared_threads(self._workers_count)
+            self._parts.append(verifying.submit(ed25519.verify_many, self._items))
         else:
             self._sent.append(_shared(self._workers_count).send(self._items))
         self._items = []
@@ -229,7 +212,11 @@ class BatchVerifier:
         if self._items:
             self._send()
         if self._compiled:
-            return _gather(self._parts)
+            _, gathering = _shared_threads(self._workers_count)
+            parts = self._parts
+            return gathering.submit(
+                lambda: [verdict for part in parts for verdict in part.result()]
+            )
         workers = _shared(self._workers_count)
         sent = self._sent
         return workers.collector.submit(
