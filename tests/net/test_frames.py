@@ -8,6 +8,7 @@ from metanode.codec import encode
 from metanode.errors import DecodeError
 from metanode.net import constants
 from metanode.net.frames import (
+    AppState,
     BlockReply,
     Consensus,
     GetBlock,
@@ -19,6 +20,8 @@ from metanode.net.frames import (
     Share,
     Status,
     Txs,
+    Want,
+    Wanted,
     decode_frame,
     encode_frame,
     frame_length,
@@ -48,6 +51,16 @@ frames = st.one_of(
         heights,
         st.binary(min_size=32, max_size=32),
         st.binary(min_size=96, max_size=96),
+    ),
+    st.builds(
+        Want, st.sampled_from(Wanted), st.binary(min_size=32, max_size=32), heights, heights
+    ).filter(lambda want: want.first_seq <= want.last_seq),
+    st.builds(
+        AppState,
+        st.binary(min_size=32, max_size=32),
+        heights,
+        blobs,
+        st.dictionaries(blobs, blobs, max_size=5).map(lambda pairs: tuple(sorted(pairs.items()))),
     ),
 )
 
@@ -79,7 +92,7 @@ def test_lengths_over_the_limit_and_empty_frames_are_refused_before_reading() ->
 @pytest.mark.parametrize(
     ("body", "rule"),
     [
-        (bytes.fromhex("810a"), "unknown_kind"),  # [10]
+        (bytes.fromhex("8114"), "unknown_kind"),  # [20]: none yet
         (bytes.fromhex("820140"), "wrong_type"),  # [1, h''] : status height must be a uint
         (bytes.fromhex("8301 01 02".replace(" ", "")), "wrong_length"),
         (bytes.fromhex("a0"), "wrong_type"),  # a map, not an array
@@ -115,3 +128,18 @@ def test_share_frames_fix_their_lengths() -> None:
         with pytest.raises(DecodeError) as error:
             decode_frame(encode(body))
         assert error.value.rule == "wrong_length"
+
+
+def test_want_and_app_state_frames_refuse_what_they_cannot_mean() -> None:
+    app = bytes(32)
+    for body, rule in [
+        ([int(Kind.WANT), 2, app, 0, 1], "unknown_want"),
+        ([int(Kind.WANT), 0, app, 2, 1], "wrong_range"),
+        ([int(Kind.WANT), 0, bytes(31), 0, 1], "wrong_length"),
+        ([int(Kind.APP_STATE), app, 0, b"r", [[b"b", b""], [b"a", b""]]], "wrong_order"),
+        ([int(Kind.APP_STATE), app, 0, b"r", [[b"a", b""], [b"a", b"x"]]], "wrong_order"),
+        ([int(Kind.APP_STATE), app, 0, b"r", [[b"a"]]], "wrong_type"),
+    ]:
+        with pytest.raises(DecodeError) as error:
+            decode_frame(encode(body))
+        assert error.value.rule == rule

@@ -28,6 +28,13 @@ class CommittedCall:
     height: int
     block_time: int
     block_seed: bytes
+    # False for a call this executor runs only to reach the state its drawn calls start from
+    # (it was not drawn for it): it signs and publishes nothing for it.
+    drawn: bool = True
+    # The receipt's `previous`, when not the executor's last receipt: the node sets it to the
+    # executor's last notarised receipt once LogBlocks have passed receipts of its that they
+    # left out (they never will hold them, and the chain checks `previous` against its tip).
+    previous: bytes | None = None
 
     @property
     def seed(self) -> bytes:

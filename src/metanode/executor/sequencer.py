@@ -26,6 +26,13 @@ class Sequencer:
         """The seqs held for `app_id` behind a gap, ascending."""
         return sorted(self._pending.get(app_id, {}))
 
+    def restart(self, app_id: bytes) -> list[CommittedCall]:
+        """The app's store moved its next seq (a state handed over): re-read it, drop what it
+        passed and return the held calls that can run now."""
+        self._next.pop(app_id, None)
+        pending = self._pending.pop(app_id, {})
+        return self.accept(pending[seq] for seq in sorted(pending))
+
     def accept(self, calls: Iterable[CommittedCall]) -> list[CommittedCall]:
         """The calls that can run now, in the order they must run."""
         ready: list[CommittedCall] = []

@@ -17,11 +17,11 @@ and the per-app state cache with nothing to copy; a process would need the state
 call or a store of its own. The event loop pays for the GIL only while a call runs Python host
 functions; a process is the change to make if that ever shows in consensus latency.
 
-Wiring (the lead's part, not done here): the node builds one service with its data dir, its
-node key and a lookup of app modules by (app id, version) from state/apps, calls `start()`,
-passes each committed block's CallApp transactions to `on_committed`, and `stop()`s it before
-closing its stores. `publish` runs on the worker thread: hand the receipt to the loop with
-`call_soon_threadsafe`.
+Wiring (node/hosting.py): the node builds one service with its data dir, its node key and a
+lookup of app modules by (app id, version) from state/apps, calls `start()`, passes the calls
+of each committed block (and those it must catch up on) to `on_committed`, a state handed over
+by another replica to `install`, and `stop()`s it before closing its stores. `publish` runs
+on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metanode.crypto import ed25519
+from metanode.docklock import cage
 from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle, Receipt
 from metanode.errors import MetanodeError
@@ -41,7 +42,7 @@ from metanode.errors import MetanodeError
 from . import constants
 from .calls import CommittedCall
 from .sequencer import Sequencer
-from .store import ExecutorStore, Head
+from .store import ExecutorStore, Head, state_bytes
 
 ModuleLookup = Callable[[bytes, int], bytes]
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ class ExecutorStopped(MetanodeError):
 
 class ExecutorBusy(MetanodeError):
     """More committed calls are queued than `queued_calls_max`; the caller is too far ahead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Install:
+    """Take the app's state after call `seq` from another replica (the hand-over)."""
+
+    app_id: bytes
+    seq: int
+    state: dict[bytes, bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +99,7 @@ class ExecutorService:
         self._sequencer = Sequencer(self._stored_next)
         self._states: dict[bytes, dict[bytes, bytes]] = {}
         self._heads: dict[bytes, Head | None] = {}
-        self._queue: queue.Queue[list[CommittedCall] | None] = queue.Queue()
+        self._queue: queue.Queue[list[CommittedCall] | Install | None] = queue.Queue()
         self._queued = 0
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
@@ -108,12 +118,8 @@ class ExecutorService:
         self.store.close()
 
     def on_committed(self, calls: Sequence[CommittedCall]) -> None:
-        """The node's one entry point: queue a committed block's calls, in block order.
-
-        Not wired yet: the lead connects it to the CallApp transactions of each committed block
-        (state/apps gives their app, version and per-app seq) once state/apps is merged. Never
-        blocks; raises ExecutorBusy when the queue is full and ExecutorStopped when the worker
-        is not running."""
+        """Queue committed calls, in block order. Never blocks; raises ExecutorBusy when the
+        queue is full and ExecutorStopped when the worker is not running."""
         self._check_running()
         with self._lock:
             if self._queued + len(calls) > constants.queued_calls_max:
@@ -123,6 +129,13 @@ class ExecutorService:
                 )
             self._queued += len(calls)
         self._queue.put(list(calls))
+
+    def install(self, app_id: bytes, seq: int, state: dict[bytes, bytes]) -> None:
+        """Queue the hand-over of the app's state after call `seq` (checked by the caller
+        against a receipt for that call), after the calls queued before it. Calls at or below
+        `seq` are duplicates from then on; calls above it run on the installed state."""
+        self._check_running()
+        self._queue.put(Install(app_id, seq, dict(state)))
 
     def wait_idle(self) -> None:
         """Block until every call queued so far is executed (or held behind a gap)."""
@@ -167,6 +180,9 @@ class ExecutorService:
             try:
                 if batch is None:
                     return
+                if isinstance(batch, Install):
+                    self._install(batch)
+                    continue
                 for call in self._sequencer.accept(batch):
                     self._execute(call)
                 with self._lock:
@@ -181,28 +197,57 @@ class ExecutorService:
             finally:
                 self._queue.task_done()
 
+    def _install(self, install: Install) -> None:
+        app = install.app_id
+        head = self._head(app)
+        if head is not None and head.seq >= install.seq:
+            log.info("state hand-over not needed", extra={"app": app.hex()[:16], "seq": head.seq})
+            return
+        self.store.install(app, install.seq, install.state)
+        self._states[app] = dict(install.state)
+        self._heads[app] = Head(install.seq, ZERO if head is None else head.receipt_hash)
+        for call in self._sequencer.restart(app):
+            self._execute(call)
+        log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})
+
     def _execute(self, call: CommittedCall) -> None:
         app = call.app_id
         if app not in self._states:
             self._states[app] = self.store.snapshot(app).state
         before = self._states[app]
         head = self._head(app)
+        own = ZERO if head is None else head.receipt_hash
+        previous = own if call.previous is None else call.previous
+        module = self._modules(app, call.version)
+        if not call.drawn:
+            run = cage.run(
+                module,
+                call.function,
+                call.input,
+                before,
+                block_time=call.block_time,
+                seed=call.seed,
+                fuel=call.fuel_limit,
+            )
+            self.store.commit(app, call.seq, before, run.state_after, None)
+            self._states[app] = run.state_after
+            self._heads[app] = Head(call.seq, own)
+            return
         bundle, after = execute(
-            self._modules(app, call.version),
+            module,
             call.function,
             call.input,
             before,
             self._key,
             block_time=call.block_time,
             seed=call.seed,
-            previous=ZERO if head is None else head.receipt_hash,
+            previous=previous,
             fuel=call.fuel_limit,
         )
         if self._falsify is not None:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
-        self.store.commit(app, call.seq, before, after, receipt, bundle.output)
+        self.store.commit(app, call.seq, before, after, (receipt, bundle.output), call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
-        state_bytes = sum(len(key) + len(value) for key, value in after.items())
-        self._publish(Published(app, call.seq, bundle, state_bytes))
+        self._publish(Published(app, call.seq, bundle, state_bytes(after)))

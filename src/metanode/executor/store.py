@@ -3,11 +3,19 @@
 Separate from the ledger's store (a node that is no executor has none, and executing never
 contends with block commits for the ledger's one writer). Tables:
     heads     app_id → CBOR [seq, receipt_hash]         the app's last executed call
-    receipts  app_id ‖ seq (8 bytes, big-endian) → CBOR [receipt (tagged), output]
+    receipts  app_id ‖ seq (8 bytes, big-endian) → CBOR [receipt (tagged), output, state_bytes]
     state     app_id ‖ key → value
-One call commits its state changes, its receipt and the app's new head in one write
-transaction (synced before `commit` returns, and before the receipt is published), so after a
-crash the store holds each call entirely or not at all, and the executor resumes after the head.
+    undo      app_id ‖ seq → CBOR [[key, value before or null], …]: what call seq changed
+One call commits its state changes, its undo record, its receipt and the app's new head in one
+write transaction (synced before `commit` returns, and before the receipt is published), so
+after a crash the store holds each call entirely or not at all, and the executor resumes after
+the head.
+
+The head's receipt hash is the executor's own last receipt of the app, what its next receipt
+chains to by `previous`: a call it runs only to catch up (it was not drawn for it) moves the
+head's seq and the state, and signs nothing. The undo records let it serve the app's state as
+it stood after an earlier call (`state_at`) to an executor drawn anew (the hand-over,
+docs/executor.md); an installed state (`install`) starts a new undo history.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from metanode.state.store import copy_environment, restore_environment
 from . import constants
 
 _SEQ_BYTES = 8
+ZERO = bytes(32)
 _APP_ID_BYTES = 32
 
 
@@ -40,6 +49,7 @@ class StoredReceipt:
     seq: int
     receipt: Receipt
     output: bytes
+    state_bytes: int  # the app state's size after the call (Σ key and value bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,15 @@ class Snapshot:
     """An app as one read transaction saw it: its head (None: no call yet) and state."""
 
     head: Head | None
+    state: dict[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """The app's state after call `receipt.seq`, which this executor's receipt authenticates
+    (its `state_root_after`)."""
+
+    receipt: StoredReceipt
     state: dict[bytes, bytes]
 
 
@@ -60,12 +79,13 @@ class ExecutorStore:
         self._heads = env.open_db(b"heads")
         self._receipts = env.open_db(b"receipts")
         self._state = env.open_db(b"state")
+        self._undo = env.open_db(b"undo")
 
     @classmethod
     def open(cls, path: Path) -> ExecutorStore:
         path.mkdir(parents=True, exist_ok=True)
         try:
-            env = lmdb.open(str(path), map_size=constants.map_bytes, max_dbs=3, readahead=False)
+            env = lmdb.open(str(path), map_size=constants.map_bytes, max_dbs=4, readahead=False)
         except lmdb.Error as error:
             raise ConfigError(f"cannot open the executor store in {path}: {error}") from None
         return cls(env)
@@ -112,29 +132,91 @@ class ExecutorStore:
         seq: int,
         before: dict[bytes, bytes],
         after: dict[bytes, bytes],
-        receipt: Receipt,
-        output: bytes,
+        signed: tuple[Receipt, bytes] | None,
+        previous: bytes | None = None,
     ) -> None:
+        """Call `seq` took the app from `before` to `after`; `signed` is its receipt and output,
+        or None for a call run only to catch up. The receipt chains to the app's last one here,
+        or to `previous` when the node chose another (`CommittedCall.previous`)."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         with self._env.begin(write=True) as txn:
             head = self._head(txn, app_id)
             expected = constants.first_seq if head is None else head.seq + 1
             check(seq == expected, f"call {seq} committed where {expected} was next")
-            check(
-                receipt.previous == (bytes(32) if head is None else head.receipt_hash),
-                "a receipt must chain to the app's last one",
-            )
-            for key in before.keys() - after.keys():
+            own = ZERO if head is None else head.receipt_hash
+            undo: list[list[bytes | None]] = []
+            for key in sorted(before.keys() - after.keys()):
+                undo.append([key, before[key]])
                 txn.delete(app_id + key, db=self._state)
-            for key, value in after.items():
-                if before.get(key) != value:
-                    txn.put(app_id + key, value, db=self._state)
-            txn.put(
-                _receipt_key(app_id, seq),
-                encode([receipt.to_wire(), output]),
-                db=self._receipts,
-            )
-            txn.put(app_id, encode([seq, receipt.hash()]), db=self._heads)
+            for key in sorted(after):
+                if before.get(key) != after[key]:
+                    undo.append([key, before.get(key)])
+                    txn.put(app_id + key, after[key], db=self._state)
+            txn.put(_receipt_key(app_id, seq), encode(undo), db=self._undo)
+            if signed is not None:
+                receipt, output = signed
+                expected_previous = own if previous is None else previous
+                check(
+                    receipt.previous == expected_previous,
+                    "a receipt must chain to the app's last one",
+                )
+                own = receipt.hash()
+                txn.put(
+                    _receipt_key(app_id, seq),
+                    encode([receipt.to_wire(), output, state_bytes(after)]),
+                    db=self._receipts,
+                )
+            txn.put(app_id, encode([seq, own]), db=self._heads)
+
+    def install(self, app_id: bytes, seq: int, state: dict[bytes, bytes]) -> None:
+        """Take the app's state after call `seq` from another replica (checked by the caller
+        against that call's receipt); the head keeps this executor's own last receipt."""
+        with self._env.begin(write=True) as txn:
+            head = self._head(txn, app_id)
+            check(head is None or head.seq < seq, "an installed state must be ahead of the head")
+            for key in self._app_state(txn, app_id):
+                txn.delete(app_id + key, db=self._state)
+            for key, value in state.items():
+                txn.put(app_id + key, value, db=self._state)
+            # The old undo records led to a state that is no longer this one's history.
+            cursor = txn.cursor(db=self._undo)
+            while cursor.set_range(app_id) and cursor.key()[:_APP_ID_BYTES] == app_id:
+                cursor.delete()
+            own = ZERO if head is None else head.receipt_hash
+            txn.put(app_id, encode([seq, own]), db=self._heads)
+
+    def state_at(self, app_id: bytes, first_seq: int, last_seq: int) -> Served | None:
+        """The app's state after the latest call in first_seq..last_seq that this executor
+        signed a receipt for and can still undo back to, with that receipt."""
+        with self._env.begin() as txn:
+            head = self._head(txn, app_id)
+            if head is None:
+                return None
+            state = self._app_state(txn, app_id)
+            seq = head.seq
+            while seq >= first_seq:
+                raw = (
+                    txn.get(_receipt_key(app_id, seq), db=self._receipts)
+                    if seq <= last_seq
+                    else None
+                )
+                if raw is not None:
+                    return Served(_stored(seq, decode(raw)), state)
+                undo = txn.get(_receipt_key(app_id, seq), db=self._undo)
+                if undo is None:
+                    return None  # before an installed state: not this store's history
+                for key, value in decode(undo):
+                    if value is None:
+                        state.pop(key, None)
+                    else:
+                        state[key] = value
+                seq -= 1
+            return None
+
+    def heads(self) -> dict[bytes, Head]:
+        """Every app this executor has run a call of, with its head."""
+        with self._env.begin() as txn:
+            return {app_id: Head(*decode(raw)) for app_id, raw in txn.cursor(db=self._heads)}
 
     def receipts(self, app_id: bytes, from_seq: int, limit: int) -> list[StoredReceipt]:
         """This executor's receipts for `app_id` from `from_seq` on, in seq order."""
@@ -151,5 +233,9 @@ class ExecutorStore:
 
 
 def _stored(seq: int, value: Any) -> StoredReceipt:
-    wire, output = value
-    return StoredReceipt(seq, Receipt.from_wire(wire), output)
+    wire, output, size = value
+    return StoredReceipt(seq, Receipt.from_wire(wire), output, size)
+
+
+def state_bytes(state: dict[bytes, bytes]) -> int:
+    return sum(len(key) + len(value) for key, value in state.items())

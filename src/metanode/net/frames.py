@@ -34,6 +34,13 @@ class Kind(enum.IntEnum):
     PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it
     RECEIPTS = 8  # [[[app_id, seq, receipt, output_bytes, state_bytes], …]]: an executor's
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
+    WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
+    APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
+
+
+class Wanted(enum.IntEnum):
+    STATE = 0  # the state after the latest call of the range the executor signed: APP_STATE
+    RECEIPTS = 1  # the executor's receipts of the range's calls: RECEIPTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +135,42 @@ class Receipts:
     items: tuple[ReceiptItem, ...]
 
 
-Frame = Status | Consensus | Txs | GetBlock | BlockReply | NoBlock | PeerAnnounce | Receipts | Share
+@dataclass(frozen=True, slots=True)
+class Want:
+    """An executor drawn anew asks for an app's state (the hand-over), a notary for receipts it
+    lacks; the calls first_seq..last_seq, inclusive."""
+
+    what: Wanted
+    app_id: bytes
+    first_seq: int
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    """An app's state after call `seq`, as key-value pairs in strictly ascending key order, and
+    the sender's receipt of that call (encoded, tagged), whose `state_root_after` it must hash
+    to."""
+
+    app_id: bytes
+    seq: int
+    receipt: bytes
+    pairs: tuple[tuple[bytes, bytes], ...]
+
+
+Frame = (
+    Status
+    | Consensus
+    | Txs
+    | GetBlock
+    | BlockReply
+    | NoBlock
+    | PeerAnnounce
+    | Receipts
+    | Share
+    | Want
+    | AppState
+)
 
 
 def encode_frame(frame: Frame) -> bytes:
@@ -155,6 +197,11 @@ def encode_frame(frame: Frame) -> bytes:
         ]
     elif isinstance(frame, Share):
         fields = [Kind.SHARE, frame.app_id, frame.first_seq, frame.logblock_hash, frame.signature]
+    elif isinstance(frame, Want):
+        fields = [Kind.WANT, int(frame.what), frame.app_id, frame.first_seq, frame.last_seq]
+    elif isinstance(frame, AppState):
+        pairs = [[key, value] for key, value in frame.pairs]
+        fields = [Kind.APP_STATE, frame.app_id, frame.seq, frame.receipt, pairs]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -202,7 +249,7 @@ def decode_frame(body: bytes) -> Frame:
     except ValueError:
         raise DecodeError("unknown_kind", f"frame kind {value[0]} is not known") from None
     fields = value[1:]
-    arity = {Kind.BLOCK: 3, Kind.SHARE: 4}.get(kind, 1)
+    arity = {Kind.BLOCK: 3, Kind.SHARE: 4, Kind.WANT: 4, Kind.APP_STATE: 4}.get(kind, 1)
     if len(fields) != arity:
         raise DecodeError(
             "wrong_length", f"{kind.name} frame has {len(fields)} fields, not {arity}"
@@ -242,7 +289,41 @@ def decode_frame(body: bytes) -> Frame:
             _fixed(fields[2], "share.logblock_hash", _HASH_BYTES),
             _fixed(fields[3], "share.signature", _BLS_SIGNATURE_BYTES),
         )
+    if kind is Kind.WANT:
+        return _want(fields)
+    if kind is Kind.APP_STATE:
+        return AppState(
+            _fixed(fields[0], "app_state.app_id", _HASH_BYTES),
+            _uint(fields[1], "app_state.seq"),
+            _bytes(fields[2], "app_state.receipt"),
+            _pairs(fields[3]),
+        )
     return NoBlock(_uint(fields[0], "no_block.height"))
+
+
+def _want(fields: Any) -> Want:
+    try:
+        what = Wanted(_uint(fields[0], "want.what"))
+    except ValueError:
+        raise DecodeError("unknown_want", f"want.what {fields[0]} is not known") from None
+    first, last = _uint(fields[2], "want.first_seq"), _uint(fields[3], "want.last_seq")
+    if first > last:
+        raise DecodeError("wrong_range", f"want.first_seq {first} is past last_seq {last}")
+    return Want(what, _fixed(fields[1], "want.app_id", _HASH_BYTES), first, last)
+
+
+def _pairs(value: Any) -> tuple[tuple[bytes, bytes], ...]:
+    if type(value) not in (list, tuple):
+        raise DecodeError("wrong_type", "app_state.pairs must be an array of [key, value]")
+    pairs: list[tuple[bytes, bytes]] = []
+    for pair in value:
+        if type(pair) not in (list, tuple) or len(pair) != 2:
+            raise DecodeError("wrong_type", "an app_state pair is [key, value]")
+        key = _bytes(pair[0], "app_state.pairs[].key")
+        if pairs and not pairs[-1][0] < key:
+            raise DecodeError("wrong_order", "app_state keys must ascend strictly")
+        pairs.append((key, _bytes(pair[1], "app_state.pairs[].value")))
+    return tuple(pairs)
 
 
 def _receipt_items(value: Any) -> tuple[ReceiptItem, ...]:

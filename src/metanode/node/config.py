@@ -162,6 +162,17 @@ class Notary(_Section):
     submit_wait_ms: Annotated[int, Field(ge=0, le=600_000)] = 3_000
 
 
+class Executor(_Section):
+    """How an executor drawn for an app it has not kept up with catches up (docs/executor.md
+    "Hand-over")."""
+
+    # A gap of at most this many calls is closed by running them from the committed blocks;
+    # past it the app's state is first asked of a replica that ran the app.
+    replay_calls_max: Annotated[int, Field(ge=0, le=1_000_000)] = 256
+    # How long to wait for a replica's state before running the whole gap from the blocks.
+    handover_wait_ms: Annotated[int, Field(ge=1, le=600_000)] = 2_000
+
+
 class Log(_Section):
     # Records below this level are neither formatted nor written; `metanode start --log-level`
     # overrides it.
@@ -212,6 +223,7 @@ class NodeConfig(_Section):
     consensus: Consensus = Consensus()
     mempool: Mempool = Mempool()
     notary: Notary = Notary()
+    executor: Executor = Executor()
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
@@ -285,6 +297,9 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[notary]", f"logblock_receipts = {notary.logblock_receipts}"]
     lines.append(f"logblock_interval_ms = {notary.logblock_interval_ms}")
     lines.append(f"submit_wait_ms = {notary.submit_wait_ms}")
+    executor = config.executor
+    lines += ["", "[executor]", f"replay_calls_max = {executor.replay_calls_max}"]
+    lines.append(f"handover_wait_ms = {executor.handover_wait_ms}")
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")

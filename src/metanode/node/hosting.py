@@ -5,11 +5,12 @@ Theory of operation. Everything here runs on the node's event loop, except the e
 service's worker thread, whose receipts come back through `call_soon_threadsafe`.
 
 Executing. After each committed block, `on_committed` reads the block's `app_called` events
-(app and seq), reads each call's record from the state the block left, and hands the calls this
-node is drawn for (`apps.assignment.executors` for the epoch of the block's height, with the
-seed after the block before the epoch) to the executor service, with the block's own VRF seed
-as the calls' block seed. A published receipt is gossiped in a RECEIPTS frame and kept for the
-notary like a received one.
+(app and seq) and, for each app with a call this node is drawn for (the draw recorded for the
+call's epoch), hands the executor service every call from its next one to the block's last,
+each with its block's time and VRF seed; those it is not drawn for it runs only to catch up.
+A long gap is first asked of the replicas (WANT, APP_STATE frames: the hand-over,
+docs/executor.md). A published receipt is gossiped in a RECEIPTS frame and kept for the notary
+like a received one.
 
 Checking receipts. A receipt, own or received, is kept only if it decodes, its signature
 verifies, it names a call the chain holds, its executor is drawn for that call and its seed is
@@ -22,9 +23,9 @@ than `logblock_interval_ms` of block time after the range's first call, at most
 `logblock_receipts` receipts and `logblock_leaves_max` leaves. It is cut when a call outside
 it is on chain, or when a committed block is `logblock_interval_ms` past the first call (later
 blocks cannot add to it), and when every drawn replica's receipt of every call is held, or,
-a further `logblock_interval_ms` later, when every call has one: a replica drawn anew misses
-the app's earlier calls and its state, so it holds the call behind them and stays silent (app
-state hand-over between executors is not built). Each executor's receipts are kept while they
+a further `logblock_interval_ms` later, when every call has one (a replica down or still
+catching up is left out; missing receipts are asked again before that, and a candidate is cut
+again when a receipt of its range arrives late). Each executor's receipts are kept while they
 chain by `previous` from its tip on chain, as the chain's check asks. The content is a
 function of the chain and the receipts held, so members holding the same receipts build the
 same candidate; each BLS-signs it and gossips its share (SHARE frame). A member holding a quorum of
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +50,12 @@ from pathlib import Path
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.receipt import Bundle, Receipt
+from metanode.docklock.receipt import Bundle, Receipt, state_root
 from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
 from metanode.net import constants as net_constants
-from metanode.net.frames import Frame, ReceiptItem, Receipts, Share
+from metanode.net.frames import AppState, Frame, ReceiptItem, Receipts, Share, Want, Wanted
 from metanode.state.apps import assignment
 from metanode.state.apps import queries as apps
 from metanode.state.apps.records import CallRecord
@@ -69,6 +71,7 @@ from metanode.types.messages import Message
 from . import config as node_config
 from .chain import Chain, Committed
 from .court import CourtPlayer
+from .metrics import Metrics
 
 log = logging.getLogger("metanode.node")
 
@@ -80,6 +83,9 @@ early_receipts_max = 10_000
 shares_held_max = 10_000
 # Cached executor draws ((app, epoch) → executors) and block times (height → ms).
 block_times_cached_max = 4_096
+# A notary missing a drawn replica's receipt of a closed range asks the executors for it once
+# the range has waited this long, and again at most this often.
+receipts_ask_interval_s = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,19 @@ class Held:
 
     receipt: Receipt
     leaf: LogLeaf
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """An app state asked of the replicas: the state after a call in first_seq..last_seq
+    (this executor's next call to the one before its first drawn call)."""
+
+    first_seq: int
+    last_seq: int
+
+    def fields(self, app_id: bytes) -> dict[str, object]:
+        """For the log."""
+        return {"app": app_id.hex()[:16], "first_seq": self.first_seq, "last_seq": self.last_seq}
 
 
 @dataclass(slots=True)
@@ -105,7 +124,10 @@ class Hosting:
         suite: RealSuite,
         chain: Chain,
         settings: node_config.Notary,
+        executing: node_config.Executor,
+        metrics: Metrics,
         broadcast: Callable[[Frame], None],
+        send: Callable[[Address, Frame], None],
         submit: Callable[[Message], None],
         later: Callable[[int, Callable[[], None]], None],
         falsify: Callable[[Bundle], Bundle] | None = None,
@@ -115,7 +137,10 @@ class Hosting:
         self.suite = suite
         self.chain = chain
         self.settings = settings
+        self.executing = executing
+        self.metrics = metrics
         self._broadcast = broadcast
+        self._send = send
         self._submit = submit
         self._later = later
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
@@ -138,12 +163,21 @@ class Hosting:
         self._block_times: dict[int, int] = {}
         self._last_block_ms: int | None = None
         self._dirty = False  # receipts arrived since the last look for ranges to cut
+        self._fed: dict[bytes, int] = {}  # per app, the next seq to hand the executor
+        self._handovers: dict[bytes, Handover] = {}
+        self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
 
     # Life cycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the executor and run the calls committed while it was not running."""
         self._loop = asyncio.get_running_loop()
         self.executor.start()
+        reader = self.chain.store.state().reader
+        for app_id in sorted(self.executor.store.heads()):
+            record = apps.app(reader, app_id)
+            if record is not None:
+                self._feed(reader, app_id, record.calls - 1)
 
     def stop(self) -> None:
         """Finish the queued calls, then close the executor's store; receipts published after
@@ -156,8 +190,7 @@ class Hosting:
     def on_committed(self, committed: Committed) -> None:
         reader = self.chain.store.state().reader
         header = committed.block.header
-        block_seed = self.chain.seed_at(header.height)
-        mine: list[CommittedCall] = []
+        mine: dict[bytes, int] = {}  # app → its last call in this block drawn for this node
         for receipt in committed.receipts:
             for event in receipt.events:
                 if event.kind != "app_called":
@@ -165,35 +198,177 @@ class Hosting:
                 attributes = dict(event.attributes)
                 app_id, seq = attributes["app"], int.from_bytes(attributes["seq"], "big")
                 call = apps.call(reader, app_id, seq)
-                if call is None or self.me not in self._drawn(reader, app_id, call):
-                    continue
-                self._remember_module(reader, app_id, call.version)
-                mine.append(
-                    CommittedCall(
-                        app_id,
-                        call.version,
-                        seq,
-                        call.function,
-                        call.input,
-                        call.fuel_limit,
-                        header.height,
-                        header.timestamp_ms,
-                        block_seed,
-                    )
-                )
-        if mine:
-            log.info("executing calls", extra={"height": header.height, "calls": len(mine)})
-            try:
-                self.executor.on_committed(mine)
-            except ExecutorBusy as error:
-                # Consensus must not wait for execution: these calls stay unanswered by this
-                # replica, and the other replicas' receipts still reach the notaries.
-                log.error("calls not executed", extra={"reason": str(error)})
+                if call is not None and self.me in self._drawn(reader, app_id, call):
+                    mine[app_id] = seq
+        for app_id in sorted(mine):
+            self._feed(reader, app_id, mine[app_id])
         self._last_block_ms = header.timestamp_ms
         early, self._early = self._early, []
         self._keep_received(early)
         self._notarise_all(reader, header.timestamp_ms)
         self.court.on_committed(reader, header.height)
+
+    def _feed(self, reader: StateReader, app_id: bytes, last_seq: int, ask: bool = True) -> None:
+        """Hand the executor the app's calls from its next one to `last_seq`, if it is drawn
+        for any of them: those it is not drawn for it runs only to reach the state the others
+        start from. A gap over `replay_calls_max` calls is first asked of the replicas that
+        ran them (`ask`)."""
+        if app_id in self._handovers:
+            return  # the calls are handed on once the state arrives or the wait ends
+        if app_id not in self._fed:
+            head = self.executor.store.head(app_id)
+            self._fed[app_id] = 0 if head is None else head.seq + 1
+        start = self._fed[app_id]
+        records = [(seq, apps.call(reader, app_id, seq)) for seq in range(start, last_seq + 1)]
+        drawn = [
+            seq
+            for seq, call in records
+            if call is not None and self.me in self._drawn(reader, app_id, call)
+        ]
+        if not drawn:
+            return
+        if ask and drawn[0] - start > self.executing.replay_calls_max:
+            self._ask_state(app_id, Handover(start, drawn[0] - 1))
+            return
+        # LogBlocks cover every call before `start`: receipts of this executor's they left out
+        # will never be notarised, so its next one chains to its last notarised receipt.
+        rebase = (
+            read_executor_tip(reader, app_id, self.key.public_key).receipt_hash
+            if notary.app_tip(reader, app_id).next_seq >= start
+            else None
+        )
+        calls: list[CommittedCall] = []
+        for seq, call in records:
+            if call is None:
+                raise DecodeError("missing_call", f"app {app_id.hex()} has no call {seq}")
+            self._remember_module(reader, app_id, call.version)
+            calls.append(
+                CommittedCall(
+                    app_id,
+                    call.version,
+                    seq,
+                    call.function,
+                    call.input,
+                    call.fuel_limit,
+                    call.height,
+                    self._block_time(call.height),
+                    self.chain.seed_at(call.height),
+                    seq in drawn,
+                    rebase if seq == drawn[0] else None,
+                )
+            )
+        log.info(
+            "executing calls",
+            extra={
+                "app": app_id.hex()[:16],
+                "first_seq": start,
+                "last_seq": last_seq,
+                "catching_up": len(calls) - len(drawn),
+            },
+        )
+        try:
+            self.executor.on_committed(calls)
+        except ExecutorBusy as error:
+            # Consensus must not wait for execution: these calls stay unanswered by this
+            # replica for now, and the other replicas' receipts still reach the notaries.
+            log.error("calls not executed", extra={"reason": str(error)})
+            return
+        self._fed[app_id] = last_seq + 1
+
+    # Hand-over -------------------------------------------------------------------------------
+
+    def _ask_state(self, app_id: bytes, handover: Handover) -> None:
+        log.info("asking replicas for the app's state", extra=handover.fields(app_id))
+        self._handovers[app_id] = handover
+        self._broadcast(Want(Wanted.STATE, app_id, handover.first_seq, handover.last_seq))
+        self._later(
+            self.executing.handover_wait_ms, lambda: self._handover_unanswered(app_id, handover)
+        )
+
+    def _handover_unanswered(self, app_id: bytes, handover: Handover) -> None:
+        if self._stopped or self._handovers.get(app_id) != handover:
+            return
+        del self._handovers[app_id]
+        self.metrics.app_handovers.labels("unanswered").inc()
+        log.warning(
+            "no replica handed the app's state over; running its calls from the blocks",
+            extra=handover.fields(app_id),
+        )
+        self._feed_to_tip(app_id, ask=False)
+
+    def _feed_to_tip(self, app_id: bytes, ask: bool) -> None:
+        reader = self.chain.store.state().reader
+        record = apps.app(reader, app_id)
+        if record is not None:
+            self._feed(reader, app_id, record.calls - 1, ask)
+
+    def _on_app_state(self, peer: Address, frame: AppState) -> str | None:
+        handover = self._handovers.get(frame.app_id)
+        if handover is None or not handover.first_seq <= frame.seq <= handover.last_seq:
+            return None  # not asked, or a second replica's answer
+        receipt = _peers_receipt(peer, frame.receipt)
+        if isinstance(receipt, str):
+            return receipt
+        reader = self.chain.store.state().reader
+        call = apps.call(reader, frame.app_id, frame.seq)
+        if call is None:
+            return "app_state_call_unknown"
+        problem = self._implausible(reader, frame.app_id, frame.seq, call, receipt)
+        if problem is not None:
+            return problem
+        state = dict(frame.pairs)
+        if state_root(state) != receipt.state_root_after:
+            return "app_state_wrong_root"
+        del self._handovers[frame.app_id]
+        self.metrics.app_handovers.labels("installed").inc()
+        log.info(
+            "app state handed over",
+            extra={"app": frame.app_id.hex()[:16], "seq": frame.seq, "keys": len(state)},
+        )
+        self.executor.install(frame.app_id, frame.seq, state)
+        self._fed[frame.app_id] = frame.seq + 1
+        self._feed_to_tip(frame.app_id, ask=False)
+        return None
+
+    def _on_want(self, peer: Address, frame: Want) -> None:
+        """Answer from this node's executor store what it holds of the range."""
+        store = self.executor.store
+        if frame.what is Wanted.STATE:
+            served = store.state_at(frame.app_id, frame.first_seq, frame.last_seq)
+            if served is None:
+                return
+            answer: Frame = AppState(
+                frame.app_id,
+                served.receipt.seq,
+                _receipt_bytes(served.receipt.receipt),
+                tuple(sorted(served.state.items())),
+            )
+        else:
+            count = min(frame.last_seq - frame.first_seq + 1, net_constants.receipts_per_frame_max)
+            stored = store.receipts(frame.app_id, frame.first_seq, count)
+            if not stored:
+                return
+            answer = Receipts(
+                tuple(
+                    ReceiptItem(
+                        frame.app_id,
+                        item.seq,
+                        _receipt_bytes(item.receipt),
+                        len(item.output),
+                        item.state_bytes,
+                    )
+                    for item in stored
+                    if item.seq <= frame.last_seq
+                )
+            )
+        try:
+            self._send(peer, answer)
+        except DecodeError as error:
+            # One frame holds at most frame_bytes_max: a state past it would need paging,
+            # which is not built; the asker runs the calls from the blocks instead.
+            log.warning(
+                "cannot answer a want", extra={"app": frame.app_id.hex()[:16], "reason": str(error)}
+            )
 
     def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
         """The executors the chain recorded for the call's draw epoch (state/apps.assignment):
@@ -250,19 +425,24 @@ class Hosting:
 
     # Receipts ----------------------------------------------------------------------------------
 
+    def on_frame(self, peer: Address, frame: Receipts | Share | Want | AppState) -> str | None:
+        """Take a peer's hosting frame; the reason to blame the peer, if any."""
+        if isinstance(frame, Receipts):
+            return self.on_receipts(peer, frame)
+        if isinstance(frame, Share):
+            return self.on_share(peer, frame)
+        if isinstance(frame, AppState):
+            return self._on_app_state(peer, frame)
+        self._on_want(peer, frame)
+        return None
+
     def on_receipts(self, peer: Address, frame: Receipts) -> str | None:
         """Keep a peer's receipts; the reason to blame the peer, if any."""
         received = []
         for item in frame.items:
-            try:
-                receipt = Receipt.from_wire(decode(item.receipt))
-                receipt.verify_signature()
-            except DecodeError as error:
-                return error.rule
-            except VerificationError:
-                return "receipt_signature_invalid"
-            if Address.from_public_key(receipt.executor) != peer:
-                return "receipt_not_the_senders"
+            receipt = _peers_receipt(peer, item.receipt)
+            if isinstance(receipt, str):
+                return receipt
             received.append((item, receipt))
         self._keep_received(received)
         return None
@@ -300,6 +480,16 @@ class Hosting:
             by_seq[receipt.executor] = Held(receipt, leaf)
             self._held_count += 1
             self._dirty = True
+            candidate = self._candidates.get(app_id)
+            if (
+                candidate is not None
+                and not candidate.submitted
+                and candidate.logblock.first_seq <= item.seq <= candidate.logblock.last_seq
+            ):
+                # A candidate cut without a silent replica is signed from what this member
+                # held; members that held more signed another, and none may reach a quorum.
+                # Each re-cuts as late receipts reach it, so all converge on every receipt.
+                del self._candidates[app_id]
 
     def _implausible(
         self, reader: StateReader, app_id: bytes, seq: int, call: CallRecord, receipt: Receipt
@@ -334,6 +524,8 @@ class Hosting:
                 del self._held[app_id]
         for key in [key for key in self._shares if key[1] < _tip(reader, key[0])]:
             self._shares_count -= len(self._shares.pop(key))
+        for asked in [asked for asked in self._missing_since if asked[1] < _tip(reader, asked[0])]:
+            del self._missing_since[asked]
 
     def _notarise(
         self, reader: StateReader, committee: Sequence[Member], app_id: bytes, now_block_ms: int
@@ -345,8 +537,7 @@ class Hosting:
             return
         held = self._held.get(app_id, {})
         # A replica still silent an interval after the range closed is left out (the chain
-        # takes a call with one receipt): a newly drawn executor without the app's earlier
-        # calls holds every call behind that gap (executor/service.py) and never answers.
+        # takes a call with one receipt): it may be down or still catching up.
         silent_from_ms = (
             self._block_time(calls[0][1].height) + 2 * self.settings.logblock_interval_ms
         )
@@ -357,6 +548,7 @@ class Hosting:
             if not answered.issuperset(self._drawn(reader, app_id, call)) and (
                 not answers or now_block_ms < silent_from_ms
             ):
+                self._ask_receipts(app_id, calls[0][0], calls[-1][0])
                 return  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
@@ -384,6 +576,21 @@ class Hosting:
         self._add_share(app_id, first, candidate.digest, self.me, share)
         self._broadcast(Share(app_id, first, candidate.digest, share))
         self._aggregate(reader, committee, app_id)
+
+    def _ask_receipts(self, app_id: bytes, first_seq: int, last_seq: int) -> None:
+        """Receipts gossiped while a link was down, or published by an executor that was
+        catching up, are asked again of the executors, once the range has waited a while."""
+        now = time.monotonic()
+        key = (app_id, first_seq)
+        since = self._missing_since.setdefault(key, now)
+        if now - since < receipts_ask_interval_s:
+            return
+        self._missing_since[key] = now
+        log.info(
+            "asking executors for receipts",
+            extra={"app": app_id.hex()[:16], "first_seq": first_seq, "last_seq": last_seq},
+        )
+        self._broadcast(Want(Wanted.RECEIPTS, app_id, first_seq, last_seq))
 
     def _range(
         self, reader: StateReader, app_id: bytes, now_block_ms: int
@@ -527,6 +734,20 @@ def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list
             kept.add(entry.leaf.receipt_hash)
             previous = entry.leaf.receipt_hash
     return [entry.leaf for entry in entries if entry.leaf.receipt_hash in kept]
+
+
+def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
+    """The receipt a peer sent, decoded and its signature checked, or the reason to blame it."""
+    try:
+        receipt = Receipt.from_wire(decode(raw))
+        receipt.verify_signature()
+    except DecodeError as error:
+        return error.rule
+    except VerificationError:
+        return "receipt_signature_invalid"
+    if Address.from_public_key(receipt.executor) != peer:
+        return "receipt_not_the_senders"
+    return receipt
 
 
 def _tip(reader: StateReader, app_id: bytes) -> int:

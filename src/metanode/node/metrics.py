@@ -54,6 +54,14 @@ class Metrics:
         self.blocks_synced = Counter(
             "metanode_blocksync_blocks", "Blocks fetched from peers to catch up.", registry=r
         )
+        self.app_handovers = Counter(
+            "metanode_executor_handovers",
+            "App states asked of other replicas by this executor, by outcome (installed: a "
+            "replica's state was checked and taken; unanswered: none came, so the calls ran "
+            "from the blocks).",
+            ["outcome"],
+            registry=r,
+        )
         self.api_connections_dropped = Counter(
             "metanode_api_connections_dropped",
             "Gateway connections closed before a whole request arrived, by reason.",

@@ -78,6 +78,7 @@ from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
 from metanode.net import tls
 from metanode.net.frames import (
+    AppState,
     BlockReply,
     Consensus,
     Frame,
@@ -88,6 +89,7 @@ from metanode.net.frames import (
     Share,
     Status,
     Txs,
+    Want,
     txs_frames,
 )
 from metanode.net.transport import Network, PeerConfig
@@ -219,7 +221,10 @@ class Node:
             self.suite,
             self.chain,
             cfg.notary,
+            cfg.executor,
+            self.metrics,
             self.network.broadcast,
+            self.network.send,
             self._submit_own,
             self._later,
             misbehaviour.lying_executor(cfg.testing, self.node_key),
@@ -746,12 +751,8 @@ class Node:
             self._sync_asked = None
         elif isinstance(frame, PeerAnnounce):
             self._on_peer_announce(peer, frame)
-        elif isinstance(frame, Receipts | Share):
-            blame = (
-                self.hosting.on_receipts(peer, frame)
-                if isinstance(frame, Receipts)
-                else self.hosting.on_share(peer, frame)
-            )
+        elif isinstance(frame, Receipts | Share | Want | AppState):
+            blame = self.hosting.on_frame(peer, frame)
             if blame is not None:
                 self._penalize(peer, blame)
 
