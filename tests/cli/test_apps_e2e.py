@@ -1,28 +1,52 @@
 """Issue 17 end to end on real processes: a 4-validator dev network hosts examples/counter.wat
 with 2 replicas; 100 calls are executed by the drawn executors, their receipts agree pairwise,
-the notary committee cuts LogBlocks that land on chain, and every receipt's inclusion proof
-verifies against its LogBlock's on-chain root."""
+the notary committee cuts LogBlocks that land on chain, every receipt's inclusion proof
+verifies against its LogBlock's on-chain root, the NEX minted and the FLX charged are what
+docs/economics.md's formulas give (computed here, with none of state/poe's or billing's code),
+and every module's invariants (the supply's among them) held after every block."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import json
+import math
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from metanode.crypto import merkle
 from metanode.docklock import cage
 from metanode.node import home as dev_home
-from metanode.types import CallApp, Transaction
+from metanode.state.bank.accounts import module_address
+from metanode.types import Address, CallApp, Transaction
 from tests.cli.test_apps_cli import COUNTER, bpi
 from tests.node.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 CALLS = 100
 REPLICAS = 2
+TX_FEE = 1_000  # FLX base units, each call transaction's
+FUEL_PRICE = 2  # FLX base units per fuel: --fuel-price 0.000000002
+TREASURY_FEE_BPS = 1_000  # set in the genesis below, so the treasury's share is not zero
+# docs/economics.md, written out here: the test shares no code with state/poe or billing.
+FUEL_PER_CPU_MS = 1_000_000
+# (weight, scale) of cpu_ms, memory_mb_s, storage_gb_day, egress_mb, receipts_count
+POE = [
+    (Fraction(35, 100), 1_000),
+    (Fraction(15, 100), 1_000),
+    (Fraction(15, 100), 1),
+    (Fraction(15, 100), 10),
+    (Fraction(20, 100), 100),
+]
+REWARD_BASE_UNITS = 1_000 * 10**9  # 1000 NEX; A = 1
+DAY_MS = 86_400_000
 
 
 @contextlib.contextmanager
@@ -30,13 +54,15 @@ def network(
     home: Path, epoch_blocks: int | None = None, settings: Mapping[str, int] | None = None
 ) -> Iterator[Cluster]:
     """Four validators with dev's 1-block epochs (a new executor draw each block), unless
-    `epoch_blocks` is given; `settings` go into every node's config."""
+    `epoch_blocks` is given, and a treasury share of TREASURY_FEE_BPS; `settings` go into
+    every node's config."""
     cluster = Cluster(home, validators=4)
+    genesis_path = cluster.home / dev_home.GENESIS
+    genesis = json.loads(genesis_path.read_text())
+    genesis["parameters"].setdefault("auth", {})["treasury_fee_bps"] = TREASURY_FEE_BPS
     if epoch_blocks is not None:
-        genesis_path = cluster.home / dev_home.GENESIS
-        genesis = json.loads(genesis_path.read_text())
         genesis["parameters"].setdefault("staking", {})["epoch_blocks"] = epoch_blocks
-        genesis_path.write_text(json.dumps(genesis, indent=2))
+    genesis_path.write_text(json.dumps(genesis, indent=2))
     for name in cluster.names:
         for setting, value in (settings or {}).items():
             cluster.configure(name, setting, value)
@@ -89,11 +115,88 @@ def logblocks(cluster: Cluster, app: str) -> list[dict]:
     return cluster.get("v0", f"/api/v1/logblocks?app={app}&limit=100")["logblocks"]
 
 
+def nex_minted(logblock_leaves: list[list[dict[str, Any]]]) -> dict[Address, int]:
+    """NEX (base units) minted to each executor for these LogBlocks' leaves, in chain order:
+    per LogBlock and executor, Φ = Σ wᵢ·uᵢ/sᵢ over its leaves' usage, Γ = Φ/(1+Φ),
+    floor(1000 NEX · Γ)."""
+    minted: collections.Counter[Address] = collections.Counter()
+    held_since: dict[str, tuple[int, int]] = {}  # executor → (block time, state bytes) held
+    for leaves in logblock_leaves:
+        by_executor: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+        for leaf in leaves:
+            by_executor[leaf["executor"]].append(leaf)
+        for executor, mine in by_executor.items():
+            held = [held_since[executor]] if executor in held_since else []
+            held += [(leaf["block_time"], leaf["state_bytes"]) for leaf in mine]
+            byte_ms = sum(
+                size * (later - earlier) for (earlier, size), (later, _) in itertools.pairwise(held)
+            )
+            usage = [
+                Fraction(sum(leaf["fuel_used"] for leaf in mine), FUEL_PER_CPU_MS),
+                sum(
+                    Fraction(leaf["peak_memory_bytes"], 10**6)
+                    * Fraction(leaf["fuel_used"], FUEL_PER_CPU_MS * 1_000)
+                    for leaf in mine
+                ),
+                Fraction(byte_ms, 10**9 * DAY_MS),
+                Fraction(sum(leaf["output_bytes"] for leaf in mine), 10**6),
+                Fraction(len(mine)),
+            ]
+            phi = sum(
+                weight * used / scale for (weight, scale), used in zip(POE, usage, strict=True)
+            )
+            minted[Address.from_public_key(bytes.fromhex(executor))] += math.floor(
+                REWARD_BASE_UNITS * phi / (1 + phi)
+            )
+            held_since[executor] = held[-1]
+    return minted
+
+
+def fees_charged(leaves: list[dict[str, Any]]) -> tuple[dict[int, int], int]:
+    """Each call's FLX charge (fuel used × price) and the treasury's total share of them."""
+    by_call: dict[int, list[dict[str, Any]]] = collections.defaultdict(list)
+    for leaf in leaves:
+        by_call[leaf["call_seq"]].append(leaf)
+    charges, treasury = {}, 0
+    for seq, served in by_call.items():
+        assert len({leaf["fuel_used"] for leaf in served}) == 1, seq
+        charge = served[0]["fuel_used"] * FUEL_PRICE
+        share = charge * TREASURY_FEE_BPS // 10_000
+        each = (charge - share) // len(served)
+        charges[seq] = charge
+        treasury += share + (charge - share) - each * len(served)
+    return charges, treasury
+
+
+def balance(cluster: Cluster, address: Address | str, denom: str) -> int:
+    return int(cluster.get("v0", f"/api/v1/accounts/{address}")["balances"][denom])
+
+
+def notarised_leaves(cluster: Cluster, receipt_hashes: set[str]) -> list[list[dict[str, Any]]]:
+    """The leaves of the app's LogBlocks, by LogBlock number and in leaf order."""
+    found: dict[int, dict[int, dict[str, Any]]] = collections.defaultdict(dict)
+    for receipt_hash in receipt_hashes:
+        answer = cluster.client.get(cluster.url("v0") + f"/api/v1/receipts/{receipt_hash}")
+        if answer.status_code == 404:
+            continue  # a replica's receipt a LogBlock left out
+        answer.raise_for_status()
+        view = answer.json()
+        found[view["logblock_number"]][view["leaf_index"]] = view["leaf"]
+    return [[leaves[index] for index in sorted(leaves)] for _, leaves in sorted(found.items())]
+
+
 def test_calls_are_executed_by_two_replicas_and_notarised_on_chain(tmp_path: Path) -> None:
     with network(tmp_path / "net") as cluster:
         cluster.wait_height(1)
         app_id = deploy_counter(cluster, tmp_path)
         app = app_id.hex()
+        validators = [cluster.get(name, "/api/v1/status")["node_id"] for name in cluster.names]
+        callers = sorted(
+            {str(Address.from_public_key(key.public_key)) for key in cluster.dev_keys()[1:]}
+        )
+        nex_before = {address: balance(cluster, address, "NEX") for address in validators}
+        flx_before = {address: balance(cluster, address, "FLX") for address in callers}
+        escrow = module_address("apps/escrow")
         results = cluster.submit("v0", calls(cluster, app_id))
         assert all(result["accepted"] for result in results), results
 
@@ -135,3 +238,50 @@ def test_calls_are_executed_by_two_replicas_and_notarised_on_chain(tmp_path: Pat
         assert (lone["first_seq"], lone["last_seq"]) == (CALLS, CALLS)
         assert 1 <= lone["leaves"] <= REPLICAS
         assert waited["logblock"] == lone["hash"]
+
+        # NEX and FLX, from the notarised leaves by the formulas, against the balances.
+        hashes = {receipt["hash"] for pair in served(cluster, app).values() for receipt in pair}
+        by_logblock = notarised_leaves(cluster, hashes)
+        assert [len(leaves) for leaves in by_logblock] == [
+            block["leaves"] for block in logblocks(cluster, app)
+        ]
+        minted = nex_minted(by_logblock)
+        assert minted and sum(minted.values()) > 0
+        for address in validators:
+            assert (
+                balance(cluster, address, "NEX") - nex_before[address]
+                == minted[Address.parse(address)]
+            ), address
+        charges, _ = fees_charged([leaf for leaves in by_logblock for leaf in leaves])
+        assert sorted(charges) == list(range(CALLS + 1))
+        page = cluster.get("v0", f"/api/v1/apps/{app}/calls?limit=500")["calls"]
+        spent: collections.Counter[str] = collections.Counter()
+        for record in page:
+            assert (
+                record["status"] == "settled"
+                and record["fuel_used"] * FUEL_PRICE == charges[record["seq"]]
+            )
+            spent[record["caller"]] += TX_FEE + charges[record["seq"]]
+        for address in callers:
+            assert flx_before[address] - balance(cluster, address, "FLX") == spent[address], address
+        assert balance(cluster, escrow, "FLX") == 0
+
+        # Every block re-executed from genesis, with every module's invariants after each.
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "metanode.cli.main",
+                "store",
+                "check",
+                "--skip-signatures",
+                "--invariants",
+                "--home",
+                str(cluster.home / "nodes" / "v0"),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert checked.stdout.strip().endswith("invariants=held")

@@ -223,3 +223,30 @@ def test_store_state_is_what_apply_sees(home: Path) -> None:
             follower.commit(changes)
         assert follower.state().state_root == proposer.state().state_root
         assert store_module.replay_check(follower).height == 2
+
+
+def test_store_check_runs_every_invariant_after_every_block(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from metanode.state import invariants
+    from metanode.state.bank import queries
+    from metanode.state.view import StateReader
+
+    with Store.open(home, make_genesis()) as store:
+        for _ in range(3):
+            commit_block(store, transfers(store, 1))
+        assert replay_check(store, invariants=True).height == 3
+    runner = CliRunner()
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--invariants"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("invariants=held")
+
+    def two_transfers_at_most(reader: StateReader) -> None:
+        if queries.account(reader, Wallet.of(0).address).nonce > 2:
+            raise InvariantViolation("test.two_transfers_at_most: a third was sent")
+
+    monkeypatch.setattr(invariants, "INVARIANTS", (*invariants.INVARIANTS, two_transfers_at_most))
+    with Store.open(home) as store, pytest.raises(ReplayMismatch, match=r"^block 3: test\."):
+        replay_check(store, invariants=True)
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--invariants"])
+    assert result.exit_code == 1 and "block 3" in result.output

@@ -5,8 +5,9 @@ compares every state root, every block's receipts, the tip and the final state w
 store holds (`metanode.state.store.replay_check`). The store lives in `DIR/ledger`; it is
 opened read-only and read in one snapshot, so the check may run beside the node that writes it
 and checks the height that was the tip when it began. Exit code 0 and a last line
-`replay ok: …` when everything matches; 1 and the first difference otherwise; 2 when there is
-no store to check.
+`replay ok: …` when everything matches (`--invariants`: and every module's invariants, such
+as `bank.supply_is_held`, held after every block); 1 and the first difference otherwise; 2
+when there is no store to check.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def check(
     skip_signatures: Annotated[
         bool, typer.Option(help="Trust the stored blocks' signatures (faster).")
     ] = False,
+    invariants: Annotated[
+        bool,
+        typer.Option(help="Also check every module's invariants after every block (slower)."),
+    ] = False,
 ) -> None:
     """Re-execute every stored block from genesis and compare every state root (safe on a
     running node: it checks the tip it finds when it starts)."""
@@ -54,11 +59,14 @@ def check(
         raise typer.Exit(output.USAGE) from None
     try:
         with opened:
-            report = replay_check(opened, verify_signatures=not skip_signatures)
+            report = replay_check(
+                opened, verify_signatures=not skip_signatures, invariants=invariants
+            )
     except MetanodeError as error:
         typer.echo(f"metanode store check: {error}", err=True)
         raise typer.Exit(output.FAILED) from None
     typer.echo(
         f"replay ok: height={report.height} blocks={report.blocks} "
         f"transactions={report.transactions} state_root={report.state_root.hex()}"
+        + (" invariants=held" if invariants else "")
     )

@@ -62,6 +62,7 @@ from metanode.codec import decode, encode
 from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError, check
 from metanode.state import constants
 from metanode.state.genesis.document import GenesisDocument, parse_genesis
+from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, InvalidBlock, LedgerState, apply_block, init_chain
 from metanode.types import (
@@ -570,18 +571,24 @@ class ReplayMismatch(MetanodeError):
     """Re-executing the stored chain did not reproduce what the store holds."""
 
 
-def replay_check(store: Store, *, verify_signatures: bool = True) -> ReplayReport:
+def replay_check(
+    store: Store, *, verify_signatures: bool = True, invariants: bool = False
+) -> ReplayReport:
     """Re-execute every stored block from genesis; raise `ReplayMismatch` at the first
-    difference (a header's state root, a block's receipts, the tip, the final state).
+    difference (a header's state root, a block's receipts, the tip, the final state), and, with
+    `invariants`, at the first block after which a module's invariant fails (they scan whole
+    tables: slow on a long chain).
 
     Every read is of one snapshot, so a node that commits while the check runs (in its own
     process) changes nothing the check sees: reading the tip, the blocks and the final state
     in separate transactions compared the state of one height with the replay of another."""
     with store.snapshot() as snapshot:
-        return _replay(store.genesis, snapshot, verify_signatures)
+        return _replay(store.genesis, snapshot, verify_signatures, invariants)
 
 
-def _replay(genesis: GenesisDocument, snapshot: Snapshot, verify_signatures: bool) -> ReplayReport:
+def _replay(
+    genesis: GenesisDocument, snapshot: Snapshot, verify_signatures: bool, invariants: bool
+) -> ReplayReport:
     ledger = MemoryLedger(genesis)
     tip = snapshot.height
     transactions = 0
@@ -596,6 +603,11 @@ def _replay(genesis: GenesisDocument, snapshot: Snapshot, verify_signatures: boo
         if changes.receipts != snapshot.receipts(height):
             raise ReplayMismatch(f"block {height}: re-executed receipts differ from the stored")
         ledger.commit(changes)
+        if invariants:
+            try:
+                check_all(ledger.state.reader)
+            except InvariantViolation as error:
+                raise ReplayMismatch(f"block {height}: {error}") from None
         transactions += len(block.txs)
     stored = snapshot.state()
     if stored.state_root != ledger.state.state_root or stored.height != ledger.state.height:
