@@ -1,6 +1,7 @@
-"""`bpi init | deploy | call | scale` against one real 1-validator dev chain (real processes,
-sockets, LMDB): deploy examples/counter.wat, call it, and read the app and its ordered,
-escrowed calls back through the gateway."""
+"""`bpi init | deploy | call | scale | monitor | logs` and `bpci deploy | monitor` against one
+real 1-validator dev chain (real processes, sockets, LMDB): deploy examples/counter.wat, call
+it, and read the app and its ordered, escrowed calls back through the gateway; an operator
+deploys an app that logs, and the node executes and notarises it, as the commands show."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from metanode.docklock import cage
+from metanode.node.home import DEV_CHAIN_ID
+from metanode.types import Address, CallApp, Transaction
 from tests.node.cluster import Cluster, running
 
 BIN = Path(sys.executable).parent
@@ -97,3 +100,95 @@ def test_refusals(chain: Cluster, tmp_path: Path) -> None:
     refused = run("bpi", "deploy", str(forbidden), *home)
     assert refused.returncode == 1
     assert "apps.module_forbidden_import" in refused.stdout
+
+
+LOGGER = """(module
+  (import "env" "input_len" (func $input_len (result i32)))
+  (import "env" "input_read" (func $input_read (param i32)))
+  (import "env" "log" (func $log (param i32 i32)))
+  (import "env" "output_write" (func $output_write (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "got ")
+  (func (export "say")
+    (local $n i32)
+    (local.set $n (call $input_len))
+    (call $input_read (i32.const 4))
+    (call $log (i32.const 0) (i32.add (local.get $n) (i32.const 4)))
+    (call $output_write (i32.const 4) (local.get $n))))
+"""
+WORDS = ("one", "two", "three")
+
+
+def cli(chain: Cluster, *argv: str) -> str:
+    done = run(*argv, "--home", str(chain.home))
+    assert done.returncode == 0, done.stderr + done.stdout
+    return done.stdout
+
+
+def test_an_operator_deploys_and_watches_an_app_that_logs(chain: Cluster, tmp_path: Path) -> None:
+    module = tmp_path / "logger.wat"
+    module.write_text(LOGGER)
+    (tmp_path / "app.toml").write_text("[app]\nreplicas = 1\nfuel_limit = 100000\n")
+    deployed = json.loads(cli(chain, "bpci", "deploy", str(module), "--key", "v0", "--json"))
+    app = deployed["app"]
+    node_id = chain.get("v0", "/api/v1/status")["node_id"]
+    assert chain.get("v0", f"/api/v1/apps/{app}")["owner"] == node_id
+
+    follower = subprocess.Popen(
+        [str(BIN / "bpi"), "logs", app, "--follow", "--json", "--home", str(chain.home)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        key = chain.dev_keys()[0]
+        first = chain.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
+        for nonce, word in enumerate(WORDS[:-1], first["nonce"]):
+            message = CallApp(bytes.fromhex(app), 0, "say", word.encode(), 100_000)
+            unsigned = Transaction(DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
+            signed = unsigned.with_signature(key.sign(unsigned.signing_message()))
+            assert chain.submit("v0", [signed])[0]["accepted"]
+        # Calls are notarised in order: once the last one is, all are.
+        cli(chain, "bpi", "call", app, "say", WORDS[-1], "--wait", "--wait-s", "60", "--json")
+        expected = [(seq, f"got {word}") for seq, word in enumerate(WORDS)]
+        assert follower.stdout is not None
+        followed = [json.loads(follower.stdout.readline()) for _ in WORDS]
+        assert [(line["seq"], line["log"]) for line in followed] == expected
+    finally:
+        follower.terminate()
+        follower.wait(10)
+    lines = cli(chain, "bpi", "logs", app, "--json").splitlines()
+    assert [(json.loads(line)["seq"], json.loads(line)["log"]) for line in lines] == expected
+    assert json.loads(lines[0])["hex"] == b"got one".hex()
+    assert cli(chain, "bpi", "logs", app, "--from", "1").splitlines() == [
+        "1 got two",
+        "2 got three",
+    ]
+
+    seen = json.loads(cli(chain, "bpi", "monitor", app, "--json"))
+    assert (seen["calls"], seen["replicas"], seen["notarised_to"], seen["disputes"]) == (3, 1, 2, 0)
+    assert seen["logblocks"] >= 1 and seen["last_logblock"]["last_seq"] == 2
+    assert seen["settled_recent"] == 3 and seen["fuel_used_recent"] > 0
+    assert seen["executors"] == [
+        {
+            "node": node_id,
+            "gateway": chain.url("v0"),
+            "drawn_now": True,
+            "last_seq": 2,
+            "answered_recent": 3,
+        }
+    ]
+    assert seen["agreement"] == {"compared": 0, "disagreed": []}  # one replica: nothing to compare
+    text = cli(chain, "bpi", "monitor", app, "--once")
+    assert f"app {app}" in text and "notarised to call 2" in text and "disputes 0" in text
+
+    hosted = json.loads(cli(chain, "bpci", "monitor", "--key", "v0", "--json"))
+    assert hosted["node"] == node_id
+    (mine,) = [item for item in hosted["apps"] if item["app"] == app]
+    assert (mine["calls"], mine["last_run"], mine["behind"], mine["notarised_to"]) == (3, 2, 0, 2)
+    assert hosted["paid"].endswith("FLX") and hosted["minted"].endswith("NEX")
+
+
+def test_monitor_and_logs_refuse_what_names_no_app(chain: Cluster) -> None:
+    assert run("bpi", "monitor", "zz", "--home", str(chain.home)).returncode == 2
+    missing = run("bpi", "monitor", "00" * 32, "--json", "--home", str(chain.home))
+    assert missing.returncode == 1 and "not deployed" in missing.stderr

@@ -22,6 +22,7 @@ from metanode.state.apps.records import AppRecord
 from metanode.state.billing import queries as billing
 from metanode.state.billing.records import Statement
 from metanode.state.constants import uint64_max
+from metanode.state.notary import queries as notary
 from metanode.state.view import StateReader
 
 from . import problems, schemas
@@ -57,6 +58,9 @@ def router(node: Node) -> APIRouter:
             deployed_height=record.deployed_height,
             epoch=epoch,
             executors=[str(address) for address in drawn],
+            disputes=sum(
+                1 for dispute in notary.disputes(reader) if dispute.logblock.app_id == app_id
+            ),
         )
 
     def found(reader: StateReader, app_id: str) -> AppRecord:

@@ -38,6 +38,7 @@ class ReceiptView(BaseModel):
     fuel_used: int
     state_root_after: str
     output: str
+    logs: list[str]  # hex of each `log` host call's bytes, in order (the witness covers them)
 
 
 class ReceiptPage(BaseModel):
@@ -90,6 +91,7 @@ def router(store: ExecutorStore | None) -> APIRouter:
                 fuel_used=item.receipt.fuel_used,
                 state_root_after=item.receipt.state_root_after.hex(),
                 output=item.output.hex(),
+                logs=[entry.hex() for entry in item.logs],
             )
             for item in found[:limit]
         ]

@@ -360,6 +360,9 @@ class AppView(BaseModel):
         int, Field(ge=0, description="the executor draw's epoch of a call included next")
     ]
     executors: list[AddressText]  # drawn for that epoch (apps.assignment)
+    disputes: Annotated[
+        int, Field(ge=0, description="replica disagreements recorded, ranges withheld")
+    ]
 
 
 class AppPage(BaseModel):

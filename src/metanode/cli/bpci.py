@@ -7,13 +7,15 @@ node's TLS certificate to the gateway (`POST /api/v1/peers`), whose node admits 
 and passes it on to the others (node/admission.py); `bpci exit` signs its `ExitNode` with the
 same key, `bpci unjail` its `Unjail` (after a jail for missed commits); `bpci nodes` reads
 the registry through a gateway; `bpci join` makes the home of a new node from a running
-node's gateway. `bpci-core` is the enterprise side: registration with a KYC credential,
-validator stake, and the notary committee (which does not exist yet). Every command follows
-`output.py`'s exit-code rule.
+node's gateway; `bpci deploy` deploys an app owned by the node's account and `bpci monitor`
+shows the apps the node hosts (docs/apps.md "Monitoring"). `bpci-core` is the enterprise
+side: registration with a KYC credential, validator stake, and the notary committee (which
+does not exist yet). Every command follows `output.py`'s exit-code rule.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,8 +49,8 @@ from metanode.types import (
 )
 from metanode.types.messages import format_coins
 
-from . import identity, output, wallet
-from .network import DEFAULT_HOME
+from . import apps_view, bpi, identity, output, wallet
+from .network import DEFAULT_HOME, node_urls
 from .wallet import Home, Json, NodeUrl
 
 app = typer.Typer(
@@ -324,6 +326,85 @@ def join(
 
 
 # bpci-core -------------------------------------------------------------------------------------
+
+
+@app.command()
+def deploy(
+    module: Annotated[Path, typer.Argument(help="The app: .wat or .wasm.")],
+    key: NodeKey,
+    replicas: bpi.Replicas = None,
+    fuel_price: bpi.FuelPrice = None,
+    fuel_limit: bpi.FuelLimit = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Deploy MODULE as an app owned by the node --key (its account pays and owns it); the
+    manifest beside MODULE gives the options not given, as for `bpi deploy`."""
+    bpi.deploy_module(
+        module, replicas, fuel_price, fuel_limit, wallet.signer(home, key), home, node, as_json
+    )
+
+
+@app.command()
+def monitor(
+    key: NodeKey,
+    once: bpi.Once = False,
+    interval: bpi.Interval = 2.0,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """The apps the node --key hosts (runs, or is drawn for now): how far it has run each,
+    how far LogBlocks have notarised it, disputes, and its billing this epoch; refreshed
+    every --interval seconds until Ctrl-C (--json: one snapshot)."""
+    url = wallet.gateway(home, node) if node is not None else dict(node_urls(home)).get(key)
+    if url is None:
+        raise ConfigError(f"no node {key!r} in {home}; give its gateway with --node")
+    address = str(keys.account_address(wallet.signer(home, key)))
+    while True:
+        seen = apps_view.gateways([url])
+        if not seen or seen[0].node_id != address:
+            raise wallet.GatewayError(f"the gateway at {url} does not serve node {address}")
+        statement = wallet.call("GET", f"{url}/api/v1/executors/{address}/statements")
+        snapshot = {
+            "node": address,
+            "apps": apps_view.hosted(seen[0]),
+            "epoch": statement["epoch"],
+            "served": statement["calls"],
+            "fuel": statement["fuel"],
+            "paid": format_coins(statement["paid"], Denom.FLX),
+            "paid_base_units": statement["paid"],
+            "minted": format_coins(statement["minted"], Denom.NEX),
+            "minted_base_units": statement["minted"],
+        }
+        if as_json:
+            output.print_json(snapshot)
+            return
+        _show_hosted(snapshot)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _show_hosted(snapshot: dict[str, Any]) -> None:
+    console = Console(width=200)
+    console.print(
+        f"node {snapshot['node']}, epoch {snapshot['epoch']}: served {snapshot['served']} "
+        f"calls, {snapshot['fuel']} fuel, paid {snapshot['paid']}, minted {snapshot['minted']}"
+    )
+    table = Table("app", "drawn now", "calls", "last run", "behind", "notarised to", "disputes")
+    for item in snapshot["apps"]:
+        table.add_row(
+            item["app"],
+            "yes" if item["drawn_now"] else "no",
+            str(item["calls"]),
+            str(item["last_run"]),
+            str(item["behind"]),
+            str(item["notarised_to"]),
+            str(item["disputes"]),
+        )
+    console.print(table)
 
 
 @core_app.command("register")

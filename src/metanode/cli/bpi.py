@@ -7,6 +7,11 @@
     bpi call APP FUNCTION [ARGS…] [--fuel-limit L]
                                        sign and commit a CallApp; prints its sequence number
     bpi scale APP --replicas N         sign and commit a ScaleApp
+    bpi monitor APP [--once] [--interval S]
+                                       the app live: calls/s, fuel, replicas and their
+                                       agreement, LogBlocks, disputes (--json: one snapshot)
+    bpi logs APP [--from SEQ] [--follow]
+                                       the app's `log` host calls, from its receipts
     bpi exec MODULE FUNCTION [ARGS…] --state DIR --receipt FILE
     bpi replay RECEIPT                 first line: `match` or `diverged at step N`
     bpi inspect RECEIPT [--json]
@@ -62,7 +67,7 @@ from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
-from . import output, wallet
+from . import apps_view, output, wallet
 from .bpi_dev import dev
 from .dispute import dispute_app
 from .network import DEFAULT_HOME, node_urls
@@ -214,14 +219,18 @@ Replicas = Annotated[int | None, typer.Option(help="Executors that run each call
 Sender = Annotated[str, typer.Option("--from", help="Key name in the home.")]
 
 
+FuelPrice = Annotated[
+    str | None, typer.Option(help="FLX per unit of fuel, in coins (0.000000001 = 1 unit).")
+]
+FuelLimit = Annotated[int | None, typer.Option(help="Fuel per call, at most.")]
+
+
 @app.command()
 def deploy(
     module: Annotated[Path, typer.Argument(help="The app: .wat or .wasm.")],
     replicas: Replicas = None,
-    fuel_price: Annotated[
-        str | None, typer.Option(help="FLX per unit of fuel, in coins (0.000000001 = 1 unit).")
-    ] = None,
-    fuel_limit: Annotated[int | None, typer.Option(help="Fuel per call, at most.")] = None,
+    fuel_price: FuelPrice = None,
+    fuel_limit: FuelLimit = None,
     sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
@@ -229,9 +238,26 @@ def deploy(
 ) -> None:
     """Deploy MODULE as an app owned by --from: prints its id (the module's BLAKE3 hash) and
     the height it was committed at. The chain checks the module by the cage's rules."""
+    deploy_module(
+        module, replicas, fuel_price, fuel_limit, wallet.signer(home, sender), home, node, as_json
+    )
+
+
+def deploy_module(
+    module: Path,
+    replicas: int | None,
+    fuel_price: str | None,
+    fuel_limit: int | None,
+    owner: ed25519.PrivateKey,
+    home: Path,
+    node: str | None,
+    as_json: bool,
+) -> None:
+    """Sign and commit a DeployApp of MODULE by `owner`, options not given from the manifest
+    beside it; report the app id and height (`bpi deploy`, `bpci deploy`)."""
     message = deploy_message(module, module_bytes(module), replicas, fuel_price, fuel_limit)
     url = wallet.gateway(home, node)
-    record = wallet.commit(url, wallet.signer(home, sender), message)
+    record = wallet.commit(url, owner, message)
     facts = {
         "app": cage.app_id(message.module).hex(),
         "height": record["height"],
@@ -305,8 +331,7 @@ def call(
         "height": record["height"],
     }
     if wait and seq is not None:
-        gateways = [url] if node is not None else [found for _, found in node_urls(home)]
-        facts |= _notarised(gateways, parsed.hex(), int(seq, 16), wait_s)
+        facts |= _notarised(urls_of(home, node), parsed.hex(), int(seq, 16), wait_s)
     wallet.report(record, as_json, facts)
 
 
@@ -348,6 +373,108 @@ def _pause(deadline: float, waiting_for: str) -> None:
 
 class CallNotAnswered(MetanodeError):
     """`call --wait` gave up: the call is on chain, its receipt or LogBlock did not come."""
+
+
+Once = Annotated[bool, typer.Option(help="Print one snapshot and exit (--json always does).")]
+Interval = Annotated[float, typer.Option(min=0.1, help="Seconds between refreshes.")]
+
+
+def urls_of(home: Path, node: str | None) -> list[str]:
+    """--node, or every node of the home: the first is read for the chain."""
+    return [wallet.gateway_base(node)] if node is not None else [url for _, url in node_urls(home)]
+
+
+@app.command()
+def monitor(
+    app_id: Annotated[str, typer.Argument(metavar="APP", help="The app id (64 hex digits).")],
+    once: Once = False,
+    interval: Interval = 2.0,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """The app live: calls per second, fuel, its replicas and whether they agree, LogBlocks
+    and disputes, refreshed every --interval seconds until Ctrl-C (executors are read at
+    every node of the home, or at --node only)."""
+    app = app_id_of(app_id).hex()
+    urls = urls_of(home, node)
+    executors = apps_view.gateways(urls)
+    if not executors:
+        raise wallet.GatewayError(f"no gateway answers at {', '.join(urls)}")
+    while True:
+        seen = apps_view.snapshot(executors[0].url, executors, app)
+        if as_json:
+            output.print_json(seen)
+            return
+        _show_snapshot(seen)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _show_snapshot(seen: dict[str, Any]) -> None:
+    console = Console(width=200)
+    console.print(f"app {seen['app']} at height {seen['height']}")
+    console.print(
+        f"calls {seen['calls']} ({seen['calls_per_s']}/s), fuel {seen['fuel_per_s']}/s at "
+        f"{seen['fuel_price']}; the last {seen['settled_recent']} settled used "
+        f"{seen['fuel_used_recent']} fuel"
+    )
+    table = Table("executor", "drawn now", "last call run", "receipts (last 100 calls)")
+    for replica in seen["executors"]:
+        table.add_row(
+            replica["node"],
+            "yes" if replica["drawn_now"] else "no",
+            str(replica["last_seq"]),
+            str(replica["answered_recent"]),
+        )
+    console.print(f"replicas {seen['replicas']}")
+    console.print(table)
+    agreement = seen["agreement"]
+    console.print(
+        f"agreement: {agreement['compared']} calls compared, "
+        f"{len(agreement['disagreed'])} disagreed {agreement['disagreed'] or ''}".rstrip()
+    )
+    last = seen["last_logblock"]
+    console.print(
+        f"LogBlocks {seen['logblocks']}, notarised to call {seen['notarised_to']}"
+        + (
+            f" (last #{last['number']} at height {last['height']}: calls "
+            f"{last['first_seq']}..{last['last_seq']}, {last['leaves']} receipts)"
+            if last
+            else ""
+        )
+    )
+    console.print(f"disputes {seen['disputes']}")
+
+
+@app.command()
+def logs(
+    app_id: Annotated[str, typer.Argument(metavar="APP", help="The app id (64 hex digits).")],
+    start: Annotated[int, typer.Option("--from", min=0, help="The first call.")] = 0,
+    follow: Annotated[
+        bool, typer.Option(help="Keep printing new calls' logs until Ctrl-C.")
+    ] = False,
+    interval: Interval = 0.5,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """The app's `log` host calls, from its executors' receipts, in call order: one line per
+    log, `SEQ TEXT` (`--json`: one object per line, with the bytes in hex)."""
+    app = app_id_of(app_id).hex()
+    urls = urls_of(home, node)
+    while True:
+        found, start = apps_view.logs(urls, app, start)
+        for seq, entry in found:
+            text = entry.decode("utf-8", errors="replace")
+            if as_json:
+                output.print_json({"app": app, "seq": seq, "log": text, "hex": entry.hex()})
+            else:
+                typer.echo(f"{seq} {text}")
+        if not follow:
+            return
+        time.sleep(interval)
 
 
 @app.command()

@@ -247,7 +247,9 @@ class ExecutorService:
         if self._falsify is not None:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
-        self.store.commit(app, call.seq, before, after, (receipt, bundle.output), call.previous)
+        logs = [record.arguments[0] for record in bundle.witness if record.call == "log"]
+        signed = (receipt, bundle.output, [log for log in logs if isinstance(log, bytes)])
+        self.store.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
         self._publish(Published(app, call.seq, bundle, state_bytes(after)))

@@ -3,7 +3,8 @@
 Separate from the ledger's store (a node that is no executor has none, and executing never
 contends with block commits for the ledger's one writer). Tables:
     heads     app_id → CBOR [seq, receipt_hash]         the app's last executed call
-    receipts  app_id ‖ seq (8 bytes, big-endian) → CBOR [receipt (tagged), output, state_bytes]
+    receipts  app_id ‖ seq (8 bytes, big-endian) → CBOR [receipt (tagged), output, state_bytes,
+              [log, …]] (the call's `log` host calls, which its witness root covers)
     state     app_id ‖ key → value
     undo      app_id ‖ seq → CBOR [[key, value before or null], …]: what call seq changed
 One call commits its state changes, its undo record, its receipt and the app's new head in one
@@ -20,6 +21,7 @@ docs/executor.md); an installed state (`install`) starts a new undo history.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ class StoredReceipt:
     receipt: Receipt
     output: bytes
     state_bytes: int  # the app state's size after the call (Σ key and value bytes)
+    logs: tuple[bytes, ...]  # what the call passed to the `log` host call, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +135,12 @@ class ExecutorStore:
         seq: int,
         before: dict[bytes, bytes],
         after: dict[bytes, bytes],
-        signed: tuple[Receipt, bytes] | None,
+        signed: tuple[Receipt, bytes, Sequence[bytes]] | None,
         previous: bytes | None = None,
     ) -> None:
-        """Call `seq` took the app from `before` to `after`; `signed` is its receipt and output,
-        or None for a call run only to catch up. The receipt chains to the app's last one here,
-        or to `previous` when the node chose another (`CommittedCall.previous`)."""
+        """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
+        logs, or None for a call run only to catch up. The receipt chains to the app's last one
+        here, or to `previous` when the node chose another (`CommittedCall.previous`)."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         with self._env.begin(write=True) as txn:
             head = self._head(txn, app_id)
@@ -154,7 +157,7 @@ class ExecutorStore:
                     txn.put(app_id + key, after[key], db=self._state)
             txn.put(_receipt_key(app_id, seq), encode(undo), db=self._undo)
             if signed is not None:
-                receipt, output = signed
+                receipt, output, logs = signed
                 expected_previous = own if previous is None else previous
                 check(
                     receipt.previous == expected_previous,
@@ -163,7 +166,7 @@ class ExecutorStore:
                 own = receipt.hash()
                 txn.put(
                     _receipt_key(app_id, seq),
-                    encode([receipt.to_wire(), output, state_bytes(after)]),
+                    encode([receipt.to_wire(), output, state_bytes(after), list(logs)]),
                     db=self._receipts,
                 )
             txn.put(app_id, encode([seq, own]), db=self._heads)
@@ -233,8 +236,8 @@ class ExecutorStore:
 
 
 def _stored(seq: int, value: Any) -> StoredReceipt:
-    wire, output, size = value
-    return StoredReceipt(seq, Receipt.from_wire(wire), output, size)
+    wire, output, size, logs = value
+    return StoredReceipt(seq, Receipt.from_wire(wire), output, size, tuple(logs))
 
 
 def state_bytes(state: dict[bytes, bytes]) -> int:
