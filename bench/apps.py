@@ -54,7 +54,7 @@ def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dic
 
 def run(count: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as directory, running(Path(directory) / "net") as cluster:
-        cluster.wait_height(1)
+        cluster.wait_height(1, timeout_s=180)  # four processes importing on a busy VM
         module = Path(directory) / "counter.wat"
         module.write_text(COUNTER.read_text())
         (Path(directory) / "app.toml").write_text(
