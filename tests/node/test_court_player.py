@@ -23,7 +23,8 @@ def stored(path: Path, court: Court, runs: list[Bundle]) -> ExecutorStore:
     store = ExecutorStore.open(path)
     truth = court.truth(court.calls)
     for seq, bundle in enumerate(runs):
-        store.commit(APP, seq, truth[seq], truth[seq + 1], bundle.receipt, bundle.output)
+        signed = (bundle.receipt, bundle.output, bundle.logs())
+        store.commit(APP, seq, truth[seq], truth[seq + 1], signed)
     return store
 
 

@@ -157,6 +157,14 @@ class Bundle:
             ]
         )
 
+    def logs(self) -> list[bytes]:
+        """The lines the app logged, in order (its `log` host calls, from the witness)."""
+        return [
+            record.arguments[0]
+            for record in self.witness
+            if record.call == "log" and isinstance(record.arguments[0], bytes)
+        ]
+
     @classmethod
     def decode(cls, data: bytes) -> Bundle:
         receipt, module, input_, state, witness, output = expect_array(decode(data), "bundle", 6)

@@ -247,8 +247,7 @@ class ExecutorService:
         if self._falsify is not None:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
-        logs = [record.arguments[0] for record in bundle.witness if record.call == "log"]
-        signed = (receipt, bundle.output, [log for log in logs if isinstance(log, bytes)])
+        signed = (receipt, bundle.output, bundle.logs())
         self.store.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
