@@ -13,6 +13,8 @@ import {
   blocksPage,
   type Cleanup,
   didPage,
+  disputePage,
+  disputesPage,
   notFoundPage,
   overview,
   type Page,
@@ -33,6 +35,8 @@ const routes: Record<string, Page> = {
   proposals: proposalsPage,
   proposal: proposalPage,
   did: didPage,
+  disputes: disputesPage,
+  dispute: disputePage,
   "not-found": notFoundPage,
 };
 

@@ -615,6 +615,7 @@ export const appPage: Page = async (root, argument) => {
       ]),
     ),
     await signedReceipts(argument),
+    ...(await appDisputes(argument)),
   );
 };
 
@@ -643,6 +644,168 @@ async function signedReceipts(app: string): Promise<HTMLElement> {
     ]),
   );
 }
+
+interface DisputeView {
+  id: number;
+  app_id: string;
+  kind: string;
+  status: string;
+  defender: string;
+  challenger: string;
+  bond: string;
+  opened_height: number;
+  call_seq: number;
+  receipts: (string | null)[];
+  lo: number;
+  hi: number;
+  agreed_root: string;
+  posts: (string | null)[];
+  mover: string;
+  deadline: number | null;
+  turns: number;
+  ruling: { root: string; step: number; what: string } | null;
+}
+
+const DISPUTE_SHAPE = {
+  id: "number",
+  app_id: "string",
+  kind: "string",
+  status: "string",
+  defender: "string",
+  challenger: "string",
+  bond: "string",
+  opened_height: "number",
+  call_seq: "number",
+  receipts: "array",
+  lo: "number",
+  hi: "number",
+  agreed_root: "string",
+  posts: "array",
+  mover: "string",
+  deadline: "nullable",
+  turns: "number",
+  ruling: "object?",
+} as const;
+
+/** One page of disputes, newest first (the gateway's page size at most). */
+async function readDisputes(): Promise<DisputeView[]> {
+  const page = checked<{ disputes: unknown[] }>(
+    await get("/api/v1/disputes?limit=100"),
+    { disputes: "array" },
+    "disputes",
+  );
+  return checkedList<DisputeView>(page.disputes, DISPUTE_SHAPE, "disputes");
+}
+
+function words(status: string): string {
+  return status.replace(/_/g, " ");
+}
+
+function disputesTable(caption: string, disputes: DisputeView[]): HTMLElement {
+  return table(
+    caption,
+    ["Dispute", "App", "Kind", "Status", "Calls", "Turns", "Deadline"],
+    disputes.map((d) => [
+      link(`#/dispute/${d.id}`, `#${d.id}`),
+      link(`#/app/${d.app_id}`, short(d.app_id)),
+      d.kind,
+      words(d.status),
+      `${d.lo}–${d.hi}`,
+      d.turns,
+      d.deadline === null ? "closed" : link(`#/block/${d.deadline}`, `#${d.deadline}`),
+    ]),
+  );
+}
+
+export const disputesPage: Page = async (root) => {
+  const disputes = await readDisputes();
+  root.append(h("h1", {}, "Disputes and rulings"));
+  if (disputes.length === 0) {
+    root.append(
+      notice(
+        "info",
+        "No disputes",
+        "No receipt has been challenged and no replicas disagreed. Open one with `bpi dispute open`.",
+      ),
+    );
+    return;
+  }
+  root.append(disputesTable("Disputes, newest first", disputes));
+};
+
+/** The app's disputes among the newest ones, or nothing when it has none. */
+async function appDisputes(app: string): Promise<HTMLElement[]> {
+  const mine = (await readDisputes()).filter((d) => d.app_id === app);
+  return mine.length ? [disputesTable("Disputes over this app's receipts", mine)] : [];
+}
+
+export const disputePage: Page = async (root, argument) => {
+  if (!/^\d+$/.test(argument)) throw new NotFound(`"${argument}" is not a dispute id`);
+  const d = checked<DisputeView>(
+    await get(`/api/v1/disputes/${argument}`),
+    DISPUTE_SHAPE,
+    "dispute",
+  );
+  const receipt = (side: number) => {
+    const hash = d.receipts[side];
+    return typeof hash === "string" ? h("code", {}, short(hash)) : "none";
+  };
+  const post = (side: number) => {
+    const root = d.posts[side];
+    return typeof root === "string" ? h("code", {}, short(root)) : "not revealed yet";
+  };
+  root.append(
+    h("h1", {}, `Dispute #${d.id}`),
+    facts([
+      ["Status", words(d.status)],
+      ["Kind", d.kind === "replicas" ? "replicas that disagree" : "challenge of a receipt"],
+      ["App", link(`#/app/${d.app_id}`, d.app_id)],
+      ["Opened at", link(`#/block/${d.opened_height}`, `#${d.opened_height}`)],
+      ["Call", d.call_seq],
+      ["Bond", d.bond],
+      ["Disputed calls", `${d.lo}–${d.hi}`],
+      ["Agreed state root", h("code", {}, d.agreed_root)],
+      ["Turns", d.turns],
+      [
+        "Deadline",
+        d.deadline === null
+          ? "closed"
+          : h(
+              "span",
+              {},
+              `${d.mover} to move by `,
+              link(`#/block/${d.deadline}`, `#${d.deadline}`),
+            ),
+      ],
+    ]),
+    table(
+      "Sides",
+      ["Side", "Account", "Receipt of the call", "State root after the range"],
+      [
+        ["defender", link(`#/account/${d.defender}`, d.defender), receipt(0), post(0)],
+        ["challenger", link(`#/account/${d.challenger}`, d.challenger), receipt(1), post(1)],
+      ],
+    ),
+    h("h2", {}, "Ruling"),
+  );
+  if (d.ruling === null) {
+    root.append(notice("info", "No ruling yet", "The court rules when the bisection ends."));
+    return;
+  }
+  const ruling = checked<NonNullable<DisputeView["ruling"]>>(
+    d.ruling,
+    { root: "string", step: "number", what: "string" },
+    "ruling",
+  );
+  root.append(
+    facts([
+      ["Call", words(d.status)],
+      ["Witness step", ruling.step.toLocaleString("en")],
+      ["State root the replay left", h("code", {}, ruling.root)],
+      ["What diverged", ruling.what],
+    ]),
+  );
+};
 
 interface ProposalView {
   id: number;
@@ -746,7 +909,14 @@ export const didPage: Page = async (root, argument) => {
   );
 };
 
-const routesByKind = { block: true, tx: true, app: true, account: true, did: true };
+const routesByKind = {
+  block: true,
+  tx: true,
+  app: true,
+  account: true,
+  did: true,
+  dispute: true,
+};
 
 /** Where a search term leads, as the gateway's search answers: a page, or the not-found one. */
 export async function resolveSearch(term: string): Promise<string> {
@@ -768,9 +938,9 @@ export const notFoundPage: Page = async (root, argument) => {
     notice(
       "not-found",
       "Nothing found",
-      `No block, transaction, account, app or DID matches "${decodeURIComponent(argument)}". ` +
+      `No block, transaction, account, app, DID or dispute matches "${decodeURIComponent(argument)}". ` +
         "Search takes a height, a transaction or block hash (64 hex digits), " +
-        "an mn1… address or a did:… DID.",
+        "an mn1… address, a did:… DID or dispute N.",
     ),
   );
 };

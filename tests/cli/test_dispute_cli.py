@@ -45,6 +45,10 @@ def test_open_and_show_a_dispute_on_a_real_chain(tmp_path: Path) -> None:
         assert shown["ruling"]["step"] == 3 and shown["ruling"]["root"] == shown["posts"][0]
         listed = chain.get("v0", "/api/v1/disputes")
         assert [item["id"] for item in listed["disputes"]] == [0] and listed["next"] is None
+        # The dashboard's search finds a dispute by its word and id; a bare number is a height.
+        found = chain.get("v0", "/api/v1/search?q=Dispute%200")
+        assert (found["kind"], found["id"]) == ("dispute", "0")
+        assert chain.get("v0", "/api/v1/search?q=dispute:7")["kind"] is None
 
         again = run("bpi", "dispute", "open", receipt, "--claim", claim, "--home", str(chain.home))
         assert again.returncode == 1 and "court.receipt_already_disputed" in again.stdout

@@ -23,6 +23,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from metanode.crypto.hashing import blake3_hash
 from tests.cli.test_apps_cli import COUNTER, bpi
 from tests.cli.test_governance_cli import ok
 from tests.node.cluster import Cluster, running
@@ -150,7 +151,16 @@ def test_live_pages_search_a_new_block_within_two_seconds_and_tampering_flagged(
     expect(page.locator("h1")).to_have_text("Block #3")
     _search(page, "ab" * 32)
     expect(page.get_by_text("Nothing found")).to_be_visible()
+    _search(page, "dispute 0")
+    expect(page.get_by_text("Nothing found")).to_be_visible()
+    page.click("nav >> text=Disputes")
+    expect(page.locator("h1")).to_have_text("Disputes and rulings")
+    expect(page.locator(".notice.info")).to_contain_text("No disputes")
+    assert _serious_violations(page) == []
     assert page.errors == []  # type: ignore[attr-defined]
+    # A dispute id no dispute has is the gateway's 404, shown as not found.
+    page.goto(f"{cluster.url(name)}/dashboard/#/dispute/5")
+    expect(page.locator(".notice.not-found")).to_contain_text("no dispute has id 5")
     # A height not committed is the gateway's 404 (which Chromium logs), shown as not found.
     page.goto(f"{cluster.url(name)}/dashboard/#/block/999999999")
     expect(page.locator(".notice.not-found")).to_be_visible()
@@ -242,7 +252,9 @@ def test_every_page_loads_with_data_and_passes_axe(
     module = tmp_path / "counter.wat"
     module.write_text(COUNTER.read_text())
     app = bpi(cluster, "deploy", str(module))["app"]
-    bpi(cluster, "call", app, "increment")
+    receipt = bpi(cluster, "call", app, "increment", "--wait", "--wait-s", "60")["receipt"]
+    claim = blake3_hash(b"a root no executor left").hex()
+    dispute = bpi(cluster, "dispute", "open", receipt, "--claim", claim, "--bond", "10")["dispute"]
     pages = {
         "overview": ("#/", "#stat-verdict [data-verified=yes]"),
         "blocks": ("#/blocks", "#block-rows [data-verified=yes]"),
@@ -254,6 +266,8 @@ def test_every_page_loads_with_data_and_passes_axe(
         "governance": ("#/proposals", f"a[href='#/proposal/{proposal}']"),
         "proposal": (f"#/proposal/{proposal}", "text=Longer epochs"),
         "did": (f"#/did/{did}", f"code:has-text('{did}')"),
+        "disputes": ("#/disputes", f"a[href='#/dispute/{dispute}']"),
+        "dispute": (f"#/dispute/{dispute}", "caption:has-text('Sides')"),
     }
     for name, (route, ready) in pages.items():
         page.goto(f"{url}/dashboard/{route}")
@@ -262,6 +276,23 @@ def test_every_page_loads_with_data_and_passes_axe(
         _shot(page, name)
     _search(page, did)
     expect(page.locator("h1")).to_have_text("DID")
+    page.goto(f"{url}/dashboard/#/app/{app}")
+    page.click(f"a[href='#/dispute/{dispute}']")
+    expect(page.locator("h1")).to_have_text(f"Dispute #{dispute}")
+    expect(page.get_by_text(claim[:10])).to_be_visible()
+    _search(page, f"dispute {dispute}")
+    expect(page.locator("h1")).to_have_text(f"Dispute #{dispute}")
+    # The executor's node defends itself (node/court.py) and wins; the ruling shows its call.
+    cluster.wait(
+        lambda: bpi(cluster, "dispute", "show", str(dispute))["status"] == "defender_won",
+        90,
+        "the ruling",
+    )
+    page.goto(f"{url}/dashboard/#/dispute/{dispute}")
+    expect(page.locator("dt:has-text('Witness step') + dd")).to_be_visible()
+    expect(page.locator("dt:has-text('Call') + dd").last).to_have_text("defender won")
+    assert _serious_violations(page) == []
+    _shot(page, "ruling")
     assert page.errors == []  # type: ignore[attr-defined]
     page.goto(f"{url}/dashboard/#/block/123456789")
     expect(page.locator(".notice.not-found")).to_be_visible()

@@ -187,13 +187,13 @@ class AccountTxs(BaseModel):
     txs: list[AccountTx]
 
 
-SearchKind = Literal["block", "tx", "app", "account", "did"]
+SearchKind = Literal["block", "tx", "app", "account", "did", "dispute"]
 
 
 class SearchResult(BaseModel):
     query: str
     kind: SearchKind | None  # null: nothing this node knows is named so
-    id: str | None  # what to read it by: a height, a hash, an address or a DID
+    id: str | None  # what to read it by: a height, a hash, an address, a DID or a dispute id
 
 
 class StatusView(BaseModel):

@@ -1,7 +1,7 @@
 """The dashboard's search: `GET /api/v1/search?q=TEXT` says what TEXT names (a block by height
-or hash, a transaction, an app, an account, a DID), always with 200, so a browser that asks
-logs no failed request for a miss. Block hashes are looked for among the newest
-`search_blocks_max` blocks only: the store keeps no index by block hash.
+or hash, a transaction, an app, an account, a DID, a dispute as `dispute N`), always with 200,
+so a browser that asks logs no failed request for a miss. Block hashes are looked for among
+the newest `search_blocks_max` blocks only: the store keeps no index by block hash.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from metanode.errors import DecodeError
 from metanode.node.node import Node
 from metanode.state.apps import queries as app_queries
+from metanode.state.court import queries as court_queries
 from metanode.state.identity import queries as identity_queries
 from metanode.types import Address
 from metanode.types.address import PREFIX
@@ -22,6 +23,8 @@ from . import schemas
 
 search_blocks_max = 1_000
 _HASH = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+# A bare number is a height, so a dispute id is searched with its word: "dispute 7".
+_DISPUTE = re.compile(r"^dispute[\s:#]*(\d{1,19})$", re.IGNORECASE)
 
 
 def router(node: Node) -> APIRouter:
@@ -49,6 +52,10 @@ def _find(node: Node, text: str) -> tuple[schemas.SearchKind | None, str | None]
         except DecodeError:
             return None, None
     state = node.store.state()
+    if dispute := _DISPUTE.match(text):
+        dispute_id = int(dispute.group(1))
+        found = court_queries.dispute(state.reader, dispute_id) is not None
+        return ("dispute", str(dispute_id)) if found else (None, None)
     if re.fullmatch(schemas.DID_PATTERN, text):
         return ("did", text) if identity_queries.did(state.reader, text) else (None, None)
     if not _HASH.match(text):
