@@ -3,6 +3,7 @@ nodes, replay check, and the `metanode store check` command."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,11 @@ def test_replay_check_and_cli(home: Path) -> None:
     result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith("replay ok: height=3 blocks=3")
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--json"])
+    assert result.exit_code == 0, result.output
+    checked = json.loads(result.output)
+    assert (checked["result"], checked["height"], checked["transactions"]) == ("ok", 3, 8)
+    assert checked["state_root"] == report.state_root.hex()
     # Tamper with a stored balance: the replay must notice.
     with Store.open(home) as store:
         from metanode.state.bank.keys import account

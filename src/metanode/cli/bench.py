@@ -48,6 +48,7 @@ from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import logs
 
+from . import output
 from .load import account_address
 from .network import launch
 
@@ -380,7 +381,8 @@ def _run_load(
     commits: dict[str, float] = {}
     blocks: list[tuple[float, int, int]] = []
     events_url = gateways[0].replace("http", "ws") + "/api/v1/events"
-    asyncio.run(_listen(events_url, start + duration + DRAIN_S, commits, blocks))
+    with output.progress(f"pre-signing, {duration} s of load, then draining"):
+        asyncio.run(_listen(events_url, start + duration + DRAIN_S, commits, blocks))
     for loader in loaders:
         loader.wait(120)
     cpu.join()

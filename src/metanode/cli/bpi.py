@@ -169,7 +169,10 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @app.command()
-def init(name: Annotated[str, typer.Argument(help="Directory for the new app.")]) -> None:
+def init(
+    name: Annotated[str, typer.Argument(help="Directory for the new app.")],
+    as_json: Json = False,
+) -> None:
     """Create NAME/app.wat from the template and its manifest NAME/app.toml."""
     target = Path(name)
     for existing in (target / "app.wat", target / "app.toml"):
@@ -178,6 +181,9 @@ def init(name: Annotated[str, typer.Argument(help="Directory for the new app.")]
     target.mkdir(parents=True, exist_ok=True)
     (target / "app.wat").write_text(TEMPLATE.format(name=target.name))
     (target / "app.toml").write_text(MANIFEST.format(name=target.name))
+    if as_json:
+        output.print_json({"module": str(target / "app.wat"), "manifest": str(target / "app.toml")})
+        return
     typer.echo(
         f"created {target / 'app.wat'} and {target / 'app.toml'}; run: bpi exec "
         f"{target / 'app.wat'} hello world --state {target / 'state'} --receipt "
@@ -331,7 +337,8 @@ def call(
         "height": record["height"],
     }
     if wait and seq is not None:
-        facts |= _notarised(urls_of(home, node), parsed.hex(), int(seq, 16), wait_s)
+        with output.progress(f"waiting for call {int(seq, 16)}'s receipt", json_output=as_json):
+            facts |= _notarised(urls_of(home, node), parsed.hex(), int(seq, 16), wait_s)
     wallet.report(record, as_json, facts)
 
 
@@ -506,6 +513,7 @@ def exec_(
     ),
     block_time: Annotated[int, typer.Option(min=0, help="The call's block time.")] = 0,
     seed: Annotated[str, typer.Option(help="32-byte hex seed of random_u64.")] = "00" * 32,
+    as_json: Json = False,
 ) -> None:
     """Run FUNCTION of MODULE in the cage and write a signed receipt."""
     try:
@@ -526,9 +534,19 @@ def exec_(
     write_atomically(receipt, bundle.encode())
     write_atomically(state / "state.cbor", encode(after))
     write_atomically(state / "last-receipt", bundle.receipt.hash())
-    typer.echo(f"outcome: {bundle.receipt.outcome}")
-    typer.echo(f"output: {bundle.output!r}")
-    typer.echo(f"receipt: {receipt} ({bundle.receipt.hash().hex()})")
+    if as_json:
+        output.print_json(
+            {
+                "outcome": bundle.receipt.outcome,
+                "output": bundle.output.hex(),
+                "receipt": str(receipt),
+                "receipt_hash": bundle.receipt.hash().hex(),
+            }
+        )
+    else:
+        typer.echo(f"outcome: {bundle.receipt.outcome}")
+        typer.echo(f"output: {bundle.output!r}")
+        typer.echo(f"receipt: {receipt} ({bundle.receipt.hash().hex()})")
     if bundle.receipt.outcome != "ok":  # the receipt records the failure; the run still failed
         raise typer.Exit(output.FAILED)
 
@@ -541,11 +559,24 @@ def read_bundle(path: Path) -> Bundle:
 
 
 @app.command()
-def replay(receipt: Annotated[Path, typer.Argument(help="A receipt bundle.")]) -> None:
+def replay(
+    receipt: Annotated[Path, typer.Argument(help="A receipt bundle.")], as_json: Json = False
+) -> None:
     """Re-run the receipt's call; print `match` or `diverged at step N` and why."""
     verdict = replay_bundle(read_bundle(receipt))
-    for line in verdict.lines():
-        typer.echo(line)
+    if as_json:
+        output.print_json(
+            {
+                "result": "match" if verdict.matches else "diverged",
+                "step": verdict.step,
+                "what": verdict.what,
+                "expected": verdict.expected,
+                "happened": verdict.happened,
+            }
+        )
+    else:
+        for line in verdict.lines():
+            typer.echo(line)
     if not verdict.matches:
         raise typer.Exit(output.FAILED)
 

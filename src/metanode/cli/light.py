@@ -113,7 +113,8 @@ def sync(
 ) -> None:
     """Move the trusted block to the primary's latest (or `--height`), witnesses agreeing."""
     client = light_home.open_client(home.expanduser())
-    report = _outcome(lambda: client.sync(light_home.now_ms(), height), json_output)
+    with output.progress("syncing headers from the primary", json_output=json_output):
+        report = _outcome(lambda: client.sync(light_home.now_ms(), height), json_output)
     light_home.save(home.expanduser(), client)
     if json_output:
         output.print_json(

@@ -63,6 +63,7 @@ def init(
         str | None,
         typer.Option(help="Testnet/mainnet: the chain id (default metanode-KIND-<8 hex>)."),
     ] = None,
+    as_json: output.Json = False,
 ) -> None:
     """Keys in the keystore, a genesis, one config per validator. A dev network has funded dev
     accounts and a public key password; a testnet or mainnet's keys are encrypted under a
@@ -96,6 +97,11 @@ def init(
             chain_id=chain_id,
         )
     chain_id = dev_home.read_genesis(home / dev_home.GENESIS).chain_id
+    if as_json:
+        output.print_json(
+            {"kind": kind, "chain_id": chain_id, "validators": len(entries), "home": str(home)}
+        )
+        return
     typer.echo(f"initialised {len(entries)} validators of {kind} chain {chain_id} in {home}")
     if kind != "dev":
         typer.echo(

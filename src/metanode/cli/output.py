@@ -12,15 +12,31 @@ Amounts: people read whole coins with the unit (`2.5 FLX`), computed from base u
 decimals) with integers only. Base units appear only in fields that say so
 (`*_base_units`, or the gateway's fields, which are documented as base units). `--json`
 prints one JSON document on stdout and nothing else there.
+
+Progress: a long command shows a rich progress bar on stderr (`progress`), only when both
+stdout and stderr are terminals and it was not asked for `--json`, so that nothing a script
+reads or a log keeps carries a bar.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, Protocol
 
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.types import constants as types_constants
@@ -29,6 +45,9 @@ from metanode.types.messages import BASE_UNITS_PER_COIN, coins
 OK = 0
 FAILED = 1
 USAGE = 2
+
+# Every command that prints data takes it (tests/cli/test_json_everywhere.py checks).
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def exit_code(error: MetanodeError) -> int:
@@ -62,3 +81,53 @@ def parse_coins(text: str) -> int:
 def print_json(data: Any) -> None:
     """`--json`: one JSON document, alone on stdout."""
     typer.echo(json.dumps(data))
+
+
+class Advance(Protocol):
+    """Count `steps` more done; `total` corrects the whole when it is learnt late."""
+
+    def __call__(self, steps: int = 1, total: int | None = None) -> None: ...
+
+
+def _no_progress(steps: int = 1, total: int | None = None) -> None:
+    """Where no bar is shown, a step is counted by nobody."""
+
+
+@contextmanager
+def progress(
+    description: str,
+    total: int | None = None,
+    *,
+    json_output: bool = False,
+    console: Console | None = None,
+) -> Iterator[Advance]:
+    """A progress bar on stderr while the block runs; yields `advance(steps)`. `total` None is
+    a wait of unknown length: a spinner with the time elapsed. Shown only on a terminal and
+    never with `--json`; `console` (a test's `Console(force_terminal=True)`) replaces the
+    check of stdout and stderr."""
+    if console is None:
+        console = Console(stderr=True)
+        shown = sys.stdout.isatty() and console.is_terminal
+    else:
+        shown = console.is_terminal
+    if json_output or not shown:
+        yield _no_progress
+        return
+    columns = (
+        [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+        if total is None
+        else [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        ]
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def advance(steps: int = 1, total: int | None = None) -> None:
+            bar.update(task, advance=steps, total=total)
+
+        yield advance

@@ -13,6 +13,8 @@ from metanode.errors import ConfigError
 from metanode.testing.simulator import Outcome, measure_stall, run_many
 
 FAILURES_SHOWN_MAX = 5
+# The summary line's figures with fractions, as people read them (the JSON keeps them whole).
+TEXT_FORMATS = {"rounds_per_height": ".3f", "ms_per_height": ".0f", "seconds": ".1f"}
 
 
 def sim(
@@ -40,6 +42,7 @@ def sim(
             "print the rounds and simulated ms each height takes (20 heights a scenario).",
         ),
     ] = None,
+    as_json: output.Json = False,
 ) -> None:
     """Drive real engines through delays, loss, partitions, crashes and Twins; check safety
         at every commit and liveness after the network heals (with --set-changes, across validator
@@ -57,26 +60,40 @@ def sim(
     if down is not None and set_changes:
         raise ConfigError("--down measures a fixed set: drop --set-changes")
     started = time.perf_counter()
-    if down is not None:
-        stall = measure_stall(scenarios, seed, bounds, down)
-        show_failures(stall.failures)
+    figures: dict[str, int | float]
+    with output.progress("scenarios", scenarios, json_output=as_json) as advance:
+        if down is not None:
+            stall = measure_stall(scenarios, seed, bounds, down, on_scenario=advance)
+            figures = {
+                "scenarios": stall.scenarios,
+                "down": down,
+                "heights": stall.heights,
+                "rounds_per_height": stall.rounds_per_height,
+                "rounds_max": stall.rounds_max,
+                "ms_per_height": stall.ms_per_height,
+                "failures": len(stall.failures),
+            }
+            failures = stall.failures
+        else:
+            summary = run_many(
+                scenarios, seed, bounds, byzantine, set_changes=set_changes, on_scenario=advance
+            )
+            figures = {
+                "scenarios": summary.scenarios,
+                "safety_violations": summary.safety_violations,
+                "liveness_failures": summary.liveness_failures,
+                "heights": summary.heights,
+            }
+            failures = summary.failures
+    figures["seconds"] = time.perf_counter() - started
+    if as_json:
+        output.print_json(figures | {"failed": [f.scenario.describe() for f in failures]})
+    else:
+        show_failures(failures)
         typer.echo(
-            f"scenarios={stall.scenarios} down={down} heights={stall.heights} "
-            f"rounds_per_height={stall.rounds_per_height:.3f} rounds_max={stall.rounds_max} "
-            f"ms_per_height={stall.ms_per_height:.0f} failures={len(stall.failures)} "
-            f"seconds={time.perf_counter() - started:.1f}"
+            " ".join(f"{key}={value:{TEXT_FORMATS.get(key, '')}}" for key, value in figures.items())
         )
-        if stall.failures:
-            raise typer.Exit(output.FAILED)
-        return
-    summary = run_many(scenarios, seed, bounds, byzantine, set_changes=set_changes)
-    show_failures(summary.failures)
-    typer.echo(
-        f"scenarios={summary.scenarios} safety_violations={summary.safety_violations} "
-        f"liveness_failures={summary.liveness_failures} heights={summary.heights} "
-        f"seconds={time.perf_counter() - started:.1f}"
-    )
-    if summary.failures:
+    if failures:
         raise typer.Exit(output.FAILED)
 
 

@@ -45,6 +45,7 @@ def check(
         bool,
         typer.Option(help="Also check every module's invariants after every block (slower)."),
     ] = False,
+    as_json: output.Json = False,
 ) -> None:
     """Re-execute every stored block from genesis and compare every state root (safe on a
     running node: it checks the tip it finds when it starts)."""
@@ -58,13 +59,28 @@ def check(
         typer.echo(f"metanode store check: {error}", err=True)
         raise typer.Exit(output.USAGE) from None
     try:
-        with opened:
+        with opened, output.progress("re-executing blocks", 0, json_output=as_json) as advance:
             report = replay_check(
-                opened, verify_signatures=not skip_signatures, invariants=invariants
+                opened,
+                verify_signatures=not skip_signatures,
+                invariants=invariants,
+                on_block=lambda tip: advance(1, tip),
             )
     except MetanodeError as error:
         typer.echo(f"metanode store check: {error}", err=True)
         raise typer.Exit(output.FAILED) from None
+    if as_json:
+        output.print_json(
+            {
+                "result": "ok",
+                "height": report.height,
+                "blocks": report.blocks,
+                "transactions": report.transactions,
+                "state_root": report.state_root.hex(),
+                "invariants": "held" if invariants else "not checked",
+            }
+        )
+        return
     typer.echo(
         f"replay ok: height={report.height} blocks={report.blocks} "
         f"transactions={report.transactions} state_root={report.state_root.hex()}"

@@ -29,7 +29,7 @@ from . import output
 from .network import DEFAULT_HOME, _dev_password, node_urls
 
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Json = output.Json
 NodeUrl = Annotated[
     str | None,
     typer.Option(
@@ -128,7 +128,7 @@ def emit(data: Any, as_json: bool) -> None:
 
 
 @keys_app.command("add")
-def keys_add(name: str, home: Home = DEFAULT_HOME) -> None:
+def keys_add(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
     """Create a new account key NAME (encrypted with METANODE_KEY_PASSWORD, or a dev home's)."""
     path = _key_path(home, name)
     if path.exists():
@@ -136,7 +136,10 @@ def keys_add(name: str, home: Home = DEFAULT_HOME) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = ed25519.PrivateKey.generate()
     keys.write_account(path, key.seed, _password(home))
-    typer.echo(f"{name} {keys.account_address(key)}")
+    if as_json:
+        output.print_json({"name": name, "address": str(keys.account_address(key))})
+    else:
+        typer.echo(f"{name} {keys.account_address(key)}")
 
 
 @keys_app.command("list")
@@ -193,7 +196,8 @@ def tx_send(
     if not wait:
         emit(submit(url, key, message, fee)[1], as_json)
         return
-    record = commit(url, key, message, fee)
+    with output.progress("waiting for the commit", json_output=as_json):
+        record = commit(url, key, message, fee)
     _show_tx(record, as_json)
     if not record["ok"]:
         raise typer.Exit(output.FAILED)

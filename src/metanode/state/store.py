@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -572,7 +572,11 @@ class ReplayMismatch(MetanodeError):
 
 
 def replay_check(
-    store: Store, *, verify_signatures: bool = True, invariants: bool = False
+    store: Store,
+    *,
+    verify_signatures: bool = True,
+    invariants: bool = False,
+    on_block: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Re-execute every stored block from genesis; raise `ReplayMismatch` at the first
     difference (a header's state root, a block's receipts, the tip, the final state), and, with
@@ -581,13 +585,18 @@ def replay_check(
 
     Every read is of one snapshot, so a node that commits while the check runs (in its own
     process) changes nothing the check sees: reading the tip, the blocks and the final state
-    in separate transactions compared the state of one height with the replay of another."""
+    in separate transactions compared the state of one height with the replay of another.
+    `on_block(tip)` is told each block re-executed and the tip it runs to (a progress bar)."""
     with store.snapshot() as snapshot:
-        return _replay(store.genesis, snapshot, verify_signatures, invariants)
+        return _replay(store.genesis, snapshot, verify_signatures, invariants, on_block)
 
 
 def _replay(
-    genesis: GenesisDocument, snapshot: Snapshot, verify_signatures: bool, invariants: bool
+    genesis: GenesisDocument,
+    snapshot: Snapshot,
+    verify_signatures: bool,
+    invariants: bool,
+    on_block: Callable[[int], None] | None,
 ) -> ReplayReport:
     ledger = MemoryLedger(genesis)
     tip = snapshot.height
@@ -609,6 +618,8 @@ def _replay(
             except InvariantViolation as error:
                 raise ReplayMismatch(f"block {height}: {error}") from None
         transactions += len(block.txs)
+        if on_block is not None:
+            on_block(tip)
     stored = snapshot.state()
     if stored.state_root != ledger.state.state_root or stored.height != ledger.state.height:
         raise ReplayMismatch(

@@ -565,8 +565,10 @@ def run_many(
     suite_for: SuiteFactory | None = None,
     observer: Suite | None = None,
     set_changes: bool = False,
+    on_scenario: Callable[[], None] | None = None,
 ) -> Summary:
-    """Scenario i uses seed `seed * 1_000_003 + i`, so any one can be rerun alone."""
+    """Scenario i uses seed `seed * 1_000_003 + i`, so any one can be rerun alone;
+    `on_scenario` is told each one done (the CLI's progress bar)."""
     summary = Summary()
     for index in range(count):
         scenario = generate(seed * 1_000_003 + index, validators, byzantine, set_changes)
@@ -584,6 +586,8 @@ def run_many(
             summary.liveness_failures += 1
         if outcome.safety_violations or outcome.liveness_failure:
             summary.failures.append(outcome)
+        if on_scenario is not None:
+            on_scenario()
     return summary
 
 
@@ -642,7 +646,12 @@ class Stall:
 
 
 def measure_stall(
-    count: int, seed: int, validators: tuple[int, int], down: int, heights: int = 20
+    count: int,
+    seed: int,
+    validators: tuple[int, int],
+    down: int,
+    heights: int = 20,
+    on_scenario: Callable[[], None] | None = None,
 ) -> Stall:
     """Scenario i uses seed `seed * 1_000_003 + i`, as `run_many` does."""
     stall = Stall()
@@ -650,6 +659,8 @@ def measure_stall(
         scenario = stall_scenario(seed * 1_000_003 + index, validators, down, heights)
         outcome = Simulation(scenario, model_suites, ModelSuite(None)).run()
         stall.scenarios += 1
+        if on_scenario is not None:
+            on_scenario()
         if outcome.safety_violations or outcome.liveness_failure:
             stall.failures.append(outcome)
             continue
