@@ -1,5 +1,6 @@
 """The court on a real network: two validators execute the counter's calls as its two replicas,
-one of them made to lie in every receipt (`[testing] executor_lie`, node/misbehaviour.py).
+one of them made to lie in every receipt (`[testing] executor_lie`, node/misbehaviour.py: a
+wrong output, a wrong root, a dropped write, a forged read).
 The notaries' LogBlock shows the replicas disagreeing, the chain opens the dispute, both nodes
 play it without anyone at the keyboard (node/court.py: reveal, ruling), every validator
 replays the call, and the liar loses: the ruling names the call and the witness step, its
@@ -7,16 +8,20 @@ stake falls by the slashing fraction, the honest executor is paid its share."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from metanode.consensus.real_suite import ValidatorKeys
+from metanode.crypto import bls, ed25519, merkle
+from metanode.docklock.executor import execute
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.state.court.params import DEFAULT as COURT
-from metanode.types import Address, CallApp, DeployApp, Transaction
+from metanode.types import Address, CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
+from metanode.types.messages import Message
 from tests.node.cluster import Cluster
 from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE
 
@@ -25,7 +30,7 @@ STAKE = dev_home.validator_stake_coins * COIN
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lie", ["state_root", "output"])
+@pytest.mark.parametrize("lie", ["state_root", "output", "dropped_write", "forged_read", "copied"])
 def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> None:
     cluster = Cluster(tmp_path / "net", validators=2)
     liar_config = cluster.home / "nodes" / "v1" / "config.toml"
@@ -36,16 +41,11 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         liar = str(Address.from_public_key(_validator_key(cluster, "v1").public_key))
         honest = str(Address.from_public_key(_validator_key(cluster, "v0").public_key))
         gen_before = _gen(cluster, honest)
-        key = cluster.dev_keys()[0]
-        messages = [
-            DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT),
-            CallApp(APP, 0, "increment", b"", FUEL_LIMIT),
-        ]
-        txs = []
-        for nonce, message in enumerate(messages):
-            tx = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
-            txs.append(tx.with_signature(key.sign(tx.signing_message())))
-        assert all(answer["accepted"] for answer in cluster.submit("v0", txs))
+        # The copy needs a call before the one it lies about.
+        disputed = 1 if lie == "copied" else 0
+        calls = [CallApp(APP, 0, "increment", b"", FUEL_LIMIT)] * (disputed + 1)
+        submitted = _send(cluster, 0, [DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT), *calls])
+        assert all(answer["accepted"] for answer in submitted)
 
         def ruled() -> dict[str, Any] | None:
             answer = cluster.client.get(cluster.url("v0") + "/api/v1/disputes/0")
@@ -55,11 +55,12 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         cluster.wait(lambda: ruled() is not None, 120, "the dispute's ruling")
         dispute = ruled()
         assert dispute is not None
-        assert (dispute["kind"], dispute["call_seq"]) == ("replicas", 0)
+        assert (dispute["kind"], dispute["call_seq"]) == ("replicas", disputed)
         assert {dispute["defender"], dispute["challenger"]} == {liar, honest}
         won = "defender_won" if dispute["defender"] == honest else "challenger_won"
         assert dispute["status"] == won
-        # The counter makes three host calls: the false root or output is past the last one.
+        # The counter makes three host calls; the honest node's ruling brings no evidence of
+        # the liar's witness, so each lie is named where its result differs, past the last.
         assert dispute["ruling"]["step"] == 3
         slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
         share = slashed * COURT.challenger_share_ppm // 1_000_000
@@ -72,13 +73,83 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         cluster.stop_all()
 
 
+@pytest.mark.slow
+def test_a_receipt_for_a_call_that_never_happened_is_refused(tmp_path: Path) -> None:
+    """Even the whole notary committee signing it cannot put a receipt for a call that was
+    never made on chain: the LogBlock naming it is refused (`notary.call_unknown`), and
+    nothing is minted or paid for it."""
+    cluster = Cluster(tmp_path / "net", validators=2)
+    cluster.start_all()
+    try:
+        cluster.wait_height(2)
+        deploy = DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT)
+        call = CallApp(APP, 0, "increment", b"", FUEL_LIMIT)
+        assert all(answer["accepted"] for answer in _send(cluster, 0, [deploy, call]))
+        cluster.wait(lambda: _logblocks(cluster) == [(0, 0)], 60, "call 0's LogBlock")
+        liar = _validator_key(cluster, "v1")
+        executor = ed25519.PrivateKey.from_seed(liar.ed25519_seed)
+        address = str(Address.from_public_key(liar.public_key))
+        nex_before = _balance(cluster, address, "NEX")
+        # The liar's receipt for call 1, run on call 0's true end state: no call 1 was made,
+        # so no block fixes its time or seed, and the liar makes them up.
+        state = {b"count": (1).to_bytes(8, "little")}
+        bundle, _after = execute(
+            COUNTER, "increment", b"", state, executor, block_time=0, seed=bytes(32),
+            fuel=FUEL_LIMIT,
+        )  # fmt: skip
+        leaf = bundle.receipt.leaf(1, len(bundle.output), 13)
+        root = merkle.root_from_leaf_hashes([leaf.receipt_hash])
+        unsigned = LogBlock(APP, 1, 1, 1, root, (leaf,))
+        signatures = [
+            bls.PrivateKey.from_bytes(_validator_key(cluster, name).bls_secret).sign(
+                unsigned.signing_message()
+            )
+            for name in ("v0", "v1")
+        ]
+        # Both validators are the committee: bits 0 and 1, whatever their order.
+        signed = replace(unsigned, signers=b"\x03", aggregate=bls.aggregate_signatures(signatures))
+        (answer,) = _send(cluster, 1, [SubmitLogBlock(signed)])
+        assert answer["accepted"]
+
+        def result() -> dict[str, Any] | None:
+            found: dict[str, Any] = cluster.get("v0", f"/api/v1/txs/{answer['hash']}")
+            return found if found["committed"] else None
+
+        cluster.wait(lambda: result() is not None, 30, "the LogBlock transaction's block")
+        refused = result()
+        assert refused is not None and refused["status"] == "failed"
+        assert refused["receipt"]["code_name"] == "notary.call_unknown"
+        assert _logblocks(cluster) == [(0, 0)]
+        assert _balance(cluster, address, "NEX") == nex_before
+    finally:
+        cluster.stop_all()
+
+
+def _send(cluster: Cluster, key_index: int, messages: list[Message]) -> list[dict[str, Any]]:
+    key = cluster.dev_keys()[key_index]
+    txs = []
+    for nonce, message in enumerate(messages):
+        tx = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
+        txs.append(tx.with_signature(key.sign(tx.signing_message())))
+    return cluster.submit("v0", txs)
+
+
+def _logblocks(cluster: Cluster) -> list[tuple[int, int]]:
+    page = cluster.get("v0", f"/api/v1/logblocks?app={APP.hex()}")["logblocks"]
+    return [(item["first_seq"], item["last_seq"]) for item in page]
+
+
+def _balance(cluster: Cluster, address: str, denom: str) -> int:
+    return int(cluster.get("v0", f"/api/v1/accounts/{address}")["balances"].get(denom, 0))
+
+
 def _validator_key(cluster: Cluster, name: str) -> ValidatorKeys:
     path = cluster.home / "nodes" / name / "validator.key"
     return keys.read_validator(path, dev_home.DEV_PASSWORD)
 
 
 def _gen(cluster: Cluster, address: str) -> int:
-    return int(cluster.get("v0", f"/api/v1/accounts/{address}")["balances"].get("GEN", 0))
+    return _balance(cluster, address, "GEN")
 
 
 def _power(cluster: Cluster, address: str) -> int:

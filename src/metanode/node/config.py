@@ -192,9 +192,9 @@ class Testing(_Section):
     slashing path to be tested on real processes."""
 
     double_prepare_heights: Annotated[list[Height], Field(max_length=10_000)] = []
-    # The node's executor lies in every receipt it signs: "output" (a wrong output hash) or
-    # "state_root" (a wrong state root after a correct output), for the court to catch.
-    executor_lie: Literal["", "output", "state_root"] = ""
+    # The node's executor lies in every receipt it signs (node/misbehaviour.py `falsify`
+    # names each lie), for the court to catch.
+    executor_lie: Literal["", "output", "state_root", "dropped_write", "forged_read", "copied"] = ""
 
 
 class Dev(_Section):

@@ -10,26 +10,38 @@ not of the dev kind (`check_allowed`), so no configuration mistake can make a va
 public network sign twice.
 
 `[testing] executor_lie` makes the node's executor falsify every receipt it signs
-(`falsify`): a wrong output hash, or a wrong state root after a correct output, re-signed,
-stored and gossiped as its own, so the notaries see its replicas disagree and the court's game
-runs on real processes (tests/node/test_court_e2e.py). Refused off dev chains alike.
+(`falsify`), re-signed, stored and gossiped as its own, so the notaries see its replicas
+disagree and the court's game runs on real processes (tests/node/test_court_e2e.py):
+"output", a wrong output hash; "state_root", a wrong state root after a correct output;
+"dropped_write", the root of the state the call left without its last write; "forged_read",
+the call run again on a forged stored value (its witness records the forged read) while the
+receipt names the true state before; "copied", the result of the app's call before (root,
+output, witness, fuel) signed as this call's. The copy keeps this call's seed, time, input and
+state before: a receipt copied whole names another call's seed, which the notaries refuse
+before any LogBlock (node/hosting.py `seed_not_the_calls`). Refused off dev chains alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable
 
 from metanode.codec import tags
 from metanode.consensus.suite import Suite
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash, tagged_hash
-from metanode.docklock.receipt import Bundle
+from metanode.docklock.executor import execute
+from metanode.docklock.receipt import Bundle, state_root
 from metanode.errors import ConfigError
 from metanode.types.vote import Kind, Signed
 
 from .config import Testing
+
+_WRITES = ("state_set", "state_delete")
+# What a receipt says its run did, which "copied" takes from another call's.
+_RUN_FIELDS = (
+    "state_root_after", "fuel_used", "peak_memory_bytes", "witness_root", "witness_length",
+    "outcome", "output_hash",
+)  # fmt: skip
 
 
 def check_allowed(testing: Testing, chain_kind: str) -> None:
@@ -45,16 +57,66 @@ def check_allowed(testing: Testing, chain_kind: str) -> None:
             )
 
 
-def falsify(lie: str, key: ed25519.PrivateKey, bundle: Bundle) -> Bundle:
-    """The bundle with its receipt falsified as `lie` says, and signed again by `key`."""
+def falsify(
+    lie: str, key: ed25519.PrivateKey, bundle: Bundle, earlier: Bundle | None = None
+) -> Bundle:
+    """The bundle with its receipt falsified as `lie` says, and signed again by `key`;
+    `earlier` is the app's call before, which "copied" copies (the first call is left true)."""
     receipt = bundle.receipt
-    if lie == "output":
+    if lie == "copied":
+        if earlier is None:
+            return bundle
+        copied = {name: getattr(earlier.receipt, name) for name in _RUN_FIELDS}
+        receipt = dataclasses.replace(receipt, **copied)
+        bundle = dataclasses.replace(bundle, witness=earlier.witness, output=earlier.output)
+    elif lie == "output":
         receipt = dataclasses.replace(receipt, output_hash=blake3_hash(b"lie" + bundle.output))
-    else:
+    elif lie == "state_root":
         wrong = blake3_hash(b"lie" + receipt.state_root_after)
         receipt = dataclasses.replace(receipt, state_root_after=wrong)
+    elif lie == "dropped_write":
+        receipt = dataclasses.replace(receipt, state_root_after=_without_last_write(bundle))
+    else:
+        bundle = _forged_read(key, bundle)
+        receipt = dataclasses.replace(bundle.receipt, state_root_before=receipt.state_root_before)
     signed = dataclasses.replace(receipt, signature=key.sign(receipt.signing_message()))
     return dataclasses.replace(bundle, receipt=signed)
+
+
+def _without_last_write(bundle: Bundle) -> bytes:
+    """The root of the state the call left, had its last write been dropped (the true root
+    for a call that writes nothing: there is nothing to drop)."""
+    writes = [record for record in bundle.witness if record.call in _WRITES]
+    state = dict(bundle.state_before)
+    for record in writes[:-1]:
+        match record.arguments:
+            case (bytes() as stored_key, bytes() as value):
+                state[stored_key] = value
+            case (bytes() as stored_key,):
+                state.pop(stored_key, None)
+    return state_root(state)
+
+
+def _forged_read(key: ed25519.PrivateKey, bundle: Bundle) -> Bundle:
+    """The call run again with the key of its first read holding a forged value (8 bytes, the
+    width of a counter), so its witness, output and end state follow from a value never
+    stored; the state before is the true one."""
+    reads = [record.arguments[0] for record in bundle.witness if record.call == "state_get"]
+    if not reads or not isinstance(reads[0], bytes):
+        return bundle  # a call that reads nothing cannot be lied about this way
+    receipt = bundle.receipt
+    forged = {**bundle.state_before, reads[0]: (99).to_bytes(8, "little")}
+    run, _after = execute(
+        bundle.module,
+        receipt.function,
+        bundle.input,
+        forged,
+        key,
+        block_time=receipt.block_time,
+        seed=receipt.seed,
+        previous=receipt.previous,
+    )
+    return dataclasses.replace(run, state_before=bundle.state_before)
 
 
 def double_prepare(testing: Testing, suite: Suite, signed: Signed) -> Signed | None:
@@ -66,8 +128,24 @@ def double_prepare(testing: Testing, suite: Suite, signed: Signed) -> Signed | N
     return dataclasses.replace(unsigned, signature=suite.sign(unsigned.signing_message()))
 
 
-def lying_executor(testing: Testing, key: ed25519.PrivateKey) -> Callable[[Bundle], Bundle] | None:
+class Liar:
+    """The executor's receipt hook: each bundle falsified, with the app's true bundle before
+    it at hand for "copied"."""
+
+    def __init__(self, lie: str, key: ed25519.PrivateKey) -> None:
+        self.lie = lie
+        self.key = key
+        self._earlier: dict[bytes, Bundle] = {}
+
+    def __call__(self, bundle: Bundle) -> Bundle:
+        app_id = bundle.receipt.app_id
+        falsified = falsify(self.lie, self.key, bundle, self._earlier.get(app_id))
+        self._earlier[app_id] = bundle
+        return falsified
+
+
+def lying_executor(testing: Testing, key: ed25519.PrivateKey) -> Liar | None:
     """The executor's receipt hook for `[testing] executor_lie`, None when it is not set."""
     if not testing.executor_lie:
         return None
-    return functools.partial(falsify, testing.executor_lie, key)
+    return Liar(testing.executor_lie, key)
