@@ -28,11 +28,13 @@ from metanode.state.court import errors, game, queries
 from metanode.state.court import params as court_params
 from metanode.state.court.consequences import BONDS
 from metanode.state.court.params import DEFAULT as COURT
-from metanode.state.court.records import Dispute, Status, read_call_block
+from metanode.state.court.records import Clawback, Dispute, Status, read_call_block
 from metanode.state.genesis.document import from_tree, parse_genesis
 from metanode.state.genesis.state import export_genesis
 from metanode.state.notary import errors as notary_errors
 from metanode.state.notary import queries as notary_queries
+from metanode.state.poe.formula import reward_base_units, usage_of
+from metanode.state.poe.params import DEFAULT as POE
 from metanode.state.staking.records import read_validator
 from metanode.types import (
     Address,
@@ -261,6 +263,39 @@ def test_a_wrong_state_root_is_caught_and_its_executor_slashed() -> None:
     assert queries.proven_false(reader, lying[1].receipt.hash()) is None
 
 
+@pytest.mark.parametrize("spent", [False, True])
+def test_the_nex_minted_for_a_false_receipt_is_clawed_back(spent: bool) -> None:
+    court = Court()
+    lying = court.executions(0, Lie(2, "root"))
+    court.notarise(lying)
+    liar = court.address(0)
+    minted = court.balance(liar, Denom.NEX)
+    # Its first LogBlock: storage counted from no earlier receipt. The formula is not linear,
+    # so the false receipt's part is what the mint falls by without it.
+    leaves = [bundle.receipt.leaf(seq, len(bundle.output), 13) for seq, bundle in enumerate(lying)]
+    without = [leaf for seq, leaf in enumerate(leaves) if seq != 2]
+    owed = reward_base_units(usage_of(leaves, None, POE), POE) - reward_base_units(
+        usage_of(without, None, POE), POE
+    )
+    assert minted > owed > 0
+    if spent:  # all but one base unit of the mint given away before the ruling
+        assert court.send(court.wallet(0), Transfer(CALLER.address, minted - 1, Denom.NEX)) == OK
+    kept = court.balance(liar, Denom.NEX)
+    supply = bank_queries.supply(court.chain.state.reader, Denom.NEX)
+    truth = court.truth(court.calls)
+    assert court.send(CHALLENGER, open_message(lying[2].receipt, state_root(truth[3]))) == OK
+    assert court.send(CHALLENGER, rule_message(0, truth[2])) == OK
+    assert court.dispute().status is Status.CHALLENGER_WON
+    clawed = min(owed, kept)
+    reader = court.chain.state.reader
+    assert court.balance(liar, Denom.NEX) == kept - clawed
+    assert bank_queries.supply(reader, Denom.NEX).total == supply.total - clawed
+    clawback = queries.clawback(reader, lying[2].receipt.hash())
+    assert clawback == Clawback(clawed, owed - clawed)
+    assert clawback.outcome == ("partly_spent" if spent else "clawed_back")
+    assert queries.clawback(reader, lying[1].receipt.hash()) is None
+
+
 def test_a_wrong_output_is_named_at_its_witness_step() -> None:
     court = Court()
     lying = court.executions(1, Lie(1, "output"))
@@ -425,6 +460,8 @@ def test_replicas_that_disagree_open_a_dispute_the_honest_one_wins() -> None:
     assert ruled.status is (Status.DEFENDER_WON if liar_side == 1 else Status.CHALLENGER_WON)
     assert court.stake(1) < STAKE and court.stake(0) == STAKE
     assert court.balance(court.address(0), Denom.GEN) > honest_gen
+    # A withheld range was never minted for: there is nothing to claw back.
+    assert queries.clawback(court.chain.state.reader, lying[2].receipt.hash()) is None
     # The range is released: a LogBlock of the honest replica's receipts alone can follow;
     # one that holds the false receipt again cannot.
     assert notary_queries.dispute(court.chain.state.reader, APP, 0) is None

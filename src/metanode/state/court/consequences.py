@@ -7,12 +7,14 @@ missed deadline, or nobody asking.
   that loses forfeits its bond to the treasury. A winning challenger gets its bond back, and
   an undecided dispute returns it.
 - The losing executor's receipt of the disputed call is marked false (keys.false_receipt),
-  and if a committed LogBlock paid it, its share of the call's fee goes back to the caller.
+  and if a committed LogBlock paid it, its share of the call's fee goes back to the caller
+  and the NEX minted for it is burned from the executor (`_claw_back_mint`; what it already
+  spent is recorded as short, keys.clawback).
 - A REPLICAS dispute releases the notary's withheld range (notary.records.delete_dispute): a
   LogBlock without the false receipt can follow, and only then are the calls settled and
   minted for, so nothing was paid for them while the dispute was open.
-Coins only move between accounts (bank.move) or are cut by staking's own slash, so the bank's
-supply invariant holds throughout.
+Coins only move between accounts (bank.move), are cut by staking's own slash, or are burned
+(bank.burn, which counts them in the supply), so the bank's supply invariant holds throughout.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from metanode.errors import InvariantViolation, check
 from metanode.state.apps.records import read_call
 from metanode.state.apps.rules import settlement
 from metanode.state.bank.accounts import TREASURY, module_address, read_account
-from metanode.state.bank.rules import move
+from metanode.state.bank.rules import burn, move
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext
 from metanode.state.court import keys
@@ -32,15 +34,19 @@ from metanode.state.court.records import (
     CHALLENGER,
     DEFENDER,
     ZERO,
+    Clawback,
     Dispute,
     Kind,
     Ruling,
     Status,
+    write_clawback,
     write_dispute,
     write_id,
 )
 from metanode.state.notary import queries as notary
 from metanode.state.notary.records import delete_dispute, read_logblock
+from metanode.state.poe.formula import reward_base_units, usage_of
+from metanode.state.poe.params import read_params as read_poe_params
 from metanode.state.registry.records import read_node, write_node
 from metanode.state.registry.rules import REGISTRY_POOL
 from metanode.state.staking import rules as staking
@@ -85,6 +91,7 @@ def finish(
         if dispute.receipts[side] != ZERO:
             write_id(writer, keys.false_receipt(dispute.receipts[side]), dispute_id)
             _reverse_fee(writer, dispute.receipts[side], dispute.sides[side])
+            _claw_back_mint(writer, dispute.receipts[side], dispute.sides[side])
     if dispute.kind is Kind.CHALLENGE and CHALLENGER not in losers:
         _pay(writer, BONDS, dispute.sides[CHALLENGER], dispute.bond)
     if dispute.kind is Kind.REPLICAS:
@@ -103,8 +110,7 @@ def _reverse_fee(writer: Overlay, receipt_hash: bytes, executor: Address) -> Non
     """A false receipt in a committed LogBlock was paid its share of its call's fee when the
     LogBlock settled (state/billing): that share, as the fee split computes it now, goes back
     from the executor to the call's caller, as far as the executor's FLX covers it. (A
-    withheld range's receipts were never paid; its PoE mint is not reversed: the mint is per
-    executor over a whole LogBlock, with no share of it kept per receipt.)"""
+    withheld range's receipts were never paid; the PoE mint is `_claw_back_mint`'s.)"""
     found = notary.receipt(writer, receipt_hash)
     if found is None:
         return
@@ -117,6 +123,30 @@ def _reverse_fee(writer: Overlay, receipt_hash: bytes, executor: Address) -> Non
     each = settlement(writer, call, found.leaf.fuel_used, served).each
     amount = min(each, read_account(writer, executor).balance(Denom.FLX))
     check(move(writer, executor, call.caller, Denom.FLX, amount) == OK, "the executor holds it")
+
+
+def _claw_back_mint(writer: Overlay, receipt_hash: bytes, executor: Address) -> None:
+    """A false receipt in a committed LogBlock earned its executor part of that LogBlock's PoE
+    mint: what the formula gives the executor's leaves there, less what it gives them without
+    the false one (the formula is not linear, so this is the receipt's whole effect on the
+    mint), at the ruling's PoE parameters. That much NEX is burned from the executor, as far
+    as its balance covers it; what it already spent is recorded as short (keys.clawback)."""
+    found = notary.receipt(writer, receipt_hash)
+    if found is None:
+        return
+    stored = read_logblock(writer, found.app_id, found.number)
+    if stored is None:
+        raise InvariantViolation(f"notarised receipt {receipt_hash.hex()} lost its LogBlock")
+    mine = [leaf for leaf in stored.logblock.leaves if leaf.executor == found.leaf.executor]
+    before = notary.receipt(writer, mine[0].previous)  # its tip when the LogBlock committed
+    start = None if before is None else (before.leaf.block_time, before.leaf.state_bytes)
+    params = read_poe_params(writer)
+    honest = [leaf for leaf in mine if leaf.receipt_hash != receipt_hash]
+    earned = reward_base_units(usage_of(mine, start, params), params)
+    owed = max(0, earned - reward_base_units(usage_of(honest, start, params), params))
+    clawed = min(owed, read_account(writer, executor).balance(Denom.NEX))
+    burn(writer, executor, Denom.NEX, clawed)
+    write_clawback(writer, receipt_hash, Clawback(clawed, owed - clawed))
 
 
 def _slash(writer: Overlay, block: BlockContext, executor: Address, fraction_ppm: int) -> int:

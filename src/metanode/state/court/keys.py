@@ -8,6 +8,7 @@
 0x0b 0x05 ‖ receipt_hash(32)        → the dispute that proved the receipt false
 0x0b 0x06 ‖ height(8)               → [block time, VRF proof] of a block that included calls
 0x0b 0x07                           → disputes open
+0x0b 0x08 ‖ receipt_hash(32)        → [NEX burned, NEX short] of a false receipt's PoE mint
 Big-endian numbers, so scans go in id and deadline order.
 """
 
@@ -22,6 +23,7 @@ CHALLENGED = PREFIX + b"\x04"
 FALSE_RECEIPT = PREFIX + b"\x05"
 CALL_BLOCK = PREFIX + b"\x06"
 OPEN_COUNT = PREFIX + b"\x07"
+CLAWBACK = PREFIX + b"\x08"
 
 
 def dispute(dispute_id: int) -> bytes:
@@ -46,3 +48,7 @@ def false_receipt(receipt_hash: bytes) -> bytes:
 
 def call_block(height: int) -> bytes:
     return CALL_BLOCK + height.to_bytes(8, "big")
+
+
+def clawback(receipt_hash: bytes) -> bytes:
+    return CLAWBACK + receipt_hash

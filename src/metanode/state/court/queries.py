@@ -1,5 +1,5 @@
-"""court queries: read-only. Disputes by id (newest first for lists), a receipt's dispute and
-whether the court proved it false."""
+"""court queries: read-only. Disputes by id (newest first for lists), a receipt's dispute,
+whether the court proved it false, and what it took back of the receipt's mint."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from metanode.errors import InvariantViolation
 from metanode.state.court import keys
 from metanode.state.court.params import CourtParams, read_params
-from metanode.state.court.records import Dispute, read_dispute, read_id
+from metanode.state.court.records import Clawback, Dispute, read_clawback, read_dispute, read_id
 from metanode.state.staking.records import read_uint
 from metanode.state.view import StateReader
 
@@ -42,6 +42,12 @@ def of_receipt(reader: StateReader, receipt_hash: bytes) -> int | None:
 def proven_false(reader: StateReader, receipt_hash: bytes) -> int | None:
     """The dispute whose ruling (or a missed deadline) proved the receipt false, if any."""
     return read_id(reader, keys.false_receipt(receipt_hash))
+
+
+def clawback(reader: StateReader, receipt_hash: bytes) -> Clawback | None:
+    """What the court took back of the PoE mint of a receipt it proved false, if it was
+    notarised (a withheld range's receipts were never minted for)."""
+    return read_clawback(reader, receipt_hash)
 
 
 def count(reader: StateReader) -> int:

@@ -191,12 +191,39 @@ def note_call_block(writer: Overlay, block: BlockContext) -> None:
 
 
 def read_id(reader: StateReader, key: bytes) -> int | None:
-    data = reader.get(key)
-    if data is None:
-        return None
-    (value,) = decode_array(data, key, 1)
-    return _uint(value, key)
+    found = _uints(reader, key, 1)
+    return None if found is None else found[0]
 
 
 def write_id(writer: Overlay, key: bytes, value: int) -> None:
     writer.put(key, encode_value([value]))
+
+
+@dataclass(frozen=True, slots=True)
+class Clawback:
+    """The PoE mint of a receipt proven false: `clawed` NEX burned from its executor, and
+    `short` NEX it had already spent, which the court could not take back."""
+
+    clawed: int
+    short: int
+
+    @property
+    def outcome(self) -> str:
+        return "clawed_back" if self.short == 0 else "partly_spent"
+
+
+def read_clawback(reader: StateReader, receipt_hash: bytes) -> Clawback | None:
+    found = _uints(reader, keys.clawback(receipt_hash), 2)
+    return None if found is None else Clawback(*found)
+
+
+def _uints(reader: StateReader, key: bytes, count: int) -> list[int] | None:
+    """A stored array of `count` unsigned integers, None if nothing is stored."""
+    data = reader.get(key)
+    if data is None:
+        return None
+    return [_uint(value, key) for value in decode_array(data, key, count)]
+
+
+def write_clawback(writer: Overlay, receipt_hash: bytes, clawback: Clawback) -> None:
+    writer.put(keys.clawback(receipt_hash), encode_value([clawback.clawed, clawback.short]))
