@@ -1,10 +1,12 @@
 """The court on a real network: two validators execute the counter's calls as its two replicas,
 one of them made to lie in every receipt (`[testing] executor_lie`, node/misbehaviour.py: a
-wrong output, a wrong root, a dropped write, a forged read).
+wrong output, a wrong root, a dropped write, a forged read, another call's result copied).
 The notaries' LogBlock shows the replicas disagreeing, the chain opens the dispute, both nodes
 play it without anyone at the keyboard (node/court.py: reveal, ruling), every validator
 replays the call, and the liar loses: the ruling names the call and the witness step, its
-stake falls by the slashing fraction, the honest executor is paid its share."""
+stake falls by the slashing fraction, the honest executor is paid its share. A LogBlock naming
+a call never made is refused even signed by the whole committee, and a false receipt that was
+notarised (a lone replica) loses its PoE mint when a challenger wins."""
 
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import pytest
 from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, ed25519, merkle
 from metanode.docklock.executor import execute
+from metanode.docklock.receipt import state_root
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.state.court.params import DEFAULT as COURT
 from metanode.types import Address, CallApp, DeployApp, LogBlock, SubmitLogBlock, Transaction
 from metanode.types.messages import Message
+from tests.cli.test_apps_cli import COUNTER as COUNTER_WAT
+from tests.cli.test_apps_cli import bpi
 from tests.node.cluster import Cluster
 from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE
 
@@ -155,3 +160,35 @@ def _gen(cluster: Cluster, address: str) -> int:
 def _power(cluster: Cluster, address: str) -> int:
     validators = cluster.get("v0", "/api/v1/validators")["validators"]
     return int(next(item["power"] for item in validators if item["address"] == address))
+
+
+@pytest.mark.slow
+def test_a_notarised_false_receipt_loses_its_mint(tmp_path: Path) -> None:
+    """One validator, the counter's only replica, lies alike in every receipt, so its false
+    receipt is notarised and minted for; a challenger with the true root wins the ruling the
+    liar's own node asks for, and the NEX minted for the false receipt is burned back."""
+    cluster = Cluster(tmp_path / "net", validators=1)
+    config = cluster.home / "nodes" / "v0" / "config.toml"
+    config.write_text(config.read_text() + '\n[testing]\nexecutor_lie = "state_root"\n')
+    cluster.start_all()
+    try:
+        cluster.wait_height(1)
+        module = tmp_path / "counter.wat"
+        module.write_text(COUNTER_WAT.read_text())
+        (tmp_path / "app.toml").write_text("[app]\nreplicas = 1\nfuel_limit = 100000\n")
+        liar = str(Address.from_public_key(_validator_key(cluster, "v0").public_key))
+        genesis_nex = _balance(cluster, liar, "NEX")
+        app_id = bpi(cluster, "deploy", str(module))["app"]
+        receipt = bpi(cluster, "call", app_id, "increment", "--wait", "--wait-s", "60")["receipt"]
+        assert _balance(cluster, liar, "NEX") > genesis_nex  # minted for the false receipt
+        claim = state_root({b"count": (1).to_bytes(8, "little")}).hex()
+        assert bpi(cluster, "dispute", "open", receipt, "--claim", claim)["dispute"] == 0
+        cluster.wait(
+            lambda: bpi(cluster, "dispute", "show", "0")["status"] == "challenger_won",
+            60,
+            "the challenger's ruling",
+        )
+        # Its only leaf in its LogBlock: the whole mint was the false receipt's.
+        assert _balance(cluster, liar, "NEX") == genesis_nex
+    finally:
+        cluster.stop_all()
