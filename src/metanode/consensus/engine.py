@@ -44,7 +44,7 @@ from .events import (
     StartHeight,
     TimeoutFired,
 )
-from .evidence import Evidence
+from .evidence import Evidence, item_height
 from .messages import (
     Kind,
     Message,
@@ -216,7 +216,7 @@ def forget_refused_evidence(state: EngineState, block: Block) -> None:
     fill the bounded pending list. Evidence of the block's own height waits for the next."""
     included = set(block.evidence)
     for item in list(state.evidence):
-        if item not in included and Evidence.decode(item).first.height < block.header.height:
+        if item not in included and item_height(item) < block.header.height:
             del state.evidence[item]
 
 

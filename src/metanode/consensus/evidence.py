@@ -1,6 +1,8 @@
 """Equivocation evidence: two messages signed by one validator for the same (kind, height,
 round) with different content. Anyone can check it with the validator set alone; the next
-proposer carries it in its block (slashing arrives with the staking penalties)."""
+proposer carries it in its block (slashing arrives with the staking penalties). A block's
+evidence list also carries light-client attack items (types/light_attack.py), which full nodes
+accept through the gateway; `item_height` reads the height of either kind."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from metanode.codec import decode, encode
 from metanode.errors import DecodeError, VerificationError
 from metanode.types.fields import expect_array
+from metanode.types.light_attack import LightAttackItem
 
 from .messages import Signed
 from .suite import Suite
@@ -44,3 +47,12 @@ class Evidence:
         for message in (self.first, self.second):
             if not suite.verify(validator.public_key, message.signing_message(), message.signature):
                 raise VerificationError("a message's signature does not verify")
+
+
+def item_height(item: bytes) -> int:
+    """The height an item of a block's evidence list accuses (the conflicting header's, for a
+    light-client attack)."""
+    try:
+        return Evidence.decode(item).first.height
+    except DecodeError:
+        return LightAttackItem.decode(item).evidence.conflicting_header.height

@@ -20,11 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from metanode.codec import decode, encode, tags
-from metanode.crypto.hashing import tagged_hash
+from metanode.codec import decode, encode
 from metanode.errors import DecodeError
 from metanode.types import Block
-from metanode.types.block import KnownTxs
+from metanode.types.block import KnownTxs, commit_seal_message
 from metanode.types.fields import expect_array, expect_bytes, expect_uint
 from metanode.types.vote import Kind, Signed
 
@@ -40,11 +39,6 @@ __all__ = [
     "decode_message",
     "encode_message",
 ]
-
-
-def commit_seal_message(height: int, round_: int, digest: bytes) -> bytes:
-    """What a validator's BLS commit seal signs; a certificate aggregates these."""
-    return tagged_hash(tags.COMMIT_SEAL, encode([height, round_, digest]))
 
 
 @dataclass(frozen=True, slots=True)

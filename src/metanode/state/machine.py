@@ -9,7 +9,8 @@ Rules:
   block and match the header's `last_certificate_hash`; its signer bitmap then runs the
   registry's missed-commit window (registry/downtime.py), which may jail.
 - Evidence next: each item of `block.evidence` (equivocation, recorded by the consensus
-  layer) runs the registry's evidence rule, the one `SubmitEvidence` runs, with no sender and
+  layer, runs the registry's evidence rule, the one `SubmitEvidence` runs; light-client attack
+  evidence, accepted by a node's gateway, runs registry/light_attack.py) with no sender and
   no fee, before any transaction. An item the rule refuses makes the block invalid
   (`InvalidBlock("evidence_refused")`, as CometBFT treats invalid evidence); `build_block`
   leaves such items out, and the consensus engine, seeing its own block without them, forgets
@@ -80,9 +81,9 @@ from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
 from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.registry.downtime import on_last_certificate, on_unjail
+from metanode.state.registry.light_attack import on_block_evidence
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
-    on_block_evidence,
     on_exit_node,
     on_register_node,
     on_submit_evidence,

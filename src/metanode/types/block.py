@@ -179,6 +179,12 @@ class Block:
         return cls(header, txs, evidence, last, bytes(data))
 
 
+def commit_seal_message(height: int, round_: int, digest: bytes) -> bytes:
+    """What a validator's BLS commit seal signs; a certificate aggregates these (here, not in
+    consensus, as the state machine checks certificates of light-client attack evidence)."""
+    return tagged_hash(tags.COMMIT_SEAL, encode([height, round_, digest]))
+
+
 @dataclass(frozen=True, slots=True)
 class CommitCertificate:
     """Proof that a quorum committed `block_hash` at (height, round): the signers' positions in

@@ -8,6 +8,12 @@ when hashed):
 hash the other provider serves at the conflicting header's height. The validators who signed
 both the conflicting header and the trusted one at that height equivocated; when the trusted
 set is unchanged the conflict is a double sign, else a lunatic or amnesia attack.
+
+A full node that accepts the evidence carries it in a block's evidence list as a
+`LightAttackItem`: `["light-attack", evidence, committed certificate or null]`, the
+certificate the chain committed at the conflicting height (from the proposer's store), so that
+block processing checks a double sign from chain data alone (state/registry/light_attack.py).
+Its three elements tell it apart from an equivocation pair (two elements).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from metanode.codec import decode, encode, tags
 from metanode.crypto.hashing import tagged_hash
+from metanode.errors import DecodeError
 from metanode.types import constants
 from metanode.types.block import BlockHeader, CommitCertificate
 from metanode.types.fields import expect_array, expect_bytes, expect_uint, expect_version
@@ -59,3 +66,28 @@ class LightAttackEvidence:
             conflicting_certificate=CommitCertificate.from_wire(fields[4]),
             trusted_hash=expect_bytes(fields[5], "light_attack.trusted_hash", _HASH),
         )
+
+
+ITEM_KIND = "light-attack"
+
+
+@dataclass(frozen=True, slots=True)
+class LightAttackItem:
+    evidence: LightAttackEvidence
+    committed: CommitCertificate | None  # None where the chain holds no certificate to show
+
+    def encode(self) -> bytes:
+        committed = None if self.committed is None else self.committed.to_wire()
+        return encode([ITEM_KIND, self.evidence.to_wire(), committed])
+
+    @classmethod
+    def decode(cls, data: bytes) -> LightAttackItem:
+        fields = expect_array(decode(data), "light_attack_item", 3)
+        if fields[0] != ITEM_KIND:
+            raise DecodeError("wrong_kind", f"light_attack_item starts with {ITEM_KIND!r}")
+        evidence = LightAttackEvidence.decode(encode(fields[1]))
+        committed = None if fields[2] is None else CommitCertificate.from_wire(fields[2])
+        item = cls(evidence, committed)
+        if item.encode() != data:
+            raise DecodeError("not_canonical", "light_attack_item is not in its one encoding")
+        return item

@@ -14,6 +14,15 @@ its record stays as a tombstone; a validator node withdraws its bond with stakin
 `unbonding_queue_full` (staking's queue for the completion height is full: retry next block).
 `Unjail`: `validator_not_jailed`, `jail_is_permanent` (jailed by evidence), and
 `downtime_jail_not_over` (jailed for missed commits; the jail's length has not passed).
+Light-client attack evidence (light_attack.py): `light_attack_not_a_conflict` (the conflicting
+header is the committed block, or the committed certificate is missing or of another height),
+`light_attack_certificate_invalid` (a certificate of another chain, height or header, a signer
+bitmap outside its set, too little power, an aggregate that does not verify),
+`light_attack_set_unknown` (the header names a validator set the chain had neither at its
+height nor at the common height: the evidence carries no set to read its signers from),
+`light_attack_amnesia` (a double sign in two rounds, which CometBFT does not punish either),
+`light_attack_no_attacker` (every signer named is jailed for good already or signed once),
+`light_attack_heights_invalid` (the common height is not below the conflicting one).
 """
 
 from __future__ import annotations
@@ -50,3 +59,9 @@ UNBONDING_QUEUE_FULL = register("registry", 27, "unbonding_queue_full")
 VALIDATOR_NOT_JAILED = register("registry", 28, "validator_not_jailed")
 JAIL_IS_PERMANENT = register("registry", 29, "jail_is_permanent")
 DOWNTIME_JAIL_NOT_OVER = register("registry", 30, "downtime_jail_not_over")
+LIGHT_ATTACK_NOT_A_CONFLICT = register("registry", 31, "light_attack_not_a_conflict")
+LIGHT_ATTACK_CERTIFICATE_INVALID = register("registry", 32, "light_attack_certificate_invalid")
+LIGHT_ATTACK_SET_UNKNOWN = register("registry", 33, "light_attack_set_unknown")
+LIGHT_ATTACK_AMNESIA = register("registry", 34, "light_attack_amnesia")
+LIGHT_ATTACK_NO_ATTACKER = register("registry", 35, "light_attack_no_attacker")
+LIGHT_ATTACK_HEIGHTS_INVALID = register("registry", 36, "light_attack_heights_invalid")

@@ -179,10 +179,10 @@ def on_submit_evidence(writer: Overlay, context: TxContext, message: SubmitEvide
     return apply_evidence(writer, context.block, message, context.events)
 
 
-def on_block_evidence(writer: Overlay, block: BlockContext, item: bytes) -> int:
-    """One item of the block's evidence list, under the transaction's rule. The block has no
-    receipt to carry the `slashed` event: the slash shows as the evidence's height
-    (`queries.evidence_used_at`) and in the stake."""
+def on_pair_evidence(writer: Overlay, block: BlockContext, item: bytes) -> int:
+    """An equivocation pair of the block's evidence list, under the transaction's rule. The
+    block has no receipt to carry the `slashed` event: the slash shows as the evidence's
+    height (`queries.evidence_used_at`) and in the stake."""
     message = decode_block_evidence(item)
     if message is None:
         return errors.EVIDENCE_MALFORMED
