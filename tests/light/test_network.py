@@ -2,7 +2,7 @@
 real HTTP proxy that rewrites the node's answers): every proof of the gateway verifies, every
 lie is rejected with its reason, the trusted block never moves on bad data, and a witness
 that serves a conflicting header signed by the real validator's key is caught as a fork with
-light-client attack evidence, which the node answers as not built."""
+light-client attack evidence, which the node accepts and a later block slashes for."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from metanode.light.verifier import Verifier
 from metanode.node import home as dev_home
 from metanode.state.codes import OK
 from metanode.types import Address, BlockHeader, Bond, CommitCertificate, LogLeaf, Transaction
-from metanode.types.light_attack import LightAttackEvidence
+from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from tests.cli.test_light_cli import light
 from tests.node.cluster import Cluster, running
 from tests.node.test_notary_api import commit_logblock
@@ -221,34 +221,6 @@ def test_a_proof_for_another_height_is_rejected(network: Network, liar: Proxy) -
     assert caught.value.reason is Rejection.PROOF_WRONG_HEIGHT
 
 
-def test_a_witness_on_another_fork_is_caught_with_evidence(network: Network, liar: Proxy) -> None:
-    """The witness serves headers the real validator also signed: a real equivocation."""
-    secret = bls.PrivateKey.from_bytes(network.bls_secret)
-
-    def fork(path: str, status: int, body: Any) -> tuple[int, Any]:
-        if path.startswith("/api/v1/proofs/header/") and status == 200:
-            header = BlockHeader.decode(bytes.fromhex(body["header"]))
-            forged = dataclasses.replace(header, state_root=b"\x0f" * 32)
-            seal = secret.sign(commit_seal_message(forged.height, 0, forged.hash()))
-            body["header"] = forged.encode().hex()
-            body["certificate"] = (
-                CommitCertificate(forged.height, 0, forged.hash(), b"\x01", seal).encode().hex()
-            )
-        return status, body
-
-    client = trusting(network, network.url, witnesses=(liar.url,))
-    liar.rewrite = fork
-    with pytest.raises(ForkDetected) as caught:
-        client.sync(now_ms())
-    assert client.trusted.height == 1
-    against_primary, against_witness = caught.value.evidence
-    assert against_primary.common_height == 1
-    assert against_witness.conflicting_header.state_root == b"\x0f" * 32
-    posted = [LightAttackEvidence.decode(data) for _, data in liar.posted]
-    assert against_primary in posted
-    assert all("501" in outcome for outcome in caught.value.outcomes), caught.value.outcomes
-
-
 @pytest.mark.slow
 def test_the_cli_verifies_and_rejects(network: Network, liar: Proxy, tmp_path: Path) -> None:
     root = network.cluster.block("v0", 1)["hash"]
@@ -302,3 +274,56 @@ def test_the_client_follows_a_real_set_change(network: Network) -> None:
     skipping = trusting(network, network.url)
     assert skipping.sync(now_ms(), changed).certificates_verified == 1
     assert skipping.trusted.hash() == stepping.trusted.hash()
+
+
+# Last in the module: the validator it slashes and jails is the network's only one.
+def test_a_witness_on_another_fork_is_caught_and_the_double_signer_slashed(
+    network: Network, liar: Proxy
+) -> None:
+    """The witness serves headers the real validator also signed: a real equivocation, which
+    the node accepts as evidence and slashes in a later block."""
+    secret = bls.PrivateKey.from_bytes(network.bls_secret)
+
+    def fork(path: str, status: int, body: Any) -> tuple[int, Any]:
+        if path.startswith("/api/v1/proofs/header/") and status == 200:
+            header = BlockHeader.decode(bytes.fromhex(body["header"]))
+            forged = dataclasses.replace(header, state_root=b"\x0f" * 32)
+            round_ = CommitCertificate.decode(bytes.fromhex(body["certificate"])).round
+            seal = secret.sign(commit_seal_message(forged.height, round_, forged.hash()))
+            body["header"] = forged.encode().hex()
+            body["certificate"] = (
+                CommitCertificate(forged.height, round_, forged.hash(), b"\x01", seal)
+                .encode()
+                .hex()
+            )
+        return status, body
+
+    client = trusting(network, network.url, witnesses=(liar.url,))
+    liar.rewrite = fork
+    with pytest.raises(ForkDetected) as caught:
+        client.sync(now_ms())
+    assert client.trusted.height == 1
+    against_primary, against_witness = caught.value.evidence
+    assert against_primary.common_height == 1
+    assert against_witness.conflicting_header.state_root == b"\x0f" * 32
+    posted = [LightAttackEvidence.decode(data) for _, data in liar.posted]
+    assert against_primary in posted
+    # The real primary's header, sent on through the lying witness, conflicts with nothing;
+    # the forged one, sent to the primary, is queued for its next block.
+    to_witness, to_primary = caught.value.outcomes
+    assert " 400 " in to_witness and "not_a_conflict" in to_witness, to_witness
+    assert " 202 " in to_primary, to_primary
+    height = against_witness.conflicting_header.height
+    cluster = network.cluster
+
+    def carried() -> int | None:
+        for at in range(height + 1, cluster.height("v0") + 1):
+            items = [bytes.fromhex(item) for item in cluster.block("v0", at)["evidence"]]
+            if any(LightAttackItem.decode(i).evidence == against_witness for i in items):
+                return at
+        return None
+
+    cluster.wait(lambda: carried() is not None, 30, "the evidence in a block")
+    # The block slashed the validator and spent the conflict: a second report is refused.
+    again = HttpSource(network.url).submit_evidence(against_witness)
+    assert again.startswith("400") and "evidence_already_used" in again, again

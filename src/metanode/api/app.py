@@ -476,6 +476,7 @@ def block_view(block: Block, certificate: CommitCertificate | None) -> schemas.B
         vrf_proof=header.vrf_proof.hex(),
         last_certificate_hash=header.last_certificate_hash.hex(),
         txs=[tx.hash().hex() for tx in block.txs],
+        evidence=[item.hex() for item in block.evidence],
         certificate=_certificate_view(certificate),
         last_certificate=_certificate_view(block.last_certificate),
     )

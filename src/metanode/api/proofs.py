@@ -8,9 +8,11 @@ needs to check it against a header it verified itself, and nothing it must take 
 state. State proofs are served at the node's latest height only: the store keeps the live
 state tree and no older versions (state/store.py), so another `height` is answered 404 of type
 `state-not-retained` naming the height served.
-`POST /api/v1/evidence/light-attack` decodes light-client attack evidence and answers 501
-`evidence-not-built`: the chain has no rule yet that punishes the signers of a conflicting
-header (issue 19 leaves it to the registry's evidence rule).
+`POST /api/v1/evidence/light-attack` takes light-client attack evidence (CBOR), checks it against
+this node's chain as the next block would (state/registry/light_attack.py) and queues it for
+the node's next proposal: 202, or 400 of a type that says why not (`evidence-not-a-conflict`,
+`evidence-bad-certificate`, `evidence-too-old`, `evidence-already-handled`,
+`evidence-queue-full`, `bad-evidence` for bytes that do not decode) with the exact `reason`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from metanode.crypto import merkle
 from metanode.errors import DecodeError
-from metanode.node.node import Node
+from metanode.node.node import EvidenceRefused, Node
 from metanode.state import tree
 from metanode.state.bank import keys as bank_keys
 from metanode.state.notary import keys as notary_keys
@@ -34,6 +36,14 @@ from . import problems, schemas
 from .governance import validator_views
 from .registry import AddressPath, parse_address
 
+# The problem type of each refusal whose reason is not one of "no conflict to punish".
+_REFUSALS = {
+    "light_attack_certificate_invalid": "evidence-bad-certificate",
+    "evidence_too_old": "evidence-too-old",
+    "evidence_already_used": "evidence-already-handled",
+    "queue_full": "evidence-queue-full",
+}
+CBOR = "application/cbor"
 HashPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 evidence_bytes_max = 4_096
 
@@ -100,10 +110,29 @@ def router(node: Node) -> APIRouter:
             state=_state_proof(node, key, None),
         )
 
-    @routes.post("/api/v1/evidence/light-attack", include_in_schema=False)
-    async def light_attack(request: Request) -> None:
-        """Not built: decodes the evidence, then says so (a 5xx, hence outside the OpenAPI
-        document, whose contract test admits no 5xx)."""
+    @routes.post(
+        "/api/v1/evidence/light-attack",
+        status_code=202,
+        response_model=schemas.EvidenceAccepted,
+        responses={400: problems.SCHEMA},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    CBOR: {
+                        "schema": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "one encoded LightAttackEvidence",
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def light_attack(request: Request) -> schemas.EvidenceAccepted:
+        """Evidence of a light-client attack, queued for the next block, which slashes the
+        validators it proves to have signed a conflicting header."""
         body = await request.body()
         try:
             if len(body) > evidence_bytes_max:
@@ -113,12 +142,18 @@ def router(node: Node) -> APIRouter:
             raise problems.Problem(
                 400, "bad-evidence", "Not light-attack evidence", str(error)
             ) from None
-        raise problems.Problem(
-            501,
-            "evidence-not-built",
-            "Light-client attack evidence is not acted on yet",
-            f"evidence {evidence.hash().hex()} decodes, but no chain rule punishes the signers "
-            "of a conflicting header yet; keep it and report it to the operators",
+        try:
+            node.accept_light_attack(evidence)
+        except EvidenceRefused as refused:
+            raise problems.Problem(
+                400,
+                _REFUSALS.get(refused.reason, "evidence-not-a-conflict"),
+                "Evidence refused",
+                refused.detail,
+                reason=refused.reason,
+            ) from None
+        return schemas.EvidenceAccepted(
+            evidence=evidence.hash().hex(), height=evidence.conflicting_header.height
         )
 
     return routes

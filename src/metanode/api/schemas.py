@@ -138,6 +138,9 @@ class BlockView(BaseModel):
     vrf_proof: str
     last_certificate_hash: str
     txs: list[str]
+    # The evidence items the block carries (hex CBOR): equivocation pairs and light-client
+    # attack items (types/light_attack.py `LightAttackItem`), each of which slashed.
+    evidence: list[str]
     certificate: Certificate | None
     # The certificate of height - 1 the block carries (its header commits to it); null at 1.
     last_certificate: Certificate | None
@@ -574,6 +577,14 @@ class MerklePathView(BaseModel):
     index: int
     size: int
     path: list[str]
+
+
+class EvidenceAccepted(BaseModel):
+    """Light-client attack evidence a node checked against its chain and queued for its next
+    proposal: `evidence` is its hash, `height` the conflicting header's."""
+
+    evidence: str
+    height: int
 
 
 class LightBlockView(BaseModel):

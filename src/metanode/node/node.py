@@ -37,10 +37,11 @@ import logging
 import time
 from asyncio import wrap_future
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from metanode.consensus import constants as consensus_constants
 from metanode.consensus import engine
 from metanode.consensus.actions import (
     Action,
@@ -93,9 +94,12 @@ from metanode.net.frames import (
     txs_frames,
 )
 from metanode.net.transport import Network, PeerConfig
+from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import load_genesis
+from metanode.state.registry import light_attack
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
+from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
 from . import admission, devchain, keys, misbehaviour
@@ -860,6 +864,48 @@ class Node:
                 extra={"peer": self.peer_names.get(peer, str(peer)), "reason": str(error)},
             )
 
+    # Light-client attack evidence ---------------------------------------------------------
+
+    def accept_light_attack(self, evidence: LightAttackEvidence) -> LightAttackItem:
+        """Check the evidence against this node's chain and queue it for the next proposal
+        (state/registry/light_attack.py slashes in that block); raise EvidenceRefused."""
+        height = evidence.conflicting_header.height
+        if height > self.store.height:
+            raise EvidenceRefused(
+                "not_a_conflict", f"height {height} is above this chain ({self.store.height})"
+            )
+        for at, named in ((evidence.common_height, evidence.common_hash), (height, None)):
+            block = self.store.block(at)
+            if block is None or (named is not None and block.hash() != named):
+                raise EvidenceRefused(
+                    "not_a_conflict", f"the header at the common height {at} is not this chain's"
+                )
+        item = LightAttackItem(evidence, self.store.certificate(height))
+        code = light_attack.screen(self.store.state().reader, self.store.height + 1, item)
+        if code != OK:
+            raise EvidenceRefused(
+                name_of(code).removeprefix("registry."),
+                f"{name_of(code)}: a block carrying this evidence would be refused with it",
+            )
+        state = self.state
+        encoded = item.encode()
+        if state is None or encoded in state.evidence:
+            raise EvidenceRefused("evidence_already_used", "this evidence is queued already")
+        if len(state.evidence) >= consensus_constants.evidence_pending_max:
+            raise EvidenceRefused("queue_full", "the evidence queue is full: retry after a block")
+        state.evidence[encoded] = None
+        log.info(
+            "light attack evidence queued",
+            extra={"height": height, "evidence": evidence.hash().hex()},
+        )
+        waiting = self._waiting
+        if waiting is not None:
+            # A proposal waiting for transactions took its evidence when its round began:
+            # evidence is work too, so propose now, with it.
+            self._waiting = None
+            self._propose(replace(waiting, evidence=(*waiting.evidence, encoded)))
+        return item
+
     # Reading for the API -----------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -877,6 +923,17 @@ class Node:
             "block_hash": self.store.state().block_hash.hex(),
             "validator": bool(state and state.is_validator),
         }
+
+
+class EvidenceRefused(MetanodeError):
+    """Light-client attack evidence this node does not queue: `reason` is the registry code's
+    name without its module (`light_attack_not_a_conflict`, `evidence_too_old`…) or
+    `not_a_conflict` / `queue_full` from the node's own checks."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
 
 
 def _read_certificate(path: Path) -> bytes:

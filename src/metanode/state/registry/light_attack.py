@@ -35,6 +35,7 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError, KeyFormatError, VerificationError
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext
+from metanode.state.genesis.chain import read_chain
 from metanode.state.registry import errors, keys
 from metanode.state.registry.records import read_params
 from metanode.state.registry.rules import on_pair_evidence, punish
@@ -176,6 +177,13 @@ def apply_light_attack(writer: Overlay, block: BlockContext, item: LightAttackIt
         writer.delete(keys.downtime_jail(address))  # jailed for missed commits: now for good
     write_uint(writer, keys.evidence(digest), block.height)
     return OK
+
+
+def screen(reader: StateReader, next_height: int, item: LightAttackItem) -> int:
+    """The code a block of `next_height` carrying `item` would get, the state left unchanged:
+    what a node answers before it queues the item for its next proposal."""
+    block = BlockContext(read_chain(reader), next_height, 0, Address(bytes(20)))
+    return apply_light_attack(Overlay(reader), block, item)
 
 
 def _jailed_for_good(reader: StateReader, address: Address) -> bool:
