@@ -27,6 +27,8 @@ from metanode.consensus.evidence import Evidence
 from metanode.consensus.messages import Kind, RoundChangeMessage, decode_message, encode_message
 from metanode.consensus.record import Durable
 from metanode.testing.model_suite import ModelSuite
+from metanode.types import CommitCertificate
+from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from tests.consensus.harness import Committee, feed, of_type
 
 
@@ -329,12 +331,19 @@ def test_evidence_the_chain_left_out_of_the_own_block_is_forgotten_below_its_hei
         second = committee.signed(liar, Kind.PREPARE, 0, b"\x01" * 32, height=height)
         return Evidence(first, second).encode()
 
+    def attack(height: int) -> bytes:
+        """A light-client attack item accusing `height` (its signatures do not matter here)."""
+        header = replace(committee.block(proposer).header, height=height)
+        certificate = CommitCertificate(height, 0, header.hash(), b"\x01", bytes(96))
+        evidence = LightAttackEvidence(0, bytes(32), header, certificate, bytes(32))
+        return LightAttackItem(evidence, None).encode()
+
     refused, waiting = pair(0), pair(1)
-    state.evidence = {refused: None, waiting: None}
+    state.evidence = {refused: None, waiting: None, attack(0): None, attack(1): None}
     state, actions = feed(state, ProposalCandidateReady(1, 0, committee.block(proposer)))
     assert of_type(actions, Broadcast)  # proposed
     # Height 0 below the block's: the chain refused it for good. Height 1 waits for height 2.
-    assert list(state.evidence) == [waiting]
+    assert list(state.evidence) == [waiting, attack(1)]
 
 
 def test_synced_block_needs_a_valid_certificate() -> None:
