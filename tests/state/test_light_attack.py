@@ -95,7 +95,13 @@ def test_evidence_that_proves_nothing_is_refused_with_its_reason() -> None:
     chain = chain_of(validators=3, evidence_age_blocks_max=3)
     run_until_height(chain, 5)
     real = chain.blocks[2].header
+    good = attack(chain, 3)
+    garbled = replace(good.evidence.conflicting_certificate, aggregate_signature=b"\x01" * 96)
     cases = [
+        (
+            replace(good, evidence=replace(good.evidence, conflicting_certificate=garbled)),
+            "light_attack_certificate_invalid",
+        ),
         (attack(chain, 3, **{"state_root": real.state_root}), "light_attack_not_a_conflict"),
         (attack(chain, 3, committed=False), "light_attack_not_a_conflict"),
         (attack(chain, 3, round=1), "light_attack_amnesia"),
