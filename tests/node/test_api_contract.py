@@ -19,6 +19,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi import unregister_string_format
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from metanode.api import schemas
 from metanode.node import home as dev_home
@@ -78,6 +79,12 @@ def formats(cluster: Cluster) -> Iterator[None]:
     unregister_string_format(schemas.TX_FORMAT)
 
 
+# Light-client attack evidence is valid only for a real fork of this chain, signed by its
+# validators: no generator makes one, and the node refuses every other with a typed 400 (the
+# real fork's 202 is tests/light/test_network.py's).
+excluded = {"POST /api/v1/evidence/light-attack": [positive_data_acceptance]}
+
+
 @pytest.mark.usefixtures("formats")
 def test_every_operation_answers_within_its_contract(cluster: Cluster) -> None:
     schema = schemathesis.openapi.from_url(cluster.url("v0") + "/openapi.json")
@@ -95,7 +102,7 @@ def test_every_operation_answers_within_its_contract(cluster: Cluster) -> None:
             database=None,
         )
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate()
+            case.call_and_validate(excluded_checks=excluded.get(case.operation.label, []))
 
         try:
             check()

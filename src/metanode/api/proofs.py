@@ -44,6 +44,12 @@ _REFUSALS = {
     "queue_full": "evidence-queue-full",
 }
 CBOR = "application/cbor"
+OCTETS = "application/octet-stream"
+_EVIDENCE_BODY = {
+    "type": "string",
+    "format": "binary",
+    "description": "one encoded LightAttackEvidence (CBOR)",
+}
 HashPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 evidence_bytes_max = 4_096
 
@@ -118,15 +124,8 @@ def router(node: Node) -> APIRouter:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {
-                    CBOR: {
-                        "schema": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "one encoded LightAttackEvidence",
-                        }
-                    }
-                },
+                # The body is read as bytes whatever its type says.
+                "content": {media: {"schema": _EVIDENCE_BODY} for media in (CBOR, OCTETS)},
             }
         },
     )
