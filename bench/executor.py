@@ -1,5 +1,5 @@
 """The executor service alone on examples/counter.wat: committed calls in, receipts committed
-to its LMDB environment (one synced write transaction per call) and signed.
+to its LMDB environment (one synced write transaction per block of 100 calls) and signed.
 
 Also measures where the cage should run, off the event loop: the same counter calls handed one
 at a time from an asyncio loop to a worker thread and to a worker process (the process gets the

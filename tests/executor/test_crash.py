@@ -21,7 +21,8 @@ def report(published):
     time.sleep(0.002)  # slow enough that the parent's kill lands mid-stream
 
 with running(Path(sys.argv[1]), publish=report) as service:
-    service.on_committed([call(seq) for seq in range({CALLS})])
+    for start in range(0, {CALLS}, 10):  # a block's calls commit together: ten a block
+        service.on_committed([call(seq) for seq in range(start, start + 10)])
     service.wait_idle()
 """
 

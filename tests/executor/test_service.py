@@ -13,6 +13,7 @@ from metanode.docklock.receipt import state_root
 from metanode.docklock.replay import replay
 from metanode.executor.calls import call_seed
 from metanode.executor.service import ExecutorService, ExecutorStopped, Published
+from metanode.executor.store import ExecutorStore
 
 from .helpers import COUNTER_ID, KV_ID, call, key, lookup, running
 
@@ -133,3 +134,39 @@ def test_a_failed_worker_stops_the_service_with_its_cause(tmp_path: Path) -> Non
             service.on_committed([call(1)])
     finally:
         service.stop()
+
+
+def test_a_batch_commits_in_one_transaction_before_its_receipts_are_published(
+    tmp_path: Path,
+) -> None:
+    heads: list[int] = []
+    services: list[ExecutorService] = []
+
+    def publish(published: Published) -> None:
+        head = services[0].store.head(COUNTER_ID)
+        assert head is not None
+        heads.append(head.seq)
+
+    with running(tmp_path, publish=publish) as service:
+        services.append(service)
+        service.on_committed([call(seq) for seq in range(10)])
+        service.on_committed([call(seq) for seq in range(10, 15)])
+        service.wait_idle()
+    # Every receipt of a batch is published once the whole batch is on disk.
+    assert heads == [9] * 10 + [14] * 5
+
+
+def test_a_failed_call_in_a_batch_commits_none_of_it(tmp_path: Path) -> None:
+    with running(tmp_path) as service:
+        service.on_committed([call(seq) for seq in range(5)])
+        service.wait_idle()
+    store = ExecutorStore.open(tmp_path / "executor")
+    try:
+        before = store.snapshot(COUNTER_ID)
+        with pytest.raises(RuntimeError), store.writing() as writer:
+            after = {b"count": (6).to_bytes(8, "little")}
+            writer.commit(COUNTER_ID, 5, before.state, after, None)
+            raise RuntimeError("the next call failed")
+        assert store.snapshot(COUNTER_ID) == before
+    finally:
+        store.close()

@@ -22,9 +22,10 @@ def stored(path: Path, court: Court, runs: list[Bundle]) -> ExecutorStore:
     """An executor's store holding `runs` as it would after executing them."""
     store = ExecutorStore.open(path)
     truth = court.truth(court.calls)
-    for seq, bundle in enumerate(runs):
-        signed = (bundle.receipt, bundle.output, bundle.logs())
-        store.commit(APP, seq, truth[seq], truth[seq + 1], signed)
+    with store.writing() as writer:
+        for seq, bundle in enumerate(runs):
+            signed = (bundle.receipt, bundle.output, bundle.logs())
+            writer.commit(APP, seq, truth[seq], truth[seq + 1], signed)
     return store
 
 

@@ -9,6 +9,10 @@ first_seq = 0
 pending_calls_per_app_max = 4_096
 # Committed calls queued for the worker thread; `on_committed` refuses more, by a typed error.
 queued_calls_max = 65_536
+# Calls run in one write transaction of the executor store, synced once and only then published:
+# one fsync per call held bench/executor.py at ~480 calls/s; a bound keeps the first receipt
+# of a large block from waiting for the block's last call.
+calls_per_commit_max = 256
 # Receipts answered by one gateway page.
 receipts_page_max = 500
 # The executor's own LMDB environment (a sparse file: only written pages take disk).

@@ -5,8 +5,9 @@ transactions of each committed block, in block order; that only queues them (bou
 returns. One worker thread takes the batches in order, lets the `Sequencer` put each app's calls
 in seq order (a gap holds that app back, a duplicate is dropped), runs each call in the cage
 with its app's state and the call's seed (`calls.call_seed`), signs the receipt with the node
-key chained by `previous` to the app's last one, commits state, receipt and head in one LMDB
-write transaction, and only then hands the receipt to `publish` (gossip, the gateway). A restart
+key chained by `previous` to the app's last one, commits state, receipt and head of up to
+`calls_per_commit_max` calls in one LMDB write transaction (one fsync), and only then hands
+their receipts to `publish` (gossip, the gateway). A restart
 reads the heads back, so it resumes after the last committed call and, since a call below the
 head is a duplicate, never signs a second receipt for one seq.
 
@@ -42,7 +43,7 @@ from metanode.errors import MetanodeError
 from . import constants
 from .calls import CommittedCall
 from .sequencer import Sequencer
-from .store import ExecutorStore, Head, state_bytes
+from .store import ExecutorStore, Head, Writer, state_bytes
 
 ModuleLookup = Callable[[bytes, int], bytes]
 log = logging.getLogger(__name__)
@@ -183,8 +184,7 @@ class ExecutorService:
                 if isinstance(batch, Install):
                     self._install(batch)
                     continue
-                for call in self._sequencer.accept(batch):
-                    self._execute(call)
+                self._execute_all(self._sequencer.accept(batch))
                 with self._lock:
                     self._queued -= len(batch)
             except Exception as failure:
@@ -206,11 +206,23 @@ class ExecutorService:
         self.store.install(app, install.seq, install.state)
         self._states[app] = dict(install.state)
         self._heads[app] = Head(install.seq, ZERO if head is None else head.receipt_hash)
-        for call in self._sequencer.restart(app):
-            self._execute(call)
+        self._execute_all(self._sequencer.restart(app))
         log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})
 
-    def _execute(self, call: CommittedCall) -> None:
+    def _execute_all(self, calls: Sequence[CommittedCall]) -> None:
+        step = constants.calls_per_commit_max
+        for start in range(0, len(calls), step):
+            published: list[Published] = []
+            with self.store.writing() as writer:
+                for call in calls[start : start + step]:
+                    done = self._execute(writer, call)
+                    if done is not None:
+                        published.append(done)
+            for item in published:
+                self._publish(item)
+
+    def _execute(self, writer: Writer, call: CommittedCall) -> Published | None:
+        """Run the call into `writer`; its receipt, to publish once `writer` is committed."""
         app = call.app_id
         if app not in self._states:
             self._states[app] = self.store.snapshot(app).state
@@ -229,10 +241,10 @@ class ExecutorService:
                 seed=call.seed,
                 fuel=call.fuel_limit,
             )
-            self.store.commit(app, call.seq, before, run.state_after, None)
+            writer.commit(app, call.seq, before, run.state_after, None)
             self._states[app] = run.state_after
             self._heads[app] = Head(call.seq, own)
-            return
+            return None
         bundle, after = execute(
             module,
             call.function,
@@ -248,7 +260,7 @@ class ExecutorService:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
         signed = (receipt, bundle.output, bundle.logs())
-        self.store.commit(app, call.seq, before, after, signed, call.previous)
+        writer.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
-        self._publish(Published(app, call.seq, bundle, state_bytes(after)))
+        return Published(app, call.seq, bundle, state_bytes(after))
