@@ -166,6 +166,12 @@ class Hosting:
         self._fed: dict[bytes, int] = {}  # per app, the next seq to hand the executor
         self._handovers: dict[bytes, Handover] = {}
         self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
+        # Reads of the chain's state memoised until the next commit (`_memo`): the gossip tick
+        # looked for ranges to cut on every receipt that arrived, and re-reading each call and
+        # draw of a pending range was most of a loaded node's event loop (docs/performance.md).
+        self._memo_height = -1
+        self._draws: dict[tuple[bytes, int], tuple[Address, ...]] = {}
+        self._ranges: dict[bytes, list[tuple[int, CallRecord]]] = {}
 
     # Life cycle ------------------------------------------------------------------------------
 
@@ -370,10 +376,22 @@ class Hosting:
                 "cannot answer a want", extra={"app": frame.app_id.hex()[:16], "reason": str(error)}
             )
 
+    def _memo(self) -> None:
+        """Forget the memoised reads once a block has committed since they were made."""
+        height = self.chain.height
+        if height != self._memo_height:
+            self._memo_height = height
+            self._draws.clear()
+            self._ranges.clear()
+
     def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
         """The executors the chain recorded for the call's draw epoch (state/apps.assignment):
         the same list the notary's checks read, so a receipt kept here is one the chain takes."""
-        return assignment.assigned(reader, app_id, call.epoch) or ()
+        self._memo()
+        key = (app_id, call.epoch)
+        if key not in self._draws:
+            self._draws[key] = assignment.assigned(reader, app_id, call.epoch) or ()
+        return self._draws[key]
 
     def _remember_module(self, reader: StateReader, app_id: bytes, version: int) -> None:
         """Modules are read here, on the loop, for the worker thread to find (it reads no
@@ -595,7 +613,16 @@ class Hosting:
     def _range(
         self, reader: StateReader, app_id: bytes, now_block_ms: int
     ) -> list[tuple[int, CallRecord]]:
-        """The calls of the app's next range, if it is cut (module docstring), else []."""
+        """The calls of the app's next range, if it is cut (module docstring), else []: a
+        function of the chain's state (`now_block_ms` is its last block's time), so memoised."""
+        self._memo()
+        if app_id not in self._ranges:
+            self._ranges[app_id] = self._cut(reader, app_id, now_block_ms)
+        return self._ranges[app_id]
+
+    def _cut(
+        self, reader: StateReader, app_id: bytes, now_block_ms: int
+    ) -> list[tuple[int, CallRecord]]:
         record = apps.app(reader, app_id)
         first = _tip(reader, app_id)
         if record is None or first >= record.calls:
