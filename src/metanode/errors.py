@@ -51,6 +51,10 @@ class ConfigError(MetanodeError):
     """A configuration or genesis value that is missing or invalid; the message names the field."""
 
 
+class BenchError(MetanodeError):
+    """A benchmark run that measured nothing a figure could stand on; the message says why."""
+
+
 class NotBuiltError(MetanodeError):
     """A command or feature that is planned but not built yet; the message says which."""
 

@@ -1,8 +1,9 @@
 """`metanode bench`: TPS and finality of a real local network, against this machine's limit.
 
 A fresh network of N validator processes (the same code and configuration as `metanode up`),
-K funded accounts, transfers pre-signed by separate load processes before the measured window
-and then submitted in batches to every gateway. The events stream of one validator gives the
+K funded accounts, transfers pre-signed by separate load processes and then submitted in batches
+to every gateway; the load starts when every load process has signed its share, however long the
+machine took. The events stream of one validator gives the
 commit time of every transaction; the load processes give its submit time. In the same run the
 Ed25519 verification time `t_verify` is measured, and the machine's limit is
 `cores / (N × t_verify)`: every validator verifies every transaction once. `t_verify` is the
@@ -42,7 +43,7 @@ from pydantic import ValidationError
 
 from metanode import core
 from metanode.crypto import ed25519
-from metanode.errors import ConfigError
+from metanode.errors import BenchError, ConfigError
 from metanode.net.ports import free_port_block
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
@@ -60,16 +61,24 @@ BATCHES_PER_S_MIN = 20  # a paced client sends at least this often, so its load 
 IN_FLIGHT = 4  # batches outstanding per load process
 T_VERIFY_SAMPLES = 3_000
 PLOT_BIN_S = 5
+START_MARGIN_S = 2.0  # from the last load process ready to the start: they poll for it
+# How much slower than measured the load processes may sign before the bench gives up on them:
+# they share the machine with the validators, which are idle but starting up.
+PRESIGN_SLOWDOWN_MAX = 10
+PRESIGN_WAIT_MIN_S = 60.0
 
 
-def measure_t_verify() -> dict[str, float]:
-    """Seconds per Ed25519 verification on one core, measured now, by implementation: `pynacl`
-    and, unless METANODE_CORE=python, `rust` (the compiled core), as the mempool calls them."""
+def measure_crypto() -> tuple[float, dict[str, float]]:
+    """Seconds per Ed25519 signature (PyNaCl, as the load processes sign), and per verification
+    by implementation: `pynacl` and, unless METANODE_CORE=python, `rust` (the compiled core),
+    as the mempool calls them; on one core, measured now."""
     key = ed25519.PrivateKey.generate()
     items = []
+    started = time.perf_counter()
     for _ in range(T_VERIFY_SAMPLES):
         message = secrets.token_bytes(150)
         items.append((key.public_key, message, key.sign(message)))
+    t_sign = (time.perf_counter() - started) / T_VERIFY_SAMPLES
     implementations = {"pynacl": ed25519.reference_verify_many}
     compiled = core.native()
     if compiled is not None:
@@ -81,7 +90,7 @@ def measure_t_verify() -> dict[str, float]:
         seconds[name] = (time.perf_counter() - started) / T_VERIFY_SAMPLES
         if not all(verdicts):
             raise RuntimeError(f"{name} refused a good signature while measuring t_verify")
-    return seconds
+    return t_sign, seconds
 
 
 def _rss_peak_mb(pid: int) -> float:
@@ -192,7 +201,7 @@ def bench(
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
     mempool = _mempool(clients_txs_max)
     out.mkdir(parents=True, exist_ok=True)
-    t_verify_by = measure_t_verify()
+    t_sign, t_verify_by = measure_crypto()
     t_verify = min(t_verify_by.values())
     cores = os.cpu_count() or 1
     limit_tps = cores / (validators * t_verify)
@@ -204,7 +213,8 @@ def bench(
     base = free_port_block(2 * validators)
     measured = " ".join(f"t_verify_{name}_us={t * 1e6:.1f}" for name, t in t_verify_by.items())
     typer.echo(
-        f"{measured} t_verify_us={t_verify * 1e6:.1f} limit_tps={limit_tps:.0f}; "
+        f"t_sign_us={t_sign * 1e6:.1f} {measured} t_verify_us={t_verify * 1e6:.1f} "
+        f"limit_tps={limit_tps:.0f}; "
         f"{accounts} accounts x {per_account} transfers"
     )
     entries = dev_home.init_dev(
@@ -230,11 +240,13 @@ def bench(
             per_account,
             duration,
             offered_rate,
-            [process.pid for process in processes],
+            t_sign,
+            processes,
         )
         report.update(
             validators=validators,
             cores=cores,
+            t_sign_us=t_sign * 1e6,
             t_verify_us=t_verify * 1e6,
             **{f"t_verify_{name}_us": t * 1e6 for name, t in t_verify_by.items()},
             limit_tps=limit_tps,
@@ -336,8 +348,11 @@ def _run_load(
     per_account: int,
     duration: int,
     offered_rate: int,
-    validator_pids: list[int],
+    t_sign: float,
+    processes: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
+    """The load processes join `processes`, so that the caller ends them with the validators."""
+    validator_pids = [process.pid for process in processes]
     status = httpx.get(f"{gateways[0]}/api/v1/status", timeout=5).json()
     share = -(-accounts // LOAD_PROCESSES)
     specs = []
@@ -358,19 +373,19 @@ def _run_load(
             "batch": _batch(offered_rate // LOAD_PROCESSES),
             "in_flight": IN_FLIGHT,
             "duration_s": duration,
-            "start_time": 0,
         }
         specs.append((spec_path, spec))
-    # Pre-signing happens before the window: start the loaders with a start time far enough
-    # out, and wait until every one says it is ready.
-    presign_s = max(5.0, per_account * share * 40e-6 * 1.5)
-    start = time.time() + presign_s + 2
     for spec_path, spec in specs:
-        spec["start_time"] = start
         spec_path.write_text(json.dumps(spec))
         loaders.append(
             subprocess.Popen([sys.executable, "-m", "metanode.cli.load", str(spec_path)])
         )
+    processes.extend(loaders)
+    start = start_when_presigned(
+        [spec_path for spec_path, _ in specs],
+        loaders,
+        max(PRESIGN_WAIT_MIN_S, per_account * share * t_sign * PRESIGN_SLOWDOWN_MAX),
+    )
     window_start = start + duration * WARMUP_FRACTION
     window_end = start + duration
     cpu = _CpuWindow(
@@ -386,7 +401,6 @@ def _run_load(
     for loader in loaders:
         loader.wait(120)
     cpu.join()
-    ready = all(Path(str(path) + ".ready").exists() for path, _ in specs)
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
     for spec_path, _ in specs:
@@ -403,7 +417,7 @@ def _run_load(
         for tx_hash in hashes
         if tx_hash in commits
     ]
-    submitted_in_window = sum(len(h) for at, h in sent if window_start <= at < window_end)
+    submitted_in_window = accepted_in_window(sent, verdicts, window_start, window_end)
     timeline = [(at - start, height, count) for at, height, count in blocks]
     window_s = window_end - window_start
     validators_cpu_s = cpu.used.get("validators", 0.0)
@@ -415,7 +429,6 @@ def _run_load(
         "accepted_in_window": submitted_in_window,
         "committed_of_accepted_in_window": len(latencies),
         "verdicts": dict(sorted(verdicts.items())),
-        "presigned_before_window": ready,
         "duration_s": duration,
         "window_s": window_s,
         # Where the machine's cores went in the window: the validators with their verification
@@ -427,6 +440,54 @@ def _run_load(
         "timeline": timeline,
         "latencies_ms": latencies,
     }
+
+
+def start_when_presigned(
+    spec_paths: list[Path], loaders: list[subprocess.Popen[bytes]], timeout_s: float
+) -> float:
+    """Wait until every load process has written SPEC.ready, then give them all one start time
+    in SPEC.start (written whole, then renamed, so that no process reads half of it)."""
+    deadline = time.monotonic() + timeout_s
+    while not all(Path(f"{path}.ready").exists() for path in spec_paths):
+        for index, loader in enumerate(loaders):
+            code = loader.poll()
+            if code is not None:
+                raise BenchError(
+                    f"load process {index} exited with code {code} before it had pre-signed "
+                    "its transfers"
+                )
+        if time.monotonic() > deadline:
+            raise BenchError(
+                f"the load processes had not pre-signed their transfers after {timeout_s:.0f} s, "
+                f"{PRESIGN_SLOWDOWN_MAX} times the time signing took when measured; the machine "
+                "is too busy, or --txs asks for too many"
+            )
+        time.sleep(0.05)
+    start = time.time() + START_MARGIN_S
+    for path in spec_paths:
+        written = Path(f"{path}.start.part")
+        written.write_text(repr(start))
+        written.replace(f"{path}.start")
+    return start
+
+
+def accepted_in_window(
+    sent: list[tuple[float, list[str]]],
+    verdicts: dict[str, int],
+    window_start: float,
+    window_end: float,
+) -> int:
+    """The transactions the gateways accepted in the measured window. None is no measurement: a
+    TPS of 0 would read as the network's figure when the load never reached it."""
+    accepted = sum(len(hashes) for at, hashes in sent if window_start <= at < window_end)
+    if accepted == 0:
+        attempts = sum(1 for at, _ in sent if window_start <= at < window_end)
+        raise BenchError(
+            f"no transaction was accepted in the measured window ({attempts} batches sent in it, "
+            f"{len(sent)} in all; the gateways' verdicts: {json.dumps(verdicts)}): there is "
+            "nothing to measure"
+        )
+    return accepted
 
 
 def _plot(path: Path, timeline: list, latencies: list[float], report: dict[str, Any]) -> None:

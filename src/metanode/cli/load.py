@@ -2,9 +2,12 @@
 
 Run as `python -m metanode.cli.load SPEC.json`. The spec names the account seeds (derived
 from a bench seed and an index range, so no secret crosses a process boundary), the gateways,
-how many transfers per account, the start time, the rate and the batch size. Everything is
-signed before the start time; from then on the process only sends. It writes what it sent
-(each batch's send time and transaction hashes) and the gateways' verdicts to SPEC.out.json.
+how many transfers per account, the rate and the batch size. Everything is signed first, then
+the process writes SPEC.ready and waits for SPEC.start, the start time the bench gives once every
+load process is ready (how long signing takes depends on how loaded the machine is, so no
+start time fixed in advance can be trusted to come after it); from then on it only sends. It
+writes what it sent (each batch's send time and transaction hashes) and the gateways' verdicts
+to SPEC.out.json.
 
 Wall-clock times here are measurements at the client, which is what the benchmark reports.
 """
@@ -183,6 +186,10 @@ def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     routes = presign(spec)
     Path(spec_path + ".ready").write_text(str(sum(map(len, routes))))
+    start_path = Path(spec_path + ".start")
+    while not start_path.exists():
+        time.sleep(0.01)
+    spec["start_time"] = float(start_path.read_text())
     while time.time() < spec["start_time"]:
         time.sleep(0.001)
     result = asyncio.run(_send(spec, routes))
