@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 RUN := $(VENV)/bin/python -m
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-all lint rust-check up bench lock clean dashboard
+.PHONY: setup test test-all lint rust-check fuzz up bench lock clean dashboard
 
 $(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh \
 		rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
@@ -44,8 +44,14 @@ rust-check:
 test: lint rust-check
 	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal -q
 
-# Everything, long runs included (CI does not run this).
-test-all: lint rust-check
+# The compiled decoder's fuzz target for a bounded time (tests/fuzz/decode.py); the corpus
+# is kept in $$TMPDIR/metanode-fuzz-corpus, so each run goes on from the last.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(RUN) tests.fuzz.decode -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$${TMPDIR:-/tmp}/
+
+# Everything, long runs and the fuzz run included (CI does not run this).
+test-all: lint rust-check fuzz
 	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 up: setup

@@ -46,8 +46,9 @@ fn verify(py: Python<'_>, public_key: &[u8], message: &[u8], signature: &[u8]) -
 
 /// Transactions decoded with their stateless checks, the bytes parsed with the GIL released.
 /// Per item: a transfer's fields `(chain_id, sender, nonce, fee, expiry_height, to, amount,
-/// denom, pq_public_key, signature)`; `(rule, offset)` of the first broken rule; or None for a
-/// well-formed envelope whose message is not a transfer (the Python decoder takes those).
+/// denom, pq_public_key, signature)`; `(rule, offset)` of the first broken rule, or
+/// `("core_panic", None)` if decoding it panicked; or None for a well-formed envelope whose
+/// message is not a transfer (the Python decoder takes those).
 #[pyfunction]
 fn decode_transactions<'py>(
     py: Python<'py>,
@@ -57,7 +58,7 @@ fn decode_transactions<'py>(
     let data: Vec<&[u8]> = items.iter().map(|item| item.as_bytes()).collect();
     let decoded: Vec<_> = py.detach(|| {
         data.iter()
-            .map(|bytes| transaction::decode(bytes, &registered_tags))
+            .map(|bytes| transaction::guarded(|| transaction::decode(bytes, &registered_tags)))
             .collect()
     });
     decoded

@@ -58,6 +58,19 @@ fn bytes<'a>(value: &Value<'a>, length: usize) -> Result<&'a [u8], Error> {
     }
 }
 
+/// The rule of an item whose decoding panicked: a bug in this crate, never the bytes' fault.
+pub const PANICKED: &str = "core_panic";
+
+/// `work`'s result, or `PANICKED` if it panics, so that no panic crosses into Python: PyO3
+/// would raise its PanicException there, a BaseException that the `except Exception` of the
+/// gateway and the peer links lets through, where a DecodeError is refused in place.
+pub fn guarded<T>(work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(Err(Error {
+        rule: PANICKED,
+        offset: None,
+    }))
+}
+
 pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>, Error> {
     if data.len() > LOGBLOCK_TX_BYTES_MAX {
         return refuse("too_long");
@@ -118,4 +131,17 @@ pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>
         pq_public_key,
         signature,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_decoding_becomes_the_core_panic_rule() {
+        let panicking = || -> Result<Decoded<'static>, Error> { panic!("a deliberate bug") };
+        let error = guarded(panicking).unwrap_err();
+        assert_eq!((error.rule, error.offset), (PANICKED, None));
+        assert_eq!(guarded(|| decode(&[0x80], &[])).unwrap_err().rule, "wrong_length");
+    }
 }

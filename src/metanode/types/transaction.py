@@ -160,19 +160,12 @@ class Transaction:
         compiled = core.native()
         if compiled is None:
             return [_decoded_or_error(item) for item in items]
-        results: list[Transaction | DecodeError] = []
-        for item, fields in zip(
-            items, compiled.decode_transactions(items, _TAG_NUMBERS), strict=True
-        ):
-            if fields is None or len(fields) == 2:  # not a transfer, or (rule, offset)
-                results.append(_decoded_or_error(item))
-            else:
-                chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature = fields
-                transfer = Transfer(Address(to), amount, Denom(denom))
-                results.append(
-                    cls(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
-                )
-        return results
+        return [
+            _from_compiled(item, fields)
+            for item, fields in zip(
+                items, compiled.decode_transactions(items, _TAG_NUMBERS), strict=True
+            )
+        ]
 
     @classmethod
     def from_wire(cls, value: Any, encoded: bytes) -> Transaction:
@@ -202,6 +195,26 @@ class Transaction:
 
 
 _TAG_NUMBERS = sorted(tags.BY_NUMBER)
+CORE_PANIC = "core_panic"
+
+
+def _from_compiled(item: bytes, fields: tuple[Any, ...] | None) -> Transaction | DecodeError:
+    """One item of `decode_transactions`: a transfer's fields, None (not a transfer) or
+    (rule, offset), which the reference decodes again for its message naming the field; or
+    the rule `core_panic`, a panic the core caught (rust/src/transaction.rs, `guarded`)."""
+    if fields is None:
+        return _decoded_or_error(item)
+    if len(fields) == 2:
+        if fields[0] == CORE_PANIC:
+            return DecodeError(
+                CORE_PANIC,
+                "the compiled core panicked decoding this transaction, a bug in rust/ and not "
+                f"in the bytes; {core.ENVIRONMENT}=python decodes it with the reference",
+            )
+        return _decoded_or_error(item)
+    chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature = fields
+    transfer = Transfer(Address(to), amount, Denom(denom))
+    return Transaction(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
 
 
 def _decoded_or_error(data: bytes) -> Transaction | DecodeError:
