@@ -11,6 +11,8 @@ transaction, fsync included).
 
 - admission_tps: transactions through `Pool.admit_batch` per second.
 - apply_tps: transfers per second of apply_block + state root + LMDB commit.
+- block_decode_tps: transactions per second through `Block.decode` of each block's bytes,
+  without the mempool's lookup (a follower that has not seen them: every one is decoded).
 - bytes_per_transfer: growth of the LMDB data file (up to its last used page) divided by the
   transfers stored (block, receipts, indexes, state, tree nodes, and LMDB's own free pages),
   measured after WARMUP blocks. The first block after genesis copies every page the genesis
@@ -21,7 +23,7 @@ transaction, fsync included).
 `--profile` prints a pyinstrument profile of the apply phase. `--blocks N` changes BLOCKS and
 `--warmup W` the WARMUP blocks before the bytes are counted: the file's long-run growth, once
 the indexes outgrow what one block rewrites, is `--blocks 200 --warmup 100` (docs/ledger.md).
-Last line: admission_tps=… apply_tps=… bytes_per_transfer=…
+Last line: admission_tps=… apply_tps=… bytes_per_transfer=… block_decode_tps=…
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ def main() -> None:
         tune_for_node()
         admission_seconds = 0.0
         apply_seconds = 0.0
+        decode_seconds = 0.0
         stored = 0
         bytes_genesis = store.file_bytes()
         bytes_start = bytes_genesis
@@ -176,6 +179,11 @@ def main() -> None:
             )
             last_block = proposal.block
             assert len(proposal.block.txs) == BLOCK_TXS and not proposal.dropped
+            encoded = proposal.block.encode()
+            begun = time.perf_counter()
+            decoded = Block.decode(encoded)
+            decode_seconds += time.perf_counter() - begun
+            assert decoded == proposal.block
             if profiler is not None:
                 profiler.start()
             begun = time.perf_counter()
@@ -207,7 +215,8 @@ def main() -> None:
     print(f"bytes_per_transfer from genesis (all {blocks} blocks): {growth_all / stored:.0f}")
     print(
         f"admission_tps={admission_tps:.0f} apply_tps={apply_tps:.0f} "
-        f"bytes_per_transfer={growth / (stored - warm):.0f}"
+        f"bytes_per_transfer={growth / (stored - warm):.0f} "
+        f"block_decode_tps={stored / decode_seconds:.0f}"
     )
 
 

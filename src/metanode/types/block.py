@@ -111,12 +111,31 @@ class BlockHeader:
 KnownTxs = Callable[[bytes], Transaction | None]
 
 
-def _transaction(data: bytes, known: KnownTxs | None) -> Transaction:
-    if known is not None:
-        held = known(data)
-        if held is not None:
-            return held
-    return Transaction.decode(data)
+def _transactions(items: tuple[Any, ...], known: KnownTxs | None) -> tuple[Transaction, ...]:
+    """A block's transactions: those `known` holds taken from it, the rest decoded in one call
+    (`Transaction.decode_many`, one crossing into the compiled core for the block). The error
+    raised is the first in the block's order, as decoding item by item would raise it."""
+    raws: list[bytes] = []
+    not_bytes: DecodeError | None = None
+    for index, item in enumerate(items):
+        try:
+            raws.append(expect_bytes(item, f"block.txs[{index}]"))
+        except DecodeError as error:
+            not_bytes = error
+            break
+    held = [None if known is None else known(raw) for raw in raws]
+    fresh = iter(
+        Transaction.decode_many([raw for raw, tx in zip(raws, held, strict=True) if tx is None])
+    )
+    txs = []
+    for tx in held:
+        decoded = next(fresh) if tx is None else tx
+        if isinstance(decoded, DecodeError):
+            raise decoded
+        txs.append(decoded)
+    if not_bytes is not None:
+        raise not_bytes
+    return tuple(txs)
 
 
 def last_certificate_hash(certificate: CommitCertificate | None) -> bytes:
@@ -164,10 +183,7 @@ class Block:
             raise DecodeError(
                 "wrong_type", f"block.txs must be an array of at most {constants.block_txs_max}"
             )
-        txs = tuple(
-            _transaction(expect_bytes(item, f"block.txs[{index}]"), known)
-            for index, item in enumerate(tx_items)
-        )
+        txs = _transactions(tx_items, known)
         evidence_items = fields[3]
         if not isinstance(evidence_items, tuple):
             raise DecodeError("wrong_type", "block.evidence must be an array")
