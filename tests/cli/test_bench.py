@@ -81,6 +81,28 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
+def test_json_puts_only_the_report_on_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(
+        "bench",
+        "--validators", "1",
+        "--duration", "5",
+        "--rate", "100",
+        "--accounts", "8",
+        "--txs", "800",
+        "--out", str(out),
+        "--clients-txs-max", "1000",
+        "--json",
+        timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    printed = json.loads(result.stdout)
+    assert printed == json.loads((out / "report.json").read_text())
+    assert printed["validators"] == 1 and printed["tps"] > 0
+    assert "t_sign_us=" in result.stderr  # the measured costs, kept off stdout
+
+
 def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> None:
     result = run("bench", "--rate", "fast", "--out", str(tmp_path / "out"))
     assert result.returncode != 0

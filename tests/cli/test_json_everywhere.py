@@ -28,8 +28,6 @@ NO_DATA = {
     "bpi dev": "watches a directory until Ctrl-C, logging each rebuild",
     "bpci-core notary": "not built yet: raises NotBuilt (issue 17)",
 }
-# Prints data without --json still; cli/bench.py is being changed on another branch (w7-core).
-PENDING = {"metanode bench": "its figures go to --out/report.json; --json to come with w7-core"}
 
 
 def _commands(command: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -50,7 +48,7 @@ def _without_json() -> set[str]:
 
 
 def test_every_command_that_prints_data_takes_json() -> None:
-    assert _without_json() == set(NO_DATA) | set(PENDING)
+    assert _without_json() == set(NO_DATA)
 
 
 def _json(app: typer.Typer, *argv: str, env: dict[str, str] | None = None) -> Any:
