@@ -49,6 +49,8 @@ def test_open_and_show_a_dispute_on_a_real_chain(tmp_path: Path) -> None:
         found = chain.get("v0", "/api/v1/search?q=Dispute%200")
         assert (found["kind"], found["id"]) == ("dispute", "0")
         assert chain.get("v0", "/api/v1/search?q=dispute:7")["kind"] is None
+        # "²" is a digit to str.isdigit but not a number to int: found nothing, not a 500.
+        assert chain.get("v0", "/api/v1/search?q=%C2%B2")["kind"] is None
 
         again = run("bpi", "dispute", "open", receipt, "--claim", claim, "--home", str(chain.home))
         assert again.returncode == 1 and "court.receipt_already_disputed" in again.stdout

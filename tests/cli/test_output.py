@@ -26,7 +26,9 @@ def test_coins_and_parse_coins_are_exact_inverses(base_units: int) -> None:
     assert output.parse_coins(output.coins(base_units)) == base_units
 
 
-@pytest.mark.parametrize("text", ["", ".5", "1e9", "-1", "1.0000000001", "1,5", "0x10"])
+@pytest.mark.parametrize(
+    "text", ["", ".5", "1e9", "-1", "1.0000000001", "1,5", "0x10", "²", "1.²", "١"]
+)
 def test_an_amount_that_is_not_coins_is_a_usage_error(text: str) -> None:
     with pytest.raises(ConfigError, match="expected coins"):
         output.parse_coins(text)

@@ -43,7 +43,7 @@ def router(node: Node) -> APIRouter:
 
 
 def _find(node: Node, text: str) -> tuple[schemas.SearchKind | None, str | None]:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         height = int(text)
         return ("block", str(height)) if 1 <= height <= node.chain.height else (None, None)
     if text.startswith(PREFIX + "1"):

@@ -200,7 +200,7 @@ def bench(
     """Start a fresh network, load it with pre-signed transfers, report TPS and latency. With
     --json the report (report.json's figures) is the only thing on stdout; the measured
     signing and verification costs go to stderr."""
-    if rate != "max" and not rate.isdigit():
+    if rate != "max" and not (rate.isascii() and rate.isdigit()):
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
     mempool = _mempool(clients_txs_max)
     out.mkdir(parents=True, exist_ok=True)

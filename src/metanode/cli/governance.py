@@ -66,7 +66,7 @@ def parameter_changes(items: list[str]) -> ParameterChanges:
         name, value = _pair(item, "--param", "VALUE")
         if name not in PARAMETERS:
             raise ConfigError(f"--param {name!r}: one of {', '.join(PARAMETERS)}")
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise ConfigError(f"--param {item!r}: the value is a whole number")
         if PARAMETERS[name] in changes:
             raise ConfigError(f"--param {name} is given twice")
@@ -106,7 +106,7 @@ def proposal_content(
         option = "--authority-add" if add is not None else "--authority-remove"
         return AuthorityChange(_address(text or "", option), add is not None)
     name, height = _pair(upgrade or "", "--upgrade", "HEIGHT")
-    if not height.isdigit():
+    if not (height.isascii() and height.isdigit()):
         raise ConfigError(f"--upgrade {upgrade!r}: the height is a whole number")
     return SoftwareUpgrade(name, int(height))
 

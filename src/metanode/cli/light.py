@@ -57,7 +57,7 @@ def _hash(text: str, what: str) -> bytes:
 
 def _checkpoint(text: str) -> tuple[int, bytes]:
     height, colon, block_hash = text.partition(":")
-    if not colon or not height.isdigit() or int(height) < 1:
+    if not colon or not (height.isascii() and height.isdigit()) or int(height) < 1:
         raise ConfigError(f"--trust {text!r}: expected HEIGHT:HASH, such as 1:ab12…")
     return int(height), _hash(block_hash, "--trust hash")
 

@@ -73,7 +73,12 @@ def parse_coins(text: str) -> int:
     """`12`, `0.5` (at most 9 decimals) as base units, exactly, never through a float."""
     whole, _, fraction = text.strip().partition(".")
     decimals = types_constants.decimals
-    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > decimals:
+    if (
+        not (whole + fraction).isascii()
+        or not whole.isdigit()
+        or (fraction and not fraction.isdigit())
+        or len(fraction) > decimals
+    ):
         raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
     return int(whole) * BASE_UNITS_PER_COIN + int(fraction.ljust(decimals, "0") or "0")
 

@@ -350,7 +350,7 @@ def query_block(
     as_json: Json = False,
 ) -> None:
     """A committed block with its commit certificate."""
-    if height != "latest" and not height.isdigit():
+    if height != "latest" and not (height.isascii() and height.isdigit()):
         raise ConfigError(f"height {height!r}: a number, or latest")
     emit(call("GET", f"{gateway(home, node)}/api/v1/blocks/{height}"), as_json)
 

@@ -117,7 +117,11 @@ def append(node_dir: Path, level: str, logger: str, message: str, **extra: Any) 
 
 def files(node_dir: Path) -> list[Path]:
     """A node's log files, oldest first (`node.log.N` … `node.log.1`, `node.log`)."""
-    rotated = [path for path in node_dir.glob(LOG_FILE + ".*") if path.suffix[1:].isdigit()]
+    rotated = [
+        path
+        for path in node_dir.glob(LOG_FILE + ".*")
+        if path.suffix[1:].isascii() and path.suffix[1:].isdigit()
+    ]
     rotated.sort(key=lambda path: -int(path.suffix[1:]))
     current = node_dir / LOG_FILE
     return rotated + ([current] if current.exists() else [])
