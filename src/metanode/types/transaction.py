@@ -14,6 +14,7 @@ from them, never from a re-encoding (decode once, hash once, verify once).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,6 +195,8 @@ class Transaction:
         )
 
 
+log = logging.getLogger("metanode.types")
+
 _TAG_NUMBERS = sorted(tags.BY_NUMBER)
 CORE_PANIC = "core_panic"
 
@@ -201,15 +204,20 @@ CORE_PANIC = "core_panic"
 def _from_compiled(item: bytes, fields: tuple[Any, ...] | None) -> Transaction | DecodeError:
     """One item of `decode_transactions`: a transfer's fields, None (not a transfer) or
     (rule, offset), which the reference decodes again for its message naming the field; or
-    the rule `core_panic`, a panic the core caught (rust/src/transaction.rs, `guarded`)."""
+    the rule `core_panic`, a panic the core caught (rust/src/transaction.rs, `guarded`).
+
+    A panicking item is decoded by the reference too: whether a transaction is valid is
+    consensus, and must not depend on which implementation a node runs (a node on the core
+    refusing what one on the reference accepts would split them). The panic is a bug in rust/,
+    so it is logged as an error."""
     if fields is None:
         return _decoded_or_error(item)
     if len(fields) == 2:
         if fields[0] == CORE_PANIC:
-            return DecodeError(
-                CORE_PANIC,
-                "the compiled core panicked decoding this transaction, a bug in rust/ and not "
-                f"in the bytes; {core.ENVIRONMENT}=python decodes it with the reference",
+            log.error(
+                "the compiled core panicked decoding a transaction (a bug in rust/); "
+                "the reference decoded it",
+                extra={"bytes": len(item), "hash_prefix": item[:16].hex()},
             )
         return _decoded_or_error(item)
     chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature = fields
