@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import itertools
-import json
 import math
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from metanode.node import home as dev_home
 from metanode.state.bank.accounts import module_address
 from metanode.types import Address, CallApp, Transaction
 from tests.cli.test_apps_cli import COUNTER, bpi
-from tests.node.cluster import Cluster
+from tests.node.cluster import Cluster, running
 
 pytestmark = pytest.mark.slow
 CALLS = 100
@@ -56,21 +55,14 @@ def network(
     """Four validators with dev's 1-block epochs (a new executor draw each block), unless
     `epoch_blocks` is given, and a treasury share of TREASURY_FEE_BPS; `settings` go into
     every node's config."""
-    cluster = Cluster(home, validators=4)
-    genesis_path = cluster.home / dev_home.GENESIS
-    genesis = json.loads(genesis_path.read_text())
-    genesis["parameters"].setdefault("auth", {})["treasury_fee_bps"] = TREASURY_FEE_BPS
-    if epoch_blocks is not None:
-        genesis["parameters"].setdefault("staking", {})["epoch_blocks"] = epoch_blocks
-    genesis_path.write_text(json.dumps(genesis, indent=2))
-    for name in cluster.names:
-        for setting, value in (settings or {}).items():
-            cluster.configure(name, setting, value)
-    cluster.start_all()
-    try:
+
+    def edit(genesis: dict[str, Any]) -> None:
+        genesis["parameters"].setdefault("auth", {})["treasury_fee_bps"] = TREASURY_FEE_BPS
+        if epoch_blocks is not None:
+            genesis["parameters"].setdefault("staking", {})["epoch_blocks"] = epoch_blocks
+
+    with running(home, 4, settings, genesis=edit) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 def calls(cluster: Cluster, app_id: bytes, count: int = CALLS, start: int = 0) -> list[Transaction]:

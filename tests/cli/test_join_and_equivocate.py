@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from metanode.node import home as dev_home
 from metanode.state import constants as state_constants
 from metanode.types import Address
-from tests.node.cluster import Cluster
+from tests.node.cluster import Cluster, running
 
 BIN = Path(sys.executable).parent
 COIN = state_constants.base_units_per_coin
@@ -47,21 +46,16 @@ def ok(*argv: str) -> dict[str, Any]:
 
 @pytest.fixture()
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    cluster = Cluster(tmp_path / "net", validators=4, accounts=2)
-    genesis_path = cluster.home / dev_home.GENESIS
-    genesis = json.loads(genesis_path.read_text())
-    genesis["parameters"]["staking"] = {"epoch_blocks": EPOCH_BLOCKS}
-    for validator in genesis["validators"]:
-        validator["stake"] = GENESIS_STAKE_COINS * COIN
-    genesis["accounts"][0]["balances"]["GEN"] = 3 * JOINED_STAKE_COINS * COIN
-    genesis_path.write_text(json.dumps(genesis, indent=2))
-    for name in cluster.names:  # an idle chain moves on at a quicker cadence
-        cluster.configure(name, "empty_block_delay_ms", 300)
-    cluster.start_all()
-    try:
+    def edit(genesis: dict[str, Any]) -> None:
+        genesis["parameters"]["staking"] = {"epoch_blocks": EPOCH_BLOCKS}
+        for validator in genesis["validators"]:
+            validator["stake"] = GENESIS_STAKE_COINS * COIN
+        genesis["accounts"][0]["balances"]["GEN"] = 3 * JOINED_STAKE_COINS * COIN
+
+    # An idle chain moves on at a quicker cadence.
+    settings = {"empty_block_delay_ms": 300}
+    with running(tmp_path / "net", 4, settings, genesis=edit, accounts=2) as cluster:
         yield cluster
-    finally:
-        cluster.stop_all()
 
 
 def set_members(cluster: Cluster) -> list[str]:

@@ -7,11 +7,12 @@ process, and reads them through their gateways. Nothing is simulated.
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -180,10 +181,20 @@ class Cluster:
 
 @contextlib.contextmanager
 def running(
-    home: Path, validators: int = 4, settings: Mapping[str, int] | None = None, **options: Any
+    home: Path,
+    validators: int = 4,
+    settings: Mapping[str, int] | None = None,
+    genesis: Callable[[dict[str, Any]], None] | None = None,
+    **options: Any,
 ) -> Iterator[Cluster]:
-    """A started cluster, stopped at the end; `settings` go into every node's config first."""
+    """A started cluster, stopped at the end; `genesis` edits the genesis document and
+    `settings` go into every node's config, before the first node starts."""
     cluster = Cluster(home, validators, **options)
+    if genesis is not None:
+        path = cluster.home / dev_home.GENESIS
+        document = json.loads(path.read_text())
+        genesis(document)
+        path.write_text(json.dumps(document, indent=2))
     for name in cluster.names:
         for setting, value in (settings or {}).items():
             cluster.configure(name, setting, value)
