@@ -5,7 +5,7 @@ from __future__ import annotations
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, constants, witness
-from metanode.docklock.receipt import Bundle, Receipt, state_root
+from metanode.docklock.receipt import Bundle, Receipt, Request, state_root
 
 ZERO = bytes(32)
 
@@ -21,8 +21,10 @@ def execute(
     seed: bytes,
     previous: bytes = ZERO,
     fuel: int = constants.fuel_max,
+    request: Request | None = None,
 ) -> tuple[Bundle, dict[bytes, bytes]]:
-    """(the signed bundle, the app state after the call)."""
+    """(the signed bundle, the app state after the call). With the client's `request` the
+    receipt is a split-origin one (version 2, receipt.py)."""
     run = cage.run(module, function, input_, state, block_time=block_time, seed=seed, fuel=fuel)
     unsigned = Receipt(
         app_id=cage.app_id(module),
@@ -40,6 +42,7 @@ def execute(
         seed=seed,
         executor=key.public_key,
         previous=previous,
+        request=request,
     )
     signed = Receipt(**{**_fields(unsigned), "signature": key.sign(unsigned.signing_message())})
     bundle = Bundle(signed, module, input_, dict(state), run.witness, run.output)

@@ -1,9 +1,16 @@
 """Execution receipts and the replay bundle.
 
 Receipt body (deterministic CBOR, positional, tagged `metanode/exec-receipt/v1` on disk):
-    [1, app_id, function, input_hash, state_root_before, state_root_after, fuel_used,
-     peak_memory_bytes, witness_root, witness_length, outcome, output_hash, block_time, seed,
-     executor, previous]
+    version 1: [1, app_id, function, input_hash, state_root_before, state_root_after, fuel_used,
+                peak_memory_bytes, witness_root, witness_length, outcome, output_hash,
+                block_time, seed, executor, previous]
+    version 2: [2, …the same fifteen fields…, request_tx, client, client_signature]
+Version 2 is the split-origin receipt (docs/audit.md): `request_tx` is the hash of the CallApp
+transaction the call came from, `client` its sender's Ed25519 key and `client_signature` the
+client's signature of that transaction, so the receipt holds both origins' signatures: the
+client's over what it asked, the executor's over that and what it answered. An auditor holding
+the transaction checks the first with the transaction's own rule. Executors sign version 2 for
+every call they know the transaction of; version 1 receipts, signed before, stay valid.
 `app_id`, `input_hash` and `output_hash` are BLAKE3; state roots are RFC 6962 roots over the
 app's sorted (key, value) pairs; `previous` is the hash of the app's previous receipt (zero for
 the first), so receipts form a chain per app. The executor's Ed25519 signature covers
@@ -26,14 +33,32 @@ from metanode.crypto import ed25519, merkle
 from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.witness import Record
 from metanode.errors import DecodeError, VerificationError
+from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
 from metanode.types.logblock import LogLeaf
 
 _SIGNED = tags.EXEC_RECEIPT.name_bytes + b"\x00"
+_LENGTHS = {1: 17, 2: 20}  # fields of the tagged array, signature included, by version
+# A hybrid account signs with Ed25519 and ML-DSA-65 (types/transaction.py).
+client_signature_bytes_max = (
+    types_constants.ed25519_signature_bytes + types_constants.mldsa65_signature_bytes
+)
 
 
 def state_root(state: dict[bytes, bytes]) -> bytes:
     return merkle.root([encode([key, state[key]]) for key in sorted(state)])
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """The client's origin of a call: its CallApp transaction's hash, sender and signature."""
+
+    tx_hash: bytes
+    client: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.tx_hash, self.client, self.signature]
 
 
 def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes:
@@ -65,13 +90,19 @@ class Receipt:
     executor: bytes
     previous: bytes
     signature: bytes = b""
+    request: Request | None = None  # version 2 when present
+
+    @property
+    def version(self) -> int:
+        return 1 if self.request is None else 2
 
     def body(self) -> list[Any]:
+        tail = [] if self.request is None else self.request.fields()
         return [
-            1, self.app_id, self.function, self.input_hash, self.state_root_before,
+            self.version, self.app_id, self.function, self.input_hash, self.state_root_before,
             self.state_root_after, self.fuel_used, self.peak_memory_bytes, self.witness_root,
             self.witness_length, self.outcome, self.output_hash, self.block_time, self.seed,
-            self.executor, self.previous,
+            self.executor, self.previous, *tail,
         ]  # fmt: skip
 
     def signing_message(self) -> bytes:
@@ -79,6 +110,9 @@ class Receipt:
 
     def to_wire(self) -> cbor2.CBORTag:
         return cbor2.CBORTag(tags.EXEC_RECEIPT.number, [*self.body(), self.signature])
+
+    def encode(self) -> bytes:
+        return encode(self.to_wire())
 
     def hash(self) -> bytes:
         return tagged_hash(tags.EXEC_RECEIPT, encode(self.to_wire()))
@@ -113,9 +147,17 @@ class Receipt:
     def from_wire(cls, value: Any) -> Receipt:
         if not isinstance(value, cbor2.CBORTag) or value.tag != tags.EXEC_RECEIPT.number:
             raise DecodeError("not_a_receipt", "expected a tagged execution receipt")
-        fields = expect_array(value.value, "receipt", 17)
-        if fields[0] != 1:
-            raise DecodeError("unknown_version", "execution receipt version must be 1")
+        version = value.value[0] if isinstance(value.value, tuple) and value.value else None
+        if type(version) is not int or version not in _LENGTHS:
+            raise DecodeError("unknown_version", "execution receipt version must be 1 or 2")
+        fields = expect_array(value.value, "receipt", _LENGTHS[version])
+        request = None
+        if version == 2:
+            request = Request(
+                expect_bytes(fields[16], "request_tx", 32),
+                expect_bytes(fields[17], "client", 32),
+                expect_bytes(fields[18], "client_signature", maximum=client_signature_bytes_max),
+            )
         return cls(
             app_id=expect_bytes(fields[1], "app_id", 32),
             function=expect_text(fields[2], "function", 128),
@@ -132,7 +174,8 @@ class Receipt:
             seed=expect_bytes(fields[13], "seed", 32),
             executor=expect_bytes(fields[14], "executor", 32),
             previous=expect_bytes(fields[15], "previous", 32),
-            signature=expect_bytes(fields[16], "signature", 64),
+            signature=expect_bytes(fields[-1], "signature", 64),
+            request=request,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metanode.docklock.receipt import call_seed
+from metanode.docklock.receipt import Request, call_seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,9 @@ class CommittedCall:
     # executor's last notarised receipt once LogBlocks have passed receipts of its that they
     # left out (they never will hold them, and the chain checks `previous` against its tip).
     previous: bytes | None = None
+    # The client's signed transaction the call came from: the receipt then carries both
+    # origins' signatures (docklock/receipt.py, version 2).
+    request: Request | None = None
 
     @property
     def seed(self) -> bytes:

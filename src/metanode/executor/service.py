@@ -255,6 +255,7 @@ class ExecutorService:
             seed=call.seed,
             previous=previous,
             fuel=call.fuel_limit,
+            request=call.request,
         )
         if self._falsify is not None:
             bundle = self._falsify(bundle)

@@ -50,7 +50,7 @@ from pathlib import Path
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.receipt import Bundle, Receipt, state_root
+from metanode.docklock.receipt import Bundle, Receipt, Request, state_root
 from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
@@ -243,6 +243,7 @@ class Hosting:
             if notary.app_tip(reader, app_id).next_seq >= start
             else None
         )
+        requests: dict[int, dict[tuple[bytes, int], Request]] = {}  # by height: one read each
         calls: list[CommittedCall] = []
         for seq, call in records:
             if call is None:
@@ -261,6 +262,7 @@ class Hosting:
                     self.chain.seed_at(call.height),
                     seq in drawn,
                     rebase if seq == drawn[0] else None,
+                    self._request(requests, call.height, app_id, seq) if seq in drawn else None,
                 )
             )
         log.info(
@@ -280,6 +282,28 @@ class Hosting:
             log.error("calls not executed", extra={"reason": str(error)})
             return
         self._fed[app_id] = last_seq + 1
+
+    def _request(
+        self,
+        found: dict[int, dict[tuple[bytes, int], Request]],
+        height: int,
+        app_id: bytes,
+        seq: int,
+    ) -> Request | None:
+        """The client's transaction of call `seq`, from its block: the transaction whose
+        receipt has the `app_called` event naming (app, seq). None when this node no longer
+        holds the block (a state-synced node): the receipt is then a version 1 one."""
+        if height not in found:
+            block = self.chain.store.block(height)
+            receipts = self.chain.store.receipts(height)
+            found[height] = {}
+            for tx, receipt in zip(block.txs if block else (), receipts, strict=False):
+                for event in receipt.events:
+                    if event.kind == "app_called":
+                        attributes = dict(event.attributes)
+                        called = (attributes["app"], int.from_bytes(attributes["seq"], "big"))
+                        found[height][called] = Request(tx.hash(), tx.sender, tx.signature)
+        return found[height].get((app_id, seq))
 
     # Hand-over -------------------------------------------------------------------------------
 
