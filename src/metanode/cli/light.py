@@ -45,7 +45,7 @@ LightHome = Annotated[
 HashArgument = Annotated[str, typer.Argument(help="64 hex characters.")]
 
 
-def _hash(text: str, what: str) -> bytes:
+def parse_hash(text: str, what: str) -> bytes:
     try:
         value = bytes.fromhex(text)
     except ValueError:
@@ -59,7 +59,7 @@ def _checkpoint(text: str) -> tuple[int, bytes]:
     height, colon, block_hash = text.partition(":")
     if not colon or not (height.isascii() and height.isdigit()) or int(height) < 1:
         raise ConfigError(f"--trust {text!r}: expected HEIGHT:HASH, such as 1:ab12…")
-    return int(height), _hash(block_hash, "--trust hash")
+    return int(height), parse_hash(block_hash, "--trust hash")
 
 
 def _fraction(text: str) -> Fraction:
@@ -140,7 +140,7 @@ def tx(
     tx_hash: HashArgument, home: LightHome = DEFAULT_LIGHT_HOME, json_output: Json = False
 ) -> None:
     """A committed transaction and its receipt, in their block's roots."""
-    digest = _hash(tx_hash, "transaction hash")
+    digest = parse_hash(tx_hash, "transaction hash")
     client = light_home.open_client(home.expanduser())
     found, receipt, proof, header = _outcome(
         lambda: client.verify_tx(digest, light_home.now_ms()), json_output, client, home
@@ -199,7 +199,7 @@ def receipt(
     receipt_hash: HashArgument, home: LightHome = DEFAULT_LIGHT_HOME, json_output: Json = False
 ) -> None:
     """A notarised execution receipt: in its LogBlock, which is in the state, under a header."""
-    digest = _hash(receipt_hash, "receipt hash")
+    digest = parse_hash(receipt_hash, "receipt hash")
     client = light_home.open_client(home.expanduser())
     logblock, proof, header = _outcome(
         lambda: client.verify_receipt(digest, light_home.now_ms()), json_output, client, home

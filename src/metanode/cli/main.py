@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from metanode.cli import bench, dev, governance, identity, light, network, output, wallet
+from metanode.cli import audit, bench, dev, governance, identity, light, network, output, wallet
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
 
@@ -45,6 +45,7 @@ app.add_typer(identity.did_app, name="did")
 app.add_typer(identity.credential_app, name="credential")
 app.add_typer(governance.gov_app, name="gov")
 app.add_typer(light.light_app, name="light")
+app.add_typer(audit.audit_app, name="audit")
 app.add_typer(dev.dev_app, name="dev")
 
 

@@ -77,6 +77,8 @@ EXEC_SEED = _register("metanode/exec-seed/v1", 26)
 COMMIT_CERTIFICATE = _register("metanode/commit-certificate/v1", 27)
 # Light client: evidence that a signed header conflicts with the chain a client trusts.
 LIGHT_ATTACK = _register("metanode/light-attack/v1", 32)
+# Audit: a self-contained bundle of split-origin receipts and their proofs (light/audit.py).
+AUDIT_BUNDLE = _register("metanode/audit-bundle/v1", 40)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

@@ -35,7 +35,7 @@ class HttpSource:
     def close(self) -> None:
         self._http.close()
 
-    def _get(self, path: str, what: str, params: dict[str, int] | None = None) -> Any:
+    def get_json(self, path: str, what: str, params: dict[str, int] | None = None) -> Any:
         try:
             answer = self._http.get(f"{self.name}{path}", params=params)
         except httpx.HTTPError as error:
@@ -57,7 +57,7 @@ class HttpSource:
     def light_block(self, height: int | None) -> LightBlock:
         what = "latest block" if height is None else f"block {height}"
         try:
-            body = self._get(f"/api/v1/proofs/header/{height or 'latest'}", what)
+            body = self.get_json(f"/api/v1/proofs/header/{height or 'latest'}", what)
         except Rejected as rejected:
             if rejected.reason is Rejection.NOT_FOUND:
                 raise Rejected(Rejection.HEADER_WITHHELD, rejected.detail) from None
@@ -70,7 +70,7 @@ class HttpSource:
 
     def tx_proof(self, tx_hash: bytes) -> TxProof:
         what = f"transaction {tx_hash.hex()}"
-        body = self._get(f"/api/v1/proofs/tx/{tx_hash.hex()}", what)
+        body = self.get_json(f"/api/v1/proofs/tx/{tx_hash.hex()}", what)
         return _parsed(
             what,
             lambda: TxProof(
@@ -85,12 +85,12 @@ class HttpSource:
     def account_proof(self, address: Address, height: int | None) -> StateProof:
         what = f"account {address}"
         params = None if height is None else {"height": height}
-        body = self._get(f"/api/v1/proofs/account/{address}", what, params)
+        body = self.get_json(f"/api/v1/proofs/account/{address}", what, params)
         return _parsed(what, lambda: _state(body))
 
     def receipt_proof(self, receipt_hash: bytes) -> NotarisedProof:
         what = f"notarised receipt {receipt_hash.hex()}"
-        body = self._get(f"/api/v1/proofs/receipt/{receipt_hash.hex()}", what)
+        body = self.get_json(f"/api/v1/proofs/receipt/{receipt_hash.hex()}", what)
         return _parsed(
             what,
             lambda: NotarisedProof(
