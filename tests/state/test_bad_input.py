@@ -29,18 +29,21 @@ from metanode.types import (
     Deposit,
     ExitNode,
     FaucetClaim,
+    GrantShadow,
     NodeType,
     ParameterChange,
     ParameterChanges,
     Receipt,
     RegisterCredential,
     RegisterNode,
+    RegisterShadow,
     RegisterValidator,
     Relationship,
     RevokeCredential,
     Role,
     RotateDidKey,
     Service,
+    ShadowScope,
     SoftwareUpgrade,
     SubmitEvidence,
     SubmitProposal,
@@ -326,6 +329,25 @@ messages = st.one_of(
     ),
     st.just(ExitNode()),
     st.just(Unjail()),
+    st.builds(
+        RegisterShadow,
+        st.one_of(st.text(max_size=20), st.just("shop.example.com")),
+        st.binary(min_size=32, max_size=32),
+        st.binary(min_size=32, max_size=32),
+    ),
+    st.builds(
+        GrantShadow,
+        st.one_of(st.text(max_size=20), st.just("shop.example.com")),
+        st.lists(
+            st.builds(
+                ShadowScope,
+                st.binary(min_size=32, max_size=32),
+                st.lists(st.text(max_size=8), max_size=3).map(tuple),
+            ),
+            max_size=3,
+        ).map(tuple),
+        amounts,
+    ),
 )
 
 

@@ -180,6 +180,17 @@ PINNED = {
     1215: "court.replay_fuel_exceeded",
     1216: "court.evidence_invalid",
     1217: "court.call_not_replayable",
+    1501: "shadow.domain_invalid",
+    1502: "shadow.domain_taken",
+    1503: "shadow.shadow_unknown",
+    1504: "shadow.grant_expiry_passed",
+    1505: "shadow.grant_expiry_too_far",
+    1506: "shadow.scope_invalid",
+    1507: "shadow.grant_unknown",
+    1508: "shadow.grant_expired",
+    1509: "shadow.out_of_scope",
+    1510: "shadow.service_signature_invalid",
+    1511: "shadow.receipt_mismatch",
 }
 
 

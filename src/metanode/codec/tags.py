@@ -79,6 +79,8 @@ COMMIT_CERTIFICATE = _register("metanode/commit-certificate/v1", 27)
 LIGHT_ATTACK = _register("metanode/light-attack/v1", 32)
 # Audit: a self-contained bundle of split-origin receipts and their proofs (light/audit.py).
 AUDIT_BUNDLE = _register("metanode/audit-bundle/v1", 40)
+# Shadow registry: shadow ids, service requests and shadow receipts (state/shadow).
+SHADOW = _register("metanode/shadow/v1", 41)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

@@ -33,6 +33,7 @@ MODULE_BASES: dict[str, int] = {
     "apps": 800,
     "notary": 900,
     "court": 1200,
+    "shadow": 1500,
 }
 MODULE_CODES_MAX = 99
 

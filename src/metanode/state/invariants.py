@@ -18,6 +18,7 @@ from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
 from metanode.state.notary import invariants as notary
 from metanode.state.registry import invariants as registry
+from metanode.state.shadow import invariants as shadow
 from metanode.state.staking import invariants as staking
 from metanode.state.view import StateReader
 
@@ -32,6 +33,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *notary.INVARIANTS,
     *billing.INVARIANTS,
     *court.INVARIANTS,
+    *shadow.INVARIANTS,
 )
 
 

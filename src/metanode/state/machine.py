@@ -88,6 +88,7 @@ from metanode.state.registry.rules import (
     on_register_node,
     on_submit_evidence,
 )
+from metanode.state.shadow.rules import on_grant_shadow, on_register_shadow
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.rules import end_block, on_bond, on_register_validator, on_unbond
 from metanode.state.values import encode_plain
@@ -106,11 +107,13 @@ from metanode.types import (
     Deposit,
     ExitNode,
     FaucetClaim,
+    GrantShadow,
     MoveDispute,
     OpenDispute,
     Receipt,
     RegisterCredential,
     RegisterNode,
+    RegisterShadow,
     RegisterValidator,
     RevealReceipt,
     RevokeCredential,
@@ -160,6 +163,8 @@ HANDLERS: dict[type, Handler] = {
     RevealReceipt: court.on_reveal_receipt,  # type: ignore[dict-item]
     MoveDispute: court.on_move_dispute,  # type: ignore[dict-item]
     RuleDispute: on_rule_dispute,  # type: ignore[dict-item]
+    RegisterShadow: on_register_shadow,  # type: ignore[dict-item]
+    GrantShadow: on_grant_shadow,  # type: ignore[dict-item]
 }
 
 

@@ -41,6 +41,12 @@ upgrade_name_bytes_max = 64
 app_module_bytes_max = 6 * 1024
 app_function_bytes_max = 64
 app_input_bytes_max = 4 * 1024
+# Shadow registry (state/shadow): a Web2 service's DNS name (RFC 1035's 253), and a user's
+# grant to it: at most `shadow_scopes_max` apps, each with at most `shadow_functions_max`
+# functions (an empty list: every function of the app).
+shadow_domain_bytes_max = 253
+shadow_scopes_max = 16
+shadow_functions_max = 16
 
 # Notary LogBlocks (state/notary): the leaves of one LogBlock (issue 17: a notary cuts one
 # every 512 receipts), a leaf's largest encoding (four 32-byte hashes and six uint64s), and the

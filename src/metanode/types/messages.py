@@ -936,6 +936,77 @@ def _pair(value: Any) -> tuple[bytes, bytes]:
     return expect_bytes(key, "state key"), expect_bytes(item, "state value")
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterShadow:
+    """A Web2 service's shadow identity (state/shadow): its DNS `domain`, bound to the Ed25519
+    `service_key` that signs what it does for users and the X25519 `encryption_key` payloads
+    are sealed to. The sender owns it; registering again rotates the keys."""
+
+    code: ClassVar[int] = 35
+    domain: str
+    service_key: bytes
+    encryption_key: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.domain, self.service_key, self.encryption_key]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RegisterShadow:
+        domain, service_key, encryption_key = fields
+        return cls(
+            expect_text(domain, "register_shadow.domain", constants.shadow_domain_bytes_max),
+            expect_bytes(service_key, "register_shadow.service_key", 32),
+            expect_bytes(encryption_key, "register_shadow.encryption_key", 32),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowScope:
+    """One app a grant covers, and its functions (empty: all of them)."""
+
+    app_id: bytes
+    functions: tuple[str, ...] = ()
+
+    def to_wire(self) -> list[Any]:
+        return [self.app_id, list(self.functions)]
+
+    @classmethod
+    def from_wire(cls, value: Any, name: str) -> ShadowScope:
+        app_id, functions = expect_array(value, name, 2)
+        return cls(
+            _app_id(app_id, f"{name}.app_id"),
+            _texts(
+                functions,
+                f"{name}.functions",
+                constants.shadow_functions_max,
+                constants.app_function_bytes_max,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class GrantShadow:
+    """The sender lets the shadow of `domain` act as them on the `scopes` until block
+    `expiry_height` (exclusive); no scopes revokes the grant they gave it."""
+
+    code: ClassVar[int] = 36
+    domain: str
+    scopes: tuple[ShadowScope, ...]
+    expiry_height: int
+
+    def fields(self) -> list[Any]:
+        return [self.domain, [scope.to_wire() for scope in self.scopes], self.expiry_height]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> GrantShadow:
+        domain, scopes, expiry_height = fields
+        return cls(
+            expect_text(domain, "grant_shadow.domain", constants.shadow_domain_bytes_max),
+            _items(scopes, "grant_shadow.scopes", constants.shadow_scopes_max, ShadowScope),
+            expect_uint(expiry_height, "grant_shadow.expiry_height"),
+        )
+
+
 Message = (
     Transfer
     | Bond
@@ -964,6 +1035,8 @@ Message = (
     | RevealReceipt
     | MoveDispute
     | RuleDispute
+    | RegisterShadow
+    | GrantShadow
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -995,6 +1068,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         RevealReceipt,
         MoveDispute,
         RuleDispute,
+        RegisterShadow,
+        GrantShadow,
     )
 }
 _FIELD_COUNTS = {
@@ -1025,6 +1100,8 @@ _FIELD_COUNTS = {
     RevealReceipt: 2,
     MoveDispute: 3,
     RuleDispute: 3,
+    RegisterShadow: 3,
+    GrantShadow: 3,
 }
 
 
