@@ -46,6 +46,7 @@ from . import (
     registry,
     schemas,
     search,
+    shadow,
 )
 from .dashboard import Dashboard
 
@@ -138,6 +139,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(proofs.router(node))
     app.include_router(dev.router(node))
     app.include_router(search.router(node))
+    app.include_router(shadow.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:

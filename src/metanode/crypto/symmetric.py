@@ -1,5 +1,7 @@
 """HMAC-SHA256, HKDF-SHA256, ChaCha20-Poly1305 and X25519 from `cryptography` (OpenSSL), for
-the peer links and the key files. Each is checked against its Wycheproof suite.
+the peer links and the key files. Each is checked against its Wycheproof suite. Payloads
+sealed to one recipient's X25519 key (shadow receipts' payloads) use `cryptography`'s HPKE
+(RFC 9180, base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305).
 
 Choices for Wycheproof's `acceptable` X25519 cases (public keys on the twist, non-canonical
 encodings, small or special values): X25519 is defined on all 32-byte strings (RFC 7748 masks
@@ -14,7 +16,7 @@ import hmac as _hmac
 from hashlib import sha256
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -25,6 +27,7 @@ HKDF_OUTPUT_BYTES_MAX = 255 * 32
 AEAD_KEY_BYTES = 32
 AEAD_NONCE_BYTES = 12
 X25519_BYTES = 32
+_HPKE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
@@ -93,3 +96,21 @@ class X25519PrivateKey:
             raise VerificationError(
                 "X25519 with a low-order public key (all-zero secret)"
             ) from None
+
+    def hpke_open(self, sealed: bytes, info: bytes) -> bytes:
+        """The plaintext `hpke_seal` sealed to this key with the same `info`."""
+        try:
+            return _HPKE.decrypt(sealed, self._key, info=info)
+        except (InvalidTag, ValueError):
+            raise VerificationError(
+                "the sealed payload is not for this key, or was altered, or its context differs"
+            ) from None
+
+
+def hpke_seal(public_key: bytes, plaintext: bytes, info: bytes) -> bytes:
+    """`plaintext` sealed to the X25519 `public_key`: the encapsulated key, then the
+    ciphertext with its tag (RFC 9180 single-shot base mode); `info` binds the context."""
+    if not isinstance(public_key, bytes) or len(public_key) != X25519_BYTES:
+        raise KeyFormatError(f"an X25519 public key is {X25519_BYTES} bytes")
+    recipient = x25519.X25519PublicKey.from_public_bytes(public_key)
+    return _HPKE.encrypt(plaintext, recipient, info=info)
