@@ -23,6 +23,7 @@ LAYERS = {
     "docklock": 3,
     "testing": 4,
     "net": 4,
+    "vault": 4,  # personal payloads sealed per subject, erasable (a service's or client's store)
     "node": 5,
     "executor": 5,
     "api": 6,

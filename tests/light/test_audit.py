@@ -19,10 +19,12 @@ from typer.testing import CliRunner
 from metanode.cli import bpci
 from metanode.cli import main as metanode
 from metanode.codec import decode
+from metanode.crypto.hashing import blake3_hash
 from metanode.devkit.chain import DevChain
 from metanode.docklock.receipt import Receipt
 from metanode.errors import ConfigError
 from metanode.light import audit
+from metanode.vault import PayloadErased, Vault
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTARISED_TIMEOUT_S = 120.0
@@ -36,6 +38,8 @@ class Exported:
     anchor_hash: str
     clients: tuple[bytes, ...]  # the callers' public keys, in call order of the range
     before: int  # the seq of the call made before the range
+    vault: Vault  # the callers' personal payloads; the calls' inputs are their commitments
+    commitments: tuple[bytes, ...]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
         before = chain.call(alice, app, "increment")
         start = chain.height() + 1
         callers = (alice, bob, alice)
-        seqs = [chain.call(key, app, "increment").seq for key in callers]
+        vault = Vault(home / "vault")
+        commitments = tuple(
+            vault.put(name, f"{name}'s personal data".encode())
+            for name in ("alice", "bob", "alice")
+        )
+        seqs = [
+            chain.call(key, app, "increment", committed).seq
+            for key, committed in zip(callers, commitments, strict=True)
+        ]
         _wait_notarised(chain, app, max(seq for seq in seqs if seq is not None))
         anchor = chain.request("GET", f"/api/v1/proofs/header/{start}")["header"]
         out = home / "bundle.cbor"
@@ -68,7 +80,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             json.loads(result.stdout)["anchor_hash"],
             tuple(key.public_key for key in callers),
             before.seq or 0,
+            vault,
+            commitments,
         )
+        vault.close()
 
 
 def _wait_notarised(chain: DevChain, app: str, seq: int) -> None:
@@ -107,6 +122,21 @@ def test_each_receipt_carries_the_clients_and_the_executors_signatures(
         exported.clients
     )
     assert len({receipt.executor for receipt in receipts}) == 1
+
+
+def test_the_audit_still_verifies_after_the_subjects_are_erased(exported: Exported) -> None:
+    bundle = audit.AuditBundle.decode(exported.data)
+    receipts = [Receipt.from_wire(decode(record.receipt)) for record in bundle.records]
+    # The chain and the bundle hold only commitments of the personal payloads.
+    assert [receipt.input_hash for receipt in receipts] == [
+        blake3_hash(committed) for committed in exported.commitments
+    ]
+    assert exported.vault.erase("alice") and exported.vault.erase("bob")
+    for committed in exported.commitments:
+        with pytest.raises(PayloadErased):
+            exported.vault.get(committed)
+    report = audit.verify(exported.data, bytes.fromhex(exported.anchor_hash))
+    assert report.all_verified and len(report.records) == 3
 
 
 def test_an_anchor_of_another_hash_refuses_the_whole_bundle(exported: Exported) -> None:
