@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from metanode.codec import decode, encode
+from metanode.errors import NotBuiltError
 from metanode.state.codes import OK
+from metanode.state.genesis.state import export_genesis
 from metanode.state.invariants import check_all
 from metanode.state.shadow import errors, keys, queries
 from metanode.state.shadow.rules import grant_blocks_max
@@ -125,3 +127,11 @@ def test_shadow_messages_round_trip_on_the_wire() -> None:
         GrantShadow(DOMAIN, (), 0),
     ):
         assert message_from_wire(decode(encode(message_to_wire(message)))) == message
+
+
+def test_a_state_with_shadows_is_not_exported_without_them() -> None:
+    apps = Apps()
+    export_genesis(apps.reader)  # nothing of the shadow registry yet
+    assert apps.send(SERVICE, RegisterShadow(DOMAIN, *KEYS)) == OK
+    with pytest.raises(NotBuiltError, match="shadows"):
+        export_genesis(apps.reader)

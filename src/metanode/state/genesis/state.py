@@ -5,7 +5,8 @@ order (chain, auth, faucet, bank accounts, staking, registry, identity, governan
 court, then bank's supply totals that count everything credited so far), and returns the
 sorted writes that `machine.init_chain` turns into the first state root.
 `export_genesis(reader)` asks each module for its part; the result equals the document the
-state came from (tests/state/test_genesis.py), faucet claims aside.
+state came from (tests/state/test_genesis.py), faucet claims aside; a state holding apps or
+shadows is refused (NotBuiltError), never exported without them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
 from metanode.state.poe import genesis as poe_genesis
 from metanode.state.registry import genesis as registry_genesis
+from metanode.state.shadow import genesis as shadow_genesis
 from metanode.state.staking import genesis as staking_genesis
 from metanode.state.view import MemoryReader, Overlay, StateReader, Write
 
@@ -45,6 +47,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
 
 
 def export_genesis(reader: StateReader) -> GenesisDocument:
+    shadow_genesis.check_exportable(reader)
     chain = read_chain(reader)
     _height, timestamp_ms = read_tip(reader)
     return GenesisDocument(
