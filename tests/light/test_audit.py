@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from metanode.devkit.chain import DevChain
 from metanode.docklock.receipt import Receipt
 from metanode.errors import ConfigError
 from metanode.light import audit
+from metanode.light.reasons import Rejected
 from metanode.vault import PayloadErased, Vault
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -40,6 +42,8 @@ class Exported:
     before: int  # the seq of the call made before the range
     vault: Vault  # the callers' personal payloads; the calls' inputs are their commitments
     commitments: tuple[bytes, ...]
+    url: str  # the dev chain's gateway
+    app: str
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +86,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             before.seq or 0,
             vault,
             commitments,
+            chain.url,
+            app,
         )
         vault.close()
 
@@ -110,6 +116,22 @@ def test_a_bundle_verifies_offline_from_its_anchor(exported: Exported) -> None:
     # Only the range's calls: the one made before it is not in the bundle.
     assert [record["seq"] for record in records] == [exported.before + 1 + i for i in range(3)]
     assert all(record["verified"] and record["height"] for record in records)
+
+
+def test_an_export_of_an_empty_range_or_an_unknown_app_is_refused(
+    exported: Exported, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "b.cbor")
+    common = ("--out", out, "--node", exported.url)
+    backwards = ("audit", "export", "--app", exported.app, "--from", "5", "--to", "3")
+    result = CliRunner().invoke(bpci.app, [*backwards, *common])
+    assert isinstance(result.exception, ConfigError)  # exit 2 under output.run
+    unknown = ("audit", "export", "--app", "ab" * 32, "--from", "1", "--to", "3")
+    result = CliRunner().invoke(bpci.app, [*unknown, *common])
+    assert isinstance(result.exception, Rejected) and "no calls" in str(result.exception)
+    assert not (tmp_path / "b.cbor").exists()
+    page = httpx.get(f"{exported.url}/api/v1/apps/{exported.app}/receipts").json()
+    assert page["receipts"][-1]["client"] == exported.clients[-1].hex()
 
 
 def test_each_receipt_carries_the_clients_and_the_executors_signatures(

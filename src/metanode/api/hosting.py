@@ -3,7 +3,8 @@ with its read proof.
 
 `GET /api/v1/apps/{app_id}/receipts?from=SEQ&limit=N` answers the receipts this node signed for
 the app, from call `from` on, in seq order, each with the seq it answers, its hash and its
-tagged CBOR encoding (what a notary or `replay` takes). `GET /api/v1/apps/{app_id}/state/{key}`
+tagged CBOR encoding (what a notary or `replay` takes), and for a split-origin receipt the
+client's key and transaction (`client`, `request_tx`). `GET /api/v1/apps/{app_id}/state/{key}`
 answers the key's value (or null) with a proof (`metanode.executor.proofs`) against the root the
 app's state has now: the last receipt's `state_root_after`, and so the root before the next
 call. A node that runs no executor answers 404 `not-an-executor`.
@@ -39,6 +40,9 @@ class ReceiptView(BaseModel):
     state_root_after: str
     output: str
     logs: list[str]  # hex of each `log` host call's bytes, in order (the witness covers them)
+    # A split-origin receipt's client side (docs/audit.md); null for a version 1 receipt.
+    client: str | None = None  # the client's Ed25519 key
+    request_tx: str | None = None  # the CallApp transaction the client signed
 
 
 class ReceiptPage(BaseModel):
@@ -92,6 +96,10 @@ def router(store: ExecutorStore | None) -> APIRouter:
                 state_root_after=item.receipt.state_root_after.hex(),
                 output=item.output.hex(),
                 logs=[entry.hex() for entry in item.logs],
+                client=None if item.receipt.request is None else item.receipt.request.client.hex(),
+                request_tx=(
+                    None if item.receipt.request is None else item.receipt.request.tx_hash.hex()
+                ),
             )
             for item in found[:limit]
         ]
