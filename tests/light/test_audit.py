@@ -64,7 +64,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             chain.call(key, app, "increment", committed).seq
             for key, committed in zip(callers, commitments, strict=True)
         ]
-        _wait_notarised(chain, app, max(seq for seq in seqs if seq is not None))
+        wait_notarised(chain, app, max(seq for seq in seqs if seq is not None))
         anchor = chain.request("GET", f"/api/v1/proofs/header/{start}")["header"]
         out = home / "bundle.cbor"
         result = CliRunner().invoke(
@@ -92,7 +92,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
         vault.close()
 
 
-def _wait_notarised(chain: DevChain, app: str, seq: int) -> None:
+def wait_notarised(chain: DevChain, app: str, seq: int) -> None:
     deadline = time.monotonic() + NOTARISED_TIMEOUT_S
     while time.monotonic() < deadline:
         found = chain.request("GET", "/api/v1/logblocks", params={"app": app})["logblocks"]

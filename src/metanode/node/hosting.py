@@ -64,7 +64,8 @@ from metanode.state.notary import queries as notary
 from metanode.state.notary.committee import Member, quorum_reached
 from metanode.state.notary.records import read_executor_tip
 from metanode.state.view import StateReader
-from metanode.types import Address, LogBlock, LogLeaf, SubmitLogBlock
+from metanode.types import Address, LogBlock, LogLeaf, SubmitLogBlock, Transaction
+from metanode.types import Receipt as TxReceipt
 from metanode.types import constants as types_constants
 from metanode.types.messages import Message
 
@@ -164,6 +165,8 @@ class Hosting:
         self._last_block_ms: int | None = None
         self._dirty = False  # receipts arrived since the last look for ranges to cut
         self._fed: dict[bytes, int] = {}  # per app, the next seq to hand the executor
+        # Clients' requests of calls by block height, then (app, seq) (`_request`).
+        self._requests: dict[int, dict[tuple[bytes, int], Request]] = {}
         self._handovers: dict[bytes, Handover] = {}
         self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
         # Reads of the chain's state memoised until the next commit (`_memo`): the gossip tick
@@ -196,6 +199,8 @@ class Hosting:
     def on_committed(self, committed: Committed) -> None:
         reader = self.chain.store.state().reader
         header = committed.block.header
+        # Bounded: only this commit's reads are kept.
+        self._requests = {header.height: _requests(committed.block.txs, committed.receipts)}
         mine: dict[bytes, int] = {}  # app → its last call in this block drawn for this node
         for receipt in committed.receipts:
             for event in receipt.events:
@@ -243,7 +248,6 @@ class Hosting:
             if notary.app_tip(reader, app_id).next_seq >= start
             else None
         )
-        requests: dict[int, dict[tuple[bytes, int], Request]] = {}  # by height: one read each
         calls: list[CommittedCall] = []
         for seq, call in records:
             if call is None:
@@ -262,7 +266,7 @@ class Hosting:
                     self.chain.seed_at(call.height),
                     seq in drawn,
                     rebase if seq == drawn[0] else None,
-                    self._request(requests, call.height, app_id, seq) if seq in drawn else None,
+                    self._request(call.height, app_id, seq) if seq in drawn else None,
                 )
             )
         log.info(
@@ -283,27 +287,16 @@ class Hosting:
             return
         self._fed[app_id] = last_seq + 1
 
-    def _request(
-        self,
-        found: dict[int, dict[tuple[bytes, int], Request]],
-        height: int,
-        app_id: bytes,
-        seq: int,
-    ) -> Request | None:
-        """The client's transaction of call `seq`, from its block: the transaction whose
-        receipt has the `app_called` event naming (app, seq). None when this node no longer
-        holds the block (a state-synced node): the receipt is then a version 1 one."""
-        if height not in found:
+    def _request(self, height: int, app_id: bytes, seq: int) -> Request | None:
+        """The client's transaction of call `seq`: in its block, the transaction whose receipt
+        has the `app_called` event naming (app, seq). None when this node no longer holds the
+        block (a state-synced node): the receipt is then a version 1 one. The block just
+        committed is indexed from memory; an older one (catching up) is read once per commit."""
+        if height not in self._requests:
             block = self.chain.store.block(height)
             receipts = self.chain.store.receipts(height)
-            found[height] = {}
-            for tx, receipt in zip(block.txs if block else (), receipts, strict=False):
-                for event in receipt.events:
-                    if event.kind == "app_called":
-                        attributes = dict(event.attributes)
-                        called = (attributes["app"], int.from_bytes(attributes["seq"], "big"))
-                        found[height][called] = Request(tx.hash(), tx.sender, tx.signature)
-        return found[height].get((app_id, seq))
+            self._requests[height] = _requests(block.txs if block else (), receipts)
+        return self._requests[height].get((app_id, seq))
 
     # Hand-over -------------------------------------------------------------------------------
 
@@ -807,3 +800,17 @@ def _tip(reader: StateReader, app_id: bytes) -> int:
 
 def _receipt_bytes(receipt: Receipt) -> bytes:
     return encode(receipt.to_wire())
+
+
+def _requests(
+    txs: Sequence[Transaction], receipts: Sequence[TxReceipt]
+) -> dict[tuple[bytes, int], Request]:
+    """The client's request of each app call the block's transactions made, by (app, seq)."""
+    found: dict[tuple[bytes, int], Request] = {}
+    for tx, receipt in zip(txs, receipts, strict=False):
+        for event in receipt.events:
+            if event.kind == "app_called":
+                attributes = dict(event.attributes)
+                called = (attributes["app"], int.from_bytes(attributes["seq"], "big"))
+                found[called] = Request(tx.hash(), tx.sender, tx.signature)
+    return found
