@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from metanode.devkit.chain import DevChain
 from metanode.docklock.receipt import Receipt
 from metanode.errors import ConfigError
 from metanode.light import audit
+from metanode.light.fetcher import HttpSource
 from metanode.light.reasons import Rejected
 from metanode.vault import PayloadErased, Vault
 
@@ -178,6 +179,24 @@ def test_an_altered_receipt_byte_names_its_record_and_field(
     assert code == 1 and report["result"] == "not_verified"
     assert [record["verified"] for record in report["records"]] == [True, False, True]
     assert report["records"][1]["location"].startswith("records[1].receipt")
+
+
+def test_a_light_block_no_check_reads_refuses_the_bundle(exported: Exported) -> None:
+    bundle = audit.AuditBundle.decode(exported.data)
+    heights = [block.height for block in bundle.light_blocks]
+    spare = next(height for height in range(heights[0] + 1, heights[-1]) if height not in heights)
+    source = HttpSource(exported.url)
+    extra = source.light_block(spare)
+    source.close()
+    blocks = tuple(sorted((*bundle.light_blocks, extra), key=lambda block: block.height))
+    padded = replace(bundle, light_blocks=blocks).encode()
+    with pytest.raises(audit.BundleRefused) as refused:
+        audit.verify(padded)
+    index = blocks.index(extra)
+    assert (refused.value.reason, refused.value.location) == (
+        "unused_data",
+        f"light_blocks[{index}]",
+    )
 
 
 def test_a_file_that_is_no_bundle_is_refused_and_a_missing_one_is_a_usage_error(
