@@ -41,6 +41,16 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.client = httpx.Client(timeout=10)
 
+    @classmethod
+    def at(cls, home: Path, api_port: dict[str, int]) -> Cluster:
+        """The nodes of an existing home (a restored node), their gateways on `api_port`."""
+        cluster = cls.__new__(cls)
+        cluster.home, cluster.entries = home, []
+        cluster.names, cluster.api_port = list(api_port), dict(api_port)
+        cluster.processes = {}
+        cluster.client = httpx.Client(timeout=10)
+        return cluster
+
     def configure(self, name: str, setting: str, value: int) -> None:
         """Set one numeric `setting` (its name is unique in the file) in a node's config.toml."""
         path = self.home / "nodes" / name / "config.toml"

@@ -9,13 +9,17 @@ same key, `bpci unjail` its `Unjail` (after a jail for missed commits); `bpci no
 the registry through a gateway; `bpci join` makes the home of a new node from a running
 node's gateway; `bpci deploy` deploys an app owned by the node's account and `bpci monitor`
 shows the apps the node hosts (docs/apps.md "Monitoring"); `bpci audit export` writes an
-app's split-origin audit bundle (cli/audit.py, docs/audit.md). `bpci-core` is the enterprise
-side: registration with a KYC credential, validator stake, and the notary committee (which
-does not exist yet). Every command follows `output.py`'s exit-code rule.
+app's split-origin audit bundle (cli/audit.py, docs/audit.md); `bpci backup` writes an
+encrypted, verified copy of a node and `bpci restore` installs one after checking it
+(docs/backup.md). `bpci-core` is the enterprise side: registration with a KYC credential,
+validator stake, and the notary committee (which does not exist yet). Every command follows
+`output.py`'s exit-code rule.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +32,7 @@ from metanode.crypto import bls
 from metanode.errors import ConfigError, MetanodeError
 from metanode.net import tls
 from metanode.net.ports import free_port_block
+from metanode.node import backup as node_backup
 from metanode.node import config as node_config
 from metanode.node import home as node_home
 from metanode.node import keys
@@ -324,6 +329,84 @@ def join(
         f"to peers/{name}.pem beside its config.toml, add this entry and restart it:"
     )
     typer.echo(entry)
+    typer.echo(f"start it: {facts['start']}")
+
+
+BACKUP_PASSPHRASE_ENV = "METANODE_BACKUP_PASSPHRASE"
+
+
+def _backup_passphrase(*, confirm: bool) -> str:
+    """From METANODE_BACKUP_PASSPHRASE, else asked at a terminal; never a node's key password
+    (a backup holds those key files: one secret must not open both)."""
+    value = os.environ.get(BACKUP_PASSPHRASE_ENV)
+    if not value:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"set {BACKUP_PASSPHRASE_ENV}, or run in a terminal to be asked")
+        value = typer.prompt(
+            "Backup passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+    return keys.check_new_passphrase(value) if confirm else value
+
+
+@app.command()
+def backup(
+    key: NodeKey,
+    out: Annotated[Path, typer.Option("--out", help="The backup file to write.")],
+    home: Home = DEFAULT_HOME,
+    as_json: Json = False,
+) -> None:
+    """Back a node up, running or not: a compacted copy of its ledger (and app state) with its
+    keys, config and certificates, encrypted under a passphrase (METANODE_BACKUP_PASSPHRASE or
+    a prompt) and checked against its certified tip before it is written."""
+    header = node_backup.write_backup(home, key, out, _backup_passphrase(confirm=True))
+    tip = header.tip
+    facts = {
+        "file": str(out),
+        "bytes": out.stat().st_size,
+        "node": key,
+        "chain_id": tip.chain_id,
+        "height": tip.height,
+        "block_hash": tip.block_hash.hex(),
+        "state_root": tip.state_root.hex(),
+    }
+    if as_json:
+        output.print_json(facts)
+        return
+    typer.echo(
+        f"backed up {key} of {tip.chain_id} at height {tip.height} into {out} "
+        f"({facts['bytes']} bytes)"
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file `bpci backup` wrote.")],
+    home: Annotated[Path, typer.Option(help="The network home to restore the node into.")],
+    as_json: Json = False,
+) -> None:
+    """Restore a backup into a home (new, or one of the same chain without that node): it is
+    decrypted, its certified tip and state root are verified, and only then installed."""
+    if not file.is_file():
+        raise ConfigError(f"{file}: no such backup file")
+    restored = node_backup.restore_backup(file, home, _backup_passphrase(confirm=False))
+    tip = restored.header.tip
+    facts = {
+        "node": restored.header.node_name,
+        "node_dir": str(restored.node_directory),
+        "chain_id": tip.chain_id,
+        "height": tip.height,
+        "block_hash": tip.block_hash.hex(),
+        "state_root": tip.state_root.hex(),
+        "installed": list(restored.installed),
+        "start": f"metanode start --home {restored.node_directory}",
+    }
+    if as_json:
+        output.print_json(facts)
+        return
+    typer.echo(
+        f"restored {facts['node']} of {tip.chain_id} at height {tip.height} (certificate and "
+        f"state root verified) into {restored.node_directory}"
+    )
     typer.echo(f"start it: {facts['start']}")
 
 

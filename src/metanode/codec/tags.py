@@ -81,6 +81,9 @@ LIGHT_ATTACK = _register("metanode/light-attack/v1", 32)
 AUDIT_BUNDLE = _register("metanode/audit-bundle/v1", 40)
 # Shadow registry: shadow ids, service requests and shadow receipts (state/shadow).
 SHADOW = _register("metanode/shadow/v1", 41)
+# Backups of a node (node/backup.py) and the state snapshots of state sync (node/snapshots.py).
+BACKUP = _register("metanode/backup/v1", 44)
+SNAPSHOT = _register("metanode/snapshot/v1", 45)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

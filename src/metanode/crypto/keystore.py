@@ -62,7 +62,11 @@ class KdfParams:
 DEFAULT_PARAMS = KdfParams()
 
 
-def _derive(password: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes]:
+def derive_keys(
+    password: str, salt: bytes, params: KdfParams, label: bytes = b"metanode keystore"
+) -> tuple[bytes, bytes]:
+    """(encryption key, password check) from a password; `label` separates the uses (key
+    files, backups: node/backup.py) so one password never yields the same key for two."""
     master = argon2.low_level.hash_secret_raw(
         password.encode("utf-8"),
         salt,
@@ -72,8 +76,8 @@ def _derive(password: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes
         hash_len=KEY_BYTES,
         type=argon2.low_level.Type.ID,
     )
-    key = symmetric.hkdf_sha256(master, salt, b"metanode keystore encryption key", KEY_BYTES)
-    check = symmetric.hkdf_sha256(master, salt, b"metanode keystore password check", CHECK_BYTES)
+    key = symmetric.hkdf_sha256(master, salt, label + b" encryption key", KEY_BYTES)
+    check = symmetric.hkdf_sha256(master, salt, label + b" password check", CHECK_BYTES)
     return key, check
 
 
@@ -99,7 +103,7 @@ def write_keyfile(
     params.check()
     salt = secrets.token_bytes(SALT_BYTES)
     nonce = secrets.token_bytes(symmetric.AEAD_NONCE_BYTES)
-    key, check = _derive(password, salt, params)
+    key, check = derive_keys(password, salt, params)
     header = _header(kind, params, salt, nonce, check)
     sealed = symmetric.seal(key, nonce, secret, encode(header))
     data = encode(cbor2.CBORTag(tags.KEYSTORE.number, [*header, sealed]))
@@ -138,7 +142,7 @@ def read_keyfile(path: Path | str, password: str) -> tuple[str, bytes]:
     params = KdfParams(time_cost, memory_kib, parallelism)
     params.check()
     try:
-        key, expected_check = _derive(password, salt, params)
+        key, expected_check = derive_keys(password, salt, params)
     except argon2.exceptions.Argon2Error as error:
         raise KeystoreError(f"{path}: key derivation failed: {error}") from None
     if not secrets.compare_digest(expected_check, check):

@@ -82,7 +82,7 @@ class Chain:
         return self.store.state().height
 
     def validator_set(self) -> ValidatorSet:
-        return _consensus_set(staking_queries.validator_set(self.store.state().reader))
+        return consensus_set(staking_queries.validator_set(self.store.state().reader))
 
     def seed(self) -> bytes:
         return self._seed
@@ -178,7 +178,7 @@ class Chain:
         if members is None:
             raise InvalidBlock("wrong_last_certificate", f"no set for height {state.height}")
         try:
-            verify_certificate(certificate, state.block_hash, _consensus_set(members), self.suite)
+            verify_certificate(certificate, state.block_hash, consensus_set(members), self.suite)
         except VerificationError as error:
             raise InvalidBlock("last_certificate_invalid", str(error)) from None
 
@@ -203,7 +203,7 @@ class Chain:
         )
 
 
-def _consensus_set(members: tuple[SetMember, ...]) -> ValidatorSet:
+def consensus_set(members: tuple[SetMember, ...]) -> ValidatorSet:
     return ValidatorSet.of(
         [
             Validator(m.address, m.power, m.public_key, m.bls_public_key, m.vrf_public_key)

@@ -538,6 +538,23 @@ def copy_environment(env: lmdb.Environment, directory: Path) -> None:
     env.copy(str(directory))
 
 
+def compact_copy(source: Path, directory: Path) -> None:
+    """A compacted copy (free pages left out) of the LMDB environment in `source` into the new
+    `directory`, as one read transaction sees it: a node of another process may be writing it
+    (LMDB's lock file coordinates the two). A backup's copy (node/backup.py)."""
+    try:
+        env = lmdb.open(
+            str(source), readonly=True, map_size=_MAP_BYTES_DEFAULT, max_dbs=64, readahead=False
+        )
+    except lmdb.Error as error:
+        raise ConfigError(f"cannot open the LMDB store in {source}: {error}") from None
+    try:
+        directory.mkdir(parents=True)
+        env.copy(str(directory), compact=True)
+    finally:
+        env.close()
+
+
 def restore_environment(env: lmdb.Environment, tables: dict[bytes | None, Any], path: Path) -> None:
     """Give every table of `tables` (name, None for the main table → `env`'s handle) the
     content it has in the copy at `path`, in one write transaction of `env`. In place, so
