@@ -225,3 +225,33 @@ def _swap_the_tip_certificate(txn: lmdb.Transaction, db: object) -> None:
     tip = cursor.key()
     cursor.prev()
     txn.put(tip, cursor.value(), db=db)
+
+
+@pytest.mark.slow
+def test_a_validator_backed_up_under_load_is_restored_on_a_fresh_home_and_agrees(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "v3.backup"
+    with running(tmp_path / "net") as cluster:
+        cluster.wait_height(2, timeout_s=120)
+        load = cluster.transfers(25)
+        cluster.submit("v0", load[: len(load) // 2])
+        header = backup.write_backup(cluster.home, "v3", out, "correct horse", params=CHEAP)
+        cluster.submit("v1", load[len(load) // 2 :])
+        cluster.kill("v3")
+        shutil.rmtree(cluster.home / "nodes" / "v3")  # its disk is lost
+        fresh = tmp_path / "fresh"
+        restored = backup.restore_backup(out, fresh, "correct horse")
+        assert header.tip.height >= 2
+        assert sorted(restored.installed)[0] == "genesis.json"
+        node = Cluster.at(fresh, {"v3": cluster.api_port["v3"]})
+        node.start("v3")
+        try:
+            target = cluster.height("v0") + 2
+            node.wait_height(target, timeout_s=180)
+            cluster.wait_height(target, ["v0"], timeout_s=180)
+            assert node.block("v3", target)["hash"] == cluster.block("v0", target)["hash"]
+            last = load[-1].hash().hex()
+            cluster.wait(lambda: node.committed("v3", last), 120, "the load committed on v3")
+        finally:
+            node.stop_all()
