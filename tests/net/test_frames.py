@@ -12,12 +12,14 @@ from metanode.net.frames import (
     BlockReply,
     Consensus,
     GetBlock,
+    GetSnapshot,
     Kind,
     NoBlock,
     PeerAnnounce,
     ReceiptItem,
     Receipts,
     Share,
+    SnapshotPart,
     Status,
     Txs,
     Want,
@@ -62,6 +64,8 @@ frames = st.one_of(
         blobs,
         st.dictionaries(blobs, blobs, max_size=5).map(lambda pairs: tuple(sorted(pairs.items()))),
     ),
+    st.builds(GetSnapshot, heights, heights),
+    st.builds(SnapshotPart, heights, heights, blobs),
 )
 
 

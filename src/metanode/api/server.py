@@ -108,11 +108,12 @@ def _exit_if_still_running_after(seconds: float, name: str) -> None:
     watchdog.start()
 
 
-def run(config_path: Path, key_passphrase: str) -> None:
-    """`metanode start`: build the node (errors surface before anything listens), then run."""
+def run(config_path: Path, key_passphrase: str, *, state_sync: bool = False) -> None:
+    """`metanode start`: build the node (errors surface before anything listens), then run.
+    `state_sync`: as `[sync] state_sync` in its config."""
 
     async def main() -> None:
-        node = Node(config_path, key_passphrase)
+        node = Node(config_path, key_passphrase, state_sync=state_sync)
         tune_for_node()
         await serve(node)
 

@@ -137,6 +137,13 @@ def start(
     log_console: Annotated[
         bool, typer.Option(help="Print the log on stderr as well as writing node.log.")
     ] = True,
+    state_sync: Annotated[
+        bool,
+        typer.Option(
+            "--state-sync",
+            help="A new node: install a verified state snapshot from peers, then block-sync.",
+        ),
+    ] = False,
 ) -> None:
     """Run one node (consensus, mempool, ledger, P2P and its gateway API) until Ctrl-C. It logs
     JSON lines to node.log in its directory and, readable, to stderr."""
@@ -154,7 +161,7 @@ def start(
         console=log_console,
     )
     try:
-        run(config_path, passphrase)
+        run(config_path, passphrase, state_sync=state_sync)
     except KeystoreError as error:
         # A wrong passphrase is the operator's input, like a bad option: a usage error.
         raise ConfigError(

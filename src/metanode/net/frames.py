@@ -36,6 +36,8 @@ class Kind(enum.IntEnum):
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
     APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
+    GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
+    SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
 
 
 class Wanted(enum.IntEnum):
@@ -158,6 +160,21 @@ class AppState:
     pairs: tuple[tuple[bytes, bytes], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class GetSnapshot:
+    """Height 0 asks for the newest snapshot the peer holds (node/snapshots.py)."""
+
+    height: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPart:
+    height: int
+    index: int
+    data: bytes
+
+
 Frame = (
     Status
     | Consensus
@@ -170,6 +187,8 @@ Frame = (
     | Share
     | Want
     | AppState
+    | GetSnapshot
+    | SnapshotPart
 )
 
 
@@ -202,6 +221,10 @@ def encode_frame(frame: Frame) -> bytes:
     elif isinstance(frame, AppState):
         pairs = [[key, value] for key, value in frame.pairs]
         fields = [Kind.APP_STATE, frame.app_id, frame.seq, frame.receipt, pairs]
+    elif isinstance(frame, GetSnapshot):
+        fields = [Kind.GET_SNAPSHOT, frame.height, frame.index]
+    elif isinstance(frame, SnapshotPart):
+        fields = [Kind.SNAPSHOT, frame.height, frame.index, frame.data]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -240,6 +263,16 @@ def _fixed(value: Any, name: str, length: int) -> bytes:
     return value  # type: ignore[no-any-return]
 
 
+_ARITY = {
+    Kind.BLOCK: 3,
+    Kind.SHARE: 4,
+    Kind.WANT: 4,
+    Kind.APP_STATE: 4,
+    Kind.GET_SNAPSHOT: 2,
+    Kind.SNAPSHOT: 3,
+}
+
+
 def decode_frame(body: bytes) -> Frame:
     value = decode(body)
     if type(value) not in (list, tuple) or not value:
@@ -249,7 +282,7 @@ def decode_frame(body: bytes) -> Frame:
     except ValueError:
         raise DecodeError("unknown_kind", f"frame kind {value[0]} is not known") from None
     fields = value[1:]
-    arity = {Kind.BLOCK: 3, Kind.SHARE: 4, Kind.WANT: 4, Kind.APP_STATE: 4}.get(kind, 1)
+    arity = _ARITY.get(kind, 1)
     if len(fields) != arity:
         raise DecodeError(
             "wrong_length", f"{kind.name} frame has {len(fields)} fields, not {arity}"
@@ -297,6 +330,16 @@ def decode_frame(body: bytes) -> Frame:
             _uint(fields[1], "app_state.seq"),
             _bytes(fields[2], "app_state.receipt"),
             _pairs(fields[3]),
+        )
+    if kind is Kind.GET_SNAPSHOT:
+        return GetSnapshot(
+            _uint(fields[0], "get_snapshot.height"), _uint(fields[1], "get_snapshot.index")
+        )
+    if kind is Kind.SNAPSHOT:
+        return SnapshotPart(
+            _uint(fields[0], "snapshot.height"),
+            _uint(fields[1], "snapshot.index"),
+            _bytes(fields[2], "snapshot.data"),
         )
     return NoBlock(_uint(fields[0], "no_block.height"))
 

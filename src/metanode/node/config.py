@@ -209,6 +209,18 @@ class Dev(_Section):
     block_interval_ms: Annotated[int, Field(ge=0, le=86_400_000)] = 0
 
 
+class Sync(_Section):
+    """State snapshots and state sync (docs/sync.md)."""
+
+    # A snapshot of the state every this many blocks, for peers that join by state sync (and
+    # for `snapshots.restore_latest`); 0: none.
+    snapshot_interval_blocks: Annotated[int, Field(ge=0, le=10**9)] = 0
+    snapshots_keep: Annotated[int, Field(ge=1, le=100)] = 2
+    # A node whose ledger holds only genesis fetches a verified snapshot from its peers and
+    # block-syncs from there, instead of replaying every block (`metanode start --state-sync`).
+    state_sync: bool = False
+
+
 class NodeConfig(_Section):
     name: str
     genesis: str = "../../genesis.json"
@@ -229,6 +241,7 @@ class NodeConfig(_Section):
     log: Log = Log()
     testing: Testing = Testing()
     dev: Dev = Dev()
+    sync: Sync = Sync()
 
 
 def describe(error: ValidationError, source: Path) -> str:
@@ -303,6 +316,10 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")
+    sync = config.sync
+    lines += ["", "[sync]", f"snapshot_interval_blocks = {sync.snapshot_interval_blocks}"]
+    lines.append(f"snapshots_keep = {sync.snapshots_keep}")
+    lines.append(f"state_sync = {str(sync.state_sync).lower()}")
     testing = config.testing
     if testing.double_prepare_heights or testing.executor_lie:  # only where it is set
         lines += ["", "[testing]"]

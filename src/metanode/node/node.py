@@ -84,10 +84,12 @@ from metanode.net.frames import (
     Consensus,
     Frame,
     GetBlock,
+    GetSnapshot,
     NoBlock,
     PeerAnnounce,
     Receipts,
     Share,
+    SnapshotPart,
     Status,
     Txs,
     Want,
@@ -102,7 +104,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
-from . import admission, devchain, keys, misbehaviour
+from . import admission, devchain, keys, misbehaviour, snapshots
 from . import config as node_config
 from .chain import Chain, Committed
 from .durable import ConsensusLog
@@ -123,6 +125,8 @@ admission_slice_txs = 100
 # effort: a proposal carries every transaction it includes).
 gossip_inbox_txs_max = 20_000
 sync_request_timeout_ms = 2_000
+# How often a state sync asks for what it lacks and checks whether it is complete.
+state_sync_tick_ms = 50
 # Transactions this node signs (the faucet's) expire this many blocks after signing.
 tx_lifetime_blocks = 1_000
 # Refused client transactions are logged as one count per reason per this interval.
@@ -145,9 +149,9 @@ class Paths:
 
 
 class Node:
-    def __init__(self, config_path: Path, key_passphrase: str) -> None:
+    def __init__(self, config_path: Path, key_passphrase: str, *, state_sync: bool = False) -> None:
         """`key_passphrase` opens the node's key files (`metanode start` finds it: a dev
-        config's, METANODE_KEY_PASSWORD, or a prompt)."""
+        config's, METANODE_KEY_PASSWORD, or a prompt); `state_sync` as `[sync] state_sync`."""
         self.config = node_config.load(config_path)
         cfg = self.config
         home = config_path.parent
@@ -243,6 +247,12 @@ class Node:
                 self.admit_peer(certificate, announce=False)
             except admission.PeerRefused as error:
                 log.warning("an admitted peer is refused now", extra={"reason": str(error)})
+        self.snapshots_dir = home / snapshots.SNAPSHOTS_DIR
+        self._snapshotting: asyncio.Future[Any] | None = None
+        # State sync only fills a ledger that holds genesis alone: never one with blocks.
+        self._fetch: snapshots.Fetch | None = None
+        if (state_sync or cfg.sync.state_sync) and self.chain.height == 0:
+            self._fetch = snapshots.Fetch(genesis.chain_id, snapshots.genesis_set(genesis))
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False
@@ -281,7 +291,11 @@ class Node:
                 "p2p": f"{self.config.p2p.listen.host}:{self.config.p2p.listen.port}",
             },
         )
-        self._start_engine()
+        if self._fetch is None:
+            self._start_engine()
+        else:
+            self._state_sync_started = time.monotonic()
+            self._spawn(self._every(state_sync_tick_ms, self._state_sync_tick))
         self._spawn(self._every(net_constants.status_interval_ms, self._announce))
         self._spawn(self._every(gossip_interval_ms, self._flush_gossip))
         self._spawn(self._every(refused_log_interval_ms, self._log_refused))
@@ -296,6 +310,9 @@ class Node:
                     await stop_first()
             finally:
                 await self._end_timers_and_tasks()
+                if self._snapshotting is not None:
+                    # A thread reading the store: it must end before the store closes.
+                    await asyncio.gather(self._snapshotting, return_exceptions=True)
                 self.hosting.stop()
                 await self.network.stop()
                 self.consensus_log.close()
@@ -389,8 +406,8 @@ class Node:
     # The one writer --------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> None:
-        if self._stopping.is_set():
-            return
+        if self._stopping.is_set() or self.state is None:
+            return  # stopping, or a state sync still fetching: the engine has not started
         if len(self._pending) >= events_pending_max:
             log.warning("event backlog full; dropping %s", type(event).__name__)
             return
@@ -549,6 +566,7 @@ class Node:
             )
         self._height_started = done
         self._after_commit(committed)
+        self._maybe_snapshot(block.header.height)
         self.hosting.on_committed(committed)
         height = block.header.height + 1
         validators = self.chain.validator_set()
@@ -755,6 +773,14 @@ class Node:
             self._sync_asked = None
         elif isinstance(frame, PeerAnnounce):
             self._on_peer_announce(peer, frame)
+        elif isinstance(frame, GetSnapshot):
+            height, data = snapshots.part(self.snapshots_dir, frame.height, frame.index)
+            self.network.send(peer, SnapshotPart(height, frame.index, data))
+        elif isinstance(frame, SnapshotPart):
+            if self._fetch is not None:
+                blame = self._fetch.on_part(peer, frame.height, frame.index, frame.data)
+                if blame is not None:
+                    self._penalize(peer, blame)
         elif isinstance(frame, Receipts | Share | Want | AppState):
             blame = self.hosting.on_frame(peer, frame)
             if blame is not None:
@@ -788,13 +814,62 @@ class Node:
     def _on_offence(self, _peer: Address, reason: str) -> None:
         self.metrics.peer_penalties.labels(reason).inc()
 
+    # State snapshots and state sync (node/snapshots.py) ----------------------------------------
+
+    def _maybe_snapshot(self, height: int) -> None:
+        interval = self.config.sync.snapshot_interval_blocks
+        if not interval or height % interval or self._stopping.is_set():
+            return
+        if self._snapshotting is not None and not self._snapshotting.done():
+            log.warning(
+                "snapshot skipped: the last is still being written", extra={"height": height}
+            )
+            return
+        # Off the loop: one read transaction of the committed height, whatever commits next.
+        self._snapshotting = asyncio.get_running_loop().run_in_executor(
+            None, snapshots.make, self.store, self.snapshots_dir, self.config.sync.snapshots_keep
+        )
+
+    def _state_sync_tick(self) -> None:
+        fetch = self._fetch
+        if fetch is None:
+            return
+        if fetch.complete:
+            assembled = fetch.assemble()
+            if isinstance(assembled, snapshots.Assembled):
+                self._install(assembled)
+                return
+            peer, blame = assembled
+            self._penalize(peer, blame)
+        for peer, request in fetch.requests(sorted(self.network.links), now_ms()):
+            self.network.send(peer, request)
+
+    def _install(self, assembled: snapshots.Assembled) -> None:
+        manifest = assembled.manifest
+        self.store.install(
+            manifest.block, manifest.certificate, manifest.receipts, assembled.items, assembled.tree
+        )
+        self._fetch = None
+        self.chain.reset(self._new_pool())
+        self.hosting.reset()
+        log.info(
+            "state synced",
+            extra={
+                "height": manifest.height,
+                "keys": len(assembled.items),
+                "chunks": len(manifest.chunk_hashes),
+                "s": round(time.monotonic() - self._state_sync_started, 3),
+            },
+        )
+        self._start_engine()
+
     def _announce(self) -> None:
         self.network.broadcast(Status(self.chain.height))
         self.metrics.mempool_size.set(len(self.chain.pool))
         self._maybe_sync()
 
     def _maybe_sync(self) -> None:
-        if self.state is None:
+        if self.state is None or self._fetch is not None:
             return
         height = self.state.height
         if any(peer_height >= height for peer_height in self._peer_heights.values()):

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ from metanode.state.genesis.document import GenesisDocument, parse_genesis
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, InvalidBlock, LedgerState, apply_block, init_chain
+from metanode.state.tree import TreeUpdate
 from metanode.types import (
     Address,
     Block,
@@ -433,6 +434,39 @@ class Store:
         self._commit(changes, certificate)
         return self.state()
 
+    def install(
+        self,
+        block: Block,
+        certificate: CommitCertificate,
+        receipts: bytes,
+        items: Sequence[tuple[bytes, bytes]],
+        update: TreeUpdate,
+    ) -> LedgerState:
+        """Make the store hold the state `items` at `block`'s height, its tree `update` (built at
+        that version from nothing), the block, its compact receipts and its certificate, in one
+        write transaction; blocks below it are not held. State sync's install (node/snapshots.py,
+        which verified all of it against the certified header first)."""
+        header = block.header
+        check(update.root == header.state_root, "installing a state that is not the header's")
+        check(
+            certificate.block_hash == header.hash(), "installing a block with another's certificate"
+        )
+        self._end_read()
+        db = self._db
+        with self._env.begin(write=True) as txn:
+            for name in ("state", "nodes", "blocks", "receipts", "certs", "txs", "addrs"):
+                txn.drop(db[name], delete=False)
+            txn.cursor(db=db["state"]).putmulti(items, append=True)
+            _put_nodes(txn, db["nodes"], update.node_writes)
+            key = _height_key(header.height)
+            txn.put(key, _BLOCK_ZLIB + zlib.compress(block.encode(), 1), db=db["blocks"])
+            txn.put(key, receipts, db=db["receipts"])
+            txn.put(key, certificate.encode(), db=db["certs"])
+            txn.put(b"height", key, db=db["meta"])
+            txn.put(b"block_hash", header.hash(), db=db["meta"])
+            txn.put(b"state_root", header.state_root, db=db["meta"])
+        return self.state()
+
     def save_certificate(self, height: int, certificate: CommitCertificate) -> None:
         with self._env.begin(write=True) as txn:
             check(
@@ -501,11 +535,7 @@ class Store:
                 f"stale tree node {node_key.hex()} is not the one stored",
             )
             txn.delete(path, db=nodes_db)
-        for node_key, node in changes.tree.node_writes:
-            if node_key[:1] == _ROOT_INDEX:
-                txn.put(node_key, node, db=nodes_db)
-            else:
-                txn.put(node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node, db=nodes_db)
+        _put_nodes(txn, nodes_db, changes.tree.node_writes)
 
     def _write_indexes(
         self, txn: lmdb.Transaction, height: int, block: Block, changes: BlockChanges
@@ -529,6 +559,14 @@ class Store:
             for _ in range(max(0, extra)):
                 cursor.set_key(raw)
                 cursor.delete()
+
+
+def _put_nodes(txn: lmdb.Transaction, nodes_db: Any, writes: Iterable[tuple[bytes, bytes]]) -> None:
+    for node_key, node in writes:
+        if node_key[:1] == _ROOT_INDEX:
+            txn.put(node_key, node, db=nodes_db)
+        else:
+            txn.put(node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node, db=nodes_db)
 
 
 def copy_environment(env: lmdb.Environment, directory: Path) -> None:
