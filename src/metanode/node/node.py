@@ -837,6 +837,8 @@ class Node:
         if fetch.complete:
             assembled = fetch.assemble()
             if isinstance(assembled, snapshots.Assembled):
+                for blamed in assembled.blamed:
+                    self._penalize(blamed, "snapshot_chunk_mismatch")
                 self._install(assembled)
                 return
             peer, blame = assembled

@@ -13,8 +13,10 @@ Theory of operation.
 - Fetching (`Fetch`, no I/O of its own: the node feeds it frames and sends what it asks). The
   manifest is checked on its own first: the block hashes to what its certificate commits, its
   receipts hash to the header's receipts root. Each chunk is checked against the manifest's hash
-  as it arrives; a chunk that does not match, or that breaks the key order, is blamed on the
-  peer that sent it, which is then asked nothing more, and the chunk is asked of another peer.
+  as it arrives; a chunk that does not match is asked of another peer, and the peer that sent
+  it is asked nothing more of this snapshot. The manifest's sender is blamed at once (its own
+  chunk contradicts its manifest); any other sender is blamed once the snapshot verifies, since
+  until then the lie may be the manifest's.
   Once every chunk is in, the state tree is rebuilt from the keys and values and its root must
   be the certified header's state root; the validator set the state holds for that height must
   be the set the header names, a quorum of it must have signed the certificate, and validators
@@ -177,17 +179,18 @@ def decode_chunk(data: bytes, after: bytes | None) -> list[tuple[bytes, bytes]]:
     return items
 
 
-def chunked(items: Iterator[tuple[bytes, bytes]]) -> Iterator[bytes]:
-    """Encoded chunks of about `chunk_bytes` each, in key order (an empty state: one chunk
-    cannot be empty, so the state always holds its module parameters)."""
+def chunked(items: Iterator[tuple[bytes, bytes]], size: int | None = None) -> Iterator[bytes]:
+    """Encoded chunks of about `size` (default `chunk_bytes`) each, in key order. A state is
+    never empty (it holds every module's parameters), so neither is a snapshot."""
+    size = chunk_bytes if size is None else size
     batch: list[tuple[bytes, bytes]] = []
-    size = 0
+    held_bytes = 0
     for key, value in items:
         batch.append((key, value))
-        size += len(key) + len(value) + 8
-        if size >= chunk_bytes:
+        held_bytes += len(key) + len(value) + 8
+        if held_bytes >= size:
             yield encode_chunk(batch)
-            batch, size = [], 0
+            batch, held_bytes = [], 0
     if batch:
         yield encode_chunk(batch)
 
@@ -333,6 +336,8 @@ class Assembled:
     manifest: Manifest
     items: list[tuple[bytes, bytes]]
     tree: tree.TreeUpdate
+    # Peers that served chunks this verified snapshot does not hold: proven wrong now.
+    blamed: tuple[Address, ...] = ()
 
 
 class Fetch:
@@ -347,6 +352,7 @@ class Fetch:
         self._chunks: dict[int, bytes] = {}
         self._asked: dict[int, tuple[Address, int]] = {}  # part index → (peer, when)
         self._lacking: set[tuple[Address, int]] = set()  # (peer, part) it does not hold
+        self._suspects: set[Address] = set()  # served a chunk the manifest does not name
         self.banned: set[Address] = set()
 
     def requests(self, peers: Sequence[Address], now_ms: int) -> list[tuple[Address, GetSnapshot]]:
@@ -357,7 +363,8 @@ class Fetch:
         wanted = [0] if self.manifest is None else self._missing()
         height = 0 if self.manifest is None else self.manifest.height
         asked: list[tuple[Address, GetSnapshot]] = []
-        candidates = sorted(peer for peer in peers if peer not in self.banned)
+        shunned = self.banned | self._suspects
+        candidates = sorted(peer for peer in peers if peer not in shunned)
         for index in wanted:
             if len(self._asked) >= requests_in_flight_max:
                 break
@@ -382,6 +389,8 @@ class Fetch:
         if self._asked.get(index, (None,))[0] != peer:
             return None  # not asked of it (a late answer): ignored
         del self._asked[index]
+        if peer in self.banned:
+            return None  # asked before it was caught: asked of another peer next
         if not data:
             self._lacking.add((peer, index))
             return None
@@ -391,11 +400,23 @@ class Fetch:
         if manifest is None or height != manifest.height or index > len(manifest.chunk_hashes):
             return None
         if blake3_hash(data) != manifest.chunk_hashes[index - 1]:
-            self.banned.add(peer)
             log.warning("snapshot chunk refused", extra={"index": index, "peer": str(peer)})
-            return "snapshot_chunk_mismatch"
+            if peer == self._source:
+                self._start_over(peer)
+                return "snapshot_chunk_mismatch"
+            # Another peer's chunk may differ because the manifest lies, not the chunk: it is
+            # asked nothing more of this snapshot, and blamed once the snapshot verifies.
+            self._suspects.add(peer)
+            return None
         self._chunks[index - 1] = data
         return None
+
+    def _start_over(self, blamed: Address) -> None:
+        self.banned.add(blamed)
+        self.manifest, self._source = None, None
+        self._chunks.clear()
+        self._asked.clear()
+        self._suspects.clear()
 
     def _on_manifest(self, peer: Address, data: bytes) -> str | None:
         if self.manifest is not None:
@@ -436,12 +457,9 @@ class Fetch:
         except SnapshotError as error:
             blamed = self._source
             log.warning("snapshot refused", extra={"reason": str(error), "peer": str(blamed)})
-            self.banned.add(blamed)
-            self.manifest, self._source = None, None
-            self._chunks.clear()
-            self._asked.clear()
+            self._start_over(blamed)
             return blamed, error.blame
-        return Assembled(manifest, items, update)
+        return Assembled(manifest, items, update, tuple(sorted(self._suspects)))
 
 
 # Local recovery ---------------------------------------------------------------------------

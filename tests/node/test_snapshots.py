@@ -1,0 +1,172 @@
+"""Snapshots (node/snapshots.py): chunks, manifests, the fetch's blame and retry, and local
+recovery, on the snapshots of a real one-validator chain."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from metanode.crypto.hashing import blake3_hash
+from metanode.net.frames import GetSnapshot
+from metanode.node import backup, snapshots
+from metanode.node import home as dev_home
+from metanode.state.store import LEDGER_DIR, Store
+from metanode.types import Address
+
+from .cluster import running
+
+HONEST, LIAR, FORGER = (Address(bytes([n]) * 20) for n in (1, 2, 3))
+
+
+@given(st.dictionaries(st.binary(max_size=40), st.binary(max_size=300), min_size=1, max_size=60))
+def test_chunks_carry_the_items_in_order(items: dict[bytes, bytes]) -> None:
+    ordered = sorted(items.items())
+    read: list[tuple[bytes, bytes]] = []
+    for chunk in snapshots.chunked(iter(ordered), size=200):
+        read += snapshots.decode_chunk(chunk, read[-1][0] if read else None)
+    assert read == ordered
+
+
+def test_chunk_keys_out_of_order_or_malformed_are_refused() -> None:
+    with pytest.raises(snapshots.SnapshotError, match="snapshot_order"):
+        snapshots.decode_chunk(snapshots.encode_chunk([(b"b", b""), (b"a", b"")]), None)
+    with pytest.raises(snapshots.SnapshotError, match="snapshot_order"):
+        snapshots.decode_chunk(snapshots.encode_chunk([(b"a", b"")]), b"a")
+    for garbage in (b"", b"\x80", snapshots.encode_chunk([])):
+        with pytest.raises(snapshots.SnapshotError, match="snapshot_malformed"):
+            snapshots.decode_chunk(garbage, None)
+    with pytest.raises(snapshots.SnapshotError, match="snapshot_malformed"):
+        snapshots.Manifest.decode(b"\xa0")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of a stopped one-validator node that made snapshots as it ran."""
+    home = tmp_path_factory.mktemp("chain") / "net"
+    with running(home, 1, {"snapshot_interval_blocks": 2}) as cluster:
+        cluster.wait_height(1, timeout_s=60)
+        cluster.submit("v0", cluster.transfers(3))
+        cluster.wait_height(5, timeout_s=60)
+    return home / "nodes" / "v0"
+
+
+def _genesis(node_dir: Path):  # type: ignore[no-untyped-def]
+    return dev_home.read_genesis(node_dir.parent.parent / dev_home.GENESIS)
+
+
+def _small_snapshot(
+    node_dir: Path, directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> snapshots.Manifest:
+    monkeypatch.setattr(snapshots, "chunk_bytes", 300)
+    with Store.open(node_dir / LEDGER_DIR, readonly=True) as store:
+        return snapshots.make(store, directory, keep=1)
+
+
+def _serve(directory: Path, alter: Callable[[int, bytes], bytes]) -> Callable[[GetSnapshot], bytes]:
+    def serve(request: GetSnapshot) -> bytes:
+        return alter(request.index, snapshots.part(directory, request.height, request.index)[1])
+
+    return serve
+
+
+def _run(
+    fetch: snapshots.Fetch, peers: dict[Address, Callable[[GetSnapshot], bytes]]
+) -> tuple[list[tuple[Address, str]], snapshots.Assembled]:
+    """Drive the fetch to completion: the blames on the way, and the verified snapshot."""
+    blames = []
+    for now in range(0, 10**6, 10):
+        if fetch.complete:
+            assembled = fetch.assemble()
+            if isinstance(assembled, snapshots.Assembled):
+                return blames, assembled
+            blames.append(assembled)
+        for peer, request in fetch.requests(sorted(peers), now):
+            data = peers[peer](request)
+            blame = fetch.on_part(
+                peer, request.height or _height(data, request), request.index, data
+            )
+            if blame is not None:
+                blames.append((peer, blame))
+    raise AssertionError("the fetch did not finish")
+
+
+def _height(data: bytes, request: GetSnapshot) -> int:
+    return snapshots.Manifest.decode(data).height if request.index == 0 and data else 0
+
+
+def test_a_fetch_drops_a_peer_that_serves_a_bad_chunk_and_gets_it_elsewhere(
+    chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = _small_snapshot(chain, tmp_path / "snaps", monkeypatch)
+    assert len(manifest.chunk_hashes) > 3
+
+    def flip(index: int, data: bytes) -> bytes:
+        return data if index == 0 or not data else data[:-1] + bytes([data[-1] ^ 1])
+
+    honest = _serve(tmp_path / "snaps", lambda _index, data: data)
+    fetch = snapshots.Fetch(manifest.chain_id, snapshots.genesis_set(_genesis(chain)))
+    blames, assembled = _run(fetch, {HONEST: honest, LIAR: _serve(tmp_path / "snaps", flip)})
+    assert blames == []  # the manifest came from HONEST (peers are asked in address order)
+    assert assembled.blamed == (LIAR,)
+    assert assembled.tree.root == manifest.block.header.state_root
+    assert assembled.manifest.chunk_hashes == manifest.chunk_hashes
+
+
+def test_a_manifest_whose_chunks_do_not_make_the_certified_root_is_refused_and_replaced(
+    chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = _small_snapshot(chain, tmp_path / "snaps", monkeypatch)
+    # A forger serves a self-consistent snapshot of a changed state under the real header.
+    forged_dir = tmp_path / "forged"
+    shutil.copytree(tmp_path / "snaps", forged_dir)
+    folder = forged_dir / str(manifest.height)
+    items = snapshots.decode_chunk((folder / "0").read_bytes(), None)
+    items[0] = (items[0][0], items[0][1] + b"\x00")
+    forged_chunk = snapshots.encode_chunk(items)
+    (folder / "0").write_bytes(forged_chunk)
+    hashes = (blake3_hash(forged_chunk), *manifest.chunk_hashes[1:])
+    (folder / "manifest").write_bytes(dataclasses.replace(manifest, chunk_hashes=hashes).encode())
+    fetch = snapshots.Fetch(manifest.chain_id, snapshots.genesis_set(_genesis(chain)))
+    forger = _serve(forged_dir, lambda _index, data: data)
+    honest = _serve(tmp_path / "snaps", lambda _index, data: data)
+    blames, assembled = _run(fetch, {HONEST: _after(fetch, FORGER, honest), FORGER: forger})
+    assert blames == [(FORGER, "snapshot_root_mismatch")]
+    # HONEST served the real chunk, which the forged manifest did not name: not blamed.
+    assert assembled.blamed == ()
+    assert assembled.tree.root == manifest.block.header.state_root
+
+
+def _after(
+    fetch: snapshots.Fetch, first: Address, serve: Callable[[GetSnapshot], bytes]
+) -> Callable[[GetSnapshot], bytes]:
+    """`serve`, but no manifest until `first` is banned (so `first`'s is taken first)."""
+
+    def serving(request: GetSnapshot) -> bytes:
+        return b"" if request.index == 0 and first not in fetch.banned else serve(request)
+
+    return serving
+
+
+def test_restore_latest_rebuilds_a_ledger_that_verifies_and_skips_a_damaged_snapshot(
+    chain: Path, tmp_path: Path
+) -> None:
+    node_dir = tmp_path / "v0"
+    shutil.copytree(chain, node_dir)
+    heights = snapshots.held(node_dir / snapshots.SNAPSHOTS_DIR)
+    assert len(heights) == 2  # snapshots_keep
+    newest = node_dir / snapshots.SNAPSHOTS_DIR / str(heights[-1]) / "0"
+    newest.write_bytes(newest.read_bytes() + b"\x00")
+    assert snapshots.restore_latest(node_dir, _genesis(chain)) == heights[0]
+    tip = backup.verify_ledger(node_dir / LEDGER_DIR)
+    assert tip.height == heights[0]
+    with Store.open(node_dir / LEDGER_DIR, readonly=True) as store:
+        assert store.block(heights[0] - 1) is None
+    shutil.rmtree(node_dir / snapshots.SNAPSHOTS_DIR / str(heights[0]))
+    with pytest.raises(snapshots.SnapshotError, match="no snapshot"):
+        snapshots.restore_latest(node_dir, _genesis(chain))
