@@ -27,9 +27,8 @@ from tests.node.cluster import Cluster, running
 from metanode.node import snapshots
 from metanode.types import Address
 
-TRANSFERS = (
-    20_000  # about a minute on the shared 2-core VM; the figure: --transfers 1000000
-)
+# About a minute on the shared 2-core VM; the figure: --transfers 1000000.
+TRANSFERS = 5_000
 ACCOUNTS = 200
 WAVE_NONCES = 64  # the mempool's nonce_gap_max: a sender's pending nonces in one wave
 SNAPSHOT_INTERVAL = 5
