@@ -62,13 +62,22 @@ class Cluster:
 
     # processes ---------------------------------------------------------------------------------
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, *options: str) -> None:
+        """Start node `name` with `metanode start`, given `options` (`--state-sync`)."""
         node_dir = self.home / "nodes" / name
         # The node writes node.log itself; what it prints (its console log, a crash) is kept
         # beside it.
         with (node_dir / "stderr.log").open("ab") as printed:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "metanode.cli.main", "start", "--home", str(node_dir)],
+                [
+                    sys.executable,
+                    "-m",
+                    "metanode.cli.main",
+                    "start",
+                    "--home",
+                    str(node_dir),
+                    *options,
+                ],
                 stdout=printed,
                 stderr=subprocess.STDOUT,
             )

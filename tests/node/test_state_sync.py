@@ -32,10 +32,7 @@ def test_a_validator_joins_by_state_sync_and_agrees(tmp_path: Path) -> None:
         cluster.wait_height(1, ["v0", "v1", "v2"], timeout_s=120)
         cluster.submit("v0", cluster.transfers(10))
         cluster.wait_height(8, ["v0", "v1", "v2"], timeout_s=180)
-        node_dir = cluster.home / "nodes" / "v3"
-        config = node_dir / "config.toml"
-        config.write_text(config.read_text().replace("state_sync = false", "state_sync = true"))
-        cluster.start("v3")
+        cluster.start("v3", "--state-sync")
         cluster.wait(lambda: cluster.height("v3") > 0, 180, "v3 to install a snapshot")
         target = cluster.height("v0") + 2
         cluster.wait_height(target, ["v0", "v3"], timeout_s=180)
