@@ -20,9 +20,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from tests.node.cluster import Cluster, running
+from tests.node.cluster import Cluster, running, tiny_second_validator
 
 from metanode.node import snapshots
 from metanode.types import Address
@@ -40,10 +39,6 @@ SETTINGS = {
     "empty_block_delay_ms": 200,
     "snapshot_interval_blocks": SNAPSHOT_INTERVAL,
 }
-
-
-def tiny_second_validator(document: dict[str, Any]) -> None:
-    document["validators"][1]["stake"] = document["validators"][0]["stake"] // 1_000
 
 
 def load(cluster: Cluster, transfers: int) -> None:

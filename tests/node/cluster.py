@@ -198,6 +198,12 @@ class Cluster:
         return answer.status_code == 200 and answer.json()["committed"]
 
 
+def tiny_second_validator(document: dict[str, Any]) -> None:
+    """A genesis edit: v1 stakes a thousandth of v0, so v0 alone holds a quorum and v1 may be
+    down or join late (state sync tests and bench/sync.py)."""
+    document["validators"][1]["stake"] = document["validators"][0]["stake"] // 1_000
+
+
 @contextlib.contextmanager
 def running(
     home: Path,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +20,7 @@ from metanode.node import home as dev_home
 from metanode.state.store import LEDGER_DIR, Store
 from metanode.types import Address
 
-from .cluster import running
+from .cluster import Cluster, running, tiny_second_validator
 
 HONEST, LIAR, FORGER = (Address(bytes([n]) * 20) for n in (1, 2, 3))
 
@@ -46,14 +47,35 @@ def test_chunk_keys_out_of_order_or_malformed_are_refused() -> None:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The directory of a stopped one-validator node that made snapshots as it ran."""
+def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A running chain whose v0 makes snapshots and holds the quorum alone; v1 is stopped."""
     home = tmp_path_factory.mktemp("chain") / "net"
-    with running(home, 1, {"snapshot_interval_blocks": 2}) as cluster:
-        cluster.wait_height(1, timeout_s=60)
+    settings = {"snapshot_interval_blocks": 2}
+    with running(home, 2, settings, genesis=tiny_second_validator) as cluster:
+        cluster.kill("v1")
+        cluster.wait_height(1, ["v0"], timeout_s=60)
         cluster.submit("v0", cluster.transfers(3))
-        cluster.wait_height(5, timeout_s=60)
-    return home / "nodes" / "v0"
+        cluster.wait_height(5, ["v0"], timeout_s=60)
+        yield cluster
+
+
+@pytest.fixture
+def chain(network: Cluster) -> Path:
+    """The directory of the node that makes snapshots."""
+    return network.home / "nodes" / "v0"
+
+
+def test_a_node_joins_by_state_sync_and_agrees(network: Cluster) -> None:
+    for store in ("ledger", "consensus", "executor"):
+        shutil.rmtree(network.home / "nodes" / "v1" / store, ignore_errors=True)
+    network.start("v1", "--state-sync")
+    network.wait(lambda: network.height("v1") > 0, 120, "v1 to install a snapshot")
+    target = network.height("v0") + 1
+    network.wait_height(target, ["v0", "v1"], timeout_s=120)
+    assert network.block("v1", target)["hash"] == network.block("v0", target)["hash"]
+    assert '"state synced"' in network.log("v1")
+    assert httpx.get(network.url("v1") + "/api/v1/blocks/1", timeout=10).status_code == 404
+    network.kill("v1")
 
 
 def _genesis(node_dir: Path):  # type: ignore[no-untyped-def]
