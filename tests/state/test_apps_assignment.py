@@ -108,7 +108,7 @@ def test_registered_executors_take_over_once_there_are_enough() -> None:
     assert executors(reader, COUNTER_ID, 0, seed("s")) == [validator_wallet(0).address]
     second = register_executor(chain, 3, 2 * COIN)
     reader = chain.state.reader
-    assert candidates(reader, 2) == sorted(
+    assert candidates(reader, COUNTER_ID, 2) == sorted(
         [(first.address, 5), (second.address, 2)], key=lambda item: item[0].raw
     )
     assert set(executors(reader, COUNTER_ID, 0, seed("s"))) == {first.address, second.address}

@@ -191,6 +191,19 @@ PINNED = {
     1509: "shadow.out_of_scope",
     1510: "shadow.service_signature_invalid",
     1511: "shadow.receipt_mismatch",
+    1401: "policy.document_malformed",
+    1402: "policy.document_version_unknown",
+    1403: "policy.unknown_field",
+    1404: "policy.name_invalid",
+    1405: "policy.contradiction",
+    1406: "policy.bad_signature",
+    1407: "policy.signer_not_allowed",
+    1408: "policy.app_unknown",
+    1409: "policy.version_not_next",
+    1410: "policy.node_unknown",
+    1411: "policy.region_invalid",
+    1412: "policy.app_contained",
+    1413: "policy.no_executor_in_region",
 }
 
 

@@ -26,6 +26,7 @@ from metanode.state.staking.records import SetMember, encode_set, set_hash
 from metanode.state.view import StateReader
 from metanode.types import (
     Address,
+    AppContainment,
     AuthorityChange,
     ParameterChanges,
     ProposalContent,
@@ -207,6 +208,10 @@ def content_view(content: ProposalContent) -> schemas.ContentView:
     if isinstance(content, AuthorityChange):
         return schemas.AuthorityChangeView(
             kind="authority_change", node=str(content.node), enabled=content.enabled
+        )
+    if isinstance(content, AppContainment):
+        return schemas.AppContainmentView(
+            kind="app_containment", app_id=content.app_id.hex(), contained=content.contained
         )
     return schemas.SoftwareUpgradeView(
         kind="software_upgrade", name=content.name, height=content.height

@@ -455,8 +455,18 @@ class SoftwareUpgradeView(BaseModel):
     height: Uint
 
 
+class AppContainmentView(BaseModel):
+    kind: Literal["app_containment"]
+    app_id: str
+    contained: bool
+
+
 ContentView = Annotated[
-    ParameterChangesView | TreasurySpendView | AuthorityChangeView | SoftwareUpgradeView,
+    ParameterChangesView
+    | TreasurySpendView
+    | AuthorityChangeView
+    | SoftwareUpgradeView
+    | AppContainmentView,
     Field(discriminator="kind"),
 ]
 

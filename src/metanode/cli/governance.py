@@ -8,6 +8,7 @@ exits 1. `show` and `list` read the gateway. Deposits are whole GEN coins (`1000
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,7 @@ from metanode.state.governance.parameters import Parameter, name_of
 from metanode.state.governance.records import Status
 from metanode.types import (
     Address,
+    AppContainment,
     AuthorityChange,
     Denom,
     ParameterChange,
@@ -83,15 +85,23 @@ def proposal_content(
     add: str | None,
     remove: str | None,
     upgrade: str | None,
+    contain: str | None = None,
+    release: str | None = None,
 ) -> ProposalContent:
     """The one content the options name."""
     given = [bool(params), spend is not None, add is not None, remove is not None]
-    given.append(upgrade is not None)
+    given += [upgrade is not None, contain is not None, release is not None]
     if sum(given) != 1:
         raise ConfigError(
             "give exactly one kind of proposal: --param (repeatable), --spend, "
-            "--authority-add, --authority-remove or --upgrade"
+            "--authority-add, --authority-remove, --upgrade, --contain or --release"
         )
+    if contain is not None or release is not None:
+        text = contain if contain is not None else release
+        option = "--contain" if contain is not None else "--release"
+        if text is None or not re.fullmatch(r"[0-9a-f]{64}", text):
+            raise ConfigError(f"{option} {text!r}: an app id is 64 lower-case hex digits")
+        return AppContainment(bytes.fromhex(text), contain is not None)
     if params:
         return parameter_changes(params)
     if spend is not None:
@@ -133,6 +143,12 @@ def propose(
     upgrade: Annotated[
         str | None, typer.Option(help="Software upgrade signal NAME=HEIGHT.")
     ] = None,
+    contain: Annotated[
+        str | None, typer.Option(help="Emergency mode for an app (its id): no new calls.")
+    ] = None,
+    release: Annotated[
+        str | None, typer.Option(help="End an app's emergency mode (its id).")
+    ] = None,
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
@@ -140,7 +156,9 @@ def propose(
     """Submit a proposal of one kind with an initial deposit; prints its id."""
     if not title.strip() or len(title.encode()) > 140:
         raise ConfigError("--title: 1 to 140 bytes of text")
-    content = proposal_content(param or [], spend, denom, authority_add, authority_remove, upgrade)
+    content = proposal_content(
+        param or [], spend, denom, authority_add, authority_remove, upgrade, contain, release
+    )
     message = SubmitProposal(title, content, output.parse_coins(deposit))
     key = wallet.signer(home, sender)
     record = wallet.commit(wallet.gateway(home, node), key, message)
@@ -233,6 +251,9 @@ def _describe(content: dict[str, Any]) -> str:
         return f"treasury spend: {amount} to {content['recipient']}"
     if kind == "authority_change":
         return f"authority {'add' if content['enabled'] else 'remove'}: {content['node']}"
+    if kind == "app_containment":
+        verb = "contain" if content["contained"] else "release"
+        return f"app {verb}: {content['app_id']}"
     return f"software upgrade: {content['name']} at height {content['height']}"
 
 

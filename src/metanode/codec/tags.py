@@ -84,6 +84,10 @@ SHADOW = _register("metanode/shadow/v1", 41)
 # Backups of a node (node/backup.py) and the state snapshots of state sync (node/snapshots.py).
 BACKUP = _register("metanode/backup/v1", 44)
 SNAPSHOT = _register("metanode/snapshot/v1", 45)
+# BISO policies: what a policy's signer signs, and a node's signed record of how it routed a
+# request by a policy's light (state/policy, metanode.api.policy).
+POLICY = _register("metanode/policy/v1", 35)
+POLICY_ROUTING = _register("metanode/policy-routing/v1", 36)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

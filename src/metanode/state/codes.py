@@ -34,6 +34,7 @@ MODULE_BASES: dict[str, int] = {
     "notary": 900,
     "court": 1200,
     "shadow": 1500,
+    "policy": 1400,
 }
 MODULE_CODES_MAX = 99
 

@@ -80,6 +80,7 @@ from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
 from metanode.state.notary.rules import on_submit_logblock
+from metanode.state.policy.rules import on_declare_region, on_register_policy
 from metanode.state.registry.downtime import on_last_certificate, on_unjail
 from metanode.state.registry.light_attack import on_block_evidence
 from metanode.state.registry.rules import end_block as registry_end_block
@@ -102,6 +103,7 @@ from metanode.types import (
     CommitCertificate,
     CreateDid,
     DeactivateDid,
+    DeclareRegion,
     Denom,
     DeployApp,
     Deposit,
@@ -114,6 +116,7 @@ from metanode.types import (
     RegisterCredential,
     RegisterNode,
     RegisterShadow,
+    RegisterPolicy,
     RegisterValidator,
     RevealReceipt,
     RevokeCredential,
@@ -165,6 +168,8 @@ HANDLERS: dict[type, Handler] = {
     RuleDispute: on_rule_dispute,  # type: ignore[dict-item]
     RegisterShadow: on_register_shadow,  # type: ignore[dict-item]
     GrantShadow: on_grant_shadow,  # type: ignore[dict-item]
+    RegisterPolicy: on_register_policy,  # type: ignore[dict-item]
+    DeclareRegion: on_declare_region,  # type: ignore[dict-item]
 }
 
 

@@ -8,11 +8,13 @@ from metanode.types.address import Address
 from metanode.types.block import Block, BlockHeader, CommitCertificate
 from metanode.types.logblock import LogBlock, LogLeaf
 from metanode.types.messages import (
+    AppContainment,
     AuthorityChange,
     Bond,
     CallApp,
     CreateDid,
     DeactivateDid,
+    DeclareRegion,
     Denom,
     DeployApp,
     Deposit,
@@ -29,6 +31,7 @@ from metanode.types.messages import (
     RegisterCredential,
     RegisterNode,
     RegisterShadow,
+    RegisterPolicy,
     RegisterValidator,
     Relationship,
     RevealReceipt,
@@ -58,6 +61,7 @@ from metanode.types.transaction import Transaction
 
 __all__ = [
     "Address",
+    "AppContainment",
     "AuthorityChange",
     "Block",
     "BlockHeader",
@@ -66,6 +70,7 @@ __all__ = [
     "CommitCertificate",
     "CreateDid",
     "DeactivateDid",
+    "DeclareRegion",
     "Denom",
     "DeployApp",
     "Deposit",
@@ -86,6 +91,7 @@ __all__ = [
     "RegisterCredential",
     "RegisterNode",
     "RegisterShadow",
+    "RegisterPolicy",
     "RegisterValidator",
     "Relationship",
     "RevealReceipt",

@@ -47,6 +47,9 @@ app_input_bytes_max = 4 * 1024
 shadow_domain_bytes_max = 253
 shadow_scopes_max = 16
 shadow_functions_max = 16
+# BISO policies (state/policy): a signed policy document, and a region's name.
+policy_document_bytes_max = 4 * 1024
+region_bytes_max = 32
 
 # Notary LogBlocks (state/notary): the leaves of one LogBlock (issue 17: a notary cuts one
 # every 512 receipts), a leaf's largest encoding (four 32-byte hashes and six uint64s), and the
@@ -79,4 +82,5 @@ assert block_bytes_max <= codec_constants.input_bytes_max
 assert credential_bytes_max + 1024 < tx_bytes_max
 assert app_module_bytes_max + 1024 < tx_bytes_max
 assert app_input_bytes_max + 1024 < tx_bytes_max
+assert policy_document_bytes_max + 1024 < tx_bytes_max
 assert block_txs_max * 100 < block_bytes_max

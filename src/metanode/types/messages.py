@@ -623,7 +623,30 @@ class SoftwareUpgrade:
         )
 
 
-ProposalContent = ParameterChanges | TreasurySpend | AuthorityChange | SoftwareUpgrade
+@dataclass(frozen=True, slots=True)
+class AppContainment:
+    """Emergency mode for an app (state/policy): while `contained`, the chain includes no new
+    call of it; the calls already included run and settle, and the chain goes on."""
+
+    kind: ClassVar[int] = 5
+    app_id: bytes
+    contained: bool
+
+    def fields(self) -> list[Any]:
+        return [self.app_id, self.contained]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...], name: str) -> AppContainment:
+        app_id, contained = fields
+        return cls(
+            expect_bytes(app_id, f"{name}.app_id", constants.hash_bytes),
+            expect_bool(contained, f"{name}.contained"),
+        )
+
+
+ProposalContent = (
+    ParameterChanges | TreasurySpend | AuthorityChange | SoftwareUpgrade | AppContainment
+)
 _CONTENT_TYPES: dict[int, tuple[type[ProposalContent], int]] = {
     kind.kind: (kind, count)
     for kind, count in (
@@ -631,6 +654,7 @@ _CONTENT_TYPES: dict[int, tuple[type[ProposalContent], int]] = {
         (TreasurySpend, 3),
         (AuthorityChange, 2),
         (SoftwareUpgrade, 2),
+        (AppContainment, 2),
     )
 }
 
@@ -1007,6 +1031,50 @@ class GrantShadow:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class RegisterPolicy:
+    """Register the next version of an app's BISO policy (state/policy): `document` is its
+    canonical CBOR, `signature` the Ed25519 signature by `signer` (the app's owner, or a node
+    with the authority role) of the document's tagged hash. The document is checked by the
+    rule, so a malformed one is refused with a code and costs its fee."""
+
+    code: ClassVar[int] = 30
+    document: bytes
+    signer: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.document, self.signer, self.signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RegisterPolicy:
+        document, signer, signature = fields
+        return cls(
+            expect_bytes(
+                document, "register_policy.document", maximum=constants.policy_document_bytes_max
+            ),
+            expect_bytes(signer, "register_policy.signer", constants.ed25519_public_key_bytes),
+            expect_bytes(signature, "register_policy.signature", constants.ed25519_signature_bytes),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeclareRegion:
+    """A registered node declares the region it runs in; executor draws for apps whose policy
+    names regions read it (state/policy)."""
+
+    code: ClassVar[int] = 31
+    region: str
+
+    def fields(self) -> list[Any]:
+        return [self.region]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> DeclareRegion:
+        (region,) = fields
+        return cls(expect_text(region, "declare_region.region", constants.region_bytes_max))
+
+
 Message = (
     Transfer
     | Bond
@@ -1035,6 +1103,8 @@ Message = (
     | RevealReceipt
     | MoveDispute
     | RuleDispute
+    | RegisterPolicy
+    | DeclareRegion
     | RegisterShadow
     | GrantShadow
 )
@@ -1068,6 +1138,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         RevealReceipt,
         MoveDispute,
         RuleDispute,
+        RegisterPolicy,
+        DeclareRegion,
         RegisterShadow,
         GrantShadow,
     )
@@ -1100,6 +1172,8 @@ _FIELD_COUNTS = {
     RevealReceipt: 2,
     MoveDispute: 3,
     RuleDispute: 3,
+    RegisterPolicy: 3,
+    DeclareRegion: 1,
     RegisterShadow: 3,
     GrantShadow: 3,
 }

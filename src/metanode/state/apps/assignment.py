@@ -5,7 +5,10 @@ Rule: the candidates are the registry's ACTIVE nodes with the executor role, wei
 locked stake in whole GEN (a node with less than one GEN has no weight), in address order. Until
 there are at least as many weighted candidates as the app's replicas, the candidates are the
 current validator set weighted by its power instead (the genesis validators, until sets change;
-the issue's rule until enough executors register). `replicas` of them are drawn without
+the issue's rule until enough executors register). Either way only nodes whose declared region
+the app's BISO policy allows are candidates (state/policy), so a policy naming regions no
+candidate runs in leaves the app without executors, and apps/rules.py refuses its calls.
+`replicas` of them are drawn without
 replacement, position by position: `draw = tagged_hash(VRF_SEED, "executors" ‖ seed ‖ app_id ‖
 epoch ‖ position) mod W`, W the weight not yet drawn, landing on the candidate whose cumulative
 weight interval holds it, as the proposer draw does (consensus/validators.py). The label and the
@@ -38,6 +41,7 @@ from metanode.state.apps import keys
 from metanode.state.apps.records import read_app
 from metanode.state.context import BlockContext
 from metanode.state.genesis.chain import read_chain
+from metanode.state.policy.queries import may_execute
 from metanode.state.registry.queries import node_stake, nodes
 from metanode.state.registry.records import Status
 from metanode.state.staking.queries import params as staking_params
@@ -50,17 +54,26 @@ from metanode.types import constants as types_constants
 _LABEL = b"executors"
 
 
-def candidates(reader: StateReader, replicas: int) -> list[tuple[Address, int]]:
-    """(address, weight) in address order, every weight ≥ 1."""
+def candidates(reader: StateReader, app_id: bytes, replicas: int) -> list[tuple[Address, int]]:
+    """(address, weight) in address order, every weight ≥ 1, each in a region the app's
+    policy allows (state/policy: a node's declared region)."""
     registered = [
         (address, node_stake(reader, address, record) // constants.base_units_per_coin)
         for address, record in nodes(reader)
         if Role.EXECUTOR in record.roles and record.status is Status.ACTIVE
     ]
-    weighted = [(address, weight) for address, weight in registered if weight > 0]
+    weighted = [
+        (address, weight)
+        for address, weight in registered
+        if weight > 0 and may_execute(reader, app_id, address)
+    ]
     if len(weighted) >= replicas:
         return weighted
-    return [(member.address, member.power) for member in validator_set(reader) if member.power > 0]
+    return [
+        (member.address, member.power)
+        for member in validator_set(reader)
+        if member.power > 0 and may_execute(reader, app_id, member.address)
+    ]
 
 
 def executors(reader: StateReader, app_id: bytes, epoch: int, seed: bytes) -> list[Address]:
@@ -69,7 +82,7 @@ def executors(reader: StateReader, app_id: bytes, epoch: int, seed: bytes) -> li
     app = read_app(reader, app_id)
     if app is None:
         raise InvariantViolation(f"executors() of unknown app {app_id.hex()}")
-    left = candidates(reader, app.replicas)
+    left = candidates(reader, app_id, app.replicas)
     weight_left = sum(weight for _address, weight in left)
     drawn: list[Address] = []
     for position in range(min(app.replicas, len(left))):

@@ -11,6 +11,9 @@ Rules:
   call). Its fee for `fuel_limit` fuel at the app's price is moved from the sender's FLX to the
   module account `apps/escrow` at inclusion, where it stays until `settle_call`. The court
   keeps the including block's time and VRF proof, which a replay of the call needs.
+- A call is refused while governance contains its app (state/policy: emergency mode, the
+  chain goes on), and when the app's policy names regions and no candidate executor runs in
+  one it allows (the draw would leave the call to no one).
 - Scale (owner only): the replica count; the executor draw (assignment.py) reads it.
 Each handler is a flat guard ladder (tests/state/test_apps.py pins the order): it returns its
 failure code before writing anything; compiling a module is the last rung.
@@ -25,7 +28,7 @@ from metanode.crypto.hashing import blake3_hash
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.apps import errors, keys
-from metanode.state.apps.assignment import assign
+from metanode.state.apps.assignment import assign, current
 from metanode.state.apps.messages import (
     check_call,
     check_deploy_terms,
@@ -51,6 +54,8 @@ from metanode.state.bank.rules import move
 from metanode.state.codes import OK
 from metanode.state.context import TxContext
 from metanode.state.court.records import note_call_block
+from metanode.state.policy import errors as policy_errors
+from metanode.state.policy.queries import contained
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp
@@ -135,6 +140,8 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
     app = read_app(writer, message.app_id)
     if app is None:
         return errors.APP_UNKNOWN
+    if contained(writer, message.app_id) is not None:
+        return policy_errors.APP_CONTAINED
     number = message.version or app.version
     version = read_version(writer, message.app_id, number) if number <= app.versions else None
     if version is None:
@@ -148,6 +155,8 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
         return errors.ESCROW_TOO_LARGE
     if read_account(writer, context.sender).balance(Denom.FLX) < escrow:
         return errors.INSUFFICIENT_FUNDS
+    if not current(writer, message.app_id)[1]:
+        return policy_errors.NO_EXECUTOR_IN_REGION
     check(
         move(writer, context.sender, ESCROW, Denom.FLX, escrow) == OK,
         "escrow moved after the funds check",

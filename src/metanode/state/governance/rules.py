@@ -51,12 +51,14 @@ from metanode.state.governance.records import (
     write_upgrade,
 )
 from metanode.state.identity.queries import AUTHORITY_TYPES
+from metanode.state.policy.rules import containment_code, set_containment
 from metanode.state.registry.records import read_node
 from metanode.state.registry.rules import set_authority
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import (
     Address,
+    AppContainment,
     AuthorityChange,
     Denom,
     Deposit,
@@ -90,6 +92,8 @@ def _content_code(reader: StateReader, content: ProposalContent, height: int) ->
         return errors.UPGRADE_HEIGHT_PASSED
     if isinstance(content, AuthorityChange):
         return authority_code(reader, content)
+    if isinstance(content, AppContainment):
+        return containment_code(reader, content)
     if (
         isinstance(content, TreasurySpend)
         and read_account(reader, TREASURY).balance(content.denom) < content.amount
@@ -246,6 +250,8 @@ def _execute(writer: Overlay, record: ProposalRecord, height: int) -> Status:
         check(code == OK, "the treasury's balance was checked")
     elif isinstance(content, AuthorityChange):
         set_authority(writer, content.node, content.enabled)
+    elif isinstance(content, AppContainment):
+        set_containment(writer, content, height)
     else:
         write_upgrade(writer, content.name, content.height, record.id)
     return Status.EXECUTED
