@@ -23,7 +23,6 @@ from metanode.codec import decode
 from metanode.crypto import merkle
 from metanode.errors import DecodeError
 from metanode.executor.store import ExecutorStore
-from metanode.mempool.pool import Admission
 from metanode.node.node import Node
 from metanode.state import tree
 from metanode.state.auth import queries as auth_queries
@@ -41,12 +40,14 @@ from . import (
     identity,
     notary,
     peers,
+    policy,
     problems,
     proofs,
     registry,
     schemas,
     search,
     shadow,
+    submission,
 )
 from .dashboard import Dashboard
 
@@ -135,6 +136,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(court.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
+    app.include_router(policy.router(node))
     app.include_router(hosting.router(executor))
     app.include_router(proofs.router(node))
     app.include_router(dev.router(node))
@@ -165,19 +167,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`)."""
         body = await body_of(request, schemas.TxSubmit)
         raw = body if isinstance(body, bytes) else bytes.fromhex(body.tx)
-        (result,) = await node.submit([raw])
-        admitted = _admitted(result)
-        if not admitted.accepted:
-            raise problems.Problem(
-                400,
-                f"tx-{admitted.reason}",
-                "Transaction refused",
-                f"the mempool refused it: {admitted.reason}: {admitted.detail}",
-                reason=admitted.reason,
-                hash=admitted.hash,
-                next_nonce=admitted.next_nonce,
-            )
-        return admitted
+        return await submission.admit_one(node, raw)
 
     @app.post(
         "/api/v1/txs/batch",
@@ -205,7 +195,9 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
             raise problems.Problem(
                 413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
             )
-        return schemas.BatchResult(results=[_admitted(r) for r in await node.submit(raws)])
+        return schemas.BatchResult(
+            results=[submission.admitted(r) for r in await node.submit(raws)]
+        )
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
     async def get_tx(
@@ -440,18 +432,6 @@ def _body_doc(model: type[schemas.BaseModel], cbor_note: str) -> dict[str, Any]:
             },
         }
     }
-
-
-def _admitted(result: Admission) -> schemas.Admitted:
-    return schemas.Admitted(
-        hash=result.hash.hex() if result.hash else None,
-        accepted=result.admitted,
-        reason=result.reason.value if result.reason else None,
-        detail=result.detail or None,
-        queued=result.queued,
-        queued_reason="nonce_gap" if result.queued else None,
-        next_nonce=result.next_nonce,
-    )
 
 
 def _block_view(node: Node, height: int) -> schemas.BlockView:

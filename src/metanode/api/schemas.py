@@ -670,3 +670,76 @@ class DevFund(_Body):
     address: AddressText
     denom: Literal["GEN", "NEX", "FLX", "AUR"] = "FLX"
     amount: Annotated[int, Field(ge=1, le=DEV_FUND_MAX, description="base units (10^-9 of a coin)")]
+
+
+class CallDeclaration(BaseModel):
+    """What a caller declares about an app call, evaluated against the app's policy
+    (docs/policy.md); omit what you do not declare. Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: Annotated[str, Field(max_length=64)] | None = None
+    purpose: Annotated[str, Field(max_length=64)] | None = None
+    data_types: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=32)] = []
+    consent: Annotated[str, Field(max_length=256, description="the consent proof held")] | None = (
+        None
+    )
+    transport: Annotated[str, Field(max_length=16)] | None = None
+
+
+class AppCallSubmit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tx: Annotated[str, Field(pattern=r"^([0-9a-f]{2})+$", description="a signed CallApp, hex")]
+    request: CallDeclaration
+
+
+class PolicyDecisionView(BaseModel):
+    light: Literal["green", "yellow", "red"]
+    rule: str  # the deciding rule (docs/policy.md), `allowed` or `no_policy` for Green
+    detail: str
+    policy_version: Annotated[int, Field(ge=0)]  # 0: the app has no policy
+
+
+class RoutingRecordView(BaseModel):
+    """The node's signed record of how it routed a call: `record` is its canonical CBOR (hex),
+    `signature` the node's Ed25519 signature of its tagged hash (state/policy/routing.py)."""
+
+    record: str
+    signature: str
+    node_public_key: str
+    tx_hash: str
+    height: Annotated[int, Field(ge=0)]
+
+
+class RoutedCall(BaseModel):
+    decision: PolicyDecisionView
+    routing: RoutingRecordView
+    admitted: Admitted | None  # null when refused (Red)
+
+
+class PolicyDocumentView(BaseModel):
+    app_id: AppIdText
+    number: Annotated[int, Field(ge=1)]
+    classification: Literal["public", "internal", "confidential", "restricted"]
+    allowed_regions: list[str]
+    blocked_regions: list[str]
+    purposes: list[str]
+    data_types: list[str]
+    review_data_types: list[str]
+    consent_required: bool
+    encrypt_in_transit: bool
+    encrypt_at_rest: bool
+    retention_days: Annotated[int, Field(ge=0)]
+
+
+class PolicyView(BaseModel):
+    version: Annotated[int, Field(ge=1)]
+    current_version: Annotated[int, Field(ge=1)]
+    document: PolicyDocumentView
+    document_hex: str  # the canonical CBOR the signer signed
+    signer: AddressText
+    signer_public_key: str
+    signature: str
+    height: Annotated[int, Field(ge=0)]  # the block that registered it
+    contained_since: Annotated[int, Field(ge=0)] | None  # governance's emergency mode

@@ -8,12 +8,14 @@ and passes it on to the others (node/admission.py); `bpci exit` signs its `ExitN
 same key, `bpci unjail` its `Unjail` (after a jail for missed commits); `bpci nodes` reads
 the registry through a gateway; `bpci join` makes the home of a new node from a running
 node's gateway; `bpci deploy` deploys an app owned by the node's account and `bpci monitor`
-shows the apps the node hosts (docs/apps.md "Monitoring"); `bpci audit export` writes an
-app's split-origin audit bundle (cli/audit.py, docs/audit.md); `bpci backup` writes an
-encrypted, verified copy of a node and `bpci restore` installs one after checking it
-(docs/backup.md). `bpci-core` is the enterprise side: registration with a KYC credential,
-validator stake, and the notary committee (which does not exist yet). Every command follows
-`output.py`'s exit-code rule.
+shows the apps the node hosts (docs/apps.md "Monitoring").
+`bpci audit export` writes an app's split-origin audit bundle (cli/audit.py, docs/audit.md);
+`bpci backup` writes an encrypted, verified copy of a node and `bpci restore` installs one
+after checking it (docs/backup.md); `bpci policy` registers, shows and evaluates apps' BISO
+policies (cli/policy.py, docs/policy.md).
+`bpci-core` is the enterprise side: registration with a KYC credential, validator stake, and
+the notary committee (which does not exist yet). Every command follows `output.py`'s
+exit-code rule.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from metanode.types.messages import format_coins
 
 from . import apps_view, audit, bpi, identity, output, wallet
 from .network import DEFAULT_HOME, node_urls
+from .policy import policy_app
 from .wallet import Home, Json, NodeUrl
 
 app = typer.Typer(
@@ -74,6 +77,7 @@ core_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(audit.export_app, name="audit")
+app.add_typer(policy_app, name="policy")
 NodeKey = Annotated[str, typer.Option("--key", help="The node's name in the home (nodes/NAME).")]
 P2p = Annotated[
     str | None, typer.Option("--p2p", help="host:port peers reach (default: its config's).")

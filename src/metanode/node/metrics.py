@@ -62,6 +62,18 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.policy_routed = Counter(
+            "metanode_policy_routed",
+            "App calls the gateway routed by their policy's light (green passed, yellow "
+            "quarantined, red refused with a signed record).",
+            ["light"],
+            registry=r,
+        )
+        self.policy_quarantine_limited = Counter(
+            "metanode_policy_quarantine_limited",
+            "Yellow app calls refused because the app's quarantine rate was spent.",
+            registry=r,
+        )
         self.api_connections_dropped = Counter(
             "metanode_api_connections_dropped",
             "Gateway connections closed before a whole request arrived, by reason.",
