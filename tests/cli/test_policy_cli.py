@@ -91,7 +91,13 @@ def check_record(answer: dict[str, Any], light: str, rule: str, version: int) ->
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
     home = tmp_path_factory.mktemp("policy")
     base = free_port_block(2)
-    dev_home.init_devchain(home, port_base=base, api_port_base=base + 1)
+    entry = dev_home.init_devchain(home, port_base=base, api_port_base=base + 1)
+    # One inspected call a minute, so the second Yellow call meets the quarantine's limit.
+    config = entry.config_path.read_text()
+    assert "quarantine_calls_per_minute = 30" in config
+    entry.config_path.write_text(
+        config.replace("quarantine_calls_per_minute = 30", "quarantine_calls_per_minute = 1")
+    )
     path = home / dev_home.GENESIS
     genesis = json.loads(path.read_text())
     genesis["governance"] = {
@@ -168,6 +174,8 @@ def test_a_policy_lights_calls_and_the_gateway_routes_them(chain: DevChain, tmp_
     kept = chain.request("GET", f"/api/v1/routing/{body['routing']['tx_hash']}")
     assert kept == body["routing"]
     assert chain.wait(body["routing"]["tx_hash"])["ok"]
+    limited = route(chain, signed_call(chain, "dev1"), {**GOOD, "data_types": ["health"]})
+    assert limited.status_code == 429 and "quarantine" in limited.json()["type"]
     # Red: refused with a signed record, never an error page; nothing reaches the mempool.
     for request, rule in [({**GOOD, "region": "us-east"}, "region_blocked"),
                           ({}, "region_missing"),
@@ -192,6 +200,7 @@ def test_a_policy_lights_calls_and_the_gateway_routes_them(chain: DevChain, tmp_
     metrics = chain.client.get(f"{chain.url}/metrics").text
     assert 'metanode_policy_routed_total{light="red"} 3.0' in metrics
     assert 'metanode_policy_routed_total{light="yellow"} 1.0' in metrics
+    assert "metanode_policy_quarantine_limited_total 1.0" in metrics
 
 
 @pytest.mark.slow

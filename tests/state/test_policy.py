@@ -13,11 +13,14 @@ from hypothesis import strategies as st
 
 from metanode.codec import encode
 from metanode.crypto import ed25519
+from metanode.errors import InvariantViolation, NotBuiltError
 from metanode.state.apps.assignment import current
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import from_tree
+from metanode.state.genesis.state import export_genesis
 from metanode.state.governance import queries as governance_queries
 from metanode.state.governance.records import Status
+from metanode.state.invariants import check_all
 from metanode.state.policy import errors, queries
 from metanode.state.policy.document import (
     Classification,
@@ -27,6 +30,10 @@ from metanode.state.policy.document import (
     sign,
 )
 from metanode.state.policy.evaluate import RULE_NAMES, CallRequest, Light, evaluate
+from metanode.state.policy.invariants import containment_names_apps, versions_are_complete
+from metanode.state.policy.records import read_policy, write_policy
+from metanode.state.policy.rules import set_containment
+from metanode.state.view import Overlay
 from metanode.types import AppContainment, CallApp, DeclareRegion, DeployApp, RegisterPolicy
 from tests.state.support import COIN, Chain, Wallet, genesis_tree, seed, validator_wallet
 from tests.state.test_apps import CALLER, COUNTER, COUNTER_ID, LIMIT, OWNER, PRICE, Apps
@@ -290,3 +297,47 @@ def test_containing_an_unknown_app_is_refused_at_submission() -> None:
     unknown = AppContainment(seed("no app")[:32], True)
     (receipt,) = chain.run([Wallet.of(1).tx(0, submit(unknown))]).receipts
     assert receipt.code == errors.APP_UNKNOWN
+
+
+def test_invariants_catch_a_version_gap_and_containment_of_no_app() -> None:
+    apps = Apps()
+    assert apps.deploy() == OK
+    assert apps.send(OWNER, registration(BASE)) == OK
+    check_all(apps.reader)
+    gap = Overlay(apps.reader)
+    write_policy(gap, COUNTER_ID, 3, read_policy(apps.reader, COUNTER_ID, 1))  # type: ignore[arg-type]
+    with pytest.raises(InvariantViolation, match="versions_are_complete"):
+        versions_are_complete(gap)
+    stray = Overlay(apps.reader)
+    set_containment(stray, AppContainment(seed("no app"), True), 1)
+    with pytest.raises(InvariantViolation, match="containment_names_apps"):
+        containment_names_apps(stray)
+
+
+def test_exporting_a_state_with_regions_is_refused_not_dropped() -> None:
+    chain = regions_chain(["eu-west"])
+    with pytest.raises(NotBuiltError, match="regions"):
+        export_genesis(chain.state.reader)
+
+
+cbor_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=6)
+    | st.binary(max_size=40),
+    lambda inner: st.lists(inner, max_size=14),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=cbor_values, mutate=st.integers(0, 12))
+def test_any_document_bytes_decode_or_are_refused_with_a_policy_code(
+    value: Any, mutate: int
+) -> None:
+    """Random values, and BASE with one field replaced by one: a document or a code."""
+    wire = BASE.to_wire()
+    for data in (encode(value), encode([*wire[:mutate], value, *wire[mutate + 1 :]])):
+        try:
+            decode_document(data)
+        except PolicyRefused as refused:
+            assert name_of(refused.code).startswith("policy.")
+            assert refused.detail

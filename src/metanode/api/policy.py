@@ -4,7 +4,7 @@ against it, and the Bus BIOS path of app calls.
 `POST /api/v1/apps/{id}/calls` takes a signed CallApp and the caller's declaration and routes
 it by `state.policy.routing.route` on the committed state: Green is admitted to the mempool;
 Yellow is quarantined, that is logged with its rule, admitted at most
-`quarantine_calls_per_minute_max` times a minute per app (then 429), and its routing record
+`[api] quarantine_calls_per_minute` times a minute per app (then 429), and its routing record
 marked yellow; Red (a rule of the policy, or governance's emergency mode) is refused with 403
 and the node's signed routing record naming the policy version and rule, never an error page.
 Every answer carries the signed record, and `GET /api/v1/routing/{tx_hash}` gives it again
@@ -34,7 +34,6 @@ from .apps import AppIdPath
 
 log = logging.getLogger(__name__)
 
-quarantine_calls_per_minute_max = 30
 routing_records_max = 10_000
 _MINUTE_S = 60.0
 HashHex = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
@@ -128,13 +127,14 @@ def router(node: Node) -> APIRouter:
         request = declaration(body.request)
         routed = route(state.reader, raw_app, request)
         light = routed.decision.light
-        if light is Light.YELLOW and not _quarantine_slot(quarantined, raw_app):
+        limit = node.config.api.quarantine_calls_per_minute
+        if light is Light.YELLOW and not _quarantine_slot(quarantined, raw_app, limit):
             node.metrics.policy_quarantine_limited.inc()
             raise problems.Problem(
                 429,
                 "quarantine-rate-limited",
                 "Quarantine full",
-                f"app {app_id} takes at most {quarantine_calls_per_minute_max} inspected calls a"
+                f"app {app_id} takes at most {limit} inspected calls a"
                 f" minute ({routed.decision.rule}); try again later",
             )
         digest = tx.hash()
@@ -190,13 +190,15 @@ def _call_tx(raw: bytes, app_id: bytes) -> Transaction:
     return tx
 
 
-def _quarantine_slot(quarantined: dict[bytes, collections.deque[float]], app_id: bytes) -> bool:
+def _quarantine_slot(
+    quarantined: dict[bytes, collections.deque[float]], app_id: bytes, limit: int
+) -> bool:
     """Take one of the app's quarantine slots of the last minute, if one is free."""
     now = time.monotonic()
     recent = quarantined.setdefault(app_id, collections.deque())
     while recent and now - recent[0] > _MINUTE_S:
         recent.popleft()
-    if len(recent) >= quarantine_calls_per_minute_max:
+    if len(recent) >= limit:
         return False
     recent.append(now)
     return True

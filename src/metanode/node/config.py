@@ -69,6 +69,9 @@ class Api(_Section):
     listen: Endpoint
     # Faucet requests per client address per minute (dev and testnet chains only).
     faucet_requests_per_minute: Annotated[int, Field(ge=1, le=10_000)] = 10
+    # App calls a policy lights Yellow that the gateway admits per app per minute (quarantine
+    # for inspection: docs/policy.md); past it they get 429.
+    quarantine_calls_per_minute: Annotated[int, Field(ge=1, le=100_000)] = 30
     # Largest request body; transactions are at most 8 KiB each.
     request_bytes_max: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 4 * 1024 * 1024
     # Open connections overall; past it requests are answered 503 (uvicorn's limit_concurrency).
@@ -292,6 +295,7 @@ def to_toml(config: NodeConfig) -> str:
         lines += [f"host = {_q(peer.host)}", f"port = {peer.port}"]
         lines.append(f"certificate = {_q(peer.certificate)}")
     lines += ["", "[api]", f"faucet_requests_per_minute = {config.api.faucet_requests_per_minute}"]
+    lines.append(f"quarantine_calls_per_minute = {config.api.quarantine_calls_per_minute}")
     lines.append(f"request_bytes_max = {config.api.request_bytes_max}")
     lines.append(f"connections_max = {config.api.connections_max}")
     lines.append(f"connections_per_client_max = {config.api.connections_per_client_max}")

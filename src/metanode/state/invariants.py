@@ -17,6 +17,7 @@ from metanode.state.faucet import invariants as faucet
 from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
 from metanode.state.notary import invariants as notary
+from metanode.state.policy import invariants as policy
 from metanode.state.registry import invariants as registry
 from metanode.state.shadow import invariants as shadow
 from metanode.state.staking import invariants as staking
@@ -34,6 +35,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *billing.INVARIANTS,
     *court.INVARIANTS,
     *shadow.INVARIANTS,
+    *policy.INVARIANTS,
 )
 
 

@@ -22,6 +22,7 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
 from metanode.state.poe import genesis as poe_genesis
+from metanode.state.policy import genesis as policy_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.shadow import genesis as shadow_genesis
 from metanode.state.staking import genesis as staking_genesis
@@ -48,6 +49,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
 
 def export_genesis(reader: StateReader) -> GenesisDocument:
     shadow_genesis.check_exportable(reader)
+    policy_genesis.check_exportable(reader)
     chain = read_chain(reader)
     _height, timestamp_ms = read_tip(reader)
     return GenesisDocument(
