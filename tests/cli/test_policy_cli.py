@@ -188,6 +188,10 @@ def test_a_policy_lights_calls_and_the_gateway_routes_them(chain: DevChain, tmp_
         check_record(body, "red", rule, 1)
         unknown = chain.client.get(f"{chain.url}/api/v1/txs/{tx.hash().hex()}")
         assert unknown.status_code == 404  # neither pending nor committed
+    # `bpi call` takes the same path: Red is refused, exit 1, with the signed record.
+    refused = cli(chain, "bpi", "call", APP, "increment", "--region", "us-east", code=1)
+    assert (refused["light"], refused["rule"]) == ("red", "region_blocked")
+    check_record(refused, "red", "region_blocked", 1)
     # A body that is not a call of the app is a usage error, not a light.
     transfer = chain.client.post(
         f"{chain.url}/api/v1/apps/{APP}/calls", json={"tx": "00", "request": GOOD}
@@ -198,7 +202,7 @@ def test_a_policy_lights_calls_and_the_gateway_routes_them(chain: DevChain, tmp_
     )
     assert unknown.status_code == 422
     metrics = chain.client.get(f"{chain.url}/metrics").text
-    assert 'metanode_policy_routed_total{light="red"} 3.0' in metrics
+    assert 'metanode_policy_routed_total{light="red"} 4.0' in metrics
     assert 'metanode_policy_routed_total{light="yellow"} 1.0' in metrics
     assert "metanode_policy_quarantine_limited_total 1.0" in metrics
 

@@ -67,7 +67,7 @@ from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
-from . import apps_view, output, wallet
+from . import apps_view, output, policy, wallet
 from .bpi_dev import dev
 from .dispute import dispute_app
 from .network import DEFAULT_HOME, node_urls
@@ -314,20 +314,39 @@ def call(
     wait_s: Annotated[
         float, typer.Option(min=0.1, help="With --wait: give up after this many seconds.")
     ] = 120.0,
+    region: policy.Region = None,
+    purpose: policy.Purpose = None,
+    data_type: policy.DataTypes = None,
+    consent: policy.Consent = None,
+    transport: Annotated[str, typer.Option(help="How the call reaches the gateway.")] = "https",
     sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
 ) -> None:
-    """Call FUNCTION of APP with ARGS (joined by spaces) as input: the chain orders the call
-    and escrows fuel limit × fuel price FLX; prints the call's sequence number, and with --wait
-    the output and receipt hash once an executor answers, then the LogBlock that notarised it."""
+    """Call FUNCTION of APP with ARGS (joined by spaces) as input: the gateway lights it by the
+    app's policy with what you declare (docs/policy.md; Red is refused, exit 1, with the node's
+    signed record), the chain orders it and escrows fuel limit × fuel price FLX; prints the
+    call's sequence number and light, and with --wait the output and receipt hash once an
+    executor answers, then the LogBlock that notarised it."""
     parsed = app_id_of(app_id)
     url = wallet.gateway(home, node)
     if fuel_limit is None:
         fuel_limit = wallet.call("GET", f"{url}/api/v1/apps/{parsed.hex()}")["fuel_limit"]
     message = CallApp(parsed, version, function, " ".join(args or []).encode(), fuel_limit)
-    record = wallet.commit(url, wallet.signer(home, sender), message)
+    tx = wallet.signed(url, wallet.signer(home, sender), message)
+    declared = policy.declaration(region, purpose, data_type, consent, transport)
+    body = {"tx": tx.encode().hex(), "request": declared}
+    routed = wallet.call("POST", f"{url}/api/v1/apps/{parsed.hex()}/calls", (403,), json=body)
+    light = {"light": routed["decision"]["light"], "rule": routed["decision"]["rule"]}
+    if routed["admitted"] is None:
+        refusal = {"app": parsed.hex(), **light, "detail": routed["decision"]["detail"]}
+        if as_json:
+            output.print_json({**refusal, "routing": routed["routing"]})
+        else:
+            typer.echo(f"REFUSED (red): {light['rule']}: {refusal['detail']}")
+        raise typer.Exit(output.FAILED)
+    record = wallet.wait_committed(url, tx.hash().hex())
     seq = wallet.event_attribute(record, "app_called", "seq")
     facts: dict[str, Any] = {
         "app": parsed.hex(),
@@ -335,6 +354,7 @@ def call(
         "function": function,
         "fuel_limit": message.fuel_limit,
         "height": record["height"],
+        **light,
     }
     if wait and seq is not None:
         with output.progress(f"waiting for call {int(seq, 16)}'s receipt", json_output=as_json):

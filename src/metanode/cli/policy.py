@@ -39,6 +39,11 @@ policy_app = typer.Typer(
     help="BISO policies of apps: register, show, evaluate.", no_args_is_help=True
 )
 AppId = Annotated[str, typer.Argument(help="The app's id (64 hex digits).")]
+# A call's declaration (docs/policy.md), as `evaluate` and `bpi call` take it.
+Region = Annotated[str | None, typer.Option(help="The caller's region.")]
+Purpose = Annotated[str | None, typer.Option(help="What the call is for.")]
+DataTypes = Annotated[list[str] | None, typer.Option(help="A data type the call carries (repeat).")]
+Consent = Annotated[str | None, typer.Option(help="The consent proof held.")]
 _LISTS = ("allowed_regions", "blocked_regions", "purposes", "data_types", "review_data_types")
 _FLAGS = ("consent_required", "encrypt_in_transit", "encrypt_at_rest")
 _FIELDS = ("app_id", "number", "classification", *_LISTS, *_FLAGS, "retention_days")
@@ -93,6 +98,23 @@ def document_of(data: Any, number: int | None, where: str) -> PolicyDocument:
         return decode_document(document.encode())
     except PolicyRefused as error:
         raise ConfigError(f"{where}: {name_of(error.code)}: {error.detail}") from None
+
+
+def declaration(
+    region: str | None,
+    purpose: str | None,
+    data_types: list[str] | None,
+    consent: str | None,
+    transport: str | None,
+) -> dict[str, Any]:
+    """The JSON body the gateway evaluates (`schemas.CallDeclaration`)."""
+    return {
+        "region": region,
+        "purpose": purpose,
+        "data_types": data_types or [],
+        "consent": consent,
+        "transport": transport,
+    }
 
 
 def _current_version(url: str, app_id: str) -> int:
@@ -179,12 +201,10 @@ def show(
 @policy_app.command("evaluate")
 def evaluate(
     app_id: AppId,
-    region: Annotated[str | None, typer.Option(help="The caller's region.")] = None,
-    purpose: Annotated[str | None, typer.Option(help="What the call is for.")] = None,
-    data_type: Annotated[
-        list[str] | None, typer.Option(help="A data type the call carries (repeat).")
-    ] = None,
-    consent: Annotated[str | None, typer.Option(help="The consent proof held.")] = None,
+    region: Region = None,
+    purpose: Purpose = None,
+    data_type: DataTypes = None,
+    consent: Consent = None,
     transport: Annotated[str | None, typer.Option(help="https, wss, tls, http …")] = None,
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
@@ -192,13 +212,7 @@ def evaluate(
 ) -> None:
     """The light a call with this declaration gets now and its rule (exit 1 on red)."""
     url = wallet.gateway(home, node)
-    body = {
-        "region": region,
-        "purpose": purpose,
-        "data_types": data_type or [],
-        "consent": consent,
-        "transport": transport,
-    }
+    body = declaration(region, purpose, data_type, consent, transport)
     path = f"{url}/api/v1/apps/{_app_id(app_id, 'APP_ID').hex()}/policy/evaluate"
     decision = wallet.call("POST", path, json=body)
     if as_json:

@@ -206,6 +206,18 @@ def tx_send(
 def submit(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) -> tuple[str, Any]:
     """Sign `message` with `key` at its account's next nonce and submit it to the gateway at
     `url`: (transaction hash, the gateway's admission)."""
+    tx = signed(url, key, message, fee)
+    answer = call(
+        "POST",
+        f"{url}/api/v1/txs",
+        content=tx.encode(),
+        headers={"content-type": "application/cbor"},
+    )
+    return tx.hash().hex(), answer
+
+
+def signed(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) -> Transaction:
+    """`message` signed by `key` at its account's next nonce, as the gateway at `url` sees it."""
     account = call("GET", f"{url}/api/v1/accounts/{keys.account_address(key)}")
     status = call("GET", f"{url}/api/v1/status")
     unsigned = Transaction(
@@ -216,14 +228,7 @@ def submit(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) ->
         status["height"] + tx_lifetime_blocks,
         message,
     )
-    tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
-    answer = call(
-        "POST",
-        f"{url}/api/v1/txs",
-        content=tx.encode(),
-        headers={"content-type": "application/cbor"},
-    )
-    return tx.hash().hex(), answer
+    return unsigned.with_signature(key.sign(unsigned.signing_message()))
 
 
 def commit(url: str, key: ed25519.PrivateKey, message: Message, fee: int = 0) -> dict[str, Any]:
