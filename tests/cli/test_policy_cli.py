@@ -19,13 +19,15 @@ import httpx
 import pytest
 
 from metanode.cli import wallet
+from metanode.cli.governance import proposal_content
 from metanode.crypto.hashing import blake3_hash
 from metanode.devkit.chain import DevChain
 from metanode.docklock.cage import wat_to_wasm
+from metanode.errors import ConfigError
 from metanode.net.ports import free_port_block
 from metanode.node import home as dev_home
 from metanode.state.policy.routing import RoutingRecord
-from metanode.types import Address, CallApp, Transaction, Vote, VoteOption
+from metanode.types import Address, AppContainment, CallApp, Transaction, Vote, VoteOption
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -85,6 +87,19 @@ def check_record(answer: dict[str, Any], light: str, rule: str, version: int) ->
     signature = bytes.fromhex(routing["signature"])
     assert record.verify(public_key, signature)
     assert not replace(record, rule="forged").verify(public_key, signature)
+
+
+@pytest.mark.parametrize(
+    ("contain", "release", "expected"),
+    [(APP, None, AppContainment(bytes.fromhex(APP), True)),
+     (None, APP, AppContainment(bytes.fromhex(APP), False))],
+)  # fmt: skip
+def test_gov_propose_builds_containment_and_refuses_a_bad_app_id(
+    contain: str | None, release: str | None, expected: AppContainment
+) -> None:
+    assert proposal_content([], None, "FLX", None, None, None, contain, release) == expected
+    with pytest.raises(ConfigError, match="64 lower-case hex"):
+        proposal_content([], None, "FLX", None, None, None, contain and "xyz", release and "XY")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from metanode.codec import encode
 from metanode.crypto import ed25519
-from metanode.errors import InvariantViolation, NotBuiltError
+from metanode.errors import DecodeError, InvariantViolation, NotBuiltError
 from metanode.state.apps.assignment import current
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import from_tree
@@ -32,6 +32,7 @@ from metanode.state.policy.document import (
 from metanode.state.policy.evaluate import RULE_NAMES, CallRequest, Light, evaluate
 from metanode.state.policy.invariants import containment_names_apps, versions_are_complete
 from metanode.state.policy.records import read_policy, write_policy
+from metanode.state.policy.routing import RoutingRecord, route
 from metanode.state.policy.rules import set_containment
 from metanode.state.view import Overlay
 from metanode.types import AppContainment, CallApp, DeclareRegion, DeployApp, RegisterPolicy
@@ -341,3 +342,31 @@ def test_any_document_bytes_decode_or_are_refused_with_a_policy_code(
         except PolicyRefused as refused:
             assert name_of(refused.code).startswith("policy.")
             assert refused.detail
+
+
+def test_route_lights_by_containment_then_policy_and_records_sign_what_they_say() -> None:
+    chain = chain_of()
+    (deployed,) = chain.run([OWNER.tx(0, DeployApp(COUNTER, 1, PRICE, LIMIT))]).receipts
+    assert deployed.code == OK
+    plain = route(chain.state.reader, COUNTER_ID, CallRequest())
+    assert (plain.decision.light, plain.decision.rule, plain.policy_version) == (
+        Light.GREEN,
+        "no_policy",
+        0,
+    )
+    (registered,) = chain.run([OWNER.tx(1, registration(BASE))]).receipts
+    assert registered.code == OK
+    lit = route(chain.state.reader, COUNTER_ID, replace(GOOD, data_types=("health",)))
+    assert (lit.decision.rule, lit.policy_version) == ("data_type_review", 1)
+    pass_proposal(chain, AppContainment(COUNTER_ID, True), 0)
+    run_until_height(chain, chain.state.height + VOTING + 1)
+    contained = route(chain.state.reader, COUNTER_ID, GOOD)
+    assert (contained.decision.light, contained.decision.rule) == (Light.RED, "app_contained")
+    key = key_of(Wallet.of(9))
+    record = RoutingRecord.of(lit, COUNTER_ID, seed("tx"), 7, GOOD)
+    signature = record.sign(key)
+    assert RoutingRecord.decode(record.encode()) == record
+    assert record.verify(key.public_key, signature)
+    assert not replace(record, light=Light.GREEN).verify(key.public_key, signature)
+    with pytest.raises(DecodeError):
+        RoutingRecord.decode(encode([2, *record.encode()[1:2]]))
