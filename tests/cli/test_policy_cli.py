@@ -238,7 +238,8 @@ def test_emergency_mode_contains_the_app_while_the_chain_goes_on(chain: DevChain
         assert time.monotonic() < deadline, f"the containment did not execute: {shown}"
         time.sleep(1)
         shown = cli(chain, "metanode", "gov", "show", str(proposal))
-    assert cli(chain, "bpci", "policy", "show", APP)["contained_since"] is not None
+    contained = cli(chain, "bpci", "policy", "evaluate", APP, code=1)
+    assert (contained["light"], contained["rule"]) == ("red", "app_contained")
     # The gateway refuses new calls with a signed record; on chain a call is refused too.
     answer = route(chain, signed_call(chain, "dev4"), GOOD)
     assert answer.status_code == 403 and answer.json()["decision"]["rule"] == "app_contained"
