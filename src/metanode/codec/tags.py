@@ -88,6 +88,8 @@ SNAPSHOT = _register("metanode/snapshot/v1", 45)
 # request by a policy's light (state/policy, metanode.api.policy).
 POLICY = _register("metanode/policy/v1", 35)
 POLICY_ROUTING = _register("metanode/policy-routing/v1", 36)
+# Privacy: the nonce a zero-knowledge KYC proof answers, from its transaction's sender and nonce.
+ZK_NONCE = _register("metanode/zk-nonce/v1", 38)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

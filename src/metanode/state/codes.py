@@ -35,6 +35,7 @@ MODULE_BASES: dict[str, int] = {
     "court": 1200,
     "shadow": 1500,
     "policy": 1400,
+    "privacy": 1600,
 }
 MODULE_CODES_MAX = 99
 

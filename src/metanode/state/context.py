@@ -34,6 +34,8 @@ class BlockContext:
     # The header's VRF proof: the executor draw's seed of the next epoch comes from the last
     # block of this one (state/apps/assignment.py).
     vrf_proof: bytes = bytes(types_constants.vrf_proof_bytes)
+    # Zero-knowledge proofs verified so far in this block (state/privacy bounds their CPU).
+    zk_proofs: int = 0
 
 
 @dataclass(slots=True)
@@ -43,3 +45,7 @@ class TxContext:
     sender_public_key: bytes
     is_hybrid: bool
     events: list[Event] = field(default_factory=list)
+    # The transaction's fee and nonce: a zero-knowledge proof is paid by its fee, and answers a
+    # nonce derived from the sender's (state/privacy).
+    fee: int = 0
+    nonce: int = 0

@@ -81,6 +81,7 @@ from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
 from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.policy.rules import on_declare_region, on_register_policy
+from metanode.state.privacy.rules import on_prove_kyc, on_publish_zk_issuer
 from metanode.state.registry.downtime import on_last_certificate, on_unjail
 from metanode.state.registry.light_attack import on_block_evidence
 from metanode.state.registry.rules import end_block as registry_end_block
@@ -112,6 +113,8 @@ from metanode.types import (
     GrantShadow,
     MoveDispute,
     OpenDispute,
+    ProveKyc,
+    PublishZkIssuer,
     Receipt,
     RegisterCredential,
     RegisterNode,
@@ -170,6 +173,8 @@ HANDLERS: dict[type, Handler] = {
     GrantShadow: on_grant_shadow,  # type: ignore[dict-item]
     RegisterPolicy: on_register_policy,  # type: ignore[dict-item]
     DeclareRegion: on_declare_region,  # type: ignore[dict-item]
+    ProveKyc: on_prove_kyc,  # type: ignore[dict-item]
+    PublishZkIssuer: on_publish_zk_issuer,  # type: ignore[dict-item]
 }
 
 
@@ -313,7 +318,9 @@ def _execute(
         charge(overlay, sender, tx)
         fees += tx.fee
         handler = HANDLERS[type(tx.message)]
-        tx_context = TxContext(context, sender, tx.sender, tx.pq_public_key is not None)
+        tx_context = TxContext(
+            context, sender, tx.sender, tx.pq_public_key is not None, fee=tx.fee, nonce=tx.nonce
+        )
         before = overlay.write_count
         code = handler(overlay, tx_context, tx.message)
         if code != OK:

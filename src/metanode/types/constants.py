@@ -59,6 +59,16 @@ region_bytes_max = 32
 logblock_leaves_max = 512
 logblock_leaf_bytes_max = 1 + 4 * (2 + hash_bytes) + 6 * 9
 logblock_tx_bytes_max = 112 * 1024
+# Zero-knowledge KYC (state/privacy): an issuer's published AnonCreds definitions (schema,
+# CL credential definition, revocation registry: ~9 KiB for two attributes), its revocation
+# status list (one JSON digit per entry plus the accumulator: ~5 KiB at `zk_capacity_max`), a
+# presentation (~36 KiB: CL predicate and non-revocation proofs), and the bound of a
+# transaction carrying message 33 or 34, sized for the larger of its payloads.
+zk_definitions_bytes_max = 16 * 1024
+zk_capacity_max = 2048
+zk_status_list_bytes_max = 16 * 1024
+zk_presentation_bytes_max = 48 * 1024
+privacy_tx_bytes_max = 64 * 1024
 # Roots one bisection turn may post (state/court: its `points_per_turn` parameter's ceiling).
 dispute_points_max = 64
 notary_committee_max = 256
@@ -84,3 +94,5 @@ assert app_module_bytes_max + 1024 < tx_bytes_max
 assert app_input_bytes_max + 1024 < tx_bytes_max
 assert policy_document_bytes_max + 1024 < tx_bytes_max
 assert block_txs_max * 100 < block_bytes_max
+assert zk_definitions_bytes_max + zk_status_list_bytes_max + 1024 < privacy_tx_bytes_max
+assert zk_presentation_bytes_max + 1024 < privacy_tx_bytes_max <= logblock_tx_bytes_max

@@ -1075,6 +1075,66 @@ class DeclareRegion:
         return cls(expect_text(region, "declare_region.region", constants.region_bytes_max))
 
 
+@dataclass(frozen=True, slots=True)
+class ProveKyc:
+    """Prove in zero knowledge (AnonCreds, state/privacy) that the sender holds an unrevoked
+    KYC credential of `issuer` with level ≥ `level_min` and, unless `age_min` is 0, a birth
+    date at least `age_min` years before the block's date; `presentation` is the proof (JSON)."""
+
+    code: ClassVar[int] = 33
+    issuer: str
+    level_min: int
+    age_min: int
+    presentation: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.issuer, self.level_min, self.age_min, self.presentation]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> ProveKyc:
+        issuer, level_min, age_min, presentation = fields
+        return cls(
+            expect_text(issuer, "prove_kyc.issuer", constants.did_bytes_max),
+            expect_uint(level_min, "prove_kyc.level_min"),
+            expect_uint(age_min, "prove_kyc.age_min"),
+            expect_bytes(
+                presentation, "prove_kyc.presentation", maximum=constants.zk_presentation_bytes_max
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PublishZkIssuer:
+    """An authority publishes its AnonCreds KYC definitions (once; empty afterwards) and its
+    current revocation status list (JSON each); sent by a key that authenticates for the
+    issuer DID's controllers."""
+
+    code: ClassVar[int] = 34
+    issuer: str
+    definitions: bytes
+    status_list: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.issuer, self.definitions, self.status_list]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> PublishZkIssuer:
+        issuer, definitions, status_list = fields
+        return cls(
+            expect_text(issuer, "publish_zk_issuer.issuer", constants.did_bytes_max),
+            expect_bytes(
+                definitions,
+                "publish_zk_issuer.definitions",
+                maximum=constants.zk_definitions_bytes_max,
+            ),
+            expect_bytes(
+                status_list,
+                "publish_zk_issuer.status_list",
+                maximum=constants.zk_status_list_bytes_max,
+            ),
+        )
+
+
 Message = (
     Transfer
     | Bond
@@ -1103,6 +1163,8 @@ Message = (
     | RevealReceipt
     | MoveDispute
     | RuleDispute
+    | ProveKyc
+    | PublishZkIssuer
     | RegisterPolicy
     | DeclareRegion
     | RegisterShadow
@@ -1134,6 +1196,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         ScaleApp,
         SubmitLogBlock,
         Unjail,
+        ProveKyc,
+        PublishZkIssuer,
         OpenDispute,
         RevealReceipt,
         MoveDispute,
@@ -1164,6 +1228,8 @@ _FIELD_COUNTS = {
     ExitNode: 0,
     DeployApp: 4,
     UpgradeApp: 2,
+    ProveKyc: 4,
+    PublishZkIssuer: 3,
     CallApp: 5,
     ScaleApp: 2,
     SubmitLogBlock: 1,

@@ -35,6 +35,8 @@ from metanode.types.fields import (
 from metanode.types.messages import (
     Denom,
     Message,
+    ProveKyc,
+    PublishZkIssuer,
     RuleDispute,
     SubmitLogBlock,
     Transfer,
@@ -61,6 +63,8 @@ def bytes_max(message: Message) -> int:
     if isinstance(message, SubmitLogBlock | RuleDispute):
         # A ruling carries the app's state before the disputed call, as a LogBlock its leaves.
         return constants.logblock_tx_bytes_max
+    if isinstance(message, ProveKyc | PublishZkIssuer):
+        return constants.privacy_tx_bytes_max
     return constants.tx_bytes_max
 
 
@@ -139,7 +143,8 @@ class Transaction:
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
         """Strict decoding within the size bound of the message carried: `tx_bytes_max`, or
-        the larger `logblock_tx_bytes_max` for a LogBlock (message 22) or a ruling (27).
+        the larger `logblock_tx_bytes_max` for a LogBlock (message 22) or a ruling (27), or
+        `privacy_tx_bytes_max` for a zero-knowledge proof or an issuer's definitions (33, 34).
         Bytes past the larger bound are refused before decoding."""
         too_long = f"transaction is {len(data)} bytes, at most"
         if len(data) > constants.logblock_tx_bytes_max:

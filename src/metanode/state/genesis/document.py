@@ -87,6 +87,8 @@ from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
 from metanode.state.poe.params import DEFAULT as POE_DEFAULT
 from metanode.state.poe.params import PoeParams
+from metanode.state.privacy.params import DEFAULT as PRIVACY_DEFAULT
+from metanode.state.privacy.params import PrivacyParams
 from metanode.state.registry.downtime import SigningWindow
 from metanode.state.registry.genesis import RegistryGenesis
 from metanode.state.registry.messages import check_did, check_p2p_address
@@ -126,6 +128,7 @@ class GenesisDocument:
     apps: AppsGenesis = field(default_factory=AppsGenesis)
     poe: PoeParams = POE_DEFAULT
     court: CourtParams = COURT_DEFAULT
+    privacy: PrivacyParams = PRIVACY_DEFAULT
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -167,6 +170,7 @@ class GenesisDocument:
             apps_wire(self.apps),
             self.poe.to_wire(),
             self.court.to_wire(),
+            self.privacy.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -199,6 +203,7 @@ class GenesisDocument:
                 },
                 "poe": dict(zip(PoeParams.RANGES, self.poe.to_wire(), strict=True)),
                 "court": dict(zip(CourtParams.RANGES, self.court.to_wire(), strict=True)),
+                "privacy": dict(zip(PrivacyParams.RANGES, self.privacy.to_wire(), strict=True)),
             },
             "accounts": [
                 {
@@ -289,7 +294,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     sections = _table(
         tree.get("parameters", {}),
         "parameters",
-        {"auth", "staking", "faucet", "registry", "poe", "court"},
+        {"auth", "staking", "faucet", "registry", "poe", "court", "privacy"},
         set(),
     )
     auth_tree = _table(
@@ -878,4 +883,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         apps_from_json(root.get("apps", {})),
         ranged_params(PoeParams, root.get("parameters", {}).get("poe", {}), "parameters.poe"),
         ranged_params(CourtParams, root.get("parameters", {}).get("court", {}), "parameters.court"),
+        ranged_params(
+            PrivacyParams, root.get("parameters", {}).get("privacy", {}), "parameters.privacy"
+        ),
     )

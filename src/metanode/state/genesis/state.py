@@ -2,7 +2,7 @@
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
 order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, poe,
-court, then bank's supply totals that count everything credited so far), and returns the
+court, privacy, then bank's supply totals that count everything credited so far), and returns the
 sorted writes that `machine.init_chain` turns into the first state root.
 `export_genesis(reader)` asks each module for its part; the result equals the document the
 state came from (tests/state/test_genesis.py), faucet claims aside; a state holding apps or
@@ -23,6 +23,7 @@ from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
 from metanode.state.poe import genesis as poe_genesis
 from metanode.state.policy import genesis as policy_genesis
+from metanode.state.privacy import genesis as privacy_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.shadow import genesis as shadow_genesis
 from metanode.state.staking import genesis as staking_genesis
@@ -43,6 +44,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     apps_genesis.import_genesis(writer, document.apps)
     poe_genesis.import_genesis(writer, document.poe)
     court_genesis.import_genesis(writer, document.court)
+    privacy_genesis.import_genesis(writer, document.privacy)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -66,4 +68,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         apps_genesis.export_genesis(reader),
         poe_genesis.export_genesis(reader),
         court_genesis.export_genesis(reader),
+        privacy_genesis.export_genesis(reader),
     )

@@ -20,6 +20,7 @@ from metanode.state.court import params as court_params
 from metanode.state.governance import errors
 from metanode.state.governance import records as governance_records
 from metanode.state.poe import params as poe_params
+from metanode.state.privacy import params as privacy_params
 from metanode.state.registry import records as registry_records
 from metanode.state.staking import records as staking_records
 from metanode.state.staking import rules as staking_rules
@@ -65,6 +66,8 @@ class Parameter(enum.IntEnum):
     COURT_SLASH_FRACTION_PPM = 36
     COURT_CHALLENGER_SHARE_PPM = 37
     COURT_REPLAY_FUEL_MAX = 38
+    PRIVACY_PROOF_FEE_MIN = 49
+    PRIVACY_PROOFS_PER_BLOCK_MAX = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,9 @@ OWNERS: dict[str, Owner] = {
     "poe": Owner(poe_params.read_params, poe_params.write_params, poe_params.PoeParams.RANGES),
     "court": Owner(
         court_params.read_params, court_params.write_params, court_params.CourtParams.RANGES
+    ),
+    "privacy": Owner(
+        privacy_params.read_params, privacy_params.write_params, privacy_params.PrivacyParams.RANGES
     ),
 }
 

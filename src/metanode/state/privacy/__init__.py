@@ -1,0 +1,1 @@
+"""privacy: zero-knowledge KYC proofs verified on chain (AnonCreds; docs/privacy.md)."""
