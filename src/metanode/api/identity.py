@@ -6,6 +6,9 @@
 200, 400 `invalidDid`, 404 `notFound`, 410 for a deactivated DID (the body still carries the
 document and its metadata). `GET /api/v1/dids/{did}/credentials` lists the KYC credentials
 registered for a subject (`metanode credential verify` reads it).
+`POST /api/v1/disclosures/verify` checks an SD-JWT KYC presentation (state.identity.disclosure)
+against the issuer key the chain holds and answers exactly the attributes it discloses, or a
+422 problem `disclosure-refused` whose `rule` names the failed check.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
+from metanode.crypto import sd_jwt
 from metanode.node.node import Node
-from metanode.state.identity import queries
+from metanode.state.identity import disclosure, queries
 from metanode.state.identity.document import resolution_result
 from metanode.types import constants as types_constants
 
-from . import schemas
+from . import problems, schemas
 
 MEDIA_TYPE = 'application/ld+json;profile="https://w3id.org/did-resolution"'
 _STATUS = {"invalidDid": 400, "notFound": 404}
@@ -80,6 +84,37 @@ def router(node: Node) -> APIRouter:
                 )
                 for digest, record in queries.credentials(state.reader, did)
             ],
+        )
+
+    @routes.post(
+        "/api/v1/disclosures/verify",
+        response_model=schemas.DisclosureView,
+        responses={422: {"content": {problems.MEDIA_TYPE: {}}}},
+    )
+    async def verify_disclosure(body: schemas.DisclosureRequest) -> schemas.DisclosureView:
+        """Verify an SD-JWT KYC presentation at the latest block's time: the issuer's key and
+        authority are read from the chain; the answer holds only what the holder disclosed."""
+        state = node.store.state()
+        block = node.store.block(state.height) if state.height else None
+        now_s = block.header.timestamp_ms // 1_000 if block is not None else 0
+        try:
+            verified = disclosure.verify_kyc(
+                state.reader, body.presentation, now_s, body.audience, body.nonce
+            )
+        except sd_jwt.DisclosureError as error:
+            raise problems.Problem(
+                422,
+                "disclosure-refused",
+                "The presentation is refused",
+                error.detail,
+                rule=error.rule,
+            ) from None
+        return schemas.DisclosureView(
+            height=state.height,
+            issuer=verified.issuer,
+            key_id=verified.key_id,
+            key_bound=verified.key_bound,
+            disclosed=disclosure.disclosed(verified),
         )
 
     return routes

@@ -3,10 +3,11 @@ Bytes travel as lowercase hex; amounts as integers of base units (9 decimals).""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metanode.crypto import sd_jwt
 from metanode.node import home as dev_home
 from metanode.types import constants as types_constants
 
@@ -333,6 +334,23 @@ class CredentialsView(BaseModel):
     height: Annotated[int, Field(ge=0)]
     subject: str
     credentials: list[CredentialView]  # by hash; empty for an unknown or malformed DID
+
+
+class DisclosureRequest(_Body):
+    """An SD-JWT presentation (RFC 9901, compact); with `audience` and `nonce`, its Key
+    Binding JWT must be for them."""
+
+    presentation: Annotated[str, Field(min_length=1, max_length=sd_jwt.presentation_bytes_max)]
+    audience: Annotated[str | None, Field(max_length=256)] = None
+    nonce: Annotated[str | None, Field(max_length=256)] = None
+
+
+class DisclosureView(BaseModel):
+    height: Annotated[int, Field(ge=0)]  # the state the issuer's key was read from
+    issuer: str
+    key_id: str
+    key_bound: bool
+    disclosed: dict[str, Any]  # exactly the KYC attributes the holder chose to show
 
 
 # An app id: the BLAKE3 hash of its first module, 32 bytes in lower-case hex.

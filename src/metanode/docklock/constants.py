@@ -17,6 +17,10 @@ state_entries_max = 100_000
 witness_records_max = 100_000
 module_bytes_max = 8 * 1024 * 1024
 module_cache_max = 64
+# SD-JWT checks one call may ask the host for (each a few Ed25519 and SHA-256 operations), and
+# the size of one request (a presentation with its issuer key, audience and nonce).
+sd_jwt_verifications_max = 64
+sd_jwt_request_bytes_max = 20 * 1024
 
 assert input_bytes_max <= memory_bytes_max
 assert output_bytes_max <= memory_bytes_max

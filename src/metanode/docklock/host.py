@@ -6,9 +6,18 @@ Imports an app may use, all from module `env` (i32 pointers into the app's expor
     state_get(kptr, klen, vptr, vcap) -> i32    (value length, or -1 if absent; copies ≤ vcap)
     state_set(kptr, klen, vptr, vlen)       state_delete(kptr, klen)
     block_time() -> i64                     random_u64() -> i64
+    sd_jwt_verify(rptr, rlen, out, cap) -> i32   (result length; copies ≤ cap)
 There is no clock, no entropy, no file or network: `block_time` is the caller's block time and
 `random_u64` a stream keyed by the caller's seed (BLAKE3 keyed hash of a counter). Any other
 import fails to link, and the run ends with the outcome `forbidden_import`.
+
+`sd_jwt_verify` checks an SD-JWT presentation (RFC 9901, crypto/sd_jwt.py) for the app. Its
+request is JSON `{"presentation": …, "issuer_key": <Ed25519 key, hex>, "audience": …,
+"nonce": …}` (audience and nonce optional, together), and its result canonical JSON:
+`{"ok": true, "issuer": …, "key_id": …, "key_bound": …, "claims": {…}}` or
+`{"ok": false, "rule": …}`. It is pure: the presentation, the key the app trusts and the
+block time in, a verdict out — so replay reproduces it. The app chooses the issuer key (from
+its state or its input); at most `sd_jwt_verifications_max` per call bound its cost.
 
 Each call appends a witness record. During replay the same host runs against the recorded
 input and initial state, and the replayer compares the records it produces with the receipt's.
@@ -16,11 +25,13 @@ input and initial state, and the replayer compares the records it produces with 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import wasmtime
 
+from metanode.crypto import sd_jwt
 from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
 from metanode.docklock.witness import Record, Value
@@ -39,6 +50,7 @@ IMPORTS: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], str]] =
     "state_delete": ([_I32, _I32], [], "state_delete"),
     "block_time": ([], [_I64], "get_block_time"),
     "random_u64": ([], [_I64], "random_u64"),
+    "sd_jwt_verify": ([_I32, _I32, _I32, _I32], [_I32], "sd_jwt_verify"),
 }
 
 
@@ -60,6 +72,7 @@ class Host:
     output: bytearray = field(default_factory=bytearray)
     logs: list[bytes] = field(default_factory=list)
     random_counter: int = 0
+    verifications: int = 0
 
     def record(self, call: str, arguments: tuple[Value, ...], result: Value) -> None:
         if len(self.witness) >= constants.witness_records_max:
@@ -131,6 +144,39 @@ class Host:
         value = int.from_bytes(word, "big", signed=True)
         self.record("random_u64", (), value)
         return value
+
+    def sd_jwt_verify(self, caller: Any, pointer: int, length: int, out: int, cap: int) -> int:
+        if self.verifications >= constants.sd_jwt_verifications_max:
+            raise HostLimit("too_many_verifications")
+        self.verifications += 1
+        request = _read(caller, pointer, length, constants.sd_jwt_request_bytes_max)
+        result = json.dumps(
+            _sd_jwt_result(request, self.block_time // 1_000), sort_keys=True, separators=(",", ":")
+        ).encode()
+        _write(caller, out, result[: max(cap, 0)])
+        self.record("sd_jwt_verify", (request,), result)
+        return len(result)
+
+
+def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:
+    try:
+        fields = json.loads(request)
+        presentation, key = fields["presentation"], bytes.fromhex(fields["issuer_key"])
+        audience, nonce = fields.get("audience"), fields.get("nonce")
+        if not isinstance(presentation, str) or len(key) != 32:
+            raise TypeError("presentation must be text and issuer_key 32 bytes")
+        verified = sd_jwt.verify(presentation, key, now_s, audience, nonce)
+    except sd_jwt.DisclosureError as error:
+        return {"ok": False, "rule": error.rule}
+    except (UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError, AttributeError):
+        return {"ok": False, "rule": "bad_request"}
+    return {
+        "ok": True,
+        "issuer": verified.issuer,
+        "key_id": verified.key_id,
+        "key_bound": verified.key_bound,
+        "claims": verified.claims,
+    }
 
 
 def _memory(caller: Any) -> wasmtime.Memory:
