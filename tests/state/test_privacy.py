@@ -15,14 +15,16 @@ from typing import Any
 import pytest
 
 from metanode.crypto import zk
+from metanode.errors import InvariantViolation
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import name_of
 from metanode.state.genesis.document import from_tree
 from metanode.state.genesis.state import export_genesis
 from metanode.state.identity.records import did_id
-from metanode.state.privacy import keys, records
+from metanode.state.privacy import invariants, keys, records
 from metanode.state.privacy.params import DEFAULT, PrivacyParams
 from metanode.state.registry.records import IdentityLevel
+from metanode.state.values import encode_value
 from metanode.state.view import MemoryReader
 from metanode.types import CreateDid, Denom, ProveKyc, PublishZkIssuer, RevokeCredential
 from tests.state.support import CHAIN_ID, FEE, Chain, Wallet, genesis_tree
@@ -297,3 +299,15 @@ def test_born_by_is_the_calendar_date_age_years_before() -> None:
     # Born on 29 February 2008: not 18 on 28 February 2026, 18 on 1 March.
     assert records.born_by(at(2026, 2, 28), 18) < 20080229
     assert records.born_by(at(2026, 3, 1), 18) >= 20080229
+
+
+def test_invariants_catch_an_attestation_of_an_unpublished_issuer() -> None:
+    chain = privacy_chain()
+    items = dict(chain.ledger.items)
+    record = records.Attestation(ISSUER, IdentityLevel.STANDARD, 0, 0, GENESIS_MS)
+    items[keys.attestation(HOLDER.address.raw)] = encode_value(record.to_wire())
+    with pytest.raises(InvariantViolation, match="attestations_name_published_issuers"):
+        invariants.attestations_name_published_issuers(MemoryReader(items))
+    items[keys.status_list(ISSUER_ID)] = b"{}"
+    with pytest.raises(InvariantViolation, match="issuers_are_complete"):
+        invariants.issuers_are_complete(MemoryReader(items))

@@ -18,6 +18,7 @@ from metanode.state.governance import invariants as governance
 from metanode.state.identity import invariants as identity
 from metanode.state.notary import invariants as notary
 from metanode.state.policy import invariants as policy
+from metanode.state.privacy import invariants as privacy
 from metanode.state.registry import invariants as registry
 from metanode.state.shadow import invariants as shadow
 from metanode.state.staking import invariants as staking
@@ -36,6 +37,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *court.INVARIANTS,
     *shadow.INVARIANTS,
     *policy.INVARIANTS,
+    *privacy.INVARIANTS,
 )
 
 
