@@ -33,6 +33,8 @@ from metanode.types import (
     NodeType,
     ParameterChange,
     ParameterChanges,
+    ProveKyc,
+    PublishZkIssuer,
     Receipt,
     RegisterCredential,
     RegisterNode,
@@ -280,6 +282,8 @@ identity_messages = st.one_of(
     st.builds(DeactivateDid, did_names),
     st.builds(RegisterCredential, credential_blobs),
     st.builds(RevokeCredential, did_names, amounts),
+    st.builds(ProveKyc, did_names, amounts, amounts, credential_blobs),
+    st.builds(PublishZkIssuer, did_names, credential_blobs, credential_blobs),
 )
 proposal_ids = st.one_of(st.integers(0, 3), amounts)
 contents = st.one_of(

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from metanode.crypto import zk
 from metanode.errors import InvariantViolation
@@ -311,3 +313,45 @@ def test_invariants_catch_an_attestation_of_an_unpublished_issuer() -> None:
     items[keys.status_list(ISSUER_ID)] = b"{}"
     with pytest.raises(InvariantViolation, match="issuers_are_complete"):
         invariants.issuers_are_complete(MemoryReader(items))
+
+
+presentations = st.one_of(
+    st.binary(max_size=200),
+    st.just(b"[" * 5_000),
+    st.just(b'{"proof": {"proofs": [{"primary_proof": {"ge_proofs": []}}]}}'),
+    st.builds(
+        lambda digits, stamp: json.dumps(
+            {
+                "proof": {
+                    "proofs": [{"primary_proof": {"ge_proofs": []}}],
+                    "aggregated_proof": {"c_hash": digits},
+                },
+                "identifiers": [{"timestamp": stamp}],
+                "requested_proof": {"revealed_attrs": {}},
+            }
+        ).encode(),
+        st.text(alphabet="0123456789x", max_size=90),
+        st.one_of(st.integers(), st.text(max_size=3), st.none()),
+    ),
+)
+
+
+@given(presentation=presentations, level=st.integers(0, 6), age=st.integers(0, 200))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_hostile_presentations_get_a_code_and_change_nothing(
+    published: Run, presentation: bytes, level: int, age: int
+) -> None:
+    before = published.chain.ledger.items
+    code = published(HOLDER, ProveKyc(ISSUER, level, age, presentation), PROOF_FEE)
+    assert code.startswith("privacy.")
+    after = published.chain.ledger.items
+    assert {key for key in after if key[:1] == b"\x0f"} == {
+        key for key in before if key[:1] == b"\x0f"
+    }
+
+
+@pytest.fixture(scope="module")
+def published(issuer: Issuer) -> Run:
+    run = Run()
+    assert run.publish(issuer, [], first=True) == "ok"
+    return run
