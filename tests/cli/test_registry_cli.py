@@ -208,3 +208,29 @@ def test_metanode_did_and_credential_commands(chain: Cluster, tmp_path: Path) ->
     usage_error("metanode", "credential", "verify", str(tmp_path / "missing.json"), "--home", home)
     usage_error("metanode", "credential", "issue", "--from", "dev1", "--subject", did,
                 "--level", "platinum", "--index", "1", "--out", "x", "--home", home)  # fmt: skip
+
+
+def test_metanode_credential_selective_disclosure(chain: Cluster, tmp_path: Path) -> None:
+    home = str(chain.home)
+    issued, shown = tmp_path / "kyc.sd-jwt", tmp_path / "shown.txt"
+    ok(
+        "metanode", "credential", "issue-sd", "--from", "bank", "--holder", "dev1",
+        "--attribute", "country=IN", "--attribute", "kyc_level=full",
+        "--attribute", "birthdate=1990-01-15", "--out", str(issued), "--home", home,
+    )  # fmt: skip
+    presented = ok(
+        "metanode", "credential", "present", str(issued), "--from", "dev1", "--show", "country",
+        "--audience", "shop", "--nonce", "n-1", "--out", str(shown), "--home", home,
+    )  # fmt: skip
+    assert presented["disclosed"] == ["country"]
+    checked = ok("metanode", "credential", "check-disclosure", str(shown), "--audience", "shop",
+                 "--nonce", "n-1", "--home", home)  # fmt: skip
+    assert checked["valid"] is True and checked["disclosed"] == {"country": "IN"}
+    # Another verifier's nonce: refused with its rule, exit 1.
+    refused = run("metanode", "credential", "check-disclosure", str(shown), "--audience", "shop",
+                  "--nonce", "n-2", "--home", home, "--json")  # fmt: skip
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["rule"] == "key_binding_invalid"
+    usage_error("metanode", "credential", "present", str(issued), "--from", "dev1",
+                "--show", "salary", "--audience", "a", "--nonce", "n", "--out", "x",
+                "--home", home)  # fmt: skip

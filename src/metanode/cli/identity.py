@@ -5,19 +5,25 @@ key, or a node's own key) and waits until its transaction is committed; one whos
 is not ok reads FAILED with its reason and exits 1. `credential issue` signs off chain (Data
 Integrity `eddsa-jcs-2022`) and writes the credential; registering it on chain is
 `bpci-core register --kyc FILE` (or anyone's `RegisterCredential`).
+
+Selective disclosure (docs/privacy.md): `credential issue-sd` writes an SD-JWT KYC credential
+whose attributes are disclosed one by one, `credential present` keeps the ones its holder
+chooses and binds them to a verifier's audience and nonce, and `credential check-disclosure`
+has the gateway verify a presentation (exit 1 if it is refused, with the rule).
 """
 
 from __future__ import annotations
 
+import string
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from metanode.crypto import data_integrity
+from metanode.crypto import data_integrity, sd_jwt
 from metanode.errors import ConfigError, DecodeError
-from metanode.state.identity import credentials
+from metanode.state.identity import credentials, disclosure
 from metanode.state.identity.records import FIRST_KEY, did_id, did_of_key
 from metanode.types.messages import (
     CreateDid,
@@ -35,6 +41,14 @@ did_app = typer.Typer(help="did:metanode identities.", no_args_is_help=True)
 credential_app = typer.Typer(help="KYC verifiable credentials.", no_args_is_help=True)
 Signer = Annotated[str, typer.Option("--from", help="Key name in the home (account or node).")]
 day_ms = 86_400_000
+
+
+def print_facts(facts: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        output.print_json(facts)
+    else:
+        for name, value in facts.items():
+            typer.echo(f"{name:<12} {value}")
 
 
 def parse_did(text: str) -> str:
@@ -144,11 +158,7 @@ def credential_issue(
     text = data_integrity.canonical(signed)
     out.write_bytes(text)
     facts = {"credential": str(out), "issuer": issuer_did, "subject": subject, "level": level}
-    if as_json:
-        output.print_json(facts)
-    else:
-        for name, value in facts.items():
-            typer.echo(f"{name:<12} {value}")
+    print_facts(facts, as_json)
 
 
 def read_credential(path: Path) -> credentials.KycCredential:
@@ -220,11 +230,7 @@ def credential_verify(
     facts["valid"] = (
         proof_ok and facts["registered"] and facts["valid_now"] and not facts["revoked"]
     )
-    if as_json:
-        output.print_json(facts)
-    else:
-        for name, value in facts.items():
-            typer.echo(f"{name:<12} {value}")
+    print_facts(facts, as_json)
     if not facts["valid"]:
         raise typer.Exit(output.FAILED)
 
@@ -243,3 +249,91 @@ def credential_revoke(
     record = wallet.commit(wallet.gateway(home, node), wallet.signer(home, sender), message)
     facts = {"credential": credential.hash.hex(), "status_index": credential.status_index}
     wallet.report(record, as_json, facts)
+
+
+def read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the {what} {path}: {error}") from None
+
+
+@credential_app.command("issue-sd")
+def credential_issue_sd(
+    sender: Signer,
+    holder: Annotated[str, typer.Option(help="The holder's key: a key name in the home or hex.")],
+    attribute: Annotated[
+        list[str],
+        typer.Option(help=f"NAME=VALUE, each disclosable ({', '.join(disclosure.DISCLOSABLE)})."),
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the SD-JWT.")],
+    issuer: Annotated[
+        str | None, typer.Option(help="The authority's DID (default: the DID of --from).")
+    ] = None,
+    days: Annotated[int, typer.Option(min=1, max=36_500, help="Valid for this many days.")] = 365,
+    fragment: Annotated[str, typer.Option(help="The issuer's assertion method.")] = FIRST_KEY,
+    home: Home = DEFAULT_HOME,
+    as_json: Json = False,
+) -> None:
+    """Issue a KYC credential in SD-JWT form (RFC 9901), each attribute a separate disclosure,
+    bound to the holder's key and signed with the authority key --from."""
+    pairs = [item.partition("=") for item in attribute]
+    if any(not name or not sep for name, sep, _ in pairs):
+        raise ConfigError("--attribute takes NAME=VALUE")
+    attributes = {name: value for name, _, value in pairs}
+    key = wallet.signer(home, sender)
+    issuer_did = parse_did(issuer) if issuer else did_of_key(key.public_key)
+    is_hex = len(holder) == 64 and all(c in string.hexdigits for c in holder)
+    holder_key = bytes.fromhex(holder) if is_hex else wallet.signer(home, holder).public_key
+    # Validity is wall-clock time by nature; verifiers compare it with their own time.
+    now_s = int(time.time())
+    issued = disclosure.issue_kyc(
+        issuer_did, fragment, key, holder_key, attributes, now_s, now_s + days * 86_400
+    )
+    out.write_text(issued + "\n", encoding="ascii")
+    facts = {"sd_jwt": str(out), "issuer": issuer_did, "disclosable": sorted(attributes)}
+    print_facts(facts, as_json)
+
+
+@credential_app.command("present")
+def credential_present(
+    path: Annotated[Path, typer.Argument(help="The SD-JWT (issue-sd's file).")],
+    sender: Signer,
+    show: Annotated[list[str], typer.Option(help="An attribute to disclose (repeat).")],
+    audience: Annotated[str, typer.Option(help="The verifier, as it names itself.")],
+    nonce: Annotated[str, typer.Option(help="The verifier's nonce for this presentation.")],
+    out: Annotated[Path, typer.Option(help="Where to write the presentation.")],
+    home: Home = DEFAULT_HOME,
+    as_json: Json = False,
+) -> None:
+    """Present only the attributes --show of an SD-JWT, key-bound (signed by the holder key
+    --from) to the verifier's --audience and --nonce."""
+    issued = read_text(path, "SD-JWT")
+    unknown = sorted(set(show) - set(disclosure.DISCLOSABLE))
+    if unknown:
+        raise ConfigError(f"--show {', '.join(unknown)}: not a KYC attribute")
+    shown = sd_jwt.present(issued, show, wallet.signer(home, sender), audience, nonce)
+    out.write_text(shown + "\n", encoding="ascii")
+    print_facts({"presentation": str(out), "disclosed": sorted(show)}, as_json)
+
+
+@credential_app.command("check-disclosure")
+def credential_check_disclosure(
+    path: Annotated[Path, typer.Argument(help="The presentation (present's file).")],
+    audience: Annotated[str | None, typer.Option(help="Require a key binding to it.")] = None,
+    nonce: Annotated[str | None, typer.Option(help="Require a key binding to it.")] = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Have the gateway verify a presentation against the issuer's key on chain; print what
+    it discloses, or the rule it broke (exit 1)."""
+    if (audience is None) != (nonce is None):
+        raise ConfigError("--audience and --nonce go together")
+    body = {"presentation": read_text(path, "presentation"), "audience": audience, "nonce": nonce}
+    url = wallet.gateway(home, node) + "/api/v1/disclosures/verify"
+    answer = wallet.call("POST", url, (422,), json=body)
+    if "rule" in answer:
+        print_facts({"valid": False, "rule": answer["rule"], "detail": answer["detail"]}, as_json)
+        raise typer.Exit(output.FAILED)
+    print_facts({"valid": True, **answer}, as_json)
