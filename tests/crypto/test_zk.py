@@ -83,3 +83,16 @@ def test_any_bytes_parse_or_raise_decode_error(data: bytes) -> None:
 def test_definitions_of_another_issuer_are_refused(issuer: Issuer) -> None:
     with pytest.raises(DecodeError, match="schema"):
         zk.parse_definitions(issuer.definitions.to_json(), "did:metanode:11111111111111111111")
+
+
+def test_issuance_never_shows_the_issuer_the_link_secret(issuer: Issuer) -> None:
+    secret = zk.link_secret()
+    offered = zk.offer(issuer.definitions, issuer.secrets)
+    asked, metadata = zk.request_credential(issuer.definitions, offered, secret)
+    assert secret not in asked  # blinded
+    status = issuer.status([], TIME)
+    signed = zk.sign_credential(
+        issuer.definitions, issuer.secrets, status, offered, asked, 3, 19900115, 5
+    )
+    credential = zk.accept(issuer.definitions, signed, metadata, secret)
+    assert anoncreds.Credential.load(credential).rev_reg_index == 5

@@ -372,6 +372,77 @@ def link_secret() -> str:
     return anoncreds.create_link_secret()
 
 
+# Issuance is the library's three messages between two parties: the issuer's offer (with
+# its key correctness proof), the holder's request (its link secret blinded: the issuer never
+# learns it), the issuer's signed credential, which the holder unblinds (`accept`).
+
+
+def offer(definitions: Definitions, secrets: IssuerSecrets) -> str:
+    ids = ids_of(definitions.issuer)
+    return anoncreds.CredentialOffer.create(
+        ids.schema, ids.credential_definition, secrets.key_correctness_proof
+    ).to_json()
+
+
+def request_credential(
+    definitions: Definitions, offered: str, holder_secret: str
+) -> tuple[str, str]:
+    """The holder's (request for the issuer, metadata it keeps for `accept`)."""
+    definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
+    try:
+        asked, metadata = anoncreds.CredentialRequest.create(
+            "metanode-holder", None, definition, holder_secret, "link-secret", offered
+        )
+    except anoncreds.AnoncredsError as error:
+        raise VerificationError(f"the offer does not verify: {error}") from None
+    return asked.to_json(), metadata.to_json()
+
+
+def sign_credential(
+    definitions: Definitions,
+    secrets: IssuerSecrets,
+    status: bytes,
+    offered: str,
+    asked: str,
+    level: int,
+    birth_date: int,
+    index: int,
+) -> str:
+    """The issuer's KYC credential for `asked` at revocation index `index`."""
+    registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
+    revocation = anoncreds.CredentialRevocationConfig(
+        registry, secrets.revocation_registry_private, status.decode(), index
+    )
+    return anoncreds.Credential.create(
+        definitions.credential_definition,
+        secrets.credential_definition_private,
+        offered,
+        asked,
+        {LEVEL: str(level), BIRTH_DATE: str(birth_date)},
+        None,
+        revocation,
+    ).to_json()
+
+
+def accept(definitions: Definitions, signed: str, metadata: str, holder_secret: str) -> str:
+    """The holder's credential from the issuer's answer (checked against the definition)."""
+    definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
+    registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
+    try:
+        return (
+            anoncreds.Credential.load(signed)
+            .process(
+                anoncreds.CredentialRequestMetadata.load(metadata),
+                holder_secret,
+                definition,
+                registry,
+            )
+            .to_json()
+        )
+    except anoncreds.AnoncredsError as error:
+        raise VerificationError(f"the credential does not verify: {error}") from None
+
+
 def issue(
     definitions: Definitions,
     secrets: IssuerSecrets,
@@ -381,30 +452,11 @@ def issue(
     birth_date: int,
     index: int,
 ) -> str:
-    """A KYC credential for the holder of `holder_secret` at revocation index `index` (offer,
-    request and issuance run in one place: the two sides' messages are the library's)."""
-    ids = ids_of(definitions.issuer)
-    definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
-    registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
-    offer = anoncreds.CredentialOffer.create(
-        ids.schema, ids.credential_definition, secrets.key_correctness_proof
-    )
-    holder_request, metadata = anoncreds.CredentialRequest.create(
-        "metanode-holder", None, definition, holder_secret, "link-secret", offer
-    )
-    revocation = anoncreds.CredentialRevocationConfig(
-        registry, secrets.revocation_registry_private, status.decode(), index
-    )
-    credential = anoncreds.Credential.create(
-        definition,
-        secrets.credential_definition_private,
-        offer,
-        holder_request,
-        {LEVEL: str(level), BIRTH_DATE: str(birth_date)},
-        None,
-        revocation,
-    )
-    return credential.process(metadata, holder_secret, definition, registry).to_json()
+    """Both sides of issuance in one process (tests, benches): offer, request, sign, accept."""
+    offered = offer(definitions, secrets)
+    asked, metadata = request_credential(definitions, offered, holder_secret)
+    signed = sign_credential(definitions, secrets, status, offered, asked, level, birth_date, index)
+    return accept(definitions, signed, metadata, holder_secret)
 
 
 def prove(
