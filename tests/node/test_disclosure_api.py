@@ -1,7 +1,8 @@
 """The gateway's SD-JWT check on a real node process: a dev chain's bank authority issues a
 KYC credential in SD-JWT form, the holder shows country and level only, and
 `POST /api/v1/disclosures/verify` answers exactly those; a presentation with an altered
-disclosure is a 422 problem naming the rule."""
+disclosure is a 422 problem naming the rule. Slow: its own node (the default suite's gateway
+check is tests/cli/test_registry_cli.py's `check-disclosure`, on a shared one)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from metanode.crypto import ed25519, sd_jwt
 from metanode.node import home as dev_home
 from metanode.node import keys
@@ -17,6 +20,7 @@ from metanode.state.identity import disclosure
 from metanode.state.identity.records import did_of_key
 from tests.node.cluster import running
 
+pytestmark = pytest.mark.slow
 HOLDER = ed25519.PrivateKey(bytes(range(32)))
 
 

@@ -238,6 +238,8 @@ def test_publish_ladder_is_pinned(issuer: Issuer) -> None:
     status = issuer.status([])
     definitions = issuer.definitions.to_json()
     future = issuer.status([], GENESIS_S + 3_600)
+    listed = json.loads(status)
+    short = json.dumps({**listed, "revocationList": listed["revocationList"][:-1]}).encode()
     steps = [
         (BANK, PublishZkIssuer("did:web:bank", definitions, status), "privacy.issuer_invalid"),
         (
@@ -249,6 +251,7 @@ def test_publish_ladder_is_pinned(issuer: Issuer) -> None:
         (BANK, PublishZkIssuer(ISSUER, b"{}", status), "privacy.definitions_malformed"),
         (BANK, PublishZkIssuer(ISSUER, b"", status), "privacy.definitions_missing"),
         (BANK, PublishZkIssuer(ISSUER, definitions, b"[1]"), "privacy.status_list_malformed"),
+        (BANK, PublishZkIssuer(ISSUER, definitions, short), "privacy.status_list_malformed"),
         (BANK, PublishZkIssuer(ISSUER, definitions, future), "privacy.status_list_time_invalid"),
         (BANK, PublishZkIssuer(ISSUER, definitions, status), "ok"),
         (BANK, PublishZkIssuer(ISSUER, definitions, status), "privacy.definitions_exist"),
@@ -319,6 +322,28 @@ presentations = st.one_of(
     st.binary(max_size=200),
     st.just(b"[" * 5_000),
     st.just(b'{"proof": {"proofs": [{"primary_proof": {"ge_proofs": []}}]}}'),
+    st.builds(
+        lambda names: json.dumps(
+            {
+                "proof": {
+                    "proofs": [
+                        {
+                            "primary_proof": {
+                                "ge_proofs": [
+                                    {"predicate": {"attr_name": n, "p_type": "GE", "value": 1}}
+                                    for n in names
+                                ]
+                            }
+                        }
+                    ],
+                    "aggregated_proof": {"c_hash": "12"},
+                },
+                "identifiers": [{"timestamp": 1}],
+                "requested_proof": {"revealed_attrs": {}},
+            }
+        ).encode(),
+        st.lists(st.one_of(st.none(), st.text(max_size=3), st.integers()), max_size=3),
+    ),
     st.builds(
         lambda digits, stamp: json.dumps(
             {

@@ -75,6 +75,7 @@ class Definitions:
     schema: str
     credential_definition: str
     revocation_registry: str
+    capacity: int  # entries of the revocation registry
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -86,10 +87,6 @@ class Definitions:
             sort_keys=True,
             separators=(",", ":"),
         ).encode()
-
-    @property
-    def capacity(self) -> int:
-        return int(json.loads(self.revocation_registry)["value"]["maxCredNum"])
 
 
 def _object(document: dict[str, Any], name: str) -> str:
@@ -125,18 +122,24 @@ def parse_definitions(data: bytes, issuer: str) -> Definitions:
         raise DecodeError(
             "bad_definitions", "want schema, credentialDefinition, revocationRegistryDefinition"
         )
+    registry_text = _object(document, "revocationRegistryDefinition")
+    registry_object = _load(
+        anoncreds.RevocationRegistryDefinition, registry_text, "bad_definitions"
+    )
     definitions = Definitions(
         issuer,
         _object(document, "schema"),
         _object(document, "credentialDefinition"),
-        _object(document, "revocationRegistryDefinition"),
+        registry_text,
+        int(registry_object.max_cred_num),
     )
     ids = ids_of(issuer)
     schema = document["schema"]
     if (
         schema.get("issuerId") != issuer
         or schema.get("name") != SCHEMA_NAME
-        or sorted(schema.get("attrNames", ())) != sorted(ATTRIBUTES)
+        or not isinstance(schema.get("attrNames"), list)
+        or sorted(map(str, schema["attrNames"])) != sorted(ATTRIBUTES)
     ):
         raise DecodeError("bad_definitions", f"schema must be {SCHEMA_NAME} of {issuer}")
     credential_definition = _load(
@@ -160,9 +163,6 @@ def parse_definitions(data: bytes, issuer: str) -> Definitions:
             "bad_definitions", f"revocation registry must be {issuer}'s, {REGISTRY_TYPE}"
         )
     _load(anoncreds.Schema, definitions.schema, "bad_definitions")
-    _load(
-        anoncreds.RevocationRegistryDefinition, definitions.revocation_registry, "bad_definitions"
-    )
     return definitions
 
 
@@ -256,6 +256,11 @@ def parse_presentation(data: bytes) -> Presentation:
         ) from None
     if revealed or groups:
         raise DecodeError("bad_presentation", "a KYC proof reveals no attribute")
+    if not all(
+        type(name) is str and type(kind) is str and type(value) is int
+        for name, kind, value in predicates
+    ):
+        raise DecodeError("bad_presentation", "a predicate is (text, text, integer)")
     # A bound on the digits before int(): the challenge is a SHA-256 value.
     if not (
         isinstance(digits, str)
@@ -345,7 +350,9 @@ def setup_issuer(issuer: str, capacity: int, tails_dir: Path) -> tuple[Definitio
         capacity,
         tails_dir_path=str(tails_dir),
     )
-    definitions = Definitions(issuer, schema.to_json(), definition.to_json(), registry.to_json())
+    definitions = Definitions(
+        issuer, schema.to_json(), definition.to_json(), registry.to_json(), capacity
+    )
     secrets = IssuerSecrets(private.to_json(), key_proof.to_json(), registry_private.to_json())
     return definitions, secrets
 

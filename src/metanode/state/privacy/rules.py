@@ -53,6 +53,24 @@ def _authority(reader: StateReader, issuer: str) -> bool:
     return record is not None and not record.deactivated and is_authority(reader, issuer, record)
 
 
+def _definitions_of(
+    message: PublishZkIssuer, published: zk.Definitions | None
+) -> tuple[int, zk.Definitions | None]:
+    """The definitions a publication runs under: those it carries the first time, the
+    published ones afterwards; None with the code when neither holds."""
+    if not message.definitions:
+        return (errors.DEFINITIONS_MISSING, None) if published is None else (OK, published)
+    try:
+        carried = zk.parse_definitions(message.definitions, message.issuer)
+    except DecodeError:
+        return errors.DEFINITIONS_MALFORMED, None
+    if carried.capacity > types_constants.zk_capacity_max:
+        return errors.DEFINITIONS_MALFORMED, None
+    if published is not None:
+        return errors.DEFINITIONS_EXIST, None
+    return OK, carried
+
+
 def on_publish_zk_issuer(writer: Overlay, context: TxContext, message: PublishZkIssuer) -> int:
     code = check_publish(message)
     if code != OK:
@@ -65,20 +83,14 @@ def on_publish_zk_issuer(writer: Overlay, context: TxContext, message: PublishZk
     if not controls(writer, message.issuer, record, context.sender_public_key):
         return errors.NOT_CONTROLLER
     published = read_definitions(writer, message.issuer, issuer_id)  # type: ignore[arg-type]
-    if message.definitions:
-        try:
-            definitions = zk.parse_definitions(message.definitions, message.issuer)
-        except DecodeError:
-            return errors.DEFINITIONS_MALFORMED
-        if definitions.capacity > types_constants.zk_capacity_max:
-            return errors.DEFINITIONS_MALFORMED
-        if published is not None:
-            return errors.DEFINITIONS_EXIST
-    elif published is None:
-        return errors.DEFINITIONS_MISSING
+    code, definitions = _definitions_of(message, published)
+    if definitions is None:
+        return code
     try:
         status = zk.parse_status_list(message.status_list, message.issuer)
     except DecodeError:
+        return errors.STATUS_LIST_MALFORMED
+    if len(status.revoked) != definitions.capacity:
         return errors.STATUS_LIST_MALFORMED
     previous = (
         None if published is None else read_status_list(writer, message.issuer, issuer_id)  # type: ignore[arg-type]
