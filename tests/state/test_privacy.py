@@ -28,7 +28,14 @@ from metanode.state.privacy.params import DEFAULT, PrivacyParams
 from metanode.state.registry.records import IdentityLevel
 from metanode.state.values import encode_value
 from metanode.state.view import MemoryReader
-from metanode.types import CreateDid, Denom, ProveKyc, PublishZkIssuer, RevokeCredential
+from metanode.types import (
+    CreateDid,
+    DeactivateDid,
+    Denom,
+    ProveKyc,
+    PublishZkIssuer,
+    RevokeCredential,
+)
 from tests.state.support import CHAIN_ID, FEE, Chain, Wallet, genesis_tree
 from tests.state.test_identity import BANK, Nonces, bank_node, did
 
@@ -287,7 +294,14 @@ def test_prove_ladder_is_pinned(issuer: Issuer, holder: Holder) -> None:
         THIEF.tx(run.next_nonce(THIEF), ProveKyc(ISSUER, level, 18, second), fee=PROOF_FEE),
     ]
     codes = [name_of(receipt.code) for receipt in run.chain.run(txs).receipts]
+    for wallet in (HOLDER, THIEF):
+        run.nonces.next[wallet.public_key] = run.next_nonce(wallet) + 1
     assert codes == ["ok", "privacy.block_proofs_full"]
+    # An issuer that is no longer an authority (its DID deactivated) backs no proof.
+    assert run(BANK, DeactivateDid(ISSUER)) == "ok"
+    assert (
+        run(HOLDER, ProveKyc(ISSUER, level, 18, junk), PROOF_FEE) == "privacy.issuer_not_authority"
+    )
 
 
 def test_privacy_parameters_round_trip_through_genesis() -> None:
