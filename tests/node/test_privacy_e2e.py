@@ -1,10 +1,12 @@
 """Zero-knowledge KYC on real processes: the dev chain's bank authority makes its AnonCreds
 set-up and publishes it, a dev account proves "level ≥ standard and age ≥ 18" through the
-gateway, every validator verifies it, and the same proof sent again is refused as a replay.
+gateway against the status list the gateway serves, every validator verifies it, the gateway
+shows the account's attestation, and the same proof sent again is refused as a replay.
 Slow: the authority's CL key takes seconds to a minute to make."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,10 @@ def test_a_kyc_proof_is_verified_by_the_validators_and_a_replay_refused(tmp_path
         status = zk.status_list(definitions, secrets, [], int(time.time()) - 5)
         published = send(cluster, bank, 0, PublishZkIssuer(issuer, definitions.to_json(), status))
         assert published["ok"], published
+        # The holder reads the current status list from the gateway and proves against it.
+        listed = cluster.get("v0", f"/api/v1/privacy/issuers/{issuer}")
+        assert listed["capacity"] == 32
+        status = json.dumps(listed["status_list"]).encode()
         holder_secret = zk.link_secret()
         credential = zk.issue(
             definitions, secrets, status, holder_secret, IdentityLevel.ENHANCED, 19900115, 3
@@ -60,6 +66,8 @@ def test_a_kyc_proof_is_verified_by_the_validators_and_a_replay_refused(tmp_path
         assert accepted["ok"], accepted
         replayed = send(cluster, holder, 1, message, DEFAULT.proof_fee_min)
         assert replayed["receipt"]["code_name"] == "privacy.proof_replayed", replayed
+        attested = cluster.get("v0", f"/api/v1/privacy/attestations/{address}")
+        assert (attested["issuer"], attested["level_min"]) == (issuer, IdentityLevel.STANDARD)
         height = replayed["height"]
         cluster.wait(lambda: cluster.height("v1") >= height, 60, "v1 to reach the replay")
         roots = {cluster.block(name, height)["state_root"] for name in ("v0", "v1")}

@@ -41,6 +41,7 @@ from . import (
     notary,
     peers,
     policy,
+    privacy,
     problems,
     proofs,
     registry,
@@ -134,6 +135,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(governance.router(node))
     app.include_router(notary.router(node))
     app.include_router(court.router(node))
+    app.include_router(privacy.router(node))
     app.include_router(peers.router(node))
     app.include_router(apps.router(node))
     app.include_router(policy.router(node))

@@ -353,6 +353,25 @@ class DisclosureView(BaseModel):
     disclosed: dict[str, Any]  # exactly the KYC attributes the holder chose to show
 
 
+class ZkIssuerView(BaseModel):
+    height: Annotated[int, Field(ge=0)]
+    issuer: str
+    capacity: Annotated[int, Field(ge=0)]  # entries of its revocation registry
+    status_timestamp: Annotated[int, Field(ge=0)]  # seconds; a proof must be against this list
+    definitions: dict[str, Any]  # schema, credentialDefinition, revocationRegistryDefinition
+    status_list: dict[str, Any]
+
+
+class AttestationView(BaseModel):
+    height: Annotated[int, Field(ge=0)]
+    address: str
+    issuer: str
+    level_min: Annotated[int, Field(ge=1, le=4)]
+    born_by: Annotated[int, Field(ge=0)]  # YYYYMMDD; 0: the proof said nothing of age
+    proved_height: Annotated[int, Field(ge=0)]
+    proved_time_ms: Annotated[int, Field(ge=0)]
+
+
 # An app id: the BLAKE3 hash of its first module, 32 bytes in lower-case hex.
 APP_ID_PATTERN = r"^[0-9a-f]{64}$"
 AppIdText = Annotated[str, Field(pattern=APP_ID_PATTERN, min_length=64, max_length=64)]

@@ -160,6 +160,21 @@ def _digests(value: Any) -> set[str]:
     return found
 
 
+def _referenced(payload: dict[str, Any], disclosures: list[str]) -> set[str]:
+    """The digests the payload and the disclosures' values name."""
+    try:
+        referenced = _digests(payload)
+        for disclosure in disclosures:
+            content = json.loads(_unb64(disclosure))
+            if not isinstance(content, list) or len(content) not in (2, 3):
+                raise DisclosureError("disclosure_malformed", "a disclosure is [salt, name, value]")
+            referenced |= _digests(content[-1])
+    # RecursionError: JSON nested deeper than Python's stack (a disclosure is unsigned input).
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise DisclosureError("disclosure_malformed", "a disclosure is not JSON") from None
+    return referenced
+
+
 def _check_structure(presentation: str, public_key: bytes) -> tuple[dict[str, Any], list[str], str]:
     """The payload (its signature checked under the pinned rule), the disclosures, the KB-JWT."""
     if len(presentation) > presentation_bytes_max or not presentation.isascii():
@@ -194,16 +209,7 @@ def verify(
     """Check `presentation` against the issuer's Ed25519 `public_key` at time `now_s`; with
     `audience` and `nonce`, a Key Binding JWT for them is required."""
     payload, disclosures, key_binding = _check_structure(presentation, public_key)
-    referenced = _digests(payload)
-    for disclosure in disclosures:
-        decoded = _unb64(disclosure)
-        try:
-            content = json.loads(decoded)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise DisclosureError("disclosure_malformed", "a disclosure is not JSON") from None
-        if not isinstance(content, list) or len(content) not in (2, 3):
-            raise DisclosureError("disclosure_malformed", "a disclosure is [salt, name, value]")
-        referenced |= _digests(content[-1])
+    referenced = _referenced(payload, disclosures)
     for disclosure in disclosures:
         digest = _b64(hashlib.sha256(disclosure.encode("ascii")).digest())
         if digest not in referenced:
