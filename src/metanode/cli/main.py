@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from metanode.cli import audit, bench, dev, governance, identity, light, network, output, wallet
+from metanode.cli import (
+    audit,
+    bench,
+    dev,
+    governance,
+    identity,
+    light,
+    network,
+    output,
+    wallet,
+    zk,
+)
 from metanode.cli.sim import sim
 from metanode.cli.store import app as store_app
 
@@ -43,6 +54,7 @@ app.add_typer(wallet.tx_app, name="tx")
 app.add_typer(wallet.query_app, name="query")
 app.add_typer(identity.did_app, name="did")
 app.add_typer(identity.credential_app, name="credential")
+app.add_typer(zk.zk_app, name="zk")
 app.add_typer(governance.gov_app, name="gov")
 app.add_typer(light.light_app, name="light")
 app.add_typer(audit.audit_app, name="audit")
