@@ -74,6 +74,12 @@ CASES = [
     (2, "metanode query block latest --node ftp://127.0.0.1:1"),
     (2, f"metanode faucet {ADDRESS} --amount 100001 --node {CLOSED}"),
     (2, f"metanode faucet {ADDRESS} --amount 0.0000000001 --node {CLOSED}"),
+    (2, "metanode zk offer --dir empty --out offer.json"),  # no set-up there
+    (
+        2,
+        "metanode credential present no-such.sd-jwt --from x --show country --audience a "
+        "--nonce n --out shown.txt --home empty",
+    ),
     (2, "bpi exec no-such.wat f"),
     (2, "bpi exec app/app.wat hello --seed zz"),
     (2, "bpi replay no-such.cbor"),

@@ -54,19 +54,23 @@ def write(path: Path, text: str, private: bool = False) -> None:
 
 
 def load_setup(directory: Path) -> tuple[zk.Definitions, zk.IssuerSecrets, Path]:
-    stored = json.loads(read(directory / "secrets.json", "issuer secrets"))
+    """The authority's set-up that `zk setup` wrote in `directory`."""
+    text = read(directory / "secrets.json", "issuer secrets")
     definitions_text = read(directory / "definitions.json", "definitions").encode()
+    tails = sorted((directory / "tails").glob("*"))
     try:
+        stored = json.loads(text)
         definitions = zk.parse_definitions(definitions_text, stored["issuer"])
-    except DecodeError as error:
-        raise ConfigError(f"{directory}/definitions.json: {error}") from None
-    secrets = zk.IssuerSecrets(
-        stored["credentialDefinitionPrivate"],
-        stored["keyCorrectnessProof"],
-        stored["revocationRegistryPrivate"],
-    )
-    (tails,) = (directory / "tails").iterdir()
-    return definitions, secrets, tails
+        secrets = zk.IssuerSecrets(
+            stored["credentialDefinitionPrivate"],
+            stored["keyCorrectnessProof"],
+            stored["revocationRegistryPrivate"],
+        )
+    except (ValueError, KeyError, TypeError, DecodeError) as error:
+        raise ConfigError(f"{directory} is not a zk set-up: {error}") from None
+    if len(tails) != 1:
+        raise ConfigError(f"{directory}/tails must hold the one tails file of the registry")
+    return definitions, secrets, tails[0]
 
 
 def published(url: str, issuer: str) -> dict[str, Any] | None:

@@ -420,15 +420,19 @@ def sign_credential(
     revocation = anoncreds.CredentialRevocationConfig(
         registry, secrets.revocation_registry_private, status.decode(), index
     )
-    return anoncreds.Credential.create(
-        definitions.credential_definition,
-        secrets.credential_definition_private,
-        offered,
-        asked,
-        {LEVEL: str(level), BIRTH_DATE: str(birth_date)},
-        None,
-        revocation,
-    ).to_json()
+    try:
+        signed = anoncreds.Credential.create(
+            definitions.credential_definition,
+            secrets.credential_definition_private,
+            offered,
+            asked,
+            {LEVEL: str(level), BIRTH_DATE: str(birth_date)},
+            None,
+            revocation,
+        )
+    except anoncreds.AnoncredsError as error:
+        raise VerificationError(f"the request does not answer the offer: {error}") from None
+    return signed.to_json()
 
 
 def accept(definitions: Definitions, signed: str, metadata: str, holder_secret: str) -> str:
@@ -478,14 +482,14 @@ def prove(
     """The holder's presentation of `statement` for `nonce`, non-revoked at `status`'s time."""
     ids = ids_of(definitions.issuer)
     listed = parse_status_list(status, definitions.issuer)
-    held = anoncreds.Credential.load(credential)
-    revocation = anoncreds.CredentialRevocationState.create(
-        definitions.revocation_registry, listed.text, held.rev_reg_index, str(tails_file)
-    )
-    chosen = anoncreds.PresentCredentials()
-    referents = [referent for referent, *_ in statement.predicates()]
-    chosen.add_predicates(held, *referents, timestamp=listed.timestamp, rev_state=revocation)
     try:
+        held = anoncreds.Credential.load(credential)
+        revocation = anoncreds.CredentialRevocationState.create(
+            definitions.revocation_registry, listed.text, held.rev_reg_index, str(tails_file)
+        )
+        chosen = anoncreds.PresentCredentials()
+        referents = [referent for referent, *_ in statement.predicates()]
+        chosen.add_predicates(held, *referents, timestamp=listed.timestamp, rev_state=revocation)
         presentation = anoncreds.Presentation.create(
             request(statement, nonce, listed.timestamp),
             chosen,
@@ -500,4 +504,5 @@ def prove(
 
 
 class ProofError(VerificationError):
-    """The holder cannot make the proof: its credential does not satisfy the statement."""
+    """The holder cannot make the proof: its credential, the tails file or the status list
+    does not serve the statement."""
