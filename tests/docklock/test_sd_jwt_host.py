@@ -11,7 +11,7 @@ from metanode.docklock import cage
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay
-from tests.crypto.test_sd_jwt import HOLDER, ISSUER, NOW, issuance
+from tests.crypto.test_sd_jwt import HOLDER, ISSUER, issuance, now
 
 # The app hands its whole input to the host call and outputs the verdict.
 VERIFIER = cage.wat_to_wasm("""
@@ -42,7 +42,7 @@ def request(presentation: str) -> bytes:
 
 def run(input_: bytes) -> tuple[dict[str, object], Bundle]:
     bundle, _ = execute(
-        VERIFIER, "check", input_, {}, HOLDER, block_time=NOW * 1_000, seed=bytes(32)
+        VERIFIER, "check", input_, {}, HOLDER, block_time=now() * 1_000, seed=bytes(32)
     )
     assert bundle.receipt.outcome == "ok", bundle.receipt.outcome
     return json.loads(bundle.output), bundle
