@@ -1163,10 +1163,10 @@ Message = (
     | RevealReceipt
     | MoveDispute
     | RuleDispute
-    | ProveKyc
-    | PublishZkIssuer
     | RegisterPolicy
     | DeclareRegion
+    | ProveKyc
+    | PublishZkIssuer
     | RegisterShadow
     | GrantShadow
 )
@@ -1196,14 +1196,14 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         ScaleApp,
         SubmitLogBlock,
         Unjail,
-        ProveKyc,
-        PublishZkIssuer,
         OpenDispute,
         RevealReceipt,
         MoveDispute,
         RuleDispute,
         RegisterPolicy,
         DeclareRegion,
+        ProveKyc,
+        PublishZkIssuer,
         RegisterShadow,
         GrantShadow,
     )
@@ -1228,8 +1228,6 @@ _FIELD_COUNTS = {
     ExitNode: 0,
     DeployApp: 4,
     UpgradeApp: 2,
-    ProveKyc: 4,
-    PublishZkIssuer: 3,
     CallApp: 5,
     ScaleApp: 2,
     SubmitLogBlock: 1,
@@ -1240,6 +1238,8 @@ _FIELD_COUNTS = {
     RuleDispute: 3,
     RegisterPolicy: 3,
     DeclareRegion: 1,
+    ProveKyc: 4,
+    PublishZkIssuer: 3,
     RegisterShadow: 3,
     GrantShadow: 3,
 }
