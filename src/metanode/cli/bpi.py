@@ -608,13 +608,12 @@ def inspect(
 ) -> None:
     """Show a receipt."""
     bundle = read_bundle(receipt)
+    signed = [n for n in bundle.receipt.__slots__ if n not in ("signature", "request")]  # type: ignore[attr-defined]
+    # A version 2 receipt's body ends with its request's fields (docklock/receipt.py).
+    origin = [] if bundle.receipt.request is None else ["request_tx", "client", "client_signature"]
     fields = {
         name: (value.hex() if isinstance(value, bytes) else value)
-        for name, value in zip(
-            ("version", *[n for n in bundle.receipt.__slots__ if n != "signature"]),  # type: ignore[attr-defined]
-            bundle.receipt.body(),
-            strict=True,
-        )
+        for name, value in zip(("version", *signed, *origin), bundle.receipt.body(), strict=True)
     }
     fields["signature"] = bundle.receipt.signature.hex()
     fields["hash"] = bundle.receipt.hash().hex()
