@@ -11,6 +11,7 @@ from metanode.net.frames import (
     AppState,
     BlockReply,
     Consensus,
+    Evidence,
     GetBlock,
     GetSnapshot,
     Kind,
@@ -54,6 +55,7 @@ frames = st.one_of(
         st.binary(min_size=32, max_size=32),
         st.binary(min_size=96, max_size=96),
     ),
+    st.builds(Evidence, st.binary(min_size=32, max_size=32), heights, blobs),
     st.builds(
         Want, st.sampled_from(Wanted), st.binary(min_size=32, max_size=32), heights, heights
     ).filter(lambda want: want.first_seq <= want.last_seq),
@@ -137,7 +139,9 @@ def test_share_frames_fix_their_lengths() -> None:
 def test_want_and_app_state_frames_refuse_what_they_cannot_mean() -> None:
     app = bytes(32)
     for body, rule in [
-        ([int(Kind.WANT), 2, app, 0, 1], "unknown_want"),
+        ([int(Kind.WANT), 3, app, 0, 1], "unknown_want"),
+        ([int(Kind.EVIDENCE), bytes(31), 0, b"e"], "wrong_length"),
+        ([int(Kind.EVIDENCE), app, 0], "wrong_length"),
         ([int(Kind.WANT), 0, app, 2, 1], "wrong_range"),
         ([int(Kind.WANT), 0, bytes(31), 0, 1], "wrong_length"),
         ([int(Kind.APP_STATE), app, 0, b"r", [[b"b", b""], [b"a", b""]]], "wrong_order"),

@@ -2,8 +2,9 @@
 one of them made to lie in every receipt (`[testing] executor_lie`, node/misbehaviour.py: a
 wrong output, a wrong root, a dropped write, a forged read, another call's result copied).
 The notaries' LogBlock shows the replicas disagreeing, the chain opens the dispute, both nodes
-play it without anyone at the keyboard (node/court.py: reveal, ruling), every validator
-replays the call, and the liar loses: the ruling names the call and the witness step, its
+play it without anyone at the keyboard (node/court.py: reveal; the honest node fetches the
+liar's witness and asks for the ruling with it), every validator replays the call, and the
+liar loses: the ruling names the call and the witness step where the lie is, its
 stake falls by the slashing fraction, the honest executor is paid its share. A LogBlock naming
 a call never made is refused even signed by the whole committee, and a false receipt that was
 notarised (a lone replica) loses its PoE mint when a challenger wins."""
@@ -34,8 +35,20 @@ COIN = 10**9
 STAKE = dev_home.validator_stake_coins * COIN
 
 
+# Where each lie is named: the counter makes three host calls (read, write, log); a lie in
+# the result alone diverges after them, at step 3, with what differs there; a forged read and
+# a copy of the call before (whose read saw the count before it) at the read, step 0.
+NAMED = {
+    "state_root": (3, "state root after"),
+    "output": (3, "output"),
+    "dropped_write": (3, "state root after"),
+    "forged_read": (0, "host call"),
+    "copied": (0, "host call"),
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("lie", ["state_root", "output", "dropped_write", "forged_read", "copied"])
+@pytest.mark.parametrize("lie", sorted(NAMED))
 def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> None:
     cluster = Cluster(tmp_path / "net", validators=2)
     liar_config = cluster.home / "nodes" / "v1" / "config.toml"
@@ -64,9 +77,9 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         assert {dispute["defender"], dispute["challenger"]} == {liar, honest}
         won = "defender_won" if dispute["defender"] == honest else "challenger_won"
         assert dispute["status"] == won
-        # The counter makes three host calls; the honest node's ruling brings no evidence of
-        # the liar's witness, so each lie is named where its result differs, past the last.
-        assert dispute["ruling"]["step"] == 3
+        # The honest node fetched the liar's receipt and witness over P2P (WANT/EVIDENCE
+        # frames) and brought them as evidence, so the ruling names the step where the lie is.
+        assert (dispute["ruling"]["step"], dispute["ruling"]["what"]) == NAMED[lie]
         slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
         share = slashed * COURT.challenger_share_ppm // 1_000_000
         assert _gen(cluster, honest) == gen_before + share

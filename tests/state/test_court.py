@@ -29,6 +29,7 @@ from metanode.state.court import params as court_params
 from metanode.state.court.consequences import BONDS
 from metanode.state.court.params import DEFAULT as COURT
 from metanode.state.court.records import Clawback, Dispute, Status, read_call_block
+from metanode.state.court.ruling import evidence_bytes
 from metanode.state.genesis.document import from_tree, parse_genesis
 from metanode.state.genesis.state import export_genesis
 from metanode.state.notary import errors as notary_errors
@@ -221,7 +222,7 @@ def rule_message(dispute_id: int, state: dict[bytes, bytes], evidence: bytes = b
 
 
 def evidence_of(bundle: Bundle) -> bytes:
-    return encode([bundle.receipt.to_wire(), [record.encode() for record in bundle.witness]])
+    return evidence_bytes(bundle.receipt, bundle.witness)
 
 
 def test_a_wrong_state_root_is_caught_and_its_executor_slashed() -> None:

@@ -31,7 +31,7 @@ import cbor2
 from metanode.codec import decode, encode, tags
 from metanode.crypto import ed25519, merkle
 from metanode.crypto.hashing import tagged_hash
-from metanode.docklock.witness import Record
+from metanode.docklock.witness import Record, logged
 from metanode.errors import DecodeError, VerificationError
 from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
@@ -202,11 +202,7 @@ class Bundle:
 
     def logs(self) -> list[bytes]:
         """The lines the app logged, in order (its `log` host calls, from the witness)."""
-        return [
-            record.arguments[0]
-            for record in self.witness
-            if record.call == "log" and isinstance(record.arguments[0], bytes)
-        ]
+        return logged(self.witness)
 
     @classmethod
     def decode(cls, data: bytes) -> Bundle:

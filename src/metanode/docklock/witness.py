@@ -7,6 +7,7 @@ RFC 6962 Merkle root over the encoded records, so one record can be proven witho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,15 @@ def _value(item: Any) -> Value:
     if item is None or isinstance(item, bytes) or (type(item) is int):
         return item
     raise DecodeError("wrong_type", "witness values are byte strings, integers or null")
+
+
+def logged(records: Sequence[Record]) -> list[bytes]:
+    """The lines an app logged, in order: its `log` host calls."""
+    return [
+        record.arguments[0]
+        for record in records
+        if record.call == "log" and isinstance(record.arguments[0], bytes)
+    ]
 
 
 def root(records: list[Record]) -> bytes:

@@ -260,7 +260,7 @@ class ExecutorService:
         if self._falsify is not None:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
-        signed = (receipt, bundle.output, bundle.logs())
+        signed = (receipt, bundle.output, bundle.witness)
         writer.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())

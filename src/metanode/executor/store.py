@@ -4,7 +4,7 @@ Separate from the ledger's store (a node that is no executor has none, and execu
 contends with block commits for the ledger's one writer). Tables:
     heads     app_id → CBOR [seq, receipt_hash]         the app's last executed call
     receipts  app_id ‖ seq (8 bytes, big-endian) → CBOR [receipt (tagged), output, state_bytes,
-              [log, …]] (the call's `log` host calls, which its witness root covers)
+              [witness record, …]] (what a replay of the call checks; the court asks for it)
     state     app_id ‖ key → value
     undo      app_id ‖ seq → CBOR [[key, value before or null], …]: what call seq changed
 A call commits its state changes, its undo record, its receipt and the app's new head in the
@@ -30,6 +30,7 @@ import lmdb
 
 from metanode.codec import decode, encode
 from metanode.docklock.receipt import Receipt
+from metanode.docklock.witness import Record, logged
 from metanode.errors import ConfigError, check
 from metanode.state.store import copy_environment, restore_environment
 
@@ -52,7 +53,12 @@ class StoredReceipt:
     receipt: Receipt
     output: bytes
     state_bytes: int  # the app state's size after the call (Σ key and value bytes)
-    logs: tuple[bytes, ...]  # what the call passed to the `log` host call, in order
+    witness: tuple[Record, ...]  # the call's host calls, which the receipt's witness root covers
+
+    @property
+    def logs(self) -> list[bytes]:
+        """What the call passed to the `log` host call, in order."""
+        return logged(self.witness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +205,9 @@ class ExecutorStore:
 
 
 def _stored(seq: int, value: Any) -> StoredReceipt:
-    wire, output, size, logs = value
-    return StoredReceipt(seq, Receipt.from_wire(wire), output, size, tuple(logs))
+    wire, output, size, witness = value
+    records = tuple(Record.decode(record) for record in witness)
+    return StoredReceipt(seq, Receipt.from_wire(wire), output, size, records)
 
 
 def state_bytes(state: dict[bytes, bytes]) -> int:
@@ -230,11 +237,11 @@ class Writer:
         seq: int,
         before: dict[bytes, bytes],
         after: dict[bytes, bytes],
-        signed: tuple[Receipt, bytes, Sequence[bytes]] | None,
+        signed: tuple[Receipt, bytes, Sequence[Record]] | None,
         previous: bytes | None = None,
     ) -> None:
         """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
-        logs, or None for a call run only to catch up. The receipt chains to the app's last one
+        witness, or None for a call run only to catch up. The receipt chains to the app's last one
         here, or to `previous` when the node chose another (`CommittedCall.previous`)."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         store, txn = self._store, self._txn
@@ -252,7 +259,7 @@ class Writer:
                 txn.put(app_id + key, after[key], db=store._state)
         txn.put(_receipt_key(app_id, seq), encode(undo), db=store._undo)
         if signed is not None:
-            receipt, output, logs = signed
+            receipt, output, witness = signed
             expected_previous = own if previous is None else previous
             check(
                 receipt.previous == expected_previous, "a receipt must chain to the app's last one"
@@ -260,7 +267,9 @@ class Writer:
             own = receipt.hash()
             txn.put(
                 _receipt_key(app_id, seq),
-                encode([receipt.to_wire(), output, state_bytes(after), list(logs)]),
+                encode(
+                    [receipt.to_wire(), output, state_bytes(after), [r.encode() for r in witness]]
+                ),
                 db=store._receipts,
             )
         txn.put(app_id, encode([seq, own]), db=store._heads)

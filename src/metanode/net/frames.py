@@ -36,6 +36,7 @@ class Kind(enum.IntEnum):
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
     APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
+    EVIDENCE = 12  # [app_id, seq, evidence]: an executor's receipt of a call with its witness
     GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
     SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
 
@@ -43,6 +44,7 @@ class Kind(enum.IntEnum):
 class Wanted(enum.IntEnum):
     STATE = 0  # the state after the latest call of the range the executor signed: APP_STATE
     RECEIPTS = 1  # the executor's receipts of the range's calls: RECEIPTS
+    EVIDENCE = 2  # the executor's receipt and witness of call first_seq: EVIDENCE (the court)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,16 @@ class AppState:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """The sender's receipt of call `seq` of `app_id` with its witness records, encoded as a
+    ruling's evidence (`state.court.ruling.evidence_bytes`), for a court ruling on that call."""
+
+    app_id: bytes
+    seq: int
+    evidence: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class GetSnapshot:
     """Height 0 asks for the newest snapshot the peer holds (node/snapshots.py)."""
 
@@ -187,6 +199,7 @@ Frame = (
     | Share
     | Want
     | AppState
+    | Evidence
     | GetSnapshot
     | SnapshotPart
 )
@@ -221,6 +234,8 @@ def encode_frame(frame: Frame) -> bytes:
     elif isinstance(frame, AppState):
         pairs = [[key, value] for key, value in frame.pairs]
         fields = [Kind.APP_STATE, frame.app_id, frame.seq, frame.receipt, pairs]
+    elif isinstance(frame, Evidence):
+        fields = [Kind.EVIDENCE, frame.app_id, frame.seq, frame.evidence]
     elif isinstance(frame, GetSnapshot):
         fields = [Kind.GET_SNAPSHOT, frame.height, frame.index]
     elif isinstance(frame, SnapshotPart):
@@ -268,6 +283,7 @@ _ARITY = {
     Kind.SHARE: 4,
     Kind.WANT: 4,
     Kind.APP_STATE: 4,
+    Kind.EVIDENCE: 3,
     Kind.GET_SNAPSHOT: 2,
     Kind.SNAPSHOT: 3,
 }
@@ -330,6 +346,12 @@ def decode_frame(body: bytes) -> Frame:
             _uint(fields[1], "app_state.seq"),
             _bytes(fields[2], "app_state.receipt"),
             _pairs(fields[3]),
+        )
+    if kind is Kind.EVIDENCE:
+        return Evidence(
+            _fixed(fields[0], "evidence.app_id", _HASH_BYTES),
+            _uint(fields[1], "evidence.seq"),
+            _bytes(fields[2], "evidence.evidence"),
         )
     if kind is Kind.GET_SNAPSHOT:
         return GetSnapshot(

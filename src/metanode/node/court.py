@@ -7,8 +7,15 @@ address is a side, the move the rules wait for, from what its executor store hol
   other side posted, then at the points of the range those answers leave (the chain's own
   `state.court.game` arithmetic, so the shapes always fit).
 - Ruling due: the app's state before the disputed call, recomputed from the chain
-  (`state.court.ruling.state_before`), so the replay can run. Either side may ask; an honest
-  node asks, since the replay agrees with it.
+  (`state.court.ruling.state_before`), so the replay can run, and as evidence the losing
+  side's receipt of the call with its witness, so the ruling names the witness step where the
+  lie begins. The node first replays the call itself (`ruling.rule`, the chain's own code) to
+  know which side the chain will find for. If its own: it asks the other side's node for its
+  evidence (a WANT frame; the EVIDENCE frame answers, `evidence`) and asks for the ruling
+  with it as soon as it arrives and the replay takes it, or after `evidence_wait_blocks`
+  without (a loser that withholds its witness loses anyway, with the end of the run named).
+  If the other's: it concedes after `concede_blocks` with its own receipt and witness, so a
+  dispute with a silent winner is still decided.
 A move is sent once per stage of a dispute, and again after `resend_blocks` if the dispute
 has not moved on (the transaction may have been lost). A move this node cannot make (a call
 its store has not executed) is logged and left to the deadline.
@@ -18,12 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from metanode.codec import encode
 from metanode.executor.store import ExecutorStore
+from metanode.net.frames import Evidence
 from metanode.state.court import game, queries
-from metanode.state.court.records import ZERO, Dispute, Status
-from metanode.state.court.ruling import state_before
+from metanode.state.court.records import CHALLENGER, DEFENDER, ZERO, Dispute, Status
+from metanode.state.court.ruling import evidence_bytes, evidence_of, rule, state_before
 from metanode.state.view import StateReader
 from metanode.types import Address, MoveDispute, RevealReceipt, RuleDispute
 from metanode.types.messages import Message
@@ -33,22 +42,69 @@ log = logging.getLogger("metanode.node")
 resend_blocks = 10
 # Disputes looked at per block: each may read receipts or replay calls.
 disputes_per_block_max = 16
+# A winner waits this long for the loser's witness; a loser's node leaves the winner twice
+# that before it concedes, so the winner's ruling, which names the lie's step, comes first.
+# Neither waits past its last block before the deadline: a message sent after block h is in
+# block h + 1 at the earliest, and the ruling counts up to the deadline's block; the winner
+# keeps one block more in hand.
+evidence_wait_blocks = 5
+concede_blocks = 2 * evidence_wait_blocks
 
 Stage = tuple[Status, int, bytes, bytes]
+_WON = {DEFENDER: Status.DEFENDER_WON, CHALLENGER: Status.CHALLENGER_WON}
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A dispute whose ruling is due, as this node prepared it once."""
+
+    since: int  # the height this node first saw the ruling due
+    state: tuple[tuple[bytes, bytes], ...]  # the app's state before the call
+    won: bool  # the replay finds for this node's side
+    want: tuple[bytes, int, Address]  # app, call, the executor whose evidence serves
 
 
 class CourtPlayer:
     def __init__(
-        self, me: Address, store: ExecutorStore, submit: Callable[[Message], None]
+        self,
+        me: Address,
+        store: ExecutorStore,
+        submit: Callable[[Message], None],
+        want: Callable[[bytes, int], None],
     ) -> None:
+        """`want(app_id, seq)` asks the other replicas for their evidence of that call."""
         self.me = me
         self.store = store
         self._submit = submit
+        self._want = want
         self._sent: dict[int, tuple[Stage, int]] = {}  # dispute → (its stage, height sent)
+        self._due: dict[int, Due] = {}
+        self._evidence: dict[tuple[bytes, int, Address], bytes] = {}  # as received, unchecked
+
+    def evidence(self, app_id: bytes, seq: int) -> Evidence | None:
+        """This executor's receipt of the call with its witness, if it signed one."""
+        stored = self.store.receipts(app_id, seq, 1)
+        if not stored or stored[0].seq != seq:
+            return None
+        return Evidence(app_id, seq, evidence_bytes(stored[0].receipt, stored[0].witness))
+
+    def on_evidence(self, peer: Address, frame: Evidence) -> str | None:
+        """Keep a peer's evidence this node asked for; the reason to blame the peer, if any."""
+        key = (frame.app_id, frame.seq, peer)
+        if not any(due.won and due.want == key for due in self._due.values()):
+            return None  # not asked for, or from a replica not in the dispute
+        found = evidence_of(frame.evidence)
+        if not found or Address.from_public_key(found[0][0].executor) != peer:
+            return "evidence_malformed"
+        self._evidence[key] = frame.evidence
+        return None
 
     def on_committed(self, reader: StateReader, height: int) -> None:
         opened = queries.open_ids(reader)
         self._sent = {key: value for key, value in self._sent.items() if key in opened}
+        self._due = {key: value for key, value in self._due.items() if key in opened}
+        wanted = {due.want for due in self._due.values()}
+        self._evidence = {key: value for key, value in self._evidence.items() if key in wanted}
         mine = [
             (dispute_id, dispute)
             for dispute_id in opened
@@ -60,7 +116,8 @@ class CourtPlayer:
             sent = self._sent.get(dispute_id)
             if sent is not None and sent[0] == stage and height < sent[1] + resend_blocks:
                 continue
-            message = self._move(reader, dispute_id, dispute, dispute.sides.index(self.me))
+            side = dispute.sides.index(self.me)
+            message = self._move(reader, dispute_id, dispute, side, height)
             if message is None:
                 continue
             log.info(
@@ -71,7 +128,7 @@ class CourtPlayer:
             self._sent[dispute_id] = (stage, height)
 
     def _move(
-        self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int
+        self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int, height: int
     ) -> Message | None:
         if dispute.status is Status.REVEAL and dispute.posts[side] == ZERO:
             stored = self.store.receipts(dispute.app_id, dispute.call_seq, 1)
@@ -82,11 +139,51 @@ class CourtPlayer:
         if dispute.status is Status.BISECT and dispute.mover == side:
             return self._bisect(reader, dispute_id, dispute, side)
         if dispute.status is Status.RULING_DUE:
-            state = state_before(reader, dispute.app_id, dispute.lo)
-            if state is None:
-                return None
-            return RuleDispute(dispute_id, tuple(sorted(state.items())), b"")
+            return self._rule(reader, dispute_id, dispute, side, height)
         return None
+
+    def _rule(
+        self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int, height: int
+    ) -> Message | None:
+        due = self._due.get(dispute_id) or self._prepare(reader, dispute_id, dispute, side, height)
+        if due is None:
+            return None
+        if due.won:
+            evidence = self._evidence.get(due.want)
+            waited = min(due.since + evidence_wait_blocks, dispute.deadline - 2)
+            if evidence is None and height < waited:
+                return None
+        elif height < min(due.since + concede_blocks, dispute.deadline - 1):
+            return None
+        else:
+            own = self.evidence(dispute.app_id, dispute.lo)
+            evidence = None if own is None else own.evidence
+        found = None if evidence is None else evidence_of(evidence)
+        if found is None or isinstance(rule(reader, dispute, dict(due.state), found), int):
+            evidence = None  # the replay would refuse it: ask without, naming the end of the run
+        log.info(
+            "court ruling asked",
+            extra={"dispute": dispute_id, "won": due.won, "evidence": evidence is not None},
+        )
+        return RuleDispute(dispute_id, due.state, evidence or b"")
+
+    def _prepare(
+        self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int, height: int
+    ) -> Due | None:
+        state = state_before(reader, dispute.app_id, dispute.lo)
+        if state is None:
+            return None
+        judged = rule(reader, dispute, state, [])
+        if isinstance(judged, int):
+            log.warning("court: the call cannot be judged", extra={"dispute": dispute_id})
+            return None
+        won = judged[0] is _WON[side]
+        other = dispute.sides[CHALLENGER if side == DEFENDER else DEFENDER]
+        due = Due(height, tuple(sorted(state.items())), won, (dispute.app_id, dispute.lo, other))
+        self._due[dispute_id] = due
+        if won:
+            self._want(dispute.app_id, dispute.lo)
+        return due
 
     def _bisect(
         self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int

@@ -55,7 +55,16 @@ from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
 from metanode.net import constants as net_constants
-from metanode.net.frames import AppState, Frame, ReceiptItem, Receipts, Share, Want, Wanted
+from metanode.net.frames import (
+    AppState,
+    Evidence,
+    Frame,
+    ReceiptItem,
+    Receipts,
+    Share,
+    Want,
+    Wanted,
+)
 from metanode.state.apps import assignment
 from metanode.state.apps import queries as apps
 from metanode.state.apps.records import CallRecord
@@ -145,7 +154,7 @@ class Hosting:
         self._submit = submit
         self._later = later
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
-        self.court = CourtPlayer(self.me, self.executor.store, submit)
+        self.court = CourtPlayer(self.me, self.executor.store, submit, self._ask_evidence)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self.reset()
@@ -356,11 +365,16 @@ class Hosting:
     def _on_want(self, peer: Address, frame: Want) -> None:
         """Answer from this node's executor store what it holds of the range."""
         store = self.executor.store
-        if frame.what is Wanted.STATE:
+        if frame.what is Wanted.EVIDENCE:
+            evidence = self.court.evidence(frame.app_id, frame.first_seq)
+            if evidence is None:
+                return
+            answer: Frame = evidence
+        elif frame.what is Wanted.STATE:
             served = store.state_at(frame.app_id, frame.first_seq, frame.last_seq)
             if served is None:
                 return
-            answer: Frame = AppState(
+            answer = AppState(
                 frame.app_id,
                 served.receipt.seq,
                 _receipt_bytes(served.receipt.receipt),
@@ -460,8 +474,12 @@ class Hosting:
 
     # Receipts ----------------------------------------------------------------------------------
 
-    def on_frame(self, peer: Address, frame: Receipts | Share | Want | AppState) -> str | None:
+    def on_frame(
+        self, peer: Address, frame: Receipts | Share | Want | AppState | Evidence
+    ) -> str | None:
         """Take a peer's hosting frame; the reason to blame the peer, if any."""
+        if isinstance(frame, Evidence):
+            return self.court.on_evidence(peer, frame)
         if isinstance(frame, Receipts):
             return self.on_receipts(peer, frame)
         if isinstance(frame, Share):
@@ -611,6 +629,10 @@ class Hosting:
         self._add_share(app_id, first, candidate.digest, self.me, share)
         self._broadcast(Share(app_id, first, candidate.digest, share))
         self._aggregate(reader, committee, app_id)
+
+    def _ask_evidence(self, app_id: bytes, seq: int) -> None:
+        """Ask the replicas for their receipt and witness of a disputed call (the court)."""
+        self._broadcast(Want(Wanted.EVIDENCE, app_id, seq, seq))
 
     def _ask_receipts(self, app_id: bytes, first_seq: int, last_seq: int) -> None:
         """Receipts gossiped while a link was down, or published by an executor that was

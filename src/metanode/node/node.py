@@ -82,6 +82,7 @@ from metanode.net.frames import (
     AppState,
     BlockReply,
     Consensus,
+    Evidence,
     Frame,
     GetBlock,
     GetSnapshot,
@@ -781,7 +782,7 @@ class Node:
                 blame = self._fetch.on_part(peer, frame.height, frame.index, frame.data)
                 if blame is not None:
                     self._penalize(peer, blame)
-        elif isinstance(frame, Receipts | Share | Want | AppState):
+        elif isinstance(frame, Receipts | Share | Want | AppState | Evidence):
             blame = self.hosting.on_frame(peer, frame)
             if blame is not None:
                 self._penalize(peer, blame)

@@ -19,9 +19,10 @@ when the message brings them as evidence, else the end of the run, where the roo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from metanode.codec import decode
+from metanode.codec import decode, encode
 from metanode.crypto import vrf
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, replay
@@ -64,23 +65,12 @@ def on_rule_dispute(writer: Overlay, context: TxContext, message: RuleDispute) -
     state = dict(message.state)
     if len(state) != len(message.state) or state_root(state) != dispute.agreed_root:
         return errors.STATE_MISMATCH
-    evidence = _evidence(message.evidence)
+    evidence = evidence_of(message.evidence)
     if evidence is None:
         return errors.EVIDENCE_INVALID
-    context_of = call_context(writer, dispute.app_id, dispute.lo)
-    if isinstance(context_of, int):
-        return context_of
-    call = context_of.call
-    fuel = min(call.fuel_limit, read_params(writer).replay_fuel_max)
-    run = context_of.run(state, fuel)
-    if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
-        return errors.REPLAY_FUEL_EXCEEDED
-    replayed = Replayed(
-        context_of.module, call.input, state, context_of.seed, context_of.block_time, run
-    )
-    judged = judge(dispute, replayed, evidence)
-    if judged is None:
-        return errors.EVIDENCE_INVALID
+    judged = rule(writer, dispute, state, evidence)
+    if isinstance(judged, int):
+        return judged
     status, ruling = judged
     finish(writer, context.block, message.dispute_id, dispute, status, ruling)
     context.events.append(
@@ -103,7 +93,33 @@ def _matches(dispute: Dispute, side: int, root: bytes, result: bytes) -> bool:
     return dispute.posts[side] == root
 
 
-def _evidence(data: bytes) -> Evidence | None:
+def rule(
+    reader: StateReader, dispute: Dispute, state: dict[bytes, bytes], evidence: Evidence
+) -> tuple[Status, Ruling] | int:
+    """The ruling on the dispute's one call from the state before it (whose root the caller
+    checked), or the code refusing it. A node calls it too, to know before asking which side
+    the chain will find for and whether a peer's evidence will be taken."""
+    context_of = call_context(reader, dispute.app_id, dispute.lo)
+    if isinstance(context_of, int):
+        return context_of
+    call = context_of.call
+    fuel = min(call.fuel_limit, read_params(reader).replay_fuel_max)
+    run = context_of.run(state, fuel)
+    if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
+        return errors.REPLAY_FUEL_EXCEEDED
+    replayed = Replayed(
+        context_of.module, call.input, state, context_of.seed, context_of.block_time, run
+    )
+    judged = judge(dispute, replayed, evidence)
+    return errors.EVIDENCE_INVALID if judged is None else judged
+
+
+def evidence_bytes(receipt: Receipt, witness: Sequence[Record]) -> bytes:
+    """A receipt and its witness as a ruling's evidence (what `evidence_of` reads)."""
+    return encode([receipt.to_wire(), [record.encode() for record in witness]])
+
+
+def evidence_of(data: bytes) -> Evidence | None:
     """[] for none, [(receipt, witness)] for well-formed evidence, None for malformed."""
     if not data:
         return []
