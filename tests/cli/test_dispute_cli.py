@@ -43,6 +43,7 @@ def test_open_and_show_a_dispute_on_a_real_chain(tmp_path: Path) -> None:
         assert shown["posts"][1] == claim and (shown["lo"], shown["hi"]) == (0, 0)
         assert shown["receipts"] == [receipt, None] and shown["deadline"] is None
         assert shown["ruling"]["step"] == 3 and shown["ruling"]["root"] == shown["posts"][0]
+        assert shown["clawback"] is None  # the receipt stood: nothing was taken back
         listed = chain.get("v0", "/api/v1/disputes")
         assert [item["id"] for item in listed["disputes"]] == [0] and listed["next"] is None
         # The dashboard's search finds a dispute by its word and id; a bare number is a height.

@@ -193,7 +193,8 @@ def test_a_notarised_false_receipt_loses_its_mint(tmp_path: Path) -> None:
         genesis_nex = _balance(cluster, liar, "NEX")
         app_id = bpi(cluster, "deploy", str(module))["app"]
         receipt = bpi(cluster, "call", app_id, "increment", "--wait", "--wait-s", "60")["receipt"]
-        assert _balance(cluster, liar, "NEX") > genesis_nex  # minted for the false receipt
+        nex_after_mint = _balance(cluster, liar, "NEX")
+        assert nex_after_mint > genesis_nex  # minted for the false receipt
         claim = state_root({b"count": (1).to_bytes(8, "little")}).hex()
         assert bpi(cluster, "dispute", "open", receipt, "--claim", claim)["dispute"] == 0
         cluster.wait(
@@ -202,6 +203,10 @@ def test_a_notarised_false_receipt_loses_its_mint(tmp_path: Path) -> None:
             "the challenger's ruling",
         )
         # Its only leaf in its LogBlock: the whole mint was the false receipt's.
+        minted = nex_after_mint - genesis_nex
         assert _balance(cluster, liar, "NEX") == genesis_nex
+        shown = bpi(cluster, "dispute", "show", "0")["clawback"]
+        assert (shown["receipt"], shown["outcome"]) == (receipt, "clawed_back")
+        assert (shown["burned_base_units"], shown["short_base_units"]) == (minted, 0)
     finally:
         cluster.stop_all()

@@ -3,7 +3,8 @@ its range, roots, turns, deadline and ruling.
 
 `GET /api/v1/disputes?before=ID&limit=N` pages backwards by id; `next` is the following
 page's `before`, or null on the last. `GET /api/v1/disputes/{id}` answers 404 for an id no
-dispute has.
+dispute has. A dispute that proved a notarised receipt false shows what the court took back
+of the receipt's PoE mint (`clawback`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from metanode.node.node import Node
 from metanode.state.court import queries
 from metanode.state.court.records import CHALLENGER, DEFENDER, ZERO, Dispute
+from metanode.state.view import StateReader
 from metanode.types import Denom
 from metanode.types.messages import format_coins
 
@@ -30,6 +32,15 @@ class RulingView(BaseModel):
     root: str  # the state root the replay left
     step: int  # the witness step where the losing claim diverges
     what: str
+
+
+class ClawbackView(BaseModel):
+    receipt: str  # the receipt proven false
+    burned: str  # NEX burned from its executor
+    burned_base_units: int
+    short: str  # NEX it had already spent, not taken back
+    short_base_units: int
+    outcome: str  # clawed_back or partly_spent
 
 
 class DisputeView(BaseModel):
@@ -53,6 +64,7 @@ class DisputeView(BaseModel):
     deadline: int | None  # null once closed
     turns: int
     ruling: RulingView | None
+    clawback: ClawbackView | None  # null unless a ruling took back a notarised receipt's mint
 
 
 class DisputePage(BaseModel):
@@ -61,7 +73,24 @@ class DisputePage(BaseModel):
     next: int | None
 
 
-def view(dispute_id: int, dispute: Dispute) -> DisputeView:
+def _clawback(reader: StateReader, dispute: Dispute) -> ClawbackView | None:
+    """The claw-back of whichever side's receipt the dispute proved false (at most one has a
+    claw-back record: a receipt is challenged once)."""
+    for receipt in dispute.receipts:
+        found = None if receipt == ZERO else queries.clawback(reader, receipt)
+        if found is not None:
+            return ClawbackView(
+                receipt=receipt.hex(),
+                burned=format_coins(found.clawed, Denom.NEX),
+                burned_base_units=found.clawed,
+                short=format_coins(found.short, Denom.NEX),
+                short_base_units=found.short,
+                outcome=found.outcome,
+            )
+    return None
+
+
+def view(reader: StateReader, dispute_id: int, dispute: Dispute) -> DisputeView:
     def hash_or_none(value: bytes) -> str | None:
         return None if value == ZERO else value.hex()
 
@@ -89,6 +118,7 @@ def view(dispute_id: int, dispute: Dispute) -> DisputeView:
         ruling=None
         if ruling is None
         else RulingView(root=ruling.root.hex(), step=ruling.step, what=ruling.what),
+        clawback=_clawback(reader, dispute),
     )
 
 
@@ -108,7 +138,7 @@ def router(node: Node) -> APIRouter:
         last = found[-1][0] if found else 0
         return DisputePage(
             height=state.height,
-            disputes=[view(dispute_id, dispute) for dispute_id, dispute in found],
+            disputes=[view(state.reader, dispute_id, dispute) for dispute_id, dispute in found],
             next=last if found and last > 0 else None,
         )
 
@@ -117,11 +147,12 @@ def router(node: Node) -> APIRouter:
         dispute_id: Annotated[int, PathParameter(ge=0, le=id_max)],
     ) -> DisputeView:
         """One dispute: its sides, range, roots, turns, deadline and ruling."""
-        found = queries.dispute(node.store.state().reader, dispute_id)
+        reader = node.store.state().reader
+        found = queries.dispute(reader, dispute_id)
         if found is None:
             raise problems.Problem(
                 404, "dispute-not-found", "Dispute not found", f"no dispute has id {dispute_id}"
             )
-        return view(dispute_id, found)
+        return view(reader, dispute_id, found)
 
     return routes

@@ -145,5 +145,9 @@ def show(
             ("ruled root", ruling["root"]),
             ("diverges", f"at step {ruling['step']} ({ruling['what']})"),
         ]
+    clawback = found["clawback"]
+    if clawback is not None:
+        taken = f"{clawback['burned']} burned, {clawback['short']} short ({clawback['outcome']})"
+        lines.append(("clawed back", taken))
     for name, value in lines:
         typer.echo(f"{name:<12} {value}")

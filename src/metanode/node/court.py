@@ -47,7 +47,7 @@ disputes_per_block_max = 16
 # Neither waits past its last block before the deadline: a message sent after block h is in
 # block h + 1 at the earliest, and the ruling counts up to the deadline's block; the winner
 # keeps one block more in hand.
-evidence_wait_blocks = 5
+evidence_wait_blocks = 3
 concede_blocks = 2 * evidence_wait_blocks
 
 Stage = tuple[Status, int, bytes, bytes]
