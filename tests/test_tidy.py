@@ -24,6 +24,7 @@ LAYERS = {
     "testing": 4,
     "net": 4,
     "vault": 4,  # personal payloads sealed per subject, erasable (a service's or client's store)
+    "guard": 4,
     "node": 5,
     "executor": 5,
     "api": 6,
@@ -41,7 +42,9 @@ LAYERS = {
 # The node carries out the executor role: it hands the executor service committed calls and
 # gossips its receipts (the service knows nothing of the node).
 # The implementation choice (core) raises the project's own errors.
+# The peer links report to the guard and obey its bans (net/transport.py).
 SAME_LAYER_ALLOWED = {
+    ("net", "guard"),
     ("mempool", "state"),
     ("state", "docklock"),
     ("node", "executor"),

@@ -47,6 +47,7 @@ from . import (
     registry,
     schemas,
     search,
+    security,
     shadow,
     submission,
 )
@@ -129,6 +130,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, problems.on_http)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
+    app.add_middleware(security.Gate, node=node)
     app.add_middleware(Disconnects)
     app.include_router(identity.router(node))
     app.include_router(registry.router(node))
@@ -144,6 +146,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(dev.router(node))
     app.include_router(search.router(node))
     app.include_router(shadow.router(node))
+    app.include_router(security.router(node))
     faucet_calls: dict[str, collections.deque[float]] = {}
 
     async def body_of(request: Request, model: type[schemas.BaseModel]) -> Any:
@@ -169,7 +172,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`)."""
         body = await body_of(request, schemas.TxSubmit)
         raw = body if isinstance(body, bytes) else bytes.fromhex(body.tx)
-        return await submission.admit_one(node, raw)
+        return await submission.admit_one(node, raw, request)
 
     @app.post(
         "/api/v1/txs/batch",
@@ -197,9 +200,9 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
             raise problems.Problem(
                 413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
             )
-        return schemas.BatchResult(
-            results=[submission.admitted(r) for r in await node.submit(raws)]
-        )
+        results = await node.submit(raws)
+        security.report(node, request, results)
+        return schemas.BatchResult(results=[submission.admitted(r) for r in results])
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
     async def get_tx(

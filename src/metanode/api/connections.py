@@ -15,7 +15,9 @@ protocol that
   either the client gets 408 and the connection is closed;
 - counts a client that disconnects in the middle of a body: a normal event, never a traceback.
 
-Every such drop is counted in `metanode_api_connections_dropped_total{reason}`. A connection
+Every such drop is counted in `metanode_api_connections_dropped_total{reason}`, and told to the
+guard (docs/security.md): each connection is one of the client's, each timeout a slow request,
+and a client the guard bans is refused its connections (reason `banned`). A connection
 upgraded to a WebSocket keeps its slot until it closes.
 """
 
@@ -33,6 +35,8 @@ from prometheus_client import Counter
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from metanode.guard.score import Kind, Verdict
+
 log = logging.getLogger("metanode.api")
 
 
@@ -45,6 +49,7 @@ def _plain(status: str, text: str) -> bytes:
 
 
 REFUSED = _plain("503 Service Unavailable", "too many connections from this address")
+BANNED = _plain("403 Forbidden", "this address is banned for a while (docs/security.md)")
 TIMED_OUT = _plain("408 Request Timeout", "the request was not sent in time")
 
 
@@ -55,20 +60,28 @@ class Limits:
     body_timeout_s: float
 
 
+# What the guard is told of a client: (address, what happened) -> its verdict.
+Watch = Callable[[str, Kind], Verdict]
+
+
 class ClientTable:
     """The open connections of each client address of one server, and the drop counter."""
 
-    def __init__(self, limits: Limits, dropped: Counter) -> None:
+    def __init__(self, limits: Limits, dropped: Counter, watch: Watch | None = None) -> None:
         self.limits = limits
         self.dropped = dropped
+        self.watch = watch
         self.open: dict[str, set[asyncio.BaseTransport]] = {}
 
-    def admit(self, client: str, transport: asyncio.BaseTransport) -> bool:
+    def admit(self, client: str, transport: asyncio.BaseTransport) -> str | None:
+        """None when the connection may stay; else why it may not (the drop's reason)."""
+        if self.watch is not None and self.watch(client, Kind.CONNECT) is Verdict.BAN:
+            return "banned"
         held = self.open.setdefault(client, set())
         if len(held) >= self.limits.connections_per_client_max:
-            return False
+            return "per_client_limit"
         held.add(transport)
-        return True
+        return None
 
     def release(self, client: str, transport: asyncio.BaseTransport) -> None:
         held = self.open.get(client)
@@ -80,6 +93,8 @@ class ClientTable:
 
     def drop(self, reason: str, client: str) -> None:
         self.dropped.labels(reason).inc()
+        if self.watch is not None and reason in ("header_timeout", "body_timeout"):
+            self.watch(client, Kind.SLOW)
         log.debug("connection from %s dropped: %s", client, reason)
 
 
@@ -96,10 +111,11 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.address = self.client[0] if self.client else "unknown"
-        self.admitted = self.table.admit(self.address, transport)
-        if not self.admitted:
-            self.table.drop("per_client_limit", self.address)
-            transport.write(REFUSED)
+        refused = self.table.admit(self.address, transport)
+        self.admitted = refused is None
+        if refused is not None:
+            self.table.drop(refused, self.address)
+            transport.write(BANNED if refused == "banned" else REFUSED)
             transport.close()
             return
         self._watch_reading()
@@ -174,10 +190,10 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 
 
 def protocols(
-    limits: Limits, dropped: Counter
+    limits: Limits, dropped: Counter, watch: Watch | None = None
 ) -> tuple[Callable[..., asyncio.Protocol], Callable[..., asyncio.Protocol]]:
     """The HTTP and WebSocket protocol factories for `uvicorn.Config(http=…, ws=…)`."""
-    table = ClientTable(limits, dropped)
+    table = ClientTable(limits, dropped, watch)
     return (
         functools.partial(GuardedH11Protocol, table=table),
         functools.partial(GuardedWebSocketProtocol, table=table),

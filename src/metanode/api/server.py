@@ -27,7 +27,7 @@ from metanode.errors import MetanodeError
 from metanode.node.collector import tune_for_node
 from metanode.node.node import Node, gateway_stop_grace_s
 
-from . import connections
+from . import connections, security
 from .app import create_app
 
 log = logging.getLogger("metanode.api")
@@ -52,6 +52,7 @@ async def serve(node: Node) -> None:
             body_timeout_s=api.body_timeout_ms / 1000,
         ),
         node.metrics.api_connections_dropped,
+        security.connection_watch(node),
     )
     server = _Server(
         uvicorn.Config(

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from metanode.mempool.pool import Admission
 from metanode.node.node import Node
 
-from . import problems, schemas
+from . import problems, schemas, security
 
 
-async def admit_one(node: Node, raw: bytes) -> schemas.Admitted:
-    """Admit one client transaction; a refusal is a 400 problem naming the mempool's reason."""
+async def admit_one(node: Node, raw: bytes, request: Request) -> schemas.Admitted:
+    """Admit one client transaction; a refusal is a 400 problem naming the mempool's reason.
+    The guard hears the mempool's verdict on the client who sent it."""
     (result,) = await node.submit([raw])
+    security.report(node, request, [result])
     answer = admitted(result)
     if not answer.accepted:
         raise problems.Problem(

@@ -60,6 +60,7 @@ from metanode.types.messages import format_coins
 from . import apps_view, audit, bpi, identity, output, wallet
 from .network import DEFAULT_HOME, node_urls
 from .policy import policy_app
+from .security import app as security_app
 from .wallet import Home, Json, NodeUrl
 
 app = typer.Typer(
@@ -69,6 +70,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(security_app, name="security")
 core_app = typer.Typer(
     name="bpci-core",
     help="Enterprise nodes: KYC registration, validator stake, notary committee.",

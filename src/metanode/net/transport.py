@@ -10,6 +10,10 @@ queue: a peer whose queue is full is too slow and is dropped rather than buffere
 certificate joins the live trust store and it is dialled like a configured one.
 Bad input is blamed here, at the receive edge: the peer is scored down (peers.py) and, at the
 bottom, disconnected and banned; nothing a peer sends can raise out of this module.
+The guard (metanode.guard, docs/security.md) is told of every connection, frame and offence:
+a peer it bans is disconnected and refused like one banned here, and a peer it throttles has
+its frames dropped past a tenth of its allowance, except consensus messages, which the guard
+never touches.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from dataclasses import dataclass
 
 from metanode.crypto import ed25519
 from metanode.errors import DecodeError, VerificationError
+from metanode.guard.score import Kind, Verdict
+from metanode.guard.watch import Watch
 from metanode.types import Address
 
 from . import constants, tls
-from .frames import Frame, decode_frame, encode_frame, frame_length
+from .frames import Consensus, Frame, decode_frame, encode_frame, frame_length
 from .peers import Scores
 
 log = logging.getLogger("metanode.net")
@@ -72,6 +78,7 @@ class Network:
         on_frame: FrameHandler,
         on_peer: PeerHandler | None = None,
         on_offence: OffenceHandler | None = None,
+        guard: Watch | None = None,
     ) -> None:
         self.me = tls.node_id(ed25519.PrivateKey.from_seed(seed).public_key)
         self.host = host
@@ -83,6 +90,7 @@ class Network:
         self.on_frame = on_frame
         self.on_peer = on_peer
         self.on_offence = on_offence
+        self.guard = guard
         self.scores = Scores()
         self.links: dict[Address, _Link] = {}
         self._server: asyncio.Server | None = None
@@ -162,6 +170,8 @@ class Network:
         """Blame a peer for bad input (here, or found by a higher layer)."""
         if self.on_offence is not None:
             self.on_offence(peer, reason)
+        if self.guard is not None:
+            self.guard.peer(peer, Kind.OVERSIZE, _now_ms())
         if self.scores.penalize(peer, points, reason, _now_ms()):
             log.warning("peer %s banned (%s)", peer, reason)
             link = self.links.get(peer)
@@ -173,9 +183,7 @@ class Network:
     async def _dial_forever(self, peer: PeerConfig) -> None:
         backoff = constants.backoff_initial_ms
         while True:
-            if peer.node_id not in self.links and not self.scores.is_banned(
-                peer.node_id, _now_ms()
-            ):
+            if peer.node_id not in self.links and not self._banned(peer.node_id):
                 try:
                     reader, writer = await asyncio.wait_for(
                         asyncio.open_connection(peer.host, peer.port, ssl=self.client_context),
@@ -212,12 +220,14 @@ class Network:
         refused = (
             peer not in self.peers
             or (expected is not None and peer != expected)
-            or self.scores.is_banned(peer, _now_ms())
+            or self._banned(peer)
         )
         if refused:
             log.warning("refused peer %s (unknown, unexpected or banned)", peer)
             writer.close()
             return None
+        if self.guard is not None:
+            self.guard.peer(peer, Kind.CONNECT, _now_ms())
         old = self.links.get(peer)
         if old is not None:
             self._close(old, "replaced by a newer link")  # the peer restarted
@@ -241,6 +251,12 @@ class Network:
                 del self.links[link.peer]
                 if self.on_peer is not None:
                     self.on_peer(link.peer, False, link.reason)
+
+    def _banned(self, peer: Address) -> bool:
+        now = _now_ms()
+        return self.scores.is_banned(peer, now) or (
+            self.guard is not None and self.guard.peer_banned(peer, now)
+        )
 
     def _close(self, link: _Link, reason: str) -> None:
         if not link.closed.is_set():
@@ -278,6 +294,14 @@ class Network:
             if not self.scores.take_token(link.peer, _now_ms()):
                 self.penalize(link.peer, constants.penalty_flood, "flood")
                 continue
+            verdict = (
+                Verdict.PASS
+                if self.guard is None
+                else self.guard.peer(link.peer, Kind.REQUEST, _now_ms(), length)
+            )
+            if verdict is Verdict.BAN:
+                self._close(link, "banned by the guard")
+                return link.reason
             try:
                 frame = decode_frame(body)
             except DecodeError as error:
@@ -287,6 +311,8 @@ class Network:
                     else constants.penalty_malformed
                 )
                 self.penalize(link.peer, points, error.rule)
+                continue
+            if verdict is Verdict.THROTTLE and not isinstance(frame, Consensus):
                 continue
             self.frames_in += 1
             self.on_frame(link.peer, frame)

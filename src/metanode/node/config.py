@@ -188,6 +188,24 @@ class Log(_Section):
     files_max: Annotated[int, Field(ge=1, le=100)] = 5
 
 
+class Guard(_Section):
+    """The anomaly guard of the gateway and the peer links (docs/security.md)."""
+
+    # Requests per second (and burst) a gateway client may send before it is throttled.
+    client_requests_per_second: Annotated[int, Field(ge=1, le=1_000_000)] = 50
+    client_burst: Annotated[int, Field(ge=1, le=1_000_000)] = 100
+    # Client addresses and peer node ids the guard never throttles or bans (an operator's
+    # allow from the start). Loopback by default: a local load generator or a reverse proxy on
+    # the same host is not an attacker; a public gateway behind a proxy lists nothing here.
+    allow: Annotated[list[str], Field(max_length=1_000)] = ["127.0.0.1", "::1"]
+    # Client addresses whose `POST /api/v1/security/override` is obeyed.
+    operators: Annotated[list[str], Field(max_length=100)] = ["127.0.0.1", "::1"]
+    # Whether the learned model (an IsolationForest fitted at start, about 3 s of CPU off the
+    # loop) scores beside the rules; off by default, so that the many short-lived nodes of a
+    # local network or a test suite do not pay for it. A public gateway turns it on.
+    model: bool = False
+
+
 class Testing(_Section):
     """A test harness, refused on any chain but a dev chain (node/misbehaviour.py), in the
     manner of CometBFT's e2e `misbehaviors`: at each of these heights the node signs and sends,
@@ -242,6 +260,7 @@ class NodeConfig(_Section):
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
+    guard: Guard = Guard()
     testing: Testing = Testing()
     dev: Dev = Dev()
     sync: Sync = Sync()
@@ -324,6 +343,12 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[sync]", f"snapshot_interval_blocks = {sync.snapshot_interval_blocks}"]
     lines.append(f"snapshots_keep = {sync.snapshots_keep}")
     lines.append(f"state_sync = {str(sync.state_sync).lower()}")
+    guard = config.guard
+    lines += ["", "[guard]", f"client_requests_per_second = {guard.client_requests_per_second}"]
+    lines.append(f"client_burst = {guard.client_burst}")
+    lines.append(f"allow = [{', '.join(_q(item) for item in guard.allow)}]")
+    lines.append(f"operators = [{', '.join(_q(item) for item in guard.operators)}]")
+    lines.append(f"model = {'true' if guard.model else 'false'}")
     testing = config.testing
     if testing.double_prepare_heights or testing.executor_lie:  # only where it is set
         lines += ["", "[testing]"]

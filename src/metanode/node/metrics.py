@@ -80,3 +80,22 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.guard_refused = Counter(
+            "metanode_guard_refused",
+            "Requests (client) and frames (peer) the guard refused, by kind and verdict "
+            "(throttle or ban; docs/security.md).",
+            ["kind", "verdict"],
+            registry=r,
+        )
+        self.guard_bans = Counter(
+            "metanode_guard_bans",
+            "Bans the guard imposed, by kind (client or peer).",
+            ["kind"],
+            registry=r,
+        )
+        self.guard_subjects = Gauge(
+            "metanode_guard_subjects",
+            "Peers and clients the guard tracks, by kind and current verdict.",
+            ["kind", "verdict"],
+            registry=r,
+        )

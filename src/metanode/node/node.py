@@ -74,6 +74,9 @@ from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError, DecodeError, MetanodeError, VerificationError, check
+from metanode.guard import constants as guard_constants
+from metanode.guard.score import Allowance, Kind, Verdict
+from metanode.guard.watch import Watch
 from metanode.mempool.pool import Admission, Pool
 from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
@@ -125,6 +128,8 @@ admission_slice_txs = 100
 # Gossiped transactions waiting for admission; past this a frame is dropped (gossip is best
 # effort: a proposal carries every transaction it includes).
 gossip_inbox_txs_max = 20_000
+# Hashes remembered per peer to tell its own repeats (the guard's duplicate gossip feature).
+gossip_seen_per_peer_max = 8_192
 sync_request_timeout_ms = 2_000
 # How often a state sync asks for what it lacks and checks whether it is complete.
 state_sync_tick_ms = 50
@@ -213,6 +218,12 @@ class Node:
         ]
         self.peer_names = {Address.parse(peer.node_id): peer.name for peer in cfg.p2p.peers}
         self.metrics = Metrics()
+        self.guard = Watch(
+            Allowance(cfg.guard.client_requests_per_second, cfg.guard.client_burst),
+            cfg.guard.allow,
+            self._on_guard_refused,
+            self._on_guard_ban,
+        )
         self.network = Network(
             validator_keys.ed25519_seed,
             cfg.p2p.listen.host,
@@ -221,6 +232,7 @@ class Node:
             self._on_frame,
             self._on_peer,
             self._on_offence,
+            self.guard,
         )
         # The node key signs execution receipts and pays for the LogBlocks this node submits.
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
@@ -262,6 +274,8 @@ class Node:
         self._gossip: list[bytes] = []
         self._inbox: collections.deque[tuple[Address, tuple[bytes, ...]]] = collections.deque()
         self._inbox_txs = 0
+        # The hashes each peer gossiped lately (the guard's duplicate feature).
+        self._gossip_seen: dict[Address, collections.OrderedDict[bytes, None]] = {}
         self._inbox_ready = asyncio.Event()
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._stopping = asyncio.Event()
@@ -301,6 +315,9 @@ class Node:
         self._spawn(self._every(gossip_interval_ms, self._flush_gossip))
         self._spawn(self._every(refused_log_interval_ms, self._log_refused))
         self._spawn(self._admit_gossiped())
+        self._spawn(self._every(guard_constants.bucket_ms, self._guard_tick))
+        if self.config.guard.model:
+            self._spawn(self._fit_guard())
         try:
             await self._stopping.wait()
         finally:
@@ -799,6 +816,7 @@ class Node:
                     results = await self._admit(txs, local=False)
                     if any(result.reason is Reason.MALFORMED for result in results):
                         self._penalize(peer, "malformed_tx")
+                    self._watch_gossip(peer, results)
                     await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
@@ -811,6 +829,45 @@ class Node:
 
     def _penalize(self, peer: Address, reason: str) -> None:
         self.network.penalize(peer, net_constants.penalty_malformed, reason)
+
+    def _watch_gossip(self, peer: Address, results: list[Admission]) -> None:
+        """Tell the guard what a peer's gossip was worth. Every validator gossips to every
+        other, so a transaction arriving again is normal, but not again from the same peer."""
+        sent = self._gossip_seen.setdefault(peer, collections.OrderedDict())
+        at = now_ms()
+        if any(result.admitted for result in results):
+            self.guard.peer(peer, Kind.DELIVERY, at)
+        for result in results:
+            if result.reason is Reason.BAD_SIGNATURE:
+                self.guard.peer(peer, Kind.BAD_SIGNATURE, at)
+            if result.hash is None:
+                continue
+            if result.hash in sent:
+                self.guard.peer(peer, Kind.DUPLICATE, at)
+            else:
+                sent[result.hash] = None
+                if len(sent) > gossip_seen_per_peer_max:
+                    sent.popitem(last=False)
+
+    # Guard (docs/security.md) -------------------------------------------------------------------
+
+    async def _fit_guard(self) -> None:
+        await asyncio.to_thread(self.guard.fit)
+        log.info("guard model fitted")
+
+    def _guard_tick(self) -> None:
+        self.guard.tick(now_ms())
+        for kind, statuses in self.guard.status(now_ms()).items():
+            counts = collections.Counter(status.verdict for status in statuses)
+            for verdict in Verdict:
+                self.metrics.guard_subjects.labels(kind, verdict.value).set(counts[verdict])
+
+    def _on_guard_refused(self, kind: str, verdict: Verdict) -> None:
+        self.metrics.guard_refused.labels(kind, verdict.value).inc()
+
+    def _on_guard_ban(self, kind: str, subject: str, ban_ms: int) -> None:
+        self.metrics.guard_bans.labels(kind).inc()
+        log.warning("guard ban", extra={"subject": subject, "ban_ms": ban_ms})
 
     def _on_offence(self, _peer: Address, reason: str) -> None:
         self.metrics.peer_penalties.labels(reason).inc()

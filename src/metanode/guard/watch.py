@@ -1,0 +1,71 @@
+"""The guards of one node: one for its gateway's clients, one for its peers, each with its own
+allowance and model; what the edges call, named by who is observed. Time is the caller's
+monotonic milliseconds, as in score.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from metanode.errors import DecodeError
+from metanode.types import Address
+
+from . import traces
+from .score import Allowance, Guard, Kind, Override, Status, Verdict
+
+# (which guard: "client" or "peer", the verdict other than PASS)
+RefusalHandler = Callable[[str, Verdict], None]
+BanHandler = Callable[[str, str, int], None]  # (which guard, subject, ban in ms)
+
+
+def subject_of(name: str) -> str:
+    """A peer's node id or a client's address, as a subject of its guard."""
+    try:
+        return f"peer:{Address.parse(name)}"
+    except DecodeError:
+        return f"client:{name}"
+
+
+class Watch:
+    def __init__(
+        self,
+        clients: Allowance,
+        allow: list[str],
+        on_refused: RefusalHandler,
+        on_ban: BanHandler,
+    ) -> None:
+        self.clients = Guard(clients, None, lambda who, ms: on_ban("client", who, ms))
+        self.peers = Guard(traces.PEERS, None, lambda who, ms: on_ban("peer", who, ms))
+        self.on_refused = on_refused
+        for name in allow:
+            self.override(subject_of(name), Override.ALLOW, 0)
+
+    def fit(self) -> None:
+        """Fit the models on normal traffic (about a second of CPU: run it off the loop)."""
+        self.clients.model, self.peers.model = traces.models()
+
+    def client(self, address: str, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
+        verdict = self.clients.observe(f"client:{address}", kind, now_ms, size)
+        if kind is Kind.REQUEST and verdict is not Verdict.PASS:
+            self.on_refused("client", verdict)
+        return verdict
+
+    def peer(self, node_id: Address, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
+        verdict = self.peers.observe(f"peer:{node_id}", kind, now_ms, size)
+        if kind is Kind.REQUEST and verdict is not Verdict.PASS:
+            self.on_refused("peer", verdict)
+        return verdict
+
+    def peer_banned(self, node_id: Address, now_ms: int) -> bool:
+        return self.peers.banned(f"peer:{node_id}", now_ms)
+
+    def tick(self, now_ms: int) -> None:
+        self.clients.tick(now_ms)
+        self.peers.tick(now_ms)
+
+    def override(self, subject: str, action: Override, now_ms: int) -> None:
+        guard = self.peers if subject.startswith("peer:") else self.clients
+        guard.override(subject, action, now_ms)
+
+    def status(self, now_ms: int) -> dict[str, list[Status]]:
+        return {"clients": self.clients.status(now_ms), "peers": self.peers.status(now_ms)}
