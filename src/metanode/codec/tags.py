@@ -90,6 +90,8 @@ POLICY = _register("metanode/policy/v1", 35)
 POLICY_ROUTING = _register("metanode/policy-routing/v1", 36)
 # Privacy: the nonce a zero-knowledge KYC proof answers, from its transaction's sender and nonce.
 ZK_NONCE = _register("metanode/zk-nonce/v1", 38)
+# Inclusion lists: a validator's signed list of transactions waiting in its pool too long.
+INCLUSION_LIST = _register("metanode/inclusion-list/v1", 37)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

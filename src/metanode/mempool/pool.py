@@ -118,6 +118,7 @@ class _Entry:
     size: int
     arrival: int  # admission order: among equal fees the first come is reaped first
     local: bool = False  # submitted to this node by a client (not gossiped by a peer)
+    since: int = 0  # the height being decided when it was admitted (inclusion lists)
 
 
 @dataclass(slots=True)
@@ -343,7 +344,9 @@ class Pool:
             if tx.rule == "too_long_for_message":  # types/transaction.py: bytes_max
                 return Admission(None, Reason.TOO_LARGE, tx.detail)
             return Admission(None, Reason.MALFORMED, f"not a transaction: {tx}")
-        entry = _Entry(tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals), local)
+        entry = _Entry(
+            tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals), local, height
+        )
         refusal = self._rules(entry, ledger, height, seen)
         return entry if refusal is None else refusal
 
@@ -572,6 +575,27 @@ class Pool:
         return None
 
     # --- proposing and committing ---------------------------------------------------------
+
+    def overdue(self, height: int, wait_blocks: int, count_max: int) -> list[bytes]:
+        """Hashes of ready transactions admitted `wait_blocks` or more heights before `height`,
+        the first admitted first (what this validator's inclusion list names)."""
+        found: list[tuple[int, bytes]] = []
+        for sender in self._by_sender.values():
+            for nonce in range(sender.nonce, sender.nonce + sender.ready):
+                entry = sender.txs[nonce]
+                if entry.since + wait_blocks <= height:
+                    found.append((entry.arrival, entry.hash))
+        return [tx_hash for _, tx_hash in sorted(found)[:count_max]]
+
+    def ready_entry(self, tx_hash: bytes) -> tuple[Address, int] | None:
+        """The sender and size of a transaction held ready (a block can include it now)."""
+        entry = self._by_hash.get(tx_hash)
+        if entry is None:
+            return None
+        sender = self._by_sender[entry.sender]
+        if not sender.nonce <= entry.tx.nonce < sender.nonce + sender.ready:
+            return None
+        return entry.sender, entry.size
 
     def reap(self, ledger: LedgerView, txs_max: int, bytes_max: int) -> list[Transaction]:
         """Executable transactions, highest fee first across senders and the first admitted

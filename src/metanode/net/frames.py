@@ -39,6 +39,7 @@ class Kind(enum.IntEnum):
     EVIDENCE = 12  # [app_id, seq, evidence]: an executor's receipt of a call with its witness
     GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
     SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
+    INCLUSION = 17  # [inclusion_list]: a validator's signed inclusion list (types/inclusion.py)
 
 
 class Wanted(enum.IntEnum):
@@ -187,6 +188,11 @@ class SnapshotPart:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    inclusion_list: bytes  # encoded; the node decodes and verifies it
+
+
 Frame = (
     Status
     | Consensus
@@ -202,6 +208,7 @@ Frame = (
     | Evidence
     | GetSnapshot
     | SnapshotPart
+    | Inclusion
 )
 
 
@@ -240,6 +247,8 @@ def encode_frame(frame: Frame) -> bytes:
         fields = [Kind.GET_SNAPSHOT, frame.height, frame.index]
     elif isinstance(frame, SnapshotPart):
         fields = [Kind.SNAPSHOT, frame.height, frame.index, frame.data]
+    elif isinstance(frame, Inclusion):
+        fields = [Kind.INCLUSION, frame.inclusion_list]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -307,6 +316,8 @@ def decode_frame(body: bytes) -> Frame:
         return Status(_uint(fields[0], "status.height"))
     if kind is Kind.CONSENSUS:
         return Consensus(_bytes(fields[0], "consensus.message"))
+    if kind is Kind.INCLUSION:
+        return Inclusion(_bytes(fields[0], "inclusion.inclusion_list"))
     if kind is Kind.TXS:
         txs = fields[0]
         if type(txs) not in (list, tuple) or len(txs) > constants.txs_per_frame_max:

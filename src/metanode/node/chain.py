@@ -61,6 +61,9 @@ class Chain:
         self.pool = pool
         self.suite = suite
         self.block_txs_max = block_txs_max
+        # Senders whose transactions this node's proposals leave out: empty but under the
+        # `[testing] censor` harness (misbehaviour.py).
+        self.censored: frozenset[Address] = frozenset()
         self.chain_id = store.genesis.chain_id
         self._pending: dict[bytes, BlockChanges] = {}
         self._seeds: dict[int, bytes] = {}
@@ -127,9 +130,13 @@ class Chain:
         state = self.store.state()
         if height != state.height + 1:
             raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
-        candidates = self.pool.reap(
-            self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
-        )
+        candidates = [
+            tx
+            for tx in self.pool.reap(
+                self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
+            )
+            if tx.sender_address not in self.censored
+        ]
         proposal = machine.build_block(
             state,
             candidates,

@@ -216,6 +216,9 @@ class Testing(_Section):
     # The node's executor lies in every receipt it signs (node/misbehaviour.py `falsify`
     # names each lie), for the court to catch.
     executor_lie: Literal["", "output", "state_root", "dropped_write", "forged_read", "copied"] = ""
+    # The node's proposals leave out every transaction of these senders (addresses): a
+    # censoring proposer, for the inclusion lists to catch (docs/inclusion.md).
+    censor: Annotated[list[str], Field(max_length=100)] = []
 
 
 class Dev(_Section):
@@ -350,13 +353,15 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"operators = [{', '.join(_q(item) for item in guard.operators)}]")
     lines.append(f"model = {'true' if guard.model else 'false'}")
     testing = config.testing
-    if testing.double_prepare_heights or testing.executor_lie:  # only where it is set
+    if testing.double_prepare_heights or testing.executor_lie or testing.censor:  # where set
         lines += ["", "[testing]"]
     if testing.double_prepare_heights:
         heights = ", ".join(str(height) for height in testing.double_prepare_heights)
         lines.append(f"double_prepare_heights = [{heights}]")
     if testing.executor_lie:
         lines.append(f"executor_lie = {_q(testing.executor_lie)}")
+    if testing.censor:
+        lines.append(f"censor = [{', '.join(_q(item) for item in testing.censor)}]")
     if config.dev.automine:  # as [testing]: a dev chain's section appears only where it is set
         lines += ["", "[dev]", "automine = true"]
         lines.append(f"block_interval_ms = {config.dev.block_interval_ms}")

@@ -99,3 +99,13 @@ class Metrics:
             ["kind", "verdict"],
             registry=r,
         )
+        self.inclusion_listed = Counter(
+            "metanode_inclusion_listed",
+            "Transactions this validator named in its inclusion lists (docs/inclusion.md).",
+            registry=r,
+        )
+        self.inclusion_omissions = Counter(
+            "metanode_inclusion_omissions",
+            "Proposals this validator refused to prepare for leaving out a listed transaction.",
+            registry=r,
+        )

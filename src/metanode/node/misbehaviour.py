@@ -19,6 +19,10 @@ receipt names the true state before; "copied", the result of the app's call befo
 output, witness, fuel) signed as this call's. The copy keeps this call's seed, time, input and
 state before: a receipt copied whole names another call's seed, which the notaries refuse
 before any LogBlock (node/hosting.py `seed_not_the_calls`). Refused off dev chains alike.
+
+`[testing] censor` names senders whose transactions the node's proposals leave out
+(`censored`), however long they wait: the censoring proposer the inclusion lists catch
+(node/inclusion.py, tests/node/test_inclusion_e2e.py). Refused off dev chains alike.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from metanode.crypto.hashing import blake3_hash, tagged_hash
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle, state_root
 from metanode.errors import ConfigError
+from metanode.types import Address
 from metanode.types.vote import Kind, Signed
 
 from .config import Testing
@@ -48,6 +53,7 @@ def check_allowed(testing: Testing, chain_kind: str) -> None:
     harnesses = [
         ("double_prepare_heights", "makes a validator equivocate", testing.double_prepare_heights),
         ("executor_lie", "makes an executor sign false receipts", testing.executor_lie),
+        ("censor", "makes a proposer censor transactions", testing.censor),
     ]
     for name, effect, value in harnesses:
         if value and chain_kind != "dev":
@@ -55,6 +61,11 @@ def check_allowed(testing: Testing, chain_kind: str) -> None:
                 f"[testing] {name} {effect} (a test harness): "
                 f"refused on a {chain_kind} chain, only a dev chain may set it"
             )
+
+
+def censored(testing: Testing) -> frozenset[Address]:
+    """The senders this node's proposals leave out (none but under the harness)."""
+    return frozenset(Address.parse(sender) for sender in testing.censor)
 
 
 def falsify(

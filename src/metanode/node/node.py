@@ -89,6 +89,7 @@ from metanode.net.frames import (
     Frame,
     GetBlock,
     GetSnapshot,
+    Inclusion,
     NoBlock,
     PeerAnnounce,
     Receipts,
@@ -108,7 +109,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
-from . import admission, devchain, keys, misbehaviour, snapshots
+from . import admission, devchain, inclusion, keys, misbehaviour, snapshots
 from . import config as node_config
 from .chain import Chain, Committed
 from .durable import ConsensusLog
@@ -236,6 +237,8 @@ class Node:
         )
         # The node key signs execution receipts and pays for the LogBlocks this node submits.
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
+        self.chain.censored = misbehaviour.censored(cfg.testing)
+        self.inclusion = inclusion.Duty(self.node_key, self.chain, genesis.chain_id, self.metrics)
         self.hosting = Hosting(
             home,
             self.node_key,
@@ -490,7 +493,9 @@ class Node:
             elif isinstance(action, RequestProposal):
                 self._schedule_proposal(action)
             elif isinstance(action, ValidateBlock):
-                valid = self.chain.validate(action.block, self._block_clock())
+                valid = self.chain.validate(
+                    action.block, self._block_clock()
+                ) and not self.inclusion.violates(action.block)
                 self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
             elif isinstance(action, CommitBlock):
                 self._commit(action.block, action.certificate)
@@ -595,6 +600,7 @@ class Node:
         self._maybe_sync()
 
     def _after_commit(self, committed: Committed) -> None:
+        self.inclusion.publish(self.network.broadcast)
         header = committed.block.header
         metrics = self.metrics
         metrics.height.set(header.height + 1)
@@ -799,6 +805,10 @@ class Node:
                 blame = self._fetch.on_part(peer, frame.height, frame.index, frame.data)
                 if blame is not None:
                     self._penalize(peer, blame)
+        elif isinstance(frame, Inclusion):
+            blame = self.inclusion.on_frame(frame)
+            if blame is not None:
+                self._penalize(peer, blame)
         elif isinstance(frame, Receipts | Share | Want | AppState | Evidence):
             blame = self.hosting.on_frame(peer, frame)
             if blame is not None:

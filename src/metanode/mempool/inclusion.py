@@ -1,0 +1,119 @@
+"""Inclusion lists held by one validator, and the rule it judges a proposal by (docs/inclusion.md).
+
+Pure: the node hands in verified lists, the set's membership and the block; time is heights.
+
+Theory of operation. At each height every validator signs the hashes of the transactions that
+have been ready in its pool for `wait_blocks` heights or more (`Pool.overdue`) and gossips the
+list (frame 17). A validator holds the lists of the set's members for the last
+`obligation_blocks` heights; their union is the obligation a proposal must meet. A proposal
+violates it when a listed transaction that this validator's pool holds ready is left out while
+the block has room for it, and no transaction of the same sender is in the block (one of them
+may have replaced it or spent what it needed: then leaving it out is no proof). What a
+validator holds is its local view, so the refusal to prepare decides nothing by itself: a
+block that a third of the power refuses gets no quorum, and the round changes to another
+proposer (docs/inclusion.md "What is consensus").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from metanode.types import Address, Block
+from metanode.types import constants as types_constants
+from metanode.types.inclusion import InclusionList
+
+# Heights a listed transaction binds proposers for (gov param 47's default, docs/inclusion.md).
+obligation_blocks = 32
+# Heights a transaction waits ready in the pool before it is listed.
+wait_blocks = 4
+# Lists held at once: one per validator and height of the window.
+lists_max = types_constants.validators_max * obligation_blocks
+
+
+class Refused(Exception):
+    """A list not held, and why (the sender is blamed for some of these: `blame`)."""
+
+    def __init__(self, reason: str, detail: str, *, blame: bool) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.blame = blame
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    proposer: Address
+    height: int
+    omitted: tuple[bytes, ...]
+
+
+class Lists:
+    def __init__(self, chain_id: str) -> None:
+        self.chain_id = chain_id
+        # height -> validator -> hashes
+        self._held: dict[int, dict[Address, tuple[bytes, ...]]] = {}
+        self.omissions: dict[Address, int] = {}
+
+    def __len__(self) -> int:
+        return sum(len(by_validator) for by_validator in self._held.values())
+
+    def hold(self, item: InclusionList, members: Collection[Address], height: int) -> None:
+        """Keep a list whose signature the caller verified; `height` is the one being decided.
+        Raises `Refused`: for another chain, a height outside the window, a sender outside
+        the set (each the sender's fault), or a second list of one validator at one height."""
+        if item.chain_id != self.chain_id:
+            raise Refused("wrong_chain", f"a list of chain {item.chain_id!r}", blame=True)
+        if not height - obligation_blocks < item.height <= height + 1:
+            raise Refused(
+                "out_of_window", f"a list of height {item.height} at {height}", blame=False
+            )
+        validator = item.validator
+        if validator not in members:
+            raise Refused("not_a_validator", f"{validator} is not in the set", blame=True)
+        by_validator = self._held.setdefault(item.height, {})
+        if validator in by_validator:
+            raise Refused(
+                "duplicate", f"{validator} listed height {item.height} already", blame=False
+            )
+        if len(self) >= lists_max:
+            raise Refused("full", f"{lists_max} lists are held", blame=False)
+        by_validator[validator] = item.tx_hashes
+
+    def expire(self, height: int) -> None:
+        """Forget lists that bind no proposal at `height` or later."""
+        for listed in [h for h in self._held if h <= height - obligation_blocks]:
+            del self._held[listed]
+
+    def obligations(self, height: int) -> set[bytes]:
+        found: set[bytes] = set()
+        for listed, by_validator in self._held.items():
+            if height - obligation_blocks < listed <= height:
+                for hashes in by_validator.values():
+                    found.update(hashes)
+        return found
+
+    def judge(
+        self,
+        block: Block,
+        ready: Callable[[bytes], tuple[Address, int] | None],
+        txs_max: int,
+        bytes_max: int,
+    ) -> Violation | None:
+        """The listed transactions `block` leaves out though it has room; `ready` gives a
+        transaction's sender and size when this validator's pool holds it ready."""
+        header = block.header
+        included = {tx.hash() for tx in block.txs}
+        senders = {tx.sender_address for tx in block.txs}
+        room = bytes_max - sum(len(tx.encode()) for tx in block.txs)
+        omitted = []
+        for tx_hash in sorted(self.obligations(header.height) - included):
+            found = ready(tx_hash)
+            if found is None:
+                continue
+            sender, size = found
+            if sender not in senders and len(block.txs) < txs_max and size <= room:
+                omitted.append(tx_hash)
+        if not omitted:
+            return None
+        self.omissions[header.proposer] = self.omissions.get(header.proposer, 0) + 1
+        return Violation(header.proposer, header.height, tuple(omitted))
