@@ -102,11 +102,14 @@ class Lists:
         """The listed transactions `block` leaves out though it has room; `ready` gives a
         transaction's sender and size when this validator's pool holds it ready."""
         header = block.header
+        obligations = self.obligations(header.height)
+        if not obligations:
+            return None  # the common case: nothing waited too long, nothing to hash
         included = {tx.hash() for tx in block.txs}
         senders = {tx.sender_address for tx in block.txs}
         room = bytes_max - sum(len(tx.encode()) for tx in block.txs)
         omitted = []
-        for tx_hash in sorted(self.obligations(header.height) - included):
+        for tx_hash in sorted(obligations - included):
             found = ready(tx_hash)
             if found is None:
                 continue

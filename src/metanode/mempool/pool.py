@@ -580,6 +580,8 @@ class Pool:
         """Hashes of ready transactions admitted `wait_blocks` or more heights before `height`,
         the first admitted first (what this validator's inclusion list names)."""
         found: list[tuple[int, bytes]] = []
+        if not self.ready:
+            return []
         for sender in self._by_sender.values():
             for nonce in range(sender.nonce, sender.nonce + sender.ready):
                 entry = sender.txs[nonce]

@@ -32,9 +32,15 @@ Broadcast = Callable[[Inclusion], None]
 
 class Duty:
     def __init__(
-        self, key: ed25519.PrivateKey, chain: Chain, chain_id: str, metrics: Metrics
+        self,
+        key: ed25519.PrivateKey,
+        chain: Chain,
+        chain_id: str,
+        metrics: Metrics,
+        wait_blocks: int = inclusion.wait_blocks,
     ) -> None:
         self.key = key
+        self.wait_blocks = wait_blocks
         self.me = Address.from_public_key(key.public_key)
         self.chain = chain
         self.lists = Lists(chain_id)
@@ -48,7 +54,7 @@ class Duty:
         members = self._members()
         if self.me not in members:
             return
-        hashes = self.chain.pool.overdue(height, inclusion.wait_blocks, list_txs_max)
+        hashes = self.chain.pool.overdue(height, self.wait_blocks, list_txs_max)
         if not hashes:
             return
         item = InclusionList.signed(self.key, self.chain_id, height, hashes)

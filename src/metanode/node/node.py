@@ -238,7 +238,13 @@ class Node:
         # The node key signs execution receipts and pays for the LogBlocks this node submits.
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
         self.chain.censored = misbehaviour.censored(cfg.testing)
-        self.inclusion = inclusion.Duty(self.node_key, self.chain, genesis.chain_id, self.metrics)
+        self.inclusion = inclusion.Duty(
+            self.node_key,
+            self.chain,
+            genesis.chain_id,
+            self.metrics,
+            cfg.mempool.inclusion_wait_blocks,
+        )
         self.hosting = Hosting(
             home,
             self.node_key,
