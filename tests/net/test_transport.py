@@ -1,16 +1,21 @@
 """Peers admitted at run time over real TLS sockets: a certificate added to a running node's
-trust store is accepted by its later handshakes, with no restart (net/tls.py `trust`)."""
+trust store is accepted by its later handshakes, with no restart (net/tls.py `trust`); a peer
+the guard bans is cut off and refused until an operator pardons it."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import pytest
 
 from metanode.crypto import ed25519
 from metanode.errors import VerificationError
+from metanode.guard.score import Allowance, Override
+from metanode.guard.watch import Watch
 from metanode.net import tls
+from metanode.net.frames import Status
 from metanode.net.ports import free_port_block
 from metanode.net.transport import Network, PeerConfig
 from metanode.types import Address
@@ -62,3 +67,42 @@ def test_a_node_certificate_is_reencoded_so_nothing_beside_it_is_trusted() -> No
     assert key == ed25519.PrivateKey.from_seed(seed).public_key and canonical == pem
     with pytest.raises(VerificationError):
         tls.node_certificate(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+
+
+def test_a_peer_the_guard_bans_is_cut_off_and_refused_until_pardoned() -> None:
+    def now() -> int:
+        return time.monotonic_ns() // 1_000_000
+
+    async def scenario() -> tuple[bool, bool, bool, bool]:
+        seeds = [os.urandom(32), os.urandom(32)]
+        base = free_port_block(2)
+        bans: list[str] = []
+        guard = Watch(
+            Allowance(50, 100), [], lambda *_: None, lambda _k, who, _ms: bans.append(who)
+        )
+        judged = Network(
+            seeds[0], "127.0.0.1", base, [_peer(seeds[1], base + 1)], _drop, guard=guard
+        )
+        other = Network(seeds[1], "127.0.0.1", base + 1, [_peer(seeds[0], base)], _drop)
+        await judged.start()
+        await other.start()
+        try:
+            linked = await _linked(judged, other, 12.0)
+            subject = f"peer:{other.me}"
+            guard.override(subject, Override.BAN, now())
+            other.send(judged.me, Status(1))  # its next frame finds it banned
+            for _ in range(100):
+                if other.me not in judged.connected():
+                    break
+                await asyncio.sleep(0.05)
+            cut = other.me not in judged.connected()
+            await asyncio.sleep(1.0)  # both sides' diallers try again meanwhile
+            refused = other.me not in judged.connected()
+            guard.override(subject, Override.PARDON, now())
+            again = await _linked(judged, other, 12.0)
+            return linked, cut, refused, again
+        finally:
+            await other.stop()
+            await judged.stop()
+
+    assert asyncio.run(scenario()) == (True, True, True, True)
