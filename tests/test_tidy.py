@@ -17,6 +17,8 @@ LAYERS = {
     "codec": 1,
     "crypto": 1,
     "types": 2,
+    # Relay storage's pure logic (coding, placement, challenge draws): the state rules use it.
+    "storage": 2,
     "state": 3,
     "mempool": 3,
     "consensus": 3,
@@ -50,10 +52,10 @@ SAME_LAYER_ALLOWED = {
     ("node", "executor"),
     ("core", "errors"),
 }
-PURE = {"consensus", "mempool", "state", "light"}
+PURE = {"consensus", "mempool", "state", "light", "storage"}
 PURE_EXEMPT = {"state/store.py", "state/lmdb_store.py", "light/fetcher.py", "light/home.py"}
 BANNED_IN_PURE = {"asyncio", "socket", "lmdb", "time", "random", "threading", "os", "subprocess"}
-CORES = {"codec", "crypto", "types", "state", "mempool", "consensus"}
+CORES = {"codec", "crypto", "types", "state", "mempool", "consensus", "storage"}
 
 
 def modules() -> list[Path]:

@@ -92,6 +92,9 @@ POLICY_ROUTING = _register("metanode/policy-routing/v1", 36)
 ZK_NONCE = _register("metanode/zk-nonce/v1", 38)
 # Inclusion lists: a validator's signed list of transactions waiting in its pool too long.
 INCLUSION_LIST = _register("metanode/inclusion-list/v1", 37)
+# Relay storage: a node's rendezvous score for a blob; a challenge's chunk draw.
+STORAGE_PLACEMENT = _register("metanode/storage-placement/v1", 33)
+STORAGE_CHALLENGE = _register("metanode/storage-challenge/v1", 34)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}
