@@ -222,6 +222,15 @@ PINNED = {
     1616: "privacy.status_list_malformed",
     1617: "privacy.status_list_time_invalid",
     1618: "privacy.status_list_lags_revocations",
+    1301: "storage.layout_invalid",
+    1302: "storage.blob_exists",
+    1303: "storage.account_quota_exceeded",
+    1304: "storage.not_enough_nodes",
+    1305: "storage.fee_unfunded",
+    1306: "storage.blob_unknown",
+    1307: "storage.share_out_of_range",
+    1308: "storage.reporter_not_holder",
+    1309: "storage.fault_already_reported",
 }
 
 

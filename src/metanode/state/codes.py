@@ -36,6 +36,7 @@ MODULE_BASES: dict[str, int] = {
     "shadow": 1500,
     "policy": 1400,
     "privacy": 1600,
+    "storage": 1300,
 }
 MODULE_CODES_MAX = 99
 

@@ -22,6 +22,7 @@ from metanode.state.privacy import invariants as privacy
 from metanode.state.registry import invariants as registry
 from metanode.state.shadow import invariants as shadow
 from metanode.state.staking import invariants as staking
+from metanode.state.storage import invariants as storage
 from metanode.state.view import StateReader
 
 INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
@@ -38,6 +39,7 @@ INVARIANTS: tuple[Callable[[StateReader], None], ...] = (
     *shadow.INVARIANTS,
     *policy.INVARIANTS,
     *privacy.INVARIANTS,
+    *storage.INVARIANTS,
 )
 
 

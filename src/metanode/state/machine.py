@@ -93,6 +93,7 @@ from metanode.state.registry.rules import (
 from metanode.state.shadow.rules import on_grant_shadow, on_register_shadow
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.rules import end_block, on_bond, on_register_validator, on_unbond
+from metanode.state.storage import rules as storage
 from metanode.state.values import encode_plain
 from metanode.state.view import FrozenOverlay, MemoryReader, Overlay, StateReader, Write
 from metanode.types import (
@@ -115,12 +116,14 @@ from metanode.types import (
     OpenDispute,
     ProveKyc,
     PublishZkIssuer,
+    PlaceBlob,
     Receipt,
     RegisterCredential,
     RegisterNode,
     RegisterPolicy,
     RegisterShadow,
     RegisterValidator,
+    ReportStorageFault,
     RevealReceipt,
     RevokeCredential,
     RotateDidKey,
@@ -175,6 +178,8 @@ HANDLERS: dict[type, Handler] = {
     DeclareRegion: on_declare_region,  # type: ignore[dict-item]
     ProveKyc: on_prove_kyc,  # type: ignore[dict-item]
     PublishZkIssuer: on_publish_zk_issuer,  # type: ignore[dict-item]
+    PlaceBlob: storage.on_place_blob,  # type: ignore[dict-item]
+    ReportStorageFault: storage.on_report_storage_fault,  # type: ignore[dict-item]
 }
 
 

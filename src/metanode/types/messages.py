@@ -1135,6 +1135,59 @@ class PublishZkIssuer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PlaceBlob:
+    """Place a blob on storage nodes (state/storage): `root` is its content address (the RFC
+    6962 root over its chunks' BLAKE3 hashes), `coded_root` the root over its k-of-n coded
+    chunks (storage/coding.py); the chain picks the n nodes and charges the sender, its owner,
+    for the coded bytes."""
+
+    code: ClassVar[int] = 28
+    root: bytes
+    coded_root: bytes
+    size: int
+    chunk_bytes: int
+    k: int
+    n: int
+
+    def fields(self) -> list[Any]:
+        return [self.root, self.coded_root, self.size, self.chunk_bytes, self.k, self.n]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> PlaceBlob:
+        root, coded_root, size, chunk_bytes, k, n = fields
+        return cls(
+            expect_bytes(root, "place_blob.root", constants.hash_bytes),
+            expect_bytes(coded_root, "place_blob.coded_root", constants.hash_bytes),
+            expect_uint(size, "place_blob.size"),
+            expect_uint(chunk_bytes, "place_blob.chunk_bytes"),
+            expect_uint(k, "place_blob.k"),
+            expect_uint(n, "place_blob.n"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStorageFault:
+    """A holder of one share of a blob reports that the holder of `share` failed a storage
+    challenge (no answer, or a chunk that does not verify): recorded against that node; enough
+    distinct reporters move the share to another node (state/storage)."""
+
+    code: ClassVar[int] = 29
+    root: bytes
+    share: int
+
+    def fields(self) -> list[Any]:
+        return [self.root, self.share]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> ReportStorageFault:
+        root, share = fields
+        return cls(
+            expect_bytes(root, "report_storage_fault.root", constants.hash_bytes),
+            expect_uint(share, "report_storage_fault.share"),
+        )
+
+
 Message = (
     Transfer
     | Bond
@@ -1163,6 +1216,8 @@ Message = (
     | RevealReceipt
     | MoveDispute
     | RuleDispute
+    | PlaceBlob
+    | ReportStorageFault
     | RegisterPolicy
     | DeclareRegion
     | ProveKyc
@@ -1194,6 +1249,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         UpgradeApp,
         CallApp,
         ScaleApp,
+        PlaceBlob,
+        ReportStorageFault,
         SubmitLogBlock,
         Unjail,
         OpenDispute,
@@ -1224,6 +1281,8 @@ _FIELD_COUNTS = {
     RevokeCredential: 2,
     SubmitProposal: 3,
     Deposit: 2,
+    PlaceBlob: 6,
+    ReportStorageFault: 2,
     Vote: 2,
     ExitNode: 0,
     DeployApp: 4,

@@ -109,6 +109,8 @@ from metanode.state.staking.genesis import (
     StakingGenesis,
 )
 from metanode.state.staking.records import StakingParams
+from metanode.state.storage.params import DEFAULT as STORAGE_DEFAULT
+from metanode.state.storage.params import StorageParams
 from metanode.types import Address, Denom, NodeType, Role
 from metanode.types import constants as types_constants
 
@@ -129,6 +131,7 @@ class GenesisDocument:
     poe: PoeParams = POE_DEFAULT
     court: CourtParams = COURT_DEFAULT
     privacy: PrivacyParams = PRIVACY_DEFAULT
+    storage: StorageParams = STORAGE_DEFAULT
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -171,6 +174,7 @@ class GenesisDocument:
             self.poe.to_wire(),
             self.court.to_wire(),
             self.privacy.to_wire(),
+            self.storage.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -204,6 +208,7 @@ class GenesisDocument:
                 "poe": dict(zip(PoeParams.RANGES, self.poe.to_wire(), strict=True)),
                 "court": dict(zip(CourtParams.RANGES, self.court.to_wire(), strict=True)),
                 "privacy": dict(zip(PrivacyParams.RANGES, self.privacy.to_wire(), strict=True)),
+                "storage": dict(zip(StorageParams.RANGES, self.storage.to_wire(), strict=True)),
             },
             "accounts": [
                 {
@@ -295,6 +300,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
         tree.get("parameters", {}),
         "parameters",
         {"auth", "staking", "faucet", "registry", "poe", "court", "privacy"},
+        {"auth", "staking", "faucet", "registry", "poe", "court", "storage"},
         set(),
     )
     auth_tree = _table(
@@ -885,5 +891,6 @@ def from_tree(tree: Any) -> GenesisDocument:
         ranged_params(CourtParams, root.get("parameters", {}).get("court", {}), "parameters.court"),
         ranged_params(
             PrivacyParams, root.get("parameters", {}).get("privacy", {}), "parameters.privacy"
+            StorageParams, root.get("parameters", {}).get("storage", {}), "parameters.storage"
         ),
     )

@@ -3,6 +3,7 @@
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
 order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, poe,
 court, privacy, then bank's supply totals that count everything credited so far), and returns the
+court, storage, then bank's supply totals that count everything credited so far), and returns the
 sorted writes that `machine.init_chain` turns into the first state root.
 `export_genesis(reader)` asks each module for its part; the result equals the document the
 state came from (tests/state/test_genesis.py), faucet claims aside; a state holding apps or
@@ -27,6 +28,7 @@ from metanode.state.privacy import genesis as privacy_genesis
 from metanode.state.registry import genesis as registry_genesis
 from metanode.state.shadow import genesis as shadow_genesis
 from metanode.state.staking import genesis as staking_genesis
+from metanode.state.storage import genesis as storage_genesis
 from metanode.state.view import MemoryReader, Overlay, StateReader, Write
 
 
@@ -45,6 +47,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     poe_genesis.import_genesis(writer, document.poe)
     court_genesis.import_genesis(writer, document.court)
     privacy_genesis.import_genesis(writer, document.privacy)
+    storage_genesis.import_genesis(writer, document.storage)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -69,4 +72,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         poe_genesis.export_genesis(reader),
         court_genesis.export_genesis(reader),
         privacy_genesis.export_genesis(reader),
+        storage_genesis.export_genesis(reader),
     )

@@ -24,6 +24,7 @@ from metanode.state.privacy import params as privacy_params
 from metanode.state.registry import records as registry_records
 from metanode.state.staking import records as staking_records
 from metanode.state.staking import rules as staking_rules
+from metanode.state.storage import params as storage_params
 from metanode.state.view import Overlay, StateReader
 
 
@@ -68,6 +69,9 @@ class Parameter(enum.IntEnum):
     COURT_REPLAY_FUEL_MAX = 38
     PRIVACY_PROOF_FEE_MIN = 49
     PRIVACY_PROOFS_PER_BLOCK_MAX = 50
+    STORAGE_ACCOUNT_BYTES_MAX = 39
+    STORAGE_NODE_BYTES_MAX = 40
+    STORAGE_FEE_PER_KIB = 41
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +104,10 @@ OWNERS: dict[str, Owner] = {
     ),
     "privacy": Owner(
         privacy_params.read_params, privacy_params.write_params, privacy_params.PrivacyParams.RANGES
+    "storage": Owner(
+        storage_params.read_params,
+        storage_params.write_params,
+        storage_params.StorageParams.RANGES,
     ),
 }
 

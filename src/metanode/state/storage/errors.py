@@ -1,0 +1,15 @@
+"""storage result codes (range 1300–1399), stable forever: stored in receipts."""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+LAYOUT_INVALID = register("storage", 1, "layout_invalid")
+BLOB_EXISTS = register("storage", 2, "blob_exists")
+ACCOUNT_QUOTA_EXCEEDED = register("storage", 3, "account_quota_exceeded")
+NOT_ENOUGH_NODES = register("storage", 4, "not_enough_nodes")
+FEE_UNFUNDED = register("storage", 5, "fee_unfunded")
+BLOB_UNKNOWN = register("storage", 6, "blob_unknown")
+SHARE_OUT_OF_RANGE = register("storage", 7, "share_out_of_range")
+REPORTER_NOT_HOLDER = register("storage", 8, "reporter_not_holder")
+FAULT_ALREADY_REPORTED = register("storage", 9, "fault_already_reported")

@@ -1,0 +1,41 @@
+"""storage queries: read-only, for the node's chunk service, the API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from metanode.state.storage.params import StorageParams, read_params
+from metanode.state.storage.records import (
+    NodeUsage,
+    Placement,
+    placements,
+    read_account_bytes,
+    read_node_usage,
+    read_placement,
+)
+from metanode.state.view import StateReader
+from metanode.types import Address
+
+
+def params(reader: StateReader) -> StorageParams:
+    return read_params(reader)
+
+
+def placement(reader: StateReader, root: bytes) -> Placement | None:
+    return read_placement(reader, root)
+
+
+def shares_held(reader: StateReader, node: Address) -> Iterator[tuple[bytes, int, Placement]]:
+    """(root, share, placement) of every share `node` holds, by root."""
+    for root, record in placements(reader):
+        for share, holder in enumerate(record.holders):
+            if holder == node:
+                yield root, share, record
+
+
+def account_bytes(reader: StateReader, owner: Address) -> int:
+    return read_account_bytes(reader, owner)
+
+
+def node_usage(reader: StateReader, node: Address) -> NodeUsage:
+    return read_node_usage(reader, node)

@@ -1,0 +1,159 @@
+"""storage rules: place a blob on storage nodes; record failed challenges and move a share
+whose holder enough other holders report.
+
+PlaceBlob ladder (in order): the layout is valid (storage/coding.py: 1 ≤ k ≤ n ≤ 32, size
+1 byte … 64 MiB, chunk 1 … 64 KiB); no blob with this root is placed; the owner's blob bytes
+stay within `account_bytes_max`; at least n storage nodes have room for a share under
+`node_bytes_max`; the owner holds the fee, `fee_per_kib` × ⌈share bytes / 1024⌉ FLX for each
+of the n shares, paid to that share's holder. Nodes come from `storage_nodes` and are ranked
+by rendezvous hashing (storage/placement.py), so every validator picks the same ones.
+
+ReportStorageFault ladder: the blob is placed; the share is < n; the sender holds another
+share of the blob; it has not reported this share's holder already. The fault counts against
+the holder (`NodeUsage.faults`). When k distinct holders have reported the share, it moves to
+the best-ranked storage node with room that holds no share of the blob, and its reports are
+cleared: k, because k holders are what rebuilding the share takes, so no fewer may order it;
+and a holder that is really gone is reported by every survivor. With no such node the reports
+stay until one registers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from metanode.errors import check
+from metanode.state.bank.queries import balance
+from metanode.state.bank.rules import move
+from metanode.state.codes import OK
+from metanode.state.context import TxContext
+from metanode.state.registry.queries import nodes
+from metanode.state.registry.records import Status
+from metanode.state.staking.queries import validator_set
+from metanode.state.storage import errors, keys
+from metanode.state.storage.params import StorageParams, read_params
+from metanode.state.storage.records import (
+    NodeUsage,
+    Placement,
+    read_account_bytes,
+    read_node_usage,
+    read_placement,
+    write_account_bytes,
+    write_node_usage,
+    write_placement,
+)
+from metanode.state.view import Overlay, StateReader
+from metanode.storage import placement as rendezvous
+from metanode.storage.coding import layout_problem
+from metanode.types import Address, Denom, PlaceBlob, ReportStorageFault, Role
+
+_KIB = 1024
+
+
+def share_fee(params: StorageParams, share_bytes: int) -> int:
+    return params.fee_per_kib * -(-share_bytes // _KIB)
+
+
+def storage_nodes(reader: StateReader, count: int) -> list[Address]:
+    """The registry's ACTIVE nodes with the executor role (community nodes host apps, and
+    their blobs with them); while fewer than `count` are registered, the current validators
+    instead, as the executor draw does (apps/assignment.py)."""
+    registered = [
+        address
+        for address, record in nodes(reader)
+        if Role.EXECUTOR in record.roles and record.status is Status.ACTIVE
+    ]
+    if len(registered) >= count:
+        return registered
+    return [member.address for member in validator_set(reader)]
+
+
+def with_room(
+    reader: StateReader, params: StorageParams, share_bytes: int, count: int
+) -> dict[bytes, Address]:
+    """Storage nodes that can take one more share of `share_bytes`, by raw address."""
+    return {
+        node.raw: node
+        for node in storage_nodes(reader, count)
+        if read_node_usage(reader, node).bytes_held + share_bytes <= params.node_bytes_max
+    }
+
+
+def on_place_blob(writer: Overlay, context: TxContext, message: PlaceBlob) -> int:
+    if layout_problem(message.size, message.k, message.n, message.chunk_bytes) is not None:
+        return errors.LAYOUT_INVALID
+    if read_placement(writer, message.root) is not None:
+        return errors.BLOB_EXISTS
+    params = read_params(writer)
+    owner = context.sender
+    owned = read_account_bytes(writer, owner) + message.size
+    if owned > params.account_bytes_max:
+        return errors.ACCOUNT_QUOTA_EXCEEDED
+    record = Placement(
+        owner,
+        message.size,
+        message.chunk_bytes,
+        message.k,
+        message.n,
+        message.coded_root,
+        (),
+        context.block.height,
+    )
+    share_bytes = record.layout.share_bytes
+    candidates = with_room(writer, params, share_bytes, message.n)
+    chosen = rendezvous.place(message.root, candidates, message.n)
+    if chosen is None:
+        return errors.NOT_ENOUGH_NODES
+    fee = share_fee(params, share_bytes)
+    if balance(writer, owner, Denom.FLX) < fee * message.n:
+        return errors.FEE_UNFUNDED
+    holders = tuple(candidates[raw] for raw in chosen)
+    for holder in holders:
+        check(move(writer, owner, holder, Denom.FLX, fee) == OK, "storage fee after its check")
+        usage = read_node_usage(writer, holder)
+        write_node_usage(writer, holder, NodeUsage(usage.bytes_held + share_bytes, usage.faults))
+    write_account_bytes(writer, owner, owned)
+    write_placement(writer, message.root, replace(record, holders=holders))
+    return OK
+
+
+def on_report_storage_fault(
+    writer: Overlay, context: TxContext, message: ReportStorageFault
+) -> int:
+    record = read_placement(writer, message.root)
+    if record is None:
+        return errors.BLOB_UNKNOWN
+    if message.share >= record.n:
+        return errors.SHARE_OUT_OF_RANGE
+    accused = record.holders[message.share]
+    if context.sender not in record.holders or context.sender == accused:
+        return errors.REPORTER_NOT_HOLDER
+    key = keys.fault(message.root, message.share, context.sender)
+    if writer.get(key) is not None:
+        return errors.FAULT_ALREADY_REPORTED
+    writer.put(key, b"")
+    usage = read_node_usage(writer, accused)
+    write_node_usage(writer, accused, NodeUsage(usage.bytes_held, usage.faults + 1))
+    reports = [report for report, _ in writer.scan(keys.faults_of(message.root, message.share))]
+    if len(reports) >= record.k:
+        _move_share(writer, message.root, record, message.share, reports)
+    return OK
+
+
+def _move_share(
+    writer: Overlay, root: bytes, record: Placement, share: int, reports: list[bytes]
+) -> None:
+    params = read_params(writer)
+    share_bytes = record.layout.share_bytes
+    candidates = with_room(writer, params, share_bytes, record.n)
+    chosen = rendezvous.replacement(root, candidates, [holder.raw for holder in record.holders])
+    if chosen is None:
+        return
+    gone, new = record.holders[share], candidates[chosen]
+    old_usage = read_node_usage(writer, gone)
+    write_node_usage(writer, gone, NodeUsage(old_usage.bytes_held - share_bytes, old_usage.faults))
+    new_usage = read_node_usage(writer, new)
+    write_node_usage(writer, new, NodeUsage(new_usage.bytes_held + share_bytes, new_usage.faults))
+    holders = (*record.holders[:share], new, *record.holders[share + 1 :])
+    write_placement(writer, root, replace(record, holders=holders))
+    for report in reports:
+        writer.delete(report)

@@ -1,0 +1,202 @@
+"""state/storage: placing a blob (message 28) picks the rendezvous nodes, charges the owner
+per share and counts quotas; every refusal in ladder order changes nothing but the fee;
+fault reports (message 29) move a share once k holders report it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metanode.crypto.hashing import blake3_hash
+from metanode.errors import ConfigError
+from metanode.state.bank import queries as bank_queries
+from metanode.state.codes import OK
+from metanode.state.genesis.document import from_tree
+from metanode.state.storage import errors
+from metanode.state.storage import queries as storage_queries
+from metanode.state.storage.rules import share_fee
+from metanode.storage import coding, placement
+from metanode.types import Denom, PlaceBlob, ReportStorageFault
+from tests.state.support import COIN, FEE, Chain, Wallet, genesis_tree, validator_wallet
+
+VALIDATORS = 7
+CHUNK = 1024
+
+
+def storage_chain(**storage: int) -> Chain:
+    tree: dict[str, Any] = genesis_tree(wallets=2, validators=VALIDATORS)
+    tree["parameters"]["storage"] = storage
+    tree["accounts"] += [
+        {"address": str(validator_wallet(i).address), "balances": {"FLX": 100 * COIN}}
+        for i in range(VALIDATORS)
+    ]
+    return Chain(from_tree(tree))
+
+
+def place_message(data: bytes, k: int = 4, n: int = 6) -> PlaceBlob:
+    encoded = coding.encode(data, k, n, CHUNK)
+    return PlaceBlob(encoded.root, encoded.coded_root, len(data), CHUNK, k, n)
+
+
+class Sender:
+    def __init__(self, chain: Chain, wallet: Wallet) -> None:
+        self.chain, self.wallet, self.nonce = chain, wallet, 0
+
+    def send(self, message: PlaceBlob | ReportStorageFault) -> int:
+        tx = self.wallet.tx(self.nonce, message)
+        self.nonce += 1
+        return self.chain.run([tx]).receipts[0].code
+
+
+def flx(chain: Chain, wallet_or_address: Any) -> int:
+    address = getattr(wallet_or_address, "address", wallet_or_address)
+    return bank_queries.balance(chain.state.reader, address, Denom.FLX)
+
+
+def test_a_placement_picks_the_rendezvous_nodes_and_pays_each_share() -> None:
+    chain = storage_chain(fee_per_kib=7)
+    owner = Sender(chain, Wallet.of(0))
+    message = place_message(blake3_hash(b"blob", length=10_000))
+    before = {i: flx(chain, validator_wallet(i)) for i in range(VALIDATORS)}
+    owner_before = flx(chain, owner.wallet)
+    assert owner.send(message) == OK
+    record = storage_queries.placement(chain.state.reader, message.root)
+    assert record is not None and record.owner == owner.wallet.address
+    addresses = [validator_wallet(i).address for i in range(VALIDATORS)]
+    expected = placement.place(message.root, [a.raw for a in addresses], 6)
+    assert tuple(holder.raw for holder in record.holders) == expected
+    share_bytes = record.layout.share_bytes  # 10 data chunks in 3 stripes of 4: 3 KiB a share
+    assert share_bytes == 3 * CHUNK
+    fee = 7 * 3
+    for i, address in enumerate(addresses):
+        paid = fee if address in record.holders else 0
+        proposer_fees = flx(chain, address) - before[i] - paid
+        assert proposer_fees >= 0 and (proposer_fees == 0 or i == 0)
+        assert storage_queries.node_usage(chain.state.reader, address).bytes_held == (
+            share_bytes if paid else 0
+        )
+    assert owner_before - flx(chain, owner.wallet) == 6 * fee + FEE  # shares + the transaction fee
+    assert storage_queries.account_bytes(chain.state.reader, owner.wallet.address) == 10_000
+
+
+def test_place_ladder_in_order() -> None:
+    chain = storage_chain(account_bytes_max=20_000)
+    owner = Sender(chain, Wallet.of(0))
+    assert owner.send(PlaceBlob(bytes(32), bytes(32), 100, CHUNK, 5, 4)) == errors.LAYOUT_INVALID
+    assert owner.send(PlaceBlob(bytes(32), bytes(32), 0, CHUNK, 1, 1)) == errors.LAYOUT_INVALID
+    first = place_message(b"a" * 15_000)
+    assert owner.send(first) == OK
+    assert owner.send(first) == errors.BLOB_EXISTS
+    assert owner.send(place_message(b"b" * 5_001)) == errors.ACCOUNT_QUOTA_EXCEEDED
+    assert owner.send(place_message(b"c" * 100, 1, VALIDATORS + 1)) == errors.NOT_ENOUGH_NODES
+    assert storage_queries.account_bytes(chain.state.reader, owner.wallet.address) == 15_000
+
+
+def test_an_owner_who_cannot_pay_is_refused_and_nothing_changes() -> None:
+    chain = storage_chain(fee_per_kib=COIN)
+    owner = Sender(chain, Wallet.of(1))
+    message = place_message(b"d" * 100, 1, 1)
+    # One share of 2,000 KiB at 1 FLX a KiB: more than the owner's 1,000 FLX.
+    big = PlaceBlob(message.root, message.coded_root, 2_000 * CHUNK, CHUNK, 1, 1)
+    balance = flx(chain, owner.wallet)
+    assert owner.send(big) == errors.FEE_UNFUNDED
+    assert flx(chain, owner.wallet) == balance - FEE  # the transaction fee only
+    assert storage_queries.placement(chain.state.reader, message.root) is None
+
+
+def test_a_full_node_is_passed_over_and_then_too_few_remain() -> None:
+    chain = storage_chain(node_bytes_max=2 * CHUNK)
+    owner = Sender(chain, Wallet.of(0))
+    # Each blob is one stripe: one chunk per share; seven nodes hold two chunks each.
+    codes = [owner.send(place_message(bytes([i]) * 500, 1, 6)) for i in range(3)]
+    assert codes == [OK, OK, errors.NOT_ENOUGH_NODES]
+    for i in range(VALIDATORS):
+        usage = storage_queries.node_usage(chain.state.reader, validator_wallet(i).address)
+        assert usage.bytes_held <= 2 * CHUNK
+
+
+def test_k_reports_move_a_share_to_the_next_ranked_node() -> None:
+    chain = storage_chain()
+    owner = Sender(chain, Wallet.of(0))
+    message = place_message(blake3_hash(b"moved", length=5_000), 4, 6)
+    assert owner.send(message) == OK
+    record = storage_queries.placement(chain.state.reader, message.root)
+    assert record is not None
+    wallets = {validator_wallet(i).address: validator_wallet(i) for i in range(VALIDATORS)}
+    holders = [Sender(chain, wallets[address]) for address in record.holders]
+    spare = next(address for address in wallets if address not in record.holders)
+    outsider = Sender(chain, wallets[spare])
+    report = ReportStorageFault(message.root, 2)
+    assert owner.send(ReportStorageFault(bytes(32), 2)) == errors.BLOB_UNKNOWN
+    assert holders[0].send(ReportStorageFault(message.root, 6)) == errors.SHARE_OUT_OF_RANGE
+    assert outsider.send(report) == errors.REPORTER_NOT_HOLDER
+    assert holders[2].send(report) == errors.REPORTER_NOT_HOLDER
+    assert holders[0].send(report) == OK
+    assert holders[0].send(report) == errors.FAULT_ALREADY_REPORTED
+    for reporter in (1, 3):
+        assert holders[reporter].send(report) == OK
+    unchanged = storage_queries.placement(chain.state.reader, message.root)
+    assert unchanged is not None and unchanged.holders == record.holders
+    assert holders[4].send(report) == OK  # the k-th distinct holder
+    moved = storage_queries.placement(chain.state.reader, message.root)
+    assert moved is not None
+    assert moved.holders == (*record.holders[:2], spare, *record.holders[3:])
+    gone = storage_queries.node_usage(chain.state.reader, record.holders[2])
+    assert gone.faults == 4 and gone.bytes_held == 0
+    assert storage_queries.node_usage(chain.state.reader, spare).bytes_held > 0
+    # The reports were cleared: the new holder starts with none against it.
+    assert holders[0].send(report) == OK
+
+
+def chain_nonce(chain: Chain, wallet: Wallet) -> int:
+    return bank_queries.account(chain.state.reader, wallet.address).nonce
+
+
+CHAIN = storage_chain(fee_per_kib=1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    size=st.integers(0, 2**26),
+    chunk=st.integers(0, 2**17),
+    k=st.integers(0, 40),
+    n=st.integers(0, 40),
+)
+def test_any_placement_is_placed_or_refused_with_a_code(
+    size: int, chunk: int, k: int, n: int
+) -> None:
+    # One chain for every example: a refusal must leave it as it was for the next.
+    chain = CHAIN
+    owner = Sender(chain, Wallet.of(0))
+    owner.nonce = chain_nonce(chain, owner.wallet)
+    root = blake3_hash(repr((size, chunk, k, n)).encode())
+    code = owner.send(PlaceBlob(root, bytes(32), size, chunk, k, n))
+    valid = coding.layout_problem(size, k, n, chunk) is None
+    placed = storage_queries.placement(chain.state.reader, root) is not None
+    assert placed == (code == OK)
+    if not valid:
+        assert code == errors.LAYOUT_INVALID
+    else:
+        assert code in {
+            OK,
+            errors.NOT_ENOUGH_NODES,
+            errors.ACCOUNT_QUOTA_EXCEEDED,
+            errors.FEE_UNFUNDED,
+            errors.BLOB_EXISTS,
+        }
+
+
+def test_share_fee_rounds_up_to_a_kib() -> None:
+    params = storage_queries.params(CHAIN.state.reader)
+    assert (
+        share_fee(params, 1) == 1 and share_fee(params, 1024) == 1 and share_fee(params, 1025) == 2
+    )
+
+
+@pytest.mark.parametrize("bad", [{"fee_per_kib": COIN + 1}, {"node_bytes_max": 0}])
+def test_genesis_refuses_parameters_out_of_range(bad: dict[str, int]) -> None:
+    with pytest.raises(ConfigError, match=r"parameters\.storage"):
+        storage_chain(**bad)
