@@ -144,6 +144,7 @@ def test_k_reports_move_a_share_to_the_next_ranked_node() -> None:
     moved = storage_queries.placement(chain.state.reader, message.root)
     assert moved is not None
     assert moved.holders == (*record.holders[:2], spare, *record.holders[3:])
+    assert moved.since == (record.height,) * 2 + (chain.state.height,) + (record.height,) * 3
     gone = storage_queries.node_usage(chain.state.reader, record.holders[2])
     assert gone.faults == 4 and gone.bytes_held == 0
     assert storage_queries.node_usage(chain.state.reader, spare).bytes_held > 0
@@ -200,3 +201,28 @@ def test_share_fee_rounds_up_to_a_kib() -> None:
 def test_genesis_refuses_parameters_out_of_range(bad: dict[str, int]) -> None:
     with pytest.raises(ConfigError, match=r"parameters\.storage"):
         storage_chain(**bad)
+
+
+def test_on_only_the_placement_nodes_a_survivor_takes_a_second_share() -> None:
+    chain = storage_chain()
+    owner = Sender(chain, Wallet.of(0))
+    message = place_message(blake3_hash(b"crowded", length=5_000), 4, VALIDATORS)
+    assert owner.send(message) == OK
+    record = storage_queries.placement(chain.state.reader, message.root)
+    assert record is not None
+    wallets = {validator_wallet(i).address: validator_wallet(i) for i in range(VALIDATORS)}
+    holders = [Sender(chain, wallets[address]) for address in record.holders]
+    # Shares 5 and 6 are gone; the first four holders report share 6 after reporting 5.
+    for reporter in holders[:4]:
+        assert reporter.send(ReportStorageFault(message.root, 5)) == OK
+    after_five = storage_queries.placement(chain.state.reader, message.root)
+    assert after_five is not None
+    # Share 6's holder stood reported by nobody yet, so share 5 may go to it; either way
+    # never back to share 5's own failed node.
+    assert after_five.holders[5] != record.holders[5]
+    for reporter in holders[:4]:
+        assert reporter.send(ReportStorageFault(message.root, 6)) == OK
+    final = storage_queries.placement(chain.state.reader, message.root)
+    assert final is not None
+    assert record.holders[6] not in final.holders[6:]
+    assert set(final.holders) <= set(record.holders)

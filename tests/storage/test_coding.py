@@ -149,10 +149,13 @@ def test_placement_is_deterministic_and_stable() -> None:
     outside = next(node for node in nodes if node not in chosen)
     assert placement.place(root, [n for n in nodes if n != outside], 6) == chosen
     gone = chosen[2]
-    survivors = [node for node in nodes if node != gone]
-    new = placement.replacement(root, survivors, [n for n in chosen if n != gone])
+    new = placement.replacement(root, nodes, chosen, [gone])
     assert new is not None and new not in chosen
-    assert placement.replacement(root, chosen, chosen) is None
+    assert new == next(node for node in placement.ranked(root, nodes) if node not in chosen)
+    # On the placement's own nodes only, a survivor takes a second share; the suspected never.
+    second = placement.replacement(root, chosen, chosen, [gone, chosen[0]])
+    assert second == chosen[1]
+    assert placement.replacement(root, chosen[:2], chosen, chosen[:2]) is None
 
 
 def test_challenge_draw_is_in_range_and_varies() -> None:

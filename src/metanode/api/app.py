@@ -33,6 +33,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 
 from . import (
     apps,
+    blobs,
     court,
     dev,
     governance,
@@ -142,6 +143,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(apps.router(node))
     app.include_router(policy.router(node))
     app.include_router(hosting.router(executor))
+    app.include_router(blobs.router(node, node.chunks))
     app.include_router(proofs.router(node))
     app.include_router(dev.router(node))
     app.include_router(search.router(node))

@@ -20,6 +20,8 @@
     bpi dispute open RECEIPT --claim ROOT | show ID
                                        challenge a receipt in the court, read a dispute
                                        (cli/dispute.py)
+    bpi blob put FILE | get ROOT --out FILE | status ROOT
+                                       blobs on the storage nodes (cli/blob.py)
     bpi native [--stdin FILE] [--json] EXECUTABLE [ARGS…]
                                        run a Linux program twice under bubblewrap + seccomp;
                                        first line: `deterministic` or `nondeterministic`
@@ -68,6 +70,8 @@ from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
 from . import apps_view, output, policy, wallet
+from . import apps_view, output, wallet
+from .blob import blob_app
 from .bpi_dev import dev
 from .dispute import dispute_app
 from .network import DEFAULT_HOME, node_urls
@@ -82,6 +86,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dispute_app, name="dispute")
+app.add_typer(blob_app, name="blob")
 
 TEMPLATE = """;; {name}: a DockLock app. Build nothing: bpi runs WAT directly.
 ;; `hello` writes its input back, prefixed with "hello ", and counts its calls in state.
@@ -157,15 +162,6 @@ def load_state(state_dir: Path) -> tuple[dict[bytes, bytes], bytes]:
         state = dict(value)
     previous = link_file.read_bytes() if link_file.exists() else ZERO
     return state, previous
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
 
 
 @app.command()
@@ -551,9 +547,9 @@ def exec_(
         code, function, input_, current, key, block_time=block_time, seed=seed_bytes,
         previous=previous,
     )  # fmt: skip
-    write_atomically(receipt, bundle.encode())
-    write_atomically(state / "state.cbor", encode(after))
-    write_atomically(state / "last-receipt", bundle.receipt.hash())
+    output.write_atomically(receipt, bundle.encode())
+    output.write_atomically(state / "state.cbor", encode(after))
+    output.write_atomically(state / "last-receipt", bundle.receipt.hash())
     if as_json:
         output.print_json(
             {

@@ -21,9 +21,11 @@ reads or a log keeps carries a bar.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 import typer
@@ -81,6 +83,16 @@ def parse_coins(text: str) -> int:
     ):
         raise ConfigError(f"amount {text!r}: expected coins such as 12 or 0.5 (≤ 9 decimals)")
     return int(whole) * BASE_UNITS_PER_COIN + int(fraction.ljust(decimals, "0") or "0")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`data` in `path` whole or not at all: written beside it, synced, then renamed over it."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
 
 
 def print_json(data: Any) -> None:

@@ -180,6 +180,23 @@ class Executor(_Section):
     handover_wait_ms: Annotated[int, Field(ge=1, le=600_000)] = 2_000
 
 
+GatewayUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+$")]
+
+
+class Storage(_Section):
+    """Relay storage (docs/storage.md): the other storage nodes' gateways, where this node
+    challenges the holders of blobs it holds a share of and fetches shares to rebuild one the
+    chain moved to it; without any, it stores and serves shares but neither challenges nor
+    repairs."""
+
+    gateways: Annotated[list[GatewayUrl], Field(max_length=1_000)] = []
+    # Challenges (and repairs) run at each height that is a multiple of this.
+    challenge_blocks: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    # A blob's holders are challenged only this many blocks after its placement: its owner
+    # uploads the shares after the placement commits.
+    grace_blocks: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+
+
 class Log(_Section):
     # Records below this level are neither formatted nor written; `metanode start --log-level`
     # overrides it.
@@ -264,6 +281,7 @@ class NodeConfig(_Section):
     mempool: Mempool = Mempool()
     notary: Notary = Notary()
     executor: Executor = Executor()
+    storage: Storage = Storage()
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
@@ -344,6 +362,10 @@ def to_toml(config: NodeConfig) -> str:
     executor = config.executor
     lines += ["", "[executor]", f"replay_calls_max = {executor.replay_calls_max}"]
     lines.append(f"handover_wait_ms = {executor.handover_wait_ms}")
+    storage = config.storage
+    lines += ["", "[storage]", f"gateways = [{', '.join(map(_q, storage.gateways))}]"]
+    lines.append(f"challenge_blocks = {storage.challenge_blocks}")
+    lines.append(f"grace_blocks = {storage.grace_blocks}")
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")

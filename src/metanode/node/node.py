@@ -111,7 +111,9 @@ from metanode.types.messages import Message
 
 from . import admission, devchain, inclusion, keys, misbehaviour, snapshots
 from . import config as node_config
+from .blobs import Keeper
 from .chain import Chain, Committed
+from .chunks import ChunkStore
 from .durable import ConsensusLog
 from .hosting import Hosting
 from .metrics import Metrics
@@ -259,6 +261,18 @@ class Node:
             self._later,
             misbehaviour.lying_executor(cfg.testing, self.node_key),
         )
+        # Every node can be placed shares (validators stand in for storage nodes until enough
+        # register: state/storage/rules.py), so every node keeps a chunk store.
+        self.chunks = ChunkStore.open(home / "blobs")
+        self.keeper = Keeper(
+            self.me,
+            self.chunks,
+            cfg.storage.gateways,
+            cfg.storage.challenge_blocks,
+            cfg.storage.grace_blocks,
+            self._submit_own_batch,
+            self._spawn,
+        )
         self.devchain: devchain.DevChain | None = None
         if cfg.dev.automine:
             self.devchain = devchain.DevChain(
@@ -344,6 +358,7 @@ class Node:
                 await self.network.stop()
                 self.consensus_log.close()
                 self.store.close()
+                self.chunks.close()
                 log.info("node stopped")
         if self._halted is not None:
             raise self._halted
@@ -597,6 +612,7 @@ class Node:
         self._after_commit(committed)
         self._maybe_snapshot(block.header.height)
         self.hosting.on_committed(committed)
+        self.keeper.on_committed(self.chain.store.state().reader, block.header.height, block.hash())
         height = block.header.height + 1
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
@@ -686,16 +702,19 @@ class Node:
         self._propose_when_pending()
         return results
 
-    def sign_transaction(self, key: ed25519.PrivateKey, message: Message, fee: int) -> Transaction:
-        """A transaction from `key`'s account with the next free nonce (after its pending ones),
-        the chain's minimum fee unless more is given, valid for `tx_lifetime_blocks`."""
+    def sign_transaction(
+        self, key: ed25519.PrivateKey, message: Message, fee: int, nonce_offset: int = 0
+    ) -> Transaction:
+        """A transaction from `key`'s account with the next free nonce (after its pending ones)
+        plus `nonce_offset`, the chain's minimum fee unless more is given, valid for
+        `tx_lifetime_blocks`."""
         sender = Address.from_public_key(key.public_key)
         view = self.chain.admission_view()
         committed_nonce, _ = view.account(sender)
         unsigned = Transaction(
             self.engine_config.chain_id,
             key.public_key,
-            self.chain.pool.next_nonce(sender, committed_nonce),
+            self.chain.pool.next_nonce(sender, committed_nonce) + nonce_offset,
             max(fee, view.fee_min),
             self.chain.height + tx_lifetime_blocks,
             message,
@@ -704,15 +723,26 @@ class Node:
 
     def _submit_own(self, message: Message) -> None:
         """Submit a transaction of this node's own (a LogBlock), signed by its node key."""
-        raw = self.sign_transaction(self.node_key, message, 0).encode()
+        self._submit_own_batch([message])
+
+    def _submit_own_batch(self, messages: Sequence[Message]) -> None:
+        """Submit transactions of this node's own at consecutive nonces, all signed before any
+        is admitted: signed one by one, a burst (storage fault reports) took the same next
+        nonce for each, and all but one were refused."""
+        raws = [
+            self.sign_transaction(self.node_key, message, 0, offset).encode()
+            for offset, message in enumerate(messages)
+        ]
 
         async def submitting() -> None:
-            (result,) = await self.submit([raw])
-            if not result.admitted:
-                log.warning(
-                    "own transaction refused",
-                    extra={"message": type(message).__name__, "reason": str(result.reason)},
-                )
+            results = await self.submit(raws)
+            for message, result in zip(messages, results, strict=True):
+                if not result.admitted:
+                    # Not `message`: LogRecord has that attribute, and logging refuses it.
+                    log.warning(
+                        "own transaction refused",
+                        extra={"tx_message": type(message).__name__, "reason": str(result.reason)},
+                    )
 
         self._spawn(submitting())
 

@@ -5,8 +5,11 @@ the node ranked j, lowest score first, ties (impossible short of a hash collisio
 the address. The ranking depends only on the blob and the node, so a node joining or leaving
 moves only the shares it gains or held, and every validator computes the same nodes from the
 same registered set: candidates are sorted here, never taken in the order a caller (or a
-hash map) holds them. A share whose node is gone goes to the best-ranked candidate not
-already holding a share of the blob (`replacement`).
+hash map) holds them. A share whose node is gone goes to the candidate, other than those
+suspected, that holds the fewest shares of the blob, best-ranked among equals
+(`replacement`): a node holding none while one exists, and otherwise a survivor takes a second
+share, so that on fewer than n nodes every share still exists and any k still rebuild the
+blob (the redundancy is back; spreading it again waits for new nodes).
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ def place(root: bytes, candidates: Iterable[bytes], n: int) -> tuple[bytes, ...]
     return tuple(order[:n]) if len(order) >= n else None
 
 
-def replacement(root: bytes, candidates: Iterable[bytes], holders: Sequence[bytes]) -> bytes | None:
-    """The best-ranked candidate holding no share of the blob yet, or None."""
-    taken = set(holders)
-    return next((node for node in ranked(root, candidates) if node not in taken), None)
+def replacement(
+    root: bytes, candidates: Iterable[bytes], holders: Sequence[bytes], suspected: Iterable[bytes]
+) -> bytes | None:
+    """The unsuspected candidate holding the fewest of `holders`' shares, best-ranked among
+    equals; None if every candidate is suspected."""
+    excluded = set(suspected)
+    order = [node for node in ranked(root, candidates) if node not in excluded]
+    if not order:
+        return None
+    return min(order, key=holders.count)

@@ -23,6 +23,7 @@ class Placement:
     coded_root: bytes
     holders: tuple[Address, ...]  # share j's node at position j
     height: int  # where it was placed
+    since: tuple[int, ...]  # the height share j's node took it (placed, or moved to it)
 
     @property
     def layout(self) -> Layout:
@@ -38,6 +39,7 @@ class Placement:
             self.coded_root,
             [holder.raw for holder in self.holders],
             self.height,
+            list(self.since),
         ]
 
 
@@ -48,13 +50,21 @@ class NodeUsage:
 
 
 def decode_placement(data: bytes, key: bytes) -> Placement:
-    owner, size, chunk_bytes, k, n, coded_root, holders, height = decode_array(data, key, 8)
+    owner, size, chunk_bytes, k, n, coded_root, holders, height, since = decode_array(data, key, 9)
     check(
-        isinstance(holders, tuple) and len(holders) == n,
+        isinstance(holders, tuple) and len(holders) == n and len(since) == n,
         f"placement at {key.hex()} names {len(holders)} holders for {n} shares",
     )
     return Placement(
-        Address(owner), size, chunk_bytes, k, n, coded_root, tuple(map(Address, holders)), height
+        Address(owner),
+        size,
+        chunk_bytes,
+        k,
+        n,
+        coded_root,
+        tuple(map(Address, holders)),
+        height,
+        since,
     )
 
 

@@ -8,13 +8,14 @@ stay within `account_bytes_max`; at least n storage nodes have room for a share 
 of the n shares, paid to that share's holder. Nodes come from `storage_nodes` and are ranked
 by rendezvous hashing (storage/placement.py), so every validator picks the same ones.
 
-ReportStorageFault ladder: the blob is placed; the share is < n; the sender holds another
-share of the blob; it has not reported this share's holder already. The fault counts against
-the holder (`NodeUsage.faults`). When k distinct holders have reported the share, it moves to
-the best-ranked storage node with room that holds no share of the blob, and its reports are
-cleared: k, because k holders are what rebuilding the share takes, so no fewer may order it;
-and a holder that is really gone is reported by every survivor. With no such node the reports
-stay until one registers.
+ReportStorageFault ladder: the blob is placed; the share is < n; the sender holds a share of
+the blob and is not the reported share's holder; it has not reported this share already. The
+fault counts against the holder (`NodeUsage.faults`). When k distinct holders have reported
+the share, it moves (storage/placement.py `replacement`) to the storage node with room that
+holds the fewest shares of the blob, leaving out the holder that failed and every holder of
+another of its shares that stands reported, and its reports are cleared: k, because k holders
+are what rebuilding the share takes, so no fewer may order it; and a holder that is really
+gone is reported by every survivor. With no such node the reports stay until one registers.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def on_place_blob(writer: Overlay, context: TxContext, message: PlaceBlob) -> in
         message.coded_root,
         (),
         context.block.height,
+        (context.block.height,) * message.n,
     )
     share_bytes = record.layout.share_bytes
     candidates = with_room(writer, params, share_bytes, message.n)
@@ -135,25 +137,33 @@ def on_report_storage_fault(
     write_node_usage(writer, accused, NodeUsage(usage.bytes_held, usage.faults + 1))
     reports = [report for report, _ in writer.scan(keys.faults_of(message.root, message.share))]
     if len(reports) >= record.k:
-        _move_share(writer, message.root, record, message.share, reports)
+        _move_share(writer, context.block.height, message.root, record, message.share, reports)
     return OK
 
 
 def _move_share(
-    writer: Overlay, root: bytes, record: Placement, share: int, reports: list[bytes]
+    writer: Overlay, height: int, root: bytes, record: Placement, share: int, reports: list[bytes]
 ) -> None:
     params = read_params(writer)
     share_bytes = record.layout.share_bytes
     candidates = with_room(writer, params, share_bytes, record.n)
-    chosen = rendezvous.replacement(root, candidates, [holder.raw for holder in record.holders])
+    gone = record.holders[share]
+    suspected = {gone.raw} | {
+        record.holders[other].raw
+        for other in range(record.n)
+        if next(writer.scan(keys.faults_of(root, other)), None) is not None
+    }
+    holders_raw = [holder.raw for holder in record.holders]
+    chosen = rendezvous.replacement(root, candidates, holders_raw, suspected)
     if chosen is None:
         return
-    gone, new = record.holders[share], candidates[chosen]
+    new = candidates[chosen]
     old_usage = read_node_usage(writer, gone)
     write_node_usage(writer, gone, NodeUsage(old_usage.bytes_held - share_bytes, old_usage.faults))
     new_usage = read_node_usage(writer, new)
     write_node_usage(writer, new, NodeUsage(new_usage.bytes_held + share_bytes, new_usage.faults))
     holders = (*record.holders[:share], new, *record.holders[share + 1 :])
-    write_placement(writer, root, replace(record, holders=holders))
+    since = (*record.since[:share], height, *record.since[share + 1 :])
+    write_placement(writer, root, replace(record, holders=holders, since=since))
     for report in reports:
         writer.delete(report)
