@@ -143,7 +143,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.include_router(apps.router(node))
     app.include_router(policy.router(node))
     app.include_router(hosting.router(executor))
-    app.include_router(blobs.router(node, node.chunks))
+    app.include_router(blobs.router(node.me, lambda: node.store.state().reader, node.chunks))
     app.include_router(proofs.router(node))
     app.include_router(dev.router(node))
     app.include_router(search.router(node))

@@ -13,6 +13,7 @@ other holders' challenges.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -22,12 +23,13 @@ from pydantic import BaseModel
 from metanode.codec import encode
 from metanode.node.blobs import parse_share, share_body
 from metanode.node.chunks import ChunkStore, Share
-from metanode.node.node import Node
 from metanode.state.storage import queries
 from metanode.state.storage.records import Placement
+from metanode.state.view import StateReader
 from metanode.storage import constants
 from metanode.storage.coding import prove
 from metanode.storage.errors import StorageError
+from metanode.types import Address
 
 from . import problems
 
@@ -57,7 +59,8 @@ class BlobView(BaseModel):
     held_here: list[int]  # the shares this node's store holds
 
 
-def router(node: Node, store: ChunkStore | None) -> APIRouter:
+def router(me: Address, state: Callable[[], StateReader], store: ChunkStore | None) -> APIRouter:
+    """The endpoints of the node `me`, reading the committed state through `state`."""
     routes = APIRouter()
 
     def chunks() -> ChunkStore:
@@ -68,7 +71,7 @@ def router(node: Node, store: ChunkStore | None) -> APIRouter:
         return store
 
     def placed(root: str) -> Placement:
-        record = queries.placement(node.store.state().reader, bytes.fromhex(root))
+        record = queries.placement(state(), bytes.fromhex(root))
         if record is None:
             raise problems.Problem(404, "blob-not-found", "No such blob", f"{root} is not placed")
         return record
@@ -87,9 +90,9 @@ def router(node: Node, store: ChunkStore | None) -> APIRouter:
         return found
 
     @routes.get("/api/v1/blobs/node", response_model=NodeView)
-    async def me() -> NodeView:
+    async def node_address() -> NodeView:
         """The address of this node: the one placements name."""
-        return NodeView(address=str(node.me))
+        return NodeView(address=str(me))
 
     @routes.get("/api/v1/blobs/{root}", response_model=BlobView)
     async def blob(root: RootPath) -> BlobView:
@@ -116,12 +119,16 @@ def router(node: Node, store: ChunkStore | None) -> APIRouter:
         "/api/v1/blobs/{root}/shares/{share}",
         status_code=204,
         responses={403: problems.SCHEMA},
-        openapi_extra={"requestBody": {"required": True, "content": {_CBOR: _BINARY}}},
+        # Declared as octet-stream, which generic clients and schemathesis can send; the
+        # bytes are CBOR [outboard, [chunk…]] (the media type is not checked).
+        openapi_extra={
+            "requestBody": {"required": True, "content": {"application/octet-stream": _BINARY}}
+        },
     )
     async def put_share(root: RootPath, share: SharePath, request: Request) -> Response:
         """Store a share the chain placed on this node, checked whole before it is written."""
         record = placed(root)
-        if share >= record.n or record.holders[share] != node.me:
+        if share >= record.n or record.holders[share] != me:
             raise problems.Problem(
                 403,
                 "not-the-holder",
