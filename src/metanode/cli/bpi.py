@@ -70,7 +70,6 @@ from metanode.types import CallApp, Denom, DeployApp, ScaleApp
 from metanode.types.messages import format_coins
 
 from . import apps_view, output, policy, wallet
-from . import apps_view, output, wallet
 from .blob import blob_app
 from .bpi_dev import dev
 from .dispute import dispute_app

@@ -299,8 +299,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     sections = _table(
         tree.get("parameters", {}),
         "parameters",
-        {"auth", "staking", "faucet", "registry", "poe", "court", "privacy"},
-        {"auth", "staking", "faucet", "registry", "poe", "court", "storage"},
+        {"auth", "staking", "faucet", "registry", "poe", "court", "privacy", "storage"},
         set(),
     )
     auth_tree = _table(
@@ -891,6 +890,8 @@ def from_tree(tree: Any) -> GenesisDocument:
         ranged_params(CourtParams, root.get("parameters", {}).get("court", {}), "parameters.court"),
         ranged_params(
             PrivacyParams, root.get("parameters", {}).get("privacy", {}), "parameters.privacy"
+        ),
+        ranged_params(
             StorageParams, root.get("parameters", {}).get("storage", {}), "parameters.storage"
         ),
     )

@@ -104,6 +104,7 @@ OWNERS: dict[str, Owner] = {
     ),
     "privacy": Owner(
         privacy_params.read_params, privacy_params.write_params, privacy_params.PrivacyParams.RANGES
+    ),
     "storage": Owner(
         storage_params.read_params,
         storage_params.write_params,
