@@ -92,6 +92,15 @@ def test_operator_allow_ban_and_pardon() -> None:
     assert guard.status(200)[0].strikes == 0
 
 
+def test_an_allowed_subject_is_never_throttled_nor_forgotten_when_quiet() -> None:
+    guard = Guard(ALLOWANCE, None)
+    guard.override(WHO, Override.ALLOW, 0)
+    quiet_until = constants.idle_forget_ms * 3
+    guard.tick(quiet_until)  # long idle: an unallowed subject would be forgotten here
+    flood = range(quiet_until, quiet_until + ALLOWANCE.burst * 10)
+    assert all(guard.observe(WHO, Kind.REQUEST, ms) is Verdict.PASS for ms in flood)
+
+
 def test_the_table_is_bounded() -> None:
     guard = Guard(ALLOWANCE, None)
     for index in range(constants.subjects_max + 5):

@@ -156,7 +156,7 @@ class Guard:
         if verdict is Verdict.BAN:
             self.throttled += kind is Kind.REQUEST
             return Verdict.BAN
-        if kind is not Kind.REQUEST:
+        if kind is not Kind.REQUEST or entry.allowed:
             return verdict
         if not self._take_token(entry, now_ms, throttled=verdict is Verdict.THROTTLE):
             self.throttled += 1
@@ -169,8 +169,12 @@ class Guard:
         for name in sorted(self.subjects):
             entry = self.subjects[name]
             self._decay(entry, now_ms)
-            if entry.banned_until_ms <= now_ms and now_ms - entry.last_ms > (
-                constants.idle_forget_ms
+            # An operator's allow is kept however quiet its subject: forgetting it would
+            # throttle the allowed address (the loopback of `[guard] allow`) at its next burst.
+            if (
+                not entry.allowed
+                and entry.banned_until_ms <= now_ms
+                and now_ms - entry.last_ms > constants.idle_forget_ms
             ):
                 del self.subjects[name]
             elif entry.banned_until_ms <= now_ms and now_ms - entry.last_ms <= (
