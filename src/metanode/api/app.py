@@ -40,6 +40,7 @@ from . import (
     hosting,
     identity,
     notary,
+    operations,
     peers,
     policy,
     privacy,
@@ -133,6 +134,8 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=node.config.api.request_bytes_max)
     app.add_middleware(security.Gate, node=node)
     app.add_middleware(Disconnects)
+    app.add_middleware(operations.GatewayRole, enabled="gateway" in node.config.server.roles)
+    app.include_router(operations.router(node))
     app.include_router(identity.router(node))
     app.include_router(registry.router(node))
     app.include_router(governance.router(node))
@@ -369,6 +372,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
+        node.readiness()  # the ready gauges as of this scrape
         return Response(generate_latest(node.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.mount("/dashboard", Dashboard(), name="dashboard")

@@ -1,12 +1,13 @@
 """Run a node and its gateway on one event loop until SIGINT or SIGTERM.
 
 uvicorn serves the API on the node's own loop (so handlers call the node on its one thread).
-Signals are the node's: the first one stops the node and the server cleanly (LMDB closed,
-links closed); uvicorn's own signal capture is turned off for that reason. The gateway stops
-before the node closes its store (its requests admit transactions): uvicorn waits at most
-`gateway_stop_grace_s` for open connections, and a gateway that has not ended a second later
-is cancelled, with a warning in the log. uvicorn logs through the node's handlers
-(`log_config=None`), so its errors land in `node.log` too.
+Signals are the node's: SIGHUP reloads what may change (`Node.reload`); the first SIGINT or
+SIGTERM stops the node and the server cleanly (LMDB closed, links closed); uvicorn's own signal
+capture is turned off for that reason. The gateway stops before the node closes its store (its
+requests admit transactions): uvicorn waits at most `gateway_stop_grace_s` for open
+connections, and a gateway that has not ended a second later is cancelled, with a warning in
+the log. uvicorn logs through the node's handlers (`log_config=None`), so its errors land in
+`node.log` too.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ async def serve(node: Node) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
+    # `bpci server reload`: the supervisor passes its SIGHUP on.
+    loop.add_signal_handler(signal.SIGHUP, node.reload)
     serving = loop.create_task(server.serve())
 
     async def stop_gateway() -> None:

@@ -57,7 +57,7 @@ from metanode.types import (
 )
 from metanode.types.messages import format_coins
 
-from . import apps_view, audit, bpi, identity, output, wallet
+from . import apps_view, audit, bpi, identity, output, server, wallet
 from .network import DEFAULT_HOME, node_urls
 from .policy import policy_app
 from .security import app as security_app
@@ -67,6 +67,7 @@ app = typer.Typer(
     name="bpci",
     help="Register and run a node of the network.",
     no_args_is_help=True,
+app.add_typer(server.app, name="server")
     add_completion=False,
     pretty_exceptions_enable=False,
 )

@@ -266,6 +266,52 @@ class Sync(_Section):
     state_sync: bool = False
 
 
+Role = Literal["validator", "gateway", "executor", "notary"]
+ROLES: tuple[Role, ...] = ("validator", "gateway", "executor", "notary")
+
+
+class Server(_Section):
+    """`bpci server` (docs/server.md): the roles this node runs, when it counts as ready, and
+    how its supervisor restarts it. `reload` applies the readiness bounds and the restart
+    settings (and `[log] level`) to a running server; everything else takes a restart."""
+
+    # validator: signs consensus messages while in the validator set (without it the node
+    # follows the chain and signs nothing); gateway: serves the API beyond the operator's
+    # reads (/health, /ready, /metrics, /api/v1/status); executor: runs the app calls it is
+    # drawn for; notary: cuts and signs LogBlocks.
+    roles: Annotated[list[Role], Field(min_length=1)] = list(ROLES)
+    # Ready (GET /ready) only while at most this many blocks behind the best height peers
+    # announce ...
+    ready_lag_blocks_max: Annotated[int, Field(ge=0, le=1_000_000)] = 5
+    # ... and with at least this many peers connected.
+    ready_peers_min: Annotated[int, Field(ge=0, le=1_000)] = 1
+    # After a crash the supervisor waits `restart_backoff_ms`, doubled for each crash in a row
+    # up to `restart_backoff_max_ms`; the `crash_loop_restarts_max`th crash within
+    # `crash_loop_window_s` stops it, with the reason, instead of restarting forever.
+    restart_backoff_ms: Annotated[int, Field(ge=0, le=600_000)] = 500
+    restart_backoff_max_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 30_000
+    crash_loop_restarts_max: Annotated[int, Field(ge=1, le=1_000)] = 5
+    crash_loop_window_s: Annotated[int, Field(ge=1, le=86_400)] = 300
+    # Re-execute the stored blocks (`metanode store check`) before every start of the node;
+    # a store that fails is set aside and the node recovers (docs/server.md "Recovery").
+    check_store_on_start: bool = True
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_once_each(cls, roles: list[Role]) -> list[Role]:
+        repeated = sorted({role for role in roles if roles.count(role) > 1})
+        if repeated:
+            raise ValueError(f"each role at most once; repeated: {', '.join(repeated)}")
+        return roles
+
+    @model_validator(mode="after")
+    def _backoff_within_its_cap(self) -> Server:
+        _not_above(
+            self, "restart_backoff_ms", "restart_backoff_max_ms", "the first wait is the shortest"
+        )
+        return self
+
+
 class NodeConfig(_Section):
     name: str
     genesis: str = "../../genesis.json"
@@ -286,6 +332,43 @@ class NodeConfig(_Section):
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
     guard: Guard = Guard()
+    server: Server = Server()
+
+    @model_validator(mode="after")
+    def _faucet_needs_the_gateway(self) -> NodeConfig:
+        if self.faucet_key_file is not None and "gateway" not in self.server.roles:
+            raise ValueError(
+                "server.roles: faucet_key_file is set, but the faucet is paid out through the "
+                'gateway, which these roles leave out; add "gateway" or remove faucet_key_file'
+            )
+        return self
+
+
+# What a running node applies on reload; every other setting is read once, at its start.
+RELOADABLE = frozenset(
+    {f"server.{name}" for name in Server.model_fields if name != "roles"} | {"log.level"}
+)
+
+
+def changed_needing_restart(running: NodeConfig, new: NodeConfig) -> list[str]:
+    """The settings, dotted (`consensus.block_txs_max`), that differ between `running` and
+    `new` and that a reload does not apply."""
+    before, after = _flat(running.model_dump()), _flat(new.model_dump())
+    return sorted(
+        name
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name) and name not in RELOADABLE
+    )
+
+
+def _flat(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
     testing: Testing = Testing()
     dev: Dev = Dev()
     sync: Sync = Sync()
@@ -360,6 +443,16 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"logblock_interval_ms = {notary.logblock_interval_ms}")
     lines.append(f"submit_wait_ms = {notary.submit_wait_ms}")
     executor = config.executor
+    server = config.server
+    roles = ", ".join(_q(role) for role in server.roles)
+    lines += ["", "[server]", f"roles = [{roles}]"]
+    lines.append(f"ready_lag_blocks_max = {server.ready_lag_blocks_max}")
+    lines.append(f"ready_peers_min = {server.ready_peers_min}")
+    lines.append(f"restart_backoff_ms = {server.restart_backoff_ms}")
+    lines.append(f"restart_backoff_max_ms = {server.restart_backoff_max_ms}")
+    lines.append(f"crash_loop_restarts_max = {server.crash_loop_restarts_max}")
+    lines.append(f"crash_loop_window_s = {server.crash_loop_window_s}")
+    lines.append(f"check_store_on_start = {str(server.check_store_on_start).lower()}")
     lines += ["", "[executor]", f"replay_calls_max = {executor.replay_calls_max}"]
     lines.append(f"handover_wait_ms = {executor.handover_wait_ms}")
     storage = config.storage

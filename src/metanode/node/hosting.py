@@ -141,13 +141,17 @@ class Hosting:
         submit: Callable[[Message], None],
         later: Callable[[int, Callable[[], None]], None],
         falsify: Callable[[Bundle], Bundle] | None = None,
+        roles: frozenset[str] = frozenset({"executor", "notary"}),
     ) -> None:
+        """`roles`: of `[server] roles`, "executor" runs the calls this node is drawn for and
+        "notary" cuts LogBlocks when it is on the committee; without one it does neither."""
         self.key = key
         self.me = Address.from_public_key(key.public_key)
         self.suite = suite
         self.chain = chain
         self.settings = settings
         self.executing = executing
+        self.roles = roles
         self.metrics = metrics
         self._broadcast = broadcast
         self._send = send
@@ -233,6 +237,8 @@ class Hosting:
         for any of them: those it is not drawn for it runs only to reach the state the others
         start from. A gap over `replay_calls_max` calls is first asked of the replicas that
         ran them (`ask`)."""
+        if "executor" not in self.roles:
+            return
         if app_id in self._handovers:
             return  # the calls are handed on once the state arrives or the wait ends
         if app_id not in self._fed:
@@ -559,7 +565,7 @@ class Hosting:
         committee = notary.committee(reader)
         members = {member.address for member in committee}
         self._prune(reader)
-        if self.me not in members:
+        if self.me not in members or "notary" not in self.roles:
             return
         for app_id in sorted(self._held):
             self._notarise(reader, committee, app_id, now_block_ms)

@@ -83,15 +83,25 @@ class Console(logging.Formatter):
         return readable(fields(record))
 
 
-def setup(home: Path, level: str, *, file_bytes_max: int, files_max: int, console: bool) -> None:
-    """Send every logger's records at `level` and above to `home/node.log` (JSON lines, rotated
-    past `file_bytes_max` keeping `files_max` older files) and, if `console`, to stderr."""
+def setup(
+    home: Path,
+    level: str,
+    *,
+    file_bytes_max: int,
+    files_max: int,
+    console: bool,
+    file_name: str = LOG_FILE,
+) -> None:
+    """Send every logger's records at `level` and above to `home/file_name` (JSON lines, rotated
+    past `file_bytes_max` keeping `files_max` older files) and, if `console`, to stderr. A
+    supervisor (`bpci server`) logs to a file of its own beside its node's: one rotating file
+    has one writer."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
     to_file = RotatingFileHandler(
-        home / LOG_FILE, maxBytes=file_bytes_max, backupCount=files_max, encoding="utf-8"
+        home / file_name, maxBytes=file_bytes_max, backupCount=files_max, encoding="utf-8"
     )
     to_file.setFormatter(JsonLines())
     root.addHandler(to_file)

@@ -74,6 +74,22 @@ class Metrics:
             "Yellow app calls refused because the app's quarantine rate was spent.",
             registry=r,
         )
+        self.ready = Gauge(
+            "metanode_node_ready",
+            "1 while every readiness check passes (GET /ready), else 0.",
+            registry=r,
+        )
+        self.ready_checks = Gauge(
+            "metanode_node_ready_check",
+            "1 while the named readiness check passes (running, synced, store, peers), else 0.",
+            ["check"],
+            registry=r,
+        )
+        self.blocks_behind = Gauge(
+            "metanode_blocksync_lag_blocks",
+            "Blocks between this node's committed height and the best height peers announce.",
+            registry=r,
+        )
         self.api_connections_dropped = Counter(
             "metanode_api_connections_dropped",
             "Gateway connections closed before a whole request arrived, by reason.",

@@ -109,7 +109,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
-from . import admission, devchain, inclusion, keys, misbehaviour, snapshots
+from . import admission, devchain, inclusion, keys, misbehaviour, readiness, snapshots
 from . import config as node_config
 from .blobs import Keeper
 from .chain import Chain, Committed
@@ -194,6 +194,8 @@ class Node:
         )
         self.suite = RealSuite(validator_keys)
         self.me = Address.from_public_key(validator_keys.public_key)
+        # Without the validator role the engine runs as no one: it follows and signs nothing.
+        self.signer = self.me if "validator" in cfg.server.roles else None
         self.certificate = tls.certificate_pem(validator_keys.ed25519_seed)
         self.chain = Chain(
             self.store,
@@ -260,6 +262,7 @@ class Node:
             self._submit_own,
             self._later,
             misbehaviour.lying_executor(cfg.testing, self.node_key),
+            roles=frozenset(cfg.server.roles),
         )
         # Every node can be placed shares (validators stand in for storage nodes until enough
         # register: state/storage/rules.py), so every node keeps a chunk store.
@@ -312,6 +315,7 @@ class Node:
         self._tasks: set[asyncio.Task[None]] = set()
         self._refused: collections.Counter[str] = collections.Counter()
         self._height_started = time.monotonic()
+        self._store_verdict: tuple[int, str | None] | None = None  # (height, problem)
 
     # Life cycle ------------------------------------------------------------------------------
 
@@ -434,14 +438,14 @@ class Node:
         record = self.consensus_log.load()
         if record is not None and record.height == height:
             self.state, actions = engine.restore(
-                self.engine_config, self.suite, self.me, record, validators, seed
+                self.engine_config, self.suite, self.signer, record, validators, seed
             )
             self._metrics_height()
             self._carry_out(actions)
             self._drain()
         else:
             self.state = engine.new_state(
-                self.engine_config, self.suite, self.me, height, validators, seed
+                self.engine_config, self.suite, self.signer, height, validators, seed
             )
             self.dispatch(StartHeight(height, validators, seed))
 
@@ -1086,6 +1090,83 @@ class Node:
             self._waiting = None
             self._propose(replace(waiting, evidence=(*waiting.evidence, encoded)))
         return item
+
+    # Health, readiness and reload --------------------------------------------------------------
+
+    def readiness(self) -> readiness.Readiness:
+        """The checks of `GET /ready` (node/readiness.py), also set in the ready gauges."""
+        if self._halted is not None:
+            stopped: str | None = f"halted: {self._halted}"
+        elif self._stopping.is_set():
+            stopped = "stopping"
+        elif self.state is None:
+            stopped = "consensus has not started"
+        else:
+            stopped = None
+        height = self.chain.height
+        server = self.config.server
+        assessed = readiness.assess(
+            readiness.Figures(
+                stopped=stopped,
+                height=height,
+                best_height=max([height, *self._peer_heights.values()]),
+                peers=len(self.network.links),
+                store_problem=self._store_problem(height),
+                lag_blocks_max=server.ready_lag_blocks_max,
+                peers_min=server.ready_peers_min,
+            )
+        )
+        self.metrics.ready.set(int(assessed.ready))
+        self.metrics.blocks_behind.set(assessed.figures.lag)
+        for one in assessed.checks:
+            self.metrics.ready_checks.labels(one.name).set(int(one.ok))
+        return assessed
+
+    def _store_problem(self, height: int) -> str | None:
+        """What is wrong with the stored tip, read once per height (a block's decoding)."""
+        if self._store_verdict is None or self._store_verdict[0] != height:
+            self._store_verdict = (height, self._tip_problem(height))
+        return self._store_verdict[1]
+
+    def _tip_problem(self, height: int) -> str | None:
+        if height == 0:
+            return None
+        stored = self.store.state()
+        try:
+            block = self.store.block(height)
+        except DecodeError as error:
+            return f"the tip block {height} does not decode: {error}"
+        if block is None:
+            return f"the tip block {height} is missing from the store"
+        if block.header.state_root != stored.state_root:
+            return (
+                f"the stored state root {stored.state_root.hex()} is not the one block "
+                f"{height}'s header names ({block.header.state_root.hex()})"
+            )
+        if block.hash() != stored.block_hash:
+            return f"the stored tip hash is not block {height}'s hash"
+        return None
+
+    def reload(self) -> list[str]:
+        """Re-read the configuration and apply its `[server]` bounds and `[log] level` (SIGHUP,
+        `bpci server reload`); return the other settings that changed, which take a restart.
+        A configuration that does not load changes nothing (the error is logged)."""
+        try:
+            new = node_config.load(self.paths.config)
+        except ConfigError as error:
+            log.error("reload refused: %s", error)
+            return []
+        pending = node_config.changed_needing_restart(self.config, new)
+        # The roles were wired in at start: they change with a restart only.
+        server = new.server.model_copy(update={"roles": self.config.server.roles})
+        self.config = self.config.model_copy(update={"server": server, "log": new.log})
+        logging.getLogger().setLevel(new.log.level.upper())
+        self._store_verdict = None
+        log.info(
+            "configuration reloaded",
+            extra={"log_level": new.log.level, "pending_restart": ", ".join(pending) or "none"},
+        )
+        return pending
 
     # Reading for the API -----------------------------------------------------------------------
 

@@ -1,0 +1,135 @@
+"""Auto-recovery of a node's store (docs/server.md "Recovery"), run by `bpci server`'s
+supervisor before each start of its node.
+
+The check is `metanode store check` in a process of its own: it re-executes every stored
+block from genesis, verifying each block's commit certificate, and compares every header's
+state root, every block's receipts and the final state with what the store holds. A store that
+LMDB cannot open, whose pages decode to garbage, or that crashes the checking process, fails it
+as surely as one that diverged from its certified headers; run in this process, a torn page
+could take the supervisor down with it.
+
+A store that fails is never started from: the node is not running while the supervisor
+recovers, so it signs nothing, and it starts again only from a store that is rebuilt from
+verified data. The strategies are tried in order until one succeeds:
+
+1. `SnapshotRestore`: restore the latest verified state snapshot. Snapshots and state sync
+   are another issue's work (the storage issue, `metanode.storage`); until they land this
+   strategy says so (`NotBuiltError`) and the next one runs. Its seam is `recover(home,
+   problem) -> what was done`.
+2. `ResyncFromPeers`: set the failed store aside under `quarantine/` (kept for a person to
+   look at, never deleted) and start the node on an empty one: block sync fetches every block
+   from the peers with its certificate, checked against the height's validator set before it
+   is executed, and every executed block's state root must be the one its header names. The
+   consensus record (`consensus/`) is kept: it is what stops a restarted validator from
+   signing a message that conflicts with one it sent before.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Protocol
+
+from metanode.errors import MetanodeError, NotBuiltError
+from metanode.state.store import LEDGER_DIR
+
+log = logging.getLogger("metanode.server")
+QUARANTINE_DIR = "quarantine"
+# A check that runs longer is stuck (a chain of a million blocks takes minutes, not hours).
+check_timeout_s = 3_600
+
+
+class RecoveryFailed(MetanodeError):
+    """No strategy could rebuild the store; the node stays stopped."""
+
+
+class Strategy(Protocol):
+    name: str
+
+    def recover(self, home: Path, problem: str) -> str:
+        """Rebuild the store in `home` that failed its check with `problem`; return what was
+        done, or raise `NotBuiltError` (not available here) or `RecoveryFailed`."""
+        ...
+
+
+def check_store(home: Path) -> str | None:
+    """Why the store in `home` cannot be started from, or None (it checks out, or there is
+    none yet: a new node syncs from genesis)."""
+    if not (home / LEDGER_DIR / "data.mdb").exists():
+        return None
+    command = [sys.executable, "-m", "metanode.cli.main", "store", "check", "--home", str(home)]
+    try:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=check_timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"the store check did not finish within {check_timeout_s} s"
+    if done.returncode == 0:
+        return None
+    said = done.stderr.strip().splitlines()
+    if done.returncode < 0:
+        name = signal.Signals(-done.returncode).name
+        return f"the store check crashed ({name}) reading the store" + (
+            f": {said[-1]}" if said else ""
+        )
+    return said[-1].removeprefix("metanode store check: ") if said else "the store check failed"
+
+
+class SnapshotRestore:
+    name = "snapshot"
+
+    def recover(self, home: Path, problem: str) -> str:
+        raise NotBuiltError(
+            "restoring from a verified snapshot is not built yet (snapshots and state sync are "
+            "the storage issue's work); recovery goes on with the next strategy"
+        )
+
+
+class ResyncFromPeers:
+    name = "resync"
+
+    def recover(self, home: Path, problem: str) -> str:
+        ledger = home / LEDGER_DIR
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = home / QUARANTINE_DIR / f"{LEDGER_DIR}-{stamp}"
+        aside.parent.mkdir(exist_ok=True)
+        try:
+            ledger.rename(aside)
+        except OSError as error:
+            raise RecoveryFailed(
+                f"cannot set the failed store {ledger} aside: {error.strerror}"
+            ) from None
+        (aside / "WHY").write_text(problem + "\n")
+        return (
+            f"set the failed store aside in {aside}; the node re-syncs every block from its "
+            "peers, each checked against its commit certificate"
+        )
+
+
+STRATEGIES: tuple[Strategy, ...] = (SnapshotRestore(), ResyncFromPeers())
+
+
+def recover(home: Path, problem: str, strategies: tuple[Strategy, ...] = STRATEGIES) -> str:
+    """Run the strategies in order; return the name and account of the one that succeeded."""
+    skipped = []
+    for strategy in strategies:
+        try:
+            done = strategy.recover(home, problem)
+        except NotBuiltError as error:
+            log.info(
+                "recovery strategy unavailable",
+                extra={"strategy": strategy.name, "why": str(error)},
+            )
+            skipped.append(strategy.name)
+            continue
+        return f"{strategy.name}: {done}"
+    raise RecoveryFailed(f"no recovery strategy is available (tried {', '.join(skipped)})")
