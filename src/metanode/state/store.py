@@ -306,7 +306,12 @@ class Store:
             raise ConfigError(
                 f"{home}: ledger format {stored_format!r}, this node reads {FORMAT!r}"
             )
-        document = parse_genesis(stored.decode())
+        try:
+            document = parse_genesis(stored.decode())
+        except (UnicodeDecodeError, ConfigError) as error:
+            env.close()
+            # Written by this code as JSON, so garbage here is a damaged file, not bad input.
+            raise StoreCorrupt(f"{home}: the stored genesis does not read: {error}") from None
         if genesis is not None and genesis.hash() != document.hash():
             env.close()
             raise ConfigError(
@@ -620,6 +625,10 @@ class ReplayReport:
     state_root: bytes
     blocks: int
     transactions: int
+
+
+class StoreCorrupt(MetanodeError):
+    """The store holds what this code never writes: the file is damaged."""
 
 
 class ReplayMismatch(MetanodeError):
