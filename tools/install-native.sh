@@ -5,9 +5,11 @@
 # - bubblewrap: DockLock's native mode runs executables under it.
 # - chromium: the dashboard's end-to-end tests drive it headless (Playwright, no browser
 #   download of its own).
+# - haproxy: the gateway front of deploy/haproxy/, run in front of real nodes by its tests.
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
 CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+HAPROXY_VERSION="2.6.12-1+deb12u4"
 
 # install COMMAND PACKAGE VERSION WHAT: the pinned Debian package that provides COMMAND.
 install() {
@@ -27,3 +29,4 @@ install() {
 
 install bwrap bubblewrap "$BUBBLEWRAP_VERSION" "docklock native mode"
 install chromium chromium "$CHROMIUM_VERSION" "dashboard browser tests"
+install haproxy haproxy "$HAPROXY_VERSION" "gateway front tests (deploy/haproxy)"
