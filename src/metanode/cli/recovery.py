@@ -31,6 +31,9 @@ import logging
 import signal
 import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +44,7 @@ log = logging.getLogger("metanode.server")
 QUARANTINE_DIR = "quarantine"
 # A check that runs longer is stuck (a chain of a million blocks takes minutes, not hours).
 check_timeout_s = 3_600
+poll_interval_s = 0.1
 
 
 class RecoveryFailed(MetanodeError):
@@ -56,28 +60,32 @@ class Strategy(Protocol):
         ...
 
 
-def check_store(home: Path) -> str | None:
+def check_store(home: Path, cancelled: Callable[[], bool] = lambda: False) -> str | None:
     """Why the store in `home` cannot be started from, or None (it checks out, or there is
-    none yet: a new node syncs from genesis)."""
+    none yet: a new node syncs from genesis, or the check was `cancelled`: the supervisor is
+    stopping and starts nothing)."""
     if not (home / LEDGER_DIR / "data.mdb").exists():
         return None
     command = [sys.executable, "-m", "metanode.cli.main", "store", "check", "--home", str(home)]
-    try:
-        done = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=check_timeout_s,
-            check=False,
+    with tempfile.TemporaryFile("w+") as said_file:
+        checking = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=said_file
         )
-    except subprocess.TimeoutExpired:
-        return f"the store check did not finish within {check_timeout_s} s"
-    if done.returncode == 0:
+        deadline = time.monotonic() + check_timeout_s
+        while checking.poll() is None:
+            if cancelled() or time.monotonic() > deadline:
+                checking.kill()
+                checking.wait()
+                if cancelled():
+                    return None
+                return f"the store check did not finish within {check_timeout_s} s"
+            time.sleep(poll_interval_s)
+        said_file.seek(0)
+        said = said_file.read().strip().splitlines()
+    if checking.returncode == 0:
         return None
-    said = done.stderr.strip().splitlines()
-    if done.returncode < 0:
-        name = signal.Signals(-done.returncode).name
+    if checking.returncode < 0:
+        name = signal.Signals(-checking.returncode).name
         return f"the store check crashed ({name}) reading the store" + (
             f": {said[-1]}" if said else ""
         )

@@ -194,8 +194,8 @@ class Supervisor:
             if returncode is None:  # stopped when asked
                 break
             cause = cause_of(returncode)
+            said = _last_printed(self.home)  # the next start truncates stderr.log
             if returncode == NODE_USAGE_EXIT:
-                said = _last_printed(self.home)
                 log.error("the node refused its configuration; not restarting it: %s", said)
                 self._set("failed", f"the node {cause}: it refused its configuration: {said}")
                 return NODE_USAGE_EXIT
@@ -214,10 +214,20 @@ class Supervisor:
                 return 1
             wait_ms = backoff_ms(settings, crashes)
             self.state.restarts += 1
-            self.state.last_restart = {"at": now_iso(), "cause": cause, "backoff_ms": wait_ms}
+            self.state.last_restart = {
+                "at": now_iso(),
+                "cause": cause,
+                "last_printed": said,
+                "backoff_ms": wait_ms,
+            }
             log.warning(
                 "the node crashed; restarting it",
-                extra={"cause": cause, "backoff_ms": wait_ms, "crashes_in_window": crashes},
+                extra={
+                    "cause": cause,
+                    "last_printed": said,
+                    "backoff_ms": wait_ms,
+                    "crashes_in_window": crashes,
+                },
             )
             self._set("backoff", f"the node {cause}; restarting in {wait_ms} ms")
             self._sleep(wait_ms / 1000)
@@ -228,7 +238,7 @@ class Supervisor:
         if not self.config.server.check_store_on_start:
             return True
         self._set("checking", "re-executing the stored blocks (metanode store check)")
-        problem = recovery.check_store(self.home)
+        problem = recovery.check_store(self.home, cancelled=lambda: self._stopping)
         if problem is None:
             return True
         log.critical(
