@@ -189,3 +189,14 @@ def test_stop_status_and_reload_without_a_running_server_fail_and_say_so(tmp_pat
     report = json.loads(said)
     assert code == 1 and report["running"] is False and report["state"] == "stopped"
     assert report["roles"]["validator"] == "down" and report["ready"] is None
+
+
+def test_the_peer_minimum_defaults_to_one_with_peers_and_none_for_a_lone_node(
+    tmp_path: Path,
+) -> None:
+    lone = load(tmp_path, "")
+    assert lone.server.ready_peers_min is None and lone.ready_peers_min == 0
+    peer = node_config.Peer.model_construct(name="v1", node_id="", port=7001, certificate="")
+    with_peer = lone.model_copy(update={"p2p": lone.p2p.model_copy(update={"peers": [peer]})})
+    assert with_peer.ready_peers_min == 1
+    assert load(tmp_path, "[server]\nready_peers_min = 3\n").ready_peers_min == 3

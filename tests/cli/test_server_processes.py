@@ -41,7 +41,10 @@ def set_server(cluster: Cluster, name: str, setting: str, value: str) -> None:
     lines = path.read_text().splitlines()
     start = lines.index("[server]")
     at = [i for i, line in enumerate(lines) if i > start and line.startswith(f"{setting} = ")]
-    lines[at[0]] = f"{setting} = {value}"
+    if at:
+        lines[at[0]] = f"{setting} = {value}"
+    else:  # a setting written out only when set
+        lines.insert(start + 1, f"{setting} = {value}")
     path.write_text("\n".join(lines) + "\n")
 
 

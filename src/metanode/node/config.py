@@ -283,8 +283,9 @@ class Server(_Section):
     # Ready (GET /ready) only while at most this many blocks behind the best height peers
     # announce ...
     ready_lag_blocks_max: Annotated[int, Field(ge=0, le=1_000_000)] = 5
-    # ... and with at least this many peers connected.
-    ready_peers_min: Annotated[int, Field(ge=0, le=1_000)] = 1
+    # ... and with at least this many peers connected; unset: 1 if the config names a peer,
+    # else 0 (a chain of one node is ready alone).
+    ready_peers_min: Annotated[int, Field(ge=0, le=1_000)] | None = None
     # After a crash the supervisor waits `restart_backoff_ms`, doubled for each crash in a row
     # up to `restart_backoff_max_ms`; the `crash_loop_restarts_max`th crash within
     # `crash_loop_window_s` stops it, with the reason, instead of restarting forever.
@@ -333,6 +334,11 @@ class NodeConfig(_Section):
     log: Log = Log()
     guard: Guard = Guard()
     server: Server = Server()
+
+    @property
+    def ready_peers_min(self) -> int:
+        configured = self.server.ready_peers_min
+        return min(1, len(self.p2p.peers)) if configured is None else configured
 
     @model_validator(mode="after")
     def _faucet_needs_the_gateway(self) -> NodeConfig:
@@ -447,7 +453,8 @@ def to_toml(config: NodeConfig) -> str:
     roles = ", ".join(_q(role) for role in server.roles)
     lines += ["", "[server]", f"roles = [{roles}]"]
     lines.append(f"ready_lag_blocks_max = {server.ready_lag_blocks_max}")
-    lines.append(f"ready_peers_min = {server.ready_peers_min}")
+    if server.ready_peers_min is not None:
+        lines.append(f"ready_peers_min = {server.ready_peers_min}")
     lines.append(f"restart_backoff_ms = {server.restart_backoff_ms}")
     lines.append(f"restart_backoff_max_ms = {server.restart_backoff_max_ms}")
     lines.append(f"crash_loop_restarts_max = {server.crash_loop_restarts_max}")

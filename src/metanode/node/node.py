@@ -1113,7 +1113,7 @@ class Node:
                 peers=len(self.network.links),
                 store_problem=self._store_problem(height),
                 lag_blocks_max=server.ready_lag_blocks_max,
-                peers_min=server.ready_peers_min,
+                peers_min=self.config.ready_peers_min,
             )
         )
         self.metrics.ready.set(int(assessed.ready))
