@@ -284,8 +284,8 @@ def test_a_client_at_200_transfers_a_second_loses_none_while_a_node_is_killed_an
         # Sticky: while all four stayed in rotation, an account's requests went to one node.
         # Round-robin would spread nearly every account over all four; on the loaded shared
         # machine 3-5 of the 20 accounts were still answered by a second node with no node
-        # leaving rotation (not explained yet: a full server's queue, or a redispatch, are
-        # suspects), so the bound is a quarter of the accounts.
+        # leaving rotation (not explained yet: hash balancing ignores a full server, so the
+        # suspect is a redispatch after a retried failure), so the bound is a quarter.
         print("left rotation before the kill:", flaps)
         assert counts["nodes serving before the kill"] > 1
         assert flaps or (
