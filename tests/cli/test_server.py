@@ -139,6 +139,7 @@ def test_crashes_older_than_the_window_are_forgotten() -> None:
 
 
 def test_recovery_skips_what_is_not_built_and_sets_the_failed_store_aside(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(MINIMAL)  # takes no snapshots: nothing to restore
     (tmp_path / LEDGER_DIR).mkdir()
     (tmp_path / LEDGER_DIR / "data.mdb").write_bytes(b"garbage")
     with pytest.raises(NotBuiltError):
@@ -152,6 +153,7 @@ def test_recovery_skips_what_is_not_built_and_sets_the_failed_store_aside(tmp_pa
 
 
 def test_recovery_with_no_strategy_left_fails_and_says_so(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(MINIMAL)
     with pytest.raises(recovery.RecoveryFailed, match="tried snapshot"):
         recovery.recover(tmp_path, "broken", (recovery.SnapshotRestore(),))
 

@@ -67,11 +67,11 @@ app = typer.Typer(
     name="bpci",
     help="Register and run a node of the network.",
     no_args_is_help=True,
-app.add_typer(server.app, name="server")
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 app.add_typer(security_app, name="security")
+app.add_typer(server.app, name="server")
 core_app = typer.Typer(
     name="bpci-core",
     help="Enterprise nodes: KYC registration, validator stake, notary committee.",

@@ -12,10 +12,11 @@ A store that fails is never started from: the node is not running while the supe
 recovers, so it signs nothing, and it starts again only from a store that is rebuilt from
 verified data. The strategies are tried in order until one succeeds:
 
-1. `SnapshotRestore`: restore the latest verified state snapshot. Snapshots and state sync
-   are another issue's work (the storage issue, `metanode.storage`); until they land this
-   strategy says so (`NotBuiltError`) and the next one runs. Its seam is `recover(home,
-   problem) -> what was done`.
+1. `SnapshotRestore`: rebuild the ledger from the node's own newest state snapshot that
+   verifies against its certificate and the genesis validator set (`node.snapshots.
+   restore_latest`, docs/sync.md); the node then block-syncs the rest from its peers. A node
+   that takes no snapshots (`[sync] snapshot_interval_blocks = 0`), or none of whose snapshots
+   verifies, says so (`NotBuiltError`) and the next strategy runs.
 2. `ResyncFromPeers`: set the failed store aside under `quarantine/` (kept for a person to
    look at, never deleted) and start the node on an empty one: block sync fetches every block
    from the peers with its certificate, checked against the height's validator set before it
@@ -38,6 +39,9 @@ from pathlib import Path
 from typing import Protocol
 
 from metanode.errors import MetanodeError, NotBuiltError
+from metanode.node import config as node_config
+from metanode.node import snapshots
+from metanode.state.genesis.document import load_genesis
 from metanode.state.store import LEDGER_DIR
 
 log = logging.getLogger("metanode.server")
@@ -96,27 +100,56 @@ class SnapshotRestore:
     name = "snapshot"
 
     def recover(self, home: Path, problem: str) -> str:
-        raise NotBuiltError(
-            "restoring from a verified snapshot is not built yet (snapshots and state sync are "
-            "the storage issue's work); recovery goes on with the next strategy"
-        )
+        config_path = home / "config.toml"
+        cfg = node_config.load(config_path)
+        if cfg.sync.snapshot_interval_blocks == 0:
+            raise NotBuiltError(
+                "this node takes no state snapshots ([sync] snapshot_interval_blocks = 0); "
+                "recovery goes on with the next strategy"
+            )
+        genesis_path = node_config.resolve(config_path, cfg.genesis)
+        try:
+            genesis = load_genesis(genesis_path, genesis_path.read_text())
+        except OSError as error:
+            raise RecoveryFailed(
+                f"cannot read the genesis file {genesis_path}: {error.strerror}"
+            ) from None
+        try:
+            height = snapshots.restore_latest(home, genesis)
+        except snapshots.SnapshotError as error:
+            raise NotBuiltError(f"no snapshot of this node verifies ({error})") from None
+        # restore_latest keeps the failed ledger beside the new one; it goes to quarantine/
+        # with the reason, as the re-sync's does.
+        kept = home / f"{LEDGER_DIR}.before-{height}"
+        if kept.exists():
+            aside = _quarantine(kept, problem)
+            return (
+                f"restored the state at height {height} from this node's newest verified "
+                f"snapshot (the failed store is in {aside}); the node block-syncs the rest"
+            )
+        return f"restored the state at height {height} from this node's newest verified snapshot"
+
+
+def _quarantine(ledger: Path, problem: str) -> Path:
+    """Move a failed store under quarantine/ with a WHY file (kept for a person to read)."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    aside = ledger.parent / QUARANTINE_DIR / f"{LEDGER_DIR}-{stamp}"
+    aside.parent.mkdir(exist_ok=True)
+    try:
+        ledger.rename(aside)
+    except OSError as error:
+        raise RecoveryFailed(
+            f"cannot set the failed store {ledger} aside: {error.strerror}"
+        ) from None
+    (aside / "WHY").write_text(problem + "\n")
+    return aside
 
 
 class ResyncFromPeers:
     name = "resync"
 
     def recover(self, home: Path, problem: str) -> str:
-        ledger = home / LEDGER_DIR
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        aside = home / QUARANTINE_DIR / f"{LEDGER_DIR}-{stamp}"
-        aside.parent.mkdir(exist_ok=True)
-        try:
-            ledger.rename(aside)
-        except OSError as error:
-            raise RecoveryFailed(
-                f"cannot set the failed store {ledger} aside: {error.strerror}"
-            ) from None
-        (aside / "WHY").write_text(problem + "\n")
+        aside = _quarantine(home / LEDGER_DIR, problem)
         return (
             f"set the failed store aside in {aside}; the node re-syncs every block from its "
             "peers, each checked against its commit certificate"

@@ -333,6 +333,9 @@ class NodeConfig(_Section):
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()
     guard: Guard = Guard()
+    testing: Testing = Testing()
+    dev: Dev = Dev()
+    sync: Sync = Sync()
     server: Server = Server()
 
     @property
@@ -375,9 +378,6 @@ def _flat(tree: dict[str, object], prefix: str = "") -> dict[str, object]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
-    testing: Testing = Testing()
-    dev: Dev = Dev()
-    sync: Sync = Sync()
 
 
 def describe(error: ValidationError, source: Path) -> str:
