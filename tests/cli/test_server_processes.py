@@ -149,7 +149,6 @@ def test_a_node_killed_under_the_supervisor_is_back_and_ready_with_nothing_lost_
     cluster.wait(lambda: is_ready(cluster, SUPERVISED), 120, "the restarted node to be ready")
     back_s = time.monotonic() - killed_at
     assert cluster.height(SUPERVISED) >= before
-    missing = [tx.hash().hex() for tx in sent if not cluster.committed(SUPERVISED, tx.hash().hex())]
     # Ready allows a lag of a few blocks: the last transfers may land a moment later.
     cluster.wait(
         lambda: all(cluster.committed(SUPERVISED, tx.hash().hex()) for tx in sent),
