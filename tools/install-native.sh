@@ -6,9 +6,11 @@
 # - chromium: the dashboard's end-to-end tests drive it headless (Playwright, no browser
 #   download of its own).
 # - haproxy: the gateway front of deploy/haproxy/, run in front of real nodes by its tests.
+# - tshark: tests/net/test_hybrid.py captures a hybrid link handshake on loopback with it.
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
 CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+TSHARK_VERSION="4.0.17-0+deb12u3"
 HAPROXY_VERSION="2.6.12-1+deb12u4"
 
 # install COMMAND PACKAGE VERSION WHAT: the pinned Debian package that provides COMMAND.
@@ -28,5 +30,6 @@ install() {
 }
 
 install bwrap bubblewrap "$BUBBLEWRAP_VERSION" "docklock native mode"
+install tshark tshark "$TSHARK_VERSION" "hybrid link capture test"
 install chromium chromium "$CHROMIUM_VERSION" "dashboard browser tests"
 install haproxy haproxy "$HAPROXY_VERSION" "gateway front tests (deploy/haproxy)"

@@ -95,6 +95,10 @@ INCLUSION_LIST = _register("metanode/inclusion-list/v1", 37)
 # Relay storage: a node's rendezvous score for a blob; a challenge's chunk draw.
 STORAGE_PLACEMENT = _register("metanode/storage-placement/v1", 33)
 STORAGE_CHALLENGE = _register("metanode/storage-challenge/v1", 34)
+# P2P links: the transcript and keys of the hybrid X25519 + ML-KEM-768 inner handshake.
+P2P_HYBRID = _register("metanode/p2p-hybrid/v1", 42)
+# A key migration (account or node identity): what both the old and the new key sign.
+KEY_MIGRATION = _register("metanode/key-migration/v1", 43)
 
 BY_NUMBER: dict[int, DomainTag] = {tag.number: tag for tag in ALL}
 BY_NAME: dict[str, DomainTag] = {tag.name: tag for tag in ALL}

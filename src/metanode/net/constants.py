@@ -31,13 +31,15 @@ ban_ms = 30_000
 backoff_initial_ms = 200
 backoff_max_ms = 5_000
 handshake_timeout_ms = 5_000
+# A sealed record (hybrid.py) is its frame plus the ChaCha20-Poly1305 tag.
+seal_overhead_bytes = 16
 # A node certificate is about 500 bytes of PEM; anything much larger is not one.
 certificate_bytes_max = 4_096
 # Peers admitted at run time (registered nodes, docs/registry.md), beyond the configured ones.
 admitted_peers_max = 1_000
 status_interval_ms = 500
 
-assert frame_bytes_max < 2 ** (8 * length_prefix_bytes)
+assert frame_bytes_max + seal_overhead_bytes < 2 ** (8 * length_prefix_bytes)
 assert txs_per_frame_max * types_constants.tx_bytes_max <= 64 * frame_bytes_max
 assert txs_frame_bytes_max + 1024 <= frame_bytes_max
 # A LogBlock transaction fits in a TXS frame alone, and a block of them in a BLOCK frame.

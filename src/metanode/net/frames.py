@@ -36,6 +36,8 @@ class Kind(enum.IntEnum):
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
     APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
+    HYBRID_OFFER = 18  # [x25519_key, mlkem_key]: the dialler's hybrid link keys (hybrid.py)
+    HYBRID_KEYS = 19  # [x25519_key, mlkem_ciphertext, confirmation]: the listener's answer
     EVIDENCE = 12  # [app_id, seq, evidence]: an executor's receipt of a call with its witness
     GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
     SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
@@ -61,6 +63,21 @@ class Consensus:
 @dataclass(frozen=True, slots=True)
 class Txs:
     txs: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HybridOffer:
+    """Lengths are checked by `hybrid.py`, which names a missing ML-KEM key a downgrade."""
+
+    x25519_key: bytes
+    mlkem_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HybridKeys:
+    x25519_key: bytes
+    mlkem_ciphertext: bytes
+    confirmation: bytes
 
 
 def txs_frames(raws: Sequence[bytes]) -> list[Txs]:
@@ -175,6 +192,8 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class GetSnapshot:
+    | HybridOffer
+    | HybridKeys
     """Height 0 asks for the newest snapshot the peer holds (node/snapshots.py)."""
 
     height: int
@@ -207,6 +226,15 @@ Frame = (
     | AppState
     | Evidence
     | GetSnapshot
+    elif isinstance(frame, HybridOffer):
+        fields = [Kind.HYBRID_OFFER, frame.x25519_key, frame.mlkem_key]
+    elif isinstance(frame, HybridKeys):
+        fields = [
+            Kind.HYBRID_KEYS,
+            frame.x25519_key,
+            frame.mlkem_ciphertext,
+            frame.confirmation,
+        ]
     | SnapshotPart
     | Inclusion
 )
@@ -257,12 +285,13 @@ def encode_frame(frame: Frame) -> bytes:
     return len(body).to_bytes(constants.length_prefix_bytes, "big") + body
 
 
-def frame_length(prefix: bytes) -> int:
+def frame_length(prefix: bytes, overhead: int = 0) -> int:
+    """The announced length of a frame, or of a sealed one (`overhead`: its AEAD tag)."""
     length = int.from_bytes(prefix, "big")
-    if length > constants.frame_bytes_max:
+    if length > constants.frame_bytes_max + overhead:
         raise DecodeError(
             "frame_too_large",
-            f"a peer announced {length} bytes, at most {constants.frame_bytes_max}",
+            f"a peer announced {length} bytes, at most {constants.frame_bytes_max + overhead}",
         )
     if length == 0:
         raise DecodeError("empty_frame", "a frame needs at least a kind")
@@ -295,6 +324,8 @@ _ARITY = {
     Kind.EVIDENCE: 3,
     Kind.GET_SNAPSHOT: 2,
     Kind.SNAPSHOT: 3,
+    Kind.HYBRID_OFFER: 2,
+    Kind.HYBRID_KEYS: 3,
 }
 
 
@@ -373,6 +404,17 @@ def decode_frame(body: bytes) -> Frame:
             _uint(fields[0], "snapshot.height"),
             _uint(fields[1], "snapshot.index"),
             _bytes(fields[2], "snapshot.data"),
+        )
+    if kind is Kind.HYBRID_OFFER:
+        return HybridOffer(
+            _bytes(fields[0], "hybrid_offer.x25519_key"),
+            _bytes(fields[1], "hybrid_offer.mlkem_key"),
+        )
+    if kind is Kind.HYBRID_KEYS:
+        return HybridKeys(
+            _bytes(fields[0], "hybrid_keys.x25519_key"),
+            _bytes(fields[1], "hybrid_keys.mlkem_ciphertext"),
+            _bytes(fields[2], "hybrid_keys.confirmation"),
         )
     return NoBlock(_uint(fields[0], "no_block.height"))
 

@@ -3,9 +3,13 @@
 Theory of operation. Every node listens; of each pair, the node with the lower node id dials
 (so there is one connection per pair and no race), retrying with exponential backoff while the
 peer is away. After the handshake the peer's node id comes from its certificate (tls.py) and
-must be a configured peer that is not banned. Each connection has a reader that frames, decodes
-and rate-limits input and hands whole frames to `on_frame`, and a writer fed by a bounded
-queue: a peer whose queue is full is too slow and is dropped rather than buffered without end.
+must be a configured peer that is not banned. Then the hybrid handshake (hybrid.py) keys the
+link with X25519 and ML-KEM-768 together, and every later frame travels sealed under those
+keys; a peer that offers classical keys only is refused while `hybrid_required` (the chain's
+`p2p_hybrid_links_required`) and otherwise linked unsealed and counted. Each connection has a
+reader that frames, decodes and rate-limits input and hands whole frames to `on_frame`, and a
+writer fed by a bounded queue: a peer whose queue is full is too slow and is dropped rather
+than buffered without end.
 `add_peer` admits a peer at run time (a registered node, node/admission.py): its
 certificate joins the live trust store and it is dialled like a configured one.
 Bad input is blamed here, at the receive edge: the peer is scored down (peers.py) and, at the
@@ -32,8 +36,16 @@ from metanode.guard.score import Kind, Verdict
 from metanode.guard.watch import Watch
 from metanode.types import Address
 
-from . import constants, tls
-from .frames import Consensus, Frame, decode_frame, encode_frame, frame_length
+from . import constants, hybrid, tls
+from .frames import (
+    Consensus,
+    Frame,
+    HybridKeys,
+    HybridOffer,
+    decode_frame,
+    encode_frame,
+    frame_length,
+)
 from .peers import Scores
 
 log = logging.getLogger("metanode.net")
@@ -58,11 +70,16 @@ def _now_ms() -> int:
 
 class _Link:
     def __init__(
-        self, peer: Address, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        peer: Address,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        session: hybrid.Session | None,
     ) -> None:
         self.peer = peer
         self.reader = reader
         self.writer = writer
+        self.session = session  # None: a classical-only peer, accepted unsealed
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(constants.send_queue_frames_max)
         self.closed = asyncio.Event()
         self.reason = ""  # why it closed, for the log
@@ -98,6 +115,8 @@ class Network:
         self._tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
         self.frames_out = 0
+        # The chain's `p2p_hybrid_links_required`, kept current by the node.
+        self.hybrid_required = False
 
     # Life cycle -----------------------------------------------------------------------------
 
@@ -148,6 +167,9 @@ class Network:
     def connected(self) -> list[Address]:
         return sorted(self.links)
 
+    def hybrid_links(self) -> list[Address]:
+        return sorted(peer for peer, link in self.links.items() if link.session is not None)
+
     def send(self, peer: Address, frame: Frame) -> None:
         link = self.links.get(peer)
         if link is not None:
@@ -193,14 +215,14 @@ class Network:
                     await asyncio.sleep(backoff / 1000)
                     backoff = min(constants.backoff_max_ms, backoff * 2)
                     continue
-                link = self._admit(reader, writer, expected=peer.node_id)
+                link = await self._admit(reader, writer, expected=peer.node_id)
                 if link is not None:
                     backoff = constants.backoff_initial_ms
                     await self._run(link)
             await asyncio.sleep(backoff / 1000)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        link = self._admit(reader, writer, expected=None)
+        link = await self._admit(reader, writer, expected=None)
         if link is None:
             return
         # A handler cancelled at shutdown ends quietly: asyncio's server logs a cancelled
@@ -208,9 +230,10 @@ class Network:
         with contextlib.suppress(asyncio.CancelledError):
             await self._run(link)
 
-    def _admit(
+    async def _admit(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, expected: Address | None
     ) -> _Link | None:
+        """The link to a pinned peer whose handshakes completed, or None (and closed)."""
         try:
             peer = tls.peer_id(writer.get_extra_info("ssl_object"))
         except VerificationError as error:
@@ -228,14 +251,72 @@ class Network:
             return None
         if self.guard is not None:
             self.guard.peer(peer, Kind.CONNECT, _now_ms())
+        try:
+            session, first = await asyncio.wait_for(
+                self._handshake(reader, writer, peer, dialler=expected is not None),
+                constants.handshake_timeout_ms / 1000,
+            )
+        except hybrid.HandshakeRefused as error:
+            log.warning("refused peer %s: %s", peer, error)
+            points = 0 if error.reason == hybrid.CLASSICAL_ONLY else constants.penalty_malformed
+            self.penalize(peer, points, error.reason)
+            writer.close()
+            return None
+        except DecodeError as error:
+            log.warning("refused peer %s: bad handshake frame (%s)", peer, error.rule)
+            self.penalize(peer, constants.penalty_malformed, error.rule)
+            writer.close()
+            return None
+        except (asyncio.IncompleteReadError, OSError, ssl.SSLError, TimeoutError) as error:
+            log.warning("peer %s left during the hybrid handshake (%r)", peer, error)
+            writer.close()
+            return None
         old = self.links.get(peer)
         if old is not None:
             self._close(old, "replaced by a newer link")  # the peer restarted
-        link = _Link(peer, reader, writer)
+        link = _Link(peer, reader, writer, session)
         self.links[peer] = link
+        if session is None:
+            log.warning("peer %s offers classical link keys only; linked unsealed", peer)
         if self.on_peer is not None:
             self.on_peer(peer, True, "")
+        if first is not None:
+            self.frames_in += 1
+            self.on_frame(peer, first)
         return link
+
+    async def _handshake(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: Address,
+        *,
+        dialler: bool,
+    ) -> tuple[hybrid.Session | None, Frame | None]:
+        """The link's session, or None and the first frame of a classical-only peer."""
+        if dialler:
+            side = hybrid.Dialler(self.me, peer)
+            writer.write(encode_frame(side.offer))
+            first = decode_frame(await _read_record(reader))
+            if isinstance(first, HybridKeys):
+                session, confirmation = side.finish(first)
+                writer.write(_prefixed(confirmation))
+                return session, None
+        else:
+            first = decode_frame(await _read_record(reader))
+            if isinstance(first, HybridOffer):
+                answer, pending = hybrid.listen(self.me, peer, first)
+                writer.write(encode_frame(answer))
+                return pending.confirm(await _read_record(reader, sealed=True)), None
+        if isinstance(first, HybridOffer | HybridKeys):
+            raise DecodeError("unexpected_handshake", f"{type(first).__name__} from the wrong side")
+        if self.hybrid_required:
+            raise hybrid.HandshakeRefused(
+                hybrid.CLASSICAL_ONLY,
+                "the peer offers classical link keys only and this chain requires hybrid links "
+                "(p2p_hybrid_links_required)",
+            )
+        return None, first
 
     async def _run(self, link: _Link) -> None:
         writer_task = asyncio.ensure_future(self._write(link))
@@ -271,6 +352,8 @@ class Network:
             data = await link.queue.get()
             if data is None:
                 return
+            if link.session is not None:
+                data = _prefixed(link.session.seal(data[constants.length_prefix_bytes :]))
             link.writer.write(data)
             self.frames_out += 1
             if link.queue.empty():
@@ -278,14 +361,19 @@ class Network:
 
     async def _read(self, link: _Link) -> str:
         """Read frames until the link ends; returns why it ended."""
-        prefix_bytes = constants.length_prefix_bytes
         while not link.closed.is_set():
             try:
-                prefix = await link.reader.readexactly(prefix_bytes)
-                length = frame_length(prefix)
-                body = await link.reader.readexactly(length)
+                body = await _read_record(link.reader, sealed=link.session is not None)
+                if link.session is not None:
+                    body = link.session.open(body)
             except DecodeError as error:
-                self.penalize(link.peer, constants.penalty_oversize, error.rule)
+                # Past a bad seal the record counters disagree, so the link cannot go on.
+                points = (
+                    constants.penalty_malformed
+                    if error.rule == "bad_seal"
+                    else constants.penalty_oversize
+                )
+                self.penalize(link.peer, points, error.rule)
                 return f"bad frame ({error.rule})"
             except asyncio.IncompleteReadError:
                 return "closed by the peer"
@@ -314,6 +402,20 @@ class Network:
                 continue
             if verdict is Verdict.THROTTLE and not isinstance(frame, Consensus):
                 continue
+            if isinstance(frame, HybridOffer | HybridKeys):
+                self.penalize(link.peer, constants.penalty_malformed, "unexpected_handshake")
+                continue
             self.frames_in += 1
             self.on_frame(link.peer, frame)
         return link.reason  # closed while reading: by a ban or a send queue left full
+
+
+async def _read_record(reader: asyncio.StreamReader, *, sealed: bool = False) -> bytes:
+    """One length-prefixed record; a sealed one may be an AEAD tag longer than a frame."""
+    prefix = await reader.readexactly(constants.length_prefix_bytes)
+    length = frame_length(prefix, constants.seal_overhead_bytes if sealed else 0)
+    return await reader.readexactly(length)
+
+
+def _prefixed(record: bytes) -> bytes:
+    return len(record).to_bytes(constants.length_prefix_bytes, "big") + record
