@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from metanode.crypto import ed25519
 from metanode.mempool.pool import Pool
+from metanode.state.codes import OK
 from metanode.types import Address, Denom, Transaction, Transfer
 
 CHAIN = "bench"
@@ -29,6 +30,9 @@ class Accounts:
 
     def account(self, address: Address) -> tuple[int, int]:
         return self.rows.get(address, (0, 0))
+
+    def key_rung(self, tx: Transaction, sender: Address, nonce: int) -> int:
+        return OK  # Ed25519 senders that never migrated
 
 
 def main() -> None:

@@ -231,6 +231,12 @@ PINNED = {
     1307: "storage.share_out_of_range",
     1308: "storage.reporter_not_holder",
     1309: "storage.fault_already_reported",
+    1701: "keys.account_migrated",
+    1702: "keys.hybrid_key_required",
+    1703: "keys.already_hybrid",
+    1704: "keys.migration_needs_both_keys",
+    1705: "keys.new_key_signature_invalid",
+    1706: "keys.account_is_a_node",
 }
 
 

@@ -64,6 +64,7 @@ from metanode.state.auth import errors as auth_errors
 from metanode.state.auth.messages import check_envelope
 from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.codes import OK
+from metanode.state.keys import errors as keys_errors
 from metanode.types import Address, Bond, Denom, Message, Transaction, Transfer
 from metanode.types import constants as types_constants
 from metanode.types.messages import format_coins
@@ -78,6 +79,17 @@ _ENVELOPE_REASONS = {
     auth_errors.EXPIRED: Reason.EXPIRED,
     auth_errors.FEE_TOO_LOW: Reason.FEE_TOO_LOW,
 }
+_KEY_REASONS = {
+    keys_errors.ACCOUNT_MIGRATED: (
+        Reason.ACCOUNT_MIGRATED,
+        "this account moved to hybrid keys (message 37); sign with them, from its new address",
+    ),
+    keys_errors.HYBRID_KEY_REQUIRED: (
+        Reason.HYBRID_KEY_REQUIRED,
+        "this chain requires hybrid keys of new accounts (keys.hybrid_accounts_required): "
+        "migrate the account first (message 37)",
+    ),
+}
 
 
 class LedgerView(Protocol):
@@ -91,6 +103,10 @@ class LedgerView(Protocol):
 
     def balance(self, address: Address, denom: Denom) -> int:
         """Its balance of `denom` in base units."""
+        ...
+
+    def key_rung(self, tx: Transaction, sender: Address, nonce: int) -> int:
+        """The state machine's key rung (`state/keys/rules.check_keys`)."""
         ...
 
 
@@ -362,6 +378,9 @@ class Pool:
         if code != OK:
             return Admission(tx_hash, _ENVELOPE_REASONS[code], self._envelope(tx, ledger, height))
         next_nonce, balance = ledger.account(sender)
+        code = ledger.key_rung(tx, sender, next_nonce)
+        if code != OK:
+            return Admission(tx_hash, *_KEY_REASONS[code])
         refusal = self._nonce(entry, next_nonce) or self._funds(entry, ledger, balance)
         if refusal is not None:
             return refusal

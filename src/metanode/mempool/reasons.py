@@ -25,6 +25,9 @@ class Reason(enum.StrEnum):
     REPLACEMENT_FEE_TOO_LOW = "replacement_fee_too_low"
     SENDER_FULL = "sender_full"
     BAD_SIGNATURE = "bad_signature"
+    # The state machine's key rung (docs/pq.md): an Ed25519 key the chain no longer accepts.
+    ACCOUNT_MIGRATED = "account_migrated"
+    HYBRID_KEY_REQUIRED = "hybrid_key_required"
     # A transaction that must wait for an earlier nonce, refused while the pool is half full:
     # waiting transactions may hold at most half of it, so they cannot crowd out ready ones.
     QUEUE_FULL = "queue_full"

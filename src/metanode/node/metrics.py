@@ -45,6 +45,15 @@ class Metrics:
             registry=r,
         )
         self.peers = Gauge("metanode_p2p_peers", "Connected peers.", registry=r)
+        self.links = Gauge(
+            "metanode_p2p_links",
+            "Connected peer links by how their keys were agreed: hybrid (X25519 + ML-KEM-768, "
+            "net/hybrid.py) or classical (a peer that offers classical keys only).",
+            ["kind"],
+            registry=r,
+        )
+        for kind in ("hybrid", "classical"):  # both shown from the start, at zero
+            self.links.labels(kind)
         self.peer_penalties = Counter(
             "metanode_p2p_peer_penalties",
             "Offences charged to peers, by reason.",

@@ -103,6 +103,7 @@ from metanode.net.frames import (
 from metanode.net.transport import Network, PeerConfig
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import load_genesis
+from metanode.state.keys import params as keys_params
 from metanode.state.registry import light_attack
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
@@ -322,6 +323,7 @@ class Node:
     async def run(self, stop_first: Callable[[], Awaitable[None]] | None = None) -> None:
         """Run until `stop()`; then await `stop_first` (the gateway's shutdown), end every timer
         and task, close the network, and only then the stores."""
+        self._link_policy()
         await self.network.start()
         self.hosting.start()
         log.info(
@@ -637,6 +639,7 @@ class Node:
         if self.last_block_time_ms is not None:
             metrics.block_interval.observe((header.timestamp_ms - self.last_block_time_ms) / 1000)
         self.last_block_time_ms = header.timestamp_ms
+        self._link_policy()
         self._publish(
             {
                 "type": "block",
@@ -787,8 +790,16 @@ class Node:
 
     # Network ----------------------------------------------------------------------------------
 
+    def _link_policy(self) -> None:
+        """Whether links must be hybrid, as the committed chain says (`keys` parameters)."""
+        params = keys_params.read_params(self.chain.store.state().reader)
+        self.network.hybrid_required = bool(params.hybrid_links_required)
+
     def _on_peer(self, peer: Address, connected: bool, reason: str) -> None:
         self.metrics.peers.set(len(self.network.links))
+        hybrid = len(self.network.hybrid_links())
+        self.metrics.links.labels("hybrid").set(hybrid)
+        self.metrics.links.labels("classical").set(len(self.network.links) - hybrid)
         name = self.peer_names.get(peer, str(peer))
         if connected:
             log.info("peer connected", extra={"peer": name, "peers": len(self.network.links)})

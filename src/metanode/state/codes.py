@@ -37,6 +37,7 @@ MODULE_BASES: dict[str, int] = {
     "policy": 1400,
     "privacy": 1600,
     "storage": 1300,
+    "keys": 1700,
 }
 MODULE_CODES_MAX = 99
 

@@ -79,6 +79,7 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
+from metanode.state.keys.rules import on_migrate_account
 from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.policy.rules import on_declare_region, on_register_policy
 from metanode.state.privacy.rules import on_prove_kyc, on_publish_zk_issuer
@@ -112,6 +113,7 @@ from metanode.types import (
     ExitNode,
     FaucetClaim,
     GrantShadow,
+    MigrateAccount,
     MoveDispute,
     OpenDispute,
     PlaceBlob,
@@ -180,6 +182,7 @@ HANDLERS: dict[type, Handler] = {
     PublishZkIssuer: on_publish_zk_issuer,  # type: ignore[dict-item]
     PlaceBlob: storage.on_place_blob,  # type: ignore[dict-item]
     ReportStorageFault: storage.on_report_storage_fault,  # type: ignore[dict-item]
+    MigrateAccount: on_migrate_account,  # type: ignore[dict-item]
 }
 
 

@@ -955,6 +955,40 @@ class RuleDispute:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MigrateAccount:
+    """Move the sender's Ed25519 account to hybrid keys: its coins go to the address of
+    (`ed25519_key`, `mldsa_key`), and its Ed25519 key alone signs nothing more. The envelope is
+    signed by the old key; `signature` is the new keys' hybrid signature over the migration
+    statement (`state/keys/rules.py`), so both keys consent. An empty ML-DSA key or signature
+    decodes, so that a one-key migration gets its own result code."""
+
+    code: ClassVar[int] = 37
+    ed25519_key: bytes
+    mldsa_key: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.ed25519_key, self.mldsa_key, self.signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> MigrateAccount:
+        ed25519_key, mldsa_key, signature = fields
+        return cls(
+            expect_bytes(
+                ed25519_key, "migrate_account.ed25519_key", constants.ed25519_public_key_bytes
+            ),
+            expect_bytes(
+                mldsa_key, "migrate_account.mldsa_key", maximum=constants.mldsa65_public_key_bytes
+            ),
+            expect_bytes(
+                signature,
+                "migrate_account.signature",
+                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
+            ),
+        )
+
+
 def _pair(value: Any) -> tuple[bytes, bytes]:
     key, item = expect_array(value, "rule_dispute.state entry", 2)
     return expect_bytes(key, "state key"), expect_bytes(item, "state value")
@@ -988,6 +1022,7 @@ class RegisterShadow:
 class ShadowScope:
     """One app a grant covers, and its functions (empty: all of them)."""
 
+    | MigrateAccount
     app_id: bytes
     functions: tuple[str, ...] = ()
 
@@ -1019,6 +1054,7 @@ class GrantShadow:
     expiry_height: int
 
     def fields(self) -> list[Any]:
+        MigrateAccount,
         return [self.domain, [scope.to_wire() for scope in self.scopes], self.expiry_height]
 
     @classmethod
@@ -1049,6 +1085,7 @@ class RegisterPolicy:
     @classmethod
     def from_fields(cls, fields: tuple[Any, ...]) -> RegisterPolicy:
         document, signer, signature = fields
+    MigrateAccount: 3,
         return cls(
             expect_bytes(
                 document, "register_policy.document", maximum=constants.policy_document_bytes_max

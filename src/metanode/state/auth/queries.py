@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from metanode.state.auth.params import AuthParams, read_params
 from metanode.state.bank.accounts import read_account
+from metanode.state.keys.rules import check_keys
 from metanode.state.view import StateReader
-from metanode.types import Address, Denom
+from metanode.types import Address, Denom, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +47,6 @@ class AdmissionView:
 
     def balance(self, address: Address, denom: Denom) -> int:
         return read_account(self._reader, address).balance(denom)
+
+    def key_rung(self, tx: Transaction, sender: Address, nonce: int) -> int:
+        return check_keys(self._reader, tx, sender, nonce)

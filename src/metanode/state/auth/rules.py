@@ -2,7 +2,8 @@
 
 The guard ladder, in this order (each rung one code; tests/state/test_auth.py pins the order):
     1 wrong_chain   2 expired   3 fee_too_low   4 bad_signature
-    5 nonce_too_low   6 nonce_too_high   7 insufficient_fee_balance
+    5 the key rung (keys/rules.py: account_migrated, hybrid_key_required)
+    6 nonce_too_low   7 nonce_too_high   8 insufficient_fee_balance
 Stateless rungs come first so that a node never reads state for a transaction it can refuse
 from its bytes, and the signature comes before the state rungs so a forged transaction is
 refused as forged whatever the account holds. A transaction that fails any rung is never in a
@@ -22,12 +23,13 @@ from metanode.state.auth.params import AuthParams
 from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.bank.accounts import Account, read_account, write_account
 from metanode.state.codes import OK
+from metanode.state.keys.rules import check_keys
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom, Transaction
 
 
 def check_account(account: Account, tx: Transaction) -> int:
-    """The stateful rungs (5–7) against the sender's account record."""
+    """The stateful rungs (6–8) against the sender's account record."""
     if tx.nonce < account.nonce:
         return errors.NONCE_TOO_LOW
     if tx.nonce > account.nonce:
@@ -52,7 +54,11 @@ def guard_ladder(
         return code
     if not signature_verified and not verify_tx_signature(tx):
         return errors.BAD_SIGNATURE
-    return check_account(read_account(reader, sender), tx)
+    account = read_account(reader, sender)
+    code = check_keys(reader, tx, sender, account.nonce)
+    if code != OK:
+        return code
+    return check_account(account, tx)
 
 
 def charge(writer: Overlay, sender: Address, tx: Transaction) -> None:

@@ -85,6 +85,8 @@ from metanode.state.governance.genesis import to_json as governance_json
 from metanode.state.identity.genesis import IdentityGenesis
 from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
+from metanode.state.keys.params import DEFAULT as KEYS_DEFAULT
+from metanode.state.keys.params import KeysParams
 from metanode.state.poe.params import DEFAULT as POE_DEFAULT
 from metanode.state.poe.params import PoeParams
 from metanode.state.privacy.params import DEFAULT as PRIVACY_DEFAULT
@@ -132,6 +134,7 @@ class GenesisDocument:
     court: CourtParams = COURT_DEFAULT
     privacy: PrivacyParams = PRIVACY_DEFAULT
     storage: StorageParams = STORAGE_DEFAULT
+    keys: KeysParams = KEYS_DEFAULT
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -175,6 +178,7 @@ class GenesisDocument:
             self.court.to_wire(),
             self.privacy.to_wire(),
             self.storage.to_wire(),
+            self.keys.to_wire(),
         ]
 
     def hash(self) -> bytes:
@@ -209,6 +213,7 @@ class GenesisDocument:
                 "court": dict(zip(CourtParams.RANGES, self.court.to_wire(), strict=True)),
                 "privacy": dict(zip(PrivacyParams.RANGES, self.privacy.to_wire(), strict=True)),
                 "storage": dict(zip(StorageParams.RANGES, self.storage.to_wire(), strict=True)),
+                "keys": dict(zip(KeysParams.RANGES, self.keys.to_wire(), strict=True)),
             },
             "accounts": [
                 {
@@ -299,7 +304,7 @@ def _parameters(tree: dict[str, Any], kind: str) -> tuple[AuthParams, StakingPar
     sections = _table(
         tree.get("parameters", {}),
         "parameters",
-        {"auth", "staking", "faucet", "registry", "poe", "court", "privacy", "storage"},
+        {"auth", "staking", "faucet", "registry", "poe", "court", "privacy", "storage", "keys"},
         set(),
     )
     auth_tree = _table(
@@ -894,4 +899,5 @@ def from_tree(tree: Any) -> GenesisDocument:
         ranged_params(
             StorageParams, root.get("parameters", {}).get("storage", {}), "parameters.storage"
         ),
+        ranged_params(KeysParams, root.get("parameters", {}).get("keys", {}), "parameters.keys"),
     )

@@ -22,6 +22,7 @@ from metanode.state.genesis.chain import read_chain, read_tip, write_chain, writ
 from metanode.state.genesis.document import GenesisDocument
 from metanode.state.governance import genesis as governance_genesis
 from metanode.state.identity import genesis as identity_genesis
+from metanode.state.keys import genesis as keys_genesis
 from metanode.state.poe import genesis as poe_genesis
 from metanode.state.policy import genesis as policy_genesis
 from metanode.state.privacy import genesis as privacy_genesis
@@ -48,6 +49,7 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     court_genesis.import_genesis(writer, document.court)
     privacy_genesis.import_genesis(writer, document.privacy)
     storage_genesis.import_genesis(writer, document.storage)
+    keys_genesis.import_genesis(writer, document.keys)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -73,4 +75,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         court_genesis.export_genesis(reader),
         privacy_genesis.export_genesis(reader),
         storage_genesis.export_genesis(reader),
+        keys_genesis.export_genesis(reader),
     )

@@ -19,6 +19,7 @@ from metanode.state.codes import OK
 from metanode.state.court import params as court_params
 from metanode.state.governance import errors
 from metanode.state.governance import records as governance_records
+from metanode.state.keys import params as keys_params
 from metanode.state.poe import params as poe_params
 from metanode.state.privacy import params as privacy_params
 from metanode.state.registry import records as registry_records
@@ -65,6 +66,8 @@ class Parameter(enum.IntEnum):
     COURT_TURN_BLOCKS = 34
     COURT_POINTS_PER_TURN = 35
     COURT_SLASH_FRACTION_PPM = 36
+    KEYS_HYBRID_LINKS_REQUIRED = 52
+    KEYS_HYBRID_ACCOUNTS_REQUIRED = 53
     COURT_CHALLENGER_SHARE_PPM = 37
     COURT_REPLAY_FUEL_MAX = 38
     PRIVACY_PROOF_FEE_MIN = 49
@@ -110,6 +113,7 @@ OWNERS: dict[str, Owner] = {
         storage_params.write_params,
         storage_params.StorageParams.RANGES,
     ),
+    "keys": Owner(keys_params.read_params, keys_params.write_params, keys_params.KeysParams.RANGES),
 }
 
 

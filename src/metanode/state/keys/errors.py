@@ -1,0 +1,25 @@
+"""keys result codes (range 1700–1799), stable forever: stored in receipts.
+
+Guard ladder (auth/rules.py, after the signature): `account_migrated`: the Ed25519 account
+moved to hybrid keys (message 37), so a transaction signed by its Ed25519 key alone is refused;
+`hybrid_key_required`: `hybrid_accounts_required` is set and an Ed25519 account that has never
+sent a transaction may send only its migration.
+
+Migration (message 37): `already_hybrid`: the sender signs with hybrid keys already;
+`migration_needs_both_keys`: the message lacks the new ML-DSA-65 key or the new key's hybrid
+signature (a migration signed by one key only); `new_key_signature_invalid`: the hybrid
+signature of the new keys does not verify over the migration statement (a half over another
+message, or another chain's or account's statement); `account_is_a_node`: the sender is a
+registered node or validator, whose Ed25519 key is its consensus identity.
+"""
+
+from __future__ import annotations
+
+from metanode.state.codes import register
+
+ACCOUNT_MIGRATED = register("keys", 1, "account_migrated")
+HYBRID_KEY_REQUIRED = register("keys", 2, "hybrid_key_required")
+ALREADY_HYBRID = register("keys", 3, "already_hybrid")
+MIGRATION_NEEDS_BOTH_KEYS = register("keys", 4, "migration_needs_both_keys")
+NEW_KEY_SIGNATURE_INVALID = register("keys", 5, "new_key_signature_invalid")
+ACCOUNT_IS_A_NODE = register("keys", 6, "account_is_a_node")

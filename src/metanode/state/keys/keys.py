@@ -1,0 +1,17 @@
+"""keys keys. Prefix 0x10 belongs to keys; a table byte, once used, is never reused.
+
+0x10 0x00                  → parameters (params.py)
+0x10 0x01 ‖ address(20)    → migrated: the hybrid address the Ed25519 account moved to (20)
+"""
+
+from __future__ import annotations
+
+from metanode.types import Address
+
+PREFIX = b"\x10"
+PARAMS = PREFIX + b"\x00"
+MIGRATED = PREFIX + b"\x01"
+
+
+def migrated(address: Address) -> bytes:
+    return MIGRATED + address.raw

@@ -1,0 +1,13 @@
+"""keys queries: read-only."""
+
+from __future__ import annotations
+
+from metanode.state.keys import keys
+from metanode.state.view import StateReader
+from metanode.types import Address
+
+
+def migrated_to(reader: StateReader, address: Address) -> Address | None:
+    """The hybrid address an Ed25519 account moved to, or None if it has not migrated."""
+    data = reader.get(keys.migrated(address))
+    return None if data is None else Address(data)

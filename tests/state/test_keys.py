@@ -1,0 +1,152 @@
+"""keys: an Ed25519 account migrates to hybrid keys with both keys' consent, its coins move,
+and its Ed25519 key alone is refused from then on; one-key, mismatched and replayed migrations
+get their codes and change nothing but the fee; the chain can require hybrid keys of accounts
+that have not transacted yet."""
+
+from __future__ import annotations
+
+import pytest
+
+from metanode.crypto import ed25519, pq
+from metanode.mempool.pool import Pool
+from metanode.mempool.reasons import Reason
+from metanode.state.auth.queries import AdmissionView
+from metanode.state.bank import queries as bank_queries
+from metanode.state.codes import OK, name_of
+from metanode.state.governance.parameters import Parameter, check_change
+from metanode.state.keys import queries
+from metanode.state.keys.rules import migration_statement
+from metanode.state.machine import InvalidBlock, apply_block
+from metanode.types import Address, Block, Denom, Message, MigrateAccount, Transaction, Transfer
+from tests.state.support import CHAIN_ID, COIN, FEE, Chain, Wallet, make_genesis, validator_wallet
+
+NEW = pq.HybridPrivateKey(
+    ed25519.PrivateKey.from_seed(b"\x07" * 32), pq.MLDSA65PrivateKey.from_seed(b"\x08" * 32)
+)
+TARGET = Address.from_public_key(*NEW.public_keys)
+SOMEONE = Wallet.of(9).address
+
+
+def migration(wallet: Wallet, key: pq.HybridPrivateKey = NEW, chain_id: str = CHAIN_ID) -> bytes:
+    return key.sign(migration_statement(chain_id, wallet.address))
+
+
+def migrate(wallet: Wallet, nonce: int, signature: bytes | None = None) -> Transaction:
+    ed_key, mldsa_key = NEW.public_keys
+    signature = migration(wallet) if signature is None else signature
+    return wallet.tx(nonce, MigrateAccount(ed_key, mldsa_key, signature))
+
+
+def hybrid_tx(nonce: int, message: Message) -> Transaction:
+    ed_key, mldsa_key = NEW.public_keys
+    unsigned = Transaction(
+        CHAIN_ID, ed_key, nonce, FEE, 1_000_000, message, pq_public_key=mldsa_key
+    )
+    signing = unsigned.signing_message()
+    return unsigned.with_signature(NEW.ed25519.sign(signing) + NEW.mldsa.sign(signing))
+
+
+def test_a_migrated_account_moves_its_coins_and_its_ed25519_key_is_refused() -> None:
+    chain = Chain()
+    old = Wallet.of(1)
+    before = bank_queries.account(chain.state.reader, old.address)
+    assert chain.run([migrate(old, 0)]).receipts[0].code == OK
+    assert queries.migrated_to(chain.state.reader, old.address) == TARGET
+    moved = bank_queries.account(chain.state.reader, TARGET)
+    assert moved.balance(Denom.GEN) == before.balance(Denom.GEN)
+    assert moved.balance(Denom.FLX) == before.balance(Denom.FLX) - FEE
+    assert bank_queries.account(chain.state.reader, old.address).balance(Denom.GEN) == 0
+    # Coins sent to the old address later do not make its Ed25519 key good again.
+    chain.run([Wallet.of(2).tx(0, Transfer(old.address, 10 * COIN, Denom.FLX))])
+    old_style = old.tx(1, Transfer(SOMEONE, 1, Denom.GEN))
+    proposal = chain.propose([old_style])
+    assert [name_of(code) for _, code in proposal.dropped] == ["keys.account_migrated"]
+    forged = Block(proposal.block.header, (old_style,), (), proposal.block.last_certificate)
+    with pytest.raises(InvalidBlock, match="account_migrated"):
+        apply_block(chain.state, forged)
+    # The mempool refuses it at the door, for the same reason.
+    pool = Pool(CHAIN_ID)
+    admission = pool.admit(old_style.encode(), AdmissionView(chain.state.reader), 5)
+    assert admission.reason == Reason.ACCOUNT_MIGRATED and "message 37" in admission.detail
+    # The new keys spend the coins.
+    changes = chain.run([hybrid_tx(0, Transfer(SOMEONE, 5 * COIN, Denom.GEN))])
+    assert changes.receipts[0].code == OK
+
+
+def test_the_key_rung_comes_after_the_signature_and_before_the_nonce() -> None:
+    chain = Chain()
+    old = Wallet.of(1)
+    chain.run([migrate(old, 0)])
+    chain.run([Wallet.of(2).tx(0, Transfer(old.address, 10 * COIN, Denom.FLX))])
+    wrong_nonce = old.tx(7, Transfer(SOMEONE, 1, Denom.GEN))
+    forged = wrong_nonce.with_signature(bytes(64))
+    dropped = chain.propose([wrong_nonce, forged]).dropped
+    assert [name_of(code) for _, code in dropped] == ["keys.account_migrated", "auth.bad_signature"]
+
+
+def _outcome(chain: Chain, tx: Transaction) -> str:
+    old = bank_queries.account(chain.state.reader, tx.sender_address)
+    code = chain.run([tx]).receipts[0].code
+    after = bank_queries.account(chain.state.reader, tx.sender_address)
+    assert after.balance(Denom.FLX) == old.balance(Denom.FLX) - FEE  # the fee only
+    assert after.balance(Denom.GEN) == old.balance(Denom.GEN)
+    assert queries.migrated_to(chain.state.reader, tx.sender_address) is None
+    return name_of(code)
+
+
+def test_bad_migrations_get_their_codes_in_guard_order_and_change_nothing_but_the_fee() -> None:
+    chain = Chain()
+    wallet = Wallet.of(1)
+    ed_key, mldsa_key = NEW.public_keys
+    statement = migration_statement(CHAIN_ID, wallet.address)
+    whole = NEW.sign(statement)
+    other = NEW.sign(statement + b"!")
+    # Each half verifies alone, but over a different message than the other half.
+    split = whole[: ed25519.SIGNATURE_BYTES] + other[ed25519.SIGNATURE_BYTES :]
+    cases = [
+        (wallet.tx(0, MigrateAccount(ed_key, b"", whole)), "keys.migration_needs_both_keys"),
+        (
+            wallet.tx(1, MigrateAccount(ed_key, mldsa_key, whole[:64])),
+            "keys.migration_needs_both_keys",
+        ),
+        (migrate(wallet, 2, split), "keys.new_key_signature_invalid"),
+        (migrate(wallet, 3, migration(Wallet.of(2))), "keys.new_key_signature_invalid"),
+        (migrate(wallet, 4, migration(wallet, chain_id="other")), "keys.new_key_signature_invalid"),
+        (
+            migrate(wallet, 5, pq.HybridPrivateKey.generate().sign(statement)),
+            "keys.new_key_signature_invalid",
+        ),
+    ]
+    assert [_outcome(chain, tx) for tx, _ in cases] == [code for _, code in cases]
+    # A hybrid sender has nothing to migrate; a validator's key is its consensus identity.
+    chain.run([Wallet.of(2).tx(0, Transfer(TARGET, 10 * COIN, Denom.FLX))])
+    already = hybrid_tx(0, MigrateAccount(ed_key, b"", b""))
+    assert _outcome(chain, already) == "keys.already_hybrid"
+
+
+def test_a_validator_cannot_migrate_its_account() -> None:
+    chain = Chain(make_genesis(validators=2))
+    validator = validator_wallet(1)  # not the proposer, so its FLX moves by the fee alone
+    chain.run([Wallet.of(0).tx(0, Transfer(validator.address, 10 * COIN, Denom.FLX))])
+    assert _outcome(chain, migrate(validator, 0)) == "keys.account_is_a_node"
+
+
+def test_the_chain_can_require_hybrid_keys_of_accounts_that_have_not_transacted() -> None:
+    chain = Chain(
+        make_genesis(
+            parameters={
+                "staking": {"unbonding_delay_blocks": 3},
+                "keys": {"hybrid_accounts_required": 1},
+            }
+        )
+    )
+    fresh = Wallet.of(3)
+    transfer = fresh.tx(0, Transfer(SOMEONE, 1, Denom.GEN))
+    assert [name_of(c) for _, c in chain.propose([transfer]).dropped] == [
+        "keys.hybrid_key_required"
+    ]
+    assert chain.run([migrate(fresh, 0)]).receipts[0].code == OK  # its way out
+    assert check_change(Parameter.KEYS_HYBRID_ACCOUNTS_REQUIRED, 0) == OK
+    assert name_of(check_change(Parameter.KEYS_HYBRID_LINKS_REQUIRED, 2)) == (
+        "governance.value_out_of_range"
+    )
