@@ -1,0 +1,76 @@
+"""Post-quantum on a 4-validator network of real processes (docs/pq.md): on a chain that
+requires hybrid links every link is hybrid (the metric), blocks commit over them, and an
+account migrated to hybrid keys on chain has its old-style transactions refused while the new
+keys spend its coins."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metanode.crypto import ed25519, pq
+from metanode.node import home as dev_home
+from metanode.state.keys.rules import migration_statement
+from metanode.types import Address, Denom, Message, MigrateAccount, Transaction, Transfer
+
+from .cluster import Cluster, running
+
+FEE = 1_000
+
+
+def _require_hybrid_links(document: dict[str, Any]) -> None:
+    document.setdefault("parameters", {})["keys"] = {"hybrid_links_required": 1}
+
+
+def _links(cluster: Cluster, name: str) -> dict[str, float]:
+    text = cluster.client.get(cluster.url(name) + "/metrics").text
+    return {
+        kind: float(value)
+        for kind, value in re.findall(r'^metanode_p2p_links\{kind="(\w+)"\} (\S+)$', text, re.M)
+    }
+
+
+def _signed(key: ed25519.PrivateKey, nonce: int, message: Message) -> Transaction:
+    unsigned = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, FEE, 10_000, message)
+    return unsigned.with_signature(key.sign(unsigned.signing_message()))
+
+
+def _hybrid(key: pq.HybridPrivateKey, nonce: int, message: Message) -> Transaction:
+    ed_key, mldsa_key = key.public_keys
+    unsigned = Transaction(
+        dev_home.DEV_CHAIN_ID, ed_key, nonce, FEE, 10_000, message, pq_public_key=mldsa_key
+    )
+    signing = unsigned.signing_message()
+    return unsigned.with_signature(key.ed25519.sign(signing) + key.mldsa.sign(signing))
+
+
+@pytest.mark.slow  # four node processes for about a minute
+def test_hybrid_links_everywhere_and_an_account_migrated_on_chain(tmp_path: Path) -> None:
+    with running(tmp_path / "net", genesis=_require_hybrid_links) as cluster:
+        cluster.wait_height(2, timeout_s=120)
+        cluster.wait(
+            lambda: all(
+                _links(cluster, name) == {"hybrid": 3.0, "classical": 0.0} for name in cluster.names
+            ),
+            120,
+            "every node to hold three hybrid links",
+        )
+        old = cluster.dev_keys()[0]
+        old_address = Address.from_public_key(old.public_key)
+        new = pq.HybridPrivateKey.generate()
+        statement = migration_statement(dev_home.DEV_CHAIN_ID, old_address)
+        migrate = _signed(old, 0, MigrateAccount(*new.public_keys, new.sign(statement)))
+        assert cluster.submit("v0", [migrate])[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v1", migrate.hash().hex()), 120, "the migration")
+        receipt = cluster.get("v1", f"/api/v1/txs/{migrate.hash().hex()}")
+        assert receipt["receipt"]["code_name"] == "ok"
+
+        someone = Address.from_public_key(bytes(32))
+        (refused,) = cluster.submit("v2", [_signed(old, 1, Transfer(someone, 1, Denom.FLX))])
+        assert not refused["accepted"] and refused["reason"] == "account_migrated"
+        spend = _hybrid(new, 0, Transfer(someone, 1, Denom.FLX))
+        assert cluster.submit("v3", [spend])[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v0", spend.hash().hex()), 120, "the new keys")
