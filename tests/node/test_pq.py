@@ -1,7 +1,7 @@
 """Post-quantum on a 4-validator network of real processes (docs/pq.md): on a chain that
-requires hybrid links every link is hybrid (the metric), blocks commit over them, and an
-account migrated to hybrid keys on chain has its old-style transactions refused while the new
-keys spend its coins."""
+requires hybrid links every link is hybrid (the metric), blocks commit over them, an account
+migrated to hybrid keys on chain has its old-style transactions refused while the new keys
+spend its coins, and a validator adds an ML-DSA key to its identity while the chain goes on."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ import pytest
 
 from metanode.crypto import ed25519, pq
 from metanode.node import home as dev_home
-from metanode.state.keys.rules import migration_statement
-from metanode.types import Address, Denom, Message, MigrateAccount, Transaction, Transfer
+from metanode.node import keys as node_keys
+from metanode.state.keys.rules import ACCOUNT, NODE, statement
+from metanode.types import (
+    AddNodeKey,
+    Address,
+    Denom,
+    Message,
+    MigrateAccount,
+    Transaction,
+    Transfer,
+)
 
 from .cluster import Cluster, running
 
@@ -61,8 +70,8 @@ def test_hybrid_links_everywhere_and_an_account_migrated_on_chain(tmp_path: Path
         old = cluster.dev_keys()[0]
         old_address = Address.from_public_key(old.public_key)
         new = pq.HybridPrivateKey.generate()
-        statement = migration_statement(dev_home.DEV_CHAIN_ID, old_address)
-        migrate = _signed(old, 0, MigrateAccount(*new.public_keys, new.sign(statement)))
+        signed = statement(dev_home.DEV_CHAIN_ID, old_address, ACCOUNT)
+        migrate = _signed(old, 0, MigrateAccount(*new.public_keys, new.sign(signed)))
         assert cluster.submit("v0", [migrate])[0]["accepted"]
         cluster.wait(lambda: cluster.committed("v1", migrate.hash().hex()), 120, "the migration")
         receipt = cluster.get("v1", f"/api/v1/txs/{migrate.hash().hex()}")
@@ -74,3 +83,21 @@ def test_hybrid_links_everywhere_and_an_account_migrated_on_chain(tmp_path: Path
         spend = _hybrid(new, 0, Transfer(someone, 1, Denom.FLX))
         assert cluster.submit("v3", [spend])[0]["accepted"]
         cluster.wait(lambda: cluster.committed("v0", spend.hash().hex()), 120, "the new keys")
+
+        # A validator adds its ML-DSA key on the running chain, which commits on without it
+        # pausing (4 validators: a halt would show as no height past the key's block).
+        path = cluster.home / "nodes" / "v1" / "validator.key"
+        node_key = ed25519.PrivateKey.from_seed(
+            node_keys.read_validator(path, dev_home.DEV_PASSWORD).ed25519_seed
+        )
+        identity = Address.from_public_key(node_key.public_key)
+        nonce = cluster.get("v1", f"/api/v1/accounts/{identity}")["nonce"]
+        mldsa = pq.MLDSA65PrivateKey.generate()
+        pair = pq.HybridPrivateKey(node_key, mldsa)
+        signed = statement(dev_home.DEV_CHAIN_ID, identity, NODE)
+        add = _signed(node_key, nonce, AddNodeKey(mldsa.public_key, pair.sign(signed)))
+        assert cluster.submit("v1", [add])[0]["accepted"]
+        cluster.wait(lambda: cluster.committed("v2", add.hash().hex()), 120, "the node key")
+        receipt = cluster.get("v2", f"/api/v1/txs/{add.hash().hex()}")
+        assert receipt["receipt"]["code_name"] == "ok"
+        cluster.wait_height(receipt["height"] + 3, timeout_s=120)

@@ -237,6 +237,7 @@ PINNED = {
     1704: "keys.migration_needs_both_keys",
     1705: "keys.new_key_signature_invalid",
     1706: "keys.account_is_a_node",
+    1707: "keys.node_key_exists",
 }
 
 

@@ -1,7 +1,8 @@
 """keys: an Ed25519 account migrates to hybrid keys with both keys' consent, its coins move,
 and its Ed25519 key alone is refused from then on; one-key, mismatched and replayed migrations
-get their codes and change nothing but the fee; the chain can require hybrid keys of accounts
-that have not transacted yet."""
+get their codes and change nothing but the fee; a node identity adds an ML-DSA key the same
+way; the chain can require hybrid keys of accounts that have not transacted yet, and of new
+validators."""
 
 from __future__ import annotations
 
@@ -15,10 +16,30 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.state.governance.parameters import Parameter, check_change
 from metanode.state.keys import queries
-from metanode.state.keys.rules import migration_statement
+from metanode.state.keys.rules import ACCOUNT, NODE, statement
 from metanode.state.machine import InvalidBlock, apply_block
-from metanode.types import Address, Block, Denom, Message, MigrateAccount, Transaction, Transfer
-from tests.state.support import CHAIN_ID, COIN, FEE, Chain, Wallet, make_genesis, validator_wallet
+from metanode.types import (
+    AddNodeKey,
+    Address,
+    Block,
+    Denom,
+    Message,
+    MigrateAccount,
+    RegisterValidator,
+    Transaction,
+    Transfer,
+)
+from tests.state.support import (
+    CHAIN_ID,
+    COIN,
+    FEE,
+    Chain,
+    Wallet,
+    bls_material,
+    make_genesis,
+    seed,
+    validator_wallet,
+)
 
 NEW = pq.HybridPrivateKey(
     ed25519.PrivateKey.from_seed(b"\x07" * 32), pq.MLDSA65PrivateKey.from_seed(b"\x08" * 32)
@@ -28,7 +49,7 @@ SOMEONE = Wallet.of(9).address
 
 
 def migration(wallet: Wallet, key: pq.HybridPrivateKey = NEW, chain_id: str = CHAIN_ID) -> bytes:
-    return key.sign(migration_statement(chain_id, wallet.address))
+    return key.sign(statement(chain_id, wallet.address, ACCOUNT))
 
 
 def migrate(wallet: Wallet, nonce: int, signature: bytes | None = None) -> Transaction:
@@ -98,9 +119,9 @@ def test_bad_migrations_get_their_codes_in_guard_order_and_change_nothing_but_th
     chain = Chain()
     wallet = Wallet.of(1)
     ed_key, mldsa_key = NEW.public_keys
-    statement = migration_statement(CHAIN_ID, wallet.address)
-    whole = NEW.sign(statement)
-    other = NEW.sign(statement + b"!")
+    signed = statement(CHAIN_ID, wallet.address, ACCOUNT)
+    whole = NEW.sign(signed)
+    other = NEW.sign(signed + b"!")
     # Each half verifies alone, but over a different message than the other half.
     split = whole[: ed25519.SIGNATURE_BYTES] + other[ed25519.SIGNATURE_BYTES :]
     cases = [
@@ -113,7 +134,7 @@ def test_bad_migrations_get_their_codes_in_guard_order_and_change_nothing_but_th
         (migrate(wallet, 3, migration(Wallet.of(2))), "keys.new_key_signature_invalid"),
         (migrate(wallet, 4, migration(wallet, chain_id="other")), "keys.new_key_signature_invalid"),
         (
-            migrate(wallet, 5, pq.HybridPrivateKey.generate().sign(statement)),
+            migrate(wallet, 5, pq.HybridPrivateKey.generate().sign(signed)),
             "keys.new_key_signature_invalid",
         ),
     ]
@@ -150,3 +171,49 @@ def test_the_chain_can_require_hybrid_keys_of_accounts_that_have_not_transacted(
     assert name_of(check_change(Parameter.KEYS_HYBRID_LINKS_REQUIRED, 2)) == (
         "governance.value_out_of_range"
     )
+
+
+MLDSA = pq.MLDSA65PrivateKey.from_seed(b"\x09" * 32)
+
+
+def node_key(wallet: Wallet, what: str = NODE, mldsa: pq.MLDSA65PrivateKey = MLDSA) -> AddNodeKey:
+    """Message 38 for `wallet`: its own Ed25519 key and `mldsa` sign the `what` statement."""
+    pair = pq.HybridPrivateKey(ed25519.PrivateKey.from_seed(wallet.key.encode()), mldsa)
+    return AddNodeKey(mldsa.public_key, pair.sign(statement(CHAIN_ID, wallet.address, what)))
+
+
+def test_a_validator_adds_an_ml_dsa_key_to_its_identity_once() -> None:
+    chain = Chain(make_genesis(validators=2))
+    validator = validator_wallet(1)
+    chain.run([Wallet.of(0).tx(0, Transfer(validator.address, 10 * COIN, Denom.FLX))])
+    bad = [
+        (AddNodeKey(MLDSA.public_key, b""), "keys.migration_needs_both_keys"),
+        (node_key(validator, ACCOUNT), "keys.new_key_signature_invalid"),  # the other statement
+        (node_key(Wallet.of(2)), "keys.new_key_signature_invalid"),  # another identity's
+    ]
+    for nonce, (message, expected) in enumerate(bad):
+        assert _outcome(chain, validator.tx(nonce, message)) == expected
+    assert chain.run([validator.tx(3, node_key(validator))]).receipts[0].code == OK
+    assert queries.node_key(chain.state.reader, validator.address) == MLDSA.public_key
+    other = pq.MLDSA65PrivateKey.from_seed(b"\x0a" * 32)
+    again = validator.tx(4, node_key(validator, mldsa=other))
+    assert name_of(chain.run([again]).receipts[0].code) == "keys.node_key_exists"
+    assert queries.node_key(chain.state.reader, validator.address) == MLDSA.public_key
+
+
+def test_the_chain_can_require_an_ml_dsa_key_of_new_validators() -> None:
+    parameters = {
+        "staking": {"unbonding_delay_blocks": 3},
+        "keys": {"hybrid_validators_required": 1},
+    }
+    chain = Chain(make_genesis(parameters=parameters))
+    candidate = Wallet.of(2)
+    bls_key, pop = bls_material(7)
+    register = candidate.tx(1, RegisterValidator(bls_key, pop, seed("vrf", 7)))
+    chain.run([candidate.tx(0, Transfer(SOMEONE, 1, Denom.GEN))])
+    assert [name_of(c) for _, c in chain.propose([register]).dropped] == [
+        "keys.hybrid_key_required"
+    ]
+    assert chain.run([candidate.tx(1, node_key(candidate))]).receipts[0].code == OK
+    changes = chain.run([candidate.tx(2, RegisterValidator(bls_key, pop, seed("vrf", 7)))])
+    assert changes.receipts[0].code == OK

@@ -86,8 +86,9 @@ _KEY_REASONS = {
     ),
     keys_errors.HYBRID_KEY_REQUIRED: (
         Reason.HYBRID_KEY_REQUIRED,
-        "this chain requires hybrid keys of new accounts (keys.hybrid_accounts_required): "
-        "migrate the account first (message 37)",
+        "this chain requires hybrid keys of new accounts (keys.hybrid_accounts_required) or "
+        "an ML-DSA key of new validators (keys.hybrid_validators_required): migrate the "
+        "account (message 37) or add the node's ML-DSA key (message 38) first",
     ),
 }
 

@@ -79,7 +79,7 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
-from metanode.state.keys.rules import on_migrate_account
+from metanode.state.keys.rules import on_add_node_key, on_migrate_account
 from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.policy.rules import on_declare_region, on_register_policy
 from metanode.state.privacy.rules import on_prove_kyc, on_publish_zk_issuer
@@ -98,6 +98,7 @@ from metanode.state.storage import rules as storage
 from metanode.state.values import encode_plain
 from metanode.state.view import FrozenOverlay, MemoryReader, Overlay, StateReader, Write
 from metanode.types import (
+    AddNodeKey,
     Address,
     Block,
     BlockHeader,
@@ -183,6 +184,7 @@ HANDLERS: dict[type, Handler] = {
     PlaceBlob: storage.on_place_blob,  # type: ignore[dict-item]
     ReportStorageFault: storage.on_report_storage_fault,  # type: ignore[dict-item]
     MigrateAccount: on_migrate_account,  # type: ignore[dict-item]
+    AddNodeKey: on_add_node_key,  # type: ignore[dict-item]
 }
 
 

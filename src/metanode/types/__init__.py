@@ -9,6 +9,7 @@ from metanode.types.block import Block, BlockHeader, CommitCertificate
 from metanode.types.logblock import LogBlock, LogLeaf
 from metanode.types.messages import (
     AppContainment,
+    AddNodeKey,
     AuthorityChange,
     Bond,
     CallApp,
@@ -65,6 +66,7 @@ from metanode.types.receipt import Event, Receipt
 from metanode.types.transaction import Transaction
 
 __all__ = [
+    "AddNodeKey",
     "Address",
     "AppContainment",
     "AuthorityChange",

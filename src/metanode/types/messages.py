@@ -989,6 +989,35 @@ class MigrateAccount:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class AddNodeKey:
+    """Add an ML-DSA-65 key to the sender's node identity (its Ed25519 key stays: it is the
+    node id, its TLS certificate and its consensus key). Double-signed like `MigrateAccount`:
+    the envelope by the Ed25519 key, `signature` by the pair (Ed25519 key, `mldsa_key`) over
+    the node-key statement (`state/keys/rules.py`)."""
+
+    code: ClassVar[int] = 38
+    mldsa_key: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.mldsa_key, self.signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> AddNodeKey:
+        mldsa_key, signature = fields
+        return cls(
+            expect_bytes(
+                mldsa_key, "add_node_key.mldsa_key", maximum=constants.mldsa65_public_key_bytes
+            ),
+            expect_bytes(
+                signature,
+                "add_node_key.signature",
+                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
+            ),
+        )
+
+
 def _pair(value: Any) -> tuple[bytes, bytes]:
     key, item = expect_array(value, "rule_dispute.state entry", 2)
     return expect_bytes(key, "state key"), expect_bytes(item, "state value")
@@ -1023,6 +1052,7 @@ class ShadowScope:
     """One app a grant covers, and its functions (empty: all of them)."""
 
     | MigrateAccount
+    | AddNodeKey
     app_id: bytes
     functions: tuple[str, ...] = ()
 
@@ -1055,6 +1085,7 @@ class GrantShadow:
 
     def fields(self) -> list[Any]:
         MigrateAccount,
+        AddNodeKey,
         return [self.domain, [scope.to_wire() for scope in self.scopes], self.expiry_height]
 
     @classmethod
@@ -1086,6 +1117,7 @@ class RegisterPolicy:
     def from_fields(cls, fields: tuple[Any, ...]) -> RegisterPolicy:
         document, signer, signature = fields
     MigrateAccount: 3,
+    AddNodeKey: 2,
         return cls(
             expect_bytes(
                 document, "register_policy.document", maximum=constants.policy_document_bytes_max

@@ -75,6 +75,7 @@ class Parameter(enum.IntEnum):
     STORAGE_ACCOUNT_BYTES_MAX = 39
     STORAGE_NODE_BYTES_MAX = 40
     STORAGE_FEE_PER_KIB = 41
+    KEYS_HYBRID_VALIDATORS_REQUIRED = 54
 
 
 @dataclass(frozen=True, slots=True)

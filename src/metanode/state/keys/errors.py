@@ -11,6 +11,13 @@ signature (a migration signed by one key only); `new_key_signature_invalid`: the
 signature of the new keys does not verify over the migration statement (a half over another
 message, or another chain's or account's statement); `account_is_a_node`: the sender is a
 registered node or validator, whose Ed25519 key is its consensus identity.
+
+Node key (message 38): `already_hybrid`, `migration_needs_both_keys` and
+`new_key_signature_invalid` as above; `node_key_exists`: the identity has its ML-DSA key
+already (replacing it would let a broken Ed25519 key choose the post-quantum key).
+While `hybrid_validators_required` is set, the ladder's key rung refuses `RegisterValidator`,
+and `RegisterNode` with the validator role, from an identity without an ML-DSA key
+(`hybrid_key_required`).
 """
 
 from __future__ import annotations
@@ -23,3 +30,4 @@ ALREADY_HYBRID = register("keys", 3, "already_hybrid")
 MIGRATION_NEEDS_BOTH_KEYS = register("keys", 4, "migration_needs_both_keys")
 NEW_KEY_SIGNATURE_INVALID = register("keys", 5, "new_key_signature_invalid")
 ACCOUNT_IS_A_NODE = register("keys", 6, "account_is_a_node")
+NODE_KEY_EXISTS = register("keys", 7, "node_key_exists")

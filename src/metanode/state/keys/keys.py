@@ -2,6 +2,7 @@
 
 0x10 0x00                  → parameters (params.py)
 0x10 0x01 ‖ address(20)    → migrated: the hybrid address the Ed25519 account moved to (20)
+0x10 0x02 ‖ address(20)    → the ML-DSA-65 key of a node identity (message 38)
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from metanode.types import Address
 PREFIX = b"\x10"
 PARAMS = PREFIX + b"\x00"
 MIGRATED = PREFIX + b"\x01"
+NODE_KEY = PREFIX + b"\x02"
 
 
 def migrated(address: Address) -> bytes:
     return MIGRATED + address.raw
+
+
+def node_key(address: Address) -> bytes:
+    return NODE_KEY + address.raw

@@ -11,3 +11,8 @@ def migrated_to(reader: StateReader, address: Address) -> Address | None:
     """The hybrid address an Ed25519 account moved to, or None if it has not migrated."""
     data = reader.get(keys.migrated(address))
     return None if data is None else Address(data)
+
+
+def node_key(reader: StateReader, address: Address) -> bytes | None:
+    """The ML-DSA-65 key a node identity added (message 38), or None."""
+    return reader.get(keys.node_key(address))

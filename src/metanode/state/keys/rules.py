@@ -1,17 +1,24 @@
-"""keys rules: the ladder's key rung, and account migration (message 37).
+"""keys rules: the ladder's key rung, account migration (message 37) and node keys (38).
 
-The rung (`check_keys`, called by the auth ladder right after the signature) refuses what an
-Ed25519 key may no longer sign: anything for an account that migrated (`account_migrated`),
-and, while `hybrid_accounts_required` is set, anything but its migration for an Ed25519 account
-that has never sent a transaction (`hybrid_key_required`). Hybrid senders pass.
+The rung (`check_keys`, called by the auth ladder right after the signature, and by the
+mempool) refuses what an Ed25519 key may no longer sign: anything for an account that
+migrated (`account_migrated`); while `hybrid_accounts_required` is set, anything but its
+migration for an Ed25519 account that has never sent a transaction; and while
+`hybrid_validators_required` is set, a validator registration from an identity without an
+ML-DSA key (both `hybrid_key_required`). Hybrid senders pass.
 
-Migration guards, in this order (tests/state/test_keys.py pins it):
-    1 already_hybrid   2 migration_needs_both_keys   3 new_key_signature_invalid
-    4 account_is_a_node
-Then the sender's coins of every denomination move to the address of the new keys and the
-account is marked migrated. Its nonce stays where it is: the tombstone refuses every later
-Ed25519 transaction anyway. What both keys sign is `migration_statement`: the chain id and the
-old address, so a statement cannot be replayed on another chain or for another account.
+Both messages are double-signed: the envelope by the Ed25519 key, `signature` by the new keys
+as a hybrid signature over a statement naming the chain, the account and what is done
+(`statement`), so it cannot be replayed on another chain, for another account, or as the other
+message. Guards, in this order (tests/state/test_keys.py pins them):
+    37: 1 already_hybrid   2 migration_needs_both_keys   3 new_key_signature_invalid
+        4 account_is_a_node
+    38: 1 already_hybrid   2 migration_needs_both_keys   3 new_key_signature_invalid
+        4 node_key_exists
+A migration moves the sender's coins of every denomination to the address of the new keys and
+marks the account migrated (its nonce stays; the mark refuses every later Ed25519
+transaction). A node key is recorded beside the identity, whose Ed25519 key stays its node id,
+TLS certificate and consensus key.
 """
 
 from __future__ import annotations
@@ -28,12 +35,31 @@ from metanode.state.keys.params import read_params
 from metanode.state.registry.records import read_node
 from metanode.state.staking.records import read_validator
 from metanode.state.view import Overlay, StateReader
-from metanode.types import Address, Denom, MigrateAccount, Transaction
+from metanode.types import (
+    AddNodeKey,
+    Address,
+    Denom,
+    MigrateAccount,
+    RegisterNode,
+    RegisterValidator,
+    Role,
+    Transaction,
+)
+
+ACCOUNT = "account"
+NODE = "node"
 
 
-def migration_statement(chain_id: str, account: Address) -> bytes:
-    """What the new hybrid keys sign to take over `account`."""
-    return tags.KEY_MIGRATION.name_bytes + b"\x00" + encode([chain_id, account.raw])
+def statement(chain_id: str, account: Address, what: str) -> bytes:
+    """What the new keys sign to take over `account` (`ACCOUNT`) or join its identity (`NODE`)."""
+    return tags.KEY_MIGRATION.name_bytes + b"\x00" + encode([chain_id, account.raw, what])
+
+
+def _registers_validator(tx: Transaction) -> bool:
+    message = tx.message
+    return isinstance(message, RegisterValidator) or (
+        isinstance(message, RegisterNode) and Role.VALIDATOR in message.roles
+    )
 
 
 def check_keys(reader: StateReader, tx: Transaction, sender: Address, nonce: int) -> int:
@@ -42,25 +68,44 @@ def check_keys(reader: StateReader, tx: Transaction, sender: Address, nonce: int
         return OK
     if reader.get(keys.migrated(sender)) is not None:
         return errors.ACCOUNT_MIGRATED
+    new_account = nonce == 0 and not isinstance(tx.message, MigrateAccount | AddNodeKey)
+    validator = _registers_validator(tx)
+    if not (new_account or validator):
+        return OK  # the common case reads no parameters
+    params = read_params(reader)
+    if new_account and params.hybrid_accounts_required:
+        return errors.HYBRID_KEY_REQUIRED
     if (
-        nonce == 0
-        and not isinstance(tx.message, MigrateAccount)
-        and read_params(reader).hybrid_accounts_required
+        validator
+        and params.hybrid_validators_required
+        and reader.get(keys.node_key(sender)) is None
     ):
         return errors.HYBRID_KEY_REQUIRED
     return OK
 
 
-def on_migrate_account(writer: Overlay, context: TxContext, message: MigrateAccount) -> int:
+def _double_signed(
+    context: TxContext, ed25519_key: bytes, mldsa_key: bytes, signature: bytes, what: str
+) -> int:
+    """The guards both messages share, in order."""
     if context.is_hybrid:
         return errors.ALREADY_HYBRID
-    if not message.mldsa_key or len(message.signature) != pq.HYBRID_SIGNATURE_BYTES:
+    if not mldsa_key or len(signature) != pq.HYBRID_SIGNATURE_BYTES:
         return errors.MIGRATION_NEEDS_BOTH_KEYS
-    statement = migration_statement(context.block.chain.chain_id, context.sender)
+    signed = statement(context.block.chain.chain_id, context.sender, what)
     try:
-        pq.verify_hybrid(message.ed25519_key, message.mldsa_key, statement, message.signature)
+        pq.verify_hybrid(ed25519_key, mldsa_key, signed, signature)
     except (VerificationError, KeyFormatError):
         return errors.NEW_KEY_SIGNATURE_INVALID
+    return OK
+
+
+def on_migrate_account(writer: Overlay, context: TxContext, message: MigrateAccount) -> int:
+    code = _double_signed(
+        context, message.ed25519_key, message.mldsa_key, message.signature, ACCOUNT
+    )
+    if code != OK:
+        return code
     sender = context.sender
     if read_node(writer, sender) is not None or read_validator(writer, sender) is not None:
         return errors.ACCOUNT_IS_A_NODE
@@ -70,4 +115,16 @@ def on_migrate_account(writer: Overlay, context: TxContext, message: MigrateAcco
     for denom in Denom:
         credit(writer, target, denom, account.balance(denom))
     writer.put(keys.migrated(sender), target.raw)
+    return OK
+
+
+def on_add_node_key(writer: Overlay, context: TxContext, message: AddNodeKey) -> int:
+    code = _double_signed(
+        context, context.sender_public_key, message.mldsa_key, message.signature, NODE
+    )
+    if code != OK:
+        return code
+    if writer.get(keys.node_key(context.sender)) is not None:
+        return errors.NODE_KEY_EXISTS
+    writer.put(keys.node_key(context.sender), message.mldsa_key)
     return OK
