@@ -11,6 +11,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,13 +27,26 @@ from metanode.types import Address
 
 DIALLER = Address(b"\x01" * 20)
 LISTENER = Address(b"\x02" * 20)
+SIGNERS = {side: hybrid.node_signer(bytes([index]) * 32) for index, side in enumerate("dl")}
+PINS = {side: signer.public_key for side, signer in SIGNERS.items()}
+
+
+def _dialler(pin: bytes | None = None) -> hybrid.Dialler:
+    return hybrid.Dialler(DIALLER, LISTENER, SIGNERS["d"], pin)
+
+
+def _listen(
+    offer: HybridOffer, peer: Address = DIALLER, pin: bytes | None = None
+) -> tuple[HybridKeys, hybrid.Pending]:
+    return hybrid.listen(LISTENER, peer, offer, SIGNERS["l"], pin)
 
 
 def _handshake(
     change: Callable[[HybridKeys], HybridKeys] = lambda answer: answer,
+    pins: tuple[bytes | None, bytes | None] = (None, None),
 ) -> tuple[hybrid.Session, hybrid.Session]:
-    dialler = hybrid.Dialler(DIALLER, LISTENER)
-    answer, pending = hybrid.listen(LISTENER, DIALLER, dialler.offer)
+    dialler = _dialler(pins[0])
+    answer, pending = _listen(dialler.offer, pin=pins[1])
     mine, confirmation = dialler.finish(change(answer))
     return mine, pending.confirm(confirmation)
 
@@ -54,22 +68,24 @@ def test_both_sides_derive_one_session_and_records_open_once_in_order() -> None:
 
 
 def test_an_offer_without_its_ml_kem_key_is_a_downgrade() -> None:
-    offer = hybrid.Dialler(DIALLER, LISTENER).offer
+    offer = _dialler().offer
     stripped = HybridOffer(offer.x25519_key, b"")
-    assert _reason(lambda: hybrid.listen(LISTENER, DIALLER, stripped)) == hybrid.DOWNGRADE
+    assert _reason(lambda: _listen(stripped)) == hybrid.DOWNGRADE
     short = HybridOffer(offer.x25519_key, offer.mlkem_key[:-1])
-    assert _reason(lambda: hybrid.listen(LISTENER, DIALLER, short)) == hybrid.MALFORMED_MLKEM_KEY
+    assert _reason(lambda: _listen(short)) == hybrid.MALFORMED_MLKEM_KEY
     low_order = HybridOffer(bytes(32), offer.mlkem_key)
-    assert _reason(lambda: hybrid.listen(LISTENER, DIALLER, low_order)) == hybrid.MALFORMED_X25519
+    assert _reason(lambda: _listen(low_order)) == hybrid.MALFORMED_X25519
 
 
 def test_a_malformed_ciphertext_is_refused_and_a_wrong_one_fails_key_confirmation() -> None:
     def truncated(answer: HybridKeys) -> HybridKeys:
-        return HybridKeys(answer.x25519_key, answer.mlkem_ciphertext[:-1], answer.confirmation)
+        return HybridKeys(
+            answer.x25519_key, answer.mlkem_ciphertext[:-1], answer.confirmation, answer.signature
+        )
 
     def other(answer: HybridKeys) -> HybridKeys:
         _, ciphertext = pq.mlkem768_encapsulate(pq.MLKEM768PrivateKey.generate().public_key)
-        return HybridKeys(answer.x25519_key, ciphertext, answer.confirmation)
+        return HybridKeys(answer.x25519_key, ciphertext, answer.confirmation, answer.signature)
 
     assert _reason(lambda: _handshake(truncated)) == hybrid.MALFORMED_CIPHERTEXT
     # FIPS 203 implicit rejection: decapsulation "succeeds" with a pseudorandom secret.
@@ -77,15 +93,28 @@ def test_a_malformed_ciphertext_is_refused_and_a_wrong_one_fails_key_confirmatio
 
 
 def test_keys_are_bound_to_the_pinned_identities_and_the_dialler_must_confirm() -> None:
-    dialler = hybrid.Dialler(DIALLER, LISTENER)
+    dialler = _dialler()
     # The listener thinks it talks to another node: the transcripts differ.
-    answer, _ = hybrid.listen(LISTENER, Address(b"\x03" * 20), dialler.offer)
+    answer, _ = _listen(dialler.offer, Address(b"\x03" * 20))
     assert _reason(lambda: dialler.finish(answer)) == hybrid.CONFIRMATION_FAILED
-    dialler = hybrid.Dialler(DIALLER, LISTENER)
-    answer, pending = hybrid.listen(LISTENER, DIALLER, dialler.offer)
+    dialler = _dialler()
+    answer, pending = _listen(dialler.offer)
     session, _ = dialler.finish(answer)
     forged = session.seal(bytes(32))  # sealed with the right key, but not the confirmation
     assert _reason(lambda: pending.confirm(forged)) == hybrid.CONFIRMATION_FAILED
+
+
+def test_a_pinned_peer_must_sign_the_handshake_with_its_recorded_ml_dsa_key() -> None:
+    _handshake(pins=(PINS["l"], PINS["d"]))  # both pinned to the right keys
+    assert _reason(lambda: _handshake(pins=(PINS["d"], None))) == hybrid.PQ_AUTHENTICATION_FAILED
+    assert _reason(lambda: _handshake(pins=(None, PINS["l"]))) == hybrid.PQ_AUTHENTICATION_FAILED
+
+    def unsigned(answer: HybridKeys) -> HybridKeys:
+        return HybridKeys(answer.x25519_key, answer.mlkem_ciphertext, answer.confirmation, b"")
+
+    refused = _reason(lambda: _handshake(unsigned, pins=(PINS["l"], None)))
+    assert refused == hybrid.PQ_AUTHENTICATION_FAILED
+    _handshake(unsigned)  # unpinned: the signature is not checked
 
 
 # Over real TLS sockets ----------------------------------------------------------------------
@@ -143,6 +172,32 @@ def test_two_networks_link_hybrid_and_frames_travel_sealed() -> None:
     assert frames == [(other[0], Status(7))]
 
 
+def test_peers_pinned_to_their_ml_dsa_keys_link_authenticated_and_a_new_pin_relinks() -> None:
+    async def scenario() -> tuple[list[Address], list[str], list[Address], list[Address]]:
+        seeds = [os.urandom(32), os.urandom(32)]
+        base = free_port_block(2)
+        nodes = [_Node(seeds[i], base + i, [_config(seeds[1 - i], base + 1 - i)]) for i in range(2)]
+        ids = [node.network.me for node in nodes]
+        for index, node in enumerate(nodes):
+            node.network.pin({ids[1 - index]: hybrid.node_signer(seeds[1 - index]).public_key})
+            await node.network.start()
+        try:
+            await _until(lambda: all(node.network.authenticated_links() for node in nodes), 20)
+            both = nodes[0].network.authenticated_links() + nodes[1].network.authenticated_links()
+            # Node 0 learns of another ML-DSA key for node 1: the link is made again, and
+            # node 1 cannot sign with that key.
+            nodes[0].network.pin({ids[1]: hybrid.node_signer(os.urandom(32)).public_key})
+            await _until(lambda: bool(nodes[0].offences), 20)
+            return both, nodes[0].offences, nodes[0].network.connected(), ids
+        finally:
+            for node in nodes:
+                await node.network.stop()
+
+    both, offences, linked, ids = asyncio.run(scenario())
+    assert sorted(both) == sorted(ids)
+    assert hybrid.PQ_AUTHENTICATION_FAILED in offences and linked == []
+
+
 async def _classical_peer(seed: bytes, port: int, first: bytes) -> tuple[bytes, bool]:
     """Dial `listener` over pinned TLS as a node that speaks no hybrid handshake: send `first`,
     then read whatever comes back until the listener closes or a second passes."""
@@ -196,7 +251,7 @@ def test_a_classical_only_peer_is_refused_where_the_chain_requires_hybrid_links(
 
 
 def test_a_downgrade_that_strips_the_ml_kem_key_is_refused() -> None:
-    offer = hybrid.Dialler(DIALLER, LISTENER).offer
+    offer = _dialler().offer
     stripped = encode_frame(HybridOffer(offer.x25519_key, b""))
     node, linked, _ = _with_listener(os.urandom(32), False, stripped)
     assert linked == [] and node.offences == [hybrid.DOWNGRADE]
@@ -216,8 +271,8 @@ def test_tshark_sees_the_ml_kem_offer_inside_the_tls_session(tmp_path: Path) -> 
     )
     try:
         assert tshark.stderr is not None
-        for _ in range(50):  # tshark says so when it captures
-            if b"Capturing on" in tshark.stderr.readline():
+        for _ in range(50):  # tshark says so once its capture runs
+            if b"Capture started" in tshark.stderr.readline():
                 break
 
         async def scenario() -> bool:
@@ -235,11 +290,16 @@ def test_tshark_sees_the_ml_kem_offer_inside_the_tls_session(tmp_path: Path) -> 
 
         assert asyncio.run(scenario())
     finally:
+        # dumpcap drops what it has not read from the kernel's ring when told to stop: let it
+        # read the handshake first (a settling pause, not a timing under test).
+        time.sleep(2)
         tshark.send_signal(signal.SIGINT)
         tshark.wait(30)
     fields = subprocess.run(
         [
             *("tshark", "-r", str(capture), "-o", f"tls.keylog_file:{keylog}"),
+            # The ports are not TLS's own: say so rather than rely on tshark's heuristics.
+            *("-d", f"tcp.port=={base},tls", "-d", f"tcp.port=={base + 1},tls"),
             *("-Y", "tls.app_data", "-T", "fields", "-e", "data.data"),
         ],
         capture_output=True,
@@ -250,5 +310,8 @@ def test_tshark_sees_the_ml_kem_offer_inside_the_tls_session(tmp_path: Path) -> 
     decrypted = bytes.fromhex("".join(line.split("\t")[-1] for line in fields.splitlines()))
     # [18, x25519 key, ML-KEM key] and [19, …]: the CBOR array heads after the length prefix
     offer_head = len(encode_frame(HybridOffer(bytes(32), bytes(1184)))) - 4
-    assert offer_head.to_bytes(4, "big") + bytes([0x83, 18]) in decrypted
-    assert bytes([0x84, 19, 0x58, 32]) in decrypted
+    packets = subprocess.run(
+        ["tshark", "-r", str(capture)], check=True, capture_output=True, timeout=120, text=True
+    ).stdout
+    assert offer_head.to_bytes(4, "big") + bytes([0x83, 18]) in decrypted, packets[:3000]
+    assert bytes([0x85, 19, 0x58, 32]) in decrypted

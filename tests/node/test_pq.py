@@ -1,7 +1,8 @@
 """Post-quantum on a 4-validator network of real processes (docs/pq.md): on a chain that
 requires hybrid links every link is hybrid (the metric), blocks commit over them, an account
 migrated to hybrid keys on chain has its old-style transactions refused while the new keys
-spend its coins, and a validator adds an ML-DSA key to its identity while the chain goes on."""
+spend its coins, and a validator adds an ML-DSA key to its identity while the chain goes on,
+its peers re-pinning it to that key at the next epoch boundary."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from metanode.crypto import ed25519, pq
+from metanode.net import hybrid
 from metanode.node import home as dev_home
 from metanode.node import keys as node_keys
 from metanode.state.keys.rules import ACCOUNT, NODE, statement
@@ -40,6 +42,12 @@ def _links(cluster: Cluster, name: str) -> dict[str, float]:
         kind: float(value)
         for kind, value in re.findall(r'^metanode_p2p_links\{kind="(\w+)"\} (\S+)$', text, re.M)
     }
+
+
+def _authenticated(cluster: Cluster, name: str) -> float:
+    text = cluster.client.get(cluster.url(name) + "/metrics").text
+    found = re.search(r"^metanode_p2p_links_pq_authenticated (\S+)$", text, re.M)
+    return float(found.group(1)) if found else -1.0
 
 
 def _signed(key: ed25519.PrivateKey, nonce: int, message: Message) -> Transaction:
@@ -87,12 +95,11 @@ def test_hybrid_links_everywhere_and_an_account_migrated_on_chain(tmp_path: Path
         # A validator adds its ML-DSA key on the running chain, which commits on without it
         # pausing (4 validators: a halt would show as no height past the key's block).
         path = cluster.home / "nodes" / "v1" / "validator.key"
-        node_key = ed25519.PrivateKey.from_seed(
-            node_keys.read_validator(path, dev_home.DEV_PASSWORD).ed25519_seed
-        )
+        seed = node_keys.read_validator(path, dev_home.DEV_PASSWORD).ed25519_seed
+        node_key = ed25519.PrivateKey.from_seed(seed)
         identity = Address.from_public_key(node_key.public_key)
         nonce = cluster.get("v1", f"/api/v1/accounts/{identity}")["nonce"]
-        mldsa = pq.MLDSA65PrivateKey.generate()
+        mldsa = hybrid.node_signer(seed)  # the key v1 signs its link handshakes with
         pair = pq.HybridPrivateKey(node_key, mldsa)
         signed = statement(dev_home.DEV_CHAIN_ID, identity, NODE)
         add = _signed(node_key, nonce, AddNodeKey(mldsa.public_key, pair.sign(signed)))
@@ -101,3 +108,12 @@ def test_hybrid_links_everywhere_and_an_account_migrated_on_chain(tmp_path: Path
         receipt = cluster.get("v2", f"/api/v1/txs/{add.hash().hex()}")
         assert receipt["receipt"]["code_name"] == "ok"
         cluster.wait_height(receipt["height"] + 3, timeout_s=120)
+        # At the next epoch boundary the others re-pin v1 to that key and link again,
+        # authenticated by it; the chain goes on.
+        others = [name for name in cluster.names if name != "v1"]
+        cluster.wait(
+            lambda: all(_authenticated(cluster, name) == 1.0 for name in others),
+            120,
+            "v1's peers to re-pin it and link authenticated",
+        )
+        cluster.wait_height(cluster.height("v0") + 3, timeout_s=120)

@@ -36,12 +36,12 @@ class Kind(enum.IntEnum):
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
     APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
-    HYBRID_OFFER = 18  # [x25519_key, mlkem_key]: the dialler's hybrid link keys (hybrid.py)
-    HYBRID_KEYS = 19  # [x25519_key, mlkem_ciphertext, confirmation]: the listener's answer
     EVIDENCE = 12  # [app_id, seq, evidence]: an executor's receipt of a call with its witness
     GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
     SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
     INCLUSION = 17  # [inclusion_list]: a validator's signed inclusion list (types/inclusion.py)
+    HYBRID_OFFER = 18  # [x25519_key, mlkem_key]: the dialler's hybrid link keys (hybrid.py)
+    HYBRID_KEYS = 19  # [x25519_key, mlkem_ciphertext, confirmation, mldsa_signature]: the answer
 
 
 class Wanted(enum.IntEnum):
@@ -78,6 +78,7 @@ class HybridKeys:
     x25519_key: bytes
     mlkem_ciphertext: bytes
     confirmation: bytes
+    signature: bytes  # the listener's ML-DSA-65 signature of the transcript
 
 
 def txs_frames(raws: Sequence[bytes]) -> list[Txs]:
@@ -192,8 +193,6 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class GetSnapshot:
-    | HybridOffer
-    | HybridKeys
     """Height 0 asks for the newest snapshot the peer holds (node/snapshots.py)."""
 
     height: int
@@ -226,17 +225,10 @@ Frame = (
     | AppState
     | Evidence
     | GetSnapshot
-    elif isinstance(frame, HybridOffer):
-        fields = [Kind.HYBRID_OFFER, frame.x25519_key, frame.mlkem_key]
-    elif isinstance(frame, HybridKeys):
-        fields = [
-            Kind.HYBRID_KEYS,
-            frame.x25519_key,
-            frame.mlkem_ciphertext,
-            frame.confirmation,
-        ]
     | SnapshotPart
     | Inclusion
+    | HybridOffer
+    | HybridKeys
 )
 
 
@@ -277,6 +269,16 @@ def encode_frame(frame: Frame) -> bytes:
         fields = [Kind.SNAPSHOT, frame.height, frame.index, frame.data]
     elif isinstance(frame, Inclusion):
         fields = [Kind.INCLUSION, frame.inclusion_list]
+    elif isinstance(frame, HybridOffer):
+        fields = [Kind.HYBRID_OFFER, frame.x25519_key, frame.mlkem_key]
+    elif isinstance(frame, HybridKeys):
+        fields = [
+            Kind.HYBRID_KEYS,
+            frame.x25519_key,
+            frame.mlkem_ciphertext,
+            frame.confirmation,
+            frame.signature,
+        ]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -325,7 +327,7 @@ _ARITY = {
     Kind.GET_SNAPSHOT: 2,
     Kind.SNAPSHOT: 3,
     Kind.HYBRID_OFFER: 2,
-    Kind.HYBRID_KEYS: 3,
+    Kind.HYBRID_KEYS: 4,
 }
 
 
@@ -404,7 +406,6 @@ def decode_frame(body: bytes) -> Frame:
             _uint(fields[0], "snapshot.height"),
             _uint(fields[1], "snapshot.index"),
             _bytes(fields[2], "snapshot.data"),
-        )
     if kind is Kind.HYBRID_OFFER:
         return HybridOffer(
             _bytes(fields[0], "hybrid_offer.x25519_key"),
@@ -415,6 +416,7 @@ def decode_frame(body: bytes) -> Frame:
             _bytes(fields[0], "hybrid_keys.x25519_key"),
             _bytes(fields[1], "hybrid_keys.mlkem_ciphertext"),
             _bytes(fields[2], "hybrid_keys.confirmation"),
+            _bytes(fields[3], "hybrid_keys.signature"),
         )
     return NoBlock(_uint(fields[0], "no_block.height"))
 

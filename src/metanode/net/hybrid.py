@@ -6,8 +6,9 @@ the peers (pinned node certificates, tls.py); this second exchange runs inside i
 the transport reads and writes, these functions decide:
 
     dialler  → HYBRID_OFFER  [X25519 key, ML-KEM-768 encapsulation key]   (fresh per link)
-    listener → HYBRID_KEYS   [X25519 key, ML-KEM ciphertext, listener confirmation]
-    dialler  → first sealed record: the dialler confirmation
+    listener → HYBRID_KEYS   [X25519 key, ML-KEM ciphertext, listener confirmation,
+                              listener's ML-DSA-65 signature of the transcript]
+    dialler  → first sealed record: dialler confirmation ‖ dialler's ML-DSA-65 signature
 
     transcript = tagged_hash(P2P_HYBRID, dialler id ‖ listener id ‖ both X25519 keys ‖
                              ML-KEM key ‖ ciphertext)
@@ -21,6 +22,13 @@ traffic (TLS and all) and later breaks elliptic curves still faces ML-KEM. The n
 ones TLS proved from the pinned certificates, so the keys are bound to those two identities.
 After the handshake each frame body travels sealed (ChaCha20-Poly1305, per-direction keys, a
 record counter as nonce), and TLS is an outer, classical layer around it.
+
+Post-quantum authentication. TLS authenticates with Ed25519 only. Each side also signs the
+transcript with its node's ML-DSA-65 key (`node_signer`: derived from the Ed25519 seed, so no
+new key file; a quantum adversary who recovers the Ed25519 scalar from the public key still
+cannot invert SHA-512 to the seed). Where the chain records an ML-DSA key for the peer's
+identity (message 38, state/keys), the caller pins it and the peer's signature must verify
+(`pq_authentication_failed`); where it records none, the signature is not checked.
 
 A peer whose first frame is not part of this handshake offers classical keys only; the
 transport refuses it where the chain requires hybrid links and otherwise counts it. Every
@@ -51,6 +59,7 @@ MALFORMED_X25519 = "malformed_x25519_key"
 MALFORMED_MLKEM_KEY = "malformed_mlkem_key"
 MALFORMED_CIPHERTEXT = "malformed_mlkem_ciphertext"
 CONFIRMATION_FAILED = "key_confirmation_failed"
+PQ_AUTHENTICATION_FAILED = "pq_authentication_failed"
 REASONS = (
     CLASSICAL_ONLY,
     DOWNGRADE,
@@ -58,7 +67,31 @@ REASONS = (
     MALFORMED_MLKEM_KEY,
     MALFORMED_CIPHERTEXT,
     CONFIRMATION_FAILED,
+    PQ_AUTHENTICATION_FAILED,
 )
+_DIALLER_CONTEXT = tags.P2P_HYBRID.name_bytes + b"/dialler"
+_LISTENER_CONTEXT = tags.P2P_HYBRID.name_bytes + b"/listener"
+_CONFIRMATION_BYTES = 32
+
+
+def node_signer(ed25519_seed: bytes) -> pq.MLDSA65PrivateKey:
+    """The node's ML-DSA-65 key, derived from its Ed25519 seed (what message 38 records)."""
+    info = tags.KEY_MIGRATION.name_bytes + b"/node-mldsa"
+    seed = symmetric.hkdf_sha256(ed25519_seed, b"", info, pq.MLDSA_SEED_BYTES)
+    return pq.MLDSA65PrivateKey.from_seed(seed)
+
+
+def _authenticate(pin: bytes | None, transcript: bytes, signature: bytes, context: bytes) -> None:
+    """A pinned peer must have signed the transcript with its recorded ML-DSA key."""
+    if pin is None:
+        return
+    try:
+        pq.mldsa65_verify(pin, transcript, signature, context)
+    except (VerificationError, KeyFormatError):
+        raise HandshakeRefused(
+            PQ_AUTHENTICATION_FAILED,
+            "the peer did not sign the handshake with the ML-DSA key its identity records",
+        ) from None
 
 
 class HandshakeRefused(VerificationError):
@@ -153,9 +186,17 @@ def _exchange(private: symmetric.X25519PrivateKey, peer_key: bytes) -> bytes:
 class Dialler:
     """The side that connected: offers fresh keys, then checks the listener's answer."""
 
-    def __init__(self, me: Address, peer: Address) -> None:
+    def __init__(
+        self,
+        me: Address,
+        peer: Address,
+        signer: pq.MLDSA65PrivateKey,
+        pin: bytes | None = None,
+    ) -> None:
         self._me = me
         self._peer = peer
+        self._signer = signer
+        self._pin = pin
         self._x25519 = symmetric.X25519PrivateKey.generate()
         self._kem = pq.MLKEM768PrivateKey.generate()
         self.offer = HybridOffer(self._x25519.public_key, self._kem.public_key)
@@ -183,8 +224,11 @@ class Dialler:
             raise HandshakeRefused(
                 CONFIRMATION_FAILED, "the listener's confirmation does not match our keys"
             )
+        _authenticate(self._pin, keys.transcript, answer.signature, _LISTENER_CONTEXT)
         session = Session(keys.dialler_to_listener, keys.listener_to_dialler)
-        return session, session.seal(_confirmation(keys.dialler_confirmation, keys.transcript))
+        confirmation = _confirmation(keys.dialler_confirmation, keys.transcript)
+        signature = self._signer.sign(keys.transcript, _DIALLER_CONTEXT)
+        return session, session.seal(confirmation + signature)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,20 +237,30 @@ class Pending:
 
     session: Session
     expected: bytes
+    transcript: bytes
+    pin: bytes | None
 
     def confirm(self, record: bytes) -> Session:
         try:
-            confirmation = self.session.open(record)
+            plain = self.session.open(record)
         except DecodeError:
-            confirmation = b""
+            plain = b""
+        confirmation, signature = plain[:_CONFIRMATION_BYTES], plain[_CONFIRMATION_BYTES:]
         if not hmac.compare_digest(confirmation, self.expected):
             raise HandshakeRefused(
                 CONFIRMATION_FAILED, "the dialler's confirmation does not match our keys"
             )
+        _authenticate(self.pin, self.transcript, signature, _DIALLER_CONTEXT)
         return self.session
 
 
-def listen(me: Address, peer: Address, offer: HybridOffer) -> tuple[HybridKeys, Pending]:
+def listen(
+    me: Address,
+    peer: Address,
+    offer: HybridOffer,
+    signer: pq.MLDSA65PrivateKey,
+    pin: bytes | None = None,
+) -> tuple[HybridKeys, Pending]:
     """Answer a dialler's offer: the HYBRID_KEYS frame to send, and the pending session."""
     if not offer.mlkem_key:
         raise HandshakeRefused(DOWNGRADE, "the offer carries no ML-KEM-768 key")
@@ -224,7 +278,11 @@ def listen(me: Address, peer: Address, offer: HybridOffer) -> tuple[HybridKeys, 
     dh_secret = _exchange(x25519, offer.x25519_key)
     keys = _derive(peer, me, offer, x25519.public_key, ciphertext, kem_secret, dh_secret)
     answer = HybridKeys(
-        x25519.public_key, ciphertext, _confirmation(keys.listener_confirmation, keys.transcript)
+        x25519.public_key,
+        ciphertext,
+        _confirmation(keys.listener_confirmation, keys.transcript),
+        signer.sign(keys.transcript, _LISTENER_CONTEXT),
     )
     session = Session(keys.listener_to_dialler, keys.dialler_to_listener)
-    return answer, Pending(session, _confirmation(keys.dialler_confirmation, keys.transcript))
+    expected = _confirmation(keys.dialler_confirmation, keys.transcript)
+    return answer, Pending(session, expected, keys.transcript, pin)

@@ -6,7 +6,9 @@ peer is away. After the handshake the peer's node id comes from its certificate 
 must be a configured peer that is not banned. Then the hybrid handshake (hybrid.py) keys the
 link with X25519 and ML-KEM-768 together, and every later frame travels sealed under those
 keys; a peer that offers classical keys only is refused while `hybrid_required` (the chain's
-`p2p_hybrid_links_required`) and otherwise linked unsealed and counted. Each connection has a
+`keys.hybrid_links_required`) and otherwise linked unsealed and counted. A peer whose identity
+records an ML-DSA key on chain is pinned to it (`pin`, kept current by the node at each epoch
+boundary) and must sign the handshake with it. Each connection has a
 reader that frames, decodes and rate-limits input and hands whole frames to `on_frame`, and a
 writer fed by a bounded queue: a peer whose queue is full is too slow and is dropped rather
 than buffered without end.
@@ -75,11 +77,13 @@ class _Link:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         session: hybrid.Session | None,
+        pin: bytes | None,
     ) -> None:
         self.peer = peer
         self.reader = reader
         self.writer = writer
         self.session = session  # None: a classical-only peer, accepted unsealed
+        self.pin = pin  # the ML-DSA key the peer signed the handshake with, if pinned
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(constants.send_queue_frames_max)
         self.closed = asyncio.Event()
         self.reason = ""  # why it closed, for the log
@@ -115,8 +119,10 @@ class Network:
         self._tasks: set[asyncio.Task[None]] = set()
         self.frames_in = 0
         self.frames_out = 0
-        # The chain's `p2p_hybrid_links_required`, kept current by the node.
+        # The chain's `keys.hybrid_links_required`, kept current by the node.
         self.hybrid_required = False
+        self.signer = hybrid.node_signer(seed)
+        self.pins: dict[Address, bytes] = {}  # peers' ML-DSA keys recorded on chain
 
     # Life cycle -----------------------------------------------------------------------------
 
@@ -169,6 +175,18 @@ class Network:
 
     def hybrid_links(self) -> list[Address]:
         return sorted(peer for peer, link in self.links.items() if link.session is not None)
+
+    def authenticated_links(self) -> list[Address]:
+        """Links whose peer signed the handshake with the ML-DSA key its identity records."""
+        return sorted(peer for peer, link in self.links.items() if link.pin is not None)
+
+    def pin(self, pins: dict[Address, bytes]) -> None:
+        """Pin peers to their recorded ML-DSA keys from now on; a live link made under another
+        pin is closed, so that it is made again (the dialler reconnects) under the new one."""
+        self.pins = dict(pins)
+        for peer, link in list(self.links.items()):
+            if link.pin != self.pins.get(peer):
+                self._close(link, "re-pinned to the ML-DSA key its identity records")
 
     def send(self, peer: Address, frame: Frame) -> None:
         link = self.links.get(peer)
@@ -274,7 +292,7 @@ class Network:
         old = self.links.get(peer)
         if old is not None:
             self._close(old, "replaced by a newer link")  # the peer restarted
-        link = _Link(peer, reader, writer, session)
+        link = _Link(peer, reader, writer, session, self.pins.get(peer) if session else None)
         self.links[peer] = link
         if session is None:
             log.warning("peer %s offers classical link keys only; linked unsealed", peer)
@@ -294,8 +312,9 @@ class Network:
         dialler: bool,
     ) -> tuple[hybrid.Session | None, Frame | None]:
         """The link's session, or None and the first frame of a classical-only peer."""
+        pin = self.pins.get(peer)
         if dialler:
-            side = hybrid.Dialler(self.me, peer)
+            side = hybrid.Dialler(self.me, peer, self.signer, pin)
             writer.write(encode_frame(side.offer))
             first = decode_frame(await _read_record(reader))
             if isinstance(first, HybridKeys):
@@ -305,16 +324,16 @@ class Network:
         else:
             first = decode_frame(await _read_record(reader))
             if isinstance(first, HybridOffer):
-                answer, pending = hybrid.listen(self.me, peer, first)
+                answer, pending = hybrid.listen(self.me, peer, first, self.signer, pin)
                 writer.write(encode_frame(answer))
                 return pending.confirm(await _read_record(reader, sealed=True)), None
         if isinstance(first, HybridOffer | HybridKeys):
             raise DecodeError("unexpected_handshake", f"{type(first).__name__} from the wrong side")
-        if self.hybrid_required:
+        if self.hybrid_required or pin is not None:
             raise hybrid.HandshakeRefused(
                 hybrid.CLASSICAL_ONLY,
-                "the peer offers classical link keys only and this chain requires hybrid links "
-                "(p2p_hybrid_links_required)",
+                "the peer offers classical link keys only, and this chain requires hybrid links "
+                "(keys.hybrid_links_required) or its identity records an ML-DSA key",
             )
         return None, first
 

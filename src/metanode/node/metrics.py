@@ -54,6 +54,12 @@ class Metrics:
         )
         for kind in ("hybrid", "classical"):  # both shown from the start, at zero
             self.links.labels(kind)
+        self.links_authenticated = Gauge(
+            "metanode_p2p_links_pq_authenticated",
+            "Connected links whose peer signed the handshake with the ML-DSA-65 key its "
+            "identity records on chain (message 38).",
+            registry=r,
+        )
         self.peer_penalties = Counter(
             "metanode_p2p_peer_penalties",
             "Offences charged to peers, by reason.",

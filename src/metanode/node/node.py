@@ -104,7 +104,9 @@ from metanode.net.transport import Network, PeerConfig
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import load_genesis
 from metanode.state.keys import params as keys_params
+from metanode.state.keys import queries as keys_queries
 from metanode.state.registry import light_attack
+from metanode.state.staking import queries as staking_queries
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
@@ -307,6 +309,7 @@ class Node:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._stopping = asyncio.Event()
         self._halted: BaseException | None = None
+        self._pinned = False  # peers pinned to their recorded ML-DSA keys once (at the start)
         self.last_block_time_ms: int | None = None
         # A round-0 proposal waiting for transactions, and whether its gathering time is over
         # (then the first transactions to settle into the pool propose it).
@@ -791,15 +794,29 @@ class Node:
     # Network ----------------------------------------------------------------------------------
 
     def _link_policy(self) -> None:
-        """Whether links must be hybrid, as the committed chain says (`keys` parameters)."""
-        params = keys_params.read_params(self.chain.store.state().reader)
+        """Whether links must be hybrid, as the committed chain says (`keys` parameters), and
+        at the start and each epoch boundary, the peers' recorded ML-DSA keys to pin."""
+        state = self.chain.store.state()
+        params = keys_params.read_params(state.reader)
         self.network.hybrid_required = bool(params.hybrid_links_required)
+        if self._pinned and not staking_queries.params(state.reader).is_epoch_end(state.height):
+            return
+        self._pinned = True
+        pins = {}
+        for peer in sorted(self.network.peers):
+            key = keys_queries.node_key(state.reader, peer)
+            if key is not None:
+                pins[peer] = key
+        if pins != self.network.pins:
+            log.info("peers re-pinned", extra={"pinned": len(pins), "height": state.height})
+            self.network.pin(pins)
 
     def _on_peer(self, peer: Address, connected: bool, reason: str) -> None:
         self.metrics.peers.set(len(self.network.links))
         hybrid = len(self.network.hybrid_links())
         self.metrics.links.labels("hybrid").set(hybrid)
         self.metrics.links.labels("classical").set(len(self.network.links) - hybrid)
+        self.metrics.links_authenticated.set(len(self.network.authenticated_links()))
         name = self.peer_names.get(peer, str(peer))
         if connected:
             log.info("peer connected", extra={"peer": name, "peers": len(self.network.links)})
