@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.crypto import ed25519, pq
 from metanode.errors import DecodeError
@@ -115,6 +117,35 @@ def test_a_pinned_peer_must_sign_the_handshake_with_its_recorded_ml_dsa_key() ->
     refused = _reason(lambda: _handshake(unsigned, pins=(PINS["l"], None)))
     assert refused == hybrid.PQ_AUTHENTICATION_FAILED
     _handshake(unsigned)  # unpinned: the signature is not checked
+
+
+_KEY_LENGTHS = st.sampled_from([0, 1, 31, 32, 33, 1183, 1184, 1185])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_any_offer_or_answer_is_taken_or_refused_with_a_reason(data: st.DataObject) -> None:
+    """Whatever bytes a peer puts in frames 18 and 19 (they decode as byte strings of any
+    length), the handshake completes or refuses with one of its reasons; nothing else raises."""
+    offer = HybridOffer(
+        data.draw(st.binary(min_size=32, max_size=32) | st.binary(max_size=40)),
+        data.draw(_KEY_LENGTHS.flatmap(lambda n: st.binary(min_size=n, max_size=n))),
+    )
+    try:
+        _listen(offer)
+    except hybrid.HandshakeRefused as refused:
+        assert refused.reason in hybrid.REASONS
+    answer = HybridKeys(
+        data.draw(st.binary(max_size=40)),
+        data.draw(
+            st.sampled_from([0, 1087, 1088]).flatmap(lambda n: st.binary(min_size=n, max_size=n))
+        ),
+        data.draw(st.binary(max_size=40)),
+        data.draw(st.binary(max_size=40)),
+    )
+    with pytest.raises(hybrid.HandshakeRefused) as refused:
+        _dialler(PINS["l"]).finish(answer)
+    assert refused.value.reason in hybrid.REASONS
 
 
 # Over real TLS sockets ----------------------------------------------------------------------
