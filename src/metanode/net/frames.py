@@ -406,6 +406,7 @@ def decode_frame(body: bytes) -> Frame:
             _uint(fields[0], "snapshot.height"),
             _uint(fields[1], "snapshot.index"),
             _bytes(fields[2], "snapshot.data"),
+        )
     if kind is Kind.HYBRID_OFFER:
         return HybridOffer(
             _bytes(fields[0], "hybrid_offer.x25519_key"),

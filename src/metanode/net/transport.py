@@ -269,9 +269,10 @@ class Network:
             return None
         if self.guard is not None:
             self.guard.peer(peer, Kind.CONNECT, _now_ms())
+        pin = self.pins.get(peer)  # as it stands now: `pin` may change while we wait
         try:
             session, first = await asyncio.wait_for(
-                self._handshake(reader, writer, peer, dialler=expected is not None),
+                self._handshake(reader, writer, peer, pin, dialler=expected is not None),
                 constants.handshake_timeout_ms / 1000,
             )
         except hybrid.HandshakeRefused as error:
@@ -289,10 +290,14 @@ class Network:
             log.warning("peer %s left during the hybrid handshake (%r)", peer, error)
             writer.close()
             return None
+        if pin != self.pins.get(peer):
+            log.info("peer %s was re-pinned during its handshake; linking again", peer)
+            writer.close()
+            return None
         old = self.links.get(peer)
         if old is not None:
             self._close(old, "replaced by a newer link")  # the peer restarted
-        link = _Link(peer, reader, writer, session, self.pins.get(peer) if session else None)
+        link = _Link(peer, reader, writer, session, pin if session else None)
         self.links[peer] = link
         if session is None:
             log.warning("peer %s offers classical link keys only; linked unsealed", peer)
@@ -308,11 +313,11 @@ class Network:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         peer: Address,
+        pin: bytes | None,
         *,
         dialler: bool,
     ) -> tuple[hybrid.Session | None, Frame | None]:
         """The link's session, or None and the first frame of a classical-only peer."""
-        pin = self.pins.get(peer)
         if dialler:
             side = hybrid.Dialler(self.me, peer, self.signer, pin)
             writer.write(encode_frame(side.offer))
