@@ -6,7 +6,8 @@ sha256_200b_us=… encode_us=… decode_us=… hybrid_handshake_ms=… link_seal
 encode/decode are of a 200-byte transfer-like object through metanode.codec; bls_fav100 is a
 fast-aggregate-verify of 100 signers with the keys decoded once (bls.KeyCache), as consensus
 verifies a commit certificate. hybrid_handshake_ms is one whole X25519 + ML-KEM-768 link
-handshake, both sides (net/hybrid.py: key generation, encapsulation, both confirmations);
+handshake, both sides (net/hybrid.py: key generation, encapsulation, both confirmations, and
+both ML-DSA-65 signatures of the transcript made and verified);
 link_seal_tx_us is what sealing and opening a TXS frame of 1,000 transfer-sized items costs per
 transaction on a hybrid link, the part of a link's per-transaction cost that classical links
 do not pay.
@@ -76,10 +77,15 @@ def main() -> None:
     decode_us = best_us(lambda: decode(encoded), 20_000)
 
     dialler_id, listener_id = Address(bytes(20)), Address(b"\x01" * 20)
+    signers = [hybrid.node_signer(bytes([side]) * 32) for side in (1, 2)]
 
     def handshake() -> hybrid.Session:
-        dialler = hybrid.Dialler(dialler_id, listener_id)
-        answer, pending = hybrid.listen(listener_id, dialler_id, dialler.offer)
+        # Both sides pinned: each verifies the other's ML-DSA signature, as between validators
+        # whose identities record their keys.
+        dialler = hybrid.Dialler(dialler_id, listener_id, signers[0], signers[1].public_key)
+        answer, pending = hybrid.listen(
+            listener_id, dialler_id, dialler.offer, signers[1], signers[0].public_key
+        )
         session, confirmation = dialler.finish(answer)
         pending.confirm(confirmation)
         return session
