@@ -1,5 +1,7 @@
 """A hostile peer cannot crash or stall a node: garbage, oversize frames, replayed and badly
-signed consensus messages, floods, and a key nobody pinned. Real TLS, real node processes."""
+signed consensus messages, floods, and a key nobody pinned. Real TLS, real node processes. The
+hostile peer holds a pinned key and completes the hybrid handshake (net/hybrid.py), then
+seals what it sends, except the garbage, which no key opens."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from metanode.crypto import ed25519
 from metanode.net import constants as net_constants
 from metanode.net import tls
 from metanode.net.frames import Consensus, Inclusion, Status, decode_frame, encode_frame
+from metanode.net import hybrid, tls
+from metanode.net.frames import Consensus, HybridKeys, Status, decode_frame, encode_frame
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.node.home import DEV_CHAIN_ID
@@ -23,6 +27,8 @@ from .cluster import Cluster
 
 Link = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 ZERO = bytes(32)
+# A hostile peer's session for each link it made (keyed by its writer).
+SESSIONS: dict[asyncio.StreamWriter, hybrid.Session] = {}
 
 
 async def _connect_with(cluster: Cluster, context: ssl.SSLContext, target: str) -> Link:
@@ -31,17 +37,41 @@ async def _connect_with(cluster: Cluster, context: ssl.SSLContext, target: str) 
 
 
 async def _connect(cluster: Cluster, seed: bytes, target: str) -> Link:
+    """A pinned link to `target` with the hybrid handshake done, as an honest node makes it."""
     target_pem = (cluster.home / "nodes" / target / "node.pem").read_bytes()
     _, client = tls.contexts(seed, [target_pem])
-    return await _connect_with(cluster, client, target)
+    reader, writer = await _connect_with(cluster, client, target)
+    me, peer = (
+        tls.node_id(tls.certificate_key(tls.certificate_pem(seed))),
+        tls.node_id(tls.certificate_key(target_pem)),
+    )
+    dialler = hybrid.Dialler(me, peer, hybrid.node_signer(seed))
+    writer.write(encode_frame(dialler.offer))
+    answer = decode_frame(await _read_record(reader))
+    assert isinstance(answer, HybridKeys)
+    session, confirmation = dialler.finish(answer)
+    writer.write(_prefixed(confirmation))
+    SESSIONS[writer] = session
+    return reader, writer
 
 
-async def _read_frames(reader: asyncio.StreamReader, count: int) -> list[bytes]:
-    bodies = []
-    while len(bodies) < count:
-        prefix = await asyncio.wait_for(reader.readexactly(4), 10)
-        bodies.append(await reader.readexactly(int.from_bytes(prefix, "big")))
-    return bodies
+def _prefixed(record: bytes) -> bytes:
+    return len(record).to_bytes(4, "big") + record
+
+
+def _sealed(writer: asyncio.StreamWriter, frame: bytes) -> bytes:
+    """`frame` (length-prefixed) as the link's next sealed record."""
+    return _prefixed(SESSIONS[writer].seal(frame[4:]))
+
+
+async def _read_record(reader: asyncio.StreamReader) -> bytes:
+    prefix = await asyncio.wait_for(reader.readexactly(4), 10)
+    return await reader.readexactly(int.from_bytes(prefix, "big"))
+
+
+async def _read_frames(link: Link, count: int) -> list[bytes]:
+    reader, writer = link
+    return [SESSIONS[writer].open(await _read_record(reader)) for _ in range(count)]
 
 
 async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
@@ -61,7 +91,7 @@ async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     # v0: replays of its own consensus messages, forgeries, then garbage.
     reader, writer = await _connect(cluster, seed, "v0")
     heard = []
-    for body in await _read_frames(reader, 30):
+    for body in await _read_frames((reader, writer), 30):
         frame = decode_frame(body)
         if isinstance(frame, Consensus):
             heard.append(frame.message)
@@ -72,11 +102,12 @@ async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     forged = dataclasses.replace(signed, signature=bytes(64))
     writer.write(encode_frame(Inclusion(forged.encode())))
     for message in heard:  # replayed, twice each
-        writer.write(encode_frame(Consensus(message)) * 2)
+        writer.write(_sealed(writer, encode_frame(Consensus(message))))
+        writer.write(_sealed(writer, encode_frame(Consensus(message))))
     for message in heard[:5]:  # badly signed: the signature's last byte changed
         raw = bytearray(encode_message(decode_message(message)))
         raw[-1] ^= 0x01
-        writer.write(encode_frame(Consensus(bytes(raw))))
+        writer.write(_sealed(writer, encode_frame(Consensus(bytes(raw)))))
     for _ in range(3):
         writer.write(b"\x00\x00\x00\x05" + os.urandom(5))
     await writer.drain()
@@ -84,7 +115,12 @@ async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     writer.close()
     # v1: a flood of status frames, far over the per-peer rate.
     reader, writer = await _connect(cluster, seed, "v1")
-    writer.write(encode_frame(Status(1)) * (net_constants.frames_burst_max * 3))
+    writer.write(
+        b"".join(
+            _sealed(writer, encode_frame(Status(1)))
+            for _ in range(net_constants.frames_burst_max * 3)
+        )
+    )
     try:
         await writer.drain()
     except (ConnectionError, ssl.SSLError):
@@ -93,7 +129,8 @@ async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     writer.close()
     # v2: an oversize frame (an announced length over the limit).
     reader, writer = await _connect(cluster, seed, "v2")
-    writer.write((net_constants.frame_bytes_max + 1).to_bytes(4, "big") + b"x" * 1024)
+    record_max = net_constants.frame_bytes_max + net_constants.seal_overhead_bytes
+    writer.write((record_max + 1).to_bytes(4, "big") + b"x" * 1024)
     await writer.drain()
     outcomes["oversize_closed"] = await _closed_within(reader, 10)
     writer.close()
