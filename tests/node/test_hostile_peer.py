@@ -14,10 +14,8 @@ from pathlib import Path
 from metanode.consensus.messages import decode_message, encode_message
 from metanode.crypto import ed25519
 from metanode.net import constants as net_constants
-from metanode.net import tls
-from metanode.net.frames import Consensus, Inclusion, Status, decode_frame, encode_frame
 from metanode.net import hybrid, tls
-from metanode.net.frames import Consensus, HybridKeys, Status, decode_frame, encode_frame
+from metanode.net.frames import Consensus, HybridKeys, Inclusion, Status, decode_frame, encode_frame
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.node.home import DEV_CHAIN_ID

@@ -409,7 +409,7 @@ class Network:
             verdict = (
                 Verdict.PASS
                 if self.guard is None
-                else self.guard.peer(link.peer, Kind.REQUEST, _now_ms(), length)
+                else self.guard.peer(link.peer, Kind.REQUEST, _now_ms(), len(body))
             )
             if verdict is Verdict.BAN:
                 self._close(link, "banned by the guard")

@@ -8,8 +8,8 @@ from metanode.types.address import Address
 from metanode.types.block import Block, BlockHeader, CommitCertificate
 from metanode.types.logblock import LogBlock, LogLeaf
 from metanode.types.messages import (
-    AppContainment,
     AddNodeKey,
+    AppContainment,
     AuthorityChange,
     Bond,
     CallApp,

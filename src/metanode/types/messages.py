@@ -955,69 +955,6 @@ class RuleDispute:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MigrateAccount:
-    """Move the sender's Ed25519 account to hybrid keys: its coins go to the address of
-    (`ed25519_key`, `mldsa_key`), and its Ed25519 key alone signs nothing more. The envelope is
-    signed by the old key; `signature` is the new keys' hybrid signature over the migration
-    statement (`state/keys/rules.py`), so both keys consent. An empty ML-DSA key or signature
-    decodes, so that a one-key migration gets its own result code."""
-
-    code: ClassVar[int] = 37
-    ed25519_key: bytes
-    mldsa_key: bytes
-    signature: bytes
-
-    def fields(self) -> list[Any]:
-        return [self.ed25519_key, self.mldsa_key, self.signature]
-
-    @classmethod
-    def from_fields(cls, fields: tuple[Any, ...]) -> MigrateAccount:
-        ed25519_key, mldsa_key, signature = fields
-        return cls(
-            expect_bytes(
-                ed25519_key, "migrate_account.ed25519_key", constants.ed25519_public_key_bytes
-            ),
-            expect_bytes(
-                mldsa_key, "migrate_account.mldsa_key", maximum=constants.mldsa65_public_key_bytes
-            ),
-            expect_bytes(
-                signature,
-                "migrate_account.signature",
-                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
-            ),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AddNodeKey:
-    """Add an ML-DSA-65 key to the sender's node identity (its Ed25519 key stays: it is the
-    node id, its TLS certificate and its consensus key). Double-signed like `MigrateAccount`:
-    the envelope by the Ed25519 key, `signature` by the pair (Ed25519 key, `mldsa_key`) over
-    the node-key statement (`state/keys/rules.py`)."""
-
-    code: ClassVar[int] = 38
-    mldsa_key: bytes
-    signature: bytes
-
-    def fields(self) -> list[Any]:
-        return [self.mldsa_key, self.signature]
-
-    @classmethod
-    def from_fields(cls, fields: tuple[Any, ...]) -> AddNodeKey:
-        mldsa_key, signature = fields
-        return cls(
-            expect_bytes(
-                mldsa_key, "add_node_key.mldsa_key", maximum=constants.mldsa65_public_key_bytes
-            ),
-            expect_bytes(
-                signature,
-                "add_node_key.signature",
-                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
-            ),
-        )
-
-
 def _pair(value: Any) -> tuple[bytes, bytes]:
     key, item = expect_array(value, "rule_dispute.state entry", 2)
     return expect_bytes(key, "state key"), expect_bytes(item, "state value")
@@ -1051,8 +988,6 @@ class RegisterShadow:
 class ShadowScope:
     """One app a grant covers, and its functions (empty: all of them)."""
 
-    | MigrateAccount
-    | AddNodeKey
     app_id: bytes
     functions: tuple[str, ...] = ()
 
@@ -1084,8 +1019,6 @@ class GrantShadow:
     expiry_height: int
 
     def fields(self) -> list[Any]:
-        MigrateAccount,
-        AddNodeKey,
         return [self.domain, [scope.to_wire() for scope in self.scopes], self.expiry_height]
 
     @classmethod
@@ -1116,8 +1049,6 @@ class RegisterPolicy:
     @classmethod
     def from_fields(cls, fields: tuple[Any, ...]) -> RegisterPolicy:
         document, signer, signature = fields
-    MigrateAccount: 3,
-    AddNodeKey: 2,
         return cls(
             expect_bytes(
                 document, "register_policy.document", maximum=constants.policy_document_bytes_max
@@ -1257,6 +1188,74 @@ class ReportStorageFault:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MigrateAccount:
+    """Move the sender's Ed25519 account to hybrid keys: its coins go to the address of
+    (`ed25519_key`, `mldsa_key`), and its Ed25519 key alone signs nothing more. The envelope is
+    signed by the old key; `signature` is the new keys' hybrid signature over the migration
+    statement (`state/keys/rules.py`), so both keys consent. An empty ML-DSA key or signature
+    decodes, so that a one-key migration gets its own result code."""
+
+    code: ClassVar[int] = 37
+    ed25519_key: bytes
+    mldsa_key: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.ed25519_key, self.mldsa_key, self.signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> MigrateAccount:
+        ed25519_key, mldsa_key, signature = fields
+        return cls(
+            expect_bytes(
+                ed25519_key, "migrate_account.ed25519_key", constants.ed25519_public_key_bytes
+            ),
+            expect_bytes(
+                mldsa_key, "migrate_account.mldsa_key", maximum=constants.mldsa65_public_key_bytes
+            ),
+            expect_bytes(
+                signature,
+                "migrate_account.signature",
+                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AddNodeKey:
+    """Add an ML-DSA-65 key to the sender's node identity (its Ed25519 key stays: it is the
+    node id, its TLS certificate and its consensus key). Double-signed like `MigrateAccount`:
+    the envelope by the Ed25519 key, `signature` by the pair (Ed25519 key, `mldsa_key`) over
+    the node-key statement (`state/keys/rules.py`)."""
+
+    code: ClassVar[int] = 38
+    mldsa_key: bytes
+    signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.mldsa_key, self.signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> AddNodeKey:
+        mldsa_key, signature = fields
+        return cls(
+            expect_bytes(
+                mldsa_key, "add_node_key.mldsa_key", maximum=constants.mldsa65_public_key_bytes
+            ),
+            expect_bytes(
+                signature,
+                "add_node_key.signature",
+                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
+            ),
+        )
+
+
+def _pair(value: Any) -> tuple[bytes, bytes]:
+    key, item = expect_array(value, "rule_dispute.state entry", 2)
+    return expect_bytes(key, "state key"), expect_bytes(item, "state value")
+
+
 Message = (
     Transfer
     | Bond
@@ -1293,6 +1292,8 @@ Message = (
     | PublishZkIssuer
     | RegisterShadow
     | GrantShadow
+    | MigrateAccount
+    | AddNodeKey
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -1332,6 +1333,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         PublishZkIssuer,
         RegisterShadow,
         GrantShadow,
+        MigrateAccount,
+        AddNodeKey,
     )
 }
 _FIELD_COUNTS = {
@@ -1370,6 +1373,8 @@ _FIELD_COUNTS = {
     PublishZkIssuer: 3,
     RegisterShadow: 3,
     GrantShadow: 3,
+    MigrateAccount: 3,
+    AddNodeKey: 2,
 }
 
 
