@@ -98,7 +98,7 @@ async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     # (first: the offences below get the key banned).
     signed = InclusionList.signed(ed25519.PrivateKey.from_seed(seed), DEV_CHAIN_ID, 1, [ZERO])
     forged = dataclasses.replace(signed, signature=bytes(64))
-    writer.write(encode_frame(Inclusion(forged.encode())))
+    writer.write(_sealed(writer, encode_frame(Inclusion(forged.encode()))))
     for message in heard:  # replayed, twice each
         writer.write(_sealed(writer, encode_frame(Consensus(message))))
         writer.write(_sealed(writer, encode_frame(Consensus(message))))
