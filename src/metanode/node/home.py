@@ -180,6 +180,27 @@ def init_public(
     return _write_network(home, chain, validators, ports, funded, faucet_denoms, None)
 
 
+def place_hosts(home: Path, hosts: list[str], listen_host: str) -> None:
+    """Put validator vN of `home` on its own host `hosts[N]` (a name or an address its peers
+    reach it at: a container, a pod's service, a network namespace) and make every node listen
+    on `listen_host`; `init` writes loopback, which only works while they share one host."""
+    entries = node_entries(home)
+    if len(hosts) != len(entries):
+        raise ConfigError(f"--hosts names {len(hosts)} hosts for {len(entries)} validators")
+    where = {entry.name: host for entry, host in zip(entries, hosts, strict=True)}
+    for entry in entries:
+        cfg = node_config.load(entry.config_path)
+        peers = [peer.model_copy(update={"host": where[peer.name]}) for peer in cfg.p2p.peers]
+        listen = cfg.p2p.listen.model_copy(update={"host": listen_host})
+        p2p = cfg.p2p.model_copy(update={"listen": listen, "peers": peers})
+        api = cfg.api.model_copy(
+            update={"listen": cfg.api.listen.model_copy(update={"host": listen_host})}
+        )
+        placed = cfg.model_copy(update={"p2p": p2p, "api": api})
+        entry.config_path.write_text(node_config.to_toml(placed))
+        node_config.load(entry.config_path)
+
+
 @dataclass(frozen=True, slots=True)
 class _Chain:
     kind: str
