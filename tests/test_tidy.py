@@ -31,6 +31,8 @@ LAYERS = {
     "executor": 5,
     "api": 6,
     "light": 6,
+    # Validators as hosts in network namespaces, their faults and checks (docs/testnet.md).
+    "testnet": 6,
     "cli": 7,
     # App developers' tools (a dev chain process, the pytest plugin): they run the CLI.
     "devkit": 8,

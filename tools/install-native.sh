@@ -7,11 +7,15 @@
 #   download of its own).
 # - haproxy: the gateway front of deploy/haproxy/, run in front of real nodes by its tests.
 # - tshark: tests/net/test_hybrid.py captures a hybrid link handshake on loopback with it.
+# - iproute2 (ip, tc netem) and faketime: `metanode testnet --netns` puts each validator in a
+#   network namespace with a shaped link, and skews one host's clock (docs/testnet.md).
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
 CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
 TSHARK_VERSION="4.0.17-0+deb12u3"
 HAPROXY_VERSION="2.6.12-1+deb12u4"
+IPROUTE2_VERSION="6.1.0-3"
+FAKETIME_VERSION="0.9.10-2.1"
 
 # install COMMAND PACKAGE VERSION WHAT: the pinned Debian package that provides COMMAND.
 install() {
@@ -33,3 +37,5 @@ install bwrap bubblewrap "$BUBBLEWRAP_VERSION" "docklock native mode"
 install tshark tshark "$TSHARK_VERSION" "hybrid link capture test"
 install chromium chromium "$CHROMIUM_VERSION" "dashboard browser tests"
 install haproxy haproxy "$HAPROXY_VERSION" "gateway front tests (deploy/haproxy)"
+install tc iproute2 "$IPROUTE2_VERSION" "metanode testnet --netns"
+install faketime faketime "$FAKETIME_VERSION" "metanode testnet --netns clock skew"

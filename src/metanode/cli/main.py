@@ -18,6 +18,7 @@ from metanode.cli import (
     light,
     network,
     output,
+    testnet,
     wallet,
     zk,
 )
@@ -46,6 +47,7 @@ app.command()(network.init)
 app.command()(network.start)
 app.command()(network.up)
 app.command()(network.status)
+app.command()(testnet.testnet)
 app.command(name="logs")(network.logs_command)
 app.command()(wallet.faucet)
 app.command()(bench.bench)

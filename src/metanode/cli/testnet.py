@@ -1,0 +1,138 @@
+"""`metanode testnet --netns`: a dev network whose validators are hosts of their own (network
+namespaces on a bridge), a seeded fault schedule played against it under a stream of
+transfers, and the checks after it; the last line is the figure line
+`scenarios=… forks=… lost_committed=… max_recovery_s=… …` (docs/testnet.md).
+
+Exit codes: 0 every check held; 1 a fork, a lost committed transaction, a supply that does
+not hold, or a heal after which liveness did not come back within --recovery-bound; 2 a usage
+error (not root, a home that exists, an unknown fault kind)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from metanode.cli import output
+from metanode.errors import ConfigError
+from metanode.node import logs
+from metanode.testnet import faults
+from metanode.testnet.fabric import Fabric
+from metanode.testnet.run import Load, Network, Report, check, check_supply, play, running
+
+log = logging.getLogger("metanode.testnet")
+START_TIMEOUT_S = 180.0
+CATCH_UP_S = 120.0
+SAMPLE_S = 30.0
+
+
+def testnet(
+    netns: Annotated[
+        bool, typer.Option("--netns", help="One network namespace per validator (root).")
+    ] = False,
+    validators: Annotated[int, typer.Option(min=4, max=16, help="Validators.")] = 4,
+    scenarios: Annotated[int, typer.Option(min=0, max=1000, help="Fault scenarios.")] = 8,
+    seed: Annotated[int, typer.Option(help="The fault schedule's seed.")] = 1,
+    kinds: Annotated[
+        str,
+        typer.Option(help=f"Comma-separated fault kinds (default all: {','.join(faults.KINDS)})."),
+    ] = ",".join(faults.KINDS),
+    recovery_bound: Annotated[
+        float, typer.Option(min=1, help="Seconds liveness may take to return after a heal.")
+    ] = 30.0,
+    soak: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds of fault-free load after the scenarios, "
+            "sampling each validator's RSS and open files.",
+        ),
+    ] = 0.0,
+    home: Annotated[Path, typer.Option(help="A new directory for the network.")] = Path(
+        ".metanode-testnet"
+    ),
+    tag: Annotated[int, typer.Option(min=0, max=255, help="Names and subnet 10.231.TAG.0/24.")] = 7,
+    keep: Annotated[bool, typer.Option(help="Keep the home afterwards (logs, stores).")] = True,
+    as_json: output.Json = False,
+) -> None:
+    """Run a dev network on hosts of its own, play the fault schedule of --seed against it
+    while transfers stream through the gateways, then check: no fork at any height, every
+    transaction a gateway acknowledged committed is in every chain, the supply held, and
+    liveness back within --recovery-bound after each heal."""
+    if not netns:
+        raise ConfigError("only --netns is built: give --netns (and run as root)")
+    chosen = tuple(kind.strip() for kind in kinds.split(",") if kind.strip())
+    unknown = sorted(set(chosen) - set(faults.KINDS))
+    if unknown or not chosen:
+        raise ConfigError(f"--kinds: unknown {', '.join(unknown) or 'none given'}; "
+                          f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
+    if (home / "net").exists():
+        raise ConfigError(f"{home} already holds a network (net/); give a new --home")
+    home.mkdir(parents=True, exist_ok=True)
+    fabric = Fabric(tag, validators)
+    report = Report()
+    logs.setup(home, "info", file_bytes_max=64 * 1024 * 1024, files_max=2, console=not as_json)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the run
+    fabric.create()
+    try:
+        if fabric.netem_available():
+            runnable = chosen
+        else:
+            runnable = tuple(kind for kind in chosen if kind not in faults.SHAPED)
+            report.skipped = sorted(set(chosen) & faults.SHAPED)
+            log.warning("no netem in this kernel: latency and loss faults left out")
+        if not runnable:
+            raise ConfigError("--kinds: none of these faults can run on this kernel (no netem)")
+        schedule = faults.schedule(seed, scenarios, validators, runnable)
+        network = Network.init(home / "net", fabric, accounts=10)
+        samples: list[dict[str, int]] = []
+        with running(network, START_TIMEOUT_S):
+            with Load(network) as load:
+                for fault in schedule:
+                    play(network, fault, recovery_bound, report)
+                if soak:
+                    samples = _soak(network, soak)
+            check(network, load, report, CATCH_UP_S)
+        check_supply(home / "net", validators, report)
+    finally:
+        fabric.destroy()
+        if not keep:
+            shutil.rmtree(home / "net", ignore_errors=True)
+    figures = report.line() + (_soak_figures(samples) if soak else "")
+    if as_json:
+        output.print_json({**report.__dict__, "figures": figures})
+    else:
+        typer.echo(figures)
+    if report.forks or report.lost_committed or report.not_recovered or report.supply_violations:
+        raise typer.Exit(output.FAILED)
+
+
+def _soak(network: Network, seconds: float) -> list[dict[str, int]]:
+    """Every SAMPLE_S, each validator's resident memory (KiB) and open file descriptors."""
+    samples = []
+    ends = time.monotonic() + seconds
+    while True:
+        for index, process in sorted(network.processes.items()):
+            status = Path(f"/proc/{process.pid}/status").read_text()
+            rss = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+            fds = len(list(Path(f"/proc/{process.pid}/fd").iterdir()))
+            samples.append({"node": index, "rss_kib": int(rss.split()[1]), "fds": fds})
+        log.info("soak sample", extra={"samples": json.dumps(samples[-len(network.processes) :])})
+        if time.monotonic() >= ends:
+            return samples
+        time.sleep(min(SAMPLE_S, max(0.0, ends - time.monotonic())))
+
+
+def _soak_figures(samples: list[dict[str, int]]) -> str:
+    """The growth, first sample to last, of the validator that grew most."""
+    nodes = sorted({sample["node"] for sample in samples})
+    first = {node: next(s for s in samples if s["node"] == node) for node in nodes}
+    last = {node: [s for s in samples if s["node"] == node][-1] for node in nodes}
+    rss = max(last[node]["rss_kib"] * 100 // first[node]["rss_kib"] - 100 for node in nodes)
+    fds = max(last[node]["fds"] - first[node]["fds"] for node in nodes)
+    return f" soak_samples={len(samples) // len(nodes)} rss_growth_pct={rss} fds_growth={fds}"

@@ -1,0 +1,329 @@
+"""A dev network of real validator processes, one per network namespace, a steady stream of
+transfers through their gateways, the fault schedule played against it, and the checks
+afterwards (docs/testnet.md):
+
+- forks: heights at which two validators hold different blocks (must be 0);
+- lost_committed: transactions a gateway answered as committed that some validator's chain
+  lacks once every validator has caught up (must be 0);
+- supply: every validator's store holds its bank supply (balances sum to genesis + minted −
+  burned) when it stops;
+- recovery: after each heal, the seconds until every validator commits a block above the
+  highest height any of them held at the heal (bounded by `recovery_bound_s`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from metanode.crypto import ed25519
+from metanode.errors import InvariantViolation, MetanodeError
+from metanode.node import home as dev_home
+from metanode.node import keys
+from metanode.state.bank.invariants import supply_is_held
+from metanode.state.store import Store
+from metanode.testnet.fabric import Fabric
+from metanode.testnet.faults import Fault
+from metanode.types import Address, Denom, Transaction, Transfer
+
+log = logging.getLogger("metanode.testnet")
+P2P_PORT_BASE = 26600
+API_PORT_BASE = 8600
+TRANSFER_FEE = 1_000
+POLL_S = 0.25
+TX_WAIT_MS = 3_000
+STOP_S = 15.0
+
+
+class TestnetError(MetanodeError):
+    """A run that could not be carried out (a node that never answered, a fabric that failed)."""
+
+
+@dataclass
+class Report:
+    scenarios: int = 0
+    forks: int = 0
+    lost_committed: int = 0
+    supply_violations: int = 0
+    acknowledged: int = 0
+    max_recovery_s: float = 0.0
+    not_recovered: int = 0
+    majority_stalled: int = 0
+    skipped: list[str] = field(default_factory=list)
+    heights: int = 0
+
+    def line(self) -> str:
+        return (
+            f"scenarios={self.scenarios} forks={self.forks} "
+            f"lost_committed={self.lost_committed} max_recovery_s={self.max_recovery_s:.1f} "
+            f"not_recovered={self.not_recovered} supply_violations={self.supply_violations} "
+            f"acknowledged={self.acknowledged} heights={self.heights} "
+            f"majority_stalled={self.majority_stalled} skipped={len(self.skipped)}"
+        )
+
+
+def libfaketime() -> Path:
+    """Debian's multithreaded libfaketime (package faketime, tools/install-native.sh)."""
+    found = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+    if not found:
+        raise TestnetError(
+            "clock skew needs libfaketime: apt-get install faketime (tools/install-native.sh)"
+        )
+    return found[0]
+
+
+class Network:
+    """The validators of `home`, each in its namespace of `fabric`."""
+
+    def __init__(self, home: Path, fabric: Fabric) -> None:
+        self.home = home
+        self.fabric = fabric
+        self.processes: dict[int, subprocess.Popen[bytes]] = {}
+        self.client = httpx.Client(timeout=5)
+
+    @classmethod
+    def init(cls, home: Path, fabric: Fabric, accounts: int) -> Network:
+        hosts = [fabric.address(index) for index in range(fabric.hosts)]
+        dev_home.init_dev(
+            home,
+            validators=fabric.hosts,
+            accounts=accounts,
+            port_base=P2P_PORT_BASE,
+            api_port_base=API_PORT_BASE,
+        )
+        dev_home.place_hosts(home, hosts, "0.0.0.0")
+        return cls(home, fabric)
+
+    def url(self, index: int) -> str:
+        return f"http://{self.fabric.address(index)}:{API_PORT_BASE + index}"
+
+    def start(self, index: int, skew_s: int = 0) -> None:
+        """Run validator `index` in its namespace; with `skew_s`, under libfaketime with its
+        wall clock moved by that many seconds (monotonic clocks left alone)."""
+        node_dir = self.home / "nodes" / f"v{index}"
+        argv = [sys.executable, "-m", "metanode.cli.main", "start", "--home", str(node_dir),
+                "--no-log-console"]  # fmt: skip
+        env = dict(os.environ)
+        if skew_s:
+            # The library itself rather than the `faketime` command, which runs the node as
+            # its child: a signal to the process started here must reach the node.
+            env |= {"LD_PRELOAD": str(libfaketime()), "FAKETIME": f"{skew_s:+d}s"}
+            env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"  # timeouts keep their length
+        with (node_dir / "stderr.log").open("ab") as printed:
+            self.processes[index] = subprocess.Popen(
+                self.fabric.inside(index, argv),
+                stdin=subprocess.DEVNULL,
+                stdout=printed,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        log.info("started", extra={"node": f"v{index}", "skew_s": skew_s})
+
+    def stop(self, index: int, sig: signal.Signals = signal.SIGTERM) -> None:
+        process = self.processes.pop(index)
+        process.send_signal(sig)
+        try:
+            process.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def signal(self, index: int, sig: signal.Signals) -> None:
+        self.processes[index].send_signal(sig)
+
+    def stop_all(self) -> None:
+        for index in list(self.processes):
+            self.processes[index].send_signal(signal.SIGCONT)  # a paused node cannot stop
+            self.stop(index)
+
+    def height(self, index: int) -> int:
+        try:
+            answer = self.client.get(f"{self.url(index)}/api/v1/status")
+            return int(answer.json()["height"]) if answer.status_code == 200 else -1
+        except (httpx.HTTPError, ValueError, KeyError):
+            return -1
+
+    def heights(self) -> list[int]:
+        return [self.height(index) for index in range(self.fabric.hosts)]
+
+    def wait(self, condition: object, timeout_s: float) -> float | None:
+        """Seconds until `condition()` holds, or None after `timeout_s`."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if condition():  # type: ignore[operator]
+                return time.monotonic() - started
+            time.sleep(POLL_S)
+        return None
+
+    def block_hash(self, index: int, height: int) -> str | None:
+        answer = self.client.get(f"{self.url(index)}/api/v1/blocks/{height}")
+        return str(answer.json()["hash"]) if answer.status_code == 200 else None
+
+    def has_committed(self, index: int, tx_hash: str) -> bool:
+        answer = self.client.get(f"{self.url(index)}/api/v1/txs/{tx_hash}")
+        return answer.status_code == 200 and bool(answer.json()["committed"])
+
+
+class Load:
+    """Transfers from the dev accounts, round-robin over the gateways, in a thread; a
+    transaction whose gateway answers it committed is kept in `acknowledged`."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        others = {dev_home.FAUCET_KEY.removesuffix(".key"), *dev_home.DEV_AUTHORITIES}
+        paths = dev_home.account_key_files(network.home)
+        self.keys: list[ed25519.PrivateKey] = [
+            keys.read_account(path, dev_home.DEV_PASSWORD)
+            for path in paths
+            if path.stem not in others
+        ]
+        self.acknowledged: dict[str, int] = {}  # tx hash: the height its gateway named
+        self.client = httpx.Client(timeout=TX_WAIT_MS / 1000 + 5)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="testnet-load", daemon=True)
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.client.close()
+
+    def _run(self) -> None:
+        turn = 0
+        while not self._stop.is_set():
+            gateway = self.network.url(turn % self.network.fabric.hosts)
+            key = self.keys[turn % len(self.keys)]
+            turn += 1
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                self._one(gateway, key, self.keys[turn % len(self.keys)])
+
+    def _one(self, gateway: str, key: ed25519.PrivateKey, to_key: ed25519.PrivateKey) -> None:
+        sender = Address.from_public_key(key.public_key)
+        account = self.client.get(f"{gateway}/api/v1/accounts/{sender}").json()
+        unsigned = Transaction(
+            dev_home.DEV_CHAIN_ID,
+            key.public_key,
+            int(account["nonce"]),
+            TRANSFER_FEE,
+            max(self.acknowledged.values(), default=0) + 10_000,
+            Transfer(Address.from_public_key(to_key.public_key), 1, Denom.FLX),
+        )
+        tx = unsigned.with_signature(key.sign(unsigned.signing_message()))
+        answer = self.client.post(f"{gateway}/api/v1/txs", json={"tx": tx.encode().hex()})
+        if answer.status_code != 202:
+            time.sleep(POLL_S)
+            return
+        tx_hash = answer.json()["hash"]
+        view = self.client.get(f"{gateway}/api/v1/txs/{tx_hash}", params={"wait_ms": TX_WAIT_MS})
+        if view.status_code == 200 and view.json()["committed"]:
+            self.acknowledged[tx_hash] = int(view.json()["height"])
+
+
+def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report) -> None:
+    """Hold `fault`, heal it, and measure how long every validator takes to commit again."""
+    fabric = network.fabric
+    target = fault.groups[0][0]  # the host a one-host fault hits
+    log.info("fault", extra={"fault": fault.describe()})
+    if fault.kind in ("partition-minority", "partition-majority"):
+        fabric.partition(fault.groups)
+    elif fault.kind == "partition-bridge":
+        _, left, right = fault.groups
+        for a in left:
+            for b in right:
+                fabric.cut_link(a, b)
+    elif fault.kind == "latency":
+        fabric.shape(target, fault.amount, fault.amount // 4, 0)
+    elif fault.kind == "loss":
+        fabric.shape(target, 0, 0, fault.amount)
+    elif fault.kind == "clock-skew":
+        network.stop(target)
+        network.start(target, skew_s=fault.amount)
+    elif fault.kind == "kill":
+        network.stop(target, signal.SIGKILL)
+    elif fault.kind == "pause":
+        network.signal(target, signal.SIGSTOP)
+    before = max(network.heights())
+    time.sleep(fault.hold_s)
+    during = max(network.heights())
+    if fault.stops_liveness and during <= before + 1:
+        report.majority_stalled += 1  # one block may already have been in flight
+    fabric.heal()
+    if fault.kind in ("kill", "clock-skew"):
+        if target in network.processes:
+            network.stop(target)
+        network.start(target)
+    elif fault.kind == "pause":
+        network.signal(target, signal.SIGCONT)
+    healed_at = max(network.heights())
+    took = network.wait(lambda: min(network.heights()) > healed_at, timeout_s=recovery_bound_s)
+    report.scenarios += 1
+    if took is None:
+        report.not_recovered += 1
+        report.max_recovery_s = max(report.max_recovery_s, recovery_bound_s)
+        log.warning(
+            "not recovered", extra={"fault": fault.describe(), "heights": network.heights()}
+        )
+    else:
+        report.max_recovery_s = max(report.max_recovery_s, took)
+        log.info("recovered", extra={"fault": fault.describe(), "recovery_s": round(took, 1)})
+
+
+def check(network: Network, load: Load, report: Report, catch_up_s: float) -> None:
+    """Forks and lost transactions over the common chain, once every validator caught up."""
+    top = max(network.heights())
+    network.wait(lambda: min(network.heights()) >= top, timeout_s=catch_up_s)
+    common = min(network.heights())
+    report.heights = common
+    for height in range(1, common + 1):
+        hashes = {network.block_hash(index, height) for index in range(network.fabric.hosts)}
+        if len(hashes) > 1:
+            report.forks += 1
+            log.error("fork", extra={"height": height, "hashes": sorted(map(str, hashes))})
+    report.acknowledged = len(load.acknowledged)
+    for tx_hash, height in sorted(load.acknowledged.items()):
+        for index in range(network.fabric.hosts):
+            if height <= common and not network.has_committed(index, tx_hash):
+                report.lost_committed += 1
+                log.error("lost", extra={"tx": tx_hash, "node": f"v{index}", "height": height})
+
+
+def check_supply(home: Path, hosts: int, report: Report) -> None:
+    """Each stopped validator's store holds its supply."""
+    for index in range(hosts):
+        ledger = home / "nodes" / f"v{index}" / "ledger"
+        with Store.open(ledger, readonly=True) as store, store.snapshot() as snapshot:
+            try:
+                supply_is_held(snapshot.state().reader)
+            except InvariantViolation as violation:
+                report.supply_violations += 1
+                log.error("supply", extra={"node": f"v{index}", "violation": str(violation)})
+
+
+@contextlib.contextmanager
+def running(network: Network, start_timeout_s: float) -> Iterator[Network]:
+    for index in range(network.fabric.hosts):
+        network.start(index)
+    try:
+        if network.wait(lambda: min(network.heights()) >= 1, start_timeout_s) is None:
+            raise TestnetError(
+                f"the validators did not all commit block 1 within {start_timeout_s:.0f} s "
+                f"(heights {network.heights()}); their logs: {network.home}/nodes/*/node.log"
+            )
+        yield network
+    finally:
+        network.stop_all()
+        network.client.close()
