@@ -66,6 +66,13 @@ fi
 [ -f "$requirements" ] || usage "no $requirements; \`make dist\` writes it beside the wheel"
 
 say() { echo "install.sh: $*"; }
+# place MODE FILE: stdin into FILE, unless FILE holds exactly that already (a rerun then
+# changes nothing, not even a modification time).
+place() {
+    new="$2.new.$$"
+    cat >"$new"
+    if cmp -s "$new" "$2"; then rm -f "$new"; else chmod "$1" "$new" && mv "$new" "$2"; fi
+}
 venv="$prefix/.venv"
 bin="$venv/bin"
 
@@ -142,11 +149,11 @@ print(tls.node_id(tls.certificate_key(pathlib.Path(sys.argv[1]).read_bytes())))'
         fi
         units="$root/etc/systemd/system"
         mkdir -p "$units/bpci-server.service.d" "$root/usr/lib/sysusers.d" "$root/etc/metanode"
-        install -m 0644 "$unit" "$units/bpci-server.service"
-        install -m 0644 "$sysusers" "$root/usr/lib/sysusers.d/metanode.conf"
+        place 0644 "$units/bpci-server.service" <"$unit"
+        place 0644 "$root/usr/lib/sysusers.d/metanode.conf" <"$sysusers"
         # The unit's home is a path on the installed system, so ROOT is not part of it.
         printf '[Service]\nEnvironment=METANODE_HOME=%s\n' "${node_dir#"$root"}" \
-            >"$units/bpci-server.service.d/home.conf"
+            | place 0644 "$units/bpci-server.service.d/home.conf"
         env_file="$root/etc/metanode/bpci-server.env"
         if [ ! -f "$env_file" ]; then
             (umask 077 && printf 'METANODE_KEY_PASSWORD=%s\n' "${METANODE_KEY_PASSWORD:-}" \
