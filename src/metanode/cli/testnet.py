@@ -73,8 +73,8 @@ def testnet(
                           f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
     if (home / "net").exists():
         raise ConfigError(f"{home} already holds a network (net/); give a new --home")
-    home.mkdir(parents=True, exist_ok=True)
     fabric = Fabric(tag, validators)
+    home.mkdir(parents=True, exist_ok=True)
     report = Report()
     logs.setup(home, "info", file_bytes_max=64 * 1024 * 1024, files_max=2, console=not as_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the run
