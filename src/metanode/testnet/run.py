@@ -59,6 +59,7 @@ class Report:
     acknowledged: int = 0
     max_recovery_s: float = 0.0
     not_recovered: int = 0
+    majority_scenarios: int = 0
     majority_stalled: int = 0
     skipped: list[str] = field(default_factory=list)
     heights: int = 0
@@ -69,7 +70,8 @@ class Report:
             f"lost_committed={self.lost_committed} max_recovery_s={self.max_recovery_s:.1f} "
             f"not_recovered={self.not_recovered} supply_violations={self.supply_violations} "
             f"acknowledged={self.acknowledged} heights={self.heights} "
-            f"majority_stalled={self.majority_stalled} skipped={len(self.skipped)}"
+            f"majority_stalled={self.majority_stalled}/{self.majority_scenarios} "
+            f"skipped={len(self.skipped)}"
         )
 
 
@@ -256,11 +258,15 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
         network.stop(target, signal.SIGKILL)
     elif fault.kind == "pause":
         network.signal(target, signal.SIGSTOP)
-    before = max(network.heights())
+    before = network.heights()
     time.sleep(fault.hold_s)
-    during = max(network.heights())
-    if fault.stops_liveness and during <= before + 1:
-        report.majority_stalled += 1  # one block may already have been in flight
+    during = network.heights()
+    log.info("held", extra={"fault": fault.describe(), "before": before, "during": during})
+    if fault.stops_liveness:
+        report.majority_scenarios += 1
+        # One block may already have been in flight; a gateway that did not answer is -1.
+        if max(during) <= max(before) + 1:
+            report.majority_stalled += 1
     fabric.heal()
     if fault.kind in ("kill", "clock-skew"):
         if target in network.processes:
