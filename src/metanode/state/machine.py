@@ -72,6 +72,7 @@ from metanode.state.bank.rules import credit, on_transfer
 from metanode.state.codes import OK, name_of
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.court import rules as court
+from metanode.state.court.challenge import on_challenge_receipt
 from metanode.state.court.ruling import on_rule_dispute
 from metanode.state.faucet.rules import on_faucet_claim
 from metanode.state.genesis.chain import read_chain, read_tip, write_tip
@@ -104,6 +105,7 @@ from metanode.types import (
     BlockHeader,
     Bond,
     CallApp,
+    ChallengeReceipt,
     CommitCertificate,
     CreateDid,
     DeactivateDid,
@@ -172,6 +174,7 @@ HANDLERS: dict[type, Handler] = {
     SubmitLogBlock: on_submit_logblock,  # type: ignore[dict-item]
     Unjail: on_unjail,  # type: ignore[dict-item]
     OpenDispute: court.on_open_dispute,  # type: ignore[dict-item]
+    ChallengeReceipt: on_challenge_receipt,  # type: ignore[dict-item]
     RevealReceipt: court.on_reveal_receipt,  # type: ignore[dict-item]
     MoveDispute: court.on_move_dispute,  # type: ignore[dict-item]
     RuleDispute: on_rule_dispute,  # type: ignore[dict-item]

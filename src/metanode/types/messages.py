@@ -875,6 +875,33 @@ class OpenDispute:
 
 
 @dataclass(frozen=True, slots=True)
+class ChallengeReceipt:
+    """Challenge a notarised execution receipt (state/court) with the sender's own signed
+    receipt of the same call (`own_receipt`): the two results, output and state root alike,
+    are the sides' claims, as in a replicas' dispute, so a lie in the output alone is caught
+    too. The sender escrows `bond` FLX."""
+
+    code: ClassVar[int] = 39
+    receipt: bytes
+    own_receipt: bytes
+    bond: int
+
+    def fields(self) -> list[Any]:
+        return [self.receipt, self.own_receipt, self.bond]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> ChallengeReceipt:
+        receipt, own_receipt, bond = fields
+        return cls(
+            expect_bytes(receipt, "challenge_receipt.receipt", maximum=constants.tx_bytes_max),
+            expect_bytes(
+                own_receipt, "challenge_receipt.own_receipt", maximum=constants.tx_bytes_max
+            ),
+            expect_uint(bond, "challenge_receipt.bond"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RevealReceipt:
     """A side of a dispute the notaries recorded (replicas disagreed) shows its receipt of the
     disputed call: its hash must be that side's leaf in the withheld LogBlock."""
@@ -1281,6 +1308,7 @@ Message = (
     | SubmitLogBlock
     | Unjail
     | OpenDispute
+    | ChallengeReceipt
     | RevealReceipt
     | MoveDispute
     | RuleDispute
@@ -1324,6 +1352,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         SubmitLogBlock,
         Unjail,
         OpenDispute,
+        ChallengeReceipt,
         RevealReceipt,
         MoveDispute,
         RuleDispute,
@@ -1364,6 +1393,7 @@ _FIELD_COUNTS = {
     SubmitLogBlock: 1,
     Unjail: 0,
     OpenDispute: 4,
+    ChallengeReceipt: 3,
     RevealReceipt: 2,
     MoveDispute: 3,
     RuleDispute: 3,

@@ -18,6 +18,15 @@ the call needs more fuel than `replay_fuel_max` lets a validator spend; `evidenc
 the evidence is not the losing executor's receipt of the call, with its witness;
 `call_not_replayable`: the court has no record of the call's block (a call included before
 the court existed) or its VRF proof yields no seed.
+
+Challenging with one's own receipt (message 39; after `receipt_malformed` for either receipt,
+and before the opening rungs from `receipt_not_notarised` on): `challenge_not_senders`: the
+challenger's receipt was not signed by the sender's key; `challenge_signature_invalid`: its
+signature does not verify; `challenge_own_receipt`: both receipts are the sender's (an
+executor cannot sue itself); `receipts_agree`: both receipts name the same result (state root,
+output, outcome, fuel), so nothing is disputed; `challenge_other_call`: the challenger's
+receipt is not of the challenged receipt's call as the chain fixes it (app, function, input,
+block time and seed).
 """
 
 from __future__ import annotations
@@ -41,3 +50,8 @@ STATE_MISMATCH = register("court", 14, "state_mismatch")
 REPLAY_FUEL_EXCEEDED = register("court", 15, "replay_fuel_exceeded")
 EVIDENCE_INVALID = register("court", 16, "evidence_invalid")
 CALL_NOT_REPLAYABLE = register("court", 17, "call_not_replayable")
+CHALLENGE_NOT_SENDERS = register("court", 18, "challenge_not_senders")
+CHALLENGE_SIGNATURE_INVALID = register("court", 19, "challenge_signature_invalid")
+RECEIPTS_AGREE = register("court", 20, "receipts_agree")
+CHALLENGE_OTHER_CALL = register("court", 21, "challenge_other_call")
+CHALLENGE_OWN_RECEIPT = register("court", 22, "challenge_own_receipt")

@@ -9,6 +9,9 @@ Rules:
   module account `court/bonds`. The range starts at the receipt's own `state_root_before`
   (which the executor signed, so it cannot contest it) or, with `from_start`, at the empty
   state before the app's call 0.
+- A challenge may carry the challenger's own receipt of the call instead of a claimed root
+  (message 39, challenge.py), which shares the opening rungs (`admit`) and the record
+  (`against`) and compares the two receipts' whole results, so a wrong output is caught too.
 - Replicas that disagree (state/notary records the withheld LogBlock) open a dispute by
   themselves (`open_from_notary`): side 0 is the first leaf's executor of the disputed call,
   side 1 the first whose result differs. Each reveals its receipt of that call (message 25) by
@@ -65,52 +68,85 @@ def decode_receipt(data: bytes) -> Receipt | None:
 
 
 def on_open_dispute(writer: Overlay, context: TxContext, message: OpenDispute) -> int:
-    params = read_params(writer)
     receipt = decode_receipt(message.receipt)
     if receipt is None:
         return errors.RECEIPT_MALFORMED
     if message.claim_root == receipt.state_root_after:
         return errors.CLAIM_MATCHES_RECEIPT
-    receipt_hash = receipt.hash()
-    found = notary.receipt(writer, receipt_hash)
+    found = notary.receipt(writer, receipt.hash())
     if found is None:
         return errors.RECEIPT_NOT_NOTARISED
-    height = context.block.height
-    if height > found.height + params.dispute_window_blocks:
-        return errors.WINDOW_CLOSED
-    if writer.get(keys.challenged(receipt_hash)) is not None:
-        return errors.RECEIPT_ALREADY_DISPUTED
-    if message.bond < params.bond:
-        return errors.BOND_TOO_SMALL
-    if read_account(writer, context.sender).balance(Denom.FLX) < message.bond:
-        return errors.BOND_UNFUNDED
-    if read_uint(writer, keys.OPEN_COUNT) >= constants.disputes_open_max:
-        return errors.DISPUTES_FULL
-    check(move(writer, context.sender, BONDS, Denom.FLX, message.bond) == OK, "bond funded")
+    code = admit(writer, context, found, message.bond)
+    if code != OK:
+        return code
     seq = found.leaf.call_seq
     lo, agreed = (0, merkle.EMPTY_ROOT) if message.from_start else (seq, receipt.state_root_before)
-    dispute = Dispute(
+    challenged = against(writer, context, found, receipt, message.bond)
+    dispute = replace(
+        challenged,
+        lo=lo,
+        agreed_root=agreed,
+        posts=(receipt.state_root_after, message.claim_root),
+        status=Status.BISECT if lo < seq else Status.RULING_DUE,
+    )
+    open_challenge(writer, context, dispute)
+    return OK
+
+
+def against(
+    reader: StateReader,
+    context: TxContext,
+    found: notary.NotarisedReceipt,
+    receipt: Receipt,
+    bond: int,
+) -> Dispute:
+    """A challenge of the notarised `receipt` by the sender, before its claim is filled in:
+    the receipt's call alone, from the receipt's own state before it, the ruling due."""
+    height = context.block.height
+    return Dispute(
         app_id=found.app_id,
         kind=Kind.CHALLENGE,
         sides=(Address.from_public_key(receipt.executor), context.sender),
-        bond=message.bond,
+        bond=bond,
         opened_height=height,
-        call_seq=seq,
+        call_seq=found.leaf.call_seq,
         first_seq=0,
-        receipts=(receipt_hash, ZERO),
+        receipts=(found.leaf.receipt_hash, ZERO),
         results=(receipt.result_hash(), ZERO),
-        lo=lo,
-        hi=seq,
-        agreed_root=agreed,
-        posts=(receipt.state_root_after, message.claim_root),
+        lo=found.leaf.call_seq,
+        hi=found.leaf.call_seq,
+        agreed_root=receipt.state_root_before,
+        posts=(receipt.state_root_after, ZERO),
         pending=(),
         mover=DEFENDER,
-        deadline=height + params.turn_blocks,
+        deadline=height + read_params(reader).turn_blocks,
         turns=0,
-        status=Status.BISECT if lo < seq else Status.RULING_DUE,
+        status=Status.RULING_DUE,
     )
-    dispute_id = _open(writer, context, dispute)
-    write_id(writer, keys.challenged(receipt_hash), dispute_id)
+
+
+def open_challenge(writer: Overlay, context: TxContext, dispute: Dispute) -> None:
+    """Open a challenge and mark the defender's receipt challenged, so it is challenged once."""
+    dispute_id = open_dispute(writer, context, dispute)
+    write_id(writer, keys.challenged(dispute.receipts[DEFENDER]), dispute_id)
+
+
+def admit(writer: Overlay, context: TxContext, found: notary.NotarisedReceipt, bond: int) -> int:
+    """The rungs every challenge of a notarised receipt shares, after which it cannot fail:
+    within the window, once, a bond large enough and funded, room for one more dispute; on OK
+    the bond is escrowed."""
+    params = read_params(writer)
+    if context.block.height > found.height + params.dispute_window_blocks:
+        return errors.WINDOW_CLOSED
+    if writer.get(keys.challenged(found.leaf.receipt_hash)) is not None:
+        return errors.RECEIPT_ALREADY_DISPUTED
+    if bond < params.bond:
+        return errors.BOND_TOO_SMALL
+    if read_account(writer, context.sender).balance(Denom.FLX) < bond:
+        return errors.BOND_UNFUNDED
+    if read_uint(writer, keys.OPEN_COUNT) >= constants.disputes_open_max:
+        return errors.DISPUTES_FULL
+    check(move(writer, context.sender, BONDS, Denom.FLX, bond) == OK, "bond funded")
     return OK
 
 
@@ -141,10 +177,10 @@ def open_from_notary(writer: Overlay, context: TxContext, logblock: LogBlock, se
         turns=0,
         status=Status.REVEAL,
     )
-    _open(writer, context, dispute)
+    open_dispute(writer, context, dispute)
 
 
-def _open(writer: Overlay, context: TxContext, dispute: Dispute) -> int:
+def open_dispute(writer: Overlay, context: TxContext, dispute: Dispute) -> int:
     dispute_id = read_uint(writer, keys.NEXT_ID)
     write_uint(writer, keys.NEXT_ID, dispute_id + 1)
     write_uint(writer, keys.OPEN_COUNT, read_uint(writer, keys.OPEN_COUNT) + 1)
@@ -198,7 +234,7 @@ def on_reveal_receipt(writer: Overlay, context: TxContext, message: RevealReceip
     befores[side] = receipt.state_root_before
     revealed = replace(dispute, posts=(posts[0], posts[1]))
     if ZERO not in posts:
-        revealed = _after_reveal(revealed, befores[0], befores[1])
+        revealed = after_reveal(revealed, befores[0], befores[1])
         revealed = replace(
             revealed, deadline=context.block.height + read_params(writer).turn_blocks
         )
@@ -218,7 +254,7 @@ def _befores(dispute: Dispute) -> tuple[bytes, bytes]:
     )
 
 
-def _after_reveal(dispute: Dispute, before_0: bytes, before_1: bytes) -> Dispute:
+def after_reveal(dispute: Dispute, before_0: bytes, before_1: bytes) -> Dispute:
     if before_0 == before_1:
         return replace(dispute, agreed_root=before_0, status=Status.RULING_DUE)
     status = Status.BISECT if dispute.call_seq > 0 else Status.RULING_DUE
