@@ -19,8 +19,8 @@ from metanode.node import court as node_court
 from metanode.node.court import CourtPlayer
 from metanode.state.codes import OK
 from metanode.state.court.params import DEFAULT as COURT
-from metanode.state.court.records import Dispute, Status
-from metanode.types import Address, Denom, RuleDispute, Transfer
+from metanode.state.court.records import Dispute, Kind, Status
+from metanode.types import Address, ChallengeReceipt, Denom, RuleDispute, Transfer
 from metanode.types.messages import Message
 from tests.state.test_court import APP, OWNER, Court, Lie, open_message
 
@@ -38,20 +38,17 @@ def stored(path: Path, court: Court, runs: list[Bundle]) -> ExecutorStore:
     return store
 
 
-def play(tmp_path: Path, lie: str, *, answers: bool = True, honest_rules: bool = True) -> Dispute:
-    """The honest replica challenges the liar's receipt of call 5 from the first call and both
-    play until the ruling (the liar's node answers WANTs if `answers`; the honest node's
-    request for the ruling is lost unless `honest_rules`)."""
-    court = Court(calls=6)
-    lying = court.executions(0, Lie(5, lie))
-    honest = court.executions(1)
-    court.notarise(lying)
-    stores = [stored(tmp_path / "liar", court, lying), stored(tmp_path / "honest", court, honest)]
-    truth = state_root(court.truth(court.calls)[6])
-    challenger = court.wallet(HONEST)
-    bond_funds = Transfer(challenger.address, 2 * COURT.bond, Denom.FLX)
-    assert court.send(OWNER, bond_funds) == OK
-    assert court.send(challenger, open_message(lying[5].receipt, truth, from_start=True)) == OK
+def nodes(
+    court: Court,
+    stores: list[ExecutorStore],
+    *,
+    answers: bool = True,
+    honest_rules: bool = True,
+    watch: bool = False,
+) -> tuple[list[CourtPlayer], list[tuple[int, Message]]]:
+    """The liar's and the honest executor's players, and the list their messages go to (the
+    liar's node answers WANTs if `answers`; the honest node's request for the ruling is lost
+    unless `honest_rules`)."""
     sent: list[tuple[int, Message]] = []
 
     def submit(index: int, message: Message) -> None:
@@ -73,8 +70,14 @@ def play(tmp_path: Path, lie: str, *, answers: bool = True, honest_rules: bool =
                 stores[index],
                 lambda message, i=index: submit(i, message),
                 lambda app_id, seq, i=index: want(i, app_id, seq),
+                watch,
             )
         )
+    return players, sent
+
+
+def settle(court: Court, players: list[CourtPlayer], sent: list[tuple[int, Message]]) -> None:
+    """Commit what the players send, block by block, until the dispute closes."""
     for _block in range(40):
         if not court.dispute().status.is_open:
             break
@@ -84,6 +87,23 @@ def play(tmp_path: Path, lie: str, *, answers: bool = True, honest_rules: bool =
         txs = [court.tx(court.wallet(index), message) for index, message in sent]
         sent.clear()
         court.run(txs)
+
+
+def play(tmp_path: Path, lie: str, *, answers: bool = True, honest_rules: bool = True) -> Dispute:
+    """The honest replica challenges the liar's receipt of call 5 from the first call and both
+    play until the ruling (`nodes` for the flags)."""
+    court = Court(calls=6)
+    lying = court.executions(0, Lie(5, lie))
+    honest = court.executions(1)
+    court.notarise(lying)
+    stores = [stored(tmp_path / "liar", court, lying), stored(tmp_path / "honest", court, honest)]
+    truth = state_root(court.truth(court.calls)[6])
+    challenger = court.wallet(HONEST)
+    bond_funds = Transfer(challenger.address, 2 * COURT.bond, Denom.FLX)
+    assert court.send(OWNER, bond_funds) == OK
+    assert court.send(challenger, open_message(lying[5].receipt, truth, from_start=True)) == OK
+    players, sent = nodes(court, stores, answers=answers, honest_rules=honest_rules)
+    settle(court, players, sent)
     for store in stores:
         store.close()
     ruled = court.dispute()
@@ -140,3 +160,39 @@ def test_evidence_nobody_asked_for_or_not_the_senders_is_dropped_or_blamed(
         "evidence_malformed"
     )
     store.close()
+
+
+def test_a_watching_replica_challenges_an_output_lie_once_and_wins(tmp_path: Path) -> None:
+    """`[court] watch`: the honest replica sees the liar's receipt of call 5, whose output
+    alone is false, notarised without its own, challenges it with its own receipt once, and
+    both nodes play the dispute to the ruling; a node not watching challenges nothing."""
+    court = Court(calls=6)
+    lying = court.executions(LIAR, Lie(5, "output"))
+    honest = court.executions(HONEST)
+    court.notarise(lying)
+    stores = [stored(tmp_path / "liar", court, lying), stored(tmp_path / "honest", court, honest)]
+    bond_funds = Transfer(court.address(HONEST), 2 * COURT.bond, Denom.FLX)
+    assert court.send(OWNER, bond_funds) == OK
+    notarised = [(APP, seq, bundle.receipt) for seq, bundle in enumerate(lying)]
+    reader = court.chain.state.reader
+    idle, idle_sent = nodes(court, stores)
+    for player in idle:
+        player.challenge_false(reader, notarised)
+    assert idle_sent == []
+    players, sent = nodes(court, stores, watch=True)
+    for player in players:
+        player.challenge_false(reader, notarised)
+    assert [(index, type(message)) for index, message in sent] == [(HONEST, ChallengeReceipt)]
+    court.run([court.tx(court.wallet(HONEST), sent.pop()[1])])
+    opened = court.dispute()
+    assert (opened.kind, opened.status, opened.lo) == (Kind.CHALLENGE, Status.RULING_DUE, 5)
+    for player in players:
+        player.challenge_false(court.chain.state.reader, notarised)
+    assert sent == []  # once per receipt
+    settle(court, players, sent)
+    for store in stores:
+        store.close()
+    ruled = court.dispute()
+    assert ruled.status is Status.CHALLENGER_WON
+    assert ruled.ruling is not None
+    assert (ruled.ruling.step, ruled.ruling.what) == (3, "output")

@@ -197,6 +197,16 @@ class Storage(_Section):
     grace_blocks: Annotated[int, Field(ge=0, le=1_000_000)] = 100
 
 
+class Court(_Section):
+    """What an executor node does on its own in the court (docs/court.md "Who opens a
+    challenge")."""
+
+    # An executor that ran a call (drawn as its replica) and sees a committed LogBlock notarise
+    # another executor's receipt of it with a different result challenges that receipt with
+    # its own (ChallengeReceipt), once, bonded from its account.
+    watch: bool = True
+
+
 class Log(_Section):
     # Records below this level are neither formatted nor written; `metanode start --log-level`
     # overrides it.
@@ -237,6 +247,10 @@ class Testing(_Section):
     # The node's executor lies in every receipt it signs (node/misbehaviour.py `falsify`
     # names each lie), for the court to catch.
     executor_lie: Literal["", "output", "state_root", "dropped_write", "forged_read", "copied"] = ""
+    # The node's executor runs its calls and keeps its receipts, but neither gossips them nor
+    # answers for them: a replica the notaries leave out as silent, whose `[court] watch`
+    # then challenges a false receipt they notarised without it.
+    silent_executor: bool = False
     # The node's proposals leave out every transaction of these senders (addresses): a
     # censoring proposer, for the inclusion lists to catch (docs/inclusion.md).
     censor: Annotated[list[str], Field(max_length=100)] = []
@@ -329,6 +343,7 @@ class NodeConfig(_Section):
     notary: Notary = Notary()
     executor: Executor = Executor()
     storage: Storage = Storage()
+    court: Court = Court()
     # LMDB map size of the ledger, in MiB.
     ledger_map_mib: Annotated[int, Field(ge=64, le=1024 * 1024)] = 4096
     log: Log = Log()

@@ -16,6 +16,13 @@ address is a side, the move the rules wait for, from what its executor store hol
   without (a loser that withholds its witness loses anyway, with the end of the run named).
   If the other's: it concedes after `concede_blocks` with its own receipt and witness, so a
   dispute with a silent winner is still decided.
+Challenges (`[court] watch`, on by default): when a committed LogBlock notarises another
+executor's receipt of a call this node's executor ran, with a different result, and its own
+receipt is not notarised beside it (then the notaries' replicas dispute covers the call), the
+node challenges that receipt with its own (ChallengeReceipt), bonded from its account, once per
+receipt; then it plays the dispute as any other. The receipt bodies are those the node held for
+notarising (gossiped by their executors): a node that never received a false receipt does not
+challenge it. Nodes that were not drawn do not re-execute apps to watch them (not built).
 A move is sent once per stage of a dispute, and again after `resend_blocks` if the dispute
 has not moved on (the transaction may have been lost). A move this node cannot make (a call
 its store has not executed) is logged and left to the deadline.
@@ -24,17 +31,20 @@ its store has not executed) is logged and left to the deadline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from metanode.codec import encode
+from metanode.docklock.receipt import Receipt
 from metanode.executor.store import ExecutorStore
 from metanode.net.frames import Evidence
+from metanode.state.bank import queries as bank
 from metanode.state.court import game, queries
 from metanode.state.court.records import CHALLENGER, DEFENDER, ZERO, Dispute, Status
 from metanode.state.court.ruling import evidence_bytes, evidence_of, rule, state_before
+from metanode.state.notary import queries as notary
 from metanode.state.view import StateReader
-from metanode.types import Address, MoveDispute, RevealReceipt, RuleDispute
+from metanode.types import Address, ChallengeReceipt, Denom, MoveDispute, RevealReceipt, RuleDispute
 from metanode.types.messages import Message
 
 log = logging.getLogger("metanode.node")
@@ -71,9 +81,15 @@ class CourtPlayer:
         store: ExecutorStore,
         submit: Callable[[Message], None],
         want: Callable[[bytes, int], None],
+        watch: bool = False,
     ) -> None:
-        """`want(app_id, seq)` asks the other replicas for their evidence of that call."""
+        """`want(app_id, seq)` asks the other replicas for their evidence of that call;
+        `watch` is `[court] watch`."""
         self.me = me
+        self.watch = watch
+        # Receipts this node challenged, so each is challenged once: dropped once the chain
+        # has closed its dispute (the chain itself then refuses another challenge of it).
+        self._challenged: set[bytes] = set()
         self.store = store
         self._submit = submit
         self._want = want
@@ -99,8 +115,52 @@ class CourtPlayer:
         self._evidence[key] = frame.evidence
         return None
 
+    def challenge_false(
+        self, reader: StateReader, notarised: Sequence[tuple[bytes, int, Receipt]]
+    ) -> None:
+        """Challenge each notarised receipt of `notarised` (app, call, receipt) whose result
+        differs from this executor's own receipt of the call (module docstring)."""
+        if not self.watch:
+            return
+        for app_id, seq, theirs in notarised:
+            own = self._own_receipt(app_id, seq)
+            receipt_hash = theirs.hash()
+            if (
+                own is None
+                or Address.from_public_key(theirs.executor) == self.me
+                or own.result_hash() == theirs.result_hash()
+                or receipt_hash in self._challenged
+                or notary.receipt(reader, receipt_hash) is None
+                or notary.receipt(reader, own.hash()) is not None
+                or queries.of_receipt(reader, receipt_hash) is not None
+            ):
+                continue
+            bond = queries.params(reader).bond
+            if bank.balance(reader, self.me, Denom.FLX) < bond:
+                log.warning(
+                    "court: cannot fund a challenge's bond",
+                    extra={"app": app_id.hex()[:16], "seq": seq, "bond": bond},
+                )
+                continue
+            self._challenged.add(receipt_hash)
+            log.info(
+                "court challenge",
+                extra={"app": app_id.hex()[:16], "seq": seq, "receipt": receipt_hash.hex()},
+            )
+            self._submit(ChallengeReceipt(theirs.encode(), own.encode(), bond))
+
+    def _own_receipt(self, app_id: bytes, seq: int) -> Receipt | None:
+        stored = self.store.receipts(app_id, seq, 1)
+        return stored[0].receipt if stored and stored[0].seq == seq else None
+
     def on_committed(self, reader: StateReader, height: int) -> None:
         opened = queries.open_ids(reader)
+        self._challenged = {
+            receipt_hash
+            for receipt_hash in self._challenged
+            if (dispute_id := queries.of_receipt(reader, receipt_hash)) is None
+            or dispute_id in opened
+        }
         self._sent = {key: value for key, value in self._sent.items() if key in opened}
         self._due = {key: value for key, value in self._due.items() if key in opened}
         wanted = {due.want for due in self._due.values()}

@@ -35,7 +35,9 @@ later (the chain refuses a second one for a range, at a fee). Replicas that disa
 logged and still signed: the chain records the dispute from the LogBlock that shows both.
 
 The court. After each commit the node plays its side of every open dispute it is a side of
-(node/court.py): it reveals, bisects and asks for the ruling from its executor's store.
+(node/court.py): it reveals, bisects and asks for the ruling from its executor's store; and,
+under `[court] watch`, before the receipts of calls a LogBlock now covers are dropped, it
+challenges each that differs from its own executor's receipt of the call.
 """
 
 from __future__ import annotations
@@ -142,9 +144,13 @@ class Hosting:
         later: Callable[[int, Callable[[], None]], None],
         falsify: Callable[[Bundle], Bundle] | None = None,
         roles: frozenset[str] = frozenset({"executor", "notary"}),
+        *,
+        watch: bool = False,
+        silent: bool = False,
     ) -> None:
         """`roles`: of `[server] roles`, "executor" runs the calls this node is drawn for and
-        "notary" cuts LogBlocks when it is on the committee; without one it does neither."""
+        "notary" cuts LogBlocks when it is on the committee; without one it does neither.
+        `watch`: `[court] watch`; `silent`: `[testing] silent_executor` (misbehaviour.py)."""
         self.key = key
         self.me = Address.from_public_key(key.public_key)
         self.suite = suite
@@ -158,7 +164,8 @@ class Hosting:
         self._submit = submit
         self._later = later
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
-        self.court = CourtPlayer(self.me, self.executor.store, submit, self._ask_evidence)
+        self.court = CourtPlayer(self.me, self.executor.store, submit, self._ask_evidence, watch)
+        self._silent = silent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
         self.reset()
@@ -229,6 +236,7 @@ class Hosting:
         self._last_block_ms = header.timestamp_ms
         early, self._early = self._early, []
         self._keep_received(early)
+        self.court.challenge_false(reader, self._notarised(reader))
         self._notarise_all(reader, header.timestamp_ms)
         self.court.on_committed(reader, header.height)
 
@@ -386,6 +394,8 @@ class Hosting:
                 _receipt_bytes(served.receipt.receipt),
                 tuple(sorted(served.state.items())),
             )
+        elif self._silent:
+            return
         else:
             count = min(frame.last_seq - frame.first_seq + 1, net_constants.receipts_per_frame_max)
             stored = store.receipts(frame.app_id, frame.first_seq, count)
@@ -464,6 +474,8 @@ class Hosting:
             "receipt published",
             extra={"app": published.app_id.hex()[:16], "seq": published.seq},
         )
+        if self._silent:
+            return
         self._outgoing.append(item)
         self._keep_received([(item, receipt)])
 
@@ -585,6 +597,17 @@ class Hosting:
             self._shares_count -= len(self._shares.pop(key))
         for asked in [asked for asked in self._missing_since if asked[1] < _tip(reader, asked[0])]:
             del self._missing_since[asked]
+
+    def _notarised(self, reader: StateReader) -> list[tuple[bytes, int, Receipt]]:
+        """The receipts held of calls a committed LogBlock now covers (pruned next): what
+        `[court] watch` compares with this executor's own."""
+        found = []
+        for app_id in sorted(self._held):
+            tip = notary.app_tip(reader, app_id).next_seq
+            by_seq = self._held[app_id]
+            for seq in sorted(seq for seq in by_seq if seq < tip):
+                found += [(app_id, seq, by_seq[key].receipt) for key in sorted(by_seq[seq])]
+        return found
 
     def _notarise(
         self, reader: StateReader, committee: Sequence[Member], app_id: bytes, now_block_ms: int

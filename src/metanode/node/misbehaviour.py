@@ -20,6 +20,10 @@ output, witness, fuel) signed as this call's. The copy keeps this call's seed, t
 state before: a receipt copied whole names another call's seed, which the notaries refuse
 before any LogBlock (node/hosting.py `seed_not_the_calls`). Refused off dev chains alike.
 
+`[testing] silent_executor` keeps the node's receipts from the notaries (not gossiped, not
+served): a replica left out of the LogBlock, for `[court] watch` to challenge what the
+notaries took without it (tests/node/test_court_e2e.py). Refused off dev chains alike.
+
 `[testing] censor` names senders whose transactions the node's proposals leave out
 (`censored`), however long they wait: the censoring proposer the inclusion lists catch
 (node/inclusion.py, tests/node/test_inclusion_e2e.py). Refused off dev chains alike.
@@ -54,6 +58,7 @@ def check_allowed(testing: Testing, chain_kind: str) -> None:
         ("double_prepare_heights", "makes a validator equivocate", testing.double_prepare_heights),
         ("executor_lie", "makes an executor sign false receipts", testing.executor_lie),
         ("censor", "makes a proposer censor transactions", testing.censor),
+        ("silent_executor", "hides an executor's receipts", testing.silent_executor),
     ]
     for name, effect, value in harnesses:
         if value and chain_kind != "dev":

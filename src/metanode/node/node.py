@@ -266,6 +266,8 @@ class Node:
             self._later,
             misbehaviour.lying_executor(cfg.testing, self.node_key),
             roles=frozenset(cfg.server.roles),
+            watch=cfg.court.watch,
+            silent=cfg.testing.silent_executor,
         )
         # Every node can be placed shares (validators stand in for storage nodes until enough
         # register: state/storage/rules.py), so every node keeps a chunk store.
