@@ -7,7 +7,8 @@ liar's witness and asks for the ruling with it), every validator replays the cal
 liar loses: the ruling names the call and the witness step where the lie is, its
 stake falls by the slashing fraction, the honest executor is paid its share. A LogBlock naming
 a call never made is refused even signed by the whole committee, and a false receipt that was
-notarised (a lone replica) loses its PoE mint when a challenger wins."""
+notarised (a lone replica) loses its PoE mint when a challenger wins. A replica left out of
+the LogBlock challenges a notarised output lie on its own (`[court] watch`)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,54 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
             lambda: _power(cluster, liar) == (STAKE - slashed) // COIN, 30, "the liar's new power"
         )
         assert _power(cluster, honest) == STAKE // COIN
+        # Both receipts were in the LogBlock: the notaries' dispute covers the call, and
+        # neither node's `[court] watch` challenged on top of it.
+        assert all("court challenge" not in cluster.log(name) for name in ("v0", "v1"))
+    finally:
+        cluster.stop_all()
+
+
+@pytest.mark.slow
+def test_a_left_out_replica_challenges_a_notarised_output_lie_on_its_own(tmp_path: Path) -> None:
+    """v1 lies in its output alone (its state root is right); v0, the other replica, executes
+    honestly but is never heard (`[testing] silent_executor`), so the notaries notarise v1's
+    receipt alone. v0's `[court] watch` (on by default) sees it differ from its own receipt and
+    challenges it with that receipt (ChallengeReceipt) without anyone at the keyboard; both
+    nodes play the dispute, and the challenger wins: the ruling names the output, the liar is
+    slashed, the challenger paid its share."""
+    cluster = Cluster(tmp_path / "net", validators=2)
+    for name, harness in (("v0", "silent_executor = true"), ("v1", 'executor_lie = "output"')):
+        config = cluster.home / "nodes" / name / "config.toml"
+        config.write_text(config.read_text() + f"\n[testing]\n{harness}\n")
+    cluster.start_all()
+    try:
+        cluster.wait_height(2)
+        liar = str(Address.from_public_key(_validator_key(cluster, "v1").public_key))
+        honest = str(Address.from_public_key(_validator_key(cluster, "v0").public_key))
+        gen_before = _gen(cluster, honest)
+        call = CallApp(APP, 0, "increment", b"", FUEL_LIMIT)
+        submitted = _send(cluster, 0, [DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT), call])
+        assert all(answer["accepted"] for answer in submitted)
+
+        def ruled() -> dict[str, Any] | None:
+            answer = cluster.client.get(cluster.url("v0") + "/api/v1/disputes/0")
+            found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+            return found if found.get("ruling") is not None else None
+
+        cluster.wait(lambda: ruled() is not None, 180, "the challenge's ruling")
+        dispute = ruled()
+        assert dispute is not None
+        assert (dispute["kind"], dispute["call_seq"]) == ("challenge", 0)
+        assert (dispute["defender"], dispute["challenger"]) == (liar, honest)
+        assert dispute["status"] == "challenger_won"
+        assert (dispute["ruling"]["step"], dispute["ruling"]["what"]) == NAMED["output"]
+        slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
+        share = slashed * COURT.challenger_share_ppm // 1_000_000
+        assert _gen(cluster, honest) == gen_before + share
+        cluster.wait(
+            lambda: _power(cluster, liar) == (STAKE - slashed) // COIN, 30, "the liar's new power"
+        )
+        assert "court challenge" in cluster.log("v0")
     finally:
         cluster.stop_all()
 

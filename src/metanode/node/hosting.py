@@ -606,7 +606,8 @@ class Hosting:
             tip = notary.app_tip(reader, app_id).next_seq
             by_seq = self._held[app_id]
             for seq in sorted(seq for seq in by_seq if seq < tip):
-                found += [(app_id, seq, by_seq[key].receipt) for key in sorted(by_seq[seq])]
+                held = by_seq[seq]
+                found += [(app_id, seq, held[executor].receipt) for executor in sorted(held)]
         return found
 
     def _notarise(
