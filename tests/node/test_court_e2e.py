@@ -66,14 +66,7 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         submitted = _send(cluster, 0, [DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT), *calls])
         assert all(answer["accepted"] for answer in submitted)
 
-        def ruled() -> dict[str, Any] | None:
-            answer = cluster.client.get(cluster.url("v0") + "/api/v1/disputes/0")
-            found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
-            return found if found.get("ruling") is not None else None
-
-        cluster.wait(lambda: ruled() is not None, 120, "the dispute's ruling")
-        dispute = ruled()
-        assert dispute is not None
+        dispute = _ruled(cluster)
         assert (dispute["kind"], dispute["call_seq"]) == ("replicas", disputed)
         assert {dispute["defender"], dispute["challenger"]} == {liar, honest}
         won = "defender_won" if dispute["defender"] == honest else "challenger_won"
@@ -81,12 +74,7 @@ def test_a_lying_executor_is_caught_and_slashed(tmp_path: Path, lie: str) -> Non
         # The honest node fetched the liar's receipt and witness over P2P (WANT/EVIDENCE
         # frames) and brought them as evidence, so the ruling names the step where the lie is.
         assert (dispute["ruling"]["step"], dispute["ruling"]["what"]) == NAMED[lie]
-        slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
-        share = slashed * COURT.challenger_share_ppm // 1_000_000
-        assert _gen(cluster, honest) == gen_before + share
-        cluster.wait(
-            lambda: _power(cluster, liar) == (STAKE - slashed) // COIN, 30, "the liar's new power"
-        )
+        _check_slashed_and_paid(cluster, liar, honest, gen_before)
         assert _power(cluster, honest) == STAKE // COIN
         # Both receipts were in the LogBlock: the notaries' dispute covers the call, and
         # neither node's `[court] watch` challenged on top of it.
@@ -117,24 +105,12 @@ def test_a_left_out_replica_challenges_a_notarised_output_lie_on_its_own(tmp_pat
         submitted = _send(cluster, 0, [DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT), call])
         assert all(answer["accepted"] for answer in submitted)
 
-        def ruled() -> dict[str, Any] | None:
-            answer = cluster.client.get(cluster.url("v0") + "/api/v1/disputes/0")
-            found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
-            return found if found.get("ruling") is not None else None
-
-        cluster.wait(lambda: ruled() is not None, 180, "the challenge's ruling")
-        dispute = ruled()
-        assert dispute is not None
+        dispute = _ruled(cluster)
         assert (dispute["kind"], dispute["call_seq"]) == ("challenge", 0)
         assert (dispute["defender"], dispute["challenger"]) == (liar, honest)
         assert dispute["status"] == "challenger_won"
         assert (dispute["ruling"]["step"], dispute["ruling"]["what"]) == NAMED["output"]
-        slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
-        share = slashed * COURT.challenger_share_ppm // 1_000_000
-        assert _gen(cluster, honest) == gen_before + share
-        cluster.wait(
-            lambda: _power(cluster, liar) == (STAKE - slashed) // COIN, 30, "the liar's new power"
-        )
+        _check_slashed_and_paid(cluster, liar, honest, gen_before)
         assert "court challenge" in cluster.log("v0")
     finally:
         cluster.stop_all()
@@ -190,6 +166,30 @@ def test_a_receipt_for_a_call_that_never_happened_is_refused(tmp_path: Path) -> 
         assert _balance(cluster, address, "NEX") == nex_before
     finally:
         cluster.stop_all()
+
+
+def _ruled(cluster: Cluster) -> dict[str, Any]:
+    """Dispute 0, once it has its ruling."""
+
+    def ruled() -> dict[str, Any] | None:
+        answer = cluster.client.get(cluster.url("v0") + "/api/v1/disputes/0")
+        found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+        return found if found.get("ruling") is not None else None
+
+    cluster.wait(lambda: ruled() is not None, 180, "the dispute's ruling")
+    dispute = ruled()
+    assert dispute is not None
+    return dispute
+
+
+def _check_slashed_and_paid(cluster: Cluster, liar: str, honest: str, gen_before: int) -> None:
+    """The liar's stake fell by the slashing fraction and the honest side was paid its share."""
+    slashed = STAKE * COURT.slash_fraction_ppm // 1_000_000
+    share = slashed * COURT.challenger_share_ppm // 1_000_000
+    assert _gen(cluster, honest) == gen_before + share
+    cluster.wait(
+        lambda: _power(cluster, liar) == (STAKE - slashed) // COIN, 30, "the liar's new power"
+    )
 
 
 def _send(cluster: Cluster, key_index: int, messages: list[Message]) -> list[dict[str, Any]]:
