@@ -4,7 +4,11 @@ refusals in ladder order, each changing nothing but the fee."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.codec import encode
 from metanode.docklock.receipt import Receipt, state_root
@@ -117,3 +121,26 @@ def test_challenge_refusals_in_ladder_order_change_nothing_but_the_fee() -> None
     assert court.send(challenger, challenge(target, own)) == errors.RECEIPT_ALREADY_DISPUTED
     late = challenge(lying[2].receipt, wrong_too[2].receipt)
     assert court.send(challenger, late) == errors.WINDOW_CLOSED
+
+
+@functools.cache
+def notarised_lie() -> tuple[Court, ChallengeReceipt]:
+    """One chain for every example: a notarised output lie and a good challenge of it."""
+    court = Court(calls=2)
+    lying = court.executions(LIAR, Lie(1, "output"))
+    court.notarise(lying)
+    funded(court, court.wallet(HONEST))
+    return court, challenge(lying[1].receipt, court.executions(HONEST)[1].receipt)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    garbage=st.binary(max_size=200),
+    field=st.sampled_from(["receipt", "own_receipt"]),
+)
+def test_garbage_in_either_receipt_is_refused_and_opens_nothing(garbage: bytes, field: str) -> None:
+    court, good = notarised_lie()
+    sent = replace(good, **{field: garbage})
+    assert court.send(court.wallet(HONEST), sent) == errors.RECEIPT_MALFORMED
+    assert queries.open_ids(court.chain.state.reader) == []
+    assert court.balance(BONDS, Denom.FLX) == 0
