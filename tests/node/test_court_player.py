@@ -164,8 +164,9 @@ def test_evidence_nobody_asked_for_or_not_the_senders_is_dropped_or_blamed(
 
 def test_a_watching_replica_challenges_an_output_lie_once_and_wins(tmp_path: Path) -> None:
     """`[court] watch`: the honest replica sees the liar's receipt of call 5, whose output
-    alone is false, notarised without its own, challenges it with its own receipt once, and
-    both nodes play the dispute to the ruling; a node not watching challenges nothing."""
+    alone is false, notarised without its own, challenges it with its own receipt once (again
+    if the transaction was lost), and both nodes play the dispute to the ruling; a node not
+    watching challenges nothing."""
     court = Court(calls=6)
     lying = court.executions(LIAR, Lie(5, "output"))
     honest = court.executions(HONEST)
@@ -174,20 +175,27 @@ def test_a_watching_replica_challenges_an_output_lie_once_and_wins(tmp_path: Pat
     bond_funds = Transfer(court.address(HONEST), 2 * COURT.bond, Denom.FLX)
     assert court.send(OWNER, bond_funds) == OK
     notarised = [(APP, seq, bundle.receipt) for seq, bundle in enumerate(lying)]
-    reader = court.chain.state.reader
+    reader, height = court.chain.state.reader, court.chain.state.height
     idle, idle_sent = nodes(court, stores)
     for player in idle:
-        player.challenge_false(reader, notarised)
+        player.challenge_false(reader, height, notarised)
     assert idle_sent == []
     players, sent = nodes(court, stores, watch=True)
     for player in players:
-        player.challenge_false(reader, notarised)
+        player.challenge_false(reader, height, notarised)
     assert [(index, type(message)) for index, message in sent] == [(HONEST, ChallengeReceipt)]
+    # The transaction is lost: nothing more until `resend_blocks` later, then it is sent again.
+    lost = sent.pop()[1]
+    for _block in range(node_court.resend_blocks):
+        court.run([])
+        for player in players:
+            player.on_committed(court.chain.state.reader, court.chain.state.height)
+    assert sent == [(HONEST, lost)]
     court.run([court.tx(court.wallet(HONEST), sent.pop()[1])])
     opened = court.dispute()
     assert (opened.kind, opened.status, opened.lo) == (Kind.CHALLENGE, Status.RULING_DUE, 5)
     for player in players:
-        player.challenge_false(court.chain.state.reader, notarised)
+        player.challenge_false(court.chain.state.reader, court.chain.state.height, notarised)
     assert sent == []  # once per receipt
     settle(court, players, sent)
     for store in stores:

@@ -20,7 +20,8 @@ Challenges (`[court] watch`, on by default): when a committed LogBlock notarises
 executor's receipt of a call this node's executor ran, with a different result, and its own
 receipt is not notarised beside it (then the notaries' replicas dispute covers the call), the
 node challenges that receipt with its own (ChallengeReceipt), bonded from its account, once per
-receipt; then it plays the dispute as any other. The receipt bodies are those the node held for
+receipt (sent again after `resend_blocks` while the chain has not taken it and its window is
+open); then it plays the dispute as any other. The receipt bodies are those the node held for
 notarising (gossiped by their executors): a node that never received a false receipt does not
 challenge it. Nodes that were not drawn do not re-execute apps to watch them (not built).
 A move is sent once per stage of a dispute, and again after `resend_blocks` if the dispute
@@ -87,9 +88,9 @@ class CourtPlayer:
         `watch` is `[court] watch`."""
         self.me = me
         self.watch = watch
-        # Receipts this node challenged, so each is challenged once: dropped once the chain
-        # has closed its dispute (the chain itself then refuses another challenge of it).
-        self._challenged: set[bytes] = set()
+        # Challenges sent and not yet on chain: receipt hash → (the message, the height it was
+        # last sent, the last height of its window); sent again after `resend_blocks`.
+        self._challenges: dict[bytes, tuple[ChallengeReceipt, int, int]] = {}
         self.store = store
         self._submit = submit
         self._want = want
@@ -116,7 +117,7 @@ class CourtPlayer:
         return None
 
     def challenge_false(
-        self, reader: StateReader, notarised: Sequence[tuple[bytes, int, Receipt]]
+        self, reader: StateReader, height: int, notarised: Sequence[tuple[bytes, int, Receipt]]
     ) -> None:
         """Challenge each notarised receipt of `notarised` (app, call, receipt) whose result
         differs from this executor's own receipt of the call (module docstring)."""
@@ -125,29 +126,45 @@ class CourtPlayer:
         for app_id, seq, theirs in notarised:
             own = self._own_receipt(app_id, seq)
             receipt_hash = theirs.hash()
+            found = notary.receipt(reader, receipt_hash)
             if (
                 own is None
+                or found is None
                 or Address.from_public_key(theirs.executor) == self.me
                 or own.result_hash() == theirs.result_hash()
-                or receipt_hash in self._challenged
-                or notary.receipt(reader, receipt_hash) is None
+                or receipt_hash in self._challenges
                 or notary.receipt(reader, own.hash()) is not None
                 or queries.of_receipt(reader, receipt_hash) is not None
             ):
                 continue
-            bond = queries.params(reader).bond
+            params = queries.params(reader)
+            bond = params.bond
             if bank.balance(reader, self.me, Denom.FLX) < bond:
                 log.warning(
                     "court: cannot fund a challenge's bond",
                     extra={"app": app_id.hex()[:16], "seq": seq, "bond": bond},
                 )
                 continue
-            self._challenged.add(receipt_hash)
             log.info(
                 "court challenge",
                 extra={"app": app_id.hex()[:16], "seq": seq, "receipt": receipt_hash.hex()},
             )
-            self._submit(ChallengeReceipt(theirs.encode(), own.encode(), bond))
+            message = ChallengeReceipt(theirs.encode(), own.encode(), bond)
+            self._submit(message)
+            window_end = found.height + params.dispute_window_blocks
+            self._challenges[receipt_hash] = (message, height, window_end)
+
+    def _resend_challenges(self, reader: StateReader, height: int) -> None:
+        """Forget the challenges the chain took (or whose window closed); send again those
+        still not on chain `resend_blocks` after they were sent (the transaction may have been
+        lost)."""
+        for receipt_hash, (message, sent, window_end) in list(self._challenges.items()):
+            if queries.of_receipt(reader, receipt_hash) is not None or height >= window_end:
+                del self._challenges[receipt_hash]
+            elif height >= sent + resend_blocks:
+                log.info("court challenge resent", extra={"receipt": receipt_hash.hex()})
+                self._submit(message)
+                self._challenges[receipt_hash] = (message, height, window_end)
 
     def _own_receipt(self, app_id: bytes, seq: int) -> Receipt | None:
         stored = self.store.receipts(app_id, seq, 1)
@@ -155,12 +172,7 @@ class CourtPlayer:
 
     def on_committed(self, reader: StateReader, height: int) -> None:
         opened = queries.open_ids(reader)
-        self._challenged = {
-            receipt_hash
-            for receipt_hash in self._challenged
-            if (dispute_id := queries.of_receipt(reader, receipt_hash)) is None
-            or dispute_id in opened
-        }
+        self._resend_challenges(reader, height)
         self._sent = {key: value for key, value in self._sent.items() if key in opened}
         self._due = {key: value for key, value in self._due.items() if key in opened}
         wanted = {due.want for due in self._due.values()}

@@ -236,7 +236,7 @@ class Hosting:
         self._last_block_ms = header.timestamp_ms
         early, self._early = self._early, []
         self._keep_received(early)
-        self.court.challenge_false(reader, self._notarised(reader))
+        self.court.challenge_false(reader, header.height, self._notarised(reader))
         self._notarise_all(reader, header.timestamp_ms)
         self.court.on_committed(reader, header.height)
 
