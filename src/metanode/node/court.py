@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 from metanode.codec import encode
 from metanode.docklock.receipt import Receipt
-from metanode.executor.store import ExecutorStore
+from metanode.executor.store import ExecutorStore, StoredReceipt
 from metanode.net.frames import Evidence
 from metanode.state.bank import queries as bank
 from metanode.state.court import game, queries
@@ -100,10 +100,10 @@ class CourtPlayer:
 
     def evidence(self, app_id: bytes, seq: int) -> Evidence | None:
         """This executor's receipt of the call with its witness, if it signed one."""
-        stored = self.store.receipts(app_id, seq, 1)
-        if not stored or stored[0].seq != seq:
+        stored = self._stored(app_id, seq)
+        if stored is None:
             return None
-        return Evidence(app_id, seq, evidence_bytes(stored[0].receipt, stored[0].witness))
+        return Evidence(app_id, seq, evidence_bytes(stored.receipt, stored.witness))
 
     def on_evidence(self, peer: Address, frame: Evidence) -> str | None:
         """Keep a peer's evidence this node asked for; the reason to blame the peer, if any."""
@@ -124,7 +124,8 @@ class CourtPlayer:
         if not self.watch:
             return
         for app_id, seq, theirs in notarised:
-            own = self._own_receipt(app_id, seq)
+            stored = self._stored(app_id, seq)
+            own = None if stored is None else stored.receipt
             receipt_hash = theirs.hash()
             found = notary.receipt(reader, receipt_hash)
             if (
@@ -166,9 +167,10 @@ class CourtPlayer:
                 self._submit(message)
                 self._challenges[receipt_hash] = (message, height, window_end)
 
-    def _own_receipt(self, app_id: bytes, seq: int) -> Receipt | None:
+    def _stored(self, app_id: bytes, seq: int) -> StoredReceipt | None:
+        """What this executor stored of the call, if it ran it."""
         stored = self.store.receipts(app_id, seq, 1)
-        return stored[0].receipt if stored and stored[0].seq == seq else None
+        return stored[0] if stored and stored[0].seq == seq else None
 
     def on_committed(self, reader: StateReader, height: int) -> None:
         opened = queries.open_ids(reader)
@@ -278,8 +280,8 @@ class CourtPlayer:
         """This executor's state roots after each call of `points`, None if one is missing."""
         roots = []
         for seq in points:
-            stored = self.store.receipts(app_id, seq, 1)
-            if not stored or stored[0].seq != seq:
+            stored = self._stored(app_id, seq)
+            if stored is None:
                 return None
-            roots.append(stored[0].receipt.state_root_after)
+            roots.append(stored.receipt.state_root_after)
         return tuple(roots)
