@@ -27,6 +27,11 @@ evidence_age_blocks_max = 10_000_000
 # every block, so the bound keeps that write small.
 signed_blocks_window_max = 10_000
 downtime_jail_blocks_max = 10_000_000
+# Inclusion lists: a validator holds every member's list for each height of the obligation
+# window (validators_max × this many at most), and reads a proposer's proven omissions over
+# twice the window; the wait bound matches the node's own setting's.
+inclusion_obligation_blocks_max = 256
+inclusion_wait_blocks_max = 1_000
 # Identity: credentials registered per subject DID (each is read to find the subject's level).
 credentials_per_subject_max = 16
 # Governance: proposals open at once (each end of block scans them), depositors of one

@@ -10,7 +10,8 @@ Rules:
   registry's missed-commit window (registry/downtime.py), which may jail.
 - Evidence next: each item of `block.evidence` (equivocation, recorded by the consensus
   layer, runs the registry's evidence rule, the one `SubmitEvidence` runs; light-client attack
-  evidence, accepted by a node's gateway, runs registry/light_attack.py) with no sender and
+  evidence, accepted by a node's gateway, runs registry/light_attack.py; omission evidence
+  runs registry/omission.py) with no sender and
   no fee, before any transaction. An item the rule refuses makes the block invalid
   (`InvalidBlock("evidence_refused")`, as CometBFT treats invalid evidence); `build_block`
   leaves such items out, and the consensus engine, seeing its own block without them, forgets
@@ -85,7 +86,7 @@ from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.policy.rules import on_declare_region, on_register_policy
 from metanode.state.privacy.rules import on_prove_kyc, on_publish_zk_issuer
 from metanode.state.registry.downtime import on_last_certificate, on_unjail
-from metanode.state.registry.light_attack import on_block_evidence
+from metanode.state.registry.omission import on_block_evidence
 from metanode.state.registry.rules import end_block as registry_end_block
 from metanode.state.registry.rules import (
     on_exit_node,

@@ -528,7 +528,7 @@ def _registry_params_json(params: RegistryParams) -> dict[str, Any]:
         "slash_fraction_bps": params.slash_fraction_bps,
         "slash_to_treasury": params.slash_to_treasury,
         "evidence_age_blocks_max": params.evidence_age_blocks_max,
-        **{name: getattr(params, name) for name in DOWNTIME_PARAMS},
+        **{name: getattr(params, name) for name in COUNT_PARAMS},
         "role_min_stake": {_name(role): str(amount) for role, amount in params.role_min_stake},
         "node_types": {
             _name(node_type): {
@@ -554,7 +554,7 @@ def _registry_params(value: Any) -> RegistryParams:
             "evidence_age_blocks_max",
             "role_min_stake",
             "node_types",
-            *DOWNTIME_PARAMS,
+            *COUNT_PARAMS,
         },
         set(),
     )
@@ -613,22 +613,26 @@ def _registry_params(value: Any) -> RegistryParams:
     to_treasury = _bool(
         tree.get("slash_to_treasury", defaults.slash_to_treasury), f"{path}.slash_to_treasury"
     )
-    downtime = []
-    for name in DOWNTIME_PARAMS:
+    counts = []
+    for name in COUNT_PARAMS:
         low, high = RegistryParams.RANGES[name]
         value = _uint(tree.get(name, getattr(defaults, name)), f"{path}.{name}", high)
         if value < low:
             raise _fail(f"{path}.{name}", f"must be at least {low}")
-        downtime.append(value)
-    return RegistryParams(tuple(types), minimums, bps, to_treasury, age, *downtime)
+        counts.append(value)
+    return RegistryParams(tuple(types), minimums, bps, to_treasury, age, *counts)
 
 
-# The missed-commit parameters, in RegistryParams's order (state/registry/downtime.py).
-DOWNTIME_PARAMS = (
+# The missed-commit (state/registry/downtime.py) and inclusion-list (omission.py) parameters,
+# in RegistryParams's order.
+COUNT_PARAMS = (
     "signed_blocks_window",
     "min_signed_per_window_bps",
     "downtime_jail_blocks",
     "downtime_slash_fraction_bps",
+    "inclusion_wait_blocks",
+    "inclusion_obligation_blocks",
+    "inclusion_omissions_to_slash",
 )
 
 

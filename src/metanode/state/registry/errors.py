@@ -23,6 +23,18 @@ height nor at the common height: the evidence carries no set to read its signers
 `light_attack_amnesia` (a double sign in two rounds, which CometBFT does not punish either),
 `light_attack_no_attacker` (every signer named is jailed for good already or signed once),
 `light_attack_heights_invalid` (the common height is not below the conflicting one).
+Omission evidence (omission.py, docs/inclusion.md): `omission_malformed` (an item that says it
+is omission evidence and does not decode as one), `omission_block_invalid` (the block is of
+another chain, its transactions are not its header's, its proposer was not in the set, or the
+certificate does not commit it with a quorum of its set), `omission_lists_invalid` (a list of
+another chain or height, one that does not name the transaction, a signer outside the set or
+twice, a signature that does not verify), `omission_lists_too_weak` (the lists' signers hold
+a third of the set's power or less: none of them need be honest), `omission_tx_invalid` (the
+transaction is of another chain, expired at the block's height, below the fee floor or not
+signed by its sender), `omission_tx_included` (the block holds it or another transaction of
+its sender: leaving it out proves nothing), `omission_block_full` (the block had no room for
+it), `omission_already_counted` (this proposer's omission at this height is on record),
+`omission_proposer_jailed` (the proposer is jailed already).
 """
 
 from __future__ import annotations
@@ -65,3 +77,12 @@ LIGHT_ATTACK_SET_UNKNOWN = register("registry", 33, "light_attack_set_unknown")
 LIGHT_ATTACK_AMNESIA = register("registry", 34, "light_attack_amnesia")
 LIGHT_ATTACK_NO_ATTACKER = register("registry", 35, "light_attack_no_attacker")
 LIGHT_ATTACK_HEIGHTS_INVALID = register("registry", 36, "light_attack_heights_invalid")
+OMISSION_MALFORMED = register("registry", 37, "omission_malformed")
+OMISSION_BLOCK_INVALID = register("registry", 38, "omission_block_invalid")
+OMISSION_LISTS_INVALID = register("registry", 39, "omission_lists_invalid")
+OMISSION_LISTS_TOO_WEAK = register("registry", 40, "omission_lists_too_weak")
+OMISSION_TX_INVALID = register("registry", 41, "omission_tx_invalid")
+OMISSION_TX_INCLUDED = register("registry", 42, "omission_tx_included")
+OMISSION_BLOCK_FULL = register("registry", 43, "omission_block_full")
+OMISSION_ALREADY_COUNTED = register("registry", 44, "omission_already_counted")
+OMISSION_PROPOSER_JAILED = register("registry", 45, "omission_proposer_jailed")

@@ -12,6 +12,9 @@
                              of that block, when staking pays its stake back (empty value)
 0x05 0x08 ‖ address(20)    → missed-commit window (downtime.py: [counted, missed, bitmap])
 0x05 0x09 ‖ address(20)    → jailed for downtime: the height from which `Unjail` may free it
+0x05 0x0a ‖ address(20) ‖ height(8, big-endian) → a proven omission by that proposer at that
+                             height (omission.py): 1 while it counts towards a slash, 2 once
+                             a slash used it (kept, so the evidence is never counted again)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ LEAVING = PREFIX + b"\x06"
 EXIT = PREFIX + b"\x07"
 SIGNING = PREFIX + b"\x08"
 DOWNTIME_JAIL = PREFIX + b"\x09"
+OMISSION = PREFIX + b"\x0a"
 
 
 def node(address: Address) -> bytes:
@@ -65,3 +69,11 @@ def signing(address: Address) -> bytes:
 
 def downtime_jail(address: Address) -> bytes:
     return DOWNTIME_JAIL + address.raw
+
+
+def omissions_of(address: Address) -> bytes:
+    return OMISSION + address.raw
+
+
+def omission(address: Address, height: int) -> bytes:
+    return omissions_of(address) + height.to_bytes(8, "big")

@@ -102,6 +102,12 @@ class RegistryParams:
     min_signed_per_window_bps: int = 5_000
     downtime_jail_blocks: int = 1_000
     downtime_slash_fraction_bps: int = 0
+    # Inclusion lists (docs/inclusion.md): a transaction ready this many heights is listed; a
+    # listed one binds proposers for `inclusion_obligation_blocks` heights, and proven
+    # omissions count towards a slash as long (omission.py); this many within that span slash.
+    inclusion_wait_blocks: int = 4
+    inclusion_obligation_blocks: int = 32
+    inclusion_omissions_to_slash: int = 3
 
     RANGES: ClassVar[dict[str, tuple[int, int]]] = {
         "slash_fraction_bps": (0, constants.basis_points),
@@ -110,6 +116,9 @@ class RegistryParams:
         "min_signed_per_window_bps": (0, constants.basis_points),
         "downtime_jail_blocks": (0, constants.downtime_jail_blocks_max),
         "downtime_slash_fraction_bps": (0, constants.basis_points),
+        "inclusion_wait_blocks": (0, constants.inclusion_wait_blocks_max),
+        "inclusion_obligation_blocks": (1, constants.inclusion_obligation_blocks_max),
+        "inclusion_omissions_to_slash": (1, constants.inclusion_obligation_blocks_max),
     }
 
     def __post_init__(self) -> None:
@@ -195,7 +204,7 @@ def _roles(value: object, key: bytes) -> tuple[Role, ...]:
 def read_params(reader: StateReader) -> RegistryParams:
     data = reader.get(keys.PARAMS)
     check(data is not None, "registry parameters missing from state (genesis not loaded?)")
-    bps, to_treasury, age, role_mins, types, *downtime = decode_array(data, keys.PARAMS, 9)  # type: ignore[arg-type]
+    bps, to_treasury, age, role_mins, types, *counts = decode_array(data, keys.PARAMS, 12)  # type: ignore[arg-type]
     check(
         type(role_mins) is tuple and len(role_mins) == len(Role),
         "registry parameters: role minimums malformed",
@@ -230,7 +239,7 @@ def read_params(reader: StateReader) -> RegistryParams:
         _uint(bps, keys.PARAMS),
         bool(to_treasury),
         _uint(age, keys.PARAMS),
-        *(_uint(value, keys.PARAMS) for value in downtime),
+        *(_uint(value, keys.PARAMS) for value in counts),
     )
 
 
@@ -245,6 +254,9 @@ def params_to_wire(params: RegistryParams) -> list[object]:
         params.min_signed_per_window_bps,
         params.downtime_jail_blocks,
         params.downtime_slash_fraction_bps,
+        params.inclusion_wait_blocks,
+        params.inclusion_obligation_blocks,
+        params.inclusion_omissions_to_slash,
     ]
 
 
