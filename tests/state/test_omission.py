@@ -1,7 +1,7 @@
 """Omission evidence in a block's evidence list: a proposer that leaves a listed, ready
 transaction out of blocks with room is counted, and slashed at the governance threshold
-(state/registry/omission.py), on a chain of real blocks, real inclusion lists signed by the
-validators' node keys and real BLS certificates."""
+(state/registry/omission.py), on a chain of real blocks, with real inclusion lists and
+proposals signed by the validators' node keys."""
 
 from __future__ import annotations
 
@@ -26,10 +26,12 @@ from metanode.types import Address, Block, Denom, ProveKyc, Transaction, Transfe
 from metanode.types import constants as types_constants
 from metanode.types.inclusion import InclusionList
 from metanode.types.omission import OmissionItem
-from tests.state.support import CHAIN_ID, Chain, Wallet, certify, validator_wallet
+from metanode.types.vote import Kind, Signed
+from tests.state.support import CHAIN_ID, Chain, Wallet, validator_wallet
 from tests.state.test_registry import chain_of, run_until_height, with_evidence
 
-V0, V1, V2 = (validator_wallet(index).address for index in range(3))
+V = [validator_wallet(index).address for index in range(3)]
+V0, V1, V2 = V
 SENDER = Wallet.of(1)
 
 
@@ -59,18 +61,24 @@ def omission(
         )
         for index in listers
     )
-    block = chain.blocks[height - 1]
-    return OmissionItem(tx, lists, block, certify(chain.state.reader, block))
+    return OmissionItem(tx, lists, chain.blocks[height - 1], proposed(chain.blocks[height - 1]))
+
+
+def proposed(block: Block, signer: int = 0, kind: Kind = Kind.PROPOSAL) -> Signed:
+    """The consensus record in which validator `signer` proposes `block`."""
+    header = block.header
+    unsigned = Signed(kind, header.height, 1, block.hash(), None, b"", V[signer])
+    return replace(unsigned, signature=node_key(signer).sign(unsigned.signing_message()))
 
 
 def recertified(chain: Chain, block: Block, tx: Transaction | None = None) -> OmissionItem:
-    """`omission` for a block the chain never committed, certified by its set all the same."""
+    """`omission` for a block the chain never committed: V0 proposed it all the same."""
     tx = tx or waiting()
     lists = tuple(
         InclusionList.signed(node_key(index), CHAIN_ID, block.header.height, [tx.hash()])
         for index in (1, 2)
     )
-    return OmissionItem(tx, lists, block, certify(chain.state.reader, block))
+    return OmissionItem(tx, lists, block, proposed(block))
 
 
 def judged(chain: Chain, item: bytes) -> tuple[int, int]:
@@ -129,7 +137,7 @@ def test_evidence_that_proves_no_omission_is_refused_with_its_reason() -> None:
     chain.run([waiting(0)])  # block 3 holds the sender's transaction of nonce 0
     run_until_height(chain, 6)
     good = omission(chain, 5)
-    garbled = replace(good.certificate, aggregate_signature=b"\x01" * 96)
+    garbled = replace(good.proposal, signature=bytes(64))
     other_sig = InclusionList(
         CHAIN_ID, 5, node_key(2).public_key, good.lists[1].tx_hashes, good.lists[0].signature
     )
@@ -138,7 +146,15 @@ def test_evidence_that_proves_no_omission_is_refused_with_its_reason() -> None:
     cases = [
         (b"\x83hmmm", "registry.evidence_malformed"),  # not omission evidence at all
         (encode(["omission", 1]), "registry.omission_malformed"),
-        (replace(good, certificate=garbled).encode(), "registry.omission_block_invalid"),
+        (replace(good, proposal=garbled).encode(), "registry.omission_block_invalid"),
+        (
+            replace(good, proposal=proposed(good.block, signer=1)).encode(),
+            "registry.omission_block_invalid",  # V1 re-proposes a block V0 built
+        ),
+        (
+            replace(good, proposal=proposed(good.block, kind=Kind.PREPARE)).encode(),
+            "registry.omission_block_invalid",
+        ),
         (omission(chain, 5, list_height=4).encode(), "registry.omission_lists_invalid"),
         (omission(chain, 5, listers=(1, 1)).encode(), "registry.omission_lists_invalid"),
         (omission(chain, 5, chain_id="other").encode(), "registry.omission_lists_invalid"),
@@ -203,7 +219,7 @@ def test_mangled_evidence_changes_nothing(data: st.DataObject) -> None:
     code, writes = judged(chain, mangled)
     if code == OK:
         # Only what the proof does not rest on may change: the omitting block's own evidence
-        # and carried certificate, which its header does not commit to.
+        # list and carried certificate, and the proposal's round.
         found = OmissionItem.decode(mangled)
         assert (found.tx, found.lists, found.block.header, found.block.txs) == (
             OmissionItem.decode(good).tx,

@@ -2,11 +2,13 @@
 (docs/inclusion.md "Punishment on chain"; checked by state/registry/omission.py).
 
 A block's evidence list carries it as an `OmissionItem`:
-    ["omission", tx, [inclusion_list, …], block, certificate]
+    ["omission", tx, [inclusion_list, …], block, proposal]
 `tx` is the left-out transaction's encoding; each `inclusion_list` is a signed list's encoding
 (types/inclusion.py) of the omitting block's height that names `tx`; `block` is the omitting
-block's encoding and `certificate` (wire form) the certificate that committed it. Everything
-the rule needs is in the item or in state, so every validator judges it alike.
+block's encoding and `proposal` (wire form, types/vote.py) the consensus record in which its
+proposer proposed it. The block need not have been committed: validators holding the lists
+refuse to prepare it, so a censoring proposal usually is not, and signing it is the offence.
+Everything the rule needs is in the item or in state, so every validator judges it alike.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from dataclasses import dataclass
 from metanode.codec import decode, encode
 from metanode.errors import DecodeError
 from metanode.types import constants
-from metanode.types.block import Block, CommitCertificate
+from metanode.types.block import Block
 from metanode.types.fields import expect_array, expect_bytes
 from metanode.types.inclusion import InclusionList
 from metanode.types.transaction import Transaction
+from metanode.types.vote import Signed
 
 ITEM_KIND = "omission"
 
@@ -29,7 +32,7 @@ class OmissionItem:
     tx: Transaction
     lists: tuple[InclusionList, ...]
     block: Block
-    certificate: CommitCertificate
+    proposal: Signed
 
     def encode(self) -> bytes:
         return encode(
@@ -38,7 +41,7 @@ class OmissionItem:
                 self.tx.encode(),
                 [item.encode() for item in self.lists],
                 self.block.encode(),
-                self.certificate.to_wire(),
+                self.proposal.to_wire(),
             ]
         )
 
@@ -70,7 +73,7 @@ class OmissionItem:
                 for entry in lists
             ),
             Block.decode(expect_bytes(fields[3], "omission_item.block")),
-            CommitCertificate.from_wire(fields[4]),
+            Signed.from_wire(fields[4]),
         )
         if item.encode() != data:
             raise DecodeError("not_canonical", "omission_item is not in its one encoding")

@@ -26,7 +26,7 @@ height nor at the common height: the evidence carries no set to read its signers
 Omission evidence (omission.py, docs/inclusion.md): `omission_malformed` (an item that says it
 is omission evidence and does not decode as one), `omission_block_invalid` (the block is of
 another chain, its transactions are not its header's, its proposer was not in the set, or the
-certificate does not commit it with a quorum of its set), `omission_lists_invalid` (a list of
+proposal record is not its proposer's signed proposal of it), `omission_lists_invalid` (a list of
 another chain or height, one that does not name the transaction, a signer outside the set or
 twice, a signature that does not verify), `omission_lists_too_weak` (the lists' signers hold
 a third of the set's power or less: none of them need be honest), `omission_tx_invalid` (the

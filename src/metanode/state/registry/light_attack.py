@@ -102,7 +102,7 @@ def examine(reader: StateReader, chain_id: str, item: LightAttackItem) -> Findin
     named = {_hash(real): real, _hash(common): common}.get(header.validator_set_hash)
     if named is None:
         return errors.LIGHT_ATTACK_SET_UNKNOWN
-    signers = quorum_signers(certificate, named)
+    signers = _signers(certificate, named)
     if signers is None:
         return errors.LIGHT_ATTACK_CERTIFICATE_INVALID
     in_common = {member.address: member.power for member in common}
@@ -120,7 +120,7 @@ def _equivocation(item: LightAttackItem, real: tuple[SetMember, ...]) -> Finding
         return errors.LIGHT_ATTACK_NOT_A_CONFLICT
     if committed.round != conflicting.round:
         return errors.LIGHT_ATTACK_AMNESIA
-    first, second = quorum_signers(committed, real), quorum_signers(conflicting, real)
+    first, second = _signers(committed, real), _signers(conflicting, real)
     if first is None or second is None:
         return errors.LIGHT_ATTACK_CERTIFICATE_INVALID
     both = {signer.address for signer in first} & {signer.address for signer in second}
@@ -131,7 +131,7 @@ def _hash(members: tuple[SetMember, ...]) -> bytes:
     return set_hash(encode_set(members))
 
 
-def quorum_signers(
+def _signers(
     certificate: CommitCertificate, members: tuple[SetMember, ...]
 ) -> Sequence[SetMember] | None:
     """The members whose seals the certificate aggregates, or None unless they hold a quorum

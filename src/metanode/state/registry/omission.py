@@ -4,8 +4,11 @@
 
 Rules (an item of a block's evidence list; `on_block_evidence` tells it from the others):
 - The omitting block B at height H < this block's height, within `evidence_age_blocks_max`:
-  of this chain, its transactions are its header's (`txs_root`), its proposer was in the set
-  at H, and the certificate commits it with a quorum of that set (the pairing, checked last).
+  of this chain, its transactions are its header's (`txs_root`), and its proposer, a member of
+  the set at H, signed a proposal of it (a PROPOSAL record of H for B's hash). The header
+  names who built B: a proposer that re-proposes a block another built and validators
+  prepared in an earlier round must do so by QBFT, and that proves nothing against it.
+  Whether B was committed does not matter: signing the proposal is the offence.
 - The transaction T: of this chain, not expired at H, at the fee floor, signed by its sender;
   neither T nor any transaction of T's sender is in B (a transaction of the sender may have
   replaced T or spent what it needed: then leaving T out proves nothing); B had room for T by
@@ -27,7 +30,7 @@ The ladder writes nothing until the last rung passes.
 
 from __future__ import annotations
 
-from metanode.crypto import merkle
+from metanode.crypto import ed25519, merkle
 from metanode.errors import DecodeError, KeyFormatError, VerificationError
 from metanode.state.auth.messages import check_envelope
 from metanode.state.auth.params import read_params as read_auth_params
@@ -36,16 +39,16 @@ from metanode.state.codes import OK
 from metanode.state.context import BlockContext
 from metanode.state.registry import errors, keys
 from metanode.state.registry.light_attack import on_block_evidence as on_other_evidence
-from metanode.state.registry.light_attack import quorum_signers
 from metanode.state.registry.records import RegistryParams, read_params
 from metanode.state.registry.rules import punish
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking import rules as staking
-from metanode.state.staking.records import SetMember, read_uint, write_uint
+from metanode.state.staking.records import SetMember, read_uint, read_validator, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address
 from metanode.types import constants as types_constants
 from metanode.types.omission import OmissionItem
+from metanode.types.vote import Kind
 
 # A byte string's CBOR head is at most this long: a transaction's room in a block.
 _bytes_head_max = 9
@@ -97,15 +100,16 @@ def apply_omission(writer: Overlay, block: BlockContext, item: OmissionItem) -> 
 def _examine(
     reader: StateReader, chain_id: str, item: OmissionItem, members: tuple[SetMember, ...]
 ) -> int:
-    """The rungs that read the evidence itself: cheap ones first, signatures and pairings last."""
-    header, tx, txs = item.block.header, item.tx, item.block.txs
+    """The rungs that read the evidence itself: cheap ones first, signatures last."""
+    header, tx, txs, proposal = item.block.header, item.tx, item.block.txs, item.proposal
     by_address = {member.address: member for member in members}
     if (
         header.chain_id != chain_id
         or header.proposer not in by_address
         or header.txs_root != merkle.root_from_leaf_hashes([t.hash() for t in txs])
-        or item.certificate.height != header.height
-        or item.certificate.block_hash != header.hash()
+        or proposal.kind is not Kind.PROPOSAL
+        or (proposal.height, proposal.digest) != (header.height, header.hash())
+        or proposal.signer != header.proposer
     ):
         return errors.OMISSION_BLOCK_INVALID
     fee_min = read_auth_params(reader).fee_min
@@ -142,7 +146,10 @@ def _examine(
             listed.verify()
         except (VerificationError, KeyFormatError):
             return errors.OMISSION_LISTS_INVALID
-    if quorum_signers(item.certificate, members) is None:
+    record = read_validator(reader, proposal.signer)
+    if record is None or not ed25519.is_valid(
+        record.public_key, proposal.signing_message(), proposal.signature
+    ):
         return errors.OMISSION_BLOCK_INVALID
     return OK
 
