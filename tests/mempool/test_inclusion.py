@@ -133,3 +133,18 @@ def test_a_list_binds_only_its_window() -> None:
     late = 5 + inclusion.obligation_blocks
     assert lists.judge(block(late, []), pool.ready_entry, 100, 10**6) is None  # timed out
     assert lists.judge(block(late - 1, []), pool.ready_entry, 100, 10**6) is not None
+
+
+def test_the_window_is_the_governance_parameter_and_lists_naming_a_transaction_are_found() -> None:
+    lists = Lists(CHAIN, window=2)
+    first, second = listed(10, [ZERO]), listed(10, [ZERO, bytes([1]) * 32], VALIDATORS[1])
+    lists.hold(first, MEMBERS, 10)
+    lists.hold(second, MEMBERS, 10)
+    lists.hold(listed(9, [ZERO], VALIDATORS[2]), MEMBERS, 10)
+    with pytest.raises(Refused, match="out_of_window"):
+        lists.hold(listed(8, [ZERO], VALIDATORS[3]), MEMBERS, 10)  # kept under the default
+    assert lists.naming(10, ZERO) == sorted([first, second], key=lambda item: item.validator)
+    assert lists.naming(10, bytes([1]) * 32) == [second]
+    assert lists.naming(11, ZERO) == []
+    lists.expire(11)
+    assert lists.naming(9, ZERO) == [] and len(lists) == 2

@@ -60,6 +60,13 @@ class Cluster:
         lines[at[0]] = f"{setting} = {value}"
         path.write_text("\n".join(lines) + "\n")
 
+    def edit_genesis(self, edit: Callable[[dict[str, Any]], None]) -> None:
+        """Change the genesis document (as JSON) before the first node starts."""
+        path = self.home / dev_home.GENESIS
+        document = json.loads(path.read_text())
+        edit(document)
+        path.write_text(json.dumps(document, indent=2))
+
     # processes ---------------------------------------------------------------------------------
 
     def start(self, name: str, *options: str) -> None:
@@ -216,10 +223,7 @@ def running(
     `settings` go into every node's config, before the first node starts."""
     cluster = Cluster(home, validators, **options)
     if genesis is not None:
-        path = cluster.home / dev_home.GENESIS
-        document = json.loads(path.read_text())
-        genesis(document)
-        path.write_text(json.dumps(document, indent=2))
+        cluster.edit_genesis(genesis)
     for name in cluster.names:
         for setting, value in (settings or {}).items():
             cluster.configure(name, setting, value)

@@ -2,7 +2,8 @@
 round) with different content. Anyone can check it with the validator set alone; the next
 proposer carries it in its block (slashing arrives with the staking penalties). A block's
 evidence list also carries light-client attack items (types/light_attack.py), which full nodes
-accept through the gateway; `item_height` reads the height of either kind."""
+accept through the gateway, and omission evidence (types/omission.py), which validators build
+from the inclusion lists they hold; `item_height` reads the height of each kind."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from metanode.codec import decode, encode
 from metanode.errors import DecodeError, VerificationError
 from metanode.types.fields import expect_array
 from metanode.types.light_attack import LightAttackItem
+from metanode.types.omission import OmissionItem
 
 from .messages import Signed
 from .suite import Suite
@@ -51,7 +53,9 @@ class Evidence:
 
 def item_height(item: bytes) -> int:
     """The height an item of a block's evidence list accuses (the conflicting header's, for a
-    light-client attack)."""
+    light-client attack; the omitting block's, for omission evidence)."""
+    if OmissionItem.claims(item):
+        return OmissionItem.decode(item).block.header.height
     try:
         return Evidence.decode(item).first.height
     except DecodeError:

@@ -4,11 +4,11 @@ Pure: the node hands in verified lists, the set's membership and the block; time
 
 Theory of operation. At each height every validator signs the hashes of the transactions that
 have been ready in its pool for `wait_blocks` heights or more (`Pool.overdue`) and gossips the
-list (frame 17). A validator holds the lists of the set's members for the last
-`obligation_blocks` heights; their union is the obligation a proposal must meet. A proposal
-violates it when a listed transaction that this validator's pool holds ready is left out while
-the block has room for it, and no transaction of the same sender is in the block (one of them
-may have replaced it or spent what it needed: then leaving it out is no proof). What a
+list (frame 17). A validator holds the lists of the set's members for the last `window`
+heights (governance parameter 47); their union is the obligation a proposal must meet. A
+proposal violates it when a listed transaction that this validator's pool holds ready is left
+out while the block has room for it, and no transaction of the same sender is in the block
+(one of them may have replaced it or spent what it needed: then leaving it out is no proof). What a
 validator holds is its local view, so the refusal to prepare decides nothing by itself: a
 block that a third of the power refuses gets no quorum, and the round changes to another
 proposer (docs/inclusion.md "What is consensus").
@@ -19,16 +19,20 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
+from metanode.state import constants as state_constants
+from metanode.state.registry.records import RegistryParams
 from metanode.types import Address, Block
 from metanode.types import constants as types_constants
 from metanode.types.inclusion import InclusionList
 
-# Heights a listed transaction binds proposers for (gov param 47's default, docs/inclusion.md).
-obligation_blocks = 32
-# Heights a transaction waits ready in the pool before it is listed.
-wait_blocks = 4
-# Lists held at once: one per validator and height of the window.
-lists_max = types_constants.validators_max * obligation_blocks
+_DEFAULT = RegistryParams()
+# Heights a listed transaction binds proposers for: governance parameter 47
+# (`registry.inclusion_obligation_blocks`), which the node reads at each commit.
+obligation_blocks = _DEFAULT.inclusion_obligation_blocks
+# Heights a transaction waits ready in the pool before it is listed: parameter 46.
+wait_blocks = _DEFAULT.inclusion_wait_blocks
+# Lists held at once: one per validator and height of the longest window governance allows.
+lists_max = types_constants.validators_max * state_constants.inclusion_obligation_blocks_max
 
 
 class Refused(Exception):
@@ -48,10 +52,11 @@ class Violation:
 
 
 class Lists:
-    def __init__(self, chain_id: str) -> None:
+    def __init__(self, chain_id: str, window: int = obligation_blocks) -> None:
         self.chain_id = chain_id
-        # height -> validator -> hashes
-        self._held: dict[int, dict[Address, tuple[bytes, ...]]] = {}
+        self.window = window
+        # height -> validator -> list
+        self._held: dict[int, dict[Address, InclusionList]] = {}
         self.omissions: dict[Address, int] = {}
 
     def __len__(self) -> int:
@@ -63,7 +68,7 @@ class Lists:
         the set (each the sender's fault), or a second list of one validator at one height."""
         if item.chain_id != self.chain_id:
             raise Refused("wrong_chain", f"a list of chain {item.chain_id!r}", blame=True)
-        if not height - obligation_blocks < item.height <= height + 1:
+        if not height - self.window < item.height <= height + 1:
             raise Refused(
                 "out_of_window", f"a list of height {item.height} at {height}", blame=False
             )
@@ -77,19 +82,29 @@ class Lists:
             )
         if len(self) >= lists_max:
             raise Refused("full", f"{lists_max} lists are held", blame=False)
-        by_validator[validator] = item.tx_hashes
+        by_validator[validator] = item
 
     def expire(self, height: int) -> None:
         """Forget lists that bind no proposal at `height` or later."""
-        for listed in [h for h in self._held if h <= height - obligation_blocks]:
+        for listed in [h for h in self._held if h <= height - self.window]:
             del self._held[listed]
+
+    def naming(self, height: int, tx_hash: bytes) -> list[InclusionList]:
+        """The lists of `height` that name `tx_hash`, by validator address (omission evidence
+        carries them, state/registry/omission.py)."""
+        by_validator = self._held.get(height, {})
+        return [
+            by_validator[validator]
+            for validator in sorted(by_validator)
+            if tx_hash in by_validator[validator].tx_hashes
+        ]
 
     def obligations(self, height: int) -> set[bytes]:
         found: set[bytes] = set()
         for listed, by_validator in self._held.items():
-            if height - obligation_blocks < listed <= height:
-                for hashes in by_validator.values():
-                    found.update(hashes)
+            if height - self.window < listed <= height:
+                for item in by_validator.values():
+                    found.update(item.tx_hashes)
         return found
 
     def judge(

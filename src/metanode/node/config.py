@@ -21,7 +21,6 @@ from pydantic import (
 
 from metanode.errors import ConfigError, DecodeError
 from metanode.mempool import constants as mempool_constants
-from metanode.mempool import inclusion
 from metanode.types import Address
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -144,9 +143,6 @@ class Mempool(_Section):
     nonce_gap_max: Annotated[int, Field(ge=0, le=mempool_constants.sender_txs_max)] = (
         mempool_constants.nonce_gap_max
     )
-    # Heights a transaction waits ready in the pool before this validator names it in its
-    # inclusion list (docs/inclusion.md); 0 names every ready transaction at once.
-    inclusion_wait_blocks: Annotated[int, Field(ge=0, le=1_000)] = inclusion.wait_blocks
 
     @model_validator(mode="after")
     def _clients_fit_in_the_pool(self) -> Mempool:
@@ -458,7 +454,6 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"block_txs_max = {consensus.block_txs_max}")
     lines += ["", "[mempool]", f"txs_max = {config.mempool.txs_max}"]
     lines.append(f"clients_txs_max = {config.mempool.clients_txs_max}")
-    lines.append(f"inclusion_wait_blocks = {config.mempool.inclusion_wait_blocks}")
     notary = config.notary
     lines += ["", "[notary]", f"logblock_receipts = {notary.logblock_receipts}"]
     lines.append(f"logblock_interval_ms = {notary.logblock_interval_ms}")

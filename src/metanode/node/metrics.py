@@ -140,3 +140,9 @@ class Metrics:
             "Proposals this validator refused to prepare for leaving out a listed transaction.",
             registry=r,
         )
+        self.inclusion_evidence = Counter(
+            "metanode_inclusion_evidence",
+            "Omission evidence this validator queued against a censoring proposer "
+            "(state/registry/omission.py).",
+            registry=r,
+        )

@@ -245,13 +245,7 @@ class Node:
         # The node key signs execution receipts and pays for the LogBlocks this node submits.
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
         self.chain.censored = misbehaviour.censored(cfg.testing)
-        self.inclusion = inclusion.Duty(
-            self.node_key,
-            self.chain,
-            genesis.chain_id,
-            self.metrics,
-            cfg.mempool.inclusion_wait_blocks,
-        )
+        self.inclusion = inclusion.Duty(self.node_key, self.chain, genesis.chain_id, self.metrics)
         self.hosting = Hosting(
             home,
             self.node_key,
@@ -527,7 +521,7 @@ class Node:
             elif isinstance(action, ValidateBlock):
                 valid = self.chain.validate(
                     action.block, self._block_clock()
-                ) and not self.inclusion.violates(action.block)
+                ) and not self._censors(action)
                 self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
             elif isinstance(action, CommitBlock):
                 self._commit(action.block, action.certificate)
@@ -1102,24 +1096,56 @@ class Node:
                 name_of(code).removeprefix("registry."),
                 f"{name_of(code)}: a block carrying this evidence would be refused with it",
             )
+        self._queue_evidence(item.encode())
+        log.info(
+            "light attack evidence queued",
+            extra={"height": height, "evidence": evidence.hash().hex()},
+        )
+        return item
+
+    def _queue_evidence(self, encoded: bytes) -> None:
+        """Queue a block evidence item for this node's next proposal; raise EvidenceRefused."""
         state = self.state
-        encoded = item.encode()
         if state is None or encoded in state.evidence:
             raise EvidenceRefused("evidence_already_used", "this evidence is queued already")
         if len(state.evidence) >= consensus_constants.evidence_pending_max:
             raise EvidenceRefused("queue_full", "the evidence queue is full: retry after a block")
         state.evidence[encoded] = None
-        log.info(
-            "light attack evidence queued",
-            extra={"height": height, "evidence": evidence.hash().hex()},
-        )
         waiting = self._waiting
         if waiting is not None:
             # A proposal waiting for transactions took its evidence when its round began:
             # evidence is work too, so propose now, with it.
             self._waiting = None
             self._propose(replace(waiting, evidence=(*waiting.evidence, encoded)))
-        return item
+
+    def _censors(self, action: ValidateBlock) -> bool:
+        """Whether the proposal leaves out what a held inclusion list names; if so, and the
+        lists held make the case on chain data, queue omission evidence against its proposer."""
+        violation = self.inclusion.violates(action.block)
+        if violation is None:
+            return False
+        proposal = self.state.proposals.get(action.round) if self.state else None
+        item = (
+            None
+            if proposal is None
+            else self.inclusion.evidence(action.block, violation, proposal.signed)
+        )
+        if item is not None:
+            try:
+                self._queue_evidence(item.encode())
+            except EvidenceRefused as refused:
+                log.info("omission evidence not queued", extra={"reason": refused.reason})
+            else:
+                self.metrics.inclusion_evidence.inc()
+                log.warning(
+                    "omission evidence queued",
+                    extra={
+                        **inclusion.log_fields(violation),
+                        "tx": item.tx.hash().hex(),
+                        "lists": len(item.lists),
+                    },
+                )
+        return True
 
     # Health, readiness and reload --------------------------------------------------------------
 

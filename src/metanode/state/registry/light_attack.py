@@ -26,7 +26,7 @@ ladder writes nothing until the last rung passes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from metanode.codec import encode, tags
@@ -182,8 +182,17 @@ def apply_light_attack(writer: Overlay, block: BlockContext, item: LightAttackIt
 def screen(reader: StateReader, next_height: int, item: LightAttackItem) -> int:
     """The code a block of `next_height` carrying `item` would get, the state left unchanged:
     what a node answers before it queues the item for its next proposal."""
+    return screened(
+        reader, next_height, lambda writer, block: apply_light_attack(writer, block, item)
+    )
+
+
+def screened(
+    reader: StateReader, next_height: int, rule: Callable[[Overlay, BlockContext], int]
+) -> int:
+    """What an evidence `rule` answers in a block of `next_height`, on a throwaway overlay."""
     block = BlockContext(read_chain(reader), next_height, 0, Address(bytes(20)))
-    return apply_light_attack(Overlay(reader), block, item)
+    return rule(Overlay(reader), block)
 
 
 def _jailed_for_good(reader: StateReader, address: Address) -> bool:

@@ -39,6 +39,7 @@ from metanode.state.codes import OK
 from metanode.state.context import BlockContext
 from metanode.state.registry import errors, keys
 from metanode.state.registry.light_attack import on_block_evidence as on_other_evidence
+from metanode.state.registry.light_attack import screened
 from metanode.state.registry.records import RegistryParams, read_params
 from metanode.state.registry.rules import punish
 from metanode.state.staking import queries as staking_queries
@@ -95,6 +96,12 @@ def apply_omission(writer: Overlay, block: BlockContext, item: OmissionItem) -> 
         punish(writer, block, proposer, params.slash_fraction_bps)
         write_uint(writer, keys.downtime_jail(proposer), block.height + params.downtime_jail_blocks)
     return OK
+
+
+def screen(reader: StateReader, next_height: int, item: OmissionItem) -> int:
+    """The code a block of `next_height` carrying `item` would get, the state left unchanged:
+    what a node checks before it queues the item for its next proposal."""
+    return screened(reader, next_height, lambda writer, block: apply_omission(writer, block, item))
 
 
 def _examine(
