@@ -172,6 +172,7 @@ PINNED = {
     917: "notary.executor_not_assigned",
     918: "notary.fuel_above_call_limit",
     919: "notary.receipt_proven_false",
+    920: "notary.request_mismatch",
     1201: "court.dispute_unknown",
     1202: "court.receipt_malformed",
     1203: "court.claim_matches_receipt",

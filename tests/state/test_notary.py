@@ -3,6 +3,7 @@ guard ladder's codes and their order, disputes, receipt inclusion proofs, and th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from metanode.codec import decode, encode, tags
 from metanode.crypto import bls, merkle
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.cage import wat_to_wasm
-from metanode.docklock.receipt import Receipt
+from metanode.docklock.receipt import Receipt, Request
 from metanode.state.apps import keys as apps_keys
 from metanode.state.apps import queries as apps_queries
 from metanode.state.apps.assignment import assigned
@@ -86,8 +87,9 @@ def receipt(
     *,
     output: bytes = b"out",
     trapped: bool = False,
+    request: Request | None = None,
 ) -> Receipt:
-    """A call that trapped burned its whole fuel limit."""
+    """A call that trapped burned its whole fuel limit; with `request`, split-origin."""
     unsigned = Receipt(
         app_id=APP,
         function="increment",
@@ -104,6 +106,7 @@ def receipt(
         seed=seed("vrf", call),
         executor=bytes(key.verify_key),
         previous=previous,
+        request=request,
     )
     signature = key.sign(unsigned.signing_message()).signature
     return replace(unsigned, signature=signature)
@@ -130,9 +133,10 @@ class Replicas:
         diverge_at: int | None = None,
         silent: tuple[tuple[int, int], ...] = (),
         trap_at: int | None = None,
+        requests: Mapping[int, Request] | None = None,
     ) -> list[LogLeaf]:
         """Both replicas' leaves of calls first..last, but none of (call, executor) in
-        `silent`."""
+        `silent`; split-origin for the calls `requests` names."""
         made = []
         for call in range(first, last + 1):
             for executor in range(len(self.keys)):
@@ -145,6 +149,7 @@ class Replicas:
                     self.last[executor],
                     output=output,
                     trapped=call == trap_at,
+                    request=(requests or {}).get(call),
                 )
                 self.last[executor] = made_receipt.hash()
                 made.append(made_receipt.leaf(call, 100_000, 2_000_000 + 10 * call))

@@ -28,9 +28,10 @@ LARGEST = constants.uint64_max
 
 
 def leaf(index: int) -> LogLeaf:
-    """A leaf at its largest encoding: full hashes, every number at uint64's top."""
+    """A leaf at its largest encoding: full hashes (a split-origin receipt's request
+    transaction too), every number at uint64's top."""
     digest = index.to_bytes(4, "big") * 8
-    return LogLeaf(digest, digest, LARGEST, digest, digest, *[LARGEST] * 5)
+    return LogLeaf(digest, digest, LARGEST, digest, digest, *[LARGEST] * 5, request_tx=digest)
 
 
 def logblock(leaves: int) -> LogBlock:

@@ -135,6 +135,7 @@ class Receipt:
             output_bytes,
             state_bytes,
             self.block_time,
+            b"" if self.request is None else self.request.tx_hash,
         )
 
     def verify_signature(self) -> None:

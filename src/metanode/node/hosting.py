@@ -13,9 +13,12 @@ docs/executor.md). A published receipt is gossiped in a RECEIPTS frame and kept 
 like a received one.
 
 Checking receipts. A receipt, own or received, is kept only if it decodes, its signature
-verifies, it names a call the chain holds, its executor is drawn for that call and its seed is
-the one the call's block fixes (`executor.calls.call_seed`). A receipt for a call this node has
-not committed yet waits (bounded) and is checked after the next commits.
+verifies, it names a call the chain holds, its executor is drawn for that call, its seed is
+the one the call's block fixes (`executor.calls.call_seed`) and, if split-origin (version 2),
+its request is the call's CallApp transaction (`request_problem`), so a lying executor's
+receipt is never signed into a LogBlock. Version 1 receipts are still kept: a state-synced
+executor, without the call's block, cannot know the transaction. A receipt for a call this
+node has not committed yet waits (bounded) and is checked after the next commits.
 
 Notarising (committee members only). For each app the next range starts at the chain's app tip
 (`notary.app_tip`). The range holds the calls, from there on, of one version, included less
@@ -569,7 +572,9 @@ class Hosting:
             return "executor_not_drawn"
         if receipt.seed != call_seed(self.chain.seed_at(call.height), app_id, call.version, seq):
             return "seed_not_the_calls"
-        return None
+        if receipt.request is None:
+            return None
+        return request_problem(receipt.request, call, self._request(call.height, app_id, seq))
 
     # Notarising -------------------------------------------------------------------------------
 
@@ -844,6 +849,17 @@ def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
     if Address.from_public_key(receipt.executor) != peer:
         return "receipt_not_the_senders"
     return receipt
+
+
+def request_problem(request: Request, call: CallRecord, known: Request | None) -> str | None:
+    """Why a split-origin receipt's request is not its call's, or None. The call record's
+    transaction hash is what the chain checks (state/notary: `request_mismatch`); the client
+    key and signature are checked against the transaction itself where this node holds its
+    block (`known`), so a receipt that pairs the right hash with another key or signature is
+    not signed into a LogBlock either."""
+    if request.tx_hash != call.tx_hash or (known is not None and request != known):
+        return "request_mismatch"
+    return None
 
 
 def _tip(reader: StateReader, app_id: bytes) -> int:

@@ -49,3 +49,6 @@ class TxContext:
     # nonce derived from the sender's (state/privacy).
     fee: int = 0
     nonce: int = 0
+    # The transaction's hash: a call's record keeps it, so a split-origin receipt's request can
+    # be held to the call's own transaction (state/notary: `request_mismatch`).
+    tx_hash: bytes = bytes(types_constants.hash_bytes)

@@ -333,7 +333,13 @@ def _execute(
         fees += tx.fee
         handler = HANDLERS[type(tx.message)]
         tx_context = TxContext(
-            context, sender, tx.sender, tx.pq_public_key is not None, fee=tx.fee, nonce=tx.nonce
+            context,
+            sender,
+            tx.sender,
+            tx.pq_public_key is not None,
+            fee=tx.fee,
+            nonce=tx.nonce,
+            tx_hash=tx_hash,
         )
         before = overlay.write_count
         code = handler(overlay, tx_context, tx.message)

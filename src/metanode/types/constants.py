@@ -52,13 +52,14 @@ policy_document_bytes_max = 4 * 1024
 region_bytes_max = 32
 
 # Notary LogBlocks (state/notary): the leaves of one LogBlock (issue 17: a notary cuts one
-# every 512 receipts), a leaf's largest encoding (four 32-byte hashes and six uint64s), and the
-# bound of a transaction carrying message 22: its own, larger than `tx_bytes_max`, sized for
-# the leaves plus anything else a transaction holds (a hybrid signature included); and the
-# committee a signer bitmap can name.
+# every 512 receipts), a leaf's largest encoding (five 32-byte hashes, the fifth the request
+# transaction a split-origin receipt names, and six uint64s), and the bound of a transaction
+# carrying message 22: its own, larger than `tx_bytes_max`, sized for the leaves plus anything
+# else a transaction holds (a hybrid signature included); and the committee a signer bitmap
+# can name.
 logblock_leaves_max = 512
-logblock_leaf_bytes_max = 1 + 4 * (2 + hash_bytes) + 6 * 9
-logblock_tx_bytes_max = 112 * 1024
+logblock_leaf_bytes_max = 1 + 5 * (2 + hash_bytes) + 6 * 9
+logblock_tx_bytes_max = 128 * 1024
 # Zero-knowledge KYC (state/privacy): an issuer's published AnonCreds definitions (schema,
 # CL credential definition, revocation registry: ~9 KiB for two attributes), its revocation
 # status list (one JSON digit per entry plus the accumulator: ~5 KiB at `zk_capacity_max`), a

@@ -4,7 +4,10 @@ and signed by a quorum of the notary committee (state/notary commits them; docs/
 Wire form (deterministic CBOR, positional, tagged `metanode/logblock/v1` when self-describing):
     [1, app_id, app_version, first_seq, last_seq, root, [leaf…], signers, aggregate]
     leaf = [receipt_hash, executor, call_seq, previous, result_hash, fuel_used,
-            peak_memory_bytes, output_bytes, state_bytes, block_time]
+            peak_memory_bytes, output_bytes, state_bytes, block_time, (request_tx)]
+`request_tx` is present exactly when the receipt is split-origin (version 2): the hash of the
+CallApp transaction its client signed, which the chain compares with the call's (state/notary:
+`request_mismatch`). One leaf, one encoding: a version 1 receipt's leaf has ten items.
 `root` is the RFC 6962 root whose leaf hashes are the leaves' receipt hashes, in leaf order
 (sorted by (call_seq, executor)); a receipt hash is a tagged hash, so it cannot pose as an
 interior node (the argument `state.machine.txs_root` makes). The committee signs
@@ -47,12 +50,14 @@ class LogLeaf:
     output_bytes: int
     state_bytes: int
     block_time: int  # ms, the chain block time the call ran at
+    request_tx: bytes = b""  # a version 2 receipt's `request.tx_hash`; empty for version 1
 
     def to_wire(self) -> list[Any]:
+        tail = [self.request_tx] if self.request_tx else []
         return [
             self.receipt_hash, self.executor, self.call_seq, self.previous, self.result_hash,
             self.fuel_used, self.peak_memory_bytes, self.output_bytes, self.state_bytes,
-            self.block_time,
+            self.block_time, *tail,
         ]  # fmt: skip
 
     @property
@@ -61,7 +66,7 @@ class LogLeaf:
 
     @classmethod
     def from_wire(cls, value: Any) -> LogLeaf:
-        fields = expect_array(value, "logblock.leaf", 10)
+        fields = expect_array(value, "logblock.leaf", (10, 11))
         return cls(
             expect_bytes(fields[0], "leaf.receipt_hash", _HASH),
             expect_bytes(fields[1], "leaf.executor", _KEY),
@@ -73,6 +78,7 @@ class LogLeaf:
             expect_uint(fields[7], "leaf.output_bytes"),
             expect_uint(fields[8], "leaf.state_bytes"),
             expect_uint(fields[9], "leaf.block_time"),
+            expect_bytes(fields[10], "leaf.request_tx", _HASH) if len(fields) == 11 else b"",
         )
 
 

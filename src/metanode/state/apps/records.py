@@ -104,6 +104,7 @@ class CallRecord:
     status: CallStatus
     fuel_used: int  # 0 until settled
     epoch: int  # the executor draw's epoch at inclusion: keys.assigned(app, epoch) serve it
+    tx_hash: bytes  # the CallApp transaction's: a split-origin receipt must name it
 
     @property
     def escrow(self) -> int:
@@ -121,6 +122,7 @@ class CallRecord:
             int(self.status),
             self.fuel_used,
             self.epoch,
+            self.tx_hash,
         ]
 
 
@@ -197,8 +199,8 @@ def write_version(writer: Overlay, app_id: bytes, number: int, record: VersionRe
 
 
 def decode_call(data: bytes, key: bytes) -> CallRecord:
-    caller, version, function, input_, limit, price, height, status, used, epoch = decode_array(
-        data, key, 10
+    caller, version, function, input_, limit, price, height, status, used, epoch, tx_hash = (
+        decode_array(data, key, 11)
     )
     check(type(function) is str, f"call record at {key.hex()}: function is not text")
     check(_uint(status, key) in set(CallStatus), f"call record at {key.hex()}: unknown status")
@@ -213,6 +215,7 @@ def decode_call(data: bytes, key: bytes) -> CallRecord:
         CallStatus(status),
         _uint(used, key),
         _uint(epoch, key),
+        _bytes(tx_hash, key, types_constants.hash_bytes),
     )
 
 

@@ -173,6 +173,7 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
         CallStatus.ESCROWED,
         0,
         assign(writer, message.app_id),
+        context.tx_hash,
     )
     write_call(writer, message.app_id, seq, record)
     write_app(writer, message.app_id, replace(app, calls=seq + 1))

@@ -18,7 +18,10 @@ such version. `call_unknown`: a seq of the range was never called (seq ≥ the a
 LogBlock holds one version's receipts; a notary cuts at an upgrade). `executor_not_assigned`: a
 leaf's executor is not among the executors drawn for its call's epoch (state/apps/
 assignment.py). `fuel_above_call_limit`: a leaf reports more fuel than its call's limit, which
-the escrow could not pay.
+the escrow could not pay. `request_mismatch`: a leaf of a split-origin (version 2) receipt
+names another transaction than the CallApp its call came from (the call record keeps that
+transaction's hash): the executor signed a request the client never made. A version 1 leaf
+names none and is not refused for it (docs/notary.md says why).
 """
 
 from __future__ import annotations
@@ -44,3 +47,4 @@ CALL_VERSION_MISMATCH = register("notary", 16, "call_version_mismatch")
 EXECUTOR_NOT_ASSIGNED = register("notary", 17, "executor_not_assigned")
 FUEL_ABOVE_CALL_LIMIT = register("notary", 18, "fuel_above_call_limit")
 RECEIPT_PROVEN_FALSE = register("notary", 19, "receipt_proven_false")
+REQUEST_MISMATCH = register("notary", 20, "request_mismatch")

@@ -18,9 +18,13 @@ Rules:
   quorum.
 - Against state/apps (`_check_calls`, right after the range checks): the app exists, the
   version is one of its versions, each call of the range was made and named that version, each
-  leaf's executor was drawn for its call's epoch (state/apps/assignment.py) and its fuel is
-  within the call's limit. A call needs at least one receipt (coverage) and at most one per
-  executor drawn: a silent replica leaves its calls to the others, which alone are paid.
+  leaf's executor was drawn for its call's epoch (state/apps/assignment.py), its fuel is
+  within the call's limit, and a split-origin leaf names its call's CallApp transaction (the
+  call record keeps its hash). A call needs at least one receipt (coverage) and at most one
+  per executor drawn: a silent replica leaves its calls to the others, which alone are paid.
+  The leaf's `request_tx` is, like its figures, attested by the quorum: the chain cannot see
+  the receipt body, so the notaries check off chain that it is the body's (node/hosting.py
+  `request_problem`, the client's key and signature too).
 - Replicas that disagree: the LogBlock is not committed. A dispute is recorded under (app,
   first_seq) with the whole LogBlock as evidence, the transaction succeeds (code OK, event
   `dispute_opened`), the court opens its dispute between the replicas (state/court), and
@@ -141,8 +145,9 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
 def _check_calls(reader: StateReader, logblock: LogBlock) -> int:
     """The LogBlock against state/apps: the app and version exist, every call of the range was
     made, named this version, and was served only by executors drawn for its epoch, within its
-    fuel limit. So `settle_call` cannot refuse what commits (its other refusals, a settled call
-    and no executors, are ruled out by contiguity and coverage)."""
+    fuel limit, each split-origin receipt naming the call's own transaction. So `settle_call`
+    cannot refuse what commits (its other refusals, a settled call and no executors, are ruled
+    out by contiguity and coverage)."""
     app = read_app(reader, logblock.app_id)
     if app is None:
         return errors.APP_UNKNOWN
@@ -167,6 +172,8 @@ def _check_calls(reader: StateReader, logblock: LogBlock) -> int:
             return errors.EXECUTOR_NOT_ASSIGNED
         if leaf.fuel_used > call.fuel_limit:
             return errors.FUEL_ABOVE_CALL_LIMIT
+        if leaf.request_tx and leaf.request_tx != call.tx_hash:
+            return errors.REQUEST_MISMATCH
     return OK
 
 
