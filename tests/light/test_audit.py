@@ -117,6 +117,50 @@ def test_a_bundle_verifies_offline_from_its_anchor(exported: Exported) -> None:
     # Only the range's calls: the one made before it is not in the bundle.
     assert [record["seq"] for record in records] == [exported.before + 1 + i for i in range(3)]
     assert all(record["verified"] and record["height"] for record in records)
+    assert report["completeness"] == {
+        "result": "complete",
+        "first_seq": exported.before + 1,
+        "last_seq": exported.before + 3,
+        "missing": [],
+    }
+
+
+def test_a_bundle_that_leaves_out_a_call_between_two_it_holds_names_it(
+    exported: Exported, tmp_path: Path
+) -> None:
+    bundle = audit.AuditBundle.decode(exported.data)
+    first, left_out, last = bundle.records
+    holed = tmp_path / "holed.cbor"
+    holed.write_bytes(replace(bundle, records=(first, last)).encode())
+    code, report = verify_cli(holed)
+    assert code == 1 and report["result"] == "not_verified"
+    assert all(record["verified"] for record in report["records"])
+    assert report["completeness"] == {
+        "result": "incomplete",
+        "first_seq": first.seq,
+        "last_seq": last.seq,
+        "missing": [[left_out.seq, left_out.seq]],
+    }
+    # The calls at the ends are the range's own: dropping one leaves no gap to name.
+    code, report = verify_cli(_written(tmp_path, replace(bundle, records=(first, left_out))))
+    assert code == 0 and report["completeness"]["missing"] == []
+
+
+def test_gaps_are_named_as_runs_and_unverified_records_do_not_widen_the_span() -> None:
+    def result(index: int, seq: int, verified: bool = True) -> audit.RecordResult:
+        return audit.RecordResult(index, seq, verified)
+
+    def report(*records: audit.RecordResult) -> audit.AuditReport:
+        return audit.AuditReport("c", bytes(32), 1, bytes(32), False, 2, records)
+
+    # Far-apart seqs cost their records, not the distance between them.
+    far = report(result(0, 0), result(1, 5), result(2, 2**63))
+    assert far.span == (0, 2**63) and far.missing == ((1, 4), (6, 2**63 - 1))
+    # A record that does not verify is not missing (it is reported failed), and cannot
+    # stretch the span the bundle is judged complete over.
+    failed = report(result(0, 3), result(1, 4, verified=False), result(2, 5), result(3, 90, False))
+    assert failed.span == (3, 5) and failed.missing == () and not failed.all_verified
+    assert report().span is None and report().missing == ()
 
 
 def test_an_export_of_an_empty_range_or_an_unknown_app_is_refused(
@@ -236,6 +280,12 @@ def test_any_single_altered_byte_is_caught_and_located(
     hit = audit.locate(data, offset)
     item = hit.split(".")[0] if hit.startswith(("records[", "light_blocks[")) else hit
     assert any(location.startswith(item) for location in locations), (offset, hit, locations)
+
+
+def _written(directory: Path, bundle: audit.AuditBundle) -> Path:
+    path = directory / "bundle.cbor"
+    path.write_bytes(bundle.encode())
+    return path
 
 
 def _flipped(data: bytes, offset: int, mask: int) -> bytes:

@@ -120,6 +120,13 @@ def _print_refused(refused: audit.BundleRefused, json_output: bool) -> None:
 
 def _print_report(report: audit.AuditReport, json_output: bool) -> None:
     failed = [record for record in report.records if not record.verified]
+    span = report.span
+    completeness = {
+        "result": "complete" if span is not None and not report.missing else "incomplete",
+        "first_seq": None if span is None else span[0],
+        "last_seq": None if span is None else span[1],
+        "missing": [list(run) for run in report.missing],
+    }
     anchor = {
         "height": report.anchor_height,
         "hash": report.anchor_hash.hex(),
@@ -127,11 +134,12 @@ def _print_report(report: audit.AuditReport, json_output: bool) -> None:
     }
     if json_output:
         document: dict[str, Any] = {
-            "result": "verified" if not failed else "not_verified",
+            "result": "verified" if report.all_verified else "not_verified",
             "chain_id": report.chain_id,
             "app_id": report.app_id.hex(),
             "anchor": anchor,
             "top_height": report.top_height,
+            "completeness": completeness,
             "records": [
                 {
                     "index": record.index,
@@ -148,7 +156,11 @@ def _print_report(report: audit.AuditReport, json_output: bool) -> None:
         output.print_json(document)
         return
     total = len(report.records)
-    typer.echo("verified" if not failed else f"not verified: {len(failed)} of {total} records")
+    typer.echo(
+        "verified"
+        if report.all_verified
+        else f"not verified: {len(failed)} of {total} records, {len(report.missing)} gaps"
+    )
     for record in report.records:
         if record.verified:
             typer.echo(
@@ -159,6 +171,12 @@ def _print_report(report: audit.AuditReport, json_output: bool) -> None:
                 f"record {record.index} (call {record.seq}): {record.reason} at "
                 f"{record.location}: {record.detail}"
             )
+    if span is None:
+        typer.echo("completeness: no record verified")
+    else:
+        typer.echo(f"completeness: calls {span[0]}..{span[1]}: {completeness['result']}")
+    for first, last in report.missing:
+        typer.echo(f"missing calls {first}..{last}: the bundle holds no record of them")
     typer.echo(
         f"anchor height {report.anchor_height} hash {report.anchor_hash.hex()}"
         + (" (as trusted)" if report.anchor_trusted else ": compare it with a hash you trust")

@@ -26,6 +26,9 @@ Theory of operation. The bundle is one canonical CBOR item, tagged `metanode/aud
    (`proofs.verify_tx`); the report gives that block's height. The height range an export
    was asked for is not in the bundle: nothing could check it, and a bundle holds nothing
    unchecked.
+4. Completeness: between its lowest and highest verified call the bundle must hold every call
+   (`AuditReport.missing` names the others; a bundle missing one does not verify). That the
+   range starts and ends at the asked heights cannot be shown yet (docs/audit.md says why).
 A byte that breaks the CBOR itself is located by walking the structure to the offset where the
 strict decoder stopped (`locate`); since bytes before an altered length or type are intact,
 the walk names the item where the structure broke.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import cbor2
@@ -183,7 +187,27 @@ class AuditReport:
 
     @property
     def all_verified(self) -> bool:
-        return all(record.verified for record in self.records)
+        return all(record.verified for record in self.records) and not self.missing
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """(lowest, highest) seq of the verified records: the calls the bundle can be shown
+        complete between; None when no record verified."""
+        seqs = [record.seq for record in self.records if record.verified]
+        return (min(seqs), max(seqs)) if seqs else None
+
+    @property
+    def missing(self) -> tuple[tuple[int, int], ...]:
+        """The runs (first, last) of calls inside `span` the bundle holds no record of, as runs
+        so that a bundle naming far-apart seqs costs its records' count, not the distance.
+        Call seqs are consecutive and a call's block is never below an earlier call's, so a
+        call between two verified calls was made between their blocks: inside any height range
+        both are in, so the export left it out (docs/audit.md, "Completeness")."""
+        span = self.span
+        if span is None:
+            return ()
+        held = sorted({record.seq for record in self.records if span[0] <= record.seq <= span[1]})
+        return tuple((below + 1, above - 1) for below, above in pairwise(held) if above - below > 1)
 
 
 class _Fault(Exception):
