@@ -45,6 +45,7 @@ class Exported:
     commitments: tuple[bytes, ...]
     url: str  # the dev chain's gateway
     app: str
+    heights: tuple[int, int]  # the range exported
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +67,15 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             for key, committed in zip(callers, commitments, strict=True)
         ]
         wait_notarised(chain, app, max(seq for seq in seqs if seq is not None))
+        end = chain.height()
+        chain.call(bob, app, "increment")  # after the range: the upper boundary witness
         anchor = chain.request("GET", f"/api/v1/proofs/header/{start}")["header"]
         out = home / "bundle.cbor"
         result = CliRunner().invoke(
             bpci.app,
             [
                 *("audit", "export", "--app", app, "--from", str(start)),
-                *("--to", str(chain.height()), "--out", str(out), "--node", chain.url, "--json"),
+                *("--to", str(end), "--out", str(out), "--node", chain.url, "--json"),
             ],
         )
         assert result.exit_code == 0, result.output
@@ -89,6 +92,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
             commitments,
             chain.url,
             app,
+            (start, end),
         )
         vault.close()
 
@@ -117,12 +121,20 @@ def test_a_bundle_verifies_offline_from_its_anchor(exported: Exported) -> None:
     # Only the range's calls: the one made before it is not in the bundle.
     assert [record["seq"] for record in records] == [exported.before + 1 + i for i in range(3)]
     assert all(record["verified"] and record["height"] for record in records)
-    assert report["completeness"] == {
-        "result": "complete",
-        "first_seq": exported.before + 1,
-        "last_seq": exported.before + 3,
-        "missing": [],
-    }
+    completeness = report["completeness"]
+    assert (completeness["result"], completeness["missing"]) == ("complete", [])
+    assert (completeness["first_seq"], completeness["last_seq"]) == (
+        exported.before + 1,
+        exported.before + 3,
+    )
+    # The witnesses are the calls just outside the range, in blocks outside it, so every call
+    # of the asked heights is proven to be in the bundle.
+    below, above = completeness["bounds"]
+    assert (below["seq"], above["seq"]) == (exported.before, exported.before + 4)
+    assert below["verified"] and above["verified"]
+    assert below["height"] < exported.heights[0] and above["height"] > exported.heights[1]
+    first, last = completeness["heights"]
+    assert first <= exported.heights[0] and last >= exported.heights[1]
 
 
 def test_a_bundle_that_leaves_out_a_call_between_two_it_holds_names_it(
@@ -135,15 +147,18 @@ def test_a_bundle_that_leaves_out_a_call_between_two_it_holds_names_it(
     code, report = verify_cli(holed)
     assert code == 1 and report["result"] == "not_verified"
     assert all(record["verified"] for record in report["records"])
-    assert report["completeness"] == {
-        "result": "incomplete",
-        "first_seq": first.seq,
-        "last_seq": last.seq,
-        "missing": [[left_out.seq, left_out.seq]],
-    }
-    # The calls at the ends are the range's own: dropping one leaves no gap to name.
+    completeness = report["completeness"]
+    assert (completeness["result"], completeness["heights"]) == ("incomplete", None)
+    assert (completeness["first_seq"], completeness["last_seq"]) == (first.seq, last.seq)
+    assert completeness["missing"] == [[left_out.seq, left_out.seq]]
+    # Dropping the last call leaves no gap, but the upper witness is then not the next call.
     code, report = verify_cli(_written(tmp_path, replace(bundle, records=(first, left_out))))
-    assert code == 0 and report["completeness"]["missing"] == []
+    assert code == 1 and report["completeness"]["missing"] == []
+    above = report["completeness"]["bounds"][1]
+    assert (above["verified"], above["location"]) == (False, "bounds[1].seq")
+    # Without witnesses the records still verify, but the range's ends are not proven.
+    code, report = verify_cli(_written(tmp_path, replace(bundle, bounds=(None, None))))
+    assert code == 0 and report["completeness"]["result"] == "unproven"
 
 
 def test_gaps_are_named_as_runs_and_unverified_records_do_not_widen_the_span() -> None:
@@ -153,9 +168,11 @@ def test_gaps_are_named_as_runs_and_unverified_records_do_not_widen_the_span() -
     def report(*records: audit.RecordResult) -> audit.AuditReport:
         return audit.AuditReport("c", bytes(32), 1, bytes(32), False, 2, records)
 
-    # Far-apart seqs cost their records, not the distance between them.
+    # Far-apart seqs cost their records, not the distance between them; from the app's first
+    # call, with no later call, the bundle is complete from height 1 to its newest call.
     far = report(result(0, 0), result(1, 5), result(2, 2**63))
     assert far.span == (0, 2**63) and far.missing == ((1, 4), (6, 2**63 - 1))
+    assert report(result(0, 0), result(1, 1)).complete_heights == (1, None)
     # A record that does not verify is not missing (it is reported failed), and cannot
     # stretch the span the bundle is judged complete over.
     failed = report(result(0, 3), result(1, 4, verified=False), result(2, 5), result(3, 90, False))
@@ -176,7 +193,8 @@ def test_an_export_of_an_empty_range_or_an_unknown_app_is_refused(
     assert isinstance(result.exception, Rejected) and "no calls" in str(result.exception)
     assert not (tmp_path / "b.cbor").exists()
     page = httpx.get(f"{exported.url}/api/v1/apps/{exported.app}/receipts").json()
-    assert page["receipts"][-1]["client"] == exported.clients[-1].hex()
+    last = next(item for item in page["receipts"] if item["seq"] == exported.before + 3)
+    assert last["client"] == exported.clients[-1].hex()
 
 
 def test_each_receipt_carries_the_clients_and_the_executors_signatures(
@@ -272,13 +290,13 @@ def test_any_single_altered_byte_is_caught_and_located(
         locations = [refused.location]
     else:
         assert not report.all_verified, f"byte {offset} altered and everything verified"
-        locations = [record.location for record in report.records if not record.verified]
+        locations = list(report.failures)
     assert all(locations)
     if offset in _heads(data):
         # An altered type or length misaligns what follows: named where the structure broke.
         return
     hit = audit.locate(data, offset)
-    item = hit.split(".")[0] if hit.startswith(("records[", "light_blocks[")) else hit
+    item = hit.split(".")[0] if hit.startswith(("records[", "light_blocks[", "bounds[")) else hit
     assert any(location.startswith(item) for location in locations), (offset, hit, locations)
 
 

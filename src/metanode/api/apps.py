@@ -115,6 +115,7 @@ def router(node: Node) -> APIRouter:
                 status=call.status.name.lower(),  # type: ignore[arg-type]
                 fuel_used=call.fuel_used,
                 height=call.height,
+                tx_hash=call.tx_hash.hex(),
             )
             for seq, call in listed[:limit]
         ]

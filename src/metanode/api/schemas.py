@@ -423,6 +423,9 @@ class AppCallView(BaseModel):
     status: Literal["escrowed", "settled"]
     fuel_used: Annotated[int, Field(ge=0, description="0 until settled")]
     height: Annotated[int, Field(ge=0)]
+    tx_hash: Annotated[
+        str, Field(pattern=r"^[0-9a-f]{64}$", description="the CallApp transaction's hash")
+    ]
 
 
 class AppCallPage(BaseModel):

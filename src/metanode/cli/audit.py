@@ -120,12 +120,14 @@ def _print_refused(refused: audit.BundleRefused, json_output: bool) -> None:
 
 def _print_report(report: audit.AuditReport, json_output: bool) -> None:
     failed = [record for record in report.records if not record.verified]
-    span = report.span
+    span, heights = report.span, report.complete_heights
     completeness = {
-        "result": "complete" if span is not None and not report.missing else "incomplete",
+        "result": _completeness(report),
         "first_seq": None if span is None else span[0],
         "last_seq": None if span is None else span[1],
         "missing": [list(run) for run in report.missing],
+        "heights": None if heights is None else list(heights),
+        "bounds": [_bound_fields(bound) for bound in report.bounds],
     }
     anchor = {
         "height": report.anchor_height,
@@ -159,7 +161,8 @@ def _print_report(report: audit.AuditReport, json_output: bool) -> None:
     typer.echo(
         "verified"
         if report.all_verified
-        else f"not verified: {len(failed)} of {total} records, {len(report.missing)} gaps"
+        else f"not verified: {len(failed)} of {total} records, {len(report.missing)} gaps, "
+        f"{len(report.failures) - len(failed)} boundary witnesses"
     )
     for record in report.records:
         if record.verified:
@@ -171,13 +174,39 @@ def _print_report(report: audit.AuditReport, json_output: bool) -> None:
                 f"record {record.index} (call {record.seq}): {record.reason} at "
                 f"{record.location}: {record.detail}"
             )
+    for side, bound in zip(("below", "above"), report.bounds, strict=True):
+        if bound is not None and not bound.verified:
+            typer.echo(f"witness {side}: {bound.reason} at {bound.location}: {bound.detail}")
     if span is None:
         typer.echo("completeness: no record verified")
     else:
         typer.echo(f"completeness: calls {span[0]}..{span[1]}: {completeness['result']}")
-    for first, last in report.missing:
-        typer.echo(f"missing calls {first}..{last}: the bundle holds no record of them")
+    if heights is not None:
+        last = "its newest call" if heights[1] is None else f"height {heights[1]}"
+        typer.echo(f"every call from height {heights[0]} to {last} is in the bundle")
+    for first, last_seq in report.missing:
+        typer.echo(f"missing calls {first}..{last_seq}: the bundle holds no record of them")
     typer.echo(
         f"anchor height {report.anchor_height} hash {report.anchor_hash.hex()}"
         + (" (as trusted)" if report.anchor_trusted else ": compare it with a hash you trust")
     )
+
+
+def _completeness(report: audit.AuditReport) -> str:
+    """`complete` over `complete_heights`; `incomplete` when a call inside the records is
+    missing; `unproven` otherwise (an item failed, or no witness bounds the lower end)."""
+    if report.complete_heights is not None:
+        return "complete"
+    return "incomplete" if report.missing else "unproven"
+
+
+def _bound_fields(bound: audit.BoundResult | None) -> dict[str, Any] | None:
+    if bound is None:
+        return None
+    return {
+        "seq": bound.seq,
+        "verified": bound.verified,
+        "height": bound.height,
+        "reason": bound.reason or None,
+        "location": bound.location or None,
+    }

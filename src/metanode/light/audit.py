@@ -8,10 +8,11 @@ altered unnoticed: a light block or header the checks never read refuses the who
 
 Theory of operation. The bundle is one canonical CBOR item, tagged `metanode/audit-bundle/v1`:
 
-    [1, chain_id, app_id, anchor_height,
+    [2, chain_id, app_id, anchor_height,
      light_blocks: [[header, certificate, [[address, power, key, bls_key, vrf_key]…]]…],
      headers: [header…],
-     records: [[seq, receipt, tx_proof | null, notarised_proof]…]]
+     records: [[seq, receipt, tx_proof | null, notarised_proof]…],
+     bounds: [[seq, tx_proof] | null, [seq, tx_proof] | null]]
 
 1. The light client is initialised at the anchor block (its hash, given by the auditor or
    else printed for them to compare) and synced to the newest light block, through the blocks
@@ -27,8 +28,10 @@ Theory of operation. The bundle is one canonical CBOR item, tagged `metanode/aud
    was asked for is not in the bundle: nothing could check it, and a bundle holds nothing
    unchecked.
 4. Completeness: between its lowest and highest verified call the bundle must hold every call
-   (`AuditReport.missing` names the others; a bundle missing one does not verify). That the
-   range starts and ends at the asked heights cannot be shown yet (docs/audit.md says why).
+   (`AuditReport.missing` names the others; a bundle missing one does not verify), and each
+   boundary witness present must be the call next to the records, made in a verified block:
+   the heights strictly between the witnesses' blocks hold no call the bundle leaves out
+   (`AuditReport.complete_heights`; docs/audit.md, "Completeness").
 A byte that breaks the CBOR itself is located by walking the structure to the offset where the
 strict decoder stopped (`locate`); since bytes before an altered length or type are intact,
 the walk names the item where the structure broke.
@@ -59,7 +62,7 @@ from .client import LightClient
 from .reasons import Rejected, Rejection
 from .verifier import LightBlock, Verifier
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2 added `bounds`
 light_blocks_max = 4_096
 headers_max = 100_000
 records_max = 100_000
@@ -68,7 +71,10 @@ records_max = 100_000
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {
     (): (
         "version", "chain_id", "app_id", "anchor_height", "light_blocks", "headers", "records",
+        "bounds",
     ),
+    ("bounds", "*"): ("seq", "tx_proof"),
+    ("bounds", "*", "tx_proof"): ("height", "tx", "inclusion", "receipt", "receipt_inclusion"),
     ("light_blocks", "*"): ("header", "certificate", "validators"),
     ("records", "*"): ("seq", "receipt", "tx_proof", "notarised_proof"),
     ("records", "*", "tx_proof"): ("height", "tx", "inclusion", "receipt", "receipt_inclusion"),
@@ -118,6 +124,8 @@ class AuditBundle:
     light_blocks: tuple[LightBlock, ...]
     headers: tuple[BlockHeader, ...]
     records: tuple[Record, ...]
+    # The calls just outside the records, [seq, tx_proof] or None: below, then above.
+    bounds: tuple[Any, Any] = (None, None)
 
     def encode(self) -> bytes:
         body = [
@@ -125,6 +133,7 @@ class AuditBundle:
             [_light_block_wire(block) for block in self.light_blocks],
             [header.encode() for header in self.headers],
             [record.to_wire() for record in self.records],
+            list(self.bounds),
         ]  # fmt: skip
         return encode(cbor2.CBORTag(tags.AUDIT_BUNDLE.number, body))
 
@@ -139,7 +148,7 @@ class AuditBundle:
             raise BundleRefused("malformed", where, str(error)) from None
         if not isinstance(value, cbor2.CBORTag) or value.tag != tags.AUDIT_BUNDLE.number:
             raise BundleRefused("malformed", "bundle", "not a tagged audit bundle")
-        fields = _parse("bundle", lambda: expect_array(value.value, "bundle", 7))
+        fields = _parse("bundle", lambda: expect_array(value.value, "bundle", 8))
         if type(fields[0]) is not int or fields[0] != BUNDLE_VERSION:
             raise BundleRefused("malformed", "version", f"unknown bundle version {fields[0]!r}")
         return cls(
@@ -161,6 +170,7 @@ class AuditBundle:
                 _parse(f"records[{index}]", lambda item=item: _record(item))
                 for index, item in enumerate(_items(fields[6], "records", records_max))
             ),
+            _parse("bounds", lambda: expect_array(fields[7], "bounds", 2)),
         )
 
 
@@ -184,10 +194,37 @@ class AuditReport:
     anchor_trusted: bool  # the auditor gave the anchor's hash, and it matched
     top_height: int
     records: tuple[RecordResult, ...]
+    bounds: tuple[BoundResult | None, BoundResult | None] = (None, None)  # below, above
 
     @property
     def all_verified(self) -> bool:
-        return all(record.verified for record in self.records) and not self.missing
+        return not self.failures and not self.missing
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """The location of each record and boundary witness that did not verify."""
+        checked = [*self.records, *(bound for bound in self.bounds if bound is not None)]
+        return tuple(item.location for item in checked if not item.verified)
+
+    @property
+    def complete_heights(self) -> tuple[int, int | None] | None:
+        """(first, last) heights every call of which the bundle holds, verified; `last` None
+        when no later call exists to bound it (the bundle is complete up to its newest call).
+        None unless every record verified, with no gap, and the lower end is witnessed (or the
+        lowest record is the app's first call, seq 0). Between the witnessed calls seq b and a
+        lie exactly the calls of the blocks strictly between theirs, so those heights hold no
+        call the bundle leaves out."""
+        span = self.span
+        if span is None or not self.all_verified:
+            return None
+        below, above = self.bounds
+        if below is not None and below.height is not None:
+            first = below.height + 1
+        elif span[0] == 0:
+            first = 1
+        else:
+            return None
+        return first, None if above is None or above.height is None else above.height - 1
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -208,6 +245,18 @@ class AuditReport:
             return ()
         held = sorted({record.seq for record in self.records if span[0] <= record.seq <= span[1]})
         return tuple((below + 1, above - 1) for below, above in pairwise(held) if above - below > 1)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundResult:
+    """A boundary witness: the call just below (above) the records, in a verified block."""
+
+    seq: int
+    verified: bool
+    height: int | None = None
+    reason: str = ""
+    location: str = ""
+    detail: str = ""
 
 
 class _Fault(Exception):
@@ -237,6 +286,9 @@ def verify(data: bytes, trust_hash: bytes | None = None) -> AuditReport:
     results = tuple(
         _check(bundle, headers, index, record) for index, record in enumerate(bundle.records)
     )
+    seqs = [record.seq for record in bundle.records]
+    below = _check_bound(bundle, headers, 0, min(seqs, default=0) - 1)
+    above = _check_bound(bundle, headers, 1, max(seqs, default=-1) + 1)
     return AuditReport(
         bundle.chain_id,
         bundle.app_id,
@@ -245,6 +297,7 @@ def verify(data: bytes, trust_hash: bytes | None = None) -> AuditReport:
         trust_hash is not None,
         top.height,
         results,
+        (below, above),
     )
 
 
@@ -403,16 +456,52 @@ def _check_record(bundle: AuditBundle, headers: dict[int, BlockHeader], record: 
     tx_proof = _field("tx_proof", lambda: _tx_proof(record.tx_proof))
     tx = _field("tx_proof.tx", lambda: Transaction.decode(tx_proof.tx))
     _check_request(receipt, request, tx)
+    return _made_call(bundle, headers, tx_proof, request.tx_hash, record.seq)
+
+
+def _made_call(
+    bundle: AuditBundle,
+    headers: dict[int, BlockHeader],
+    tx_proof: proofs.TxProof,
+    tx_hash: bytes,
+    seq: int,
+) -> int:
+    """The height of the verified block in which transaction `tx_hash` made call `seq`."""
     header = _header(headers, tx_proof.height, "tx_proof.height")
     try:
-        _, tx_receipt = proofs.verify_tx(header, request.tx_hash, tx_proof)
+        _, tx_receipt = proofs.verify_tx(header, tx_hash, tx_proof)
     except Rejected as rejected:
         raise _Fault("tx_proof", rejected.reason.value, rejected.detail) from None
-    if tx_receipt.code != OK or not _names_call(tx_receipt.events, bundle.app_id, record.seq):
-        raise _Fault(
-            "tx_proof.receipt", "not_the_call", f"the transaction did not make call {record.seq}"
-        )
+    if tx_receipt.code != OK or not _names_call(tx_receipt.events, bundle.app_id, seq):
+        raise _Fault("tx_proof.receipt", "not_the_call", f"the transaction did not make call {seq}")
     return tx_proof.height
+
+
+def _check_bound(
+    bundle: AuditBundle, headers: dict[int, BlockHeader], side: int, expected: int
+) -> BoundResult | None:
+    """Boundary witness `side` (0 below, 1 above): call `expected` was made by a transaction
+    in a verified block; None when the bundle holds none."""
+    witness = bundle.bounds[side]
+    if witness is None:
+        return None
+    try:
+        seq, height = _witnessed(bundle, headers, witness, expected)
+    except _Fault as fault:
+        location = f"bounds[{side}].{fault.location}" if fault.location else f"bounds[{side}]"
+        return BoundResult(expected, False, None, fault.reason, location, fault.detail)
+    return BoundResult(seq, True, height)
+
+
+def _witnessed(
+    bundle: AuditBundle, headers: dict[int, BlockHeader], witness: Any, expected: int
+) -> tuple[int, int]:
+    seq, raw = _field("", lambda: expect_array(witness, "bound", 2))
+    if type(seq) is not int or seq != expected:
+        raise _Fault("seq", "wrong_seq", f"the call next to the records is {expected}, not {seq}")
+    tx_proof = _field("tx_proof", lambda: _tx_proof(raw))
+    tx = _field("tx_proof.tx", lambda: Transaction.decode(tx_proof.tx))
+    return seq, _made_call(bundle, headers, tx_proof, tx.hash(), seq)
 
 
 def _check_request(receipt: ExecutionReceipt, request: Request, tx: Transaction) -> None:

@@ -7,13 +7,16 @@ client's transaction with its path into its block (`/api/v1/proofs/tx/…`), the
 client from the anchor to the newest proof's height through a source that records every light
 block it is served, so the bundle holds exactly the validator-set chain a verifier will walk,
 and the headers from the lowest proof's height up, linked by their hashes. A call whose receipt
-this node does not hold, or that no LogBlock has notarised yet, is left out and reported.
+this node does not hold, or that no LogBlock has notarised yet, is left out and reported. The
+calls just below and above the records, when they exist, are added as boundary witnesses
+(their transactions' proofs), which bound the heights the bundle is complete over.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from metanode.codec import decode
 from metanode.docklock.receipt import Receipt as ExecutionReceipt
@@ -111,6 +114,12 @@ def export(
                 notarised_wire(notarised),
             )
         )
+    seqs = [record.seq for record in records]
+    bounds = (
+        _bound(source, app_id, min(seqs) - 1) if seqs else None,
+        _bound(source, app_id, max(seqs) + 1) if seqs else None,
+    )
+    heights += [bound[1][0] for bound in bounds if bound is not None]
     top_height = max(heights, default=source.light_block(None).height)
     anchor = from_height if anchor_height is None else anchor_height
     if anchor > top_height:
@@ -135,8 +144,25 @@ def export(
         tuple(recording.blocks[height] for height in sorted(recording.blocks)),
         headers,
         tuple(records),
+        bounds,
     )
     return Export(bundle, tuple(left_out))
+
+
+def _bound(source: HttpSource, app_id: bytes, seq: int) -> list[Any] | None:
+    """The boundary witness of call `seq`: [seq, its transaction's proof], or None when there
+    is no such call (below the app's first, or above its latest)."""
+    if seq < 0:
+        return None
+    page = source.get_json(
+        f"/api/v1/apps/{app_id.hex()}/calls",
+        f"call {seq} of app {app_id.hex()}",
+        {"from": seq, "limit": 1},
+    )
+    calls = page["calls"]
+    if not calls or calls[0]["seq"] != seq:
+        return None
+    return [seq, tx_proof_wire(source.tx_proof(bytes.fromhex(calls[0]["tx_hash"])))]
 
 
 def _calls(source: HttpSource, app_id: bytes, from_height: int, to_height: int) -> list[int]:
