@@ -115,6 +115,16 @@ def did_deactivate(
     wallet.report(record, as_json, {"did": did, "deactivated": True})
 
 
+# The options both ways of issuing a credential take (plain JSON and SD-JWT).
+IssuerDid = Annotated[
+    str | None, typer.Option("--issuer", help="The authority's DID (default: the DID of --from).")
+]
+ValidDays = Annotated[
+    int, typer.Option("--days", min=1, max=36_500, help="Valid for this many days.")
+]
+AssertionMethod = Annotated[str, typer.Option("--fragment", help="The issuer's assertion method.")]
+
+
 @credential_app.command("issue")
 def credential_issue(
     sender: Signer,
@@ -122,11 +132,9 @@ def credential_issue(
     level: Annotated[str, typer.Option(help="basic, standard, enhanced or full.")],
     index: Annotated[int, typer.Option(min=0, help="Its bit in the issuer's status list.")],
     out: Annotated[Path, typer.Option(help="Where to write the signed credential (JSON).")],
-    issuer: Annotated[
-        str | None, typer.Option(help="The authority's DID (default: the DID of --from).")
-    ] = None,
-    days: Annotated[int, typer.Option(min=1, max=36_500, help="Valid for this many days.")] = 365,
-    fragment: Annotated[str, typer.Option(help="The issuer's assertion method.")] = FIRST_KEY,
+    issuer: IssuerDid = None,
+    days: ValidDays = 365,
+    fragment: AssertionMethod = FIRST_KEY,
     home: Home = DEFAULT_HOME,
     as_json: Json = False,
 ) -> None:
@@ -267,11 +275,9 @@ def credential_issue_sd(
         typer.Option(help=f"NAME=VALUE, each disclosable ({', '.join(disclosure.DISCLOSABLE)})."),
     ],
     out: Annotated[Path, typer.Option(help="Where to write the SD-JWT.")],
-    issuer: Annotated[
-        str | None, typer.Option(help="The authority's DID (default: the DID of --from).")
-    ] = None,
-    days: Annotated[int, typer.Option(min=1, max=36_500, help="Valid for this many days.")] = 365,
-    fragment: Annotated[str, typer.Option(help="The issuer's assertion method.")] = FIRST_KEY,
+    issuer: IssuerDid = None,
+    days: ValidDays = 365,
+    fragment: AssertionMethod = FIRST_KEY,
     home: Home = DEFAULT_HOME,
     as_json: Json = False,
 ) -> None:
