@@ -43,6 +43,8 @@ LAYERS = {
 # envelope checks (one piece of code for both) and reads accounts through its queries.
 # The app registry (state/apps) checks a module at deploy by the cage's own rules
 # (docklock.cage.check_module), so what the chain accepts is exactly what the cage runs.
+# An app's state root is the chain's own state tree (state/tree.py and its multiproof, which
+# import neither docklock nor anything above layer 1), so there is one implementation.
 # The node carries out the executor role: it hands the executor service committed calls and
 # gossips its receipts (the service knows nothing of the node).
 # The implementation choice (core) raises the project's own errors.
@@ -51,6 +53,7 @@ SAME_LAYER_ALLOWED = {
     ("net", "guard"),
     ("mempool", "state"),
     ("state", "docklock"),
+    ("docklock", "state"),
     ("node", "executor"),
     ("core", "errors"),
 }

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from metanode.api import hosting, problems
 from metanode.codec import decode
+from metanode.docklock.appstate import verify_read
 from metanode.docklock.receipt import Receipt
-from metanode.executor.proofs import Leaf, ReadProof, verify_read
 from metanode.executor.store import ExecutorStore
 from tests.executor.helpers import COUNTER_ID, KV_ID, call, running
 
@@ -57,20 +57,7 @@ def test_state_reads_carry_a_proof_against_the_last_root(
     body = client.get(f"/api/v1/apps/{KV_ID.hex()}/state/{key.hex()}").json()
     receipts = client.get(f"/api/v1/apps/{KV_ID.hex()}/receipts").json()["receipts"]
     assert body["root"] == receipts[-1]["state_root_after"] and body["seq"] == 1
-    proof = ReadProof(
-        key,
-        body["tree_size"],
-        tuple(
-            Leaf(
-                bytes.fromhex(leaf["key"]),
-                bytes.fromhex(leaf["value"]),
-                leaf["index"],
-                tuple(bytes.fromhex(step) for step in leaf["path"]),
-            )
-            for leaf in body["leaves"]
-        ),
-    )
-    assert verify_read(bytes.fromhex(body["root"]), proof) == value
+    verify_read(bytes.fromhex(body["root"]), key, value, bytes.fromhex(body["proof"]))
     assert body["value"] == (None if value is None else value.hex())
 
 

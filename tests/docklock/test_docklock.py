@@ -12,8 +12,9 @@ import pytest
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import Bundle, state_root
+from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay
 from metanode.docklock.witness import Record
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
-from metanode.docklock.receipt import state_root
 from metanode.executor.calls import CommittedCall
 from metanode.executor.service import Published
 

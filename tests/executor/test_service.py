@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
-from metanode.docklock.receipt import state_root
 from metanode.docklock.replay import replay
 from metanode.executor.calls import call_seed
 from metanode.executor.service import ExecutorService, ExecutorStopped, Published

@@ -20,8 +20,8 @@ import pytest
 
 from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, ed25519, merkle
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import state_root
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.state.court.params import DEFAULT as COURT

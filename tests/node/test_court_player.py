@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from metanode.docklock.receipt import Bundle, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Bundle
 from metanode.executor.store import ExecutorStore
 from metanode.net.frames import Evidence
 from metanode.node import court as node_court

@@ -11,8 +11,8 @@ import pytest
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519
 from metanode.docklock import replay
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import state_root
 from metanode.errors import ConfigError
 from metanode.node import config as node_config
 from metanode.node import keys, misbehaviour

@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.codec import encode
-from metanode.crypto import ed25519, merkle, vrf
+from metanode.crypto import ed25519, vrf
 from metanode.crypto.hashing import blake3_hash
+from metanode.docklock.appstate import EMPTY_ROOT, state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import Bundle, Receipt, call_seed, state_root
+from metanode.docklock.receipt import Bundle, Receipt, call_seed
 from metanode.errors import ConfigError
 from metanode.state.apps import queries as apps_queries
 from metanode.state.apps.records import CallStatus
@@ -327,7 +328,7 @@ def test_a_frivolous_challenge_loses_its_bond() -> None:
     assert court.send(CHALLENGER, open_message(honest[3].receipt, claim, from_start=True)) == OK
     dispute = court.dispute()
     assert (dispute.status, dispute.lo, dispute.hi) == (Status.BISECT, 0, 3)
-    assert dispute.agreed_root == merkle.EMPTY_ROOT
+    assert dispute.agreed_root == EMPTY_ROOT
     defender, roots = court.wallet(0), [state_root(state) for state in truth]
     play_bisection(court, defender, roots, [*roots[:-1], claim])
     assert court.send(CHALLENGER, rule_message(0, truth[court.dispute().lo])) == OK
@@ -595,7 +596,7 @@ def test_a_receipt_copied_from_another_call_is_caught_from_the_start() -> None:
     court.notarise(lying)
     truth = court.truth(court.calls)
     roots = [state_root(state) for state in truth]
-    claimed = [merkle.EMPTY_ROOT, *(bundle.receipt.state_root_after for bundle in lying)]
+    claimed = [EMPTY_ROOT, *(bundle.receipt.state_root_after for bundle in lying)]
     assert claimed[3] == roots[2]  # the copy claims call 1's end state for call 2
     challenge = open_message(lying[2].receipt, roots[3], from_start=True)
     assert court.send(CHALLENGER, challenge) == OK

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.codec import encode
-from metanode.docklock.receipt import Receipt, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Receipt
 from metanode.state.codes import OK
 from metanode.state.court import errors, queries
 from metanode.state.court.consequences import BONDS

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from metanode.codec import decode, encode
 from metanode.crypto import ed25519
 from metanode.docklock import cage
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import state_root
 from metanode.state.court.records import ZERO, Dispute, Kind, Status
 from metanode.state.court.ruling import Replayed, judge
 from metanode.types import Address

@@ -5,9 +5,9 @@ with its read proof.
 the app, from call `from` on, in seq order, each with the seq it answers, its hash and its
 tagged CBOR encoding (what a notary or `replay` takes), and for a split-origin receipt the
 client's key and transaction (`client`, `request_tx`). `GET /api/v1/apps/{app_id}/state/{key}`
-answers the key's value (or null) with a proof (`metanode.executor.proofs`) against the root the
-app's state has now: the last receipt's `state_root_after`, and so the root before the next
-call. A node that runs no executor answers 404 `not-an-executor`.
+answers the key's value (or null) with a proof (`docklock.appstate.prove_read`, the state
+tree's) against the root the app's state has now: the last receipt's `state_root_after`, and
+so the root before the next call. A node that runs no executor answers 404 `not-an-executor`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from metanode.codec import encode
-from metanode.docklock.receipt import state_root
+from metanode.docklock.appstate import prove_read, state_root
 from metanode.executor import constants
-from metanode.executor.proofs import prove
 from metanode.executor.store import ExecutorStore
 
 from . import problems
@@ -51,21 +50,13 @@ class ReceiptPage(BaseModel):
     next: int | None  # the `from` of the following page, null on the last
 
 
-class LeafView(BaseModel):
-    key: str
-    value: str
-    index: int
-    path: list[str]
-
-
 class StateView(BaseModel):
     app_id: str
     key: str
     value: str | None
     seq: int | None  # the last call the state reflects; null before the first
     root: str
-    tree_size: int
-    leaves: list[LeafView]
+    proof: str  # hex; `docklock.appstate.verify_read(root, key, value, proof)` checks it
 
 
 def router(store: ExecutorStore | None) -> APIRouter:
@@ -111,24 +102,14 @@ def router(store: ExecutorStore | None) -> APIRouter:
     async def state(app_id: AppIdPath, key: KeyPath) -> StateView:
         """One key of the app's state, with its proof against the app's current root."""
         snapshot = executor().snapshot(bytes.fromhex(app_id))
-        proof = prove(snapshot.state, bytes.fromhex(key))
-        present = proof.claimed
+        value = snapshot.state.get(bytes.fromhex(key))
         return StateView(
             app_id=app_id,
             key=key,
-            value=None if present is None else present.hex(),
+            value=None if value is None else value.hex(),
             seq=None if snapshot.head is None else snapshot.head.seq,
             root=state_root(snapshot.state).hex(),
-            tree_size=proof.tree_size,
-            leaves=[
-                LeafView(
-                    key=leaf.key.hex(),
-                    value=leaf.value.hex(),
-                    index=leaf.index,
-                    path=[step.hex() for step in leaf.path],
-                )
-                for leaf in proof.leaves
-            ],
+            proof=prove_read(snapshot.state, bytes.fromhex(key)).hex(),
         )
 
     return routes

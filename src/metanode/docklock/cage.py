@@ -21,6 +21,7 @@ import wasmtime
 
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import constants
+from metanode.docklock.appstate import AppState
 from metanode.docklock.host import IMPORTS, Host, HostLimit
 from metanode.docklock.witness import Record
 
@@ -136,7 +137,7 @@ def wat_to_wasm(text: str) -> bytes:
 class Execution:
     outcome: str
     output: bytes
-    state_after: dict[bytes, bytes]
+    state_after: AppState
     fuel_used: int
     peak_memory_bytes: int
     witness: list[Record]
@@ -153,18 +154,19 @@ def run(
     module_bytes: bytes,
     function: str,
     input_: bytes,
-    state: dict[bytes, bytes],
+    state: AppState,
     *,
     block_time: int,
     seed: bytes,
     fuel: int = constants.fuel_max,
 ) -> Execution:
-    """Call `function` of the module; state changes apply only if the outcome is ok."""
-    host = Host(input_, dict(state), block_time, seed)
+    """Call `function` of the module; state changes apply only if the outcome is ok. A
+    `ProvenState` gives the result as one too; its `Unproven` goes through to the caller."""
+    host = Host(input_, state.copy(), block_time, seed)
     checked = check_module(module_bytes)
     compiled = compile_module(module_bytes)
     if checked.outcome != OK or isinstance(compiled, str):
-        return Execution(checked.outcome, b"", dict(state), 0, 0, [], [])
+        return Execution(checked.outcome, b"", state.copy(), 0, 0, [], [])
     store = wasmtime.Store(ENGINE)
     store.set_limits(
         memory_size=constants.memory_bytes_max,
@@ -194,7 +196,7 @@ def run(
         outcome = "forbidden_import" if "unknown import" in str(error) else _link_outcome(error)
     fuel_used = fuel - store.get_fuel()
     peak = _memory_bytes(store, instance)
-    state_after = host.state if outcome == OK else dict(state)
+    state_after = host.state if outcome == OK else state.copy()
     return Execution(
         outcome, bytes(host.output), state_after, fuel_used, peak, host.witness, host.logs
     )

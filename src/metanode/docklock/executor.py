@@ -5,7 +5,8 @@ from __future__ import annotations
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, constants, witness
-from metanode.docklock.receipt import Bundle, Receipt, Request, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Bundle, Receipt, Request
 
 ZERO = bytes(32)
 

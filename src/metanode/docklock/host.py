@@ -34,6 +34,7 @@ import wasmtime
 from metanode.crypto import sd_jwt
 from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
+from metanode.docklock.appstate import AppState
 from metanode.docklock.witness import Record, Value
 
 _I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
@@ -65,7 +66,7 @@ class HostLimit(Exception):
 @dataclass(slots=True)
 class Host:
     input: bytes
-    state: dict[bytes, bytes]
+    state: AppState
     block_time: int
     seed: bytes
     witness: list[Record] = field(default_factory=list)

@@ -11,9 +11,10 @@ client's signature of that transaction, so the receipt holds both origins' signa
 client's over what it asked, the executor's over that and what it answered. An auditor holding
 the transaction checks the first with the transaction's own rule. Executors sign version 2 for
 every call they know the transaction of; version 1 receipts, signed before, stay valid.
-`app_id`, `input_hash` and `output_hash` are BLAKE3; state roots are RFC 6962 roots over the
-app's sorted (key, value) pairs; `previous` is the hash of the app's previous receipt (zero for
-the first), so receipts form a chain per app. The executor's Ed25519 signature covers
+`app_id`, `input_hash` and `output_hash` are BLAKE3; state roots are app state roots
+(`docklock.appstate`: the state tree's root over the app's entries and their count);
+`previous` is the hash of the app's previous receipt (zero for the first), so receipts form a
+chain per app. The executor's Ed25519 signature covers
 `"metanode/exec-receipt/v1" ‖ 0x00 ‖ body`; the receipt hash is the tagged hash of the body
 and signature.
 
@@ -24,12 +25,12 @@ receipt: the module, the input, the initial state, the witness records and the o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cbor2
 
 from metanode.codec import decode, encode, tags
-from metanode.crypto import ed25519, merkle
+from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.witness import Record, logged
 from metanode.errors import DecodeError, VerificationError
@@ -37,16 +38,15 @@ from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
 from metanode.types.logblock import LogLeaf
 
+if TYPE_CHECKING:
+    from metanode.docklock.appstate import ProvenState
+
 _SIGNED = tags.EXEC_RECEIPT.name_bytes + b"\x00"
 _LENGTHS = {1: 17, 2: 20}  # fields of the tagged array, signature included, by version
 # A hybrid account signs with Ed25519 and ML-DSA-65 (types/transaction.py).
 client_signature_bytes_max = (
     types_constants.ed25519_signature_bytes + types_constants.mldsa65_signature_bytes
 )
-
-
-def state_root(state: dict[bytes, bytes]) -> bytes:
-    return merkle.root([encode([key, state[key]]) for key in sorted(state)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +185,9 @@ class Bundle:
     receipt: Receipt
     module: bytes
     input: bytes
-    state_before: dict[bytes, bytes]
+    # The whole state; a court's replay has only the keys its proof shows (`ProvenState`),
+    # and never encodes it.
+    state_before: dict[bytes, bytes] | ProvenState
     witness: list[Record]
     output: bytes
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, witness
-from metanode.docklock.receipt import Bundle, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Bundle
 from metanode.errors import VerificationError
 
 

@@ -55,7 +55,8 @@ from pathlib import Path
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.receipt import Bundle, Receipt, Request, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Bundle, Receipt, Request
 from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published

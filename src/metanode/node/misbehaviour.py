@@ -37,8 +37,9 @@ from metanode.codec import tags
 from metanode.consensus.suite import Suite
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash, tagged_hash
+from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import Bundle, state_root
+from metanode.docklock.receipt import Bundle
 from metanode.errors import ConfigError
 from metanode.types import Address
 from metanode.types.vote import Kind, Signed

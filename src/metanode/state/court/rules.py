@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from metanode.codec import decode
-from metanode.crypto import merkle
+from metanode.docklock.appstate import EMPTY_ROOT
 from metanode.docklock.receipt import Receipt
 from metanode.errors import DecodeError, check
 from metanode.state import constants
@@ -80,7 +80,7 @@ def on_open_dispute(writer: Overlay, context: TxContext, message: OpenDispute) -
     if code != OK:
         return code
     seq = found.leaf.call_seq
-    lo, agreed = (0, merkle.EMPTY_ROOT) if message.from_start else (seq, receipt.state_root_before)
+    lo, agreed = (0, EMPTY_ROOT) if message.from_start else (seq, receipt.state_root_before)
     challenged = against(writer, context, found, receipt, message.bond)
     dispute = replace(
         challenged,
@@ -258,7 +258,7 @@ def after_reveal(dispute: Dispute, before_0: bytes, before_1: bytes) -> Dispute:
     if before_0 == before_1:
         return replace(dispute, agreed_root=before_0, status=Status.RULING_DUE)
     status = Status.BISECT if dispute.call_seq > 0 else Status.RULING_DUE
-    return replace(dispute, lo=0, agreed_root=merkle.EMPTY_ROOT, status=status)
+    return replace(dispute, lo=0, agreed_root=EMPTY_ROOT, status=status)
 
 
 def on_move_dispute(writer: Overlay, context: TxContext, message: MoveDispute) -> int:

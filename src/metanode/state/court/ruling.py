@@ -26,7 +26,8 @@ from metanode.codec import decode, encode
 from metanode.crypto import vrf
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, replay
-from metanode.docklock.receipt import Bundle, Receipt, call_seed, result_hash, state_root
+from metanode.docklock.appstate import state_root
+from metanode.docklock.receipt import Bundle, Receipt, call_seed, result_hash
 from metanode.docklock.witness import Record
 from metanode.errors import DecodeError, InvariantViolation, VerificationError, check
 from metanode.state.apps import queries as apps
