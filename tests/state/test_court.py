@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metanode.codec import encode
+from metanode.codec import decode, encode
 from metanode.crypto import ed25519, vrf
 from metanode.crypto.hashing import blake3_hash
-from metanode.docklock.appstate import EMPTY_ROOT, state_root
+from metanode.docklock.appstate import EMPTY_ROOT, prove_keys, state_root
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle, Receipt, call_seed
 from metanode.errors import ConfigError
@@ -219,7 +219,8 @@ def open_message(receipt: Receipt, claim: bytes, *, from_start: bool = False, bo
 
 
 def rule_message(dispute_id: int, state: dict[bytes, bytes], evidence: bytes = b""):
-    return RuleDispute(dispute_id, tuple(sorted(state.items())), evidence)
+    """A ruling whose reads prove every key of `state` and the counter's key."""
+    return RuleDispute(dispute_id, prove_keys(state, [*state, b"count"]), evidence)
 
 
 def evidence_of(bundle: Bundle) -> bytes:
@@ -545,8 +546,20 @@ def test_play_refusals_write_nothing() -> None:
     )
     narrowed = court.dispute()
     wrong_state = {b"count": b"\xff" * 8}
-    assert court.send(CHALLENGER, rule_message(0, wrong_state)) == errors.STATE_MISMATCH
     good = truth[narrowed.lo]
+    pairs, count, proof = decode(prove_keys(good, [b"count"]))
+    closed = encode(state_root(good))  # the root alone: no path opened
+    forged = encode([[[b"count", b"\x00" * 8]], count, proof])
+    read_refusals = [
+        (RuleDispute(0, b"\x01", b""), errors.READS_MALFORMED),
+        (rule_message(0, wrong_state), errors.STATE_MISMATCH),
+        (RuleDispute(0, forged, b""), errors.READS_NOT_PROVEN),
+        (RuleDispute(0, encode([pairs, count, closed]), b""), errors.PROOF_INCOMPLETE),
+        (RuleDispute(0, prove_keys(good, []), b""), errors.READ_UNPROVEN),
+    ]
+    codes = court.run([court.tx(CHALLENGER, message) for message, _code in read_refusals])
+    assert codes == [code for _message, code in read_refusals]
+    assert court.dispute() == narrowed
     assert court.send(CHALLENGER, rule_message(0, good, b"\x01")) == errors.EVIDENCE_INVALID
     honest_bundle = court.executions(1)[narrowed.lo]
     not_the_losers = evidence_of(honest_bundle)

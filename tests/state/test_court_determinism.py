@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from metanode.codec import decode, encode
 from metanode.crypto import ed25519
 from metanode.docklock import cage
-from metanode.docklock.appstate import state_root
+from metanode.docklock.appstate import ProvenState, prove_keys, state_root
 from metanode.docklock.executor import execute
 from metanode.state.court.records import ZERO, Dispute, Kind, Status
 from metanode.state.court.ruling import Replayed, judge
@@ -72,9 +72,13 @@ def _rule(case: Case) -> list[object]:
         turns=0,
         status=Status.RULING_DUE,
     )
-    run = cage.run(KV, function, input_, state, block_time=block_time, seed=seed)
+    # The court's replay: from the reads of the keys the call touches, proven against the root.
+    whole = ProvenState.whole(state)
+    cage.run(KV, function, input_, whole, block_time=block_time, seed=seed)
+    proven = ProvenState.check(state_root(state), prove_keys(state, whole.touched))
+    run = cage.run(KV, function, input_, proven, block_time=block_time, seed=seed)
     evidence = [(lying.receipt, lying.witness)]
-    judged = judge(dispute, Replayed(KV, input_, dict(state), seed, block_time, run), evidence)
+    judged = judge(dispute, Replayed(KV, input_, proven, seed, block_time, run), evidence)
     if judged is None:
         return ["evidence refused"]
     status, ruling = judged

@@ -74,6 +74,14 @@ def verify_read(root: bytes, key: bytes, value: bytes | None, proof: bytes) -> N
 # --- the state a court replays ---------------------------------------------------------------
 
 
+class ReadsError(VerificationError):
+    """State evidence that proves nothing: `reason` is `malformed`, `root` or `value`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class Unproven(Exception):
     """The run touched a key the proof does not show: the call cannot be judged from it."""
 
@@ -129,25 +137,28 @@ class ProvenState:
 
     @classmethod
     def check(cls, root: bytes, evidence: bytes) -> ProvenState:
-        """The state `prove_keys` evidence shows under `root`; VerificationError if it is
-        malformed, its proof does not lead to `root`, or a value or the count is not the
-        proof's (Incomplete if the proof does not show one of its keys)."""
+        """The state `prove_keys` evidence shows under `root`; ReadsError if it is malformed
+        (`malformed`), its proof does not lead to `root` (`root`), or a listed value or the
+        count is not the proof's (`value`); Incomplete if the proof does not show a key."""
         try:
             pairs, count, data = _fields(decode(evidence))
-        except DecodeError as error:
-            raise VerificationError(f"malformed state evidence: {error}") from None
-        proof = multiproof.Proof.check(root, data)
+            node = multiproof.parse(data)
+        except (DecodeError, VerificationError) as error:
+            raise ReadsError("malformed", f"malformed state evidence: {error}") from None
+        proof = multiproof.Proof(node)
+        if multiproof.node_hash(node) != root:
+            raise ReadsError("root", "the multiproof does not lead to the agreed root")
         known: dict[bytes, bytes | None] = {}
         for key, value in pairs:
             if key in known:
-                raise VerificationError("the state evidence names a key twice")
+                raise ReadsError("value", f"key {key.hex()} is listed twice")
             shown = proof.read(entry_key(key))
             if shown != (None if value is None else tree.value_hash(value)):
-                raise VerificationError(f"key {key.hex()}'s value is not the proof's")
+                raise ReadsError("value", f"key {key.hex()}'s value is not the proof's")
             known[key] = value
         counted = _count_value(count)
         if proof.read(COUNT_KEY) != (None if counted is None else tree.value_hash(counted)):
-            raise VerificationError("the entry count is not the proof's")
+            raise ReadsError("value", "the entry count is not the proof's")
         return cls(known, count, proof, set())
 
     def copy(self) -> ProvenState:
@@ -157,9 +168,11 @@ class ProvenState:
 
     def _value(self, key: bytes) -> bytes | None:
         self.touched.add(key)
-        if key not in self._known:
-            raise Unproven(key)
-        return self._known[key]
+        if key in self._known:
+            return self._known[key]
+        if self._proof is None:
+            return None  # the whole state: a key it does not hold is absent
+        raise Unproven(key)
 
     def get(self, key: bytes) -> bytes | None:
         return self._value(key)

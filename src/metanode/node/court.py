@@ -6,8 +6,9 @@ address is a side, the move the rules wait for, from what its executor store hol
 - Bisect, on its turn: its roots (each stored receipt's `state_root_after`) at the points the
   other side posted, then at the points of the range those answers leave (the chain's own
   `state.court.game` arithmetic, so the shapes always fit).
-- Ruling due: the app's state before the disputed call, recomputed from the chain
-  (`state.court.ruling.state_before`), so the replay can run, and as evidence the losing
+- Ruling due: the reads of the disputed call (the keys it touches in the app's state before
+  it, recomputed from the chain, `state.court.ruling.state_before`, with their proof against
+  the agreed root, `ruling.reads_for`), so the replay can run, and as evidence the losing
   side's receipt of the call with its witness, so the ruling names the witness step where the
   lie begins. The node first replays the call itself (`ruling.rule`, the chain's own code) to
   know which side the chain will find for. If its own: it asks the other side's node for its
@@ -36,13 +37,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from metanode.codec import encode
+from metanode.docklock.appstate import ProvenState
 from metanode.docklock.receipt import Receipt
+from metanode.errors import VerificationError
 from metanode.executor.store import ExecutorStore, StoredReceipt
 from metanode.net.frames import Evidence
 from metanode.state.bank import queries as bank
-from metanode.state.court import game, queries
+from metanode.state.court import errors, game, queries
 from metanode.state.court.records import CHALLENGER, DEFENDER, ZERO, Dispute, Status
-from metanode.state.court.ruling import evidence_bytes, evidence_of, rule, state_before
+from metanode.state.court.ruling import evidence_bytes, evidence_of, reads_for, rule, state_before
+from metanode.state.multiproof import Incomplete
 from metanode.state.notary import queries as notary
 from metanode.state.view import StateReader
 from metanode.types import Address, ChallengeReceipt, Denom, MoveDispute, RevealReceipt, RuleDispute
@@ -70,7 +74,7 @@ class Due:
     """A dispute whose ruling is due, as this node prepared it once."""
 
     since: int  # the height this node first saw the ruling due
-    state: tuple[tuple[bytes, bytes], ...]  # the app's state before the call
+    reads: bytes  # the call's reads with their proof (RuleDispute.reads)
     won: bool  # the replay finds for this node's side
     want: tuple[bytes, int, Address]  # app, call, the executor whose evidence serves
 
@@ -233,27 +237,37 @@ class CourtPlayer:
             own = self.evidence(dispute.app_id, dispute.lo)
             evidence = None if own is None else own.evidence
         found = None if evidence is None else evidence_of(evidence)
-        if found is None or isinstance(rule(reader, dispute, dict(due.state), found), int):
+        proven = ProvenState.check(dispute.agreed_root, due.reads)
+        if found is None or isinstance(rule(reader, dispute, proven, found), int):
             evidence = None  # the replay would refuse it: ask without, naming the end of the run
         log.info(
             "court ruling asked",
             extra={"dispute": dispute_id, "won": due.won, "evidence": evidence is not None},
         )
-        return RuleDispute(dispute_id, due.state, evidence or b"")
+        return RuleDispute(dispute_id, due.reads, evidence or b"")
 
     def _prepare(
         self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int, height: int
     ) -> Due | None:
         state = state_before(reader, dispute.app_id, dispute.lo)
-        if state is None:
+        reads = None if state is None else reads_for(reader, dispute, state)
+        if not isinstance(reads, bytes):
             return None
-        judged = rule(reader, dispute, state, [])
+        # The chain's own check of the reads and replay from them, so what is sent is taken.
+        # The reads fail it when the state recomputed from the chain is not the agreed one
+        # (both sides agreed to a false root): then the chain cannot be asked.
+        try:
+            judged = rule(reader, dispute, ProvenState.check(dispute.agreed_root, reads), [])
+        except (VerificationError, Incomplete):
+            judged = errors.STATE_MISMATCH
         if isinstance(judged, int):
-            log.warning("court: the call cannot be judged", extra={"dispute": dispute_id})
+            log.warning(
+                "court: the call cannot be judged", extra={"dispute": dispute_id, "code": judged}
+            )
             return None
         won = judged[0] is _WON[side]
         other = dispute.sides[CHALLENGER if side == DEFENDER else DEFENDER]
-        due = Due(height, tuple(sorted(state.items())), won, (dispute.app_id, dispute.lo, other))
+        due = Due(height, reads, won, (dispute.app_id, dispute.lo, other))
         self._due[dispute_id] = due
         if won:
             self._want(dispute.app_id, dispute.lo)

@@ -955,36 +955,30 @@ def _roots(value: Any, name: str) -> tuple[bytes, ...]:
 
 @dataclass(frozen=True, slots=True)
 class RuleDispute:
-    """Ask for the one-step ruling of a dispute narrowed to one call: `state` is the app's
-    whole state before it, (key, value) pairs, whose root must be the agreed one; `evidence`
-    is optional (empty): the encoded [receipt, [witness record…]] of the losing executor's run,
-    from which the ruling names its first divergent witness step."""
+    """Ask for the one-step ruling of a dispute narrowed to one call: `reads` proves the app's
+    state before it at the keys the call touches, against the agreed root (CBOR
+    `[[[key, value or null], …], entry count, multiproof]`, `docklock.appstate.prove_keys`);
+    `evidence` is optional (empty): the encoded [receipt, [witness record…]] of the losing
+    executor's run, from which the ruling names its first divergent witness step."""
 
     code: ClassVar[int] = 27
     dispute_id: int
-    state: tuple[tuple[bytes, bytes], ...]
+    reads: bytes
     evidence: bytes
 
     def fields(self) -> list[Any]:
-        return [self.dispute_id, [list(pair) for pair in self.state], self.evidence]
+        return [self.dispute_id, self.reads, self.evidence]
 
     @classmethod
     def from_fields(cls, fields: tuple[Any, ...]) -> RuleDispute:
-        dispute_id, state, evidence = fields
-        if not isinstance(state, tuple):
-            raise DecodeError("wrong_type", "rule_dispute.state must be an array of pairs")
+        dispute_id, reads, evidence = fields
         return cls(
             expect_uint(dispute_id, "rule_dispute.dispute_id"),
-            tuple(_pair(item) for item in state),
+            expect_bytes(reads, "rule_dispute.reads", maximum=constants.logblock_tx_bytes_max),
             expect_bytes(
                 evidence, "rule_dispute.evidence", maximum=constants.logblock_tx_bytes_max
             ),
         )
-
-
-def _pair(value: Any) -> tuple[bytes, bytes]:
-    key, item = expect_array(value, "rule_dispute.state entry", 2)
-    return expect_bytes(key, "state key"), expect_bytes(item, "state value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1276,11 +1270,6 @@ class AddNodeKey:
                 maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
             ),
         )
-
-
-def _pair(value: Any) -> tuple[bytes, bytes]:
-    key, item = expect_array(value, "rule_dispute.state entry", 2)
-    return expect_bytes(key, "state key"), expect_bytes(item, "state value")
 
 
 Message = (

@@ -61,7 +61,8 @@ def _bytes_item_length(length: int) -> int:
 def bytes_max(message: Message) -> int:
     """A transaction's size bound, by the message it carries."""
     if isinstance(message, SubmitLogBlock | RuleDispute):
-        # A ruling carries the app's state before the disputed call, as a LogBlock its leaves.
+        # A ruling carries proofs of the keys its call touches and the loser's witness records
+        # (outputs and values up to the cage's limits), as a LogBlock its leaves.
         return constants.logblock_tx_bytes_max
     if isinstance(message, ProveKyc | PublishZkIssuer):
         return constants.privacy_tx_bytes_max

@@ -12,12 +12,20 @@ this kind of message (or is closed); `not_your_turn`: the sender is not the side
 now (for a reveal: not a side that has yet to reveal); `receipt_not_the_sides`: the revealed
 receipt's hash is not the sender's leaf of the disputed call; `move_shape_invalid`: a turn
 posts a root for each point the other side posted and one for each point of the range that
-is left, no more and no fewer; `state_mismatch`: the state supplied for the ruling does not
-hash to the agreed root (or repeats a key); `replay_fuel_exceeded`:
+is left, no more and no fewer; `replay_fuel_exceeded`:
 the call needs more fuel than `replay_fuel_max` lets a validator spend; `evidence_invalid`:
 the evidence is not the losing executor's receipt of the call, with its witness;
 `call_not_replayable`: the court has no record of the call's block (a call included before
 the court existed) or its VRF proof yields no seed.
+
+The ruling's reads (message 27's `reads`, docs/court.md "The ruling"), checked in this order:
+`reads_malformed`: they do not decode as [[key, value or null]…, entry count, multiproof];
+`state_mismatch`: the multiproof does not lead to the agreed root; `reads_not_proven`: a
+listed key's value (or absence), or the entry count, is not what the proof shows, or a key is
+listed twice; `proof_incomplete`: the proof leaves closed a node a listed key's path or the
+call's writes need (a delete that leaves a node one child needs that child opened);
+`read_unproven`: the replay touched a key the reads do not list. Each refusal writes nothing
+but the fee; the dispute waits for a ruling with complete reads until its deadline.
 
 Challenging with one's own receipt (message 39; after `receipt_malformed` for either receipt,
 and before the opening rungs from `receipt_not_notarised` on): `challenge_not_senders`: the
@@ -55,3 +63,7 @@ CHALLENGE_SIGNATURE_INVALID = register("court", 19, "challenge_signature_invalid
 RECEIPTS_AGREE = register("court", 20, "receipts_agree")
 CHALLENGE_OTHER_CALL = register("court", 21, "challenge_other_call")
 CHALLENGE_OWN_RECEIPT = register("court", 22, "challenge_own_receipt")
+READS_MALFORMED = register("court", 23, "reads_malformed")
+READS_NOT_PROVEN = register("court", 24, "reads_not_proven")
+PROOF_INCOMPLETE = register("court", 25, "proof_incomplete")
+READ_UNPROVEN = register("court", 26, "read_unproven")

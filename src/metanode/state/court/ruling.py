@@ -4,11 +4,12 @@ DockLock cage, as part of the state machine.
 What the replay is given, all from the chain or checked against it: the module of the call's
 version (the app registry), the call's function and input (its call record), its block time
 and seed (the block that included it, keys.call_block; the seed as `executor.calls.call_seed`
-makes it), the app's whole state before the call as the message supplies it, whose root must
-be the agreed one (an RFC 6962 root over sorted leaves cannot be updated from a few read
-proofs: an insertion shifts every later leaf, so the court takes the state whole, bounded by
-the transaction's size), and `min(call fuel limit, replay_fuel_max)` fuel. A call that runs
-out of it with more left in its own limit cannot be judged here (`replay_fuel_exceeded`).
+makes it), the app's state before the call at the keys the call touches, as the message's
+reads prove them against the agreed root (`docklock.appstate.ProvenState`: a read or write of
+any other key stops the replay, `read_unproven`), and `min(call fuel limit, replay_fuel_max)`
+fuel. A call that runs out of it with more left in its own limit cannot be judged here
+(`replay_fuel_exceeded`). The root after the call comes from the reads' multiproof with the
+call's writes applied (`state.multiproof`), so the app's size does not bound what is judged.
 
 A side matches if its root after the call is the replay's; on the disputed call itself, where
 a side's receipt is known, its whole result (root, output, outcome, fuel) must match, so a
@@ -26,7 +27,14 @@ from metanode.codec import decode, encode
 from metanode.crypto import vrf
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, replay
-from metanode.docklock.appstate import state_root
+from metanode.docklock.appstate import (
+    AppState,
+    ProvenState,
+    ReadsError,
+    Unproven,
+    prove_keys,
+    state_root,
+)
 from metanode.docklock.receipt import Bundle, Receipt, call_seed, result_hash
 from metanode.docklock.witness import Record
 from metanode.errors import DecodeError, InvariantViolation, VerificationError, check
@@ -47,11 +55,17 @@ from metanode.state.court.records import (
     read_call_block,
 )
 from metanode.state.court.rules import staged
+from metanode.state.multiproof import Incomplete
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Event, RuleDispute
 from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes
 
+_READS_REFUSED = {
+    "malformed": errors.READS_MALFORMED,
+    "root": errors.STATE_MISMATCH,
+    "value": errors.READS_NOT_PROVEN,
+}
 _OUTCOMES = {
     (True, False): Status.DEFENDER_WON,
     (False, True): Status.CHALLENGER_WON,
@@ -63,9 +77,12 @@ def on_rule_dispute(writer: Overlay, context: TxContext, message: RuleDispute) -
     code, dispute = staged(writer, message.dispute_id, Status.RULING_DUE)
     if dispute is None:
         return code
-    state = dict(message.state)
-    if len(state) != len(message.state) or state_root(state) != dispute.agreed_root:
-        return errors.STATE_MISMATCH
+    try:
+        state = ProvenState.check(dispute.agreed_root, message.reads)
+    except ReadsError as error:
+        return _READS_REFUSED[error.reason]
+    except Incomplete:
+        return errors.PROOF_INCOMPLETE
     evidence = evidence_of(message.evidence)
     if evidence is None:
         return errors.EVIDENCE_INVALID
@@ -95,7 +112,7 @@ def _matches(dispute: Dispute, side: int, root: bytes, result: bytes) -> bool:
 
 
 def rule(
-    reader: StateReader, dispute: Dispute, state: dict[bytes, bytes], evidence: Evidence
+    reader: StateReader, dispute: Dispute, state: AppState, evidence: Evidence
 ) -> tuple[Status, Ruling] | int:
     """The ruling on the dispute's one call from the state before it (whose root the caller
     checked), or the code refusing it. A node calls it too, to know before asking which side
@@ -104,15 +121,36 @@ def rule(
     if isinstance(context_of, int):
         return context_of
     call = context_of.call
-    fuel = min(call.fuel_limit, read_params(reader).replay_fuel_max)
-    run = context_of.run(state, fuel)
-    if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
-        return errors.REPLAY_FUEL_EXCEEDED
-    replayed = Replayed(
-        context_of.module, call.input, state, context_of.seed, context_of.block_time, run
-    )
-    judged = judge(dispute, replayed, evidence)
+    fuel = _fuel(reader, call)
+    try:
+        run = context_of.run(state, fuel)
+        if run.outcome == "out_of_fuel" and fuel < call.fuel_limit:
+            return errors.REPLAY_FUEL_EXCEEDED
+        replayed = Replayed(
+            context_of.module, call.input, state, context_of.seed, context_of.block_time, run
+        )
+        judged = judge(dispute, replayed, evidence)
+    except Unproven:
+        return errors.READ_UNPROVEN
+    except Incomplete:
+        return errors.PROOF_INCOMPLETE
     return errors.EVIDENCE_INVALID if judged is None else judged
+
+
+def _fuel(reader: StateReader, call: CallRecord) -> int:
+    return min(call.fuel_limit, read_params(reader).replay_fuel_max)
+
+
+def reads_for(reader: StateReader, dispute: Dispute, state: dict[bytes, bytes]) -> bytes | int:
+    """A ruling's reads (`RuleDispute.reads`) from the app's whole state before the disputed
+    call: the keys the court's replay of it touches, learnt by running it as the court will,
+    with their proof; or `call_not_replayable`. Off the block path (a node asking)."""
+    context_of = call_context(reader, dispute.app_id, dispute.lo)
+    if isinstance(context_of, int):
+        return context_of
+    whole = ProvenState.whole(state)
+    context_of.run(whole, _fuel(reader, context_of.call))
+    return prove_keys(state, whole.touched)
 
 
 def evidence_bytes(receipt: Receipt, witness: Sequence[Record]) -> bytes:
@@ -143,7 +181,7 @@ class CallContext:
     block_time: int
     seed: bytes
 
-    def run(self, state: dict[bytes, bytes], fuel: int) -> cage.Execution:
+    def run(self, state: AppState, fuel: int) -> cage.Execution:
         call = self.call
         return cage.run(
             self.module,
@@ -178,8 +216,8 @@ def call_context(reader: StateReader, app_id: bytes, seq: int) -> CallContext | 
 
 def state_before(reader: StateReader, app_id: bytes, seq: int) -> dict[bytes, bytes] | None:
     """The app's state before call `seq`, recomputed from the chain alone by running its
-    calls 0 … seq − 1 (what a side asking for a ruling supplies); None if one of them cannot
-    be replayed. Off the block path: it runs `seq` calls."""
+    calls 0 … seq − 1 (a side asking for a ruling proves its reads from it); None if one of
+    them cannot be replayed. Off the block path: it runs `seq` calls."""
     state: dict[bytes, bytes] = {}
     for earlier in range(seq):
         context_of = call_context(reader, app_id, earlier)
@@ -195,7 +233,7 @@ class Replayed:
 
     module: bytes
     input: bytes
-    state: dict[bytes, bytes]
+    state: AppState
     seed: bytes
     block_time: int
     run: cage.Execution
