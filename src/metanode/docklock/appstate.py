@@ -3,10 +3,11 @@
 The root (`state_root`, a receipt's `state_root_before` and `state_root_after`) is the root of
 the chain's own state tree (`metanode.state.tree`, a sparse Merkle tree of radix 16 with
 inclusion and non-inclusion proofs) over the app's entries, each under 0x00 ‖ its key, and its
-number of entries under the one key 0x01 (8 bytes, big-endian; absent when the state is
-empty, so the empty state's root is the empty tree's, 32 zero bytes). The count is in the
-root because the cage refuses an insert into a full state (`state_full`): a replay that knows
-only some keys must still know how many there are.
+number of entries under the one key 0x01 (8 bytes, big-endian, zero included). The count is in
+the root because the cage refuses an insert into a full state (`state_full`): a replay that
+knows only some keys must still know how many there are. Being always there, it also keeps
+every app state root, the empty state's (`EMPTY_ROOT`) too, from being the empty tree's 32
+zero bytes, which the court reads as "no root posted".
 
 Unlike an RFC 6962 root over sorted leaves, where an insert shifts every later leaf, a write
 here changes only its key's path, so a few keys' proofs (`metanode.state.multiproof`) give
@@ -25,7 +26,6 @@ from metanode.errors import DecodeError, VerificationError
 from metanode.state import multiproof, tree
 from metanode.state.multiproof import Incomplete
 
-EMPTY_ROOT = tree.EMPTY_ROOT
 _ENTRY = b"\x00"
 COUNT_KEY = b"\x01"
 _COUNT_BYTES = 8
@@ -35,14 +35,13 @@ def entry_key(key: bytes) -> bytes:
     return _ENTRY + key
 
 
-def _count_value(count: int) -> bytes | None:
-    return count.to_bytes(_COUNT_BYTES, "big") if count else None
+def _count_value(count: int) -> bytes:
+    return count.to_bytes(_COUNT_BYTES, "big")
 
 
 def _tree_items(state: Mapping[bytes, bytes]) -> list[tuple[bytes, bytes | None]]:
     items: list[tuple[bytes, bytes | None]] = [(entry_key(k), v) for k, v in state.items()]
-    if state:
-        items.append((COUNT_KEY, _count_value(len(state))))
+    items.append((COUNT_KEY, _count_value(len(state))))
     return items
 
 
@@ -156,8 +155,7 @@ class ProvenState:
             if shown != (None if value is None else tree.value_hash(value)):
                 raise ReadsError("value", f"key {key.hex()}'s value is not the proof's")
             known[key] = value
-        counted = _count_value(count)
-        if proof.read(COUNT_KEY) != (None if counted is None else tree.value_hash(counted)):
+        if proof.read(COUNT_KEY) != tree.value_hash(_count_value(count)):
             raise ReadsError("value", "the entry count is not the proof's")
         return cls(known, count, proof, set())
 
@@ -231,3 +229,6 @@ def _fields(value: Any) -> tuple[list[tuple[bytes, bytes | None]], int, bytes]:
 
 # What the cage runs a call on: the whole state, or a court's proven part of it.
 AppState = dict[bytes, bytes] | ProvenState
+
+# The root before an app's first call.
+EMPTY_ROOT = state_root({})
