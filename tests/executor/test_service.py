@@ -4,6 +4,7 @@ two executors, order under gaps and duplicates, restart after the last committed
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,15 @@ def test_a_failed_call_in_a_batch_commits_none_of_it(tmp_path: Path) -> None:
         assert store.snapshot(COUNTER_ID) == before
     finally:
         store.close()
+
+
+def test_a_watched_call_is_signed_and_kept_but_not_published(tmp_path: Path) -> None:
+    published: list[Published] = []
+    with running(tmp_path, publish=published.append) as service:
+        service.on_committed([replace(call(0), watched=True), call(1)])
+        service.wait_idle()
+        stored = service.store.receipts(COUNTER_ID, 0, 2)
+    assert [item.seq for item in published] == [1]
+    assert [item.seq for item in stored] == [0, 1]
+    stored[0].receipt.verify_signature()
+    assert stored[1].receipt.previous == stored[0].receipt.hash()

@@ -51,3 +51,24 @@ def test_a_gathering_longer_than_the_empty_block_delay_is_refused_by_name(tmp_pa
     )
     assert "consensus" in message
     assert "block_gather_ms (2000) must not exceed empty_block_delay_ms (1000)" in message
+
+
+@pytest.mark.parametrize(
+    ("setting", "watched", "other"),
+    [('"all"', True, True), (f'["{"ab" * 32}"]', True, False), ("[]", False, False)],
+)
+def test_watched_apps_are_all_or_a_list_of_ids_and_round_trip(
+    tmp_path: Path, setting: str, watched: bool, other: bool
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(MINIMAL + f"[court]\nwatch_apps = {setting}\n")
+    loaded = node_config.load(path)
+    path.write_text(node_config.to_toml(loaded))
+    assert node_config.load(path) == loaded
+    assert loaded.court.watches(b"\xab" * 32) is watched
+    assert loaded.court.watches(b"\xcd" * 32) is other
+
+
+@pytest.mark.parametrize("setting", ['"some"', '["abc"]', '["AB' + "ab" * 31 + '"]'])
+def test_a_watched_app_that_is_not_an_id_is_refused_by_name(tmp_path: Path, setting: str) -> None:
+    assert "watch_apps" in refusal(tmp_path, f"[court]\nwatch_apps = {setting}\n")

@@ -8,7 +8,8 @@ liar loses: the ruling names the call and the witness step where the lie is, its
 stake falls by the slashing fraction, the honest executor is paid its share. A LogBlock naming
 a call never made is refused even signed by the whole committee, and a false receipt that was
 notarised (a lone replica) loses its PoE mint when a challenger wins. A replica left out of
-the LogBlock challenges a notarised output lie on its own (`[court] watch`)."""
+the LogBlock challenges a notarised output lie on its own (`[court] watch`), and so does a
+node never drawn that follows the app (`[court] watch_apps`)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from metanode.types import Address, CallApp, DeployApp, LogBlock, SubmitLogBlock
 from metanode.types.messages import Message
 from tests.cli.test_apps_cli import COUNTER as COUNTER_WAT
 from tests.cli.test_apps_cli import bpi
-from tests.node.cluster import Cluster
+from tests.node.cluster import Cluster, tiny_second_validator
 from tests.state.test_notary import APP, COUNTER, FUEL_LIMIT, FUEL_PRICE
 
 COIN = 10**9
@@ -92,26 +93,59 @@ def test_a_left_out_replica_challenges_a_notarised_output_lie_on_its_own(tmp_pat
     nodes play the dispute, and the challenger wins: the ruling names the output, the liar is
     slashed, the challenger paid its share."""
     cluster = Cluster(tmp_path / "net", validators=2)
-    for name, harness in (("v0", "silent_executor = true"), ("v1", 'executor_lie = "output"')):
+    sections = {
+        "v0": "[testing]\nsilent_executor = true",
+        "v1": '[testing]\nexecutor_lie = "output"',
+    }
+    _an_output_lie_is_challenged(cluster, sections, "v1", "v0", replicas=2)
+
+
+@pytest.mark.slow
+def test_a_watcher_never_drawn_catches_a_notarised_output_lie(tmp_path: Path) -> None:
+    """v0 is the counter's only replica (replicas = 1; v1 stakes a thousandth of v0, so the
+    draw, weighted by power, picks v0) and lies in its output alone, so its receipt is
+    notarised unopposed. v1, never drawn, follows the app (`[court] watch_apps = "all"`): it
+    runs the calls from the blocks, signs receipts it never publishes, and challenges the
+    notarised lie with its own (ChallengeReceipt); the dispute is played and v1 wins."""
+    cluster = Cluster(tmp_path / "net", validators=2)
+    cluster.edit_genesis(tiny_second_validator)
+    watcher = cluster.home / "nodes" / "v1" / "config.toml"
+    watcher.write_text(watcher.read_text().replace("watch_apps = []", 'watch_apps = "all"'))
+    sections = {"v0": '[testing]\nexecutor_lie = "output"'}
+    _an_output_lie_is_challenged(cluster, sections, "v0", "v1", replicas=1)
+
+
+def _an_output_lie_is_challenged(
+    cluster: Cluster, sections: dict[str, str], liar_name: str, challenger_name: str, replicas: int
+) -> None:
+    """With these config sections added, the counter deployed with `replicas` and called once:
+    `challenger_name`'s node challenges the notarised output lie of `liar_name`'s with its own
+    receipt and wins; the ruling names the output, the liar is slashed, the challenger paid.
+    The one LogBlock holds the liar's receipt alone."""
+    for name, section in sections.items():
         config = cluster.home / "nodes" / name / "config.toml"
-        config.write_text(config.read_text() + f"\n[testing]\n{harness}\n")
+        config.write_text(config.read_text() + f"\n{section}\n")
     cluster.start_all()
     try:
         cluster.wait_height(2)
-        liar = str(Address.from_public_key(_validator_key(cluster, "v1").public_key))
-        honest = str(Address.from_public_key(_validator_key(cluster, "v0").public_key))
-        gen_before = _gen(cluster, honest)
+        liar = str(Address.from_public_key(_validator_key(cluster, liar_name).public_key))
+        challenger = str(
+            Address.from_public_key(_validator_key(cluster, challenger_name).public_key)
+        )
+        gen_before = _gen(cluster, challenger)
         call = CallApp(APP, 0, "increment", b"", FUEL_LIMIT)
-        submitted = _send(cluster, 0, [DeployApp(COUNTER, 2, FUEL_PRICE, FUEL_LIMIT), call])
-        assert all(answer["accepted"] for answer in submitted)
+        deploy = DeployApp(COUNTER, replicas, FUEL_PRICE, FUEL_LIMIT)
+        assert all(answer["accepted"] for answer in _send(cluster, 0, [deploy, call]))
 
         dispute = _ruled(cluster)
         assert (dispute["kind"], dispute["call_seq"]) == ("challenge", 0)
-        assert (dispute["defender"], dispute["challenger"]) == (liar, honest)
+        assert (dispute["defender"], dispute["challenger"]) == (liar, challenger)
         assert dispute["status"] == "challenger_won"
         assert (dispute["ruling"]["step"], dispute["ruling"]["what"]) == NAMED["output"]
-        _check_slashed_and_paid(cluster, liar, honest, gen_before)
-        assert "court challenge" in cluster.log("v0")
+        _check_slashed_and_paid(cluster, liar, challenger, gen_before)
+        (logblock,) = cluster.get("v0", f"/api/v1/logblocks?app={APP.hex()}")["logblocks"]
+        assert logblock["leaves"] == 1
+        assert "court challenge" in cluster.log(challenger_name)
     finally:
         cluster.stop_all()
 

@@ -38,6 +38,10 @@ class CommittedCall:
     # The client's signed transaction the call came from: the receipt then carries both
     # origins' signatures (docklock/receipt.py, version 2).
     request: Request | None = None
+    # A drawn call of an app this node watches without being drawn for it (`[court]
+    # watch_apps`): it signs and keeps the receipt, to challenge a false one with, and
+    # publishes nothing.
+    watched: bool = False
 
     @property
     def seed(self) -> bytes:

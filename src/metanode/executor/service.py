@@ -264,4 +264,6 @@ class ExecutorService:
         writer.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
         self._heads[app] = Head(call.seq, receipt.hash())
+        if call.watched:
+            return None
         return Published(app, call.seq, bundle, state_bytes(after))

@@ -177,6 +177,7 @@ class Executor(_Section):
 
 
 GatewayUrl = Annotated[str, Field(pattern=r"^https?://[^\s/]+$")]
+AppIdHex = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class Storage(_Section):
@@ -201,6 +202,14 @@ class Court(_Section):
     # another executor's receipt of it with a different result challenges that receipt with
     # its own (ChallengeReceipt), once, bonded from its account.
     watch: bool = True
+    # Apps this node follows without being drawn for them ("all", or app ids in hex): it runs
+    # each of their calls from the blocks as a replica would and signs a receipt of it that it
+    # keeps but never publishes (nothing to notarise, no reward), so that `watch` challenges a
+    # notarised receipt whose result differs. Needs the executor role.
+    watch_apps: Literal["all"] | Annotated[list[AppIdHex], Field(max_length=1_000)] = []
+
+    def watches(self, app_id: bytes) -> bool:
+        return self.watch_apps == "all" or app_id.hex() in self.watch_apps
 
 
 class Log(_Section):
@@ -476,6 +485,11 @@ def to_toml(config: NodeConfig) -> str:
     lines += ["", "[storage]", f"gateways = [{', '.join(map(_q, storage.gateways))}]"]
     lines.append(f"challenge_blocks = {storage.challenge_blocks}")
     lines.append(f"grace_blocks = {storage.grace_blocks}")
+    court = config.court
+    lines += ["", "[court]", f"watch = {str(court.watch).lower()}"]
+    watched = court.watch_apps
+    shown = _q(watched) if isinstance(watched, str) else f"[{', '.join(map(_q, watched))}]"
+    lines.append(f"watch_apps = {shown}")
     lines += ["", "[log]", f"level = {_q(config.log.level)}"]
     lines.append(f"file_bytes_max = {config.log.file_bytes_max}")
     lines.append(f"files_max = {config.log.files_max}")

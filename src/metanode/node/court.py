@@ -24,7 +24,8 @@ node challenges that receipt with its own (ChallengeReceipt), bonded from its ac
 receipt (sent again after `resend_blocks` while the chain has not taken it and its window is
 open); then it plays the dispute as any other. The receipt bodies are those the node held for
 notarising (gossiped by their executors): a node that never received a false receipt does not
-challenge it. Nodes that were not drawn do not re-execute apps to watch them (not built).
+challenge it. A node never drawn for an app runs and signs its calls only if it watches the
+app (`[court] watch_apps`; node.hosting hands them over as `watched`, never published).
 A move is sent once per stage of a dispute, and again after `resend_blocks` if the dispute
 has not moved on (the transaction may have been lost). A move this node cannot make (a call
 its store has not executed) is logged and left to the deadline.

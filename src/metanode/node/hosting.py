@@ -149,12 +149,13 @@ class Hosting:
         falsify: Callable[[Bundle], Bundle] | None = None,
         roles: frozenset[str] = frozenset({"executor", "notary"}),
         *,
-        watch: bool = False,
+        court: node_config.Court | None = None,
         silent: bool = False,
     ) -> None:
         """`roles`: of `[server] roles`, "executor" runs the calls this node is drawn for and
         "notary" cuts LogBlocks when it is on the committee; without one it does neither.
-        `watch`: `[court] watch`; `silent`: `[testing] silent_executor` (misbehaviour.py)."""
+        `court`: `[court]` (none: no watching); `silent`: `[testing] silent_executor`
+        (misbehaviour.py)."""
         self.key = key
         self.me = Address.from_public_key(key.public_key)
         self.suite = suite
@@ -168,7 +169,10 @@ class Hosting:
         self._submit = submit
         self._later = later
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
-        self.court = CourtPlayer(self.me, self.executor.store, submit, self._ask_evidence, watch)
+        self.watching = court or node_config.Court(watch=False)
+        self.court = CourtPlayer(
+            self.me, self.executor.store, submit, self._ask_evidence, self.watching.watch
+        )
         self._silent = silent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
@@ -233,7 +237,7 @@ class Hosting:
                 attributes = dict(event.attributes)
                 app_id, seq = attributes["app"], int.from_bytes(attributes["seq"], "big")
                 call = apps.call(reader, app_id, seq)
-                if call is not None and self.me in self._drawn(reader, app_id, call):
+                if call is not None and self._runs(reader, app_id, call):
                     mine[app_id] = seq
         for app_id in sorted(mine):
             self._feed(reader, app_id, mine[app_id])
@@ -259,9 +263,7 @@ class Hosting:
         start = self._fed[app_id]
         records = [(seq, apps.call(reader, app_id, seq)) for seq in range(start, last_seq + 1)]
         drawn = [
-            seq
-            for seq, call in records
-            if call is not None and self.me in self._drawn(reader, app_id, call)
+            seq for seq, call in records if call is not None and self._runs(reader, app_id, call)
         ]
         if not drawn:
             return
@@ -294,6 +296,7 @@ class Hosting:
                     seq in drawn,
                     rebase if seq == drawn[0] else None,
                     self._request(call.height, app_id, seq) if seq in drawn else None,
+                    watched=self.me not in self._drawn(reader, app_id, call),
                 )
             )
         log.info(
@@ -381,8 +384,16 @@ class Hosting:
         return None
 
     def _on_want(self, peer: Address, frame: Want) -> None:
-        """Answer from this node's executor store what it holds of the range."""
+        """Answer from this node's executor store what it holds of the range: of the receipts
+        it signed as a drawn replica (those of calls it only watched are not for notaries or
+        hand-overs, whose checks would blame it for them)."""
         store = self.executor.store
+        reader = self.chain.store.state().reader
+
+        def drawn(seq: int) -> bool:
+            call = apps.call(reader, frame.app_id, seq)
+            return call is not None and self.me in self._drawn(reader, frame.app_id, call)
+
         if frame.what is Wanted.EVIDENCE:
             evidence = self.court.evidence(frame.app_id, frame.first_seq)
             if evidence is None:
@@ -390,7 +401,7 @@ class Hosting:
             answer: Frame = evidence
         elif frame.what is Wanted.STATE:
             served = store.state_at(frame.app_id, frame.first_seq, frame.last_seq)
-            if served is None:
+            if served is None or not drawn(served.receipt.seq):
                 return
             answer = AppState(
                 frame.app_id,
@@ -402,7 +413,11 @@ class Hosting:
             return
         else:
             count = min(frame.last_seq - frame.first_seq + 1, net_constants.receipts_per_frame_max)
-            stored = store.receipts(frame.app_id, frame.first_seq, count)
+            stored = [
+                item
+                for item in store.receipts(frame.app_id, frame.first_seq, count)
+                if item.seq <= frame.last_seq and drawn(item.seq)
+            ]
             if not stored:
                 return
             answer = Receipts(
@@ -415,7 +430,6 @@ class Hosting:
                         item.state_bytes,
                     )
                     for item in stored
-                    if item.seq <= frame.last_seq
                 )
             )
         try:
@@ -434,6 +448,10 @@ class Hosting:
             self._memo_height = height
             self._draws.clear()
             self._ranges.clear()
+
+    def _runs(self, reader: StateReader, app_id: bytes, call: CallRecord) -> bool:
+        """Whether this node signs a receipt of the call: drawn for it, or watching its app."""
+        return self.watching.watches(app_id) or self.me in self._drawn(reader, app_id, call)
 
     def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
         """The executors the chain recorded for the call's draw epoch (state/apps.assignment):

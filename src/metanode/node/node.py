@@ -260,7 +260,7 @@ class Node:
             self._later,
             misbehaviour.lying_executor(cfg.testing, self.node_key),
             roles=frozenset(cfg.server.roles),
-            watch=cfg.court.watch,
+            court=cfg.court,
             silent=cfg.testing.silent_executor,
         )
         # Every node can be placed shares (validators stand in for storage nodes until enough
