@@ -3,12 +3,17 @@
 
     bpi dispute open RECEIPT --claim ROOT [--from-start] [--bond COINS]
                                        sign and commit an OpenDispute; prints the dispute id
+    bpi dispute challenge RECEIPT --receipt FILE [--bond COINS]
+                                       sign and commit a ChallengeReceipt (message 39) with
+                                       your own receipt of RECEIPT's call; prints the dispute id
     bpi dispute show ID [--json]       a dispute: sides, range, roots, turns, deadline, ruling
 
 RECEIPT is a receipt's hash (64 hex digits: the gateway names its app and call, and its
 executor gateway serves its body), the hex of an encoded receipt, or a file: a bundle that
 `bpi exec --receipt` wrote, or an encoded receipt. ROOT is the app's state root after the
-receipt's call as you hold it. The bond is in FLX coins; the chain refuses less than its
+receipt's call as you hold it; a challenge instead brings your own signed receipt of the call
+(a file, as RECEIPT's; signed by the `--from` key), so a wrong output with a right root is
+disputed too. The bond is in FLX coins; the chain refuses less than its
 `court.bond` parameter (10 FLX at genesis by default).
 """
 
@@ -22,8 +27,8 @@ import typer
 from metanode.codec import decode, encode
 from metanode.docklock.receipt import Bundle, Receipt
 from metanode.errors import ConfigError, DecodeError
-from metanode.types import Denom, OpenDispute
-from metanode.types.messages import format_coins
+from metanode.types import ChallengeReceipt, Denom, OpenDispute
+from metanode.types.messages import Message, format_coins
 
 from . import output, wallet
 from .network import DEFAULT_HOME
@@ -33,6 +38,12 @@ dispute_app = typer.Typer(
     help="Disputes over execution receipts (the court).", no_args_is_help=True
 )
 HEX32_LENGTH = 64
+# The options both ways of challenging share.
+ReceiptArgument = Annotated[
+    str, typer.Argument(help="Receipt hash, receipt hex, or a bundle or receipt file.")
+]
+Bond = Annotated[str, typer.Option(help="FLX to bond, in coins.")]
+Sender = Annotated[str, typer.Option("--from", help="Key name in the home.")]
 
 
 def _receipt_from_bytes(data: bytes, origin: str) -> Receipt:
@@ -79,15 +90,13 @@ def resolve_receipt(text: str, url: str) -> Receipt:
 
 @dispute_app.command("open")
 def open_(
-    receipt: Annotated[
-        str, typer.Argument(help="Receipt hash, receipt hex, or a bundle or receipt file.")
-    ],
+    receipt: ReceiptArgument,
     claim: Annotated[str, typer.Option(help="Your state root after the call (64 hex digits).")],
     from_start: Annotated[
         bool, typer.Option(help="Bisect from the app's empty state, not the receipt's own.")
     ] = False,
-    bond: Annotated[str, typer.Option(help="FLX to bond, in coins.")] = "10",
-    sender: Annotated[str, typer.Option("--from", help="Key name in the home.")] = "dev0",
+    bond: Bond = "10",
+    sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
@@ -100,11 +109,45 @@ def open_(
     url = wallet.gateway(home, node)
     body = resolve_receipt(receipt, url)
     message = OpenDispute(encode(body.to_wire()), root, from_start, amount)
+    _commit(url, home, sender, message, body, amount, as_json)
+
+
+@dispute_app.command()
+def challenge(
+    receipt: ReceiptArgument,
+    own: Annotated[
+        Path,
+        typer.Option(
+            "--receipt",
+            help="Your own signed receipt of the same call: a bundle or an encoded receipt.",
+        ),
+    ],
+    bond: Bond = "10",
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Challenge RECEIPT with your own receipt of its call; prints the dispute's id."""
+    if not own.is_file():
+        raise ConfigError(f"--receipt {own}: no such file")
+    mine = _receipt_from_bytes(own.read_bytes(), f"--receipt {own}")
+    amount = output.parse_coins(bond)
+    url = wallet.gateway(home, node)
+    body = resolve_receipt(receipt, url)
+    message = ChallengeReceipt(body.encode(), mine.encode(), amount)
+    _commit(url, home, sender, message, body, amount, as_json)
+
+
+def _commit(
+    url: str, home: Path, sender: str, message: Message, body: Receipt, bond: int, as_json: bool
+) -> None:
+    """Sign and commit a challenge of `body`; report it with the dispute it opened."""
     record = wallet.commit(url, wallet.signer(home, sender), message)
     facts: dict[str, Any] = {
         "receipt": body.hash().hex(),
-        "bond": format_coins(amount, Denom.FLX),
-        "bond_base_units": amount,
+        "bond": format_coins(bond, Denom.FLX),
+        "bond_base_units": bond,
         "height": record["height"],
     }
     opened = wallet.event_attribute(record, "court_dispute_opened", "dispute")
