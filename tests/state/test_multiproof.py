@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.codec import decode, encode
-from metanode.docklock.appstate import ProvenState, Unproven, prove_keys, state_root
+from metanode.docklock.appstate import ProvenState, ReadsError, Unproven, prove_keys, state_root
 from metanode.errors import VerificationError
 from metanode.state import multiproof, tree
 from metanode.state.multiproof import Incomplete
@@ -105,3 +105,27 @@ def test_a_changed_proof_or_value_is_refused() -> None:
     ProvenState.check(root, evidence)
     with pytest.raises(VerificationError):
         ProvenState.check(state_root({}), evidence)
+
+
+STATE = {bytes([index]): b"v" * (index % 5) for index in range(60)}
+EVIDENCE = prove_keys(STATE, [b"\x07", b"\x30", b"absent"])
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        st.binary(max_size=200), st.tuples(st.integers(0, len(EVIDENCE) - 1), st.integers(1, 255))
+    )
+)
+def test_garbage_or_a_flipped_byte_is_a_typed_refusal(garbage: bytes | tuple[int, int]) -> None:
+    """What a ruling's sender controls never raises anything but the refusals the court
+    turns into codes (or, rarely, still proves what it lists)."""
+    if isinstance(garbage, tuple):
+        position, flip = garbage
+        data = bytearray(EVIDENCE)
+        data[position] ^= flip
+        garbage = bytes(data)
+    try:
+        ProvenState.check(state_root(STATE), garbage)
+    except (ReadsError, Incomplete):
+        pass
