@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from metanode.codec import decode, encode
-from metanode.errors import DecodeError, VerificationError
+from metanode.errors import DecodeError, InvariantViolation, VerificationError
 from metanode.state import multiproof, tree
 from metanode.state.multiproof import Incomplete
+from metanode.state.tree import _DEPTH_MAX
 
 _ENTRY = b"\x00"
 COUNT_KEY = b"\x01"
@@ -97,7 +98,8 @@ def prove_keys(state: Mapping[bytes, bytes], keys: Iterable[bytes]) -> bytes:
     wanted = sorted(set(keys))
     tree_keys = [entry_key(key) for key in wanted] + [COUNT_KEY]
     paths: list[bytes] = []
-    while True:
+    # Each round opens one more node on the keys' paths, so there are at most that many.
+    for _round in range(len(tree_keys) * _DEPTH_MAX + 1):
         proof = multiproof.expand(nodes, root, tree_keys, paths)
         try:
             # Deleting every key opens all that any writes to them can need: a put changes only
@@ -108,6 +110,7 @@ def prove_keys(state: Mapping[bytes, bytes], keys: Iterable[bytes]) -> bytes:
             continue
         pairs = [[key, state.get(key)] for key in wanted]
         return encode([pairs, len(state), proof])
+    raise InvariantViolation("a multiproof kept needing more nodes opened than its paths hold")
 
 
 class ProvenState:
