@@ -5,6 +5,7 @@
 pub mod cbor;
 pub mod ed25519;
 pub mod transaction;
+pub mod transfers;
 pub mod tree;
 
 #[cfg(feature = "python")]

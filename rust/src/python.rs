@@ -6,6 +6,7 @@ use pyo3::types::PyBytes;
 
 use crate::ed25519;
 use crate::transaction::{self, Decoded};
+use crate::transfers;
 use crate::tree;
 
 /// Verdicts of (public key, message, signature) triples under the pinned rule, in order. A key
@@ -86,6 +87,18 @@ fn decode_transactions<'py>(
         .collect()
 }
 
+/// `metanode.errors.InvariantViolation(message)`: a broken invariant, which halts the node.
+fn invariant_violation(py: Python<'_>, message: String) -> PyErr {
+    match py
+        .import("metanode.errors")
+        .and_then(|errors| errors.getattr("InvariantViolation"))
+        .and_then(|kind| kind.call1((message,)))
+    {
+        Ok(raised) => PyErr::from_value(raised),
+        Err(error) => error,
+    }
+}
+
 /// The node store's `get`, called back for each node the update reads.
 struct PythonNodes<'py> {
     get: Bound<'py, PyAny>,
@@ -126,14 +139,7 @@ fn tree_update<'py>(
     let update = tree::update(&mut PythonNodes { get }, root.as_ref(), version, &borrowed)
         .map_err(|error| match error {
             tree::Error::Reader(error) => error,
-            tree::Error::Invariant(message) => match py
-                .import("metanode.errors")
-                .and_then(|errors| errors.getattr("InvariantViolation"))
-                .and_then(|kind| kind.call1((message,)))
-            {
-                Ok(raised) => PyErr::from_value(raised),
-                Err(error) => error,
-            },
+            tree::Error::Invariant(message) => invariant_violation(py, message),
         })?;
     Ok((
         PyBytes::new(py, &update.root),
@@ -150,11 +156,125 @@ fn tree_update<'py>(
     ))
 }
 
+/// A holder as `state/transfers.py` sends it: (nonce, gen, nex, flx, aur, module, migrated).
+type HolderInput = (u64, u64, u64, u64, u64, bool, bool);
+/// A transfer: (chain_id, sender, hybrid, signature_ok, nonce, fee, expiry_height, to, amount,
+/// denom, size); `sender` and `to` index the holders.
+type TransferInput = (
+    String,
+    usize,
+    bool,
+    bool,
+    u64,
+    u64,
+    u64,
+    usize,
+    u64,
+    u8,
+    usize,
+);
+/// (outcomes, fees, changed): `transfers::Executed` with each outcome as its number.
+type Executed<'py> = (Vec<u8>, u128, Vec<(usize, Option<Bound<'py, PyBytes>>)>);
+
+/// `transfers::execute` on a run of a block's transfers, the GIL released while it runs;
+/// a broken invariant, or a panic (a bug of this crate), is an InvariantViolation.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn execute_transfers<'py>(
+    py: Python<'py>,
+    holders: Vec<HolderInput>,
+    transfers: Vec<TransferInput>,
+    chain_id: String,
+    height: u64,
+    fee_min: u64,
+    hybrid_accounts_required: bool,
+    room: Option<(usize, usize)>,
+) -> PyResult<Executed<'py>> {
+    let mut holders: Vec<transfers::Holder> = holders
+        .into_iter()
+        .map(
+            |(nonce, gen, nex, flx, aur, module, migrated)| transfers::Holder {
+                account: transfers::Account {
+                    nonce,
+                    balances: [gen, nex, flx, aur],
+                },
+                module,
+                migrated,
+            },
+        )
+        .collect();
+    let transfers: Vec<transfers::Transfer> = transfers
+        .into_iter()
+        .map(
+            |(
+                chain_id,
+                sender,
+                hybrid,
+                signature_ok,
+                nonce,
+                fee,
+                expiry_height,
+                to,
+                amount,
+                denom,
+                size,
+            )| {
+                transfers::Transfer {
+                    chain_id,
+                    sender,
+                    hybrid,
+                    signature_ok,
+                    nonce,
+                    fee,
+                    expiry_height,
+                    to,
+                    amount,
+                    denom,
+                    size,
+                }
+            },
+        )
+        .collect();
+    let block = transfers::Block {
+        chain_id,
+        height,
+        fee_min,
+        hybrid_accounts_required,
+        room,
+    };
+    let executed = py
+        .detach(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                transfers::execute(&block, &mut holders, &transfers)
+            }))
+        })
+        .unwrap_or_else(|_| {
+            Err(transfers::Invariant(
+                "the compiled core panicked executing transfers (a bug)".into(),
+            ))
+        })
+        .map_err(|transfers::Invariant(message)| invariant_violation(py, message))?;
+    Ok((
+        executed
+            .outcomes
+            .iter()
+            .map(|outcome| *outcome as u8)
+            .collect(),
+        executed.fees,
+        executed
+            .changed
+            .iter()
+            .map(|(index, record)| (*index, record.as_deref().map(|data| PyBytes::new(py, data))))
+            .collect(),
+    ))
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(verify, module)?)?;
     module.add_function(wrap_pyfunction!(decode_transactions, module)?)?;
     module.add_function(wrap_pyfunction!(tree_update, module)?)?;
     module.add_function(wrap_pyfunction!(verify_many, module)?)?;
+    module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
     Ok(())
 }

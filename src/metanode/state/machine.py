@@ -47,6 +47,10 @@ Rules:
 - Signatures: a transaction whose hash is in `verified` (checked at admission by this node) is
   not verified again; every other one is, inside the ladder. `verify_signatures=False` is for
   re-executing blocks this node stored itself (replay), whose signatures it checked before.
+- The compiled core (`metanode.core`): each run of consecutive transactions carrying a
+  `Transfer` goes to it in one call (state/transfers.py), with the same ladder, charge, rule,
+  limits and codes as the loop below, which stays the reference (`METANODE_CORE=python`) and
+  runs every other message.
 
 Theory: the proposer calls `build_block`, which executes candidates and fills the header from
 the result; every node calls `apply_block`, which executes the block's transactions the same
@@ -58,12 +62,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from types import ModuleType
 
 from metanode.codec import tags
+from metanode.core import native
 from metanode.crypto import merkle
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import MetanodeError, check
-from metanode.state import tree
+from metanode.state import transfers, tree
 from metanode.state.apps import rules as apps
 from metanode.state.apps.assignment import end_block as apps_end_block
 from metanode.state.auth.params import read_params as read_auth_params
@@ -285,6 +292,9 @@ class _Execution:
     receipts: list[Receipt]
     dropped: list[tuple[Transaction, int]]
     evidence: list[bytes]
+    fees: int = 0
+    size: int = 0  # encoded bytes of the included transactions
+    seen: int = 0  # transactions looked at: the next one's index in the block
 
 
 def _execute(
@@ -315,22 +325,33 @@ def _execute(
         check(overlay.write_count == before, f"evidence rule wrote before {name_of(code)}")
         if strict:
             raise InvalidBlock("evidence_refused", name_of(code), evidence_index=index)
-    fees = 0
-    size = 0
-    for index, tx in enumerate(txs):
-        if not strict and (len(run.included) >= txs_max or size + len(tx.encode()) > bytes_max):
-            break
+
+    def refuse(tx: Transaction, code: int) -> None:
+        if strict:
+            raise InvalidBlock("transaction_fails_ladder", name_of(code), run.seen)
+        run.dropped.append((tx, code))
+
+    def include(tx: Transaction, tx_hash: bytes, sender: Address, receipt: Receipt) -> None:
+        run.included.append(tx)
+        run.tx_hashes.append(tx_hash)
+        run.senders.append(sender)
+        run.receipts.append(receipt)
+        run.size += len(tx.encode())
+
+    def execute_one(tx: Transaction) -> bool:
+        """The reference: one transaction through the ladder, the charge and its rule."""
+        if not strict and (len(run.included) >= txs_max or run.size + len(tx.encode()) > bytes_max):
+            return False
         tx_hash = tx.hash()
         sender = _sender_address(tx)
         signature_checked = not verify_signatures or tx_hash in verified
         code = guard_ladder(overlay, params, chain_id, height, tx, sender, signature_checked)
         if code != OK:
-            if strict:
-                raise InvalidBlock("transaction_fails_ladder", name_of(code), index)
-            run.dropped.append((tx, code))
-            continue
+            refuse(tx, code)
+            run.seen += 1
+            return True
         charge(overlay, sender, tx)
-        fees += tx.fee
+        run.fees += tx.fee
         handler = HANDLERS[type(tx.message)]
         tx_context = TxContext(
             context,
@@ -348,12 +369,46 @@ def _execute(
                 overlay.write_count == before and not tx_context.events,
                 f"rule for {type(tx.message).__name__} wrote before failing with {name_of(code)}",
             )
-        run.included.append(tx)
-        run.tx_hashes.append(tx_hash)
-        run.senders.append(sender)
-        run.receipts.append(Receipt(tx_hash, code, tx.fee, tuple(tx_context.events)))
-        size += len(tx.encode())
-    treasury_share, proposer_share = params.split_fees(fees)
+        include(tx, tx_hash, sender, Receipt(tx_hash, code, tx.fee, tuple(tx_context.events)))
+        run.seen += 1
+        return True
+
+    def execute_transfers(core: ModuleType, batch: list[Transaction]) -> bool:
+        """A run of transfers in one call into the compiled core (state/transfers.py)."""
+        senders = [_sender_address(tx) for tx in batch]
+        room = None if strict else (txs_max - len(run.included), bytes_max - run.size)
+        result = transfers.execute_run(
+            core,
+            overlay,
+            params,
+            context,
+            batch,
+            senders,
+            verified if verify_signatures else None,
+            room,
+        )
+        run.fees += result.fees
+        for tx, sender, outcome in zip(batch, senders, result.outcomes, strict=False):
+            code = transfers.OUTCOME_CODES[outcome]
+            if outcome in transfers.LADDER_OUTCOMES:
+                refuse(tx, code)
+            else:
+                tx_hash = tx.hash()
+                include(tx, tx_hash, sender, Receipt(tx_hash, code, tx.fee))
+            run.seen += 1
+        return len(result.outcomes) == len(batch)
+
+    core = native()
+    for is_transfer_run, group in groupby(
+        txs, key=lambda tx: core is not None and type(tx.message) is Transfer
+    ):
+        if is_transfer_run:
+            go_on = execute_transfers(core, list(group))  # type: ignore[arg-type]
+        else:
+            go_on = all(execute_one(tx) for tx in group)
+        if not go_on:
+            break
+    treasury_share, proposer_share = params.split_fees(run.fees)
     credit(overlay, TREASURY, Denom.FLX, treasury_share)
     credit(overlay, context.proposer, Denom.FLX, proposer_share)
     court.end_block(overlay, context)
