@@ -271,17 +271,18 @@ def test_each_run_of_transfers_crosses_into_the_core_once(
 def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:
     core = native()
     assert core is not None
-    rich, full = (0, 0, 0, 10 * FEE, 0, False, False), (0, 0, 0, 2**64 - 1, 0, False, False)
-    transfer = ("c", 0, False, True, 0, FEE, 9, 1, 1, 3, 200)
+    a, b = bytes(20), bytes([1] * 20)
+    rich = (a, 0, 0, 0, 10 * FEE, 0, False, False)
+    transfer = ("c", a, False, True, 0, FEE, 9, b, 1, 3, 200)
+    full = (b, 0, 0, 0, 2**64 - 1, 0, False, False)
     with pytest.raises(InvariantViolation, match="overflows uint64"):
         core.execute_transfers([rich, full], [transfer], "c", 1, FEE, False, None)
-    with pytest.raises(InvariantViolation, match="out of the run's bounds"):
+    with pytest.raises(InvariantViolation, match="not among the holders"):
         core.execute_transfers([rich], [transfer], "c", 1, FEE, False, None)
+    empty = (b, 0, 0, 0, 0, 0, False, False)
     outcomes, fees, changed = core.execute_transfers(
-        [rich, (0,) * 5 + (False, False)], [transfer], "c", 1, FEE, False, None
+        [rich, empty], [transfer], "c", 1, FEE, False, None
     )
     assert (list(outcomes), fees) == ([0], FEE)
-    assert changed == [
-        (0, cbor2.dumps([1, 0, 0, 9 * FEE - 1, 0])),
-        (1, cbor2.dumps([0, 0, 0, 1, 0])),
-    ]
+    sender_record, recipient_record = [1, 0, 0, 9 * FEE - 1, 0], [0, 0, 0, 1, 0]
+    assert changed == [(0, cbor2.dumps(sender_record)), (1, cbor2.dumps(recipient_record))]

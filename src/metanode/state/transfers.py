@@ -56,6 +56,7 @@ OUTCOME_CODES = (
     bank.INSUFFICIENT_FUNDS,
 )
 LADDER_OUTCOMES = frozenset(range(1, 10))
+_MODULE_RAWS = frozenset(address.raw for address in MODULE_ADDRESSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,38 +83,42 @@ def execute_run(
     `signature_checked` holds the hashes verified before (None: every signature was, as in a
     replay). `room` is a proposer's (transactions, bytes) left in its block, None when
     applying a block."""
-    slots: dict[Address, int] = {}
-    sending: set[Address] = set()
+    # Keyed by the raw bytes: hashing them is C, an Address's hash is a Python call.
+    touched: dict[bytes, Address] = {}
     items = []
     for tx, sender in zip(txs, senders, strict=True):
         message: Transfer = tx.message  # type: ignore[assignment]
-        sending.add(sender)
+        to = message.to
+        touched[sender.raw] = sender
+        touched[to.raw] = to
         signature_ok = (
             signature_checked is None or tx.hash() in signature_checked or verify_tx_signature(tx)
         )
         items.append(
             (
                 tx.chain_id,
-                slots.setdefault(sender, len(slots)),
+                sender.raw,
                 tx.pq_public_key is not None,
                 signature_ok,
                 tx.nonce,
                 tx.fee,
                 tx.expiry_height,
-                slots.setdefault(message.to, len(slots)),
+                to.raw,
                 message.amount,
                 message.denom,
                 len(tx.encode()),
             )
         )
+    sending = {sender.raw for sender in senders}
     holders = []
     new_sender = False
-    for address in slots:
+    for raw, address in touched.items():
         account = read_account(overlay, address)
-        sends = address in sending
+        sends = raw in sending
         new_sender = new_sender or (sends and account.nonce == 0)
         migrated = sends and overlay.get(keys_keys.migrated(address)) is not None
-        holders.append((account.nonce, *account.balances, address in MODULE_ADDRESSES, migrated))
+        module = raw in _MODULE_RAWS
+        holders.append((raw, account.nonce, *account.balances, module, migrated))
     hybrid_required = new_sender and bool(read_keys_params(overlay).hybrid_accounts_required)
     outcomes, fees, changed = core.execute_transfers(
         holders,
@@ -124,9 +129,8 @@ def execute_run(
         hybrid_required,
         room,
     )
-    addresses = list(slots)
     for index, record in changed:
-        key = bank_keys.ACCOUNT + addresses[index].raw
+        key = bank_keys.ACCOUNT + holders[index][0]
         if record is None:
             overlay.delete(key)
         else:
