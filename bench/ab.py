@@ -4,7 +4,10 @@ This VM's speed drifts by ±30% within an hour (docs/performance.md), so one run
 says little; runs that alternate (base, change, base, change, …) share the drift. Each side is
 a git revision checked out into a temporary worktree (or `.`, the working tree as it is), and
 every run is the same `metanode bench` command with PYTHONPATH at that side's `src`, which the
-validator and load processes inherit.
+validator and load processes inherit. A worktree of a revision that has the compiled core
+(`rust/`) gets that revision's own build of it, as `uv sync` makes it for a checkout (`cargo
+build --release --locked` into the working tree's `rust/target`, the module copied into the
+worktree's `src/metanode`): another revision's module may not fit its Python.
 
     python bench/ab.py BASE CHANGE [--runs K] [--base-options "…"] [--change-options "…"]
         [-- metanode bench options]
@@ -27,6 +30,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,7 +67,30 @@ def checkout(revision: str, tree: Path) -> Path:
     )
     if added.returncode != 0:
         raise SystemExit(f"cannot check out {revision!r}: {added.stderr.strip()}")
+    build_core(tree)
     return tree / "src"
+
+
+def build_core(tree: Path) -> None:
+    """Build the compiled core of the revision checked out at `tree` into its `src/metanode`
+    (nothing for a revision from before it)."""
+    manifest = tree / "rust" / "Cargo.toml"
+    if not manifest.exists():
+        return
+    # The working tree's target directory: its dependencies are built already, so only the
+    # crate itself compiles, and no other checkout's build can replace the library meanwhile.
+    target = REPO / "rust" / "target"
+    command = ["cargo", "build", "--release", "--locked", "--features", "python"]
+    built = subprocess.run(
+        [*command, "--manifest-path", str(manifest)],
+        env={**os.environ, "CARGO_TARGET_DIR": str(target), "PYO3_PYTHON": sys.executable},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        raise SystemExit(f"cannot build the compiled core of {tree}:\n{built.stderr[-2000:]}")
+    shutil.copyfile(target / "release" / "lib_core.so", tree / "src" / "metanode" / "_core.abi3.so")
 
 
 def run_bench(src: Path, options: list[str]) -> dict[str, float]:

@@ -209,6 +209,26 @@ def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree() -> Non
     assert "metanode-ab-" not in listed.stdout
 
 
+@pytest.mark.slow
+def test_ab_gives_a_revision_its_own_build_of_the_compiled_core(tmp_path: Path) -> None:
+    ab = _ab()
+    src = ab.checkout("HEAD", tmp_path / "head")
+    try:
+        imported = subprocess.run(
+            [sys.executable, "-c", "from metanode import _core; print(_core.__file__)"],
+            env={**os.environ, "PYTHONPATH": str(src)},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert imported.stdout.strip() == str(src / "metanode" / "_core.abi3.so")
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ab.REPO), "worktree", "remove", "--force", str(src.parent)],
+            check=True,
+        )
+
+
 def _load_spec(gateway: str, per_account: int) -> dict[str, Any]:
     return {
         "bench_seed": "11" * 32,
