@@ -1,6 +1,8 @@
 //! The binding `metanode._core`: whole batches in, one verdict or value each out, the GIL
 //! released while the batch is worked on.
 
+use std::collections::HashMap;
+
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -159,32 +161,86 @@ fn tree_update<'py>(
 /// A holder as `state/transfers.py` sends it: (address, nonce, gen, nex, flx, aur, module,
 /// migrated).
 type HolderInput = (Vec<u8>, u64, u64, u64, u64, u64, bool, bool);
-/// A transaction of the run: (encoding, sender's address, signature verified).
-type TransferInput<'py> = (Bound<'py, PyBytes>, Vec<u8>, bool);
+/// A transfer: (chain_id, sender, hybrid, signature_ok, nonce, fee, expiry_height, to, amount,
+/// denom, size); `sender` and `to` are addresses among the holders'.
+type TransferInput = (
+    String,
+    Vec<u8>,
+    bool,
+    bool,
+    u64,
+    u64,
+    u64,
+    Vec<u8>,
+    u64,
+    u8,
+    usize,
+);
 /// (outcomes, fees, changed): `transfers::Executed` with each outcome as its number and each
 /// changed holder as its position in the list given.
 type Executed<'py> = (Vec<u8>, u128, Vec<(usize, Option<Bound<'py, PyBytes>>)>);
 
-/// `transfers::execute_encoded` on a run of a block's transfers, the GIL released while it
-/// runs; a broken invariant, or a panic (a bug of this crate), is an InvariantViolation.
+/// `transfers::execute` on a run of a block's transfers, the GIL released while it runs;
+/// a broken invariant (an address no holder has among them), or a panic (a bug of this
+/// crate), is an InvariantViolation.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn execute_transfers<'py>(
     py: Python<'py>,
     holders: Vec<HolderInput>,
-    transfers: Vec<TransferInput<'py>>,
-    registered_tags: Vec<u64>,
+    transfers: Vec<TransferInput>,
     chain_id: String,
     height: u64,
     fee_min: u64,
     hybrid_accounts_required: bool,
     room: Option<(usize, usize)>,
 ) -> PyResult<Executed<'py>> {
-    let addresses: Vec<&[u8]> = holders.iter().map(|holder| holder.0.as_slice()).collect();
-    let mut accounts: Vec<transfers::Holder> = holders
+    let slots: HashMap<Vec<u8>, usize> = holders
         .iter()
+        .enumerate()
+        .map(|(index, holder)| (holder.0.clone(), index))
+        .collect();
+    let slot = |address: &Vec<u8>| {
+        slots.get(address).copied().ok_or_else(|| {
+            invariant_violation(
+                py,
+                format!("address {address:02x?} is not among the holders"),
+            )
+        })
+    };
+    let mut run = Vec::with_capacity(transfers.len());
+    for (
+        chain_id,
+        sender,
+        hybrid,
+        signature_ok,
+        nonce,
+        fee,
+        expiry_height,
+        to,
+        amount,
+        denom,
+        size,
+    ) in transfers
+    {
+        run.push(transfers::Transfer {
+            chain_id,
+            sender: slot(&sender)?,
+            hybrid,
+            signature_ok,
+            nonce,
+            fee,
+            expiry_height,
+            to: slot(&to)?,
+            amount,
+            denom,
+            size,
+        });
+    }
+    let mut holders: Vec<transfers::Holder> = holders
+        .into_iter()
         .map(
-            |&(_, nonce, gen, nex, flx, aur, module, migrated)| transfers::Holder {
+            |(_, nonce, gen, nex, flx, aur, module, migrated)| transfers::Holder {
                 account: transfers::Account {
                     nonce,
                     balances: [gen, nex, flx, aur],
@@ -193,14 +249,6 @@ fn execute_transfers<'py>(
                 migrated,
             },
         )
-        .collect();
-    let run: Vec<transfers::Encoded<'_>> = transfers
-        .iter()
-        .map(|(encoding, sender, signature_ok)| transfers::Encoded {
-            encoding: encoding.as_bytes(),
-            sender,
-            signature_ok: *signature_ok,
-        })
         .collect();
     let block = transfers::Block {
         chain_id,
@@ -212,13 +260,7 @@ fn execute_transfers<'py>(
     let executed = py
         .detach(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                transfers::execute_encoded(
-                    &block,
-                    &mut accounts,
-                    &addresses,
-                    &run,
-                    &registered_tags,
-                )
+                transfers::execute(&block, &mut holders, &run)
             }))
         })
         .unwrap_or_else(|_| {

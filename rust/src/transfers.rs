@@ -11,10 +11,6 @@
 //! supply of no denomination changes here: there is no supply delta to return, only the
 //! fees the run collected.
 
-use std::collections::HashMap;
-
-use crate::transaction::{self, Decoded};
-
 /// What one transaction came to. The ladder's outcomes keep it out of a block; the rule's
 /// (`Ok` and the last three) put it in with its fee paid. The numbering is the binding's
 /// (`state/transfers.py` maps it to result codes), stable.
@@ -113,8 +109,8 @@ pub struct Holder {
 
 /// One transaction carrying a transfer; `sender` and `to` index the run's holders.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Transfer<'a> {
-    pub chain_id: &'a str,
+pub struct Transfer {
+    pub chain_id: String,
     pub sender: usize,
     /// Signed with a hybrid key (the key rung passes it).
     pub hybrid: bool,
@@ -159,7 +155,7 @@ pub struct Executed {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Invariant(pub String);
 
-fn ladder(block: &Block, tx: &Transfer<'_>, holder: &Holder) -> Outcome {
+fn ladder(block: &Block, tx: &Transfer, holder: &Holder) -> Outcome {
     if tx.chain_id != block.chain_id {
         return Outcome::WrongChain;
     }
@@ -197,7 +193,7 @@ fn ladder(block: &Block, tx: &Transfer<'_>, holder: &Holder) -> Outcome {
 fn transfer(
     holders: &mut [Holder],
     changed: &mut [bool],
-    tx: &Transfer<'_>,
+    tx: &Transfer,
     denom: usize,
 ) -> Result<Outcome, Invariant> {
     if tx.amount == 0 {
@@ -230,7 +226,7 @@ fn transfer(
 pub fn execute(
     block: &Block,
     holders: &mut [Holder],
-    transfers: &[Transfer<'_>],
+    transfers: &[Transfer],
 ) -> Result<Executed, Invariant> {
     for tx in transfers {
         if tx.sender >= holders.len() || tx.to >= holders.len() || !(1..=4).contains(&tx.denom) {
@@ -287,66 +283,6 @@ pub fn execute(
     })
 }
 
-/// A transaction of a run as the caller holds it: its encoding, its sender's address (the
-/// caller has it already, hashed from the key or keys) and whether its signature verified.
-pub struct Encoded<'a> {
-    pub encoding: &'a [u8],
-    pub sender: &'a [u8],
-    pub signature_ok: bool,
-}
-
-/// `execute` on transactions given by their encodings, decoded here (`transaction::decode`,
-/// the reference decoder's rules), whose sender and recipient are found by address among the
-/// holders (`addresses[i]` is holder i's). Bytes that are not a transfer, or an address no
-/// holder has, are a broken invariant: the caller decoded each one as a transfer and read
-/// every account it names.
-pub fn execute_encoded(
-    block: &Block,
-    holders: &mut [Holder],
-    addresses: &[&[u8]],
-    run: &[Encoded<'_>],
-    registered_tags: &[u64],
-) -> Result<Executed, Invariant> {
-    let slots: HashMap<&[u8], usize> = addresses
-        .iter()
-        .enumerate()
-        .map(|(index, address)| (*address, index))
-        .collect();
-    let slot = |address: &[u8]| {
-        slots
-            .get(address)
-            .copied()
-            .ok_or_else(|| Invariant(format!("address {address:02x?} is not among the holders")))
-    };
-    let mut transfers = Vec::with_capacity(run.len());
-    for item in run {
-        let tx = match transaction::decode(item.encoding, registered_tags) {
-            Ok(Decoded::Transfer(tx)) => tx,
-            other => {
-                return Err(Invariant(format!(
-                    "a run's transaction is not a transfer: {other:?}"
-                )))
-            }
-        };
-        let denom =
-            u8::try_from(tx.denom).map_err(|_| Invariant("a denomination past u8".into()))?;
-        transfers.push(Transfer {
-            chain_id: tx.chain_id,
-            sender: slot(item.sender)?,
-            hybrid: tx.pq_public_key.is_some(),
-            signature_ok: item.signature_ok,
-            nonce: tx.nonce,
-            fee: tx.fee,
-            expiry_height: tx.expiry_height,
-            to: slot(tx.to)?,
-            amount: tx.amount,
-            denom,
-            size: item.encoding.len(),
-        });
-    }
-    execute(block, holders, &transfers)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,9 +307,9 @@ mod tests {
         }
     }
 
-    fn tx(sender: usize, nonce: u64, to: usize, amount: u64) -> Transfer<'static> {
+    fn tx(sender: usize, nonce: u64, to: usize, amount: u64) -> Transfer {
         Transfer {
-            chain_id: "test",
+            chain_id: "test".into(),
             sender,
             hybrid: false,
             signature_ok: true,
@@ -482,61 +418,5 @@ mod tests {
         full[1].account.balances[FLX] = u64::MAX;
         assert!(execute(&block(None), &mut full, &[tx(0, 0, 1, 1)]).is_err());
         assert!(execute(&block(None), &mut full, &[tx(0, 0, 7, 1)]).is_err());
-    }
-
-    /// A transfer transaction's encoding: version 1, chain "test", a zero key and signature.
-    fn encoded(nonce: u64, to: u8, amount: u64) -> Vec<u8> {
-        let mut out = vec![0x88, 0x01, 0x64];
-        out.extend_from_slice(b"test");
-        out.extend_from_slice(&[0x58, 0x20]);
-        out.extend_from_slice(&[0; 32]);
-        for value in [nonce, 10, 5] {
-            encode_uint(&mut out, value);
-        }
-        out.extend_from_slice(&[0x84, 0x01, 0x54]);
-        out.extend_from_slice(&[to; 20]);
-        encode_uint(&mut out, amount);
-        out.extend_from_slice(&[0x03, 0x58, 0x40]);
-        out.extend_from_slice(&[0; 64]);
-        out
-    }
-
-    #[test]
-    fn encoded_transactions_are_decoded_and_their_accounts_found_by_address() {
-        let (sender, to) = ([9u8; 20], [7u8; 20]);
-        let addresses: [&[u8]; 2] = [&sender, &to];
-        let first = encoded(0, 7, 600);
-        let second = encoded(1, 7, 600);
-        let run = [&first, &second].map(|encoding| Encoded {
-            encoding,
-            sender: &sender,
-            signature_ok: true,
-        });
-        let mut holders = [holder(0, 1_000), holder(0, 0)];
-        let executed = execute_encoded(
-            &block(Some((10, 10_000))),
-            &mut holders,
-            &addresses,
-            &run,
-            &[],
-        )
-        .unwrap();
-        assert_eq!(executed.outcomes, [Outcome::Ok, Outcome::InsufficientFunds]);
-        assert_eq!(holders[1].account.balances[FLX], 600);
-        let stranger = encoded(2, 8, 1);
-        let unknown = [Encoded {
-            encoding: &stranger,
-            sender: &sender,
-            signature_ok: true,
-        }];
-        let error = execute_encoded(&block(None), &mut holders, &addresses, &unknown, &[]);
-        assert!(error.unwrap_err().0.contains("not among the holders"));
-        let not_a_transfer = [Encoded {
-            encoding: &[0x80],
-            sender: &sender,
-            signature_ok: true,
-        }];
-        let error = execute_encoded(&block(None), &mut holders, &addresses, &not_a_transfer, &[]);
-        assert!(error.unwrap_err().0.contains("not a transfer"));
     }
 }

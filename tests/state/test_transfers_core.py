@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metanode.codec import tags
 from metanode.core import native
 from metanode.errors import InvariantViolation
 from metanode.state import transfers
@@ -31,7 +30,6 @@ from metanode.state.machine import InvalidBlock, apply_block, build_block
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
 from tests.state.support import (
-    CHAIN_ID,
     COIN,
     FEE,
     Wallet,
@@ -273,22 +271,18 @@ def test_each_run_of_transfers_crosses_into_the_core_once(
 def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:
     core = native()
     assert core is not None
-    sender, to = Wallet.of(0), Wallet.of(1).address
-    a, b = sender.address.raw, to.raw
-    run = [(sender.tx(0, Transfer(to, 1, Denom.FLX)).encode(), a, True)]
-
-    def execute(holders: list[tuple[Any, ...]], txs: list[tuple[bytes, bytes, bool]]) -> Any:
-        numbers = sorted(tags.BY_NUMBER)
-        return core.execute_transfers(holders, txs, numbers, CHAIN_ID, 1, FEE, False, None)
-
+    a, b = bytes(20), bytes([1] * 20)
     rich = (a, 0, 0, 0, 10 * FEE, 0, False, False)
+    transfer = ("c", a, False, True, 0, FEE, 9, b, 1, 3, 200)
+    full = (b, 0, 0, 0, 2**64 - 1, 0, False, False)
     with pytest.raises(InvariantViolation, match="overflows uint64"):
-        execute([rich, (b, 0, 0, 0, 2**64 - 1, 0, False, False)], run)
+        core.execute_transfers([rich, full], [transfer], "c", 1, FEE, False, None)
     with pytest.raises(InvariantViolation, match="not among the holders"):
-        execute([rich], run)
-    with pytest.raises(InvariantViolation, match="not a transfer"):
-        execute([rich], [(migrate(sender, 0).encode(), a, True)])
-    outcomes, fees, changed = execute([rich, (b, 0, 0, 0, 0, 0, False, False)], run)
+        core.execute_transfers([rich], [transfer], "c", 1, FEE, False, None)
+    empty = (b, 0, 0, 0, 0, 0, False, False)
+    outcomes, fees, changed = core.execute_transfers(
+        [rich, empty], [transfer], "c", 1, FEE, False, None
+    )
     assert (list(outcomes), fees) == ([0], FEE)
     sender_record, recipient_record = [1, 0, 0, 9 * FEE - 1, 0], [0, 0, 0, 1, 0]
     assert changed == [(0, cbor2.dumps(sender_record)), (1, cbor2.dumps(recipient_record))]

@@ -12,8 +12,6 @@ Rules:
   run touches, whether a sender has migrated to a hybrid key, and keys'
   `hybrid_accounts_required` when a sender is new. A run holds only transfers, and no
   transfer writes a migration or a parameter, so what was read stays true for the whole run.
-  Each transaction goes over as its encoding (the core decodes its fields with the rules of
-  `Transaction.decode_many`'s decoder), its sender's address and its signature's verdict.
 - Signatures: the ladder's signature rung comes after the chain, expiry and fee rungs. A
   transaction not verified before is verified here before the call; its verdict is used only
   if the earlier rungs pass, so the code is the reference's (a transaction refused earlier
@@ -26,7 +24,6 @@ from collections.abc import Container
 from dataclasses import dataclass
 from types import ModuleType
 
-from metanode.codec import tags
 from metanode.state.auth import errors as auth
 from metanode.state.auth.params import AuthParams
 from metanode.state.auth.signatures import verify_tx_signature
@@ -39,7 +36,7 @@ from metanode.state.keys import errors as keys_errors
 from metanode.state.keys import keys as keys_keys
 from metanode.state.keys.params import read_params as read_keys_params
 from metanode.state.view import Overlay
-from metanode.types import Address, Transaction
+from metanode.types import Address, Transaction, Transfer
 
 # The core's outcome numbers (rust/src/transfers.rs `Outcome`), as result codes: the first
 # ten the ladder's (the transaction stays out of the block), the last three the rule's.
@@ -60,7 +57,6 @@ OUTCOME_CODES = (
 )
 LADDER_OUTCOMES = frozenset(range(1, 10))
 _MODULE_RAWS = frozenset(address.raw for address in MODULE_ADDRESSES)
-_TAG_NUMBERS = sorted(tags.BY_NUMBER)  # as Transaction.decode_many decodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +87,28 @@ def execute_run(
     touched: dict[bytes, Address] = {}
     items = []
     for tx, sender in zip(txs, senders, strict=True):
-        to = tx.message.to  # type: ignore[attr-defined]
+        message: Transfer = tx.message  # type: ignore[assignment]
+        to = message.to
         touched[sender.raw] = sender
         touched[to.raw] = to
         signature_ok = (
             signature_checked is None or tx.hash() in signature_checked or verify_tx_signature(tx)
         )
-        # The core reads every other field from the encoding, with the reference's rules.
-        items.append((tx.encode(), sender.raw, signature_ok))
+        items.append(
+            (
+                tx.chain_id,
+                sender.raw,
+                tx.pq_public_key is not None,
+                signature_ok,
+                tx.nonce,
+                tx.fee,
+                tx.expiry_height,
+                to.raw,
+                message.amount,
+                message.denom,
+                len(tx.encode()),
+            )
+        )
     sending = {sender.raw for sender in senders}
     holders = []
     new_sender = False
@@ -113,7 +123,6 @@ def execute_run(
     outcomes, fees, changed = core.execute_transfers(
         holders,
         items,
-        _TAG_NUMBERS,
         context.chain.chain_id,
         context.height,
         params.fee_min,
