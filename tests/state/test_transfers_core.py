@@ -10,7 +10,7 @@ same way by both."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cbor2
@@ -30,6 +30,7 @@ from metanode.state.machine import InvalidBlock, apply_block, build_block
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
 from tests.state.support import (
+    CHAIN_ID,
     COIN,
     FEE,
     Wallet,
@@ -42,6 +43,10 @@ from tests.state.test_keys import hybrid_tx, migrate
 WALLETS = 5  # the last one holds nothing: a new sender that cannot pay
 UNKNOWN = Address(bytes(range(20)))
 PROPOSER = validator_wallet(0).address
+UNDECODABLE: dict[str, dict[str, Any]] = {
+    "long_chain": {"chain_id": "x" * 65},
+    "short": {"signature": b"\x01" * 10},
+}
 
 
 @functools.cache
@@ -62,7 +67,9 @@ class Op:
     amount: int
     denom: Denom
     fee: int
-    flaw: str | None  # "chain", "expired", "signature"
+    # "chain", "long_chain" (past what a decoder accepts), "expired", "signature", "short" (a
+    # signature of the wrong length): the two a decoder refuses come only from Python callers
+    flaw: str | None
 
 
 AMOUNTS = st.one_of(
@@ -80,7 +87,7 @@ transfer_ops = st.builds(
     amount=AMOUNTS,
     denom=st.sampled_from(Denom),
     fee=st.sampled_from([FEE] * 12 + [FEE - 1, 2 * COIN, 2**64 - 1]),
-    flaw=st.sampled_from([None] * 20 + ["chain", "expired", "signature"]),
+    flaw=st.sampled_from([None] * 20 + ["chain", "long_chain", "expired", "signature", "short"]),
 )
 other_ops = st.builds(
     Op,
@@ -129,9 +136,14 @@ def _transactions(history: list[list[Op]]) -> list[list[Transaction]]:
                 message,
                 fee=op.fee,
                 expiry=0 if op.flaw == "expired" else 1_000_000,
-                chain_id="elsewhere" if op.flaw == "chain" else "metanode-test",
+                chain_id="elsewhere" if op.flaw == "chain" else CHAIN_ID,
             )
-            txs.append(tx.with_signature(bytes(64)) if op.flaw == "signature" else tx)
+            if op.flaw == "signature":
+                tx = tx.with_signature(bytes(64))
+            elif op.flaw in UNDECODABLE:
+                # Built in Python and never decoded: no decoder would accept these bytes.
+                tx = replace(tx, encoded=b"", **UNDECODABLE[op.flaw])
+            txs.append(tx)
         blocks.append(txs)
     return blocks
 
