@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 
 import pytest
 
 from metanode.crypto import ed25519
 from metanode.errors import VerificationError
-from metanode.guard.score import Allowance, Override
+from metanode.guard import watch
+from metanode.guard.score import Allowance, Kind, Override, features
 from metanode.guard.watch import Watch
 from metanode.net import tls
 from metanode.net.frames import Status
@@ -69,27 +69,25 @@ def test_a_node_certificate_is_reencoded_so_nothing_beside_it_is_trusted() -> No
         tls.node_certificate(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 
 
-def test_a_peer_the_guard_bans_is_cut_off_and_refused_until_pardoned() -> None:
-    def now() -> int:
-        return time.monotonic_ns() // 1_000_000
+async def _judged_pair(guard: Watch) -> tuple[Network, Network]:
+    """Two started networks linked as peers, the first of them watched by `guard`."""
+    seeds = [os.urandom(32), os.urandom(32)]
+    base = free_port_block(2)
+    judged = Network(seeds[0], "127.0.0.1", base, [_peer(seeds[1], base + 1)], _drop, guard=guard)
+    other = Network(seeds[1], "127.0.0.1", base + 1, [_peer(seeds[0], base)], _drop)
+    await judged.start()
+    await other.start()
+    return judged, other
 
+
+def test_a_peer_the_guard_bans_is_cut_off_and_refused_until_pardoned() -> None:
     async def scenario() -> tuple[bool, bool, bool, bool]:
-        seeds = [os.urandom(32), os.urandom(32)]
-        base = free_port_block(2)
-        bans: list[str] = []
-        guard = Watch(
-            Allowance(50, 100), [], lambda *_: None, lambda _k, who, _ms: bans.append(who)
-        )
-        judged = Network(
-            seeds[0], "127.0.0.1", base, [_peer(seeds[1], base + 1)], _drop, guard=guard
-        )
-        other = Network(seeds[1], "127.0.0.1", base + 1, [_peer(seeds[0], base)], _drop)
-        await judged.start()
-        await other.start()
+        guard = Watch(Allowance(50, 100), [], lambda *_: None, lambda *_: None)
+        judged, other = await _judged_pair(guard)
         try:
             linked = await _linked(judged, other, 12.0)
             subject = f"peer:{other.me}"
-            guard.override(subject, Override.BAN, now())
+            guard.override(subject, Override.BAN, watch.now_ms())
             other.send(judged.me, Status(1))  # its next frame finds it banned
             for _ in range(100):
                 if other.me not in judged.connected():
@@ -98,7 +96,7 @@ def test_a_peer_the_guard_bans_is_cut_off_and_refused_until_pardoned() -> None:
             cut = other.me not in judged.connected()
             await asyncio.sleep(1.0)  # both sides' diallers try again meanwhile
             refused = other.me not in judged.connected()
-            guard.override(subject, Override.PARDON, now())
+            guard.override(subject, Override.PARDON, watch.now_ms())
             again = await _linked(judged, other, 12.0)
             return linked, cut, refused, again
         finally:
@@ -106,3 +104,25 @@ def test_a_peer_the_guard_bans_is_cut_off_and_refused_until_pardoned() -> None:
             await judged.stop()
 
     assert asyncio.run(scenario()) == (True, True, True, True)
+
+
+def test_a_peers_frames_and_its_gossip_reach_the_guard_on_one_clock() -> None:
+    """The links report frames and the node reports gossip (node._watch_gossip, on the
+    guard's clock): both must land in the same buckets, or the peer's request rate reads 0."""
+
+    async def scenario() -> list[float]:
+        guard = Watch(Allowance(50, 100), [], lambda *_: None, lambda *_: None)
+        judged, other = await _judged_pair(guard)
+        try:
+            assert await _linked(judged, other, 12.0)
+            for height in range(20):
+                other.send(judged.me, Status(height))
+            await asyncio.sleep(1.0)
+            guard.peer(other.me, Kind.DELIVERY, watch.now_ms())
+            return features(guard.peers.subjects[f"peer:{other.me}"], watch.now_ms())
+        finally:
+            await other.stop()
+            await judged.stop()
+
+    requests_per_s, *_, delivered_share = asyncio.run(scenario())
+    assert requests_per_s > 0 and delivered_share > 0

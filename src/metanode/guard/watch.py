@@ -1,10 +1,12 @@
 """The guards of one node: one for its gateway's clients, one for its peers, each with its own
-allowance and model; what the edges call, named by who is observed. Time is the caller's
-monotonic milliseconds, as in score.py.
+allowance and model; what the edges call, named by who is observed. Every edge and the ticks
+read one clock, `now_ms`: a peer's frames (the links) and its gossip (the node) land in the same
+subject, and two clocks would scatter its buckets and stall its token refill.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from metanode.errors import DecodeError
@@ -16,6 +18,11 @@ from .score import Allowance, Guard, Kind, Override, Status, Verdict
 # (which guard: "client" or "peer", the verdict other than PASS)
 RefusalHandler = Callable[[str, Verdict], None]
 BanHandler = Callable[[str, str, int], None]  # (which guard, subject, ban in ms)
+
+
+def now_ms() -> int:
+    """The guard's clock: wall milliseconds, the node's clock (node.now_ms)."""
+    return time.time_ns() // 1_000_000
 
 
 def subject_of(name: str) -> str:

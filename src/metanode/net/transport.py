@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from metanode.crypto import ed25519
 from metanode.errors import DecodeError, VerificationError
+from metanode.guard import watch
 from metanode.guard.score import Kind, Verdict
 from metanode.guard.watch import Watch
 from metanode.types import Address
@@ -211,7 +212,7 @@ class Network:
         if self.on_offence is not None:
             self.on_offence(peer, reason)
         if self.guard is not None:
-            self.guard.peer(peer, Kind.OVERSIZE, _now_ms())
+            self.guard.peer(peer, Kind.OVERSIZE, watch.now_ms())
         if self.scores.penalize(peer, points, reason, _now_ms()):
             log.warning("peer %s banned (%s)", peer, reason)
             link = self.links.get(peer)
@@ -268,7 +269,7 @@ class Network:
             writer.close()
             return None
         if self.guard is not None:
-            self.guard.peer(peer, Kind.CONNECT, _now_ms())
+            self.guard.peer(peer, Kind.CONNECT, watch.now_ms())
         pin = self.pins.get(peer)  # as it stands now: `pin` may change while we wait
         try:
             session, first = await asyncio.wait_for(
@@ -358,9 +359,8 @@ class Network:
                     self.on_peer(link.peer, False, link.reason)
 
     def _banned(self, peer: Address) -> bool:
-        now = _now_ms()
-        return self.scores.is_banned(peer, now) or (
-            self.guard is not None and self.guard.peer_banned(peer, now)
+        return self.scores.is_banned(peer, _now_ms()) or (
+            self.guard is not None and self.guard.peer_banned(peer, watch.now_ms())
         )
 
     def _close(self, link: _Link, reason: str) -> None:
@@ -409,7 +409,7 @@ class Network:
             verdict = (
                 Verdict.PASS
                 if self.guard is None
-                else self.guard.peer(link.peer, Kind.REQUEST, _now_ms(), len(body))
+                else self.guard.peer(link.peer, Kind.REQUEST, watch.now_ms(), len(body))
             )
             if verdict is Verdict.BAN:
                 self._close(link, "banned by the guard")
