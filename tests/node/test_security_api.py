@@ -11,6 +11,8 @@ import httpx
 from typer.testing import CliRunner
 
 from metanode.cli import bpci
+from metanode.guard import record
+from metanode.guard.score import Kind
 from tests.node.cluster import Cluster
 
 
@@ -18,8 +20,9 @@ def test_a_flooding_client_is_banned_seen_and_pardoned(tmp_path: Path) -> None:
     cluster = Cluster(tmp_path / "net", validators=1)
     config = cluster.home / "nodes" / "v0" / "config.toml"
     text = config.read_text()
-    # Loopback is allowed by default (a local load generator); here it is the attacker.
-    text = text.replace('allow = ["127.0.0.1", "::1"]', "allow = []")
+    # Loopback is allowed by default (a local load generator); here it is the attacker. The
+    # node records what its guard saw, with the verdicts, to a file in its home.
+    text = text.replace('allow = ["127.0.0.1", "::1"]', 'allow = []\nrecord = "guard-trace.jsonl"')
     config.write_text(text)
     cluster.configure("v0", "client_requests_per_second", 5)
     cluster.configure("v0", "client_burst", 5)
@@ -63,3 +66,9 @@ def test_a_flooding_client_is_banned_seen_and_pardoned(tmp_path: Path) -> None:
             assert 'metanode_guard_refused_total{kind="client",verdict="throttle"}' in text
     finally:
         cluster.stop_all()
+    (section,) = record.load(config.parent / "guard-trace.jsonl")  # closed by the stop
+    assert section.allowed == ()
+    assert section.outcomes["client:127.0.0.1"] >= {"pass", "throttle", "ban"}
+    assert {
+        kind for _, subject, kind, _ in section.observations if subject.startswith("client:")
+    } >= {Kind.REQUEST, Kind.CONNECT}

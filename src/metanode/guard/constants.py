@@ -50,3 +50,7 @@ ban_max_ms = 3_600_000
 strike_decay_ms = 600_000
 # A throttled subject gets this share of its allowance (requests or frames per second).
 throttle_share_percent = 10
+
+# A recording (`[guard] record`, guard/record.py) stops growing past this; an observation is
+# about 90 bytes, so this holds some 10 million of them, hours of a busy gateway.
+record_bytes_max = 1 << 30

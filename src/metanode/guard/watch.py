@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from metanode.errors import DecodeError
 from metanode.types import Address
 
 from . import traces
+from .record import Recorder
 from .score import Allowance, Guard, Kind, Override, Status, Verdict
 
 # (which guard: "client" or "peer", the verdict other than PASS)
@@ -44,23 +46,38 @@ class Watch:
         self.clients = Guard(clients, None, lambda who, ms: on_ban("client", who, ms))
         self.peers = Guard(traces.PEERS, None, lambda who, ms: on_ban("peer", who, ms))
         self.on_refused = on_refused
+        self.recorder: Recorder | None = None
         for name in allow:
             self.override(subject_of(name), Override.ALLOW, 0)
+
+    def record(self, path: Path, observer: str) -> None:
+        """Append what is observed from now on to the recording at `path` (guard/record.py)."""
+        allowed = [
+            name
+            for guard in (self.clients, self.peers)
+            for name, entry in guard.subjects.items()
+            if entry.allowed
+        ]
+        self.recorder = Recorder(path, observer, self.clients.allowance, allowed, now_ms())
 
     def fit(self) -> None:
         """Fit the models on normal traffic (about a second of CPU: run it off the loop)."""
         self.clients.model, self.peers.model = traces.models()
 
     def client(self, address: str, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
-        verdict = self.clients.observe(f"client:{address}", kind, now_ms, size)
-        if kind is Kind.REQUEST and verdict is not Verdict.PASS:
-            self.on_refused("client", verdict)
-        return verdict
+        return self._observe("client", self.clients, f"client:{address}", kind, now_ms, size)
 
     def peer(self, node_id: Address, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
-        verdict = self.peers.observe(f"peer:{node_id}", kind, now_ms, size)
+        return self._observe("peer", self.peers, f"peer:{node_id}", kind, now_ms, size)
+
+    def _observe(
+        self, which: str, guard: Guard, subject: str, kind: Kind, at_ms: int, size: int
+    ) -> Verdict:
+        verdict = guard.observe(subject, kind, at_ms, size)
         if kind is Kind.REQUEST and verdict is not Verdict.PASS:
-            self.on_refused("peer", verdict)
+            self.on_refused(which, verdict)
+        if self.recorder is not None:
+            self.recorder.observation(at_ms, subject, kind, size, verdict)
         return verdict
 
     def peer_banned(self, node_id: Address, now_ms: int) -> bool:
@@ -69,6 +86,13 @@ class Watch:
     def tick(self, now_ms: int) -> None:
         self.clients.tick(now_ms)
         self.peers.tick(now_ms)
+        if self.recorder is not None:
+            self.recorder.flush()
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
 
     def override(self, subject: str, action: Override, now_ms: int) -> None:
         guard = self.peers if subject.startswith("peer:") else self.clients

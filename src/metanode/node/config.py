@@ -240,6 +240,10 @@ class Guard(_Section):
     # loop) scores beside the rules; off by default, so that the many short-lived nodes of a
     # local network or a test suite do not pay for it. A public gateway turns it on.
     model: bool = False
+    # A file (relative to the node's home) the guard appends what it observes to: each
+    # request, frame and offence with its subject, size and verdict, no payloads (guard/record.py,
+    # docs/security.md "Recordings"); unset, nothing is recorded.
+    record: str | None = None
 
 
 class Testing(_Section):
@@ -503,6 +507,8 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"allow = [{', '.join(_q(item) for item in guard.allow)}]")
     lines.append(f"operators = [{', '.join(_q(item) for item in guard.operators)}]")
     lines.append(f"model = {'true' if guard.model else 'false'}")
+    if guard.record is not None:
+        lines.append(f"record = {_q(guard.record)}")
     testing = config.testing
     if testing.double_prepare_heights or testing.executor_lie or testing.censor:  # where set
         lines += ["", "[testing]"]

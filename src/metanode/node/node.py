@@ -232,6 +232,8 @@ class Node:
             self._on_guard_refused,
             self._on_guard_ban,
         )
+        if cfg.guard.record is not None:
+            self.guard.record(node_config.resolve(config_path, cfg.guard.record), str(self.me))
         self.network = Network(
             validator_keys.ed25519_seed,
             cfg.p2p.listen.host,
@@ -361,6 +363,7 @@ class Node:
                     await asyncio.gather(self._snapshotting, return_exceptions=True)
                 self.hosting.stop()
                 await self.network.stop()
+                self.guard.close()
                 self.consensus_log.close()
                 self.store.close()
                 self.chunks.close()
