@@ -17,18 +17,17 @@ from metanode.types import Address
 PEER = Address(bytes(range(20)))
 
 
-def _watched(path: Path, allow: list[str]) -> Watch:
+def _watched(path: Path, allow: list[str]) -> tuple[Watch, int]:
+    """A watch recording to `path`, and the time its recording began."""
     watch = Watch(Allowance(5, 5), allow, lambda *_: None, lambda *_: None)
-    watch.record(path, "node-a")
-    return watch
+    return watch, watch.record(path, "node-a").origin_ms
 
 
 def test_a_recording_holds_each_observation_with_its_verdict_and_no_payload(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "trace.jsonl"
-    watch = _watched(path, ["127.0.0.1"])
-    origin = watch.recorder.origin_ms if watch.recorder else 0
+    watch, origin = _watched(path, ["127.0.0.1"])
     for step in range(20):  # past the allowance of 5 with a burst of 5: throttled
         watch.client("192.0.2.7", Kind.REQUEST, origin + step, 300)
     watch.client("192.0.2.7", Kind.BAD_SIGNATURE, origin + 25)
@@ -63,8 +62,7 @@ def test_a_recording_holds_each_observation_with_its_verdict_and_no_payload(
 def test_recordings_concatenate_into_sections_one_per_observer(tmp_path: Path) -> None:
     paths = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     for index, path in enumerate(paths):
-        watch = _watched(path, [])
-        origin = watch.recorder.origin_ms if watch.recorder else 0
+        watch, origin = _watched(path, [])
         watch.client(f"192.0.2.{index}", Kind.REQUEST, origin + 10, 100)
         watch.close()
     joined = tmp_path / "joined.jsonl"
@@ -78,8 +76,7 @@ def test_recordings_concatenate_into_sections_one_per_observer(tmp_path: Path) -
 
 def test_offsets_never_go_back_when_the_clock_does(tmp_path: Path) -> None:
     path = tmp_path / "trace.jsonl"
-    watch = _watched(path, [])
-    origin = watch.recorder.origin_ms if watch.recorder else 0
+    watch, origin = _watched(path, [])
     watch.client("192.0.2.1", Kind.REQUEST, origin + 500)
     watch.client("192.0.2.1", Kind.REQUEST, origin + 200)  # the wall clock was set back
     watch.close()

@@ -1,9 +1,12 @@
-"""The replayed-traffic measure of the guard, small: normal traffic mixed with the six attacks,
-scored by the fitted models and the rules (bench/security.py runs it longer)."""
+"""The replayed-traffic measure of the guard, small: normal traffic (generated, and recorded by
+a real bench run) mixed with the six attacks, scored by the fitted models and the rules
+(bench/security.py runs it longer)."""
 
 from __future__ import annotations
 
-from metanode.guard import traces
+from pathlib import Path
+
+from metanode.guard import record, traces
 from metanode.guard.score import Guard
 
 
@@ -25,3 +28,26 @@ def test_attackers_are_caught_and_no_normal_client_is_banned() -> None:
     assert outcome.banned & honest == set()
     assert outcome.detected & honest == set()
     assert outcome.honest_served(honest) >= 0.8 * baseline.honest_served(honest)
+
+
+# A recording of a real `metanode bench --validators 2 --duration 8 --rate 40 --accounts 40
+# --record-trace` run: both validators' views of the two load clients, the bench's reads from
+# loopback (allowed) and each other.
+RECORDED = Path(__file__).with_name("data") / "bench-2v.jsonl"
+
+
+def test_recorded_bench_traffic_mixed_with_the_attacks_flags_every_attacker_and_no_normal_one() -> (
+    None
+):
+    sections = record.load(RECORDED)
+    models = traces.models()
+    attacks = traces.attacks(seed=2, duration_ms=max(s.duration_ms for s in sections))
+    outcome = traces.replay_recorded(sections, attacks, models)
+    baseline = traces.replay_recorded(sections, [], models)
+    honest = {subject for section in sections for subject in section.outcomes}
+    attackers = {item[1] for item in attacks}
+    assert {"client:127.0.0.2", "client:127.0.0.3"} <= honest
+    assert outcome.detected >= attackers
+    assert outcome.detected & honest == set()
+    assert outcome.banned & honest == set()
+    assert outcome.honest_served(honest) == baseline.honest_served(honest) > 0

@@ -19,6 +19,13 @@ what a transaction costs the network at that rate).
 
 The nodes run on the defaults of `metanode up`; `--clients-txs-max` sets their `[mempool]
 clients_txs_max`, the bound on all clients' pending transactions that sets latency at overload.
+
+`--record-trace PATH` makes every validator record what its guard observes (`[guard] record`,
+docs/security.md "Recordings") and joins the recordings into PATH; `--attack` runs the
+attackers of `metanode.cli.attack` beside the load, and the report names their subjects. With
+either, each load process sends from its own loopback address (127.0.0.2 and up), outside the
+loopback the guard allows by default, so that the guards see, and score, separate clients: the
+load must then stay within a client's allowance (`--rate`, batches of at most 500).
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import logs
 
+from . import attack as attackers
 from . import output
 from .load import account_address
 from .network import launch
@@ -66,6 +74,7 @@ START_MARGIN_S = 2.0  # from the last load process ready to the start: they poll
 # they share the machine with the validators, which are idle but starting up.
 PRESIGN_SLOWDOWN_MAX = 10
 PRESIGN_WAIT_MIN_S = 60.0
+RECORDING = "guard-trace.jsonl"  # in each validator's home, with --record-trace
 
 
 def measure_crypto() -> tuple[float, dict[str, float]]:
@@ -195,6 +204,13 @@ def bench(
     clients_txs_max: Annotated[
         int, typer.Option(min=0, help="The nodes' [mempool] clients_txs_max (0: txs_max).")
     ] = 0,
+    record_trace: Annotated[
+        Path | None,
+        typer.Option(help="Record what the validators' guards observe into this file."),
+    ] = None,
+    attack: Annotated[
+        bool, typer.Option(help="Run abusive clients and a rogue peer beside the load.")
+    ] = False,
     as_json: output.Json = False,
 ) -> None:
     """Start a fresh network, load it with pre-signed transfers, report TPS and latency. With
@@ -231,6 +247,13 @@ def bench(
         mempool=mempool,
     )
     gateways = [f"http://127.0.0.1:{base + validators + i}" for i in range(validators)]
+    config_paths = [entry.config_path for entry in entries]
+    if record_trace is not None:
+        _record_guards(config_paths)
+    rogue = None
+    if attack:
+        rogue = attackers.Rogue(secrets.token_bytes(32), free_port_block(1))
+        attackers.admit_rogue(config_paths, rogue, home)
     processes = []
     try:
         for entry in entries:
@@ -247,6 +270,8 @@ def bench(
             t_sign,
             processes,
             as_json,
+            apart=record_trace is not None or attack,
+            rogue=rogue,
         )
         report.update(
             validators=validators,
@@ -271,6 +296,8 @@ def bench(
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if record_trace is not None:
+            _join_recordings(config_paths, record_trace)
         if not keep:
             shutil.rmtree(home, ignore_errors=True)
     timeline = report.pop("timeline")
@@ -359,8 +386,13 @@ def _run_load(
     t_sign: float,
     processes: list[subprocess.Popen[bytes]],
     as_json: bool,
+    *,
+    apart: bool,
+    rogue: attackers.Rogue | None,
 ) -> dict[str, Any]:
-    """The load processes join `processes`, so that the caller ends them with the validators."""
+    """The load processes (and the attackers, with a `rogue`) join `processes`, so that the
+    caller ends them with the validators. `apart`: each load process sends from its own
+    loopback address."""
     validator_pids = [process.pid for process in processes]
     status = httpx.get(f"{gateways[0]}/api/v1/status", timeout=5).json()
     share = -(-accounts // LOAD_PROCESSES)
@@ -382,6 +414,7 @@ def _run_load(
             "batch": _batch(offered_rate // LOAD_PROCESSES),
             "in_flight": IN_FLIGHT,
             "duration_s": duration,
+            "source": _load_source(index) if apart else None,
         }
         specs.append((spec_path, spec))
     for spec_path, spec in specs:
@@ -390,9 +423,22 @@ def _run_load(
             subprocess.Popen([sys.executable, "-m", "metanode.cli.load", str(spec_path)])
         )
     processes.extend(loaders)
+    waited = [spec_path for spec_path, _ in specs]
+    attacks: list[tuple[Path, subprocess.Popen[bytes]]] = []
+    if rogue is not None:
+        spec = _attack_spec(home, status, gateways, duration, rogue)
+        # The rogue peer in a process of its own: among the many requests of the others its
+        # link handshakes would time out on a busy machine.
+        for part in attackers.PARTS:
+            attack_path = home / f"attack-{part}.json"
+            attack_path.write_text(json.dumps({**spec, "part": part}))
+            command = [sys.executable, "-m", "metanode.cli.attack", str(attack_path)]
+            attacks.append((attack_path, subprocess.Popen(command)))
+        processes.extend(process for _, process in attacks)
+        waited.extend(path for path, _ in attacks)
     start = start_when_presigned(
-        [spec_path for spec_path, _ in specs],
-        loaders,
+        waited,
+        loaders + [process for _, process in attacks],
         max(PRESIGN_WAIT_MIN_S, per_account * share * t_sign * PRESIGN_SLOWDOWN_MAX),
     )
     window_start = start + duration * WARMUP_FRACTION
@@ -409,6 +455,15 @@ def _run_load(
         asyncio.run(_listen(events_url, start + duration + DRAIN_S, commits, blocks))
     for loader in loaders:
         loader.wait(120)
+    guard: dict[str, Any] = {}
+    if apart:
+        guard["honest_clients"] = [f"client:{_load_source(i)}" for i in range(LOAD_PROCESSES)]
+    if rogue is not None:
+        answers: dict[str, dict[str, int]] = {}
+        for attack_path, process in attacks:
+            process.wait(120)
+            answers.update(json.loads(Path(f"{attack_path}.out.json").read_text())["answers"])
+        guard.update(attackers=attackers.subjects(rogue), attack_answers=answers)
     cpu.join()
     sent: list[tuple[float, list[str]]] = []
     verdicts: dict[str, int] = {}
@@ -448,7 +503,55 @@ def _run_load(
         "validators_cpu_us_per_tx": validators_cpu_s / len(in_window) * 1e6 if in_window else 0.0,
         "timeline": timeline,
         "latencies_ms": latencies,
+        **({"guard": guard} if guard else {}),
     }
+
+
+def _load_source(index: int) -> str:
+    return f"127.0.0.{2 + index}"
+
+
+def _attack_spec(
+    home: Path, status: dict[str, Any], gateways: list[str], duration: int, rogue: attackers.Rogue
+) -> dict[str, Any]:
+    """What the attackers need; the validators' node ids, ports and certificates as their
+    peers' configs name them."""
+    validators: dict[str, list[Any]] = {}
+    request_bytes_max = 0
+    for path in sorted(home.glob("nodes/*/config.toml")):
+        config = node_config.load(path)
+        request_bytes_max = config.api.request_bytes_max
+        for peer in config.p2p.peers:
+            if peer.name != attackers.ROGUE:
+                certificate = node_config.resolve(path, peer.certificate)
+                validators[peer.node_id] = [peer.node_id, peer.port, str(certificate)]
+    return {
+        "chain_id": status["chain_id"],
+        "expiry_height": status["height"] + 1_000_000,
+        "gateways": gateways,
+        "request_bytes_max": request_bytes_max,
+        "validators": sorted(validators.values()),
+        "rogue_seed": rogue.seed.hex(),
+        "rogue_port": rogue.port,
+        "duration_s": duration,
+    }
+
+
+def _record_guards(config_paths: list[Path]) -> None:
+    for path in config_paths:
+        config = node_config.load(path)
+        guard = config.guard.model_copy(update={"record": RECORDING})
+        path.write_text(node_config.to_toml(config.model_copy(update={"guard": guard})))
+
+
+def _join_recordings(config_paths: list[Path], into: Path) -> None:
+    """The validators' recordings, one section each, in one file (guard/record.py)."""
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with into.open("w", encoding="utf-8") as joined:
+        for path in config_paths:
+            recorded = path.parent / RECORDING
+            if recorded.exists():
+                joined.write(recorded.read_text(encoding="utf-8"))
 
 
 def start_when_presigned(

@@ -177,7 +177,10 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
                 queue.appendleft((attempts + 1, again))
                 await asyncio.sleep(min(retry_pause_max_s, retry_pause_s * 2**attempts))
 
-    async with httpx.AsyncClient(timeout=60) as client:
+    # A source address of its own (`metanode bench --attack`, `--record-trace`) makes this
+    # process one client of the gateways' guards, apart from the bench and the other loads.
+    transport = httpx.AsyncHTTPTransport(local_address=spec.get("source"))
+    async with httpx.AsyncClient(timeout=60, transport=transport) as client:
         await asyncio.gather(*(worker(client, n) for n in range(spec["in_flight"])))
     return {"sent": sent, "verdicts": verdicts, "offered": offered}
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import constants
-from .score import Allowance, Guard, Kind, Model, Verdict, features
-
-Observation = tuple[int, str, Kind, int]  # (ms, subject, kind, bytes)
+from .record import Observation, Section
+from .score import Allowance, Guard, Kind, Model, Override, Verdict, features
 
 # The gateway's allowance per client and the transport's per peer (api, net constants).
 CLIENTS = Allowance(per_s=50, burst=100)
@@ -208,6 +207,28 @@ def replay(trace: list[Observation], clients: Guard, peers: Guard) -> Outcome:
                     detected.add(status.subject)
                 if status.verdict is Verdict.BAN:
                     banned.add(status.subject)
+    return Outcome(frozenset(detected), frozenset(banned), served)
+
+
+def replay_recorded(
+    sections: list[Section], attacks: list[Observation], models: tuple[Model, Model]
+) -> Outcome:
+    """Each node's recorded view (guard/record.py) with `attacks` mixed in, replayed into a
+    client and a peer guard set up as that node's were (its allowance, its allowed subjects):
+    a subject counts as detected or banned when any node's guard throttled or banned it."""
+    detected: set[str] = set()
+    banned: set[str] = set()
+    served: dict[str, int] = {}
+    for section in sections:
+        clients, peers = Guard(section.client_allowance, models[0]), Guard(PEERS, models[1])
+        for subject in section.allowed:
+            (peers if is_peer(subject) else clients).override(subject, Override.ALLOW, 0)
+        mixed = sorted(section.observations + attacks, key=lambda item: item[:3])
+        outcome = replay(mixed, clients, peers)
+        detected |= outcome.detected
+        banned |= outcome.banned
+        for subject, count in outcome.served.items():
+            served[subject] = served.get(subject, 0) + count
     return Outcome(frozenset(detected), frozenset(banned), served)
 
 

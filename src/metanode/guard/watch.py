@@ -50,7 +50,7 @@ class Watch:
         for name in allow:
             self.override(subject_of(name), Override.ALLOW, 0)
 
-    def record(self, path: Path, observer: str) -> None:
+    def record(self, path: Path, observer: str) -> Recorder:
         """Append what is observed from now on to the recording at `path` (guard/record.py)."""
         allowed = [
             name
@@ -59,6 +59,7 @@ class Watch:
             if entry.allowed
         ]
         self.recorder = Recorder(path, observer, self.clients.allowance, allowed, now_ms())
+        return self.recorder
 
     def fit(self) -> None:
         """Fit the models on normal traffic (about a second of CPU: run it off the loop)."""
