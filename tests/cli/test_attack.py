@@ -4,7 +4,9 @@ recordings joined into one file (the runs themselves: tests/guard/test_live.py).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 from pathlib import Path
 
 from metanode.cli import attack
@@ -54,3 +56,37 @@ def test_each_validator_records_and_the_recordings_join_one_section_each(tmp_pat
         "client:127.0.0.2",
         "client:127.0.0.3",
     ]
+
+
+def test_the_attackers_http_client_reads_status_and_whether_the_connection_is_kept() -> None:
+    """The hand-written HTTP/1.1 of the attackers (attack._paced) on a real socket."""
+    answers = [
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+        b"HTTP/1.1 403 Forbidden\r\nConnection: close\r\ncontent-length: 3\r\n\r\nno\n",
+    ]
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for answer in answers:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"content-length: (\d+)", head)
+            received.append(head + await reader.readexactly(int(length[1]) if length else 0))
+            writer.write(answer)
+        writer.close()
+
+    async def scenario() -> list[tuple[str, bool]]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        found = []
+        for body in (None, b"\x01\x02"):
+            writer.write(attack._request("gateway", body))
+            found.append(await attack._answer(reader))
+        writer.close()
+        server.close()
+        return found
+
+    assert asyncio.run(scenario()) == [("200", True), ("403", False)]
+    assert received[0].startswith(b"GET /api/v1/status HTTP/1.1\r\nhost: gateway\r\n")
+    assert received[1].startswith(b"POST /api/v1/txs HTTP/1.1\r\n")
+    assert received[1].endswith(b"content-length: 2\r\n\r\n\x01\x02")

@@ -1,8 +1,9 @@
 """The attackers of `metanode bench --attack`: real abusive clients and a rogue peer against a
 real network, while the load processes submit honest transfers (docs/security.md "Measured").
 
-Run as `python -m metanode.cli.attack SPEC.json`, started like a load process (load.py): it
-prepares what it sends, writes SPEC.ready, waits for SPEC.start, attacks until the load ends,
+Run as `python -m metanode.cli.attack SPEC.json`, twice (SPEC's `part`: the HTTP attacks, and
+the rogue peer in a process of its own), started like a load process (load.py): it prepares
+what it sends, writes SPEC.ready, waits for SPEC.start, attacks until the load ends,
 and writes what it sent and what it was answered to SPEC.out.json. Each attack comes from its
 own loopback address (127.0.0.20 and up), so each is one subject of the gateways' guards:
 
@@ -17,8 +18,8 @@ own loopback address (127.0.0.20 and up), so each is one subject of the gateways
 
 The rogue peer is a node identity the bench adds to every validator's `[p2p] peers` (as an
 operator would add a full node), so its links are real authenticated links and it is scored
-as `peer:<its node id>`. The rates are fixed, so the attackers' own CPU is the same in every
-run; each HTTP attack is paced per gateway.
+as `peer:<its node id>`. The rates are fixed and each HTTP attack is paced per gateway, so the
+attackers ask for the same in every run (what they were answered is in SPEC.out.json).
 
 Wall-clock times here are the client side's, as in load.py.
 """
@@ -56,11 +57,11 @@ SLOW_CONNECTIONS = 30  # per gateway, under `[api] connections_per_client_max`
 SLOW_REOPEN_PAUSE_S = 0.5
 GOSSIP_FRAMES_PER_S = 50  # the rogue's duplicate frames, to each validator
 GOSSIP_FRAME_TXS = 20
-PREPARED_TXS = 500
-# Connections of one attack on one gateway: one for each `lane_per_s_max` requests a second,
+PREPARED_TXS = 500  # signed in advance and sent in turn
+# Connections of one attack on one gateway: one for each `LANE_PER_S_MAX` requests a second,
 # as a lane waits for each answer (a tenth of a second and more on a busy machine).
-lane_per_s_max = 20
-REQUEST_TIMEOUT_S = 10  # signed in advance and sent in turn
+LANE_PER_S_MAX = 20
+REQUEST_TIMEOUT_S = 10
 NONCE_AHEAD = 1_000_000
 ROGUE = "rogue"
 
@@ -172,7 +173,7 @@ async def _paced(
     busy machine httpx's cost per request held the attackers far below their rates."""
     host, _, port = gateway.removeprefix("http://").partition(":")
     requests = [_request(host, body) for body in bodies or [None]]
-    lanes = -(-PER_S[attack] // lane_per_s_max)
+    lanes = -(-PER_S[attack] // LANE_PER_S_MAX)
 
     async def lane(offset: int) -> None:
         connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
