@@ -24,8 +24,11 @@ attackers of `metanode.cli.attack` against every gateway and the peer links. Pre
 and false bans are the live guards' own verdicts on the attackers' and the honest subjects (a
 subject any validator throttled or banned, from the attacked run's recordings), and
 `honest_tps_ratio` the committed TPS of the attacked run over the clean one's; recall is over
-the attackers some validator observed (`attackers_seen`). Last line `precision=… recall=…
-false_bans=… honest_tps_ratio=… tps_clean=… tps_attacked=… attackers_seen=K/N`.
+the attackers some validator observed (`attackers_seen`). The bench's TPS is over its measured
+window, which a load started late by the attack fills by catching up, so the line also gives
+`honest_committed_ratio`: the honest transfers committed by the end of each run, attacked over
+clean. Last line `precision=… recall=… false_bans=… honest_tps_ratio=… tps_clean=…
+tps_attacked=… honest_committed_ratio=… attackers_seen=K/N`.
 """
 
 from __future__ import annotations
@@ -189,6 +192,7 @@ def main() -> None:
         f"live: {len(honest)} honest subjects, {len(attackers)} attackers; attackers' answers "
         f"{json.dumps(attacked['guard']['attack_answers'], sort_keys=True)}"
     )
+    committed = attacked["committed_total"] / max(1, clean["committed_total"])
     for name, run in (("clean", clean), ("attacked", attacked)):
         print(
             f"live {name}: tps={run['tps']:.1f} p50_ms={run['p50_ms']:.0f} "
@@ -199,7 +203,7 @@ def main() -> None:
         f"precision={precision:.3f} recall={recall:.3f} false_bans={false_bans} "
         f"honest_tps_ratio={attacked['tps'] / max(1e-9, clean['tps']):.3f} "
         f"tps_clean={clean['tps']:.1f} tps_attacked={attacked['tps']:.1f} "
-        f"attackers_seen={len(reached)}/{len(attackers)}"
+        f"honest_committed_ratio={committed:.3f} attackers_seen={len(reached)}/{len(attackers)}"
     )
 
 

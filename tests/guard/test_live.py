@@ -17,7 +17,8 @@ from metanode.guard import record
 BENCH = Path(__file__).parents[2] / "bench" / "security.py"
 LAST = re.compile(
     r"^precision=([\d.]+) recall=([\d.]+) false_bans=(\d+) honest_tps_ratio=([\d.]+) "
-    r"tps_clean=([\d.]+) tps_attacked=([\d.]+) attackers_seen=(\d)/6$"
+    r"tps_clean=([\d.]+) tps_attacked=([\d.]+) honest_committed_ratio=([\d.]+) "
+    r"attackers_seen=(\d)/6$"
 )
 
 
