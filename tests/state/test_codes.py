@@ -257,6 +257,9 @@ PINNED = {
     1705: "keys.new_key_signature_invalid",
     1706: "keys.account_is_a_node",
     1707: "keys.node_key_exists",
+    1708: "keys.node_not_registered",
+    1709: "keys.node_key_in_use",
+    1710: "keys.recorded_key_signature_invalid",
 }
 
 

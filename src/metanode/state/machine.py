@@ -88,7 +88,7 @@ from metanode.state.genesis.document import GenesisDocument
 from metanode.state.genesis.state import genesis_writes
 from metanode.state.governance import rules as governance
 from metanode.state.identity import rules as identity
-from metanode.state.keys.rules import on_add_node_key, on_migrate_account
+from metanode.state.keys.rules import on_add_node_key, on_migrate_account, on_rotate_node_key
 from metanode.state.notary.rules import on_submit_logblock
 from metanode.state.policy.rules import on_declare_region, on_register_policy
 from metanode.state.privacy.rules import on_prove_kyc, on_publish_zk_issuer
@@ -140,6 +140,7 @@ from metanode.types import (
     RevealReceipt,
     RevokeCredential,
     RotateDidKey,
+    RotateNodeKey,
     RuleDispute,
     ScaleApp,
     SubmitEvidence,
@@ -196,6 +197,7 @@ HANDLERS: dict[type, Handler] = {
     ReportStorageFault: storage.on_report_storage_fault,  # type: ignore[dict-item]
     MigrateAccount: on_migrate_account,  # type: ignore[dict-item]
     AddNodeKey: on_add_node_key,  # type: ignore[dict-item]
+    RotateNodeKey: on_rotate_node_key,  # type: ignore[dict-item]
 }
 
 

@@ -18,6 +18,9 @@ hash_bytes = 32
 uint64_max = 2**64 - 1
 # One transaction on the wire, a hybrid one included (its ML-DSA key and signature are ~5.3 KB).
 tx_bytes_max = 8 * 1024
+# A node key rotation (message 43) of an identity with an ML-DSA key carries the new ML-DSA
+# key, the new keys' hybrid signature and the recorded key's signature: ~8.7 KB.
+rotation_tx_bytes_max = 12 * 1024
 memo_bytes_max = 256
 # Registry records: a node's P2P address (host:port) and its DID, as text.
 p2p_address_bytes_max = 128

@@ -982,6 +982,48 @@ class RuleDispute:
 
 
 @dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
+class RotateNodeKey:
+    """Replace the Ed25519 node key of the sender's identity (its consensus key and TLS
+    certificate) from the next epoch's validator set on; the identity (address, records,
+    stake) stays. Double-signed like `MigrateAccount`: the envelope by the identity's key,
+    `signature` by the new key over the rotation statement (`state/keys/rules.py`), hybrid with
+    `mldsa_key` when that is given (it then replaces the identity's ML-DSA node key), and
+    `recorded_signature` by the ML-DSA key the identity records, if it records one. Empty
+    signatures decode, so that a one-key rotation gets its own result code."""
+
+    code: ClassVar[int] = 43
+    public_key: bytes
+    mldsa_key: bytes
+    signature: bytes
+    recorded_signature: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.public_key, self.mldsa_key, self.signature, self.recorded_signature]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> RotateNodeKey:
+        public_key, mldsa_key, signature, recorded_signature = fields
+        return cls(
+            expect_bytes(
+                public_key, "rotate_node_key.public_key", constants.ed25519_public_key_bytes
+            ),
+            expect_bytes(
+                mldsa_key, "rotate_node_key.mldsa_key", maximum=constants.mldsa65_public_key_bytes
+            ),
+            expect_bytes(
+                signature,
+                "rotate_node_key.signature",
+                maximum=constants.ed25519_signature_bytes + constants.mldsa65_signature_bytes,
+            ),
+            expect_bytes(
+                recorded_signature,
+                "rotate_node_key.recorded_signature",
+                maximum=constants.mldsa65_signature_bytes,
+            ),
+        )
+
+
 class RegisterShadow:
     """A Web2 service's shadow identity (state/shadow): its DNS `domain`, bound to the Ed25519
     `service_key` that signs what it does for users and the X25519 `encryption_key` payloads
@@ -1311,6 +1353,7 @@ Message = (
     | GrantShadow
     | MigrateAccount
     | AddNodeKey
+    | RotateNodeKey
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -1353,6 +1396,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         GrantShadow,
         MigrateAccount,
         AddNodeKey,
+        RotateNodeKey,
     )
 }
 _FIELD_COUNTS = {
@@ -1394,6 +1438,7 @@ _FIELD_COUNTS = {
     GrantShadow: 3,
     MigrateAccount: 3,
     AddNodeKey: 2,
+    RotateNodeKey: 4,
 }
 
 

@@ -37,6 +37,7 @@ from metanode.types.messages import (
     Message,
     ProveKyc,
     PublishZkIssuer,
+    RotateNodeKey,
     RuleDispute,
     SubmitLogBlock,
     Transfer,
@@ -66,6 +67,8 @@ def bytes_max(message: Message) -> int:
         return constants.logblock_tx_bytes_max
     if isinstance(message, ProveKyc | PublishZkIssuer):
         return constants.privacy_tx_bytes_max
+    if isinstance(message, RotateNodeKey):
+        return constants.rotation_tx_bytes_max
     return constants.tx_bytes_max
 
 
@@ -145,7 +148,8 @@ class Transaction:
     def decode(cls, data: bytes) -> Transaction:
         """Strict decoding within the size bound of the message carried: `tx_bytes_max`, or
         the larger `logblock_tx_bytes_max` for a LogBlock (message 22) or a ruling (27), or
-        `privacy_tx_bytes_max` for a zero-knowledge proof or an issuer's definitions (33, 34).
+        `privacy_tx_bytes_max` for a zero-knowledge proof or an issuer's definitions (33, 34),
+        or `rotation_tx_bytes_max` for a node key rotation (43).
         Bytes past the larger bound are refused before decoding."""
         too_long = f"transaction is {len(data)} bytes, at most"
         if len(data) > constants.logblock_tx_bytes_max:

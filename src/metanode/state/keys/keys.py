@@ -3,6 +3,8 @@
 0x10 0x00                  → parameters (params.py)
 0x10 0x01 ‖ address(20)    → migrated: the hybrid address the Ed25519 account moved to (20)
 0x10 0x02 ‖ address(20)    → the ML-DSA-65 key of a node identity (message 38)
+0x10 0x03 ‖ ed25519 key(32) → the identity (20) a rotated-to node key serves (message 43);
+                              never removed, so a key serves one identity, once
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ PREFIX = b"\x10"
 PARAMS = PREFIX + b"\x00"
 MIGRATED = PREFIX + b"\x01"
 NODE_KEY = PREFIX + b"\x02"
+ROTATED = PREFIX + b"\x03"
 
 
 def migrated(address: Address) -> bytes:
@@ -21,3 +24,7 @@ def migrated(address: Address) -> bytes:
 
 def node_key(address: Address) -> bytes:
     return NODE_KEY + address.raw
+
+
+def rotated(public_key: bytes) -> bytes:
+    return ROTATED + public_key

@@ -16,3 +16,10 @@ def migrated_to(reader: StateReader, address: Address) -> Address | None:
 def node_key(reader: StateReader, address: Address) -> bytes | None:
     """The ML-DSA-65 key a node identity added (message 38), or None."""
     return reader.get(keys.node_key(address))
+
+
+def node_of_key(reader: StateReader, public_key: bytes) -> Address | None:
+    """The identity a rotated-to Ed25519 node key serves (message 43), or None: a key no
+    rotation named, whose identity is its own address."""
+    data = reader.get(keys.rotated(public_key))
+    return None if data is None else Address(data)

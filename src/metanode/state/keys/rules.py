@@ -15,16 +15,21 @@ message. Guards, in this order (tests/state/test_keys.py pins them):
         4 account_is_a_node
     38: 1 already_hybrid   2 migration_needs_both_keys   3 new_key_signature_invalid
         4 node_key_exists
+    43: see `on_rotate_node_key`
 A migration moves the sender's coins of every denomination to the address of the new keys and
 marks the account migrated (its nonce stays; the mark refuses every later Ed25519
-transaction). A node key is recorded beside the identity, whose Ed25519 key stays its node id,
-TLS certificate and consensus key.
+transaction). A node key is recorded beside the identity, whose Ed25519 key stays its node id.
+A rotation (43) replaces the identity's node key, its consensus key and TLS certificate, in
+staking's and the registry's records: the next set computed at an epoch end carries it, while
+the sets already fixed and recorded keep the old one for their heights. The identity stays:
+its address, records and stake, and the key its address is the hash of, which alone signs its
+transactions (docs/decisions/node-key-rotation.md).
 """
 
 from __future__ import annotations
 
 from metanode.codec import encode, tags
-from metanode.crypto import pq
+from metanode.crypto import ed25519, pq
 from metanode.errors import KeyFormatError, VerificationError
 from metanode.state.bank.accounts import Account, read_account, write_account
 from metanode.state.bank.rules import credit
@@ -32,7 +37,9 @@ from metanode.state.codes import OK
 from metanode.state.context import TxContext
 from metanode.state.keys import errors, keys
 from metanode.state.keys.params import read_params
+from metanode.state.registry import rules as registry
 from metanode.state.registry.records import read_node
+from metanode.state.staking import rules as staking
 from metanode.state.staking.records import read_validator
 from metanode.state.view import Overlay, StateReader
 from metanode.types import (
@@ -43,16 +50,20 @@ from metanode.types import (
     RegisterNode,
     RegisterValidator,
     Role,
+    RotateNodeKey,
     Transaction,
 )
 
 ACCOUNT = "account"
 NODE = "node"
+ROTATE = "rotate"
 
 
-def statement(chain_id: str, account: Address, what: str) -> bytes:
-    """What the new keys sign to take over `account` (`ACCOUNT`) or join its identity (`NODE`)."""
-    return tags.KEY_MIGRATION.name_bytes + b"\x00" + encode([chain_id, account.raw, what])
+def statement(chain_id: str, account: Address, what: str, *keys_: bytes) -> bytes:
+    """What the new keys sign to take over `account` (`ACCOUNT`), join its identity (`NODE`)
+    or replace its node key (`ROTATE`, naming the current key and the new one, so that the
+    signatures of one rotation serve no later one)."""
+    return tags.KEY_MIGRATION.name_bytes + b"\x00" + encode([chain_id, account.raw, what, *keys_])
 
 
 def _registers_validator(tx: Transaction) -> bool:
@@ -68,7 +79,9 @@ def check_keys(reader: StateReader, tx: Transaction, sender: Address, nonce: int
         return OK
     if reader.get(keys.migrated(sender)) is not None:
         return errors.ACCOUNT_MIGRATED
-    new_account = nonce == 0 and not isinstance(tx.message, MigrateAccount | AddNodeKey)
+    new_account = nonce == 0 and not isinstance(
+        tx.message, MigrateAccount | AddNodeKey | RotateNodeKey
+    )
     validator = _registers_validator(tx)
     if not (new_account or validator):
         return OK  # the common case reads no parameters
@@ -127,4 +140,83 @@ def on_add_node_key(writer: Overlay, context: TxContext, message: AddNodeKey) ->
     if writer.get(keys.node_key(context.sender)) is not None:
         return errors.NODE_KEY_EXISTS
     writer.put(keys.node_key(context.sender), message.mldsa_key)
+    return OK
+
+
+def current_node_key(reader: StateReader, address: Address) -> bytes | None:
+    """The Ed25519 node key the identity's records name (staking's and the registry's hold the
+    same one), or None for an address that is neither a validator nor a registered node."""
+    validator = read_validator(reader, address)
+    if validator is not None:
+        return validator.public_key
+    node = read_node(reader, address)
+    return None if node is None else node.public_key
+
+
+def _key_in_use(reader: StateReader, current: bytes, new: bytes) -> bool:
+    """Whether `new` is, or was, some identity's node key: peers map a certificate's key to
+    one identity, and an address's own key is that address's."""
+    owner = Address.from_public_key(new)
+    return (
+        new == current
+        or reader.get(keys.rotated(new)) is not None
+        or read_validator(reader, owner) is not None
+        or read_node(reader, owner) is not None
+    )
+
+
+def _new_keys_signed(message: RotateNodeKey, signed: bytes) -> bool:
+    if not message.mldsa_key:
+        return ed25519.is_valid(message.public_key, signed, message.signature)
+    try:
+        pq.verify_hybrid(message.public_key, message.mldsa_key, signed, message.signature)
+    except (VerificationError, KeyFormatError):
+        return False
+    return True
+
+
+def _recorded_key_signed(recorded: bytes | None, signed: bytes, signature: bytes) -> bool:
+    if recorded is None:
+        return not signature
+    try:
+        pq.mldsa65_verify(recorded, signed, signature)
+    except (VerificationError, KeyFormatError):
+        return False
+    return True
+
+
+def on_rotate_node_key(writer: Overlay, context: TxContext, message: RotateNodeKey) -> int:
+    """Message 43. Guards, in order (tests/state/test_keys_rotation.py pins them):
+    1 already_hybrid  2 node_not_registered  3 migration_needs_both_keys
+    4 hybrid_key_required  5 node_key_in_use  6 new_key_signature_invalid
+    7 recorded_key_signature_invalid."""
+    if context.is_hybrid:
+        return errors.ALREADY_HYBRID
+    sender = context.sender
+    current = current_node_key(writer, sender)
+    if current is None:
+        return errors.NODE_NOT_REGISTERED
+    expected = pq.HYBRID_SIGNATURE_BYTES if message.mldsa_key else ed25519.SIGNATURE_BYTES
+    if len(message.signature) != expected:
+        return errors.MIGRATION_NEEDS_BOTH_KEYS
+    recorded = writer.get(keys.node_key(sender))
+    if not message.mldsa_key and (
+        recorded is not None
+        or (read_params(writer).hybrid_validators_required and read_validator(writer, sender))
+    ):
+        return errors.HYBRID_KEY_REQUIRED
+    if _key_in_use(writer, current, message.public_key):
+        return errors.NODE_KEY_IN_USE
+    signed = statement(context.block.chain.chain_id, sender, ROTATE, current, message.public_key)
+    if not _new_keys_signed(message, signed):
+        return errors.NEW_KEY_SIGNATURE_INVALID
+    if not _recorded_key_signed(recorded, signed, message.recorded_signature):
+        return errors.RECORDED_KEY_SIGNATURE_INVALID
+    if read_validator(writer, sender) is not None:
+        staking.set_node_key(writer, context.block, sender, message.public_key)
+    if read_node(writer, sender) is not None:
+        registry.set_node_key(writer, sender, message.public_key)
+    writer.put(keys.rotated(message.public_key), sender.raw)
+    if message.mldsa_key:
+        writer.put(keys.node_key(sender), message.mldsa_key)
     return OK

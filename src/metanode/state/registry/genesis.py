@@ -28,6 +28,7 @@ from metanode.state.registry.records import (
     write_params,
 )
 from metanode.state.registry.rules import REGISTRY_POOL
+from metanode.state.staking.genesis import refuse_rotated
 from metanode.state.staking.records import read_uint, read_validator, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom
@@ -69,6 +70,11 @@ def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
         write_uint(writer, keys.downtime_jail(address), height)
 
 
+def _exportable(address: Address, record: NodeRecord) -> NodeRecord:
+    refuse_rotated(address, record.public_key)
+    return record
+
+
 def export_genesis(reader: StateReader) -> RegistryGenesis:
     used = tuple(
         (key[len(keys.EVIDENCE) :], read_uint(reader, key))
@@ -77,7 +83,7 @@ def export_genesis(reader: StateReader) -> RegistryGenesis:
     width = len(keys.DOWNTIME_JAIL)
     return RegistryGenesis(
         read_params(reader),
-        tuple(record for _address, record in nodes(reader)),
+        tuple(_exportable(address, record) for address, record in nodes(reader)),
         used,
         windows(reader),
         tuple(

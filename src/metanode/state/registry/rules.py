@@ -14,8 +14,9 @@ Rules:
   turns `active` and, if a validator, joins the set that signs from the epoch's first height.
   A jailed validator is left out of the set computed at the next boundary.
 - Evidence: two consensus records of one validator for the same (kind, height, round) with
-  different content, both signed with its Ed25519 key. A validator's key cannot change (its
-  address is the key's hash), so the key in staking's record is its key as of any height.
+  different content, both signed with its Ed25519 key as of that height: the key of its entry
+  in the set that signed the height (a validator can rotate its key, message 43, so staking's
+  record holds only the key of the sets to come).
   The signer must be in the set that signed the evidence's height (staking's set history):
   a registered validator outside it signs nothing that counts.
   Evidence is usable once (its hash, the same as the consensus layer's, is recorded), within
@@ -204,11 +205,11 @@ def apply_evidence(
     if height + params.evidence_age_blocks_max < block.height:
         return errors.EVIDENCE_TOO_OLD
     validator = message.first.signer
-    record = read_validator(writer, validator)
-    if record is None:
+    if read_validator(writer, validator) is None:
         return errors.EVIDENCE_VALIDATOR_UNKNOWN
     members = staking_queries.validator_set_at(writer, height)
-    if members is None or all(member.address != validator for member in members):
+    member = next((m for m in members or () if m.address == validator), None)
+    if member is None:
         return errors.EVIDENCE_VALIDATOR_NOT_IN_SET
     digest = evidence_hash(message)
     if writer.get(keys.evidence(digest)) is not None:
@@ -216,7 +217,7 @@ def apply_evidence(
     if staking.is_jailed(writer, validator) and writer.get(keys.downtime_jail(validator)) is None:
         return errors.VALIDATOR_ALREADY_JAILED
     for signed in (message.first, message.second):
-        if not ed25519.is_valid(record.public_key, signed.signing_message(), signed.signature):
+        if not ed25519.is_valid(member.public_key, signed.signing_message(), signed.signature):
             return errors.EVIDENCE_SIGNATURE_INVALID
     slashed = punish(writer, block, validator, params.slash_fraction_bps)
     writer.delete(keys.downtime_jail(validator))  # jailed for missed commits: now for good
@@ -327,3 +328,13 @@ def set_authority(writer: Overlay, address: Address, enabled: bool) -> None:
         raise InvariantViolation(f"set_authority({address}, {enabled}) on a node that forbids it")
     roles = {*node.roles, Role.AUTHORITY} if enabled else set(node.roles) - {Role.AUTHORITY}
     write_node(writer, address, replace(node, roles=tuple(sorted(roles))))
+
+
+def set_node_key(writer: Overlay, address: Address, public_key: bytes) -> None:
+    """The keys module's narrow interface (message 43): the node key its record names from now
+    on, the one its peers pin from the next epoch boundary (staking's record changes with it,
+    so the two stay one key)."""
+    node = read_node(writer, address)
+    if node is None:
+        raise InvariantViolation(f"set_node_key({address}) on no registered node")
+    write_node(writer, address, replace(node, public_key=public_key))

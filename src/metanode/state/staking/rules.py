@@ -30,6 +30,8 @@ Each message handler returns its failure code before writing anything.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from metanode.crypto import bls
 from metanode.errors import InvariantViolation, check
 from metanode.state import constants
@@ -95,6 +97,17 @@ def register(
     )
     write_validator(writer, address, record)
     writer.put(keys.bls_key(message.bls_public_key), address.raw)
+
+
+def set_node_key(writer: Overlay, block: BlockContext, address: Address, public_key: bytes) -> None:
+    """The keys module's narrow interface (message 43): the validator's consensus key from the
+    next computed set on. Sets already fixed, and the recorded sets of past heights, keep the
+    key they were computed with, which is what verifies their heights' messages."""
+    record = read_validator(writer, address)
+    if record is None:
+        raise InvariantViolation(f"set_node_key({address}) on no validator")
+    write_validator(writer, address, replace(record, public_key=public_key))
+    block.changed.add(CHANGED)
 
 
 def on_bond(writer: Overlay, context: TxContext, message: Bond) -> int:
