@@ -157,7 +157,9 @@ def _config(seed: bytes, port: int) -> PeerConfig:
 
 
 class _Node:
-    def __init__(self, seed: bytes, port: int, peers: list[PeerConfig]) -> None:
+    def __init__(
+        self, seed: bytes, port: int, peers: list[PeerConfig], *, hybrid: bool = True
+    ) -> None:
         self.frames: list[tuple[Address, Frame]] = []
         self.offences: list[str] = []
         self.network = Network(
@@ -167,6 +169,7 @@ class _Node:
             peers,
             lambda peer, frame: self.frames.append((peer, frame)),
             on_offence=lambda _peer, reason: self.offences.append(reason),
+            offers_hybrid=hybrid,
         )
 
 
@@ -227,6 +230,38 @@ def test_peers_pinned_to_their_ml_dsa_keys_link_authenticated_and_a_new_pin_reli
     both, offences, linked, ids = asyncio.run(scenario())
     assert sorted(both) == sorted(ids)
     assert hybrid.PQ_AUTHENTICATION_FAILED in offences and linked == []
+
+
+@pytest.mark.parametrize("classical_dials", [True, False])
+def test_a_node_in_classical_mode_links_unsealed_with_a_hybrid_one(classical_dials: bool) -> None:
+    async def scenario() -> tuple[list[Address], list[Address], list[Frame]]:
+        seeds = sorted((os.urandom(32), os.urandom(32)), key=_address_of)
+        if not classical_dials:
+            seeds.reverse()  # the lower address dials: make the classical node listen
+        base = free_port_block(2)
+        classical = _Node(seeds[0], base, [_config(seeds[1], base + 1)], hybrid=False)
+        modern = _Node(seeds[1], base + 1, [_config(seeds[0], base)])
+        for node in (classical, modern):
+            await node.network.start()
+        try:
+            await _until(lambda: bool(classical.network.connected()), 20)
+            classical.network.broadcast(Status(7))  # a node's first frame: its Status
+            await _until(lambda: bool(modern.frames), 20)
+            return (
+                classical.network.hybrid_links() + modern.network.hybrid_links(),
+                modern.network.connected(),
+                [frame for _peer, frame in modern.frames],
+            )
+        finally:
+            for node in (classical, modern):
+                await node.network.stop()
+
+    hybrid_links, linked, frames = asyncio.run(scenario())
+    assert hybrid_links == [] and len(linked) == 1 and frames == [Status(7)]
+
+
+def _address_of(seed: bytes) -> Address:
+    return Address.from_public_key(ed25519.PrivateKey.from_seed(seed).public_key)
 
 
 async def _classical_peer(seed: bytes, port: int, first: bytes) -> tuple[bytes, bool]:

@@ -1,6 +1,7 @@
 """Peers admitted at run time over real TLS sockets: a certificate added to a running node's
 trust store is accepted by its later handshakes, with no restart (net/tls.py `trust`); a peer
-the guard bans is cut off and refused until an operator pardons it."""
+the guard bans is cut off and refused until an operator pardons it; a peer whose node key was
+rotated links again under its new key as the same peer, and its old key is refused."""
 
 from __future__ import annotations
 
@@ -126,3 +127,38 @@ def test_a_peers_frames_and_its_gossip_reach_the_guard_on_one_clock() -> None:
 
     requests_per_s, *_, delivered_share = asyncio.run(scenario())
     assert requests_per_s > 0 and delivered_share > 0
+def test_a_rotated_node_key_links_as_the_same_peer_and_its_old_key_is_refused() -> None:
+    async def scenario() -> tuple[bool, bool, bool, bool]:
+        old, other, new = os.urandom(32), os.urandom(32), os.urandom(32)
+        new_key = ed25519.PrivateKey.from_seed(new).public_key
+        base = free_port_block(2)
+        rotated = Network(old, "127.0.0.1", base, [_peer(other, base + 1)], _drop)
+        peer = Network(other, "127.0.0.1", base + 1, [_peer(old, base)], _drop)
+        await rotated.start()
+        await peer.start()
+        try:
+            before = await _linked(rotated, peer, 12.0)
+            # The epoch boundary: the peer expects the new key, the node presents it.
+            peer.trust(tls.certificate_pem(new))
+            peer.use_node_keys({rotated.me: new_key})
+            rotated.rekey(new)
+            by_new_key = False
+            for _ in range(240):  # within the dialler's backoff
+                link = peer.links.get(rotated.me)
+                by_new_key = link is not None and link.key == new_key
+                if by_new_key and rotated.me in peer.connected():
+                    break
+                await asyncio.sleep(0.05)
+            after = await _linked(rotated, peer, 12.0)
+            # Someone holding the old key is refused before any handshake frame.
+            client = tls.contexts(old, [tls.certificate_pem(other)])[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", base + 1, ssl=client)
+            refused = await asyncio.wait_for(reader.read(1), 10.0) == b""
+            writer.close()
+            return before, after, by_new_key, refused
+        finally:
+            await peer.stop()
+            await rotated.stop()
+
+    before, after, by_new_key, refused = asyncio.run(scenario())
+    assert before and after and by_new_key and refused

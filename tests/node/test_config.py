@@ -1,13 +1,17 @@
-"""A node's configuration file: defaults, and bad values refused with the field named."""
+"""A node's configuration file: defaults, and bad values refused with the field named; classical
+links are a switch that a chain requiring hybrid links refuses at the start."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from metanode.errors import ConfigError
 from metanode.node import config as node_config
+from metanode.node import home as dev_home
+from metanode.node.node import Node
 
 MINIMAL = 'name = "v0"\n[p2p.listen]\nport = 7000\n[api.listen]\nport = 8000\n'
 
@@ -72,3 +76,18 @@ def test_watched_apps_are_all_or_a_list_of_ids_and_round_trip(
 @pytest.mark.parametrize("setting", ['"some"', '["abc"]', '["AB' + "ab" * 31 + '"]'])
 def test_a_watched_app_that_is_not_an_id_is_refused_by_name(tmp_path: Path, setting: str) -> None:
     assert "watch_apps" in refusal(tmp_path, f"[court]\nwatch_apps = {setting}\n")
+def test_classical_links_are_a_switch_a_chain_requiring_hybrid_links_refuses(
+    tmp_path: Path,
+) -> None:
+    (entry,) = dev_home.init_dev(tmp_path / "net", validators=1, accounts=0)
+    genesis = tmp_path / "net" / dev_home.GENESIS
+    document = json.loads(genesis.read_text())
+    document.setdefault("parameters", {})["keys"] = {"hybrid_links_required": 1}
+    genesis.write_text(json.dumps(document))
+    loaded = node_config.load(entry.config_path)
+    assert loaded.p2p.hybrid  # hybrid links unless switched off
+    classical = loaded.model_copy(update={"p2p": loaded.p2p.model_copy(update={"hybrid": False})})
+    entry.config_path.write_text(node_config.to_toml(classical))
+    assert not node_config.load(entry.config_path).p2p.hybrid
+    with pytest.raises(ConfigError, match=r"\[p2p\] hybrid = false, but this chain requires"):
+        Node(entry.config_path, dev_home.DEV_PASSWORD)

@@ -2,22 +2,28 @@
 key and of the new key; the set fixed at the next epoch end carries the new key while the sets
 recorded for earlier heights keep the old one, so evidence for a height is checked against the
 key that signed it; bad rotations get their codes in guard order and change nothing but the
-fee; a retired or foreign key is never taken again."""
+fee (hostile values too); a retired or foreign key is never taken again."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.consensus.messages import Kind, Signed
 from metanode.crypto import ed25519, pq
 from metanode.errors import NotBuiltError
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
+from metanode.state.context import BlockContext, TxContext
+from metanode.state.genesis.chain import read_chain
 from metanode.state.keys import queries
-from metanode.state.keys.rules import ROTATE, current_node_key, statement
+from metanode.state.keys.queries import current_node_key
+from metanode.state.keys.rules import ROTATE, on_rotate_node_key, statement
 from metanode.state.registry import queries as registry_queries
 from metanode.state.staking import genesis as staking_genesis
 from metanode.state.staking import queries as staking_queries
+from metanode.state.view import Overlay
 from metanode.types import Address, Denom, RotateNodeKey, SubmitEvidence, Transaction, Transfer
 from tests.state.support import (
     CHAIN_ID,
@@ -208,3 +214,27 @@ def test_genesis_export_refuses_a_rotated_identity_with_a_reason() -> None:
     send(chain, rotation(chain))
     with pytest.raises(NotBuiltError, match="rotated its node key"):
         staking_genesis.export_genesis(chain.state.reader)
+
+
+CHAIN = epoch_chain()
+
+
+@given(
+    public_key=st.binary(min_size=32, max_size=32),
+    mldsa_key=st.one_of(st.just(b""), st.binary(min_size=1952, max_size=1952)),
+    signature=st.one_of(
+        st.binary(max_size=80), st.binary(min_size=3373, max_size=3373), st.just(b"")
+    ),
+    recorded=st.one_of(st.just(b""), st.binary(min_size=3309, max_size=3309)),
+    sender=st.sampled_from([VALIDATOR, Wallet.of(2)]),
+)
+@settings(max_examples=60, deadline=None)
+def test_hostile_rotations_get_a_code_and_write_nothing(
+    public_key: bytes, mldsa_key: bytes, signature: bytes, recorded: bytes, sender: Wallet
+) -> None:
+    overlay = Overlay(CHAIN.state.reader)
+    block = BlockContext(read_chain(CHAIN.state.reader), 2, 0, validator_wallet(0).address)
+    context = TxContext(block, sender.address, sender.public_key, False)
+    message = RotateNodeKey(public_key, mldsa_key, signature, recorded)
+    code = on_rotate_node_key(overlay, context, message)
+    assert code != OK and overlay.write_count == 0

@@ -5,6 +5,8 @@ addresses sort (bytewise, as the state keys them) after `after`, and `next`: the
 following page, or null on the last. A record's stake is the GEN it has locked (a validator
 node's own bond in staking), its voting power the registry's rule for its type. The validator
 set with consensus power, at any height, is `GET /api/v1/validators?height=H` (governance.py).
+`GET /api/v1/keys/nodes/ADDRESS` answers a node identity's keys as its records name them now
+(its rotated node key, message 43, and its ML-DSA key, message 38).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Path, Query
 
 from metanode.errors import DecodeError
 from metanode.node.node import Node
+from metanode.state.keys import queries as keys_queries
 from metanode.state.registry import queries
 from metanode.state.registry.records import NodeRecord, RegistryParams
 from metanode.state.view import StateReader
@@ -71,6 +74,27 @@ def router(node: Node) -> APIRouter:
                 404, "node-not-found", "Not a registered node", f"{address} is not registered"
             )
         return _view(state.reader, queries.params(state.reader), parsed, record)
+
+    @routes.get("/api/v1/keys/nodes/{address}", response_model=schemas.NodeKeysView)
+    async def node_keys(address: AddressPath) -> schemas.NodeKeysView:
+        """A validator's or registered node's keys as its records name them now."""
+        parsed = parse_address(address)
+        reader = node.store.state().reader
+        current = keys_queries.current_node_key(reader, parsed)
+        if current is None:
+            raise problems.Problem(
+                404,
+                "node-not-found",
+                "Not a node identity",
+                f"{address} is neither a validator nor a registered node",
+            )
+        mldsa = keys_queries.node_key(reader, parsed)
+        return schemas.NodeKeysView(
+            address=str(parsed),
+            node_key=current.hex(),
+            mldsa_key=None if mldsa is None else mldsa.hex(),
+            rotated=Address.from_public_key(current) != parsed,
+        )
 
     return routes
 

@@ -250,6 +250,17 @@ class ValidatorsView(BaseModel):
     validators: list[ValidatorView]
 
 
+class NodeKeysView(BaseModel):
+    """A node identity's keys as its records name them now (docs/pq.md): its Ed25519 node key
+    (the consensus key of the sets fixed from now on and its TLS key from the next epoch
+    boundary; its identity key until a rotation) and its ML-DSA-65 node key, if any."""
+
+    address: AddressText
+    node_key: HexBytes
+    mldsa_key: HexBytes | None
+    rotated: Annotated[bool, Field(description="the node key is not the identity's own key")]
+
+
 class NodeView(BaseModel):
     """A registry record (docs/registry.md)."""
 

@@ -57,7 +57,7 @@ from metanode.types import (
 )
 from metanode.types.messages import format_coins
 
-from . import apps_view, audit, bpi, identity, output, server, wallet
+from . import apps_view, audit, bpi, identity, output, rotation, server, wallet
 from .network import DEFAULT_HOME, node_urls
 from .policy import policy_app
 from .security import app as security_app
@@ -205,6 +205,21 @@ def unjail(
     after the downtime jail's length (a jail for equivocation is for good)."""
     _url, address, record = _send_own(key, home, node, Unjail())
     wallet.report(record, as_json, {"address": address})
+
+
+@app.command("rotate-key")
+def rotate_key(
+    key: NodeKey,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Replace the node --key's Ed25519 node key (its consensus key and TLS certificate) with a
+    new one, kept in nodes/NAME/node-keys/, where the running node finds it. The node signs
+    with it from the first height of the next epoch; its address, stake and records stay."""
+    url = wallet.gateway(home, node)
+    record, facts = rotation.rotate_node_key(home, key, url)
+    wallet.report(record, as_json, facts)
 
 
 def _send_own(

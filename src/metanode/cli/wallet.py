@@ -49,7 +49,9 @@ class GatewayError(MetanodeError):
     """The gateway refused a request or could not be reached."""
 
 
-def _password(home: Path) -> str:
+def home_password(home: Path) -> str:
+    """The passphrase of the home's key files: a dev home's from its config, else the
+    operator's (METANODE_KEY_PASSWORD)."""
     return keys.password(_dev_password(home))
 
 
@@ -135,7 +137,7 @@ def keys_add(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> Non
         raise KeystoreError(f"{path} exists; choose another name")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = ed25519.PrivateKey.generate()
-    keys.write_account(path, key.seed, _password(home))
+    keys.write_account(path, key.seed, home_password(home))
     if as_json:
         output.print_json({"name": name, "address": str(keys.account_address(key))})
     else:
@@ -145,7 +147,7 @@ def keys_add(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> Non
 @keys_app.command("list")
 def keys_list(home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
     """Every account key of the home, with its address."""
-    password = _password(home)
+    password = home_password(home)
     found = [
         {"name": path.stem, "address": str(keys.account_address(keys.read_account(path, password)))}
         for path in dev_home.account_key_files(home)
@@ -160,7 +162,7 @@ def keys_list(home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
 @keys_app.command("show")
 def keys_show(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
     """The address and public key of NAME."""
-    key = keys.read_account(_key_path(home, name), _password(home))
+    key = keys.read_account(_key_path(home, name), home_password(home))
     data = {
         "name": name,
         "address": str(keys.account_address(key)),
@@ -190,7 +192,7 @@ def tx_send(
     if denom not in Denom.__members__:
         raise ConfigError(f"--denom {denom!r}: one of {', '.join(Denom.__members__)}")
     recipient = Address.parse(to)
-    key = keys.read_account(_key_path(home, sender), _password(home))
+    key = keys.read_account(_key_path(home, sender), home_password(home))
     url = gateway(home, node)
     message = Transfer(recipient, output.parse_coins(amount), Denom[denom])
     if not wait:
@@ -264,7 +266,7 @@ def signer(home: Path, name: str) -> ed25519.PrivateKey:
     (nodes/NAME/validator.key), with which a node signs its registration and its DID."""
     account = _key_path(home, name)
     if account.exists():
-        return keys.read_account(account, _password(home))
+        return keys.read_account(account, home_password(home))
     return ed25519.PrivateKey.from_seed(node_keys(home, name).ed25519_seed)
 
 
@@ -272,7 +274,7 @@ def node_keys(home: Path, name: str) -> ValidatorKeys:
     path = home / "nodes" / name / "validator.key"
     if not path.exists():
         raise ConfigError(f"no key {name!r}: neither {_key_path(home, name)} nor {path} exists")
-    return keys.read_validator(path, _password(home))
+    return keys.read_validator(path, home_password(home))
 
 
 def wait_committed(url: str, tx_hash: str, timeout_s: float = 30.0) -> Any:

@@ -39,6 +39,16 @@ class RealSuite:
         self._vrf_seed = keys.vrf_seed if keys else None
         self._keys = bls.KeyCache()  # validators' BLS keys, decoded and checked once
 
+    @property
+    def public_key(self) -> bytes | None:
+        """The Ed25519 key `sign` signs with (None for an observer)."""
+        return None if self._signing is None else self._signing.public_key
+
+    def use(self, ed25519_seed: bytes) -> None:
+        """Sign consensus messages with this Ed25519 key from now on: the validator's node key
+        was rotated (message 43) and its entry in the set of the coming height names it."""
+        self._signing = ed25519.PrivateKey.from_seed(ed25519_seed)
+
     def sign(self, message: bytes) -> bytes:
         if self._signing is None:
             raise KeyFormatError("this suite belongs to an observer and holds no signing key")

@@ -9,6 +9,9 @@ node's certificate may be added to the trust of the running contexts (`trust`): 
 a context's certificate store at each handshake, so later handshakes accept it without a
 restart (tests/net/test_transport.py shows it).
 
+A node key can be rotated (message 43): the node then presents the new key's certificate
+(`use_key`) and its peers take that key as its identity (transport.py); its id stays.
+
 Certificates are deterministic (fixed serial, subject and validity; Ed25519 signs
 deterministically), so `init` can write them and a node can check its own on start.
 """
@@ -85,13 +88,29 @@ def node_certificate(der_or_pem: bytes) -> tuple[bytes, bytes]:
 
 
 def contexts(seed: bytes, trusted: list[bytes]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server, client) contexts for the node key `seed`, trusting exactly `trusted` (PEM).
+    """(server, client) contexts for the node key `seed`, trusting exactly `trusted` (PEM)."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    for context in (server, client):
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+        context.check_hostname = False  # peers are named by node id, checked afterwards
+        context.verify_mode = ssl.CERT_REQUIRED
+        try:
+            if trusted:  # a lone validator pins nobody, and accepts nobody
+                context.load_verify_locations(cadata="".join(pem.decode() for pem in trusted))
+        except (ssl.SSLError, ValueError) as error:
+            raise ConfigError(f"cannot set up TLS with the pinned peers: {error}") from None
+    use_key((server, client), seed)
+    return server, client
+
+
+def use_key(contexts_: tuple[ssl.SSLContext, ...], seed: bytes) -> None:
+    """Present the certificate of the node key `seed` from the next handshake on (a live
+    context takes a new key: OpenSSL reads it for each connection it makes afterwards).
 
     `ssl` loads keys only from files, so the key is written unencrypted to a private temporary
     directory (0700) for the moment of loading and removed at once: at rest it stays in the
     keystore."""
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     key = crypto_ed25519.Ed25519PrivateKey.from_private_bytes(seed)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -102,17 +121,11 @@ def contexts(seed: bytes, trusted: list[bytes]) -> tuple[ssl.SSLContext, ssl.SSL
         cert_path.write_bytes(certificate_pem(seed))
         key_path.touch(mode=0o600)
         key_path.write_bytes(key_pem)
-        for context in (server, client):
-            context.minimum_version = ssl.TLSVersion.TLSv1_3
-            context.check_hostname = False  # peers are named by node id, checked afterwards
-            context.verify_mode = ssl.CERT_REQUIRED
+        for context in contexts_:
             try:
                 context.load_cert_chain(cert_path, key_path)
-                if trusted:  # a lone validator pins nobody, and accepts nobody
-                    context.load_verify_locations(cadata="".join(pem.decode() for pem in trusted))
             except (ssl.SSLError, ValueError) as error:
-                raise ConfigError(f"cannot set up TLS with the pinned peers: {error}") from None
-    return server, client
+                raise ConfigError(f"cannot load the node key into TLS: {error}") from None
 
 
 def trust(context: ssl.SSLContext, certificate: bytes) -> None:
@@ -123,9 +136,10 @@ def trust(context: ssl.SSLContext, certificate: bytes) -> None:
         raise VerificationError(f"cannot trust this certificate: {error}") from None
 
 
-def peer_id(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> Address:
-    """The node id proven by the peer in this handshake."""
+def peer_key(ssl_object: ssl.SSLObject | ssl.SSLSocket) -> bytes:
+    """The Ed25519 node key proven by the peer in this handshake; its identity is the key's
+    address unless the chain recorded the key as another identity's rotated node key."""
     der = ssl_object.getpeercert(binary_form=True)
     if der is None:
         raise VerificationError("the peer presented no certificate")
-    return node_id(certificate_key(der))
+    return certificate_key(der)

@@ -6,12 +6,16 @@ peer is away. After the handshake the peer's node id comes from its certificate 
 must be a configured peer that is not banned. Then the hybrid handshake (hybrid.py) keys the
 link with X25519 and ML-KEM-768 together, and every later frame travels sealed under those
 keys; a peer that offers classical keys only is refused while `hybrid_required` (the chain's
-`keys.hybrid_links_required`) and otherwise linked unsealed and counted. A peer whose identity
-records an ML-DSA key on chain is pinned to it (`pin`, kept current by the node at each epoch
-boundary) and must sign the handshake with it. Each connection has a
+`keys.hybrid_links_required`) and otherwise linked unsealed and counted. A network made with
+`offers_hybrid=False` is such a peer itself (`[p2p] hybrid = false`, for measuring). A peer
+whose identity records an ML-DSA key on chain is pinned to it (`pin`, kept current by the node
+at each epoch boundary) and must sign the handshake with it. Each connection has a
 reader that frames, decodes and rate-limits input and hands whole frames to `on_frame`, and a
 writer fed by a bounded queue: a peer whose queue is full is too slow and is dropped rather
 than buffered without end.
+A peer whose node key was rotated on chain (message 43) is known by its new key from the
+epoch boundary on (`use_node_keys`): a certificate with that key is the peer's identity, and
+its old key is refused; this node presents a new key of its own through `rekey`.
 `add_peer` admits a peer at run time (a registered node, node/admission.py): its
 certificate joins the live trust store and it is dialled like a configured one.
 Bad input is blamed here, at the receive edge: the peer is scored down (peers.py) and, at the
@@ -79,8 +83,10 @@ class _Link:
         writer: asyncio.StreamWriter,
         session: hybrid.Session | None,
         pin: bytes | None,
+        key: bytes,
     ) -> None:
         self.peer = peer
+        self.key = key  # the Ed25519 node key its certificate carried
         self.reader = reader
         self.writer = writer
         self.session = session  # None: a classical-only peer, accepted unsealed
@@ -101,8 +107,13 @@ class Network:
         on_peer: PeerHandler | None = None,
         on_offence: OffenceHandler | None = None,
         guard: Watch | None = None,
+        *,
+        offers_hybrid: bool = True,
     ) -> None:
         self.me = tls.node_id(ed25519.PrivateKey.from_seed(seed).public_key)
+        # False: offer classical link keys only, as a node of an older version does (the
+        # baseline `metanode bench --compare-links` measures hybrid links against).
+        self.offers_hybrid = offers_hybrid
         self.host = host
         self.port = port
         self.peers = {peer.node_id: peer for peer in peers if peer.node_id != self.me}
@@ -124,6 +135,9 @@ class Network:
         self.hybrid_required = False
         self.signer = hybrid.node_signer(seed)
         self.pins: dict[Address, bytes] = {}  # peers' ML-DSA keys recorded on chain
+        # Peers whose node key was rotated (message 43): their key now, and who each key is.
+        self.node_keys: dict[Address, bytes] = {}
+        self._identities: dict[bytes, Address] = {}
 
     # Life cycle -----------------------------------------------------------------------------
 
@@ -188,6 +202,31 @@ class Network:
         for peer, link in list(self.links.items()):
             if link.pin != self.pins.get(peer):
                 self._close(link, "re-pinned to the ML-DSA key its identity records")
+
+    def trust(self, certificate: bytes) -> None:
+        """Accept `certificate` (PEM) in later handshakes: a peer's rotated node key, announced
+        before the boundary at which it is expected (`use_node_keys`)."""
+        for context in (self.server_context, self.client_context):
+            tls.trust(context, certificate)
+
+    def use_node_keys(self, node_keys: dict[Address, bytes]) -> None:
+        """Know these peers by these (rotated) node keys from now on: a certificate with such a
+        key is that peer, one with the peer's former key is refused, and a live link made
+        under another key is closed, to be made again under this one."""
+        self.node_keys = dict(node_keys)
+        self._identities = {key: peer for peer, key in self.node_keys.items()}
+        for peer, link in list(self.links.items()):
+            if link.key != self.node_keys.get(peer, link.key):
+                self._close(link, "its node key was rotated")
+
+    def rekey(self, seed: bytes) -> None:
+        """Present the node key `seed` (this node's rotated key) from now on: later handshakes
+        carry its certificate and sign with its ML-DSA key; live links are closed, so that
+        they are made again under it."""
+        tls.use_key((self.server_context, self.client_context), seed)
+        self.signer = hybrid.node_signer(seed)
+        for link in list(self.links.values()):
+            self._close(link, "this node's key was rotated")
 
     def send(self, peer: Address, frame: Frame) -> None:
         link = self.links.get(peer)
@@ -254,9 +293,14 @@ class Network:
     ) -> _Link | None:
         """The link to a pinned peer whose handshakes completed, or None (and closed)."""
         try:
-            peer = tls.peer_id(writer.get_extra_info("ssl_object"))
+            key = tls.peer_key(writer.get_extra_info("ssl_object"))
         except VerificationError as error:
             log.warning("refused a peer: %s", error)
+            writer.close()
+            return None
+        peer = self._identities.get(key) or tls.node_id(key)
+        if self.node_keys.get(peer, key) != key:
+            log.warning("refused peer %s: a retired node key (it was rotated)", peer)
             writer.close()
             return None
         refused = (
@@ -298,7 +342,7 @@ class Network:
         old = self.links.get(peer)
         if old is not None:
             self._close(old, "replaced by a newer link")  # the peer restarted
-        link = _Link(peer, reader, writer, session, pin if session else None)
+        link = _Link(peer, reader, writer, session, pin if session else None, key)
         self.links[peer] = link
         if session is None:
             log.warning("peer %s offers classical link keys only; linked unsealed", peer)
@@ -319,6 +363,11 @@ class Network:
         dialler: bool,
     ) -> tuple[hybrid.Session | None, Frame | None]:
         """The link's session, or None and the first frame of a classical-only peer."""
+        if not self.offers_hybrid:
+            # A hybrid dialler's offer goes unanswered; it takes this side's first frame
+            # (the node's Status) as a classical peer's.
+            first = None if dialler else decode_frame(await _read_record(reader))
+            return None, None if isinstance(first, HybridOffer) else first
         if dialler:
             side = hybrid.Dialler(self.me, peer, self.signer, pin)
             writer.write(encode_frame(side.offer))

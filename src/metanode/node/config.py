@@ -63,6 +63,10 @@ class Peer(_Section):
 class P2P(_Section):
     listen: Endpoint
     peers: list[Peer] = []
+    # Hybrid link keys (X25519 + ML-KEM-768, net/hybrid.py). false runs classical TLS links
+    # only, to measure what hybrid ones cost (`metanode bench --compare-links`); a chain whose
+    # `keys.hybrid_links_required` is set refuses to start such a node.
+    hybrid: bool = True
 
 
 class Api(_Section):
@@ -445,6 +449,7 @@ def to_toml(config: NodeConfig) -> str:
     if config.faucet_key_file is not None:
         lines.append(f"faucet_key_file = {_q(config.faucet_key_file)}")
     lines.append(f"ledger_map_mib = {config.ledger_map_mib}")
+    lines += ["", "[p2p]", f"hybrid = {'true' if config.p2p.hybrid else 'false'}"]
     lines += ["", "[p2p.listen]", f"host = {_q(config.p2p.listen.host)}"]
     lines.append(f"port = {config.p2p.listen.port}")
     for peer in config.p2p.peers:

@@ -2,7 +2,10 @@
 
 A validator's file holds its three secrets (Ed25519 seed, BLS secret, VRF seed; 32 bytes
 each), kind `validator`; the Ed25519 key is also the node key that TLS binds (net/tls.py). An
-account's file holds one Ed25519 seed, kind `account`.
+account's file holds one Ed25519 seed, kind `account`. A rotated node key (message 43) is one
+Ed25519 seed, kind `node`, in `node-keys/<public key hex>.key` beside the node's config: the
+node signs each height with the key its validator-set entry names, the identity key or one of
+these (docs/decisions/node-key-rotation.md).
 
 Passphrases: a dev home's is public (`metanode-dev`, kept in each config.toml, cheap key
 derivation: dev keys are printed anyway). A testnet or mainnet home's is the operator's: given
@@ -32,6 +35,8 @@ DEV_KDF = KdfParams(time_cost=1, memory_kib=8 * 1024, parallelism=1)
 PASSPHRASE_CHARS_MIN = 8
 VALIDATOR = "validator"
 ACCOUNT = "account"
+NODE = "node"
+NODE_KEYS = "node-keys"
 _SEED_BYTES = 32
 
 
@@ -99,6 +104,30 @@ def read_validator(path: Path, password_: str) -> ValidatorKeys:
     if kind != VALIDATOR or len(secret) != 3 * _SEED_BYTES:
         raise KeystoreError(f"{path} holds a {kind!r} key, not a validator's three keys")
     return ValidatorKeys(secret[:32], secret[32:64], secret[64:])
+
+
+def write_node_key(
+    node_dir: Path, seed: bytes, password_: str, params: KdfParams = DEFAULT_PARAMS
+) -> Path:
+    """Keep a new node key beside the node's config, named by its public key."""
+    public_key = ed25519.PrivateKey.from_seed(seed).public_key
+    directory = node_dir / NODE_KEYS
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = directory / f"{public_key.hex()}.key"
+    keystore.write_keyfile(path, seed, password_, kind=NODE, params=params)
+    return path
+
+
+def read_node_keys(node_dir: Path, password_: str) -> dict[bytes, bytes]:
+    """The node's rotated keys, public key → seed (none before its first rotation)."""
+    directory = node_dir / NODE_KEYS
+    found: dict[bytes, bytes] = {}
+    for path in sorted(directory.glob("*.key")) if directory.is_dir() else ():
+        kind, seed = keystore.read_keyfile(path, password_)
+        if kind != NODE or len(seed) != _SEED_BYTES:
+            raise KeystoreError(f"{path} holds a {kind!r} key, not a node key")
+        found[ed25519.PrivateKey.from_seed(seed).public_key] = seed
+    return found
 
 
 def write_account(

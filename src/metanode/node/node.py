@@ -120,6 +120,7 @@ from .chunks import ChunkStore
 from .durable import ConsensusLog
 from .hosting import Hosting
 from .metrics import Metrics
+from .rotation import Rotation
 
 log = logging.getLogger("metanode.node")
 
@@ -243,7 +244,20 @@ class Node:
             self._on_peer,
             self._on_offence,
             self.guard,
+            offers_hybrid=cfg.p2p.hybrid,
         )
+        if (
+            not cfg.p2p.hybrid
+            and keys_params.read_params(self.store.state().reader).hybrid_links_required
+        ):
+            raise ConfigError(
+                f"{config_path}: [p2p] hybrid = false, but this chain requires hybrid links "
+                "(keys.hybrid_links_required, governance parameter 52): remove that line"
+            )
+        self.rotation = Rotation(
+            home, key_passphrase, self.me, validator_keys.ed25519_seed, self.network, self.suite
+        )
+        self.rotation.trust_saved()
         # The node key signs execution receipts and pays for the LogBlocks this node submits.
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
         self.chain.censored = misbehaviour.censored(cfg.testing)
@@ -438,6 +452,7 @@ class Node:
         height = self.chain.height + 1
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
+        self.rotation.use_set_key(validators, height)
         seed = self.chain.seed()
         record = self.consensus_log.load()
         if record is not None and record.height == height:
@@ -624,6 +639,7 @@ class Node:
         height = block.header.height + 1
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
+        self.rotation.use_set_key(validators, height)
         self._pending.append(StartHeight(height, validators, self.chain.seed()))
         self._sync_asked = None
         self.network.broadcast(Status(block.header.height))
@@ -642,6 +658,9 @@ class Node:
             metrics.block_interval.observe((header.timestamp_ms - self.last_block_time_ms) / 1000)
         self.last_block_time_ms = header.timestamp_ms
         self._link_policy()
+        announcement = self.rotation.announcement(self.chain.store.state().reader)
+        if announcement is not None:
+            self.network.broadcast(PeerAnnounce(announcement))
         self._publish(
             {
                 "type": "block",
@@ -800,7 +819,13 @@ class Node:
         self.network.hybrid_required = bool(params.hybrid_links_required)
         if self._pinned and not staking_queries.params(state.reader).is_epoch_end(state.height):
             return
+        if params.hybrid_links_required and not self.network.offers_hybrid:
+            log.error(
+                "this chain now requires hybrid links and [p2p] hybrid = false: peers refuse "
+                "this node's links; remove that line and restart"
+            )
         self._pinned = True
+        self.rotation.at_boundary(state.reader, state.height)
         pins = {}
         for peer in sorted(self.network.peers):
             key = keys_queries.node_key(state.reader, peer)
@@ -820,6 +845,8 @@ class Node:
         if connected:
             log.info("peer connected", extra={"peer": name, "peers": len(self.network.links)})
             self.network.send(peer, Status(self.chain.height))
+            if self.rotation.pending is not None:
+                self.network.send(peer, PeerAnnounce(self.rotation.pending))
         else:
             log.info(
                 "peer dropped",
@@ -1067,6 +1094,11 @@ class Node:
         return peer, new
 
     def _on_peer_announce(self, peer: Address, frame: PeerAnnounce) -> None:
+        rotated, new = self.rotation.trust_announced(self.store.state().reader, frame.certificate)
+        if rotated:
+            if new is not None:  # passed on once, as admissions are
+                self.network.broadcast(PeerAnnounce(new), skip=peer)
+            return
         try:
             self.admit_peer(frame.certificate)
         except admission.PeerRefused as error:

@@ -37,6 +37,7 @@ from metanode.state.codes import OK
 from metanode.state.context import TxContext
 from metanode.state.keys import errors, keys
 from metanode.state.keys.params import read_params
+from metanode.state.keys.queries import current_node_key
 from metanode.state.registry import rules as registry
 from metanode.state.registry.records import read_node
 from metanode.state.staking import rules as staking
@@ -141,16 +142,6 @@ def on_add_node_key(writer: Overlay, context: TxContext, message: AddNodeKey) ->
         return errors.NODE_KEY_EXISTS
     writer.put(keys.node_key(context.sender), message.mldsa_key)
     return OK
-
-
-def current_node_key(reader: StateReader, address: Address) -> bytes | None:
-    """The Ed25519 node key the identity's records name (staking's and the registry's hold the
-    same one), or None for an address that is neither a validator nor a registered node."""
-    validator = read_validator(reader, address)
-    if validator is not None:
-        return validator.public_key
-    node = read_node(reader, address)
-    return None if node is None else node.public_key
 
 
 def _key_in_use(reader: StateReader, current: bytes, new: bytes) -> bool:
