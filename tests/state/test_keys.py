@@ -1,6 +1,7 @@
 """keys: an Ed25519 account migrates to hybrid keys with both keys' consent, its coins move,
 and its Ed25519 key alone is refused from then on; one-key, mismatched and replayed migrations
-get their codes and change nothing but the fee; a node identity adds an ML-DSA key the same
+get their codes and change nothing but the fee; a migrating delegator's bonds and unbondings
+follow it to the new address; a node identity adds an ML-DSA key the same
 way; the chain can require hybrid keys of accounts that have not transacted yet, and of new
 validators."""
 
@@ -18,16 +19,19 @@ from metanode.state.governance.parameters import Parameter, check_change
 from metanode.state.keys import queries
 from metanode.state.keys.rules import ACCOUNT, NODE, statement
 from metanode.state.machine import InvalidBlock, apply_block
+from metanode.state.staking import queries as staking_queries
 from metanode.types import (
     AddNodeKey,
     Address,
     Block,
+    Bond,
     Denom,
     Message,
     MigrateAccount,
     RegisterValidator,
     Transaction,
     Transfer,
+    Unbond,
 )
 from tests.state.support import (
     CHAIN_ID,
@@ -216,4 +220,26 @@ def test_the_chain_can_require_an_ml_dsa_key_of_new_validators() -> None:
     ]
     assert chain.run([candidate.tx(1, node_key(candidate))]).receipts[0].code == OK
     changes = chain.run([candidate.tx(2, RegisterValidator(bls_key, pop, seed("vrf", 7)))])
+    assert changes.receipts[0].code == OK
+
+
+def test_a_migrating_delegator_takes_its_bonds_along_and_its_unbonding_follows_it() -> None:
+    chain = Chain()  # unbonding takes 3 blocks
+    delegator = Wallet.of(1)
+    validator = validator_wallet(0).address
+    chain.run([delegator.tx(0, Bond(validator, 40 * COIN))])
+    chain.run([delegator.tx(1, Unbond(validator, 10 * COIN))])  # in flight at the migration
+    stake = staking_queries.validator(chain.state.reader, validator).stake
+    assert chain.run([migrate(delegator, 2)]).receipts[0].code == OK
+    reader = chain.state.reader
+    assert staking_queries.delegation(reader, delegator.address, validator) == 0
+    assert staking_queries.delegation(reader, TARGET, validator) == 30 * COIN
+    assert staking_queries.validator(reader, validator).stake == stake  # the same bonds
+    gen = bank_queries.balance(reader, TARGET, Denom.GEN)
+    for _ in range(3):
+        chain.run([])
+    assert bank_queries.balance(chain.state.reader, TARGET, Denom.GEN) == gen + 10 * COIN
+    assert bank_queries.balance(chain.state.reader, delegator.address, Denom.GEN) == 0
+    # The new keys own the bond: they unbond it.
+    changes = chain.run([hybrid_tx(0, Unbond(validator, 30 * COIN))])
     assert changes.receipts[0].code == OK

@@ -16,9 +16,10 @@ message. Guards, in this order (tests/state/test_keys.py pins them):
     38: 1 already_hybrid   2 migration_needs_both_keys   3 new_key_signature_invalid
         4 node_key_exists
     43: see `on_rotate_node_key`
-A migration moves the sender's coins of every denomination to the address of the new keys and
-marks the account migrated (its nonce stays; the mark refuses every later Ed25519
-transaction). A node key is recorded beside the identity, whose Ed25519 key stays its node id.
+A migration moves the sender's coins of every denomination and its bonds (as a delegator) to
+the address of the new keys and marks the account migrated (its nonce stays; the mark refuses
+every later Ed25519 transaction, and staking pays its unbondings in flight to the new address
+when they mature). A node key is recorded beside the identity, whose Ed25519 key stays its node id.
 A rotation (43) replaces the identity's node key, its consensus key and TLS certificate, in
 staking's and the registry's records: the next set computed at an epoch end carries it, while
 the sets already fixed and recorded keep the old one for their heights. The identity stays:
@@ -128,6 +129,7 @@ def on_migrate_account(writer: Overlay, context: TxContext, message: MigrateAcco
     write_account(writer, sender, Account(account.nonce))
     for denom in Denom:
         credit(writer, target, denom, account.balance(denom))
+    staking.move_delegations(writer, context.block, sender, target)
     writer.put(keys.migrated(sender), target.raw)
     return OK
 

@@ -39,6 +39,7 @@ from metanode.state.bank.accounts import module_address, read_account
 from metanode.state.bank.rules import burn, move
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext, TxContext
+from metanode.state.keys import queries as keys_queries
 from metanode.state.staking import errors, keys
 from metanode.state.staking.messages import check_amount
 from metanode.state.staking.records import (
@@ -108,6 +109,23 @@ def set_node_key(writer: Overlay, block: BlockContext, address: Address, public_
         raise InvariantViolation(f"set_node_key({address}) on no validator")
     write_validator(writer, address, replace(record, public_key=public_key))
     block.changed.add(CHANGED)
+
+
+def move_delegations(writer: Overlay, block: BlockContext, source: Address, target: Address) -> int:
+    """The keys module's narrow interface (message 37): every bond `source` holds becomes
+    `target`'s, validator by validator in key order, added to any bond `target` holds to the
+    same validator; the validators' stakes do not change. The number of bonds moved."""
+    prefix = keys.DELEGATION + source.raw
+    moved = list(writer.scan(prefix))
+    for key, _value in moved:
+        validator = Address(key[len(prefix) :])
+        amount = read_uint(writer, key)
+        target_key = keys.delegation(target, validator)
+        write_uint(writer, target_key, read_uint(writer, target_key) + amount)
+        writer.delete(key)
+    if moved:
+        block.changed.add(CHANGED)
+    return len(moved)
 
 
 def on_bond(writer: Overlay, context: TxContext, message: Bond) -> int:
@@ -303,8 +321,11 @@ def end_block(writer: Overlay, block: BlockContext) -> None:
     """Return matured unbondings, then rotate the validator sets."""
     matured = read_unbondings(writer, block.height)
     for delegator, amount in matured:
+        # An account that migrated to hybrid keys (message 37) while unbonding can sign
+        # nothing more: its unbonding is paid where its coins went.
+        payee = keys_queries.migrated_to(writer, delegator) or delegator
         check(
-            move(writer, UNBONDING_POOL, delegator, Denom.GEN, amount) == OK,
+            move(writer, UNBONDING_POOL, payee, Denom.GEN, amount) == OK,
             "the unbonding pool holds every unbonding",
         )
     if matured:
