@@ -81,26 +81,50 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.slow
-def test_json_puts_only_the_report_on_stdout(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    result = run(
+def _small_bench(out: Path, validators: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """Five seconds of 100 transfers a second from eight accounts."""
+    return run(
         "bench",
-        "--validators", "1",
+        "--validators", validators,
         "--duration", "5",
         "--rate", "100",
         "--accounts", "8",
         "--txs", "800",
         "--out", str(out),
-        "--clients-txs-max", "1000",
-        "--json",
-        timeout=240,
+        *options,
+        timeout=480,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_json_puts_only_the_report_on_stdout(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _small_bench(out, "1", "--clients-txs-max", "1000", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     printed = json.loads(result.stdout)
     assert printed == json.loads((out / "report.json").read_text())
     assert printed["validators"] == 1 and printed["tps"] > 0
     assert "t_sign_us=" in result.stderr  # the measured costs, kept off stdout
+
+
+@pytest.mark.slow  # two networks of two validators, one after the other
+def test_compare_links_runs_the_same_bench_on_hybrid_and_classical_links(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = _small_bench(out, "2", "--compare-links")
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.strip().splitlines()[-1]
+    figures = re.match(r"^hybrid_tps=(\d+) classical_tps=(\d+) ratio=([\d.]+)$", last)
+    assert figures, last
+    reports = {name: json.loads((out / name / "report.json").read_text()) for name in LINKS}
+    assert [reports[name]["links"] for name in LINKS] == list(LINKS)
+    assert int(figures.group(1)) == round(reports["hybrid"]["tps"]) > 0
+    assert int(figures.group(2)) == round(reports["classical"]["tps"]) > 0
+    assert float(figures.group(3)) == pytest.approx(
+        reports["hybrid"]["tps"] / reports["classical"]["tps"], abs=1e-3
+    )
+
+
+LINKS = ("hybrid", "classical")
 
 
 def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> None:

@@ -26,6 +26,10 @@ attackers of `metanode.cli.attack` beside the load, and the report names their s
 either, each load process sends from its own loopback address (127.0.0.2 and up), outside the
 loopback the guard allows by default, so that the guards see, and score, separate clients: the
 load must then stay within a client's allowance (`--rate`, batches of at most 500).
+`--compare-links` runs the same bench twice in one invocation, with the same accounts and
+transfers (one seed): on hybrid P2P links (X25519 + ML-KEM-768 keys, sealed frames: the
+default), then on classical TLS links (`[p2p] hybrid = false`), and ends with
+`hybrid_tps=… classical_tps=… ratio=…`.
 """
 
 from __future__ import annotations
@@ -210,12 +214,19 @@ def bench(
     ] = None,
     attack: Annotated[
         bool, typer.Option(help="Run abusive clients and a rogue peer beside the load.")
+    compare_links: Annotated[
+        bool,
+        typer.Option(
+            help="Run twice with the same seed, hybrid links then classical ones ([p2p] hybrid "
+            "= false); reports in --out/hybrid and --out/classical."
+        ),
     ] = False,
     as_json: output.Json = False,
 ) -> None:
     """Start a fresh network, load it with pre-signed transfers, report TPS and latency. With
     --json the report (report.json's figures) is the only thing on stdout; the measured
-    signing and verification costs go to stderr."""
+    signing and verification costs go to stderr. With --compare-links the last line is
+    `hybrid_tps=… classical_tps=… ratio=…` (ratio: hybrid over classical)."""
     if rate != "max" and not (rate.isascii() and rate.isdigit()):
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
     mempool = _mempool(clients_txs_max)
@@ -227,9 +238,7 @@ def bench(
     offered_rate = 0 if rate == "max" else int(rate)
     total = txs if txs is not None else int(max(offered_rate, limit_tps) * duration * 1.2)
     per_account = max(1, -(-total // accounts))
-    home = Path(tempfile.mkdtemp(prefix="metanode-bench-", dir=out if keep else None))
     bench_seed = secrets.token_bytes(32)
-    base = free_port_block(2 * validators)
     measured = " ".join(f"t_verify_{name}_us={t * 1e6:.1f}" for name, t in t_verify_by.items())
     typer.echo(
         f"t_sign_us={t_sign * 1e6:.1f} {measured} t_verify_us={t_verify * 1e6:.1f} "
@@ -237,6 +246,82 @@ def bench(
         f"{accounts} accounts x {per_account} transfers",
         err=as_json,
     )
+    shared = {
+        "validators": validators,
+        "cores": cores,
+        "t_sign_us": t_sign * 1e6,
+        "t_verify_us": t_verify * 1e6,
+        **{f"t_verify_{name}_us": t * 1e6 for name, t in t_verify_by.items()},
+        "limit_tps": limit_tps,
+        "rate": rate,
+        "accounts": accounts,
+        "clients_txs_max": clients_txs_max,
+    }
+    runs = {"hybrid": True, "classical": False} if compare_links else {"": True}
+    reports = {}
+    for name, hybrid in runs.items():
+        reports[name] = _measure(
+            out / name,
+            keep,
+            validators,
+            duration,
+            accounts,
+            per_account,
+            offered_rate,
+            t_sign,
+            mempool,
+            bench_seed,
+            hybrid,
+            as_json,
+        )
+        reports[name].update(shared, links="hybrid" if hybrid else "classical")
+        reports[name]["ratio"] = reports[name]["tps"] / limit_tps
+        _write_report(out / name, reports[name], duration)
+    if compare_links:
+        hybrid_tps, classical_tps = reports["hybrid"]["tps"], reports["classical"]["tps"]
+        ratio = hybrid_tps / classical_tps if classical_tps else 0.0
+        if as_json:
+            typer.echo(json.dumps({"links": reports, "ratio": ratio}, indent=2))
+            return
+        typer.echo(
+            f"hybrid_tps={hybrid_tps:.0f} classical_tps={classical_tps:.0f} ratio={ratio:.3f}"
+        )
+        return
+    report = reports[""]
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(json.dumps(report["verdicts"]))
+    typer.echo(
+        f"cores used in the window: validators {report['cores_used_by_validators']:.2f}, "
+        f"load {report['cores_used_by_load']:.2f} of {cores}; "
+        f"validators_cpu_us_per_tx={report['validators_cpu_us_per_tx']:.0f}"
+    )
+    typer.echo(
+        f"validators={validators} tps={report['tps']:.0f} p50_ms={report['p50_ms']:.0f} "
+        f"p99_ms={report['p99_ms']:.0f} limit_tps={limit_tps:.0f} ratio={report['ratio']:.2f} "
+        f"rss_mb={report['rss_mb']:.0f}"
+    )
+
+
+def _measure(
+    out: Path,
+    keep: bool,
+    validators: int,
+    duration: int,
+    accounts: int,
+    per_account: int,
+    offered_rate: int,
+    t_sign: float,
+    mempool: node_config.Mempool,
+    bench_seed: bytes,
+    hybrid: bool,
+    as_json: bool,
+) -> dict[str, Any]:
+    """One network's run: its own home and ports, the accounts of `bench_seed`."""
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="metanode-bench-", dir=out if keep else None))
+    base = free_port_block(2 * validators)
     entries = dev_home.init_dev(
         home,
         validators=validators,
@@ -246,6 +331,13 @@ def bench(
         extra_accounts=[account_address(bench_seed, index) for index in range(accounts)],
         mempool=mempool,
     )
+    if not hybrid:
+        for entry in entries:
+            config = node_config.load(entry.config_path)
+            p2p = config.p2p.model_copy(update={"hybrid": False})
+            entry.config_path.write_text(
+                node_config.to_toml(config.model_copy(update={"p2p": p2p}))
+            )
     gateways = [f"http://127.0.0.1:{base + validators + i}" for i in range(validators)]
     config_paths = [entry.config_path for entry in entries]
     if record_trace is not None:
@@ -273,19 +365,7 @@ def bench(
             apart=record_trace is not None or attack,
             rogue=rogue,
         )
-        report.update(
-            validators=validators,
-            cores=cores,
-            t_sign_us=t_sign * 1e6,
-            t_verify_us=t_verify * 1e6,
-            **{f"t_verify_{name}_us": t * 1e6 for name, t in t_verify_by.items()},
-            limit_tps=limit_tps,
-            rss_mb=max(_rss_peak_mb(process.pid) for process in processes),
-            rate=rate,
-            accounts=accounts,
-            clients_txs_max=clients_txs_max,
-        )
-        report["ratio"] = report["tps"] / limit_tps
+        report["rss_mb"] = max(_rss_peak_mb(process.pid) for process in processes)
         alive = [process.poll() is None for process in processes]
         report["validators_alive"] = sum(alive)
     finally:
@@ -300,6 +380,11 @@ def bench(
             _join_recordings(config_paths, record_trace)
         if not keep:
             shutil.rmtree(home, ignore_errors=True)
+    return report
+
+
+def _write_report(out: Path, report: dict[str, Any], duration: int) -> None:
+    """report.json and report.png in `out`; the timeline and latencies leave the report."""
     timeline = report.pop("timeline")
     latencies = report.pop("latencies_ms")
     window = [item for item in timeline if item[0] >= duration * WARMUP_FRACTION]
@@ -309,20 +394,6 @@ def bench(
     )
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(out / "report.png", timeline, latencies, report)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
-    typer.echo(json.dumps(report["verdicts"]))
-    typer.echo(
-        f"cores used in the window: validators {report['cores_used_by_validators']:.2f}, "
-        f"load {report['cores_used_by_load']:.2f} of {cores}; "
-        f"validators_cpu_us_per_tx={report['validators_cpu_us_per_tx']:.0f}"
-    )
-    typer.echo(
-        f"validators={validators} tps={report['tps']:.0f} p50_ms={report['p50_ms']:.0f} "
-        f"p99_ms={report['p99_ms']:.0f} limit_tps={limit_tps:.0f} ratio={report['ratio']:.2f} "
-        f"rss_mb={report['rss_mb']:.0f}"
-    )
 
 
 def _batch(rate: int) -> int:
