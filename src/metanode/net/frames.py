@@ -31,7 +31,8 @@ class Kind(enum.IntEnum):
     GET_BLOCK = 4  # [height]
     BLOCK = 5  # [height, block, certificate]
     NO_BLOCK = 6  # [height]: the sender does not hold it
-    PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it
+    PEER = 7  # [certificate]: a registered node's TLS certificate (PEM), to admit it, or a
+    # peer's rotated node key (message 43), to trust it
     RECEIPTS = 8  # [[[app_id, seq, receipt, output_bytes, state_bytes], …]]: an executor's
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
