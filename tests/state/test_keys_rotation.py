@@ -43,10 +43,13 @@ NEWER = ed25519.PrivateKey.from_seed(b"\x22" * 32)
 MLDSA = pq.MLDSA65PrivateKey.from_seed(b"\x23" * 32)
 
 
-def epoch_chain() -> Chain:
+def epoch_chain(keys_parameters: dict[str, int] | None = None) -> Chain:
     """Two validators, epochs of four blocks (the end of block 3 fixes the set from 5 on), and
     FLX for validator 1's fees."""
-    parameters = {"staking": {"unbonding_delay_blocks": 3, "epoch_blocks": 4}}
+    parameters = {
+        "staking": {"unbonding_delay_blocks": 3, "epoch_blocks": 4},
+        "keys": keys_parameters or {},
+    }
     chain = Chain(make_genesis(validators=2, parameters=parameters))
     chain.run([Wallet.of(0).tx(0, Transfer(VALIDATOR.address, 50 * COIN, Denom.FLX))])
     return chain
@@ -238,3 +241,10 @@ def test_hostile_rotations_get_a_code_and_write_nothing(
     message = RotateNodeKey(public_key, mldsa_key, signature, recorded)
     code = on_rotate_node_key(overlay, context, message)
     assert code != OK and overlay.write_count == 0
+
+
+def test_a_chain_requiring_hybrid_validators_requires_an_ml_dsa_key_in_a_rotation() -> None:
+    chain = epoch_chain({"hybrid_validators_required": 1})
+    assert send(chain, rotation(chain)) == "keys.hybrid_key_required"
+    assert send(chain, rotation(chain, mldsa=MLDSA)) == "ok"
+    assert queries.node_key(chain.state.reader, VALIDATOR.address) == MLDSA.public_key
