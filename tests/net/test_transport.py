@@ -127,6 +127,8 @@ def test_a_peers_frames_and_its_gossip_reach_the_guard_on_one_clock() -> None:
 
     requests_per_s, *_, delivered_share = asyncio.run(scenario())
     assert requests_per_s > 0 and delivered_share > 0
+
+
 def test_a_rotated_node_key_links_as_the_same_peer_and_its_old_key_is_refused() -> None:
     async def scenario() -> tuple[bool, bool, bool, bool]:
         old, other, new = os.urandom(32), os.urandom(32), os.urandom(32)

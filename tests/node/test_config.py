@@ -76,6 +76,8 @@ def test_watched_apps_are_all_or_a_list_of_ids_and_round_trip(
 @pytest.mark.parametrize("setting", ['"some"', '["abc"]', '["AB' + "ab" * 31 + '"]'])
 def test_a_watched_app_that_is_not_an_id_is_refused_by_name(tmp_path: Path, setting: str) -> None:
     assert "watch_apps" in refusal(tmp_path, f"[court]\nwatch_apps = {setting}\n")
+
+
 def test_classical_links_are_a_switch_a_chain_requiring_hybrid_links_refuses(
     tmp_path: Path,
 ) -> None:

@@ -214,6 +214,7 @@ def bench(
     ] = None,
     attack: Annotated[
         bool, typer.Option(help="Run abusive clients and a rogue peer beside the load.")
+    ] = False,
     compare_links: Annotated[
         bool,
         typer.Option(
@@ -273,6 +274,8 @@ def bench(
             bench_seed,
             hybrid,
             as_json,
+            record_trace,
+            attack,
         )
         reports[name].update(shared, links="hybrid" if hybrid else "classical")
         reports[name]["ratio"] = reports[name]["tps"] / limit_tps
@@ -317,6 +320,8 @@ def _measure(
     bench_seed: bytes,
     hybrid: bool,
     as_json: bool,
+    record_trace: Path | None,
+    attack: bool,
 ) -> dict[str, Any]:
     """One network's run: its own home and ports, the accounts of `bench_seed`."""
     out.mkdir(parents=True, exist_ok=True)

@@ -982,7 +982,6 @@ class RuleDispute:
 
 
 @dataclass(frozen=True, slots=True)
-@dataclass(frozen=True, slots=True)
 class RotateNodeKey:
     """Replace the Ed25519 node key of the sender's identity (its consensus key and TLS
     certificate) from the next epoch's validator set on; the identity (address, records,
@@ -1024,6 +1023,7 @@ class RotateNodeKey:
         )
 
 
+@dataclass(frozen=True, slots=True)
 class RegisterShadow:
     """A Web2 service's shadow identity (state/shadow): its DNS `domain`, bound to the Ed25519
     `service_key` that signs what it does for users and the X25519 `encryption_key` payloads
