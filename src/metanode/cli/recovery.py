@@ -22,7 +22,8 @@ verified data. The strategies are tried in order until one succeeds:
    from the peers with its certificate, checked against the height's validator set before it
    is executed, and every executed block's state root must be the one its header names. The
    consensus record (`consensus/`) is kept: it is what stops a restarted validator from
-   signing a message that conflicts with one it sent before.
+   signing a message that conflicts with one it sent before (the engine signs nothing below
+   the record's height, `EngineState.ahead`).
 """
 
 from __future__ import annotations

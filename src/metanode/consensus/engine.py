@@ -13,6 +13,8 @@ Theory of operation, for one height h with validator set V and quorum Q = ceil(2
 Safety: two quorums share an honest validator, and a later proposal must carry the highest
 prepared block, so no two blocks get commit quorums at one height. The engine never signs two
 different messages in one (kind, round) slot, and says so in a `Persist` before it sends.
+A node whose store went back below its record (a re-sync, a snapshot restore) may have signed
+anything up to the record's height, so it signs nothing below it (`EngineState.ahead`).
 
 Rules of this file: every handler opens with the stale-input guard; nothing here reads a clock,
 draws randomness or does I/O; input from the network is checked here, at the one receive edge.
@@ -68,9 +70,14 @@ def new_state(
     height: int,
     validators: ValidatorSet,
     seed: bytes,
+    ahead: Durable | None = None,
 ) -> EngineState:
-    """A node about to run `height`; `StartHeight` for that height starts it."""
-    return EngineState(config, suite, me, height, validators, seed)
+    """A node about to run `height`; `StartHeight` for that height starts it. `ahead` is the
+    node's write-ahead record when it is above `height` (else ignored): the engine signs
+    nothing below the record's height and restores the record when it gets there."""
+    if ahead is not None and ahead.height <= height:
+        ahead = None
+    return EngineState(config, suite, me, height, validators, seed, ahead=ahead)
 
 
 def restore(
@@ -136,11 +143,24 @@ def on_start_height(state: EngineState, event: StartHeight, actions: Actions) ->
         return state  # stale: never restart a height this node has begun
     pending_evidence = state.evidence
     buffered = state.future
-    state = new_state(
-        state.config, state.suite, state.me, event.height, event.validators, event.seed
-    )
+    ahead = state.ahead
+    if ahead is not None and ahead.height == event.height:
+        state, resent = restore(
+            state.config, state.suite, state.me, ahead, event.validators, event.seed
+        )
+        actions.extend(resent)
+    else:
+        state = new_state(
+            state.config,
+            state.suite,
+            state.me,
+            event.height,
+            event.validators,
+            event.seed,
+            ahead,
+        )
+        start_round(state, 0, actions)
     state.evidence = pending_evidence
-    start_round(state, 0, actions)
     for message in buffered:
         on_message(state, message, actions)
     return state

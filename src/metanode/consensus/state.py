@@ -9,6 +9,7 @@ from metanode.types import Address, Block
 
 from . import constants
 from .messages import Kind, Message, ProposalMessage, RoundChangeMessage, Signed
+from .record import Durable
 from .suite import Suite
 from .validators import ValidatorSet
 
@@ -56,10 +57,18 @@ class EngineState:
     future: list[Message] = field(default_factory=list)
     future_signers: set[Address] = field(default_factory=set)
     sync_requested: bool = False
+    # This node's write-ahead record from a height above this one: its store went back (a
+    # re-sync or a snapshot restore after a failed check) while the record did not, so it may
+    # have signed anything at the heights up to the record's. It signs nothing until it
+    # reaches that height, and there takes up what the record says it signed.
+    ahead: Durable | None = None
 
     @property
     def is_validator(self) -> bool:
-        return self.me is not None and self.validators.get(self.me) is not None
+        """This node signs at this height: it is in the set and has never signed above it."""
+        return (
+            self.me is not None and self.ahead is None and self.validators.get(self.me) is not None
+        )
 
     def proposer_address(self, round_: int) -> Address:
         return self.validators.proposer(self.seed, self.height, round_).address

@@ -463,8 +463,13 @@ class Node:
             self._carry_out(actions)
             self._drain()
         else:
+            if record is not None and record.height > height and self.signer is not None:
+                log.warning(
+                    "the consensus record is ahead of the store; signing nothing below it",
+                    extra={"store_height": self.chain.height, "record_height": record.height},
+                )
             self.state = engine.new_state(
-                self.engine_config, self.suite, self.signer, height, validators, seed
+                self.engine_config, self.suite, self.signer, height, validators, seed, record
             )
             self.dispatch(StartHeight(height, validators, seed))
 
