@@ -22,7 +22,15 @@ def test_store_check_beside_a_node_that_commits(tmp_path: Path) -> None:
         for _ in range(4):
             before = cluster.height("v0")
             result = subprocess.run(
-                [METANODE, "store", "check", "--home", str(node_dir), "--skip-signatures"],
+                [
+                    METANODE,
+                    "store",
+                    "check",
+                    "--home",
+                    str(node_dir),
+                    "--full",
+                    "--skip-signatures",
+                ],
                 capture_output=True,
                 text=True,
                 timeout=120,

@@ -153,10 +153,10 @@ def test_replay_check_and_cli(home: Path) -> None:
         report = replay_check(store)
         assert report.height == 3 and report.transactions == 8
     runner = CliRunner()
-    result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--full"])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith("replay ok: height=3 blocks=3")
-    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--json"])
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--full", "--json"])
     assert result.exit_code == 0, result.output
     checked = json.loads(result.output)
     assert (checked["result"], checked["height"], checked["transactions"]) == ("ok", 3, 8)
@@ -171,7 +171,7 @@ def test_replay_check_and_cli(home: Path) -> None:
             txn.put(key, value[:-1] + bytes([value[-1] ^ 1]), db=store._db["state"])
         with pytest.raises(ReplayMismatch, match="state table differs"):
             replay_check(store)
-    result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
+    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--full"])
     assert result.exit_code == 1
     result = runner.invoke(store_app, ["check", "--home", str(home.parent / "nowhere")])
     assert result.exit_code == 2 and "no ledger store" in result.output
@@ -203,7 +203,7 @@ def test_store_check_reads_one_snapshot_while_another_process_commits(home: Path
     try:
         while writer.poll() is None:
             before = stored_height(home)
-            result = runner.invoke(store_app, ["check", "--home", str(home.parent)])
+            result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--full"])
             after = stored_height(home)
             assert result.exit_code == 0, result.output
             reported = int(result.output.split("height=")[1].split()[0])
@@ -243,7 +243,9 @@ def test_store_check_runs_every_invariant_after_every_block(
             commit_block(store, transfers(store, 1))
         assert replay_check(store, invariants=True).height == 3
     runner = CliRunner()
-    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--invariants"])
+    result = runner.invoke(
+        store_app, ["check", "--home", str(home.parent), "--full", "--invariants"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("invariants=held")
 
@@ -254,5 +256,7 @@ def test_store_check_runs_every_invariant_after_every_block(
     monkeypatch.setattr(invariants, "INVARIANTS", (*invariants.INVARIANTS, two_transfers_at_most))
     with Store.open(home) as store, pytest.raises(ReplayMismatch, match=r"^block 3: test\."):
         replay_check(store, invariants=True)
-    result = runner.invoke(store_app, ["check", "--home", str(home.parent), "--invariants"])
+    result = runner.invoke(
+        store_app, ["check", "--home", str(home.parent), "--full", "--invariants"]
+    )
     assert result.exit_code == 1 and "block 3" in result.output

@@ -1,12 +1,11 @@
 """Auto-recovery of a node's store (docs/server.md "Recovery"), run by `bpci server`'s
 supervisor before each start of its node.
 
-The check is `metanode store check` in a process of its own: it re-executes every stored
-block from genesis, verifying each block's commit certificate, and compares every header's
-state root, every block's receipts and the final state with what the store holds. A store that
-LMDB cannot open, whose pages decode to garbage, or that crashes the checking process, fails it
-as surely as one that diverged from its certified headers; run in this process, a torn page
-could take the supervisor down with it.
+The check is `metanode store check` in a process of its own (node/storecheck.py): the state
+table must rebuild to the root the certified tip names, and every block since the last check
+must chain up to that tip. A store that LMDB cannot open, whose pages decode to garbage, or
+that crashes the checking process, fails it as surely as one that diverged from its certified
+headers; run in this process, a torn page could take the supervisor down with it.
 
 A store that fails is never started from: the node is not running while the supervisor
 recovers, so it signs nothing, and it starts again only from a store that is rebuilt from
@@ -41,7 +40,7 @@ from typing import Protocol
 
 from metanode.errors import MetanodeError, NotBuiltError
 from metanode.node import config as node_config
-from metanode.node import snapshots
+from metanode.node import snapshots, storecheck
 from metanode.state.genesis.document import load_genesis
 from metanode.state.store import LEDGER_DIR
 
@@ -71,7 +70,7 @@ def check_store(home: Path, cancelled: Callable[[], bool] = lambda: False) -> st
     stopping and starts nothing)."""
     if not (home / LEDGER_DIR / "data.mdb").exists():
         return None
-    command = [sys.executable, "-m", "metanode.cli.main", "store", "check", "--home", str(home)]
+    command = [sys.executable, "-m", "metanode.cli.store", "check", "--home", str(home)]
     with tempfile.TemporaryFile("w+") as said_file:
         checking = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=said_file
@@ -162,6 +161,7 @@ STRATEGIES: tuple[Strategy, ...] = (SnapshotRestore(), ResyncFromPeers())
 
 def recover(home: Path, problem: str, strategies: tuple[Strategy, ...] = STRATEGIES) -> str:
     """Run the strategies in order; return the name and account of the one that succeeded."""
+    storecheck.Checkpoint.forget(home)  # it vouched for the store that failed
     skipped = []
     for strategy in strategies:
         try:

@@ -237,8 +237,13 @@ class Supervisor:
     def _start_from_a_verified_store(self) -> bool:
         if not self.config.server.check_store_on_start:
             return True
-        self._set("checking", "re-executing the stored blocks (metanode store check)")
+        self._set("checking", "checking the store against its certified chain")
+        began = time.monotonic()
         problem = recovery.check_store(self.home, cancelled=lambda: self._stopping)
+        log.info(
+            "store checked",
+            extra={"s": round(time.monotonic() - began, 3), "ok": problem is None},
+        )
         if problem is None:
             return True
         log.critical(

@@ -320,7 +320,7 @@ class Server(_Section):
     restart_backoff_max_ms: Annotated[int, Field(ge=0, le=3_600_000)] = 30_000
     crash_loop_restarts_max: Annotated[int, Field(ge=1, le=1_000)] = 5
     crash_loop_window_s: Annotated[int, Field(ge=1, le=86_400)] = 300
-    # Re-execute the stored blocks (`metanode store check`) before every start of the node;
+    # Check the store against its certified chain (`metanode store check`) before every start;
     # a store that fails is set aside and the node recovers (docs/server.md "Recovery").
     check_store_on_start: bool = True
 

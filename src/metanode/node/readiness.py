@@ -8,7 +8,7 @@ Ready means all four checks pass, each named so that a probe's log says which on
 - `store`: the stored tip is the block its certified header names: the tip's state root and
   block hash in the store's metadata are the header's state root and the block's hash (a
   store changed under the node, or a write torn outside LMDB's transaction, shows here; the
-  whole re-execution is `metanode store check`, run by the supervisor before each start);
+  whole check is `metanode store check`, run by the supervisor before each start);
 - `peers`: at least `[server] ready_peers_min` peers are connected.
 
 The checks are a pure function of figures the node reads; nothing here touches the node.

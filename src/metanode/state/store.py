@@ -246,6 +246,16 @@ class Snapshot:
         check(data is not None, f"block {height} is stored without its receipts")
         return decode_receipts(data, block.txs)  # type: ignore[arg-type]
 
+    def certificate(self, height: int) -> CommitCertificate | None:
+        data = self._txn.get(_height_key(height), db=self._db["certs"])
+        return None if data is None else CommitCertificate.decode(data)
+
+    def lowest_block(self) -> int | None:
+        """The lowest height whose block is held (above 1 in a store installed from a state
+        snapshot), or None when there is none."""
+        cursor = self._txn.cursor(db=self._db["blocks"])
+        return int.from_bytes(cursor.key(), "big") if cursor.first() else None
+
 
 class Store:
     """One node's ledger on disk. Not thread-safe: one owner (the node's single writer)."""
@@ -363,9 +373,8 @@ class Store:
             return snapshot.receipts(height)
 
     def certificate(self, height: int) -> CommitCertificate | None:
-        with self._env.begin() as txn:
-            data = txn.get(_height_key(height), db=self._db["certs"])
-        return None if data is None else CommitCertificate.decode(data)
+        with self.snapshot() as snapshot:
+            return snapshot.certificate(height)
 
     def find_tx(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, position) of a stored transaction, or None."""
