@@ -199,12 +199,13 @@ def _node_passphrase(config_path: Path, testnet: bool) -> str:
     return keys.node_passphrase(kind, cfg.key_password, _prompt(confirm=False))
 
 
+def node_args(node_dir: Path) -> list[str]:
+    """`metanode start`'s arguments for a supervised node: its log goes to node.log only."""
+    return ["start", "--home", str(node_dir), "--no-log-console"]
+
+
 def node_command(node_dir: Path) -> list[str]:
-    """`metanode start` for a supervised node: its log goes to node.log only."""
-    return [
-        *(sys.executable, "-m", "metanode.cli.main", "start"),
-        *("--home", str(node_dir), "--no-log-console"),
-    ]
+    return [sys.executable, "-m", "metanode.cli.main", *node_args(node_dir)]
 
 
 def launch(node_dir: Path) -> subprocess.Popen[bytes]:

@@ -1,11 +1,12 @@
 """Auto-recovery of a node's store (docs/server.md "Recovery"), run by `bpci server`'s
 supervisor before each start of its node.
 
-The check is `metanode store check` in a process of its own (node/storecheck.py): the state
-table must rebuild to the root the certified tip names, and every block since the last check
-must chain up to that tip. A store that LMDB cannot open, whose pages decode to garbage, or
-that crashes the checking process, fails it as surely as one that diverged from its certified
-headers; run in this process, a torn page could take the supervisor down with it.
+The check is `metanode store check` (node/storecheck.py) in a child process of its own, forked
+from the supervisor (cli/forked.py): the state table must rebuild to the root the certified tip
+names, and every block since the last check must chain up to that tip. A store that LMDB
+cannot open, whose pages decode to garbage, or that crashes the checking process, fails it as
+surely as one that diverged from its certified headers; run in this process, a torn page could
+take the supervisor down with it.
 
 A store that fails is never started from: the node is not running while the supervisor
 recovers, so it signs nothing, and it starts again only from a store that is rebuilt from
@@ -30,8 +31,6 @@ from __future__ import annotations
 import datetime
 import logging
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,6 +42,8 @@ from metanode.node import config as node_config
 from metanode.node import snapshots, storecheck
 from metanode.state.genesis.document import load_genesis
 from metanode.state.store import LEDGER_DIR
+
+from . import forked
 
 log = logging.getLogger("metanode.server")
 QUARANTINE_DIR = "quarantine"
@@ -70,11 +71,8 @@ def check_store(home: Path, cancelled: Callable[[], bool] = lambda: False) -> st
     stopping and starts nothing)."""
     if not (home / LEDGER_DIR / "data.mdb").exists():
         return None
-    command = [sys.executable, "-m", "metanode.cli.store", "check", "--home", str(home)]
     with tempfile.TemporaryFile("w+") as said_file:
-        checking = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=said_file
-        )
+        checking = forked.metanode(["store", "check", "--home", str(home)], said_file)
         deadline = time.monotonic() + check_timeout_s
         while checking.poll() is None:
             if cancelled() or time.monotonic() > deadline:

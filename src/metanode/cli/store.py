@@ -117,7 +117,3 @@ def _full(store: Store, skip_signatures: bool, invariants: bool, as_json: bool) 
         "state_root": report.state_root.hex(),
         "invariants": "held" if invariants else "not checked",
     }
-
-
-if __name__ == "__main__":  # the supervisor's check loads this command alone, not every CLI's
-    output.run(app, "metanode store")

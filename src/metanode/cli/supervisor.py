@@ -46,7 +46,7 @@ from metanode.errors import ConfigError
 from metanode.node import config as node_config
 from metanode.node import logs
 
-from . import network, recovery
+from . import forked, network, recovery
 
 log = logging.getLogger("metanode.server")
 STATE_FILE = "server.json"
@@ -127,7 +127,7 @@ class Supervisor:
         self.config_path = home / "config.toml"
         self.config = node_config.load(self.config_path)  # refused before anything starts
         self.state = ServerState(str(home), os.getpid(), roles=list(self.config.server.roles))
-        self.node: subprocess.Popen[bytes] | None = None
+        self.node: forked.Child | None = None
         self._crashes: collections.deque[float] = collections.deque()
         self._stopping = False
         self._reload = False
@@ -159,6 +159,7 @@ class Supervisor:
             signal.signal(signal.SIGTERM, self._on_stop)
             signal.signal(signal.SIGINT, self._on_stop)
             signal.signal(signal.SIGHUP, self._on_reload)
+            forked.preload()  # once here, not in every restart's new process (cli/forked.py)
             log.info(
                 "server started",
                 extra={"home": str(self.home), "roles": ", ".join(self.config.server.roles)},
@@ -263,7 +264,8 @@ class Supervisor:
 
     def _run_node(self) -> int | None:
         """Run the node until it ends (its exit code) or the supervisor stops (None)."""
-        self.node = network.launch(self.home)
+        with (self.home / logs.STDERR_FILE).open("wb") as stderr:
+            self.node = forked.metanode(network.node_args(self.home), stderr)
         self.state.node_pid = self.node.pid
         self.state.node_started_at = now_iso()
         log.info("node started", extra={"pid": self.node.pid})
