@@ -211,6 +211,12 @@ def test_a_corrupt_store_is_never_started_from_and_the_node_recovers_and_rejoins
     top = min(cluster.height(name) for name in cluster.names)
     assert_same_chain(cluster, cluster.names, top)
 
+    # It kept its consensus record, which is above its new empty store: it signed nothing
+    # below the record's height (tests/node/test_signing_after_recovery.py shows the rule).
+    text = (home / "node.log").read_text()
+    since_restart = text[text.rindex('"node started"') :]
+    assert "the consensus record is ahead of the store; signing nothing below it" in since_restart
+
     # Rejoined: it signs again (a proposal is signed; each validator proposes in turn).
     def proposes() -> bool:
         text = (home / "node.log").read_text()
