@@ -1,6 +1,8 @@
-"""`bpci server`'s recovery after kill -9, on real processes (issue 27: back and ready in 10 s).
+"""`bpci server`'s figures on real processes (issue 27): the recovery after kill -9 (back and
+ready within 10 s), and the rate a client reaches through HAProxy while a node is killed.
 
     python -m bench.server [--height H] [--kills K]    (from the repository's root)
+    python -m bench.server --front-s S
 
 A 4-validator dev network (tests/node/cluster.py): v1..v3 bare node processes, v0 under
 `bpci server start --detach`. Once the chain is past height H with transfers in it, v0's node
@@ -11,6 +13,12 @@ line) and the wait to be ready (peers, sync). The figure is of the machine it ru
 shared 2-core VM other work slows every phase.
 
 Last line: recovery_s=… (the slowest of the K) check_s=… start_s=… ready_s=… height=…
+
+With `--front-s S`: tests/deploy/test_haproxy.py's run instead (4 validators behind HAProxy, a
+paced client of one pre-signed transfer a request aiming at 200 a second for S seconds, the
+last node killed after a quarter and restarted after half). Last line: sent_per_s=…
+client_cpu_us_per_request=… admitted=… lost=… gave_up=… (1e6 / client_cpu_us_per_request is
+the most one whole core lets the client send).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.deploy import test_haproxy
 from tests.node.cluster import Cluster
 
 from metanode.cli import supervisor
@@ -81,11 +90,27 @@ def recover_once(cluster: Cluster, home: Path) -> dict[str, float]:
     }
 
 
+def front(load_s: int) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        outcome = test_haproxy.kill_under_load(Path(directory), load_s)
+    counts = outcome.counts
+    print(dict(counts))
+    print(
+        f"sent_per_s={counts['sent per second']} "
+        f"client_cpu_us_per_request={counts['client CPU µs per request']} "
+        f"admitted={counts['admitted']} lost={len(outcome.lost)} gave_up={counts['gave up']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--height", type=int, default=20)
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--front-s", type=int, default=0)
     arguments = parser.parse_args()
+    if arguments.front_s:
+        front(arguments.front_s)
+        return
     with tempfile.TemporaryDirectory() as directory:
         cluster = Cluster(Path(directory) / "net", 4)
         home = cluster.home / "nodes" / SUPERVISED

@@ -38,8 +38,8 @@ def test_a_forked_check_says_what_a_new_process_says_with_its_exit_code(tmp_path
 
 def test_a_forked_child_is_signalled_waited_for_and_killed_as_popen_is(tmp_path: Path) -> None:
     # `metanode logs --follow` waits for lines that never come: a child that runs until told.
-    (tmp_path / "nodes" / "v0").mkdir(parents=True)
-    (tmp_path / "nodes" / "v0" / "node.log").write_text("")
+    (tmp_path / "config.toml").write_text("")  # a node's dir: only its node.log is read
+    (tmp_path / "node.log").write_text("")
     with tempfile.TemporaryFile("w+") as out:
         child = forked.metanode(["logs", "--home", str(tmp_path), "--follow"], out)
         with pytest.raises(subprocess.TimeoutExpired):
