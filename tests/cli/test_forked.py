@@ -3,9 +3,11 @@ real store; the child's output, exit code and signals as a new process's would b
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,34 @@ def test_a_forked_child_is_signalled_waited_for_and_killed_as_popen_is(tmp_path:
         assert child.wait(60) == -signal.SIGTERM
         child.kill()  # ended already: nothing to signal
         assert child.returncode == -signal.SIGTERM
+
+
+def lockable(path: Path, within_s: float) -> bool:
+    """Whether `path` can be locked within `within_s` (a child that just forked holds what
+    its parent held until it closes it)."""
+    deadline = time.monotonic() + within_s
+    with path.open("a") as again:
+        while time.monotonic() < deadline:
+            try:
+                fcntl.flock(again, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                time.sleep(0.05)
+                continue
+            return True
+    return False
+
+
+def test_a_forked_child_holds_none_of_the_supervisors_files(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("")
+    (tmp_path / "node.log").write_text("")
+    lock = (tmp_path / "server.lock").open("a")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with tempfile.TemporaryFile("w+") as out:
+        child = forked.metanode(["logs", "--home", str(tmp_path), "--follow"], out)
+        try:
+            lock.close()  # the supervisor's end; its child must not keep the lock
+            assert lockable(tmp_path / "server.lock", within_s=20)
+            assert child.poll() is None
+        finally:
+            child.kill()
+            child.wait(60)

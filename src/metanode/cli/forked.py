@@ -81,7 +81,9 @@ def metanode(args: list[str], out: IO[bytes] | IO[str]) -> Child:
         os.dup2(out.fileno(), 2)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        os.close(null)
+        # Nothing else of the supervisor's: above all not its lock on the home, which a node
+        # left running by a killed supervisor would hold on to (a new process inherits none).
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         # The supervisor's sys.stdout and sys.stderr need not be descriptors 1 and 2 (a test
         # harness captures them elsewhere): the command's output goes to `out` whatever they were.
         sys.stdout = open(1, "w", closefd=False, buffering=1)  # noqa: SIM115 - the process's own
