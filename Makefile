@@ -77,9 +77,10 @@ deploy-lint: setup $(TOOLS)/helm
 		--kubernetes-version $(KUBERNETES_VERSION) $(TOOLS)/rendered.yaml
 	$(UV) tool run --quiet --from $(HADOLINT) hadolint deploy/Dockerfile
 
-# Everything, long runs and the fuzz run included (CI does not run this).
+# Everything, long runs and the fuzz run included (CI does not run this); every hypothesis
+# property at its full example count (tests/conftest.py: the default run draws fewer).
 test-all: lint rust-check fuzz deploy-lint
-	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q --hypothesis-profile=thorough
 
 up: setup
 	$(VENV)/bin/metanode up

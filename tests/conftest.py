@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The shared vectors live beside the clone (../shared/vectors) and are read in place, never copied.
@@ -19,6 +20,26 @@ def load_vectors(relative: str) -> Any:
             f"test vectors not found at {path}: clone the project with ../shared beside it"
         )
     return json.loads(path.read_text())
+
+
+# Hypothesis profiles. The default run (`make test`) draws at most QUICK_EXAMPLES examples of a
+# property; `make test-all` passes --hypothesis-profile=thorough, which draws every property's
+# full count. Both prove the same properties; only how many inputs they try differs. No deadline:
+# the machine is shared, and a slow example is not a failing one.
+QUICK_EXAMPLES = 25
+QUICK = "quick"
+THOROUGH = "thorough"
+settings.register_profile(QUICK, max_examples=QUICK_EXAMPLES, deadline=None)
+settings.register_profile(THOROUGH, deadline=None)
+settings.load_profile(QUICK)
+
+
+def examples(full: int) -> int:
+    """The example count of a property whose full count is `full`: all of them under the
+    thorough profile, at most the quick profile's otherwise."""
+    if settings.get_current_profile_name() == THOROUGH:
+        return full
+    return min(full, QUICK_EXAMPLES)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from metanode.codec import Profile, constants, decode, encode, tags, validate
 from metanode.errors import DecodeError, EncodeError
+from tests.conftest import examples
 
 REGISTERED = tags.TX.number
 
@@ -164,7 +165,7 @@ def frozen(value: Any) -> Any:
 
 
 @given(consensus_values)
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.too_slow])
 def test_consensus_roundtrip(value: Any) -> None:
     data = encode(value)
     decoded = decode(data)
@@ -185,7 +186,7 @@ data_values = st.recursive(
 
 
 @given(data_values)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_data_roundtrip(value: Any) -> None:
     data = encode(value, profile=Profile.DATA)
     decoded = decode(data, profile=Profile.DATA)
@@ -204,7 +205,7 @@ def decode_or_refuse(data: bytes, profile: Profile) -> None:
 
 
 @given(st.binary(max_size=64), st.sampled_from(list(Profile)))
-@settings(max_examples=3000)
+@settings(max_examples=examples(3000))
 @example(bytes.fromhex("9b00000000000000ff"), Profile.CONSENSUS)
 @example(bytes.fromhex("c1c1c1c1c1c1c1c1c1c1c1"), Profile.DATA)
 @example(bytes.fromhex("c0f5"), Profile.DATA)
@@ -213,7 +214,7 @@ def test_fuzz_random_bytes(data: bytes, profile: Profile) -> None:
 
 
 @given(consensus_values, st.data())
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), suppress_health_check=[HealthCheck.too_slow])
 def test_fuzz_mutated_valid_encodings(value: Any, draw: st.DataObject) -> None:
     data = bytearray(encode(value))
     for _ in range(draw.draw(st.integers(1, 4))):
@@ -253,7 +254,7 @@ def decoder_accepts(data: bytes, profile: Profile) -> bool:
 
 
 @given(consensus_values, st.data())
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), suppress_health_check=[HealthCheck.too_slow])
 def test_fast_path_and_validator_accept_the_same_inputs(value: Any, draw: st.DataObject) -> None:
     # decode() first tries cbor2 plus a re-encoding; validate() is the explicit rule set.
     data = bytearray(encode(value))

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from metanode import _core, core
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError
-from tests.conftest import load_vectors
+from tests.conftest import examples, load_vectors
 
 KEYS = [ed25519.PrivateKey.from_seed(bytes([seed]) * 32) for seed in range(4)]
 # Every CCTV case (small-order, mixed-order, non-canonical A and R) and every Wycheproof one.
@@ -63,7 +63,7 @@ _item = st.one_of(
 
 
 @given(st.lists(_item, max_size=40), st.integers(1, 3))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 def test_a_batch_accepts_exactly_what_the_reference_accepts(
     items: list[Triple], threads: int
 ) -> None:

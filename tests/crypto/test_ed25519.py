@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from metanode.crypto import ed25519
 from metanode.errors import KeyFormatError, VerificationError
+from tests.conftest import examples
 
 # Both implementations of the rule, the compiled core and the reference (metanode.core).
 pytestmark = pytest.mark.usefixtures("core_choice")
@@ -27,13 +28,13 @@ def test_rfc8032_test_1_known_answer() -> None:
 
 
 @given(st.binary(max_size=256))
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_sign_verify_roundtrip(message: bytes) -> None:
     ed25519.verify(KEY.public_key, message, KEY.sign(message))
 
 
 @given(st.binary(max_size=64), st.integers(0, 63), st.integers(1, 255))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_any_changed_signature_byte_fails(message: bytes, position: int, flip: int) -> None:
     signature = bytearray(KEY.sign(message))
     signature[position] ^= flip
@@ -42,7 +43,7 @@ def test_any_changed_signature_byte_fails(message: bytes, position: int, flip: i
 
 
 @given(st.binary(max_size=64), st.binary(min_size=1, max_size=64))
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 def test_changed_message_fails(message: bytes, suffix: bytes) -> None:
     with pytest.raises(VerificationError):
         ed25519.verify(KEY.public_key, message + suffix, KEY.sign(message))

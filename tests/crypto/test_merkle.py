@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from metanode.crypto import merkle
 from metanode.errors import VerificationError
+from tests.conftest import examples
 
 
 def leaves(count: int) -> list[bytes]:
@@ -34,7 +35,7 @@ def test_bottom_up_root_equals_the_rfc_definition(count: int) -> None:
 
 
 @given(st.integers(1, 70), st.data())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_inclusion_proofs_verify_and_tampering_fails(count: int, data: st.DataObject) -> None:
     hashes = leaves(count)
     index = data.draw(st.integers(0, count - 1))
@@ -56,7 +57,7 @@ def test_inclusion_proofs_verify_and_tampering_fails(count: int, data: st.DataOb
 
 
 @given(st.integers(1, 70), st.data())
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_consistency_proofs_verify_and_tampering_fails(count: int, data: st.DataObject) -> None:
     hashes = leaves(count)
     old = data.draw(st.integers(1, count))

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.crypto import ed25519, sd_jwt
+from tests.conftest import examples
 
 ISSUER = ed25519.PrivateKey(hashlib.sha256(b"issuer").digest())
 HOLDER = ed25519.PrivateKey(hashlib.sha256(b"holder").digest())
@@ -137,7 +138,7 @@ def test_bad_presentations_are_refused_with_their_rule(case: str, rule: str) -> 
     assert caught.value.rule == rule
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_verifies_or_raises_disclosure_error(text: str) -> None:
     try:

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from metanode.guard import constants
 from metanode.guard.score import Allowance, Guard, Kind, Override, Verdict, features
+from tests.conftest import examples
 
 ALLOWANCE = Allowance(per_s=10, burst=20)
 WHO = "client:192.0.2.1"
@@ -109,7 +110,7 @@ def test_the_table_is_bounded() -> None:
     assert "client:0" not in guard.subjects  # the quietest went first
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, 100_000), st.sampled_from(list(Kind)), st.integers(0, 1 << 24)),

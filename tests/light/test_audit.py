@@ -28,6 +28,7 @@ from metanode.light import audit
 from metanode.light.fetcher import HttpSource
 from metanode.light.reasons import Rejected
 from metanode.vault import PayloadErased, Vault
+from tests.conftest import examples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTARISED_TIMEOUT_S = 120.0
@@ -273,7 +274,7 @@ def test_a_file_that_is_no_bundle_is_refused_and_a_missing_one_is_a_usage_error(
 
 
 @settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -21,6 +21,7 @@ from metanode.light.verifier import LightBlock, TrustOptions, Verifier
 from metanode.testing.signed_chain import SignedChain, member
 from metanode.types import CommitCertificate
 from metanode.types.light_attack import LightAttackEvidence
+from tests.conftest import examples
 
 from .sources import ChainSource, honest
 
@@ -320,7 +321,9 @@ def test_ten_thousand_heights_need_a_handful_of_certificates() -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(60),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     field=st.sampled_from(["header", "certificate"]),
@@ -343,7 +346,9 @@ def test_any_corrupted_byte_is_a_typed_rejection(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     junk=st.recursive(

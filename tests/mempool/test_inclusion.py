@@ -17,6 +17,7 @@ from metanode.mempool.pool import Pool
 from metanode.net.frames import Inclusion, decode_frame, encode_frame
 from metanode.types import Address, Block, BlockHeader, Transaction
 from metanode.types.inclusion import InclusionList
+from tests.conftest import examples
 
 from .test_pool import CHAIN, KEYS, address, funded, tx
 
@@ -51,7 +52,7 @@ def test_a_list_round_trips_and_its_signature_is_the_validators() -> None:
         forged.verify()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(max_size=300))
 def test_any_bytes_decode_to_a_list_or_a_typed_error(data: bytes) -> None:
     try:

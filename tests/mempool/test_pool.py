@@ -19,6 +19,7 @@ from metanode.mempool.reasons import Reason
 from metanode.state.codes import OK
 from metanode.types import Address, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
+from tests.conftest import examples
 
 CHAIN = "mempool-test"
 KEYS = [ed25519.PrivateKey.from_seed(bytes([index]) * 32) for index in range(1, 9)]
@@ -251,7 +252,7 @@ operations = st.lists(
 
 
 @given(operations)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
     pool, ledger = Pool(CHAIN), funded()
     raws = [tx(KEYS[k], nonce=n, fee=f) for k, n, f in monkeypatch_ops]

@@ -21,6 +21,7 @@ from metanode.crypto.keystore import KdfParams
 from metanode.errors import ConfigError
 from metanode.node import backup
 from metanode.node import home as dev_home
+from tests.conftest import examples
 
 from .cluster import Cluster, running
 
@@ -45,13 +46,13 @@ def _opened(sealed: bytes, key: bytes = KEY, header: bytes = HEADER) -> bytes:
     return io.BufferedReader(backup._Opener(io.BytesIO(sealed), key, header)).read()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.binary(max_size=100), chunks=st.lists(st.integers(0, 40), max_size=5))
 def test_sealed_segments_read_back_whatever_the_writes(data: bytes, chunks: list[int]) -> None:
     assert _opened(_sealed(data, chunks)) == data
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(data=st.binary(min_size=1, max_size=60), where=st.integers(0, 10**6), bit=st.integers(0, 7))
 def test_any_flipped_bit_is_refused_as_altered(data: bytes, where: int, bit: int) -> None:
     sealed = bytearray(_sealed(data, []))
@@ -60,7 +61,7 @@ def test_any_flipped_bit_is_refused_as_altered(data: bytes, where: int, bit: int
         _opened(bytes(sealed))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.binary(max_size=60), cut=st.integers(1, 10**6))
 def test_a_stream_cut_short_or_lengthened_is_refused(data: bytes, cut: int) -> None:
     sealed = _sealed(data, [])

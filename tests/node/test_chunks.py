@@ -15,6 +15,7 @@ from metanode.node.blobs import Target, parse_share, rebuild, share_body, stripe
 from metanode.node.chunks import ChunkStore, Share
 from metanode.storage import coding
 from metanode.storage.errors import ChunkRejected
+from tests.conftest import examples
 
 CHUNK = 256
 
@@ -45,7 +46,7 @@ def test_a_share_is_stored_and_served_with_proofs(store: ChunkStore) -> None:
         coding.verify_chunk(blob.layout, blob.coded_root, stripe, 3, chunk, proof)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(stripe=st.integers(0, 2), position=st.integers(0, CHUNK - 1))
 def test_a_corrupt_chunk_leaves_nothing_written(
     tmp_path_factory: object, stripe: int, position: int

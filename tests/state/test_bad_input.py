@@ -61,6 +61,7 @@ from metanode.types import (
 )
 from metanode.types.block import BlockHeader
 from metanode.types.vote import Kind, Signed
+from tests.conftest import examples
 from tests.state.support import Chain, Wallet, bls_material, genesis_tree, validator_wallet
 
 U64 = 2**64 - 1
@@ -141,7 +142,7 @@ DECODERS = {
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
 @given(data=st.data())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_decoders_raise_only_decode_errors(name: str, data: st.DataObject) -> None:
     decoder, valid = DECODERS[name]
     blob = data.draw(_mutations(valid))
@@ -152,7 +153,7 @@ def test_decoders_raise_only_decode_errors(name: str, data: st.DataObject) -> No
 
 
 @given(data=st.data())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_block_decoder_and_apply_refuse_garbage(sample_block: Block, data: st.DataObject) -> None:
     chain = Chain(check=False)
     before = chain.ledger.items
@@ -208,7 +209,7 @@ json_values = st.recursive(
     ),
     json_values,
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_genesis_loader_raises_only_config_errors(field: str, value: object) -> None:
     tree = genesis_tree(wallets=1)
     tree[field] = value
@@ -361,7 +362,7 @@ def chain() -> Chain:
 
 
 @given(message=messages, sender=st.integers(0, 3), timestamp=st.integers(0, U64))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 def test_message_rules_return_a_code_and_fail_cleanly(
     chain: Chain, message, sender, timestamp
 ) -> None:

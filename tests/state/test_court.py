@@ -50,6 +50,7 @@ from metanode.types import (
     Transfer,
 )
 from metanode.types.messages import Message
+from tests.conftest import examples
 from tests.state.support import (
     COIN,
     Chain,
@@ -634,7 +635,7 @@ def test_parameters_are_in_genesis_and_range_checked() -> None:
         from_tree(tree)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     calls=st.integers(min_value=1, max_value=100_000),
     k=st.integers(min_value=1, max_value=8),

@@ -39,6 +39,7 @@ from metanode.types import (
     Transfer,
     Unbond,
 )
+from tests.conftest import examples
 from tests.state.support import (
     COIN,
     Chain,
@@ -145,7 +146,7 @@ def test_fee_split_floors_the_treasury_and_loses_no_base_unit(fees: int, bps: in
     assert 0 <= treasury <= fees
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fees=st.lists(st.integers(1_000, 10**12), min_size=0, max_size=4),
     bps=st.sampled_from([0, 1, 100, 500, 3_333, 9_999, basis_points]) | st.integers(0, 10_000),

@@ -27,6 +27,7 @@ from metanode.types import constants as types_constants
 from metanode.types.inclusion import InclusionList
 from metanode.types.omission import OmissionItem
 from metanode.types.vote import Kind, Signed
+from tests.conftest import examples
 from tests.state.support import CHAIN_ID, Chain, Wallet, validator_wallet
 from tests.state.test_registry import chain_of, run_until_height, with_evidence
 
@@ -208,7 +209,7 @@ def test_a_block_without_room_for_the_transaction_proves_nothing() -> None:
     assert judged(chain, recertified(chain, block).encode())[0] == OK
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mangled_evidence_changes_nothing(data: st.DataObject) -> None:
     chain = _SHARED

@@ -36,6 +36,7 @@ from metanode.state.policy.routing import RoutingRecord, route
 from metanode.state.policy.rules import set_containment
 from metanode.state.view import Overlay
 from metanode.types import AppContainment, CallApp, DeclareRegion, DeployApp, RegisterPolicy
+from tests.conftest import examples
 from tests.state.support import COIN, Chain, Wallet, genesis_tree, seed, validator_wallet
 from tests.state.test_apps import CALLER, COUNTER, COUNTER_ID, LIMIT, OWNER, PRICE, Apps
 from tests.state.test_governance import (
@@ -135,7 +136,7 @@ def test_every_rule_of_the_evaluator_is_in_the_table() -> None:
 names = st.text(alphabet="abcdefgh-", min_size=1, max_size=6).filter(lambda t: t[0] != "-")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     region=st.none() | names | st.text(max_size=8),
     purpose=st.none() | names | st.text(max_size=8),
@@ -329,7 +330,7 @@ cbor_values = st.recursive(
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(value=cbor_values, mutate=st.integers(0, 12))
 def test_any_document_bytes_decode_or_are_refused_with_a_policy_code(
     value: Any, mutate: int

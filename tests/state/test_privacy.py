@@ -36,6 +36,7 @@ from metanode.types import (
     PublishZkIssuer,
     RevokeCredential,
 )
+from tests.conftest import examples
 from tests.state.support import CHAIN_ID, FEE, Chain, Wallet, genesis_tree
 from tests.state.test_identity import BANK, Nonces, bank_node, did
 
@@ -376,7 +377,7 @@ presentations = st.one_of(
 
 
 @given(presentation=presentations, level=st.integers(0, 6), age=st.integers(0, 200))
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 def test_hostile_presentations_get_a_code_and_change_nothing(
     published: Run, presentation: bytes, level: int, age: int
 ) -> None:

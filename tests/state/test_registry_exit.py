@@ -27,6 +27,7 @@ from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.rules import UNBONDING_POOL, is_jailed
 from metanode.state.view import MemoryReader
 from metanode.types import Bond, Denom, ExitNode, NodeType, Role, Transaction, Unbond
+from tests.conftest import examples
 from tests.state.support import COIN, FEE, Chain, Wallet, genesis_tree, validator_wallet
 from tests.state.test_registry import (
     chain_of,
@@ -247,7 +248,7 @@ actions = st.lists(
 
 
 @given(steps=actions)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_registrations_and_exits_keep_every_invariant(
     steps: list[tuple[str, int]],
 ) -> None:

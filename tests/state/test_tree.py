@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from metanode.errors import VerificationError
 from metanode.state import tree
+from tests.conftest import examples
 
 keys = st.binary(min_size=1, max_size=6)
 batches = st.lists(
@@ -59,7 +60,7 @@ def reference_root(content: dict[bytes, bytes]) -> bytes:
 
 
 @given(batches)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 def test_model_roots_and_proofs(sequence) -> None:
     nodes = tree.MemoryNodes()
     root = tree.EMPTY_ROOT

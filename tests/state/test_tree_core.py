@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from metanode.errors import InvariantViolation
 from metanode.state import tree
+from tests.conftest import examples
 
 KEYS = st.binary(min_size=1, max_size=3)  # few distinct keys: blocks overwrite and delete them
 blocks = st.lists(
@@ -35,7 +36,7 @@ def _updates(choice: str, history: list[dict[bytes, bytes | None]]) -> list[tree
 
 
 @given(blocks)
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 def test_random_blocks_give_the_same_updates(history: list[dict[bytes, bytes | None]]) -> None:
     compiled = _updates("rust", history)
     assert compiled == _updates("python", history)

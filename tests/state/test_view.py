@@ -6,13 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.state.view import FrozenOverlay, MemoryReader, Overlay
+from tests.conftest import examples
 
 keys = st.binary(min_size=1, max_size=3)
 values = st.one_of(st.none(), st.binary(max_size=4))
 
 
 @given(st.dictionaries(keys, st.binary(max_size=4)), st.lists(st.tuples(keys, values)))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_overlay_matches_a_dict_model(base_items, writes) -> None:
     base = MemoryReader(dict(base_items))
     overlay = Overlay(base)

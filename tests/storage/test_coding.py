@@ -13,6 +13,7 @@ from metanode.crypto.hashing import blake3_hash
 from metanode.storage import coding, constants, placement
 from metanode.storage.challenges import challenged_stripe
 from metanode.storage.errors import ChunkRejected, LayoutInvalid, TooFewChunks
+from tests.conftest import examples
 
 CHUNK = 64
 
@@ -32,7 +33,7 @@ def pieces_from(encoded: coding.Encoded, shares: list[int]) -> list[dict[int, by
     return result
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     data=st.binary(min_size=1, max_size=1_000),
     k=st.integers(1, 6),
@@ -89,7 +90,7 @@ def test_bad_layouts_are_refused(size: int, k: int, n: int, chunk: int) -> None:
     assert raised.value.reason == "layout_invalid"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(position=st.integers(0, 10_000), flip=st.integers(1, 255))
 def test_a_corrupt_chunk_is_refused(position: int, flip: int) -> None:
     encoded = coding.encode(b"x" * 500, 3, 5, CHUNK)

@@ -16,6 +16,7 @@ from metanode.errors import DecodeError
 from metanode.types import Block, BlockHeader, Transaction, constants
 from metanode.types.address import Address
 from metanode.types.fields import expect_bytes
+from tests.conftest import examples
 from tests.types.test_transaction_core import encodings, mutated
 
 HEADER = BlockHeader(
@@ -54,7 +55,7 @@ items = st.lists(
 
 @pytest.mark.parametrize("choice", ["rust", "python"])
 @given(items=items, held=st.lists(st.booleans(), min_size=6, max_size=6))
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 def test_a_block_decodes_as_it_did_item_by_item(
     choice: str, items: list[Any], held: list[bool]
 ) -> None:

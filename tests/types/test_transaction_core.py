@@ -14,6 +14,7 @@ from metanode.types import constants
 from metanode.types.address import Address
 from metanode.types.messages import Bond, Denom, Transfer
 from metanode.types.transaction import Transaction
+from tests.conftest import examples
 
 TAGS = sorted(tags.BY_NUMBER)
 TO = Address.from_public_key(bytes(32))
@@ -99,14 +100,14 @@ def assert_agrees_with_the_reference(items: list[bytes]) -> None:
 
 
 @given(st.lists(st.one_of(encodings(), mutated(), st.binary(max_size=40)), max_size=8))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 def test_the_compiled_decoder_agrees_with_the_reference(items: list[bytes]) -> None:
     assert_agrees_with_the_reference(items)
 
 
 @pytest.mark.parametrize("choice", ["rust", "python"])
 @given(items=st.lists(st.one_of(encodings(), mutated()), max_size=8))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_decode_many_gives_what_decode_gives(choice: str, items: list[bytes]) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("METANODE_CORE", choice)

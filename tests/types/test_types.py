@@ -31,6 +31,7 @@ from metanode.types import (
     UpgradeApp,
 )
 from metanode.types.block import last_certificate_hash
+from tests.conftest import examples
 
 KEY = nacl.signing.SigningKey(bytes(range(32)))
 SENDER = bytes(KEY.verify_key)
@@ -69,7 +70,7 @@ messages = st.one_of(
 
 
 @given(messages, st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1))
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 def test_transaction_roundtrip_and_signature(message, nonce, fee) -> None:
     tx = signed(Transaction("metanode-dev", SENDER, nonce, fee, 7, message))
     again = Transaction.decode(tx.encode())
@@ -188,7 +189,7 @@ def test_receipt_roundtrip() -> None:
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 def test_hostile_bytes_only_raise_decode_error(data: bytes) -> None:
     for kind in (Transaction, Block, BlockHeader, CommitCertificate, Receipt):
         try:
@@ -198,7 +199,7 @@ def test_hostile_bytes_only_raise_decode_error(data: bytes) -> None:
 
 
 @given(st.data())
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 def test_mutated_encodings_only_raise_decode_error(data) -> None:
     header = BlockHeader(
         "metanode-dev",
@@ -261,7 +262,7 @@ _NOT_DETERMINISTIC = [
 
 
 @given(st.data())
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 def test_typed_decoding_accepts_what_the_general_way_accepts_and_nothing_else(data) -> None:
     sample = bytearray(
         data.draw(
