@@ -25,6 +25,7 @@ from metanode.state.staking import genesis as staking_genesis
 from metanode.state.staking import queries as staking_queries
 from metanode.state.view import Overlay
 from metanode.types import Address, Denom, RotateNodeKey, SubmitEvidence, Transaction, Transfer
+from tests.conftest import examples
 from tests.state.support import (
     CHAIN_ID,
     COIN,
@@ -231,7 +232,7 @@ CHAIN = epoch_chain()
     recorded=st.one_of(st.just(b""), st.binary(min_size=3309, max_size=3309)),
     sender=st.sampled_from([VALIDATOR, Wallet.of(2)]),
 )
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 def test_hostile_rotations_get_a_code_and_write_nothing(
     public_key: bytes, mldsa_key: bytes, signature: bytes, recorded: bytes, sender: Wallet
 ) -> None:

@@ -13,6 +13,7 @@ from metanode.docklock.appstate import ProvenState, ReadsError, Unproven, prove_
 from metanode.errors import VerificationError
 from metanode.state import multiproof, tree
 from metanode.state.multiproof import Incomplete
+from tests.conftest import examples
 
 keys = st.binary(max_size=3)
 states = st.dictionaries(keys, st.binary(max_size=4), max_size=40)
@@ -31,7 +32,7 @@ def whole_after(state: dict[bytes, bytes], changes: dict[bytes, bytes | None]) -
     return built({key: value for key, value in after.items() if value is not None})[1]
 
 
-@settings(max_examples=150)
+@settings(max_examples=examples(150))
 @given(states, writes)
 def test_the_root_from_the_proof_is_the_whole_trees(
     state: dict[bytes, bytes], changes: dict[bytes, bytes | None]
@@ -52,7 +53,7 @@ def test_the_root_from_the_proof_is_the_whole_trees(
         assert proof.read(key) == (None if value is None else tree.value_hash(value))
 
 
-@settings(max_examples=100)
+@settings(max_examples=examples(100))
 @given(states, writes)
 def test_an_app_state_replayed_from_proofs_has_the_whole_states_root(
     state: dict[bytes, bytes], changes: dict[bytes, bytes | None]
@@ -111,7 +112,7 @@ STATE = {bytes([index]): b"v" * (index % 5) for index in range(60)}
 EVIDENCE = prove_keys(STATE, [b"\x07", b"\x30", b"absent"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.one_of(
         st.binary(max_size=200), st.tuples(st.integers(0, len(EVIDENCE) - 1), st.integers(1, 255))

@@ -29,6 +29,7 @@ from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import InvalidBlock, apply_block, build_block
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
+from tests.conftest import examples
 from tests.state.support import (
     CHAIN_ID,
     COIN,
@@ -213,7 +214,7 @@ def _run(
     st.one_of(st.none(), st.integers(0, 2_500)),
     st.integers(0, 20),
 )
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_blocks_give_the_same_results_with_the_core_and_the_reference(
     history: list[list[Op]],
     hybrid_required: bool,
