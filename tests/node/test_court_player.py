@@ -156,7 +156,7 @@ def test_evidence_nobody_asked_for_or_not_the_senders_is_dropped_or_blamed(
     frame = player.evidence(APP, 0)
     assert frame is not None and player.evidence(APP, 1) is None
     assert player.on_evidence(court.address(LIAR), frame) is None  # not asked: ignored
-    player._due[0] = node_court.Due(0, (), True, (APP, 0, court.address(LIAR)))
+    player._due[0] = node_court.Due(0, (), b"", True, (APP, 0, court.address(LIAR)))
     assert player.on_evidence(court.address(LIAR), Evidence(APP, 0, b"\x01")) == (
         "evidence_malformed"
     )

@@ -2,7 +2,8 @@
 with 4-of-6 coding; a tampered chunk is refused; two nodes killed with SIGKILL; every blob
 still reads and verifies from the survivors; the survivors report the dead holders, the
 chain moves their shares, and the new holders rebuild them until every share of every blob
-is held again."""
+is held again. And a module past the inline limit, deployed by its root, runs on two
+replicas that fetch it from the storage nodes."""
 
 from __future__ import annotations
 
@@ -19,15 +20,20 @@ from metanode.node import home as dev_home
 from metanode.node.blobs import fetch_share, placed, put_blob, read_blob, share_body
 from metanode.storage import coding
 from metanode.storage.errors import ChunkRejected
-from metanode.types import Address, PlaceBlob, Transaction
+from metanode.types import Address, CallApp, PlaceBlob, Transaction
+from metanode.types.messages import Message
 from tests.cli.test_apps_cli import bpi
+from tests.cli.test_apps_e2e import served
+from tests.cli.test_blob_cli import deploy_big
 from tests.node.cluster import Cluster
+from tests.state.test_storage_modules import BIG_ID
 
 BLOBS = 100
 CHUNK = 4096
+CALLS = 6
 
 
-def place_tx(key: ed25519.PrivateKey, nonce: int, message: PlaceBlob) -> Transaction:
+def place_tx(key: ed25519.PrivateKey, nonce: int, message: Message) -> Transaction:
     unsigned = Transaction(dev_home.DEV_CHAIN_ID, key.public_key, nonce, 1_000, 10_000, message)
     return unsigned.with_signature(key.sign(unsigned.signing_message()))
 
@@ -45,14 +51,21 @@ def tamper(node_dir: Path, root: bytes, share: int) -> None:
     env.close()
 
 
-@pytest.mark.slow
-def test_blobs_survive_two_killed_nodes_and_are_repaired(tmp_path: Path) -> None:
-    cluster = Cluster(tmp_path, validators=6)
-    urls = [cluster.url(name) for name in cluster.names]
-    gateways = ", ".join(f'"{url}"' for url in urls)
+def storage_cluster(home: Path, validators: int) -> Cluster:
+    """A cluster (not started) whose every node has every node's gateway."""
+    cluster = Cluster(home, validators=validators)
+    gateways = ", ".join(f'"{cluster.url(name)}"' for name in cluster.names)
     for name in cluster.names:
         config = cluster.home / "nodes" / name / "config.toml"
         config.write_text(config.read_text().replace("gateways = []", f"gateways = [{gateways}]"))
+    return cluster
+
+
+@pytest.mark.slow
+def test_blobs_survive_two_killed_nodes_and_are_repaired(tmp_path: Path) -> None:
+    cluster = storage_cluster(tmp_path, 6)
+    urls = [cluster.url(name) for name in cluster.names]
+    for name in cluster.names:
         cluster.configure(name, "challenge_blocks", 3)
         cluster.configure(name, "grace_blocks", 40)
     cluster.start_all()
@@ -166,3 +179,39 @@ async def scenario(cluster: Cluster, urls: list[str]) -> None:
                 await fetch_share(client, alive[holder], target, share)
         status = bpi(cluster, "blob", "status", put_cli["root"])
         assert status["readable"] and status["held"] == [True] * 6
+
+
+@pytest.mark.slow
+def test_a_module_past_the_inline_limit_deployed_by_root_runs_on_two_replicas(
+    tmp_path: Path,
+) -> None:
+    """Four validators, each with the others' gateways: a module too large for a transaction
+    is placed 2-of-4 and deployed by its root; both drawn replicas fetch it from the holders
+    and run its calls, and their receipts agree."""
+    cluster = storage_cluster(tmp_path, 4)
+    cluster.start_all()
+    try:
+        cluster.wait_height(1, timeout_s=120)
+        deployed = deploy_big(cluster, tmp_path, 2, 4, 2)
+        assert deployed["tx"]["ok"] and deployed["app"] == BIG_ID.hex()
+        app = deployed["app"]
+        keys = cluster.dev_keys()[1:]
+        txs = [
+            place_tx(key, 0, CallApp(BIG_ID, 0, "increment", b"", 100_000)) for key in keys[:CALLS]
+        ]
+        assert all(result["accepted"] for result in cluster.submit("v0", txs))
+
+        def answered() -> bool:
+            receipts = served(cluster, app)
+            return len(receipts) == CALLS and all(len(pair) == 2 for pair in receipts.values())
+
+        cluster.wait(answered, 300, "both replicas' receipts of every call")
+        for seq, pair in served(cluster, app).items():
+            first, second = pair
+            assert first["node"] != second["node"]
+            for field in ("outcome", "state_root_after", "output"):
+                assert first[field] == second[field], (seq, field)
+        fetched = [name for name in cluster.names if "stored module fetched" in cluster.log(name)]
+        assert len(fetched) >= 2
+    finally:
+        cluster.stop_all()

@@ -24,6 +24,7 @@ from typing import Annotated, Any, TypeVar
 import httpx
 import typer
 
+from metanode.crypto import ed25519
 from metanode.crypto.merkle import HASH_BYTES
 from metanode.errors import ConfigError
 from metanode.node import blobs
@@ -65,7 +66,7 @@ def _run(work: Any) -> Any:
         raise GatewayError(str(error)) from None
 
 
-def _view(target: blobs.Target) -> dict[str, Any]:
+def view(target: blobs.Target) -> dict[str, Any]:
     layout = target.layout
     return {
         "root": target.root.hex(),
@@ -94,15 +95,34 @@ def put(
         data = file.read_bytes()
     except OSError as error:
         raise ConfigError(f"cannot read {file}: {error.strerror}") from None
+    record, target = place(data, k, n, chunk_bytes, wallet.signer(home, sender), home, node)
+    if target is None:
+        wallet.report(record, as_json, {"root": coding.content_root(data, chunk_bytes).hex()})
+    else:
+        wallet.report(record, as_json, view(target))
+
+
+def place(
+    data: bytes,
+    k: int,
+    n: int,
+    chunk_bytes: int,
+    owner: ed25519.PrivateKey,
+    home: Path,
+    node: str | None,
+) -> tuple[dict[str, Any], blobs.Target | None]:
+    """Encode `data` k-of-n, commit its PlaceBlob signed by `owner` and upload each share to
+    the node the chain placed it on: the transaction's record and the placement (None if the
+    chain refused it: nothing is uploaded)."""
     try:
         encoded = coding.encode(data, k, n, chunk_bytes)
     except StorageError as error:
         raise ConfigError(str(error)) from None
     urls = gateways(home, node)
     message = PlaceBlob(encoded.root, encoded.coded_root, len(data), chunk_bytes, k, n)
-    record = wallet.commit(urls[0], wallet.signer(home, sender), message)
+    record = wallet.commit(urls[0], owner, message)
     if not record["ok"]:
-        wallet.report(record, as_json, {"root": encoded.root.hex()})
+        return record, None
 
     async def upload() -> blobs.Target:
         async with httpx.AsyncClient(timeout=blobs.timeout_s) as client:
@@ -110,11 +130,11 @@ def put(
             await blobs.put_blob(client, await blobs.directory(client, urls), target, encoded)
             return target
 
-    target = _run(upload())
-    wallet.report(record, as_json, _view(target))
+    target: blobs.Target = _run(upload())
+    return record, target
 
 
-def _with_blob(
+def with_blob(
     root: str,
     home: Path,
     node: str | None,
@@ -143,9 +163,9 @@ def get(
     as_json: Json = False,
 ) -> None:
     """Read the blob ROOT from any k of its holders, verified chunk by chunk, into --out."""
-    target, data = _with_blob(root, home, node, blobs.read_blob)
+    target, data = with_blob(root, home, node, blobs.read_blob)
     output.write_atomically(out, data)
-    facts = {**_view(target), "out": str(out)}
+    facts = {**view(target), "out": str(out)}
     if as_json:
         output.print_json(facts)
     else:
@@ -160,8 +180,8 @@ def status(
     as_json: Json = False,
 ) -> None:
     """The blob's placement on chain and which holders hold their share now."""
-    target, held = _with_blob(root, home, node, _held)
-    facts = {**_view(target), "held": held, "readable": sum(held) >= target.layout.k}
+    target, held = with_blob(root, home, node, _held)
+    facts = {**view(target), "held": held, "readable": sum(held) >= target.layout.k}
     if as_json:
         output.print_json(facts)
     else:

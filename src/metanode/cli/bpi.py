@@ -4,6 +4,9 @@
                                        manifest (NAME/app.toml: replicas, fuel price and limit)
     bpi deploy MODULE [--replicas N --fuel-price P --fuel-limit L]
                                        sign and commit a DeployApp; prints the app id, height
+    bpi deploy MODULE --via-storage [--k K --n N] | --module-root ROOT
+                                       a module too large for a transaction: placed in relay
+                                       storage (or placed before), deployed by its root
     bpi call APP FUNCTION [ARGS…] [--fuel-limit L]
                                        sign and commit a CallApp; prints its sequence number
     bpi scale APP --replicas N         sign and commit a ScaleApp
@@ -66,10 +69,13 @@ from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
 from metanode.errors import ConfigError, DecodeError, MetanodeError
-from metanode.types import CallApp, Denom, DeployApp, ScaleApp
+from metanode.node import blobs
+from metanode.storage import coding as storage_coding
+from metanode.storage import constants as storage_constants
+from metanode.types import CallApp, Denom, DeployApp, DeployStoredApp, ScaleApp
 from metanode.types.messages import format_coins
 
-from . import apps_view, output, policy, wallet
+from . import apps_view, blob, output, policy, wallet
 from .blob import blob_app
 from .bpi_dev import dev
 from .dispute import dispute_app
@@ -186,10 +192,10 @@ def init(
     )
 
 
-def manifest(module: Path) -> dict[str, Any]:
+def manifest(module: Path | None) -> dict[str, Any]:
     """The [app] table of app.toml beside `module`, or nothing if there is none."""
-    path = module.parent / "app.toml"
-    if not path.exists():
+    path = None if module is None else module.parent / "app.toml"
+    if path is None or not path.exists():
         return {}
     try:
         table = tomllib.loads(path.read_text()).get("app", {})
@@ -228,20 +234,103 @@ FuelLimit = Annotated[int | None, typer.Option(help="Fuel per call, at most.")]
 
 @app.command()
 def deploy(
-    module: Annotated[Path, typer.Argument(help="The app: .wat or .wasm.")],
+    module: Annotated[
+        Path | None, typer.Argument(help="The app: .wat or .wasm (not with --module-root).")
+    ] = None,
     replicas: Replicas = None,
     fuel_price: FuelPrice = None,
     fuel_limit: FuelLimit = None,
+    via_storage: Annotated[
+        bool,
+        typer.Option(help="Place MODULE in relay storage first and deploy it by its root."),
+    ] = False,
+    module_root: Annotated[
+        str | None,
+        typer.Option(metavar="ROOT", help="Deploy the module already placed as blob ROOT."),
+    ] = None,
+    k: Annotated[int, typer.Option(help="With --via-storage: shares any k rebuild it.")] = 4,
+    n: Annotated[int, typer.Option(help="With --via-storage: shares placed.")] = 6,
     sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
     as_json: Json = False,
 ) -> None:
     """Deploy MODULE as an app owned by --from: prints its id (the module's BLAKE3 hash) and
-    the height it was committed at. The chain checks the module by the cage's rules."""
-    deploy_module(
-        module, replicas, fuel_price, fuel_limit, wallet.signer(home, sender), home, node, as_json
+    the height it was committed at. The chain checks the module by the cage's rules. A module
+    too large for a transaction goes by relay storage: --via-storage places it as a blob
+    (k-of-n) and deploys it by its root; --module-root deploys a blob the sender placed before
+    (docs/storage.md). The executors check such a module as they fetch it."""
+    owner = wallet.signer(home, sender)
+    if module_root is not None:
+        if module is not None or via_storage:
+            raise ConfigError("--module-root names the module: give no MODULE nor --via-storage")
+        terms = deploy_message(None, b"", replicas, fuel_price, fuel_limit)
+        stored = blob.with_blob(module_root, home, node, blobs.read_blob)
+        deploy_stored(stored, terms, owner, home, node, as_json)
+    elif module is None:
+        raise ConfigError("give MODULE, or --module-root ROOT")
+    elif via_storage:
+        code = module_bytes(module)
+        terms = deploy_message(module, b"", replicas, fuel_price, fuel_limit)
+        _functions(code)  # a module the cage refuses is not placed (nor paid for)
+        record, target = blob.place(code, k, n, storage_constants.chunk_bytes, owner, home, node)
+        if target is None:
+            wallet.report(record, as_json, {"root": storage_coding.content_root(code).hex()})
+            return
+        deploy_stored((target, code), terms, owner, home, node, as_json)
+    else:
+        deploy_module(module, replicas, fuel_price, fuel_limit, owner, home, node, as_json)
+
+
+def _functions(code: bytes) -> tuple[str, ...]:
+    """The functions a call may name, by the cage's own check (what executors will check)."""
+    checked = cage.check_module(code)
+    if checked.outcome != cage.OK:
+        raise ConfigError(f"the module is refused by the cage's rules: {checked.outcome}")
+    return checked.functions
+
+
+def deploy_stored(
+    stored: tuple[blobs.Target, bytes],
+    terms: DeployApp,
+    owner: ed25519.PrivateKey,
+    home: Path,
+    node: str | None,
+    as_json: bool,
+) -> None:
+    """Sign and commit a DeployStoredApp of the placed blob `stored` (its placement and its
+    bytes, verified against its root) with the replicas and fuel of `terms`."""
+    target, code = stored
+    message = DeployStoredApp(
+        target.root,
+        target.layout.size,
+        cage.app_id(code),
+        _functions(code),
+        terms.replicas,
+        terms.fuel_price,
+        terms.fuel_limit,
     )
+    record = wallet.commit(wallet.gateway(home, node), owner, message)
+    stored = {
+        "root": target.root.hex(),
+        "size": target.layout.size,
+        "functions": list(message.functions),
+    }
+    wallet.report(record, as_json, _deployed(message.module_hash, record, message) | stored)
+
+
+def _deployed(
+    app_id: bytes, record: dict[str, Any], terms: DeployApp | DeployStoredApp
+) -> dict[str, Any]:
+    """What a deploy reports: the app id, where it was committed, its terms."""
+    return {
+        "app": app_id.hex(),
+        "height": record["height"],
+        "replicas": terms.replicas,
+        "fuel_price": f"{format_coins(terms.fuel_price, Denom.FLX)} per fuel",
+        "fuel_price_base_units": terms.fuel_price,
+        "fuel_limit": terms.fuel_limit,
+    }
 
 
 def deploy_module(
@@ -259,19 +348,11 @@ def deploy_module(
     message = deploy_message(module, module_bytes(module), replicas, fuel_price, fuel_limit)
     url = wallet.gateway(home, node)
     record = wallet.commit(url, owner, message)
-    facts = {
-        "app": cage.app_id(message.module).hex(),
-        "height": record["height"],
-        "replicas": message.replicas,
-        "fuel_price": f"{format_coins(message.fuel_price, Denom.FLX)} per fuel",
-        "fuel_price_base_units": message.fuel_price,
-        "fuel_limit": message.fuel_limit,
-    }
-    wallet.report(record, as_json, facts)
+    wallet.report(record, as_json, _deployed(cage.app_id(message.module), record, message))
 
 
 def deploy_message(
-    module: Path,
+    module: Path | None,
     code: bytes,
     replicas: int | None = None,
     fuel_price: str | None = None,

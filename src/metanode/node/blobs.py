@@ -202,9 +202,43 @@ def stripes_of(layout: coding.Layout, shares: dict[int, Share]) -> list[dict[int
     ]
 
 
-async def read_blob(client: httpx.AsyncClient, nodes: dict[Address, str], target: Target) -> bytes:
-    shares = await gather(client, nodes, target)
+async def read_blob(
+    client: httpx.AsyncClient,
+    nodes: dict[Address, str],
+    target: Target,
+    local: dict[int, Share] | None = None,
+) -> bytes:
+    shares = await gather(client, nodes, target, local=local)
     return coding.decode(target.layout, target.root, stripes_of(target.layout, shares))
+
+
+def local_shares(store: ChunkStore, me: Address, target: Target) -> dict[int, Share]:
+    """The blob's shares placed on `me` that its own store holds and that still verify (a
+    disk may rot: one that does not is passed over, and read from another holder)."""
+    found: dict[int, Share] = {}
+    for share, holder in enumerate(target.holders):
+        held = store.share(target.root, share, target.layout.stripes) if holder == me else None
+        if held is None:
+            continue
+        try:
+            check_share(target.layout, target.coded_root, share, held.leaves, held.chunks)
+        except ChunkRejected as error:
+            log.warning(
+                "a held share does not verify",
+                extra={"root": target.root.hex(), "share": share, "error": str(error)},
+            )
+            continue
+        found[share] = held
+    return found
+
+
+async def fetch_blob(
+    gateways: Sequence[str], target: Target, local: dict[int, Share] | None = None
+) -> bytes:
+    """The blob from the `local` shares and any others of its holders among the nodes at
+    `gateways` until k are verified; checked against its root."""
+    async with httpx.AsyncClient(timeout=timeout_s) as client:
+        return await read_blob(client, await directory(client, gateways), target, local)
 
 
 def rebuild(target: Target, shares: dict[int, Share], share: int) -> Share:

@@ -8,13 +8,15 @@ address is a side, the move the rules wait for, from what its executor store hol
   `state.court.game` arithmetic, so the shapes always fit).
 - Ruling due: the reads of the disputed call (the keys it touches in the app's state before
   it, recomputed from the chain, `state.court.ruling.state_before`, with their proof against
-  the agreed root, `ruling.reads_for`), so the replay can run, and as evidence the losing
-  side's receipt of the call with its witness, so the ruling names the witness step where the
-  lie begins. The node first replays the call itself (`ruling.rule`, the chain's own code) to
-  know which side the chain will find for. If its own: it asks the other side's node for its
-  evidence (a WANT frame; the EVIDENCE frame answers, `evidence`) and asks for the ruling
-  with it as soon as it arrives and the replay takes it, or after `evidence_wait_blocks`
-  without (a loser that withholds its witness loses anyway, with the end of the run named).
+  the agreed root, `ruling.reads_for`) and, for an app deployed from relay storage, the
+  module this node's executor fetched (`ruling.carried_module`), so the replay can run, and
+  as evidence the losing side's receipt of the call with its witness, so the ruling names the
+  witness step where the lie begins. The node first replays the call itself (`ruling.rule`,
+  the chain's own code) to know which side the chain will find for. If its own: it asks the
+  other side's node for its evidence (a WANT frame; the EVIDENCE frame answers, `evidence`)
+  and asks for the ruling with it as soon as it arrives and the replay takes it, or after
+  `evidence_wait_blocks` without (a loser that withholds its witness loses anyway, with the
+  end of the run named).
   If the other's: it concedes after `concede_blocks` with its own receipt and witness, so a
   dispute with a silent winner is still decided.
 Challenges (`[court] watch`, on by default): when a committed LogBlock notarises another
@@ -46,7 +48,14 @@ from metanode.net.frames import Evidence
 from metanode.state.bank import queries as bank
 from metanode.state.court import errors, game, queries
 from metanode.state.court.records import CHALLENGER, DEFENDER, ZERO, Dispute, Status
-from metanode.state.court.ruling import evidence_bytes, evidence_of, reads_for, rule, state_before
+from metanode.state.court.ruling import (
+    carried_module,
+    evidence_bytes,
+    evidence_of,
+    reads_for,
+    rule,
+    state_before,
+)
 from metanode.state.multiproof import Incomplete
 from metanode.state.notary import queries as notary
 from metanode.state.view import StateReader
@@ -76,6 +85,7 @@ class Due:
 
     since: int  # the height this node first saw the ruling due
     reads: bytes  # the call's reads with their proof (RuleDispute.reads)
+    module: bytes  # the call's module if deployed from relay storage (RuleDispute.module)
     won: bool  # the replay finds for this node's side
     want: tuple[bytes, int, Address]  # app, call, the executor whose evidence serves
 
@@ -88,10 +98,13 @@ class CourtPlayer:
         submit: Callable[[Message], None],
         want: Callable[[bytes, int], None],
         watch: bool = False,
+        modules: Callable[[bytes], dict[int, bytes]] = lambda _app_id: {},
     ) -> None:
         """`want(app_id, seq)` asks the other replicas for their evidence of that call;
-        `watch` is `[court] watch`."""
+        `watch` is `[court] watch`; `modules(app_id)` the app's modules this node fetched
+        from relay storage, by version (an app deployed by root: the ruling carries them)."""
         self.me = me
+        self._modules = modules
         self.watch = watch
         # Challenges sent and not yet on chain: receipt hash → (the message, the height it was
         # last sent, the last height of its window); sent again after `resend_blocks`.
@@ -239,26 +252,29 @@ class CourtPlayer:
             evidence = None if own is None else own.evidence
         found = None if evidence is None else evidence_of(evidence)
         proven = ProvenState.check(dispute.agreed_root, due.reads)
-        if found is None or isinstance(rule(reader, dispute, proven, found), int):
+        if found is None or isinstance(rule(reader, dispute, proven, found, due.module), int):
             evidence = None  # the replay would refuse it: ask without, naming the end of the run
         log.info(
             "court ruling asked",
             extra={"dispute": dispute_id, "won": due.won, "evidence": evidence is not None},
         )
-        return RuleDispute(dispute_id, due.reads, evidence or b"")
+        return RuleDispute(dispute_id, due.reads, evidence or b"", due.module)
 
     def _prepare(
         self, reader: StateReader, dispute_id: int, dispute: Dispute, side: int, height: int
     ) -> Due | None:
-        state = state_before(reader, dispute.app_id, dispute.lo)
-        reads = None if state is None else reads_for(reader, dispute, state)
+        modules = self._modules(dispute.app_id)
+        state = state_before(reader, dispute.app_id, dispute.lo, modules)
+        module = carried_module(reader, dispute.app_id, dispute.lo, modules)
+        reads = None if state is None else reads_for(reader, dispute, state, module)
         if not isinstance(reads, bytes):
             return None
         # The chain's own check of the reads and replay from them, so what is sent is taken.
         # The reads fail it when the state recomputed from the chain is not the agreed one
         # (both sides agreed to a false root): then the chain cannot be asked.
         try:
-            judged = rule(reader, dispute, ProvenState.check(dispute.agreed_root, reads), [])
+            proven = ProvenState.check(dispute.agreed_root, reads)
+            judged = rule(reader, dispute, proven, [], module)
         except (VerificationError, Incomplete):
             judged = errors.STATE_MISMATCH
         if isinstance(judged, int):
@@ -268,7 +284,7 @@ class CourtPlayer:
             return None
         won = judged[0] is _WON[side]
         other = dispute.sides[CHALLENGER if side == DEFENDER else DEFENDER]
-        due = Due(height, reads, won, (dispute.app_id, dispute.lo, other))
+        due = Due(height, reads, module, won, (dispute.app_id, dispute.lo, other))
         self._due[dispute_id] = due
         if won:
             self._want(dispute.app_id, dispute.lo)

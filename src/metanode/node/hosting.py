@@ -48,9 +48,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
@@ -73,19 +76,25 @@ from metanode.net.frames import (
 )
 from metanode.state.apps import assignment
 from metanode.state.apps import queries as apps
-from metanode.state.apps.records import CallRecord
+from metanode.state.apps.messages import check_stored_module
+from metanode.state.apps.records import CallRecord, VersionRecord
+from metanode.state.codes import OK, name_of
 from metanode.state.court import queries as court_queries
 from metanode.state.notary import queries as notary
 from metanode.state.notary.committee import Member, quorum_reached
 from metanode.state.notary.records import read_executor_tip
+from metanode.state.storage import queries as storage
 from metanode.state.view import StateReader
+from metanode.storage.errors import StorageError
 from metanode.types import Address, LogBlock, LogLeaf, SubmitLogBlock, Transaction
 from metanode.types import Receipt as TxReceipt
 from metanode.types import constants as types_constants
 from metanode.types.messages import Message
 
 from . import config as node_config
+from .blobs import Target, fetch_blob, local_shares
 from .chain import Chain, Committed
+from .chunks import ChunkStore
 from .court import CourtPlayer
 from .metrics import Metrics
 
@@ -102,6 +111,8 @@ block_times_cached_max = 4_096
 # A notary missing a drawn replica's receipt of a closed range asks the executors for it once
 # the range has waited this long, and again at most this often.
 receipts_ask_interval_s = 1.0
+# A module deployed by root that could not be fetched is tried again after this long.
+module_retry_ms = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +162,16 @@ class Hosting:
         *,
         court: node_config.Court | None = None,
         silent: bool = False,
+        gateways: Sequence[str] = (),
+        chunks: ChunkStore | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], None] | None = None,
     ) -> None:
         """`roles`: of `[server] roles`, "executor" runs the calls this node is drawn for and
         "notary" cuts LogBlocks when it is on the committee; without one it does neither.
         `court`: `[court]` (none: no watching); `silent`: `[testing] silent_executor`
-        (misbehaviour.py)."""
+        (misbehaviour.py). Modules deployed by root are fetched, in tasks run by `spawn`, from
+        the shares this node holds (`chunks`, its chunk store) and the nodes at `gateways`
+        (`[storage] gateways`)."""
         self.key = key
         self.me = Address.from_public_key(key.public_key)
         self.suite = suite
@@ -168,10 +184,18 @@ class Hosting:
         self._send = send
         self._submit = submit
         self._later = later
+        self.gateways = tuple(gateways)
+        self.chunks = chunks
+        self._spawn = spawn
         self.executor = ExecutorService(data_dir, key, self._module, self._from_worker, falsify)
         self.watching = court or node_config.Court(watch=False)
         self.court = CourtPlayer(
-            self.me, self.executor.store, submit, self._ask_evidence, self.watching.watch
+            self.me,
+            self.executor.store,
+            submit,
+            self._ask_evidence,
+            self.watching.watch,
+            self._app_modules,
         )
         self._silent = silent
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -182,6 +206,8 @@ class Hosting:
         """Forget every receipt, share, candidate and cached read (at start, and when a dev
         chain's revert rewrote the chain they came from)."""
         self._modules: dict[tuple[bytes, int], bytes] = {}
+        # Modules deployed by root being fetched, or refused (those stay: never run).
+        self._fetching: set[tuple[bytes, int]] = set()
         self._outgoing: list[ReceiptItem] = []
         self._held: dict[bytes, dict[int, dict[bytes, Held]]] = {}
         self._held_count = 0
@@ -277,11 +303,14 @@ class Hosting:
             if notary.app_tip(reader, app_id).next_seq >= start
             else None
         )
+        known = [(seq, call) for seq, call in records if call is not None]
+        if len(known) != len(records):
+            raise DecodeError("missing_call", f"app {app_id.hex()} lacks a call to {last_seq}")
+        needed = sorted({call.version for _seq, call in known})
+        if not all([self._module_ready(reader, app_id, version) for version in needed]):
+            return  # fed again once the module deployed by root is fetched and checked
         calls: list[CommittedCall] = []
-        for seq, call in records:
-            if call is None:
-                raise DecodeError("missing_call", f"app {app_id.hex()} has no call {seq}")
-            self._remember_module(reader, app_id, call.version)
+        for seq, call in known:
             calls.append(
                 CommittedCall(
                     app_id,
@@ -462,17 +491,59 @@ class Hosting:
             self._draws[key] = assignment.assigned(reader, app_id, call.epoch) or ()
         return self._draws[key]
 
-    def _remember_module(self, reader: StateReader, app_id: bytes, version: int) -> None:
-        """Modules are read here, on the loop, for the worker thread to find (it reads no
-        ledger state)."""
-        if (app_id, version) in self._modules:
-            return
+    def _module_ready(self, reader: StateReader, app_id: bytes, version: int) -> bool:
+        """Whether the version's module is at hand for the worker thread (it reads no ledger
+        state): read here, on the loop, if the chain holds it; a module deployed by root is
+        fetched from relay storage and checked first (`_fetch_module`), and False until then."""
+        key = (app_id, version)
+        if key in self._modules:
+            return True
         record = apps.app(reader, app_id)
         versions = apps.versions(reader, app_id, record) if record is not None else []
-        module = apps.module(reader, versions[version - 1].module_hash)
-        if module is None:
+        module_hash = versions[version - 1].module_hash
+        module = apps.module(reader, module_hash)
+        if module is not None:
+            self._modules[key] = module
+            return True
+        stored = storage.stored_module(reader, module_hash)
+        if stored is None:
             raise DecodeError("missing_module", f"app {app_id.hex()} v{version} has no module")
-        self._modules[(app_id, version)] = module
+        if key not in self._fetching and self._spawn is not None:
+            self._fetching.add(key)
+            target = Target.of(*stored)
+            self._spawn(self._fetch_module(app_id, version, target, versions[version - 1]))
+        return False
+
+    async def _fetch_module(
+        self, app_id: bytes, version: int, target: Target, record: VersionRecord
+    ) -> None:
+        """Fetch a module deployed by root from its holders (verified against the root), check
+        it against its declared hash and functions and by the cage's rules, and feed the app's
+        calls. One that
+        fails the check is refused for good, logged with its stable code; one not fetched
+        (holders down, shares still uploading) is tried again after `module_retry_ms`."""
+        key = (app_id, version)
+        fields = {"app": app_id.hex()[:16], "version": version}
+        local = {} if self.chunks is None else local_shares(self.chunks, self.me, target)
+        try:
+            module = await fetch_blob(self.gateways, target, local)
+        except (httpx.HTTPError, StorageError) as error:
+            log.warning("stored module not fetched", extra={**fields, "error": str(error)})
+            self._fetching.discard(key)
+            self._later(module_retry_ms, lambda: self._feed_to_tip(app_id, ask=False))
+            return
+        code = check_stored_module(module, record.module_hash, record.functions)
+        if code != OK:
+            log.error("stored module refused", extra={**fields, "code": name_of(code)})
+            return
+        log.info("stored module fetched", extra={**fields, "bytes": len(module)})
+        self._fetching.discard(key)
+        self._modules[key] = module
+        if not self._stopped:
+            self._feed_to_tip(app_id, ask=False)
+
+    def _app_modules(self, app_id: bytes) -> dict[int, bytes]:
+        return {version: code for (app, version), code in self._modules.items() if app == app_id}
 
     def _module(self, app_id: bytes, version: int) -> bytes:
         return self._modules[(app_id, version)]

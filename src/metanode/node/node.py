@@ -262,6 +262,9 @@ class Node:
         self.node_key = ed25519.PrivateKey.from_seed(validator_keys.ed25519_seed)
         self.chain.censored = misbehaviour.censored(cfg.testing)
         self.inclusion = inclusion.Duty(self.node_key, self.chain, genesis.chain_id, self.metrics)
+        # Every node can be placed shares (validators stand in for storage nodes until enough
+        # register: state/storage/rules.py), so every node keeps a chunk store.
+        self.chunks = ChunkStore.open(home / "blobs")
         self.hosting = Hosting(
             home,
             self.node_key,
@@ -278,10 +281,10 @@ class Node:
             roles=frozenset(cfg.server.roles),
             court=cfg.court,
             silent=cfg.testing.silent_executor,
+            gateways=cfg.storage.gateways,
+            chunks=self.chunks,
+            spawn=self._spawn,
         )
-        # Every node can be placed shares (validators stand in for storage nodes until enough
-        # register: state/storage/rules.py), so every node keeps a chunk store.
-        self.chunks = ChunkStore.open(home / "blobs")
         self.keeper = Keeper(
             self.me,
             self.chunks,

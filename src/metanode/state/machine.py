@@ -120,6 +120,7 @@ from metanode.types import (
     DeclareRegion,
     Denom,
     DeployApp,
+    DeployStoredApp,
     Deposit,
     ExitNode,
     FaucetClaim,
@@ -177,6 +178,7 @@ HANDLERS: dict[type, Handler] = {
     Vote: governance.on_vote,  # type: ignore[dict-item]
     ExitNode: on_exit_node,  # type: ignore[dict-item]
     DeployApp: apps.on_deploy_app,  # type: ignore[dict-item]
+    DeployStoredApp: apps.on_deploy_stored_app,  # type: ignore[dict-item]
     UpgradeApp: apps.on_upgrade_app,  # type: ignore[dict-item]
     CallApp: apps.on_call_app,  # type: ignore[dict-item]
     ScaleApp: apps.on_scale_app,  # type: ignore[dict-item]

@@ -39,9 +39,16 @@ credential_bytes_max = 4 * 1024
 proposal_title_bytes_max = 140
 parameter_changes_max = 8
 upgrade_name_bytes_max = 64
-# Apps (state/apps): a module carried in a deploy or upgrade transaction (it must fit in one;
-# larger modules need relay storage, not built), a function name and a call's input.
+# Apps (state/apps): a module carried in a deploy or upgrade transaction (it must fit in one),
+# a function name and a call's input. A larger module is deployed by its relay-storage root
+# (message 41) up to `app_stored_module_bytes_max`: the one-step ruling of a call carries the
+# module in its transaction beside the call's reads and evidence, so the module takes at most
+# half a ruling's bound and leaves the other half to the reads (about 80 scattered keys,
+# docs/court.md); and the functions such a deploy declares (the chain compiles nothing it does
+# not hold).
 app_module_bytes_max = 6 * 1024
+app_stored_module_bytes_max = 64 * 1024
+app_functions_max = 64
 app_function_bytes_max = 64
 app_input_bytes_max = 4 * 1024
 # Shadow registry (state/shadow): a Web2 service's DNS name (RFC 1035's 253), and a user's
@@ -95,6 +102,7 @@ assert tx_bytes_max > mldsa65_public_key_bytes + mldsa65_signature_bytes + 512
 assert block_bytes_max <= codec_constants.input_bytes_max
 assert credential_bytes_max + 1024 < tx_bytes_max
 assert app_module_bytes_max + 1024 < tx_bytes_max
+assert 2 * app_stored_module_bytes_max <= logblock_tx_bytes_max
 assert app_input_bytes_max + 1024 < tx_bytes_max
 assert policy_document_bytes_max + 1024 < tx_bytes_max
 assert block_txs_max * 100 < block_bytes_max

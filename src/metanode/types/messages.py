@@ -959,24 +959,31 @@ class RuleDispute:
     state before it at the keys the call touches, against the agreed root (CBOR
     `[[[key, value or null], …], entry count, multiproof]`, `docklock.appstate.prove_keys`);
     `evidence` is optional (empty): the encoded [receipt, [witness record…]] of the losing
-    executor's run, from which the ruling names its first divergent witness step."""
+    executor's run, from which the ruling names its first divergent witness step. `module` is
+    the disputed call's module when its app was deployed from relay storage (the chain holds
+    its hash, not its bytes: every validator checks these against it), empty for one held on
+    chain."""
 
     code: ClassVar[int] = 27
     dispute_id: int
     reads: bytes
     evidence: bytes
+    module: bytes = b""
 
     def fields(self) -> list[Any]:
-        return [self.dispute_id, self.reads, self.evidence]
+        return [self.dispute_id, self.reads, self.evidence, self.module]
 
     @classmethod
     def from_fields(cls, fields: tuple[Any, ...]) -> RuleDispute:
-        dispute_id, reads, evidence = fields
+        dispute_id, reads, evidence, module = fields
         return cls(
             expect_uint(dispute_id, "rule_dispute.dispute_id"),
             expect_bytes(reads, "rule_dispute.reads", maximum=constants.logblock_tx_bytes_max),
             expect_bytes(
                 evidence, "rule_dispute.evidence", maximum=constants.logblock_tx_bytes_max
+            ),
+            expect_bytes(
+                module, "rule_dispute.module", maximum=constants.app_stored_module_bytes_max
             ),
         )
 
@@ -1252,6 +1259,70 @@ class ReportStorageFault:
 
 
 @dataclass(frozen=True, slots=True)
+class DeployStoredApp:
+    """Deploy as an app the WASM module the sender placed in relay storage as blob `root`
+    (`size` bytes), too large to carry in a transaction (docs/decisions/stored-modules.md).
+    The chain holds no bytes to hash or compile, so the deploy declares the module's BLAKE3
+    hash (the app id, as for an inline deploy) and its exported functions; executors fetch the
+    blob, check it against both and by the cage's rules, and refuse to run it otherwise."""
+
+    code: ClassVar[int] = 41
+    root: bytes
+    size: int
+    module_hash: bytes
+    functions: tuple[str, ...]
+    replicas: int
+    fuel_price: int
+    fuel_limit: int
+
+    def fields(self) -> list[Any]:
+        return [
+            self.root,
+            self.size,
+            self.module_hash,
+            list(self.functions),
+            self.replicas,
+            self.fuel_price,
+            self.fuel_limit,
+        ]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> DeployStoredApp:
+        root, size, module_hash, functions, replicas, fuel_price, fuel_limit = fields
+        return cls(
+            expect_bytes(root, "deploy_stored_app.root", constants.hash_bytes),
+            expect_uint(size, "deploy_stored_app.size"),
+            _app_id(module_hash, "deploy_stored_app.module_hash"),
+            _texts(
+                functions,
+                "deploy_stored_app.functions",
+                constants.app_functions_max,
+                constants.app_function_bytes_max,
+            ),
+            expect_uint(replicas, "deploy_stored_app.replicas"),
+            expect_uint(fuel_price, "deploy_stored_app.fuel_price"),
+            expect_uint(fuel_limit, "deploy_stored_app.fuel_limit"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteBlob:
+    """The owner deletes its blob from relay storage (state/storage): the placement goes, its
+    holders drop the chunks, the quotas it took are free again."""
+
+    code: ClassVar[int] = 42
+    root: bytes
+
+    def fields(self) -> list[Any]:
+        return [self.root]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> DeleteBlob:
+        (root,) = fields
+        return cls(expect_bytes(root, "delete_blob.root", constants.hash_bytes))
+
+
+@dataclass(frozen=True, slots=True)
 class MigrateAccount:
     """Move the sender's Ed25519 account to hybrid keys: its coins go to the address of
     (`ed25519_key`, `mldsa_key`), and its Ed25519 key alone signs nothing more. The envelope is
@@ -1345,6 +1416,8 @@ Message = (
     | RuleDispute
     | PlaceBlob
     | ReportStorageFault
+    | DeployStoredApp
+    | DeleteBlob
     | RegisterPolicy
     | DeclareRegion
     | ProveKyc
@@ -1381,6 +1454,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         ScaleApp,
         PlaceBlob,
         ReportStorageFault,
+        DeployStoredApp,
+        DeleteBlob,
         SubmitLogBlock,
         Unjail,
         OpenDispute,
@@ -1417,6 +1492,8 @@ _FIELD_COUNTS = {
     Deposit: 2,
     PlaceBlob: 6,
     ReportStorageFault: 2,
+    DeployStoredApp: 7,
+    DeleteBlob: 1,
     Vote: 2,
     ExitNode: 0,
     DeployApp: 4,
@@ -1429,7 +1506,7 @@ _FIELD_COUNTS = {
     ChallengeReceipt: 3,
     RevealReceipt: 2,
     MoveDispute: 3,
-    RuleDispute: 3,
+    RuleDispute: 4,
     RegisterPolicy: 3,
     DeclareRegion: 1,
     ProveKyc: 4,

@@ -3,14 +3,15 @@
 - `escrow_matches_calls`: the `apps/escrow` account holds exactly the escrow of the calls not
   yet settled (FLX), and nothing of any other denomination.
 - `records_are_complete`: the app count is the number of apps; each app has a record for every
-  version 1..versions, whose module is stored; each app's calls are numbered 0..calls-1.
+  version 1..versions, whose module is held on chain or is a placed blob marked as a module
+  (DeployStoredApp); each app's calls are numbered 0..calls-1.
 """
 
 from __future__ import annotations
 
 from metanode.errors import check
 from metanode.state.apps import keys
-from metanode.state.apps.queries import apps, calls, module, versions
+from metanode.state.apps.queries import apps, calls, is_stored, module, versions
 from metanode.state.apps.records import CallStatus
 from metanode.state.apps.rules import ESCROW
 from metanode.state.bank.accounts import read_account
@@ -44,7 +45,11 @@ def records_are_complete(reader: StateReader) -> None:
             f"apps.records_are_complete: {app_id.hex()} lacks a version record",
         )
         check(
-            all(module(reader, version.module_hash) is not None for version in found),
+            all(
+                module(reader, version.module_hash) is not None
+                or is_stored(reader, version.module_hash)
+                for version in found
+            ),
             f"apps.records_are_complete: a module of {app_id.hex()} is missing",
         )
         numbers = [seq for seq, _call in calls(reader, app_id)]

@@ -4,14 +4,16 @@ decoders bound the module, function and input sizes). The module check is the ca
 
 from __future__ import annotations
 
+from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.cage import OK as CAGE_OK
 from metanode.docklock.cage import check_module
 from metanode.state.apps import errors
 from metanode.state.apps.records import AppsParams
 from metanode.state.codes import OK
-from metanode.types import CallApp, DeployApp, ScaleApp, UpgradeApp
+from metanode.state.storage import errors as storage_errors
+from metanode.types import CallApp, DeployApp, DeployStoredApp, ScaleApp, UpgradeApp
 
-MESSAGES = (DeployApp, UpgradeApp, CallApp, ScaleApp)
+MESSAGES = (DeployApp, DeployStoredApp, UpgradeApp, CallApp, ScaleApp)
 
 _CAGE_CODES = {
     "invalid_module": errors.MODULE_INVALID,
@@ -31,13 +33,28 @@ def check_module_bytes(params: AppsParams, module: bytes) -> tuple[int, tuple[st
     return OK, checked.functions
 
 
+def check_stored_module(module: bytes, module_hash: bytes, functions: tuple[str, ...]) -> int:
+    """An executor's check of a module deployed from relay storage (DeployStoredApp), once
+    fetched and verified against its blob's root: the hash and functions the deploy declared
+    (the chain recorded those without the bytes) and the cage's rules. A module failing it is
+    never run."""
+    if blake3_hash(module) != module_hash:
+        return storage_errors.MODULE_HASH_MISMATCH
+    checked = check_module(module)
+    if checked.outcome != CAGE_OK:
+        return _CAGE_CODES[checked.outcome]
+    if checked.functions != functions:
+        return storage_errors.FUNCTIONS_INVALID
+    return OK
+
+
 def check_replicas(params: AppsParams, replicas: int) -> int:
     if not 1 <= replicas <= params.replicas_max:
         return errors.REPLICAS_OUT_OF_RANGE
     return OK
 
 
-def check_deploy_terms(params: AppsParams, message: DeployApp) -> int:
+def check_deploy_terms(params: AppsParams, message: DeployApp | DeployStoredApp) -> int:
     code = check_replicas(params, message.replicas)
     if code != OK:
         return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from metanode.crypto.hashing import blake3_hash
 from metanode.state.apps import keys
 from metanode.state.apps.records import (
     AppRecord,
@@ -17,6 +18,7 @@ from metanode.state.apps.records import (
     read_version,
 )
 from metanode.state.apps.records import read_params as read_apps_params
+from metanode.state.storage.queries import stored_module
 from metanode.state.view import StateReader
 
 
@@ -39,7 +41,25 @@ def versions(reader: StateReader, app_id: bytes, record: AppRecord) -> list[Vers
 
 
 def module(reader: StateReader, module_hash: bytes) -> bytes | None:
+    """The module's bytes if the chain holds them (deployed inline); see `module_of`."""
     return reader.get(keys.module(module_hash))
+
+
+def is_stored(reader: StateReader, module_hash: bytes) -> bool:
+    """Whether the module is held in relay storage (DeployStoredApp): the chain holds its
+    hash and its blob's root, not its bytes."""
+    return stored_module(reader, module_hash) is not None
+
+
+def module_of(reader: StateReader, module_hash: bytes, supplied: bytes = b"") -> bytes | None:
+    """The module's bytes: those the chain holds, else `supplied` if it is a stored module and
+    they hash to it; else None."""
+    held = module(reader, module_hash)
+    if held is not None:
+        return held
+    if is_stored(reader, module_hash) and blake3_hash(supplied) == module_hash:
+        return supplied
+    return None
 
 
 def call(reader: StateReader, app_id: bytes, seq: int) -> CallRecord | None:

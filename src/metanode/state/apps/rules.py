@@ -5,6 +5,10 @@ Rules:
   the cage's own check (`docklock.cage.check_module`: compiles within the size parameter,
   imports only the host's functions, no start function), and the functions a call may name are
   recorded with the version, so a call is checked without compiling anything.
+- Deploy from storage (DeployStoredApp): a module too large for a transaction, placed in
+  relay storage first by the deployer; the app id is the module's BLAKE3 hash as declared, the
+  functions those declared (the chain holds no bytes to check: executors check both against
+  the fetched module, docs/decisions/stored-modules.md).
 - Upgrade (owner only): a new version with its own module; every earlier version stays on
   record, so a receipt naming one stays valid. Calls name a version (0 = the current one).
 - Call: ordered by the chain with a per-app sequence number (`AppRecord.calls` before the
@@ -57,8 +61,21 @@ from metanode.state.court.records import note_call_block
 from metanode.state.policy import errors as policy_errors
 from metanode.state.policy.queries import contained
 from metanode.state.staking.records import read_uint, write_uint
+from metanode.state.storage import errors as storage_errors
+from metanode.state.storage.records import read_placement
+from metanode.state.storage.rules import store_module
 from metanode.state.view import Overlay, StateReader
-from metanode.types import Address, CallApp, Denom, DeployApp, Event, ScaleApp, UpgradeApp
+from metanode.types import (
+    Address,
+    CallApp,
+    Denom,
+    DeployApp,
+    DeployStoredApp,
+    Event,
+    ScaleApp,
+    UpgradeApp,
+)
+from metanode.types import constants as types_constants
 
 ESCROW = module_address("apps/escrow")
 
@@ -82,16 +99,58 @@ def on_deploy_app(writer: Overlay, context: TxContext, message: DeployApp) -> in
     if code != OK:
         return code
     app_id = blake3_hash(message.module)
-    if read_app(writer, app_id) is not None:
-        return errors.APP_EXISTS
-    count = read_uint(writer, keys.APP_COUNT)
-    if count >= constants.apps_max:
-        return errors.APPS_FULL
+    code = _room_for(writer, app_id)
+    if code != OK:
+        return code
     code, functions = check_module_bytes(params, message.module)
     if code != OK:
         return code
+    _add_version(writer, app_id, 1, message.module, functions, context.block.height)
+    _create_app(writer, context, app_id, message)
+    return OK
+
+
+def on_deploy_stored_app(writer: Overlay, context: TxContext, message: DeployStoredApp) -> int:
+    """A module placed in relay storage: the chain checks the blob is placed, the sender's and
+    of the declared size, and records the declared hash (the app id) and functions; it holds
+    no bytes to hash or compile, so the executors check the module when they fetch it
+    (docs/decisions/stored-modules.md)."""
+    code = check_deploy_terms(read_params(writer), message)
+    if code != OK:
+        return code
+    if list(message.functions) != sorted(set(message.functions)) or not message.functions:
+        return storage_errors.FUNCTIONS_INVALID
+    if message.size > types_constants.app_stored_module_bytes_max:
+        return storage_errors.STORED_MODULE_TOO_LARGE
+    placement = read_placement(writer, message.root)
+    if placement is None:
+        return storage_errors.BLOB_UNKNOWN
+    if placement.owner != context.sender:
+        return storage_errors.BLOB_NOT_OWNER
+    if placement.size != message.size:
+        return storage_errors.MODULE_SIZE_MISMATCH
+    app_id = message.module_hash
+    code = _room_for(writer, app_id)
+    if code != OK:
+        return code
     height = context.block.height
-    _add_version(writer, app_id, 1, message.module, functions, height)
+    write_version(writer, app_id, 1, VersionRecord(app_id, message.functions, height))
+    store_module(writer, app_id, message.root)
+    _create_app(writer, context, app_id, message)
+    return OK
+
+
+def _room_for(reader: StateReader, app_id: bytes) -> int:
+    if read_app(reader, app_id) is not None:
+        return errors.APP_EXISTS
+    if read_uint(reader, keys.APP_COUNT) >= constants.apps_max:
+        return errors.APPS_FULL
+    return OK
+
+
+def _create_app(
+    writer: Overlay, context: TxContext, app_id: bytes, message: DeployApp | DeployStoredApp
+) -> None:
     record = AppRecord(
         context.sender,
         1,
@@ -100,12 +159,11 @@ def on_deploy_app(writer: Overlay, context: TxContext, message: DeployApp) -> in
         message.fuel_price,
         message.fuel_limit,
         0,
-        height,
+        context.block.height,
     )
     write_app(writer, app_id, record)
-    write_uint(writer, keys.APP_COUNT, count + 1)
+    write_uint(writer, keys.APP_COUNT, read_uint(writer, keys.APP_COUNT) + 1)
     context.events.append(Event("app_deployed", (("app", app_id),)))
-    return OK
 
 
 def on_upgrade_app(writer: Overlay, context: TxContext, message: UpgradeApp) -> int:

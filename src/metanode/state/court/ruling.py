@@ -2,14 +2,16 @@
 DockLock cage, as part of the state machine.
 
 What the replay is given, all from the chain or checked against it: the module of the call's
-version (the app registry), the call's function and input (its call record), its block time
-and seed (the block that included it, keys.call_block; the seed as `executor.calls.call_seed`
-makes it), the app's state before the call at the keys the call touches, as the message's
-reads prove them against the agreed root (`docklock.appstate.ProvenState`: a read or write of
-any other key stops the replay, `read_unproven`), and `min(call fuel limit, replay_fuel_max)`
-fuel. A call that runs out of it with more left in its own limit cannot be judged here
-(`replay_fuel_exceeded`). The root after the call comes from the reads' multiproof with the
-call's writes applied (`state.multiproof`), so the app's size does not bound what is judged.
+version (the app registry; for a module deployed from relay storage, the bytes the message
+carries, checked against the module's BLAKE3 hash: the chain holds the hash, not the bytes),
+the call's function and input (its call record), its block time and seed (the block that
+included it, keys.call_block; the seed as `executor.calls.call_seed` makes it), the app's
+state before the call at the keys the call touches, as the message's reads prove them against
+the agreed root (`docklock.appstate.ProvenState`: a read or write of any other key stops the
+replay, `read_unproven`), and `min(call fuel limit, replay_fuel_max)` fuel. A call that runs
+out of it with more left in its own limit cannot be judged here (`replay_fuel_exceeded`). The
+root after the call comes from the reads' multiproof with the call's writes applied
+(`state.multiproof`), so the app's size does not bound what is judged.
 
 A side matches if its root after the call is the replay's; on the disputed call itself, where
 a side's receipt is known, its whole result (root, output, outcome, fuel) must match, so a
@@ -20,7 +22,7 @@ when the message brings them as evidence, else the end of the run, where the roo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from metanode.codec import decode, encode
@@ -56,6 +58,7 @@ from metanode.state.court.records import (
 )
 from metanode.state.court.rules import staged
 from metanode.state.multiproof import Incomplete
+from metanode.state.storage import errors as storage_errors
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Event, RuleDispute
 from metanode.types import constants as types_constants
@@ -86,7 +89,7 @@ def on_rule_dispute(writer: Overlay, context: TxContext, message: RuleDispute) -
     evidence = evidence_of(message.evidence)
     if evidence is None:
         return errors.EVIDENCE_INVALID
-    judged = rule(writer, dispute, state, evidence)
+    judged = rule(writer, dispute, state, evidence, message.module)
     if isinstance(judged, int):
         return judged
     status, ruling = judged
@@ -112,12 +115,18 @@ def _matches(dispute: Dispute, side: int, root: bytes, result: bytes) -> bool:
 
 
 def rule(
-    reader: StateReader, dispute: Dispute, state: AppState, evidence: Evidence
+    reader: StateReader,
+    dispute: Dispute,
+    state: AppState,
+    evidence: Evidence,
+    module: bytes = b"",
 ) -> tuple[Status, Ruling] | int:
     """The ruling on the dispute's one call from the state before it (whose root the caller
-    checked), or the code refusing it. A node calls it too, to know before asking which side
-    the chain will find for and whether a peer's evidence will be taken."""
-    context_of = call_context(reader, dispute.app_id, dispute.lo)
+    checked), or the code refusing it. `module`: the call's module when it was deployed from
+    relay storage, which must hash to it (`storage.module_not_supplied`). A node calls it too, to
+    know before asking which side the chain will find for and whether a peer's evidence will
+    be taken."""
+    context_of = _replayable(reader, dispute, module)
     if isinstance(context_of, int):
         return context_of
     call = context_of.call
@@ -137,15 +146,28 @@ def rule(
     return errors.EVIDENCE_INVALID if judged is None else judged
 
 
+def _replayable(reader: StateReader, dispute: Dispute, module: bytes) -> CallContext | int:
+    """The disputed call's context with its module at hand, or the code refusing the replay."""
+    context_of = call_context(reader, dispute.app_id, dispute.lo, module)
+    if isinstance(context_of, int):
+        return context_of
+    if context_of.module is None:
+        return storage_errors.MODULE_NOT_SUPPLIED
+    return context_of
+
+
 def _fuel(reader: StateReader, call: CallRecord) -> int:
     return min(call.fuel_limit, read_params(reader).replay_fuel_max)
 
 
-def reads_for(reader: StateReader, dispute: Dispute, state: dict[bytes, bytes]) -> bytes | int:
+def reads_for(
+    reader: StateReader, dispute: Dispute, state: dict[bytes, bytes], module: bytes = b""
+) -> bytes | int:
     """A ruling's reads (`RuleDispute.reads`) from the app's whole state before the disputed
-    call: the keys the court's replay of it touches, learnt by running it as the court will,
-    with their proof; or `call_not_replayable`. Off the block path (a node asking)."""
-    context_of = call_context(reader, dispute.app_id, dispute.lo)
+    call: the keys the court's replay of it touches, learnt by running it as the court will
+    (`module` as for `rule`), with their proof; or `call_not_replayable` or
+    `storage.module_not_supplied`. Off the block path (a node asking)."""
+    context_of = _replayable(reader, dispute, module)
     if isinstance(context_of, int):
         return context_of
     whole = ProvenState.whole(state)
@@ -174,17 +196,20 @@ def evidence_of(data: bytes) -> Evidence | None:
 
 @dataclass(frozen=True, slots=True)
 class CallContext:
-    """What the chain fixes about a call, all a replay of it needs besides the state."""
+    """What the chain fixes about a call, all a replay of it needs besides the state. `module`
+    is None for a module deployed from relay storage whose bytes were not supplied (or are not
+    the module's): the chain holds its hash, not its bytes."""
 
-    module: bytes
+    module: bytes | None
     call: CallRecord
     block_time: int
     seed: bytes
 
     def run(self, state: AppState, fuel: int) -> cage.Execution:
         call = self.call
+        check(self.module is not None, "a replay is given the call's module")
         return cage.run(
-            self.module,
+            self.module or b"",
             call.function,
             call.input,
             state,
@@ -194,14 +219,19 @@ class CallContext:
         )
 
 
-def call_context(reader: StateReader, app_id: bytes, seq: int) -> CallContext | int:
-    """The call's module, record, block time and seed, or `call_not_replayable`."""
+def call_context(
+    reader: StateReader, app_id: bytes, seq: int, supplied: bytes = b""
+) -> CallContext | int:
+    """The call's module, record, block time and seed, or `call_not_replayable`. A module
+    deployed from relay storage is `supplied`, checked against its hash (`apps.module_of`)."""
     call = read_call(reader, app_id, seq)
     if call is None:
         raise InvariantViolation(f"disputed call {seq} of {app_id.hex()} is gone")
     version = read_version(reader, app_id, call.version)
-    module = None if version is None else apps.module(reader, version.module_hash)
-    if module is None:
+    if version is None:
+        raise InvariantViolation(f"version {call.version} of a call is gone")
+    module = apps.module_of(reader, version.module_hash, supplied)
+    if module is None and not apps.is_stored(reader, version.module_hash):
         raise InvariantViolation(f"the module of version {call.version} of a call is gone")
     block = read_call_block(reader, call.height)
     if block is None:
@@ -214,17 +244,36 @@ def call_context(reader: StateReader, app_id: bytes, seq: int) -> CallContext | 
     return CallContext(module, call, block.block_time, seed)
 
 
-def state_before(reader: StateReader, app_id: bytes, seq: int) -> dict[bytes, bytes] | None:
+def state_before(
+    reader: StateReader, app_id: bytes, seq: int, supplied: Mapping[int, bytes] | None = None
+) -> dict[bytes, bytes] | None:
     """The app's state before call `seq`, recomputed from the chain alone by running its
-    calls 0 … seq − 1 (a side asking for a ruling proves its reads from it); None if one of
+    calls 0 … seq − 1 (a side asking for a ruling proves its reads from it), the modules of
+    versions deployed from relay storage taken from `supplied` (by version); None if one of
     them cannot be replayed. Off the block path: it runs `seq` calls."""
     state: dict[bytes, bytes] = {}
+    modules = supplied or {}
     for earlier in range(seq):
-        context_of = call_context(reader, app_id, earlier)
-        if isinstance(context_of, int):
+        call = read_call(reader, app_id, earlier)
+        version = b"" if call is None else modules.get(call.version, b"")
+        context_of = call_context(reader, app_id, earlier, version)
+        if isinstance(context_of, int) or context_of.module is None:
             return None
         state = context_of.run(state, context_of.call.fuel_limit).state_after
     return state
+
+
+def carried_module(
+    reader: StateReader, app_id: bytes, seq: int, supplied: Mapping[int, bytes]
+) -> bytes:
+    """What a ruling on call `seq` carries as its module (`RuleDispute.module`): the bytes of
+    its version from `supplied` when that version was deployed from relay storage, else
+    nothing."""
+    call = read_call(reader, app_id, seq)
+    version = None if call is None else read_version(reader, app_id, call.version)
+    if call is None or version is None or not apps.is_stored(reader, version.module_hash):
+        return b""
+    return supplied.get(call.version, b"")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@
 0x0c 0x02 ‖ owner(20)                      → [bytes of blobs the account owns]
 0x0c 0x03 ‖ node(20)                       → [bytes of shares the node holds, failed challenges]
 0x0c 0x04 ‖ root(32) ‖ share(2) ‖ node(20) → empty: `node` reported the share's holder failed
+0x0c 0x05 ‖ module_hash(32)                → [root]: an app's module, stored as that blob
+0x0c 0x06 ‖ root(32)                       → empty: the blob is an app's module (not deletable)
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ PLACEMENT = PREFIX + b"\x01"
 ACCOUNT = PREFIX + b"\x02"
 NODE = PREFIX + b"\x03"
 FAULT = PREFIX + b"\x04"
+MODULE = PREFIX + b"\x05"
+PINNED = PREFIX + b"\x06"
 
 
 def placement(root: bytes) -> bytes:
@@ -37,3 +41,11 @@ def faults_of(root: bytes, share: int) -> bytes:
 
 def fault(root: bytes, share: int, reporter: Address) -> bytes:
     return faults_of(root, share) + reporter.raw
+
+
+def module(module_hash: bytes) -> bytes:
+    return MODULE + module_hash
+
+
+def pinned(root: bytes) -> bytes:
+    return PINNED + root

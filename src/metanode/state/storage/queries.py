@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from metanode.errors import check
+from metanode.state.storage import keys
 from metanode.state.storage.params import StorageParams, read_params
 from metanode.state.storage.records import (
     NodeUsage,
@@ -13,6 +15,7 @@ from metanode.state.storage.records import (
     read_node_usage,
     read_placement,
 )
+from metanode.state.values import decode_array
 from metanode.state.view import StateReader
 from metanode.types import Address
 
@@ -39,3 +42,21 @@ def account_bytes(reader: StateReader, owner: Address) -> int:
 
 def node_usage(reader: StateReader, node: Address) -> NodeUsage:
     return read_node_usage(reader, node)
+
+
+def stored_module(reader: StateReader, module_hash: bytes) -> tuple[bytes, Placement] | None:
+    """(root, placement) of the blob holding the app module whose BLAKE3 hash is
+    `module_hash` (DeployStoredApp), or None if no module is stored so."""
+    key = keys.module(module_hash)
+    data = reader.get(key)
+    if data is None:
+        return None
+    (root,) = decode_array(data, key, 1)
+    placement = read_placement(reader, root)
+    check(placement is not None, f"the blob of stored module {module_hash.hex()} is gone")
+    return None if placement is None else (root, placement)
+
+
+def pinned(reader: StateReader, root: bytes) -> bool:
+    """Whether blob `root` is an app's module (and so cannot be deleted)."""
+    return reader.get(keys.pinned(root)) is not None

@@ -42,6 +42,7 @@ from metanode.state.storage.records import (
     write_node_usage,
     write_placement,
 )
+from metanode.state.values import encode_value
 from metanode.state.view import Overlay, StateReader
 from metanode.storage import placement as rendezvous
 from metanode.storage.coding import layout_problem
@@ -167,3 +168,11 @@ def _move_share(
     write_placement(writer, root, replace(record, holders=holders, since=since))
     for report in reports:
         writer.delete(report)
+
+
+def store_module(writer: Overlay, module_hash: bytes, root: bytes) -> None:
+    """Blob `root` holds the app module hashing to `module_hash` (state/apps DeployStoredApp):
+    it can no longer be deleted, since a ruling's module is checked against the hash and its
+    executors fetch it from the blob."""
+    writer.put(keys.module(module_hash), encode_value([root]))
+    writer.put(keys.pinned(root), b"")

@@ -1,0 +1,84 @@
+"""`bpi deploy --via-storage | --module-root` against one real 1-validator dev chain (real
+processes, sockets, LMDB): a module past the inline limit is placed in relay storage, deployed
+by its root and called (the node fetches it from its own chunk store and runs it); a blob
+placed by `bpi blob put` is deployed by root; a module the cage refuses is never placed, and a
+blob of another owner is refused by the chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metanode.crypto.hashing import blake3_hash
+from metanode.storage import coding
+from metanode.types import constants as types_constants
+from tests.cli.test_apps_cli import bpi, run
+from tests.node.cluster import Cluster, running
+from tests.state.test_apps import FORBIDDEN
+from tests.state.test_storage_modules import BIG, big_module
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running(tmp_path_factory.mktemp("blob-cli") / "net", validators=1) as cluster:
+        cluster.wait_height(1)
+        yield cluster
+
+
+def deploy_big(chain: Cluster, directory: Path, k: int, n: int, replicas: int) -> dict[str, Any]:
+    """`bpi deploy --via-storage` of BIG, placed k-of-n, with `replicas` replicas."""
+    module = directory / "big.wasm"
+    module.write_bytes(BIG)
+    return bpi(
+        chain, "deploy", str(module), "--via-storage", "--k", str(k), "--n", str(n),
+        "--replicas", str(replicas), "--fuel-limit", "100000",
+    )  # fmt: skip
+
+
+def test_a_module_past_the_inline_limit_is_deployed_via_storage_and_runs(
+    chain: Cluster, tmp_path: Path
+) -> None:
+    assert len(BIG) > types_constants.app_module_bytes_max
+    deployed = deploy_big(chain, tmp_path, 1, 1, 1)
+    assert deployed["tx"]["ok"] and deployed["app"] == blake3_hash(BIG).hex()
+    assert deployed["root"] == coding.content_root(BIG).hex()
+    assert (deployed["size"], deployed["functions"]) == (len(BIG), ["increment"])
+    first = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
+    second = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
+    assert first["output"] == (1).to_bytes(8, "little").hex()
+    assert second["output"] == (2).to_bytes(8, "little").hex()
+    assert "stored module fetched" in chain.log("v0")
+
+
+def test_a_blob_put_before_is_deployed_by_its_root_by_its_owner_only(
+    chain: Cluster, tmp_path: Path
+) -> None:
+    other = big_module("y")
+    file = tmp_path / "other.wasm"
+    file.write_bytes(other)
+    root = bpi(chain, "blob", "put", str(file), "--k", "1", "--n", "1")["root"]
+    foreign = run("bpi", "deploy", "--module-root", root, "--from", "dev1", "--home",
+                  str(chain.home), "--json")  # fmt: skip
+    assert foreign.returncode == 1, foreign.stderr
+    assert json.loads(foreign.stdout)["tx"]["receipt"]["code_name"] == "storage.blob_not_owner"
+    deployed = bpi(chain, "deploy", "--module-root", root, "--replicas", "1")
+    assert deployed["tx"]["ok"] and deployed["app"] == blake3_hash(other).hex()
+
+
+def test_refusals_before_anything_is_placed(chain: Cluster, tmp_path: Path) -> None:
+    module = tmp_path / "forbidden.wasm"
+    module.write_bytes(FORBIDDEN)
+    home = ("--home", str(chain.home))
+    refused = run("bpi", "deploy", str(module), "--via-storage", "--k", "1", "--n", "1", *home)
+    assert refused.returncode == 2 and "forbidden_import" in refused.stderr
+    placed = chain.client.get(
+        f"{chain.url('v0')}/api/v1/blobs/{coding.content_root(FORBIDDEN).hex()}"
+    )
+    assert placed.status_code == 404
+    both = run("bpi", "deploy", str(module), "--module-root", "00" * 32, *home)
+    assert both.returncode == 2 and "--module-root" in both.stderr
+    assert run("bpi", "deploy", *home).returncode == 2
