@@ -1,8 +1,8 @@
 """`bpi deploy --via-storage | --module-root` against one real 1-validator dev chain (real
 processes, sockets, LMDB): a module past the inline limit is placed in relay storage, deployed
 by its root and called (the node fetches it from its own chunk store and runs it); a blob
-placed by `bpi blob put` is deployed by root; a module the cage refuses is never placed, and a
-blob of another owner is refused by the chain."""
+placed by `bpi blob put` is deployed by root and then cannot be deleted, another is; a module
+the cage refuses is never placed, and a blob of another owner is refused by the chain."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_a_module_past_the_inline_limit_is_deployed_via_storage_and_runs(
     assert "stored module fetched" in chain.log("v0")
 
 
-def test_a_blob_put_before_is_deployed_by_its_root_by_its_owner_only(
+def test_a_blob_put_before_is_deployed_by_its_root_and_deleted_by_its_owner_only(
     chain: Cluster, tmp_path: Path
 ) -> None:
     other = big_module("y")
@@ -67,6 +67,15 @@ def test_a_blob_put_before_is_deployed_by_its_root_by_its_owner_only(
     assert json.loads(foreign.stdout)["tx"]["receipt"]["code_name"] == "storage.blob_not_owner"
     deployed = bpi(chain, "deploy", "--module-root", root, "--replicas", "1")
     assert deployed["tx"]["ok"] and deployed["app"] == blake3_hash(other).hex()
+    # An app's module stays; a blob no app uses is deleted by its owner, and is gone.
+    pinned = run("bpi", "blob", "delete", root, "--home", str(chain.home), "--json")
+    assert pinned.returncode == 1
+    assert json.loads(pinned.stdout)["tx"]["receipt"]["code_name"] == "storage.blob_in_use"
+    loose = tmp_path / "loose.bin"
+    loose.write_bytes(b"no module" * 100)
+    spare = bpi(chain, "blob", "put", str(loose), "--k", "1", "--n", "1")["root"]
+    assert bpi(chain, "blob", "delete", spare)["tx"]["ok"]
+    assert chain.client.get(f"{chain.url('v0')}/api/v1/blobs/{spare}").status_code == 404
 
 
 def test_refusals_before_anything_is_placed(chain: Cluster, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """node/blobs.Keeper's plan, from a chain where real transactions placed and moved shares and a
 real LMDB chunk store: what it rebuilds, whom it challenges and when (grace after a placement
-and after a move; never itself)."""
+and after a move; never itself); what it drops once a blob is deleted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from metanode.node.chunks import ChunkStore
 from metanode.state.codes import OK
 from metanode.state.storage import queries
 from metanode.storage import coding
-from metanode.types import ReportStorageFault
+from metanode.types import DeleteBlob, ReportStorageFault
 from tests.state.support import Wallet, validator_wallet
 from tests.state.test_storage import CHUNK, VALIDATORS, Sender, place_message, storage_chain
 
@@ -59,5 +59,37 @@ def test_the_plan_rebuilds_what_is_missing_and_challenges_the_others(tmp_path: P
         assert sorted(share for _, share, _ in soon.challenges) == [0, 1, 3, 5]
         later = keeper.plan(chain.state.reader, moved_at + GRACE, bytes(32))
         assert sorted(share for _, share, _ in later.challenges) == [0, 1, 3, 4, 5]
+    finally:
+        store.close()
+
+
+def test_a_round_drops_the_shares_of_a_deleted_blob_and_keeps_the_others(tmp_path: Path) -> None:
+    chain = storage_chain()
+    owner = Sender(chain, Wallet.of(0))
+    blobs = [blake3_hash(bytes([i]), length=9_000) for i in range(2)]
+    messages = [place_message(data) for data in blobs]
+    assert [owner.send(message) for message in messages] == [OK, OK]
+    records = [queries.placement(chain.state.reader, message.root) for message in messages]
+    me = next(a for a in records[0].holders if a in records[1].holders)  # type: ignore[union-attr]
+    store = ChunkStore.open(tmp_path / "blobs")
+    keeper = Keeper(me, store, [], 1, GRACE, lambda _: None, lambda _: None)
+    try:
+        for data, record in zip(blobs, records, strict=True):
+            assert record is not None
+            encoded = coding.encode(data, 4, 6, CHUNK)
+            share = record.holders.index(me)
+            store.put_share(
+                encoded.layout, encoded.root, encoded.coded_root, share, encoded.leaves,
+                encoded.share(share),
+            )  # fmt: skip
+        assert keeper.sweep(chain.state.reader) == []
+        assert owner.send(DeleteBlob(messages[0].root)) == OK
+        # Without gateways too: every round (here every block) drops what is no longer placed.
+        keeper.on_committed(chain.state.reader, chain.state.height, bytes(32))
+        gone = records[0].holders.index(me)  # type: ignore[union-attr]
+        kept = records[1].holders.index(me)  # type: ignore[union-attr]
+        assert list(store.held()) == [(messages[1].root, kept)]
+        assert store.share(messages[0].root, gone, 3) is None
+        assert store.share(messages[1].root, kept, 3) is not None
     finally:
         store.close()

@@ -16,11 +16,15 @@ from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK
 from metanode.state.genesis.document import from_tree
 from metanode.state.storage import errors
+from metanode.state.storage import keys as storage_keys
 from metanode.state.storage import queries as storage_queries
+from metanode.state.storage.records import Placement
 from metanode.state.storage.rules import share_fee
 from metanode.storage import coding, placement
-from metanode.types import Denom, PlaceBlob, ReportStorageFault
+from metanode.types import DeleteBlob, Denom, DeployStoredApp, PlaceBlob, ReportStorageFault
+from metanode.types.messages import Message
 from tests.state.support import COIN, FEE, Chain, Wallet, genesis_tree, validator_wallet
+from tests.state.test_apps import COUNTER
 
 VALIDATORS = 7
 CHUNK = 1024
@@ -45,7 +49,7 @@ class Sender:
     def __init__(self, chain: Chain, wallet: Wallet) -> None:
         self.chain, self.wallet, self.nonce = chain, wallet, 0
 
-    def send(self, message: PlaceBlob | ReportStorageFault) -> int:
+    def send(self, message: Message) -> int:
         tx = self.wallet.tx(self.nonce, message)
         self.nonce += 1
         return self.chain.run([tx]).receipts[0].code
@@ -118,15 +122,22 @@ def test_a_full_node_is_passed_over_and_then_too_few_remain() -> None:
         assert usage.bytes_held <= 2 * CHUNK
 
 
-def test_k_reports_move_a_share_to_the_next_ranked_node() -> None:
-    chain = storage_chain()
+def placed(chain: Chain, seed: bytes) -> tuple[Sender, PlaceBlob, Placement, list[Sender]]:
+    """Wallet 0 places 5,000 bytes from `seed` 4-of-6: (the owner, its message, the placement,
+    each share's holder as a sender)."""
     owner = Sender(chain, Wallet.of(0))
-    message = place_message(blake3_hash(b"moved", length=5_000), 4, 6)
+    message = place_message(blake3_hash(seed, length=5_000), 4, 6)
     assert owner.send(message) == OK
     record = storage_queries.placement(chain.state.reader, message.root)
     assert record is not None
     wallets = {validator_wallet(i).address: validator_wallet(i) for i in range(VALIDATORS)}
-    holders = [Sender(chain, wallets[address]) for address in record.holders]
+    return owner, message, record, [Sender(chain, wallets[a]) for a in record.holders]
+
+
+def test_k_reports_move_a_share_to_the_next_ranked_node() -> None:
+    chain = storage_chain()
+    owner, message, record, holders = placed(chain, b"moved")
+    wallets = {validator_wallet(i).address: validator_wallet(i) for i in range(VALIDATORS)}
     spare = next(address for address in wallets if address not in record.holders)
     outsider = Sender(chain, wallets[spare])
     report = ReportStorageFault(message.root, 2)
@@ -226,3 +237,68 @@ def test_on_only_the_placement_nodes_a_survivor_takes_a_second_share() -> None:
     assert final is not None
     assert record.holders[6] not in final.holders[6:]
     assert set(final.holders) <= set(record.holders)
+
+
+def test_the_owner_deletes_a_blob_and_its_quotas_are_free_again() -> None:
+    chain = storage_chain(account_bytes_max=6_000)
+    owner, message, record, holders = placed(chain, b"deleted")
+    assert holders[0].send(ReportStorageFault(message.root, 1)) == OK
+    assert owner.send(place_message(b"x" * 2_000)) == errors.ACCOUNT_QUOTA_EXCEEDED
+    changes = chain.run([owner.wallet.tx(owner.nonce, DeleteBlob(message.root))])
+    owner.nonce += 1
+    assert changes.receipts[0].code == OK
+    assert [event.kind for event in changes.receipts[0].events] == ["blob_deleted"]
+    reader = chain.state.reader
+    assert storage_queries.placement(reader, message.root) is None
+    assert storage_queries.account_bytes(reader, owner.wallet.address) == 0
+    for holder in record.holders:
+        assert storage_queries.node_usage(reader, holder).bytes_held == 0
+    assert list(reader.scan(storage_keys.faults_of(message.root, 1))) == []
+    assert owner.send(message) == OK  # the quota is free, and the same blob may come again
+
+
+def test_delete_refusals_in_ladder_order_change_nothing_but_the_fee() -> None:
+    chain = storage_chain()
+    owner, other = Sender(chain, Wallet.of(0)), Sender(chain, Wallet.of(1))
+    message = place_message(COUNTER, 2, 4)
+    assert owner.send(message) == OK
+    assert owner.send(DeleteBlob(bytes(32))) == errors.BLOB_UNKNOWN
+    assert other.send(DeleteBlob(message.root)) == errors.BLOB_NOT_OWNER
+    deploy = DeployStoredApp(
+        message.root, message.size, blake3_hash(COUNTER), ("increment",), 1, 1, 1_000
+    )
+    assert owner.send(deploy) == OK
+    balance = flx(chain, owner.wallet)
+    assert owner.send(DeleteBlob(message.root)) == errors.BLOB_IN_USE
+    assert flx(chain, owner.wallet) == balance - FEE
+    assert storage_queries.placement(chain.state.reader, message.root) is not None
+    assert storage_queries.account_bytes(chain.state.reader, owner.wallet.address) == message.size
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    root=st.sampled_from([bytes(32), place_message(COUNTER, 2, 4).root]),
+    sender=st.integers(0, 1),
+    size=st.sampled_from([0, len(COUNTER), 2**16 + 1]),
+    functions=st.lists(st.sampled_from(["increment", "a", ""]), max_size=3).map(tuple),
+    delete=st.booleans(),
+)
+def test_any_deploy_by_root_or_delete_is_done_or_refused_cleanly(
+    root: bytes, sender: int, size: int, functions: tuple[str, ...], delete: bool
+) -> None:
+    chain = storage_chain()
+    owner = Sender(chain, Wallet.of(0))
+    assert owner.send(place_message(COUNTER, 2, 4)) == OK
+    who = owner if sender == 0 else Sender(chain, Wallet.of(1))
+    message: Message = (
+        DeleteBlob(root)
+        if delete
+        else DeployStoredApp(root, size, blake3_hash(COUNTER), functions, 1, 1, 1_000)
+    )
+    before = dict(chain.ledger.items)
+    code = who.send(message)
+    if code != OK:
+        # Only the fee, the nonce, the tip and the per-block records changed.
+        written = {key for key, value in chain.ledger.items.items() if before.get(key) != value}
+        assert not {key for key in written if key.startswith(storage_keys.PREFIX)}
+        assert not {key for key in written if key.startswith(b"\x08\x01")}  # no app

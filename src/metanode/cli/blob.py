@@ -9,9 +9,13 @@
                        rebuild and check the blob against ROOT; writes FILE whole or not at all
     bpi blob status ROOT
                        the placement on chain and, for each share, whether its node holds it
+    bpi blob delete ROOT
+                       commit the owner's DeleteBlob: the quotas are freed, the holders drop
+                       the chunks (refused for a blob an app's module is stored in)
 
-The storage nodes' gateways are every node of the home, or `--node` alone. `put` signs with
-`--from` (the blob's owner). A blob that cannot be read (fewer than k shares verify) exits 1.
+The storage nodes' gateways are every node of the home, or `--node` alone. `put` and `delete`
+sign with `--from` (the blob's owner). A blob that cannot be read (fewer than k shares
+verify) exits 1.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from metanode.errors import ConfigError
 from metanode.node import blobs
 from metanode.storage import coding, constants
 from metanode.storage.errors import StorageError
-from metanode.types import Address, PlaceBlob
+from metanode.types import Address, DeleteBlob, PlaceBlob
 
 from . import output, wallet
 from .network import DEFAULT_HOME, node_urls
@@ -193,6 +197,21 @@ def status(
             typer.echo(f"share {share:<5} {holder}  {'held' if there else 'MISSING'}")
     if not facts["readable"]:
         raise typer.Exit(output.FAILED)
+
+
+@blob_app.command("delete")
+def delete(
+    root: RootArgument,
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Delete the blob ROOT you own: exit 1 if the chain refuses (not yours, unknown, or an
+    app's module)."""
+    message = DeleteBlob(root_of(root))
+    record = wallet.commit(gateways(home, node)[0], wallet.signer(home, sender), message)
+    wallet.report(record, as_json, {"root": root})
 
 
 async def _held(

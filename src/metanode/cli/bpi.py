@@ -23,7 +23,7 @@
     bpi dispute open RECEIPT --claim ROOT | show ID
                                        challenge a receipt in the court, read a dispute
                                        (cli/dispute.py)
-    bpi blob put FILE | get ROOT --out FILE | status ROOT
+    bpi blob put FILE | get ROOT --out FILE | status ROOT | delete ROOT
                                        blobs on the storage nodes (cli/blob.py)
     bpi native [--stdin FILE] [--json] EXECUTABLE [ARGS…]
                                        run a Linux program twice under bubblewrap + seccomp;

@@ -20,7 +20,8 @@ must produce, drawn from the block's hash (storage/challenges.py). Off the commi
 task at a time, it rebuilds each missing share from k verified shares of other holders and
 stores it, then challenges; a holder that does not answer, or answers a chunk that does not
 verify, is reported once (`ReportStorageFault`), and the chain moves the share once k
-holders agree (state/storage/rules.py).
+holders agree (state/storage/rules.py). Each round first drops the shares the chain no longer
+places here (a blob its owner deleted, a share moved away), with or without gateways.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ repairs_per_round_max = 256
 # Reports one round submits, in one batch at consecutive nonces: within the mempool's pending
 # transactions of one sender (the rest are found again next round).
 reports_per_round_max = 64
+# Shares one round drops (deleted blobs, moved shares): one write transaction each.
+drops_per_round_max = 1_024
 
 
 def share_body(leaves: Sequence[bytes], chunks: Sequence[bytes]) -> bytes:
@@ -294,12 +297,32 @@ class Keeper:
         self._reported: set[tuple[bytes, int, Address]] = set()
 
     def on_committed(self, reader: StateReader, height: int, block_hash: bytes) -> None:
-        if not self.gateways or height % self.challenge_blocks or self._running:
+        if height % self.challenge_blocks:
+            return
+        self.sweep(reader)
+        if not self.gateways or self._running:
             return
         work = self.plan(reader, height, block_hash)
         if work.missing or work.challenges:
             self._running = True
             self._spawn(self._run(work))
+
+    def sweep(self, reader: StateReader) -> list[tuple[bytes, int]]:
+        """Drop the shares the store holds that the chain no longer places on this node (the
+        blob deleted by its owner, or the share moved to another node); at most
+        `drops_per_round_max` a round. Returns them."""
+        dropped: list[tuple[bytes, int]] = []
+        for root, share in list(self.store.held()):
+            if len(dropped) >= drops_per_round_max:
+                break
+            record = queries.placement(reader, root)
+            if record is not None and share < record.n and record.holders[share] == self.me:
+                continue
+            self.store.drop(root, share)
+            dropped.append((root, share))
+        if dropped:
+            log.info("storage shares dropped", extra={"shares": len(dropped)})
+        return dropped
 
     def plan(self, reader: StateReader, height: int, block_hash: bytes) -> Round:
         missing: list[tuple[Target, int]] = []

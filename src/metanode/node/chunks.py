@@ -12,7 +12,7 @@ entirely or not at all: a corrupt chunk, or a chunk of another blob, leaves noth
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +98,24 @@ class ChunkStore:
             txn.put(_share_key(root, share), b"".join(leaves), db=self._leaves)
             for stripe, chunk in enumerate(chunks):
                 txn.put(_chunk_key(root, share, stripe), chunk, db=self._chunks)
+
+    def held(self) -> Iterator[tuple[bytes, int]]:
+        """(root, share) of every share held, by root then share."""
+        with self._env.begin() as txn:
+            keys = list(txn.cursor(db=self._leaves).iternext(keys=True, values=False))
+        for key in keys:
+            yield bytes(key[:HASH_BYTES]), int.from_bytes(key[HASH_BYTES:], "big")
+
+    def drop(self, root: bytes, share: int) -> None:
+        """Forget a share (its blob deleted, or the share moved to another node): its outboard
+        and every chunk, in one transaction."""
+        prefix = _share_key(root, share)
+        with self._env.begin(write=True) as txn:
+            txn.delete(prefix, db=self._leaves)
+            cursor = txn.cursor(db=self._chunks)
+            if cursor.set_range(prefix):
+                while cursor.key().startswith(prefix) and cursor.delete():
+                    pass
 
     def holds(self, root: bytes, share: int) -> bool:
         with self._env.begin() as txn:

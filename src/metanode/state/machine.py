@@ -118,6 +118,7 @@ from metanode.types import (
     CreateDid,
     DeactivateDid,
     DeclareRegion,
+    DeleteBlob,
     Denom,
     DeployApp,
     DeployStoredApp,
@@ -197,6 +198,7 @@ HANDLERS: dict[type, Handler] = {
     PublishZkIssuer: on_publish_zk_issuer,  # type: ignore[dict-item]
     PlaceBlob: storage.on_place_blob,  # type: ignore[dict-item]
     ReportStorageFault: storage.on_report_storage_fault,  # type: ignore[dict-item]
+    DeleteBlob: storage.on_delete_blob,  # type: ignore[dict-item]
     MigrateAccount: on_migrate_account,  # type: ignore[dict-item]
     AddNodeKey: on_add_node_key,  # type: ignore[dict-item]
     RotateNodeKey: on_rotate_node_key,  # type: ignore[dict-item]

@@ -8,6 +8,12 @@ stay within `account_bytes_max`; at least n storage nodes have room for a share 
 of the n shares, paid to that share's holder. Nodes come from `storage_nodes` and are ranked
 by rendezvous hashing (storage/placement.py), so every validator picks the same ones.
 
+DeleteBlob ladder: the blob is placed; the sender owns it; no app's module is stored in it
+(`blob_in_use`: every validator checks a ruling's module against it, and executors fetch it).
+Its holders' and its owner's bytes are freed, its fault reports and its placement deleted;
+nothing of the fees paid is returned (they paid for the storage already given). Each holder
+drops its chunks at its keeper's next round (node/blobs.py).
+
 ReportStorageFault ladder: the blob is placed; the share is < n; the sender holds a share of
 the blob and is not the reported share's holder; it has not reported this share already. The
 fault counts against the holder (`NodeUsage.faults`). When k distinct holders have reported
@@ -46,7 +52,15 @@ from metanode.state.values import encode_value
 from metanode.state.view import Overlay, StateReader
 from metanode.storage import placement as rendezvous
 from metanode.storage.coding import layout_problem
-from metanode.types import Address, Denom, PlaceBlob, ReportStorageFault, Role
+from metanode.types import (
+    Address,
+    DeleteBlob,
+    Denom,
+    Event,
+    PlaceBlob,
+    ReportStorageFault,
+    Role,
+)
 
 _KIB = 1024
 
@@ -168,6 +182,28 @@ def _move_share(
     write_placement(writer, root, replace(record, holders=holders, since=since))
     for report in reports:
         writer.delete(report)
+
+
+def on_delete_blob(writer: Overlay, context: TxContext, message: DeleteBlob) -> int:
+    record = read_placement(writer, message.root)
+    if record is None:
+        return errors.BLOB_UNKNOWN
+    if record.owner != context.sender:
+        return errors.BLOB_NOT_OWNER
+    if writer.get(keys.pinned(message.root)) is not None:
+        return errors.BLOB_IN_USE
+    share_bytes = record.layout.share_bytes
+    for holder in record.holders:
+        usage = read_node_usage(writer, holder)
+        write_node_usage(writer, holder, NodeUsage(usage.bytes_held - share_bytes, usage.faults))
+    owned = read_account_bytes(writer, record.owner)
+    write_account_bytes(writer, record.owner, owned - record.size)
+    for share in range(record.n):
+        for report, _ in list(writer.scan(keys.faults_of(message.root, share))):
+            writer.delete(report)
+    writer.delete(keys.placement(message.root))
+    context.events.append(Event("blob_deleted", (("root", message.root),)))
+    return OK
 
 
 def store_module(writer: Overlay, module_hash: bytes, root: bytes) -> None:
