@@ -20,8 +20,16 @@ from metanode.state.storage import keys as storage_keys
 from metanode.state.storage import queries as storage_queries
 from metanode.state.storage.records import Placement
 from metanode.state.storage.rules import share_fee
+from metanode.state.values import decode_uints
 from metanode.storage import coding, placement
-from metanode.types import DeleteBlob, Denom, DeployStoredApp, PlaceBlob, ReportStorageFault
+from metanode.types import (
+    DeleteBlob,
+    Denom,
+    DeployStoredApp,
+    PlaceBlob,
+    ReportStorageFault,
+    Transfer,
+)
 from metanode.types.messages import Message
 from tests.state.support import COIN, FEE, Chain, Wallet, genesis_tree, validator_wallet
 from tests.state.test_apps import COUNTER
@@ -30,9 +38,10 @@ VALIDATORS = 7
 CHUNK = 1024
 
 
-def storage_chain(**storage: int) -> Chain:
+def storage_chain(epoch_blocks: int = 1, **storage: int) -> Chain:
     tree: dict[str, Any] = genesis_tree(wallets=2, validators=VALIDATORS)
     tree["parameters"]["storage"] = storage
+    tree["parameters"].setdefault("staking", {})["epoch_blocks"] = epoch_blocks
     tree["accounts"] += [
         {"address": str(validator_wallet(i).address), "balances": {"FLX": 100 * COIN}}
         for i in range(VALIDATORS)
@@ -258,7 +267,7 @@ def test_the_owner_deletes_a_blob_and_its_quotas_are_free_again() -> None:
 
 
 def test_delete_refusals_in_ladder_order_change_nothing_but_the_fee() -> None:
-    chain = storage_chain()
+    chain = storage_chain(epoch_fee_per_kib=0)
     owner, other = Sender(chain, Wallet.of(0)), Sender(chain, Wallet.of(1))
     message = place_message(COUNTER, 2, 4)
     assert owner.send(message) == OK
@@ -302,3 +311,80 @@ def test_any_deploy_by_root_or_delete_is_done_or_refused_cleanly(
         written = {key for key, value in chain.ledger.items.items() if before.get(key) != value}
         assert not {key for key in written if key.startswith(storage_keys.PREFIX)}
         assert not {key for key in written if key.startswith(b"\x08\x01")}  # no app
+
+
+def test_each_epoch_the_owner_pays_every_holder_its_share_fee() -> None:
+    chain = storage_chain(epoch_blocks=3, epoch_fee_per_kib=5)
+    owner, message, record, _holders = placed(chain, b"rented")
+    fee = 5 * 2  # a share is two 1 KiB chunks (5 data chunks in 2 stripes of 4)
+    assert record.layout.share_bytes == 2 * CHUNK
+    paid: list[int] = []
+    for _ in range(6):
+        before = flx(chain, owner.wallet)
+        holders_before = [flx(chain, holder) for holder in record.holders]
+        chain.run([])
+        paid.append(before - flx(chain, owner.wallet))
+        received = [flx(chain, h) - b for h, b in zip(record.holders, holders_before, strict=True)]
+        assert received == [paid[-1] // 6] * 6
+    boundaries = [chain.state.height - 5 + i for i in range(6)]
+    assert paid == [6 * fee if height % 3 == 0 else 0 for height in boundaries]
+    assert sum(paid) == 2 * 6 * fee
+    assert storage_queries.placement(chain.state.reader, message.root) is not None
+
+
+def test_an_owner_who_cannot_pay_loses_the_blob_after_the_grace_epochs() -> None:
+    per_epoch = 6 * 2 * COIN  # six shares of 2 KiB at 1 FLX a KiB
+    chain = storage_chain(epoch_fee_per_kib=COIN, grace_epochs=2)
+    owner, message, record, _holders = placed(chain, b"unpaid")
+    reader = lambda: chain.state.reader  # noqa: E731
+    unpaid_key = storage_keys.unpaid(message.root)
+
+    def unpaid() -> int | None:
+        data = reader().get(unpaid_key)
+        return None if data is None else int(decode_uints(data, unpaid_key, 1)[0])
+
+    # The owner keeps 20 FLX: one epoch's fee, not two.
+    keep = 20 * COIN
+    away = flx(chain, owner.wallet) - FEE - keep
+    assert owner.send(Transfer(Wallet.of(1).address, away, Denom.FLX)) == OK
+    assert (flx(chain, owner.wallet), unpaid()) == (keep - per_epoch, None)  # paid
+    chain.run([])
+    chain.run([])
+    assert unpaid() == 2  # the grace: still placed, its holders unpaid
+    assert storage_queries.placement(reader(), message.root) is not None
+    # Funds arrive: the next epoch is paid and the count starts again.
+    funding = Wallet.of(1).tx(0, Transfer(owner.wallet.address, per_epoch, Denom.FLX))
+    holders_before = [flx(chain, holder) for holder in record.holders]
+    assert chain.run([funding]).receipts[0].code == OK
+    assert unpaid() is None
+    paid = [
+        flx(chain, holder) - before - (FEE if holder == chain.proposer else 0)  # its fee
+        for holder, before in zip(record.holders, holders_before, strict=True)
+    ]
+    assert paid == [2 * COIN] * 6
+    for expected in (1, 2):
+        chain.run([])
+        assert unpaid() == expected
+    chain.run([])  # the third epoch unpaid in a row: past the grace, the blob expires
+    assert storage_queries.placement(reader(), message.root) is None
+    assert unpaid() is None
+    assert storage_queries.account_bytes(reader(), owner.wallet.address) == 0
+    for holder in record.holders:
+        assert storage_queries.node_usage(reader(), holder).bytes_held == 0
+
+
+def test_a_blob_holding_an_apps_module_does_not_expire_unpaid() -> None:
+    chain = storage_chain(epoch_fee_per_kib=COIN, grace_epochs=0)
+    owner = Sender(chain, Wallet.of(0))
+    message = place_message(COUNTER, 2, 4)
+    deploy = DeployStoredApp(
+        message.root, message.size, blake3_hash(COUNTER), ("increment",), 1, 1, 1_000
+    )
+    assert [owner.send(message), owner.send(deploy)] == [OK, OK]
+    away = flx(chain, owner.wallet) - FEE - COIN  # keeps 1 FLX: less than an epoch's 4
+    assert owner.send(Transfer(Wallet.of(1).address, away, Denom.FLX)) == OK
+    for _ in range(3):
+        chain.run([])
+    assert storage_queries.placement(chain.state.reader, message.root) is not None
+    data = chain.state.reader.get(storage_keys.unpaid(message.root))
+    assert data is not None and decode_uints(data, b"", 1)[0] >= 3

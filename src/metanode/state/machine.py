@@ -32,7 +32,8 @@ Rules:
   staking, so a slash it makes counts in the next set); staking returns matured unbondings
   and rotates validator sets (a new set only at an epoch boundary); the tip record takes the
   block's height and time; a block whose height is a multiple of `staking.epoch_blocks`
-  records the next executor draw's seed from its VRF proof (apps/assignment.py); at an epoch
+  records the next executor draw's seed from its VRF proof (apps/assignment.py), and each
+  placed blob's owner pays its holders the epoch's storage fee (storage/rules.py); at an epoch
   boundary the registry turns its pending nodes active and its leaving nodes unbonding, and
   in every block those whose stake staking paid back exited; governance executes the
   proposals that passed in an earlier block, tallies those whose voting period ends here and
@@ -421,6 +422,7 @@ def _execute(
     end_block(overlay, context)
     write_tip(overlay, height, context.timestamp_ms)
     apps_end_block(overlay, context)
+    storage.end_block(overlay, context)
     registry_end_block(overlay, context)
     governance.end_block(overlay, context)
     return run

@@ -2,6 +2,8 @@
 
 - `usage_matches_placements`: each account's recorded bytes are the sizes of the blobs it
   owns, each node's the share bytes of the shares it holds.
+- `records_name_placements`: every unpaid-epochs count, stored module and pin names a placed
+  blob (a deletion or an expiry leaves none behind); a pinned blob holds a stored module.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections import Counter
 from metanode.errors import check
 from metanode.state.storage import keys
 from metanode.state.storage.records import placements
-from metanode.state.values import decode_uints
+from metanode.state.values import decode_array, decode_uints
 from metanode.state.view import StateReader
 
 
@@ -36,4 +38,21 @@ def usage_matches_placements(reader: StateReader) -> None:
         )
 
 
-INVARIANTS = (usage_matches_placements,)
+def records_name_placements(reader: StateReader) -> None:
+    roots = {root for root, _record in placements(reader)}
+    for prefix in (keys.UNPAID, keys.PINNED):
+        for key, _value in reader.scan(prefix):
+            check(
+                key[len(prefix) :] in roots,
+                f"storage.records_name_placements: {key.hex()} names no placed blob",
+            )
+    stored = set()
+    for key, value in reader.scan(keys.MODULE):
+        (root,) = decode_array(value, key, 1)
+        check(root in roots, f"storage.records_name_placements: {key.hex()} names no blob")
+        stored.add(root)
+    pinned = {key[len(keys.PINNED) :] for key, _value in reader.scan(keys.PINNED)}
+    check(pinned == stored, "storage.records_name_placements: pins are not the stored modules")
+
+
+INVARIANTS = (usage_matches_placements, records_name_placements)

@@ -7,6 +7,7 @@
 0x0c 0x04 ‖ root(32) ‖ share(2) ‖ node(20) → empty: `node` reported the share's holder failed
 0x0c 0x05 ‖ module_hash(32)                → [root]: an app's module, stored as that blob
 0x0c 0x06 ‖ root(32)                       → empty: the blob is an app's module (not deletable)
+0x0c 0x07 ‖ root(32)                       → [epoch fees its owner failed to pay in a row]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ NODE = PREFIX + b"\x03"
 FAULT = PREFIX + b"\x04"
 MODULE = PREFIX + b"\x05"
 PINNED = PREFIX + b"\x06"
+UNPAID = PREFIX + b"\x07"
 
 
 def placement(root: bytes) -> bytes:
@@ -49,3 +51,7 @@ def module(module_hash: bytes) -> bytes:
 
 def pinned(root: bytes) -> bytes:
     return PINNED + root
+
+
+def unpaid(root: bytes) -> bytes:
+    return UNPAID + root

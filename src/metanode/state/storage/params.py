@@ -1,11 +1,15 @@
 """storage parameters: genesis writes them (`parameters.storage`, each field defaulting to
-`DEFAULT`); governance changes a field (parameters 39–41), checked against `RANGES`.
+`DEFAULT`); governance changes a field (parameters 39–41, 57–58), checked against `RANGES`.
 
 - `account_bytes_max`: the blob bytes one account may own on storage nodes.
 - `node_bytes_max`: the share bytes one node may be asked to hold; a node at its quota is left
   out of new placements (and of moves), so the next-ranked node takes the share.
 - `fee_per_kib`: FLX base units per KiB (rounded up) of a share, paid by the owner to the
   share's holder when the blob is placed.
+- `epoch_fee_per_kib`: FLX base units per KiB (rounded up) of a share, paid by the owner to the
+  share's holder at each epoch boundary while the blob stays placed (rules.py `end_block`).
+- `grace_epochs`: epoch fees an owner may fail to pay in a row; at the next it cannot pay, the
+  blob expires (is removed as a deletion removes it), unless an app's module is stored in it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from metanode.state.values import decode_uints, encode_uints, in_ranges
 from metanode.state.view import Overlay, StateReader
 
 _BYTES_MAX = 2**50
+_GRACE_EPOCHS_MAX = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +32,15 @@ class StorageParams:
     account_bytes_max: int = 1024**3
     node_bytes_max: int = 16 * 1024**3
     fee_per_kib: int = 1_000
+    epoch_fee_per_kib: int = 1
+    grace_epochs: int = 3
 
     RANGES: ClassVar[dict[str, tuple[int, int]]] = {
         "account_bytes_max": (1, _BYTES_MAX),
         "node_bytes_max": (1, _BYTES_MAX),
         "fee_per_kib": (0, constants.base_units_per_coin),
+        "epoch_fee_per_kib": (0, constants.base_units_per_coin),
+        "grace_epochs": (0, _GRACE_EPOCHS_MAX),
     }
 
     def __post_init__(self) -> None:

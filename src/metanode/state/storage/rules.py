@@ -14,6 +14,10 @@ Its holders' and its owner's bytes are freed, its fault reports and its placemen
 nothing of the fees paid is returned (they paid for the storage already given). Each holder
 drops its chunks at its keeper's next round (node/blobs.py).
 
+Epoch fees (`end_block`): while a blob stays placed, its owner pays each share's holder
+`epoch_fee_per_kib` per KiB at every epoch boundary; an owner who cannot pay for more than
+`grace_epochs` epochs in a row loses the blob (it expires), unless it holds an app's module.
+
 ReportStorageFault ladder: the blob is placed; the share is < n; the sender holds a share of
 the blob and is not the reported share's holder; it has not reported this share already. The
 fault counts against the holder (`NodeUsage.faults`). When k distinct holders have reported
@@ -32,15 +36,17 @@ from metanode.errors import check
 from metanode.state.bank.queries import balance
 from metanode.state.bank.rules import move
 from metanode.state.codes import OK
-from metanode.state.context import TxContext
+from metanode.state.context import BlockContext, TxContext
 from metanode.state.registry.queries import nodes
 from metanode.state.registry.records import Status
 from metanode.state.staking.queries import validator_set
+from metanode.state.staking.records import read_params as read_staking_params
 from metanode.state.storage import errors, keys
 from metanode.state.storage.params import StorageParams, read_params
 from metanode.state.storage.records import (
     NodeUsage,
     Placement,
+    placements,
     read_account_bytes,
     read_node_usage,
     read_placement,
@@ -48,7 +54,7 @@ from metanode.state.storage.records import (
     write_node_usage,
     write_placement,
 )
-from metanode.state.values import encode_value
+from metanode.state.values import decode_uints, encode_uints, encode_value
 from metanode.state.view import Overlay, StateReader
 from metanode.storage import placement as rendezvous
 from metanode.storage.coding import layout_problem
@@ -67,6 +73,10 @@ _KIB = 1024
 
 def share_fee(params: StorageParams, share_bytes: int) -> int:
     return params.fee_per_kib * -(-share_bytes // _KIB)
+
+
+def epoch_share_fee(params: StorageParams, share_bytes: int) -> int:
+    return params.epoch_fee_per_kib * -(-share_bytes // _KIB)
 
 
 def storage_nodes(reader: StateReader, count: int) -> list[Address]:
@@ -192,6 +202,14 @@ def on_delete_blob(writer: Overlay, context: TxContext, message: DeleteBlob) -> 
         return errors.BLOB_NOT_OWNER
     if writer.get(keys.pinned(message.root)) is not None:
         return errors.BLOB_IN_USE
+    _remove(writer, message.root, record)
+    context.events.append(Event("blob_deleted", (("root", message.root),)))
+    return OK
+
+
+def _remove(writer: Overlay, root: bytes, record: Placement) -> None:
+    """The blob is no longer stored (deleted, or expired unpaid): its holders' and its owner's
+    bytes are freed, its fault reports, unpaid count and placement deleted."""
     share_bytes = record.layout.share_bytes
     for holder in record.holders:
         usage = read_node_usage(writer, holder)
@@ -199,11 +217,41 @@ def on_delete_blob(writer: Overlay, context: TxContext, message: DeleteBlob) -> 
     owned = read_account_bytes(writer, record.owner)
     write_account_bytes(writer, record.owner, owned - record.size)
     for share in range(record.n):
-        for report, _ in list(writer.scan(keys.faults_of(message.root, share))):
+        for report, _ in list(writer.scan(keys.faults_of(root, share))):
             writer.delete(report)
-    writer.delete(keys.placement(message.root))
-    context.events.append(Event("blob_deleted", (("root", message.root),)))
-    return OK
+    writer.delete(keys.unpaid(root))
+    writer.delete(keys.placement(root))
+
+
+def end_block(writer: Overlay, block: BlockContext) -> None:
+    """At each epoch boundary (a height that is a multiple of `staking.epoch_blocks`), every
+    blob placed in an earlier block pays its epoch fee: `epoch_fee_per_kib` × ⌈share bytes /
+    1024⌉ FLX from its owner to each share's holder, all n or none, blobs in root order (the
+    state's key order, the same on every node). An owner who cannot pay has the epoch counted
+    unpaid (its holders are not paid for it); past `grace_epochs` unpaid epochs in a row the
+    blob expires, removed as a deletion removes it, unless an app's module is stored in it (an
+    app's module must stay: rulings check against it, executors fetch it), whose count only
+    grows. A payment resets the count."""
+    if block.height % read_staking_params(writer).epoch_blocks:
+        return
+    params = read_params(writer)
+    for root, record in list(placements(writer)):
+        if record.height >= block.height:
+            continue  # placed in this block: its placement fee paid for this epoch
+        fee = epoch_share_fee(params, record.layout.share_bytes)
+        unpaid_key = keys.unpaid(root)
+        if balance(writer, record.owner, Denom.FLX) >= fee * record.n:
+            for holder in record.holders if fee else ():
+                check(move(writer, record.owner, holder, Denom.FLX, fee) == OK, "epoch fee")
+            if writer.get(unpaid_key) is not None:
+                writer.delete(unpaid_key)
+            continue
+        data = writer.get(unpaid_key)
+        unpaid = 1 + (0 if data is None else decode_uints(data, unpaid_key, 1)[0])
+        if unpaid > params.grace_epochs and writer.get(keys.pinned(root)) is None:
+            _remove(writer, root, record)
+        else:
+            writer.put(unpaid_key, encode_uints([unpaid]))
 
 
 def store_module(writer: Overlay, module_hash: bytes, root: bytes) -> None:
