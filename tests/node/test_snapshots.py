@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from metanode.consensus.validators import ValidatorSet
 from metanode.crypto.hashing import blake3_hash
 from metanode.net.frames import GetSnapshot
 from metanode.node import backup, snapshots
@@ -192,3 +193,58 @@ def test_restore_latest_rebuilds_a_ledger_that_verifies_and_skips_a_damaged_snap
     shutil.rmtree(node_dir / snapshots.SNAPSHOTS_DIR / str(heights[0]))
     with pytest.raises(snapshots.SnapshotError, match="no snapshot"):
         snapshots.restore_latest(node_dir, _genesis(chain))
+
+
+def _lesser_set(node_dir: Path) -> ValidatorSet:
+    """Only the genesis validator with a thousandth of the power, which never signs here: a
+    trusted set no snapshot of this chain can satisfy by the genesis set's third."""
+    genesis = snapshots.genesis_set(_genesis(node_dir))
+    return ValidatorSet((min(genesis.validators, key=lambda member: member.power),))
+
+
+def test_a_trusted_block_is_installed_in_place_of_the_genesis_sets_third(
+    chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = _small_snapshot(chain, tmp_path / "snaps", monkeypatch)
+    honest = _serve(tmp_path / "snaps", lambda _index, data: data)
+    lesser = _lesser_set(chain)
+    untrusted = snapshots.Fetch(manifest.chain_id, lesser)
+    for _ in range(len(manifest.chunk_hashes) + 1):  # one part at least a round
+        for peer, request in untrusted.requests([HONEST], 0):
+            data = honest(request)
+            untrusted.on_part(peer, request.height or _height(data, request), request.index, data)
+    assert untrusted.complete
+    assert untrusted.assemble() == (HONEST, "snapshot_not_trusted")
+    trust = snapshots.Trust(manifest.height, manifest.block.hash())
+    trusting = snapshots.Fetch(manifest.chain_id, lesser, trust)
+    asked = trusting.requests([HONEST], 0)
+    assert [request.height for _peer, request in asked] == [manifest.height]
+    blames, assembled = _run(trusting, {HONEST: honest})
+    assert blames == [] and assembled.manifest.height == manifest.height
+    assert assembled.tree.root == manifest.block.header.state_root
+
+
+def test_a_snapshot_of_another_block_than_the_trusted_one_is_refused(
+    chain: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = _small_snapshot(chain, tmp_path / "snaps", monkeypatch)
+    honest = _serve(tmp_path / "snaps", lambda _index, data: data)
+    trust = snapshots.Trust(manifest.height, blake3_hash(b"another block"))
+    fetch = snapshots.Fetch(manifest.chain_id, snapshots.genesis_set(_genesis(chain)), trust)
+    ((peer, request),) = fetch.requests([HONEST], 0)
+    data = honest(request)
+    assert fetch.on_part(peer, request.height, 0, data) == "snapshot_not_trusted"
+    assert fetch.banned == {HONEST} and fetch.manifest is None
+    assert fetch.requests([HONEST], 10) == []
+    # A peer without a snapshot of the trusted height is passed over, not blamed.
+    elsewhere = snapshots.Fetch(
+        manifest.chain_id,
+        snapshots.genesis_set(_genesis(chain)),
+        snapshots.Trust(manifest.height + 1, manifest.block.hash()),
+    )
+    ((peer, request),) = elsewhere.requests([LIAR], 0)
+    assert honest(request) == b""
+    assert elsewhere.on_part(peer, request.height, 0, b"") is None
+    assert elsewhere.banned == set()
+    with pytest.raises(snapshots.SnapshotError, match="snapshot_not_trusted"):
+        snapshots.verify_state(manifest, [], _lesser_set(chain), trust)

@@ -27,6 +27,7 @@ import uvloop
 from metanode.errors import MetanodeError
 from metanode.node.collector import tune_for_node
 from metanode.node.node import Node, gateway_stop_grace_s
+from metanode.node.snapshots import Trust
 
 from . import connections, security
 from .app import create_app
@@ -112,12 +113,18 @@ def _exit_if_still_running_after(seconds: float, name: str) -> None:
     watchdog.start()
 
 
-def run(config_path: Path, key_passphrase: str, *, state_sync: bool = False) -> None:
+def run(
+    config_path: Path,
+    key_passphrase: str,
+    *,
+    state_sync: bool = False,
+    trust: Trust | None = None,
+) -> None:
     """`metanode start`: build the node (errors surface before anything listens), then run.
-    `state_sync`: as `[sync] state_sync` in its config."""
+    `state_sync`: as `[sync] state_sync` in its config; `trust`: the block it must install."""
 
     async def main() -> None:
-        node = Node(config_path, key_passphrase, state_sync=state_sync)
+        node = Node(config_path, key_passphrase, state_sync=state_sync, trust=trust)
         tune_for_node()
         await serve(node)
 

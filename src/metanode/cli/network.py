@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import httpx
 import typer
@@ -30,6 +30,10 @@ from metanode.errors import ConfigError, KeystoreError
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import keys, logs
+from metanode.types import constants as types_constants
+
+if TYPE_CHECKING:
+    from metanode.node.snapshots import Trust
 
 DEFAULT_HOME = Path(".metanode")
 STATUS_TIMEOUT_S = 2.0
@@ -140,6 +144,24 @@ def _prompt(*, confirm: bool) -> Callable[[], str] | None:
     return ask
 
 
+def _trust(height: int | None, block_hash: str | None, state_sync: bool) -> Trust | None:
+    """The trusted block of `--trust-height` and `--trust-hash`: both or neither, and only
+    with --state-sync."""
+    if height is None and block_hash is None:
+        return None
+    if height is None or block_hash is None or not state_sync:
+        raise ConfigError("--trust-height and --trust-hash go together, with --state-sync")
+    try:
+        raw = bytes.fromhex(block_hash)
+    except ValueError:
+        raw = b""
+    if len(raw) != types_constants.hash_bytes:
+        raise ConfigError(f"--trust-hash must be 64 hex digits, got {block_hash!r}")
+    from metanode.node.snapshots import Trust  # noqa: PLC0415 - the node loads only to start
+
+    return Trust(height, raw)
+
+
 def start(
     home: Annotated[Path, typer.Option(help="The node's directory (holds config.toml).")] = (
         DEFAULT_HOME / "nodes" / "v0"
@@ -160,11 +182,27 @@ def start(
             help="A new node: install a verified state snapshot from peers, then block-sync.",
         ),
     ] = False,
+    trust_height: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --state-sync: install the snapshot of this height only (a peer must "
+            "hold one), whose block is --trust-hash.",
+        ),
+    ] = None,
+    trust_hash: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HASH",
+            help="With --trust-height: that block's hash (64 hex), learnt out of band.",
+        ),
+    ] = None,
 ) -> None:
     """Run one node (consensus, mempool, ledger, P2P and its gateway API) until Ctrl-C. It logs
     JSON lines to node.log in its directory and, readable, to stderr."""
     from metanode.api.server import run  # noqa: PLC0415 - FastAPI loads only for this command
 
+    trust = _trust(trust_height, trust_hash, state_sync)
     config_path = home / "config.toml"
     cfg = node_config.load(config_path)
     passphrase = _node_passphrase(config_path, testnet)
@@ -177,7 +215,7 @@ def start(
         console=log_console,
     )
     try:
-        run(config_path, passphrase, state_sync=state_sync)
+        run(config_path, passphrase, state_sync=state_sync, trust=trust)
     except KeystoreError as error:
         # A wrong passphrase is the operator's input, like a bad option: a usage error.
         raise ConfigError(

@@ -162,9 +162,17 @@ class Paths:
 
 
 class Node:
-    def __init__(self, config_path: Path, key_passphrase: str, *, state_sync: bool = False) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        key_passphrase: str,
+        *,
+        state_sync: bool = False,
+        trust: snapshots.Trust | None = None,
+    ) -> None:
         """`key_passphrase` opens the node's key files (`metanode start` finds it: a dev
-        config's, METANODE_KEY_PASSWORD, or a prompt); `state_sync` as `[sync] state_sync`."""
+        config's, METANODE_KEY_PASSWORD, or a prompt); `state_sync` as `[sync] state_sync`;
+        `trust` the block a state sync must install (`--trust-height`, `--trust-hash`)."""
         self.config = node_config.load(config_path)
         cfg = self.config
         home = config_path.parent
@@ -309,7 +317,7 @@ class Node:
         # State sync only fills a ledger that holds genesis alone: never one with blocks.
         self._fetch: snapshots.Fetch | None = None
         if (state_sync or cfg.sync.state_sync) and self.chain.height == 0:
-            self._fetch = snapshots.Fetch(genesis.chain_id, snapshots.genesis_set(genesis))
+            self._fetch = snapshots.Fetch(genesis.chain_id, snapshots.genesis_set(genesis), trust)
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False

@@ -23,7 +23,10 @@ Theory of operation.
   holding more than a third of the genesis set's power must be among the signers (the light
   client's skipping rule from the genesis set: if a third of the genesis set was honest, the
   header is the chain's). Any failure of these blames the manifest's sender and starts over
-  with another peer's manifest.
+  with another peer's manifest. Given a `Trust` (a height and its block hash the operator got
+  out of band, as a CometBFT light client is given a trusted header), the snapshot is asked at
+  that height and its block must be the trusted one, in place of the genesis set's third: a
+  chain whose set has changed entirely since genesis can still be joined.
 - Installing. `Store.install` replaces the node's (empty) ledger by the snapshot in one write
   transaction; the node then block-syncs the heights after it and follows consensus. Blocks
   below the snapshot are not held: the gateway answers them as absent.
@@ -264,14 +267,31 @@ def genesis_set(genesis: GenesisDocument) -> ValidatorSet:
     return consensus_set(staking_queries.validator_set(MemoryLedger(genesis).state.reader))
 
 
+@dataclass(frozen=True, slots=True)
+class Trust:
+    """A block the operator trusts, learnt out of band (`metanode start --trust-height H
+    --trust-hash HASH`, as a CometBFT light client is given): the snapshot must be of height
+    `height`, its block hashing to `block_hash`; the genesis set's third is not asked then."""
+
+    height: int
+    block_hash: bytes
+
+
 def verify_state(
     manifest: Manifest,
     items: list[tuple[bytes, bytes]],
     trusted: ValidatorSet,
+    trust: Trust | None = None,
 ) -> tree.TreeUpdate:
     """The tree of `items` at the manifest's height, once the state and the certificate verify
     (module docstring); raises SnapshotError."""
     header = manifest.block.header
+    if trust is not None and (header.height, header.hash()) != (trust.height, trust.block_hash):
+        raise SnapshotError(
+            "snapshot_not_trusted",
+            f"the snapshot's block {header.height} {header.hash().hex()} is not the trusted "
+            f"block {trust.height} {trust.block_hash.hex()}",
+        )
     update = tree.update(tree.MemoryNodes(), None, header.height, items)
     if update.root != header.state_root:
         raise SnapshotError(
@@ -291,6 +311,8 @@ def verify_state(
         verify_certificate(certificate, header.hash(), validators, RealSuite(None))
     except VerificationError as error:
         raise SnapshotError("snapshot_certificate", str(error)) from None
+    if trust is not None:
+        return update  # the header is the trusted one, and its certificate verifies
     signers = [validators.validators[index] for index in certificate.signer_indexes()]
     vouched = sum(
         member.power
@@ -344,9 +366,12 @@ class Fetch:
     """One state sync's progress: which parts are held, asked of whom, and which peers are no
     longer asked (module docstring). No I/O and no clock: the node passes `now_ms`."""
 
-    def __init__(self, chain_id: str, trusted: ValidatorSet) -> None:
+    def __init__(self, chain_id: str, trusted: ValidatorSet, trust: Trust | None = None) -> None:
+        """`trusted`: the genesis set, a third of whose power must have signed the snapshot's
+        block; with `trust`, the snapshot is asked at its height and must be its block."""
         self.chain_id = chain_id
         self.trusted = trusted
+        self.trust = trust
         self.manifest: Manifest | None = None
         self._source: Address | None = None
         self._chunks: dict[int, bytes] = {}
@@ -361,7 +386,8 @@ class Fetch:
             if now_ms - when >= request_timeout_ms:
                 del self._asked[index]
         wanted = [0] if self.manifest is None else self._missing()
-        height = 0 if self.manifest is None else self.manifest.height
+        asked_height = 0 if self.trust is None else self.trust.height
+        height = asked_height if self.manifest is None else self.manifest.height
         asked: list[tuple[Address, GetSnapshot]] = []
         shunned = self.banned | self._suspects
         candidates = sorted(peer for peer in peers if peer not in shunned)
@@ -429,6 +455,12 @@ class Fetch:
         if manifest.chain_id != self.chain_id or manifest.block.header.chain_id != self.chain_id:
             self.banned.add(peer)
             return "snapshot_wrong_chain"
+        if self.trust is not None and manifest.height != self.trust.height:
+            self._lacking.add((peer, 0))  # it holds no snapshot of the trusted height
+            return None
+        if self.trust is not None and manifest.block.hash() != self.trust.block_hash:
+            self.banned.add(peer)  # its certified block of that height is not the trusted one
+            return "snapshot_not_trusted"
         self.manifest, self._source = manifest, peer
         log.info(
             "snapshot found",
@@ -453,7 +485,7 @@ class Fetch:
             items: list[tuple[bytes, bytes]] = []
             for index in range(len(manifest.chunk_hashes)):
                 items += decode_chunk(self._chunks[index], items[-1][0] if items else None)
-            update = verify_state(manifest, items, self.trusted)
+            update = verify_state(manifest, items, self.trusted, self.trust)
         except SnapshotError as error:
             blamed = self._source
             log.warning("snapshot refused", extra={"reason": str(error), "peer": str(blamed)})
