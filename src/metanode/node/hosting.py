@@ -530,7 +530,7 @@ class Hosting:
         except (httpx.HTTPError, StorageError) as error:
             log.warning("stored module not fetched", extra={**fields, "error": str(error)})
             self._fetching.discard(key)
-            self._later(module_retry_ms, lambda: self._feed_to_tip(app_id, ask=False))
+            self._later(module_retry_ms, lambda: self._refeed(app_id))
             return
         code = check_stored_module(module, record.module_hash, record.functions)
         if code != OK:
@@ -539,6 +539,9 @@ class Hosting:
         log.info("stored module fetched", extra={**fields, "bytes": len(module)})
         self._fetching.discard(key)
         self._modules[key] = module
+        self._refeed(app_id)
+
+    def _refeed(self, app_id: bytes) -> None:
         if not self._stopped:
             self._feed_to_tip(app_id, ask=False)
 
