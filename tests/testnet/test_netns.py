@@ -112,3 +112,19 @@ def test_a_majority_partition_stops_liveness_but_never_safety_and_kills_and_paus
     assert report["majority_stalled"] == report["majority_scenarios"] == 1
     assert report["acknowledged"] > 0
     assert report["figures"].startswith("scenarios=3 forks=0 lost_committed=0 max_recovery_s=")
+
+
+@pytest.mark.slow  # 4 validators, a 30 s capacity measure and a short soak: ~3 min loaded
+@needs_root
+def test_a_paced_soak_offers_half_the_capacity_measured_at_its_start(tmp_path: Path) -> None:
+    done = metanode(
+        "testnet", "--netns", "--scenarios", "0", "--soak", "30", "--pace", "0.5",
+        "--tag", "203", "--home", str(tmp_path / "t"), "--json", timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    figures = dict(item.split("=") for item in json.loads(done.stdout)["figures"].split())
+    capacity, paced = float(figures["capacity_tps"]), float(figures["paced_tps"])
+    assert capacity > 0 and paced == pytest.approx(capacity / 2, abs=0.1)
+    assert int(figures["offered"]) > 0 and int(figures["acknowledged"]) > 0
+    assert int(figures["forks"]) == 0 and int(figures["lost_committed"]) == 0
+    assert int(figures["soak_samples"]) >= 2

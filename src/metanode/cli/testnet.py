@@ -22,13 +22,24 @@ from metanode.cli import output
 from metanode.errors import ConfigError
 from metanode.node import logs
 from metanode.testnet import faults
+from metanode.testnet import pace as pace_load
 from metanode.testnet.fabric import Fabric
-from metanode.testnet.run import Load, Network, Report, check, check_supply, play, running
+from metanode.testnet.run import (
+    Load,
+    Network,
+    Report,
+    check,
+    check_supply,
+    play,
+    running,
+    spending_keys,
+)
 
 log = logging.getLogger("metanode.testnet")
 START_TIMEOUT_S = 180.0
 CATCH_UP_S = 120.0
 SAMPLE_S = 30.0
+CAPACITY_S = 30.0  # waves of transfers, each committed before the next
 
 
 def testnet(
@@ -51,6 +62,15 @@ def testnet(
             min=0,
             help="Seconds of fault-free load after the scenarios, "
             "sampling each validator's RSS and open files.",
+        ),
+    ] = 0.0,
+    pace: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Offer transfers at this share of the capacity measured at the start "
+            "(0: one client waiting out each transfer).",
         ),
     ] = 0.0,
     home: Annotated[Path, typer.Option(help="A new directory for the network.")] = Path(
@@ -91,8 +111,17 @@ def testnet(
         schedule = faults.schedule(seed, scenarios, validators, runnable)
         network = Network.init(home / "net", fabric, accounts=10)
         samples: list[dict[str, int]] = []
+        paced = ""
         with running(network, START_TIMEOUT_S):
-            with Load(network) as load:
+            load: Load
+            if pace:
+                keys = spending_keys(network.home)
+                capacity = pace_load.measure_capacity(network, keys, CAPACITY_S)
+                load = pace_load.PacedLoad(network, capacity.tps * pace)
+                paced = f" capacity_tps={capacity.tps:.1f} paced_tps={capacity.tps * pace:.1f}"
+            else:
+                load = Load(network)
+            with load:
                 for fault in schedule:
                     play(network, fault, recovery_bound, report)
                 if soak:
@@ -103,7 +132,9 @@ def testnet(
         fabric.destroy()
         if not keep:
             shutil.rmtree(home / "net", ignore_errors=True)
-    figures = report.line() + (_soak_figures(samples) if soak else "")
+    if isinstance(load, pace_load.PacedLoad):
+        paced += f" offered={load.offered} refused={load.refused}"
+    figures = report.line() + paced + (_soak_figures(samples) if soak else "")
     if as_json:
         output.print_json({**report.__dict__, "figures": figures})
     else:

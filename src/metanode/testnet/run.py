@@ -177,19 +177,23 @@ class Network:
         return answer.status_code == 200 and bool(answer.json()["committed"])
 
 
+def spending_keys(home: Path) -> list[ed25519.PrivateKey]:
+    """The dev accounts' keys (not the faucet's nor the authorities')."""
+    others = {dev_home.FAUCET_KEY.removesuffix(".key"), *dev_home.DEV_AUTHORITIES}
+    return [
+        keys.read_account(path, dev_home.DEV_PASSWORD)
+        for path in dev_home.account_key_files(home)
+        if path.stem not in others
+    ]
+
+
 class Load:
     """Transfers from the dev accounts, round-robin over the gateways, in a thread; a
     transaction whose gateway answers it committed is kept in `acknowledged`."""
 
     def __init__(self, network: Network) -> None:
         self.network = network
-        others = {dev_home.FAUCET_KEY.removesuffix(".key"), *dev_home.DEV_AUTHORITIES}
-        paths = dev_home.account_key_files(network.home)
-        self.keys: list[ed25519.PrivateKey] = [
-            keys.read_account(path, dev_home.DEV_PASSWORD)
-            for path in paths
-            if path.stem not in others
-        ]
+        self.keys = spending_keys(network.home)
         self.acknowledged: dict[str, int] = {}  # tx hash: the height its gateway named
         self.client = httpx.Client(timeout=TX_WAIT_MS / 1000 + 5)
         self._stop = threading.Event()
