@@ -9,6 +9,8 @@
 # - tshark: tests/net/test_hybrid.py captures a hybrid link handshake on loopback with it.
 # - iproute2 (ip, tc netem) and faketime: `metanode testnet --netns` puts each validator in a
 #   network namespace with a shaped link, and skews one host's clock (docs/testnet.md).
+# - iptables: on a kernel without netem, the testnet's loss (statistic drop) and latency
+#   (NFQUEUE to its delayer) faults (docs/decisions/testnet-shaping.md).
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
 CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
@@ -16,6 +18,7 @@ TSHARK_VERSION="4.0.17-0+deb12u3"
 HAPROXY_VERSION="2.6.12-1+deb12u4"
 IPROUTE2_VERSION="6.1.0-3"
 FAKETIME_VERSION="0.9.10-2.1"
+IPTABLES_VERSION="1.8.9-2"
 
 # install COMMAND PACKAGE VERSION WHAT: the pinned Debian package that provides COMMAND.
 install() {
@@ -39,3 +42,4 @@ install chromium chromium "$CHROMIUM_VERSION" "dashboard browser tests"
 install haproxy haproxy "$HAPROXY_VERSION" "gateway front tests (deploy/haproxy)"
 install tc iproute2 "$IPROUTE2_VERSION" "metanode testnet --netns"
 install faketime faketime "$FAKETIME_VERSION" "metanode testnet --netns clock skew"
+install iptables iptables "$IPTABLES_VERSION" "metanode testnet --netns latency and loss without netem"

@@ -16,7 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metanode.testnet import faults
-from metanode.testnet.fabric import Fabric, run_ip
+from metanode.testnet.delay import Delayer
+from metanode.testnet.fabric import IPTABLES, NETEM, NONE, Fabric, run_ip
+from metanode.testnet.run import COMMITTED, IN_FLIGHT, STALLED, stall_verdict
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="network namespaces need root and ip"
@@ -73,6 +75,102 @@ def test_a_partition_cuts_only_the_links_between_sides_and_heal_restores_them() 
     assert "mn201-v0" not in run_ip("ip", "netns", "list")
 
 
+ECHO_SERVER = """
+import socket
+server = socket.create_server(("0.0.0.0", 9309))
+print("listening", flush=True)
+while True:
+    peer, _ = server.accept()
+    while data := peer.recv(64):
+        peer.sendall(data)
+"""
+ECHO_CLIENT = """
+import socket, sys, time
+peer = socket.create_connection((sys.argv[1], 9309), timeout=5)
+peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+times = []
+for _ in range(5):
+    sent = time.monotonic()
+    peer.sendall(b"x")
+    peer.recv(1)
+    times.append(time.monotonic() - sent)
+print(round(min(times) * 1000))
+"""
+
+
+@needs_root
+def test_a_shaped_link_delays_and_drops_what_its_host_sends_without_netem(
+    tmp_path: Path,
+) -> None:
+    fabric = Fabric(tag=207, hosts=2, logs=tmp_path)
+    fabric.create()
+    server = None
+    try:
+        if fabric.choose_shaping() == NONE:
+            pytest.skip("neither netem nor iptables here (tools/install-native.sh)")
+        assert fabric.shaping in (NETEM, IPTABLES)  # iptables on a kernel without netem
+        server = subprocess.Popen(
+            fabric.inside(1, [sys.executable, "-c", ECHO_SERVER]), stdout=subprocess.PIPE, text=True
+        )
+        assert server.stdout is not None and server.stdout.readline().strip() == "listening"
+
+        def round_trip_ms() -> subprocess.CompletedProcess[str]:
+            argv = [sys.executable, "-c", ECHO_CLIENT, fabric.address(1)]
+            return subprocess.run(fabric.inside(0, argv), capture_output=True, text=True,
+                                  timeout=60, check=False)  # fmt: skip
+
+        fabric.shape(0, 200, 0, 0, seed=5)  # what host 0 sends waits 200 ms
+        assert int(round_trip_ms().stdout) >= 200
+        fabric.heal()
+        assert not fabric.delayers
+        fabric.shape(0, 0, 0, 100, seed=5)  # all of it dropped: not even a connection
+        refused = round_trip_ms()
+        assert refused.returncode != 0 and "timed out" in refused.stderr
+        fabric.heal()
+        assert int(round_trip_ms().stdout) < 200
+    finally:
+        if server is not None:
+            server.kill()
+            server.wait()
+        fabric.destroy()
+
+
+@given(delay_ms=st.integers(0, 2_000), jitter_share=st.integers(0, 100), seed=st.integers(0, 2**32))
+def test_a_delayers_delays_come_from_its_seed_within_the_jitter(
+    delay_ms: int, jitter_share: int, seed: int
+) -> None:
+    jitter_ms = delay_ms * jitter_share // 100
+    first, again = Delayer(delay_ms, jitter_ms, seed), Delayer(delay_ms, jitter_ms, seed)
+    dues = [first.due(10.0) for _ in range(20)]
+    assert dues == [again.due(10.0) for _ in range(20)]
+    assert all(
+        10 + (delay_ms - jitter_ms) / 1000 <= due <= 10 + (delay_ms + jitter_ms) / 1000
+        for due in dues
+    )
+
+
+def test_a_delayer_refuses_a_jitter_beyond_its_delay() -> None:
+    with pytest.raises(ValueError, match="need 0 ≤ jitter ≤ delay"):
+        Delayer(100, 101, 1)
+    with pytest.raises(ValueError, match="need 0 ≤ jitter ≤ delay"):
+        Delayer(-1, 0, 1)
+
+
+def test_a_majority_partition_is_judged_by_when_its_new_blocks_were_proposed() -> None:
+    cut = 1_000_000
+    # No new block, or one certified before the cut: the chain stopped.
+    assert stall_verdict(cut, [7, 7, 6, 7], [7, 7, 7, 7], {}) == STALLED
+    assert stall_verdict(cut, [7, 7, 6, 7], [8, 7, 8, 7], {8: cut - 900}) == STALLED
+    # Three heights above the highest answered at the cut (one gateway did not answer), all
+    # proposed before it: applied late, not liveness without a quorum.
+    assert stall_verdict(cut, [-1, 7, 6, 7], [10, 9, 10, 8], {8: cut - 2_000, 9: cut - 1_200,
+                         10: cut - 10}) == IN_FLIGHT  # fmt: skip
+    # One proposed after the cut and committed before the heal had a quorum across it; a
+    # block no gateway showed cannot be cleared.
+    assert stall_verdict(cut, [7, 7, 7, 7], [8, 7, 7, 7], {8: cut + 1}) == COMMITTED
+    assert stall_verdict(cut, [7, 7, 7, 7], [9, 7, 7, 7], {8: cut - 5, 9: None}) == COMMITTED
+
+
 def metanode(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "metanode.cli.main", *argv],
@@ -110,6 +208,7 @@ def test_a_majority_partition_stops_liveness_but_never_safety_and_kills_and_paus
     assert report["forks"] == 0 and report["lost_committed"] == 0
     assert report["supply_violations"] == 0 and report["not_recovered"] == 0
     assert report["majority_stalled"] == report["majority_scenarios"] == 1
+    assert report["committed_without_quorum"] == 0
     assert report["acknowledged"] > 0
     assert report["figures"].startswith("scenarios=3 forks=0 lost_committed=0 max_recovery_s=")
 

@@ -4,7 +4,8 @@ transfers, and the checks after it; the last line is the figure line
 `scenarios=… forks=… lost_committed=… max_recovery_s=… …` (docs/testnet.md).
 
 Exit codes: 0 every check held; 1 a fork, a lost committed transaction, a supply that does
-not hold, or a heal after which liveness did not come back within --recovery-bound; 2 a usage
+not hold, a block proposed and committed while no side of a partition held a quorum, or a
+heal after which liveness did not come back within --recovery-bound; 2 a usage
 error (not root, a home that exists, an unknown fault kind)."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from metanode.errors import ConfigError
 from metanode.node import logs
 from metanode.testnet import faults
 from metanode.testnet import pace as pace_load
-from metanode.testnet.fabric import Fabric
+from metanode.testnet.fabric import NONE, Fabric
 from metanode.testnet.run import (
     Load,
     Network,
@@ -93,21 +94,22 @@ def testnet(
                           f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
     if (home / "net").exists():
         raise ConfigError(f"{home} already holds a network (net/); give a new --home")
-    fabric = Fabric(tag, validators)
+    fabric = Fabric(tag, validators, logs=home)
     home.mkdir(parents=True, exist_ok=True)
     report = Report()
     logs.setup(home, "info", file_bytes_max=64 * 1024 * 1024, files_max=2, console=not as_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the run
     fabric.create()
     try:
-        if fabric.netem_available():
+        report.shaping = fabric.choose_shaping()
+        if report.shaping != NONE:
             runnable = chosen
         else:
             runnable = tuple(kind for kind in chosen if kind not in faults.SHAPED)
             report.skipped = sorted(set(chosen) & faults.SHAPED)
-            log.warning("no netem in this kernel: latency and loss faults left out")
+            log.warning("no netem and no iptables here: latency and loss faults left out")
         if not runnable:
-            raise ConfigError("--kinds: none of these faults can run on this kernel (no netem)")
+            raise ConfigError("--kinds: none of these faults can run here (no netem, no iptables)")
         schedule = faults.schedule(seed, scenarios, validators, runnable)
         network = Network.init(home / "net", fabric, accounts=10)
         samples: list[dict[str, int]] = []
@@ -139,7 +141,13 @@ def testnet(
         output.print_json({**report.__dict__, "figures": figures})
     else:
         typer.echo(figures)
-    if report.forks or report.lost_committed or report.not_recovered or report.supply_violations:
+    if (
+        report.forks
+        or report.lost_committed
+        or report.not_recovered
+        or report.supply_violations
+        or report.committed_without_quorum
+    ):
         raise typer.Exit(output.FAILED)
 
 

@@ -5,9 +5,12 @@ Validator i is 10.231.T.(i+1) in its namespace `mnT-vi`; the bridge `mnbrT` is 1
 so the root namespace (the checker, the operator) reaches every gateway. A partition is a set
 of blackhole routes inside the namespaces, one per address a host must not reach: the bridge
 and the gateways stay reachable, only validator-to-validator traffic is cut. Latency, jitter
-and loss are `tc netem` on the namespace's side of its link. Everything is the `ip` and `tc`
-of iproute2 (root only); a kernel without the netem scheduler (sch_netem) refuses shaping with
-`NetemUnavailable`, and the fault schedule leaves those faults out and says so.
+and loss shape what a host sends on its link: with `tc netem` where the kernel has it; on a
+kernel without sch_netem, loss is an iptables `statistic` drop rule and latency an NFQUEUE
+rule whose packets `metanode.testnet.delay` holds for their drawn delay
+(docs/decisions/testnet-shaping.md). Everything is iproute2 and iptables (root only); with
+neither netem nor iptables, shaping raises `ShapingUnavailable` and the fault schedule leaves
+those faults out and says so.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from metanode.errors import ConfigError, MetanodeError
 
@@ -26,14 +32,21 @@ BRIDGE_HOST = 254
 # Interface names are at most 15 bytes: "mnbr" + tag, "mn" + tag + "h" + index.
 TAG_MAX = 999
 HOSTS_MAX = 64
+NETEM, IPTABLES, NONE = "netem", "iptables", "none"  # how links are shaped
+QUEUE = 0  # the NFQUEUE number: queues are per namespace, so every host uses the same
+STOP_S = 10.0
 
 
 class FabricError(MetanodeError):
     """An `ip` or `tc` command that failed; the message quotes it and what it printed."""
 
 
-class NetemUnavailable(FabricError):
-    """The kernel has no netem queueing discipline: latency and loss cannot be shaped here."""
+class ShapingUnavailable(FabricError):
+    """Neither netem nor iptables with NFQUEUE here: latency and loss cannot be shaped."""
+
+
+class NetemUnavailable(ShapingUnavailable):
+    """The kernel has no netem queueing discipline."""
 
 
 def run_ip(*argv: str) -> str:
@@ -43,8 +56,8 @@ def run_ip(*argv: str) -> str:
         message = f"`{' '.join(argv)}` failed: {done.stderr.strip() or done.stdout.strip()}"
         if "qdisc kind is unknown" in done.stderr:
             raise NetemUnavailable(
-                f"{message}; this kernel has no sch_netem, so latency and loss faults "
-                "cannot run here (load the module, or use a kernel built with it)"
+                f"{message}; this kernel has no sch_netem (load the module, or use a kernel "
+                "built with it; else install iptables: tools/install-native.sh)"
             )
         raise FabricError(message)
     return done.stdout
@@ -56,7 +69,11 @@ class Fabric:
 
     tag: int
     hosts: int
+    logs: Path = Path(tempfile.gettempdir())  # where delayers write their logs
     cut: set[tuple[int, int]] = field(default_factory=set)  # (from, to) blackholed
+    # How links are shaped, chosen by `choose_shaping` once the hosts exist.
+    shaping: str = NONE
+    delayers: dict[int, subprocess.Popen[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if os.geteuid() != 0:
@@ -101,6 +118,8 @@ class Fabric:
 
     def destroy(self) -> None:
         """Remove the namespaces (their veth ends go with them) and the bridge, if present."""
+        for index in sorted(self.delayers):
+            self._stop_delayer(index)
         present = run_ip("ip", "netns", "list")
         for index in range(self.hosts):
             if self.namespace(index) in present.split():
@@ -148,25 +167,96 @@ class Fabric:
         else:
             self.cut.discard((a, b))
 
-    def shape(self, index: int, delay_ms: int, jitter_ms: int, loss_percent: int) -> None:
-        """Delay (with jitter) and drop what host `index` sends."""
-        netem = ["delay", f"{delay_ms}ms", f"{jitter_ms}ms", "loss", f"{loss_percent}%"]
-        run_ip(
-            *self.inside(index, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem])
-        )
+    def choose_shaping(self) -> str:
+        """netem if this kernel has it, else iptables (statistic drop, NFQUEUE to a delayer)
+        if it is installed and works here, else none; tried on host 0, then undone."""
+        try:
+            self._netem(0, 1, 0, 0)
+            self.shaping = NETEM
+        except NetemUnavailable as netem:
+            try:
+                self._iptables(0, "-A", *self._drop_rule(1))
+                self._iptables(0, "-F", "OUTPUT")
+                self.shaping = IPTABLES
+            except (FabricError, OSError) as iptables:
+                log.warning("no shaping", extra={"netem": str(netem), "iptables": str(iptables)})
+                self.shaping = NONE
+        self.unshape(0)
+        log.info("shaping", extra={"shaping": self.shaping})
+        return self.shaping
+
+    def shape(
+        self, index: int, delay_ms: int, jitter_ms: int, loss_percent: int, seed: int
+    ) -> None:
+        """Delay (with jitter, drawn from `seed` for the delayer) and drop what host `index`
+        sends."""
+        if self.shaping == NETEM:
+            self._netem(index, delay_ms, jitter_ms, loss_percent)
+        elif self.shaping == IPTABLES:
+            if loss_percent:
+                self._iptables(index, "-A", *self._drop_rule(loss_percent))
+            if delay_ms:
+                self._delay(index, delay_ms, jitter_ms, seed)
+        else:
+            raise ShapingUnavailable(
+                "links cannot be shaped here: no netem in this kernel and no working iptables "
+                "(tools/install-native.sh installs it)"
+            )
+        log.info("shaped", extra={"host": index, "delay_ms": delay_ms, "jitter_ms": jitter_ms,
+                                  "loss_percent": loss_percent, "by": self.shaping})  # fmt: skip
 
     def unshape(self, index: int) -> None:
+        if self.shaping == IPTABLES:
+            self._iptables(index, "-F", "OUTPUT")
+        self._stop_delayer(index)
         subprocess.run(
             self.inside(index, ["tc", "qdisc", "del", "dev", "eth0", "root"]),
             capture_output=True,
             check=False,  # nothing shaped: nothing to delete
         )
 
-    def netem_available(self) -> bool:
-        """Whether this kernel shapes links (tried on host 0, then undone)."""
-        try:
-            self.shape(0, 1, 0, 0)
-        except NetemUnavailable:
-            return False
-        self.unshape(0)
-        return True
+    def _stop_delayer(self, index: int) -> None:
+        delayer = self.delayers.pop(index, None)
+        if delayer is not None:
+            delayer.terminate()  # it lets what it holds go first
+            try:
+                delayer.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                delayer.kill()
+                delayer.wait()
+
+    def _netem(self, index: int, delay_ms: int, jitter_ms: int, loss_percent: int) -> None:
+        netem = ["delay", f"{delay_ms}ms", f"{jitter_ms}ms", "loss", f"{loss_percent}%"]
+        run_ip(
+            *self.inside(index, ["tc", "qdisc", "replace", "dev", "eth0", "root", "netem", *netem])
+        )
+
+    def _iptables(self, index: int, *rule: str) -> None:
+        run_ip(*self.inside(index, ["iptables", "-w", *rule]))
+
+    @staticmethod
+    def _drop_rule(loss_percent: int) -> tuple[str, ...]:
+        probability = f"{loss_percent / 100:.2f}"
+        return ("OUTPUT", "-o", "eth0", "-m", "statistic", "--mode", "random",
+                "--probability", probability, "-j", "DROP")  # fmt: skip
+
+    def _delay(self, index: int, delay_ms: int, jitter_ms: int, seed: int) -> None:
+        """A delayer bound to the queue of host `index`, then every packet it sends queued."""
+        argv = [sys.executable, "-m", "metanode.testnet.delay", "--delay-ms", str(delay_ms),
+                "--jitter-ms", str(jitter_ms), "--seed", str(seed),
+                "--log-dir", str(self.logs)]  # fmt: skip
+        delayer = subprocess.Popen(
+            self.inside(index, argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.delayers[index] = delayer
+        assert delayer.stdout is not None
+        if delayer.stdout.readline().strip() != "bound":
+            raise FabricError(
+                f"the delayer of host {index} did not start (exit {delayer.wait()}); "
+                f"its log: {self.logs / 'delay.log'}"
+            )
+        self._iptables(index, "-A", "OUTPUT", "-o", "eth0", "-j", "NFQUEUE",
+                       "--queue-num", str(QUEUE), "--queue-bypass")  # fmt: skip

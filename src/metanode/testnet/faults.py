@@ -6,8 +6,8 @@ Each scenario is one fault held for a while and then healed:
 - `partition-majority`: the hosts split into halves, neither with a quorum: liveness stops,
   safety must hold, and it comes back after the heal;
 - `partition-bridge`: two groups that reach each other only through one bridge host;
-- `latency`: one host's link delayed with jitter (netem);
-- `loss`: one host's link dropping packets (netem);
+- `latency`: one host's link delayed with jitter (netem, or the NFQUEUE delayer);
+- `loss`: one host's link dropping packets (netem, or an iptables statistic drop);
 - `clock-skew`: one host restarted with its wall clock moved (libfaketime);
 - `kill`: one host killed with SIGKILL and restarted at the heal;
 - `pause`: one host stopped with SIGSTOP and continued at the heal, its messages stale.
@@ -28,7 +28,7 @@ KINDS = (
     "kill",
     "pause",
 )
-# Faults that need the kernel's netem queueing discipline.
+# Faults that shape a link (netem, or iptables where the kernel has no netem).
 SHAPED = frozenset({"latency", "loss"})
 HOLD_S = (4.0, 10.0)  # how long a fault is held, drawn in this range
 SKEW_S = (5, 120)  # clock skew, either way
@@ -42,6 +42,7 @@ class Fault:
     groups: tuple[tuple[int, ...], ...]  # partitions: the sides; others: ((host,),)
     hold_s: float
     amount: int  # skew seconds (signed), delay ms or loss percent; 0 for the rest
+    seed: int = 0  # latency: the delayer's draws of each packet's delay
 
     @property
     def stops_liveness(self) -> bool:
@@ -69,7 +70,7 @@ def schedule(seed: int, count: int, hosts: int, kinds: tuple[str, ...] = KINDS) 
         kind = kinds[number % len(kinds)]
         order = draw.sample(range(hosts), hosts)
         hold = round(draw.uniform(*HOLD_S), 1)
-        amount = 0
+        amount, seed_of_delays = 0, 0
         if kind == "partition-minority":
             groups = (tuple(sorted(order[:faulty])), tuple(sorted(order[faulty:])))
         elif kind == "partition-majority":
@@ -85,7 +86,8 @@ def schedule(seed: int, count: int, hosts: int, kinds: tuple[str, ...] = KINDS) 
                 amount = draw.randint(*SKEW_S) * draw.choice((-1, 1))
             elif kind == "latency":
                 amount = draw.randint(*DELAY_MS)
+                seed_of_delays = draw.getrandbits(32)
             elif kind == "loss":
                 amount = draw.randint(*LOSS_PERCENT)
-        faults.append(Fault(kind, groups, hold, amount))
+        faults.append(Fault(kind, groups, hold, amount, seed_of_delays))
     return faults

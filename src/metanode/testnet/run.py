@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -61,8 +62,15 @@ class Report:
     not_recovered: int = 0
     majority_scenarios: int = 0
     majority_stalled: int = 0
+    # Majority partitions in which the highest height grew by more than one, every new block
+    # proposed before the cut (certified or applied late): no liveness without a quorum.
+    in_flight_at_cut: int = 0
+    # Blocks proposed after the cut of a majority partition and committed before its heal:
+    # a quorum where none can be, a safety problem (must be 0).
+    committed_without_quorum: int = 0
     skipped: list[str] = field(default_factory=list)
     heights: int = 0
+    shaping: str = ""  # how latency and loss ran: netem, iptables or none
 
     def line(self) -> str:
         return (
@@ -71,7 +79,9 @@ class Report:
             f"not_recovered={self.not_recovered} supply_violations={self.supply_violations} "
             f"acknowledged={self.acknowledged} heights={self.heights} "
             f"majority_stalled={self.majority_stalled}/{self.majority_scenarios} "
-            f"skipped={len(self.skipped)}"
+            f"in_flight_at_cut={self.in_flight_at_cut} "
+            f"committed_without_quorum={self.committed_without_quorum} "
+            f"skipped={len(self.skipped)} shaping={self.shaping}"
         )
 
 
@@ -168,9 +178,16 @@ class Network:
             time.sleep(POLL_S)
         return None
 
+    def block(self, index: int, height: int) -> dict[str, Any] | None:
+        try:
+            answer = self.client.get(f"{self.url(index)}/api/v1/blocks/{height}")
+        except httpx.HTTPError:
+            return None
+        return dict(answer.json()) if answer.status_code == 200 else None
+
     def block_hash(self, index: int, height: int) -> str | None:
-        answer = self.client.get(f"{self.url(index)}/api/v1/blocks/{height}")
-        return str(answer.json()["hash"]) if answer.status_code == 200 else None
+        block = self.block(index, height)
+        return None if block is None else str(block["hash"])
 
     def has_committed(self, index: int, tx_hash: str) -> bool:
         answer = self.client.get(f"{self.url(index)}/api/v1/txs/{tx_hash}")
@@ -252,9 +269,9 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
             for b in right:
                 fabric.cut_link(a, b)
     elif fault.kind == "latency":
-        fabric.shape(target, fault.amount, fault.amount // 4, 0)
+        fabric.shape(target, fault.amount, fault.amount // 4, 0, fault.seed)
     elif fault.kind == "loss":
-        fabric.shape(target, 0, 0, fault.amount)
+        fabric.shape(target, 0, 0, fault.amount, fault.seed)
     elif fault.kind == "clock-skew":
         network.stop(target)
         network.start(target, skew_s=fault.amount)
@@ -262,15 +279,13 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
         network.stop(target, signal.SIGKILL)
     elif fault.kind == "pause":
         network.signal(target, signal.SIGSTOP)
+    cut_ms = time.time_ns() // 1_000_000  # the proposers' clock: the same machine's
     before = network.heights()
     time.sleep(fault.hold_s)
     during = network.heights()
     log.info("held", extra={"fault": fault.describe(), "before": before, "during": during})
     if fault.stops_liveness:
-        report.majority_scenarios += 1
-        # One block may already have been in flight; a gateway that did not answer is -1.
-        if max(during) <= max(before) + 1:
-            report.majority_stalled += 1
+        judge_stall(network, fault, cut_ms, before, during, report)
     fabric.heal()
     if fault.kind in ("kill", "clock-skew"):
         if target in network.processes:
@@ -290,6 +305,66 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
     else:
         report.max_recovery_s = max(report.max_recovery_s, took)
         log.info("recovered", extra={"fault": fault.describe(), "recovery_s": round(took, 1)})
+
+
+STALLED, IN_FLIGHT, COMMITTED = "stalled", "in flight at the cut", "committed without a quorum"
+
+
+def late_heights(cut_ms: int, stamps: dict[int, int | None]) -> list[int]:
+    """The heights of blocks stamped after the cut (or that no gateway showed)."""
+    return [height for height, stamp in sorted(stamps.items()) if stamp is None or stamp > cut_ms]
+
+
+def stall_verdict(
+    cut_ms: int, before: list[int], during: list[int], stamps: dict[int, int | None]
+) -> str:
+    """Whether a partition that leaves no side a quorum stopped the chain, from the heights
+    answered at the cut (`before`) and at the heal (`during`, -1: no answer) and the stamp of
+    each block above the highest height in `before` (None: no gateway showed it).
+
+    The heights alone cannot tell: a block certified just before the cut may be applied
+    after it, a lagging node may apply several, a gateway that does not answer hides a
+    height. The stamps can: a proposer stamps its block with its wall clock (this same
+    machine's) when it proposes it, and the chain raises a stamp only to its parent's. A
+    block stamped after the cut and committed before the heal had a quorum across the cut:
+    COMMITTED, a safety problem. Otherwise STALLED, or IN_FLIGHT when the highest height
+    still grew by more than one."""
+    if late_heights(cut_ms, stamps):
+        return COMMITTED
+    return IN_FLIGHT if max(during) > max(before) + 1 else STALLED
+
+
+def judge_stall(
+    network: Network,
+    fault: Fault,
+    cut_ms: int,
+    before: list[int],
+    during: list[int],
+    report: Report,
+) -> None:
+    """The stall verdict of a majority partition, counted in `report` (before its heal)."""
+    holders = sorted(range(len(during)), key=lambda index: -during[index])  # highest first
+    blocks = {}
+    for height in range(max(*before, 0) + 1, max(during) + 1):
+        blocks[height] = next(
+            filter(None, (network.block(index, height) for index in holders)), None
+        )
+    stamps = {height: None if block is None else int(block["timestamp_ms"])
+              for height, block in blocks.items()}  # fmt: skip
+    verdict = stall_verdict(cut_ms, before, during, stamps)
+    report.majority_scenarios += 1
+    report.majority_stalled += verdict != COMMITTED
+    report.in_flight_at_cut += verdict == IN_FLIGHT
+    if verdict == COMMITTED:
+        report.committed_without_quorum += len(late_heights(cut_ms, stamps))
+    proposers = {height: None if block is None else block["proposer"]
+                 for height, block in blocks.items()}  # fmt: skip
+    log.log(
+        logging.ERROR if verdict == COMMITTED else logging.INFO,
+        verdict,
+        extra={"fault": fault.describe(), "cut_ms": cut_ms, "before": before, "during": during,
+               "stamps": stamps, "proposers": proposers},
+    )  # fmt: skip
 
 
 def check(network: Network, load: Load, report: Report, catch_up_s: float) -> None:
