@@ -185,6 +185,7 @@ def test_testnet_refuses_usage_errors(tmp_path: Path) -> None:
     for argv, message in (
         ([], "only --netns is built"),
         (["--netns", "--kinds", "meteor"], "--kinds: unknown meteor"),
+        (["--netns", "--only", "kill,comet"], "--only: unknown comet"),
     ):
         done = metanode("testnet", *argv, "--home", str(tmp_path / "t"))
         assert done.returncode == 2, done.stderr

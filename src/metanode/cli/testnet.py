@@ -54,6 +54,13 @@ def testnet(
         str,
         typer.Option(help=f"Comma-separated fault kinds (default all: {','.join(faults.KINDS)})."),
     ] = ",".join(faults.KINDS),
+    only: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated kinds: of the schedule drawn with --kinds, play only these "
+            "(a seed's faults of one kind again, on the same hosts).",
+        ),
+    ] = "",
     recovery_bound: Annotated[
         float, typer.Option(min=1, help="Seconds liveness may take to return after a heal.")
     ] = 30.0,
@@ -87,11 +94,8 @@ def testnet(
     liveness back within --recovery-bound after each heal."""
     if not netns:
         raise ConfigError("only --netns is built: give --netns (and run as root)")
-    chosen = tuple(kind.strip() for kind in kinds.split(",") if kind.strip())
-    unknown = sorted(set(chosen) - set(faults.KINDS))
-    if unknown or not chosen:
-        raise ConfigError(f"--kinds: unknown {', '.join(unknown) or 'none given'}; "
-                          f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
+    chosen = _kinds("--kinds", kinds)
+    played = _kinds("--only", only) if only else chosen
     if (home / "net").exists():
         raise ConfigError(f"{home} already holds a network (net/); give a new --home")
     fabric = Fabric(tag, validators, logs=home)
@@ -110,7 +114,8 @@ def testnet(
             log.warning("no netem and no iptables here: latency and loss faults left out")
         if not runnable:
             raise ConfigError("--kinds: none of these faults can run here (no netem, no iptables)")
-        schedule = faults.schedule(seed, scenarios, validators, runnable)
+        drawn = faults.schedule(seed, scenarios, validators, runnable)
+        schedule = [fault for fault in drawn if fault.kind in played]
         network = Network.init(home / "net", fabric, accounts=10)
         samples: list[dict[str, int]] = []
         paced = ""
@@ -149,6 +154,15 @@ def testnet(
         or report.committed_without_quorum
     ):
         raise typer.Exit(output.FAILED)
+
+
+def _kinds(option: str, given: str) -> tuple[str, ...]:
+    chosen = tuple(kind.strip() for kind in given.split(",") if kind.strip())
+    unknown = sorted(set(chosen) - set(faults.KINDS))
+    if unknown or not chosen:
+        raise ConfigError(f"{option}: unknown {', '.join(unknown) or 'none given'}; "
+                          f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
+    return chosen
 
 
 def _soak(network: Network, seconds: float) -> list[dict[str, int]]:
