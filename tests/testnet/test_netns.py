@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from metanode.testnet import faults
 from metanode.testnet.delay import Delayer
 from metanode.testnet.fabric import IPTABLES, NETEM, NONE, Fabric, run_ip
-from metanode.testnet.run import COMMITTED, IN_FLIGHT, STALLED, stall_verdict
+from metanode.testnet.run import COMMITTED, IN_FLIGHT, STALLED, quorum_side, stall_verdict
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="network namespaces need root and ip"
@@ -169,6 +169,15 @@ def test_a_majority_partition_is_judged_by_when_its_new_blocks_were_proposed() -
     # block no gateway showed cannot be cleared.
     assert stall_verdict(cut, [7, 7, 7, 7], [8, 7, 7, 7], {8: cut + 1}) == COMMITTED
     assert stall_verdict(cut, [7, 7, 7, 7], [9, 7, 7, 7], {8: cut - 5, 9: None}) == COMMITTED
+
+
+def test_a_partition_of_hosts_leaves_no_quorum_only_while_the_set_is_the_one_drawn_for() -> None:
+    addresses = ["a0", "a1", "a2", "a3"]
+    split = ((1, 3), (0, 2))
+    assert not quorum_side(split, addresses, {"a0": 1000, "a1": 1000, "a2": 1000, "a3": 1000})
+    # a2 jailed: v1 and v3 hold 2000 of 3000, the quorum consensus counts (ceil(2P/3)).
+    assert quorum_side(split, addresses, {"a0": 1000, "a1": 1000, "a3": 1000})
+    assert quorum_side(((0,), (1, 2, 3)), addresses, dict.fromkeys(addresses, 1000))
 
 
 def metanode(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

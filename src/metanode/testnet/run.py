@@ -14,6 +14,7 @@ afterwards (docs/testnet.md):
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -28,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from metanode.consensus.validators import quorum
 from metanode.crypto import ed25519
 from metanode.errors import InvariantViolation, MetanodeError
 from metanode.node import home as dev_home
@@ -68,6 +70,9 @@ class Report:
     # Blocks proposed after the cut of a majority partition and committed before its heal:
     # a quorum where none can be, a safety problem (must be 0).
     committed_without_quorum: int = 0
+    # Majority partitions one side of which held a quorum of the set at the cut (a set that
+    # shrank, or no set read): not judged.
+    majority_quorum_side: int = 0
     skipped: list[str] = field(default_factory=list)
     heights: int = 0
     shaping: str = ""  # how latency and loss ran: netem, iptables or none
@@ -81,6 +86,7 @@ class Report:
             f"majority_stalled={self.majority_stalled}/{self.majority_scenarios} "
             f"in_flight_at_cut={self.in_flight_at_cut} "
             f"committed_without_quorum={self.committed_without_quorum} "
+            f"quorum_side={self.majority_quorum_side} "
             f"skipped={len(self.skipped)} shaping={self.shaping}"
         )
 
@@ -103,6 +109,7 @@ class Network:
         self.fabric = fabric
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
         self.client = httpx.Client(timeout=5)
+        self.addresses: list[str] = []  # each host's validator address, once all answered
 
     @classmethod
     def init(cls, home: Path, fabric: Fabric, accounts: int) -> Network:
@@ -115,6 +122,13 @@ class Network:
             api_port_base=API_PORT_BASE,
         )
         dev_home.place_hosts(home, hosts, "0.0.0.0")
+        # The faults are downtime on purpose: jailing for it would shrink the set the
+        # scenarios are drawn for (a 2|2 split of hosts would leave one side 2 of 3 validators,
+        # a quorum). The downtime rule has its own tests (tests/state/test_downtime.py).
+        genesis = home / dev_home.GENESIS
+        document = json.loads(genesis.read_text())
+        document["parameters"].setdefault("registry", {})["min_signed_per_window_bps"] = 0
+        genesis.write_text(json.dumps(document, indent=2))
         return cls(home, fabric)
 
     def url(self, index: int) -> str:
@@ -161,9 +175,9 @@ class Network:
 
     def height(self, index: int) -> int:
         try:
-            answer = self.client.get(f"{self.url(index)}/api/v1/status")
-            return int(answer.json()["height"]) if answer.status_code == 200 else -1
-        except (httpx.HTTPError, ValueError, KeyError):
+            status = self.status(index)
+            return -1 if status is None else int(status["height"])
+        except (ValueError, KeyError):
             return -1
 
     def heights(self) -> list[int]:
@@ -176,6 +190,25 @@ class Network:
             if condition():  # type: ignore[operator]
                 return time.monotonic() - started
             time.sleep(POLL_S)
+        return None
+
+    def status(self, index: int) -> dict[str, Any] | None:
+        try:
+            answer = self.client.get(f"{self.url(index)}/api/v1/status")
+        except httpx.HTTPError:
+            return None
+        return dict(answer.json()) if answer.status_code == 200 else None
+
+    def set_power(self) -> dict[str, int] | None:
+        """The validator set the newest block of the first gateway that answers names:
+        each member's power by its address."""
+        for index in range(self.fabric.hosts):
+            try:
+                answer = self.client.get(f"{self.url(index)}/api/v1/validators")
+            except httpx.HTTPError:
+                continue
+            if answer.status_code == 200:
+                return {item["address"]: int(item["power"]) for item in answer.json()["validators"]}
         return None
 
     def block(self, index: int, height: int) -> dict[str, Any] | None:
@@ -280,12 +313,13 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
     elif fault.kind == "pause":
         network.signal(target, signal.SIGSTOP)
     cut_ms = time.time_ns() // 1_000_000  # the proposers' clock: the same machine's
+    power = network.set_power() if fault.stops_liveness else None
     before = network.heights()
     time.sleep(fault.hold_s)
     during = network.heights()
     log.info("held", extra={"fault": fault.describe(), "before": before, "during": during})
     if fault.stops_liveness:
-        judge_stall(network, fault, cut_ms, before, during, report)
+        judge_stall(network, fault, cut_ms, before, during, power, report)
     fabric.heal()
     if fault.kind in ("kill", "clock-skew"):
         if target in network.processes:
@@ -308,11 +342,22 @@ def play(network: Network, fault: Fault, recovery_bound_s: float, report: Report
 
 
 STALLED, IN_FLIGHT, COMMITTED = "stalled", "in flight at the cut", "committed without a quorum"
+QUORUM_SIDE = "a side held a quorum"
 
 
 def late_heights(cut_ms: int, stamps: dict[int, int | None]) -> list[int]:
     """The heights of blocks stamped after the cut (or that no gateway showed)."""
     return [height for height, stamp in sorted(stamps.items()) if stamp is None or stamp > cut_ms]
+
+
+def quorum_side(groups: tuple[tuple[int, ...], ...], addresses: list[str],
+                power: dict[str, int]) -> bool:  # fmt: skip
+    """Whether one side of a partition holds a quorum of the set `power` (by address):
+    `quorum(total)`, as consensus counts it, of the power of its hosts' validators."""
+    total = sum(power.values())
+    return any(
+        sum(power.get(addresses[host], 0) for host in group) >= quorum(total) for group in groups
+    )
 
 
 def stall_verdict(
@@ -340,9 +385,19 @@ def judge_stall(
     cut_ms: int,
     before: list[int],
     during: list[int],
+    power: dict[str, int] | None,
     report: Report,
 ) -> None:
-    """The stall verdict of a majority partition, counted in `report` (before its heal)."""
+    """The stall verdict of a majority partition, counted in `report` (before its heal). A
+    partition of hosts is one of validators only while the set is the one it was drawn for:
+    against the set at the cut (`power`), a side that holds a quorum is QUORUM_SIDE, and its
+    blocks are no fault."""
+    report.majority_scenarios += 1
+    if power is None or quorum_side(fault.groups, network.addresses, power):
+        report.majority_quorum_side += 1
+        log.warning(QUORUM_SIDE, extra={"fault": fault.describe(), "power": power,
+                                        "addresses": network.addresses})  # fmt: skip
+        return
     holders = sorted(range(len(during)), key=lambda index: -during[index])  # highest first
     blocks = {}
     for height in range(max(*before, 0) + 1, max(during) + 1):
@@ -352,7 +407,6 @@ def judge_stall(
     stamps = {height: None if block is None else int(block["timestamp_ms"])
               for height, block in blocks.items()}  # fmt: skip
     verdict = stall_verdict(cut_ms, before, during, stamps)
-    report.majority_scenarios += 1
     report.majority_stalled += verdict != COMMITTED
     report.in_flight_at_cut += verdict == IN_FLIGHT
     if verdict == COMMITTED:
@@ -408,6 +462,8 @@ def running(network: Network, start_timeout_s: float) -> Iterator[Network]:
                 f"the validators did not all commit block 1 within {start_timeout_s:.0f} s "
                 f"(heights {network.heights()}); their logs: {network.home}/nodes/*/node.log"
             )
+        statuses = [network.status(index) for index in range(network.fabric.hosts)]
+        network.addresses = [str(status["node_id"]) if status else "" for status in statuses]
         yield network
     finally:
         network.stop_all()
