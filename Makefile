@@ -50,12 +50,16 @@ FUZZ_SECONDS ?= 60
 fuzz: setup
 	$(RUN) tests.fuzz.decode -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$${TMPDIR:-/tmp}/
 
-# The wheel (Python package + compiled core) and its pinned dependencies with hashes, which
-# install.sh and deploy/Dockerfile install (docs/deploy.md).
+# The wheel (Python package + compiled core + the built dashboard) and its pinned dependencies
+# with hashes, which install.sh and deploy/Dockerfile install (docs/deploy.md). The dashboard
+# goes in as metanode/dashboard_dist, copied into the package for the build only: maturin
+# leaves out what .gitignore names, and a checkout serves dashboard/dist itself.
 DIST ?= dist
+PACKAGED_DASHBOARD := src/metanode/dashboard_dist
 dist: setup
-	rm -rf $(DIST)
-	$(UV) build --wheel --out-dir $(DIST)
+	rm -rf $(DIST) $(PACKAGED_DASHBOARD)
+	cp -r dashboard/dist $(PACKAGED_DASHBOARD)
+	$(UV) build --wheel --out-dir $(DIST); built=$$?; rm -rf $(PACKAGED_DASHBOARD); exit $$built
 	$(UV) export --frozen --no-dev --no-emit-project --quiet -o $(DIST)/requirements.txt
 
 # deploy/'s artifacts checked offline by their own linters (docs/deploy.md): the Helm chart by

@@ -1,8 +1,9 @@
 """The wheel and install.sh on real processes: `make dist` builds the wheel (the package with
-its compiled core) and uv.lock's pins, install.sh puts them in a venv of their own (with uv,
-its cache first: nothing of this checkout's .venv or src/ is on its path) and sets up each
-tier twice, the second time changing nothing, and the installed `metanode up` commits blocks.
-The community tier joins that network and registers once its node has coins for the fee."""
+its compiled core and the built dashboard) and uv.lock's pins, install.sh puts them in a venv
+of their own (with uv, its cache first: nothing of this checkout's .venv or src/ is on its
+path) and sets up each tier twice, the second time changing nothing, and the installed
+`metanode up` commits blocks and serves the dashboard. The community tier joins that network
+and registers once its node has coins for the fee."""
 
 from __future__ import annotations
 
@@ -137,6 +138,14 @@ def test_the_wheel_installs_in_a_clean_venv_and_its_metanode_up_commits_blocks(
             [str(prefix / ".venv/bin" / script), "--help"], capture_output=True, check=False
         )
         assert done.returncode == 0, script
+    # The dashboard the wheel carries, not the page that says it is not built.
+    page = httpx.get(f"{url}/dashboard/", timeout=10)
+    assert page.status_code == 200
+    assert page.text == (ROOT / "dashboard" / "dist" / "index.html").read_text()
+    script = next((ROOT / "dashboard" / "dist" / "assets").glob("index-*.js"))
+    served = httpx.get(f"{url}/dashboard/assets/{script.name}", timeout=10)
+    assert served.status_code == 200 and served.content == script.read_bytes()
+    assert not (ROOT / "src" / "metanode" / "dashboard_dist").exists()  # the build's copy only
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
-"""The dashboard's built assets (dashboard/dist, made by `make setup` with npm and Vite), served
-as static files at `/dashboard`. The page is one HTML file that routes by its URL fragment, so
-every view is `/dashboard/#/…` and nothing here knows its routes.
+"""The dashboard's built assets (dashboard/dist, made by `make setup` with npm and Vite; in an
+installed wheel, metanode/dashboard_dist), served as static files at `/dashboard`. The page
+is one HTML file that routes by its URL fragment, so every view is `/dashboard/#/…` and
+nothing here knows its routes.
 
 A checkout whose dashboard is not built answers every `/dashboard` request with a 503 page
 that says how to build it, checked per request, so building while the node runs is enough.
@@ -15,7 +16,11 @@ from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-ASSETS = Path(__file__).resolve().parents[3] / "dashboard" / "dist"
+# An installed wheel carries the built dashboard in the package (`make dist`); a checkout
+# serves the one `make setup` builds beside the sources.
+PACKAGED = Path(__file__).resolve().parents[1] / "dashboard_dist"
+CHECKOUT = Path(__file__).resolve().parents[3] / "dashboard" / "dist"
+ASSETS = PACKAGED if PACKAGED.is_dir() else CHECKOUT
 BUILD_HINT = "make setup (or: cd dashboard && npm ci && npm run build)"
 
 
