@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from metanode.cli.testnet import soak_figures
 from metanode.testnet import faults
 from metanode.testnet.delay import Delayer
 from metanode.testnet.fabric import IPTABLES, NETEM, NONE, Fabric, run_ip
@@ -180,6 +181,19 @@ def test_a_partition_of_hosts_leaves_no_quorum_only_while_the_set_is_the_one_dra
     assert quorum_side(((0,), (1, 2, 3)), addresses, dict.fromkeys(addresses, 1000))
 
 
+def test_a_soak_is_flat_by_its_second_half_and_its_first_counts_the_warm_up() -> None:
+    rss = {0: [100, 150, 180, 180, 181], 1: [100, 110, 120, 120, 120]}  # MiB by sample
+    samples = [
+        {"node": node, "rss_kib": mib * 1024, "fds": 30 + (node == 0 and index == 1)}
+        for index in range(5)
+        for node, series in rss.items()
+        for mib in [series[index]]
+    ]
+    figures = dict(item.split("=") for item in soak_figures(samples).split())
+    assert figures == {"soak_samples": "5", "rss_growth_pct": "81", "fds_growth": "0",
+                       "rss_growth_late_pct": "0", "fds_growth_late": "0"}  # fmt: skip
+
+
 def metanode(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "metanode.cli.main", *argv],
@@ -236,4 +250,4 @@ def test_a_paced_soak_offers_half_the_capacity_measured_at_its_start(tmp_path: P
     assert capacity > 0 and paced == pytest.approx(capacity / 2, abs=0.1)
     assert int(figures["offered"]) > 0 and int(figures["acknowledged"]) > 0
     assert int(figures["forks"]) == 0 and int(figures["lost_committed"]) == 0
-    assert int(figures["soak_samples"]) >= 2
+    assert int(figures["soak_samples"]) >= 2 and "rss_growth_late_pct" in figures

@@ -141,7 +141,7 @@ def testnet(
             shutil.rmtree(home / "net", ignore_errors=True)
     if isinstance(load, pace_load.PacedLoad):
         paced += f" offered={load.offered} refused={load.refused}"
-    figures = report.line() + paced + (_soak_figures(samples) if soak else "")
+    figures = report.line() + paced + (soak_figures(samples) if soak else "")
     if as_json:
         output.print_json({**report.__dict__, "figures": figures})
     else:
@@ -181,11 +181,21 @@ def _soak(network: Network, seconds: float) -> list[dict[str, int]]:
         time.sleep(min(SAMPLE_S, max(0.0, ends - time.monotonic())))
 
 
-def _soak_figures(samples: list[dict[str, int]]) -> str:
-    """The growth, first sample to last, of the validator that grew most."""
+def soak_figures(samples: list[dict[str, int]]) -> str:
+    """The growth of the validator that grew most, first sample to last, and from the middle
+    sample to the last: a process's memory rises while its caches and pools fill, so whether
+    it stays flat is the second half's figure."""
     nodes = sorted({sample["node"] for sample in samples})
-    first = {node: next(s for s in samples if s["node"] == node) for node in nodes}
-    last = {node: [s for s in samples if s["node"] == node][-1] for node in nodes}
-    rss = max(last[node]["rss_kib"] * 100 // first[node]["rss_kib"] - 100 for node in nodes)
-    fds = max(last[node]["fds"] - first[node]["fds"] for node in nodes)
-    return f" soak_samples={len(samples) // len(nodes)} rss_growth_pct={rss} fds_growth={fds}"
+    series = {node: [s for s in samples if s["node"] == node] for node in nodes}
+
+    def growth(start: int) -> tuple[int, int]:
+        rss = max(s[-1]["rss_kib"] * 100 // s[start]["rss_kib"] - 100 for s in series.values())
+        fds = max(s[-1]["fds"] - s[start]["fds"] for s in series.values())
+        return rss, fds
+
+    count = len(series[nodes[0]])
+    (rss, fds), (late_rss, late_fds) = growth(0), growth(count // 2)
+    return (
+        f" soak_samples={count} rss_growth_pct={rss} fds_growth={fds}"
+        f" rss_growth_late_pct={late_rss} fds_growth_late={late_fds}"
+    )
