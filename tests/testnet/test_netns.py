@@ -233,6 +233,7 @@ def test_a_majority_partition_stops_liveness_but_never_safety_and_kills_and_paus
     assert report["supply_violations"] == 0 and report["not_recovered"] == 0
     assert report["majority_stalled"] == report["majority_scenarios"] == 1
     assert report["committed_without_quorum"] == report["majority_quorum_side"] == 0
+    assert report["unchecked"] == 0
     assert report["acknowledged"] > 0
     assert report["figures"].startswith("scenarios=3 forks=0 lost_committed=0 max_recovery_s=")
 
@@ -248,6 +249,7 @@ def test_a_paced_soak_offers_half_the_capacity_measured_at_its_start(tmp_path: P
     figures = dict(item.split("=") for item in json.loads(done.stdout)["figures"].split())
     capacity, paced = float(figures["capacity_tps"]), float(figures["paced_tps"])
     assert capacity > 0 and paced == pytest.approx(capacity / 2, abs=0.1)
-    assert int(figures["offered"]) > 0 and int(figures["acknowledged"]) > 0
+    assert int(figures["admitted"]) > 0 and int(figures["acknowledged"]) > 0
+    assert int(figures["unchecked"]) == 0 and int(figures["heights"]) > 0
     assert int(figures["forks"]) == 0 and int(figures["lost_committed"]) == 0
     assert int(figures["soak_samples"]) >= 2 and "rss_growth_late_pct" in figures

@@ -4,8 +4,9 @@ transfers, and the checks after it; the last line is the figure line
 `scenarios=… forks=… lost_committed=… max_recovery_s=… …` (docs/testnet.md).
 
 Exit codes: 0 every check held; 1 a fork, a lost committed transaction, a supply that does
-not hold, a block proposed and committed while no side of a partition held a quorum, or a
-heal after which liveness did not come back within --recovery-bound; 2 a usage
+not hold, a block proposed and committed while no side of a partition held a quorum, a
+validator that had not answered or caught up when the checks ran, or a heal after which
+liveness did not come back within --recovery-bound; 2 a usage
 error (not root, a home that exists, an unknown fault kind)."""
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def testnet(
         if not keep:
             shutil.rmtree(home / "net", ignore_errors=True)
     if isinstance(load, pace_load.PacedLoad):
-        paced += f" offered={load.offered} refused={load.refused}"
+        paced += f" offered={load.offered} admitted={load.admitted} refused={load.refused}"
     figures = report.line() + paced + (soak_figures(samples) if soak else "")
     if as_json:
         output.print_json({**report.__dict__, "figures": figures})
@@ -152,6 +153,7 @@ def testnet(
         or report.not_recovered
         or report.supply_violations
         or report.committed_without_quorum
+        or report.unchecked
     ):
         raise typer.Exit(output.FAILED)
 

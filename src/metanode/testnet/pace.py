@@ -6,9 +6,10 @@ so the mempool queues none) as fast as the gateways take them, waits for each wa
 and divides what committed by the time it took. `PacedLoad` then offers transfers at a fixed
 rate in ticks, each tick's share one batch to the next gateway in turn, keeping each account's
 next nonce itself (one client cannot wait out each transaction at hundreds a second); a
-refusal sends that account back to its committed nonce. One transaction a tick, sent a while
-before, is asked whether it committed: those the gateway answers committed are
-`acknowledged`, which the checks look for in every chain.
+refusal, or a batch whose fate is unknown, sends its accounts back to their committed nonces;
+one queued behind a nonce gap sends its account back to the missing nonce. One transaction
+a tick, sent a while before, is asked whether it committed: those the gateway answers
+committed are `acknowledged`, which the checks look for in every chain.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ class PacedLoad(Load):
             raise TestnetError(f"a paced load needs a positive rate, not {rate}")
         self.rate = rate
         self.offered = 0
+        self.admitted = 0  # ready for a block (not queued behind a nonce gap)
         self.refused = 0
 
     def _run(self) -> None:
@@ -124,8 +126,14 @@ class PacedLoad(Load):
             owed = int(self.rate * (time.monotonic() - started)) - self.offered
             gateway = self.network.url(turn % self.network.fabric.hosts)
             if owed > 0:
-                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                    self._tick(gateway, nonces, owed, turn, asked)
+                senders = [(turn + number) % len(self.keys) for number in range(owed)]
+                try:
+                    self._tick(gateway, nonces, senders, asked)
+                except (httpx.HTTPError, ValueError, KeyError):
+                    # Whether the gateway took the batch is unknown: each of its senders goes
+                    # back to its committed nonce (a nonce the pool holds is then refused).
+                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                        self._resync(gateway, nonces, set(senders))
                 self.offered += owed  # offered even if the gateway was down: the pace holds
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 self._ask(asked)
@@ -136,11 +144,9 @@ class PacedLoad(Load):
         self,
         gateway: str,
         nonces: list[int],
-        owed: int,
-        turn: int,
+        senders: list[int],
         asked: collections.deque[tuple[float, str, str]],
     ) -> None:
-        senders = [(turn + number) % len(self.keys) for number in range(owed)]
         txs = []
         for sender in senders:
             to = self.keys[(sender + 1) % len(self.keys)]
@@ -151,13 +157,25 @@ class PacedLoad(Load):
         )
         answer.raise_for_status()
         results = answer.json()["results"]
+        refused = set()
         for sender, result in zip(senders, results, strict=True):
             if not result["accepted"]:
                 self.refused += 1
-                nonces[sender] = committed_nonce(self.client, gateway, self.keys[sender])
-        accepted = [result["hash"] for result in results if result["accepted"]]
+                refused.add(sender)
+            elif result["queued"]:
+                # Behind a nonce the pool never got: that nonce is the sender's next, or
+                # every later one waits behind the gap for good.
+                nonces[sender] = min(nonces[sender], int(result["next_nonce"]))
+            else:
+                self.admitted += 1
+        self._resync(gateway, nonces, refused)
+        accepted = [r["hash"] for r in results if r["accepted"] and not r["queued"]]
         if accepted:
             asked.append((time.monotonic(), gateway, accepted[-1]))
+
+    def _resync(self, gateway: str, nonces: list[int], senders: set[int]) -> None:
+        for sender in sorted(senders):
+            nonces[sender] = committed_nonce(self.client, gateway, self.keys[sender])
 
     def _ask(self, asked: collections.deque[tuple[float, str, str]]) -> None:
         if not asked or time.monotonic() - asked[0][0] < ASK_AFTER_S:

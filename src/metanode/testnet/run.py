@@ -76,6 +76,8 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     heights: int = 0
     shaping: str = ""  # how latency and loss ran: netem, iptables or none
+    # Validators that had not answered, or caught up, when the checks ran (must be 0).
+    unchecked: int = 0
 
     def line(self) -> str:
         return (
@@ -87,7 +89,7 @@ class Report:
             f"in_flight_at_cut={self.in_flight_at_cut} "
             f"committed_without_quorum={self.committed_without_quorum} "
             f"quorum_side={self.majority_quorum_side} "
-            f"skipped={len(self.skipped)} shaping={self.shaping}"
+            f"skipped={len(self.skipped)} shaping={self.shaping} unchecked={self.unchecked}"
         )
 
 
@@ -425,7 +427,12 @@ def check(network: Network, load: Load, report: Report, catch_up_s: float) -> No
     """Forks and lost transactions over the common chain, once every validator caught up."""
     top = max(network.heights())
     network.wait(lambda: min(network.heights()) >= top, timeout_s=catch_up_s)
-    common = min(network.heights())
+    final = network.heights()
+    # A validator that never answered (-1) or stayed behind narrows what the checks cover.
+    report.unchecked = sum(height < top for height in final)
+    if report.unchecked:
+        log.error("unchecked", extra={"top": top, "heights": final})
+    common = min(final)
     report.heights = common
     for height in range(1, common + 1):
         hashes = {network.block_hash(index, height) for index in range(network.fabric.hosts)}
