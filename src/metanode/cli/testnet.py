@@ -141,7 +141,8 @@ def testnet(
         if not keep:
             shutil.rmtree(home / "net", ignore_errors=True)
     if isinstance(load, pace_load.PacedLoad):
-        paced += f" offered={load.offered} admitted={load.admitted} refused={load.refused}"
+        paced += (f" offered={load.offered} admitted={load.admitted} refused={load.refused}"
+                  f" settles={load.settles}")  # fmt: skip
     figures = report.line() + paced + (soak_figures(samples) if soak else "")
     if as_json:
         output.print_json({**report.__dict__, "figures": figures})

@@ -5,9 +5,9 @@
 so the mempool queues none) as fast as the gateways take them, waits for each wave to commit,
 and divides what committed by the time it took. `PacedLoad` then offers transfers at a fixed
 rate in ticks, each tick's share one batch to the next gateway in turn, keeping each account's
-next nonce itself (one client cannot wait out each transaction at hundreds a second); a
-refusal, or a batch whose fate is unknown, sends its accounts back to their committed nonces;
-one queued behind a nonce gap sends its account back to the missing nonce. One transaction
+next nonce itself (one client cannot wait out each transaction at hundreds a second); after a
+refusal, a transfer queued behind a nonce gap or a batch whose fate is unknown it sends
+nothing until the committed nonces stop moving, and goes on from them. One transaction
 a tick, sent a while before, is asked whether it committed: those the gateway answers
 committed are `acknowledged`, which the checks look for in every chain.
 """
@@ -33,6 +33,7 @@ log = logging.getLogger("metanode.testnet")
 TICK_S = 0.5
 ASK_AFTER_S = 5.0  # a transaction is asked about this long after it was sent
 WAVE_TIMEOUT_S = 120.0
+SETTLE_POLL_S = 3.0  # longer than a block: unchanged twice running means nothing came
 EXPIRY_BLOCKS = 10**9  # the load's transactions never expire: a stall must not drop them
 
 
@@ -116,25 +117,26 @@ class PacedLoad(Load):
         self.offered = 0
         self.admitted = 0  # ready for a block (not queued behind a nonce gap)
         self.refused = 0
+        self.settles = 0  # pauses until the committed nonces stopped moving
 
     def _run(self) -> None:
-        gateway = self.network.url(0)
-        nonces = [committed_nonce(self.client, gateway, key) for key in self.keys]
+        nonces = self._settle(self.network.url(0), None)
         asked: collections.deque[tuple[float, str, str]] = collections.deque()
-        started, turn = time.monotonic(), 0
+        started, base, turn = time.monotonic(), 0, 0
         while not self._stop.is_set():
-            owed = int(self.rate * (time.monotonic() - started)) - self.offered
+            owed = int(self.rate * (time.monotonic() - started)) - (self.offered - base)
             gateway = self.network.url(turn % self.network.fabric.hosts)
             if owed > 0:
                 senders = [(turn + number) % len(self.keys) for number in range(owed)]
+                self.offered += owed
                 try:
-                    self._tick(gateway, nonces, senders, asked)
+                    clean = self._tick(gateway, nonces, senders, asked)
                 except (httpx.HTTPError, ValueError, KeyError):
-                    # Whether the gateway took the batch is unknown: each of its senders goes
-                    # back to its committed nonce (a nonce the pool holds is then refused).
-                    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                        self._resync(gateway, nonces, set(senders))
-                self.offered += owed  # offered even if the gateway was down: the pace holds
+                    clean = False  # whether the gateway took the batch is unknown
+                if not clean:
+                    nonces = self._settle(gateway, nonces)
+                    # The pace starts again from here: no burst of what was not sent.
+                    started, base = time.monotonic(), self.offered
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
                 self._ask(asked)
             turn += 1
@@ -146,7 +148,8 @@ class PacedLoad(Load):
         nonces: list[int],
         senders: list[int],
         asked: collections.deque[tuple[float, str, str]],
-    ) -> None:
+    ) -> bool:
+        """One batch; whether every transfer in it is ready for a block."""
         txs = []
         for sender in senders:
             to = self.keys[(sender + 1) % len(self.keys)]
@@ -157,25 +160,32 @@ class PacedLoad(Load):
         )
         answer.raise_for_status()
         results = answer.json()["results"]
-        refused = set()
-        for sender, result in zip(senders, results, strict=True):
-            if not result["accepted"]:
-                self.refused += 1
-                refused.add(sender)
-            elif result["queued"]:
-                # Behind a nonce the pool never got: that nonce is the sender's next, or
-                # every later one waits behind the gap for good.
-                nonces[sender] = min(nonces[sender], int(result["next_nonce"]))
-            else:
-                self.admitted += 1
-        self._resync(gateway, nonces, refused)
-        accepted = [r["hash"] for r in results if r["accepted"] and not r["queued"]]
-        if accepted:
-            asked.append((time.monotonic(), gateway, accepted[-1]))
+        ready = [r["hash"] for r in results if r["accepted"] and not r["queued"]]
+        self.admitted += len(ready)
+        self.refused += sum(not r["accepted"] for r in results)
+        if ready:
+            asked.append((time.monotonic(), gateway, ready[-1]))
+        return len(ready) == len(results)
 
-    def _resync(self, gateway: str, nonces: list[int], senders: set[int]) -> None:
-        for sender in sorted(senders):
-            nonces[sender] = committed_nonce(self.client, gateway, self.keys[sender])
+    def _settle(self, gateway: str, nonces: list[int] | None) -> list[int]:
+        """The accounts' nonces to go on from, after a refusal, a queued transfer or a batch
+        whose fate is unknown: nothing is sent until every account's committed nonce stops
+        moving (what the pool will commit of ours is in, a gateway's ban has passed), and
+        those are the nonces. Sending on instead (or going back while the pool still held
+        transfers) was refused as a nonce gap or a nonce too low, which the gateways' guard
+        answers with a ban that doubles each time."""
+        self.settles += nonces is not None
+        seen = None
+        while not self._stop.is_set():
+            try:
+                now = [committed_nonce(self.client, gateway, key) for key in self.keys]
+            except (httpx.HTTPError, ValueError, KeyError):
+                now = None
+            if now is not None and now == seen:
+                return now
+            seen = now or seen
+            self._stop.wait(SETTLE_POLL_S)
+        return seen or nonces or [0] * len(self.keys)
 
     def _ask(self, asked: collections.deque[tuple[float, str, str]]) -> None:
         if not asked or time.monotonic() - asked[0][0] < ASK_AFTER_S:

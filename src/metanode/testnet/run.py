@@ -429,7 +429,7 @@ def check(network: Network, load: Load, report: Report, catch_up_s: float) -> No
     network.wait(lambda: min(network.heights()) >= top, timeout_s=catch_up_s)
     final = network.heights()
     # A validator that never answered (-1) or stayed behind narrows what the checks cover.
-    report.unchecked = sum(height < top for height in final)
+    report.unchecked = sum(height < max(top, 1) for height in final)  # none answered: all
     if report.unchecked:
         log.error("unchecked", extra={"top": top, "heights": final})
     common = min(final)
