@@ -173,19 +173,22 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         response_model=schemas.Admitted,
         openapi_extra=_body_doc(schemas.TxSubmit, "one encoded transaction"),
     )
-    async def submit_tx(request: Request) -> schemas.Admitted:
-        """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`)."""
+    async def submit_tx(request: Request, response: Response) -> schemas.Admitted:
+        """Submit one signed transaction (CBOR bytes, or JSON `{"tx": hex}`); 429 with
+        `Retry-After` while this node's clients hold what the commit rate allows."""
         body = await body_of(request, schemas.TxSubmit)
         raw = body if isinstance(body, bytes) else bytes.fromhex(body.tx)
-        return await submission.admit_one(node, raw, request)
+        return await submission.admit_one(node, raw, request, response)
 
     @app.post(
         "/api/v1/txs/batch",
         response_model=schemas.BatchResult,
         openapi_extra=_body_doc(schemas.TxBatchSubmit, "a CBOR array of encoded transactions"),
     )
-    async def submit_batch(request: Request) -> schemas.BatchResult:
-        """Submit up to 10,000 transactions; each gets its own verdict, in order."""
+    async def submit_batch(request: Request, response: Response) -> schemas.BatchResult:
+        """Submit up to 10,000 transactions; each gets its own verdict, in order. Past what the
+        commit rate allows (`[mempool] admission_*`) the rest are refused `rate_limited` and the
+        response carries `Retry-After`; if none was let in, it is a 429."""
         body = await body_of(request, schemas.TxBatchSubmit)
         if isinstance(body, bytes):
             try:
@@ -205,8 +208,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
             raise problems.Problem(
                 413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
             )
-        results = await node.submit(raws)
-        security.report(node, request, results)
+        results = await submission.admit(node, raws, request, response)
         return schemas.BatchResult(results=[submission.admitted(r) for r in results])
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from metanode.errors import DecodeError
@@ -120,7 +120,7 @@ def router(node: Node) -> APIRouter:
         responses={403: {"model": schemas.RoutedCall, "description": "refused: Red"}},
     )
     async def call(
-        app_id: AppIdPath, body: schemas.AppCallSubmit, http: Request
+        app_id: AppIdPath, body: schemas.AppCallSubmit, http: Request, response: Response
     ) -> schemas.RoutedCall:
         """Route a signed CallApp by the app's policy light (202 Green or Yellow, 403 Red)."""
         raw_app = known_app(app_id)
@@ -160,7 +160,7 @@ def router(node: Node) -> APIRouter:
             return JSONResponse(refused.model_dump(), status_code=403)  # type: ignore[return-value]
         if light is Light.YELLOW:
             log.warning("quarantined app call (yellow)", extra=facts)
-        admitted = await submission.admit_one(node, bytes.fromhex(body.tx), http)
+        admitted = await submission.admit_one(node, bytes.fromhex(body.tx), http, response)
         return schemas.RoutedCall(decision=decision, routing=signed, admitted=admitted)
 
     @routes.get("/api/v1/routing/{tx_hash}", response_model=schemas.RoutingRecordView)

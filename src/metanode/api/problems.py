@@ -16,12 +16,21 @@ TYPE_BASE = "https://metanode.dev/problems/"
 
 
 class Problem(Exception):
-    def __init__(self, status: int, kind: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.kind = kind
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -40,7 +49,7 @@ def response(
 
 async def on_problem(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, Problem)
-    return response(error.status, error.kind, error.title, error.detail, error.extra)
+    return response(error.status, error.kind, error.title, error.detail, error.extra, error.headers)
 
 
 async def on_http(_request: Request, error: Exception) -> JSONResponse:

@@ -110,6 +110,8 @@ def report(node: Node, request: Request, results: list[Admission]) -> None:
     at = now_ms()
     for result in results:
         reason = result.reason
+        if reason is Reason.RATE_LIMITED:
+            continue
         kind = Kind.DELIVERY if reason is None else _REASON_KINDS.get(reason, Kind.ERROR)
         node.guard.client(client, kind, at)
 

@@ -3,19 +3,46 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import Request, Response
 
 from metanode.mempool.pool import Admission
+from metanode.mempool.reasons import Reason
 from metanode.node.node import Node
 
 from . import problems, schemas, security
 
 
-async def admit_one(node: Node, raw: bytes, request: Request) -> schemas.Admitted:
-    """Admit one client transaction; a refusal is a 400 problem naming the mempool's reason.
-    The guard hears the mempool's verdict on the client who sent it."""
-    (result,) = await node.submit([raw])
-    security.report(node, request, [result])
+async def admit(
+    node: Node, raws: list[bytes], request: Request, response: Response
+) -> list[Admission]:
+    """Admit client transactions under admission that follows the commit rate. None let in is
+    a 429 problem with `Retry-After`; some let in, the rest are refused `rate_limited` in their
+    verdicts and the response carries `Retry-After`. The guard hears the mempool's verdicts on
+    the client who sent them (not `rate_limited`: the chain's pace is no fault of the client)."""
+    results, retry_after_s = await node.submit_from_clients(raws)
+    security.report(node, request, results)
+    if retry_after_s is None:
+        return results
+    headers = {"Retry-After": str(retry_after_s)}
+    if raws and results[0].reason is Reason.RATE_LIMITED:
+        raise problems.Problem(
+            429,
+            "rate-limited",
+            "Admission is at the commit rate",
+            f"{results[0].detail}; retry after {retry_after_s} s",
+            headers=headers,
+            reason=Reason.RATE_LIMITED.value,
+            retry_after_s=retry_after_s,
+        )
+    response.headers.update(headers)
+    return results
+
+
+async def admit_one(
+    node: Node, raw: bytes, request: Request, response: Response
+) -> schemas.Admitted:
+    """Admit one client transaction; a refusal is a 400 problem naming the mempool's reason."""
+    (result,) = await admit(node, [raw], request, response)
     answer = admitted(result)
     if not answer.accepted:
         raise problems.Problem(

@@ -73,7 +73,7 @@ def presign(spec: dict[str, Any]) -> list[list[Item]]:
     return routes
 
 
-RETRYABLE = {"pool_full", "queue_full", "nonce_gap_too_large", "gateway_error"}
+RETRYABLE = {"pool_full", "queue_full", "nonce_gap_too_large", "rate_limited", "gateway_error"}
 retry_pause_s = 0.1
 retry_pause_max_s = 2.0
 
@@ -87,7 +87,9 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
     and are sent again after a short pause, as a real client would; a transaction counts from
     the submission that was accepted. While one of an account's transactions waits to be sent
     again, the account's later ones are held back (as a wallet does not sign past a nonce the
-    node refused), so they do not sit in a pool behind a gap."""
+    node refused), so they do not sit in a pool behind a gap. A gateway at its commit-rate
+    bound refuses a batch with 429 (or the rest of it `rate_limited`) and says when to come
+    back (`Retry-After`): the retry waits at least that long."""
     start, duration = spec["start_time"], spec["duration_s"]
     rate = spec["rate"]  # transactions per second for this process, or 0: as fast as taken
     batch_size = spec["batch"]
@@ -143,12 +145,17 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
                 await asyncio.sleep(due - time.time())
             sent_at = time.time()
             in_flight += 1
+            retry_after_s = 0.0
+            refused = "gateway_error"
             try:
                 answer = await client.post(
                     f"{gateways[gateway]}/api/v1/txs/batch",
                     content=encode([raw for raw, _, _ in batch]),
                     headers=CBOR,
                 )
+                retry_after_s = float(answer.headers.get("retry-after", 0))
+                if answer.status_code == 429:
+                    refused = "rate_limited"
                 results = answer.json()["results"] if answer.status_code == 200 else []
             except (httpx.HTTPError, ValueError, KeyError):
                 results = []
@@ -157,7 +164,7 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
             request += spec["in_flight"]
             accepted, again = [], []
             if not results:
-                results = [{"accepted": False, "reason": "gateway_error"}] * len(batch)
+                results = [{"accepted": False, "reason": refused}] * len(batch)
             for item, result in zip(batch, results, strict=False):
                 reason = "accepted" if result["accepted"] else result["reason"]
                 verdicts[reason] = verdicts.get(reason, 0) + 1
@@ -175,7 +182,8 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
             offered += len(batch)
             if again:
                 queue.appendleft((attempts + 1, again))
-                await asyncio.sleep(min(retry_pause_max_s, retry_pause_s * 2**attempts))
+                backoff = min(retry_pause_max_s, retry_pause_s * 2**attempts)
+                await asyncio.sleep(max(backoff, retry_after_s))
 
     # A source address of its own (`metanode bench --attack`, `--record-trace`) makes this
     # process one client of the gateways' guards, apart from the bench and the other loads.

@@ -225,6 +225,11 @@ class Pool:
     def __len__(self) -> int:
         return len(self._by_hash)
 
+    @property
+    def local(self) -> int:
+        """Pending transactions this node's clients submitted."""
+        return self._local
+
     def __contains__(self, tx_hash: bytes) -> bool:
         return tx_hash in self._by_hash
 

@@ -32,3 +32,6 @@ class Reason(enum.StrEnum):
     # waiting transactions may hold at most half of it, so they cannot crowd out ready ones.
     QUEUE_FULL = "queue_full"
     POOL_FULL = "pool_full"
+    # Not the pool's: the gateway's admission that follows the commit rate (mempool/rate.py)
+    # let in no more of the batch; retry after the response's `Retry-After`.
+    RATE_LIMITED = "rate_limited"

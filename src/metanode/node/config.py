@@ -148,6 +148,18 @@ class Mempool(_Section):
         mempool_constants.nonce_gap_max
     )
 
+    # Admission that follows the commit rate (mempool/rate.py): this node's clients may hold
+    # pending at most `admission_blocks` blocks' worth of the transactions committed per block
+    # over the last `admission_window_blocks` blocks (its 1/N share with N validators), never
+    # fewer than `admission_txs_min`; past it the gateway answers 429 with `Retry-After` (about
+    # a block) instead of letting the queue, and every transaction's wait, grow. 0: off (only
+    # `txs_max` / `clients_txs_max` bound the pool).
+    admission_blocks: Annotated[int, Field(ge=0, le=1_000)] = 4
+    admission_window_blocks: Annotated[int, Field(ge=1, le=10_000)] = 8
+    # A full block's worth by default: a quiet chain commits little, and the floor lets load
+    # start (the bound then grows with the blocks it fills).
+    admission_txs_min: Annotated[int, Field(ge=1, le=200_000)] = 2_000
+
     @model_validator(mode="after")
     def _clients_fit_in_the_pool(self) -> Mempool:
         _not_above(self, "clients_txs_max", "txs_max", "the clients' share is part of the pool")
@@ -472,6 +484,9 @@ def to_toml(config: NodeConfig) -> str:
     lines.append(f"block_txs_max = {consensus.block_txs_max}")
     lines += ["", "[mempool]", f"txs_max = {config.mempool.txs_max}"]
     lines.append(f"clients_txs_max = {config.mempool.clients_txs_max}")
+    lines.append(f"admission_blocks = {config.mempool.admission_blocks}")
+    lines.append(f"admission_window_blocks = {config.mempool.admission_window_blocks}")
+    lines.append(f"admission_txs_min = {config.mempool.admission_txs_min}")
     notary = config.notary
     lines += ["", "[notary]", f"logblock_receipts = {notary.logblock_receipts}"]
     lines.append(f"logblock_interval_ms = {notary.logblock_interval_ms}")

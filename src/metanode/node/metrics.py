@@ -39,6 +39,17 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.mempool_admitted = Counter(
+            "metanode_mempool_admitted",
+            "Transactions this node's clients submitted that the mempool admitted.",
+            registry=r,
+        )
+        self.admission_bound = Gauge(
+            "metanode_mempool_admission_bound",
+            "Pending client transactions admission lets this node hold: [mempool] "
+            "admission_blocks blocks of the recent commit rate (0: no such bound).",
+            registry=r,
+        )
         self.gossip_dropped = Counter(
             "metanode_mempool_gossip_dropped",
             "Gossiped transactions dropped unadmitted because the admission inbox was full.",

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from metanode.codec import tags
 from metanode.consensus import constants as consensus_constants
 from metanode.consensus import engine
 from metanode.consensus.actions import (
@@ -73,11 +74,13 @@ from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
+from metanode.crypto.hashing import tagged_hash
 from metanode.errors import ConfigError, DecodeError, MetanodeError, VerificationError, check
 from metanode.guard import constants as guard_constants
 from metanode.guard.score import Allowance, Kind, Verdict
 from metanode.guard.watch import Watch
 from metanode.mempool.pool import Admission, Pool
+from metanode.mempool.rate import CommitRate
 from metanode.mempool.reasons import Reason
 from metanode.net import constants as net_constants
 from metanode.net import tls
@@ -235,6 +238,15 @@ class Node:
         ]
         self.peer_names = {Address.parse(peer.node_id): peer.name for peer in cfg.p2p.peers}
         self.metrics = Metrics()
+        mempool = cfg.mempool
+        # Admission that follows the commit rate (None: off), asked by the gateway.
+        self.commit_rate = (
+            CommitRate(
+                mempool.admission_blocks, mempool.admission_window_blocks, mempool.admission_txs_min
+            )
+            if mempool.admission_blocks
+            else None
+        )
         self.guard = Watch(
             Allowance(cfg.guard.client_requests_per_second, cfg.guard.client_burst),
             cfg.guard.allow,
@@ -464,6 +476,7 @@ class Node:
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         self.rotation.use_set_key(validators, height)
+        self._share_among(len(validators))
         seed = self.chain.seed()
         record = self.consensus_log.load()
         if record is not None and record.height == height:
@@ -656,10 +669,16 @@ class Node:
         validators = self.chain.validator_set()
         self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         self.rotation.use_set_key(validators, height)
+        self._share_among(len(validators))
         self._pending.append(StartHeight(height, validators, self.chain.seed()))
         self._sync_asked = None
         self.network.broadcast(Status(block.header.height))
         self._maybe_sync()
+
+    def _share_among(self, validators: int) -> None:
+        self.chain.pool.share_among(validators, self.config.mempool.clients_txs_max)
+        if self.commit_rate is not None:
+            self.commit_rate.validators = validators
 
     def _after_commit(self, committed: Committed) -> None:
         self.inclusion.publish(self.network.broadcast)
@@ -669,6 +688,9 @@ class Node:
         metrics.rounds.set(0)
         metrics.txs_committed.inc(len(committed.tx_hashes))
         metrics.block_size.set(len(committed.tx_hashes))
+        if self.commit_rate is not None:
+            self.commit_rate.committed(len(committed.tx_hashes), header.timestamp_ms)
+            metrics.admission_bound.set(self.commit_rate.bound())
         metrics.mempool_size.set(len(self.chain.pool))
         if self.last_block_time_ms is not None:
             metrics.block_interval.observe((header.timestamp_ms - self.last_block_time_ms) / 1000)
@@ -715,10 +737,34 @@ class Node:
         for raw, result in zip(raws, results, strict=True):
             if result.admitted:
                 self._gossip.append(raw)
+                self.metrics.mempool_admitted.inc()
             elif result.reason is not None:
                 self.metrics.mempool_rejected.labels(result.reason.value).inc()
                 self._refused[result.reason.value] += 1
         return results
+
+    async def submit_from_clients(self, raws: list[bytes]) -> tuple[list[Admission], int | None]:
+        """`submit` under admission that follows the commit rate (`[mempool] admission_*`):
+        what lies past the bound's room is refused `rate_limited` without reaching the pool, and
+        the seconds to wait before retrying come back with it (None: all of it was let in). The
+        room is taken as the batch arrives, so batches admitted at once may pass the bound by
+        what they hold; the next ones then wait."""
+        gate = self.commit_rate
+        room = len(raws) if gate is None else gate.room(self.chain.pool.local)
+        results = await self.submit(raws[:room]) if room else []
+        if gate is None or room >= len(raws):
+            return results, None
+        detail = (
+            f"this node's clients hold {self.chain.pool.local} pending transactions, the bound "
+            f"{gate.bound()} being {gate.blocks} blocks of the {gate.per_block()} committed per "
+            f"block lately, over {gate.validators} validator(s), and at least {gate.txs_min}"
+        )
+        limited = [
+            Admission(tagged_hash(tags.TX, raw), Reason.RATE_LIMITED, detail) for raw in raws[room:]
+        ]
+        self.metrics.mempool_rejected.labels(Reason.RATE_LIMITED.value).inc(len(limited))
+        self._refused[Reason.RATE_LIMITED.value] += len(limited)
+        return results + limited, gate.retry_after_s()
 
     def _log_refused(self) -> None:
         for reason, count in sorted(self._refused.items()):
