@@ -4,6 +4,7 @@ eviction, expiry, and bounds."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -442,3 +443,20 @@ def test_funds_count_what_the_senders_pending_transactions_spend() -> None:
     assert pool.admit(tx(KEYS[1], amount=5, denom=Denom.NEX), ledger, 1).admitted
     nex = pool.admit(tx(KEYS[1], nonce=1, amount=1, denom=Denom.NEX), ledger, 1)
     assert nex.reason is Reason.INSUFFICIENT_FUNDS and "NEX" in nex.detail
+
+
+def test_a_batch_decoded_in_another_thread_screens_as_one_decoded_here() -> None:
+    # The node decodes a large batch in a thread (the core parses with the GIL released) and
+    # hands the result to `screen`; the verdicts are those of decoding in `screen` itself.
+    raws = [tx(KEYS[0]), tx(KEYS[1], forge=True), b"\x80", tx(KEYS[2], chain="other")]
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        decoded = thread.submit(Transaction.decode_many, raws).result()
+    verdicts = []
+    for handed in (decoded, None):
+        pool, ledger = Pool(CHAIN), funded()
+        screened = pool.screen(raws, ledger, 1, decoded=handed)
+        verdicts.append(
+            [r.reason for r in pool.settle(screened, screened.verifying.result(), ledger, 1)]
+        )
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0] == [None, Reason.BAD_SIGNATURE, Reason.MALFORMED, Reason.WRONG_CHAIN]

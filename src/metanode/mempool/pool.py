@@ -281,22 +281,30 @@ class Pool:
         return self.settle(screened, screened.verifying.result(), ledger, height)
 
     def screen(
-        self, raws: Sequence[bytes], ledger: LedgerView, height: int, *, local: bool = False
+        self,
+        raws: Sequence[bytes],
+        ledger: LedgerView,
+        height: int,
+        *,
+        local: bool = False,
+        decoded: Sequence[Transaction | DecodeError] | None = None,
     ) -> Screened:
         """The cheap rungs of the ladder for every transaction of the batch; the Ed25519
         signatures of the survivors not verified before go to the verification processes as they
         are found, so they are checked while the next ones are decoded. The pool does not
-        change here: `settle` inserts, once the verdicts are in."""
+        change here: `settle` inserts, once the verdicts are in. `decoded` is
+        `Transaction.decode_many(raws)` if the caller made it already (off its event loop)."""
         results: list[Admission | None] = [None] * len(raws)
         candidates: list[tuple[int, _Entry, bool]] = []
         verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
         if len(raws) > constants.batch_txs_max:
             detail = f"a batch holds at most {constants.batch_txs_max} transactions"
             results = [Admission(None, Reason.POOL_FULL, detail)] * len(raws)
-            raws = ()
+            raws = decoded = ()
         seen: set[bytes] = set()
         # The whole batch decoded in one call (in the compiled core, `metanode.core`).
-        decoded = Transaction.decode_many(raws)
+        if decoded is None:
+            decoded = Transaction.decode_many(raws)
         for index, (raw, tx) in enumerate(zip(raws, decoded, strict=True)):
             outcome = self._check(raw, tx, ledger, height, seen, local)
             if isinstance(outcome, Admission):

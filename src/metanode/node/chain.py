@@ -21,6 +21,7 @@ state machine only ever sees the header's timestamp.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from metanode.consensus.certificate import verify_certificate
@@ -34,7 +35,7 @@ from metanode.state.machine import BlockChanges, InvalidBlock
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.records import SetMember
 from metanode.state.store import Store
-from metanode.types import Address, Block, CommitCertificate, Receipt
+from metanode.types import Address, Block, CommitCertificate, Receipt, Transaction
 from metanode.types import constants as types_constants
 
 future_drift_ms_max = 5_000
@@ -116,8 +117,16 @@ class Chain:
     def admission_view(self) -> AdmissionView:
         return AdmissionView(self.store.state().reader)
 
-    def screen(self, raws: list[bytes], *, local: bool) -> Screened:
-        return self.pool.screen(raws, self.admission_view(), self.height + 1, local=local)
+    def screen(
+        self,
+        raws: list[bytes],
+        *,
+        local: bool,
+        decoded: Sequence[Transaction | DecodeError] | None = None,
+    ) -> Screened:
+        return self.pool.screen(
+            raws, self.admission_view(), self.height + 1, local=local, decoded=decoded
+        )
 
     def settle(self, screened: Screened, verdicts: list[bool]) -> list[Admission]:
         return self.pool.settle(screened, verdicts, self.admission_view(), self.height + 1)

@@ -775,15 +775,25 @@ class Node:
         self._refused.clear()
 
     async def _admit(self, raws: Sequence[bytes], *, local: bool) -> list[Admission]:
-        """Admit `raws` a slice at a time. A slice is screened on the loop (decoding, the cheap
-        checks) while its signatures go to the verification processes; the loop serves other
-        work until the verdicts are in, then the slice settles into the pool. A few signatures
-        are verified on the spot, and then nothing yields: a faucet transfer is in the pool
+        """Admit `raws` a slice at a time. A batch of more than a slice is decoded in a thread
+        first (the compiled core parses with the GIL released, so the loop runs meanwhile). A
+        slice is screened on the loop (the cheap checks, which read the pool) while its
+        signatures go to the verification processes; the loop serves other work until the
+        verdicts are in, then the slice settles into the pool. A few transactions are decoded
+        and verified on the spot, and then nothing yields: a faucet transfer is in the pool
         before the next one is signed with the next nonce."""
         results: list[Admission] = []
+        decoded = (
+            await asyncio.to_thread(Transaction.decode_many, raws)
+            if len(raws) > admission_slice_txs
+            else None
+        )
         for start in range(0, len(raws), admission_slice_txs):
+            end = start + admission_slice_txs
             screened = self.chain.screen(
-                list(raws[start : start + admission_slice_txs]), local=local
+                list(raws[start:end]),
+                local=local,
+                decoded=None if decoded is None else decoded[start:end],
             )
             verifying = screened.verifying
             verdicts = verifying.result() if verifying.done() else await wrap_future(verifying)
