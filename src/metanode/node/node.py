@@ -474,7 +474,6 @@ class Node:
     def _start_engine(self) -> None:
         height = self.chain.height + 1
         validators = self.chain.validator_set()
-        self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         self.rotation.use_set_key(validators, height)
         self._share_among(len(validators))
         seed = self.chain.seed()
@@ -667,7 +666,6 @@ class Node:
         self.keeper.on_committed(self.chain.store.state().reader, block.header.height, block.hash())
         height = block.header.height + 1
         validators = self.chain.validator_set()
-        self.chain.pool.share_among(len(validators), self.config.mempool.clients_txs_max)
         self.rotation.use_set_key(validators, height)
         self._share_among(len(validators))
         self._pending.append(StartHeight(height, validators, self.chain.seed()))
