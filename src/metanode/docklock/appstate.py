@@ -36,17 +36,17 @@ def entry_key(key: bytes) -> bytes:
     return _ENTRY + key
 
 
-def _count_value(count: int) -> bytes:
+def count_value(count: int) -> bytes:
     return count.to_bytes(_COUNT_BYTES, "big")
 
 
 def _tree_items(state: Mapping[bytes, bytes]) -> list[tuple[bytes, bytes | None]]:
     items: list[tuple[bytes, bytes | None]] = [(entry_key(k), v) for k, v in state.items()]
-    items.append((COUNT_KEY, _count_value(len(state))))
+    items.append((COUNT_KEY, count_value(len(state))))
     return items
 
 
-def _nodes(state: Mapping[bytes, bytes]) -> tuple[tree.MemoryNodes, bytes]:
+def state_nodes(state: Mapping[bytes, bytes]) -> tuple[tree.MemoryNodes, bytes]:
     nodes = tree.MemoryNodes()
     built = tree.update(nodes, None, 0, _tree_items(state))
     nodes.apply(built)
@@ -61,7 +61,7 @@ def state_root(state: AppState) -> bytes:
 
 def prove_read(state: Mapping[bytes, bytes], key: bytes) -> bytes:
     """`key`'s proof (`tree.prove`) under the state's root; `verify_read` checks it."""
-    nodes, root = _nodes(state)
+    nodes, root = state_nodes(state)
     return tree.prove(nodes, root, entry_key(key))
 
 
@@ -94,7 +94,7 @@ def prove_keys(state: Mapping[bytes, bytes], keys: Iterable[bytes]) -> bytes:
     """Evidence for `ProvenState.check`: `keys`' values (or absence) in `state` with one
     multiproof of them and the count, opening whatever a delete of them needs. CBOR
     `[[[key, value or null], …], count, proof]`."""
-    nodes, root = _nodes(state)
+    nodes, root = state_nodes(state)
     wanted = sorted(set(keys))
     tree_keys = [entry_key(key) for key in wanted] + [COUNT_KEY]
     paths: list[bytes] = []
@@ -158,7 +158,7 @@ class ProvenState:
             if shown != (None if value is None else tree.value_hash(value)):
                 raise ReadsError("value", f"key {key.hex()}'s value is not the proof's")
             known[key] = value
-        if proof.read(COUNT_KEY) != tree.value_hash(_count_value(count)):
+        if proof.read(COUNT_KEY) != tree.value_hash(count_value(count)):
             raise ReadsError("value", "the entry count is not the proof's")
         return cls(known, count, proof, set())
 
@@ -205,7 +205,7 @@ class ProvenState:
             if value != self._initial.get(key)
         }
         if self._count != self._initial_count:
-            writes[COUNT_KEY] = _count_value(self._count)
+            writes[COUNT_KEY] = count_value(self._count)
         return self._proof.apply(writes)
 
 

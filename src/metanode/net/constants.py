@@ -14,6 +14,9 @@ txs_frame_bytes_max = types_constants.block_bytes_max
 # Execution receipts gossiped in one frame (a receipt is about 400 bytes); like every frame
 # they also count against the per-peer token bucket below.
 receipts_per_frame_max = 1_000
+# An app state page's entries and proof (executor/handover.py): a frame holds one with its
+# receipt; small enough that pages of a large state interleave with the link's other frames.
+app_state_page_bytes_max = 1024 * 1024
 # Per peer, frames queued for sending; a peer that cannot keep up is dropped, not buffered.
 send_queue_frames_max = 4_096
 # Flood control: a token bucket per peer (frames per second, burst).
@@ -45,3 +48,4 @@ assert txs_frame_bytes_max + 1024 <= frame_bytes_max
 # A LogBlock transaction fits in a TXS frame alone, and a block of them in a BLOCK frame.
 assert types_constants.logblock_tx_bytes_max <= txs_frame_bytes_max
 assert receipts_per_frame_max * 1024 <= frame_bytes_max
+assert app_state_page_bytes_max + 64 * 1024 <= frame_bytes_max

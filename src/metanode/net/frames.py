@@ -36,7 +36,7 @@ class Kind(enum.IntEnum):
     RECEIPTS = 8  # [[[app_id, seq, receipt, output_bytes, state_bytes], …]]: an executor's
     SHARE = 9  # [app_id, first_seq, logblock_hash, signature]: a notary's BLS share of a LogBlock
     WANT = 10  # [what, app_id, first_seq, last_seq]: ask executors for an app's state or receipts
-    APP_STATE = 11  # [app_id, seq, receipt, [[key, value], …]]: an app's state after call seq
+    APP_STATE = 11  # [app_id, seq, receipt, index, pages, count, [[key, value], …], proof]
     EVIDENCE = 12  # [app_id, seq, evidence]: an executor's receipt of a call with its witness
     GET_SNAPSHOT = 15  # [height, index]: a state snapshot's manifest (0) or chunk index - 1
     SNAPSHOT = 16  # [height, index, bytes]: the part asked for, empty if not held
@@ -172,14 +172,18 @@ class Want:
 
 @dataclass(frozen=True, slots=True)
 class AppState:
-    """An app's state after call `seq`, as key-value pairs in strictly ascending key order, and
-    the sender's receipt of that call (encoded, tagged), whose `state_root_after` it must hash
-    to."""
+    """Page `index` of `pages` of an app's state after call `seq` (`executor.handover`): some
+    of its `count` entries, in tree order, with their multiproof under the `state_root_after`
+    of the sender's receipt of that call (encoded, tagged), which every page repeats."""
 
     app_id: bytes
     seq: int
     receipt: bytes
+    index: int
+    pages: int
+    count: int
     pairs: tuple[tuple[bytes, bytes], ...]
+    proof: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +264,17 @@ def encode_frame(frame: Frame) -> bytes:
     elif isinstance(frame, Want):
         fields = [Kind.WANT, int(frame.what), frame.app_id, frame.first_seq, frame.last_seq]
     elif isinstance(frame, AppState):
-        pairs = [[key, value] for key, value in frame.pairs]
-        fields = [Kind.APP_STATE, frame.app_id, frame.seq, frame.receipt, pairs]
+        fields = [
+            Kind.APP_STATE,
+            frame.app_id,
+            frame.seq,
+            frame.receipt,
+            frame.index,
+            frame.pages,
+            frame.count,
+            [[key, value] for key, value in frame.pairs],
+            frame.proof,
+        ]
     elif isinstance(frame, Evidence):
         fields = [Kind.EVIDENCE, frame.app_id, frame.seq, frame.evidence]
     elif isinstance(frame, GetSnapshot):
@@ -323,7 +336,7 @@ _ARITY = {
     Kind.BLOCK: 3,
     Kind.SHARE: 4,
     Kind.WANT: 4,
-    Kind.APP_STATE: 4,
+    Kind.APP_STATE: 8,
     Kind.EVIDENCE: 3,
     Kind.GET_SNAPSHOT: 2,
     Kind.SNAPSHOT: 3,
@@ -390,7 +403,11 @@ def decode_frame(body: bytes) -> Frame:
             _fixed(fields[0], "app_state.app_id", _HASH_BYTES),
             _uint(fields[1], "app_state.seq"),
             _bytes(fields[2], "app_state.receipt"),
-            _pairs(fields[3]),
+            _uint(fields[3], "app_state.index"),
+            _uint(fields[4], "app_state.pages"),
+            _uint(fields[5], "app_state.count"),
+            _pairs(fields[6]),
+            _bytes(fields[7], "app_state.proof"),
         )
     if kind is Kind.EVIDENCE:
         return Evidence(
@@ -441,10 +458,10 @@ def _pairs(value: Any) -> tuple[tuple[bytes, bytes], ...]:
     for pair in value:
         if type(pair) not in (list, tuple) or len(pair) != 2:
             raise DecodeError("wrong_type", "an app_state pair is [key, value]")
-        key = _bytes(pair[0], "app_state.pairs[].key")
-        if pairs and not pairs[-1][0] < key:
-            raise DecodeError("wrong_order", "app_state keys must ascend strictly")
-        pairs.append((key, _bytes(pair[1], "app_state.pairs[].value")))
+        # Their order (the state tree's) is the hand-over's to check, against the proof.
+        pairs.append(
+            (_bytes(pair[0], "app_state.pairs[].key"), _bytes(pair[1], "app_state.pairs[].value"))
+        )
     return tuple(pairs)
 
 

@@ -58,10 +58,10 @@ import httpx
 from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.appstate import state_root
 from metanode.docklock.receipt import Bundle, Receipt, Request
 from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
+from metanode.executor.handover import Assembly, Page, PageRefused, paginate
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
 from metanode.net import constants as net_constants
 from metanode.net.frames import (
@@ -134,6 +134,16 @@ class Handover:
     def fields(self, app_id: bytes) -> dict[str, object]:
         """For the log."""
         return {"app": app_id.hex()[:16], "first_seq": self.first_seq, "last_seq": self.last_seq}
+
+
+@dataclass(frozen=True, slots=True)
+class Taking:
+    """A state being handed over, page by page, from the replica whose page 0 was taken."""
+
+    peer: Address
+    seq: int
+    receipt: bytes  # encoded, as every page repeats it
+    assembly: Assembly
 
 
 @dataclass(slots=True)
@@ -222,6 +232,7 @@ class Hosting:
         # Clients' requests of calls by block height, then (app, seq) (`_request`).
         self._requests: dict[int, dict[tuple[bytes, int], Request]] = {}
         self._handovers: dict[bytes, Handover] = {}
+        self._assemblies: dict[bytes, Taking] = {}
         self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
         # Reads of the chain's state memoised until the next commit (`_memo`): the gossip tick
         # looked for ranges to cut on every receipt that arrived, and re-reading each call and
@@ -367,9 +378,20 @@ class Hosting:
             self.executing.handover_wait_ms, lambda: self._handover_unanswered(app_id, handover)
         )
 
-    def _handover_unanswered(self, app_id: bytes, handover: Handover) -> None:
+    def _handover_unanswered(self, app_id: bytes, handover: Handover, pages: int = 0) -> None:
+        """`pages`: of the assembly, taken when the wait began."""
         if self._stopped or self._handovers.get(app_id) != handover:
             return
+        taking = self._assemblies.get(app_id)
+        if taking is not None and taking.assembly.next > pages:
+            # Pages are still arriving: wait as long again for the rest.
+            taken = taking.assembly.next
+            self._later(
+                self.executing.handover_wait_ms,
+                lambda: self._handover_unanswered(app_id, handover, taken),
+            )
+            return
+        self._assemblies.pop(app_id, None)
         del self._handovers[app_id]
         self.metrics.app_handovers.labels("unanswered").inc()
         log.warning(
@@ -385,9 +407,48 @@ class Hosting:
             self._feed(reader, app_id, record.calls - 1, ask)
 
     def _on_app_state(self, peer: Address, frame: AppState) -> str | None:
+        """Take a page of an asked-for state (executor/handover.py): page 0 from any drawn
+        replica of a call of the range starts the assembly, and the later pages are taken from
+        that replica alone."""
         handover = self._handovers.get(frame.app_id)
         if handover is None or not handover.first_seq <= frame.seq <= handover.last_seq:
             return None  # not asked, or a second replica's answer
+        page = Page(frame.index, frame.pages, frame.count, frame.pairs, frame.proof)
+        taking = self._assemblies.get(frame.app_id)
+        if taking is None:
+            if frame.index != 0:
+                return None  # a replica whose first page was refused, or a second one
+            started = self._start_assembly(peer, frame, page)
+            if isinstance(started, str):
+                return started
+            taking = started
+        elif taking.peer != peer:
+            return None
+        elif (frame.seq, frame.receipt) != (taking.seq, taking.receipt):
+            return self._page_refused(frame.app_id, frame.index, "page_of_another_receipt")
+        try:
+            state = taking.assembly.add(page)
+        except PageRefused as refused:
+            return self._page_refused(frame.app_id, refused.index, refused.reason)
+        if state is None:
+            return None
+        del self._handovers[frame.app_id], self._assemblies[frame.app_id]
+        self.metrics.app_handovers.labels("installed").inc()
+        log.info(
+            "app state handed over",
+            extra={
+                "app": frame.app_id.hex()[:16],
+                "seq": frame.seq,
+                "keys": len(state),
+                "pages": frame.pages,
+            },
+        )
+        self.executor.install(frame.app_id, frame.seq, state)
+        self._fed[frame.app_id] = frame.seq + 1
+        self._feed_to_tip(frame.app_id, ask=False)
+        return None
+
+    def _start_assembly(self, peer: Address, frame: AppState, page: Page) -> Taking | str:
         receipt = _peers_receipt(peer, frame.receipt)
         if isinstance(receipt, str):
             return receipt
@@ -398,19 +459,23 @@ class Hosting:
         problem = self._implausible(reader, frame.app_id, frame.seq, call, receipt)
         if problem is not None:
             return problem
-        state = dict(frame.pairs)
-        if state_root(state) != receipt.state_root_after:
-            return "app_state_wrong_root"
-        del self._handovers[frame.app_id]
-        self.metrics.app_handovers.labels("installed").inc()
-        log.info(
-            "app state handed over",
-            extra={"app": frame.app_id.hex()[:16], "seq": frame.seq, "keys": len(state)},
+        try:
+            assembly = Assembly(receipt.state_root_after, page)
+        except PageRefused as refused:
+            return self._page_refused(frame.app_id, refused.index, refused.reason)
+        taking = Taking(peer, frame.seq, frame.receipt, assembly)
+        self._assemblies[frame.app_id] = taking
+        return taking
+
+    def _page_refused(self, app_id: bytes, index: int, reason: str) -> str:
+        """Drop the assembly (the wait then runs the calls from the blocks) and blame the
+        sender for the page."""
+        self._assemblies.pop(app_id, None)
+        log.warning(
+            "app state page refused",
+            extra={"app": app_id.hex()[:16], "page": index, "reason": reason},
         )
-        self.executor.install(frame.app_id, frame.seq, state)
-        self._fed[frame.app_id] = frame.seq + 1
-        self._feed_to_tip(frame.app_id, ask=False)
-        return None
+        return f"app_state_{reason}"
 
     def _on_want(self, peer: Address, frame: Want) -> None:
         """Answer from this node's executor store what it holds of the range: of the receipts
@@ -432,12 +497,22 @@ class Hosting:
             served = store.state_at(frame.app_id, frame.first_seq, frame.last_seq)
             if served is None or not drawn(served.receipt.seq):
                 return
-            answer = AppState(
-                frame.app_id,
-                served.receipt.seq,
-                _receipt_bytes(served.receipt.receipt),
-                tuple(sorted(served.state.items())),
-            )
+            receipt = _receipt_bytes(served.receipt.receipt)
+            for page in paginate(served.state, net_constants.app_state_page_bytes_max):
+                self._send(
+                    peer,
+                    AppState(
+                        frame.app_id,
+                        served.receipt.seq,
+                        receipt,
+                        page.index,
+                        page.pages,
+                        page.count,
+                        page.pairs,
+                        page.proof,
+                    ),
+                )
+            return
         elif self._silent:
             return
         else:
@@ -464,8 +539,8 @@ class Hosting:
         try:
             self._send(peer, answer)
         except DecodeError as error:
-            # One frame holds at most frame_bytes_max: a state past it would need paging,
-            # which is not built; the asker runs the calls from the blocks instead.
+            # A frame past frame_bytes_max (evidence of a call with a very large witness) is
+            # not sent; the asker's wait ends without it.
             log.warning(
                 "cannot answer a want", extra={"app": frame.app_id.hex()[:16], "reason": str(error)}
             )
