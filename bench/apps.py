@@ -2,6 +2,10 @@
 examples/counter.wat with 2 replicas, submit N calls in one batch, and time each call from its
 submission to the first receipt a gateway serves and to the LogBlock on chain that holds it.
 
+The calls come from fresh accounts that the dev accounts fund first, by real transfers: a
+sender's calls all wait in the pool at once only within the mempool's `nonce_gap_max` (64), so
+the 19 dev accounts alone would cap a batch near 1,200 calls.
+
     python -m bench.apps [--calls N]    (from the repository's root)
 
 Times are seen by polling every gateway each `POLL_S`, so they are late by up to that much;
@@ -13,6 +17,8 @@ Last line: calls_per_s=… call_to_receipt_p50_ms=… call_to_logblock_p50_ms=�
 from __future__ import annotations
 
 import argparse
+import hashlib
+import math
 import statistics
 import tempfile
 import time
@@ -22,12 +28,66 @@ from tests.cli.test_apps_cli import COUNTER, bpi
 from tests.cli.test_apps_e2e import calls
 from tests.node.cluster import Cluster, running
 
+from metanode.crypto import ed25519
 from metanode.docklock import cage
+from metanode.errors import BenchError
+from metanode.mempool import constants as mempool_constants
+from metanode.types import Address, Transaction
+from metanode.types.messages import BASE_UNITS_PER_COIN
 
 CALLS = 200  # well under a minute on the shared 2-core VM, network start included
 REPLICAS = 2
 POLL_S = 0.05
 TIMEOUT_S = 600.0
+# Calls per fresh account, under the nonce gap so that all of them wait in the pool at once.
+CALLS_PER_ACCOUNT = 50
+# Per fresh account: its calls' fees (1,000 base units) and escrow (fuel limit 100,000 at a
+# fuel price of 2) many times over.
+FUNDING = BASE_UNITS_PER_COIN
+
+assert mempool_constants.nonce_gap_max >= CALLS_PER_ACCOUNT
+
+
+def fresh_accounts(count: int) -> list[ed25519.PrivateKey]:
+    """`count` keys for the calls' senders, derived from their index (the same every run)."""
+    return [
+        ed25519.PrivateKey.from_seed(hashlib.sha256(f"bench/apps {index}".encode()).digest())
+        for index in range(math.ceil(count / CALLS_PER_ACCOUNT))
+    ]
+
+
+def funding(
+    funders: list[ed25519.PrivateKey], accounts: list[ed25519.PrivateKey], cluster: Cluster
+) -> list[Transaction]:
+    """One transfer of FUNDING to each account, in turn from each funder (nonces from 0)."""
+    if math.ceil(len(accounts) / len(funders)) > mempool_constants.nonce_gap_max:
+        raise BenchError(f"{len(accounts)} accounts are more than the dev accounts can fund")
+    return [
+        cluster.transfer(
+            funders[index % len(funders)],
+            index // len(funders),
+            Address.from_public_key(account.public_key),
+            FUNDING,
+        )
+        for index, account in enumerate(accounts)
+    ]
+
+
+def fund(cluster: Cluster, accounts: list[ed25519.PrivateKey]) -> None:
+    """Fund the accounts from every dev account but dev0 (it deploys) and wait until the
+    transfers are on chain."""
+    txs = funding(cluster.dev_keys()[1:], accounts, cluster)
+    results = cluster.submit("v0", txs)
+    refused = [result for result in results if not result["accepted"]]
+    if refused:
+        raise BenchError(f"{len(refused)} funding transfers refused, first: {refused[0]}")
+    waiting = [tx.hash().hex() for tx in txs]
+    deadline = time.monotonic() + TIMEOUT_S
+    while waiting:
+        if time.monotonic() > deadline:
+            raise BenchError(f"{len(waiting)} funding transfers not on chain in {TIMEOUT_S} s")
+        waiting = [tx_hash for tx_hash in waiting if not cluster.committed("v0", tx_hash)]
+        time.sleep(POLL_S)
 
 
 def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dict[int, float]]:
@@ -55,6 +115,8 @@ def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dic
 def run(count: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as directory, running(Path(directory) / "net") as cluster:
         cluster.wait_height(1, timeout_s=180)  # four processes importing on a busy VM
+        senders = fresh_accounts(count)
+        fund(cluster, senders)
         module = Path(directory) / "counter.wat"
         module.write_text(COUNTER.read_text())
         (Path(directory) / "app.toml").write_text(
@@ -62,7 +124,7 @@ def run(count: int) -> tuple[float, float, float]:
         )
         bpi(cluster, "deploy", str(module), "--fuel-price", "0.000000002")
         app_id = cage.app_id(cage.wat_to_wasm(COUNTER.read_text()))
-        txs = calls(cluster, app_id, count)
+        txs = calls(cluster, app_id, count, senders=senders)
         submitted = time.monotonic()
         results = cluster.submit("v0", txs)
         refused = [result for result in results if not result["accepted"]]

@@ -13,14 +13,14 @@ import itertools
 import math
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from metanode.crypto import merkle
+from metanode.crypto import ed25519, merkle
 from metanode.docklock import cage
 from metanode.node import home as dev_home
 from metanode.state.bank.accounts import module_address
@@ -65,11 +65,17 @@ def network(
         yield cluster
 
 
-def calls(cluster: Cluster, app_id: bytes, count: int = CALLS, start: int = 0) -> list[Transaction]:
-    """`count` signed increment calls from every dev account but dev0 (it deploys), after the
-    `start` calls made before."""
+def calls(
+    cluster: Cluster,
+    app_id: bytes,
+    count: int = CALLS,
+    start: int = 0,
+    senders: Sequence[ed25519.PrivateKey] = (),
+) -> list[Transaction]:
+    """`count` signed increment calls, in turn from each of `senders` (by default every dev
+    account but dev0, which deploys), after the `start` calls made before."""
     txs = []
-    keys = cluster.dev_keys()[1:]
+    keys = list(senders) or cluster.dev_keys()[1:]
     for index in range(start, start + count):
         key = keys[index % len(keys)]
         unsigned = Transaction(

@@ -1,0 +1,56 @@
+"""bench/apps.py's senders: past the dev accounts' ~1,200 calls (19 senders × nonce_gap_max),
+the calls come from fresh accounts that the dev accounts fund, each sender's calls and each
+funder's transfers within the nonce gap, so that a batch of 5,000 waits in the pool at once."""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from metanode.crypto import ed25519
+from metanode.errors import BenchError
+from metanode.mempool import constants as mempool_constants
+from metanode.types import Address
+from tests.cli.test_apps_e2e import calls
+from tests.node.cluster import Cluster
+
+
+def _apps() -> Any:
+    path = Path(__file__).parents[2] / "bench/apps.py"
+    spec = importlib.util.spec_from_file_location("bench_apps", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def nonces_by_sender(txs: list[Any]) -> dict[bytes, list[int]]:
+    found: dict[bytes, list[int]] = collections.defaultdict(list)
+    for tx in txs:
+        found[tx.sender].append(tx.nonce)
+    return found
+
+
+def test_five_thousand_calls_fit_the_nonce_gap_of_funded_fresh_senders(tmp_path: Path) -> None:
+    bench = _apps()
+    cluster = Cluster.at(tmp_path, {})
+    senders = bench.fresh_accounts(5_000)
+    again = bench.fresh_accounts(5_000)  # the same keys every run
+    assert [key.public_key for key in senders] == [key.public_key for key in again]
+    assert len(senders) == 100
+    funders = [ed25519.PrivateKey.from_seed(bytes([index]) * 32) for index in range(1, 20)]
+    transfers = bench.funding(funders, senders, cluster)
+    assert sorted(tx.message.to for tx in transfers) == sorted(
+        Address.from_public_key(key.public_key) for key in senders
+    )
+    for txs in (transfers, calls(cluster, bytes(32), 5_000, senders=senders)):
+        for nonces in nonces_by_sender(txs).values():
+            assert nonces == list(range(len(nonces)))
+            assert len(nonces) <= mempool_constants.nonce_gap_max
+    assert len(calls(cluster, bytes(32), 5_000, senders=senders)) == 5_000
+    with pytest.raises(BenchError):
+        bench.funding(funders[:1], senders * 2, cluster)
