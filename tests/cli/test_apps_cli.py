@@ -165,7 +165,8 @@ def test_an_operator_deploys_and_watches_an_app_that_logs(chain: Cluster, tmp_pa
     ]
 
     seen = json.loads(cli(chain, "bpi", "monitor", app, "--json"))
-    assert (seen["calls"], seen["replicas"], seen["notarised_to"], seen["disputes"]) == (3, 1, 2, 0)
+    assert (seen["calls"], seen["replicas"], seen["notarised_to"]) == (3, 1, 2)
+    assert seen["disputes"] == {"ranges_withheld": 0, "court_open": 0, "court_settled": 0}
     assert seen["logblocks"] >= 1 and seen["last_logblock"]["last_seq"] == 2
     assert seen["settled_recent"] == 3 and seen["fuel_used_recent"] > 0
     assert seen["executors"] == [
@@ -179,12 +180,14 @@ def test_an_operator_deploys_and_watches_an_app_that_logs(chain: Cluster, tmp_pa
     ]
     assert seen["agreement"] == {"compared": 0, "disagreed": []}  # one replica: nothing to compare
     text = cli(chain, "bpi", "monitor", app, "--once")
-    assert f"app {app}" in text and "notarised to call 2" in text and "disputes 0" in text
+    assert f"app {app}" in text and "notarised to call 2" in text
+    assert "disputes: 0 ranges withheld, court 0 open 0 settled" in text
 
     hosted = json.loads(cli(chain, "bpci", "monitor", "--key", "v0", "--json"))
     assert hosted["node"] == node_id
     (mine,) = [item for item in hosted["apps"] if item["app"] == app]
     assert (mine["calls"], mine["last_run"], mine["behind"], mine["notarised_to"]) == (3, 2, 0, 2)
+    assert mine["disputes"] == seen["disputes"]
     assert hosted["paid"].endswith("FLX") and hosted["minted"].endswith("NEX")
 
 

@@ -64,6 +64,18 @@ def test_open_and_show_a_dispute_on_a_real_chain(deployed: tuple[Cluster, str]) 
     assert shown["clawback"] is None  # the receipt stood: nothing was taken back
     listed = chain.get("v0", "/api/v1/disputes")
     assert [item["id"] for item in listed["disputes"]] == [0] and listed["next"] is None
+    # Counted for its app by the court's per-app index, apart from the notaries' withheld ranges.
+    view = chain.get("v0", f"/api/v1/apps/{app_id}")
+    assert (view["disputes"], view["court_disputes_open"], view["court_disputes_settled"]) == (
+        0,
+        0,
+        1,
+    )
+    assert bpi(chain, "monitor", app_id)["disputes"] == {
+        "ranges_withheld": 0,
+        "court_open": 0,
+        "court_settled": 1,
+    }
     # The dashboard's search finds a dispute by its word and id; a bare number is a height.
     found = chain.get("v0", "/api/v1/search?q=Dispute%200")
     assert (found["kind"], found["id"]) == ("dispute", "0")

@@ -29,7 +29,7 @@ from metanode.state.court import errors, game, queries
 from metanode.state.court import params as court_params
 from metanode.state.court.consequences import BONDS
 from metanode.state.court.params import DEFAULT as COURT
-from metanode.state.court.records import Clawback, Dispute, Status, read_call_block
+from metanode.state.court.records import AppDisputes, Clawback, Dispute, Status, read_call_block
 from metanode.state.court.ruling import evidence_bytes
 from metanode.state.genesis.document import from_tree, parse_genesis
 from metanode.state.genesis.state import export_genesis
@@ -446,6 +446,9 @@ def test_replicas_that_disagree_open_a_dispute_the_honest_one_wins() -> None:
     court.notarise(honest, lying)
     reader = court.chain.state.reader
     assert notary_queries.dispute(reader, APP, 0) is not None
+    assert queries.of_app(reader, APP) == AppDisputes(open=1, settled=0)
+    assert queries.app_dispute_ids(reader, APP, 10) == [0]
+    assert queries.of_app(reader, bytes(32)) == AppDisputes()
     dispute = court.dispute()
     assert (dispute.status, dispute.bond, dispute.call_seq) == (Status.REVEAL, 0, 2)
     sides = {address: index for index, address in enumerate(dispute.sides)}
@@ -462,6 +465,7 @@ def test_replicas_that_disagree_open_a_dispute_the_honest_one_wins() -> None:
     assert court.send(CHALLENGER, rule_message(0, truth[2], evidence_of(lying[2]))) == OK
     ruled = court.dispute()
     assert ruled.status is (Status.DEFENDER_WON if liar_side == 1 else Status.CHALLENGER_WON)
+    assert queries.of_app(court.chain.state.reader, APP) == AppDisputes(open=0, settled=1)
     assert court.stake(1) < STAKE and court.stake(0) == STAKE
     assert court.balance(court.address(0), Denom.GEN) > honest_gen
     # A withheld range was never minted for: there is nothing to claw back.

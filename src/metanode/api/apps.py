@@ -22,6 +22,7 @@ from metanode.state.apps.records import AppRecord
 from metanode.state.billing import queries as billing
 from metanode.state.billing.records import Statement
 from metanode.state.constants import uint64_max
+from metanode.state.court import queries as court_queries
 from metanode.state.notary import queries as notary
 from metanode.state.view import StateReader
 
@@ -38,6 +39,7 @@ def router(node: Node) -> APIRouter:
 
     def view(reader: StateReader, app_id: bytes, record: AppRecord) -> schemas.AppView:
         epoch, drawn = assignment.current(reader, app_id)
+        court = court_queries.of_app(reader, app_id)
         return schemas.AppView(
             id=app_id.hex(),
             owner=str(record.owner),
@@ -61,6 +63,8 @@ def router(node: Node) -> APIRouter:
             disputes=sum(
                 1 for dispute in notary.disputes(reader) if dispute.logblock.app_id == app_id
             ),
+            court_disputes_open=court.open,
+            court_disputes_settled=court.settled,
         )
 
     def found(reader: StateReader, app_id: str) -> AppRecord:

@@ -414,6 +414,12 @@ class AppView(BaseModel):
     disputes: Annotated[
         int, Field(ge=0, description="replica disagreements recorded, ranges withheld")
     ]
+    court_disputes_open: Annotated[
+        int, Field(ge=0, description="the court's disputes over the app's receipts still open")
+    ]
+    court_disputes_settled: Annotated[
+        int, Field(ge=0, description="the court's disputes over the app's receipts settled")
+    ]
 
 
 class AppPage(BaseModel):

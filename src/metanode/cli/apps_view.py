@@ -151,7 +151,17 @@ def snapshot(chain: str, executors: Sequence[Gateway], app: str) -> dict[str, An
         "logblocks": len(logblocks),
         "notarised_to": logblocks[-1]["last_seq"] if logblocks else None,
         "last_logblock": logblocks[-1] if logblocks else None,
-        "disputes": view["disputes"],
+        "disputes": disputes(view),
+    }
+
+
+def disputes(view: dict[str, Any]) -> dict[str, int]:
+    """An app's disputes as the gateway's app view counts them: ranges the notaries withheld
+    over replicas that disagreed, and the court's disputes over its receipts."""
+    return {
+        "ranges_withheld": view["disputes"],
+        "court_open": view["court_disputes_open"],
+        "court_settled": view["court_disputes_settled"],
     }
 
 
@@ -178,7 +188,7 @@ def hosted(gateway: Gateway) -> list[dict[str, Any]]:
                     "last_run": last_seq,
                     "behind": view["calls"] - 1 - (-1 if last_seq is None else last_seq),
                     "notarised_to": logblocks[-1]["last_seq"] if logblocks else None,
-                    "disputes": view["disputes"],
+                    "disputes": disputes(view),
                 }
             )
         if page["next"] is None:

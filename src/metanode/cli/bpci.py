@@ -509,7 +509,7 @@ def _show_hosted(snapshot: dict[str, Any]) -> None:
             str(item["last_run"]),
             str(item["behind"]),
             str(item["notarised_to"]),
-            str(item["disputes"]),
+            bpi.show_disputes(item["disputes"]),
         )
     console.print(table)
 

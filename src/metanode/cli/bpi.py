@@ -548,7 +548,14 @@ def _show_snapshot(seen: dict[str, Any]) -> None:
             else ""
         )
     )
-    console.print(f"disputes {seen['disputes']}")
+    console.print(f"disputes: {show_disputes(seen['disputes'])}")
+
+
+def show_disputes(disputes: dict[str, int]) -> str:
+    return (
+        f"{disputes['ranges_withheld']} ranges withheld, court {disputes['court_open']} open "
+        f"{disputes['court_settled']} settled"
+    )
 
 
 @app.command()

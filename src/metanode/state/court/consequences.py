@@ -34,11 +34,14 @@ from metanode.state.court.records import (
     CHALLENGER,
     DEFENDER,
     ZERO,
+    AppDisputes,
     Clawback,
     Dispute,
     Kind,
     Ruling,
     Status,
+    read_app_disputes,
+    write_app_disputes,
     write_clawback,
     write_dispute,
     write_id,
@@ -98,6 +101,9 @@ def finish(
         delete_dispute(writer, dispute.app_id, dispute.first_seq)
     writer.delete(keys.deadline(dispute.deadline, dispute_id))
     write_uint(writer, keys.OPEN_COUNT, read_uint(writer, keys.OPEN_COUNT) - 1)
+    counts = read_app_disputes(writer, dispute.app_id)
+    settled = AppDisputes(counts.open - 1, counts.settled + 1)
+    write_app_disputes(writer, dispute.app_id, settled)
     write_dispute(writer, dispute_id, replace(dispute, status=status, ruling=ruling))
 
 

@@ -4,6 +4,8 @@
   `court/slashed` nothing between blocks (a slash passes through it inside `finish`).
 - `open_disputes_have_one_deadline`: the open count is the number of open disputes, each
   with exactly one deadline record, and closed ones have none.
+- `apps_index_their_disputes`: each dispute is in its app's index, and each app's open and
+  settled counts are those of its disputes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from metanode.errors import check
 from metanode.state.bank.accounts import read_account
 from metanode.state.court import keys, queries
 from metanode.state.court.consequences import BONDS, SLASHED
-from metanode.state.court.records import Kind
+from metanode.state.court.records import AppDisputes, Kind
 from metanode.state.view import StateReader
 from metanode.types import Denom
 
@@ -52,4 +54,27 @@ def open_disputes_have_one_deadline(reader: StateReader) -> None:
     )
 
 
-INVARIANTS = (bonds_are_held, open_disputes_have_one_deadline)
+def apps_index_their_disputes(reader: StateReader) -> None:
+    counted: dict[bytes, AppDisputes] = {}
+    for dispute_id, found in queries.disputes(reader, queries.count(reader)):
+        app = found.app_id
+        check(
+            reader.get(keys.app_dispute(app, dispute_id)) is not None,
+            f"court.apps_index_their_disputes: dispute {dispute_id} is not in its app's index",
+        )
+        counts = counted.get(app, AppDisputes())
+        is_open = found.status.is_open
+        counted[app] = AppDisputes(counts.open + int(is_open), counts.settled + int(not is_open))
+    indexed = sum(1 for _ in reader.scan(keys.APP_DISPUTE))
+    check(
+        indexed == queries.count(reader),
+        "court.apps_index_their_disputes: the index holds other disputes",
+    )
+    for app in sorted(counted):
+        check(
+            queries.of_app(reader, app) == counted[app],
+            f"court.apps_index_their_disputes: app {app.hex()}'s counts are off",
+        )
+
+
+INVARIANTS = (bonds_are_held, open_disputes_have_one_deadline, apps_index_their_disputes)

@@ -9,6 +9,8 @@
 0x0b 0x06 ‖ height(8)               → [block time, VRF proof] of a block that included calls
 0x0b 0x07                           → disputes open
 0x0b 0x08 ‖ receipt_hash(32)        → [NEX burned, NEX short] of a false receipt's PoE mint
+0x0b 0x09 ‖ app_id(32) ‖ id(8)      → empty: the app's disputes, in id order
+0x0b 0x0a ‖ app_id(32)              → [open, settled]: the app's disputes by state
 Big-endian numbers, so scans go in id and deadline order.
 """
 
@@ -24,6 +26,8 @@ FALSE_RECEIPT = PREFIX + b"\x05"
 CALL_BLOCK = PREFIX + b"\x06"
 OPEN_COUNT = PREFIX + b"\x07"
 CLAWBACK = PREFIX + b"\x08"
+APP_DISPUTE = PREFIX + b"\x09"
+APP_COUNTS = PREFIX + b"\x0a"
 
 
 def dispute(dispute_id: int) -> bytes:
@@ -52,3 +56,15 @@ def call_block(height: int) -> bytes:
 
 def clawback(receipt_hash: bytes) -> bytes:
     return CLAWBACK + receipt_hash
+
+
+def app_disputes(app_id: bytes) -> bytes:
+    return APP_DISPUTE + app_id
+
+
+def app_dispute(app_id: bytes, dispute_id: int) -> bytes:
+    return app_disputes(app_id) + dispute_id.to_bytes(8, "big")
+
+
+def app_counts(app_id: bytes) -> bytes:
+    return APP_COUNTS + app_id

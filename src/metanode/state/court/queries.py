@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from metanode.errors import InvariantViolation
 from metanode.state.court import keys
 from metanode.state.court.params import CourtParams, read_params
-from metanode.state.court.records import Clawback, Dispute, read_clawback, read_dispute, read_id
+from metanode.state.court.records import (
+    AppDisputes,
+    Clawback,
+    Dispute,
+    read_app_disputes,
+    read_clawback,
+    read_dispute,
+    read_id,
+)
 from metanode.state.staking.records import read_uint
 from metanode.state.view import StateReader
 
@@ -27,6 +35,21 @@ def disputes(
         if found is None:
             raise InvariantViolation(f"dispute {dispute_id} is missing below the next id")
         yield dispute_id, found
+
+
+def of_app(reader: StateReader, app_id: bytes) -> AppDisputes:
+    """How many of the app's disputes are open and settled."""
+    return read_app_disputes(reader, app_id)
+
+
+def app_dispute_ids(reader: StateReader, app_id: bytes, limit: int) -> list[int]:
+    """The first `limit` of the app's disputes' ids, in id order (the per-app index)."""
+    found = []
+    for key, _value in reader.scan(keys.app_disputes(app_id)):
+        if len(found) >= limit:
+            break
+        found.append(int.from_bytes(key[-8:], "big"))
+    return found
 
 
 def open_ids(reader: StateReader) -> list[int]:

@@ -227,3 +227,20 @@ def _uints(reader: StateReader, key: bytes, count: int) -> list[int] | None:
 
 def write_clawback(writer: Overlay, receipt_hash: bytes, clawback: Clawback) -> None:
     writer.put(keys.clawback(receipt_hash), encode_value([clawback.clawed, clawback.short]))
+
+
+@dataclass(frozen=True, slots=True)
+class AppDisputes:
+    """An app's disputes: open, and settled (ruled, or ended by a missed deadline)."""
+
+    open: int = 0
+    settled: int = 0
+
+
+def read_app_disputes(reader: StateReader, app_id: bytes) -> AppDisputes:
+    found = _uints(reader, keys.app_counts(app_id), 2)
+    return AppDisputes() if found is None else AppDisputes(*found)
+
+
+def write_app_disputes(writer: Overlay, app_id: bytes, counts: AppDisputes) -> None:
+    writer.put(keys.app_counts(app_id), encode_value([counts.open, counts.settled]))

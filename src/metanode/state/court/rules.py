@@ -50,7 +50,9 @@ from metanode.state.court.records import (
     Dispute,
     Kind,
     Status,
+    read_app_disputes,
     read_dispute,
+    write_app_disputes,
     write_dispute,
     write_id,
 )
@@ -186,6 +188,9 @@ def open_dispute(writer: Overlay, context: TxContext, dispute: Dispute) -> int:
     write_uint(writer, keys.OPEN_COUNT, read_uint(writer, keys.OPEN_COUNT) + 1)
     write_dispute(writer, dispute_id, dispute)
     writer.put(keys.deadline(dispute.deadline, dispute_id), b"")
+    writer.put(keys.app_dispute(dispute.app_id, dispute_id), b"")
+    counts = read_app_disputes(writer, dispute.app_id)
+    write_app_disputes(writer, dispute.app_id, replace(counts, open=counts.open + 1))
     context.events.append(
         Event(
             "court_dispute_opened",
