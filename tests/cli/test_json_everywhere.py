@@ -26,7 +26,6 @@ NO_DATA = {
     "metanode up": "runs every validator until Ctrl-C; their logs",
     "metanode dev up": "runs a dev chain until Ctrl-C; its logs",
     "bpi dev": "watches a directory until Ctrl-C, logging each rebuild",
-    "bpci-core notary": "not built yet: raises NotBuilt (issue 17)",
     "bpci server stop": "signals the supervisor; one line saying it stopped",
     "bpci server reload": "signals the supervisor; what it applied goes to server.log",
 }

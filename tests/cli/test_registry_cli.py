@@ -40,7 +40,7 @@ def usage_error(*argv: str) -> str:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with running(tmp_path_factory.mktemp("registry-cli") / "net", validators=1) as cluster:
-        cluster.wait_height(1)
+        cluster.wait_height(1, timeout_s=120)  # a process importing on a busy VM
         yield cluster
 
 
@@ -157,13 +157,9 @@ def test_bpci_joins_registers_a_community_node_that_syncs_and_lists_it(
         syncing.wait(20)
 
 
-def test_bpci_core_notary_is_not_built_and_says_so() -> None:
-    done = run("bpci-core", "notary", "--committee-join")
-    assert done.returncode == 1
-    assert done.stderr.strip() == (
-        "bpci-core: the notary committee does not exist yet (issue 17 builds it): nothing was sent"
-    )
+def test_bpci_core_refuses_usage_errors() -> None:
     usage_error("bpci-core", "register", "--key", "x", "--kyc", "none.json")  # no --enterprise
+    usage_error("bpci-core", "notary", "--key", "x", "--kyc", "none.json")  # no --committee-join
 
 
 def test_metanode_did_and_credential_commands(chain: Cluster, tmp_path: Path) -> None:
@@ -234,3 +230,43 @@ def test_metanode_credential_selective_disclosure(chain: Cluster, tmp_path: Path
     usage_error("metanode", "credential", "present", str(issued), "--from", "dev1",
                 "--show", "salary", "--audience", "a", "--nonce", "n", "--out", "x",
                 "--home", home)  # fmt: skip
+
+
+def test_bpci_core_notary_joins_the_committee_by_registering_with_the_notary_role(
+    chain: Cluster, tmp_path: Path
+) -> None:
+    """Last in the module: from its activation the committee is this node alone (the
+    registry's notaries replace the validator-set fallback), which signs no LogBlock here."""
+    gateway, home = chain.url("v0"), str(chain.home)
+    new_home = str(tmp_path / "notary")
+    address = ok("bpci", "join", "--peer", gateway, "--home", new_home)["node_id"]
+    # Dev accounts hold 1,000,000 GEN each; the notary role locks 2,000,000.
+    for sender, denom, coins in (
+        ("dev5", "GEN", "1000000"),
+        ("dev6", "GEN", "1000000"),
+        ("dev7", "GEN", "1"),
+        ("dev7", "FLX", "100"),
+    ):
+        ok("metanode", "tx", "send", "--to", address, "--amount", coins, "--denom", denom,
+           "--from", sender, "--wait", "--home", home)  # fmt: skip
+    did = ok("metanode", "did", "create", "--from", "node", "--home", new_home,
+             "--node", gateway)["did"]  # fmt: skip
+    credential = tmp_path / "kyc.json"
+    ok("metanode", "credential", "issue", "--from", "bank", "--subject", did, "--level", "full",
+       "--index", "7", "--out", str(credential), "--home", home)  # fmt: skip
+
+    joined = ok("bpci-core", "notary", "--committee-join", "--key", "node", "--kyc",
+                str(credential), "--home", new_home, "--node", gateway)  # fmt: skip
+    assert joined["tx"]["status"] == "committed" and joined["kyc_level"] == "full"
+    assert (joined["roles"], joined["stake"]) == (["notary"], "2000000 GEN")
+    chain.wait(
+        lambda: ok("bpci", "nodes", address, "--node", gateway)["status"] == "active",
+        60,
+        "the notary to turn active at the next epoch",
+    )
+    record = ok("bpci", "nodes", address, "--node", gateway)
+    assert (record["node_type"], record["roles"]) == ("enterprise", ["notary"])
+    # A second registration is refused by the chain: no transaction adds a role to a record.
+    again = run("bpci-core", "notary", "--committee-join", "--key", "node", "--kyc",
+                str(credential), "--home", new_home, "--node", gateway)  # fmt: skip
+    assert again.returncode == 1 and "already registered" in again.stdout

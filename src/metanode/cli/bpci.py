@@ -14,8 +14,8 @@ shows the apps the node hosts (docs/apps.md "Monitoring").
 after checking it (docs/backup.md); `bpci policy` registers, shows and evaluates apps' BISO
 policies (cli/policy.py, docs/policy.md).
 `bpci-core` is the enterprise side: registration with a KYC credential, validator stake, and
-the notary committee (which does not exist yet). Every command follows `output.py`'s
-exit-code rule.
+joining the notary committee (registration with the notary role). Every command follows
+`output.py`'s exit-code rule.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from metanode.crypto import bls
-from metanode.errors import ConfigError, MetanodeError
+from metanode.errors import ConfigError
 from metanode.net import tls
 from metanode.net.ports import free_port_block
 from metanode.node import backup as node_backup
@@ -87,12 +87,9 @@ P2p = Annotated[
 ]
 Did = Annotated[str | None, typer.Option(help="The node's DID (default: its key's did:metanode).")]
 Stake = Annotated[str, typer.Option(help="GEN to lock, in coins.")]
+Kyc = Annotated[Path, typer.Option(help="The node DID's KYC credential (JSON).")]
 JOINED_NODE = "node"
 ALREADY_CANDIDATE = name_of(staking_errors.ALREADY_REGISTERED)
-
-
-class NotBuiltError(MetanodeError):
-    """What was asked for is not part of the chain yet."""
 
 
 def _enum(kind: type[NodeType] | type[Role], text: str, option: str) -> Any:
@@ -517,7 +514,7 @@ def _show_hosted(snapshot: dict[str, Any]) -> None:
 @core_app.command("register")
 def core_register(
     key: NodeKey,
-    kyc: Annotated[Path, typer.Option(help="The node DID's KYC credential (JSON).")],
+    kyc: Kyc,
     enterprise: Annotated[
         bool, typer.Option("--enterprise", help="As an enterprise node.")
     ] = False,
@@ -532,15 +529,28 @@ def core_register(
     (registered on chain first if the chain does not hold it yet)."""
     if not enterprise:
         raise ConfigError("bpci-core register registers enterprise nodes: give --enterprise")
+    chosen = tuple(_enum(Role, item, "--roles") for item in roles.split(","))
+    _register_enterprise(home, key, kyc, chosen, stake, p2p, node, as_json)
+
+
+def _register_enterprise(
+    home: Path,
+    key: str,
+    kyc: Path,
+    roles: tuple[Role, ...],
+    stake: str,
+    p2p: str | None,
+    node: str | None,
+    as_json: bool,
+) -> None:
     url = wallet.gateway(home, node)
     credential = identity.register_credential(url, home, key, kyc)
     subject = identity.read_credential(kyc).subject
-    chosen = tuple(_enum(Role, item, "--roles") for item in roles.split(","))
     record, facts = register_node(
         home,
         key,
         NodeType.ENTERPRISE,
-        chosen,
+        roles,
         output.parse_coins(stake),
         p2p,
         subject,
@@ -588,16 +598,28 @@ def core_validator(
 
 @core_app.command("notary")
 def core_notary(
+    key: NodeKey,
+    kyc: Kyc,
     committee_join: Annotated[
         bool, typer.Option("--committee-join", help="Join the notary committee.")
     ] = False,
+    stake: Annotated[
+        str, typer.Option(help="GEN to lock, in coins (the notary role asks 2,000,000).")
+    ] = "2000000",
+    p2p: P2p = None,
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
 ) -> None:
-    """The notary committee (issue 17): not built yet."""
+    """Join the notary committee: register the node --key as an enterprise node with the
+    notary role, its DID holding the credential --kyc. The committee is the active registry
+    nodes with that role (state/notary/committee.py), so the node signs LogBlocks from the
+    epoch it turns active. A node registered already cannot take the role on: the registry
+    has no transaction that changes a record's roles, and the chain refuses a second
+    registration (registry.already_registered)."""
     if not committee_join:
         raise ConfigError("bpci-core notary: give --committee-join")
-    raise NotBuiltError(
-        "the notary committee does not exist yet (issue 17 builds it): nothing was sent"
-    )
+    _register_enterprise(home, key, kyc, (Role.NOTARY,), stake, p2p, node, as_json)
 
 
 def main() -> None:
