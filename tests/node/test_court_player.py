@@ -9,6 +9,7 @@ the nodes' TLS links."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,8 @@ from metanode.node.court import CourtPlayer
 from metanode.state.codes import OK
 from metanode.state.court.params import DEFAULT as COURT
 from metanode.state.court.records import Dispute, Kind, Status
+from metanode.state.notary import keys as notary_keys
+from metanode.state.view import StateReader
 from metanode.types import Address, ChallengeReceipt, Denom, RuleDispute, Transfer
 from metanode.types.messages import Message
 from tests.state.test_court import APP, OWNER, Court, Lie, open_message
@@ -205,3 +208,36 @@ def test_a_watching_replica_challenges_an_output_lie_once_and_wins(tmp_path: Pat
     assert ruled.status is Status.CHALLENGER_WON
     assert ruled.ruling is not None
     assert (ruled.ruling.step, ruled.ruling.what) == (3, "output")
+
+
+class CountingReader:
+    """The chain's own reader, counting the LogBlock records read through it."""
+
+    def __init__(self, reader: StateReader) -> None:
+        self.reader = reader
+        self.logblocks_read = 0
+
+    def get(self, key: bytes) -> bytes | None:
+        self.logblocks_read += key.startswith(notary_keys.LOGBLOCK)
+        return self.reader.get(key)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.reader, name)
+
+
+def test_a_watching_replica_reads_no_logblock_for_receipts_that_agree(tmp_path: Path) -> None:
+    """Checking a LogBlock's receipts against its own at each commit reads the LogBlock only
+    for one that differs: decoding and hashing it for each of up to 512 receipts held a
+    loaded node's event loop at commit (docs/performance.md)."""
+    court = Court(calls=6)
+    honest = court.executions(HONEST)
+    court.notarise(honest)
+    stores = [stored(tmp_path / "a", court, honest), stored(tmp_path / "b", court, honest)]
+    notarised = [(APP, seq, bundle.receipt) for seq, bundle in enumerate(honest)]
+    players, sent = nodes(court, stores, watch=True)
+    reader = CountingReader(court.chain.state.reader)
+    for player in players:
+        player.challenge_false(reader, court.chain.state.height, notarised)  # type: ignore[arg-type]
+    assert sent == [] and reader.logblocks_read == 0
+    for store in stores:
+        store.close()
