@@ -133,6 +133,15 @@ def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> N
     assert "--rate 'fast'" in result.stdout + result.stderr
 
 
+def test_a_recording_of_two_link_runs_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    trace = tmp_path / "trace.jsonl"
+    result = run("bench", "--compare-links", "--record-trace", str(trace), "--out", str(out))
+    assert result.returncode == 2
+    assert "--record-trace records one run" in result.stdout + result.stderr
+    assert not out.exists() and not trace.exists()
+
+
 def test_cpu_seconds_count_a_process_and_its_live_children() -> None:
     # The child burns 0.3 s of CPU by its own clock, says so, and stays alive: the figure
     # then holds however loaded the machine is.

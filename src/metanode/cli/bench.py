@@ -230,6 +230,10 @@ def bench(
     `hybrid_tps=… classical_tps=… ratio=…` (ratio: hybrid over classical)."""
     if rate != "max" and not (rate.isascii() and rate.isdigit()):
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
+    if compare_links and record_trace is not None:
+        # Each run joins its validators' recordings into the one file: the second would
+        # silently replace the first.
+        raise ConfigError("--record-trace records one run: leave it out with --compare-links")
     mempool = _mempool(clients_txs_max)
     out.mkdir(parents=True, exist_ok=True)
     t_sign, t_verify_by = measure_crypto()
