@@ -17,7 +17,9 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,9 +36,11 @@ from .app import create_app
 
 log = logging.getLogger("metanode.api")
 # From the start of stopping, how long the process may take to end before it exits anyway: the
-# gateway's grace and its cancellation, then a second for the rest. A stop that takes longer
-# is stuck (a thread joined at exit, a connection that never closes); the forced exit is logged.
-process_stop_deadline_s = gateway_stop_grace_s + 3
+# gateway's grace and its cancellation, then ample time for the rest. A clean stop takes well
+# under a second on an idle machine, but a starved one (a CI runner, a host under load) took 6 s
+# once; a stop that takes longer than this is stuck (a thread joined at exit, a connection that
+# never closes), and the forced exit logs every thread's stack to show where.
+process_stop_deadline_s = gateway_stop_grace_s + 7
 
 
 class _Server(uvicorn.Server):
@@ -103,7 +107,9 @@ async def serve(node: Node) -> None:
 def _exit_if_still_running_after(seconds: float, name: str) -> None:
     def force() -> None:
         log.error(
-            "forced exit: still stopping %.0f s after stopping began", seconds, extra={"node": name}
+            "forced exit: still stopping %.0f s after stopping began",
+            seconds,
+            extra={"node": name, "traceback": _stacks()},
         )
         logging.shutdown()
         os._exit(1)
@@ -111,6 +117,17 @@ def _exit_if_still_running_after(seconds: float, name: str) -> None:
     watchdog = threading.Timer(seconds, force)
     watchdog.daemon = True  # it must not keep the process alive, only end one that hangs
     watchdog.start()
+
+
+def _stacks() -> str:
+    """Every other thread's stack, innermost call last: where a stop that hangs is waiting."""
+    me = threading.get_ident()
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"thread {names.get(ident, ident)}:\n{''.join(traceback.format_stack(frame))}"
+        for ident, frame in sorted(sys._current_frames().items())
+        if ident != me
+    )
 
 
 def run(

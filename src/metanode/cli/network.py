@@ -39,8 +39,9 @@ DEFAULT_HOME = Path(".metanode")
 STATUS_TIMEOUT_S = 2.0
 # After SIGTERM, how long `up` waits for a node before it kills it (and logs that it did). A
 # node ends its gateway's connections within `node.gateway_stop_grace_s` (3 s) and then needs
-# well under a second; the rest is room for a loaded machine.
-STOP_GRACE_S = 8.0
+# well under a second; a node that is stuck exits by itself after
+# `api.server.process_stop_deadline_s` (10 s), logging where it hung, so `up` waits past that.
+STOP_GRACE_S = 12.0
 # How long `up` waits for every gateway to answer before it gives up on starting.
 START_TIMEOUT_S = 60.0
 POLL_S = 0.2
