@@ -235,8 +235,8 @@ def test_metanode_credential_selective_disclosure(chain: Cluster, tmp_path: Path
 def test_bpci_core_notary_joins_the_committee_by_registering_with_the_notary_role(
     chain: Cluster, tmp_path: Path
 ) -> None:
-    """Last in the module: from its activation the committee is this node alone (the
-    registry's notaries replace the validator-set fallback), which signs no LogBlock here."""
+    """Last in the module: the node turns active as a notary; one registry notary is below
+    the committee's floor of 4, so the validator set stays the committee."""
     gateway, home = chain.url("v0"), str(chain.home)
     new_home = str(tmp_path / "notary")
     address = ok("bpci", "join", "--peer", gateway, "--home", new_home)["node_id"]

@@ -19,6 +19,7 @@ from metanode.state.genesis.state import export_genesis, genesis_writes
 from metanode.state.identity.records import did_of_key
 from metanode.state.invariants import check_all
 from metanode.state.machine import InvalidBlock, apply_block
+from metanode.state.notary.committee import notary_committee
 from metanode.state.registry import queries
 from metanode.state.registry.records import Status
 from metanode.state.registry.rules import REGISTRY_POOL, TREASURY, evidence_hash
@@ -206,6 +207,24 @@ def test_validator_node_joins_the_set_at_the_next_epoch() -> None:
     assert queries.node(chain.state.reader, node.address).status is Status.ACTIVE
     chain.run([])  # block 4: still the old set
     assert node.address in {m.address for m in staking_queries.validator_set(chain.state.reader)}
+
+
+def test_registry_notaries_take_the_committee_over_only_from_the_fourth() -> None:
+    chain = chain_of(role_min_stake={"validator": str(10 * COIN), "notary": str(COIN)})
+    validators = [member.address for member in notary_committee(chain.state.reader)]
+    notaries = [Wallet.of(index) for index in range(4)]
+    for count, node in enumerate(notaries, start=1):
+        message = registration(
+            NodeType.ENTERPRISE, (Role.NOTARY,), key=50 + count, stake=COIN,
+            did=f"did:metanode:notary{count}", p2p_address=f"notary{count}.example:7000",
+        )  # fmt: skip
+        assert chain.run([node.tx(0, message)]).receipts[0].code == OK
+        run_until_height(chain, (chain.state.height // EPOCH + 1) * EPOCH)  # active
+        assert queries.node(chain.state.reader, node.address).status is Status.ACTIVE
+        committee = [member.address for member in notary_committee(chain.state.reader)]
+        if count < 4:  # below the floor: one joiner never signs LogBlocks alone
+            assert committee == validators, count
+    assert committee == sorted(node.address for node in notaries)
 
 
 def equivocation(index: int, height: int, round_: int = 0) -> SubmitEvidence:

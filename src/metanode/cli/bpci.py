@@ -613,8 +613,9 @@ def core_notary(
 ) -> None:
     """Join the notary committee: register the node --key as an enterprise node with the
     notary role, its DID holding the credential --kyc. The committee is the active registry
-    nodes with that role (state/notary/committee.py), so the node signs LogBlocks from the
-    epoch it turns active. A node registered already cannot take the role on: the registry
+    nodes with that role once there are at least 4 (state/notary/committee.py; the validator
+    set until then), so the node signs LogBlocks from the epoch where it turns active and
+    that floor is met. A node registered already cannot take the role on: the registry
     has no transaction that changes a record's roles, and the chain refuses a second
     registration (registry.already_registered)."""
     if not committee_join:

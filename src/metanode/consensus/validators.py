@@ -154,7 +154,8 @@ class ValidatorSet:
 
 
 def quorum(total_power: int) -> int:
-    """`ceil(2·P/3)`: any two sets with this much power share more than a third of P."""
+    """`ceil(2·P/3)`: any two sets with this much power share at least a third of P, more than
+    the faulty power f < P/3 that BFT tolerates, so an honest member is in both."""
     return -(-2 * total_power // 3)
 
 

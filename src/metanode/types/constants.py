@@ -83,6 +83,10 @@ privacy_tx_bytes_max = 64 * 1024
 # Roots one bisection turn may post (state/court: its `points_per_turn` parameter's ceiling).
 dispute_points_max = 64
 notary_committee_max = 256
+# The registry's notaries take the committee over from the validator set only once there are
+# this many: a committee of fewer than 3f + 1 = 4 survives no faulty member, and one joiner
+# alone would otherwise sign every LogBlock.
+notary_committee_min = 4
 events_per_receipt_max = 16
 event_attribute_bytes_max = 256
 block_txs_max = 20_000

@@ -3,8 +3,9 @@ the registry has notary nodes it alone decides, and the rules never ask twice.
 
 Rule: the active registry nodes with the notary role, each with its registry voting power
 (state/registry/queries.py), the `notary_committee_max` most powerful (address breaks ties);
-while the registry has none, the validator set that signs the next block, with its consensus
-power. Members are ordered by address: bit i of a LogBlock's signer bitmap is member i.
+while the registry has fewer than `notary_committee_min` of them, the validator set that signs
+the next block, with its consensus power. Members are ordered by address: bit i of a
+LogBlock's signer bitmap is member i.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def notary_committee(reader: StateReader) -> tuple[Member, ...]:
         for address, record in registry.nodes(reader)
         if Role.NOTARY in record.roles and record.status is Status.ACTIVE
     ]
-    if not notaries:
+    if len(notaries) < types_constants.notary_committee_min:
         notaries = [
             Member(member.address, member.bls_public_key, member.power)
             for member in staking.validator_set(reader)
