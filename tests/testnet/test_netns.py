@@ -19,6 +19,7 @@ from metanode.cli.testnet import soak_figures
 from metanode.testnet import faults
 from metanode.testnet.delay import Delayer
 from metanode.testnet.fabric import IPTABLES, NETEM, NONE, Fabric, run_ip
+from metanode.testnet.pace import WINDOW, within_windows
 from metanode.testnet.run import COMMITTED, IN_FLIGHT, STALLED, quorum_side, stall_verdict
 
 needs_root = pytest.mark.skipif(
@@ -192,6 +193,28 @@ def test_a_soak_is_flat_by_its_second_half_and_its_first_counts_the_warm_up() ->
     figures = dict(item.split("=") for item in soak_figures(samples).split())
     assert figures == {"soak_samples": "5", "rss_growth_pct": "81", "fds_growth": "0",
                        "rss_growth_late_pct": "0", "fds_growth_late": "0"}  # fmt: skip
+
+
+@given(
+    st.integers(0, 3 * WINDOW * 5),
+    st.integers(0, 100),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, WINDOW)), min_size=1, max_size=5),
+)
+def test_a_paced_sender_never_runs_past_its_window_and_the_turn_spreads_the_rest(
+    owed: int, turn: int, accounts: list[tuple[int, int]]
+) -> None:
+    committed = [base for base, _ in accounts]
+    nonces = [base + in_flight for base, in_flight in accounts]
+    senders = within_windows(owed, turn, nonces, committed)
+    room = sum(WINDOW - in_flight for _, in_flight in accounts)
+    assert len(senders) == min(owed, room)
+    for index, (_, in_flight) in enumerate(accounts):
+        assert in_flight + senders.count(index) <= WINDOW
+    # Round-robin from the turn: no account sends twice before every one with room sent.
+    if senders and all(in_flight == 0 for _, in_flight in accounts):
+        assert senders[0] == turn % len(accounts)
+        counts = [senders.count(index) for index in range(len(accounts))]
+        assert max(counts) - min(counts) <= 1
 
 
 def metanode(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -104,6 +105,9 @@ def testnet(
     report = Report()
     logs.setup(home, "info", file_bytes_max=64 * 1024 * 1024, files_max=2, console=not as_json)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request drowns the run
+    # SIGTERM (a supervisor, `kill`, a CI timeout) ends the run as Ctrl-C does, through the
+    # `finally` below: Python's default would leave the nodes running and the namespaces up.
+    signal.signal(signal.SIGTERM, _interrupted)
     fabric.create()
     try:
         report.shaping = fabric.choose_shaping()
@@ -117,14 +121,18 @@ def testnet(
             raise ConfigError("--kinds: none of these faults can run here (no netem, no iptables)")
         drawn = faults.schedule(seed, scenarios, validators, runnable)
         schedule = [fault for fault in drawn if fault.kind in played]
-        network = Network.init(home / "net", fabric, accounts=10)
+        network = Network.init(
+            home / "net", fabric, accounts=pace_load.PACED_ACCOUNTS if pace else 10
+        )
         samples: list[dict[str, int]] = []
         paced = ""
         with running(network, START_TIMEOUT_S):
             load: Load
             if pace:
                 keys = spending_keys(network.home)
-                capacity = pace_load.measure_capacity(network, keys, CAPACITY_S)
+                capacity = pace_load.measure_capacity(
+                    network, keys[: pace_load.CAPACITY_ACCOUNTS], CAPACITY_S
+                )
                 load = pace_load.PacedLoad(network, capacity.tps * pace)
                 paced = f" capacity_tps={capacity.tps:.1f} paced_tps={capacity.tps * pace:.1f}"
             else:
@@ -142,7 +150,7 @@ def testnet(
             shutil.rmtree(home / "net", ignore_errors=True)
     if isinstance(load, pace_load.PacedLoad):
         paced += (f" offered={load.offered} admitted={load.admitted} refused={load.refused}"
-                  f" settles={load.settles}")  # fmt: skip
+                  f" settles={load.settles} held={load.held}")  # fmt: skip
     figures = report.line() + paced + (soak_figures(samples) if soak else "")
     if as_json:
         output.print_json({**report.__dict__, "figures": figures})
@@ -166,6 +174,10 @@ def _kinds(option: str, given: str) -> tuple[str, ...]:
         raise ConfigError(f"{option}: unknown {', '.join(unknown) or 'none given'}; "
                           f"choose among {', '.join(faults.KINDS)}")  # fmt: skip
     return chosen
+
+
+def _interrupted(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _soak(network: Network, seconds: float) -> list[dict[str, int]]:

@@ -4,10 +4,11 @@
 `measure_capacity` sends waves of transfers (each dev account's next `nonce_gap_max` nonces,
 so the mempool queues none) as fast as the gateways take them, waits for each wave to commit,
 and divides what committed by the time it took. `PacedLoad` then offers transfers at a fixed
-rate in ticks, each tick's share one batch to the next gateway in turn, keeping each account's
-next nonce itself (one client cannot wait out each transaction at hundreds a second); after a
-refusal, a transfer queued behind a nonce gap or a batch whose fate is unknown it sends
-nothing until the committed nonces stop moving, and goes on from them. One transaction
+rate in ticks, each account to one gateway and at most WINDOW transfers past its committed
+nonce, keeping each account's next nonce itself (one client cannot wait out each transaction
+at hundreds a second); what the windows hold back is counted (`held`), never sent later in a
+burst. After a refusal, a transfer queued behind a nonce gap or a batch whose fate is unknown
+it sends nothing until the committed nonces stop moving, and goes on from them. One transaction
 a tick, sent a while before, is asked whether it committed: those the gateway answers
 committed are `acknowledged`, which the checks look for in every chain.
 """
@@ -35,6 +36,17 @@ ASK_AFTER_S = 5.0  # a transaction is asked about this long after it was sent
 WAVE_TIMEOUT_S = 120.0
 SETTLE_POLL_S = 3.0  # longer than a block: unchanged twice running means nothing came
 EXPIRY_BLOCKS = 10**9  # the load's transactions never expire: a stall must not drop them
+# Transfers an account may have past its committed nonce: half the pool's nonce_gap_max, so a
+# committed nonce read a poll late still leaves room.
+WINDOW = mempool_constants.nonce_gap_max // 2
+NONCES_POLL_S = 2.0
+# Accounts of a paced network: each holds WINDOW transfers in flight, so 64 of them carry
+# 64 · 32 = 2,048 transfers per block time; the dev default of 10 capped the load at 640 a
+# block, below half of what an idle 2-core machine commits.
+PACED_ACCOUNTS = 64
+# The capacity waves use this many of them (each account's next nonce_gap_max nonces a wave),
+# as the figures before the paced accounts did.
+CAPACITY_ACCOUNTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +118,24 @@ def _landed(
                for key, nonce in zip(keys, nonces, strict=True))  # fmt: skip
 
 
+def within_windows(owed: int, turn: int, nonces: list[int], committed: list[int]) -> list[int]:
+    """Up to `owed` senders (indexes), in turn from `turn`, each within its window of WINDOW
+    transfers past its last committed nonce: the pool refuses a sender further ahead
+    (nonce_gap_max), and the gateways' guard bans a client it keeps refusing."""
+    accounts = len(nonces)
+    room = [WINDOW - (nonces[i] - committed[i]) for i in range(accounts)]
+    order = [(turn + offset) % accounts for offset in range(accounts)]
+    senders: list[int] = []
+    while len(senders) < owed and any(room[i] > 0 for i in order):
+        for sender in order:
+            if room[sender] > 0 and len(senders) < owed:
+                senders.append(sender)
+                room[sender] -= 1
+    return senders
+
+
 class PacedLoad(Load):
-    """Transfers offered at `rate` a second, whatever the network makes of them."""
+    """Transfers offered at `rate` a second, as far as the network commits them."""
 
     def __init__(self, network: Network, rate: float) -> None:
         super().__init__(network)
@@ -118,23 +146,37 @@ class PacedLoad(Load):
         self.admitted = 0  # ready for a block (not queued behind a nonce gap)
         self.refused = 0
         self.settles = 0  # pauses until the committed nonces stopped moving
+        self.held = 0  # owed by the pace but held back: every account's window was full
+
+    def _gateway(self, sender: int) -> str:
+        """Each account sends to one gateway: its transfers reach that pool in nonce order,
+        where round-robin raced gossip and met nonce gaps on the other pools."""
+        return self.network.url(sender % self.network.fabric.hosts)
 
     def _run(self) -> None:
         nonces = self._settle(self.network.url(0), None)
+        committed = list(nonces)
         asked: collections.deque[tuple[float, str, str]] = collections.deque()
-        started, base, turn = time.monotonic(), 0, 0
+        started, base, turn, polled = time.monotonic(), 0, 0, time.monotonic()
         while not self._stop.is_set():
+            if time.monotonic() - polled >= NONCES_POLL_S:
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    committed = self._committed()
+                polled = time.monotonic()
             owed = int(self.rate * (time.monotonic() - started)) - (self.offered - base)
-            gateway = self.network.url(turn % self.network.fabric.hosts)
-            if owed > 0:
-                senders = [(turn + number) % len(self.keys) for number in range(owed)]
-                self.offered += owed
+            senders = within_windows(owed, turn, nonces, committed) if owed > 0 else []
+            if len(senders) < owed:  # the network is behind the pace: no burst later
+                self.held += owed - len(senders)
+                started, base = time.monotonic(), self.offered + len(senders)
+            if senders:
+                self.offered += len(senders)
                 try:
-                    clean = self._tick(gateway, nonces, senders, asked)
+                    clean = self._tick(nonces, senders, asked)
                 except (httpx.HTTPError, ValueError, KeyError):
                     clean = False  # whether the gateway took the batch is unknown
                 if not clean:
-                    nonces = self._settle(gateway, nonces)
+                    nonces = self._settle(self.network.url(0), nonces)
+                    committed = list(nonces)
                     # The pace starts again from here: no burst of what was not sent.
                     started, base = time.monotonic(), self.offered
             with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
@@ -142,30 +184,39 @@ class PacedLoad(Load):
             turn += 1
             self._stop.wait(TICK_S)
 
+    def _committed(self) -> list[int]:
+        return [
+            committed_nonce(self.client, self._gateway(index), key)
+            for index, key in enumerate(self.keys)
+        ]
+
     def _tick(
         self,
-        gateway: str,
         nonces: list[int],
         senders: list[int],
         asked: collections.deque[tuple[float, str, str]],
     ) -> bool:
-        """One batch; whether every transfer in it is ready for a block."""
-        txs = []
+        """One batch to each gateway with senders; whether every transfer is ready for a
+        block."""
+        batches: dict[str, list[Transaction]] = collections.defaultdict(list)
         for sender in senders:
             to = self.keys[(sender + 1) % len(self.keys)]
-            txs.append(transfer(self.keys[sender], nonces[sender], to))
+            batches[self._gateway(sender)].append(transfer(self.keys[sender], nonces[sender], to))
             nonces[sender] += 1
-        answer = self.client.post(
-            f"{gateway}/api/v1/txs/batch", json={"txs": [tx.encode().hex() for tx in txs]}
-        )
-        answer.raise_for_status()
-        results = answer.json()["results"]
-        ready = [r["hash"] for r in results if r["accepted"] and not r["queued"]]
-        self.admitted += len(ready)
-        self.refused += sum(not r["accepted"] for r in results)
-        if ready:
-            asked.append((time.monotonic(), gateway, ready[-1]))
-        return len(ready) == len(results)
+        clean = True
+        for gateway, txs in sorted(batches.items()):
+            answer = self.client.post(
+                f"{gateway}/api/v1/txs/batch", json={"txs": [tx.encode().hex() for tx in txs]}
+            )
+            answer.raise_for_status()
+            results = answer.json()["results"]
+            ready = [r["hash"] for r in results if r["accepted"] and not r["queued"]]
+            self.admitted += len(ready)
+            self.refused += sum(not r["accepted"] for r in results)
+            if ready:
+                asked.append((time.monotonic(), gateway, ready[-1]))
+            clean = clean and len(ready) == len(results)
+        return clean
 
     def _settle(self, gateway: str, nonces: list[int] | None) -> list[int]:
         """The accounts' nonces to go on from, after a refusal, a queued transfer or a batch
