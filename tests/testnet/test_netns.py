@@ -184,15 +184,18 @@ def test_a_partition_of_hosts_leaves_no_quorum_only_while_the_set_is_the_one_dra
 
 def test_a_soak_is_flat_by_its_second_half_and_its_first_counts_the_warm_up() -> None:
     rss = {0: [100, 150, 180, 180, 181], 1: [100, 110, 120, 120, 120]}  # MiB by sample
+    anon = {0: [60, 90, 100, 100, 100], 1: [60, 70, 80, 80, 84]}  # the heap part of rss
     samples = [
-        {"node": node, "rss_kib": mib * 1024, "fds": 30 + (node == 0 and index == 1)}
+        {"node": node, "rss_kib": mib * 1024, "anon_kib": anon[node][index] * 1024,
+         "fds": 30 + (node == 0 and index == 1)}
         for index in range(5)
         for node, series in rss.items()
         for mib in [series[index]]
-    ]
+    ]  # fmt: skip
     figures = dict(item.split("=") for item in soak_figures(samples).split())
     assert figures == {"soak_samples": "5", "rss_growth_pct": "81", "fds_growth": "0",
-                       "rss_growth_late_pct": "0", "fds_growth_late": "0"}  # fmt: skip
+                       "rss_growth_late_pct": "0", "fds_growth_late": "0",
+                       "anon_growth_pct": "66", "anon_growth_late_pct": "5"}  # fmt: skip
 
 
 @given(
