@@ -60,6 +60,29 @@ WRONG_TYPE = wat('(import "env" "log" (func (param i32)))')
 STARTS = wat('(func $boot) (start $boot) (func (export "run"))')
 
 
+def send_checked(chain: Chain, wallet: Wallet, nonce: int, message: Message) -> int:
+    """Run `message` in its own block; return its code, checking that a refused one wrote
+    nothing but the fee, the nonce and the tip."""
+    before = read_account(chain.state.reader, wallet.address)
+    changes = chain.run([wallet.tx(nonce, message)])
+    (receipt,) = changes.receipts
+    if receipt.code != OK:
+        allowed = {
+            bank_keys.account(wallet.address),
+            bank_keys.account(chain.proposer),
+            bank_keys.account(TREASURY),
+            genesis_keys.TIP,
+            apps_keys.DRAW_SEED,  # each block ends an epoch of one block here
+        }
+        # Every block also counts the last certificate into the signers' windows.
+        written = {key for key, _value in changes.writes}
+        assert {key for key in written if not key.startswith(registry_keys.SIGNING)} <= allowed
+        after = read_account(chain.state.reader, wallet.address)
+        assert after.balance(Denom.FLX) == before.balance(Denom.FLX) - FEE
+        assert after.nonce == before.nonce + 1
+    return receipt.code
+
+
 class Apps:
     """A chain with apps parameters, and each wallet's next nonce."""
 
@@ -74,28 +97,9 @@ class Apps:
         self.nonces: dict[Address, int] = {}
 
     def send(self, wallet: Wallet, message: Message) -> int:
-        """Run `message` in its own block; return its code, checking that a refused one wrote
-        nothing but the fee, the nonce and the tip."""
         nonce = self.nonces.get(wallet.address, 0)
         self.nonces[wallet.address] = nonce + 1
-        before = read_account(self.chain.state.reader, wallet.address)
-        changes = self.chain.run([wallet.tx(nonce, message)])
-        (receipt,) = changes.receipts
-        if receipt.code != OK:
-            allowed = {
-                bank_keys.account(wallet.address),
-                bank_keys.account(self.chain.proposer),
-                bank_keys.account(TREASURY),
-                genesis_keys.TIP,
-                apps_keys.DRAW_SEED,  # each block ends an epoch of one block here
-            }
-            # Every block also counts the last certificate into the signers' windows.
-            written = {key for key, _value in changes.writes}
-            assert {key for key in written if not key.startswith(registry_keys.SIGNING)} <= allowed
-            after = read_account(self.chain.state.reader, wallet.address)
-            assert after.balance(Denom.FLX) == before.balance(Denom.FLX) - FEE
-            assert after.nonce == before.nonce + 1
-        return receipt.code
+        return send_checked(self.chain, wallet, nonce, message)
 
     def deploy(self, module: bytes = COUNTER, replicas: int = 2, limit: int = LIMIT) -> int:
         return self.send(OWNER, DeployApp(module, replicas, PRICE, limit))

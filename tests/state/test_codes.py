@@ -257,6 +257,7 @@ PINNED = {
     1314: "storage.module_not_supplied",
     1315: "storage.blob_in_use",
     1316: "storage.module_hash_mismatch",
+    1317: "storage.module_stored_elsewhere",
     1701: "keys.account_migrated",
     1702: "keys.hybrid_key_required",
     1703: "keys.already_hybrid",

@@ -38,9 +38,12 @@ from metanode.types import (
     LogLeaf,
     SubmitLogBlock,
     UpgradeApp,
+    UpgradeStoredApp,
 )
+from metanode.types.messages import Message
 from tests.conftest import load_vectors
 from tests.state.support import Chain, Wallet, _bls_key, make_genesis, seed, validator_wallet
+from tests.state.test_storage import place_message
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 COUNTER = wat_to_wasm((EXAMPLES / "counter.wat").read_text())
@@ -361,9 +364,23 @@ def against_the_app(chain: Chain, good: LogBlock) -> list[tuple[LogBlock, int]]:
     ]
 
 
-def test_a_logblock_holds_one_version_of_calls(chain: Chain) -> None:
-    upgrade = UpgradeApp(APP, COUNTER_V2)
-    assert chain.run([OWNER.tx(1, upgrade)]).receipts[0].code == OK
+def upgrades(by_root: bool) -> list[Message]:
+    """The owner's upgrade of the counter to COUNTER_V2: inline, or placed in relay storage
+    (the four validators stand in as storage nodes) and upgraded to by its root."""
+    if not by_root:
+        return [UpgradeApp(APP, COUNTER_V2)]
+    placed = place_message(COUNTER_V2, 2, 4)
+    functions = ("increment",)
+    upgrade = UpgradeStoredApp(APP, placed.root, placed.size, blake3_hash(COUNTER_V2), functions)
+    return [placed, upgrade]
+
+
+@pytest.mark.parametrize("by_root", [False, True])
+def test_a_logblock_holds_one_version_of_calls(chain: Chain, by_root: bool) -> None:
+    """After an upgrade (inline or by root), the receipts of calls naming version 1 are still
+    notarised as version 1's; a LogBlock cannot pass them off as version 2's."""
+    txs = [OWNER.tx(1 + index, message) for index, message in enumerate(upgrades(by_root))]
+    assert [receipt.code for receipt in chain.run(txs).receipts] == [OK] * len(txs)
     deploy_and_call(chain, 1, nonce=CALLS)  # call CALLS names version 2
     submitter = Submitter(chain)
     leaves = Replicas(chain).leaves(0, CALLS)

@@ -27,11 +27,13 @@ from metanode.types import (
     PlaceBlob,
     RuleDispute,
     Transaction,
+    UpgradeApp,
+    UpgradeStoredApp,
 )
 from metanode.types import constants as types_constants
 from metanode.types.messages import Message
 from tests.state.support import COIN, Chain, Wallet, genesis_tree, validator_wallet
-from tests.state.test_apps import COUNTER, EXAMPLES, FORBIDDEN
+from tests.state.test_apps import COUNTER, EXAMPLES, FORBIDDEN, send_checked
 from tests.state.test_storage import VALIDATORS, place_message
 
 OWNER = Wallet.of(0)
@@ -49,14 +51,20 @@ def big_module(fill: str = "z") -> bytes:
 
 BIG = big_module()
 BIG_ID = blake3_hash(BIG)
+NEXT = big_module("y")  # the version an upgrade by root brings
+NEXT_ID = blake3_hash(NEXT)
 
 
 class Modules:
     """A chain whose seven validators stand in as storage nodes, with VRF block proofs (a
-    ruling replays a call with its block's seed)."""
+    ruling replays a call with its block's seed); each message runs in its own block, and a
+    refused one is checked to change nothing but its fee (`send_checked`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **apps_parameters: int) -> None:
         tree: dict[str, Any] = genesis_tree(wallets=2, validators=VALIDATORS)
+        tree["apps"] = {"parameters": {name: str(v) for name, v in apps_parameters.items()}}
+        # No epoch fees: a refused message must be seen to change nothing but its own fee.
+        tree["parameters"]["storage"] = {"epoch_fee_per_kib": 0}
         tree["accounts"] += [
             {"address": str(validator_wallet(i).address), "balances": {"FLX": 100 * COIN}}
             for i in range(VALIDATORS)
@@ -67,7 +75,7 @@ class Modules:
     def send(self, wallet: Wallet, message: Message) -> int:
         nonce = self.nonces.get(wallet.address.raw, 0)
         self.nonces[wallet.address.raw] = nonce + 1
-        return self.chain.run([wallet.tx(nonce, message)]).receipts[0].code
+        return send_checked(self.chain, wallet, nonce, message)
 
     def place(self, module: bytes = BIG, wallet: Wallet = OWNER) -> PlaceBlob:
         message = place_message(module, 2, 4)
@@ -90,6 +98,17 @@ def deploy_of(placed: PlaceBlob, module: bytes = BIG, **changes: Any) -> DeployS
         "fuel_limit": LIMIT,
     }
     return DeployStoredApp(**{**fields, **changes})
+
+
+def upgrade_of(placed: PlaceBlob, module: bytes = NEXT, **changes: Any) -> UpgradeStoredApp:
+    fields: dict[str, Any] = {
+        "app_id": BIG_ID,
+        "root": placed.root,
+        "size": placed.size,
+        "module_hash": blake3_hash(module),
+        "functions": ("increment",),
+    }
+    return UpgradeStoredApp(**{**fields, **changes})
 
 
 def test_a_module_past_the_inline_limit_is_deployed_by_root_and_called() -> None:
@@ -199,3 +218,73 @@ def test_a_module_at_the_cap_leaves_a_ruling_room_for_the_reads_of_80_keys() -> 
     encoded = tx.encode()
     assert len(encoded) <= types_constants.logblock_tx_bytes_max
     assert Transaction.decode(encoded) == tx
+
+
+def test_the_owner_upgrades_an_app_to_a_module_by_root_and_old_calls_keep_their_version() -> None:
+    modules = Modules()
+    first = modules.place()
+    assert modules.send(OWNER, deploy_of(first)) == OK
+    assert modules.send(OTHER, CallApp(BIG_ID, 0, "increment", b"", LIMIT)) == OK
+    placed = modules.place(NEXT)
+    assert modules.send(OWNER, upgrade_of(placed)) == OK
+    reader = modules.reader
+    app = apps.app(reader, BIG_ID)
+    assert app is not None and (app.version, app.versions) == (2, 2)
+    old, new = apps.versions(reader, BIG_ID, app)
+    assert (old.module_hash, new.module_hash, new.functions) == (BIG_ID, NEXT_ID, ("increment",))
+    # Each version's blob is found by its hash and pinned; the chain holds neither's bytes.
+    for module_hash, root in ((BIG_ID, first.root), (NEXT_ID, placed.root)):
+        assert apps.module(reader, module_hash) is None
+        assert storage.stored_module(reader, module_hash) == (
+            root,
+            storage.placement(reader, root),
+        )
+        assert storage.pinned(reader, root)
+    assert modules.send(OTHER, CallApp(BIG_ID, 0, "increment", b"", LIMIT)) == OK
+    assert modules.send(OTHER, CallApp(BIG_ID, 1, "increment", b"", LIMIT)) == OK
+    reader = modules.reader
+    assert [call.version for _, call in apps.calls(reader, BIG_ID)] == [1, 2, 1]
+    # A ruling replays each call with the module of the version it names.
+    supplied = {1: BIG, 2: NEXT}
+    assert [carried_module(reader, BIG_ID, seq, supplied) for seq in range(3)] == [BIG, NEXT, BIG]
+    # Back to the inline module, then to the first blob again: versions 3 and 4.
+    assert modules.send(OWNER, UpgradeApp(BIG_ID, COUNTER)) == OK
+    assert modules.send(OWNER, upgrade_of(first, BIG)) == OK
+    app = apps.app(modules.reader, BIG_ID)
+    assert app is not None and (app.version, app.versions) == (4, 4)
+
+
+def test_upgrade_by_root_refusals_in_ladder_order_change_nothing_but_the_fee() -> None:
+    modules = Modules(versions_max=2)
+    first = modules.place()
+    assert modules.send(OWNER, deploy_of(first)) == OK
+    placed = modules.place(NEXT)
+    foreign = modules.place(COUNTER, OTHER)
+    elsewhere = big_module("x")  # deployed as its own app by root: its hash maps to its blob
+    assert modules.send(OWNER, deploy_of(modules.place(elsewhere), elsewhere)) == OK
+    refusals = [
+        (OWNER, upgrade_of(placed, app_id=bytes(32)), apps_errors.APP_UNKNOWN),
+        (OTHER, upgrade_of(placed), apps_errors.NOT_OWNER),
+        (OWNER, upgrade_of(first, BIG), apps_errors.MODULE_UNCHANGED),
+        (OWNER, upgrade_of(placed, functions=()), errors.FUNCTIONS_INVALID),
+        (OWNER, upgrade_of(placed, functions=("b", "a")), errors.FUNCTIONS_INVALID),
+        (
+            OWNER,
+            upgrade_of(placed, size=types_constants.app_stored_module_bytes_max + 1),
+            errors.STORED_MODULE_TOO_LARGE,
+        ),
+        (OWNER, upgrade_of(place_message(b"never placed", 2, 4)), errors.BLOB_UNKNOWN),
+        (OWNER, upgrade_of(foreign, COUNTER), errors.BLOB_NOT_OWNER),
+        (OWNER, upgrade_of(placed, size=placed.size - 1), errors.MODULE_SIZE_MISMATCH),
+        (OWNER, upgrade_of(placed, elsewhere), errors.MODULE_STORED_ELSEWHERE),
+    ]
+    for sender, message, code in refusals:
+        assert modules.send(sender, message) == code, message
+    app = apps.app(modules.reader, BIG_ID)
+    assert app is not None and (app.version, app.versions) == (1, 1)
+    assert storage.stored_module(modules.reader, NEXT_ID) is None
+    assert not storage.pinned(modules.reader, placed.root)
+    # The hash stored elsewhere cannot take over that app's blob by a deploy either.
+    assert modules.send(OWNER, deploy_of(placed, elsewhere)) == errors.MODULE_STORED_ELSEWHERE
+    assert modules.send(OWNER, upgrade_of(placed)) == OK
+    assert modules.send(OWNER, upgrade_of(first, BIG)) == apps_errors.VERSIONS_FULL

@@ -29,6 +29,7 @@ from metanode.types import (
     Transfer,
     Unbond,
     UpgradeApp,
+    UpgradeStoredApp,
 )
 from metanode.types.block import last_certificate_hash
 from tests.conftest import examples
@@ -66,6 +67,14 @@ messages = st.one_of(
         UINTS,
     ),
     st.builds(ScaleApp, st.binary(min_size=32, max_size=32), UINTS),
+    st.builds(
+        UpgradeStoredApp,
+        st.binary(min_size=32, max_size=32),
+        st.binary(min_size=32, max_size=32),
+        UINTS,
+        st.binary(min_size=32, max_size=32),
+        st.lists(st.text(max_size=16), max_size=4).map(tuple),
+    ),
 )
 
 

@@ -155,6 +155,7 @@ from metanode.types import (
     Unjail,
     UpdateDid,
     UpgradeApp,
+    UpgradeStoredApp,
     Vote,
 )
 from metanode.types import constants as types_constants
@@ -203,6 +204,7 @@ HANDLERS: dict[type, Handler] = {
     MigrateAccount: on_migrate_account,  # type: ignore[dict-item]
     AddNodeKey: on_add_node_key,  # type: ignore[dict-item]
     RotateNodeKey: on_rotate_node_key,  # type: ignore[dict-item]
+    UpgradeStoredApp: apps.on_upgrade_stored_app,  # type: ignore[dict-item]
 }
 
 

@@ -1385,6 +1385,40 @@ class AddNodeKey:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class UpgradeStoredApp:
+    """The owner's new module for an app, placed in relay storage as blob `root` (`size`
+    bytes): a new version, as `UpgradeApp` makes with an inline module. As for
+    `DeployStoredApp`, the chain holds no bytes, so the upgrade declares the module's BLAKE3
+    hash and its exported functions, and executors check the fetched blob against both."""
+
+    code: ClassVar[int] = 44
+    app_id: bytes
+    root: bytes
+    size: int
+    module_hash: bytes
+    functions: tuple[str, ...]
+
+    def fields(self) -> list[Any]:
+        return [self.app_id, self.root, self.size, self.module_hash, list(self.functions)]
+
+    @classmethod
+    def from_fields(cls, fields: tuple[Any, ...]) -> UpgradeStoredApp:
+        app_id, root, size, module_hash, functions = fields
+        return cls(
+            _app_id(app_id, "upgrade_stored_app.app_id"),
+            expect_bytes(root, "upgrade_stored_app.root", constants.hash_bytes),
+            expect_uint(size, "upgrade_stored_app.size"),
+            _app_id(module_hash, "upgrade_stored_app.module_hash"),
+            _texts(
+                functions,
+                "upgrade_stored_app.functions",
+                constants.app_functions_max,
+                constants.app_function_bytes_max,
+            ),
+        )
+
+
 Message = (
     Transfer
     | Bond
@@ -1427,6 +1461,7 @@ Message = (
     | MigrateAccount
     | AddNodeKey
     | RotateNodeKey
+    | UpgradeStoredApp
 )
 MESSAGE_TYPES: dict[int, type[Message]] = {
     kind.code: kind
@@ -1472,6 +1507,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         MigrateAccount,
         AddNodeKey,
         RotateNodeKey,
+        UpgradeStoredApp,
     )
 }
 _FIELD_COUNTS = {
@@ -1516,6 +1552,7 @@ _FIELD_COUNTS = {
     MigrateAccount: 3,
     AddNodeKey: 2,
     RotateNodeKey: 4,
+    UpgradeStoredApp: 5,
 }
 
 

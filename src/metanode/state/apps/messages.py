@@ -11,9 +11,16 @@ from metanode.state.apps import errors
 from metanode.state.apps.records import AppsParams
 from metanode.state.codes import OK
 from metanode.state.storage import errors as storage_errors
-from metanode.types import CallApp, DeployApp, DeployStoredApp, ScaleApp, UpgradeApp
+from metanode.types import (
+    CallApp,
+    DeployApp,
+    DeployStoredApp,
+    ScaleApp,
+    UpgradeApp,
+    UpgradeStoredApp,
+)
 
-MESSAGES = (DeployApp, DeployStoredApp, UpgradeApp, CallApp, ScaleApp)
+MESSAGES = (DeployApp, DeployStoredApp, UpgradeApp, UpgradeStoredApp, CallApp, ScaleApp)
 
 _CAGE_CODES = {
     "invalid_module": errors.MODULE_INVALID,
@@ -34,10 +41,10 @@ def check_module_bytes(params: AppsParams, module: bytes) -> tuple[int, tuple[st
 
 
 def check_stored_module(module: bytes, module_hash: bytes, functions: tuple[str, ...]) -> int:
-    """An executor's check of a module deployed from relay storage (DeployStoredApp), once
-    fetched and verified against its blob's root: the hash and functions the deploy declared
-    (the chain recorded those without the bytes) and the cage's rules. A module failing it is
-    never run."""
+    """An executor's check of a module deployed from relay storage (DeployStoredApp, or a
+    version of UpgradeStoredApp), once fetched and verified against its blob's root: the hash
+    and functions the deploy or upgrade declared (the chain recorded those without the bytes)
+    and the cage's rules. A module failing it is never run."""
     if blake3_hash(module) != module_hash:
         return storage_errors.MODULE_HASH_MISMATCH
     checked = check_module(module)

@@ -11,6 +11,9 @@ Rules:
   the fetched module, docs/decisions/stored-modules.md).
 - Upgrade (owner only): a new version with its own module; every earlier version stays on
   record, so a receipt naming one stays valid. Calls name a version (0 = the current one).
+  Upgrade from storage (UpgradeStoredApp): the owner's rungs of an inline upgrade, then the
+  stored module's of a deploy from storage; the version records the declared hash and
+  functions, which the executors check against the fetched module.
 - Call: ordered by the chain with a per-app sequence number (`AppRecord.calls` before the
   call). Its fee for `fuel_limit` fuel at the app's price is moved from the sender's FLX to the
   module account `apps/escrow` at inclusion, where it stays until `settle_call`. The court
@@ -62,6 +65,7 @@ from metanode.state.policy import errors as policy_errors
 from metanode.state.policy.queries import contained
 from metanode.state.staking.records import read_uint, write_uint
 from metanode.state.storage import errors as storage_errors
+from metanode.state.storage.queries import stored_module
 from metanode.state.storage.records import read_placement
 from metanode.state.storage.rules import store_module
 from metanode.state.view import Overlay, StateReader
@@ -74,6 +78,7 @@ from metanode.types import (
     Event,
     ScaleApp,
     UpgradeApp,
+    UpgradeStoredApp,
 )
 from metanode.types import constants as types_constants
 
@@ -111,33 +116,60 @@ def on_deploy_app(writer: Overlay, context: TxContext, message: DeployApp) -> in
 
 
 def on_deploy_stored_app(writer: Overlay, context: TxContext, message: DeployStoredApp) -> int:
-    """A module placed in relay storage: the chain checks the blob is placed, the sender's and
-    of the declared size, and records the declared hash (the app id) and functions; it holds
-    no bytes to hash or compile, so the executors check the module when they fetch it
+    """A module placed in relay storage: the chain checks the blob (`_check_stored`) and
+    records the declared hash (the app id) and functions; it holds no bytes to hash or
+    compile, so the executors check the module when they fetch it
     (docs/decisions/stored-modules.md)."""
     code = check_deploy_terms(read_params(writer), message)
     if code != OK:
         return code
-    if list(message.functions) != sorted(set(message.functions)) or not message.functions:
-        return storage_errors.FUNCTIONS_INVALID
-    if message.size > types_constants.app_stored_module_bytes_max:
-        return storage_errors.STORED_MODULE_TOO_LARGE
-    placement = read_placement(writer, message.root)
-    if placement is None:
-        return storage_errors.BLOB_UNKNOWN
-    if placement.owner != context.sender:
-        return storage_errors.BLOB_NOT_OWNER
-    if placement.size != message.size:
-        return storage_errors.MODULE_SIZE_MISMATCH
+    code = _check_stored(writer, context.sender, message)
+    if code != OK:
+        return code
     app_id = message.module_hash
     code = _room_for(writer, app_id)
     if code != OK:
         return code
-    height = context.block.height
-    write_version(writer, app_id, 1, VersionRecord(app_id, message.functions, height))
-    store_module(writer, app_id, message.root)
+    _add_stored_version(writer, app_id, 1, message, context.block.height)
     _create_app(writer, context, app_id, message)
     return OK
+
+
+def _check_stored(
+    reader: StateReader, sender: Address, message: DeployStoredApp | UpgradeStoredApp
+) -> int:
+    """The stored module's rungs of a deploy or an upgrade by root, all the chain can check
+    without the bytes: declared functions non-empty, sorted and distinct; the size within the
+    cap a ruling can carry; the blob placed, the sender's, of the declared size; and the
+    declared hash not already stored as another blob, which the new version would take over
+    from the versions that named it (a lie in this one would stop their executors)."""
+    if list(message.functions) != sorted(set(message.functions)) or not message.functions:
+        return storage_errors.FUNCTIONS_INVALID
+    if message.size > types_constants.app_stored_module_bytes_max:
+        return storage_errors.STORED_MODULE_TOO_LARGE
+    placement = read_placement(reader, message.root)
+    if placement is None:
+        return storage_errors.BLOB_UNKNOWN
+    if placement.owner != sender:
+        return storage_errors.BLOB_NOT_OWNER
+    if placement.size != message.size:
+        return storage_errors.MODULE_SIZE_MISMATCH
+    stored = stored_module(reader, message.module_hash)
+    if stored is not None and stored[0] != message.root:
+        return storage_errors.MODULE_STORED_ELSEWHERE
+    return OK
+
+
+def _add_stored_version(
+    writer: Overlay,
+    app_id: bytes,
+    number: int,
+    message: DeployStoredApp | UpgradeStoredApp,
+    height: int,
+) -> None:
+    version = VersionRecord(message.module_hash, message.functions, height)
+    write_version(writer, app_id, number, version)
+    store_module(writer, message.module_hash, message.root)
 
 
 def _room_for(reader: StateReader, app_id: bytes) -> int:
@@ -167,28 +199,61 @@ def _create_app(
 
 
 def on_upgrade_app(writer: Overlay, context: TxContext, message: UpgradeApp) -> int:
-    params = read_params(writer)
-    app = read_app(writer, message.app_id)
-    if app is None:
-        return errors.APP_UNKNOWN
-    if app.owner != context.sender:
-        return errors.NOT_OWNER
-    if app.versions >= params.versions_max:
-        return errors.VERSIONS_FULL
-    current = read_version(writer, message.app_id, app.version)
-    check(current is not None, "an app's current version has a record")
-    if current is not None and current.module_hash == blake3_hash(message.module):
-        return errors.MODULE_UNCHANGED
-    code, functions = check_module_bytes(params, message.module)
+    app = _upgradable(writer, context.sender, message.app_id, blake3_hash(message.module))
+    if isinstance(app, int):
+        return app
+    code, functions = check_module_bytes(read_params(writer), message.module)
     if code != OK:
         return code
     number = app.versions + 1
     _add_version(writer, message.app_id, number, message.module, functions, context.block.height)
-    write_app(writer, message.app_id, replace(app, version=number, versions=number))
-    context.events.append(
-        Event("app_upgraded", (("app", message.app_id), ("version", number.to_bytes(8, "big"))))
-    )
+    _upgraded(writer, context, message.app_id, app)
     return OK
+
+
+def on_upgrade_stored_app(writer: Overlay, context: TxContext, message: UpgradeStoredApp) -> int:
+    """An upgrade to a module placed in relay storage: the owner's rungs of an inline upgrade,
+    then the stored module's of a deploy by root; the executors check the module when they
+    fetch it, as for a deploy by root."""
+    app = _upgradable(writer, context.sender, message.app_id, message.module_hash)
+    if isinstance(app, int):
+        return app
+    code = _check_stored(writer, context.sender, message)
+    if code != OK:
+        return code
+    number = app.versions + 1
+    _add_stored_version(writer, message.app_id, number, message, context.block.height)
+    _upgraded(writer, context, message.app_id, app)
+    return OK
+
+
+def _upgradable(
+    reader: StateReader, sender: Address, app_id: bytes, module_hash: bytes
+) -> AppRecord | int:
+    """The app `sender` may upgrade to the module hashing to `module_hash`, or the code that
+    refuses it: the app exists, is the sender's, has room for a version and runs another
+    module now."""
+    app = read_app(reader, app_id)
+    if app is None:
+        return errors.APP_UNKNOWN
+    if app.owner != sender:
+        return errors.NOT_OWNER
+    if app.versions >= read_params(reader).versions_max:
+        return errors.VERSIONS_FULL
+    current = read_version(reader, app_id, app.version)
+    check(current is not None, "an app's current version has a record")
+    if current is not None and current.module_hash == module_hash:
+        return errors.MODULE_UNCHANGED
+    return app
+
+
+def _upgraded(writer: Overlay, context: TxContext, app_id: bytes, app: AppRecord) -> None:
+    """Version `app.versions + 1`, its record written, becomes the app's current one."""
+    number = app.versions + 1
+    write_app(writer, app_id, replace(app, version=number, versions=number))
+    context.events.append(
+        Event("app_upgraded", (("app", app_id), ("version", number.to_bytes(8, "big"))))
+    )
 
 
 def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
