@@ -1,6 +1,7 @@
 """`bpi deploy --via-storage | --module-root` against one real 1-validator dev chain (real
 processes, sockets, LMDB): a module past the inline limit is placed in relay storage, deployed
-by its root and called (the node fetches it from its own chunk store and runs it); a blob
+by its root and called (the node fetches it from its own chunk store and runs it), then
+upgraded to another by relay storage (its owner only), whose calls run version 2; a blob
 placed by `bpi blob put` is deployed by root and then cannot be deleted, another is; a module
 the cage refuses is never placed, and a blob of another owner is refused by the chain."""
 
@@ -16,10 +17,10 @@ import pytest
 from metanode.crypto.hashing import blake3_hash
 from metanode.storage import coding
 from metanode.types import constants as types_constants
-from tests.cli.test_apps_cli import bpi, run
+from tests.cli.test_apps_cli import COUNTER, bpi, run
 from tests.node.cluster import Cluster, running
 from tests.state.test_apps import FORBIDDEN
-from tests.state.test_storage_modules import BIG, big_module
+from tests.state.test_storage_modules import BIG, NEXT, big_module
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def deploy_big(chain: Cluster, directory: Path, k: int, n: int, replicas: int) -
     )  # fmt: skip
 
 
-def test_a_module_past_the_inline_limit_is_deployed_via_storage_and_runs(
+def test_a_module_past_the_inline_limit_is_deployed_and_upgraded_via_storage_and_runs(
     chain: Cluster, tmp_path: Path
 ) -> None:
     assert len(BIG) > types_constants.app_module_bytes_max
@@ -51,7 +52,38 @@ def test_a_module_past_the_inline_limit_is_deployed_via_storage_and_runs(
     second = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
     assert first["output"] == (1).to_bytes(8, "little").hex()
     assert second["output"] == (2).to_bytes(8, "little").hex()
-    assert "stored module fetched" in chain.log("v0")
+    assert fetched(chain, 1)
+    # The owner upgrades it to another module by relay storage: calls run version 2, fetched
+    # and checked as the first was, on the app's state so far.
+    module = tmp_path / "next.wasm"
+    module.write_bytes(NEXT)
+    upgrade = ("upgrade", deployed["app"], str(module), "--via-storage", "--k", "1", "--n", "1")
+    upgraded = bpi(chain, *upgrade)
+    assert upgraded["tx"]["ok"] and upgraded["version"] == 2
+    assert upgraded["module_hash"] == blake3_hash(NEXT).hex()
+    assert (upgraded["root"], upgraded["functions"]) == (
+        coding.content_root(NEXT).hex(),
+        ["increment"],
+    )
+    third = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
+    assert third["output"] == (3).to_bytes(8, "little").hex()
+    assert fetched(chain, 2)
+    home = ("--home", str(chain.home), "--json")
+    foreign = run("bpi", "upgrade", deployed["app"], str(COUNTER), "--from", "dev1", *home)
+    assert foreign.returncode == 1, foreign.stderr
+    assert json.loads(foreign.stdout)["tx"]["receipt"]["code_name"] == "apps.not_owner"
+    inline = bpi(chain, "upgrade", deployed["app"], str(COUNTER))
+    assert inline["version"] == 3 and "root" not in inline
+    assert run("bpi", "upgrade", deployed["app"], *home).returncode == 2
+
+
+def fetched(chain: Cluster, version: int) -> bool:
+    """Whether the node logged fetching and checking the stored module of `version`."""
+    return any(
+        "stored module fetched" in line and json.loads(line).get("version") == version
+        for line in chain.log("v0").splitlines()
+        if line.startswith("{")
+    )
 
 
 def test_a_blob_put_before_is_deployed_by_its_root_and_deleted_by_its_owner_only(

@@ -51,7 +51,7 @@ def big_module(fill: str = "z") -> bytes:
 
 BIG = big_module()
 BIG_ID = blake3_hash(BIG)
-NEXT = big_module("y")  # the version an upgrade by root brings
+NEXT = big_module("w")  # the version an upgrade by root brings
 NEXT_ID = blake3_hash(NEXT)
 
 

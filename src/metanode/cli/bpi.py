@@ -10,6 +10,9 @@
     bpi call APP FUNCTION [ARGS…] [--fuel-limit L]
                                        sign and commit a CallApp; prints its sequence number
     bpi scale APP --replicas N         sign and commit a ScaleApp
+    bpi upgrade APP MODULE [--via-storage [--k K --n N] | --module-root ROOT]
+                                       the owner's new version: MODULE inline (UpgradeApp), or
+                                       by relay storage as for deploy (UpgradeStoredApp)
     bpi monitor APP [--once] [--interval S]
                                        the app live: calls/s, fuel, replicas and their
                                        agreement, LogBlocks, disputes (--json: one snapshot)
@@ -35,10 +38,11 @@ is not `ok`, a replay that diverged, a nondeterministic native run, a transactio
 refused, a `call --wait` whose receipt or LogBlock did not come within `--wait-s`); 2 a usage
 error.
 
-`deploy`, `call` and `scale` sign with a key of a network home (`--from`, `--home`) and submit
-through its gateway (`--node`) by wallet.py's one sign-submit-wait path (docs/apps.md). A deploy
-takes the options it is not given from the manifest app.toml beside MODULE, if there is one.
-The fuel price is in FLX per unit of fuel, as coins (`0.000000001` is one base unit).
+`deploy`, `upgrade`, `call` and `scale` sign with a key of a network home (`--from`,
+`--home`) and submit through its gateway (`--node`) by wallet.py's one sign-submit-wait path
+(docs/apps.md). A deploy takes the options it is not given from the manifest app.toml beside
+MODULE, if there is one. The fuel price is in FLX per unit of fuel, as coins (`0.000000001`
+is one base unit).
 
 The app state lives in DIR (state.cbor, and last-receipt for the chain of receipts); the
 executor's Ed25519 key is DIR/executor.key, encrypted with the password in BPI_KEY_PASSWORD.
@@ -72,7 +76,15 @@ from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.node import blobs
 from metanode.storage import coding as storage_coding
 from metanode.storage import constants as storage_constants
-from metanode.types import CallApp, Denom, DeployApp, DeployStoredApp, ScaleApp
+from metanode.types import (
+    CallApp,
+    Denom,
+    DeployApp,
+    DeployStoredApp,
+    ScaleApp,
+    UpgradeApp,
+    UpgradeStoredApp,
+)
 from metanode.types.messages import format_coins
 
 from . import apps_view, blob, output, policy, wallet
@@ -230,6 +242,14 @@ FuelPrice = Annotated[
     str | None, typer.Option(help="FLX per unit of fuel, in coins (0.000000001 = 1 unit).")
 ]
 FuelLimit = Annotated[int | None, typer.Option(help="Fuel per call, at most.")]
+ViaStorage = Annotated[
+    bool, typer.Option(help="Place MODULE in relay storage first and send it by its root.")
+]
+ModuleRoot = Annotated[
+    str | None, typer.Option(metavar="ROOT", help="The module already placed as blob ROOT.")
+]
+SharesK = Annotated[int, typer.Option(help="With --via-storage: shares any k rebuild it.")]
+SharesN = Annotated[int, typer.Option(help="With --via-storage: shares placed.")]
 
 
 @app.command()
@@ -240,16 +260,10 @@ def deploy(
     replicas: Replicas = None,
     fuel_price: FuelPrice = None,
     fuel_limit: FuelLimit = None,
-    via_storage: Annotated[
-        bool,
-        typer.Option(help="Place MODULE in relay storage first and deploy it by its root."),
-    ] = False,
-    module_root: Annotated[
-        str | None,
-        typer.Option(metavar="ROOT", help="Deploy the module already placed as blob ROOT."),
-    ] = None,
-    k: Annotated[int, typer.Option(help="With --via-storage: shares any k rebuild it.")] = 4,
-    n: Annotated[int, typer.Option(help="With --via-storage: shares placed.")] = 6,
+    via_storage: ViaStorage = False,
+    module_root: ModuleRoot = None,
+    k: SharesK = 4,
+    n: SharesN = 6,
     sender: Sender = "dev0",
     home: Home = DEFAULT_HOME,
     node: NodeUrl = None,
@@ -261,25 +275,46 @@ def deploy(
     (k-of-n) and deploys it by its root; --module-root deploys a blob the sender placed before
     (docs/storage.md). The executors check such a module as they fetch it."""
     owner = wallet.signer(home, sender)
+    beside = None if module_root is not None else module  # where a manifest may be
+    terms = deploy_message(beside, b"", replicas, fuel_price, fuel_limit)
+    source = module_source(module, via_storage, module_root, k, n, owner, home, node, as_json)
+    if isinstance(source, Path):
+        deploy_module(source, replicas, fuel_price, fuel_limit, owner, home, node, as_json)
+    else:
+        deploy_stored(source, terms, owner, home, node, as_json)
+
+
+def module_source(
+    module: Path | None,
+    via_storage: bool,
+    module_root: str | None,
+    k: int,
+    n: int,
+    owner: ed25519.PrivateKey,
+    home: Path,
+    node: str | None,
+    as_json: bool,
+) -> tuple[blobs.Target, bytes] | Path:
+    """The module `bpi deploy` or `bpi upgrade` sends, as the options name it: by relay
+    storage, its placed blob and bytes (blob ROOT placed before, read from its holders and
+    verified against ROOT; or MODULE, checked by the cage's rules and placed k-of-n now with
+    `--via-storage`); else the path of MODULE, sent inline. A placement the chain refuses is
+    reported, exit 1."""
     if module_root is not None:
         if module is not None or via_storage:
             raise ConfigError("--module-root names the module: give no MODULE nor --via-storage")
-        terms = deploy_message(None, b"", replicas, fuel_price, fuel_limit)
-        stored = blob.with_blob(module_root, home, node, blobs.read_blob)
-        deploy_stored(stored, terms, owner, home, node, as_json)
-    elif module is None:
+        return blob.with_blob(module_root, home, node, blobs.read_blob)
+    if module is None:
         raise ConfigError("give MODULE, or --module-root ROOT")
-    elif via_storage:
-        code = module_bytes(module)
-        terms = deploy_message(module, b"", replicas, fuel_price, fuel_limit)
-        _functions(code)  # a module the cage refuses is not placed (nor paid for)
-        record, target = blob.place(code, k, n, storage_constants.chunk_bytes, owner, home, node)
-        if target is None:
-            wallet.report(record, as_json, {"root": storage_coding.content_root(code).hex()})
-            return
-        deploy_stored((target, code), terms, owner, home, node, as_json)
-    else:
-        deploy_module(module, replicas, fuel_price, fuel_limit, owner, home, node, as_json)
+    if not via_storage:
+        return module
+    code = module_bytes(module)
+    _functions(code)  # a module the cage refuses is not placed (nor paid for)
+    record, target = blob.place(code, k, n, storage_constants.chunk_bytes, owner, home, node)
+    if target is None:
+        wallet.report(record, as_json, {"root": storage_coding.content_root(code).hex()})
+        raise typer.Exit(output.FAILED)  # `report` exits so already: for the type checker
+    return target, code
 
 
 def _functions(code: bytes) -> tuple[str, ...]:
@@ -603,6 +638,52 @@ def scale(
     wallet.report(
         record, as_json, {"app": parsed.hex(), "replicas": replicas, "height": record["height"]}
     )
+
+
+@app.command()
+def upgrade(
+    app_id: Annotated[str, typer.Argument(metavar="APP", help="The app id (64 hex digits).")],
+    module: Annotated[
+        Path | None, typer.Argument(help="The new module: .wat or .wasm (not with --module-root).")
+    ] = None,
+    via_storage: ViaStorage = False,
+    module_root: ModuleRoot = None,
+    k: SharesK = 4,
+    n: SharesN = 6,
+    sender: Sender = "dev0",
+    home: Home = DEFAULT_HOME,
+    node: NodeUrl = None,
+    as_json: Json = False,
+) -> None:
+    """Upgrade APP (its owner only) to MODULE: a new version, the one calls run from the next
+    block on; earlier versions stay on record, a call may still name one and their receipts
+    stay valid. Prints the version and the height. MODULE goes inline (the chain checks it by
+    the cage's rules), or by relay storage as for `bpi deploy`: --via-storage places it
+    (k-of-n), --module-root upgrades to a blob the owner placed before; the executors check
+    such a module as they fetch it."""
+    parsed = app_id_of(app_id)
+    owner = wallet.signer(home, sender)
+    source = module_source(module, via_storage, module_root, k, n, owner, home, node, as_json)
+    facts: dict[str, Any] = {"app": parsed.hex()}
+    message: UpgradeApp | UpgradeStoredApp
+    if isinstance(source, Path):
+        message = UpgradeApp(parsed, module_bytes(source))
+        facts["module_hash"] = cage.app_id(message.module).hex()
+    else:
+        target, code = source
+        message = UpgradeStoredApp(
+            parsed, target.root, target.layout.size, cage.app_id(code), _functions(code)
+        )
+        facts |= {
+            "module_hash": message.module_hash.hex(),
+            "root": target.root.hex(),
+            "size": target.layout.size,
+            "functions": list(message.functions),
+        }
+    record = wallet.commit(wallet.gateway(home, node), owner, message)
+    version = wallet.event_attribute(record, "app_upgraded", "version")
+    facts |= {"version": None if version is None else int(version, 16), "height": record["height"]}
+    wallet.report(record, as_json, facts)
 
 
 @app.command("exec")
