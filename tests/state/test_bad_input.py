@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metanode.crypto.hashing import blake3_hash
 from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.genesis.chain import read_chain
@@ -22,10 +23,14 @@ from metanode.types import (
     AuthorityChange,
     Block,
     Bond,
+    CallApp,
     CommitCertificate,
     CreateDid,
     DeactivateDid,
+    DeleteBlob,
     Denom,
+    DeployApp,
+    DeployStoredApp,
     Deposit,
     ExitNode,
     FaucetClaim,
@@ -33,6 +38,7 @@ from metanode.types import (
     NodeType,
     ParameterChange,
     ParameterChanges,
+    PlaceBlob,
     ProveKyc,
     PublishZkIssuer,
     Receipt,
@@ -41,9 +47,11 @@ from metanode.types import (
     RegisterShadow,
     RegisterValidator,
     Relationship,
+    ReportStorageFault,
     RevokeCredential,
     Role,
     RotateDidKey,
+    ScaleApp,
     Service,
     ShadowScope,
     SoftwareUpgrade,
@@ -55,14 +63,26 @@ from metanode.types import (
     Unbond,
     Unjail,
     UpdateDid,
+    UpgradeApp,
+    UpgradeStoredApp,
     VerificationMethod,
     Vote,
     VoteOption,
 )
 from metanode.types.block import BlockHeader
+from metanode.types.messages import Message
 from metanode.types.vote import Kind, Signed
 from tests.conftest import examples
-from tests.state.support import Chain, Wallet, bls_material, genesis_tree, validator_wallet
+from tests.state.support import (
+    Chain,
+    Wallet,
+    bls_material,
+    genesis_tree,
+    make_genesis,
+    validator_wallet,
+)
+from tests.state.test_apps import COUNTER, COUNTER_ID, COUNTER_V2, FORBIDDEN, STARTS
+from tests.state.test_storage import place_message
 
 U64 = 2**64 - 1
 SAMPLE_TX = Wallet.of(0).tx(0, Transfer(Wallet.of(1).address, 5, Denom.FLX))
@@ -361,15 +381,10 @@ def chain() -> Chain:
     return Chain()
 
 
-@given(message=messages, sender=st.integers(0, 3), timestamp=st.integers(0, U64))
-@settings(max_examples=examples(400), deadline=None)
-def test_message_rules_return_a_code_and_fail_cleanly(
-    chain: Chain, message, sender, timestamp
-) -> None:
-    """Each rule, fed hostile values directly: it returns an int code; a failure wrote nothing;
-    the committed state is never touched (rules only see an overlay)."""
+def applies_cleanly(chain: Chain, message: Message, wallet: Wallet, timestamp: int) -> None:
+    """`message`'s rule, fed directly: it returns an int code; a failure wrote nothing; the
+    committed state is never touched (rules only see an overlay)."""
     before = chain.ledger.items
-    wallet = Wallet.of(sender)
     overlay = Overlay(chain.state.reader)
     block = BlockContext(read_chain(chain.state.reader), 2, timestamp, validator_wallet(0).address)
     context = TxContext(block, wallet.address, wallet.public_key, False)
@@ -381,6 +396,93 @@ def test_message_rules_return_a_code_and_fail_cleanly(
     if code != 0:
         assert overlay.write_count == 0 and not context.events
     assert chain.ledger.items == before
+
+
+@given(message=messages, sender=st.integers(0, 3), timestamp=st.integers(0, U64))
+@settings(max_examples=examples(400), deadline=None)
+def test_message_rules_return_a_code_and_fail_cleanly(
+    chain: Chain, message: Message, sender: int, timestamp: int
+) -> None:
+    applies_cleanly(chain, message, Wallet.of(sender), timestamp)
+
+
+# Apps and relay storage, on a chain where they have something to refuse past the first rung:
+# an app deployed inline and one by root, a spare blob, all Wallet 0's, on 4 storage nodes.
+PLACED = place_message(COUNTER_V2, 2, 4)
+SPARE = place_message(b"spare", 2, 4)
+FRESH = place_message(b"fresh", 2, 4)
+STORED_ID = blake3_hash(COUNTER_V2)
+
+
+@pytest.fixture(scope="module")
+def hosting_chain() -> Chain:
+    chain = Chain(make_genesis(validators=4))
+    owner = Wallet.of(0)
+    made = [
+        DeployApp(COUNTER, 2, 1, 1_000_000),
+        PLACED,
+        SPARE,
+        DeployStoredApp(PLACED.root, PLACED.size, STORED_ID, ("increment",), 2, 1, 1_000_000),
+        CallApp(COUNTER_ID, 0, "increment", b"", 1_000),
+    ]
+    receipts = chain.run([owner.tx(nonce, message) for nonce, message in enumerate(made)])
+    assert [receipt.code for receipt in receipts.receipts] == [0] * len(made)
+    return chain
+
+
+hashes = st.one_of(
+    st.sampled_from([COUNTER_ID, STORED_ID, blake3_hash(COUNTER)]),
+    st.binary(min_size=32, max_size=32),
+)
+roots = st.one_of(
+    st.sampled_from([PLACED.root, SPARE.root, FRESH.root, FRESH.coded_root]),
+    st.binary(min_size=32, max_size=32),
+)
+sizes = st.one_of(st.sampled_from([PLACED.size, SPARE.size, 0, 2**16 + 1]), amounts)
+small = st.one_of(st.integers(1, 2), st.integers(0, 8), amounts)  # mostly within range
+wasm = st.one_of(
+    st.sampled_from([COUNTER, COUNTER_V2, FORBIDDEN, STARTS, b"", b"\x00asm"]),
+    st.binary(max_size=64),
+)
+functions = st.one_of(
+    st.just(("increment",)),
+    st.lists(st.sampled_from(["increment", "reset", "", "a"]), max_size=3).map(tuple),
+)
+hosting_messages = st.one_of(
+    st.builds(DeployApp, wasm, small, small, small),
+    st.builds(UpgradeApp, hashes, wasm),
+    st.builds(
+        CallApp,
+        hashes,
+        small,
+        st.one_of(st.sampled_from(["increment", "reset", "memory"]), st.text(max_size=8)),
+        st.binary(max_size=8),
+        small,
+    ),
+    st.builds(ScaleApp, hashes, small),
+    st.builds(DeployStoredApp, roots, sizes, hashes, functions, small, small, small),
+    st.builds(UpgradeStoredApp, hashes, roots, sizes, hashes, functions),
+    st.just(FRESH),
+    st.builds(
+        PlaceBlob, roots, roots, sizes, st.sampled_from([0, 1, 1024, 2**16 + 1]), small, small
+    ),
+    st.builds(ReportStorageFault, roots, small),
+    st.builds(DeleteBlob, roots),
+)
+
+
+@given(
+    message=hosting_messages,
+    wallet=st.sampled_from([Wallet.of(0), Wallet.of(1), validator_wallet(1)]),
+    timestamp=st.integers(0, U64),
+)
+@settings(max_examples=examples(400), deadline=None)
+def test_apps_and_storage_rules_return_a_code_and_fail_cleanly(
+    hosting_chain: Chain, message: Message, wallet: Wallet, timestamp: int
+) -> None:
+    """The apps and relay storage messages (from their owner, a stranger, a storage node):
+    as every other rule, a code, and a refusal writes nothing."""
+    applies_cleanly(hosting_chain, message, wallet, timestamp)
 
 
 def test_header_with_hostile_sizes_is_refused_by_the_decoder(sample_block: Block) -> None:
