@@ -52,7 +52,7 @@ def test_a_module_past_the_inline_limit_is_deployed_and_upgraded_via_storage_and
     second = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
     assert first["output"] == (1).to_bytes(8, "little").hex()
     assert second["output"] == (2).to_bytes(8, "little").hex()
-    assert fetched(chain, 1)
+    assert fetched(chain, "v0", 1)
     # The owner upgrades it to another module by relay storage: calls run version 2, fetched
     # and checked as the first was, on the app's state so far.
     module = tmp_path / "next.wasm"
@@ -67,7 +67,7 @@ def test_a_module_past_the_inline_limit_is_deployed_and_upgraded_via_storage_and
     )
     third = bpi(chain, "call", deployed["app"], "increment", "--wait", "--wait-s", "90")
     assert third["output"] == (3).to_bytes(8, "little").hex()
-    assert fetched(chain, 2)
+    assert fetched(chain, "v0", 2)
     home = ("--home", str(chain.home), "--json")
     foreign = run("bpi", "upgrade", deployed["app"], str(COUNTER), "--from", "dev1", *home)
     assert foreign.returncode == 1, foreign.stderr
@@ -77,11 +77,11 @@ def test_a_module_past_the_inline_limit_is_deployed_and_upgraded_via_storage_and
     assert run("bpi", "upgrade", deployed["app"], *home).returncode == 2
 
 
-def fetched(chain: Cluster, version: int) -> bool:
-    """Whether the node logged fetching and checking the stored module of `version`."""
+def fetched(chain: Cluster, name: str, version: int) -> bool:
+    """Whether node `name` logged fetching and checking the stored module of `version`."""
     return any(
         "stored module fetched" in line and json.loads(line).get("version") == version
-        for line in chain.log("v0").splitlines()
+        for line in chain.log(name).splitlines()
         if line.startswith("{")
     )
 

@@ -2,8 +2,8 @@
 with 4-of-6 coding; a tampered chunk is refused; two nodes killed with SIGKILL; every blob
 still reads and verifies from the survivors; the survivors report the dead holders, the
 chain moves their shares, and the new holders rebuild them until every share of every blob
-is held again. And a module past the inline limit, deployed by its root, runs on two
-replicas that fetch it from the storage nodes."""
+is held again. And a module past the inline limit, deployed by its root and then upgraded
+to another by root, runs on two replicas that fetch each version from the storage nodes."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from metanode.types import Address, CallApp, PlaceBlob, Transaction
 from metanode.types.messages import Message
 from tests.cli.test_apps_cli import bpi
 from tests.cli.test_apps_e2e import served
-from tests.cli.test_blob_cli import deploy_big
+from tests.cli.test_blob_cli import deploy_big, fetched
 from tests.node.cluster import Cluster
-from tests.state.test_storage_modules import BIG_ID
+from tests.state.test_storage_modules import BIG_ID, NEXT
 
 BLOBS = 100
 CHUNK = 4096
@@ -187,7 +187,8 @@ def test_a_module_past_the_inline_limit_deployed_by_root_runs_on_two_replicas(
 ) -> None:
     """Four validators, each with the others' gateways: a module too large for a transaction
     is placed 2-of-4 and deployed by its root; both drawn replicas fetch it from the holders
-    and run its calls, and their receipts agree."""
+    and run its calls, and their receipts agree; so again after the owner upgrades the app
+    to another module by root."""
     cluster = storage_cluster(tmp_path, 4)
     cluster.start_all()
     try:
@@ -196,22 +197,36 @@ def test_a_module_past_the_inline_limit_deployed_by_root_runs_on_two_replicas(
         assert deployed["tx"]["ok"] and deployed["app"] == BIG_ID.hex()
         app = deployed["app"]
         keys = cluster.dev_keys()[1:]
-        txs = [
-            place_tx(key, 0, CallApp(BIG_ID, 0, "increment", b"", 100_000)) for key in keys[:CALLS]
-        ]
-        assert all(result["accepted"] for result in cluster.submit("v0", txs))
 
-        def answered() -> bool:
-            receipts = served(cluster, app)
-            return len(receipts) == CALLS and all(len(pair) == 2 for pair in receipts.values())
+        def calls_agree(nonce: int, version: int) -> None:
+            """CALLS more calls, one from each key at `nonce`: both drawn replicas serve each
+            and agree, and at least two nodes fetched and checked the version's module."""
+            message = CallApp(BIG_ID, 0, "increment", b"", 100_000)
+            txs = [place_tx(key, nonce, message) for key in keys[:CALLS]]
+            assert all(result["accepted"] for result in cluster.submit("v0", txs))
+            total = CALLS * (nonce + 1)
 
-        cluster.wait(answered, 300, "both replicas' receipts of every call")
-        for seq, pair in served(cluster, app).items():
-            first, second = pair
-            assert first["node"] != second["node"]
-            for field in ("outcome", "state_root_after", "output"):
-                assert first[field] == second[field], (seq, field)
-        fetched = [name for name in cluster.names if "stored module fetched" in cluster.log(name)]
-        assert len(fetched) >= 2
+            def answered() -> bool:
+                receipts = served(cluster, app)
+                return len(receipts) == total and all(len(pair) == 2 for pair in receipts.values())
+
+            cluster.wait(answered, 300, f"both replicas' receipts of {total} calls")
+            for seq, pair in served(cluster, app).items():
+                first, second = pair
+                assert first["node"] != second["node"]
+                for field in ("outcome", "state_root_after", "output"):
+                    assert first[field] == second[field], (seq, field)
+            assert len([name for name in cluster.names if fetched(cluster, name, version)]) >= 2
+
+        calls_agree(0, 1)
+        # The owner upgrades the app to another module by root: the replicas fetch and check
+        # version 2, and run the next calls on it, on the state so far.
+        module = tmp_path / "next.wasm"
+        module.write_bytes(NEXT)
+        upgrade = ("upgrade", app, str(module), "--via-storage", "--k", "2", "--n", "4")
+        assert bpi(cluster, *upgrade)["version"] == 2
+        calls_agree(1, 2)
+        last = max(served(cluster, app).items())[1][0]
+        assert last["output"] == (2 * CALLS).to_bytes(8, "little").hex()
     finally:
         cluster.stop_all()
