@@ -72,6 +72,14 @@ def test_a_module_past_the_inline_limit_is_deployed_and_upgraded_via_storage_and
     foreign = run("bpi", "upgrade", deployed["app"], str(COUNTER), "--from", "dev1", *home)
     assert foreign.returncode == 1, foreign.stderr
     assert json.loads(foreign.stdout)["tx"]["receipt"]["code_name"] == "apps.not_owner"
+    # Nor is a module placed (and paid for) for an upgrade of another's app.
+    unpaid = tmp_path / "unpaid.wasm"
+    unpaid.write_bytes(big_module("v"))
+    placing = run("bpi", "upgrade", deployed["app"], str(unpaid), "--via-storage", "--from", "dev1",
+                  *home)  # fmt: skip
+    assert placing.returncode == 2 and "owned by" in placing.stderr
+    root = coding.content_root(unpaid.read_bytes()).hex()
+    assert chain.client.get(f"{chain.url('v0')}/api/v1/blobs/{root}").status_code == 404
     inline = bpi(chain, "upgrade", deployed["app"], str(COUNTER))
     assert inline["version"] == 3 and "root" not in inline
     assert run("bpi", "upgrade", deployed["app"], *home).returncode == 2

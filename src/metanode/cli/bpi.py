@@ -74,6 +74,7 @@ from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay as replay_bundle
 from metanode.errors import ConfigError, DecodeError, MetanodeError
 from metanode.node import blobs
+from metanode.node import keys as node_keys
 from metanode.storage import coding as storage_coding
 from metanode.storage import constants as storage_constants
 from metanode.types import (
@@ -659,10 +660,12 @@ def upgrade(
     block on; earlier versions stay on record, a call may still name one and their receipts
     stay valid. Prints the version and the height. MODULE goes inline (the chain checks it by
     the cage's rules), or by relay storage as for `bpi deploy`: --via-storage places it
-    (k-of-n), --module-root upgrades to a blob the owner placed before; the executors check
-    such a module as they fetch it."""
+    (k-of-n: only once the app is known to be --from's), --module-root upgrades to a blob the
+    owner placed before; the executors check such a module as they fetch it."""
     parsed = app_id_of(app_id)
     owner = wallet.signer(home, sender)
+    if via_storage:
+        _owns(wallet.gateway(home, node), parsed, owner)
     source = module_source(module, via_storage, module_root, k, n, owner, home, node, as_json)
     facts: dict[str, Any] = {"app": parsed.hex()}
     message: UpgradeApp | UpgradeStoredApp
@@ -684,6 +687,16 @@ def upgrade(
     version = wallet.event_attribute(record, "app_upgraded", "version")
     facts |= {"version": None if version is None else int(version, 16), "height": record["height"]}
     wallet.report(record, as_json, facts)
+
+
+def _owns(url: str, app_id: bytes, owner: ed25519.PrivateKey) -> None:
+    """Refuse, before a module is placed and paid for, an upgrade the chain would refuse for
+    its app: none with this id, or one another account owns."""
+    view = wallet.call("GET", f"{url}/api/v1/apps/{app_id.hex()}", (404,))
+    if "owner" not in view:
+        raise ConfigError(f"app {app_id.hex()} is not deployed: nothing to upgrade")
+    if view["owner"] != str(node_keys.account_address(owner)):
+        raise ConfigError(f"app {app_id.hex()} is owned by {view['owner']}, not by --from")
 
 
 @app.command("exec")
