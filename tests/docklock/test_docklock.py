@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,3 +234,42 @@ def test_module_check_is_the_rule_run_applies() -> None:
     checked = cage.check_module(RANDOM_APP)
     assert checked.outcome == "ok"
     assert cage.check_module(COUNTER).functions == ("increment",)
+
+
+def test_runs_on_threads_at_once_each_serve_their_own_host() -> None:
+    """The host functions are linked once for the process and find the call's host through a
+    context variable: calls running on several threads at once must each see their own seed,
+    block time and state, exactly as when they run one after another."""
+    seeds = [bytes([index]) * 32 for index in range(4)]
+
+    def draws(seed: bytes) -> list[bytes]:
+        state: dict[bytes, bytes] = {}
+        found = []
+        for block_time in range(60):
+            run = cage.run(RANDOM_APP, "draw", b"", state, block_time=block_time, seed=seed)
+            found.append(run.state_after[b"r"])
+            state = run.state_after
+        return found
+
+    alone = [draws(seed) for seed in seeds]
+    with ThreadPoolExecutor(max_workers=len(seeds)) as pool:
+        together = list(pool.map(draws, seeds))
+    assert together == alone
+    assert len({tuple(found) for found in alone}) == len(seeds)
+
+
+def test_an_instantiation_failure_is_an_outcome() -> None:
+    """A module that passes the check but cannot be instantiated within the cage's limits
+    (a memory over `memory_bytes_max`) ends with `instantiation_failed`, and a data segment
+    out of bounds traps at instantiation: both are outcomes in a receipt, not errors."""
+    too_big = cage.wat_to_wasm('(module (memory (export "memory") 300) (func (export "f")))')
+    outside = cage.wat_to_wasm(
+        '(module (memory (export "memory") 1) (data (i32.const 70000) "x") (func (export "f")))'
+    )
+    assert cage.check_module(too_big).outcome == "ok"
+    assert cage.run(too_big, "f", b"", {}, block_time=0, seed=bytes(32)).outcome == (
+        "instantiation_failed"
+    )
+    assert cage.run(outside, "f", b"", {}, block_time=0, seed=bytes(32)).outcome == (
+        "trap:memory_out_of_bounds"
+    )

@@ -4,7 +4,10 @@ Configuration: NaN canonicalisation (floats' NaN bits are the one nondeterminism
 arithmetic), no threads, no relaxed SIMD, fuel metering (every call gets `fuel_max` units; the
 fuel used is in the receipt), a linear-memory limit, a native-stack limit, one instance, one
 table, one memory, and no WASI: the app sees only `metanode.docklock.host`. Modules are
-compiled once per process and cached by their BLAKE3 hash (the app id).
+compiled, checked and pre-linked once per process and cached by their BLAKE3 hash (the app id):
+linking the host's ten functions and checking the module on every call were 60% of a call's
+time in the cage (docs/performance.md). The host functions are linked once, into one linker
+for the process, and reach the call's `Host` through a context variable set for the call.
 
 A run's outcome is `ok`, or the reason it stopped: `out_of_fuel`, `stack_overflow`,
 `out_of_memory` (memory.grow refused and the app trapped), `forbidden_import`,
@@ -15,7 +18,9 @@ or `trap:<code>`.
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import wasmtime
 
@@ -39,31 +44,31 @@ def _engine() -> wasmtime.Engine:
 
 
 ENGINE = _engine()
-_modules: OrderedDict[bytes, wasmtime.Module | str] = OrderedDict()
+# The host of the call running on this thread (or task), whom the linker's functions serve.
+_running: ContextVar[Host] = ContextVar("running")
+
+
+def _serving(method: str) -> Any:
+    def serve(caller: Any, *arguments: int) -> Any:
+        return getattr(_running.get(), method)(caller, *arguments)
+
+    return serve
+
+
+def _linker() -> wasmtime.Linker:
+    linker = wasmtime.Linker(ENGINE)
+    for name, (params, results, method) in IMPORTS.items():
+        linker.define_func(
+            "env", name, wasmtime.FuncType(params, results), _serving(method), access_caller=True
+        )
+    return linker
+
+
+LINKER = _linker()
 
 
 def app_id(module_bytes: bytes) -> bytes:
     return blake3_hash(module_bytes)
-
-
-def compile_module(module_bytes: bytes) -> wasmtime.Module | str:
-    """The compiled module, or the outcome that says why there is none (cached either way)."""
-    key = app_id(module_bytes)
-    cached = _modules.get(key)
-    if cached is not None:
-        _modules.move_to_end(key)
-        return cached
-    if len(module_bytes) > constants.module_bytes_max:
-        compiled: wasmtime.Module | str = "invalid_module"
-    else:
-        try:
-            compiled = wasmtime.Module(ENGINE, module_bytes)
-        except wasmtime.WasmtimeError:
-            compiled = "invalid_module"
-    _modules[key] = compiled
-    while len(_modules) > constants.module_cache_max:
-        _modules.popitem(last=False)
-    return compiled
 
 
 _START_SECTION = 8
@@ -79,14 +84,49 @@ class ModuleCheck:
     functions: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A module checked by the cage's rules and, if it passed, compiled and linked."""
+
+    check: ModuleCheck
+    linked: wasmtime.InstancePre | None
+
+
+_compiled: OrderedDict[bytes, _Compiled] = OrderedDict()
+
+
 def check_module(module_bytes: bytes) -> ModuleCheck:
     """The cage's rules over a module, without running it: it compiles within the size limit,
     imports only the host's functions with their exact types, and has no start function (code
     that would run at instantiation, outside any call the chain ordered). The chain's deploy
     rule (state/apps) and `run` both use this one check."""
-    compiled = compile_module(module_bytes)
-    if isinstance(compiled, str):
-        return ModuleCheck(compiled, ())
+    return _compile(module_bytes).check
+
+
+def _compile(module_bytes: bytes) -> _Compiled:
+    """The module's check and linked form, cached either way."""
+    key = app_id(module_bytes)
+    cached = _compiled.get(key)
+    if cached is not None:
+        _compiled.move_to_end(key)
+        return cached
+    compiled = _Compiled(ModuleCheck("invalid_module", ()), None)
+    if len(module_bytes) <= constants.module_bytes_max:
+        try:
+            module = wasmtime.Module(ENGINE, module_bytes)
+        except wasmtime.WasmtimeError:
+            pass
+        else:
+            check = _check(module, module_bytes)
+            linked = LINKER.instantiate_pre(module) if check.outcome == OK else None
+            compiled = _Compiled(check, linked)
+    _compiled[key] = compiled
+    while len(_compiled) > constants.module_cache_max:
+        _compiled.popitem(last=False)
+    return compiled
+
+
+def _check(compiled: wasmtime.Module, module_bytes: bytes) -> ModuleCheck:
     for item in compiled.imports:
         expected = IMPORTS.get(item.name or "") if item.module == "env" else None
         kind = item.type
@@ -163,10 +203,10 @@ def run(
     """Call `function` of the module; state changes apply only if the outcome is ok. A
     `ProvenState` gives the result as one too; its `Unproven` goes through to the caller."""
     host = Host(input_, state.copy(), block_time, seed)
-    checked = check_module(module_bytes)
-    compiled = compile_module(module_bytes)
-    if checked.outcome != OK or isinstance(compiled, str):
-        return Execution(checked.outcome, b"", state.copy(), 0, 0, [], [])
+    compiled = _compile(module_bytes)
+    linked = compiled.linked
+    if linked is None:
+        return Execution(compiled.check.outcome, b"", state.copy(), 0, 0, [], [])
     store = wasmtime.Store(ENGINE)
     store.set_limits(
         memory_size=constants.memory_bytes_max,
@@ -175,12 +215,11 @@ def run(
         memories=constants.memories_max,
     )
     store.set_fuel(fuel)
-    linker = wasmtime.Linker(ENGINE)
-    host.link(linker)
     outcome = OK
     instance: wasmtime.Instance | None = None
+    running = _running.set(host)
     try:
-        instance = linker.instantiate(store, compiled)
+        instance = linked.instantiate(store)
         exported = instance.exports(store).get(function)
         if not isinstance(exported, wasmtime.Func) or exported.type(store).params:
             outcome = "missing_function"
@@ -192,8 +231,12 @@ def run(
         outcome = _TRAP_OUTCOMES.get(trap.trap_code, f"trap:{_trap_name(trap)}")
         if outcome == "trap:unreachable" and _memory_exhausted(store, instance):
             outcome = "out_of_memory"
-    except wasmtime.WasmtimeError as error:
-        outcome = "forbidden_import" if "unknown import" in str(error) else _link_outcome(error)
+    except wasmtime.WasmtimeError:
+        # Imports are checked before a module is linked, so this is instantiation itself
+        # failing (a data segment out of bounds, a memory over the limit).
+        outcome = "instantiation_failed"
+    finally:
+        _running.reset(running)
     fuel_used = fuel - store.get_fuel()
     peak = _memory_bytes(store, instance)
     state_after = host.state if outcome == OK else state.copy()
@@ -218,10 +261,3 @@ def _memory_exhausted(store: wasmtime.Store, instance: wasmtime.Instance | None)
     # An app whose memory.grow was refused at the limit and then trapped ran out of memory.
     page = 64 * 1024
     return _memory_bytes(store, instance) + page > constants.memory_bytes_max
-
-
-def _link_outcome(error: wasmtime.WasmtimeError) -> str:
-    message = str(error)
-    if "import" in message:
-        return "forbidden_import"
-    return "instantiation_failed"

@@ -39,8 +39,8 @@ from metanode.docklock.witness import Record, Value
 
 _I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
 # The app's imports from module `env`: (parameters, results, the Host method that serves it).
-# The cage's module check (cage.check_module) reads the same table, so what deploy accepts is
-# exactly what links.
+# The cage links these (cage.LINKER) and its module check (cage.check_module) reads the same
+# table, so what deploy accepts is exactly what links.
 IMPORTS: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], str]] = {
     "input_len": ([], [_I32], "input_len"),
     "input_read": ([_I32], [], "input_read"),
@@ -79,16 +79,6 @@ class Host:
         if len(self.witness) >= constants.witness_records_max:
             raise HostLimit("too_many_host_calls")
         self.witness.append(Record(len(self.witness), call, arguments, result))
-
-    def link(self, linker: wasmtime.Linker) -> None:
-        for name, (params, results, method) in IMPORTS.items():
-            linker.define_func(
-                "env",
-                name,
-                wasmtime.FuncType(params, results),
-                getattr(self, method),
-                access_caller=True,
-            )
 
     # Each function below takes the caller first (wasmtime's access_caller).
 
