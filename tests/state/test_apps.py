@@ -18,7 +18,7 @@ from metanode.state.apps import errors, queries
 from metanode.state.apps import invariants as apps_invariants
 from metanode.state.apps import keys as apps_keys
 from metanode.state.apps.records import AppsParams, CallStatus
-from metanode.state.apps.rules import ESCROW, settle_call
+from metanode.state.apps.rules import ESCROW, Served, settle_call, settle_calls, settlement
 from metanode.state.bank import invariants as bank_invariants
 from metanode.state.bank import keys as bank_keys
 from metanode.state.bank.accounts import TREASURY, read_account
@@ -291,6 +291,53 @@ def test_settle_refusals_write_nothing() -> None:
     assert settle_call(writer, COUNTER_ID, 0, 10, EXECUTORS) == errors.SETTLE_CALL_ALREADY_SETTLED
     assert writer.write_count == count
     check_escrow(writer)
+
+
+@pytest.mark.parametrize("fee_bps", [0, 1_234])
+def test_settling_a_logblocks_calls_at_once_leaves_the_state_of_settling_them_in_turn(
+    fee_bps: int,
+) -> None:
+    """`settle_calls` sums each account's payments into one move; the state it leaves must be
+    exactly that of `settle_call` on each call in turn, and its settlements those `settlement`
+    gives."""
+    apps = Apps(treasury_fee_bps=fee_bps)
+    apps.deploy()
+    for _ in range(4):
+        apps.call(fuel=1_000)
+    served = [
+        Served(0, 1_000, EXECUTORS[:2]),
+        Served(1, 0, EXECUTORS[1:]),
+        Served(2, 777, EXECUTORS[:1]),
+        Served(3, 13, EXECUTORS),
+    ]
+    in_turn, at_once = Overlay(apps.reader), Overlay(apps.reader)
+    expected = []
+    for call in served:
+        record = queries.call(in_turn, COUNTER_ID, call.seq)
+        assert record is not None
+        expected.append(settlement(in_turn, record, call.fuel_used, len(call.executors)))
+        assert settle_call(in_turn, COUNTER_ID, call.seq, call.fuel_used, call.executors) == OK
+    assert settle_calls(at_once, COUNTER_ID, served) == expected
+    assert at_once.sorted_writes() == in_turn.sorted_writes()
+    check_escrow(at_once)
+
+
+def test_settling_calls_at_once_refuses_as_in_turn_and_writes_nothing() -> None:
+    apps = Apps()
+    apps.deploy()
+    apps.call(fuel=1_000)
+    apps.call(fuel=1_000)
+    writer = Overlay(apps.reader)
+    good = Served(0, 10, EXECUTORS)
+    refusals = [
+        ([good, Served(2, 10, EXECUTORS)], errors.SETTLE_CALL_UNKNOWN),
+        ([good, Served(1, 1_001, EXECUTORS)], errors.SETTLE_FUEL_ABOVE_LIMIT),
+        ([good, Served(1, 10, [])], errors.SETTLE_NO_EXECUTORS),
+        ([good, good], errors.SETTLE_CALL_ALREADY_SETTLED),
+    ]
+    for calls, code in refusals:
+        assert settle_calls(writer, COUNTER_ID, calls) == code
+    assert writer.write_count == 0
 
 
 MODULES = st.sampled_from([COUNTER, COUNTER_V2, FORBIDDEN, STARTS, b"", b"\x00asm"])

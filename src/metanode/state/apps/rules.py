@@ -16,7 +16,8 @@ Rules:
   functions, which the executors check against the fetched module.
 - Call: ordered by the chain with a per-app sequence number (`AppRecord.calls` before the
   call). Its fee for `fuel_limit` fuel at the app's price is moved from the sender's FLX to the
-  module account `apps/escrow` at inclusion, where it stays until `settle_call`. The court
+  module account `apps/escrow` at inclusion, where it stays until `settle_call` (or
+  `settle_calls`, a LogBlock's calls at once). The court
   keeps the including block's time and VRF proof, which a replay of the call needs.
 - A call is refused while governance contains its app (state/policy: emergency mode, the
   chain goes on), and when the app's policy names regions and no candidate executor runs in
@@ -55,6 +56,7 @@ from metanode.state.apps.records import (
     write_call,
     write_version,
 )
+from metanode.state.auth.params import AuthParams
 from metanode.state.auth.params import read_params as read_auth_params
 from metanode.state.bank.accounts import TREASURY, module_address, read_account
 from metanode.state.bank.rules import move
@@ -332,10 +334,23 @@ class Settlement:
 
 def settlement(reader: StateReader, record: CallRecord, fuel_used: int, served: int) -> Settlement:
     """The split `settle_call` pays for `record` at `fuel_used` among `served` executors."""
+    return _split(read_auth_params(reader), record, fuel_used, served)
+
+
+def _split(params: AuthParams, record: CallRecord, fuel_used: int, served: int) -> Settlement:
     charge = fuel_used * record.fuel_price
-    treasury, earned = read_auth_params(reader).split_fees(charge)
+    treasury, earned = params.split_fees(charge)
     each = earned // served
     return Settlement(charge, each, treasury + earned - each * served, record.escrow - charge)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A call to settle: its seq, the fuel its receipts report and the executors to pay."""
+
+    seq: int
+    fuel_used: int
+    executors: Sequence[Address]
 
 
 def settle_call(
@@ -353,23 +368,48 @@ def settle_call(
     unit is lost; the unused escrow returns to the caller. Returns OK, or a settle_* code having
     written nothing: the call is unknown, already settled, `fuel_used` exceeds its limit, or
     `executors` is empty."""
-    record = read_call(writer, app_id, seq)
-    if record is None:
-        return errors.SETTLE_CALL_UNKNOWN
-    if record.status is CallStatus.SETTLED:
-        return errors.SETTLE_CALL_ALREADY_SETTLED
-    if fuel_used > record.fuel_limit:
-        return errors.SETTLE_FUEL_ABOVE_LIMIT
-    if not executors:
-        return errors.SETTLE_NO_EXECUTORS
-    check(len(set(executors)) == len(executors), "settle_call: executors must be distinct")
-    shares = settlement(writer, record, fuel_used, len(executors))
-    payments = [
-        (record.caller, shares.refund),
-        *((executor, shares.each) for executor in executors),
-        (TREASURY, shares.treasury),
-    ]
-    for target, amount in payments:
+    settled = settle_calls(writer, app_id, [Served(seq, fuel_used, executors)])
+    return settled if isinstance(settled, int) else OK
+
+
+def settle_calls(writer: Overlay, app_id: bytes, calls: Sequence[Served]) -> list[Settlement] | int:
+    """`settle_call` of each call in turn, as one step: the settlements in call order, or the
+    first call's settle_* code having written nothing (a seq twice is already settled). The
+    escrow pays each account the sum of its payments in one move: the balances are those of
+    the calls settled one by one, and a LogBlock's 256 calls read and wrote the escrow account
+    a thousand times (docs/performance.md)."""
+    params = read_auth_params(writer)
+    records: list[CallRecord] = []
+    seen: set[int] = set()
+    for call in calls:
+        record = read_call(writer, app_id, call.seq)
+        if record is None:
+            return errors.SETTLE_CALL_UNKNOWN
+        if record.status is CallStatus.SETTLED or call.seq in seen:
+            return errors.SETTLE_CALL_ALREADY_SETTLED
+        if call.fuel_used > record.fuel_limit:
+            return errors.SETTLE_FUEL_ABOVE_LIMIT
+        if not call.executors:
+            return errors.SETTLE_NO_EXECUTORS
+        check(
+            len(set(call.executors)) == len(call.executors),
+            "settle_call: executors must be distinct",
+        )
+        seen.add(call.seq)
+        records.append(record)
+    settlements: list[Settlement] = []
+    payments: dict[Address, int] = {}  # in the order of the first payment to each
+    for call, record in zip(calls, records, strict=True):
+        shares = _split(params, record, call.fuel_used, len(call.executors))
+        settlements.append(shares)
+        for target, amount in [
+            (record.caller, shares.refund),
+            *((executor, shares.each) for executor in call.executors),
+            (TREASURY, shares.treasury),
+        ]:
+            payments[target] = payments.get(target, 0) + amount
+        settled = replace(record, status=CallStatus.SETTLED, fuel_used=call.fuel_used)
+        write_call(writer, app_id, call.seq, settled)
+    for target, amount in payments.items():
         check(move(writer, ESCROW, target, Denom.FLX, amount) == OK, "escrow holds every call")
-    write_call(writer, app_id, seq, replace(record, status=CallStatus.SETTLED, fuel_used=fuel_used))
-    return OK
+    return settlements

@@ -2,7 +2,7 @@
 (`notary.rules.on_logblock_committed`) and by nothing else.
 
 Rules:
-- Each call of the LogBlock's range settles once (`apps.settle_call`, in call order) for the
+- Each call of the LogBlock's range settles once (`apps.settle_calls`, in call order) for the
   fuel its receipts report (the replicas agree, so every leaf of a call carries the same fuel;
   a trap reports the fuel it burned and pays for it) among the executors whose leaves it holds,
   in leaf order: the charge fuel × price, less the treasury's share, is split among them, the
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from metanode.errors import InvariantViolation, check
+from metanode.errors import InvariantViolation
 from metanode.state.apps.assignment import draw_seed
-from metanode.state.apps.records import read_call
-from metanode.state.apps.rules import settle_call, settlement
+from metanode.state.apps.rules import Served, settle_calls
 from metanode.state.billing import keys
 from metanode.state.billing.records import Statement, add_to_statement
-from metanode.state.codes import OK, name_of
+from metanode.state.codes import name_of
 from metanode.state.view import Overlay
 from metanode.types import Address, LogBlock
 
@@ -38,21 +37,22 @@ def bill(writer: Overlay, logblock: LogBlock, rewards: tuple[tuple[bytes, int], 
     served: dict[Address, Statement] = {
         Address.from_public_key(key): Statement(minted=amount) for key, amount in rewards
     }
+    calls: list[Served] = []
     for seq, group in groupby(logblock.leaves, key=lambda leaf: leaf.call_seq):
         leaves = list(group)
-        fuel = leaves[0].fuel_used
         executors = [Address.from_public_key(leaf.executor) for leaf in leaves]
-        record = read_call(writer, app_id, seq)
-        if record is None:
-            raise InvariantViolation(f"billing: call {seq} of {app_id.hex()} has no record")
-        shares = settlement(writer, record, fuel, len(executors))
-        code = settle_call(writer, app_id, seq, fuel, executors)
-        check(code == OK, f"billing: settle_call refused after the ladder: {name_of(code)}")
+        calls.append(Served(seq, leaves[0].fuel_used, executors))
+    settled = settle_calls(writer, app_id, calls)
+    if isinstance(settled, int):
+        raise InvariantViolation(
+            f"billing: settle_calls refused after the ladder: {name_of(settled)}"
+        )
+    for call, shares in zip(calls, settled, strict=True):
         paid = shares.charge - shares.treasury
-        app_total += Statement(1, fuel, shares.charge, paid, shares.treasury)
-        for executor in executors:
+        app_total += Statement(1, call.fuel_used, shares.charge, paid, shares.treasury)
+        for executor in call.executors:
             served[executor] = served.get(executor, Statement()) + Statement(
-                1, fuel, shares.charge, shares.each, shares.treasury
+                1, call.fuel_used, shares.charge, shares.each, shares.treasury
             )
     add_to_statement(writer, keys.app_statement(app_id, epoch), app_total)
     for executor in sorted(served, key=lambda address: address.raw):
