@@ -122,10 +122,14 @@ class Receipt:
         output, the outcome and the fuel. Executor, signature and `previous` differ by replica."""
         return result_hash(self.state_root_after, self.output_hash, self.outcome, self.fuel_used)
 
-    def leaf(self, call_seq: int, output_bytes: int, state_bytes: int) -> LogLeaf:
-        """This receipt as a notary LogBlock leaf (types/logblock.py)."""
+    def leaf(
+        self, call_seq: int, output_bytes: int, state_bytes: int, encoded: bytes | None = None
+    ) -> LogLeaf:
+        """This receipt as a notary LogBlock leaf (types/logblock.py). `encoded`: the receipt's
+        own encoding (`encode()`), if the caller holds it, so that it is not encoded again for
+        the hash."""
         return LogLeaf(
-            self.hash(),
+            self.hash() if encoded is None else tagged_hash(tags.EXEC_RECEIPT, encoded),
             self.executor,
             call_seq,
             self.previous,

@@ -59,7 +59,7 @@ from metanode.codec import decode, encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
 from metanode.docklock.receipt import Bundle, Receipt, Request
-from metanode.errors import DecodeError, VerificationError
+from metanode.errors import DecodeError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.handover import Assembly, Page, PageRefused, paginate
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
@@ -108,6 +108,11 @@ early_receipts_max = 10_000
 shares_held_max = 10_000
 # Cached executor draws ((app, epoch) → executors) and block times (height → ms).
 block_times_cached_max = 4_096
+# Threads that check a RECEIPTS frame's signatures in one call, outside the GIL (the executor's
+# worker runs meanwhile); more than one measured no better on the 2 shared cores.
+verify_threads = 1
+# Call records and their seeds read within one height (`Hosting._call`, `Hosting._seed`).
+calls_cached_max = 65_536
 # A notary missing a drawn replica's receipt of a closed range asks the executors for it once
 # the range has waited this long, and again at most this often.
 receipts_ask_interval_s = 1.0
@@ -240,6 +245,11 @@ class Hosting:
         self._memo_height = -1
         self._draws: dict[tuple[bytes, int], tuple[Address, ...]] = {}
         self._ranges: dict[bytes, list[tuple[int, CallRecord]]] = {}
+        # Call records and the seeds their receipts must carry: each call's record was decoded
+        # and its seed hashed once per receipt (two replicas', and this node's own) and again
+        # by the cut; the records cannot change for these reads within one height.
+        self._calls: dict[tuple[bytes, int], CallRecord | None] = {}
+        self._seeds: dict[tuple[bytes, int], bytes] = {}
 
     # Life cycle ------------------------------------------------------------------------------
 
@@ -273,7 +283,7 @@ class Hosting:
                     continue
                 attributes = dict(event.attributes)
                 app_id, seq = attributes["app"], int.from_bytes(attributes["seq"], "big")
-                call = apps.call(reader, app_id, seq)
+                call = self._call(reader, app_id, seq)
                 if call is not None and self._runs(reader, app_id, call):
                     mine[app_id] = seq
         for app_id in sorted(mine):
@@ -298,7 +308,7 @@ class Hosting:
             head = self.executor.store.head(app_id)
             self._fed[app_id] = 0 if head is None else head.seq + 1
         start = self._fed[app_id]
-        records = [(seq, apps.call(reader, app_id, seq)) for seq in range(start, last_seq + 1)]
+        records = [(seq, self._call(reader, app_id, seq)) for seq in range(start, last_seq + 1)]
         drawn = [
             seq for seq, call in records if call is not None and self._runs(reader, app_id, call)
         ]
@@ -453,7 +463,7 @@ class Hosting:
         if isinstance(receipt, str):
             return receipt
         reader = self.chain.store.state().reader
-        call = apps.call(reader, frame.app_id, frame.seq)
+        call = self._call(reader, frame.app_id, frame.seq)
         if call is None:
             return "app_state_call_unknown"
         problem = self._implausible(reader, frame.app_id, frame.seq, call, receipt)
@@ -485,7 +495,7 @@ class Hosting:
         reader = self.chain.store.state().reader
 
         def drawn(seq: int) -> bool:
-            call = apps.call(reader, frame.app_id, seq)
+            call = self._call(reader, frame.app_id, seq)
             return call is not None and self.me in self._drawn(reader, frame.app_id, call)
 
         if frame.what is Wanted.EVIDENCE:
@@ -552,6 +562,28 @@ class Hosting:
             self._memo_height = height
             self._draws.clear()
             self._ranges.clear()
+            self._calls.clear()
+            self._seeds.clear()
+
+    def _call(self, reader: StateReader, app_id: bytes, seq: int) -> CallRecord | None:
+        """`apps.call`, memoised until the next commit."""
+        self._memo()
+        key = (app_id, seq)
+        if key not in self._calls:
+            if len(self._calls) >= calls_cached_max:
+                self._calls.clear()
+            self._calls[key] = apps.call(reader, app_id, seq)
+        return self._calls[key]
+
+    def _seed(self, app_id: bytes, seq: int, call: CallRecord) -> bytes:
+        """The seed a receipt of the call must carry, memoised until the next commit."""
+        key = (app_id, seq)
+        if key not in self._seeds:
+            if len(self._seeds) >= calls_cached_max:
+                self._seeds.clear()
+            block_seed = self.chain.seed_at(call.height)
+            self._seeds[key] = call_seed(block_seed, app_id, call.version, seq)
+        return self._seeds[key]
 
     def _runs(self, reader: StateReader, app_id: bytes, call: CallRecord) -> bool:
         """Whether this node signs a receipt of the call: drawn for it, or watching its app."""
@@ -680,13 +712,10 @@ class Hosting:
 
     def on_receipts(self, peer: Address, frame: Receipts) -> str | None:
         """Keep a peer's receipts; the reason to blame the peer, if any."""
-        received = []
-        for item in frame.items:
-            receipt = _peers_receipt(peer, item.receipt)
-            if isinstance(receipt, str):
-                return receipt
-            received.append((item, receipt))
-        self._keep_received(received)
+        receipts = _peers_receipts(peer, [item.receipt for item in frame.items])
+        if isinstance(receipts, str):
+            return receipts
+        self._keep_received(list(zip(frame.items, receipts, strict=True)))
         return None
 
     def _keep_received(self, received: Sequence[tuple[ReceiptItem, Receipt]]) -> None:
@@ -700,7 +729,7 @@ class Hosting:
                 tips[app_id] = notary.app_tip(reader, app_id).next_seq
             if item.seq < tips[app_id]:
                 continue  # notarised already
-            call = apps.call(reader, app_id, item.seq)
+            call = self._call(reader, app_id, item.seq)
             if call is None:
                 if len(self._early) < early_receipts_max:
                     self._early.append((item, receipt))
@@ -718,7 +747,7 @@ class Hosting:
             if self._held_count >= receipts_held_max:
                 log.warning("receipts held at their bound; dropping", extra={"app": app_id.hex()})
                 continue
-            leaf = receipt.leaf(item.seq, item.output_bytes, item.state_bytes)
+            leaf = receipt.leaf(item.seq, item.output_bytes, item.state_bytes, item.receipt)
             by_seq[receipt.executor] = Held(receipt, leaf)
             self._held_count += 1
             self._dirty = True
@@ -738,7 +767,7 @@ class Hosting:
     ) -> str | None:
         if Address.from_public_key(receipt.executor) not in self._drawn(reader, app_id, call):
             return "executor_not_drawn"
-        if receipt.seed != call_seed(self.chain.seed_at(call.height), app_id, call.version, seq):
+        if receipt.seed != self._seed(app_id, seq, call):
             return "seed_not_the_calls"
         if receipt.request is None:
             return None
@@ -869,7 +898,7 @@ class Hosting:
         first = _tip(reader, app_id)
         if record is None or first >= record.calls:
             return []
-        start = apps.call(reader, app_id, first)
+        start = self._call(reader, app_id, first)
         if start is None:
             return []
         end_ms = self._block_time(start.height) + self.settings.logblock_interval_ms
@@ -877,7 +906,7 @@ class Hosting:
         calls: list[tuple[int, CallRecord]] = []
         receipts = 0
         for seq in range(first, record.calls):
-            call = apps.call(reader, app_id, seq)
+            call = self._call(reader, app_id, seq)
             if call is None or call.version != start.version:
                 break
             replicas = len(self._drawn(reader, app_id, call))
@@ -1007,16 +1036,27 @@ def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list
 
 def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
     """The receipt a peer sent, decoded and its signature checked, or the reason to blame it."""
-    try:
-        receipt = Receipt.from_wire(decode(raw))
-        receipt.verify_signature()
-    except DecodeError as error:
-        return error.rule
-    except VerificationError:
+    receipts = _peers_receipts(peer, [raw])
+    return receipts if isinstance(receipts, str) else receipts[0]
+
+
+def _peers_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str:
+    """The receipts a peer sent, each decoded and signed by the peer, or the reason to blame
+    it. The signatures are checked in one call that releases the GIL (`verify_threads`): one
+    at a time they were the largest cost of a loaded node's loop (docs/performance.md)."""
+    receipts = []
+    for raw in raws:
+        try:
+            receipt = Receipt.from_wire(decode(raw))
+        except DecodeError as error:
+            return error.rule
+        if Address.from_public_key(receipt.executor) != peer:
+            return "receipt_not_the_senders"
+        receipts.append(receipt)
+    signed = [(item.executor, item.signing_message(), item.signature) for item in receipts]
+    if not all(ed25519.verify_many(signed, threads=verify_threads)):
         return "receipt_signature_invalid"
-    if Address.from_public_key(receipt.executor) != peer:
-        return "receipt_not_the_senders"
-    return receipt
+    return receipts
 
 
 def request_problem(request: Request, call: CallRecord, known: Request | None) -> str | None:
