@@ -21,21 +21,26 @@ executor, without the call's block, cannot know the transaction. A receipt for a
 node has not committed yet waits (bounded) and is checked after the next commits.
 
 Notarising (committee members only). For each app the next range starts at the chain's app tip
-(`notary.app_tip`). The range holds the calls, from there on, of one version, included less
-than `logblock_interval_ms` of block time after the range's first call, at most
-`logblock_receipts` receipts and `logblock_leaves_max` leaves. It is cut when a call outside
-it is on chain, or when a committed block is `logblock_interval_ms` past the first call (later
-blocks cannot add to it), and when every drawn replica's receipt of every call is held, or,
-a further `logblock_interval_ms` later, when every call has one (a replica down or still
-catching up is left out; missing receipts are asked again before that, and a candidate is cut
-again when a receipt of its range arrives late). Each executor's receipts are kept while they
-chain by `previous` from its tip on chain, as the chain's check asks. The content is a
-function of the chain and the receipts held, so members holding the same receipts build the
-same candidate; each BLS-signs it and gossips its share (SHARE frame). A member holding a quorum of
-verified shares aggregates them; the range's designated member (`first_seq` mod committee size)
-submits the SubmitLogBlock at once, the others only if the range is still open `submit_wait_ms`
-later (the chain refuses a second one for a range, at a fee). Replicas that disagree are
-logged and still signed: the chain records the dispute from the LogBlock that shows both.
+(`notary.app_tip`), or after the last candidate this member already signed ahead of it (up to
+`logblocks_ahead_max` ranges, each chaining from the leaves of the ones before). The range
+holds the calls, from there on, of one version, included less than `logblock_interval_ms` of
+block time after the range's first call, at most `logblock_receipts` receipts and
+`logblock_leaves_max` leaves. It is cut when a call outside it is on chain, or when a committed
+block is `logblock_interval_ms` past the first call (later blocks cannot add to it), and when
+every drawn replica's receipt of every call is held, or, a further `logblock_interval_ms`
+later, when every call has one (a replica down or still catching up is left out; missing
+receipts are asked again before that, and a candidate is cut again when a receipt of its range
+arrives late). Each executor's receipts are kept while they chain by `previous` from its tip on
+chain, as the chain's check asks. The content is a function of the chain and the receipts held,
+so members holding the same receipts build the same candidate; each BLS-signs it and gossips
+its share (SHARE frame). A member holding a quorum of verified shares aggregates them; the
+app's designated member (`designated`: one per app, so the ranges it submits ahead reach the
+chain in its nonce order) submits the SubmitLogBlock at once, the others only if the range is
+still open `submit_wait_ms` later and `submit_wait_heights` blocks after it aggregated them
+(the chain refuses a second one for a range, at a fee). Candidates ahead whose range before
+committed with other receipts than this member's no longer link, and are dropped and cut again.
+Replicas that disagree are logged and still signed: the chain records the dispute from the
+LogBlock that shows both.
 
 The court. After each commit the node plays its side of every open dispute it is a side of
 (node/court.py): it reveals, bisects and asks for the ruling from its executor's store; and,
@@ -113,6 +118,16 @@ block_times_cached_max = 4_096
 verify_threads = 1
 # Call records and their seeds read within one height (`Hosting._call`, `Hosting._seed`).
 calls_cached_max = 65_536
+# A member that is not the app's designated submitter submits a range itself only once this
+# many blocks have committed since it aggregated the range (and `submit_wait_ms` has passed):
+# under load a height outlasted `submit_wait_ms`, and members that went by time alone each
+# submitted every range again (blocks of 7 LogBlocks, 4 of them copies, and rounds lost).
+submit_wait_heights = 2
+# LogBlock candidates a notary cuts and signs ahead of the chain's app tip, per app: ranges of
+# calls already on chain need not wait for the LogBlock before them to commit. Each is up to
+# 512 receipts settled in the block that holds it (about 30 ms of CPU for 256 calls on this
+# machine, unloaded), so a block holding all of them stays well inside round 0's timeout.
+logblocks_ahead_max = 4
 # A notary missing a drawn replica's receipt of a closed range asks the executors for it once
 # the range has waited this long, and again at most this often.
 receipts_ask_interval_s = 1.0
@@ -229,7 +244,8 @@ class Hosting:
         self._early: list[tuple[ReceiptItem, Receipt]] = []
         self._shares: dict[tuple[bytes, int, bytes], dict[Address, bytes]] = {}
         self._shares_count = 0
-        self._candidates: dict[bytes, Candidate] = {}
+        # Per app, the candidates of consecutive ranges from the chain's app tip on.
+        self._candidates: dict[bytes, list[Candidate]] = {}
         self._block_times: dict[int, int] = {}
         self._last_block_ms: int | None = None
         self._dirty = False  # receipts arrived since the last look for ranges to cut
@@ -244,7 +260,7 @@ class Hosting:
         # draw of a pending range was most of a loaded node's event loop (docs/performance.md).
         self._memo_height = -1
         self._draws: dict[tuple[bytes, int], tuple[Address, ...]] = {}
-        self._ranges: dict[bytes, list[tuple[int, CallRecord]]] = {}
+        self._ranges: dict[tuple[bytes, int], list[tuple[int, CallRecord]]] = {}
         # Call records and the seeds their receipts must carry: each call's record was decoded
         # and its seed hashed once per receipt (two replicas', and this node's own) and again
         # by the cut; the records cannot change for these reads within one height.
@@ -751,16 +767,18 @@ class Hosting:
             by_seq[receipt.executor] = Held(receipt, leaf)
             self._held_count += 1
             self._dirty = True
-            candidate = self._candidates.get(app_id)
-            if (
-                candidate is not None
-                and not candidate.submitted
-                and candidate.logblock.first_seq <= item.seq <= candidate.logblock.last_seq
-            ):
-                # A candidate cut without a silent replica is signed from what this member
-                # held; members that held more signed another, and none may reach a quorum.
-                # Each re-cuts as late receipts reach it, so all converge on every receipt.
-                del self._candidates[app_id]
+            ahead = self._candidates.get(app_id, [])
+            for index, candidate in enumerate(ahead):
+                if (
+                    not candidate.submitted
+                    and candidate.logblock.first_seq <= item.seq <= candidate.logblock.last_seq
+                ):
+                    # A candidate cut without a silent replica is signed from what this member
+                    # held; members that held more signed another, and none may reach a
+                    # quorum. Each re-cuts as late receipts reach it, so all converge on every
+                    # receipt; the candidates after it chain from its leaves, so they go too.
+                    del ahead[index:]
+                    break
 
     def _implausible(
         self, reader: StateReader, app_id: bytes, seq: int, call: CallRecord, receipt: Receipt
@@ -790,11 +808,23 @@ class Hosting:
             by_seq = self._held[app_id]
             for seq in [seq for seq in by_seq if seq < tip]:
                 self._held_count -= len(by_seq.pop(seq))
-            candidate = self._candidates.get(app_id)
-            if candidate is not None and candidate.logblock.first_seq < tip:
-                del self._candidates[app_id]
             if not by_seq:
                 del self._held[app_id]
+        for app_id in list(self._candidates):
+            ahead = self._candidates[app_id]
+            tip = notary.app_tip(reader, app_id).next_seq
+            del ahead[
+                : len([candidate for candidate in ahead if candidate.logblock.first_seq < tip])
+            ]
+            if ahead and (
+                ahead[0].logblock.first_seq != tip
+                or not _continues_chain(reader, ahead[0].logblock)
+            ):
+                # Another member's LogBlock of the range before, with other receipts, committed:
+                # these were cut on top of this member's and no longer link.
+                ahead.clear()
+            if not ahead:
+                del self._candidates[app_id]
         for key in [key for key in self._shares if key[1] < _tip(reader, key[0])]:
             self._shares_count -= len(self._shares.pop(key))
         for asked in [asked for asked in self._missing_since if asked[1] < _tip(reader, asked[0])]:
@@ -815,11 +845,38 @@ class Hosting:
     def _notarise(
         self, reader: StateReader, committee: Sequence[Member], app_id: bytes, now_block_ms: int
     ) -> None:
-        if app_id in self._candidates:
-            return
-        calls = self._range(reader, app_id, now_block_ms)
+        """Cut, sign and share the app's next ranges, each on top of the candidates before it,
+        up to `logblocks_ahead_max` ahead of the chain's app tip."""
+        ahead = self._candidates.get(app_id, [])
+        while len(ahead) < logblocks_ahead_max:
+            candidate = self._candidate(reader, app_id, ahead, now_block_ms)
+            if candidate is None:
+                return
+            ahead.append(candidate)
+            self._candidates[app_id] = ahead
+            unsigned = candidate.logblock
+            share = self.suite.seal(unsigned.signing_message())
+            log.info(
+                "logblock signed",
+                extra={
+                    "app": app_id.hex()[:16],
+                    "first_seq": unsigned.first_seq,
+                    "last_seq": unsigned.last_seq,
+                },
+            )
+            self._add_share(app_id, unsigned.first_seq, candidate.digest, self.me, share)
+            self._broadcast(Share(app_id, unsigned.first_seq, candidate.digest, share))
+            self._aggregate(reader, committee, candidate)
+
+    def _candidate(
+        self, reader: StateReader, app_id: bytes, before: Sequence[Candidate], now_block_ms: int
+    ) -> Candidate | None:
+        """The unsigned LogBlock of the range after the candidates `before` (from the chain's
+        app tip if none), once it is cut and its receipts are held, else None."""
+        first = before[-1].logblock.last_seq + 1 if before else _tip(reader, app_id)
+        calls = self._range(reader, app_id, first, now_block_ms)
         if not calls:
-            return
+            return None
         held = self._held.get(app_id, {})
         # A replica still silent an interval after the range closed is left out (the chain
         # takes a call with one receipt): it may be down or still catching up.
@@ -834,33 +891,25 @@ class Hosting:
                 not answers or now_block_ms < silent_from_ms
             ):
                 self._ask_receipts(app_id, calls[0][0], calls[-1][0])
-                return  # a replica has not answered (yet)
+                return None  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
                 log.warning("replicas disagree", extra={"app": app_id.hex()[:16], "seq": seq})
             entries += ordered
-        leaves = _linked(reader, app_id, entries)
+        leaves = _linked(
+            reader, app_id, entries, [leaf for c in before for leaf in c.logblock.leaves]
+        )
         if {leaf.call_seq for leaf in leaves} != {seq for seq, _ in calls}:
-            return  # a call's only receipts follow a missing one of their executor's
-        first, last = calls[0][0], calls[-1][0]
+            return None  # a call's only receipts follow a missing one of their executor's
         unsigned = LogBlock(
             app_id,
             calls[0][1].version,
             first,
-            last,
+            calls[-1][0],
             merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves]),
             tuple(leaves),
         )
-        candidate = Candidate(unsigned, unsigned.hash())
-        self._candidates[app_id] = candidate
-        share = self.suite.seal(unsigned.signing_message())
-        log.info(
-            "logblock signed",
-            extra={"app": app_id.hex()[:16], "first_seq": first, "last_seq": last},
-        )
-        self._add_share(app_id, first, candidate.digest, self.me, share)
-        self._broadcast(Share(app_id, first, candidate.digest, share))
-        self._aggregate(reader, committee, app_id)
+        return Candidate(unsigned, unsigned.hash())
 
     def _ask_evidence(self, app_id: bytes, seq: int) -> None:
         """Ask the replicas for their receipt and witness of a disputed call (the court)."""
@@ -882,20 +931,20 @@ class Hosting:
         self._broadcast(Want(Wanted.RECEIPTS, app_id, first_seq, last_seq))
 
     def _range(
-        self, reader: StateReader, app_id: bytes, now_block_ms: int
+        self, reader: StateReader, app_id: bytes, first: int, now_block_ms: int
     ) -> list[tuple[int, CallRecord]]:
-        """The calls of the app's next range, if it is cut (module docstring), else []: a
-        function of the chain's state (`now_block_ms` is its last block's time), so memoised."""
+        """The calls of the app's range from call `first`, if it is cut (module docstring),
+        else []: a function of the chain's state (`now_block_ms` is its last block's time),
+        so memoised."""
         self._memo()
-        if app_id not in self._ranges:
-            self._ranges[app_id] = self._cut(reader, app_id, now_block_ms)
-        return self._ranges[app_id]
+        if (app_id, first) not in self._ranges:
+            self._ranges[(app_id, first)] = self._cut(reader, app_id, first, now_block_ms)
+        return self._ranges[(app_id, first)]
 
     def _cut(
-        self, reader: StateReader, app_id: bytes, now_block_ms: int
+        self, reader: StateReader, app_id: bytes, first: int, now_block_ms: int
     ) -> list[tuple[int, CallRecord]]:
         record = apps.app(reader, app_id)
-        first = _tip(reader, app_id)
         if record is None or first >= record.calls:
             return []
         start = self._call(reader, app_id, first)
@@ -940,8 +989,9 @@ class Hosting:
         if frame.first_seq < _tip(reader, frame.app_id):
             return None  # the range is notarised already
         self._add_share(frame.app_id, frame.first_seq, frame.logblock_hash, peer, frame.signature)
-        if frame.app_id in self._candidates:
-            self._aggregate(reader, committee, frame.app_id)
+        for candidate in self._candidates.get(frame.app_id, []):
+            if candidate.logblock.first_seq == frame.first_seq:
+                self._aggregate(reader, committee, candidate)
         return None
 
     def _add_share(
@@ -956,12 +1006,13 @@ class Hosting:
         shares[signer] = signature
         self._shares_count += 1
 
-    def _aggregate(self, reader: StateReader, committee: Sequence[Member], app_id: bytes) -> None:
-        candidate = self._candidates[app_id]
+    def _aggregate(
+        self, reader: StateReader, committee: Sequence[Member], candidate: Candidate
+    ) -> None:
         if candidate.submitted:
             return
         unsigned = candidate.logblock
-        key = (app_id, unsigned.first_seq, candidate.digest)
+        key = (unsigned.app_id, unsigned.first_seq, candidate.digest)
         shares = self._shares.get(key, {})
         message = unsigned.signing_message()
         signed: list[tuple[int, Member, bytes]] = []
@@ -992,15 +1043,29 @@ class Hosting:
             self.suite.aggregate([signature for _, _, signature in signed]),
         )
         candidate.submitted = True
-        designated = committee[unsigned.first_seq % len(committee)].address
-        if designated == self.me:
+        if designated(committee, unsigned.app_id) == self.me:
             self._submit_logblock(logblock)
         else:
-            self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock))
+            self._submit_later(logblock, self.chain.height + submit_wait_heights)
 
-    def _submit_if_open(self, logblock: LogBlock) -> None:
-        if _tip(self.chain.store.state().reader, logblock.app_id) == logblock.first_seq:
+    def _submit_later(self, logblock: LogBlock, height: int) -> None:
+        self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock, height))
+
+    def _submit_if_open(self, logblock: LogBlock, height: int) -> None:
+        """Submit a range the designated member has not brought on chain in `submit_wait_ms`
+        and by block `height`; a range still open before then, or behind other open ranges,
+        is looked at again `submit_wait_ms` later."""
+        if self._stopped:
+            return
+        tip = _tip(self.chain.store.state().reader, logblock.app_id)
+        if tip == logblock.first_seq and self.chain.height >= height:
             self._submit_logblock(logblock)
+        elif tip <= logblock.first_seq and any(
+            (candidate.logblock.first_seq, candidate.logblock.root)
+            == (logblock.first_seq, logblock.root)
+            for candidate in self._candidates.get(logblock.app_id, [])
+        ):
+            self._submit_later(logblock, height)
 
     def _submit_logblock(self, logblock: LogBlock) -> None:
         log.info(
@@ -1015,16 +1080,27 @@ class Hosting:
         self._submit(SubmitLogBlock(logblock))
 
 
-def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list[LogLeaf]:
+def designated(committee: Sequence[Member], app_id: bytes) -> Address:
+    """The member that submits the app's LogBlocks at once (the others wait `submit_wait_ms`):
+    one per app, so that the ranges it signs ahead of the chain are its transactions in nonce
+    order, and so reach the chain in order; apps are spread over the committee."""
+    return committee[int.from_bytes(app_id[:8], "big") % len(committee)].address
+
+
+def _linked(
+    reader: StateReader, app_id: bytes, entries: Sequence[Held], before: Sequence[LogLeaf]
+) -> list[LogLeaf]:
     """The leaves, in call order, of each executor's receipts that chain by `previous` from its
-    tip on chain, short of any the court proved false: past a receipt left out, the chain
-    refuses the executor's later ones."""
+    last leaf `before` (the candidates of earlier ranges) or else its tip on chain, short of
+    any the court proved false: past a receipt left out, the chain refuses the executor's
+    later ones."""
     kept: set[bytes] = set()
     by_executor: dict[bytes, list[Held]] = {}
     for entry in entries:
         by_executor.setdefault(entry.receipt.executor, []).append(entry)
+    last = {leaf.executor: leaf.receipt_hash for leaf in before}
     for executor, chain in by_executor.items():
-        previous = read_executor_tip(reader, app_id, executor).receipt_hash
+        previous = last.get(executor) or read_executor_tip(reader, app_id, executor).receipt_hash
         for entry in sorted(chain, key=lambda entry: entry.leaf.call_seq):
             proven_false = court_queries.proven_false(reader, entry.leaf.receipt_hash) is not None
             if entry.receipt.previous != previous or proven_false:
@@ -1032,6 +1108,17 @@ def _linked(reader: StateReader, app_id: bytes, entries: Sequence[Held]) -> list
             kept.add(entry.leaf.receipt_hash)
             previous = entry.leaf.receipt_hash
     return [entry.leaf for entry in entries if entry.leaf.receipt_hash in kept]
+
+
+def _continues_chain(reader: StateReader, logblock: LogBlock) -> bool:
+    """Whether each executor's first leaf in the LogBlock chains to its tip on chain."""
+    first: dict[bytes, LogLeaf] = {}
+    for leaf in logblock.leaves:
+        first.setdefault(leaf.executor, leaf)
+    return all(
+        leaf.previous == read_executor_tip(reader, logblock.app_id, executor).receipt_hash
+        for executor, leaf in first.items()
+    )
 
 
 def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
@@ -1053,7 +1140,9 @@ def _peers_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str
         if Address.from_public_key(receipt.executor) != peer:
             return "receipt_not_the_senders"
         receipts.append(receipt)
-    signed = [(item.executor, item.signing_message(), item.signature) for item in receipts]
+    signed = [
+        (receipt.executor, receipt.signing_message(), receipt.signature) for receipt in receipts
+    ]
     if not all(ed25519.verify_many(signed, threads=verify_threads)):
         return "receipt_signature_invalid"
     return receipts

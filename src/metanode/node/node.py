@@ -826,13 +826,15 @@ class Node:
     def _submit_own_batch(self, messages: Sequence[Message]) -> None:
         """Submit transactions of this node's own at consecutive nonces, all signed before any
         is admitted: signed one by one, a burst (storage fault reports) took the same next
-        nonce for each, and all but one were refused."""
-        raws = [
-            self.sign_transaction(self.node_key, message, 0, offset).encode()
-            for offset, message in enumerate(messages)
-        ]
+        nonce for each, and all but one were refused. They are signed when the task runs, and
+        admitted without yielding: signed at the call, LogBlocks submitted from separate
+        callbacks before the first task ran took one nonce too (docs/notary.md, "Ahead")."""
 
         async def submitting() -> None:
+            raws = [
+                self.sign_transaction(self.node_key, message, 0, offset).encode()
+                for offset, message in enumerate(messages)
+            ]
             results = await self.submit(raws)
             for message, result in zip(messages, results, strict=True):
                 if not result.admitted:
