@@ -113,6 +113,8 @@ early_receipts_max = 10_000
 shares_held_max = 10_000
 # Cached executor draws ((app, epoch) → executors) and block times (height → ms).
 block_times_cached_max = 4_096
+# Blocks whose clients' requests stay indexed (`Hosting._request`).
+request_heights_max = 16
 # Threads that check a RECEIPTS frame's signatures in one call, outside the GIL (the executor's
 # worker runs meanwhile); more than one measured no better on the 2 shared cores.
 verify_threads = 1
@@ -243,6 +245,9 @@ class Hosting:
         self._held_count = 0
         self._early: list[tuple[ReceiptItem, Receipt]] = []
         self._shares: dict[tuple[bytes, int, bytes], dict[Address, bytes]] = {}
+        # The signers whose shares verified, by the same key: each share that arrived had
+        # every share held before it verified again (a pairing each).
+        self._verified: dict[tuple[bytes, int, bytes], set[Address]] = {}
         self._shares_count = 0
         # Per app, the candidates of consecutive ranges from the chain's app tip on.
         self._candidates: dict[bytes, list[Candidate]] = {}
@@ -290,8 +295,14 @@ class Hosting:
     def on_committed(self, committed: Committed) -> None:
         reader = self.chain.store.state().reader
         header = committed.block.header
-        # Bounded: only this commit's reads are kept.
-        self._requests = {header.height: _requests(committed.block.txs, committed.receipts)}
+        # The requests of the last `request_heights_max` blocks are kept: a block's receipts
+        # arrive over the next commits, and reading the block back decoded all of its
+        # transactions, once per commit (docs/performance.md).
+        self._requests[header.height] = _requests(committed.block.txs, committed.receipts)
+        for height in [
+            held for held in self._requests if held + request_heights_max <= header.height
+        ]:
+            del self._requests[height]
         mine: dict[bytes, int] = {}  # app → its last call in this block drawn for this node
         for receipt in committed.receipts:
             for event in receipt.events:
@@ -386,8 +397,8 @@ class Hosting:
     def _request(self, height: int, app_id: bytes, seq: int) -> Request | None:
         """The client's transaction of call `seq`: in its block, the transaction whose receipt
         has the `app_called` event naming (app, seq). None when this node no longer holds the
-        block (a state-synced node): the receipt is then a version 1 one. The block just
-        committed is indexed from memory; an older one (catching up) is read once per commit."""
+        block (a state-synced node): the receipt is then a version 1 one. The blocks committed
+        lately are indexed from memory; an older one (catching up) is read once per commit."""
         if height not in self._requests:
             block = self.chain.store.block(height)
             receipts = self.chain.store.receipts(height)
@@ -827,6 +838,7 @@ class Hosting:
                 del self._candidates[app_id]
         for key in [key for key in self._shares if key[1] < _tip(reader, key[0])]:
             self._shares_count -= len(self._shares.pop(key))
+            self._verified.pop(key, None)
         for asked in [asked for asked in self._missing_since if asked[1] < _tip(reader, asked[0])]:
             del self._missing_since[asked]
 
@@ -1014,17 +1026,20 @@ class Hosting:
         unsigned = candidate.logblock
         key = (unsigned.app_id, unsigned.first_seq, candidate.digest)
         shares = self._shares.get(key, {})
+        verified = self._verified.setdefault(key, set())
         message = unsigned.signing_message()
         signed: list[tuple[int, Member, bytes]] = []
         for index, member in enumerate(committee):
             signature = shares.get(member.address)
             if signature is None:
                 continue
-            if not self.suite.verify_seal(member.bls_public_key, message, signature):
-                log.warning("logblock share invalid", extra={"signer": str(member.address)})
-                del shares[member.address]
-                self._shares_count -= 1
-                continue
+            if member.address not in verified:
+                if not self.suite.verify_seal(member.bls_public_key, message, signature):
+                    log.warning("logblock share invalid", extra={"signer": str(member.address)})
+                    del shares[member.address]
+                    self._shares_count -= 1
+                    continue
+                verified.add(member.address)
             signed.append((index, member, signature))
         total = sum(member.power for member in committee)
         if not quorum_reached(sum(member.power for _, member, _ in signed), total):
