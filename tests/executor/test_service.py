@@ -46,6 +46,20 @@ def test_one_hundred_counter_calls_make_a_valid_receipt_chain(tmp_path: Path) ->
     assert len({item.receipt.seed for item in stored}) == 100
 
 
+def test_the_signed_receipts_of_a_range_are_the_stored_ones(tmp_path: Path) -> None:
+    """`signed` (what the court watch compares at each commit) reads the receipts alone, by
+    seq, and stops at the range's end and the app's last call."""
+    with running(tmp_path) as service:
+        service.on_committed([call(seq) for seq in range(30)])
+        service.wait_idle()
+        stored = service.store.receipts(COUNTER_ID, 5, 10)
+        signed = service.store.signed(COUNTER_ID, 5, 10)
+        assert signed == {item.seq: item.receipt for item in stored}
+        assert list(signed) == list(range(5, 15))
+        assert list(service.store.signed(COUNTER_ID, 25, 100)) == list(range(25, 30))
+        assert service.store.signed(KV_ID, 0, 10) == {}
+
+
 def test_replay_verifies_a_published_receipt(tmp_path: Path) -> None:
     published: list[Published] = []
     with running(tmp_path, publish=published.append) as service:
