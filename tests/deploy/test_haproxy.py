@@ -8,7 +8,6 @@ Skipped, saying why, where haproxy is not installed."""
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
 import dataclasses
@@ -35,6 +34,7 @@ from cryptography.x509.oid import NameOID
 
 from metanode.net.ports import free_port_block
 from metanode.types import Address, Transaction
+from tests.deploy import paced
 from tests.node.cluster import Cluster
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy" / "haproxy.cfg"
@@ -115,6 +115,10 @@ class Front:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def target(self) -> paced.Target:
+        """Where the paced client sends (tests/deploy/paced.py)."""
+        return paced.Target("127.0.0.1", self.port, self.ca, RETRIES_MAX, RETRY_WAIT_S)
+
     def trust(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca))
 
@@ -187,8 +191,10 @@ def test_tls_ends_at_the_front_and_a_client_past_its_rate_is_refused_429(tmp_pat
 
 
 class Gateway(http.server.BaseHTTPRequestHandler):
-    """The two answers of a node's gateway the front's routing depends on: `/ready` (200 while
-    the server's `ready` is set, else 503) and any other request 202."""
+    """The answers of a node's gateway the front's routing depends on: `/ready` (200 while the
+    server's `ready` is set, else 503) and any other request 202; or, while the server's
+    `refusing` is set, the first arrival of each body a 429 as admission at the commit rate
+    answers it (`Retry-After: 1`). Each body's arrival times are kept in `arrivals`."""
 
     protocol_version = "HTTP/1.1"
 
@@ -196,13 +202,24 @@ class Gateway(http.server.BaseHTTPRequestHandler):
         self._answer(200 if self.server.ready.is_set() else 503)  # type: ignore[attr-defined]
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        self._answer(202)
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        arrivals = self.server.arrivals  # type: ignore[attr-defined]
+        first = body not in arrivals
+        arrivals.setdefault(body, []).append(time.monotonic())
+        if first and self.server.refusing.is_set():  # type: ignore[attr-defined]
+            self._answer(429, b'{"reason": "rate_limited"}', {"Retry-After": "1"})
+        else:
+            self._answer(202)
 
-    def _answer(self, status: int) -> None:
+    def _answer(
+        self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("content-length", "0")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
         self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *_args: object) -> None:
         pass
@@ -215,6 +232,8 @@ def gateways(count: int) -> Iterator[list[http.server.ThreadingHTTPServer]]:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
         server.ready = threading.Event()  # type: ignore[attr-defined]
         server.ready.set()  # type: ignore[attr-defined]
+        server.refusing = threading.Event()  # type: ignore[attr-defined]
+        server.arrivals = {}  # type: ignore[attr-defined]
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     try:
@@ -262,6 +281,35 @@ def test_each_account_stays_on_one_node_and_only_a_leaving_nodes_accounts_move(
         assert moved == (home[account] == leaving), account  # consistent hashing
 
 
+def test_the_paced_client_waits_as_a_429_asks_counts_it_and_runs_each_event_in_its_place(
+    tmp_path: Path,
+) -> None:
+    accounts = [str(Address.from_public_key(bytes([index]) * 32)) for index in range(4)]
+    bodies = [(accounts[index % 4], b"tx %d" % index) for index in range(40)]
+    event_at: list[float] = []
+    with gateways(4) as servers:
+        for server in servers:
+            server.refusing.set()  # type: ignore[attr-defined]
+        front = Front(tmp_path, [f"127.0.0.1:{s.server_address[1]}" for s in servers], 100_000)
+        with front.running():
+            wait_for(lambda: front.servers_up() == 4, "every node in rotation")
+            table = paced.requests("127.0.0.1", front.port, bodies)
+            counts = paced.send_paced(
+                front.target(), table, 200, {20: lambda: event_at.append(time.monotonic())}
+            )
+    arrivals: dict[bytes, list[float]] = {}
+    for server in servers:
+        arrivals.update(server.arrivals)  # type: ignore[attr-defined]
+    assert counts["admitted"] == 40 and counts["gave up"] == 0
+    assert counts["retried after 429 rate_limited"] == 40
+    assert all(len(arrivals[body]) == 2 for _, body in bodies)
+    # Retry-After (1 s) is longer than the client's own wait: it is the one honoured.
+    assert all(later - first >= 1.0 for first, later in arrivals.values())
+    (event,) = event_at
+    assert all(arrivals[bodies[index][1]][0] > event for index in range(20, 40))
+    assert counts["accounts served by more than one node before the kill"] == 0
+
+
 def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -269,72 +317,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60) ->
         time.sleep(0.1)
 
 
-async def send_paced(
-    front: Front, txs: list[Transaction], events: dict[int, Callable[[], None]]
-) -> collections.Counter[str]:
-    """Send `txs` one a request at RATE_PER_S, each with its account's header, running each of
-    `events` before the transfer of its index (so that they fall in the load whatever rate a
-    busy machine lets the client reach); a refusal or a failed request is retried (and
-    counted) until the transfer is admitted or the chain already holds it."""
-    counts: collections.Counter[str] = collections.Counter()
-    # The nodes that answered each account until the first event (answers, not sends: a
-    # request sent before a kill and redispatched after it is no breach of stickiness).
-    served: dict[str, set[str]] = collections.defaultdict(set)
-    quiet = [True]
-    loop = asyncio.get_running_loop()
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(verify=front.trust(), timeout=30, limits=limits) as client:
-
-        async def send(tx: Transaction) -> None:
-            account = str(Address.from_public_key(tx.sender))
-            headers = {"content-type": "application/cbor", "X-Metanode-Account": account}
-            for _ in range(RETRIES_MAX):
-                try:
-                    answer = await client.post(
-                        front.url + "/api/v1/txs", content=tx.encode(), headers=headers
-                    )
-                except httpx.HTTPError as error:
-                    counts[f"retried after {type(error).__name__}"] += 1
-                    await asyncio.sleep(RETRY_WAIT_S)
-                    continue
-                reason = answer.json().get("reason") if answer.status_code == 400 else None
-                if answer.status_code == 202:
-                    counts["admitted"] += 1
-                    if quiet[0]:
-                        served[account].add(answer.headers["x-served-by"])
-                    return
-                if reason in HELD:  # a retry reached a node that holds or committed it
-                    counts[f"admitted ({reason} on a retry)"] += 1
-                    return
-                counts[f"retried after {answer.status_code} {reason or ''}".strip()] += 1
-                await asyncio.sleep(RETRY_WAIT_S)
-            counts["gave up"] += 1
-
-        started, cpu = loop.time(), time.process_time()
-        tasks = []
-        for index, tx in enumerate(txs):
-            await asyncio.sleep(max(0.0, started + index / RATE_PER_S - loop.time()))
-            if index in events:
-                quiet[0] = False
-                events[index]()
-            tasks.append(asyncio.create_task(send(tx)))
-        sent_in_s = loop.time() - started
-        await asyncio.gather(*tasks)
-    # The client's own CPU per request (TLS, HTTP, pacing): 1000 / this is the most one whole
-    # core lets it send a second, whatever the front and the nodes do.
-    counts["client CPU µs per request"] = round((time.process_time() - cpu) * 1e6 / len(txs))
-    counts["sent per second"] = round(len(txs) / sent_in_s)
-    counts["accounts served by more than one node before the kill"] = sum(
-        len(nodes) > 1 for nodes in served.values()
-    )
-    counts["nodes serving before the kill"] = len(set().union(*served.values()))
-    return counts
-
-
 RETRIES_MAX = 200
 RETRY_WAIT_S = 0.2
-# A node answers `duplicate` for a transaction in its pool, `nonce_too_low` for one committed.
-HELD = ("duplicate", "nonce_too_low")
 
 
 @dataclasses.dataclass
@@ -366,18 +350,21 @@ def kill_under_load(directory: Path, load_s: int) -> Outcome:
         with front.running():
             cluster.wait(lambda: front.servers_up() == 4, 120, "every node in rotation")
             flaps: list[str] = []
-            counts = asyncio.run(
-                send_paced(
-                    front,
-                    txs,
-                    {
-                        len(txs) // 4: lambda: (
-                            flaps.extend(re.findall(r"Server \S+ is DOWN.*", front.log_text())),
-                            cluster.kill(victim),
-                        ),
-                        len(txs) // 2: lambda: cluster.start(victim),
-                    },
-                )
+            counts = paced.send_paced(
+                front.target(),
+                paced.requests(
+                    "127.0.0.1",
+                    front.port,
+                    [(str(Address.from_public_key(tx.sender)), tx.encode()) for tx in txs],
+                ),
+                RATE_PER_S,
+                {
+                    len(txs) // 4: lambda: (
+                        flaps.extend(re.findall(r"Server \S+ is DOWN.*", front.log_text())),
+                        cluster.kill(victim),
+                    ),
+                    len(txs) // 2: lambda: cluster.start(victim),
+                },
             )
             lost = uncommitted(cluster, txs, wait_s=120)
             if lost:  # admitted by the killed node, never gossiped: a wallet sends them again
