@@ -14,11 +14,12 @@ shared 2-core VM other work slows every phase.
 
 Last line: recovery_s=… (the slowest of the K) check_s=… start_s=… ready_s=… height=…
 
-With `--front-s S`: tests/deploy/test_haproxy.py's run instead (4 validators behind HAProxy, a
-paced client of one pre-signed transfer a request aiming at 200 a second for S seconds, the
-last node killed after a quarter and restarted after half). Last line: sent_per_s=…
-client_cpu_us_per_request=… admitted=… lost=… gave_up=… (1e6 / client_cpu_us_per_request is
-the most one whole core lets the client send).
+With `--front-s S`: tests/deploy/test_haproxy.py's run instead (4 validators behind HAProxy, the
+paced client of tests/deploy/paced.py sending one pre-signed transfer a request at 200 a second
+for S seconds, the last node killed after a quarter and restarted after half). Last line:
+sent_per_s=… (the rate requests were first sent at) client_cpu_us_per_request=… (all the
+client's processes; 1e6 / it is the most one whole core lets the client send) admitted=…
+lost=… gave_up=….
 """
 
 from __future__ import annotations

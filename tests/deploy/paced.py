@@ -19,9 +19,15 @@ What a request's answer means to the client:
   noted for the account, to check sticky routing;
 - 400 naming a reason in `HELD` (a node holds or committed it: a retry, or a resend of what a
   node admitted before its answer was lost): admitted;
-- anything else, or a failed connection: counted by cause and retried on a fresh connection
-  after `retry_wait_s`, or after the answer's `Retry-After` when it is longer (a 429), up to
-  `retries_max` times, then counted as given up.
+- anything else, or a failed connection: counted by cause and retried after `retry_wait_s`
+  (on a new connection if the old one failed), or after the answer's `Retry-After` when it is
+  longer (a 429), up to `retries_max` times, then counted as given up.
+
+A node that admits a transaction and is killed before it passes it on loses it, and the
+account's next nonces wait behind the gap wherever they go: queued (202 `queued`) up to
+`[mempool] nonce_gap_max` ahead, then refused `nonce_gap_too_large`. Both answers name the
+nonce the node lacks (`next_nonce`); as a wallet does, the client then sends that transaction
+again if it had it admitted before (counted), and retries a refused one at once.
 """
 
 from __future__ import annotations
@@ -44,7 +50,10 @@ from pathlib import Path
 # A node answers `duplicate` for a transaction in its pool, `nonce_too_low` for one committed.
 HELD = ("duplicate", "nonce_too_low")
 WORKERS = 4
-CONNECTIONS_PER_WORKER = 8
+# Each thread waits for its answer, so the client offers its rate only while WORKERS *
+# CONNECTIONS_PER_WORKER covers the rate times the answers' time (Little's law): at 200 a
+# second, up to about a second, as a loaded 2-core machine answers at the kill.
+CONNECTIONS_PER_WORKER = 48
 # HAProxy closes a client connection idle for 5 s (`timeout http-keep-alive`); one idle for
 # this long is opened anew rather than raced against that close.
 IDLE_S_MAX = 4.0
@@ -54,6 +63,7 @@ PATH = "/api/v1/txs"
 @dataclasses.dataclass(frozen=True)
 class Request:
     account: str  # what X-Metanode-Account names: the front routes on it
+    nonce: int
     raw: bytes  # the whole HTTP/1.1 request
 
 
@@ -66,11 +76,12 @@ class Target:
     retry_wait_s: float
 
 
-def requests(host: str, port: int, bodies: list[tuple[str, bytes]]) -> list[Request]:
-    """Each (account, encoded transaction) as a ready request to POST /api/v1/txs."""
+def requests(host: str, port: int, bodies: list[tuple[str, int, bytes]]) -> list[Request]:
+    """Each (account, nonce, encoded transaction) as a ready request to POST /api/v1/txs."""
     return [
         Request(
             account,
+            nonce,
             (
                 f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                 f"Content-Type: application/cbor\r\nX-Metanode-Account: {account}\r\n"
@@ -78,7 +89,7 @@ def requests(host: str, port: int, bodies: list[tuple[str, bytes]]) -> list[Requ
             ).encode()
             + body,
         )
-        for account, body in bodies
+        for account, nonce, body in bodies
     ]
 
 
@@ -90,6 +101,7 @@ class Report:
     served: dict[str, set[str]]  # account -> the nodes that admitted it while quiet
     first_sent_last: float  # monotonic time its last request was first written
     cpu_s: float
+    admission_ms: list[int]  # from each request's first write to its outcome
 
 
 class Connection:
@@ -133,17 +145,20 @@ class Connection:
         return answer.status, {key.lower(): value for key, value in answer.getheaders()}, body
 
 
-def reason_of(status: int, body: bytes) -> str:
+def document_of(body: bytes) -> dict[str, object]:
+    """An answer's JSON object; empty if it has none."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def reason_of(status: int, document: dict[str, object]) -> str:
     """The mempool's reason a problem names, else the problem's type, else nothing."""
     if status < 400:
         return ""
-    try:
-        problem = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(problem, dict):
-        return ""
-    return str(problem.get("reason") or str(problem.get("type", "")).rsplit("/", 1)[-1])
+    return str(document.get("reason") or str(document.get("type", "")).rsplit("/", 1)[-1])
 
 
 class Worker:
@@ -153,10 +168,14 @@ class Worker:
     def __init__(self, target: Target, table: list[Request], quiet: ctypes.c_byte) -> None:
         self.target = target
         self.table = table
+        self.position = {(r.account, r.nonce): index for index, r in enumerate(table)}
         self.quiet = quiet
+        self.admitted: set[int] = set()  # indices of `table` a node answered it holds
+        self.filling: set[int] = set()  # those being sent again, by some thread
         self.counts: collections.Counter[str] = collections.Counter()
         self.served: dict[str, set[str]] = collections.defaultdict(set)
         self.first_sent_last = 0.0
+        self.admission_ms: list[int] = []
         self.lock = threading.Lock()
         self.work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
 
@@ -179,42 +198,72 @@ class Worker:
         for connection in connections:
             connection.close()
         orders.send(
-            Report(self.counts, dict(self.served), self.first_sent_last, time.process_time())
+            Report(
+                self.counts,
+                dict(self.served),
+                self.first_sent_last,
+                time.process_time(),
+                self.admission_ms,
+            )
         )
 
     def serve(self, connection: Connection) -> None:
         while (index := self.work.get()) is not None:
-            outcome = self.send(connection, self.table[index])
+            first_sent = time.monotonic()
+            with self.lock:
+                self.first_sent_last = max(self.first_sent_last, first_sent)
+            outcome = self.send(connection, index)
             with self.lock:
                 self.counts[outcome] += 1
+                self.admission_ms.append(round((time.monotonic() - first_sent) * 1000))
 
-    def send(self, connection: Connection, request: Request) -> str:
-        for attempt in range(self.target.retries_max):
-            if attempt == 0:
-                with self.lock:
-                    self.first_sent_last = max(self.first_sent_last, time.monotonic())
+    def send(self, connection: Connection, index: int) -> str:
+        """Send request `index` until a node holds it: how it ended."""
+        request = self.table[index]
+        for _ in range(self.target.retries_max):
             wait_s = self.target.retry_wait_s
             try:
                 status, headers, body = connection.exchange(request.raw)
             except (OSError, http.client.HTTPException) as error:
                 cause = type(error).__name__
             else:
-                reason = reason_of(status, body)
-                if status == 202:
-                    if self.quiet.value:
-                        with self.lock:
+                document = document_of(body)
+                reason = reason_of(status, document)
+                if status == 202 or (status == 400 and reason in HELD):
+                    with self.lock:
+                        self.admitted.add(index)
+                        if status == 202 and self.quiet.value:
                             self.served[request.account].add(headers["x-served-by"])
-                    return "admitted"
-                if status == 400 and reason in HELD:
-                    return f"admitted ({reason} on a retry)"
+                    if document.get("queued"):
+                        self.fill(connection, request.account, document.get("next_nonce"))
+                    return "admitted" if status == 202 else f"admitted ({reason} on a retry)"
                 cause = f"{status} {reason}".strip()
                 after = headers.get("retry-after", "")
                 if after.isdigit():
                     wait_s = max(wait_s, int(after))
+                if reason == "nonce_gap_too_large" and self.fill(
+                    connection, request.account, document.get("next_nonce")
+                ):
+                    wait_s = 0
             with self.lock:
                 self.counts[f"retried after {cause}"] += 1
             time.sleep(wait_s)
         return "gave up"
+
+    def fill(self, connection: Connection, account: str, nonce: object) -> bool:
+        """Send again `account`'s transaction of `nonce`, which a node lacks, if a node had
+        admitted it before (and lost it: killed before passing it on). Whether it did."""
+        index = self.position.get((account, nonce))  # type: ignore[arg-type]
+        with self.lock:
+            if index not in self.admitted or index in self.filling:
+                return False
+            self.filling.add(index)
+        assert index is not None
+        outcome = self.send(connection, index)
+        with self.lock:
+            self.filling.discard(index)
+            self.counts[f"sent again after its node lost it: {outcome}"] += 1
+        return True
 
 
 def start_worker(
@@ -284,6 +333,9 @@ def send_paced(
     # core lets it send a second, whatever the front and the nodes do.
     counts["client CPU µs per request"] = round(cpu_s * 1e6 / len(table))
     counts["sent per second"] = round(len(table) / sent_in_s)
+    admission_ms = sorted(ms for report in reports for ms in report.admission_ms)
+    counts["admission ms, median"] = admission_ms[len(admission_ms) // 2]
+    counts["admission ms, 99th percentile"] = admission_ms[len(admission_ms) * 99 // 100]
     counts["accounts served by more than one node before the kill"] = sum(
         len(nodes) > 1 for nodes in served.values()
     )
