@@ -102,6 +102,7 @@ class Report:
     first_sent_last: float  # monotonic time its last request was first written
     cpu_s: float
     admission_ms: list[int]  # from each request's first write to its outcome
+    done_last: float  # monotonic time it had every outcome
 
 
 class Connection:
@@ -204,6 +205,7 @@ class Worker:
                 self.first_sent_last,
                 time.process_time(),
                 self.admission_ms,
+                time.monotonic(),
             )
         )
 
@@ -333,6 +335,9 @@ def send_paced(
     # core lets it send a second, whatever the front and the nodes do.
     counts["client CPU µs per request"] = round(cpu_s * 1e6 / len(table))
     counts["sent per second"] = round(len(table) / sent_in_s)
+    # Below the rate sent when the nodes answer slower than requests come.
+    done_in_s = max(report.done_last for report in reports) - started
+    counts["admitted per second"] = round(len(table) / done_in_s)
     admission_ms = sorted(ms for report in reports for ms in report.admission_ms)
     counts["admission ms, median"] = admission_ms[len(admission_ms) // 2]
     counts["admission ms, 99th percentile"] = admission_ms[len(admission_ms) * 99 // 100]
