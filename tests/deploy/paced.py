@@ -6,9 +6,10 @@ Theory of operation. Everything a request needs is built before the clock starts
 transaction's HTTP/1.1 request (head and body) is one `bytes`, and every connection has done its
 TLS handshake. The calling process is the pacer: it hands request `i` to a worker at `start +
 i / rate` (at once when behind), running the event of index `i`, if any, just before. The
-workers are forked processes (one interpreter lock each), each with a few threads that own one
-kept-alive TLS connection apiece: a thread writes the request's bytes and reads the answer with
-the standard library's `http.client.HTTPResponse`. An account's requests all go to one worker.
+workers are forked processes (one interpreter lock each), each with CONNECTIONS_PER_WORKER
+threads that own one kept-alive TLS connection apiece: a thread writes the request's bytes and
+reads the answer with the standard library's `http.client.HTTPResponse`. An account's requests
+all go to one worker.
 
 httpx's AsyncClient cost 5-10 ms of CPU a request here (cProfile: httpcore's pool checks every
 connection for each request, and asks `import sniffio`, not installed, which searches sys.path
