@@ -17,8 +17,10 @@ Last line: recovery_s=… (the slowest of the K) check_s=… start_s=… ready_s
 With `--front-s S`: tests/deploy/test_haproxy.py's run instead (4 validators behind HAProxy, the
 paced client of tests/deploy/paced.py sending one pre-signed transfer a request at 200 a second
 for S seconds, the last node killed after a quarter and restarted after half). Last line:
-sent_per_s=… (the rate requests were first sent at) admitted_per_s=… (the rate they were
-admitted at, lower while the nodes answer slower than requests come)
+offered_per_s=… (the rate the client's pacer handed requests to its senders) sent_per_s=…
+(the rate they were first written at, lower once every sender waits for an answer)
+admitted_per_s=… (the rate they were admitted at, lower while the nodes answer slower than
+requests come)
 client_cpu_us_per_request=… (all the client's processes; 1e6 / it is the most one whole core
 lets the client send) admission_ms_p99=… admitted=… lost=… gave_up=….
 """
@@ -98,6 +100,7 @@ def front(load_s: int) -> None:
     counts = outcome.counts
     print(dict(counts))
     print(
+        f"offered_per_s={counts['offered per second']} "
         f"sent_per_s={counts['sent per second']} "
         f"admitted_per_s={counts['admitted per second']} "
         f"client_cpu_us_per_request={counts['client CPU µs per request']} "

@@ -314,6 +314,7 @@ def send_paced(
                 quiet.value = 0
                 events[index]()
             workers[worker_of[request.account]][1].send(index)
+        offered_in_s = time.monotonic() - started
         for _, orders in workers:
             orders.send(None)
         reports: list[Report] = [orders.recv() for _, orders in workers]
@@ -335,6 +336,9 @@ def send_paced(
     # The client's own CPU per request, all its processes: 1e6 / this is the most one whole
     # core lets it send a second, whatever the front and the nodes do.
     counts["client CPU µs per request"] = round(cpu_s * 1e6 / len(table))
+    # Offered: handed to the workers, which only the pacer's own CPU holds back. Sent: first
+    # written, below offered once every thread waits for an answer.
+    counts["offered per second"] = round(len(table) / offered_in_s)
     counts["sent per second"] = round(len(table) / sent_in_s)
     # Below the rate sent when the nodes answer slower than requests come.
     done_in_s = max(report.done_last for report in reports) - started
