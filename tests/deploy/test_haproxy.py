@@ -2,7 +2,9 @@
 the configuration is valid, TLS ends at HAProxy, a client past its rate is refused 429 as
 problem+json, and — the issue's test — a client sending 200 transfers a second through it
 to a 4-validator network loses none while one node is killed and restarted (what the client
-retries after a refusal is counted, and every transfer is committed in the end).
+retries after a refusal, or sends again after the killed node lost it, is counted, and every
+transfer is committed in the end). The client is tests/deploy/paced.py; tests here run it
+before stub gateways too.
 
 Skipped, saying why, where haproxy is not installed."""
 
