@@ -272,6 +272,7 @@ def test_calls_are_executed_by_two_replicas_and_notarised_on_chain(tmp_path: Pat
                 "metanode.cli.main",
                 "store",
                 "check",
+                "--full",
                 "--skip-signatures",
                 "--invariants",
                 "--home",
