@@ -12,18 +12,18 @@ a file that cannot be read is a usage error (exit 2). `--json` prints one docume
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from metanode.errors import ConfigError
-from metanode.light import audit
-from metanode.light.export import export as export_bundle
-from metanode.light.fetcher import HttpSource
 
 from . import output, wallet
 from .light import parse_hash
 from .network import DEFAULT_HOME
+
+if TYPE_CHECKING:
+    from metanode.light import audit
 
 audit_app = typer.Typer(help="Verify split-origin audit bundles offline.", no_args_is_help=True)
 export_app = typer.Typer(help="Export split-origin audit bundles.", no_args_is_help=True)
@@ -46,6 +46,10 @@ def export(
     """Write the audit bundle of the app's calls committed in --from..--to."""
     if from_height > to_height:
         raise ConfigError(f"--from {from_height} is above --to {to_height}")
+    # The light client (and httpx) load only for the command that uses them (start-up time).
+    from metanode.light.export import export as export_bundle  # noqa: PLC0415
+    from metanode.light.fetcher import HttpSource  # noqa: PLC0415
+
     app_id = parse_hash(app, "--app")
     source = HttpSource(wallet.gateway(home, node))
     try:
@@ -88,6 +92,8 @@ def verify(
     json_output: output.Json = False,
 ) -> None:
     """Check a bundle offline: each record verified, or not with the reason and the field."""
+    from metanode.light import audit  # noqa: PLC0415 - as in export
+
     trusted = None if trust_hash is None else parse_hash(trust_hash, "--trust-hash")
     try:
         data = file.read_bytes()

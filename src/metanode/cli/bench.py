@@ -45,12 +45,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-import websockets
-from pydantic import ValidationError
 
 from metanode import core
 from metanode.crypto import ed25519
@@ -60,10 +57,11 @@ from metanode.node import config as node_config
 from metanode.node import home as dev_home
 from metanode.node import logs
 
-from . import attack as attackers
 from . import output
-from .load import account_address
 from .network import launch
+
+if TYPE_CHECKING:
+    from . import attack as attackers
 
 WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the steady window
 DRAIN_S = 5.0  # after the load stops, how long commits are still collected
@@ -168,6 +166,9 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 async def _listen(url: str, until: float, commits: dict[str, float], blocks: list) -> None:
+    # The clients and the attackers load only for a bench run, not at every `metanode` start-up.
+    import websockets  # noqa: PLC0415
+
     async with websockets.connect(url, max_size=None, open_timeout=10) as stream:
         while time.time() < until:
             try:
@@ -186,6 +187,8 @@ async def _listen(url: str, until: float, commits: dict[str, float], blocks: lis
 
 
 def _mempool(clients_txs_max: int) -> node_config.Mempool:
+    from pydantic import ValidationError  # noqa: PLC0415 - as in _listen
+
     try:
         return node_config.Mempool(clients_txs_max=clients_txs_max)
     except ValidationError as error:
@@ -328,6 +331,9 @@ def _measure(
     attack: bool,
 ) -> dict[str, Any]:
     """One network's run: its own home and ports, the accounts of `bench_seed`."""
+    from . import attack as attackers  # noqa: PLC0415 - as in _listen
+    from .load import account_address  # noqa: PLC0415
+
     out.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="metanode-bench-", dir=out if keep else None))
     base = free_port_block(2 * validators)
@@ -449,6 +455,8 @@ def _wait_ready(
 
 def _height(gateway: str) -> int:
     """The height a gateway reports, or -1 if it does not answer."""
+    import httpx  # noqa: PLC0415 - as in _listen
+
     try:
         return int(httpx.get(f"{gateway}/api/v1/status", timeout=2).json()["height"])
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
@@ -473,6 +481,10 @@ def _run_load(
     """The load processes (and the attackers, with a `rogue`) join `processes`, so that the
     caller ends them with the validators. `apart`: each load process sends from its own
     loopback address."""
+    import httpx  # noqa: PLC0415 - as in _listen
+
+    from . import attack as attackers  # noqa: PLC0415
+
     validator_pids = [process.pid for process in processes]
     status = httpx.get(f"{gateways[0]}/api/v1/status", timeout=5).json()
     share = -(-accounts // LOAD_PROCESSES)
@@ -596,6 +608,8 @@ def _attack_spec(
 ) -> dict[str, Any]:
     """What the attackers need; the validators' node ids, ports and certificates as their
     peers' configs name them."""
+    from . import attack as attackers  # noqa: PLC0415 - as in _listen
+
     validators: dict[str, list[Any]] = {}
     request_bytes_max = 0
     for path in sorted(home.glob("nodes/*/config.toml")):

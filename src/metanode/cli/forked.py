@@ -26,8 +26,14 @@ import time
 import traceback
 from typing import IO
 
-# What `metanode start` and `metanode store check` load, some only once they run.
-PRELOADED = ("metanode.cli.main", "metanode.cli.store", "metanode.api.server")
+# What `metanode start` and `metanode store check` load, most only once they run.
+PRELOADED = (
+    "metanode.cli.main",
+    "metanode.cli.store",
+    "metanode.node.storecheck",
+    "metanode.state.store",
+    "metanode.api.server",
+)
 poll_interval_s = 0.05
 
 

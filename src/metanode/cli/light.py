@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from metanode.errors import ConfigError, DecodeError
-from metanode.light import home as light_home
-from metanode.light.client import ForkDetected, LightClient
-from metanode.light.proofs import MerklePath, StateProof
 from metanode.light.reasons import Rejected
 from metanode.light.verifier import (
     DAY_MS,
@@ -32,6 +29,10 @@ from metanode.types.messages import format_coins
 
 from . import output
 from .wallet import Json
+
+if TYPE_CHECKING:
+    from metanode.light.client import LightClient
+    from metanode.light.proofs import MerklePath, StateProof
 
 light_app = typer.Typer(
     help="Light client: verify the chain trusting no node.", no_args_is_help=True
@@ -91,6 +92,8 @@ def init(
     json_output: Json = False,
 ) -> None:
     """Trust the primary's block at the checkpoint (its hash must match), and save it."""
+    from metanode.light import home as light_home  # noqa: PLC0415 - loads only when a command runs (start-up)
+
     height, block_hash = _checkpoint(trust)
     settings = light_home.Settings(
         primary,
@@ -112,6 +115,8 @@ def sync(
     json_output: Json = False,
 ) -> None:
     """Move the trusted block to the primary's latest (or `--height`), witnesses agreeing."""
+    from metanode.light import home as light_home  # noqa: PLC0415
+
     client = light_home.open_client(home.expanduser())
     with output.progress("syncing headers from the primary", json_output=json_output):
         report = _outcome(lambda: client.sync(light_home.now_ms(), height), json_output)
@@ -140,6 +145,8 @@ def tx(
     tx_hash: HashArgument, home: LightHome = DEFAULT_LIGHT_HOME, json_output: Json = False
 ) -> None:
     """A committed transaction and its receipt, in their block's roots."""
+    from metanode.light import home as light_home  # noqa: PLC0415
+
     digest = parse_hash(tx_hash, "transaction hash")
     client = light_home.open_client(home.expanduser())
     found, receipt, proof, header = _outcome(
@@ -173,6 +180,8 @@ def account(
     json_output: Json = False,
 ) -> None:
     """An account's record, or its absence, in the state after a block."""
+    from metanode.light import home as light_home  # noqa: PLC0415
+
     try:
         parsed = Address.parse(address)
     except DecodeError as error:
@@ -199,6 +208,8 @@ def receipt(
     receipt_hash: HashArgument, home: LightHome = DEFAULT_LIGHT_HOME, json_output: Json = False
 ) -> None:
     """A notarised execution receipt: in its LogBlock, which is in the state, under a header."""
+    from metanode.light import home as light_home  # noqa: PLC0415
+
     digest = parse_hash(receipt_hash, "receipt hash")
     client = light_home.open_client(home.expanduser())
     logblock, proof, header = _outcome(
@@ -224,6 +235,9 @@ def _outcome(
 ) -> Any:
     """`run()`, or the rejection printed (first line `rejected: REASON`) and exit 1; the
     trusted block saved either way, since a verified sync before a bad proof still holds."""
+    from metanode.light import home as light_home  # noqa: PLC0415
+    from metanode.light.client import ForkDetected  # noqa: PLC0415
+
     try:
         return run()
     except Rejected as rejected:
@@ -259,6 +273,8 @@ def _verified(
     fields: dict[str, Any],
     proof: dict[str, Any],
 ) -> None:
+    from metanode.light import home as light_home  # noqa: PLC0415
+
     light_home.save(home.expanduser(), client)
     document = {"height": header.height, "header_hash": header.hash().hex(), **fields}
     if json_output:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -377,6 +376,8 @@ def up(
 
 
 def _answers(url: str) -> bool:
+    import httpx  # noqa: PLC0415 - loads only for a command that calls a gateway (start-up)
+
     try:
         return httpx.get(f"{url}/api/v1/status", timeout=STATUS_TIMEOUT_S).status_code == 200
     except httpx.HTTPError:
@@ -480,6 +481,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Height, round, peers and mempool of every node (null for a node that does not answer)."""
+    import httpx  # noqa: PLC0415 - as in _answers
+
     rows: list[dict[str, Any]] = []
     for name, url in node_urls(home):
         row: dict[str, Any] = {"name": name, "height": None, "round": None, "peers": None}

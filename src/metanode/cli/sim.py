@@ -4,13 +4,15 @@ or (`--down F`) measure what F absent validators cost a healthy network."""
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from metanode.cli import output
 from metanode.errors import ConfigError
-from metanode.testing.simulator import Outcome, measure_stall, run_many
+
+if TYPE_CHECKING:
+    from metanode.testing.simulator import Outcome
 
 FAILURES_SHOWN_MAX = 5
 # The summary line's figures with fractions, as people read them (the JSON keeps them whole).
@@ -59,6 +61,9 @@ def sim(
         raise ConfigError("--down measures absent validators among honest ones: drop --byzantine")
     if down is not None and set_changes:
         raise ConfigError("--down measures a fixed set: drop --set-changes")
+    # The simulator loads only for this command, not at every `metanode` start-up.
+    from metanode.testing.simulator import measure_stall, run_many  # noqa: PLC0415
+
     started = time.perf_counter()
     figures: dict[str, int | float]
     with output.progress("scenarios", scenarios, json_output=as_json) as advance:

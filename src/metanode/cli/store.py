@@ -17,14 +17,15 @@ first difference otherwise; 2 when there is no store to check.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from metanode.cli import output
 from metanode.errors import ConfigError, MetanodeError
-from metanode.node import storecheck
-from metanode.state.store import LEDGER_DIR, Store, replay_check
+
+if TYPE_CHECKING:
+    from metanode.state.store import Store
 
 app = typer.Typer(
     name="store",
@@ -58,6 +59,11 @@ def check(
 ) -> None:
     """Check the store against its certified chain (safe on a running node: it checks the tip
     it finds when it starts); --full re-executes every stored block from genesis."""
+    # The store loads only for this command, not at every `metanode` start-up; a forked check
+    # has it preloaded (cli/forked.py).
+    from metanode.node import storecheck  # noqa: PLC0415
+    from metanode.state.store import LEDGER_DIR, Store  # noqa: PLC0415
+
     if (skip_signatures or invariants) and not full:
         raise ConfigError("--skip-signatures and --invariants go with --full")
     ledger = home / LEDGER_DIR
@@ -90,6 +96,8 @@ def check(
 
 
 def _quick(store: Store, home: Path) -> dict[str, Any]:
+    from metanode.node import storecheck  # noqa: PLC0415 - as in check
+
     report = storecheck.check(store, storecheck.Checkpoint.load(home))
     return {
         "said": "store ok",
@@ -102,6 +110,8 @@ def _quick(store: Store, home: Path) -> dict[str, Any]:
 
 
 def _full(store: Store, skip_signatures: bool, invariants: bool, as_json: bool) -> dict[str, Any]:
+    from metanode.state.store import replay_check  # noqa: PLC0415 - as in check
+
     with output.progress("re-executing blocks", 0, json_output=as_json) as advance:
         report = replay_check(
             store,

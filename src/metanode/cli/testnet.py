@@ -17,7 +17,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,18 +25,9 @@ from metanode.cli import output
 from metanode.errors import ConfigError
 from metanode.node import logs
 from metanode.testnet import faults
-from metanode.testnet import pace as pace_load
-from metanode.testnet.fabric import NONE, Fabric
-from metanode.testnet.run import (
-    Load,
-    Network,
-    Report,
-    check,
-    check_supply,
-    play,
-    running,
-    spending_keys,
-)
+
+if TYPE_CHECKING:
+    from metanode.testnet.run import Network
 
 log = logging.getLogger("metanode.testnet")
 START_TIMEOUT_S = 180.0
@@ -94,6 +85,21 @@ def testnet(
     while transfers stream through the gateways, then check: no fork at any height, every
     transaction a gateway acknowledged committed is in every chain, the supply held, and
     liveness back within --recovery-bound after each heal."""
+    # The testnet's machinery (the store, the node's modules) loads only for this command, not
+    # at every `metanode` start-up.
+    from metanode.testnet import pace as pace_load  # noqa: PLC0415
+    from metanode.testnet.fabric import NONE, Fabric  # noqa: PLC0415
+    from metanode.testnet.run import (  # noqa: PLC0415
+        Load,
+        Network,
+        Report,
+        check,
+        check_supply,
+        play,
+        running,
+        spending_keys,
+    )
+
     if not netns:
         raise ConfigError("only --netns is built: give --netns (and run as root)")
     chosen = _kinds("--kinds", kinds)

@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 
-from metanode.api import schemas
 from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError, KeystoreError, MetanodeError
@@ -27,6 +25,9 @@ from metanode.types.messages import Message, format_coins
 
 from . import output
 from .network import DEFAULT_HOME, _dev_password, node_urls
+
+if TYPE_CHECKING:
+    import httpx
 
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 Json = output.Json
@@ -68,6 +69,8 @@ def gateway(home: Path, node: str | None) -> str:
 def gateway_base(node: str) -> str:
     """A `--node` value as the gateway's base URL (`http://host:port`): `host:port`,
     `http(s)://host:port`, or the gateway URL that `metanode up` prints (`…/api/v1`)."""
+    import httpx  # noqa: PLC0415 - loads only for a command that calls a gateway (start-up)
+
     text = node.strip().rstrip("/")
     scheme_given = "://" in text
     try:
@@ -100,6 +103,8 @@ def call(method: str, url: str, accepted: tuple[int, ...] = (), **options: Any) 
 def request(
     method: str, url: str, accepted: tuple[int, ...] = (), **options: Any
 ) -> httpx.Response:
+    import httpx  # noqa: PLC0415 - as in gateway_base
+
     try:
         answer = httpx.request(method, url, timeout=TIMEOUT_S, **options)
     except httpx.HTTPError as error:
@@ -371,6 +376,8 @@ def faucet(
     as_json: Json = False,
 ) -> None:
     """Ask the gateway's faucet (dev and testnet chains) for coins."""
+    from metanode.api import schemas  # noqa: PLC0415 - pydantic loads only for the faucet
+
     Address.parse(address)
     base_units = output.parse_coins(amount)
     if not 1 <= base_units <= schemas.FAUCET_AMOUNT_MAX:

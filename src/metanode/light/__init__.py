@@ -10,11 +10,35 @@ An app imports this package:
     tx, receipt, height = client.verify_tx(tx_hash, now_ms())   # or raises Rejected
 """
 
-from metanode.light.client import ForkDetected, LightClient, SyncReport
-from metanode.light.fetcher import HttpSource
-from metanode.light.home import Settings, initialise, now_ms, open_client, save
-from metanode.light.reasons import Rejected, Rejection
-from metanode.light.verifier import LightBlock, TrustOptions, Verifier
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from metanode.light.client import ForkDetected, LightClient, SyncReport
+    from metanode.light.fetcher import HttpSource
+    from metanode.light.home import Settings, initialise, now_ms, open_client, save
+    from metanode.light.reasons import Rejected, Rejection
+    from metanode.light.verifier import LightBlock, TrustOptions, Verifier
+
+# The submodule of each name, loaded when the name is first asked for (PEP 562): importing one
+# submodule (the CLI reads `verifier`'s defaults) must not load httpx and the rest, which every
+# `metanode` command would then pay for at start-up.
+_SUBMODULES = {
+    "ForkDetected": "client",
+    "LightClient": "client",
+    "SyncReport": "client",
+    "HttpSource": "fetcher",
+    "Settings": "home",
+    "initialise": "home",
+    "now_ms": "home",
+    "open_client": "home",
+    "save": "home",
+    "Rejected": "reasons",
+    "Rejection": "reasons",
+    "LightBlock": "verifier",
+    "TrustOptions": "verifier",
+    "Verifier": "verifier",
+}
 
 __all__ = [
     "ForkDetected",
@@ -32,3 +56,9 @@ __all__ = [
     "open_client",
     "save",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SUBMODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_SUBMODULES[name]}"), name)
