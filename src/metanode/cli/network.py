@@ -536,6 +536,11 @@ def logs_command(
         for _, name, line in merged:
             show(name, line)
         return
+    # Ctrl-C (SIGINT) ends following even where it came in ignored: a shell without job control
+    # starts a background command so (`metanode logs -f &` in a script, a CI step), and Python
+    # then leaves it ignored, so that `kill -INT` would never end it. `up` and `start` take
+    # SIGINT with handlers of their own likewise.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     followers = {name: logs.Follower(node_dir) for name, node_dir in node_dirs.items()}
     try:
         while True:
