@@ -16,11 +16,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from metanode.cli.testnet import soak_figures
+from metanode.state.store import Store
 from metanode.testnet import faults
 from metanode.testnet.delay import Delayer
 from metanode.testnet.fabric import IPTABLES, NETEM, NONE, Fabric, run_ip
 from metanode.testnet.pace import WINDOW, within_windows
-from metanode.testnet.run import COMMITTED, IN_FLIGHT, STALLED, quorum_side, stall_verdict
+from metanode.testnet.run import (
+    COMMITTED,
+    IN_FLIGHT,
+    STALLED,
+    Report,
+    check_stores,
+    quorum_side,
+    stall_verdict,
+)
+from tests.state.support import make_genesis
+from tests.state.test_store import commit_block, transfers
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="network namespaces need root and ip"
@@ -218,6 +229,24 @@ def test_a_paced_sender_never_runs_past_its_window_and_the_turn_spreads_the_rest
         assert senders[0] == turn % len(accounts)
         counts = [senders.count(index) for index in range(len(accounts))]
         assert max(counts) - min(counts) <= 1
+
+
+def test_the_stores_name_a_fork_and_a_lost_transfer_and_nothing_else(tmp_path: Path) -> None:
+    """Three validators' stores: v0 and v1 hold the same two blocks, v2 another second block."""
+    blocks = []
+    for index, amount in enumerate((1, 1, 2)):
+        with Store.open(tmp_path / "nodes" / f"v{index}" / "ledger", make_genesis()) as store:
+            first = commit_block(store, transfers(store, 2)).block
+            blocks.append(commit_block(store, transfers(store, 2, amount)).block)
+    # Acknowledged: a transfer of block 1, and one of the second block v0 and v1 hold.
+    kept, lost = first.txs[0].hash().hex(), blocks[0].txs[0].hash().hex()
+    report = Report()
+    check_stores(tmp_path, 3, {kept: 1, lost: 2}, report)
+    assert (report.forks, report.lost_committed, report.heights) == (1, 1, 2)
+    assert (report.acknowledged, report.supply_violations) == (2, 0)
+    agreeing = Report()
+    check_stores(tmp_path, 2, {kept: 1, lost: 2}, agreeing)
+    assert (agreeing.forks, agreeing.lost_committed, agreeing.heights) == (0, 0, 2)
 
 
 def metanode(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

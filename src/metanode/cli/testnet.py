@@ -93,8 +93,8 @@ def testnet(
         Load,
         Network,
         Report,
-        check,
-        check_supply,
+        caught_up,
+        check_stores,
         play,
         running,
         spending_keys,
@@ -148,8 +148,8 @@ def testnet(
                     play(network, fault, recovery_bound, report)
                 if soak:
                     samples = _soak(network, soak)
-            check(network, load, report, CATCH_UP_S)
-        check_supply(home / "net", validators, report)
+            caught_up(network, report, CATCH_UP_S)
+        check_stores(home / "net", validators, load.acknowledged, report)
     finally:
         fabric.destroy()
         if not keep:
