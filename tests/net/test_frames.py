@@ -14,6 +14,7 @@ from metanode.net.frames import (
     Evidence,
     GetBlock,
     GetSnapshot,
+    GetTxs,
     Kind,
     NoBlock,
     PeerAnnounce,
@@ -23,12 +24,14 @@ from metanode.net.frames import (
     SnapshotPart,
     Status,
     Txs,
+    TxsFor,
     Want,
     Wanted,
     decode_frame,
     encode_frame,
     frame_length,
 )
+from metanode.types import constants as types_constants
 
 heights = st.integers(0, 2**63)
 blobs = st.binary(max_size=64)
@@ -72,6 +75,8 @@ frames = st.one_of(
     ),
     st.builds(GetSnapshot, heights, heights),
     st.builds(SnapshotPart, heights, heights, blobs),
+    st.builds(GetTxs, heights, heights, st.lists(heights, max_size=5).map(tuple)),
+    st.builds(TxsFor, heights, heights, st.lists(blobs, max_size=5).map(tuple)),
 )
 
 
@@ -102,7 +107,7 @@ def test_lengths_over_the_limit_and_empty_frames_are_refused_before_reading() ->
 @pytest.mark.parametrize(
     ("body", "rule"),
     [
-        (bytes.fromhex("8114"), "unknown_kind"),  # [20]: none yet
+        (bytes.fromhex("8118ff"), "unknown_kind"),  # [255]: none
         (bytes.fromhex("820140"), "wrong_type"),  # [1, h''] : status height must be a uint
         (bytes.fromhex("8301 01 02".replace(" ", "")), "wrong_length"),
         (bytes.fromhex("a0"), "wrong_type"),  # a map, not an array
@@ -155,3 +160,21 @@ def test_want_and_app_state_frames_refuse_what_they_cannot_mean() -> None:
         with pytest.raises(DecodeError) as error:
             decode_frame(encode(body))
         assert error.value.rule == rule
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule"),
+    [
+        ([int(Kind.GET_TXS), 1, 0, [-1]], "wrong_type"),  # an index is an unsigned integer
+        ([int(Kind.GET_TXS), 1, 0, [0] * (types_constants.block_txs_max + 1)], "wrong_type"),
+        ([int(Kind.GET_TXS), 1, 0], "wrong_length"),
+        ([int(Kind.TXS_FOR), 1, 0, [1]], "wrong_type"),  # a transaction is a byte string
+        ([int(Kind.TXS_FOR), 1, 0, b"tx"], "wrong_type"),
+    ],
+)
+def test_transaction_requests_and_answers_of_a_bad_shape_name_their_rule(
+    fields: list[object], rule: str
+) -> None:
+    with pytest.raises(DecodeError) as error:
+        decode_frame(encode(fields))
+    assert error.value.rule == rule

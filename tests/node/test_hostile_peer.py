@@ -1,7 +1,8 @@
 """A hostile peer cannot crash or stall a node: garbage, oversize frames, replayed and badly
-signed consensus messages, floods, and a key nobody pinned. Real TLS, real node processes. The
-hostile peer holds a pinned key and completes the hybrid handshake (net/hybrid.py), then
-seals what it sends, except the garbage, which no key opens."""
+signed consensus messages, floods, a key nobody pinned, and compact proposals naming
+transactions no one has or hashes that do not make their header's root. Real TLS, real node
+processes. The hostile peer holds a pinned key and completes the hybrid handshake
+(net/hybrid.py), then seals what it sends, except the garbage, which no key opens."""
 
 from __future__ import annotations
 
@@ -9,16 +10,32 @@ import asyncio
 import dataclasses
 import os
 import ssl
+import time
 from pathlib import Path
 
-from metanode.consensus.messages import decode_message, encode_message
-from metanode.crypto import ed25519
+from metanode.consensus.messages import (
+    CompactProposal,
+    Kind,
+    Signed,
+    decode_message,
+    encode_message,
+)
+from metanode.crypto import ed25519, merkle
 from metanode.net import constants as net_constants
 from metanode.net import hybrid, tls
-from metanode.net.frames import Consensus, HybridKeys, Inclusion, Status, decode_frame, encode_frame
+from metanode.net.frames import (
+    Consensus,
+    GetTxs,
+    HybridKeys,
+    Inclusion,
+    Status,
+    decode_frame,
+    encode_frame,
+)
+from metanode.node import compact, keys
 from metanode.node import home as dev_home
-from metanode.node import keys
 from metanode.node.home import DEV_CHAIN_ID
+from metanode.types import Address, BlockHeader
 from metanode.types.inclusion import InclusionList
 
 from .cluster import Cluster
@@ -83,9 +100,50 @@ async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
     return True
 
 
+def _compact_naming(seed: bytes, named: bytes, root_of: bytes) -> bytes:
+    """A compact proposal signed by `seed`'s validator for a height far ahead, naming the one
+    transaction hash `named` under a header whose txs_root is that of `root_of` alone."""
+    key = ed25519.PrivateKey.from_seed(seed)
+    me = Address.from_public_key(key.public_key)
+    root = merkle.root_from_leaf_hashes([root_of])
+    header = BlockHeader(
+        DEV_CHAIN_ID, 10**6, 0, 1, ZERO, root, ZERO, ZERO, ZERO, ZERO, me, bytes(80), ZERO
+    )
+    unsigned = Signed(Kind.PROPOSAL, 10**6, 0, header.hash(), None, b"", me)
+    signed = dataclasses.replace(unsigned, signature=key.sign(unsigned.signing_message()))
+    return encode_message(CompactProposal(signed, header, (named,), (), None))
+
+
+async def _asked_for_txs(link: Link, seconds: float) -> int:
+    """How many GET_TXS for height 10**6 the node sends on `link` within `seconds`."""
+    asked = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        (body,) = await _read_frames(link, 1)
+        frame = decode_frame(body)
+        if isinstance(frame, GetTxs) and frame.height == 10**6:
+            asked += 1
+    return asked
+
+
 async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     """Each attack on its own node, since the first few offences get the key banned there."""
     outcomes = {}
+    # v2: a compact proposal naming a transaction no one has is asked of its sender, `asks_max`
+    # times, then given up (the engine never sees it, so nothing votes for it); one whose hashes
+    # do not make its header's txs_root is refused at once and the sender blamed.
+    link = await _connect(cluster, seed, "v2")
+    unknown = bytes(range(32))
+    link[1].write(
+        _sealed(link[1], encode_frame(Consensus(_compact_naming(seed, unknown, unknown))))
+    )
+    # Long past the last ask even on a loaded machine: after it, none comes however long.
+    waited = 10 * compact.asks_max * compact.fetch_wait_ms / 1000
+    outcomes["compact_asked_of_sender"] = await _asked_for_txs(link, waited) == compact.asks_max
+    mismatch = _compact_naming(seed, unknown, ZERO)
+    link[1].write(_sealed(link[1], encode_frame(Consensus(mismatch))))
+    await link[1].drain()
+    link[1].close()
     # v0: replays of its own consensus messages, forgeries, then garbage.
     reader, writer = await _connect(cluster, seed, "v0")
     heard = []
@@ -153,6 +211,7 @@ def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -
         v3 = keys.read_validator(cluster.home / "nodes/v3/validator.key", dev_home.DEV_PASSWORD)
         outcomes = asyncio.run(_hostile(cluster, v3.ed25519_seed))
         assert outcomes == {
+            "compact_asked_of_sender": True,
             "heard_consensus": True,
             "garbage_closed": True,
             "flood_closed": True,
@@ -170,5 +229,7 @@ def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -
         assert 'metanode_p2p_peer_penalties_total{reason="flood"}' in charged["v1"]
         assert 'metanode_p2p_peer_penalties_total{reason="frame_too_large"}' in charged["v2"]
         assert 'metanode_p2p_peer_penalties_total{reason="inclusion_forged"}' in charged["v0"]
+        assert 'peer_penalties_total{reason="compact_txs_root_mismatch"}' in charged["v2"]
+        assert 'proposals_compact_total{outcome="txs_unavailable"} 1.0' in charged["v2"]
     finally:
         cluster.stop_all()

@@ -1,9 +1,11 @@
 """A 4-validator network of real processes: transfers through the gateways, agreement on every
-block, crashes (kill -9) of one and of two validators, and restarts that catch up."""
+block (proposed compact: transactions by hash), crashes (kill -9) of one and of two validators,
+and restarts that catch up."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -32,11 +34,25 @@ def assert_same_chain(cluster: Cluster, names: list[str], up_to: int) -> None:
         assert blocks[names[0]]["certificate"]["height"] == height
 
 
+def compact_outcomes(cluster: Cluster, name: str) -> dict[str, float]:
+    """`metanode_consensus_proposals_compact_total` by outcome, and the transactions fetched."""
+    text = cluster.client.get(cluster.url(name) + "/metrics").text
+    found = {
+        outcome: float(value)
+        for outcome, value in re.findall(
+            r'^metanode_consensus_proposals_compact_total\{outcome="(\w+)"\} (\S+)$', text, re.M
+        )
+    }
+    fetched = re.search(r"^metanode_consensus_proposal_txs_fetched_total (\S+)$", text, re.M)
+    found["txs_fetched"] = float(fetched.group(1)) if fetched else 0.0
+    return found
+
+
 def test_a_thousand_transfers_through_the_gateways_are_all_committed_and_agreed(
     tmp_path: Path,
 ) -> None:
     with running(tmp_path / "net") as cluster:
-        cluster.wait_height(2)
+        cluster.wait_height(2, timeout_s=90)  # four processes starting on a loaded machine
         txs = cluster.transfers(per_account=50)  # 20 accounts x 50 = 1,000
         assert len(txs) == 1_000
         results = []
@@ -58,6 +74,14 @@ def test_a_thousand_transfers_through_the_gateways_are_all_committed_and_agreed(
         receipt = cluster.get("v1", f"/api/v1/txs/{txs[0].hash().hex()}")
         assert receipt["status"] == "committed"
         assert receipt["receipt"]["code_name"] == "ok"
+        # Every proposal went compact, and every validator rebuilt the ones it received (from
+        # what gossip had brought it, or asking for the rest): none was refused.
+        outcomes = {name: compact_outcomes(cluster, name) for name in cluster.names}
+        assert sum(found.get("sent", 0) for found in outcomes.values()) >= top
+        for name, found in outcomes.items():
+            rebuilt = found.get("held", 0) + found.get("fetched", 0)
+            assert rebuilt > 0, (name, found)
+            assert set(found) <= {"sent", "held", "fetched", "txs_fetched"}, (name, found)
 
 
 def test_one_validator_killed_during_load_catches_up_and_nothing_is_lost(tmp_path: Path) -> None:

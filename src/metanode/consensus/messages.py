@@ -13,6 +13,12 @@ with equal (kind, height, round) and different content.
 Envelopes: a PROPOSAL travels with its block and, from round 1 on, the quorum of ROUND-CHANGEs
 that justify it plus the prepare certificate of the highest prepared one; a ROUND-CHANGE travels
 with its prepared block and prepare certificate so the next proposer can re-propose it.
+
+A PROPOSAL goes on the wire compact (docs/decisions/compact-proposals.md): its block's third
+field is then not the block's bytes but `[header, [tx_hash…], [evidence…], last_certificate or
+null]`, and each receiver rebuilds the block from the transactions it holds (node/compact.py).
+The block, its hash and the signed record are the same in both forms; only the wire differs, so
+the engine sees a `ProposalMessage` either way and never a `CompactProposal`.
 """
 
 from __future__ import annotations
@@ -23,13 +29,15 @@ from typing import Any
 from metanode.codec import decode, encode
 from metanode.errors import DecodeError
 from metanode.types import Block
-from metanode.types.block import KnownTxs, commit_seal_message
+from metanode.types import constants as types_constants
+from metanode.types.block import BlockHeader, CommitCertificate, KnownTxs, commit_seal_message
 from metanode.types.fields import expect_array, expect_bytes, expect_uint
 from metanode.types.vote import Kind, Signed
 
 from . import constants
 
 __all__ = [
+    "CompactProposal",
     "Kind",
     "Message",
     "ProposalMessage",
@@ -56,16 +64,45 @@ class RoundChangeMessage:
     prepares: tuple[Signed, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class CompactProposal:
+    """A PROPOSAL as it travels: the block's header, evidence and last certificate whole, its
+    transactions by hash only (`compact_of`)."""
+
+    signed: Signed
+    header: BlockHeader
+    tx_hashes: tuple[bytes, ...]
+    evidence: tuple[bytes, ...]
+    last_certificate: CommitCertificate | None
+    round_changes: tuple[Signed, ...] = ()
+    prepares: tuple[Signed, ...] = ()
+
+
+def compact_of(message: ProposalMessage) -> CompactProposal:
+    block = message.block
+    return CompactProposal(
+        message.signed,
+        block.header,
+        tuple(tx.hash() for tx in block.txs),
+        block.evidence,
+        block.last_certificate,
+        message.round_changes,
+        message.prepares,
+    )
+
+
 Message = ProposalMessage | RoundChangeMessage | Signed
+# What a CONSENSUS frame holds: a message, or a proposal in its compact wire form.
+Envelope = Message | CompactProposal
 
 
-def encode_message(message: Message) -> bytes:
-    if isinstance(message, ProposalMessage):
+def encode_message(message: Envelope) -> bytes:
+    if isinstance(message, CompactProposal | ProposalMessage):
         return encode(
             [
                 int(Kind.PROPOSAL),
                 message.signed.to_wire(),
-                message.block.encode(),
+                _block_field(message),
                 [item.to_wire() for item in message.round_changes],
                 [item.to_wire() for item in message.prepares],
             ]
@@ -83,26 +120,70 @@ def encode_message(message: Message) -> bytes:
     return encode([int(message.kind), message.to_wire()])
 
 
+def _block_field(message: CompactProposal | ProposalMessage) -> Any:
+    if isinstance(message, ProposalMessage):
+        return message.block.encode()
+    last = message.last_certificate
+    return [
+        message.header.to_wire(),
+        list(message.tx_hashes),
+        list(message.evidence),
+        None if last is None else last.to_wire(),
+    ]
+
+
 def _signed_list(value: Any, name: str) -> tuple[Signed, ...]:
     if not isinstance(value, tuple) or len(value) > constants.messages_per_round_max:
         raise DecodeError("wrong_type", f"{name} must be an array of signed messages")
     return tuple(Signed.from_wire(item) for item in value)
 
 
-def decode_message(data: bytes, known: KnownTxs | None = None) -> Message:
-    """`known`: see `Block.decode` (a node passes its mempool's lookup)."""
+def _compact_block(
+    value: Any, signed: Signed, round_changes: Any, prepares: Any
+) -> CompactProposal:
+    header, hashes, evidence, last = expect_array(value, "proposal.compact", 4)
+    if not isinstance(hashes, tuple) or len(hashes) > types_constants.block_txs_max:
+        raise DecodeError(
+            "wrong_type",
+            f"proposal.tx_hashes must be an array of at most {types_constants.block_txs_max}",
+        )
+    if not isinstance(evidence, tuple):
+        raise DecodeError("wrong_type", "proposal.evidence must be an array")
+    return CompactProposal(
+        signed,
+        BlockHeader.from_wire(header),
+        tuple(
+            expect_bytes(item, f"proposal.tx_hashes[{index}]", types_constants.hash_bytes)
+            for index, item in enumerate(hashes)
+        ),
+        tuple(
+            expect_bytes(item, f"proposal.evidence[{index}]") for index, item in enumerate(evidence)
+        ),
+        None if last is None else CommitCertificate.from_wire(last),
+        _signed_list(round_changes, "proposal.round_changes"),
+        _signed_list(prepares, "proposal.prepares"),
+    )
+
+
+def decode_message(data: bytes, known: KnownTxs | None = None) -> Envelope:
+    """`known`: see `Block.decode` (a node passes its mempool's lookup). A PROPOSAL whose block
+    field is an array is the compact form: a `CompactProposal` comes back."""
     value = decode(data)
     if not isinstance(value, tuple) or not value:
         raise DecodeError("wrong_type", "a consensus envelope is a non-empty array")
     kind = expect_uint(value[0], "envelope.kind")
     if kind == Kind.PROPOSAL:
         _, signed, block, round_changes, prepares = expect_array(value, "proposal", 5)
-        envelope: Message = ProposalMessage(
-            Signed.from_wire(signed),
-            Block.decode(expect_bytes(block, "proposal.block"), known),
-            _signed_list(round_changes, "proposal.round_changes"),
-            _signed_list(prepares, "proposal.prepares"),
-        )
+        envelope: Envelope
+        if isinstance(block, tuple):
+            envelope = _compact_block(block, Signed.from_wire(signed), round_changes, prepares)
+        else:
+            envelope = ProposalMessage(
+                Signed.from_wire(signed),
+                Block.decode(expect_bytes(block, "proposal.block"), known),
+                _signed_list(round_changes, "proposal.round_changes"),
+                _signed_list(prepares, "proposal.prepares"),
+            )
     elif kind == Kind.ROUND_CHANGE:
         _, signed, block, prepares = expect_array(value, "round change", 4)
         envelope = RoundChangeMessage(

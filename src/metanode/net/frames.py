@@ -10,7 +10,7 @@ decoded once, by its owner, from the bytes that arrived.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,8 @@ class Kind(enum.IntEnum):
     INCLUSION = 17  # [inclusion_list]: a validator's signed inclusion list (types/inclusion.py)
     HYBRID_OFFER = 18  # [x25519_key, mlkem_key]: the dialler's hybrid link keys (hybrid.py)
     HYBRID_KEYS = 19  # [x25519_key, mlkem_ciphertext, confirmation, mldsa_signature]: the answer
+    GET_TXS = 20  # [height, round, [index, …]]: a compact proposal's transactions the asker lacks
+    TXS_FOR = 21  # [height, round, [tx, …]]: those of them the sender holds (node/compact.py)
 
 
 class Wanted(enum.IntEnum):
@@ -212,6 +214,25 @@ class SnapshotPart:
 
 
 @dataclass(frozen=True, slots=True)
+class GetTxs:
+    """Ask for transactions of the proposal of (height, round) by their places in its block."""
+
+    height: int
+    round: int
+    indexes: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TxsFor:
+    """Transactions of the proposal of (height, round), encoded; the asker matches each to its
+    place by hash, so a wrong or foreign one fills nothing."""
+
+    height: int
+    round: int
+    txs: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Inclusion:
     inclusion_list: bytes  # encoded; the node decodes and verifies it
 
@@ -234,6 +255,8 @@ Frame = (
     | Inclusion
     | HybridOffer
     | HybridKeys
+    | GetTxs
+    | TxsFor
 )
 
 
@@ -293,6 +316,10 @@ def encode_frame(frame: Frame) -> bytes:
             frame.confirmation,
             frame.signature,
         ]
+    elif isinstance(frame, GetTxs):
+        fields = [Kind.GET_TXS, frame.height, frame.round, list(frame.indexes)]
+    elif isinstance(frame, TxsFor):
+        fields = [Kind.TXS_FOR, frame.height, frame.round, list(frame.txs)]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -342,6 +369,8 @@ _ARITY = {
     Kind.SNAPSHOT: 3,
     Kind.HYBRID_OFFER: 2,
     Kind.HYBRID_KEYS: 4,
+    Kind.GET_TXS: 3,
+    Kind.TXS_FOR: 3,
 }
 
 
@@ -437,7 +466,28 @@ def decode_frame(body: bytes) -> Frame:
             _bytes(fields[2], "hybrid_keys.confirmation"),
             _bytes(fields[3], "hybrid_keys.signature"),
         )
+    if kind is Kind.GET_TXS:
+        return GetTxs(*_of_proposal(fields, "get_txs", "indexes", _uint))
+    if kind is Kind.TXS_FOR:
+        return TxsFor(*_of_proposal(fields, "txs_for", "txs", _bytes))
     return NoBlock(_uint(fields[0], "no_block.height"))
+
+
+def _of_proposal(
+    fields: Any, frame: str, items: str, item: Callable[[Any, str], Any]
+) -> tuple[int, int, tuple[Any, ...]]:
+    """`[height, round, [item, …]]` of GET_TXS and TXS_FOR: at most a block's transactions."""
+    values = fields[2]
+    if type(values) not in (list, tuple) or len(values) > types_constants.block_txs_max:
+        raise DecodeError(
+            "wrong_type",
+            f"{frame}.{items} must be an array of at most {types_constants.block_txs_max}",
+        )
+    return (
+        _uint(fields[0], f"{frame}.height"),
+        _uint(fields[1], f"{frame}.round"),
+        tuple(item(value, f"{frame}.{items}[]") for value in values),
+    )
 
 
 def _want(fields: Any) -> Want:

@@ -77,6 +77,26 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.proposals_compact = Counter(
+            "metanode_consensus_proposals_compact",
+            "Proposals in compact form (transactions by hash), by outcome: sent (this node "
+            "proposed), held (rebuilt from what this node held), fetched (rebuilt after asking "
+            "peers), or why one was refused (txs_root_mismatch, txs_unavailable, …).",
+            ["outcome"],
+            registry=r,
+        )
+        self.proposal_txs_fetched = Counter(
+            "metanode_consensus_proposal_txs_fetched",
+            "Transactions of compact proposals that this node lacked and got from peers.",
+            registry=r,
+        )
+        self.proposal_bytes = Counter(
+            "metanode_consensus_proposal_bytes",
+            "Bytes of this node's proposals as sent (form=compact) and as the full block would "
+            "have made them (form=full).",
+            ["form"],
+            registry=r,
+        )
         self.blocks_synced = Counter(
             "metanode_blocksync_blocks", "Blocks fetched from peers to catch up.", registry=r
         )

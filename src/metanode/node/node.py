@@ -63,13 +63,15 @@ from metanode.consensus.events import (
     StartHeight,
     TimeoutFired,
 )
-from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.messages import (
+    CompactProposal,
     ProposalMessage,
     Signed,
+    compact_of,
     decode_message,
     encode_message,
 )
+from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
@@ -92,6 +94,7 @@ from metanode.net.frames import (
     Frame,
     GetBlock,
     GetSnapshot,
+    GetTxs,
     Inclusion,
     NoBlock,
     PeerAnnounce,
@@ -100,6 +103,7 @@ from metanode.net.frames import (
     SnapshotPart,
     Status,
     Txs,
+    TxsFor,
     Want,
     txs_frames,
 )
@@ -115,7 +119,7 @@ from metanode.types import Address, Block, CommitCertificate, Denom, Transaction
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
-from . import admission, devchain, inclusion, keys, misbehaviour, readiness, snapshots
+from . import admission, compact, devchain, inclusion, keys, misbehaviour, readiness, snapshots
 from . import config as node_config
 from .blobs import Keeper
 from .chain import Chain, Committed
@@ -340,6 +344,10 @@ class Node:
         self._inbox_txs = 0
         # The hashes each peer gossiped lately (the guard's duplicate feature).
         self._gossip_seen: dict[Address, collections.OrderedDict[bytes, None]] = {}
+        # Compact proposals (compact.py): gossip lately received, by hash, and the rebuilds
+        # waiting for transactions asked of peers.
+        self._recent = compact.RecentTxs()
+        self._rebuilds = compact.Pending()
         self._inbox_ready = asyncio.Event()
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._stopping = asyncio.Event()
@@ -458,6 +466,7 @@ class Node:
         self._pending.clear()
         self._waiting = None
         self._gossip.clear()
+        self._rebuilds = compact.Pending()
         self.chain.reset(self._new_pool())
         self.hosting.reset()
         self.last_block_time_ms = None
@@ -555,7 +564,7 @@ class Node:
             if isinstance(action, Persist):
                 self.consensus_log.save(action.record)
             elif isinstance(action, Broadcast):
-                self.network.broadcast(Consensus(encode_message(action.message)))
+                self._broadcast(action.message)
                 if self.config.testing.double_prepare_heights:
                     self._equivocate(action.message)
             elif isinstance(action, ScheduleTimeout):
@@ -732,9 +741,8 @@ class Node:
     async def submit(self, raws: list[bytes]) -> list[Admission]:
         """Admit client transactions; the admitted ones are gossiped in the next batch."""
         results = await self._admit(raws, local=True)
-        for raw, result in zip(raws, results, strict=True):
+        for result in results:
             if result.admitted:
-                self._gossip.append(raw)
                 self.metrics.mempool_admitted.inc()
             elif result.reason is not None:
                 self.metrics.mempool_rejected.labels(result.reason.value).inc()
@@ -779,7 +787,9 @@ class Node:
         signatures go to the verification processes; the loop serves other work until the
         verdicts are in, then the slice settles into the pool. A few transactions are decoded
         and verified on the spot, and then nothing yields: a faucet transfer is in the pool
-        before the next one is signed with the next nonce."""
+        before the next one is signed with the next nonce. Client transactions join the next
+        gossip batch as their slice settles, before anything can yield: a proposal that reaps
+        them flushes that batch ahead of itself (`_broadcast`), so no peer lacks them."""
         results: list[Admission] = []
         decoded = (
             await asyncio.to_thread(Transaction.decode_many, raws)
@@ -795,7 +805,14 @@ class Node:
             )
             verifying = screened.verifying
             verdicts = verifying.result() if verifying.done() else await wrap_future(verifying)
-            results += self.chain.settle(screened, verdicts)
+            settled = self.chain.settle(screened, verdicts)
+            if local:
+                self._gossip += [
+                    raw
+                    for raw, result in zip(raws[start:end], settled, strict=True)
+                    if result.admitted
+                ]
+            results += settled
         self.metrics.mempool_size.set(len(self.chain.pool))
         self._propose_when_pending()
         return results
@@ -933,6 +950,9 @@ class Node:
             except DecodeError as error:
                 self._penalize(peer, error.rule)
                 return
+            if isinstance(message, CompactProposal):
+                self._on_compact(peer, message)
+                return
             if isinstance(message, ProposalMessage) and log.isEnabledFor(logging.DEBUG):
                 header = message.block.header
                 log.debug(
@@ -946,12 +966,18 @@ class Node:
                 )
             self.dispatch(MessageReceived(message))
         elif isinstance(frame, Txs):
+            # Before admission, which takes a while: a proposal right behind them names them.
+            self._recent.add(frame.txs)
             if self._inbox_txs + len(frame.txs) > gossip_inbox_txs_max:
                 self.metrics.gossip_dropped.inc(len(frame.txs))
                 return
             self._inbox.append((peer, frame.txs))
             self._inbox_txs += len(frame.txs)
             self._inbox_ready.set()
+        elif isinstance(frame, GetTxs):
+            self._serve_txs(peer, frame)
+        elif isinstance(frame, TxsFor):
+            self._on_txs_for(frame)
         elif isinstance(frame, Status):
             self._peer_heights[peer] = frame.height
             self._maybe_sync()
@@ -979,6 +1005,122 @@ class Node:
             blame = self.hosting.on_frame(peer, frame)
             if blame is not None:
                 self._penalize(peer, blame)
+
+    # Compact proposals (compact.py, docs/decisions/compact-proposals.md) ----------------------
+
+    def _broadcast(self, message: ConsensusMessage) -> None:
+        if not isinstance(message, ProposalMessage):
+            self.network.broadcast(Consensus(encode_message(message)))
+            return
+        # The gossip waiting for its flush goes first: links keep order, so every peer has
+        # received each transaction this block reaped before it reads the proposal.
+        self._flush_gossip()
+        wire = encode_message(compact_of(message))
+        self.network.broadcast(Consensus(wire))
+        metrics = self.metrics
+        metrics.proposals_compact.labels("sent").inc()
+        metrics.proposal_bytes.labels("compact").inc(len(wire))
+        metrics.proposal_bytes.labels("full").inc(len(encode_message(message)))
+
+    def _on_compact(self, peer: Address, message: CompactProposal) -> None:
+        signed = message.signed
+        if self._rebuilds.get((signed.height, signed.round, signed.digest)) is not None:
+            return  # a repeat of one already waiting for its transactions
+        started = compact.start(message, self.chain.pool.get, self._recent.get)
+        if isinstance(started, compact.Refused):
+            self._compact_refused(message, started, peer)
+            return
+        started.sender = peer
+        if started.complete:
+            self._compact_rebuilt(started, "held")
+            return
+        if self.state is not None:
+            self._rebuilds.forget_before(self.state.height, self.state.round)
+        self._rebuilds.add(started)
+        self._ask_txs(started, [peer])
+        self._later(compact.fetch_wait_ms, self._compact_retry, started.key)
+
+    def _compact_rebuilt(self, rebuild: compact.Rebuild, outcome: str) -> None:
+        try:
+            proposal = rebuild.proposal()
+        except DecodeError as error:
+            self._compact_refused(rebuild.compact, compact.Refused.MALFORMED, rebuild.sender)
+            log.info("compact proposal malformed", extra={"reason": str(error)})
+            return
+        self.metrics.proposals_compact.labels(outcome).inc()
+        self.dispatch(MessageReceived(proposal))
+
+    def _compact_refused(
+        self, message: CompactProposal, reason: compact.Refused, peer: Address | None
+    ) -> None:
+        self.metrics.proposals_compact.labels(reason.value).inc()
+        log.warning(
+            "compact proposal refused",
+            extra={
+                "height": message.signed.height,
+                "round": message.signed.round,
+                "reason": reason.value,
+                "peer": None if peer is None else self.peer_names.get(peer, str(peer)),
+            },
+        )
+        # Unavailable transactions may be anyone's fault (a slow link); the rest only the
+        # sender's, who would have refused the proposal itself.
+        if peer is not None and reason is not compact.Refused.UNAVAILABLE:
+            self._penalize(peer, f"compact_{reason.value}")
+
+    def _ask_txs(self, rebuild: compact.Rebuild, peers: list[Address]) -> None:
+        rebuild.asks += 1
+        signed = rebuild.compact.signed
+        frame = GetTxs(signed.height, signed.round, rebuild.lacking_indexes())
+        for peer in peers:
+            self.network.send(peer, frame)
+
+    def _compact_retry(self, key: tuple[int, int, bytes]) -> None:
+        state = self.state
+        if state is not None:
+            self._rebuilds.forget_before(state.height, state.round)
+        rebuild = self._rebuilds.get(key)
+        if rebuild is None:
+            return  # rebuilt, or its round is over
+        if rebuild.asks >= compact.asks_max:
+            self._rebuilds.drop(key)
+            self._compact_refused(rebuild.compact, compact.Refused.UNAVAILABLE, rebuild.sender)
+            return
+        # The sender did not answer in time. Any peer that accepted the proposal can, but every
+        # peer is asked only for a proposal signed by its round's proposer: anyone can send
+        # hashes that match nothing, and no one should make this node flood the others for them.
+        signed = rebuild.compact.signed
+        vouched = (
+            state is not None
+            and signed.height == state.height
+            and signed.signer == state.proposer_address(signed.round)
+            and state.authentic(signed)
+        )
+        sender = [] if rebuild.sender is None else [rebuild.sender]
+        self._ask_txs(rebuild, sorted(self.network.links) if vouched else sender)
+        self._later(compact.fetch_wait_ms, self._compact_retry, key)
+
+    def _serve_txs(self, peer: Address, frame: GetTxs) -> None:
+        """Answer from the proposal of (height, round) that the engine accepted, if any: the
+        proposer's own, or one this node rebuilt."""
+        state = self.state
+        if state is None or state.height != frame.height:
+            return
+        proposal = state.proposals.get(frame.round)
+        if proposal is None:
+            return
+        txs = proposal.block.txs
+        # Each place once: repeated places could make the answer larger than a frame.
+        places = [index for index in dict.fromkeys(frame.indexes) if index < len(txs)]
+        if places:
+            self.network.send(
+                peer, TxsFor(frame.height, frame.round, tuple(txs[i].encode() for i in places))
+            )
+
+    def _on_txs_for(self, frame: TxsFor) -> None:
+        for rebuild in self._rebuilds.answer(frame.height, frame.round, frame.txs):
+            self.metrics.proposal_txs_fetched.inc(rebuild.fetched)
+            self._compact_rebuilt(rebuild, "fetched")
 
     async def _admit_gossiped(self) -> None:
         """Admit gossiped transactions, one frame after another, off the frame reader."""
