@@ -207,7 +207,7 @@ def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -
     try:
         for name in ("v0", "v1", "v2"):  # three honest validators are a quorum of four
             cluster.start(name)
-        cluster.wait_height(2)
+        cluster.wait_height(2, timeout_s=90)  # three processes starting on a loaded machine
         v3 = keys.read_validator(cluster.home / "nodes/v3/validator.key", dev_home.DEV_PASSWORD)
         outcomes = asyncio.run(_hostile(cluster, v3.ed25519_seed))
         assert outcomes == {

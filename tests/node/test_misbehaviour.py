@@ -52,11 +52,12 @@ def test_the_harness_is_refused_on_any_chain_but_a_dev_chain(kind: str) -> None:
     misbehaviour.check_allowed(node_config.Testing(), kind)  # unset: nothing to refuse
 
 
-def test_a_silent_executor_is_refused_on_any_chain_but_a_dev_chain() -> None:
-    silent = node_config.Testing(silent_executor=True)
-    with pytest.raises(ConfigError, match=r"\[testing\] silent_executor .* testnet"):
-        misbehaviour.check_allowed(silent, "testnet")
-    misbehaviour.check_allowed(silent, "dev")
+@pytest.mark.parametrize("harness", ["silent_executor", "withhold_gossip"])
+def test_a_switched_harness_is_refused_on_any_chain_but_a_dev_chain(harness: str) -> None:
+    switched = node_config.Testing(**{harness: True})
+    with pytest.raises(ConfigError, match=rf"\[testing\] {harness} .* testnet"):
+        misbehaviour.check_allowed(switched, "testnet")
+    misbehaviour.check_allowed(switched, "dev")
 
 
 def test_the_harness_round_trips_through_the_config_file_and_is_absent_by_default(

@@ -279,6 +279,9 @@ class Testing(_Section):
     # The node's proposals leave out every transaction of these senders (addresses): a
     # censoring proposer, for the inclusion lists to catch (docs/inclusion.md).
     censor: Annotated[list[str], Field(max_length=100)] = []
+    # The node gossips none of its clients' transactions: its peers first meet them in its
+    # compact proposals and must fetch them (GET_TXS, node/compact.py).
+    withhold_gossip: bool = False
 
 
 class Dev(_Section):

@@ -27,6 +27,10 @@ notaries took without it (tests/node/test_court_e2e.py). Refused off dev chains 
 `[testing] censor` names senders whose transactions the node's proposals leave out
 (`censored`), however long they wait: the censoring proposer the inclusion lists catch
 (node/inclusion.py, tests/node/test_inclusion_e2e.py). Refused off dev chains alike.
+
+`[testing] withhold_gossip` keeps the node's clients' transactions from its peers until they
+appear, by hash, in its own compact proposals: the peers must fetch them (`GET_TXS`,
+node/compact.py, tests/node/test_network.py). Refused off dev chains alike.
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ def check_allowed(testing: Testing, chain_kind: str) -> None:
         ("executor_lie", "makes an executor sign false receipts", testing.executor_lie),
         ("censor", "makes a proposer censor transactions", testing.censor),
         ("silent_executor", "hides an executor's receipts", testing.silent_executor),
+        (
+            "withhold_gossip",
+            "hides a node's transactions until it proposes",
+            testing.withhold_gossip,
+        ),
     ]
     for name, effect, value in harnesses:
         if value and chain_kind != "dev":

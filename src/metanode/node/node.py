@@ -806,7 +806,7 @@ class Node:
             verifying = screened.verifying
             verdicts = verifying.result() if verifying.done() else await wrap_future(verifying)
             settled = self.chain.settle(screened, verdicts)
-            if local:
+            if local and not self.config.testing.withhold_gossip:
                 self._gossip += [
                     raw
                     for raw, result in zip(raws[start:end], settled, strict=True)
@@ -1118,6 +1118,9 @@ class Node:
             )
 
     def _on_txs_for(self, frame: TxsFor) -> None:
+        # Kept, so that a later proposal of the same transactions (a round that failed) is
+        # rebuilt without asking again.
+        self._recent.add(frame.txs)
         for rebuild in self._rebuilds.answer(frame.height, frame.round, frame.txs):
             self.metrics.proposal_txs_fetched.inc(rebuild.fetched)
             self._compact_rebuilt(rebuild, "fetched")
