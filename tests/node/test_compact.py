@@ -189,3 +189,25 @@ def test_any_split_of_what_is_held_and_any_order_of_answers_rebuilds_the_same_bl
             rebuild.offer([txs[index].encode()])
     assert rebuild.complete
     assert rebuild.proposal().block.encode() == proposal.block.encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_mutated_compact_proposal_decodes_or_raises_only_a_decode_error(
+    data: st.DataObject,
+) -> None:
+    """A peer's bytes: a flipped, cut or extended compact envelope is refused with a typed
+    error, or decodes to something `start` then checks (never an exception of another kind)."""
+    wire = bytearray(encode_message(compact_of(proposal_of(TXS[:3]))))
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(wire) - 1))
+        wire[at] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(wire)))
+    body = bytes(wire[:cut]) + data.draw(st.binary(max_size=8))
+    try:
+        decoded = decode_message(body)
+    except DecodeError:
+        return
+    if isinstance(decoded, CompactProposal):
+        started = compact.start(decoded, held_in(TXS), nothing)
+        assert isinstance(started, compact.Rebuild | compact.Refused)
