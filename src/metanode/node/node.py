@@ -1044,14 +1044,19 @@ class Node:
         try:
             proposal = rebuild.proposal()
         except DecodeError as error:
-            self._compact_refused(rebuild.compact, compact.Refused.MALFORMED, rebuild.sender)
-            log.info("compact proposal malformed", extra={"reason": str(error)})
+            self._compact_refused(
+                rebuild.compact, compact.Refused.MALFORMED, rebuild.sender, str(error)
+            )
             return
         self.metrics.proposals_compact.labels(outcome).inc()
         self.dispatch(MessageReceived(proposal))
 
     def _compact_refused(
-        self, message: CompactProposal, reason: compact.Refused, peer: Address | None
+        self,
+        message: CompactProposal,
+        reason: compact.Refused,
+        peer: Address | None,
+        detail: str = "",
     ) -> None:
         self.metrics.proposals_compact.labels(reason.value).inc()
         log.warning(
@@ -1060,11 +1065,12 @@ class Node:
                 "height": message.signed.height,
                 "round": message.signed.round,
                 "reason": reason.value,
+                "detail": detail,
                 "peer": None if peer is None else self.peer_names.get(peer, str(peer)),
             },
         )
-        # Unavailable transactions may be anyone's fault (a slow link); the rest only the
-        # sender's, who would have refused the proposal itself.
+        # Unavailable transactions may be no one's fault (a slow link, a peer that moved on);
+        # the other reasons are the sender's alone: an honest node never sends such a proposal.
         if peer is not None and reason is not compact.Refused.UNAVAILABLE:
             self._penalize(peer, f"compact_{reason.value}")
 
