@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metanode.codec import tags
+from metanode.codec import decode as cbor_decode
+from metanode.codec import encode, tags
 from metanode.consensus.messages import (
     CompactProposal,
     ProposalMessage,
@@ -211,3 +212,15 @@ def test_a_mutated_compact_proposal_decodes_or_raises_only_a_decode_error(
     if isinstance(decoded, CompactProposal):
         started = compact.start(decoded, held_in(TXS), nothing)
         assert isinstance(started, compact.Rebuild | compact.Refused)
+
+
+@pytest.mark.parametrize(("bad", "rule"), [(bytes(31), "wrong_length"), (7, "wrong_type")])
+def test_a_compact_proposal_with_a_hash_of_the_wrong_shape_names_it(bad: object, rule: str) -> None:
+    good = compact_of(proposal_of(TXS[:2]))
+    value = list(cbor_decode(encode_message(good)))
+    block = list(value[2])
+    block[1] = [good.tx_hashes[0], bad]
+    value[2] = block
+    with pytest.raises(DecodeError, match=r"proposal\.tx_hashes\[1\]") as error:
+        decode_message(encode(value))
+    assert error.value.rule == rule

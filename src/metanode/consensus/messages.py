@@ -152,10 +152,7 @@ def _compact_block(
     return CompactProposal(
         signed,
         BlockHeader.from_wire(header),
-        tuple(
-            expect_bytes(item, f"proposal.tx_hashes[{index}]", types_constants.hash_bytes)
-            for index, item in enumerate(hashes)
-        ),
+        _hashes(hashes),
         tuple(
             expect_bytes(item, f"proposal.evidence[{index}]") for index, item in enumerate(evidence)
         ),
@@ -163,6 +160,15 @@ def _compact_block(
         _signed_list(round_changes, "proposal.round_changes"),
         _signed_list(prepares, "proposal.prepares"),
     )
+
+
+def _hashes(items: tuple[Any, ...]) -> tuple[bytes, ...]:
+    size = types_constants.hash_bytes
+    for index, item in enumerate(items):
+        if type(item) is not bytes or len(item) != size:
+            # Named only when wrong: naming every item cost a third of a 2,000-hash decoding.
+            expect_bytes(item, f"proposal.tx_hashes[{index}]", size)
+    return items
 
 
 def decode_message(data: bytes, known: KnownTxs | None = None) -> Envelope:
