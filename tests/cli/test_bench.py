@@ -18,7 +18,15 @@ from typing import Any
 
 import pytest
 
-from metanode.cli.bench import _cpu_seconds, _wait_ready, accepted_in_window, start_when_presigned
+from metanode.cli.bench import (
+    _cpu_seconds,
+    _machine_busy_s,
+    _wait_ready,
+    accepted_in_window,
+    compare,
+    pair_order,
+    start_when_presigned,
+)
 from metanode.errors import BenchError, ConfigError
 from metanode.net.ports import free_port_block
 from tests.cli.test_metanode_cli import run
@@ -75,6 +83,7 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert parsed["validators_cpu_us_per_tx"] == round(report["validators_cpu_us_per_tx"])
     assert 0 < report["cores_used_by_validators"] <= report["cores"] * 1.05, summary
     assert report["cores_used_by_load"] > 0, summary
+    assert 0 <= report["cores_used_by_others"] <= report["cores"] * 1.05, summary
     assert report["validators_cpu_us_per_tx"] == pytest.approx(
         report["cores_used_by_validators"] / report["tps"] * 1e6
     )
@@ -107,24 +116,99 @@ def test_json_puts_only_the_report_on_stdout(tmp_path: Path) -> None:
     assert "t_sign_us=" in result.stderr  # the measured costs, kept off stdout
 
 
-@pytest.mark.slow  # two networks of two validators, one after the other
-def test_compare_links_runs_the_same_bench_on_hybrid_and_classical_links(tmp_path: Path) -> None:
+@pytest.mark.slow  # four networks of two validators, one after the other
+def test_compare_links_alternates_the_order_over_pairs_and_gives_the_median_ratio(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "out"
-    result = _small_bench(out, "2", "--compare-links")
+    result = _small_bench(out, "2", "--compare-links", "--pairs", "2")
     assert result.returncode == 0, result.stdout + result.stderr
-    last = result.stdout.strip().splitlines()[-1]
-    figures = re.match(r"^hybrid_tps=(\d+) classical_tps=(\d+) ratio=([\d.]+)$", last)
-    assert figures, last
-    reports = {name: json.loads((out / name / "report.json").read_text()) for name in LINKS}
-    assert [reports[name]["links"] for name in LINKS] == list(LINKS)
-    assert int(figures.group(1)) == round(reports["hybrid"]["tps"]) > 0
-    assert int(figures.group(2)) == round(reports["classical"]["tps"]) > 0
-    assert float(figures.group(3)) == pytest.approx(
-        reports["hybrid"]["tps"] / reports["classical"]["tps"], abs=1e-3
+    lines = result.stdout.strip().splitlines()
+    figures = re.match(
+        r"^hybrid_tps=(\d+) classical_tps=(\d+) ratio=([\d.]+) pairs=2 "
+        r"ratios=\[([\d.]+),([\d.]+)\]$",
+        lines[-1],
     )
+    assert figures, lines[-1]
+    assert re.match(r"^hybrid_cpu_us_per_tx=\d+ classical_cpu_us_per_tx=\d+ cpu_ratio=", lines[-2])
+    pairs = [
+        {
+            links: json.loads((out / f"pair{n}" / links / "report.json").read_text())
+            for links in LINKS
+        }
+        for n in (1, 2)
+    ]
+    # Classical first in the first pair, hybrid first in the second; each run its own network.
+    assert [[pair[links]["run"] for links in LINKS] for pair in pairs] == [[2, 1], [3, 4]]
+    assert all(pair[links]["links"] == links for pair in pairs for links in LINKS)
+    assert all(pair[links]["tps"] > 0 for pair in pairs for links in LINKS)
+    assert lines[-4].startswith("pair=1 classical_tps=") and lines[-3].startswith(
+        "pair=2 hybrid_tps="
+    )
+    ratios = [pair["hybrid"]["tps"] / pair["classical"]["tps"] for pair in pairs]
+    assert [float(figures.group(i)) for i in (4, 5)] == [pytest.approx(r, abs=1e-3) for r in ratios]
+    assert float(figures.group(3)) == pytest.approx(sum(ratios) / 2, abs=1e-3)
 
 
 LINKS = ("hybrid", "classical")
+
+
+def _run_report(tps: float, cpu_us_per_tx: float) -> dict[str, Any]:
+    return {"tps": tps, "validators_cpu_us_per_tx": cpu_us_per_tx}
+
+
+def test_the_link_comparison_is_the_median_of_the_pairs_ratios() -> None:
+    # The third pair's classical run met a burst of other load: the ratio of the medians
+    # (1000 / 800) would be 1.25; the median of the pairs' ratios stays with the other two.
+    pairs = [
+        {"classical": _run_report(1000, 500), "hybrid": _run_report(990, 505)},
+        {"hybrid": _run_report(1010, 510), "classical": _run_report(1000, 500)},
+        {"classical": _run_report(300, 900), "hybrid": _run_report(1000, 500)},
+    ]
+    summary = compare(pairs)
+    assert summary["ratios"] == [0.99, 1.01, pytest.approx(3.333, abs=1e-3)]
+    assert summary["ratio"] == 1.01
+    assert summary["hybrid_tps"] == 1000 and summary["classical_tps"] == 1000
+    assert summary["cpu_ratios"] == [1.01, 1.02, pytest.approx(0.556, abs=1e-3)]
+    assert summary["cpu_ratio"] == 1.01
+    assert summary["hybrid_cpu_us_per_tx"] == 505 and summary["classical_cpu_us_per_tx"] == 500
+
+
+def test_a_pair_whose_classical_run_committed_nothing_has_no_ratio() -> None:
+    pairs = [
+        {"classical": _run_report(1000, 500), "hybrid": _run_report(990, 505)},
+        {"hybrid": _run_report(1010, 510), "classical": _run_report(0, 0)},
+    ]
+    with pytest.raises(BenchError, match="the classical run of pair 2 committed nothing"):
+        compare(pairs)
+
+
+def test_pairs_alternate_which_links_run_first() -> None:
+    assert [pair_order(n) for n in (1, 2, 3, 4)] == [
+        ("classical", "hybrid"),
+        ("hybrid", "classical"),
+        ("classical", "hybrid"),
+        ("hybrid", "classical"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--compare-links", "--pairs", "0"], "greater than or equal to 1"),
+        (["--compare-links", "--pairs", "21"], "less than or equal to 20"),
+        (["--pairs", "3"], "--pairs 3: pairs of runs are for --compare-links"),
+    ],
+)
+def test_bad_pairs_are_refused_before_anything_starts(
+    tmp_path: Path, options: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    result = run("bench", *options, "--out", str(out))
+    assert result.returncode == 2  # a usage error
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
 
 
 def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> None:
@@ -162,6 +246,14 @@ def test_cpu_seconds_count_a_process_and_its_live_children() -> None:
     assert own <= counted + 0.05  # /proc counts in clock ticks of 10 ms
     assert counted - own >= 0.25
     assert _cpu_seconds(child.pid) == 0.0  # gone
+
+
+def test_the_machines_busy_time_counts_every_process_on_it() -> None:
+    before = _machine_busy_s()
+    burnt = time.process_time() + 0.3
+    while time.process_time() < burnt:
+        pass
+    assert _machine_busy_s() - before >= 0.25  # /proc/stat counts in clock ticks of 10 ms
 
 
 def test_a_network_that_does_not_start_is_reported_validator_by_validator(tmp_path: Path) -> None:

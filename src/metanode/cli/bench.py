@@ -26,10 +26,18 @@ attackers of `metanode.cli.attack` beside the load, and the report names their s
 either, each load process sends from its own loopback address (127.0.0.2 and up), outside the
 loopback the guard allows by default, so that the guards see, and score, separate clients: the
 load must then stay within a client's allowance (`--rate`, batches of at most 500).
-`--compare-links` runs the same bench twice in one invocation, with the same accounts and
-transfers (one seed): on hybrid P2P links (X25519 + ML-KEM-768 keys, sealed frames: the
-default), then on classical TLS links (`[p2p] hybrid = false`), and ends with
-`hybrid_tps=… classical_tps=… ratio=…`.
+`--compare-links` runs the same bench on hybrid P2P links (X25519 + ML-KEM-768 keys, sealed
+frames: the default) and on classical TLS links (`[p2p] hybrid = false`), with the same
+accounts and transfers (one seed), `--pairs N` times. Each run has a fresh network and its own
+warm-up outside the window. Which kind runs first alternates, classical first in odd pairs, so
+that whatever favours one place in the order (the machine's other load drifting, the page
+cache) lands on both kinds alike; the figure is the median of the pairs' ratios (hybrid TPS
+over classical TPS), which one odd pair does not move. Each pair prints a line as it ends;
+the line before the last gives the validators' CPU per committed transaction on both kinds
+(medians, and the median of the pairs' ratios): on a machine shared with other work it shows
+what the links cost even when the TPS of the two runs of a pair saw different loads. The last
+line is `hybrid_tps=… classical_tps=… ratio=… pairs=N ratios=[…]` (the TPS are each kind's
+median). Reports go to --out/pairK/hybrid and --out/pairK/classical.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,6 +86,7 @@ START_MARGIN_S = 2.0  # from the last load process ready to the start: they poll
 PRESIGN_SLOWDOWN_MAX = 10
 PRESIGN_WAIT_MIN_S = 60.0
 RECORDING = "guard-trace.jsonl"  # in each validator's home, with --record-trace
+PAIRS_MAX = 20  # --compare-links --pairs: each pair is two networks' runs, a few minutes
 
 
 def measure_crypto() -> tuple[float, dict[str, float]]:
@@ -133,11 +143,22 @@ def _cpu_seconds(pid: int) -> float:
     return own + sum(_cpu_seconds(child) for child in children)
 
 
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every process, the kernel's
+    interrupts; not idle, I/O wait or time the hypervisor stole), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    )
+    return sum(int(ticks) for ticks in (user, nice, system, irq, softirq)) / _CLOCK_TICKS_S
+
+
 class _CpuWindow:
-    """CPU seconds each group of processes used in the measured window, sampled from /proc by
-    one thread at its start and at its end. The window's bounds are wall-clock times because
-    the load processes, which pace themselves, share them (`time.time()` is the clock of the
-    client side of the bench, never of a node)."""
+    """CPU seconds each group of processes, and the whole machine (`MACHINE`), used in the
+    measured window, sampled from /proc by one thread at its start and at its end. The
+    window's bounds are wall-clock times because the load processes, which pace themselves,
+    share them (`time.time()` is the clock of the client side of the bench, never of a node)."""
+
+    MACHINE = "machine"
 
     def __init__(self, groups: dict[str, list[int]], start: float, end: float) -> None:
         self._groups = groups
@@ -146,7 +167,8 @@ class _CpuWindow:
         self._thread.start()
 
     def _sample(self) -> dict[str, float]:
-        return {name: sum(map(_cpu_seconds, pids)) for name, pids in self._groups.items()}
+        used = {name: sum(map(_cpu_seconds, pids)) for name, pids in self._groups.items()}
+        return {**used, self.MACHINE: _machine_busy_s()}
 
     def _run(self, start: float, end: float) -> None:
         time.sleep(max(0.0, start - time.time()))
@@ -221,18 +243,30 @@ def bench(
     compare_links: Annotated[
         bool,
         typer.Option(
-            help="Run twice with the same seed, hybrid links then classical ones ([p2p] hybrid "
-            "= false); reports in --out/hybrid and --out/classical."
+            help="Run on hybrid links and on classical ones ([p2p] hybrid = false), with the "
+            "same seed, --pairs times; reports in --out/pairK/hybrid and --out/pairK/classical."
         ),
     ] = False,
+    pairs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=PAIRS_MAX,
+            help="With --compare-links: pairs of runs, classical first in odd pairs; the "
+            "figure is the median of their ratios.",
+        ),
+    ] = 1,
     as_json: output.Json = False,
 ) -> None:
     """Start a fresh network, load it with pre-signed transfers, report TPS and latency. With
     --json the report (report.json's figures) is the only thing on stdout; the measured
     signing and verification costs go to stderr. With --compare-links the last line is
-    `hybrid_tps=… classical_tps=… ratio=…` (ratio: hybrid over classical)."""
+    `hybrid_tps=… classical_tps=… ratio=… pairs=N ratios=[…]` (ratio: the median over the
+    pairs of hybrid TPS over classical TPS)."""
     if rate != "max" and not (rate.isascii() and rate.isdigit()):
         raise ConfigError(f"--rate {rate!r}: 'max' or a number of transactions per second")
+    if pairs != 1 and not compare_links:
+        raise ConfigError(f"--pairs {pairs}: pairs of runs are for --compare-links")
     if compare_links and record_trace is not None:
         # Each run joins its validators' recordings into the one file: the second would
         # silently replace the first.
@@ -265,11 +299,13 @@ def bench(
         "accounts": accounts,
         "clients_txs_max": clients_txs_max,
     }
-    runs = {"hybrid": True, "classical": False} if compare_links else {"": True}
-    reports = {}
-    for name, hybrid in runs.items():
-        reports[name] = _measure(
-            out / name,
+    runs = 0
+
+    def run(directory: Path, links: str) -> dict[str, Any]:
+        nonlocal runs
+        runs += 1
+        report = _measure(
+            directory,
             keep,
             validators,
             duration,
@@ -279,25 +315,40 @@ def bench(
             t_sign,
             mempool,
             bench_seed,
-            hybrid,
+            links == "hybrid",
             as_json,
             record_trace,
             attack,
         )
-        reports[name].update(shared, links="hybrid" if hybrid else "classical")
-        reports[name]["ratio"] = reports[name]["tps"] / limit_tps
-        _write_report(out / name, reports[name], duration)
+        report.update(shared, links=links, run=runs)
+        report["ratio"] = report["tps"] / limit_tps
+        _write_report(directory, report, duration)
+        return report
+
     if compare_links:
-        hybrid_tps, classical_tps = reports["hybrid"]["tps"], reports["classical"]["tps"]
-        ratio = hybrid_tps / classical_tps if classical_tps else 0.0
+        measured_pairs = []
+        for number in range(1, pairs + 1):
+            pair = {
+                links: run(out / f"pair{number}" / links, links) for links in pair_order(number)
+            }
+            measured_pairs.append(pair)
+            typer.echo(_pair_line(number, pair), err=as_json)
+        summary = compare(measured_pairs)
         if as_json:
-            typer.echo(json.dumps({"links": reports, "ratio": ratio}, indent=2))
+            typer.echo(json.dumps({**summary, "pairs": measured_pairs}, indent=2))
             return
         typer.echo(
-            f"hybrid_tps={hybrid_tps:.0f} classical_tps={classical_tps:.0f} ratio={ratio:.3f}"
+            f"hybrid_cpu_us_per_tx={summary['hybrid_cpu_us_per_tx']:.0f} "
+            f"classical_cpu_us_per_tx={summary['classical_cpu_us_per_tx']:.0f} "
+            f"cpu_ratio={summary['cpu_ratio']:.3f}"
+        )
+        ratios = ",".join(f"{ratio:.3f}" for ratio in summary["ratios"])
+        typer.echo(
+            f"hybrid_tps={summary['hybrid_tps']:.0f} classical_tps={summary['classical_tps']:.0f} "
+            f"ratio={summary['ratio']:.3f} pairs={pairs} ratios=[{ratios}]"
         )
         return
-    report = reports[""]
+    report = run(out, "hybrid")
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -409,6 +460,58 @@ def _write_report(out: Path, report: dict[str, Any], duration: int) -> None:
     )
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(out / "report.png", timeline, latencies, report)
+
+
+def pair_order(number: int) -> tuple[str, str]:
+    """The link kinds of pair `number` (from 1) in the order they run: classical first in odd
+    pairs, so that over two pairs each kind has run first once."""
+    return ("classical", "hybrid") if number % 2 else ("hybrid", "classical")
+
+
+def compare(pairs: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """The figures of `--compare-links` from each pair's two reports: medians over the pairs of
+    each kind's TPS and CPU per transaction, and of the pairs' own ratios (hybrid over
+    classical), so that one pair that ran in a burst of other load does not set the figure."""
+    ratios, cpu_ratios = [], []
+    for number, pair in enumerate(pairs, start=1):
+        hybrid, classical = pair["hybrid"], pair["classical"]
+        if not classical["tps"] or not classical["validators_cpu_us_per_tx"]:
+            raise BenchError(
+                f"the classical run of pair {number} committed nothing in its window: there is "
+                f"no ratio to give (its report is in --out/pair{number}/classical)"
+            )
+        ratios.append(hybrid["tps"] / classical["tps"])
+        cpu_ratios.append(
+            hybrid["validators_cpu_us_per_tx"] / classical["validators_cpu_us_per_tx"]
+        )
+    return {
+        "hybrid_tps": statistics.median(pair["hybrid"]["tps"] for pair in pairs),
+        "classical_tps": statistics.median(pair["classical"]["tps"] for pair in pairs),
+        "ratio": statistics.median(ratios),
+        "ratios": ratios,
+        "hybrid_cpu_us_per_tx": statistics.median(
+            pair["hybrid"]["validators_cpu_us_per_tx"] for pair in pairs
+        ),
+        "classical_cpu_us_per_tx": statistics.median(
+            pair["classical"]["validators_cpu_us_per_tx"] for pair in pairs
+        ),
+        "cpu_ratio": statistics.median(cpu_ratios),
+        "cpu_ratios": cpu_ratios,
+    }
+
+
+def _pair_line(number: int, pair: dict[str, dict[str, Any]]) -> str:
+    """What one pair measured, each kind in the order it ran."""
+    parts = [f"pair={number}"]
+    for links, report in pair.items():
+        parts += [
+            f"{links}_tps={report['tps']:.0f}",
+            f"{links}_heights={report['heights_in_window']}",
+            f"{links}_cores={report['cores_used_by_validators']:.2f}",
+            f"{links}_others_cores={report['cores_used_by_others']:.2f}",
+            f"{links}_cpu_us_per_tx={report['validators_cpu_us_per_tx']:.0f}",
+        ]
+    return " ".join(parts)
 
 
 def _batch(rate: int) -> int:
@@ -592,6 +695,13 @@ def _run_load(
         # per committed transaction (at --rate max simply cores / TPS).
         "cores_used_by_validators": validators_cpu_s / window_s,
         "cores_used_by_load": cpu.used.get("load", 0.0) / window_s,
+        # The rest of the machine's busy time: other work on a shared machine, which the
+        # validators competed with (--compare-links prints it for each run, to judge a pair).
+        "cores_used_by_others": max(
+            0.0,
+            (cpu.used.get(_CpuWindow.MACHINE, 0.0) - validators_cpu_s - cpu.used.get("load", 0.0))
+            / window_s,
+        ),
         "validators_cpu_us_per_tx": validators_cpu_s / len(in_window) * 1e6 if in_window else 0.0,
         "timeline": timeline,
         "latencies_ms": latencies,
