@@ -29,7 +29,7 @@ from metanode.cli.bench import (
 )
 from metanode.errors import BenchError, ConfigError
 from metanode.net.ports import free_port_block
-from tests.cli.test_metanode_cli import run
+from tests.cli.test_metanode_cli import METANODE, run
 
 
 def _ab() -> Any:
@@ -209,6 +209,47 @@ def test_bad_pairs_are_refused_before_anything_starts(
     assert message in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def _nodes_under(path: Path) -> list[int]:
+    """The node processes whose home is in `path`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            words = (proc / "cmdline").read_text().split("\0") if proc.name.isdigit() else []
+            if "start" in words and str(path) in words[words.index("start") + 2]:
+                found.append(int(proc.name))
+        except OSError:
+            continue  # gone meanwhile
+    return found
+
+
+def test_a_bench_ended_by_sigterm_stops_its_validators(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    command = [
+        METANODE, "bench",
+        "--validators", "1", "--duration", "60", "--rate", "20",
+        "--accounts", "2", "--txs", "40", "--keep", "--out", str(out),
+    ]  # fmt: skip
+    bench = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not _nodes_under(out) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _nodes_under(out), "the validator never started"
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(60) != 0
+    finally:
+        bench.kill()
+        bench.wait()
+    left = _nodes_under(out)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
 
 
 def test_a_bad_rate_is_refused_with_a_message_that_names_it(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -272,6 +273,7 @@ def bench(
         # silently replace the first.
         raise ConfigError("--record-trace records one run: leave it out with --compare-links")
     mempool = _mempool(clients_txs_max)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     out.mkdir(parents=True, exist_ok=True)
     t_sign, t_verify_by = measure_crypto()
     t_verify = min(t_verify_by.values())
@@ -363,6 +365,13 @@ def bench(
         f"p99_ms={report['p99_ms']:.0f} limit_tps={limit_tps:.0f} ratio={report['ratio']:.2f} "
         f"rss_mb={report['rss_mb']:.0f}"
     )
+
+
+def _stop_on_sigterm(_signal: int, _frame: object) -> None:
+    """A bench ended by SIGTERM (`timeout`, a job's end) unwinds as Ctrl-C does, so that
+    `_measure` stops its validators and load processes instead of leaving them to load the
+    machine under whatever runs next (a later bench's figures among it)."""
+    raise KeyboardInterrupt
 
 
 def _measure(
