@@ -15,6 +15,8 @@ from metanode.mempool.reasons import Reason
 from metanode.state.auth.queries import AdmissionView
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
+from metanode.state.genesis.document import parse_genesis
+from metanode.state.genesis.state import export_genesis
 from metanode.state.governance.parameters import Parameter, check_change
 from metanode.state.keys import queries
 from metanode.state.keys.rules import ACCOUNT, NODE, statement
@@ -243,3 +245,28 @@ def test_a_migrating_delegator_takes_its_bonds_along_and_its_unbonding_follows_i
     # The new keys own the bond: they unbond it.
     changes = chain.run([hybrid_tx(0, Unbond(validator, 30 * COIN))])
     assert changes.receipts[0].code == OK
+
+
+def test_a_chain_restarted_from_an_export_keeps_migrations_and_ml_dsa_keys() -> None:
+    chain = Chain(make_genesis(validators=2))
+    validator, old = validator_wallet(1), Wallet.of(1)
+    chain.run([Wallet.of(0).tx(0, Transfer(validator.address, 10 * COIN, Denom.FLX))])
+    changes = chain.run([migrate(old, 0), validator.tx(0, node_key(validator))])
+    assert [receipt.code for receipt in changes.receipts] == [OK, OK]
+    exported = export_genesis(chain.state.reader)
+    assert exported.key_records.migrated == ((old.address, TARGET),)
+    assert exported.key_records.node_keys == ((validator.address, MLDSA.public_key),)
+    reloaded = parse_genesis(exported.to_json())
+    assert reloaded == exported
+    restarted = Chain(reloaded)
+    reader = restarted.state.reader
+    assert export_genesis(reader) == exported
+    assert queries.migrated_to(reader, old.address) == TARGET
+    assert queries.node_key(reader, validator.address) == MLDSA.public_key
+    # Without them the old Ed25519 key would spend again, and the ML-DSA key could be replaced.
+    restarted.run([Wallet.of(2).tx(0, Transfer(old.address, COIN, Denom.FLX))])
+    proposal = restarted.propose([old.tx(1, Transfer(SOMEONE, 1, Denom.FLX))])
+    assert [name_of(code) for _, code in proposal.dropped] == ["keys.account_migrated"]
+    other = pq.MLDSA65PrivateKey.from_seed(b"\x0a" * 32)
+    again = validator.tx(1, node_key(validator, mldsa=other))
+    assert name_of(restarted.run([again]).receipts[0].code) == "keys.node_key_exists"

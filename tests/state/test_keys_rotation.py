@@ -6,22 +6,26 @@ fee (hostile values too); a retired or foreign key is never taken again."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.consensus.messages import Kind, Signed
 from metanode.crypto import ed25519, pq
-from metanode.errors import NotBuiltError
+from metanode.errors import ConfigError
 from metanode.state.bank import queries as bank_queries
 from metanode.state.codes import OK, name_of
 from metanode.state.context import BlockContext, TxContext
 from metanode.state.genesis.chain import read_chain
+from metanode.state.genesis.document import parse_genesis
+from metanode.state.genesis.state import export_genesis
 from metanode.state.keys import queries
 from metanode.state.keys.queries import current_node_key
 from metanode.state.keys.rules import ROTATE, on_rotate_node_key, statement
 from metanode.state.registry import queries as registry_queries
-from metanode.state.staking import genesis as staking_genesis
 from metanode.state.staking import queries as staking_queries
 from metanode.state.view import Overlay
 from metanode.types import Address, Denom, RotateNodeKey, SubmitEvidence, Transaction, Transfer
@@ -212,12 +216,67 @@ def test_an_identity_with_an_ml_dsa_key_rotates_both_with_its_consent() -> None:
     assert registry_queries.node(reader, VALIDATOR.address) is None  # a genesis validator
 
 
-def test_genesis_export_refuses_a_rotated_identity_with_a_reason() -> None:
+def test_a_chain_restarted_from_an_export_keeps_the_rotated_identity_and_its_keys() -> None:
     chain = epoch_chain()
-    staking_genesis.export_genesis(chain.state.reader)  # before: it exports
-    send(chain, rotation(chain))
-    with pytest.raises(NotBuiltError, match="rotated its node key"):
-        staking_genesis.export_genesis(chain.state.reader)
+    assert send(chain, rotation(chain)) == "ok"
+    for _ in range(3):
+        chain.run([])  # past the epoch end: the set carries NEW
+    assert send(chain, rotation(chain, NEWER)) == "ok"
+    exported = export_genesis(chain.state.reader)
+    assert exported.key_records.rotated == tuple(
+        sorted([(NEW.public_key, VALIDATOR.address), (NEWER.public_key, VALIDATOR.address)])
+    )
+    reloaded = parse_genesis(exported.to_json())
+    assert reloaded == exported
+    restarted = Chain(reloaded)
+    reader = restarted.state.reader
+    assert export_genesis(reader) == exported
+    # The identity keeps its address, its stake and the key it rotated to last, from height 1.
+    assert staking_queries.validator(reader, VALIDATOR.address).public_key == NEWER.public_key
+    assert staking_queries.validator(reader, VALIDATOR.address).stake == 1_000 * COIN
+    assert key_of(staking_queries.validator_set_at(reader, 1), VALIDATOR.address) == (
+        NEWER.public_key
+    )
+    assert queries.node_of_key(reader, NEW.public_key) == VALIDATOR.address
+    restarted.run([])
+    restarted.run([])
+    old_key = ed25519.PrivateKey.from_seed(VALIDATOR.key.encode())
+    reporter = Wallet.of(1)
+    start = nonce(restarted, reporter)
+    cases = [
+        (equivocation_signed(old_key, 1), "registry.evidence_signature_invalid"),
+        (equivocation_signed(NEW, 1), "registry.evidence_signature_invalid"),
+        (equivocation_signed(NEWER, 1), "ok"),
+    ]
+    for index, (evidence, expected) in enumerate(cases):
+        code = restarted.run([reporter.tx(start + index, evidence)]).receipts[0].code
+        assert name_of(code) == expected
+    # A key the identity gave up stays given up on the new chain.
+    assert send(restarted, rotation(restarted, NEW)) == "keys.node_key_in_use"
+
+
+def test_the_genesis_file_refuses_a_rotated_key_that_would_name_two_identities() -> None:
+    exported = export_genesis(rotated_chain().state.reader)
+    tree = json.loads(exported.to_json())
+    entry = tree["keys"]["rotated"][0]
+    cases = [
+        ([entry, entry], "keys.rotated[1].public_key: a key serves one identity"),
+        (
+            [{**entry, "node": str(Address.from_public_key(NEW.public_key))}],
+            "keys.rotated[0].public_key: a key serves one identity, and never the identity",
+        ),
+        ([{**entry, "public_key": "00" * 31}], "keys.rotated[0].public_key"),
+    ]
+    for rotated, message in cases:
+        tree["keys"]["rotated"] = rotated
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            parse_genesis(json.dumps(tree))
+
+
+def rotated_chain() -> Chain:
+    chain = epoch_chain()
+    assert send(chain, rotation(chain)) == "ok"
+    return chain
 
 
 CHAIN = epoch_chain()

@@ -85,6 +85,9 @@ from metanode.state.governance.genesis import to_json as governance_json
 from metanode.state.identity.genesis import IdentityGenesis
 from metanode.state.identity.genesis import from_json as identity_from_json
 from metanode.state.identity.genesis import to_json as identity_json
+from metanode.state.keys.genesis import KeysRecords
+from metanode.state.keys.genesis import from_json as keys_records_from_json
+from metanode.state.keys.genesis import to_json as keys_records_json
 from metanode.state.keys.params import DEFAULT as KEYS_DEFAULT
 from metanode.state.keys.params import KeysParams
 from metanode.state.poe.params import DEFAULT as POE_DEFAULT
@@ -135,6 +138,7 @@ class GenesisDocument:
     privacy: PrivacyParams = PRIVACY_DEFAULT
     storage: StorageParams = STORAGE_DEFAULT
     keys: KeysParams = KEYS_DEFAULT
+    key_records: KeysRecords = field(default_factory=KeysRecords)
 
     def to_wire(self) -> list[Any]:
         staking = self.staking
@@ -179,6 +183,8 @@ class GenesisDocument:
             self.privacy.to_wire(),
             self.storage.to_wire(),
             self.keys.to_wire(),
+            # Only when there are any, so that documents without them keep their hash.
+            *([self.key_records.to_wire()] if self.key_records else []),
         ]
 
     def hash(self) -> bytes:
@@ -278,6 +284,7 @@ class GenesisDocument:
             "identity": identity_json(self.identity),
             "governance": governance_json(self.governance),
             "apps": apps_json(self.apps),
+            **({"keys": keys_records_json(self.key_records)} if self.key_records else {}),
         }
         return json.dumps(tree, indent=2) + "\n"
 
@@ -427,7 +434,7 @@ def _node_keys(item: dict[str, Any], path: str) -> tuple[bytes, bytes, bytes, by
     return public_key, bls_key, pop, vrf_key
 
 
-def _validators(tree: dict[str, Any]) -> tuple[GenesisValidator, ...]:
+def _validators(tree: dict[str, Any], key_records: KeysRecords) -> tuple[GenesisValidator, ...]:
     entries = _list(tree.get("validators"), "validators", constants.genesis_validators_max)
     validators: dict[Address, GenesisValidator] = {}
     bls_keys: set[bytes] = set()
@@ -437,7 +444,11 @@ def _validators(tree: dict[str, Any]) -> tuple[GenesisValidator, ...]:
         item = _table(entry, path, {*fields, "stake"}, fields)
         public_key, bls_key, pop, vrf_key = _node_keys(item, path)
         stake = _uint(item.get("stake", 0), f"{path}.stake")
-        validator = GenesisValidator(public_key, bls_key, pop, vrf_key, stake)
+        identity = key_records.identity_of(public_key)
+        rotated = identity != Address.from_public_key(public_key)
+        validator = GenesisValidator(
+            public_key, bls_key, pop, vrf_key, stake, identity if rotated else None
+        )
         if validator.address in validators:
             raise _fail(f"{path}.public_key", "the same validator appears twice")
         if bls_key in bls_keys:
@@ -654,7 +665,7 @@ def _node_json(record: NodeRecord) -> dict[str, Any]:
 
 
 def _nodes(
-    tree: dict[str, Any], validators: tuple[GenesisValidator, ...]
+    tree: dict[str, Any], validators: tuple[GenesisValidator, ...], key_records: KeysRecords
 ) -> tuple[NodeRecord, ...]:
     """Genesis nodes are trusted as written: identity levels are not checked here (the first
     bank and government authorities can only come from genesis)."""
@@ -732,7 +743,7 @@ def _nodes(
                 "unbonding and exited nodes need one; a node with one holds no stake and is not "
                 "jailed (its stake is among unbondings[])",
             )
-        address = Address.from_public_key(public_key)
+        address = key_records.identity_of(public_key)
         if address in records:
             raise _fail(f"{path}.public_key", "the same node appears twice")
         if record.is_validator:
@@ -819,6 +830,7 @@ def from_tree(tree: Any) -> GenesisDocument:
         "identity",
         "governance",
         "apps",
+        "keys",
     }
     root = _table(tree, "", top, {"chain_id", "chain_kind", "validators"})
     chain_id = root["chain_id"]
@@ -844,7 +856,8 @@ def from_tree(tree: Any) -> GenesisDocument:
     genesis_time_ms = _uint(root.get("genesis_time_ms", 0), "genesis_time_ms")
     auth, staking_params, faucet = _parameters(root, kind)
     accounts = _accounts(root)
-    validators = _validators(root)
+    key_records = keys_records_from_json(root.get("keys", {}))
+    validators = _validators(root, key_records)
     delegations = _delegations(root, {v.address for v in validators})
     unbondings = _unbondings(root)
     jailed = _marked(root, "jailed", {v.address for v in validators})
@@ -852,13 +865,13 @@ def from_tree(tree: Any) -> GenesisDocument:
     registry_params = _registry_params(root.get("parameters", {}).get("registry", {}))
     registry = RegistryGenesis(
         registry_params,
-        _nodes(root, validators),
+        _nodes(root, validators, key_records),
         _used_evidence(root),
         _signing_windows(root, registry_params.signed_blocks_window),
         _marked(root, "downtime_jailed", {v.address for v in validators}),
     )
     for index, record in enumerate(registry.nodes):
-        address = Address.from_public_key(record.public_key)
+        address = key_records.identity_of(record.public_key)
         if record.is_validator and bool(record.exit_height) != (address in dict(retired)):
             raise _fail(
                 f"nodes[{index}].exit_height",
@@ -904,4 +917,5 @@ def from_tree(tree: Any) -> GenesisDocument:
             StorageParams, root.get("parameters", {}).get("storage", {}), "parameters.storage"
         ),
         ranged_params(KeysParams, root.get("parameters", {}).get("keys", {}), "parameters.keys"),
+        key_records,
     )

@@ -1,10 +1,9 @@
 """Genesis into state and back out.
 
 `genesis_writes(document)` runs every module's genesis import over an empty state, in a fixed
-order (chain, auth, faucet, bank accounts, staking, registry, identity, governance, apps, poe,
-court, privacy, then bank's supply totals that count everything credited so far), and returns the
-court, storage, then bank's supply totals that count everything credited so far), and returns the
-sorted writes that `machine.init_chain` turns into the first state root.
+order (chain, auth, faucet, bank accounts, keys, staking, registry, identity, governance, apps,
+poe, court, privacy, storage, then bank's supply totals that count everything credited so far),
+and returns the sorted writes that `machine.init_chain` turns into the first state root.
 `export_genesis(reader)` asks each module for its part; the result equals the document the
 state came from (tests/state/test_genesis.py), faucet claims aside; a state holding apps or
 shadows is refused (NotBuiltError), never exported without them.
@@ -40,6 +39,8 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     auth_genesis.import_genesis(writer, document.auth)
     faucet_genesis.import_genesis(writer, document.faucet)
     bank_genesis.import_genesis(writer, document.accounts)
+    # Before staking and the registry: a rotated node key's identity is in its records.
+    keys_genesis.import_genesis(writer, document.keys, document.key_records)
     staking_genesis.import_genesis(writer, document.staking)
     registry_genesis.import_genesis(writer, document.registry)
     identity_genesis.import_genesis(writer, document.identity)
@@ -49,7 +50,6 @@ def genesis_writes(document: GenesisDocument) -> list[Write]:
     court_genesis.import_genesis(writer, document.court)
     privacy_genesis.import_genesis(writer, document.privacy)
     storage_genesis.import_genesis(writer, document.storage)
-    keys_genesis.import_genesis(writer, document.keys)
     bank_genesis.finish_genesis(writer)
     return writer.sorted_writes()
 
@@ -76,4 +76,5 @@ def export_genesis(reader: StateReader) -> GenesisDocument:
         privacy_genesis.export_genesis(reader),
         storage_genesis.export_genesis(reader),
         keys_genesis.export_genesis(reader),
+        keys_genesis.export_records(reader),
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from metanode.errors import InvariantViolation
 from metanode.state.bank.rules import credit
+from metanode.state.keys.queries import node_of_key
 from metanode.state.registry import keys
 from metanode.state.registry.downtime import SigningWindow, windows, write_window
 from metanode.state.registry.queries import nodes
@@ -28,7 +29,6 @@ from metanode.state.registry.records import (
     write_params,
 )
 from metanode.state.registry.rules import REGISTRY_POOL
-from metanode.state.staking.genesis import refuse_rotated
 from metanode.state.staking.records import read_uint, read_validator, write_uint
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom
@@ -37,7 +37,8 @@ from metanode.types import Address, Denom
 @dataclass(frozen=True, slots=True)
 class RegistryGenesis:
     params: RegistryParams = field(default_factory=RegistryParams)
-    nodes: tuple[NodeRecord, ...] = ()  # sorted by address (the hash of public_key)
+    # Sorted by address: the hash of public_key, or the identity keys' `rotated` names for it.
+    nodes: tuple[NodeRecord, ...] = ()
     used_evidence: tuple[tuple[bytes, int], ...] = ()  # (evidence hash, height), sorted
     signing: tuple[tuple[Address, SigningWindow], ...] = ()  # sorted by address
     downtime_jailed: tuple[tuple[Address, int], ...] = ()  # (validator, unjail height), sorted
@@ -46,7 +47,10 @@ class RegistryGenesis:
 def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
     write_params(writer, genesis.params)
     for record in genesis.nodes:
-        address = Address.from_public_key(record.public_key)
+        # keys' records are in already: a rotated node key names its identity there.
+        address = node_of_key(writer, record.public_key) or Address.from_public_key(
+            record.public_key
+        )
         if record.is_validator:
             staked = read_validator(writer, address)
             if staked is None or staked.bls_public_key != record.bls_public_key:
@@ -70,11 +74,6 @@ def import_genesis(writer: Overlay, genesis: RegistryGenesis) -> None:
         write_uint(writer, keys.downtime_jail(address), height)
 
 
-def _exportable(address: Address, record: NodeRecord) -> NodeRecord:
-    refuse_rotated(address, record.public_key)
-    return record
-
-
 def export_genesis(reader: StateReader) -> RegistryGenesis:
     used = tuple(
         (key[len(keys.EVIDENCE) :], read_uint(reader, key))
@@ -83,7 +82,7 @@ def export_genesis(reader: StateReader) -> RegistryGenesis:
     width = len(keys.DOWNTIME_JAIL)
     return RegistryGenesis(
         read_params(reader),
-        tuple(_exportable(address, record) for address, record in nodes(reader)),
+        tuple(record for _address, record in nodes(reader)),
         used,
         windows(reader),
         tuple(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metanode.errors import InvariantViolation, NotBuiltError, check
+from metanode.errors import InvariantViolation, check
 from metanode.state.bank.rules import credit
 from metanode.state.staking import keys
 from metanode.state.staking.records import (
@@ -40,10 +40,13 @@ class GenesisValidator:
     bls_proof_of_possession: bytes
     vrf_public_key: bytes
     stake: int = 0  # its own bonded GEN, base units
+    # The identity it serves when its node key was rotated (message 43; the document reads it
+    # from its `keys.rotated`), else None: the identity is the hash of the key.
+    identity: Address | None = None
 
     @property
     def address(self) -> Address:
-        return Address.from_public_key(self.public_key)
+        return self.identity or Address.from_public_key(self.public_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,23 +130,13 @@ def import_genesis(writer: Overlay, genesis: StakingGenesis) -> None:
     record_set(writer, 1, encoded)
 
 
-def refuse_rotated(address: Address, public_key: bytes) -> None:
-    """Genesis documents name a node by its key and derive its address from it: an identity
-    whose node key was rotated (message 43) has no such document yet."""
-    if Address.from_public_key(public_key) != address:
-        raise NotBuiltError(
-            f"{address} rotated its node key (message 43), and a genesis document cannot carry "
-            "an identity apart from its key yet: export a height before the rotation"
-        )
-
-
 def export_genesis(reader: StateReader) -> StakingGenesis:
     validators = []
     for key, value in reader.scan(keys.VALIDATOR):
         record = decode_validator(value, key)
         address = Address(key[len(keys.VALIDATOR) :])
-        refuse_rotated(address, record.public_key)
         own = read_uint(reader, keys.delegation(address, address))
+        rotated = address != Address.from_public_key(record.public_key)
         validators.append(
             GenesisValidator(
                 record.public_key,
@@ -151,6 +144,7 @@ def export_genesis(reader: StateReader) -> StakingGenesis:
                 record.bls_proof_of_possession,
                 record.vrf_public_key,
                 own,
+                address if rotated else None,
             )
         )
     delegations = []
