@@ -41,6 +41,7 @@ from tests.state.support import (
 )
 from tests.state.test_keys import MLDSA as RECORDED
 from tests.state.test_keys import node_key
+from tests.state.test_registry import chain_of, registration
 
 VALIDATOR = validator_wallet(1)
 NEW = ed25519.PrivateKey.from_seed(b"\x21" * 32)
@@ -308,3 +309,18 @@ def test_a_chain_requiring_hybrid_validators_requires_an_ml_dsa_key_in_a_rotatio
     assert send(chain, rotation(chain)) == "keys.hybrid_key_required"
     assert send(chain, rotation(chain, mldsa=MLDSA)) == "ok"
     assert queries.node_key(chain.state.reader, VALIDATOR.address) == MLDSA.public_key
+
+
+def test_a_registered_node_that_rotated_is_exported_under_its_identity() -> None:
+    chain = chain_of()
+    node = Wallet.of(1)
+    assert chain.run([node.tx(0, registration(stake=5 * COIN))]).receipts[0].code == OK
+    changes = chain.run([node.tx(1, rotation(chain, address=node.address))])
+    assert changes.receipts[0].code == OK
+    exported = export_genesis(chain.state.reader)
+    restarted = Chain(parse_genesis(exported.to_json()))
+    record = registry_queries.node(restarted.state.reader, node.address)
+    assert record is not None and record.public_key == NEW.public_key and record.stake == 5 * COIN
+    by_key = Address.from_public_key(NEW.public_key)
+    assert registry_queries.node(restarted.state.reader, by_key) is None
+    assert export_genesis(restarted.state.reader) == exported
