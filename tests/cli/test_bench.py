@@ -84,6 +84,8 @@ def test_a_short_bench_commits_what_it_offers_and_reports_the_figures_line(
     assert 0 < report["cores_used_by_validators"] <= report["cores"] * 1.05, summary
     assert report["cores_used_by_load"] > 0, summary
     assert 0 <= report["cores_used_by_others"] <= report["cores"] * 1.05, summary
+    # One validator proposes every height itself: no round ever changes.
+    assert report["heights_in_window"] > 0 and report["round_changes_in_window"] == 0, summary
     assert report["validators_cpu_us_per_tx"] == pytest.approx(
         report["cores_used_by_validators"] / report["tps"] * 1e6
     )
@@ -145,6 +147,8 @@ def test_compare_links_alternates_the_order_over_pairs_and_gives_the_median_rati
     assert lines[-4].startswith("pair=1 classical_tps=") and lines[-3].startswith(
         "pair=2 hybrid_tps="
     )
+    rounds = pairs[0]["classical"]["round_changes_in_window"]
+    assert f" classical_round_changes={rounds} " in lines[-4]
     ratios = [pair["hybrid"]["tps"] / pair["classical"]["tps"] for pair in pairs]
     assert [float(figures.group(i)) for i in (4, 5)] == [pytest.approx(r, abs=1e-3) for r in ratios]
     assert float(figures.group(3)) == pytest.approx(sum(ratios) / 2, abs=1e-3)

@@ -201,7 +201,7 @@ async def _listen(url: str, until: float, commits: dict[str, float], blocks: lis
             seen = time.time()
             event = json.loads(message)
             if event["type"] == "block":
-                blocks.append((seen, event["height"], event["txs"]))
+                blocks.append((seen, event["height"], event["txs"], event["round"]))
             elif event["type"] == "txs":
                 for item in event["txs"]:
                     commits[item["hash"]] = seen
@@ -464,8 +464,12 @@ def _write_report(out: Path, report: dict[str, Any], duration: int) -> None:
     latencies = report.pop("latencies_ms")
     window = [item for item in timeline if item[0] >= duration * WARMUP_FRACTION]
     report["heights_in_window"] = len(window)
+    # Heights decided only after a round change (a proposal refused, a proposer too slow): at
+    # --rate max a few of them, seconds each, are what makes two like runs differ by a factor
+    # of two (docs/pq.md "Measured").
+    report["round_changes_in_window"] = sum(1 for item in window if item[3] > 0)
     report["txs_per_block_in_window"] = (
-        sum(count for _, _, count in window) / len(window) if window else 0
+        sum(item[2] for item in window) / len(window) if window else 0
     )
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(out / "report.png", timeline, latencies, report)
@@ -516,6 +520,7 @@ def _pair_line(number: int, pair: dict[str, dict[str, Any]]) -> str:
         parts += [
             f"{links}_tps={report['tps']:.0f}",
             f"{links}_heights={report['heights_in_window']}",
+            f"{links}_round_changes={report['round_changes_in_window']}",
             f"{links}_cores={report['cores_used_by_validators']:.2f}",
             f"{links}_others_cores={report['cores_used_by_others']:.2f}",
             f"{links}_cpu_us_per_tx={report['validators_cpu_us_per_tx']:.0f}",
@@ -686,7 +691,7 @@ def _run_load(
         if tx_hash in commits
     ]
     submitted_in_window = accepted_in_window(sent, verdicts, window_start, window_end)
-    timeline = [(at - start, height, count) for at, height, count in blocks]
+    timeline = [(at - start, height, count, round_) for at, height, count, round_ in blocks]
     window_s = window_end - window_start
     validators_cpu_s = cpu.used.get("validators", 0.0)
     return {
@@ -824,7 +829,7 @@ def _plot(path: Path, timeline: list, latencies: list[float], report: dict[str, 
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     # Blocks land every second or two: committed TPS is shown per 5-second bin.
     bins: dict[int, int] = {}
-    for at, _height, count in timeline:
+    for at, _height, count, _round in timeline:
         if at >= 0:
             bins[int(at) // PLOT_BIN_S] = bins.get(int(at) // PLOT_BIN_S, 0) + count
     last = max(bins, default=0)
