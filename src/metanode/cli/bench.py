@@ -465,8 +465,8 @@ def _write_report(out: Path, report: dict[str, Any], duration: int) -> None:
     window = [item for item in timeline if item[0] >= duration * WARMUP_FRACTION]
     report["heights_in_window"] = len(window)
     # Heights decided only after a round change (a proposal refused, a proposer too slow): at
-    # --rate max a few of them, seconds each, are what makes two like runs differ by a factor
-    # of two (docs/pq.md "Measured").
+    # --rate max a few of them, seconds each, and the rest of the machine's load are what make
+    # two like runs differ by a factor of two (docs/pq.md "Measured").
     report["round_changes_in_window"] = sum(1 for item in window if item[3] > 0)
     report["txs_per_block_in_window"] = (
         sum(item[2] for item in window) / len(window) if window else 0
