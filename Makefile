@@ -42,7 +42,7 @@ rust-check:
 # The default suite: everything but the runs marked slow. pytest exits non-zero (5) when it
 # collects no test, so an empty run fails here and in CI.
 test: lint rust-check
-	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal -q
+	$(RUN) pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal -q --durations=20
 
 # The compiled decoder's fuzz target for a bounded time (tests/fuzz/decode.py); the corpus
 # is kept in $$TMPDIR/metanode-fuzz-corpus, so each run goes on from the last.
