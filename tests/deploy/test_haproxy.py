@@ -11,6 +11,7 @@ Skipped, saying why, where haproxy is not installed."""
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
@@ -91,7 +92,9 @@ def certificate(directory: Path) -> tuple[Path, Path]:
 class Front:
     """HAProxy with deploy/haproxy/haproxy.cfg in front of `nodes` (host:port each)."""
 
-    def __init__(self, directory: Path, nodes: list[str], rate_per_10s: int) -> None:
+    def __init__(
+        self, directory: Path, nodes: list[str], rate_per_10s: int, queue_s: int | None = None
+    ) -> None:
         pem, self.ca = certificate(directory)
         self.port = free_port_block(2)
         self.env = {
@@ -101,6 +104,7 @@ class Front:
             "METANODE_LB_CERT": str(pem),
             "METANODE_LB_RATE": str(rate_per_10s),
             **{f"METANODE_NODE{index}": node for index, node in enumerate(nodes)},
+            **({} if queue_s is None else {"METANODE_LB_QUEUE_S": str(queue_s)}),
         }
         self.log = directory / "haproxy.log"
         self.url = f"https://127.0.0.1:{self.port}"
@@ -181,15 +185,24 @@ def test_the_configuration_is_valid(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def wait_for_states(front: Front, wanted: dict[str, str]) -> None:
+    """Until the front's checks have put these nodes in these states."""
+    deadline = time.monotonic() + 30
+    while any(front.states().get(name) != state for name, state in wanted.items()):
+        assert time.monotonic() < deadline, front.states()
+        time.sleep(0.2)
+
+
 def test_tls_ends_at_the_front_and_a_client_past_its_rate_is_refused_429(tmp_path: Path) -> None:
     front = Front(tmp_path, closed_ports(4), 5)
     with front.running(), httpx.Client(verify=front.trust(), timeout=5) as client:
+        # No node answers /ready (nothing listens), so once the checks have run nothing is in
+        # rotation: a problem 503 that says so. The start-up probe (`running`) was the first
+        # of the 5 requests this address may make.
+        wait_for_states(front, {f"node{index}": "DOWN" for index in range(4)})
         answers = [client.get(front.url + "/ready") for _ in range(8)]
-        # No node answers /ready (nothing listens), so nothing is in rotation: a problem 503.
-        # The start-up probe (`running`) was the first of the 5 this address may make.
         assert [answer.status_code for answer in answers] == [503] * 4 + [429] * 4
         assert answers[0].json()["type"].endswith("/no-node-ready")
-        assert front.servers_up() == 0
         refused = answers[-1]
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["type"].endswith("/rate-limited")
@@ -199,7 +212,8 @@ def test_tls_ends_at_the_front_and_a_client_past_its_rate_is_refused_429(tmp_pat
 
 class Gateway(http.server.BaseHTTPRequestHandler):
     """The answers of a node's gateway the front's routing and the paced client depend on:
-    `/ready` (200 while the server's `ready` is set, else 503) and any other request 202; or,
+    `/ready` (200 while the server's `ready` is set, else 503) and any other request 202, after
+    the server's `hold_s` (a busy node); or,
     while the server's `refusing` is set, the first arrival of each body a 429 as admission at
     the commit rate answers it (`Retry-After: 1`). A body is "nonce account"; one of the
     server's `losing` ((account, nonce) -> gap_max) is admitted, then lost as by a node killed
@@ -214,6 +228,7 @@ class Gateway(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        time.sleep(self.server.hold_s)  # type: ignore[attr-defined]
         nonce_text, account = body.decode().split()
         nonce = int(nonce_text)
         server: Any = self.server
@@ -261,6 +276,7 @@ def gateways(count: int) -> Iterator[list[http.server.ThreadingHTTPServer]]:
         server.lock = threading.Lock()  # type: ignore[attr-defined]
         server.losing = {}  # type: ignore[attr-defined]
         server.lacking = {}  # type: ignore[attr-defined]
+        server.hold_s = 0.0  # type: ignore[attr-defined]
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     try:
@@ -285,6 +301,33 @@ def routes(front: Front, accounts: list[str], rounds: int) -> dict[str, set[str]
                 assert answer.status_code == 202
                 served[account].add(answer.headers["x-served-by"])
     return served
+
+
+def test_a_request_that_waits_out_the_queue_is_told_no_node_answered(tmp_path: Path) -> None:
+    with gateways(1) as servers:
+        servers[0].hold_s = 3.0  # type: ignore[attr-defined]
+        node = f"127.0.0.1:{servers[0].server_address[1]}"
+        front = Front(tmp_path, [node, *closed_ports(3)], 1000, queue_s=1)
+        with (
+            front.running(),
+            httpx.Client(verify=front.trust(), timeout=20) as client,
+            concurrent.futures.ThreadPoolExecutor(17) as pool,
+        ):
+            wait_for_states(front, {"node0": "UP", **{f"node{i}": "DOWN" for i in range(1, 4)}})
+
+            def send(nonce: int) -> httpx.Response:
+                return client.post(front.url + "/api/v1/txs", content=f"{nonce} a".encode())
+
+            # maxconn 16 requests hold the one node in rotation for 3 s; the 17th waits in
+            # the front's queue, which METANODE_LB_QUEUE_S ends after 1 s.
+            answers = list(pool.map(send, range(17)))
+        statuses = collections.Counter(answer.status_code for answer in answers)
+        assert statuses == {202: 16, 503: 1}, statuses
+        (refused,) = [answer for answer in answers if answer.status_code == 503]
+        assert refused.json()["type"].endswith("/no-node-answered")
+        # Its log line: it waited (Tw, ms) in the queue past METANODE_LB_QUEUE_S.
+        waited = re.search(r"nodes/node0 \d+/(\d+)/[-\d]+/[-\d]+/\d+ 503 ", front.log_text())
+        assert waited is not None and int(waited.group(1)) >= 1000, front.log_text()
 
 
 def test_each_account_stays_on_one_node_and_only_a_leaving_nodes_accounts_move(
