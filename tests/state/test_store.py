@@ -15,7 +15,8 @@ from metanode.cli.store import app as store_app
 from metanode.errors import ConfigError, InvariantViolation
 from metanode.state import constants
 from metanode.state import store as store_module
-from metanode.state.machine import apply_block, build_block
+from metanode.state.ledger import MemoryLedger
+from metanode.state.machine import BlockChanges, apply_block, build_block, init_chain
 from metanode.state.store import LEDGER_DIR, ReplayMismatch, Store, replay_check
 from metanode.types import CommitCertificate, Denom, Transaction, Transfer
 from tests.state.support import Wallet, certify, certify_last, make_genesis, validator_wallet
@@ -144,6 +145,48 @@ def test_address_index_keeps_the_newest(home: Path, monkeypatch: pytest.MonkeyPa
         found = store.address_txs(Wallet.of(1).address)
         assert len(found) == 5
         assert found[0][0] == 4
+
+
+def test_tables_hold_exactly_the_rows_the_blocks_describe(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row of the state, node and index tables, after blocks that rewrite the same
+    accounts and overflow an address's index, against the layout in store.py's docstring."""
+    monkeypatch.setattr(constants, "address_txs_max", 3)
+    document = make_genesis()
+    ledger = MemoryLedger(document)
+    nodes: dict[bytes, bytes] = {}
+    txs: list[tuple[bytes, bytes]] = []
+    addrs: dict[bytes, list[bytes]] = {}
+
+    def describe(changes: BlockChanges) -> None:
+        for node_key in changes.tree.stale:
+            nodes.pop(node_key if node_key[:1] == b"R" else node_key[8:], None)
+        for node_key, node in changes.tree.node_writes:
+            if node_key[:1] == b"R":
+                nodes[node_key] = node
+            else:
+                nodes[node_key[8:]] = node_key[:8] + node
+
+    describe(init_chain(document))
+    with Store.open(home, document) as store:
+        for count in (4, 7, 1, 5):
+            changes = commit_block(store, transfers(store, count)).changes
+            ledger.commit(changes)
+            describe(changes)
+            for position, tx in enumerate(changes.block.txs):
+                location = changes.height.to_bytes(4, "big") + position.to_bytes(2, "big")
+                txs.append((tx.hash()[:8], location))
+                for address in {tx.sender_address, tx.message.to}:
+                    addrs.setdefault(address.raw[:8], []).append(location)
+        with store._env.begin() as txn:
+            table = {name: list(txn.cursor(db=store._db[name])) for name in store._db}
+    assert dict(table["state"]) == ledger.items
+    assert dict(table["nodes"]) == nodes and len(table["nodes"]) == len(nodes)
+    assert table["txs"] == sorted(txs)
+    assert table["addrs"] == [
+        (prefix, location) for prefix in sorted(addrs) for location in sorted(addrs[prefix])[-3:]
+    ]
 
 
 def test_replay_check_and_cli(home: Path) -> None:

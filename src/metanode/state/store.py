@@ -100,11 +100,6 @@ def _height_key(height: int) -> bytes:
     return height.to_bytes(8, "big")
 
 
-def _location(height: int, position: int) -> bytes:
-    check(height <= _HEIGHT_U32_MAX, "index heights are u32")
-    return height.to_bytes(4, "big") + position.to_bytes(2, "big")
-
-
 class _Reader:
     """A `StateReader` (and tree node reader) over one table of one read transaction."""
 
@@ -471,7 +466,7 @@ class Store:
             for name in ("state", "nodes", "blocks", "receipts", "certs", "txs", "addrs"):
                 txn.drop(db[name], delete=False)
             txn.cursor(db=db["state"]).putmulti(items, append=True)
-            _put_nodes(txn, db["nodes"], update.node_writes)
+            txn.cursor(db=db["nodes"]).putmulti(_node_rows(update.node_writes))
             key = _height_key(header.height)
             txn.put(key, _BLOCK_ZLIB + zlib.compress(block.encode(), 1), db=db["blocks"])
             txn.put(key, receipts, db=db["receipts"])
@@ -529,13 +524,17 @@ class Store:
     def _write_state(self, txn: lmdb.Transaction, changes: BlockChanges) -> None:
         db = self._db
         state_db = db["state"]
+        # The writes come sorted by key: `putmulti` puts them in one C loop, in key order
+        # (a put per row from Python was a fifth of a block's commit).
+        txn.cursor(db=state_db).putmulti(
+            [write for write in changes.writes if write[1] is not None]
+        )
         for key, value in changes.writes:
             if value is None:
                 txn.delete(key, db=state_db)
-            else:
-                txn.put(key, value, db=state_db)
         nodes_db = db["nodes"]
-        written = {key[_VERSION_BYTES:] for key, _ in changes.tree.node_writes}
+        rows = _node_rows(changes.tree.node_writes)
+        written = {path for path, _ in rows}
         for node_key in changes.tree.stale:
             if node_key[:1] == _ROOT_INDEX:
                 txn.delete(node_key, db=nodes_db)
@@ -549,25 +548,33 @@ class Store:
                 f"stale tree node {node_key.hex()} is not the one stored",
             )
             txn.delete(path, db=nodes_db)
-        _put_nodes(txn, nodes_db, changes.tree.node_writes)
+        txn.cursor(db=nodes_db).putmulti(rows)
 
     def _write_indexes(
         self, txn: lmdb.Transaction, height: int, block: Block, changes: BlockChanges
     ) -> None:
-        txs_db = self._db["txs"]
-        addrs_db = self._db["addrs"]
-        touched: set[bytes] = set()
+        check(height <= _HEIGHT_U32_MAX, "index heights are u32")
+        head = height.to_bytes(4, "big")
+        locations = [head + position.to_bytes(2, "big") for position in range(len(block.txs))]
+        txn.cursor(db=self._db["txs"]).putmulti(
+            sorted(
+                zip(
+                    [tx_hash[:_TX_PREFIX_BYTES] for tx_hash in changes.tx_hashes],
+                    locations,
+                    strict=True,
+                )
+            )
+        )
         senders = changes.senders or tuple(tx.sender_address for tx in block.txs)
-        rows = zip(block.txs, changes.tx_hashes, senders, strict=True)
-        for position, (tx, tx_hash, sender) in enumerate(rows):
-            location = _location(height, position)
-            txn.put(tx_hash[:_TX_PREFIX_BYTES], location, db=txs_db)
-            for address in touched_addresses(tx, sender):
-                prefix = address.raw[:_ADDRESS_PREFIX_BYTES]
-                txn.put(prefix, location, db=addrs_db)
-                touched.add(prefix)
-        cursor = txn.cursor(db=addrs_db)
-        for raw in sorted(touched):
+        rows = [
+            (address.raw[:_ADDRESS_PREFIX_BYTES], location)
+            for tx, sender, location in zip(block.txs, senders, locations, strict=True)
+            for address in touched_addresses(tx, sender)
+        ]
+        rows.sort()
+        cursor = txn.cursor(db=self._db["addrs"])
+        cursor.putmulti(rows)
+        for raw in sorted({prefix for prefix, _ in rows}):
             cursor.set_key(raw)
             extra = cursor.count() - constants.address_txs_max
             for _ in range(max(0, extra)):
@@ -575,12 +582,15 @@ class Store:
                 cursor.delete()
 
 
-def _put_nodes(txn: lmdb.Transaction, nodes_db: Any, writes: Iterable[tuple[bytes, bytes]]) -> None:
-    for node_key, node in writes:
-        if node_key[:1] == _ROOT_INDEX:
-            txn.put(node_key, node, db=nodes_db)
-        else:
-            txn.put(node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node, db=nodes_db)
+def _node_rows(writes: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The node table's rows for the tree's node writes: a node under its path, its version
+    ahead of its encoding; a root-index entry as it is."""
+    return [
+        (node_key, node)
+        if node_key[:1] == _ROOT_INDEX
+        else (node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node)
+        for node_key, node in writes
+    ]
 
 
 def copy_environment(env: lmdb.Environment, directory: Path) -> None:
