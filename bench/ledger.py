@@ -21,7 +21,9 @@ transaction, fsync included).
   measured after WARMUP blocks. The first block after genesis copies every page the genesis
   wrote (LMDB is copy-on-write, and a block of 5,000 transfers touches every page of the state
   and tree tables); from then on freed pages are reused. The all-in figure from genesis is
-  printed on the line before the last, and the pages of each table at the end.
+  printed on the line before the last, and the pages of each table at the end with their
+  growth per counted transfer: the tables' growth is what the transfers store, the `free`
+  line what LMDB's free list grew by meanwhile (docs/ledger.md, "Figures").
 
 `--profile` prints a pyinstrument profile of the apply phase. `--blocks N` changes BLOCKS and
 `--warmup W` the WARMUP blocks before the bytes are counted: the file's long-run growth, once
@@ -158,6 +160,7 @@ def main() -> None:
         stored = 0
         bytes_genesis = store.file_bytes()
         bytes_start = bytes_genesis
+        pages_start = store.table_pages()
         profiler = None
         if options.profile:
             from pyinstrument import Profiler  # noqa: PLC0415 - only when profiling
@@ -204,6 +207,7 @@ def main() -> None:
             stored += len(proposal.block.txs)
             if proposal.block.header.height == warmup:
                 bytes_start = store.file_bytes()
+                pages_start = store.table_pages()
                 warm = stored
             after = store.state()
             pool.remove_committed(proposal.block.txs, AdmissionView(after.reader), after.height)
@@ -214,7 +218,8 @@ def main() -> None:
         growth = store.file_bytes() - bytes_start
         growth_all = store.file_bytes() - bytes_genesis
         for name, pages in store.table_pages().items():
-            print(f"table {name}: {pages * 4096 / 1e6:.1f} MB")
+            added = (pages - pages_start[name]) * 4096 / (stored - warm)
+            print(f"table {name}: {pages * 4096 / 1e6:.1f} MB, {added:+.0f} B a transfer counted")
         store.close()
     if profiler is not None:
         print(profiler.output_text(unicode=False, color=False))

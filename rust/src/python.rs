@@ -158,20 +158,21 @@ fn tree_update<'py>(
     ))
 }
 
-/// A holder as `state/transfers.py` sends it: (address, nonce, gen, nex, flx, aur, module,
-/// migrated).
-type HolderInput = (Vec<u8>, u64, u64, u64, u64, u64, bool, bool);
+/// A holder as `state/transfers.py` sends it: (address, its stored account record or None,
+/// module, migrated). Addresses are `bytes`, borrowed: pyo3 would extract a `Vec<u8>` from
+/// `bytes` one integer at a time.
+type HolderInput<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, bool, bool);
 /// A transfer: (chain_id, sender, hybrid, signature_ok, nonce, fee, expiry_height, to, amount,
 /// denom, size); `sender` and `to` are addresses among the holders'.
-type TransferInput = (
+type TransferInput<'py> = (
     String,
-    Vec<u8>,
+    Bound<'py, PyBytes>,
     bool,
     bool,
     u64,
     u64,
     u64,
-    Vec<u8>,
+    Bound<'py, PyBytes>,
     u64,
     u8,
     usize,
@@ -187,20 +188,21 @@ type Executed<'py> = (Vec<u8>, u128, Vec<(usize, Option<Bound<'py, PyBytes>>)>);
 #[allow(clippy::too_many_arguments)]
 fn execute_transfers<'py>(
     py: Python<'py>,
-    holders: Vec<HolderInput>,
-    transfers: Vec<TransferInput>,
+    holders: Vec<HolderInput<'py>>,
+    transfers: Vec<TransferInput<'py>>,
     chain_id: String,
     height: u64,
     fee_min: u64,
     hybrid_accounts_required: bool,
     room: Option<(usize, usize)>,
 ) -> PyResult<Executed<'py>> {
-    let slots: HashMap<Vec<u8>, usize> = holders
+    let slots: HashMap<&[u8], usize> = holders
         .iter()
         .enumerate()
-        .map(|(index, holder)| (holder.0.clone(), index))
+        .map(|(index, holder)| (holder.0.as_bytes(), index))
         .collect();
-    let slot = |address: &Vec<u8>| {
+    let slot = |address: &Bound<'py, PyBytes>| {
+        let address = address.as_bytes();
         slots.get(address).copied().ok_or_else(|| {
             invariant_violation(
                 py,
@@ -238,18 +240,27 @@ fn execute_transfers<'py>(
         });
     }
     let mut holders: Vec<transfers::Holder> = holders
-        .into_iter()
-        .map(
-            |(_, nonce, gen, nex, flx, aur, module, migrated)| transfers::Holder {
-                account: transfers::Account {
-                    nonce,
-                    balances: [gen, nex, flx, aur],
-                },
-                module,
-                migrated,
-            },
-        )
-        .collect();
+        .iter()
+        .map(|(address, record, module, migrated)| {
+            let account = match record {
+                None => transfers::Account::default(),
+                Some(record) => transfers::Account::decode(record.as_bytes()).ok_or_else(|| {
+                    invariant_violation(
+                        py,
+                        format!(
+                            "the account record of {} is not an array of 5 unsigned integers",
+                            tree::hex(address.as_bytes())
+                        ),
+                    )
+                })?,
+            };
+            Ok(transfers::Holder {
+                account,
+                module: *module,
+                migrated: *migrated,
+            })
+        })
+        .collect::<PyResult<_>>()?;
     let block = transfers::Block {
         chain_id,
         height,

@@ -67,15 +67,54 @@ impl Account {
     /// The stored record: the deterministic CBOR of `[nonce, gen, nex, flx, aur]`, or None
     /// for an empty account (its key is deleted).
     pub fn encode(&self) -> Option<Vec<u8>> {
-        if self.is_empty() {
-            return None;
-        }
+        (!self.is_empty()).then(|| self.record())
+    }
+
+    /// `[nonce, gen, nex, flx, aur]` in deterministic CBOR.
+    fn record(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 5 * 9);
         out.push(0x85);
         for value in std::iter::once(self.nonce).chain(self.balances) {
             encode_uint(&mut out, value);
         }
-        Some(out)
+        out
+    }
+
+    /// The record `encode` writes, read back strictly (what `values.decode_uints` accepts:
+    /// the deterministic encoding of five uint64s and nothing else); None for anything else.
+    pub fn decode(data: &[u8]) -> Option<Account> {
+        let (&head, mut rest) = data.split_first()?;
+        if head != 0x85 {
+            return None;
+        }
+        let mut fields = [0u64; 5];
+        for field in &mut fields {
+            let (&head, after) = rest.split_first()?;
+            let width = match head {
+                0x00..=0x17 => 0,
+                0x18 => 1,
+                0x19 => 2,
+                0x1a => 4,
+                0x1b => 8,
+                _ => return None,
+            };
+            let (bytes, after) = after.split_at_checked(width)?;
+            *field = if width == 0 {
+                u64::from(head)
+            } else {
+                bytes
+                    .iter()
+                    .fold(0, |value, byte| value << 8 | u64::from(*byte))
+            };
+            rest = after;
+        }
+        let [nonce, gen, nex, flx, aur] = fields;
+        let account = Account {
+            nonce,
+            balances: [gen, nex, flx, aur],
+        };
+        // The shortest heads only, nothing after: exactly the bytes `record` writes.
+        (rest.is_empty() && account.record() == data).then_some(account)
     }
 }
 
@@ -325,6 +364,30 @@ mod tests {
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    #[test]
+    fn records_decode_strictly() {
+        let account = Account {
+            nonce: 7,
+            balances: [0, 23, 24, u64::MAX],
+        };
+        let data = account.encode().expect("not empty");
+        assert_eq!(Account::decode(&data), Some(account));
+        let mut long_head = data.clone();
+        long_head.splice(1..2, [0x18, 7]); // the nonce 7 in a two-byte head
+        let mut trailing = data.clone();
+        trailing.push(0);
+        for bad in [
+            &long_head[..],
+            &trailing,
+            &data[..data.len() - 1],
+            &[0x84, 0, 0, 0, 1],
+            &[0x85, 0x20, 0, 0, 1, 0], // a negative integer
+            &[],
+        ] {
+            assert_eq!(Account::decode(bad), None, "{bad:02x?}");
+        }
     }
 
     #[test]

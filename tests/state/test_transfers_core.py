@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from metanode.core import native
 from metanode.errors import InvariantViolation
 from metanode.state import transfers
-from metanode.state.bank.accounts import TREASURY
-from metanode.state.codes import name_of
+from metanode.state.bank import errors as bank_errors
+from metanode.state.bank.accounts import TREASURY, decode_account
+from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import GenesisDocument, from_tree
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
@@ -285,17 +286,59 @@ def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:
     core = native()
     assert core is not None
     a, b = bytes(20), bytes([1] * 20)
-    rich = (a, 0, 0, 0, 10 * FEE, 0, False, False)
+    rich = (a, cbor2.dumps([0, 0, 0, 10 * FEE, 0]), False, False)
     transfer = ("c", a, False, True, 0, FEE, 9, b, 1, 3, 200)
-    full = (b, 0, 0, 0, 2**64 - 1, 0, False, False)
+    full = (b, cbor2.dumps([0, 0, 0, 2**64 - 1, 0]), False, False)
     with pytest.raises(InvariantViolation, match="overflows uint64"):
         core.execute_transfers([rich, full], [transfer], "c", 1, FEE, False, None)
     with pytest.raises(InvariantViolation, match="not among the holders"):
         core.execute_transfers([rich], [transfer], "c", 1, FEE, False, None)
-    empty = (b, 0, 0, 0, 0, 0, False, False)
+    empty = (b, None, False, False)
     outcomes, fees, changed = core.execute_transfers(
         [rich, empty], [transfer], "c", 1, FEE, False, None
     )
     assert (list(outcomes), fees) == ([0], FEE)
     sender_record, recipient_record = [1, 0, 0, 9 * FEE - 1, 0], [0, 0, 0, 1, 0]
     assert changed == [(0, cbor2.dumps(sender_record)), (1, cbor2.dumps(recipient_record))]
+
+
+RECORDS = st.one_of(
+    st.lists(st.integers(0, 2**64 - 1), min_size=5, max_size=5).map(cbor2.dumps),
+    st.lists(st.integers(-(2**64), 2**65), min_size=4, max_size=6).map(cbor2.dumps),
+    st.binary(max_size=50),
+    # Valid records with a byte changed, cut or added: heads one size too long, trailing bytes.
+    st.tuples(
+        st.lists(st.integers(0, 2**64 - 1), min_size=5, max_size=5).map(cbor2.dumps),
+        st.integers(0, 50),
+        st.binary(max_size=2),
+    ).map(lambda parts: parts[0][: parts[1]] + parts[2] + parts[0][parts[1] + 1 :]),
+)
+
+
+@given(RECORDS)
+@settings(max_examples=examples(300), deadline=None)
+def test_the_core_reads_exactly_the_account_records_the_reference_reads(record: bytes) -> None:
+    """A stored account record reaches the core as bytes: it accepts what `decode_uints`
+    accepts, with the same fields (shown by the record it writes back after a fee-0 transfer
+    to oneself: the nonce bumped, the rest as read), and refuses the rest as a broken
+    invariant."""
+    core = native()
+    assert core is not None
+    address = bytes(20)
+    try:
+        account = decode_account(record, b"k")
+    except InvariantViolation:
+        account = None
+    holder = (address, record, False, False)
+    if account is None:
+        with pytest.raises(InvariantViolation, match="not an array of 5 unsigned integers"):
+            core.execute_transfers([holder], [], "c", 1, 0, False, None)
+        return
+    transfer = ("c", address, False, True, account.nonce, 0, 9, address, 1, 1, 100)
+    if account.nonce == 2**64 - 1:
+        with pytest.raises(InvariantViolation, match="charging"):
+            core.execute_transfers([holder], [transfer], "c", 1, 0, False, None)
+        return
+    outcomes, _, changed = core.execute_transfers([holder], [transfer], "c", 1, 0, False, None)
+    assert transfers.OUTCOME_CODES[outcomes[0]] in (OK, bank_errors.INSUFFICIENT_FUNDS)
+    assert changed == [(0, cbor2.dumps([account.nonce + 1, *account.balances]))]

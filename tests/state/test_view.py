@@ -9,6 +9,21 @@ from metanode.state.view import FrozenOverlay, MemoryReader, Overlay
 from tests.conftest import examples
 
 keys = st.binary(min_size=1, max_size=3)
+
+
+class _BatchReader(MemoryReader):
+    """A reader with `get_many`, as the store's: the overlay reads its base in one call."""
+
+    def __init__(self, base: MemoryReader) -> None:
+        super().__init__(dict(base.scan(b"")))
+
+    def get(self, key: bytes) -> bytes | None:
+        raise AssertionError("a reader with get_many is read in batches")
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        return [self._items.get(key) for key in keys]
+
+
 values = st.one_of(st.none(), st.binary(max_size=4))
 
 
@@ -28,6 +43,9 @@ def test_overlay_matches_a_dict_model(base_items, writes) -> None:
     for key in set(model) | {k for k, _ in writes}:
         assert overlay.get(key) == model.get(key)
     assert overlay.write_count == len(writes)
+    asked = sorted(set(model) | {k for k, _ in writes} | {b"\xff" * 4})
+    assert overlay.get_many(asked) == [model.get(key) for key in asked]
+    assert Overlay(_BatchReader(base)).get_many(list(base_items)) == list(base_items.values())
     # Sorted net writes, each key once.
     net = overlay.sorted_writes()
     assert [k for k, _ in net] == sorted({k for k, _ in writes})

@@ -112,6 +112,11 @@ class _Reader:
     def get(self, key: bytes) -> bytes | None:
         return self._txn.get(key, db=self._db)
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        get = self._txn.get
+        db = self._db
+        return [get(key, db=db) for key in keys]
+
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         cursor = self._txn.cursor(db=self._db)
         if not cursor.set_range(prefix):

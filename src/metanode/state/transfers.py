@@ -8,10 +8,12 @@ Rules:
   outcome, the fees and the changed account records in their stored encoding. tests/state/
   test_transfers_core.py demands byte-identical writes, receipts, roots and codes against
   `METANODE_CORE=python` on random blocks of good and bad transfers.
-- What the core cannot read, Python reads before the call, once per account: each record the
-  run touches, whether a sender has migrated to a hybrid key, and keys'
-  `hybrid_accounts_required` when a sender is new. A run holds only transfers, and no
-  transfer writes a migration or a parameter, so what was read stays true for the whole run.
+- What the core cannot read, Python reads before the call, in one batch through the block's
+  overlay (`Overlay.get_many`: one loop over LMDB): each account record the run touches as
+  stored (the core decodes it, as strictly as `values.decode_uints`: a record it refuses is
+  an `InvariantViolation`), whether each sender has migrated to a hybrid key, and keys'
+  `hybrid_accounts_required`. A run holds only transfers, and no transfer writes a migration
+  or a parameter, so what was read stays true for the whole run.
 - Signatures: the ladder's signature rung comes after the chain, expiry and fee rungs. A
   transaction not verified before is verified here before the call; its verdict is used only
   if the earlier rungs pass, so the code is the reference's (a transaction refused earlier
@@ -29,7 +31,7 @@ from metanode.state.auth.params import AuthParams
 from metanode.state.auth.signatures import verify_tx_signature
 from metanode.state.bank import errors as bank
 from metanode.state.bank import keys as bank_keys
-from metanode.state.bank.accounts import MODULE_ADDRESSES, read_account
+from metanode.state.bank.accounts import MODULE_ADDRESSES
 from metanode.state.codes import OK
 from metanode.state.context import BlockContext
 from metanode.state.keys import errors as keys_errors
@@ -83,14 +85,14 @@ def execute_run(
     `signature_checked` holds the hashes verified before (None: every signature was, as in a
     replay). `room` is a proposer's (transactions, bytes) left in its block, None when
     applying a block."""
-    # Keyed by the raw bytes: hashing them is C, an Address's hash is a Python call.
-    touched: dict[bytes, Address] = {}
+    # The raw addresses, in first-touch order: hashing bytes is C, an Address's hash a call.
+    touched: dict[bytes, None] = {}
     items = []
     for tx, sender in zip(txs, senders, strict=True):
         message: Transfer = tx.message  # type: ignore[assignment]
         to = message.to
-        touched[sender.raw] = sender
-        touched[to.raw] = to
+        touched[sender.raw] = None
+        touched[to.raw] = None
         signature_ok = (
             signature_checked is None or tx.hash() in signature_checked or verify_tx_signature(tx)
         )
@@ -109,17 +111,19 @@ def execute_run(
                 len(tx.encode()),
             )
         )
+    raws = list(touched)
+    records = overlay.get_many([bank_keys.ACCOUNT + raw for raw in raws])
     sending = {sender.raw for sender in senders}
-    holders = []
-    new_sender = False
-    for raw, address in touched.items():
-        account = read_account(overlay, address)
-        sends = raw in sending
-        new_sender = new_sender or (sends and account.nonce == 0)
-        migrated = sends and overlay.get(keys_keys.migrated(address)) is not None
-        module = raw in _MODULE_RAWS
-        holders.append((raw, account.nonce, *account.balances, module, migrated))
-    hybrid_required = new_sender and bool(read_keys_params(overlay).hybrid_accounts_required)
+    sender_raws = [raw for raw in raws if raw in sending]
+    migrations = overlay.get_many([keys_keys.MIGRATED + raw for raw in sender_raws])
+    migrated = {
+        raw for raw, found in zip(sender_raws, migrations, strict=True) if found is not None
+    }
+    holders = [
+        (raw, record, raw in _MODULE_RAWS, raw in migrated)
+        for raw, record in zip(raws, records, strict=True)
+    ]
+    hybrid_required = bool(read_keys_params(overlay).hybrid_accounts_required)
     outcomes, fees, changed = core.execute_transfers(
         holders,
         items,

@@ -110,6 +110,20 @@ class Overlay:
             return decode(value, key)
         return value  # type: ignore[return-value]
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """`get` of each key; the keys not written here are read from the base in one call
+        when it has `get_many` (the store's reader: one loop over LMDB, no call per key)."""
+        writes = self._writes
+        base = self._base
+        below = [key for key in keys if key not in writes]
+        read = (
+            base.get_many(below)  # type: ignore[attr-defined]
+            if hasattr(base, "get_many")
+            else [base.get(key) for key in below]
+        )
+        found = iter(read)
+        return [self.get(key) if key in writes else next(found) for key in keys]
+
     def put(self, key: bytes, value: bytes) -> None:
         check(type(value) is bytes, f"state value for {key.hex()} must be bytes")
         self._writes[key] = value
