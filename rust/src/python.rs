@@ -1,7 +1,7 @@
 //! The binding `metanode._core`: whole batches in, one verdict or value each out, the GIL
 //! released while the batch is worked on.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -295,6 +295,134 @@ fn execute_transfers<'py>(
     ))
 }
 
+/// A tree node key's version (u64) ahead of its path; a root-index key starts with `R`.
+const VERSION_BYTES: usize = 8;
+const ROOT_INDEX: u8 = b'R';
+
+type Row<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>);
+/// (rows to put, (key to delete, the version its stored row must have, or None)).
+type NodeRows<'py> = (
+    Vec<Row<'py>>,
+    Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
+);
+
+/// (tx index rows, address index rows, the address prefixes once each).
+type IndexRows<'py> = (Vec<Row<'py>>, Vec<Row<'py>>, Vec<Bound<'py, PyBytes>>);
+
+/// A node key split into (version, path), or None for a root-index key.
+fn versioned<'a>(py: Python<'_>, node_key: &'a [u8]) -> PyResult<Option<(&'a [u8], &'a [u8])>> {
+    if node_key.first() == Some(&ROOT_INDEX) {
+        return Ok(None);
+    }
+    node_key
+        .split_at_checked(VERSION_BYTES)
+        .map(Some)
+        .ok_or_else(|| {
+            invariant_violation(
+                py,
+                format!("tree node key {} is too short", tree::hex(node_key)),
+            )
+        })
+}
+
+/// The node table's rows for a tree update, as `state/store.py` `_node_rows` (the reference)
+/// makes them: a node under its path, its version ahead of its encoding, a root-index entry
+/// as it is; and the rows its stale keys delete, but for the paths a new node replaces.
+#[pyfunction]
+fn node_rows<'py>(
+    py: Python<'py>,
+    node_writes: Vec<Row<'py>>,
+    stale: Vec<Bound<'py, PyBytes>>,
+) -> PyResult<NodeRows<'py>> {
+    let mut rows = Vec::with_capacity(node_writes.len());
+    let mut written: HashSet<&[u8]> = HashSet::with_capacity(node_writes.len());
+    for (node_key, node) in &node_writes {
+        let Some((version, path)) = versioned(py, node_key.as_bytes())? else {
+            rows.push((node_key.clone(), node.clone()));
+            continue;
+        };
+        let node = node.as_bytes();
+        let value = PyBytes::new_with(py, VERSION_BYTES + node.len(), |buffer| {
+            buffer[..VERSION_BYTES].copy_from_slice(version);
+            buffer[VERSION_BYTES..].copy_from_slice(node);
+            Ok(())
+        })?;
+        written.insert(path);
+        rows.push((PyBytes::new(py, path), value));
+    }
+    let mut deletes = Vec::new();
+    for node_key in &stale {
+        match versioned(py, node_key.as_bytes())? {
+            None => deletes.push((node_key.clone(), None)),
+            Some((_, path)) if written.contains(path) => {}
+            Some((version, path)) => {
+                deletes.push((PyBytes::new(py, path), Some(PyBytes::new(py, version))));
+            }
+        }
+    }
+    Ok((rows, deletes))
+}
+
+/// The index rows of a block at `height` (u32), as `state/store.py` `_index_rows` (the
+/// reference) makes them: (tx hash[:8], location) sorted, (address[:8], location) for each
+/// address each transaction touches, sorted, and those address prefixes, once each, sorted;
+/// a location is height u32 ‖ position u16.
+#[pyfunction]
+fn index_rows<'py>(
+    py: Python<'py>,
+    height: u32,
+    tx_hashes: Vec<Bound<'py, PyBytes>>,
+    touched: Vec<Vec<Bound<'py, PyBytes>>>,
+) -> PyResult<IndexRows<'py>> {
+    if tx_hashes.len() != touched.len() || tx_hashes.len() > usize::from(u16::MAX) + 1 {
+        return Err(invariant_violation(
+            py,
+            format!(
+                "index rows of {} hashes and {} transactions",
+                tx_hashes.len(),
+                touched.len()
+            ),
+        ));
+    }
+    let prefix = |bytes: &[u8]| bytes[..bytes.len().min(8)].to_vec();
+    let location = |position: usize| {
+        let mut location = height.to_be_bytes().to_vec();
+        location.extend_from_slice(&(position as u16).to_be_bytes());
+        location
+    };
+    let mut txs: Vec<(Vec<u8>, Vec<u8>)> = tx_hashes
+        .iter()
+        .enumerate()
+        .map(|(position, tx_hash)| (prefix(tx_hash.as_bytes()), location(position)))
+        .collect();
+    txs.sort_unstable();
+    let mut addrs: Vec<(Vec<u8>, Vec<u8>)> = touched
+        .iter()
+        .enumerate()
+        .flat_map(|(position, addresses)| {
+            addresses
+                .iter()
+                .map(move |address| (prefix(address.as_bytes()), location(position)))
+        })
+        .collect();
+    addrs.sort_unstable();
+    let mut prefixes: Vec<&[u8]> = addrs.iter().map(|(prefix, _)| prefix.as_slice()).collect();
+    prefixes.dedup();
+    let rows = |rows: &[(Vec<u8>, Vec<u8>)]| -> Vec<Row<'py>> {
+        rows.iter()
+            .map(|(key, value)| (PyBytes::new(py, key), PyBytes::new(py, value)))
+            .collect()
+    };
+    Ok((
+        rows(&txs),
+        rows(&addrs),
+        prefixes
+            .iter()
+            .map(|prefix| PyBytes::new(py, prefix))
+            .collect(),
+    ))
+}
+
 #[pymodule]
 fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(verify, module)?)?;
@@ -302,5 +430,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(tree_update, module)?)?;
     module.add_function(wrap_pyfunction!(verify_many, module)?)?;
     module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
+    module.add_function(wrap_pyfunction!(node_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(index_rows, module)?)?;
     Ok(())
 }

@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from metanode.cli.store import app as store_app
+from metanode.core import native
 from metanode.errors import ConfigError, InvariantViolation
 from metanode.state import constants
 from metanode.state import store as store_module
@@ -19,6 +22,7 @@ from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, apply_block, build_block, init_chain
 from metanode.state.store import LEDGER_DIR, ReplayMismatch, Store, replay_check
 from metanode.types import CommitCertificate, Denom, Transaction, Transfer
+from tests.conftest import examples
 from tests.state.support import Wallet, certify, certify_last, make_genesis, validator_wallet
 
 PROPOSER = validator_wallet(0).address
@@ -147,12 +151,15 @@ def test_address_index_keeps_the_newest(home: Path, monkeypatch: pytest.MonkeyPa
         assert found[0][0] == 4
 
 
+@pytest.mark.parametrize("core", ["rust", "python"])
 def test_tables_hold_exactly_the_rows_the_blocks_describe(
-    home: Path, monkeypatch: pytest.MonkeyPatch
+    home: Path, monkeypatch: pytest.MonkeyPatch, core: str
 ) -> None:
     """Every row of the state, node and index tables, after blocks that rewrite the same
-    accounts and overflow an address's index, against the layout in store.py's docstring."""
+    accounts and overflow an address's index, against the layout in store.py's docstring,
+    with the rows made by the compiled core and by the reference."""
     monkeypatch.setattr(constants, "address_txs_max", 3)
+    monkeypatch.setenv("METANODE_CORE", core)
     document = make_genesis()
     ledger = MemoryLedger(document)
     nodes: dict[bytes, bytes] = {}
@@ -187,6 +194,46 @@ def test_tables_hold_exactly_the_rows_the_blocks_describe(
     assert table["addrs"] == [
         (prefix, location) for prefix in sorted(addrs) for location in sorted(addrs[prefix])[-3:]
     ]
+
+
+NODE_KEYS = st.one_of(
+    st.binary(min_size=9, max_size=12).map(lambda key: key if key[:1] != b"R" else b"\x00" + key),
+    st.binary(min_size=1, max_size=33).map(lambda key: b"R" + key),
+)
+
+
+@given(
+    st.lists(st.tuples(NODE_KEYS, st.binary(max_size=6)), max_size=12),
+    st.lists(NODE_KEYS, max_size=12),
+    st.integers(0, 2**32 - 1),
+    st.lists(
+        st.tuples(
+            st.binary(min_size=32, max_size=32),
+            st.lists(st.binary(min_size=20, max_size=20), min_size=1, max_size=2),
+        ),
+        max_size=12,
+    ),
+)
+@settings(max_examples=examples(200), deadline=None)
+def test_the_core_makes_the_rows_the_reference_makes(
+    node_writes: list[tuple[bytes, bytes]],
+    stale: list[bytes],
+    height: int,
+    txs: list[tuple[bytes, list[bytes]]],
+) -> None:
+    """`_core.node_rows` and `_core.index_rows` against store.py's `_node_rows` and
+    `_index_rows`, byte for byte, on random updates (stale keys among the written paths and
+    not, root-index entries) and blocks (shared hashes and addresses)."""
+    core = native()
+    assert core is not None
+    stale += [node_key for node_key, _ in node_writes[::2]]  # paths replaced in place
+    assert core.node_rows(node_writes, stale) == store_module._node_rows(node_writes, stale)
+    txs += txs[:1]  # a hash twice in a block (a prefix collision, as the index sees it)
+    tx_hashes = [tx_hash for tx_hash, _ in txs]
+    touched = [addresses for _, addresses in txs]
+    assert core.index_rows(height, tx_hashes, touched) == store_module._index_rows(
+        height, tx_hashes, touched
+    )
 
 
 def test_replay_check_and_cli(home: Path) -> None:

@@ -59,6 +59,7 @@ from typing import Any
 import lmdb
 
 from metanode.codec import decode, encode
+from metanode.core import native
 from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError, check
 from metanode.state import constants
 from metanode.state.genesis.document import GenesisDocument, parse_genesis
@@ -88,6 +89,7 @@ _VERSION_BYTES = 8
 _ROOT_INDEX = b"R"
 _BLOCK_ZLIB = b"\x01"
 _HEIGHT_U32_MAX = 2**32 - 1
+_POSITIONS = 2**16
 _TX_PREFIX_BYTES = 8
 # Index keys are hash or address prefixes: 8 bytes instead of 32 or 20 keep an index entry at
 # ~24 bytes; the rare prefix collision costs a block read at lookup, never a wrong answer.
@@ -471,7 +473,7 @@ class Store:
             for name in ("state", "nodes", "blocks", "receipts", "certs", "txs", "addrs"):
                 txn.drop(db[name], delete=False)
             txn.cursor(db=db["state"]).putmulti(items, append=True)
-            txn.cursor(db=db["nodes"]).putmulti(_node_rows(update.node_writes))
+            txn.cursor(db=db["nodes"]).putmulti(_node_rows(update.node_writes, ())[0])
             key = _height_key(header.height)
             txn.put(key, _BLOCK_ZLIB + zlib.compress(block.encode(), 1), db=db["blocks"])
             txn.put(key, receipts, db=db["receipts"])
@@ -538,48 +540,38 @@ class Store:
             if value is None:
                 txn.delete(key, db=state_db)
         nodes_db = db["nodes"]
-        rows = _node_rows(changes.tree.node_writes)
-        written = {path for path, _ in rows}
-        for node_key in changes.tree.stale:
-            if node_key[:1] == _ROOT_INDEX:
-                txn.delete(node_key, db=nodes_db)
-                continue
-            path = node_key[_VERSION_BYTES:]
-            if path in written:
-                continue  # replaced in place below
-            stored = txn.get(path, db=nodes_db)
-            check(
-                stored is not None and stored[:_VERSION_BYTES] == node_key[:_VERSION_BYTES],
-                f"stale tree node {node_key.hex()} is not the one stored",
-            )
-            txn.delete(path, db=nodes_db)
+        core = native()
+        rows, deletes = (_node_rows if core is None else core.node_rows)(
+            changes.tree.node_writes, changes.tree.stale
+        )
+        for key, version in deletes:
+            if version is not None:
+                stored = txn.get(key, db=nodes_db)
+                check(
+                    stored is not None and stored[:_VERSION_BYTES] == version,
+                    f"stale tree node {(version + key).hex()} is not the one stored",
+                )
+            txn.delete(key, db=nodes_db)
         txn.cursor(db=nodes_db).putmulti(rows)
 
     def _write_indexes(
         self, txn: lmdb.Transaction, height: int, block: Block, changes: BlockChanges
     ) -> None:
         check(height <= _HEIGHT_U32_MAX, "index heights are u32")
-        head = height.to_bytes(4, "big")
-        locations = [head + position.to_bytes(2, "big") for position in range(len(block.txs))]
-        txn.cursor(db=self._db["txs"]).putmulti(
-            sorted(
-                zip(
-                    [tx_hash[:_TX_PREFIX_BYTES] for tx_hash in changes.tx_hashes],
-                    locations,
-                    strict=True,
-                )
-            )
-        )
+        check(len(block.txs) <= _POSITIONS, "index positions are u16")
         senders = changes.senders or tuple(tx.sender_address for tx in block.txs)
-        rows = [
-            (address.raw[:_ADDRESS_PREFIX_BYTES], location)
-            for tx, sender, location in zip(block.txs, senders, locations, strict=True)
-            for address in touched_addresses(tx, sender)
+        touched = [
+            [address.raw for address in touched_addresses(tx, sender)]
+            for tx, sender in zip(block.txs, senders, strict=True)
         ]
-        rows.sort()
+        core = native()
+        txs_rows, addrs_rows, prefixes = (_index_rows if core is None else core.index_rows)(
+            height, changes.tx_hashes, touched
+        )
+        txn.cursor(db=self._db["txs"]).putmulti(txs_rows)
         cursor = txn.cursor(db=self._db["addrs"])
-        cursor.putmulti(rows)
-        for raw in sorted({prefix for prefix, _ in rows}):
+        cursor.putmulti(addrs_rows)
+        for raw in prefixes:
             cursor.set_key(raw)
             extra = cursor.count() - constants.address_txs_max
             for _ in range(max(0, extra)):
@@ -587,15 +579,49 @@ class Store:
                 cursor.delete()
 
 
-def _node_rows(writes: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The node table's rows for the tree's node writes: a node under its path, its version
-    ahead of its encoding; a root-index entry as it is."""
-    return [
+Row = tuple[bytes, bytes]
+
+
+def _node_rows(
+    writes: Iterable[Row], stale: Iterable[bytes]
+) -> tuple[list[Row], list[tuple[bytes, bytes | None]]]:
+    """The node table's rows for a tree update: a node under its path, its version ahead of
+    its encoding, a root-index entry as it is; and the keys its stale nodes delete, each with
+    the version its stored row must have (None for a root-index entry), but for the paths a
+    new node replaces in place. The reference of the core's `node_rows`."""
+    rows = [
         (node_key, node)
         if node_key[:1] == _ROOT_INDEX
         else (node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES] + node)
         for node_key, node in writes
     ]
+    written = {path for path, _ in rows}
+    deletes: list[tuple[bytes, bytes | None]] = [
+        (node_key, None)
+        if node_key[:1] == _ROOT_INDEX
+        else (node_key[_VERSION_BYTES:], node_key[:_VERSION_BYTES])
+        for node_key in stale
+        if node_key[:1] == _ROOT_INDEX or node_key[_VERSION_BYTES:] not in written
+    ]
+    return rows, deletes
+
+
+def _index_rows(
+    height: int, tx_hashes: Sequence[bytes], touched: Sequence[Sequence[bytes]]
+) -> tuple[list[Row], list[Row], list[bytes]]:
+    """A block's index rows: (tx hash prefix, location) sorted, (address prefix, location)
+    for each address each transaction touches sorted, and those address prefixes once each,
+    sorted; a location is height u32 ‖ position u16. The reference of the core's
+    `index_rows`."""
+    head = height.to_bytes(4, "big")
+    locations = [head + position.to_bytes(2, "big") for position in range(len(tx_hashes))]
+    txs = sorted(zip([tx_hash[:_TX_PREFIX_BYTES] for tx_hash in tx_hashes], locations, strict=True))
+    addrs = sorted(
+        (address[:_ADDRESS_PREFIX_BYTES], location)
+        for addresses, location in zip(touched, locations, strict=True)
+        for address in addresses
+    )
+    return txs, addrs, sorted({prefix for prefix, _ in addrs})
 
 
 def copy_environment(env: lmdb.Environment, directory: Path) -> None:
