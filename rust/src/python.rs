@@ -132,11 +132,12 @@ fn tree_update<'py>(
     get: Bound<'py, PyAny>,
     root: Option<[u8; 32]>,
     version: u64,
-    writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    writes: Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
 ) -> PyResult<TreeUpdate<'py>> {
+    // Borrowed: pyo3 extracts a `Vec<u8>` from `bytes` one integer at a time.
     let borrowed: Vec<(&[u8], Option<&[u8]>)> = writes
         .iter()
-        .map(|(key, value)| (key.as_slice(), value.as_deref()))
+        .map(|(key, value)| (key.as_bytes(), value.as_ref().map(|value| value.as_bytes())))
         .collect();
     let update = tree::update(&mut PythonNodes { get }, root.as_ref(), version, &borrowed)
         .map_err(|error| match error {

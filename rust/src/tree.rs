@@ -116,21 +116,24 @@ fn encode_slots(slots: &Slots) -> Vec<u8> {
 }
 
 fn slots_hash(slots: &Slots) -> Hash {
-    let mut level: Vec<Hash> = slots
-        .iter()
-        .map(|entry| entry.map_or(ZERO, |entry| entry[1..33].try_into().expect("32 bytes")))
-        .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| {
-                if pair[0] == ZERO && pair[1] == ZERO {
-                    ZERO
-                } else {
-                    sha256(&[&[0x01], &pair[0], &pair[1]])
-                }
-            })
-            .collect();
+    let mut level = [ZERO; 16];
+    for (hash, entry) in level.iter_mut().zip(slots) {
+        if let Some(entry) = entry {
+            hash.copy_from_slice(&entry[1..33]);
+        }
+    }
+    // Four folds in place, no allocation: pair i of a level becomes entry i of the next.
+    let mut width = 16;
+    while width > 1 {
+        for index in 0..width / 2 {
+            let (left, right) = (level[2 * index], level[2 * index + 1]);
+            level[index] = if left == ZERO && right == ZERO {
+                ZERO
+            } else {
+                sha256(&[&[0x01], &left, &right])
+            };
+        }
+        width /= 2;
     }
     level[0]
 }
