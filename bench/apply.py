@@ -22,15 +22,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ledger import ACCOUNTS, BLOCK_TXS, CHAIN, COIN, FEE, genesis  # bench/ledger.py, beside this
-from metanode.crypto import ed25519
+from ledger import ACCOUNTS, BLOCK_TXS, CHAIN, first_transfers  # bench/ledger.py, beside this
 from metanode.mempool.pool import Pool
 from metanode.node.collector import tune_for_node
 from metanode.state import tree
 from metanode.state.auth.queries import AdmissionView
 from metanode.state.machine import apply_block, build_block
 from metanode.state.store import Store
-from metanode.types import Address, Denom, Transaction, Transfer
 
 
 class Remembering(dict[bytes, bytes | None]):
@@ -63,15 +61,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     rounds = parser.parse_args().rounds
     rng = random.Random(7)
-    keys = [ed25519.PrivateKey.from_seed(index.to_bytes(32, "big")) for index in range(BLOCK_TXS)]
-    addresses = [Address.from_public_key(key.public_key) for key in keys]
-    addresses += [Address(rng.randbytes(20)) for _ in range(ACCOUNTS - len(addresses))]
-    document, proposer, _ = genesis(addresses)
-    raws = []
-    for key in keys:
-        message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
-        unsigned = Transaction(CHAIN, key.public_key, 0, FEE, 10**6, message)
-        raws.append(unsigned.with_signature(key.sign(unsigned.signing_message())).encode())
+    document, proposer, txs = first_transfers(BLOCK_TXS, ACCOUNTS, rng)
+    raws = [tx.encode() for tx in txs]
     with tempfile.TemporaryDirectory() as directory:
         store = Store.open(Path(directory) / "ledger", document)
         tune_for_node()

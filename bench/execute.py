@@ -20,14 +20,12 @@ import random
 import statistics
 import time
 
-from ledger import CHAIN, COIN, FEE, genesis  # bench/ledger.py, beside this script
-from metanode.crypto import ed25519
+from ledger import first_transfers  # bench/ledger.py, beside this script
 from metanode.node.collector import tune_for_node
 from metanode.state import machine
 from metanode.state.context import BlockContext
 from metanode.state.genesis.chain import read_chain
 from metanode.state.ledger import MemoryLedger
-from metanode.types import Address, Denom, Transaction, Transfer
 
 SENDERS = 5_000
 ACCOUNTS = 25_000
@@ -38,16 +36,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     rounds = parser.parse_args().rounds
     rng = random.Random(7)
-    keys = [ed25519.PrivateKey.from_seed(index.to_bytes(32, "big")) for index in range(SENDERS)]
-    addresses = [Address.from_public_key(key.public_key) for key in keys]
-    addresses += [Address(rng.randbytes(20)) for _ in range(ACCOUNTS - SENDERS)]
-    document, proposer, _ = genesis(addresses)
+    document, proposer, txs = first_transfers(SENDERS, ACCOUNTS, rng)
     state = MemoryLedger(document).state
-    txs = []
-    for key in keys:
-        message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
-        unsigned = Transaction(CHAIN, key.public_key, 0, FEE, 10**6, message)
-        txs.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
     verified = frozenset(tx.hash() for tx in txs)
     context = BlockContext(read_chain(state.reader), 1, document.genesis_time_ms + 1_000, proposer)
     tune_for_node()

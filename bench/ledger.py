@@ -92,6 +92,24 @@ def genesis(addresses: list[Address]) -> tuple[GenesisDocument, Address, bls.Pri
     return document, validator.address, bls_key
 
 
+def first_transfers(
+    senders: int, accounts: int, rng: random.Random
+) -> tuple[GenesisDocument, Address, list[Transaction]]:
+    """A genesis of `accounts` funded accounts, its validator's address, and one signed FLX
+    transfer (nonce 0) from each of the first `senders` to a random account (the one-block
+    benches beside this script: bench/execute.py, bench/apply.py)."""
+    keys = [ed25519.PrivateKey.from_seed(index.to_bytes(32, "big")) for index in range(senders)]
+    addresses = [Address.from_public_key(key.public_key) for key in keys]
+    addresses += [Address(rng.randbytes(20)) for _ in range(accounts - senders)]
+    document, proposer, _ = genesis(addresses)
+    txs = []
+    for key in keys:
+        message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
+        unsigned = Transaction(CHAIN, key.public_key, 0, FEE, 10**6, message)
+        txs.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
+    return document, proposer, txs
+
+
 def certificate(block: Block, bls_key: bls.PrivateKey) -> CommitCertificate:
     """The lone validator's commit certificate of `block`, which the next block carries."""
     height, round_ = block.header.height, block.header.round
