@@ -263,6 +263,21 @@ impl<N: Nodes> Batch<'_, N> {
         };
         let key = node_key(&current[33..], &keys[0], depth);
         let data = self.load(&key)?;
+        if current[0] == 1 && keys.len() == 1 && keys[0][..] == data[1..33] {
+            // The usual leaf: its own key rewritten (an account's new balance) or deleted; the
+            // general merge below gives the same, through a map and two vectors.
+            return match values[0] {
+                Some(value) if value[..] == data[33..65] => Ok(Some(current)),
+                Some(value) => {
+                    self.retire(key);
+                    Ok(Some(self.put_leaf(&keys[0], &value, depth)))
+                }
+                None => {
+                    self.retire(key);
+                    Ok(None)
+                }
+            };
+        }
         if current[0] == 1 {
             let leaf_key: Hash = data[1..33].try_into().expect("32 bytes");
             let leaf_value: Hash = data[33..65].try_into().expect("32 bytes");
