@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import collections
 import importlib.util
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +56,13 @@ def test_five_thousand_calls_fit_the_nonce_gap_of_funded_fresh_senders(tmp_path:
     assert len(calls(cluster, bytes(32), 5_000, senders=senders)) == 5_000
     with pytest.raises(BenchError):
         bench.funding(funders[:1], senders * 2, cluster)
+
+
+def test_cpu_seconds_reads_a_process_user_and_system_time() -> None:
+    bench = _apps()
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    before = time.process_time()
+    while time.process_time() - before < 0.2:  # some CPU of this process's own to read back
+        pass
+    read = bench.cpu_seconds(os.getpid())
+    assert before - tick <= read <= time.process_time() + tick
