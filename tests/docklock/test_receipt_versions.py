@@ -7,10 +7,12 @@ from dataclasses import replace
 
 import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.codec import decode, encode, tags
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import Receipt, Request
+from metanode.docklock.receipt import Receipt, Request, signing_message_of
 from metanode.errors import DecodeError, VerificationError
 
 from .test_docklock import COUNTER, KEY
@@ -66,3 +68,38 @@ def test_a_receipt_of_a_wrong_version_or_length_is_refused(version: object, drop
         fields[0] = version
     with pytest.raises(DecodeError):
         Receipt.from_wire(decode(encode(cbor2.CBORTag(tags.EXEC_RECEIPT.number, fields))))
+
+
+@pytest.mark.parametrize("request_", [None, REQUEST], ids=["version-1", "version-2"])
+def test_a_received_receipts_message_is_cut_from_its_bytes(request_: Request | None) -> None:
+    receipt = counter_receipt(request_)
+    data = receipt.encode()
+    assert Receipt.decode(data) == receipt
+    assert signing_message_of(data) == receipt.signing_message()
+
+
+def _strict(data: bytes) -> Receipt | str:
+    """The codec's strict decode, then the fields: the receipt or the rule it broke."""
+    try:
+        return Receipt.from_wire(decode(data))
+    except DecodeError as error:
+        return error.rule
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_receipts_decode_as_the_codec_decodes_them(data: st.DataObject) -> None:
+    # Receipt.decode checks the deterministic encoding without the codec's hooks: it must
+    # accept exactly what the codec does, and a message cut from what it accepts must be the
+    # one the decoded receipt signs.
+    mutated = bytearray(counter_receipt(data.draw(st.sampled_from([None, REQUEST]))).encode())
+    for _ in range(data.draw(st.integers(1, 3))):
+        mutated[data.draw(st.integers(0, len(mutated) - 1))] = data.draw(st.integers(0, 255))
+    raw = bytes(mutated)
+    try:
+        typed: Receipt | str = Receipt.decode(raw)
+    except DecodeError as error:
+        typed = error.rule
+    assert typed == _strict(raw)
+    if isinstance(typed, Receipt):
+        assert signing_message_of(raw) == typed.signing_message()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import cbor2
 
-from metanode.codec import decode, encode, tags
+from metanode.codec import decode, decode_typed, encode, tags
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.witness import Record, logged
@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 
 _SIGNED = tags.EXEC_RECEIPT.name_bytes + b"\x00"
 _LENGTHS = {1: 17, 2: 20}  # fields of the tagged array, signature included, by version
+# The wire form is `tag head ‖ array head (one byte: 17 and 20 fields are under 24) ‖ body's
+# fields ‖ signature (0x58 0x40 and 64 bytes)`; the body alone is the same fields under an
+# array head of one field less.
+_TAG_HEAD = cbor2.dumps(cbor2.CBORTag(tags.EXEC_RECEIPT.number, []))[:-1]
+_SIGNATURE_ITEM_BYTES = 2 + types_constants.ed25519_signature_bytes
 # A hybrid account signs with Ed25519 and ML-DSA-65 (types/transaction.py).
 client_signature_bytes_max = (
     types_constants.ed25519_signature_bytes + types_constants.mldsa65_signature_bytes
@@ -149,6 +154,13 @@ class Receipt:
             raise VerificationError("the receipt's signature does not verify") from None
 
     @classmethod
+    def decode(cls, data: bytes) -> Receipt:
+        """A receipt from its wire bytes, which must be its deterministic encoding. Every
+        field is type-checked by `from_wire`, so the check that `data` is that encoding needs
+        none of the codec's per-type hooks (`codec.decode_typed`)."""
+        return decode_typed(data, cls.from_wire)
+
+    @classmethod
     def from_wire(cls, value: Any) -> Receipt:
         if not isinstance(value, cbor2.CBORTag) or value.tag != tags.EXEC_RECEIPT.number:
             raise DecodeError("not_a_receipt", "expected a tagged execution receipt")
@@ -182,6 +194,15 @@ class Receipt:
             signature=expect_bytes(fields[-1], "signature", 64),
             request=request,
         )
+
+
+def signing_message_of(data: bytes) -> bytes:
+    """`signing_message()` of the receipt `Receipt.decode(data)` gave, cut from `data` instead
+    of encoded again: since `data` is the receipt's deterministic encoding, its body's fields
+    are the bytes between the array head and the signature. A received receipt's message was
+    the largest part of decoding it (docs/performance.md, "Apps, w13")."""
+    head = len(_TAG_HEAD)
+    return _SIGNED + bytes((data[head] - 1,)) + data[head + 1 : len(data) - _SIGNATURE_ITEM_BYTES]
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,10 +60,10 @@ from typing import Any
 
 import httpx
 
-from metanode.codec import decode, encode
+from metanode.codec import encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
-from metanode.docklock.receipt import Bundle, Receipt, Request
+from metanode.docklock.receipt import Bundle, Receipt, Request, signing_message_of
 from metanode.errors import DecodeError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.handover import Assembly, Page, PageRefused, paginate
@@ -1149,14 +1149,15 @@ def _peers_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str
     receipts = []
     for raw in raws:
         try:
-            receipt = Receipt.from_wire(decode(raw))
+            receipt = Receipt.decode(raw)
         except DecodeError as error:
             return error.rule
         if Address.from_public_key(receipt.executor) != peer:
             return "receipt_not_the_senders"
         receipts.append(receipt)
     signed = [
-        (receipt.executor, receipt.signing_message(), receipt.signature) for receipt in receipts
+        (receipt.executor, signing_message_of(raw), receipt.signature)
+        for receipt, raw in zip(receipts, raws, strict=True)
     ]
     if not all(ed25519.verify_many(signed, threads=verify_threads)):
         return "receipt_signature_invalid"
