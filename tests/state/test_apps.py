@@ -5,6 +5,7 @@ nothing but the fee), and genesis. Every block runs every invariant (support.Cha
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.cage import wat_to_wasm
 from metanode.errors import ConfigError, NotBuiltError
-from metanode.state.apps import errors, queries
+from metanode.state.apps import assignment, errors, queries, records
 from metanode.state.apps import invariants as apps_invariants
 from metanode.state.apps import keys as apps_keys
 from metanode.state.apps.records import AppsParams, CallStatus
@@ -177,6 +178,41 @@ def test_call_escrows_the_fee_in_chain_order() -> None:
     assert apps.flx(ESCROW) == 3 * 100 * PRICE
     assert apps.flx(CALLER.address) == before - 3 * (100 * PRICE + FEE)
     assert [seq for seq, _ in queries.calls(apps.reader, COUNTER_ID, start=2)] == [2]
+
+
+def test_a_blocks_calls_decode_the_app_its_version_and_the_draw_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each call reads the app, its version and the draw, and writes the app's call count;
+    # per call those decodings were most of a call's cost to a block (docs/performance.md).
+    apps = Apps()
+    apps.deploy()
+    decoded: collections.Counter[str] = collections.Counter()
+    for module, name in [
+        (records, "decode_app"),
+        (records, "decode_version"),
+        (assignment, "_decode_draw_seed"),
+    ]:
+        original = getattr(module, name)
+
+        def counted(data: bytes, key: bytes, original=original, name=name):  # type: ignore[no-untyped-def]
+            decoded[name] += 1
+            return original(data, key)
+
+        monkeypatch.setattr(module, name, counted)
+    counts = []
+    for first, calls in [(0, 1), (1, 6)]:
+        decoded.clear()
+        txs = [
+            CALLER.tx(nonce, CallApp(COUNTER_ID, 0, "increment", b"", 100))
+            for nonce in range(first, first + calls)
+        ]
+        changes = apps.chain.run(txs)  # built by the proposer, applied by a follower
+        assert [receipt.code for receipt in changes.receipts] == [OK] * calls
+        counts.append(dict(decoded))
+    assert counts[0] == counts[1]  # as many decodings for six calls in a block as for one
+    app = queries.app(apps.reader, COUNTER_ID)
+    assert app is not None and app.calls == 7
 
 
 def test_call_refusals_in_ladder_order() -> None:

@@ -33,6 +33,8 @@ the meantime are served by the other replicas (docs/notary.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import InvariantViolation, check
@@ -105,10 +107,18 @@ def _landing(left: list[tuple[Address, int]], draw: int) -> int:
 
 def draw_seed(reader: StateReader) -> tuple[int, bytes]:
     """(epoch, seed): the executor draw of every call included now."""
-    data = reader.get(keys.DRAW_SEED)
-    if data is None:
+    if type(reader) is Overlay:
+        found = reader.get_object(keys.DRAW_SEED, _decode_draw_seed)
+    else:
+        data = reader.get(keys.DRAW_SEED)
+        found = None if data is None else _decode_draw_seed(data, keys.DRAW_SEED)
+    if found is None:
         return 0, tagged_hash(tags.VRF_SEED, _LABEL + read_chain(reader).chain_id.encode())
-    epoch, seed = decode_array(data, keys.DRAW_SEED, 2)
+    return found
+
+
+def _decode_draw_seed(data: bytes, key: bytes) -> tuple[int, bytes]:
+    epoch, seed = decode_array(data, key, 2)
     check(
         type(epoch) is int and type(seed) is bytes and len(seed) == types_constants.hash_bytes,
         "apps draw seed: malformed",
@@ -126,18 +136,35 @@ def end_block(writer: Overlay, context: BlockContext) -> None:
     )
 
 
-def assigned(reader: StateReader, app_id: bytes, epoch: int) -> tuple[Address, ...] | None:
-    """The executors recorded for the app's calls of `epoch`, None before its first call."""
-    key = keys.assigned(app_id, epoch)
-    data = reader.get(key)
-    if data is None:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Assigned:
+    """An epoch's recorded draw, as it travels decoded within a block (`Overlay.put_object`):
+    each call of the block reads it."""
+
+    executors: tuple[Address, ...]
+
+    def encode(self) -> bytes:
+        return encode_value([[address.raw for address in self.executors]])
+
+
+def _decode_assigned(data: bytes, key: bytes) -> _Assigned:
     (raws,) = decode_array(data, key, 1)
     check(
         type(raws) is tuple and all(type(raw) is bytes for raw in raws),
         f"apps assignment at {key.hex()}: malformed",
     )
-    return tuple(Address(raw) for raw in raws)
+    return _Assigned(tuple(Address(raw) for raw in raws))
+
+
+def assigned(reader: StateReader, app_id: bytes, epoch: int) -> tuple[Address, ...] | None:
+    """The executors recorded for the app's calls of `epoch`, None before its first call."""
+    key = keys.assigned(app_id, epoch)
+    if type(reader) is Overlay:
+        found = reader.get_object(key, _decode_assigned)
+    else:
+        data = reader.get(key)
+        found = None if data is None else _decode_assigned(data, key)
+    return None if found is None else found.executors
 
 
 def assign(writer: Overlay, app_id: bytes) -> int:
@@ -146,7 +173,7 @@ def assign(writer: Overlay, app_id: bytes) -> int:
     epoch, seed = draw_seed(writer)
     if assigned(writer, app_id, epoch) is None:
         drawn = executors(writer, app_id, epoch, seed)
-        writer.put(keys.assigned(app_id, epoch), encode_value([[a.raw for a in drawn]]))
+        writer.put_object(keys.assigned(app_id, epoch), _Assigned(tuple(drawn)))
     return epoch
 
 

@@ -5,6 +5,11 @@ Parameters (genesis; governance may change them within RANGES): the largest modu
 or upgrade may carry (at most what fits in a transaction), the most replicas an app may ask
 for, the largest per-call fuel limit (the cage's own `fuel_max`), the lowest fuel price and
 the most versions one app keeps. All amounts are FLX base units.
+
+Within a block the app and version records travel decoded (`Overlay.get_object` /
+`put_object`): every call reads both and writes the app record (its call count), and decoding
+and encoding them per call was most of a call's cost to the block after its signature
+(docs/performance.md, "Apps, w13").
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class AppRecord:
             self.calls,
             self.deployed_height,
         ]
+
+    def encode(self) -> bytes:
+        return encode_value(self.to_wire())
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,19 +179,25 @@ def decode_app(data: bytes, key: bytes) -> AppRecord:
 
 def read_app(reader: StateReader, app_id: bytes) -> AppRecord | None:
     key = keys.app(app_id)
+    if type(reader) is Overlay:
+        return reader.get_object(key, decode_app)
     data = reader.get(key)
     return None if data is None else decode_app(data, key)
 
 
 def write_app(writer: Overlay, app_id: bytes, record: AppRecord) -> None:
-    writer.put(keys.app(app_id), encode_value(record.to_wire()))
+    writer.put_object(keys.app(app_id), record)
 
 
 def read_version(reader: StateReader, app_id: bytes, number: int) -> VersionRecord | None:
     key = keys.version(app_id, number)
+    if type(reader) is Overlay:
+        return reader.get_object(key, decode_version)
     data = reader.get(key)
-    if data is None:
-        return None
+    return None if data is None else decode_version(data, key)
+
+
+def decode_version(data: bytes, key: bytes) -> VersionRecord:
     module_hash, functions, height = decode_array(data, key, 3)
     check(
         type(functions) is tuple and all(type(name) is str for name in functions),
