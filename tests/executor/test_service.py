@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from metanode.docklock import executor as docklock_executor
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
 from metanode.docklock.replay import replay
@@ -197,3 +198,36 @@ def test_a_watched_call_is_signed_and_kept_but_not_published(tmp_path: Path) -> 
     assert [item.seq for item in stored] == [0, 1]
     stored[0].receipt.verify_signature()
     assert stored[1].receipt.previous == stored[0].receipt.hash()
+
+
+def test_each_receipt_names_the_root_of_the_state_it_ran_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service hands each call the root its app's last signed call left, instead of building
+    # the state tree again: across calls it only ran (not drawn), traps and a restart, every
+    # receipt's root before is still its state's.
+    built: list[bytes] = []
+
+    def counted(state: dict[bytes, bytes]) -> bytes:
+        built.append(state_root(state))
+        return built[-1]
+
+    monkeypatch.setattr(docklock_executor, "state_root", counted)
+    calls = []
+    for seq in range(40):
+        put = call(seq, KV_ID, "put", f"k{seq % 6}={seq}".encode())
+        if seq % 7 == 3:
+            put = replace(put, fuel_limit=1)  # traps out of fuel: the state stays
+        calls.append(replace(put, drawn=seq % 5 != 1))
+    published: list[Published] = []
+    for part in (calls[:20], calls[20:]):  # a restart between the two
+        with running(tmp_path, publish=published.append) as service:
+            service.on_committed(part)
+            service.wait_idle()
+    assert [item.seq for item in published] == [seq for seq in range(40) if seq % 5 != 1]
+    assert {item.receipt.outcome for item in published} == {"ok", "out_of_fuel"}
+    for item in published:
+        assert item.receipt.state_root_before == state_root(item.bundle.state_before)
+    # One tree a call (its root after), and one more where the root before was not known:
+    # the first call, each call after one not drawn, and the first after the restart.
+    assert len(built) == len(published) + 1 + 8 + 1

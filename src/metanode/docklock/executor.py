@@ -23,15 +23,18 @@ def execute(
     previous: bytes = ZERO,
     fuel: int = constants.fuel_max,
     request: Request | None = None,
+    root_before: bytes | None = None,
 ) -> tuple[Bundle, dict[bytes, bytes]]:
     """(the signed bundle, the app state after the call). With the client's `request` the
-    receipt is a split-origin one (version 2, receipt.py)."""
+    receipt is a split-origin one (version 2, receipt.py). `root_before`: `state`'s root, if
+    the caller knows it (an executor running an app's calls in turn holds the last call's root
+    after), so that the state tree is not built again for it."""
     run = cage.run(module, function, input_, state, block_time=block_time, seed=seed, fuel=fuel)
     unsigned = Receipt(
         app_id=cage.app_id(module),
         function=function,
         input_hash=blake3_hash(input_),
-        state_root_before=state_root(state),
+        state_root_before=state_root(state) if root_before is None else root_before,
         state_root_after=state_root(run.state_after),
         fuel_used=run.fuel_used,
         peak_memory_bytes=run.peak_memory_bytes,

@@ -99,6 +99,9 @@ class ExecutorService:
         self._publish = publish
         self._sequencer = Sequencer(self._stored_next)
         self._states: dict[bytes, dict[bytes, bytes]] = {}
+        # The root of each app's state in `_states`, where the last call signed it: the next
+        # receipt's `state_root_before`, not computed again (a state tree build per call).
+        self._roots: dict[bytes, bytes] = {}
         self._heads: dict[bytes, Head | None] = {}
         self._queue: queue.Queue[list[CommittedCall] | Install | None] = queue.Queue()
         self._queued = 0
@@ -153,6 +156,7 @@ class ExecutorService:
         """Forget what was read from the store, which a dev chain's revert rewrote: app states,
         heads and the sequencer's expectations are read again. Call it idle (`wait_idle`)."""
         self._states.clear()
+        self._roots.clear()
         self._heads.clear()
         self._sequencer = Sequencer(self._stored_next)
 
@@ -205,6 +209,7 @@ class ExecutorService:
             return
         self.store.install(app, install.seq, install.state)
         self._states[app] = dict(install.state)
+        self._roots.pop(app, None)
         self._heads[app] = Head(install.seq, ZERO if head is None else head.receipt_hash)
         self._execute_all(self._sequencer.restart(app))
         log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})
@@ -243,6 +248,7 @@ class ExecutorService:
             )
             writer.commit(app, call.seq, before, run.state_after, None)
             self._states[app] = run.state_after
+            self._roots.pop(app, None)
             self._heads[app] = Head(call.seq, own)
             return None
         bundle, after = execute(
@@ -256,14 +262,16 @@ class ExecutorService:
             previous=previous,
             fuel=call.fuel_limit,
             request=call.request,
+            root_before=self._roots.get(app),
         )
+        self._roots[app] = bundle.receipt.state_root_after  # before a test harness falsifies it
         if self._falsify is not None:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
         signed = (receipt, bundle.output, bundle.witness)
-        writer.commit(app, call.seq, before, after, signed, call.previous)
+        head_hash = writer.commit(app, call.seq, before, after, signed, call.previous)
         self._states[app] = after
-        self._heads[app] = Head(call.seq, receipt.hash())
+        self._heads[app] = Head(call.seq, head_hash)
         if call.watched:
             return None
         return Published(app, call.seq, bundle, state_bytes(after))

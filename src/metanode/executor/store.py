@@ -249,10 +249,11 @@ class Writer:
         after: dict[bytes, bytes],
         signed: tuple[Receipt, bytes, Sequence[Record]] | None,
         previous: bytes | None = None,
-    ) -> None:
+    ) -> bytes:
         """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
         witness, or None for a call run only to catch up. The receipt chains to the app's last one
-        here, or to `previous` when the node chose another (`CommittedCall.previous`)."""
+        here, or to `previous` when the node chose another (`CommittedCall.previous`). Returns
+        the receipt hash the app's head now names."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         store, txn = self._store, self._txn
         head = store._head(txn, app_id)
@@ -283,3 +284,4 @@ class Writer:
                 db=store._receipts,
             )
         txn.put(app_id, encode([seq, own]), db=store._heads)
+        return own
