@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
@@ -273,3 +274,23 @@ def test_an_instantiation_failure_is_an_outcome() -> None:
     assert cage.run(outside, "f", b"", {}, block_time=0, seed=bytes(32)).outcome == (
         "trap:memory_out_of_bounds"
     )
+
+
+def test_a_call_looks_its_memory_up_once_for_all_its_host_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The counter's increment on an empty state makes three host calls that reach its memory
+    # four times;
+    # looking the export up at each was a third of the call's time in the cage.
+    looked_up: list[str] = []
+    get = wasmtime.Caller.get
+
+    def counted(caller: wasmtime.Caller, name: str) -> object:
+        looked_up.append(name)
+        return get(caller, name)
+
+    monkeypatch.setattr(wasmtime.Caller, "get", counted)
+    run = cage.run(COUNTER, "increment", b"", {}, block_time=0, seed=bytes(32))
+    assert run.outcome == "ok" and len(run.witness) == 3
+    assert run.peak_memory_bytes == 65_536  # the memory the host calls found, one page
+    assert looked_up == ["memory"]

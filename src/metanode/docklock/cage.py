@@ -229,7 +229,9 @@ def run(
         outcome = limit.outcome
     except wasmtime.Trap as trap:
         outcome = _TRAP_OUTCOMES.get(trap.trap_code, f"trap:{_trap_name(trap)}")
-        if outcome == "trap:unreachable" and _memory_exhausted(store, instance):
+        if outcome == "trap:unreachable" and _memory_exhausted(
+            store, _memory(host, instance, store)
+        ):
             outcome = "out_of_memory"
     except wasmtime.WasmtimeError:
         # Imports are checked before a module is linked, so this is instantiation itself
@@ -238,7 +240,7 @@ def run(
     finally:
         _running.reset(running)
     fuel_used = fuel - store.get_fuel()
-    peak = _memory_bytes(store, instance)
+    peak = _memory_bytes(store, _memory(host, instance, store))
     state_after = host.state if outcome == OK else state.copy()
     return Execution(
         outcome, bytes(host.output), state_after, fuel_used, peak, host.witness, host.logs
@@ -250,14 +252,19 @@ def _trap_name(trap: wasmtime.Trap) -> str:
     return code.name.lower() if code is not None else "unknown"
 
 
-def _memory_bytes(store: wasmtime.Store, instance: wasmtime.Instance | None) -> int:
-    if instance is None:
-        return 0
-    memory = instance.exports(store).get("memory")
+def _memory(host: Host, instance: wasmtime.Instance | None, store: wasmtime.Store) -> Any:
+    """The instance's exported memory, as its host calls found it if any did (listing the
+    exports again is a Python object per export, each call)."""
+    if host.memory is not None:
+        return host.memory
+    return None if instance is None else instance.exports(store).get("memory")
+
+
+def _memory_bytes(store: wasmtime.Store, memory: Any) -> int:
     return memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
 
 
-def _memory_exhausted(store: wasmtime.Store, instance: wasmtime.Instance | None) -> bool:
+def _memory_exhausted(store: wasmtime.Store, memory: Any) -> bool:
     # An app whose memory.grow was refused at the limit and then trapped ran out of memory.
     page = 64 * 1024
-    return _memory_bytes(store, instance) + page > constants.memory_bytes_max
+    return _memory_bytes(store, memory) + page > constants.memory_bytes_max

@@ -74,6 +74,10 @@ class Host:
     logs: list[bytes] = field(default_factory=list)
     random_counter: int = 0
     verifications: int = 0
+    # The app's exported memory, looked up at the call's first host call that needs it: one
+    # instance runs per Host, and its exports do not change. Looked up again at each host
+    # call, it was a third of a counter call's time in the cage (docs/performance.md).
+    memory: wasmtime.Memory | None = None
 
     def record(self, call: str, arguments: tuple[Value, ...], result: Value) -> None:
         if len(self.witness) >= constants.witness_records_max:
@@ -87,41 +91,41 @@ class Host:
         return len(self.input)
 
     def input_read(self, caller: Any, pointer: int) -> None:
-        _write(caller, pointer, self.input)
+        self._write(caller, pointer, self.input)
         self.record("input_read", (pointer,), self.input)
 
     def output_write(self, caller: Any, pointer: int, length: int) -> None:
-        data = _read(caller, pointer, length, constants.output_bytes_max)
+        data = self._read(caller, pointer, length, constants.output_bytes_max)
         if len(self.output) + len(data) > constants.output_bytes_max:
             raise HostLimit("output_too_large")
         self.output += data
         self.record("output_write", (data,), None)
 
     def log(self, caller: Any, pointer: int, length: int) -> None:
-        data = _read(caller, pointer, length, constants.log_bytes_max)
+        data = self._read(caller, pointer, length, constants.log_bytes_max)
         self.logs.append(data)
         self.record("log", (data,), None)
 
     def state_get(self, caller: Any, key_pointer: int, key_length: int, out: int, cap: int) -> int:
-        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
+        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
         value = self.state.get(key)
         if value is not None:
-            _write(caller, out, value[: max(cap, 0)])
+            self._write(caller, out, value[: max(cap, 0)])
         self.record("state_get", (key,), value)
         return -1 if value is None else len(value)
 
     def state_set(
         self, caller: Any, key_pointer: int, key_length: int, pointer: int, length: int
     ) -> None:
-        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
-        value = _read(caller, pointer, length, constants.value_bytes_max)
+        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
+        value = self._read(caller, pointer, length, constants.value_bytes_max)
         if key not in self.state and len(self.state) >= constants.state_entries_max:
             raise HostLimit("state_full")
         self.state[key] = value
         self.record("state_set", (key, value), None)
 
     def state_delete(self, caller: Any, key_pointer: int, key_length: int) -> None:
-        key = _read(caller, key_pointer, key_length, constants.key_bytes_max)
+        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
         self.state.pop(key, None)
         self.record("state_delete", (key,), None)
 
@@ -140,13 +144,35 @@ class Host:
         if self.verifications >= constants.sd_jwt_verifications_max:
             raise HostLimit("too_many_verifications")
         self.verifications += 1
-        request = _read(caller, pointer, length, constants.sd_jwt_request_bytes_max)
+        request = self._read(caller, pointer, length, constants.sd_jwt_request_bytes_max)
         result = json.dumps(
             _sd_jwt_result(request, self.block_time // 1_000), sort_keys=True, separators=(",", ":")
         ).encode()
-        _write(caller, out, result[: max(cap, 0)])
+        self._write(caller, out, result[: max(cap, 0)])
         self.record("sd_jwt_verify", (request,), result)
         return len(result)
+
+    def _memory(self, caller: Any) -> wasmtime.Memory:
+        if self.memory is None:
+            memory = caller.get("memory")
+            if not isinstance(memory, wasmtime.Memory):
+                raise HostLimit("no_memory_export")
+            self.memory = memory
+        return self.memory
+
+    def _read(self, caller: Any, pointer: int, length: int, limit: int) -> bytes:
+        if length < 0 or length > limit or pointer < 0:
+            raise HostLimit("host_argument_out_of_range")
+        memory = self._memory(caller)
+        if pointer + length > memory.data_len(caller):
+            raise HostLimit("memory_out_of_bounds")
+        return bytes(memory.read(caller, pointer, pointer + length))
+
+    def _write(self, caller: Any, pointer: int, data: bytes) -> None:
+        memory = self._memory(caller)
+        if pointer < 0 or pointer + len(data) > memory.data_len(caller):
+            raise HostLimit("memory_out_of_bounds")
+        memory.write(caller, data, pointer)
 
 
 def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:
@@ -168,26 +194,3 @@ def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:
         "key_bound": verified.key_bound,
         "claims": verified.claims,
     }
-
-
-def _memory(caller: Any) -> wasmtime.Memory:
-    memory = caller.get("memory")
-    if not isinstance(memory, wasmtime.Memory):
-        raise HostLimit("no_memory_export")
-    return memory
-
-
-def _read(caller: Any, pointer: int, length: int, limit: int) -> bytes:
-    if length < 0 or length > limit or pointer < 0:
-        raise HostLimit("host_argument_out_of_range")
-    memory = _memory(caller)
-    if pointer + length > memory.data_len(caller):
-        raise HostLimit("memory_out_of_bounds")
-    return bytes(memory.read(caller, pointer, pointer + length))
-
-
-def _write(caller: Any, pointer: int, data: bytes) -> None:
-    memory = _memory(caller)
-    if pointer < 0 or pointer + len(data) > memory.data_len(caller):
-        raise HostLimit("memory_out_of_bounds")
-    memory.write(caller, data, pointer)
