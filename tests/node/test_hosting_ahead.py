@@ -5,10 +5,19 @@ submits all of an app's ranges itself, so they reach the chain in its nonce orde
 from __future__ import annotations
 
 import nacl.signing
+import pytest
 
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock.receipt import Receipt
-from metanode.node.hosting import Held, _continues_chain, _linked, designated
+from metanode.node.hosting import (
+    Fallback,
+    Held,
+    _continues_chain,
+    _linked,
+    designated,
+    fallback,
+    submit_wait_heights,
+)
 from metanode.state.codes import OK
 from metanode.state.notary.committee import notary_committee
 from metanode.types import LogLeaf
@@ -68,3 +77,22 @@ def test_one_member_submits_every_range_of_an_app_and_apps_are_spread(chain: Cha
     assert designated(committee, APP) == designated(list(committee), APP)
     assert len(chosen) > 1
     assert chosen <= {member.address for member in committee}
+
+
+@pytest.mark.parametrize(
+    ("tip", "height", "due", "expected"),
+    [
+        (0, 5, None, (Fallback.WAIT, None)),  # ranges before it still open: not due yet
+        (3, 9, None, (Fallback.WAIT, 9 + submit_wait_heights)),  # now the next one: due later
+        (3, 10, 11, (Fallback.WAIT, 11)),
+        (3, 11, 11, (Fallback.SUBMIT, 11)),  # still open when due: this member submits it
+        (6, 11, 11, (Fallback.DONE, 11)),  # the designated member's copy committed
+    ],
+)
+def test_a_range_ahead_falls_due_only_after_it_became_the_next_one(
+    tip: int, height: int, due: int | None, expected: tuple[Fallback, int | None]
+) -> None:
+    # Counted from the aggregation, a range cut four ahead fell due while the designated
+    # member's copy still waited in the pools behind the ranges before it, and each other
+    # member submitted it again (docs/performance.md, "Apps, w13").
+    assert fallback(3, tip, height, due) == expected

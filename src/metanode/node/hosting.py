@@ -36,9 +36,10 @@ so members holding the same receipts build the same candidate; each BLS-signs it
 its share (SHARE frame). A member holding a quorum of verified shares aggregates them; the
 app's designated member (`designated`: one per app, so the ranges it submits ahead reach the
 chain in its nonce order) submits the SubmitLogBlock at once, the others only if the range is
-still open `submit_wait_ms` later and `submit_wait_heights` blocks after it aggregated them
-(the chain refuses a second one for a range, at a fee). Candidates ahead whose range before
-committed with other receipts than this member's no longer link, and are dropped and cut again.
+still open `submit_wait_ms` later and `submit_wait_heights` blocks after it became the app's
+next range on chain (`fallback`; the chain refuses a second one for a range, at a fee).
+Candidates ahead whose range before committed with other receipts than this member's no longer
+link, and are dropped and cut again.
 Replicas that disagree are logged and still signed: the chain records the dispute from the
 LogBlock that shows both.
 
@@ -51,6 +52,7 @@ challenges each that differs from its own executor's receipt of the call.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -121,9 +123,13 @@ verify_threads = 1
 # Call records and their seeds read within one height (`Hosting._call`, `Hosting._seed`).
 calls_cached_max = 65_536
 # A member that is not the app's designated submitter submits a range itself only once this
-# many blocks have committed since it aggregated the range (and `submit_wait_ms` has passed):
-# under load a height outlasted `submit_wait_ms`, and members that went by time alone each
-# submitted every range again (blocks of 7 LogBlocks, 4 of them copies, and rounds lost).
+# many blocks have committed since the range became the app's next one on chain (and
+# `submit_wait_ms` has passed): under load a height outlasted `submit_wait_ms`, and members
+# that went by time alone each submitted every range again (blocks of 7 LogBlocks, 4 of them
+# copies, and rounds lost). Counted from the aggregation instead, a range cut ahead was due
+# before the ranges in front of it had committed, while the designated member's copy waited
+# in the pools behind them (a block holds two or three LogBlocks): three copies in a
+# 2,000-call run (docs/performance.md, "Apps, w13").
 submit_wait_heights = 2
 # LogBlock candidates a notary cuts and signs ahead of the chain's app tip, per app: ranges of
 # calls already on chain need not wait for the LogBlock before them to commit. Each is up to
@@ -1061,26 +1067,30 @@ class Hosting:
         if designated(committee, unsigned.app_id) == self.me:
             self._submit_logblock(logblock)
         else:
-            self._submit_later(logblock, self.chain.height + submit_wait_heights)
+            tip = _tip(reader, unsigned.app_id)
+            self._submit_later(
+                logblock, fallback(unsigned.first_seq, tip, self.chain.height, None)[1]
+            )
 
-    def _submit_later(self, logblock: LogBlock, height: int) -> None:
-        self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock, height))
+    def _submit_later(self, logblock: LogBlock, due: int | None) -> None:
+        self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock, due))
 
-    def _submit_if_open(self, logblock: LogBlock, height: int) -> None:
-        """Submit a range the designated member has not brought on chain in `submit_wait_ms`
-        and by block `height`; a range still open before then, or behind other open ranges,
-        is looked at again `submit_wait_ms` later."""
+    def _submit_if_open(self, logblock: LogBlock, due: int | None) -> None:
+        """Submit a range the designated member has not brought on chain (`fallback`); a range
+        still open before then is looked at again `submit_wait_ms` later, while this member
+        still holds its candidate."""
         if self._stopped:
             return
         tip = _tip(self.chain.store.state().reader, logblock.app_id)
-        if tip == logblock.first_seq and self.chain.height >= height:
+        step, due = fallback(logblock.first_seq, tip, self.chain.height, due)
+        if step is Fallback.SUBMIT:
             self._submit_logblock(logblock)
-        elif tip <= logblock.first_seq and any(
+        elif step is Fallback.WAIT and any(
             (candidate.logblock.first_seq, candidate.logblock.root)
             == (logblock.first_seq, logblock.root)
             for candidate in self._candidates.get(logblock.app_id, [])
         ):
-            self._submit_later(logblock, height)
+            self._submit_later(logblock, due)
 
     def _submit_logblock(self, logblock: LogBlock) -> None:
         log.info(
@@ -1093,6 +1103,26 @@ class Hosting:
             },
         )
         self._submit(SubmitLogBlock(logblock))
+
+
+class Fallback(enum.Enum):
+    SUBMIT = "submit"
+    WAIT = "wait"
+    DONE = "done"  # the range is on chain
+
+
+def fallback(first_seq: int, tip: int, height: int, due: int | None) -> tuple[Fallback, int | None]:
+    """What a member that is not the app's designated submitter does, at chain `height` with
+    the app's tip at `tip`, with the range from `first_seq` it aggregated, and the height it
+    is `due` at from then on: none until the range is the app's next one, then
+    `submit_wait_heights` blocks after the first look that found it so."""
+    if tip > first_seq:
+        return Fallback.DONE, due
+    if tip < first_seq:
+        return Fallback.WAIT, None
+    if due is None:
+        due = height + submit_wait_heights
+    return (Fallback.SUBMIT if height >= due else Fallback.WAIT), due
 
 
 def designated(committee: Sequence[Member], app_id: bytes) -> Address:
