@@ -280,8 +280,7 @@ def test_a_call_looks_its_memory_up_once_for_all_its_host_calls(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The counter's increment on an empty state makes three host calls that reach its memory
-    # four times;
-    # looking the export up at each was a third of the call's time in the cage.
+    # four times; looking the export up at each was a third of the call's time in the cage.
     looked_up: list[str] = []
     get = wasmtime.Caller.get
 
