@@ -14,10 +14,13 @@ nodes_cpu_s is the CPU seconds (user and system, from /proc) the four node proce
 from the submission to the last LogBlock seen, and client_cpu_s this process's own in that
 time: on the shared machine the rate follows the cores a run gets, the CPU spent for the same
 calls does not. (A node's start, funding and deploy alone took ~11.6 s of the nodes' CPU, a
-20-call run at a load of 6, so the whole processes' CPU would hide the calls' share.)
+20-call run at a load of 6, so the whole processes' CPU would hide the calls' share.) Idle,
+the four nodes still spend CPU on their empty heights, so nodes_cpu_s grows with a run's
+length; nodes_cpu_ms_per_call takes off what they spent at the rate of an idle window of
+IDLE_S just before the submission and divides the rest by the calls.
 
 Last line: calls_per_s=… call_to_receipt_p50_ms=… call_to_logblock_p50_ms=… nodes_cpu_s=…
-client_cpu_s=…
+nodes_cpu_ms_per_call=… client_cpu_s=…
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from tests.cli.test_apps_cli import COUNTER, bpi
@@ -48,6 +51,7 @@ from metanode.types.messages import BASE_UNITS_PER_COIN
 CALLS = 200  # well under a minute on the shared 2-core VM, network start included
 REPLICAS = 2
 POLL_S = 0.05
+IDLE_S = 3.0
 TIMEOUT_S = 600.0
 # The wait for the LogBlocks grows with the calls: on the loaded VM a 5,000-call run had 1,536
 # notarised after 600 s (about 2.5 calls/s).
@@ -185,7 +189,26 @@ def nodes_cpu_seconds(cluster: Cluster) -> float:
     return sum(cpu_seconds(process.pid) for process in cluster.processes.values())
 
 
-def run(count: int) -> tuple[float, float, float, float, float]:
+class Figures(NamedTuple):
+    calls_per_s: float
+    call_to_receipt_p50_ms: float
+    call_to_logblock_p50_ms: float
+    nodes_cpu_s: float
+    nodes_cpu_ms_per_call: float
+    client_cpu_s: float
+
+    def line(self) -> str:
+        return (
+            f"calls_per_s={self.calls_per_s:.1f} "
+            f"call_to_receipt_p50_ms={self.call_to_receipt_p50_ms:.0f} "
+            f"call_to_logblock_p50_ms={self.call_to_logblock_p50_ms:.0f} "
+            f"nodes_cpu_s={self.nodes_cpu_s:.1f} "
+            f"nodes_cpu_ms_per_call={self.nodes_cpu_ms_per_call:.2f} "
+            f"client_cpu_s={self.client_cpu_s:.1f}"
+        )
+
+
+def run(count: int) -> Figures:
     with tempfile.TemporaryDirectory() as directory, running(Path(directory) / "net") as cluster:
         cluster.wait_height(1, timeout_s=180)  # four processes importing on a busy VM
         senders = fresh_accounts(count)
@@ -198,29 +221,31 @@ def run(count: int) -> tuple[float, float, float, float, float]:
         bpi(cluster, "deploy", str(module), "--fuel-price", "0.000000002")
         app_id = cage.app_id(cage.wat_to_wasm(COUNTER.read_text()))
         txs = calls(cluster, app_id, count, senders=senders)
+        idle_from, idle_cpu = time.monotonic(), nodes_cpu_seconds(cluster)
+        time.sleep(IDLE_S)
         submitted = time.monotonic()
         nodes_cpu, client_cpu = nodes_cpu_seconds(cluster), time.process_time()
+        idle_rate = (nodes_cpu - idle_cpu) / (submitted - idle_from)
         submit_all(cluster, txs)
         receipt_seen, logblock_seen = watch(cluster, app_id.hex(), count)
         took = max(logblock_seen.values()) - submitted
         nodes_cpu = nodes_cpu_seconds(cluster) - nodes_cpu
+        per_call_ms = (nodes_cpu - idle_rate * (time.monotonic() - submitted)) / count * 1000
         client_cpu = time.process_time() - client_cpu
         to_receipt = statistics.median(seen - submitted for seen in receipt_seen.values())
         to_logblock = statistics.median(seen - submitted for seen in logblock_seen.values())
-        return count / took, to_receipt * 1000, to_logblock * 1000, nodes_cpu, client_cpu
+        return Figures(
+            count / took, to_receipt * 1000, to_logblock * 1000, nodes_cpu, per_call_ms, client_cpu
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=CALLS, help=f"calls (default {CALLS})")
     count = parser.parse_args().calls
-    rate, to_receipt, to_logblock, nodes_cpu, client_cpu = run(count)
+    figures = run(count)
     print(f"4 validators, counter.wat, {REPLICAS} replicas, {count} calls in one batch")
-    print(
-        f"calls_per_s={rate:.1f} call_to_receipt_p50_ms={to_receipt:.0f} "
-        f"call_to_logblock_p50_ms={to_logblock:.0f} nodes_cpu_s={nodes_cpu:.1f} "
-        f"client_cpu_s={client_cpu:.1f}"
-    )
+    print(figures.line())
 
 
 if __name__ == "__main__":

@@ -66,3 +66,11 @@ def test_cpu_seconds_reads_a_process_user_and_system_time() -> None:
         pass
     read = bench.cpu_seconds(os.getpid())
     assert before - tick <= read <= time.process_time() + tick
+
+
+def test_the_last_line_names_every_figure() -> None:
+    figures = _apps().Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12)
+    assert figures.line() == (
+        "calls_per_s=250.0 call_to_receipt_p50_ms=812 call_to_logblock_p50_ms=1631 "
+        "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1"
+    )
