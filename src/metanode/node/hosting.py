@@ -364,6 +364,7 @@ class Hosting:
         if not all([self._module_ready(reader, app_id, version) for version in needed]):
             return  # fed again once the module deployed by root is fetched and checked
         calls: list[CommittedCall] = []
+        drawn_seqs = set(drawn)  # looked up per call: a list made the feed of n calls n² / 2
         for seq, call in known:
             calls.append(
                 CommittedCall(
@@ -376,9 +377,9 @@ class Hosting:
                     call.height,
                     self._block_time(call.height),
                     self.chain.seed_at(call.height),
-                    seq in drawn,
+                    seq in drawn_seqs,
                     rebase if seq == drawn[0] else None,
-                    self._request(call.height, app_id, seq) if seq in drawn else None,
+                    self._request(call.height, app_id, seq) if seq in drawn_seqs else None,
                     watched=self.me not in self._drawn(reader, app_id, call),
                 )
             )
