@@ -74,3 +74,13 @@ def test_the_last_line_names_every_figure() -> None:
         "calls_per_s=250.0 call_to_receipt_p50_ms=812 call_to_logblock_p50_ms=1631 "
         "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1"
     )
+
+
+def test_epoch_blocks_edit_the_genesis_staking_parameters_only() -> None:
+    bench = _apps()
+    assert bench.epochs_of(None) is None
+    document = {"parameters": {"staking": {"validators_max": 4}, "apps": {"x": "1"}}}
+    bench.epochs_of(100)(document)
+    assert document == {
+        "parameters": {"staking": {"validators_max": 4, "epoch_blocks": 100}, "apps": {"x": "1"}}
+    }
