@@ -16,6 +16,7 @@ from metanode.node.hosting import (
     _linked,
     designated,
     fallback,
+    fallback_rank,
     submit_wait_heights,
 )
 from metanode.state.codes import OK
@@ -80,19 +81,32 @@ def test_one_member_submits_every_range_of_an_app_and_apps_are_spread(chain: Cha
 
 
 @pytest.mark.parametrize(
-    ("tip", "height", "due", "expected"),
+    ("tip", "height", "due", "rank", "expected"),
     [
-        (0, 5, None, (Fallback.WAIT, None)),  # ranges before it still open: not due yet
-        (3, 9, None, (Fallback.WAIT, 9 + submit_wait_heights)),  # now the next one: due later
-        (3, 10, 11, (Fallback.WAIT, 11)),
-        (3, 11, 11, (Fallback.SUBMIT, 11)),  # still open when due: this member submits it
-        (6, 11, 11, (Fallback.DONE, 11)),  # the designated member's copy committed
+        (0, 5, None, 1, (Fallback.WAIT, None)),  # ranges before it still open: not due yet
+        (3, 9, None, 1, (Fallback.WAIT, 9 + submit_wait_heights)),  # now the next one
+        (3, 9, None, 3, (Fallback.WAIT, 9 + 3 * submit_wait_heights)),  # third in line
+        (3, 10, 11, 1, (Fallback.WAIT, 11)),
+        (3, 11, 11, 1, (Fallback.SUBMIT, 11)),  # still open when due: this member submits it
+        (6, 11, 11, 1, (Fallback.DONE, 11)),  # the designated member's copy committed
     ],
 )
 def test_a_range_ahead_falls_due_only_after_it_became_the_next_one(
-    tip: int, height: int, due: int | None, expected: tuple[Fallback, int | None]
+    tip: int, height: int, due: int | None, rank: int, expected: tuple[Fallback, int | None]
 ) -> None:
     # Counted from the aggregation, a range cut four ahead fell due while the designated
     # member's copy still waited in the pools behind the ranges before it, and each other
     # member submitted it again (docs/performance.md, "Apps, w13").
-    assert fallback(3, tip, height, due) == expected
+    assert fallback(3, tip, height, due, rank) == expected
+
+
+def test_the_other_members_fall_due_one_after_another(chain: Chain) -> None:
+    # With one wait for all, every member but a lagging designated one fell due for a range
+    # at the same height, and each submitted a copy.
+    committee = notary_committee(chain.state.reader)
+    first = designated(committee, APP)
+    ranks = {member.address: fallback_rank(committee, APP, member.address) for member in committee}
+    assert ranks[first] == 0
+    assert sorted(ranks.values()) == list(range(len(committee)))
+    index = [member.address for member in committee].index(first)
+    assert ranks[committee[(index + 1) % len(committee)].address] == 1

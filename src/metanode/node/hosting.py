@@ -36,8 +36,9 @@ so members holding the same receipts build the same candidate; each BLS-signs it
 its share (SHARE frame). A member holding a quorum of verified shares aggregates them; the
 app's designated member (`designated`: one per app, so the ranges it submits ahead reach the
 chain in its nonce order) submits the SubmitLogBlock at once, the others only if the range is
-still open `submit_wait_ms` later and `submit_wait_heights` blocks after it became the app's
-next range on chain (`fallback`; the chain refuses a second one for a range, at a fee).
+still open `submit_wait_ms` later and `submit_wait_heights` blocks per their rank after the
+designated one (`fallback_rank`) since it became the app's next range on chain (`fallback`;
+the chain refuses a second one for a range, at a fee).
 Candidates ahead whose range before committed with other receipts than this member's no longer
 link, and are dropped and cut again.
 Replicas that disagree are logged and still signed: the chain records the dispute from the
@@ -123,13 +124,13 @@ verify_threads = 1
 # Call records and their seeds read within one height (`Hosting._call`, `Hosting._seed`).
 calls_cached_max = 65_536
 # A member that is not the app's designated submitter submits a range itself only once this
-# many blocks have committed since the range became the app's next one on chain (and
-# `submit_wait_ms` has passed): under load a height outlasted `submit_wait_ms`, and members
-# that went by time alone each submitted every range again (blocks of 7 LogBlocks, 4 of them
-# copies, and rounds lost). Counted from the aggregation instead, a range cut ahead was due
-# before the ranges in front of it had committed, while the designated member's copy waited
-# in the pools behind them (a block holds two or three LogBlocks): three copies in a
-# 2,000-call run (docs/performance.md, "Apps, w13").
+# many blocks per its rank (`fallback_rank`) have committed since the range became the app's
+# next one on chain (and `submit_wait_ms` has passed): under load a height outlasted
+# `submit_wait_ms`, and members that went by time alone each submitted every range again
+# (blocks of 7 LogBlocks, 4 of them copies, and rounds lost). Counted from the aggregation
+# instead, a range cut ahead was due before the ranges in front of it had committed, while the
+# designated member's copy waited in the pools behind them (a block holds two or three
+# LogBlocks): three copies in a 2,000-call run (docs/performance.md, "Apps, w13").
 submit_wait_heights = 2
 # LogBlock candidates a notary cuts and signs ahead of the chain's app tip, per app: ranges of
 # calls already on chain need not wait for the LogBlock before them to commit. Each is up to
@@ -178,6 +179,10 @@ class Taking:
 class Candidate:
     logblock: LogBlock  # unsigned
     digest: bytes  # its hash: what shares name
+    # Its signing message, encoded once: this member's share signs it and every share that
+    # arrives is checked against it (encoding 512 leaves per share was 1.5% of the nodes'
+    # CPU in a 2,000-call run, docs/performance.md "Apps, w13").
+    message: bytes
     submitted: bool = False
 
 
@@ -874,7 +879,7 @@ class Hosting:
             ahead.append(candidate)
             self._candidates[app_id] = ahead
             unsigned = candidate.logblock
-            share = self.suite.seal(unsigned.signing_message())
+            share = self.suite.seal(candidate.message)
             log.info(
                 "logblock signed",
                 extra={
@@ -928,7 +933,7 @@ class Hosting:
             merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves]),
             tuple(leaves),
         )
-        return Candidate(unsigned, unsigned.hash())
+        return Candidate(unsigned, unsigned.hash(), unsigned.signing_message())
 
     def _ask_evidence(self, app_id: bytes, seq: int) -> None:
         """Ask the replicas for their receipt and witness of a disputed call (the court)."""
@@ -1034,7 +1039,7 @@ class Hosting:
         key = (unsigned.app_id, unsigned.first_seq, candidate.digest)
         shares = self._shares.get(key, {})
         verified = self._verified.setdefault(key, set())
-        message = unsigned.signing_message()
+        message = candidate.message
         signed: list[tuple[int, Member, bytes]] = []
         for index, member in enumerate(committee):
             signature = shares.get(member.address)
@@ -1067,23 +1072,23 @@ class Hosting:
         candidate.submitted = True
         if designated(committee, unsigned.app_id) == self.me:
             self._submit_logblock(logblock)
-        else:
-            tip = _tip(reader, unsigned.app_id)
-            self._submit_later(
-                logblock, fallback(unsigned.first_seq, tip, self.chain.height, None)[1]
-            )
+            return
+        rank = fallback_rank(committee, unsigned.app_id, self.me)
+        tip = _tip(reader, unsigned.app_id)
+        due = fallback(unsigned.first_seq, tip, self.chain.height, None, rank)[1]
+        self._submit_later(logblock, due, rank)
 
-    def _submit_later(self, logblock: LogBlock, due: int | None) -> None:
-        self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock, due))
+    def _submit_later(self, logblock: LogBlock, due: int | None, rank: int) -> None:
+        self._later(self.settings.submit_wait_ms, lambda: self._submit_if_open(logblock, due, rank))
 
-    def _submit_if_open(self, logblock: LogBlock, due: int | None) -> None:
+    def _submit_if_open(self, logblock: LogBlock, due: int | None, rank: int) -> None:
         """Submit a range the designated member has not brought on chain (`fallback`); a range
         still open before then is looked at again `submit_wait_ms` later, while this member
         still holds its candidate."""
         if self._stopped:
             return
         tip = _tip(self.chain.store.state().reader, logblock.app_id)
-        step, due = fallback(logblock.first_seq, tip, self.chain.height, due)
+        step, due = fallback(logblock.first_seq, tip, self.chain.height, due, rank)
         if step is Fallback.SUBMIT:
             self._submit_logblock(logblock)
         elif step is Fallback.WAIT and any(
@@ -1091,7 +1096,7 @@ class Hosting:
             == (logblock.first_seq, logblock.root)
             for candidate in self._candidates.get(logblock.app_id, [])
         ):
-            self._submit_later(logblock, due)
+            self._submit_later(logblock, due, rank)
 
     def _submit_logblock(self, logblock: LogBlock) -> None:
         log.info(
@@ -1112,25 +1117,39 @@ class Fallback(enum.Enum):
     DONE = "done"  # the range is on chain
 
 
-def fallback(first_seq: int, tip: int, height: int, due: int | None) -> tuple[Fallback, int | None]:
+def fallback(
+    first_seq: int, tip: int, height: int, due: int | None, rank: int
+) -> tuple[Fallback, int | None]:
     """What a member that is not the app's designated submitter does, at chain `height` with
     the app's tip at `tip`, with the range from `first_seq` it aggregated, and the height it
-    is `due` at from then on: none until the range is the app's next one, then
-    `submit_wait_heights` blocks after the first look that found it so."""
+    is `due` at from then on: none until the range is the app's next one, then `rank` ×
+    `submit_wait_heights` blocks after the first look that found it so (`fallback_rank`)."""
     if tip > first_seq:
         return Fallback.DONE, due
     if tip < first_seq:
         return Fallback.WAIT, None
     if due is None:
-        due = height + submit_wait_heights
+        due = height + submit_wait_heights * rank
     return (Fallback.SUBMIT if height >= due else Fallback.WAIT), due
+
+
+def fallback_rank(committee: Sequence[Member], app_id: bytes, member: Address) -> int:
+    """1 for the member after the app's designated one in committee order, 2 for the next…:
+    when the designated member lagged, every other member fell due for the range at the same
+    height and each submitted a copy (3 of a range in a 1,000-call run)."""
+    addresses = [entry.address for entry in committee]
+    return (addresses.index(member) - _designated_index(committee, app_id)) % len(committee)
 
 
 def designated(committee: Sequence[Member], app_id: bytes) -> Address:
     """The member that submits the app's LogBlocks at once (the others wait `submit_wait_ms`):
     one per app, so that the ranges it signs ahead of the chain are its transactions in nonce
     order, and so reach the chain in order; apps are spread over the committee."""
-    return committee[int.from_bytes(app_id[:8], "big") % len(committee)].address
+    return committee[_designated_index(committee, app_id)].address
+
+
+def _designated_index(committee: Sequence[Member], app_id: bytes) -> int:
+    return int.from_bytes(app_id[:8], "big") % len(committee)
 
 
 def _linked(
