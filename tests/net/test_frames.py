@@ -15,6 +15,7 @@ from metanode.net.frames import (
     GetBlock,
     GetSnapshot,
     GetTxs,
+    GetTxsByHash,
     Kind,
     NoBlock,
     PeerAnnounce,
@@ -24,6 +25,7 @@ from metanode.net.frames import (
     SnapshotPart,
     Status,
     Txs,
+    TxsByHash,
     TxsFor,
     Want,
     Wanted,
@@ -77,6 +79,8 @@ frames = st.one_of(
     st.builds(SnapshotPart, heights, heights, blobs),
     st.builds(GetTxs, heights, heights, st.lists(heights, max_size=5).map(tuple)),
     st.builds(TxsFor, heights, heights, st.lists(blobs, max_size=5).map(tuple)),
+    st.builds(GetTxsByHash, st.lists(st.binary(min_size=32, max_size=32), max_size=5).map(tuple)),
+    st.builds(TxsByHash, st.lists(blobs, max_size=5).map(tuple)),
 )
 
 
@@ -170,6 +174,13 @@ def test_want_and_app_state_frames_refuse_what_they_cannot_mean() -> None:
         ([int(Kind.GET_TXS), 1, 0], "wrong_length"),
         ([int(Kind.TXS_FOR), 1, 0, [1]], "wrong_type"),  # a transaction is a byte string
         ([int(Kind.TXS_FOR), 1, 0, b"tx"], "wrong_type"),
+        ([int(Kind.GET_TXS_BY_HASH), [bytes(31)]], "wrong_length"),  # a hash is 32 bytes
+        (
+            [int(Kind.GET_TXS_BY_HASH), [bytes(32)] * (types_constants.block_txs_max + 1)],
+            "wrong_type",
+        ),
+        ([int(Kind.TXS_BY_HASH), [1]], "wrong_type"),
+        ([int(Kind.TXS_BY_HASH), [b"tx"], 0], "wrong_length"),
     ],
 )
 def test_transaction_requests_and_answers_of_a_bad_shape_name_their_rule(

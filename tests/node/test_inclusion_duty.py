@@ -7,20 +7,21 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from metanode.consensus.real_suite import RealSuite
+from metanode.consensus.real_suite import RealSuite, ValidatorKeys
 from metanode.crypto import ed25519
 from metanode.mempool.pool import Pool
 from metanode.node.chain import Chain
-from metanode.node.inclusion import Duty
+from metanode.node.compact import RecentTxs
+from metanode.node.inclusion import Duty, Listed
 from metanode.node.metrics import Metrics
 from metanode.state.codes import OK
 from metanode.state.machine import build_block
 from metanode.state.registry import omission
 from metanode.state.store import LEDGER_DIR, Store
-from metanode.types import Denom, Transfer
+from metanode.types import Denom, Transaction, Transfer
 from metanode.types.inclusion import InclusionList
 from metanode.types.vote import Kind, Signed
-from tests.state.support import Wallet, make_genesis, validator_wallet
+from tests.state.support import FEE, Wallet, make_genesis, validator_wallet
 
 
 def node_key(index: int) -> ed25519.PrivateKey:
@@ -52,3 +53,103 @@ def test_a_refused_censoring_proposal_becomes_evidence_with_enough_lists(tmp_pat
         # Its own proposals a validator does not judge.
         own = build_block(store.state(), [], timestamp_ms=2_000_000, proposer=duty.me).block
         assert duty.violates(own) is None
+
+
+MEMBERS = {validator_wallet(index).address for index in range(4)}
+
+
+def proposer_chain(store: Store, chain_id: str, block_txs_max: int) -> Chain:
+    """Validator 1's chain, with a VRF key to propose with."""
+    keys = ValidatorKeys(bytes(validator_wallet(1).key), bytes(31) + b"\x07", bytes([7]) * 32)
+    return Chain(store, Pool(chain_id), RealSuite(keys), block_txs_max=block_txs_max)
+
+
+def transfer(sender: int, nonce: int = 0, fee: int = FEE) -> Transaction:
+    return Wallet.of(sender).tx(nonce, Transfer(Wallet.of(9).address, 1, Denom.GEN), fee=fee)
+
+
+def test_a_proposer_puts_what_its_lists_name_first_from_its_pool(tmp_path: Path) -> None:
+    document = make_genesis(validators=4)
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = proposer_chain(store, document.chain_id, block_txs_max=1)
+        rich, listed_tx = transfer(1, fee=10 * FEE), transfer(2)
+        for tx in (rich, listed_tx):
+            assert chain.pool.admit(tx.encode(), chain.admission_view(), 1).admitted
+        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
+        # The fee order alone fills a one-transaction block with the richer one.
+        assert chain.propose(1, 0, (), duty.me, 2_000_000).txs == (rich,)
+        signed = InclusionList.signed(node_key(2), document.chain_id, 1, [listed_tx.hash()])
+        duty.lists.hold(signed, MEMBERS, 1)
+        listed = duty.gather(1, RecentTxs().get)
+        assert listed == Listed((listed_tx,), ())
+        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
+        assert block.txs == (listed_tx,)
+
+
+def test_a_proposer_takes_a_listed_transaction_its_full_pool_refused_from_recent_gossip(
+    tmp_path: Path,
+) -> None:
+    document = make_genesis(validators=4)
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
+        # Two of one sender, listed in reverse hash order: the block holds them in nonce order.
+        first, second, mine = transfer(2, 0), transfer(2, 1), transfer(3)
+        assert chain.pool.admit(mine.encode(), chain.admission_view(), 1).admitted
+        recent = RecentTxs()
+        recent.add([second.encode(), first.encode()])
+        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
+        hashes = [first.hash(), second.hash()]
+        duty.lists.hold(InclusionList.signed(node_key(2), document.chain_id, 1, hashes), MEMBERS, 1)
+        listed = duty.gather(1, recent.get)
+        assert listed.txs == (first, second) and listed.lacking == ()
+        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
+        assert block.txs == (first, second, mine)
+        # Once committed they bind no proposer: the proposer no longer looks for them.
+        duty.lists.settle(1, [first.hash()])
+        assert duty.lists.obligations(1) == {second.hash()}
+
+
+def test_a_listed_transaction_held_nowhere_is_asked_of_its_authors_and_counted_if_absent(
+    tmp_path: Path,
+) -> None:
+    document = make_genesis(validators=4)
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
+        absent, mine = transfer(2), transfer(3)
+        assert chain.pool.admit(mine.encode(), chain.admission_view(), 1).admitted
+        metrics = Metrics()
+        duty = Duty(node_key(1), chain, document.chain_id, metrics)
+        for index in (1, 2, 3):
+            item = InclusionList.signed(node_key(index), document.chain_id, 1, [absent.hash()])
+            duty.lists.hold(item, MEMBERS, 1)
+        listed = duty.gather(1, RecentTxs().get)
+        assert listed == Listed((), (absent.hash(),))
+        authors = {validator_wallet(index).address for index in (2, 3)}
+        assert duty.asks(1, listed.lacking) == {author: [absent.hash()] for author in authors}
+        assert duty.asks(1, listed.lacking) == {}  # asked once in the window
+        # An answer fills recent gossip only with what was asked.
+        assert duty.wanted([mine.encode(), absent.encode()]) == [absent.encode()]
+        duty.went_without(listed, 1, 0)
+        assert metrics.inclusion_unavailable._value.get() == 1
+        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
+        assert block.txs == (mine,)
+
+
+def test_a_listed_transaction_now_invalid_is_left_out(tmp_path: Path) -> None:
+    document = make_genesis(validators=4)
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
+        good, expired = (
+            transfer(2),
+            Wallet.of(4).tx(0, Transfer(Wallet.of(9).address, 1, Denom.GEN), expiry=0),
+        )
+        forged = transfer(3).with_signature(bytes(64))
+        recent = RecentTxs()
+        recent.add([tx.encode() for tx in (good, forged, expired)])
+        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
+        hashes = [tx.hash() for tx in (good, forged, expired)]
+        duty.lists.hold(InclusionList.signed(node_key(2), document.chain_id, 1, hashes), MEMBERS, 1)
+        listed = duty.gather(1, recent.get)
+        assert set(listed.txs) == {good, forged, expired}
+        # The ladder of the block decides, as every validator's will.
+        assert chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs).txs == (good,)

@@ -16,7 +16,7 @@ proposer (docs/inclusion.md "What is consensus").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from metanode.state import constants as state_constants
@@ -57,6 +57,10 @@ class Lists:
         self.window = window
         # height -> validator -> list
         self._held: dict[int, dict[Address, InclusionList]] = {}
+        # Listed hashes that a block committed, by the height it committed them at: they bind
+        # no proposer any more, and a proposer would otherwise look for them at every height
+        # of the window (`settle`).
+        self._settled: dict[bytes, int] = {}
         self.omissions: dict[Address, int] = {}
 
     def __len__(self) -> int:
@@ -88,6 +92,15 @@ class Lists:
         """Forget lists that bind no proposal at `height` or later."""
         for listed in [h for h in self._held if h <= height - self.window]:
             del self._held[listed]
+        for tx_hash in [h for h, at in self._settled.items() if at <= height - self.window]:
+            del self._settled[tx_hash]
+
+    def settle(self, height: int, tx_hashes: Iterable[bytes]) -> None:
+        """Block `height` committed `tx_hashes`: those of them a held list names are met."""
+        named = self._named()
+        for tx_hash in tx_hashes:
+            if tx_hash in named:
+                self._settled[tx_hash] = height
 
     def naming(self, height: int, tx_hash: bytes) -> list[InclusionList]:
         """The lists of `height` that name `tx_hash`, by validator address (omission evidence
@@ -100,9 +113,29 @@ class Lists:
         ]
 
     def obligations(self, height: int) -> set[bytes]:
-        found: set[bytes] = set()
+        """What the lists binding a proposal of `height` name, less what blocks committed."""
+        found = self._named(height)
+        found.difference_update(self._settled)
+        return found
+
+    def authors(self, height: int, tx_hashes: Collection[bytes]) -> dict[Address, list[bytes]]:
+        """The validators whose lists binding `height` name some of `tx_hashes`, each with those
+        hashes (ascending): whom a proposer asks for a listed transaction it lacks."""
+        found: dict[Address, set[bytes]] = {}
         for listed, by_validator in self._held.items():
             if height - self.window < listed <= height:
+                for validator, item in by_validator.items():
+                    named = found.setdefault(validator, set())
+                    named.update(tx_hash for tx_hash in item.tx_hashes if tx_hash in tx_hashes)
+        return {
+            validator: sorted(found[validator]) for validator in sorted(found) if found[validator]
+        }
+
+    def _named(self, height: int | None = None) -> set[bytes]:
+        """What the held lists binding `height` (all held lists: None) name."""
+        found: set[bytes] = set()
+        for listed, by_validator in self._held.items():
+            if height is None or height - self.window < listed <= height:
                 for item in by_validator.values():
                     found.update(item.tx_hashes)
         return found

@@ -45,6 +45,8 @@ class Kind(enum.IntEnum):
     HYBRID_KEYS = 19  # [x25519_key, mlkem_ciphertext, confirmation, mldsa_signature]: the answer
     GET_TXS = 20  # [height, round, [index, …]]: a compact proposal's transactions the asker lacks
     TXS_FOR = 21  # [height, round, [tx, …]]: those of them the sender holds (node/compact.py)
+    GET_TXS_BY_HASH = 22  # [[tx_hash, …]]: listed transactions a proposer lacks (inclusion.py)
+    TXS_BY_HASH = 23  # [[tx, …]]: those of them the sender holds, in its pool or recent gossip
 
 
 class Wanted(enum.IntEnum):
@@ -233,6 +235,20 @@ class TxsFor:
 
 
 @dataclass(frozen=True, slots=True)
+class GetTxsByHash:
+    """Ask for transactions by hash: a proposer, for those its inclusion lists name that it
+    holds nowhere, of the lists' authors. By hash and not by place as GET_TXS: they are not
+    in any proposal yet. The answer is a TXS_BY_HASH, matched by hash by the asker."""
+
+    tx_hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TxsByHash:
+    txs: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Inclusion:
     inclusion_list: bytes  # encoded; the node decodes and verifies it
 
@@ -257,6 +273,8 @@ Frame = (
     | HybridKeys
     | GetTxs
     | TxsFor
+    | GetTxsByHash
+    | TxsByHash
 )
 
 
@@ -320,6 +338,10 @@ def encode_frame(frame: Frame) -> bytes:
         fields = [Kind.GET_TXS, frame.height, frame.round, list(frame.indexes)]
     elif isinstance(frame, TxsFor):
         fields = [Kind.TXS_FOR, frame.height, frame.round, list(frame.txs)]
+    elif isinstance(frame, GetTxsByHash):
+        fields = [Kind.GET_TXS_BY_HASH, list(frame.tx_hashes)]
+    elif isinstance(frame, TxsByHash):
+        fields = [Kind.TXS_BY_HASH, list(frame.txs)]
     else:
         fields = [Kind.PEER, frame.certificate]
     body = encode([int(fields[0]), *fields[1:]])
@@ -470,6 +492,10 @@ def decode_frame(body: bytes) -> Frame:
         return GetTxs(*_of_proposal(fields, "get_txs", "indexes", _uint))
     if kind is Kind.TXS_FOR:
         return TxsFor(*_of_proposal(fields, "txs_for", "txs", _bytes))
+    if kind is Kind.GET_TXS_BY_HASH:
+        return GetTxsByHash(_block_txs(fields[0], "get_txs_by_hash.tx_hashes", _hash))
+    if kind is Kind.TXS_BY_HASH:
+        return TxsByHash(_block_txs(fields[0], "txs_by_hash.txs", _bytes))
     return NoBlock(_uint(fields[0], "no_block.height"))
 
 
@@ -477,17 +503,24 @@ def _of_proposal(
     fields: Any, frame: str, items: str, item: Callable[[Any, str], Any]
 ) -> tuple[int, int, tuple[Any, ...]]:
     """`[height, round, [item, …]]` of GET_TXS and TXS_FOR: at most a block's transactions."""
-    values = fields[2]
-    if type(values) not in (list, tuple) or len(values) > types_constants.block_txs_max:
-        raise DecodeError(
-            "wrong_type",
-            f"{frame}.{items} must be an array of at most {types_constants.block_txs_max}",
-        )
     return (
         _uint(fields[0], f"{frame}.height"),
         _uint(fields[1], f"{frame}.round"),
-        tuple(item(value, f"{frame}.{items}[]") for value in values),
+        _block_txs(fields[2], f"{frame}.{items}", item),
     )
+
+
+def _block_txs(values: Any, name: str, item: Callable[[Any, str], Any]) -> tuple[Any, ...]:
+    """An array of at most a block's transactions (or their places or hashes)."""
+    if type(values) not in (list, tuple) or len(values) > types_constants.block_txs_max:
+        raise DecodeError(
+            "wrong_type", f"{name} must be an array of at most {types_constants.block_txs_max}"
+        )
+    return tuple(item(value, f"{name}[]") for value in values)
+
+
+def _hash(value: Any, name: str) -> bytes:
+    return _fixed(value, name, _HASH_BYTES)
 
 
 def _want(fields: Any) -> Want:

@@ -134,18 +134,26 @@ class Chain:
     # Consensus requests ----------------------------------------------------------------------
 
     def propose(
-        self, height: int, round_: int, evidence: tuple[bytes, ...], me: Address, now_ms: int
+        self,
+        height: int,
+        round_: int,
+        evidence: tuple[bytes, ...],
+        me: Address,
+        now_ms: int,
+        listed: Sequence[Transaction] = (),
     ) -> Block:
+        """A block of `listed` first (what held inclusion lists name, node/inclusion.py), then
+        the pool's transactions by fee; `build_block` leaves out any that fails the ladder."""
         state = self.store.state()
         if height != state.height + 1:
             raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
-        candidates = [
-            tx
-            for tx in self.pool.reap(
-                self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
-            )
-            if tx.sender_address not in self.censored
-        ]
+        candidates = self.pool.reap(
+            self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
+        )
+        if listed:
+            first = {tx.hash() for tx in listed}
+            candidates = [*listed, *(tx for tx in candidates if tx.hash() not in first)]
+        candidates = [tx for tx in candidates if tx.sender_address not in self.censored]
         proposal = machine.build_block(
             state,
             candidates,

@@ -9,21 +9,31 @@ ready, with room for it, is not prepared, the omission is counted against its pr
 it holds for that height make the case on chain data alone (state/registry/omission.py), it
 also builds omission evidence (`evidence`), which the node queues for its next proposal.
 The wait bound and the window are governance parameters 46 and 47, read at each commit.
+
+As a proposer it honours the lists it holds (`gather`): what they name comes first in its block,
+from its pool, else from the gossip it received lately (a full pool refuses gossip, but the
+transaction was seen), else asked by hash of the lists' authors (`asks`, frame 22), who held
+it ready when they listed it. Under overload a proposer's pool is full and refuses much of its
+peers' gossip, while the validators judging it hold those transactions ready: a proposer that
+built from its pool alone lost one round in six to refusals (docs/inclusion.md).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from metanode.codec import tags
 from metanode.crypto import ed25519
+from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError, VerificationError
 from metanode.mempool.inclusion import Lists, Refused, Violation
 from metanode.net.frames import Inclusion
 from metanode.state.codes import OK
 from metanode.state.registry import omission
 from metanode.state.registry.records import read_params
-from metanode.types import Address, Block
+from metanode.types import Address, Block, Transaction
 from metanode.types import constants as types_constants
 from metanode.types.inclusion import InclusionList, list_txs_max
 from metanode.types.omission import OmissionItem
@@ -35,6 +45,15 @@ from .metrics import Metrics
 log = logging.getLogger("metanode.inclusion")
 
 Broadcast = Callable[[Inclusion], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """What a proposer of a height puts first in its block, and what the lists name that it
+    holds nowhere."""
+
+    txs: tuple[Transaction, ...]  # by nonce, then hash: each sender's in nonce order
+    lacking: tuple[bytes, ...]  # ascending
 
 
 def log_fields(violation: Violation) -> dict[str, object]:
@@ -56,13 +75,20 @@ class Duty:
         self.lists = Lists(chain_id)
         self.chain_id = chain_id
         self.metrics = metrics
+        # Listed hashes asked of their lists' authors, by the height asked at: each is asked
+        # once in the window, so a transaction no one holds any more costs no wait twice.
+        self._asked: dict[bytes, int] = {}
 
-    def publish(self, broadcast: Broadcast) -> None:
-        """After a commit: list what waited too long for the height now decided."""
+    def publish(self, broadcast: Broadcast, committed: Iterable[bytes]) -> None:
+        """After a commit (of `committed` transaction hashes): list what waited too long for
+        the height now decided."""
         height = self.chain.height + 1
         params = read_params(self.chain.store.state().reader)
         self.lists.window = params.inclusion_obligation_blocks
+        self.lists.settle(height - 1, committed)
         self.lists.expire(height)
+        for tx_hash in [h for h, at in self._asked.items() if at <= height - self.lists.window]:
+            del self._asked[tx_hash]
         members = self._members()
         if self.me not in members:
             return
@@ -88,6 +114,61 @@ class Duty:
         except Refused as refused:
             return f"inclusion_{refused.reason}" if refused.blame else None
         return None
+
+    def gather(self, height: int, recent: Callable[[bytes], bytes | None]) -> Listed:
+        """The transactions the lists binding `height` name that this node holds, in its pool
+        or among the gossip it received lately (`recent`, raw by hash), less those whose
+        nonce committed state has passed (included already, or replaced). `Chain.propose` puts
+        them first and `build_block` runs each through the ladder as a validator will (its
+        signature, if this node has not verified it, and its nonce after what precedes it in
+        the block), leaving out any that fails: a proposer never includes an invalid one."""
+        obligations = self.lists.obligations(height)
+        if not obligations:
+            return Listed((), ())
+        pool = self.chain.pool
+        held: list[Transaction] = []
+        raws: list[bytes] = []
+        lacking: list[bytes] = []
+        for tx_hash in sorted(obligations):
+            tx = pool.get(tx_hash)
+            raw = None if tx is not None else recent(tx_hash)
+            if tx is not None:
+                held.append(tx)
+            elif raw is not None:
+                raws.append(raw)
+            else:
+                lacking.append(tx_hash)
+        # Gossip is kept before it is decoded: one that does not decode is left out.
+        held += [tx for tx in Transaction.decode_many(raws) if isinstance(tx, Transaction)]
+        view = self.chain.admission_view()
+        found = [tx for tx in held if tx.nonce >= view.account(tx.sender_address)[0]]
+        found.sort(key=lambda tx: (tx.nonce, tx.hash()))  # each sender's in nonce order
+        return Listed(tuple(found), tuple(lacking))
+
+    def asks(self, height: int, lacking: Iterable[bytes]) -> dict[Address, list[bytes]]:
+        """Whom to ask for the `lacking` listed transactions not asked for before: the
+        authors of the lists naming them, each with the hashes its lists name."""
+        fresh = [tx_hash for tx_hash in lacking if tx_hash not in self._asked]
+        for tx_hash in fresh:
+            self._asked[tx_hash] = height
+        found = self.lists.authors(height, set(fresh))
+        found.pop(self.me, None)
+        return found
+
+    def went_without(self, listed: Listed, height: int, round_: int) -> None:
+        """A proposal is made without the listed transactions `listed` lacks (asked, not sent
+        in time): counted, and logged, since its validators may refuse it for them."""
+        if listed.lacking:
+            self.metrics.inclusion_unavailable.inc(len(listed.lacking))
+            log.info(
+                "proposing without listed transactions held nowhere",
+                extra={"height": height, "round": round_, "txs": len(listed.lacking)},
+            )
+
+    def wanted(self, raws: Iterable[bytes]) -> list[bytes]:
+        """Of an answer to `asks`, the transactions this node asked for (a peer cannot fill its
+        recent gossip with anything else this way)."""
+        return [raw for raw in raws if tagged_hash(tags.TX, raw) in self._asked]
 
     def violates(self, block: Block) -> Violation | None:
         """What `block` leaves out that a held list names though it has room."""

@@ -171,6 +171,12 @@ class Metrics:
             "Proposals this validator refused to prepare for leaving out a listed transaction.",
             registry=r,
         )
+        self.inclusion_unavailable = Counter(
+            "metanode_inclusion_unavailable",
+            "Listed transactions a proposal of this validator went without: it held them "
+            "nowhere and the lists' authors did not send them in time (node/inclusion.py).",
+            registry=r,
+        )
         self.inclusion_evidence = Counter(
             "metanode_inclusion_evidence",
             "Omission evidence this validator queued against a censoring proposer "

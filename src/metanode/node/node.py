@@ -95,6 +95,7 @@ from metanode.net.frames import (
     GetBlock,
     GetSnapshot,
     GetTxs,
+    GetTxsByHash,
     Inclusion,
     NoBlock,
     PeerAnnounce,
@@ -103,6 +104,7 @@ from metanode.net.frames import (
     SnapshotPart,
     Status,
     Txs,
+    TxsByHash,
     TxsFor,
     Want,
     txs_frames,
@@ -116,6 +118,7 @@ from metanode.state.registry import light_attack
 from metanode.state.staking import queries as staking_queries
 from metanode.state.store import Store
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
+from metanode.types import constants as types_constants
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
 
@@ -358,6 +361,11 @@ class Node:
         # (then the first transactions to settle into the pool propose it).
         self._waiting: RequestProposal | None = None
         self._gathered = False
+        # A proposal whose listed transactions (inclusion.py) were asked of their lists'
+        # authors: the hashes asked and until when (monotonic) it may wait for them; and the
+        # proposal once it does wait (then their answer proposes it).
+        self._listed: tuple[RequestProposal, frozenset[bytes], float] | None = None
+        self._listed_waiting: RequestProposal | None = None
         self._timers: set[asyncio.Handle] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._refused: collections.Counter[str] = collections.Counter()
@@ -593,6 +601,7 @@ class Node:
             self.network.broadcast(Consensus(encode_message(twin)))
 
     def _schedule_proposal(self, action: RequestProposal) -> None:
+        self._ask_listed(action)
         if action.round > 0 or self._full_block_pending():
             self._waiting = None  # an earlier round's or height's wait is over
             self._later(0, self._propose, action)
@@ -637,14 +646,82 @@ class Node:
             return
         if self._stopping.is_set():  # a gateway request that ends while the node stops
             return
+        listed = self.inclusion.gather(action.height, self._recent.get)
+        if self._wait_listed(action, listed.lacking):
+            return
+        self.inclusion.went_without(listed, action.height, action.round)
         block = self.chain.propose(
-            action.height, action.round, action.evidence, self.me, self._block_clock()
+            action.height,
+            action.round,
+            action.evidence,
+            self.me,
+            self._block_clock(),
+            listed.txs,
         )
         log.info(
             "proposal made",
             extra={"height": action.height, "round": action.round, "txs": len(block.txs)},
         )
         self.dispatch(ProposalCandidateReady(action.height, action.round, block))
+
+    def _ask_listed(self, action: RequestProposal) -> None:
+        """Ask the lists' authors for the listed transactions this proposer holds nowhere (not
+        asked before): they held them ready when they listed them. The proposal waits for them
+        at most `block_gather_ms` from now, inside its gathering when it gathers."""
+        lacking = self.inclusion.gather(action.height, self._recent.get).lacking
+        asks = self.inclusion.asks(action.height, lacking)
+        self._listed = self._listed_waiting = None
+        if not asks:
+            return
+        step = types_constants.block_txs_max  # GET_TXS_BY_HASH's bound
+        for author, hashes in asks.items():
+            for start in range(0, len(hashes), step):
+                self.network.send(author, GetTxsByHash(tuple(hashes[start : start + step])))
+        asked = frozenset(tx_hash for hashes in asks.values() for tx_hash in hashes)
+        until = time.monotonic() + self.config.consensus.block_gather_ms / 1000
+        self._listed = (action, asked, until)
+
+    def _wait_listed(self, action: RequestProposal, lacking: Sequence[bytes]) -> bool:
+        """Whether `action`'s proposal waits for listed transactions asked and not yet here."""
+        if self._listed is None or self._listed[0] is not action:
+            return False
+        _, asked, until = self._listed
+        left_ms = int((until - time.monotonic()) * 1000)
+        if left_ms <= 0 or asked.isdisjoint(lacking):
+            return False
+        self._listed_waiting = action
+        self._later(left_ms, self._propose_listed, action)
+        return True
+
+    def _propose_listed(self, action: RequestProposal) -> None:
+        if self._listed_waiting is action:
+            self._listed = self._listed_waiting = None
+            self._propose(action)
+
+    def _on_txs_by_hash(self, frame: TxsByHash) -> None:
+        self._recent.add(self.inclusion.wanted(frame.txs))
+        waiting = self._listed_waiting
+        if waiting is not None and self._listed is not None:
+            asked = self._listed[1]
+            lacking = self.inclusion.gather(waiting.height, self._recent.get).lacking
+            if asked.isdisjoint(lacking):
+                self._propose_listed(waiting)
+
+    def _serve_txs_by_hash(self, peer: Address, frame: GetTxsByHash) -> None:
+        """Answer from the pool and the gossip received lately, within one frame's bytes."""
+        txs: list[bytes] = []
+        size = 0
+        for tx_hash in frame.tx_hashes:
+            tx = self.chain.pool.get(tx_hash)
+            raw = self._recent.get(tx_hash) if tx is None else tx.encode()
+            if raw is None:
+                continue
+            size += len(raw)
+            if size > net_constants.txs_frame_bytes_max:
+                break
+            txs.append(raw)
+        if txs:
+            self.network.send(peer, TxsByHash(tuple(txs)))
 
     def _block_clock(self) -> int:
         """The time a block is stamped with and checked against: the wall clock, moved ahead
@@ -688,7 +765,7 @@ class Node:
             self.commit_rate.validators = validators
 
     def _after_commit(self, committed: Committed) -> None:
-        self.inclusion.publish(self.network.broadcast)
+        self.inclusion.publish(self.network.broadcast, committed.tx_hashes)
         header = committed.block.header
         metrics = self.metrics
         metrics.height.set(header.height + 1)
@@ -978,6 +1055,10 @@ class Node:
             self._serve_txs(peer, frame)
         elif isinstance(frame, TxsFor):
             self._on_txs_for(frame)
+        elif isinstance(frame, GetTxsByHash):
+            self._serve_txs_by_hash(peer, frame)
+        elif isinstance(frame, TxsByHash):
+            self._on_txs_by_hash(frame)
         elif isinstance(frame, Status):
             self._peer_heights[peer] = frame.height
             self._maybe_sync()
