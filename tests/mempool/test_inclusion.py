@@ -149,3 +149,20 @@ def test_the_window_is_the_governance_parameter_and_lists_naming_a_transaction_a
     assert lists.naming(11, ZERO) == []
     lists.expire(11)
     assert lists.naming(9, ZERO) == [] and len(lists) == 2
+
+
+def test_a_committed_listed_transaction_binds_no_one_and_authors_are_found_by_hash() -> None:
+    lists = Lists(CHAIN, window=2)
+    one, two = ZERO, bytes([1]) * 32
+    lists.hold(listed(10, [one, two]), MEMBERS, 10)
+    lists.hold(listed(10, [two], VALIDATORS[1]), MEMBERS, 10)
+    assert lists.authors(10, {two}) == {
+        address(VALIDATORS[0]): [two],
+        address(VALIDATORS[1]): [two],
+    }
+    assert lists.authors(12, {two}) == {}  # out of the window
+    lists.settle(10, [one, bytes([9]) * 32])  # what no list names is not remembered
+    assert lists.obligations(11) == {two}
+    assert lists.naming(10, one) != []  # evidence still finds the lists
+    lists.expire(12)
+    assert lists.obligations(11) == set() and len(lists) == 0

@@ -4,7 +4,9 @@ only when they carry more than a third of the power (node/inclusion.py)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metanode.consensus.real_suite import RealSuite, ValidatorKeys
@@ -58,98 +60,104 @@ def test_a_refused_censoring_proposal_becomes_evidence_with_enough_lists(tmp_pat
 MEMBERS = {validator_wallet(index).address for index in range(4)}
 
 
-def proposer_chain(store: Store, chain_id: str, block_txs_max: int) -> Chain:
-    """Validator 1's chain, with a VRF key to propose with."""
+@dataclass
+class Proposer:
+    """Validator 1 on a real ledger and pool, with a VRF key to propose with."""
+
+    chain: Chain
+    duty: Duty
+    chain_id: str
+
+    def admit(self, *txs: Transaction) -> None:
+        for tx in txs:
+            assert self.chain.pool.admit(tx.encode(), self.chain.admission_view(), 1).admitted
+
+    def hold(self, author: int, txs: list[Transaction]) -> InclusionList:
+        """Validator `author`'s list of height 1 naming `txs`, held."""
+        hashes = [tx.hash() for tx in txs]
+        item = InclusionList.signed(node_key(author), self.chain_id, 1, hashes)
+        self.duty.lists.hold(item, MEMBERS, 1)
+        return item
+
+    def propose(self, listed: tuple[Transaction, ...] = ()) -> tuple[Transaction, ...]:
+        return self.chain.propose(1, 0, (), self.duty.me, 2_000_000, listed).txs
+
+
+@contextmanager
+def proposer(tmp_path: Path, block_txs_max: int = 100) -> Iterator[Proposer]:
+    document = make_genesis(validators=4)
     keys = ValidatorKeys(bytes(validator_wallet(1).key), bytes(31) + b"\x07", bytes([7]) * 32)
-    return Chain(store, Pool(chain_id), RealSuite(keys), block_txs_max=block_txs_max)
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = Chain(store, Pool(document.chain_id), RealSuite(keys), block_txs_max)
+        yield Proposer(
+            chain, Duty(node_key(1), chain, document.chain_id, Metrics()), document.chain_id
+        )
 
 
-def transfer(sender: int, nonce: int = 0, fee: int = FEE) -> Transaction:
-    return Wallet.of(sender).tx(nonce, Transfer(Wallet.of(9).address, 1, Denom.GEN), fee=fee)
+def transfer(sender: int, nonce: int = 0, fee: int = FEE, expiry: int = 1_000_000) -> Transaction:
+    message = Transfer(Wallet.of(9).address, 1, Denom.GEN)
+    return Wallet.of(sender).tx(nonce, message, fee=fee, expiry=expiry)
 
 
 def test_a_proposer_puts_what_its_lists_name_first_from_its_pool(tmp_path: Path) -> None:
-    document = make_genesis(validators=4)
-    with Store.open(tmp_path / LEDGER_DIR, document) as store:
-        chain = proposer_chain(store, document.chain_id, block_txs_max=1)
+    with proposer(tmp_path, block_txs_max=1) as node:
         rich, listed_tx = transfer(1, fee=10 * FEE), transfer(2)
-        for tx in (rich, listed_tx):
-            assert chain.pool.admit(tx.encode(), chain.admission_view(), 1).admitted
-        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
+        node.admit(rich, listed_tx)
         # The fee order alone fills a one-transaction block with the richer one.
-        assert chain.propose(1, 0, (), duty.me, 2_000_000).txs == (rich,)
-        signed = InclusionList.signed(node_key(2), document.chain_id, 1, [listed_tx.hash()])
-        duty.lists.hold(signed, MEMBERS, 1)
-        listed = duty.gather(1, RecentTxs().get)
+        assert node.propose() == (rich,)
+        node.hold(2, [listed_tx])
+        listed = node.duty.gather(1, RecentTxs().get)
         assert listed == Listed((listed_tx,), ())
-        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
-        assert block.txs == (listed_tx,)
+        assert node.propose(listed.txs) == (listed_tx,)
 
 
 def test_a_proposer_takes_a_listed_transaction_its_full_pool_refused_from_recent_gossip(
     tmp_path: Path,
 ) -> None:
-    document = make_genesis(validators=4)
-    with Store.open(tmp_path / LEDGER_DIR, document) as store:
-        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
-        # Two of one sender, listed in reverse hash order: the block holds them in nonce order.
+    with proposer(tmp_path) as node:
+        # Two of one sender, gossiped in reverse order: the block holds them in nonce order.
         first, second, mine = transfer(2, 0), transfer(2, 1), transfer(3)
-        assert chain.pool.admit(mine.encode(), chain.admission_view(), 1).admitted
+        node.admit(mine)
         recent = RecentTxs()
         recent.add([second.encode(), first.encode()])
-        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
-        hashes = [first.hash(), second.hash()]
-        duty.lists.hold(InclusionList.signed(node_key(2), document.chain_id, 1, hashes), MEMBERS, 1)
-        listed = duty.gather(1, recent.get)
-        assert listed.txs == (first, second) and listed.lacking == ()
-        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
-        assert block.txs == (first, second, mine)
+        node.hold(2, [first, second])
+        listed = node.duty.gather(1, recent.get)
+        assert listed == Listed((first, second), ())
+        assert node.propose(listed.txs) == (first, second, mine)
         # Once committed they bind no proposer: the proposer no longer looks for them.
-        duty.lists.settle(1, [first.hash()])
-        assert duty.lists.obligations(1) == {second.hash()}
+        node.duty.lists.settle(1, [first.hash()])
+        assert node.duty.lists.obligations(1) == {second.hash()}
 
 
 def test_a_listed_transaction_held_nowhere_is_asked_of_its_authors_and_counted_if_absent(
     tmp_path: Path,
 ) -> None:
-    document = make_genesis(validators=4)
-    with Store.open(tmp_path / LEDGER_DIR, document) as store:
-        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
+    with proposer(tmp_path) as node:
         absent, mine = transfer(2), transfer(3)
-        assert chain.pool.admit(mine.encode(), chain.admission_view(), 1).admitted
-        metrics = Metrics()
-        duty = Duty(node_key(1), chain, document.chain_id, metrics)
-        for index in (1, 2, 3):
-            item = InclusionList.signed(node_key(index), document.chain_id, 1, [absent.hash()])
-            duty.lists.hold(item, MEMBERS, 1)
+        node.admit(mine)
+        for author in (1, 2, 3):
+            node.hold(author, [absent])
+        duty = node.duty
         listed = duty.gather(1, RecentTxs().get)
         assert listed == Listed((), (absent.hash(),))
-        authors = {validator_wallet(index).address for index in (2, 3)}
+        authors = {validator_wallet(index).address for index in (2, 3)}  # not itself
         assert duty.asks(1, listed.lacking) == {author: [absent.hash()] for author in authors}
         assert duty.asks(1, listed.lacking) == {}  # asked once in the window
         # An answer fills recent gossip only with what was asked.
         assert duty.wanted([mine.encode(), absent.encode()]) == [absent.encode()]
         duty.went_without(listed, 1, 0)
-        assert metrics.inclusion_unavailable._value.get() == 1
-        block = chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs)
-        assert block.txs == (mine,)
+        assert duty.metrics.inclusion_unavailable._value.get() == 1
+        assert node.propose(listed.txs) == (mine,)
 
 
 def test_a_listed_transaction_now_invalid_is_left_out(tmp_path: Path) -> None:
-    document = make_genesis(validators=4)
-    with Store.open(tmp_path / LEDGER_DIR, document) as store:
-        chain = proposer_chain(store, document.chain_id, block_txs_max=100)
-        good, expired = (
-            transfer(2),
-            Wallet.of(4).tx(0, Transfer(Wallet.of(9).address, 1, Denom.GEN), expiry=0),
-        )
+    with proposer(tmp_path) as node:
+        good, expired = transfer(2), transfer(4, expiry=0)
         forged = transfer(3).with_signature(bytes(64))
         recent = RecentTxs()
         recent.add([tx.encode() for tx in (good, forged, expired)])
-        duty = Duty(node_key(1), chain, document.chain_id, Metrics())
-        hashes = [tx.hash() for tx in (good, forged, expired)]
-        duty.lists.hold(InclusionList.signed(node_key(2), document.chain_id, 1, hashes), MEMBERS, 1)
-        listed = duty.gather(1, recent.get)
+        node.hold(2, [good, forged, expired])
+        listed = node.duty.gather(1, recent.get)
         assert set(listed.txs) == {good, forged, expired}
         # The ladder of the block decides, as every validator's will.
-        assert chain.propose(1, 0, (), duty.me, 2_000_000, listed.txs).txs == (good,)
+        assert node.propose(listed.txs) == (good,)
