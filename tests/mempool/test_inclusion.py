@@ -151,18 +151,42 @@ def test_the_window_is_the_governance_parameter_and_lists_naming_a_transaction_a
     assert lists.naming(9, ZERO) == [] and len(lists) == 2
 
 
-def test_a_committed_listed_transaction_binds_no_one_and_authors_are_found_by_hash() -> None:
+def test_a_committed_listed_transaction_binds_no_one() -> None:
     lists = Lists(CHAIN, window=2)
     one, two = ZERO, bytes([1]) * 32
     lists.hold(listed(10, [one, two]), MEMBERS, 10)
     lists.hold(listed(10, [two], VALIDATORS[1]), MEMBERS, 10)
-    assert lists.authors(10, {two}) == {
-        address(VALIDATORS[0]): [two],
-        address(VALIDATORS[1]): [two],
-    }
-    assert lists.authors(12, {two}) == {}  # out of the window
     lists.settle(10, [one, bytes([9]) * 32])  # what no list names is not remembered
     assert lists.obligations(11) == {two}
     assert lists.naming(10, one) != []  # evidence still finds the lists
     lists.expire(12)
     assert lists.obligations(11) == set() and len(lists) == 0
+
+
+def test_only_lists_held_and_transactions_ready_before_a_rounds_cutoff_bind_its_proposal() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    early, other = tx(KEYS[0]), tx(KEYS[1])
+    early_hash, other_hash = pool.admit(early, ledger, 1).hash, pool.admit(other, ledger, 1).hash
+    assert early_hash is not None and other_hash is not None
+    lists = Lists(CHAIN)
+    lists.hold(listed(5, [early_hash]), MEMBERS, 5)
+    pool_mark, lists_mark = pool.mark(), lists.mark()
+    # After the cutoff: a list naming `other`, and the transaction that makes a later one ready.
+    lists.hold(listed(5, [other_hash], VALIDATORS[2]), MEMBERS, 5)
+    queued = pool.admit(tx(KEYS[2], nonce=1), ledger, 1).hash
+    gap = pool.admit(tx(KEYS[2], nonce=0), ledger, 1).hash
+    assert queued is not None and gap is not None
+    lists.hold(listed(5, [queued], VALIDATORS[3]), MEMBERS, 5)
+
+    def judge(before: int | None, ready_before: int | None) -> inclusion.Violation | None:
+        def ready(tx_hash: bytes) -> tuple[Address, int] | None:
+            return pool.ready_entry(tx_hash, ready_before)
+
+        return lists.judge(block(5, []), ready, 100, 10**6, before)
+
+    now = judge(None, None)
+    assert now is not None and set(now.omitted) == {early_hash, other_hash, queued}
+    at_cutoff = judge(lists_mark, pool_mark)
+    assert at_cutoff is not None and at_cutoff.omitted == (early_hash,)
+    assert pool.ready_entry(queued) is not None and pool.ready_entry(queued, pool_mark) is None
+    assert pool.ready_entry(gap, pool_mark) is None  # admitted after the cutoff

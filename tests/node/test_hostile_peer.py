@@ -26,16 +26,19 @@ from metanode.net import hybrid, tls
 from metanode.net.frames import (
     Consensus,
     GetTxs,
+    GetTxsByHash,
     HybridKeys,
     Inclusion,
     Status,
+    TxsByHash,
+    TxsFor,
     decode_frame,
     encode_frame,
 )
 from metanode.node import compact, keys
 from metanode.node import home as dev_home
 from metanode.node.home import DEV_CHAIN_ID
-from metanode.types import Address, BlockHeader
+from metanode.types import Address, BlockHeader, Transaction
 from metanode.types.inclusion import InclusionList
 
 from .cluster import Cluster
@@ -126,6 +129,34 @@ async def _asked_for_txs(link: Link, seconds: float) -> int:
     return asked
 
 
+async def _served(
+    cluster: Cluster,
+    seed: bytes,
+    place: tuple[int, int, int],
+    sent: Transaction,
+    queued: Transaction,
+) -> dict[str, bool]:
+    """v0 answers GET_TXS for a height it committed from the stored block (`place`: height,
+    certificate round, index), and GET_TXS_BY_HASH from its pool, leaving out what it lacks."""
+    link = await _connect(cluster, seed, "v0")
+    height, round_, index = place
+    link[1].write(_sealed(link[1], encode_frame(GetTxs(height, round_, (index,)))))
+    link[1].write(_sealed(link[1], encode_frame(GetTxsByHash((ZERO, queued.hash())))))
+    await link[1].drain()
+    answers: dict[type, object] = {}
+    deadline = time.monotonic() + 30
+    while len(answers) < 2 and time.monotonic() < deadline:
+        (body,) = await _read_frames(link, 1)
+        frame = decode_frame(body)
+        if isinstance(frame, TxsFor | TxsByHash):
+            answers[type(frame)] = frame
+    link[1].close()
+    return {
+        "committed_served": answers.get(TxsFor) == TxsFor(height, round_, (sent.encode(),)),
+        "pooled_served_by_hash": answers.get(TxsByHash) == TxsByHash((queued.encode(),)),
+    }
+
+
 async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     """Each attack on its own node, since the first few offences get the key banned there."""
     outcomes = {}
@@ -209,6 +240,17 @@ def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -
             cluster.start(name)
         cluster.wait_height(2, timeout_s=90)  # three processes starting on a loaded machine
         v3 = keys.read_validator(cluster.home / "nodes/v3/validator.key", dev_home.DEV_PASSWORD)
+        sender, receiver = cluster.dev_keys()[:2]
+        to = Address.from_public_key(receiver.public_key)
+        # One to commit, one to stay in the pool behind a missing nonce.
+        sent, queued = cluster.transfer(sender, 0, to, 1), cluster.transfer(sender, 2, to, 1)
+        cluster.submit("v0", [sent, queued])
+        cluster.wait(lambda: cluster.committed("v0", sent.hash().hex()), 60, "the transfer")
+        view = cluster.get("v0", f"/api/v1/txs/{sent.hash().hex()}")
+        certificate = cluster.block("v0", view["height"])["certificate"]
+        place = (view["height"], certificate["round"], view["index"])
+        served = asyncio.run(_served(cluster, v3.ed25519_seed, place, sent, queued))
+        assert served == {"committed_served": True, "pooled_served_by_hash": True}
         outcomes = asyncio.run(_hostile(cluster, v3.ed25519_seed))
         assert outcomes == {
             "compact_asked_of_sender": True,

@@ -57,6 +57,10 @@ class Lists:
         self.window = window
         # height -> validator -> list
         self._held: dict[int, dict[Address, InclusionList]] = {}
+        # (height, validator) -> the order its list was held in: a round's cutoff (`mark`)
+        # leaves out the lists held after it.
+        self._received: dict[tuple[int, Address], int] = {}
+        self._count = 0
         # Listed hashes that a block committed, by the height it committed them at: they bind
         # no proposer any more, and a proposer would otherwise look for them at every height
         # of the window (`settle`).
@@ -87,11 +91,18 @@ class Lists:
         if len(self) >= lists_max:
             raise Refused("full", f"{lists_max} lists are held", blame=False)
         by_validator[validator] = item
+        self._received[item.height, validator] = self._count
+        self._count += 1
+
+    def mark(self) -> int:
+        """Lists held from now on are held after this mark (`before` of `obligations`)."""
+        return self._count
 
     def expire(self, height: int) -> None:
         """Forget lists that bind no proposal at `height` or later."""
         for listed in [h for h in self._held if h <= height - self.window]:
-            del self._held[listed]
+            for validator in self._held.pop(listed):
+                del self._received[listed, validator]
         for tx_hash in [h for h, at in self._settled.items() if at <= height - self.window]:
             del self._settled[tx_hash]
 
@@ -112,32 +123,22 @@ class Lists:
             if tx_hash in by_validator[validator].tx_hashes
         ]
 
-    def obligations(self, height: int) -> set[bytes]:
-        """What the lists binding a proposal of `height` name, less what blocks committed."""
-        found = self._named(height)
+    def obligations(self, height: int, before: int | None = None) -> set[bytes]:
+        """What the lists binding a proposal of `height` (held before the mark `before`, if
+        given) name, less what blocks committed."""
+        found = self._named(height, before)
         found.difference_update(self._settled)
         return found
 
-    def authors(self, height: int, tx_hashes: Collection[bytes]) -> dict[Address, list[bytes]]:
-        """The validators whose lists binding `height` name some of `tx_hashes`, each with those
-        hashes (ascending): whom a proposer asks for a listed transaction it lacks."""
-        found: dict[Address, set[bytes]] = {}
-        for listed, by_validator in self._held.items():
-            if height - self.window < listed <= height:
-                for validator, item in by_validator.items():
-                    named = found.setdefault(validator, set())
-                    named.update(tx_hash for tx_hash in item.tx_hashes if tx_hash in tx_hashes)
-        return {
-            validator: sorted(found[validator]) for validator in sorted(found) if found[validator]
-        }
-
-    def _named(self, height: int | None = None) -> set[bytes]:
-        """What the held lists binding `height` (all held lists: None) name."""
+    def _named(self, height: int | None = None, before: int | None = None) -> set[bytes]:
+        """What the held lists binding `height` (all held lists: None), held before the mark
+        `before` (all: None), name."""
         found: set[bytes] = set()
         for listed, by_validator in self._held.items():
             if height is None or height - self.window < listed <= height:
-                for item in by_validator.values():
-                    found.update(item.tx_hashes)
+                for validator, item in by_validator.items():
+                    if before is None or self._received[listed, validator] < before:
+                        found.update(item.tx_hashes)
         return found
 
     def judge(
@@ -146,11 +147,13 @@ class Lists:
         ready: Callable[[bytes], tuple[Address, int] | None],
         txs_max: int,
         bytes_max: int,
+        before: int | None = None,
     ) -> Violation | None:
         """The listed transactions `block` leaves out though it has room; `ready` gives a
-        transaction's sender and size when this validator's pool holds it ready."""
+        transaction's sender and size when this validator's pool holds it ready (at the
+        round's cutoff), and only lists held before the mark `before` count."""
         header = block.header
-        obligations = self.obligations(header.height)
+        obligations = self.obligations(header.height, before)
         if not obligations:
             return None  # the common case: nothing waited too long, nothing to hash
         included = {tx.hash() for tx in block.txs}

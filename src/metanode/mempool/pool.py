@@ -622,13 +622,24 @@ class Pool:
                     found.append((entry.arrival, entry.hash))
         return [tx_hash for _, tx_hash in sorted(found)[:count_max]]
 
-    def ready_entry(self, tx_hash: bytes) -> tuple[Address, int] | None:
-        """The sender and size of a transaction held ready (a block can include it now)."""
+    def mark(self) -> int:
+        """Transactions admitted from now on are admitted after this mark (`ready_entry`)."""
+        return next(self._arrivals)
+
+    def ready_entry(self, tx_hash: bytes, before: int | None = None) -> tuple[Address, int] | None:
+        """The sender and size of a transaction held ready (a block can include it now), and,
+        given the mark `before`, ready then already: it and its sender's transactions ahead of
+        it were all admitted before the mark."""
         entry = self._by_hash.get(tx_hash)
         if entry is None:
             return None
         sender = self._by_sender[entry.sender]
-        if not sender.nonce <= entry.tx.nonce < sender.nonce + sender.ready:
+        nonce = entry.tx.nonce
+        if not sender.nonce <= nonce < sender.nonce + sender.ready:
+            return None
+        if before is not None and any(
+            sender.txs[ahead].arrival >= before for ahead in range(sender.nonce, nonce + 1)
+        ):
             return None
         return entry.sender, entry.size
 

@@ -12,8 +12,10 @@ The wait bound and the window are governance parameters 46 and 47, read at each 
 
 As a proposer it honours the lists it holds (`gather`): what they name comes first in its block,
 from its pool, else from the gossip it received lately (a full pool refuses gossip, but the
-transaction was seen), else asked by hash of the lists' authors (`asks`, frame 22), who held
-it ready when they listed it. Under overload a proposer's pool is full and refuses much of its
+transaction was seen), else asked by hash of every peer (`asks`, frame 22): the lists' authors
+held it ready when they listed it, and any validator that would refuse the proposal for leaving
+it out holds it too, so a node that lists a transaction but keeps it from the proposer cannot
+make it look like a censor. Under overload a proposer's pool is full and refuses much of its
 peers' gossip, while the validators judging it hold those transactions ready: a proposer that
 built from its pool alone lost one round in six to refusals (docs/inclusion.md).
 """
@@ -75,14 +77,19 @@ class Duty:
         self.lists = Lists(chain_id)
         self.chain_id = chain_id
         self.metrics = metrics
-        # Listed hashes asked of their lists' authors, by the height asked at: each is asked
+        # Listed hashes asked of the peers, by the height asked at: each is asked
         # once in the window, so a transaction no one holds any more costs no wait twice.
         self._asked: dict[bytes, int] = {}
+        # (height, round) -> the pool's and the lists' marks when this node started that round:
+        # what reached it later does not bind that round's proposal (docs/inclusion.md
+        # "Fair to a proposer").
+        self._cutoffs: dict[tuple[int, int], tuple[int, int]] = {}
 
     def publish(self, broadcast: Broadcast, committed: Iterable[bytes]) -> None:
         """After a commit (of `committed` transaction hashes): list what waited too long for
         the height now decided."""
         height = self.chain.height + 1
+        self.cut_off(height, 0)  # before its own list: no proposer of `height` has seen that
         params = read_params(self.chain.store.state().reader)
         self.lists.window = params.inclusion_obligation_blocks
         self.lists.settle(height - 1, committed)
@@ -145,15 +152,13 @@ class Duty:
         found.sort(key=lambda tx: (tx.nonce, tx.hash()))  # each sender's in nonce order
         return Listed(tuple(found), tuple(lacking))
 
-    def asks(self, height: int, lacking: Iterable[bytes]) -> dict[Address, list[bytes]]:
-        """Whom to ask for the `lacking` listed transactions not asked for before: the
-        authors of the lists naming them, each with the hashes its lists name."""
+    def asks(self, height: int, lacking: Iterable[bytes]) -> list[bytes]:
+        """Of the `lacking` listed transactions, those to ask the peers for: the ones not asked
+        for before in the window."""
         fresh = [tx_hash for tx_hash in lacking if tx_hash not in self._asked]
         for tx_hash in fresh:
             self._asked[tx_hash] = height
-        found = self.lists.authors(height, set(fresh))
-        found.pop(self.me, None)
-        return found
+        return fresh
 
     def went_without(self, listed: Listed, height: int, round_: int) -> None:
         """A proposal is made without the listed transactions `listed` lacks (asked, not sent
@@ -170,15 +175,30 @@ class Duty:
         recent gossip with anything else this way)."""
         return [raw for raw in raws if tagged_hash(tags.TX, raw) in self._asked]
 
+    def cut_off(self, height: int, round_: int) -> None:
+        """This node starts round `round_` of `height` (the first call for it counts): lists
+        and transactions that reach it from now on do not bind that round's proposal."""
+        if (height, round_) in self._cutoffs:
+            return
+        for key in [key for key in self._cutoffs if key[0] < height]:
+            del self._cutoffs[key]
+        self._cutoffs[height, round_] = (self.chain.pool.mark(), self.lists.mark())
+
     def violates(self, block: Block) -> Violation | None:
-        """What `block` leaves out that a held list names though it has room."""
-        if block.header.proposer == self.me:
+        """What `block` leaves out that a list held at its round's cutoff names, ready here at
+        the cutoff, though the block has room."""
+        header = block.header
+        if header.proposer == self.me:
             return None
+        pool = self.chain.pool
+        cutoff = self._cutoffs.get((header.height, header.round))
+        pool_mark, lists_mark = (None, None) if cutoff is None else cutoff
         violation = self.lists.judge(
             block,
-            self.chain.pool.ready_entry,
+            lambda tx_hash: pool.ready_entry(tx_hash, pool_mark),
             self.chain.block_txs_max,
             types_constants.block_bytes_max,
+            lists_mark,
         )
         if violation is None:
             return None

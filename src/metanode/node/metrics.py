@@ -174,7 +174,7 @@ class Metrics:
         self.inclusion_unavailable = Counter(
             "metanode_inclusion_unavailable",
             "Listed transactions a proposal of this validator went without: it held them "
-            "nowhere and the lists' authors did not send them in time (node/inclusion.py).",
+            "nowhere and no peer sent them in time (node/inclusion.py).",
             registry=r,
         )
         self.inclusion_evidence = Counter(

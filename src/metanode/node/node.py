@@ -361,8 +361,8 @@ class Node:
         # (then the first transactions to settle into the pool propose it).
         self._waiting: RequestProposal | None = None
         self._gathered = False
-        # A proposal whose listed transactions (inclusion.py) were asked of their lists'
-        # authors: the hashes asked and until when (monotonic) it may wait for them; and the
+        # A proposal whose listed transactions (inclusion.py) were asked of the peers: the
+        # hashes asked and until when (monotonic) it may wait for them; and the
         # proposal once it does wait (then their answer proposes it).
         self._listed: tuple[RequestProposal, frozenset[bytes], float] | None = None
         self._listed_waiting: RequestProposal | None = None
@@ -533,6 +533,8 @@ class Node:
                 check(self.state is not None, "an event before the engine started")
                 before = self.state
                 self.state, actions = engine.step(self.state, event)
+                if (self.state.height, self.state.round) != (before.height, before.round):
+                    self.inclusion.cut_off(self.state.height, self.state.round)
                 self._log_step(before, event)
                 self._carry_out(actions)
         except MetanodeError as error:
@@ -665,19 +667,19 @@ class Node:
         self.dispatch(ProposalCandidateReady(action.height, action.round, block))
 
     def _ask_listed(self, action: RequestProposal) -> None:
-        """Ask the lists' authors for the listed transactions this proposer holds nowhere (not
-        asked before): they held them ready when they listed them. The proposal waits for them
-        at most `block_gather_ms` from now, inside its gathering when it gathers."""
+        """Ask every peer for the listed transactions this proposer holds nowhere (not asked
+        before): the lists' authors held them ready, and so does any validator that would
+        refuse the proposal for them. The proposal waits for them at most `block_gather_ms`
+        from now, inside its gathering when it gathers."""
         lacking = self.inclusion.gather(action.height, self._recent.get).lacking
         asks = self.inclusion.asks(action.height, lacking)
         self._listed = self._listed_waiting = None
         if not asks:
             return
         step = types_constants.block_txs_max  # GET_TXS_BY_HASH's bound
-        for author, hashes in asks.items():
-            for start in range(0, len(hashes), step):
-                self.network.send(author, GetTxsByHash(tuple(hashes[start : start + step])))
-        asked = frozenset(tx_hash for hashes in asks.values() for tx_hash in hashes)
+        for start in range(0, len(asks), step):
+            self.network.broadcast(GetTxsByHash(tuple(asks[start : start + step])))
+        asked = frozenset(asks)
         until = time.monotonic() + self.config.consensus.block_gather_ms / 1000
         self._listed = (action, asked, until)
 
@@ -1189,20 +1191,31 @@ class Node:
 
     def _serve_txs(self, peer: Address, frame: GetTxs) -> None:
         """Answer from the proposal of (height, round) that the engine accepted, if any: the
-        proposer's own, or one this node rebuilt."""
-        state = self.state
-        if state is None or state.height != frame.height:
+        proposer's own, or one this node rebuilt; once this node committed that height, from
+        the stored block, the proposal of the certificate's round (a peer a commit behind
+        still rebuilds it, to catch up without a block sync)."""
+        txs = self._proposal_txs(frame.height, frame.round)
+        if txs is None:
             return
-        proposal = state.proposals.get(frame.round)
-        if proposal is None:
-            return
-        txs = proposal.block.txs
         # Each place once: repeated places could make the answer larger than a frame.
         places = [index for index in dict.fromkeys(frame.indexes) if index < len(txs)]
         if places:
             self.network.send(
                 peer, TxsFor(frame.height, frame.round, tuple(txs[i].encode() for i in places))
             )
+
+    def _proposal_txs(self, height: int, round_: int) -> tuple[Transaction, ...] | None:
+        state = self.state
+        if state is not None and state.height == height:
+            proposal = state.proposals.get(round_)
+            return None if proposal is None else proposal.block.txs
+        if not 0 < height <= self.chain.height:
+            return None
+        certificate = self.store.certificate(height)
+        block = self.store.block(height)
+        if certificate is None or certificate.round != round_ or block is None:
+            return None
+        return block.txs
 
     def _on_txs_for(self, frame: TxsFor) -> None:
         # Kept, so that a later proposal of the same transactions (a round that failed) is
