@@ -157,6 +157,28 @@ async def _served(
     }
 
 
+async def _fetched_by_proposer(cluster: Cluster, seed: bytes, tx: Transaction) -> dict[str, bool]:
+    """v0, holding a list that names `tx`, which no node holds, asks its peers for it by hash
+    when it proposes; this peer answers, and v0 puts it in its block."""
+    link = await _connect(cluster, seed, "v0")
+    item = InclusionList.signed(
+        ed25519.PrivateKey.from_seed(seed), DEV_CHAIN_ID, cluster.height("v0") + 1, [tx.hash()]
+    )
+    link[1].write(_sealed(link[1], encode_frame(Inclusion(item.encode()))))
+    await link[1].drain()
+    asked = False
+    deadline = time.monotonic() + 120
+    while not cluster.committed("v0", tx.hash().hex()) and time.monotonic() < deadline:
+        (body,) = await _read_frames(link, 1)
+        frame = decode_frame(body)
+        if isinstance(frame, GetTxsByHash) and tx.hash() in frame.tx_hashes:
+            asked = True
+            link[1].write(_sealed(link[1], encode_frame(TxsByHash((tx.encode(),)))))
+            await link[1].drain()
+    link[1].close()
+    return {"asked_by_hash": asked, "committed": cluster.committed("v0", tx.hash().hex())}
+
+
 async def _hostile(cluster: Cluster, seed: bytes) -> dict[str, bool]:
     """Each attack on its own node, since the first few offences get the key banned there."""
     outcomes = {}
@@ -251,6 +273,9 @@ def test_a_hostile_peer_cannot_crash_or_stall_the_honest_nodes(tmp_path: Path) -
         place = (view["height"], certificate["round"], view["index"])
         served = asyncio.run(_served(cluster, v3.ed25519_seed, place, sent, queued))
         assert served == {"committed_served": True, "pooled_served_by_hash": True}
+        unheard = cluster.transfer(cluster.dev_keys()[2], 0, to, 1)  # sent to no node
+        fetched = asyncio.run(_fetched_by_proposer(cluster, v3.ed25519_seed, unheard))
+        assert fetched == {"asked_by_hash": True, "committed": True}
         outcomes = asyncio.run(_hostile(cluster, v3.ed25519_seed))
         assert outcomes == {
             "compact_asked_of_sender": True,
