@@ -308,16 +308,14 @@ def test_equivocation_becomes_evidence_for_the_next_proposal() -> None:
     evidence = Evidence.decode(encoded)
     evidence.verify(committee.validators, ModelSuite(None))
     assert {evidence.first, evidence.second} == {first, second}
-    # The evidence rides on the next request for a block by this node.
-    committee.height = 2
-    next_proposer_round = next(r for r in range(50) if committee.proposer(r) == me)
-    state, actions = feed(state, StartHeight(2, committee.validators, state.seed))
-    for round_ in range(next_proposer_round):
-        state, more = feed(state, TimeoutFired(2, round_))
-        actions += more
-    requests = of_type(actions, RequestProposal)
-    if next_proposer_round == 0:
-        assert requests[0].evidence == (encoded,)
+    # The evidence rides on the next request for a block by this node, also the request of
+    # round 0 of a height it proposes first (it was taken before the evidence was carried over,
+    # so an honest node's evidence of an omission never reached a block).
+    committee.height = next(
+        h for h in range(2, 200) if Committee(height=h).proposer(0).address == me.address
+    )
+    state, actions = feed(state, StartHeight(committee.height, committee.validators, state.seed))
+    assert of_type(actions, RequestProposal) == [RequestProposal(committee.height, 0, (encoded,))]
 
 
 def test_evidence_the_chain_left_out_of_the_own_block_is_forgotten_below_its_height() -> None:

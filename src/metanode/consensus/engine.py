@@ -149,6 +149,7 @@ def on_start_height(state: EngineState, event: StartHeight, actions: Actions) ->
             state.config, state.suite, state.me, ahead, event.validators, event.seed
         )
         actions.extend(resent)
+        state.evidence = pending_evidence
     else:
         state = new_state(
             state.config,
@@ -159,8 +160,9 @@ def on_start_height(state: EngineState, event: StartHeight, actions: Actions) ->
             event.seed,
             ahead,
         )
+        # Before round 0 starts: its proposer's request for a block takes the evidence then.
+        state.evidence = pending_evidence
         start_round(state, 0, actions)
-    state.evidence = pending_evidence
     for message in buffered:
         on_message(state, message, actions)
     return state
