@@ -11,6 +11,7 @@ from metanode.crypto import vrf
 from metanode.mempool.pool import Pool
 from metanode.mempool.reasons import Reason
 from metanode.node.chain import Chain, CommittedReads, admission_reads_max
+from metanode.state.bank.keys import ACCOUNT
 from metanode.state.machine import build_block
 from metanode.state.store import LEDGER_DIR, Store
 from metanode.state.view import MemoryReader
@@ -43,7 +44,14 @@ def test_a_commit_makes_admission_read_the_new_state(tmp_path: Path) -> None:
             proposer=validator_wallet(0).address,
             vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
         ).block
+        remembered = chain._admission_reads
         chain.commit(block, certify(store.state().reader, block))
+        # The memo outlives the commit with the block's writes in it: every row it holds is
+        # the store's row now (the sender's, which the block wrote, among them).
+        assert chain._admission_reads is remembered
+        reader = store.state().reader
+        assert ACCOUNT + SENDER.address.raw in remembered
+        assert all(reader.get(key) == value for key, value in remembered.items())
         # A memo of the height before would still say nonce 0, and admit another nonce 0.
         assert chain.admission_view().account(SENDER.address)[0] == 1
         assert admit(chain, transfer(0, 6)) is Reason.NONCE_TOO_LOW

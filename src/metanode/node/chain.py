@@ -100,8 +100,8 @@ class Chain:
         self._pending: dict[bytes, BlockChanges] = {}
         self._seeds: dict[int, bytes] = {}
         self._seed = self._stored_seed()
-        # The committed state the admission reads were made in: (height, state root, block
-        # hash), which names it whatever wrote it (a commit, a state sync, a dev chain's revert).
+        # The committed state the admission reads are of: (height, state root, block hash),
+        # which names it whatever wrote it (a commit, a state sync, a dev chain's revert).
         self._admission_state: tuple[int, bytes, bytes] | None = None
         self._admission_reads: dict[bytes, bytes | None] = {}
 
@@ -151,11 +151,30 @@ class Chain:
 
     def admission_view(self) -> AdmissionView:
         state = self.store.state()
-        named = (state.height, state.state_root, state.block_hash)
+        named = self._state_name(state)
         if named != self._admission_state:
             self._admission_state = named
             self._admission_reads = {}
         return AdmissionView(CommittedReads(state.reader, self._admission_reads))
+
+    @staticmethod
+    def _state_name(state: machine.LedgerState) -> tuple[int, bytes, bytes]:
+        return state.height, state.state_root, state.block_hash
+
+    def _carry_admission_reads(
+        self, parent: tuple[int, bytes, bytes], changes: BlockChanges
+    ) -> None:
+        """Keep the admission memo across a commit on the state it was read in: the committed
+        state is that state with the block's writes (`Store._write_state`), so the remembered
+        rows the block wrote take their new values and the rest stay exact. Most senders of a
+        height send again in the next; reading them afresh was two GIL-releasing gets each."""
+        if self._admission_state != parent:
+            return  # the next admission_view starts a memo for the new state
+        reads = self._admission_reads
+        for key, value in changes.writes:
+            if key in reads:
+                reads[key] = value
+        self._admission_state = (changes.height, changes.state_root, changes.block_hash)
 
     def screen(
         self,
@@ -258,7 +277,9 @@ class Chain:
         changes = self._pending.get(block.hash())
         if changes is None:
             changes = self._apply(block)
+        parent = self._state_name(self.store.state())
         self.store.commit(changes, certificate)
+        self._carry_admission_reads(parent, changes)
         self._pending.clear()
         self._seed = self.suite.vrf_output(block.header.vrf_proof)[:32]
         self.pool.remove_committed(block.txs, self.admission_view(), changes.height + 1)
