@@ -8,13 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from metanode.consensus.real_suite import RealSuite
+from metanode.crypto import vrf
 from metanode.mempool.pool import Pool
 from metanode.node.chain import Chain
 from metanode.state.machine import build_block
 from metanode.state.store import LEDGER_DIR, Store
 from metanode.types import Block, CommitCertificate
 from metanode.types.block import last_certificate_hash
-from tests.state.support import certify, make_genesis, validator_wallet
+from tests.state.support import certify, make_genesis, seed, validator_wallet
 
 PROPOSER = validator_wallet(0).address
 
@@ -39,9 +40,16 @@ def test_a_block_whose_last_certificate_does_not_verify_is_refused(tmp_path: Pat
     document = make_genesis(validators=4)
     with Store.open(tmp_path / LEDGER_DIR, document) as store:
         chain = Chain(store, Pool(document.chain_id), RealSuite(None), block_txs_max=100)
-        first = build_block(store.state(), [], timestamp_ms=2_000_000, proposer=PROPOSER).changes
+        first = build_block(
+            store.state(),
+            [],
+            timestamp_ms=2_000_000,
+            proposer=PROPOSER,
+            vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
+        ).changes
         assert first.block is not None
         store.commit(first, certify(first.state.reader, first.block))
+        chain.reset(Pool(document.chain_id))  # the store was written past the chain
         first_block = first.block
         state = chain.store.state()
         true = certify(state.reader, first_block)

@@ -99,6 +99,10 @@ class Chain:
         self.chain_id = store.genesis.chain_id
         self._pending: dict[bytes, BlockChanges] = {}
         self._seeds: dict[int, bytes] = {}
+        # The committed state as this chain last read it: each `Store.state()` reads the tip
+        # from three meta rows, and asked for every slice a batch is screened and settled in
+        # (the height, the admission view) those gets were 4.7% of the loop at max.
+        self._state: machine.LedgerState | None = None
         self._seed = self._stored_seed()
         # The committed state the admission reads are of: (height, state root, block hash),
         # which names it whatever wrote it (a commit, a state sync, a dev chain's revert).
@@ -109,19 +113,27 @@ class Chain:
         """Forget what was read from the store, which a dev chain's revert rewrote, and take
         `pool` (empty) as the mempool."""
         self.pool = pool
+        self._state = None
         self._pending.clear()
         self._seeds.clear()
         self._seed = self._stored_seed()
 
     # What the next height runs with -----------------------------------------------------------
 
+    def _committed(self) -> machine.LedgerState:
+        """The store's committed state. This chain commits every block; what else rewrites the
+        store (state sync's install, a dev chain's revert) calls `reset` after."""
+        if self._state is None:
+            self._state = self.store.state()
+        return self._state
+
     @property
     def height(self) -> int:
         """The committed height; consensus runs height + 1."""
-        return self.store.state().height
+        return self._committed().height
 
     def validator_set(self) -> ValidatorSet:
-        return consensus_set(staking_queries.validator_set(self.store.state().reader))
+        return consensus_set(staking_queries.validator_set(self._committed().reader))
 
     def seed(self) -> bytes:
         return self._seed
@@ -150,7 +162,7 @@ class Chain:
     # Mempool ---------------------------------------------------------------------------------
 
     def admission_view(self) -> AdmissionView:
-        state = self.store.state()
+        state = self._committed()
         named = self._state_name(state)
         if named != self._admission_state:
             self._admission_state = named
@@ -203,7 +215,7 @@ class Chain:
     ) -> Block:
         """A block of `listed` first (what held inclusion lists name, node/inclusion.py), then
         the pool's transactions by fee; `build_block` leaves out any that fails the ladder."""
-        state = self.store.state()
+        state = self._committed()
         if height != state.height + 1:
             raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
         candidates = self.pool.reap(
@@ -242,7 +254,7 @@ class Chain:
         return True
 
     def _apply(self, block: Block) -> BlockChanges:
-        state = self.store.state()
+        state = self._committed()
         self._verify_last_certificate(state, block)
         return machine.apply_block(
             state,
@@ -277,8 +289,8 @@ class Chain:
         changes = self._pending.get(block.hash())
         if changes is None:
             changes = self._apply(block)
-        parent = self._state_name(self.store.state())
-        self.store.commit(changes, certificate)
+        parent = self._state_name(self._committed())
+        self._state = self.store.commit(changes, certificate)
         self._carry_admission_reads(parent, changes)
         self._pending.clear()
         self._seed = self.suite.vrf_output(block.header.vrf_proof)[:32]
