@@ -52,6 +52,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, KeysView, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from metanode.codec import tags
@@ -675,13 +676,17 @@ class Pool:
     def remove_committed(self, txs: Iterable[Transaction], ledger: LedgerView, height: int) -> None:
         """After a block: drop its transactions, those its senders' nonces passed, and those
         that expire before `height`."""
-        senders = set()
+        senders: set[Address] = set()
         for tx in txs:
             entry = self._by_hash.get(tx.hash())
-            if entry is not None:
+            if entry is None:
+                senders.add(tx.sender_address)
+            else:  # its sender is known: deriving it again hashes the public key
+                senders.add(entry.sender)
                 self._remove(entry)
-            senders.add(tx.sender_address)
-        for address in sorted(senders):
+        # In address order (not hash order); the raw bytes sort as the addresses do, without
+        # the dataclass comparison's tuples.
+        for address in sorted(senders, key=attrgetter("raw")):
             next_nonce, _ = ledger.account(address)
             for nonce in sorted(self._pending(address)):
                 if nonce < next_nonce:

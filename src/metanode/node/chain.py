@@ -224,7 +224,8 @@ class Chain:
         if listed:
             first = {tx.hash() for tx in listed}
             candidates = [*listed, *(tx for tx in candidates if tx.hash() not in first)]
-        candidates = [tx for tx in candidates if tx.sender_address not in self.censored]
+        if self.censored:  # each sender's address is a hash of its key: only under the harness
+            candidates = [tx for tx in candidates if tx.sender_address not in self.censored]
         proposal = machine.build_block(
             state,
             candidates,
