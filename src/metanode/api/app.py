@@ -185,7 +185,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         response_model=schemas.BatchResult,
         openapi_extra=_body_doc(schemas.TxBatchSubmit, "a CBOR array of encoded transactions"),
     )
-    async def submit_batch(request: Request, response: Response) -> schemas.BatchResult:
+    async def submit_batch(request: Request, response: Response) -> Response:
         """Submit up to 10,000 transactions; each gets its own verdict, in order. Past what the
         commit rate allows (`[mempool] admission_*`) the rest are refused `rate_limited` and the
         response carries `Retry-After`; if none was let in, it is a 429."""
@@ -209,7 +209,7 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
                 413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
             )
         results = await submission.admit(node, raws, request, response)
-        return schemas.BatchResult(results=[submission.admitted(r) for r in results])
+        return submission.batch_answer(results, response)
 
     @app.get("/api/v1/txs/{tx_hash}", response_model=schemas.TxView)
     async def get_tx(
