@@ -28,10 +28,12 @@ def _omissions(cluster: Cluster, name: str) -> float:
 
 
 def _censor_params(document: dict[str, Any]) -> None:
-    """Every ready transaction is listed at the next commit, so the censor is caught the first
-    time it proposes while one of the victim's transactions waits; omissions count for long
-    enough that three happen within the window however the proposers fall, and short epochs
-    take a jailed censor out of the set soon."""
+    """Every ready transaction is listed at the next commit, so the censor is caught when it
+    proposes while one of the victim's transactions has been listed since an earlier height (a
+    list of the height being decided binds only later rounds: docs/inclusion.md "Fair to a
+    proposer"); omissions count for as long as governance allows, so that three happen within
+    the window (229 s on a loaded machine), and short epochs take a jailed censor out of the set
+    soon."""
     parameters = document.setdefault("parameters", {})
     parameters.setdefault("registry", {}).update(
         {"inclusion_wait_blocks": 0, "inclusion_obligation_blocks": 256}
