@@ -37,7 +37,7 @@ lint: setup
 
 # The compiled core's own tests and lints (uv sync above builds it into metanode._core).
 rust-check:
-	cd rust && cargo test --locked -q && cargo clippy --locked --all-targets --features python -- -D warnings
+	cd rust && cargo fmt --check && cargo test --locked -q && cargo clippy --locked --all-targets --features python -- -D warnings
 
 # The default suite: everything but the runs marked slow. pytest exits non-zero (5) when it
 # collects no test, so an empty run fails here and in CI.

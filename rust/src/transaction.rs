@@ -142,6 +142,9 @@ mod tests {
         let panicking = || -> Result<Decoded<'static>, Error> { panic!("a deliberate bug") };
         let error = guarded(panicking).unwrap_err();
         assert_eq!((error.rule, error.offset), (PANICKED, None));
-        assert_eq!(guarded(|| decode(&[0x80], &[])).unwrap_err().rule, "wrong_length");
+        assert_eq!(
+            guarded(|| decode(&[0x80], &[])).unwrap_err().rule,
+            "wrong_length"
+        );
     }
 }
