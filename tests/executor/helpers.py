@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,9 +41,12 @@ def key(index: int) -> ed25519.PrivateKey:
 
 @contextmanager
 def running(
-    data_dir: Path, index: int = 1, publish: Callable[[Published], None] = lambda _: None
+    data_dir: Path,
+    index: int = 1,
+    publish: Callable[[Published], None] = lambda _: None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[ExecutorService]:
-    service = ExecutorService(data_dir, key(index), lookup, publish)
+    service = ExecutorService(data_dir, key(index), lookup, publish, clock=clock)
     service.start()
     try:
         yield service

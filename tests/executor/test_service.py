@@ -3,6 +3,7 @@ two executors, order under gaps and duplicates, restart after the last committed
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ from metanode.docklock import executor as docklock_executor
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
 from metanode.docklock.replay import replay
+from metanode.executor import constants
 from metanode.executor.calls import call_seed
 from metanode.executor.service import ExecutorService, ExecutorStopped, Published
 from metanode.executor.store import ExecutorStore
@@ -163,13 +165,42 @@ def test_a_batch_commits_in_one_transaction_before_its_receipts_are_published(
         assert head is not None
         heads.append(head.seq)
 
-    with running(tmp_path, publish=publish) as service:
+    # A clock that stands still: the batches are cut by `calls_per_commit_max` alone.
+    with running(tmp_path, publish=publish, clock=lambda: 0.0) as service:
         services.append(service)
         service.on_committed([call(seq) for seq in range(10)])
         service.on_committed([call(seq) for seq in range(10, 15)])
         service.wait_idle()
     # Every receipt of a batch is published once the whole batch is on disk.
     assert heads == [9] * 10 + [14] * 5
+
+
+def test_a_write_transaction_closes_once_its_calls_have_run_commit_interval_ms(
+    tmp_path: Path,
+) -> None:
+    """A receipt is published (and served by the gateway) about `commit_interval_ms` after
+    its call ran, not once the rest of a large block has run: each call here takes 3/4 of the
+    interval on a clock read at a transaction's start and after each call, so every second
+    call closes one."""
+    heads: list[int] = []
+    services: list[ExecutorService] = []
+    ticks = itertools.count()
+
+    def publish(published: Published) -> None:
+        head = services[0].store.head(COUNTER_ID)
+        assert head is not None
+        heads.append(head.seq)
+
+    def clock() -> float:
+        return next(ticks) * constants.commit_interval_ms * 3 / 4 / 1000
+
+    with running(tmp_path, publish=publish, clock=clock) as service:
+        services.append(service)
+        service.on_committed([call(seq) for seq in range(7)])
+        service.wait_idle()
+        stored = service.store.receipts(COUNTER_ID, 0, 100)
+    assert heads == [1, 1, 3, 3, 5, 5, 6]
+    assert [item.seq for item in stored] == list(range(7))
 
 
 def test_a_failed_call_in_a_batch_commits_none_of_it(tmp_path: Path) -> None:

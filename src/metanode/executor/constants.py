@@ -13,6 +13,11 @@ queued_calls_max = 65_536
 # one fsync per call held bench/executor.py at ~480 calls/s; a bound keeps the first receipt
 # of a large block from waiting for the block's last call.
 calls_per_commit_max = 256
+# A write transaction is also committed once its calls have run this long: at ~1 ms a call on
+# the loaded 2-core machine, 256 calls held a receipt ~250 ms after it was made, and the median
+# call of a 1,000-call bench run half of that (docs/performance.md, "Apps, w14"). An fsync every
+# 20 ms costs the worker a few per cent; a bound by calls alone cannot follow the machine's load.
+commit_interval_ms = 20
 # Receipts answered by one gateway page.
 receipts_page_max = 500
 # The executor's own LMDB environment (a sparse file: only written pages take disk).

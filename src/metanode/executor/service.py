@@ -6,8 +6,9 @@ returns. One worker thread takes the batches in order, lets the `Sequencer` put 
 in seq order (a gap holds that app back, a duplicate is dropped), runs each call in the cage
 with its app's state and the call's seed (`calls.call_seed`), signs the receipt with the node
 key chained by `previous` to the app's last one, commits state, receipt and head of up to
-`calls_per_commit_max` calls in one LMDB write transaction (one fsync), and only then hands
-their receipts to `publish` (gossip, the gateway). A restart
+`calls_per_commit_max` calls, or the calls run in `commit_interval_ms`, in one LMDB write
+transaction (one fsync), and only then hands their receipts to `publish` (gossip; the gateway
+serves them from the store from then on). A restart
 reads the heads back, so it resumes after the last committed call and, since a call below the
 head is a duplicate, never signs a second receipt for one seq.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,12 +93,14 @@ class ExecutorService:
         modules: ModuleLookup,
         publish: Callable[[Published], None] = lambda published: None,
         falsify: Callable[[Bundle], Bundle] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = ExecutorStore.open(data_dir / "executor")
         self._falsify = falsify  # a dev chain's test harness only (node/misbehaviour.py)
         self._key = key
         self._modules = modules
         self._publish = publish
+        self._clock = clock  # seconds; when a write transaction has run long enough
         self._sequencer = Sequencer(self._stored_next)
         self._states: dict[bytes, dict[bytes, bytes]] = {}
         # The root of each app's state in `_states`, where the last call signed it: the next
@@ -215,14 +219,20 @@ class ExecutorService:
         log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})
 
     def _execute_all(self, calls: Sequence[CommittedCall]) -> None:
-        step = constants.calls_per_commit_max
-        for start in range(0, len(calls), step):
+        """Run the calls a write transaction at a time, each closed after
+        `calls_per_commit_max` calls or `commit_interval_ms`, whichever comes first."""
+        done = 0
+        while done < len(calls):
             published: list[Published] = []
+            due = self._clock() + constants.commit_interval_ms / 1000
             with self.store.writing() as writer:
-                for call in calls[start : start + step]:
-                    done = self._execute(writer, call)
-                    if done is not None:
-                        published.append(done)
+                for call in calls[done : done + constants.calls_per_commit_max]:
+                    done += 1
+                    made = self._execute(writer, call)
+                    if made is not None:
+                        published.append(made)
+                    if self._clock() >= due:
+                        break
             for item in published:
                 self._publish(item)
 
