@@ -84,3 +84,16 @@ def test_epoch_blocks_edit_the_genesis_staking_parameters_only() -> None:
     assert document == {
         "parameters": {"staking": {"validators_max": 4, "epoch_blocks": 100}, "apps": {"x": "1"}}
     }
+
+
+def test_each_gateway_is_asked_only_for_receipts_after_the_last_it_served() -> None:
+    """A gateway's receipts come in seq order, so its next page starts after its last one;
+    a call's time is the first answer that held its receipt, from any gateway."""
+    poll = _apps().ReceiptPoll(["v0", "v1"], "ab" * 32)
+    assert poll.path("v0") == f"/api/v1/apps/{'ab' * 32}/receipts?from=0&limit=500"
+    poll.take("v0", 1.0, {"receipts": [{"seq": seq} for seq in range(5)]})
+    poll.take("v1", 1.5, {"receipts": [{"seq": seq} for seq in (3, 4, 6)]})
+    poll.take("v0", 2.0, {})  # a timed-out poll
+    assert poll.path("v0").endswith("?from=5&limit=500")
+    assert poll.path("v1").endswith("?from=7&limit=500")
+    assert poll.seen == {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 6: 1.5}
