@@ -123,6 +123,7 @@ def test_a_proposer_takes_a_listed_transaction_its_full_pool_refused_from_recent
         node.hold(2, [first, second])
         listed = node.duty.gather(1, recent.get)
         assert listed == Listed((first, second), ())
+        assert node.duty.lacking(1, recent.get) == []
         assert node.propose(listed.txs) == (first, second, mine)
         # Once committed they bind no proposer: the proposer no longer looks for them.
         node.duty.lists.settle(1, [first.hash()])
@@ -140,6 +141,7 @@ def test_a_listed_transaction_held_nowhere_is_asked_for_once_and_counted_if_abse
         duty = node.duty
         listed = duty.gather(1, RecentTxs().get)
         assert listed == Listed((), (absent.hash(),))
+        assert duty.lacking(1, RecentTxs().get) == [absent.hash()]
         assert duty.asks(1, listed.lacking) == [absent.hash()]
         assert duty.asks(1, listed.lacking) == []  # asked once in the window
         # An answer fills recent gossip only with what was asked.

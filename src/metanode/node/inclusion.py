@@ -129,14 +129,31 @@ class Duty:
         them first and `build_block` runs each through the ladder as a validator will (its
         signature, if this node has not verified it, and its nonce after what precedes it in
         the block), leaving out any that fails: a proposer never includes an invalid one."""
-        obligations = self.lists.obligations(height)
-        if not obligations:
+        held, raws, lacking = self._find(height, recent)
+        if not (held or raws or lacking):
             return Listed((), ())
+        # Gossip is kept before it is decoded: one that does not decode is left out.
+        held += [tx for tx in Transaction.decode_many(raws) if isinstance(tx, Transaction)]
+        view = self.chain.admission_view()
+        found = [tx for tx in held if tx.nonce >= view.account(tx.sender_address)[0]]
+        found.sort(key=lambda tx: (tx.nonce, tx.hash()))  # each sender's in nonce order
+        return Listed(tuple(found), tuple(lacking))
+
+    def lacking(self, height: int, recent: Callable[[bytes], bytes | None]) -> list[bytes]:
+        """The hashes the lists binding `height` name that this node holds nowhere: what
+        `gather` would find lacking, without decoding or checking what it holds."""
+        return self._find(height, recent)[2]
+
+    def _find(
+        self, height: int, recent: Callable[[bytes], bytes | None]
+    ) -> tuple[list[Transaction], list[bytes], list[bytes]]:
+        """The listed transactions of `height` in the pool, those among the recent gossip
+        (raw), and the hashes of those held nowhere."""
         pool = self.chain.pool
         held: list[Transaction] = []
         raws: list[bytes] = []
         lacking: list[bytes] = []
-        for tx_hash in sorted(obligations):
+        for tx_hash in sorted(self.lists.obligations(height)):
             tx = pool.get(tx_hash)
             raw = None if tx is not None else recent(tx_hash)
             if tx is not None:
@@ -145,12 +162,7 @@ class Duty:
                 raws.append(raw)
             else:
                 lacking.append(tx_hash)
-        # Gossip is kept before it is decoded: one that does not decode is left out.
-        held += [tx for tx in Transaction.decode_many(raws) if isinstance(tx, Transaction)]
-        view = self.chain.admission_view()
-        found = [tx for tx in held if tx.nonce >= view.account(tx.sender_address)[0]]
-        found.sort(key=lambda tx: (tx.nonce, tx.hash()))  # each sender's in nonce order
-        return Listed(tuple(found), tuple(lacking))
+        return held, raws, lacking
 
     def asks(self, height: int, lacking: Iterable[bytes]) -> list[bytes]:
         """Of the `lacking` listed transactions, those to ask the peers for: the ones not asked

@@ -671,7 +671,7 @@ class Node:
         before): the lists' authors held them ready, and so does any validator that would
         refuse the proposal for them. The proposal waits for them at most `block_gather_ms`
         from now, inside its gathering when it gathers."""
-        lacking = self.inclusion.gather(action.height, self._recent.get).lacking
+        lacking = self.inclusion.lacking(action.height, self._recent.get)
         asks = self.inclusion.asks(action.height, lacking)
         self._listed = self._listed_waiting = None
         if not asks:
@@ -705,7 +705,7 @@ class Node:
         waiting = self._listed_waiting
         if waiting is not None and self._listed is not None:
             asked = self._listed[1]
-            lacking = self.inclusion.gather(waiting.height, self._recent.get).lacking
+            lacking = self.inclusion.lacking(waiting.height, self._recent.get)
             if asked.isdisjoint(lacking):
                 self._propose_listed(waiting)
 
