@@ -306,6 +306,8 @@ class Hosting:
     def on_committed(self, committed: Committed) -> None:
         reader = self.chain.store.state().reader
         header = committed.block.header
+        # The block's calls are fed now with its time: reading it back would decode the block.
+        self._keep_block_time(header.height, header.timestamp_ms)
         # The requests of the last `request_heights_max` blocks are kept: a block's receipts
         # arrive over the next commits, and reading the block back decoded all of its
         # transactions, once per commit (docs/performance.md).
@@ -994,13 +996,16 @@ class Hosting:
 
     def _block_time(self, height: int) -> int:
         if height not in self._block_times:
-            if len(self._block_times) >= block_times_cached_max:
-                self._block_times.clear()
             block = self.chain.store.block(height)
             if block is None:
                 raise DecodeError("missing_block", f"the store's block {height} is absent")
-            self._block_times[height] = block.header.timestamp_ms
+            self._keep_block_time(height, block.header.timestamp_ms)
         return self._block_times[height]
+
+    def _keep_block_time(self, height: int, timestamp_ms: int) -> None:
+        if len(self._block_times) >= block_times_cached_max:
+            self._block_times.clear()
+        self._block_times[height] = timestamp_ms
 
     # Shares ----------------------------------------------------------------------------------
 
