@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import importlib.util
+import json
 import os
 import time
 from pathlib import Path
@@ -69,21 +70,36 @@ def test_cpu_seconds_reads_a_process_user_and_system_time() -> None:
 
 
 def test_the_last_line_names_every_figure() -> None:
-    figures = _apps().Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12)
+    figures = _apps().Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12, 17)
     assert figures.line() == (
         "calls_per_s=250.0 call_to_receipt_p50_ms=812 call_to_logblock_p50_ms=1631 "
-        "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1"
+        "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1 catch_up_calls=17"
     )
 
 
-def test_epoch_blocks_edit_the_genesis_staking_parameters_only() -> None:
-    bench = _apps()
-    assert bench.epochs_of(None) is None
-    document = {"parameters": {"staking": {"validators_max": 4}, "apps": {"x": "1"}}}
-    bench.epochs_of(100)(document)
-    assert document == {
-        "parameters": {"staking": {"validators_max": 4, "epoch_blocks": 100}, "apps": {"x": "1"}}
-    }
+def test_catch_up_calls_add_up_the_nodes_executing_calls_lines() -> None:
+    logs = "\n".join(
+        [
+            '{"message": "executing calls", "first_seq": 0, "last_seq": 9, "catching_up": 4}',
+            '{"message": "committed", "height": 3}',
+            '{"message": "executing calls", "first_seq": 10, "last_seq": 19, "catching_up": 0}',
+            '{"message": "executing calls", "first_seq": 20, "last_seq": 29, "catching_up": 6}',
+            "a line printed outside the log",
+        ]
+    )
+    assert _apps().catch_up_calls(logs) == 10
+
+
+def test_the_bench_runs_on_the_genesis_epoch_and_other_clusters_on_one_block(
+    tmp_path: Path,
+) -> None:
+    """bench.apps passes `epoch_blocks=None` to the cluster unless --epoch-blocks is given."""
+    Cluster(tmp_path / "bench", validators=1, epoch_blocks=None)
+    Cluster(tmp_path / "test", validators=1)
+    bench = json.loads((tmp_path / "bench" / "genesis.json").read_text())["parameters"]
+    test = json.loads((tmp_path / "test" / "genesis.json").read_text())["parameters"]
+    assert "staking" not in bench
+    assert test["staking"] == {"epoch_blocks": 1}
 
 
 def test_each_gateway_is_asked_only_for_receipts_after_the_last_it_served() -> None:

@@ -26,7 +26,16 @@ from metanode.types import Address, Denom, Transaction, Transfer
 
 
 class Cluster:
-    def __init__(self, home: Path, validators: int = 4, accounts: int = 20) -> None:
+    def __init__(
+        self,
+        home: Path,
+        validators: int = 4,
+        accounts: int = 20,
+        epoch_blocks: int | None = 1,
+    ) -> None:
+        """`epoch_blocks` goes into the genesis (None: the genesis default, `StakingParams`):
+        one block by default, so that the tests' bonds, jailings, slashings and executor
+        draws reach the chain at the next height, as they wait for them to."""
         self.home = home
         base = free_port_block(2 * validators)
         self.entries = dev_home.init_dev(
@@ -40,6 +49,14 @@ class Cluster:
         self.api_port = {name: base + validators + i for i, name in enumerate(self.names)}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.client = httpx.Client(timeout=10)
+        if epoch_blocks is not None:
+            self.edit_genesis(
+                lambda document: (
+                    document["parameters"]
+                    .setdefault("staking", {})
+                    .update(epoch_blocks=epoch_blocks)
+                )
+            )
 
     @classmethod
     def at(cls, home: Path, api_port: dict[str, int]) -> Cluster:

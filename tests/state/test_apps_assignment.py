@@ -1,6 +1,6 @@
 """apps.assignment: the executor draw. Deterministic for (state, app, epoch, seed), distinct
-executors, weighted by stake, the validators until enough executors are registered, and a
-new draw per epoch."""
+executors, weighted by stake, the validators until enough executors are registered, a new
+draw per epoch, and an executor silent for an epoch left out of the next one's draw."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from collections import Counter
 import pytest
 
 from metanode.errors import InvariantViolation
-from metanode.state.apps.assignment import candidates, executors
+from metanode.state.apps import queries as apps_queries
+from metanode.state.apps.assignment import assigned, candidates, draw_seed, executors, silent
 from metanode.state.codes import OK
 from metanode.state.genesis.document import from_tree
 from metanode.state.registry import queries as registry_queries
 from metanode.state.registry.records import Status
-from metanode.types import DeployApp, NodeType, RegisterNode, Role, ScaleApp
+from metanode.types import Address, CallApp, DeployApp, NodeType, RegisterNode, Role, ScaleApp
+from tests.state import test_notary as notary_tests
 from tests.state.support import (
     COIN,
     Chain,
@@ -32,7 +34,8 @@ OWNER = Wallet.of(0)
 
 
 def chain_with_validators(stakes: list[int]) -> Chain:
-    tree = genesis_tree()
+    # Epochs of one block: registered nodes turn active, and draws change, at every block.
+    tree = genesis_tree(parameters={"staking": {"unbonding_delay_blocks": 3, "epoch_blocks": 1}})
     tree["validators"] = [validator_entry(index, stake) for index, stake in enumerate(stakes)]
     return Chain(from_tree(tree))
 
@@ -103,7 +106,7 @@ def test_registered_executors_take_over_once_there_are_enough() -> None:
     register_executor(chain, 2, COIN - 1)  # weighs nothing: less than one whole GEN
     reader = chain.state.reader
     record = registry_queries.node(reader, first.address)
-    assert record is not None and record.status is Status.ACTIVE  # epoch_blocks = 1
+    assert record is not None and record.status is Status.ACTIVE
     # One weighted executor for two replicas: the validators stand in.
     assert executors(reader, COUNTER_ID, 0, seed("s")) == [validator_wallet(0).address]
     second = register_executor(chain, 3, 2 * COIN)
@@ -115,3 +118,71 @@ def test_registered_executors_take_over_once_there_are_enough() -> None:
     (receipt,) = chain.run([OWNER.tx(1, ScaleApp(COUNTER_ID, 3))]).receipts
     assert receipt.code == OK
     assert executors(chain.state.reader, COUNTER_ID, 0, seed("s")) == [validator_wallet(0).address]
+
+
+def _silent_replica(chain: Chain, index: int = 1) -> tuple[int, Address]:
+    """Call 0..CALLS-1 notarised with the receipts of drawn replica `index` left out of the
+    LogBlock: (the calls' epoch, that replica)."""
+    call = apps_queries.call(chain.state.reader, notary_tests.APP, 0)
+    assert call is not None
+    drawn = assigned(chain.state.reader, notary_tests.APP, call.epoch)
+    assert drawn is not None
+    last = notary_tests.CALLS - 1
+    left_out = tuple((seq, index) for seq in range(last + 1))
+    leaves = notary_tests.Replicas(chain).leaves(0, last, silent=left_out)
+    logblock = notary_tests.logblock_of(chain, leaves, 0, last)
+    assert notary_tests.Submitter(chain).submit(logblock) == OK
+    return call.epoch, drawn[index]
+
+
+SEEDS = [seed("draw", index) for index in range(16)]
+
+
+def test_an_executor_silent_for_an_epoch_is_left_out_of_the_next_draw_only() -> None:
+    chain = Chain(make_genesis(validators=notary_tests.VALIDATORS))
+    notary_tests.deploy_and_call(chain)
+    app = notary_tests.APP
+    drawn = assigned(chain.state.reader, app, 0)
+    assert drawn is not None
+    # Before the LogBlock the next epoch's draw lands on it for some seeds; after, never.
+    assert any(drawn[1] in executors(chain.state.reader, app, 1, each) for each in SEEDS)
+    epoch, quiet = _silent_replica(chain)
+    assert (epoch, quiet) == (0, drawn[1])
+    reader = chain.state.reader
+    assert silent(reader, app, epoch + 1) == {quiet}
+    for each in SEEDS:
+        drawn = executors(reader, app, epoch + 1, each)
+        assert len(drawn) == 2 and quiet not in drawn
+    # It was heard of in no epoch but that one: a candidate again the epoch after.
+    assert silent(reader, app, epoch + 2) == frozenset()
+    assert any(quiet in executors(reader, app, epoch + 2, each) for each in SEEDS)
+
+
+def test_a_silent_executor_is_still_drawn_when_the_replicas_need_it() -> None:
+    chain = Chain(make_genesis(validators=notary_tests.VALIDATORS))
+    notary_tests.deploy_and_call(chain)
+    epoch, quiet = _silent_replica(chain)
+    scale = ScaleApp(notary_tests.APP, notary_tests.VALIDATORS)
+    (receipt,) = chain.run([notary_tests.OWNER.tx(1, scale)]).receipts
+    assert receipt.code == OK
+    assert quiet in executors(chain.state.reader, notary_tests.APP, epoch + 1, SEEDS[0])
+
+
+def test_the_chain_records_the_next_epochs_draw_without_the_silent_executor() -> None:
+    parameters = {"staking": {"unbonding_delay_blocks": 3, "epoch_blocks": 4}}
+    chain = Chain(make_genesis(validators=notary_tests.VALIDATORS, parameters=parameters))
+    app = notary_tests.APP
+    notary_tests.deploy_and_call(chain)
+    while draw_seed(chain.state.reader)[0] == 0:
+        chain.run([])
+    # A replica of epoch 0 that epoch 1's draw lands on, were no one known to be silent.
+    before = assigned(chain.state.reader, app, 0)
+    assert before is not None
+    would = executors(chain.state.reader, app, *draw_seed(chain.state.reader))
+    index = next(index for index, address in enumerate(before) if address in would)
+    epoch, quiet = _silent_replica(chain, index)
+    call = CallApp(app, 0, "increment", b"", notary_tests.FUEL_LIMIT)
+    (receipt,) = chain.run([notary_tests.CALLER.tx(notary_tests.CALLS, call)]).receipts
+    assert receipt.code == OK
+    drawn = assigned(chain.state.reader, app, epoch + 1)
+    assert drawn is not None and len(drawn) == 2 and quiet not in drawn

@@ -42,7 +42,9 @@ DAY_MS = 86_400_000
 @pytest.fixture
 def chain() -> Chain:
     parameters = {
-        "staking": {"unbonding_delay_blocks": 3},
+        # Epochs of one block: each LogBlock commits in an epoch of its own, so each epoch's
+        # statement is one LogBlock's.
+        "staking": {"unbonding_delay_blocks": 3, "epoch_blocks": 1},
         "auth": {"treasury_fee_bps": TREASURY_BPS},
     }
     made = Chain(make_genesis(validators=VALIDATORS, parameters=parameters))

@@ -8,6 +8,7 @@ from metanode.state.codes import OK
 from metanode.state.staking import errors
 from metanode.state.staking import queries as staking_queries
 from metanode.types import Bond, Denom, RegisterValidator, Transfer, Unbond
+from tests.state import support
 from tests.state.support import COIN, Chain, Wallet, bls_material, seed, validator_wallet
 
 
@@ -18,7 +19,8 @@ def register(wallet: Wallet, nonce: int, index: int, pop_of: int | None = None) 
 
 
 def test_register_bond_and_the_two_height_delay() -> None:
-    chain = Chain()
+    # Epochs of one block, so that the set changes two heights after the bond.
+    chain = Chain(support.make_genesis(parameters={"staking": {"epoch_blocks": 1}}))
     newcomer = Wallet.of(1)
     assert chain.run([register(newcomer, 0, 50)]).receipts[0].code == OK
     record = staking_queries.validator(chain.state.reader, newcomer.address)

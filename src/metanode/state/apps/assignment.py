@@ -26,9 +26,16 @@ The draw is frozen on first use: an app's first call of an epoch draws its execu
 state as it stands then and records them (`assign`, keys.assigned), and the call record keeps
 the epoch; every later call of the epoch, every executor deciding what to run and the notary
 checking a LogBlock read that record, so stake or replica changes inside an epoch take effect
-at the next one, and every node agrees on who served which call. An executor that goes silent
-drops out when its stake or role does, or by chance at the next epoch's draw; its calls in
-the meantime are served by the other replicas (docs/notary.md).
+at the next one, and every node agrees on who served which call.
+
+An executor that goes silent is replaced at the next epoch: when a LogBlock commits, the
+executors whose receipts it holds are recorded per (app, epoch of the calls) (`note_served`,
+keys.served), and the draw of epoch e leaves out the executors drawn for e − 1 that no
+committed LogBlock shows serving a call of e − 1 while another replica's receipts were
+notarised — as long as the app's replicas can still be drawn from the rest (a lone candidate
+left is drawn, silent or not). One epoch later it is a candidate again. Its calls in the
+meantime are served by the other replicas (docs/notary.md). Epochs are many blocks
+(`staking.epoch_blocks`), since each redraw costs the executors drawn anew a catch-up.
 """
 
 from __future__ import annotations
@@ -85,6 +92,10 @@ def executors(reader: StateReader, app_id: bytes, epoch: int, seed: bytes) -> li
     if app is None:
         raise InvariantViolation(f"executors() of unknown app {app_id.hex()}")
     left = candidates(reader, app_id, app.replicas)
+    unheard = silent(reader, app_id, epoch)
+    heard = [candidate for candidate in left if candidate[0] not in unheard]
+    if len(heard) >= app.replicas:
+        left = heard
     weight_left = sum(weight for _address, weight in left)
     drawn: list[Address] = []
     for position in range(min(app.replicas, len(left))):
@@ -103,6 +114,28 @@ def _landing(left: list[tuple[Address, int]], draw: int) -> int:
             return slot
         draw -= weight
     raise InvariantViolation("a draw below the weight left always lands on a candidate")
+
+
+def silent(reader: StateReader, app_id: bytes, epoch: int) -> frozenset[Address]:
+    """The executors drawn for the app's epoch before `epoch` that no committed LogBlock shows
+    serving a call of it, once one shows another replica serving; empty before that."""
+    if epoch == 0:
+        return frozenset()
+    served = _addresses(reader, keys.served(app_id, epoch - 1))
+    drawn = assigned(reader, app_id, epoch - 1)
+    if served is None or drawn is None:
+        return frozenset()
+    return frozenset(drawn) - frozenset(served)
+
+
+def note_served(writer: Overlay, app_id: bytes, epoch: int, executors: set[Address]) -> None:
+    """Record that a committed LogBlock holds receipts of `executors` for calls of `epoch`."""
+    key = keys.served(app_id, epoch)
+    known = _addresses(writer, key) or ()
+    if executors <= set(known):
+        return
+    merged = sorted({*known, *executors}, key=lambda address: address.raw)
+    writer.put_object(key, _Assigned(tuple(merged)))
 
 
 def draw_seed(reader: StateReader) -> tuple[int, bytes]:
@@ -138,8 +171,8 @@ def end_block(writer: Overlay, context: BlockContext) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Assigned:
-    """An epoch's recorded draw, as it travels decoded within a block (`Overlay.put_object`):
-    each call of the block reads it."""
+    """An epoch's recorded draw (or its executors that served), as it travels decoded within a
+    block (`Overlay.put_object`): each call of the block reads it."""
 
     executors: tuple[Address, ...]
 
@@ -158,7 +191,10 @@ def _decode_assigned(data: bytes, key: bytes) -> _Assigned:
 
 def assigned(reader: StateReader, app_id: bytes, epoch: int) -> tuple[Address, ...] | None:
     """The executors recorded for the app's calls of `epoch`, None before its first call."""
-    key = keys.assigned(app_id, epoch)
+    return _addresses(reader, keys.assigned(app_id, epoch))
+
+
+def _addresses(reader: StateReader, key: bytes) -> tuple[Address, ...] | None:
     if type(reader) is Overlay:
         found = reader.get_object(key, _decode_assigned)
     else:

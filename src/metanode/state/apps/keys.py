@@ -8,6 +8,8 @@
 0x08 0x05                               → number of apps (uint)
 0x08 0x06                               → executor draw seed [epoch, seed(32)] (assignment.py)
 0x08 0x07 ‖ app_id(32) ‖ epoch(8, BE)   → the app's executors of that epoch [address…]
+0x08 0x08 ‖ app_id(32) ‖ epoch(8, BE)   → those of them a committed LogBlock holds receipts of,
+                                          for calls of that epoch [address…] (assignment.py)
 Big-endian numbers, so a scan lists versions and calls in order.
 """
 
@@ -22,6 +24,7 @@ CALL = PREFIX + b"\x04"
 APP_COUNT = PREFIX + b"\x05"
 DRAW_SEED = PREFIX + b"\x06"
 ASSIGNED = PREFIX + b"\x07"
+SERVED = PREFIX + b"\x08"
 
 
 def app(app_id: bytes) -> bytes:
@@ -42,3 +45,7 @@ def call(app_id: bytes, seq: int) -> bytes:
 
 def assigned(app_id: bytes, epoch: int) -> bytes:
     return ASSIGNED + app_id + epoch.to_bytes(8, "big")
+
+
+def served(app_id: bytes, epoch: int) -> bytes:
+    return SERVED + app_id + epoch.to_bytes(8, "big")

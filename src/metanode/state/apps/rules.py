@@ -36,7 +36,7 @@ from metanode.crypto.hashing import blake3_hash
 from metanode.errors import check
 from metanode.state import constants
 from metanode.state.apps import errors, keys
-from metanode.state.apps.assignment import assign, current
+from metanode.state.apps.assignment import assign, current, note_served
 from metanode.state.apps.messages import (
     check_call,
     check_deploy_terms,
@@ -399,7 +399,9 @@ def settle_calls(writer: Overlay, app_id: bytes, calls: Sequence[Served]) -> lis
         records.append(record)
     settlements: list[Settlement] = []
     payments: dict[Address, int] = {}  # in the order of the first payment to each
+    served: dict[int, set[Address]] = {}  # by the epoch of the calls' draw
     for call, record in zip(calls, records, strict=True):
+        served.setdefault(record.epoch, set()).update(call.executors)
         shares = _split(params, record, call.fuel_used, len(call.executors))
         settlements.append(shares)
         for target, amount in [
@@ -412,4 +414,6 @@ def settle_calls(writer: Overlay, app_id: bytes, calls: Sequence[Served]) -> lis
         write_call(writer, app_id, call.seq, settled)
     for target, amount in payments.items():
         check(move(writer, ESCROW, target, Denom.FLX, amount) == OK, "escrow holds every call")
+    for epoch in sorted(served):
+        note_served(writer, app_id, epoch, served[epoch])
     return settlements

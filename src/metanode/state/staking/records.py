@@ -27,8 +27,10 @@ from metanode.types import constants as types_constants
 class StakingParams:
     unbonding_delay_blocks: int = 100
     validators_max: int = 100
-    # Sets change only at epoch boundaries (rules.py); 1 = every block, as before epochs.
-    epoch_blocks: int = 1
+    # Sets change only at epoch boundaries (rules.py), and apps' executors are drawn anew per
+    # epoch (apps/assignment.py). A redraw costs the newly drawn executors a state catch-up (a
+    # run of the app's calls, or a hand-over), so an epoch spans many blocks; 1 = every block.
+    epoch_blocks: int = 100
 
     RANGES: ClassVar[dict[str, tuple[int, int]]] = {
         "unbonding_delay_blocks": (1, constants.unbonding_delay_blocks_max),
