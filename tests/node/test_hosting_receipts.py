@@ -1,6 +1,7 @@
-"""A peer's RECEIPTS frame as the notary takes it (node/hosting.py `_peers_receipts`): every
-receipt decoded and signed by the peer, the signatures checked in one batch, and the first
-reason to blame the peer otherwise; and a receipt's leaf hashed from the encoding it came in."""
+"""A peer's RECEIPTS frame as the notary takes it (node/hosting.py `on_receipts`): every
+receipt decoded and the peer's own, the signatures of those it would keep (`unheld`: not held
+already, of calls not notarised) checked in one batch, and the first reason to blame the peer
+otherwise; and a receipt's leaf hashed from the encoding it came in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import replace
 from metanode.crypto import ed25519
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Receipt
-from metanode.node.hosting import _peers_receipt, _peers_receipts
+from metanode.net.frames import ReceiptItem
+from metanode.node.hosting import Held, _decoded_receipts, _peers_receipt, _signed, unheld
 from metanode.types import Address
 from tests.docklock.test_docklock import COUNTER
 
@@ -40,8 +42,10 @@ def receipts(key: ed25519.PrivateKey, count: int) -> list[Receipt]:
 
 def test_a_frame_of_the_peers_receipts_is_taken_in_order() -> None:
     signed = receipts(PEER, 20)
-    taken = _peers_receipts(Address.from_public_key(PEER.public_key), [r.encode() for r in signed])
+    raws = [r.encode() for r in signed]
+    taken = _decoded_receipts(Address.from_public_key(PEER.public_key), raws)
     assert taken == signed
+    assert _signed(list(zip(raws, signed, strict=True)))
 
 
 def test_one_bad_signature_or_anothers_receipt_blames_the_peer() -> None:
@@ -49,15 +53,34 @@ def test_one_bad_signature_or_anothers_receipt_blames_the_peer() -> None:
     signed = receipts(PEER, 20)
     forged = replace(signed[7], signature=bytes(64))
     raws = [receipt.encode() for receipt in signed]
-    assert _peers_receipts(peer, [*raws[:7], forged.encode(), *raws[8:]]) == (
-        "receipt_signature_invalid"
-    )
-    assert _peers_receipts(peer, [*raws, receipts(OTHER, 1)[0].encode()]) == (
+    assert not _signed([*zip(raws, signed, strict=True), (forged.encode(), forged)])
+    assert _decoded_receipts(peer, [*raws, receipts(OTHER, 1)[0].encode()]) == (
         "receipt_not_the_senders"
     )
-    assert _peers_receipts(peer, [*raws, b"\xa0"]) != signed
+    assert _decoded_receipts(peer, [*raws, b"\xa0"]) != signed
     assert _peers_receipt(peer, forged.encode()) == "receipt_signature_invalid"
     assert _peers_receipt(peer, raws[3]) == signed[3]
+
+
+def test_only_receipts_not_held_and_not_notarised_are_left_to_check() -> None:
+    """A want's answer repeats the receipts held already, and late ones are of calls
+    notarised since: neither is checked again, nor kept."""
+    app = bytes(32)
+    signed = receipts(PEER, 6)
+    received = [
+        (ReceiptItem(app, seq, receipt.encode(), 8, 16), receipt)
+        for seq, receipt in enumerate(signed)
+    ]
+    other = receipts(OTHER, 4)[3]
+    held = {
+        app: {
+            3: {PEER.public_key: Held(signed[3], signed[3].leaf(3, 8, 16))},
+            4: {OTHER.public_key: Held(other, other.leaf(4, 8, 16))},
+        }
+    }
+    left = unheld(received, held, lambda app_id: 2)
+    assert [item.seq for item, _receipt in left] == [2, 4, 5]
+    assert unheld(received, {}, lambda app_id: 0) == received
 
 
 def test_a_leaf_hashed_from_the_receipts_encoding_is_the_same_leaf() -> None:

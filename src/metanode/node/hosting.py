@@ -54,9 +54,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -752,11 +753,24 @@ class Hosting:
         return None
 
     def on_receipts(self, peer: Address, frame: Receipts) -> str | None:
-        """Keep a peer's receipts; the reason to blame the peer, if any."""
-        receipts = _peers_receipts(peer, [item.receipt for item in frame.items])
-        if isinstance(receipts, str):
-            return receipts
-        self._keep_received(list(zip(frame.items, receipts, strict=True)))
+        """Keep a peer's receipts; the reason to blame the peer, if any. Only the signatures of
+        receipts this node would keep are checked: a want is answered by every replica with
+        its receipts of the whole range asked (`_on_want`), most of them held already, and
+        those of calls notarised since are of no use."""
+        decoded = _decoded_receipts(peer, [item.receipt for item in frame.items])
+        if isinstance(decoded, str):
+            return decoded
+        reader = self.chain.store.state().reader
+        received = list(zip(frame.items, decoded, strict=True))
+        fresh = unheld(received, self._held, functools.cache(lambda app: _tip(reader, app)))
+        if len(fresh) < len(decoded):
+            log.info(
+                "peer receipts held already",
+                extra={"peer": str(peer)[:16], "unchecked": len(decoded) - len(fresh)},
+            )
+        if not _signed([(item.receipt, receipt) for item, receipt in fresh]):
+            return "receipt_signature_invalid"
+        self._keep_received(fresh)
         return None
 
     def _keep_received(self, received: Sequence[tuple[ReceiptItem, Receipt]]) -> None:
@@ -1193,14 +1207,29 @@ def _continues_chain(reader: StateReader, logblock: LogBlock) -> bool:
 
 def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
     """The receipt a peer sent, decoded and its signature checked, or the reason to blame it."""
-    receipts = _peers_receipts(peer, [raw])
-    return receipts if isinstance(receipts, str) else receipts[0]
+    receipts = _decoded_receipts(peer, [raw])
+    if isinstance(receipts, str):
+        return receipts
+    return receipts[0] if _signed([(raw, receipts[0])]) else "receipt_signature_invalid"
 
 
-def _peers_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str:
-    """The receipts a peer sent, each decoded and signed by the peer, or the reason to blame
-    it. The signatures are checked in one call that releases the GIL (`verify_threads`): one
-    at a time they were the largest cost of a loaded node's loop (docs/performance.md)."""
+def unheld(
+    received: Sequence[tuple[ReceiptItem, Receipt]],
+    held: Mapping[bytes, Mapping[int, Mapping[bytes, Held]]],
+    tip: Callable[[bytes], int],
+) -> list[tuple[ReceiptItem, Receipt]]:
+    """Those of `received` a notary would keep: of a call not notarised yet (`tip(app_id)`, the
+    app's next call to notarise) whose executor's receipt of it is not `held` already."""
+    return [
+        (item, receipt)
+        for item, receipt in received
+        if item.seq >= tip(item.app_id)
+        and receipt.executor not in held.get(item.app_id, {}).get(item.seq, {})
+    ]
+
+
+def _decoded_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str:
+    """The receipts a peer sent, each decoded and the peer's own, or the reason to blame it."""
     receipts = []
     for raw in raws:
         try:
@@ -1210,13 +1239,17 @@ def _peers_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str
         if Address.from_public_key(receipt.executor) != peer:
             return "receipt_not_the_senders"
         receipts.append(receipt)
-    signed = [
-        (receipt.executor, signing_message_of(raw), receipt.signature)
-        for receipt, raw in zip(receipts, raws, strict=True)
-    ]
-    if not all(ed25519.verify_many(signed, threads=verify_threads)):
-        return "receipt_signature_invalid"
     return receipts
+
+
+def _signed(received: Sequence[tuple[bytes, Receipt]]) -> bool:
+    """Whether every receipt (with the bytes it came in) is signed by its executor. The
+    signatures are checked in one call that releases the GIL (`verify_threads`): one at a time
+    they were the largest cost of a loaded node's loop (docs/performance.md)."""
+    signed = [
+        (receipt.executor, signing_message_of(raw), receipt.signature) for raw, receipt in received
+    ]
+    return all(ed25519.verify_many(signed, threads=verify_threads))
 
 
 def request_problem(request: Request, call: CallRecord, known: Request | None) -> str | None:
