@@ -25,6 +25,7 @@ input and initial state, and the replayer compares the records it produces with 
 
 from __future__ import annotations
 
+import ctypes
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,13 +167,20 @@ class Host:
         memory = self._memory(caller)
         if pointer + length > memory.data_len(caller):
             raise HostLimit("memory_out_of_bounds")
-        return bytes(memory.read(caller, pointer, pointer + length))
+        return ctypes.string_at(_base(memory, caller) + pointer, length)
 
     def _write(self, caller: Any, pointer: int, data: bytes) -> None:
         memory = self._memory(caller)
         if pointer < 0 or pointer + len(data) > memory.data_len(caller):
             raise HostLimit("memory_out_of_bounds")
-        memory.write(caller, data, pointer)
+        ctypes.memmove(_base(memory, caller) + pointer, data, len(data))
+
+
+def _base(memory: wasmtime.Memory, caller: Any) -> int:
+    """The memory's address now (a grow may move it), for a copy the bounds were checked for:
+    `Memory.read` and `write` ask the length again and build a ctypes array type per copy, a
+    fifth of a counter call's time in the cage."""
+    return ctypes.addressof(memory.data_ptr(caller).contents)
 
 
 def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:
