@@ -13,7 +13,9 @@ the 19 dev accounts alone would cap a batch near 1,200 calls.
 app's two replicas change at nearly every height, and a node drawn again after a block it was
 not drawn for first runs the calls it missed (or is handed the state): in a 2,000-call run the
 four nodes ran 6,288 calls for the 4,000 receipts of two replicas. catch_up_calls counts those
-runs, from the nodes' "executing calls" log lines.
+runs, from the nodes' "executing calls" log lines, and unchecked_receipts the peers' receipts
+the notaries took no signature check for (held already, or of calls notarised since: "peer
+receipts held already").
 
 call_to_receipt is the time from the submission's start (the batch sent to the four gateways
 at once) to the first answer of a gateway's `GET /api/v1/apps/{app}/receipts` that holds the
@@ -31,7 +33,7 @@ length; nodes_cpu_ms_per_call takes off what they spent at the rate of an idle w
 IDLE_S just before the submission and divides the rest by the calls.
 
 Last line: calls_per_s=… call_to_receipt_p50_ms=… call_to_logblock_p50_ms=… nodes_cpu_s=…
-nodes_cpu_ms_per_call=… client_cpu_s=… catch_up_calls=…
+nodes_cpu_ms_per_call=… client_cpu_s=… catch_up_calls=… unchecked_receipts=…
 """
 
 from __future__ import annotations
@@ -251,6 +253,7 @@ class Figures(NamedTuple):
     nodes_cpu_ms_per_call: float
     client_cpu_s: float
     catch_up_calls: int
+    unchecked_receipts: int
 
     def line(self) -> str:
         return (
@@ -260,16 +263,17 @@ class Figures(NamedTuple):
             f"nodes_cpu_s={self.nodes_cpu_s:.1f} "
             f"nodes_cpu_ms_per_call={self.nodes_cpu_ms_per_call:.2f} "
             f"client_cpu_s={self.client_cpu_s:.1f} "
-            f"catch_up_calls={self.catch_up_calls}"
+            f"catch_up_calls={self.catch_up_calls} "
+            f"unchecked_receipts={self.unchecked_receipts}"
         )
 
 
-def catch_up_calls(logs: str) -> int:
-    """The calls the nodes ran only to catch up (not drawn for them), from their log lines."""
+def logged(logs: str, message: str, field: str) -> int:
+    """The sum of `field` over the nodes' log lines of `message` (JSON lines)."""
     total = 0
     for line in logs.splitlines():
-        if '"executing calls"' in line:
-            total += json.loads(line).get("catching_up", 0)
+        if f'"{message}"' in line:
+            total += json.loads(line).get(field, 0)
     return total
 
 
@@ -302,7 +306,7 @@ def run(count: int, epoch_blocks: int | None = None) -> Figures:
         client_cpu = time.process_time() - client_cpu
         to_receipt = statistics.median(seen - submitted for seen in receipt_seen.values())
         to_logblock = statistics.median(seen - submitted for seen in logblock_seen.values())
-        caught_up = sum(catch_up_calls(cluster.log(name)) for name in cluster.names)
+        logs = "\n".join(cluster.log(name) for name in cluster.names)
         return Figures(
             count / took,
             to_receipt * 1000,
@@ -310,7 +314,8 @@ def run(count: int, epoch_blocks: int | None = None) -> Figures:
             nodes_cpu,
             per_call_ms,
             client_cpu,
-            caught_up,
+            logged(logs, "executing calls", "catching_up"),
+            logged(logs, "peer receipts held already", "unchecked"),
         )
 
 

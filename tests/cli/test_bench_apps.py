@@ -70,24 +70,27 @@ def test_cpu_seconds_reads_a_process_user_and_system_time() -> None:
 
 
 def test_the_last_line_names_every_figure() -> None:
-    figures = _apps().Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12, 17)
+    figures = _apps().Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12, 17, 30)
     assert figures.line() == (
         "calls_per_s=250.0 call_to_receipt_p50_ms=812 call_to_logblock_p50_ms=1631 "
-        "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1 catch_up_calls=17"
+        "nodes_cpu_s=6.4 nodes_cpu_ms_per_call=1.23 client_cpu_s=0.1 catch_up_calls=17 "
+        "unchecked_receipts=30"
     )
 
 
-def test_catch_up_calls_add_up_the_nodes_executing_calls_lines() -> None:
+def test_catch_up_calls_and_unchecked_receipts_add_up_the_nodes_log_lines() -> None:
     logs = "\n".join(
         [
             '{"message": "executing calls", "first_seq": 0, "last_seq": 9, "catching_up": 4}',
             '{"message": "committed", "height": 3}',
             '{"message": "executing calls", "first_seq": 10, "last_seq": 19, "catching_up": 0}',
             '{"message": "executing calls", "first_seq": 20, "last_seq": 29, "catching_up": 6}',
+            '{"message": "peer receipts held already", "peer": "mn1q", "unchecked": 7}',
             "a line printed outside the log",
         ]
     )
-    assert _apps().catch_up_calls(logs) == 10
+    assert _apps().logged(logs, "executing calls", "catching_up") == 10
+    assert _apps().logged(logs, "peer receipts held already", "unchecked") == 7
 
 
 def test_the_bench_runs_on_the_genesis_epoch_and_other_clusters_on_one_block(
