@@ -930,7 +930,9 @@ class Hosting:
             if not answered.issuperset(self._drawn(reader, app_id, call)) and (
                 not answers or now_block_ms < silent_from_ms
             ):
-                self._ask_receipts(app_id, calls[0][0], calls[-1][0])
+                # From this call on: every replica answers with all it holds of the range
+                # asked, and the calls before this one are answered already.
+                self._ask_receipts(app_id, seq, calls[-1][0])
                 return None  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
@@ -957,7 +959,9 @@ class Hosting:
 
     def _ask_receipts(self, app_id: bytes, first_seq: int, last_seq: int) -> None:
         """Receipts gossiped while a link was down, or published by an executor that was
-        catching up, are asked again of the executors, once the range has waited a while."""
+        catching up, are asked again of the executors, once the range has waited a while at
+        the same first unanswered call (a replica still making its way through the range is
+        not asked: each ask brought back every receipt from `first_seq` on, from each)."""
         now = time.monotonic()
         key = (app_id, first_seq)
         since = self._missing_since.setdefault(key, now)
