@@ -5,6 +5,7 @@ the code under test (state/apps `settlement`, state/poe)."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from fractions import Fraction
 
 import pytest
@@ -193,3 +194,9 @@ def test_a_disputed_range_bills_nothing(chain: Chain) -> None:
     assert submitter.submit(logblock_of(chain, replicas.leaves(0, 2, diverge_at=1), 0, 2)) == OK
     assert flx(chain, ESCROW) == escrow == CALLS * FUEL_LIMIT * FUEL_PRICE
     assert queries.app_statement(chain.state.reader, APP, epoch) == Statement()
+
+
+def test_statements_add_and_encode_field_by_field_in_their_declared_order() -> None:
+    first, second = Statement(1, 2, 3, 4, 5, 6), Statement(10, 20, 30, 40, 50, 60)
+    assert [getattr(first, field.name) for field in fields(Statement)] == first.to_wire()
+    assert (first + second).to_wire() == [11, 22, 33, 44, 55, 66]

@@ -9,7 +9,7 @@ not add up across executors), the FLX paid to it, and the NEX minted to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from metanode.state.values import decode_uints, encode_uints
 from metanode.state.view import Overlay, StateReader
@@ -24,11 +24,20 @@ class Statement:
     treasury: int = 0  # FLX base units
     minted: int = 0  # NEX base units
 
+    # Field by field, not through `dataclasses.fields`: a LogBlock's commit adds three
+    # statements per call (docs/performance.md, "Apps, w15").
     def __add__(self, other: Statement) -> Statement:
-        return Statement(*(a + b for a, b in zip(self.to_wire(), other.to_wire(), strict=True)))
+        return Statement(
+            self.calls + other.calls,
+            self.fuel + other.fuel,
+            self.charged + other.charged,
+            self.paid + other.paid,
+            self.treasury + other.treasury,
+            self.minted + other.minted,
+        )
 
     def to_wire(self) -> list[int]:
-        return [getattr(self, field.name) for field in fields(self)]
+        return [self.calls, self.fuel, self.charged, self.paid, self.treasury, self.minted]
 
 
 def read_statement(reader: StateReader, key: bytes) -> Statement:

@@ -74,13 +74,11 @@ def usage_of(leaves: Sequence[LogLeaf], start: tuple[int, int] | None, params: P
     """One executor's usage over its `leaves` (in call order). `start` is (block_time,
     state_bytes) of its previous notarised receipt of the app, None for its first."""
     cpu_ms = Fraction(sum(leaf.fuel_used for leaf in leaves), params.fuel_per_cpu_ms)
-    memory = sum(
-        (
-            Fraction(leaf.peak_memory_bytes, _MEGA)
-            * Fraction(leaf.fuel_used, params.fuel_per_cpu_ms * 1000)
-            for leaf in leaves
-        ),
-        Fraction(0),
+    # Σ (peak / MB) × (fuel / (fuel_per_cpu_ms × 1000)), as one fraction: a Fraction per leaf
+    # summed was a tenth of a LogBlock's commit (docs/performance.md, "Apps, w15").
+    memory = Fraction(
+        sum(leaf.peak_memory_bytes * leaf.fuel_used for leaf in leaves),
+        _MEGA * params.fuel_per_cpu_ms * 1000,
     )
     held: list[tuple[int, int]] = [] if start is None else [start]
     held += [(leaf.block_time, leaf.state_bytes) for leaf in leaves]
