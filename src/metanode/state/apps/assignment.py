@@ -32,8 +32,8 @@ An executor that goes silent is replaced at the next epoch: when a LogBlock comm
 executors whose receipts it holds are recorded per (app, epoch of the calls) (`note_served`,
 keys.served), and the draw of epoch e leaves out the executors drawn for e − 1 that no
 committed LogBlock shows serving a call of e − 1 while another replica's receipts were
-notarised — as long as the app's replicas can still be drawn from the rest (a lone candidate
-left is drawn, silent or not). One epoch later it is a candidate again. Its calls in the
+notarised — as long as the app's replicas can still be drawn from the rest (otherwise the
+draw is over every candidate, silent or not). One epoch later it is a candidate again. Its calls in the
 meantime are served by the other replicas (docs/notary.md). Epochs are many blocks
 (`staking.epoch_blocks`), since each redraw costs the executors drawn anew a catch-up.
 """
