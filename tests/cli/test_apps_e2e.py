@@ -52,9 +52,9 @@ DAY_MS = 86_400_000
 def network(
     home: Path, epoch_blocks: int | None = None, settings: Mapping[str, int] | None = None
 ) -> Iterator[Cluster]:
-    """Four validators with dev's 1-block epochs (a new executor draw each block), unless
-    `epoch_blocks` is given, and a treasury share of TREASURY_FEE_BPS; `settings` go into
-    every node's config."""
+    """Four validators with the test clusters' 1-block epochs (a new executor draw each block),
+    unless `epoch_blocks` is given, and a treasury share of TREASURY_FEE_BPS; `settings` go
+    into every node's config."""
 
     def edit(genesis: dict[str, Any]) -> None:
         genesis["parameters"].setdefault("auth", {})["treasury_fee_bps"] = TREASURY_FEE_BPS

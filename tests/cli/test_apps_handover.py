@@ -1,9 +1,10 @@
 """App state hand-over and catching up, on real processes (issue 17).
 
-With dev's 1-block epochs the executor draw changes between batches of calls. An executor drawn
-anew asks the replicas for the app's state (every node runs with `replay_calls_max = 0`, so every
-gap is asked for), checks it against the replica's receipt and answers the calls: every call is
-answered by both of its replicas, they agree, and every receipt is notarised. An executor killed
+With the test clusters' 1-block epochs (tests/node/cluster.py) the executor draw changes between
+batches of calls. An executor drawn anew asks the replicas for the app's state (every node runs
+with `replay_calls_max = 0`, so every gap is asked for), checks it against the replica's receipt
+and answers the calls: every call is answered by both of its replicas, they agree, and every
+receipt is notarised. An executor killed
 while its calls are committed runs them when it comes back and rejoins the LogBlocks."""
 
 from __future__ import annotations
