@@ -11,7 +11,15 @@ from metanode.crypto import ed25519
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Receipt
 from metanode.net.frames import ReceiptItem
-from metanode.node.hosting import Held, _decoded_receipts, _peers_receipt, _signed, unheld
+from metanode.node.hosting import (
+    Held,
+    _decoded_receipts,
+    _peers_receipt,
+    _signed,
+    first_waiting,
+    unheld,
+)
+from metanode.state.apps.records import CallRecord, CallStatus
 from metanode.types import Address
 from tests.docklock.test_docklock import COUNTER
 
@@ -86,3 +94,29 @@ def test_only_receipts_not_held_and_not_notarised_are_left_to_check() -> None:
 def test_a_leaf_hashed_from_the_receipts_encoding_is_the_same_leaf() -> None:
     receipt = receipts(PEER, 2)[1]
     assert receipt.leaf(1, 8, 16, receipt.encode()) == receipt.leaf(1, 8, 16)
+
+
+def test_a_range_waits_from_its_first_call_a_drawn_replica_has_not_answered() -> None:
+    """What a notary asks the replicas again for starts there (`Hosting._ask_receipts`): the
+    calls before it are answered, and each replica answers with all it holds from it on."""
+    mine, other = receipts(PEER, 4), receipts(OTHER, 4)
+    drawn = (Address.from_public_key(PEER.public_key), Address.from_public_key(OTHER.public_key))
+    calls = [
+        (seq, CallRecord(drawn[0], 1, "increment", b"", 10, 1, 5, CallStatus.ESCROWED, 0, 0, b""))
+        for seq in range(4)
+    ]
+
+    def held_of(pairs: dict[int, list[Receipt]]) -> dict[int, dict[bytes, Held]]:
+        return {
+            seq: {r.executor: Held(r, r.leaf(seq, 8, 16)) for r in answered}
+            for seq, answered in pairs.items()
+        }
+
+    both = {0: [mine[0], other[0]], 1: [mine[1], other[1]]}
+    one = held_of({**both, 2: [mine[2]], 3: []})
+    assert first_waiting(calls, one, lambda call: drawn, silent_past=False) == 2
+    # Past the wait for silent replicas a call with one receipt goes; one with none never.
+    assert first_waiting(calls, one, lambda call: drawn, silent_past=True) == 3
+    full = held_of({**both, 2: [mine[2], other[2]], 3: [mine[3]]})
+    assert first_waiting(calls, full, lambda call: drawn, silent_past=True) is None
+    assert first_waiting(calls, full, lambda call: drawn[:1], silent_past=False) is None

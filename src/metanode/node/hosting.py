@@ -923,17 +923,20 @@ class Hosting:
         silent_from_ms = (
             self._block_time(calls[0][1].height) + 2 * self.settings.logblock_interval_ms
         )
+        waiting = first_waiting(
+            calls,
+            held,
+            lambda call: self._drawn(reader, app_id, call),
+            now_block_ms >= silent_from_ms,
+        )
+        if waiting is not None:
+            # From that call on: every replica answers with all it holds of the range asked,
+            # and the calls before it are answered already.
+            self._ask_receipts(app_id, waiting, calls[-1][0])
+            return None  # a replica has not answered (yet)
         entries: list[Held] = []
-        for seq, call in calls:
+        for seq, _call in calls:
             answers = held.get(seq, {})
-            answered = {Address.from_public_key(key) for key in answers}
-            if not answered.issuperset(self._drawn(reader, app_id, call)) and (
-                not answers or now_block_ms < silent_from_ms
-            ):
-                # From this call on: every replica answers with all it holds of the range
-                # asked, and the calls before this one are answered already.
-                self._ask_receipts(app_id, seq, calls[-1][0])
-                return None  # a replica has not answered (yet)
             ordered = [answers[key] for key in sorted(answers)]
             if len({entry.leaf.result_hash for entry in ordered}) > 1:
                 log.warning("replicas disagree", extra={"app": app_id.hex()[:16], "seq": seq})
@@ -1215,6 +1218,23 @@ def _peers_receipt(peer: Address, raw: bytes) -> Receipt | str:
     if isinstance(receipts, str):
         return receipts
     return receipts[0] if _signed([(raw, receipts[0])]) else "receipt_signature_invalid"
+
+
+def first_waiting(
+    calls: Sequence[tuple[int, CallRecord]],
+    held: Mapping[int, Mapping[bytes, Held]],
+    drawn: Callable[[CallRecord], Sequence[Address]],
+    silent_past: bool,
+) -> int | None:
+    """The first of a range's calls still waiting for a drawn replica's receipt, or None once
+    every call may be notarised: a call with no receipt always waits, one with some waits for
+    the rest until `silent_past` (the range's wait for silent replicas is over)."""
+    for seq, call in calls:
+        answers = held.get(seq, {})
+        answered = {Address.from_public_key(key) for key in answers}
+        if not answered.issuperset(drawn(call)) and (not answers or not silent_past):
+            return seq
+    return None
 
 
 def unheld(
