@@ -33,9 +33,9 @@ executors whose receipts it holds are recorded per (app, epoch of the calls) (`n
 keys.served), and the draw of epoch e leaves out the executors drawn for e − 1 that no
 committed LogBlock shows serving a call of e − 1 while another replica's receipts were
 notarised — as long as the app's replicas can still be drawn from the rest (otherwise the
-draw is over every candidate, silent or not). One epoch later it is a candidate again. Its calls in the
-meantime are served by the other replicas (docs/notary.md). Epochs are many blocks
-(`staking.epoch_blocks`), since each redraw costs the executors drawn anew a catch-up.
+draw is over every candidate, silent or not). One epoch later it is a candidate again. Its
+calls in the meantime are served by the other replicas (docs/notary.md). Epochs are many
+blocks (`staking.epoch_blocks`), since each redraw costs the executors drawn anew a catch-up.
 """
 
 from __future__ import annotations
