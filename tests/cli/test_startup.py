@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 # Loaded only by the commands that need them: the gateway's client and server, the light
-# client's fetcher, the wasm runtime, the store, the simulator, the testnet, the attackers.
+# client's fetcher, the wasm runtime, the store, the simulator, the testnet, the attackers, a
+# node's configuration (pydantic) and its home, the TLS certificates (x509), the genesis loader
+# and the consensus suite.
 DEFERRED = (
     "httpx",
     "websockets",
@@ -26,6 +28,22 @@ DEFERRED = (
     "metanode.testing.simulator",
     "metanode.testnet.run",
     "metanode.cli.attack",
+    "pydantic",
+    "metanode.node.config",
+    "metanode.node.home",
+    "metanode.net.tls",
+    "metanode.state.genesis.document",
+    "metanode.consensus.real_suite",
+)
+# `bpci` runs a node's registration and its server: the store, the backup and the store check
+# load only for the commands that use them.
+BPCI_DEFERRED = (
+    "metanode.state.store",
+    "metanode.node.backup",
+    "metanode.cli.recovery",
+    "metanode.net.tls",
+    "metanode.state.genesis.document",
+    "fastapi",
 )
 
 
@@ -41,6 +59,12 @@ def test_the_metanode_command_loads_no_heavy_module_before_a_command_runs() -> N
     loaded = loaded_by("metanode.cli.main")
     assert "metanode.cli.network" in loaded  # the commands themselves are registered
     assert sorted(name for name in DEFERRED if name in loaded) == []
+
+
+def test_the_bpci_command_loads_neither_the_store_nor_the_backup_before_a_command_runs() -> None:
+    loaded = loaded_by("metanode.cli.bpci")
+    assert "metanode.cli.server" in loaded
+    assert sorted(name for name in BPCI_DEFERRED if name in loaded) == []
 
 
 def test_the_light_package_loads_a_submodule_only_when_one_of_its_names_is_used() -> None:

@@ -63,14 +63,14 @@ from metanode import core
 from metanode.crypto import ed25519
 from metanode.errors import BenchError, ConfigError
 from metanode.net.ports import free_port_block
-from metanode.node import config as node_config
-from metanode.node import home as dev_home
 from metanode.node import logs
 
 from . import output
 from .network import launch
 
 if TYPE_CHECKING:
+    from metanode.node import config as node_config
+
     from . import attack as attackers
 
 WARMUP_FRACTION = 0.2  # the first fifth of the run is warm-up, outside the steady window
@@ -211,6 +211,8 @@ async def _listen(url: str, until: float, commits: dict[str, float], blocks: lis
 
 def _mempool(clients_txs_max: int) -> node_config.Mempool:
     from pydantic import ValidationError  # noqa: PLC0415 - as in _listen
+
+    from metanode.node import config as node_config  # noqa: PLC0415 - as network.init
 
     try:
         return node_config.Mempool(clients_txs_max=clients_txs_max)
@@ -391,6 +393,9 @@ def _measure(
     attack: bool,
 ) -> dict[str, Any]:
     """One network's run: its own home and ports, the accounts of `bench_seed`."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as network.init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as network.init
+
     from . import attack as attackers  # noqa: PLC0415 - as in _listen
     from .load import account_address  # noqa: PLC0415
 
@@ -732,6 +737,8 @@ def _attack_spec(
 ) -> dict[str, Any]:
     """What the attackers need; the validators' node ids, ports and certificates as their
     peers' configs name them."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as network.init
+
     from . import attack as attackers  # noqa: PLC0415 - as in _listen
 
     validators: dict[str, list[Any]] = {}
@@ -756,6 +763,8 @@ def _attack_spec(
 
 
 def _record_guards(config_paths: list[Path]) -> None:
+    from metanode.node import config as node_config  # noqa: PLC0415 - as network.init
+
     for path in config_paths:
         config = node_config.load(path)
         guard = config.guard.model_copy(update={"record": RECORDING})

@@ -32,14 +32,11 @@ from rich.table import Table
 
 from metanode.crypto import bls
 from metanode.errors import ConfigError
-from metanode.net import tls
 from metanode.net.ports import free_port_block
-from metanode.node import backup as node_backup
 from metanode.node import config as node_config
 from metanode.node import home as node_home
 from metanode.node import keys
 from metanode.state.codes import name_of
-from metanode.state.genesis.document import parse_genesis
 from metanode.state.identity.records import did_of_key
 from metanode.state.registry.messages import check_p2p_address
 from metanode.state.registry.records import DEFAULT_TYPES
@@ -140,6 +137,9 @@ def register_node(
     }
     record = wallet.commit(url, signing, message)
     if record["ok"]:
+        # x509 loads only when a node registers or joins (cli/ start-up)
+        from metanode.net import tls  # noqa: PLC0415
+
         certificate = tls.certificate_pem(node_keys.ed25519_seed).decode()
         admitted = wallet.call("POST", f"{url}/api/v1/peers", json={"certificate": certificate})
         facts["peer_admitted"] = admitted["node_id"]
@@ -282,6 +282,9 @@ def join(
     and a config that pins the peer and the nodes it pins. The running nodes link to it once
     it is registered (`bpci register` or `bpci-core register` announce it), or once each pins
     the `[[p2p.peers]]` entry printed here and restarts."""
+    from metanode.net import tls  # noqa: PLC0415 - as in register_node
+    from metanode.state.genesis.document import parse_genesis  # noqa: PLC0415 - as tls
+
     url = wallet.gateway_base(peer)
     if (home / node_home.GENESIS).exists():
         raise ConfigError(f"{home} already holds a network (genesis.json); use another --home")
@@ -377,6 +380,9 @@ def backup(
     """Back a node up, running or not: a compacted copy of its ledger (and app state) with its
     keys, config and certificates, encrypted under a passphrase (METANODE_BACKUP_PASSPHRASE or
     a prompt) and checked against its certified tip before it is written."""
+    # The backup loads the store (LMDB and the state table) only for backup and restore
+    from metanode.node import backup as node_backup  # noqa: PLC0415
+
     header = node_backup.write_backup(home, key, out, _backup_passphrase(confirm=True))
     tip = header.tip
     facts = {
@@ -407,6 +413,8 @@ def restore(
     decrypted, its certified tip and state root are verified, and only then installed."""
     if not file.is_file():
         raise ConfigError(f"{file}: no such backup file")
+    from metanode.node import backup as node_backup  # noqa: PLC0415 - as in backup
+
     restored = node_backup.restore_backup(file, home, _backup_passphrase(confirm=False))
     tip = restored.header.tip
     facts = {

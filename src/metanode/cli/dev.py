@@ -18,8 +18,6 @@ import typer
 from rich.console import Console
 
 from metanode.errors import ConfigError
-from metanode.node import config as node_config
-from metanode.node import home as dev_home
 from metanode.node import logs
 from metanode.types import Address, Denom
 
@@ -62,6 +60,8 @@ def up(
     with --tmp), resumed after. Same state machine, signatures and stores as any chain; only
     the pacing differs."""
     from metanode.api.server import run  # noqa: PLC0415 - FastAPI loads only for this command
+    from metanode.node import config as node_config  # noqa: PLC0415 - as network.init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as network.init
 
     with _chain_home(home, tmp) as where:
         if not (where / dev_home.GENESIS).exists():

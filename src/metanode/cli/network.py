@@ -26,12 +26,11 @@ from rich.table import Table
 
 from metanode.cli import output
 from metanode.errors import ConfigError, KeystoreError
-from metanode.node import config as node_config
-from metanode.node import home as dev_home
 from metanode.node import keys, logs
 from metanode.types import constants as types_constants
 
 if TYPE_CHECKING:
+    from metanode.node import home as dev_home
     from metanode.node.snapshots import Trust
 
 DEFAULT_HOME = Path(".metanode")
@@ -81,6 +80,8 @@ def init(
     """Keys in the keystore, a genesis, one config per validator. A dev network has funded dev
     accounts and a public key password; a testnet or mainnet's keys are encrypted under a
     passphrase from METANODE_KEY_PASSWORD or asked for, which no file keeps."""
+    from metanode.node import home as dev_home  # noqa: PLC0415 - loaded by commands (start-up)
+
     flags = (("dev", dev), ("testnet", testnet), ("mainnet", mainnet))
     chosen = [kind for kind, flag in flags if flag]
     if len(chosen) != 1:
@@ -201,6 +202,7 @@ def start(
     """Run one node (consensus, mempool, ledger, P2P and its gateway API) until Ctrl-C. It logs
     JSON lines to node.log in its directory and, readable, to stderr."""
     from metanode.api.server import run  # noqa: PLC0415 - FastAPI loads only for this command
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
 
     trust = _trust(trust_height, trust_hash, state_sync)
     config_path = home / "config.toml"
@@ -225,6 +227,9 @@ def start(
 
 def _node_passphrase(config_path: Path, testnet: bool) -> str:
     """The passphrase of the node's keys, once its chain's kind is the one asked for."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     cfg = node_config.load(config_path)
     genesis_path = node_config.resolve(config_path, cfg.genesis)
     kind = dev_home.read_genesis(genesis_path).chain_kind
@@ -264,6 +269,8 @@ def launch(node_dir: Path) -> subprocess.Popen[bytes]:
 def _refuse_taken_ports(nodes: list[tuple[str, Path]], *, new_home_options: bool) -> None:
     """Exit 2 with one line per port of `nodes` that is taken (by another process, or by two
     of these settings), before anything listens; a clash found later is a traceback."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
+
     problems = []
     claimed: dict[tuple[str, int], str] = {}
     for name, config_path in nodes:
@@ -312,6 +319,8 @@ def up(
 ) -> None:
     """Init if needed, then run every validator as its own process; Ctrl-C stops them all.
     Starting again resumes the same chain. Exits 1 if a node exits while starting."""
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     if not (home / dev_home.GENESIS).exists():
         dev_home.init_dev(
             home, validators=validators, port_base=port_base, api_port_base=api_port_base
@@ -413,6 +422,9 @@ def _stopped_at_the_end(
 
 
 def _print_endpoints(console: Console, home: Path, entries: list[dev_home.NodeEntry]) -> None:
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     table = Table(title=f"Metanode local network ({home})")
     for column in ("node", "node id", "gateway", "metrics", "p2p"):
         table.add_column(column)
@@ -436,6 +448,8 @@ def _print_endpoints(console: Console, home: Path, entries: list[dev_home.NodeEn
 
 
 def _print_dev_accounts(console: Console, home: Path) -> None:
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     accounts = Table(title="Funded dev accounts (dev keys: never use them on a real chain)")
     accounts.add_column("key file")
     accounts.add_column("address")
@@ -455,6 +469,9 @@ def _node_id(config_path: Path) -> str:
 
 def _dev_password(home: Path) -> str | None:
     """A dev home's password (kept in its configs); elsewhere the environment's."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     entries = dev_home.node_entries(home)
     if entries:
         return node_config.load(entries[0].config_path).key_password
@@ -463,6 +480,9 @@ def _dev_password(home: Path) -> str | None:
 
 def node_urls(home: Path) -> list[tuple[str, str]]:
     """(name, API base URL) of every node of a network home, or of a single node's directory."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in init
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     if (home / "config.toml").exists():
         paths = [(home.name, home / "config.toml")]
     else:
@@ -553,6 +573,8 @@ def logs_command(
 
 
 def _log_dirs(home: Path, node: str | None) -> dict[str, Path]:
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as in init
+
     if (home / "config.toml").exists():
         return {home.name: home}
     entries = {entry.name: entry.config_path.parent for entry in dev_home.node_entries(home)}

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
 from metanode.errors import ConfigError
@@ -183,6 +182,8 @@ def _roles(roles: list[str], node: dict[str, Any] | None) -> dict[str, str]:
 
 def _get(url: str) -> dict[str, Any] | None:
     """A gateway's JSON answer (a 503 from /ready carries its checks too), or None."""
+    import httpx  # noqa: PLC0415 - loads only for status (cli/ start-up)
+
     try:
         answer = httpx.get(url, timeout=status_timeout_s)
         return answer.json() if answer.status_code in (200, 503) else None

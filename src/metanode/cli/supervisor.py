@@ -46,7 +46,7 @@ from metanode.errors import ConfigError
 from metanode.node import config as node_config
 from metanode.node import logs
 
-from . import forked, network, recovery
+from . import forked, network
 
 log = logging.getLogger("metanode.server")
 STATE_FILE = "server.json"
@@ -238,6 +238,10 @@ class Supervisor:
     def _start_from_a_verified_store(self) -> bool:
         if not self.config.server.check_store_on_start:
             return True
+        # The store (LMDB, the state table) loads in the supervisor only, not in every command
+        # that imports server's (`bpci server status`: cli/ start-up)
+        from . import recovery  # noqa: PLC0415
+
         self._set("checking", "checking the store against its certified chain")
         began = time.monotonic()
         problem = recovery.check_store(self.home, cancelled=lambda: self._stopping)

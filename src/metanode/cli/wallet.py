@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import ed25519
 from metanode.errors import ConfigError, KeystoreError, MetanodeError
-from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
 from metanode.types.messages import Message, format_coins
@@ -28,6 +26,8 @@ from .network import DEFAULT_HOME, _dev_password, node_urls
 
 if TYPE_CHECKING:
     import httpx
+
+    from metanode.consensus.real_suite import ValidatorKeys
 
 Home = Annotated[Path, typer.Option(help="The network's home directory.")]
 Json = output.Json
@@ -152,6 +152,8 @@ def keys_add(name: str, home: Home = DEFAULT_HOME, as_json: Json = False) -> Non
 @keys_app.command("list")
 def keys_list(home: Home = DEFAULT_HOME, as_json: Json = False) -> None:
     """Every account key of the home, with its address."""
+    from metanode.node import home as dev_home  # noqa: PLC0415 - as network.init
+
     password = home_password(home)
     found = [
         {"name": path.stem, "address": str(keys.account_address(keys.read_account(path, password)))}

@@ -36,19 +36,20 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, ed25519, vrf
 from metanode.crypto.keystore import DEFAULT_PARAMS, KdfParams
 from metanode.errors import ConfigError
-from metanode.net import tls
 from metanode.state import constants as state_constants
-from metanode.state.genesis.document import GenesisDocument, load_genesis, parse_genesis
-from metanode.state.identity.records import FIRST_KEY, did_of_key
 from metanode.types import Address, Denom
 
 from . import config as node_config
 from . import keys
+
+if TYPE_CHECKING:
+    from metanode.consensus.real_suite import ValidatorKeys
+    from metanode.state.genesis.document import GenesisDocument
 
 DEV_PASSWORD = "metanode-dev"
 DEV_CHAIN_ID = "metanode-dev"
@@ -77,6 +78,10 @@ def node_entries(home: Path) -> list[NodeEntry]:
 
 
 def read_genesis(path: Path) -> GenesisDocument:
+    # The genesis loader (and the state modules it checks with) load only for a command that
+    # reads a genesis: most commands only look up a node's config (cli/ start-up).
+    from metanode.state.genesis.document import load_genesis  # noqa: PLC0415
+
     try:
         text = path.read_text()
     except OSError as error:
@@ -234,6 +239,8 @@ def _write_network(
     mempool: node_config.Mempool | None,
     authorities: dict[str, ValidatorKeys] | None = None,
 ) -> list[NodeEntry]:
+    from metanode.net import tls  # noqa: PLC0415 - x509 only to make a home (read_genesis)
+
     names = [f"v{index}" for index in range(validators)]
     validator_keys = [keys.new_validator_keys() for _ in names]
     if chain.kind == "dev":  # a dev node pays its notary transactions (LogBlocks) itself
@@ -282,6 +289,9 @@ def _genesis_text(
     balances: dict[Denom, int],
     authorities: dict[str, ValidatorKeys],
 ) -> str:
+    from metanode.state.genesis.document import parse_genesis  # noqa: PLC0415 - as in read_genesis
+    from metanode.state.identity.records import FIRST_KEY, did_of_key  # noqa: PLC0415 - as there
+
     genesis = {
         "chain_id": chain.chain_id or f"metanode-{chain.kind}",
         "chain_kind": chain.kind,

@@ -19,12 +19,15 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from metanode.consensus.real_suite import ValidatorKeys
 from metanode.crypto import bls, ed25519, keystore
 from metanode.crypto.keystore import DEFAULT_PARAMS, KdfParams
 from metanode.errors import ConfigError, KeystoreError
 from metanode.types import Address
+
+if TYPE_CHECKING:
+    from metanode.consensus.real_suite import ValidatorKeys
 
 PASSWORD_ENV = "METANODE_KEY_PASSWORD"
 # Dev homes print their keys and keep their password in the config, so their key files guard
@@ -85,6 +88,10 @@ def node_passphrase(kind: str, configured: str | None, prompt: Callable[[], str]
 
 
 def new_validator_keys() -> ValidatorKeys:
+    # The consensus suite loads only where validator keys are made or read: most commands that
+    # read a key file read an account's (cli/ start-up).
+    from metanode.consensus.real_suite import ValidatorKeys  # noqa: PLC0415
+
     return ValidatorKeys(
         secrets.token_bytes(_SEED_BYTES),
         bls.PrivateKey.keygen(secrets.token_bytes(_SEED_BYTES)).to_bytes(),
@@ -100,6 +107,8 @@ def write_validator(
 
 
 def read_validator(path: Path, password_: str) -> ValidatorKeys:
+    from metanode.consensus.real_suite import ValidatorKeys  # noqa: PLC0415 - as new_validator_keys
+
     kind, secret = keystore.read_keyfile(path, password_)
     if kind != VALIDATOR or len(secret) != 3 * _SEED_BYTES:
         raise KeystoreError(f"{path} holds a {kind!r} key, not a validator's three keys")
