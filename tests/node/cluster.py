@@ -24,6 +24,11 @@ from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.types import Address, Denom, Transaction, Transfer
 
+# Four node processes start within seconds alone, but took over a minute at load 12-15 on the
+# shared 2-core machine (three network tests timed out waiting for height 2 or 3): a test's
+# own waits for blocks and commits count from when every gateway answers.
+START_TIMEOUT_S = 240.0
+
 
 class Cluster:
     def __init__(
@@ -163,6 +168,18 @@ class Cluster:
             time.sleep(0.1)
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
+    def wait_started(self, timeout_s: float = START_TIMEOUT_S) -> float:
+        """Until every started node's gateway answers or its process has ended (a test that
+        expects a node to fail finds out why in its own way)."""
+        return self.wait(
+            lambda: all(
+                process.poll() is not None or self.status(name) is not None
+                for name, process in self.processes.items()
+            ),
+            timeout_s,
+            "every started node's gateway to answer",
+        )
+
     def wait_height(
         self, height: int, names: list[str] | None = None, timeout_s: float = 30
     ) -> float:
@@ -246,6 +263,7 @@ def running(
             cluster.configure(name, setting, value)
     cluster.start_all()
     try:
+        cluster.wait_started()
         yield cluster
     finally:
         cluster.stop_all()

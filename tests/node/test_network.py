@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,14 @@ from metanode.types import Address
 from .cluster import Cluster, running
 
 RECIPIENT = Address.from_public_key(bytes(32))
+
+
+@pytest.fixture(scope="module")
+def one_validator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One validator's chain with the default pacing, shared by the tests that send from dev0
+    at the nonce the chain gives and wait for their own transactions to commit."""
+    with running(tmp_path_factory.mktemp("lone") / "net", validators=1) as cluster:
+        yield cluster
 
 
 def committed_hashes(cluster: Cluster, name: str, up_to: int) -> dict[int, list[str]]:
@@ -67,7 +76,8 @@ def test_a_thousand_transfers_through_the_gateways_are_all_committed_and_agreed(
     withholder.write_text(withholder.read_text() + "\n[testing]\nwithhold_gossip = true\n")
     cluster.start_all()
     try:
-        cluster.wait_height(2, timeout_s=90)  # four processes starting on a loaded machine
+        cluster.wait_started()
+        cluster.wait_height(2)
         txs = cluster.transfers(per_account=50)  # 20 accounts x 50 = 1,000
         assert len(txs) == 1_000
         results = []
@@ -223,66 +233,68 @@ def test_a_proposer_gathers_transactions_until_a_full_block_is_pending(tmp_path:
 
 
 def test_a_transaction_behind_a_nonce_gap_keeps_the_idle_cadence_until_the_gap_is_filled(
-    tmp_path: Path,
+    one_validator: Cluster,
 ) -> None:
     # Before, one transfer three nonces ahead counted as pending work: every proposal ended at
     # its gathering time (150 ms) instead of the empty-block delay (1 s), about five times the
     # idle cadence, until the transfer expired 1,000 blocks later.
-    with running(tmp_path / "net", validators=1) as cluster:
-        cluster.wait_height(2)
+    cluster = one_validator
+    cluster.wait_height(2)
 
-        def blocks_in(seconds: float) -> int:
-            start = cluster.height("v0")
-            time.sleep(seconds)
-            return cluster.height("v0") - start
+    def blocks_in(seconds: float) -> int:
+        start = cluster.height("v0")
+        time.sleep(seconds)
+        return cluster.height("v0") - start
 
-        idle = blocks_in(5)
-        key = cluster.dev_keys()[0]
-        sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
-        nonce = sender["nonce"]
-        txs = [cluster.transfer(key, nonce + n, RECIPIENT, 1) for n in range(4)]
-        answer = cluster.client.post(
-            cluster.url("v0") + "/api/v1/txs", json={"tx": txs[3].encode().hex()}
-        )
-        assert answer.status_code == 202, answer.text
-        admitted = answer.json()
-        assert admitted["accepted"] and admitted["queued"], admitted
-        assert admitted["queued_reason"] == "nonce_gap" and admitted["next_nonce"] == nonce
-        waiting = cluster.get("v0", f"/api/v1/txs/{txs[3].hash().hex()}")
-        assert waiting["status"] == "queued" and waiting["next_nonce"] == nonce
-        queued = blocks_in(5)
-        assert queued < 2 * max(idle, 3), f"{queued} blocks with a queued transfer, {idle} idle"
-        results = cluster.submit("v0", txs[:3])
-        assert all(r["accepted"] and not r["queued"] for r in results), results
-        cluster.wait(
-            lambda: all(cluster.committed("v0", tx.hash().hex()) for tx in txs),
-            30,
-            "the four transfers to commit",
-        )
-        receipt = cluster.get("v0", f"/api/v1/txs/{txs[3].hash().hex()}")
-        assert receipt["status"] == "committed" and receipt["ok"] is True
+    idle = blocks_in(5)
+    key = cluster.dev_keys()[0]
+    sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
+    nonce = sender["nonce"]
+    txs = [cluster.transfer(key, nonce + n, RECIPIENT, 1) for n in range(4)]
+    answer = cluster.client.post(
+        cluster.url("v0") + "/api/v1/txs", json={"tx": txs[3].encode().hex()}
+    )
+    assert answer.status_code == 202, answer.text
+    admitted = answer.json()
+    assert admitted["accepted"] and admitted["queued"], admitted
+    assert admitted["queued_reason"] == "nonce_gap" and admitted["next_nonce"] == nonce
+    waiting = cluster.get("v0", f"/api/v1/txs/{txs[3].hash().hex()}")
+    assert waiting["status"] == "queued" and waiting["next_nonce"] == nonce
+    queued = blocks_in(5)
+    assert queued < 2 * max(idle, 3), f"{queued} blocks with a queued transfer, {idle} idle"
+    results = cluster.submit("v0", txs[:3])
+    assert all(r["accepted"] and not r["queued"] for r in results), results
+    cluster.wait(
+        lambda: all(cluster.committed("v0", tx.hash().hex()) for tx in txs),
+        30,
+        "the four transfers to commit",
+    )
+    receipt = cluster.get("v0", f"/api/v1/txs/{txs[3].hash().hex()}")
+    assert receipt["status"] == "committed" and receipt["ok"] is True
 
 
-def test_the_gateway_says_why_garbage_and_failed_transactions_fail(tmp_path: Path) -> None:
-    with running(tmp_path / "net", validators=1) as cluster:
-        cluster.wait_height(1)
-        garbage = cluster.client.post(
-            cluster.url("v0") + "/api/v1/txs",
-            content=b"garbage bytes!",
-            headers={"content-type": "application/cbor"},
-        )
-        assert garbage.status_code == 400
-        problem = garbage.json()
-        assert problem["reason"] == "malformed"
-        assert "not a transaction: trailing_bytes at byte 8" in problem["detail"], problem
-        key = cluster.dev_keys()[0]
-        sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
-        # A zero amount passes admission and fails when it runs: committed, but failed.
-        zero = cluster.transfer(key, sender["nonce"], RECIPIENT, 0)
-        assert cluster.submit("v0", [zero])[0]["accepted"]
-        cluster.wait(lambda: cluster.committed("v0", zero.hash().hex()), 30, "the zero transfer")
-        record = cluster.get("v0", f"/api/v1/txs/{zero.hash().hex()}")
-        assert record["status"] == "failed" and record["committed"] is True
-        assert record["ok"] is False and record["receipt"]["ok"] is False
-        assert record["receipt"]["code_name"] == "bank.amount_must_not_be_zero"
-        assert record["receipt"]["fee_charged"] > 0
+def test_the_gateway_says_why_garbage_and_failed_transactions_fail(
+    one_validator: Cluster,
+) -> None:
+    cluster = one_validator
+    cluster.wait_height(1)
+    garbage = cluster.client.post(
+        cluster.url("v0") + "/api/v1/txs",
+        content=b"garbage bytes!",
+        headers={"content-type": "application/cbor"},
+    )
+    assert garbage.status_code == 400
+    problem = garbage.json()
+    assert problem["reason"] == "malformed"
+    assert "not a transaction: trailing_bytes at byte 8" in problem["detail"], problem
+    key = cluster.dev_keys()[0]
+    sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
+    # A zero amount passes admission and fails when it runs: committed, but failed.
+    zero = cluster.transfer(key, sender["nonce"], RECIPIENT, 0)
+    assert cluster.submit("v0", [zero])[0]["accepted"]
+    cluster.wait(lambda: cluster.committed("v0", zero.hash().hex()), 30, "the zero transfer")
+    record = cluster.get("v0", f"/api/v1/txs/{zero.hash().hex()}")
+    assert record["status"] == "failed" and record["committed"] is True
+    assert record["ok"] is False and record["receipt"]["ok"] is False
+    assert record["receipt"]["code_name"] == "bank.amount_must_not_be_zero"
+    assert record["receipt"]["fee_charged"] > 0
