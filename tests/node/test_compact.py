@@ -23,6 +23,7 @@ from metanode.errors import DecodeError
 from metanode.node import compact
 from metanode.state.machine import txs_root
 from metanode.types import Denom, Transaction, Transfer
+from tests.conftest import examples
 from tests.consensus.harness import Committee
 from tests.state.support import Wallet
 
@@ -166,7 +167,7 @@ def test_pending_rebuilds_are_bounded_and_stale_rounds_forgotten() -> None:
     assert recent.get(TXS[4].hash()) == TXS[4].encode()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     st.lists(st.sampled_from(["pool", "recent", "lacking"]), min_size=12, max_size=12),
     st.permutations(range(12)),
@@ -192,7 +193,7 @@ def test_any_split_of_what_is_held_and_any_order_of_answers_rebuilds_the_same_bl
     assert rebuild.proposal().block.encode() == proposal.block.encode()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.data())
 def test_a_mutated_compact_proposal_decodes_or_raises_only_a_decode_error(
     data: st.DataObject,
