@@ -5,11 +5,12 @@ eviction, expiry, and bounds."""
 from __future__ import annotations
 
 import concurrent.futures
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from metanode.crypto import ed25519
@@ -460,3 +461,70 @@ def test_a_batch_decoded_in_another_thread_screens_as_one_decoded_here() -> None
         )
     assert verdicts[0] == verdicts[1]
     assert verdicts[0] == [None, Reason.BAD_SIGNATURE, Reason.MALFORMED, Reason.WRONG_CHAIN]
+
+
+def test_settling_after_another_batch_rechecks_only_the_rows_of_senders_it_moved() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    first = pool.screen([tx(KEYS[0]), tx(KEYS[1])], ledger, 1)
+    second = pool.screen([tx(KEYS[0], nonce=1), tx(KEYS[2]), tx(KEYS[3])], ledger, 1)
+    pool.settle(first, first.verifying.result(), ledger, 1)
+    assert all(r.admitted for r in pool.settle(second, second.verifying.result(), ledger, 1))
+    assert pool.rechecks == 1  # KEYS[0]'s: the first batch moved its sender
+    third = pool.screen([tx(KEYS[4]), tx(KEYS[5])], ledger, 1)
+    pool.settle(third, third.verifying.result(), ledger, 2)  # a block committed meanwhile
+    assert pool.rechecks == 3
+
+
+# (key, nonce, fee, amount, forged, local) of one transaction; the batches are settled in the
+# order given after all were screened.
+pool_txs = st.tuples(
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.sampled_from([5, 10, 50, 100, 200]),
+    st.sampled_from([1, 10**8, 6 * 10**8]),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@given(
+    st.lists(st.lists(pool_txs, min_size=1, max_size=6), min_size=2, max_size=4),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+# A sender the first batch did not move, whose second transfer overspends once its first of the
+# same batch is in: the batch's own insertions count as moves.
+@example(
+    [
+        [(0, 0, 100, 1, False, False)],
+        [(1, 0, 100, 6 * 10**8, False, False), (1, 1, 100, 6 * 10**8, False, False)],
+    ],
+    [],
+)
+@settings(max_examples=examples(60), deadline=None)
+def test_settling_with_the_moved_senders_answers_as_rechecking_every_row(
+    batches: list[list[tuple[int, int, int, int, bool, bool]]], committed_keys: list[int]
+) -> None:
+    """A pool that remembers what moved, against one that remembers nothing and so re-checks
+    every row of a batch settling after another: the same verdicts and details, and the same
+    pool, on batches with forged signatures, low fees, used nonces and gaps, spending beyond
+    the balance, duplicates, full senders, a full pool and clients' shares."""
+    ledger = funded(10**9)
+    for key in committed_keys:
+        ledger.rows[address(KEYS[key])] = (1, 10**9)
+    raws = [
+        [tx(KEYS[k], nonce=n, fee=f, amount=a, forge=forged) for k, n, f, a, forged, _ in batch]
+        for batch in batches
+    ]
+    pools = [Pool(CHAIN, txs_max=6, local_txs_max=4), Pool(CHAIN, txs_max=6, local_txs_max=4)]
+    pools[1]._moved = deque(maxlen=0)
+    answers = []
+    for pool in pools:
+        screened = [
+            pool.screen(batch, ledger, 1, local=any(item[5] for item in spec))
+            for batch, spec in zip(raws, batches, strict=True)
+        ]
+        answers.append([pool.settle(done, done.verifying.result(), ledger, 1) for done in screened])
+    assert answers[0] == answers[1]
+    assert sorted(pools[0]._by_hash) == sorted(pools[1]._by_hash)
+    assert (pools[0].ready, pools[0].local) == (pools[1].ready, pools[1].local)
+    assert pools[0].rechecks <= pools[1].rechecks

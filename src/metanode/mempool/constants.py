@@ -14,6 +14,10 @@ replacement_bump_percent = 10  # a replacement must pay at least this much more
 # Hashes this node verified, so it never verifies them twice: as many as the largest pool.
 verified_cache_max = 200_000
 batch_txs_max = 10_000
+# Insertions and removals whose senders the pool remembers, so that a batch settling after
+# others re-checks only the rows of senders they moved (two batches' worth: one inserted, one
+# evicted); past it, every row.
+settle_moves_max = 2 * batch_txs_max
 # Departed entries the lazily cleaned heaps may hold beyond the live ones before a rebuild.
 heap_slack_max = 10_000
 

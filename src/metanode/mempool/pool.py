@@ -28,7 +28,13 @@ first, a validator's stake changes): clients must read the receipt's code.
 Two steps: `screen` (decode and the cheap rungs; the pool does not change) and `settle` (the
 verdicts in, insert). A node awaits the verdicts between the two with its event loop free, so
 the pool may have moved meanwhile (another batch settled, a block committed): `settle` then
-puts each candidate through the state's rungs again. `admit_batch` is the two back to back.
+puts each candidate through the state's rungs again, after a commit all of them; after other
+batches only those whose sender's pending transactions moved since screening (the pool
+remembers the last `settle_moves_max` senders moved), and the rest through the rungs that read
+the whole pool (its size, the clients' share). The others' rungs read only the committed state
+and the sender's pending transactions, so they answer as at screening: re-running them for
+every row was most of settling's 15% of a validator's loop at `--rate max` (py-spy,
+docs/performance.md). `admit_batch` is the two back to back.
 
 Order: across senders, highest fee first; within a sender, nonce order, and only the run that
 starts at the account's next nonce is executable (`ready`, geth's "pending"); the rest wait
@@ -48,7 +54,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, KeysView, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -204,8 +210,11 @@ class Pool:
         self._verified: OrderedDict[bytes, None] = OrderedDict()
         self._arrivals = itertools.count()
         self._version = 0  # bumped by every insertion and removal: `settle` knows what moved
+        # The sender of each of the last insertions and removals, one per version.
+        self._moved: deque[Address] = deque(maxlen=constants.settle_moves_max)
         self.bytes = 0
         self.verifications = 0
+        self.rechecks = 0  # candidates put through the state's rungs again when settling
 
     def share(self, local_txs_max: int) -> None:
         """Let this node's clients hold at most `local_txs_max` of the pool; the rest is room
@@ -325,6 +334,10 @@ class Pool:
         the whole batch is in says so (`queued`)."""
         results = list(screened.results)
         stale = screened.version != self._version or screened.height != height
+        # The senders whose pending transactions moved since screening, this batch's own
+        # insertions included; None: every row is checked again (a commit moved the state
+        # under all of them, or more moved than the pool remembers).
+        moved = self._moved_since(screened.version, set()) if screened.height == height else None
         seen: set[bytes] = set()
         verdict = iter(verdicts)
         for index, entry, awaits_verdict in screened.candidates:
@@ -336,16 +349,33 @@ class Pool:
                 results[index] = Admission(entry.hash, Reason.BAD_SIGNATURE, detail)
                 continue
             self._remember(entry.hash)
-            refusal = self._rules(entry, ledger, height, seen) if stale else None
+            refusal = None
+            if stale and (moved is None or entry.sender in moved):
+                self.rechecks += 1
+                refusal = self._rules(entry, ledger, height, seen)
+            elif stale:
+                refusal = self._room(entry, ledger)
             seen.add(entry.hash)
             refusal = refusal or self._replacement(entry)
+            version = self._version
             results[index] = refusal or self._insert(entry, ledger)
+            if moved is not None:
+                moved = self._moved_since(version, moved)
         check(next(verdict, None) is None, "more verdicts than screened signatures")
         for index, entry, _ in screened.candidates:
             result = results[index]
             if result is not None and result.admitted:
                 results[index] = self._standing(entry)
         return [result for result in results if result is not None]
+
+    def _moved_since(self, version: int, into: set[Address]) -> set[Address] | None:
+        """`into` with the senders moved since the pool's `version`; None if the pool no longer
+        remembers them all."""
+        count = self._version - version
+        if count > len(self._moved):
+            return None
+        into.update(itertools.islice(reversed(self._moved), count))
+        return into
 
     def _standing(self, entry: _Entry) -> Admission:
         """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
@@ -399,14 +429,21 @@ class Pool:
         refusal = self._nonce(entry, next_nonce) or self._funds(entry, ledger, balance)
         if refusal is not None:
             return refusal
+        return self._room(entry, ledger)
+
+    def _room(self, entry: _Entry, ledger: LedgerView) -> Admission | None:
+        """The last rungs before the signature: room for one more pending transaction of the
+        sender, of transactions waiting behind a nonce gap, of this node's clients', and in the
+        pool."""
+        tx, tx_hash, sender = entry.tx, entry.hash, entry.sender
         pending = self._pending(sender)
         if tx.nonce in pending:
             return None  # a replacement takes no new room; its rung follows the signature
         if len(pending) >= constants.sender_txs_max:
             detail = f"the sender has {len(pending)} pending transactions, the most one may have"
             return Admission(tx_hash, Reason.SENDER_FULL, detail)
-        if tx.nonce > self.next_nonce(sender, next_nonce) and len(self._by_hash) >= (
-            self.txs_max // 2
+        if len(self._by_hash) >= self.txs_max // 2 and tx.nonce > self.next_nonce(
+            sender, ledger.account(sender)[0]
         ):
             detail = "transactions waiting behind a missing nonce fill half the pool; send the gap"
             return Admission(tx_hash, Reason.QUEUE_FULL, detail)
@@ -559,6 +596,7 @@ class Pool:
     def _add(self, entry: _Entry, next_nonce: int) -> None:
         """Insert `entry`; `next_nonce` is its sender's next nonce in committed state."""
         self._version += 1
+        self._moved.append(entry.sender)
         self._local += entry.local
         self._by_hash[entry.hash] = entry
         sender = self._by_sender.get(entry.sender)
@@ -574,6 +612,7 @@ class Pool:
 
     def _remove(self, entry: _Entry) -> None:
         self._version += 1
+        self._moved.append(entry.sender)
         self._local -= entry.local
         del self._by_hash[entry.hash]
         sender = self._by_sender[entry.sender]
