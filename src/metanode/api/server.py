@@ -70,6 +70,10 @@ async def serve(node: Node) -> None:
             lifespan="off",
             http=http,  # factories of uvicorn's own protocols, with the bounds above
             ws=ws,
+            # The one WebSocket is the events stream, mostly hex hashes: permessage-deflate took
+            # 3.0 µs of the loop per committed transaction per subscriber to make a 2,000-hash
+            # message 78 KB of 170 KB, the hex's own redundancy (docs/performance.md, w15).
+            ws_per_message_deflate=False,
             limit_concurrency=api.connections_max,
             access_log=False,
             timeout_graceful_shutdown=gateway_stop_grace_s,
