@@ -1,16 +1,12 @@
 """The engine's write-ahead record (`consensus.record.Durable`) in its own LMDB environment.
 
-`save` commits synchronously (LMDB's commit is durable when it returns). The node saves a
-`Persist` action's record with `save_soon`, in the log's one writer thread (saves stay in
-order), and carries out the `Broadcast` that follows only once that save is done: a validator
-that restarts never signs a message that conflicts with one it already sent. The fsync was
-4.3% of a validator's loop at `--rate max` (py-spy, docs/performance.md), time in which the
-loop could not serve the gateway or the network.
+`save` commits synchronously (LMDB's commit is durable when it returns), and the node calls it
+for a `Persist` action before it carries out the `Broadcast` that follows: a validator that
+restarts never signs a message that conflicts with one it already sent.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import lmdb
@@ -34,21 +30,10 @@ class ConsensusLog:
             )
         except lmdb.Error as error:
             raise ConfigError(f"cannot open the consensus log in {directory}: {error}") from None
-        # Without fsync a save takes microseconds: a thread would cost more than it frees.
-        self._writer = ThreadPoolExecutor(1, "consensus-log") if sync else None
 
     def save(self, record: Durable) -> None:
         with self._env.begin(write=True) as txn:
             txn.put(_KEY, record.encode())
-
-    def save_soon(self, record: Durable) -> Future[None]:
-        """`save` in the writer thread, after the saves asked before it; done at once if the
-        log does not fsync."""
-        if self._writer is not None:
-            return self._writer.submit(self.save, record)
-        saved: Future[None] = Future()
-        saved.set_result(self.save(record))
-        return saved
 
     def load(self) -> Durable | None:
         with self._env.begin() as txn:
@@ -62,6 +47,4 @@ class ConsensusLog:
         restore_environment(self._env, {None: self._env.open_db()}, directory)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.shutdown()  # the saves asked for are finished first
         self._env.close()

@@ -4,9 +4,7 @@ Theory of operation. Everything runs on one asyncio loop thread, so the engine h
 network frames, timers and API calls all end in `dispatch(event)`, which steps the engine and
 carries out its actions in order; an event raised while doing so (a block built, a block
 validated, the next height) waits in a bounded FIFO and is stepped next, never re-entrantly.
-A `Persist` is committed to LMDB before the action after it runs (write before send); the
-commit and its fsync run in the log's writer thread, and until they are done the engine steps
-nothing and no later action runs, while the loop serves the gateway and the network.
+A `Persist` is committed to LMDB before the action after it runs (write before send).
 
 Catching up: peers announce their committed height every `status_interval_ms`; a node that
 sees a peer ahead of the height it is deciding asks that peer for the block and certificate
@@ -341,9 +339,6 @@ class Node:
             self._fetch = snapshots.Fetch(genesis.chain_id, snapshots.genesis_set(genesis), trust)
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
-        # The engine's actions not carried out yet: they wait behind a `Persist` being saved.
-        self._actions: collections.deque[Action] = collections.deque()
-        self._saving: asyncio.Future[None] | None = None
         self._dispatching = False
         self._peer_heights: dict[Address, int] = {}
         self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
@@ -477,7 +472,6 @@ class Node:
         consensus at the store's height."""
         self._cancel_timers()
         self._pending.clear()
-        self._actions.clear()
         self._waiting = None
         self._gossip.clear()
         self._rebuilds = compact.Pending()
@@ -506,7 +500,7 @@ class Node:
                 self.engine_config, self.suite, self.signer, record, validators, seed
             )
             self._metrics_height()
-            self._actions.extend(actions)
+            self._carry_out(actions)
             self._drain()
         else:
             if record is not None and record.height > height and self.signer is not None:
@@ -531,28 +525,18 @@ class Node:
         if not self._dispatching:
             self._drain()
 
-    def _drain(self, saved: asyncio.Future[None] | None = None) -> None:
-        """Step the engine on the pending events and carry out its actions in order, until
-        both run out or a `Persist` is being saved (`_saved` then drains on)."""
+    def _drain(self) -> None:
         self._dispatching = True
         try:
-            if saved is not None:
-                saved.result()  # a failed write raises here, as it would have inline
-            while self._halted is None:
-                if self._actions:
-                    if not self._carry_out(self._actions.popleft()):
-                        return
-                elif self._pending:
-                    event = self._pending.popleft()
-                    check(self.state is not None, "an event before the engine started")
-                    before = self.state
-                    self.state, actions = engine.step(self.state, event)
-                    if (self.state.height, self.state.round) != (before.height, before.round):
-                        self.inclusion.cut_off(self.state.height, self.state.round)
-                    self._log_step(before, event)
-                    self._actions.extend(actions)
-                else:
-                    break
+            while self._pending and self._halted is None:
+                event = self._pending.popleft()
+                check(self.state is not None, "an event before the engine started")
+                before = self.state
+                self.state, actions = engine.step(self.state, event)
+                if (self.state.height, self.state.round) != (before.height, before.round):
+                    self.inclusion.cut_off(self.state.height, self.state.round)
+                self._log_step(before, event)
+                self._carry_out(actions)
         except MetanodeError as error:
             # A certified block this node cannot execute, a broken store, a failed write: the
             # engine's state and the store may now disagree, so halt rather than diverge.
@@ -566,12 +550,7 @@ class Node:
             self._stopping.set()
             raise
         finally:
-            self._dispatching = self._saving is not None
-
-    def _saved(self, saved: asyncio.Future[None]) -> None:
-        self._saving = None
-        if not self._stopping.is_set():  # the stores may be closing: nothing more is carried out
-            self._drain(saved)
+            self._dispatching = False
 
     def _position(self) -> dict[str, int]:
         state = self.state
@@ -590,34 +569,29 @@ class Node:
         if after.height == before.height and after.round != before.round:
             log.info("round changed", extra={"height": after.height, "round": after.round})
 
-    def _carry_out(self, action: Action) -> bool:
-        """Carry out `action`; False while the record it persists is still being saved."""
-        if isinstance(action, Persist):
-            saving = self.consensus_log.save_soon(action.record)
-            if not saving.done():
-                self._saving = wrap_future(saving)
-                self._saving.add_done_callback(self._saved)
-                return False
-            saving.result()
-        elif isinstance(action, Broadcast):
-            self._broadcast(action.message)
-            if self.config.testing.double_prepare_heights:
-                self._equivocate(action.message)
-        elif isinstance(action, ScheduleTimeout):
-            self.metrics.rounds.set(self.state.round if self.state else 0)
-            event = TimeoutFired(action.height, action.round)
-            self._later(action.delay_ms, self.dispatch, event)
-        elif isinstance(action, RequestProposal):
-            self._schedule_proposal(action)
-        elif isinstance(action, ValidateBlock):
-            valid = self.chain.validate(action.block, self._block_clock())
-            valid = valid and not self._censors(action)
-            self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
-        elif isinstance(action, CommitBlock):
-            self._commit(action.block, action.certificate)
-        elif isinstance(action, RequestSync):
-            self._request_block(action.height)
-        return True
+    def _carry_out(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Persist):
+                self.consensus_log.save(action.record)
+            elif isinstance(action, Broadcast):
+                self._broadcast(action.message)
+                if self.config.testing.double_prepare_heights:
+                    self._equivocate(action.message)
+            elif isinstance(action, ScheduleTimeout):
+                self.metrics.rounds.set(self.state.round if self.state else 0)
+                event = TimeoutFired(action.height, action.round)
+                self._later(action.delay_ms, self.dispatch, event)
+            elif isinstance(action, RequestProposal):
+                self._schedule_proposal(action)
+            elif isinstance(action, ValidateBlock):
+                valid = self.chain.validate(
+                    action.block, self._block_clock()
+                ) and not self._censors(action)
+                self._pending.append(BlockValidated(action.height, action.block.hash(), valid))
+            elif isinstance(action, CommitBlock):
+                self._commit(action.block, action.certificate)
+            elif isinstance(action, RequestSync):
+                self._request_block(action.height)
 
     def _equivocate(self, message: ConsensusMessage) -> None:
         """The test harness of misbehaviour.py (dev chains only)."""
