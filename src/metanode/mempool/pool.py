@@ -334,10 +334,12 @@ class Pool:
         the whole batch is in says so (`queued`)."""
         results = list(screened.results)
         stale = screened.version != self._version or screened.height != height
-        # The senders whose pending transactions moved since screening, this batch's own
-        # insertions included; None: every row is checked again (a commit moved the state
+        # If stale: the senders whose pending transactions moved since screening, this batch's
+        # own insertions included; None: every row is checked again (a commit moved the state
         # under all of them, or more moved than the pool remembers).
-        moved = self._moved_since(screened.version, set()) if screened.height == height else None
+        moved = None
+        if stale and screened.height == height:
+            moved = self._moved_since(screened.version, set())
         seen: set[bytes] = set()
         verdict = iter(verdicts)
         for index, entry, awaits_verdict in screened.candidates:
