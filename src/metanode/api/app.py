@@ -199,13 +199,13 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         commit rate allows (`[mempool] admission_*`) the rest are refused `rate_limited` and the
         response carries `Retry-After`; if none was let in, it is a 429."""
         body = await body_of(request, schemas.TxBatchSubmit)
-        if isinstance(body, bytes):
-            raws, decoded = await asyncio.to_thread(_batch_of, body)
-        else:
-            raws, decoded = [bytes.fromhex(item) for item in body.txs], None
-            _check_batch_size(raws)
+        raws = _batch_of(body) if isinstance(body, bytes) else [bytes.fromhex(t) for t in body.txs]
+        if len(raws) > batch_txs_max:
+            raise problems.Problem(
+                413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
+            )
         headers: dict[str, str] = {}
-        results = await submission.admit(node, raws, request, headers, decoded)
+        results = await submission.admit(node, raws, request, headers)
         return submission.batch_answer(results, headers)
 
     app.router.add_api_route(
@@ -434,25 +434,17 @@ async def _committed(node: Node, digest: bytes, wait_ms: int) -> None:
         node.unsubscribe(queue)
 
 
-def _batch_of(body: bytes) -> tuple[list[bytes], list[Transaction | DecodeError]]:
-    """A CBOR batch body's transactions, as sent and decoded: run in a thread, since the strict
-    parse (which encodes the value again to compare) and the decoding would hold the loop."""
+def _batch_of(body: bytes) -> list[bytes]:
+    """A CBOR batch body's transactions, parsed on the loop as before: in a thread the strict
+    parse (Python: it encodes the value again to compare) competes with the loop for the GIL,
+    and alternated runs showed it no better (docs/performance.md, w15)."""
     try:
         items = decode(body)
     except DecodeError as error:
         raise problems.Problem(400, "bad-cbor", "Body is not CBOR", str(error)) from None
     if not isinstance(items, (list, tuple)) or not all(type(item) is bytes for item in items):
         raise problems.Problem(400, "bad-cbor", "Wrong shape", "send a CBOR array of byte strings")
-    raws = list(items)
-    _check_batch_size(raws)
-    return raws, Transaction.decode_many(raws)
-
-
-def _check_batch_size(raws: list[bytes]) -> None:
-    if len(raws) > batch_txs_max:
-        raise problems.Problem(
-            413, "too-many", "Batch too large", f"at most {batch_txs_max} per batch"
-        )
+    return list(items)
 
 
 def _errors(error: ValidationError) -> str:

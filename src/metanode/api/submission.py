@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from fastapi import Request, Response
 
-from metanode.errors import DecodeError
 from metanode.mempool.pool import Admission
 from metanode.mempool.reasons import Reason
 from metanode.node.node import Node
-from metanode.types import Transaction
 
 from . import problems, schemas, security
 
@@ -23,15 +21,13 @@ async def admit(
     raws: list[bytes],
     request: Request,
     headers: MutableMapping[str, str],
-    decoded: Sequence[Transaction | DecodeError] | None = None,
 ) -> list[Admission]:
     """Admit client transactions under admission that follows the commit rate. None let in is
     a 429 problem with `Retry-After`; some let in, the rest are refused `rate_limited` in their
     verdicts and `headers` (the response's) get `Retry-After`. The guard hears the mempool's
     verdicts on the client who sent them (not `rate_limited`: the chain's pace is no fault of
-    the client).
-    `decoded`: `Transaction.decode_many(raws)`, if made already."""
-    results, retry_after_s = await node.submit_from_clients(raws, decoded)
+    the client)."""
+    results, retry_after_s = await node.submit_from_clients(raws)
     security.report(node, request, results)
     if retry_after_s is None:
         return results

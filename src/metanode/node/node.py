@@ -817,12 +817,9 @@ class Node:
 
     # Transactions ------------------------------------------------------------------------------
 
-    async def submit(
-        self, raws: list[bytes], decoded: Sequence[Transaction | DecodeError] | None = None
-    ) -> list[Admission]:
-        """Admit client transactions; the admitted ones are gossiped in the next batch.
-        `decoded` is `Transaction.decode_many(raws)` if the caller made it already."""
-        results = await self._admit(raws, local=True, decoded=decoded)
+    async def submit(self, raws: list[bytes]) -> list[Admission]:
+        """Admit client transactions; the admitted ones are gossiped in the next batch."""
+        results = await self._admit(raws, local=True)
         for result in results:
             if result.admitted:
                 self.metrics.mempool_admitted.inc()
@@ -831,9 +828,7 @@ class Node:
                 self._refused[result.reason.value] += 1
         return results
 
-    async def submit_from_clients(
-        self, raws: list[bytes], decoded: Sequence[Transaction | DecodeError] | None = None
-    ) -> tuple[list[Admission], int | None]:
+    async def submit_from_clients(self, raws: list[bytes]) -> tuple[list[Admission], int | None]:
         """`submit` under admission that follows the commit rate (`[mempool] admission_*`):
         what lies past the bound's room is refused `rate_limited` without reaching the pool, and
         the seconds to wait before retrying come back with it (None: all of it was let in). The
@@ -841,9 +836,7 @@ class Node:
         what they hold; the next ones then wait."""
         gate = self.commit_rate
         room = len(raws) if gate is None else gate.room(self.chain.pool.local)
-        if decoded is not None:
-            decoded = decoded[:room]
-        results = await self.submit(raws[:room], decoded) if room else []
+        results = await self.submit(raws[:room]) if room else []
         if gate is None or room >= len(raws):
             return results, None
         detail = (
@@ -866,26 +859,22 @@ class Node:
             )
         self._refused.clear()
 
-    async def _admit(
-        self,
-        raws: Sequence[bytes],
-        *,
-        local: bool,
-        decoded: Sequence[Transaction | DecodeError] | None = None,
-    ) -> list[Admission]:
-        """Admit `raws` a slice at a time. A batch of more than a slice is decoded in a thread first
-        (the compiled core parses with the GIL released, so the loop runs meanwhile), unless the
-        caller gives it `decoded` (the gateway's batch endpoint decodes in its body's parsing
-        thread). A slice is screened on the loop (the cheap checks, which read the pool) while its
-        signatures go to the verification processes; the loop serves other work until the verdicts
-        are in, then the slice settles into the pool. A few transactions are decoded and verified on
-        the spot, and then nothing yields: a faucet transfer is in the pool before the next one is
-        signed with the next nonce. Client transactions join the next gossip batch as their slice
-        settles, before anything can yield: a proposal that reaps them flushes that batch ahead of
-        itself (`_broadcast`), so no peer lacks them."""
+    async def _admit(self, raws: Sequence[bytes], *, local: bool) -> list[Admission]:
+        """Admit `raws` a slice at a time. A batch of more than a slice is decoded in a thread
+        first (the compiled core parses with the GIL released, so the loop runs meanwhile). A
+        slice is screened on the loop (the cheap checks, which read the pool) while its
+        signatures go to the verification processes; the loop serves other work until the
+        verdicts are in, then the slice settles into the pool. A few transactions are decoded
+        and verified on the spot, and then nothing yields: a faucet transfer is in the pool
+        before the next one is signed with the next nonce. Client transactions join the next
+        gossip batch as their slice settles, before anything can yield: a proposal that reaps
+        them flushes that batch ahead of itself (`_broadcast`), so no peer lacks them."""
         results: list[Admission] = []
-        if decoded is None and len(raws) > admission_slice_txs:
-            decoded = await asyncio.to_thread(Transaction.decode_many, raws)
+        decoded = (
+            await asyncio.to_thread(Transaction.decode_many, raws)
+            if len(raws) > admission_slice_txs
+            else None
+        )
         for start in range(0, len(raws), admission_slice_txs):
             end = start + admission_slice_txs
             screened = self.chain.screen(
