@@ -2,11 +2,13 @@
 //! released while the batch is worked on.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::ed25519;
+use crate::nodecache::{self, VERSION_BYTES};
 use crate::transaction::{self, Decoded};
 use crate::transfers;
 use crate::tree;
@@ -118,6 +120,101 @@ impl tree::Nodes for PythonNodes<'_> {
     }
 }
 
+/// The store's tree node table in memory between blocks (`rust/src/nodecache.rs`), read by
+/// `tree_update` without a call into Python per node. Each use locks it briefly and calls no
+/// Python while it holds the lock, so another thread that runs while a miss is read (py-lmdb
+/// releases the GIL) finds it free.
+#[pyclass(frozen, module = "metanode._core")]
+struct NodeCache {
+    inner: Mutex<nodecache::NodeCache>,
+}
+
+impl NodeCache {
+    fn lock(&self) -> MutexGuard<'_, nodecache::NodeCache> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The node under `node_key` (None: absent), from the rows held, or else from `rows` (the
+    /// table's row at a key, or None), whose row is then held.
+    fn read(&self, rows: &Bound<'_, PyAny>, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
+        let py = rows.py();
+        let (key, version) = split_key(py, node_key)?;
+        if let Some(row) = self.lock().row(key) {
+            return Ok(nodecache::node(row, version).map(<[u8]>::to_vec));
+        }
+        let found = rows.call1((PyBytes::new(py, key),))?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        let row = found.cast::<PyBytes>()?.as_bytes();
+        self.lock().put(key, row);
+        Ok(nodecache::node(row, version).map(<[u8]>::to_vec))
+    }
+}
+
+#[pymethods]
+impl NodeCache {
+    /// An empty cache that holds rows up to `capacity_bytes` (keys, rows and each entry's
+    /// overhead).
+    #[new]
+    fn new(capacity_bytes: usize) -> Self {
+        NodeCache {
+            inner: Mutex::new(nodecache::NodeCache::new(capacity_bytes)),
+        }
+    }
+
+    /// A tree `NodeReader`'s `get`, the table's rows read by `rows(key)` on a miss.
+    fn get<'py>(
+        &self,
+        rows: Bound<'py, PyAny>,
+        node_key: &[u8],
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let py = rows.py();
+        Ok(self
+            .read(&rows, node_key)?
+            .map(|node| PyBytes::new(py, &node)))
+    }
+
+    /// A committed block's changes to the table: the keys it deleted, then the rows it put.
+    fn apply(&self, rows: Vec<Row<'_>>, deletes: Vec<Bound<'_, PyBytes>>) {
+        let mut cache = self.lock();
+        for key in &deletes {
+            cache.remove(key.as_bytes());
+        }
+        for (key, row) in &rows {
+            cache.put(key.as_bytes(), row.as_bytes());
+        }
+    }
+
+    fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn __len__(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Bytes counted against the capacity.
+    #[getter]
+    fn bytes(&self) -> usize {
+        self.lock().bytes()
+    }
+}
+
+/// Nodes through a `NodeCache`, the table's rows read by `rows` on a miss.
+struct CachedNodes<'c, 'py> {
+    cache: &'c NodeCache,
+    rows: Bound<'py, PyAny>,
+}
+
+impl tree::Nodes for CachedNodes<'_, '_> {
+    type Error = PyErr;
+
+    fn get(&mut self, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
+        self.cache.read(&self.rows, node_key)
+    }
+}
+
 type TreeUpdate<'py> = (
     Bound<'py, PyBytes>,
     Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>,
@@ -125,25 +222,39 @@ type TreeUpdate<'py> = (
 );
 
 /// `metanode.state.tree.update` as (root, node_writes sorted by key, stale); `get` reads a
-/// node (the store's or the overlay's `get`), and a broken store is an InvariantViolation.
+/// node (the store's or the overlay's `get`), or with `cache`, the node table's row at a key
+/// on a miss; a broken store is an InvariantViolation.
 #[pyfunction]
+#[pyo3(signature = (get, root, version, writes, cache = None))]
 fn tree_update<'py>(
     py: Python<'py>,
     get: Bound<'py, PyAny>,
     root: Option<[u8; 32]>,
     version: u64,
     writes: Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
+    cache: Option<Bound<'py, NodeCache>>,
 ) -> PyResult<TreeUpdate<'py>> {
     // Borrowed: pyo3 extracts a `Vec<u8>` from `bytes` one integer at a time.
     let borrowed: Vec<(&[u8], Option<&[u8]>)> = writes
         .iter()
         .map(|(key, value)| (key.as_bytes(), value.as_ref().map(|value| value.as_bytes())))
         .collect();
-    let update = tree::update(&mut PythonNodes { get }, root.as_ref(), version, &borrowed)
-        .map_err(|error| match error {
-            tree::Error::Reader(error) => error,
-            tree::Error::Invariant(message) => invariant_violation(py, message),
-        })?;
+    let update = match &cache {
+        Some(cache) => tree::update(
+            &mut CachedNodes {
+                cache: cache.get(),
+                rows: get,
+            },
+            root.as_ref(),
+            version,
+            &borrowed,
+        ),
+        None => tree::update(&mut PythonNodes { get }, root.as_ref(), version, &borrowed),
+    }
+    .map_err(|error| match error {
+        tree::Error::Reader(error) => error,
+        tree::Error::Invariant(message) => invariant_violation(py, message),
+    })?;
     Ok((
         PyBytes::new(py, &update.root),
         update
@@ -296,10 +407,6 @@ fn execute_transfers<'py>(
     ))
 }
 
-/// A tree node key's version (u64) ahead of its path; a root-index key starts with `R`.
-const VERSION_BYTES: usize = 8;
-const ROOT_INDEX: u8 = b'R';
-
 type Row<'py> = (Bound<'py, PyBytes>, Bound<'py, PyBytes>);
 /// (rows to put, (key to delete, the version its stored row must have, or None)).
 type NodeRows<'py> = (
@@ -310,20 +417,15 @@ type NodeRows<'py> = (
 /// (tx index rows, address index rows, the address prefixes once each).
 type IndexRows<'py> = (Vec<Row<'py>>, Vec<Row<'py>>, Vec<Bound<'py, PyBytes>>);
 
-/// A node key split into (version, path), or None for a root-index key.
-fn versioned<'a>(py: Python<'_>, node_key: &'a [u8]) -> PyResult<Option<(&'a [u8], &'a [u8])>> {
-    if node_key.first() == Some(&ROOT_INDEX) {
-        return Ok(None);
-    }
-    node_key
-        .split_at_checked(VERSION_BYTES)
-        .map(Some)
-        .ok_or_else(|| {
-            invariant_violation(
-                py,
-                format!("tree node key {} is too short", tree::hex(node_key)),
-            )
-        })
+/// A node key as (the node table's key, the version its row carries; None for a root-index
+/// entry); a key too short to be a node's is an InvariantViolation.
+fn split_key<'a>(py: Python<'_>, node_key: &'a [u8]) -> PyResult<(&'a [u8], Option<&'a [u8]>)> {
+    nodecache::split(node_key).ok_or_else(|| {
+        invariant_violation(
+            py,
+            format!("tree node key {} is too short", tree::hex(node_key)),
+        )
+    })
 }
 
 /// The node table's rows for a tree update, as `state/store.py` `_node_rows` (the reference)
@@ -338,7 +440,7 @@ fn node_rows<'py>(
     let mut rows = Vec::with_capacity(node_writes.len());
     let mut written: HashSet<&[u8]> = HashSet::with_capacity(node_writes.len());
     for (node_key, node) in &node_writes {
-        let Some((version, path)) = versioned(py, node_key.as_bytes())? else {
+        let (path, Some(version)) = split_key(py, node_key.as_bytes())? else {
             rows.push((node_key.clone(), node.clone()));
             continue;
         };
@@ -353,10 +455,10 @@ fn node_rows<'py>(
     }
     let mut deletes = Vec::new();
     for node_key in &stale {
-        match versioned(py, node_key.as_bytes())? {
-            None => deletes.push((node_key.clone(), None)),
-            Some((_, path)) if written.contains(path) => {}
-            Some((version, path)) => {
+        match split_key(py, node_key.as_bytes())? {
+            (_, None) => deletes.push((node_key.clone(), None)),
+            (path, Some(_)) if written.contains(path) => {}
+            (path, Some(version)) => {
                 deletes.push((PyBytes::new(py, path), Some(PyBytes::new(py, version))));
             }
         }
@@ -433,5 +535,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
     module.add_function(wrap_pyfunction!(node_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
+    module.add_class::<NodeCache>()?;
     Ok(())
 }

@@ -50,6 +50,8 @@ compressed: the chain id and the CBOR framing repeat in every transaction.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -66,7 +68,7 @@ from metanode.state.genesis.document import GenesisDocument, parse_genesis
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, InvalidBlock, LedgerState, apply_block, init_chain
-from metanode.state.tree import TreeUpdate
+from metanode.state.tree import CachedNodes, TreeUpdate
 from metanode.types import (
     Address,
     Block,
@@ -96,6 +98,9 @@ _TX_PREFIX_BYTES = 8
 _ADDRESS_PREFIX_BYTES = 8
 # Sparse on Linux: the file grows with what is written, not with the map.
 _MAP_BYTES_DEFAULT = 1 << 40
+# The tree's node table held in memory by the compiled core (`_core.NodeCache`): 100,000
+# accounts' tree is ≈ 16 MB of it; past the bound a node read that misses goes to LMDB.
+NODE_CACHE_BYTES_DEFAULT = 64 << 20
 
 
 def _height_key(height: int) -> bytes:
@@ -260,15 +265,33 @@ class Snapshot:
 
 
 class Store:
-    """One node's ledger on disk. Not thread-safe: one owner (the node's single writer)."""
+    """One node's ledger on disk. Not thread-safe: one owner (the node's single writer).
 
-    def __init__(self, env: lmdb.Environment, genesis: GenesisDocument) -> None:
+    With the compiled core, a writer holds its tree's node table in memory between blocks
+    (`_core.NodeCache`, up to `node_cache_bytes`; 0 holds none): `state()`'s node reader reads
+    through it, a miss reads LMDB and fills it, and each commit hands it the block's node rows
+    once LMDB has them. It is kept equal to the table by one rule: it mirrors the table at one
+    tip (height, block hash), and any `state()` or commit that finds another tip (a state
+    sync's install, a dev chain's revert, a writer it did not see) empties it first."""
+
+    def __init__(
+        self,
+        env: lmdb.Environment,
+        genesis: GenesisDocument,
+        *,
+        node_cache_bytes: int = NODE_CACHE_BYTES_DEFAULT,
+    ) -> None:
         self._env = env
         self._db = {name: env.open_db(name.encode()) for name in _TABLES}
         self._db["txs"] = env.open_db(b"txs", dupsort=True)
         self._db["addrs"] = env.open_db(b"addrs", dupsort=True, dupfixed=True)
         self.genesis = genesis
         self._read: lmdb.Transaction | None = None
+        core = native()
+        self._nodes_cache = (
+            core.NodeCache(node_cache_bytes) if core is not None and node_cache_bytes else None
+        )
+        self._cache_tip: tuple[int, bytes] | None = None  # the tip the cache mirrors
 
     @classmethod
     def open(
@@ -279,11 +302,15 @@ class Store:
         map_bytes: int = _MAP_BYTES_DEFAULT,
         sync: bool = True,
         readonly: bool = False,
+        node_cache_bytes: int = NODE_CACHE_BYTES_DEFAULT,
     ) -> Store:
         """Open (creating if needed) the store in `home`. A new store needs `genesis`; an
         existing one refuses a `genesis` other than the one it was made with. `readonly` opens
         an existing store for reading only, beside a node of another process that writes it
-        (LMDB's lock file, which must be writable, coordinates the two)."""
+        (LMDB's lock file, which must be writable, coordinates the two), and holds no node
+        cache: every commit of that writer would empty it."""
+        if readonly:
+            node_cache_bytes = 0
         if not readonly:
             home.mkdir(parents=True, exist_ok=True)
         try:
@@ -310,7 +337,7 @@ class Store:
             if genesis is None or readonly:
                 env.close()
                 raise ConfigError(f"{home} holds no ledger; give a genesis file to create one")
-            store = cls(env, genesis)
+            store = cls(env, genesis, node_cache_bytes=node_cache_bytes)
             store._commit(init_chain(genesis), None, genesis_text=genesis.to_json())
             return store
         if stored_format != FORMAT:
@@ -329,7 +356,7 @@ class Store:
             raise ConfigError(
                 f"{home} holds a ledger of another genesis (chain {document.chain_id})"
             )
-        return cls(env, document)
+        return cls(env, document, node_cache_bytes=node_cache_bytes)
 
     def close(self) -> None:
         self._end_read()
@@ -352,7 +379,22 @@ class Store:
         """The committed state, valid until the next commit."""
         if self._read is None:
             self._read = self._env.begin()
-        return Snapshot(self._read, self._db).state()
+        state = Snapshot(self._read, self._db).state()
+        cache = self._nodes_cache
+        if cache is None:
+            return state
+        tip = (state.height, state.block_hash)
+        if tip != self._cache_tip:
+            cache.clear()
+            self._cache_tip = tip
+        rows = functools.partial(self._read.get, db=self._db["nodes"])
+        return dataclasses.replace(state, nodes=CachedNodes(cache, rows))
+
+    def _forget_nodes(self) -> None:
+        """The node table changed other than by a commit: the cache holds none of it."""
+        if self._nodes_cache is not None:
+            self._nodes_cache.clear()
+            self._cache_tip = None
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
@@ -421,6 +463,7 @@ class Store:
     def restore_from(self, directory: Path) -> None:
         """The store as `copy_to(directory)` copied it (a dev chain's revert)."""
         self._end_read()
+        self._forget_nodes()
         tables = {name.encode(): db for name, db in self._db.items()}
         restore_environment(self._env, tables, directory)
 
@@ -468,6 +511,7 @@ class Store:
             certificate.block_hash == header.hash(), "installing a block with another's certificate"
         )
         self._end_read()
+        self._forget_nodes()
         db = self._db
         with self._env.begin(write=True) as txn:
             for name in ("state", "nodes", "blocks", "receipts", "certs", "txs", "addrs"):
@@ -500,6 +544,7 @@ class Store:
         self._end_read()
         db = self._db
         height = changes.height
+        parent: tuple[int, bytes] | None = None
         with self._env.begin(write=True) as txn:
             if genesis_text is None:
                 tip = int.from_bytes(_meta(txn, db, b"height"), "big")
@@ -509,12 +554,13 @@ class Store:
                     and changes.block.header.previous_hash == _meta(txn, db, b"block_hash"),
                     "commit of a block that does not extend the stored tip",
                 )
+                parent = (tip, changes.block.header.previous_hash)
             else:
                 check(txn.get(b"height", db=db["meta"]) is None, "genesis committed twice")
                 txn.put(b"genesis", genesis_text.encode(), db=db["meta"])
                 txn.put(b"genesis_hash", changes.block_hash, db=db["meta"])
                 txn.put(b"format", FORMAT, db=db["meta"])
-            self._write_state(txn, changes)
+            rows, deletes = self._write_state(txn, changes)
             block = changes.block
             if block is not None:
                 key = _height_key(height)
@@ -527,8 +573,19 @@ class Store:
             txn.put(b"height", height.to_bytes(8, "big"), db=db["meta"])
             txn.put(b"block_hash", changes.block_hash, db=db["meta"])
             txn.put(b"state_root", changes.state_root, db=db["meta"])
+        # Only once LMDB holds the block: a commit that raised changed neither.
+        cache = self._nodes_cache
+        if cache is not None:
+            if parent is None or parent != self._cache_tip:
+                cache.clear()
+            else:
+                cache.apply(rows, [key for key, _ in deletes])
+            self._cache_tip = (height, changes.block_hash)
 
-    def _write_state(self, txn: lmdb.Transaction, changes: BlockChanges) -> None:
+    def _write_state(
+        self, txn: lmdb.Transaction, changes: BlockChanges
+    ) -> tuple[list[Row], list[tuple[bytes, bytes | None]]]:
+        """Put the block's state and node rows; the node rows put and the keys deleted."""
         db = self._db
         state_db = db["state"]
         # The writes come sorted by key: `putmulti` puts them in one C loop, in key order
@@ -553,6 +610,7 @@ class Store:
                 )
             txn.delete(key, db=nodes_db)
         txn.cursor(db=nodes_db).putmulti(rows)
+        return rows, deletes
 
     def _write_indexes(
         self, txn: lmdb.Transaction, height: int, block: Block, changes: BlockChanges

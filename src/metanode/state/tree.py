@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from metanode import core
 from metanode.codec import decode, encode
@@ -68,6 +68,20 @@ class _Overlay:
     def get(self, node_key: bytes) -> bytes | None:
         found = self.writes.get(node_key)
         return found if found is not None else self.base.get(node_key)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedNodes:
+    """A node store's nodes through the core's `NodeCache` (`_core.NodeCache`: the store's node
+    table held in memory between blocks, which the store keeps equal to the table), `rows`
+    reading the table's row at a key on a miss. `update` hands both to the core, which then
+    reads each node without a call into Python."""
+
+    cache: Any
+    rows: Callable[[bytes], bytes | None]
+
+    def get(self, node_key: bytes) -> bytes | None:
+        return self.cache.get(self.rows, node_key)
 
 
 def overlay(nodes: NodeReader, update: TreeUpdate) -> NodeReader:
@@ -341,7 +355,12 @@ def update(
     (`metanode.core`; `METANODE_CORE=python` runs this code)."""
     compiled = core.native()
     if compiled is not None:
-        new_root, node_writes, stale = compiled.tree_update(nodes.get, root, version, writes)
+        if isinstance(nodes, CachedNodes):
+            new_root, node_writes, stale = compiled.tree_update(
+                nodes.rows, root, version, writes, nodes.cache
+            )
+        else:
+            new_root, node_writes, stale = compiled.tree_update(nodes.get, root, version, writes)
         return TreeUpdate(new_root, tuple(node_writes), tuple(stale))
     items = sorted(
         (key_hash(key), None if value is None else value_hash(value)) for key, value in writes

@@ -1,0 +1,144 @@
+//! The ledger store's tree node table held in memory between blocks, so that a block's tree
+//! update reads its nodes without a Python call and an LMDB `get` each. It mirrors rows of the
+//! table exactly as `state/store.py` stores them (a node under its path, its version ahead of
+//! its encoding; a root-index entry as it is): it is filled from the table on a miss and
+//! given every committed block's rows, and the store drops it whenever the table changes any
+//! other way. So each row held is the table's row, and a row left out only costs a read.
+//! Bounded: past `capacity` bytes a row the cache does not hold already is not taken.
+
+use std::collections::HashMap;
+
+/// A tree node key's version (u64) ahead of its path; a root-index key starts with `R`.
+pub const VERSION_BYTES: usize = 8;
+pub const ROOT_INDEX: u8 = b'R';
+/// What a held row costs beyond its key and value: the map's entry (two boxed slices, a hash
+/// slot) and the allocator's headers, rounded up.
+const ENTRY_OVERHEAD_BYTES: usize = 80;
+
+/// A node key as (the table's key, the version its row must carry; None for a root-index
+/// entry), or None for a key too short to be a node's.
+pub fn split(node_key: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
+    if node_key.first() == Some(&ROOT_INDEX) {
+        return Some((node_key, None));
+    }
+    let (version, path) = node_key.split_at_checked(VERSION_BYTES)?;
+    Some((path, Some(version)))
+}
+
+/// What the tree reads under a node key, given the table's row at its path: a root-index
+/// entry as stored, a node only if its stored version is the one asked for (the table keeps
+/// the latest node of each path, and an older version is absent).
+pub fn node<'r>(row: &'r [u8], version: Option<&[u8]>) -> Option<&'r [u8]> {
+    match version {
+        None => Some(row),
+        Some(version) => row.strip_prefix(version),
+    }
+}
+
+pub struct NodeCache {
+    rows: HashMap<Box<[u8]>, Box<[u8]>>,
+    bytes: usize,
+    capacity: usize,
+}
+
+fn cost(key: &[u8], row: &[u8]) -> usize {
+    key.len() + row.len() + ENTRY_OVERHEAD_BYTES
+}
+
+impl NodeCache {
+    pub fn new(capacity: usize) -> Self {
+        NodeCache {
+            rows: HashMap::new(),
+            bytes: 0,
+            capacity,
+        }
+    }
+
+    /// The row held for a table key.
+    pub fn row(&self, key: &[u8]) -> Option<&[u8]> {
+        self.rows.get(key).map(AsRef::as_ref)
+    }
+
+    /// The table's row at `key` is now `row`: replaced if held, taken if there is room.
+    pub fn put(&mut self, key: &[u8], row: &[u8]) {
+        if let Some(held) = self.rows.get_mut(key) {
+            self.bytes = self.bytes - held.len() + row.len();
+            *held = row.into();
+            return;
+        }
+        let added = cost(key, row);
+        if self.bytes + added <= self.capacity {
+            self.bytes += added;
+            self.rows.insert(key.into(), row.into());
+        }
+    }
+
+    /// The table no longer holds `key`.
+    pub fn remove(&mut self, key: &[u8]) {
+        if let Some(row) = self.rows.remove(key) {
+            self.bytes -= cost(key, &row);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.rows.shrink_to_fit();
+        self.bytes = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Bytes counted against the capacity.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_is_read_only_at_the_version_its_row_carries() {
+        let mut key = 7u64.to_be_bytes().to_vec();
+        key.extend_from_slice(&[2, 0xab]);
+        let (path, version) = split(&key).expect("a node key");
+        assert_eq!(path, [2, 0xab]);
+        let mut row = 7u64.to_be_bytes().to_vec();
+        row.extend_from_slice(b"node");
+        assert_eq!(node(&row, version), Some(&b"node"[..]));
+        let older = 6u64.to_be_bytes();
+        assert_eq!(node(&row, Some(&older)), None);
+        assert_eq!(split(b"R-root"), Some((&b"R-root"[..], None)));
+        assert_eq!(node(b"located", None), Some(&b"located"[..]));
+        assert_eq!(split(b"short"), None);
+    }
+
+    #[test]
+    fn past_its_capacity_the_cache_takes_no_new_row_but_replaces_and_removes() {
+        let mut cache = NodeCache::new(2 * cost(b"k1", b"row1"));
+        cache.put(b"k1", b"row1");
+        cache.put(b"k2", b"row2");
+        cache.put(b"k3", b"row3");
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.row(b"k3"), None);
+        cache.put(b"k1", b"a longer row");
+        assert_eq!(cache.row(b"k1"), Some(&b"a longer row"[..]));
+        assert_eq!(
+            cache.bytes(),
+            cost(b"k1", b"a longer row") + cost(b"k2", b"row2")
+        );
+        cache.remove(b"k2");
+        cache.remove(b"k2");
+        assert_eq!(cache.bytes(), cost(b"k1", b"a longer row"));
+        cache.clear();
+        assert!(cache.is_empty());
+        assert_eq!(cache.bytes(), 0);
+    }
+}
