@@ -111,12 +111,12 @@ struct PythonNodes<'py> {
 impl tree::Nodes for PythonNodes<'_> {
     type Error = PyErr;
 
-    fn get(&mut self, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
+    fn read<R>(&mut self, node_key: &[u8], decode: impl FnOnce(&[u8]) -> R) -> PyResult<Option<R>> {
         let found = self.get.call1((PyBytes::new(self.get.py(), node_key),))?;
         if found.is_none() {
             return Ok(None);
         }
-        Ok(Some(found.cast::<PyBytes>()?.as_bytes().to_vec()))
+        Ok(Some(decode(found.cast::<PyBytes>()?.as_bytes())))
     }
 }
 
@@ -134,13 +134,18 @@ impl NodeCache {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The node under `node_key` (None: absent), from the rows held, or else from `rows` (the
-    /// table's row at a key, or None), whose row is then held.
-    fn read(&self, rows: &Bound<'_, PyAny>, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
+    /// `decode` of the node under `node_key` (None: absent), from the rows held, or else from
+    /// `rows` (the table's row at a key, or None), whose row is then held.
+    fn read<R>(
+        &self,
+        rows: &Bound<'_, PyAny>,
+        node_key: &[u8],
+        decode: impl FnOnce(&[u8]) -> R,
+    ) -> PyResult<Option<R>> {
         let py = rows.py();
         let (key, version) = split_key(py, node_key)?;
         if let Some(row) = self.lock().row(key) {
-            return Ok(nodecache::node(row, version).map(<[u8]>::to_vec));
+            return Ok(nodecache::node(row, version).map(decode));
         }
         let found = rows.call1((PyBytes::new(py, key),))?;
         if found.is_none() {
@@ -148,7 +153,7 @@ impl NodeCache {
         }
         let row = found.cast::<PyBytes>()?.as_bytes();
         self.lock().put(key, row);
-        Ok(nodecache::node(row, version).map(<[u8]>::to_vec))
+        Ok(nodecache::node(row, version).map(decode))
     }
 }
 
@@ -171,7 +176,7 @@ impl NodeCache {
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let py = rows.py();
         Ok(self
-            .read(&rows, node_key)?
+            .read(&rows, node_key, <[u8]>::to_vec)?
             .map(|node| PyBytes::new(py, &node)))
     }
 
@@ -210,8 +215,8 @@ struct CachedNodes<'c, 'py> {
 impl tree::Nodes for CachedNodes<'_, '_> {
     type Error = PyErr;
 
-    fn get(&mut self, node_key: &[u8]) -> PyResult<Option<Vec<u8>>> {
-        self.cache.read(&self.rows, node_key)
+    fn read<R>(&mut self, node_key: &[u8], decode: impl FnOnce(&[u8]) -> R) -> PyResult<Option<R>> {
+        self.cache.read(&self.rows, node_key, decode)
     }
 }
 
@@ -260,12 +265,12 @@ fn tree_update<'py>(
         update
             .node_writes
             .iter()
-            .map(|(key, data)| (PyBytes::new(py, key), PyBytes::new(py, data)))
+            .map(|(key, data)| (PyBytes::new(py, key.as_slice()), PyBytes::new(py, data)))
             .collect(),
         update
             .stale
             .iter()
-            .map(|key| PyBytes::new(py, key))
+            .map(|key| PyBytes::new(py, key.as_slice()))
             .collect(),
     ))
 }

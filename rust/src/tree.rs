@@ -2,7 +2,9 @@
 //! written under the same keys, the same stale keys in the same order, the same root. The
 //! node store stays the caller's (`Nodes`); see the Python module for the structure.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
 
 use sha2::{Digest, Sha256};
 
@@ -15,10 +17,77 @@ const ZERO: Hash = [0; 32];
 const ROOT_INDEX: u8 = b'R';
 const DEPTH_MAX: usize = 64;
 
-/// Where nodes are read; `E` is the reader's own failure, handed back untouched.
+/// Where nodes are read; `Error` is the reader's own failure, handed back untouched.
 pub trait Nodes {
     type Error;
-    fn get(&mut self, node_key: &[u8]) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// `decode` of the node under `node_key` where it lies (no copy), or None if absent.
+    fn read<R>(
+        &mut self,
+        node_key: &[u8],
+        decode: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, Self::Error>;
+}
+
+/// The longest node key: version (8) ‖ depth (1) ‖ a full packed path (32).
+const NODE_KEY_BYTES_MAX: usize = 41;
+
+/// A node key held inline (version ‖ depth ‖ packed path, or `R` ‖ root), so that naming a
+/// node allocates nothing; ordered, compared and hashed as its bytes.
+#[derive(Clone, Copy)]
+pub struct NodeKey {
+    len: u8,
+    bytes: [u8; NODE_KEY_BYTES_MAX],
+}
+
+impl NodeKey {
+    fn of(parts: &[&[u8]]) -> Self {
+        let mut key = NodeKey {
+            len: 0,
+            bytes: [0; NODE_KEY_BYTES_MAX],
+        };
+        for part in parts {
+            let start = usize::from(key.len);
+            key.bytes[start..start + part.len()].copy_from_slice(part);
+            key.len += part.len() as u8;
+        }
+        key
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl PartialEq for NodeKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for NodeKey {}
+
+impl std::hash::Hash for NodeKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::hash::Hash::hash(self.as_slice(), state);
+    }
+}
+
+impl Ord for NodeKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl PartialOrd for NodeKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for NodeKey {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&hex(self.as_slice()))
+    }
 }
 
 #[derive(Debug)]
@@ -32,8 +101,8 @@ pub enum Error<E> {
 pub struct Update {
     pub root: Hash,
     /// Sorted by node key.
-    pub node_writes: Vec<(Vec<u8>, Vec<u8>)>,
-    pub stale: Vec<Vec<u8>>,
+    pub node_writes: Vec<(NodeKey, Vec<u8>)>,
+    pub stale: Vec<NodeKey>,
 }
 
 fn sha256(parts: &[&[u8]]) -> Hash {
@@ -57,15 +126,24 @@ fn nibble(hashed: &[u8], depth: usize) -> usize {
     })
 }
 
-fn node_key(version: &[u8], hashed: &[u8], depth: usize) -> Vec<u8> {
-    let mut key = Vec::with_capacity(9 + depth.div_ceil(2));
-    key.extend_from_slice(version);
-    key.push(depth as u8);
-    key.extend_from_slice(&hashed[..(depth + 1) >> 1]);
+fn node_key(version: &[u8], hashed: &[u8], depth: usize) -> NodeKey {
+    let mut key = NodeKey::of(&[version, &[depth as u8], &hashed[..(depth + 1) >> 1]]);
     if depth & 1 == 1 {
-        *key.last_mut().expect("an odd depth packs a byte") &= 0xf0;
+        key.bytes[usize::from(key.len) - 1] &= 0xf0;
     }
     key
+}
+
+fn root_index(root: &[u8]) -> NodeKey {
+    NodeKey::of(&[&[ROOT_INDEX], root])
+}
+
+/// A leaf node's (key hash, value hash).
+fn leaf_of(data: &[u8]) -> (Hash, Hash) {
+    (
+        data[1..33].try_into().expect("32 bytes"),
+        data[33..65].try_into().expect("32 bytes"),
+    )
 }
 
 fn path_with(path: &[u8], depth: usize, slot: usize) -> Hash {
@@ -139,43 +217,54 @@ fn slots_hash(slots: &Slots) -> Hash {
 }
 
 /// (slot, start, end) of each run of sorted `keys` with the same nibble at `depth`.
-fn slices(keys: &[Hash], depth: usize) -> Vec<(usize, usize, usize)> {
-    let mut runs = Vec::new();
+fn slices(keys: &[Hash], depth: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     let mut start = 0;
-    while start < keys.len() {
-        let slot = nibble(&keys[start], depth);
-        let mut end = start + 1;
-        while end < keys.len() && nibble(&keys[end], depth) == slot {
-            end += 1;
+    std::iter::from_fn(move || {
+        if start == keys.len() {
+            return None;
         }
-        runs.push((slot, start, end));
+        let slot = nibble(&keys[start], depth);
+        let end = start
+            + keys[start..]
+                .iter()
+                .position(|key| nibble(key, depth) != slot)
+                .unwrap_or(keys.len() - start);
+        let run = (slot, start, end);
         start = end;
-    }
-    runs
+        Some(run)
+    })
 }
 
 struct Batch<'n, N: Nodes> {
     nodes: &'n mut N,
     version: [u8; 8],
-    writes: HashMap<Vec<u8>, Vec<u8>>,
-    stale: Vec<Vec<u8>>,
+    writes: HashMap<NodeKey, Vec<u8>>,
+    stale: Vec<NodeKey>,
 }
 
 impl<N: Nodes> Batch<'_, N> {
-    fn load(&mut self, node_key: &[u8]) -> Result<Vec<u8>, Error<N::Error>> {
+    /// `decode` of the node under `node_key`: written by this batch, or read.
+    fn load<R>(
+        &mut self,
+        node_key: &NodeKey,
+        decode: fn(&[u8]) -> R,
+    ) -> Result<R, Error<N::Error>> {
         if let Some(data) = self.writes.get(node_key) {
-            return Ok(data.clone());
+            return Ok(decode(data));
         }
-        match self.nodes.get(node_key).map_err(Error::Reader)? {
-            Some(data) => Ok(data),
+        match self
+            .nodes
+            .read(node_key.as_slice(), decode)
+            .map_err(Error::Reader)?
+        {
+            Some(decoded) => Ok(decoded),
             None => Err(Error::Invariant(format!(
-                "state tree node {} is missing",
-                hex(node_key)
+                "state tree node {node_key:?} is missing"
             ))),
         }
     }
 
-    fn retire(&mut self, node_key: Vec<u8>) {
+    fn retire(&mut self, node_key: NodeKey) {
         if self.writes.remove(&node_key).is_none() {
             self.stale.push(node_key);
         }
@@ -222,18 +311,17 @@ impl<N: Nodes> Batch<'_, N> {
         path: &[u8],
         depth: usize,
     ) -> Result<Option<Record>, Error<N::Error>> {
-        let present: Vec<(usize, &Record)> = slots
+        let mut present = slots
             .iter()
             .enumerate()
-            .filter_map(|(slot, entry)| entry.as_ref().map(|entry| (slot, entry)))
-            .collect();
-        match present.as_slice() {
-            [] => return Ok(None),
-            [(slot, only)] if only[0] == 1 => {
-                let child_key = node_key(&only[33..], &path_with(path, depth, *slot), depth + 1);
-                let data = self.load(&child_key)?;
+            .filter_map(|(slot, entry)| entry.as_ref().map(|entry| (slot, entry)));
+        match (present.next(), present.next()) {
+            (None, _) => return Ok(None),
+            (Some((slot, only)), None) if only[0] == 1 => {
+                let child_key = node_key(&only[33..], &path_with(path, depth, slot), depth + 1);
+                let (leaf_key, leaf_value) = self.load(&child_key, leaf_of)?;
                 self.retire(child_key);
-                return Ok(Some(self.put_leaf(&data[1..33], &data[33..65], depth)));
+                return Ok(Some(self.put_leaf(&leaf_key, &leaf_value, depth)));
             }
             _ => {}
         }
@@ -262,12 +350,25 @@ impl<N: Nodes> Batch<'_, N> {
             return self.build(&puts, &put_values, depth);
         };
         let key = node_key(&current[33..], &keys[0], depth);
-        let data = self.load(&key)?;
-        if current[0] == 1 && keys.len() == 1 && keys[0][..] == data[1..33] {
+        if current[0] == 0 {
+            let mut slots = self.load(&key, decode_slots)?;
+            self.retire(key);
+            for (slot, start, end) in slices(keys, depth) {
+                slots[slot] = self.apply(
+                    slots[slot],
+                    depth + 1,
+                    &keys[start..end],
+                    &values[start..end],
+                )?;
+            }
+            return self.finish(&slots, &keys[0], depth);
+        }
+        let (leaf_key, leaf_value) = self.load(&key, leaf_of)?;
+        if keys.len() == 1 && keys[0] == leaf_key {
             // The usual leaf: its own key rewritten (an account's new balance) or deleted; the
             // general merge below gives the same, through a map and two vectors.
             return match values[0] {
-                Some(value) if value[..] == data[33..65] => Ok(Some(current)),
+                Some(value) if value == leaf_value => Ok(Some(current)),
                 Some(value) => {
                     self.retire(key);
                     Ok(Some(self.put_leaf(&keys[0], &value, depth)))
@@ -278,34 +379,19 @@ impl<N: Nodes> Batch<'_, N> {
                 }
             };
         }
-        if current[0] == 1 {
-            let leaf_key: Hash = data[1..33].try_into().expect("32 bytes");
-            let leaf_value: Hash = data[33..65].try_into().expect("32 bytes");
-            let mut merged = BTreeMap::from([(leaf_key, leaf_value)]);
-            for (key, value) in keys.iter().zip(values) {
-                match value {
-                    Some(value) => merged.insert(*key, *value),
-                    None => merged.remove(key),
-                };
-            }
-            if merged.len() == 1 && merged.get(&leaf_key) == Some(&leaf_value) {
-                return Ok(Some(current));
-            }
-            self.retire(key);
-            let (ordered, ordered_values): (Vec<Hash>, Vec<Hash>) = merged.into_iter().unzip();
-            return self.build(&ordered, &ordered_values, depth);
+        let mut merged = BTreeMap::from([(leaf_key, leaf_value)]);
+        for (key, value) in keys.iter().zip(values) {
+            match value {
+                Some(value) => merged.insert(*key, *value),
+                None => merged.remove(key),
+            };
+        }
+        if merged.len() == 1 && merged.get(&leaf_key) == Some(&leaf_value) {
+            return Ok(Some(current));
         }
         self.retire(key);
-        let mut slots = decode_slots(&data);
-        for (slot, start, end) in slices(keys, depth) {
-            slots[slot] = self.apply(
-                slots[slot],
-                depth + 1,
-                &keys[start..end],
-                &values[start..end],
-            )?;
-        }
-        self.finish(&slots, &keys[0], depth)
+        let (ordered, ordered_values): (Vec<Hash>, Vec<Hash>) = merged.into_iter().unzip();
+        self.build(&ordered, &ordered_values, depth)
     }
 }
 
@@ -320,21 +406,26 @@ fn root_record<N: Nodes>(
     let Some(root) = root.filter(|root| **root != ZERO) else {
         return Ok(None);
     };
-    let mut index = vec![ROOT_INDEX];
-    index.extend_from_slice(root);
-    let Some(located) = nodes.get(&index).map_err(Error::Reader)? else {
+    let index = root_index(root);
+    let Some(located) = nodes
+        .read(index.as_slice(), <[u8]>::to_vec)
+        .map_err(Error::Reader)?
+    else {
         return Err(Error::Invariant(format!(
             "no state tree root {} in the node store",
             hex(root)
         )));
     };
-    let Some(data) = nodes.get(&located).map_err(Error::Reader)? else {
+    let Some(is_leaf) = nodes
+        .read(&located, |data| data[0] == 0)
+        .map_err(Error::Reader)?
+    else {
         return Err(Error::Invariant(format!(
             "state tree root node {} is missing",
             hex(&located)
         )));
     };
-    Ok(Some(record(data[0] == 0, root, &located[..8])))
+    Ok(Some(record(is_leaf, root, &located[..8])))
 }
 
 /// One block's writes (key → value, None deletes) applied as one batch at `version`.
@@ -373,16 +464,15 @@ pub fn update<N: Nodes>(
         });
     }
     if let Some(before) = before {
-        let mut index = vec![ROOT_INDEX];
-        index.extend_from_slice(&before[1..33]);
-        batch.stale.push(index);
+        batch.stale.push(root_index(&before[1..33]));
     }
     if let Some(after) = after {
-        let mut index = vec![ROOT_INDEX];
-        index.extend_from_slice(&new_root);
-        batch.writes.insert(index, node_key(&after[33..], &ZERO, 0));
+        let located = node_key(&after[33..], &ZERO, 0);
+        batch
+            .writes
+            .insert(root_index(&new_root), located.as_slice().to_vec());
     }
-    let mut node_writes: Vec<(Vec<u8>, Vec<u8>)> = batch.writes.into_iter().collect();
+    let mut node_writes: Vec<(NodeKey, Vec<u8>)> = batch.writes.into_iter().collect();
     node_writes.sort_unstable();
     Ok(Update {
         root: new_root,
