@@ -4,6 +4,7 @@
 
 pub mod cbor;
 pub mod ed25519;
+pub mod merkle;
 pub mod nodecache;
 pub mod transaction;
 pub mod transfers;

@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::ed25519;
+use crate::merkle;
 use crate::nodecache::{self, VERSION_BYTES};
 use crate::transaction::{self, Decoded};
 use crate::transfers;
@@ -275,6 +276,36 @@ fn tree_update<'py>(
     ))
 }
 
+/// `metanode.crypto.merkle.root` of `leaves`, hashed with the GIL released.
+#[pyfunction]
+fn merkle_root<'py>(py: Python<'py>, leaves: Vec<Bound<'py, PyBytes>>) -> Bound<'py, PyBytes> {
+    let data: Vec<&[u8]> = leaves.iter().map(|leaf| leaf.as_bytes()).collect();
+    let root = py.detach(|| merkle::root(&data));
+    PyBytes::new(py, &root)
+}
+
+/// `metanode.crypto.merkle.root_from_leaf_hashes`; a hash not of 32 bytes is an
+/// InvariantViolation (the callers hand transaction hashes).
+#[pyfunction]
+fn merkle_root_from_leaf_hashes<'py>(
+    py: Python<'py>,
+    hashes: Vec<Bound<'py, PyBytes>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let level = hashes
+        .iter()
+        .map(|hash| {
+            tree::Hash::try_from(hash.as_bytes()).map_err(|_| {
+                invariant_violation(
+                    py,
+                    format!("a leaf hash of {} bytes", hash.as_bytes().len()),
+                )
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let root = py.detach(|| merkle::root_from_leaf_hashes(level));
+    Ok(PyBytes::new(py, &root))
+}
+
 /// A holder as `state/transfers.py` sends it: (address, its stored account record or None,
 /// module, migrated). Addresses are `bytes`, borrowed: pyo3 would extract a `Vec<u8>` from
 /// `bytes` one integer at a time.
@@ -540,6 +571,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
     module.add_function(wrap_pyfunction!(node_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
+    module.add_function(wrap_pyfunction!(merkle_root_from_leaf_hashes, module)?)?;
     module.add_class::<NodeCache>()?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use _core::ed25519::{verify, verify_many};
+use _core::merkle;
 use serde_json::Value;
 
 const ACCEPTED_FLAGS: [&str; 2] = ["low_order_component_A", "low_order_component_R"];
@@ -141,4 +142,24 @@ fn the_libraries_batch_equation_is_looser_than_the_rule() {
         });
     let case = loose.expect("some low_order_residue case passes the batch equation");
     assert!(!verify(&case.key, &case.message, &case.signature));
+}
+
+#[test]
+fn every_rfc6962_root() {
+    let tree = load("merkle/rfc6962_ct.json");
+    let leaves: Vec<Vec<u8>> = tree["leaf_inputs_hex"]
+        .as_array()
+        .expect("leaves")
+        .iter()
+        .map(hex)
+        .collect();
+    let roots = tree["roots_by_size"].as_object().expect("roots");
+    assert!(roots.len() > 1);
+    for (size, root) in roots {
+        let size: usize = size.parse().expect("a size");
+        let data: Vec<&[u8]> = leaves[..size].iter().map(Vec::as_slice).collect();
+        assert_eq!(merkle::root(&data).to_vec(), hex(root), "size {size}");
+        let hashes = data.iter().map(|leaf| merkle::leaf_hash(leaf)).collect();
+        assert_eq!(merkle::root_from_leaf_hashes(hashes).to_vec(), hex(root));
+    }
 }

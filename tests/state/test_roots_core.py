@@ -1,0 +1,49 @@
+"""A block's transaction and receipt roots from the compiled core (`_core.merkle_root`,
+`_core.merkle_root_from_leaf_hashes`) against the reference, `metanode.crypto.merkle`, on
+random leaves (the RFC 6962 vectors hold the reference, tests/vectors/test_merkle_rfc6962.py,
+and the core, rust/tests/vectors.rs)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metanode.core import native
+from metanode.crypto import merkle
+from metanode.errors import InvariantViolation
+from metanode.state.machine import receipts_root, txs_root
+from metanode.types import Receipt
+from tests.conftest import examples
+
+HASHES = st.lists(st.binary(min_size=32, max_size=32), max_size=40)
+
+
+@given(st.lists(st.binary(max_size=40), max_size=40), HASHES)
+@settings(max_examples=examples(200), deadline=None)
+def test_the_core_gives_the_reference_roots(leaves: list[bytes], hashes: list[bytes]) -> None:
+    core = native()
+    assert core is not None
+    assert core.merkle_root(leaves) == merkle.root(leaves)
+    assert core.merkle_root_from_leaf_hashes(hashes) == merkle.root_from_leaf_hashes(hashes)
+
+
+@given(HASHES, st.lists(st.tuples(st.integers(0, 300), st.integers(0, 2**64 - 1)), max_size=20))
+@settings(max_examples=examples(50), deadline=None)
+def test_a_blocks_roots_do_not_depend_on_the_core(
+    hashes: list[bytes], outcomes: list[tuple[int, int]]
+) -> None:
+    receipts = [
+        Receipt(bytes([index]) * 32, code, fee) for index, (code, fee) in enumerate(outcomes)
+    ]
+    compiled = txs_root(hashes), receipts_root(receipts)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METANODE_CORE", "python")
+        assert (txs_root(hashes), receipts_root(receipts)) == compiled
+
+
+def test_a_leaf_hash_of_another_length_is_an_invariant_violation() -> None:
+    core = native()
+    assert core is not None
+    with pytest.raises(InvariantViolation, match="a leaf hash of 31 bytes"):
+        core.merkle_root_from_leaf_hashes([bytes(32), bytes(31)])
