@@ -1,9 +1,11 @@
 """Ledger throughput and storage: admission, apply, and LMDB bytes per stored transfer.
 
-Builds a genesis of 100,000 funded accounts in a fresh LMDB store, then for each of BLOCKS
-blocks: 5,000 signed FLX transfers (distinct senders, random recipients) are admitted into the
-mempool (decode, the state's envelope checks, nonce and fee balance, Ed25519 in two worker
-processes while the batch is screened), reaped, built into a block by the proposer (not
+Builds a genesis of 100,000 funded accounts in a fresh LMDB store and commits WARMUP blocks of
+5,000 signed FLX transfers (distinct senders, random recipients) as their proposer does (built
+and committed: no admission, no second apply; not timed). Then for each of BLOCKS measured
+blocks: 5,000 such transfers are admitted
+into the mempool (decode, the state's envelope checks, nonce and fee balance, Ed25519 off the
+main thread while the batch is screened), reaped, built into a block by the proposer (not
 timed), then applied as a follower applies a block it already verified at admission:
 `apply_block` (every transaction through the guard ladder and its rule, the state root from
 one tree batch update, receipts and their root) plus `Store.commit` (one LMDB write
@@ -16,19 +18,25 @@ transaction, fsync included).
   A line before the last splits that CPU time per transfer into apply_block and Store.commit.
 - block_decode_tps: transactions per second through `Block.decode` of each block's bytes,
   without the mempool's lookup (a follower that has not seen them: every one is decoded).
-- bytes_per_transfer: growth of the LMDB data file (up to its last used page) divided by the
-  transfers stored (block, receipts, indexes, state, tree nodes, and LMDB's own free pages),
-  measured after WARMUP blocks. The first block after genesis copies every page the genesis
-  wrote (LMDB is copy-on-write, and a block of 5,000 transfers touches every page of the state
-  and tree tables); from then on freed pages are reused. The all-in figure from genesis is
-  printed on the line before the last, and the pages of each table at the end with their
-  growth per counted transfer: the tables' growth is what the transfers store, the `free`
-  line what LMDB's free list grew by meanwhile (docs/ledger.md, "Figures").
+- bytes_per_transfer: growth of the LMDB data file (up to its last used page) over the
+  measured blocks divided by their transfers (block, receipts, indexes, state, tree nodes, and
+  LMDB's own free pages).
+- data_bytes_per_transfer: the tables' share of that growth (the file's growth but for LMDB's
+  free list).
+The default run's store is young: LMDB is copy-on-write and keeps the pages a transaction
+frees for two more, so its free list is the working set of a block; while the two indexes are
+smaller than what one block inserts into them, each block rewrites more of their pages than
+the last, and the file grows by that too (≈ 460 B a transfer over blocks 3–12, ≈ 258 B over
+50–100). After about 100 blocks the free list stops growing (printed every 10 warm-up blocks)
+and the file grows by what the transfers store: `--warmup 100` measures that steady state
+(docs/ledger.md, "Figures"), but its warm-up alone takes ≈ 90 s of CPU here (signing and
+building 500,000 transfers), so it is not the default. The pages of each table at the end are
+printed with their growth per measured transfer, and the all-in figure from genesis.
 
 `--profile` prints a pyinstrument profile of the apply phase. `--blocks N` changes BLOCKS and
-`--warmup W` the WARMUP blocks before the bytes are counted: the file's long-run growth, once
-the indexes outgrow what one block rewrites, is `--blocks 200 --warmup 100` (docs/ledger.md).
-Last line: admission_tps=… apply_tps=… bytes_per_transfer=… block_decode_tps=… apply_cpu_tps=…
+`--warmup W` the WARMUP blocks.
+Last line: admission_tps=… apply_tps=… bytes_per_transfer=… data_bytes_per_transfer=…
+block_decode_tps=… apply_cpu_tps=…
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import argparse
 import random
 import tempfile
 import time
+from collections.abc import Container
 from pathlib import Path
 
 from metanode.consensus.messages import commit_seal_message
@@ -48,7 +57,7 @@ from metanode.state.auth.queries import AdmissionView
 from metanode.state.bank.genesis import GenesisAccount
 from metanode.state.faucet.records import FaucetParams
 from metanode.state.genesis.document import GenesisDocument
-from metanode.state.machine import apply_block, build_block
+from metanode.state.machine import LedgerState, Proposal, apply_block, build_block
 from metanode.state.staking.genesis import GenesisValidator, StakingGenesis
 from metanode.state.staking.records import StakingParams
 from metanode.state.store import Store
@@ -58,8 +67,10 @@ from metanode.types import constants as types_constants
 CHAIN = "bench"
 ACCOUNTS = 100_000
 BLOCK_TXS = 5_000
-BLOCKS = 12
+BLOCKS = 10
 WARMUP = 2
+# Warm-up blocks between lines of the free list's size.
+WARMUP_REPORT_BLOCKS = 10
 FEE = 1_000
 COIN = 10**9
 
@@ -110,6 +121,21 @@ def first_transfers(
     return document, proposer, txs
 
 
+def signed_block(
+    keys: list[ed25519.PrivateKey], addresses: list[Address], index: int, rng: random.Random
+) -> list[Transaction]:
+    """Block `index`'s transfers: the next BLOCK_TXS senders in turn among `keys`, each at its
+    next nonce, to random accounts."""
+    txs = []
+    for offset in range(BLOCK_TXS):
+        key = keys[(index * BLOCK_TXS + offset) % len(keys)]
+        nonce = (index * BLOCK_TXS + offset) // len(keys)
+        message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
+        unsigned = Transaction(CHAIN, key.public_key, nonce, FEE, 10**6, message)
+        txs.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
+    return txs
+
+
 def certificate(block: Block, bls_key: bls.PrivateKey) -> CommitCertificate:
     """The lone validator's commit certificate of `block`, which the next block carries."""
     height, round_ = block.header.height, block.header.round
@@ -131,32 +157,19 @@ def main() -> None:
     options = parser.parse_args()
     blocks = options.blocks
     warmup = options.warmup
-    if not 0 <= warmup < blocks:
-        parser.error(f"--warmup must be at least 0 and below --blocks ({blocks})")
-    warm = 0
+    if blocks < 1 or warmup < 0:
+        parser.error("--blocks must be at least 1 and --warmup at least 0")
     rng = random.Random(7)
 
     started = time.perf_counter()
     keys = [
         ed25519.PrivateKey.from_seed(index.to_bytes(32, "big"))
-        for index in range(min(ACCOUNTS, blocks * BLOCK_TXS))
+        for index in range(min(ACCOUNTS, (warmup + blocks) * BLOCK_TXS))
     ]
     addresses = [Address.from_public_key(key.public_key) for key in keys]
     addresses += [Address(rng.randbytes(20)) for _ in range(ACCOUNTS - len(addresses))]
     document, proposer, bls_key = genesis(addresses)
     print(f"keys and genesis document: {time.perf_counter() - started:.1f} s")
-
-    raws: list[list[bytes]] = []
-    for block in range(blocks):
-        batch = []
-        for offset in range(BLOCK_TXS):
-            key = keys[(block * BLOCK_TXS + offset) % len(keys)]
-            nonce = (block * BLOCK_TXS + offset) // len(keys)
-            message = Transfer(rng.choice(addresses), rng.randrange(1, COIN), Denom.FLX)
-            unsigned = Transaction(CHAIN, key.public_key, nonce, FEE, 10**6, message)
-            batch.append(unsigned.with_signature(key.sign(unsigned.signing_message())).encode())
-        raws.append(batch)
-    print(f"signed {blocks * BLOCK_TXS} transfers: {time.perf_counter() - started:.1f} s")
 
     with tempfile.TemporaryDirectory() as directory:
         begun = time.perf_counter()
@@ -165,26 +178,64 @@ def main() -> None:
             f"genesis of {ACCOUNTS} accounts committed: {time.perf_counter() - begun:.1f} s, "
             f"{store.file_bytes() / 1e6:.1f} MB"
         )
-        pool = Pool(CHAIN)
+        bytes_genesis = store.file_bytes()
         # A node runs with these collector settings (metanode.node.collector); without them
         # the collector's full passes over this script's 100,000 keys and addresses would be
-        # measured as admission time.
+        # measured as admission and apply time.
         tune_for_node()
+
+        def propose(
+            state: LedgerState,
+            txs: list[Transaction],
+            verified: Container[bytes],
+            last_block: Block | None,
+        ) -> Proposal:
+            """The next block of all `txs`, as the lone validator proposes it."""
+            proposal = build_block(
+                state,
+                txs,
+                timestamp_ms=document.genesis_time_ms + 1_000 * (state.height + 1),
+                proposer=proposer,
+                verified=verified,
+                last_certificate=None if last_block is None else certificate(last_block, bls_key),
+            )
+            assert len(proposal.block.txs) == BLOCK_TXS and not proposal.dropped
+            return proposal
+
+        last_block: Block | None = None
+        for index in range(warmup):
+            txs = signed_block(keys, addresses, index, rng)
+            # Signed here, as a proposer's mempool verified them at admission.
+            verified = frozenset(tx.hash() for tx in txs)
+            proposal = propose(store.state(), txs, verified, last_block)
+            store.commit(proposal.changes)
+            last_block = proposal.block
+            if (index + 1) % WARMUP_REPORT_BLOCKS == 0 or index + 1 == warmup:
+                print(
+                    f"warm-up block {index + 1}: file {store.file_bytes() / 1e6:.1f} MB, "
+                    f"free list {store.table_pages()['free'] * 4096 / 1e6:.1f} MB, "
+                    f"{time.perf_counter() - started:.1f} s"
+                )
+
+        raws = [
+            [tx.encode() for tx in signed_block(keys, addresses, warmup + block, rng)]
+            for block in range(blocks)
+        ]
+        print(f"signed {blocks * BLOCK_TXS} transfers: {time.perf_counter() - started:.1f} s")
+        pool = Pool(CHAIN)
         admission_seconds = 0.0
         apply_seconds = 0.0
         apply_cpu_seconds = 0.0
         commit_cpu_seconds = 0.0
         decode_seconds = 0.0
         stored = 0
-        bytes_genesis = store.file_bytes()
-        bytes_start = bytes_genesis
+        bytes_start = store.file_bytes()
         pages_start = store.table_pages()
         profiler = None
         if options.profile:
             from pyinstrument import Profiler  # noqa: PLC0415 - only when profiling
 
             profiler = Profiler()
-        last_block: Block | None = None
         for block_raws in raws:
             state = store.state()
             view = AdmissionView(state.reader)
@@ -195,16 +246,8 @@ def main() -> None:
             assert not refused, refused[:3]
             txs = pool.reap(view, BLOCK_TXS, types_constants.block_bytes_max - 4096)
             verified = pool.verified_hashes()
-            proposal = build_block(
-                state,
-                txs,
-                timestamp_ms=document.genesis_time_ms + 1_000 * (state.height + 1),
-                proposer=proposer,
-                verified=verified,
-                last_certificate=None if last_block is None else certificate(last_block, bls_key),
-            )
+            proposal = propose(state, txs, verified, last_block)
             last_block = proposal.block
-            assert len(proposal.block.txs) == BLOCK_TXS and not proposal.dropped
             encoded = proposal.block.encode()
             begun = time.perf_counter()
             decoded = Block.decode(encoded)
@@ -223,10 +266,6 @@ def main() -> None:
                 profiler.stop()
             assert all(receipt.code == 0 for receipt in changes.receipts)
             stored += len(proposal.block.txs)
-            if proposal.block.header.height == warmup:
-                bytes_start = store.file_bytes()
-                pages_start = store.table_pages()
-                warm = stored
             after = store.state()
             pool.remove_committed(proposal.block.txs, AdmissionView(after.reader), after.height)
             print(
@@ -235,9 +274,15 @@ def main() -> None:
             )
         growth = store.file_bytes() - bytes_start
         growth_all = store.file_bytes() - bytes_genesis
-        for name, pages in store.table_pages().items():
-            added = (pages - pages_start[name]) * 4096 / (stored - warm)
+        pages_end = store.table_pages()
+        for name, pages in pages_end.items():
+            added = (pages - pages_start[name]) * 4096 / stored
             print(f"table {name}: {pages * 4096 / 1e6:.1f} MB, {added:+.0f} B a transfer counted")
+        data_growth = sum(
+            (pages - pages_start[name]) * 4096
+            for name, pages in pages_end.items()
+            if name != "free"
+        )
         store.close()
     if profiler is not None:
         print(profiler.output_text(unicode=False, color=False))
@@ -247,10 +292,14 @@ def main() -> None:
         f"apply CPU per transfer: {1e6 * (apply_cpu_seconds - commit_cpu_seconds) / stored:.1f} µs "
         f"apply_block, {1e6 * commit_cpu_seconds / stored:.1f} µs Store.commit"
     )
-    print(f"bytes_per_transfer from genesis (all {blocks} blocks): {growth_all / stored:.0f}")
+    total = (warmup + blocks) * BLOCK_TXS
+    print(
+        f"bytes_per_transfer from genesis (all {warmup + blocks} blocks): {growth_all / total:.0f}"
+    )
     print(
         f"admission_tps={admission_tps:.0f} apply_tps={apply_tps:.0f} "
-        f"bytes_per_transfer={growth / (stored - warm):.0f} "
+        f"bytes_per_transfer={growth / stored:.0f} "
+        f"data_bytes_per_transfer={data_growth / stored:.0f} "
         f"block_decode_tps={stored / decode_seconds:.0f} "
         f"apply_cpu_tps={stored / apply_cpu_seconds:.0f}"
     )
