@@ -62,8 +62,13 @@ impl NodeCache {
     /// The table's row at `key` is now `row`: replaced if held, taken if there is room.
     pub fn put(&mut self, key: &[u8], row: &[u8]) {
         if let Some(held) = self.rows.get_mut(key) {
-            self.bytes = self.bytes - held.len() + row.len();
-            *held = row.into();
+            if held.len() == row.len() {
+                // The usual case (a leaf rewritten, a node of the same children): no allocation.
+                held.copy_from_slice(row);
+            } else {
+                self.bytes = self.bytes - held.len() + row.len();
+                *held = row.into();
+            }
             return;
         }
         let added = cost(key, row);
@@ -128,6 +133,8 @@ mod tests {
         cache.put(b"k3", b"row3");
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.row(b"k3"), None);
+        cache.put(b"k2", b"ROW2");
+        assert_eq!(cache.row(b"k2"), Some(&b"ROW2"[..]));
         cache.put(b"k1", b"a longer row");
         assert_eq!(cache.row(b"k1"), Some(&b"a longer row"[..]));
         assert_eq!(
