@@ -5,8 +5,9 @@ bench/ledger.py's genesis (100,000 funded accounts) is committed to a fresh stor
 block of 5,000 signed FLX transfers (distinct senders, random recipients) is admitted and
 built; `apply_block` of that block on the committed state (pure: it returns the changes and
 writes nothing) runs ROUNDS times, and the state tree's batch update of its writes alone as
-many times, once reading nodes from the store and once from a dict that holds every node it
-reads (what is left is the tree's own work). Each figure is the fastest round (the one the
+many times, once reading nodes from the store (through its node cache, as a node reads them,
+once the first round filled it) and once from a dict that holds every node it reads (the
+nodes read by a Python call each). Each figure is the fastest round (the one the
 other work on the machine disturbed least), per transfer. The store is never committed to, so
 Store.commit is not here: bench/ledger.py splits its CPU time into apply_block and commit.
 
