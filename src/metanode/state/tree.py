@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,14 +60,24 @@ class MemoryNodes(dict[bytes, bytes]):
         self.update(update.node_writes)
 
 
-@dataclass(frozen=True, slots=True)
 class _Overlay:
-    base: NodeReader
-    writes: Mapping[bytes, bytes]
+    """`base` with an update's nodes over it. Their map is built at the first read: a block's
+    changes carry the state after it, which a node that commits them never reads (a dict of
+    its ~21,000 nodes was ≈ 2% of a block's apply)."""
+
+    __slots__ = ("_base", "_node_writes", "_writes")
+
+    def __init__(self, base: NodeReader, node_writes: tuple[tuple[bytes, bytes], ...]) -> None:
+        self._base = base
+        self._node_writes = node_writes
+        self._writes: dict[bytes, bytes] | None = None
 
     def get(self, node_key: bytes) -> bytes | None:
-        found = self.writes.get(node_key)
-        return found if found is not None else self.base.get(node_key)
+        writes = self._writes
+        if writes is None:
+            writes = self._writes = dict(self._node_writes)
+        found = writes.get(node_key)
+        return found if found is not None else self._base.get(node_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +96,7 @@ class CachedNodes:
 
 def overlay(nodes: NodeReader, update: TreeUpdate) -> NodeReader:
     """`nodes` as they are once `update` is written."""
-    return _Overlay(nodes, dict(update.node_writes))
+    return _Overlay(nodes, update.node_writes)
 
 
 def key_hash(key: bytes) -> bytes:
