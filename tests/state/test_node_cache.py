@@ -45,6 +45,20 @@ def table(store: Store) -> list[tuple[bytes, bytes]]:
         return list(txn.cursor(db=store._db["nodes"]))
 
 
+def assert_cache_is_table(store: Store) -> None:
+    """The cache holds every row of the node table, as the table holds it, and no other."""
+
+    def unread(key: bytes) -> bytes | None:
+        raise AssertionError(f"row {key.hex()} is not held")
+
+    rows = table(store)
+    cache = store._nodes_cache
+    assert cache is not None and len(cache) == len(rows)
+    for key, row in rows:
+        node_key = key if key[:1] == b"R" else row[:8] + key
+        assert cache.get(unread, node_key) == (row if key[:1] == b"R" else row[8:])
+
+
 def proofs(store: Store) -> list[bytes]:
     state = store.state()
     return [tree.prove(state.nodes, state.state_root, key) for key, _ in state.reader.scan(b"")]
@@ -131,13 +145,13 @@ def test_a_revert_an_install_and_an_unseen_restore_empty_the_cache(tmp_path: Pat
         commit_transfers(store, [(0, 3, 1)])
         assert len(cache) > 0
         # A restore past the store (as another writer of the environment would): the tip the
-        # cache mirrors is not the table's, and the next state() drops it before any read.
+        # cache mirrors is not the table's, and the next state() reloads it before any read.
         tables = {name.encode(): db for name, db in store._db.items()}
         store._end_read()
         restore_environment(store._env, tables, tmp_path / "kept")
         assert len(cache) > 0
-        state = store.state()
-        assert len(cache) == 0 and state.height == 1
+        assert store.state().height == 1
+        assert_cache_is_table(store)
         after = [commit_transfers(store, [(3, 2, 6)]), commit_transfers(store, [(1, 0, 2)])]
         expected = table(store), proofs(store)
         # A state sync's install of the tip's own state: a tree of other versions, built anew.
@@ -153,7 +167,7 @@ def test_a_revert_an_install_and_an_unseen_restore_empty_the_cache(tmp_path: Pat
             items,
             tree.update(tree.MemoryNodes(), None, state.height, items),
         )
-        assert len(cache) == 0
+        assert_cache_is_table(store)
         installed = commit_transfers(store, [(2, 3, 9)]).root
     with Store.open(tmp_path / "plain", genesis, sync=False, node_cache_bytes=0) as plain:
         assert plain._nodes_cache is None
@@ -161,3 +175,29 @@ def test_a_revert_an_install_and_an_unseen_restore_empty_the_cache(tmp_path: Pat
         assert [commit_transfers(plain, [(3, 2, 6)]), commit_transfers(plain, [(1, 0, 2)])] == after
         assert (table(plain), proofs(plain)) == expected
         assert commit_transfers(plain, [(2, 3, 9)]).root == installed
+
+
+def test_an_opened_store_loads_its_node_table_shallow_nodes_first(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "ledger", make_genesis(), sync=False) as store:
+        commit_transfers(store, [(0, 1, 5), (2, 3, 7)])
+    with Store.open(tmp_path / "ledger", sync=False) as store:
+        rows = table(store)
+        store.state()
+        assert store._nodes_cache is not None and len(store._nodes_cache) == len(rows)
+    with Store.open(tmp_path / "ledger", sync=False, node_cache_bytes=2_000) as store:
+        store.state()
+        cache = store._nodes_cache
+        assert cache is not None and 0 < len(cache) < len(rows)
+
+        read: list[bytes] = []
+
+        def rows_read(key: bytes) -> bytes | None:
+            read.append(key)
+            return dict(rows).get(key)
+
+        # Keys start with the depth: the root node comes first, and is held; every answer is
+        # the table's, held or read.
+        for key, row in rows:
+            node_key = key if key[:1] == b"R" else row[:8] + key
+            assert cache.get(rows_read, node_key) == (row if key[:1] == b"R" else row[8:])
+        assert rows[0][0] not in read and 0 < len(read) < len(rows)
