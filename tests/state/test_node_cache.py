@@ -179,7 +179,9 @@ def test_a_revert_an_install_and_an_unseen_restore_empty_the_cache(tmp_path: Pat
 
 def test_an_opened_store_loads_its_node_table_shallow_nodes_first(tmp_path: Path) -> None:
     with Store.open(tmp_path / "ledger", make_genesis(), sync=False) as store:
+        assert_cache_is_table(store)  # genesis's rows, the first of an empty table
         commit_transfers(store, [(0, 1, 5), (2, 3, 7)])
+        assert_cache_is_table(store)
     with Store.open(tmp_path / "ledger", sync=False) as store:
         rows = table(store)
         store.state()

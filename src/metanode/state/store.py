@@ -582,9 +582,10 @@ class Store:
         # Only once LMDB holds the block: a commit that raised changed neither.
         cache = self._nodes_cache
         if cache is not None:
+            # Genesis (no parent) wrote the first rows of an empty table: the cache holds them.
             if parent is None or parent != self._cache_tip:
                 cache.clear()
-            else:
+            if parent is None or parent == self._cache_tip:
                 cache.apply(rows, [key for key, _ in deletes])
             self._cache_tip = (height, changes.block_hash)
 
