@@ -68,7 +68,7 @@ from metanode.codec import encode
 from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import ed25519, merkle
 from metanode.docklock.receipt import Bundle, Receipt, Request, signing_message_of
-from metanode.errors import DecodeError
+from metanode.errors import DecodeError, VerificationError
 from metanode.executor.calls import CommittedCall, call_seed
 from metanode.executor.handover import Assembly, Page, PageRefused, paginate
 from metanode.executor.service import ExecutorBusy, ExecutorService, Published
@@ -1064,26 +1064,16 @@ class Hosting:
         unsigned = candidate.logblock
         key = (unsigned.app_id, unsigned.first_seq, candidate.digest)
         shares = self._shares.get(key, {})
-        verified = self._verified.setdefault(key, set())
-        message = candidate.message
-        signed: list[tuple[int, Member, bytes]] = []
-        for index, member in enumerate(committee):
-            signature = shares.get(member.address)
-            if signature is None:
-                continue
-            if member.address not in verified:
-                if not self.suite.verify_seal(member.bls_public_key, message, signature):
-                    log.warning("logblock share invalid", extra={"signer": str(member.address)})
-                    del shares[member.address]
-                    self._shares_count -= 1
-                    continue
-                verified.add(member.address)
-            signed.append((index, member, signature))
-        total = sum(member.power for member in committee)
-        if not quorum_reached(sum(member.power for _, member, _ in signed), total):
+        held = len(shares)
+        found = quorum_aggregate(
+            self.suite, committee, shares, self._verified.setdefault(key, set()), candidate.message
+        )
+        self._shares_count -= held - len(shares)
+        if found is None:
             return
+        signed, aggregate = found
         bitmap = bytearray((len(committee) + 7) // 8)
-        for index, _, _ in signed:
+        for index in signed:
             bitmap[index // 8] |= 1 << (index % 8)
         logblock = LogBlock(
             unsigned.app_id,
@@ -1093,7 +1083,7 @@ class Hosting:
             unsigned.root,
             unsigned.leaves,
             bytes(bitmap),
-            self.suite.aggregate([signature for _, _, signature in signed]),
+            aggregate,
         )
         candidate.submitted = True
         if designated(committee, unsigned.app_id) == self.me:
@@ -1165,6 +1155,57 @@ def fallback_rank(committee: Sequence[Member], app_id: bytes, member: Address) -
     height and each submitted a copy (3 of a range in a 1,000-call run)."""
     addresses = [entry.address for entry in committee]
     return (addresses.index(member) - _designated_index(committee, app_id)) % len(committee)
+
+
+def quorum_aggregate(
+    suite: RealSuite,
+    committee: Sequence[Member],
+    shares: dict[Address, bytes],
+    verified: set[Address],
+    message: bytes,
+) -> tuple[list[int], bytes] | None:
+    """The committee indices and BLS aggregate of the shares held, once they are a quorum of
+    valid ones, else None. The aggregate is checked with one pairing check, not each share
+    with its own (three or four a LogBlock, the notaries' largest BLS cost): only when it fails
+    is each share not yet `verified` checked alone, a bad one logged and dropped from
+    `shares`, and the rest, each then valid, aggregated. An aggregate that verifies is all the
+    chain asks of a LogBlock's signers, whatever its parts."""
+    signed = _quorum_held(committee, shares)
+    if signed is None:
+        return None
+    keys = [member.bls_public_key for _, member, _ in signed]
+    try:
+        aggregate = suite.aggregate([signature for _, _, signature in signed])
+    except VerificationError:
+        aggregate = None  # a share that is no G2 point: found below
+    if aggregate is not None and suite.verify_aggregate(keys, message, aggregate):
+        return [index for index, _, _ in signed], aggregate
+    for _, member, signature in signed:
+        if member.address in verified:
+            continue
+        if suite.verify_seal(member.bls_public_key, message, signature):
+            verified.add(member.address)
+        else:
+            log.warning("logblock share invalid", extra={"signer": str(member.address)})
+            del shares[member.address]
+    signed = _quorum_held(committee, shares)
+    if signed is None:
+        return None
+    return [index for index, _, _ in signed], suite.aggregate([s for _, _, s in signed])
+
+
+def _quorum_held(
+    committee: Sequence[Member], shares: Mapping[Address, bytes]
+) -> list[tuple[int, Member, bytes]] | None:
+    """(committee index, member, share) of each member whose share is held, in committee
+    order, if their power is a quorum."""
+    signed = [
+        (index, member, shares[member.address])
+        for index, member in enumerate(committee)
+        if member.address in shares
+    ]
+    power = sum(member.power for _, member, _ in signed)
+    return signed if quorum_reached(power, sum(member.power for member in committee)) else None
 
 
 def designated(committee: Sequence[Member], app_id: bytes) -> Address:
