@@ -15,6 +15,7 @@ and encoding them per call was most of a call's cost to the block after its sign
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -212,6 +213,15 @@ def write_version(writer: Overlay, app_id: bytes, number: int, record: VersionRe
     writer.put(keys.version(app_id, number), encode_value(record.to_wire()))
 
 
+# Call records decoded, by (bytes, key): a node decoded the same records again and again: its
+# notary's range cut reads every call of an open range at each height, the receipts it checks
+# read their calls, and a LogBlock's checks and settlement read them all once more per block,
+# ~17 µs each (docs/performance.md, "Apps, w16"). A record is immutable and a function of its
+# bytes, so the decoded one is shared; a record rewritten (settled) is other bytes.
+decoded_calls_cached_max = 16_384
+
+
+@functools.lru_cache(maxsize=decoded_calls_cached_max)
 def decode_call(data: bytes, key: bytes) -> CallRecord:
     caller, version, function, input_, limit, price, height, status, used, epoch, tx_hash = (
         decode_array(data, key, 11)

@@ -1,0 +1,42 @@
+"""Call records decoded once per distinct bytes (state/apps/records.py `decode_call`): the
+notary's range cut, its receipt checks and a LogBlock's checks read the same records again and
+again, so a record read twice is the same object, and a rewritten one is decoded anew."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from metanode.errors import InvariantViolation
+from metanode.state.apps import keys
+from metanode.state.apps.records import CallRecord, CallStatus, decode_call
+from metanode.state.values import encode_value
+from metanode.types import Address
+
+KEY = keys.call(bytes(range(32)), 7)
+RECORD = CallRecord(
+    Address(bytes(range(20))), 1, "increment", b"\x01", 100_000, 2, 55, CallStatus.ESCROWED, 0, 3,
+    bytes(32),
+)  # fmt: skip
+
+
+def test_a_record_read_twice_is_decoded_once() -> None:
+    first = decode_call(encode_value(RECORD.to_wire()), KEY)
+    again = decode_call(encode_value(RECORD.to_wire()), KEY)  # other bytes objects, same bytes
+    assert first == RECORD
+    assert again is first
+
+
+def test_a_rewritten_record_is_decoded_anew() -> None:
+    before = decode_call(encode_value(RECORD.to_wire()), KEY)
+    settled = replace(RECORD, status=CallStatus.SETTLED, fuel_used=900)
+    assert decode_call(encode_value(settled.to_wire()), KEY) == settled
+    assert decode_call(encode_value(RECORD.to_wire()), KEY) is before == RECORD
+
+
+def test_a_malformed_record_is_refused_at_every_read() -> None:
+    malformed = encode_value([*RECORD.to_wire()[:7], 9, *RECORD.to_wire()[8:]])  # no status 9
+    for _read in range(2):
+        with pytest.raises(InvariantViolation, match="unknown status"):
+            decode_call(malformed, KEY)
