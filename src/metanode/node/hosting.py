@@ -33,9 +33,10 @@ receipts are asked again before that, and a candidate is cut again when a receip
 arrives late). Each executor's receipts are kept while they chain by `previous` from its tip on
 chain, as the chain's check asks. The content is a function of the chain and the receipts held,
 so members holding the same receipts build the same candidate; each BLS-signs it and gossips
-its share (SHARE frame). A member holding a quorum of verified shares aggregates them; the
-app's designated member (`designated`: one per app, so the ranges it submits ahead reach the
-chain in its nonce order) submits the SubmitLogBlock at once, the others only if the range is
+its share (SHARE frame). A member holding shares of a quorum aggregates them and checks the
+aggregate once (`quorum_aggregate`: each share alone only if that fails); the app's
+designated member (`designated`: one per app, so the ranges it submits ahead reach the chain
+in its nonce order) submits the SubmitLogBlock at once, the others only if the range is
 still open `submit_wait_ms` later and `submit_wait_heights` blocks per their rank after the
 designated one (`fallback_rank`) since it became the app's next range on chain (`fallback`;
 the chain refuses a second one for a range, at a fee).
@@ -257,8 +258,8 @@ class Hosting:
         self._held_count = 0
         self._early: list[tuple[ReceiptItem, Receipt]] = []
         self._shares: dict[tuple[bytes, int, bytes], dict[Address, bytes]] = {}
-        # The signers whose shares verified, by the same key: each share that arrived had
-        # every share held before it verified again (a pairing each).
+        # The signers whose shares verified alone, by the same key (`quorum_aggregate` checks
+        # shares alone only after an aggregate failed, and each such share once).
         self._verified: dict[tuple[bytes, int, bytes], set[Address]] = {}
         self._shares_count = 0
         # Per app, the candidates of consecutive ranges from the chain's app tip on.
