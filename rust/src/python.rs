@@ -52,9 +52,9 @@ fn verify(py: Python<'_>, public_key: &[u8], message: &[u8], signature: &[u8]) -
 
 /// Transactions decoded with their stateless checks, the bytes parsed with the GIL released.
 /// Per item: a transfer's fields `(chain_id, sender, nonce, fee, expiry_height, to, amount,
-/// denom, pq_public_key, signature)`; `(rule, offset)` of the first broken rule, or
-/// `("core_panic", None)` if decoding it panicked; or None for a well-formed envelope whose
-/// message is not a transfer (the Python decoder takes those).
+/// denom, pq_public_key, signature, sender_address)`; `(rule, offset)` of the first broken
+/// rule, or `("core_panic", None)` if decoding it panicked; or None for a well-formed envelope
+/// whose message is not a transfer (the Python decoder takes those).
 #[pyfunction]
 fn decode_transactions<'py>(
     py: Python<'py>,
@@ -81,6 +81,7 @@ fn decode_transactions<'py>(
                 tx.denom,
                 tx.pq_public_key.map(|key| PyBytes::new(py, key)),
                 PyBytes::new(py, tx.signature),
+                PyBytes::new(py, &tx.sender_address),
             )
                 .into_pyobject(py)
                 .map(Bound::into_any),

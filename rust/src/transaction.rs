@@ -2,6 +2,8 @@
 //! `metanode.types.transaction.Transaction.decode`: the same checks in the same order, the same
 //! rule names. Any other message is left to the Python decoder (`Decoded::Other`).
 
+use sha2::{Digest, Sha256};
+
 use crate::cbor::{self, Error, Value};
 
 pub const VERSION: u64 = 1;
@@ -29,6 +31,9 @@ pub struct Transfer<'a> {
     pub denom: u64,
     pub pq_public_key: Option<&'a [u8]>,
     pub signature: &'a [u8],
+    /// `address(sender, pq_public_key)`: hashed here, where the decoding runs without the
+    /// GIL, so that execution and indexing need not hash it in Python.
+    pub sender_address: [u8; ADDRESS_BYTES],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -56,6 +61,27 @@ fn bytes<'a>(value: &Value<'a>, length: usize) -> Result<&'a [u8], Error> {
         Value::Bytes(_) => refuse("wrong_length"),
         _ => refuse("wrong_type"),
     }
+}
+
+/// `metanode/address/v1`, the domain tag of `metanode.types.address`'s hash.
+const ADDRESS_TAG: &[u8] = b"metanode/address/v1";
+
+/// The address of an account's keys, as `Address.from_public_key` makes it: the first 20
+/// bytes of SHA-256(tag ‖ 0x00 ‖ each key as its u16 length ‖ its bytes), the Ed25519 key
+/// first.
+pub fn address(sender: &[u8], pq_public_key: Option<&[u8]>) -> [u8; ADDRESS_BYTES] {
+    let mut hasher = Sha256::new();
+    hasher.update(ADDRESS_TAG);
+    hasher.update([0x00]);
+    for key in std::iter::once(sender).chain(pq_public_key) {
+        // Keys are 32 or 1,952 bytes, always within a u16.
+        hasher.update((key.len() as u16).to_be_bytes());
+        hasher.update(key);
+    }
+    let digest = hasher.finalize();
+    let mut address = [0; ADDRESS_BYTES];
+    address.copy_from_slice(&digest[..ADDRESS_BYTES]);
+    address
 }
 
 /// The rule of an item whose decoding panicked: a bug in this crate, never the bytes' fault.
@@ -130,12 +156,31 @@ pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>
         denom,
         pq_public_key,
         signature,
+        sender_address: address(sender, pq_public_key),
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    #[test]
+    fn addresses_are_the_python_addresses() {
+        // Address.from_public_key(bytes(32)) and (bytes(range(32)), bytes(1952)).raw.hex().
+        assert_eq!(
+            hex(&address(&[0; 32], None)),
+            "5ea7ce71a16df812fb388dab4c5f581319061bd4"
+        );
+        let sender: Vec<u8> = (0..32).collect();
+        assert_eq!(
+            hex(&address(&sender, Some(&[0; MLDSA65_PUBLIC_KEY_BYTES]))),
+            "0b60df0a3daa425faaa96caaad14bf3da8a04ac2"
+        );
+    }
 
     #[test]
     fn a_panic_while_decoding_becomes_the_core_panic_rule() {

@@ -38,6 +38,7 @@ from metanode.types import (
     Transaction,
     Transfer,
     Unbond,
+    constants,
 )
 from tests.conftest import examples
 from tests.state.support import (
@@ -119,10 +120,35 @@ def test_plain_receipt_encoding_is_the_types_encoding() -> None:
         assert encode_plain(receipt.to_wire()) == receipt.encode()
 
 
-def test_fast_sender_address_is_the_types_address() -> None:
-    for index in range(20):
-        tx = Wallet.of(index).tx(0, Transfer(Wallet.of(1).address, 1, Denom.GEN))
-        assert machine._sender_address(tx) == tx.sender_address == Wallet.of(index).address
+@given(keys=st.lists(st.tuples(st.binary(min_size=32, max_size=32), st.booleans()), max_size=6))
+@settings(max_examples=examples(60), deadline=None)
+def test_the_compiled_decoder_gives_each_transfer_its_senders_address(
+    keys: list[tuple[bytes, bool]],
+) -> None:
+    """The address the core hashes while decoding is the one `Address.from_public_key`
+    makes, for Ed25519 and hybrid senders; the transaction holds it, so execution reads it."""
+    pq_key = bytes(range(256)) * 7 + bytes(constants.mldsa65_public_key_bytes - 1792)
+    txs = [
+        Transaction(
+            "test",
+            sender,
+            0,
+            1,
+            9,
+            Transfer(Wallet.of(1).address, 1, Denom.GEN),
+            bytes(constants.ed25519_signature_bytes + hybrid * constants.mldsa65_signature_bytes),
+            pq_key if hybrid else None,
+        ).encode()
+        for sender, hybrid in keys
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METANODE_CORE", "rust")
+        decoded = Transaction.decode_many(txs)
+    for (sender, hybrid), tx in zip(keys, decoded, strict=True):
+        assert isinstance(tx, Transaction)
+        expected = Address.from_public_key(sender, *([pq_key] if hybrid else []))
+        assert tx._sender_address == expected
+        assert tx.sender_address == expected
 
 
 def test_empty_blocks_move_time_and_height() -> None:

@@ -94,6 +94,7 @@ def assert_agrees_with_the_reference(items: list[bytes]) -> None:
                 int(expected.message.denom),
                 expected.pq_public_key,
                 expected.signature,
+                expected.sender_address.raw,
             )
         else:
             raise AssertionError(f"the core did not leave {expected.message} to Python")

@@ -66,10 +66,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from types import ModuleType
 
-from metanode.codec import tags
 from metanode.core import native
 from metanode.crypto import merkle
-from metanode.crypto.hashing import tagged_hash
 from metanode.errors import MetanodeError, check
 from metanode.state import transfers, tree
 from metanode.state.apps import rules as apps
@@ -352,7 +350,7 @@ def _execute(
         if not strict and (len(run.included) >= txs_max or run.size + len(tx.encode()) > bytes_max):
             return False
         tx_hash = tx.hash()
-        sender = _sender_address(tx)
+        sender = tx.sender_address
         signature_checked = not verify_signatures or tx_hash in verified
         code = guard_ladder(overlay, params, chain_id, height, tx, sender, signature_checked)
         if code != OK:
@@ -384,7 +382,7 @@ def _execute(
 
     def execute_transfers(core: ModuleType, batch: list[Transaction]) -> bool:
         """A run of transfers in one call into the compiled core (state/transfers.py)."""
-        senders = [_sender_address(tx) for tx in batch]
+        senders = [tx.sender_address for tx in batch]
         room = None if strict else (txs_max - len(run.included), bytes_max - run.size)
         result = transfers.execute_run(
             core,
@@ -428,17 +426,6 @@ def _execute(
     registry_end_block(overlay, context)
     governance.end_block(overlay, context)
     return run
-
-
-_ED25519_KEY_PREFIX = len(bytes(32)).to_bytes(2, "big")
-
-
-def _sender_address(tx: Transaction) -> Address:
-    """`tx.sender_address`, without the general path's per-key loop for the one-key case
-    (5% of a transfer's cost in the profile; tests/state/test_machine.py checks they agree)."""
-    if tx.pq_public_key is not None:
-        return tx.sender_address
-    return Address(tagged_hash(tags.ADDRESS, _ED25519_KEY_PREFIX + tx.sender)[:20])
 
 
 def _context(

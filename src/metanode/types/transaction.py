@@ -86,6 +86,9 @@ class Transaction:
     # The hash, once computed: the pool, the block decoder, the validator's preverify and the
     # state machine all ask the same object for it (four SHA-256 runs a transaction before).
     _hash: bytes = field(default=b"", init=False, compare=False, repr=False)
+    # The sender's address, once computed: the compiled decoder hashes it without the GIL
+    # (rust/src/transaction.rs), so execution and indexing read it here.
+    _sender_address: Address | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def is_hybrid(self) -> bool:
@@ -93,9 +96,14 @@ class Transaction:
 
     @property
     def sender_address(self) -> Address:
-        if self.pq_public_key is None:
-            return Address.from_public_key(self.sender)
-        return Address.from_public_key(self.sender, self.pq_public_key)
+        address = self._sender_address
+        if address is None:
+            if self.pq_public_key is None:
+                address = Address.from_public_key(self.sender)
+            else:
+                address = Address.from_public_key(self.sender, self.pq_public_key)
+            object.__setattr__(self, "_sender_address", address)  # a pure function's cache
+        return address
 
     def body_fields(self) -> list[Any]:
         body: list[Any] = [
@@ -230,9 +238,11 @@ def _from_compiled(item: bytes, fields: tuple[Any, ...] | None) -> Transaction |
                 extra={"bytes": len(item), "hash_prefix": item[:16].hex()},
             )
         return _decoded_or_error(item)
-    chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature = fields
+    chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature, address = fields
     transfer = Transfer(Address(to), amount, Denom(denom))
-    return Transaction(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
+    tx = Transaction(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
+    object.__setattr__(tx, "_sender_address", Address(address))
+    return tx
 
 
 def _decoded_or_error(data: bytes) -> Transaction | DecodeError:
