@@ -220,6 +220,26 @@ pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Value<'a>, 
     Ok(value)
 }
 
+/// RFC 8949 §4.2.1's shortest head for major type `major` (0-7) with argument `value`,
+/// appended to `out`: what the Python encoder writes for a uint, a length or a count.
+pub fn encode_head(out: &mut Vec<u8>, major: u8, value: u64) {
+    let major = major << 5;
+    if value < 24 {
+        out.push(major | value as u8);
+    } else if let Ok(byte) = u8::try_from(value) {
+        out.extend_from_slice(&[major | 24, byte]);
+    } else if let Ok(short) = u16::try_from(value) {
+        out.push(major | 25);
+        out.extend_from_slice(&short.to_be_bytes());
+    } else if let Ok(word) = u32::try_from(value) {
+        out.push(major | 26);
+        out.extend_from_slice(&word.to_be_bytes());
+    } else {
+        out.push(major | 27);
+        out.extend_from_slice(&value.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod cbor;
 pub mod ed25519;
 pub mod merkle;
 pub mod nodecache;
+pub mod receipts;
 pub mod transaction;
 pub mod transfers;
 pub mod tree;

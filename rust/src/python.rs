@@ -10,6 +10,7 @@ use pyo3::types::PyBytes;
 use crate::ed25519;
 use crate::merkle;
 use crate::nodecache::{self, VERSION_BYTES};
+use crate::receipts;
 use crate::transaction::{self, Decoded};
 use crate::transfers;
 use crate::tree;
@@ -282,6 +283,27 @@ fn tree_update<'py>(
 fn merkle_root<'py>(py: Python<'py>, leaves: Vec<Bound<'py, PyBytes>>) -> Bound<'py, PyBytes> {
     let data: Vec<&[u8]> = leaves.iter().map(|leaf| leaf.as_bytes()).collect();
     let root = py.detach(|| merkle::root(&data));
+    PyBytes::new(py, &root)
+}
+
+/// A receipt as `state/machine.py` sends it: (tx_hash, code, fee_charged, its events' encoded
+/// array or None for none). The machine makes every receipt: codes and fees are uint64s.
+type ReceiptInput<'py> = (Bound<'py, PyBytes>, u64, u64, Option<Bound<'py, PyBytes>>);
+
+/// `metanode.state.machine.receipts_root`: each receipt encoded and the RFC 6962 root over
+/// them hashed with the GIL released.
+#[pyfunction]
+fn receipts_root<'py>(py: Python<'py>, receipts: Vec<ReceiptInput<'py>>) -> Bound<'py, PyBytes> {
+    let borrowed: Vec<receipts::Receipt<'_>> = receipts
+        .iter()
+        .map(|(tx_hash, code, fee, events)| receipts::Receipt {
+            tx_hash: tx_hash.as_bytes(),
+            code: *code,
+            fee: *fee,
+            events: events.as_ref().map(|events| events.as_bytes()),
+        })
+        .collect();
+    let root = py.detach(|| receipts::root(&borrowed));
     PyBytes::new(py, &root)
 }
 
@@ -574,6 +596,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root_from_leaf_hashes, module)?)?;
+    module.add_function(wrap_pyfunction!(receipts_root, module)?)?;
     module.add_class::<NodeCache>()?;
     Ok(())
 }

@@ -163,10 +163,7 @@ pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
+    use crate::tree::hex;
 
     #[test]
     fn addresses_are_the_python_addresses() {

@@ -11,6 +11,8 @@
 //! supply of no denomination changes here: there is no supply delta to return, only the
 //! fees the run collected.
 
+use crate::cbor::encode_head;
+
 /// What one transaction came to. The ladder's outcomes keep it out of a block; the rule's
 /// (`Ok` and the last three) put it in with its fee paid. The numbering is the binding's
 /// (`state/transfers.py` maps it to result codes), stable.
@@ -75,7 +77,7 @@ impl Account {
         let mut out = Vec::with_capacity(1 + 5 * 9);
         out.push(0x85);
         for value in std::iter::once(self.nonce).chain(self.balances) {
-            encode_uint(&mut out, value);
+            encode_head(&mut out, 0, value);
         }
         out
     }
@@ -115,24 +117,6 @@ impl Account {
         };
         // The shortest heads only, nothing after: exactly the bytes `record` writes.
         (rest.is_empty() && account.record() == data).then_some(account)
-    }
-}
-
-/// RFC 8949 §4.2.1: the shortest head for an unsigned integer.
-fn encode_uint(out: &mut Vec<u8>, value: u64) {
-    if value < 24 {
-        out.push(value as u8);
-    } else if let Ok(byte) = u8::try_from(value) {
-        out.extend_from_slice(&[0x18, byte]);
-    } else if let Ok(short) = u16::try_from(value) {
-        out.push(0x19);
-        out.extend_from_slice(&short.to_be_bytes());
-    } else if let Ok(word) = u32::try_from(value) {
-        out.push(0x1a);
-        out.extend_from_slice(&word.to_be_bytes());
-    } else {
-        out.push(0x1b);
-        out.extend_from_slice(&value.to_be_bytes());
     }
 }
 

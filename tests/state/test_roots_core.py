@@ -1,7 +1,7 @@
 """A block's transaction and receipt roots from the compiled core (`_core.merkle_root`,
-`_core.merkle_root_from_leaf_hashes`) against the reference, `metanode.crypto.merkle`, on
-random leaves (the RFC 6962 vectors hold the reference, tests/vectors/test_merkle_rfc6962.py,
-and the core, rust/tests/vectors.rs)."""
+`_core.merkle_root_from_leaf_hashes`, `_core.receipts_root`) against the reference,
+`metanode.crypto.merkle`, on random leaves and receipts (the RFC 6962 vectors hold the
+reference, tests/vectors/test_merkle_rfc6962.py, and the core, rust/tests/vectors.rs)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metanode.codec import encode
 from metanode.core import native
 from metanode.crypto import merkle
 from metanode.errors import InvariantViolation
 from metanode.state.machine import receipts_root, txs_root
-from metanode.types import Receipt
+from metanode.types import Event, Receipt
 from tests.conftest import examples
 
 HASHES = st.lists(st.binary(min_size=32, max_size=32), max_size=40)
@@ -40,6 +41,49 @@ def test_a_blocks_roots_do_not_depend_on_the_core(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("METANODE_CORE", "python")
         assert (txs_root(hashes), receipts_root(receipts)) == compiled
+
+
+EVENTS = st.lists(
+    st.builds(
+        Event,
+        st.text(max_size=30),
+        st.lists(st.tuples(st.text(max_size=10), st.binary(max_size=40)), max_size=3).map(tuple),
+    ),
+    max_size=3,
+).map(tuple)
+RECEIPTS = st.lists(
+    st.builds(
+        Receipt,
+        st.binary(min_size=32, max_size=32),
+        st.integers(0, 2**64 - 1),
+        st.integers(0, 2**64 - 1),
+        EVENTS,
+    ),
+    max_size=12,
+)
+
+
+@given(RECEIPTS)
+@settings(max_examples=examples(200), deadline=None)
+def test_the_core_encodes_receipts_as_the_reference(receipts: list[Receipt]) -> None:
+    """The core writes each receipt's CBOR itself (`_core.receipts_root`): its root is the
+    reference's over `Receipt.encode()`, with and without events, at every integer width."""
+    expected = merkle.root([receipt.encode() for receipt in receipts])
+    core = native()
+    assert core is not None
+    # Events cross encoded; none crosses as None, or as its empty array's bytes alike.
+    for none in (None, b"\x80"):
+        crossing = [
+            (r.tx_hash, r.code, r.fee_charged, encode([event.to_wire() for event in r.events]))
+            if r.events
+            else (r.tx_hash, r.code, r.fee_charged, none)
+            for r in receipts
+        ]
+        assert core.receipts_root(crossing) == expected
+    assert receipts_root(receipts) == expected
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METANODE_CORE", "python")
+        assert receipts_root(receipts) == expected
 
 
 def test_a_leaf_hash_of_another_length_is_an_invariant_violation() -> None:

@@ -439,10 +439,24 @@ def _context(
 def receipts_root(receipts: Sequence[Receipt]) -> bytes:
     # Receipts are uint64s, byte and text strings and arrays: `encode_plain` writes the same
     # bytes as `Receipt.encode()` (tests/state/test_values.py) at a third of the cost. The
-    # hashing is the core's when built (`_core.merkle_root`; `merkle.root` the reference).
-    leaves = [encode_plain(receipt.to_wire()) for receipt in receipts]
+    # core encodes each receipt itself and hashes with the GIL released (`_core.receipts_root`,
+    # rust/src/receipts.rs); only the rare events cross already encoded.
     compiled = native()
-    return merkle.root(leaves) if compiled is None else compiled.merkle_root(leaves)
+    if compiled is None:
+        return merkle.root([encode_plain(receipt.to_wire()) for receipt in receipts])
+    return compiled.receipts_root(  # type: ignore[no-any-return]
+        [
+            (
+                receipt.tx_hash,
+                receipt.code,
+                receipt.fee_charged,
+                encode_plain([event.to_wire() for event in receipt.events])
+                if receipt.events
+                else None,
+            )
+            for receipt in receipts
+        ]
+    )
 
 
 def txs_root(tx_hashes: Sequence[bytes]) -> bytes:
