@@ -4,6 +4,7 @@ aggregate signature from a true one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -61,3 +62,53 @@ def test_a_block_whose_last_certificate_does_not_verify_is_refused(tmp_path: Pat
         forged = replace(true, aggregate_signature=short.aggregate_signature)
         for bad in (short, forged):
             assert not chain.validate(carrying(next_block(chain, true), bad), now_ms=2_000_000)
+
+
+class CountingSuite(RealSuite):
+    """The real suite, counting the aggregate checks (pairings) it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.aggregate_checks = 0
+
+    def verify_aggregate(
+        self, bls_public_keys: Sequence[bytes], message: bytes, aggregate: bytes
+    ) -> bool:
+        self.aggregate_checks += 1
+        return super().verify_aggregate(bls_public_keys, message, aggregate)
+
+
+def test_the_certificate_a_block_was_committed_with_is_not_checked_again(tmp_path: Path) -> None:
+    """The engine verified the certificate a block commits with; the next block carrying that
+    same certificate skips the pairing, and any other certificate is still checked."""
+    document = make_genesis(validators=4)
+    suite = CountingSuite()
+    with Store.open(tmp_path / LEDGER_DIR, document) as store:
+        chain = Chain(store, Pool(document.chain_id), suite, block_txs_max=100)
+        first = build_block(
+            store.state(),
+            [],
+            timestamp_ms=2_000_000,
+            proposer=PROPOSER,
+            vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
+        ).changes
+        assert first.block is not None
+        committed_with = certify(first.state.reader, first.block)
+        chain.commit(first.block, committed_with)
+        assert chain.seed_at(1) == suite.vrf_output(first.block.header.vrf_proof)[:32]
+
+        assert chain.validate(next_block(chain, committed_with), now_ms=2_000_000)
+        assert suite.aggregate_checks == 0
+        # Another quorum's certificate of the same block (3 of 4) is checked, and passes; a
+        # forged one is checked and refused.
+        other = certify(store.state().reader, first.block, {validator_wallet(1).address})
+        assert chain.validate(next_block(chain, other), now_ms=2_000_000)
+        assert suite.aggregate_checks == 1
+        forged = replace(committed_with, aggregate_signature=other.aggregate_signature)
+        block = carrying(next_block(chain, committed_with), forged)
+        assert not chain.validate(block, now_ms=2_000_000)
+        assert suite.aggregate_checks == 2
+        # A chain that forgot its committed state (a revert, a state sync) checks it again.
+        chain.reset(Pool(document.chain_id))
+        assert chain.validate(next_block(chain, committed_with), now_ms=2_000_000)
+        assert suite.aggregate_checks == 3
