@@ -18,7 +18,8 @@ from metanode.codec import encode
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.node.node import Node
-from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import Address, Transaction
+from tests.node.cluster import Cluster
 
 CBOR = {"content-type": "application/cbor"}
 PATH = "/api/v1/txs/batch"
@@ -41,15 +42,7 @@ def transfers(home: Path, nonce: int) -> list[Transaction]:
     signed = []
     for path in paths:
         key = keys.read_account(path, dev_home.DEV_PASSWORD)
-        unsigned = Transaction(
-            dev_home.DEV_CHAIN_ID,
-            key.public_key,
-            nonce,
-            1_000,
-            10_000,
-            Transfer(Address.from_public_key(bytes(32)), 1, Denom.FLX),
-        )
-        signed.append(unsigned.with_signature(key.sign(unsigned.signing_message())))
+        signed.append(Cluster.transfer(key, nonce, Address.from_public_key(bytes(32)), 1))
     return signed
 
 

@@ -213,8 +213,9 @@ class Cluster:
                 txs.append(self.transfer(key, nonce, to, 1 + nonce, height))
         return txs
 
+    @staticmethod
     def transfer(
-        self, key: ed25519.PrivateKey, nonce: int, to: Address, amount: int, height: int = 0
+        key: ed25519.PrivateKey, nonce: int, to: Address, amount: int, height: int = 0
     ) -> Transaction:
         """One signed FLX transfer at the chain's usual fee, valid until `height` + 10,000."""
         unsigned = Transaction(

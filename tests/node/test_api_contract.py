@@ -23,9 +23,8 @@ from schemathesis.specs.openapi import unregister_string_format
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from metanode.api import schemas
-from metanode.node import home as dev_home
 from metanode.state.identity.records import did_of_id
-from metanode.types import Address, Denom, Transaction, Transfer
+from metanode.types import Address
 from tests.conftest import examples
 
 from .cluster import Cluster, running
@@ -66,16 +65,8 @@ def fresh_transfers(cluster: Cluster) -> st.SearchStrategy[str]:
 
     def sign(recipient: str, amount: int) -> str:
         nonce, index = divmod(next(turns), len(keys))
-        key = keys[index]
-        unsigned = Transaction(
-            dev_home.DEV_CHAIN_ID,
-            key.public_key,
-            nonce,
-            1_000,
-            10_000,
-            Transfer(Address.parse(recipient), amount, Denom.FLX),
-        )
-        return unsigned.with_signature(key.sign(unsigned.signing_message())).encode().hex()
+        signed = Cluster.transfer(keys[index], nonce, Address.parse(recipient), amount)
+        return signed.encode().hex()
 
     return st.builds(sign, addresses(), st.integers(min_value=1, max_value=10**9))
 

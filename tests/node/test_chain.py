@@ -12,7 +12,7 @@ from metanode.consensus.real_suite import RealSuite
 from metanode.crypto import vrf
 from metanode.mempool.pool import Pool
 from metanode.node.chain import Chain
-from metanode.state.machine import build_block
+from metanode.state.machine import BlockChanges, build_block
 from metanode.state.store import LEDGER_DIR, Store
 from metanode.types import Block, CommitCertificate
 from metanode.types.block import last_certificate_hash
@@ -32,6 +32,19 @@ def next_block(chain: Chain, certificate: CommitCertificate | None) -> Block:
     ).block
 
 
+def block_one(store: Store) -> BlockChanges:
+    """Block 1 on the genesis, with its proposer's VRF proof."""
+    first = build_block(
+        store.state(),
+        [],
+        timestamp_ms=2_000_000,
+        proposer=PROPOSER,
+        vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
+    ).changes
+    assert first.block is not None
+    return first
+
+
 def carrying(block: Block, certificate: CommitCertificate) -> Block:
     header = replace(block.header, last_certificate_hash=last_certificate_hash(certificate))
     return Block(header, block.txs, block.evidence, certificate)
@@ -41,14 +54,7 @@ def test_a_block_whose_last_certificate_does_not_verify_is_refused(tmp_path: Pat
     document = make_genesis(validators=4)
     with Store.open(tmp_path / LEDGER_DIR, document) as store:
         chain = Chain(store, Pool(document.chain_id), RealSuite(None), block_txs_max=100)
-        first = build_block(
-            store.state(),
-            [],
-            timestamp_ms=2_000_000,
-            proposer=PROPOSER,
-            vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
-        ).changes
-        assert first.block is not None
+        first = block_one(store)
         store.commit(first, certify(first.state.reader, first.block))
         chain.reset(Pool(document.chain_id))  # the store was written past the chain
         first_block = first.block
@@ -85,14 +91,7 @@ def test_the_certificate_a_block_was_committed_with_is_not_checked_again(tmp_pat
     suite = CountingSuite()
     with Store.open(tmp_path / LEDGER_DIR, document) as store:
         chain = Chain(store, Pool(document.chain_id), suite, block_txs_max=100)
-        first = build_block(
-            store.state(),
-            [],
-            timestamp_ms=2_000_000,
-            proposer=PROPOSER,
-            vrf_proof=vrf.prove(seed("vrf", 0), (1).to_bytes(8, "big")),
-        ).changes
-        assert first.block is not None
+        first = block_one(store)
         committed_with = certify(first.state.reader, first.block)
         chain.commit(first.block, committed_with)
         assert chain.seed_at(1) == suite.vrf_output(first.block.header.vrf_proof)[:32]
