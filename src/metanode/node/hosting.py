@@ -18,7 +18,9 @@ the one the call's block fixes (`executor.calls.call_seed`) and, if split-origin
 its request is the call's CallApp transaction (`request_problem`), so a lying executor's
 receipt is never signed into a LogBlock. Version 1 receipts are still kept: a state-synced
 executor, without the call's block, cannot know the transaction. A receipt for a call this
-node has not committed yet waits (bounded) and is checked after the next commits.
+node has not committed yet waits (bounded) and is checked after the next commits. Gossip goes
+once, to the links up at the time: a peer that (re)connects is sent this node's own receipts
+held and its shares of its candidates (`regossip`).
 
 Notarising (committee members only). For each app the next range starts at the chain's app tip
 (`notary.app_tip`), or after the last candidate this member already signed ahead of it (up to
@@ -736,6 +738,26 @@ class Hosting:
             batch, self._outgoing = self._outgoing[:limit], self._outgoing[limit:]
             self._broadcast(Receipts(tuple(batch)))
 
+    def on_peer_connected(self, peer: Address) -> None:
+        """Send a peer that (re)connected what this node gossiped of the ranges still open: a
+        frame goes once, to the links up then, so a replica that restarted and was linked to
+        some members only left the others without its receipt and they cut without it, while
+        the members that had it cut with it, and neither candidate reached a quorum."""
+        frames = regossip(self.key.public_key, self.me, self._held, self._candidates, self._shares)
+        if frames:
+            log.info(
+                "open ranges sent to a peer",
+                extra={
+                    "peer": str(peer)[:16],
+                    "receipts": sum(
+                        len(frame.items) for frame in frames if isinstance(frame, Receipts)
+                    ),
+                    "shares": sum(isinstance(frame, Share) for frame in frames),
+                },
+            )
+        for frame in frames:
+            self._send(peer, frame)
+
     # Receipts ----------------------------------------------------------------------------------
 
     def on_frame(
@@ -1292,6 +1314,41 @@ def unheld(
         if item.seq >= tip(item.app_id)
         and receipt.executor not in held.get(item.app_id, {}).get(item.seq, {})
     ]
+
+
+def regossip(
+    key: bytes,
+    me: Address,
+    held: Mapping[bytes, Mapping[int, Mapping[bytes, Held]]],
+    candidates: Mapping[bytes, Sequence[Candidate]],
+    shares: Mapping[tuple[bytes, int, bytes], Mapping[Address, bytes]],
+) -> list[Frame]:
+    """What a node sends a peer that connected: its own receipts (by its executor `key`) of
+    calls not notarised yet, which a notary holding them cuts and signs with, and its
+    (member `me`'s) shares of the candidates it holds."""
+    own = [
+        ReceiptItem(
+            app_id,
+            seq,
+            _receipt_bytes(answers[key].receipt),
+            answers[key].leaf.output_bytes,
+            answers[key].leaf.state_bytes,
+        )
+        for app_id in sorted(held)
+        for seq, answers in sorted(held[app_id].items())
+        if key in answers
+    ]
+    limit = net_constants.receipts_per_frame_max
+    frames: list[Frame] = [
+        Receipts(tuple(own[start : start + limit])) for start in range(0, len(own), limit)
+    ]
+    for app_id in sorted(candidates):
+        for candidate in candidates[app_id]:
+            first_seq = candidate.logblock.first_seq
+            share = shares.get((app_id, first_seq, candidate.digest), {}).get(me)
+            if share is not None:
+                frames.append(Share(app_id, first_seq, candidate.digest, share))
+    return frames
 
 
 def _decoded_receipts(peer: Address, raws: Sequence[bytes]) -> list[Receipt] | str:

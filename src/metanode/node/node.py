@@ -1013,6 +1013,7 @@ class Node:
         if connected:
             log.info("peer connected", extra={"peer": name, "peers": len(self.network.links)})
             self.network.send(peer, Status(self.chain.height))
+            self.hosting.on_peer_connected(peer)
             if self.rotation.pending is not None:
                 self.network.send(peer, PeerAnnounce(self.rotation.pending))
         else:
