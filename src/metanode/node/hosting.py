@@ -977,7 +977,7 @@ class Hosting:
             merkle.root_from_leaf_hashes([leaf.receipt_hash for leaf in leaves]),
             tuple(leaves),
         )
-        return Candidate(unsigned, unsigned.hash(), unsigned.signing_message())
+        return Candidate(unsigned, *unsigned.hash_and_signing_message())
 
     def _ask_evidence(self, app_id: bytes, seq: int) -> None:
         """Ask the replicas for their receipt and witness of a disputed call (the court)."""
