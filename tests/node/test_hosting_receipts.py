@@ -17,6 +17,7 @@ from metanode.node.hosting import (
     _peers_receipt,
     _signed,
     first_waiting,
+    to_compare,
     unheld,
 )
 from metanode.state.apps.records import CallRecord, CallStatus
@@ -120,3 +121,18 @@ def test_a_range_waits_from_its_first_call_a_drawn_replica_has_not_answered() ->
     full = held_of({**both, 2: [mine[2], other[2]], 3: [mine[3]]})
     assert first_waiting(calls, full, lambda call: drawn, silent_past=True) is None
     assert first_waiting(calls, full, lambda call: drawn[:1], silent_past=False) is None
+
+
+def test_the_watch_compares_only_receipts_that_differ_from_this_executors_held_one() -> None:
+    """`to_compare`: an agreeing receipt is settled by the leaves' result hashes, with no read
+    of this executor's store; without its own receipt held the court reads its store for all."""
+    mine, theirs = receipts(PEER, 1)[0], receipts(OTHER, 1)[0]
+    lying = replace(theirs, output_hash=bytes(32))
+
+    def answers(*found: Receipt) -> dict[bytes, Held]:
+        return {receipt.executor: Held(receipt, receipt.leaf(0, 8, 16)) for receipt in found}
+
+    assert to_compare(answers(mine, theirs), PEER.public_key) == []
+    assert to_compare(answers(mine, lying), PEER.public_key) == [lying]
+    assert to_compare(answers(theirs), PEER.public_key) == [theirs]
+    assert to_compare(answers(mine, lying), OTHER.public_key) == [mine]

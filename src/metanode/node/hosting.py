@@ -894,15 +894,17 @@ class Hosting:
             del self._missing_since[asked]
 
     def _notarised(self, reader: StateReader) -> list[tuple[bytes, int, Receipt]]:
-        """The receipts held of calls a committed LogBlock now covers (pruned next): what
-        `[court] watch` compares with this executor's own."""
+        """The receipts held of calls a committed LogBlock now covers (pruned next) that
+        `[court] watch` compares with this executor's own (`to_compare`)."""
         found = []
         for app_id in sorted(self._held):
             tip = notary.app_tip(reader, app_id).next_seq
             by_seq = self._held[app_id]
             for seq in sorted(seq for seq in by_seq if seq < tip):
-                held = by_seq[seq]
-                found += [(app_id, seq, held[executor].receipt) for executor in sorted(held)]
+                found += [
+                    (app_id, seq, receipt)
+                    for receipt in to_compare(by_seq[seq], self.key.public_key)
+                ]
         return found
 
     def _notarise(
@@ -1299,6 +1301,21 @@ def first_waiting(
         if not answered.issuperset(drawn(call)) and (not answers or not silent_past):
             return seq
     return None
+
+
+def to_compare(answers: Mapping[bytes, Held], own: bytes) -> list[Receipt]:
+    """Of the receipts held of one call (by executor key), those the court's watch must compare
+    with this executor's (key `own`) stored receipt of it: every other replica's if this node
+    holds no receipt of its own for the call, else only those whose result differs from its
+    own's. Each held receipt's leaf has its result hash already; the watch read every own
+    receipt of a LogBlock back from the executor's store and hashed both results again, 3.5%
+    of a loaded network's busy samples (docs/performance.md, "Apps, w17")."""
+    mine = answers.get(own)
+    return [
+        answers[key].receipt
+        for key in sorted(answers)
+        if key != own and (mine is None or answers[key].leaf.result_hash != mine.leaf.result_hash)
+    ]
 
 
 def unheld(
