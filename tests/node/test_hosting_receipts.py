@@ -121,6 +121,9 @@ def test_a_range_waits_from_its_first_call_a_drawn_replica_has_not_answered() ->
     full = held_of({**both, 2: [mine[2], other[2]], 3: [mine[3]]})
     assert first_waiting(calls, full, lambda call: drawn, silent_past=True) is None
     assert first_waiting(calls, full, lambda call: drawn[:1], silent_past=False) is None
+    # A replica whose receipts still arrive is slower, not silent: its calls wait for it.
+    assert first_waiting(calls, full, lambda call: drawn, True, live={drawn[1]}) == 3
+    assert first_waiting(calls, full, lambda call: drawn, True, live={drawn[0]}) is None
 
 
 def test_the_watch_compares_only_receipts_that_differ_from_this_executors_held_one() -> None:

@@ -61,6 +61,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,14 @@ logblocks_ahead_max = 4
 # A notary missing a drawn replica's receipt of a closed range asks the executors for it once
 # the range has waited this long, and again at most this often.
 receipts_ask_interval_s = 1.0
+# A drawn replica whose receipts of the app still arrive (one came within
+# `receipts_ask_interval_s`) is not silent: a range waits for it up to this many
+# `logblock_interval_ms` of block time past the range's first call. Left out as soon as the
+# first wait was over, a replica merely slower than the other (700 calls queued at once on the
+# loaded machine) lost the rest of its batch, its later receipts chaining to one left out, and
+# each member re-cut and signed the range again at each gossip tick its receipts came in (17
+# signatures for 5 LogBlocks on one node; docs/performance.md, "Apps, w17").
+slow_replica_intervals = 8
 # A module deployed by root that could not be fetched is tried again after this long.
 module_retry_ms = 2_000
 
@@ -275,6 +284,8 @@ class Hosting:
         self._handovers: dict[bytes, Handover] = {}
         self._assemblies: dict[bytes, Taking] = {}
         self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
+        # Per app, when each executor's last receipt was kept (monotonic s): `_live`.
+        self._heard: dict[bytes, dict[bytes, float]] = {}
         # Reads of the chain's state memoised until the next commit (`_memo`): the gossip tick
         # looked for ranges to cut on every receipt that arrived, and re-reading each call and
         # draw of a pending range was most of a loaded node's event loop (docs/performance.md).
@@ -828,6 +839,7 @@ class Hosting:
             leaf = receipt.leaf(item.seq, item.output_bytes, item.state_bytes, item.receipt)
             by_seq[receipt.executor] = Held(receipt, leaf)
             self._held_count += 1
+            self._heard.setdefault(app_id, {})[receipt.executor] = time.monotonic()
             self._dirty = True
             ahead = self._candidates.get(app_id, [])
             for index, candidate in enumerate(ahead):
@@ -945,14 +957,15 @@ class Hosting:
         held = self._held.get(app_id, {})
         # A replica still silent an interval after the range closed is left out (the chain
         # takes a call with one receipt): it may be down or still catching up.
-        silent_from_ms = (
-            self._block_time(calls[0][1].height) + 2 * self.settings.logblock_interval_ms
-        )
+        first_ms = self._block_time(calls[0][1].height)
+        interval_ms = self.settings.logblock_interval_ms
+        patient = now_block_ms < first_ms + slow_replica_intervals * interval_ms
         waiting = first_waiting(
             calls,
             held,
             lambda call: self._drawn(reader, app_id, call),
-            now_block_ms >= silent_from_ms,
+            now_block_ms >= first_ms + 2 * interval_ms,
+            self._live(app_id) if patient else frozenset(),
         )
         if waiting is not None:
             # From that call on: every replica answers with all it holds of the range asked,
@@ -980,6 +993,16 @@ class Hosting:
             tuple(leaves),
         )
         return Candidate(unsigned, *unsigned.hash_and_signing_message())
+
+    def _live(self, app_id: bytes) -> frozenset[Address]:
+        """The executors a receipt of the app came from within `receipts_ask_interval_s`."""
+        now = time.monotonic()
+        heard = self._heard.get(app_id, {})
+        return frozenset(
+            Address.from_public_key(key)
+            for key, at in heard.items()
+            if now - at < receipts_ask_interval_s
+        )
 
     def _ask_evidence(self, app_id: bytes, seq: int) -> None:
         """Ask the replicas for their receipt and witness of a disputed call (the court)."""
@@ -1291,14 +1314,17 @@ def first_waiting(
     held: Mapping[int, Mapping[bytes, Held]],
     drawn: Callable[[CallRecord], Sequence[Address]],
     silent_past: bool,
+    live: AbstractSet[Address] = frozenset(),
 ) -> int | None:
     """The first of a range's calls still waiting for a drawn replica's receipt, or None once
     every call may be notarised: a call with no receipt always waits, one with some waits for
-    the rest until `silent_past` (the range's wait for silent replicas is over)."""
+    the rest until `silent_past` (the range's wait for silent replicas is over), and after it
+    for those of the rest that are `live` (their receipts still arrive: slower, not silent)."""
     for seq, call in calls:
         answers = held.get(seq, {})
         answered = {Address.from_public_key(key) for key in answers}
-        if not answered.issuperset(drawn(call)) and (not answers or not silent_past):
+        missing = set(drawn(call)) - answered
+        if missing and (not answers or not silent_past or not missing.isdisjoint(live)):
             return seq
     return None
 
