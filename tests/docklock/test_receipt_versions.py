@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from metanode.codec import decode, encode, tags
 from metanode.docklock.executor import execute
-from metanode.docklock.receipt import Receipt, Request, signing_message_of
+from metanode.docklock.receipt import Receipt, Request, encoded_of, signing_message_of
 from metanode.errors import DecodeError, VerificationError
 
 from .test_docklock import COUNTER, KEY
@@ -76,6 +76,15 @@ def test_a_received_receipts_message_is_cut_from_its_bytes(request_: Request | N
     data = receipt.encode()
     assert Receipt.decode(data) == receipt
     assert signing_message_of(data) == receipt.signing_message()
+
+
+@pytest.mark.parametrize("request_", [None, REQUEST], ids=["version-1", "version-2"])
+def test_a_signed_receipts_bytes_are_assembled_from_its_message(request_: Request | None) -> None:
+    # What an executor stores and gossips (executor/service.py), without encoding it again.
+    receipt = counter_receipt(request_)
+    assert encoded_of(receipt.signing_message(), receipt.signature) == receipt.encode()
+    with pytest.raises(DecodeError):
+        encoded_of(receipt.signing_message(), receipt.signature[:63])
 
 
 def _strict(data: bytes) -> Receipt | str:

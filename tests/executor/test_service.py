@@ -34,6 +34,8 @@ def test_one_hundred_counter_calls_make_a_valid_receipt_chain(tmp_path: Path) ->
         stored = service.store.receipts(COUNTER_ID, 0, 1_000)
     assert [item.seq for item in stored] == list(range(100))
     assert [item.receipt for item in stored] == [item.receipt for item in published]
+    # Stored and gossiped as assembled from the signing message (`encoded_of`): the same bytes.
+    assert [item.encoded for item in published] == [item.receipt.encode() for item in published]
     previous, root = ZERO, state_root({})
     for item in stored:
         receipt = item.receipt

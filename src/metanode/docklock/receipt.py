@@ -48,6 +48,7 @@ _LENGTHS = {1: 17, 2: 20}  # fields of the tagged array, signature included, by 
 # array head of one field less.
 _TAG_HEAD = cbor2.dumps(cbor2.CBORTag(tags.EXEC_RECEIPT.number, []))[:-1]
 _SIGNATURE_ITEM_BYTES = 2 + types_constants.ed25519_signature_bytes
+_SIGNATURE_HEAD = cbor2.dumps(bytes(types_constants.ed25519_signature_bytes))[:2]
 # A hybrid account signs with Ed25519 and ML-DSA-65 (types/transaction.py).
 client_signature_bytes_max = (
     types_constants.ed25519_signature_bytes + types_constants.mldsa65_signature_bytes
@@ -203,6 +204,17 @@ def signing_message_of(data: bytes) -> bytes:
     the largest part of decoding it (docs/performance.md, "Apps, w13")."""
     head = len(_TAG_HEAD)
     return _SIGNED + bytes((data[head] - 1,)) + data[head + 1 : len(data) - _SIGNATURE_ITEM_BYTES]
+
+
+def encoded_of(message: bytes, signature: bytes) -> bytes:
+    """`encode()` of the receipt whose `signing_message()` is `message`, signed `signature`,
+    assembled from the message instead of encoded again (the inverse of `signing_message_of`):
+    an executor's receipt was encoded again for its hash, for its store and for gossip, each
+    as dear as the signing message (docs/performance.md, "Apps, w17")."""
+    if len(signature) != types_constants.ed25519_signature_bytes:
+        raise DecodeError("wrong_length", "an execution receipt's signature is 64 bytes")
+    body = message[len(_SIGNED) :]
+    return _TAG_HEAD + bytes((body[0] + 1,)) + body[1:] + _SIGNATURE_HEAD + signature
 
 
 @dataclass(frozen=True, slots=True)

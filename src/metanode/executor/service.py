@@ -39,7 +39,7 @@ from pathlib import Path
 from metanode.crypto import ed25519
 from metanode.docklock import cage
 from metanode.docklock.executor import ZERO, execute
-from metanode.docklock.receipt import Bundle, Receipt
+from metanode.docklock.receipt import Bundle, Receipt, encoded_of
 from metanode.errors import MetanodeError
 
 from . import constants
@@ -73,12 +73,13 @@ class Install:
 class Published:
     """A committed call's receipt, with the bundle a replay of it needs (witness, state before),
     and the app state's size after the call (Σ key and value bytes: a LogBlock leaf's
-    `state_bytes`, what storage is paid by)."""
+    `state_bytes`, what storage is paid by), and the receipt's encoding."""
 
     app_id: bytes
     seq: int
     bundle: Bundle
     state_bytes: int
+    encoded: bytes  # the receipt's encoding (`Receipt.encode()`), as stored and gossiped
 
     @property
     def receipt(self) -> Receipt:
@@ -279,9 +280,10 @@ class ExecutorService:
             bundle = self._falsify(bundle)
         receipt = bundle.receipt
         signed = (receipt, bundle.output, bundle.witness)
-        head_hash = writer.commit(app, call.seq, before, after, signed, call.previous)
+        encoded = encoded_of(receipt.signing_message(), receipt.signature)
+        head_hash = writer.commit(app, call.seq, before, after, signed, call.previous, encoded)
         self._states[app] = after
         self._heads[app] = Head(call.seq, head_hash)
         if call.watched:
             return None
-        return Published(app, call.seq, bundle, state_bytes(after))
+        return Published(app, call.seq, bundle, state_bytes(after), encoded)

@@ -28,7 +28,8 @@ from typing import Any
 
 import lmdb
 
-from metanode.codec import decode, encode
+from metanode.codec import decode, encode, tags
+from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.receipt import Receipt
 from metanode.docklock.witness import Record, logged
 from metanode.errors import ConfigError, check
@@ -37,6 +38,7 @@ from metanode.state.store import copy_environment, restore_environment
 from . import constants
 
 _SEQ_BYTES = 8
+_HEAD_OF_4 = encode([None] * 4)[:1]  # the CBOR head of a four-item array
 ZERO = bytes(32)
 _APP_ID_BYTES = 32
 
@@ -249,11 +251,13 @@ class Writer:
         after: dict[bytes, bytes],
         signed: tuple[Receipt, bytes, Sequence[Record]] | None,
         previous: bytes | None = None,
+        encoded: bytes | None = None,
     ) -> bytes:
         """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
         witness, or None for a call run only to catch up. The receipt chains to the app's last one
-        here, or to `previous` when the node chose another (`CommittedCall.previous`). Returns
-        the receipt hash the app's head now names."""
+        here, or to `previous` when the node chose another (`CommittedCall.previous`).
+        `encoded`: the receipt's encoding, if the caller holds it. Returns the receipt hash the
+        app's head now names."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         store, txn = self._store, self._txn
         head = store._head(txn, app_id)
@@ -275,13 +279,12 @@ class Writer:
             check(
                 receipt.previous == expected_previous, "a receipt must chain to the app's last one"
             )
-            own = receipt.hash()
+            wire = receipt.encode() if encoded is None else encoded
+            own = tagged_hash(tags.EXEC_RECEIPT, wire)
+            # An array's encoding is its head and its items' encodings: the receipt's is at hand.
+            rest = [output, state_bytes(after), [r.encode() for r in witness]]
             txn.put(
-                _receipt_key(app_id, seq),
-                encode(
-                    [receipt.to_wire(), output, state_bytes(after), [r.encode() for r in witness]]
-                ),
-                db=store._receipts,
+                _receipt_key(app_id, seq), _HEAD_OF_4 + wire + encode(rest)[1:], db=store._receipts
             )
         txn.put(app_id, encode([seq, own]), db=store._heads)
         return own

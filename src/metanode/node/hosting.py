@@ -725,7 +725,7 @@ class Hosting:
         item = ReceiptItem(
             published.app_id,
             published.seq,
-            _receipt_bytes(receipt),
+            published.encoded,
             len(published.bundle.output),
             published.state_bytes,
         )
