@@ -66,3 +66,52 @@ def test_sorted_writes_are_bytewise_not_insertion_order() -> None:
     for key in (b"\xff", b"\x00\x01", b"\x00", b"b", b"a"):
         overlay.put(key, b"v")
     assert [k for k, _ in overlay.sorted_writes()] == [b"\x00", b"\x00\x01", b"a", b"b", b"\xff"]
+
+
+class _Record:
+    """A record put with `put_object`: encoded only when the writes are listed."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def encode(self) -> bytes:
+        return b"r" + self.data
+
+
+@given(
+    st.dictionaries(keys, st.binary(max_size=4)),
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("put"), keys, st.binary(max_size=4)),
+            st.tuples(st.just("object"), keys, st.binary(max_size=4)),
+            st.tuples(st.just("delete"), keys, st.none()),
+            st.tuples(st.just("scan"), st.binary(max_size=2), st.none()),
+            st.tuples(st.just("list"), st.none(), st.none()),
+        )
+    ),
+)
+@settings(max_examples=examples(300))
+def test_scans_and_listings_between_writes_match_a_dict_model(base_items, steps) -> None:
+    """The overlay's sorted keys are kept between scans and listings: every scan and every
+    `sorted_writes()` made among puts, record puts and deletes (keys new and rewritten, a
+    record overwritten by bytes and bytes by a record) sees exactly the writes made so far."""
+    overlay = Overlay(MemoryReader(dict(base_items)))
+    model = dict(base_items)
+    written: dict[bytes, bytes | None] = {}
+    for step, key, value in steps:
+        if step == "put":
+            overlay.put(key, value)
+            model[key] = written[key] = value
+        elif step == "object":
+            overlay.put_object(key, _Record(value))
+            model[key] = written[key] = b"r" + value
+        elif step == "delete":
+            overlay.delete(key)
+            model.pop(key, None)
+            written[key] = None
+        elif step == "scan":
+            expected = sorted((k, v) for k, v in model.items() if k.startswith(key))
+            assert list(overlay.scan(key)) == expected
+        else:
+            assert overlay.sorted_writes() == sorted(written.items())
+    assert overlay.sorted_writes() == sorted(written.items())
