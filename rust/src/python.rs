@@ -525,10 +525,25 @@ fn node_rows<'py>(
     Ok((rows, deletes))
 }
 
+/// The first 8 bytes of a hash or address, the index tables' keys; shorter input is an
+/// InvariantViolation (hashes are 32 bytes, addresses 20).
+fn index_prefix(py: Python<'_>, bytes: &Bound<'_, PyBytes>) -> PyResult<[u8; 8]> {
+    bytes.as_bytes().first_chunk::<8>().copied().ok_or_else(|| {
+        invariant_violation(
+            py,
+            format!(
+                "index key {} is shorter than 8 bytes",
+                tree::hex(bytes.as_bytes())
+            ),
+        )
+    })
+}
+
 /// The index rows of a block at `height` (u32), as `state/store.py` `_index_rows` (the
 /// reference) makes them: (tx hash[:8], location) sorted, (address[:8], location) for each
 /// address each transaction touches, sorted, and those address prefixes, once each, sorted;
-/// a location is height u32 ‖ position u16.
+/// a location is height u32 ‖ position u16. Rows are sorted as fixed-size arrays (no
+/// allocation per row), and a transaction's location is one `bytes` shared by its rows.
 #[pyfunction]
 fn index_rows<'py>(
     py: Python<'py>,
@@ -546,43 +561,45 @@ fn index_rows<'py>(
             ),
         ));
     }
-    let prefix = |bytes: &[u8]| bytes[..bytes.len().min(8)].to_vec();
-    let location = |position: usize| {
-        let mut location = height.to_be_bytes().to_vec();
-        location.extend_from_slice(&(position as u16).to_be_bytes());
-        location
-    };
-    let mut txs: Vec<(Vec<u8>, Vec<u8>)> = tx_hashes
-        .iter()
-        .enumerate()
-        .map(|(position, tx_hash)| (prefix(tx_hash.as_bytes()), location(position)))
-        .collect();
+    let mut txs = Vec::with_capacity(tx_hashes.len());
+    for (position, tx_hash) in tx_hashes.iter().enumerate() {
+        txs.push((index_prefix(py, tx_hash)?, position));
+    }
+    let mut addrs = Vec::with_capacity(2 * touched.len());
+    for (position, addresses) in touched.iter().enumerate() {
+        for address in addresses {
+            addrs.push((index_prefix(py, address)?, position));
+        }
+    }
+    // Positions sort as their locations do: the height is the same for all.
     txs.sort_unstable();
-    let mut addrs: Vec<(Vec<u8>, Vec<u8>)> = touched
-        .iter()
-        .enumerate()
-        .flat_map(|(position, addresses)| {
-            addresses
-                .iter()
-                .map(move |address| (prefix(address.as_bytes()), location(position)))
+    addrs.sort_unstable();
+    let head = height.to_be_bytes();
+    let locations: Vec<Bound<'py, PyBytes>> = (0..tx_hashes.len())
+        .map(|position| {
+            let mut location = [0u8; 6];
+            location[..4].copy_from_slice(&head);
+            location[4..].copy_from_slice(&(position as u16).to_be_bytes());
+            PyBytes::new(py, &location)
         })
         .collect();
-    addrs.sort_unstable();
-    let mut prefixes: Vec<&[u8]> = addrs.iter().map(|(prefix, _)| prefix.as_slice()).collect();
-    prefixes.dedup();
-    let rows = |rows: &[(Vec<u8>, Vec<u8>)]| -> Vec<Row<'py>> {
-        rows.iter()
-            .map(|(key, value)| (PyBytes::new(py, key), PyBytes::new(py, value)))
-            .collect()
-    };
-    Ok((
-        rows(&txs),
-        rows(&addrs),
-        prefixes
-            .iter()
-            .map(|prefix| PyBytes::new(py, prefix))
-            .collect(),
-    ))
+    let txs_rows = txs
+        .iter()
+        .map(|(prefix, position)| (PyBytes::new(py, prefix), locations[*position].clone()))
+        .collect();
+    let mut addrs_rows: Vec<Row<'py>> = Vec::with_capacity(addrs.len());
+    let mut prefixes: Vec<Bound<'py, PyBytes>> = Vec::new();
+    for (index, (prefix, position)) in addrs.iter().enumerate() {
+        let key = if index > 0 && addrs[index - 1].0 == *prefix {
+            addrs_rows[index - 1].0.clone()
+        } else {
+            let key = PyBytes::new(py, prefix);
+            prefixes.push(key.clone());
+            key
+        };
+        addrs_rows.push((key, locations[*position].clone()));
+    }
+    Ok((txs_rows, addrs_rows, prefixes))
 }
 
 #[pymodule]

@@ -236,6 +236,17 @@ def test_the_core_makes_the_rows_the_reference_makes(
     )
 
 
+def test_the_core_refuses_index_keys_shorter_than_their_prefix() -> None:
+    """The core keys its index rows by 8-byte arrays: a hash or address shorter than that is
+    a broken caller, named, not a row of another length."""
+    core = native()
+    assert core is not None
+    with pytest.raises(InvariantViolation, match="shorter than 8 bytes"):
+        core.index_rows(1, [bytes(7)], [[bytes(20)]])
+    with pytest.raises(InvariantViolation, match="shorter than 8 bytes"):
+        core.index_rows(1, [bytes(32)], [[bytes(20), bytes(5)]])
+
+
 def test_replay_check_and_cli(home: Path) -> None:
     with Store.open(home, make_genesis()) as store:
         for count in (5, 0, 3):

@@ -636,11 +636,12 @@ class Store:
         txn.cursor(db=self._db["txs"]).putmulti(txs_rows)
         cursor = txn.cursor(db=self._db["addrs"])
         cursor.putmulti(addrs_rows)
-        for raw in prefixes:
-            cursor.set_key(raw)
-            extra = cursor.count() - constants.address_txs_max
-            for _ in range(max(0, extra)):
-                cursor.set_key(raw)
+        keep = constants.address_txs_max
+        set_key, count = cursor.set_key, cursor.count
+        # A block touches ≈ 2 prefixes a transfer: each is found and counted by C calls from
+        # one comprehension, and only a prefix past `keep` (rare) loses its oldest rows.
+        for raw in [raw for raw in prefixes if set_key(raw) and count() > keep]:
+            while set_key(raw) and count() > keep:
                 cursor.delete()
 
 
