@@ -87,18 +87,22 @@ class _Record:
             st.tuples(st.just("delete"), keys, st.none()),
             st.tuples(st.just("scan"), st.binary(max_size=2), st.none()),
             st.tuples(st.just("list"), st.none(), st.none()),
+            st.tuples(st.just("many"), st.none(), st.lists(st.tuples(keys, values))),
         )
     ),
 )
 @settings(max_examples=examples(300))
 def test_scans_and_listings_between_writes_match_a_dict_model(base_items, steps) -> None:
     """The overlay's sorted keys are kept between scans and listings: every scan and every
-    `sorted_writes()` made among puts, record puts and deletes (keys new and rewritten, a
-    record overwritten by bytes and bytes by a record) sees exactly the writes made so far."""
+    `sorted_writes()` made among puts, record puts, deletes and `put_many`s (keys new and
+    rewritten, a record overwritten by bytes and bytes by a record) sees exactly the writes
+    made so far, and `write_count` counts each."""
     overlay = Overlay(MemoryReader(dict(base_items)))
     model = dict(base_items)
     written: dict[bytes, bytes | None] = {}
+    count = 0
     for step, key, value in steps:
+        count += len(value) if step == "many" else step in ("put", "object", "delete")
         if step == "put":
             overlay.put(key, value)
             model[key] = written[key] = value
@@ -109,9 +113,18 @@ def test_scans_and_listings_between_writes_match_a_dict_model(base_items, steps)
             overlay.delete(key)
             model.pop(key, None)
             written[key] = None
+        elif step == "many":
+            overlay.put_many(value)
+            for many_key, many_value in value:
+                written[many_key] = many_value
+                if many_value is None:
+                    model.pop(many_key, None)
+                else:
+                    model[many_key] = many_value
         elif step == "scan":
             expected = sorted((k, v) for k, v in model.items() if k.startswith(key))
             assert list(overlay.scan(key)) == expected
         else:
             assert overlay.sorted_writes() == sorted(written.items())
     assert overlay.sorted_writes() == sorted(written.items())
+    assert overlay.write_count == count

@@ -279,7 +279,11 @@ def init_chain(document: GenesisDocument, nodes: tree.NodeReader | None = None) 
 
 
 def _after(
-    state: LedgerState, height: int, writes: list[Write], update: tree.TreeUpdate, block_hash: bytes
+    state: LedgerState,
+    height: int,
+    writes: Sequence[Write],
+    update: tree.TreeUpdate,
+    block_hash: bytes,
 ) -> LedgerState:
     return LedgerState(
         reader=FrozenOverlay(state.reader, writes),

@@ -133,10 +133,6 @@ def execute_run(
         hybrid_required,
         room,
     )
-    for index, record in changed:
-        key = bank_keys.ACCOUNT + holders[index][0]
-        if record is None:
-            overlay.delete(key)
-        else:
-            overlay.put(key, record)
+    account = bank_keys.ACCOUNT
+    overlay.put_many([(account + holders[index][0], record) for index, record in changed])
     return RunResult(outcomes, fees)

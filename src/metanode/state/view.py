@@ -138,6 +138,12 @@ class Overlay:
         self._writes[key] = value
         self.write_count += 1
 
+    def put_many(self, items: list[Write]) -> None:
+        """`put` of each (key, value) in order, a None value a `delete`: one call for the
+        records a run of transfers changed (the core encoded them)."""
+        self._writes.update(items)
+        self.write_count += len(items)
+
     def put_object(self, key: bytes, value: Encodable) -> None:
         """Write a record; it is encoded once, when the block's writes are listed."""
         self._writes[key] = value
@@ -188,13 +194,21 @@ class Overlay:
 
 class FrozenOverlay:
     """A read-only reader: `base` with a block's sorted writes on top (the state after a block
-    before the store has committed it)."""
+    before the store has committed it). The map of the writes is built at the first read: a
+    node that commits the block before reading it (a follower) never builds it."""
 
-    __slots__ = ("_base", "_writes")
+    __slots__ = ("_base", "_listed", "_map")
 
     def __init__(self, base: StateReader, writes: Iterable[Write]) -> None:
         self._base = base
-        self._writes: dict[bytes, bytes | None] = dict(writes)
+        self._listed = writes
+        self._map: dict[bytes, bytes | None] | None = None
+
+    @property
+    def _writes(self) -> dict[bytes, bytes | None]:
+        if self._map is None:
+            self._map = dict(self._listed)
+        return self._map
 
     def get(self, key: bytes) -> bytes | None:
         value = self._writes.get(key, _MISSING)
