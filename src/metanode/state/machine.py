@@ -399,15 +399,35 @@ def _execute(
             room,
         )
         run.fees += result.fees
-        for tx, sender, outcome in zip(batch, senders, result.outcomes, strict=False):
-            code = transfers.OUTCOME_CODES[outcome]
+        outcomes = result.outcomes
+        codes = transfers.OUTCOME_CODES
+        first = run.seen
+        # Whole lists, not a Python call per transaction (the loop was ≈ 1 µs a transfer):
+        # the ladder's refusals in block order (applying a block, the first raises, naming
+        # its index), then the rest included in block order with their rule's code.
+        for position, outcome in enumerate(outcomes):
             if outcome in transfers.LADDER_OUTCOMES:
-                refuse(tx, code)
-            else:
-                tx_hash = tx.hash()
-                include(tx, tx_hash, sender, Receipt(tx_hash, code, tx.fee))
-            run.seen += 1
-        return len(result.outcomes) == len(batch)
+                run.seen = first + position
+                refuse(batch[position], codes[outcome])
+        kept = [
+            position
+            for position, outcome in enumerate(outcomes)
+            if outcome not in transfers.LADDER_OUTCOMES
+        ]
+        included = [batch[position] for position in kept]
+        tx_hashes = [tx.hash() for tx in included]
+        run.included += included
+        run.tx_hashes += tx_hashes
+        run.senders += [senders[position] for position in kept]
+        run.receipts += map(
+            Receipt,
+            tx_hashes,
+            [codes[outcomes[position]] for position in kept],
+            [tx.fee for tx in included],
+        )
+        run.size += sum(len(tx.encode()) for tx in included)
+        run.seen = first + len(outcomes)
+        return len(outcomes) == len(batch)
 
     core = native()
     for is_transfer_run, group in groupby(

@@ -112,7 +112,8 @@ def execute_run(
             )
         )
     raws = list(touched)
-    records = overlay.get_many([bank_keys.ACCOUNT + raw for raw in raws])
+    account_keys = [bank_keys.ACCOUNT + raw for raw in raws]
+    records = overlay.get_many(account_keys)
     sending = {sender.raw for sender in senders}
     sender_raws = [raw for raw in raws if raw in sending]
     migrations = overlay.get_many([keys_keys.MIGRATED + raw for raw in sender_raws])
@@ -133,6 +134,5 @@ def execute_run(
         hybrid_required,
         room,
     )
-    account = bank_keys.ACCOUNT
-    overlay.put_many([(account + holders[index][0], record) for index, record in changed])
+    overlay.put_many([(account_keys[index], record) for index, record in changed])
     return RunResult(outcomes, fees)
