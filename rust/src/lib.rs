@@ -3,6 +3,7 @@
 //! the Python implementation stays the reference (`METANODE_CORE=python`).
 
 pub mod cbor;
+pub mod deflate;
 pub mod ed25519;
 pub mod merkle;
 pub mod nodecache;

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::deflate;
 use crate::ed25519;
 use crate::merkle;
 use crate::nodecache::{self, VERSION_BYTES};
@@ -276,6 +277,14 @@ fn tree_update<'py>(
             .map(|key| PyBytes::new(py, key.as_slice()))
             .collect(),
     ))
+}
+
+/// `data` in zlib's format at level 1 (`rust/src/deflate.rs`), compressed with the GIL
+/// released: a stored block's row (state/store.py).
+#[pyfunction]
+fn zlib_compress<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    let compressed = py.detach(|| deflate::zlib_level1(data));
+    PyBytes::new(py, &compressed)
 }
 
 /// `metanode.crypto.merkle.root` of `leaves`, hashed with the GIL released.
@@ -614,6 +623,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root_from_leaf_hashes, module)?)?;
     module.add_function(wrap_pyfunction!(receipts_root, module)?)?;
+    module.add_function(wrap_pyfunction!(zlib_compress, module)?)?;
     module.add_class::<NodeCache>()?;
     Ok(())
 }
