@@ -338,10 +338,16 @@ fn merkle_root_from_leaf_hashes<'py>(
     Ok(PyBytes::new(py, &root))
 }
 
-/// A holder as `state/transfers.py` sends it: (address, its stored account record or None,
-/// module, migrated). Addresses are `bytes`, borrowed: pyo3 would extract a `Vec<u8>` from
-/// `bytes` one integer at a time.
-type HolderInput<'py> = (Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>, bool, bool);
+/// A holder as `state/transfers.py` sends it: (address, its account's state key, its stored
+/// account record or None, module, migrated). Addresses are `bytes`, borrowed: pyo3 would
+/// extract a `Vec<u8>` from `bytes` one integer at a time.
+type HolderInput<'py> = (
+    Bound<'py, PyBytes>,
+    Bound<'py, PyBytes>,
+    Option<Bound<'py, PyBytes>>,
+    bool,
+    bool,
+);
 /// A transfer: (chain_id, sender, hybrid, signature_ok, nonce, fee, expiry_height, to, amount,
 /// denom, size); `sender` and `to` are addresses among the holders'.
 type TransferInput<'py> = (
@@ -358,8 +364,13 @@ type TransferInput<'py> = (
     usize,
 );
 /// (outcomes, fees, changed): `transfers::Executed` with each outcome as its number and each
-/// changed holder as its position in the list given.
-type Executed<'py> = (Vec<u8>, u128, Vec<(usize, Option<Bound<'py, PyBytes>>)>);
+/// changed holder as (its state key, the same object given, and its new record): the overlay
+/// takes the list as it is.
+type Executed<'py> = (
+    Vec<u8>,
+    u128,
+    Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
+);
 
 /// `transfers::execute` on a run of a block's transfers, the GIL released while it runs;
 /// a broken invariant (an address no holder has among them), or a panic (a bug of this
@@ -419,9 +430,9 @@ fn execute_transfers<'py>(
             size,
         });
     }
-    let mut holders: Vec<transfers::Holder> = holders
+    let mut accounts: Vec<transfers::Holder> = holders
         .iter()
-        .map(|(address, record, module, migrated)| {
+        .map(|(address, _key, record, module, migrated)| {
             let account = match record {
                 None => transfers::Account::default(),
                 Some(record) => transfers::Account::decode(record.as_bytes()).ok_or_else(|| {
@@ -451,7 +462,7 @@ fn execute_transfers<'py>(
     let executed = py
         .detach(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                transfers::execute(&block, &mut holders, &run)
+                transfers::execute(&block, &mut accounts, &run)
             }))
         })
         .unwrap_or_else(|_| {
@@ -470,7 +481,12 @@ fn execute_transfers<'py>(
         executed
             .changed
             .iter()
-            .map(|(index, record)| (*index, record.as_deref().map(|data| PyBytes::new(py, data))))
+            .map(|(index, record)| {
+                (
+                    holders[*index].1.clone(),
+                    record.as_deref().map(|data| PyBytes::new(py, data)),
+                )
+            })
             .collect(),
     ))
 }

@@ -286,20 +286,24 @@ def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:
     core = native()
     assert core is not None
     a, b = bytes(20), bytes([1] * 20)
-    rich = (a, cbor2.dumps([0, 0, 0, 10 * FEE, 0]), False, False)
+    rich = (a, b"key a", cbor2.dumps([0, 0, 0, 10 * FEE, 0]), False, False)
     transfer = ("c", a, False, True, 0, FEE, 9, b, 1, 3, 200)
-    full = (b, cbor2.dumps([0, 0, 0, 2**64 - 1, 0]), False, False)
+    full = (b, b"key b", cbor2.dumps([0, 0, 0, 2**64 - 1, 0]), False, False)
     with pytest.raises(InvariantViolation, match="overflows uint64"):
         core.execute_transfers([rich, full], [transfer], "c", 1, FEE, False, None)
     with pytest.raises(InvariantViolation, match="not among the holders"):
         core.execute_transfers([rich], [transfer], "c", 1, FEE, False, None)
-    empty = (b, None, False, False)
+    empty = (b, b"key b", None, False, False)
     outcomes, fees, changed = core.execute_transfers(
         [rich, empty], [transfer], "c", 1, FEE, False, None
     )
     assert (list(outcomes), fees) == ([0], FEE)
     sender_record, recipient_record = [1, 0, 0, 9 * FEE - 1, 0], [0, 0, 0, 1, 0]
-    assert changed == [(0, cbor2.dumps(sender_record)), (1, cbor2.dumps(recipient_record))]
+    # Each changed holder under the state key it was given, the overlay's (key, value) pair.
+    assert changed == [
+        (b"key a", cbor2.dumps(sender_record)),
+        (b"key b", cbor2.dumps(recipient_record)),
+    ]
 
 
 RECORDS = st.one_of(
@@ -329,7 +333,7 @@ def test_the_core_reads_exactly_the_account_records_the_reference_reads(record: 
         account = decode_account(record, b"k")
     except InvariantViolation:
         account = None
-    holder = (address, record, False, False)
+    holder = (address, b"k", record, False, False)
     if account is None:
         with pytest.raises(InvariantViolation, match="not an array of 5 unsigned integers"):
             core.execute_transfers([holder], [], "c", 1, 0, False, None)
@@ -341,4 +345,4 @@ def test_the_core_reads_exactly_the_account_records_the_reference_reads(record: 
         return
     outcomes, _, changed = core.execute_transfers([holder], [transfer], "c", 1, 0, False, None)
     assert transfers.OUTCOME_CODES[outcomes[0]] in (OK, bank_errors.INSUFFICIENT_FUNDS)
-    assert changed == [(0, cbor2.dumps([account.nonce + 1, *account.balances]))]
+    assert changed == [(b"k", cbor2.dumps([account.nonce + 1, *account.balances]))]

@@ -121,8 +121,8 @@ def execute_run(
         raw for raw, found in zip(sender_raws, migrations, strict=True) if found is not None
     }
     holders = [
-        (raw, record, raw in _MODULE_RAWS, raw in migrated)
-        for raw, record in zip(raws, records, strict=True)
+        (raw, key, record, raw in _MODULE_RAWS, raw in migrated)
+        for raw, key, record in zip(raws, account_keys, records, strict=True)
     ]
     hybrid_required = bool(read_keys_params(overlay).hybrid_accounts_required)
     outcomes, fees, changed = core.execute_transfers(
@@ -134,5 +134,5 @@ def execute_run(
         hybrid_required,
         room,
     )
-    overlay.put_many([(account_keys[index], record) for index, record in changed])
+    overlay.put_many(changed)
     return RunResult(outcomes, fees)
