@@ -364,8 +364,8 @@ type TransferInput<'py> = (
     usize,
 );
 /// (outcomes, fees, changed): `transfers::Executed` with each outcome as its number and each
-/// changed holder as (its state key, the same object given, and its new record): the overlay
-/// takes the list as it is.
+/// changed holder as (the state key object it was given, its new record): the overlay takes
+/// the list as it is.
 type Executed<'py> = (
     Vec<u8>,
     u128,
