@@ -22,7 +22,7 @@ from metanode.state import store as store_module
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, apply_block, build_block, init_chain
 from metanode.state.store import LEDGER_DIR, ReplayMismatch, Store, replay_check
-from metanode.types import CommitCertificate, Denom, Transaction, Transfer
+from metanode.types import Bond, CommitCertificate, Denom, Transaction, Transfer, Unbond
 from tests.conftest import examples
 from tests.state.support import Wallet, certify, certify_last, make_genesis, validator_wallet
 
@@ -260,6 +260,21 @@ def test_stored_blocks_read_back_under_either_compressor(
     monkeypatch.setenv("METANODE_CORE", "python" if core == "rust" else "rust")
     with Store.open(home) as store, store.snapshot() as snapshot:
         assert [snapshot.block(height) for height in (1, 2, 3)] == blocks
+
+
+def test_a_transaction_is_indexed_under_its_sender_and_its_counterparty_once_each() -> None:
+    """The address index's addresses: a transfer's sender and recipient, a bond's sender and
+    validator, each address once (a transfer to oneself, a bond to one's own validator)."""
+    alice, bob = Wallet.of(0), Wallet.of(1)
+    to_bob = alice.tx(0, Transfer(bob.address, 1, Denom.NEX))
+    to_self = alice.tx(0, Transfer(alice.address, 1, Denom.NEX))
+    assert store_module.touched_addresses(to_bob) == (alice.address, bob.address)
+    assert store_module.touched_addresses(to_self) == (alice.address,)
+    assert store_module.touched_addresses(alice.tx(0, Bond(bob.address, 5))) == (
+        alice.address,
+        bob.address,
+    )
+    assert store_module.touched_addresses(alice.tx(0, Unbond(alice.address, 5))) == (alice.address,)
 
 
 def test_the_core_refuses_index_keys_shorter_than_their_prefix() -> None:

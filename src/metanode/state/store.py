@@ -158,9 +158,10 @@ def touched_addresses(tx: Transaction, sender: Address | None = None) -> tuple[A
     """The addresses a transaction is indexed under: its sender and its counterparty."""
     sender = tx.sender_address if sender is None else sender
     message = tx.message
-    if isinstance(message, Transfer) and message.to != sender:
+    # Raw bytes compared: a dataclass's `__eq__` builds two tuples (a block indexes 5,000).
+    if isinstance(message, Transfer) and message.to.raw != sender.raw:
         return (sender, message.to)
-    if isinstance(message, Bond | Unbond) and message.validator != sender:
+    if isinstance(message, Bond | Unbond) and message.validator.raw != sender.raw:
         return (sender, message.validator)
     return (sender,)
 
