@@ -52,6 +52,18 @@ def nothing(_tx_hash: bytes) -> None:
     return None
 
 
+def gossiped(txs: list[Transaction]) -> compact.RecentTxs:
+    """Recent gossip holding `txs`, decoded from their bytes as a node decodes a TXS frame."""
+    recent = compact.RecentTxs()
+    recent.add(Transaction.decode_many([tx.encode() for tx in txs]))
+    return recent
+
+
+def offer(rebuild: compact.Rebuild, raws: list[bytes]) -> int:
+    """Offer an answer's raw transactions as the node does, with their decoding."""
+    return rebuild.offer(raws, Transaction.decode_many(raws))
+
+
 def test_the_compact_form_round_trips_and_is_a_fraction_of_the_full_one() -> None:
     proposal = proposal_of(TXS)
     wire = encode_message(compact_of(proposal))
@@ -66,8 +78,7 @@ def test_the_compact_form_round_trips_and_is_a_fraction_of_the_full_one() -> Non
 
 def test_a_receiver_holding_every_transaction_rebuilds_the_block_byte_for_byte() -> None:
     proposal = proposal_of(TXS)
-    recent = compact.RecentTxs()
-    recent.add(tx.encode() for tx in TXS[6:])
+    recent = gossiped(TXS[6:])
     rebuild = compact.start(compact_of(proposal), held_in(TXS[:6]), recent.get)
     assert isinstance(rebuild, compact.Rebuild)
     assert rebuild.complete
@@ -75,6 +86,26 @@ def test_a_receiver_holding_every_transaction_rebuilds_the_block_byte_for_byte()
     assert rebuilt == proposal
     assert rebuilt.block.encode() == proposal.block.encode()
     assert rebuilt.block.hash() == proposal.signed.digest
+
+
+def test_a_rebuilt_block_holds_the_transactions_gossip_decoded_not_decodings_of_its_own() -> None:
+    """A gossiped transaction is decoded once, as it arrives: the block rebuilt from recent
+    gossip and from an answer holds those very objects (kept raw, each was decoded again)."""
+    proposal = proposal_of(TXS)
+    recent = gossiped(TXS[:6])
+    rebuild = compact.start(compact_of(proposal), nothing, recent.get)
+    assert isinstance(rebuild, compact.Rebuild)
+    answer = [tx.encode() for tx in TXS[6:]]
+    decoded = Transaction.decode_many(answer)
+    assert rebuild.offer(answer, decoded) == 6
+    block = rebuild.proposal().block
+    assert block.encode() == proposal.block.encode()
+    assert all(tx is recent.get(tx.hash()) for tx in block.txs[:6])
+    assert all(tx is answered for tx, answered in zip(block.txs[6:], decoded, strict=True))
+    # Gossip that does not decode is not kept: a proposal naming it has to ask for it.
+    garbage = compact.RecentTxs()
+    garbage.add(Transaction.decode_many([b"\x01not a transaction"]))
+    assert len(garbage) == 0
 
 
 def test_what_a_receiver_lacks_it_asks_by_place_and_only_matching_answers_fill_it() -> None:
@@ -86,10 +117,10 @@ def test_what_a_receiver_lacks_it_asks_by_place_and_only_matching_answers_fill_i
     # A foreign transaction and a forgery of a lacking one (same fields, another signature)
     # fill nothing: an answer is matched by hash, never trusted by place.
     forged = dataclasses.replace(TXS[1], signature=bytes(64), encoded=b"")
-    assert rebuild.offer([FOREIGN.encode(), forged.encode()]) == 0
-    assert rebuild.offer(tx.encode() for tx in TXS[1:6:2]) == 3
+    assert offer(rebuild, [FOREIGN.encode(), forged.encode()]) == 0
+    assert offer(rebuild, [tx.encode() for tx in TXS[1:6:2]]) == 3
     assert rebuild.lacking_indexes() == (7, 9, 11)
-    assert rebuild.offer(tx.encode() for tx in reversed(TXS)) == 3
+    assert offer(rebuild, [tx.encode() for tx in reversed(TXS)]) == 3
     assert rebuild.complete
     assert rebuild.fetched == 6
     assert rebuild.proposal().block.encode() == proposal.block.encode()
@@ -115,7 +146,8 @@ def test_a_hash_that_matches_nothing_leaves_the_rebuild_incomplete_and_no_propos
     assert rebuild.lacking_indexes() == (11,)
     pending = compact.Pending()
     pending.add(rebuild)
-    assert pending.answer(1, 0, tuple(tx.encode() for tx in TXS)) == []
+    answer = [tx.encode() for tx in TXS]
+    assert pending.answer(1, 0, answer, Transaction.decode_many(answer)) == []
     assert pending.get(rebuild.key) is rebuild and not rebuild.complete
     assert compact.asks_max * compact.fetch_wait_ms < COMMITTEE.config.round_timeout_base_ms
 
@@ -141,7 +173,7 @@ def test_a_named_transaction_that_does_not_decode_makes_the_rebuild_malformed() 
     named = dataclasses.replace(message, signed=signed, header=header, tx_hashes=hashes)
     rebuild = compact.start(named, held_in(TXS), nothing)
     assert isinstance(rebuild, compact.Rebuild)
-    assert rebuild.offer([garbage]) == 1
+    assert offer(rebuild, [garbage]) == 1
     with pytest.raises(DecodeError):
         rebuild.proposal()
 
@@ -162,9 +194,9 @@ def test_pending_rebuilds_are_bounded_and_stale_rounds_forgotten() -> None:
     pending.forget_before(1, 2)
     assert len(pending) == 1 and pending.get(rebuilds[2].key) is rebuilds[2]
     recent = compact.RecentTxs(size_max=3)
-    recent.add(tx.encode() for tx in TXS[:5])
+    recent.add(TXS[:5])
     assert len(recent) == 3 and recent.get(TXS[0].hash()) is None
-    assert recent.get(TXS[4].hash()) == TXS[4].encode()
+    assert recent.get(TXS[4].hash()) is TXS[4]
 
 
 @settings(max_examples=examples(40), deadline=None)
@@ -178,17 +210,16 @@ def test_any_split_of_what_is_held_and_any_order_of_answers_rebuilds_the_same_bl
 ) -> None:
     txs = TXS[:count]
     proposal = proposal_of(txs)
-    recent = compact.RecentTxs()
-    recent.add(tx.encode() for tx, place in zip(txs, where, strict=False) if place == "recent")
+    recent = gossiped([tx for tx, place in zip(txs, where, strict=False) if place == "recent"])
     pool = [tx for tx, place in zip(txs, where, strict=False) if place == "pool"]
     rebuild = compact.start(compact_of(proposal), held_in(pool), recent.get)
     assert isinstance(rebuild, compact.Rebuild)
     lacking = {index for index, place in enumerate(where[:count]) if place == "lacking"}
     assert set(rebuild.lacking_indexes()) == lacking
     for index in order:
-        rebuild.offer([FOREIGN.encode()])
+        offer(rebuild, [FOREIGN.encode()])
         if index in lacking:
-            rebuild.offer([txs[index].encode()])
+            offer(rebuild, [txs[index].encode()])
     assert rebuild.complete
     assert rebuild.proposal().block.encode() == proposal.block.encode()
 

@@ -119,7 +119,7 @@ def test_a_proposer_takes_a_listed_transaction_its_full_pool_refused_from_recent
         first, second, mine = transfer(2, 0), transfer(2, 1), transfer(3)
         node.admit(mine)
         recent = RecentTxs()
-        recent.add([second.encode(), first.encode()])
+        recent.add([second, first])
         node.hold(2, [first, second])
         listed = node.duty.gather(1, recent.get)
         assert listed == Listed((first, second), ())
@@ -145,7 +145,7 @@ def test_a_listed_transaction_held_nowhere_is_asked_for_once_and_counted_if_abse
         assert duty.asks(1, listed.lacking) == [absent.hash()]
         assert duty.asks(1, listed.lacking) == []  # asked once in the window
         # An answer fills recent gossip only with what was asked.
-        assert duty.wanted([mine.encode(), absent.encode()]) == [absent.encode()]
+        assert duty.wanted([mine, absent]) == [absent]
         duty.went_without(listed, 1, 0)
         assert duty.metrics.inclusion_unavailable._value.get() == 1
         assert node.propose(listed.txs) == (mine,)
@@ -156,7 +156,7 @@ def test_a_listed_transaction_now_invalid_is_left_out(tmp_path: Path) -> None:
         good, expired = transfer(2), transfer(4, expiry=0)
         forged = transfer(3).with_signature(bytes(64))
         recent = RecentTxs()
-        recent.add([tx.encode() for tx in (good, forged, expired)])
+        recent.add([good, forged, expired])
         node.hold(2, [good, forged, expired])
         listed = node.duty.gather(1, recent.get)
         assert set(listed.txs) == {good, forged, expired}

@@ -26,9 +26,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from metanode.codec import tags
 from metanode.crypto import ed25519
-from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError, VerificationError
 from metanode.mempool.inclusion import Lists, Refused, Violation
 from metanode.net.frames import Inclusion
@@ -122,47 +120,41 @@ class Duty:
             return f"inclusion_{refused.reason}" if refused.blame else None
         return None
 
-    def gather(self, height: int, recent: Callable[[bytes], bytes | None]) -> Listed:
+    def gather(self, height: int, recent: Callable[[bytes], Transaction | None]) -> Listed:
         """The transactions the lists binding `height` name that this node holds, in its pool
-        or among the gossip it received lately (`recent`, raw by hash), less those whose
+        or among the gossip it received lately (`recent`, by hash), less those whose
         nonce committed state has passed (included already, or replaced). `Chain.propose` puts
         them first and `build_block` runs each through the ladder as a validator will (its
         signature, if this node has not verified it, and its nonce after what precedes it in
         the block), leaving out any that fails: a proposer never includes an invalid one."""
-        held, raws, lacking = self._find(height, recent)
-        if not (held or raws or lacking):
+        held, lacking = self._find(height, recent)
+        if not (held or lacking):
             return Listed((), ())
-        # Gossip is kept before it is decoded: one that does not decode is left out.
-        held += [tx for tx in Transaction.decode_many(raws) if isinstance(tx, Transaction)]
         view = self.chain.admission_view()
         found = [tx for tx in held if tx.nonce >= view.account(tx.sender_address)[0]]
         found.sort(key=lambda tx: (tx.nonce, tx.hash()))  # each sender's in nonce order
         return Listed(tuple(found), tuple(lacking))
 
-    def lacking(self, height: int, recent: Callable[[bytes], bytes | None]) -> list[bytes]:
+    def lacking(self, height: int, recent: Callable[[bytes], Transaction | None]) -> list[bytes]:
         """The hashes the lists binding `height` name that this node holds nowhere: what
-        `gather` would find lacking, without decoding or checking what it holds."""
-        return self._find(height, recent)[2]
+        `gather` would find lacking, without checking what it holds."""
+        return self._find(height, recent)[1]
 
     def _find(
-        self, height: int, recent: Callable[[bytes], bytes | None]
-    ) -> tuple[list[Transaction], list[bytes], list[bytes]]:
-        """The listed transactions of `height` in the pool, those among the recent gossip
-        (raw), and the hashes of those held nowhere."""
+        self, height: int, recent: Callable[[bytes], Transaction | None]
+    ) -> tuple[list[Transaction], list[bytes]]:
+        """The listed transactions of `height` in the pool or among the recent gossip, and the
+        hashes of those held nowhere."""
         pool = self.chain.pool
         held: list[Transaction] = []
-        raws: list[bytes] = []
         lacking: list[bytes] = []
         for tx_hash in sorted(self.lists.obligations(height)):
-            tx = pool.get(tx_hash)
-            raw = None if tx is not None else recent(tx_hash)
+            tx = pool.get(tx_hash) or recent(tx_hash)
             if tx is not None:
                 held.append(tx)
-            elif raw is not None:
-                raws.append(raw)
             else:
                 lacking.append(tx_hash)
-        return held, raws, lacking
+        return held, lacking
 
     def asks(self, height: int, lacking: Iterable[bytes]) -> list[bytes]:
         """Of the `lacking` listed transactions, those to ask the peers for: the ones not asked
@@ -182,10 +174,10 @@ class Duty:
                 extra={"height": height, "round": round_, "txs": len(listed.lacking)},
             )
 
-    def wanted(self, raws: Iterable[bytes]) -> list[bytes]:
-        """Of an answer to `asks`, the transactions this node asked for (a peer cannot fill its
-        recent gossip with anything else this way)."""
-        return [raw for raw in raws if tagged_hash(tags.TX, raw) in self._asked]
+    def wanted(self, txs: Iterable[Transaction | DecodeError]) -> list[Transaction]:
+        """Of an answer to `asks` (decoded), the transactions this node asked for (a peer cannot
+        fill its recent gossip with anything else this way)."""
+        return [tx for tx in txs if isinstance(tx, Transaction) and tx.hash() in self._asked]
 
     def cut_off(self, height: int, round_: int) -> None:
         """This node starts round `round_` of `height` (the first call for it counts): lists

@@ -343,7 +343,9 @@ class Node:
         self._peer_heights: dict[Address, int] = {}
         self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
         self._gossip: list[bytes] = []
-        self._inbox: collections.deque[tuple[Address, tuple[bytes, ...]]] = collections.deque()
+        self._inbox: collections.deque[
+            tuple[Address, tuple[bytes, ...], list[Transaction | DecodeError]]
+        ] = collections.deque()
         self._inbox_txs = 0
         # The hashes each peer gossiped lately (the guard's duplicate feature).
         self._gossip_seen: dict[Address, collections.OrderedDict[bytes, None]] = {}
@@ -701,7 +703,7 @@ class Node:
             self._propose(action)
 
     def _on_txs_by_hash(self, frame: TxsByHash) -> None:
-        self._recent.add(self.inclusion.wanted(frame.txs))
+        self._recent.add(self.inclusion.wanted(Transaction.decode_many(frame.txs)))
         waiting = self._listed_waiting
         if waiting is not None and self._listed is not None:
             asked = self._listed[1]
@@ -714,10 +716,10 @@ class Node:
         txs: list[bytes] = []
         size = 0
         for tx_hash in frame.tx_hashes:
-            tx = self.chain.pool.get(tx_hash)
-            raw = self._recent.get(tx_hash) if tx is None else tx.encode()
-            if raw is None:
+            tx = self.chain.pool.get(tx_hash) or self._recent.get(tx_hash)
+            if tx is None:
                 continue
+            raw = tx.encode()
             size += len(raw)
             if size > net_constants.txs_frame_bytes_max:
                 break
@@ -859,22 +861,26 @@ class Node:
             )
         self._refused.clear()
 
-    async def _admit(self, raws: Sequence[bytes], *, local: bool) -> list[Admission]:
+    async def _admit(
+        self,
+        raws: Sequence[bytes],
+        *,
+        local: bool,
+        decoded: Sequence[Transaction | DecodeError] | None = None,
+    ) -> list[Admission]:
         """Admit `raws` a slice at a time. A batch of more than a slice is decoded in a thread
         first (the compiled core parses with the GIL released, so the loop runs meanwhile). A
         slice is screened on the loop (the cheap checks, which read the pool) while its
         signatures go to the verification processes; the loop serves other work until the
         verdicts are in, then the slice settles into the pool. A few transactions are decoded
         and verified on the spot, and then nothing yields: a faucet transfer is in the pool
-        before the next one is signed with the next nonce. Client transactions join the next
-        gossip batch as their slice settles, before anything can yield: a proposal that reaps
-        them flushes that batch ahead of itself (`_broadcast`), so no peer lacks them."""
+        before the next one is signed with the next nonce. `decoded` is
+        `Transaction.decode_many(raws)` if the caller made it already. Client transactions join
+        the next gossip batch as their slice settles, before anything can yield: a proposal that
+        reaps them flushes that batch ahead of itself (`_broadcast`), so no peer lacks them."""
         results: list[Admission] = []
-        decoded = (
-            await asyncio.to_thread(Transaction.decode_many, raws)
-            if len(raws) > admission_slice_txs
-            else None
-        )
+        if decoded is None and len(raws) > admission_slice_txs:
+            decoded = await asyncio.to_thread(Transaction.decode_many, raws)
         for start in range(0, len(raws), admission_slice_txs):
             end = start + admission_slice_txs
             screened = self.chain.screen(
@@ -1046,12 +1052,14 @@ class Node:
                 )
             self.dispatch(MessageReceived(message))
         elif isinstance(frame, Txs):
-            # Before admission, which takes a while: a proposal right behind them names them.
-            self._recent.add(frame.txs)
+            # Decoded once, for admission and for the proposals that name them, and kept before
+            # admission, which takes a while: a proposal right behind them names them.
+            decoded = Transaction.decode_many(frame.txs)
+            self._recent.add(decoded)
             if self._inbox_txs + len(frame.txs) > gossip_inbox_txs_max:
                 self.metrics.gossip_dropped.inc(len(frame.txs))
                 return
-            self._inbox.append((peer, frame.txs))
+            self._inbox.append((peer, frame.txs, decoded))
             self._inbox_txs += len(frame.txs)
             self._inbox_ready.set()
         elif isinstance(frame, GetTxs):
@@ -1221,8 +1229,9 @@ class Node:
     def _on_txs_for(self, frame: TxsFor) -> None:
         # Kept, so that a later proposal of the same transactions (a round that failed) is
         # rebuilt without asking again.
-        self._recent.add(frame.txs)
-        for rebuild in self._rebuilds.answer(frame.height, frame.round, frame.txs):
+        decoded = Transaction.decode_many(frame.txs)
+        self._recent.add(decoded)
+        for rebuild in self._rebuilds.answer(frame.height, frame.round, frame.txs, decoded):
             self.metrics.proposal_txs_fetched.inc(rebuild.fetched)
             self._compact_rebuilt(rebuild, "fetched")
 
@@ -1233,9 +1242,9 @@ class Node:
                 await self._inbox_ready.wait()
                 self._inbox_ready.clear()
                 while self._inbox:
-                    peer, txs = self._inbox.popleft()
+                    peer, txs, decoded = self._inbox.popleft()
                     self._inbox_txs -= len(txs)
-                    results = await self._admit(txs, local=False)
+                    results = await self._admit(txs, local=False, decoded=decoded)
                     if any(result.reason is Reason.MALFORMED for result in results):
                         self._penalize(peer, "malformed_tx")
                     self._watch_gossip(peer, results)
