@@ -33,6 +33,23 @@ def test_the_answer_is_what_the_schema_serializes(results: list[Admission]) -> N
     assert answer.status_code == 200
 
 
+def test_plain_admissions_among_others_are_what_the_schema_serializes() -> None:
+    """A plain admission (admitted, waiting for nothing) is written from a template; the
+    schema's bytes hold for a batch of them beside every other kind of verdict."""
+    plain = [Admission(bytes([index]) * 32, None) for index in range(3)]
+    others = [
+        Admission(bytes(32), None, "waiting for nonce 4 of its sender", queued=True, next_nonce=4),
+        Admission(bytes(32), None, "kept, a note"),
+        Admission(None, Reason.MALFORMED, "not a transaction: ü"),
+        Admission(bytes(32), Reason.NONCE_TOO_LOW, "nonce 1, expected 2", next_nonce=2),
+    ]
+    results = [plain[0], *others[:2], plain[1], *others[2:], plain[2]]
+    expected = TypeAdapter(schemas.BatchResult).dump_json(
+        schemas.BatchResult(results=[submission.admitted(result) for result in results])
+    )
+    assert submission.batch_answer(results, {}).body == expected
+
+
 def test_the_answer_carries_retry_after() -> None:
     refused = Admission(None, Reason.RATE_LIMITED, "the clients hold what the commit rate allows")
     answer = submission.batch_answer([refused], {"Retry-After": "2"})

@@ -74,12 +74,30 @@ def batch_answer(results: list[Admission], headers: Mapping[str, str]) -> Respon
     Written from plain dicts: the fields come typed from the mempool, and building and
     validating a pydantic model per transaction (≈ 3.6 µs) was ≈ 3% of a validator's loop at
     `--rate max`, more than the JSON itself."""
-    body = json.dumps(
-        {"results": [_verdict(result) for result in results]},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    body = '{"results":[' + ",".join(map(_verdict_json, results)) + "]}"
     return Response(body, media_type="application/json", headers=dict(headers))
+
+
+# The verdict of an admitted transaction that waits for nothing, most of any batch's: written
+# from this template (the same bytes as `_verdict`'s JSON) in 0.28 µs, against 2.4 µs for
+# `json.dumps` of its dict (a batch of 500, load 5.5); the answer's JSON was ≈ 3% of one
+# validator's loop at `--rate max` (py-spy, w17).
+_ADMITTED_JSON = (
+    '{"hash":"%s","accepted":true,"reason":null,"detail":null,"queued":false,'
+    '"queued_reason":null,"next_nonce":null}'
+)
+
+
+def _verdict_json(result: Admission) -> str:
+    if (
+        result.reason is None
+        and result.hash is not None
+        and not result.detail
+        and not result.queued
+        and result.next_nonce is None
+    ):
+        return _ADMITTED_JSON % result.hash.hex()
+    return json.dumps(_verdict(result), ensure_ascii=False, separators=(",", ":"))
 
 
 def _verdict(result: Admission) -> dict[str, Any]:
