@@ -394,8 +394,8 @@ def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
         try:
             while True:
                 event = await queue.get()
-                await socket.send_json(event)
-                if event["type"] == "closed":
+                await socket.send_text(event.text)
+                if event.type == "closed":
                     await socket.close()
                     return
         except (WebSocketDisconnect, RuntimeError):
@@ -426,7 +426,7 @@ async def _committed(node: Node, digest: bytes, wait_ms: int) -> None:
             # Subscribed first, then checked: a commit between the two is not missed.
             while digest in node.chain.pool:
                 event = await queue.get()
-                if event["type"] == "closed":
+                if event.type == "closed":
                     return
     except TimeoutError:
         return

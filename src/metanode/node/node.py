@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import logging
 import time
 from asyncio import wrap_future
@@ -117,7 +118,15 @@ from metanode.state.keys import queries as keys_queries
 from metanode.state.registry import light_attack
 from metanode.state.staking import queries as staking_queries
 from metanode.state.store import Store
-from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
+from metanode.types import (
+    Address,
+    Block,
+    CommitCertificate,
+    Denom,
+    Receipt,
+    Transaction,
+    Transfer,
+)
 from metanode.types import constants as types_constants
 from metanode.types.light_attack import LightAttackEvidence, LightAttackItem
 from metanode.types.messages import Message
@@ -166,6 +175,33 @@ gateway_stop_grace_s = 3.0
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """An item of the events stream (`/api/v1/events`): its type, and its JSON as the WebSocket
+    sends it, written once for all subscribers."""
+
+    type: str
+    text: str
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> StreamEvent:
+        """`fields` as JSON in the form Starlette's `send_json` writes."""
+        return cls(fields["type"], json.dumps(fields, separators=(",", ":"), ensure_ascii=False))
+
+    @classmethod
+    def committed(
+        cls, height: int, tx_hashes: Sequence[bytes], receipts: Sequence[Receipt]
+    ) -> StreamEvent:
+        """The `txs` event of a block: each transaction's hash and result code. Written from a
+        template, the same bytes as `of` a dict per transaction, in a third of its time (it
+        was 2% of one validator's loop at `--rate max`, py-spy w17)."""
+        items = ",".join(
+            '{"hash":"%s","code":%d}' % (tx_hash.hex(), receipt.code)  # noqa: UP031 - a template
+            for tx_hash, receipt in zip(tx_hashes, receipts, strict=True)
+        )
+        return cls("txs", '{"type":"txs","height":%d,"txs":[%s]}' % (height, items))  # noqa: UP031
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +397,7 @@ class Node:
         self._recent = compact.RecentTxs()
         self._rebuilds = compact.Pending()
         self._inbox_ready = asyncio.Event()
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[StreamEvent]] = set()
         self._stopping = asyncio.Event()
         self._halted: BaseException | None = None
         self._pinned = False  # peers pinned to their recorded ML-DSA keys once (at the start)
@@ -489,7 +525,7 @@ class Node:
         self.last_block_time_ms = None
         self._start_engine()
         # Readers waiting for a transaction's commit look again: the mempool it was in is gone.
-        self._publish({"type": "reverted", "height": self.chain.height})
+        self._publish(StreamEvent.of({"type": "reverted", "height": self.chain.height}))
 
     def _new_pool(self) -> Pool:
         mempool = self.config.mempool
@@ -794,29 +830,24 @@ class Node:
         announcement = self.rotation.announcement(self.chain.store.state().reader)
         if announcement is not None:
             self.network.broadcast(PeerAnnounce(announcement))
+        if not self._subscribers:
+            return
         self._publish(
-            {
-                "type": "block",
-                "height": header.height,
-                "hash": committed.block.hash().hex(),
-                "round": header.round,
-                "time_ms": header.timestamp_ms,
-                "txs": len(committed.tx_hashes),
-                "state_root": committed.state_root.hex(),
-            }
-        )
-        if committed.tx_hashes and self._subscribers:
-            self._publish(
+            StreamEvent.of(
                 {
-                    "type": "txs",
+                    "type": "block",
                     "height": header.height,
-                    "txs": [
-                        {"hash": tx_hash.hex(), "code": receipt.code}
-                        for tx_hash, receipt in zip(
-                            committed.tx_hashes, committed.receipts, strict=True
-                        )
-                    ],
+                    "hash": committed.block.hash().hex(),
+                    "round": header.round,
+                    "time_ms": header.timestamp_ms,
+                    "txs": len(committed.tx_hashes),
+                    "state_root": committed.state_root.hex(),
                 }
+            )
+        )
+        if committed.tx_hashes:
+            self._publish(
+                StreamEvent.committed(header.height, committed.tx_hashes, committed.receipts)
             )
 
     def _metrics_height(self) -> None:
@@ -968,27 +999,27 @@ class Node:
 
     # Events for the API ------------------------------------------------------------------------
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(subscriber_queue_max)
+    def subscribe(self) -> asyncio.Queue[StreamEvent]:
+        queue: asyncio.Queue[StreamEvent] = asyncio.Queue(subscriber_queue_max)
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    def unsubscribe(self, queue: asyncio.Queue[StreamEvent]) -> None:
         self._subscribers.discard(queue)
 
-    def _publish(self, event: dict[str, Any]) -> None:
+    def _publish(self, event: StreamEvent) -> None:
         for queue in list(self._subscribers):
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
                 self._close_subscriber(queue, "subscriber too slow")
 
-    def _close_subscriber(self, queue: asyncio.Queue[dict[str, Any]], reason: str) -> None:
+    def _close_subscriber(self, queue: asyncio.Queue[StreamEvent], reason: str) -> None:
         """Cut a reader off; its last item says why (room is made for it if need be)."""
         self._subscribers.discard(queue)
         if queue.full():
             queue.get_nowait()
-        queue.put_nowait({"type": "closed", "reason": reason})
+        queue.put_nowait(StreamEvent.of({"type": "closed", "reason": reason}))
 
     # Network ----------------------------------------------------------------------------------
 
