@@ -157,11 +157,6 @@ gossip_inbox_txs_max = 20_000
 # Hashes remembered per peer to tell its own repeats (the guard's duplicate gossip feature).
 gossip_seen_per_peer_max = 8_192
 sync_request_timeout_ms = 2_000
-# A node whose peers have committed the height it decides waits this long before asking them
-# for the block: their COMMIT votes, ahead of their STATUS on the same links, mostly decide it
-# first. Asked at once, the block was read from a peer's store, sent and decoded, then dropped
-# (docs/performance.md, "Validators, w17"). Peers further ahead are asked at once.
-sync_behind_wait_ms = 500
 # How often a state sync asks for what it lacks and checks whether it is complete.
 state_sync_tick_ms = 50
 # Transactions this node signs (the faucet's) expire this many blocks after signing.
@@ -383,8 +378,6 @@ class Node:
         self._dispatching = False
         self._peer_heights: dict[Address, int] = {}
         self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
-        # (height, monotonic ms) since when peers have committed the height this node decides.
-        self._behind_since: tuple[int, float] | None = None
         self._gossip: list[bytes] = []
         self._inbox: collections.deque[
             tuple[Address, tuple[bytes, ...], list[Transaction | DecodeError]]
@@ -1401,20 +1394,7 @@ class Node:
         if self.state is None or self._fetch is not None:
             return
         height = self.state.height
-        highest = max(self._peer_heights.values(), default=0)
-        if highest > height:
-            self._request_block(height)
-        elif highest == height:
-            at = time.monotonic() * 1000
-            since = self._behind_since
-            if since is None or since[0] != height:
-                self._behind_since = (height, at)
-                self._later(sync_behind_wait_ms, self._sync_behind, height)
-            elif at - since[1] >= sync_behind_wait_ms:
-                self._request_block(height)
-
-    def _sync_behind(self, height: int) -> None:
-        if self.state is not None and self.state.height == height and self._fetch is None:
+        if any(peer_height >= height for peer_height in self._peer_heights.values()):
             self._request_block(height)
 
     def _request_block(self, height: int) -> None:

@@ -1,19 +1,17 @@
-"""A node catching up by blocks: it asks for the height it decides when its peers have committed
-it (at once when they are further ahead, after `sync_behind_wait_ms` when they are one height
-ahead), and reads an answer only while it still decides that height."""
+"""A node's answer to a block it asked for while catching up (`Node._on_block_reply`): read only
+while it still decides that height."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from metanode.consensus import engine
-from metanode.net.frames import BlockReply, Status
+from metanode.net.frames import BlockReply
 from metanode.node import home as dev_home
-from metanode.node.node import Node, sync_behind_wait_ms
+from metanode.node.node import Node
 from metanode.types import Address
 
 PEER = Address(bytes(range(20)))
@@ -59,24 +57,3 @@ def test_a_reply_for_the_height_being_decided_is_decoded_and_garbage_blamed(node
     assert node.state is not None
     node._on_frame(PEER, BlockReply(node.state.height, GARBAGE, GARBAGE))
     assert sum(offences(node).values()) == 1
-
-
-def test_peers_further_ahead_are_asked_for_the_block_at_once(node: Node) -> None:
-    assert node.state is not None
-    node._on_frame(PEER, Status(node.state.height + 1))
-    assert node._sync_asked is not None and node._sync_asked[0] == node.state.height
-
-
-def test_peers_one_height_ahead_are_asked_only_after_the_wait(node: Node) -> None:
-    """Their COMMIT votes mostly decide the height meanwhile; if not, the block is asked for."""
-    state = node.state
-    assert state is not None
-
-    async def behind() -> None:
-        node._on_frame(PEER, Status(state.height))
-        node._on_frame(PEER, Status(state.height))
-        assert node._sync_asked is None
-        await asyncio.sleep(sync_behind_wait_ms / 1000 + 0.3)
-        assert node._sync_asked is not None and node._sync_asked[0] == state.height
-
-    asyncio.run(behind())
