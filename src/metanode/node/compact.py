@@ -19,6 +19,7 @@ Every collection is bounded.
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,7 +65,10 @@ class RecentTxs:
 
     def __init__(self, size_max: int = recent_txs_max) -> None:
         self.size_max = size_max
-        self._by_hash: dict[bytes, Transaction] = {}
+        # Ordered, to forget the oldest in O(1): a dict's first key after many deletions from
+        # its front is found by skipping their dead slots, and at the bound (every add evicting)
+        # that cost 2.3 µs a transaction, 8% of a validator's loop at `--rate max` with four.
+        self._by_hash: collections.OrderedDict[bytes, Transaction] = collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -76,7 +80,7 @@ class RecentTxs:
             if isinstance(tx, Transaction):
                 by_hash[tx.hash()] = tx
         while len(by_hash) > self.size_max:
-            del by_hash[next(iter(by_hash))]
+            by_hash.popitem(last=False)
 
     def get(self, tx_hash: bytes) -> Transaction | None:
         return self._by_hash.get(tx_hash)
