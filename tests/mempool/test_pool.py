@@ -248,6 +248,32 @@ def test_commit_removes_included_passed_and_expired() -> None:
     assert len(pool) == 0
 
 
+@dataclass
+class CountedAccounts(Accounts):
+    """The table, counting the account reads (what a real view pays a store row for)."""
+
+    read: list[Address] = field(default_factory=list)
+
+    def account(self, address: Address) -> tuple[int, int]:
+        self.read.append(address)
+        return super().account(address)
+
+
+def test_commit_reads_the_accounts_of_senders_with_transactions_left_only() -> None:
+    pool, ledger = Pool(CHAIN), funded()
+    raws = [tx(KEYS[0], nonce=0), tx(KEYS[1], nonce=0), tx(KEYS[1], nonce=1)]
+    pool.admit_batch(raws, ledger, 1)
+    unseen = Transaction.decode(tx(KEYS[2], nonce=0))  # the pool never held it (refused gossip)
+    committed = CountedAccounts(rows={**ledger.rows, address(KEYS[1]): (1, 10**9)})
+    block = [Transaction.decode(raws[0]), Transaction.decode(raws[1]), unseen]
+    pool.remove_committed(block, committed, 2)
+    # KEYS[0] and KEYS[2] have nothing pending: only KEYS[1]'s account is read, and its
+    # remaining transaction is ready at its account's next nonce.
+    assert committed.read == [address(KEYS[1])]
+    assert [t.nonce for t in pool.reap(committed, 10, 10**6)] == [1]
+    assert pool.ready == 1
+
+
 operations = st.lists(
     st.tuples(st.integers(0, 7), st.integers(0, 6), st.integers(10, 1000)), max_size=40
 )
