@@ -8,7 +8,7 @@ charges its fee. `receipts_root` in the header is the RFC 6962 root over the enc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from metanode.codec import decode, encode, tags
 from metanode.crypto.hashing import tagged_hash
@@ -50,8 +50,10 @@ class Event:
         return cls(expect_text(kind, "event.kind", _ATTRIBUTE), tuple(pairs))
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
+    """Immutable as a tuple is: a block makes one a transaction, and a frozen dataclass's
+    `__init__` (an `object.__setattr__` a field) cost twice a tuple's construction."""
+
     tx_hash: bytes
     code: int
     fee_charged: int
