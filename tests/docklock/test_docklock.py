@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.crypto import ed25519
-from metanode.docklock import cage
+from metanode.docklock import cage, constants
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle
@@ -293,3 +295,54 @@ def test_a_call_looks_its_memory_up_once_for_all_its_host_calls(
     assert run.outcome == "ok" and len(run.witness) == 3
     assert run.peak_memory_bytes == 65_536  # the memory the host calls found, one page
     assert looked_up == ["memory"]
+
+
+def _address_space_bytes() -> int:
+    status = Path("/proc/self/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmSize:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_an_instance_reserves_only_the_memory_a_call_may_have() -> None:
+    # wasmtime's default maps 4 GiB and a guard per linear memory at each call's
+    # instantiation and unmaps it at the Store's drop: a sixth of a counter call's CPU.
+    store = wasmtime.Store(cage.ENGINE)
+    module = wasmtime.Module(cage.ENGINE, COUNTER)
+    before = _address_space_bytes()
+    instance = cage.LINKER.instantiate(store, module)
+    reserved = _address_space_bytes() - before
+    assert isinstance(instance.exports(store).get("memory"), wasmtime.Memory)
+    assert reserved < 4 * constants.memory_bytes_max
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pages=st.integers(min_value=1, max_value=constants.memory_bytes_max // 65_536),
+    offset=st.integers(min_value=-16, max_value=16),
+)
+def test_loads_trap_exactly_past_the_memory_end(pages: int, offset: int) -> None:
+    """Without guard pages the code checks bounds itself: an 8-byte load at the memory's end
+    plus `offset` (the memory grown to `pages`, up to the cage's limit) runs iff it fits, with
+    the same fuel either way as far as it got."""
+    end = pages * 65_536
+    address = end - 8 + offset
+    code = cage.wat_to_wasm(
+        f'(module (memory (export "memory") 1) (func (export "f") (drop (memory.grow '
+        f"(i32.const {pages - 1}))) (drop (i64.load (i32.const {address})))))"
+    )
+    run = cage.run(code, "f", b"", {}, block_time=0, seed=bytes(32))
+    fits = address + 8 <= end
+    assert run.outcome == ("ok" if fits else "trap:memory_out_of_bounds")
+    assert run.peak_memory_bytes == end
+
+
+def test_a_function_with_parameters_is_missing_as_the_module_check_says() -> None:
+    # `run` reads the module check's list of callable functions, not the export's type.
+    code = cage.wat_to_wasm(
+        '(module (memory (export "memory") 1) (global (export "g") i32 (i32.const 0)) '
+        '(func (export "takes") (param i32)) (func (export "none")))'
+    )
+    assert cage.check_module(code).functions == ("none",)
+    for function, outcome in [("takes", "missing_function"), ("g", "missing_function")]:
+        assert cage.run(code, function, b"", {}, block_time=0, seed=bytes(32)).outcome == outcome
+    assert cage.run(code, "none", b"", {}, block_time=0, seed=bytes(32)).outcome == "ok"

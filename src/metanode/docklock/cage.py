@@ -1,13 +1,14 @@
 """The determinism cage: wasmtime configured so that a call gives the same result everywhere.
 
 Configuration: NaN canonicalisation (floats' NaN bits are the one nondeterminism left in wasm
-arithmetic), no threads, no relaxed SIMD, fuel metering (every call gets `fuel_max` units; the
-fuel used is in the receipt), a linear-memory limit, a native-stack limit, one instance, one
-table, one memory, and no WASI: the app sees only `metanode.docklock.host`. Modules are
-compiled, checked and pre-linked once per process and cached by their BLAKE3 hash (the app id):
-linking the host's ten functions and checking the module on every call were 60% of a call's
-time in the cage (docs/performance.md). The host functions are linked once, into one linker
-for the process, and reach the call's `Host` through a context variable set for the call.
+arithmetic), no threads, no relaxed SIMD, fuel metering (every call gets `fuel_max` units; the fuel
+used is in the receipt), a linear-memory limit (reserved at that size, bounds checked in the code),
+a native-stack limit, one instance, one table, one memory, and no WASI: the app sees only
+`metanode.docklock.host`. Modules are compiled, checked and pre-linked once per process and cached
+by their BLAKE3 hash (the app id): linking the host's ten functions and checking the module on
+every call were 60% of a call's time in the cage (docs/performance.md). The host functions are
+linked once, into one linker for the process, and reach the call's `Host` through a context
+variable set for the call.
 
 A run's outcome is `ok`, or the reason it stopped: `out_of_fuel`, `stack_overflow`,
 `out_of_memory` (memory.grow refused and the app trapped), `forbidden_import`,
@@ -40,6 +41,15 @@ def _engine() -> wasmtime.Engine:
     config.wasm_threads = False
     config.wasm_relaxed_simd = False
     config.max_wasm_stack = constants.stack_bytes_max
+    # wasmtime's default reserves 4 GiB of address space and a 32 MiB guard for each linear
+    # memory, so that it can leave bounds checks to the guard pages; mapped at each call's
+    # instantiation and unmapped at its Store's drop, it was a sixth of a counter call's CPU
+    # in the cage ("Apps, w19"). Reserving only the memory a call may have, with explicit
+    # bounds checks in the code, traps at the same addresses: fuel counts wasm operators, not
+    # the checks, so receipts do not change.
+    config.memory_reservation = constants.memory_bytes_max
+    config.memory_guard_size = 0
+    config.memory_reservation_for_growth = 0
     return wasmtime.Engine(config)
 
 
@@ -220,8 +230,10 @@ def run(
     running = _running.set(host)
     try:
         instance = linked.instantiate(store)
+        # The module check lists the functions a call may name; asking wasmtime each call
+        # for the export's type is a Python object per parameter and result.
         exported = instance.exports(store).get(function)
-        if not isinstance(exported, wasmtime.Func) or exported.type(store).params:
+        if function not in compiled.check.functions or not isinstance(exported, wasmtime.Func):
             outcome = "missing_function"
         else:
             exported(store)
