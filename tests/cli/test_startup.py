@@ -11,8 +11,9 @@ import sys
 
 # Loaded only by the commands that need them: the gateway's client and server, the light
 # client's fetcher, the wasm runtime, the store, the simulator, the testnet, the attackers, a
-# node's configuration (pydantic) and its home, the TLS certificates (x509), the genesis loader
-# and the consensus suite.
+# node's configuration (pydantic) and its home, the TLS certificates (x509), the genesis loader,
+# the consensus suite, AnonCreds' native bindings (zero-knowledge proofs) and the JOSE
+# libraries of SD-JWT credentials.
 DEFERRED = (
     "httpx",
     "websockets",
@@ -34,6 +35,11 @@ DEFERRED = (
     "metanode.net.tls",
     "metanode.state.genesis.document",
     "metanode.consensus.real_suite",
+    "anoncreds",
+    "jwcrypto",
+    "sd_jwt",
+    "metanode.crypto.sd_jwt",
+    "metanode.state.identity.disclosure",
 )
 # `bpci` runs a node's registration and its server: the store, the backup and the store check
 # load only for the commands that use them.

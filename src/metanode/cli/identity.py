@@ -21,9 +21,9 @@ from typing import Annotated, Any
 
 import typer
 
-from metanode.crypto import data_integrity, sd_jwt
+from metanode.crypto import data_integrity
 from metanode.errors import ConfigError, DecodeError
-from metanode.state.identity import credentials, disclosure
+from metanode.state.identity import credentials
 from metanode.state.identity.records import FIRST_KEY, did_id, did_of_key
 from metanode.types.messages import (
     CreateDid,
@@ -272,7 +272,7 @@ def credential_issue_sd(
     holder: Annotated[str, typer.Option(help="The holder's key: a key name in the home or hex.")],
     attribute: Annotated[
         list[str],
-        typer.Option(help=f"NAME=VALUE, each disclosable ({', '.join(disclosure.DISCLOSABLE)})."),
+        typer.Option(help=f"NAME=VALUE, each disclosable ({', '.join(credentials.DISCLOSABLE)})."),
     ],
     out: Annotated[Path, typer.Option(help="Where to write the SD-JWT.")],
     issuer: IssuerDid = None,
@@ -283,6 +283,8 @@ def credential_issue_sd(
 ) -> None:
     """Issue a KYC credential in SD-JWT form (RFC 9901), each attribute a separate disclosure,
     bound to the holder's key and signed with the authority key --from."""
+    from metanode.state.identity import disclosure  # noqa: PLC0415 - JOSE loads only here (start-up)
+
     pairs = [item.partition("=") for item in attribute]
     if any(not name or not sep for name, sep, _ in pairs):
         raise ConfigError("--attribute takes NAME=VALUE")
@@ -314,8 +316,10 @@ def credential_present(
 ) -> None:
     """Present only the attributes --show of an SD-JWT, key-bound (signed by the holder key
     --from) to the verifier's --audience and --nonce."""
+    from metanode.crypto import sd_jwt  # noqa: PLC0415 - as in credential_issue_sd
+
     issued = read_text(path, "SD-JWT")
-    unknown = sorted(set(show) - set(disclosure.DISCLOSABLE))
+    unknown = sorted(set(show) - set(credentials.DISCLOSABLE))
     if unknown:
         raise ConfigError(f"--show {', '.join(unknown)}: not a KYC attribute")
     shown = sd_jwt.present(issued, show, wallet.signer(home, sender), audience, nonce)

@@ -31,11 +31,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import anoncreds
+from typing import TYPE_CHECKING, Any
 
 from metanode.errors import DecodeError, VerificationError
+
+# The library's native bindings cost tens of ms to load: each function that calls it imports
+# it, so every CLI start and every importer of the constants and parsers here does not pay.
+if TYPE_CHECKING:
+    import anoncreds
 
 SCHEMA_NAME = "KycCredential"
 SCHEMA_VERSION = "1.0"
@@ -97,6 +100,8 @@ def _object(document: dict[str, Any], name: str) -> str:
 
 
 def _load(kind: type[anoncreds.bindings.AnoncredsObject], text: str | bytes, what: str) -> Any:
+    import anoncreds  # noqa: PLC0415 - its native bindings load only when called (start-up)
+
     try:
         return kind.load(text)  # type: ignore[attr-defined]
     except anoncreds.AnoncredsError as error:
@@ -117,6 +122,8 @@ def _json(data: bytes, what: str) -> dict[str, Any]:
 def parse_definitions(data: bytes, issuer: str) -> Definitions:
     """Read an issuer's published definitions; each object must load in the library and carry
     the identifiers `ids_of(issuer)` names, with the KYC schema's attributes."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     document = _json(data, "bad_definitions")
     if set(document) != {"schema", "credentialDefinition", "revocationRegistryDefinition"}:
         raise DecodeError(
@@ -176,6 +183,8 @@ class StatusList:
 
 
 def parse_status_list(data: bytes, issuer: str) -> StatusList:
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     document = _json(data, "bad_status_list")
     bits = document.get("revocationList")
     timestamp = document.get("timestamp")
@@ -299,6 +308,8 @@ def verify(
 ) -> bool:
     """Whether `presentation` proves `statement` for `nonce` against the issuer's definitions
     and its status list (non-revoked at the list's timestamp)."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     if not states(presentation, statement) or presentation.timestamp != status_list.timestamp:
         return False
     ids = ids_of(definitions.issuer)
@@ -335,6 +346,8 @@ class IssuerSecrets:
 def setup_issuer(issuer: str, capacity: int, tails_dir: Path) -> tuple[Definitions, IssuerSecrets]:
     """Make `issuer`'s schema, credential definition and revocation registry (slow: the CL key
     needs two safe primes, seconds to a minute). The tails file lands in `tails_dir`."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     ids = ids_of(issuer)
     schema = anoncreds.Schema.create(SCHEMA_NAME, SCHEMA_VERSION, issuer, list(ATTRIBUTES))
     definition, private, key_proof = anoncreds.CredentialDefinition.create(
@@ -361,6 +374,8 @@ def status_list(
     definitions: Definitions, secrets: IssuerSecrets, revoked: list[int], timestamp: int
 ) -> bytes:
     """The status list with `revoked` set (every other index issued), stamped `timestamp`."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     ids = ids_of(definitions.issuer)
     definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
     registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
@@ -376,6 +391,8 @@ def status_list(
 
 
 def link_secret() -> str:
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     return anoncreds.create_link_secret()
 
 
@@ -385,6 +402,8 @@ def link_secret() -> str:
 
 
 def offer(definitions: Definitions, secrets: IssuerSecrets) -> str:
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     ids = ids_of(definitions.issuer)
     return anoncreds.CredentialOffer.create(
         ids.schema, ids.credential_definition, secrets.key_correctness_proof
@@ -395,6 +414,8 @@ def request_credential(
     definitions: Definitions, offered: str, holder_secret: str
 ) -> tuple[str, str]:
     """The holder's (request for the issuer, metadata it keeps for `accept`)."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
     try:
         asked, metadata = anoncreds.CredentialRequest.create(
@@ -416,6 +437,8 @@ def sign_credential(
     index: int,
 ) -> str:
     """The issuer's KYC credential for `asked` at revocation index `index`."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
     revocation = anoncreds.CredentialRevocationConfig(
         registry, secrets.revocation_registry_private, status.decode(), index
@@ -437,6 +460,8 @@ def sign_credential(
 
 def accept(definitions: Definitions, signed: str, metadata: str, holder_secret: str) -> str:
     """The holder's credential from the issuer's answer (checked against the definition)."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     definition = anoncreds.CredentialDefinition.load(definitions.credential_definition)
     registry = anoncreds.RevocationRegistryDefinition.load(definitions.revocation_registry)
     try:
@@ -480,6 +505,8 @@ def prove(
     tails_file: Path,
 ) -> bytes:
     """The holder's presentation of `statement` for `nonce`, non-revoked at `status`'s time."""
+    import anoncreds  # noqa: PLC0415 - as in _load
+
     ids = ids_of(definitions.issuer)
     listed = parse_status_list(status, definitions.issuer)
     try:

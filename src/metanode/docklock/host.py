@@ -32,7 +32,6 @@ from typing import Any
 
 import wasmtime
 
-from metanode.crypto import sd_jwt
 from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
 from metanode.docklock.appstate import AppState
@@ -184,6 +183,8 @@ def _base(memory: wasmtime.Memory, caller: Any) -> int:
 
 
 def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:
+    from metanode.crypto import sd_jwt  # noqa: PLC0415 - JOSE loads only for an app that calls it
+
     try:
         fields = json.loads(request)
         presentation, key = fields["presentation"], bytes.fromhex(fields["issuer_key"])

@@ -40,6 +40,9 @@ STATUS_PURPOSE = "revocation"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LEVELS = {level.name.lower(): level for level in IdentityLevel if level > IdentityLevel.NONE}
+# The attributes a KYC credential in SD-JWT form (disclosure.py) discloses one by one: here, not
+# there, so the CLI's help text does not load the JOSE libraries at every start.
+DISCLOSABLE = ("sub", "kyc_level", "given_name", "family_name", "birthdate", "country")
 
 
 def status_list_url(issuer: str) -> str:

@@ -19,13 +19,13 @@ from typing import Any
 
 from metanode.crypto import ed25519, sd_jwt
 from metanode.errors import ConfigError
+from metanode.state.identity.credentials import DISCLOSABLE
 from metanode.state.identity.queries import is_authority
 from metanode.state.identity.records import read_did
 from metanode.state.view import StateReader
 from metanode.types import Relationship
 
 KYC_TYPE = "https://metanode.dev/credentials/kyc"
-DISCLOSABLE = ("sub", "kyc_level", "given_name", "family_name", "birthdate", "country")
 
 
 def issue_kyc(
