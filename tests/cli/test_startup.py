@@ -12,8 +12,8 @@ import sys
 # Loaded only by the commands that need them: the gateway's client and server, the light
 # client's fetcher, the wasm runtime, the store, the simulator, the testnet, the attackers, a
 # node's configuration (pydantic) and its home, the TLS certificates (x509), the genesis loader,
-# the consensus suite, AnonCreds' native bindings (zero-knowledge proofs) and the JOSE
-# libraries of SD-JWT credentials.
+# the consensus suite, AnonCreds' native bindings (zero-knowledge proofs), the JOSE libraries
+# of SD-JWT credentials and asyncio (the bench's event stream).
 DEFERRED = (
     "httpx",
     "websockets",
@@ -40,6 +40,7 @@ DEFERRED = (
     "sd_jwt",
     "metanode.crypto.sd_jwt",
     "metanode.state.identity.disclosure",
+    "asyncio",
 )
 # `bpci` runs a node's registration and its server: the store, the backup and the store check
 # load only for the commands that use them.
@@ -50,6 +51,18 @@ BPCI_DEFERRED = (
     "metanode.net.tls",
     "metanode.state.genesis.document",
     "fastapi",
+)
+
+# `bpi` (and `bpci`, which holds its commands) runs and places apps: wasmtime (the cage, the
+# executor, the replay) and the storage nodes' client load only in the commands that use them.
+BPI_DEFERRED = (
+    "wasmtime",
+    "httpx",
+    "asyncio",
+    "metanode.docklock.cage",
+    "metanode.docklock.executor",
+    "metanode.node.blobs",
+    "jwcrypto",
 )
 
 
@@ -71,6 +84,16 @@ def test_the_bpci_command_loads_neither_the_store_nor_the_backup_before_a_comman
     loaded = loaded_by("metanode.cli.bpci")
     assert "metanode.cli.server" in loaded
     assert sorted(name for name in BPCI_DEFERRED if name in loaded) == []
+
+
+def test_the_bpi_and_bpci_commands_load_neither_wasmtime_nor_httpx_before_a_command_runs() -> None:
+    for module, command in (
+        ("metanode.cli.bpi", "metanode.cli.blob"),
+        ("metanode.cli.bpci", "metanode.cli.bpi"),
+    ):
+        loaded = loaded_by(module)
+        assert command in loaded
+        assert sorted(name for name in BPI_DEFERRED if name in loaded) == []
 
 
 def test_the_light_package_loads_a_submodule_only_when_one_of_its_names_is_used() -> None:

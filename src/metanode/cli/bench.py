@@ -42,7 +42,6 @@ median). Reports go to --out/pairK/hybrid and --out/pairK/classical.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -190,6 +189,8 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 async def _listen(url: str, until: float, commits: dict[str, float], blocks: list) -> None:
     # The clients and the attackers load only for a bench run, not at every `metanode` start-up.
+    import asyncio  # noqa: PLC0415
+
     import websockets  # noqa: PLC0415
 
     async with websockets.connect(url, max_size=None, open_timeout=10) as stream:
@@ -603,6 +604,8 @@ def _run_load(
     """The load processes (and the attackers, with a `rogue`) join `processes`, so that the
     caller ends them with the validators. `apart`: each load process sends from its own
     loopback address."""
+    import asyncio  # noqa: PLC0415 - as in _listen
+
     import httpx  # noqa: PLC0415 - as in _listen
 
     from . import attack as attackers  # noqa: PLC0415

@@ -20,18 +20,15 @@ verify) exits 1.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import httpx
 import typer
 
 from metanode.crypto import ed25519
 from metanode.crypto.merkle import HASH_BYTES
 from metanode.errors import ConfigError
-from metanode.node import blobs
 from metanode.storage import coding, constants
 from metanode.storage.errors import StorageError
 from metanode.types import Address, DeleteBlob, PlaceBlob
@@ -39,6 +36,13 @@ from metanode.types import Address, DeleteBlob, PlaceBlob
 from . import output, wallet
 from .network import DEFAULT_HOME, node_urls
 from .wallet import GatewayError, Home, Json, NodeUrl
+
+# httpx and the storage nodes' client (asyncio with it) load only in a command that talks to
+# them: `bpi` and `bpci` register these commands at every start.
+if TYPE_CHECKING:
+    import httpx
+
+    from metanode.node import blobs
 
 T = TypeVar("T")
 blob_app = typer.Typer(help="Blobs on the storage nodes (relay storage).", no_args_is_help=True)
@@ -62,6 +66,10 @@ def root_of(text: str) -> bytes:
 
 
 def _run(work: Any) -> Any:
+    import asyncio  # noqa: PLC0415 - see the TYPE_CHECKING imports
+
+    import httpx  # noqa: PLC0415 - as asyncio
+
     try:
         return asyncio.run(work)
     except httpx.HTTPError as error:
@@ -118,6 +126,10 @@ def place(
     """Encode `data` k-of-n, commit its PlaceBlob signed by `owner` and upload each share to
     the node the chain placed it on: the transaction's record and the placement (None if the
     chain refused it: nothing is uploaded)."""
+    import httpx  # noqa: PLC0415 - as in _run
+
+    from metanode.node import blobs  # noqa: PLC0415 - as in _run
+
     try:
         encoded = coding.encode(data, k, n, chunk_bytes)
     except StorageError as error:
@@ -146,6 +158,10 @@ def with_blob(
 ) -> tuple[blobs.Target, T]:
     """The blob's placement as the first gateway reads it on chain, and what `work` makes of
     it with the storage nodes that answer."""
+    import httpx  # noqa: PLC0415 - as in _run
+
+    from metanode.node import blobs  # noqa: PLC0415 - as in _run
+
     raw = root_of(root)
     urls = gateways(home, node)
 
@@ -167,6 +183,8 @@ def get(
     as_json: Json = False,
 ) -> None:
     """Read the blob ROOT from any k of its holders, verified chunk by chunk, into --out."""
+    from metanode.node import blobs  # noqa: PLC0415 - as in _run
+
     target, data = with_blob(root, home, node, blobs.read_blob)
     output.write_atomically(out, data)
     facts = {**view(target), "out": str(out)}
@@ -218,6 +236,8 @@ async def _held(
     client: httpx.AsyncClient, nodes: dict[Address, str], target: blobs.Target
 ) -> list[bool]:
     """For each share, whether its node answers that it holds it."""
+    import httpx  # noqa: PLC0415 - as in _run
+
     held = []
     for share, holder in enumerate(target.holders):
         url = nodes.get(holder)

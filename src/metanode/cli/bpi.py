@@ -56,24 +56,19 @@ import os
 import time
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import cbor2
 import typer
-import wasmtime
 from rich.console import Console
 from rich.table import Table
 
 from metanode.codec import decode, encode
 from metanode.crypto import ed25519, keystore
-from metanode.docklock import cage
 from metanode.docklock import constants as cage_constants
 from metanode.docklock import native as native_mode
-from metanode.docklock.executor import ZERO, execute
 from metanode.docklock.receipt import Bundle
-from metanode.docklock.replay import replay as replay_bundle
 from metanode.errors import ConfigError, DecodeError, MetanodeError
-from metanode.node import blobs
 from metanode.node import keys as node_keys
 from metanode.storage import coding as storage_coding
 from metanode.storage import constants as storage_constants
@@ -94,6 +89,11 @@ from .bpi_dev import dev
 from .dispute import dispute_app
 from .network import DEFAULT_HOME, node_urls
 from .wallet import Home, Json, NodeUrl
+
+# wasmtime (with the cage, the executor and the replay, which load it) and the storage nodes'
+# client (httpx) load only in the commands that run or place a module, not at every start.
+if TYPE_CHECKING:
+    from metanode.node import blobs
 
 wait_poll_s = 0.2
 app = typer.Typer(
@@ -140,6 +140,10 @@ DEV_PASSWORD = "bpi-dev-password"  # a development default, announced when used
 
 
 def module_bytes(path: Path) -> bytes:
+    import wasmtime  # noqa: PLC0415 - start-up: see the TYPE_CHECKING import
+
+    from metanode.docklock import cage  # noqa: PLC0415 - as wasmtime
+
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -171,6 +175,8 @@ def executor_key(state_dir: Path) -> ed25519.PrivateKey:
 
 
 def load_state(state_dir: Path) -> tuple[dict[bytes, bytes], bytes]:
+    from metanode.docklock.executor import ZERO  # noqa: PLC0415 - as in module_bytes
+
     state_file, link_file = state_dir / "state.cbor", state_dir / "last-receipt"
     state: dict[bytes, bytes] = {}
     if state_file.exists():
@@ -301,6 +307,8 @@ def module_source(
     verified against ROOT; or MODULE, checked by the cage's rules and placed k-of-n now with
     `--via-storage`); else the path of MODULE, sent inline. A placement the chain refuses is
     reported, exit 1."""
+    from metanode.node import blobs  # noqa: PLC0415 - as in module_bytes
+
     if module_root is not None:
         if module is not None or via_storage:
             raise ConfigError("--module-root names the module: give no MODULE nor --via-storage")
@@ -320,6 +328,8 @@ def module_source(
 
 def _functions(code: bytes) -> tuple[str, ...]:
     """The functions a call may name, by the cage's own check (what executors will check)."""
+    from metanode.docklock import cage  # noqa: PLC0415 - as in module_bytes
+
     checked = cage.check_module(code)
     if checked.outcome != cage.OK:
         raise ConfigError(f"the module is refused by the cage's rules: {checked.outcome}")
@@ -336,6 +346,8 @@ def deploy_stored(
 ) -> None:
     """Sign and commit a DeployStoredApp of the placed blob `stored` (its placement and its
     bytes, verified against its root) with the replicas and fuel of `terms`."""
+    from metanode.docklock import cage  # noqa: PLC0415 - as in module_bytes
+
     target, code = stored
     message = DeployStoredApp(
         target.root,
@@ -381,6 +393,8 @@ def deploy_module(
 ) -> None:
     """Sign and commit a DeployApp of MODULE by `owner`, options not given from the manifest
     beside it; report the app id and height (`bpi deploy`, `bpci deploy`)."""
+    from metanode.docklock import cage  # noqa: PLC0415 - as in module_bytes
+
     message = deploy_message(module, module_bytes(module), replicas, fuel_price, fuel_limit)
     url = wallet.gateway(home, node)
     record = wallet.commit(url, owner, message)
@@ -662,6 +676,8 @@ def upgrade(
     the cage's rules), or by relay storage as for `bpi deploy`: --via-storage places it
     (k-of-n: only once the app is known to be --from's), --module-root upgrades to a blob the
     owner placed before; the executors check such a module as they fetch it."""
+    from metanode.docklock import cage  # noqa: PLC0415 - as in module_bytes
+
     parsed = app_id_of(app_id)
     owner = wallet.signer(home, sender)
     if via_storage:
@@ -713,6 +729,8 @@ def exec_(
     as_json: Json = False,
 ) -> None:
     """Run FUNCTION of MODULE in the cage and write a signed receipt."""
+    from metanode.docklock.executor import execute  # noqa: PLC0415 - as in module_bytes
+
     try:
         seed_bytes = bytes.fromhex(seed)
     except ValueError:
@@ -760,6 +778,8 @@ def replay(
     receipt: Annotated[Path, typer.Argument(help="A receipt bundle.")], as_json: Json = False
 ) -> None:
     """Re-run the receipt's call; print `match` or `diverged at step N` and why."""
+    from metanode.docklock.replay import replay as replay_bundle  # noqa: PLC0415 - as above
+
     verdict = replay_bundle(read_bundle(receipt))
     if as_json:
         output.print_json(

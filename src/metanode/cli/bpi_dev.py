@@ -25,7 +25,6 @@ from typing import Annotated, Any
 
 import typer
 
-from metanode.docklock import cage
 from metanode.errors import ConfigError, MetanodeError
 from metanode.types import UpgradeApp
 
@@ -117,6 +116,8 @@ def publish(
 ) -> tuple[str, dict[str, Any]]:
     """Deploy `code` (or, once the app exists, upgrade it to `code`): the app id and the
     gateway's view of the app (version, calls made)."""
+    from metanode.docklock import cage  # noqa: PLC0415 - wasmtime loads only here (start-up)
+
     from .bpi import deploy_message  # noqa: PLC0415 - as in build
 
     if app_id is None:
