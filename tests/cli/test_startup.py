@@ -42,8 +42,8 @@ DEFERRED = (
     "metanode.state.identity.disclosure",
     "asyncio",
 )
-# `bpci` runs a node's registration and its server: the store, the backup and the store check
-# load only for the commands that use them.
+# `bpci` runs a node's registration and its server: the store, the backup, the store check and
+# a node's configuration (pydantic) and its home load only for the commands that use them.
 BPCI_DEFERRED = (
     "metanode.state.store",
     "metanode.node.backup",
@@ -51,6 +51,9 @@ BPCI_DEFERRED = (
     "metanode.net.tls",
     "metanode.state.genesis.document",
     "fastapi",
+    "pydantic",
+    "metanode.node.config",
+    "metanode.node.home",
 )
 
 # `bpi` (and `bpci`, which holds its commands) runs and places apps: wasmtime (the cage, the

@@ -33,8 +33,6 @@ from rich.table import Table
 from metanode.crypto import bls
 from metanode.errors import ConfigError
 from metanode.net.ports import free_port_block
-from metanode.node import config as node_config
-from metanode.node import home as node_home
 from metanode.node import keys
 from metanode.state.codes import name_of
 from metanode.state.identity.records import did_of_key
@@ -109,6 +107,9 @@ def register_node(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sign and commit the node's `RegisterNode` and, once committed, announce the node to the
     network as a peer: (the transaction's record, what it says)."""
+    # pydantic's config models load only in the commands that read or write a config.
+    from metanode.node import config as node_config  # noqa: PLC0415
+
     node_keys = wallet.node_keys(home, key)
     signing = wallet.signer(home, key)
     if p2p is None:
@@ -283,6 +284,8 @@ def join(
     it is registered (`bpci register` or `bpci-core register` announce it), or once each pins
     the `[[p2p.peers]]` entry printed here and restarts."""
     from metanode.net import tls  # noqa: PLC0415 - as in register_node
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in register_node
+    from metanode.node import home as node_home  # noqa: PLC0415 - as node_config
     from metanode.state.genesis.document import parse_genesis  # noqa: PLC0415 - as tls
 
     url = wallet.gateway_base(peer)

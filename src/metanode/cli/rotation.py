@@ -17,7 +17,6 @@ from typing import Any
 from metanode.crypto import ed25519, pq
 from metanode.errors import ConfigError
 from metanode.net import hybrid
-from metanode.node import config as node_config
 from metanode.node import keys
 from metanode.state.keys.rules import ROTATE, statement
 from metanode.types import RotateNodeKey
@@ -43,6 +42,8 @@ def _seed_of(node_dir: Path, identity_seed: bytes, public_key: bytes, password: 
 def rotate_node_key(home: Path, name: str, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Make, keep and commit a new node key for the node NAME: (the transaction's record, what
     it says)."""
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in bpci.register_node
+
     node_dir = home / "nodes" / name
     identity_seed = wallet.node_keys(home, name).ed25519_seed
     identity = ed25519.PrivateKey.from_seed(identity_seed)

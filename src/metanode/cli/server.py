@@ -15,14 +15,18 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from metanode.errors import ConfigError
-from metanode.node import config as node_config
 
 from . import output, supervisor
+
+# pydantic's config models load only in the commands that read a config: `bpci` registers
+# these commands at every start.
+if TYPE_CHECKING:
+    from metanode.node import config as node_config
 
 app = typer.Typer(
     name="server",
@@ -39,6 +43,8 @@ detach_wait_s_default = 120.0
 
 
 def _config(home: Path) -> node_config.NodeConfig:
+    from metanode.node import config as node_config  # noqa: PLC0415 - see TYPE_CHECKING
+
     return node_config.load(home / "config.toml")
 
 
@@ -167,6 +173,8 @@ def _status(home: Path, cfg: node_config.NodeConfig) -> dict[str, Any]:
 
 
 def _roles(roles: list[str], node: dict[str, Any] | None) -> dict[str, str]:
+    from metanode.node import config as node_config  # noqa: PLC0415 - as in _config
+
     states = {}
     for role in node_config.ROLES:
         if role not in roles:

@@ -40,13 +40,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from metanode.errors import ConfigError
-from metanode.node import config as node_config
 from metanode.node import logs
 
 from . import forked, network
+
+# pydantic's config models load only once a supervisor runs: `bpci` imports this module (via
+# cli/server.py) at every start.
+if TYPE_CHECKING:
+    from metanode.node import config as node_config
 
 log = logging.getLogger("metanode.server")
 STATE_FILE = "server.json"
@@ -123,6 +127,8 @@ def running_pid(home: Path) -> int | None:
 
 class Supervisor:
     def __init__(self, home: Path) -> None:
+        from metanode.node import config as node_config  # noqa: PLC0415 - see TYPE_CHECKING
+
         self.home = home
         self.config_path = home / "config.toml"
         self.config = node_config.load(self.config_path)  # refused before anything starts
@@ -288,6 +294,8 @@ class Supervisor:
         return returncode
 
     def _reload_config(self) -> None:
+        from metanode.node import config as node_config  # noqa: PLC0415 - as in __init__
+
         try:
             new = node_config.load(self.config_path)
         except ConfigError as error:
