@@ -4,7 +4,9 @@
 # that need the package say why they skip.
 # - bubblewrap: DockLock's native mode runs executables under it.
 # - chromium: the dashboard's end-to-end tests drive it headless (Playwright, no browser
-#   download of its own).
+#   download of its own). Pinned to its major release: Debian's security archive serves only
+#   the latest build of it (156.0.8078.114 was replaced by .129 and could no longer be
+#   installed, so the browser tests skipped on a fresh machine).
 # - haproxy: the gateway front of deploy/haproxy/, run in front of real nodes by its tests.
 # - tshark: tests/net/test_hybrid.py captures a hybrid link handshake on loopback with it.
 # - iproute2 (ip, tc netem) and faketime: `metanode testnet --netns` puts each validator in a
@@ -13,7 +15,7 @@
 #   (NFQUEUE to its delayer) faults (docs/decisions/testnet-shaping.md).
 set -eu
 BUBBLEWRAP_VERSION="0.8.0-2+deb12u1"
-CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
+CHROMIUM_VERSION="156.*"
 TSHARK_VERSION="4.0.17-0+deb12u3"
 HAPROXY_VERSION="2.6.12-1+deb12u4"
 IPROUTE2_VERSION="6.1.0-3"
