@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, constants, witness
 from metanode.docklock.appstate import state_root
-from metanode.docklock.receipt import Bundle, Receipt, Request
+from metanode.docklock.receipt import Bundle, Receipt, Request, encoded_of
 
 ZERO = bytes(32)
 
 
 def execute(
+    module: bytes,
+    function: str,
+    input_: bytes,
+    state: dict[bytes, bytes],
+    key: ed25519.PrivateKey,
+    **options: Any,
+) -> tuple[Bundle, dict[bytes, bytes]]:
+    """(the signed bundle, the app state after the call): `execute_encoded` without the
+    receipt's encoding."""
+    bundle, after, _encoded = execute_encoded(module, function, input_, state, key, **options)
+    return bundle, after
+
+
+def execute_encoded(
     module: bytes,
     function: str,
     input_: bytes,
@@ -24,11 +40,14 @@ def execute(
     fuel: int = constants.fuel_max,
     request: Request | None = None,
     root_before: bytes | None = None,
-) -> tuple[Bundle, dict[bytes, bytes]]:
-    """(the signed bundle, the app state after the call). With the client's `request` the
-    receipt is a split-origin one (version 2, receipt.py). `root_before`: `state`'s root, if
-    the caller knows it (an executor running an app's calls in turn holds the last call's root
-    after), so that the state tree is not built again for it."""
+) -> tuple[Bundle, dict[bytes, bytes], bytes]:
+    """(the signed bundle, the app state after the call, the receipt's encoding). With the
+    client's `request` the receipt is a split-origin one (version 2, receipt.py).
+    `root_before`: `state`'s root, if the caller knows it (an executor running an app's calls
+    in turn holds the last call's root after), so that the state tree is not built again for
+    it. The encoding is assembled from the signing message just signed (`encoded_of`): the
+    executor service stores and gossips it, and encoding the body again for it was ~10 us a
+    call (docs/performance.md, "Apps, w20")."""
     run = cage.run(module, function, input_, state, block_time=block_time, seed=seed, fuel=fuel)
     unsigned = Receipt(
         app_id=cage.app_id(module),
@@ -48,9 +67,11 @@ def execute(
         previous=previous,
         request=request,
     )
-    signed = Receipt(**{**_fields(unsigned), "signature": key.sign(unsigned.signing_message())})
+    message = unsigned.signing_message()
+    signature = key.sign(message)
+    signed = Receipt(**{**_fields(unsigned), "signature": signature})
     bundle = Bundle(signed, module, input_, dict(state), run.witness, run.output)
-    return bundle, run.state_after
+    return bundle, run.state_after, encoded_of(message, signature)
 
 
 def _fields(receipt: Receipt) -> dict[str, object]:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
-from metanode.docklock.executor import ZERO, execute
+from metanode.docklock.executor import ZERO, execute_encoded
 from metanode.docklock.receipt import Bundle, Receipt, encoded_of
 from metanode.errors import MetanodeError
 
@@ -262,7 +262,7 @@ class ExecutorService:
             self._roots.pop(app, None)
             self._heads[app] = Head(call.seq, own)
             return None
-        bundle, after = execute(
+        bundle, after, encoded = execute_encoded(
             module,
             call.function,
             call.input,
@@ -278,9 +278,9 @@ class ExecutorService:
         self._roots[app] = bundle.receipt.state_root_after  # before a test harness falsifies it
         if self._falsify is not None:
             bundle = self._falsify(bundle)
+            encoded = encoded_of(bundle.receipt.signing_message(), bundle.receipt.signature)
         receipt = bundle.receipt
         signed = (receipt, bundle.output, bundle.witness)
-        encoded = encoded_of(receipt.signing_message(), receipt.signature)
         head_hash = writer.commit(app, call.seq, before, after, signed, call.previous, encoded)
         self._states[app] = after
         self._heads[app] = Head(call.seq, head_hash)
