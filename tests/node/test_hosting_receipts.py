@@ -17,6 +17,8 @@ from metanode.node.hosting import (
     _peers_receipt,
     _signed,
     first_waiting,
+    forget_silent,
+    receipts_ask_interval_s,
     to_compare,
     unheld,
 )
@@ -139,3 +141,19 @@ def test_the_watch_compares_only_receipts_that_differ_from_this_executors_held_o
     assert to_compare(answers(mine, lying), PEER.public_key) == [lying]
     assert to_compare(answers(theirs), PEER.public_key) == [theirs]
     assert to_compare(answers(mine, lying), OTHER.public_key) == [mine]
+
+
+def test_executors_not_heard_within_the_ask_interval_are_forgotten() -> None:
+    """`forget_silent` bounds `Hosting._heard` by the executors heard lately: only they count
+    as live, and it grew with every replica ever heard (apps too once all theirs are gone)."""
+    now = 1_000.0
+    recent, stale = now - receipts_ask_interval_s / 2, now - receipts_ask_interval_s
+    app, gone = bytes([1]) * 32, bytes([2]) * 32
+    heard = {
+        app: {PEER.public_key: recent, OTHER.public_key: stale},
+        gone: {PEER.public_key: stale - 60.0},
+    }
+    forget_silent(heard, now)
+    assert heard == {app: {PEER.public_key: recent}}
+    forget_silent(heard, now + receipts_ask_interval_s)
+    assert heard == {}

@@ -284,7 +284,8 @@ class Hosting:
         self._handovers: dict[bytes, Handover] = {}
         self._assemblies: dict[bytes, Taking] = {}
         self._missing_since: dict[tuple[bytes, int], float] = {}  # (app, first_seq) → asked
-        # Per app, when each executor's last receipt was kept (monotonic s): `_live`.
+        # Per app, when each executor's last receipt was kept (monotonic s): `_live`; those
+        # heard too long ago are forgotten at each look for ranges to cut (`forget_silent`).
         self._heard: dict[bytes, dict[bytes, float]] = {}
         # Reads of the chain's state memoised until the next commit (`_memo`): the gossip tick
         # looked for ranges to cut on every receipt that arrived, and re-reading each call and
@@ -915,6 +916,7 @@ class Hosting:
             self._verified.pop(key, None)
         for asked in [asked for asked in self._missing_since if asked[1] < _tip(reader, asked[0])]:
             del self._missing_since[asked]
+        forget_silent(self._heard, time.monotonic())
 
     def _notarised(self, reader: StateReader) -> list[tuple[bytes, int, Receipt]]:
         """The receipts held of calls a committed LogBlock now covers (pruned next) that
@@ -1344,6 +1346,19 @@ def first_waiting(
         if missing and (not answers or not silent_past or not missing.isdisjoint(live)):
             return seq
     return None
+
+
+def forget_silent(heard: dict[bytes, dict[bytes, float]], now: float) -> None:
+    """Drop from `heard` (per app, when each executor's last receipt was kept, monotonic s)
+    every executor not heard within `receipts_ask_interval_s` of `now`, and the apps left with
+    none: only those count as live (`Hosting._live`), and it kept every replica of every app
+    ever heard, for the node's lifetime."""
+    for app_id in list(heard):
+        executors = heard[app_id]
+        for key in [key for key, at in executors.items() if now - at >= receipts_ask_interval_s]:
+            del executors[key]
+        if not executors:
+            del heard[app_id]
 
 
 def to_compare(answers: Mapping[bytes, Held], own: bytes) -> list[Receipt]:
