@@ -37,7 +37,7 @@ def stored(path: Path, court: Court, runs: list[Bundle]) -> ExecutorStore:
     truth = court.truth(court.calls)
     with store.writing() as writer:
         for seq, bundle in enumerate(runs):
-            signed = (bundle.receipt, bundle.output, bundle.witness)
+            signed = (bundle.receipt, bundle.output, [record.encode() for record in bundle.witness])
             writer.commit(APP, seq, truth[seq], truth[seq + 1], signed)
     return store
 

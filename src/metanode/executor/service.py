@@ -38,7 +38,7 @@ from pathlib import Path
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
-from metanode.docklock.executor import ZERO, execute_encoded
+from metanode.docklock.executor import ZERO, Executed, execute_encoded
 from metanode.docklock.receipt import Bundle, Receipt, encoded_of
 from metanode.errors import MetanodeError
 
@@ -262,7 +262,7 @@ class ExecutorService:
             self._roots.pop(app, None)
             self._heads[app] = Head(call.seq, own)
             return None
-        bundle, after, encoded = execute_encoded(
+        executed = execute_encoded(
             module,
             call.function,
             call.input,
@@ -275,15 +275,29 @@ class ExecutorService:
             request=call.request,
             root_before=self._roots.get(app),
         )
-        self._roots[app] = bundle.receipt.state_root_after  # before a test harness falsifies it
+        # Before a test harness falsifies it.
+        self._roots[app] = executed.bundle.receipt.state_root_after
         if self._falsify is not None:
-            bundle = self._falsify(bundle)
-            encoded = encoded_of(bundle.receipt.signing_message(), bundle.receipt.signature)
-        receipt = bundle.receipt
-        signed = (receipt, bundle.output, bundle.witness)
-        head_hash = writer.commit(app, call.seq, before, after, signed, call.previous, encoded)
+            executed = _falsified(executed, self._falsify)
+        bundle, after = executed.bundle, executed.state_after
+        signed = (bundle.receipt, bundle.output, executed.records)
+        head_hash = writer.commit(
+            app, call.seq, before, after, signed, call.previous, executed.encoded
+        )
         self._states[app] = after
         self._heads[app] = Head(call.seq, head_hash)
         if call.watched:
             return None
-        return Published(app, call.seq, bundle, state_bytes(after), encoded)
+        return Published(app, call.seq, bundle, state_bytes(after), executed.encoded)
+
+
+def _falsified(executed: Executed, falsify: Callable[[Bundle], Bundle]) -> Executed:
+    """A test harness's lie (node/misbehaviour.py), its encodings made again."""
+    bundle = falsify(executed.bundle)
+    receipt = bundle.receipt
+    return Executed(
+        bundle,
+        executed.state_after,
+        encoded_of(receipt.signing_message(), receipt.signature),
+        [record.encode() for record in bundle.witness],
+    )

@@ -249,15 +249,15 @@ class Writer:
         seq: int,
         before: dict[bytes, bytes],
         after: dict[bytes, bytes],
-        signed: tuple[Receipt, bytes, Sequence[Record]] | None,
+        signed: tuple[Receipt, bytes, Sequence[bytes]] | None,
         previous: bytes | None = None,
         encoded: bytes | None = None,
     ) -> bytes:
         """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
-        witness, or None for a call run only to catch up. The receipt chains to the app's last one
-        here, or to `previous` when the node chose another (`CommittedCall.previous`).
-        `encoded`: the receipt's encoding, if the caller holds it. Returns the receipt hash the
-        app's head now names."""
+        witness records' encodings, or None for a call run only to catch up. The receipt chains
+        to the app's last one here, or to `previous` when the node chose another
+        (`CommittedCall.previous`). `encoded`: the receipt's encoding, if the caller holds it.
+        Returns the receipt hash the app's head now names."""
         check(len(app_id) == _APP_ID_BYTES, "app ids are 32 bytes")
         store, txn = self._store, self._txn
         head = store._head(txn, app_id)
@@ -274,7 +274,7 @@ class Writer:
                 txn.put(app_id + key, after[key], db=store._state)
         txn.put(_receipt_key(app_id, seq), encode(undo), db=store._undo)
         if signed is not None:
-            receipt, output, witness = signed
+            receipt, output, records = signed
             expected_previous = own if previous is None else previous
             check(
                 receipt.previous == expected_previous, "a receipt must chain to the app's last one"
@@ -282,7 +282,7 @@ class Writer:
             wire = receipt.encode() if encoded is None else encoded
             own = tagged_hash(tags.EXEC_RECEIPT, wire)
             # An array's encoding is its head and its items' encodings: the receipt's is at hand.
-            rest = [output, state_bytes(after), [r.encode() for r in witness]]
+            rest = [output, state_bytes(after), list(records)]
             txn.put(
                 _receipt_key(app_id, seq), _HEAD_OF_4 + wire + encode(rest)[1:], db=store._receipts
             )
