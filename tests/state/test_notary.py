@@ -28,6 +28,7 @@ from metanode.state.notary.records import ExecutorTip
 from metanode.state.notary.rules import store_logblock
 from metanode.state.poe.formula import reward_base_units, usage_of
 from metanode.state.poe.params import DEFAULT as POE
+from metanode.state.values import encode_value
 from metanode.state.view import MemoryReader, Overlay
 from metanode.types import (
     Address,
@@ -418,3 +419,21 @@ def test_the_logblock_round_trips_through_its_wire_form(chain: Chain) -> None:
     logblock = logblock_of(chain, Replicas(chain).leaves(0, 1), 0, 1)
     assert LogBlock.from_wire(decode(encode(logblock.to_wire()))) == logblock
     assert decode(logblock.encode()).tag == tags.LOGBLOCK.number
+
+
+def test_a_committed_logblocks_records_are_the_codecs_bytes(chain: Chain) -> None:
+    """The LogBlock (stored from the encoding its aggregate's check made), its receipt index
+    and the executor tips are written without the codec's hooks: the same bytes as
+    `encode_value` of their values."""
+    replicas, submitter = Replicas(chain), Submitter(chain)
+    leaves = replicas.leaves(0, 2)
+    logblock = logblock_of(chain, leaves, 0, 2)
+    assert submitter.submit(logblock) == OK
+    reader = chain.state.reader
+    height = dict(queries.logblocks(reader, APP))[0].height
+    assert reader.get(keys.logblock(APP, 0)) == encode_value([height, logblock.to_wire()])
+    for index, leaf in enumerate(leaves):
+        assert reader.get(keys.receipt(leaf.receipt_hash)) == encode_value([APP, 0, index])
+    for leaf in leaves[-2:]:
+        tip = [leaf.receipt_hash, leaf.block_time, leaf.state_bytes]
+        assert reader.get(keys.executor_tip(APP, leaf.executor)) == encode_value(tip)

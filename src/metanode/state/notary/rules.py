@@ -112,11 +112,11 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     tips = {executor: read_executor_tip(writer, app_id, executor) for executor in chains}
     if not _chains_link(chains, tips):
         return errors.CHAIN_LINK_BROKEN
+    # One encoding of the leaves for the aggregate's message and the stored LogBlock.
+    message, wire = logblock.signing_message_and_wire()
     try:
         bls.fast_aggregate_verify(
-            [member.bls_public_key for member in signers],
-            logblock.signing_message(),
-            logblock.aggregate,
+            [member.bls_public_key for member in signers], message, logblock.aggregate
         )
     except VerificationError:
         return errors.AGGREGATE_INVALID
@@ -138,7 +138,7 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     rewards = rewards_of(writer, logblock)
     if can_mint(writer, Denom.NEX, sum(amount for _, amount in rewards)) != OK:
         return errors.SUPPLY_OVERFLOW
-    context.events.append(on_logblock_committed(writer, context.block, logblock, rewards))
+    context.events.append(on_logblock_committed(writer, context.block, logblock, rewards, wire))
     return OK
 
 
@@ -224,12 +224,15 @@ def rewards_of(reader: StateReader, logblock: LogBlock) -> Rewards:
     return tuple(rewards)
 
 
-def store_logblock(writer: Overlay, height: int, logblock: LogBlock) -> int:
-    """Store the LogBlock under the app's next number, index its receipts and move the
-    executor tips; return its number (`on_logblock_committed`'s first step)."""
+def store_logblock(
+    writer: Overlay, height: int, logblock: LogBlock, wire: bytes | None = None
+) -> int:
+    """Store the LogBlock (`wire`: its encoding, if the caller holds it) under the app's next
+    number, index its receipts and move the executor tips; return its number
+    (`on_logblock_committed`'s first step)."""
     app_id = logblock.app_id
     number = read_app_tip(writer, app_id).count
-    write_logblock(writer, number, Stored(height, logblock))
+    write_logblock(writer, number, Stored(height, logblock), wire)
     write_app_tip(writer, app_id, AppTip(number + 1, logblock.last_seq + 1))
     for index, leaf in enumerate(logblock.leaves):
         write_receipt_index(writer, leaf.receipt_hash, app_id, number, index)
@@ -245,10 +248,11 @@ def store_logblock(writer: Overlay, height: int, logblock: LogBlock) -> int:
 
 
 def on_logblock_committed(
-    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards
+    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards, wire: bytes
 ) -> Event:
-    """Commit a LogBlock that passed every check: store it, index its receipts, move the
-    executor tips, mint the PoE rewards; return the `logblock_committed` event.
+    """Commit a LogBlock that passed every check (`wire`: its encoding, made with the
+    aggregate's message): store it, index its receipts, move the executor tips, mint the PoE
+    rewards; return the `logblock_committed` event.
 
     The one commit path. After the mint, billing (state/billing: `apps.settle_call` once per
     call of the range, and the epoch's statements) charges each call's escrow for the fuel its
@@ -256,7 +260,7 @@ def on_logblock_committed(
     refusal settle_call could give is ruled out by the ladder (`_check_calls`), as the mint's
     is by the supply check."""
     app_id = logblock.app_id
-    number = store_logblock(writer, block.height, logblock)
+    number = store_logblock(writer, block.height, logblock, wire)
     minted = 0
     for executor, amount in rewards:
         if amount:
