@@ -70,3 +70,11 @@ def test_a_written_record_is_the_codecs_bytes(record: CallRecord) -> None:
     data = writer.get(keys.call(bytes(32), 7))
     assert data == encode_value(record.to_wire())
     assert decode_call(data, keys.call(bytes(32), 7)) == record
+
+
+@given(records, uints)
+def test_a_settled_record_is_the_record_with_its_status_and_fuel_replaced(
+    record: CallRecord, fuel_used: int
+) -> None:
+    settled = record.settled(fuel_used)
+    assert settled == replace(record, status=CallStatus.SETTLED, fuel_used=fuel_used)

@@ -119,6 +119,23 @@ class CallRecord:
     def escrow(self) -> int:
         return self.fuel_limit * self.fuel_price
 
+    def settled(self, fuel_used: int) -> CallRecord:
+        """The record settled for `fuel_used`: built field by field, not by
+        `dataclasses.replace` (2.5 us, for each call of a LogBlock's range)."""
+        return CallRecord(
+            self.caller,
+            self.version,
+            self.function,
+            self.input,
+            self.fuel_limit,
+            self.fuel_price,
+            self.height,
+            CallStatus.SETTLED,
+            fuel_used,
+            self.epoch,
+            self.tx_hash,
+        )
+
     def to_wire(self) -> list[Any]:
         return [
             self.caller.raw,

@@ -404,14 +404,11 @@ def settle_calls(writer: Overlay, app_id: bytes, calls: Sequence[Served]) -> lis
         served.setdefault(record.epoch, set()).update(call.executors)
         shares = _split(params, record, call.fuel_used, len(call.executors))
         settlements.append(shares)
-        for target, amount in [
-            (record.caller, shares.refund),
-            *((executor, shares.each) for executor in call.executors),
-            (TREASURY, shares.treasury),
-        ]:
-            payments[target] = payments.get(target, 0) + amount
-        settled = replace(record, status=CallStatus.SETTLED, fuel_used=call.fuel_used)
-        write_call(writer, app_id, call.seq, settled)
+        payments[record.caller] = payments.get(record.caller, 0) + shares.refund
+        for executor in call.executors:
+            payments[executor] = payments.get(executor, 0) + shares.each
+        payments[TREASURY] = payments.get(TREASURY, 0) + shares.treasury
+        write_call(writer, app_id, call.seq, record.settled(call.fuel_used))
     for target, amount in payments.items():
         check(move(writer, ESCROW, target, Denom.FLX, amount) == OK, "escrow holds every call")
     for epoch in sorted(served):

@@ -30,30 +30,43 @@ from metanode.types import Address, LogBlock
 
 def bill(writer: Overlay, logblock: LogBlock, rewards: tuple[tuple[bytes, int], ...]) -> None:
     """Settle every call of `logblock` and add it and `rewards` (executor key, NEX) to the
-    epoch's statements."""
+    epoch's statements. The figures are summed as integers and each statement built once: a
+    statement added per call and per executor (three objects a call) and an address hashed from
+    its key per leaf were 2.1 of a 256-call LogBlock's 4.6 ms of billing (docs/performance.md,
+    "Apps, w20")."""
     app_id = logblock.app_id
     epoch, _seed = draw_seed(writer)
-    app_total = Statement(minted=sum(amount for _key, amount in rewards))
-    served: dict[Address, Statement] = {
-        Address.from_public_key(key): Statement(minted=amount) for key, amount in rewards
-    }
+    keys_served = {leaf.executor for leaf in logblock.leaves}
+    addresses = {key: Address.from_public_key(key) for key in keys_served}
     calls: list[Served] = []
     for seq, group in groupby(logblock.leaves, key=lambda leaf: leaf.call_seq):
         leaves = list(group)
-        executors = [Address.from_public_key(leaf.executor) for leaf in leaves]
+        executors = [addresses[leaf.executor] for leaf in leaves]
         calls.append(Served(seq, leaves[0].fuel_used, executors))
     settled = settle_calls(writer, app_id, calls)
     if isinstance(settled, int):
         raise InvariantViolation(
             f"billing: settle_calls refused after the ladder: {name_of(settled)}"
         )
+    fuel = charged = treasury = 0
+    # Per executor: [calls, fuel, charged, paid to it, treasury].
+    sums: dict[Address, list[int]] = {}
     for call, shares in zip(calls, settled, strict=True):
-        paid = shares.charge - shares.treasury
-        app_total += Statement(1, call.fuel_used, shares.charge, paid, shares.treasury)
+        fuel += call.fuel_used
+        charged += shares.charge
+        treasury += shares.treasury
         for executor in call.executors:
-            served[executor] = served.get(executor, Statement()) + Statement(
-                1, call.fuel_used, shares.charge, shares.each, shares.treasury
-            )
+            mine = sums.setdefault(executor, [0, 0, 0, 0, 0])
+            mine[0] += 1
+            mine[1] += call.fuel_used
+            mine[2] += shares.charge
+            mine[3] += shares.each
+            mine[4] += shares.treasury
+    minted = {Address.from_public_key(key): amount for key, amount in rewards}
+    app_total = Statement(
+        len(calls), fuel, charged, charged - treasury, treasury, sum(minted.values())
+    )
     add_to_statement(writer, keys.app_statement(app_id, epoch), app_total)
-    for executor in sorted(served, key=lambda address: address.raw):
-        add_to_statement(writer, keys.executor_statement(executor.raw, epoch), served[executor])
+    for executor in sorted({*sums, *minted}, key=lambda address: address.raw):
+        statement = Statement(*sums.get(executor, [0] * 5), minted=minted.get(executor, 0))
+        add_to_statement(writer, keys.executor_statement(executor.raw, epoch), statement)
