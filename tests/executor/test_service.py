@@ -36,6 +36,8 @@ def test_one_hundred_counter_calls_make_a_valid_receipt_chain(tmp_path: Path) ->
     assert [item.receipt for item in stored] == [item.receipt for item in published]
     # Stored and gossiped as assembled from the signing message (`encoded_of`): the same bytes.
     assert [item.encoded for item in published] == [item.receipt.encode() for item in published]
+    # The receipt's bytes are cut from its stored record: the same bytes.
+    assert [item.encoded for item in stored] == [item.receipt.encode() for item in stored]
     # The witness is stored from the records' encodings its root was made of: the same records.
     assert [item.witness for item in stored] == [tuple(item.bundle.witness) for item in published]
     previous, root = ZERO, state_root({})

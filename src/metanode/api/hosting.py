@@ -17,7 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from metanode.codec import encode
+from metanode.codec import tags
+from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.appstate import prove_read, state_root
 from metanode.executor import constants
 from metanode.executor.store import ExecutorStore
@@ -80,8 +81,8 @@ def router(store: ExecutorStore | None) -> APIRouter:
         views = [
             ReceiptView(
                 seq=item.seq,
-                hash=item.receipt.hash().hex(),
-                receipt=encode(item.receipt.to_wire()).hex(),
+                hash=tagged_hash(tags.EXEC_RECEIPT, item.encoded).hex(),
+                receipt=item.encoded.hex(),
                 outcome=item.receipt.outcome,
                 fuel_used=item.receipt.fuel_used,
                 state_root_after=item.receipt.state_root_after.hex(),

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import lmdb
 
@@ -56,6 +55,7 @@ class StoredReceipt:
     output: bytes
     state_bytes: int  # the app state's size after the call (Σ key and value bytes)
     witness: tuple[Record, ...]  # the call's host calls, which the receipt's witness root covers
+    encoded: bytes  # the receipt's encoding (`Receipt.encode()`), as stored
 
     @property
     def logs(self) -> list[bytes]:
@@ -175,7 +175,7 @@ class ExecutorStore:
                     else None
                 )
                 if raw is not None:
-                    return Served(_stored(seq, decode(raw)), state)
+                    return Served(_stored(seq, bytes(raw)), state)
                 undo = txn.get(_receipt_key(app_id, seq), db=self._undo)
                 if undo is None:
                     return None  # before an installed state: not this store's history
@@ -194,17 +194,18 @@ class ExecutorStore:
 
     def receipts(self, app_id: bytes, from_seq: int, limit: int) -> list[StoredReceipt]:
         """This executor's receipts for `app_id` from `from_seq` on, in seq order."""
-        return [_stored(seq, value) for seq, value in self._scan(app_id, from_seq, limit)]
+        return [_stored(seq, data) for seq, data in self._scan(app_id, from_seq, limit)]
 
     def signed(self, app_id: bytes, from_seq: int, limit: int) -> dict[int, Receipt]:
         """`receipts` without their outputs and witnesses decoded, by seq: what a comparison
         with other replicas' receipts needs (the court watch at each commit)."""
         return {
-            seq: Receipt.from_wire(value[0]) for seq, value in self._scan(app_id, from_seq, limit)
+            seq: Receipt.from_wire(decode(data)[0])
+            for seq, data in self._scan(app_id, from_seq, limit)
         }
 
-    def _scan(self, app_id: bytes, from_seq: int, limit: int) -> list[tuple[int, Any]]:
-        found: list[tuple[int, Any]] = []
+    def _scan(self, app_id: bytes, from_seq: int, limit: int) -> list[tuple[int, bytes]]:
+        found: list[tuple[int, bytes]] = []
         with self._env.begin() as txn:
             cursor = txn.cursor(db=self._receipts)
             if not cursor.set_range(_receipt_key(app_id, from_seq)):
@@ -212,14 +213,19 @@ class ExecutorStore:
             for key, value in cursor:
                 if key[:_APP_ID_BYTES] != app_id or len(found) >= limit:
                     break
-                found.append((int.from_bytes(key[_APP_ID_BYTES:], "big"), decode(value)))
+                found.append((int.from_bytes(key[_APP_ID_BYTES:], "big"), bytes(value)))
         return found
 
 
-def _stored(seq: int, value: Any) -> StoredReceipt:
-    wire, output, size, witness = value
+def _stored(seq: int, data: bytes) -> StoredReceipt:
+    """The record `Writer.commit` stored: the receipt's bytes are cut from it (the array's
+    head, then the receipt, then the other three items, which are encoded again to find their
+    length) instead of encoded again from the decoded receipt, as a gateway serving it needs
+    them (docs/performance.md, "Apps, w20")."""
+    wire, output, size, witness = decode(data)
     records = tuple(Record.decode(record) for record in witness)
-    return StoredReceipt(seq, Receipt.from_wire(wire), output, size, records)
+    encoded = data[1 : len(data) - len(encode([output, size, witness])) + 1]
+    return StoredReceipt(seq, Receipt.from_wire(wire), output, size, records, encoded)
 
 
 def state_bytes(state: dict[bytes, bytes]) -> int:

@@ -599,7 +599,7 @@ class Hosting:
                     ReceiptItem(
                         frame.app_id,
                         item.seq,
-                        _receipt_bytes(item.receipt),
+                        item.encoded,
                         len(item.output),
                         item.state_bytes,
                     )
