@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.codec import decode, encode, tags
+from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Receipt, Request, encoded_of, signing_message_of
 from metanode.errors import DecodeError, VerificationError
@@ -112,3 +113,23 @@ def test_mutated_receipts_decode_as_the_codec_decodes_them(data: st.DataObject) 
     assert typed == _strict(raw)
     if isinstance(typed, Receipt):
         assert signing_message_of(raw) == typed.signing_message()
+
+
+digests = st.binary(min_size=32, max_size=32)
+uints = st.integers(min_value=0, max_value=2**64 - 1)
+receipts = st.builds(
+    Receipt,
+    digests, st.text(max_size=128), digests, digests, digests, uints, uints, digests, uints,
+    st.text(max_size=64), digests, uints, digests, digests, digests, st.binary(max_size=64),
+    st.none() | st.builds(Request, digests, digests, st.binary(max_size=128)),
+)  # fmt: skip
+
+
+@given(receipts)
+def test_the_signing_message_and_result_hash_are_the_codecs_bytes(receipt: Receipt) -> None:
+    """Both are encoded without the codec's per-type hooks: the same bytes, either version."""
+    assert receipt.signing_message() == tags.EXEC_RECEIPT.name_bytes + b"\x00" + encode(
+        receipt.body()
+    )
+    figures = [receipt.state_root_after, receipt.output_hash, receipt.outcome, receipt.fuel_used]
+    assert receipt.result_hash() == tagged_hash(tags.EXEC_RESULT, encode(figures))

@@ -34,6 +34,7 @@ from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
 from metanode.docklock.witness import Record, logged
 from metanode.errors import DecodeError, VerificationError
+from metanode.state.values import encode_plain
 from metanode.types import constants as types_constants
 from metanode.types.fields import expect_array, expect_bytes, expect_text, expect_uint
 from metanode.types.logblock import LogLeaf
@@ -75,7 +76,7 @@ def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes
 def result_hash(state_root_after: bytes, output_hash: bytes, outcome: str, fuel_used: int) -> bytes:
     """`Receipt.result_hash` of a run's figures (the court compares a replay with it)."""
     figures = [state_root_after, output_hash, outcome, fuel_used]
-    return tagged_hash(tags.EXEC_RESULT, encode(figures))
+    return tagged_hash(tags.EXEC_RESULT, encode_plain(figures))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,10 @@ class Receipt:
         ]  # fmt: skip
 
     def signing_message(self) -> bytes:
-        return _SIGNED + encode(self.body())
+        """The body holds only uint64s, byte and text strings: `encode_plain` writes the
+        codec's bytes without its per-type hooks (4.5 -> 1.6 us; every executor signs one
+        a call; tests/docklock/test_receipt_versions.py compares them)."""
+        return _SIGNED + encode_plain(self.body())
 
     def to_wire(self) -> cbor2.CBORTag:
         return cbor2.CBORTag(tags.EXEC_RECEIPT.number, [*self.body(), self.signature])
