@@ -143,6 +143,13 @@ class _Entry:
     arrival: int  # admission order: among equal fees the first come is reaped first
     local: bool = False  # submitted to this node by a client (not gossiped by a peer)
     since: int = 0  # the height being decided when it was admitted (inclusion lists)
+    # Its sender's next nonce in committed state when its rungs last ran: `settle` runs them
+    # again whenever that state may have moved (a new height), so inserting and the queue rung
+    # need not read the account again (a second read was 1.1% of a lone validator's loop).
+    committed: int = 0
+    # What it takes from its sender's balances if it succeeds, the fee first (`_costs`), worked
+    # out once: the pool adds and subtracts them at every insertion and removal.
+    costs: tuple[tuple[Denom, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -162,7 +169,9 @@ class _Sender:
     def spent(self, denom: Denom, beside: _Entry | None) -> int:
         """What the pending transactions but `beside` (the one a replacement displaces) spend."""
         total = self.spends.get(denom, 0)
-        return total - _cost(beside.tx, denom) if beside is not None else total
+        if beside is None:
+            return total
+        return total - sum(amount for spent, amount in beside.costs if spent is denom)
 
     @property
     def missing(self) -> int:
@@ -341,6 +350,7 @@ class Pool:
         if stale and screened.height == height:
             moved = self._moved_since(screened.version, set())
         seen: set[bytes] = set()
+        inserted: list[tuple[int, _Entry]] = []
         verdict = iter(verdicts)
         for index, entry, awaits_verdict in screened.candidates:
             known = entry.hash in self._verified
@@ -356,18 +366,20 @@ class Pool:
                 self.rechecks += 1
                 refusal = self._rules(entry, ledger, height, seen)
             elif stale:
-                refusal = self._room(entry, ledger)
+                refusal = self._room(entry)
             seen.add(entry.hash)
             refusal = refusal or self._replacement(entry)
             version = self._version
-            results[index] = refusal or self._insert(entry, ledger)
+            refusal = refusal or self._insert(entry)
+            if refusal is None:
+                inserted.append((index, entry))
+            else:
+                results[index] = refusal
             if moved is not None:
                 moved = self._moved_since(version, moved)
         check(next(verdict, None) is None, "more verdicts than screened signatures")
-        for index, entry, _ in screened.candidates:
-            result = results[index]
-            if result is not None and result.admitted:
-                results[index] = self._standing(entry)
+        for index, entry in inserted:
+            results[index] = self._standing(entry)
         return [result for result in results if result is not None]
 
     def _moved_since(self, version: int, into: set[Address]) -> set[Address] | None:
@@ -382,8 +394,10 @@ class Pool:
     def _standing(self, entry: _Entry) -> Admission:
         """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
         (it may also have left the pool again, replaced or evicted by the rest of its batch)."""
-        missing = self.waiting_for(entry.hash)
-        if missing is None:
+        if entry.hash not in self._by_hash:
+            return Admission(entry.hash, None)
+        missing = self._by_sender[entry.sender].missing
+        if entry.tx.nonce <= missing:
             return Admission(entry.hash, None)
         detail = f"waiting for nonce {missing} of its sender (a nonce gap)"
         return Admission(entry.hash, None, detail, queued=True, next_nonce=missing)
@@ -408,7 +422,14 @@ class Pool:
                 return Admission(None, Reason.TOO_LARGE, tx.detail)
             return Admission(None, Reason.MALFORMED, f"not a transaction: {tx}")
         entry = _Entry(
-            tx, tx.hash(), tx.sender_address, len(raw), next(self._arrivals), local, height
+            tx,
+            tx.hash(),
+            tx.sender_address,
+            len(raw),
+            next(self._arrivals),
+            local,
+            height,
+            costs=_costs(tx),
         )
         refusal = self._rules(entry, ledger, height, seen)
         return entry if refusal is None else refusal
@@ -425,15 +446,16 @@ class Pool:
         if code != OK:
             return Admission(tx_hash, _ENVELOPE_REASONS[code], self._envelope(tx, ledger, height))
         next_nonce, balance = ledger.account(sender)
+        entry.committed = next_nonce
         code = ledger.key_rung(tx, sender, next_nonce)
         if code != OK:
             return Admission(tx_hash, *_KEY_REASONS[code])
         refusal = self._nonce(entry, next_nonce) or self._funds(entry, ledger, balance)
         if refusal is not None:
             return refusal
-        return self._room(entry, ledger)
+        return self._room(entry)
 
-    def _room(self, entry: _Entry, ledger: LedgerView) -> Admission | None:
+    def _room(self, entry: _Entry) -> Admission | None:
         """The last rungs before the signature: room for one more pending transaction of the
         sender, of transactions waiting behind a nonce gap, of this node's clients', and in the
         pool."""
@@ -445,7 +467,7 @@ class Pool:
             detail = f"the sender has {len(pending)} pending transactions, the most one may have"
             return Admission(tx_hash, Reason.SENDER_FULL, detail)
         if len(self._by_hash) >= self.txs_max // 2 and tx.nonce > self.next_nonce(
-            sender, ledger.account(sender)[0]
+            sender, entry.committed
         ):
             detail = "transactions waiting behind a missing nonce fill half the pool; send the gap"
             return Admission(tx_hash, Reason.QUEUE_FULL, detail)
@@ -490,9 +512,9 @@ class Pool:
         """The fee, then the amount the message moves, against the committed balance less what
         the sender's other pending transactions (all but the one this replaces) would spend."""
         tx = entry.tx
-        sender = self._by_sender.get(entry.sender) or _Sender({}, 0)
-        replaced = sender.txs.get(tx.nonce)
-        flx_spent = sender.spent(Denom.FLX, replaced)
+        sender = self._by_sender.get(entry.sender)
+        replaced = sender.txs.get(tx.nonce) if sender is not None else None
+        flx_spent = sender.spent(Denom.FLX, replaced) if sender is not None else 0
         if flx_spent + tx.fee > flx_balance:
             detail = (
                 f"fee {format_coins(tx.fee, Denom.FLX)}; the sender holds "
@@ -500,15 +522,14 @@ class Pool:
                 f"spend {format_coins(flx_spent, Denom.FLX)}"
             )
             return Admission(entry.hash, Reason.INSUFFICIENT_FEE_BALANCE, detail)
-        moved = _moves(tx.message)
-        if moved is None:
+        if len(entry.costs) == 1:  # the fee alone: the message moves no coins
             return None
-        denom, amount = moved
+        denom, amount = entry.costs[1]
         if denom is Denom.FLX:
             balance, spent = flx_balance, flx_spent + tx.fee
         else:
             balance = ledger.balance(entry.sender, denom)
-            spent = sender.spent(denom, replaced)
+            spent = sender.spent(denom, replaced) if sender is not None else 0
         if spent + amount <= balance:
             return None
         detail = (
@@ -568,13 +589,15 @@ class Pool:
         while len(self._verified) > constants.verified_cache_max:
             self._verified.popitem(last=False)
 
-    def _insert(self, entry: _Entry, ledger: LedgerView) -> Admission:
+    def _insert(self, entry: _Entry) -> Admission | None:
+        """Insert `entry`, evicting lower fees if the pool is full; None once it is in, else
+        the refusal."""
         replaced = self._pending(entry.sender).get(entry.tx.nonce)
         if replaced is None and self._share_taken(entry):
             detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
             return Admission(entry.hash, Reason.POOL_FULL, detail)
         sender = self._by_sender.get(entry.sender)
-        next_nonce = sender.nonce if sender is not None else ledger.account(entry.sender)[0]
+        next_nonce = sender.nonce if sender is not None else entry.committed
         if replaced is not None:
             self._remove(replaced)
         while (
@@ -587,7 +610,7 @@ class Pool:
                 return Admission(entry.hash, Reason.POOL_FULL, self._full(lowest))
             self._remove(lowest)
         self._add(entry, next_nonce)
-        return Admission(entry.hash, None)
+        return None
 
     def _share_taken(self, entry: _Entry) -> bool:
         """A client's new transaction finds this node's clients' share of the pool full: checked
@@ -605,7 +628,7 @@ class Pool:
         if sender is None:
             sender = self._by_sender[entry.sender] = _Sender({}, next_nonce)
         sender.txs[entry.tx.nonce] = entry
-        for denom, amount in _costs(entry.tx):
+        for denom, amount in entry.costs:
             sender.spends[denom] = sender.spends.get(denom, 0) + amount
         self._count_ready(sender, next_nonce)
         self.bytes += entry.size
@@ -620,7 +643,7 @@ class Pool:
         sender = self._by_sender[entry.sender]
         nonce = entry.tx.nonce
         del sender.txs[nonce]
-        for denom, amount in _costs(entry.tx):
+        for denom, amount in entry.costs:
             sender.spends[denom] -= amount
         if sender.nonce <= nonce < sender.missing:  # the gap now starts here
             self.ready -= sender.missing - nonce
@@ -768,11 +791,7 @@ def _moves(message: Message) -> tuple[Denom, int] | None:
     return None
 
 
-def _costs(tx: Transaction) -> list[tuple[Denom, int]]:
+def _costs(tx: Transaction) -> tuple[tuple[Denom, int], ...]:
     """What `tx` takes from its sender's balances if it succeeds: the fee, and what it moves."""
     moved = _moves(tx.message)
-    return [(Denom.FLX, tx.fee)] if moved is None else [(Denom.FLX, tx.fee), moved]
-
-
-def _cost(tx: Transaction, denom: Denom) -> int:
-    return sum(amount for spent, amount in _costs(tx) if spent is denom)
+    return ((Denom.FLX, tx.fee),) if moved is None else ((Denom.FLX, tx.fee), moved)
