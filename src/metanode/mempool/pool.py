@@ -141,15 +141,15 @@ class _Entry:
     sender: Address
     size: int
     arrival: int  # admission order: among equal fees the first come is reaped first
+    # What it takes from its sender's balances if it succeeds, the fee first (`_costs`), worked
+    # out once: the pool adds and subtracts them at every insertion and removal.
+    costs: tuple[tuple[Denom, int], ...]
     local: bool = False  # submitted to this node by a client (not gossiped by a peer)
     since: int = 0  # the height being decided when it was admitted (inclusion lists)
     # Its sender's next nonce in committed state when its rungs last ran: `settle` runs them
     # again whenever that state may have moved (a new height), so inserting and the queue rung
     # need not read the account again (a second read was 1.1% of a lone validator's loop).
     committed: int = 0
-    # What it takes from its sender's balances if it succeeds, the fee first (`_costs`), worked
-    # out once: the pool adds and subtracts them at every insertion and removal.
-    costs: tuple[tuple[Denom, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -427,9 +427,9 @@ class Pool:
             tx.sender_address,
             len(raw),
             next(self._arrivals),
+            _costs(tx),
             local,
             height,
-            costs=_costs(tx),
         )
         refusal = self._rules(entry, ledger, height, seen)
         return entry if refusal is None else refusal
