@@ -74,7 +74,7 @@ def main() -> None:
         verified = pool.verified_hashes()
         proposal = build_block(
             state,
-            pool.reap(view, BLOCK_TXS, 1 << 30),
+            pool.reap(BLOCK_TXS, 1 << 30),
             timestamp_ms=document.genesis_time_ms + 1_000,
             proposer=proposer,
             verified=verified,

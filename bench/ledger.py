@@ -244,7 +244,7 @@ def main() -> None:
             admission_seconds += time.perf_counter() - begun
             refused = [a.reason for a in admissions if not a.admitted]
             assert not refused, refused[:3]
-            txs = pool.reap(view, BLOCK_TXS, types_constants.block_bytes_max - 4096)
+            txs = pool.reap(BLOCK_TXS, types_constants.block_bytes_max - 4096)
             verified = pool.verified_hashes()
             proposal = propose(state, txs, verified, last_block)
             last_block = proposal.block

@@ -75,7 +75,7 @@ def test_admits_and_reaps() -> None:
     pool, ledger = Pool(CHAIN), funded()
     result = pool.admit(tx(), ledger, 1)
     assert result.admitted and len(pool) == 1
-    assert [t.nonce for t in pool.reap(ledger, 10, 10**6)] == [0]
+    assert [t.nonce for t in pool.reap(10, 10**6)] == [0]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_fee_priority_across_senders_and_nonce_order_within() -> None:
         tx(KEYS[2], nonce=1, fee=900),  # gap: nonce 0 missing, not executable
     ]
     assert all(result.admitted for result in pool.admit_batch(raws, ledger, 1))
-    reaped = pool.reap(ledger, 10, 10**6)
+    reaped = pool.reap(10, 10**6)
     assert [(t.sender, t.nonce) for t in reaped] == [
         (KEYS[1].public_key, 0),
         (KEYS[0].public_key, 0),
@@ -214,7 +214,7 @@ def test_equal_fees_are_reaped_first_come_first_served(order: list[int]) -> None
     pool, ledger = Pool(CHAIN), funded()
     for index in order:
         assert pool.admit(tx(KEYS[index], fee=100), ledger, 1).admitted
-    reaped = pool.reap(ledger, 10, 10**6)
+    reaped = pool.reap(10, 10**6)
     assert [t.sender for t in reaped] == [KEYS[index].public_key for index in order]
 
 
@@ -223,7 +223,7 @@ def test_replacement_needs_ten_percent_more() -> None:
     assert pool.admit(tx(fee=100), ledger, 1).admitted
     assert pool.admit(tx(fee=109, amount=2), ledger, 1).reason is Reason.REPLACEMENT_FEE_TOO_LOW
     assert pool.admit(tx(fee=110, amount=3), ledger, 1).admitted
-    (only,) = pool.reap(ledger, 10, 10**6)
+    (only,) = pool.reap(10, 10**6)
     assert only.fee == 110 and len(pool) == 1
 
 
@@ -235,7 +235,7 @@ def test_full_pool_evicts_the_lowest_fee_only_for_a_better_one() -> None:
     assert pool.admit(tx(KEYS[3], fee=100), ledger, 1).reason is Reason.POOL_FULL
     assert pool.verifications == verified  # refused before its signature was checked
     assert pool.admit(tx(KEYS[3], fee=150), ledger, 1).admitted
-    assert sorted(t.fee for t in pool.reap(ledger, 10, 10**6)) == [150, 200, 300]
+    assert sorted(t.fee for t in pool.reap(10, 10**6)) == [150, 200, 300]
 
 
 def test_commit_removes_included_passed_and_expired() -> None:
@@ -270,7 +270,7 @@ def test_commit_reads_the_accounts_of_senders_with_transactions_left_only() -> N
     # KEYS[0] and KEYS[2] have nothing pending: only KEYS[1]'s account is read, and its
     # remaining transaction is ready at its account's next nonce.
     assert committed.read == [address(KEYS[1])]
-    assert [t.nonce for t in pool.reap(committed, 10, 10**6)] == [1]
+    assert [t.nonce for t in pool.reap(10, 10**6)] == [1]
     assert pool.ready == 1
 
 
@@ -291,7 +291,7 @@ def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
         # The running total of what a sender's pending transfers spend is their sum.
         spent = sum(e.tx.fee + e.tx.message.amount for e in sender.txs.values())  # type: ignore[union-attr]
         assert sender.spends[Denom.FLX] == spent
-    reaped = pool.reap(ledger, 1_000, 10**7)
+    reaped = pool.reap(1_000, 10**7)
     assert pool.ready == len(reaped)  # what the proposer counts is what a block can take
     next_nonce: dict[bytes, int] = {}
     for item in reaped:
@@ -403,13 +403,13 @@ def test_a_transaction_behind_a_nonce_gap_is_queued_and_no_work_for_a_proposer()
     waiting = pool.admit(tx(nonce=3), ledger, 1)
     assert waiting.admitted and waiting.queued and waiting.next_nonce == 0
     assert "nonce 0" in waiting.detail
-    assert len(pool) == 1 and pool.ready == 0 and pool.reap(ledger, 10, 10**6) == []
+    assert len(pool) == 1 and pool.ready == 0 and pool.reap(10, 10**6) == []
     first = pool.admit(tx(nonce=0), ledger, 1)
     assert first.admitted and not first.queued and first.next_nonce is None
     assert pool.ready == 1
     assert pool.admit(tx(nonce=2), ledger, 1).next_nonce == 1
     assert pool.admit(tx(nonce=1), ledger, 1).admitted and pool.ready == 4
-    assert [t.nonce for t in pool.reap(ledger, 10, 10**6)] == [0, 1, 2, 3]
+    assert [t.nonce for t in pool.reap(10, 10**6)] == [0, 1, 2, 3]
     # A block takes nonces 0 and 1; then nonce 2 expires, and 3 waits again.
     committed = [Transaction.decode(tx(nonce=n)) for n in (0, 1)]
     ledger.rows[address(KEYS[0])] = (2, 10**9)
@@ -428,7 +428,7 @@ def test_replacing_or_evicting_inside_the_ready_run_leaves_the_rest_queued() -> 
     assert pool.admit(tx(nonce=1, fee=200), ledger, 1).admitted  # replaced in place
     assert pool.ready == 3
     assert pool.admit(tx(KEYS[1], fee=150), ledger, 1).admitted  # evicts a fee-100 one
-    assert len(pool) == 3 and pool.ready == len(pool.reap(ledger, 10, 10**6))
+    assert len(pool) == 3 and pool.ready == len(pool.reap(10, 10**6))
 
 
 def test_a_batch_answers_as_the_pool_stands_after_it() -> None:
@@ -554,3 +554,17 @@ def test_settling_with_the_moved_senders_answers_as_rechecking_every_row(
     assert sorted(pools[0]._by_hash) == sorted(pools[1]._by_hash)
     assert (pools[0].ready, pools[0].local) == (pools[1].ready, pools[1].local)
     assert pools[0].rechecks <= pools[1].rechecks
+
+
+def test_a_batch_settling_after_a_commit_inserts_by_the_new_committed_nonce() -> None:
+    # Screened while the account's next nonce is 0, its nonce 1 waits behind a gap; a block
+    # then takes the account's nonce 0 (from another node's pool), and the batch settles at the
+    # next height: the nonce its sender's row starts from is the one committed now, so the
+    # transaction is ready, not queued behind a nonce the account has already used.
+    pool, ledger = Pool(CHAIN), funded()
+    screened = pool.screen([tx(nonce=1)], ledger, 1)
+    ledger.rows[address(KEYS[0])] = (1, 10**9)
+    pool.remove_committed([Transaction.decode(tx(nonce=0))], ledger, 2)
+    [result] = pool.settle(screened, screened.verifying.result(), ledger, 2)
+    assert result.admitted and not result.queued
+    assert pool.ready == 1 and [t.nonce for t in pool.reap(10, 10**6)] == [1]

@@ -708,20 +708,23 @@ class Pool:
             return None
         return entry.sender, entry.size
 
-    def reap(self, ledger: LedgerView, txs_max: int, bytes_max: int) -> list[Transaction]:
+    def reap(self, txs_max: int, bytes_max: int) -> list[Transaction]:
         """Executable transactions, highest fee first across senders and the first admitted
         first among equal fees (as geth orders by price, then time: a tie broken by hash let
         low hashes overtake, and under sustained load high ones waited tens of seconds), nonce
-        order within one sender."""
+        order within one sender. Each sender's run starts at its committed nonce as the pool
+        holds it (`_Sender.nonce`, which `remove_committed` moves on at every commit and `ready`
+        counts from); reading every sender's account again here was a fifth of a reap, which
+        was 8.5% of a lone validator's loop (py-spy, docs/performance.md "Admission in the
+        core, w20"). A transaction that fails the ladder anyway is left out by `build_block`."""
         heads: list[tuple[int, int, Address, int]] = []
         # Any order of senders gives the same block: (fee, arrival) is unique per entry, so the
         # heap never compares further. Sorting 5,000 senders by the dataclass's Python `__lt__`
         # was half of a reap (cProfile: 14 ms for a 2,000-transaction block).
         for sender, pending in self._by_sender.items():
-            next_nonce, _ = ledger.account(sender)
-            entry = pending.txs.get(next_nonce)
-            if entry is not None:
-                heads.append((-entry.tx.fee, entry.arrival, sender, next_nonce))
+            if pending.ready:
+                entry = pending.txs[pending.nonce]
+                heads.append((-entry.tx.fee, entry.arrival, sender, pending.nonce))
         heapq.heapify(heads)
         chosen: list[Transaction] = []
         size = 0

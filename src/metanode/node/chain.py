@@ -228,9 +228,7 @@ class Chain:
         state = self._committed()
         if height != state.height + 1:
             raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
-        candidates = self.pool.reap(
-            self.admission_view(), self.block_txs_max, types_constants.block_bytes_max
-        )
+        candidates = self.pool.reap(self.block_txs_max, types_constants.block_bytes_max)
         if listed:
             first = {tx.hash() for tx in listed}
             candidates = [*listed, *(tx for tx in candidates if tx.hash() not in first)]
