@@ -717,27 +717,29 @@ class Pool:
         counts from); reading every sender's account again here was a fifth of a reap, which
         was 8.5% of a lone validator's loop (py-spy, docs/performance.md "Admission in the
         core, w20"). A transaction that fails the ladder anyway is left out by `build_block`."""
-        heads: list[tuple[int, int, Address, int]] = []
+        # Each head carries its sender's row, not its address: looking the row up again by
+        # address hashed the dataclass at every pop.
+        heads: list[tuple[int, int, _Entry, _Sender]] = []
         # Any order of senders gives the same block: (fee, arrival) is unique per entry, so the
-        # heap never compares further. Sorting 5,000 senders by the dataclass's Python `__lt__`
-        # was half of a reap (cProfile: 14 ms for a 2,000-transaction block).
-        for sender, pending in self._by_sender.items():
+        # heap never compares further (neither the entry nor the row, which have no order).
+        # Sorting 5,000 senders by the dataclass's Python `__lt__` was half of a reap
+        # (cProfile: 14 ms for a 2,000-transaction block).
+        for pending in self._by_sender.values():
             if pending.ready:
                 entry = pending.txs[pending.nonce]
-                heads.append((-entry.tx.fee, entry.arrival, sender, pending.nonce))
+                heads.append((-entry.tx.fee, entry.arrival, entry, pending))
         heapq.heapify(heads)
         chosen: list[Transaction] = []
         size = 0
         while heads and len(chosen) < txs_max:
-            _, _, sender, nonce = heapq.heappop(heads)
-            entry = self._by_sender[sender].txs[nonce]
+            _, _, entry, pending = heapq.heappop(heads)
             if size + entry.size > bytes_max:
                 continue  # this sender's run stops here; others may still fit
             chosen.append(entry.tx)
             size += entry.size
-            following = self._by_sender[sender].txs.get(nonce + 1)
+            following = pending.txs.get(entry.tx.nonce + 1)
             if following is not None:
-                heapq.heappush(heads, (-following.tx.fee, following.arrival, sender, nonce + 1))
+                heapq.heappush(heads, (-following.tx.fee, following.arrival, following, pending))
         return chosen
 
     def remove_committed(self, txs: Iterable[Transaction], ledger: LedgerView, height: int) -> None:
