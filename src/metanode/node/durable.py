@@ -2,15 +2,21 @@
 
 `save` commits synchronously (LMDB's commit is durable when it returns), and the node calls it
 for a `Persist` action before it carries out the `Broadcast` that follows: a validator that
-restarts never signs a message that conflicts with one it already sent.
+restarts never signs a message that conflicts with one it already sent. `save_in_thread` does
+the same on the log's own thread, so that the fsync (2-30 ms on the shared machine under load,
+two or three a height) does not hold the node's event loop; the node then holds back what
+follows the `Persist`, and the engine's next events, until the future is done.
 """
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import lmdb
 
+from metanode.consensus.actions import Action, Persist
 from metanode.consensus.record import Durable
 from metanode.errors import ConfigError
 from metanode.state.store import copy_environment, restore_environment
@@ -24,6 +30,9 @@ class ConsensusLog:
         """`sync=False` (a dev chain) gives up the guarantee above for speed: the fsyncs were
         40% of a dev chain's commit, several per height."""
         directory.mkdir(parents=True, exist_ok=True)
+        self.sync = sync
+        # One thread, so that saves reach the log in the order they were asked for.
+        self._writer: ThreadPoolExecutor | None = None
         try:
             self._env = lmdb.open(
                 str(directory), map_size=_MAP_BYTES, max_dbs=1, sync=sync, metasync=sync
@@ -34,6 +43,13 @@ class ConsensusLog:
     def save(self, record: Durable) -> None:
         with self._env.begin(write=True) as txn:
             txn.put(_KEY, record.encode())
+
+    def save_in_thread(self, record: Durable) -> Future[None]:
+        """`save` on the log's thread; durable once the future is done (its exception, if the
+        write failed)."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="consensus-log")
+        return self._writer.submit(self.save, record)
 
     def load(self) -> Durable | None:
         with self._env.begin() as txn:
@@ -47,4 +63,20 @@ class ConsensusLog:
         restore_environment(self._env, {None: self._env.open_db()}, directory)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)  # a save in flight ends before the environment
         self._env.close()
+
+
+def fold(record: Durable, actions: deque[Action]) -> Durable:
+    """The record to write for a `Persist` and for every later `Persist` of the same height in
+    `actions` (one engine step's), which it removes: the last of them. Within a height a record
+    only grows (`sent` gains messages, `prepared_round` only rises), so the last one names
+    every message the earlier ones name, and one write before the broadcasts between them keeps
+    the rule: nothing leaves that the log does not hold. The proposer's step (its PROPOSAL,
+    then its PREPARE) wrote twice a height."""
+    for action in list(actions):
+        if isinstance(action, Persist) and action.record.height == record.height:
+            record = action.record
+            actions.remove(action)
+    return record

@@ -38,6 +38,7 @@ import logging
 import time
 from asyncio import wrap_future
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ from metanode.consensus.messages import (
 )
 from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.real_suite import RealSuite
+from metanode.consensus.record import Durable
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
@@ -136,7 +138,7 @@ from . import config as node_config
 from .blobs import Keeper
 from .chain import Chain, Committed
 from .chunks import ChunkStore
-from .durable import ConsensusLog
+from .durable import ConsensusLog, fold
 from .hosting import Hosting
 from .metrics import Metrics
 from .rotation import Rotation
@@ -376,6 +378,10 @@ class Node:
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False
+        # A consensus log save in flight on the log's thread (`_save_off_loop`): the actions
+        # behind it wait in `_held`, and the engine's next events in `_pending`.
+        self._saving = False
+        self._held: list[Action] = []
         self._peer_heights: dict[Address, int] = {}
         self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
         self._gossip: list[bytes] = []
@@ -563,10 +569,15 @@ class Node:
         if not self._dispatching:
             self._drain()
 
-    def _drain(self) -> None:
+    def _drain(self, held: Sequence[Action] = (), saved: Future[None] | None = None) -> None:
+        """Step the engine through the pending events, carrying out each step's actions; first,
+        after a save off the loop (`_saved`), the actions that waited for it."""
         self._dispatching = True
         try:
-            while self._pending and self._halted is None:
+            if saved is not None:
+                saved.result()  # a failed write halts the node, as it would on the loop
+            self._carry_out(held)
+            while self._pending and self._halted is None and not self._saving:
                 event = self._pending.popleft()
                 check(self.state is not None, "an event before the engine started")
                 before = self.state
@@ -607,10 +618,15 @@ class Node:
         if after.height == before.height and after.round != before.round:
             log.info("round changed", extra={"height": after.height, "round": after.round})
 
-    def _carry_out(self, actions: list[Action]) -> None:
-        for action in actions:
+    def _carry_out(self, actions: Sequence[Action]) -> None:
+        todo = collections.deque(actions)
+        while todo:
+            action = todo.popleft()
             if isinstance(action, Persist):
-                self.consensus_log.save(action.record)
+                record = fold(action.record, todo)
+                if self._save_off_loop(record, todo):
+                    return
+                self.consensus_log.save(record)
             elif isinstance(action, Broadcast):
                 self._broadcast(action.message)
                 if self.config.testing.double_prepare_heights:
@@ -630,6 +646,30 @@ class Node:
                 self._commit(action.block, action.certificate)
             elif isinstance(action, RequestSync):
                 self._request_block(action.height)
+
+    def _save_off_loop(self, record: Durable, rest: Sequence[Action]) -> bool:
+        """Write `record` on the consensus log's thread and hold back `rest` and the engine's
+        next events until it is durable, while the loop goes on with gossip, clients and the
+        network; False where the caller writes it on the spot: a log that does not sync, a dev
+        chain (its revert rewrites the log) and a node driven with no event loop (tests)."""
+        if not self.consensus_log.sync or self.devchain is not None:
+            return False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._saving = True
+        self._held = list(rest)
+        saving = self.consensus_log.save_in_thread(record)
+        saving.add_done_callback(lambda done: loop.call_soon_threadsafe(self._saved, done))
+        return True
+
+    def _saved(self, done: Future[None]) -> None:
+        self._saving = False
+        held, self._held = self._held, []
+        if self._stopping.is_set():
+            return  # the stores may be closing: what waited is dropped, as by a crash here
+        self._drain(held, done)
 
     def _equivocate(self, message: ConsensusMessage) -> None:
         """The test harness of misbehaviour.py (dev chains only)."""
