@@ -55,7 +55,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import OrderedDict, deque
-from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Callable, Iterable, KeysView, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -560,11 +560,19 @@ class Pool:
             return held
         return f"{held}; only a fee above {format_coins(lowest.tx.fee, Denom.FLX)} evicts one"
 
-    def verify_unseen(self, txs: Iterable[Transaction]) -> None:
-        """Verify, in the worker processes, the Ed25519 signatures of a block's transactions
-        this node has not verified (they reached it in a proposal first: its pool was full
-        when they were gossiped), and remember the valid ones. The block's execution then
-        skips them; an invalid one it checks again itself, and refuses the block."""
+    def verify_unseen(
+        self, txs: Iterable[Transaction], *, wait: bool = True
+    ) -> tuple[Future[list[bool]], Callable[[], None]]:
+        """Verify, beside the caller (`BatchVerifier`), the Ed25519 signatures of a block's
+        transactions this node has not verified (they reached it in a proposal first: its pool
+        was full when they were gossiped), and remember the valid ones. The block's execution
+        then skips them; an invalid one it checks again itself, and refuses the block.
+
+        With `wait` (the execution, which needs them now) this waits for the verdicts and
+        remembers the valid ones before it returns. Without, it returns at once the verdicts'
+        future and `remember`, for the pool's thread to call once the future is done: a node
+        starts this as a proposal arrives and hands the engine the proposal then, so that the
+        execution's own call finds nothing left to wait for on the event loop."""
         verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
         unseen = []
         for tx in txs:
@@ -572,9 +580,16 @@ class Pool:
             if self._queue(verifier, tx, tx_hash):
                 unseen.append(tx_hash)
         self.verifications += len(unseen)
-        for tx_hash, valid in zip(unseen, verifier.finish().result(), strict=True):
-            if valid:
-                self._remember(tx_hash)
+        verdicts = verifier.finish()
+
+        def remember() -> None:
+            for tx_hash, valid in zip(unseen, verdicts.result(), strict=True):
+                if valid:
+                    self._remember(tx_hash)
+
+        if wait:
+            remember()
+        return verdicts, remember
 
     def _queue(self, verifier: BatchVerifier, tx: Transaction, tx_hash: bytes) -> bool:
         """Hand `tx`'s Ed25519 signature to `verifier` unless this node verified it before;

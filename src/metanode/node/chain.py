@@ -269,8 +269,11 @@ class Chain:
             state,
             block,
             verified=self.pool.verified_hashes(),
-            preverify=self.pool.verify_unseen,
+            preverify=self._verify_unseen,
         )
+
+    def _verify_unseen(self, txs: Sequence[Transaction]) -> None:
+        self.pool.verify_unseen(txs)
 
     def _verify_last_certificate(self, state: machine.LedgerState, block: Block) -> None:
         """The BLS half of the last certificate's check (the state machine checks the rest): a
