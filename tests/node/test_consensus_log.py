@@ -1,11 +1,9 @@
-"""The consensus log's writes (`node/durable.py`): on the log's own thread while the event loop
-goes on, nothing broadcast before the record naming it is durable, and one write for the
-`Persist` actions of one engine step."""
+"""The consensus log's writes (`node/durable.py`): nothing broadcast before the record naming it
+is durable, and one write for the `Persist` actions of one engine step."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +12,7 @@ import pytest
 
 from metanode.consensus import engine
 from metanode.consensus.actions import Action, Broadcast, Persist, ScheduleTimeout
-from metanode.consensus.events import StartHeight, TimeoutFired
+from metanode.consensus.events import StartHeight
 from metanode.consensus.messages import Kind, Signed, decode_message
 from metanode.consensus.record import Durable
 from metanode.net.frames import Consensus, Frame
@@ -76,16 +74,16 @@ def watch_broadcasts(node: Node) -> list[tuple[Signed, Durable | None]]:
 
 def test_every_message_leaves_after_the_record_naming_it_is_durable(node: Node) -> None:
     """A lone validator's height: PROPOSAL, PREPARE and COMMIT come out of one engine step, so
-    one write (on the log's thread) names the three before the first leaves."""
+    one write names the three before the first leaves."""
     seen = watch_broadcasts(node)
-    threads: list[str] = []
+    saves: list[Durable] = []
     save = node.consensus_log.save
 
-    def saving(record: Durable) -> None:
-        threads.append(threading.current_thread().name)
+    def counting(record: Durable) -> None:
+        saves.append(record)
         save(record)
 
-    node.consensus_log.save = saving  # type: ignore[method-assign]
+    node.consensus_log.save = counting  # type: ignore[method-assign]
 
     async def run() -> None:
         start_height(node)
@@ -96,44 +94,7 @@ def test_every_message_leaves_after_the_record_naming_it_is_durable(node: Node) 
     assert kinds == [Kind.PROPOSAL, Kind.PREPARE, Kind.COMMIT]
     for signed, record in seen:
         assert record is not None and signed in record.signed
-    assert len(threads) == 1
-    assert threads[0].startswith("consensus-log")
-
-
-def test_the_loop_goes_on_while_a_save_is_in_flight_and_the_engine_waits(node: Node) -> None:
-    seen = watch_broadcasts(node)
-    gate = threading.Event()
-    save = node.consensus_log.save
-
-    def gated(record: Durable) -> None:
-        gate.wait(WAIT_S)
-        save(record)
-
-    node.consensus_log.save = gated  # type: ignore[method-assign]
-
-    async def run() -> None:
-        start_height(node)
-        await until(lambda: node._saving, "the save to start")
-        # The loop runs, the engine does not: an event that arrives meanwhile waits its turn.
-        for _ in range(20):
-            await asyncio.sleep(0.005)
-        node.dispatch(TimeoutFired(1, 5))
-        assert node._saving and seen == [] and len(node._pending) == 1
-        gate.set()
-        await until(lambda: node.chain.height == 1, "height 1")
-        assert not node._pending
-
-    asyncio.run(run())
-    assert [signed.kind for signed, _ in seen] == [Kind.PROPOSAL, Kind.PREPARE, Kind.COMMIT]
-
-
-def test_with_no_event_loop_the_log_is_written_on_the_spot(node: Node) -> None:
-    """A node driven by hand (tests, tools) writes as before: nothing waits for a loop."""
-    assert node.state is not None
-    record = Durable(height=node.state.height, round=0)
-    node._carry_out([Persist(record)])
-    assert node.consensus_log.load() == record
-    assert not node._saving
+    assert len(saves) == 1
 
 
 def record(height: int, signed: int) -> Durable:

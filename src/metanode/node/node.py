@@ -38,7 +38,6 @@ import logging
 import time
 from asyncio import wrap_future
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -75,7 +74,6 @@ from metanode.consensus.messages import (
 )
 from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.real_suite import RealSuite
-from metanode.consensus.record import Durable
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
 from metanode.crypto import ed25519
@@ -378,10 +376,6 @@ class Node:
         self.state: EngineState | None = None
         self._pending: collections.deque[Event] = collections.deque()
         self._dispatching = False
-        # A consensus log save in flight on the log's thread (`_save_off_loop`): the actions
-        # behind it wait in `_held`, and the engine's next events in `_pending`.
-        self._saving = False
-        self._held: list[Action] = []
         self._peer_heights: dict[Address, int] = {}
         self._sync_asked: tuple[int, int] | None = None  # (height, when in ms)
         self._gossip: list[bytes] = []
@@ -572,12 +566,12 @@ class Node:
     def _drain(self, first: Callable[[], None] | None = None) -> None:
         """Step the engine through the pending events, carrying out each step's actions; `first`
         runs before them, under the same rules for halting: what waited for work off the loop
-        (a consensus log save, a proposal's signatures)."""
+        (a proposal's signatures)."""
         self._dispatching = True
         try:
             if first is not None:
                 first()
-            while self._pending and self._halted is None and not self._saving:
+            while self._pending and self._halted is None:
                 event = self._pending.popleft()
                 check(self.state is not None, "an event before the engine started")
                 before = self.state
@@ -623,10 +617,7 @@ class Node:
         while todo:
             action = todo.popleft()
             if isinstance(action, Persist):
-                record = fold(action.record, todo)
-                if self._save_off_loop(record, todo):
-                    return
-                self.consensus_log.save(record)
+                self.consensus_log.save(fold(action.record, todo))
             elif isinstance(action, Broadcast):
                 self._broadcast(action.message)
                 if self.config.testing.double_prepare_heights:
@@ -646,35 +637,6 @@ class Node:
                 self._commit(action.block, action.certificate)
             elif isinstance(action, RequestSync):
                 self._request_block(action.height)
-
-    def _save_off_loop(self, record: Durable, rest: Sequence[Action]) -> bool:
-        """Write `record` on the consensus log's thread and hold back `rest` and the engine's
-        next events until it is durable, while the loop goes on with gossip, clients and the
-        network; False where the caller writes it on the spot: a log that does not sync, a dev
-        chain (its revert rewrites the log) and a node driven with no event loop (tests)."""
-        if not self.consensus_log.sync or self.devchain is not None:
-            return False
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return False
-        self._saving = True
-        self._held = list(rest)
-        saving = self.consensus_log.save_in_thread(record)
-        saving.add_done_callback(lambda done: loop.call_soon_threadsafe(self._saved, done))
-        return True
-
-    def _saved(self, done: Future[None]) -> None:
-        self._saving = False
-        held, self._held = self._held, []
-        if self._stopping.is_set():
-            return  # the stores may be closing: what waited is dropped, as by a crash here
-
-        def resume() -> None:
-            done.result()  # a failed write halts the node, as it would on the loop
-            self._carry_out(held)
-
-        self._drain(resume)
 
     def _equivocate(self, message: ConsensusMessage) -> None:
         """The test harness of misbehaviour.py (dev chains only)."""
