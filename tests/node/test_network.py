@@ -107,7 +107,9 @@ def test_a_thousand_transfers_through_the_gateways_are_all_committed_and_agreed(
         for name in ("v1", "v2", "v3"):
             found = outcomes[name]
             assert found.get("fetched", 0) >= 1 and found["txs_fetched"] >= 250, (name, found)
-            assert found.get("held", 0) >= 1, (name, found)
+        # Some node rebuilt a proposal wholly from what it held. Not each: which validators
+        # propose is a draw, and a slow one's gossip may come after every proposal it meets.
+        assert sum(outcomes[name].get("held", 0) for name in ("v1", "v2", "v3")) >= 1, outcomes
         for name, found in outcomes.items():
             assert set(found) <= {"sent", "held", "fetched", "txs_fetched"}, (name, found)
     finally:
