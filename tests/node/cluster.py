@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from metanode.crypto import ed25519
+from metanode.net import http
 from metanode.net.ports import free_port_block
 from metanode.node import home as dev_home
 from metanode.node import keys
@@ -53,7 +54,7 @@ class Cluster:
         self.names = [entry.name for entry in self.entries]
         self.api_port = {name: base + validators + i for i, name in enumerate(self.names)}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.client = httpx.Client(timeout=10)
+        self.client = http.client(10)
         if epoch_blocks is not None:
             self.edit_genesis(
                 lambda document: (
@@ -70,7 +71,7 @@ class Cluster:
         cluster.home, cluster.entries = home, []
         cluster.names, cluster.api_port = list(api_port), dict(api_port)
         cluster.processes = {}
-        cluster.client = httpx.Client(timeout=10)
+        cluster.client = http.client(10)
         return cluster
 
     def configure(self, name: str, setting: str, value: int) -> None:

@@ -27,6 +27,7 @@ import uvicorn
 import uvloop
 
 from metanode.errors import MetanodeError
+from metanode.net.http import gateway_keepalive_s
 from metanode.node.collector import tune_for_node
 from metanode.node.node import Node, gateway_stop_grace_s
 from metanode.node.snapshots import Trust
@@ -77,6 +78,10 @@ async def serve(node: Node) -> None:
             limit_concurrency=api.connections_max,
             access_log=False,
             timeout_graceful_shutdown=gateway_stop_grace_s,
+            # Named, not uvicorn's default by chance: the project's clients drop an idle
+            # connection well before this (net/http.py), else one reused as the gateway closes
+            # it fails with "Server disconnected without sending a response".
+            timeout_keep_alive=gateway_keepalive_s,
         )
     )
     loop = asyncio.get_running_loop()

@@ -126,8 +126,7 @@ def place(
     """Encode `data` k-of-n, commit its PlaceBlob signed by `owner` and upload each share to
     the node the chain placed it on: the transaction's record and the placement (None if the
     chain refused it: nothing is uploaded)."""
-    import httpx  # noqa: PLC0415 - as in _run
-
+    from metanode.net import http  # noqa: PLC0415 - as in _run
     from metanode.node import blobs  # noqa: PLC0415 - as in _run
 
     try:
@@ -141,7 +140,7 @@ def place(
         return record, None
 
     async def upload() -> blobs.Target:
-        async with httpx.AsyncClient(timeout=blobs.timeout_s) as client:
+        async with http.async_client(blobs.timeout_s) as client:
             target = await blobs.placed(client, urls[0], encoded.root)
             await blobs.put_blob(client, await blobs.directory(client, urls), target, encoded)
             return target
@@ -158,15 +157,14 @@ def with_blob(
 ) -> tuple[blobs.Target, T]:
     """The blob's placement as the first gateway reads it on chain, and what `work` makes of
     it with the storage nodes that answer."""
-    import httpx  # noqa: PLC0415 - as in _run
-
+    from metanode.net import http  # noqa: PLC0415 - as in _run
     from metanode.node import blobs  # noqa: PLC0415 - as in _run
 
     raw = root_of(root)
     urls = gateways(home, node)
 
     async def run() -> tuple[blobs.Target, T]:
-        async with httpx.AsyncClient(timeout=blobs.timeout_s) as client:
+        async with http.async_client(blobs.timeout_s) as client:
             target = await blobs.placed(client, urls[0], raw)
             return target, await work(client, await blobs.directory(client, urls), target)
 

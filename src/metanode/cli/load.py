@@ -27,6 +27,7 @@ import httpx
 
 from metanode.codec import encode
 from metanode.crypto import ed25519
+from metanode.net import http
 from metanode.types import Address, Denom, Transaction, Transfer
 
 CBOR = {"content-type": "application/cbor"}
@@ -187,8 +188,7 @@ async def _send(spec: dict[str, Any], routes: list[list[Item]]) -> dict[str, Any
 
     # A source address of its own (`metanode bench --attack`, `--record-trace`) makes this
     # process one client of the gateways' guards, apart from the bench and the other loads.
-    transport = httpx.AsyncHTTPTransport(local_address=spec.get("source"))
-    async with httpx.AsyncClient(timeout=60, transport=transport) as client:
+    async with http.async_client(60, local_address=spec.get("source")) as client:
         await asyncio.gather(*(worker(client, n) for n in range(spec["in_flight"])))
     return {"sent": sent, "verdicts": verdicts, "offered": offered}
 

@@ -27,6 +27,7 @@ from metanode.docklock import cage
 from metanode.docklock import constants as cage_constants
 from metanode.docklock.cage import OK
 from metanode.errors import MetanodeError
+from metanode.net import http
 from metanode.net.ports import free_port_block
 from metanode.node import config as node_config
 from metanode.node import home as dev_home
@@ -93,7 +94,7 @@ class DevChain:
         self.block_interval_ms = block_interval_ms
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self.client = httpx.Client(timeout=REQUEST_TIMEOUT_S)
+        self.client = http.client(REQUEST_TIMEOUT_S)
         self.chain_id = dev_home.DEV_CHAIN_ID
         self._nonces: dict[Address, int] = {}
         # The highest height seen: what a transaction's expiry counts from, with no request.

@@ -16,6 +16,7 @@ import httpx
 
 from metanode.consensus.validators import Validator, ValidatorSet
 from metanode.errors import ConfigError, DecodeError
+from metanode.net import http
 from metanode.types import Address, BlockHeader, CommitCertificate
 from metanode.types.light_attack import LightAttackEvidence
 
@@ -30,7 +31,7 @@ log = logging.getLogger("metanode.light")
 class HttpSource:
     def __init__(self, url: str, client: httpx.Client | None = None) -> None:
         self.name = url.rstrip("/")
-        self._http = client or httpx.Client(timeout=timeout_s)
+        self._http = client or http.client(timeout_s)
 
     def close(self) -> None:
         self._http.close()

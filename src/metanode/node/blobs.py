@@ -36,6 +36,7 @@ import httpx
 from metanode.codec import decode, encode
 from metanode.crypto.merkle import HASH_BYTES
 from metanode.errors import DecodeError
+from metanode.net import http
 from metanode.state.storage import queries
 from metanode.state.storage.records import Placement
 from metanode.state.view import StateReader
@@ -240,7 +241,7 @@ async def fetch_blob(
 ) -> bytes:
     """The blob from the `local` shares and any others of its holders among the nodes at
     `gateways` until k are verified; checked against its root."""
-    async with httpx.AsyncClient(timeout=timeout_s) as client:
+    async with http.async_client(timeout_s) as client:
         return await read_blob(client, await directory(client, gateways), target, local)
 
 
@@ -353,7 +354,7 @@ class Keeper:
 
     async def _run(self, work: Round) -> None:
         try:
-            async with httpx.AsyncClient(timeout=timeout_s) as client:
+            async with http.async_client(timeout_s) as client:
                 nodes = await directory(client, self.gateways)
                 for target, share in work.missing:
                     await self._repair(client, nodes, target, share)

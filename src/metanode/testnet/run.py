@@ -32,6 +32,7 @@ import httpx
 from metanode.consensus.validators import quorum
 from metanode.crypto import ed25519
 from metanode.errors import InvariantViolation, MetanodeError
+from metanode.net import http
 from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.state.bank.invariants import supply_is_held
@@ -110,7 +111,7 @@ class Network:
         self.home = home
         self.fabric = fabric
         self.processes: dict[int, subprocess.Popen[bytes]] = {}
-        self.client = httpx.Client(timeout=5)
+        self.client = http.client(5)
         self.addresses: list[str] = []  # each host's validator address, once all answered
 
     @classmethod
@@ -247,7 +248,7 @@ class Load:
         self.network = network
         self.keys = spending_keys(network.home)
         self.acknowledged: dict[str, int] = {}  # tx hash: the height its gateway named
-        self.client = httpx.Client(timeout=TX_WAIT_MS / 1000 + 5)
+        self.client = http.client(TX_WAIT_MS / 1000 + 5)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="testnet-load", daemon=True)
 
