@@ -84,3 +84,66 @@ def test_httpx_default_client_reuses_the_connection_it_would_race(gateway: str) 
     with httpx.Client(timeout=START_TIMEOUT_S) as client:
         first, second = ports_across_idle(client, gateway)
     assert first == second
+
+
+class ClosesFirstConnection:
+    """A real HTTP/1.1 server on a socket: it reads the request on its first connection and
+    closes it unanswered (the gateway closing a kept-alive one), and answers 200 on the next."""
+
+    def __init__(self) -> None:
+        self.listening = socket.create_server(("127.0.0.1", 0))
+        self.listening.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.listening.getsockname()[1]}/"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> ClosesFirstConnection:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(START_TIMEOUT_S)
+        self.listening.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.listening.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                self.connections += 1
+                head = b""
+                while b"\r\n\r\n" not in head and (data := connection.recv(4096)):
+                    head += data
+                if self.connections > 1:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+def test_client_sends_a_read_again_when_its_connection_closed_unanswered() -> None:
+    with ClosesFirstConnection() as server, http.client(START_TIMEOUT_S) as client:
+        assert client.get(server.url).status_code == 200
+    assert server.connections == 2
+
+
+def test_async_client_sends_a_read_again_when_its_connection_closed_unanswered() -> None:
+    async def scenario(url: str) -> int:
+        async with http.async_client(START_TIMEOUT_S) as client:
+            return (await client.get(url)).status_code
+
+    with ClosesFirstConnection() as server:
+        assert asyncio.run(scenario(server.url)) == 200
+    assert server.connections == 2
+
+
+def test_client_does_not_send_a_write_again() -> None:
+    """A POST may have taken effect before its connection closed: it is the caller's to resend."""
+    with (
+        ClosesFirstConnection() as server,
+        http.client(START_TIMEOUT_S) as client,
+        pytest.raises(http.closed_before_answer),
+    ):
+        client.post(server.url)
+    assert server.connections == 1
