@@ -362,13 +362,16 @@ def test_ab_gives_each_run_its_own_report_directory_unless_out_is_given(tmp_path
     assert ab.run_options(["--out=mine"], tmp_path, "base", 1) == ["--out=mine"]
 
 
-def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree() -> None:
+def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree(tmp_path: Path) -> None:
     repo = Path(__file__).parents[2]
+    # ab.py's worktrees go under TMPDIR: this run's under tmp_path, apart from those of any
+    # other ab.py run on the same repository meanwhile (a developer's bench).
     result = subprocess.run(
         [sys.executable, str(repo / "bench/ab.py"), "no-such-revision", "."],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
     )
     assert result.returncode == 1
     assert "cannot check out 'no-such-revision'" in result.stderr
@@ -376,7 +379,8 @@ def test_ab_refuses_a_revision_git_does_not_know_and_leaves_no_worktree() -> Non
     listed = subprocess.run(
         ["git", "-C", str(repo), "worktree", "list"], capture_output=True, text=True, check=True
     )
-    assert "metanode-ab-" not in listed.stdout
+    assert str(tmp_path) not in listed.stdout
+    assert not any(tmp_path.iterdir())  # its temporary directory removed too
 
 
 @pytest.mark.slow
