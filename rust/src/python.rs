@@ -54,19 +54,23 @@ fn verify(py: Python<'_>, public_key: &[u8], message: &[u8], signature: &[u8]) -
 
 /// Transactions decoded with their stateless checks, the bytes parsed with the GIL released.
 /// Per item: a transfer's fields `(chain_id, sender, nonce, fee, expiry_height, to, amount,
-/// denom, pq_public_key, signature, sender_address)`; `(rule, offset)` of the first broken
-/// rule, or `("core_panic", None)` if decoding it panicked; or None for a well-formed envelope
-/// whose message is not a transfer (the Python decoder takes those).
+/// denom, pq_public_key, signature, sender_address, hash)`, its hash SHA-256(hash_prefix ‖
+/// item) (the prefix: `metanode.codec.tags.TX`'s name and 0x00); `(rule, offset)` of the
+/// first broken rule, or `("core_panic", None)` if decoding it panicked; or None for a
+/// well-formed envelope whose message is not a transfer (the Python decoder takes those).
 #[pyfunction]
 fn decode_transactions<'py>(
     py: Python<'py>,
     items: Vec<Bound<'py, PyBytes>>,
     registered_tags: Vec<u64>,
+    hash_prefix: &[u8],
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
     let data: Vec<&[u8]> = items.iter().map(|item| item.as_bytes()).collect();
     let decoded: Vec<_> = py.detach(|| {
         data.iter()
-            .map(|bytes| transaction::guarded(|| transaction::decode(bytes, &registered_tags)))
+            .map(|bytes| {
+                transaction::guarded(|| transaction::decode(bytes, &registered_tags, hash_prefix))
+            })
             .collect()
     });
     decoded
@@ -84,6 +88,7 @@ fn decode_transactions<'py>(
                 tx.pq_public_key.map(|key| PyBytes::new(py, key)),
                 PyBytes::new(py, tx.signature),
                 PyBytes::new(py, &tx.sender_address),
+                PyBytes::new(py, &tx.hash),
             )
                 .into_pyobject(py)
                 .map(Bound::into_any),

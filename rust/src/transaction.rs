@@ -5,6 +5,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::cbor::{self, Error, Value};
+use crate::tree::Hash;
 
 pub const VERSION: u64 = 1;
 pub const CHAIN_ID_BYTES_MAX: usize = 64;
@@ -34,6 +35,9 @@ pub struct Transfer<'a> {
     /// `address(sender, pq_public_key)`: hashed here, where the decoding runs without the
     /// GIL, so that execution and indexing need not hash it in Python.
     pub sender_address: [u8; ADDRESS_BYTES],
+    /// The transaction's hash, `tagged_hash(TX, data)`: hashed here for the same reason, so
+    /// that the pool, gossip intake and proposals read it from the `Transaction`.
+    pub hash: Hash,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -84,6 +88,16 @@ pub fn address(sender: &[u8], pq_public_key: Option<&[u8]>) -> [u8; ADDRESS_BYTE
     address
 }
 
+/// SHA-256(prefix ‖ data), `tagged_hash` of `metanode.crypto.hashing` when `prefix` is the
+/// tag's name and 0x00. The caller passes the prefix from `metanode.codec.tags`, so the tag's
+/// name has one source.
+pub fn tagged_hash(prefix: &[u8], data: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(prefix);
+    hasher.update(data);
+    hasher.finalize().into()
+}
+
 /// The rule of an item whose decoding panicked: a bug in this crate, never the bytes' fault.
 pub const PANICKED: &str = "core_panic";
 
@@ -97,7 +111,12 @@ pub fn guarded<T>(work: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     }))
 }
 
-pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>, Error> {
+/// `data` decoded, a transfer with its hash `tagged_hash(hash_prefix, data)`.
+pub fn decode<'a>(
+    data: &'a [u8],
+    registered_tags: &[u64],
+    hash_prefix: &[u8],
+) -> Result<Decoded<'a>, Error> {
     if data.len() > LOGBLOCK_TX_BYTES_MAX {
         return refuse("too_long");
     }
@@ -157,6 +176,7 @@ pub fn decode<'a>(data: &'a [u8], registered_tags: &[u64]) -> Result<Decoded<'a>
         pq_public_key,
         signature,
         sender_address: address(sender, pq_public_key),
+        hash: tagged_hash(hash_prefix, data),
     }))
 }
 
@@ -180,12 +200,31 @@ mod tests {
     }
 
     #[test]
+    fn a_transfers_hash_is_the_python_hash() {
+        // Transaction("c", bytes(32), 7, 1000, 99, Transfer(Address.from_public_key(bytes(32)),
+        // 5, Denom(1)), bytes(64)): its encode() and hash().hex().
+        let mut data = vec![0x88, 0x01, 0x61, b'c', 0x58, 0x20];
+        data.extend([0; 32]);
+        data.extend([0x07, 0x19, 0x03, 0xe8, 0x18, 0x63, 0x84, 0x01, 0x54]);
+        data.extend(address(&[0; 32], None));
+        data.extend([0x05, 0x01, 0x58, 0x40]);
+        data.extend([0; 64]);
+        let Ok(Decoded::Transfer(transfer)) = decode(&data, &[], b"metanode/tx/v1\0") else {
+            panic!("not decoded as a transfer");
+        };
+        assert_eq!(
+            hex(&transfer.hash),
+            "d868df4e179ead96aa47cf6c5b2e4ae68e31aff15658673d961b8b78f8905af4"
+        );
+    }
+
+    #[test]
     fn a_panic_while_decoding_becomes_the_core_panic_rule() {
         let panicking = || -> Result<Decoded<'static>, Error> { panic!("a deliberate bug") };
         let error = guarded(panicking).unwrap_err();
         assert_eq!((error.rule, error.offset), (PANICKED, None));
         assert_eq!(
-            guarded(|| decode(&[0x80], &[])).unwrap_err().rule,
+            guarded(|| decode(&[0x80], &[], b"")).unwrap_err().rule,
             "wrong_length"
         );
     }

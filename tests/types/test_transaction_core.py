@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from metanode import _core
 from metanode.codec import decode, tags
+from metanode.crypto.hashing import tagged_hash
 from metanode.errors import DecodeError
 from metanode.types import constants
 from metanode.types.address import Address
@@ -17,6 +18,7 @@ from metanode.types.transaction import Transaction
 from tests.conftest import examples
 
 TAGS = sorted(tags.BY_NUMBER)
+TX_PREFIX = tags.TX.name_bytes + b"\x00"
 TO = Address.from_public_key(bytes(32))
 
 
@@ -76,7 +78,7 @@ def _reference(data: bytes) -> Transaction | DecodeError:
 def assert_agrees_with_the_reference(items: list[bytes]) -> None:
     """The compiled decoder's verdict on each item is the reference's (the fuzz target in
     tests/fuzz/decode.py checks this too)."""
-    for data, fields in zip(items, _core.decode_transactions(items, TAGS), strict=True):
+    for data, fields in zip(items, _core.decode_transactions(items, TAGS, TX_PREFIX), strict=True):
         expected = _reference(data)
         if fields is None:  # an envelope whose message is not a transfer, left to Python
             assert decode(data)[6][0] != Transfer.code
@@ -95,6 +97,7 @@ def assert_agrees_with_the_reference(items: list[bytes]) -> None:
                 expected.pq_public_key,
                 expected.signature,
                 expected.sender_address.raw,
+                tagged_hash(tags.TX, data),
             )
         else:
             raise AssertionError(f"the core did not leave {expected.message} to Python")
@@ -128,6 +131,28 @@ def test_decode_many_gives_what_decode_gives(choice: str, items: list[bytes]) ->
             assert result.hash() == expected.hash()
 
 
+@pytest.mark.parametrize("choice", ["rust", "python"])
+@given(
+    items=st.lists(
+        encodings().filter(lambda data: isinstance(_reference(data), Transaction)), max_size=8
+    )
+)
+@settings(max_examples=examples(60), deadline=None)
+def test_each_decoded_transactions_hash_is_the_tagged_hash_of_its_bytes(
+    choice: str, items: list[bytes]
+) -> None:
+    """Transfers' hashes come from the core's decoder (`_from_compiled` caches them), other
+    messages' from the reference: both are `tagged_hash(TX, bytes)`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("METANODE_CORE", choice)
+        results = Transaction.decode_many(items)
+    for data, result in zip(items, results, strict=True):
+        assert isinstance(result, Transaction)
+        assert result.hash() == tagged_hash(tags.TX, data)
+        reference = _reference(data)
+        assert isinstance(reference, Transaction) and result.hash() == reference.hash()
+
+
 def test_past_the_bound_is_refused_before_decoding() -> None:
     data = bytes(constants.logblock_tx_bytes_max + 1)
-    assert _core.decode_transactions([data], TAGS) == [("too_long", None)]
+    assert _core.decode_transactions([data], TAGS, TX_PREFIX) == [("too_long", None)]

@@ -85,6 +85,7 @@ class Transaction:
     encoded: bytes = field(default=b"", compare=False, repr=False)
     # The hash, once computed: the pool, the block decoder, the validator's preverify and the
     # state machine all ask the same object for it (four SHA-256 runs a transaction before).
+    # The compiled decoder hashes a transfer without the GIL and sets it (`_from_compiled`).
     _hash: bytes = field(default=b"", init=False, compare=False, repr=False)
     # The sender's address, once computed: the compiled decoder hashes it without the GIL
     # (rust/src/transaction.rs), so execution and indexing read it here.
@@ -182,7 +183,9 @@ class Transaction:
         return [
             _from_compiled(item, fields)
             for item, fields in zip(
-                items, compiled.decode_transactions(items, _TAG_NUMBERS), strict=True
+                items,
+                compiled.decode_transactions(items, _TAG_NUMBERS, _HASH_PREFIX),
+                strict=True,
             )
         ]
 
@@ -216,13 +219,16 @@ class Transaction:
 log = logging.getLogger("metanode.types")
 
 _TAG_NUMBERS = sorted(tags.BY_NUMBER)
+# `tagged_hash(TX, …)`'s prefix, for the core to hash each transfer it decodes.
+_HASH_PREFIX = tags.TX.name_bytes + b"\x00"
 CORE_PANIC = "core_panic"
 
 
 def _from_compiled(item: bytes, fields: tuple[Any, ...] | None) -> Transaction | DecodeError:
-    """One item of `decode_transactions`: a transfer's fields, None (not a transfer) or
-    (rule, offset), which the reference decodes again for its message naming the field; or
-    the rule `core_panic`, a panic the core caught (rust/src/transaction.rs, `guarded`).
+    """One item of `decode_transactions`: a transfer's fields with its address and hash, None
+    (not a transfer) or (rule, offset), which the reference decodes again for its message
+    naming the field; or the rule `core_panic`, a panic the core caught
+    (rust/src/transaction.rs, `guarded`).
 
     A panicking item is decoded by the reference too: whether a transaction is valid is
     consensus, and must not depend on which implementation a node runs (a node on the core
@@ -238,10 +244,11 @@ def _from_compiled(item: bytes, fields: tuple[Any, ...] | None) -> Transaction |
                 extra={"bytes": len(item), "hash_prefix": item[:16].hex()},
             )
         return _decoded_or_error(item)
-    chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, signature, address = fields
+    chain_id, sender, nonce, fee, expiry, to, amount, denom, pq_key, sig, address, digest = fields
     transfer = Transfer(Address(to), amount, Denom(denom))
-    tx = Transaction(chain_id, sender, nonce, fee, expiry, transfer, signature, pq_key, item)
+    tx = Transaction(chain_id, sender, nonce, fee, expiry, transfer, sig, pq_key, item)
     object.__setattr__(tx, "_sender_address", Address(address))
+    object.__setattr__(tx, "_hash", digest)
     return tx
 
 
