@@ -174,15 +174,18 @@ def at_terminal(*args: str, answers: list[str], timeout_s: float = 120) -> tuple
     )
     os.close(secondary)
     seen = b""
+    answered = 0  # how much of `seen` had come when the last answer went: each prompt once
     pending = list(answers)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         # A hidden prompt turns echo off (flushing what was typed before), then reads: answer
-        # only once it waits that way.
+        # only once it waits that way, and only a prompt shown since the last answer (a slow
+        # command still waiting on the last one would otherwise get the next answer too, which
+        # its next prompt then flushes).
         waiting = not termios.tcgetattr(primary)[3] & termios.ECHO
-        if pending and waiting and seen.rstrip().endswith(b":"):
+        if pending and waiting and seen[answered:].rstrip().endswith(b":"):
             os.write(primary, pending.pop(0).encode() + b"\n")
-            seen += b"\n"
+            answered = len(seen)
         if not select.select([primary], [], [], 0.1)[0]:
             continue
         try:
