@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from metanode.consensus import engine
 from metanode.net.frames import BlockReply
 from metanode.node import home as dev_home
 from metanode.node.node import Node
 from metanode.types import Address
+
+from .standalone import standalone
 
 PEER = Address(bytes(range(20)))
 GARBAGE = b"\x01 not a block"
@@ -21,22 +22,8 @@ GARBAGE = b"\x01 not a block"
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[Node]:
     (entry,) = dev_home.init_dev(tmp_path / "net", validators=1, accounts=0)
-    node = Node(entry.config_path, dev_home.DEV_PASSWORD)
-    # The engine's state as `_start_engine` makes it, without starting the height's rounds.
-    node.state = engine.new_state(
-        node.engine_config,
-        node.suite,
-        node.signer,
-        node.chain.height + 1,
-        node.chain.validator_set(),
-        node.chain.seed(),
-        None,
-    )
-    try:
+    with standalone(entry.config_path) as node:
         yield node
-    finally:
-        node.consensus_log.close()
-        node.store.close()
 
 
 def offences(node: Node) -> dict[str, int]:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from metanode.consensus import engine
 from metanode.consensus.actions import Action, Broadcast, Persist, ScheduleTimeout
 from metanode.consensus.events import StartHeight
 from metanode.consensus.messages import Kind, Signed, decode_message
@@ -21,27 +20,16 @@ from metanode.node.durable import fold
 from metanode.node.node import Node
 from metanode.types import Address
 
+from .standalone import standalone
+
 WAIT_S = 60.0
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[Node]:
     (entry,) = dev_home.init_dev(tmp_path / "net", validators=1, accounts=0)
-    node = Node(entry.config_path, dev_home.DEV_PASSWORD)
-    node.state = engine.new_state(
-        node.engine_config,
-        node.suite,
-        node.signer,
-        node.chain.height + 1,
-        node.chain.validator_set(),
-        node.chain.seed(),
-        None,
-    )
-    try:
+    with standalone(entry.config_path) as node:
         yield node
-    finally:
-        node.consensus_log.close()
-        node.store.close()
 
 
 def start_height(node: Node) -> None:

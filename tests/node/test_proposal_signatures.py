@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from metanode.node import home as dev_home
 from metanode.node import keys
 from metanode.node.node import Node, now_ms
 from metanode.types import Address, Block, Denom, Transaction, Transfer
+
+from .standalone import standalone
 
 WAIT_S = 60.0
 TXS = 12  # above the count a BatchVerifier checks on the caller's thread
@@ -36,18 +39,8 @@ class Network:
 def network(tmp_path: Path) -> Iterator[Network]:
     home = tmp_path / "net"
     entries = dev_home.init_dev(home, validators=4, accounts=TXS + 1)
-    nodes = [Node(entry.config_path, dev_home.DEV_PASSWORD) for entry in entries]
-    try:
-        for node in nodes:
-            node.state = engine.new_state(
-                node.engine_config,
-                node.suite,
-                node.signer,
-                node.chain.height + 1,
-                node.chain.validator_set(),
-                node.chain.seed(),
-                None,
-            )
+    with ExitStack() as stack:
+        nodes = [stack.enter_context(standalone(entry.config_path)) for entry in entries]
         assert nodes[0].state is not None
         chosen = nodes[0].state.proposer_address(0)
         proposer = next(node for node in nodes if node.me == chosen)
@@ -62,10 +55,6 @@ def network(tmp_path: Path) -> Iterator[Network]:
         to = Address.from_public_key(senders[-1].public_key)
         txs = [transfer(key, to) for key in senders[:TXS]]
         yield Network(receiver, proposer, outsider, txs)
-    finally:
-        for node in nodes:
-            node.consensus_log.close()
-            node.store.close()
 
 
 def transfer(key: ed25519.PrivateKey, to: Address) -> Transaction:
