@@ -1351,8 +1351,8 @@ def first_waiting(
 def forget_silent(heard: dict[bytes, dict[bytes, float]], now: float) -> None:
     """Drop from `heard` (per app, when each executor's last receipt was kept, monotonic s)
     every executor not heard within `receipts_ask_interval_s` of `now`, and the apps left with
-    none: only those count as live (`Hosting._live`), and it kept every replica of every app
-    ever heard, for the node's lifetime."""
+    none. Only those count as live (`Hosting._live`); kept, they would hold every replica of
+    every app the node ever heard, for its lifetime."""
     for app_id in list(heard):
         executors = heard[app_id]
         for key in [key for key, at in executors.items() if now - at >= receipts_ask_interval_s]:
