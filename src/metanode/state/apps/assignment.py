@@ -40,6 +40,7 @@ blocks (`staking.epoch_blocks`), since each redraw costs the executors drawn ane
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from metanode.codec import tags
@@ -146,8 +147,15 @@ def draw_seed(reader: StateReader) -> tuple[int, bytes]:
         data = reader.get(keys.DRAW_SEED)
         found = None if data is None else _decode_draw_seed(data, keys.DRAW_SEED)
     if found is None:
-        return 0, tagged_hash(tags.VRF_SEED, _LABEL + read_chain(reader).chain_id.encode())
+        return 0, _first_seed(read_chain(reader).chain_id)
     return found
+
+
+@functools.lru_cache(maxsize=4)
+def _first_seed(chain_id: str) -> bytes:
+    """Epoch 0's seed, hashed once: every call included before the first epoch's end reads it
+    twice (`current`, then `assign`)."""
+    return tagged_hash(tags.VRF_SEED, _LABEL + chain_id.encode())
 
 
 def _decode_draw_seed(data: bytes, key: bytes) -> tuple[int, bytes]:

@@ -186,7 +186,8 @@ def write_call_block(writer: Overlay, height: int, block: CallBlock) -> None:
 def note_call_block(writer: Overlay, block: BlockContext) -> None:
     """Keep what a replay of a call included in this block needs: apps' call rule calls it
     (from here, since the court's rules pay through apps and must not be imported by it)."""
-    if read_call_block(writer, block.height) is None:
+    # Every call of the block asks; only the first writes, and the others need not decode it.
+    if writer.get(keys.call_block(block.height)) is None:
         write_call_block(writer, block.height, CallBlock(block.timestamp_ms, block.vrf_proof))
 
 

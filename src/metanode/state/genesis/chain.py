@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from metanode.errors import check
 from metanode.state.context import ChainInfo
 from metanode.state.genesis import keys
@@ -14,9 +16,18 @@ KINDS = ("dev", "testnet", "mainnet")
 def read_chain(reader: StateReader) -> ChainInfo:
     data = reader.get(keys.CHAIN)
     check(data is not None, "chain record missing from state (genesis not loaded?)")
-    chain_id, kind = decode_array(data, keys.CHAIN, 2)  # type: ignore[arg-type]
+    return _decode_chain(data)  # type: ignore[arg-type]
+
+
+# Every call included before the first epoch's end draws its executors from the chain id
+# (state/apps/assignment.py), twice a call: decoding the record each time was a third of a
+# CallApp's rule (docs/performance.md, "Apps, w22"). The record is fixed at genesis and the
+# decoded value immutable, so it is shared by its bytes.
+@functools.lru_cache(maxsize=4)
+def _decode_chain(data: bytes) -> ChainInfo:
+    chain_id, kind = decode_array(data, keys.CHAIN, 2)
     check(type(chain_id) is str and kind in KINDS, "chain record is malformed")
-    return ChainInfo(chain_id, kind)
+    return ChainInfo(chain_id, kind)  # type: ignore[arg-type]
 
 
 def write_chain(writer: Overlay, chain: ChainInfo) -> None:
