@@ -1,6 +1,8 @@
 """Call records decoded once per distinct bytes (state/apps/records.py `decode_call`): the
 notary's range cut, its receipt checks and a LogBlock's checks read the same records again and
-again, so a record read twice is the same object, and a rewritten one is decoded anew."""
+again, so a record read twice is the same object, and a rewritten one is decoded anew. A record
+written is read back as itself, which must be what its bytes decode to on a node that did not
+write it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from metanode.errors import InvariantViolation
 from metanode.state.apps import keys
+from metanode.state.apps import records as call_records
 from metanode.state.apps.records import CallRecord, CallStatus, decode_call, write_call
 from metanode.state.values import encode_value
 from metanode.state.view import MemoryReader, Overlay
@@ -78,3 +81,18 @@ def test_a_settled_record_is_the_record_with_its_status_and_fuel_replaced(
 ) -> None:
     settled = record.settled(fuel_used)
     assert settled == replace(record, status=CallStatus.SETTLED, fuel_used=fuel_used)
+
+
+@given(records)
+def test_a_written_record_is_read_back_as_what_its_bytes_decode_to(record: CallRecord) -> None:
+    writer = Overlay(MemoryReader())
+    write_call(writer, bytes(32), 7, record)
+    key = keys.call(bytes(32), 7)
+    data = writer.get(key)
+    assert data is not None
+    assert decode_call(data, key) is record  # kept at the write, not decoded
+    decoded = call_records._decode_call(data, key)  # a node that did not write it
+    assert decoded == record
+    assert [type(value) for value in decoded.to_wire()] == [
+        type(value) for value in record.to_wire()
+    ]

@@ -15,7 +15,6 @@ and encoding them per call was most of a call's cost to the block after its sign
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -234,17 +233,37 @@ def write_version(writer: Overlay, app_id: bytes, number: int, record: VersionRe
 # notary's range cut reads every call of an open range at each height, the receipts it checks
 # read their calls, and a LogBlock's checks and settlement read them all once more per block,
 # ~17 µs each (docs/performance.md, "Apps, w16"). A record is immutable and a function of its
-# bytes, so the decoded one is shared; a record rewritten (settled) is other bytes.
+# bytes, so the decoded one is shared; a record rewritten (settled) is other bytes. A record
+# written is kept with its bytes too: the node's hosting reads every call a block includes
+# back from the committed state (10.5 µs a call to decode; "Apps, w22"), and the record
+# written is the one those bytes decode to (tests/state/test_apps_records.py).
 decoded_calls_cached_max = 16_384
+_STATUSES = frozenset(CallStatus)
+_decoded_calls: dict[tuple[bytes, bytes], CallRecord] = {}
 
 
-@functools.lru_cache(maxsize=decoded_calls_cached_max)
 def decode_call(data: bytes, key: bytes) -> CallRecord:
+    found = _decoded_calls.get((data, key))
+    if found is None:
+        found = _decode_call(data, key)
+        _keep_call(data, key, found)
+    return found
+
+
+def _keep_call(data: bytes, key: bytes, record: CallRecord) -> None:
+    if len(_decoded_calls) >= decoded_calls_cached_max:
+        # The oldest first (a dict keeps insertion order): an open range's records were kept
+        # last.
+        _decoded_calls.pop(next(iter(_decoded_calls)), None)
+    _decoded_calls[data, key] = record
+
+
+def _decode_call(data: bytes, key: bytes) -> CallRecord:
     caller, version, function, input_, limit, price, height, status, used, epoch, tx_hash = (
         decode_array(data, key, 11)
     )
     check(type(function) is str, f"call record at {key.hex()}: function is not text")
-    check(_uint(status, key) in set(CallStatus), f"call record at {key.hex()}: unknown status")
+    check(_uint(status, key) in _STATUSES, f"call record at {key.hex()}: unknown status")
     return CallRecord(
         Address(_bytes(caller, key, types_constants.address_bytes)),
         _uint(version, key),
@@ -274,4 +293,6 @@ def write_call(writer: Overlay, app_id: bytes, seq: int, record: CallRecord) -> 
     """The record is uint64s, byte and text strings only: `encode_plain` writes the codec's
     bytes without its per-type hooks, 2.8 -> 0.9 us, twice a call (its CallApp and its
     settlement; tests/state/test_apps_records.py compares them)."""
-    writer.put(keys.call(app_id, seq), encode_plain(record.to_wire()))
+    key, data = keys.call(app_id, seq), encode_plain(record.to_wire())
+    writer.put(key, data)
+    _keep_call(data, key, record)
