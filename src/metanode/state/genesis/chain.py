@@ -20,14 +20,14 @@ def read_chain(reader: StateReader) -> ChainInfo:
 
 
 # Every call included before the first epoch's end draws its executors from the chain id
-# (state/apps/assignment.py), twice a call: decoding the record each time was a third of a
-# CallApp's rule (docs/performance.md, "Apps, w22"). The record is fixed at genesis and the
-# decoded value immutable, so it is shared by its bytes.
+# (state/apps/assignment.py), twice a call: decoding the record each time was most of what
+# the draw cost a call (docs/performance.md, "Apps, w22"). The record is fixed at genesis and
+# the decoded value immutable, so it is shared by its bytes.
 @functools.lru_cache(maxsize=4)
 def _decode_chain(data: bytes) -> ChainInfo:
     chain_id, kind = decode_array(data, keys.CHAIN, 2)
     check(type(chain_id) is str and kind in KINDS, "chain record is malformed")
-    return ChainInfo(chain_id, kind)  # type: ignore[arg-type]
+    return ChainInfo(chain_id, kind)
 
 
 def write_chain(writer: Overlay, chain: ChainInfo) -> None:
