@@ -7,6 +7,7 @@ pub mod deflate;
 pub mod ed25519;
 pub mod merkle;
 pub mod nodecache;
+pub mod pool;
 pub mod receipts;
 pub mod transaction;
 pub mod transfers;
@@ -14,3 +15,5 @@ pub mod tree;
 
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_pool;

@@ -101,7 +101,7 @@ fn decode_transactions<'py>(
 }
 
 /// `metanode.errors.InvariantViolation(message)`: a broken invariant, which halts the node.
-fn invariant_violation(py: Python<'_>, message: String) -> PyErr {
+pub(crate) fn invariant_violation(py: Python<'_>, message: String) -> PyErr {
     match py
         .import("metanode.errors")
         .and_then(|errors| errors.getattr("InvariantViolation"))
@@ -646,5 +646,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(receipts_root, module)?)?;
     module.add_function(wrap_pyfunction!(zlib_compress, module)?)?;
     module.add_class::<NodeCache>()?;
+    module.add_class::<crate::python_pool::PoolIndex>()?;
     Ok(())
 }

@@ -286,11 +286,14 @@ def test_bounds_and_reap_invariants(monkeypatch_ops) -> None:
     raws = [tx(KEYS[k], nonce=n, fee=f) for k, n, f in monkeypatch_ops]
     pool.admit_batch(raws, ledger, 1)
     assert len(pool) <= constants.pool_txs_max
-    for sender in pool._by_sender.values():
-        assert len(sender.txs) <= constants.sender_txs_max
+    for key in KEYS:
+        sender = address(key).raw
+        pending = [pool._index.at(sender, nonce) for nonce in range(7)]
+        held = [entry for entry in pending if entry is not None]
+        assert len(held) == pool._index.count(sender) <= constants.sender_txs_max
         # The running total of what a sender's pending transfers spend is their sum.
-        spent = sum(e.tx.fee + e.tx.message.amount for e in sender.txs.values())  # type: ignore[union-attr]
-        assert sender.spends[Denom.FLX] == spent
+        spent = sum(e.tx.fee + e.tx.message.amount for e in held)
+        assert pool._index.spent(sender, Denom.FLX) == spent
     reaped = pool.reap(1_000, 10**7)
     assert pool.ready == len(reaped)  # what the proposer counts is what a block can take
     next_nonce: dict[bytes, int] = {}
@@ -326,7 +329,7 @@ def test_the_index_heaps_do_not_outgrow_the_pool(monkeypatch) -> None:
         ledger.rows = {address(key): (round_ + 1, 10**9) for key in KEYS}
         pool.remove_committed([Transaction.decode(raw) for raw in raws], ledger, 2)
         assert len(pool) == 0
-        assert pool._by_fee == [] and pool._by_expiry == []  # rebuilt, not left to grow
+        assert pool._index.heaps() == (0, 0)  # rebuilt, not left to grow
 
 
 def test_settling_after_the_pool_moved_checks_the_state_again() -> None:
@@ -551,7 +554,8 @@ def test_settling_with_the_moved_senders_answers_as_rechecking_every_row(
         ]
         answers.append([pool.settle(done, done.verifying.result(), ledger, 1) for done in screened])
     assert answers[0] == answers[1]
-    assert sorted(pools[0]._by_hash) == sorted(pools[1]._by_hash)
+    hashes = [Transaction.decode(raw).hash() for batch in raws for raw in batch]
+    assert [h in pools[0] for h in hashes] == [h in pools[1] for h in hashes]
     assert (pools[0].ready, pools[0].local) == (pools[1].ready, pools[1].local)
     assert pools[0].rechecks <= pools[1].rechecks
 

@@ -52,12 +52,11 @@ leave at each new height.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, KeysView, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Protocol
 
@@ -66,6 +65,7 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.crypto.verifiers import BatchVerifier
 from metanode.errors import DecodeError, check
 from metanode.mempool import constants
+from metanode.mempool.index import pool_index
 from metanode.mempool.reasons import Reason
 from metanode.state.auth import errors as auth_errors
 from metanode.state.auth.messages import check_envelope
@@ -152,32 +152,6 @@ class _Entry:
     committed: int = 0
 
 
-@dataclass(slots=True)
-class _Sender:
-    """One sender's pending transactions by nonce. `nonce` is its account's next nonce in
-    committed state (it moves only when a block includes one of the sender's transactions, and
-    `remove_committed` then reads it again); `ready` counts the run from it with no gap, what a
-    block can include now. The others wait for the first missing nonce, `nonce + ready`."""
-
-    txs: dict[int, _Entry]
-    nonce: int
-    ready: int = 0
-    # What its pending transactions take from each balance if they succeed (fees and amounts),
-    # kept as they come and go: summing them at each admission cost O(pending) per transaction.
-    spends: dict[Denom, int] = field(default_factory=dict)
-
-    def spent(self, denom: Denom, beside: _Entry | None) -> int:
-        """What the pending transactions but `beside` (the one a replacement displaces) spend."""
-        total = self.spends.get(denom, 0)
-        if beside is None:
-            return total
-        return total - sum(amount for spent, amount in beside.costs if spent is denom)
-
-    @property
-    def missing(self) -> int:
-        return self.nonce + self.ready
-
-
 @dataclass(frozen=True, slots=True)
 class Screened:
     """A batch after the cheap checks, its signatures being verified (`Pool.screen`)."""
@@ -208,11 +182,9 @@ class Pool:
         self.nonce_gap_max = nonce_gap_max
         self.share(txs_max if local_txs_max is None else local_txs_max)
         self._local = 0  # pending entries that clients submitted here
-        self._by_hash: dict[bytes, _Entry] = {}
-        self._by_sender: dict[Address, _Sender] = {}
-        self.ready = 0  # pending transactions a block can include now (see `_Sender`)
-        self._by_fee: list[tuple[int, bytes]] = []  # (fee, hash), lazily cleaned
-        self._by_expiry: list[tuple[int, bytes]] = []  # (expiry height, hash)
+        # The entries by hash and by sender, the fee and expiry heaps: the compiled core's or
+        # the reference (`metanode.mempool.index`).
+        self._index = pool_index()
         # Oldest first, bounded. An OrderedDict, not a dict: at the bound every insert drops the
         # oldest, and a dict's `next(iter(...))` walks the deleted slots at its front (5.5 µs an
         # insert at 200,000 against 1.2 µs).
@@ -221,7 +193,6 @@ class Pool:
         self._version = 0  # bumped by every insertion and removal: `settle` knows what moved
         # The sender of each of the last insertions and removals, one per version.
         self._moved: deque[Address] = deque(maxlen=constants.settle_moves_max)
-        self.bytes = 0
         self.verifications = 0
         self.rechecks = 0  # candidates put through the state's rungs again when settling
 
@@ -242,7 +213,17 @@ class Pool:
         self.share(max(1, total // max(1, validators)))
 
     def __len__(self) -> int:
-        return len(self._by_hash)
+        return len(self._index)
+
+    @property
+    def ready(self) -> int:
+        """Pending transactions a block can include now: each sender's run from its account's
+        next nonce with no gap (`metanode.mempool.index`)."""
+        return self._index.ready
+
+    @property
+    def bytes(self) -> int:
+        return self._index.bytes
 
     @property
     def local(self) -> int:
@@ -250,37 +231,29 @@ class Pool:
         return self._local
 
     def __contains__(self, tx_hash: bytes) -> bool:
-        return tx_hash in self._by_hash
+        return tx_hash in self._index
 
     def get(self, tx_hash: bytes) -> Transaction | None:
-        entry = self._by_hash.get(tx_hash)
+        entry = self._index.get(tx_hash)
         return entry.tx if entry else None
 
     def waiting_for(self, tx_hash: bytes) -> int | None:
         """For a pending transaction queued behind a nonce gap, the first nonce its sender's
         account lacks; None if it is ready (or not pending)."""
-        entry = self._by_hash.get(tx_hash)
+        entry = self._index.get(tx_hash)
         if entry is None:
             return None
-        missing = self._by_sender[entry.sender].missing
+        missing = self._index.missing(entry.sender.raw)
         return missing if entry.tx.nonce > missing else None
 
     def known(self, raw: bytes) -> Transaction | None:
         """The pending transaction with exactly these bytes, decoded (for `Block.decode`)."""
-        entry = self._by_hash.get(tagged_hash(tags.TX, raw))
+        entry = self._index.get(tagged_hash(tags.TX, raw))
         return entry.tx if entry is not None else None
 
     def next_nonce(self, sender: Address, committed_nonce: int) -> int:
         """The nonce a new transaction of `sender` should carry, after its pending ones."""
-        pending = self._pending(sender)
-        nonce = committed_nonce
-        while nonce in pending:
-            nonce += 1
-        return nonce
-
-    def _pending(self, sender: Address) -> dict[int, _Entry]:
-        entries = self._by_sender.get(sender)
-        return entries.txs if entries is not None else {}
+        return self._index.next_nonce(sender.raw, committed_nonce)
 
     def verified_hashes(self) -> KeysView[bytes]:
         """Hashes whose signatures this node checked: blocks need not check them again (a live
@@ -394,9 +367,9 @@ class Pool:
     def _standing(self, entry: _Entry) -> Admission:
         """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
         (it may also have left the pool again, replaced or evicted by the rest of its batch)."""
-        if entry.hash not in self._by_hash:
+        if entry.hash not in self._index:
             return Admission(entry.hash, None)
-        missing = self._by_sender[entry.sender].missing
+        missing = self._index.missing(entry.sender.raw)
         if entry.tx.nonce <= missing:
             return Admission(entry.hash, None)
         detail = f"waiting for nonce {missing} of its sender (a nonce gap)"
@@ -440,7 +413,7 @@ class Pool:
         """The rungs between decoding and the signature, against the pool and the state as
         they are now."""
         tx, tx_hash, sender = entry.tx, entry.hash, entry.sender
-        if tx_hash in self._by_hash or tx_hash in seen:
+        if tx_hash in self._index or tx_hash in seen:
             return Admission(tx_hash, Reason.DUPLICATE, "this transaction is already pending")
         code = check_envelope(tx, self.chain_id, height, ledger.fee_min)
         if code != OK:
@@ -459,22 +432,21 @@ class Pool:
         """The last rungs before the signature: room for one more pending transaction of the
         sender, of transactions waiting behind a nonce gap, of this node's clients', and in the
         pool."""
-        tx, tx_hash, sender = entry.tx, entry.hash, entry.sender
-        pending = self._pending(sender)
-        if tx.nonce in pending:
+        tx, tx_hash, sender = entry.tx, entry.hash, entry.sender.raw
+        index = self._index
+        if index.at(sender, tx.nonce) is not None:
             return None  # a replacement takes no new room; its rung follows the signature
-        if len(pending) >= constants.sender_txs_max:
-            detail = f"the sender has {len(pending)} pending transactions, the most one may have"
+        pending = index.count(sender)
+        if pending >= constants.sender_txs_max:
+            detail = f"the sender has {pending} pending transactions, the most one may have"
             return Admission(tx_hash, Reason.SENDER_FULL, detail)
-        if len(self._by_hash) >= self.txs_max // 2 and tx.nonce > self.next_nonce(
-            sender, entry.committed
-        ):
+        if len(index) >= self.txs_max // 2 and tx.nonce > index.next_nonce(sender, entry.committed):
             detail = "transactions waiting behind a missing nonce fill half the pool; send the gap"
             return Admission(tx_hash, Reason.QUEUE_FULL, detail)
         if self._share_taken(entry):
             detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
             return Admission(tx_hash, Reason.POOL_FULL, detail)
-        if len(self._by_hash) >= self.txs_max:
+        if len(index) >= self.txs_max:
             # Backpressure before the costly part: a full pool refuses a transaction that could
             # not evict anything, without verifying its signature.
             lowest = self._lowest()
@@ -512,9 +484,8 @@ class Pool:
         """The fee, then the amount the message moves, against the committed balance less what
         the sender's other pending transactions (all but the one this replaces) would spend."""
         tx = entry.tx
-        sender = self._by_sender.get(entry.sender)
-        replaced = sender.txs.get(tx.nonce) if sender is not None else None
-        flx_spent = sender.spent(Denom.FLX, replaced) if sender is not None else 0
+        replaced = self._index.at(entry.sender.raw, tx.nonce)
+        flx_spent = self._spent(entry, Denom.FLX, replaced)
         if flx_spent + tx.fee > flx_balance:
             detail = (
                 f"fee {format_coins(tx.fee, Denom.FLX)}; the sender holds "
@@ -529,7 +500,7 @@ class Pool:
             balance, spent = flx_balance, flx_spent + tx.fee
         else:
             balance = ledger.balance(entry.sender, denom)
-            spent = sender.spent(denom, replaced) if sender is not None else 0
+            spent = self._spent(entry, denom, replaced)
         if spent + amount <= balance:
             return None
         detail = (
@@ -539,10 +510,18 @@ class Pool:
         )
         return Admission(entry.hash, Reason.INSUFFICIENT_FUNDS, detail)
 
+    def _spent(self, entry: _Entry, denom: Denom, beside: _Entry | None) -> int:
+        """What the sender's pending transactions but `beside` (the one `entry` would replace)
+        spend of `denom`."""
+        total = self._index.spent(entry.sender.raw, denom)
+        if beside is None:
+            return total
+        return total - sum(amount for spent, amount in beside.costs if spent is denom)
+
     def _replacement(self, entry: _Entry) -> Admission | None:
         """The rung after the signature: a transaction with the nonce of a pending one of its
         sender replaces it only for `replacement_bump_percent` more fee."""
-        replaced = self._pending(entry.sender).get(entry.tx.nonce)
+        replaced = self._index.at(entry.sender.raw, entry.tx.nonce)
         bump = 100 + constants.replacement_bump_percent
         if replaced is None or entry.tx.fee * 100 >= replaced.tx.fee * bump:
             return None
@@ -555,7 +534,7 @@ class Pool:
         return Admission(entry.hash, Reason.REPLACEMENT_FEE_TOO_LOW, detail)
 
     def _full(self, lowest: _Entry | None) -> str:
-        held = f"the pool is full ({len(self._by_hash)} transactions)"
+        held = f"the pool is full ({len(self._index)} transactions)"
         if lowest is None:
             return held
         return f"{held}; only a fee above {format_coins(lowest.tx.fee, Denom.FLX)} evicts one"
@@ -607,17 +586,16 @@ class Pool:
     def _insert(self, entry: _Entry) -> Admission | None:
         """Insert `entry`, evicting lower fees if the pool is full; None once it is in, else
         the refusal."""
-        replaced = self._pending(entry.sender).get(entry.tx.nonce)
+        index = self._index
+        replaced = index.at(entry.sender.raw, entry.tx.nonce)
         if replaced is None and self._share_taken(entry):
             detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
             return Admission(entry.hash, Reason.POOL_FULL, detail)
-        sender = self._by_sender.get(entry.sender)
-        next_nonce = sender.nonce if sender is not None else entry.committed
+        committed = index.committed(entry.sender.raw)
+        next_nonce = entry.committed if committed is None else committed
         if replaced is not None:
             self._remove(replaced)
-        while (
-            len(self._by_hash) >= self.txs_max or self.bytes + entry.size > constants.pool_bytes_max
-        ):
+        while len(index) >= self.txs_max or index.bytes + entry.size > constants.pool_bytes_max:
             lowest = self._lowest()
             if lowest is None or lowest.tx.fee >= entry.tx.fee:
                 if replaced is not None:
@@ -635,72 +613,49 @@ class Pool:
 
     def _add(self, entry: _Entry, next_nonce: int) -> None:
         """Insert `entry`; `next_nonce` is its sender's next nonce in committed state."""
-        self._version += 1
-        self._moved.append(entry.sender)
+        self._moved_one(entry)
         self._local += entry.local
-        self._by_hash[entry.hash] = entry
-        sender = self._by_sender.get(entry.sender)
-        if sender is None:
-            sender = self._by_sender[entry.sender] = _Sender({}, next_nonce)
-        sender.txs[entry.tx.nonce] = entry
-        for denom, amount in entry.costs:
-            sender.spends[denom] = sender.spends.get(denom, 0) + amount
-        self._count_ready(sender, next_nonce)
-        self.bytes += entry.size
-        heapq.heappush(self._by_fee, (entry.tx.fee, entry.hash))
-        heapq.heappush(self._by_expiry, (entry.tx.expiry_height, entry.hash))
+        tx = entry.tx
+        self._index.add(
+            entry,
+            entry.hash,
+            entry.sender.raw,
+            tx.nonce,
+            tx.fee,
+            tx.expiry_height,
+            entry.size,
+            entry.arrival,
+            entry.costs,
+            next_nonce,
+        )
 
     def _remove(self, entry: _Entry) -> None:
+        self._index.remove(entry.hash)
+        self._removed(entry)
+
+    def _removed(self, entry: _Entry) -> None:
+        """Account for `entry`, which left the index."""
+        self._moved_one(entry)
+        self._local -= entry.local
+
+    def _moved_one(self, entry: _Entry) -> None:
         self._version += 1
         self._moved.append(entry.sender)
-        self._local -= entry.local
-        del self._by_hash[entry.hash]
-        sender = self._by_sender[entry.sender]
-        nonce = entry.tx.nonce
-        del sender.txs[nonce]
-        for denom, amount in entry.costs:
-            sender.spends[denom] -= amount
-        if sender.nonce <= nonce < sender.missing:  # the gap now starts here
-            self.ready -= sender.missing - nonce
-            sender.ready = nonce - sender.nonce
-        if not sender.txs:
-            check(sender.ready == 0, "a sender without transactions has ready ones")
-            del self._by_sender[entry.sender]
-        self.bytes -= entry.size
-
-    def _count_ready(self, sender: _Sender, next_nonce: int) -> None:
-        """Move the sender's run to start at `next_nonce` (when a block moved its account on)
-        and extend it over the nonces now present without a gap."""
-        if next_nonce != sender.nonce:
-            self.ready -= sender.ready
-            sender.nonce, sender.ready = next_nonce, 0
-        while sender.missing in sender.txs:
-            sender.ready += 1
-            self.ready += 1
 
     def _lowest(self) -> _Entry | None:
-        while self._by_fee:
-            _, tx_hash = self._by_fee[0]
-            entry = self._by_hash.get(tx_hash)
-            if entry is not None:
-                return entry
-            heapq.heappop(self._by_fee)
-        return None
+        lowest: _Entry | None = self._index.lowest()
+        return lowest
 
     # --- proposing and committing ---------------------------------------------------------
 
     def overdue(self, height: int, wait_blocks: int, count_max: int) -> list[bytes]:
         """Hashes of ready transactions admitted `wait_blocks` or more heights before `height`,
         the first admitted first (what this validator's inclusion list names)."""
-        found: list[tuple[int, bytes]] = []
         if not self.ready:
             return []
-        for sender in self._by_sender.values():
-            for nonce in range(sender.nonce, sender.nonce + sender.ready):
-                entry = sender.txs[nonce]
-                if entry.since + wait_blocks <= height:
-                    found.append((entry.arrival, entry.hash))
-        return [tx_hash for _, tx_hash in sorted(found)[:count_max]]
+        entries = self._index.ready_entries()  # the first admitted first
+        found = [entry.hash for entry in entries if entry.since + wait_blocks <= height]
+        return found[:count_max]
 
     def mark(self) -> int:
         """Transactions admitted from now on are admitted after this mark (`ready_entry`)."""
@@ -710,16 +665,13 @@ class Pool:
         """The sender and size of a transaction held ready (a block can include it now), and,
         given the mark `before`, ready then already: it and its sender's transactions ahead of
         it were all admitted before the mark."""
-        entry = self._by_hash.get(tx_hash)
+        entry = self._index.get(tx_hash)
         if entry is None:
             return None
-        sender = self._by_sender[entry.sender]
-        nonce = entry.tx.nonce
-        if not sender.nonce <= nonce < sender.nonce + sender.ready:
+        run = self._index.run_to(entry.sender.raw, entry.tx.nonce)
+        if run is None:
             return None
-        if before is not None and any(
-            sender.txs[ahead].arrival >= before for ahead in range(sender.nonce, nonce + 1)
-        ):
+        if before is not None and any(ahead.arrival >= before for ahead in run):
             return None
         return entry.sender, entry.size
 
@@ -728,41 +680,18 @@ class Pool:
         first among equal fees (as geth orders by price, then time: a tie broken by hash let
         low hashes overtake, and under sustained load high ones waited tens of seconds), nonce
         order within one sender. Each sender's run starts at its committed nonce as the pool
-        holds it (`_Sender.nonce`, which `remove_committed` moves on at every commit and `ready`
+        holds it (the index's row, which `remove_committed` moves on at every commit and `ready`
         counts from); reading every sender's account again here was a fifth of a reap, which
         was 8.5% of a lone validator's loop (py-spy, docs/performance.md "Admission in the
         core, w20"). A transaction that fails the ladder anyway is left out by `build_block`."""
-        # Each head carries its sender's row, not its address: looking the row up again by
-        # address hashed the dataclass at every pop.
-        heads: list[tuple[int, int, _Entry, _Sender]] = []
-        # Any order of senders gives the same block: (fee, arrival) is unique per entry, so the
-        # heap never compares further (neither the entry nor the row, which have no order).
-        # Sorting 5,000 senders by the dataclass's Python `__lt__` was half of a reap
-        # (cProfile: 14 ms for a 2,000-transaction block).
-        for pending in self._by_sender.values():
-            if pending.ready:
-                entry = pending.txs[pending.nonce]
-                heads.append((-entry.tx.fee, entry.arrival, entry, pending))
-        heapq.heapify(heads)
-        chosen: list[Transaction] = []
-        size = 0
-        while heads and len(chosen) < txs_max:
-            _, _, entry, pending = heapq.heappop(heads)
-            if size + entry.size > bytes_max:
-                continue  # this sender's run stops here; others may still fit
-            chosen.append(entry.tx)
-            size += entry.size
-            following = pending.txs.get(entry.tx.nonce + 1)
-            if following is not None:
-                heapq.heappush(heads, (-following.tx.fee, following.arrival, following, pending))
-        return chosen
+        return [entry.tx for entry in self._index.reap(txs_max, bytes_max)]
 
     def remove_committed(self, txs: Iterable[Transaction], ledger: LedgerView, height: int) -> None:
         """After a block: drop its transactions, those its senders' nonces passed, and those
         that expire before `height`."""
         senders: set[Address] = set()
         for tx in txs:
-            entry = self._by_hash.get(tx.hash())
+            entry = self._index.get(tx.hash())
             if entry is None:
                 senders.add(tx.sender_address)
             else:  # its sender is known: deriving it again hashes the public key
@@ -773,33 +702,17 @@ class Pool:
         # left with the block, or the full pool refused their gossip), and reading and decoding
         # their accounts was a quarter of this clean-up. In address order (not hash order); the
         # raw bytes sort as the addresses do, without the dataclass comparison's tuples.
-        pending = [address for address in senders if address in self._by_sender]
+        index = self._index
+        pending = [address for address in senders if index.count(address.raw)]
         for address in sorted(pending, key=attrgetter("raw")):
             next_nonce, _ = ledger.account(address)
-            for nonce in sorted(self._pending(address)):
-                if nonce < next_nonce:
-                    self._remove(self._by_sender[address].txs[nonce])
-            sender = self._by_sender.get(address)
-            if sender is not None:
-                self._count_ready(sender, next_nonce)
-        while self._by_expiry and self._by_expiry[0][0] < height:
-            _, tx_hash = heapq.heappop(self._by_expiry)
-            entry = self._by_hash.get(tx_hash)
-            if entry is not None and entry.tx.expiry_height < height:
-                self._remove(entry)
-        self._compact()
-
-    def _compact(self) -> None:
-        """Rebuild the lazily cleaned heaps once they hold mostly departed transactions: they
-        grow with every admission, and would otherwise grow without bound."""
-        live = len(self._by_hash)
-        if len(self._by_fee) + len(self._by_expiry) <= 4 * live + constants.heap_slack_max:
-            return
-        entries = self._by_hash.values()
-        self._by_fee = [(entry.tx.fee, entry.hash) for entry in entries]
-        self._by_expiry = [(entry.tx.expiry_height, entry.hash) for entry in entries]
-        heapq.heapify(self._by_fee)
-        heapq.heapify(self._by_expiry)
+            for entry in index.drop_below(address.raw, next_nonce):
+                self._removed(entry)
+        for entry in index.expire(height):
+            self._removed(entry)
+        # The lazily cleaned heaps grow with every admission: rebuilt once they hold mostly
+        # departed transactions.
+        index.compact(constants.heap_slack_max)
 
 
 def _moves(message: Message) -> tuple[Denom, int] | None:

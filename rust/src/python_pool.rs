@@ -1,0 +1,160 @@
+//! `metanode._core.PoolIndex`: the pool's hot index (`rust/src/pool.rs`) holding the pool's
+//! Python entries, the same methods as the reference `metanode.mempool.index.Index`.
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::pool;
+
+type Entry = pool::Entry<Py<PyAny>>;
+
+/// Pending entries by hash and by sender and nonce, the run each sender can have included now,
+/// the fee and expiry heaps; each entry holds the pool's own entry object (`payload`).
+#[pyclass(module = "metanode._core")]
+pub struct PoolIndex {
+    inner: pool::Index<Py<PyAny>>,
+}
+
+fn payloads(py: Python<'_>, entries: &[&Entry]) -> Vec<Py<PyAny>> {
+    entries
+        .iter()
+        .map(|entry| entry.payload.clone_ref(py))
+        .collect()
+}
+
+fn owned(entries: Vec<Entry>) -> Vec<Py<PyAny>> {
+    entries.into_iter().map(|entry| entry.payload).collect()
+}
+
+#[pymethods]
+impl PoolIndex {
+    #[new]
+    fn new() -> Self {
+        PoolIndex {
+            inner: pool::Index::default(),
+        }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __contains__(&self, hash: &[u8]) -> bool {
+        self.inner.get(hash).is_some()
+    }
+
+    #[getter]
+    fn ready(&self) -> u64 {
+        self.inner.ready()
+    }
+
+    #[getter]
+    fn bytes(&self) -> u64 {
+        self.inner.bytes()
+    }
+
+    fn heaps(&self) -> (usize, usize) {
+        self.inner.heaps()
+    }
+
+    fn get(&self, py: Python<'_>, hash: &[u8]) -> Option<Py<PyAny>> {
+        self.inner
+            .get(hash)
+            .map(|entry| entry.payload.clone_ref(py))
+    }
+
+    fn at(&self, py: Python<'_>, sender: &[u8], nonce: u64) -> Option<Py<PyAny>> {
+        let entry = self.inner.at(sender, nonce);
+        entry.map(|entry| entry.payload.clone_ref(py))
+    }
+
+    fn count(&self, sender: &[u8]) -> usize {
+        self.inner.count(sender)
+    }
+
+    fn committed(&self, sender: &[u8]) -> Option<u64> {
+        self.inner.committed(sender)
+    }
+
+    fn missing(&self, sender: &[u8]) -> Option<u128> {
+        self.inner.missing(sender)
+    }
+
+    fn next_nonce(&self, sender: &[u8], committed: u64) -> u128 {
+        self.inner.next_nonce(sender, committed)
+    }
+
+    fn spent(&self, sender: &[u8], denom: u8) -> u128 {
+        self.inner.spent(sender, denom)
+    }
+
+    /// Insert `payload` under `hash`; `next_nonce` is its sender's next nonce in committed
+    /// state. A hash or a (sender, nonce) pending already is an InvariantViolation.
+    #[allow(clippy::too_many_arguments)] // the reference's signature, one value a field
+    fn add(
+        &mut self,
+        py: Python<'_>,
+        payload: Py<PyAny>,
+        hash: &Bound<'_, PyBytes>,
+        sender: &Bound<'_, PyBytes>,
+        nonce: u64,
+        fee: u64,
+        expiry: u64,
+        size: u64,
+        arrival: u64,
+        costs: Vec<(u8, u64)>,
+        next_nonce: u64,
+    ) -> PyResult<()> {
+        let entry = pool::Entry {
+            payload,
+            sender: sender.as_bytes().to_vec(),
+            nonce,
+            fee,
+            expiry,
+            size,
+            arrival,
+            costs,
+        };
+        self.inner
+            .add(hash.as_bytes().to_vec(), entry, next_nonce)
+            .map_err(|pool::Broken(broken)| crate::python::invariant_violation(py, broken.into()))
+    }
+
+    fn remove(&mut self, hash: &[u8]) -> Option<Py<PyAny>> {
+        self.inner.remove(hash).map(|entry| entry.payload)
+    }
+
+    fn count_ready(&mut self, sender: &[u8], next_nonce: u64) {
+        self.inner.count_ready(sender, next_nonce);
+    }
+
+    fn lowest(&mut self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.inner.lowest().map(|entry| entry.payload.clone_ref(py))
+    }
+
+    fn reap(&self, py: Python<'_>, txs_max: usize, bytes_max: u64) -> Vec<Py<PyAny>> {
+        payloads(py, &self.inner.reap(txs_max, bytes_max))
+    }
+
+    fn run_to(&self, py: Python<'_>, sender: &[u8], nonce: u64) -> Option<Vec<Py<PyAny>>> {
+        self.inner
+            .run_to(sender, nonce)
+            .map(|run| payloads(py, &run))
+    }
+
+    fn ready_entries(&self, py: Python<'_>) -> Vec<Py<PyAny>> {
+        payloads(py, &self.inner.ready_entries())
+    }
+
+    fn drop_below(&mut self, sender: &[u8], next_nonce: u64) -> Vec<Py<PyAny>> {
+        owned(self.inner.drop_below(sender, next_nonce))
+    }
+
+    fn expire(&mut self, height: u64) -> Vec<Py<PyAny>> {
+        owned(self.inner.expire(height))
+    }
+
+    fn compact(&mut self, slack_max: usize) {
+        self.inner.compact(slack_max);
+    }
+}

@@ -1,0 +1,123 @@
+"""The compiled core's pool index (`metanode._core.PoolIndex`) against the reference
+(`metanode.mempool.index.Index`): the same random runs of insertions, removals, new committed
+nonces, reaps, expiries and rebuilds, refused insertions among them, give the same answers
+and leave the same index, everything the pool reads of it compared after every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metanode import _core
+from metanode.errors import InvariantViolation
+from metanode.mempool.index import Index, PoolIndex
+from tests.conftest import examples
+
+SENDERS = [bytes([index]) * 20 for index in range(3)]
+NONCES = range(8)
+DENOMS = (1, 3)
+EDGE = 2**64 - 1  # the largest nonce a transaction carries
+
+adds = st.tuples(
+    st.just("add"),
+    st.integers(0, 2),  # sender
+    # Mostly the first nonces, so that runs form; now and then past a gap, or at the edge.
+    st.one_of(st.integers(0, 3), st.integers(0, 3), st.integers(0, 7), st.just(EDGE)),
+    st.integers(1, 4),  # fee
+    st.integers(0, 6),  # expiry
+    st.integers(1, 3),  # size
+    st.lists(st.tuples(st.sampled_from(DENOMS), st.integers(0, 2**64 - 1)), max_size=2),
+    st.sampled_from([0, 0, 1, EDGE]),  # the sender's committed nonce, if new to the index
+    st.integers(0, 9).map(lambda draw: draw == 0),  # another one even if not new (as a commit)
+    st.integers(0, 9).map(lambda draw: draw == 0),  # a hash pending already
+)
+steps = st.lists(
+    st.one_of(
+        adds,
+        adds,
+        st.tuples(st.just("remove"), st.integers(0, 40)),
+        st.tuples(st.just("count_ready"), st.integers(0, 2), st.sampled_from([0, 1, 2, 5, EDGE])),
+        st.tuples(st.just("lowest")),
+        st.tuples(st.just("drop_below"), st.integers(0, 2), st.integers(0, 9)),
+        st.tuples(st.just("expire"), st.integers(0, 7)),
+        st.tuples(st.just("compact"), st.integers(0, 4)),
+    ),
+    min_size=20,
+    max_size=60,
+)
+
+
+def step(index: PoolIndex, hashes: list[bytes], action: tuple[Any, ...]) -> Any:
+    """Apply `action`; what it answers (a refusal is the error's type and message)."""
+    name, *args = action
+    if name == "add":
+        sender, nonce, fee, expiry, size, costs, committed, moved, again = args
+        held = index.committed(SENDERS[sender])
+        committed = committed if held is None or moved else held  # as the pool passes it
+        tx_hash = hashes[-1] if again and hashes else bytes([len(hashes)]) * 32
+        payload = ("entry", len(hashes))
+        try:
+            index.add(
+                payload, tx_hash, SENDERS[sender], nonce, fee, expiry, size, len(hashes), costs,
+                committed,
+            )  # fmt: skip
+        except InvariantViolation as refused:
+            return ("refused", str(refused))
+        hashes.append(tx_hash)
+        return None
+    if name == "remove":
+        return index.remove(hashes[args[0] % len(hashes)]) if hashes else None
+    if name == "count_ready":
+        return index.count_ready(SENDERS[args[0]], args[1])
+    if name == "drop_below":
+        return index.drop_below(SENDERS[args[0]], args[1])
+    return getattr(index, name)(*args)
+
+
+def seen(index: PoolIndex, hashes: list[bytes]) -> dict[str, Any]:
+    """Everything the pool reads of `index`."""
+    rows = {}
+    for sender in SENDERS:
+        nonces = [*NONCES, EDGE - 1, EDGE]
+        rows[sender] = (
+            index.count(sender),
+            index.committed(sender),
+            index.missing(sender),
+            [index.next_nonce(sender, nonce) for nonce in (0, 1, 3, EDGE)],
+            [index.spent(sender, denom) for denom in (1, 2, 3)],
+            [index.at(sender, nonce) for nonce in nonces],
+            [index.run_to(sender, nonce) for nonce in nonces],
+        )
+    return {
+        "len": len(index),
+        "ready": index.ready,
+        "bytes": index.bytes,
+        "heaps": index.heaps(),
+        "held": [(tx_hash in index, index.get(tx_hash)) for tx_hash in hashes],
+        "rows": rows,
+        "ready_entries": index.ready_entries(),
+        "reaps": [index.reap(txs_max, bytes_max) for txs_max, bytes_max in [(99, 99), (3, 5)]],
+    }
+
+
+@given(steps)
+@settings(max_examples=examples(300), deadline=None)
+def test_the_core_index_answers_as_the_reference(actions: list[tuple[Any, ...]]) -> None:
+    indexes: list[PoolIndex] = [Index(), _core.PoolIndex()]
+    hashes: list[list[bytes]] = [[], []]
+    for action in actions:
+        answers = [step(index, held, action) for index, held in zip(indexes, hashes, strict=True)]
+        assert answers[0] == answers[1], action
+        assert seen(indexes[0], hashes[0]) == seen(indexes[1], hashes[1]), action
+
+
+@pytest.mark.parametrize("index", [Index(), _core.PoolIndex()], ids=["python", "rust"])
+def test_an_entry_at_a_pending_nonce_is_refused_and_changes_nothing(index: PoolIndex) -> None:
+    index.add("first", b"a" * 32, SENDERS[0], 0, 5, 9, 100, 0, [(3, 5)], 0)
+    with pytest.raises(InvariantViolation, match="this nonce pending already"):
+        index.add("second", b"b" * 32, SENDERS[0], 0, 7, 9, 100, 1, [(3, 7)], 0)
+    assert (len(index), index.ready, index.spent(SENDERS[0], 3)) == (1, 1, 5)
+    assert index.reap(10, 1_000) == ["first"]
