@@ -213,6 +213,23 @@ impl<P> Index<P> {
         Some(entry)
     }
 
+    /// Remove the entries with `hashes` (a block's) in order: the removed ones, and the
+    /// positions in `hashes` of those not pending.
+    pub fn remove_many<'h>(
+        &mut self,
+        hashes: impl IntoIterator<Item = &'h [u8]>,
+    ) -> (Vec<Entry<P>>, Vec<usize>) {
+        let mut removed = Vec::new();
+        let mut absent = Vec::new();
+        for (position, hash) in hashes.into_iter().enumerate() {
+            match self.remove(hash) {
+                Some(entry) => removed.push(entry),
+                None => absent.push(position),
+            }
+        }
+        (removed, absent)
+    }
+
     /// Move the sender's run to start at `next_nonce` and extend it over the nonces present.
     pub fn count_ready(&mut self, sender: &[u8], next_nonce: u64) {
         if let Some(row) = self.by_sender.get_mut(sender) {
@@ -414,11 +431,13 @@ mod tests {
         index.count_ready(&[1], 1);
         assert_eq!((index.ready(), index.next_nonce(&[1], 1)), (2, 2));
         assert_eq!(index.lowest().map(|e| e.fee), Some(1));
+        let (removed, absent) = index.remove_many([&[9][..], &[3, 4, 1], &[9]]);
+        assert_eq!((removed.len(), absent), (1, vec![0, 2]));
         let dropped = index.drop_below(&[2], 3);
         assert_eq!(dropped.len(), 2);
         assert_eq!(index.count(&[2]), 0);
         assert_eq!(index.expire(14).len(), 1);
-        assert_eq!(index.len(), 1);
+        assert_eq!(index.len(), 0);
     }
 
     #[test]

@@ -124,6 +124,13 @@ impl PoolIndex {
         self.inner.remove(hash).map(|entry| entry.payload)
     }
 
+    /// Remove the entries with `hashes` (a block's) in order: the removed payloads, and the
+    /// positions in `hashes` of those not pending.
+    fn remove_many(&mut self, hashes: Vec<Bound<'_, PyBytes>>) -> (Vec<Py<PyAny>>, Vec<usize>) {
+        let (removed, absent) = self.inner.remove_many(hashes.iter().map(|h| h.as_bytes()));
+        (owned(removed), absent)
+    }
+
     fn count_ready(&mut self, sender: &[u8], next_nonce: u64) {
         self.inner.count_ready(sender, next_nonce);
     }

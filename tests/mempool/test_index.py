@@ -39,6 +39,7 @@ steps = st.lists(
         adds,
         adds,
         st.tuples(st.just("remove"), st.integers(0, 40)),
+        st.tuples(st.just("remove_many"), st.lists(st.integers(0, 40), max_size=4)),
         st.tuples(st.just("count_ready"), st.integers(0, 2), st.sampled_from([0, 1, 2, 5, EDGE])),
         st.tuples(st.just("lowest")),
         st.tuples(st.just("drop_below"), st.integers(0, 2), st.integers(0, 9)),
@@ -70,6 +71,8 @@ def step(index: PoolIndex, hashes: list[bytes], action: tuple[Any, ...]) -> Any:
         return None
     if name == "remove":
         return index.remove(hashes[args[0] % len(hashes)]) if hashes else None
+    if name == "remove_many":  # some twice, and one never pending
+        return index.remove_many([hashes[at % len(hashes)] for at in args[0] if hashes] + [b""])
     if name == "count_ready":
         return index.count_ready(SENDERS[args[0]], args[1])
     if name == "drop_below":

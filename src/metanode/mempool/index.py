@@ -85,6 +85,7 @@ class PoolIndex(Protocol):
         next_nonce: int,
     ) -> None: ...
     def remove(self, tx_hash: bytes) -> Any: ...
+    def remove_many(self, tx_hashes: Sequence[bytes]) -> tuple[list[Any], list[int]]: ...
     def count_ready(self, sender: bytes, next_nonce: int) -> None: ...
     def lowest(self) -> Any: ...
     def reap(self, txs_max: int, bytes_max: int) -> list[Any]: ...
@@ -206,6 +207,18 @@ class Index:
             del self._by_sender[held.sender]
         self.bytes -= held.size
         return held.payload
+
+    def remove_many(self, tx_hashes: Sequence[bytes]) -> tuple[list[Any], list[int]]:
+        """Remove the entries with `tx_hashes` (a block's) in order: the removed payloads,
+        and the positions in `tx_hashes` of those not pending."""
+        removed, absent = [], []
+        for position, tx_hash in enumerate(tx_hashes):
+            payload = self.remove(tx_hash)
+            if payload is None:
+                absent.append(position)
+            else:
+                removed.append(payload)
+        return removed, absent
 
     def count_ready(self, sender: bytes, next_nonce: int) -> None:
         row = self._by_sender.get(sender)
