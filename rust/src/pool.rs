@@ -51,6 +51,30 @@ impl Row {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Broken(pub &'static str);
 
+/// The pool's bounds that an insertion keeps.
+pub struct Bounds {
+    pub txs_max: usize,
+    pub bytes_max: u64,
+    /// A replacement pays at least this much more fee than the entry it replaces.
+    pub bump_percent: u64,
+}
+
+/// Why `insert` refused an entry; the pool writes the detail.
+pub enum Refusal<P> {
+    /// The sender's pending entry at its nonce pays too much for it (that entry's payload).
+    ReplacementFeeTooLow(P),
+    /// A client's new entry while the clients' share of the pool is taken.
+    ShareTaken,
+    /// Full, and nothing pays less (the lowest entry's payload, if any).
+    PoolFull(Option<P>),
+}
+
+/// What `insert` did: the entries that left (false) and came (true), in order, and its refusal.
+pub struct Insertion<P> {
+    pub moves: Vec<(P, bool)>,
+    pub refused: Option<Refusal<P>>,
+}
+
 pub struct Index<P> {
     by_hash: HashMap<Vec<u8>, Entry<P>>,
     by_sender: HashMap<Vec<u8>, Row>,
@@ -186,6 +210,78 @@ impl<P> Index<P> {
         self.by_expiry.push(Reverse((entry.expiry, hash.clone())));
         self.by_hash.insert(hash, entry);
         Ok(())
+    }
+
+    /// The pool's insertion, after the signature: the replacement rung (an entry with the nonce
+    /// of a pending one of its sender replaces it only for `bump_percent` more fee), the clients'
+    /// share (`share_taken`, a new entry only), then room made by evicting lower fees (the
+    /// replaced entry put back if none is low enough), then `entry` in. `committed` is its
+    /// sender's next nonce in committed state, if the index holds none for the sender; `clone`
+    /// copies a payload for the answer.
+    pub fn insert(
+        &mut self,
+        hash: Vec<u8>,
+        entry: Entry<P>,
+        committed: u64,
+        share_taken: bool,
+        bounds: &Bounds,
+        clone: impl Fn(&P) -> P,
+    ) -> Result<Insertion<P>, Broken> {
+        let mut moves = Vec::new();
+        let pending = self.at(&entry.sender, entry.nonce);
+        if let Some(replaced) = pending {
+            let bump = 100 + u128::from(bounds.bump_percent);
+            if u128::from(entry.fee) * 100 < u128::from(replaced.fee) * bump {
+                let refused = Some(Refusal::ReplacementFeeTooLow(clone(&replaced.payload)));
+                return Ok(Insertion { moves, refused });
+            }
+        } else if share_taken {
+            let refused = Some(Refusal::ShareTaken);
+            return Ok(Insertion { moves, refused });
+        }
+        let next_nonce = self.committed(&entry.sender).unwrap_or(committed);
+        let replaced_hash = self
+            .by_sender
+            .get(&entry.sender)
+            .and_then(|row| row.txs.get(&entry.nonce))
+            .cloned();
+        let replaced = replaced_hash.and_then(|h| self.remove(&h).map(|removed| (h, removed)));
+        if let Some((_, removed)) = &replaced {
+            moves.push((clone(&removed.payload), false));
+        }
+        while self.len() >= bounds.txs_max || self.bytes + entry.size > bounds.bytes_max {
+            let lowest = self.lowest_key();
+            match lowest {
+                Some((fee, lowest)) if fee < entry.fee => {
+                    if let Some(evicted) = self.remove(&lowest) {
+                        moves.push((evicted.payload, false));
+                    }
+                }
+                _ => {
+                    let lowest = self.lowest().map(|lowest| clone(&lowest.payload));
+                    if let Some((h, removed)) = replaced {
+                        moves.push((clone(&removed.payload), true));
+                        self.add(h, removed, next_nonce)?;
+                    }
+                    let refused = Some(Refusal::PoolFull(lowest));
+                    return Ok(Insertion { moves, refused });
+                }
+            }
+        }
+        moves.push((clone(&entry.payload), true));
+        self.add(hash, entry, next_nonce)?;
+        Ok(Insertion {
+            moves,
+            refused: None,
+        })
+    }
+
+    /// The fee and hash of the pending entry with the lowest fee.
+    fn lowest_key(&mut self) -> Option<(u64, Vec<u8>)> {
+        self.lowest()?;
+        self.by_fee
+            .peek()
+            .map(|Reverse((fee, hash))| (*fee, hash.clone()))
     }
 
     /// Remove the entry with `hash`, if pending.

@@ -7,6 +7,7 @@ use pyo3::types::PyBytes;
 use crate::pool;
 
 type Entry = pool::Entry<Py<PyAny>>;
+type Inserted = (u8, Option<Py<PyAny>>, Vec<(Py<PyAny>, bool)>);
 
 /// Pending entries by hash and by sender and nonce, the run each sender can have included now,
 /// the fee and expiry heaps; each entry holds the pool's own entry object (`payload`).
@@ -118,6 +119,68 @@ impl PoolIndex {
         self.inner
             .add(hash.as_bytes().to_vec(), entry, next_nonce)
             .map_err(|pool::Broken(broken)| crate::python::invariant_violation(py, broken.into()))
+    }
+
+    /// The pool's insertion after the signature (`rust/src/pool.rs` `insert`): `(refusal,
+    /// payload, moves)`, the refusal 0 (none), 1 (replacement_fee_too_low: the payload of the
+    /// pending entry it would replace), 2 (the clients' share taken) or 3 (pool_full: the
+    /// payload of the lowest entry, if any); `moves` the payloads that left (False) and came
+    /// (True), in order.
+    #[allow(clippy::too_many_arguments)] // one value a field, as `add`
+    fn insert(
+        &mut self,
+        py: Python<'_>,
+        payload: Py<PyAny>,
+        hash: &Bound<'_, PyBytes>,
+        sender: &Bound<'_, PyBytes>,
+        nonce: u64,
+        fee: u64,
+        expiry: u64,
+        size: u64,
+        arrival: u64,
+        costs: Vec<(u8, u64)>,
+        committed: u64,
+        share_taken: bool,
+        txs_max: usize,
+        bytes_max: u64,
+        bump_percent: u64,
+    ) -> PyResult<Inserted> {
+        let entry = pool::Entry {
+            payload,
+            sender: sender.as_bytes().to_vec(),
+            nonce,
+            fee,
+            expiry,
+            size,
+            arrival,
+            costs,
+        };
+        let bounds = pool::Bounds {
+            txs_max,
+            bytes_max,
+            bump_percent,
+        };
+        let clone = |payload: &Py<PyAny>| payload.clone_ref(py);
+        let inserted = self
+            .inner
+            .insert(
+                hash.as_bytes().to_vec(),
+                entry,
+                committed,
+                share_taken,
+                &bounds,
+                clone,
+            )
+            .map_err(|pool::Broken(broken)| {
+                crate::python::invariant_violation(py, broken.into())
+            })?;
+        let (code, other) = match inserted.refused {
+            None => (0, None),
+            Some(pool::Refusal::ReplacementFeeTooLow(pending)) => (1, Some(pending)),
+            Some(pool::Refusal::ShareTaken) => (2, None),
+            Some(pool::Refusal::PoolFull(lowest)) => (3, lowest),
+        };
+        Ok((code, other, inserted.moves))
     }
 
     fn remove(&mut self, hash: &[u8]) -> Option<Py<PyAny>> {

@@ -1,6 +1,6 @@
 """The compiled core's pool index (`metanode._core.PoolIndex`) against the reference
-(`metanode.mempool.index.Index`): the same random runs of insertions, removals, new committed
-nonces, reaps, expiries and rebuilds, refused insertions among them, give the same answers
+(`metanode.mempool.index.Index`): the same random runs of insertions (replacing, evicting,
+refused), removals, new committed nonces, reaps, expiries and rebuilds give the same answers
 and leave the same index, everything the pool reads of it compared after every step."""
 
 from __future__ import annotations
@@ -34,10 +34,24 @@ adds = st.tuples(
     st.integers(0, 9).map(lambda draw: draw == 0),  # another one even if not new (as a commit)
     st.integers(0, 9).map(lambda draw: draw == 0),  # a hash pending already
 )
+inserts = st.tuples(
+    st.just("insert"),
+    st.integers(0, 2),  # sender
+    st.one_of(st.integers(0, 3), st.integers(0, 3), st.just(EDGE)),
+    st.integers(1, 12),  # fee: 11 and 12 replace 10; up to 4 evicts the lowest
+    st.integers(0, 6),  # expiry
+    st.integers(1, 3),  # size
+    st.lists(st.tuples(st.sampled_from(DENOMS), st.integers(0, 2**64 - 1)), max_size=2),
+    st.sampled_from([0, 0, 1, EDGE]),  # the sender's committed nonce, if new to the index
+    st.booleans(),  # the clients' share taken
+    st.integers(1, 6),  # txs_max
+    st.sampled_from([4, 9, 2**64 - 1]),  # bytes_max
+)
 steps = st.lists(
     st.one_of(
         adds,
-        adds,
+        inserts,
+        inserts,
         st.tuples(st.just("remove"), st.integers(0, 40)),
         st.tuples(st.just("remove_many"), st.lists(st.integers(0, 40), max_size=4)),
         st.tuples(st.just("count_ready"), st.integers(0, 2), st.sampled_from([0, 1, 2, 5, EDGE])),
@@ -69,6 +83,15 @@ def step(index: PoolIndex, hashes: list[bytes], action: tuple[Any, ...]) -> Any:
             return ("refused", str(refused))
         hashes.append(tx_hash)
         return None
+    if name == "insert":
+        sender, nonce, fee, expiry, size, costs, committed, share_taken, txs_max, bytes_max = args
+        tx_hash = bytes([len(hashes)]) * 32
+        answer = index.insert(
+            ("entry", len(hashes)), tx_hash, SENDERS[sender], nonce, fee, expiry, size,
+            len(hashes), costs, committed, share_taken, txs_max, bytes_max, 10,
+        )  # fmt: skip
+        hashes.append(tx_hash)
+        return answer
     if name == "remove":
         return index.remove(hashes[args[0] % len(hashes)]) if hashes else None
     if name == "remove_many":  # some twice, and one never pending

@@ -23,6 +23,9 @@ from typing import Any, Protocol
 from metanode import core
 from metanode.errors import check
 
+# `insert`'s answers: the pool turns each refusal into its reason and detail.
+INSERTED, REPLACEMENT_FEE_TOO_LOW, SHARE_TAKEN, POOL_FULL = range(4)
+
 
 @dataclass(slots=True)
 class _Held:
@@ -84,6 +87,23 @@ class PoolIndex(Protocol):
         costs: Sequence[tuple[int, int]],
         next_nonce: int,
     ) -> None: ...
+    def insert(
+        self,
+        payload: Any,
+        tx_hash: bytes,
+        sender: bytes,
+        nonce: int,
+        fee: int,
+        expiry: int,
+        size: int,
+        arrival: int,
+        costs: Sequence[tuple[int, int]],
+        committed: int,
+        share_taken: bool,
+        txs_max: int,
+        bytes_max: int,
+        bump_percent: int,
+    ) -> tuple[int, Any, list[tuple[Any, bool]]]: ...
     def remove(self, tx_hash: bytes) -> Any: ...
     def remove_many(self, tx_hashes: Sequence[bytes]) -> tuple[list[Any], list[int]]: ...
     def count_ready(self, sender: bytes, next_nonce: int) -> None: ...
@@ -179,16 +199,75 @@ class Index:
             row is None or nonce not in row.txs,
             "the sender has an entry with this nonce pending already",
         )
+        held = _Held(payload, sender, nonce, fee, expiry, size, arrival, costs)
+        self._add(tx_hash, held, next_nonce)
+
+    def _add(self, tx_hash: bytes, held: _Held, next_nonce: int) -> None:
+        row = self._by_sender.get(held.sender)
         if row is None:
-            row = self._by_sender[sender] = _Row({}, next_nonce)
-        self._by_hash[tx_hash] = _Held(payload, sender, nonce, fee, expiry, size, arrival, costs)
-        row.txs[nonce] = tx_hash
-        for denom, amount in costs:
+            row = self._by_sender[held.sender] = _Row({}, next_nonce)
+        self._by_hash[tx_hash] = held
+        row.txs[held.nonce] = tx_hash
+        for denom, amount in held.costs:
             row.spends[denom] = row.spends.get(denom, 0) + amount
         self._count_ready(row, next_nonce)
-        self.bytes += size
-        heapq.heappush(self._by_fee, (fee, tx_hash))
-        heapq.heappush(self._by_expiry, (expiry, tx_hash))
+        self.bytes += held.size
+        heapq.heappush(self._by_fee, (held.fee, tx_hash))
+        heapq.heappush(self._by_expiry, (held.expiry, tx_hash))
+
+    def insert(
+        self,
+        payload: Any,
+        tx_hash: bytes,
+        sender: bytes,
+        nonce: int,
+        fee: int,
+        expiry: int,
+        size: int,
+        arrival: int,
+        costs: Sequence[tuple[int, int]],
+        committed: int,
+        share_taken: bool,
+        txs_max: int,
+        bytes_max: int,
+        bump_percent: int,
+    ) -> tuple[int, Any, list[tuple[Any, bool]]]:
+        """The pool's insertion, after the signature: the replacement rung (an entry with the
+        nonce of a pending one of its sender replaces it only for `bump_percent` more fee), the
+        clients' share (`share_taken`, a new entry only), then room made by evicting lower fees
+        (the replaced entry put back if none is low enough), then the entry in. `committed` is
+        the sender's next nonce in committed state, if the index holds none for the sender.
+
+        `(refusal, payload, moves)`: the refusal 0 (none), 1 (replacement_fee_too_low: the
+        payload of the pending entry it would replace), 2 (the clients' share taken) or 3
+        (pool_full: the payload of the lowest entry, if any); `moves` the payloads that left
+        (False) and came (True), in order."""
+        moves: list[tuple[Any, bool]] = []
+        row = self._by_sender.get(sender)
+        pending = None if row is None else row.txs.get(nonce)
+        if pending is not None:
+            replaced = self._by_hash[pending]
+            if fee * 100 < replaced.fee * (100 + bump_percent):
+                return REPLACEMENT_FEE_TOO_LOW, replaced.payload, moves
+        elif share_taken:
+            return SHARE_TAKEN, None, moves
+        next_nonce = committed if row is None else row.nonce
+        if pending is not None:
+            self.remove(pending)
+            moves.append((replaced.payload, False))
+        while len(self._by_hash) >= txs_max or self.bytes + size > bytes_max:
+            lowest = self._lowest()
+            if lowest is None or lowest.fee >= fee:
+                if pending is not None:  # put back what the refused one displaced
+                    moves.append((replaced.payload, True))
+                    self._add(pending, replaced, next_nonce)
+                return POOL_FULL, None if lowest is None else lowest.payload, moves
+            self.remove(self._by_fee[0][1])
+            moves.append((lowest.payload, False))
+        moves.append((payload, True))
+        held = _Held(payload, sender, nonce, fee, expiry, size, arrival, costs)
+        self._add(tx_hash, held, next_nonce)
+        return INSERTED, None, moves
 
     def remove(self, tx_hash: bytes) -> Any:
         """Remove the entry with `tx_hash`; its payload, or None if it is not pending."""
@@ -237,10 +316,14 @@ class Index:
 
     def lowest(self) -> Any:
         """The pending entry with the lowest fee (the lowest hash among equal fees)."""
+        held = self._lowest()
+        return None if held is None else held.payload
+
+    def _lowest(self) -> _Held | None:
         while self._by_fee:
             held = self._by_hash.get(self._by_fee[0][1])
             if held is not None:
-                return held.payload
+                return held
             heapq.heappop(self._by_fee)
         return None
 

@@ -64,7 +64,12 @@ from metanode.crypto.hashing import tagged_hash
 from metanode.crypto.verifiers import BatchVerifier
 from metanode.errors import DecodeError, check
 from metanode.mempool import constants
-from metanode.mempool.index import pool_index
+from metanode.mempool.index import (
+    INSERTED,
+    REPLACEMENT_FEE_TOO_LOW,
+    SHARE_TAKEN,
+    pool_index,
+)
 from metanode.mempool.reasons import Reason
 from metanode.state.auth import errors as auth_errors
 from metanode.state.auth.messages import check_envelope
@@ -340,7 +345,6 @@ class Pool:
             elif stale:
                 refusal = self._room(entry)
             seen.add(entry.hash)
-            refusal = refusal or self._replacement(entry)
             version = self._version
             refusal = refusal or self._insert(entry)
             if refusal is None:
@@ -517,21 +521,6 @@ class Pool:
             return total
         return total - sum(amount for spent, amount in beside.costs if spent is denom)
 
-    def _replacement(self, entry: _Entry) -> Admission | None:
-        """The rung after the signature: a transaction with the nonce of a pending one of its
-        sender replaces it only for `replacement_bump_percent` more fee."""
-        replaced = self._index.at(entry.sender.raw, entry.tx.nonce)
-        bump = 100 + constants.replacement_bump_percent
-        if replaced is None or entry.tx.fee * 100 >= replaced.tx.fee * bump:
-            return None
-        fee_min = -(-replaced.tx.fee * bump // 100)
-        detail = (
-            f"nonce {entry.tx.nonce} is pending with fee {format_coins(replaced.tx.fee, Denom.FLX)}"
-            f"; a replacement pays at least {constants.replacement_bump_percent}% more, "
-            f"{format_coins(fee_min, Denom.FLX)}"
-        )
-        return Admission(entry.hash, Reason.REPLACEMENT_FEE_TOO_LOW, detail)
-
     def _full(self, lowest: _Entry | None) -> str:
         held = f"the pool is full ({len(self._index)} transactions)"
         if lowest is None:
@@ -583,39 +572,12 @@ class Pool:
             self._verified.popitem(last=False)
 
     def _insert(self, entry: _Entry) -> Admission | None:
-        """Insert `entry`, evicting lower fees if the pool is full; None once it is in, else
-        the refusal."""
-        index = self._index
-        replaced = index.at(entry.sender.raw, entry.tx.nonce)
-        if replaced is None and self._share_taken(entry):
-            detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
-            return Admission(entry.hash, Reason.POOL_FULL, detail)
-        committed = index.committed(entry.sender.raw)
-        next_nonce = entry.committed if committed is None else committed
-        if replaced is not None:
-            self._remove(replaced)
-        while len(index) >= self.txs_max or index.bytes + entry.size > constants.pool_bytes_max:
-            lowest = self._lowest()
-            if lowest is None or lowest.tx.fee >= entry.tx.fee:
-                if replaced is not None:
-                    self._add(replaced, next_nonce)  # put back what the refused one displaced
-                return Admission(entry.hash, Reason.POOL_FULL, self._full(lowest))
-            self._remove(lowest)
-        self._add(entry, next_nonce)
-        return None
-
-    def _share_taken(self, entry: _Entry) -> bool:
-        """A client's new transaction finds this node's clients' share of the pool full: checked
-        when screening (before its signature costs anything) and again when inserting (the
-        screened batch itself may fill the share)."""
-        return entry.local and self._local >= self.local_txs_max
-
-    def _add(self, entry: _Entry, next_nonce: int) -> None:
-        """Insert `entry`; `next_nonce` is its sender's next nonce in committed state."""
-        self._moved_one(entry)
-        self._local += entry.local
+        """The rungs after the signature, then the insertion (in the index, `insert`): a
+        transaction with the nonce of a pending one of its sender replaces it only for
+        `replacement_bump_percent` more fee; a client's new one needs room in the clients'
+        share; a full pool evicts lower fees for it. None once it is in, else the refusal."""
         tx = entry.tx
-        self._index.add(
+        refused, other, moves = self._index.insert(
             entry,
             entry.hash,
             entry.sender.raw,
@@ -625,27 +587,43 @@ class Pool:
             entry.size,
             entry.arrival,
             entry.costs,
-            next_nonce,
+            entry.committed,
+            self._share_taken(entry),
+            self.txs_max,
+            constants.pool_bytes_max,
+            constants.replacement_bump_percent,
         )
+        for moved, came in moves:
+            self._version += 1
+            self._moved.append(moved.sender)
+            self._local += moved.local if came else -moved.local
+        if refused == INSERTED:
+            return None
+        if refused == REPLACEMENT_FEE_TOO_LOW:
+            bump = 100 + constants.replacement_bump_percent
+            fee_min = -(-other.tx.fee * bump // 100)
+            detail = (
+                f"nonce {tx.nonce} is pending with fee {format_coins(other.tx.fee, Denom.FLX)}; "
+                f"a replacement pays at least {constants.replacement_bump_percent}% more, "
+                f"{format_coins(fee_min, Denom.FLX)}"
+            )
+            return Admission(entry.hash, Reason.REPLACEMENT_FEE_TOO_LOW, detail)
+        if refused == SHARE_TAKEN:
+            detail = f"this node's clients hold their share of the pool ({self.local_txs_max})"
+            return Admission(entry.hash, Reason.POOL_FULL, detail)
+        return Admission(entry.hash, Reason.POOL_FULL, self._full(other))
 
-    def _remove(self, entry: _Entry) -> None:
-        self._index.remove(entry.hash)
-        self._removed(entry)
-
-    def _removed(self, entry: _Entry) -> None:
-        """Account for `entry`, which left the index."""
-        self._moved_one(entry)
-        self._local -= entry.local
+    def _share_taken(self, entry: _Entry) -> bool:
+        """A client's new transaction finds this node's clients' share of the pool full: checked
+        when screening (before its signature costs anything) and again when inserting (the
+        screened batch itself may fill the share)."""
+        return entry.local and self._local >= self.local_txs_max
 
     def _removed_all(self, entries: list[_Entry]) -> None:
         """Account for `entries`, which left the index in this order."""
         self._version += len(entries)
         self._moved.extend([entry.sender for entry in entries])
         self._local -= sum([entry.local for entry in entries])
-
-    def _moved_one(self, entry: _Entry) -> None:
-        self._version += 1
-        self._moved.append(entry.sender)
 
     def _lowest(self) -> _Entry | None:
         lowest: _Entry | None = self._index.lowest()
