@@ -175,7 +175,7 @@ impl<P> Index<P> {
     }
 
     /// Insert `entry`; `next_nonce` is its sender's next nonce in committed state.
-    pub fn add(&mut self, hash: Vec<u8>, entry: Entry<P>, next_nonce: u64) -> Result<(), Broken> {
+    fn add(&mut self, hash: Vec<u8>, entry: Entry<P>, next_nonce: u64) -> Result<(), Broken> {
         if self.by_hash.contains_key(&hash) {
             return Err(Broken("an entry with this hash is pending already"));
         }
@@ -227,6 +227,9 @@ impl<P> Index<P> {
         bounds: &Bounds,
         clone: impl Fn(&P) -> P,
     ) -> Result<Insertion<P>, Broken> {
+        if self.by_hash.contains_key(&hash) {
+            return Err(Broken("an entry with this hash is pending already"));
+        }
         let mut moves = Vec::new();
         let pending = self.at(&entry.sender, entry.nonce);
         if let Some(replaced) = pending {

@@ -89,44 +89,12 @@ impl PoolIndex {
         self.inner.spent(sender, denom)
     }
 
-    /// Insert `payload` under `hash`; `next_nonce` is its sender's next nonce in committed
-    /// state. A hash or a (sender, nonce) pending already is an InvariantViolation.
-    #[allow(clippy::too_many_arguments)] // the reference's signature, one value a field
-    fn add(
-        &mut self,
-        py: Python<'_>,
-        payload: Py<PyAny>,
-        hash: &Bound<'_, PyBytes>,
-        sender: &Bound<'_, PyBytes>,
-        nonce: u64,
-        fee: u64,
-        expiry: u64,
-        size: u64,
-        arrival: u64,
-        costs: Vec<(u8, u64)>,
-        next_nonce: u64,
-    ) -> PyResult<()> {
-        let entry = pool::Entry {
-            payload,
-            sender: sender.as_bytes().to_vec(),
-            nonce,
-            fee,
-            expiry,
-            size,
-            arrival,
-            costs,
-        };
-        self.inner
-            .add(hash.as_bytes().to_vec(), entry, next_nonce)
-            .map_err(|pool::Broken(broken)| crate::python::invariant_violation(py, broken.into()))
-    }
-
     /// The pool's insertion after the signature (`rust/src/pool.rs` `insert`): `(refusal,
     /// payload, moves)`, the refusal 0 (none), 1 (replacement_fee_too_low: the payload of the
     /// pending entry it would replace), 2 (the clients' share taken) or 3 (pool_full: the
     /// payload of the lowest entry, if any); `moves` the payloads that left (False) and came
-    /// (True), in order.
-    #[allow(clippy::too_many_arguments)] // one value a field, as `add`
+    /// (True), in order. A hash pending already is an InvariantViolation, and changes nothing.
+    #[allow(clippy::too_many_arguments)] // one value a field
     fn insert(
         &mut self,
         py: Python<'_>,

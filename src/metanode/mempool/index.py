@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from metanode import core
 from metanode.errors import check
@@ -57,67 +57,10 @@ class _Row:
         return self.nonce + self.ready
 
 
-class PoolIndex(Protocol):
-    """What the pool calls; `Index` below and `metanode._core.PoolIndex` implement it."""
-
-    @property
-    def ready(self) -> int: ...
-    @property
-    def bytes(self) -> int: ...
-    def __len__(self) -> int: ...
-    def __contains__(self, tx_hash: bytes) -> bool: ...
-    def heaps(self) -> tuple[int, int]: ...
-    def get(self, tx_hash: bytes) -> Any: ...
-    def at(self, sender: bytes, nonce: int) -> Any: ...
-    def count(self, sender: bytes) -> int: ...
-    def committed(self, sender: bytes) -> int | None: ...
-    def missing(self, sender: bytes) -> int | None: ...
-    def next_nonce(self, sender: bytes, committed: int) -> int: ...
-    def spent(self, sender: bytes, denom: int) -> int: ...
-    def add(
-        self,
-        payload: Any,
-        tx_hash: bytes,
-        sender: bytes,
-        nonce: int,
-        fee: int,
-        expiry: int,
-        size: int,
-        arrival: int,
-        costs: Sequence[tuple[int, int]],
-        next_nonce: int,
-    ) -> None: ...
-    def insert(
-        self,
-        payload: Any,
-        tx_hash: bytes,
-        sender: bytes,
-        nonce: int,
-        fee: int,
-        expiry: int,
-        size: int,
-        arrival: int,
-        costs: Sequence[tuple[int, int]],
-        committed: int,
-        share_taken: bool,
-        txs_max: int,
-        bytes_max: int,
-        bump_percent: int,
-    ) -> tuple[int, Any, list[tuple[Any, bool]]]: ...
-    def remove(self, tx_hash: bytes) -> Any: ...
-    def remove_many(self, tx_hashes: Sequence[bytes]) -> tuple[list[Any], list[int]]: ...
-    def count_ready(self, sender: bytes, next_nonce: int) -> None: ...
-    def lowest(self) -> Any: ...
-    def reap(self, txs_max: int, bytes_max: int) -> list[Any]: ...
-    def run_to(self, sender: bytes, nonce: int) -> list[Any] | None: ...
-    def ready_entries(self) -> list[Any]: ...
-    def drop_below(self, sender: bytes, next_nonce: int) -> list[Any]: ...
-    def expire(self, height: int) -> list[Any]: ...
-    def compact(self, slack_max: int) -> None: ...
-
-
-def pool_index() -> PoolIndex:
-    """The compiled core's index, or this reference when METANODE_CORE=python selects it."""
+def pool_index() -> Index:
+    """The compiled core's index, or this reference when METANODE_CORE=python selects it. The
+    core's `PoolIndex` has the methods of `Index` and answers as it does (tests/mempool/
+    test_index.py): typed as `Index`, which documents them."""
     native = core.native()
     return Index() if native is None else native.PoolIndex()
 
@@ -178,32 +121,13 @@ class Index:
         row = self._by_sender.get(sender)
         return 0 if row is None else row.spends.get(denom, 0)
 
-    def add(
-        self,
-        payload: Any,
-        tx_hash: bytes,
-        sender: bytes,
-        nonce: int,
-        fee: int,
-        expiry: int,
-        size: int,
-        arrival: int,
-        costs: Sequence[tuple[int, int]],
-        next_nonce: int,
-    ) -> None:
-        """Insert `payload` under `tx_hash`; `next_nonce` is its sender's next nonce in
-        committed state."""
-        check(tx_hash not in self._by_hash, "an entry with this hash is pending already")
-        row = self._by_sender.get(sender)
+    def _add(self, tx_hash: bytes, held: _Held, next_nonce: int) -> None:
+        """Insert `held`; `next_nonce` is its sender's next nonce in committed state."""
+        row = self._by_sender.get(held.sender)
         check(
-            row is None or nonce not in row.txs,
+            row is None or held.nonce not in row.txs,
             "the sender has an entry with this nonce pending already",
         )
-        held = _Held(payload, sender, nonce, fee, expiry, size, arrival, costs)
-        self._add(tx_hash, held, next_nonce)
-
-    def _add(self, tx_hash: bytes, held: _Held, next_nonce: int) -> None:
-        row = self._by_sender.get(held.sender)
         if row is None:
             row = self._by_sender[held.sender] = _Row({}, next_nonce)
         self._by_hash[tx_hash] = held
@@ -241,7 +165,9 @@ class Index:
         `(refusal, payload, moves)`: the refusal 0 (none), 1 (replacement_fee_too_low: the
         payload of the pending entry it would replace), 2 (the clients' share taken) or 3
         (pool_full: the payload of the lowest entry, if any); `moves` the payloads that left
-        (False) and came (True), in order."""
+        (False) and came (True), in order. A hash pending already is an InvariantViolation,
+        and changes nothing."""
+        check(tx_hash not in self._by_hash, "an entry with this hash is pending already")
         moves: list[tuple[Any, bool]] = []
         row = self._by_sender.get(sender)
         pending = None if row is None else row.txs.get(nonce)
