@@ -153,6 +153,11 @@ impl<P> Index<P> {
         self.by_sender.get(sender).map(Row::missing)
     }
 
+    /// The first missing nonce of the sender of the pending entry with `hash`, if pending.
+    pub fn missing_for(&self, hash: &[u8]) -> Option<u128> {
+        self.missing(&self.by_hash.get(hash)?.sender)
+    }
+
     /// The first nonce from `committed` on that the sender has no entry for.
     pub fn next_nonce(&self, sender: &[u8], committed: u64) -> u128 {
         let mut nonce = u128::from(committed);

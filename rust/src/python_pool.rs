@@ -73,12 +73,8 @@ impl PoolIndex {
         self.inner.count(sender)
     }
 
-    fn committed(&self, sender: &[u8]) -> Option<u64> {
-        self.inner.committed(sender)
-    }
-
-    fn missing(&self, sender: &[u8]) -> Option<u128> {
-        self.inner.missing(sender)
+    fn missing_for(&self, hash: &[u8]) -> Option<u128> {
+        self.inner.missing_for(hash)
     }
 
     fn next_nonce(&self, sender: &[u8], committed: u64) -> u128 {
@@ -151,19 +147,11 @@ impl PoolIndex {
         Ok((code, other, inserted.moves))
     }
 
-    fn remove(&mut self, hash: &[u8]) -> Option<Py<PyAny>> {
-        self.inner.remove(hash).map(|entry| entry.payload)
-    }
-
     /// Remove the entries with `hashes` (a block's) in order: the removed payloads, and the
     /// positions in `hashes` of those not pending.
     fn remove_many(&mut self, hashes: Vec<Bound<'_, PyBytes>>) -> (Vec<Py<PyAny>>, Vec<usize>) {
         let (removed, absent) = self.inner.remove_many(hashes.iter().map(|h| h.as_bytes()));
         (owned(removed), absent)
-    }
-
-    fn count_ready(&mut self, sender: &[u8], next_nonce: u64) {
-        self.inner.count_ready(sender, next_nonce);
     }
 
     fn lowest(&mut self, py: Python<'_>) -> Option<Py<PyAny>> {

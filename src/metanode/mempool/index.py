@@ -99,15 +99,11 @@ class Index:
         row = self._by_sender.get(sender)
         return 0 if row is None else len(row.txs)
 
-    def committed(self, sender: bytes) -> int | None:
-        """The sender's committed nonce as the index holds it, if it has entries."""
-        row = self._by_sender.get(sender)
-        return None if row is None else row.nonce
-
-    def missing(self, sender: bytes) -> int | None:
-        """The first nonce past the sender's ready run (what it lacks), if it has entries."""
-        row = self._by_sender.get(sender)
-        return None if row is None else row.missing
+    def missing_for(self, tx_hash: bytes) -> int | None:
+        """The first missing nonce of the sender of the pending entry with `tx_hash`, if
+        pending."""
+        held = self._by_hash.get(tx_hash)
+        return None if held is None else self._by_sender[held.sender].missing
 
     def next_nonce(self, sender: bytes, committed: int) -> int:
         """The first nonce from `committed` on that the sender has no entry for."""
@@ -225,11 +221,6 @@ class Index:
                 removed.append(payload)
         return removed, absent
 
-    def count_ready(self, sender: bytes, next_nonce: int) -> None:
-        row = self._by_sender.get(sender)
-        if row is not None:
-            self._count_ready(row, next_nonce)
-
     def _count_ready(self, row: _Row, next_nonce: int) -> None:
         """Move the row's run to start at `next_nonce` (when a block moved its account on) and
         extend it over the nonces now present without a gap."""
@@ -305,7 +296,9 @@ class Index:
             return []
         passed = sorted(nonce for nonce in row.txs if nonce < next_nonce)
         removed = [self.remove(row.txs[nonce]) for nonce in passed]
-        self.count_ready(sender, next_nonce)
+        row = self._by_sender.get(sender)
+        if row is not None:
+            self._count_ready(row, next_nonce)
         return removed
 
     def expire(self, height: int) -> list[Any]:

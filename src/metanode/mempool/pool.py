@@ -247,7 +247,7 @@ class Pool:
         entry = self._index.get(tx_hash)
         if entry is None:
             return None
-        missing = self._index.missing(entry.sender.raw)
+        missing: int = self._index.missing_for(tx_hash)
         return missing if entry.tx.nonce > missing else None
 
     def known(self, raw: bytes) -> Transaction | None:
@@ -370,10 +370,8 @@ class Pool:
     def _standing(self, entry: _Entry) -> Admission:
         """An admitted entry's answer: ready, or queued behind its sender's first missing nonce
         (it may also have left the pool again, replaced or evicted by the rest of its batch)."""
-        if entry.hash not in self._index:
-            return Admission(entry.hash, None)
-        missing = self._index.missing(entry.sender.raw)
-        if entry.tx.nonce <= missing:
+        missing = self._index.missing_for(entry.hash)
+        if missing is None or entry.tx.nonce <= missing:
             return Admission(entry.hash, None)
         detail = f"waiting for nonce {missing} of its sender (a nonce gap)"
         return Admission(entry.hash, None, detail, queued=True, next_nonce=missing)
