@@ -21,6 +21,7 @@ state machine only ever sees the header's timestamp.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -56,7 +57,9 @@ class CommittedReads:
     too) in `memo`, which the chain keeps for as long as the committed state is the same.
     Admission reads a sender's account when it screens, settles, reaps and cleans up after a
     commit, and every LMDB `get` releases the GIL: at `--rate max` with one validator the loop
-    then waited for the decoding and verification threads on each read, 16% of it (py-spy)."""
+    then waited for the decoding and verification threads on each read, 16% of it (py-spy).
+    A proposal's and a validated block's execution read through it too
+    (`Chain._committed_reads`)."""
 
     __slots__ = ("_memo", "_reader")
 
@@ -73,6 +76,29 @@ class CommittedReads:
                 self._memo.clear()
             self._memo[key] = value
             return value
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """`get` of each key, the rows not remembered read in one batch (a block's transfer
+        run asks for each account it touches and each sender's migration flag at once)."""
+        memo = self._memo
+        missing = [key for key in keys if key not in memo]
+        if not missing:
+            return [memo[key] for key in keys]
+        reader = self._reader
+        read = dict(
+            zip(
+                missing,
+                reader.get_many(missing)  # type: ignore[attr-defined]
+                if hasattr(reader, "get_many")
+                else [reader.get(key) for key in missing],
+                strict=True,
+            )
+        )
+        values = [read[key] if key in read else memo[key] for key in keys]
+        if len(memo) + len(read) > admission_reads_max:
+            memo.clear()
+        memo.update(read)
+        return values
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return self._reader.scan(prefix)
@@ -110,8 +136,9 @@ class Chain:
         # proposer built it from the same votes (always on this node's own proposals), the
         # pairing check is not run again (≈ 5% of a node's samples in bench.apps).
         self._certified: CommitCertificate | None = None
-        # The committed state the admission reads are of: (height, state root, block hash),
-        # which names it whatever wrote it (a commit, a state sync, a dev chain's revert).
+        # The committed state the admission and execution reads are of: (height, state root,
+        # block hash), which names it whatever wrote it (a commit, a state sync, a dev chain's
+        # revert).
         self._admission_state: tuple[int, bytes, bytes] | None = None
         self._admission_reads: dict[bytes, bytes | None] = {}
 
@@ -171,27 +198,39 @@ class Chain:
 
     # Mempool ---------------------------------------------------------------------------------
 
-    def admission_view(self) -> AdmissionView:
+    def _committed_reads(self) -> machine.LedgerState:
+        """The committed state, its rows read through the chain's memo (`CommittedReads`): what
+        admission checks against, and what proposals and validated blocks execute on (the
+        senders' accounts and migration flags admission read, and the accounts every block
+        credits, without an LMDB get each; py-spy of one validator at max put 4.8% of its loop
+        in those gets)."""
         state = self._committed()
         named = self._state_name(state)
         if named != self._admission_state:
             self._admission_state = named
             self._admission_reads = {}
-        return AdmissionView(CommittedReads(state.reader, self._admission_reads))
+        return dataclasses.replace(
+            state, reader=CommittedReads(state.reader, self._admission_reads)
+        )
+
+    def admission_view(self) -> AdmissionView:
+        return AdmissionView(self._committed_reads().reader)
 
     @staticmethod
     def _state_name(state: machine.LedgerState) -> tuple[int, bytes, bytes]:
         return state.height, state.state_root, state.block_hash
 
-    def _carry_admission_reads(
+    def _carry_committed_reads(
         self, parent: tuple[int, bytes, bytes], changes: BlockChanges
     ) -> None:
-        """Keep the admission memo across a commit on the state it was read in: the committed
-        state is that state with the block's writes (`Store._write_state`), so the remembered
-        rows the block wrote take their new values and the rest stay exact. Most senders of a
-        height send again in the next; reading them afresh was two GIL-releasing gets each."""
+        """Keep the memo of committed rows across a commit on the state it was read in: the
+        committed state is that state with the block's writes (`Store._write_state`), so the
+        remembered rows the block wrote take their new values and the rest stay exact. Most
+        senders of a height send again in the next; reading them afresh was two GIL-releasing
+        gets each. Execution reads through the memo, so its exactness is consensus's: a row it
+        held stale would change the state a proposal or a validation computes."""
         if self._admission_state != parent:
-            return  # the next admission_view starts a memo for the new state
+            return  # the next read starts a memo for the new state
         reads = self._admission_reads
         for key, value in changes.writes:
             if key in reads:
@@ -225,7 +264,7 @@ class Chain:
     ) -> Block:
         """A block of `listed` first (what held inclusion lists name, node/inclusion.py), then
         the pool's transactions by fee; `build_block` leaves out any that fails the ladder."""
-        state = self._committed()
+        state = self._committed_reads()
         if height != state.height + 1:
             raise InvalidBlock("wrong_height", f"asked to propose {height} at {state.height}")
         candidates = self.pool.reap(self.block_txs_max, types_constants.block_bytes_max)
@@ -263,7 +302,7 @@ class Chain:
         return True
 
     def _apply(self, block: Block) -> BlockChanges:
-        state = self._committed()
+        state = self._committed_reads()
         self._verify_last_certificate(state, block)
         return machine.apply_block(
             state,
@@ -305,7 +344,7 @@ class Chain:
             changes = self._apply(block)
         parent = self._state_name(self._committed())
         self._state = self.store.commit(changes, certificate)
-        self._carry_admission_reads(parent, changes)
+        self._carry_committed_reads(parent, changes)
         self._pending.clear()
         self._certified = certificate
         self._seed = self.suite.vrf_output(block.header.vrf_proof)[:32]
