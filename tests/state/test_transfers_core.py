@@ -23,11 +23,13 @@ from metanode.errors import InvariantViolation
 from metanode.state import transfers
 from metanode.state.bank import errors as bank_errors
 from metanode.state.bank.accounts import TREASURY, decode_account
+from metanode.state.bank.keys import ACCOUNT
 from metanode.state.codes import OK, name_of
 from metanode.state.genesis.document import GenesisDocument, from_tree
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import InvalidBlock, apply_block, build_block
+from metanode.state.view import MemoryReader
 from metanode.types import Address, Block, CommitCertificate, Denom, Transaction, Transfer
 from metanode.types import constants as types_constants
 from tests.conftest import examples
@@ -280,6 +282,45 @@ def test_each_run_of_transfers_crosses_into_the_core_once(
     assert [name_of(receipt.code) for receipt in proposal.changes.receipts] == ["ok"] * 3
     assert [name_of(code) for _, code in proposal.dropped] == ["keys.account_migrated"]
     assert calls == runs
+
+
+class Recording(MemoryReader):
+    """A reader that keeps the keys it was asked for, in order."""
+
+    def __init__(self, items: dict[bytes, bytes]) -> None:
+        super().__init__(items)
+        self.asked: list[bytes] = []
+
+    def get(self, key: bytes) -> bytes | None:
+        self.asked.append(key)
+        return super().get(key)
+
+
+def test_a_run_reads_the_accounts_it_touches_in_key_order() -> None:
+    """So that the reads walk LMDB's tree leaf by neighbouring leaf and the changed records
+    join the block's overlay as one sorted run (state/transfers.py)."""
+    assert native() is not None
+    ledger = MemoryLedger(genesis(False))
+    reader = Recording(ledger.items)
+    wallets = [Wallet.of(index) for index in range(WALLETS - 1)]
+    block = [
+        sender.tx(0, Transfer(wallets[(index * 3 + 1) % len(wallets)].address, 1, Denom.GEN))
+        for index, sender in enumerate(reversed(wallets))
+    ]
+    touched = {ACCOUNT + tx.sender_address.raw for tx in block} | {
+        ACCOUNT + tx.message.to.raw  # type: ignore[attr-defined]
+        for tx in block
+    }
+    build_block(
+        replace(ledger.state, reader=reader),
+        block,
+        timestamp_ms=genesis(False).genesis_time_ms + 1_000,
+        proposer=PROPOSER,
+    )
+    run_reads = [key for key in reader.asked if key.startswith(ACCOUNT)][: len(touched)]
+    assert set(run_reads) == touched
+    assert run_reads == sorted(run_reads)
+    assert [tx.sender_address.raw for tx in block] != sorted(tx.sender_address.raw for tx in block)
 
 
 def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:

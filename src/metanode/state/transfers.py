@@ -85,7 +85,7 @@ def execute_run(
     `signature_checked` holds the hashes verified before (None: every signature was, as in a
     replay). `room` is a proposer's (transactions, bytes) left in its block, None when
     applying a block."""
-    # The raw addresses, in first-touch order: hashing bytes is C, an Address's hash a call.
+    # The raw addresses, once each: hashing bytes is C, an Address's hash a call.
     touched: dict[bytes, None] = {}
     items = []
     for tx, sender in zip(txs, senders, strict=True):
@@ -111,7 +111,11 @@ def execute_run(
                 len(tx.encode()),
             )
         )
-    raws = list(touched)
+    # In key order (the account keys share one prefix): the reads walk LMDB's tree from leaf
+    # to neighbouring leaf, and the core returns the changed records in the holders' order,
+    # so they join the overlay as one sorted run, which the end of block's sort of its keys
+    # merges in one pass instead of sorting ≈ 10,000 keys a block of transfers.
+    raws = sorted(touched)
     account_keys = [bank_keys.ACCOUNT + raw for raw in raws]
     records = overlay.get_many(account_keys)
     sending = {sender.raw for sender in senders}
