@@ -277,6 +277,36 @@ def test_a_transaction_is_indexed_under_its_sender_and_its_counterparty_once_eac
     assert store_module.touched_addresses(alice.tx(0, Unbond(alice.address, 5))) == (alice.address,)
 
 
+@pytest.mark.parametrize("core", ["rust", "python"])
+def test_a_blocks_changes_carry_the_addresses_each_transaction_is_indexed_under(
+    monkeypatch: pytest.MonkeyPatch, core: str
+) -> None:
+    """What the address index takes from a block's changes: each transaction's raw addresses
+    as `touched_addresses` gives them, in block order, from the core's transfer run (made in
+    its loop) and from the reference alike, built or applied."""
+    monkeypatch.setenv("METANODE_CORE", core)
+    alice, bob, carol = Wallet.of(0), Wallet.of(1), Wallet.of(2)
+    txs = [
+        alice.tx(0, Transfer(bob.address, 1, Denom.NEX)),
+        bob.tx(0, Transfer(bob.address, 1, Denom.NEX)),
+        alice.tx(1, Bond(carol.address, 5)),
+        carol.tx(0, Transfer(alice.address, 2, Denom.NEX)),
+    ]
+    document = make_genesis()
+    ledger = MemoryLedger(document)
+    proposal = build_block(
+        ledger.state,
+        txs,
+        timestamp_ms=document.genesis_time_ms + 1_000,
+        proposer=validator_wallet(0).address,
+    )
+    assert proposal.block.txs == tuple(txs)
+    expected = tuple([address.raw for address in store_module.touched_addresses(tx)] for tx in txs)
+    assert expected[1] == [bob.address.raw] and len(expected[3]) == 2
+    assert proposal.changes.touched == expected
+    assert apply_block(ledger.state, proposal.block).touched == expected
+
+
 def test_the_core_refuses_index_keys_shorter_than_their_prefix() -> None:
     """The core keys its index rows by 8-byte arrays: a hash or address shorter than that is
     a broken caller, named, not a row of another length."""

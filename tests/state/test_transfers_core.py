@@ -188,7 +188,7 @@ def _run(
                     changes.tree.node_writes,
                     changes.tree.stale,
                     [receipt.encode() for receipt in changes.receipts],
-                    changes.senders,
+                    changes.touched,
                     dropped,
                 )
             )

@@ -251,7 +251,8 @@ class BlockChanges:
     tx_hashes: tuple[bytes, ...]
     receipts_root: bytes
     state: LedgerState  # the state after the block
-    senders: tuple[Address, ...] = ()  # each transaction's sender (the store indexes them)
+    # Each transaction's raw addresses the store indexes it under (`touched_addresses`).
+    touched: tuple[list[bytes], ...] = ()
 
     @property
     def state_root(self) -> bytes:
@@ -260,6 +261,18 @@ class BlockChanges:
     @property
     def block_hash(self) -> bytes:
         return self.state.block_hash
+
+
+def touched_addresses(tx: Transaction, sender: Address | None = None) -> tuple[Address, ...]:
+    """The addresses a transaction is indexed under: its sender and its counterparty."""
+    sender = tx.sender_address if sender is None else sender
+    message = tx.message
+    # Raw bytes compared: a dataclass's `__eq__` builds two tuples (a block indexes 5,000).
+    if isinstance(message, Transfer) and message.to.raw != sender.raw:
+        return (sender, message.to)
+    if isinstance(message, Bond | Unbond) and message.validator.raw != sender.raw:
+        return (sender, message.validator)
+    return (sender,)
 
 
 def init_chain(document: GenesisDocument, nodes: tree.NodeReader | None = None) -> BlockChanges:
@@ -299,7 +312,7 @@ class _Execution:
     overlay: Overlay
     included: list[Transaction]
     tx_hashes: list[bytes]
-    senders: list[Address]
+    touched: list[list[bytes]]
     receipts: list[Receipt]
     dropped: list[tuple[Transaction, int]]
     evidence: list[bytes]
@@ -345,7 +358,7 @@ def _execute(
     def include(tx: Transaction, tx_hash: bytes, sender: Address, receipt: Receipt) -> None:
         run.included.append(tx)
         run.tx_hashes.append(tx_hash)
-        run.senders.append(sender)
+        run.touched.append([address.raw for address in touched_addresses(tx, sender)])
         run.receipts.append(receipt)
         run.size += len(tx.encode())
 
@@ -418,7 +431,7 @@ def _execute(
         tx_hashes = [tx.hash() for tx in included]
         run.included += included
         run.tx_hashes += tx_hashes
-        run.senders += [senders[position] for position in kept]
+        run.touched += [result.touched[position] for position in kept]
         run.receipts += map(
             Receipt,
             tx_hashes,
@@ -563,7 +576,7 @@ def apply_block(
         tuple(run.tx_hashes),
         root,
         after,
-        tuple(run.senders),
+        tuple(run.touched),
     )
 
 
@@ -658,6 +671,6 @@ def build_block(
         tuple(run.tx_hashes),
         root,
         after,
-        tuple(run.senders),
+        tuple(run.touched),
     )
     return Proposal(block, changes, tuple(run.dropped))

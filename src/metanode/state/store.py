@@ -67,18 +67,22 @@ from metanode.state import constants
 from metanode.state.genesis.document import GenesisDocument, parse_genesis
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
-from metanode.state.machine import BlockChanges, InvalidBlock, LedgerState, apply_block, init_chain
+from metanode.state.machine import (
+    BlockChanges,
+    InvalidBlock,
+    LedgerState,
+    apply_block,
+    init_chain,
+    touched_addresses,
+)
 from metanode.state.tree import CachedNodes, TreeUpdate
 from metanode.types import (
     Address,
     Block,
-    Bond,
     CommitCertificate,
     Event,
     Receipt,
     Transaction,
-    Transfer,
-    Unbond,
 )
 
 FORMAT = b"5"  # 5: block h carries the certificate of h - 1 (its header commits to it)
@@ -152,18 +156,6 @@ class _NodeReader:
         if data is None or data[:_VERSION_BYTES] != node_key[:_VERSION_BYTES]:
             return None  # an older version of this path: not kept
         return data[_VERSION_BYTES:]
-
-
-def touched_addresses(tx: Transaction, sender: Address | None = None) -> tuple[Address, ...]:
-    """The addresses a transaction is indexed under: its sender and its counterparty."""
-    sender = tx.sender_address if sender is None else sender
-    message = tx.message
-    # Raw bytes compared: a dataclass's `__eq__` builds two tuples (a block indexes 5,000).
-    if isinstance(message, Transfer) and message.to.raw != sender.raw:
-        return (sender, message.to)
-    if isinstance(message, Bond | Unbond) and message.validator.raw != sender.raw:
-        return (sender, message.validator)
-    return (sender,)
 
 
 def block_row(block: Block) -> bytes:
@@ -636,10 +628,8 @@ class Store:
     ) -> None:
         check(height <= _HEIGHT_U32_MAX, "index heights are u32")
         check(len(block.txs) <= _POSITIONS, "index positions are u16")
-        senders = changes.senders or tuple(tx.sender_address for tx in block.txs)
-        touched = [
-            [address.raw for address in touched_addresses(tx, sender)]
-            for tx, sender in zip(block.txs, senders, strict=True)
+        touched = changes.touched or [
+            [address.raw for address in touched_addresses(tx)] for tx in block.txs
         ]
         core = native()
         txs_rows, addrs_rows, prefixes = (_index_rows if core is None else core.index_rows)(

@@ -64,10 +64,13 @@ _MODULE_RAWS = frozenset(address.raw for address in MODULE_ADDRESSES)
 @dataclass(frozen=True, slots=True)
 class RunResult:
     """One outcome per transaction looked at (fewer than the run's when a proposer's block
-    filled up or an applied block's transaction failed the ladder), and the run's fees."""
+    filled up or an applied block's transaction failed the ladder), the run's fees, and each
+    transaction's raw addresses the store indexes it under (`machine.touched_addresses`: its
+    sender's, and its recipient's when another), made while the loop has them at hand."""
 
     outcomes: bytes
     fees: int
+    touched: list[list[bytes]]
 
 
 def execute_run(
@@ -87,25 +90,28 @@ def execute_run(
     applying a block."""
     # The raw addresses, once each: hashing bytes is C, an Address's hash a call.
     touched: dict[bytes, None] = {}
+    indexed: list[list[bytes]] = []
     items = []
     for tx, sender in zip(txs, senders, strict=True):
         message: Transfer = tx.message  # type: ignore[assignment]
         to = message.to
-        touched[sender.raw] = None
-        touched[to.raw] = None
+        sender_raw, to_raw = sender.raw, to.raw
+        touched[sender_raw] = None
+        touched[to_raw] = None
+        indexed.append([sender_raw] if to_raw == sender_raw else [sender_raw, to_raw])
         signature_ok = (
             signature_checked is None or tx.hash() in signature_checked or verify_tx_signature(tx)
         )
         items.append(
             (
                 tx.chain_id,
-                sender.raw,
+                sender_raw,
                 tx.pq_public_key is not None,
                 signature_ok,
                 tx.nonce,
                 tx.fee,
                 tx.expiry_height,
-                to.raw,
+                to_raw,
                 message.amount,
                 message.denom,
                 len(tx.encode()),
@@ -139,4 +145,4 @@ def execute_run(
         room,
     )
     overlay.put_many(changed)
-    return RunResult(outcomes, fees)
+    return RunResult(outcomes, fees, indexed)
