@@ -37,3 +37,14 @@ def test_scenarios_with_real_signatures() -> None:
 @pytest.mark.slow
 def test_one_hundred_scenarios_with_real_signatures() -> None:
     run(100, 12)
+
+
+def test_a_vrf_proof_kept_for_its_input_is_never_given_for_another() -> None:
+    suite, _, _, vrf_public_key = real_suites("kept")
+    alphas = [b"height 1", b"height 2", b"height 2", b"height 1", b"height 3", b"height 3"]
+    proofs = [suite.vrf_prove(alpha) for alpha in alphas]
+    fresh = real_suites("kept")[0]  # a suite that has kept nothing
+    assert proofs == [fresh.vrf_prove(alpha) for alpha in alphas]
+    for alpha, proof in zip(alphas, proofs, strict=True):
+        assert suite.vrf_verify(vrf_public_key, alpha, proof) is not None
+    assert len(set(proofs)) == 3

@@ -38,6 +38,10 @@ class RealSuite:
         self._bls = bls.PrivateKey.from_bytes(keys.bls_secret) if keys else None
         self._vrf_seed = keys.vrf_seed if keys else None
         self._keys = bls.KeyCache()  # validators' BLS keys, decoded and checked once
+        # The last proof made, as (alpha, proof): the node makes its proposal's proof on a
+        # thread while it gathers the block (`Node._schedule_proposal`), and the proposal then
+        # finds it here. One assignment of a tuple, so a thread's write is whole or absent.
+        self._vrf_proof: tuple[bytes, bytes] | None = None
 
     @property
     def public_key(self) -> bytes | None:
@@ -84,7 +88,12 @@ class RealSuite:
     def vrf_prove(self, alpha: bytes) -> bytes:
         if self._vrf_seed is None:
             raise KeyFormatError("this suite belongs to an observer and holds no VRF key")
-        return vrf.prove(self._vrf_seed, alpha)
+        made = self._vrf_proof
+        if made is not None and made[0] == alpha:
+            return made[1]
+        proof = vrf.prove(self._vrf_seed, alpha)
+        self._vrf_proof = (alpha, proof)
+        return proof
 
     def vrf_verify(self, vrf_public_key: bytes, alpha: bytes, proof: bytes) -> bytes | None:
         try:

@@ -76,6 +76,7 @@ from metanode.consensus.messages import Message as ConsensusMessage
 from metanode.consensus.real_suite import RealSuite
 from metanode.consensus.state import Config as EngineConfig
 from metanode.consensus.state import EngineState
+from metanode.consensus.validators import vrf_input
 from metanode.crypto import ed25519
 from metanode.crypto.hashing import tagged_hash
 from metanode.errors import ConfigError, DecodeError, MetanodeError, VerificationError, check
@@ -655,6 +656,7 @@ class Node:
             return
         consensus = self.config.consensus
         self._waiting, self._gathered = action, False
+        self._spawn(self._prove_ahead(action.height))
         if self.devchain is None:
             self._later(consensus.block_gather_ms, self._end_gathering, action)
             self._later(consensus.empty_block_delay_ms, self._propose_waiting, action)
@@ -663,6 +665,14 @@ class Node:
         self._later(0, self._end_gathering, action)
         if self.config.dev.block_interval_ms:
             self._later(self.config.dev.block_interval_ms, self._propose_waiting, action)
+
+    async def _prove_ahead(self, height: int) -> None:
+        """The proposal's VRF proof made on a thread while the block gathers; `chain.propose`
+        then finds it in the suite. The proof was 0.45-0.58 ms of the loop a height, about
+        2% of a lone validator's at `--rate max`, and half of it (two scalar multiplications
+        in libsodium) runs without the GIL. The seed may move before the proposal (a commit
+        it syncs meanwhile): the proposal then proves its own input on the loop."""
+        await asyncio.to_thread(self.suite.vrf_prove, vrf_input(self.chain.seed(), height))
 
     def _end_gathering(self, action: RequestProposal) -> None:
         if self._waiting is action:
