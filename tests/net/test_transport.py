@@ -11,12 +11,12 @@ import os
 import pytest
 
 from metanode.crypto import ed25519
-from metanode.errors import VerificationError
+from metanode.errors import DecodeError, VerificationError
 from metanode.guard import watch
 from metanode.guard.score import Allowance, Kind, Override, features
 from metanode.guard.watch import Watch
-from metanode.net import tls
-from metanode.net.frames import Status
+from metanode.net import constants, tls
+from metanode.net.frames import Status, Txs
 from metanode.net.ports import free_port_block
 from metanode.net.transport import Network, PeerConfig
 from metanode.types import Address
@@ -164,3 +164,45 @@ def test_a_rotated_node_key_links_as_the_same_peer_and_its_old_key_is_refused() 
 
     before, after, by_new_key, refused = asyncio.run(scenario())
     assert before and after and by_new_key and refused
+
+
+def test_a_broadcast_is_encoded_for_the_linked_peers_and_for_nobody_without_them() -> None:
+    too_large = Txs((bytes(constants.frame_bytes_max),))
+
+    async def scenario() -> tuple[list[object], bool]:
+        seeds = [os.urandom(32), os.urandom(32)]
+        base = free_port_block(2)
+        received: list[object] = []
+        alone = Network(seeds[0], "127.0.0.1", base, [], _drop)
+        alone.broadcast(too_large)  # no peer: nothing is encoded, so nothing is refused
+        one = Network(seeds[0], "127.0.0.1", base, [_peer(seeds[1], base + 1)], _drop)
+        other = Network(
+            seeds[1],
+            "127.0.0.1",
+            base + 1,
+            [_peer(seeds[0], base)],
+            lambda _peer, frame: received.append(frame),
+        )
+        await one.start()
+        await other.start()
+        try:
+            assert await _linked(one, other, 12.0)
+            one.broadcast(Status(7))
+            for _ in range(100):
+                if Status(7) in received:
+                    break
+                await asyncio.sleep(0.05)
+            try:
+                one.broadcast(too_large)
+            except DecodeError:
+                refused = True
+            else:
+                refused = False
+            return received, refused
+        finally:
+            await other.stop()
+            await one.stop()
+
+    received, refused = asyncio.run(scenario())
+    assert Status(7) in received
+    assert refused
