@@ -127,3 +127,35 @@ def test_any_observations_keep_the_guard_consistent(
         guard.tick(at)
         for status in guard.status(at):
             assert (status.verdict is Verdict.BAN) == (status.banned_for_ms > 0)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20_000), st.sampled_from(list(Kind)), st.integers(0, 1 << 20)),
+        max_size=60,
+    ),
+    st.integers(0, 30_000),
+    st.integers(1, 600),
+)
+def test_deliveries_reported_at_once_are_those_reported_one_by_one(
+    before: list[tuple[int, Kind, int]], at: int, count: int
+) -> None:
+    """`observe_deliveries` against `count` observations, after any history: the same subjects
+    (every counter, bucket and ban), the same totals and bans, the last verdict."""
+    bans: list[list[tuple[str, int]]] = [[], []]
+    one_by_one, at_once = (
+        Guard(ALLOWANCE, None, lambda who, ms, seen=seen: seen.append((who, ms))) for seen in bans
+    )
+    for guard in (one_by_one, at_once):
+        for when, kind, size in sorted(before):
+            guard.observe(WHO, kind, when, size)
+    at += max((when for when, _, _ in before), default=0)
+    verdicts = [one_by_one.observe(WHO, Kind.DELIVERY, at) for _ in range(count)]
+    assert at_once.observe_deliveries(WHO, count, at) is verdicts[-1]
+    assert at_once.subjects == one_by_one.subjects
+    assert (at_once.throttled, at_once.banned_total) == (
+        one_by_one.throttled,
+        one_by_one.banned_total,
+    )
+    assert bans[0] == bans[1]

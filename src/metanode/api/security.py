@@ -108,12 +108,19 @@ def report(node: Node, request: Request, results: list[Admission]) -> None:
     """What the mempool said of a client's transactions."""
     client = client_of(request.scope)
     at = now_ms()
+    guard = node.guard
+    delivered = 0  # admitted since the last refusal, reported at once and in order
     for result in results:
         reason = result.reason
-        if reason is Reason.RATE_LIMITED:
-            continue
-        kind = Kind.DELIVERY if reason is None else _REASON_KINDS.get(reason, Kind.ERROR)
-        node.guard.client(client, kind, at)
+        if reason is None:
+            delivered += 1
+        elif reason is not Reason.RATE_LIMITED:
+            if delivered:
+                guard.client_deliveries(client, delivered, at)
+                delivered = 0
+            guard.client(client, _REASON_KINDS.get(reason, Kind.ERROR), at)
+    if delivered:
+        guard.client_deliveries(client, delivered, at)
 
 
 class SubjectView(BaseModel):

@@ -163,6 +163,24 @@ class Guard:
             return Verdict.THROTTLE
         return Verdict.PASS
 
+    def observe_deliveries(self, subject: str, count: int, now_ms: int) -> Verdict:
+        """`observe(subject, DELIVERY, now_ms)` `count` times, the same subject and verdicts
+        after: a client's batch of admitted transactions is reported at once (one observation
+        a transaction was ≈ 2% of a lone validator's loop at 12,000 a second). Exact because
+        after the first observation the rest cannot move the verdict's side effects: a
+        delivery only raises the score (no ban can start), a ban in force stays, and the
+        entry is made and decayed once, at the first."""
+        verdict = self.observe(subject, Kind.DELIVERY, now_ms)
+        if count > 1:
+            entry = self.subjects[subject]
+            self._count(entry, Kind.DELIVERY, now_ms, 0, count - 1)
+            deliveries = entry.deliveries
+            for _ in range(count - 1):  # one by one: a decayed float, summed as the loop would
+                deliveries += 1
+            entry.deliveries = deliveries
+            verdict = self.verdict(subject, now_ms)
+        return verdict
+
     def tick(self, now_ms: int) -> None:
         """Once a second: decay, ask the model, forget the long quiet."""
         active: list[tuple[str, Subject]] = []
@@ -267,12 +285,12 @@ class Guard:
         )
         del self.subjects[victim]
 
-    def _count(self, entry: Subject, kind: Kind, now_ms: int, size: int) -> None:
+    def _count(self, entry: Subject, kind: Kind, now_ms: int, size: int, times: int = 1) -> None:
         index = now_ms // constants.bucket_ms
         if not entry.buckets or entry.buckets[-1][0] != index:
             entry.buckets.append((index, [0] * _kinds, 0))
         bucket_index, counts, size_sum = entry.buckets[-1]
-        counts[kind] += 1
+        counts[kind] += times
         if size:
             entry.buckets[-1] = (bucket_index, counts, size_sum + size)
 

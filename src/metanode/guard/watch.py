@@ -68,6 +68,16 @@ class Watch:
     def client(self, address: str, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
         return self._observe("client", self.clients, f"client:{address}", kind, now_ms, size)
 
+    def client_deliveries(self, address: str, count: int, now_ms: int) -> None:
+        """`client(address, DELIVERY, now_ms)` `count` times (`Guard.observe_deliveries`); a
+        recording keeps one line an observation with its own verdict, so it takes them one
+        by one."""
+        if self.recorder is not None:
+            for _ in range(count):
+                self.client(address, Kind.DELIVERY, now_ms)
+            return
+        self.clients.observe_deliveries(f"client:{address}", count, now_ms)
+
     def peer(self, node_id: Address, kind: Kind, now_ms: int, size: int = 0) -> Verdict:
         return self._observe("peer", self.peers, f"peer:{node_id}", kind, now_ms, size)
 
