@@ -36,7 +36,7 @@ from metanode.state.machine import BlockChanges, InvalidBlock
 from metanode.state.staking import queries as staking_queries
 from metanode.state.staking.records import SetMember
 from metanode.state.store import Store
-from metanode.state.view import StateReader
+from metanode.state.view import StateReader, read_many
 from metanode.types import Address, Block, CommitCertificate, Receipt, Transaction
 from metanode.types import constants as types_constants
 
@@ -84,16 +84,7 @@ class CommittedReads:
         missing = [key for key in keys if key not in memo]
         if not missing:
             return [memo[key] for key in keys]
-        reader = self._reader
-        read = dict(
-            zip(
-                missing,
-                reader.get_many(missing)  # type: ignore[attr-defined]
-                if hasattr(reader, "get_many")
-                else [reader.get(key) for key in missing],
-                strict=True,
-            )
-        )
+        read = dict(zip(missing, read_many(self._reader, missing), strict=True))
         values = [read[key] if key in read else memo[key] for key in keys]
         if len(memo) + len(read) > admission_reads_max:
             memo.clear()

@@ -50,6 +50,16 @@ class StateReader(Protocol):
         ...
 
 
+def read_many(reader: StateReader, keys: list[bytes]) -> list[bytes | None]:
+    """`reader.get` of each key, in one call when the reader has `get_many` (the store's
+    reader: one loop over LMDB, no call per key); `get_many` is not part of `StateReader`
+    because a dict-backed reader gains nothing from it."""
+    get_many = getattr(reader, "get_many", None)
+    if get_many is not None:
+        return get_many(keys)  # type: ignore[no-any-return]
+    return [reader.get(key) for key in keys]
+
+
 class MemoryReader:
     """A reader over a dict it owns (not copied): for genesis, tests and the in-memory ledger.
     `apply` changes it in place, so a reader handed out earlier sees the change."""
@@ -123,13 +133,7 @@ class Overlay:
         """`get` of each key; the keys not written here are read from the base in one call
         when it has `get_many` (the store's reader: one loop over LMDB, no call per key)."""
         writes = self._writes
-        base = self._base
-        below = [key for key in keys if key not in writes]
-        read = (
-            base.get_many(below)  # type: ignore[attr-defined]
-            if hasattr(base, "get_many")
-            else [base.get(key) for key in below]
-        )
+        read = read_many(self._base, [key for key in keys if key not in writes])
         if len(read) == len(keys):  # none written here: a run's first reads, usually
             return read  # type: ignore[no-any-return]
         found = iter(read)
