@@ -1,9 +1,13 @@
 """Ed25519 verification beside the caller, started while a batch is still being read.
 
 With the compiled core (the default, `metanode.core`) every chunk goes to one of two threads,
-which cross into Rust once per chunk and verify with the GIL released: the caller's Python
-work and the signature checks run on both cores at once, without processes or pipes. With the
-reference (`METANODE_CORE=python`) chunks go to worker processes, for the reason below.
+which cross into Rust once per chunk and verify it on the core's own threads with the GIL
+released: the caller's Python work and the signature checks run on both cores at once, without
+processes or pipes. A thread needs the GIL back once a chunk, and while the caller runs Python
+it gets it only at the interpreter's switch interval (5 ms): chunks are therefore large (the
+mempool's are 256), and a batch's future is completed by the thread that finishes its last
+chunk. With the reference (`METANODE_CORE=python`) chunks go to worker processes, for the
+reason below.
 
 Why processes and not threads: libsodium's verification releases the GIL, but a thread needs
 the GIL back after every signature, and while the caller's thread runs Python (decoding the
@@ -155,19 +159,43 @@ def _shared(count: int) -> _Workers:
         return _workers
 
 
-_threads: tuple[ThreadPoolExecutor, ThreadPoolExecutor] | None = None
+_threads: ThreadPoolExecutor | None = None
 
 
-def _shared_threads(count: int) -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
-    """The verification threads, and one thread that gathers a batch's chunks in order."""
+def _shared_threads(count: int) -> ThreadPoolExecutor:
+    """The threads that hand chunks to the compiled core."""
     global _threads  # noqa: PLW0603 — one pool per process, started on first use
     with _workers_lock:
         if _threads is None:
-            _threads = (
-                ThreadPoolExecutor(max_workers=count, thread_name_prefix="ed25519"),
-                ThreadPoolExecutor(max_workers=1, thread_name_prefix="ed25519-gather"),
-            )
+            _threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="ed25519")
         return _threads
+
+
+def _joined(parts: list[Future[list[bool]]]) -> Future[list[bool]]:
+    """The parts' verdicts in order, once the last is in. A single part is its own future;
+    otherwise the last part's callback completes the join on the thread that finished it,
+    which holds the GIL already: a thread that waited on the parts in turn needed the GIL
+    back for each, up to the interpreter's switch interval (5 ms) while the caller ran."""
+    if len(parts) == 1:
+        return parts[0]
+    joined: Future[list[bool]] = Future()
+    left = [len(parts)]
+    lock = threading.Lock()
+
+    def done(_: Future[list[bool]]) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        failed = next((part.exception() for part in parts if part.exception()), None)
+        if failed is not None:
+            joined.set_exception(failed)
+        else:
+            joined.set_result([verdict for part in parts for verdict in part.result()])
+
+    for part in parts:
+        part.add_done_callback(done)
+    return joined
 
 
 class BatchVerifier:
@@ -196,8 +224,13 @@ class BatchVerifier:
 
     def _send(self) -> None:
         if self._compiled:
-            verifying, _ = _shared_threads(self._workers_count)
-            self._parts.append(verifying.submit(ed25519.verify_many, self._items))
+            # The chunk is split over the core's own threads as well: a pool thread needs the
+            # GIL back once a chunk, so fewer, larger crossings keep both cores verifying.
+            self._parts.append(
+                _shared_threads(self._workers_count).submit(
+                    ed25519.verify_many, self._items, threads=self._workers_count
+                )
+            )
         else:
             self._sent.append(_shared(self._workers_count).send(self._items))
         self._items = []
@@ -212,11 +245,7 @@ class BatchVerifier:
         if self._items:
             self._send()
         if self._compiled:
-            _, gathering = _shared_threads(self._workers_count)
-            parts = self._parts
-            return gathering.submit(
-                lambda: [verdict for part in parts for verdict in part.result()]
-            )
+            return _joined(self._parts)
         workers = _shared(self._workers_count)
         sent = self._sent
         return workers.collector.submit(

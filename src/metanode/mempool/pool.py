@@ -80,10 +80,12 @@ from metanode.types import Address, Bond, Denom, Message, Transaction, Transfer
 from metanode.types import constants as types_constants
 from metanode.types.messages import format_coins
 
-# Signatures handed to a verification process at a time while a batch is screened: small
-# enough that the workers start early and finish close behind the screening, large enough that
-# the hand-over (one framed write down a worker's pipe) stays small beside 64 verifications.
-_VERIFY_CHUNK_TXS = 64
+# Signatures handed over at a time while a batch is screened: early enough that verification
+# runs beside the screening, large enough that a chunk's return to Python (its thread waits for
+# the GIL, up to the interpreter's switch interval while the event loop runs) stays small
+# beside its verifications (256 take ≈ 6 ms on two cores). At 64 a lone validator's two
+# verification threads were a third busy at `--rate max`, waiting for the GIL.
+_VERIFY_CHUNK_TXS = 256
 
 _ENVELOPE_REASONS = {
     auth_errors.WRONG_CHAIN: Reason.WRONG_CHAIN,
