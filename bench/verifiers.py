@@ -1,76 +1,73 @@
-"""Ed25519 verification beside a busy caller: threads against worker processes.
+"""Ed25519 verification of a client batch beside a busy caller, as the mempool hands it over.
 
-Why this exists: admission decodes and checks transactions in Python while their signatures
-are verified. Verification threads need the GIL back after every signature; beside a caller
-that is running Python they get it only at the interpreter's switch interval. This prints,
-per signature, what two threads and what two worker processes (`metanode.crypto.verifiers`)
-take with the caller idle and with the caller busy in a Python loop.
+Why this exists: admission screens transactions in Python on the node's event loop while their
+signatures are verified beside it. A verification thread needs the GIL back each time it hands
+verdicts over, and beside a caller running Python it gets it only at the interpreter's switch
+interval (5 ms); worker processes (the reference's path) do not share the GIL. This times a
+batch of 500 signatures (a client batch) through `BatchVerifier`, from the first `add` to the
+verdicts, with the caller idle and with the caller busy in a Python loop:
+- `core`: the compiled core, in the mempool's chunks (`mempool.pool.verify_chunk_txs`), each
+  split over the core's own threads;
+- `core64`: the same in chunks of 64, the mempool's size before 2026-12-07 (more hand-overs);
+- `processes`: the reference (`METANODE_CORE=python`), chunks of 64 to two worker processes.
 
-Last line: threads_idle_us=… threads_busy_us=… workers_idle_us=… workers_busy_us=…
+Last line: core_idle_ms=… core_busy_ms=… core64_idle_ms=… core64_busy_ms=…
+processes_idle_ms=… processes_busy_ms=… (the median of `RUNS` batches each).
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
+from metanode import core
 from metanode.crypto import ed25519
 from metanode.crypto.verifiers import BatchVerifier
+from metanode.mempool.pool import verify_chunk_txs
 
-SIGNATURES = 2_000
-CHUNK = 64
+BATCH = 500
+RUNS = 9
+
+Triple = tuple[bytes, bytes, bytes]
 
 
-def _items() -> list[tuple[bytes, bytes, bytes]]:
+def _items() -> list[Triple]:
     key = ed25519.PrivateKey.from_seed(b"bench-verifiers".ljust(32, b"\x00"))
-    messages = [index.to_bytes(4, "big") * 40 for index in range(SIGNATURES)]
+    messages = [index.to_bytes(4, "big") * 40 for index in range(BATCH)]
     return [(key.public_key, message, key.sign(message)) for message in messages]
 
 
-_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="bench-verify")
-
-
-def _threads(items: list[tuple[bytes, bytes, bytes]]) -> list[Future[list[bool]]]:
-    executor = _THREADS
-    return [
-        executor.submit(ed25519.verify_many, items[start : start + CHUNK])
-        for start in range(0, len(items), CHUNK)
-    ]
-
-
-def _workers(items: list[tuple[bytes, bytes, bytes]]) -> list[Future[list[bool]]]:
-    verifier = BatchVerifier(chunk=CHUNK)
+def _batch_ms(items: list[Triple], chunk: int, *, busy: bool) -> float:
+    begun = time.perf_counter()
+    verifier = BatchVerifier(chunk=chunk)
     for item in items:
         verifier.add(*item)
-    return [verifier.finish()]
-
-
-def _per_signature_us(
-    start: Callable[[list[tuple[bytes, bytes, bytes]]], list[Future[list[bool]]]],
-    items: list[tuple[bytes, bytes, bytes]],
-    *,
-    busy: bool,
-) -> float:
-    begun = time.perf_counter()
-    futures = start(items)
-    while busy and not all(future.done() for future in futures):
+    verdicts = verifier.finish()
+    while busy and not verdicts.done():
         total = 0
         for number in range(1_000):  # the caller's own Python work
             total += number
-    verdicts = [verdict for future in futures for verdict in future.result()]
-    assert all(verdicts), "every bench signature is valid"
-    return (time.perf_counter() - begun) / len(items) * 1e6
+    assert all(verdicts.result()), "every bench signature is valid"
+    return (time.perf_counter() - begun) * 1e3
+
+
+def _median_ms(items: list[Triple], chunk: int, *, busy: bool) -> float:
+    _batch_ms(items, chunk, busy=False)  # threads or worker processes started, not timed
+    return statistics.median(_batch_ms(items, chunk, busy=busy) for _ in range(RUNS))
 
 
 def main() -> None:
     items = _items()
-    _per_signature_us(_workers, items[:CHUNK], busy=False)  # start the workers, not timed
-    figures = {
-        f"{name}_{mode}_us": _per_signature_us(start, items, busy=mode == "busy")
-        for name, start in (("threads", _threads), ("workers", _workers))
-        for mode in ("idle", "busy")
-    }
+    figures: dict[str, float] = {}
+    for name, chunk, choice in (
+        ("core", verify_chunk_txs, "rust"),
+        ("core64", 64, "rust"),
+        ("processes", 64, "python"),
+    ):
+        os.environ[core.ENVIRONMENT] = choice
+        for mode in ("idle", "busy"):
+            figures[f"{name}_{mode}_ms"] = _median_ms(items, chunk, busy=mode == "busy")
     print(" ".join(f"{name}={value:.1f}" for name, value in figures.items()))
 
 

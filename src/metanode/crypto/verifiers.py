@@ -12,10 +12,10 @@ reason below.
 Why processes and not threads: libsodium's verification releases the GIL, but a thread needs
 the GIL back after every signature, and while the caller's thread runs Python (decoding the
 next transactions, a node's event loop) it gets it only at the interpreter's switch interval.
-Measured on this machine (`python bench/verifiers.py`, 2026-12-01): two verification threads
-take 40 µs a signature beside an idle caller and 1,965 µs beside a busy one; two worker
-processes take 35 and 37 µs. A worker has its own interpreter, so the caller's Python work and
-the signature checks run on both cores at once.
+Measured on this machine (2026-12-01, PyNaCl's verification, one signature a call): two
+verification threads take 40 µs a signature beside an idle caller and 1,965 µs beside a busy
+one; two worker processes take 35 and 37 µs. A worker has its own interpreter, so the
+caller's Python work and the signature checks run on both cores at once.
 
 A `BatchVerifier` collects (public key, message, signature) triples; every `chunk` of them is
 sent straight from the caller's thread down a pipe to the next worker (round robin), so the

@@ -85,7 +85,7 @@ from metanode.types.messages import format_coins
 # the GIL, up to the interpreter's switch interval while the event loop runs) stays small
 # beside its verifications (256 take ≈ 6 ms on two cores). At 64 a lone validator's two
 # verification threads were a third busy at `--rate max`, waiting for the GIL.
-_VERIFY_CHUNK_TXS = 256
+verify_chunk_txs = 256
 
 _ENVELOPE_REASONS = {
     auth_errors.WRONG_CHAIN: Reason.WRONG_CHAIN,
@@ -294,7 +294,7 @@ class Pool:
         `Transaction.decode_many(raws)` if the caller made it already (off its event loop)."""
         results: list[Admission | None] = [None] * len(raws)
         candidates: list[tuple[int, _Entry, bool]] = []
-        verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
+        verifier = BatchVerifier(chunk=verify_chunk_txs)
         if len(raws) > constants.batch_txs_max:
             detail = f"a batch holds at most {constants.batch_txs_max} transactions"
             results = [Admission(None, Reason.POOL_FULL, detail)] * len(raws)
@@ -540,7 +540,7 @@ class Pool:
         future and `remember`, for the pool's thread to call once the future is done: a node
         starts this as a proposal arrives and hands the engine the proposal then, so that the
         execution's own call finds nothing left to wait for on the event loop."""
-        verifier = BatchVerifier(chunk=_VERIFY_CHUNK_TXS)
+        verifier = BatchVerifier(chunk=verify_chunk_txs)
         unseen = []
         for tx in txs:
             tx_hash = tx.hash()
