@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.crypto import ed25519
-from metanode.docklock import cage, constants
+from metanode.docklock import cage, constants, wasm
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import execute
 from metanode.docklock.receipt import Bundle
@@ -284,13 +284,13 @@ def test_a_call_looks_its_memory_up_once_for_all_its_host_calls(
     # The counter's increment on an empty state makes three host calls that reach its memory
     # four times; looking the export up at each was a third of the call's time in the cage.
     looked_up: list[str] = []
-    get = wasmtime.Caller.get
+    memory = wasm.Store.memory
 
-    def counted(caller: wasmtime.Caller, name: str) -> object:
+    def counted(store: wasm.Store, instance: object, name: str) -> wasm.Memory | None:
         looked_up.append(name)
-        return get(caller, name)
+        return memory(store, instance, name)
 
-    monkeypatch.setattr(wasmtime.Caller, "get", counted)
+    monkeypatch.setattr(wasm.Store, "memory", counted)
     run = cage.run(COUNTER, "increment", b"", {}, block_time=0, seed=bytes(32))
     assert run.outcome == "ok" and len(run.witness) == 3
     assert run.peak_memory_bytes == 65_536  # the memory the host calls found, one page

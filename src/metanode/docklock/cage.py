@@ -8,7 +8,9 @@ a native-stack limit, one instance, one table, one memory, and no WASI: the app 
 by their BLAKE3 hash (the app id): linking the host's ten functions and checking the module on
 every call were 60% of a call's time in the cage (docs/performance.md). The host functions are
 linked once, into one linker for the process, and reach the call's `Host` through a context
-variable set for the call.
+variable set for the call. A call reaches wasmtime through `docklock.wasm` (its Store, instance,
+export lookups, host calls and memory accesses bound to the C API so that they keep the GIL);
+tests/docklock/test_cage_differential.py holds its receipts to wasmtime-py's public API's.
 
 A run's outcome is `ok`, or the reason it stopped: `out_of_fuel`, `stack_overflow`,
 `out_of_memory` (memory.grow refused and the app trapped), `forbidden_import`,
@@ -26,7 +28,7 @@ from typing import Any
 import wasmtime
 
 from metanode.crypto.hashing import blake3_hash
-from metanode.docklock import constants
+from metanode.docklock import constants, wasm
 from metanode.docklock.appstate import AppState
 from metanode.docklock.host import IMPORTS, Host, HostLimit
 from metanode.docklock.witness import Record
@@ -58,23 +60,55 @@ ENGINE = _engine()
 _running: ContextVar[Host] = ContextVar("running")
 
 
-def _serving(method: str) -> Any:
-    def serve(caller: Any, *arguments: int) -> Any:
-        return getattr(_running.get(), method)(caller, *arguments)
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """A host function as the trampoline serves it: the `Host` method, which of its arguments
+    are i64 (the others i32), and its result's kind (None: no result)."""
 
-    return serve
+    method: str
+    wide: tuple[bool, ...]
+    result_wide: bool | None
 
 
-def _linker() -> wasmtime.Linker:
+def _served(
+    params: list[wasmtime.ValType], results: list[wasmtime.ValType], method: str
+) -> _Served:
+    i64 = wasmtime.ValType.i64()
+    return _Served(
+        method, tuple(kind == i64 for kind in params), results[0] == i64 if results else None
+    )
+
+
+_SERVED = [_served(*entry) for entry in IMPORTS.values()]
+
+
+def _serve(index: int, caller: Any, values: wasm.Values) -> None:
+    host = _running.get()
+    if host.memory is not None:
+        host.memory.enter(caller)
+    served = _SERVED[index]
+    arguments = [values[at].i64 if wide else values[at].i32 for at, wide in enumerate(served.wide)]
+    result = getattr(host, served.method)(*arguments)
+    if served.result_wide is not None:
+        if served.result_wide:
+            values[0].i64 = result
+        else:
+            values[0].i32 = result
+
+
+def _raised() -> list[BaseException]:
+    return _running.get().raised
+
+
+def _linker() -> tuple[wasmtime.Linker, wasm.HostCalls]:
     linker = wasmtime.Linker(ENGINE)
-    for name, (params, results, method) in IMPORTS.items():
-        linker.define_func(
-            "env", name, wasmtime.FuncType(params, results), _serving(method), access_caller=True
-        )
-    return linker
+    calls = wasm.HostCalls(linker, _serve, _raised)
+    for name, (params, results, _method) in IMPORTS.items():
+        calls.define("env", name, wasmtime.FuncType(params, results))
+    return linker, calls
 
 
-LINKER = _linker()
+LINKER, _HOST_CALLS = _linker()
 
 
 def app_id(module_bytes: bytes) -> bytes:
@@ -100,6 +134,9 @@ class _Compiled:
 
     check: ModuleCheck
     linked: wasmtime.InstancePre | None
+    # How many results each function a call may name returns (`check.functions`' keys): the
+    # call's array of raw values must hold them.
+    results: dict[str, int]
 
 
 _compiled: OrderedDict[bytes, _Compiled] = OrderedDict()
@@ -120,23 +157,23 @@ def _compile(module_bytes: bytes) -> _Compiled:
     if cached is not None:
         _compiled.move_to_end(key)
         return cached
-    compiled = _Compiled(ModuleCheck("invalid_module", ()), None)
+    compiled = _Compiled(ModuleCheck("invalid_module", ()), None, {})
     if len(module_bytes) <= constants.module_bytes_max:
         try:
             module = wasmtime.Module(ENGINE, module_bytes)
         except wasmtime.WasmtimeError:
             pass
         else:
-            check = _check(module, module_bytes)
+            check, results = _check(module, module_bytes)
             linked = LINKER.instantiate_pre(module) if check.outcome == OK else None
-            compiled = _Compiled(check, linked)
+            compiled = _Compiled(check, linked, results)
     _compiled[key] = compiled
     while len(_compiled) > constants.module_cache_max:
         _compiled.popitem(last=False)
     return compiled
 
 
-def _check(compiled: wasmtime.Module, module_bytes: bytes) -> ModuleCheck:
+def _check(compiled: wasmtime.Module, module_bytes: bytes) -> tuple[ModuleCheck, dict[str, int]]:
     for item in compiled.imports:
         expected = IMPORTS.get(item.name or "") if item.module == "env" else None
         kind = item.type
@@ -146,15 +183,15 @@ def _check(compiled: wasmtime.Module, module_bytes: bytes) -> ModuleCheck:
             or list(kind.params) != expected[0]
             or list(kind.results) != expected[1]
         ):
-            return ModuleCheck("forbidden_import", ())
+            return ModuleCheck("forbidden_import", ()), {}
     if _has_start_section(module_bytes):
-        return ModuleCheck("start_function", ())
-    functions = sorted(
-        item.name
+        return ModuleCheck("start_function", ()), {}
+    results = {
+        item.name: len(item.type.results)
         for item in compiled.exports
         if isinstance(item.type, wasmtime.FuncType) and not item.type.params
-    )
-    return ModuleCheck(OK, tuple(functions))
+    }
+    return ModuleCheck(OK, tuple(sorted(results))), results
 
 
 def _has_start_section(module_bytes: bytes) -> bool:
@@ -217,66 +254,48 @@ def run(
     linked = compiled.linked
     if linked is None:
         return Execution(compiled.check.outcome, b"", state.copy(), 0, 0, [], [])
-    store = wasmtime.Store(ENGINE)
-    store.set_limits(
-        memory_size=constants.memory_bytes_max,
-        instances=constants.instances_max,
-        tables=constants.tables_max,
-        memories=constants.memories_max,
-    )
-    store.set_fuel(fuel)
-    outcome = OK
-    instance: wasmtime.Instance | None = None
+    store = wasm.Store(ENGINE, fuel, memory_bytes=constants.memory_bytes_max, limits=_LIMITS)
     running = _running.set(host)
     try:
-        instance = linked.instantiate(store)
-        # The module check lists the functions a call may name; asking wasmtime each call
-        # for the export's type is a Python object per parameter and result.
-        exported = instance.exports(store).get(function)
-        if function not in compiled.check.functions or not isinstance(exported, wasmtime.Func):
-            outcome = "missing_function"
-        else:
-            exported(store)
-    except HostLimit as limit:
-        outcome = limit.outcome
-    except wasmtime.Trap as trap:
-        outcome = _TRAP_OUTCOMES.get(trap.trap_code, f"trap:{_trap_name(trap)}")
-        if outcome == "trap:unreachable" and _memory_exhausted(
-            store, _memory(host, instance, store)
-        ):
+        outcome = _call(store, linked, compiled.results.get(function), function, host)
+        fuel_used = fuel - store.fuel()
+        peak = store.memory_bytes(host.memory)
+        if outcome == "trap:unreachable" and peak + _PAGE > constants.memory_bytes_max:
+            # An app whose memory.grow was refused at the limit and then trapped ran out of it.
             outcome = "out_of_memory"
-    except wasmtime.WasmtimeError:
-        # Imports are checked before a module is linked, so this is instantiation itself
-        # failing (a data segment out of bounds, a memory over the limit).
-        outcome = "instantiation_failed"
     finally:
         _running.reset(running)
-    fuel_used = fuel - store.get_fuel()
-    peak = _memory_bytes(store, _memory(host, instance, store))
+        store.close()
     state_after = host.state if outcome == OK else state.copy()
     return Execution(
         outcome, bytes(host.output), state_after, fuel_used, peak, host.witness, host.logs
     )
 
 
-def _trap_name(trap: wasmtime.Trap) -> str:
-    code = trap.trap_code
-    return code.name.lower() if code is not None else "unknown"
+_LIMITS = (constants.instances_max, constants.tables_max, constants.memories_max)
+_PAGE = 64 * 1024
 
 
-def _memory(host: Host, instance: wasmtime.Instance | None, store: wasmtime.Store) -> Any:
-    """The instance's exported memory, as its host calls found it if any did (listing the
-    exports again is a Python object per export, each call)."""
-    if host.memory is not None:
-        return host.memory
-    return None if instance is None else instance.exports(store).get("memory")
-
-
-def _memory_bytes(store: wasmtime.Store, memory: Any) -> int:
-    return memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
-
-
-def _memory_exhausted(store: wasmtime.Store, memory: Any) -> bool:
-    # An app whose memory.grow was refused at the limit and then trapped ran out of memory.
-    page = 64 * 1024
-    return _memory_bytes(store, memory) + page > constants.memory_bytes_max
+def _call(
+    store: wasm.Store, linked: wasmtime.InstancePre, results: int | None, function: str, host: Host
+) -> str:
+    """The outcome of instantiating the module and calling `function` (None `results`: not a
+    function a call may name, as the module check listed them)."""
+    try:
+        instance = store.instantiate(linked)
+        # Looked up once for all the call's host calls, and for its peak at the end.
+        host.memory = store.memory(instance, "memory")
+        exported = None if results is None else store.function(instance, function)
+        if results is None or exported is None:
+            return "missing_function"
+        store.call(exported, results, host.raised)
+    except HostLimit as limit:
+        return limit.outcome
+    except wasm.Trapped as trap:
+        name = "unknown" if trap.code is None else trap.code.name.lower()
+        return _TRAP_OUTCOMES.get(trap.code, f"trap:{name}")  # type: ignore[arg-type]
+    except wasm.Failed:
+        # Imports are checked before a module is linked, so this is instantiation itself
+        # failing (a memory over the limit).
+        return "instantiation_failed"
+    return OK

@@ -25,7 +25,6 @@ input and initial state, and the replayer compares the records it produces with 
 
 from __future__ import annotations
 
-import ctypes
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ import wasmtime
 from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
 from metanode.docklock.appstate import AppState
+from metanode.docklock.wasm import Memory
 from metanode.docklock.witness import Record, Value
 
 _I32, _I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
@@ -74,112 +74,101 @@ class Host:
     logs: list[bytes] = field(default_factory=list)
     random_counter: int = 0
     verifications: int = 0
-    # The app's exported memory, looked up at the call's first host call that needs it: one
-    # instance runs per Host, and its exports do not change. Looked up again at each host
-    # call, it was a third of a counter call's time in the cage (docs/performance.md).
-    memory: wasmtime.Memory | None = None
+    # The app's exported memory (None: it exports none), looked up by the cage once the
+    # instance is made: one instance runs per Host, and its exports do not change. Looked up
+    # again at each host call, it was a third of a counter call's time in the cage
+    # (docs/performance.md).
+    memory: Memory | None = None
+    # What a host function raised, for the cage to raise again once wasm has unwound.
+    raised: list[BaseException] = field(default_factory=list)
 
     def record(self, call: str, arguments: tuple[Value, ...], result: Value) -> None:
         if len(self.witness) >= constants.witness_records_max:
             raise HostLimit("too_many_host_calls")
         self.witness.append(Record(len(self.witness), call, arguments, result))
 
-    # Each function below takes the caller first (wasmtime's access_caller).
-
-    def input_len(self, caller: Any) -> int:
+    def input_len(self) -> int:
         self.record("input_len", (), len(self.input))
         return len(self.input)
 
-    def input_read(self, caller: Any, pointer: int) -> None:
-        self._write(caller, pointer, self.input)
+    def input_read(self, pointer: int) -> None:
+        self._write(pointer, self.input)
         self.record("input_read", (pointer,), self.input)
 
-    def output_write(self, caller: Any, pointer: int, length: int) -> None:
-        data = self._read(caller, pointer, length, constants.output_bytes_max)
+    def output_write(self, pointer: int, length: int) -> None:
+        data = self._read(pointer, length, constants.output_bytes_max)
         if len(self.output) + len(data) > constants.output_bytes_max:
             raise HostLimit("output_too_large")
         self.output += data
         self.record("output_write", (data,), None)
 
-    def log(self, caller: Any, pointer: int, length: int) -> None:
-        data = self._read(caller, pointer, length, constants.log_bytes_max)
+    def log(self, pointer: int, length: int) -> None:
+        data = self._read(pointer, length, constants.log_bytes_max)
         self.logs.append(data)
         self.record("log", (data,), None)
 
-    def state_get(self, caller: Any, key_pointer: int, key_length: int, out: int, cap: int) -> int:
-        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
+    def state_get(self, key_pointer: int, key_length: int, out: int, cap: int) -> int:
+        key = self._read(key_pointer, key_length, constants.key_bytes_max)
         value = self.state.get(key)
         if value is not None:
-            self._write(caller, out, value[: max(cap, 0)])
+            self._write(out, value[: max(cap, 0)])
         self.record("state_get", (key,), value)
         return -1 if value is None else len(value)
 
-    def state_set(
-        self, caller: Any, key_pointer: int, key_length: int, pointer: int, length: int
-    ) -> None:
-        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
-        value = self._read(caller, pointer, length, constants.value_bytes_max)
+    def state_set(self, key_pointer: int, key_length: int, pointer: int, length: int) -> None:
+        key = self._read(key_pointer, key_length, constants.key_bytes_max)
+        value = self._read(pointer, length, constants.value_bytes_max)
         if key not in self.state and len(self.state) >= constants.state_entries_max:
             raise HostLimit("state_full")
         self.state[key] = value
         self.record("state_set", (key, value), None)
 
-    def state_delete(self, caller: Any, key_pointer: int, key_length: int) -> None:
-        key = self._read(caller, key_pointer, key_length, constants.key_bytes_max)
+    def state_delete(self, key_pointer: int, key_length: int) -> None:
+        key = self._read(key_pointer, key_length, constants.key_bytes_max)
         self.state.pop(key, None)
         self.record("state_delete", (key,), None)
 
-    def get_block_time(self, caller: Any) -> int:
+    def get_block_time(self) -> int:
         self.record("block_time", (), self.block_time)
         return self.block_time
 
-    def random_u64(self, caller: Any) -> int:
+    def random_u64(self) -> int:
         word = blake3_keyed_hash(self.seed, self.random_counter.to_bytes(8, "big"), length=8)
         self.random_counter += 1
         value = int.from_bytes(word, "big", signed=True)
         self.record("random_u64", (), value)
         return value
 
-    def sd_jwt_verify(self, caller: Any, pointer: int, length: int, out: int, cap: int) -> int:
+    def sd_jwt_verify(self, pointer: int, length: int, out: int, cap: int) -> int:
         if self.verifications >= constants.sd_jwt_verifications_max:
             raise HostLimit("too_many_verifications")
         self.verifications += 1
-        request = self._read(caller, pointer, length, constants.sd_jwt_request_bytes_max)
+        request = self._read(pointer, length, constants.sd_jwt_request_bytes_max)
         result = json.dumps(
             _sd_jwt_result(request, self.block_time // 1_000), sort_keys=True, separators=(",", ":")
         ).encode()
-        self._write(caller, out, result[: max(cap, 0)])
+        self._write(out, result[: max(cap, 0)])
         self.record("sd_jwt_verify", (request,), result)
         return len(result)
 
-    def _memory(self, caller: Any) -> wasmtime.Memory:
+    def _memory(self) -> Memory:
         if self.memory is None:
-            memory = caller.get("memory")
-            if not isinstance(memory, wasmtime.Memory):
-                raise HostLimit("no_memory_export")
-            self.memory = memory
+            raise HostLimit("no_memory_export")
         return self.memory
 
-    def _read(self, caller: Any, pointer: int, length: int, limit: int) -> bytes:
+    def _read(self, pointer: int, length: int, limit: int) -> bytes:
         if length < 0 or length > limit or pointer < 0:
             raise HostLimit("host_argument_out_of_range")
-        memory = self._memory(caller)
-        if pointer + length > memory.data_len(caller):
+        memory = self._memory()
+        if pointer + length > memory.length():
             raise HostLimit("memory_out_of_bounds")
-        return ctypes.string_at(_base(memory, caller) + pointer, length)
+        return memory.read(pointer, length)
 
-    def _write(self, caller: Any, pointer: int, data: bytes) -> None:
-        memory = self._memory(caller)
-        if pointer < 0 or pointer + len(data) > memory.data_len(caller):
+    def _write(self, pointer: int, data: bytes) -> None:
+        memory = self._memory()
+        if pointer < 0 or pointer + len(data) > memory.length():
             raise HostLimit("memory_out_of_bounds")
-        ctypes.memmove(_base(memory, caller) + pointer, data, len(data))
-
-
-def _base(memory: wasmtime.Memory, caller: Any) -> int:
-    """The memory's address now (a grow may move it), for a copy the bounds were checked for:
-    `Memory.read` and `write` ask the length again and build a ctypes array type per copy, a
-    fifth of a counter call's time in the cage."""
-    return ctypes.addressof(memory.data_ptr(caller).contents)
+        memory.write(pointer, data)
 
 
 def _sd_jwt_result(request: bytes, now_s: int) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""The cage's calls through the C API (`docklock.wasm`) sign byte-identical receipts to calls
+through wasmtime-py's public API (`reference_cage`), for random apps making random host calls
+with arguments in and out of range, growing their memory, storing out of bounds, trapping,
+overflowing the stack and running out of fuel, one call after another on the same module:
+nothing a call did (a trap, a grown memory, a host limit) reaches the next."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from metanode.crypto import ed25519
+from metanode.docklock import cage, constants
+from metanode.docklock.executor import Executed, execute_encoded
+
+from . import reference_cage
+
+KEY = ed25519.PrivateKey.from_seed(bytes(range(32)))
+DATA = b"abcdefghijklmnopqrstuvwxyz0123456789"
+# Addresses and lengths around the data, the first page's end, a grown memory's end, the
+# cage's limit and below zero.
+ADDRESSES = st.sampled_from([0, 1, 3, 8, 16, 30, 65_528, 65_536, 131_070, 1 << 24, -1])
+LENGTHS = st.sampled_from([0, 1, 2, 5, 8, 300, 70_000, -4])
+IMPORTS = """
+  (import "env" "input_len" (func $input_len (result i32)))
+  (import "env" "input_read" (func $input_read (param i32)))
+  (import "env" "output_write" (func $output_write (param i32 i32)))
+  (import "env" "log" (func $log (param i32 i32)))
+  (import "env" "state_get" (func $state_get (param i32 i32 i32 i32) (result i32)))
+  (import "env" "state_set" (func $state_set (param i32 i32 i32 i32)))
+  (import "env" "state_delete" (func $state_delete (param i32 i32)))
+  (import "env" "block_time" (func $block_time (result i64)))
+  (import "env" "random_u64" (func $random_u64 (result i64)))
+"""
+
+
+def _call(function: str, *arguments: int) -> str:
+    return f"(call ${function} {' '.join(f'(i32.const {value})' for value in arguments)})"
+
+
+def _step() -> st.SearchStrategy[str]:
+    a, n = ADDRESSES, LENGTHS
+    return st.one_of(
+        st.builds(lambda *args: _call("state_set", *args), a, n, a, n),
+        st.builds(lambda *args: f"(drop {_call('state_get', *args)})", a, n, a, n),
+        st.builds(lambda *args: _call("state_delete", *args), a, n),
+        st.builds(lambda *args: _call("output_write", *args), a, n),
+        st.builds(lambda *args: _call("log", *args), a, n),
+        st.builds(lambda *args: _call("input_read", *args), a),
+        st.just("(drop (call $input_len))"),
+        st.builds(lambda at: f"(i64.store (i32.const {at}) (call $random_u64))", a),
+        st.builds(lambda at: f"(i64.store (i32.const {at}) (call $block_time))", a),
+        st.builds(
+            lambda pages: f"(drop (memory.grow (i32.const {pages})))",
+            st.sampled_from([0, 1, 3, 255, 300]),
+        ),
+        st.builds(
+            lambda times: (
+                f"(local.set 0 (i32.const {times})) (loop $l (local.set 0 (i32.sub "
+                "(local.get 0) (i32.const 1))) (br_if $l (local.get 0)))"
+            ),
+            st.sampled_from([1, 50, 2_000]),
+        ),
+        st.just("(unreachable)"),
+        st.just("(drop (memory.grow (i32.const 255))) (unreachable)"),
+        st.just("(call $recurse)"),
+        st.just("(drop (i32.div_u (i32.const 1) (i32.const 0)))"),
+    )
+
+
+@st.composite
+def apps(draw: st.DrawFn) -> bytes:
+    body = " ".join(draw(st.lists(_step(), max_size=8)))
+    memory = draw(st.sampled_from(['(memory (export "memory") 1)', "(memory 1)"]))
+    data = DATA.decode()
+    return cage.wat_to_wasm(
+        f'(module {IMPORTS} {memory} (data (i32.const 0) "{data}")'
+        " (func $recurse (call $recurse))"
+        f' (func (export "f") (local i32) {body})'
+        f' (func (export "g") (result i32) (local i32) {body} (i32.const 7)))'
+    )
+
+
+CALLS = st.lists(
+    st.tuples(
+        st.sampled_from(["f", "f", "g", "nope"]),
+        st.binary(max_size=12),
+        st.sampled_from([40, 400, 20_000, constants.fuel_max]),
+    ),
+    min_size=1,
+    max_size=4,
+)
+STATES = st.dictionaries(
+    st.sampled_from([DATA[:1], DATA[:2], DATA[1:3], DATA[:5], DATA[3:11]]),
+    st.binary(max_size=10),
+    max_size=3,
+)
+
+
+def _executions(module: bytes, calls: list[tuple[str, bytes, int]], state: dict) -> list[Executed]:
+    done = []
+    for seq, (function, input_, fuel) in enumerate(calls):
+        executed = execute_encoded(
+            module, function, input_, state, KEY, block_time=seq, seed=bytes([seq]) * 32, fuel=fuel
+        )
+        done.append(executed)
+        state = executed.state_after
+    return done
+
+
+@settings(max_examples=150, deadline=None)
+@given(module=apps(), calls=CALLS, state=STATES)
+def test_receipts_are_those_of_wasmtime_pys_api(
+    module: bytes, calls: list[tuple[str, bytes, int]], state: dict[bytes, bytes]
+) -> None:
+    direct = _executions(module, calls, state)
+    with patch.object(cage, "run", reference_cage.run):
+        expected = _executions(module, calls, state)
+    for got, want in zip(direct, expected, strict=True):
+        event(got.bundle.receipt.outcome)
+        assert got.bundle.receipt.outcome == want.bundle.receipt.outcome
+        assert got.encoded == want.encoded
+        assert got.records == want.records
+        assert got.state_after == want.state_after
+        assert got.bundle.output == want.bundle.output
