@@ -79,6 +79,15 @@ _define_unchecked = _bound(
 # The call into wasm releases the GIL: it runs for as long as the app's fuel lasts.
 _call = _bound("wasmtime_func_call_unchecked", library=ffi.dll)
 
+# Copies in and out of the app's memory, holding the GIL too: `ctypes.memmove` releases it
+# (7 us a counter call's `state_get`), and `ctypes.string_at` is a Python function around one.
+_copy_in = ctypes.PyDLL(None).memmove
+_copy_in.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+_copy_in.restype = ctypes.c_void_p
+_copy_out = ctypes.pythonapi.PyBytes_FromStringAndSize
+_copy_out.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t]
+_copy_out.restype = ctypes.py_object
+
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _FUNC = ffi.WASMTIME_EXTERN_FUNC.value
 _MEMORY = ffi.WASMTIME_EXTERN_MEMORY.value
@@ -174,10 +183,10 @@ class Memory:
 
     def read(self, pointer: int, length: int) -> bytes:
         """`length` bytes at `pointer`, which the caller checked are within `length()`."""
-        return ctypes.string_at(self._address(pointer), length)
+        return _copy_out(self._address(pointer), length)  # type: ignore[no-any-return]
 
     def write(self, pointer: int, data: bytes) -> None:
-        ctypes.memmove(self._address(pointer), data, len(data))
+        _copy_in(self._address(pointer), data, len(data))
 
     def _address(self, pointer: int) -> int:
         if not self._base:
