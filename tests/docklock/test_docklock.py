@@ -3,6 +3,7 @@ its step, the escape attempts end in signed receipts, and a fresh process agrees
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -346,3 +347,21 @@ def test_a_function_with_parameters_is_missing_as_the_module_check_says() -> Non
     for function, outcome in [("takes", "missing_function"), ("g", "missing_function")]:
         assert cage.run(code, function, b"", {}, block_time=0, seed=bytes(32)).outcome == outcome
     assert cage.run(code, "none", b"", {}, block_time=0, seed=bytes(32)).outcome == "ok"
+
+
+def test_only_the_call_into_wasm_lets_the_gil_go() -> None:
+    # Each C call that releases the GIL can leave the executor's thread waiting for it behind
+    # the node's event loop; only the wasm itself, which may run as long as its fuel lasts,
+    # does ("Apps, w23").
+    functions = {
+        name: function
+        for name, function in vars(wasm).items()
+        if isinstance(function, ctypes._CFuncPtr) and name != "_NO_FINALIZER"
+    }
+    releasing = {
+        name
+        for name, function in functions.items()
+        if not type(function)._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    }
+    assert len(functions) > 10
+    assert releasing == {"_call"}
