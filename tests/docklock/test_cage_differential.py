@@ -1,8 +1,9 @@
 """The cage's calls through the C API (`docklock.wasm`) sign byte-identical receipts to calls
 through wasmtime-py's public API (`reference_cage`), for random apps making random host calls
 with arguments in and out of range, growing their memory, storing out of bounds, trapping,
-overflowing the stack and running out of fuel, one call after another on the same module:
-nothing a call did (a trap, a grown memory, a host limit) reaches the next."""
+overflowing the stack, running out of fuel and returning values of every kind, one call after
+another on the same module: nothing a call did (a trap, a grown memory, a host limit) reaches
+the next."""
 
 from __future__ import annotations
 
@@ -64,22 +65,45 @@ def _step() -> st.SearchStrategy[str]:
             st.sampled_from([1, 50, 2_000]),
         ),
         st.just("(unreachable)"),
-        st.just("(drop (memory.grow (i32.const 255))) (unreachable)"),
+        # Grown to the cage's limit, then trapped: out of memory.
+        st.just(
+            f"(drop (memory.grow (i32.sub (i32.const {constants.memory_bytes_max // 65_536}) "
+            "(memory.size)))) (unreachable)"
+        ),
         st.just("(call $recurse)"),
         st.just("(drop (i32.div_u (i32.const 1) (i32.const 0)))"),
     )
 
 
+# What `g` returns after the body: (its result types, the instructions that push them). Kinds
+# wasmtime-py cannot read (v128, anyref, exnref) end the call `instantiation_failed`.
+RESULTS = st.sampled_from(
+    [
+        ("i32", "(i32.const 7)"),
+        ("f64", "(f64.const 1.5)"),
+        ("i64 f32", "(i64.const -2) (f32.const 0.5)"),
+        ("externref", "(ref.null extern)"),
+        ("externref", "(extern.convert_any (ref.i31 (i32.const 1)))"),
+        ("funcref", "(ref.func $recurse)"),
+        ("v128", "(v128.const i64x2 1 2)"),
+        ("i32 v128", "(i32.const 1) (v128.const i64x2 1 2)"),
+        ("anyref", "(ref.i31 (i32.const 1))"),
+        ("exnref", "(ref.null exn)"),
+    ]
+)
+
+
 @st.composite
 def apps(draw: st.DrawFn) -> bytes:
     body = " ".join(draw(st.lists(_step(), max_size=8)))
-    memory = draw(st.sampled_from(['(memory (export "memory") 1)', "(memory 1)"]))
+    memory = draw(st.sampled_from(['(memory (export "memory") 1)'] * 3 + ["(memory 1)"]))
+    results, returned = draw(RESULTS)
     data = DATA.decode()
     return cage.wat_to_wasm(
         f'(module {IMPORTS} {memory} (data (i32.const 0) "{data}")'
-        " (func $recurse (call $recurse))"
+        " (func $recurse (call $recurse)) (elem declare func $recurse)"
         f' (func (export "f") (local i32) {body})'
-        f' (func (export "g") (result i32) (local i32) {body} (i32.const 7)))'
+        f' (func (export "g") (result {results}) (local i32) {body} {returned}))'
     )
 
 

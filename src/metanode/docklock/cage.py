@@ -135,7 +135,7 @@ class _Compiled:
     check: ModuleCheck
     linked: wasmtime.InstancePre | None
     # How many results each function a call may name returns (`check.functions`' keys): the
-    # call's array of raw values must hold them.
+    # call's array of results must hold them.
     results: dict[str, int]
 
 
@@ -288,7 +288,12 @@ def _call(
         exported = None if results is None else store.function(instance, function)
         if results is None or exported is None:
             return "missing_function"
-        store.call(exported, results, host.raised)
+        kinds = store.call(exported, results, host.raised)
+        if not wasm.PYTHON_KINDS.issuperset(kinds):
+            # Until "Apps, w23" a call went through wasmtime-py, which could not read such a
+            # result: the call ended `instantiation_failed` after running, its state dropped.
+            # Receipts keep that verdict.
+            return "instantiation_failed"
     except HostLimit as limit:
         return limit.outcome
     except wasm.Trapped as trap:

@@ -76,8 +76,9 @@ _define_unchecked = _bound(
         ctypes.CFUNCTYPE(None, ctypes.c_void_p),
     ],
 )
-# The call into wasm releases the GIL: it runs for as long as the app's fuel lasts.
-_call = _bound("wasmtime_func_call_unchecked", library=ffi.dll)
+# The call into wasm releases the GIL: it runs for as long as the app's fuel lasts. It is the
+# checked call, which gives its results' kinds (`Store.call`).
+_call = _bound("wasmtime_func_call", library=ffi.dll)
 
 # Copies in and out of the app's memory, holding the GIL too: `ctypes.memmove` releases it
 # (7 us a counter call's `state_get`), and `ctypes.string_at` is a Python function around one.
@@ -91,6 +92,20 @@ _copy_out.restype = ctypes.py_object
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _FUNC = ffi.WASMTIME_EXTERN_FUNC.value
 _MEMORY = ffi.WASMTIME_EXTERN_MEMORY.value
+
+# The kinds of value wasmtime-py turns into Python values (`Val._from_raw`): a call whose function
+# returned another (a v128, an anyref, an i31ref, an exnref) raised there, after running.
+PYTHON_KINDS = frozenset(
+    kind.value
+    for kind in (
+        ffi.WASMTIME_I32,
+        ffi.WASMTIME_I64,
+        ffi.WASMTIME_F32,
+        ffi.WASMTIME_F64,
+        ffi.WASMTIME_FUNCREF,
+        ffi.WASMTIME_EXTERNREF,
+    )
+)
 
 Values = Any  # ctypes.POINTER(wasmtime_val_raw_t): a host call's arguments, then its results
 Serve = Callable[[int, Any, Values], None]  # (the function's index, caller, values)
@@ -236,12 +251,13 @@ class Store:
             return None
         return ctypes.byref(item.of.func if kind == _FUNC else item.of.memory)
 
-    def call(self, function: Any, results: int, raised: list[BaseException]) -> None:
-        """Call a function without parameters that returns `results` values (not kept). What
-        a host call raised is raised again here, before any trap it caused."""
-        values = (ffi.wasmtime_val_raw_t * max(results, 1))()
+    def call(self, function: Any, results: int, raised: list[BaseException]) -> list[int]:
+        """Call a function without parameters that returns `results` values; their kinds
+        (`wasmtime_valkind_t`; the values are not kept, and the store's drop frees any it
+        roots). What a host call raised is raised again here, before any trap it caused."""
+        values = (ffi.wasmtime_val_t * max(results, 1))()
         trap = ctypes.POINTER(ffi.wasm_trap_t)()
-        error = _call(self._context, function, values, results, ctypes.byref(trap))
+        error = _call(self._context, function, None, 0, values, results, ctypes.byref(trap))
         if raised:
             if trap:
                 _trap_delete(trap)
@@ -249,6 +265,7 @@ class Store:
                 _error_delete(error)
             raise raised.pop()
         _outcome(error, trap)
+        return [values[at].kind for at in range(results)]
 
     def fuel(self) -> int:
         left = ctypes.c_uint64(0)
