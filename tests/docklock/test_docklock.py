@@ -153,6 +153,41 @@ def test_missing_function_and_invalid_module() -> None:
     assert bundle.receipt.outcome == "invalid_module"
 
 
+@pytest.mark.parametrize(
+    "imports",
+    [
+        '(import "env" "log" (func (param anyref anyref)))',
+        '(import "env" "input_len" (func (result i31ref)))',
+        '(import "env" "log" (func (param exnref i32)))',
+        '(import "env" "log" (global anyref))',
+        '(import "elsewhere" "f" (func (param anyref)))',
+    ],
+)
+def test_an_import_of_gc_reference_types_is_forbidden_not_fatal(imports: str) -> None:
+    # Compared in Python, such an import's value types aborted the process (wasmtime's C API
+    # has no kind for them): a deploy of the module stopped every node that checked it. In a
+    # child process, so that a regression fails this test rather than the run.
+    module = cage.wat_to_wasm(f'(module {imports} (func (export "f")))')
+    checked = subprocess.run(
+        [sys.executable, "-c", CHECK_IN_A_CHILD, module.hex()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr[-500:]
+    assert checked.stdout.split() == ["forbidden_import", "forbidden_import"]
+
+
+CHECK_IN_A_CHILD = """
+import sys
+from metanode.docklock import cage
+module = bytes.fromhex(sys.argv[1])
+print(cage.check_module(module).outcome)
+print(cage.run(module, "f", b"", {}, block_time=0, seed=bytes(32)).outcome)
+"""
+
+
 def test_cli_exec_then_replay_in_fresh_processes(tmp_path: Path) -> None:
     env = {"BPI_KEY_PASSWORD": "test-password", "PATH": "/usr/bin:/bin"}
     receipt = tmp_path / "R"
