@@ -23,8 +23,13 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-# The same library (one dlopen handle), its functions called without releasing the GIL.
+from metanode.errors import InvariantViolation
+
+# The same library (one dlopen handle), its functions called without releasing the GIL. A
+# second copy of wasmtime would not know the first one's engines and stores.
 _HOLDING_GIL = ctypes.PyDLL(str(ffi.filename))
+if _HOLDING_GIL._handle != ffi.dll._handle:
+    raise InvariantViolation("wasmtime's library was loaded twice, not opened again")
 
 
 def _bound(name: str, library: ctypes.CDLL = _HOLDING_GIL, **override: Any) -> Any:
