@@ -108,6 +108,7 @@ def _linker() -> tuple[wasmtime.Linker, wasm.HostCalls]:
     return linker, calls
 
 
+# `_HOST_CALLS` holds the trampoline the linker's functions call: it must live as long.
 LINKER, _HOST_CALLS = _linker()
 
 
