@@ -14,7 +14,7 @@ Add new tags only at the end, with the next index. A test asserts that all are u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 NUMBER_BASE = 0x4D4E_0000  # "MN" << 16: inside CBOR's first-come-first-served tag range
 
@@ -23,10 +23,17 @@ NUMBER_BASE = 0x4D4E_0000  # "MN" << 16: inside CBOR's first-come-first-served t
 class DomainTag:
     name: str
     number: int
+    # What `tagged_hash` hashes ahead of the data, the name and a zero byte, made once: encoding
+    # the name and hashing in three updates was 1.0-1.3 us a hash, one update of the joined
+    # bytes 0.4-0.5.
+    prefix: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prefix", self.name.encode("ascii") + b"\x00")
 
     @property
     def name_bytes(self) -> bytes:
-        return self.name.encode("ascii")
+        return self.prefix[:-1]
 
 
 ALL: list[DomainTag] = []

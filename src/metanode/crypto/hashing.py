@@ -24,10 +24,7 @@ def sha256(data: bytes) -> bytes:
 
 
 def tagged_hash(tag: DomainTag, data: bytes) -> bytes:
-    hasher = hashlib.sha256(tag.name_bytes)
-    hasher.update(b"\x00")
-    hasher.update(data)
-    return hasher.digest()
+    return hashlib.sha256(tag.prefix + data).digest()
 
 
 def blake3_hash(data: bytes, *, length: int = HASH_BYTES) -> bytes:
