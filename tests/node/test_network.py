@@ -250,7 +250,7 @@ def test_a_transaction_behind_a_nonce_gap_keeps_the_idle_cadence_until_the_gap_i
         time.sleep(seconds)
         return cluster.height("v0") - start
 
-    idle = blocks_in(5)
+    idle = blocks_in(3)
     key = cluster.dev_keys()[0]
     sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
     nonce = sender["nonce"]
@@ -264,7 +264,7 @@ def test_a_transaction_behind_a_nonce_gap_keeps_the_idle_cadence_until_the_gap_i
     assert admitted["queued_reason"] == "nonce_gap" and admitted["next_nonce"] == nonce
     waiting = cluster.get("v0", f"/api/v1/txs/{txs[3].hash().hex()}")
     assert waiting["status"] == "queued" and waiting["next_nonce"] == nonce
-    queued = blocks_in(5)
+    queued = blocks_in(3)
     assert queued < 2 * max(idle, 3), f"{queued} blocks with a queued transfer, {idle} idle"
     results = cluster.submit("v0", txs[:3])
     assert all(r["accepted"] and not r["queued"] for r in results), results
