@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from metanode.types import Address
+from metanode.crypto import ed25519
+from metanode.types import Address, Transaction
 
 from .cluster import Cluster, running
 
@@ -23,10 +24,27 @@ RECIPIENT = Address.from_public_key(bytes(32))
 
 @pytest.fixture(scope="module")
 def one_validator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One validator's chain with the default pacing, shared by the tests that send from dev0
-    at the nonce the chain gives and wait for their own transactions to commit."""
+    """One validator's chain with the default pacing, shared by the tests that send at the
+    nonces the chain gives (`sent_from_each`, `next_nonce`) and wait for their own
+    transactions to commit."""
     with running(tmp_path_factory.mktemp("lone") / "net", validators=1) as cluster:
         yield cluster
+
+
+def next_nonce(cluster: Cluster, key: ed25519.PrivateKey) -> int:
+    """The nonce the chain expects next of `key`'s account (the chain is shared)."""
+    address = Address.from_public_key(key.public_key)
+    return cluster.get("v0", f"/api/v1/accounts/{address}")["nonce"]
+
+
+def sent_from_each(cluster: Cluster, per_account: int) -> list[Transaction]:
+    """`per_account` transfers to RECIPIENT from every dev account, from its next nonce."""
+    return [
+        cluster.transfer(key, nonce + n, RECIPIENT, 1 + n)
+        for key in cluster.dev_keys()
+        for nonce in [next_nonce(cluster, key)]
+        for n in range(per_account)
+    ]
 
 
 def committed_hashes(cluster: Cluster, name: str, up_to: int) -> dict[int, list[str]]:
@@ -162,35 +180,36 @@ def test_two_of_four_killed_stops_commits_without_a_fork_and_the_chain_resumes(
         assert_same_chain(cluster, cluster.names, top)
 
 
-@pytest.mark.parametrize("validators", [1])
-def test_a_single_validator_chain_commits_alone(tmp_path: Path, validators: int) -> None:
-    with running(tmp_path / "net", validators) as cluster:
-        cluster.wait_height(3)
-        txs = cluster.transfers(per_account=5)
+def test_a_single_validator_chain_commits_alone(one_validator: Cluster) -> None:
+    cluster = one_validator
+    cluster.wait_height(3)
+    txs = sent_from_each(cluster, per_account=5)
+    assert all(r["accepted"] for r in cluster.submit("v0", txs))
+    cluster.wait(lambda: all(cluster.committed("v0", tx.hash().hex()) for tx in txs), 30, "commits")
+
+
+def test_the_events_stream_reports_blocks_and_committed_transactions(
+    one_validator: Cluster,
+) -> None:
+    cluster = one_validator
+    cluster.wait_height(1)
+    url = cluster.url("v0").replace("http", "ws") + "/api/v1/events"
+    with connect(url, open_timeout=10) as stream:
+        # Offered by the client, declined: deflating hex hashes cost the loop more than the
+        # bytes it saved.
+        assert "Sec-WebSocket-Extensions" not in stream.response.headers
+        txs = sent_from_each(cluster, per_account=1)
         assert all(r["accepted"] for r in cluster.submit("v0", txs))
-        cluster.wait(lambda: cluster.committed("v0", txs[-1].hash().hex()), 30, "commit")
-
-
-def test_the_events_stream_reports_blocks_and_committed_transactions(tmp_path: Path) -> None:
-    with running(tmp_path / "net", 1) as cluster:
-        cluster.wait_height(1)
-        url = cluster.url("v0").replace("http", "ws") + "/api/v1/events"
-        with connect(url, open_timeout=10) as stream:
-            # Offered by the client, declined: deflating hex hashes cost the loop more than
-            # the bytes it saved.
-            assert "Sec-WebSocket-Extensions" not in stream.response.headers
-            txs = cluster.transfers(per_account=1)
-            assert all(r["accepted"] for r in cluster.submit("v0", txs))
-            wanted = {tx.hash().hex() for tx in txs}
-            heights = []
-            while wanted:
-                event = json.loads(stream.recv(timeout=20))
-                if event["type"] == "block":
-                    heights.append(event["height"])
-                elif event["type"] == "txs":
-                    wanted -= {item["hash"] for item in event["txs"]}
-                    assert all(item["code"] == 0 for item in event["txs"])
-            assert heights == sorted(heights) and heights
+        wanted = {tx.hash().hex() for tx in txs}
+        heights = []
+        while wanted:
+            event = json.loads(stream.recv(timeout=20))
+            if event["type"] == "block":
+                heights.append(event["height"])
+            elif event["type"] == "txs":
+                wanted -= {item["hash"] for item in event["txs"]}
+                assert all(item["code"] == 0 for item in event["txs"])
+        assert heights == sorted(heights) and heights
 
 
 def test_clients_past_their_bound_are_refused_pool_full_and_the_rest_commits(
@@ -252,8 +271,7 @@ def test_a_transaction_behind_a_nonce_gap_keeps_the_idle_cadence_until_the_gap_i
 
     idle = blocks_in(3)
     key = cluster.dev_keys()[0]
-    sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
-    nonce = sender["nonce"]
+    nonce = next_nonce(cluster, key)
     txs = [cluster.transfer(key, nonce + n, RECIPIENT, 1) for n in range(4)]
     answer = cluster.client.post(
         cluster.url("v0") + "/api/v1/txs", json={"tx": txs[3].encode().hex()}
@@ -291,10 +309,9 @@ def test_the_gateway_says_why_garbage_and_failed_transactions_fail(
     problem = garbage.json()
     assert problem["reason"] == "malformed"
     assert "not a transaction: trailing_bytes at byte 8" in problem["detail"], problem
-    key = cluster.dev_keys()[0]
-    sender = cluster.get("v0", f"/api/v1/accounts/{Address.from_public_key(key.public_key)}")
     # A zero amount passes admission and fails when it runs: committed, but failed.
-    zero = cluster.transfer(key, sender["nonce"], RECIPIENT, 0)
+    key = cluster.dev_keys()[0]
+    zero = cluster.transfer(key, next_nonce(cluster, key), RECIPIENT, 0)
     assert cluster.submit("v0", [zero])[0]["accepted"]
     cluster.wait(lambda: cluster.committed("v0", zero.hash().hex()), 30, "the zero transfer")
     record = cluster.get("v0", f"/api/v1/txs/{zero.hash().hex()}")
