@@ -47,7 +47,7 @@ def test_open_and_show_a_dispute_on_a_real_chain(deployed: tuple[Cluster, str]) 
     # The honest executor's node asks for the ruling itself (node/court.py): the replay
     # agrees with its receipt, and the frivolous challenger's bond is forfeited.
     chain.wait(
-        lambda: bpi(chain, "dispute", "show", "0")["status"] == "defender_won",
+        lambda: chain.get("v0", "/api/v1/disputes/0")["status"] == "defender_won",
         60,
         "the node to win its dispute",
     )
@@ -119,7 +119,7 @@ def test_challenge_a_receipt_with_ones_own(deployed: tuple[Cluster, str], tmp_pa
     assert opened["tx"]["ok"] and (opened["receipt"], opened["bond"]) == (receipt_hash, "10 FLX")
     dispute = opened["dispute"]
     chain.wait(
-        lambda: bpi(chain, "dispute", "show", str(dispute))["status"] == "defender_won",
+        lambda: chain.get("v0", f"/api/v1/disputes/{dispute}")["status"] == "defender_won",
         60,
         "the node to win the challenge",
     )

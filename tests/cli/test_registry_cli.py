@@ -260,7 +260,7 @@ def test_bpci_core_notary_joins_the_committee_by_registering_with_the_notary_rol
     assert joined["tx"]["status"] == "committed" and joined["kyc_level"] == "full"
     assert (joined["roles"], joined["stake"]) == (["notary"], "2000000 GEN")
     chain.wait(
-        lambda: ok("bpci", "nodes", address, "--node", gateway)["status"] == "active",
+        lambda: chain.get("v0", f"/api/v1/registry/nodes/{address}")["status"] == "active",
         60,
         "the notary to turn active at the next epoch",
     )

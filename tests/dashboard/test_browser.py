@@ -291,7 +291,7 @@ def test_every_page_loads_with_data_and_passes_axe(
     expect(page.locator("h1")).to_have_text(f"Dispute #{dispute}")
     # The executor's node defends itself (node/court.py) and wins; the ruling shows its call.
     cluster.wait(
-        lambda: bpi(cluster, "dispute", "show", str(dispute))["status"] == "defender_won",
+        lambda: cluster.get("v0", f"/api/v1/disputes/{dispute}")["status"] == "defender_won",
         90,
         "the ruling",
     )

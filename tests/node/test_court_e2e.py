@@ -281,7 +281,7 @@ def test_a_notarised_false_receipt_loses_its_mint(tmp_path: Path) -> None:
         claim = state_root({b"count": (1).to_bytes(8, "little")}).hex()
         assert bpi(cluster, "dispute", "open", receipt, "--claim", claim)["dispute"] == 0
         cluster.wait(
-            lambda: bpi(cluster, "dispute", "show", "0")["status"] == "challenger_won",
+            lambda: cluster.get("v0", "/api/v1/disputes/0")["status"] == "challenger_won",
             60,
             "the challenger's ruling",
         )
