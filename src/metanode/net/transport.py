@@ -268,10 +268,15 @@ class Network:
         while True:
             if peer.node_id not in self.links and not self._banned(peer.node_id):
                 try:
-                    reader, writer = await asyncio.wait_for(
-                        asyncio.open_connection(peer.host, peer.port, ssl=self.client_context),
-                        constants.handshake_timeout_ms / 1000,
-                    )
+                    # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can lose a
+                    # cancellation that arrives as the connection completes (CPython
+                    # gh-86296); this loop would then dial on after `stop` cancelled it, and
+                    # `stop` wait for it for ever: the likely cause of a CI run that hung once
+                    # in tests/net/test_hybrid.py, its loop idle.
+                    async with asyncio.timeout(constants.handshake_timeout_ms / 1000):
+                        reader, writer = await asyncio.open_connection(
+                            peer.host, peer.port, ssl=self.client_context
+                        )
                 except (OSError, ssl.SSLError, TimeoutError):
                     await asyncio.sleep(backoff / 1000)
                     backoff = min(constants.backoff_max_ms, backoff * 2)
@@ -319,10 +324,10 @@ class Network:
             self.guard.peer(peer, Kind.CONNECT, watch.now_ms())
         pin = self.pins.get(peer)  # as it stands now: `pin` may change while we wait
         try:
-            session, first = await asyncio.wait_for(
-                self._handshake(reader, writer, peer, pin, dialler=expected is not None),
-                constants.handshake_timeout_ms / 1000,
-            )
+            async with asyncio.timeout(constants.handshake_timeout_ms / 1000):  # see _dial_forever
+                session, first = await self._handshake(
+                    reader, writer, peer, pin, dialler=expected is not None
+                )
         except hybrid.HandshakeRefused as error:
             log.warning("refused peer %s: %s", peer, error)
             points = 0 if error.reason == hybrid.CLASSICAL_ONLY else constants.penalty_malformed
