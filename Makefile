@@ -84,7 +84,7 @@ deploy-lint: setup $(TOOLS)/helm
 # Everything, long runs and the fuzz run included (CI does not run this); every hypothesis
 # property at its full example count (tests/conftest.py: the default run draws fewer).
 test-all: lint rust-check fuzz deploy-lint
-	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q --hypothesis-profile=thorough
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal -q --hypothesis-profile=thorough -o timeout=1800
 
 up: setup
 	$(VENV)/bin/metanode up
