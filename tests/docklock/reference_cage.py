@@ -13,6 +13,7 @@ import wasmtime
 from metanode.docklock import cage, constants
 from metanode.docklock.appstate import AppState
 from metanode.docklock.host import IMPORTS, Host, HostLimit
+from tests.executor.helpers import changed
 
 _PAGE = 64 * 1024
 
@@ -72,8 +73,10 @@ def run(
 ) -> cage.Execution:
     check = cage.check_module(module_bytes)
     if check.outcome != cage.OK:
-        return cage.Execution(check.outcome, b"", state.copy(), 0, 0, [], [])
-    host = Host(input_, state.copy(), block_time, seed)
+        return cage.Execution(check.outcome, b"", 0, 0, [], [], state, {})
+    # A whole copy of the state, as before the cage's `Overlay`: the changes are found by
+    # comparing it with the state before, not recorded as the host makes them.
+    host = Host(input_, state.copy(), block_time, seed)  # type: ignore[arg-type]
     store = wasmtime.Store(cage.ENGINE)
     store.set_limits(
         memory_size=constants.memory_bytes_max,
@@ -108,7 +111,7 @@ def run(
     peak = memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
     if outcome == "trap:unreachable" and peak + _PAGE > constants.memory_bytes_max:
         outcome = "out_of_memory"
-    state_after = host.state if outcome == cage.OK else state.copy()
+    changes = changed(state, host.state) if outcome == cage.OK else {}  # type: ignore[arg-type]
     return cage.Execution(
-        outcome, bytes(host.output), state_after, fuel_used, peak, host.witness, host.logs
+        outcome, bytes(host.output), fuel_used, peak, host.witness, host.logs, state, changes
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
+from metanode.docklock.overlay import Changes
 from metanode.executor.calls import CommittedCall
 from metanode.executor.service import ExecutorService, Published
 
@@ -52,3 +53,16 @@ def running(
         yield service
     finally:
         service.stop()
+
+
+def changed(before: dict[bytes, bytes], after: dict[bytes, bytes]) -> Changes:
+    """What took `before` to `after`, by key (`ExecutorStore`'s `Writer.commit` takes it)."""
+    return {
+        key: after.get(key)
+        for key in sorted(before.keys() | after.keys())
+        if before.get(key) != after.get(key)
+    }
+
+
+def state_bytes(state: dict[bytes, bytes]) -> int:
+    return sum(len(key) + len(value) for key, value in state.items())

@@ -31,6 +31,7 @@ from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import constants, wasm
 from metanode.docklock.appstate import AppState
 from metanode.docklock.host import IMPORTS, Host, HostLimit
+from metanode.docklock.overlay import Changes, Overlay, applied
 from metanode.docklock.witness import Record
 
 OK = "ok"
@@ -221,11 +222,18 @@ def wat_to_wasm(text: str) -> bytes:
 class Execution:
     outcome: str
     output: bytes
-    state_after: AppState
     fuel_used: int
     peak_memory_bytes: int
     witness: list[Record]
     logs: list[bytes]
+    state_before: AppState  # what the call ran on, never written by it
+    changes: Changes  # what the call changed in it (nothing unless `ok`), by key
+
+    @property
+    def state_after(self) -> AppState:
+        """A copy of the state before with the call's changes made: O(entries), for those who
+        keep whole states (a replay, the court); an executor applies `changes`."""
+        return applied(self.state_before, self.changes)
 
 
 _TRAP_OUTCOMES = {
@@ -246,11 +254,11 @@ def run(
 ) -> Execution:
     """Call `function` of the module; state changes apply only if the outcome is ok. A
     `ProvenState` gives the result as one too; its `Unproven` goes through to the caller."""
-    host = Host(input_, state.copy(), block_time, seed)
+    host = Host(input_, Overlay(state), block_time, seed)
     compiled = _compile(module_bytes)
     linked = compiled.linked
     if linked is None:
-        return Execution(compiled.check.outcome, b"", state.copy(), 0, 0, [], [])
+        return Execution(compiled.check.outcome, b"", 0, 0, [], [], state, {})
     store = wasm.Store(ENGINE, fuel, memory_bytes=constants.memory_bytes_max, limits=_LIMITS)
     running = _running.set(host)
     try:
@@ -263,9 +271,9 @@ def run(
     finally:
         _running.reset(running)
         store.close()
-    state_after = host.state if outcome == OK else state.copy()
+    changes = host.state.changes() if outcome == OK else {}
     return Execution(
-        outcome, bytes(host.output), state_after, fuel_used, peak, host.witness, host.logs
+        outcome, bytes(host.output), fuel_used, peak, host.witness, host.logs, state, changes
     )
 
 

@@ -33,7 +33,7 @@ import wasmtime
 
 from metanode.crypto.hashing import blake3_keyed_hash
 from metanode.docklock import constants
-from metanode.docklock.appstate import AppState
+from metanode.docklock.overlay import Overlay
 from metanode.docklock.wasm import Memory
 from metanode.docklock.witness import Record, Value
 
@@ -66,7 +66,7 @@ class HostLimit(Exception):
 @dataclass(slots=True)
 class Host:
     input: bytes
-    state: AppState
+    state: Overlay
     block_time: int
     seed: bytes
     witness: list[Record] = field(default_factory=list)
