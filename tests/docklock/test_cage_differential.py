@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from metanode.crypto import ed25519
 from metanode.docklock import cage, constants
 from metanode.docklock.executor import Executed, execute_encoded
+from metanode.docklock.live import LiveState
 
 from . import reference_cage
 
@@ -123,14 +124,18 @@ STATES = st.dictionaries(
 )
 
 
-def _executions(module: bytes, calls: list[tuple[str, bytes, int]], state: dict) -> list[Executed]:
+def _executions(
+    module: bytes, calls: list[tuple[str, bytes, int]], state: dict
+) -> list[tuple[Executed, dict[bytes, bytes]]]:
+    """Each call's execution and the app's state after it."""
+    live = LiveState(dict(state))
     done = []
     for seq, (function, input_, fuel) in enumerate(calls):
         executed = execute_encoded(
-            module, function, input_, state, KEY, block_time=seq, seed=bytes([seq]) * 32, fuel=fuel
+            module, function, input_, live, KEY, block_time=seq, seed=bytes([seq]) * 32, fuel=fuel
         )
-        done.append(executed)
-        state = executed.state_after
+        live.apply(executed.transition)
+        done.append((executed, dict(live.state)))
     return done
 
 
@@ -142,10 +147,11 @@ def test_receipts_are_those_of_wasmtime_pys_api(
     direct = _executions(module, calls, state)
     with patch.object(cage, "run", reference_cage.run):
         expected = _executions(module, calls, state)
-    for got, want in zip(direct, expected, strict=True):
-        event(got.bundle.receipt.outcome)
-        assert got.bundle.receipt.outcome == want.bundle.receipt.outcome
+    for (got, got_after), (want, want_after) in zip(direct, expected, strict=True):
+        event(got.receipt.outcome)
+        assert got.receipt.outcome == want.receipt.outcome
         assert got.encoded == want.encoded
         assert got.records == want.records
-        assert got.state_after == want.state_after
-        assert got.bundle.output == want.bundle.output
+        assert got.run.changes == want.run.changes
+        assert got_after == want_after
+        assert got.run.output == want.run.output

@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from metanode.docklock import executor as docklock_executor
+from metanode.docklock import cage
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
+from metanode.docklock.overlay import Changes
+from metanode.docklock.receipt import Bundle
 from metanode.docklock.replay import replay
 from metanode.executor import constants
 from metanode.executor.calls import call_seed
 from metanode.executor.service import ExecutorService, ExecutorStopped, Published
 from metanode.executor.store import ExecutorStore
 
-from .helpers import COUNTER_ID, KV_ID, call, key, lookup, running
+from .helpers import COUNTER, COUNTER_ID, KV, KV_ID, call, key, lookup, running, state_bytes
 
 
 def count_of(value: bytes) -> int:
@@ -39,7 +41,7 @@ def test_one_hundred_counter_calls_make_a_valid_receipt_chain(tmp_path: Path) ->
     # The receipt's bytes are cut from its stored record: the same bytes.
     assert [item.encoded for item in stored] == [item.receipt.encode() for item in stored]
     # The witness is stored from the records' encodings its root was made of: the same records.
-    assert [item.witness for item in stored] == [tuple(item.bundle.witness) for item in published]
+    assert [item.witness for item in stored] == [tuple(item.witness) for item in published]
     previous, root = ZERO, state_root({})
     for item in stored:
         receipt = item.receipt
@@ -74,8 +76,11 @@ def test_replay_verifies_a_published_receipt(tmp_path: Path) -> None:
     with running(tmp_path, publish=published.append) as service:
         service.on_committed([call(seq) for seq in range(5)])
         service.wait_idle()
-    assert all(replay(item.bundle).matches for item in published)
-    assert count_of(published[4].bundle.state_before[b"count"]) == 4
+    for item in published:
+        # The counter's state before call n holds n, but for the first call's.
+        before = {b"count": item.seq.to_bytes(8, "little")} if item.seq else {}
+        bundle = Bundle(item.receipt, COUNTER, b"", before, item.witness, item.output)
+        assert replay(bundle).matches
 
 
 def test_two_executors_agree_on_every_state_root(tmp_path: Path) -> None:
@@ -217,8 +222,8 @@ def test_a_failed_call_in_a_batch_commits_none_of_it(tmp_path: Path) -> None:
     try:
         before = store.snapshot(COUNTER_ID)
         with pytest.raises(RuntimeError), store.writing() as writer:
-            after = {b"count": (6).to_bytes(8, "little")}
-            writer.commit(COUNTER_ID, 5, before.state, after, None)
+            changes: Changes = {b"count": (6).to_bytes(8, "little")}
+            writer.commit(COUNTER_ID, 5, before.state, changes, 13, None)
             raise RuntimeError("the next call failed")
         assert store.snapshot(COUNTER_ID) == before
     finally:
@@ -237,22 +242,15 @@ def test_a_watched_call_is_signed_and_kept_but_not_published(tmp_path: Path) -> 
     assert stored[1].receipt.previous == stored[0].receipt.hash()
 
 
-def test_each_receipt_names_the_root_of_the_state_it_ran_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The service hands each call the root its app's last signed call left, instead of building
-    # the state tree again: across calls it only ran (not drawn), traps and a restart, every
-    # receipt's root before is still its state's.
-    built: list[bytes] = []
-
-    def counted(state: dict[bytes, bytes]) -> bytes:
-        built.append(state_root(state))
-        return built[-1]
-
-    monkeypatch.setattr(docklock_executor, "state_root", counted)
+def test_each_receipt_names_the_root_of_the_state_it_ran_on(tmp_path: Path) -> None:
+    # The service keeps each app's state tree and updates it at the keys a call changed:
+    # across calls it only ran (not drawn), traps, deletes and a restart (the tree built again
+    # from the store), every receipt's roots are those of the whole state built anew.
     calls = []
     for seq in range(40):
         put = call(seq, KV_ID, "put", f"k{seq % 6}={seq}".encode())
+        if seq % 4 == 2:
+            put = call(seq, KV_ID, "delete", f"k{seq % 5}".encode())
         if seq % 7 == 3:
             put = replace(put, fuel_limit=1)  # traps out of fuel: the state stays
         calls.append(replace(put, drawn=seq % 5 != 1))
@@ -263,8 +261,20 @@ def test_each_receipt_names_the_root_of_the_state_it_ran_on(
             service.wait_idle()
     assert [item.seq for item in published] == [seq for seq in range(40) if seq % 5 != 1]
     assert {item.receipt.outcome for item in published} == {"ok", "out_of_fuel"}
+    states: list[dict[bytes, bytes]] = [{}]
+    for committed in calls:
+        run = cage.run(
+            KV,
+            committed.function,
+            committed.input,
+            states[-1],
+            block_time=committed.block_time,
+            seed=committed.seed,
+            fuel=committed.fuel_limit,
+        )
+        states.append(run.state_after)  # type: ignore[arg-type]
+    assert any(len(after) < len(before) for before, after in itertools.pairwise(states))
     for item in published:
-        assert item.receipt.state_root_before == state_root(item.bundle.state_before)
-    # One tree a call (its root after), and one more where the root before was not known:
-    # the first call, each call after one not drawn, and the first after the restart.
-    assert len(built) == len(published) + 1 + 8 + 1
+        assert item.receipt.state_root_before == state_root(states[item.seq])
+        assert item.receipt.state_root_after == state_root(states[item.seq + 1])
+        assert item.state_bytes == state_bytes(states[item.seq + 1])

@@ -26,6 +26,7 @@ from metanode.state.notary import keys as notary_keys
 from metanode.state.view import StateReader
 from metanode.types import Address, ChallengeReceipt, Denom, RuleDispute, Transfer
 from metanode.types.messages import Message
+from tests.executor.helpers import changed, state_bytes
 from tests.state.test_court import APP, OWNER, Court, Lie, open_message
 
 LIAR, HONEST = 0, 1
@@ -38,7 +39,9 @@ def stored(path: Path, court: Court, runs: list[Bundle]) -> ExecutorStore:
     with store.writing() as writer:
         for seq, bundle in enumerate(runs):
             signed = (bundle.receipt, bundle.output, [record.encode() for record in bundle.witness])
-            writer.commit(APP, seq, truth[seq], truth[seq + 1], signed)
+            after = truth[seq + 1]
+            changes = changed(truth[seq], after)
+            writer.commit(APP, seq, truth[seq], changes, state_bytes(after), signed)
     return store
 
 

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 from metanode.crypto import ed25519, merkle
 from metanode.crypto.hashing import blake3_hash
 from metanode.docklock import cage, constants
-from metanode.docklock.appstate import state_root
+from metanode.docklock.live import LiveState, Transition
 from metanode.docklock.receipt import Bundle, Receipt, Request, encoded_of
 
 ZERO = bytes(32)
@@ -15,10 +15,11 @@ ZERO = bytes(32)
 
 class Executed(NamedTuple):
     """A call run and signed (`execute_encoded`), with what the executor service stores and
-    gossips encoded once each."""
+    gossips encoded once each, and its changes to the app's state, not yet made."""
 
-    bundle: Bundle
-    state_after: dict[bytes, bytes]
+    receipt: Receipt
+    run: cage.Execution
+    transition: Transition  # the changes, the root and the size after (`LiveState.apply`)
     encoded: bytes  # the receipt's (`Receipt.encode()`)
     records: list[bytes]  # the witness records', which the receipt's witness root is over
 
@@ -31,17 +32,19 @@ def execute(
     key: ed25519.PrivateKey,
     **options: Any,
 ) -> tuple[Bundle, dict[bytes, bytes]]:
-    """(the signed bundle, the app state after the call): `execute_encoded` without the
-    encodings."""
-    executed = execute_encoded(module, function, input_, state, key, **options)
-    return executed.bundle, executed.state_after
+    """(the signed bundle, the app state after the call) for a call on a whole state of its
+    own: its tree is built for the call (`execute_encoded` on an app's `LiveState` is not)."""
+    executed = execute_encoded(module, function, input_, LiveState(dict(state)), key, **options)
+    run = executed.run
+    bundle = Bundle(executed.receipt, module, input_, dict(state), run.witness, run.output)
+    return bundle, run.state_after  # type: ignore[return-value]
 
 
 def execute_encoded(
     module: bytes,
     function: str,
     input_: bytes,
-    state: dict[bytes, bytes],
+    state: LiveState,
     key: ed25519.PrivateKey,
     *,
     block_time: int,
@@ -49,24 +52,25 @@ def execute_encoded(
     previous: bytes = ZERO,
     fuel: int = constants.fuel_max,
     request: Request | None = None,
-    root_before: bytes | None = None,
 ) -> Executed:
-    """The signed bundle, the app state after the call and the encodings. With the
-    client's `request` the receipt is a split-origin one (version 2, receipt.py).
-    `root_before`: `state`'s root, if the caller knows it (an executor running an app's calls
-    in turn holds the last call's root after), so that the state tree is not built again for
-    it. The receipt's encoding is assembled from the signing message just signed
-    (`encoded_of`) and the witness records are encoded once, for the root and the store: the
-    executor service encoded both again, ~12 us a counter call (docs/performance.md, "Apps,
-    w20")."""
-    run = cage.run(module, function, input_, state, block_time=block_time, seed=seed, fuel=fuel)
+    """The signed receipt of the call on the app's `state`, left as it was: the caller makes
+    the changes (`state.apply(executed.transition)`) once it has stored them. With the
+    client's `request` the receipt is a split-origin one (version 2, receipt.py). The roots
+    before and after are the state's tree's, updated at the keys the call changed only. The
+    receipt's encoding is assembled from the signing message just signed (`encoded_of`) and the
+    witness records are encoded once, for the root and the store: the executor service encoded
+    both again, ~12 us a counter call (docs/performance.md, "Apps, w20")."""
+    run = cage.run(
+        module, function, input_, state.state, block_time=block_time, seed=seed, fuel=fuel
+    )
     records = [record.encode() for record in run.witness]
+    transition = state.transition(run.changes)
     unsigned = Receipt(
         app_id=cage.app_id(module),
         function=function,
         input_hash=blake3_hash(input_),
-        state_root_before=state_root(state) if root_before is None else root_before,
-        state_root_after=state_root(run.state_after),
+        state_root_before=state.root,
+        state_root_after=transition.root,
         fuel_used=run.fuel_used,
         peak_memory_bytes=run.peak_memory_bytes,
         witness_root=merkle.root(records),
@@ -82,8 +86,7 @@ def execute_encoded(
     message = unsigned.signing_message()
     signature = key.sign(message)
     signed = Receipt(**{**_fields(unsigned), "signature": signature})
-    bundle = Bundle(signed, module, input_, dict(state), run.witness, run.output)
-    return Executed(bundle, run.state_after, encoded_of(message, signature), records)
+    return Executed(signed, run, transition, encoded_of(message, signature), records)
 
 
 def _fields(receipt: Receipt) -> dict[str, object]:

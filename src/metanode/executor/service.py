@@ -5,17 +5,20 @@ transactions of each committed block, in block order; that only queues them (bou
 returns. One worker thread takes the batches in order, lets the `Sequencer` put each app's calls
 in seq order (a gap holds that app back, a duplicate is dropped), runs each call in the cage
 with its app's state and the call's seed (`calls.call_seed`), signs the receipt with the node
-key chained by `previous` to the app's last one, commits state, receipt and head of up to
+key chained by `previous` to the app's last one (its roots from the app's state tree, kept in
+memory and updated at the keys each call changed: `docklock.live`), commits the keys the call
+changed, its receipt and head of up to
 `calls_per_commit_max` calls, or the calls run in `commit_interval_ms`, in one LMDB write
 transaction (one fsync), and only then hands their receipts to `publish` (gossip; the gateway
 serves them from the store from then on). A restart
 reads the heads back, so it resumes after the last committed call and, since a call below the
-head is a duplicate, never signs a second receipt for one seq.
+head is a duplicate, never signs a second receipt for one seq; each app's state and tree are
+built from the store at its first call after the start.
 
 Why a thread, not a process: bench/executor.py hands counter.wat calls from an event loop to
 one worker thread and to one worker process; on the shared 2-core test machine the two were
 equal within noise (846 and 864 calls/s). The thread is kept because it shares the LMDB handle
-and the per-app state cache with nothing to copy; a process would need the state shipped per
+and the per-app states and trees with nothing to copy; a process would need the state shipped per
 call or a store of its own. The event loop pays for the GIL only while a call runs Python host
 functions; a process is the change to make if that ever shows in consensus latency.
 
@@ -33,19 +36,21 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
 from metanode.docklock.executor import ZERO, Executed, execute_encoded
+from metanode.docklock.live import LiveState
 from metanode.docklock.receipt import Bundle, Receipt, encoded_of
+from metanode.docklock.witness import Record
 from metanode.errors import MetanodeError
 
 from . import constants
 from .calls import CommittedCall
 from .sequencer import Sequencer
-from .store import ExecutorStore, Head, Writer, state_bytes
+from .store import ExecutorStore, Head, Writer
 
 ModuleLookup = Callable[[bytes, int], bytes]
 log = logging.getLogger(__name__)
@@ -71,19 +76,18 @@ class Install:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """A committed call's receipt, with the bundle a replay of it needs (witness, state before),
-    and the app state's size after the call (Σ key and value bytes: a LogBlock leaf's
-    `state_bytes`, what storage is paid by), and the receipt's encoding."""
+    """A committed call's receipt, its output and witness, the app state's size after the
+    call (Σ key and value bytes: a LogBlock leaf's `state_bytes`, what storage is paid by), and
+    the receipt's encoding. The state before the call, which a replay also needs, is not
+    copied for each call: the store serves it (`ExecutorStore.state_at`)."""
 
     app_id: bytes
     seq: int
-    bundle: Bundle
+    receipt: Receipt
+    output: bytes
+    witness: list[Record]
     state_bytes: int
     encoded: bytes  # the receipt's encoding (`Receipt.encode()`), as stored and gossiped
-
-    @property
-    def receipt(self) -> Receipt:
-        return self.bundle.receipt
 
 
 class ExecutorService:
@@ -103,10 +107,8 @@ class ExecutorService:
         self._publish = publish
         self._clock = clock  # seconds; when a write transaction has run long enough
         self._sequencer = Sequencer(self._stored_next)
-        self._states: dict[bytes, dict[bytes, bytes]] = {}
-        # The root of each app's state in `_states`, where the last call signed it: the next
-        # receipt's `state_root_before`, not computed again (a state tree build per call).
-        self._roots: dict[bytes, bytes] = {}
+        # Each app's state with its tree, built from the store at the app's first call.
+        self._states: dict[bytes, LiveState] = {}
         self._heads: dict[bytes, Head | None] = {}
         self._queue: queue.Queue[list[CommittedCall] | Install | None] = queue.Queue()
         self._queued = 0
@@ -161,7 +163,6 @@ class ExecutorService:
         """Forget what was read from the store, which a dev chain's revert rewrote: app states,
         heads and the sequencer's expectations are read again. Call it idle (`wait_idle`)."""
         self._states.clear()
-        self._roots.clear()
         self._heads.clear()
         self._sequencer = Sequencer(self._stored_next)
 
@@ -213,8 +214,7 @@ class ExecutorService:
             log.info("state hand-over not needed", extra={"app": app.hex()[:16], "seq": head.seq})
             return
         self.store.install(app, install.seq, install.state)
-        self._states[app] = dict(install.state)
-        self._roots.pop(app, None)
+        self._states[app] = LiveState(dict(install.state))
         self._heads[app] = Head(install.seq, ZERO if head is None else head.receipt_hash)
         self._execute_all(self._sequencer.restart(app))
         log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})
@@ -240,9 +240,9 @@ class ExecutorService:
     def _execute(self, writer: Writer, call: CommittedCall) -> Published | None:
         """Run the call into `writer`; its receipt, to publish once `writer` is committed."""
         app = call.app_id
-        if app not in self._states:
-            self._states[app] = self.store.snapshot(app).state
-        before = self._states[app]
+        live = self._states.get(app)
+        if live is None:
+            live = self._states[app] = LiveState(self.store.snapshot(app).state)
         head = self._head(app)
         own = ZERO if head is None else head.receipt_hash
         previous = own if call.previous is None else call.previous
@@ -252,52 +252,68 @@ class ExecutorService:
                 module,
                 call.function,
                 call.input,
-                before,
+                live.state,
                 block_time=call.block_time,
                 seed=call.seed,
                 fuel=call.fuel_limit,
             )
-            writer.commit(app, call.seq, before, run.state_after, None)
-            self._states[app] = run.state_after
-            self._roots.pop(app, None)
+            made = live.transition(run.changes)
+            writer.commit(app, call.seq, live.state, made.changes, made.size, None)
+            live.apply(made)
             self._heads[app] = Head(call.seq, own)
             return None
         executed = execute_encoded(
             module,
             call.function,
             call.input,
-            before,
+            live,
             self._key,
             block_time=call.block_time,
             seed=call.seed,
             previous=previous,
             fuel=call.fuel_limit,
             request=call.request,
-            root_before=self._roots.get(app),
         )
-        # Before a test harness falsifies it.
-        self._roots[app] = executed.bundle.receipt.state_root_after
+        made = executed.transition
         if self._falsify is not None:
-            executed = _falsified(executed, self._falsify)
-        bundle, after = executed.bundle, executed.state_after
-        signed = (bundle.receipt, bundle.output, executed.records)
+            executed = _falsified(executed, module, call.input, live.state, self._falsify)
+        receipt, run = executed.receipt, executed.run
+        signed = (receipt, run.output, executed.records)
         head_hash = writer.commit(
-            app, call.seq, before, after, signed, call.previous, executed.encoded
+            app,
+            call.seq,
+            live.state,
+            made.changes,
+            made.size,
+            signed,
+            call.previous,
+            executed.encoded,
         )
-        self._states[app] = after
+        live.apply(made)
         self._heads[app] = Head(call.seq, head_hash)
         if call.watched:
             return None
-        return Published(app, call.seq, bundle, state_bytes(after), executed.encoded)
+        return Published(
+            app, call.seq, receipt, run.output, run.witness, made.size, executed.encoded
+        )
 
 
-def _falsified(executed: Executed, falsify: Callable[[Bundle], Bundle]) -> Executed:
-    """A test harness's lie (node/misbehaviour.py), its encodings made again."""
-    bundle = falsify(executed.bundle)
+def _falsified(
+    executed: Executed,
+    module: bytes,
+    input_: bytes,
+    state: dict[bytes, bytes],
+    falsify: Callable[[Bundle], Bundle],
+) -> Executed:
+    """A test harness's lie (node/misbehaviour.py) about the call run on `state`, its
+    encodings made again; the state's changes stay the true run's."""
+    run = executed.run
+    bundle = falsify(Bundle(executed.receipt, module, input_, dict(state), run.witness, run.output))
     receipt = bundle.receipt
-    return Executed(
-        bundle,
-        executed.state_after,
-        encoded_of(receipt.signing_message(), receipt.signature),
-        [record.encode() for record in bundle.witness],
+    told = replace(run, output=bundle.output, witness=bundle.witness)
+    return executed._replace(
+        receipt=receipt,
+        run=told,
+        encoded=encoded_of(receipt.signing_message(), receipt.signature),
+        records=[record.encode() for record in bundle.witness],
     )

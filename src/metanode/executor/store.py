@@ -21,7 +21,7 @@ docs/executor.md); an installed state (`install`) starts a new undo history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import lmdb
 
 from metanode.codec import decode, encode, tags
 from metanode.crypto.hashing import tagged_hash
+from metanode.docklock.overlay import Changes
 from metanode.docklock.receipt import Receipt
 from metanode.docklock.witness import Record, logged
 from metanode.errors import ConfigError, check
@@ -228,10 +229,6 @@ def _stored(seq: int, data: bytes) -> StoredReceipt:
     return StoredReceipt(seq, Receipt.from_wire(wire), output, size, records, encoded)
 
 
-def state_bytes(state: dict[bytes, bytes]) -> int:
-    return sum(len(key) + len(value) for key, value in state.items())
-
-
 class Writer:
     """A write transaction of the executor store over many calls (`ExecutorStore.writing`):
     committed, and synced, when its `with` block ends; an exception in it aborts every call."""
@@ -256,14 +253,17 @@ class Writer:
         self,
         app_id: bytes,
         seq: int,
-        before: dict[bytes, bytes],
-        after: dict[bytes, bytes],
+        before: Mapping[bytes, bytes],
+        changes: Changes,
+        size: int,
         signed: tuple[Receipt, bytes, Sequence[bytes]] | None,
         previous: bytes | None = None,
         encoded: bytes | None = None,
     ) -> bytes:
-        """Call `seq` took the app from `before` to `after`; `signed` is its receipt, output and
-        witness records' encodings, or None for a call run only to catch up. The receipt chains
+        """Call `seq` made `changes` (by key, each differing from `before`, the app's state
+        before it) and left a state of `size` bytes; `signed` is its receipt, output and
+        witness records' encodings, or None for a call run only to catch up. Only the changed
+        keys are written, so a call costs what it wrote, not its app's size. The receipt chains
         to the app's last one here, or to `previous` when the node chose another
         (`CommittedCall.previous`). `encoded`: the receipt's encoding, if the caller holds it.
         Returns the receipt hash the app's head now names."""
@@ -273,14 +273,17 @@ class Writer:
         expected = constants.first_seq if head is None else head.seq + 1
         check(seq == expected, f"call {seq} committed where {expected} was next")
         own = ZERO if head is None else head.receipt_hash
+        # Deletes first, then puts, each by key: the records as they were when a call's whole
+        # states were compared.
         undo: list[list[bytes | None]] = []
-        for key in sorted(before.keys() - after.keys()):
-            undo.append([key, before[key]])
-            txn.delete(app_id + key, db=store._state)
-        for key in sorted(after):
-            if before.get(key) != after[key]:
+        for key, value in changes.items():
+            if value is None:
+                undo.append([key, before[key]])
+                txn.delete(app_id + key, db=store._state)
+        for key, value in changes.items():
+            if value is not None:
                 undo.append([key, before.get(key)])
-                txn.put(app_id + key, after[key], db=store._state)
+                txn.put(app_id + key, value, db=store._state)
         txn.put(_receipt_key(app_id, seq), encode(undo), db=store._undo)
         if signed is not None:
             receipt, output, records = signed
@@ -291,7 +294,7 @@ class Writer:
             wire = receipt.encode() if encoded is None else encoded
             own = tagged_hash(tags.EXEC_RECEIPT, wire)
             # An array's encoding is its head and its items' encodings: the receipt's is at hand.
-            rest = [output, state_bytes(after), list(records)]
+            rest = [output, size, list(records)]
             txn.put(
                 _receipt_key(app_id, seq), _HEAD_OF_4 + wire + encode(rest)[1:], db=store._receipts
             )

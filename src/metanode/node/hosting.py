@@ -738,7 +738,7 @@ class Hosting:
             published.app_id,
             published.seq,
             published.encoded,
-            len(published.bundle.output),
+            len(published.output),
             published.state_bytes,
         )
         log.debug(
