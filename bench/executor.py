@@ -5,7 +5,10 @@ Also measures where the cage should run, off the event loop: the same counter ca
 at a time from an asyncio loop to a worker thread and to a worker process (the process gets the
 app state with each call, as it would have to without owning the store).
 
-Last line: calls_per_s=… thread_calls_per_s=… process_calls_per_s=…
+And the service on examples/kv.wat holding `SIZED_ENTRIES` entries, each call overwriting one:
+a call's cost should not grow with its app's state ("Apps, w24" in docs/performance.md).
+
+Last line: calls_per_s=… thread_calls_per_s=… process_calls_per_s=… kv_10000_calls_per_s=…
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from metanode.executor.service import ExecutorService
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COUNTER = cage.wat_to_wasm((EXAMPLES / "counter.wat").read_text())
+KV = cage.wat_to_wasm((EXAMPLES / "kv.wat").read_text())
 CALLS = 2_000
+SIZED_CALLS = 500
+SIZED_ENTRIES = 10_000
 HANDOFFS = 1_000
 
 
@@ -33,16 +39,36 @@ def service_rate() -> float:
         CommittedCall(app, 1, seq, "increment", b"", 1_000_000, 1 + seq // 100, 0, bytes(32))
         for seq in range(CALLS)
     ]
+    return _rate(COUNTER, calls, {})
+
+
+def sized_rate(entries: int) -> float:
+    """kv.wat `put`s, each overwriting one of `entries` keys, from the first call's state."""
+    app = cage.app_id(KV)
+    calls = [
+        CommittedCall(
+            app, 1, seq, "put", b"key%06d=%d" % (seq % entries, seq), 1_000_000, seq, 0, bytes(32)
+        )
+        for seq in range(1, SIZED_CALLS + 1)
+    ]
+    return _rate(KV, calls, {b"key%06d" % index: b"value" for index in range(entries)})
+
+
+def _rate(module: bytes, calls: list[CommittedCall], state: dict[bytes, bytes]) -> float:
+    """Calls a second through the service, 100 a block, its app's state `state` (installed
+    as the state after call 0) before the first."""
     with tempfile.TemporaryDirectory() as data_dir:
         key = ed25519.PrivateKey.from_seed(bytes(32))
-        service = ExecutorService(Path(data_dir), key, lambda app_id, version: COUNTER)
+        service = ExecutorService(Path(data_dir), key, lambda app_id, version: module)
+        if state:
+            service.store.install(calls[0].app_id, 0, state)
         service.start()
         try:
             started = time.perf_counter()
-            for start in range(0, CALLS, 100):
+            for start in range(0, len(calls), 100):
                 service.on_committed(calls[start : start + 100])
             service.wait_idle()
-            return CALLS / (time.perf_counter() - started)
+            return len(calls) / (time.perf_counter() - started)
         finally:
             service.stop()
 
@@ -67,8 +93,10 @@ def main() -> None:
     with ProcessPoolExecutor(1) as processes:
         process = asyncio.run(handoff_rate(processes))
     calls = service_rate()
+    sized = sized_rate(SIZED_ENTRIES)
     print(
         f"calls_per_s={calls:.0f} thread_calls_per_s={thread:.0f} process_calls_per_s={process:.0f}"
+        f" kv_{SIZED_ENTRIES}_calls_per_s={sized:.0f}"
     )
 
 
