@@ -226,13 +226,14 @@ class Execution:
     peak_memory_bytes: int
     witness: list[Record]
     logs: list[bytes]
-    state_before: AppState  # what the call ran on, never written by it
+    state_before: AppState  # what the call ran on, not written by it
     changes: Changes  # what the call changed in it (nothing unless `ok`), by key
 
     @property
     def state_after(self) -> AppState:
         """A copy of the state before with the call's changes made: O(entries), for those who
-        keep whole states (a replay, the court); an executor applies `changes`."""
+        keep whole states (a replay, the court); an executor applies `changes`. It reads
+        `state_before` as it is now: before its owner changes it (`LiveState.apply`)."""
         return applied(self.state_before, self.changes)
 
 
