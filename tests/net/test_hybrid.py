@@ -324,17 +324,40 @@ def test_a_downgrade_that_strips_the_ml_kem_key_is_refused() -> None:
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark is not installed")
+def _decrypted_app_data(capture: Path, keylog: Path, base: int) -> bytes:
+    """The TLS application data tshark decrypts from `capture` so far (the file may still be
+    growing: a packet cut short at its end is left out, and tshark then exits non-zero)."""
+    fields = subprocess.run(
+        [
+            *("tshark", "-r", str(capture), "-o", f"tls.keylog_file:{keylog}"),
+            # The ports are not TLS's own: say so rather than rely on tshark's heuristics.
+            *("-d", f"tcp.port=={base},tls", "-d", f"tcp.port=={base + 1},tls"),
+            *("-Y", "tls.app_data", "-T", "fields", "-e", "data.data"),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=120,
+        text=True,
+    ).stdout
+    return bytes.fromhex("".join(line.split("\t")[-1] for line in fields.splitlines()))
+
+
 def test_tshark_sees_the_ml_kem_offer_inside_the_tls_session(tmp_path: Path) -> None:
     """Capture one link on loopback, decrypt TLS with the dialler's key log, and find the
     HYBRID_OFFER (an ML-KEM-768 key) and HYBRID_KEYS (a ciphertext) frames in it."""
     keylog, capture = tmp_path / "keys.log", tmp_path / "link.pcapng"
     seeds = [os.urandom(32), os.urandom(32)]
     base = free_port_block(2)
+    # [18, x25519 key, ML-KEM key] and [19, …]: the CBOR array heads after the length prefix
+    offer_head = len(encode_frame(HybridOffer(bytes(32), bytes(1184)))) - 4
+    offer = offer_head.to_bytes(4, "big") + bytes([0x83, 18])
+    keys = bytes([0x85, 19, 0x58, 32])
     tshark = subprocess.Popen(
         ["tshark", "-i", "lo", "-f", f"tcp portrange {base}-{base + 1}", "-w", str(capture)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    decrypted = b""
     try:
         assert tshark.stderr is not None
         for _ in range(50):  # tshark says so once its capture runs
@@ -355,29 +378,20 @@ def test_tshark_sees_the_ml_kem_offer_inside_the_tls_session(tmp_path: Path) -> 
                     await node.network.stop()
 
         assert asyncio.run(scenario())
+        # dumpcap drops what it has not yet read from the kernel's ring when told to stop, and
+        # on a loaded machine it reads late: read the growing file until the frames are in it
+        # (a fixed pause of 2 s once missed them) rather than stop the capture first.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            decrypted = _decrypted_app_data(capture, keylog, base)
+            if offer in decrypted and keys in decrypted:
+                break
+            time.sleep(0.2)
     finally:
-        # dumpcap drops what it has not read from the kernel's ring when told to stop: let it
-        # read the handshake first (a settling pause, not a timing under test).
-        time.sleep(2)
         tshark.send_signal(signal.SIGINT)
         tshark.wait(30)
-    fields = subprocess.run(
-        [
-            *("tshark", "-r", str(capture), "-o", f"tls.keylog_file:{keylog}"),
-            # The ports are not TLS's own: say so rather than rely on tshark's heuristics.
-            *("-d", f"tcp.port=={base},tls", "-d", f"tcp.port=={base + 1},tls"),
-            *("-Y", "tls.app_data", "-T", "fields", "-e", "data.data"),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-        text=True,
-    ).stdout
-    decrypted = bytes.fromhex("".join(line.split("\t")[-1] for line in fields.splitlines()))
-    # [18, x25519 key, ML-KEM key] and [19, …]: the CBOR array heads after the length prefix
-    offer_head = len(encode_frame(HybridOffer(bytes(32), bytes(1184)))) - 4
     packets = subprocess.run(
         ["tshark", "-r", str(capture)], check=True, capture_output=True, timeout=120, text=True
     ).stdout
-    assert offer_head.to_bytes(4, "big") + bytes([0x83, 18]) in decrypted, packets[:3000]
-    assert bytes([0x85, 19, 0x58, 32]) in decrypted
+    assert offer in decrypted, packets[:3000]
+    assert keys in decrypted
