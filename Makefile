@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: setup test test-all lint rust-check fuzz up bench lock clean dashboard dist deploy-lint
 
 $(VENV)/.synced: pyproject.toml uv.lock tools/bootstrap.txt tools/install-native.sh \
-		rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs)
+		rust/Cargo.toml rust/Cargo.lock $(wildcard rust/src/*.rs) .cargo/config.toml
 	sh tools/install-native.sh
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/bootstrap.txt
