@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 
 use crate::deflate;
 use crate::ed25519;
@@ -300,17 +300,35 @@ fn merkle_root<'py>(py: Python<'py>, leaves: Vec<Bound<'py, PyBytes>>) -> Bound<
     PyBytes::new(py, &root)
 }
 
-/// A receipt as `state/machine.py` sends it: (tx_hash, code, fee_charged, its events' encoded
-/// array or None for none). The machine makes every receipt: codes and fees are uint64s.
-type ReceiptInput<'py> = (Bound<'py, PyBytes>, u64, u64, Option<Bound<'py, PyBytes>>);
+/// A receipt as `metanode.types.Receipt` is, a tuple: (tx_hash, code, fee_charged, events).
+/// The machine makes every receipt: codes and fees are uint64s.
+type ReceiptInput<'py> = (Bound<'py, PyBytes>, u64, u64, Bound<'py, PyTuple>);
 
 /// `metanode.state.machine.receipts_root`: each receipt encoded and the RFC 6962 root over
-/// them hashed with the GIL released.
+/// them hashed with the GIL released. The receipts cross as they are (a tuple each, no copy
+/// made in Python); `encode_events(events)` gives a receipt's events as their encoded array,
+/// called only for a receipt that has some (a transfer has none).
 #[pyfunction]
-fn receipts_root<'py>(py: Python<'py>, receipts: Vec<ReceiptInput<'py>>) -> Bound<'py, PyBytes> {
+fn receipts_root<'py>(
+    py: Python<'py>,
+    receipts: Vec<ReceiptInput<'py>>,
+    encode_events: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let events: Vec<Option<Bound<'py, PyBytes>>> = receipts
+        .iter()
+        .map(|(_, _, _, events)| {
+            if events.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(
+                encode_events.call1((events,))?.cast_into::<PyBytes>()?,
+            ))
+        })
+        .collect::<PyResult<_>>()?;
     let borrowed: Vec<receipts::Receipt<'_>> = receipts
         .iter()
-        .map(|(tx_hash, code, fee, events)| receipts::Receipt {
+        .zip(&events)
+        .map(|((tx_hash, code, fee, _), events)| receipts::Receipt {
             tx_hash: tx_hash.as_bytes(),
             code: *code,
             fee: *fee,
@@ -318,7 +336,7 @@ fn receipts_root<'py>(py: Python<'py>, receipts: Vec<ReceiptInput<'py>>) -> Boun
         })
         .collect();
     let root = py.detach(|| receipts::root(&borrowed));
-    PyBytes::new(py, &root)
+    Ok(PyBytes::new(py, &root))
 }
 
 /// `metanode.crypto.merkle.root_from_leaf_hashes`; a hash not of 32 bytes is an

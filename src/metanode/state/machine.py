@@ -122,6 +122,7 @@ from metanode.types import (
     DeployApp,
     DeployStoredApp,
     Deposit,
+    Event,
     ExitNode,
     FaucetClaim,
     GrantShadow,
@@ -477,23 +478,17 @@ def receipts_root(receipts: Sequence[Receipt]) -> bytes:
     # Receipts are uint64s, byte and text strings and arrays: `encode_plain` writes the same
     # bytes as `Receipt.encode()` (tests/state/test_values.py) at a third of the cost. The
     # core encodes each receipt itself and hashes with the GIL released (`_core.receipts_root`,
-    # rust/src/receipts.rs); only the rare events cross already encoded.
+    # rust/src/receipts.rs): the receipts cross as the tuples they are, and only the rare
+    # events come back here to be encoded.
     compiled = native()
     if compiled is None:
         return merkle.root([encode_plain(receipt.to_wire()) for receipt in receipts])
-    return compiled.receipts_root(  # type: ignore[no-any-return]
-        [
-            (
-                receipt.tx_hash,
-                receipt.code,
-                receipt.fee_charged,
-                encode_plain([event.to_wire() for event in receipt.events])
-                if receipt.events
-                else None,
-            )
-            for receipt in receipts
-        ]
-    )
+    return compiled.receipts_root(receipts, _encode_events)  # type: ignore[no-any-return]
+
+
+def _encode_events(events: tuple[Event, ...]) -> bytes:
+    """A receipt's events as the encoded array its encoding ends with."""
+    return encode_plain([event.to_wire() for event in events])
 
 
 def txs_root(tx_hashes: Sequence[bytes]) -> bytes:
