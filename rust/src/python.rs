@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::deflate;
 use crate::ed25519;
@@ -395,6 +395,80 @@ type Executed<'py> = (
     Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
 );
 
+/// A run's accounts, from its transfers as `execute_transfers` takes them: (every address once
+/// in key order, the state key of each one's account (`prefix` ‖ address), the senders among
+/// them in the same order, each transfer's addresses for the index: its sender's, and its
+/// recipient's when another). The addresses are the items' own `bytes`.
+type RunAccounts<'py> = (
+    Vec<Bound<'py, PyBytes>>,
+    Vec<Bound<'py, PyBytes>>,
+    Vec<Bound<'py, PyBytes>>,
+    Vec<Bound<'py, PyList>>,
+);
+
+/// Where a transfer's sender and recipient are in its `TransferInput`.
+const ITEM_SENDER: usize = 1;
+const ITEM_TO: usize = 7;
+
+/// `state/transfers.py`'s accounts of a run (its reads in key order: LMDB's tree walked leaf
+/// to neighbouring leaf, and the changed records join the overlay as one sorted run).
+#[pyfunction]
+fn run_accounts<'py>(
+    py: Python<'py>,
+    items: Vec<Bound<'py, PyTuple>>,
+    prefix: &[u8],
+) -> PyResult<RunAccounts<'py>> {
+    let mut objects = Vec::with_capacity(2 * items.len());
+    let mut indexed = Vec::with_capacity(items.len());
+    for item in &items {
+        let sender = item.get_item(ITEM_SENDER)?.cast_into::<PyBytes>()?;
+        let to = item.get_item(ITEM_TO)?.cast_into::<PyBytes>()?;
+        indexed.push(if to.as_bytes() == sender.as_bytes() {
+            PyList::new(py, [&sender])?
+        } else {
+            PyList::new(py, [&sender, &to])?
+        });
+        objects.push(sender);
+        objects.push(to);
+    }
+    // (address, sends, its object): each `as_bytes` is a call into Python's C API under abi3,
+    // so once an address, not once a comparison. Senders are even in `objects`, and a sender
+    // sorts ahead of a recipient of the same address, so the first of each says it sends.
+    let mut addresses: Vec<(&[u8], bool, usize)> = objects
+        .iter()
+        .enumerate()
+        .map(|(index, object)| (object.as_bytes(), index % 2 == 0, index))
+        .collect();
+    addresses.sort_unstable_by(|(left, sends, _), (right, other_sends, _)| {
+        left.cmp(right).then(other_sends.cmp(sends))
+    });
+    addresses.dedup_by(|later, first| later.0 == first.0);
+    let keys = addresses
+        .iter()
+        .map(|(address, _, _)| {
+            PyBytes::new_with(py, prefix.len() + address.len(), |key| {
+                key[..prefix.len()].copy_from_slice(prefix);
+                key[prefix.len()..].copy_from_slice(address);
+                Ok(())
+            })
+        })
+        .collect::<PyResult<_>>()?;
+    let senders = addresses
+        .iter()
+        .filter(|(_, sends, _)| *sends)
+        .map(|(_, _, index)| objects[*index].clone())
+        .collect();
+    Ok((
+        addresses
+            .iter()
+            .map(|(_, _, index)| objects[*index].clone())
+            .collect(),
+        keys,
+        senders,
+        indexed,
+    ))
+}
+
 /// `transfers::execute` on a run of a block's transfers, the GIL released while it runs;
 /// a broken invariant (an address no holder has among them), or a panic (a bug of this
 /// crate), is an InvariantViolation.
@@ -657,6 +731,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(tree_update, module)?)?;
     module.add_function(wrap_pyfunction!(verify_many, module)?)?;
     module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
+    module.add_function(wrap_pyfunction!(run_accounts, module)?)?;
     module.add_function(wrap_pyfunction!(node_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;

@@ -323,6 +323,41 @@ def test_a_run_reads_the_accounts_it_touches_in_key_order() -> None:
     assert [tx.sender_address.raw for tx in block] != sorted(tx.sender_address.raw for tx in block)
 
 
+# A run's (sender, recipient) pairs among few addresses: repeats, transfers to oneself, senders
+# that also receive.
+RAWS = st.sampled_from([bytes([byte]) * 20 for byte in (0, 1, 2, 0x80, 0xFF)])
+
+
+@given(st.lists(st.tuples(RAWS, RAWS), max_size=12))
+@settings(max_examples=examples(200), deadline=None)
+def test_a_runs_accounts_are_its_addresses_once_in_key_order(
+    pairs: list[tuple[bytes, bytes]],
+) -> None:
+    """`_core.run_accounts`: what the run reads (each address once, in key order, with its
+    account's key; the senders among them) and indexes (sender, then recipient if another),
+    against the same made in Python."""
+    core = native()
+    assert core is not None
+    items = [("c", sender, False, True, 0, FEE, 9, to, 1, 3, 200) for sender, to in pairs]
+    raws, keys, senders, indexed = core.run_accounts(items, ACCOUNT)
+    expected = sorted({raw for pair in pairs for raw in pair})
+    assert raws == expected
+    assert keys == [ACCOUNT + raw for raw in expected]
+    assert senders == [raw for raw in expected if raw in {sender for sender, _ in pairs}]
+    assert indexed == [[sender] if sender == to else [sender, to] for sender, to in pairs]
+
+
+def test_a_run_item_without_bytes_addresses_is_refused() -> None:
+    core = native()
+    assert core is not None
+    with pytest.raises(TypeError):
+        core.run_accounts(
+            [("c", "not bytes", False, True, 0, FEE, 9, bytes(20), 1, 3, 200)], ACCOUNT
+        )
+    with pytest.raises(IndexError):
+        core.run_accounts([("c", bytes(20))], ACCOUNT)
+
+
 def test_a_broken_invariant_in_the_core_is_an_invariant_violation() -> None:
     core = native()
     assert core is not None

@@ -66,7 +66,7 @@ class RunResult:
     """One outcome per transaction looked at (fewer than the run's when a proposer's block
     filled up or an applied block's transaction failed the ladder), the run's fees, and each
     transaction's raw addresses the store indexes it under (`machine.touched_addresses`: its
-    sender's, and its recipient's when another), made while the loop has them at hand."""
+    sender's, and its recipient's when another), made by the core with the run's accounts."""
 
     outcomes: bytes
     fees: int
@@ -88,30 +88,22 @@ def execute_run(
     `signature_checked` holds the hashes verified before (None: every signature was, as in a
     replay). `room` is a proposer's (transactions, bytes) left in its block, None when
     applying a block."""
-    # The raw addresses, once each: hashing bytes is C, an Address's hash a call.
-    touched: dict[bytes, None] = {}
-    indexed: list[list[bytes]] = []
     items = []
     for tx, sender in zip(txs, senders, strict=True):
         message: Transfer = tx.message  # type: ignore[assignment]
-        to = message.to
-        sender_raw, to_raw = sender.raw, to.raw
-        touched[sender_raw] = None
-        touched[to_raw] = None
-        indexed.append([sender_raw] if to_raw == sender_raw else [sender_raw, to_raw])
         signature_ok = (
             signature_checked is None or tx.hash() in signature_checked or verify_tx_signature(tx)
         )
         items.append(
             (
                 tx.chain_id,
-                sender_raw,
+                sender.raw,
                 tx.pq_public_key is not None,
                 signature_ok,
                 tx.nonce,
                 tx.fee,
                 tx.expiry_height,
-                to_raw,
+                message.to.raw,
                 message.amount,
                 message.denom,
                 len(tx.encode()),
@@ -120,12 +112,10 @@ def execute_run(
     # In key order (the account keys share one prefix): the reads walk LMDB's tree from leaf
     # to neighbouring leaf, and the core returns the changed records in the holders' order,
     # so they join the overlay as one sorted run, which the end of block's sort of its keys
-    # merges in one pass instead of sorting ≈ 10,000 keys a block of transfers.
-    raws = sorted(touched)
-    account_keys = [bank_keys.ACCOUNT + raw for raw in raws]
+    # merges in one pass instead of sorting ≈ 10,000 keys a block of transfers. The core
+    # sorts the addresses and makes their keys (`_core.run_accounts`).
+    raws, account_keys, sender_raws, indexed = core.run_accounts(items, bank_keys.ACCOUNT)
     records = overlay.get_many(account_keys)
-    sending = {sender.raw for sender in senders}
-    sender_raws = [raw for raw in raws if raw in sending]
     migrations = overlay.get_many([keys_keys.MIGRATED + raw for raw in sender_raws])
     migrated = {
         raw for raw, found in zip(sender_raws, migrations, strict=True) if found is not None
