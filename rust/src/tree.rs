@@ -249,8 +249,10 @@ impl<N: Nodes> Batch<'_, N> {
         node_key: &NodeKey,
         decode: fn(&[u8]) -> R,
     ) -> Result<R, Error<N::Error>> {
-        if let Some(data) = self.writes.get(node_key) {
-            return Ok(decode(data));
+        if self.writes_here(node_key) {
+            if let Some(data) = self.writes.get(node_key) {
+                return Ok(decode(data));
+            }
         }
         match self
             .nodes
@@ -264,8 +266,15 @@ impl<N: Nodes> Batch<'_, N> {
         }
     }
 
+    /// Whether `node_key` may be among this batch's writes: they are all at its version, and
+    /// nearly every node a batch reads or retires is older, so the map (a SipHash of the key
+    /// each time) is asked only for nodes of this version.
+    fn writes_here(&self, node_key: &NodeKey) -> bool {
+        node_key.as_slice().starts_with(&self.version)
+    }
+
     fn retire(&mut self, node_key: NodeKey) {
-        if self.writes.remove(&node_key).is_none() {
+        if !self.writes_here(&node_key) || self.writes.remove(&node_key).is_none() {
             self.stale.push(node_key);
         }
     }
