@@ -1,18 +1,22 @@
 """The gateway's executor reads over real HTTP handling (the ASGI app in process) on a real
-service: receipts in seq order with their seqs, paging, state with a proof that verifies."""
+service: receipts in seq order with their seqs, paging, state with a proof that verifies and
+is the one the whole state's tree gives after random calls."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.api import hosting, problems
 from metanode.codec import decode
-from metanode.docklock.appstate import verify_read
+from metanode.docklock.appstate import EMPTY_ROOT, prove_read, state_root, verify_read
 from metanode.docklock.receipt import Receipt
 from metanode.executor.store import ExecutorStore
 from tests.executor.helpers import COUNTER_ID, KV_ID, call, running
@@ -67,3 +71,46 @@ def test_bad_input_and_a_node_without_executor_get_problems(client: TestClient) 
     missing = client_for(None).get(f"/api/v1/apps/{KV_ID.hex()}/receipts")
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("not-an-executor")
+
+
+KEYS = st.binary(min_size=1, max_size=3).filter(lambda key: b"=" not in key)
+PUT = st.tuples(st.just("put"), KEYS, st.binary(max_size=8))
+DELETE = st.tuples(st.just("delete"), KEYS, st.just(b""))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    calls=st.lists(st.one_of(PUT, DELETE), min_size=1, max_size=30),
+    asked=st.lists(KEYS, min_size=1, max_size=4),
+)
+def test_state_reads_are_the_whole_states_proofs_after_random_calls(
+    calls: list[tuple[str, bytes, bytes]], asked: list[bytes]
+) -> None:
+    with tempfile.TemporaryDirectory() as directory, running(Path(directory)) as service:
+        client = client_for(service.store)
+        for seq, (function, name, value) in enumerate(calls):
+            input_ = name + b"=" + value if function == "put" else name
+            service.on_committed([call(seq, KV_ID, function, input_)])
+            service.wait_idle()
+            whole = service.store.snapshot(KV_ID).state
+            last = client.get(f"/api/v1/apps/{KV_ID.hex()}/receipts", params={"from": seq})
+            for key in [name, *asked]:
+                body = client.get(f"/api/v1/apps/{KV_ID.hex()}/state/{key.hex()}").json()
+                assert body["seq"] == seq
+                assert body["root"] == state_root(whole).hex()
+                assert body["root"] == last.json()["receipts"][0]["state_root_after"]
+                assert body["proof"] == prove_read(whole, key).hex()
+                assert body["value"] == (None if key not in whole else whole[key].hex())
+
+
+def test_an_app_not_run_here_reads_empty_and_a_stopped_executor_answers_503(
+    tmp_path: Path,
+) -> None:
+    with running(tmp_path) as service:
+        client = client_for(service.store)
+        body = client.get(f"/api/v1/apps/{COUNTER_ID.hex()}/state/00").json()
+        assert (body["seq"], body["value"], body["root"]) == (None, None, EMPTY_ROOT.hex())
+        verify_read(EMPTY_ROOT, b"\x00", None, bytes.fromhex(body["proof"]))
+    stopped = client.get(f"/api/v1/apps/{COUNTER_ID.hex()}/state/00")
+    assert stopped.status_code == 503
+    assert stopped.json()["type"].endswith("executor-stopped")

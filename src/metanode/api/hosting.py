@@ -5,13 +5,17 @@ with its read proof.
 the app, from call `from` on, in seq order, each with the seq it answers, its hash and its
 tagged CBOR encoding (what a notary or `replay` takes), and for a split-origin receipt the
 client's key and transaction (`client`, `request_tx`). `GET /api/v1/apps/{app_id}/state/{key}`
-answers the key's value (or null) with a proof (`docklock.appstate.prove_read`, the state
-tree's) against the root the app's state has now: the last receipt's `state_root_after`, and
-so the root before the next call. A node that runs no executor answers 404 `not-an-executor`.
+answers the key's value (or null) with a proof (`tree.prove`, what `docklock.appstate.
+prove_read` makes of the whole state) against the root the app's state has after the last
+committed call: that call's receipt's `state_root_after`, and so the root before the next call.
+The executor's worker answers it from the state and tree it keeps (`ExecutorService.read`), in
+O(log n) and off the event loop; the loop only waits. A node that runs no executor answers 404
+`not-an-executor`, one whose executor is stopped 503 `executor-stopped`.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,8 +23,8 @@ from pydantic import BaseModel
 
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
-from metanode.docklock.appstate import prove_read, state_root
 from metanode.executor import constants
+from metanode.executor.service import ExecutorStopped
 from metanode.executor.store import ExecutorStore
 
 from . import problems
@@ -102,15 +106,22 @@ def router(store: ExecutorStore | None) -> APIRouter:
     @routes.get("/api/v1/apps/{app_id}/state/{key}", response_model=StateView)
     async def state(app_id: AppIdPath, key: KeyPath) -> StateView:
         """One key of the app's state, with its proof against the app's current root."""
-        snapshot = executor().snapshot(bytes.fromhex(app_id))
-        value = snapshot.state.get(bytes.fromhex(key))
+        reads = executor().reads
+        try:
+            if reads is None:
+                raise ExecutorStopped("the executor service is not started")
+            read = await asyncio.wrap_future(reads(bytes.fromhex(app_id), bytes.fromhex(key)))
+        except ExecutorStopped as stopped:
+            raise problems.Problem(
+                503, "executor-stopped", "Executor stopped", f"{stopped}: try another replica"
+            ) from None
         return StateView(
             app_id=app_id,
             key=key,
-            value=None if value is None else value.hex(),
-            seq=None if snapshot.head is None else snapshot.head.seq,
-            root=state_root(snapshot.state).hex(),
-            proof=prove_read(snapshot.state, bytes.fromhex(key)).hex(),
+            value=None if read.value is None else read.value.hex(),
+            seq=read.seq,
+            root=read.root.hex(),
+            proof=read.proof.hex(),
         )
 
     return routes

@@ -26,7 +26,10 @@ Wiring (node/hosting.py): the node builds one service with its data dir, its nod
 lookup of app modules by (app id, version) from state/apps, calls `start()`, passes the calls
 of each committed block (and those it must catch up on) to `on_committed`, a state handed over
 by another replica to `install`, and `stop()`s it before closing its stores. `publish` runs
-on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`.
+on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`. The gateway's
+state reads (api/hosting.py) go through `read` (set on the store as `reads` while running):
+the worker answers them between write transactions from the state and tree it keeps, so they
+see committed calls only and the states are never read while the worker changes them.
 """
 
 from __future__ import annotations
@@ -35,22 +38,26 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
+from metanode.docklock.appstate import entry_key
 from metanode.docklock.executor import ZERO, Executed, execute_encoded
 from metanode.docklock.live import LiveState
 from metanode.docklock.receipt import Bundle, Receipt, encoded_of
 from metanode.docklock.witness import Record
 from metanode.errors import MetanodeError
+from metanode.state import tree
 
 from . import constants
 from .calls import CommittedCall
 from .sequencer import Sequencer
-from .store import ExecutorStore, Head, Writer
+from .store import ExecutorStore, Head, StateRead, Writer
 
 ModuleLookup = Callable[[bytes, int], bytes]
 log = logging.getLogger(__name__)
@@ -72,6 +79,17 @@ class Install:
     app_id: bytes
     seq: int
     state: dict[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    app_id: bytes
+    key: bytes
+    answer: Future[StateRead]
+
+
+class _Wake:
+    """Queued to wake an idle worker for the reads waiting (`ExecutorService.read`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +128,9 @@ class ExecutorService:
         # Each app's state with its tree, built from the store at the app's first call.
         self._states: dict[bytes, LiveState] = {}
         self._heads: dict[bytes, Head | None] = {}
-        self._queue: queue.Queue[list[CommittedCall] | Install | None] = queue.Queue()
+        self._queue: queue.Queue[list[CommittedCall] | Install | _Wake | None] = queue.Queue()
         self._queued = 0
+        self._reads: deque[_Read] = deque()  # taken by the worker between write transactions
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -119,13 +138,17 @@ class ExecutorService:
     def start(self) -> None:
         self._worker = threading.Thread(target=self._run, name="executor", daemon=True)
         self._worker.start()
+        self.store.reads = self.read
 
     def stop(self) -> None:
         """Finish the calls already queued, then close the store."""
+        self.store.reads = None
         if self._worker is not None:
             self._queue.put(None)
             self._worker.join()
-            self._worker = None
+            with self._lock:
+                self._worker = None
+                self._refuse_reads(ExecutorStopped("the executor service stopped"))
         self.store.close()
 
     def on_committed(self, calls: Sequence[CommittedCall]) -> None:
@@ -147,6 +170,18 @@ class ExecutorService:
         `seq` are duplicates from then on; calls above it run on the installed state."""
         self._check_running()
         self._queue.put(Install(app_id, seq, dict(state)))
+
+    def read(self, app_id: bytes, key: bytes) -> Future[StateRead]:
+        """`key` of the app's state, answered by the worker from the state and tree it keeps
+        (O(log n)) once its current write transaction is committed, so the answer is always
+        that of a committed call: the root the last stored receipt names. Never blocks; the
+        future raises ExecutorStopped if the worker stops first."""
+        answer: Future[StateRead] = Future()
+        with self._lock:
+            self._check_running()
+            self._reads.append(_Read(app_id, key, answer))
+        self._queue.put(_Wake())
+        return answer
 
     def wait_idle(self) -> None:
         """Block until every call queued so far is executed (or held behind a gap)."""
@@ -189,8 +224,11 @@ class ExecutorService:
         while True:
             batch = self._queue.get()
             try:
+                self._answer_reads()
                 if batch is None:
                     return
+                if isinstance(batch, _Wake):
+                    continue
                 if isinstance(batch, Install):
                     self._install(batch)
                     continue
@@ -202,7 +240,9 @@ class ExecutorService:
                 # than sign receipts over state this node may no longer hold. The next
                 # `on_committed` or `wait_idle` raises ExecutorStopped with this as its cause.
                 log.exception("executor stopped")
-                self._failure = failure
+                with self._lock:
+                    self._failure = failure
+                    self._refuse_reads(ExecutorStopped("the executor's worker failed"))
                 return
             finally:
                 self._queue.task_done()
@@ -236,13 +276,48 @@ class ExecutorService:
                         break
             for item in published:
                 self._publish(item)
+            self._answer_reads()
+
+    def _answer_reads(self) -> None:
+        """Answer the reads waiting, between write transactions: the states and trees are
+        changed by this thread alone, so they are read here as the last commit left them (the
+        event loop never touches them, and no lock is held while a call runs)."""
+        while self._reads:
+            read = self._reads.popleft()
+            if not read.answer.set_running_or_notify_cancel():
+                continue
+            try:
+                answer = self._read(read.app_id, read.key)
+            except Exception as failure:
+                read.answer.set_exception(failure)
+                raise
+            read.answer.set_result(answer)
+
+    def _read(self, app: bytes, key: bytes) -> StateRead:
+        # An app id nobody ran here is any client's to ask: neither its head nor its (empty)
+        # state is kept for it.
+        head = self._heads[app] if app in self._heads else self.store.head(app)
+        live = LiveState({}) if head is None else self._live(app)
+        proof = tree.prove(live.nodes, live.root, entry_key(key))
+        seq = None if head is None else head.seq
+        return StateRead(seq, live.state.get(key), live.root, proof)
+
+    def _refuse_reads(self, error: ExecutorStopped) -> None:
+        """Fail the reads no worker will answer (call it holding `_lock`)."""
+        while self._reads:
+            self._reads.popleft().answer.set_exception(error)
+
+    def _live(self, app: bytes) -> LiveState:
+        """The app's state and tree, built from the store the first time after a start."""
+        live = self._states.get(app)
+        if live is None:
+            live = self._states[app] = LiveState(self.store.snapshot(app).state)
+        return live
 
     def _execute(self, writer: Writer, call: CommittedCall) -> Published | None:
         """Run the call into `writer`; its receipt, to publish once `writer` is committed."""
         app = call.app_id
-        live = self._states.get(app)
-        if live is None:
-            live = self._states[app] = LiveState(self.store.snapshot(app).state)
+        live = self._live(app)
         head = self._head(app)
         own = ZERO if head is None else head.receipt_hash
         previous = own if call.previous is None else call.previous

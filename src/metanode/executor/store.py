@@ -21,7 +21,8 @@ docs/executor.md); an installed state (`install`) starts a new undo history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,23 @@ def _receipt_key(app_id: bytes, seq: int) -> bytes:
     return app_id + seq.to_bytes(_SEQ_BYTES, "big")
 
 
+@dataclass(frozen=True, slots=True)
+class StateRead:
+    """One key of an app's state as its last committed call left it, with the key's proof
+    (`tree.prove`; `docklock.appstate.verify_read` checks it) under the state's root."""
+
+    seq: int | None  # the last call the state reflects; None before the first
+    value: bytes | None
+    root: bytes
+    proof: bytes
+
+
 class ExecutorStore:
     def __init__(self, env: lmdb.Environment) -> None:
         self._env = env
+        # The state reads of the service running on this store (`ExecutorService.read`, from
+        # the state and tree it keeps), which the gateway answers; None while none runs.
+        self.reads: Callable[[bytes, bytes], Future[StateRead]] | None = None
         self._heads = env.open_db(b"heads")
         self._receipts = env.open_db(b"receipts")
         self._state = env.open_db(b"state")
