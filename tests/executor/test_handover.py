@@ -10,6 +10,7 @@ from pathlib import Path
 
 from metanode.docklock.appstate import state_root
 from metanode.docklock.executor import ZERO
+from metanode.docklock.live import LiveState
 from metanode.executor.calls import CommittedCall
 from metanode.executor.service import Published
 
@@ -77,7 +78,7 @@ def test_an_installed_state_answers_later_calls_as_the_replica_that_ran_them(
         service.wait_idle()
         assert service.waiting(KV_ID) == list(range(20, 30))  # held behind the gap
         assert drawn_anew == []
-        service.install(KV_ID, 19, served.state)
+        service.install(KV_ID, 19, LiveState(served.state))
         service.wait_idle()
         assert service.waiting(KV_ID) == []
         # Its history starts at the installed state: it cannot serve an earlier one.
@@ -99,7 +100,7 @@ def test_an_installed_state_behind_the_head_is_ignored(tmp_path: Path) -> None:
         service.on_committed([kv_call(seq) for seq in range(10)])
         service.wait_idle()
         before = service.store.snapshot(KV_ID)
-        service.install(KV_ID, 5, {b"stale": b"state"})
+        service.install(KV_ID, 5, LiveState({b"stale": b"state"}))
         service.wait_idle()
         assert service.store.snapshot(KV_ID) == before
 

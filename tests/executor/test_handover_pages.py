@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metanode.docklock.appstate import state_root
+from metanode.docklock.live import LiveState
 from metanode.executor.handover import Assembly, Page, PageRefused, paginate
 from metanode.executor.service import Published
 from metanode.net import constants as net_constants
@@ -23,12 +24,13 @@ PAGE_BYTES = 8 * 1024
 STATE = {f"key-{index:05}".encode(): bytes([index % 251]) * (index % 90) for index in range(1500)}
 
 
-def assemble(root: bytes, pages: list[Page]) -> dict[bytes, bytes] | None:
+def assemble(root: bytes, pages: list[Page]) -> LiveState:
     assembly = Assembly(root, pages[0])
-    state = None
+    live = None
     for page in pages:
-        state = assembly.add(page)
-    return state
+        live = assembly.add(page)
+    assert live is not None and live.root == root
+    return live
 
 
 def page_bytes(page: Page) -> int:
@@ -42,7 +44,7 @@ def test_a_state_larger_than_a_page_is_cut_into_pages_that_rebuild_it() -> None:
     assert [page.index for page in pages] == list(range(len(pages)))
     assert {(page.pages, page.count) for page in pages} == {(len(pages), len(STATE))}
     assert sum(len(page.pairs) for page in pages) == len(STATE)
-    assert assemble(state_root(STATE), pages) == STATE
+    assert assemble(state_root(STATE), pages).state == STATE
 
 
 @settings(max_examples=25, deadline=None)
@@ -53,13 +55,13 @@ def test_a_state_larger_than_a_page_is_cut_into_pages_that_rebuild_it() -> None:
 def test_any_state_round_trips_at_any_page_size(state: dict[bytes, bytes], size: int) -> None:
     pages = paginate(state, size)
     assert all(page_bytes(page) <= size for page in pages)
-    assert assemble(state_root(state), pages) == state
+    assert assemble(state_root(state), pages).state == state
 
 
 def test_the_empty_state_is_one_page() -> None:
     pages = paginate({}, PAGE_BYTES)
     assert [(page.index, page.pages, page.count, page.pairs) for page in pages] == [(0, 1, 0, ())]
-    assert assemble(state_root({}), pages) == {}
+    assert assemble(state_root({}), pages).state == {}
 
 
 def refusal(pages: list[Page], root: bytes | None = None) -> tuple[int, str]:
@@ -126,12 +128,12 @@ def test_a_replicas_served_state_handed_over_in_pages_answers_later_calls_alike(
     assert served is not None and served.receipt.seq == 99
     pages = paginate(served.state, 4096)
     assert len(pages) > 3
-    state = assemble(served.receipt.receipt.state_root_after, pages)
-    assert state == served.state
+    live = assemble(served.receipt.receipt.state_root_after, pages)
+    assert live.state == served.state
     drawn_anew: list[Published] = []
     with running(tmp_path / "new", index=2, publish=drawn_anew.append) as service:
         service.on_committed(puts[100:])
-        service.install(KV_ID, 99, state)
+        service.install(KV_ID, 99, live)
         service.wait_idle()
     for mine, theirs in zip(drawn_anew, replica[100:], strict=True):
         assert mine.receipt.result_hash() == theirs.receipt.result_hash()

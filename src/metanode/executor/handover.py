@@ -7,7 +7,9 @@ multiproof (`state.multiproof`) of both under the state root that the sender's r
 call names. The receiver checks each page as it arrives against that root, so a bad page is
 refused by its number before the rest is read. The state is whole once the entries of the
 pages, each strictly after the one before in tree order (so none is counted twice), number
-the proven count; its root is then computed over all of it once more, as before paging.
+the proven count; its tree is then built over all of it once more and its root checked, as
+before paging, and the state is handed to the executor with that tree (`LiveState`), which
+it keeps: the tree is built once on the receiving side.
 
 Why tree order and not key order: a page is then a contiguous part of the tree, whose proof
 opens the nodes above its entries and two boundary paths; in key order the entries are
@@ -21,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from metanode.docklock import constants as cage
-from metanode.docklock.appstate import COUNT_KEY, count_value, entry_key, state_nodes, state_root
+from metanode.docklock.appstate import COUNT_KEY, count_value, entry_key, state_nodes
+from metanode.docklock.live import LiveState
 from metanode.errors import VerificationError, check
 from metanode.state import multiproof, tree
 from metanode.state.multiproof import Incomplete
@@ -116,10 +119,10 @@ class Assembly:
         self.next = 0
         self._last: bytes | None = None  # the position of the last entry taken
 
-    def add(self, page: Page) -> dict[bytes, bytes] | None:
-        """Take the next page; the whole state after the last one. PageRefused names a page
-        that is not the next, does not prove its entries and the count under the root, or
-        leaves the state short of or past its count."""
+    def add(self, page: Page) -> LiveState | None:
+        """Take the next page; the whole state and its tree after the last one. PageRefused
+        names a page that is not the next, does not prove its entries and the count under the
+        root, or leaves the state short of or past its count."""
         index = page.index
         if index != self.next:
             raise PageRefused(index, "page_out_of_order", f"page {self.next} was expected")
@@ -141,9 +144,10 @@ class Assembly:
             return None
         if len(self.state) != self.count:
             raise PageRefused(index, "pages_short_of_count", f"{len(self.state)} entries")
-        if state_root(self.state) != self.root:
+        live = LiveState(self.state)
+        if live.root != self.root:
             raise PageRefused(index, "state_wrong_root", "the state's root is not the receipt's")
-        return self.state
+        return live
 
     def _take(self, index: int, proof: multiproof.Proof, key: bytes, value: bytes) -> None:
         if len(key) > cage.key_bytes_max or len(value) > cage.value_bytes_max:

@@ -78,7 +78,7 @@ class Install:
 
     app_id: bytes
     seq: int
-    state: dict[bytes, bytes]
+    live: LiveState
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,12 +164,13 @@ class ExecutorService:
             self._queued += len(calls)
         self._queue.put(list(calls))
 
-    def install(self, app_id: bytes, seq: int, state: dict[bytes, bytes]) -> None:
+    def install(self, app_id: bytes, seq: int, live: LiveState) -> None:
         """Queue the hand-over of the app's state after call `seq` (checked by the caller
-        against a receipt for that call), after the calls queued before it. Calls at or below
-        `seq` are duplicates from then on; calls above it run on the installed state."""
+        against a receipt for that call), after the calls queued before it; `live` is taken
+        (its tree already built: `handover.Assembly`). Calls at or below `seq` are duplicates
+        from then on; calls above it run on the installed state."""
         self._check_running()
-        self._queue.put(Install(app_id, seq, dict(state)))
+        self._queue.put(Install(app_id, seq, live))
 
     def read(self, app_id: bytes, key: bytes) -> Future[StateRead]:
         """`key` of the app's state, answered by the worker from the state and tree it keeps
@@ -253,8 +254,8 @@ class ExecutorService:
         if head is not None and head.seq >= install.seq:
             log.info("state hand-over not needed", extra={"app": app.hex()[:16], "seq": head.seq})
             return
-        self.store.install(app, install.seq, install.state)
-        self._states[app] = LiveState(dict(install.state))
+        self.store.install(app, install.seq, install.live.state)
+        self._states[app] = install.live
         self._heads[app] = Head(install.seq, ZERO if head is None else head.receipt_hash)
         self._execute_all(self._sequencer.restart(app))
         log.info("app state installed", extra={"app": app.hex()[:16], "seq": install.seq})

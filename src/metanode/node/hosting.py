@@ -497,10 +497,10 @@ class Hosting:
         elif (frame.seq, frame.receipt) != (taking.seq, taking.receipt):
             return self._page_refused(frame.app_id, frame.index, "page_of_another_receipt")
         try:
-            state = taking.assembly.add(page)
+            live = taking.assembly.add(page)
         except PageRefused as refused:
             return self._page_refused(frame.app_id, refused.index, refused.reason)
-        if state is None:
+        if live is None:
             return None
         del self._handovers[frame.app_id], self._assemblies[frame.app_id]
         self.metrics.app_handovers.labels("installed").inc()
@@ -509,11 +509,11 @@ class Hosting:
             extra={
                 "app": frame.app_id.hex()[:16],
                 "seq": frame.seq,
-                "keys": len(state),
+                "keys": len(live.state),
                 "pages": frame.pages,
             },
         )
-        self.executor.install(frame.app_id, frame.seq, state)
+        self.executor.install(frame.app_id, frame.seq, live)
         self._fed[frame.app_id] = frame.seq + 1
         self._feed_to_tip(frame.app_id, ask=False)
         return None
