@@ -59,6 +59,7 @@ import asyncio
 import enum
 import functools
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -256,6 +257,11 @@ class Hosting:
         self._silent = silent
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        # The executor's receipts on their way to the loop (`_from_worker`), taken a batch at a
+        # time; `_handing` while a take is scheduled and not yet run.
+        self._handed: list[Published] = []
+        self._handing = False
+        self._handing_lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
@@ -727,28 +733,38 @@ class Hosting:
         return self._modules[(app_id, version)]
 
     def _from_worker(self, published: Published) -> None:
-        if self._loop is not None and not self._stopped:
-            self._loop.call_soon_threadsafe(self._on_published, published)
+        """On the executor's worker: hand the receipt to the loop. One `call_soon_threadsafe`
+        takes every receipt published until it runs (a write transaction's, or more when the
+        loop is busy): one wake-up of the loop, and one read of the chain's state to keep
+        them, instead of one each per receipt."""
+        if self._loop is None or self._stopped:
+            return
+        with self._handing_lock:
+            self._handed.append(published)
+            if self._handing:
+                return
+            self._handing = True
+        self._loop.call_soon_threadsafe(self._on_published)
 
-    def _on_published(self, published: Published) -> None:
-        if self._stopped:
+    def _on_published(self) -> None:
+        with self._handing_lock:
+            batch, self._handed = self._handed, []
+            self._handing = False
+        if self._stopped or self._silent:
             return
-        receipt = published.receipt
-        item = ReceiptItem(
-            published.app_id,
-            published.seq,
-            published.encoded,
-            len(published.output),
-            published.state_bytes,
-        )
-        log.debug(
-            "receipt published",
-            extra={"app": published.app_id.hex()[:16], "seq": published.seq},
-        )
-        if self._silent:
-            return
-        self._outgoing.append(item)
-        self._keep_received([(item, receipt)])
+        kept = []
+        for published in batch:
+            item = ReceiptItem(
+                published.app_id,
+                published.seq,
+                published.encoded,
+                len(published.output),
+                published.state_bytes,
+            )
+            self._outgoing.append(item)
+            kept.append((item, published.receipt))
+        log.debug("receipts published", extra={"receipts": len(batch)})
+        self._keep_received(kept)
 
     def flush(self) -> None:
         """Gossip the receipts published since the last flush and look for ranges they
