@@ -18,7 +18,7 @@ from metanode.executor.service import Published
 from metanode.net import constants as net_constants
 from metanode.net.frames import AppState, decode_frame, encode_frame
 
-from .helpers import KV_ID, call, running
+from .helpers import COUNTER_ID, KV_ID, call, running
 
 PAGE_BYTES = 8 * 1024
 STATE = {f"key-{index:05}".encode(): bytes([index % 251]) * (index % 90) for index in range(1500)}
@@ -116,17 +116,24 @@ def test_a_full_page_fits_a_frame_with_its_receipt() -> None:
 def test_a_replicas_served_state_handed_over_in_pages_answers_later_calls_alike(
     tmp_path: Path,
 ) -> None:
-    """With real LMDB and the cage: the state a replica serves (`state_at`) crosses in pages,
-    checked against its receipt's root, and the executor that installs it signs the same
-    results as the replica for the calls after."""
+    """With real LMDB and the cage: the state a replica serves (`ExecutorService.pages`, from
+    `state_at`, and at the head from the tree it keeps) crosses in pages, checked against its
+    receipt's root, and the executor that installs it signs the same results as the replica
+    for the calls after."""
     replica: list[Published] = []
     puts = [call(seq, KV_ID, "put", f"key{seq:03}={'v' * 200}".encode()) for seq in range(120)]
     with running(tmp_path / "replica", index=1, publish=replica.append) as service:
         service.on_committed(puts)
         service.wait_idle()
         served = service.store.state_at(KV_ID, 0, 99)
+        asked = service.pages(KV_ID, 0, 99, 4096).result()
+        head = service.store.state_at(KV_ID, 0, 119)
+        at_head = service.pages(KV_ID, 0, 119, 4096).result()
+        assert service.pages(COUNTER_ID, 0, 5, 4096).result() is None
     assert served is not None and served.receipt.seq == 99
     pages = paginate(served.state, 4096)
+    assert asked == (served.receipt, pages)
+    assert head is not None and at_head == (head.receipt, paginate(head.state, 4096))
     assert len(pages) > 3
     live = assemble(served.receipt.receipt.state_root_after, pages)
     assert live.state == served.state

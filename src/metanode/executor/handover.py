@@ -59,10 +59,13 @@ def position(key: bytes) -> bytes:
     return tree.key_hash(entry_key(key))
 
 
-def paginate(state: Mapping[bytes, bytes], page_bytes_max: int) -> list[Page]:
+def paginate(
+    state: Mapping[bytes, bytes], page_bytes_max: int, kept: LiveState | None = None
+) -> list[Page]:
     """The state's pages, each at most `page_bytes_max` bytes of pairs and proof; the empty
-    state is one page with no pairs."""
-    nodes, root = state_nodes(state)
+    state is one page with no pairs. `kept`: the state's tree as its executor holds it (the
+    same state), so that it is not built again."""
+    nodes, root = state_nodes(state) if kept is None else (kept.nodes, kept.root)
     ordered = sorted(state.items(), key=lambda pair: position(pair[0]))
     bodies: list[tuple[Sequence[tuple[bytes, bytes]], bytes]] = []
     group: list[tuple[bytes, bytes]] = []

@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from metanode.crypto import ed25519
 from metanode.docklock import cage
@@ -56,10 +57,12 @@ from metanode.state import tree
 
 from . import constants
 from .calls import CommittedCall
+from .handover import Page, paginate
 from .sequencer import Sequencer
-from .store import ExecutorStore, Head, StateRead, Writer
+from .store import ExecutorStore, Head, StateRead, StoredReceipt, Writer
 
 ModuleLookup = Callable[[bytes, int], bytes]
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 idle_poll_s = 0.05
 
@@ -82,10 +85,11 @@ class Install:
 
 
 @dataclass(frozen=True, slots=True)
-class _Read:
-    app_id: bytes
-    key: bytes
-    answer: Future[StateRead]
+class _Asked:
+    """Work for the worker between write transactions (`ExecutorService._ask`)."""
+
+    work: Callable[[], object]
+    answer: Future[Any]
 
 
 class _Wake:
@@ -130,7 +134,7 @@ class ExecutorService:
         self._heads: dict[bytes, Head | None] = {}
         self._queue: queue.Queue[list[CommittedCall] | Install | _Wake | None] = queue.Queue()
         self._queued = 0
-        self._reads: deque[_Read] = deque()  # taken by the worker between write transactions
+        self._asked: deque[_Asked] = deque()  # taken by the worker between write transactions
         self._lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._failure: BaseException | None = None
@@ -148,7 +152,7 @@ class ExecutorService:
             self._worker.join()
             with self._lock:
                 self._worker = None
-                self._refuse_reads(ExecutorStopped("the executor service stopped"))
+                self._refuse_asked(ExecutorStopped("the executor service stopped"))
         self.store.close()
 
     def on_committed(self, calls: Sequence[CommittedCall]) -> None:
@@ -177,10 +181,22 @@ class ExecutorService:
         (O(log n)) once its current write transaction is committed, so the answer is always
         that of a committed call: the root the last stored receipt names. Never blocks; the
         future raises ExecutorStopped if the worker stops first."""
-        answer: Future[StateRead] = Future()
+        return self._ask(lambda: self._read(app_id, key))
+
+    def pages(
+        self, app_id: bytes, first_seq: int, last_seq: int, page_bytes_max: int
+    ) -> Future[tuple[StoredReceipt, list[Page]] | None]:
+        """The hand-over's answer, made by the worker as `read` is: the app's state after the
+        latest call in first_seq..last_seq this executor signed and can undo back to
+        (`ExecutorStore.state_at`), with that receipt, cut into pages (`handover.paginate`);
+        None if it holds none. O(entries): off the event loop."""
+        return self._ask(lambda: self._pages(app_id, first_seq, last_seq, page_bytes_max))
+
+    def _ask(self, work: Callable[[], T]) -> Future[T]:
+        answer: Future[T] = Future()
         with self._lock:
             self._check_running()
-            self._reads.append(_Read(app_id, key, answer))
+            self._asked.append(_Asked(work, answer))
         self._queue.put(_Wake())
         return answer
 
@@ -225,7 +241,7 @@ class ExecutorService:
         while True:
             batch = self._queue.get()
             try:
-                self._answer_reads()
+                self._answer_asked()
                 if batch is None:
                     return
                 if isinstance(batch, _Wake):
@@ -243,7 +259,7 @@ class ExecutorService:
                 log.exception("executor stopped")
                 with self._lock:
                     self._failure = failure
-                    self._refuse_reads(ExecutorStopped("the executor's worker failed"))
+                    self._refuse_asked(ExecutorStopped("the executor's worker failed"))
                 return
             finally:
                 self._queue.task_done()
@@ -277,22 +293,22 @@ class ExecutorService:
                         break
             for item in published:
                 self._publish(item)
-            self._answer_reads()
+            self._answer_asked()
 
-    def _answer_reads(self) -> None:
-        """Answer the reads waiting, between write transactions: the states and trees are
-        changed by this thread alone, so they are read here as the last commit left them (the
-        event loop never touches them, and no lock is held while a call runs)."""
-        while self._reads:
-            read = self._reads.popleft()
-            if not read.answer.set_running_or_notify_cancel():
+    def _answer_asked(self) -> None:
+        """Do the work asked (`read`, `pages`), between write transactions: the states and
+        trees are changed by this thread alone, so they are read here as the last commit left
+        them (the event loop never touches them, and no lock is held while a call runs)."""
+        while self._asked:
+            asked = self._asked.popleft()
+            if not asked.answer.set_running_or_notify_cancel():
                 continue
             try:
-                answer = self._read(read.app_id, read.key)
+                answer = asked.work()
             except Exception as failure:
-                read.answer.set_exception(failure)
+                asked.answer.set_exception(failure)
                 raise
-            read.answer.set_result(answer)
+            asked.answer.set_result(answer)
 
     def _read(self, app: bytes, key: bytes) -> StateRead:
         # An app id nobody ran here is any client's to ask: neither its head nor its (empty)
@@ -303,10 +319,22 @@ class ExecutorService:
         seq = None if head is None else head.seq
         return StateRead(seq, live.state.get(key), live.root, proof)
 
-    def _refuse_reads(self, error: ExecutorStopped) -> None:
-        """Fail the reads no worker will answer (call it holding `_lock`)."""
-        while self._reads:
-            self._reads.popleft().answer.set_exception(error)
+    def _pages(
+        self, app: bytes, first_seq: int, last_seq: int, page_bytes_max: int
+    ) -> tuple[StoredReceipt, list[Page]] | None:
+        served = self.store.state_at(app, first_seq, last_seq)
+        if served is None:
+            return None
+        live = self._states.get(app)
+        head = self._heads.get(app)
+        # The tree kept is the head's: it serves only a state asked at the head.
+        kept = live if head is not None and head.seq == served.receipt.seq else None
+        return served.receipt, paginate(served.state, page_bytes_max, kept)
+
+    def _refuse_asked(self, error: ExecutorStopped) -> None:
+        """Fail the work asked that no worker will do (call it holding `_lock`)."""
+        while self._asked:
+            self._asked.popleft().answer.set_exception(error)
 
     def _live(self, app: bytes) -> LiveState:
         """The app's state and tree, built from the store the first time after a start."""
