@@ -27,9 +27,10 @@ lookup of app modules by (app id, version) from state/apps, calls `start()`, pas
 of each committed block (and those it must catch up on) to `on_committed`, a state handed over
 by another replica to `install`, and `stop()`s it before closing its stores. `publish` runs
 on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`. The gateway's
-state reads (api/hosting.py) go through `read` (set on the store as `reads` while running):
-the worker answers them between write transactions from the state and tree it keeps, so they
-see committed calls only and the states are never read while the worker changes them.
+state reads (api/hosting.py) go through `read` (set on the store as `reads` while running),
+and a hand-over's pages through `pages`: the worker does them between write transactions, from
+the state and tree it keeps, so they see committed calls only, the states are never read while
+the worker changes them, and the O(entries) work of a hand-over is not the event loop's.
 """
 
 from __future__ import annotations
