@@ -94,7 +94,7 @@ class _Asked:
 
 
 class _Wake:
-    """Queued to wake an idle worker for the reads waiting (`ExecutorService.read`)."""
+    """Queued to wake an idle worker for the work asked (`ExecutorService._ask`)."""
 
 
 @dataclass(frozen=True, slots=True)
