@@ -7,6 +7,7 @@ sender's calls all wait in the pool at once only within the mempool's `nonce_gap
 the 19 dev accounts alone would cap a batch near 1,200 calls.
 
     python -m bench.apps [--calls N] [--epoch-blocks B]    (from the repository's root)
+    python -m bench.apps --rate R [--duration S] [--epoch-blocks B]
 
 `--epoch-blocks` sets the genesis `staking.epoch_blocks` (default: the genesis default,
 `StakingParams`, 100). The executor draw is made per epoch, so with epochs of one block the
@@ -32,20 +33,38 @@ the four nodes still spend CPU on their empty heights, so nodes_cpu_s grows with
 length; nodes_cpu_ms_per_call takes off what they spent at the rate of an idle window of
 IDLE_S just before the submission and divides the rest by the calls.
 
+A batch mixes throughput with the pipeline's latency (the batch queues: 1,000 calls gave ~400
+calls/s at a receipt p50 of ~700 ms, 3,000 calls 844 calls/s at 1.9 s). `--rate R --duration
+S` offers a sustained rate instead, as `metanode bench --rate` does for transfers: R·S calls
+from fresh accounts (CALLS_PER_ACCOUNT each), all signed before the load; then every 1/10 s
+the slice of calls due is handed to four clients, one a gateway (each sender's calls always
+to the same one), each submitting all it was handed since its last request, and first again
+what its pool refused for being full, in nonce order. A call is timed from the moment its
+slice was handed over, so a client or a pool that falls behind shows in the latencies. The
+figures are over the window after a warm-up (the load's first WARMUP_FRACTION): calls_per_s
+is the calls whose LogBlock was seen in the window over its length, the p50s are over the
+calls offered in it (one not seen DRAIN_S after the load counts with the time to then, a
+lower bound), and nodes_cpu_s, nodes_cpu_ms_per_call (over the calls notarised in the window)
+and client_cpu_s are the window's. A run in which no LogBlock landed in the window fails.
+
 Last line: calls_per_s=… call_to_receipt_p50_ms=… call_to_logblock_p50_ms=… nodes_cpu_s=…
-nodes_cpu_ms_per_call=… client_cpu_s=… catch_up_calls=… unchecked_receipts=…
+nodes_cpu_ms_per_call=… client_cpu_s=… catch_up_calls=… unchecked_receipts=…, and at a rate
+offered_per_s=… mode=rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
 import os
+import queue
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -161,18 +180,17 @@ def answered(cluster: Cluster, name: str, path: str) -> tuple[float, dict[str, A
     return time.monotonic(), page
 
 
-def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dict[int, float]]:
-    """When each call's first receipt and its LogBlock were first seen (monotonic seconds):
-    the gateways are polled at once, each poll every POLL_S after the last one answered."""
+def watch(
+    cluster: Cluster, app: str, count: int, until: float
+) -> tuple[dict[int, float], dict[int, float]]:
+    """When each call's first receipt and its LogBlock were first seen (monotonic seconds),
+    until every call's LogBlock was or the time `until` has passed: the gateways are polled at
+    once, each poll every POLL_S after the last one answered."""
     receipts = ReceiptPoll(cluster.names, app)
     logblock_seen: dict[int, float] = {}
     logblocks, covered = 0, -1  # LogBlocks seen, and the last call they cover
-    wait_s = TIMEOUT_S + count * TIMEOUT_PER_CALL_S
-    deadline = time.monotonic() + wait_s
     with ThreadPoolExecutor(len(cluster.names) + 1) as pollers:
-        while len(logblock_seen) < count:
-            if time.monotonic() > deadline:
-                raise BenchError(f"{len(logblock_seen)} of {count} calls notarised in {wait_s} s")
+        while len(logblock_seen) < count and time.monotonic() < until:
             asked = [] if len(receipts.seen) == count else cluster.names
             pages = [
                 (name, pollers.submit(answered, cluster, name, receipts.path(name)))
@@ -200,6 +218,29 @@ def watch(cluster: Cluster, app: str, count: int) -> tuple[dict[int, float], dic
 RETRIED = ("pool_full", "queue_full")
 
 
+def gateways_by_sender(cluster: Cluster, txs: list[Transaction]) -> dict[bytes, str]:
+    """The one gateway each sender's calls go through, the senders spread over all of them."""
+    senders = sorted({tx.sender for tx in txs})
+    return {
+        sender: cluster.names[index % len(cluster.names)] for index, sender in enumerate(senders)
+    }
+
+
+def refused(cluster: Cluster, name: str, batch: list[Transaction]) -> list[Transaction]:
+    """Submit a batch through one gateway: the calls to submit again (refused for a full pool),
+    in their order; any other refusal ends the run."""
+    if not batch:
+        return []
+    again = []
+    for tx, result in zip(batch, cluster.submit(name, batch), strict=True):
+        if result["accepted"]:
+            continue
+        if result["reason"] not in RETRIED:
+            raise BenchError(f"a call refused: {result}")
+        again.append(tx)
+    return again
+
+
 def submit_all(cluster: Cluster, txs: list[Transaction]) -> None:
     """Submit each sender's calls through one gateway, the senders spread over all of them and
     the gateways sent to at once, as four clients would: one after the other, a batch reached
@@ -207,10 +248,7 @@ def submit_all(cluster: Cluster, txs: list[Transaction]) -> None:
     admitted in 0.3-0.6 s on the loaded machine), so it spread over 3-5 heights. A node holds
     at most its share of the pool for its own clients (1/4 here), and what it refuses for a
     full pool is submitted again, in nonce order, as the pools drain."""
-    senders = sorted({tx.sender for tx in txs})
-    gateway = {
-        sender: cluster.names[index % len(cluster.names)] for index, sender in enumerate(senders)
-    }
+    gateway = gateways_by_sender(cluster, txs)
     deadline = time.monotonic() + TIMEOUT_S
     with ThreadPoolExecutor(len(cluster.names)) as clients:
         while txs:
@@ -221,18 +259,102 @@ def submit_all(cluster: Cluster, txs: list[Transaction]) -> None:
             batches = [
                 (name, [tx for tx in txs if gateway[tx.sender] == name]) for name in cluster.names
             ]
-            answers = clients.map(lambda batch: cluster.submit(*batch) if batch[1] else [], batches)
-            again: list[Transaction] = []
-            for (_name, batch), results in zip(batches, answers, strict=True):
-                for tx, result in zip(batch, results, strict=True):
-                    if result["accepted"]:
-                        continue
-                    if result["reason"] not in RETRIED:
-                        raise BenchError(f"a call refused: {result}")
-                    again.append(tx)
-            txs = again
+            txs = [
+                tx
+                for again in clients.map(lambda batch: refused(cluster, *batch), batches)
+                for tx in again
+            ]
             if txs:
                 time.sleep(POLL_S)
+
+
+class Gateway:
+    """One gateway's client in rate mode: it submits what the pacer hands it as soon as it can
+    (all that was handed while its last request was out, in one request), and what its pool
+    refused for being full again first, so that each sender's nonces stay in order."""
+
+    def __init__(self, cluster: Cluster, name: str, stop_at: float) -> None:
+        self.cluster = cluster
+        self.name = name
+        self.stop_at = stop_at  # past it, calls still refused are given up
+        self.handed: queue.SimpleQueue[list[Transaction] | None] = queue.SimpleQueue()
+
+    def take(self) -> tuple[list[Transaction], bool]:
+        """What was handed since the last request (waiting up to POLL_S for something), and
+        whether the load has ended (None handed)."""
+        try:
+            items = [self.handed.get(timeout=POLL_S)]
+        except queue.Empty:
+            return [], False
+        while not self.handed.empty():
+            items.append(self.handed.get_nowait())
+        return [tx for item in items if item is not None for tx in item], None in items
+
+    def run(self) -> int:
+        """Submit until the load has ended and every call was accepted, or until `stop_at`:
+        the calls never accepted."""
+        waiting: list[Transaction] = []
+        ended = False
+        while (waiting or not ended) and time.monotonic() < self.stop_at:
+            handed, last = self.take()
+            ended = ended or last
+            waiting = refused(self.cluster, self.name, waiting + handed)
+        return len(waiting)
+
+
+SLICES_PER_S = 10  # the load is offered a slice every 100 ms
+WARMUP_FRACTION = 0.2  # as `metanode bench`: the load's first fifth is outside the window
+DURATION_S = 10
+# After the load, how long calls still pending are waited for; past it the figures are of
+# what landed.
+DRAIN_S = 60.0
+
+
+def slices(txs: list[Transaction], rate: int, duration: int) -> list[list[Transaction]]:
+    """The calls due in each slice of the load, `rate` a second: slice k ends before call
+    rate·(k+1)/SLICES_PER_S (rounded down)."""
+    return [
+        txs[rate * k // SLICES_PER_S : rate * (k + 1) // SLICES_PER_S]
+        for k in range(duration * SLICES_PER_S)
+    ]
+
+
+class Mark(NamedTuple):
+    """A window's edge: when (monotonic seconds), the nodes' CPU and this process's then."""
+
+    at: float
+    nodes_cpu: float
+    client_cpu: float
+
+
+def mark(cluster: Cluster) -> Mark:
+    return Mark(time.monotonic(), nodes_cpu_seconds(cluster), time.process_time())
+
+
+def pace(
+    cluster: Cluster,
+    gateways: dict[str, Gateway],
+    due: list[list[Transaction]],
+    start: float,
+) -> tuple[list[float], Mark, Mark]:
+    """Hand each slice's calls to their senders' gateways at its time: when each slice was
+    handed, and the window's edges (after the warm-up, at the load's end)."""
+    route = gateways_by_sender(cluster, [tx for calls_due in due for tx in calls_due])
+    warm_up = round(len(due) * WARMUP_FRACTION)
+    handed_at: list[float] = []
+    edges: list[Mark] = []
+    for index, calls_due in enumerate(due):
+        time.sleep(max(0.0, start + index / SLICES_PER_S - time.monotonic()))
+        if index == warm_up:
+            edges.append(mark(cluster))
+        handed_at.append(time.monotonic())
+        for name, gateway in gateways.items():
+            gateway.handed.put([tx for tx in calls_due if route[tx.sender] == name])
+    time.sleep(max(0.0, start + len(due) / SLICES_PER_S - time.monotonic()))
+    edges.append(mark(cluster))
+    for gateway in gateways.values():
+        gateway.handed.put(None)
+    return handed_at, edges[0], edges[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -268,6 +390,23 @@ class Figures(NamedTuple):
         )
 
 
+class RateFigures(NamedTuple):
+    """A rate run's figures, and how many of its calls were seen: all of them, in a run the
+    network kept up with."""
+
+    figures: Figures
+    offered_per_s: int
+    calls: int
+    receipts_seen: int
+    logblocks_seen: int
+    window_calls: int  # offered in the window
+    window_calls_landed: int  # of those, with their LogBlock seen
+    never_accepted: int  # refused for a full pool until the drain's end
+
+    def line(self) -> str:
+        return f"{self.figures.line()} offered_per_s={self.offered_per_s} mode=rate"
+
+
 def logged(logs: str, message: str, field: str) -> int:
     """The sum of `field` over the nodes' log lines of `message` (JSON lines)."""
     total = 0
@@ -277,7 +416,20 @@ def logged(logs: str, message: str, field: str) -> int:
     return total
 
 
-def run(count: int, epoch_blocks: int | None = None) -> Figures:
+def catch_up_and_unchecked(cluster: Cluster) -> tuple[int, int]:
+    logs = "\n".join(cluster.log(name) for name in cluster.names)
+    return (
+        logged(logs, "executing calls", "catching_up"),
+        logged(logs, "peer receipts held already", "unchecked"),
+    )
+
+
+@contextlib.contextmanager
+def deployed(
+    count: int, epoch_blocks: int | None
+) -> Iterator[tuple[Cluster, bytes, list[Transaction]]]:
+    """A running network with the counter app deployed and `count` calls to it signed, from
+    fresh accounts funded on chain."""
     with (
         tempfile.TemporaryDirectory() as directory,
         running(Path(directory) / "net", epoch_blocks=epoch_blocks) as cluster,
@@ -292,21 +444,32 @@ def run(count: int, epoch_blocks: int | None = None) -> Figures:
         )
         bpi(cluster, "deploy", str(module), "--fuel-price", "0.000000002")
         app_id = cage.app_id(cage.wat_to_wasm(COUNTER.read_text()))
-        txs = calls(cluster, app_id, count, senders=senders)
-        idle_from, idle_cpu = time.monotonic(), nodes_cpu_seconds(cluster)
-        time.sleep(IDLE_S)
+        yield cluster, app_id, calls(cluster, app_id, count, senders=senders)
+
+
+def idle_cpu_rate(cluster: Cluster) -> float:
+    """The nodes' CPU seconds a second with no calls, over IDLE_S."""
+    idle_from, idle_cpu = time.monotonic(), nodes_cpu_seconds(cluster)
+    time.sleep(IDLE_S)
+    return (nodes_cpu_seconds(cluster) - idle_cpu) / (time.monotonic() - idle_from)
+
+
+def run(count: int, epoch_blocks: int | None = None) -> Figures:
+    with deployed(count, epoch_blocks) as (cluster, app_id, txs):
+        idle_rate = idle_cpu_rate(cluster)
         submitted = time.monotonic()
         nodes_cpu, client_cpu = nodes_cpu_seconds(cluster), time.process_time()
-        idle_rate = (nodes_cpu - idle_cpu) / (submitted - idle_from)
         submit_all(cluster, txs)
-        receipt_seen, logblock_seen = watch(cluster, app_id.hex(), count)
+        wait_s = TIMEOUT_S + count * TIMEOUT_PER_CALL_S
+        receipt_seen, logblock_seen = watch(cluster, app_id.hex(), count, time.monotonic() + wait_s)
+        if len(logblock_seen) < count:
+            raise BenchError(f"{len(logblock_seen)} of {count} calls notarised in {wait_s} s")
         took = max(logblock_seen.values()) - submitted
         nodes_cpu = nodes_cpu_seconds(cluster) - nodes_cpu
         per_call_ms = (nodes_cpu - idle_rate * (time.monotonic() - submitted)) / count * 1000
         client_cpu = time.process_time() - client_cpu
         to_receipt = statistics.median(seen - submitted for seen in receipt_seen.values())
         to_logblock = statistics.median(seen - submitted for seen in logblock_seen.values())
-        logs = "\n".join(cluster.log(name) for name in cluster.names)
         return Figures(
             count / took,
             to_receipt * 1000,
@@ -314,23 +477,126 @@ def run(count: int, epoch_blocks: int | None = None) -> Figures:
             nodes_cpu,
             per_call_ms,
             client_cpu,
-            logged(logs, "executing calls", "catching_up"),
-            logged(logs, "peer receipts held already", "unchecked"),
+            *catch_up_and_unchecked(cluster),
+        )
+
+
+def call_hashes(cluster: Cluster, app: str) -> dict[int, str]:
+    """Each call's transaction hash by its seq, as the chain ordered them (read after the run:
+    the receipts and LogBlocks name calls by seq, the client knows them by hash)."""
+    found: dict[int, str] = {}
+    start: int | None = constants.first_seq
+    while start is not None:
+        page = cluster.get("v0", f"/api/v1/apps/{app}/calls?from={start}&limit=1000")
+        found.update((call["seq"], call["tx_hash"]) for call in page["calls"])
+        start = page["next"]
+    return found
+
+
+def run_rate(rate: int, duration: int, epoch_blocks: int | None = None) -> RateFigures:
+    """`rate` calls a second for `duration` seconds, in slices every 1/SLICES_PER_S s, each
+    call timed from the moment its slice was handed to the gateways' clients."""
+    count = rate * duration
+    with deployed(count, epoch_blocks) as (cluster, app_id, txs):
+        index_of = {tx.hash().hex(): index for index, tx in enumerate(txs)}
+        due = slices(txs, rate, duration)
+        idle_rate = idle_cpu_rate(cluster)
+        start = time.monotonic()
+        stop_at = start + duration + DRAIN_S
+        gateways = {name: Gateway(cluster, name, stop_at) for name in cluster.names}
+        with ThreadPoolExecutor(len(gateways) + 1) as load:
+            clients = [load.submit(gateway.run) for gateway in gateways.values()]
+            pacer = load.submit(pace, cluster, gateways, due, start)
+            receipt_seen, logblock_seen = watch(cluster, app_id.hex(), count, stop_at)
+            watched = time.monotonic()
+            handed_at, window_start, window_end = pacer.result()
+            never_accepted = sum(client.result() for client in clients)
+        offered_at = [at for at, calls_due in zip(handed_at, due, strict=True) for _ in calls_due]
+        by_index = {
+            index_of[tx_hash]: seq for seq, tx_hash in call_hashes(cluster, app_id.hex()).items()
+        }
+        landed = [at for at in logblock_seen.values() if window_start.at <= at < window_end.at]
+        window_s = window_end.at - window_start.at
+        if not landed:
+            raise BenchError(
+                f"no call's LogBlock landed in the window ({len(logblock_seen)} of {count} calls "
+                f"notarised by {watched - start:.0f} s after the load's start)"
+            )
+        in_window = [index for index, at in enumerate(offered_at) if at >= window_start.at]
+
+        def p50_ms(seen: dict[int, float]) -> float:
+            """Over the calls offered in the window; one not seen by the watch's end counts
+            with the time to it, a lower bound."""
+            late = [
+                seen.get(by_index[index], watched) if index in by_index else watched
+                for index in in_window
+            ]
+            return (
+                statistics.median(
+                    at - offered_at[index] for at, index in zip(late, in_window, strict=True)
+                )
+                * 1000
+            )
+
+        nodes_cpu = window_end.nodes_cpu - window_start.nodes_cpu
+        figures = Figures(
+            len(landed) / window_s,
+            p50_ms(receipt_seen),
+            p50_ms(logblock_seen),
+            nodes_cpu,
+            (nodes_cpu - idle_rate * window_s) / len(landed) * 1000,
+            window_end.client_cpu - window_start.client_cpu,
+            *catch_up_and_unchecked(cluster),
+        )
+        window_landed = sum(1 for index in in_window if by_index.get(index) in logblock_seen)
+        return RateFigures(
+            figures,
+            rate,
+            count,
+            len(receipt_seen),
+            len(logblock_seen),
+            len(in_window),
+            window_landed,
+            never_accepted,
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=CALLS, help=f"calls (default {CALLS})")
+    parser.add_argument("--calls", type=int, default=None, help=f"calls (default {CALLS})")
+    parser.add_argument(
+        "--rate", type=int, default=None, help="calls a second offered (default: one batch)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=DURATION_S,
+        help=f"seconds of load at --rate (default {DURATION_S})",
+    )
     parser.add_argument(
         "--epoch-blocks", type=int, default=None, help="staking.epoch_blocks (default: genesis)"
     )
     arguments = parser.parse_args()
-    count = arguments.calls
-    figures = run(count, arguments.epoch_blocks)
     epochs = (
         "" if arguments.epoch_blocks is None else f", epochs of {arguments.epoch_blocks} blocks"
     )
+    if arguments.rate is not None:
+        if arguments.calls is not None:
+            parser.error("--calls is for one batch; at --rate the calls are rate × duration")
+        if arguments.rate < 1 or arguments.duration < 1:
+            parser.error("--rate and --duration must be at least 1")
+        rated = run_rate(arguments.rate, arguments.duration, arguments.epoch_blocks)
+        print(
+            f"4 validators, counter.wat, {REPLICAS} replicas, {arguments.rate} calls/s for "
+            f"{arguments.duration} s{epochs}: {rated.receipts_seen} receipts and "
+            f"{rated.logblocks_seen} LogBlocks seen of {rated.calls} calls, "
+            f"{rated.window_calls_landed} of the window's {rated.window_calls} notarised, "
+            f"{rated.never_accepted} never accepted"
+        )
+        print(rated.line())
+        return
+    count = CALLS if arguments.calls is None else arguments.calls
+    figures = run(count, arguments.epoch_blocks)
     print(f"4 validators, counter.wat, {REPLICAS} replicas, {count} calls in one batch{epochs}")
     print(figures.line())
 

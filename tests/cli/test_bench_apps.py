@@ -8,6 +8,7 @@ import collections
 import importlib.util
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,36 @@ def test_each_gateway_is_asked_only_for_receipts_after_the_last_it_served() -> N
     assert poll.path("v0").endswith("?from=5&limit=500")
     assert poll.path("v1").endswith("?from=7&limit=500")
     assert poll.seen == {0: 1.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0, 6: 1.5}
+
+
+def test_a_slice_of_calls_is_due_every_tenth_of_a_second_at_the_rate(tmp_path: Path) -> None:
+    bench = _apps()
+    txs = calls(Cluster.at(tmp_path, {}), bytes(32), 75, senders=bench.fresh_accounts(75))
+    due = bench.slices(txs, 25, 3)
+    assert len(due) == 30
+    assert [len(calls_due) for calls_due in due[:8]] == [2, 3, 2, 3, 2, 3, 2, 3]
+    assert [tx for calls_due in due for tx in calls_due] == txs
+
+
+def test_the_rate_mode_line_adds_the_offered_rate_and_the_mode() -> None:
+    bench = _apps()
+    figures = bench.Figures(250.04, 812.4, 1_630.6, 6.44, 1.234, 0.12, 17, 30)
+    rated = bench.RateFigures(figures, 300, 3_000, 3_000, 3_000, 2_400, 2_400, 0)
+    assert rated.line() == figures.line() + " offered_per_s=300 mode=rate"
+
+
+RATE_LINE = re.compile(
+    r"calls_per_s=\d+\.\d call_to_receipt_p50_ms=\d+ call_to_logblock_p50_ms=\d+ "
+    r"nodes_cpu_s=\d+\.\d nodes_cpu_ms_per_call=-?\d+\.\d\d client_cpu_s=\d+\.\d "
+    r"catch_up_calls=\d+ unchecked_receipts=\d+ offered_per_s=20 mode=rate"
+)
+
+
+@pytest.mark.slow  # a network's start, funding and deploy: ~25 s idle, a minute or more loaded
+def test_a_sustained_rate_sees_every_call_s_receipt_and_logblock() -> None:
+    """20 calls a second for 4 s on a real network: every call's receipt and LogBlock seen,
+    the window (after the first 0.8 s) holding the 64 calls offered in it, all notarised."""
+    rated = _apps().run_rate(20, 4)
+    assert RATE_LINE.fullmatch(rated.line()), rated.line()
+    assert (rated.calls, rated.receipts_seen, rated.logblocks_seen) == (80, 80, 80)
+    assert (rated.window_calls, rated.window_calls_landed, rated.never_accepted) == (64, 64, 0)
