@@ -1,6 +1,8 @@
 """bench/apps.py's senders: past the dev accounts' ~1,200 calls (19 senders × nonce_gap_max),
 the calls come from fresh accounts that the dev accounts fund, each sender's calls and each
-funder's transfers within the nonce gap, so that a batch of 5,000 waits in the pool at once."""
+funder's transfers within the nonce gap, so that a batch of 5,000 waits in the pool at once;
+its figures' line; and its rate mode (`--rate R --duration S`), which offers the calls in
+slices every 100 ms and sees every call's receipt and LogBlock."""
 
 from __future__ import annotations
 
