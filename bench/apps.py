@@ -527,10 +527,7 @@ def run_rate(rate: int, duration: int, epoch_blocks: int | None = None) -> RateF
         def p50_ms(seen: dict[int, float]) -> float:
             """Over the calls offered in the window; one not seen by the watch's end counts
             with the time to it, a lower bound."""
-            late = [
-                seen.get(by_index[index], watched) if index in by_index else watched
-                for index in in_window
-            ]
+            late = [seen.get(by_index.get(index, -1), watched) for index in in_window]
             return (
                 statistics.median(
                     at - offered_at[index] for at, index in zip(late, in_window, strict=True)
