@@ -18,14 +18,14 @@ from metanode.api import hosting, problems
 from metanode.codec import decode
 from metanode.docklock.appstate import EMPTY_ROOT, prove_read, state_root, verify_read
 from metanode.docklock.receipt import Receipt
-from metanode.executor.store import ExecutorStore
+from metanode.executor.service import ExecutorService
 from tests.executor.helpers import COUNTER_ID, KV_ID, call, running
 
 
-def client_for(store: ExecutorStore | None) -> TestClient:
+def client_for(service: ExecutorService | None) -> TestClient:
     app = FastAPI()
     app.add_exception_handler(problems.Problem, problems.on_problem)
-    app.include_router(hosting.router(store))
+    app.include_router(hosting.router(service))
     return TestClient(app)
 
 
@@ -36,7 +36,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         service.on_committed([call(seq) for seq in range(12)])
         service.on_committed([call(0, KV_ID, "put", b"b=2"), call(1, KV_ID, "put", b"d=4")])
         service.wait_idle()
-        yield client_for(service.store)
+        yield client_for(service)
 
 
 def test_receipts_come_in_seq_order_with_their_seq_and_page(client: TestClient) -> None:
@@ -87,7 +87,7 @@ def test_state_reads_are_the_whole_states_proofs_after_random_calls(
     calls: list[tuple[str, bytes, bytes]], asked: list[bytes]
 ) -> None:
     with tempfile.TemporaryDirectory() as directory, running(Path(directory)) as service:
-        client = client_for(service.store)
+        client = client_for(service)
         for seq, (function, name, value) in enumerate(calls):
             input_ = name + b"=" + value if function == "put" else name
             service.on_committed([call(seq, KV_ID, function, input_)])
@@ -107,7 +107,7 @@ def test_an_app_not_run_here_reads_empty_and_a_stopped_executor_answers_503(
     tmp_path: Path,
 ) -> None:
     with running(tmp_path) as service:
-        client = client_for(service.store)
+        client = client_for(service)
         body = client.get(f"/api/v1/apps/{COUNTER_ID.hex()}/state/00").json()
         assert (body["seq"], body["value"], body["root"]) == (None, None, EMPTY_ROOT.hex())
         verify_read(EMPTY_ROOT, b"\x00", None, bytes.fromhex(body["proof"]))

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from metanode.codec import decode
 from metanode.crypto import merkle
 from metanode.errors import DecodeError
-from metanode.executor.store import ExecutorStore
+from metanode.executor.service import ExecutorService
 from metanode.node.node import Node
 from metanode.state import tree
 from metanode.state.auth import queries as auth_queries
@@ -133,8 +133,8 @@ class RawRoute(APIRoute):
         return endpoint
 
 
-def create_app(node: Node, executor: ExecutorStore | None = None) -> FastAPI:
-    """The gateway of `node`; `executor`: the store of the node's executor service, if it
+def create_app(node: Node, executor: ExecutorService | None = None) -> FastAPI:
+    """The gateway of `node`; `executor`: the node's executor service, if it
     runs one (it serves `/api/v1/apps/…`)."""
     app = FastAPI(
         title="Metanode gateway",

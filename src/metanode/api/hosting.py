@@ -24,8 +24,7 @@ from pydantic import BaseModel
 from metanode.codec import tags
 from metanode.crypto.hashing import tagged_hash
 from metanode.executor import constants
-from metanode.executor.service import ExecutorStopped
-from metanode.executor.store import ExecutorStore
+from metanode.executor.service import ExecutorService, ExecutorStopped
 
 from . import problems
 
@@ -64,15 +63,15 @@ class StateView(BaseModel):
     proof: str  # hex; `docklock.appstate.verify_read(root, key, value, proof)` checks it
 
 
-def router(store: ExecutorStore | None) -> APIRouter:
+def router(service: ExecutorService | None) -> APIRouter:
     routes = APIRouter()
 
-    def executor() -> ExecutorStore:
-        if store is None:
+    def executor() -> ExecutorService:
+        if service is None:
             raise problems.Problem(
                 404, "not-an-executor", "Not an executor", "this node executes no apps"
             )
-        return store
+        return service
 
     @routes.get("/api/v1/apps/{app_id}/receipts", response_model=ReceiptPage)
     async def receipts(
@@ -81,7 +80,7 @@ def router(store: ExecutorStore | None) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=constants.receipts_page_max)] = 100,
     ) -> ReceiptPage:
         """This node's receipts for the app, in seq order, from call `from` on."""
-        found = executor().receipts(bytes.fromhex(app_id), start, limit + 1)
+        found = executor().store.receipts(bytes.fromhex(app_id), start, limit + 1)
         views = [
             ReceiptView(
                 seq=item.seq,
@@ -106,11 +105,9 @@ def router(store: ExecutorStore | None) -> APIRouter:
     @routes.get("/api/v1/apps/{app_id}/state/{key}", response_model=StateView)
     async def state(app_id: AppIdPath, key: KeyPath) -> StateView:
         """One key of the app's state, with its proof against the app's current root."""
-        reads = executor().reads
         try:
-            if reads is None:
-                raise ExecutorStopped("the executor service is not started")
-            read = await asyncio.wrap_future(reads(bytes.fromhex(app_id), bytes.fromhex(key)))
+            asked = executor().read(bytes.fromhex(app_id), bytes.fromhex(key))
+            read = await asyncio.wrap_future(asked)
         except ExecutorStopped as stopped:
             raise problems.Problem(
                 503, "executor-stopped", "Executor stopped", f"{stopped}: try another replica"

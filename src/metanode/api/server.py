@@ -63,7 +63,7 @@ async def serve(node: Node) -> None:
     )
     server = _Server(
         uvicorn.Config(
-            create_app(node, node.hosting.executor.store),
+            create_app(node, node.hosting.executor),
             host=api.listen.host,
             port=api.listen.port,
             log_level="warning",

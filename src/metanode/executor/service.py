@@ -26,11 +26,11 @@ Wiring (node/hosting.py): the node builds one service with its data dir, its nod
 lookup of app modules by (app id, version) from state/apps, calls `start()`, passes the calls
 of each committed block (and those it must catch up on) to `on_committed`, a state handed over
 by another replica to `install`, and `stop()`s it before closing its stores. `publish` runs
-on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`. The gateway's
-state reads (api/hosting.py) go through `read` (set on the store as `reads` while running),
-and a hand-over's pages through `pages`: the worker does them between write transactions, from
-the state and tree it keeps, so they see committed calls only, the states are never read while
-the worker changes them, and the O(entries) work of a hand-over is not the event loop's.
+on the worker thread: hand the receipt to the loop with `call_soon_threadsafe`. The gateway
+(api/hosting.py, given the service) answers state reads through `read` and a hand-over's pages
+through `pages`: the worker does them between write transactions, from the state and tree it
+keeps, so they see committed calls only, the states are never read while the worker changes
+them, and the O(entries) work of a hand-over is not the event loop's.
 """
 
 from __future__ import annotations
@@ -143,11 +143,9 @@ class ExecutorService:
     def start(self) -> None:
         self._worker = threading.Thread(target=self._run, name="executor", daemon=True)
         self._worker.start()
-        self.store.reads = self.read
 
     def stop(self) -> None:
         """Finish the calls already queued, then close the store."""
-        self.store.reads = None
         if self._worker is not None:
             self._queue.put(None)
             self._worker.join()

@@ -21,8 +21,7 @@ docs/executor.md); an installed state (`install`) starts a new undo history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,9 +99,6 @@ class StateRead:
 class ExecutorStore:
     def __init__(self, env: lmdb.Environment) -> None:
         self._env = env
-        # The state reads of the service running on this store (`ExecutorService.read`, from
-        # the state and tree it keeps), which the gateway answers; None while none runs.
-        self.reads: Callable[[bytes, bytes], Future[StateRead]] | None = None
         self._heads = env.open_db(b"heads")
         self._receipts = env.open_db(b"receipts")
         self._state = env.open_db(b"state")
