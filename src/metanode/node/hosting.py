@@ -542,9 +542,7 @@ class Hosting:
         if paged is None or self._stopped:
             return
         stored, pages = paged
-        reader = self.chain.store.state().reader
-        call = self._call(reader, frame.app_id, stored.seq)
-        if call is None or self.me not in self._drawn(reader, frame.app_id, call):
+        if not self._signed_as_drawn(self.chain.store.state().reader, frame.app_id, stored.seq):
             return
         receipt = _receipt_bytes(stored.receipt)
         for page in pages:
@@ -597,11 +595,6 @@ class Hosting:
         hand-overs, whose checks would blame it for them)."""
         store = self.executor.store
         reader = self.chain.store.state().reader
-
-        def drawn(seq: int) -> bool:
-            call = self._call(reader, frame.app_id, seq)
-            return call is not None and self.me in self._drawn(reader, frame.app_id, call)
-
         if frame.what is Wanted.EVIDENCE:
             evidence = self.court.evidence(frame.app_id, frame.first_seq)
             if evidence is None:
@@ -618,7 +611,8 @@ class Hosting:
             stored = [
                 item
                 for item in store.receipts(frame.app_id, frame.first_seq, count)
-                if item.seq <= frame.last_seq and drawn(item.seq)
+                if item.seq <= frame.last_seq
+                and self._signed_as_drawn(reader, frame.app_id, item.seq)
             ]
             if not stored:
                 return
@@ -684,6 +678,12 @@ class Hosting:
     def _runs(self, reader: StateReader, app_id: bytes, call: CallRecord) -> bool:
         """Whether this node signs a receipt of the call: drawn for it, or watching its app."""
         return self.watching.watches(app_id) or self.me in self._drawn(reader, app_id, call)
+
+    def _signed_as_drawn(self, reader: StateReader, app_id: bytes, seq: int) -> bool:
+        """Whether this node was drawn for call `seq`: its receipts of calls it only watched
+        are not for notaries or hand-overs, whose checks would blame it for them."""
+        call = self._call(reader, app_id, seq)
+        return call is not None and self.me in self._drawn(reader, app_id, call)
 
     def _drawn(self, reader: StateReader, app_id: bytes, call: CallRecord) -> tuple[Address, ...]:
         """The executors the chain recorded for the call's draw epoch (state/apps.assignment):
