@@ -41,6 +41,7 @@ from metanode.state.tree import (
     _node_key,
     _path_with,
     _root_record,
+    _slices,
     key_hash,
     leaf_hash,
     value_hash,
@@ -79,26 +80,34 @@ def expand(
     """The encoded proof of `keys` under `root`, read from the tree's node store; `paths` are
     key hashes whose paths it opens too (an `Incomplete`'s path)."""
     wanted = sorted({key_hash(key) for key in keys} | set(paths))
-    return encode(_wire(_open(nodes, _root_record(nodes, root), 0, wanted)))
+    return encode(_wire(_open(nodes, _root_record(nodes, root), 0, wanted, 0, len(wanted))))
 
 
-def _open(nodes: NodeReader, record: bytes | None, depth: int, paths: list[bytes]) -> Node:
+def _open(
+    nodes: NodeReader, record: bytes | None, depth: int, paths: list[bytes], low: int, high: int
+) -> Node:
+    """The node of `record` opened along paths[low:high] (sorted, all leading to it)."""
     if record is None:
         return None
-    if not paths:
+    if low == high:
         return record[1:33]
-    data = nodes.get(_node_key(record[33:], paths[0], depth))
+    data = nodes.get(_node_key(record[33:], paths[low], depth))
     if data is None:
         raise VerificationError("a state tree node is missing while proving")
     if data[0] == _LEAF_TAG:
         return (data[1:33], data[33:65])
     slots = _decode_slots(data)
-    return [
-        _open(
-            nodes, slots[slot], depth + 1, [path for path in paths if _nibble(path, depth) == slot]
-        )
-        for slot in range(_SLOTS)
-    ]
+    below = _split(paths, low, high, depth)
+    return [_open(nodes, slots[slot], depth + 1, paths, *below[slot]) for slot in range(_SLOTS)]
+
+
+def _split(hashes: list[bytes], low: int, high: int, depth: int) -> list[tuple[int, int]]:
+    """Each slot's range of hashes[low:high] (sorted, sharing their first `depth` nibbles):
+    one pass over them, where filtering them once per slot read each 16 times."""
+    ranges = [(low, low)] * _SLOTS
+    for slot, start, end in _slices(hashes, low, high, depth):
+        ranges[slot] = (start, end)
+    return ranges
 
 
 def _wire(node: Node) -> Any:
@@ -169,18 +178,21 @@ class Proof:
     def apply(self, writes: Mapping[bytes, bytes | None]) -> bytes:
         """The root after writing `writes` (key → value, None deletes), as `tree.update`
         gives it; Incomplete if the proof lacks a node the writes need."""
-        hashed = {
-            key_hash(key): None if value is None else value_hash(value)
+        hashed = sorted(
+            (key_hash(key), None if value is None else value_hash(value))
             for key, value in writes.items()
-        }
-        return node_hash(_apply(self.node, 0, sorted(hashed.items())))
+        )
+        return node_hash(_apply(self.node, 0, [item[0] for item in hashed], hashed))
 
 
-def _apply(node: Node, depth: int, writes: Sequence[tuple[bytes, bytes | None]]) -> Node:
+def _apply(
+    node: Node, depth: int, keys: list[bytes], writes: Sequence[tuple[bytes, bytes | None]]
+) -> Node:
+    """`writes` (sorted by key hash; `keys` their key hashes) applied below `node`."""
     if not writes:
         return node
     if isinstance(node, bytes):
-        raise Incomplete(writes[0][0], depth)
+        raise Incomplete(keys[0], depth)
     if node is None or isinstance(node, tuple):
         merged = {} if node is None else {node[0]: node[1]}
         for hashed, value in writes:
@@ -188,30 +200,28 @@ def _apply(node: Node, depth: int, writes: Sequence[tuple[bytes, bytes | None]])
                 merged.pop(hashed, None)
             else:
                 merged[hashed] = value
-        return _build(sorted(merged.items()), depth)
+        items = sorted(merged.items())
+        return _build([item[0] for item in items], items, 0, len(items), depth)
     slots = list(node)
-    for slot in range(_SLOTS):
-        below = [item for item in writes if _nibble(item[0], depth) == slot]
-        if below:
-            slots[slot] = _apply(slots[slot], depth + 1, below)
+    for slot, (start, end) in enumerate(_split(keys, 0, len(keys), depth)):
+        if start < end:
+            slots[slot] = _apply(slots[slot], depth + 1, keys[start:end], writes[start:end])
     present = [(slot, child) for slot, child in enumerate(slots) if child is not None]
     if not present:
         return None
     if len(present) == 1:
         slot, only = present[0]
         if isinstance(only, bytes):
-            raise Incomplete(_path_with(writes[0][0], depth, slot), depth + 1)
+            raise Incomplete(_path_with(keys[0], depth, slot), depth + 1)
         if isinstance(only, tuple):
             return only  # a node left with one leaf is replaced by it (tree.py `_Batch.finish`)
     return slots
 
 
-def _build(items: Sequence[tuple[bytes, bytes]], depth: int) -> Node:
-    if not items:
+def _build(keys: list[bytes], items: Sequence[Leaf], low: int, high: int, depth: int) -> Node:
+    """The subtree of the leaves items[low:high] (sorted; `keys` their key hashes)."""
+    if low == high:
         return None
-    if len(items) == 1:
-        return items[0]
-    return [
-        _build([item for item in items if _nibble(item[0], depth) == slot], depth + 1)
-        for slot in range(_SLOTS)
-    ]
+    if high - low == 1:
+        return items[low]
+    return [_build(keys, items, *span, depth + 1) for span in _split(keys, low, high, depth)]
