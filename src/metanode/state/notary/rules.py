@@ -39,8 +39,11 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
+
+from py_arkworks_bls12381 import G1Point
 
 from metanode.crypto import bls
 from metanode.errors import InvariantViolation, VerificationError, check
@@ -73,6 +76,7 @@ from metanode.state.poe.formula import reward_base_units, usage_of
 from metanode.state.poe.params import read_params as read_poe_params
 from metanode.state.view import Overlay, StateReader
 from metanode.types import Address, Denom, Event, LogBlock, LogLeaf, SubmitLogBlock
+from metanode.types import constants as types_constants
 
 Rewards = tuple[tuple[bytes, int], ...]  # (executor key, NEX base units), by executor key
 
@@ -115,8 +119,10 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     # One encoding of the leaves for the aggregate's message and the stored LogBlock.
     message, wire = logblock.signing_message_and_wire()
     try:
-        bls.fast_aggregate_verify(
-            [member.bls_public_key for member in signers], message, logblock.aggregate
+        bls.verify_with_points(
+            [_member_point(member.bls_public_key) for member in signers],
+            message,
+            logblock.aggregate,
         )
     except VerificationError:
         return errors.AGGREGATE_INVALID
@@ -135,11 +141,21 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
             )
         )
         return OK
-    rewards = rewards_of(writer, logblock)
+    rewards = rewards_of(writer, chains, tips)
     if can_mint(writer, Denom.NEX, sum(amount for _, amount in rewards)) != OK:
         return errors.SUPPLY_OVERFLOW
-    context.events.append(on_logblock_committed(writer, context.block, logblock, rewards, wire))
+    context.events.append(
+        on_logblock_committed(writer, context.block, logblock, rewards, wire, chains)
+    )
     return OK
+
+
+@functools.lru_cache(maxsize=2 * types_constants.notary_committee_max)
+def _member_point(public_key: bytes) -> G1Point:
+    """A member's BLS key decoded and subgroup-checked once, not at every LogBlock it signs
+    (0.5 ms of a 256-call LogBlock's 15 ms, docs/performance.md "Apps, w25"); a key that fails
+    raises as `bls.fast_aggregate_verify` would, and is not kept."""
+    return bls.KeyCache().point(public_key)
 
 
 def _check_calls(reader: StateReader, logblock: LogBlock) -> int:
@@ -212,12 +228,17 @@ def first_disagreement(leaves: Sequence[LogLeaf]) -> int | None:
     return None
 
 
-def rewards_of(reader: StateReader, logblock: LogBlock) -> Rewards:
-    """Each executor's PoE reward for its leaves, its storage counted from its tip."""
+def rewards_of(
+    reader: StateReader,
+    chains: Mapping[bytes, list[LogLeaf]],
+    tips: Mapping[bytes, ExecutorTip],
+) -> Rewards:
+    """Each executor's PoE reward for its leaves (`chains`, `by_executor`'s), its storage
+    counted from its tip (`tips`, as the LogBlock's checks read them)."""
     params = read_poe_params(reader)
     rewards = []
-    for executor, chain in by_executor(logblock.leaves).items():
-        tip = read_executor_tip(reader, logblock.app_id, executor)
+    for executor, chain in chains.items():
+        tip = tips[executor]
         start = None if tip == ExecutorTip() else (tip.block_time, tip.state_bytes)
         usage = usage_of(chain, start, params)
         rewards.append((executor, reward_base_units(usage, params)))
@@ -225,18 +246,22 @@ def rewards_of(reader: StateReader, logblock: LogBlock) -> Rewards:
 
 
 def store_logblock(
-    writer: Overlay, height: int, logblock: LogBlock, wire: bytes | None = None
+    writer: Overlay,
+    height: int,
+    logblock: LogBlock,
+    wire: bytes | None = None,
+    chains: Mapping[bytes, list[LogLeaf]] | None = None,
 ) -> int:
-    """Store the LogBlock (`wire`: its encoding, if the caller holds it) under the app's next
-    number, index its receipts and move the executor tips; return its number
-    (`on_logblock_committed`'s first step)."""
+    """Store the LogBlock (`wire`: its encoding, `chains`: its leaves `by_executor`, if the
+    caller holds them) under the app's next number, index its receipts and move the executor
+    tips; return its number (`on_logblock_committed`'s first step)."""
     app_id = logblock.app_id
     number = read_app_tip(writer, app_id).count
     write_logblock(writer, number, Stored(height, logblock), wire)
     write_app_tip(writer, app_id, AppTip(number + 1, logblock.last_seq + 1))
     for index, leaf in enumerate(logblock.leaves):
         write_receipt_index(writer, leaf.receipt_hash, app_id, number, index)
-    for executor, chain in by_executor(logblock.leaves).items():
+    for executor, chain in (by_executor(logblock.leaves) if chains is None else chains).items():
         last = chain[-1]
         write_executor_tip(
             writer,
@@ -248,11 +273,17 @@ def store_logblock(
 
 
 def on_logblock_committed(
-    writer: Overlay, block: BlockContext, logblock: LogBlock, rewards: Rewards, wire: bytes
+    writer: Overlay,
+    block: BlockContext,
+    logblock: LogBlock,
+    rewards: Rewards,
+    wire: bytes,
+    chains: Mapping[bytes, list[LogLeaf]],
 ) -> Event:
     """Commit a LogBlock that passed every check (`wire`: its encoding, made with the
-    aggregate's message): store it, index its receipts, move the executor tips, mint the PoE
-    rewards; return the `logblock_committed` event.
+    aggregate's message; `chains`: its leaves `by_executor`, which the checks sorted once for
+    the chain links, the rewards and the tips): store it, index its receipts, move the
+    executor tips, mint the PoE rewards; return the `logblock_committed` event.
 
     The one commit path. After the mint, billing (state/billing: `apps.settle_call` once per
     call of the range, and the epoch's statements) charges each call's escrow for the fuel its
@@ -260,7 +291,7 @@ def on_logblock_committed(
     refusal settle_call could give is ruled out by the ladder (`_check_calls`), as the mint's
     is by the supply check."""
     app_id = logblock.app_id
-    number = store_logblock(writer, block.height, logblock, wire)
+    number = store_logblock(writer, block.height, logblock, wire, chains)
     minted = 0
     for executor, amount in rewards:
         if amount:
