@@ -20,6 +20,7 @@ or `trap:<code>`.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -113,7 +114,12 @@ def _linker() -> tuple[wasmtime.Linker, wasm.HostCalls]:
 LINKER, _HOST_CALLS = _linker()
 
 
+@functools.lru_cache(maxsize=constants.module_cache_max)
 def app_id(module_bytes: bytes) -> bytes:
+    """The module's BLAKE3 hash, kept for the modules last asked as `_compile` keeps their
+    compiled form: an executor's call hashed its module twice (the cache's key, the receipt's
+    app id), 2% of a counter call's CPU and O(module size) (docs/performance.md, "Apps,
+    w25"). The executor passes the same bytes object each call, whose hash Python keeps."""
     return blake3_hash(module_bytes)
 
 

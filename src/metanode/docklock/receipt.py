@@ -69,8 +69,9 @@ class Request:
 
 
 def call_seed(block_seed: bytes, app_id: bytes, version: int, seq: int) -> bytes:
-    """The seed of call `seq` (executor/calls.py explains it)."""
-    return tagged_hash(tags.EXEC_SEED, encode([1, block_seed, app_id, version, seq]))
+    """The seed of call `seq` (executor/calls.py explains it). Its items are uint64s and byte
+    strings: `encode_plain` writes the codec's bytes (tests/docklock compare them)."""
+    return tagged_hash(tags.EXEC_SEED, encode_plain([1, block_seed, app_id, version, seq]))
 
 
 def result_hash(state_root_after: bytes, output_hash: bytes, outcome: str, fuel_used: int) -> bytes:

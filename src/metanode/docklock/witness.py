@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from metanode.codec import decode_typed, encode
+from metanode.codec import decode_typed
 from metanode.crypto import merkle
 from metanode.errors import DecodeError
+from metanode.state.values import encode_plain
 from metanode.types.fields import expect_array, expect_text, expect_uint
 
 Value = bytes | int | None
@@ -27,7 +28,11 @@ class Record:
     result: Value
 
     def encode(self) -> bytes:
-        return encode([self.step, self.call, list(self.arguments), self.result])
+        """Integers, byte and text strings, null and arrays only: `encode_plain` writes the
+        codec's bytes without its per-type hooks, 2.8 -> 1.1 us a record, three a counter
+        call (tests/docklock/test_witness.py compares them; docs/performance.md, "Apps,
+        w25")."""
+        return encode_plain([self.step, self.call, list(self.arguments), self.result])
 
     @classmethod
     def decode(cls, data: bytes) -> Record:
