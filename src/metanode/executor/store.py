@@ -34,6 +34,7 @@ from metanode.docklock.receipt import Receipt
 from metanode.docklock.witness import Record, logged
 from metanode.errors import ConfigError, check
 from metanode.state.store import copy_environment, restore_environment
+from metanode.state.values import encode_plain
 
 from . import constants
 
@@ -236,7 +237,7 @@ def _stored(seq: int, data: bytes) -> StoredReceipt:
     them (docs/performance.md, "Apps, w20")."""
     wire, output, size, witness = decode(data)
     records = tuple(Record.decode(record) for record in witness)
-    encoded = data[1 : len(data) - len(encode([output, size, witness])) + 1]
+    encoded = data[1 : len(data) - len(encode_plain([output, size, witness])) + 1]
     return StoredReceipt(seq, Receipt.from_wire(wire), output, size, records, encoded)
 
 
@@ -295,7 +296,9 @@ class Writer:
             if value is not None:
                 undo.append([key, before.get(key)])
                 txn.put(app_id + key, value, db=store._state)
-        txn.put(_receipt_key(app_id, seq), encode(undo), db=store._undo)
+        # The records below hold byte strings, uint64s and nulls only: `encode_plain` writes the
+        # codec's bytes without its hooks (tests/executor/test_store_encodings.py compares).
+        txn.put(_receipt_key(app_id, seq), encode_plain(undo), db=store._undo)
         if signed is not None:
             receipt, output, records = signed
             expected_previous = own if previous is None else previous
@@ -307,8 +310,10 @@ class Writer:
             # An array's encoding is its head and its items' encodings: the receipt's is at hand.
             rest = [output, size, list(records)]
             txn.put(
-                _receipt_key(app_id, seq), _HEAD_OF_4 + wire + encode(rest)[1:], db=store._receipts
+                _receipt_key(app_id, seq),
+                _HEAD_OF_4 + wire + encode_plain(rest)[1:],
+                db=store._receipts,
             )
-        txn.put(app_id, encode([seq, own]), db=store._heads)
+        txn.put(app_id, encode_plain([seq, own]), db=store._heads)
         self._heads[app_id] = Head(seq, own)
         return own
