@@ -7,10 +7,19 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metanode.errors import InvariantViolation
 from metanode.state.apps import queries as apps_queries
-from metanode.state.apps.assignment import assigned, candidates, draw_seed, executors, silent
+from metanode.state.apps.assignment import (
+    assigned,
+    candidates,
+    current,
+    draw_seed,
+    executors,
+    silent,
+)
 from metanode.state.codes import OK
 from metanode.state.genesis.document import from_tree
 from metanode.state.registry import queries as registry_queries
@@ -186,3 +195,40 @@ def test_the_chain_records_the_next_epochs_draw_without_the_silent_executor() ->
     assert receipt.code == OK
     drawn = assigned(chain.state.reader, app, epoch + 1)
     assert drawn is not None and len(drawn) == 2 and quiet not in drawn
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=5),
+    st.integers(min_value=1, max_value=5),
+    st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=4),
+)
+def test_a_call_records_the_draw_current_shows_before_it(
+    stakes: list[int], replicas: int, calls_per_block: list[int]
+) -> None:
+    """The call's rule reads `current` once, before its escrow moves, and records that draw
+    (`assign`): the record must be what the draw of the state before the block gives, and each
+    call's epoch that of the block, whatever the stakes, replicas and calls a block."""
+    chain = chain_with_validators([stake * COIN for stake in stakes])
+    deploy(chain, min(replicas, len(stakes)))
+    caller, nonce = Wallet.of(1), 0
+    for count in calls_per_block:
+        reader = chain.state.reader
+        epoch, seed_now = draw_seed(reader)
+        shown = current(reader, COUNTER_ID)
+        expected = assigned(reader, COUNTER_ID, epoch)
+        if expected is None:
+            expected = tuple(executors(reader, COUNTER_ID, epoch, seed_now))
+        assert shown == (epoch, expected)
+        first = apps_queries.app(reader, COUNTER_ID).calls  # type: ignore[union-attr]
+        txs = [
+            caller.tx(nonce + index, CallApp(COUNTER_ID, 0, "increment", b"", 1_000))
+            for index in range(count)
+        ]
+        nonce += count
+        assert [receipt.code for receipt in chain.run(txs).receipts] == [OK] * count
+        after = chain.state.reader
+        recorded = assigned(after, COUNTER_ID, epoch)
+        assert recorded == (expected if count else assigned(reader, COUNTER_ID, epoch))
+        for seq in range(first, first + count):
+            assert apps_queries.call(after, COUNTER_ID, seq).epoch == epoch  # type: ignore[union-attr]

@@ -211,14 +211,15 @@ def _addresses(reader: StateReader, key: bytes) -> tuple[Address, ...] | None:
     return None if found is None else found.executors
 
 
-def assign(writer: Overlay, app_id: bytes) -> int:
-    """The epoch of a call included now; its first call of the epoch draws and records the
-    app's executors for it."""
-    epoch, seed = draw_seed(writer)
-    if assigned(writer, app_id, epoch) is None:
-        drawn = executors(writer, app_id, epoch, seed)
-        writer.put_object(keys.assigned(app_id, epoch), _Assigned(tuple(drawn)))
-    return epoch
+def assign(writer: Overlay, app_id: bytes, epoch: int, drawn: tuple[Address, ...]) -> None:
+    """Record `drawn`, what `current` answered for a call included now, as the app's
+    executors of `epoch` if its first call of the epoch is this one. The call's rule asks
+    `current` before it writes (a draw of no one refuses the call) and records after, with
+    only the escrow's FLX moved between, which no draw reads: the seed and the draw are
+    read once a call, not twice (docs/performance.md, "Apps, w25")."""
+    key = keys.assigned(app_id, epoch)
+    if _addresses(writer, key) is None:
+        writer.put_object(key, _Assigned(drawn))
 
 
 def current(reader: StateReader, app_id: bytes) -> tuple[int, tuple[Address, ...]]:

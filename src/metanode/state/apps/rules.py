@@ -280,7 +280,8 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
         return errors.ESCROW_TOO_LARGE
     if read_account(writer, context.sender).balance(Denom.FLX) < escrow:
         return errors.INSUFFICIENT_FUNDS
-    if not current(writer, message.app_id)[1]:
+    epoch, drawn = current(writer, message.app_id)
+    if not drawn:
         return policy_errors.NO_EXECUTOR_IN_REGION
     check(
         move(writer, context.sender, ESCROW, Denom.FLX, escrow) == OK,
@@ -297,9 +298,10 @@ def on_call_app(writer: Overlay, context: TxContext, message: CallApp) -> int:
         context.block.height,
         CallStatus.ESCROWED,
         0,
-        assign(writer, message.app_id),
+        epoch,
         context.tx_hash,
     )
+    assign(writer, message.app_id, epoch, drawn)
     write_call(writer, message.app_id, seq, record)
     write_app(writer, message.app_id, replace(app, calls=seq + 1))
     note_call_block(writer, context.block)
