@@ -5,8 +5,13 @@
 //! given every committed block's rows, and the store drops it whenever the table changes any
 //! other way. So each row held is the table's row, and a row left out only costs a read.
 //! Bounded: past `capacity` bytes a row the cache does not hold already is not taken.
+//!
+//! Read-only, it is the tree's `SharedNodes`: a split update's two threads read it at once
+//! (`&NodeCache`: nothing can change it meanwhile), and a row it does not hold is not at hand.
 
 use std::collections::HashMap;
+
+use crate::tree;
 
 /// A tree node key's version (u64) ahead of its path; a root-index key starts with `R`.
 pub const VERSION_BYTES: usize = 8;
@@ -39,6 +44,9 @@ pub struct NodeCache {
     rows: HashMap<Box<[u8]>, Box<[u8]>>,
     bytes: usize,
     capacity: usize,
+    /// A row was turned away for want of room since the cache was last emptied: a tree
+    /// update will then likely miss some row every block.
+    refused: bool,
 }
 
 fn cost(key: &[u8], row: &[u8]) -> usize {
@@ -51,6 +59,7 @@ impl NodeCache {
             rows: HashMap::new(),
             bytes: 0,
             capacity,
+            refused: false,
         }
     }
 
@@ -75,6 +84,8 @@ impl NodeCache {
         if self.bytes + added <= self.capacity {
             self.bytes += added;
             self.rows.insert(key.into(), row.into());
+        } else {
+            self.refused = true;
         }
     }
 
@@ -89,6 +100,12 @@ impl NodeCache {
         self.rows.clear();
         self.rows.shrink_to_fit();
         self.bytes = 0;
+        self.refused = false;
+    }
+
+    /// Whether a row was turned away for want of room since the cache was last emptied.
+    pub fn refused(&self) -> bool {
+        self.refused
     }
 
     pub fn len(&self) -> usize {
@@ -102,6 +119,17 @@ impl NodeCache {
     /// Bytes counted against the capacity.
     pub fn bytes(&self) -> usize {
         self.bytes
+    }
+}
+
+impl tree::SharedNodes for NodeCache {
+    fn read_shared<R>(
+        &self,
+        node_key: &[u8],
+        decode: impl FnOnce(&[u8]) -> R,
+    ) -> Option<Option<R>> {
+        let (key, version) = split(node_key)?;
+        Some(node(self.row(key)?, version).map(decode))
     }
 }
 
@@ -130,7 +158,9 @@ mod tests {
         let mut cache = NodeCache::new(2 * cost(b"k1", b"row1"));
         cache.put(b"k1", b"row1");
         cache.put(b"k2", b"row2");
+        assert!(!cache.refused());
         cache.put(b"k3", b"row3");
+        assert!(cache.refused());
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.row(b"k3"), None);
         cache.put(b"k2", b"ROW2");
@@ -146,6 +176,7 @@ mod tests {
         assert_eq!(cache.bytes(), cost(b"k1", b"a longer row"));
         cache.clear();
         assert!(cache.is_empty());
+        assert!(!cache.refused());
         assert_eq!(cache.bytes(), 0);
     }
 }

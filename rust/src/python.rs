@@ -2,6 +2,7 @@
 //! released while the batch is worked on.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
@@ -136,6 +137,8 @@ impl tree::Nodes for PythonNodes<'_> {
 #[pyclass(frozen, module = "metanode._core")]
 struct NodeCache {
     inner: Mutex<nodecache::NodeCache>,
+    /// Tree updates done on two threads (`tree::update_split`) through this cache.
+    splits: AtomicUsize,
 }
 
 impl NodeCache {
@@ -174,6 +177,7 @@ impl NodeCache {
     fn new(capacity_bytes: usize) -> Self {
         NodeCache {
             inner: Mutex::new(nodecache::NodeCache::new(capacity_bytes)),
+            splits: AtomicUsize::new(0),
         }
     }
 
@@ -213,6 +217,12 @@ impl NodeCache {
     fn bytes(&self) -> usize {
         self.lock().bytes()
     }
+
+    /// Tree updates done on two threads through this cache since it was made.
+    #[getter]
+    fn splits(&self) -> usize {
+        self.splits.load(Ordering::Relaxed)
+    }
 }
 
 /// Nodes through a `NodeCache`, the table's rows read by `rows` on a miss.
@@ -237,9 +247,12 @@ type TreeUpdate<'py> = (
 
 /// `metanode.state.tree.update` as (root, node_writes sorted by key, stale); `get` reads a
 /// node (the store's or the overlay's `get`), or with `cache`, the node table's row at a key
-/// on a miss; a broken store is an InvariantViolation.
+/// on a miss; a broken store is an InvariantViolation. With `cache`, a batch of at least
+/// `split_writes_min` writes (`metanode.state.tree.SPLIT_WRITES_MIN`) is updated on two
+/// threads with the GIL released if every node it reads is held (the same result; see
+/// `tree::update_split`), else as below.
 #[pyfunction]
-#[pyo3(signature = (get, root, version, writes, cache = None))]
+#[pyo3(signature = (get, root, version, writes, cache = None, split_writes_min = usize::MAX))]
 fn tree_update<'py>(
     py: Python<'py>,
     get: Bound<'py, PyAny>,
@@ -247,12 +260,45 @@ fn tree_update<'py>(
     version: u64,
     writes: Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
     cache: Option<Bound<'py, NodeCache>>,
+    split_writes_min: usize,
 ) -> PyResult<TreeUpdate<'py>> {
     // Borrowed: pyo3 extracts a `Vec<u8>` from `bytes` one integer at a time.
     let borrowed: Vec<(&[u8], Option<&[u8]>)> = writes
         .iter()
         .map(|(key, value)| (key.as_bytes(), value.as_ref().map(|value| value.as_bytes())))
         .collect();
+    if let Some(cache) = cache
+        .as_ref()
+        .filter(|_| borrowed.len() >= split_writes_min)
+    {
+        let cache = cache.get();
+        // The cache's lock is held, read-only, by this call alone and only while the GIL is
+        // released, and nothing here waits for the GIL meanwhile: a thread that holds the GIL
+        // and wants the cache waits for the update, never the reverse.
+        let split = py.detach(|| {
+            let held = cache.lock();
+            if held.refused() {
+                // A full cache misses rows every block: not worth a try.
+                return Ok(None);
+            }
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tree::update_split(&*held, root.as_ref(), version, &borrowed)
+            }))
+        });
+        match split {
+            Ok(Some(update)) => {
+                cache.splits.fetch_add(1, Ordering::Relaxed);
+                return Ok(tree_update_to_python(py, &update));
+            }
+            Ok(None) => {}
+            Err(_) => {
+                return Err(invariant_violation(
+                    py,
+                    "the compiled core panicked updating the state tree (a bug)".into(),
+                ))
+            }
+        }
+    }
     let update = match &cache {
         Some(cache) => tree::update(
             &mut CachedNodes {
@@ -269,7 +315,11 @@ fn tree_update<'py>(
         tree::Error::Reader(error) => error,
         tree::Error::Invariant(message) => invariant_violation(py, message),
     })?;
-    Ok((
+    Ok(tree_update_to_python(py, &update))
+}
+
+fn tree_update_to_python<'py>(py: Python<'py>, update: &tree::Update) -> TreeUpdate<'py> {
+    (
         PyBytes::new(py, &update.root),
         update
             .node_writes
@@ -281,7 +331,7 @@ fn tree_update<'py>(
             .iter()
             .map(|key| PyBytes::new(py, key.as_slice()))
             .collect(),
-    ))
+    )
 }
 
 /// `data` in zlib's format at level 1 (`rust/src/deflate.rs`), compressed with the GIL

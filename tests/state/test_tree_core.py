@@ -1,14 +1,19 @@
 """The compiled core's state tree update against the reference, node for node: the same root,
-the same nodes under the same keys, the same stale keys in the same order, on random blocks."""
+the same nodes under the same keys, the same stale keys in the same order, on random blocks,
+on one thread and split over two."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metanode.core import native
 from metanode.errors import InvariantViolation
 from metanode.state import tree
+from metanode.state.store import _node_rows
 from tests.conftest import examples
 
 KEYS = st.binary(min_size=1, max_size=3)  # few distinct keys: blocks overwrite and delete them
@@ -54,3 +59,69 @@ def test_a_missing_node_is_an_invariant_violation(choice: str) -> None:
         patch.setenv("METANODE_CORE", choice)
         with pytest.raises(InvariantViolation, match="missing"):
             tree.update(nodes, first.root, 2, [(bytes([key]), b"w") for key in range(40)])
+
+
+# Keys by the first nibble of their hash, the root's slot: blocks whose keys all fall under the
+# root's low slots, its high slots, one slot, or anywhere.
+_POOL = [index.to_bytes(2, "big") for index in range(600)]
+_SCOPES = {
+    "anywhere": _POOL,
+    "low slots": [key for key in _POOL if tree.key_hash(key)[0] >> 4 < 8],
+    "high slots": [key for key in _POOL if tree.key_hash(key)[0] >> 4 >= 8],
+    "one slot": [key for key in _POOL if tree.key_hash(key)[0] >> 4 == 5],
+}
+scoped_blocks = st.lists(
+    st.sampled_from(sorted(_SCOPES)).flatmap(
+        lambda scope: st.dictionaries(
+            st.sampled_from(_SCOPES[scope]),
+            st.one_of(st.none(), st.binary(max_size=4)),
+            max_size=60,
+        )
+    ),
+    min_size=1,
+    max_size=6,
+)
+_FIRST = {key: b"first" for key in _POOL[:100]}
+
+
+class _Table(dict[bytes, bytes]):
+    """A node table as the store keeps it (a node under its path, its version ahead of it),
+    read by the core's cache on a miss."""
+
+    def commit(self, update: tree.TreeUpdate, caches: list[Any]) -> None:
+        rows, deletes = _node_rows(update.node_writes, update.stale)
+        for key, _ in deletes:
+            del self[key]
+        self.update(rows)
+        for cache in caches:
+            cache.apply(rows, [key for key, _ in deletes])
+
+
+@given(scoped_blocks)
+@settings(max_examples=examples(60), deadline=None)
+def test_updates_split_over_two_threads_are_the_references(
+    history: list[dict[bytes, bytes | None]],
+) -> None:
+    """Through the node cache, every update of SPLIT_WRITES_MIN writes or more is done on two
+    threads: the reference's nodes, stale keys and root, with the cache holding the whole
+    table, holding none of its first block's rows (a miss: the update is done on one thread,
+    reading the table), or too small to hold it (not tried)."""
+    reference = _updates("python", [_FIRST, *history])
+    compiled = native()
+    assert compiled is not None
+    held, cold, small = (compiled.NodeCache(size) for size in (64 << 20, 64 << 20, 3_000))
+    table = _Table()
+    root = None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tree, "SPLIT_WRITES_MIN", 1)
+        blocks = zip([_FIRST, *history], reference, strict=True)
+        for version, (writes, expected) in enumerate(blocks, start=1):
+            for cache in (held, cold, small):
+                nodes = tree.CachedNodes(cache, table.get)
+                assert tree.update(nodes, root, version, list(writes.items())) == expected
+            table.commit(expected, [held, cold, small] if version > 1 else [held, small])
+            root = expected.root
+    # The first random block that writes rewrites at most 60 of the first block's 100 keys: the
+    # root stays an internal node, and its update is split.
+    assert held.splits >= 1 or not any(history)
+    assert small.splits == 0

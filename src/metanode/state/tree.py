@@ -40,6 +40,13 @@ _INTERNAL_BYTE = bytes([_INTERNAL_TAG])
 _LEAF_BYTE = bytes([_LEAF_TAG])
 _DEPTH_MAX = 64
 _sha256 = hashlib.sha256
+# A batch of at least this many writes read through the node cache (`CachedNodes`) is updated
+# by the core on two threads, the GIL released, when the cache holds every node it reads:
+# the same update (rust/src/tree.rs, `update_split`), about half the wall clock on a free
+# second core. A split costs a thread's start and join and a merge (measured in
+# docs/performance.md, "The ledger path, w25"), which a smaller batch would not win back, and
+# on a machine whose cores are both busy (four validators) only that cost would show.
+SPLIT_WRITES_MIN = 256
 
 
 class NodeReader(Protocol):
@@ -367,7 +374,7 @@ def update(
     if compiled is not None:
         if isinstance(nodes, CachedNodes):
             new_root, node_writes, stale = compiled.tree_update(
-                nodes.rows, root, version, writes, nodes.cache
+                nodes.rows, root, version, writes, nodes.cache, SPLIT_WRITES_MIN
             )
         else:
             new_root, node_writes, stale = compiled.tree_update(nodes.get, root, version, writes)
