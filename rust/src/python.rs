@@ -334,12 +334,57 @@ fn tree_update_to_python<'py>(py: Python<'py>, update: &tree::Update) -> TreeUpd
     )
 }
 
-/// `data` in zlib's format at level 1 (`rust/src/deflate.rs`), compressed with the GIL
-/// released: a stored block's row (state/store.py).
+/// `data` in zlib's format at level 1 (`rust/src/deflate.rs`), made on a thread of its own,
+/// begun by `zlib_compress_begin` and taken by `result`: a stored block's row (state/store.py),
+/// compressed while the commit's other rows are made in Python.
+#[pyclass(frozen, module = "metanode._core")]
+struct Compressing {
+    pending: Mutex<Option<Pending>>,
+}
+
+enum Pending {
+    Running(std::thread::JoinHandle<Vec<u8>>),
+    /// Compressed at the start: the system gave no thread.
+    Done(Vec<u8>),
+}
+
+#[pymethods]
+impl Compressing {
+    /// The compressed bytes, waited for with the GIL released; once.
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let compressed = match pending {
+            Some(Pending::Done(compressed)) => compressed,
+            Some(Pending::Running(thread)) => py.detach(|| thread.join()).map_err(|_| {
+                invariant_violation(py, "the compiled core panicked compressing (a bug)".into())
+            })?,
+            None => {
+                return Err(invariant_violation(
+                    py,
+                    "a compression's result taken twice".into(),
+                ))
+            }
+        };
+        Ok(PyBytes::new(py, &compressed))
+    }
+}
+
+/// `data` (copied) compressed in zlib's format at level 1 on a thread of its own, to be taken
+/// by the result's `result()`.
 #[pyfunction]
-fn zlib_compress<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
-    let compressed = py.detach(|| deflate::zlib_level1(data));
-    PyBytes::new(py, &compressed)
+fn zlib_compress_begin(data: &[u8]) -> Compressing {
+    let owned = data.to_vec();
+    let pending = match std::thread::Builder::new().spawn(move || deflate::zlib_level1(&owned)) {
+        Ok(thread) => Pending::Running(thread),
+        Err(_) => Pending::Done(deflate::zlib_level1(data)),
+    };
+    Compressing {
+        pending: Mutex::new(Some(pending)),
+    }
 }
 
 /// `metanode.crypto.merkle.root` of `leaves`, hashed with the GIL released.
@@ -787,7 +832,8 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root_from_leaf_hashes, module)?)?;
     module.add_function(wrap_pyfunction!(receipts_root, module)?)?;
-    module.add_function(wrap_pyfunction!(zlib_compress, module)?)?;
+    module.add_function(wrap_pyfunction!(zlib_compress_begin, module)?)?;
+    module.add_class::<Compressing>()?;
     module.add_class::<NodeCache>()?;
     module.add_class::<crate::python_pool::PoolIndex>()?;
     Ok(())

@@ -246,7 +246,17 @@ def test_the_cores_block_rows_read_back_with_zlib(noise: bytes, part: bytes, rep
     core = native()
     assert core is not None
     for data in (noise, part * repeats + noise, b""):
-        assert zlib.decompress(core.zlib_compress(data)) == data
+        assert zlib.decompress(core.zlib_compress_begin(data).result()) == data
+
+
+def test_a_compressions_result_is_taken_once() -> None:
+    """The core compresses a block's row on a thread of its own; the row is taken once."""
+    core = native()
+    assert core is not None
+    compressing = core.zlib_compress_begin(b"row" * 100)
+    assert zlib.decompress(compressing.result()) == b"row" * 100
+    with pytest.raises(InvariantViolation, match="taken twice"):
+        compressing.result()
 
 
 @pytest.mark.parametrize("core", ["rust", "python"])

@@ -162,9 +162,17 @@ def block_row(block: Block) -> bytes:
     """A block as the blocks table holds it: 0x01 ‖ its encoding in zlib's format at level 1,
     by the core's libdeflate (less than half of zlib's CPU) or, for the reference, by zlib;
     the two give different bytes, which `zlib.decompress` reads back alike."""
+    return _block_row_begun(block)()
+
+
+def _block_row_begun(block: Block) -> Callable[[], bytes]:
+    """`block_row(block)`, begun: the core compresses on a thread of its own, so that a
+    commit's state and node rows are made meanwhile (the reference compresses when taken)."""
     core = native()
-    data = block.encode()
-    return _BLOCK_ZLIB + (zlib.compress(data, 1) if core is None else core.zlib_compress(data))
+    if core is None:
+        return lambda: _BLOCK_ZLIB + zlib.compress(block.encode(), 1)
+    compressing = core.zlib_compress_begin(block.encode())
+    return lambda: _BLOCK_ZLIB + compressing.result()
 
 
 def encode_receipts(txs: tuple[Transaction, ...], receipts: tuple[Receipt, ...]) -> bytes:
@@ -570,11 +578,12 @@ class Store:
                 txn.put(b"genesis", genesis_text.encode(), db=db["meta"])
                 txn.put(b"genesis_hash", changes.block_hash, db=db["meta"])
                 txn.put(b"format", FORMAT, db=db["meta"])
-            rows, deletes = self._write_state(txn, changes)
             block = changes.block
-            if block is not None:
+            row = None if block is None else _block_row_begun(block)
+            rows, deletes = self._write_state(txn, changes)
+            if block is not None and row is not None:
                 key = _height_key(height)
-                txn.put(key, block_row(block), db=db["blocks"])
+                txn.put(key, row(), db=db["blocks"])
                 txn.put(key, encode_receipts(block.txs, changes.receipts), db=db["receipts"])
                 if certificate is not None:
                     check(certificate.height == height, "certificate of another height")
