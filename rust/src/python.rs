@@ -3,7 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -133,17 +134,61 @@ impl tree::Nodes for PythonNodes<'_> {
 /// The store's tree node table in memory between blocks (`rust/src/nodecache.rs`), read by
 /// `tree_update` without a call into Python per node. Each use locks it briefly and calls no
 /// Python while it holds the lock, so another thread that runs while a miss is read (py-lmdb
-/// releases the GIL) finds it free.
+/// releases the GIL) finds it free. A committed block's rows are taken on a thread of their
+/// own (`apply`), beside what the caller does next; every use of the rows first waits for
+/// that thread (`lock`), so none sees them before or while they are taken.
 #[pyclass(frozen, module = "metanode._core")]
 struct NodeCache {
-    inner: Mutex<nodecache::NodeCache>,
+    inner: Arc<Mutex<nodecache::NodeCache>>,
+    /// The thread taking the last `apply`'s rows, until a use of the cache has waited for it.
+    taking: Mutex<Option<JoinHandle<()>>>,
     /// Tree updates done on two threads (`tree::update_split`) through this cache.
     splits: AtomicUsize,
 }
 
+/// One `apply`'s changes, copied out of their Python objects into one buffer.
+struct Changes {
+    /// The deleted keys, then each row's key and row, back to back.
+    data: Vec<u8>,
+    deletes: Vec<usize>,
+    rows: Vec<(usize, usize)>,
+}
+
+impl Changes {
+    fn apply_to(&self, cache: &mut nodecache::NodeCache) {
+        let mut at = 0;
+        for &length in &self.deletes {
+            cache.remove(&self.data[at..at + length]);
+            at += length;
+        }
+        for &(key_length, row_length) in &self.rows {
+            let (key, row) = self.data[at..at + key_length + row_length].split_at(key_length);
+            cache.put(key, row);
+            at += key_length + row_length;
+        }
+    }
+}
+
+fn locked(inner: &Mutex<nodecache::NodeCache>) -> MutexGuard<'_, nodecache::NodeCache> {
+    inner.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl NodeCache {
+    /// The rows, once the last `apply`'s are all taken.
     fn lock(&self) -> MutexGuard<'_, nodecache::NodeCache> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        // `taking` stays locked while its thread is joined, so a second user waits for the
+        // first's join instead of finding no thread and reading the rows before they are
+        // taken. The thread takes only `inner` and never the GIL: whoever holds the GIL may
+        // wait here.
+        let mut taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(thread) = taking.take() {
+            if thread.join().is_err() {
+                // Rows half taken: an empty cache answers as the table does (a miss reads it).
+                locked(&self.inner).clear();
+            }
+        }
+        drop(taking);
+        locked(&self.inner)
     }
 
     /// `decode` of the node under `node_key` (None: absent), from the rows held, or else from
@@ -176,7 +221,8 @@ impl NodeCache {
     #[new]
     fn new(capacity_bytes: usize) -> Self {
         NodeCache {
-            inner: Mutex::new(nodecache::NodeCache::new(capacity_bytes)),
+            inner: Arc::new(Mutex::new(nodecache::NodeCache::new(capacity_bytes))),
+            taking: Mutex::new(None),
             splits: AtomicUsize::new(0),
         }
     }
@@ -193,14 +239,54 @@ impl NodeCache {
             .map(|node| PyBytes::new(py, &node)))
     }
 
-    /// A committed block's changes to the table: the keys it deleted, then the rows it put.
+    /// A committed block's changes to the table: the keys it deleted, then the rows it put;
+    /// taken on a thread of their own, which the next use of the cache waits for.
     fn apply(&self, rows: Vec<Row<'_>>, deletes: Vec<Bound<'_, PyBytes>>) {
-        let mut cache = self.lock();
+        let size = deletes
+            .iter()
+            .map(|key| key.as_bytes().len())
+            .sum::<usize>()
+            + rows
+                .iter()
+                .map(|(key, row)| key.as_bytes().len() + row.as_bytes().len())
+                .sum::<usize>();
+        let mut changes = Changes {
+            data: Vec::with_capacity(size),
+            deletes: Vec::with_capacity(deletes.len()),
+            rows: Vec::with_capacity(rows.len()),
+        };
         for key in &deletes {
-            cache.remove(key.as_bytes());
+            changes.data.extend_from_slice(key.as_bytes());
+            changes.deletes.push(key.as_bytes().len());
         }
         for (key, row) in &rows {
-            cache.put(key.as_bytes(), row.as_bytes());
+            changes.data.extend_from_slice(key.as_bytes());
+            changes.data.extend_from_slice(row.as_bytes());
+            changes
+                .rows
+                .push((key.as_bytes().len(), row.as_bytes().len()));
+        }
+        // Waits for the last apply's thread, and holds the rows until this one's starts.
+        let mut cache = self.lock();
+        let mut taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = Arc::clone(&self.inner);
+        let (send, receive) = std::sync::mpsc::channel::<Changes>();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            if let Ok(changes) = receive.recv() {
+                changes.apply_to(&mut locked(&inner));
+            }
+        });
+        match spawned {
+            Ok(thread) => {
+                drop(cache);
+                // The thread waits for these changes; it can only have ended by a panic.
+                if let Err(std::sync::mpsc::SendError(changes)) = send.send(changes) {
+                    changes.apply_to(&mut locked(&self.inner));
+                    return;
+                }
+                *taking = Some(thread);
+            }
+            Err(_) => changes.apply_to(&mut cache),
         }
     }
 

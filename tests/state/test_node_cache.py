@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metanode.core import native
 from metanode.state import tree
 from metanode.state.store import Store, _NodeReader, restore_environment
 from metanode.types import Denom, Transfer
@@ -214,3 +215,21 @@ def test_an_opened_store_loads_its_node_table_shallow_nodes_first(tmp_path: Path
             node_key = key if key[:1] == b"R" else row[:8] + key
             assert cache.get(rows_read, node_key) == (row if key[:1] == b"R" else row[8:])
         assert rows[0][0] not in read and 0 < len(read) < len(rows)
+
+
+def test_a_use_right_after_an_apply_sees_all_of_its_rows() -> None:
+    """`apply` takes a block's rows on a thread of its own; the next use of the cache waits
+    for it, so it never sees the rows before or half taken."""
+    compiled = native()
+    assert compiled is not None
+    cache = compiled.NodeCache(64 << 20)
+
+    def unread(key: bytes) -> bytes | None:
+        raise AssertionError(f"row {key.hex()} is not held")
+
+    paths = [bytes([2]) + index.to_bytes(4, "big") for index in range(20_000)]
+    for version in range(1, 4):
+        stamp = version.to_bytes(8, "big")
+        cache.apply([(path, stamp + b"node" * version) for path in paths], paths[:version])
+        assert len(cache) == len(paths)
+        assert all(cache.get(unread, stamp + path) == b"node" * version for path in paths)
