@@ -689,23 +689,11 @@ pub fn update_split<S: SharedNodes>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::convert::Infallible;
 
-    /// A node store of its own rows, read by either kind of update.
+    /// A node store of its own rows, every one at hand: read by the serial update through
+    /// `AtHand`, as a split's threads read it.
     #[derive(Default)]
     struct Store(HashMap<Vec<u8>, Vec<u8>>);
-
-    impl Nodes for Store {
-        type Error = Infallible;
-
-        fn read<R>(
-            &mut self,
-            node_key: &[u8],
-            decode: impl FnOnce(&[u8]) -> R,
-        ) -> Result<Option<R>, Infallible> {
-            Ok(self.0.get(node_key).map(|data| decode(data)))
-        }
-    }
 
     impl SharedNodes for Store {
         fn read_shared<R>(
@@ -751,7 +739,9 @@ mod tests {
     /// gives one, then written to `store`; whether the split gave one.
     fn step(store: &mut Store, root: &mut Hash, version: u64, writes: &Writes) -> bool {
         let writes = borrowed(writes);
-        let serial = update(store, Some(&*root), version, &writes).expect("a sound store");
+        let serial = update(&mut AtHand(&*store), Some(&*root), version, &writes)
+            .ok()
+            .expect("a sound store");
         let split = update_split(store, Some(&*root), version, &writes);
         if let Some(split) = &split {
             assert_eq!(split, &serial);
