@@ -29,9 +29,15 @@ smaller than what one block inserts into them, each block rewrites more of their
 the last, and the file grows by that too (≈ 460 B a transfer over blocks 3–12, ≈ 258 B over
 50–100). After about 100 blocks the free list stops growing (printed every 10 warm-up blocks)
 and the file grows by what the transfers store: `--warmup 100` measures that steady state
-(docs/ledger.md, "Figures"), but its warm-up alone takes ≈ 90 s of CPU here (signing and
-building 500,000 transfers), so it is not the default. The pages of each table at the end are
-printed with their growth per measured transfer, and the all-in figure from genesis.
+(docs/ledger.md, "Figures": ≈ 218 B; a whole run ≈ 60 s on a quiet machine), but it is not the
+default: the free list still grows there (+43 B a transfer), and a store that old commits a
+transfer in about twice the CPU, so its apply figures are another store's. The pages of each
+table at the end are printed with their growth per measured transfer, and the all-in figure
+from genesis.
+apply_block and Store.commit use the second core where the core can: the tree's update is
+split over two threads, and the block row's compression and the node cache's taking of a
+committed block's rows run on threads of their own; the cache's taking runs on after
+Store.commit returns (the next use of the cache waits for it), so its time is not in apply's.
 
 `--profile` prints a pyinstrument profile of the apply phase. `--blocks N` changes BLOCKS and
 `--warmup W` the WARMUP blocks.
