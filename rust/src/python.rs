@@ -191,6 +191,21 @@ impl NodeCache {
         locked(&self.inner)
     }
 
+    /// Waits for the last `apply`'s thread with the GIL released. A use of the cache from
+    /// Python calls this first: joined in `lock` with the GIL held, that wait (the thread
+    /// needs a core, which four busy validators may not give it for a while) would stop every
+    /// other Python thread of the process too.
+    fn settle(&self, py: Python<'_>) {
+        let pending = self
+            .taking
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if pending {
+            py.detach(|| drop(self.lock()));
+        }
+    }
+
     /// `decode` of the node under `node_key` (None: absent), from the rows held, or else from
     /// `rows` (the table's row at a key, or None), whose row is then held.
     fn read<R>(
@@ -234,6 +249,7 @@ impl NodeCache {
         node_key: &[u8],
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
         let py = rows.py();
+        self.settle(py);
         Ok(self
             .read(&rows, node_key, <[u8]>::to_vec)?
             .map(|node| PyBytes::new(py, &node)))
@@ -241,7 +257,8 @@ impl NodeCache {
 
     /// A committed block's changes to the table: the keys it deleted, then the rows it put;
     /// taken on a thread of their own, which the next use of the cache waits for.
-    fn apply(&self, rows: Vec<Row<'_>>, deletes: Vec<Bound<'_, PyBytes>>) {
+    fn apply(&self, py: Python<'_>, rows: Vec<Row<'_>>, deletes: Vec<Bound<'_, PyBytes>>) {
+        self.settle(py);
         let size = deletes
             .iter()
             .map(|key| key.as_bytes().len())
@@ -290,17 +307,20 @@ impl NodeCache {
         }
     }
 
-    fn clear(&self) {
+    fn clear(&self, py: Python<'_>) {
+        self.settle(py);
         self.lock().clear();
     }
 
-    fn __len__(&self) -> usize {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.settle(py);
         self.lock().len()
     }
 
     /// Bytes counted against the capacity.
     #[getter]
-    fn bytes(&self) -> usize {
+    fn bytes(&self, py: Python<'_>) -> usize {
+        self.settle(py);
         self.lock().bytes()
     }
 
@@ -384,6 +404,9 @@ fn tree_update<'py>(
                 ))
             }
         }
+    }
+    if let Some(cache) = &cache {
+        cache.get().settle(py);
     }
     let update = match &cache {
         Some(cache) => tree::update(
