@@ -38,8 +38,9 @@ _KEYGEN_OKM_BYTES = 48
 _NEGATED_G1 = -arkworks.G1Point()
 
 
-def _point_g1(public_key: bytes) -> arkworks.G1Point:
-    """KeyValidate: a compressed G1 point in the subgroup, not the identity."""
+def public_key_point(public_key: bytes) -> arkworks.G1Point:
+    """KeyValidate: a compressed G1 point in the subgroup, not the identity; the point, for
+    `verify_with_points` (KeyFormatError otherwise)."""
     if not isinstance(public_key, bytes) or len(public_key) != PUBLIC_KEY_BYTES:
         raise KeyFormatError(f"a BLS public key is {PUBLIC_KEY_BYTES} bytes")
     try:
@@ -118,7 +119,7 @@ class PrivateKey:
 
 
 def key_validate(public_key: bytes) -> None:
-    _point_g1(public_key)
+    public_key_point(public_key)
 
 
 def _pairing_holds(pairs_g1: list[arkworks.G1Point], pairs_g2: list[arkworks.G2Point]) -> bool:
@@ -128,7 +129,7 @@ def _pairing_holds(pairs_g1: list[arkworks.G1Point], pairs_g2: list[arkworks.G2P
 def verify(
     public_key: bytes, message: bytes, signature: bytes, *, dst: bytes = SIGNATURE_DST
 ) -> None:
-    point = _point_g1(public_key)
+    point = public_key_point(public_key)
     sigma = _point_g2(signature)
     if not _pairing_holds([point, _NEGATED_G1], [hash_to_g2(message, dst), sigma]):
         raise VerificationError("BLS signature does not verify")
@@ -144,7 +145,7 @@ def aggregate_signatures(signatures: Sequence[bytes]) -> bytes:
 
 
 def aggregate_public_keys(public_keys: Sequence[bytes]) -> bytes:
-    return _sum_g1([_point_g1(key) for key in public_keys]).to_compressed_bytes()
+    return _sum_g1([public_key_point(key) for key in public_keys]).to_compressed_bytes()
 
 
 def _sum_g1(points: Sequence[arkworks.G1Point]) -> arkworks.G1Point:
@@ -160,7 +161,7 @@ def fast_aggregate_verify(
     public_keys: Sequence[bytes], message: bytes, signature: bytes, *, dst: bytes = SIGNATURE_DST
 ) -> None:
     """All keys signed the same message (their possession proven beforehand, PoP scheme)."""
-    verify_with_points([_point_g1(key) for key in public_keys], message, signature, dst=dst)
+    verify_with_points([public_key_point(key) for key in public_keys], message, signature, dst=dst)
 
 
 def verify_with_points(
@@ -190,7 +191,7 @@ def aggregate_verify(
         raise VerificationError("aggregate verification needs one message per public key")
     if distinct_messages and len(set(messages)) != len(messages):
         raise VerificationError("the basic scheme requires distinct messages")
-    points = [_point_g1(key) for key in public_keys]
+    points = [public_key_point(key) for key in public_keys]
     sigma = _point_g2(signature)
     hashes = [hash_to_g2(message, dst) for message in messages]
     if not _pairing_holds([*points, _NEGATED_G1], [*hashes, sigma]):
@@ -224,7 +225,7 @@ class KeyCache:
     def point(self, public_key: bytes) -> arkworks.G1Point:
         point = self._points.get(public_key)
         if point is None:
-            point = _point_g1(public_key)
+            point = public_key_point(public_key)
             self._points[public_key] = point
         return point
 

@@ -43,8 +43,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
-from py_arkworks_bls12381 import G1Point
-
 from metanode.crypto import bls
 from metanode.errors import InvariantViolation, VerificationError, check
 from metanode.state.apps.assignment import assigned
@@ -150,12 +148,13 @@ def on_submit_logblock(writer: Overlay, context: TxContext, message: SubmitLogBl
     return OK
 
 
-@functools.lru_cache(maxsize=2 * types_constants.notary_committee_max)
-def _member_point(public_key: bytes) -> G1Point:
-    """A member's BLS key decoded and subgroup-checked once, not at every LogBlock it signs
-    (0.5 ms of a 256-call LogBlock's 15 ms, docs/performance.md "Apps, w25"); a key that fails
-    raises as `bls.fast_aggregate_verify` would, and is not kept."""
-    return bls.KeyCache().point(public_key)
+# A member's BLS key decoded and subgroup-checked once, not at every LogBlock it signs (0.5 ms
+# of a 256-call LogBlock's 15 ms, docs/performance.md "Apps, w25"); a key that fails raises
+# KeyFormatError as `bls.fast_aggregate_verify` would, and is not kept. Bounded: the committee
+# changes with the registry.
+_member_point = functools.lru_cache(maxsize=2 * types_constants.notary_committee_max)(
+    bls.public_key_point
+)
 
 
 def _check_calls(reader: StateReader, logblock: LogBlock) -> int:
