@@ -799,8 +799,8 @@ type NodeRows<'py> = (
     Vec<(Bound<'py, PyBytes>, Option<Bound<'py, PyBytes>>)>,
 );
 
-/// (tx index rows, address index rows, the address prefixes once each).
-type IndexRows<'py> = (Vec<Row<'py>>, Vec<Row<'py>>, Vec<Bound<'py, PyBytes>>);
+/// (tx index rows, address index rows).
+type IndexRows<'py> = (Vec<Row<'py>>, Vec<Row<'py>>);
 
 /// A node key as (the node table's key, the version its row carries; None for a root-index
 /// entry); a key too short to be a node's is an InvariantViolation.
@@ -866,9 +866,8 @@ fn index_prefix(py: Python<'_>, bytes: &Bound<'_, PyBytes>) -> PyResult<[u8; 8]>
 }
 
 /// The index rows of a block at `height` (u32), as `state/store.py` `_index_rows` (the
-/// reference) makes them: (tx hash[:8], location) sorted, (address[:8], location) for each
-/// address each transaction touches, sorted, and those address prefixes, once each, sorted;
-/// a location is height u32 ‖ position u16. Rows are sorted as fixed-size arrays (no
+/// reference) makes them: (tx hash[:8], location) sorted, and (address[:8], location) for
+/// each address each transaction touches, sorted; a location is height u32 ‖ position u16. Rows are sorted as fixed-size arrays (no
 /// allocation per row), and a transaction's location is one `bytes` shared by its rows.
 #[pyfunction]
 fn index_rows<'py>(
@@ -914,18 +913,15 @@ fn index_rows<'py>(
         .map(|(prefix, position)| (PyBytes::new(py, prefix), locations[*position].clone()))
         .collect();
     let mut addrs_rows: Vec<Row<'py>> = Vec::with_capacity(addrs.len());
-    let mut prefixes: Vec<Bound<'py, PyBytes>> = Vec::new();
     for (index, (prefix, position)) in addrs.iter().enumerate() {
         let key = if index > 0 && addrs[index - 1].0 == *prefix {
             addrs_rows[index - 1].0.clone()
         } else {
-            let key = PyBytes::new(py, prefix);
-            prefixes.push(key.clone());
-            key
+            PyBytes::new(py, prefix)
         };
         addrs_rows.push((key, locations[*position].clone()));
     }
-    Ok((txs_rows, addrs_rows, prefixes))
+    Ok((txs_rows, addrs_rows))
 }
 
 #[pymodule]

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from metanode.cli.store import app as store_app
 from metanode.core import native
 from metanode.errors import ConfigError, InvariantViolation
-from metanode.state import constants
+from metanode.state import constants, index_runs
 from metanode.state import store as store_module
 from metanode.state.ledger import MemoryLedger
 from metanode.state.machine import BlockChanges, apply_block, build_block, init_chain
@@ -156,9 +156,9 @@ def test_address_index_keeps_the_newest(home: Path, monkeypatch: pytest.MonkeyPa
 def test_tables_hold_exactly_the_rows_the_blocks_describe(
     home: Path, monkeypatch: pytest.MonkeyPatch, core: str
 ) -> None:
-    """Every row of the state, node and index tables, after blocks that rewrite the same
-    accounts and overflow an address's index, against the layout in store.py's docstring,
-    with the rows made by the compiled core and by the reference."""
+    """Every row of the state, node and index tables (both levels), after blocks that rewrite
+    the same accounts and overflow an address's index, against the layout in store.py's
+    docstring, with the rows made by the compiled core and by the reference."""
     monkeypatch.setattr(constants, "address_txs_max", 3)
     monkeypatch.setenv("METANODE_CORE", core)
     document = make_genesis()
@@ -191,10 +191,33 @@ def test_tables_hold_exactly_the_rows_the_blocks_describe(
             table = {name: list(txn.cursor(db=store._db[name])) for name in store._db}
     assert dict(table["state"]) == ledger.items
     assert dict(table["nodes"]) == nodes and len(table["nodes"]) == len(nodes)
-    assert table["txs"] == sorted(txs)
+    tip = 4
+
+    def swept(prefix: bytes, location: bytes) -> bool:
+        """Moved to level 1: a commit from the entry's own on swept the prefix's slice."""
+        height = int.from_bytes(location[:4], "big")
+        part = index_runs.slice_of(prefix)
+        return any(later % constants.index_slices == part for later in range(height, tip + 1))
+
+    def level0(rows: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        packed: dict[bytes, set[bytes]] = {}
+        for prefix, location in rows:
+            if not swept(prefix, location):
+                key = bytes((index_runs.slice_of(prefix),)) + location[:4]
+                packed.setdefault(key, set()).add(prefix + location[4:])
+        return [(key, b"".join(sorted(packed[key]))) for key in sorted(packed)]
+
+    assert table["txs"] == sorted(row for row in txs if swept(*row))
     assert table["addrs"] == [
-        (prefix, location) for prefix in sorted(addrs) for location in sorted(addrs[prefix])[-3:]
+        (prefix, location)
+        for prefix in sorted(addrs)
+        for location in sorted(at for at in addrs[prefix] if swept(prefix, at))[-3:]
     ]
+    assert table["txs_recent"] == level0(txs)
+    assert table["addrs_recent"] == level0(
+        [(prefix, location) for prefix in addrs for location in addrs[prefix]]
+    )
+    assert table["txs"] and table["txs_recent"] and table["addrs_recent"]
 
 
 NODE_KEYS = st.one_of(

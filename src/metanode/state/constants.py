@@ -54,6 +54,14 @@ app_versions_max = 1_024
 app_replicas_max = 64
 # Storage (store.py): how many recent transactions are indexed per address.
 address_txs_max = 1_000
+# The indexes' slices (state/index_runs.py): a block writes at most this many rows to each
+# index's level 0, at the end of each slice's key range, and each commit moves one slice into
+# level 1, so an entry waits at most this many blocks and a commit rewrites about 1/S of level
+# 1's pages. 64: a block of 5,000 transfers packs ≈ 80 transaction and ≈ 160 address records
+# (0.8 and 1.6 KB) a row, a lookup reads ≤ 64 rows of level 0, and a sweep rewrites 1/64 of
+# level 1 (docs/decisions/ledger-indexes.md). A power of two that divides 256: a slice is the
+# high bits of a prefix's first byte.
+index_slices = 64
 # Disputes open at once (state/court): each deadline is one end-of-block step, so this bounds
 # the court's work in any block; a bisection turn's deadline at most this far ahead.
 disputes_open_max = 1_000
@@ -61,5 +69,6 @@ dispute_blocks_max = 10_000_000
 base_units_per_coin = BASE_UNITS_PER_COIN
 
 assert validators_max <= validator_candidates_max
+assert 256 % index_slices == 0 and index_slices & (index_slices - 1) == 0
 assert faucet_request_coins_max <= faucet_daily_coins_max
 assert faucet_daily_coins_max * base_units_per_coin < supply_max

@@ -20,8 +20,8 @@ Rules:
 
 Tables (named databases; keys big-endian so that LMDB's order is height order):
     meta      b"height" → u64, b"block_hash", b"state_root", b"genesis" → genesis JSON,
-              b"genesis_hash", b"format" → b"2" (2: auth's parameters gained the
-              treasury's fee share; a store of format 1 is refused with both numbers)
+              b"genesis_hash", b"format" → `FORMAT` (a store of format 5, the indexes of
+              one level, is upgraded at open; an older one is refused with both numbers)
     blocks    height u64 → 0x01 ‖ zlib format, level 1 (block encoding): `block_row`
     receipts  height u64 → compact receipts (below)
     certs     height u64 → commit certificate encoding
@@ -33,6 +33,20 @@ Tables (named databases; keys big-endian so that LMDB's order is height order):
     addrs     (dupsort, dupfixed) address[:8] → height u32 ‖ position u16, the newest
               `address_txs_max` per address prefix; a lookup keeps only the transactions
               that really touch the address
+    txs_recent, addrs_recent
+              the two indexes' level 0 (`index_runs.py`): slice u8 ‖ height u32 → that block's
+              entries whose prefix falls in the slice, packed (prefix ‖ position u16), sorted
+
+The indexes are two levels (docs/decisions/ledger-indexes.md): keyed by hash or address, a
+block's ≈ 15,000 entries would land at as many random places of `txs` and `addrs` (level 1)
+and rewrite nearly every leaf page of both each block, and LMDB's free list, which holds a
+commit's freed pages for two more, would grow with them. So a block writes its entries to
+level 0, ≤ `index_slices` rows a table at the end of each slice's key range, and the commit of
+height h moves level 0's slice h mod S into level 1 (the sweep): those entries land in 1/S of
+level 1's key range, and an entry waits ≤ S blocks. A lookup reads level 1's entries of its
+prefix and level 0's rows of its prefix's slice, all in one read transaction; level 0's
+entries of a prefix are newer than level 1's, and the address index's bound is applied to
+level 1 as entries are moved, and to both levels together when read.
 
 Tree nodes are stored by path, not by (version, path): a block's new node at a path replaces
 the old one in place, and the stale nodes it lists are deleted in the same transaction. So the
@@ -52,6 +66,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -63,7 +78,7 @@ import lmdb
 from metanode.codec import decode, encode
 from metanode.core import native
 from metanode.errors import ConfigError, DecodeError, InvariantViolation, MetanodeError, check
-from metanode.state import constants
+from metanode.state import constants, index_runs
 from metanode.state.genesis.document import GenesisDocument, parse_genesis
 from metanode.state.invariants import check_all
 from metanode.state.ledger import MemoryLedger
@@ -85,10 +100,14 @@ from metanode.types import (
     Transaction,
 )
 
-FORMAT = b"5"  # 5: block h carries the certificate of h - 1 (its header commits to it)
+# 6: the indexes' level 0 (txs_recent, addrs_recent). 5: block h carries the certificate of
+# h - 1 (its header commits to it); a store of format 5 holds exactly level 1, so opening it
+# for writing creates the empty level 0 and writes 6.
+FORMAT = b"6"
+_FORMAT_UPGRADABLE = b"5"
 # The store's directory inside a node's home.
 LEDGER_DIR = "ledger"
-_TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes")
+_TABLES = ("meta", "blocks", "receipts", "certs", "state", "nodes", "txs_recent", "addrs_recent")
 # The tree's node keys are version u64 ‖ depth ‖ packed path; its root-index keys start with
 # "R" (0x52), which no depth byte (0..64) equals.
 _VERSION_BYTES = 8
@@ -106,9 +125,16 @@ _MAP_BYTES_DEFAULT = 1 << 40
 # accounts' tree is ≈ 16 MB of it; past the bound a node read that misses goes to LMDB.
 NODE_CACHE_BYTES_DEFAULT = 64 << 20
 
+log = logging.getLogger(__name__)
+
 
 def _height_key(height: int) -> bytes:
     return height.to_bytes(8, "big")
+
+
+def _location(location: bytes) -> tuple[int, int]:
+    """An index entry's (height, position) from height u32 ‖ position u16."""
+    return int.from_bytes(location[:4], "big"), int.from_bytes(location[4:], "big")
 
 
 class _Reader:
@@ -269,6 +295,23 @@ class Snapshot:
         data = self._txn.get(_height_key(height), db=self._db["certs"])
         return None if data is None else CommitCertificate.decode(data)
 
+    def index_locations(self, index: str, prefix: bytes) -> list[bytes]:
+        """The locations (height u32 ‖ position u16) that index `index` ("txs" or "addrs")
+        holds under `prefix`, oldest first: level 1's, then level 0's rows of the prefix's
+        slice (newer than any of level 1's: a sweep moves a slice's every row)."""
+        txn, db = self._txn, self._db
+        cursor = txn.cursor(db=db[index])
+        found = list(cursor.iternext_dup()) if cursor.set_key(prefix) else []
+        recent = f"{index}_recent"
+        first = bytes((index_runs.slice_of(prefix),))
+        cursor = txn.cursor(db=db[recent])
+        if cursor.set_range(first):
+            for key, value in cursor:
+                if key[:1] != first:
+                    break
+                found += index_runs.locations(recent, key, value, prefix)
+        return found
+
     def lowest_block(self) -> int | None:
         """The lowest height whose block is held (above 1 in a store installed from a state
         snapshot), or None when there is none."""
@@ -353,6 +396,9 @@ class Store:
             store = cls(env, genesis, node_cache_bytes=node_cache_bytes)
             store._commit(init_chain(genesis), None, genesis_text=genesis.to_json())
             return store
+        if stored_format == _FORMAT_UPGRADABLE and not readonly:
+            _upgrade(env, home)
+            stored_format = FORMAT
         if stored_format != FORMAT:
             env.close()
             raise ConfigError(
@@ -440,39 +486,28 @@ class Store:
 
     def find_tx(self, tx_hash: bytes) -> tuple[int, int] | None:
         """(height, position) of a stored transaction, or None."""
-        with self._env.begin() as txn:
-            cursor = txn.cursor(db=self._db["txs"])
-            if not cursor.set_key(tx_hash[:_TX_PREFIX_BYTES]):
-                return None
-            locations = list(cursor.iternext_dup())
-        for location in locations:
-            height, position = (
-                int.from_bytes(location[:4], "big"),
-                int.from_bytes(location[4:], "big"),
-            )
-            block = self.block(height)
-            if block is not None and block.txs[position].hash() == tx_hash:
-                return height, position
+        with self.snapshot() as snapshot:
+            for location in snapshot.index_locations("txs", tx_hash[:_TX_PREFIX_BYTES]):
+                height, position = _location(location)
+                block = snapshot.block(height)
+                if block is not None and block.txs[position].hash() == tx_hash:
+                    return height, position
         return None
 
     def address_txs(self, address: Address) -> list[tuple[int, int]]:
-        """The address's recent transactions as (height, position), newest first."""
-        with self._env.begin() as txn:
-            cursor = txn.cursor(db=self._db["addrs"])
-            if not cursor.set_key(address.raw[:_ADDRESS_PREFIX_BYTES]):
-                return []
-            found = [
-                (int.from_bytes(v[:4], "big"), int.from_bytes(v[4:], "big"))
-                for v in cursor.iternext_dup()
-            ]
-        blocks: dict[int, Block | None] = {}
-        mine = []
-        for height, position in reversed(found):
-            if height not in blocks:
-                blocks[height] = self.block(height)
-            block = blocks[height]
-            if block is not None and address in touched_addresses(block.txs[position]):
-                mine.append((height, position))
+        """The address's recent transactions as (height, position), newest first: of the
+        newest `address_txs_max` indexed under its prefix, those that touch it."""
+        with self.snapshot() as snapshot:
+            found = snapshot.index_locations("addrs", address.raw[:_ADDRESS_PREFIX_BYTES])
+            blocks: dict[int, Block | None] = {}
+            mine = []
+            for location in reversed(found[-constants.address_txs_max :]):
+                height, position = _location(location)
+                if height not in blocks:
+                    blocks[height] = snapshot.block(height)
+                block = blocks[height]
+                if block is not None and address in touched_addresses(block.txs[position]):
+                    mine.append((height, position))
         return mine
 
     def copy_to(self, directory: Path) -> None:
@@ -532,7 +567,17 @@ class Store:
         self._forget_nodes()
         db = self._db
         with self._env.begin(write=True) as txn:
-            for name in ("state", "nodes", "blocks", "receipts", "certs", "txs", "addrs"):
+            for name in (
+                "state",
+                "nodes",
+                "blocks",
+                "receipts",
+                "certs",
+                "txs",
+                "addrs",
+                "txs_recent",
+                "addrs_recent",
+            ):
                 txn.drop(db[name], delete=False)
             txn.cursor(db=db["state"]).putmulti(items, append=True)
             txn.cursor(db=db["nodes"]).putmulti(_node_rows(update.node_writes, ())[0])
@@ -641,19 +686,38 @@ class Store:
             [address.raw for address in touched_addresses(tx)] for tx in block.txs
         ]
         core = native()
-        txs_rows, addrs_rows, prefixes = (_index_rows if core is None else core.index_rows)(
+        txs_rows, addrs_rows = (_index_rows if core is None else core.index_rows)(
             height, changes.tx_hashes, touched
         )
-        txn.cursor(db=self._db["txs"]).putmulti(txs_rows)
-        cursor = txn.cursor(db=self._db["addrs"])
-        cursor.putmulti(addrs_rows)
+        db = self._db
+        txn.cursor(db=db["txs_recent"]).putmulti(index_runs.recent_rows(height, txs_rows))
+        txn.cursor(db=db["addrs_recent"]).putmulti(index_runs.recent_rows(height, addrs_rows))
+        part = height % constants.index_slices
+        txn.cursor(db=db["txs"]).putmulti(self._sweep(txn, "txs_recent", part))
+        moved = self._sweep(txn, "addrs_recent", part)
+        cursor = txn.cursor(db=db["addrs"])
+        cursor.putmulti(moved)
         keep = constants.address_txs_max
         set_key, count = cursor.set_key, cursor.count
-        # A block touches ≈ 2 prefixes a transfer: each is found and counted by C calls from
+        # A sweep moves ≈ 2 prefixes a transfer: each is found and counted by C calls from
         # one comprehension, and only a prefix past `keep` (rare) loses its oldest rows.
+        prefixes = sorted({prefix for prefix, _ in moved})
         for raw in [raw for raw in prefixes if set_key(raw) and count() > keep]:
             while set_key(raw) and count() > keep:
                 cursor.delete()
+
+    def _sweep(self, txn: lmdb.Transaction, table: str, part: int) -> list[Row]:
+        """Take level 0's rows of slice `part` out of `table`: their entries as level 1's
+        rows, sorted."""
+        cursor = txn.cursor(db=self._db[table])
+        first = bytes((part,))
+        rows = []
+        if cursor.set_range(first):
+            # `delete` moves the cursor to the next row (an empty key past the last).
+            while cursor.key()[:1] == first:
+                rows.append(cursor.item())
+                cursor.delete()
+        return index_runs.unpacked(table, rows)
 
 
 Row = tuple[bytes, bytes]
@@ -685,11 +749,10 @@ def _node_rows(
 
 def _index_rows(
     height: int, tx_hashes: Sequence[bytes], touched: Sequence[Sequence[bytes]]
-) -> tuple[list[Row], list[Row], list[bytes]]:
-    """A block's index rows: (tx hash prefix, location) sorted, (address prefix, location)
-    for each address each transaction touches sorted, and those address prefixes once each,
-    sorted; a location is height u32 ‖ position u16. The reference of the core's
-    `index_rows`."""
+) -> tuple[list[Row], list[Row]]:
+    """A block's level-1 index rows: (tx hash prefix, location) sorted, and (address prefix,
+    location) for each address each transaction touches, sorted; a location is height u32 ‖
+    position u16. The reference of the core's `index_rows`."""
     head = height.to_bytes(4, "big")
     locations = [head + position.to_bytes(2, "big") for position in range(len(tx_hashes))]
     txs = sorted(zip([tx_hash[:_TX_PREFIX_BYTES] for tx_hash in tx_hashes], locations, strict=True))
@@ -698,7 +761,22 @@ def _index_rows(
         for addresses, location in zip(touched, locations, strict=True)
         for address in addresses
     )
-    return txs, addrs, sorted({prefix for prefix, _ in addrs})
+    return txs, addrs
+
+
+def _upgrade(env: lmdb.Environment, home: Path) -> None:
+    """A store of format 5 to `FORMAT`, in one write transaction: its indexes are level 1 as
+    they are, and level 0 starts empty."""
+    with env.begin(write=True) as txn:
+        for name in ("txs_recent", "addrs_recent"):
+            env.open_db(name.encode(), txn=txn)
+        txn.put(b"format", FORMAT, db=env.open_db(b"meta", txn=txn))
+    log.info(
+        "ledger store %s upgraded from format %s to %s (the indexes' level 0 added)",
+        home,
+        _FORMAT_UPGRADABLE.decode(),
+        FORMAT.decode(),
+    )
 
 
 def copy_environment(env: lmdb.Environment, directory: Path) -> None:

@@ -1,0 +1,91 @@
+"""The ledger indexes' recent runs (level 0): a block's index entries packed by key slice.
+
+Rules:
+- The transaction and address indexes are two levels (docs/decisions/ledger-indexes.md). Level
+  1 is keyed by prefix (hash or address [:8]) → height u32 ‖ position u16; a block's entries
+  go first to level 0, one row per slice of the prefix space: key = slice u8 ‖ height u32,
+  value = the block's entries whose prefix falls in the slice, as records prefix (8 bytes) ‖
+  position u16 sorted by record (the height is in the key). A block's rows land at the end of
+  each slice's key range, never at random places; the store later moves a slice's rows into
+  level 1 together (`Store._sweep_indexes`).
+- Pure: this module packs, unpacks and searches rows; store.py does the reads and writes.
+- A row this code did not write (a key not 5 bytes, a value not whole records) is a damaged
+  store: `InvariantViolation` naming the table and the key, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from metanode.errors import InvariantViolation
+from metanode.state import constants
+
+PREFIX_BYTES = 8
+RECORD_BYTES = PREFIX_BYTES + 2
+KEY_BYTES = 1 + 4
+# slice(prefix) = the prefix's first byte's high log2(S) bits.
+_SLICE_SHIFT = 8 - (constants.index_slices - 1).bit_length()
+
+Row = tuple[bytes, bytes]
+
+
+def slice_of(prefix: bytes) -> int:
+    return prefix[0] >> _SLICE_SHIFT
+
+
+def recent_rows(height: int, rows: Sequence[Row]) -> list[Row]:
+    """Level 0's rows of one block at `height` from its level-1 rows (prefix, height u32 ‖
+    position u16) sorted: one row per slice that holds an entry, in key order."""
+    head = height.to_bytes(4, "big")
+    packed: dict[int, list[bytes]] = {}
+    for prefix, location in rows:
+        records = packed.setdefault(slice_of(prefix), [])
+        record = prefix + location[4:]
+        # Two addresses of one transaction may share a prefix: level 1 (dupsort) holds such
+        # an entry once, and so does level 0.
+        if not records or records[-1] != record:
+            records.append(record)
+    # `rows` are sorted, so each slice's records are, and the slices come in key order.
+    return [(bytes((part,)) + head, b"".join(records)) for part, records in packed.items()]
+
+
+def _checked(table: str, key: bytes, value: bytes) -> None:
+    if len(key) != KEY_BYTES or not value or len(value) % RECORD_BYTES:
+        raise InvariantViolation(
+            f"ledger index {table} row {key.hex()} is damaged: a {len(key)}-byte key and "
+            f"{len(value)} bytes of records of {RECORD_BYTES}"
+        )
+
+
+def unpacked(table: str, rows: Sequence[Row]) -> list[Row]:
+    """Level 1's rows (prefix, height u32 ‖ position u16) of level 0's `rows`, sorted."""
+    entries: list[Row] = []
+    for key, value in rows:
+        _checked(table, key, value)
+        head = key[1:]
+        entries += [
+            (value[at : at + PREFIX_BYTES], head + value[at + PREFIX_BYTES : at + RECORD_BYTES])
+            for at in range(0, len(value), RECORD_BYTES)
+        ]
+    entries.sort()
+    return entries
+
+
+def locations(table: str, key: bytes, value: bytes, prefix: bytes) -> list[bytes]:
+    """The locations (height u32 ‖ position u16) of `prefix`'s records in one level-0 row,
+    by binary search, in position order."""
+    _checked(table, key, value)
+    low, high = 0, len(value) // RECORD_BYTES
+    while low < high:
+        middle = (low + high) // 2
+        at = middle * RECORD_BYTES
+        if value[at : at + PREFIX_BYTES] < prefix:
+            low = middle + 1
+        else:
+            high = middle
+    found = []
+    at = low * RECORD_BYTES
+    while at < len(value) and value[at : at + PREFIX_BYTES] == prefix:
+        found.append(key[1:] + value[at + PREFIX_BYTES : at + RECORD_BYTES])
+        at += RECORD_BYTES
+    return found
