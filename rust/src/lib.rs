@@ -5,6 +5,7 @@
 pub mod cbor;
 pub mod deflate;
 pub mod ed25519;
+pub mod index;
 pub mod merkle;
 pub mod nodecache;
 pub mod pool;

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::deflate;
 use crate::ed25519;
+use crate::index;
 use crate::merkle;
 use crate::nodecache::{self, VERSION_BYTES};
 use crate::receipts;
@@ -865,17 +866,30 @@ fn index_prefix(py: Python<'_>, bytes: &Bound<'_, PyBytes>) -> PyResult<[u8; 8]>
     })
 }
 
-/// The index rows of a block at `height` (u32), as `state/store.py` `_index_rows` (the
-/// reference) makes them: (tx hash[:8], location) sorted, and (address[:8], location) for
-/// each address each transaction touches, sorted; a location is height u32 ‖ position u16. Rows are sorted as fixed-size arrays (no
-/// allocation per row), and a transaction's location is one `bytes` shared by its rows.
+/// The slice shift of `slices`, or an InvariantViolation naming a count that is not a power
+/// of two dividing 256 (`state/index_runs.py` `shift_of`).
+fn index_shift(py: Python<'_>, slices: u32) -> PyResult<u32> {
+    index::slice_shift(slices).ok_or_else(|| {
+        invariant_violation(
+            py,
+            format!("{slices} index slices: not a power of two that divides 256"),
+        )
+    })
+}
+
+/// A block's level-0 index rows at `height` (u32), as `state/store.py` `_index_rows` (the
+/// reference) makes them: the tx index's and the address index's (one entry per address each
+/// transaction touches), each as (slice u8 ‖ height u32, packed records sorted) in key order.
+/// Entries are sorted as fixed-size arrays, no allocation per entry.
 #[pyfunction]
 fn index_rows<'py>(
     py: Python<'py>,
     height: u32,
     tx_hashes: Vec<Bound<'py, PyBytes>>,
     touched: Vec<Vec<Bound<'py, PyBytes>>>,
+    slices: u32,
 ) -> PyResult<IndexRows<'py>> {
+    let shift = index_shift(py, slices)?;
     if tx_hashes.len() != touched.len() || tx_hashes.len() > usize::from(u16::MAX) + 1 {
         return Err(invariant_violation(
             py,
@@ -887,41 +901,72 @@ fn index_rows<'py>(
         ));
     }
     let mut txs = Vec::with_capacity(tx_hashes.len());
-    for (position, tx_hash) in tx_hashes.iter().enumerate() {
+    for (position, tx_hash) in (0u16..=u16::MAX).zip(&tx_hashes) {
         txs.push((index_prefix(py, tx_hash)?, position));
     }
     let mut addrs = Vec::with_capacity(2 * touched.len());
-    for (position, addresses) in touched.iter().enumerate() {
+    for (position, addresses) in (0u16..=u16::MAX).zip(&touched) {
         for address in addresses {
             addrs.push((index_prefix(py, address)?, position));
         }
     }
-    // Positions sort as their locations do: the height is the same for all.
-    txs.sort_unstable();
-    addrs.sort_unstable();
-    let head = height.to_be_bytes();
-    let locations: Vec<Bound<'py, PyBytes>> = (0..tx_hashes.len())
-        .map(|position| {
-            let mut location = [0u8; 6];
-            location[..4].copy_from_slice(&head);
-            location[4..].copy_from_slice(&(position as u16).to_be_bytes());
-            PyBytes::new(py, &location)
-        })
-        .collect();
-    let txs_rows = txs
+    let (txs, addrs) = py.detach(|| {
+        (
+            index::recent_rows(height, txs, shift),
+            index::recent_rows(height, addrs, shift),
+        )
+    });
+    let to_python = |rows: Vec<([u8; index::KEY_BYTES], Vec<u8>)>| -> Vec<Row<'py>> {
+        rows.iter()
+            .map(|(key, value)| (PyBytes::new(py, key), PyBytes::new(py, value)))
+            .collect()
+    };
+    Ok((to_python(txs), to_python(addrs)))
+}
+
+/// Level 1's entries of the level-0 rows a sweep of `table` took, as
+/// `state/index_runs.py` `swept` (the reference): (prefix, height u32 ‖ position u16) sorted,
+/// and the prefixes once each, sorted; a row this code does not write is an
+/// InvariantViolation naming the table and its key. A prefix's `bytes` is shared by its
+/// entries and the prefix list.
+#[pyfunction]
+fn index_swept<'py>(
+    py: Python<'py>,
+    table: &str,
+    rows: Vec<Row<'py>>,
+) -> PyResult<(Vec<Row<'py>>, Vec<Bound<'py, PyBytes>>)> {
+    let borrowed: Vec<(&[u8], &[u8])> = rows
         .iter()
-        .map(|(prefix, position)| (PyBytes::new(py, prefix), locations[*position].clone()))
+        .map(|(key, value)| (key.as_bytes(), value.as_bytes()))
         .collect();
-    let mut addrs_rows: Vec<Row<'py>> = Vec::with_capacity(addrs.len());
-    for (index, (prefix, position)) in addrs.iter().enumerate() {
-        let key = if index > 0 && addrs[index - 1].0 == *prefix {
-            addrs_rows[index - 1].0.clone()
-        } else {
-            PyBytes::new(py, prefix)
+    let entries = py.detach(|| index::swept(&borrowed)).map_err(|bad| {
+        let (key, value) = borrowed[bad];
+        invariant_violation(
+            py,
+            format!(
+                "ledger index {table} row {} is damaged: a {}-byte key and {} bytes of \
+                     records of {}",
+                tree::hex(key),
+                key.len(),
+                value.len(),
+                index::RECORD_BYTES
+            ),
+        )
+    })?;
+    let mut moved: Vec<Row<'py>> = Vec::with_capacity(entries.len());
+    let mut prefixes: Vec<Bound<'py, PyBytes>> = Vec::new();
+    for (index, (prefix, location)) in entries.iter().enumerate() {
+        let key = match prefixes.last() {
+            Some(last) if index > 0 && entries[index - 1].0 == *prefix => last.clone(),
+            _ => {
+                let key = PyBytes::new(py, prefix);
+                prefixes.push(key.clone());
+                key
+            }
         };
-        addrs_rows.push((key, locations[*position].clone()));
+        moved.push((key, PyBytes::new(py, location)));
     }
-    Ok((txs_rows, addrs_rows))
+    Ok((moved, prefixes))
 }
 
 #[pymodule]
@@ -934,6 +979,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_accounts, module)?)?;
     module.add_function(wrap_pyfunction!(node_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(index_swept, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root_from_leaf_hashes, module)?)?;
     module.add_function(wrap_pyfunction!(receipts_root, module)?)?;

@@ -196,14 +196,14 @@ def test_tables_hold_exactly_the_rows_the_blocks_describe(
     def swept(prefix: bytes, location: bytes) -> bool:
         """Moved to level 1: a commit from the entry's own on swept the prefix's slice."""
         height = int.from_bytes(location[:4], "big")
-        part = index_runs.slice_of(prefix)
+        part = index_runs.slice_of(prefix, constants.index_slices)
         return any(later % constants.index_slices == part for later in range(height, tip + 1))
 
     def level0(rows: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         packed: dict[bytes, set[bytes]] = {}
         for prefix, location in rows:
             if not swept(prefix, location):
-                key = bytes((index_runs.slice_of(prefix),)) + location[:4]
+                key = bytes((index_runs.slice_of(prefix, constants.index_slices),)) + location[:4]
                 packed.setdefault(key, set()).add(prefix + location[4:])
         return [(key, b"".join(sorted(packed[key]))) for key in sorted(packed)]
 
@@ -255,9 +255,10 @@ def test_the_core_makes_the_rows_the_reference_makes(
     txs += txs[:1]  # a hash twice in a block (a prefix collision, as the index sees it)
     tx_hashes = [tx_hash for tx_hash, _ in txs]
     touched = [addresses for _, addresses in txs]
-    assert core.index_rows(height, tx_hashes, touched) == store_module._index_rows(
-        height, tx_hashes, touched
-    )
+    for slices in (1, 2, constants.index_slices, 256):
+        assert core.index_rows(height, tx_hashes, touched, slices) == store_module._index_rows(
+            height, tx_hashes, touched, slices
+        )
 
 
 @given(st.binary(max_size=3000), st.binary(max_size=40), st.integers(0, 200))
@@ -346,9 +347,9 @@ def test_the_core_refuses_index_keys_shorter_than_their_prefix() -> None:
     core = native()
     assert core is not None
     with pytest.raises(InvariantViolation, match="shorter than 8 bytes"):
-        core.index_rows(1, [bytes(7)], [[bytes(20)]])
+        core.index_rows(1, [bytes(7)], [[bytes(20)]], 64)
     with pytest.raises(InvariantViolation, match="shorter than 8 bytes"):
-        core.index_rows(1, [bytes(32)], [[bytes(20), bytes(5)]])
+        core.index_rows(1, [bytes(32)], [[bytes(20), bytes(5)]], 64)
 
 
 def test_replay_check_and_cli(home: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from metanode.core import native
 from metanode.errors import InvariantViolation
 from metanode.state import constants, index_runs
 from metanode.state import store as store_module
@@ -193,7 +194,7 @@ def test_a_format_5_store_is_upgraded_at_open(home: Path, caplog: pytest.LogCapt
             recent = env.open_db(f"{index}_recent".encode(), txn=txn)
             rows = list(txn.cursor(db=recent).iternext())
             level1 = env.open_db(index.encode(), txn=txn, dupsort=True, dupfixed=index == "addrs")
-            txn.cursor(db=level1).putmulti(index_runs.unpacked(index, rows))
+            txn.cursor(db=level1).putmulti(index_runs.swept(index, rows)[0])
             txn.drop(recent, delete=True)
         txn.put(b"format", b"5", db=env.open_db(b"meta", txn=txn))
     env.close()
@@ -230,7 +231,7 @@ def test_a_damaged_level_0_row_is_named_and_a_commit_over_it_changes_nothing(
     commit whose sweep reads it, raise `InvariantViolation` naming the table and the key, and
     the commit leaves the store as it was."""
     target = address(b"\x44", 1)
-    part = index_runs.slice_of(target.raw)
+    part = index_runs.slice_of(target.raw, SLICES)
     with Store.open(home, make_genesis()) as store:
         chain = Chain(store)
         chain.commit([target])
@@ -248,30 +249,80 @@ def test_a_damaged_level_0_row_is_named_and_a_commit_over_it_changes_nothing(
         assert any(row == (key, damage) for row in level0_rows(store, "addrs_recent"))
 
 
-@given(
-    st.lists(st.tuples(st.binary(min_size=8, max_size=8), st.integers(0, 2**16 - 1))),
-    st.integers(0, 2**32 - 1),
-    st.binary(min_size=8, max_size=8),
-)
+ENTRIES = st.lists(st.tuples(st.binary(min_size=8, max_size=8), st.integers(0, 2**16 - 1)))
+SLICE_COUNTS = st.sampled_from([1, 2, 16, SLICES, 256])
+
+
+def packed_block(
+    entries: list[tuple[bytes, int]], height: int, slices: int
+) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+    """A block's sorted level-1 rows of `entries` (some repeated) and their level-0 rows."""
+    head = height.to_bytes(4, "big")
+    entries = entries + entries[:3]
+    rows = sorted((prefix, head + position.to_bytes(2, "big")) for prefix, position in entries)
+    return rows, index_runs.recent_rows(height, rows, slices)
+
+
+@given(ENTRIES, st.integers(0, 2**32 - 1), st.binary(min_size=8, max_size=8), SLICE_COUNTS)
 @settings(max_examples=examples(200), deadline=None)
 def test_packed_rows_unpack_and_search_as_the_rows_they_pack(
-    entries: list[tuple[bytes, int]], height: int, probe: bytes
+    entries: list[tuple[bytes, int]], height: int, probe: bytes, slices: int
 ) -> None:
     """Level 0's packing of a block's sorted level-1 rows (prefixes colliding, repeated
     entries) unpacks to those rows, each once, and a binary search in each row finds exactly a
     prefix's locations."""
-    head = height.to_bytes(4, "big")
-    entries += [(prefix, position) for prefix, position in entries[:3]]
-    rows = sorted((prefix, head + position.to_bytes(2, "big")) for prefix, position in entries)
-    packed = index_runs.recent_rows(height, rows)
+    rows, packed = packed_block(entries, height, slices)
     assert [key for key, _ in packed] == sorted({key for key, _ in packed})
-    assert len(packed) <= SLICES
-    assert index_runs.unpacked("txs_recent", packed) == sorted(set(rows))
+    assert len(packed) <= slices
+    assert index_runs.swept("txs_recent", packed) == (
+        sorted(set(rows)),
+        sorted({prefix for prefix, _ in rows}),
+    )
     for prefix in [probe] + [prefix for prefix, _ in rows[:4]]:
         found = [
             location
             for key, value in packed
-            if key[0] == index_runs.slice_of(prefix)
+            if key[0] == index_runs.slice_of(prefix, slices)
             for location in index_runs.locations("txs_recent", key, value, prefix)
         ]
         assert found == sorted({location for row_prefix, location in rows if row_prefix == prefix})
+
+
+@given(
+    st.lists(st.tuples(ENTRIES, st.integers(0, 2**32 - 1)), max_size=4),
+    SLICE_COUNTS,
+    st.lists(st.tuples(st.binary(max_size=6), st.binary(max_size=23)), max_size=2),
+    st.integers(0, 4),
+)
+@settings(max_examples=examples(200), deadline=None)
+def test_the_cores_sweep_is_the_references(
+    blocks: list[tuple[list[tuple[bytes, int]], int]],
+    slices: int,
+    damaged: list[tuple[bytes, bytes]],
+    at: int,
+) -> None:
+    """`_core.index_swept` against `index_runs.swept`, byte for byte, on the rows of several
+    blocks, and with rows this code does not write (any key and value lengths) among them:
+    the same rows, prefixes, or the same error naming the same row."""
+    core = native()
+    assert core is not None
+    rows = [row for entries, height in blocks for row in packed_block(entries, height, slices)[1]]
+    rows[at:at] = damaged
+    try:
+        expected = index_runs.swept("addrs_recent", rows)
+    except InvariantViolation as error:
+        with pytest.raises(InvariantViolation) as raised:
+            core.index_swept("addrs_recent", rows)
+        assert str(raised.value) == str(error)
+    else:
+        assert core.index_swept("addrs_recent", rows) == expected
+
+
+def test_a_slice_count_that_does_not_divide_256_is_refused() -> None:
+    core = native()
+    assert core is not None
+    for slices in (0, 48, 512):
+        with pytest.raises(InvariantViolation, match=f"{slices} index slices"):
+            core.index_rows(1, [bytes(32)], [[bytes(20)]], slices)
+        with pytest.raises(InvariantViolation, match=f"{slices} index slices"):
+            store_module._index_rows(1, [bytes(32)], [[bytes(20)]], slices)

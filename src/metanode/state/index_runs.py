@@ -17,29 +17,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from metanode.errors import InvariantViolation
-from metanode.state import constants
+from metanode.errors import InvariantViolation, check
 
 PREFIX_BYTES = 8
 RECORD_BYTES = PREFIX_BYTES + 2
 KEY_BYTES = 1 + 4
-# slice(prefix) = the prefix's first byte's high log2(S) bits.
-_SLICE_SHIFT = 8 - (constants.index_slices - 1).bit_length()
 
 Row = tuple[bytes, bytes]
 
 
-def slice_of(prefix: bytes) -> int:
-    return prefix[0] >> _SLICE_SHIFT
+def shift_of(slices: int) -> int:
+    """slice(prefix) = the prefix's first byte's high log2(S) bits: the shift that takes it
+    there, for S a power of two that divides 256 (`constants.index_slices`)."""
+    check(
+        0 < slices <= 256 and slices & (slices - 1) == 0,
+        f"{slices} index slices: not a power of two that divides 256",
+    )
+    return 8 - (slices - 1).bit_length()
 
 
-def recent_rows(height: int, rows: Sequence[Row]) -> list[Row]:
+def slice_of(prefix: bytes, slices: int) -> int:
+    return prefix[0] >> shift_of(slices)
+
+
+def recent_rows(height: int, rows: Sequence[Row], slices: int) -> list[Row]:
     """Level 0's rows of one block at `height` from its level-1 rows (prefix, height u32 ‖
     position u16) sorted: one row per slice that holds an entry, in key order."""
+    shift = shift_of(slices)
     head = height.to_bytes(4, "big")
     packed: dict[int, list[bytes]] = {}
     for prefix, location in rows:
-        records = packed.setdefault(slice_of(prefix), [])
+        records = packed.setdefault(prefix[0] >> shift, [])
         record = prefix + location[4:]
         # Two addresses of one transaction may share a prefix: level 1 (dupsort) holds such
         # an entry once, and so does level 0.
@@ -57,8 +65,9 @@ def _checked(table: str, key: bytes, value: bytes) -> None:
         )
 
 
-def unpacked(table: str, rows: Sequence[Row]) -> list[Row]:
-    """Level 1's rows (prefix, height u32 ‖ position u16) of level 0's `rows`, sorted."""
+def swept(table: str, rows: Sequence[Row]) -> tuple[list[Row], list[bytes]]:
+    """Level 1's rows (prefix, height u32 ‖ position u16) of level 0's `rows`, sorted, and
+    their prefixes once each, sorted. The reference of the core's `index_swept`."""
     entries: list[Row] = []
     for key, value in rows:
         _checked(table, key, value)
@@ -68,7 +77,7 @@ def unpacked(table: str, rows: Sequence[Row]) -> list[Row]:
             for at in range(0, len(value), RECORD_BYTES)
         ]
     entries.sort()
-    return entries
+    return entries, sorted({prefix for prefix, _ in entries})
 
 
 def locations(table: str, key: bytes, value: bytes, prefix: bytes) -> list[bytes]:

@@ -303,7 +303,7 @@ class Snapshot:
         cursor = txn.cursor(db=db[index])
         found = list(cursor.iternext_dup()) if cursor.set_key(prefix) else []
         recent = f"{index}_recent"
-        first = bytes((index_runs.slice_of(prefix),))
+        first = bytes((index_runs.slice_of(prefix, constants.index_slices),))
         cursor = txn.cursor(db=db[recent])
         if cursor.set_range(first):
             for key, value in cursor:
@@ -686,29 +686,29 @@ class Store:
             [address.raw for address in touched_addresses(tx)] for tx in block.txs
         ]
         core = native()
+        slices = constants.index_slices
         txs_rows, addrs_rows = (_index_rows if core is None else core.index_rows)(
-            height, changes.tx_hashes, touched
+            height, changes.tx_hashes, touched, slices
         )
         db = self._db
-        txn.cursor(db=db["txs_recent"]).putmulti(index_runs.recent_rows(height, txs_rows))
-        txn.cursor(db=db["addrs_recent"]).putmulti(index_runs.recent_rows(height, addrs_rows))
-        part = height % constants.index_slices
-        txn.cursor(db=db["txs"]).putmulti(self._sweep(txn, "txs_recent", part))
-        moved = self._sweep(txn, "addrs_recent", part)
+        txn.cursor(db=db["txs_recent"]).putmulti(txs_rows)
+        txn.cursor(db=db["addrs_recent"]).putmulti(addrs_rows)
+        part = height % slices
+        txn.cursor(db=db["txs"]).putmulti(self._sweep(txn, "txs_recent", part)[0])
+        moved, prefixes = self._sweep(txn, "addrs_recent", part)
         cursor = txn.cursor(db=db["addrs"])
         cursor.putmulti(moved)
         keep = constants.address_txs_max
         set_key, count = cursor.set_key, cursor.count
         # A sweep moves ≈ 2 prefixes a transfer: each is found and counted by C calls from
         # one comprehension, and only a prefix past `keep` (rare) loses its oldest rows.
-        prefixes = sorted({prefix for prefix, _ in moved})
         for raw in [raw for raw in prefixes if set_key(raw) and count() > keep]:
             while set_key(raw) and count() > keep:
                 cursor.delete()
 
-    def _sweep(self, txn: lmdb.Transaction, table: str, part: int) -> list[Row]:
+    def _sweep(self, txn: lmdb.Transaction, table: str, part: int) -> tuple[list[Row], list[bytes]]:
         """Take level 0's rows of slice `part` out of `table`: their entries as level 1's
-        rows, sorted."""
+        rows, sorted, and their prefixes once each."""
         cursor = txn.cursor(db=self._db[table])
         first = bytes((part,))
         rows = []
@@ -717,7 +717,8 @@ class Store:
             while cursor.key()[:1] == first:
                 rows.append(cursor.item())
                 cursor.delete()
-        return index_runs.unpacked(table, rows)
+        core = native()
+        return (index_runs.swept if core is None else core.index_swept)(table, rows)
 
 
 Row = tuple[bytes, bytes]
@@ -748,11 +749,12 @@ def _node_rows(
 
 
 def _index_rows(
-    height: int, tx_hashes: Sequence[bytes], touched: Sequence[Sequence[bytes]]
+    height: int, tx_hashes: Sequence[bytes], touched: Sequence[Sequence[bytes]], slices: int
 ) -> tuple[list[Row], list[Row]]:
-    """A block's level-1 index rows: (tx hash prefix, location) sorted, and (address prefix,
-    location) for each address each transaction touches, sorted; a location is height u32 ‖
-    position u16. The reference of the core's `index_rows`."""
+    """A block's level-0 index rows (`index_runs.recent_rows`) of its entries (tx hash
+    prefix, location) and (address prefix, location) for each address each transaction
+    touches; a location is height u32 ‖ position u16. The reference of the core's
+    `index_rows`."""
     head = height.to_bytes(4, "big")
     locations = [head + position.to_bytes(2, "big") for position in range(len(tx_hashes))]
     txs = sorted(zip([tx_hash[:_TX_PREFIX_BYTES] for tx_hash in tx_hashes], locations, strict=True))
@@ -761,7 +763,9 @@ def _index_rows(
         for addresses, location in zip(touched, locations, strict=True)
         for address in addresses
     )
-    return txs, addrs
+    return index_runs.recent_rows(height, txs, slices), index_runs.recent_rows(
+        height, addrs, slices
+    )
 
 
 def _upgrade(env: lmdb.Environment, home: Path) -> None:
