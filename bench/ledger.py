@@ -23,17 +23,19 @@ transaction, fsync included).
   LMDB's own free pages).
 - data_bytes_per_transfer: the tables' share of that growth (the file's growth but for LMDB's
   free list).
-The default run's store is young: LMDB is copy-on-write and keeps the pages a transaction
-frees for two more, so its free list is the working set of a block; while the two indexes are
-smaller than what one block inserts into them, each block rewrites more of their pages than
-the last, and the file grows by that too (≈ 460 B a transfer over blocks 3–12, ≈ 258 B over
-50–100). After about 100 blocks the free list stops growing (printed every 10 warm-up blocks)
-and the file grows by what the transfers store: `--warmup 100` measures that steady state
-(docs/ledger.md, "Figures": ≈ 218 B; a whole run ≈ 60 s on a quiet machine), but it is not the
-default: the free list still grows there (+43 B a transfer), and a store that old commits a
-transfer in about twice the CPU, so its apply figures are another store's. The pages of each
-table at the end are printed with their growth per measured transfer, and the all-in figure
-from genesis.
+The default run's store is young. LMDB is copy-on-write and keeps the pages a transaction
+frees for two more, so its free list is the working set of two blocks. Until w26 the two
+indexes were keyed by hash and address, so a block inserted ≈ 15,000 entries at random places
+and rewrote nearly every leaf page of both; the free list grew with them (458 B a transfer over
+blocks 3–12, 227 of them free list) and kept growing past block 100. Since FORMAT 6 a block's
+entries go to the indexes' level 0 (≤ 64 rows a table, at the end of each slice's key range)
+and each commit sweeps one slice of 64 into level 1 (docs/decisions/ledger-indexes.md), so a
+block rewrites a few dozen level-0 pages and ≈ 1/64 of level 1: over blocks 3–12 the file grows
+by about what the transfers store (≈ 217 B: blocks +128, the two level-0 tables ≈ +60 at their
+young pages' half fill, level 1 ≈ +10 from the slices swept, free list ≈ +20). `--warmup 100`
+measures a store 100 blocks old (docs/ledger.md, "Figures"); a whole run is ≈ 60 s on a quiet
+machine. The pages of each table at the end are printed with their growth per measured
+transfer, and the all-in figure from genesis.
 apply_block and Store.commit use the second core where the core can: the tree's update is
 split over two threads, and the block row's compression and the node cache's taking of a
 committed block's rows run on threads of their own; the cache's taking runs on after
