@@ -211,6 +211,25 @@ def test_a_format_5_store_is_upgraded_at_open(home: Path, caplog: pytest.LogCapt
         assert snapshot._txn.get(b"format", db=snapshot._db["meta"]) == store_module.FORMAT
 
 
+def test_a_copy_without_level_0_is_not_restored_and_changes_nothing(home: Path) -> None:
+    """A copy made by format-5 code (no level-0 tables), restored into this store (a dev
+    chain's revert): refused with the table named, and the store answers as before."""
+    with Store.open(home / "a", make_genesis()) as store:
+        chain = Chain(store)
+        for height in range(1, 4):
+            chain.commit([address(bytes((height * 53 % 256,)), height)])
+        store.copy_to(home / "copy")
+        env = lmdb.open(str(home / "copy"), max_dbs=16)
+        with env.begin(write=True) as txn:
+            txn.drop(env.open_db(b"txs_recent", txn=txn), delete=True)
+        env.close()
+        chain.commit([address(b"\x11", 7)])
+        with pytest.raises(store_module.ConfigError, match="no table b'txs_recent'"):
+            store.restore_from(home / "copy")
+        assert store.height == 4
+        chain.check()
+
+
 def test_a_format_5_store_opened_read_only_is_refused(home: Path) -> None:
     """Upgrading writes; a reader beside a node of the old format names both formats."""
     with Store.open(home, make_genesis()):

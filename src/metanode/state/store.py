@@ -817,7 +817,15 @@ def restore_environment(env: lmdb.Environment, tables: dict[bytes | None, Any], 
         with env.begin(write=True) as write, copy.begin() as read:
             for name, handle in tables.items():
                 flags = handle.flags(write)
-                source = copy.open_db(name, txn=read, create=False, **flags)
+                try:
+                    source = copy.open_db(name, txn=read, create=False, **flags)
+                except lmdb.Error:
+                    # A copy made by another version of the store (format 5 had no level-0
+                    # tables): raising aborts the write transaction, so nothing is restored.
+                    raise ConfigError(
+                        f"{path}: the copy has no table {name!r} (made by another version of "
+                        "this store?); nothing was restored"
+                    ) from None
                 write.drop(handle, delete=False)
                 # Items come in key order: appending skips the search, but not for duplicate
                 # keys, which LMDB's append refuses.
