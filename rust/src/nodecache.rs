@@ -40,6 +40,45 @@ pub fn node<'r>(row: &'r [u8], version: Option<&[u8]>) -> Option<&'r [u8]> {
     }
 }
 
+/// (table key, the version ahead of the row or None, the node or root-index entry).
+pub type TableRow<'u> = (&'u [u8], Option<&'u [u8]>, &'u [u8]);
+
+/// A tree update's changes to the node table, as `state/store.py` makes them (`_node_rows`,
+/// the reference): each new node under its path with its version ahead of its encoding (a
+/// root-index entry as it is), and the keys its stale nodes delete, each with the version the
+/// stored row must carry (None for a root-index entry), but for the paths a new node replaces
+/// in place (deleted, they would be written again).
+pub struct TableChanges<'u> {
+    pub rows: Vec<TableRow<'u>>,
+    pub deletes: Vec<(&'u [u8], Option<&'u [u8]>)>,
+}
+
+/// The node table's changes for `update`; None if a node key is too short to be one (the tree
+/// makes none such: a broken invariant).
+pub fn table_changes(update: &tree::Update) -> Option<TableChanges<'_>> {
+    let mut rows = Vec::with_capacity(update.node_writes.len());
+    let mut written = Vec::with_capacity(update.node_writes.len());
+    for (node_key, node) in &update.node_writes {
+        let (key, version) = split(node_key.as_slice())?;
+        if version.is_some() {
+            written.push(key);
+        }
+        rows.push((key, version, node.as_slice()));
+    }
+    // The writes are sorted by node key and all of the batch's version, so their paths come
+    // sorted already (which the sort finds in one pass): searched, not hashed (a SipHash of
+    // each path was half of the rows' making).
+    written.sort_unstable();
+    let mut deletes = Vec::new();
+    for node_key in &update.stale {
+        let (key, version) = split(node_key.as_slice())?;
+        if version.is_none() || written.binary_search(&key).is_err() {
+            deletes.push((key, version));
+        }
+    }
+    Some(TableChanges { rows, deletes })
+}
+
 pub struct NodeCache {
     rows: HashMap<Box<[u8]>, Box<[u8]>>,
     bytes: usize,
@@ -70,22 +109,41 @@ impl NodeCache {
 
     /// The table's row at `key` is now `row`: replaced if held, taken if there is room.
     pub fn put(&mut self, key: &[u8], row: &[u8]) {
+        self.put_parts(key, None, row);
+    }
+
+    /// `put` of the row `prefix` ‖ `rest` (a node's version ahead of its encoding), joined
+    /// only where it is kept.
+    fn put_parts(&mut self, key: &[u8], prefix: Option<&[u8]>, rest: &[u8]) {
+        let prefix = prefix.unwrap_or_default();
+        let length = prefix.len() + rest.len();
         if let Some(held) = self.rows.get_mut(key) {
-            if held.len() == row.len() {
+            if held.len() == length {
                 // The usual case (a leaf rewritten, a node of the same children): no allocation.
-                held.copy_from_slice(row);
+                held[..prefix.len()].copy_from_slice(prefix);
+                held[prefix.len()..].copy_from_slice(rest);
             } else {
-                self.bytes = self.bytes - held.len() + row.len();
-                *held = row.into();
+                self.bytes = self.bytes - held.len() + length;
+                *held = [prefix, rest].concat().into();
             }
             return;
         }
-        let added = cost(key, row);
+        let added = key.len() + length + ENTRY_OVERHEAD_BYTES;
         if self.bytes + added <= self.capacity {
             self.bytes += added;
-            self.rows.insert(key.into(), row.into());
+            self.rows.insert(key.into(), [prefix, rest].concat().into());
         } else {
             self.refused = true;
+        }
+    }
+
+    /// A committed tree update's changes to the table: its deletes, then its rows.
+    pub fn apply(&mut self, changes: &TableChanges<'_>) {
+        for (key, _) in &changes.deletes {
+            self.remove(key);
+        }
+        for (key, version, node) in &changes.rows {
+            self.put_parts(key, *version, node);
         }
     }
 

@@ -1,7 +1,7 @@
 //! The binding `metanode._core`: whole batches in, one verdict or value each out, the GIL
 //! released while the batch is worked on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -13,7 +13,7 @@ use crate::deflate;
 use crate::ed25519;
 use crate::index;
 use crate::merkle;
-use crate::nodecache::{self, VERSION_BYTES};
+use crate::nodecache;
 use crate::receipts;
 use crate::transaction::{self, Decoded};
 use crate::transfers;
@@ -170,6 +170,9 @@ impl Changes {
     }
 }
 
+/// Work on the cache's rows, done on the thread that takes a committed block's.
+type Job = Box<dyn FnOnce(&mut nodecache::NodeCache) + Send>;
+
 fn locked(inner: &Mutex<nodecache::NodeCache>) -> MutexGuard<'_, nodecache::NodeCache> {
     inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -204,6 +207,33 @@ impl NodeCache {
             .is_some();
         if pending {
             py.detach(|| drop(self.lock()));
+        }
+    }
+
+    /// `job` done to the rows on a thread of its own, which the next use of the cache waits
+    /// for (done here if the system gives no thread).
+    fn take_on_thread(&self, job: Job) {
+        // Waits for the last apply's thread, and holds the rows until this one's starts.
+        let mut cache = self.lock();
+        let mut taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
+        let inner = Arc::clone(&self.inner);
+        let (send, receive) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            if let Ok(job) = receive.recv() {
+                job(&mut locked(&inner));
+            }
+        });
+        match spawned {
+            Ok(thread) => {
+                drop(cache);
+                // The thread waits for this job; it can only have ended by a panic.
+                if let Err(std::sync::mpsc::SendError(job)) = send.send(job) {
+                    job(&mut locked(&self.inner));
+                    return;
+                }
+                *taking = Some(thread);
+            }
+            Err(_) => job(&mut cache),
         }
     }
 
@@ -284,28 +314,22 @@ impl NodeCache {
                 .rows
                 .push((key.as_bytes().len(), row.as_bytes().len()));
         }
-        // Waits for the last apply's thread, and holds the rows until this one's starts.
-        let mut cache = self.lock();
-        let mut taking = self.taking.lock().unwrap_or_else(PoisonError::into_inner);
-        let inner = Arc::clone(&self.inner);
-        let (send, receive) = std::sync::mpsc::channel::<Changes>();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            if let Ok(changes) = receive.recv() {
-                changes.apply_to(&mut locked(&inner));
+        self.take_on_thread(Box::new(move |cache| changes.apply_to(cache)));
+    }
+
+    /// A committed tree update's changes to the table (`TreeWrites.node_rows`, which the store
+    /// wrote), taken from the core's own copy on a thread of their own, as `apply`'s: no
+    /// Python object is read.
+    fn apply_update(&self, py: Python<'_>, writes: &TreeWrites) {
+        self.settle(py);
+        let update = Arc::clone(&writes.update);
+        self.take_on_thread(Box::new(move |cache| {
+            match nodecache::table_changes(&update) {
+                Some(changes) => cache.apply(&changes),
+                // A key no tree makes: an empty cache answers as the table does.
+                None => cache.clear(),
             }
-        });
-        match spawned {
-            Ok(thread) => {
-                drop(cache);
-                // The thread waits for these changes; it can only have ended by a panic.
-                if let Err(std::sync::mpsc::SendError(changes)) = send.send(changes) {
-                    changes.apply_to(&mut locked(&self.inner));
-                    return;
-                }
-                *taking = Some(thread);
-            }
-            Err(_) => changes.apply_to(&mut cache),
-        }
+        }));
     }
 
     fn clear(&self, py: Python<'_>) {
@@ -346,13 +370,69 @@ impl tree::Nodes for CachedNodes<'_, '_> {
     }
 }
 
-type TreeUpdate<'py> = (
-    Bound<'py, PyBytes>,
-    Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)>,
-    Vec<Bound<'py, PyBytes>>,
-);
+/// A tree update's nodes and stale keys (`tree::Update`), held by the core: a block's
+/// ≈ 21,000 new nodes and as many stale keys become Python objects only where asked for
+/// (`node_writes`, `stale`), and reach the store's node table (`node_rows`) and its cache
+/// (`NodeCache.apply_update`) from here.
+#[pyclass(frozen, module = "metanode._core")]
+struct TreeWrites {
+    update: Arc<tree::Update>,
+}
 
-/// `metanode.state.tree.update` as (root, node_writes sorted by key, stale); `get` reads a
+#[pymethods]
+impl TreeWrites {
+    /// The nodes written, (node key, node) sorted by key.
+    fn node_writes<'py>(&self, py: Python<'py>) -> Vec<Row<'py>> {
+        self.update
+            .node_writes
+            .iter()
+            .map(|(key, data)| (PyBytes::new(py, key.as_slice()), PyBytes::new(py, data)))
+            .collect()
+    }
+
+    /// The keys of the nodes made stale, in the walk's order.
+    fn stale<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyBytes>> {
+        self.update
+            .stale
+            .iter()
+            .map(|key| PyBytes::new(py, key.as_slice()))
+            .collect()
+    }
+
+    /// The node table's rows for the update, as `state/store.py` `_node_rows` (the reference)
+    /// makes them from `node_writes` and `stale` (`nodecache::table_changes`).
+    fn node_rows<'py>(&self, py: Python<'py>) -> PyResult<NodeRows<'py>> {
+        let changes = nodecache::table_changes(&self.update)
+            .ok_or_else(|| invariant_violation(py, "a state tree node key is too short".into()))?;
+        let mut rows = Vec::with_capacity(changes.rows.len());
+        for (key, version, node) in &changes.rows {
+            let row = match version {
+                None => PyBytes::new(py, node),
+                Some(version) => PyBytes::new_with(py, version.len() + node.len(), |buffer| {
+                    buffer[..version.len()].copy_from_slice(version);
+                    buffer[version.len()..].copy_from_slice(node);
+                    Ok(())
+                })?,
+            };
+            rows.push((PyBytes::new(py, key), row));
+        }
+        let deletes = changes
+            .deletes
+            .iter()
+            .map(|(key, version)| {
+                (
+                    PyBytes::new(py, key),
+                    version.map(|version| PyBytes::new(py, version)),
+                )
+            })
+            .collect();
+        Ok((rows, deletes))
+    }
+}
+
+type TreeUpdate<'py> = (Bound<'py, PyBytes>, TreeWrites);
+
+/// `metanode.state.tree.update` as (root, its `TreeWrites`); `get` reads a
 /// node (the store's or the overlay's `get`), or with `cache`, the node table's row at a key
 /// on a miss; a broken store is an InvariantViolation. With `cache`, a batch of at least
 /// `split_writes_min` writes (`metanode.state.tree.SPLIT_WRITES_MIN`) is updated on two
@@ -395,7 +475,7 @@ fn tree_update<'py>(
         match split {
             Ok(Some(update)) => {
                 cache.splits.fetch_add(1, Ordering::Relaxed);
-                return Ok(tree_update_to_python(py, &update));
+                return Ok(tree_update_to_python(py, update));
             }
             Ok(None) => {}
             Err(_) => {
@@ -425,22 +505,15 @@ fn tree_update<'py>(
         tree::Error::Reader(error) => error,
         tree::Error::Invariant(message) => invariant_violation(py, message),
     })?;
-    Ok(tree_update_to_python(py, &update))
+    Ok(tree_update_to_python(py, update))
 }
 
-fn tree_update_to_python<'py>(py: Python<'py>, update: &tree::Update) -> TreeUpdate<'py> {
+fn tree_update_to_python(py: Python<'_>, update: tree::Update) -> TreeUpdate<'_> {
     (
         PyBytes::new(py, &update.root),
-        update
-            .node_writes
-            .iter()
-            .map(|(key, data)| (PyBytes::new(py, key.as_slice()), PyBytes::new(py, data)))
-            .collect(),
-        update
-            .stale
-            .iter()
-            .map(|key| PyBytes::new(py, key.as_slice()))
-            .collect(),
+        TreeWrites {
+            update: Arc::new(update),
+        },
     )
 }
 
@@ -814,44 +887,6 @@ fn split_key<'a>(py: Python<'_>, node_key: &'a [u8]) -> PyResult<(&'a [u8], Opti
     })
 }
 
-/// The node table's rows for a tree update, as `state/store.py` `_node_rows` (the reference)
-/// makes them: a node under its path, its version ahead of its encoding, a root-index entry
-/// as it is; and the rows its stale keys delete, but for the paths a new node replaces.
-#[pyfunction]
-fn node_rows<'py>(
-    py: Python<'py>,
-    node_writes: Vec<Row<'py>>,
-    stale: Vec<Bound<'py, PyBytes>>,
-) -> PyResult<NodeRows<'py>> {
-    let mut rows = Vec::with_capacity(node_writes.len());
-    let mut written: HashSet<&[u8]> = HashSet::with_capacity(node_writes.len());
-    for (node_key, node) in &node_writes {
-        let (path, Some(version)) = split_key(py, node_key.as_bytes())? else {
-            rows.push((node_key.clone(), node.clone()));
-            continue;
-        };
-        let node = node.as_bytes();
-        let value = PyBytes::new_with(py, VERSION_BYTES + node.len(), |buffer| {
-            buffer[..VERSION_BYTES].copy_from_slice(version);
-            buffer[VERSION_BYTES..].copy_from_slice(node);
-            Ok(())
-        })?;
-        written.insert(path);
-        rows.push((PyBytes::new(py, path), value));
-    }
-    let mut deletes = Vec::new();
-    for node_key in &stale {
-        match split_key(py, node_key.as_bytes())? {
-            (_, None) => deletes.push((node_key.clone(), None)),
-            (path, Some(_)) if written.contains(path) => {}
-            (path, Some(version)) => {
-                deletes.push((PyBytes::new(py, path), Some(PyBytes::new(py, version))));
-            }
-        }
-    }
-    Ok((rows, deletes))
-}
-
 /// The first 8 bytes of a hash or address, the index tables' keys; shorter input is an
 /// InvariantViolation (hashes are 32 bytes, addresses 20).
 fn index_prefix(py: Python<'_>, bytes: &Bound<'_, PyBytes>) -> PyResult<[u8; 8]> {
@@ -977,7 +1012,6 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(verify_many, module)?)?;
     module.add_function(wrap_pyfunction!(execute_transfers, module)?)?;
     module.add_function(wrap_pyfunction!(run_accounts, module)?)?;
-    module.add_function(wrap_pyfunction!(node_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_rows, module)?)?;
     module.add_function(wrap_pyfunction!(index_swept, module)?)?;
     module.add_function(wrap_pyfunction!(merkle_root, module)?)?;
@@ -986,6 +1020,7 @@ fn _core(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(zlib_compress_begin, module)?)?;
     module.add_class::<Compressing>()?;
     module.add_class::<NodeCache>()?;
+    module.add_class::<TreeWrites>()?;
     module.add_class::<crate::python_pool::PoolIndex>()?;
     Ok(())
 }

@@ -220,15 +220,7 @@ def test_tables_hold_exactly_the_rows_the_blocks_describe(
     assert table["txs"] and table["txs_recent"] and table["addrs_recent"]
 
 
-NODE_KEYS = st.one_of(
-    st.binary(min_size=9, max_size=12).map(lambda key: key if key[:1] != b"R" else b"\x00" + key),
-    st.binary(min_size=1, max_size=33).map(lambda key: b"R" + key),
-)
-
-
 @given(
-    st.lists(st.tuples(NODE_KEYS, st.binary(max_size=6)), max_size=12),
-    st.lists(NODE_KEYS, max_size=12),
     st.integers(0, 2**32 - 1),
     st.lists(
         st.tuples(
@@ -240,18 +232,13 @@ NODE_KEYS = st.one_of(
 )
 @settings(max_examples=examples(200), deadline=None)
 def test_the_core_makes_the_rows_the_reference_makes(
-    node_writes: list[tuple[bytes, bytes]],
-    stale: list[bytes],
     height: int,
     txs: list[tuple[bytes, list[bytes]]],
 ) -> None:
-    """`_core.node_rows` and `_core.index_rows` against store.py's `_node_rows` and
-    `_index_rows`, byte for byte, on random updates (stale keys among the written paths and
-    not, root-index entries) and blocks (shared hashes and addresses)."""
+    """`_core.index_rows` against store.py's `_index_rows`, byte for byte, on random blocks
+    (shared hashes and addresses); the node rows: tests/state/test_tree_core.py."""
     core = native()
     assert core is not None
-    stale += [node_key for node_key, _ in node_writes[::2]]  # paths replaced in place
-    assert core.node_rows(node_writes, stale) == store_module._node_rows(node_writes, stale)
     txs += txs[:1]  # a hash twice in a block (a prefix collision, as the index sees it)
     tx_hashes = [tx_hash for tx_hash, _ in txs]
     touched = [addresses for _, addresses in txs]

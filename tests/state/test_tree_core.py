@@ -48,6 +48,38 @@ def test_random_blocks_give_the_same_updates(history: list[dict[bytes, bytes | N
     assert all(list(update.node_writes) == sorted(update.node_writes) for update in compiled)
 
 
+@given(blocks)
+@settings(max_examples=examples(120), deadline=None)
+def test_the_cores_node_rows_and_cache_changes_are_the_references(
+    history: list[dict[bytes, bytes | None]],
+) -> None:
+    """The node table's rows of each compiled update, made from the core's own copy of it
+    (`TreeWrites.node_rows`), are store.py's `_node_rows` of the reference's update byte for
+    byte (a stale path a new node replaces left out, root-index entries as they are), and a
+    cache given them by `NodeCache.apply_update` holds the rows, and turns away the rows, that
+    one given the reference's rows by `apply` does, large or too small for the tree."""
+    compiled = native()
+    assert compiled is not None
+    table: dict[bytes, bytes] = {}
+    pairs = [(compiled.NodeCache(size), compiled.NodeCache(size)) for size in (64 << 20, 1_500)]
+    for made, expected in zip(_updates("rust", history), _updates("python", history), strict=True):
+        assert made.core is not None and expected.core is None
+        rows, deletes = _node_rows(expected.node_writes, expected.stale)
+        assert made.core.node_rows() == (rows, deletes)
+        for key, _ in deletes:
+            del table[key]
+        table.update(rows)
+        for by_update, by_rows in pairs:
+            by_update.apply_update(made.core)
+            by_rows.apply(rows, [key for key, _ in deletes])
+            assert (len(by_update), by_update.bytes) == (len(by_rows), by_rows.bytes)
+            for path, row in table.items():
+                node_key, node = (path, row) if path[:1] == b"R" else (row[:8] + path, row[8:])
+                # A row the cache does not hold is read from the table (and then held).
+                assert by_update.get(table.get, node_key) == by_rows.get(table.get, node_key)
+                assert by_update.get(table.get, node_key) == node
+
+
 @pytest.mark.parametrize("choice", ["rust", "python"])
 def test_a_missing_node_is_an_invariant_violation(choice: str) -> None:
     nodes = tree.MemoryNodes()

@@ -580,7 +580,7 @@ class Store:
             ):
                 txn.drop(db[name], delete=False)
             txn.cursor(db=db["state"]).putmulti(items, append=True)
-            txn.cursor(db=db["nodes"]).putmulti(_node_rows(update.node_writes, ())[0])
+            txn.cursor(db=db["nodes"]).putmulti(_tree_rows(update)[0])
             key = _height_key(header.height)
             txn.put(key, block_row(block), db=db["blocks"])
             txn.put(key, receipts, db=db["receipts"])
@@ -644,7 +644,10 @@ class Store:
             if parent is None or parent != self._cache_tip:
                 cache.clear()
             if parent is None or parent == self._cache_tip:
-                cache.apply(rows, [key for key, _ in deletes])
+                if changes.tree.core is not None:
+                    cache.apply_update(changes.tree.core)
+                else:
+                    cache.apply(rows, [key for key, _ in deletes])
             self._cache_tip = (height, changes.block_hash)
 
     def _write_state(
@@ -662,10 +665,7 @@ class Store:
             if value is None:
                 txn.delete(key, db=state_db)
         nodes_db = db["nodes"]
-        core = native()
-        rows, deletes = (_node_rows if core is None else core.node_rows)(
-            changes.tree.node_writes, changes.tree.stale
-        )
+        rows, deletes = _tree_rows(changes.tree)
         for key, version in deletes:
             if version is not None:
                 stored = txn.get(key, db=nodes_db)
@@ -722,6 +722,14 @@ class Store:
 
 
 Row = tuple[bytes, bytes]
+
+
+def _tree_rows(update: TreeUpdate) -> tuple[list[Row], list[tuple[bytes, bytes | None]]]:
+    """`_node_rows` of `update`, made by the core from its own copy when it made the update
+    (no Python object a node in between)."""
+    if update.core is not None:
+        return update.core.node_rows()  # type: ignore[no-any-return]
+    return _node_rows(update.node_writes, update.stale)
 
 
 def _node_rows(
