@@ -116,10 +116,15 @@ def execute_run(
     # sorts the addresses and makes their keys (`_core.run_accounts`).
     raws, account_keys, sender_raws, indexed = core.run_accounts(items, bank_keys.ACCOUNT)
     records = overlay.get_many(account_keys)
-    migrations = overlay.get_many([keys_keys.MIGRATED + raw for raw in sender_raws])
-    migrated = {
-        raw for raw, found in zip(sender_raws, migrations, strict=True) if found is not None
-    }
+    migrated: set[bytes] = set()
+    # A state with no migration flag at all (no account has moved to a hybrid address: the
+    # usual case) shows it in one seek, where reading each sender's flag was ≈ 5,000 LMDB
+    # misses a block.
+    if next(overlay.scan(keys_keys.MIGRATED), None) is not None:
+        migrations = overlay.get_many([keys_keys.MIGRATED + raw for raw in sender_raws])
+        migrated = {
+            raw for raw, found in zip(sender_raws, migrations, strict=True) if found is not None
+        }
     holders = [
         (raw, key, record, raw in _MODULE_RAWS, raw in migrated)
         for raw, key, record in zip(raws, account_keys, records, strict=True)
