@@ -65,18 +65,48 @@ pub fn table_changes(update: &tree::Update) -> Option<TableChanges<'_>> {
         }
         rows.push((key, version, node.as_slice()));
     }
-    // The writes are sorted by node key and all of the batch's version, so their paths come
-    // sorted already (which the sort finds in one pass): searched, not hashed (a SipHash of
-    // each path was half of the rows' making).
-    written.sort_unstable();
-    let mut deletes = Vec::new();
+    let mut stale = Vec::with_capacity(update.stale.len());
     for node_key in &update.stale {
-        let (key, version) = split(node_key.as_slice())?;
-        if version.is_none() || written.binary_search(&key).is_err() {
-            deletes.push((key, version));
+        stale.push(split(node_key.as_slice())?);
+    }
+    let replaced = replaced_in_place(written, &stale);
+    let deletes = stale
+        .into_iter()
+        .zip(replaced)
+        .filter_map(|(stale, replaced)| (!replaced).then_some(stale))
+        .collect();
+    Some(TableChanges { rows, deletes })
+}
+
+/// Whether each stale node's path is among the `written` paths (a node replaced in place),
+/// found by merging the two in table key order (a path's first byte is its depth): the writes
+/// are sorted already (by node key, all of the batch's version), and the walk retires the
+/// nodes of one depth in path order, so each depth's stale paths come sorted too (which the
+/// sort finds in one pass; any order gives the same answer). A SipHash set of the paths, then
+/// a binary search of each, was most of the rows' making.
+fn replaced_in_place(mut written: Vec<&[u8]>, stale: &[(&[u8], Option<&[u8]>)]) -> Vec<bool> {
+    written.sort_unstable();
+    let mut depths: Vec<Vec<(&[u8], usize)>> = Vec::new();
+    for (index, (key, version)) in stale.iter().enumerate() {
+        // A root-index entry is never replaced in place, whatever its bytes.
+        if version.is_some() {
+            let depth = usize::from(key.first().copied().unwrap_or_default());
+            if depths.len() <= depth {
+                depths.resize_with(depth + 1, Vec::new);
+            }
+            depths[depth].push((key, index));
         }
     }
-    Some(TableChanges { rows, deletes })
+    let mut replaced = vec![false; stale.len()];
+    let mut writes = written.iter().peekable();
+    for mut paths in depths {
+        paths.sort_unstable();
+        for (path, index) in paths {
+            while writes.next_if(|write| **write < path).is_some() {}
+            replaced[index] = writes.peek().is_some_and(|write| **write == path);
+        }
+    }
+    replaced
 }
 
 pub struct NodeCache {
@@ -209,6 +239,25 @@ mod tests {
         assert_eq!(split(b"R-root"), Some((&b"R-root"[..], None)));
         assert_eq!(node(b"located", None), Some(&b"located"[..]));
         assert_eq!(split(b"short"), None);
+    }
+
+    #[test]
+    fn stale_paths_replaced_in_place_are_found_in_any_order() {
+        let version = Some(&b"v"[..]);
+        let written: Vec<&[u8]> = vec![b"\x01\x10", b"\x01\x20", b"\x02\x12", b"\x03\x12\x30"];
+        let stale: [(&[u8], Option<&[u8]>); 7] = [
+            (b"\x02\x12", version),
+            (b"\x01\x30", version),
+            (b"\x01\x10", version),
+            (b"\x01\x10", None),
+            (b"\x03\x12\x30", version),
+            (b"\x01\x10", version),
+            (b"\x00", version),
+        ];
+        assert_eq!(
+            replaced_in_place(written, &stale),
+            [true, false, true, false, true, true, false]
+        );
     }
 
     #[test]
