@@ -738,7 +738,7 @@ def _node_rows(
     """The node table's rows for a tree update: a node under its path, its version ahead of
     its encoding, a root-index entry as it is; and the keys its stale nodes delete, each with
     the version its stored row must have (None for a root-index entry), but for the paths a
-    new node replaces in place. The reference of the core's `node_rows`."""
+    new node replaces in place. The reference of the core's `TreeWrites.node_rows`."""
     rows = [
         (node_key, node)
         if node_key[:1] == _ROOT_INDEX
