@@ -7,7 +7,7 @@ Rules:
   value = the block's entries whose prefix falls in the slice, as records prefix (8 bytes) ‖
   position u16 sorted by record (the height is in the key). A block's rows land at the end of
   each slice's key range, never at random places; the store later moves a slice's rows into
-  level 1 together (`Store._sweep_indexes`).
+  level 1 together (`Store._sweep`).
 - Pure: this module packs, unpacks and searches rows; store.py does the reads and writes.
 - A row this code did not write (a key not 5 bytes, a value not whole records) is a damaged
   store: `InvariantViolation` naming the table and the key, never a wrong answer.
@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from metanode.errors import InvariantViolation, check
@@ -84,14 +85,11 @@ def locations(table: str, key: bytes, value: bytes, prefix: bytes) -> list[bytes
     """The locations (height u32 ‖ position u16) of `prefix`'s records in one level-0 row,
     by binary search, in position order."""
     _checked(table, key, value)
-    low, high = 0, len(value) // RECORD_BYTES
-    while low < high:
-        middle = (low + high) // 2
-        at = middle * RECORD_BYTES
-        if value[at : at + PREFIX_BYTES] < prefix:
-            low = middle + 1
-        else:
-            high = middle
+    low = bisect.bisect_left(
+        range(len(value) // RECORD_BYTES),
+        prefix,
+        key=lambda index: value[index * RECORD_BYTES : index * RECORD_BYTES + PREFIX_BYTES],
+    )
     found = []
     at = low * RECORD_BYTES
     while at < len(value) and value[at : at + PREFIX_BYTES] == prefix:
