@@ -24,6 +24,10 @@ from metanode.testing.simulator import (
 
 METANODE = Path(sys.executable).parent / "metanode"
 
+# These runs take 300–360 s on the 2-core VM (02:36 UTC 2026-12-08: 352 s and 309 s), past
+# the suite's 300 s per test; they are `slow`, outside the default run.
+SCENARIOS_TIMEOUT_S = 1200
+
 
 # The default run simulates the first 30 scenarios of seed 1, with and without set changes;
 # `make test-all` all 220 of the three sets below (seed 1's begin with the default run's).
@@ -117,6 +121,7 @@ def test_cli_measures_what_absent_validators_cost() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SCENARIOS_TIMEOUT_S)
 def test_two_thousand_scenarios() -> None:
     summary = run_many(2000, 1)
     assert summary.safety_violations == 0
@@ -124,6 +129,7 @@ def test_two_thousand_scenarios() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SCENARIOS_TIMEOUT_S)
 def test_two_thousand_scenarios_with_set_changes() -> None:
     summary = run_many(2000, 1, set_changes=True)
     assert summary.safety_violations == 0
