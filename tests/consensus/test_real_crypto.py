@@ -9,10 +9,7 @@ import pytest
 from metanode.consensus.real_suite import RealSuite, ValidatorKeys
 from metanode.crypto import bls
 from metanode.testing.simulator import run_many
-
-# These runs take 300–360 s on the 2-core VM (02:36 UTC 2026-12-08: 352 s and 309 s), past
-# the suite's 300 s per test; they are `slow`, outside the default run.
-SCENARIOS_TIMEOUT_S = 1200
+from tests.consensus import SCENARIOS_TIMEOUT_S
 
 
 def real_suites(name: str):

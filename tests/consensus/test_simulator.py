@@ -21,12 +21,9 @@ from metanode.testing.simulator import (
     model_suites,
     run_many,
 )
+from tests.consensus import SCENARIOS_TIMEOUT_S
 
 METANODE = Path(sys.executable).parent / "metanode"
-
-# These runs take 300–360 s on the 2-core VM (02:36 UTC 2026-12-08: 352 s and 309 s), past
-# the suite's 300 s per test; they are `slow`, outside the default run.
-SCENARIOS_TIMEOUT_S = 1200
 
 
 # The default run simulates the first 30 scenarios of seed 1, with and without set changes;
